@@ -1,0 +1,57 @@
+//! The auth crate's error type. Each variant maps to one client-facing code at the gateway.
+
+use epop_core::FieldError;
+use epop_storage::StorageError;
+
+/// Everything that can go wrong in authentication and account management.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// Input that breaks a rule, with every failing field.
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// Another account already uses this e-mail.
+    #[error("e-mail already taken")]
+    EmailTaken,
+    /// E-mail and password do not match an account.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// No token, or a token that is unknown, expired, revoked or badly signed.
+    #[error("missing or invalid token")]
+    Unauthorized,
+    /// A refresh token that was already rotated was presented again; its family is now revoked.
+    #[error("refresh token reused")]
+    TokenReused,
+    /// The `current_password` given for a sensitive change is wrong.
+    #[error("current password is wrong")]
+    WrongCurrentPassword,
+    /// A pagination cursor that this server did not make.
+    #[error("invalid cursor")]
+    BadCursor,
+    /// The user does not exist.
+    #[error("user not found")]
+    UserNotFound,
+    /// Too many password hashes are running or waiting; try again shortly.
+    #[error("password hashing is saturated")]
+    Busy,
+    /// Signing or hashing failed unexpectedly.
+    #[error("crypto failure: {0}")]
+    Crypto(String),
+    /// The database or another store failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl From<diesel::result::Error> for AuthError {
+    fn from(error: diesel::result::Error) -> Self {
+        AuthError::Storage(StorageError::Query(error))
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for AuthError {
+    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        AuthError::Storage(StorageError::Pool(error))
+    }
+}
+
+/// Result alias for the auth crate.
+pub type AuthResult<T> = Result<T, AuthError>;

@@ -1,0 +1,119 @@
+//! Domain types of accounts and sessions (what services return; not database rows, not wire DTOs).
+
+use chrono::{DateTime, Utc};
+use epop_core::UserId;
+use secrecy::SecretString;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// A user's global role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// May administer the whole workspace (acts as owner of every project).
+    Admin,
+    /// An ordinary user.
+    Member,
+}
+
+impl Role {
+    /// The stored and wire form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A role name that is neither `admin` nor `member`.
+#[derive(Debug, thiserror::Error)]
+#[error("unknown role `{0}`")]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "admin" => Ok(Role::Admin),
+            "member" => Ok(Role::Member),
+            other => Err(UnknownRole(other.to_owned())),
+        }
+    }
+}
+
+/// An account as its owner sees it. Never carries the password hash.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct User {
+    /// The user's id.
+    pub id: UserId,
+    /// Display name.
+    pub name: String,
+    /// E-mail address, as the user typed it.
+    pub email: String,
+    /// Global role.
+    pub role: Role,
+    /// When the account was created.
+    pub created_at: DateTime<Utc>,
+    /// When the account last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What other users see of an account.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UserSummary {
+    /// The user's id.
+    pub id: UserId,
+    /// Display name.
+    pub name: String,
+    /// E-mail address.
+    pub email: String,
+}
+
+/// A signed-in session: the user, a short-lived access token and a refresh token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// Who is signed in.
+    pub user: User,
+    /// The JWT access token.
+    pub access_token: String,
+    /// Lifetime of the access token, in seconds.
+    pub expires_in: i64,
+    /// The opaque refresh token (shown to the client once; stored only hashed).
+    pub refresh_token: String,
+    /// When the refresh token expires.
+    pub refresh_expires_at: DateTime<Utc>,
+}
+
+/// Input for creating an account (validated by the caller's input layer and again by the service).
+#[derive(Debug)]
+pub struct NewAccount {
+    /// Display name, 1..=100 characters.
+    pub name: String,
+    /// E-mail address.
+    pub email: String,
+    /// Password, 8..=128 characters.
+    pub password: SecretString,
+    /// Global role.
+    pub role: Role,
+}
+
+/// A partial update of one's own profile. Changing `email` or `password` needs `current_password`.
+#[derive(Debug, Default)]
+pub struct ProfileChanges {
+    /// New display name.
+    pub name: Option<String>,
+    /// New e-mail address.
+    pub email: Option<String>,
+    /// New password.
+    pub password: Option<SecretString>,
+    /// The current password, proving the caller knows it.
+    pub current_password: Option<SecretString>,
+}

@@ -1,0 +1,105 @@
+//! The `refresh_tokens` table: one row per issued refresh token, grouped into families by login.
+
+use crate::error::AuthResult;
+use chrono::{DateTime, Utc};
+use diesel::{
+    ExpressionMethods as _, Insertable, OptionalExtension as _, QueryDsl as _, Queryable, Selectable,
+    SelectableHelper as _,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use epop_core::{TokenFamilyId, UserId};
+use epop_storage::schema::refresh_tokens;
+use uuid::Uuid;
+
+/// A row of `refresh_tokens`.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = refresh_tokens, check_for_backend(diesel::pg::Pg))]
+pub struct RefreshTokenRow {
+    /// Primary key.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// The login this token descends from.
+    pub family_id: Uuid,
+    /// When it stops being valid.
+    pub expires_at: DateTime<Utc>,
+    /// When it was revoked (rotation, logout, reuse).
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// The token that replaced it on rotation.
+    pub replaced_by: Option<Uuid>,
+}
+
+/// A new row of `refresh_tokens`.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct NewRefreshTokenRow {
+    /// Primary key.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// Family.
+    pub family_id: Uuid,
+    /// SHA-256 of the token.
+    pub token_hash: Vec<u8>,
+    /// Expiry.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Stores a new token.
+pub async fn insert(conn: &mut AsyncPgConnection, row: &NewRefreshTokenRow) -> AuthResult<()> {
+    diesel::insert_into(refresh_tokens::table).values(row).execute(conn).await?;
+    Ok(())
+}
+
+/// Finds a token by its hash and locks it, so two concurrent refreshes of one token serialise and the second
+/// sees the first's rotation.
+pub async fn find_by_hash_for_update(
+    conn: &mut AsyncPgConnection,
+    hash: &[u8],
+) -> AuthResult<Option<RefreshTokenRow>> {
+    Ok(refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(hash))
+        .select(RefreshTokenRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Marks a token revoked (and, on rotation, which token replaced it).
+pub async fn revoke(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    now: DateTime<Utc>,
+    replaced_by: Option<Uuid>,
+) -> AuthResult<()> {
+    diesel::update(refresh_tokens::table.find(id))
+        .set((refresh_tokens::revoked_at.eq(now), refresh_tokens::replaced_by.eq(replaced_by)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Revokes every still-active token of a family.
+pub async fn revoke_family(conn: &mut AsyncPgConnection, family: TokenFamilyId, now: DateTime<Utc>) -> AuthResult<usize> {
+    Ok(diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::family_id.eq(family.into_uuid()))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)
+    .await?)
+}
+
+/// Revokes every still-active token of a user.
+pub async fn revoke_all_of_user(conn: &mut AsyncPgConnection, user: UserId, now: DateTime<Utc>) -> AuthResult<usize> {
+    Ok(diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user.into_uuid()))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)
+    .await?)
+}

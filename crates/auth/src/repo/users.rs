@@ -1,0 +1,201 @@
+//! The `users` table.
+
+use super::lower;
+use crate::error::{AuthError, AuthResult};
+use crate::model::{Role, User, UserSummary};
+use chrono::{DateTime, Utc};
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::{
+    BoolExpressionMethods as _, ExpressionMethods as _, Insertable, OptionalExtension as _, QueryDsl as _,
+    Queryable, Selectable, SelectableHelper as _, TextExpressionMethods as _,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use epop_core::UserId;
+use epop_storage::schema::users;
+use uuid::Uuid;
+
+/// A row of `users`.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
+pub struct UserRow {
+    /// Primary key.
+    pub id: Uuid,
+    /// Display name.
+    pub name: String,
+    /// E-mail as typed.
+    pub email: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// `admin` or `member`.
+    pub role: String,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl UserRow {
+    /// The domain view of the row (without the hash).
+    pub fn into_user(self) -> AuthResult<User> {
+        let role = self.role.parse::<Role>().map_err(|e| AuthError::Crypto(e.to_string()))?;
+        Ok(User {
+            id: UserId::from(self.id),
+            name: self.name,
+            email: self.email,
+            role,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// A new row of `users`.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = users)]
+pub struct NewUserRow<'a> {
+    /// Primary key (UUIDv7).
+    pub id: Uuid,
+    /// Display name.
+    pub name: &'a str,
+    /// E-mail as typed.
+    pub email: &'a str,
+    /// Argon2id PHC string.
+    pub password_hash: &'a str,
+    /// `admin` or `member`.
+    pub role: &'a str,
+}
+
+fn email_taken(error: DieselError) -> AuthError {
+    match error {
+        DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => AuthError::EmailTaken,
+        other => other.into(),
+    }
+}
+
+/// Inserts a user; a duplicate e-mail (case-insensitively) is [`AuthError::EmailTaken`].
+pub async fn insert(conn: &mut AsyncPgConnection, row: NewUserRow<'_>) -> AuthResult<UserRow> {
+    diesel::insert_into(users::table)
+        .values(&row)
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+        .await
+        .map_err(email_taken)
+}
+
+/// Inserts a user unless the e-mail is taken; returns whether a row was inserted.
+pub async fn insert_if_email_free(conn: &mut AsyncPgConnection, row: NewUserRow<'_>) -> AuthResult<bool> {
+    let inserted = diesel::insert_into(users::table).values(&row).on_conflict_do_nothing().execute(conn).await?;
+    Ok(inserted == 1)
+}
+
+/// Finds a user by e-mail, case-insensitively.
+pub async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> AuthResult<Option<UserRow>> {
+    Ok(users::table
+        .filter(lower(users::email).eq(lower(email)))
+        .select(UserRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Finds a user by id.
+pub async fn find(conn: &mut AsyncPgConnection, id: UserId) -> AuthResult<Option<UserRow>> {
+    Ok(users::table.find(id.into_uuid()).select(UserRow::as_select()).first(conn).await.optional()?)
+}
+
+/// Finds a user by id and locks the row for the rest of the transaction.
+pub async fn find_for_update(conn: &mut AsyncPgConnection, id: UserId) -> AuthResult<Option<UserRow>> {
+    Ok(users::table.find(id.into_uuid()).select(UserRow::as_select()).for_update().first(conn).await.optional()?)
+}
+
+/// The fields of a profile update; `None` leaves a column as it is.
+#[derive(Debug, Default, diesel::AsChangeset)]
+#[diesel(table_name = users)]
+pub struct UserChangeset<'a> {
+    /// New name.
+    pub name: Option<&'a str>,
+    /// New e-mail.
+    pub email: Option<&'a str>,
+    /// New password hash.
+    pub password_hash: Option<&'a str>,
+    /// The change time.
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// Applies `changes` to the user and returns the new row.
+pub async fn update(conn: &mut AsyncPgConnection, id: UserId, changes: UserChangeset<'_>) -> AuthResult<UserRow> {
+    diesel::update(users::table.find(id.into_uuid()))
+        .set(&changes)
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+        .await
+        .map_err(email_taken)
+}
+
+/// Position in the people directory: lower-cased name, then id.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DirectoryCursor {
+    /// Lower-cased name of the last user seen.
+    pub name: String,
+    /// Id of the last user seen.
+    pub id: Uuid,
+    /// Users created after the first page was read are left out, so pages do not shift.
+    pub as_of: DateTime<Utc>,
+}
+
+/// One page of the people directory ordered by lower-cased name then id, optionally filtered by a
+/// case-insensitive prefix of the name or e-mail. Fetches `limit + 1` rows so the caller can tell whether
+/// another page exists. Returns `(lower(name), summary)` pairs.
+pub async fn directory_page(
+    conn: &mut AsyncPgConnection,
+    prefix: Option<&str>,
+    after: Option<&DirectoryCursor>,
+    as_of: DateTime<Utc>,
+    limit: i64,
+) -> AuthResult<Vec<(String, UserSummary)>> {
+    let mut query = users::table
+        .select((lower(users::name), users::id, users::name, users::email))
+        .filter(users::created_at.le(as_of))
+        .order_by((lower(users::name).asc(), users::id.asc()))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(prefix) = prefix {
+        let pattern = format!("{}%", escape_like(&prefix.to_lowercase()));
+        query = query.filter(lower(users::name).like(pattern.clone()).or(lower(users::email).like(pattern)));
+    }
+    if let Some(after) = after {
+        query = query.filter(
+            lower(users::name)
+                .gt(after.name.clone())
+                .or(lower(users::name).eq(after.name.clone()).and(users::id.gt(after.id))),
+        );
+    }
+    let rows: Vec<(String, Uuid, String, String)> = query.load(conn).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(key, id, name, email)| (key, UserSummary { id: UserId::from(id), name, email }))
+        .collect())
+}
+
+/// Escapes `%`, `_` and `\` so user input matches literally in `LIKE`.
+fn escape_like(input: &str) -> String {
+    let mut escaped = String::with_capacity(input.len());
+    for c in input.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_like;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(escape_like("a%b_c\\d"), "a\\%b\\_c\\\\d");
+        assert_eq!(escape_like("ann"), "ann");
+    }
+}

@@ -1,0 +1,129 @@
+//! Access tokens (HS256 JWT) and refresh tokens (opaque random strings, stored as SHA-256 hashes).
+
+use crate::error::{AuthError, AuthResult};
+use crate::model::Role;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use epop_core::UserId;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest as _, Sha256};
+use uuid::Uuid;
+
+/// The claims of an access token.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    /// The user id.
+    pub sub: UserId,
+    /// The user's global role when the token was issued.
+    pub role: Role,
+    /// Issued at (seconds since the epoch).
+    pub iat: i64,
+    /// Expires at (seconds since the epoch).
+    pub exp: i64,
+    /// Unique token id.
+    pub jti: Uuid,
+}
+
+/// Signs and verifies access tokens with one HS256 secret.
+#[derive(Clone)]
+pub struct TokenSigner {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for TokenSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenSigner { .. }")
+    }
+}
+
+impl TokenSigner {
+    /// A signer for `secret` (the caller checks it is at least 32 bytes).
+    pub fn new(secret: &SecretString) -> Self {
+        let bytes = secret.expose_secret().as_bytes();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        validation.set_required_spec_claims(&["exp", "sub", "iat"]);
+        Self { encoding: EncodingKey::from_secret(bytes), decoding: DecodingKey::from_secret(bytes), validation }
+    }
+
+    /// Issues an access token for `user` valid from `now` for `ttl_seconds`.
+    pub fn issue(&self, user: UserId, role: Role, now: DateTime<Utc>, ttl_seconds: i64) -> AuthResult<String> {
+        let iat = now.timestamp();
+        let claims = AccessClaims { sub: user, role, iat, exp: iat + ttl_seconds, jti: Uuid::now_v7() };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| AuthError::Crypto(e.to_string()))
+    }
+
+    /// Verifies signature, algorithm (HS256 only) and expiry, and returns the claims.
+    pub fn verify(&self, token: &str) -> AuthResult<AccessClaims> {
+        jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|_| AuthError::Unauthorized)
+    }
+}
+
+/// A fresh refresh token: 256 random bits, URL-safe base64.
+pub fn new_refresh_token() -> AuthResult<String> {
+    let mut bytes = [0u8; 32];
+    getrandom::fill(&mut bytes).map_err(|e| AuthError::Crypto(e.to_string()))?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The stored form of a refresh token. Tokens have 256 bits of entropy, so a fast hash is enough.
+pub fn refresh_token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signer() -> TokenSigner {
+        TokenSigner::new(&SecretString::from("0123456789abcdef0123456789abcdef"))
+    }
+
+    #[test]
+    fn issued_tokens_verify_and_carry_the_claims() {
+        let user = UserId::new();
+        let token = signer().issue(user, Role::Admin, Utc::now(), 900).unwrap();
+        let claims = signer().verify(&token).unwrap();
+        assert_eq!(claims.sub, user);
+        assert_eq!(claims.role, Role::Admin);
+        assert_eq!(claims.exp - claims.iat, 900);
+    }
+
+    #[test]
+    fn expired_tampered_and_foreign_tokens_are_rejected() {
+        let user = UserId::new();
+        let expired = signer().issue(user, Role::Member, Utc::now() - chrono::Duration::hours(1), 900).unwrap();
+        assert!(matches!(signer().verify(&expired), Err(AuthError::Unauthorized)));
+
+        let other = TokenSigner::new(&SecretString::from("another-secret-another-secret-xx"));
+        let foreign = other.issue(user, Role::Member, Utc::now(), 900).unwrap();
+        assert!(signer().verify(&foreign).is_err());
+
+        let good = signer().issue(user, Role::Member, Utc::now(), 900).unwrap();
+        let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+        let forged_claims = serde_json::json!({"sub": user, "role": "admin", "iat": 0, "exp": i64::MAX / 2, "jti": Uuid::nil()});
+        parts[1] = URL_SAFE_NO_PAD.encode(forged_claims.to_string());
+        assert!(signer().verify(&parts.join(".")).is_err());
+
+        let none_header = URL_SAFE_NO_PAD.encode(br#"{"alg":"none","typ":"JWT"}"#);
+        assert!(signer().verify(&format!("{none_header}.{}.", parts[1])).is_err());
+    }
+
+    #[test]
+    fn refresh_tokens_are_long_random_and_hashed() {
+        let a = new_refresh_token().unwrap();
+        let b = new_refresh_token().unwrap();
+        assert_ne!(a, b);
+        assert_eq!(URL_SAFE_NO_PAD.decode(&a).unwrap().len(), 32);
+        assert_eq!(refresh_token_hash(&a).len(), 32);
+        assert_ne!(refresh_token_hash(&a), refresh_token_hash(&b));
+    }
+}

@@ -1,0 +1,220 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    calendar_events (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        title -> Text,
+        description -> Text,
+        start_time -> Timestamptz,
+        end_time -> Timestamptz,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    conversation_members (conversation_id, user_id) {
+        conversation_id -> Uuid,
+        user_id -> Uuid,
+        joined_at -> Timestamptz,
+        last_read_seq -> Int8,
+        last_read_message_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    conversations (id) {
+        id -> Uuid,
+        kind -> Text,
+        name -> Nullable<Text>,
+        created_by -> Uuid,
+        direct_key -> Nullable<Text>,
+        last_seq -> Int8,
+        last_message_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> Int8,
+        queue -> Text,
+        payload -> Jsonb,
+        status -> Text,
+        attempts -> Int4,
+        max_attempts -> Int4,
+        run_at -> Timestamptz,
+        locked_at -> Nullable<Timestamptz>,
+        locked_by -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    message_attachments (id) {
+        id -> Uuid,
+        uploader_id -> Uuid,
+        message_id -> Nullable<Uuid>,
+        object_key -> Text,
+        file_name -> Text,
+        content_type -> Text,
+        file_size -> Int8,
+        created_at -> Timestamptz,
+        attached_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> Uuid,
+        conversation_id -> Uuid,
+        seq -> Int8,
+        sender_id -> Uuid,
+        content -> Text,
+        client_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        edited_at -> Nullable<Timestamptz>,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    notifications (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        kind -> Text,
+        payload -> Jsonb,
+        is_read -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Int8,
+        event_type -> Text,
+        payload -> Jsonb,
+        created_at -> Timestamptz,
+        published_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    project_members (project_id, user_id) {
+        project_id -> Uuid,
+        user_id -> Uuid,
+        role -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    projects (id) {
+        id -> Uuid,
+        name -> Text,
+        description -> Text,
+        owner_id -> Uuid,
+        status -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    push_subscriptions (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        endpoint -> Text,
+        p256dh -> Text,
+        auth -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        family_id -> Uuid,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        replaced_by -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    settings (key) {
+        key -> Text,
+        value -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    tasks (id) {
+        id -> Uuid,
+        project_id -> Uuid,
+        title -> Text,
+        description -> Text,
+        status -> Text,
+        assigned_to -> Nullable<Uuid>,
+        due_date -> Nullable<Timestamptz>,
+        version -> Int8,
+        created_by -> Uuid,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        name -> Text,
+        email -> Text,
+        password_hash -> Text,
+        role -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::joinable!(calendar_events -> users (user_id));
+diesel::joinable!(conversation_members -> conversations (conversation_id));
+diesel::joinable!(conversation_members -> users (user_id));
+diesel::joinable!(conversations -> users (created_by));
+diesel::joinable!(message_attachments -> messages (message_id));
+diesel::joinable!(message_attachments -> users (uploader_id));
+diesel::joinable!(messages -> conversations (conversation_id));
+diesel::joinable!(messages -> users (sender_id));
+diesel::joinable!(notifications -> users (user_id));
+diesel::joinable!(project_members -> projects (project_id));
+diesel::joinable!(project_members -> users (user_id));
+diesel::joinable!(projects -> users (owner_id));
+diesel::joinable!(push_subscriptions -> users (user_id));
+diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(tasks -> projects (project_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    calendar_events,
+    conversation_members,
+    conversations,
+    jobs,
+    message_attachments,
+    messages,
+    notifications,
+    outbox,
+    project_members,
+    projects,
+    push_subscriptions,
+    refresh_tokens,
+    settings,
+    tasks,
+    users,
+);
