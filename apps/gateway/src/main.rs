@@ -1,1 +1,12 @@
-fn main() {}
+//! The `epop-gateway` binary. See the crate docs of `epop_gateway` and `README.md`.
+
+use clap::Parser as _;
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    epop_gateway::config::load_dotenv();
+    // One TLS provider for every rustls user in the process (S3, Sentry, SMTP): ring, no OpenSSL, no aws-lc.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    epop_gateway::cli::run(epop_gateway::cli::Cli::parse()).await
+}

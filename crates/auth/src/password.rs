@@ -59,7 +59,11 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce() -> AuthResult<T> + Send + 'static,
     ) -> AuthResult<T> {
-        let _queued = self.waiting.clone().try_acquire_owned().map_err(|_| AuthError::Busy)?;
+        let _queued = self
+            .waiting
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| AuthError::Busy)?;
         let slot = tokio::time::timeout(QUEUE_WAIT, self.running.clone().acquire_owned())
             .await
             .map_err(|_| AuthError::Busy)?
@@ -74,7 +78,10 @@ impl PasswordHasher {
 }
 
 fn hash_now(password: &[u8]) -> AuthResult<String> {
-    Argon2::default().hash_password(password).map(|hash| hash.to_string()).map_err(|e| AuthError::Crypto(e.to_string()))
+    Argon2::default()
+        .hash_password(password)
+        .map(|hash| hash.to_string())
+        .map_err(|e| AuthError::Crypto(e.to_string()))
 }
 
 fn verify_now(password: &[u8], phc: &str) -> bool {
@@ -92,7 +99,12 @@ mod tests {
         let phc = hasher.hash(&password).await.unwrap();
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(hasher.verify(&password, Some(phc.clone())).await.unwrap());
-        assert!(!hasher.verify(&SecretString::from("wrong horse"), Some(phc)).await.unwrap());
+        assert!(
+            !hasher
+                .verify(&SecretString::from("wrong horse"), Some(phc))
+                .await
+                .unwrap()
+        );
         // No account: the dummy hash is checked, and the answer is always false.
         assert!(!hasher.verify(&password, None).await.unwrap());
     }

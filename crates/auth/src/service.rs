@@ -25,7 +25,10 @@ pub struct AuthSettings {
 
 impl Default for AuthSettings {
     fn default() -> Self {
-        Self { access_ttl: Duration::minutes(15), refresh_ttl: Duration::days(30) }
+        Self {
+            access_ttl: Duration::minutes(15),
+            refresh_ttl: Duration::days(30),
+        }
     }
 }
 
@@ -44,13 +47,19 @@ pub struct AuthService {
 
 impl std::fmt::Debug for AuthService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthService").field("settings", &self.settings).finish_non_exhaustive()
+        f.debug_struct("AuthService")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
     }
 }
 
 /// What a refresh transaction decided; reuse must commit the family revocation before failing.
 enum Rotation {
-    Rotated { user: users::UserRow, refresh_token: String, expires_at: chrono::DateTime<chrono::Utc> },
+    Rotated {
+        user: users::UserRow,
+        refresh_token: String,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    },
     Reused,
     Invalid,
 }
@@ -64,7 +73,13 @@ impl AuthService {
         clock: Arc<dyn Clock>,
         settings: AuthSettings,
     ) -> Self {
-        Self { pool, hasher, signer, clock, settings }
+        Self {
+            pool,
+            hasher,
+            signer,
+            clock,
+            settings,
+        }
     }
 
     /// Verifies an access token and returns its claims.
@@ -95,7 +110,9 @@ impl AuthService {
                 },
             )
             .await?;
-            let (refresh_token, expires_at) = this.store_refresh_token(conn, &user, TokenFamilyId::new(), now).await?;
+            let (refresh_token, expires_at) = this
+                .store_refresh_token(conn, &user, TokenFamilyId::new(), now)
+                .await?;
             this.session(user.into_user()?, refresh_token, expires_at, now)
         })
         .await
@@ -152,11 +169,14 @@ impl AuthService {
         if !self.hasher.verify(password, stored).await? {
             return Err(AuthError::InvalidCredentials);
         }
-        let Some(user) = found else { return Err(AuthError::InvalidCredentials) };
+        let Some(user) = found else {
+            return Err(AuthError::InvalidCredentials);
+        };
         let now = self.clock.now();
         let mut conn = self.pool.get().await?;
-        let (refresh_token, expires_at) =
-            self.store_refresh_token(&mut conn, &user, TokenFamilyId::new(), now).await?;
+        let (refresh_token, expires_at) = self
+            .store_refresh_token(&mut conn, &user, TokenFamilyId::new(), now)
+            .await?;
         self.session(user.into_user()?, refresh_token, expires_at, now)
     }
 
@@ -175,7 +195,8 @@ impl AuthService {
                 };
                 if current.revoked_at.is_some() {
                     if current.replaced_by.is_some() {
-                        refresh_tokens::revoke_family(conn, TokenFamilyId::from(current.family_id), now).await?;
+                        refresh_tokens::revoke_family(conn, TokenFamilyId::from(current.family_id), now)
+                            .await?;
                         return Ok(Rotation::Reused);
                     }
                     return Ok(Rotation::Invalid);
@@ -186,16 +207,23 @@ impl AuthService {
                 let Some(user) = users::find(conn, UserId::from(current.user_id)).await? else {
                     return Ok(Rotation::Invalid);
                 };
-                let (refresh_token, expires_at, new_id) =
-                    this.insert_refresh_token(conn, &user, TokenFamilyId::from(current.family_id), now).await?;
+                let (refresh_token, expires_at, new_id) = this
+                    .insert_refresh_token(conn, &user, TokenFamilyId::from(current.family_id), now)
+                    .await?;
                 refresh_tokens::revoke(conn, current.id, now, Some(new_id)).await?;
-                Ok(Rotation::Rotated { user, refresh_token, expires_at })
+                Ok(Rotation::Rotated {
+                    user,
+                    refresh_token,
+                    expires_at,
+                })
             })
             .await?;
         match rotation {
-            Rotation::Rotated { user, refresh_token, expires_at } => {
-                self.session(user.into_user()?, refresh_token, expires_at, now)
-            }
+            Rotation::Rotated {
+                user,
+                refresh_token,
+                expires_at,
+            } => self.session(user.into_user()?, refresh_token, expires_at, now),
             Rotation::Reused => Err(AuthError::TokenReused),
             Rotation::Invalid => Err(AuthError::Unauthorized),
         }
@@ -208,26 +236,24 @@ impl AuthService {
         let now = self.clock.now();
         let hash = token::refresh_token_hash(presented);
         let mut conn = self.pool.get().await?;
-        let outcome = conn
-            .transaction::<_, AuthError, _>(async |conn| {
-                let Some(current) = refresh_tokens::find_by_hash_for_update(conn, &hash).await? else {
-                    return Ok(Err(AuthError::Unauthorized));
-                };
-                if current.revoked_at.is_some() {
-                    if current.replaced_by.is_some() {
-                        refresh_tokens::revoke_family(conn, TokenFamilyId::from(current.family_id), now).await?;
-                        return Ok(Err(AuthError::TokenReused));
-                    }
-                    return Ok(Err(AuthError::Unauthorized));
+        conn.transaction::<_, AuthError, _>(async |conn| {
+            let Some(current) = refresh_tokens::find_by_hash_for_update(conn, &hash).await? else {
+                return Ok(Err(AuthError::Unauthorized));
+            };
+            if current.revoked_at.is_some() {
+                if current.replaced_by.is_some() {
+                    refresh_tokens::revoke_family(conn, TokenFamilyId::from(current.family_id), now).await?;
+                    return Ok(Err(AuthError::TokenReused));
                 }
-                if current.expires_at <= now {
-                    return Ok(Err(AuthError::Unauthorized));
-                }
-                refresh_tokens::revoke(conn, current.id, now, None).await?;
-                Ok(Ok(()))
-            })
-            .await?;
-        outcome
+                return Ok(Err(AuthError::Unauthorized));
+            }
+            if current.expires_at <= now {
+                return Ok(Err(AuthError::Unauthorized));
+            }
+            refresh_tokens::revoke(conn, current.id, now, None).await?;
+            Ok(Ok(()))
+        })
+        .await?
     }
 
     /// Revokes every refresh token of the user and announces it, so live sockets close on every node.
@@ -246,13 +272,20 @@ impl AuthService {
     /// The caller's own account.
     pub async fn me(&self, user: UserId) -> AuthResult<User> {
         let mut conn = self.pool.get().await?;
-        users::find(&mut conn, user).await?.ok_or(AuthError::UserNotFound)?.into_user()
+        users::find(&mut conn, user)
+            .await?
+            .ok_or(AuthError::UserNotFound)?
+            .into_user()
     }
 
     /// Another user as the directory shows them.
     pub async fn summary(&self, user: UserId) -> AuthResult<UserSummary> {
         let user = self.me(user).await?;
-        Ok(UserSummary { id: user.id, name: user.name, email: user.email })
+        Ok(UserSummary {
+            id: user.id,
+            name: user.name,
+            email: user.email,
+        })
     }
 
     /// Changes the caller's own profile. A new e-mail or password needs the right `current_password`
@@ -261,9 +294,14 @@ impl AuthService {
     #[tracing::instrument(skip_all, fields(user = %user))]
     pub async fn update_profile(&self, user: UserId, changes: ProfileChanges) -> AuthResult<User> {
         let mut conn = self.pool.get().await?;
-        let current = users::find(&mut conn, user).await?.ok_or(AuthError::UserNotFound)?;
+        let current = users::find(&mut conn, user)
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
         drop(conn);
-        let email_changes = changes.email.as_deref().is_some_and(|email| email != current.email);
+        let email_changes = changes
+            .email
+            .as_deref()
+            .is_some_and(|email| email != current.email);
         let sensitive = email_changes || changes.password.is_some();
         if sensitive {
             let Some(current_password) = changes.current_password.as_ref() else {
@@ -272,7 +310,11 @@ impl AuthService {
                     "is required to change the e-mail or password",
                 )]));
             };
-            if !self.hasher.verify(current_password, Some(current.password_hash.clone())).await? {
+            if !self
+                .hasher
+                .verify(current_password, Some(current.password_hash.clone()))
+                .await?
+            {
                 return Err(AuthError::WrongCurrentPassword);
             }
         }
@@ -289,7 +331,11 @@ impl AuthService {
                     user,
                     UserChangeset {
                         name: changes.name.as_deref(),
-                        email: if email_changes { changes.email.as_deref() } else { None },
+                        email: if email_changes {
+                            changes.email.as_deref()
+                        } else {
+                            None
+                        },
                         password_hash: new_hash.as_deref(),
                         updated_at: Some(now),
                     },
@@ -308,16 +354,32 @@ impl AuthService {
     /// The people directory: everyone (or those whose name or e-mail starts with `query`), by lower-cased name
     /// then id.
     pub async fn directory(&self, query: Option<&str>, page: &PageRequest) -> AuthResult<Page<UserSummary>> {
-        let after = page.cursor.as_ref().map(Cursor::decode::<DirectoryCursor>).transpose().map_err(|_| AuthError::BadCursor)?;
-        let as_of = after.as_ref().map_or_else(|| self.clock.now(), |cursor| cursor.as_of);
+        let after = page
+            .cursor
+            .as_ref()
+            .map(Cursor::decode::<DirectoryCursor>)
+            .transpose()
+            .map_err(|_| AuthError::BadCursor)?;
+        let as_of = after
+            .as_ref()
+            .map_or_else(|| self.clock.now(), |cursor| cursor.as_of);
         let mut conn = self.pool.get().await?;
-        let rows = users::directory_page(&mut conn, query.filter(|q| !q.is_empty()), after.as_ref(), as_of, i64::from(page.limit)).await?;
-        Ok(Page::from_overfetch(rows, page.limit, |(key, summary)| DirectoryCursor {
-            name: key.clone(),
-            id: summary.id.into_uuid(),
+        let rows = users::directory_page(
+            &mut conn,
+            query.filter(|q| !q.is_empty()),
+            after.as_ref(),
             as_of,
-        })
-        .map(|(_, summary)| summary))
+            i64::from(page.limit),
+        )
+        .await?;
+        Ok(
+            Page::from_overfetch(rows, page.limit, |(key, summary)| DirectoryCursor {
+                name: key.clone(),
+                id: summary.id.into_uuid(),
+                as_of,
+            })
+            .map(|(_, summary)| summary),
+        )
     }
 
     async fn insert_refresh_token(
@@ -364,6 +426,12 @@ impl AuthService {
     ) -> AuthResult<Session> {
         let ttl = self.settings.access_ttl.num_seconds();
         let access_token = self.signer.issue(user.id, user.role, now, ttl)?;
-        Ok(Session { user, access_token, expires_in: ttl, refresh_token, refresh_expires_at })
+        Ok(Session {
+            user,
+            access_token,
+            expires_in: ttl,
+            refresh_token,
+            refresh_expires_at,
+        })
     }
 }

@@ -48,13 +48,29 @@ impl TokenSigner {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.set_required_spec_claims(&["exp", "sub", "iat"]);
-        Self { encoding: EncodingKey::from_secret(bytes), decoding: DecodingKey::from_secret(bytes), validation }
+        Self {
+            encoding: EncodingKey::from_secret(bytes),
+            decoding: DecodingKey::from_secret(bytes),
+            validation,
+        }
     }
 
     /// Issues an access token for `user` valid from `now` for `ttl_seconds`.
-    pub fn issue(&self, user: UserId, role: Role, now: DateTime<Utc>, ttl_seconds: i64) -> AuthResult<String> {
+    pub fn issue(
+        &self,
+        user: UserId,
+        role: Role,
+        now: DateTime<Utc>,
+        ttl_seconds: i64,
+    ) -> AuthResult<String> {
         let iat = now.timestamp();
-        let claims = AccessClaims { sub: user, role, iat, exp: iat + ttl_seconds, jti: Uuid::now_v7() };
+        let claims = AccessClaims {
+            sub: user,
+            role,
+            iat,
+            exp: iat + ttl_seconds,
+            jti: Uuid::now_v7(),
+        };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AuthError::Crypto(e.to_string()))
     }
@@ -100,7 +116,9 @@ mod tests {
     #[test]
     fn expired_tampered_and_foreign_tokens_are_rejected() {
         let user = UserId::new();
-        let expired = signer().issue(user, Role::Member, Utc::now() - chrono::Duration::hours(1), 900).unwrap();
+        let expired = signer()
+            .issue(user, Role::Member, Utc::now() - chrono::Duration::hours(1), 900)
+            .unwrap();
         assert!(matches!(signer().verify(&expired), Err(AuthError::Unauthorized)));
 
         let other = TokenSigner::new(&SecretString::from("another-secret-another-secret-xx"));

@@ -141,7 +141,10 @@ pub struct FieldError {
 impl FieldError {
     /// A field error for `field` with `message`.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -152,7 +155,10 @@ mod tests {
     #[test]
     fn every_code_serializes_to_its_wire_form_and_has_an_error_status() {
         for code in ErrorCode::ALL {
-            assert_eq!(serde_json::to_value(code).unwrap(), serde_json::json!(code.as_str()));
+            assert_eq!(
+                serde_json::to_value(code).unwrap(),
+                serde_json::json!(code.as_str())
+            );
             assert!((400..600).contains(&code.http_status()), "{code:?}");
             assert!(!code.title().is_empty());
         }

@@ -34,7 +34,9 @@ mod tests {
 
     #[test]
     fn events_are_tagged_json_and_round_trip() {
-        let event = DomainEvent::SessionsRevoked { user_id: UserId::new() };
+        let event = DomainEvent::SessionsRevoked {
+            user_id: UserId::new(),
+        };
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!(json["type"], event.event_type());
         assert_eq!(serde_json::from_value::<DomainEvent>(json).unwrap(), event);

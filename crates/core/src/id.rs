@@ -96,6 +96,9 @@ mod tests {
     #[test]
     fn ids_serialize_as_plain_strings() {
         let id = MessageId::new();
-        assert_eq!(serde_json::to_value(id).unwrap(), serde_json::json!(id.to_string()));
+        assert_eq!(
+            serde_json::to_value(id).unwrap(),
+            serde_json::json!(id.to_string())
+        );
     }
 }

@@ -26,7 +26,10 @@ pub struct PageRequest {
 
 impl Default for PageRequest {
     fn default() -> Self {
-        Self { limit: DEFAULT_LIMIT, cursor: None }
+        Self {
+            limit: DEFAULT_LIMIT,
+            cursor: None,
+        }
     }
 }
 
@@ -50,12 +53,18 @@ impl<T> Page<T> {
         } else {
             None
         };
-        Self { items: rows, next_cursor }
+        Self {
+            items: rows,
+            next_cursor,
+        }
     }
 
     /// Converts every item, keeping the cursor.
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
     }
 }
 
@@ -79,7 +88,9 @@ impl Cursor {
 
     /// Decodes the cursor into the list's position key.
     pub fn decode<K: DeserializeOwned>(&self) -> Result<K, CursorError> {
-        let bytes = URL_SAFE_NO_PAD.decode(self.0.as_bytes()).map_err(|_| CursorError)?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(self.0.as_bytes())
+            .map_err(|_| CursorError)?;
         serde_json::from_slice(&bytes).map_err(|_| CursorError)
     }
 }
@@ -99,11 +110,18 @@ mod tests {
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
-        let key = KeysetCursor { value: "ann".to_string(), id: uuid::Uuid::now_v7() };
+        let key = KeysetCursor {
+            value: "ann".to_string(),
+            id: uuid::Uuid::now_v7(),
+        };
         let cursor = Cursor::encode(&key);
         assert_eq!(cursor.decode::<KeysetCursor<String>>().unwrap(), key);
         assert!(Cursor("%%%".into()).decode::<KeysetCursor<String>>().is_err());
-        assert!(Cursor(URL_SAFE_NO_PAD.encode(b"[1,2]")).decode::<KeysetCursor<String>>().is_err());
+        assert!(
+            Cursor(URL_SAFE_NO_PAD.encode(b"[1,2]"))
+                .decode::<KeysetCursor<String>>()
+                .is_err()
+        );
     }
 
     #[test]

@@ -66,13 +66,24 @@ impl S3Store {
     }
 
     fn region(settings: &S3Settings, endpoint: &str) -> Region {
-        Region::Custom { region: settings.region.clone(), endpoint: endpoint.trim_end_matches('/').to_owned() }
+        Region::Custom {
+            region: settings.region.clone(),
+            endpoint: endpoint.trim_end_matches('/').to_owned(),
+        }
     }
 
     fn bucket_at(settings: &S3Settings, endpoint: &str) -> StorageResult<Box<Bucket>> {
-        let bucket = Bucket::new(&settings.bucket, Self::region(settings, endpoint), Self::credentials(settings)?)
-            .map_err(|e| StorageError::Object(e.to_string()))?;
-        Ok(if settings.path_style { bucket.with_path_style() } else { bucket })
+        let bucket = Bucket::new(
+            &settings.bucket,
+            Self::region(settings, endpoint),
+            Self::credentials(settings)?,
+        )
+        .map_err(|e| StorageError::Object(e.to_string()))?;
+        Ok(if settings.path_style {
+            bucket.with_path_style()
+        } else {
+            bucket
+        })
     }
 }
 
@@ -84,7 +95,11 @@ impl ObjectStore for S3Store {
             .list_page(String::new(), None, None, None, Some(1))
             .await
             .map_err(|e| StorageError::Object(e.to_string()))?;
-        if status == 200 { Ok(()) } else { Err(StorageError::Object(format!("bucket answered {status}"))) }
+        if status == 200 {
+            Ok(())
+        } else {
+            Err(StorageError::Object(format!("bucket answered {status}")))
+        }
     }
 
     async fn ensure_ready(&self) -> StorageResult<()> {
@@ -129,18 +144,24 @@ impl LocalStore {
 #[async_trait]
 impl ObjectStore for LocalStore {
     async fn check(&self) -> StorageResult<()> {
-        let metadata = tokio::fs::metadata(&self.root).await.map_err(|e| StorageError::Object(e.to_string()))?;
+        let metadata = tokio::fs::metadata(&self.root)
+            .await
+            .map_err(|e| StorageError::Object(e.to_string()))?;
         if !metadata.is_dir() {
             return Err(StorageError::Object("storage path is not a directory".into()));
         }
         // A directory we cannot write to is as bad as none.
         let probe = self.root.join(".epop-health");
-        tokio::fs::write(&probe, b"ok").await.map_err(|e| StorageError::Object(e.to_string()))?;
+        tokio::fs::write(&probe, b"ok")
+            .await
+            .map_err(|e| StorageError::Object(e.to_string()))?;
         Ok(())
     }
 
     async fn ensure_ready(&self) -> StorageResult<()> {
-        tokio::fs::create_dir_all(&self.root).await.map_err(|e| StorageError::Object(e.to_string()))?;
+        tokio::fs::create_dir_all(&self.root)
+            .await
+            .map_err(|e| StorageError::Object(e.to_string()))?;
         self.check().await
     }
 }

@@ -12,7 +12,10 @@ use epop_core::DomainEvent;
 pub async fn append(conn: &mut AsyncPgConnection, event: &DomainEvent) -> StorageResult<i64> {
     let payload = serde_json::to_value(event)?;
     let id = diesel::insert_into(outbox::table)
-        .values((outbox::event_type.eq(event.event_type()), outbox::payload.eq(payload)))
+        .values((
+            outbox::event_type.eq(event.event_type()),
+            outbox::payload.eq(payload),
+        ))
         .returning(outbox::id)
         .get_result(conn)
         .await?;

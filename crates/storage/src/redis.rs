@@ -18,7 +18,9 @@ pub fn build_pool(url: &str, max_size: usize) -> StorageResult<RedisPool> {
         recycle: Some(Duration::from_secs(1)),
     };
     config.pool = Some(pool);
-    config.create_pool(Some(Runtime::Tokio1)).map_err(|e| StorageError::PoolConfig(e.to_string()))
+    config
+        .create_pool(Some(Runtime::Tokio1))
+        .map_err(|e| StorageError::PoolConfig(e.to_string()))
 }
 
 /// Checks that Redis answers `PING`.

@@ -47,7 +47,10 @@ pub struct NewRefreshTokenRow {
 
 /// Stores a new token.
 pub async fn insert(conn: &mut AsyncPgConnection, row: &NewRefreshTokenRow) -> AuthResult<()> {
-    diesel::insert_into(refresh_tokens::table).values(row).execute(conn).await?;
+    diesel::insert_into(refresh_tokens::table)
+        .values(row)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -74,14 +77,21 @@ pub async fn revoke(
     replaced_by: Option<Uuid>,
 ) -> AuthResult<()> {
     diesel::update(refresh_tokens::table.find(id))
-        .set((refresh_tokens::revoked_at.eq(now), refresh_tokens::replaced_by.eq(replaced_by)))
+        .set((
+            refresh_tokens::revoked_at.eq(now),
+            refresh_tokens::replaced_by.eq(replaced_by),
+        ))
         .execute(conn)
         .await?;
     Ok(())
 }
 
 /// Revokes every still-active token of a family.
-pub async fn revoke_family(conn: &mut AsyncPgConnection, family: TokenFamilyId, now: DateTime<Utc>) -> AuthResult<usize> {
+pub async fn revoke_family(
+    conn: &mut AsyncPgConnection,
+    family: TokenFamilyId,
+    now: DateTime<Utc>,
+) -> AuthResult<usize> {
     Ok(diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::family_id.eq(family.into_uuid()))
@@ -93,7 +103,11 @@ pub async fn revoke_family(conn: &mut AsyncPgConnection, family: TokenFamilyId, 
 }
 
 /// Revokes every still-active token of a user.
-pub async fn revoke_all_of_user(conn: &mut AsyncPgConnection, user: UserId, now: DateTime<Utc>) -> AuthResult<usize> {
+pub async fn revoke_all_of_user(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    now: DateTime<Utc>,
+) -> AuthResult<usize> {
     Ok(diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::user_id.eq(user.into_uuid()))

@@ -37,7 +37,10 @@ pub struct UserRow {
 impl UserRow {
     /// The domain view of the row (without the hash).
     pub fn into_user(self) -> AuthResult<User> {
-        let role = self.role.parse::<Role>().map_err(|e| AuthError::Crypto(e.to_string()))?;
+        let role = self
+            .role
+            .parse::<Role>()
+            .map_err(|e| AuthError::Crypto(e.to_string()))?;
         Ok(User {
             id: UserId::from(self.id),
             name: self.name,
@@ -84,7 +87,11 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: NewUserRow<'_>) -> AuthRe
 
 /// Inserts a user unless the e-mail is taken; returns whether a row was inserted.
 pub async fn insert_if_email_free(conn: &mut AsyncPgConnection, row: NewUserRow<'_>) -> AuthResult<bool> {
-    let inserted = diesel::insert_into(users::table).values(&row).on_conflict_do_nothing().execute(conn).await?;
+    let inserted = diesel::insert_into(users::table)
+        .values(&row)
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
     Ok(inserted == 1)
 }
 
@@ -100,12 +107,23 @@ pub async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> AuthRes
 
 /// Finds a user by id.
 pub async fn find(conn: &mut AsyncPgConnection, id: UserId) -> AuthResult<Option<UserRow>> {
-    Ok(users::table.find(id.into_uuid()).select(UserRow::as_select()).first(conn).await.optional()?)
+    Ok(users::table
+        .find(id.into_uuid())
+        .select(UserRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
 }
 
 /// Finds a user by id and locks the row for the rest of the transaction.
 pub async fn find_for_update(conn: &mut AsyncPgConnection, id: UserId) -> AuthResult<Option<UserRow>> {
-    Ok(users::table.find(id.into_uuid()).select(UserRow::as_select()).for_update().first(conn).await.optional()?)
+    Ok(users::table
+        .find(id.into_uuid())
+        .select(UserRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?)
 }
 
 /// The fields of a profile update; `None` leaves a column as it is.
@@ -123,7 +141,11 @@ pub struct UserChangeset<'a> {
 }
 
 /// Applies `changes` to the user and returns the new row.
-pub async fn update(conn: &mut AsyncPgConnection, id: UserId, changes: UserChangeset<'_>) -> AuthResult<UserRow> {
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: UserId,
+    changes: UserChangeset<'_>,
+) -> AuthResult<UserRow> {
     diesel::update(users::table.find(id.into_uuid()))
         .set(&changes)
         .returning(UserRow::as_returning())
@@ -161,19 +183,32 @@ pub async fn directory_page(
         .into_boxed();
     if let Some(prefix) = prefix {
         let pattern = format!("{}%", escape_like(&prefix.to_lowercase()));
-        query = query.filter(lower(users::name).like(pattern.clone()).or(lower(users::email).like(pattern)));
+        query = query.filter(
+            lower(users::name)
+                .like(pattern.clone())
+                .or(lower(users::email).like(pattern)),
+        );
     }
     if let Some(after) = after {
         query = query.filter(
-            lower(users::name)
-                .gt(after.name.clone())
-                .or(lower(users::name).eq(after.name.clone()).and(users::id.gt(after.id))),
+            lower(users::name).gt(after.name.clone()).or(lower(users::name)
+                .eq(after.name.clone())
+                .and(users::id.gt(after.id))),
         );
     }
     let rows: Vec<(String, Uuid, String, String)> = query.load(conn).await?;
     Ok(rows
         .into_iter()
-        .map(|(key, id, name, email)| (key, UserSummary { id: UserId::from(id), name, email }))
+        .map(|(key, id, name, email)| {
+            (
+                key,
+                UserSummary {
+                    id: UserId::from(id),
+                    name,
+                    email,
+                },
+            )
+        })
         .collect())
 }
 

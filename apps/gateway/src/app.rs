@@ -1,0 +1,201 @@
+//! Building and running the HTTP server: dependencies are connected, migrations applied, state assembled, and
+//! routes mounted behind the middleware stack.
+
+use crate::config::{Config, StorageConfig};
+use crate::error::ApiError;
+use crate::extract::path_error;
+use crate::metrics::Metrics;
+use crate::middleware::{api_guard, cors, observe};
+use crate::rate_limit::RateLimiter;
+use crate::routes::{self, docs::ApiDoc};
+use crate::state::AppState;
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context as _;
+use epop_auth::{AuthService, AuthSettings, PasswordHasher, TokenSigner};
+use epop_core::SystemClock;
+use epop_storage::object_store::{LocalStore, ObjectStore, S3Store};
+use secrecy::ExposeSecret as _;
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Duration;
+use utoipa::OpenApi as _;
+use utoipa_swagger_ui::SwaggerUi;
+
+/// How long the gateway waits for PostgreSQL at start.
+const DATABASE_PATIENCE: Duration = Duration::from_secs(30);
+
+/// Builds the shared state: connects, migrates, and assembles services. Redis and S3 may be down: the
+/// gateway starts anyway and `/health` reports them.
+pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
+    let database_url = config.database_url().to_owned();
+    epop_storage::db::wait_for_database(&database_url, DATABASE_PATIENCE)
+        .await
+        .context("PostgreSQL did not become reachable within 30 s (DATABASE_URL)")?;
+    let applied = epop_storage::migrate::run_pending(&database_url)
+        .await
+        .context("applying migrations")?;
+    if applied > 0 {
+        tracing::info!(applied, "database migrations applied");
+    }
+    let db = epop_storage::db::build_pool(&database_url, config.db_pool_size)?;
+    let redis = match &config.redis_url {
+        Some(url) => Some(epop_storage::redis::build_pool(
+            url.expose_secret(),
+            config.db_pool_size.max(8),
+        )?),
+        None => None,
+    };
+    let store: Arc<dyn ObjectStore> = match &config.storage {
+        StorageConfig::S3(settings) => Arc::new(S3Store::new(settings.clone())?),
+        StorageConfig::Local(dir) => Arc::new(LocalStore::new(dir.clone())),
+    };
+    spawn_store_setup(store.clone());
+
+    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+    let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(cores)).await??;
+    let auth = AuthService::new(
+        db.clone(),
+        hasher,
+        TokenSigner::new(&config.jwt_secret),
+        Arc::new(SystemClock),
+        AuthSettings::default(),
+    );
+    if let Some((email, password)) = &config.admin
+        && auth
+            .ensure_admin(email, "Administrator", password)
+            .await
+            .context("creating EPOP_ADMIN_EMAIL")?
+    {
+        tracing::info!("created the admin account from EPOP_ADMIN_EMAIL");
+    }
+    let limiter = RateLimiter::new(redis.clone(), &config.redis_prefix);
+    Ok(AppState {
+        config: Arc::new(config),
+        db,
+        redis,
+        store,
+        auth,
+        limiter,
+        metrics: Metrics::new()?,
+    })
+}
+
+/// Creates the bucket or directory in the background, retrying while the store is down.
+fn spawn_store_setup(store: Arc<dyn ObjectStore>) {
+    tokio::spawn(async move {
+        let mut delay = Duration::from_millis(500);
+        loop {
+            match store.ensure_ready().await {
+                Ok(()) => return,
+                Err(error) => {
+                    tracing::warn!(%error, "object store not ready; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(30));
+                }
+            }
+        }
+    });
+}
+
+/// Mounts every route on `cfg`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()))
+        .route("/docs", web::get().to(docs_redirect))
+        .route("/health", web::get().to(routes::health::health))
+        .route("/health/live", web::get().to(routes::health::live))
+        .route("/metrics", web::get().to(routes::metrics::metrics))
+        .service(
+            web::scope("/api")
+                .wrap(from_fn(api_guard))
+                .service(
+                    web::scope("/auth")
+                        .route("/register", web::post().to(routes::auth::register::register))
+                        .route("/login", web::post().to(routes::auth::login::login))
+                        .route("/refresh", web::post().to(routes::auth::refresh::refresh))
+                        .route("/logout", web::post().to(routes::auth::logout::logout))
+                        .route(
+                            "/logout-all",
+                            web::post().to(routes::auth::logout_all::logout_all),
+                        ),
+                )
+                .service(
+                    web::scope("/users")
+                        .route("", web::get().to(routes::users::list::list))
+                        .route("/me", web::get().to(routes::users::me_get::me_get))
+                        .route("/me", web::put().to(routes::users::me_update::me_update))
+                        .route("/{id}", web::get().to(routes::users::get::get)),
+                )
+                .default_service(web::to(not_found)),
+        )
+        .default_service(web::to(not_found));
+}
+
+async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::new(epop_core::ErrorCode::NotFound, "no such route"))
+}
+
+async fn docs_redirect() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Found()
+        .insert_header((actix_web::http::header::LOCATION, "/docs/"))
+        .finish()
+}
+
+/// A bound, not yet running server.
+pub struct Application {
+    server: Server,
+    address: SocketAddr,
+    state: AppState,
+}
+
+impl Application {
+    /// Builds the state and binds the listener (port 0 picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let listen = config.listen;
+        let state = build_state(config).await?;
+        let listener =
+            TcpListener::bind(listen).with_context(|| format!("binding {listen} (EPOP_LISTEN)"))?;
+        Self::with_listener(state, listener)
+    }
+
+    /// Serves `state` on an already bound `listener`.
+    pub fn with_listener(state: AppState, listener: TcpListener) -> anyhow::Result<Self> {
+        let address = listener.local_addr()?;
+        let data = web::Data::new(state.clone());
+        let workers = state.config.workers;
+        let shutdown = state.config.shutdown_timeout.as_secs();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::PathConfig::default().error_handler(path_error))
+                .configure(configure)
+                .wrap(from_fn(cors))
+                .wrap(from_fn(observe))
+        })
+        .workers(workers)
+        .shutdown_timeout(shutdown)
+        .listen(listener)?
+        .run();
+        Ok(Self {
+            server,
+            address,
+            state,
+        })
+    }
+
+    /// The address the server listens on.
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    /// The shared state (for tests and embedding).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until SIGTERM/SIGINT, then finishes in-flight requests within `EPOP_SHUTDOWN_TIMEOUT`.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

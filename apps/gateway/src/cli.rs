@@ -1,0 +1,162 @@
+//! The command line: `epop-gateway` (serve), `migrate`, and `admin create-user`.
+
+use crate::app::Application;
+use crate::config::{self, Config, Environment};
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use epop_auth::{AuthError, AuthService, AuthSettings, NewAccount, PasswordHasher, Role, TokenSigner};
+use epop_core::SystemClock;
+use secrecy::{ExposeSecret as _, SecretString};
+use std::io::BufRead as _;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// EPOP gateway: the HTTP and real-time API of the EPOP workspace.
+#[derive(Debug, Parser)]
+#[command(name = "epop-gateway", version, about)]
+pub struct Cli {
+    /// What to do; without a command the gateway applies migrations and serves.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Apply migrations and serve (the default).
+    Serve,
+    /// Apply pending database migrations and exit (idempotent; needs only DATABASE_URL).
+    Migrate,
+    /// Administration tasks (need only DATABASE_URL).
+    Admin {
+        /// The administration task.
+        #[command(subcommand)]
+        task: AdminTask,
+    },
+}
+
+/// Administration tasks.
+#[derive(Debug, Subcommand)]
+pub enum AdminTask {
+    /// Create a user; the password is read from standard input. Fails when the e-mail is taken.
+    CreateUser {
+        /// E-mail address.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Global role.
+        #[arg(long, value_enum, default_value_t = RoleArg::Member)]
+        role: RoleArg,
+    },
+}
+
+/// A global role on the command line.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum RoleArg {
+    /// Global administrator.
+    Admin,
+    /// Ordinary member.
+    Member,
+}
+
+/// Runs the parsed command and returns the process exit code.
+pub async fn run(cli: Cli) -> ExitCode {
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve().await,
+        Command::Migrate => migrate().await,
+        Command::Admin {
+            task: AdminTask::CreateUser { email, name, role },
+        } => create_user(email, name, role).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            tracing::error!(error = format!("{error:#}"), "epop-gateway stopped with an error");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve() -> anyhow::Result<()> {
+    let config = Config::from_source(&Environment)?;
+    let _telemetry = crate::telemetry::init(&config)?;
+    let app = Application::build(config).await?;
+    tracing::info!(address = %app.address(), "epop-gateway serving");
+    app.run_until_stopped().await?;
+    tracing::info!("epop-gateway stopped");
+    Ok(())
+}
+
+async fn migrate() -> anyhow::Result<()> {
+    crate::telemetry::init_plain();
+    let url = config::database_url(&Environment)?;
+    epop_storage::db::wait_for_database(url.expose_secret(), std::time::Duration::from_secs(30)).await?;
+    let applied = epop_storage::migrate::run_pending(url.expose_secret()).await?;
+    println!("migrations applied: {applied}");
+    Ok(())
+}
+
+async fn create_user(email: String, name: String, role: RoleArg) -> anyhow::Result<()> {
+    crate::telemetry::init_plain();
+    let url = config::database_url(&Environment)?;
+    let password = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map(|_| line.trim_end_matches(['\r', '\n']).to_owned())
+    })
+    .await??;
+    let chars = password.chars().count();
+    anyhow::ensure!(
+        (8..=128).contains(&chars),
+        "the password (read from standard input) must be 8 to 128 characters"
+    );
+    anyhow::ensure!(
+        name.chars().count() >= 1 && name.chars().count() <= 100,
+        "--name must be 1 to 100 characters"
+    );
+    anyhow::ensure!(
+        email.contains('@') && email.chars().count() <= 254,
+        "--email is not a valid e-mail address"
+    );
+    epop_storage::migrate::run_pending(url.expose_secret()).await?;
+    let pool = epop_storage::db::build_pool(url.expose_secret(), 2)?;
+    let hasher = tokio::task::spawn_blocking(|| PasswordHasher::new(1)).await??;
+    // This command issues no tokens; the signer only satisfies the service's constructor.
+    let mut random = [0u8; 32];
+    getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let signer = TokenSigner::new(&SecretString::from(
+        random.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+    ));
+    let auth = AuthService::new(
+        pool,
+        hasher,
+        signer,
+        Arc::new(SystemClock),
+        AuthSettings::default(),
+    );
+    let role = match role {
+        RoleArg::Admin => Role::Admin,
+        RoleArg::Member => Role::Member,
+    };
+    match auth
+        .create_user(NewAccount {
+            name,
+            email,
+            password: SecretString::from(password),
+            role,
+        })
+        .await
+    {
+        Ok(user) => {
+            println!("created user {} ({}, {})", user.id, user.email, user.role);
+            Ok(())
+        }
+        Err(AuthError::EmailTaken) => anyhow::bail!("a user with this e-mail already exists"),
+        Err(error) => Err(error).context("creating the user"),
+    }
+}

@@ -1,0 +1,383 @@
+//! Typed configuration, read once at start from the environment (and `.env`, which the environment
+//! overrides), with exactly the variable names of CONTRACT section 9. Nothing reads the environment later:
+//! the [`Config`] is passed down.
+
+use ipnet::IpNet;
+use secrecy::{ExposeSecret as _, SecretString};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The smallest accepted `EPOP_JWT_SECRET`, in bytes.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// A configuration variable that is missing or has a bad value.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {variable}: {message}")]
+pub struct ConfigError {
+    /// The variable's name.
+    pub variable: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl ConfigError {
+    fn new(variable: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            variable,
+            message: message.into(),
+        }
+    }
+}
+
+/// Object storage settings: S3 when configured, else a local directory.
+#[derive(Debug, Clone)]
+pub enum StorageConfig {
+    /// An S3-compatible bucket.
+    S3(epop_storage::object_store::S3Settings),
+    /// Files in a local directory.
+    Local(PathBuf),
+}
+
+/// Requests per minute allowed by each rate limit (`0` turns a limit off).
+#[derive(Debug, Clone, Copy)]
+pub struct RateLimits {
+    /// Register, login and refresh: per client IP and per e-mail.
+    pub auth_per_minute: u32,
+    /// Every other API request: per user (per IP before authentication).
+    pub api_per_minute: u32,
+    /// Socket events per 10 s per socket.
+    pub socket_per_10s: u32,
+}
+
+/// The gateway's whole configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// PostgreSQL URL.
+    pub database_url: SecretString,
+    /// Redis URL; `None` runs a single node with in-process fan-out and limits.
+    pub redis_url: Option<SecretString>,
+    /// Prefix of every Redis key and channel (an EPOP addition: several deployments or tests can share Redis).
+    pub redis_prefix: String,
+    /// Address to serve on.
+    pub listen: SocketAddr,
+    /// HS256 secret for access tokens.
+    pub jwt_secret: SecretString,
+    /// Where files live.
+    pub storage: StorageConfig,
+    /// Origins allowed to call the API from a browser.
+    pub cors_origins: Vec<String>,
+    /// Sender of e-mails.
+    pub smtp_from: String,
+    /// SMTP server; `None` sends no e-mail.
+    pub smtp_url: Option<SecretString>,
+    /// Web Push signing key; `None` generates one at first start.
+    pub vapid_private_key: Option<SecretString>,
+    /// Web Push contact.
+    pub vapid_subject: String,
+    /// OpenTelemetry OTLP endpoint; `None` exports no traces.
+    pub otel_endpoint: Option<String>,
+    /// Sentry DSN; `None` reports no errors.
+    pub sentry_dsn: Option<SecretString>,
+    /// `Secure` flag on the refresh cookie, and HSTS.
+    pub cookie_secure: bool,
+    /// Rate limits.
+    pub rate_limits: RateLimits,
+    /// PostgreSQL connections per gateway.
+    pub db_pool_size: usize,
+    /// The gateway's address as clients reach it.
+    pub public_url: String,
+    /// Largest upload in bytes.
+    pub max_upload_bytes: u64,
+    /// First admin's e-mail and password.
+    pub admin: Option<(String, SecretString)>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Time to finish in-flight work on SIGTERM.
+    pub shutdown_timeout: Duration,
+    /// Log filter.
+    pub log_filter: String,
+    /// HTTP worker threads (an EPOP addition, `EPOP_WORKERS`; default: one per core).
+    pub workers: usize,
+}
+
+/// Reads variables by name; lets tests configure the gateway without touching the process environment.
+pub trait Source {
+    /// The variable's value, if set and not empty.
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+/// The process environment (after `.env` has been loaded into it).
+#[derive(Debug, Default)]
+pub struct Environment;
+
+impl Source for Environment {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+    }
+}
+
+impl Source for HashMap<String, String> {
+    fn get(&self, name: &str) -> Option<String> {
+        HashMap::get(self, name).cloned().filter(|v| !v.trim().is_empty())
+    }
+}
+
+/// Loads `.env` into the process environment without overriding what is already set.
+pub fn load_dotenv() {
+    // A missing .env is normal; a malformed one is reported but not fatal (the environment may suffice).
+    if let Err(error) = dotenvy::dotenv()
+        && !error.not_found()
+    {
+        eprintln!("warning: could not read .env: {error}");
+    }
+}
+
+fn parse<T: std::str::FromStr>(src: &dyn Source, name: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match src.get(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|e| ConfigError::new(name, format!("invalid value: {e}"))),
+    }
+}
+
+fn parse_bool(src: &dyn Source, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+    match src.get(name).map(|v| v.trim().to_ascii_lowercase()) {
+        None => Ok(default),
+        Some(v) if matches!(v.as_str(), "1" | "true" | "yes" | "on") => Ok(true),
+        Some(v) if matches!(v.as_str(), "0" | "false" | "no" | "off") => Ok(false),
+        Some(v) => Err(ConfigError::new(
+            name,
+            format!("expected true or false, got `{v}`"),
+        )),
+    }
+}
+
+/// Reads `DATABASE_URL`, the one variable every subcommand needs.
+pub fn database_url(src: &dyn Source) -> Result<SecretString, ConfigError> {
+    let url = src
+        .get("DATABASE_URL")
+        .ok_or_else(|| ConfigError::new("DATABASE_URL", "is required"))?;
+    if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        return Err(ConfigError::new("DATABASE_URL", "must be a postgres:// URL"));
+    }
+    Ok(SecretString::from(url))
+}
+
+impl Config {
+    /// Reads the configuration from `src`, naming the first bad variable on failure.
+    pub fn from_source(src: &dyn Source) -> Result<Self, ConfigError> {
+        let database_url = database_url(src)?;
+        let jwt_secret = src
+            .get("EPOP_JWT_SECRET")
+            .ok_or_else(|| ConfigError::new("EPOP_JWT_SECRET", "is required"))?;
+        if jwt_secret.len() < MIN_JWT_SECRET_BYTES {
+            return Err(ConfigError::new(
+                "EPOP_JWT_SECRET",
+                format!(
+                    "must be at least {MIN_JWT_SECRET_BYTES} bytes (got {})",
+                    jwt_secret.len()
+                ),
+            ));
+        }
+        let listen = parse(src, "EPOP_LISTEN", SocketAddr::from(([0, 0, 0, 0], 8080)))?;
+        let storage = match src.get("EPOP_S3_ENDPOINT") {
+            Some(endpoint) => {
+                let required = |name: &'static str| {
+                    src.get(name)
+                        .ok_or_else(|| ConfigError::new(name, "is required when EPOP_S3_ENDPOINT is set"))
+                };
+                StorageConfig::S3(epop_storage::object_store::S3Settings {
+                    public_endpoint: src
+                        .get("EPOP_S3_PUBLIC_ENDPOINT")
+                        .unwrap_or_else(|| endpoint.clone()),
+                    endpoint,
+                    region: src.get("EPOP_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+                    bucket: required("EPOP_S3_BUCKET")?,
+                    access_key: required("EPOP_S3_ACCESS_KEY")?,
+                    secret_key: SecretString::from(required("EPOP_S3_SECRET_KEY")?),
+                    path_style: parse_bool(src, "EPOP_S3_PATH_STYLE", true)?,
+                })
+            }
+            None => StorageConfig::Local(PathBuf::from(
+                src.get("EPOP_STORAGE_DIR")
+                    .unwrap_or_else(|| "./data/objects".into()),
+            )),
+        };
+        let cors_origins = src
+            .get("EPOP_CORS_ORIGINS")
+            .map(|v| {
+                v.split(',')
+                    .map(|o| o.trim().trim_end_matches('/').to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let trusted_proxies = match src.get("EPOP_TRUSTED_PROXIES") {
+            None => Vec::new(),
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|cidr| {
+                    cidr.parse::<IpNet>()
+                        .or_else(|_| cidr.parse::<std::net::IpAddr>().map(IpNet::from))
+                        .map_err(|_| {
+                            ConfigError::new("EPOP_TRUSTED_PROXIES", format!("`{cidr}` is not a CIDR"))
+                        })
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let admin = match (src.get("EPOP_ADMIN_EMAIL"), src.get("EPOP_ADMIN_PASSWORD")) {
+            (Some(email), Some(password)) => {
+                let chars = password.chars().count();
+                if !(8..=128).contains(&chars) {
+                    return Err(ConfigError::new(
+                        "EPOP_ADMIN_PASSWORD",
+                        "must be 8 to 128 characters",
+                    ));
+                }
+                Some((email, SecretString::from(password)))
+            }
+            _ => None,
+        };
+        let db_pool_size = parse(src, "EPOP_DB_POOL_SIZE", 16usize)?;
+        if db_pool_size == 0 {
+            return Err(ConfigError::new("EPOP_DB_POOL_SIZE", "must be at least 1"));
+        }
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        Ok(Self {
+            database_url,
+            redis_url: src.get("REDIS_URL").map(SecretString::from),
+            redis_prefix: src.get("EPOP_REDIS_PREFIX").unwrap_or_else(|| "epop".into()),
+            listen,
+            jwt_secret: SecretString::from(jwt_secret),
+            storage,
+            cors_origins,
+            smtp_from: src
+                .get("EPOP_SMTP_FROM")
+                .unwrap_or_else(|| "EPOP <no-reply@localhost>".into()),
+            smtp_url: src.get("EPOP_SMTP_URL").map(SecretString::from),
+            vapid_private_key: src.get("EPOP_VAPID_PRIVATE_KEY").map(SecretString::from),
+            vapid_subject: src
+                .get("EPOP_VAPID_SUBJECT")
+                .unwrap_or_else(|| "mailto:admin@localhost".into()),
+            otel_endpoint: src.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
+            sentry_dsn: src.get("SENTRY_DSN").map(SecretString::from),
+            cookie_secure: parse_bool(src, "EPOP_COOKIE_SECURE", true)?,
+            rate_limits: RateLimits {
+                auth_per_minute: parse(src, "EPOP_AUTH_RATE_LIMIT", 10)?,
+                api_per_minute: parse(src, "EPOP_API_RATE_LIMIT", 1200)?,
+                socket_per_10s: parse(src, "EPOP_SOCKET_RATE_LIMIT", 100)?,
+            },
+            db_pool_size,
+            public_url: src
+                .get("EPOP_PUBLIC_URL")
+                .unwrap_or_else(|| "http://localhost:8080".into())
+                .trim_end_matches('/')
+                .to_owned(),
+            max_upload_bytes: parse(src, "EPOP_MAX_UPLOAD_BYTES", 26_214_400u64)?,
+            admin,
+            trusted_proxies,
+            shutdown_timeout: Duration::from_secs(parse(src, "EPOP_SHUTDOWN_TIMEOUT", 10u64)?),
+            log_filter: src.get("RUST_LOG").unwrap_or_else(|| "info".into()),
+            workers: parse(src, "EPOP_WORKERS", cores)?.max(1),
+        })
+    }
+
+    /// The database URL, for connecting.
+    pub fn database_url(&self) -> &str {
+        self.database_url.expose_secret()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn defaults_follow_the_contract() {
+        let config = Config::from_source(&source(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("EPOP_JWT_SECRET", SECRET),
+        ]))
+        .unwrap();
+        assert_eq!(config.listen.to_string(), "0.0.0.0:8080");
+        assert!(config.redis_url.is_none());
+        assert!(
+            matches!(config.storage, StorageConfig::Local(ref dir) if dir == &PathBuf::from("./data/objects"))
+        );
+        assert!(config.cookie_secure);
+        assert_eq!(config.rate_limits.auth_per_minute, 10);
+        assert_eq!(config.rate_limits.api_per_minute, 1200);
+        assert_eq!(config.rate_limits.socket_per_10s, 100);
+        assert_eq!(config.db_pool_size, 16);
+        assert_eq!(config.max_upload_bytes, 26_214_400);
+        assert_eq!(config.shutdown_timeout, Duration::from_secs(10));
+        assert_eq!(config.public_url, "http://localhost:8080");
+    }
+
+    #[test]
+    fn missing_or_bad_required_values_name_the_variable() {
+        let err = Config::from_source(&source(&[("EPOP_JWT_SECRET", SECRET)])).unwrap_err();
+        assert_eq!(err.variable, "DATABASE_URL");
+        let err = Config::from_source(&source(&[("DATABASE_URL", "postgres://x/y")])).unwrap_err();
+        assert_eq!(err.variable, "EPOP_JWT_SECRET");
+        let err = Config::from_source(&source(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("EPOP_JWT_SECRET", "short"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.variable, "EPOP_JWT_SECRET");
+        assert!(err.to_string().contains("32 bytes"));
+        let err = Config::from_source(&source(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("EPOP_JWT_SECRET", SECRET),
+            ("EPOP_LISTEN", "nowhere"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.variable, "EPOP_LISTEN");
+        let err = Config::from_source(&source(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("EPOP_JWT_SECRET", SECRET),
+            ("EPOP_S3_ENDPOINT", "http://127.0.0.1:9000"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.variable, "EPOP_S3_BUCKET");
+    }
+
+    #[test]
+    fn lists_and_flags_parse() {
+        let config = Config::from_source(&source(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("EPOP_JWT_SECRET", SECRET),
+            ("EPOP_CORS_ORIGINS", "https://a.example, https://b.example/"),
+            ("EPOP_TRUSTED_PROXIES", "10.0.0.0/8,127.0.0.1"),
+            ("EPOP_COOKIE_SECURE", "false"),
+            ("EPOP_API_RATE_LIMIT", "0"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            config.cors_origins,
+            vec!["https://a.example", "https://b.example"]
+        );
+        assert_eq!(config.trusted_proxies.len(), 2);
+        assert!(!config.cookie_secure);
+        assert_eq!(config.rate_limits.api_per_minute, 0);
+    }
+}

@@ -1,0 +1,264 @@
+//! The gateway's one error type and its RFC 9457 problem+json rendering.
+//!
+//! Every failure a handler can return becomes an [`ApiError`]: domain errors through one exhaustive `match`
+//! per crate (no `_` arm, so a new variant cannot ship unmapped), extractor failures through the handlers in
+//! [`crate::extract`]. Server-side failures (5xx) keep their cause for the log line, which carries the
+//! request id, and show the client only the generic title.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use epop_auth::AuthError;
+use epop_core::{ErrorCode, FieldError};
+use epop_storage::StorageError;
+use serde::Serialize;
+use std::fmt;
+
+/// The problem details a client receives (CONTRACT section 1).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    /// A URI reference naming the problem type.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the problem type.
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What happened in this occurrence.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// The stable error code.
+    #[schema(value_type = String)]
+    pub code: ErrorCode,
+    /// The request's id, also found in the server's logs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    /// Every failing field (for `validation_failed`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(value_type = Vec<FieldErrorSchema>)]
+    pub errors: Vec<FieldError>,
+}
+
+/// A failing field in a problem body.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct FieldErrorSchema {
+    /// Dotted path of the field.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// An error answer, with its cause kept for the log.
+#[derive(Debug)]
+pub struct ApiError {
+    /// The client-facing code.
+    pub code: ErrorCode,
+    /// A client-safe explanation.
+    pub detail: Option<String>,
+    /// Failing fields.
+    pub errors: Vec<FieldError>,
+    /// Seconds to wait, for `rate_limited`.
+    pub retry_after: Option<u64>,
+    /// The internal cause, logged and never shown.
+    pub cause: Option<anyhow::Error>,
+}
+
+impl ApiError {
+    /// An error with `code` and a client-safe `detail`.
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        Self {
+            code,
+            detail: Some(detail.into()),
+            errors: Vec::new(),
+            retry_after: None,
+            cause: None,
+        }
+    }
+
+    /// `422 validation_failed` listing `errors`.
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        Self {
+            code: ErrorCode::ValidationFailed,
+            detail: Some("one or more fields are invalid".into()),
+            errors,
+            retry_after: None,
+            cause: None,
+        }
+    }
+
+    /// `404 not_found`.
+    pub fn not_found() -> Self {
+        Self::new(ErrorCode::NotFound, "the resource does not exist")
+    }
+
+    /// `401 unauthorized`.
+    pub fn unauthorized() -> Self {
+        Self::new(ErrorCode::Unauthorized, "missing or invalid credentials")
+    }
+
+    /// `429 rate_limited` with `Retry-After`.
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs.max(1)),
+            ..Self::new(ErrorCode::RateLimited, "too many requests")
+        }
+    }
+
+    /// `500 internal`, keeping `cause` for the log.
+    pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
+        Self {
+            cause: Some(cause.into()),
+            ..Self::bare(ErrorCode::Internal)
+        }
+    }
+
+    /// `503 unavailable`, keeping `cause` for the log.
+    pub fn unavailable(cause: impl Into<anyhow::Error>) -> Self {
+        Self {
+            cause: Some(cause.into()),
+            ..Self::new(ErrorCode::Unavailable, "the service is temporarily unavailable")
+        }
+    }
+
+    fn bare(code: ErrorCode) -> Self {
+        Self {
+            code,
+            detail: None,
+            errors: Vec::new(),
+            retry_after: None,
+            cause: None,
+        }
+    }
+
+    /// The problem body for this error.
+    pub fn problem(&self) -> Problem {
+        Problem {
+            kind: format!(
+                "https://epop.dev/problems/{}",
+                self.code.as_str().replace('_', "-")
+            ),
+            title: self.code.title().to_owned(),
+            status: self.code.http_status(),
+            detail: self.detail.clone(),
+            code: self.code,
+            request_id: None,
+            errors: self.errors.clone(),
+        }
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.code.as_str())?;
+        if let Some(cause) = &self.cause {
+            write!(f, ": {cause:#}")?;
+        }
+        Ok(())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if self.code.http_status() >= 500 {
+            // The request span carries the request id; `{:#}` prints the whole cause chain.
+            tracing::error!(code = self.code.as_str(), error = %self, "request failed");
+        }
+        let problem = self.problem();
+        let mut response = HttpResponse::build(self.status_code());
+        response.insert_header((
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        ));
+        if let Some(secs) = self.retry_after {
+            response.insert_header((header::RETRY_AFTER, secs.to_string()));
+        }
+        if matches!(
+            self.code,
+            ErrorCode::Unauthorized | ErrorCode::InvalidCredentials | ErrorCode::TokenReused
+        ) {
+            response.insert_header((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        }
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = response.body(body);
+        // The request-id middleware adds `request_id` to the body on the way out.
+        response.extensions_mut().insert(problem);
+        response
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(error: StorageError) -> Self {
+        match error {
+            StorageError::Pool(_) | StorageError::RedisPool(_) | StorageError::Connect(_) => {
+                ApiError::unavailable(error)
+            }
+            StorageError::Query(_)
+            | StorageError::PoolConfig(_)
+            | StorageError::Migration(_)
+            | StorageError::Redis(_)
+            | StorageError::Object(_)
+            | StorageError::Encode(_)
+            | StorageError::Join(_) => ApiError::internal(error),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Invalid(errors) => ApiError::validation(errors),
+            AuthError::EmailTaken => {
+                ApiError::new(ErrorCode::EmailTaken, "an account already uses this e-mail")
+            }
+            AuthError::InvalidCredentials => {
+                ApiError::new(ErrorCode::InvalidCredentials, "e-mail or password is wrong")
+            }
+            AuthError::Unauthorized => ApiError::unauthorized(),
+            AuthError::TokenReused => ApiError::new(
+                ErrorCode::TokenReused,
+                "this refresh token was already used; every session of its login was ended",
+            ),
+            AuthError::WrongCurrentPassword => {
+                ApiError::new(ErrorCode::Forbidden, "the current password is wrong")
+            }
+            AuthError::BadCursor => ApiError::new(ErrorCode::BadRequest, "the cursor is not valid"),
+            AuthError::UserNotFound => ApiError::not_found(),
+            AuthError::Busy => ApiError::new(ErrorCode::Unavailable, "the server is busy; try again shortly"),
+            AuthError::Crypto(_) => ApiError::internal(error),
+            AuthError::Storage(inner) => inner.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::body::MessageBody as _;
+
+    #[test]
+    fn internal_errors_render_without_their_cause() {
+        let error = ApiError::internal(anyhow::anyhow!("SELECT secret FROM users failed at db.rs:42"));
+        let response = error.error_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = response.into_body().try_into_bytes().unwrap();
+        let text = String::from_utf8(body.to_vec()).unwrap();
+        assert!(!text.contains("SELECT"), "{text}");
+        assert!(text.contains("\"code\":\"internal\""));
+    }
+
+    #[test]
+    fn every_code_renders_with_its_status() {
+        for code in ErrorCode::ALL {
+            let response = ApiError::new(code, "x").error_response();
+            assert_eq!(response.status().as_u16(), code.http_status());
+            assert_eq!(
+                response.headers().get(header::CONTENT_TYPE).unwrap(),
+                "application/problem+json"
+            );
+        }
+    }
+}

@@ -1,0 +1,418 @@
+//! Request extractors that answer the contract's way: problem+json with `400` for malformed JSON, `415` for a
+//! body that is not JSON, `413` past the size limit, `422` listing every failing field, `404` for a malformed
+//! path id, `401` with `WWW-Authenticate: Bearer` for missing or bad tokens.
+
+use crate::error::ApiError;
+use crate::state::AppState;
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpMessage as _, HttpRequest, web};
+use epop_auth::{AccessClaims, Role};
+use epop_core::{Cursor, ErrorCode, FieldError, PageRequest, UserId};
+use futures_util::StreamExt as _;
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+
+/// Largest JSON body accepted, in bytes.
+pub const MAX_JSON_BYTES: usize = 256 * 1024;
+
+type LocalBoxFuture<T> = Pin<Box<dyn Future<Output = T>>>;
+
+/// A JSON body, deserialized and validated with garde. Required: an empty body is `400`.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+/// A JSON body that may be absent: an empty body (with or without `Content-Type`) is `None`.
+#[derive(Debug)]
+pub struct OptionalJson<T>(pub Option<T>);
+
+fn is_json(req: &HttpRequest) -> bool {
+    let Some(value) = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+async fn read_body(req: &HttpRequest, mut payload: Payload) -> Result<web::BytesMut, ApiError> {
+    let too_large = || {
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the body is larger than {MAX_JSON_BYTES} bytes"),
+        )
+    };
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > MAX_JSON_BYTES) {
+        return Err(too_large());
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("the body could not be read: {e}")))?;
+        if body.len() + chunk.len() > MAX_JSON_BYTES {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// Every string in `value` containing NUL, by path.
+fn nul_fields(value: &serde_json::Value, path: &mut String, found: &mut Vec<FieldError>) {
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => {
+            found.push(FieldError::new(path.clone(), "must not contain NUL characters"));
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                nul_fields(item, path, found);
+                path.truncate(len);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (key, item) in map {
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                nul_fields(item, path, found);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Turns a garde report into field errors.
+pub fn report_errors(report: &garde::Report) -> Vec<FieldError> {
+    report
+        .iter()
+        .map(|(path, error)| {
+            let field = path.to_string();
+            FieldError::new(
+                if field.is_empty() {
+                    "body".to_owned()
+                } else {
+                    field
+                },
+                error.message().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn deserialize_error(error: &serde_path_to_error::Error<impl std::fmt::Display>) -> ApiError {
+    let path = error.path().to_string();
+    let field = if path == "." { "body".to_owned() } else { path };
+    ApiError::validation(vec![FieldError::new(field, error.inner().to_string())])
+}
+
+/// Parses `bytes` as JSON into `T` and validates it.
+pub fn parse_json<T>(bytes: &[u8]) -> Result<T, ApiError>
+where
+    T: DeserializeOwned + garde::Validate<Context = ()>,
+{
+    let value: serde_json::Value = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("the body is not valid JSON: {e}")))?;
+    let mut nul = Vec::new();
+    nul_fields(&value, &mut String::new(), &mut nul);
+    let parsed: T = serde_path_to_error::deserialize(value).map_err(|e| deserialize_error(&e))?;
+    let mut errors = nul;
+    if let Err(report) = parsed.validate() {
+        for error in report_errors(&report) {
+            if !errors.iter().any(|e: &FieldError| e.field == error.field) {
+                errors.push(error);
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(parsed)
+    } else {
+        Err(ApiError::validation(errors))
+    }
+}
+
+async fn json_body<T>(req: HttpRequest, payload: Payload, optional: bool) -> Result<Option<T>, ApiError>
+where
+    T: DeserializeOwned + garde::Validate<Context = ()>,
+{
+    let body = read_body(&req, payload).await?;
+    if body.is_empty() {
+        if optional {
+            return Ok(None);
+        }
+        if !is_json(&req) && req.headers().contains_key(header::CONTENT_TYPE) {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "the body must be application/json",
+            ));
+        }
+        return Err(ApiError::new(ErrorCode::BadRequest, "a JSON body is required"));
+    }
+    if !is_json(&req) {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "the body must be application/json",
+        ));
+    }
+    parse_json(&body).map(Some)
+}
+
+impl<T> FromRequest for Json<T>
+where
+    T: DeserializeOwned + garde::Validate<Context = ()> + 'static,
+{
+    type Error = ApiError;
+    type Future = LocalBoxFuture<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move {
+            json_body(req, payload, false)
+                .await?
+                .map(Json)
+                .ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "a JSON body is required"))
+        })
+    }
+}
+
+impl<T> FromRequest for OptionalJson<T>
+where
+    T: DeserializeOwned + garde::Validate<Context = ()> + 'static,
+{
+    type Error = ApiError;
+    type Future = LocalBoxFuture<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let payload = payload.take();
+        Box::pin(async move { json_body(req, payload, true).await.map(OptionalJson) })
+    }
+}
+
+/// Query parameters, deserialized (a wrong type is `422` naming the parameter) and validated.
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T> FromRequest for Query<T>
+where
+    T: DeserializeOwned + garde::Validate<Context = ()>,
+{
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+/// Parses and validates a query string.
+pub fn parse_query<T>(query: &str) -> Result<T, ApiError>
+where
+    T: DeserializeOwned + garde::Validate<Context = ()>,
+{
+    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    let parsed: T = serde_path_to_error::deserialize(deserializer).map_err(|e| deserialize_error(&e))?;
+    parsed
+        .validate()
+        .map_err(|report| ApiError::validation(report_errors(&report)))?;
+    Ok(parsed)
+}
+
+/// Converts validated `limit`/`cursor` query values into a [`PageRequest`].
+pub fn page_request(limit: Option<u16>, cursor: Option<String>) -> PageRequest {
+    PageRequest {
+        limit: limit.unwrap_or(epop_core::page::DEFAULT_LIMIT),
+        cursor: cursor.filter(|c| !c.is_empty()).map(Cursor),
+    }
+}
+
+/// The verified access token of the request, put in the request extensions by the API middleware.
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub AccessClaims);
+
+/// The signed-in caller. Missing or invalid tokens are `401` with `WWW-Authenticate: Bearer`.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthUser {
+    /// The caller's id.
+    pub id: UserId,
+    /// The caller's global role when the token was issued.
+    pub role: Role,
+}
+
+/// The bearer token of a request, if it has one.
+pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+impl FromRequest for AuthUser {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let claims = req.extensions().get::<Authenticated>().map(|a| a.0.clone());
+        let claims = match claims {
+            Some(claims) => Ok(claims),
+            None => match (bearer_token(req), req.app_data::<web::Data<AppState>>()) {
+                (Some(token), Some(state)) => state.auth.verify_access_token(token).map_err(ApiError::from),
+                _ => Err(ApiError::unauthorized()),
+            },
+        };
+        std::future::ready(claims.map(|c| AuthUser {
+            id: c.sub,
+            role: c.role,
+        }))
+    }
+}
+
+/// The client's IP address (the peer, or the `X-Forwarded-For` entry a trusted proxy vouches for).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientIp(pub IpAddr);
+
+impl FromRequest for ClientIp {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let ip = req.extensions().get::<ClientIp>().copied().or_else(|| {
+            let trusted = req
+                .app_data::<web::Data<AppState>>()
+                .map(|s| s.config.trusted_proxies.clone())
+                .unwrap_or_default();
+            client_ip(req, &trusted).map(ClientIp)
+        });
+        std::future::ready(
+            ip.ok_or_else(|| ApiError::new(ErrorCode::BadRequest, "the client address is unknown")),
+        )
+    }
+}
+
+/// Works out the client IP: walks `X-Forwarded-For` from the right while the hop is a trusted proxy.
+pub fn client_ip(req: &HttpRequest, trusted: &[ipnet::IpNet]) -> Option<IpAddr> {
+    let peer = req.peer_addr()?.ip();
+    if !trusted.iter().any(|net| net.contains(&peer)) {
+        return Some(peer);
+    }
+    let mut client = peer;
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    for hop in forwarded
+        .split(',')
+        .rev()
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+    {
+        let Ok(ip) = hop.parse::<IpAddr>() else { break };
+        client = ip;
+        if !trusted.iter().any(|net| net.contains(&ip)) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+/// Answers a malformed path segment (e.g. an id that is not a UUID) with `404`.
+pub fn path_error(_: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
+    ApiError::not_found().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize, garde::Validate)]
+    struct Sample {
+        #[garde(required, length(chars, min = 1, max = 3))]
+        name: Option<String>,
+        #[garde(required)]
+        age: Option<u8>,
+        #[garde(dive)]
+        #[serde(default)]
+        tags: Vec<Tag>,
+    }
+
+    #[derive(Debug, Deserialize, garde::Validate)]
+    struct Tag {
+        #[garde(length(chars, min = 1))]
+        label: String,
+    }
+
+    #[test]
+    fn missing_fields_are_all_listed() {
+        let error = parse_json::<Sample>(b"{}").unwrap_err();
+        assert_eq!(error.code, ErrorCode::ValidationFailed);
+        let fields: Vec<_> = error.errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, vec!["name", "age"]);
+    }
+
+    #[test]
+    fn wrong_types_name_the_field_with_a_dotted_path() {
+        let error =
+            parse_json::<Sample>(br#"{"name":"a","age":1,"tags":[{"label":"x"},{"label":5}]}"#).unwrap_err();
+        assert_eq!(error.errors[0].field, "tags[1].label");
+        let error = parse_json::<Sample>(br#"{"name":"a","age":"old"}"#).unwrap_err();
+        assert_eq!(error.errors[0].field, "age");
+    }
+
+    #[test]
+    fn lengths_count_characters_and_nul_is_rejected() {
+        assert!(parse_json::<Sample>("{\"name\":\"日本語\",\"age\":1}".as_bytes()).is_ok());
+        let error = parse_json::<Sample>(br#"{"name":"a\u0000","age":1}"#).unwrap_err();
+        assert_eq!(error.errors[0].field, "name");
+        let error = parse_json::<Sample>(br#"{"name":"a","age":1,"tags":[{"label":""}]}"#).unwrap_err();
+        assert_eq!(error.errors[0].field, "tags[0].label");
+    }
+
+    #[test]
+    fn malformed_json_is_bad_request() {
+        assert_eq!(
+            parse_json::<Sample>(b"{\"name\":").unwrap_err().code,
+            ErrorCode::BadRequest
+        );
+    }
+
+    #[derive(Debug, Deserialize, garde::Validate)]
+    struct Paging {
+        #[garde(range(min = 1, max = 100))]
+        limit: Option<u16>,
+        #[garde(skip)]
+        cursor: Option<String>,
+    }
+
+    #[test]
+    fn query_errors_name_the_parameter() {
+        let error = parse_query::<Paging>("limit=abc").unwrap_err();
+        assert_eq!(
+            (error.code, error.errors[0].field.as_str()),
+            (ErrorCode::ValidationFailed, "limit")
+        );
+        let error = parse_query::<Paging>("limit=0").unwrap_err();
+        assert_eq!(error.errors[0].field, "limit");
+        let ok = parse_query::<Paging>("limit=5&cursor=abc&unknown=1").unwrap();
+        assert_eq!((ok.limit, ok.cursor.as_deref()), (Some(5), Some("abc")));
+    }
+}

@@ -1,0 +1,46 @@
+//! The `/api` guard: verifies a bearer token once (handlers read the result through
+//! [`crate::extract::AuthUser`]) and applies the per-user limit (per IP before authentication). Register,
+//! login and refresh are exempt here: they have their own, stricter limits per IP and per e-mail.
+
+use crate::error::ApiError;
+use crate::extract::{Authenticated, ClientIp, bearer_token};
+use crate::rate_limit::Quota;
+use crate::state::AppState;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage as _, web};
+
+const OWN_LIMITS: [&str; 3] = ["/api/auth/register", "/api/auth/login", "/api/auth/refresh"];
+
+/// Pre-verifies the token and enforces `EPOP_API_RATE_LIMIT`.
+pub async fn api_guard(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    };
+    let claims = bearer_token(req.request()).and_then(|token| state.auth.verify_access_token(token).ok());
+    if let Some(claims) = &claims {
+        req.extensions_mut().insert(Authenticated(claims.clone()));
+    }
+    if !OWN_LIMITS.contains(&req.path()) {
+        let key = match &claims {
+            Some(claims) => format!("user:{}", claims.sub),
+            None => {
+                let ip = req
+                    .extensions()
+                    .get::<ClientIp>()
+                    .map(|ip| ip.0.to_string())
+                    .unwrap_or_default();
+                format!("ip:{ip}")
+            }
+        };
+        let quota = Quota::per_minute(state.config.rate_limits.api_per_minute);
+        if let Err(limited) = state.limiter.check("api", &key, quota).await {
+            return Ok(req.error_response(ApiError::rate_limited(limited.retry_after_secs())));
+        }
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
+}

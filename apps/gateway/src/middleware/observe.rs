@@ -1,0 +1,112 @@
+//! Request id, tracing, metrics, access log and security headers for every response.
+
+use crate::error::Problem;
+use crate::extract::{ClientIp, client_ip};
+use crate::state::AppState;
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, HttpMessage as _, web};
+use std::time::Instant;
+use tracing::Instrument as _;
+
+/// The id of the request being served (the client's `X-Request-Id` when sane, else a new UUIDv7).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+fn client_request_id(req: &ServiceRequest) -> Option<String> {
+    let value = req.headers().get(&X_REQUEST_ID)?.to_str().ok()?;
+    let sane = (1..=128).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    sane.then(|| value.to_owned())
+}
+
+fn is_json(content_type: Option<&HeaderValue>) -> bool {
+    content_type.and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        let essence = v.split(';').next().unwrap_or("").trim();
+        essence == "application/json" || essence.ends_with("+json")
+    })
+}
+
+/// Stamps, observes and hardens every request and response.
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let started = Instant::now();
+    let request_id = client_request_id(&req).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    req.extensions_mut().insert(RequestId(request_id.clone()));
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    if let Some(state) = &state
+        && let Some(ip) = client_ip(req.request(), &state.config.trusted_proxies)
+    {
+        req.extensions_mut().insert(ClientIp(ip));
+    }
+    let method = req.method().clone();
+    let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %req.path());
+    let response = next.call(req).instrument(span.clone()).await?;
+
+    let route = response
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let status = response.status();
+    let mut response = response.map_into_boxed_body();
+
+    let problem = response.response().extensions().get::<Problem>().cloned();
+    if let Some(mut problem) = problem {
+        problem.request_id = Some(request_id.clone());
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        response = response.map_body(|_, _| BoxBody::new(body));
+    }
+
+    let secure = state.as_ref().is_some_and(|s| s.config.cookie_secure);
+    let headers = response.headers_mut();
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        headers.insert(X_REQUEST_ID, value);
+    }
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    if is_json(headers.get(header::CONTENT_TYPE)) {
+        if !headers.contains_key(header::CACHE_CONTROL) {
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        }
+        if headers.get(header::CONTENT_TYPE).is_some_and(|v| v == "application/json") {
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+        }
+    }
+    if secure {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+
+    let elapsed = started.elapsed();
+    if let Some(state) = &state {
+        let method = method.as_str();
+        state
+            .metrics
+            .http_requests
+            .with_label_values(&[method, route.as_str(), status.as_str()])
+            .inc();
+        state
+            .metrics
+            .http_duration
+            .with_label_values(&[method, route.as_str()])
+            .observe(elapsed.as_secs_f64());
+    }
+    span.in_scope(|| {
+        tracing::info!(status = status.as_u16(), route = %route, latency_us = elapsed.as_micros() as u64, "request completed");
+    });
+    Ok(response)
+}

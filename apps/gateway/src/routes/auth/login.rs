@@ -1,0 +1,46 @@
+//! # POST /api/auth/login
+
+use super::{TokenResponse, check_auth_limits, session_response, token_body};
+use crate::error::{ApiError, Problem};
+use crate::extract::{ClientIp, Json};
+use crate::routes::required;
+use crate::state::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// E-mail and password.
+#[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
+pub struct LoginRequest {
+    /// The account's e-mail (any case).
+    #[garde(required, length(chars, max = 254))]
+    #[schema(value_type = String)]
+    pub email: Option<String>,
+    /// The password.
+    #[garde(required, length(chars, max = 128))]
+    #[schema(value_type = String, format = Password)]
+    pub password: Option<String>,
+}
+
+/// Signs in. Unknown e-mail and wrong password both answer `401 invalid_credentials`, in the same time.
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 401, description = "`invalid_credentials`", body = Problem),
+        (status = 422, description = "Invalid fields", body = Problem),
+        (status = 429, description = "Too many attempts", body = Problem),
+        (status = 503, description = "Password hashing saturated; retry", body = Problem),
+    ))]
+pub async fn login(
+    state: web::Data<AppState>,
+    ip: ClientIp,
+    body: Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let Json(body) = body;
+    let email = required(body.email, "email")?;
+    check_auth_limits(&state, ip, Some(&email)).await?;
+    let password = SecretString::from(required(body.password, "password")?);
+    let session = state.auth.login(&email, &password).await?;
+    Ok(session_response(StatusCode::OK, session.clone(), &state.config).json(token_body(session)))
+}

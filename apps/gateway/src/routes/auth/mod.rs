@@ -1,0 +1,117 @@
+//! `/api/auth`: register, login, refresh, logout, logout everywhere.
+
+pub mod login;
+pub mod logout;
+pub mod logout_all;
+pub mod refresh;
+pub mod register;
+
+use crate::config::Config;
+use crate::error::ApiError;
+use crate::extract::ClientIp;
+use crate::rate_limit::Quota;
+use crate::routes::users::UserDto;
+use crate::state::AppState;
+use actix_web::cookie::{Cookie, SameSite, time};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
+use epop_auth::Session;
+use serde::{Deserialize, Serialize};
+
+/// Name of the refresh-token cookie.
+pub const REFRESH_COOKIE: &str = "epop_refresh";
+/// Path the refresh-token cookie is sent to.
+pub const REFRESH_COOKIE_PATH: &str = "/api/auth";
+
+/// A signed-in session as the client receives it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TokenResponse {
+    /// The signed-in user.
+    pub user: UserDto,
+    /// The JWT access token, for `Authorization: Bearer`.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Access token lifetime in seconds.
+    pub expires_in: i64,
+    /// The refresh token (also set as the `epop_refresh` cookie).
+    pub refresh_token: String,
+}
+
+/// A refresh token in the body, for clients without cookies.
+#[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
+pub struct RefreshTokenBody {
+    /// The refresh token.
+    #[garde(length(max = 512))]
+    pub refresh_token: Option<String>,
+}
+
+fn refresh_cookie(config: &Config, value: String, max_age: time::Duration) -> Cookie<'static> {
+    Cookie::build(REFRESH_COOKIE, value)
+        .http_only(true)
+        .secure(config.cookie_secure)
+        .same_site(SameSite::Strict)
+        .path(REFRESH_COOKIE_PATH)
+        .max_age(max_age)
+        .finish()
+}
+
+/// The `Set-Cookie` that clears the refresh cookie.
+pub fn clear_refresh_cookie(config: &Config) -> Cookie<'static> {
+    refresh_cookie(config, String::new(), time::Duration::ZERO)
+}
+
+/// Answers with a session: the token response body plus the refresh cookie.
+pub fn session_response(status: StatusCode, session: Session, config: &Config) -> HttpResponseBuilder {
+    let remaining = (session.refresh_expires_at - chrono::Utc::now())
+        .num_seconds()
+        .max(0);
+    let cookie = refresh_cookie(
+        config,
+        session.refresh_token.clone(),
+        time::Duration::seconds(remaining),
+    );
+    let mut builder = HttpResponse::build(status);
+    builder.cookie(cookie);
+    builder
+}
+
+/// The token response body of a session.
+pub fn token_body(session: Session) -> TokenResponse {
+    TokenResponse {
+        user: session.user.into(),
+        access_token: session.access_token,
+        token_type: "Bearer",
+        expires_in: session.expires_in,
+        refresh_token: session.refresh_token,
+    }
+}
+
+/// The refresh token of a request: the body's, else the cookie's.
+pub fn presented_refresh_token(req: &HttpRequest, body: Option<RefreshTokenBody>) -> Option<String> {
+    body.and_then(|b| b.refresh_token)
+        .filter(|t| !t.is_empty())
+        .or_else(|| {
+            req.cookie(REFRESH_COOKIE)
+                .map(|c| c.value().to_owned())
+                .filter(|t| !t.is_empty())
+        })
+}
+
+/// Applies the auth limits: per client IP, and per e-mail when one is given.
+pub async fn check_auth_limits(state: &AppState, ip: ClientIp, email: Option<&str>) -> Result<(), ApiError> {
+    let quota = Quota::per_minute(state.config.rate_limits.auth_per_minute);
+    state
+        .limiter
+        .check("auth-ip", &ip.0.to_string(), quota)
+        .await
+        .map_err(|l| ApiError::rate_limited(l.retry_after_secs()))?;
+    if let Some(email) = email {
+        state
+            .limiter
+            .check("auth-email", &email.to_lowercase(), quota)
+            .await
+            .map_err(|l| ApiError::rate_limited(l.retry_after_secs()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,51 @@
+//! The OpenAPI document (generated from the handlers' annotations) and its interactive viewer.
+
+use crate::error::{FieldErrorSchema, Problem};
+use crate::routes::{auth, health, metrics, users};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// The OpenAPI 3.1 description of every REST endpoint.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "EPOP API", description = "The EPOP team workspace API. Errors are RFC 9457 problem+json."),
+    paths(
+        auth::register::register,
+        auth::login::login,
+        auth::refresh::refresh,
+        auth::logout::logout,
+        auth::logout_all::logout_all,
+        users::me_get::me_get,
+        users::me_update::me_update,
+        users::list::list,
+        users::get::get,
+        health::health,
+        health::live,
+        metrics::metrics,
+    ),
+    components(schemas(Problem, FieldErrorSchema)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "auth", description = "Sign-up, sign-in and sessions"),
+        (name = "users", description = "Accounts and the people directory"),
+        (name = "operations", description = "Health and metrics"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}

@@ -1,0 +1,55 @@
+//! # PUT /api/users/me
+
+use super::UserDto;
+use crate::error::{ApiError, Problem};
+use crate::extract::{AuthUser, Json};
+use crate::routes::no_surrounding_space;
+use crate::state::AppState;
+use actix_web::web;
+use epop_auth::ProfileChanges;
+use secrecy::SecretString;
+use serde::Deserialize;
+
+/// A partial profile update. Changing `email` or `password` needs `current_password`.
+#[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
+pub struct UpdateMeRequest {
+    /// New display name, 1..=100 characters.
+    #[garde(length(chars, min = 1, max = 100))]
+    pub name: Option<String>,
+    /// New e-mail address.
+    #[garde(length(chars, max = 254), email, inner(custom(no_surrounding_space)))]
+    pub email: Option<String>,
+    /// New password, 8..=128 characters.
+    #[garde(length(chars, min = 8, max = 128))]
+    pub password: Option<String>,
+    /// The current password.
+    #[garde(length(chars, max = 128))]
+    pub current_password: Option<String>,
+}
+
+/// Changes the caller's name, e-mail or password. A new e-mail or password revokes every refresh token and
+/// disconnects the user's sockets.
+#[utoipa::path(put, path = "/api/users/me", tag = "users", security(("bearer" = [])), request_body = UpdateMeRequest,
+    responses(
+        (status = 200, body = UserDto),
+        (status = 401, body = Problem),
+        (status = 403, description = "Wrong `current_password`", body = Problem),
+        (status = 409, description = "E-mail taken (`email_taken`)", body = Problem),
+        (status = 422, description = "Invalid fields, or `current_password` missing", body = Problem),
+    ))]
+pub async fn me_update(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: Json<UpdateMeRequest>,
+) -> Result<web::Json<UserDto>, ApiError> {
+    let Json(body) = body;
+    let changes = ProfileChanges {
+        name: body.name,
+        email: body.email,
+        password: body.password.map(SecretString::from),
+        current_password: body.current_password.map(SecretString::from),
+    };
+    Ok(web::Json(
+        state.auth.update_profile(user.id, changes).await?.into(),
+    ))
+}
