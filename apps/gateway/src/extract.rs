@@ -365,8 +365,9 @@ mod tests {
     fn missing_fields_are_all_listed() {
         let error = parse_json::<Sample>(b"{}").unwrap_err();
         assert_eq!(error.code, ErrorCode::ValidationFailed);
-        let fields: Vec<_> = error.errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, vec!["name", "age"]);
+        let mut fields: Vec<_> = error.errors.iter().map(|e| e.field.as_str()).collect();
+        fields.sort_unstable();
+        assert_eq!(fields, vec!["age", "name"]);
     }
 
     #[test]

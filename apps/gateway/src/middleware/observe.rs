@@ -80,8 +80,14 @@ pub async fn observe(
         if !headers.contains_key(header::CACHE_CONTROL) {
             headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         }
-        if headers.get(header::CONTENT_TYPE).is_some_and(|v| v == "application/json") {
-            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+        if headers
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v == "application/json")
+        {
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json; charset=utf-8"),
+            );
         }
     }
     if secure {

@@ -1,0 +1,553 @@
+//! CONTRACT section 2: register, login, refresh rotation and reuse, logout, tokens.
+
+use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, failing_fields, json_of, problem, set_cookie};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+#[tokio::test]
+async fn register_creates_a_user_and_signs_them_in() {
+    let app = TestApp::spawn().await;
+    let response = app
+        .post_json(
+            "/api/auth/register",
+            &json!({"name": "Ann Lee", "email": "Ann@Example.com", "password": PASSWORD}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let cookie = set_cookie(&response, "epop_refresh").expect("refresh cookie");
+    let body = json_of(response, StatusCode::CREATED).await;
+
+    let user = &body["user"];
+    assert_eq!(location, format!("/api/users/{}", user["id"].as_str().unwrap()));
+    assert_eq!(user["name"], "Ann Lee");
+    assert_eq!(user["email"], "Ann@Example.com");
+    assert_eq!(user["role"], "member");
+    assert!(user["created_at"].as_str().unwrap().ends_with('Z'));
+    assert!(user.get("password_hash").is_none() && user.get("password").is_none());
+    assert_eq!(body["token_type"], "Bearer");
+    assert_eq!(body["expires_in"], 900);
+    let refresh = body["refresh_token"].as_str().unwrap();
+    assert!(
+        URL_SAFE_NO_PAD.decode(refresh).unwrap().len() >= 32,
+        "at least 256 bits"
+    );
+
+    assert!(cookie.starts_with(&format!("epop_refresh={refresh};")));
+    for attribute in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/api/auth"] {
+        assert!(cookie.contains(attribute), "{attribute} missing in {cookie}");
+    }
+
+    // The access token works and carries the contract's claims.
+    let token = body["access_token"].as_str().unwrap();
+    let claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    assert_eq!(claims["sub"], user["id"]);
+    assert_eq!(claims["role"], "member");
+    assert_eq!(
+        claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(),
+        900
+    );
+    assert!(claims["jti"].is_string());
+    let me = json_of(
+        app.get("/api/users/me", token).send().await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(me["id"], user["id"]);
+
+    // The stored hash is Argon2id, never the password.
+    let stored = app
+        .count("SELECT count(*) AS n FROM users WHERE password_hash LIKE '$argon2id$%'")
+        .await;
+    assert_eq!(stored, 1);
+}
+
+#[tokio::test]
+async fn cookie_secure_can_be_turned_off_for_plain_http() {
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("EPOP_COOKIE_SECURE".into(), "false".into());
+    })
+    .await;
+    let response = app
+        .post_json(
+            "/api/auth/register",
+            &json!({"name": "A", "email": "a@example.com", "password": PASSWORD}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let cookie = set_cookie(&response, "epop_refresh").unwrap();
+    assert!(!cookie.contains("Secure"), "{cookie}");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    assert!(response.headers().get("strict-transport-security").is_none());
+}
+
+#[tokio::test]
+async fn emails_are_unique_case_insensitively() {
+    let app = TestApp::spawn().await;
+    app.register("Ann", "ann@example.com").await;
+    let response = app
+        .post_json(
+            "/api/auth/register",
+            &json!({"name": "Other", "email": "ANN@example.COM", "password": PASSWORD}),
+        )
+        .send()
+        .await
+        .unwrap();
+    problem(response, StatusCode::CONFLICT, "email_taken").await;
+    assert_eq!(app.count("SELECT count(*) AS n FROM users").await, 1);
+}
+
+#[tokio::test]
+async fn register_validation_lists_every_failing_field_and_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let missing = problem(
+        app.post_json("/api/auth/register", &json!({}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let mut fields = failing_fields(&missing);
+    fields.sort();
+    assert_eq!(fields, vec!["email", "name", "password"]);
+
+    let limits = problem(
+        app.post_json(
+            "/api/auth/register",
+            &json!({"name": "x".repeat(101), "email": "not-an-email", "password": "short"}),
+        )
+        .send()
+        .await
+        .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let mut fields = failing_fields(&limits);
+    fields.sort();
+    assert_eq!(fields, vec!["email", "name", "password"]);
+
+    let wrong_type = problem(
+        app.post_json(
+            "/api/auth/register",
+            &json!({"name": "A", "email": "a@example.com", "password": 12345678}),
+        )
+        .send()
+        .await
+        .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert!(failing_fields(&wrong_type).contains(&"password".to_owned()));
+
+    let nul = problem(
+        app.post_json(
+            "/api/auth/register",
+            &json!({"name": "A\u{0}B", "email": "a@example.com", "password": PASSWORD}),
+        )
+        .send()
+        .await
+        .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(failing_fields(&nul), vec!["name"]);
+
+    // Lengths count characters, not bytes: 100 CJK characters (300 bytes) is a valid name.
+    let cjk = app
+        .post_json(
+            "/api/auth/register",
+            &json!({"name": "名".repeat(100), "email": "cjk@example.com", "password": PASSWORD}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cjk.status(), StatusCode::CREATED);
+    // Unknown fields are ignored.
+    let extra = app
+        .post_json(
+            "/api/auth/register",
+            &json!({"name": "B", "email": "b@example.com", "password": PASSWORD, "role": "admin", "x": 1}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body = json_of(extra, StatusCode::CREATED).await;
+    assert_eq!(body["user"]["role"], "member", "role cannot be chosen at sign-up");
+    assert_eq!(app.count("SELECT count(*) AS n FROM users").await, 2);
+}
+
+#[tokio::test]
+async fn malformed_and_non_json_bodies_are_400_and_415() {
+    let app = TestApp::spawn().await;
+    let bad = app
+        .request(Method::POST, "/api/auth/register")
+        .header("content-type", "application/json")
+        .body("{\"name\":")
+        .send()
+        .await
+        .unwrap();
+    problem(bad, StatusCode::BAD_REQUEST, "bad_request").await;
+
+    let form = app
+        .request(Method::POST, "/api/auth/register")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("name=a&email=b")
+        .send()
+        .await
+        .unwrap();
+    problem(form, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
+
+    let no_type = app
+        .request(Method::POST, "/api/auth/login")
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    problem(
+        no_type,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+    )
+    .await;
+
+    let empty = app.request(Method::POST, "/api/auth/login").send().await.unwrap();
+    problem(empty, StatusCode::BAD_REQUEST, "bad_request").await;
+
+    let huge = app
+        .request(Method::POST, "/api/auth/login")
+        .header("content-type", "application/json")
+        .body(format!("{{\"email\":\"{}\"}}", "a".repeat(300 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    problem(huge, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+}
+
+#[tokio::test]
+async fn login_accepts_the_right_password_in_any_email_case() {
+    let app = TestApp::spawn().await;
+    let user = app.register("Ann", "ann@example.com").await;
+    let response = app
+        .post_json(
+            "/api/auth/login",
+            &json!({"email": "ANN@example.com", "password": PASSWORD}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(set_cookie(&response, "epop_refresh").is_some());
+    let body = json_of(response, StatusCode::OK).await;
+    assert_eq!(body["user"]["id"], user.id.as_str());
+    assert_ne!(body["refresh_token"], user.refresh_token.as_str());
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_email_are_the_same_401() {
+    let app = TestApp::spawn().await;
+    app.register("Ann", "ann@example.com").await;
+    let wrong = problem(
+        app.post_json(
+            "/api/auth/login",
+            &json!({"email": "ann@example.com", "password": "wrong password"}),
+        )
+        .send()
+        .await
+        .unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    let unknown = problem(
+        app.post_json(
+            "/api/auth/login",
+            &json!({"email": "nobody@example.com", "password": "wrong password"}),
+        )
+        .send()
+        .await
+        .unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(
+        wrong["detail"], unknown["detail"],
+        "the answers must not tell the cases apart"
+    );
+    let missing = problem(
+        app.post_json("/api/auth/login", &json!({"email": "ann@example.com"}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(failing_fields(&missing), vec!["password"]);
+}
+
+async fn refresh_with_body(app: &TestApp, token: &str) -> reqwest::Response {
+    app.post_json("/api/auth/refresh", &json!({"refresh_token": token}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_family() {
+    let app = TestApp::spawn().await;
+    let user = app.register("Ann", "ann@example.com").await;
+    // A second login is another family and must survive the first family's revocation.
+    let other_login = json_of(
+        app.post_json(
+            "/api/auth/login",
+            &json!({"email": "ann@example.com", "password": PASSWORD}),
+        )
+        .send()
+        .await
+        .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+
+    let first = refresh_with_body(&app, &user.refresh_token).await;
+    assert!(set_cookie(&first, "epop_refresh").is_some());
+    let first = json_of(first, StatusCode::OK).await;
+    let second_token = first["refresh_token"].as_str().unwrap().to_owned();
+    assert_ne!(second_token, user.refresh_token);
+    assert_eq!(first["user"]["id"], user.id.as_str());
+    let me = app
+        .get("/api/users/me", first["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+
+    // The rotated token again: reuse. The whole family dies, including the newest token.
+    problem(
+        refresh_with_body(&app, &user.refresh_token).await,
+        StatusCode::UNAUTHORIZED,
+        "token_reused",
+    )
+    .await;
+    problem(
+        refresh_with_body(&app, &second_token).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+
+    // The other login's family is untouched.
+    let other = refresh_with_body(&app, other_login["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(other.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn refresh_and_logout_read_the_cookie() {
+    let app = TestApp::spawn().await;
+    let user = app.register("Ann", "ann@example.com").await;
+    let response = app
+        .request(Method::POST, "/api/auth/refresh")
+        .header("cookie", format!("epop_refresh={}", user.refresh_token))
+        .send()
+        .await
+        .unwrap();
+    let body = json_of(response, StatusCode::OK).await;
+    let token = body["refresh_token"].as_str().unwrap();
+
+    let logout = app
+        .request(Method::POST, "/api/auth/logout")
+        .header("cookie", format!("epop_refresh={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    let cleared = set_cookie(&logout, "epop_refresh").expect("cookie cleared");
+    assert!(
+        cleared.starts_with("epop_refresh=;") && cleared.contains("Max-Age=0"),
+        "{cleared}"
+    );
+    assert!(cleared.contains("Path=/api/auth"));
+
+    // A logged-out token is revoked (not rotated): plain 401.
+    problem(
+        refresh_with_body(&app, token).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    let again = app
+        .post_json("/api/auth/logout", &json!({"refresh_token": token}))
+        .send()
+        .await
+        .unwrap();
+    problem(again, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn refresh_and_logout_without_a_valid_token_are_401() {
+    let app = TestApp::spawn().await;
+    for path in ["/api/auth/refresh", "/api/auth/logout"] {
+        problem(
+            app.request(Method::POST, path).send().await.unwrap(),
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        )
+        .await;
+        problem(
+            app.post_json(path, &json!({"refresh_token": "not-a-real-token"}))
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn expired_refresh_tokens_are_401() {
+    let app = TestApp::spawn().await;
+    let user = app.register("Ann", "ann@example.com").await;
+    app.sql("UPDATE refresh_tokens SET expires_at = now() - interval '1 second'")
+        .await;
+    problem(
+        refresh_with_body(&app, &user.refresh_token).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn logout_all_revokes_every_session_and_announces_it() {
+    let app = TestApp::spawn().await;
+    let user = app.register("Ann", "ann@example.com").await;
+    let second = json_of(
+        app.post_json(
+            "/api/auth/login",
+            &json!({"email": "ann@example.com", "password": PASSWORD}),
+        )
+        .send()
+        .await
+        .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let bystander = app.register("Bob", "bob@example.com").await;
+
+    let response = app
+        .request(Method::POST, "/api/auth/logout-all")
+        .bearer_auth(&user.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    problem(
+        refresh_with_body(&app, &user.refresh_token).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    problem(
+        refresh_with_body(&app, second["refresh_token"].as_str().unwrap()).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    assert_eq!(
+        refresh_with_body(&app, &bystander.refresh_token).await.status(),
+        StatusCode::OK
+    );
+    // Sockets on every node learn of it through the outbox.
+    let events = app
+        .count(&format!(
+            "SELECT count(*) AS n FROM outbox WHERE event_type = 'sessions_revoked' AND payload->>'user_id' = '{}'",
+            user.id
+        ))
+        .await;
+    assert_eq!(events, 1);
+    let anonymous = app
+        .request(Method::POST, "/api/auth/logout-all")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
+    problem(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}
+
+fn forge(header: &Value, claims: &Value, secret: &[u8]) -> String {
+    use hmac::Mac as _;
+    let head = URL_SAFE_NO_PAD.encode(header.to_string());
+    let body = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+    mac.update(format!("{head}.{body}").as_bytes());
+    format!(
+        "{head}.{body}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
+#[tokio::test]
+async fn tampered_expired_foreign_and_unsigned_tokens_are_401() {
+    let app = TestApp::spawn().await;
+    let user = app.register("Ann", "ann@example.com").await;
+    let now = chrono::Utc::now().timestamp();
+    let claims = |exp: i64| json!({"sub": user.id, "role": "admin", "iat": now - 10, "exp": exp, "jti": uuid::Uuid::now_v7()});
+    let hs256 = json!({"alg": "HS256", "typ": "JWT"});
+
+    // Sanity: a token forged with the real secret is accepted, so the rejections below are about the flaw.
+    let valid = forge(&hs256, &claims(now + 600), JWT_SECRET.as_bytes());
+    assert_eq!(
+        app.get("/api/users/me", &valid).send().await.unwrap().status(),
+        StatusCode::OK
+    );
+
+    let expired = forge(&hs256, &claims(now - 1), JWT_SECRET.as_bytes());
+    let foreign = forge(&hs256, &claims(now + 600), b"some-other-secret-some-other-secret");
+    let hs512 = forge(
+        &json!({"alg": "HS512", "typ": "JWT"}),
+        &claims(now + 600),
+        JWT_SECRET.as_bytes(),
+    );
+    let none = format!(
+        "{}.{}.",
+        URL_SAFE_NO_PAD.encode(json!({"alg": "none", "typ": "JWT"}).to_string()),
+        URL_SAFE_NO_PAD.encode(claims(now + 600).to_string())
+    );
+    let mut parts: Vec<String> = user.access_token.split('.').map(str::to_owned).collect();
+    parts[1] = URL_SAFE_NO_PAD.encode(claims(now + 600).to_string());
+    let tampered = parts.join(".");
+
+    for (name, token) in [
+        ("expired", expired),
+        ("foreign", foreign),
+        ("hs512", hs512),
+        ("none", none),
+        ("tampered", tampered),
+        ("garbage", "abc".into()),
+    ] {
+        let response = app.get("/api/users/me", &token).send().await.unwrap();
+        assert_eq!(
+            response
+                .headers()
+                .get("www-authenticate")
+                .map(|v| v.to_str().unwrap()),
+            Some("Bearer"),
+            "{name}"
+        );
+        problem(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+    let no_token = app.request(Method::GET, "/api/users/me").send().await.unwrap();
+    problem(no_token, StatusCode::UNAUTHORIZED, "unauthorized").await;
+}

@@ -1,0 +1,205 @@
+//! `TestApp`: a running gateway plus typed request helpers.
+
+use epop_gateway::app::Application;
+use epop_gateway::config::Config;
+use epop_test_support::{TestDatabase, redis_url, unique_prefix};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The JWT secret every test gateway uses.
+pub(crate) const JWT_SECRET: &str = "test-secret-test-secret-test-secret!";
+/// A password that passes validation.
+pub(crate) const PASSWORD: &str = "correct horse battery";
+
+/// A gateway serving on 127.0.0.1 with its own database and Redis prefix.
+pub(crate) struct TestApp {
+    pub(crate) address: String,
+    pub(crate) client: reqwest::Client,
+    pub(crate) db: Arc<TestDatabase>,
+    pub(crate) vars: HashMap<String, String>,
+}
+
+/// A signed-up user and their tokens.
+#[derive(Debug, Clone)]
+pub(crate) struct TestUser {
+    pub(crate) id: String,
+    pub(crate) access_token: String,
+    pub(crate) refresh_token: String,
+}
+
+fn base_vars(db: &TestDatabase) -> HashMap<String, String> {
+    let storage = std::env::temp_dir().join(format!("epop-test-store-{}", uuid::Uuid::now_v7().simple()));
+    HashMap::from([
+        ("DATABASE_URL".to_owned(), db.url.clone()),
+        ("REDIS_URL".to_owned(), redis_url()),
+        ("EPOP_REDIS_PREFIX".to_owned(), unique_prefix()),
+        ("EPOP_JWT_SECRET".to_owned(), JWT_SECRET.to_owned()),
+        ("EPOP_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+        (
+            "EPOP_STORAGE_DIR".to_owned(),
+            storage.to_string_lossy().into_owned(),
+        ),
+        ("EPOP_WORKERS".to_owned(), "2".to_owned()),
+        ("EPOP_DB_POOL_SIZE".to_owned(), "4".to_owned()),
+        ("EPOP_AUTH_RATE_LIMIT".to_owned(), "1000".to_owned()),
+        ("EPOP_API_RATE_LIMIT".to_owned(), "100000".to_owned()),
+        ("RUST_LOG".to_owned(), "warn".to_owned()),
+    ])
+}
+
+impl TestApp {
+    /// A gateway with the default test configuration.
+    pub(crate) async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// A gateway whose configuration variables `customize` may change (remove a key to unset it).
+    pub(crate) async fn spawn_with(customize: impl FnOnce(&mut HashMap<String, String>)) -> Self {
+        let db = Arc::new(TestDatabase::create().await.expect("test database"));
+        let mut vars = base_vars(&db);
+        customize(&mut vars);
+        Self::start(db, vars).await
+    }
+
+    /// A second gateway node sharing this one's database and Redis prefix.
+    pub(crate) async fn spawn_peer(&self) -> Self {
+        Self::start(self.db.clone(), self.vars.clone()).await
+    }
+
+    async fn start(db: Arc<TestDatabase>, vars: HashMap<String, String>) -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let config = Config::from_source(&vars).expect("test configuration");
+        let app = Application::build(config).await.expect("gateway starts");
+        let address = format!("http://{}", app.address());
+        tokio::spawn(app.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client");
+        Self {
+            address,
+            client,
+            db,
+            vars,
+        }
+    }
+
+    pub(crate) fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub(crate) fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, self.url(path))
+    }
+
+    pub(crate) fn get(&self, path: &str, token: &str) -> RequestBuilder {
+        self.request(Method::GET, path).bearer_auth(token)
+    }
+
+    pub(crate) fn post_json(&self, path: &str, body: &Value) -> RequestBuilder {
+        self.request(Method::POST, path).json(body)
+    }
+
+    /// Registers a user with `name` and `email` (password [`PASSWORD`]).
+    pub(crate) async fn register(&self, name: &str, email: &str) -> TestUser {
+        let response = self
+            .post_json(
+                "/api/auth/register",
+                &json!({"name": name, "email": email, "password": PASSWORD}),
+            )
+            .send()
+            .await
+            .expect("register request");
+        assert_eq!(response.status(), StatusCode::CREATED, "register {email}");
+        let body: Value = response.json().await.expect("register body");
+        TestUser {
+            id: body["user"]["id"].as_str().expect("user id").to_owned(),
+            access_token: body["access_token"].as_str().expect("access token").to_owned(),
+            refresh_token: body["refresh_token"].as_str().expect("refresh token").to_owned(),
+        }
+    }
+
+    /// Runs SQL against this gateway's private database.
+    pub(crate) async fn sql(&self, statement: &str) {
+        use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
+        let mut conn = AsyncPgConnection::establish(&self.db.url)
+            .await
+            .expect("db connection");
+        diesel::sql_query(statement)
+            .execute(&mut conn)
+            .await
+            .expect("sql");
+    }
+
+    /// Counts rows of a query `SELECT count(*) AS n FROM ...`.
+    pub(crate) async fn count(&self, query: &str) -> i64 {
+        use diesel::QueryableByName;
+        use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = AsyncPgConnection::establish(&self.db.url)
+            .await
+            .expect("db connection");
+        let rows: Vec<Count> = diesel::sql_query(query)
+            .load(&mut conn)
+            .await
+            .expect("count query");
+        <[Count]>::first(&rows).map_or(0, |row| row.n)
+    }
+}
+
+/// Reads a response as JSON, asserting its status first.
+pub(crate) async fn json_of(response: Response, status: StatusCode) -> Value {
+    let actual = response.status();
+    let text = response.text().await.expect("body");
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+/// Asserts a problem+json answer with `status` and `code`, and returns the body.
+pub(crate) async fn problem(response: Response, status: StatusCode, code: &str) -> Value {
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let body = json_of(response, status).await;
+    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status.as_u16());
+    assert_eq!(
+        body["request_id"].as_str(),
+        request_id.as_deref(),
+        "problem carries the request id"
+    );
+    body
+}
+
+/// The `field` names of a validation problem.
+pub(crate) fn failing_fields(problem: &Value) -> Vec<String> {
+    problem["errors"].as_array().map_or_else(Vec::new, |errors| {
+        errors
+            .iter()
+            .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    })
+}
+
+/// The `Set-Cookie` header of a response for `name`.
+pub(crate) fn set_cookie(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(str::to_owned)
+}

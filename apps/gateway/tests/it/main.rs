@@ -1,0 +1,16 @@
+//! Integration tests: the real gateway on a real socket, against real PostgreSQL (a private database per
+//! test) and Redis (a private key prefix per test). One test binary, so the build links once.
+
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers panic on unexpected failures: a panic is a failed test with its message"
+)]
+
+mod auth;
+mod cli;
+mod conventions;
+mod health;
+mod helpers;
+mod rate_limits;
+mod users;

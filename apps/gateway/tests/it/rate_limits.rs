@@ -1,0 +1,156 @@
+//! CONTRACT section 1: rate limits, shared between nodes through Redis.
+
+use crate::helpers::{PASSWORD, TestApp, problem};
+use reqwest::StatusCode;
+use serde_json::json;
+
+fn limited(
+    limit: &'static str,
+    api: &'static str,
+) -> impl FnOnce(&mut std::collections::HashMap<String, String>) {
+    move |vars| {
+        vars.insert("EPOP_AUTH_RATE_LIMIT".into(), limit.into());
+        vars.insert("EPOP_API_RATE_LIMIT".into(), api.into());
+        // Let tests present several client IPs through a trusted proxy (the loopback peer).
+        vars.insert("EPOP_TRUSTED_PROXIES".into(), "127.0.0.1/32".into());
+    }
+}
+
+async fn login_from(app: &TestApp, ip: &str, email: &str) -> reqwest::Response {
+    app.post_json(
+        "/api/auth/login",
+        &json!({"email": email, "password": "wrong password"}),
+    )
+    .header("x-forwarded-for", ip)
+    .send()
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn login_is_limited_per_ip_with_retry_after() {
+    let app = TestApp::spawn_with(limited("3", "100000")).await;
+    for i in 0..3 {
+        let response = login_from(&app, "203.0.113.7", &format!("user{i}@example.com")).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = login_from(&app, "203.0.113.7", "user9@example.com").await;
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&retry_after), "{retry_after}");
+    problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // Another client address is not affected.
+    assert_eq!(
+        login_from(&app, "203.0.113.8", "user9@example.com")
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn login_is_limited_per_email_across_addresses() {
+    let app = TestApp::spawn_with(limited("3", "100000")).await;
+    for i in 0..3 {
+        let response = login_from(&app, &format!("198.51.100.{i}"), "victim@example.com").await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let response = login_from(&app, "198.51.100.99", "VICTIM@example.com").await;
+    problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+}
+
+#[tokio::test]
+async fn register_and_refresh_have_the_auth_limit() {
+    let app = TestApp::spawn_with(limited("2", "100000")).await;
+    let register = |email: &'static str| {
+        app.post_json(
+            "/api/auth/register",
+            &json!({"name": "A", "email": email, "password": PASSWORD}),
+        )
+        .header("x-forwarded-for", "192.0.2.1")
+        .send()
+    };
+    assert_eq!(
+        register("a@example.com").await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        register("b@example.com").await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    problem(
+        register("c@example.com").await.unwrap(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+    )
+    .await;
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM users").await,
+        2,
+        "a limited request changes nothing"
+    );
+
+    let refresh = || {
+        app.post_json("/api/auth/refresh", &json!({"refresh_token": "x"}))
+            .header("x-forwarded-for", "192.0.2.2")
+            .send()
+    };
+    assert_eq!(refresh().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(refresh().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+    problem(
+        refresh().await.unwrap(),
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn api_requests_are_limited_per_user_across_nodes() {
+    let node_a = TestApp::spawn_with(limited("100", "4")).await;
+    let node_b = node_a.spawn_peer().await;
+    let ann = node_a.register("Ann", "ann@example.com").await;
+    let bob = node_a.register("Bob", "bob@example.com").await;
+    for node in [&node_a, &node_b, &node_a, &node_b] {
+        assert_eq!(
+            node.get("/api/users/me", &ann.access_token)
+                .send()
+                .await
+                .unwrap()
+                .status(),
+            StatusCode::OK
+        );
+    }
+    // The fifth request, on either node, is over the shared limit.
+    let response = node_b
+        .get("/api/users/me", &ann.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers().contains_key("retry-after"));
+    problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // Another user has their own budget.
+    assert_eq!(
+        node_b
+            .get("/api/users/me", &bob.access_token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn zero_turns_a_limit_off() {
+    let app = TestApp::spawn_with(limited("0", "0")).await;
+    for _ in 0..30 {
+        assert_eq!(
+            login_from(&app, "203.0.113.1", "same@example.com").await.status(),
+            StatusCode::UNAUTHORIZED
+        );
+    }
+}

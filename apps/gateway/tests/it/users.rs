@@ -1,0 +1,310 @@
+//! CONTRACT section 3: one's own account and the people directory.
+
+use crate::helpers::{PASSWORD, TestApp, failing_fields, json_of, problem};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+async fn put_me(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+    app.request(Method::PUT, "/api/users/me")
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn login(app: &TestApp, email: &str, password: &str) -> StatusCode {
+    app.post_json("/api/auth/login", &json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn me_returns_and_renames_the_caller() {
+    let app = TestApp::spawn().await;
+    let user = app.register("Ann", "ann@example.com").await;
+    let me = json_of(
+        app.get("/api/users/me", &user.access_token).send().await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(me["email"], "ann@example.com");
+    let keys: Vec<_> = me.as_object().unwrap().keys().cloned().collect();
+    assert_eq!(
+        keys,
+        vec!["created_at", "email", "id", "name", "role", "updated_at"]
+    );
+
+    let renamed = json_of(
+        put_me(&app, &user.access_token, json!({"name": "Ann B."})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(renamed["name"], "Ann B.");
+    assert_ne!(renamed["updated_at"], me["updated_at"]);
+    // A name change is not sensitive: sessions live on.
+    let refresh = app
+        .post_json("/api/auth/refresh", &json!({"refresh_token": user.refresh_token}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refresh.status(), StatusCode::OK);
+
+    let invalid = problem(
+        put_me(&app, &user.access_token, json!({"name": ""})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(failing_fields(&invalid), vec!["name"]);
+}
+
+#[tokio::test]
+async fn changing_email_or_password_needs_the_current_password() {
+    let app = TestApp::spawn().await;
+    let user = app.register("Ann", "ann@example.com").await;
+    app.register("Bob", "bob@example.com").await;
+
+    let missing = problem(
+        put_me(&app, &user.access_token, json!({"email": "ann2@example.com"})).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(failing_fields(&missing), vec!["current_password"]);
+    problem(
+        put_me(
+            &app,
+            &user.access_token,
+            json!({"password": "new password 1", "current_password": "wrong one"}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    problem(
+        put_me(
+            &app,
+            &user.access_token,
+            json!({"email": "BOB@example.com", "current_password": PASSWORD}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "email_taken",
+    )
+    .await;
+    // Nothing changed by the failures.
+    assert_eq!(login(&app, "ann@example.com", PASSWORD).await, StatusCode::OK);
+
+    let changed = json_of(
+        put_me(
+            &app,
+            &user.access_token,
+            json!({"email": "ann.new@example.com", "password": "new password 1", "current_password": PASSWORD}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(changed["email"], "ann.new@example.com");
+    assert_eq!(
+        login(&app, "ann.new@example.com", "new password 1").await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        login(&app, "ann.new@example.com", PASSWORD).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login(&app, "ann@example.com", "new password 1").await,
+        StatusCode::UNAUTHORIZED
+    );
+    // Every refresh token from before the change is revoked, and sockets are told.
+    let old = app
+        .post_json("/api/auth/refresh", &json!({"refresh_token": user.refresh_token}))
+        .send()
+        .await
+        .unwrap();
+    problem(old, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let events = app
+        .count("SELECT count(*) AS n FROM outbox WHERE event_type = 'sessions_revoked'")
+        .await;
+    assert_eq!(events, 1);
+}
+
+#[tokio::test]
+async fn the_directory_pages_by_name_without_repeats() {
+    let app = TestApp::spawn().await;
+    let caller = app.register("zed", "zed@example.com").await;
+    for (name, email) in [
+        ("bob", "b1@example.com"),
+        ("Alice", "alice@example.com"),
+        ("bob", "b2@example.com"),
+        ("Carol", "carol@corp.example"),
+    ] {
+        app.register(name, email).await;
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/users?limit=2&cursor={c}"),
+            None => "/api/users?limit=2".to_owned(),
+        };
+        let page = json_of(
+            app.get(&path, &caller.access_token).send().await.unwrap(),
+            StatusCode::OK,
+        )
+        .await;
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 2);
+        for item in items {
+            assert_eq!(item.as_object().unwrap().len(), 3, "only id, name, email: {item}");
+            seen.push((
+                item["name"].as_str().unwrap().to_owned(),
+                item["id"].as_str().unwrap().to_owned(),
+            ));
+        }
+        // A user created while paging does not shift later pages.
+        if cursor.is_none() {
+            app.register("Aaron", "aaron@example.com").await;
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    let names: Vec<_> = seen.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, vec!["Alice", "bob", "bob", "Carol", "zed"]);
+    assert!(seen[1].1 < seen[2].1, "equal names are ordered by id");
+}
+
+#[tokio::test]
+async fn the_directory_filters_by_name_or_email_prefix() {
+    let app = TestApp::spawn().await;
+    let caller = app.register("Zed", "zed@example.com").await;
+    app.register("Alice Smith", "alice@example.com").await;
+    app.register("Bob", "bob@alicorp.example").await;
+    app.register("Al_bert", "albert@example.com").await;
+    let names = |page: Value| -> Vec<String> {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let page = json_of(
+        app.get("/api/users?query=ALI", &caller.access_token)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(names(page), vec!["Alice Smith"]);
+    let page = json_of(
+        app.get("/api/users?query=bob%40ali", &caller.access_token)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(names(page), vec!["Bob"]);
+    // LIKE wildcards in the query match literally.
+    let page = json_of(
+        app.get("/api/users?query=al_", &caller.access_token)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(names(page), vec!["Al_bert"]);
+    let page = json_of(
+        app.get("/api/users?query=%25", &caller.access_token)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(page, json!({"items": [], "next_cursor": null}));
+}
+
+#[tokio::test]
+async fn directory_paging_errors() {
+    let app = TestApp::spawn().await;
+    let caller = app.register("Ann", "ann@example.com").await;
+    for query in ["limit=0", "limit=101", "limit=abc", "limit=-1"] {
+        let body = problem(
+            app.get(&format!("/api/users?{query}"), &caller.access_token)
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(failing_fields(&body), vec!["limit"], "{query}");
+    }
+    problem(
+        app.get("/api/users?cursor=not-a-cursor", &caller.access_token)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    problem(
+        app.request(Method::GET, "/api/users").send().await.unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn another_user_is_visible_by_id() {
+    let app = TestApp::spawn().await;
+    let caller = app.register("Ann", "ann@example.com").await;
+    let other = app.register("Bob", "bob@example.com").await;
+    let body = json_of(
+        app.get(&format!("/api/users/{}", other.id), &caller.access_token)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        body,
+        json!({"id": other.id, "name": "Bob", "email": "bob@example.com"})
+    );
+    problem(
+        app.get(
+            &format!("/api/users/{}", uuid::Uuid::now_v7()),
+            &caller.access_token,
+        )
+        .send()
+        .await
+        .unwrap(),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    problem(
+        app.get("/api/users/not-a-uuid", &caller.access_token)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
