@@ -3,9 +3,10 @@ DROP INDEX message_attachments_message_id_idx;
 DROP TABLE message_attachments;
 
 DROP INDEX messages_content_trgm_idx;
-DROP INDEX messages_content_fts_idx;
+DROP INDEX messages_search_idx;
 DROP INDEX messages_client_id_key;
 DROP TABLE messages;
+DROP FUNCTION epop_search_text(text);
 
 DROP INDEX conversation_members_user_id_idx;
 DROP TABLE conversation_members;

@@ -65,11 +65,58 @@ CREATE TABLE messages (
 CREATE UNIQUE INDEX messages_client_id_key
     ON messages (conversation_id, sender_id, client_id)
     WHERE client_id IS NOT NULL;
--- Full-text search with the language-neutral configuration. Queries must use
--- the same expression: to_tsvector('simple', content) @@ ...
-CREATE INDEX messages_content_fts_idx ON messages USING gin (to_tsvector('simple', content));
--- Trigram search (LIKE/ILIKE '%...%', similarity) for CJK runs and substrings.
+-- Full-text search with the language-neutral `simple` configuration. `simple` sees a whole sentence written
+-- without spaces (Chinese, Japanese) as one token, so `epop_search_text` rewrites every run of such
+-- characters into its overlapping bigrams ("中文字典" -> "中文 文字 字典"); a query is rewritten the same way
+-- and matched as a phrase. The vector is stored, so ranking reads it instead of recomputing it per row.
+CREATE FUNCTION epop_search_text(input text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $fn$
+DECLARE
+    output text := '';
+    ch text;
+    code int;
+    prev text := NULL;
+    run_length int := 0;
+BEGIN
+    -- Fast path: nothing to rewrite outside the CJK and kana blocks.
+    IF input !~ '[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f]' THEN
+        RETURN input;
+    END IF;
+    FOREACH ch IN ARRAY regexp_split_to_array(input, '') LOOP
+        code := ascii(ch);
+        IF code BETWEEN 12352 AND 12543 OR code BETWEEN 13312 AND 19903 OR code BETWEEN 19968 AND 40959
+           OR code BETWEEN 63744 AND 64255 OR code BETWEEN 65382 AND 65439 THEN
+            IF prev IS NULL THEN
+                output := output || ' ';
+            ELSE
+                output := output || prev || ch || ' ';
+            END IF;
+            run_length := run_length + 1;
+            prev := ch;
+        ELSE
+            IF run_length = 1 THEN
+                output := output || prev || ' ';
+            END IF;
+            prev := NULL;
+            run_length := 0;
+            output := output || ch;
+        END IF;
+    END LOOP;
+    IF run_length = 1 THEN
+        output := output || prev || ' ';
+    END IF;
+    RETURN output;
+END
+$fn$;
+
+ALTER TABLE messages
+    ADD COLUMN search_vector tsvector
+    GENERATED ALWAYS AS (to_tsvector('simple'::regconfig, epop_search_text(content))) STORED;
+CREATE INDEX messages_search_idx ON messages USING gin (search_vector);
+-- Trigram index: substring matching (LIKE '%...%') where word matching is not enough.
 CREATE INDEX messages_content_trgm_idx ON messages USING gin (content gin_trgm_ops);
+-- Catching up a conversation and counting unread messages walk (conversation_id, seq): the unique
+-- constraint above is that index.
 
 CREATE TABLE message_attachments (
     id           uuid        PRIMARY KEY,

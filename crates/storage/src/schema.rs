@@ -1,5 +1,11 @@
 // @generated automatically by Diesel CLI.
 
+pub mod sql_types {
+    #[derive(diesel::sql_types::SqlType)]
+    #[diesel(postgres_type(name = "tsvector", schema = "pg_catalog"))]
+    pub struct Tsvector;
+}
+
 diesel::table! {
     calendar_events (id) {
         id -> Uuid,
@@ -69,6 +75,9 @@ diesel::table! {
 }
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use super::sql_types::Tsvector;
+
     messages (id) {
         id -> Uuid,
         conversation_id -> Uuid,
@@ -80,6 +89,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         edited_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
+        search_vector -> Nullable<Tsvector>,
     }
 }
 

@@ -1,0 +1,27 @@
+# EPOP tasks. Every recipe wraps a script, so nothing here is needed to work on EPOP.
+
+# Run the gateway with its services (PostgreSQL, Redis) on 127.0.0.1:8080.
+run:
+    ./scripts/dev.sh
+
+# Run the whole test suite against real PostgreSQL and Redis.
+test *ARGS:
+    ./scripts/test.sh {{ARGS}}
+
+# Formatting, clippy and the dependency-graph rules.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+    ./scripts/check-deps.sh
+
+# Apply database migrations (DATABASE_URL from the environment or .env).
+migrate:
+    cargo run --locked -p epop-gateway -- migrate
+
+# Run the benchmarks (release build) and print their figures.
+bench:
+    ./bench/run.sh
+
+# Check migrations round-trip and schema.rs matches them (needs diesel_cli).
+check-schema:
+    ./scripts/check-schema.sh
