@@ -2,7 +2,7 @@
 //! published after commit. Subscribers (the real-time layer, notifications) react to them without the
 //! publishing crate knowing they exist.
 
-use crate::id::UserId;
+use crate::id::{ConversationId, MessageId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// Everything that happened in the domain that another part of the system may react to.
@@ -17,6 +17,58 @@ pub enum DomainEvent {
         /// Whose sessions ended.
         user_id: UserId,
     },
+    /// A message was posted.
+    MessageCreated {
+        /// Where.
+        conversation_id: ConversationId,
+        /// Who sent it.
+        sender_id: UserId,
+        /// The message as clients see it (the chat crate's `Message`, serialized).
+        message: serde_json::Value,
+        /// An opaque tag of the connection that sent it (a socket id), so it is not echoed back there.
+        origin: Option<String>,
+    },
+    /// A message was edited.
+    MessageUpdated {
+        /// Where.
+        conversation_id: ConversationId,
+        /// The message as clients see it.
+        message: serde_json::Value,
+    },
+    /// A message was deleted.
+    MessageDeleted {
+        /// Where.
+        conversation_id: ConversationId,
+        /// Which message.
+        message_id: MessageId,
+    },
+    /// A conversation was created; its members should learn of it.
+    ConversationCreated {
+        /// The new conversation.
+        conversation_id: ConversationId,
+        /// Everyone in it.
+        member_ids: Vec<UserId>,
+    },
+    /// Members joined or left a group.
+    ConversationMembersChanged {
+        /// The group.
+        conversation_id: ConversationId,
+        /// Who joined.
+        added: Vec<UserId>,
+        /// Who left or was removed.
+        removed: Vec<UserId>,
+        /// Everyone in it now.
+        member_ids: Vec<UserId>,
+    },
+    /// A member's read position moved forward.
+    ReadPositionMoved {
+        /// Where.
+        conversation_id: ConversationId,
+        /// Whose position.
+        user_id: UserId,
+        /// The last message read.
+        message_id: MessageId,
+    },
 }
 
 impl DomainEvent {
@@ -24,6 +76,12 @@ impl DomainEvent {
     pub fn event_type(&self) -> &'static str {
         match self {
             DomainEvent::SessionsRevoked { .. } => "sessions_revoked",
+            DomainEvent::MessageCreated { .. } => "message_created",
+            DomainEvent::MessageUpdated { .. } => "message_updated",
+            DomainEvent::MessageDeleted { .. } => "message_deleted",
+            DomainEvent::ConversationCreated { .. } => "conversation_created",
+            DomainEvent::ConversationMembersChanged { .. } => "conversation_members_changed",
+            DomainEvent::ReadPositionMoved { .. } => "read_position_moved",
         }
     }
 }

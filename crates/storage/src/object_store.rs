@@ -3,11 +3,61 @@
 
 use crate::{StorageError, StorageResult};
 use async_trait::async_trait;
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac as _};
 use s3::creds::Credentials;
 use s3::{Bucket, BucketConfiguration, Region};
 use secrecy::{ExposeSecret as _, SecretString};
+use sha2::Sha256;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Debug;
 use std::path::PathBuf;
+use std::time::Duration;
+
+/// A presigned upload: the client sends `PUT url` with exactly `headers`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PresignedPut {
+    /// Where to upload.
+    pub url: String,
+    /// Headers the client must send unchanged (the signature covers them).
+    pub headers: BTreeMap<String, String>,
+    /// When the URL stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// How a download should present itself to the browser.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DownloadOptions {
+    /// The file name offered to the user.
+    pub file_name: String,
+    /// The content type to serve.
+    pub content_type: String,
+    /// Show inline (safe images) instead of as an attachment.
+    pub inline: bool,
+}
+
+impl DownloadOptions {
+    /// The `Content-Disposition` value for these options (RFC 6266, with an RFC 5987 UTF-8 name).
+    pub fn content_disposition(&self) -> String {
+        let kind = if self.inline { "inline" } else { "attachment" };
+        let ascii: String = self
+            .file_name
+            .chars()
+            .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+            .collect();
+        let encoded: String = form_urlencoded::byte_serialize(self.file_name.as_bytes()).collect::<String>().replace('+', "%20");
+        format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+    }
+}
+
+/// What the store knows of an object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectInfo {
+    /// Its size in bytes.
+    pub size: u64,
+}
 
 /// Where files are kept. Implementations must be cheap to share (`Arc<dyn ObjectStore>`).
 #[async_trait]
@@ -18,6 +68,27 @@ pub trait ObjectStore: Send + Sync + Debug {
     /// Makes sure the store can hold objects (creates the bucket or directory when missing). Safe when several
     /// gateways race to do it.
     async fn ensure_ready(&self) -> StorageResult<()>;
+
+    /// A URL that lets its holder upload exactly one object of `content_type` and `size` bytes at `key` until
+    /// `ttl` has passed.
+    async fn presign_put(&self, key: &str, content_type: &str, size: u64, ttl: Duration) -> StorageResult<PresignedPut>;
+
+    /// A URL that lets its holder download the object at `key` until `ttl` has passed.
+    async fn presign_get(&self, key: &str, options: &DownloadOptions, ttl: Duration) -> StorageResult<String>;
+
+    /// The object at `key`, if it exists.
+    async fn head(&self, key: &str) -> StorageResult<Option<ObjectInfo>>;
+
+    /// Removes the object at `key` (absent objects are fine).
+    async fn delete(&self, key: &str) -> StorageResult<()>;
+}
+
+fn expires_at(ttl: Duration) -> DateTime<Utc> {
+    Utc::now() + chrono::Duration::from_std(ttl).unwrap_or_else(|_| chrono::Duration::minutes(15))
+}
+
+fn s3_error(error: s3::error::S3Error) -> StorageError {
+    StorageError::Object(error.to_string())
 }
 
 /// Connection settings for an S3-compatible store.
@@ -45,13 +116,16 @@ pub struct S3Store {
     settings: S3Settings,
     /// Bucket handle for requests the gateway makes itself.
     bucket: Box<Bucket>,
+    /// Bucket handle on the public endpoint, for presigning (the host is part of the signature).
+    public: Box<Bucket>,
 }
 
 impl S3Store {
     /// Builds the store from `settings`. Makes no request.
     pub fn new(settings: S3Settings) -> StorageResult<Self> {
         let bucket = Self::bucket_at(&settings, &settings.endpoint)?;
-        Ok(Self { settings, bucket })
+        let public = Self::bucket_at(&settings, &settings.public_endpoint)?;
+        Ok(Self { settings, bucket, public })
     }
 
     fn credentials(settings: &S3Settings) -> StorageResult<Credentials> {
@@ -121,23 +195,174 @@ impl ObjectStore for S3Store {
         }
         self.check().await
     }
+
+    async fn presign_put(&self, key: &str, content_type: &str, size: u64, ttl: Duration) -> StorageResult<PresignedPut> {
+        let mut signed = http::HeaderMap::new();
+        let content_type_value = http::HeaderValue::from_str(content_type).map_err(|e| StorageError::Object(e.to_string()))?;
+        signed.insert(http::header::CONTENT_TYPE, content_type_value);
+        signed.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(size));
+        let secs = u32::try_from(ttl.as_secs()).unwrap_or(u32::MAX);
+        let url = self.public.presign_put(key, secs, Some(signed), None).await.map_err(s3_error)?;
+        let headers = BTreeMap::from([
+            ("Content-Type".to_owned(), content_type.to_owned()),
+            ("Content-Length".to_owned(), size.to_string()),
+        ]);
+        Ok(PresignedPut { url, headers, expires_at: expires_at(ttl) })
+    }
+
+    async fn presign_get(&self, key: &str, options: &DownloadOptions, ttl: Duration) -> StorageResult<String> {
+        let queries = HashMap::from([
+            ("response-content-disposition".to_owned(), options.content_disposition()),
+            ("response-content-type".to_owned(), options.content_type.clone()),
+        ]);
+        let secs = u32::try_from(ttl.as_secs()).unwrap_or(u32::MAX);
+        self.public.presign_get(key, secs, Some(queries)).await.map_err(s3_error)
+    }
+
+    async fn head(&self, key: &str) -> StorageResult<Option<ObjectInfo>> {
+        let (head, status) = self.bucket.head_object(key).await.map_err(s3_error)?;
+        match status {
+            200 => Ok(Some(ObjectInfo { size: head.content_length.and_then(|l| u64::try_from(l).ok()).unwrap_or(0) })),
+            404 => Ok(None),
+            other => Err(StorageError::Object(format!("HEAD answered {other}"))),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> StorageResult<()> {
+        let response = self.bucket.delete_object(key).await.map_err(s3_error)?;
+        match response.status_code() {
+            200 | 204 | 404 => Ok(()),
+            other => Err(StorageError::Object(format!("DELETE answered {other}"))),
+        }
+    }
 }
 
 /// Files in a local directory; the gateway itself answers the signed upload and download URLs.
-#[derive(Debug, Clone)]
+///
+/// Its URLs point at the gateway (`{public_url}/files/local/{key}`) and carry an HMAC-SHA256 signature over
+/// the method, key, expiry and the constraints (content type and exact size for uploads; disposition for
+/// downloads), so they behave like S3 presigned URLs: expiring, unforgeable, bound to one object.
+#[derive(Clone)]
 pub struct LocalStore {
     root: PathBuf,
+    public_url: String,
+    signing_key: SecretString,
 }
 
+impl Debug for LocalStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalStore").field("root", &self.root).field("public_url", &self.public_url).finish_non_exhaustive()
+    }
+}
+
+/// The path prefix the gateway serves local-store URLs under.
+pub const LOCAL_ROUTE: &str = "/files/local/";
+
+/// A verified permission to upload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UploadGrant {
+    /// The content type the upload must carry.
+    pub content_type: String,
+    /// The exact size the upload must have.
+    pub size: u64,
+}
+
+/// A local-store URL that is expired, tampered with or malformed.
+#[derive(Debug, thiserror::Error)]
+#[error("the signed URL is not valid")]
+pub struct BadSignature;
+
 impl LocalStore {
-    /// A store rooted at `root` (created by [`ObjectStore::ensure_ready`]).
-    pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+    /// A store rooted at `root` (created by [`ObjectStore::ensure_ready`]) whose URLs start with `public_url`
+    /// and are signed with `signing_key`.
+    pub fn new(root: impl Into<PathBuf>, public_url: &str, signing_key: SecretString) -> Self {
+        Self { root: root.into(), public_url: public_url.trim_end_matches('/').to_owned(), signing_key }
     }
 
     /// The directory the files live in.
     pub fn root(&self) -> &std::path::Path {
         &self.root
+    }
+
+    /// Whether `key` is one this store could have made: ids and slashes only, no `..`.
+    pub fn valid_key(key: &str) -> bool {
+        !key.is_empty()
+            && key.len() <= 200
+            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'/' || b == b'_')
+            && !key.split('/').any(|part| part.is_empty() || part == "." || part == "..")
+    }
+
+    /// Where the object at `key` lives on disk (the caller checked [`Self::valid_key`]).
+    pub fn path_of(&self, key: &str) -> PathBuf {
+        self.root.join(key)
+    }
+
+    fn sign(&self, parts: &[&str]) -> String {
+        // HMAC accepts keys of any length; this cannot fail.
+        let mut mac = match Hmac::<Sha256>::new_from_slice(self.signing_key.expose_secret().as_bytes()) {
+            Ok(mac) => mac,
+            Err(_) => return String::new(),
+        };
+        mac.update(b"epop-local-store-v1");
+        for part in parts {
+            mac.update(b"\n");
+            mac.update(part.as_bytes());
+        }
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    fn verify(&self, parts: &[&str], signature: &str) -> bool {
+        let Ok(given) = URL_SAFE_NO_PAD.decode(signature) else { return false };
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(self.signing_key.expose_secret().as_bytes()) else { return false };
+        mac.update(b"epop-local-store-v1");
+        for part in parts {
+            mac.update(b"\n");
+            mac.update(part.as_bytes());
+        }
+        mac.verify_slice(&given).is_ok()
+    }
+
+    fn query_of(query: &str) -> HashMap<String, String> {
+        form_urlencoded::parse(query.as_bytes()).into_owned().collect()
+    }
+
+    fn fresh(query: &HashMap<String, String>) -> Option<String> {
+        let expires = query.get("exp")?;
+        let at: i64 = expires.parse().ok()?;
+        (Utc::now().timestamp() <= at).then(|| expires.clone())
+    }
+
+    /// Checks an upload URL's query for `key`; returns what the upload must match.
+    pub fn verify_put(&self, key: &str, query: &str) -> Result<UploadGrant, BadSignature> {
+        let query = Self::query_of(query);
+        let expires = Self::fresh(&query).ok_or(BadSignature)?;
+        let (content_type, size) = (query.get("ct").ok_or(BadSignature)?, query.get("len").ok_or(BadSignature)?);
+        let signature = query.get("sig").ok_or(BadSignature)?;
+        if !Self::valid_key(key) || !self.verify(&["PUT", key, &expires, content_type, size], signature) {
+            return Err(BadSignature);
+        }
+        Ok(UploadGrant { content_type: content_type.clone(), size: size.parse().map_err(|_| BadSignature)? })
+    }
+
+    /// Checks a download URL's query for `key`; returns how to serve it.
+    pub fn verify_get(&self, key: &str, query: &str) -> Result<DownloadOptions, BadSignature> {
+        let query = Self::query_of(query);
+        let expires = Self::fresh(&query).ok_or(BadSignature)?;
+        let (inline, name, content_type) =
+            (query.get("inline").ok_or(BadSignature)?, query.get("name").ok_or(BadSignature)?, query.get("ct").ok_or(BadSignature)?);
+        let signature = query.get("sig").ok_or(BadSignature)?;
+        if !Self::valid_key(key) || !self.verify(&["GET", key, &expires, inline, name, content_type], signature) {
+            return Err(BadSignature);
+        }
+        Ok(DownloadOptions { file_name: name.clone(), content_type: content_type.clone(), inline: inline == "1" })
+    }
+
+    fn url(&self, key: &str, pairs: &[(&str, &str)]) -> String {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in pairs {
+            query.append_pair(name, value);
+        }
+        format!("{}{LOCAL_ROUTE}{key}?{}", self.public_url, query.finish())
     }
 }
 
@@ -159,9 +384,114 @@ impl ObjectStore for LocalStore {
     }
 
     async fn ensure_ready(&self) -> StorageResult<()> {
-        tokio::fs::create_dir_all(&self.root)
-            .await
-            .map_err(|e| StorageError::Object(e.to_string()))?;
+        tokio::fs::create_dir_all(&self.root).await.map_err(|e| StorageError::Object(e.to_string()))?;
         self.check().await
+    }
+
+    async fn presign_put(&self, key: &str, content_type: &str, size: u64, ttl: Duration) -> StorageResult<PresignedPut> {
+        let expires_at = expires_at(ttl);
+        let expires = expires_at.timestamp().to_string();
+        let size_text = size.to_string();
+        let signature = self.sign(&["PUT", key, &expires, content_type, &size_text]);
+        let url = self.url(key, &[("exp", &expires), ("ct", content_type), ("len", &size_text), ("sig", &signature)]);
+        let headers = BTreeMap::from([
+            ("Content-Type".to_owned(), content_type.to_owned()),
+            ("Content-Length".to_owned(), size_text),
+        ]);
+        Ok(PresignedPut { url, headers, expires_at })
+    }
+
+    async fn presign_get(&self, key: &str, options: &DownloadOptions, ttl: Duration) -> StorageResult<String> {
+        let expires = expires_at(ttl).timestamp().to_string();
+        let inline = if options.inline { "1" } else { "0" };
+        let signature = self.sign(&["GET", key, &expires, inline, &options.file_name, &options.content_type]);
+        Ok(self.url(
+            key,
+            &[("exp", &expires), ("inline", inline), ("name", &options.file_name), ("ct", &options.content_type), ("sig", &signature)],
+        ))
+    }
+
+    async fn head(&self, key: &str) -> StorageResult<Option<ObjectInfo>> {
+        if !Self::valid_key(key) {
+            return Ok(None);
+        }
+        match tokio::fs::metadata(self.path_of(key)).await {
+            Ok(metadata) if metadata.is_file() => Ok(Some(ObjectInfo { size: metadata.len() })),
+            Ok(_) => Ok(None),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(StorageError::Object(error.to_string())),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> StorageResult<()> {
+        if !Self::valid_key(key) {
+            return Ok(());
+        }
+        match tokio::fs::remove_file(self.path_of(key)).await {
+            Ok(()) => Ok(()),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(error) => Err(StorageError::Object(error.to_string())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> LocalStore {
+        LocalStore::new("/tmp/x", "http://localhost:8080/", SecretString::from("k".repeat(32)))
+    }
+
+    fn split(url: &str) -> (String, String) {
+        let rest = url.strip_prefix("http://localhost:8080/files/local/").unwrap();
+        let (key, query) = rest.split_once('?').unwrap();
+        (key.to_owned(), query.to_owned())
+    }
+
+    #[tokio::test]
+    async fn signed_upload_urls_verify_and_bind_their_constraints() {
+        let store = store();
+        let put = store.presign_put("uploads/a/b", "image/png", 42, Duration::from_secs(60)).await.unwrap();
+        let (key, query) = split(&put.url);
+        let grant = store.verify_put(&key, &query).unwrap();
+        assert_eq!(grant, UploadGrant { content_type: "image/png".into(), size: 42 });
+        assert!(store.verify_put("uploads/a/c", &query).is_err(), "bound to its key");
+        assert!(store.verify_put(&key, &query.replace("len=42", "len=43")).is_err(), "bound to its size");
+        assert!(store.verify_put(&key, &query.replace("image%2Fpng", "text%2Fhtml")).is_err(), "bound to its type");
+        let other = LocalStore::new("/tmp/x", "http://localhost:8080", SecretString::from("z".repeat(32)));
+        assert!(other.verify_put(&key, &query).is_err(), "bound to the secret");
+    }
+
+    #[tokio::test]
+    async fn expired_urls_are_refused() {
+        let store = store();
+        let options = DownloadOptions { file_name: "a b.txt".into(), content_type: "text/plain".into(), inline: false };
+        let url = store.presign_get("uploads/a/b", &options, Duration::from_secs(60)).await.unwrap();
+        let (key, query) = split(&url);
+        assert_eq!(store.verify_get(&key, &query).unwrap(), options);
+        let past = (Utc::now().timestamp() - 1).to_string();
+        let expired = query
+            .split('&')
+            .map(|pair| if pair.starts_with("exp=") { format!("exp={past}") } else { pair.to_owned() })
+            .collect::<Vec<_>>()
+            .join("&");
+        assert!(store.verify_get(&key, &expired).is_err());
+    }
+
+    #[test]
+    fn keys_are_ids_and_slashes_only() {
+        assert!(LocalStore::valid_key("uploads/0190-ab/0190-cd"));
+        for bad in ["", "../etc/passwd", "uploads/../x", "/abs", "a//b", "a/b.txt", "a b"] {
+            assert!(!LocalStore::valid_key(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn content_disposition_keeps_names_safe() {
+        let options = DownloadOptions { file_name: "报告 \"x\".pdf".into(), content_type: "application/pdf".into(), inline: false };
+        let value = options.content_disposition();
+        assert!(value.starts_with("attachment; filename=\"__ _x_.pdf\"; filename*=UTF-8''"), "{value}");
+        assert!(!value[value.find("filename*").unwrap()..].contains('"'));
     }
 }

@@ -26,6 +26,6 @@ pub fn build_pool(url: &str, max_size: usize) -> StorageResult<RedisPool> {
 /// Checks that Redis answers `PING`.
 pub async fn ping(pool: &RedisPool) -> StorageResult<()> {
     let mut conn = pool.get().await?;
-    let _: String = deadpool_redis::redis::cmd("PING").query_async(&mut conn).await?;
+    let _: String = ::redis::cmd("PING").query_async(&mut conn).await?;
     Ok(())
 }

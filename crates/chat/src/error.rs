@@ -1,0 +1,52 @@
+//! The chat crate's error type.
+
+use epop_core::FieldError;
+use epop_storage::StorageError;
+
+/// Everything that can go wrong in chat.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    /// Input that breaks a rule, with every failing field.
+    #[error("invalid input")]
+    Invalid(Vec<FieldError>),
+    /// The conversation, message or file does not exist or the caller may not see it.
+    #[error("not found")]
+    NotFound,
+    /// The caller may see it but not change it (e.g. editing another member's message).
+    #[error("forbidden")]
+    Forbidden,
+    /// The declared file is larger than the configured limit.
+    #[error("file too large")]
+    FileTooLarge {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// A pagination cursor that this server did not make.
+    #[error("invalid cursor")]
+    BadCursor,
+    /// The database or the object store failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl ChatError {
+    /// An `Invalid` error for one field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ChatError::Invalid(vec![FieldError::new(field, message)])
+    }
+}
+
+impl From<diesel::result::Error> for ChatError {
+    fn from(error: diesel::result::Error) -> Self {
+        ChatError::Storage(StorageError::Query(error))
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for ChatError {
+    fn from(error: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        ChatError::Storage(StorageError::Pool(error))
+    }
+}
+
+/// Result alias for the chat crate.
+pub type ChatResult<T> = Result<T, ChatError>;

@@ -1,0 +1,163 @@
+//! What the chat service returns. These serialize to the contract's JSON shapes.
+
+use chrono::{DateTime, Utc};
+use epop_core::{AttachmentId, ConversationId, MessageId, UserId};
+use serde::{Deserialize, Serialize};
+
+/// Direct (exactly two people) or group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationKind {
+    /// One conversation per pair of users.
+    Direct,
+    /// A named group of any size.
+    Group,
+}
+
+impl ConversationKind {
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationKind::Direct => "direct",
+            ConversationKind::Group => "group",
+        }
+    }
+
+    /// Parses the stored form (anything else is treated as a group, which the CHECK constraint rules out).
+    pub fn from_stored(value: &str) -> Self {
+        if value == "direct" { ConversationKind::Direct } else { ConversationKind::Group }
+    }
+}
+
+/// A member as a conversation lists them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Member {
+    /// The user's id.
+    pub id: UserId,
+    /// Display name.
+    pub name: String,
+}
+
+/// A conversation as one of its members sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Conversation {
+    /// Its id.
+    pub id: ConversationId,
+    /// `direct` or `group`.
+    #[serde(rename = "type")]
+    pub kind: ConversationKind,
+    /// The group's name; `None` for direct conversations.
+    pub name: Option<String>,
+    /// Who created it.
+    pub created_by: UserId,
+    /// Everyone in it.
+    pub members: Vec<Member>,
+    /// The newest message, if any.
+    pub last_message: Option<Message>,
+    /// Other people's messages after the caller's read position.
+    pub unread_count: i64,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A file attached to a message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attachment {
+    /// Its id.
+    pub id: AttachmentId,
+    /// The name the uploader gave it.
+    pub file_name: String,
+    /// Its MIME type.
+    pub content_type: String,
+    /// Its size in bytes.
+    pub file_size: i64,
+    /// A short-lived download link (`GET /api/files/{id}`, which checks access and redirects).
+    pub url: String,
+}
+
+/// A chat message.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Message {
+    /// Its id.
+    pub id: MessageId,
+    /// Where it was posted.
+    pub conversation_id: ConversationId,
+    /// Its position in the conversation: 1, 2, 3... in commit order.
+    pub seq: i64,
+    /// Who sent it.
+    pub sender_id: UserId,
+    /// The text.
+    pub content: String,
+    /// The sender's idempotency key, if they gave one.
+    pub client_id: Option<String>,
+    /// Attached files.
+    pub attachments: Vec<Attachment>,
+    /// When it was posted.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When it was last edited, if ever.
+    pub edited_at: Option<DateTime<Utc>>,
+}
+
+/// The outcome of sending a message: new, or the earlier one with the same `client_id`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sent {
+    /// A new message was stored.
+    Created(Message),
+    /// The `client_id` was seen before; this is the first message, unchanged.
+    Existing(Message),
+}
+
+/// The outcome of asking for a direct conversation.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Opened {
+    /// A new conversation was created.
+    Created(Conversation),
+    /// The two already shared this one.
+    Existing(Conversation),
+}
+
+/// A presigned upload slot: where and how the client uploads one file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct UploadSlot {
+    /// The attachment id to pass in `attachment_ids` once the upload is done.
+    pub attachment_id: AttachmentId,
+    /// Where to send the bytes.
+    pub url: String,
+    /// Always `PUT`.
+    pub method: &'static str,
+    /// The headers to send exactly as given.
+    pub headers: std::collections::BTreeMap<String, String>,
+    /// When the URL stops working.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What a client asks to upload.
+#[derive(Debug, Clone)]
+pub struct UploadRequest {
+    /// The file's name (for display and the download's `Content-Disposition`; never part of the key).
+    pub file_name: String,
+    /// Its MIME type.
+    pub content_type: String,
+    /// Its exact size in bytes.
+    pub file_size: u64,
+}
+
+/// Which way a message page goes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MessagePage {
+    /// Newest first, before an optional cursor (older pages).
+    Before(Option<String>),
+    /// Oldest first, after a message (catching up), or continuing from a forward cursor.
+    After(AfterPosition),
+}
+
+/// Where a catch-up page starts.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AfterPosition {
+    /// After this message (which may since have been deleted).
+    Message(MessageId),
+    /// From a forward cursor of a previous page.
+    Cursor(String),
+}
