@@ -14,9 +14,11 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use epop_auth::{AuthService, AuthSettings, PasswordHasher, TokenSigner};
+use epop_chat::{ChatService, ChatSettings};
 use epop_core::SystemClock;
+use epop_storage::events::{EventBus, OutboxNotifier, OutboxRelay};
 use epop_storage::object_store::{LocalStore, ObjectStore, S3Store};
-use secrecy::ExposeSecret as _;
+use secrecy::{ExposeSecret as _, SecretString};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,11 +49,23 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         )?),
         None => None,
     };
-    let store: Arc<dyn ObjectStore> = match &config.storage {
-        StorageConfig::S3(settings) => Arc::new(S3Store::new(settings.clone())?),
-        StorageConfig::Local(dir) => Arc::new(LocalStore::new(dir.clone())),
+    let (store, local_store): (Arc<dyn ObjectStore>, Option<LocalStore>) = match &config.storage {
+        StorageConfig::S3(settings) => (Arc::new(S3Store::new(settings.clone())?), None),
+        StorageConfig::Local(dir) => {
+            // Local-store URLs are signed with a key derived from the JWT secret (never the secret itself).
+            let key = SecretString::from(format!("local-store:{}", config.jwt_secret.expose_secret()));
+            let local = LocalStore::new(dir.clone(), &config.public_url, key);
+            (Arc::new(local.clone()), Some(local))
+        }
     };
     spawn_store_setup(store.clone());
+
+    let events = EventBus::new(redis.clone(), &config.redis_prefix);
+    if let Some(url) = &config.redis_url {
+        events.spawn_redis_listener(url.expose_secret().to_owned());
+    }
+    let notifier = OutboxNotifier::default();
+    OutboxRelay::new(db.clone(), events.clone(), notifier.clone()).spawn();
 
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
     let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(cores)).await??;
@@ -70,16 +84,42 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     {
         tracing::info!("created the admin account from EPOP_ADMIN_EMAIL");
     }
+    let chat = ChatService::new(
+        db.clone(),
+        store.clone(),
+        notifier,
+        Arc::new(SystemClock),
+        ChatSettings { max_upload_bytes: config.max_upload_bytes, ..ChatSettings::default() },
+    );
+    spawn_file_sweeper(chat.clone());
     let limiter = RateLimiter::new(redis.clone(), &config.redis_prefix);
     Ok(AppState {
         config: Arc::new(config),
         db,
         redis,
         store,
+        local_store,
         auth,
+        chat,
+        events,
         limiter,
         metrics: Metrics::new()?,
     })
+}
+
+/// Removes unattached uploads after 24 hours and files of deleted messages, every few minutes.
+fn spawn_file_sweeper(chat: ChatService) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(300));
+        loop {
+            ticker.tick().await;
+            match chat.sweep_files().await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "removed unused files"),
+                Err(error) => tracing::warn!(%error, "file sweep failed"),
+            }
+        }
+    });
 }
 
 /// Creates the bucket or directory in the background, retrying while the store is down.
@@ -106,6 +146,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/health", web::get().to(routes::health::health))
         .route("/health/live", web::get().to(routes::health::live))
         .route("/metrics", web::get().to(routes::metrics::metrics))
+        .route("/files/local/{key:.*}", web::put().to(routes::chat::local_store::upload))
+        .route("/files/local/{key:.*}", web::get().to(routes::chat::local_store::download))
         .service(
             web::scope("/api")
                 .wrap(from_fn(api_guard))
@@ -120,6 +162,26 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                             web::post().to(routes::auth::logout_all::logout_all),
                         ),
                 )
+                .service(
+                    web::scope("/conversations")
+                        .route("", web::get().to(routes::chat::conversations_list::list))
+                        .route("", web::post().to(routes::chat::conversation_create::create))
+                        .route("/{id}", web::get().to(routes::chat::conversation_get::get))
+                        .route("/{id}/messages", web::get().to(routes::chat::messages_list::list))
+                        .route("/{id}/messages", web::post().to(routes::chat::message_send::send))
+                        .route("/{id}/members", web::post().to(routes::chat::members_add::add))
+                        .route("/{id}/members/{user_id}", web::delete().to(routes::chat::member_remove::remove))
+                        .route("/{id}/read", web::post().to(routes::chat::read::read)),
+                )
+                .service(
+                    web::scope("/messages")
+                        .route("/{id}", web::get().to(routes::chat::message_get::get))
+                        .route("/{id}", web::put().to(routes::chat::message_update::update))
+                        .route("/{id}", web::delete().to(routes::chat::message_delete::delete)),
+                )
+                .route("/search/messages", web::get().to(routes::chat::search::search))
+                .route("/files/presign-upload", web::post().to(routes::chat::files::presign_upload))
+                .route("/files/{id}", web::get().to(routes::chat::files::download))
                 .service(
                     web::scope("/users")
                         .route("", web::get().to(routes::users::list::list))

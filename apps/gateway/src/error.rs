@@ -9,6 +9,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use epop_auth::AuthError;
+use epop_chat::ChatError;
 use epop_core::{ErrorCode, FieldError};
 use epop_storage::StorageError;
 use serde::Serialize;
@@ -230,6 +231,21 @@ impl From<AuthError> for ApiError {
             AuthError::Busy => ApiError::new(ErrorCode::Unavailable, "the server is busy; try again shortly"),
             AuthError::Crypto(_) => ApiError::internal(error),
             AuthError::Storage(inner) => inner.into(),
+        }
+    }
+}
+
+impl From<ChatError> for ApiError {
+    fn from(error: ChatError) -> Self {
+        match error {
+            ChatError::Invalid(errors) => ApiError::validation(errors),
+            ChatError::NotFound => ApiError::not_found(),
+            ChatError::Forbidden => ApiError::new(ErrorCode::Forbidden, "only the author may change this"),
+            ChatError::FileTooLarge { limit } => {
+                ApiError::new(ErrorCode::PayloadTooLarge, format!("files may be at most {limit} bytes"))
+            }
+            ChatError::BadCursor => ApiError::new(ErrorCode::BadRequest, "the cursor is not valid"),
+            ChatError::Storage(inner) => inner.into(),
         }
     }
 }

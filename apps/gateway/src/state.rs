@@ -5,8 +5,10 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 use epop_auth::AuthService;
+use epop_chat::ChatService;
+use epop_storage::events::EventBus;
 use epop_storage::DbPool;
-use epop_storage::object_store::ObjectStore;
+use epop_storage::object_store::{LocalStore, ObjectStore};
 use epop_storage::redis::RedisPool;
 use std::sync::Arc;
 
@@ -21,8 +23,14 @@ pub struct AppState {
     pub redis: Option<RedisPool>,
     /// Where files live.
     pub store: Arc<dyn ObjectStore>,
+    /// The local directory store, when files live on this machine (the gateway serves its signed URLs).
+    pub local_store: Option<LocalStore>,
     /// Accounts and sessions.
     pub auth: AuthService,
+    /// Conversations, messages and files.
+    pub chat: ChatService,
+    /// Committed domain events, from every node.
+    pub events: EventBus,
     /// Rate limits.
     pub limiter: RateLimiter,
     /// Prometheus metrics.

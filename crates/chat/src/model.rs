@@ -144,20 +144,13 @@ pub struct UploadRequest {
     pub file_size: u64,
 }
 
-/// Which way a message page goes.
+/// Which page of a conversation's messages to read.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MessagePage {
-    /// Newest first, before an optional cursor (older pages).
-    Before(Option<String>),
-    /// Oldest first, after a message (catching up), or continuing from a forward cursor.
-    After(AfterPosition),
-}
-
-/// Where a catch-up page starts.
-#[derive(Debug, Clone, PartialEq)]
-pub enum AfterPosition {
-    /// After this message (which may since have been deleted).
-    Message(MessageId),
-    /// From a forward cursor of a previous page.
+    /// The newest messages, newest first.
+    Latest,
+    /// Continue from a previous page's cursor (older pages go back; catch-up pages go forward).
     Cursor(String),
+    /// Everything newer than this message (which may since have been deleted), oldest first.
+    After(MessageId),
 }

@@ -7,8 +7,12 @@
 //!   under an advisory lock so concurrent processes build it once, and dropped when the test ends. Databases
 //!   left behind by killed test processes are swept after an hour.
 //! - [`unique_prefix`]: a Redis key prefix per test, so rate limits and channels never collide.
+//! - [`s3::TestS3`]: an in-process, signature-verifying S3 server (s3s-fs) on a random local port, serving a
+//!   fresh temporary directory with one bucket; stopped and removed when dropped.
 //!
 //! The server is the one `DATABASE_URL` names (default `postgres://postgres@127.0.0.1:5432/postgres`).
+
+pub mod s3;
 
 use anyhow::Context as _;
 use diesel::QueryableByName;

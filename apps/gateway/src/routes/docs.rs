@@ -1,7 +1,7 @@
 //! The OpenAPI document (generated from the handlers' annotations) and its interactive viewer.
 
 use crate::error::{FieldErrorSchema, Problem};
-use crate::routes::{auth, health, metrics, users};
+use crate::routes::{auth, chat, health, metrics, users};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -19,6 +19,20 @@ use utoipa::{Modify, OpenApi};
         users::me_update::me_update,
         users::list::list,
         users::get::get,
+        chat::conversations_list::list,
+        chat::conversation_create::create,
+        chat::conversation_get::get,
+        chat::messages_list::list,
+        chat::message_send::send,
+        chat::members_add::add,
+        chat::member_remove::remove,
+        chat::read::read,
+        chat::message_get::get,
+        chat::message_update::update,
+        chat::message_delete::delete,
+        chat::search::search,
+        chat::files::presign_upload,
+        chat::files::download,
         health::health,
         health::live,
         metrics::metrics,
@@ -28,6 +42,8 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "auth", description = "Sign-up, sign-in and sessions"),
         (name = "users", description = "Accounts and the people directory"),
+        (name = "chat", description = "Conversations, messages, read positions and search"),
+        (name = "files", description = "Uploads and downloads through presigned URLs"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -2,6 +2,7 @@
 //! answer. Rules live in the domain crates.
 
 pub mod auth;
+pub mod chat;
 pub mod docs;
 pub mod health;
 pub mod metrics;

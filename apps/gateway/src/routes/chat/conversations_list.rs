@@ -1,0 +1,16 @@
+//! # GET /api/conversations
+
+use super::{ConversationPage, ConversationPageSchema, PageQuery};
+use crate::error::{ApiError, Problem};
+use crate::extract::{AuthUser, Query, page_request};
+use crate::state::AppState;
+use actix_web::web;
+
+/// The caller's conversations, most recent activity first.
+#[utoipa::path(get, path = "/api/conversations", tag = "chat", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = ConversationPageSchema), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn list(state: web::Data<AppState>, user: AuthUser, query: Query<PageQuery>) -> Result<web::Json<ConversationPage>, ApiError> {
+    let Query(query) = query;
+    let page = state.chat.conversations(user.id, &page_request(query.limit, query.cursor)).await?;
+    Ok(web::Json(page.into()))
+}

@@ -1,0 +1,73 @@
+//! # POST /api/files/presign-upload, GET /api/files/{id}
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{AuthUser, Json};
+use crate::routes::required;
+use crate::state::AppState;
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpResponse, web};
+use epop_chat::UploadRequest;
+use epop_core::AttachmentId;
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// A file the client wants to upload.
+#[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
+pub struct PresignUploadRequest {
+    /// The file's name, 1..=255 characters (shown to users; never part of the storage key).
+    #[garde(required, length(chars, min = 1, max = 255))]
+    #[schema(value_type = String)]
+    pub file_name: Option<String>,
+    /// Its MIME type, e.g. `image/png`.
+    #[garde(required, length(max = 255), pattern(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$"))]
+    #[schema(value_type = String)]
+    pub content_type: Option<String>,
+    /// Its exact size in bytes (at most `EPOP_MAX_UPLOAD_BYTES`).
+    #[garde(required)]
+    #[schema(value_type = u64)]
+    pub file_size: Option<u64>,
+}
+
+/// An upload slot: send `PUT url` with exactly `headers` and the file as the body.
+#[derive(utoipa::ToSchema)]
+#[expect(dead_code, reason = "describes the chat crate's JSON for the OpenAPI document only")]
+pub struct UploadSlotSchema {
+    attachment_id: Uuid,
+    url: String,
+    /// Always `PUT`.
+    method: String,
+    /// Headers to send unchanged (`Content-Type`, and `Content-Length` where the store signs it).
+    headers: std::collections::BTreeMap<String, String>,
+    expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Reserves an upload: a presigned URL for exactly this object, valid for 15 minutes.
+#[utoipa::path(post, path = "/api/files/presign-upload", tag = "files", security(("bearer" = [])), request_body = PresignUploadRequest,
+    responses(
+        (status = 201, body = UploadSlotSchema),
+        (status = 401, body = Problem),
+        (status = 413, description = "`file_size` over the limit", body = Problem),
+        (status = 422, body = Problem),
+    ))]
+pub async fn presign_upload(state: web::Data<AppState>, user: AuthUser, body: Json<PresignUploadRequest>) -> Result<HttpResponse, ApiError> {
+    let Json(body) = body;
+    let request = UploadRequest {
+        file_name: required(body.file_name, "file_name")?,
+        content_type: required(body.content_type, "content_type")?.to_ascii_lowercase(),
+        file_size: required(body.file_size, "file_size")?,
+    };
+    let slot = state.chat.presign_upload(user.id, &request).await?;
+    Ok(HttpResponse::Created().json(slot))
+}
+
+/// Redirects to a 5-minute download URL, for the uploader or members of the conversation it was posted in.
+#[utoipa::path(get, path = "/api/files/{id}", tag = "files", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses(
+        (status = 302, description = "`Location` is the download URL"),
+        (status = 401, body = Problem),
+        (status = 404, description = "No such file, not visible to the caller, or not uploaded yet", body = Problem),
+    ))]
+pub async fn download(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
+    let url = state.chat.download(user.id, AttachmentId::from(id.into_inner())).await?;
+    Ok(HttpResponse::Found().insert_header((LOCATION, url)).finish())
+}

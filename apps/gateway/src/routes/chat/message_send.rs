@@ -1,0 +1,52 @@
+//! # POST /api/conversations/{id}/messages
+
+use super::MessageSchema;
+use crate::error::{ApiError, Problem};
+use crate::extract::{AuthUser, Json};
+use crate::state::AppState;
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpResponse, web};
+use epop_chat::Sent;
+use epop_core::{AttachmentId, ConversationId};
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// A new message.
+#[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
+pub struct SendMessageRequest {
+    /// The text, 1..=10,000 characters unless attachments are given.
+    #[garde(length(chars, max = 10_000))]
+    pub content: Option<String>,
+    /// An idempotency key: the same one again returns the first message and stores nothing.
+    #[garde(length(chars, min = 1, max = 128))]
+    pub client_id: Option<String>,
+    /// Uploaded files to attach (from `POST /api/files/presign-upload`, uploaded by the caller).
+    #[garde(length(max = 20))]
+    pub attachment_ids: Option<Vec<Uuid>>,
+}
+
+/// Posts a message. A repeated `client_id` answers `200` with the first message.
+#[utoipa::path(post, path = "/api/conversations/{id}/messages", tag = "chat", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = SendMessageRequest,
+    responses(
+        (status = 201, body = MessageSchema),
+        (status = 200, description = "The message first sent with this `client_id`", body = MessageSchema),
+        (status = 401, body = Problem),
+        (status = 404, description = "Not a member, or the first message with this `client_id` was deleted", body = Problem),
+        (status = 422, body = Problem),
+    ))]
+pub async fn send(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>, body: Json<SendMessageRequest>) -> Result<HttpResponse, ApiError> {
+    let Json(body) = body;
+    let attachments: Vec<AttachmentId> = body.attachment_ids.unwrap_or_default().into_iter().map(AttachmentId::from).collect();
+    let content = body.content.unwrap_or_default();
+    let sent = state
+        .chat
+        .send(user.id, ConversationId::from(id.into_inner()), &content, body.client_id.as_deref(), &attachments, None)
+        .await?;
+    Ok(match sent {
+        Sent::Created(message) => {
+            HttpResponse::Created().insert_header((LOCATION, format!("/api/messages/{}", message.id))).json(message)
+        }
+        Sent::Existing(message) => HttpResponse::Ok().json(message),
+    })
+}

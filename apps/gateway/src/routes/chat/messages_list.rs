@@ -1,0 +1,47 @@
+//! # GET /api/conversations/{id}/messages
+
+use super::{MessagePage, MessagePageSchema};
+use crate::error::{ApiError, Problem};
+use crate::extract::{AuthUser, Query};
+use crate::state::AppState;
+use actix_web::web;
+use epop_chat::MessagePage as Direction;
+use epop_core::{ConversationId, MessageId};
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// Paging of a conversation's messages.
+#[derive(Debug, Deserialize, garde::Validate, utoipa::IntoParams)]
+pub struct MessagesQuery {
+    /// Page size, 1..=100 (default 50).
+    #[garde(range(min = 1, max = 100))]
+    pub limit: Option<u16>,
+    /// Cursor from the previous page (older pages, or forward after an `after` page).
+    #[garde(length(max = 1024))]
+    pub cursor: Option<String>,
+    /// A message id: everything newer, oldest first (catching up).
+    #[garde(skip)]
+    pub after: Option<Uuid>,
+}
+
+/// Messages newest first; with `after`, everything newer than that message, oldest first.
+#[utoipa::path(get, path = "/api/conversations/{id}/messages", tag = "chat", security(("bearer" = [])),
+    params(("id" = Uuid, Path), MessagesQuery),
+    responses(
+        (status = 200, body = MessagePageSchema),
+        (status = 400, description = "Bad cursor", body = Problem),
+        (status = 401, body = Problem),
+        (status = 404, body = Problem),
+        (status = 422, description = "Bad `limit`, or `after` from another conversation", body = Problem),
+    ))]
+pub async fn list(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>, query: Query<MessagesQuery>) -> Result<web::Json<MessagePage>, ApiError> {
+    let Query(query) = query;
+    let direction = match (query.after, query.cursor.filter(|c| !c.is_empty())) {
+        (Some(after), _) => Direction::After(MessageId::from(after)),
+        (None, Some(cursor)) => Direction::Cursor(cursor),
+        (None, None) => Direction::Latest,
+    };
+    let limit = query.limit.unwrap_or(epop_core::page::DEFAULT_LIMIT);
+    let page = state.chat.messages(user.id, ConversationId::from(id.into_inner()), &direction, limit).await?;
+    Ok(web::Json(page.into()))
+}

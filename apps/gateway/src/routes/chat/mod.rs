@@ -1,0 +1,136 @@
+//! `/api/conversations`, `/api/messages`, `/api/search/messages`, `/api/files` and the local store's signed
+//! file URLs.
+//!
+//! Responses serialize the chat crate's own types (`Conversation`, `Message`), whose JSON is the contract's;
+//! the `*Schema` types below only describe those shapes for the OpenAPI document.
+
+pub mod conversation_create;
+pub mod conversation_get;
+pub mod conversations_list;
+pub mod files;
+pub mod local_store;
+pub mod member_remove;
+pub mod members_add;
+pub mod message_delete;
+pub mod message_get;
+pub mod message_send;
+pub mod message_update;
+pub mod messages_list;
+pub mod read;
+pub mod search;
+
+use chrono::{DateTime, Utc};
+use epop_chat::{Conversation, Message};
+use epop_core::Page;
+use serde::Serialize;
+use uuid::Uuid;
+
+/// A page of conversations (wire form).
+#[derive(Debug, Serialize)]
+pub struct ConversationPage {
+    /// This page.
+    pub items: Vec<Conversation>,
+    /// Cursor of the next page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<Conversation>> for ConversationPage {
+    fn from(page: Page<Conversation>) -> Self {
+        Self { items: page.items, next_cursor: page.next_cursor }
+    }
+}
+
+/// A page of messages (wire form).
+#[derive(Debug, Serialize)]
+pub struct MessagePage {
+    /// This page.
+    pub items: Vec<Message>,
+    /// Cursor of the next page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<Message>> for MessagePage {
+    fn from(page: Page<Message>) -> Self {
+        Self { items: page.items, next_cursor: page.next_cursor }
+    }
+}
+
+/// OpenAPI shape of an attachment.
+#[derive(utoipa::ToSchema)]
+#[expect(dead_code, reason = "describes the chat crate's JSON for the OpenAPI document only")]
+pub struct AttachmentSchema {
+    id: Uuid,
+    file_name: String,
+    content_type: String,
+    file_size: i64,
+    /// A short-lived download link.
+    url: String,
+}
+
+/// OpenAPI shape of a message.
+#[derive(utoipa::ToSchema)]
+#[expect(dead_code, reason = "describes the chat crate's JSON for the OpenAPI document only")]
+pub struct MessageSchema {
+    id: Uuid,
+    conversation_id: Uuid,
+    /// 1, 2, 3... in commit order within the conversation.
+    seq: i64,
+    sender_id: Uuid,
+    content: String,
+    client_id: Option<String>,
+    attachments: Vec<AttachmentSchema>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    edited_at: Option<DateTime<Utc>>,
+}
+
+/// OpenAPI shape of a conversation member.
+#[derive(utoipa::ToSchema)]
+#[expect(dead_code, reason = "describes the chat crate's JSON for the OpenAPI document only")]
+pub struct MemberSchema {
+    id: Uuid,
+    name: String,
+}
+
+/// OpenAPI shape of a conversation.
+#[derive(utoipa::ToSchema)]
+#[expect(dead_code, reason = "describes the chat crate's JSON for the OpenAPI document only")]
+pub struct ConversationSchema {
+    id: Uuid,
+    /// `direct` or `group`.
+    #[schema(rename = "type")]
+    kind: String,
+    name: Option<String>,
+    created_by: Uuid,
+    members: Vec<MemberSchema>,
+    last_message: Option<MessageSchema>,
+    unread_count: i64,
+    created_at: DateTime<Utc>,
+}
+
+/// OpenAPI shape of a page of conversations.
+#[derive(utoipa::ToSchema)]
+#[expect(dead_code, reason = "describes the chat crate's JSON for the OpenAPI document only")]
+pub struct ConversationPageSchema {
+    items: Vec<ConversationSchema>,
+    next_cursor: Option<String>,
+}
+
+/// OpenAPI shape of a page of messages.
+#[derive(utoipa::ToSchema)]
+#[expect(dead_code, reason = "describes the chat crate's JSON for the OpenAPI document only")]
+pub struct MessagePageSchema {
+    items: Vec<MessageSchema>,
+    next_cursor: Option<String>,
+}
+
+/// Paging query of list endpoints.
+#[derive(Debug, serde::Deserialize, garde::Validate, utoipa::IntoParams)]
+pub struct PageQuery {
+    /// Page size, 1..=100 (default 50).
+    #[garde(range(min = 1, max = 100))]
+    pub limit: Option<u16>,
+    /// Cursor from the previous page.
+    #[garde(length(max = 1024))]
+    pub cursor: Option<String>,
+}

@@ -1,0 +1,46 @@
+//! # GET /api/search/messages
+
+use super::{MessagePage, MessagePageSchema};
+use crate::error::{ApiError, Problem};
+use crate::extract::{AuthUser, Query, page_request};
+use crate::routes::required;
+use crate::state::AppState;
+use actix_web::web;
+use epop_core::ConversationId;
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// A search.
+#[derive(Debug, Deserialize, garde::Validate, utoipa::IntoParams)]
+pub struct SearchQuery {
+    /// Words to find (all of them); in Chinese or Japanese text, a run of two or more characters is a word.
+    #[garde(required, length(chars, min = 1, max = 500))]
+    #[param(value_type = String)]
+    pub q: Option<String>,
+    /// Only this conversation.
+    #[garde(skip)]
+    pub conversation_id: Option<Uuid>,
+    /// Page size, 1..=100 (default 50).
+    #[garde(range(min = 1, max = 100))]
+    pub limit: Option<u16>,
+    /// Cursor from the previous page.
+    #[garde(length(max = 1024))]
+    pub cursor: Option<String>,
+}
+
+/// Messages of the caller's conversations matching every word of `q`, best match first, then newest.
+#[utoipa::path(get, path = "/api/search/messages", tag = "chat", security(("bearer" = [])), params(SearchQuery),
+    responses(
+        (status = 200, body = MessagePageSchema),
+        (status = 400, body = Problem),
+        (status = 401, body = Problem),
+        (status = 404, description = "`conversation_id` of a conversation the caller is not in", body = Problem),
+        (status = 422, description = "Empty `q`", body = Problem),
+    ))]
+pub async fn search(state: web::Data<AppState>, user: AuthUser, query: Query<SearchQuery>) -> Result<web::Json<MessagePage>, ApiError> {
+    let Query(query) = query;
+    let q = required(query.q, "q")?;
+    let page = page_request(query.limit, query.cursor);
+    let found = state.chat.search(user.id, &q, query.conversation_id.map(ConversationId::from), &page).await?;
+    Ok(web::Json(found.into()))
+}

@@ -1,0 +1,273 @@
+//! `conversations` and `conversation_members`.
+
+use crate::error::ChatResult;
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+use diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, QueryableByName};
+use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use epop_storage::schema::{conversation_members, conversations, users};
+use uuid::Uuid;
+
+/// A row of `conversations`.
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
+#[diesel(table_name = conversations, check_for_backend(diesel::pg::Pg))]
+pub struct ConversationRow {
+    /// Primary key.
+    pub id: Uuid,
+    /// `direct` or `group`.
+    pub kind: String,
+    /// Group name.
+    pub name: Option<String>,
+    /// Creator.
+    pub created_by: Uuid,
+    /// Highest `seq` given out.
+    pub last_seq: i64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Inserts a conversation. For direct conversations a concurrent insert of the same pair loses quietly
+/// (`ON CONFLICT (direct_key) DO NOTHING`); returns whether this call inserted it.
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    kind: &str,
+    name: Option<&str>,
+    created_by: Uuid,
+    direct_key: Option<&str>,
+) -> ChatResult<bool> {
+    let inserted = diesel::insert_into(conversations::table)
+        .values((
+            conversations::id.eq(id),
+            conversations::kind.eq(kind),
+            conversations::name.eq(name),
+            conversations::created_by.eq(created_by),
+            conversations::direct_key.eq(direct_key),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(inserted == 1)
+}
+
+/// The direct conversation with this key, if it exists.
+pub async fn find_direct(conn: &mut AsyncPgConnection, direct_key: &str) -> ChatResult<Option<Uuid>> {
+    Ok(conversations::table
+        .filter(conversations::direct_key.eq(direct_key))
+        .select(conversations::id)
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// The conversation, if `user` is a member of it (membership is part of the query).
+pub async fn find_for_member(conn: &mut AsyncPgConnection, id: Uuid, user: Uuid) -> ChatResult<Option<ConversationRow>> {
+    Ok(conversations::table
+        .inner_join(conversation_members::table)
+        .filter(conversations::id.eq(id))
+        .filter(conversation_members::user_id.eq(user))
+        .select(<ConversationRow as diesel::SelectableHelper<diesel::pg::Pg>>::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Adds members (ignoring those already in) with their read position at `last_read_seq`; returns who was
+/// actually added.
+pub async fn add_members(conn: &mut AsyncPgConnection, id: Uuid, users: &[Uuid], last_read_seq: i64) -> ChatResult<Vec<Uuid>> {
+    let rows: Vec<_> = users
+        .iter()
+        .map(|user| {
+            (
+                conversation_members::conversation_id.eq(id),
+                conversation_members::user_id.eq(*user),
+                conversation_members::last_read_seq.eq(last_read_seq),
+            )
+        })
+        .collect();
+    Ok(diesel::insert_into(conversation_members::table)
+        .values(rows)
+        .on_conflict_do_nothing()
+        .returning(conversation_members::user_id)
+        .get_results(conn)
+        .await?)
+}
+
+/// Removes a member; returns whether they were one.
+pub async fn remove_member(conn: &mut AsyncPgConnection, id: Uuid, user: Uuid) -> ChatResult<bool> {
+    let removed = diesel::delete(
+        conversation_members::table
+            .filter(conversation_members::conversation_id.eq(id))
+            .filter(conversation_members::user_id.eq(user)),
+    )
+    .execute(conn)
+    .await?;
+    Ok(removed == 1)
+}
+
+/// Whether `user` is a member.
+pub async fn is_member(conn: &mut AsyncPgConnection, id: Uuid, user: Uuid) -> ChatResult<bool> {
+    let found: Option<Uuid> = conversation_members::table
+        .filter(conversation_members::conversation_id.eq(id))
+        .filter(conversation_members::user_id.eq(user))
+        .select(conversation_members::user_id)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// Every member id of a conversation, in joining order.
+pub async fn member_ids(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<Vec<Uuid>> {
+    Ok(conversation_members::table
+        .filter(conversation_members::conversation_id.eq(id))
+        .order_by((conversation_members::joined_at.asc(), conversation_members::user_id.asc()))
+        .select(conversation_members::user_id)
+        .load(conn)
+        .await?)
+}
+
+/// `(conversation_id, user_id, name)` of every member of the given conversations, in joining order.
+pub async fn members_of(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ChatResult<Vec<(Uuid, Uuid, String)>> {
+    Ok(conversation_members::table
+        .inner_join(users::table)
+        .filter(conversation_members::conversation_id.eq_any(ids))
+        .order_by((conversation_members::joined_at.asc(), conversation_members::user_id.asc()))
+        .select((conversation_members::conversation_id, users::id, users::name))
+        .load(conn)
+        .await?)
+}
+
+/// Which of `ids` are existing users.
+pub async fn existing_users(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ChatResult<Vec<Uuid>> {
+    Ok(users::table.filter(users::id.eq_any(ids)).select(users::id).load(conn).await?)
+}
+
+/// Takes the next `seq` of a conversation and marks its activity. Row-locks the conversation until the
+/// transaction ends, which serialises senders so `seq` follows commit order.
+pub async fn next_seq(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<i64> {
+    Ok(diesel::update(conversations::table.find(id))
+        .set((
+            conversations::last_seq.eq(conversations::last_seq + 1),
+            conversations::last_message_at.eq(diesel::dsl::now),
+            conversations::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(conversations::last_seq)
+        .get_result(conn)
+        .await?)
+}
+
+/// Locks the conversation row without changing it (serialises with senders).
+pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<Option<i64>> {
+    Ok(conversations::table.find(id).select(conversations::last_seq).for_update().first(conn).await.optional()?)
+}
+
+/// Moves a member's read position forward to `seq` (never back); returns whether it moved.
+pub async fn move_read_position(conn: &mut AsyncPgConnection, id: Uuid, user: Uuid, seq: i64, message: Uuid) -> ChatResult<bool> {
+    let moved = diesel::update(
+        conversation_members::table
+            .filter(conversation_members::conversation_id.eq(id))
+            .filter(conversation_members::user_id.eq(user))
+            .filter(conversation_members::last_read_seq.lt(seq)),
+    )
+    .set((conversation_members::last_read_seq.eq(seq), conversation_members::last_read_message_id.eq(message)))
+    .execute(conn)
+    .await?;
+    Ok(moved == 1)
+}
+
+/// A conversation's position in a member's list.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ActivityRow {
+    /// The conversation.
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    /// Its latest activity as of the list's snapshot.
+    #[diesel(sql_type = Timestamptz)]
+    pub activity: DateTime<Utc>,
+}
+
+/// One page of a member's conversations by latest activity as it stood at `as_of` (newest first, then id),
+/// after `(after_activity, after_id)`. Fetches `limit + 1` rows.
+///
+/// Conversations that changed after `as_of` are placed by the newest message they had then, so paging never
+/// skips or repeats a conversation that gets a message meanwhile.
+pub async fn page_by_activity(
+    conn: &mut AsyncPgConnection,
+    user: Uuid,
+    as_of: DateTime<Utc>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> ChatResult<Vec<ActivityRow>> {
+    let (after_activity, after_id) = after.map_or((None, None), |(a, i)| (Some(a), Some(i)));
+    Ok(diesel::sql_query(
+        "WITH mine AS (
+             SELECT c.id,
+                    CASE WHEN coalesce(c.last_message_at, c.created_at) <= $2
+                         THEN coalesce(c.last_message_at, c.created_at)
+                         ELSE coalesce((SELECT max(m.created_at) FROM messages m
+                                        WHERE m.conversation_id = c.id AND m.created_at <= $2), c.created_at)
+                    END AS activity
+             FROM conversation_members cm
+             JOIN conversations c ON c.id = cm.conversation_id
+             WHERE cm.user_id = $1 AND c.created_at <= $2
+         )
+         SELECT id, activity FROM mine
+         WHERE $3::timestamptz IS NULL OR (activity, id) < ($3, $4)
+         ORDER BY activity DESC, id DESC
+         LIMIT $5",
+    )
+    .bind::<SqlUuid, _>(user)
+    .bind::<Timestamptz, _>(as_of)
+    .bind::<Nullable<Timestamptz>, _>(after_activity)
+    .bind::<Nullable<SqlUuid>, _>(after_id)
+    .bind::<BigInt, _>(limit + 1)
+    .load(conn)
+    .await?)
+}
+
+/// A conversation with the member's unread count and its newest message's id.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct SummaryRow {
+    /// The conversation.
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    /// `direct` or `group`.
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    /// Group name.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub name: Option<String>,
+    /// Creator.
+    #[diesel(sql_type = SqlUuid)]
+    pub created_by: Uuid,
+    /// Creation time.
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    /// Other people's live messages after the member's read position.
+    #[diesel(sql_type = BigInt)]
+    pub unread_count: i64,
+    /// The newest live message.
+    #[diesel(sql_type = Nullable<SqlUuid>)]
+    pub last_message_id: Option<Uuid>,
+}
+
+/// Summaries of the given conversations for `user` (only those they are a member of), in one query.
+pub async fn summaries(conn: &mut AsyncPgConnection, user: Uuid, ids: &[Uuid]) -> ChatResult<Vec<SummaryRow>> {
+    Ok(diesel::sql_query(
+        "SELECT c.id, c.kind, c.name, c.created_by, c.created_at,
+                (SELECT count(*) FROM messages m
+                  WHERE m.conversation_id = c.id AND m.seq > cm.last_read_seq
+                    AND m.sender_id <> $1 AND m.deleted_at IS NULL) AS unread_count,
+                (SELECT m.id FROM messages m
+                  WHERE m.conversation_id = c.id AND m.deleted_at IS NULL
+                  ORDER BY m.seq DESC LIMIT 1) AS last_message_id
+         FROM conversations c
+         JOIN conversation_members cm ON cm.conversation_id = c.id AND cm.user_id = $1
+         WHERE c.id = ANY($2)",
+    )
+    .bind::<SqlUuid, _>(user)
+    .bind::<Array<SqlUuid>, _>(ids)
+    .load(conn)
+    .await?)
+}

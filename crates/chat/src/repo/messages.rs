@@ -1,0 +1,129 @@
+//! `messages`.
+
+use crate::error::ChatResult;
+use chrono::{DateTime, Utc};
+use diesel::{ExpressionMethods as _, Insertable, OptionalExtension as _, QueryDsl as _, Queryable, Selectable, SelectableHelper as _};
+use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use epop_storage::schema::messages;
+use uuid::Uuid;
+
+/// A row of `messages` (without the search vector).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = messages, check_for_backend(diesel::pg::Pg))]
+pub struct MessageRow {
+    /// Primary key.
+    pub id: Uuid,
+    /// Conversation.
+    pub conversation_id: Uuid,
+    /// Position in the conversation.
+    pub seq: i64,
+    /// Sender.
+    pub sender_id: Uuid,
+    /// Text.
+    pub content: String,
+    /// Sender's idempotency key.
+    pub client_id: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+    /// Last edit.
+    pub edited_at: Option<DateTime<Utc>>,
+    /// Soft deletion time.
+    pub deleted_at: Option<DateTime<Utc>>,
+}
+
+/// A new row of `messages`.
+#[derive(Debug, Insertable)]
+#[diesel(table_name = messages)]
+pub struct NewMessageRow<'a> {
+    /// Primary key.
+    pub id: Uuid,
+    /// Conversation.
+    pub conversation_id: Uuid,
+    /// Position.
+    pub seq: i64,
+    /// Sender.
+    pub sender_id: Uuid,
+    /// Text.
+    pub content: &'a str,
+    /// Idempotency key.
+    pub client_id: Option<&'a str>,
+}
+
+/// Inserts a message.
+pub async fn insert(conn: &mut AsyncPgConnection, row: &NewMessageRow<'_>) -> ChatResult<MessageRow> {
+    Ok(diesel::insert_into(messages::table).values(row).returning(MessageRow::as_returning()).get_result(conn).await?)
+}
+
+/// A message by id (deleted ones included; callers decide).
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<Option<MessageRow>> {
+    Ok(messages::table.find(id).select(MessageRow::as_select()).first(conn).await.optional()?)
+}
+
+/// Several messages by id.
+pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ChatResult<Vec<MessageRow>> {
+    Ok(messages::table.filter(messages::id.eq_any(ids)).select(MessageRow::as_select()).load(conn).await?)
+}
+
+/// The message a sender already posted with `client_id` in this conversation.
+pub async fn find_by_client_id(conn: &mut AsyncPgConnection, conversation: Uuid, sender: Uuid, client_id: &str) -> ChatResult<Option<MessageRow>> {
+    Ok(messages::table
+        .filter(messages::conversation_id.eq(conversation))
+        .filter(messages::sender_id.eq(sender))
+        .filter(messages::client_id.eq(client_id))
+        .select(MessageRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Live messages with `seq < before` (or the newest), newest first; `limit + 1` rows.
+pub async fn page_before(conn: &mut AsyncPgConnection, conversation: Uuid, before: Option<i64>, limit: i64) -> ChatResult<Vec<MessageRow>> {
+    let mut query = messages::table
+        .filter(messages::conversation_id.eq(conversation))
+        .filter(messages::deleted_at.is_null())
+        .order_by(messages::seq.desc())
+        .limit(limit + 1)
+        .select(MessageRow::as_select())
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(messages::seq.lt(before));
+    }
+    Ok(query.load(conn).await?)
+}
+
+/// Live messages with `seq > after`, oldest first; `limit + 1` rows.
+pub async fn page_after(conn: &mut AsyncPgConnection, conversation: Uuid, after: i64, limit: i64) -> ChatResult<Vec<MessageRow>> {
+    Ok(messages::table
+        .filter(messages::conversation_id.eq(conversation))
+        .filter(messages::deleted_at.is_null())
+        .filter(messages::seq.gt(after))
+        .order_by(messages::seq.asc())
+        .limit(limit + 1)
+        .select(MessageRow::as_select())
+        .load(conn)
+        .await?)
+}
+
+/// Replaces the text of a message and marks it edited.
+pub async fn edit(conn: &mut AsyncPgConnection, id: Uuid, content: &str) -> ChatResult<MessageRow> {
+    Ok(diesel::update(messages::table.find(id))
+        .set((
+            messages::content.eq(content),
+            messages::edited_at.eq(diesel::dsl::now),
+            messages::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(MessageRow::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+/// Soft-deletes a message: its text is erased; the row stays so its `client_id` and `seq` stay taken.
+pub async fn soft_delete(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<()> {
+    diesel::update(messages::table.find(id))
+        .set((messages::deleted_at.eq(diesel::dsl::now), messages::content.eq(""), messages::updated_at.eq(diesel::dsl::now)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,8 @@
+//! Diesel repositories of the chat crate. Functions take `&mut AsyncPgConnection`; the service decides the
+//! transaction boundaries. List queries that need lateral joins or computed orderings are written in SQL
+//! (`sql_query` with bound parameters).
+
+pub mod attachments;
+pub mod conversations;
+pub mod messages;
+pub mod search;

@@ -1,0 +1,63 @@
+//! Full-text search over the messages of a user's conversations.
+
+use crate::error::ChatResult;
+use diesel::QueryableByName;
+use diesel::sql_types::{Array, BigInt, Float4, Nullable, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use uuid::Uuid;
+
+/// A matching message id with its rank.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Hit {
+    /// The message.
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    /// Its relevance (higher first).
+    #[diesel(sql_type = Float4)]
+    pub rank: f32,
+}
+
+/// Messages of `user`'s conversations (or of one of them) containing every word of `words`, best first,
+/// then newest; after `(rank, id)`; `limit + 1` rows.
+///
+/// Each word is rewritten like the stored vector (CJK runs into bigrams) and matched as a phrase; the words
+/// are ANDed. Membership is a join inside the query, so other people's conversations are never scanned
+/// into the result.
+pub async fn search(
+    conn: &mut AsyncPgConnection,
+    user: Uuid,
+    words: &[String],
+    conversation: Option<Uuid>,
+    after: Option<(f32, Uuid)>,
+    limit: i64,
+) -> ChatResult<Vec<Hit>> {
+    let (after_rank, after_id) = after.map_or((None, None), |(r, i)| (Some(r), Some(i)));
+    Ok(diesel::sql_query(
+        "WITH q AS (
+             SELECT (SELECT string_agg('(' || t::text || ')', ' & ')
+                     FROM (SELECT phraseto_tsquery('simple', epop_search_text(w)) AS t
+                           FROM unnest($2::text[]) AS w) AS words
+                     WHERE numnode(t) > 0)::tsquery AS query
+         ),
+         hits AS (
+             SELECT m.id, ts_rank(m.search_vector, q.query) AS rank
+             FROM q, messages m
+             JOIN conversation_members cm ON cm.conversation_id = m.conversation_id AND cm.user_id = $1
+             WHERE m.search_vector @@ q.query
+               AND m.deleted_at IS NULL
+               AND ($3::uuid IS NULL OR m.conversation_id = $3)
+         )
+         SELECT id, rank FROM hits
+         WHERE $4::real IS NULL OR (rank, id) < ($4, $5)
+         ORDER BY rank DESC, id DESC
+         LIMIT $6",
+    )
+    .bind::<SqlUuid, _>(user)
+    .bind::<Array<Text>, _>(words)
+    .bind::<Nullable<SqlUuid>, _>(conversation)
+    .bind::<Nullable<Float4>, _>(after_rank)
+    .bind::<Nullable<SqlUuid>, _>(after_id)
+    .bind::<BigInt, _>(limit + 1)
+    .load(conn)
+    .await?)
+}

@@ -1,0 +1,700 @@
+//! The rules of chat: who may see and change what, and how messages are ordered, deduplicated and found.
+
+use crate::error::{ChatError, ChatResult};
+use crate::model::*;
+use crate::repo::attachments::{self, AttachmentRow};
+use crate::repo::conversations as convs;
+use crate::repo::messages::{self, MessageRow, NewMessageRow};
+use crate::repo::search;
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection as _, AsyncPgConnection};
+use epop_core::{AttachmentId, Clock, ConversationId, Cursor, DomainEvent, FieldError, MessageId, Page, PageRequest, UserId};
+use epop_storage::events::OutboxNotifier;
+use epop_storage::object_store::{DownloadOptions, ObjectStore};
+use epop_storage::{DbPool, outbox};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use uuid::Uuid;
+
+/// Limits and lifetimes of the chat service.
+#[derive(Debug, Clone, Copy)]
+pub struct ChatSettings {
+    /// Largest upload in bytes (default 25 MiB).
+    pub max_upload_bytes: u64,
+    /// How long an upload URL works (15 minutes).
+    pub upload_ttl: Duration,
+    /// How long a download URL works (5 minutes).
+    pub download_ttl: Duration,
+    /// How long an upload may stay unattached before it is removed (24 hours).
+    pub unattached_ttl: Duration,
+}
+
+impl Default for ChatSettings {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: 26_214_400,
+            upload_ttl: Duration::from_secs(15 * 60),
+            download_ttl: Duration::from_secs(5 * 60),
+            unattached_ttl: Duration::from_secs(24 * 3600),
+        }
+    }
+}
+
+/// Largest message text, in characters.
+pub const MAX_CONTENT_CHARS: usize = 10_000;
+/// Content types shown inline; everything else downloads as an attachment.
+const INLINE_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+/// Conversations, messages, read positions, search and files.
+#[derive(Clone)]
+pub struct ChatService {
+    pool: DbPool,
+    store: Arc<dyn ObjectStore>,
+    notifier: OutboxNotifier,
+    clock: Arc<dyn Clock>,
+    settings: ChatSettings,
+}
+
+impl std::fmt::Debug for ChatService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChatService").field("settings", &self.settings).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ConversationCursor {
+    activity: DateTime<Utc>,
+    id: Uuid,
+    as_of: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "d")]
+enum MessageCursor {
+    /// Older than this seq.
+    #[serde(rename = "b")]
+    Before { seq: i64 },
+    /// Newer than this seq.
+    #[serde(rename = "a")]
+    After { seq: i64 },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct SearchCursor {
+    rank: f32,
+    id: Uuid,
+}
+
+fn decode<T: serde::de::DeserializeOwned>(cursor: &str) -> ChatResult<T> {
+    Cursor(cursor.to_owned()).decode().map_err(|_| ChatError::BadCursor)
+}
+
+fn direct_key(a: Uuid, b: Uuid) -> String {
+    if a < b { format!("{a}:{b}") } else { format!("{b}:{a}") }
+}
+
+/// Splits a search query into words; in CJK text a run of characters is one word (the database rewrites it
+/// into bigrams).
+fn search_words(q: &str) -> Vec<String> {
+    q.split_whitespace().map(str::to_owned).take(32).collect()
+}
+
+impl ChatService {
+    /// Builds the service.
+    pub fn new(pool: DbPool, store: Arc<dyn ObjectStore>, notifier: OutboxNotifier, clock: Arc<dyn Clock>, settings: ChatSettings) -> Self {
+        Self { pool, store, notifier, clock, settings }
+    }
+
+    // ----- conversations -------------------------------------------------------------------------------------
+
+    /// Opens the direct conversation between `me` and `other`, creating it once even when both ask at the
+    /// same moment.
+    #[tracing::instrument(skip(self))]
+    pub async fn open_direct(&self, me: UserId, other: UserId) -> ChatResult<Opened> {
+        if me == other {
+            return Err(ChatError::invalid("member_ids[0]", "a direct conversation needs another user"));
+        }
+        let mut conn = self.pool.get().await?;
+        if convs::existing_users(&mut conn, &[other.into_uuid()]).await?.is_empty() {
+            return Err(ChatError::invalid("member_ids[0]", "no such user"));
+        }
+        let key = direct_key(me.into_uuid(), other.into_uuid());
+        let id = ConversationId::new().into_uuid();
+        let created = conn
+            .transaction::<_, ChatError, _>(async |conn| {
+                if !convs::insert(conn, id, ConversationKind::Direct.as_str(), None, me.into_uuid(), Some(&key)).await? {
+                    return Ok(None);
+                }
+                convs::add_members(conn, id, &[me.into_uuid(), other.into_uuid()], 0).await?;
+                outbox::append(
+                    conn,
+                    &DomainEvent::ConversationCreated { conversation_id: ConversationId::from(id), member_ids: vec![me, other] },
+                )
+                .await?;
+                Ok(Some(id))
+            })
+            .await?;
+        drop(conn);
+        match created {
+            Some(id) => {
+                self.notifier.notify();
+                Ok(Opened::Created(self.conversation(me, ConversationId::from(id)).await?))
+            }
+            None => {
+                let mut conn = self.pool.get().await?;
+                let existing = convs::find_direct(&mut conn, &key).await?.ok_or(ChatError::NotFound)?;
+                drop(conn);
+                Ok(Opened::Existing(self.conversation(me, ConversationId::from(existing)).await?))
+            }
+        }
+    }
+
+    /// Creates a group with `me` and `members` (unknown user ids are `Invalid`, naming each one).
+    #[tracing::instrument(skip(self, name, members))]
+    pub async fn create_group(&self, me: UserId, name: &str, members: &[UserId]) -> ChatResult<Conversation> {
+        let mut conn = self.pool.get().await?;
+        self.check_users_exist(&mut conn, members).await?;
+        let mut everyone: Vec<Uuid> = vec![me.into_uuid()];
+        for member in members {
+            if !everyone.contains(&member.into_uuid()) {
+                everyone.push(member.into_uuid());
+            }
+        }
+        let id = ConversationId::new();
+        conn.transaction::<_, ChatError, _>(async |conn| {
+            convs::insert(conn, id.into_uuid(), ConversationKind::Group.as_str(), Some(name), me.into_uuid(), None).await?;
+            convs::add_members(conn, id.into_uuid(), &everyone, 0).await?;
+            let member_ids = everyone.iter().copied().map(UserId::from).collect();
+            outbox::append(conn, &DomainEvent::ConversationCreated { conversation_id: id, member_ids }).await?;
+            Ok(())
+        })
+        .await?;
+        drop(conn);
+        self.notifier.notify();
+        self.conversation(me, id).await
+    }
+
+    async fn check_users_exist(&self, conn: &mut AsyncPgConnection, users: &[UserId]) -> ChatResult<()> {
+        let ids: Vec<Uuid> = users.iter().map(|u| u.into_uuid()).collect();
+        let existing: BTreeSet<Uuid> = convs::existing_users(conn, &ids).await?.into_iter().collect();
+        let errors: Vec<FieldError> = ids
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| !existing.contains(id))
+            .map(|(i, _)| FieldError::new(format!("member_ids[{i}]"), "no such user"))
+            .collect();
+        if errors.is_empty() { Ok(()) } else { Err(ChatError::Invalid(errors)) }
+    }
+
+    /// One conversation of `me`.
+    pub async fn conversation(&self, me: UserId, id: ConversationId) -> ChatResult<Conversation> {
+        let mut conn = self.pool.get().await?;
+        let mut found = self.load_conversations(&mut conn, me, &[id.into_uuid()]).await?;
+        found.pop().ok_or(ChatError::NotFound)
+    }
+
+    /// `me`'s conversations, most recent activity first.
+    pub async fn conversations(&self, me: UserId, page: &PageRequest) -> ChatResult<Page<Conversation>> {
+        let cursor = page.cursor.as_ref().map(|c| decode::<ConversationCursor>(&c.0)).transpose()?;
+        let as_of = cursor.as_ref().map_or_else(|| self.clock.now(), |c| c.as_of);
+        let mut conn = self.pool.get().await?;
+        let rows = convs::page_by_activity(
+            &mut conn,
+            me.into_uuid(),
+            as_of,
+            cursor.map(|c| (c.activity, c.id)),
+            i64::from(page.limit),
+        )
+        .await?;
+        let page = Page::from_overfetch(rows, page.limit, |row| ConversationCursor { activity: row.activity, id: row.id, as_of });
+        let ids: Vec<Uuid> = page.items.iter().map(|row| row.id).collect();
+        let mut loaded: HashMap<ConversationId, Conversation> =
+            self.load_conversations(&mut conn, me, &ids).await?.into_iter().map(|c| (c.id, c)).collect();
+        Ok(Page {
+            items: ids.iter().filter_map(|id| loaded.remove(&ConversationId::from(*id))).collect(),
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    /// Loads conversations with members, last message and unread count in a fixed number of queries.
+    async fn load_conversations(&self, conn: &mut AsyncPgConnection, me: UserId, ids: &[Uuid]) -> ChatResult<Vec<Conversation>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let summaries = convs::summaries(conn, me.into_uuid(), ids).await?;
+        let conversation_ids: Vec<Uuid> = summaries.iter().map(|s| s.id).collect();
+        let mut members: HashMap<Uuid, Vec<Member>> = HashMap::new();
+        for (conversation, user, name) in convs::members_of(conn, &conversation_ids).await? {
+            members.entry(conversation).or_default().push(Member { id: UserId::from(user), name });
+        }
+        let last_ids: Vec<Uuid> = summaries.iter().filter_map(|s| s.last_message_id).collect();
+        let last_rows = messages::find_many(conn, &last_ids).await?;
+        let mut last: HashMap<Uuid, Message> =
+            self.assemble(conn, last_rows).await?.into_iter().map(|m| (m.id.into_uuid(), m)).collect();
+        Ok(summaries
+            .into_iter()
+            .map(|s| Conversation {
+                id: ConversationId::from(s.id),
+                kind: ConversationKind::from_stored(&s.kind),
+                name: s.name,
+                created_by: UserId::from(s.created_by),
+                members: members.remove(&s.id).unwrap_or_default(),
+                last_message: s.last_message_id.and_then(|id| last.remove(&id)),
+                unread_count: s.unread_count,
+                created_at: s.created_at,
+            })
+            .collect())
+    }
+
+    /// Adds people to a group (any member may). People already in it change nothing; new members' read
+    /// position starts at the latest message.
+    #[tracing::instrument(skip(self, users))]
+    pub async fn add_members(&self, me: UserId, id: ConversationId, users: &[UserId]) -> ChatResult<Conversation> {
+        let mut conn = self.pool.get().await?;
+        let row = convs::find_for_member(&mut conn, id.into_uuid(), me.into_uuid()).await?.ok_or(ChatError::NotFound)?;
+        if ConversationKind::from_stored(&row.kind) == ConversationKind::Direct {
+            return Err(ChatError::invalid("user_ids", "members cannot be added to a direct conversation"));
+        }
+        let ids: Vec<Uuid> = users.iter().map(|u| u.into_uuid()).collect();
+        let existing: BTreeSet<Uuid> = convs::existing_users(&mut conn, &ids).await?.into_iter().collect();
+        let unknown: Vec<FieldError> = ids
+            .iter()
+            .enumerate()
+            .filter(|(_, id)| !existing.contains(id))
+            .map(|(i, _)| FieldError::new(format!("user_ids[{i}]"), "no such user"))
+            .collect();
+        if !unknown.is_empty() {
+            return Err(ChatError::Invalid(unknown));
+        }
+        let added = conn
+            .transaction::<_, ChatError, _>(async |conn| {
+                let last_seq = convs::lock(conn, id.into_uuid()).await?.ok_or(ChatError::NotFound)?;
+                let added = convs::add_members(conn, id.into_uuid(), &ids, last_seq).await?;
+                if !added.is_empty() {
+                    let member_ids = convs::member_ids(conn, id.into_uuid()).await?.into_iter().map(UserId::from).collect();
+                    let added_ids = added.iter().copied().map(UserId::from).collect();
+                    outbox::append(
+                        conn,
+                        &DomainEvent::ConversationMembersChanged { conversation_id: id, added: added_ids, removed: vec![], member_ids },
+                    )
+                    .await?;
+                }
+                Ok(added)
+            })
+            .await?;
+        drop(conn);
+        if !added.is_empty() {
+            self.notifier.notify();
+        }
+        self.conversation(me, id).await
+    }
+
+    /// Removes `user` from a group: anyone may leave; only the group's creator may remove others.
+    #[tracing::instrument(skip(self))]
+    pub async fn remove_member(&self, me: UserId, id: ConversationId, user: UserId) -> ChatResult<()> {
+        let mut conn = self.pool.get().await?;
+        let row = convs::find_for_member(&mut conn, id.into_uuid(), me.into_uuid()).await?.ok_or(ChatError::NotFound)?;
+        if ConversationKind::from_stored(&row.kind) == ConversationKind::Direct {
+            return Err(ChatError::invalid("user_id", "a direct conversation cannot be left"));
+        }
+        if user != me && row.created_by != me.into_uuid() {
+            return Err(ChatError::Forbidden);
+        }
+        conn.transaction::<_, ChatError, _>(async |conn| {
+            convs::lock(conn, id.into_uuid()).await?;
+            if !convs::remove_member(conn, id.into_uuid(), user.into_uuid()).await? {
+                return Err(ChatError::NotFound);
+            }
+            let member_ids = convs::member_ids(conn, id.into_uuid()).await?.into_iter().map(UserId::from).collect();
+            outbox::append(
+                conn,
+                &DomainEvent::ConversationMembersChanged { conversation_id: id, added: vec![], removed: vec![user], member_ids },
+            )
+            .await?;
+            Ok(())
+        })
+        .await?;
+        self.notifier.notify();
+        Ok(())
+    }
+
+    // ----- messages ------------------------------------------------------------------------------------------
+
+    /// Posts a message. The same `client_id` from the same sender in the same conversation returns the first
+    /// message unchanged (`Sent::Existing`), or `NotFound` if it was deleted. `origin` tags the connection
+    /// that sent it, so real-time fan-out can skip it.
+    #[tracing::instrument(skip(self, content, attachment_ids, origin))]
+    pub async fn send(
+        &self,
+        me: UserId,
+        id: ConversationId,
+        content: &str,
+        client_id: Option<&str>,
+        attachment_ids: &[AttachmentId],
+        origin: Option<String>,
+    ) -> ChatResult<Sent> {
+        let chars = content.chars().count();
+        if chars > MAX_CONTENT_CHARS || (chars == 0 && attachment_ids.is_empty()) {
+            return Err(ChatError::invalid("content", "must be 1 to 10000 characters unless attachments are given"));
+        }
+        let mut conn = self.pool.get().await?;
+        if convs::find_for_member(&mut conn, id.into_uuid(), me.into_uuid()).await?.is_none() {
+            return Err(ChatError::NotFound);
+        }
+        if let Some(client_id) = client_id
+            && let Some(existing) = messages::find_by_client_id(&mut conn, id.into_uuid(), me.into_uuid(), client_id).await?
+        {
+            return self.existing(&mut conn, existing).await;
+        }
+        let attachment_uuids = self.check_attachments(&mut conn, me, attachment_ids).await?;
+        let message_id = MessageId::new().into_uuid();
+        let outcome = conn
+            .transaction::<_, ChatError, _>(async |conn| {
+                let seq = convs::next_seq(conn, id.into_uuid()).await?;
+                // Under the conversation lock: a concurrent retry with the same client_id has committed or not.
+                if let Some(client_id) = client_id
+                    && let Some(existing) = messages::find_by_client_id(conn, id.into_uuid(), me.into_uuid(), client_id).await?
+                {
+                    return Ok(Err(existing));
+                }
+                let row = messages::insert(
+                    conn,
+                    &NewMessageRow { id: message_id, conversation_id: id.into_uuid(), seq, sender_id: me.into_uuid(), content, client_id },
+                )
+                .await?;
+                if !attachment_uuids.is_empty()
+                    && attachments::attach(conn, &attachment_uuids, me.into_uuid(), message_id).await? != attachment_uuids.len()
+                {
+                    return Err(ChatError::invalid("attachment_ids", "an attachment was attached elsewhere meanwhile"));
+                }
+                convs::move_read_position(conn, id.into_uuid(), me.into_uuid(), seq, message_id).await?;
+                let message = self.assemble(conn, vec![row]).await?.pop().ok_or(ChatError::NotFound)?;
+                let payload = serde_json::to_value(&message).map_err(epop_storage::StorageError::from)?;
+                outbox::append(conn, &DomainEvent::MessageCreated { conversation_id: id, sender_id: me, message: payload, origin: origin.clone() })
+                    .await?;
+                Ok(Ok(message))
+            })
+            .await?;
+        match outcome {
+            Ok(message) => {
+                self.notifier.notify();
+                Ok(Sent::Created(message))
+            }
+            // The transaction was rolled back: the seq taken is released.
+            Err(existing) => {
+                drop(conn);
+                let mut conn = self.pool.get().await?;
+                self.existing(&mut conn, existing).await
+            }
+        }
+    }
+
+    async fn existing(&self, conn: &mut AsyncPgConnection, row: MessageRow) -> ChatResult<Sent> {
+        if row.deleted_at.is_some() {
+            return Err(ChatError::NotFound);
+        }
+        Ok(Sent::Existing(self.assemble(conn, vec![row]).await?.pop().ok_or(ChatError::NotFound)?))
+    }
+
+    /// Checks that every attachment is the caller's, unattached, and uploaded (the object exists with the
+    /// declared size). Errors name the failing `attachment_ids[i]`.
+    async fn check_attachments(&self, conn: &mut AsyncPgConnection, me: UserId, ids: &[AttachmentId]) -> ChatResult<Vec<Uuid>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let uuids: Vec<Uuid> = ids.iter().map(|a| a.into_uuid()).collect();
+        let rows: HashMap<Uuid, AttachmentRow> = attachments::find_many(conn, &uuids).await?.into_iter().map(|r| (r.id, r)).collect();
+        let mut errors = Vec::new();
+        let mut seen = BTreeSet::new();
+        for (i, id) in uuids.iter().enumerate() {
+            let field = format!("attachment_ids[{i}]");
+            let usable = rows.get(id).filter(|row| row.uploader_id == me.into_uuid() && row.message_id.is_none());
+            match usable {
+                None => errors.push(FieldError::new(field, "no such upload of yours, or already attached")),
+                Some(_) if !seen.insert(*id) => errors.push(FieldError::new(field, "listed twice")),
+                Some(row) => match self.store.head(&row.object_key).await? {
+                    Some(info) if i64::try_from(info.size).ok() == Some(row.file_size) => {}
+                    Some(_) => errors.push(FieldError::new(field, "the uploaded file does not have the declared size")),
+                    None => errors.push(FieldError::new(field, "the file has not been uploaded yet")),
+                },
+            }
+        }
+        if errors.is_empty() { Ok(uuids) } else { Err(ChatError::Invalid(errors)) }
+    }
+
+    /// Turns rows into messages with their attachments (one query for all attachments).
+    async fn assemble(&self, conn: &mut AsyncPgConnection, rows: Vec<MessageRow>) -> ChatResult<Vec<Message>> {
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let mut files: HashMap<Uuid, Vec<Attachment>> = HashMap::new();
+        if !ids.is_empty() {
+            for row in attachments::of_messages(conn, &ids).await? {
+                let Some(message) = row.message_id else { continue };
+                let url = self.download_url(&row).await?;
+                files.entry(message).or_default().push(Attachment {
+                    id: AttachmentId::from(row.id),
+                    file_name: row.file_name,
+                    content_type: row.content_type,
+                    file_size: row.file_size,
+                    url,
+                });
+            }
+        }
+        Ok(rows
+            .into_iter()
+            .map(|row| Message {
+                id: MessageId::from(row.id),
+                conversation_id: ConversationId::from(row.conversation_id),
+                seq: row.seq,
+                sender_id: UserId::from(row.sender_id),
+                content: row.content,
+                client_id: row.client_id,
+                attachments: files.remove(&row.id).unwrap_or_default(),
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+                edited_at: row.edited_at,
+            })
+            .collect())
+    }
+
+    async fn download_url(&self, row: &AttachmentRow) -> ChatResult<String> {
+        let options = DownloadOptions {
+            file_name: row.file_name.clone(),
+            content_type: row.content_type.clone(),
+            inline: INLINE_TYPES.contains(&row.content_type.as_str()),
+        };
+        Ok(self.store.presign_get(&row.object_key, &options, self.settings.download_ttl).await?)
+    }
+
+    /// A message `me` may see.
+    pub async fn message(&self, me: UserId, id: MessageId) -> ChatResult<Message> {
+        let mut conn = self.pool.get().await?;
+        let row = self.visible_message(&mut conn, me, id).await?;
+        self.assemble(&mut conn, vec![row]).await?.pop().ok_or(ChatError::NotFound)
+    }
+
+    async fn visible_message(&self, conn: &mut AsyncPgConnection, me: UserId, id: MessageId) -> ChatResult<MessageRow> {
+        let row = messages::find(conn, id.into_uuid()).await?.filter(|r| r.deleted_at.is_none()).ok_or(ChatError::NotFound)?;
+        if !convs::is_member(conn, row.conversation_id, me.into_uuid()).await? {
+            return Err(ChatError::NotFound);
+        }
+        Ok(row)
+    }
+
+    /// A page of a conversation's messages: newest first (older pages by cursor), or oldest first after a
+    /// message (catching up; the cursor continues forward).
+    pub async fn messages(&self, me: UserId, id: ConversationId, direction: &MessagePage, limit: u16) -> ChatResult<Page<Message>> {
+        let mut conn = self.pool.get().await?;
+        if !convs::is_member(&mut conn, id.into_uuid(), me.into_uuid()).await? {
+            return Err(ChatError::NotFound);
+        }
+        let limit_rows = i64::from(limit);
+        let position = match direction {
+            MessagePage::Latest => MessageCursor::Before { seq: i64::MAX },
+            MessagePage::Cursor(cursor) => decode::<MessageCursor>(cursor)?,
+            MessagePage::After(message) => match messages::find(&mut conn, message.into_uuid()).await? {
+                Some(row) if row.conversation_id == id.into_uuid() => MessageCursor::After { seq: row.seq },
+                _ => return Err(ChatError::invalid("after", "not a message of this conversation")),
+            },
+        };
+        let (rows, forward) = match position {
+            MessageCursor::Before { seq } => (messages::page_before(&mut conn, id.into_uuid(), Some(seq), limit_rows).await?, false),
+            MessageCursor::After { seq } => (messages::page_after(&mut conn, id.into_uuid(), seq, limit_rows).await?, true),
+        };
+        let page = Page::from_overfetch(rows, limit, |row| {
+            if forward { MessageCursor::After { seq: row.seq } } else { MessageCursor::Before { seq: row.seq } }
+        });
+        let items = self.assemble(&mut conn, page.items).await?;
+        Ok(Page { items, next_cursor: page.next_cursor })
+    }
+
+    /// Edits one's own message (`Forbidden` for other members' messages).
+    #[tracing::instrument(skip(self, content))]
+    pub async fn edit(&self, me: UserId, id: MessageId, content: &str) -> ChatResult<Message> {
+        let chars = content.chars().count();
+        let mut conn = self.pool.get().await?;
+        let row = self.visible_message(&mut conn, me, id).await?;
+        if row.sender_id != me.into_uuid() {
+            return Err(ChatError::Forbidden);
+        }
+        if chars > MAX_CONTENT_CHARS {
+            return Err(ChatError::invalid("content", "must be at most 10000 characters"));
+        }
+        let has_files = !attachments::of_messages(&mut conn, &[row.id]).await?.is_empty();
+        if chars == 0 && !has_files {
+            return Err(ChatError::invalid("content", "must be 1 to 10000 characters"));
+        }
+        let message = conn
+            .transaction::<_, ChatError, _>(async |conn| {
+                let row = messages::edit(conn, id.into_uuid(), content).await?;
+                let message = self.assemble(conn, vec![row]).await?.pop().ok_or(ChatError::NotFound)?;
+                let payload = serde_json::to_value(&message).map_err(epop_storage::StorageError::from)?;
+                outbox::append(conn, &DomainEvent::MessageUpdated { conversation_id: message.conversation_id, message: payload }).await?;
+                Ok(message)
+            })
+            .await?;
+        self.notifier.notify();
+        Ok(message)
+    }
+
+    /// Deletes one's own message. Its files are removed from storage in the background.
+    #[tracing::instrument(skip(self))]
+    pub async fn delete(&self, me: UserId, id: MessageId) -> ChatResult<()> {
+        let mut conn = self.pool.get().await?;
+        let row = self.visible_message(&mut conn, me, id).await?;
+        if row.sender_id != me.into_uuid() {
+            return Err(ChatError::Forbidden);
+        }
+        conn.transaction::<_, ChatError, _>(async |conn| {
+            messages::soft_delete(conn, id.into_uuid()).await?;
+            outbox::append(conn, &DomainEvent::MessageDeleted { conversation_id: ConversationId::from(row.conversation_id), message_id: id }).await?;
+            Ok(())
+        })
+        .await?;
+        self.notifier.notify();
+        Ok(())
+    }
+
+    /// Moves `me`'s read position forward to `message` (never back). A message of another conversation is
+    /// `Invalid`.
+    #[tracing::instrument(skip(self))]
+    pub async fn mark_read(&self, me: UserId, id: ConversationId, message: MessageId) -> ChatResult<()> {
+        let mut conn = self.pool.get().await?;
+        if !convs::is_member(&mut conn, id.into_uuid(), me.into_uuid()).await? {
+            return Err(ChatError::NotFound);
+        }
+        let row = messages::find(&mut conn, message.into_uuid()).await?;
+        let Some(row) = row.filter(|r| r.conversation_id == id.into_uuid()) else {
+            return Err(ChatError::invalid("message_id", "not a message of this conversation"));
+        };
+        let moved = conn
+            .transaction::<_, ChatError, _>(async |conn| {
+                let moved = convs::move_read_position(conn, id.into_uuid(), me.into_uuid(), row.seq, row.id).await?;
+                if moved {
+                    outbox::append(conn, &DomainEvent::ReadPositionMoved { conversation_id: id, user_id: me, message_id: message }).await?;
+                }
+                Ok(moved)
+            })
+            .await?;
+        if moved {
+            self.notifier.notify();
+        }
+        Ok(())
+    }
+
+    /// Messages of `me`'s conversations containing every word of `q`, best match first, then newest.
+    pub async fn search(&self, me: UserId, q: &str, conversation: Option<ConversationId>, page: &PageRequest) -> ChatResult<Page<Message>> {
+        let words = search_words(q);
+        if words.is_empty() {
+            return Err(ChatError::invalid("q", "must not be empty"));
+        }
+        let after = page.cursor.as_ref().map(|c| decode::<SearchCursor>(&c.0)).transpose()?;
+        let mut conn = self.pool.get().await?;
+        if let Some(conversation) = conversation
+            && !convs::is_member(&mut conn, conversation.into_uuid(), me.into_uuid()).await?
+        {
+            return Err(ChatError::NotFound);
+        }
+        let hits = search::search(
+            &mut conn,
+            me.into_uuid(),
+            &words,
+            conversation.map(ConversationId::into_uuid),
+            after.map(|c| (c.rank, c.id)),
+            i64::from(page.limit),
+        )
+        .await?;
+        let page = Page::from_overfetch(hits, page.limit, |hit| SearchCursor { rank: hit.rank, id: hit.id });
+        let ids: Vec<Uuid> = page.items.iter().map(|h| h.id).collect();
+        let mut by_id: HashMap<Uuid, MessageRow> = messages::find_many(&mut conn, &ids).await?.into_iter().map(|r| (r.id, r)).collect();
+        let ordered: Vec<MessageRow> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
+        let items = self.assemble(&mut conn, ordered).await?;
+        Ok(Page { items, next_cursor: page.next_cursor })
+    }
+
+    // ----- files ---------------------------------------------------------------------------------------------
+
+    /// Reserves an upload slot: a presigned `PUT` for exactly this file, under a key made of ids only.
+    #[tracing::instrument(skip(self, request))]
+    pub async fn presign_upload(&self, me: UserId, request: &UploadRequest) -> ChatResult<UploadSlot> {
+        if request.file_size > self.settings.max_upload_bytes {
+            return Err(ChatError::FileTooLarge { limit: self.settings.max_upload_bytes });
+        }
+        let id = AttachmentId::new();
+        let object_key = format!("uploads/{me}/{id}");
+        let presigned = self.store.presign_put(&object_key, &request.content_type, request.file_size, self.settings.upload_ttl).await?;
+        let mut conn = self.pool.get().await?;
+        attachments::insert(
+            &mut conn,
+            &AttachmentRow {
+                id: id.into_uuid(),
+                uploader_id: me.into_uuid(),
+                message_id: None,
+                object_key,
+                file_name: request.file_name.clone(),
+                content_type: request.content_type.clone(),
+                file_size: i64::try_from(request.file_size).unwrap_or(i64::MAX),
+            },
+        )
+        .await?;
+        Ok(UploadSlot { attachment_id: id, url: presigned.url, method: "PUT", headers: presigned.headers, expires_at: presigned.expires_at })
+    }
+
+    /// A short-lived download URL for a file `me` may see: their own upload, or a file of a message in one of
+    /// their conversations. `NotFound` before the object exists.
+    pub async fn download(&self, me: UserId, id: AttachmentId) -> ChatResult<String> {
+        let mut conn = self.pool.get().await?;
+        let row = attachments::find(&mut conn, id.into_uuid()).await?.ok_or(ChatError::NotFound)?;
+        let visible = if row.uploader_id == me.into_uuid() {
+            true
+        } else {
+            match row.message_id {
+                Some(message) => match messages::find(&mut conn, message).await? {
+                    Some(message) if message.deleted_at.is_none() => convs::is_member(&mut conn, message.conversation_id, me.into_uuid()).await?,
+                    _ => false,
+                },
+                None => false,
+            }
+        };
+        drop(conn);
+        if !visible || self.store.head(&row.object_key).await?.is_none() {
+            return Err(ChatError::NotFound);
+        }
+        self.download_url(&row).await
+    }
+
+    /// Removes uploads never attached within the configured time and files of deleted messages, from the
+    /// store and the database. Returns how many were removed.
+    pub async fn sweep_files(&self) -> ChatResult<usize> {
+        let cutoff = self.clock.now() - chrono::Duration::from_std(self.settings.unattached_ttl).unwrap_or(chrono::Duration::days(1));
+        let mut conn = self.pool.get().await?;
+        let rows = attachments::sweepable(&mut conn, cutoff, 500).await?;
+        let mut removed = Vec::new();
+        for row in &rows {
+            match self.store.delete(&row.object_key).await {
+                Ok(()) => removed.push(row.id),
+                Err(error) => tracing::warn!(%error, key = %row.object_key, "could not remove a stored file; will retry"),
+            }
+        }
+        Ok(attachments::delete(&mut conn, &removed).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn direct_keys_do_not_depend_on_who_asks() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        assert_eq!(direct_key(a, b), direct_key(b, a));
+        assert_ne!(direct_key(a, b), direct_key(a, Uuid::now_v7()));
+    }
+
+    #[test]
+    fn search_words_split_on_white_space_only() {
+        assert_eq!(search_words("  hello   世界你好 "), vec!["hello", "世界你好"]);
+        assert!(search_words("   ").is_empty());
+    }
+}
