@@ -89,7 +89,10 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         store.clone(),
         notifier,
         Arc::new(SystemClock),
-        ChatSettings { max_upload_bytes: config.max_upload_bytes, ..ChatSettings::default() },
+        ChatSettings {
+            max_upload_bytes: config.max_upload_bytes,
+            ..ChatSettings::default()
+        },
     );
     spawn_file_sweeper(chat.clone());
     let limiter = RateLimiter::new(redis.clone(), &config.redis_prefix);
@@ -146,8 +149,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/health", web::get().to(routes::health::health))
         .route("/health/live", web::get().to(routes::health::live))
         .route("/metrics", web::get().to(routes::metrics::metrics))
-        .route("/files/local/{key:.*}", web::put().to(routes::chat::local_store::upload))
-        .route("/files/local/{key:.*}", web::get().to(routes::chat::local_store::download))
+        .route(
+            "/files/local/{key:.*}",
+            web::put().to(routes::chat::local_store::upload),
+        )
+        .route(
+            "/files/local/{key:.*}",
+            web::get().to(routes::chat::local_store::download),
+        )
         .service(
             web::scope("/api")
                 .wrap(from_fn(api_guard))
@@ -170,7 +179,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route("/{id}/messages", web::get().to(routes::chat::messages_list::list))
                         .route("/{id}/messages", web::post().to(routes::chat::message_send::send))
                         .route("/{id}/members", web::post().to(routes::chat::members_add::add))
-                        .route("/{id}/members/{user_id}", web::delete().to(routes::chat::member_remove::remove))
+                        .route(
+                            "/{id}/members/{user_id}",
+                            web::delete().to(routes::chat::member_remove::remove),
+                        )
                         .route("/{id}/read", web::post().to(routes::chat::read::read)),
                 )
                 .service(
@@ -180,7 +192,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route("/{id}", web::delete().to(routes::chat::message_delete::delete)),
                 )
                 .route("/search/messages", web::get().to(routes::chat::search::search))
-                .route("/files/presign-upload", web::post().to(routes::chat::files::presign_upload))
+                .route(
+                    "/files/presign-upload",
+                    web::post().to(routes::chat::files::presign_upload),
+                )
                 .route("/files/{id}", web::get().to(routes::chat::files::download))
                 .service(
                     web::scope("/users")
@@ -215,9 +230,14 @@ impl Application {
     /// Builds the state and binds the listener (port 0 picks a free port).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let listen = config.listen;
-        let state = build_state(config).await?;
         let listener =
             TcpListener::bind(listen).with_context(|| format!("binding {listen} (EPOP_LISTEN)"))?;
+        Self::build_on(config, listener).await
+    }
+
+    /// Builds the state and serves on an already bound `listener` (tests bind first to learn the port).
+    pub async fn build_on(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
+        let state = build_state(config).await?;
         Self::with_listener(state, listener)
     }
 

@@ -241,9 +241,10 @@ impl From<ChatError> for ApiError {
             ChatError::Invalid(errors) => ApiError::validation(errors),
             ChatError::NotFound => ApiError::not_found(),
             ChatError::Forbidden => ApiError::new(ErrorCode::Forbidden, "only the author may change this"),
-            ChatError::FileTooLarge { limit } => {
-                ApiError::new(ErrorCode::PayloadTooLarge, format!("files may be at most {limit} bytes"))
-            }
+            ChatError::FileTooLarge { limit } => ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("files may be at most {limit} bytes"),
+            ),
             ChatError::BadCursor => ApiError::new(ErrorCode::BadRequest, "the cursor is not valid"),
             ChatError::Storage(inner) => inner.into(),
         }

@@ -67,14 +67,21 @@ async fn login_scenario(
     seconds: u64,
     probe_rate: u32,
 ) -> anyhow::Result<()> {
-    let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency + 4).build()?;
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency + 4)
+        .build()?;
     let stop = Arc::new(AtomicBool::new(false));
     let unavailable = Arc::new(AtomicU64::new(0));
     let failures = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut loops = Vec::new();
     for _ in 0..concurrency {
-        let (client, stop, unavailable, failures) = (client.clone(), stop.clone(), unavailable.clone(), failures.clone());
+        let (client, stop, unavailable, failures) = (
+            client.clone(),
+            stop.clone(),
+            unavailable.clone(),
+            failures.clone(),
+        );
         let url = format!("{base}/api/auth/login");
         let body = json!({"email": email, "password": password});
         loops.push(tokio::spawn(async move {
@@ -105,7 +112,12 @@ async fn login_scenario(
             while !stop.load(Ordering::Relaxed) {
                 ticker.tick().await;
                 let sent = Instant::now();
-                if client.get(&url).send().await.is_ok_and(|r| r.status().is_success()) {
+                if client
+                    .get(&url)
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status().is_success())
+                {
                     latencies.record(sent.elapsed().as_micros() as u64)?;
                 }
             }
@@ -139,8 +151,12 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let base = cli.base_url.trim_end_matches('/').to_owned();
     match cli.scenario {
-        Scenario::Login { email, password, concurrency, seconds, probe_rate } => {
-            login_scenario(base, email, password, concurrency, seconds, probe_rate).await
-        }
+        Scenario::Login {
+            email,
+            password,
+            concurrency,
+            seconds,
+            probe_rate,
+        } => login_scenario(base, email, password, concurrency, seconds, probe_rate).await,
     }
 }

@@ -25,7 +25,11 @@ impl ConversationKind {
 
     /// Parses the stored form (anything else is treated as a group, which the CHECK constraint rules out).
     pub fn from_stored(value: &str) -> Self {
-        if value == "direct" { ConversationKind::Direct } else { ConversationKind::Group }
+        if value == "direct" {
+            ConversationKind::Direct
+        } else {
+            ConversationKind::Group
+        }
     }
 }
 

@@ -8,7 +8,10 @@ use crate::repo::messages::{self, MessageRow, NewMessageRow};
 use crate::repo::search;
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
-use epop_core::{AttachmentId, Clock, ConversationId, Cursor, DomainEvent, FieldError, MessageId, Page, PageRequest, UserId};
+use epop_core::{
+    AttachmentId, Clock, ConversationId, Cursor, DomainEvent, FieldError, MessageId, Page, PageRequest,
+    UserId,
+};
 use epop_storage::events::OutboxNotifier;
 use epop_storage::object_store::{DownloadOptions, ObjectStore};
 use epop_storage::{DbPool, outbox};
@@ -59,7 +62,9 @@ pub struct ChatService {
 
 impl std::fmt::Debug for ChatService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChatService").field("settings", &self.settings).finish_non_exhaustive()
+        f.debug_struct("ChatService")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
     }
 }
 
@@ -88,11 +93,17 @@ struct SearchCursor {
 }
 
 fn decode<T: serde::de::DeserializeOwned>(cursor: &str) -> ChatResult<T> {
-    Cursor(cursor.to_owned()).decode().map_err(|_| ChatError::BadCursor)
+    Cursor(cursor.to_owned())
+        .decode()
+        .map_err(|_| ChatError::BadCursor)
 }
 
 fn direct_key(a: Uuid, b: Uuid) -> String {
-    if a < b { format!("{a}:{b}") } else { format!("{b}:{a}") }
+    if a < b {
+        format!("{a}:{b}")
+    } else {
+        format!("{b}:{a}")
+    }
 }
 
 /// Splits a search query into words; in CJK text a run of characters is one word (the database rewrites it
@@ -103,8 +114,20 @@ fn search_words(q: &str) -> Vec<String> {
 
 impl ChatService {
     /// Builds the service.
-    pub fn new(pool: DbPool, store: Arc<dyn ObjectStore>, notifier: OutboxNotifier, clock: Arc<dyn Clock>, settings: ChatSettings) -> Self {
-        Self { pool, store, notifier, clock, settings }
+    pub fn new(
+        pool: DbPool,
+        store: Arc<dyn ObjectStore>,
+        notifier: OutboxNotifier,
+        clock: Arc<dyn Clock>,
+        settings: ChatSettings,
+    ) -> Self {
+        Self {
+            pool,
+            store,
+            notifier,
+            clock,
+            settings,
+        }
     }
 
     // ----- conversations -------------------------------------------------------------------------------------
@@ -114,23 +137,41 @@ impl ChatService {
     #[tracing::instrument(skip(self))]
     pub async fn open_direct(&self, me: UserId, other: UserId) -> ChatResult<Opened> {
         if me == other {
-            return Err(ChatError::invalid("member_ids[0]", "a direct conversation needs another user"));
+            return Err(ChatError::invalid(
+                "member_ids[0]",
+                "a direct conversation needs another user",
+            ));
         }
         let mut conn = self.pool.get().await?;
-        if convs::existing_users(&mut conn, &[other.into_uuid()]).await?.is_empty() {
+        if convs::existing_users(&mut conn, &[other.into_uuid()])
+            .await?
+            .is_empty()
+        {
             return Err(ChatError::invalid("member_ids[0]", "no such user"));
         }
         let key = direct_key(me.into_uuid(), other.into_uuid());
         let id = ConversationId::new().into_uuid();
         let created = conn
             .transaction::<_, ChatError, _>(async |conn| {
-                if !convs::insert(conn, id, ConversationKind::Direct.as_str(), None, me.into_uuid(), Some(&key)).await? {
+                if !convs::insert(
+                    conn,
+                    id,
+                    ConversationKind::Direct.as_str(),
+                    None,
+                    me.into_uuid(),
+                    Some(&key),
+                )
+                .await?
+                {
                     return Ok(None);
                 }
                 convs::add_members(conn, id, &[me.into_uuid(), other.into_uuid()], 0).await?;
                 outbox::append(
                     conn,
-                    &DomainEvent::ConversationCreated { conversation_id: ConversationId::from(id), member_ids: vec![me, other] },
+                    &DomainEvent::ConversationCreated {
+                        conversation_id: ConversationId::from(id),
+                        member_ids: vec![me, other],
+                    },
                 )
                 .await?;
                 Ok(Some(id))
@@ -140,13 +181,19 @@ impl ChatService {
         match created {
             Some(id) => {
                 self.notifier.notify();
-                Ok(Opened::Created(self.conversation(me, ConversationId::from(id)).await?))
+                Ok(Opened::Created(
+                    self.conversation(me, ConversationId::from(id)).await?,
+                ))
             }
             None => {
                 let mut conn = self.pool.get().await?;
-                let existing = convs::find_direct(&mut conn, &key).await?.ok_or(ChatError::NotFound)?;
+                let existing = convs::find_direct(&mut conn, &key)
+                    .await?
+                    .ok_or(ChatError::NotFound)?;
                 drop(conn);
-                Ok(Opened::Existing(self.conversation(me, ConversationId::from(existing)).await?))
+                Ok(Opened::Existing(
+                    self.conversation(me, ConversationId::from(existing)).await?,
+                ))
             }
         }
     }
@@ -164,10 +211,25 @@ impl ChatService {
         }
         let id = ConversationId::new();
         conn.transaction::<_, ChatError, _>(async |conn| {
-            convs::insert(conn, id.into_uuid(), ConversationKind::Group.as_str(), Some(name), me.into_uuid(), None).await?;
+            convs::insert(
+                conn,
+                id.into_uuid(),
+                ConversationKind::Group.as_str(),
+                Some(name),
+                me.into_uuid(),
+                None,
+            )
+            .await?;
             convs::add_members(conn, id.into_uuid(), &everyone, 0).await?;
             let member_ids = everyone.iter().copied().map(UserId::from).collect();
-            outbox::append(conn, &DomainEvent::ConversationCreated { conversation_id: id, member_ids }).await?;
+            outbox::append(
+                conn,
+                &DomainEvent::ConversationCreated {
+                    conversation_id: id,
+                    member_ids,
+                },
+            )
+            .await?;
             Ok(())
         })
         .await?;
@@ -185,7 +247,11 @@ impl ChatService {
             .filter(|(_, id)| !existing.contains(id))
             .map(|(i, _)| FieldError::new(format!("member_ids[{i}]"), "no such user"))
             .collect();
-        if errors.is_empty() { Ok(()) } else { Err(ChatError::Invalid(errors)) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ChatError::Invalid(errors))
+        }
     }
 
     /// One conversation of `me`.
@@ -197,7 +263,11 @@ impl ChatService {
 
     /// `me`'s conversations, most recent activity first.
     pub async fn conversations(&self, me: UserId, page: &PageRequest) -> ChatResult<Page<Conversation>> {
-        let cursor = page.cursor.as_ref().map(|c| decode::<ConversationCursor>(&c.0)).transpose()?;
+        let cursor = page
+            .cursor
+            .as_ref()
+            .map(|c| decode::<ConversationCursor>(&c.0))
+            .transpose()?;
         let as_of = cursor.as_ref().map_or_else(|| self.clock.now(), |c| c.as_of);
         let mut conn = self.pool.get().await?;
         let rows = convs::page_by_activity(
@@ -208,18 +278,34 @@ impl ChatService {
             i64::from(page.limit),
         )
         .await?;
-        let page = Page::from_overfetch(rows, page.limit, |row| ConversationCursor { activity: row.activity, id: row.id, as_of });
+        let page = Page::from_overfetch(rows, page.limit, |row| ConversationCursor {
+            activity: row.activity,
+            id: row.id,
+            as_of,
+        });
         let ids: Vec<Uuid> = page.items.iter().map(|row| row.id).collect();
-        let mut loaded: HashMap<ConversationId, Conversation> =
-            self.load_conversations(&mut conn, me, &ids).await?.into_iter().map(|c| (c.id, c)).collect();
+        let mut loaded: HashMap<ConversationId, Conversation> = self
+            .load_conversations(&mut conn, me, &ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
         Ok(Page {
-            items: ids.iter().filter_map(|id| loaded.remove(&ConversationId::from(*id))).collect(),
+            items: ids
+                .iter()
+                .filter_map(|id| loaded.remove(&ConversationId::from(*id)))
+                .collect(),
             next_cursor: page.next_cursor,
         })
     }
 
     /// Loads conversations with members, last message and unread count in a fixed number of queries.
-    async fn load_conversations(&self, conn: &mut AsyncPgConnection, me: UserId, ids: &[Uuid]) -> ChatResult<Vec<Conversation>> {
+    async fn load_conversations(
+        &self,
+        conn: &mut AsyncPgConnection,
+        me: UserId,
+        ids: &[Uuid],
+    ) -> ChatResult<Vec<Conversation>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -227,12 +313,19 @@ impl ChatService {
         let conversation_ids: Vec<Uuid> = summaries.iter().map(|s| s.id).collect();
         let mut members: HashMap<Uuid, Vec<Member>> = HashMap::new();
         for (conversation, user, name) in convs::members_of(conn, &conversation_ids).await? {
-            members.entry(conversation).or_default().push(Member { id: UserId::from(user), name });
+            members.entry(conversation).or_default().push(Member {
+                id: UserId::from(user),
+                name,
+            });
         }
         let last_ids: Vec<Uuid> = summaries.iter().filter_map(|s| s.last_message_id).collect();
         let last_rows = messages::find_many(conn, &last_ids).await?;
-        let mut last: HashMap<Uuid, Message> =
-            self.assemble(conn, last_rows).await?.into_iter().map(|m| (m.id.into_uuid(), m)).collect();
+        let mut last: HashMap<Uuid, Message> = self
+            .assemble(conn, last_rows)
+            .await?
+            .into_iter()
+            .map(|m| (m.id.into_uuid(), m))
+            .collect();
         Ok(summaries
             .into_iter()
             .map(|s| Conversation {
@@ -251,14 +344,27 @@ impl ChatService {
     /// Adds people to a group (any member may). People already in it change nothing; new members' read
     /// position starts at the latest message.
     #[tracing::instrument(skip(self, users))]
-    pub async fn add_members(&self, me: UserId, id: ConversationId, users: &[UserId]) -> ChatResult<Conversation> {
+    pub async fn add_members(
+        &self,
+        me: UserId,
+        id: ConversationId,
+        users: &[UserId],
+    ) -> ChatResult<Conversation> {
         let mut conn = self.pool.get().await?;
-        let row = convs::find_for_member(&mut conn, id.into_uuid(), me.into_uuid()).await?.ok_or(ChatError::NotFound)?;
+        let row = convs::find_for_member(&mut conn, id.into_uuid(), me.into_uuid())
+            .await?
+            .ok_or(ChatError::NotFound)?;
         if ConversationKind::from_stored(&row.kind) == ConversationKind::Direct {
-            return Err(ChatError::invalid("user_ids", "members cannot be added to a direct conversation"));
+            return Err(ChatError::invalid(
+                "user_ids",
+                "members cannot be added to a direct conversation",
+            ));
         }
         let ids: Vec<Uuid> = users.iter().map(|u| u.into_uuid()).collect();
-        let existing: BTreeSet<Uuid> = convs::existing_users(&mut conn, &ids).await?.into_iter().collect();
+        let existing: BTreeSet<Uuid> = convs::existing_users(&mut conn, &ids)
+            .await?
+            .into_iter()
+            .collect();
         let unknown: Vec<FieldError> = ids
             .iter()
             .enumerate()
@@ -270,14 +376,25 @@ impl ChatService {
         }
         let added = conn
             .transaction::<_, ChatError, _>(async |conn| {
-                let last_seq = convs::lock(conn, id.into_uuid()).await?.ok_or(ChatError::NotFound)?;
+                let last_seq = convs::lock(conn, id.into_uuid())
+                    .await?
+                    .ok_or(ChatError::NotFound)?;
                 let added = convs::add_members(conn, id.into_uuid(), &ids, last_seq).await?;
                 if !added.is_empty() {
-                    let member_ids = convs::member_ids(conn, id.into_uuid()).await?.into_iter().map(UserId::from).collect();
+                    let member_ids = convs::member_ids(conn, id.into_uuid())
+                        .await?
+                        .into_iter()
+                        .map(UserId::from)
+                        .collect();
                     let added_ids = added.iter().copied().map(UserId::from).collect();
                     outbox::append(
                         conn,
-                        &DomainEvent::ConversationMembersChanged { conversation_id: id, added: added_ids, removed: vec![], member_ids },
+                        &DomainEvent::ConversationMembersChanged {
+                            conversation_id: id,
+                            added: added_ids,
+                            removed: vec![],
+                            member_ids,
+                        },
                     )
                     .await?;
                 }
@@ -295,9 +412,14 @@ impl ChatService {
     #[tracing::instrument(skip(self))]
     pub async fn remove_member(&self, me: UserId, id: ConversationId, user: UserId) -> ChatResult<()> {
         let mut conn = self.pool.get().await?;
-        let row = convs::find_for_member(&mut conn, id.into_uuid(), me.into_uuid()).await?.ok_or(ChatError::NotFound)?;
+        let row = convs::find_for_member(&mut conn, id.into_uuid(), me.into_uuid())
+            .await?
+            .ok_or(ChatError::NotFound)?;
         if ConversationKind::from_stored(&row.kind) == ConversationKind::Direct {
-            return Err(ChatError::invalid("user_id", "a direct conversation cannot be left"));
+            return Err(ChatError::invalid(
+                "user_id",
+                "a direct conversation cannot be left",
+            ));
         }
         if user != me && row.created_by != me.into_uuid() {
             return Err(ChatError::Forbidden);
@@ -307,10 +429,19 @@ impl ChatService {
             if !convs::remove_member(conn, id.into_uuid(), user.into_uuid()).await? {
                 return Err(ChatError::NotFound);
             }
-            let member_ids = convs::member_ids(conn, id.into_uuid()).await?.into_iter().map(UserId::from).collect();
+            let member_ids = convs::member_ids(conn, id.into_uuid())
+                .await?
+                .into_iter()
+                .map(UserId::from)
+                .collect();
             outbox::append(
                 conn,
-                &DomainEvent::ConversationMembersChanged { conversation_id: id, added: vec![], removed: vec![user], member_ids },
+                &DomainEvent::ConversationMembersChanged {
+                    conversation_id: id,
+                    added: vec![],
+                    removed: vec![user],
+                    member_ids,
+                },
             )
             .await?;
             Ok(())
@@ -337,14 +468,21 @@ impl ChatService {
     ) -> ChatResult<Sent> {
         let chars = content.chars().count();
         if chars > MAX_CONTENT_CHARS || (chars == 0 && attachment_ids.is_empty()) {
-            return Err(ChatError::invalid("content", "must be 1 to 10000 characters unless attachments are given"));
+            return Err(ChatError::invalid(
+                "content",
+                "must be 1 to 10000 characters unless attachments are given",
+            ));
         }
         let mut conn = self.pool.get().await?;
-        if convs::find_for_member(&mut conn, id.into_uuid(), me.into_uuid()).await?.is_none() {
+        if convs::find_for_member(&mut conn, id.into_uuid(), me.into_uuid())
+            .await?
+            .is_none()
+        {
             return Err(ChatError::NotFound);
         }
         if let Some(client_id) = client_id
-            && let Some(existing) = messages::find_by_client_id(&mut conn, id.into_uuid(), me.into_uuid(), client_id).await?
+            && let Some(existing) =
+                messages::find_by_client_id(&mut conn, id.into_uuid(), me.into_uuid(), client_id).await?
         {
             return self.existing(&mut conn, existing).await;
         }
@@ -355,25 +493,49 @@ impl ChatService {
                 let seq = convs::next_seq(conn, id.into_uuid()).await?;
                 // Under the conversation lock: a concurrent retry with the same client_id has committed or not.
                 if let Some(client_id) = client_id
-                    && let Some(existing) = messages::find_by_client_id(conn, id.into_uuid(), me.into_uuid(), client_id).await?
+                    && let Some(existing) =
+                        messages::find_by_client_id(conn, id.into_uuid(), me.into_uuid(), client_id).await?
                 {
                     return Ok(Err(existing));
                 }
                 let row = messages::insert(
                     conn,
-                    &NewMessageRow { id: message_id, conversation_id: id.into_uuid(), seq, sender_id: me.into_uuid(), content, client_id },
+                    &NewMessageRow {
+                        id: message_id,
+                        conversation_id: id.into_uuid(),
+                        seq,
+                        sender_id: me.into_uuid(),
+                        content,
+                        client_id,
+                    },
                 )
                 .await?;
                 if !attachment_uuids.is_empty()
-                    && attachments::attach(conn, &attachment_uuids, me.into_uuid(), message_id).await? != attachment_uuids.len()
+                    && attachments::attach(conn, &attachment_uuids, me.into_uuid(), message_id).await?
+                        != attachment_uuids.len()
                 {
-                    return Err(ChatError::invalid("attachment_ids", "an attachment was attached elsewhere meanwhile"));
+                    return Err(ChatError::invalid(
+                        "attachment_ids",
+                        "an attachment was attached elsewhere meanwhile",
+                    ));
                 }
                 convs::move_read_position(conn, id.into_uuid(), me.into_uuid(), seq, message_id).await?;
-                let message = self.assemble(conn, vec![row]).await?.pop().ok_or(ChatError::NotFound)?;
+                let message = self
+                    .assemble(conn, vec![row])
+                    .await?
+                    .pop()
+                    .ok_or(ChatError::NotFound)?;
                 let payload = serde_json::to_value(&message).map_err(epop_storage::StorageError::from)?;
-                outbox::append(conn, &DomainEvent::MessageCreated { conversation_id: id, sender_id: me, message: payload, origin: origin.clone() })
-                    .await?;
+                outbox::append(
+                    conn,
+                    &DomainEvent::MessageCreated {
+                        conversation_id: id,
+                        sender_id: me,
+                        message: payload,
+                        origin: origin.clone(),
+                    },
+                )
+                .await?;
                 Ok(Ok(message))
             })
             .await?;
@@ -395,37 +557,67 @@ impl ChatService {
         if row.deleted_at.is_some() {
             return Err(ChatError::NotFound);
         }
-        Ok(Sent::Existing(self.assemble(conn, vec![row]).await?.pop().ok_or(ChatError::NotFound)?))
+        Ok(Sent::Existing(
+            self.assemble(conn, vec![row])
+                .await?
+                .pop()
+                .ok_or(ChatError::NotFound)?,
+        ))
     }
 
     /// Checks that every attachment is the caller's, unattached, and uploaded (the object exists with the
     /// declared size). Errors name the failing `attachment_ids[i]`.
-    async fn check_attachments(&self, conn: &mut AsyncPgConnection, me: UserId, ids: &[AttachmentId]) -> ChatResult<Vec<Uuid>> {
+    async fn check_attachments(
+        &self,
+        conn: &mut AsyncPgConnection,
+        me: UserId,
+        ids: &[AttachmentId],
+    ) -> ChatResult<Vec<Uuid>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
         let uuids: Vec<Uuid> = ids.iter().map(|a| a.into_uuid()).collect();
-        let rows: HashMap<Uuid, AttachmentRow> = attachments::find_many(conn, &uuids).await?.into_iter().map(|r| (r.id, r)).collect();
+        let rows: HashMap<Uuid, AttachmentRow> = attachments::find_many(conn, &uuids)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
         let mut errors = Vec::new();
         let mut seen = BTreeSet::new();
         for (i, id) in uuids.iter().enumerate() {
             let field = format!("attachment_ids[{i}]");
-            let usable = rows.get(id).filter(|row| row.uploader_id == me.into_uuid() && row.message_id.is_none());
+            let usable = rows
+                .get(id)
+                .filter(|row| row.uploader_id == me.into_uuid() && row.message_id.is_none());
             match usable {
-                None => errors.push(FieldError::new(field, "no such upload of yours, or already attached")),
+                None => errors.push(FieldError::new(
+                    field,
+                    "no such upload of yours, or already attached",
+                )),
                 Some(_) if !seen.insert(*id) => errors.push(FieldError::new(field, "listed twice")),
                 Some(row) => match self.store.head(&row.object_key).await? {
                     Some(info) if i64::try_from(info.size).ok() == Some(row.file_size) => {}
-                    Some(_) => errors.push(FieldError::new(field, "the uploaded file does not have the declared size")),
+                    Some(_) => errors.push(FieldError::new(
+                        field,
+                        "the uploaded file does not have the declared size",
+                    )),
                     None => errors.push(FieldError::new(field, "the file has not been uploaded yet")),
                 },
             }
         }
-        if errors.is_empty() { Ok(uuids) } else { Err(ChatError::Invalid(errors)) }
+        if errors.is_empty() {
+            Ok(uuids)
+        } else {
+            Err(ChatError::Invalid(errors))
+        }
     }
 
     /// Turns rows into messages with their attachments (one query for all attachments).
-    async fn assemble(&self, conn: &mut AsyncPgConnection, rows: Vec<MessageRow>) -> ChatResult<Vec<Message>> {
+    async fn assemble(
+        &self,
+        conn: &mut AsyncPgConnection,
+        rows: Vec<MessageRow>,
+    ) -> ChatResult<Vec<Message>> {
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let mut files: HashMap<Uuid, Vec<Attachment>> = HashMap::new();
         if !ids.is_empty() {
@@ -464,18 +656,32 @@ impl ChatService {
             content_type: row.content_type.clone(),
             inline: INLINE_TYPES.contains(&row.content_type.as_str()),
         };
-        Ok(self.store.presign_get(&row.object_key, &options, self.settings.download_ttl).await?)
+        Ok(self
+            .store
+            .presign_get(&row.object_key, &options, self.settings.download_ttl)
+            .await?)
     }
 
     /// A message `me` may see.
     pub async fn message(&self, me: UserId, id: MessageId) -> ChatResult<Message> {
         let mut conn = self.pool.get().await?;
         let row = self.visible_message(&mut conn, me, id).await?;
-        self.assemble(&mut conn, vec![row]).await?.pop().ok_or(ChatError::NotFound)
+        self.assemble(&mut conn, vec![row])
+            .await?
+            .pop()
+            .ok_or(ChatError::NotFound)
     }
 
-    async fn visible_message(&self, conn: &mut AsyncPgConnection, me: UserId, id: MessageId) -> ChatResult<MessageRow> {
-        let row = messages::find(conn, id.into_uuid()).await?.filter(|r| r.deleted_at.is_none()).ok_or(ChatError::NotFound)?;
+    async fn visible_message(
+        &self,
+        conn: &mut AsyncPgConnection,
+        me: UserId,
+        id: MessageId,
+    ) -> ChatResult<MessageRow> {
+        let row = messages::find(conn, id.into_uuid())
+            .await?
+            .filter(|r| r.deleted_at.is_none())
+            .ok_or(ChatError::NotFound)?;
         if !convs::is_member(conn, row.conversation_id, me.into_uuid()).await? {
             return Err(ChatError::NotFound);
         }
@@ -484,7 +690,13 @@ impl ChatService {
 
     /// A page of a conversation's messages: newest first (older pages by cursor), or oldest first after a
     /// message (catching up; the cursor continues forward).
-    pub async fn messages(&self, me: UserId, id: ConversationId, direction: &MessagePage, limit: u16) -> ChatResult<Page<Message>> {
+    pub async fn messages(
+        &self,
+        me: UserId,
+        id: ConversationId,
+        direction: &MessagePage,
+        limit: u16,
+    ) -> ChatResult<Page<Message>> {
         let mut conn = self.pool.get().await?;
         if !convs::is_member(&mut conn, id.into_uuid(), me.into_uuid()).await? {
             return Err(ChatError::NotFound);
@@ -499,14 +711,27 @@ impl ChatService {
             },
         };
         let (rows, forward) = match position {
-            MessageCursor::Before { seq } => (messages::page_before(&mut conn, id.into_uuid(), Some(seq), limit_rows).await?, false),
-            MessageCursor::After { seq } => (messages::page_after(&mut conn, id.into_uuid(), seq, limit_rows).await?, true),
+            MessageCursor::Before { seq } => (
+                messages::page_before(&mut conn, id.into_uuid(), Some(seq), limit_rows).await?,
+                false,
+            ),
+            MessageCursor::After { seq } => (
+                messages::page_after(&mut conn, id.into_uuid(), seq, limit_rows).await?,
+                true,
+            ),
         };
         let page = Page::from_overfetch(rows, limit, |row| {
-            if forward { MessageCursor::After { seq: row.seq } } else { MessageCursor::Before { seq: row.seq } }
+            if forward {
+                MessageCursor::After { seq: row.seq }
+            } else {
+                MessageCursor::Before { seq: row.seq }
+            }
         });
         let items = self.assemble(&mut conn, page.items).await?;
-        Ok(Page { items, next_cursor: page.next_cursor })
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
     }
 
     /// Edits one's own message (`Forbidden` for other members' messages).
@@ -528,9 +753,20 @@ impl ChatService {
         let message = conn
             .transaction::<_, ChatError, _>(async |conn| {
                 let row = messages::edit(conn, id.into_uuid(), content).await?;
-                let message = self.assemble(conn, vec![row]).await?.pop().ok_or(ChatError::NotFound)?;
+                let message = self
+                    .assemble(conn, vec![row])
+                    .await?
+                    .pop()
+                    .ok_or(ChatError::NotFound)?;
                 let payload = serde_json::to_value(&message).map_err(epop_storage::StorageError::from)?;
-                outbox::append(conn, &DomainEvent::MessageUpdated { conversation_id: message.conversation_id, message: payload }).await?;
+                outbox::append(
+                    conn,
+                    &DomainEvent::MessageUpdated {
+                        conversation_id: message.conversation_id,
+                        message: payload,
+                    },
+                )
+                .await?;
                 Ok(message)
             })
             .await?;
@@ -548,7 +784,14 @@ impl ChatService {
         }
         conn.transaction::<_, ChatError, _>(async |conn| {
             messages::soft_delete(conn, id.into_uuid()).await?;
-            outbox::append(conn, &DomainEvent::MessageDeleted { conversation_id: ConversationId::from(row.conversation_id), message_id: id }).await?;
+            outbox::append(
+                conn,
+                &DomainEvent::MessageDeleted {
+                    conversation_id: ConversationId::from(row.conversation_id),
+                    message_id: id,
+                },
+            )
+            .await?;
             Ok(())
         })
         .await?;
@@ -566,13 +809,25 @@ impl ChatService {
         }
         let row = messages::find(&mut conn, message.into_uuid()).await?;
         let Some(row) = row.filter(|r| r.conversation_id == id.into_uuid()) else {
-            return Err(ChatError::invalid("message_id", "not a message of this conversation"));
+            return Err(ChatError::invalid(
+                "message_id",
+                "not a message of this conversation",
+            ));
         };
         let moved = conn
             .transaction::<_, ChatError, _>(async |conn| {
-                let moved = convs::move_read_position(conn, id.into_uuid(), me.into_uuid(), row.seq, row.id).await?;
+                let moved =
+                    convs::move_read_position(conn, id.into_uuid(), me.into_uuid(), row.seq, row.id).await?;
                 if moved {
-                    outbox::append(conn, &DomainEvent::ReadPositionMoved { conversation_id: id, user_id: me, message_id: message }).await?;
+                    outbox::append(
+                        conn,
+                        &DomainEvent::ReadPositionMoved {
+                            conversation_id: id,
+                            user_id: me,
+                            message_id: message,
+                        },
+                    )
+                    .await?;
                 }
                 Ok(moved)
             })
@@ -584,12 +839,22 @@ impl ChatService {
     }
 
     /// Messages of `me`'s conversations containing every word of `q`, best match first, then newest.
-    pub async fn search(&self, me: UserId, q: &str, conversation: Option<ConversationId>, page: &PageRequest) -> ChatResult<Page<Message>> {
+    pub async fn search(
+        &self,
+        me: UserId,
+        q: &str,
+        conversation: Option<ConversationId>,
+        page: &PageRequest,
+    ) -> ChatResult<Page<Message>> {
         let words = search_words(q);
         if words.is_empty() {
             return Err(ChatError::invalid("q", "must not be empty"));
         }
-        let after = page.cursor.as_ref().map(|c| decode::<SearchCursor>(&c.0)).transpose()?;
+        let after = page
+            .cursor
+            .as_ref()
+            .map(|c| decode::<SearchCursor>(&c.0))
+            .transpose()?;
         let mut conn = self.pool.get().await?;
         if let Some(conversation) = conversation
             && !convs::is_member(&mut conn, conversation.into_uuid(), me.into_uuid()).await?
@@ -605,12 +870,22 @@ impl ChatService {
             i64::from(page.limit),
         )
         .await?;
-        let page = Page::from_overfetch(hits, page.limit, |hit| SearchCursor { rank: hit.rank, id: hit.id });
+        let page = Page::from_overfetch(hits, page.limit, |hit| SearchCursor {
+            rank: hit.rank,
+            id: hit.id,
+        });
         let ids: Vec<Uuid> = page.items.iter().map(|h| h.id).collect();
-        let mut by_id: HashMap<Uuid, MessageRow> = messages::find_many(&mut conn, &ids).await?.into_iter().map(|r| (r.id, r)).collect();
+        let mut by_id: HashMap<Uuid, MessageRow> = messages::find_many(&mut conn, &ids)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
         let ordered: Vec<MessageRow> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
         let items = self.assemble(&mut conn, ordered).await?;
-        Ok(Page { items, next_cursor: page.next_cursor })
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
     }
 
     // ----- files ---------------------------------------------------------------------------------------------
@@ -619,11 +894,21 @@ impl ChatService {
     #[tracing::instrument(skip(self, request))]
     pub async fn presign_upload(&self, me: UserId, request: &UploadRequest) -> ChatResult<UploadSlot> {
         if request.file_size > self.settings.max_upload_bytes {
-            return Err(ChatError::FileTooLarge { limit: self.settings.max_upload_bytes });
+            return Err(ChatError::FileTooLarge {
+                limit: self.settings.max_upload_bytes,
+            });
         }
         let id = AttachmentId::new();
         let object_key = format!("uploads/{me}/{id}");
-        let presigned = self.store.presign_put(&object_key, &request.content_type, request.file_size, self.settings.upload_ttl).await?;
+        let presigned = self
+            .store
+            .presign_put(
+                &object_key,
+                &request.content_type,
+                request.file_size,
+                self.settings.upload_ttl,
+            )
+            .await?;
         let mut conn = self.pool.get().await?;
         attachments::insert(
             &mut conn,
@@ -638,20 +923,30 @@ impl ChatService {
             },
         )
         .await?;
-        Ok(UploadSlot { attachment_id: id, url: presigned.url, method: "PUT", headers: presigned.headers, expires_at: presigned.expires_at })
+        Ok(UploadSlot {
+            attachment_id: id,
+            url: presigned.url,
+            method: "PUT",
+            headers: presigned.headers,
+            expires_at: presigned.expires_at,
+        })
     }
 
     /// A short-lived download URL for a file `me` may see: their own upload, or a file of a message in one of
     /// their conversations. `NotFound` before the object exists.
     pub async fn download(&self, me: UserId, id: AttachmentId) -> ChatResult<String> {
         let mut conn = self.pool.get().await?;
-        let row = attachments::find(&mut conn, id.into_uuid()).await?.ok_or(ChatError::NotFound)?;
+        let row = attachments::find(&mut conn, id.into_uuid())
+            .await?
+            .ok_or(ChatError::NotFound)?;
         let visible = if row.uploader_id == me.into_uuid() {
             true
         } else {
             match row.message_id {
                 Some(message) => match messages::find(&mut conn, message).await? {
-                    Some(message) if message.deleted_at.is_none() => convs::is_member(&mut conn, message.conversation_id, me.into_uuid()).await?,
+                    Some(message) if message.deleted_at.is_none() => {
+                        convs::is_member(&mut conn, message.conversation_id, me.into_uuid()).await?
+                    }
                     _ => false,
                 },
                 None => false,
@@ -667,17 +962,20 @@ impl ChatService {
     /// Removes uploads never attached within the configured time and files of deleted messages, from the
     /// store and the database. Returns how many were removed.
     pub async fn sweep_files(&self) -> ChatResult<usize> {
-        let cutoff = self.clock.now() - chrono::Duration::from_std(self.settings.unattached_ttl).unwrap_or(chrono::Duration::days(1));
+        let cutoff = self.clock.now()
+            - chrono::Duration::from_std(self.settings.unattached_ttl).unwrap_or(chrono::Duration::days(1));
         let mut conn = self.pool.get().await?;
         let rows = attachments::sweepable(&mut conn, cutoff, 500).await?;
         let mut removed = Vec::new();
         for row in &rows {
             match self.store.delete(&row.object_key).await {
                 Ok(()) => removed.push(row.id),
-                Err(error) => tracing::warn!(%error, key = %row.object_key, "could not remove a stored file; will retry"),
+                Err(error) => {
+                    tracing::warn!(%error, key = %row.object_key, "could not remove a stored file; will retry")
+                }
             }
         }
-        Ok(attachments::delete(&mut conn, &removed).await?)
+        attachments::delete(&mut conn, &removed).await
     }
 }
 

@@ -47,7 +47,10 @@ pub struct EventBus {
 
 impl std::fmt::Debug for EventBus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventBus").field("channel", &self.channel).field("shared", &self.redis.is_some()).finish()
+        f.debug_struct("EventBus")
+            .field("channel", &self.channel)
+            .field("shared", &self.redis.is_some())
+            .finish()
     }
 }
 
@@ -55,7 +58,11 @@ impl EventBus {
     /// A bus on `{prefix}:events`; with `redis`, events travel through Redis to every node.
     pub fn new(redis: Option<RedisPool>, prefix: &str) -> Self {
         let (local, _) = broadcast::channel(BUS_CAPACITY);
-        Self { local, redis, channel: Arc::from(format!("{prefix}:events")) }
+        Self {
+            local,
+            redis,
+            channel: Arc::from(format!("{prefix}:events")),
+        }
     }
 
     /// A receiver of every event published from now on.
@@ -74,7 +81,9 @@ impl EventBus {
         if let Some(redis) = &self.redis {
             match self.publish_shared(redis, &events).await {
                 Ok(()) => return,
-                Err(error) => tracing::warn!(%error, "event bus: Redis publish failed; delivering on this node only"),
+                Err(error) => {
+                    tracing::warn!(%error, "event bus: Redis publish failed; delivering on this node only")
+                }
             }
         }
         for event in events {
@@ -86,7 +95,10 @@ impl EventBus {
         let mut conn = redis.get().await?;
         let mut pipe = redis::pipe();
         for event in events {
-            pipe.cmd("PUBLISH").arg(&*self.channel).arg(serde_json::to_string(event)?).ignore();
+            pipe.cmd("PUBLISH")
+                .arg(&*self.channel)
+                .arg(serde_json::to_string(event)?)
+                .ignore();
         }
         pipe.query_async::<()>(&mut conn).await?;
         Ok(())
@@ -155,7 +167,9 @@ pub struct OutboxRelay {
 
 impl std::fmt::Debug for OutboxRelay {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OutboxRelay").field("bus", &self.bus).finish_non_exhaustive()
+        f.debug_struct("OutboxRelay")
+            .field("bus", &self.bus)
+            .finish_non_exhaustive()
     }
 }
 
@@ -180,7 +194,7 @@ impl OutboxRelay {
                     Err(error) => tracing::warn!(%error, "outbox relay failed; retrying"),
                 }
                 ticks = ticks.wrapping_add(1);
-                if ticks % 7200 == 0 {
+                if ticks.is_multiple_of(7200) {
                     self.purge_published().await;
                 }
                 let _ = tokio::time::timeout(RELAY_POLL, self.notifier.0.notified()).await;
@@ -198,9 +212,11 @@ impl OutboxRelay {
                 #[diesel(sql_type = diesel::sql_types::Bool)]
                 locked: bool,
             }
-            let lock: Vec<Locked> = diesel::sql_query(format!("SELECT pg_try_advisory_xact_lock({RELAY_LOCK}) AS locked"))
-                .load(conn)
-                .await?;
+            let lock: Vec<Locked> = diesel::sql_query(format!(
+                "SELECT pg_try_advisory_xact_lock({RELAY_LOCK}) AS locked"
+            ))
+            .load(conn)
+            .await?;
             if !<[Locked]>::first(&lock).is_some_and(|l| l.locked) {
                 return Ok(Drained::Busy);
             }
@@ -218,13 +234,15 @@ impl OutboxRelay {
             let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
             let events = rows
                 .into_iter()
-                .filter_map(|(id, payload)| match serde_json::from_value::<DomainEvent>(payload) {
-                    Ok(event) => Some(PublishedEvent { id, event }),
-                    Err(error) => {
-                        tracing::error!(id, %error, "outbox row is not a known event; skipping it");
-                        None
-                    }
-                })
+                .filter_map(
+                    |(id, payload)| match serde_json::from_value::<DomainEvent>(payload) {
+                        Ok(event) => Some(PublishedEvent { id, event }),
+                        Err(error) => {
+                            tracing::error!(id, %error, "outbox row is not a known event; skipping it");
+                            None
+                        }
+                    },
+                )
                 .collect();
             bus.publish(events).await;
             diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
@@ -237,9 +255,14 @@ impl OutboxRelay {
     }
 
     async fn purge_published(&self) {
-        let Ok(mut conn) = self.pool.get().await else { return };
+        let Ok(mut conn) = self.pool.get().await else {
+            return;
+        };
         let cutoff = chrono::Utc::now() - chrono::Duration::days(1);
-        if let Err(error) = diesel::delete(outbox::table.filter(outbox::published_at.lt(cutoff))).execute(&mut conn).await {
+        if let Err(error) = diesel::delete(outbox::table.filter(outbox::published_at.lt(cutoff)))
+            .execute(&mut conn)
+            .await
+        {
             tracing::warn!(%error, "purging published outbox rows failed");
         }
     }

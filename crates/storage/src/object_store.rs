@@ -45,9 +45,17 @@ impl DownloadOptions {
         let ascii: String = self
             .file_name
             .chars()
-            .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect();
-        let encoded: String = form_urlencoded::byte_serialize(self.file_name.as_bytes()).collect::<String>().replace('+', "%20");
+        let encoded: String = form_urlencoded::byte_serialize(self.file_name.as_bytes())
+            .collect::<String>()
+            .replace('+', "%20");
         format!("{kind}; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
     }
 }
@@ -71,10 +79,17 @@ pub trait ObjectStore: Send + Sync + Debug {
 
     /// A URL that lets its holder upload exactly one object of `content_type` and `size` bytes at `key` until
     /// `ttl` has passed.
-    async fn presign_put(&self, key: &str, content_type: &str, size: u64, ttl: Duration) -> StorageResult<PresignedPut>;
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        ttl: Duration,
+    ) -> StorageResult<PresignedPut>;
 
     /// A URL that lets its holder download the object at `key` until `ttl` has passed.
-    async fn presign_get(&self, key: &str, options: &DownloadOptions, ttl: Duration) -> StorageResult<String>;
+    async fn presign_get(&self, key: &str, options: &DownloadOptions, ttl: Duration)
+    -> StorageResult<String>;
 
     /// The object at `key`, if it exists.
     async fn head(&self, key: &str) -> StorageResult<Option<ObjectInfo>>;
@@ -125,7 +140,11 @@ impl S3Store {
     pub fn new(settings: S3Settings) -> StorageResult<Self> {
         let bucket = Self::bucket_at(&settings, &settings.endpoint)?;
         let public = Self::bucket_at(&settings, &settings.public_endpoint)?;
-        Ok(Self { settings, bucket, public })
+        Ok(Self {
+            settings,
+            bucket,
+            public,
+        })
     }
 
     fn credentials(settings: &S3Settings) -> StorageResult<Credentials> {
@@ -196,33 +215,64 @@ impl ObjectStore for S3Store {
         self.check().await
     }
 
-    async fn presign_put(&self, key: &str, content_type: &str, size: u64, ttl: Duration) -> StorageResult<PresignedPut> {
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        ttl: Duration,
+    ) -> StorageResult<PresignedPut> {
         let mut signed = http::HeaderMap::new();
-        let content_type_value = http::HeaderValue::from_str(content_type).map_err(|e| StorageError::Object(e.to_string()))?;
+        let content_type_value =
+            http::HeaderValue::from_str(content_type).map_err(|e| StorageError::Object(e.to_string()))?;
         signed.insert(http::header::CONTENT_TYPE, content_type_value);
         signed.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(size));
         let secs = u32::try_from(ttl.as_secs()).unwrap_or(u32::MAX);
-        let url = self.public.presign_put(key, secs, Some(signed), None).await.map_err(s3_error)?;
+        let url = self
+            .public
+            .presign_put(key, secs, Some(signed), None)
+            .await
+            .map_err(s3_error)?;
         let headers = BTreeMap::from([
             ("Content-Type".to_owned(), content_type.to_owned()),
             ("Content-Length".to_owned(), size.to_string()),
         ]);
-        Ok(PresignedPut { url, headers, expires_at: expires_at(ttl) })
+        Ok(PresignedPut {
+            url,
+            headers,
+            expires_at: expires_at(ttl),
+        })
     }
 
-    async fn presign_get(&self, key: &str, options: &DownloadOptions, ttl: Duration) -> StorageResult<String> {
+    async fn presign_get(
+        &self,
+        key: &str,
+        options: &DownloadOptions,
+        ttl: Duration,
+    ) -> StorageResult<String> {
         let queries = HashMap::from([
-            ("response-content-disposition".to_owned(), options.content_disposition()),
+            (
+                "response-content-disposition".to_owned(),
+                options.content_disposition(),
+            ),
             ("response-content-type".to_owned(), options.content_type.clone()),
         ]);
         let secs = u32::try_from(ttl.as_secs()).unwrap_or(u32::MAX);
-        self.public.presign_get(key, secs, Some(queries)).await.map_err(s3_error)
+        self.public
+            .presign_get(key, secs, Some(queries))
+            .await
+            .map_err(s3_error)
     }
 
     async fn head(&self, key: &str) -> StorageResult<Option<ObjectInfo>> {
         let (head, status) = self.bucket.head_object(key).await.map_err(s3_error)?;
         match status {
-            200 => Ok(Some(ObjectInfo { size: head.content_length.and_then(|l| u64::try_from(l).ok()).unwrap_or(0) })),
+            200 => Ok(Some(ObjectInfo {
+                size: head
+                    .content_length
+                    .and_then(|l| u64::try_from(l).ok())
+                    .unwrap_or(0),
+            })),
             404 => Ok(None),
             other => Err(StorageError::Object(format!("HEAD answered {other}"))),
         }
@@ -251,7 +301,10 @@ pub struct LocalStore {
 
 impl Debug for LocalStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalStore").field("root", &self.root).field("public_url", &self.public_url).finish_non_exhaustive()
+        f.debug_struct("LocalStore")
+            .field("root", &self.root)
+            .field("public_url", &self.public_url)
+            .finish_non_exhaustive()
     }
 }
 
@@ -276,7 +329,11 @@ impl LocalStore {
     /// A store rooted at `root` (created by [`ObjectStore::ensure_ready`]) whose URLs start with `public_url`
     /// and are signed with `signing_key`.
     pub fn new(root: impl Into<PathBuf>, public_url: &str, signing_key: SecretString) -> Self {
-        Self { root: root.into(), public_url: public_url.trim_end_matches('/').to_owned(), signing_key }
+        Self {
+            root: root.into(),
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            signing_key,
+        }
     }
 
     /// The directory the files live in.
@@ -288,8 +345,12 @@ impl LocalStore {
     pub fn valid_key(key: &str) -> bool {
         !key.is_empty()
             && key.len() <= 200
-            && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'/' || b == b'_')
-            && !key.split('/').any(|part| part.is_empty() || part == "." || part == "..")
+            && key
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'/' || b == b'_')
+            && !key
+                .split('/')
+                .any(|part| part.is_empty() || part == "." || part == "..")
     }
 
     /// Where the object at `key` lives on disk (the caller checked [`Self::valid_key`]).
@@ -312,8 +373,12 @@ impl LocalStore {
     }
 
     fn verify(&self, parts: &[&str], signature: &str) -> bool {
-        let Ok(given) = URL_SAFE_NO_PAD.decode(signature) else { return false };
-        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(self.signing_key.expose_secret().as_bytes()) else { return false };
+        let Ok(given) = URL_SAFE_NO_PAD.decode(signature) else {
+            return false;
+        };
+        let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(self.signing_key.expose_secret().as_bytes()) else {
+            return false;
+        };
         mac.update(b"epop-local-store-v1");
         for part in parts {
             mac.update(b"\n");
@@ -336,25 +401,40 @@ impl LocalStore {
     pub fn verify_put(&self, key: &str, query: &str) -> Result<UploadGrant, BadSignature> {
         let query = Self::query_of(query);
         let expires = Self::fresh(&query).ok_or(BadSignature)?;
-        let (content_type, size) = (query.get("ct").ok_or(BadSignature)?, query.get("len").ok_or(BadSignature)?);
+        let (content_type, size) = (
+            query.get("ct").ok_or(BadSignature)?,
+            query.get("len").ok_or(BadSignature)?,
+        );
         let signature = query.get("sig").ok_or(BadSignature)?;
         if !Self::valid_key(key) || !self.verify(&["PUT", key, &expires, content_type, size], signature) {
             return Err(BadSignature);
         }
-        Ok(UploadGrant { content_type: content_type.clone(), size: size.parse().map_err(|_| BadSignature)? })
+        Ok(UploadGrant {
+            content_type: content_type.clone(),
+            size: size.parse().map_err(|_| BadSignature)?,
+        })
     }
 
     /// Checks a download URL's query for `key`; returns how to serve it.
     pub fn verify_get(&self, key: &str, query: &str) -> Result<DownloadOptions, BadSignature> {
         let query = Self::query_of(query);
         let expires = Self::fresh(&query).ok_or(BadSignature)?;
-        let (inline, name, content_type) =
-            (query.get("inline").ok_or(BadSignature)?, query.get("name").ok_or(BadSignature)?, query.get("ct").ok_or(BadSignature)?);
+        let (inline, name, content_type) = (
+            query.get("inline").ok_or(BadSignature)?,
+            query.get("name").ok_or(BadSignature)?,
+            query.get("ct").ok_or(BadSignature)?,
+        );
         let signature = query.get("sig").ok_or(BadSignature)?;
-        if !Self::valid_key(key) || !self.verify(&["GET", key, &expires, inline, name, content_type], signature) {
+        if !Self::valid_key(key)
+            || !self.verify(&["GET", key, &expires, inline, name, content_type], signature)
+        {
             return Err(BadSignature);
         }
-        Ok(DownloadOptions { file_name: name.clone(), content_type: content_type.clone(), inline: inline == "1" })
+        Ok(DownloadOptions {
+            file_name: name.clone(),
+            content_type: content_type.clone(),
+            inline: inline == "1",
+        })
     }
 
     fn url(&self, key: &str, pairs: &[(&str, &str)]) -> String {
@@ -384,30 +464,68 @@ impl ObjectStore for LocalStore {
     }
 
     async fn ensure_ready(&self) -> StorageResult<()> {
-        tokio::fs::create_dir_all(&self.root).await.map_err(|e| StorageError::Object(e.to_string()))?;
+        tokio::fs::create_dir_all(&self.root)
+            .await
+            .map_err(|e| StorageError::Object(e.to_string()))?;
         self.check().await
     }
 
-    async fn presign_put(&self, key: &str, content_type: &str, size: u64, ttl: Duration) -> StorageResult<PresignedPut> {
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: u64,
+        ttl: Duration,
+    ) -> StorageResult<PresignedPut> {
         let expires_at = expires_at(ttl);
         let expires = expires_at.timestamp().to_string();
         let size_text = size.to_string();
         let signature = self.sign(&["PUT", key, &expires, content_type, &size_text]);
-        let url = self.url(key, &[("exp", &expires), ("ct", content_type), ("len", &size_text), ("sig", &signature)]);
+        let url = self.url(
+            key,
+            &[
+                ("exp", &expires),
+                ("ct", content_type),
+                ("len", &size_text),
+                ("sig", &signature),
+            ],
+        );
         let headers = BTreeMap::from([
             ("Content-Type".to_owned(), content_type.to_owned()),
             ("Content-Length".to_owned(), size_text),
         ]);
-        Ok(PresignedPut { url, headers, expires_at })
+        Ok(PresignedPut {
+            url,
+            headers,
+            expires_at,
+        })
     }
 
-    async fn presign_get(&self, key: &str, options: &DownloadOptions, ttl: Duration) -> StorageResult<String> {
+    async fn presign_get(
+        &self,
+        key: &str,
+        options: &DownloadOptions,
+        ttl: Duration,
+    ) -> StorageResult<String> {
         let expires = expires_at(ttl).timestamp().to_string();
         let inline = if options.inline { "1" } else { "0" };
-        let signature = self.sign(&["GET", key, &expires, inline, &options.file_name, &options.content_type]);
+        let signature = self.sign(&[
+            "GET",
+            key,
+            &expires,
+            inline,
+            &options.file_name,
+            &options.content_type,
+        ]);
         Ok(self.url(
             key,
-            &[("exp", &expires), ("inline", inline), ("name", &options.file_name), ("ct", &options.content_type), ("sig", &signature)],
+            &[
+                ("exp", &expires),
+                ("inline", inline),
+                ("name", &options.file_name),
+                ("ct", &options.content_type),
+                ("sig", &signature),
+            ],
         ))
     }
 
@@ -440,7 +558,11 @@ mod tests {
     use super::*;
 
     fn store() -> LocalStore {
-        LocalStore::new("/tmp/x", "http://localhost:8080/", SecretString::from("k".repeat(32)))
+        LocalStore::new(
+            "/tmp/x",
+            "http://localhost:8080/",
+            SecretString::from("k".repeat(32)),
+        )
     }
 
     fn split(url: &str) -> (String, String) {
@@ -452,28 +574,67 @@ mod tests {
     #[tokio::test]
     async fn signed_upload_urls_verify_and_bind_their_constraints() {
         let store = store();
-        let put = store.presign_put("uploads/a/b", "image/png", 42, Duration::from_secs(60)).await.unwrap();
+        let put = store
+            .presign_put("uploads/a/b", "image/png", 42, Duration::from_secs(60))
+            .await
+            .unwrap();
         let (key, query) = split(&put.url);
         let grant = store.verify_put(&key, &query).unwrap();
-        assert_eq!(grant, UploadGrant { content_type: "image/png".into(), size: 42 });
-        assert!(store.verify_put("uploads/a/c", &query).is_err(), "bound to its key");
-        assert!(store.verify_put(&key, &query.replace("len=42", "len=43")).is_err(), "bound to its size");
-        assert!(store.verify_put(&key, &query.replace("image%2Fpng", "text%2Fhtml")).is_err(), "bound to its type");
-        let other = LocalStore::new("/tmp/x", "http://localhost:8080", SecretString::from("z".repeat(32)));
+        assert_eq!(
+            grant,
+            UploadGrant {
+                content_type: "image/png".into(),
+                size: 42
+            }
+        );
+        assert!(
+            store.verify_put("uploads/a/c", &query).is_err(),
+            "bound to its key"
+        );
+        assert!(
+            store
+                .verify_put(&key, &query.replace("len=42", "len=43"))
+                .is_err(),
+            "bound to its size"
+        );
+        assert!(
+            store
+                .verify_put(&key, &query.replace("image%2Fpng", "text%2Fhtml"))
+                .is_err(),
+            "bound to its type"
+        );
+        let other = LocalStore::new(
+            "/tmp/x",
+            "http://localhost:8080",
+            SecretString::from("z".repeat(32)),
+        );
         assert!(other.verify_put(&key, &query).is_err(), "bound to the secret");
     }
 
     #[tokio::test]
     async fn expired_urls_are_refused() {
         let store = store();
-        let options = DownloadOptions { file_name: "a b.txt".into(), content_type: "text/plain".into(), inline: false };
-        let url = store.presign_get("uploads/a/b", &options, Duration::from_secs(60)).await.unwrap();
+        let options = DownloadOptions {
+            file_name: "a b.txt".into(),
+            content_type: "text/plain".into(),
+            inline: false,
+        };
+        let url = store
+            .presign_get("uploads/a/b", &options, Duration::from_secs(60))
+            .await
+            .unwrap();
         let (key, query) = split(&url);
         assert_eq!(store.verify_get(&key, &query).unwrap(), options);
         let past = (Utc::now().timestamp() - 1).to_string();
         let expired = query
             .split('&')
-            .map(|pair| if pair.starts_with("exp=") { format!("exp={past}") } else { pair.to_owned() })
+            .map(|pair| {
+                if pair.starts_with("exp=") {
+                    format!("exp={past}")
+                } else {
+                    pair.to_owned()
+                }
+            })
             .collect::<Vec<_>>()
             .join("&");
         assert!(store.verify_get(&key, &expired).is_err());
@@ -482,16 +643,31 @@ mod tests {
     #[test]
     fn keys_are_ids_and_slashes_only() {
         assert!(LocalStore::valid_key("uploads/0190-ab/0190-cd"));
-        for bad in ["", "../etc/passwd", "uploads/../x", "/abs", "a//b", "a/b.txt", "a b"] {
+        for bad in [
+            "",
+            "../etc/passwd",
+            "uploads/../x",
+            "/abs",
+            "a//b",
+            "a/b.txt",
+            "a b",
+        ] {
             assert!(!LocalStore::valid_key(bad), "{bad}");
         }
     }
 
     #[test]
     fn content_disposition_keeps_names_safe() {
-        let options = DownloadOptions { file_name: "报告 \"x\".pdf".into(), content_type: "application/pdf".into(), inline: false };
+        let options = DownloadOptions {
+            file_name: "报告 \"x\".pdf".into(),
+            content_type: "application/pdf".into(),
+            inline: false,
+        };
         let value = options.content_disposition();
-        assert!(value.starts_with("attachment; filename=\"__ _x_.pdf\"; filename*=UTF-8''"), "{value}");
+        assert!(
+            value.starts_with("attachment; filename=\"__ _x_.pdf\"; filename*=UTF-8''"),
+            "{value}"
+        );
         assert!(!value[value.find("filename*").unwrap()..].contains('"'));
     }
 }

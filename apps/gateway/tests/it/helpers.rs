@@ -2,6 +2,7 @@
 
 use epop_gateway::app::Application;
 use epop_gateway::config::Config;
+use epop_gateway::state::AppState;
 use epop_test_support::{TestDatabase, redis_url, unique_prefix};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
@@ -16,6 +17,7 @@ pub(crate) const PASSWORD: &str = "correct horse battery";
 /// A gateway serving on 127.0.0.1 with its own database and Redis prefix.
 pub(crate) struct TestApp {
     pub(crate) address: String,
+    pub(crate) state: AppState,
     pub(crate) client: reqwest::Client,
     pub(crate) db: Arc<TestDatabase>,
     pub(crate) vars: HashMap<String, String>,
@@ -70,9 +72,17 @@ impl TestApp {
 
     async fn start(db: Arc<TestDatabase>, vars: HashMap<String, String>) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+        let bound = listener.local_addr().expect("bound address");
+        let mut vars = vars;
+        vars.insert("EPOP_LISTEN".into(), bound.to_string());
+        vars.insert("EPOP_PUBLIC_URL".into(), format!("http://{bound}"));
         let config = Config::from_source(&vars).expect("test configuration");
-        let app = Application::build(config).await.expect("gateway starts");
+        let app = Application::build_on(config, listener)
+            .await
+            .expect("gateway starts");
         let address = format!("http://{}", app.address());
+        let state = app.state().clone();
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -80,6 +90,7 @@ impl TestApp {
             .expect("http client");
         Self {
             address,
+            state,
             client,
             db,
             vars,
@@ -202,4 +213,42 @@ pub(crate) fn set_cookie(response: &Response, name: &str) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .find(|v| v.starts_with(&format!("{name}=")))
         .map(str::to_owned)
+}
+
+impl TestApp {
+    /// Sends a JSON request with a bearer token.
+    pub(crate) fn send_json(&self, method: Method, path: &str, token: &str, body: &Value) -> RequestBuilder {
+        self.request(method, path).bearer_auth(token).json(body)
+    }
+
+    /// Creates a group owned by `owner` with `members`, returning its id.
+    pub(crate) async fn group(&self, owner: &TestUser, name: &str, members: &[&TestUser]) -> String {
+        let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
+        let body = json!({"type": "group", "name": name, "member_ids": ids});
+        let response = self
+            .send_json(Method::POST, "/api/conversations", &owner.access_token, &body)
+            .send()
+            .await
+            .unwrap();
+        json_of(response, StatusCode::CREATED).await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Posts a message and returns it.
+    pub(crate) async fn message(&self, sender: &TestUser, conversation: &str, content: &str) -> Value {
+        let path = format!("/api/conversations/{conversation}/messages");
+        let response = self
+            .send_json(
+                Method::POST,
+                &path,
+                &sender.access_token,
+                &json!({"content": content}),
+            )
+            .send()
+            .await
+            .unwrap();
+        json_of(response, StatusCode::CREATED).await
+    }
 }

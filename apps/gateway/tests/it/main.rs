@@ -8,8 +8,10 @@
 )]
 
 mod auth;
+mod chat;
 mod cli;
 mod conventions;
+mod files;
 mod health;
 mod helpers;
 mod rate_limits;

@@ -2,7 +2,10 @@
 
 use crate::error::ChatResult;
 use chrono::{DateTime, Utc};
-use diesel::{ExpressionMethods as _, Insertable, OptionalExtension as _, QueryDsl as _, Queryable, Selectable, SelectableHelper as _};
+use diesel::{
+    ExpressionMethods as _, Insertable, OptionalExtension as _, QueryDsl as _, Queryable, Selectable,
+    SelectableHelper as _,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use epop_storage::schema::{message_attachments, messages};
 use uuid::Uuid;
@@ -29,22 +32,37 @@ pub struct AttachmentRow {
 
 /// Stores a new, unattached upload.
 pub async fn insert(conn: &mut AsyncPgConnection, row: &AttachmentRow) -> ChatResult<()> {
-    diesel::insert_into(message_attachments::table).values(row).execute(conn).await?;
+    diesel::insert_into(message_attachments::table)
+        .values(row)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
 /// An upload by id.
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<Option<AttachmentRow>> {
-    Ok(message_attachments::table.find(id).select(AttachmentRow::as_select()).first(conn).await.optional()?)
+    Ok(message_attachments::table
+        .find(id)
+        .select(AttachmentRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
 }
 
 /// Uploads by id.
 pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ChatResult<Vec<AttachmentRow>> {
-    Ok(message_attachments::table.filter(message_attachments::id.eq_any(ids)).select(AttachmentRow::as_select()).load(conn).await?)
+    Ok(message_attachments::table
+        .filter(message_attachments::id.eq_any(ids))
+        .select(AttachmentRow::as_select())
+        .load(conn)
+        .await?)
 }
 
 /// The attachments of the given messages, in upload order.
-pub async fn of_messages(conn: &mut AsyncPgConnection, message_ids: &[Uuid]) -> ChatResult<Vec<AttachmentRow>> {
+pub async fn of_messages(
+    conn: &mut AsyncPgConnection,
+    message_ids: &[Uuid],
+) -> ChatResult<Vec<AttachmentRow>> {
     Ok(message_attachments::table
         .filter(message_attachments::message_id.eq_any(message_ids))
         .order_by(message_attachments::id.asc())
@@ -54,20 +72,32 @@ pub async fn of_messages(conn: &mut AsyncPgConnection, message_ids: &[Uuid]) -> 
 }
 
 /// Binds still-unattached uploads of `uploader` to `message`; returns how many were bound.
-pub async fn attach(conn: &mut AsyncPgConnection, ids: &[Uuid], uploader: Uuid, message: Uuid) -> ChatResult<usize> {
+pub async fn attach(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    uploader: Uuid,
+    message: Uuid,
+) -> ChatResult<usize> {
     Ok(diesel::update(
         message_attachments::table
             .filter(message_attachments::id.eq_any(ids))
             .filter(message_attachments::uploader_id.eq(uploader))
             .filter(message_attachments::message_id.is_null()),
     )
-    .set((message_attachments::message_id.eq(message), message_attachments::attached_at.eq(diesel::dsl::now)))
+    .set((
+        message_attachments::message_id.eq(message),
+        message_attachments::attached_at.eq(diesel::dsl::now),
+    ))
     .execute(conn)
     .await?)
 }
 
 /// Uploads to remove: never attached and older than `cutoff`, or attached to a deleted message.
-pub async fn sweepable(conn: &mut AsyncPgConnection, cutoff: DateTime<Utc>, limit: i64) -> ChatResult<Vec<AttachmentRow>> {
+pub async fn sweepable(
+    conn: &mut AsyncPgConnection,
+    cutoff: DateTime<Utc>,
+    limit: i64,
+) -> ChatResult<Vec<AttachmentRow>> {
     let stale: Vec<AttachmentRow> = message_attachments::table
         .filter(message_attachments::message_id.is_null())
         .filter(message_attachments::created_at.lt(cutoff))
@@ -87,5 +117,9 @@ pub async fn sweepable(conn: &mut AsyncPgConnection, cutoff: DateTime<Utc>, limi
 
 /// Deletes upload rows.
 pub async fn delete(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ChatResult<usize> {
-    Ok(diesel::delete(message_attachments::table.filter(message_attachments::id.eq_any(ids))).execute(conn).await?)
+    Ok(
+        diesel::delete(message_attachments::table.filter(message_attachments::id.eq_any(ids)))
+            .execute(conn)
+            .await?,
+    )
 }

@@ -61,7 +61,11 @@ pub async fn find_direct(conn: &mut AsyncPgConnection, direct_key: &str) -> Chat
 }
 
 /// The conversation, if `user` is a member of it (membership is part of the query).
-pub async fn find_for_member(conn: &mut AsyncPgConnection, id: Uuid, user: Uuid) -> ChatResult<Option<ConversationRow>> {
+pub async fn find_for_member(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    user: Uuid,
+) -> ChatResult<Option<ConversationRow>> {
     Ok(conversations::table
         .inner_join(conversation_members::table)
         .filter(conversations::id.eq(id))
@@ -74,7 +78,12 @@ pub async fn find_for_member(conn: &mut AsyncPgConnection, id: Uuid, user: Uuid)
 
 /// Adds members (ignoring those already in) with their read position at `last_read_seq`; returns who was
 /// actually added.
-pub async fn add_members(conn: &mut AsyncPgConnection, id: Uuid, users: &[Uuid], last_read_seq: i64) -> ChatResult<Vec<Uuid>> {
+pub async fn add_members(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    users: &[Uuid],
+    last_read_seq: i64,
+) -> ChatResult<Vec<Uuid>> {
     let rows: Vec<_> = users
         .iter()
         .map(|user| {
@@ -121,7 +130,10 @@ pub async fn is_member(conn: &mut AsyncPgConnection, id: Uuid, user: Uuid) -> Ch
 pub async fn member_ids(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<Vec<Uuid>> {
     Ok(conversation_members::table
         .filter(conversation_members::conversation_id.eq(id))
-        .order_by((conversation_members::joined_at.asc(), conversation_members::user_id.asc()))
+        .order_by((
+            conversation_members::joined_at.asc(),
+            conversation_members::user_id.asc(),
+        ))
         .select(conversation_members::user_id)
         .load(conn)
         .await?)
@@ -132,7 +144,10 @@ pub async fn members_of(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ChatResul
     Ok(conversation_members::table
         .inner_join(users::table)
         .filter(conversation_members::conversation_id.eq_any(ids))
-        .order_by((conversation_members::joined_at.asc(), conversation_members::user_id.asc()))
+        .order_by((
+            conversation_members::joined_at.asc(),
+            conversation_members::user_id.asc(),
+        ))
         .select((conversation_members::conversation_id, users::id, users::name))
         .load(conn)
         .await?)
@@ -140,7 +155,11 @@ pub async fn members_of(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ChatResul
 
 /// Which of `ids` are existing users.
 pub async fn existing_users(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ChatResult<Vec<Uuid>> {
-    Ok(users::table.filter(users::id.eq_any(ids)).select(users::id).load(conn).await?)
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .select(users::id)
+        .load(conn)
+        .await?)
 }
 
 /// Takes the next `seq` of a conversation and marks its activity. Row-locks the conversation until the
@@ -159,18 +178,33 @@ pub async fn next_seq(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<i64>
 
 /// Locks the conversation row without changing it (serialises with senders).
 pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<Option<i64>> {
-    Ok(conversations::table.find(id).select(conversations::last_seq).for_update().first(conn).await.optional()?)
+    Ok(conversations::table
+        .find(id)
+        .select(conversations::last_seq)
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?)
 }
 
 /// Moves a member's read position forward to `seq` (never back); returns whether it moved.
-pub async fn move_read_position(conn: &mut AsyncPgConnection, id: Uuid, user: Uuid, seq: i64, message: Uuid) -> ChatResult<bool> {
+pub async fn move_read_position(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    user: Uuid,
+    seq: i64,
+    message: Uuid,
+) -> ChatResult<bool> {
     let moved = diesel::update(
         conversation_members::table
             .filter(conversation_members::conversation_id.eq(id))
             .filter(conversation_members::user_id.eq(user))
             .filter(conversation_members::last_read_seq.lt(seq)),
     )
-    .set((conversation_members::last_read_seq.eq(seq), conversation_members::last_read_message_id.eq(message)))
+    .set((
+        conversation_members::last_read_seq.eq(seq),
+        conversation_members::last_read_message_id.eq(message),
+    ))
     .execute(conn)
     .await?;
     Ok(moved == 1)
@@ -253,7 +287,11 @@ pub struct SummaryRow {
 }
 
 /// Summaries of the given conversations for `user` (only those they are a member of), in one query.
-pub async fn summaries(conn: &mut AsyncPgConnection, user: Uuid, ids: &[Uuid]) -> ChatResult<Vec<SummaryRow>> {
+pub async fn summaries(
+    conn: &mut AsyncPgConnection,
+    user: Uuid,
+    ids: &[Uuid],
+) -> ChatResult<Vec<SummaryRow>> {
     Ok(diesel::sql_query(
         "SELECT c.id, c.kind, c.name, c.created_by, c.created_at,
                 (SELECT count(*) FROM messages m

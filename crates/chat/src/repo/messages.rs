@@ -2,7 +2,10 @@
 
 use crate::error::ChatResult;
 use chrono::{DateTime, Utc};
-use diesel::{ExpressionMethods as _, Insertable, OptionalExtension as _, QueryDsl as _, Queryable, Selectable, SelectableHelper as _};
+use diesel::{
+    ExpressionMethods as _, Insertable, OptionalExtension as _, QueryDsl as _, Queryable, Selectable,
+    SelectableHelper as _,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use epop_storage::schema::messages;
 use uuid::Uuid;
@@ -53,21 +56,39 @@ pub struct NewMessageRow<'a> {
 
 /// Inserts a message.
 pub async fn insert(conn: &mut AsyncPgConnection, row: &NewMessageRow<'_>) -> ChatResult<MessageRow> {
-    Ok(diesel::insert_into(messages::table).values(row).returning(MessageRow::as_returning()).get_result(conn).await?)
+    Ok(diesel::insert_into(messages::table)
+        .values(row)
+        .returning(MessageRow::as_returning())
+        .get_result(conn)
+        .await?)
 }
 
 /// A message by id (deleted ones included; callers decide).
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<Option<MessageRow>> {
-    Ok(messages::table.find(id).select(MessageRow::as_select()).first(conn).await.optional()?)
+    Ok(messages::table
+        .find(id)
+        .select(MessageRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
 }
 
 /// Several messages by id.
 pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ChatResult<Vec<MessageRow>> {
-    Ok(messages::table.filter(messages::id.eq_any(ids)).select(MessageRow::as_select()).load(conn).await?)
+    Ok(messages::table
+        .filter(messages::id.eq_any(ids))
+        .select(MessageRow::as_select())
+        .load(conn)
+        .await?)
 }
 
 /// The message a sender already posted with `client_id` in this conversation.
-pub async fn find_by_client_id(conn: &mut AsyncPgConnection, conversation: Uuid, sender: Uuid, client_id: &str) -> ChatResult<Option<MessageRow>> {
+pub async fn find_by_client_id(
+    conn: &mut AsyncPgConnection,
+    conversation: Uuid,
+    sender: Uuid,
+    client_id: &str,
+) -> ChatResult<Option<MessageRow>> {
     Ok(messages::table
         .filter(messages::conversation_id.eq(conversation))
         .filter(messages::sender_id.eq(sender))
@@ -79,7 +100,12 @@ pub async fn find_by_client_id(conn: &mut AsyncPgConnection, conversation: Uuid,
 }
 
 /// Live messages with `seq < before` (or the newest), newest first; `limit + 1` rows.
-pub async fn page_before(conn: &mut AsyncPgConnection, conversation: Uuid, before: Option<i64>, limit: i64) -> ChatResult<Vec<MessageRow>> {
+pub async fn page_before(
+    conn: &mut AsyncPgConnection,
+    conversation: Uuid,
+    before: Option<i64>,
+    limit: i64,
+) -> ChatResult<Vec<MessageRow>> {
     let mut query = messages::table
         .filter(messages::conversation_id.eq(conversation))
         .filter(messages::deleted_at.is_null())
@@ -94,7 +120,12 @@ pub async fn page_before(conn: &mut AsyncPgConnection, conversation: Uuid, befor
 }
 
 /// Live messages with `seq > after`, oldest first; `limit + 1` rows.
-pub async fn page_after(conn: &mut AsyncPgConnection, conversation: Uuid, after: i64, limit: i64) -> ChatResult<Vec<MessageRow>> {
+pub async fn page_after(
+    conn: &mut AsyncPgConnection,
+    conversation: Uuid,
+    after: i64,
+    limit: i64,
+) -> ChatResult<Vec<MessageRow>> {
     Ok(messages::table
         .filter(messages::conversation_id.eq(conversation))
         .filter(messages::deleted_at.is_null())
@@ -122,7 +153,11 @@ pub async fn edit(conn: &mut AsyncPgConnection, id: Uuid, content: &str) -> Chat
 /// Soft-deletes a message: its text is erased; the row stays so its `client_id` and `seq` stay taken.
 pub async fn soft_delete(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<()> {
     diesel::update(messages::table.find(id))
-        .set((messages::deleted_at.eq(diesel::dsl::now), messages::content.eq(""), messages::updated_at.eq(diesel::dsl::now)))
+        .set((
+            messages::deleted_at.eq(diesel::dsl::now),
+            messages::content.eq(""),
+            messages::updated_at.eq(diesel::dsl::now),
+        ))
         .execute(conn)
         .await?;
     Ok(())

@@ -24,7 +24,7 @@ pub struct CreateConversationRequest {
     #[garde(length(chars, min = 1, max = 100))]
     pub name: Option<String>,
     /// The other member (direct: exactly one) or the members besides the creator (group).
-    #[garde(required, length(min = 1, max = 1000))]
+    #[garde(required, length(max = 1000))]
     #[schema(value_type = Vec<Uuid>)]
     pub member_ids: Option<Vec<Uuid>>,
 }
@@ -37,13 +37,23 @@ pub struct CreateConversationRequest {
         (status = 401, body = Problem),
         (status = 422, description = "Unknown users, oneself, or a direct conversation without exactly one other member", body = Problem),
     ))]
-pub async fn create(state: web::Data<AppState>, user: AuthUser, body: Json<CreateConversationRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: Json<CreateConversationRequest>,
+) -> Result<HttpResponse, ApiError> {
     let Json(body) = body;
     let kind = required(body.kind, "type")?;
-    let members: Vec<UserId> = required(body.member_ids, "member_ids")?.into_iter().map(UserId::from).collect();
+    let members: Vec<UserId> = required(body.member_ids, "member_ids")?
+        .into_iter()
+        .map(UserId::from)
+        .collect();
     let (conversation, created) = if kind == "direct" {
         let [other] = members.as_slice() else {
-            return Err(ApiError::validation(vec![FieldError::new("member_ids", "a direct conversation has exactly one other member")]));
+            return Err(ApiError::validation(vec![FieldError::new(
+                "member_ids",
+                "a direct conversation has exactly one other member",
+            )]));
         };
         match state.chat.open_direct(user.id, *other).await? {
             Opened::Created(conversation) => (conversation, true),
@@ -54,7 +64,9 @@ pub async fn create(state: web::Data<AppState>, user: AuthUser, body: Json<Creat
         (state.chat.create_group(user.id, &name, &members).await?, true)
     };
     if created {
-        Ok(HttpResponse::Created().insert_header((LOCATION, format!("/api/conversations/{}", conversation.id))).json(conversation))
+        Ok(HttpResponse::Created()
+            .insert_header((LOCATION, format!("/api/conversations/{}", conversation.id)))
+            .json(conversation))
     } else {
         Ok(HttpResponse::Ok().json(conversation))
     }

@@ -12,6 +12,15 @@ use uuid::Uuid;
 /// One of the caller's conversations (`404` for anyone else).
 #[utoipa::path(get, path = "/api/conversations/{id}", tag = "chat", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = ConversationSchema), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn get(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>) -> Result<web::Json<Conversation>, ApiError> {
-    Ok(web::Json(state.chat.conversation(user.id, ConversationId::from(id.into_inner())).await?))
+pub async fn get(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<Conversation>, ApiError> {
+    Ok(web::Json(
+        state
+            .chat
+            .conversation(user.id, ConversationId::from(id.into_inner()))
+            .await?,
+    ))
 }

@@ -9,8 +9,15 @@ use actix_web::web;
 /// The caller's conversations, most recent activity first.
 #[utoipa::path(get, path = "/api/conversations", tag = "chat", security(("bearer" = [])), params(PageQuery),
     responses((status = 200, body = ConversationPageSchema), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)))]
-pub async fn list(state: web::Data<AppState>, user: AuthUser, query: Query<PageQuery>) -> Result<web::Json<ConversationPage>, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: Query<PageQuery>,
+) -> Result<web::Json<ConversationPage>, ApiError> {
     let Query(query) = query;
-    let page = state.chat.conversations(user.id, &page_request(query.limit, query.cursor)).await?;
+    let page = state
+        .chat
+        .conversations(user.id, &page_request(query.limit, query.cursor))
+        .await?;
     Ok(web::Json(page.into()))
 }

@@ -19,7 +19,11 @@ pub struct PresignUploadRequest {
     #[schema(value_type = String)]
     pub file_name: Option<String>,
     /// Its MIME type, e.g. `image/png`.
-    #[garde(required, length(max = 255), pattern(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$"))]
+    #[garde(
+        required,
+        length(max = 255),
+        pattern(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$")
+    )]
     #[schema(value_type = String)]
     pub content_type: Option<String>,
     /// Its exact size in bytes (at most `EPOP_MAX_UPLOAD_BYTES`).
@@ -30,7 +34,10 @@ pub struct PresignUploadRequest {
 
 /// An upload slot: send `PUT url` with exactly `headers` and the file as the body.
 #[derive(utoipa::ToSchema)]
-#[expect(dead_code, reason = "describes the chat crate's JSON for the OpenAPI document only")]
+#[expect(
+    dead_code,
+    reason = "describes the chat crate's JSON for the OpenAPI document only"
+)]
 pub struct UploadSlotSchema {
     attachment_id: Uuid,
     url: String,
@@ -49,7 +56,11 @@ pub struct UploadSlotSchema {
         (status = 413, description = "`file_size` over the limit", body = Problem),
         (status = 422, body = Problem),
     ))]
-pub async fn presign_upload(state: web::Data<AppState>, user: AuthUser, body: Json<PresignUploadRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn presign_upload(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: Json<PresignUploadRequest>,
+) -> Result<HttpResponse, ApiError> {
     let Json(body) = body;
     let request = UploadRequest {
         file_name: required(body.file_name, "file_name")?,
@@ -67,7 +78,14 @@ pub async fn presign_upload(state: web::Data<AppState>, user: AuthUser, body: Js
         (status = 401, body = Problem),
         (status = 404, description = "No such file, not visible to the caller, or not uploaded yet", body = Problem),
     ))]
-pub async fn download(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
-    let url = state.chat.download(user.id, AttachmentId::from(id.into_inner())).await?;
+pub async fn download(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    let url = state
+        .chat
+        .download(user.id, AttachmentId::from(id.into_inner()))
+        .await?;
     Ok(HttpResponse::Found().insert_header((LOCATION, url)).finish())
 }

@@ -17,8 +17,15 @@ use uuid::Uuid;
         (status = 404, body = Problem),
         (status = 422, description = "A direct conversation cannot be left", body = Problem),
     ))]
-pub async fn remove(state: web::Data<AppState>, user: AuthUser, path: web::Path<(Uuid, Uuid)>) -> Result<HttpResponse, ApiError> {
+pub async fn remove(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    path: web::Path<(Uuid, Uuid)>,
+) -> Result<HttpResponse, ApiError> {
     let (id, member) = path.into_inner();
-    state.chat.remove_member(user.id, ConversationId::from(id), UserId::from(member)).await?;
+    state
+        .chat
+        .remove_member(user.id, ConversationId::from(id), UserId::from(member))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -29,8 +29,21 @@ pub struct AddMembersRequest {
         (status = 404, body = Problem),
         (status = 422, description = "Unknown users, or a direct conversation", body = Problem),
     ))]
-pub async fn add(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>, body: Json<AddMembersRequest>) -> Result<web::Json<Conversation>, ApiError> {
+pub async fn add(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: Json<AddMembersRequest>,
+) -> Result<web::Json<Conversation>, ApiError> {
     let Json(body) = body;
-    let users: Vec<UserId> = required(body.user_ids, "user_ids")?.into_iter().map(UserId::from).collect();
-    Ok(web::Json(state.chat.add_members(user.id, ConversationId::from(id.into_inner()), &users).await?))
+    let users: Vec<UserId> = required(body.user_ids, "user_ids")?
+        .into_iter()
+        .map(UserId::from)
+        .collect();
+    Ok(web::Json(
+        state
+            .chat
+            .add_members(user.id, ConversationId::from(id.into_inner()), &users)
+            .await?,
+    ))
 }

@@ -10,7 +10,14 @@ use uuid::Uuid;
 /// Deletes the caller's own message; its files are removed in the background.
 #[utoipa::path(delete, path = "/api/messages/{id}", tag = "chat", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 204, description = "Deleted"), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn delete(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
-    state.chat.delete(user.id, MessageId::from(id.into_inner())).await?;
+pub async fn delete(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .chat
+        .delete(user.id, MessageId::from(id.into_inner()))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -12,6 +12,15 @@ use uuid::Uuid;
 /// A message of one of the caller's conversations.
 #[utoipa::path(get, path = "/api/messages/{id}", tag = "chat", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = MessageSchema), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn get(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>) -> Result<web::Json<Message>, ApiError> {
-    Ok(web::Json(state.chat.message(user.id, MessageId::from(id.into_inner())).await?))
+pub async fn get(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<Message>, ApiError> {
+    Ok(web::Json(
+        state
+            .chat
+            .message(user.id, MessageId::from(id.into_inner()))
+            .await?,
+    ))
 }

@@ -35,18 +35,35 @@ pub struct SendMessageRequest {
         (status = 404, description = "Not a member, or the first message with this `client_id` was deleted", body = Problem),
         (status = 422, body = Problem),
     ))]
-pub async fn send(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>, body: Json<SendMessageRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn send(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: Json<SendMessageRequest>,
+) -> Result<HttpResponse, ApiError> {
     let Json(body) = body;
-    let attachments: Vec<AttachmentId> = body.attachment_ids.unwrap_or_default().into_iter().map(AttachmentId::from).collect();
+    let attachments: Vec<AttachmentId> = body
+        .attachment_ids
+        .unwrap_or_default()
+        .into_iter()
+        .map(AttachmentId::from)
+        .collect();
     let content = body.content.unwrap_or_default();
     let sent = state
         .chat
-        .send(user.id, ConversationId::from(id.into_inner()), &content, body.client_id.as_deref(), &attachments, None)
+        .send(
+            user.id,
+            ConversationId::from(id.into_inner()),
+            &content,
+            body.client_id.as_deref(),
+            &attachments,
+            None,
+        )
         .await?;
     Ok(match sent {
-        Sent::Created(message) => {
-            HttpResponse::Created().insert_header((LOCATION, format!("/api/messages/{}", message.id))).json(message)
-        }
+        Sent::Created(message) => HttpResponse::Created()
+            .insert_header((LOCATION, format!("/api/messages/{}", message.id)))
+            .json(message),
         Sent::Existing(message) => HttpResponse::Ok().json(message),
     })
 }

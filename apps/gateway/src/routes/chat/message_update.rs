@@ -24,8 +24,18 @@ pub struct EditMessageRequest {
 #[utoipa::path(put, path = "/api/messages/{id}", tag = "chat", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = EditMessageRequest,
     responses((status = 200, body = MessageSchema), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn update(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>, body: Json<EditMessageRequest>) -> Result<web::Json<Message>, ApiError> {
+pub async fn update(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: Json<EditMessageRequest>,
+) -> Result<web::Json<Message>, ApiError> {
     let Json(body) = body;
     let content = required(body.content, "content")?;
-    Ok(web::Json(state.chat.edit(user.id, MessageId::from(id.into_inner()), &content).await?))
+    Ok(web::Json(
+        state
+            .chat
+            .edit(user.id, MessageId::from(id.into_inner()), &content)
+            .await?,
+    ))
 }

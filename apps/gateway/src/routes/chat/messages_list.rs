@@ -34,7 +34,12 @@ pub struct MessagesQuery {
         (status = 404, body = Problem),
         (status = 422, description = "Bad `limit`, or `after` from another conversation", body = Problem),
     ))]
-pub async fn list(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>, query: Query<MessagesQuery>) -> Result<web::Json<MessagePage>, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    query: Query<MessagesQuery>,
+) -> Result<web::Json<MessagePage>, ApiError> {
     let Query(query) = query;
     let direction = match (query.after, query.cursor.filter(|c| !c.is_empty())) {
         (Some(after), _) => Direction::After(MessageId::from(after)),
@@ -42,6 +47,9 @@ pub async fn list(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid
         (None, None) => Direction::Latest,
     };
     let limit = query.limit.unwrap_or(epop_core::page::DEFAULT_LIMIT);
-    let page = state.chat.messages(user.id, ConversationId::from(id.into_inner()), &direction, limit).await?;
+    let page = state
+        .chat
+        .messages(user.id, ConversationId::from(id.into_inner()), &direction, limit)
+        .await?;
     Ok(web::Json(page.into()))
 }

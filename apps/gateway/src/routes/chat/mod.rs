@@ -36,7 +36,10 @@ pub struct ConversationPage {
 
 impl From<Page<Conversation>> for ConversationPage {
     fn from(page: Page<Conversation>) -> Self {
-        Self { items: page.items, next_cursor: page.next_cursor }
+        Self {
+            items: page.items,
+            next_cursor: page.next_cursor,
+        }
     }
 }
 
@@ -51,13 +54,19 @@ pub struct MessagePage {
 
 impl From<Page<Message>> for MessagePage {
     fn from(page: Page<Message>) -> Self {
-        Self { items: page.items, next_cursor: page.next_cursor }
+        Self {
+            items: page.items,
+            next_cursor: page.next_cursor,
+        }
     }
 }
 
 /// OpenAPI shape of an attachment.
 #[derive(utoipa::ToSchema)]
-#[expect(dead_code, reason = "describes the chat crate's JSON for the OpenAPI document only")]
+#[expect(
+    dead_code,
+    reason = "describes the chat crate's JSON for the OpenAPI document only"
+)]
 pub struct AttachmentSchema {
     id: Uuid,
     file_name: String,
@@ -69,7 +78,10 @@ pub struct AttachmentSchema {
 
 /// OpenAPI shape of a message.
 #[derive(utoipa::ToSchema)]
-#[expect(dead_code, reason = "describes the chat crate's JSON for the OpenAPI document only")]
+#[expect(
+    dead_code,
+    reason = "describes the chat crate's JSON for the OpenAPI document only"
+)]
 pub struct MessageSchema {
     id: Uuid,
     conversation_id: Uuid,
@@ -86,7 +98,10 @@ pub struct MessageSchema {
 
 /// OpenAPI shape of a conversation member.
 #[derive(utoipa::ToSchema)]
-#[expect(dead_code, reason = "describes the chat crate's JSON for the OpenAPI document only")]
+#[expect(
+    dead_code,
+    reason = "describes the chat crate's JSON for the OpenAPI document only"
+)]
 pub struct MemberSchema {
     id: Uuid,
     name: String,
@@ -94,7 +109,10 @@ pub struct MemberSchema {
 
 /// OpenAPI shape of a conversation.
 #[derive(utoipa::ToSchema)]
-#[expect(dead_code, reason = "describes the chat crate's JSON for the OpenAPI document only")]
+#[expect(
+    dead_code,
+    reason = "describes the chat crate's JSON for the OpenAPI document only"
+)]
 pub struct ConversationSchema {
     id: Uuid,
     /// `direct` or `group`.
@@ -110,7 +128,10 @@ pub struct ConversationSchema {
 
 /// OpenAPI shape of a page of conversations.
 #[derive(utoipa::ToSchema)]
-#[expect(dead_code, reason = "describes the chat crate's JSON for the OpenAPI document only")]
+#[expect(
+    dead_code,
+    reason = "describes the chat crate's JSON for the OpenAPI document only"
+)]
 pub struct ConversationPageSchema {
     items: Vec<ConversationSchema>,
     next_cursor: Option<String>,
@@ -118,7 +139,10 @@ pub struct ConversationPageSchema {
 
 /// OpenAPI shape of a page of messages.
 #[derive(utoipa::ToSchema)]
-#[expect(dead_code, reason = "describes the chat crate's JSON for the OpenAPI document only")]
+#[expect(
+    dead_code,
+    reason = "describes the chat crate's JSON for the OpenAPI document only"
+)]
 pub struct MessagePageSchema {
     items: Vec<MessageSchema>,
     next_cursor: Option<String>,

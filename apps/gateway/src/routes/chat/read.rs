@@ -25,11 +25,21 @@ pub struct ReadRequest {
         (status = 404, body = Problem),
         (status = 422, description = "A message of another conversation", body = Problem),
     ))]
-pub async fn read(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>, body: OptionalJson<ReadRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn read(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: OptionalJson<ReadRequest>,
+) -> Result<HttpResponse, ApiError> {
     let conversation = ConversationId::from(id.into_inner());
     let message = match body.0.and_then(|b| b.message_id) {
         Some(message) => Some(MessageId::from(message)),
-        None => state.chat.conversation(user.id, conversation).await?.last_message.map(|m| m.id),
+        None => state
+            .chat
+            .conversation(user.id, conversation)
+            .await?
+            .last_message
+            .map(|m| m.id),
     };
     if let Some(message) = message {
         state.chat.mark_read(user.id, conversation, message).await?;

@@ -37,10 +37,22 @@ pub struct SearchQuery {
         (status = 404, description = "`conversation_id` of a conversation the caller is not in", body = Problem),
         (status = 422, description = "Empty `q`", body = Problem),
     ))]
-pub async fn search(state: web::Data<AppState>, user: AuthUser, query: Query<SearchQuery>) -> Result<web::Json<MessagePage>, ApiError> {
+pub async fn search(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: Query<SearchQuery>,
+) -> Result<web::Json<MessagePage>, ApiError> {
     let Query(query) = query;
     let q = required(query.q, "q")?;
     let page = page_request(query.limit, query.cursor);
-    let found = state.chat.search(user.id, &q, query.conversation_id.map(ConversationId::from), &page).await?;
+    let found = state
+        .chat
+        .search(
+            user.id,
+            &q,
+            query.conversation_id.map(ConversationId::from),
+            &page,
+        )
+        .await?;
     Ok(web::Json(found.into()))
 }

@@ -1,0 +1,1127 @@
+//! CONTRACT section 4 (conversations, messages, read positions, search) and its section 10 details.
+
+use crate::helpers::{TestApp, TestUser, failing_fields, json_of, problem};
+use epop_core::DomainEvent;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+async fn get(app: &TestApp, user: &TestUser, path: &str) -> reqwest::Response {
+    app.get(path, &user.access_token).send().await.unwrap()
+}
+
+async fn post(app: &TestApp, user: &TestUser, path: impl AsRef<str>, body: Value) -> reqwest::Response {
+    app.send_json(Method::POST, path.as_ref(), &user.access_token, &body)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn contents(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["content"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_direct_conversation_is_created_once_per_pair() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let created = post(
+        &app,
+        &ann,
+        "/api/conversations",
+        json!({"type": "direct", "member_ids": [bob.id]}),
+    )
+    .await;
+    let location = created.headers()["location"].to_str().unwrap().to_owned();
+    let conversation = json_of(created, StatusCode::CREATED).await;
+    assert_eq!(
+        location,
+        format!("/api/conversations/{}", conversation["id"].as_str().unwrap())
+    );
+    assert_eq!(conversation["type"], "direct");
+    assert_eq!(conversation["name"], Value::Null);
+    assert_eq!(conversation["created_by"], ann.id.as_str());
+    assert_eq!(conversation["last_message"], Value::Null);
+    assert_eq!(conversation["unread_count"], 0);
+    let members: BTreeSet<_> = conversation["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(members, BTreeSet::from(["Ann", "Bob"]));
+
+    // From the other side: the same conversation, 200.
+    let again = json_of(
+        post(
+            &app,
+            &bob,
+            "/api/conversations",
+            json!({"type": "direct", "member_ids": [ann.id]}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(again["id"], conversation["id"]);
+
+    for body in [
+        json!({"type": "direct", "member_ids": [ann.id]}),
+        json!({"type": "direct", "member_ids": [uuid::Uuid::now_v7()]}),
+        json!({"type": "direct", "member_ids": [bob.id, bob.id]}),
+        json!({"type": "direct", "member_ids": []}),
+        json!({"type": "triad", "member_ids": [bob.id]}),
+    ] {
+        problem(
+            post(&app, &ann, "/api/conversations", body).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+    }
+    assert_eq!(app.count("SELECT count(*) AS n FROM conversations").await, 1);
+}
+
+#[tokio::test]
+async fn simultaneous_direct_requests_yield_one_conversation() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let requests = (0..12).map(|i| {
+        let (me, other) = if i % 2 == 0 { (&ann, &bob) } else { (&bob, &ann) };
+        post(
+            &app,
+            me,
+            "/api/conversations",
+            json!({"type": "direct", "member_ids": [other.id]}),
+        )
+    });
+    let responses = futures_util::future::join_all(requests).await;
+    let mut seen = BTreeSet::new();
+    let mut created = 0;
+    for response in responses {
+        let status = response.status();
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::OK,
+            "{status}"
+        );
+        created += usize::from(status == StatusCode::CREATED);
+        seen.insert(
+            response.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!((seen.len(), created), (1, 1));
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM conversation_members").await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn groups_need_existing_members_and_a_name() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let unknown = problem(
+        post(
+            &app,
+            &ann,
+            "/api/conversations",
+            json!({"type": "group", "name": "G", "member_ids": [bob.id, uuid::Uuid::now_v7()]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(failing_fields(&unknown), vec!["member_ids[1]"]);
+    let bad_id = problem(
+        post(
+            &app,
+            &ann,
+            "/api/conversations",
+            json!({"type": "group", "name": "G", "member_ids": [bob.id, "nope"]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(failing_fields(&bad_id), vec!["member_ids[1]"]);
+    let nameless = problem(
+        post(
+            &app,
+            &ann,
+            "/api/conversations",
+            json!({"type": "group", "member_ids": [bob.id]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(failing_fields(&nameless), vec!["name"]);
+    assert_eq!(app.count("SELECT count(*) AS n FROM conversations").await, 0);
+
+    let group = json_of(
+        post(
+            &app,
+            &ann,
+            "/api/conversations",
+            json!({"type": "group", "name": "Team", "member_ids": [bob.id, bob.id]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(group["type"], "group");
+    assert_eq!(group["name"], "Team");
+    assert_eq!(
+        group["members"].as_array().unwrap().len(),
+        2,
+        "the creator is a member; duplicates collapse"
+    );
+}
+
+#[tokio::test]
+async fn non_members_see_404_on_every_conversation_message_and_file_route() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let eve = app.register("Eve", "eve@example.com").await;
+    let group = app.group(&ann, "Secret", &[&bob]).await;
+    let message = app.message(&ann, &group, "the plan").await;
+    let message_id = message["id"].as_str().unwrap();
+
+    let checks: Vec<(Method, String, Option<Value>)> = vec![
+        (Method::GET, format!("/api/conversations/{group}"), None),
+        (Method::GET, format!("/api/conversations/{group}/messages"), None),
+        (
+            Method::GET,
+            format!("/api/conversations/{group}/messages?after={message_id}"),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/conversations/{group}/messages"),
+            Some(json!({"content": "hi"})),
+        ),
+        (
+            Method::POST,
+            format!("/api/conversations/{group}/members"),
+            Some(json!({"user_ids": [eve.id]})),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/conversations/{group}/members/{}", bob.id),
+            None,
+        ),
+        (
+            Method::POST,
+            format!("/api/conversations/{group}/read"),
+            Some(json!({"message_id": message_id})),
+        ),
+        (Method::GET, format!("/api/messages/{message_id}"), None),
+        (
+            Method::PUT,
+            format!("/api/messages/{message_id}"),
+            Some(json!({"content": "mine now"})),
+        ),
+        (Method::DELETE, format!("/api/messages/{message_id}"), None),
+        (
+            Method::GET,
+            format!("/api/search/messages?q=plan&conversation_id={group}"),
+            None,
+        ),
+    ];
+    for (method, path, body) in checks {
+        let mut request = app.request(method.clone(), &path).bearer_auth(&eve.access_token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {path}");
+    }
+    let found = json_of(
+        get(&app, &eve, "/api/search/messages?q=plan").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        found["items"],
+        json!([]),
+        "search never shows other people's conversations"
+    );
+    let listed = json_of(get(&app, &eve, "/api/conversations").await, StatusCode::OK).await;
+    assert_eq!(listed["items"], json!([]));
+    // Nothing changed.
+    assert_eq!(app.count("SELECT count(*) AS n FROM messages").await, 1);
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM conversation_members").await,
+        2
+    );
+}
+
+#[tokio::test]
+async fn messages_get_sequence_numbers_and_page_both_ways() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let group = app.group(&ann, "G", &[&bob]).await;
+    let mut sent = Vec::new();
+    for i in 1..=7 {
+        let author = if i % 2 == 0 { &bob } else { &ann };
+        let message = app.message(author, &group, &format!("m{i}")).await;
+        assert_eq!(message["seq"], i);
+        assert_eq!(message["conversation_id"], group.as_str());
+        assert_eq!(message["edited_at"], Value::Null);
+        assert_eq!(message["attachments"], json!([]));
+        sent.push(message);
+    }
+    // Newest first, in pages of 3.
+    let mut seen = Vec::new();
+    let mut path = format!("/api/conversations/{group}/messages?limit=3");
+    loop {
+        let page = json_of(get(&app, &ann, &path).await, StatusCode::OK).await;
+        seen.extend(contents(&page));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/conversations/{group}/messages?limit=3&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, vec!["m7", "m6", "m5", "m4", "m3", "m2", "m1"]);
+
+    // Catching up after m2: oldest first; the cursor continues forward and sees what arrives meanwhile.
+    let after = sent[1]["id"].as_str().unwrap();
+    let first = json_of(
+        get(
+            &app,
+            &bob,
+            &format!("/api/conversations/{group}/messages?after={after}&limit=3"),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(contents(&first), vec!["m3", "m4", "m5"]);
+    app.message(&ann, &group, "m8").await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = json_of(
+        get(
+            &app,
+            &bob,
+            &format!("/api/conversations/{group}/messages?cursor={cursor}&limit=3"),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(contents(&second), vec!["m6", "m7", "m8"]);
+    let cursor = second["next_cursor"].as_str();
+    if let Some(cursor) = cursor {
+        let tail = json_of(
+            get(
+                &app,
+                &bob,
+                &format!("/api/conversations/{group}/messages?cursor={cursor}"),
+            )
+            .await,
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(tail, json!({"items": [], "next_cursor": null}));
+    }
+
+    // `after` with an id of another conversation is 422; a bad cursor 400; a bad limit 422.
+    let other = app.group(&bob, "Other", &[&ann]).await;
+    let foreign = app.message(&bob, &other, "elsewhere").await;
+    let response = get(
+        &app,
+        &ann,
+        &format!(
+            "/api/conversations/{group}/messages?after={}",
+            foreign["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(
+        failing_fields(&problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
+        vec!["after"]
+    );
+    problem(
+        get(
+            &app,
+            &ann,
+            &format!("/api/conversations/{group}/messages?cursor=zzz"),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    problem(
+        get(
+            &app,
+            &ann,
+            &format!("/api/conversations/{group}/messages?limit=0"),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    problem(
+        get(
+            &app,
+            &ann,
+            &format!("/api/conversations/{group}/messages?after=not-a-uuid"),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_sends_get_distinct_contiguous_sequence_numbers() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let group = app.group(&ann, "G", &[&bob]).await;
+    let sends = (0..20).map(|i| {
+        let author = if i % 2 == 0 { &ann } else { &bob };
+        post(
+            &app,
+            author,
+            format!("/api/conversations/{group}/messages"),
+            json!({"content": format!("c{i}")}),
+        )
+    });
+    let mut seqs: Vec<i64> = Vec::new();
+    for response in futures_util::future::join_all(sends).await {
+        seqs.push(
+            json_of(response, StatusCode::CREATED).await["seq"]
+                .as_i64()
+                .unwrap(),
+        );
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn message_content_limits() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let group = app.group(&ann, "G", &[]).await;
+    let path = format!("/api/conversations/{group}/messages");
+    for body in [
+        json!({"content": ""}),
+        json!({}),
+        json!({"content": "x".repeat(10_001)}),
+        json!({"content": "a\u{0}b"}),
+        json!({"content": 5}),
+    ] {
+        let response = post(&app, &ann, &path, body.clone()).await;
+        let problem = problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(failing_fields(&problem), vec!["content"], "{body}");
+    }
+    let long = json_of(
+        post(&app, &ann, &path, json!({"content": "字".repeat(10_000)})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(long["content"].as_str().unwrap().chars().count(), 10_000);
+    assert_eq!(app.count("SELECT count(*) AS n FROM messages").await, 1);
+}
+
+#[tokio::test]
+async fn client_ids_make_sends_idempotent_even_in_parallel() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let group = app.group(&ann, "G", &[&bob]).await;
+    let path = format!("/api/conversations/{group}/messages");
+    let first = json_of(
+        post(&app, &ann, &path, json!({"content": "once", "client_id": "k-1"})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let repeat = json_of(
+        post(
+            &app,
+            &ann,
+            &path,
+            json!({"content": "different", "client_id": "k-1"}),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(repeat, first, "the first message, unchanged");
+    // Another sender may use the same client_id.
+    json_of(
+        post(&app, &bob, &path, json!({"content": "bob's", "client_id": "k-1"})).await,
+        StatusCode::CREATED,
+    )
+    .await;
+
+    let racers = (0..10).map(|_| post(&app, &ann, &path, json!({"content": "race", "client_id": "k-2"})));
+    let mut ids = BTreeSet::new();
+    let mut created = 0;
+    for response in futures_util::future::join_all(racers).await {
+        let status = response.status();
+        created += usize::from(status == StatusCode::CREATED);
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::OK,
+            "{status}"
+        );
+        ids.insert(
+            response.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert_eq!((ids.len(), created), (1, 1));
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM messages WHERE client_id = 'k-2'")
+            .await,
+        1
+    );
+    // seq has no gaps from the losers.
+    assert_eq!(app.count("SELECT max(seq) AS n FROM messages").await, 3);
+
+    let deleted = app
+        .request(
+            Method::DELETE,
+            &format!("/api/messages/{}", first["id"].as_str().unwrap()),
+        )
+        .bearer_auth(&ann.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    problem(
+        post(&app, &ann, &path, json!({"content": "again", "client_id": "k-1"})).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn only_the_sender_edits_or_deletes_and_deleted_messages_disappear() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let group = app.group(&ann, "G", &[&bob]).await;
+    let path = format!("/api/conversations/{group}/messages");
+    let message = json_of(
+        post(
+            &app,
+            &ann,
+            &path,
+            json!({"content": "typo hre", "client_id": "c1"}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let id = message["id"].as_str().unwrap();
+    let message_path = format!("/api/messages/{id}");
+
+    let bob_edit = app
+        .send_json(
+            Method::PUT,
+            &message_path,
+            &bob.access_token,
+            &json!({"content": "hacked"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    problem(bob_edit, StatusCode::FORBIDDEN, "forbidden").await;
+    let bob_delete = app
+        .request(Method::DELETE, &message_path)
+        .bearer_auth(&bob.access_token)
+        .send()
+        .await
+        .unwrap();
+    problem(bob_delete, StatusCode::FORBIDDEN, "forbidden").await;
+
+    let edited = json_of(
+        app.send_json(
+            Method::PUT,
+            &message_path,
+            &ann.access_token,
+            &json!({"content": "typo here"}),
+        )
+        .send()
+        .await
+        .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(edited["content"], "typo here");
+    assert_eq!(edited["client_id"], "c1", "edits keep client_id");
+    assert_eq!(edited["seq"], message["seq"]);
+    assert!(edited["edited_at"].is_string());
+    let fetched = json_of(get(&app, &bob, &message_path).await, StatusCode::OK).await;
+    assert_eq!(fetched, edited);
+    problem(
+        app.send_json(Method::PUT, &message_path, &ann.access_token, &json!({}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+
+    app.message(&bob, &group, "reply").await;
+    let deleted = app
+        .request(Method::DELETE, &message_path)
+        .bearer_auth(&ann.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    problem(
+        get(&app, &bob, &message_path).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let page = json_of(get(&app, &bob, &path).await, StatusCode::OK).await;
+    assert_eq!(contents(&page), vec!["reply"]);
+    let found = json_of(
+        get(&app, &bob, "/api/search/messages?q=typo").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(found["items"], json!([]));
+    // Catching up after the deleted message still works.
+    let after = json_of(
+        get(&app, &bob, &format!("{path}?after={id}")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(contents(&after), vec!["reply"]);
+    let again = app
+        .request(Method::DELETE, &message_path)
+        .bearer_auth(&ann.access_token)
+        .send()
+        .await
+        .unwrap();
+    problem(again, StatusCode::NOT_FOUND, "not_found").await;
+}
+
+#[tokio::test]
+async fn read_positions_drive_unread_counts_and_only_move_forward() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let group = app.group(&ann, "G", &[&bob]).await;
+    let first = app.message(&ann, &group, "one").await;
+    app.message(&ann, &group, "two").await;
+    let third = app.message(&ann, &group, "three").await;
+
+    let unread = |user: &TestUser| {
+        let app = &app;
+        let path = format!("/api/conversations/{group}");
+        let token = user.access_token.clone();
+        async move {
+            json_of(app.get(&path, &token).send().await.unwrap(), StatusCode::OK).await["unread_count"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    assert_eq!(
+        unread(&bob).await,
+        3,
+        "other people's messages after bob's read position"
+    );
+    assert_eq!(unread(&ann).await, 0, "sending moves the sender's read position");
+    app.message(&bob, &group, "bob speaks").await;
+    assert_eq!(
+        unread(&bob).await,
+        0,
+        "bob's own message moved his position past everything"
+    );
+    assert_eq!(unread(&ann).await, 1);
+
+    async fn read_at(app: &TestApp, group: &str, user: &TestUser, message: &Value) -> reqwest::Response {
+        post(
+            app,
+            user,
+            format!("/api/conversations/{group}/read"),
+            json!({"message_id": message["id"]}),
+        )
+        .await
+    }
+    let read = |user, message| read_at(&app, &group, user, message);
+    assert_eq!(read(&bob, &first).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(unread(&bob).await, 0, "never back");
+    assert_eq!(read(&ann, &third).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(unread(&ann).await, 1);
+    assert_eq!(read(&ann, &first).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(unread(&ann).await, 1, "never back");
+
+    // An empty body reads up to the newest message.
+    let empty = app
+        .request(Method::POST, &format!("/api/conversations/{group}/read"))
+        .bearer_auth(&ann.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(empty.status(), StatusCode::NO_CONTENT);
+    assert_eq!(unread(&ann).await, 0);
+
+    let other = app.group(&bob, "Other", &[&ann]).await;
+    let foreign = app.message(&bob, &other, "x").await;
+    let response = read(&ann, &foreign).await;
+    assert_eq!(
+        failing_fields(&problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
+        vec!["message_id"]
+    );
+}
+
+#[tokio::test]
+async fn group_membership_rules() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let cat = app.register("Cat", "cat@example.com").await;
+    let dan = app.register("Dan", "dan@example.com").await;
+    let group = app.group(&ann, "G", &[&bob]).await;
+    app.message(&ann, &group, "history 1").await;
+    app.message(&bob, &group, "history 2").await;
+    let members_path = format!("/api/conversations/{group}/members");
+
+    // Any member may add; the added member sees the whole history with nothing unread.
+    let added = json_of(
+        post(&app, &bob, &members_path, json!({"user_ids": [cat.id]})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(added["members"].as_array().unwrap().len(), 3);
+    let cats_view = json_of(
+        get(&app, &cat, &format!("/api/conversations/{group}")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(cats_view["unread_count"], 0);
+    assert_eq!(cats_view["last_message"]["content"], "history 2");
+    let history = json_of(
+        get(&app, &cat, &format!("/api/conversations/{group}/messages")).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(contents(&history), vec!["history 2", "history 1"]);
+    // Adding someone already in changes nothing.
+    let same = json_of(
+        post(&app, &ann, &members_path, json!({"user_ids": [cat.id]})).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(same["members"].as_array().unwrap().len(), 3);
+    let unknown = problem(
+        post(
+            &app,
+            &ann,
+            &members_path,
+            json!({"user_ids": [dan.id, uuid::Uuid::now_v7()]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(failing_fields(&unknown), vec!["user_ids[1]"]);
+
+    // Only the creator removes others; anyone may leave.
+    let by_bob = app
+        .request(Method::DELETE, &format!("{members_path}/{}", cat.id))
+        .bearer_auth(&bob.access_token)
+        .send()
+        .await
+        .unwrap();
+    problem(by_bob, StatusCode::FORBIDDEN, "forbidden").await;
+    let by_ann = app
+        .request(Method::DELETE, &format!("{members_path}/{}", cat.id))
+        .bearer_auth(&ann.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_ann.status(), StatusCode::NO_CONTENT);
+    problem(
+        get(&app, &cat, &format!("/api/conversations/{group}")).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    let not_member = app
+        .request(Method::DELETE, &format!("{members_path}/{}", dan.id))
+        .bearer_auth(&ann.access_token)
+        .send()
+        .await
+        .unwrap();
+    problem(not_member, StatusCode::NOT_FOUND, "not_found").await;
+    // The creator may leave and the group goes on.
+    let leave = app
+        .request(Method::DELETE, &format!("{members_path}/{}", ann.id))
+        .bearer_auth(&ann.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(leave.status(), StatusCode::NO_CONTENT);
+    app.message(&bob, &group, "still here").await;
+
+    // Direct conversations: no adding, no leaving.
+    let direct = json_of(
+        post(
+            &app,
+            &ann,
+            "/api/conversations",
+            json!({"type": "direct", "member_ids": [dan.id]}),
+        )
+        .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let direct_id = direct["id"].as_str().unwrap();
+    problem(
+        post(
+            &app,
+            &ann,
+            &format!("/api/conversations/{direct_id}/members"),
+            json!({"user_ids": [bob.id]}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let leave_direct = app
+        .request(
+            Method::DELETE,
+            &format!("/api/conversations/{direct_id}/members/{}", ann.id),
+        )
+        .bearer_auth(&ann.access_token)
+        .send()
+        .await
+        .unwrap();
+    problem(
+        leave_direct,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn conversations_list_by_activity_with_last_message_and_stable_paging() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let mut groups = Vec::new();
+    for i in 0..5 {
+        let group = app.group(&ann, &format!("g{i}"), &[&bob]).await;
+        app.message(&bob, &group, &format!("hello {i}")).await;
+        groups.push(group);
+    }
+    let first = json_of(
+        get(&app, &ann, "/api/conversations?limit=2").await,
+        StatusCode::OK,
+    )
+    .await;
+    let names: Vec<_> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names, vec!["g4", "g3"]);
+    assert_eq!(first["items"][0]["last_message"]["content"], "hello 4");
+    assert_eq!(first["items"][0]["unread_count"], 1);
+    // g0 (not yet seen) gets a message while paging: it is neither skipped nor repeated.
+    app.message(&bob, &groups[0], "bump").await;
+    let mut seen: Vec<String> = ids(&first);
+    let mut cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    loop {
+        let page = json_of(
+            get(&app, &ann, &format!("/api/conversations?limit=2&cursor={cursor}")).await,
+            StatusCode::OK,
+        )
+        .await;
+        seen.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = next.to_owned(),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = groups.iter().rev().cloned().collect();
+    assert_eq!(seen, expected);
+    // A fresh listing shows the bumped conversation first.
+    let fresh = json_of(get(&app, &ann, "/api/conversations").await, StatusCode::OK).await;
+    assert_eq!(fresh["items"][0]["id"], groups[0].as_str());
+    assert_eq!(fresh["items"][0]["unread_count"], 2);
+}
+
+#[tokio::test]
+async fn search_finds_words_in_english_indonesian_and_chinese() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let group = app.group(&ann, "G", &[&bob]).await;
+    let other = app.group(&bob, "Other", &[&ann]).await;
+    for text in [
+        "The quarterly report is ready for review",
+        "Laporan keuangan bulan ini sudah selesai",
+        "我们明天讨论项目计划",
+        "今天的会议取消了",
+        "report report report: the report of reports",
+        "会议记录在共享文件夹里",
+    ] {
+        app.message(&ann, &group, text).await;
+    }
+    app.message(&bob, &other, "another report, elsewhere").await;
+    let search = |q: &str| {
+        let path = format!("/api/search/messages?q={}", urlencode(q));
+        let token = ann.access_token.clone();
+        let app = &app;
+        async move { contents(&json_of(app.get(&path, &token).send().await.unwrap(), StatusCode::OK).await) }
+    };
+    let english = search("report").await;
+    assert_eq!(english.len(), 3);
+    assert_eq!(
+        english[0], "report report report: the report of reports",
+        "best match first"
+    );
+    assert_eq!(
+        search("QUARTERLY review").await,
+        vec!["The quarterly report is ready for review"]
+    );
+    assert_eq!(
+        search("laporan selesai").await,
+        vec!["Laporan keuangan bulan ini sudah selesai"]
+    );
+    assert_eq!(
+        search("keuangan").await,
+        vec!["Laporan keuangan bulan ini sudah selesai"]
+    );
+    // Two-character Chinese words inside sentences written without spaces.
+    assert_eq!(search("讨论").await, vec!["我们明天讨论项目计划"]);
+    assert_eq!(search("项目").await, vec!["我们明天讨论项目计划"]);
+    assert_eq!(search("明天讨论项目").await, vec!["我们明天讨论项目计划"]);
+    let meetings = search("会议").await;
+    assert_eq!(meetings.len(), 2);
+    assert_eq!(search("会议 取消").await, vec!["今天的会议取消了"]);
+    assert!(
+        search("项计").await.is_empty(),
+        "characters that are not adjacent do not match"
+    );
+    assert!(search("nothing-like-this").await.is_empty());
+
+    // Only one conversation; one the caller is not in is 404; an empty q is 422.
+    let only = json_of(
+        get(
+            &app,
+            &ann,
+            &format!("/api/search/messages?q=report&conversation_id={other}"),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(contents(&only), vec!["another report, elsewhere"]);
+    let stranger = app.register("Eve", "eve@example.com").await;
+    problem(
+        get(
+            &app,
+            &stranger,
+            &format!("/api/search/messages?q=report&conversation_id={group}"),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    for q in ["", "%20%20"] {
+        let response = get(&app, &ann, &format!("/api/search/messages?q={q}")).await;
+        assert_eq!(
+            failing_fields(&problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
+            vec!["q"]
+        );
+    }
+    problem(
+        get(&app, &ann, "/api/search/messages").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+
+    // Paging never repeats or skips.
+    let mut seen = Vec::new();
+    let mut path = "/api/search/messages?q=report&limit=1".to_owned();
+    loop {
+        let page = json_of(get(&app, &ann, &path).await, StatusCode::OK).await;
+        seen.extend(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/api/search/messages?q=report&limit=1&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 3);
+    assert_eq!(seen.iter().collect::<BTreeSet<_>>().len(), 3);
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn every_change_publishes_a_domain_event() {
+    let app = TestApp::spawn().await;
+    let mut events = app.state.events.subscribe();
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let cat = app.register("Cat", "cat@example.com").await;
+    let group = app.group(&ann, "G", &[&bob]).await;
+    let message = app.message(&ann, &group, "hello").await;
+    let id = message["id"].as_str().unwrap();
+    app.send_json(
+        Method::PUT,
+        &format!("/api/messages/{id}"),
+        &ann.access_token,
+        &json!({"content": "hello!"}),
+    )
+    .send()
+    .await
+    .unwrap();
+    post(
+        &app,
+        &bob,
+        &format!("/api/conversations/{group}/read"),
+        json!({"message_id": id}),
+    )
+    .await;
+    post(
+        &app,
+        &ann,
+        &format!("/api/conversations/{group}/members"),
+        json!({"user_ids": [cat.id]}),
+    )
+    .await;
+    app.request(Method::DELETE, &format!("/api/messages/{id}"))
+        .bearer_auth(&ann.access_token)
+        .send()
+        .await
+        .unwrap();
+
+    let mut kinds = Vec::new();
+    let mut last_id = 0;
+    while kinds.len() < 6 {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(5), events.recv())
+            .await
+            .expect("event in time")
+            .unwrap();
+        assert!(event.id > last_id, "events arrive in commit order");
+        last_id = event.id;
+        match &event.event {
+            DomainEvent::MessageCreated { message, .. } => {
+                assert_eq!(message["content"], "hello");
+                kinds.push("created");
+            }
+            DomainEvent::MessageUpdated { message, .. } => {
+                assert_eq!(message["content"], "hello!");
+                kinds.push("updated");
+            }
+            DomainEvent::ReadPositionMoved { user_id, .. } => {
+                assert_eq!(user_id.to_string(), bob.id);
+                kinds.push("read");
+            }
+            DomainEvent::ConversationMembersChanged {
+                added, member_ids, ..
+            } => {
+                assert_eq!(added.len(), 1);
+                assert_eq!(member_ids.len(), 3);
+                kinds.push("members");
+            }
+            DomainEvent::MessageDeleted { message_id, .. } => {
+                assert_eq!(message_id.to_string(), id);
+                kinds.push("deleted");
+            }
+            DomainEvent::ConversationCreated { member_ids, .. } => {
+                assert_eq!(member_ids.len(), 2);
+                kinds.push("conversation");
+            }
+            DomainEvent::SessionsRevoked { .. } => {}
+        }
+    }
+    assert_eq!(
+        kinds,
+        vec!["conversation", "created", "updated", "read", "members", "deleted"]
+    );
+    // The relay marks what it published.
+    let started = std::time::Instant::now();
+    while app
+        .count("SELECT count(*) AS n FROM outbox WHERE published_at IS NULL")
+        .await
+        > 0
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(5),
+            "outbox rows left unpublished"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn events_reach_the_other_node_through_redis() {
+    let node_a = TestApp::spawn().await;
+    let node_b = node_a.spawn_peer().await;
+    let mut on_b = node_b.state.events.subscribe();
+    let ann = node_a.register("Ann", "ann@example.com").await;
+    let group = node_a.group(&ann, "G", &[]).await;
+    node_a.message(&ann, &group, "cross-node").await;
+    loop {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(5), on_b.recv())
+            .await
+            .expect("event in time")
+            .unwrap();
+        if let DomainEvent::MessageCreated { message, .. } = &event.event {
+            assert_eq!(message["content"], "cross-node");
+            break;
+        }
+    }
+}

@@ -1,0 +1,424 @@
+//! CONTRACT sections 4 and 10: uploads through presigned URLs, attachments, downloads, with the local store
+//! (answered by the gateway) and a real signature-checking S3 server (s3s-fs, in process).
+
+use crate::helpers::{TestApp, TestUser, failing_fields, json_of, problem};
+use epop_test_support::s3::TestS3;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+async fn presign(
+    app: &TestApp,
+    user: &TestUser,
+    name: &str,
+    content_type: &str,
+    size: usize,
+) -> reqwest::Response {
+    app.send_json(
+        Method::POST,
+        "/api/files/presign-upload",
+        &user.access_token,
+        &json!({"file_name": name, "content_type": content_type, "file_size": size}),
+    )
+    .send()
+    .await
+    .unwrap()
+}
+
+/// Reserves a slot and uploads `bytes` exactly as the slot says; returns the slot.
+async fn upload(app: &TestApp, user: &TestUser, name: &str, content_type: &str, bytes: &[u8]) -> Value {
+    let slot = json_of(
+        presign(app, user, name, content_type, bytes.len()).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let response = put_slot(app, &slot, bytes.to_vec()).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "upload: {}",
+        response.text().await.unwrap_or_default()
+    );
+    slot
+}
+
+async fn put_slot(app: &TestApp, slot: &Value, bytes: Vec<u8>) -> reqwest::Response {
+    assert_eq!(slot["method"], "PUT");
+    let mut request = app.client.put(slot["url"].as_str().unwrap());
+    for (name, value) in slot["headers"].as_object().unwrap() {
+        if !name.eq_ignore_ascii_case("content-length") {
+            request = request.header(name, value.as_str().unwrap());
+        }
+    }
+    request.body(bytes).send().await.unwrap()
+}
+
+async fn send_with(
+    app: &TestApp,
+    user: &TestUser,
+    conversation: &str,
+    attachments: &[&Value],
+) -> reqwest::Response {
+    let ids: Vec<&Value> = attachments.iter().map(|slot| &slot["attachment_id"]).collect();
+    app.send_json(
+        Method::POST,
+        &format!("/api/conversations/{conversation}/messages"),
+        &user.access_token,
+        &json!({"content": "see attached", "attachment_ids": ids}),
+    )
+    .send()
+    .await
+    .unwrap()
+}
+
+async fn full_flow(app: &TestApp) {
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let eve = app.register("Eve", "eve@example.com").await;
+    let group = app.group(&ann, "G", &[&bob]).await;
+
+    let report = upload(
+        app,
+        &ann,
+        "Q3 report \"final\".pdf",
+        "application/pdf",
+        b"%PDF-1.7 pretend",
+    )
+    .await;
+    let picture = upload(app, &ann, "cat.png", "image/png", b"\x89PNG pretend").await;
+    let file_path = format!("/api/files/{}", report["attachment_id"].as_str().unwrap());
+
+    // Before it is attached, only the uploader can fetch it.
+    let own = app.get(&file_path, &ann.access_token).send().await.unwrap();
+    assert_eq!(own.status(), StatusCode::FOUND);
+    problem(
+        app.get(&file_path, &bob.access_token).send().await.unwrap(),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+
+    // Someone else cannot attach it.
+    let stolen = send_with(app, &bob, &group, &[&report]).await;
+    assert_eq!(
+        failing_fields(&problem(stolen, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
+        vec!["attachment_ids[0]"]
+    );
+
+    let message = json_of(
+        send_with(app, &ann, &group, &[&report, &picture]).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let attachments = message["attachments"].as_array().unwrap();
+    assert_eq!(attachments.len(), 2);
+    let pdf = attachments
+        .iter()
+        .find(|a| a["file_name"] == "Q3 report \"final\".pdf")
+        .unwrap();
+    assert_eq!(pdf["content_type"], "application/pdf");
+    assert_eq!(pdf["file_size"], 16);
+    assert_eq!(pdf["id"], report["attachment_id"]);
+
+    // The link in the message downloads the bytes, as an attachment.
+    let download = app.client.get(pdf["url"].as_str().unwrap()).send().await.unwrap();
+    assert_eq!(download.status(), StatusCode::OK);
+    let disposition = download.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(disposition.starts_with("attachment"), "{disposition}");
+    assert_eq!(download.bytes().await.unwrap().as_ref(), b"%PDF-1.7 pretend");
+
+    // Members follow the redirect; strangers get 404.
+    let redirect = app.get(&file_path, &bob.access_token).send().await.unwrap();
+    assert_eq!(redirect.status(), StatusCode::FOUND);
+    let location = redirect.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        app.client
+            .get(&location)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
+            .as_ref(),
+        b"%PDF-1.7 pretend"
+    );
+    problem(
+        app.get(&file_path, &eve.access_token).send().await.unwrap(),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+
+    // Attached once only.
+    let again = send_with(app, &ann, &group, &[&report]).await;
+    problem(again, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+
+    // A reserved slot whose upload never happened cannot be attached or fetched.
+    let pending = json_of(
+        presign(app, &ann, "later.txt", "text/plain", 5).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let not_yet = send_with(app, &ann, &group, &[&pending]).await;
+    assert_eq!(
+        failing_fields(&problem(not_yet, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
+        vec!["attachment_ids[0]"]
+    );
+    let pending_path = format!("/api/files/{}", pending["attachment_id"].as_str().unwrap());
+    problem(
+        app.get(&pending_path, &ann.access_token).send().await.unwrap(),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+
+    // The store refuses an upload of another type or size than signed.
+    let mut wrong_type = app
+        .client
+        .put(pending["url"].as_str().unwrap())
+        .header("content-type", "text/html");
+    wrong_type = wrong_type.body("12345");
+    assert_eq!(wrong_type.send().await.unwrap().status(), StatusCode::FORBIDDEN);
+    let wrong_size = app
+        .client
+        .put(pending["url"].as_str().unwrap())
+        .header("content-type", "text/plain")
+        .body("123456")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_size.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.get(&pending_path, &ann.access_token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Object keys are built from ids, never from the file name.
+    let keys = app.count("SELECT count(*) AS n FROM message_attachments WHERE object_key LIKE '%report%' OR object_key LIKE '%.p%'").await;
+    assert_eq!(keys, 0);
+}
+
+#[tokio::test]
+async fn files_flow_through_the_local_store() {
+    let app = TestApp::spawn().await;
+    full_flow(&app).await;
+}
+
+#[tokio::test]
+async fn files_flow_through_a_signature_checking_s3_server() {
+    let s3 = TestS3::start().await.unwrap();
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("EPOP_S3_ENDPOINT".into(), s3.endpoint.clone());
+        vars.insert("EPOP_S3_REGION".into(), s3.region.clone());
+        vars.insert("EPOP_S3_BUCKET".into(), s3.bucket.clone());
+        vars.insert("EPOP_S3_ACCESS_KEY".into(), s3.access_key.clone());
+        vars.insert("EPOP_S3_SECRET_KEY".into(), s3.secret_key.clone());
+    })
+    .await;
+    let health = json_of(
+        app.request(Method::GET, "/health").send().await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(health["checks"]["storage"], "ok");
+    full_flow(&app).await;
+    // The slot's URL points at the S3 server, signed.
+    let ann_login = app
+        .post_json(
+            "/api/auth/login",
+            &json!({"email": "ann@example.com", "password": crate::helpers::PASSWORD}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let token = json_of(ann_login, StatusCode::OK).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let slot = json_of(
+        app.send_json(
+            Method::POST,
+            "/api/files/presign-upload",
+            &token,
+            &json!({"file_name": "a", "content_type": "text/plain", "file_size": 1}),
+        )
+        .send()
+        .await
+        .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let url = slot["url"].as_str().unwrap();
+    assert!(
+        url.starts_with(&s3.endpoint) && url.contains("X-Amz-Signature="),
+        "{url}"
+    );
+    let at = url.find("X-Amz-Signature=").unwrap() + "X-Amz-Signature=".len();
+    let flipped = if &url[at..=at] == "0" { "1" } else { "0" };
+    let tampered = format!("{}{flipped}{}", &url[..at], &url[at + 1..]);
+    let response = app
+        .client
+        .put(&tampered)
+        .header("content-type", "text/plain")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn local_downloads_are_sandboxed_and_images_inline() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let group = app.group(&ann, "G", &[]).await;
+    let page = upload(&app, &ann, "page.html", "text/html", b"<script>alert(1)</script>").await;
+    let image = upload(&app, &ann, "cat.png", "image/png", b"\x89PNG").await;
+    let message = json_of(
+        send_with(&app, &ann, &group, &[&page, &image]).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    for attachment in message["attachments"].as_array().unwrap() {
+        let response = app
+            .client
+            .get(attachment["url"].as_str().unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        let headers = response.headers();
+        assert_eq!(headers["content-security-policy"], "sandbox");
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        let disposition = headers["content-disposition"].to_str().unwrap();
+        if attachment["content_type"] == "image/png" {
+            assert!(disposition.starts_with("inline"), "{disposition}");
+        } else {
+            assert!(disposition.starts_with("attachment"), "{disposition}");
+        }
+        // A tampered signature is refused.
+        let tampered = attachment["url"].as_str().unwrap().replace("sig=", "sig=A");
+        assert_eq!(
+            app.client.get(&tampered).send().await.unwrap().status(),
+            StatusCode::FORBIDDEN
+        );
+    }
+}
+
+#[tokio::test]
+async fn upload_limits_and_validation() {
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("EPOP_MAX_UPLOAD_BYTES".into(), "1000".into());
+    })
+    .await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    problem(
+        presign(&app, &ann, "big.bin", "application/octet-stream", 1001).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    )
+    .await;
+    assert_eq!(
+        presign(&app, &ann, "ok.bin", "application/octet-stream", 1000)
+            .await
+            .status(),
+        StatusCode::CREATED
+    );
+    let invalid = problem(
+        app.send_json(
+            Method::POST,
+            "/api/files/presign-upload",
+            &ann.access_token,
+            &json!({"file_name": "", "content_type": "not a type", "file_size": -1}),
+        )
+        .send()
+        .await
+        .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert!(failing_fields(&invalid).contains(&"file_size".to_owned()));
+    let missing = problem(
+        app.send_json(
+            Method::POST,
+            "/api/files/presign-upload",
+            &ann.access_token,
+            &json!({}),
+        )
+        .send()
+        .await
+        .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    let mut fields = failing_fields(&missing);
+    fields.sort();
+    assert_eq!(fields, vec!["content_type", "file_name", "file_size"]);
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM message_attachments").await,
+        1
+    );
+    problem(
+        app.request(Method::GET, &format!("/api/files/{}", uuid::Uuid::now_v7()))
+            .bearer_auth(&ann.access_token)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn unattached_uploads_and_files_of_deleted_messages_are_swept() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let group = app.group(&ann, "G", &[]).await;
+    let old = upload(&app, &ann, "old.txt", "text/plain", b"old").await;
+    let fresh = upload(&app, &ann, "fresh.txt", "text/plain", b"fresh").await;
+    let kept = upload(&app, &ann, "kept.txt", "text/plain", b"kept").await;
+    let gone = upload(&app, &ann, "gone.txt", "text/plain", b"gone").await;
+    json_of(send_with(&app, &ann, &group, &[&kept]).await, StatusCode::CREATED).await;
+    let doomed = json_of(send_with(&app, &ann, &group, &[&gone]).await, StatusCode::CREATED).await;
+    app.request(
+        Method::DELETE,
+        &format!("/api/messages/{}", doomed["id"].as_str().unwrap()),
+    )
+    .bearer_auth(&ann.access_token)
+    .send()
+    .await
+    .unwrap();
+    app.sql(&format!(
+        "UPDATE message_attachments SET created_at = now() - interval '25 hours' WHERE id = '{}'",
+        old["attachment_id"].as_str().unwrap()
+    ))
+    .await;
+
+    let removed = app.state.chat.sweep_files().await.unwrap();
+    assert_eq!(removed, 2);
+    let remaining = app.count("SELECT count(*) AS n FROM message_attachments").await;
+    assert_eq!(remaining, 2);
+    for (slot, status) in [
+        (&old, StatusCode::NOT_FOUND),
+        (&gone, StatusCode::NOT_FOUND),
+        (&fresh, StatusCode::FOUND),
+        (&kept, StatusCode::FOUND),
+    ] {
+        let path = format!("/api/files/{}", slot["attachment_id"].as_str().unwrap());
+        assert_eq!(
+            app.get(&path, &ann.access_token).send().await.unwrap().status(),
+            status,
+            "{path}"
+        );
+    }
+}
