@@ -2,7 +2,18 @@
 # EPOP benchmarks: builds the release gateway and load generator, starts the gateway against a scratch
 # database on loopback, runs the scenarios and prints their figures. Traffic goes to 127.0.0.1 only; every loop
 # is bounded in time.
+#
+# Usage: bench/run.sh [login|chat|all]   (default: all)
+#   EPOP_BENCH_SECONDS   seconds per saturated run (15)
+#   EPOP_BENCH_DB_POOL   the gateway's EPOP_DB_POOL_SIZE (16)
+#   EPOP_BENCH_CHAT_CONCURRENCY   concurrencies of the chat runs ("8 16")
+#   EPOP_BENCH_SKIP_BUILD=1       use the binaries already in target/release
 set -euo pipefail
+WHAT="${1:-all}"
+case "$WHAT" in
+    login | chat | all) ;;
+    *) echo "usage: $0 [login|chat|all]" >&2; exit 2 ;;
+esac
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/services.sh
 ensure_postgres
@@ -12,17 +23,23 @@ PORT="${EPOP_BENCH_PORT:-18181}"
 DB="epop_bench"
 SECONDS_PER_RUN="${EPOP_BENCH_SECONDS:-15}"
 CORES=$(nproc)
+DB_POOL="${EPOP_BENCH_DB_POOL:-16}"
+CHAT_CONCURRENCY="${EPOP_BENCH_CHAT_CONCURRENCY:-8 16}"
+export PGPASSWORD=postgres
+DB_URL="postgres://postgres:postgres@127.0.0.1:5432/$DB"
 
-epop_log "building release binaries"
-cargo build --release --locked -p epop-gateway -p epop-loadgen
+if [ "${EPOP_BENCH_SKIP_BUILD:-0}" != 1 ]; then
+    epop_log "building release binaries"
+    cargo build --release --locked -p epop-gateway -p epop-loadgen
+fi
 GATEWAY=target/release/epop-gateway
 LOADGEN=target/release/epop-loadgen
 
-PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
-PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE $DB"
+psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE $DB"
 STORE=$(mktemp -d)
 env -i PATH="$PATH" HOME="$HOME" \
-    DATABASE_URL="postgres://postgres:postgres@127.0.0.1:5432/$DB" \
+    DATABASE_URL="$DB_URL" EPOP_DB_POOL_SIZE="$DB_POOL" \
     REDIS_URL="redis://127.0.0.1:6379" EPOP_REDIS_PREFIX="epopbench" \
     EPOP_JWT_SECRET="bench-secret-bench-secret-bench-secret" \
     EPOP_LISTEN="127.0.0.1:$PORT" EPOP_STORAGE_DIR="$STORE" \
@@ -35,13 +52,116 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null
 curl -sf -X POST "http://127.0.0.1:$PORT/api/auth/register" -H 'content-type: application/json' \
     -d '{"name":"Bench","email":"bench@example.com","password":"bench password 1"}' >/dev/null
 
-echo "== machine: $CORES cores; $(uname -sr)"
-echo "== login, one at a time (time per Argon2id verification + request overhead)"
-"$LOADGEN" --base-url "http://127.0.0.1:$PORT" login --email bench@example.com --password 'bench password 1' \
-    --concurrency 1 --seconds 5 --probe-rate 0
-echo "== login saturated ($((CORES * 4)) concurrent), /health/live probed at 200/s"
-"$LOADGEN" --base-url "http://127.0.0.1:$PORT" login --email bench@example.com --password 'bench password 1' \
-    --concurrency $((CORES * 4)) --seconds "$SECONDS_PER_RUN" --probe-rate 200
-echo "== /health/live alone, probed at 200/s (baseline)"
-"$LOADGEN" --base-url "http://127.0.0.1:$PORT" login --email bench@example.com --password 'bench password 1' \
-    --concurrency 0 --seconds 5 --probe-rate 200
+echo "== machine: $CORES cores; $(uname -sr); $(psql -h 127.0.0.1 -U postgres -d "$DB" -Atc 'SELECT version()' | cut -d, -f1)"
+
+login_section() {
+    echo "== login, one at a time (time per Argon2id verification + request overhead)"
+    "$LOADGEN" --base-url "http://127.0.0.1:$PORT" login --email bench@example.com --password 'bench password 1' \
+        --concurrency 1 --seconds 5 --probe-rate 0
+    echo "== login saturated ($((CORES * 4)) concurrent), /health/live probed at 200/s"
+    "$LOADGEN" --base-url "http://127.0.0.1:$PORT" login --email bench@example.com --password 'bench password 1' \
+        --concurrency $((CORES * 4)) --seconds "$SECONDS_PER_RUN" --probe-rate 200
+    echo "== /health/live alone, probed at 200/s (baseline)"
+    "$LOADGEN" --base-url "http://127.0.0.1:$PORT" login --email bench@example.com --password 'bench password 1' \
+        --concurrency 0 --seconds 5 --probe-rate 200
+}
+
+# ----- chat: messages list/send and search over 1,000,000 seeded messages, next to pgbench --------------------
+
+PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | sort -V | tail -n 1 || true)
+CLK_TCK=$(getconf CLK_TCK)
+sql() { psql -h 127.0.0.1 -U postgres -d "$DB" -v ON_ERROR_STOP=1 -Atqc "$1"; }
+# utime + stime of the gateway, in clock ticks
+gateway_ticks() { awk '{ print $14 + $15 }' "/proc/$GW_PID/stat"; }
+
+# Runs one loadgen scenario, prints its output and the gateway's CPU time per answered request; leaves the rate
+# in LAST_RATE.
+gateway_run() {
+    local label=$1 before after out first ok
+    shift
+    before=$(gateway_ticks)
+    out=$("$LOADGEN" --base-url "http://127.0.0.1:$PORT" "$@")
+    after=$(gateway_ticks)
+    echo "$out"
+    first=${out%%$'\n'*}
+    ok=$(sed -E 's/.* ok=([0-9]+).*/\1/' <<<"$first")
+    LAST_RATE=$(sed -E 's/.* rate=([0-9.]+)\/s.*/\1/' <<<"$first")
+    awk -v t=$((after - before)) -v hz="$CLK_TCK" -v n="$ok" -v l="$label" 'BEGIN {
+        per = (n > 0) ? t / hz * 1e6 / n : 0
+        printf "%s gateway CPU: %.2f s (user+sys) for %d requests = %.0f us/request\n", l, t / hz, n, per }'
+}
+
+# Runs a pgbench script with the same client count; leaves its rate in LAST_TPS.
+pgbench_run() {
+    local script=$1 clients=$2 out
+    shift 2
+    out=$("$PGBENCH" -h 127.0.0.1 -U postgres -n -M prepared -c "$clients" -j 2 -T "$SECONDS_PER_RUN" \
+        -f "bench/pgbench/$script.sql" "$@" "$DB" 2>&1)
+    echo "$out" | grep -E 'processed|failed|latency average|^tps' | sed 's/^/pgbench: /'
+    LAST_TPS=$(echo "$out" | sed -nE 's/^tps = ([0-9.]+) .*/\1/p')
+}
+
+ratio() { awk -v g="$1" -v p="$2" 'BEGIN { r = (p > 0) ? 100 * g / p : 0; printf "%.0f%%", r }'; }
+
+chat_section() {
+    [ -n "$PGBENCH" ] || { echo "error: pgbench not found" >&2; return 1; }
+    echo "== chat: seeding 200 users, 2,000 conversations, 1,000,000 messages (bench/seed-chat.sql)"
+    local started ended
+    started=$(date +%s.%N)
+    psql -h 127.0.0.1 -U postgres -d "$DB" -v ON_ERROR_STOP=1 -q -f bench/seed-chat.sql >/dev/null
+    ended=$(date +%s.%N)
+    awk -v s="$started" -v e="$ended" 'BEGIN { printf "seed: %.1f s\n", e - s }'
+    echo "messages: $(sql 'SELECT count(*) FROM messages'); table+indexes: $(sql "SELECT pg_size_pretty(pg_total_relation_size('messages'))")"
+
+    local hot user token ids
+    hot=$(sql "SELECT md5('epop-bench-conv-0')::uuid")
+    user=$(sql "SELECT id FROM users WHERE lower(email) = 'bench@example.com'")
+    sql "INSERT INTO conversation_members (conversation_id, user_id, last_read_seq)
+         SELECT id, '$user', last_seq FROM conversations WHERE id = '$hot'" >/dev/null
+    echo "hot conversation $hot: $(sql "SELECT last_seq FROM conversations WHERE id = '$hot'") messages, $(sql "SELECT count(*) FROM conversation_members WHERE conversation_id = '$hot'") members"
+    token=$(curl -sf -X POST "http://127.0.0.1:$PORT/api/auth/login" -H 'content-type: application/json' \
+        -d '{"email":"bench@example.com","password":"bench password 1"}' | jq -r .access_token)
+    [ -n "$token" ] && [ "$token" != null ] || { echo "error: could not log in" >&2; return 1; }
+    echo "gateway: EPOP_DB_POOL_SIZE=$DB_POOL; PostgreSQL: synchronous_commit=$(sql 'SHOW synchronous_commit'), shared_buffers=$(sql 'SHOW shared_buffers'), max_connections=$(sql 'SHOW max_connections')"
+
+    local c list_rate send_rate
+    for c in $CHAT_CONCURRENCY; do
+        echo "== GET /api/conversations/:id/messages?limit=50, $c concurrent"
+        gateway_run "messages-list c=$c" messages-list --token "$token" --conversation "$hot" \
+            --concurrency "$c" --seconds "$SECONDS_PER_RUN"
+        list_rate=$LAST_RATE
+        ids=$(sql "SELECT '{' || string_agg(id::text, ',') || '}'
+                   FROM (SELECT id FROM messages WHERE conversation_id = '$hot' ORDER BY seq DESC LIMIT 50) AS page")
+        echo "-- pgbench, same statements (bench/pgbench/messages_list.sql), -c $c"
+        pgbench_run messages_list "$c" -D "conv=$hot" -D "user=$user" -D "ids=$ids"
+        echo "messages-list c=$c: gateway $list_rate/s vs pgbench $LAST_TPS/s = $(ratio "$list_rate" "$LAST_TPS") of the database's rate"
+
+        echo "== POST /api/conversations/:id/messages, $c concurrent (all into the hot conversation)"
+        local outbox_before
+        outbox_before=$(sql 'SELECT coalesce(max(id), 0) FROM outbox')
+        gateway_run "messages-send c=$c" messages-send --token "$token" --conversation "$hot" \
+            --concurrency "$c" --seconds "$SECONDS_PER_RUN"
+        send_rate=$LAST_RATE
+        sleep 1
+        echo "outbox relay: $(sql "SELECT count(*) || ' events published in ' || count(DISTINCT published_at) || ' relay transactions' FROM outbox WHERE id > $outbox_before")"
+        echo "-- pgbench, same statements (bench/pgbench/messages_send.sql), -c $c"
+        pgbench_run messages_send "$c" -D "conv=$hot" -D "user=$user"
+        echo "messages-send c=$c: gateway $send_rate/s vs pgbench $LAST_TPS/s = $(ratio "$send_rate" "$LAST_TPS") of the database's rate"
+    done
+    echo "hot conversation now: $(sql "SELECT last_seq FROM conversations WHERE id = '$hot'") messages; gapless seq: $(sql "SELECT count(*) = max(seq) AND min(seq) = 1 FROM messages WHERE conversation_id = '$hot'")"
+
+    sql 'VACUUM (ANALYZE) messages, outbox, conversations, conversation_members' >/dev/null
+    echo "== GET /api/search/messages?q=... over all of the bench user's conversations, 4 concurrent, $SECONDS_PER_RUN s"
+    local q
+    for q in report 项目 会议 laporan "项目 会议" "report meeting"; do
+        echo "matches of q=\"$q\" among all $(sql 'SELECT count(*) FROM messages') messages: $(sql "SELECT count(*) FROM messages WHERE search_vector @@ (SELECT string_agg('(' || phraseto_tsquery('simple', epop_search_text(w))::text || ')', ' & ') FROM regexp_split_to_table('$q', '\s+') AS w)::tsquery"); in the bench user's: $(sql "SELECT count(*) FROM messages m JOIN conversation_members cm ON cm.conversation_id = m.conversation_id AND cm.user_id = '$user' WHERE m.search_vector @@ (SELECT string_agg('(' || phraseto_tsquery('simple', epop_search_text(w))::text || ')', ' & ') FROM regexp_split_to_table('$q', '\s+') AS w)::tsquery")"
+    done
+    gateway_run "search c=4" search --token "$token" --queries "report,项目,会议,laporan,项目 会议,report meeting" \
+        --concurrency 4 --seconds "$SECONDS_PER_RUN"
+}
+
+case "$WHAT" in
+    login) login_section ;;
+    chat) chat_section ;;
+    all) login_section; chat_section ;;
+esac

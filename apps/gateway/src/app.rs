@@ -7,6 +7,11 @@ use crate::extract::path_error;
 use crate::metrics::Metrics;
 use crate::middleware::{api_guard, cors, observe};
 use crate::rate_limit::RateLimiter;
+use crate::realtime::engine::{Engine, EngineConfig};
+use crate::realtime::epop::{EpopApplication, EpopRealtime};
+use crate::realtime::hub::Hub;
+use crate::realtime::socketio::SocketIo;
+use crate::realtime::transport;
 use crate::routes::{self, docs::ApiDoc};
 use crate::state::AppState;
 use actix_web::dev::Server;
@@ -24,6 +29,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use utoipa::OpenApi as _;
 use utoipa_swagger_ui::SwaggerUi;
+
+/// How long a new Engine.IO session may take to connect a namespace.
+const SOCKET_CONNECT_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// How long the gateway waits for PostgreSQL at start.
 const DATABASE_PATIENCE: Duration = Duration::from_secs(30);
@@ -224,6 +232,8 @@ pub struct Application {
     server: Server,
     address: SocketAddr,
     state: AppState,
+    socket_io: Arc<SocketIo>,
+    engine: Engine,
 }
 
 impl Application {
@@ -244,25 +254,40 @@ impl Application {
     /// Serves `state` on an already bound `listener`.
     pub fn with_listener(state: AppState, listener: TcpListener) -> anyhow::Result<Self> {
         let address = listener.local_addr()?;
+        let hub = Arc::new(Hub::new(state.metrics.connected_sockets.clone()));
+        let realtime = EpopRealtime::new(state.clone(), hub);
+        realtime.spawn_fan_out();
+        let socket_io = Arc::new(SocketIo::new(
+            Arc::new(EpopApplication(realtime)),
+            SOCKET_CONNECT_TIMEOUT,
+        ));
+        let engine = Engine::new(EngineConfig::default(), socket_io.clone());
         let data = web::Data::new(state.clone());
+        let engine_data = web::Data::new(engine.clone());
         let workers = state.config.workers;
         let shutdown = state.config.shutdown_timeout.as_secs();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .app_data(engine_data.clone())
                 .app_data(web::PathConfig::default().error_handler(path_error))
+                .route("/socket.io", web::route().to(transport::endpoint))
+                .route("/socket.io/", web::route().to(transport::endpoint))
                 .configure(configure)
                 .wrap(from_fn(cors))
                 .wrap(from_fn(observe))
         })
         .workers(workers)
         .shutdown_timeout(shutdown)
+        .disable_signals()
         .listen(listener)?
         .run();
         Ok(Self {
             server,
             address,
             state,
+            socket_io,
+            engine,
         })
     }
 
@@ -276,8 +301,68 @@ impl Application {
         &self.state
     }
 
-    /// Serves until SIGTERM/SIGINT, then finishes in-flight requests within `EPOP_SHUTDOWN_TIMEOUT`.
+    /// Serves until stopped, without handling signals (tests and embedding).
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+
+    /// Serves until SIGTERM or SIGINT; then stops accepting, sends every socket a Socket.IO disconnect,
+    /// finishes requests in flight within `EPOP_SHUTDOWN_TIMEOUT`, and returns.
+    pub async fn run_until_signal(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let (socket_io, engine) = (self.socket_io.clone(), self.engine.clone());
+        tokio::spawn(async move {
+            wait_for_shutdown_signal().await;
+            tracing::info!("shutting down");
+            for socket in socket_io.sockets() {
+                socket.disconnect();
+            }
+            engine.close_all();
+            handle.stop(true).await;
+        });
+        self.server.await
+    }
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn wait_for_shutdown_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = terminate => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// Serves the Socket.IO conformance configuration (`epop-gateway conformance`): no database, no auth.
+pub async fn run_conformance(listen: SocketAddr) -> anyhow::Result<()> {
+    let (socket_io, echo) = crate::realtime::conformance::engines();
+    let socket_io = web::Data::new(socket_io);
+    let echo = web::Data::new(echo);
+    HttpServer::new(move || {
+        App::new()
+            .service(
+                web::scope("/socket.io")
+                    .app_data(socket_io.clone())
+                    .route("", web::route().to(transport::endpoint))
+                    .route("/", web::route().to(transport::endpoint)),
+            )
+            .service(
+                web::scope("/engine.io")
+                    .app_data(echo.clone())
+                    .route("", web::route().to(transport::endpoint))
+                    .route("/", web::route().to(transport::endpoint)),
+            )
+    })
+    .workers(2)
+    .bind(listen)?
+    .run()
+    .await?;
+    Ok(())
 }

@@ -27,6 +27,9 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit (idempotent; needs only DATABASE_URL).
     Migrate,
+    /// Serve the Socket.IO protocol conformance configuration for the official test suites (on
+    /// EPOP_CONFORMANCE_LISTEN, default 127.0.0.1:3000; needs no other variable).
+    Conformance,
     /// Administration tasks (need only DATABASE_URL).
     Admin {
         /// The administration task.
@@ -66,6 +69,7 @@ pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve().await,
         Command::Migrate => migrate().await,
+        Command::Conformance => conformance().await,
         Command::Admin {
             task: AdminTask::CreateUser { email, name, role },
         } => create_user(email, name, role).await,
@@ -85,9 +89,19 @@ async fn serve() -> anyhow::Result<()> {
     let _telemetry = crate::telemetry::init(&config)?;
     let app = Application::build(config).await?;
     tracing::info!(address = %app.address(), "epop-gateway serving");
-    app.run_until_stopped().await?;
+    app.run_until_signal().await?;
     tracing::info!("epop-gateway stopped");
     Ok(())
+}
+
+async fn conformance() -> anyhow::Result<()> {
+    crate::telemetry::init_plain();
+    let listen = std::env::var("EPOP_CONFORMANCE_LISTEN").unwrap_or_else(|_| "127.0.0.1:3000".into());
+    let listen = listen
+        .parse()
+        .map_err(|e| anyhow::anyhow!("EPOP_CONFORMANCE_LISTEN: {e}"))?;
+    tracing::info!(%listen, "serving the Socket.IO conformance configuration");
+    crate::app::run_conformance(listen).await
 }
 
 async fn migrate() -> anyhow::Result<()> {

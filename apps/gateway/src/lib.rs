@@ -17,6 +17,7 @@ pub mod extract;
 pub mod metrics;
 pub mod middleware;
 pub mod rate_limit;
+pub mod realtime;
 pub mod routes;
 pub mod state;
 pub mod telemetry;

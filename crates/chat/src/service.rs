@@ -888,6 +888,34 @@ impl ChatService {
         })
     }
 
+    // ----- real time ---------------------------------------------------------------------------------------
+
+    /// Every conversation `me` is in (the rooms a socket joins).
+    pub async fn conversation_ids(&self, me: UserId) -> ChatResult<Vec<ConversationId>> {
+        let mut conn = self.pool.get().await?;
+        Ok(convs::ids_of_member(&mut conn, me.into_uuid())
+            .await?
+            .into_iter()
+            .map(ConversationId::from)
+            .collect())
+    }
+
+    /// Everyone who shares a conversation with `me` (who sees `me`'s presence).
+    pub async fn partners(&self, me: UserId) -> ChatResult<Vec<UserId>> {
+        let mut conn = self.pool.get().await?;
+        Ok(convs::partners(&mut conn, me.into_uuid())
+            .await?
+            .into_iter()
+            .map(UserId::from)
+            .collect())
+    }
+
+    /// Whether `me` is in the conversation.
+    pub async fn is_member(&self, me: UserId, id: ConversationId) -> ChatResult<bool> {
+        let mut conn = self.pool.get().await?;
+        convs::is_member(&mut conn, id.into_uuid(), me.into_uuid()).await
+    }
+
     // ----- files ---------------------------------------------------------------------------------------------
 
     /// Reserves an upload slot: a presigned `PUT` for exactly this file, under a key made of ids only.

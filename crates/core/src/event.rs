@@ -60,6 +60,26 @@ pub enum DomainEvent {
         /// Everyone in it now.
         member_ids: Vec<UserId>,
     },
+    /// Someone started or stopped typing. Ephemeral: published straight to the bus, never stored.
+    TypingChanged {
+        /// Where.
+        conversation_id: ConversationId,
+        /// Who.
+        user_id: UserId,
+        /// Typing or not.
+        is_typing: bool,
+    },
+    /// A user came online or went offline. Ephemeral: published straight to the bus, never stored.
+    PresenceChanged {
+        /// Whose presence.
+        user_id: UserId,
+        /// Online on at least one node.
+        online: bool,
+        /// When they were last seen (`None` while online).
+        last_seen_at: Option<chrono::DateTime<chrono::Utc>>,
+        /// Who should be told: everyone sharing a conversation with them.
+        audience: Vec<UserId>,
+    },
     /// A member's read position moved forward.
     ReadPositionMoved {
         /// Where.
@@ -82,6 +102,8 @@ impl DomainEvent {
             DomainEvent::ConversationCreated { .. } => "conversation_created",
             DomainEvent::ConversationMembersChanged { .. } => "conversation_members_changed",
             DomainEvent::ReadPositionMoved { .. } => "read_position_moved",
+            DomainEvent::TypingChanged { .. } => "typing_changed",
+            DomainEvent::PresenceChanged { .. } => "presence_changed",
         }
     }
 }

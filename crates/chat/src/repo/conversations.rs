@@ -309,3 +309,36 @@ pub async fn summaries(
     .load(conn)
     .await?)
 }
+
+/// Every conversation id of a user.
+pub async fn ids_of_member(conn: &mut AsyncPgConnection, user: Uuid) -> ChatResult<Vec<Uuid>> {
+    Ok(conversation_members::table
+        .filter(conversation_members::user_id.eq(user))
+        .select(conversation_members::conversation_id)
+        .load(conn)
+        .await?)
+}
+
+/// Everyone who shares at least one conversation with `user` (not `user` themself).
+pub async fn partners(conn: &mut AsyncPgConnection, user: Uuid) -> ChatResult<Vec<Uuid>> {
+    Ok(diesel::sql_query(
+        "SELECT DISTINCT other.user_id AS id
+         FROM conversation_members mine
+         JOIN conversation_members other ON other.conversation_id = mine.conversation_id
+         WHERE mine.user_id = $1 AND other.user_id <> $1",
+    )
+    .bind::<SqlUuid, _>(user)
+    .load::<IdRow>(conn)
+    .await?
+    .into_iter()
+    .map(|row| row.id)
+    .collect())
+}
+
+/// A single id column.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct IdRow {
+    /// The id.
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+}

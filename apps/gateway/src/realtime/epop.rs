@@ -1,0 +1,556 @@
+//! EPOP's real-time application (CONTRACT section 7) on the Socket.IO layer: authentication from the
+//! handshake `auth`, rooms per user and per conversation, the client events (`message:send`, `typing:*`,
+//! `message:read`) answered through acks, and the fan-out of domain events from the bus to sockets.
+
+use super::hub::{Hub, conversation_room, user_room};
+use super::presence::Presence;
+use super::socketio::{Application, IncomingEvent, Refusal, Socket};
+use crate::error::ApiError;
+use crate::state::AppState;
+use async_trait::async_trait;
+use epop_chat::{ChatError, Sent};
+use epop_core::{ConversationId, DomainEvent, ErrorCode, MessageId, UserId};
+use epop_realtime_protocol::socket::Packet;
+use epop_storage::events::PublishedEvent;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long a typing indicator lasts without renewal.
+const TYPING_TTL: Duration = Duration::from_secs(5);
+/// The window of the per-socket event limit.
+const SOCKET_LIMIT_WINDOW: Duration = Duration::from_secs(10);
+
+/// What the server knows of a connected socket.
+struct Context {
+    user: UserId,
+    /// Events counted in the current window, and when the window started.
+    limit: Mutex<(Instant, u32)>,
+}
+
+/// The EPOP Socket.IO application.
+pub struct EpopRealtime {
+    state: AppState,
+    hub: Arc<Hub>,
+    presence: Arc<Presence>,
+    /// Live typing indicators: (conversation, user) -> generation, so a renewal outlives the old timer.
+    typing: Mutex<HashMap<(ConversationId, UserId), u64>>,
+}
+
+impl std::fmt::Debug for EpopRealtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EpopRealtime").finish_non_exhaustive()
+    }
+}
+
+fn context(socket: &Socket) -> Option<Arc<Context>> {
+    let state = socket
+        .state
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .clone()?;
+    state.downcast::<Context>().ok()
+}
+
+fn ok(extra: Value) -> Value {
+    let mut body = json!({"ok": true});
+    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        body.extend(extra);
+    }
+    body
+}
+
+fn failure(code: ErrorCode, message: &str) -> Value {
+    json!({"ok": false, "error": {"code": code.as_str(), "message": message}})
+}
+
+fn chat_failure(error: ChatError) -> Value {
+    let api = ApiError::from(error);
+    let message = api.detail.clone().unwrap_or_else(|| api.code.title().to_owned());
+    if api.code.http_status() >= 500 {
+        tracing::error!(error = %api, "socket event failed");
+    }
+    failure(api.code, &message)
+}
+
+fn uuid_field(args: &[Value], field: &str) -> Option<uuid::Uuid> {
+    args.first()?.get(field)?.as_str()?.parse().ok()
+}
+
+impl EpopRealtime {
+    /// The application over `state`, with this node's `hub`.
+    pub fn new(state: AppState, hub: Arc<Hub>) -> Arc<Self> {
+        let presence = Arc::new(Presence::new(state.redis.clone(), &state.config.redis_prefix));
+        presence.spawn_refresh();
+        Arc::new(Self {
+            state,
+            hub,
+            presence,
+            typing: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Forwards domain events from the bus to this node's sockets until the process ends.
+    pub fn spawn_fan_out(self: &Arc<Self>) {
+        let app = self.clone();
+        let mut events = self.state.events.subscribe();
+        tokio::spawn(async move {
+            loop {
+                match events.recv().await {
+                    Ok(event) => app.deliver(&event).await,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(
+                            missed,
+                            "real-time fan-out fell behind; clients catch up over REST"
+                        );
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+    }
+
+    fn emit_to_room(
+        &self,
+        room: &str,
+        event: &str,
+        args: Value,
+        except_socket: Option<&str>,
+        except_user: Option<UserId>,
+    ) {
+        let packet = Packet::event("/", json!([event, args]), None, Vec::new());
+        self.hub.broadcast(room, &packet, except_socket, except_user);
+    }
+
+    async fn deliver(&self, published: &PublishedEvent) {
+        match &published.event {
+            DomainEvent::MessageCreated {
+                conversation_id,
+                message,
+                origin,
+                ..
+            } => {
+                self.emit_to_room(
+                    &conversation_room(*conversation_id),
+                    "message:new",
+                    message.clone(),
+                    origin.as_deref(),
+                    None,
+                );
+            }
+            DomainEvent::MessageUpdated {
+                conversation_id,
+                message,
+            } => {
+                self.emit_to_room(
+                    &conversation_room(*conversation_id),
+                    "message:updated",
+                    message.clone(),
+                    None,
+                    None,
+                );
+            }
+            DomainEvent::MessageDeleted {
+                conversation_id,
+                message_id,
+            } => {
+                let body = json!({"id": message_id, "conversation_id": conversation_id});
+                self.emit_to_room(
+                    &conversation_room(*conversation_id),
+                    "message:deleted",
+                    body,
+                    None,
+                    None,
+                );
+            }
+            DomainEvent::ReadPositionMoved {
+                conversation_id,
+                user_id,
+                message_id,
+            } => {
+                let body =
+                    json!({"conversation_id": conversation_id, "user_id": user_id, "message_id": message_id});
+                self.emit_to_room(
+                    &conversation_room(*conversation_id),
+                    "message:read",
+                    body,
+                    None,
+                    None,
+                );
+            }
+            DomainEvent::TypingChanged {
+                conversation_id,
+                user_id,
+                is_typing,
+            } => {
+                let body =
+                    json!({"conversation_id": conversation_id, "user_id": user_id, "is_typing": is_typing});
+                self.emit_to_room(
+                    &conversation_room(*conversation_id),
+                    "typing",
+                    body,
+                    None,
+                    Some(*user_id),
+                );
+            }
+            DomainEvent::PresenceChanged {
+                user_id,
+                online,
+                last_seen_at,
+                audience,
+            } => {
+                let status = if *online { "online" } else { "offline" };
+                let body = json!({"user_id": user_id, "status": status, "last_seen_at": last_seen_at});
+                for viewer in audience.iter().filter(|viewer| *viewer != user_id) {
+                    self.emit_to_room(&user_room(*viewer), "presence", body.clone(), None, None);
+                }
+            }
+            DomainEvent::ConversationCreated {
+                conversation_id,
+                member_ids,
+            } => {
+                self.joined(*conversation_id, member_ids).await;
+            }
+            DomainEvent::ConversationMembersChanged {
+                conversation_id,
+                added,
+                removed,
+                member_ids,
+            } => {
+                self.joined(*conversation_id, added).await;
+                let room = conversation_room(*conversation_id);
+                for user in removed {
+                    for socket in self.hub.sockets_in(&user_room(*user)) {
+                        self.hub.leave(&socket.id, &room);
+                    }
+                }
+                let mut shown = None;
+                for user in member_ids {
+                    if self.hub.sockets_in(&user_room(*user)).is_empty() {
+                        continue;
+                    }
+                    if let Ok(conversation) = self.state.chat.conversation(*user, *conversation_id).await {
+                        let value = serde_json::to_value(&conversation).unwrap_or(Value::Null);
+                        self.emit_to_room(
+                            &user_room(*user),
+                            "conversation:updated",
+                            value.clone(),
+                            None,
+                            None,
+                        );
+                        shown = Some(value);
+                    }
+                }
+                if let Some(mut value) = shown {
+                    value["unread_count"] = json!(0);
+                    for user in removed {
+                        self.emit_to_room(
+                            &user_room(*user),
+                            "conversation:updated",
+                            value.clone(),
+                            None,
+                            None,
+                        );
+                    }
+                }
+            }
+            DomainEvent::SessionsRevoked { user_id } => {
+                for socket in self.hub.sockets_in(&user_room(*user_id)) {
+                    socket.disconnect();
+                    socket.session().close(super::engine::CloseReason::ServerClose);
+                }
+            }
+        }
+    }
+
+    /// Local sockets of `users` join the conversation's room and learn of it (`conversation:new`).
+    async fn joined(&self, conversation: ConversationId, users: &[UserId]) {
+        let room = conversation_room(conversation);
+        for user in users {
+            let sockets = self.hub.sockets_in(&user_room(*user));
+            if sockets.is_empty() {
+                continue;
+            }
+            for socket in &sockets {
+                self.hub.join(&socket.id, &room);
+            }
+            if let Ok(value) = self
+                .state
+                .chat
+                .conversation(*user, conversation)
+                .await
+                .map(|c| serde_json::to_value(&c))
+            {
+                self.emit_to_room(
+                    &user_room(*user),
+                    "conversation:new",
+                    value.unwrap_or(Value::Null),
+                    None,
+                    None,
+                );
+            }
+        }
+    }
+
+    fn over_limit(&self, context: &Context) -> bool {
+        let limit = self.state.config.rate_limits.socket_per_10s;
+        if limit == 0 {
+            return false;
+        }
+        let mut window = context
+            .limit
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if window.0.elapsed() >= SOCKET_LIMIT_WINDOW {
+            *window = (Instant::now(), 0);
+        }
+        window.1 += 1;
+        window.1 > limit
+    }
+
+    async fn publish_ephemeral(&self, event: DomainEvent) {
+        self.state
+            .events
+            .publish(vec![PublishedEvent { id: 0, event }])
+            .await;
+    }
+
+    async fn typing(self: &Arc<Self>, user: UserId, conversation: ConversationId, is_typing: bool) {
+        let generation = {
+            let mut typing = self
+                .typing
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if is_typing {
+                let entry = typing.entry((conversation, user)).or_insert(0);
+                *entry += 1;
+                Some(*entry)
+            } else {
+                typing.remove(&(conversation, user));
+                None
+            }
+        };
+        self.publish_ephemeral(DomainEvent::TypingChanged {
+            conversation_id: conversation,
+            user_id: user,
+            is_typing,
+        })
+        .await;
+        if let Some(generation) = generation {
+            let app = self.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(TYPING_TTL).await;
+                let expired = {
+                    let mut typing = app
+                        .typing
+                        .lock()
+                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let current = typing.get(&(conversation, user)).copied();
+                    if current == Some(generation) {
+                        typing.remove(&(conversation, user));
+                        true
+                    } else {
+                        false
+                    }
+                };
+                if expired {
+                    app.publish_ephemeral(DomainEvent::TypingChanged {
+                        conversation_id: conversation,
+                        user_id: user,
+                        is_typing: false,
+                    })
+                    .await;
+                }
+            });
+        }
+    }
+
+    async fn handle(
+        self: &Arc<Self>,
+        socket: &Arc<Socket>,
+        user: UserId,
+        event: &IncomingEvent,
+    ) -> Option<Value> {
+        let conversation = uuid_field(&event.args, "conversation_id").map(ConversationId::from);
+        match event.name.as_str() {
+            "message:send" => {
+                let Some(conversation) = conversation else {
+                    return Some(failure(
+                        ErrorCode::ValidationFailed,
+                        "conversation_id is required",
+                    ));
+                };
+                let payload = event.args.first();
+                let content = payload
+                    .and_then(|p| p.get("content"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                let client_id = payload.and_then(|p| p.get("client_id")).and_then(Value::as_str);
+                if content.contains('\0')
+                    || client_id.is_some_and(|c| c.is_empty() || c.chars().count() > 128)
+                {
+                    return Some(failure(
+                        ErrorCode::ValidationFailed,
+                        "content or client_id is invalid",
+                    ));
+                }
+                let sent = self
+                    .state
+                    .chat
+                    .send(
+                        user,
+                        conversation,
+                        content,
+                        client_id,
+                        &[],
+                        Some(socket.id.clone()),
+                    )
+                    .await;
+                Some(match sent {
+                    Ok(Sent::Created(message) | Sent::Existing(message)) => ok(json!({"message": message})),
+                    Err(error) => chat_failure(error),
+                })
+            }
+            "typing:start" | "typing:stop" => {
+                let Some(conversation) = conversation else {
+                    return Some(failure(
+                        ErrorCode::ValidationFailed,
+                        "conversation_id is required",
+                    ));
+                };
+                if !self.hub.in_room(&socket.id, &conversation_room(conversation)) {
+                    return Some(failure(ErrorCode::NotFound, "the resource does not exist"));
+                }
+                self.typing(user, conversation, event.name == "typing:start")
+                    .await;
+                Some(ok(json!({})))
+            }
+            "message:read" => {
+                let (Some(conversation), Some(message)) =
+                    (conversation, uuid_field(&event.args, "message_id"))
+                else {
+                    return Some(failure(
+                        ErrorCode::ValidationFailed,
+                        "conversation_id and message_id are required",
+                    ));
+                };
+                Some(
+                    match self
+                        .state
+                        .chat
+                        .mark_read(user, conversation, MessageId::from(message))
+                        .await
+                    {
+                        Ok(()) => ok(json!({})),
+                        Err(error) => chat_failure(error),
+                    },
+                )
+            }
+            _ => Some(failure(ErrorCode::NotFound, "unknown event")),
+        }
+    }
+}
+
+/// The application as the Socket.IO layer sees it (a newtype so the `Arc` receiver methods stay usable).
+pub struct EpopApplication(pub Arc<EpopRealtime>);
+
+#[async_trait]
+impl Application for EpopApplication {
+    fn has_namespace(&self, namespace: &str) -> bool {
+        namespace == "/"
+    }
+
+    async fn authorize(&self, socket: &Arc<Socket>) -> Result<(), Refusal> {
+        let refusal = || Refusal {
+            message: "unauthorized".into(),
+        };
+        let token = socket
+            .auth
+            .as_ref()
+            .and_then(|auth| auth.get("token"))
+            .and_then(Value::as_str)
+            .ok_or_else(refusal)?;
+        let claims = self
+            .0
+            .state
+            .auth
+            .verify_access_token(token)
+            .map_err(|_| refusal())?;
+        let context = Arc::new(Context {
+            user: claims.sub,
+            limit: Mutex::new((Instant::now(), 0)),
+        });
+        *socket
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(context);
+        // Sockets never outlive their credentials.
+        let expires_in = (claims.exp - chrono::Utc::now().timestamp()).max(0) as u64;
+        let weak = Arc::downgrade(socket);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(expires_in)).await;
+            if let Some(socket) = weak.upgrade() {
+                socket.disconnect();
+                socket.session().close(super::engine::CloseReason::ServerClose);
+            }
+        });
+        Ok(())
+    }
+
+    async fn connected(&self, socket: &Arc<Socket>) {
+        let app = &self.0;
+        let Some(context) = context(socket) else { return };
+        app.hub.add(socket, context.user);
+        match app.state.chat.conversation_ids(context.user).await {
+            Ok(conversations) => {
+                for conversation in conversations {
+                    app.hub.join(&socket.id, &conversation_room(conversation));
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not load the socket's conversations"),
+        }
+        let partners = app.state.chat.partners(context.user).await.unwrap_or_default();
+        if app.presence.connect(context.user).await {
+            let event = DomainEvent::PresenceChanged {
+                user_id: context.user,
+                online: true,
+                last_seen_at: None,
+                audience: partners.clone(),
+            };
+            app.publish_ephemeral(event).await;
+        }
+        let online = app.presence.online_among(&partners).await;
+        socket.emit("presence:list", vec![json!({"online": online})]);
+    }
+
+    async fn event(&self, socket: &Arc<Socket>, event: IncomingEvent) {
+        let app = &self.0;
+        let Some(context) = context(socket) else { return };
+        let answer = if app.over_limit(&context) {
+            Some(failure(ErrorCode::RateLimited, "too many events"))
+        } else {
+            app.handle(socket, context.user, &event).await
+        };
+        if let (Some(id), Some(answer)) = (event.ack, answer) {
+            socket.ack(id, vec![answer], Vec::new());
+        }
+    }
+
+    async fn disconnected(&self, socket: &Arc<Socket>) {
+        let app = &self.0;
+        let Some((user, left)) = app.hub.remove(&socket.id) else {
+            return;
+        };
+        if left == 0 && app.presence.disconnect(user).await {
+            let audience = app.state.chat.partners(user).await.unwrap_or_default();
+            let event = DomainEvent::PresenceChanged {
+                user_id: user,
+                online: false,
+                last_seen_at: Some(chrono::Utc::now()),
+                audience,
+            };
+            app.publish_ephemeral(event).await;
+        }
+    }
+}

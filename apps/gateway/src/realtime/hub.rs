@@ -1,0 +1,164 @@
+//! This node's sockets and rooms. A room is a user (`u:{id}`, all their sockets) or a conversation
+//! (`c:{id}`, every member's sockets). Broadcasts encode a packet once and hand the same frames to every
+//! socket's queue.
+
+use super::socketio::Socket;
+use epop_core::{ConversationId, UserId};
+use epop_realtime_protocol::socket::Packet;
+use prometheus::IntGauge;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+/// A room name.
+pub fn user_room(user: UserId) -> String {
+    format!("u:{user}")
+}
+
+/// A room name.
+pub fn conversation_room(conversation: ConversationId) -> String {
+    format!("c:{conversation}")
+}
+
+#[derive(Default)]
+struct Rooms {
+    sockets: HashMap<String, (Arc<Socket>, UserId)>,
+    members: HashMap<String, HashSet<String>>,
+    joined: HashMap<String, HashSet<String>>,
+}
+
+/// The sockets connected to this node, by room.
+pub struct Hub {
+    rooms: Mutex<Rooms>,
+    gauge: IntGauge,
+}
+
+impl std::fmt::Debug for Hub {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Hub").finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl Hub {
+    /// An empty hub that keeps `gauge` (`socketio_connected_sockets`) current.
+    pub fn new(gauge: IntGauge) -> Self {
+        Self {
+            rooms: Mutex::new(Rooms::default()),
+            gauge,
+        }
+    }
+
+    /// Registers a socket of `user`; it joins the user's room.
+    pub fn add(&self, socket: &Arc<Socket>, user: UserId) {
+        let mut rooms = lock(&self.rooms);
+        rooms.sockets.insert(socket.id.clone(), (socket.clone(), user));
+        self.gauge.set(rooms.sockets.len() as i64);
+        drop(rooms);
+        self.join(&socket.id, &user_room(user));
+    }
+
+    /// Removes a socket from every room; returns how many sockets its user still has here.
+    pub fn remove(&self, socket_id: &str) -> Option<(UserId, usize)> {
+        let mut rooms = lock(&self.rooms);
+        let (_, user) = rooms.sockets.remove(socket_id)?;
+        for room in rooms.joined.remove(socket_id).unwrap_or_default() {
+            if let Some(members) = rooms.members.get_mut(&room) {
+                members.remove(socket_id);
+                if members.is_empty() {
+                    rooms.members.remove(&room);
+                }
+            }
+        }
+        self.gauge.set(rooms.sockets.len() as i64);
+        let left = rooms.members.get(&user_room(user)).map_or(0, HashSet::len);
+        Some((user, left))
+    }
+
+    /// Puts a socket in a room.
+    pub fn join(&self, socket_id: &str, room: &str) {
+        let mut rooms = lock(&self.rooms);
+        if !rooms.sockets.contains_key(socket_id) {
+            return;
+        }
+        rooms
+            .members
+            .entry(room.to_owned())
+            .or_default()
+            .insert(socket_id.to_owned());
+        rooms
+            .joined
+            .entry(socket_id.to_owned())
+            .or_default()
+            .insert(room.to_owned());
+    }
+
+    /// Takes a socket out of a room.
+    pub fn leave(&self, socket_id: &str, room: &str) {
+        let mut rooms = lock(&self.rooms);
+        if let Some(members) = rooms.members.get_mut(room) {
+            members.remove(socket_id);
+        }
+        if let Some(joined) = rooms.joined.get_mut(socket_id) {
+            joined.remove(room);
+        }
+    }
+
+    /// Whether a socket is in a room.
+    pub fn in_room(&self, socket_id: &str, room: &str) -> bool {
+        lock(&self.rooms)
+            .members
+            .get(room)
+            .is_some_and(|m| m.contains(socket_id))
+    }
+
+    /// The sockets in a room.
+    pub fn sockets_in(&self, room: &str) -> Vec<Arc<Socket>> {
+        let rooms = lock(&self.rooms);
+        rooms
+            .members
+            .get(room)
+            .map(|ids| {
+                ids.iter()
+                    .filter_map(|id| rooms.sockets.get(id).map(|(s, _)| s.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The users with at least one socket on this node.
+    pub fn local_users(&self) -> Vec<UserId> {
+        let rooms = lock(&self.rooms);
+        let users: HashSet<UserId> = rooms.sockets.values().map(|(_, user)| *user).collect();
+        users.into_iter().collect()
+    }
+
+    /// Sends `packet` to every socket in `room`, except the socket `except_socket` and the sockets of
+    /// `except_user`. The packet is encoded once.
+    pub fn broadcast(
+        &self,
+        room: &str,
+        packet: &Packet,
+        except_socket: Option<&str>,
+        except_user: Option<UserId>,
+    ) {
+        let messages = packet.to_engine_messages();
+        let targets: Vec<Arc<Socket>> = {
+            let rooms = lock(&self.rooms);
+            let Some(ids) = rooms.members.get(room) else {
+                return;
+            };
+            ids.iter()
+                .filter(|id| Some(id.as_str()) != except_socket)
+                .filter_map(|id| rooms.sockets.get(id))
+                .filter(|(_, user)| Some(*user) != except_user)
+                .map(|(socket, _)| socket.clone())
+                .collect()
+        };
+        for socket in targets {
+            socket.send_encoded(&messages);
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Real time: Socket.IO v5 over Engine.IO v4, on actix-ws and HTTP long-polling.
+//!
+//! Layers, bottom up: [`engine`] (sessions, queues, heartbeats, upgrade), [`transport`] (the HTTP and
+//! WebSocket endpoint), [`socketio`] (namespaces, connect, events, acks, binary), and the applications on top:
+//! [`epop`] (CONTRACT section 7, with [`hub`] rooms and [`presence`]) and [`conformance`] for the official
+//! protocol test suites. The wire codecs live in the
+//! `epop-realtime-protocol` crate.
+
+pub mod conformance;
+pub mod engine;
+pub mod epop;
+pub mod hub;
+pub mod presence;
+pub mod socketio;
+pub mod transport;

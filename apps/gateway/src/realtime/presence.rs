@@ -1,0 +1,179 @@
+//! Who is online, across nodes. With Redis, each user has a sorted set of the nodes they are connected to,
+//! scored by an expiry that the node refreshes every few seconds; a crashed node stops refreshing and its
+//! users drop out when the scores pass. Without Redis, presence is this node's sockets.
+
+use epop_core::UserId;
+use epop_storage::redis::RedisPool;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// How long a node's claim that a user is online lasts without refresh.
+const CLAIM_TTL: Duration = Duration::from_secs(30);
+/// How often a node refreshes its claims.
+const REFRESH_EVERY: Duration = Duration::from_secs(10);
+
+/// Presence tracking for this node.
+pub struct Presence {
+    redis: Option<RedisPool>,
+    prefix: String,
+    node: String,
+    local: Mutex<HashMap<UserId, usize>>,
+}
+
+impl std::fmt::Debug for Presence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Presence")
+            .field("node", &self.node)
+            .finish_non_exhaustive()
+    }
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl Presence {
+    /// Presence kept in `redis` (or in process), under `prefix`.
+    pub fn new(redis: Option<RedisPool>, prefix: &str) -> Self {
+        Self {
+            redis,
+            prefix: prefix.to_owned(),
+            node: super::engine::random_id(),
+            local: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn key(&self, user: UserId) -> String {
+        format!("{}:presence:{user}", self.prefix)
+    }
+
+    async fn online_elsewhere(&self, user: UserId) -> bool {
+        let Some(redis) = &self.redis else { return false };
+        let Ok(mut conn) = redis.get().await else {
+            return false;
+        };
+        let count: redis::RedisResult<i64> = redis::cmd("ZCOUNT")
+            .arg(self.key(user))
+            .arg(now_ms())
+            .arg("+inf")
+            .query_async(&mut conn)
+            .await;
+        count.is_ok_and(|n| n > 0)
+    }
+
+    async fn claim(&self, user: UserId, present: bool) {
+        let Some(redis) = &self.redis else { return };
+        let Ok(mut conn) = redis.get().await else { return };
+        let result: redis::RedisResult<()> = if present {
+            redis::pipe()
+                .cmd("ZADD")
+                .arg(self.key(user))
+                .arg(now_ms() + CLAIM_TTL.as_millis() as i64)
+                .arg(&self.node)
+                .ignore()
+                .cmd("PEXPIRE")
+                .arg(self.key(user))
+                .arg(CLAIM_TTL.as_millis() as i64 * 2)
+                .ignore()
+                .query_async(&mut conn)
+                .await
+        } else {
+            redis::cmd("ZREM")
+                .arg(self.key(user))
+                .arg(&self.node)
+                .query_async(&mut conn)
+                .await
+        };
+        if let Err(error) = result {
+            tracing::warn!(%error, "presence: Redis unreachable");
+        }
+    }
+
+    /// A socket of `user` connected here; returns whether the user just came online everywhere.
+    pub async fn connect(&self, user: UserId) -> bool {
+        let first_here = {
+            let mut local = self
+                .local
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let count = local.entry(user).or_insert(0);
+            *count += 1;
+            *count == 1
+        };
+        if !first_here {
+            return false;
+        }
+        let elsewhere = self.online_elsewhere(user).await;
+        self.claim(user, true).await;
+        !elsewhere
+    }
+
+    /// A socket of `user` left here; returns whether the user is now offline everywhere.
+    pub async fn disconnect(&self, user: UserId) -> bool {
+        let last_here = {
+            let mut local = self
+                .local
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match local.get_mut(&user) {
+                Some(count) if *count > 1 => {
+                    *count -= 1;
+                    false
+                }
+                Some(_) => {
+                    local.remove(&user);
+                    true
+                }
+                None => false,
+            }
+        };
+        if !last_here {
+            return false;
+        }
+        self.claim(user, false).await;
+        !self.online_elsewhere(user).await
+    }
+
+    /// Which of `users` are online (here or on any node).
+    pub async fn online_among(&self, users: &[UserId]) -> Vec<UserId> {
+        let mut online = Vec::new();
+        for user in users {
+            let here = self
+                .local
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .contains_key(user);
+            if here || self.online_elsewhere(*user).await {
+                online.push(*user);
+            }
+        }
+        online
+    }
+
+    /// Refreshes this node's claims until the presence tracker is dropped.
+    pub fn spawn_refresh(self: &Arc<Self>) {
+        if self.redis.is_none() {
+            return;
+        }
+        let presence = Arc::downgrade(self);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(REFRESH_EVERY).await;
+                let Some(presence) = presence.upgrade() else {
+                    return;
+                };
+                let users: Vec<UserId> = presence
+                    .local
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .keys()
+                    .copied()
+                    .collect();
+                for user in users {
+                    presence.claim(user, true).await;
+                }
+            }
+        });
+    }
+}

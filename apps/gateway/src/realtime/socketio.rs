@@ -1,0 +1,330 @@
+//! Socket.IO v5 over the Engine.IO sessions: namespaces, the connect handshake (with the `auth` payload),
+//! events and acks with binary attachments, and the connect timeout.
+//!
+//! Each Engine.IO session gets one task that handles its Socket.IO packets in order, so a client's events are
+//! processed in the order sent, and a slow handler for one client never blocks another.
+
+use super::engine::{CloseReason, EngineHandler, Session};
+use async_trait::async_trait;
+use bytes::Bytes;
+use epop_realtime_protocol::engine::{Packet as EnginePacket, Payload};
+use epop_realtime_protocol::socket::{self, Packet, PacketKind, Reassembler};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// An event from a client.
+#[derive(Debug, Clone)]
+pub struct IncomingEvent {
+    /// The event name (a number name is given in its decimal form).
+    pub name: String,
+    /// The arguments after the name (binary parts as placeholders).
+    pub args: Vec<Value>,
+    /// The client's ack id, when it expects an answer.
+    pub ack: Option<u64>,
+    /// The binary attachments the placeholders point to.
+    pub attachments: Vec<Bytes>,
+}
+
+/// Why a connect was refused.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    /// The `message` of the CONNECT_ERROR packet.
+    pub message: String,
+}
+
+/// What an application does with sockets. One implementation serves every namespace it says exists.
+#[async_trait]
+pub trait Application: Send + Sync + 'static {
+    /// Whether a namespace exists (others are refused with "Invalid namespace").
+    fn has_namespace(&self, namespace: &str) -> bool;
+    /// Decides whether a socket may connect, from its `auth` payload.
+    async fn authorize(&self, socket: &Arc<Socket>) -> Result<(), Refusal>;
+    /// Called right after the CONNECT reply went out.
+    async fn connected(&self, socket: &Arc<Socket>);
+    /// Handles an event.
+    async fn event(&self, socket: &Arc<Socket>, event: IncomingEvent);
+    /// Called once when the socket leaves (client DISCONNECT, session end, server disconnect).
+    async fn disconnected(&self, socket: &Arc<Socket>);
+}
+
+/// One connected socket: a namespace on an Engine.IO session.
+pub struct Socket {
+    /// The socket id (not the engine sid).
+    pub id: String,
+    /// Its namespace.
+    pub namespace: String,
+    /// The handshake `auth` payload.
+    pub auth: Option<Value>,
+    session: Arc<Session>,
+    next_ack: AtomicU64,
+    /// Application data attached at authorization (e.g. the signed-in user).
+    pub state: Mutex<Option<Arc<dyn std::any::Any + Send + Sync>>>,
+}
+
+impl std::fmt::Debug for Socket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Socket")
+            .field("id", &self.id)
+            .field("namespace", &self.namespace)
+            .finish_non_exhaustive()
+    }
+}
+
+fn engine_packets(packet: &Packet) -> Vec<EnginePacket> {
+    packet
+        .to_engine_messages()
+        .into_iter()
+        .map(EnginePacket::Message)
+        .collect()
+}
+
+impl Socket {
+    /// The Engine.IO session under the socket.
+    pub fn session(&self) -> &Arc<Session> {
+        &self.session
+    }
+
+    /// Sends a whole Socket.IO packet (header and attachments, contiguous).
+    pub fn send_packet(&self, packet: &Packet) {
+        self.session.send_all(engine_packets(packet));
+    }
+
+    /// Sends pre-encoded engine messages (an event encoded once for many sockets).
+    pub fn send_encoded(&self, messages: &[Payload]) {
+        self.session
+            .send_all(messages.iter().cloned().map(EnginePacket::Message));
+    }
+
+    /// Emits `event` with `args`.
+    pub fn emit(&self, event: &str, args: Vec<Value>) {
+        self.emit_with(event, args, Vec::new());
+    }
+
+    /// Emits `event` with `args` and binary attachments.
+    pub fn emit_with(&self, event: &str, args: Vec<Value>, attachments: Vec<Bytes>) {
+        let mut array = Vec::with_capacity(args.len() + 1);
+        array.push(Value::String(event.to_owned()));
+        array.extend(args);
+        self.send_packet(&Packet::event(
+            &self.namespace,
+            Value::Array(array),
+            None,
+            attachments,
+        ));
+    }
+
+    /// Answers the client's ack `id` with `args`.
+    pub fn ack(&self, id: u64, args: Vec<Value>, attachments: Vec<Bytes>) {
+        self.send_packet(&Packet::ack(&self.namespace, id, Value::Array(args), attachments));
+    }
+
+    /// A fresh ack id for server-to-client acks.
+    pub fn next_ack_id(&self) -> u64 {
+        self.next_ack.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Disconnects this socket from its namespace (the client gets a DISCONNECT packet); the engine session
+    /// stays open for other namespaces.
+    pub fn disconnect(&self) {
+        self.send_packet(&Packet::disconnect(&self.namespace));
+    }
+}
+
+enum Inbound {
+    Packet(Packet),
+    Closed,
+}
+
+struct Connection {
+    inbound: mpsc::UnboundedSender<Inbound>,
+    reassembler: Mutex<Reassembler>,
+    sockets: Mutex<HashMap<String, Arc<Socket>>>,
+}
+
+/// The Socket.IO server: an [`EngineHandler`] that speaks Socket.IO to an [`Application`].
+pub struct SocketIo {
+    app: Arc<dyn Application>,
+    connect_timeout: Duration,
+    connections: Mutex<HashMap<String, Arc<Connection>>>,
+}
+
+impl std::fmt::Debug for SocketIo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketIo")
+            .field("connect_timeout", &self.connect_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl SocketIo {
+    /// A server for `app`; sessions that connect no namespace within `connect_timeout` are closed.
+    pub fn new(app: Arc<dyn Application>, connect_timeout: Duration) -> Self {
+        Self {
+            app,
+            connect_timeout,
+            connections: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Every socket connected on this node (for shutdown and diagnostics).
+    pub fn sockets(&self) -> Vec<Arc<Socket>> {
+        lock(&self.connections)
+            .values()
+            .flat_map(|c| lock(&c.sockets).values().cloned().collect::<Vec<_>>())
+            .collect()
+    }
+}
+
+impl EngineHandler for SocketIo {
+    fn on_open(&self, session: &Arc<Session>) {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let connection = Arc::new(Connection {
+            inbound: sender,
+            reassembler: Mutex::new(Reassembler::new()),
+            sockets: Mutex::new(HashMap::new()),
+        });
+        lock(&self.connections).insert(session.sid.clone(), connection.clone());
+        tokio::spawn(run_connection(
+            self.app.clone(),
+            session.clone(),
+            connection,
+            receiver,
+            self.connect_timeout,
+        ));
+    }
+
+    fn on_message(&self, session: &Arc<Session>, payload: Payload) {
+        let Some(connection) = lock(&self.connections).get(&session.sid).cloned() else {
+            return;
+        };
+        let complete = {
+            let mut reassembler = lock(&connection.reassembler);
+            match payload {
+                Payload::Text(text) => socket::decode(&text).and_then(|header| reassembler.start(header)),
+                Payload::Binary(bytes) => reassembler.push_attachment(bytes),
+            }
+        };
+        match complete {
+            Ok(Some(packet)) => {
+                let _ = connection.inbound.send(Inbound::Packet(packet));
+            }
+            Ok(None) => {}
+            Err(_) => session.close(CloseReason::ProtocolError),
+        }
+    }
+
+    fn on_close(&self, session: &Arc<Session>, _reason: CloseReason) {
+        if let Some(connection) = lock(&self.connections).remove(&session.sid) {
+            let _ = connection.inbound.send(Inbound::Closed);
+        }
+    }
+}
+
+async fn run_connection(
+    app: Arc<dyn Application>,
+    session: Arc<Session>,
+    connection: Arc<Connection>,
+    mut inbound: mpsc::UnboundedReceiver<Inbound>,
+    connect_timeout: Duration,
+) {
+    let deadline = tokio::time::sleep(connect_timeout);
+    tokio::pin!(deadline);
+    let mut ever_connected = false;
+    loop {
+        let next = tokio::select! {
+            () = &mut deadline, if !ever_connected => {
+                session.close(CloseReason::ServerClose);
+                None
+            }
+            next = inbound.recv() => next,
+        };
+        let packet = match next {
+            Some(Inbound::Packet(packet)) => packet,
+            Some(Inbound::Closed) | None => break,
+        };
+        let namespace = packet.namespace.clone();
+        let existing = lock(&connection.sockets).get(&namespace).cloned();
+        match (packet.kind, existing) {
+            (PacketKind::Connect, None) => {
+                if !app.has_namespace(&namespace) {
+                    session.send_all(engine_packets(&Packet::connect_error(
+                        &namespace,
+                        "Invalid namespace",
+                    )));
+                    continue;
+                }
+                let socket = Arc::new(Socket {
+                    id: super::engine::random_id(),
+                    namespace: namespace.clone(),
+                    auth: packet.data.clone(),
+                    session: session.clone(),
+                    next_ack: AtomicU64::new(0),
+                    state: Mutex::new(None),
+                });
+                match app.authorize(&socket).await {
+                    Ok(()) => {
+                        socket.send_packet(&Packet::connect_ok(&namespace, &socket.id, None));
+                        lock(&connection.sockets).insert(namespace, socket.clone());
+                        ever_connected = true;
+                        app.connected(&socket).await;
+                    }
+                    Err(refusal) => {
+                        socket.send_packet(&Packet::connect_error(&namespace, &refusal.message));
+                    }
+                }
+            }
+            // A second CONNECT for a connected namespace changes nothing.
+            (PacketKind::Connect, Some(_)) => {}
+            (PacketKind::Disconnect, Some(socket)) => {
+                lock(&connection.sockets).remove(&namespace);
+                app.disconnected(&socket).await;
+            }
+            (PacketKind::Event | PacketKind::BinaryEvent, Some(socket)) => {
+                let Some(Value::Array(mut values)) = packet.data else {
+                    continue;
+                };
+                if values.is_empty() {
+                    continue;
+                }
+                let name = match values.remove(0) {
+                    Value::String(name) => name,
+                    other => other.to_string(),
+                };
+                app.event(
+                    &socket,
+                    IncomingEvent {
+                        name,
+                        args: values,
+                        ack: packet.ack_id,
+                        attachments: packet.attachments,
+                    },
+                )
+                .await;
+            }
+            // Acks of server-initiated requests: none are sent today.
+            (PacketKind::Ack | PacketKind::BinaryAck, Some(_)) => {}
+            // Packets for a namespace the client is not connected to, or server-only types.
+            (
+                PacketKind::Disconnect
+                | PacketKind::Event
+                | PacketKind::BinaryEvent
+                | PacketKind::Ack
+                | PacketKind::BinaryAck,
+                None,
+            )
+            | (PacketKind::ConnectError, _) => {}
+        }
+    }
+    let sockets: Vec<Arc<Socket>> = lock(&connection.sockets).drain().map(|(_, s)| s).collect();
+    for socket in sockets {
+        app.disconnected(&socket).await;
+    }
+}
