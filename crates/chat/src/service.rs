@@ -490,14 +490,17 @@ impl ChatService {
         let message_id = MessageId::new().into_uuid();
         let outcome = conn
             .transaction::<_, ChatError, _>(async |conn| {
-                let seq = convs::next_seq(conn, id.into_uuid()).await?;
-                // Under the conversation lock: a concurrent retry with the same client_id has committed or not.
-                if let Some(client_id) = client_id
-                    && let Some(existing) =
+                // With a client_id, lock the conversation first: a concurrent retry with the same client_id has
+                // then either committed (found here, and this transaction changes nothing) or not started.
+                if let Some(client_id) = client_id {
+                    convs::lock(conn, id.into_uuid()).await?;
+                    if let Some(existing) =
                         messages::find_by_client_id(conn, id.into_uuid(), me.into_uuid(), client_id).await?
-                {
-                    return Ok(Err(existing));
+                    {
+                        return Ok(Err(existing));
+                    }
                 }
+                let seq = convs::next_seq(conn, id.into_uuid()).await?;
                 let row = messages::insert(
                     conn,
                     &NewMessageRow {
@@ -544,7 +547,7 @@ impl ChatService {
                 self.notifier.notify();
                 Ok(Sent::Created(message))
             }
-            // The transaction was rolled back: the seq taken is released.
+            // The transaction only locked and read: no seq was taken.
             Err(existing) => {
                 drop(conn);
                 let mut conn = self.pool.get().await?;

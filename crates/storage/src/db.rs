@@ -2,8 +2,8 @@
 
 use crate::{StorageError, StorageResult};
 use deadpool::Runtime;
-use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::pooled_connection::deadpool::{Object, Pool};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use std::time::Duration;
 
@@ -21,7 +21,11 @@ const RECYCLE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Builds a lazy pool of at most `max_size` connections to `database_url`. No connection is opened yet.
 pub fn build_pool(database_url: &str, max_size: usize) -> StorageResult<DbPool> {
-    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new(database_url);
+    // `Fast` recycling skips the `SELECT 1` round trip on every checkout (measured: one round trip per request);
+    // connections that broke are still detected and dropped by the manager.
+    let mut config = ManagerConfig::default();
+    config.recycling_method = RecyclingMethod::Fast;
+    let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(database_url, config);
     Pool::builder(manager)
         .max_size(max_size)
         .wait_timeout(Some(WAIT_TIMEOUT))

@@ -31,7 +31,8 @@ async fn me_returns_and_renames_the_caller() {
     )
     .await;
     assert_eq!(me["email"], "ann@example.com");
-    let keys: Vec<_> = me.as_object().unwrap().keys().cloned().collect();
+    let mut keys: Vec<_> = me.as_object().unwrap().keys().cloned().collect();
+    keys.sort();
     assert_eq!(
         keys,
         vec!["created_at", "email", "id", "name", "role", "updated_at"]
