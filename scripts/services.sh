@@ -67,3 +67,19 @@ ensure_rust() {
         return 1
     }
 }
+
+# The official Socket.IO clients the integration tests drive (JavaScript and Python), installed locally under
+# tests/clients/ (node_modules and a virtualenv), reused when already there.
+ensure_socketio_clients() {
+    command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || apt_install nodejs npm
+    if [ ! -d tests/clients/js/node_modules/socket.io-client ] || [ tests/clients/js/package-lock.json -nt tests/clients/js/node_modules ]; then
+        epop_log "installing socket.io-client (npm ci)"
+        (cd tests/clients/js && npm ci --silent --no-audit --no-fund)
+    fi
+    local venv=tests/clients/python/.venv
+    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import socketio, requests' 2>/dev/null; then
+        python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv && python3 -m venv "$venv"; }
+        epop_log "installing python-socketio (pip)"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/clients/python/requirements.txt
+    fi
+}

@@ -15,4 +15,5 @@ mod files;
 mod health;
 mod helpers;
 mod rate_limits;
+mod realtime;
 mod users;
