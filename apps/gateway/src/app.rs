@@ -342,10 +342,19 @@ async fn wait_for_shutdown_signal() {
 
 /// Serves the Socket.IO conformance configuration (`epop-gateway conformance`): no database, no auth.
 pub async fn run_conformance(listen: SocketAddr) -> anyhow::Result<()> {
+    let listener =
+        TcpListener::bind(listen).with_context(|| format!("binding {listen} (EPOP_CONFORMANCE_LISTEN)"))?;
+    conformance_server(listener)?.await?;
+    Ok(())
+}
+
+/// The conformance server on a bound listener: Socket.IO at `/socket.io/`, a raw Engine.IO echo at
+/// `/engine.io/`.
+pub fn conformance_server(listener: TcpListener) -> anyhow::Result<Server> {
     let (socket_io, echo) = crate::realtime::conformance::engines();
     let socket_io = web::Data::new(socket_io);
     let echo = web::Data::new(echo);
-    HttpServer::new(move || {
+    Ok(HttpServer::new(move || {
         App::new()
             .service(
                 web::scope("/socket.io")
@@ -361,8 +370,7 @@ pub async fn run_conformance(listen: SocketAddr) -> anyhow::Result<()> {
             )
     })
     .workers(2)
-    .bind(listen)?
-    .run()
-    .await?;
-    Ok(())
+    .disable_signals()
+    .listen(listener)?
+    .run())
 }

@@ -10,6 +10,7 @@
 mod auth;
 mod chat;
 mod cli;
+mod conformance;
 mod conventions;
 mod files;
 mod health;

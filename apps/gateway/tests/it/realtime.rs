@@ -5,7 +5,9 @@ use crate::helpers::TestApp;
 use std::path::PathBuf;
 
 fn clients_dir(kind: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients").join(kind)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/clients")
+        .join(kind)
 }
 
 async fn run(program: &str, script: &str, dir: PathBuf, app: &TestApp) {
@@ -15,19 +17,34 @@ async fn run(program: &str, script: &str, dir: PathBuf, app: &TestApp) {
         .current_dir(&dir)
         .output()
         .await
-        .unwrap_or_else(|e| panic!("{program} could not start in {}: {e} (run ./scripts/test.sh, which installs the clients)", dir.display()));
+        .unwrap_or_else(|e| {
+            panic!(
+                "{program} could not start in {}: {e} (run ./scripts/test.sh, which installs the clients)",
+                dir.display()
+            )
+        });
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{program} {script} failed:\n{stdout}\n{stderr}");
+    assert!(
+        output.status.success(),
+        "{program} {script} failed:\n{stdout}\n{stderr}"
+    );
     assert!(!stdout.contains("not ok"), "{stdout}");
-    assert!(stdout.lines().filter(|l| l.starts_with("ok - ")).count() >= 5, "too few checks ran:\n{stdout}");
+    assert!(
+        stdout.lines().filter(|l| l.starts_with("ok - ")).count() >= 5,
+        "too few checks ran:\n{stdout}"
+    );
 }
 
 #[tokio::test]
 async fn the_official_javascript_client_works_over_both_transports() {
     let app = TestApp::spawn().await;
     let dir = clients_dir("js");
-    assert!(dir.join("node_modules/socket.io-client").exists(), "run `npm ci` in {} (scripts/test.sh does)", dir.display());
+    assert!(
+        dir.join("node_modules/socket.io-client").exists(),
+        "run `npm ci` in {} (scripts/test.sh does)",
+        dir.display()
+    );
     run("node", "realtime.mjs", dir, &app).await;
 }
 
@@ -36,6 +53,10 @@ async fn the_official_python_client_works() {
     let app = TestApp::spawn().await;
     let dir = clients_dir("python");
     let python = dir.join(".venv/bin/python");
-    assert!(python.exists(), "create {}/.venv with python-socketio (scripts/test.sh does)", dir.display());
+    assert!(
+        python.exists(),
+        "create {}/.venv with python-socketio (scripts/test.sh does)",
+        dir.display()
+    );
     run(&python.to_string_lossy(), "realtime.py", dir, &app).await;
 }
