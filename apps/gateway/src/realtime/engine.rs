@@ -476,3 +476,81 @@ pub fn frame_of(packet: &Packet) -> Frame {
         other => Frame::Text(other.to_text_frame().unwrap_or_default()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Recorder {
+        closed: Mutex<Vec<(String, CloseReason)>>,
+    }
+
+    impl EngineHandler for Recorder {
+        fn on_open(&self, _session: &Arc<Session>) {}
+        fn on_message(&self, _session: &Arc<Session>, _payload: Payload) {}
+        fn on_close(&self, session: &Arc<Session>, reason: CloseReason) {
+            lock(&self.closed).push((session.sid.clone(), reason));
+        }
+    }
+
+    fn message(text: &str) -> Packet {
+        Packet::Message(Payload::Text(text.to_owned()))
+    }
+
+    #[tokio::test]
+    async fn a_client_that_does_not_keep_up_is_disconnected_and_others_are_not() {
+        let recorder = Arc::new(Recorder::default());
+        let config = EngineConfig {
+            max_queued_packets: 8,
+            ..EngineConfig::default()
+        };
+        let engine = Engine::new(config, recorder.clone());
+        let (slow, _) = engine.open(Transport::WebSocket);
+        let (healthy, _) = engine.open(Transport::WebSocket);
+        for i in 0..8 {
+            slow.send(message(&format!("m{i}")));
+            healthy.send(message(&format!("m{i}")));
+            // The healthy client reads as it goes.
+            assert_eq!(healthy.next_batch().await.map(|batch| batch.len()), Some(1));
+        }
+        assert!(!slow.is_closed(), "a full queue is still within the bound");
+        slow.send(message("one too many"));
+        assert!(slow.is_closed());
+        assert_eq!(slow.close_reason(), Some(CloseReason::SlowConsumer));
+        assert!(engine.session(&slow.sid).is_none());
+        assert_eq!(
+            slow.next_batch().await,
+            None,
+            "its queue was dropped, not flushed"
+        );
+        assert_eq!(
+            lock(&recorder.closed).as_slice(),
+            &[(slow.sid.clone(), CloseReason::SlowConsumer)]
+        );
+        healthy.send(message("still here"));
+        assert_eq!(healthy.next_batch().await.map(|batch| batch.len()), Some(1));
+        assert_eq!(engine.session_count(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_closed_session_refuses_new_polls_and_a_pending_poll_gets_new_packets() {
+        let engine = Engine::new(EngineConfig::default(), Arc::new(Recorder::default()));
+        let (session, _) = engine.open(Transport::Polling);
+        session.send(message("bye"));
+        session.close(CloseReason::ServerClose);
+        assert_eq!(
+            session.poll().await,
+            Err(BadRequest),
+            "a closed session accepts no new poll"
+        );
+        let (session, _) = engine.open(Transport::Polling);
+        let polling = {
+            let session = session.clone();
+            tokio::spawn(async move { session.poll().await })
+        };
+        tokio::task::yield_now().await;
+        session.send(message("last words"));
+        assert_eq!(polling.await.ok(), Some(Ok("4last words".to_owned())));
+    }
+}

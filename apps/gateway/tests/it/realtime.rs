@@ -11,9 +11,13 @@ fn clients_dir(kind: &str) -> PathBuf {
 }
 
 async fn run(program: &str, script: &str, dir: PathBuf, app: &TestApp) {
+    run_with(program, script, dir, &[app.address.as_str()], 5).await;
+}
+
+async fn run_with(program: &str, script: &str, dir: PathBuf, urls: &[&str], min_checks: usize) {
     let output = tokio::process::Command::new(program)
         .arg(script)
-        .arg(&app.address)
+        .args(urls)
         .current_dir(&dir)
         .output()
         .await
@@ -59,4 +63,24 @@ async fn the_official_python_client_works() {
         dir.display()
     );
     run(&python.to_string_lossy(), "realtime.py", dir, &app).await;
+}
+
+#[tokio::test]
+async fn two_nodes_share_events_presence_typing_and_logouts_through_redis() {
+    let node_a = TestApp::spawn().await;
+    let node_b = node_a.spawn_peer().await;
+    let dir = clients_dir("js");
+    assert!(
+        dir.join("node_modules/socket.io-client").exists(),
+        "run `npm ci` in {}",
+        dir.display()
+    );
+    run_with(
+        "node",
+        "two-nodes.mjs",
+        dir,
+        &[node_a.address.as_str(), node_b.address.as_str()],
+        5,
+    )
+    .await;
 }
