@@ -3,16 +3,20 @@
 # database on loopback, runs the scenarios and prints their figures. Traffic goes to 127.0.0.1 only; every loop
 # is bounded in time.
 #
-# Usage: bench/run.sh [login|chat|all]   (default: all)
+# Usage: bench/run.sh [login|chat|fanout|all]   (default: all = login + chat; fanout runs only when named)
 #   EPOP_BENCH_SECONDS   seconds per saturated run (15)
 #   EPOP_BENCH_DB_POOL   the gateway's EPOP_DB_POOL_SIZE (16)
 #   EPOP_BENCH_CHAT_CONCURRENCY   concurrencies of the chat runs ("8 16")
 #   EPOP_BENCH_SKIP_BUILD=1       use the binaries already in target/release
+#   EPOP_BENCH_FANOUT_CLIENTS     client counts of the fanout runs ("1000 10000")
+#   EPOP_BENCH_FANOUT_MESSAGES / _RATE / _BURST   messages at RATE/s, then BURST back to back (50, 10, 100)
+#   EPOP_BENCH_LOADGEN_CPUS       cores the fanout load generator is pinned to (taskset -c; "1"; "" = none)
+#   EPOP_BENCH_GATEWAY_CPUS       cores the gateway is pinned to ("" = none)
 set -euo pipefail
 WHAT="${1:-all}"
 case "$WHAT" in
-    login | chat | all) ;;
-    *) echo "usage: $0 [login|chat|all]" >&2; exit 2 ;;
+    login | chat | fanout | all) ;;
+    *) echo "usage: $0 [login|chat|fanout|all]" >&2; exit 2 ;;
 esac
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/services.sh
@@ -25,6 +29,10 @@ SECONDS_PER_RUN="${EPOP_BENCH_SECONDS:-15}"
 CORES=$(nproc)
 DB_POOL="${EPOP_BENCH_DB_POOL:-16}"
 CHAT_CONCURRENCY="${EPOP_BENCH_CHAT_CONCURRENCY:-8 16}"
+JWT_SECRET="bench-secret-bench-secret-bench-secret"
+GATEWAY_CPUS="${EPOP_BENCH_GATEWAY_CPUS:-}"
+# 10,000 sockets need as many descriptors in the gateway and in the load generator (children inherit this).
+ulimit -n "$(ulimit -Hn)"
 export PGPASSWORD=postgres
 DB_URL="postgres://postgres:postgres@127.0.0.1:5432/$DB"
 
@@ -38,13 +46,15 @@ LOADGEN=target/release/epop-loadgen
 psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
 psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE $DB"
 STORE=$(mktemp -d)
+PIN=()
+[ -n "$GATEWAY_CPUS" ] && PIN=(taskset -c "$GATEWAY_CPUS")
 env -i PATH="$PATH" HOME="$HOME" \
     DATABASE_URL="$DB_URL" EPOP_DB_POOL_SIZE="$DB_POOL" \
     REDIS_URL="redis://127.0.0.1:6379" EPOP_REDIS_PREFIX="epopbench" \
-    EPOP_JWT_SECRET="bench-secret-bench-secret-bench-secret" \
+    EPOP_JWT_SECRET="$JWT_SECRET" \
     EPOP_LISTEN="127.0.0.1:$PORT" EPOP_STORAGE_DIR="$STORE" \
-    EPOP_AUTH_RATE_LIMIT=0 EPOP_API_RATE_LIMIT=0 RUST_LOG=warn \
-    "$GATEWAY" > /tmp/epop-bench-gateway.log 2>&1 &
+    EPOP_AUTH_RATE_LIMIT=0 EPOP_API_RATE_LIMIT=0 EPOP_SOCKET_RATE_LIMIT=0 RUST_LOG=warn \
+    "${PIN[@]}" "$GATEWAY" > /tmp/epop-bench-gateway.log 2>&1 &
 GW_PID=$!
 trap 'kill $GW_PID 2>/dev/null; wait $GW_PID 2>/dev/null; rm -rf "$STORE"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null && break; sleep 0.2; done
@@ -160,8 +170,54 @@ chat_section() {
         --concurrency 4 --seconds "$SECONDS_PER_RUN"
 }
 
+# ----- fanout: N WebSocket clients in one conversation, messages posted over REST ------------------------------
+
+fanout_section() {
+    local counts=${EPOP_BENCH_FANOUT_CLIENTS:-1000 10000}
+    local messages=${EPOP_BENCH_FANOUT_MESSAGES:-50} rate=${EPOP_BENCH_FANOUT_RATE:-10}
+    local burst=${EPOP_BENCH_FANOUT_BURST:-100} cpus=${EPOP_BENCH_LOADGEN_CPUS-1}
+    local bench n first conv ids token pin=()
+    [ -n "$cpus" ] && pin=(taskset -c "$cpus")
+    bench=$(sql "SELECT id FROM users WHERE lower(email) = 'bench@example.com'")
+    token=$(curl -sf -X POST "http://127.0.0.1:$PORT/api/auth/login" -H 'content-type: application/json' \
+        -d '{"email":"bench@example.com","password":"bench password 1"}' | jq -r .access_token)
+    [ -n "$token" ] && [ "$token" != null ] || { echo "error: could not log in" >&2; return 1; }
+    echo "== fanout: gateway pinned to cores '${GATEWAY_CPUS:-all}', load generator to '${cpus:-all}'; ulimit -n $(ulimit -n); Redis pub/sub on"
+    first=0
+    for n in $counts; do
+        # One group per run, with its own users (so the runs do not share partners): users first..first+n-1
+        # and the bench user, who posts. Seeded users cannot log in; the load generator signs their tokens.
+        conv=$(sql "SELECT md5('epop-fanout-conv-$n')::uuid")
+        sql "INSERT INTO users (id, name, email, password_hash, role, created_at, updated_at)
+             SELECT md5('epop-fanout-user-' || u)::uuid, 'Fan ' || u, 'fanout' || u || '@bench.example',
+                    'seeded-user-no-login', 'member', now(), now()
+             FROM generate_series($first, $first + $n - 1) AS u ON CONFLICT DO NOTHING;
+             INSERT INTO conversations (id, kind, name, created_by, last_seq, created_at, updated_at)
+             VALUES ('$conv', 'group', 'Fan-out $n', '$bench', 0, now(), now()) ON CONFLICT DO NOTHING;
+             INSERT INTO conversation_members (conversation_id, user_id, joined_at, last_read_seq)
+             SELECT '$conv', md5('epop-fanout-user-' || u)::uuid, now(), 0
+             FROM generate_series($first, $first + $n - 1) AS u
+             UNION ALL SELECT '$conv', '$bench', now(), 0
+             ON CONFLICT DO NOTHING" >/dev/null
+        ids=$(mktemp)
+        sql "SELECT md5('epop-fanout-user-' || u)::uuid FROM generate_series($first, $first + $n - 1) AS u" >"$ids"
+        first=$((first + n))
+        echo "== fanout, $n clients in conversation $conv ($(sql "SELECT count(*) FROM conversation_members WHERE conversation_id = '$conv'") members): $messages messages at $rate/s, then $burst back to back"
+        "${pin[@]}" "$LOADGEN" --base-url "http://127.0.0.1:$PORT" fanout --clients "$n" --conversation "$conv" \
+            --jwt-secret "$JWT_SECRET" --user-ids-file "$ids" --sender-token "$token" \
+            --messages "$messages" --rate "$rate" --burst-messages "$burst" --burst-concurrency 4 \
+            --connect-concurrency 64 --gateway-pid "$GW_PID" || echo "error: the fanout run failed"
+        rm -f "$ids"
+        echo "gateway threads $(ls /proc/$GW_PID/task | wc -l), VmRSS $(awk '/VmRSS/ { print $2 / 1024 " MiB" }' /proc/$GW_PID/status) after the run"
+        if grep -qiE 'slow|fell behind|lagged' /tmp/epop-bench-gateway.log; then
+            echo "gateway log warnings:"; grep -iE 'slow|fell behind|lagged' /tmp/epop-bench-gateway.log | tail -n 5
+        fi
+    done
+}
+
 case "$WHAT" in
     login) login_section ;;
     chat) chat_section ;;
+    fanout) fanout_section ;;
     all) login_section; chat_section ;;
 esac

@@ -5,6 +5,8 @@
 //! (loopback in the benchmarks). Connections are kept alive and pooled, one per concurrent loop, so the
 //! figures measure the gateway rather than TCP handshakes.
 
+mod fanout;
+
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use hdrhistogram::Histogram;
@@ -77,6 +79,9 @@ enum Scenario {
         #[arg(long, default_value_t = 15)]
         seconds: u64,
     },
+    /// N WebSocket clients (Engine.IO/Socket.IO spoken by hand) in one conversation; messages posted over REST;
+    /// delivery latency, deliveries per second, lost deliveries and the gateway's memory per connection.
+    Fanout(fanout::FanoutArgs),
 }
 
 /// Who calls, on which conversation, how hard and for how long (the message scenarios).
@@ -422,5 +427,6 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
             seconds,
         } => search_scenario(&base, &token, &queries, limit, concurrency, seconds).await,
+        Scenario::Fanout(args) => fanout::run(&base, args).await,
     }
 }

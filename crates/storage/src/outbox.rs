@@ -3,7 +3,7 @@
 
 use crate::StorageResult;
 use crate::schema::outbox;
-use diesel::ExpressionMethods as _;
+use diesel::{ExpressionMethods as _, QueryDsl as _};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use epop_core::DomainEvent;
 
@@ -20,4 +20,25 @@ pub async fn append(conn: &mut AsyncPgConnection, event: &DomainEvent) -> Storag
         .get_result(conn)
         .await?;
     Ok(id)
+}
+
+/// Published events with an id above `after`, oldest first, at most `limit` (for replaying what a reconnecting
+/// client missed).
+pub async fn published_after(
+    conn: &mut AsyncPgConnection,
+    after: i64,
+    limit: i64,
+) -> StorageResult<Vec<(i64, DomainEvent)>> {
+    let rows: Vec<(i64, serde_json::Value)> = outbox::table
+        .filter(outbox::id.gt(after))
+        .filter(outbox::published_at.is_not_null())
+        .order_by(outbox::id.asc())
+        .limit(limit)
+        .select((outbox::id, outbox::payload))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, payload)| serde_json::from_value(payload).ok().map(|event| (id, event)))
+        .collect())
 }

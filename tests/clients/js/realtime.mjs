@@ -212,5 +212,46 @@ await check("logging out everywhere disconnects the user's sockets", async () =>
   assert.ok(["io server disconnect", "transport close"].includes(reason), reason);
 });
 
+await check("connection state recovery (opt-in): back within 2 minutes, rooms and missed events are restored in order", async () => {
+  const dan = await register("Dan");
+  await api("POST", `/api/conversations/${conversation}/members`, ann.token, { user_ids: [dan.id] });
+  const r = await connect(dan.token, {
+    transports: ["websocket"],
+    auth: { token: dan.token, recover: true },
+    reconnection: true,
+    reconnectionDelay: 1000,
+    reconnectionDelayMax: 1000,
+    randomizationFactor: 0,
+  });
+  const received = [];
+  r.socket.on("message:new", (message, offset) => received.push({ content: message.content, offset }));
+  await api("POST", `/api/conversations/${conversation}/messages`, ann.token, { content: "before the drop" });
+  await onceMatching(r.socket, "message:new", (message) => message.content === "before the drop");
+  assert.equal(typeof received[0].offset, "string", "events carry an offset as their last argument");
+  r.socket.io.engine.close();
+  await api("POST", `/api/conversations/${conversation}/messages`, ann.token, { content: "missed 1" });
+  await api("POST", `/api/conversations/${conversation}/messages`, ann.token, { content: "missed 2" });
+  await once(r.socket, "connect", 5000);
+  assert.equal(r.socket.recovered, true);
+  await onceMatching(r.socket, "message:new", (message) => message.content === "missed 2").catch(() => {});
+  const contents = received.map((entry) => entry.content);
+  assert.deepEqual(contents, ["before the drop", "missed 1", "missed 2"]);
+  const offsets = received.map((entry) => Number(entry.offset));
+  assert.ok(offsets[0] < offsets[1] && offsets[1] < offsets[2], `offsets in order: ${offsets}`);
+  // The rooms came back: a new message arrives live.
+  const live = onceMatching(r.socket, "message:new", (message) => message.content === "after recovery");
+  await api("POST", `/api/conversations/${conversation}/messages`, ann.token, { content: "after recovery" });
+  await live;
+  r.socket.close();
+});
+
+await check("without recover, events carry exactly their arguments", async () => {
+  const plain = await connect(ann.token, { transports: ["websocket"] });
+  const args = new Promise((resolve) => plain.socket.once("message:new", (...all) => resolve(all)));
+  await api("POST", `/api/conversations/${conversation}/messages`, ann.token, { content: "plain" });
+  assert.equal((await args).length, 1);
+  plain.socket.close();
+});
+
 a.socket.close();
 process.exit(process.exitCode ?? 0);

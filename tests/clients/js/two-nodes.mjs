@@ -102,6 +102,32 @@ await check("typing on node A reaches node B", async () => {
   assert.equal((await expired).is_typing, false, "an indicator that is not renewed stops after 5 s");
 });
 
+await check("a session dropped on node A is recovered on node B with the missed events", async () => {
+  const r = await new Promise((resolve, reject) => {
+    const socket = io(nodeA, {
+      auth: { token: ann.token, recover: true },
+      transports: ["websocket"],
+      reconnectionDelay: 1000,
+      reconnectionDelayMax: 1000,
+      randomizationFactor: 0,
+    });
+    socket.once("connect", () => resolve(socket));
+    socket.once("connect_error", reject);
+  });
+  const seen = [];
+  r.on("message:new", (message) => seen.push(message.content));
+  await api(nodeA, "POST", `/api/conversations/${conversation}/messages`, bob.token, { content: "first" });
+  await onceWhere(r, "message:new", (message) => message.content === "first");
+  r.io.uri = nodeB; // the load balancer sends the reconnection to the other node
+  r.io.engine.close();
+  await api(nodeB, "POST", `/api/conversations/${conversation}/messages`, bob.token, { content: "while away" });
+  await once(r, "connect");
+  assert.equal(r.recovered, true);
+  await onceWhere(r, "message:new", (message) => message.content === "while away").catch(() => {});
+  assert.deepEqual(seen, ["first", "while away"]);
+  r.close();
+});
+
 await check("logging out on node A disconnects the user's sockets on node B", async () => {
   const gone = once(b.socket, "disconnect");
   assert.equal((await api(nodeA, "POST", "/api/auth/logout-all", bob.token)).status, 204);

@@ -4,6 +4,7 @@
 
 use super::hub::{Hub, conversation_room, user_room};
 use super::presence::Presence;
+use super::recovery::RecoveryStore;
 use super::socketio::{Application, IncomingEvent, Refusal, Socket};
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -25,6 +26,10 @@ const SOCKET_LIMIT_WINDOW: Duration = Duration::from_secs(10);
 /// What the server knows of a connected socket.
 struct Context {
     user: UserId,
+    /// The socket asked for connection state recovery: events carry offsets, and a drop is remembered.
+    recover: bool,
+    /// Replay what was missed after this outbox id (a recovered session).
+    replay_after: Option<i64>,
     /// Events counted in the current window, and when the window started.
     limit: Mutex<(Instant, u32)>,
 }
@@ -34,6 +39,7 @@ pub struct EpopRealtime {
     state: AppState,
     hub: Arc<Hub>,
     presence: Arc<Presence>,
+    recovery: RecoveryStore,
     /// Live typing indicators: (conversation, user) -> generation, so a renewal outlives the old timer.
     typing: Mutex<HashMap<(ConversationId, UserId), u64>>,
 }
@@ -83,10 +89,12 @@ impl EpopRealtime {
     pub fn new(state: AppState, hub: Arc<Hub>) -> Arc<Self> {
         let presence = Arc::new(Presence::new(state.redis.clone(), &state.config.redis_prefix));
         presence.spawn_refresh();
+        let recovery = RecoveryStore::new(state.redis.clone(), &state.config.redis_prefix);
         Arc::new(Self {
             state,
             hub,
             presence,
+            recovery,
             typing: Mutex::new(HashMap::new()),
         })
     }
@@ -111,19 +119,26 @@ impl EpopRealtime {
         });
     }
 
+    /// Emits to a room; sockets that asked for recovery also get the event's outbox id as a last argument
+    /// (`offset` 0: an ephemeral event, which carries none).
     fn emit_to_room(
         &self,
         room: &str,
         event: &str,
         args: Value,
+        offset: i64,
         except_socket: Option<&str>,
         except_user: Option<UserId>,
     ) {
         let packet = Packet::event("/", json!([event, args]), None, Vec::new());
-        self.hub.broadcast(room, &packet, except_socket, except_user);
+        let with_offset = (offset > 0)
+            .then(|| Packet::event("/", json!([event, args, offset.to_string()]), None, Vec::new()));
+        self.hub
+            .broadcast(room, &packet, with_offset.as_ref(), except_socket, except_user);
     }
 
     async fn deliver(&self, published: &PublishedEvent) {
+        let offset = published.id;
         match &published.event {
             DomainEvent::MessageCreated {
                 conversation_id,
@@ -135,6 +150,7 @@ impl EpopRealtime {
                     &conversation_room(*conversation_id),
                     "message:new",
                     message.clone(),
+                    offset,
                     origin.as_deref(),
                     None,
                 );
@@ -147,6 +163,7 @@ impl EpopRealtime {
                     &conversation_room(*conversation_id),
                     "message:updated",
                     message.clone(),
+                    offset,
                     None,
                     None,
                 );
@@ -160,6 +177,7 @@ impl EpopRealtime {
                     &conversation_room(*conversation_id),
                     "message:deleted",
                     body,
+                    offset,
                     None,
                     None,
                 );
@@ -175,6 +193,7 @@ impl EpopRealtime {
                     &conversation_room(*conversation_id),
                     "message:read",
                     body,
+                    offset,
                     None,
                     None,
                 );
@@ -190,6 +209,7 @@ impl EpopRealtime {
                     &conversation_room(*conversation_id),
                     "typing",
                     body,
+                    offset,
                     None,
                     Some(*user_id),
                 );
@@ -203,14 +223,14 @@ impl EpopRealtime {
                 let status = if *online { "online" } else { "offline" };
                 let body = json!({"user_id": user_id, "status": status, "last_seen_at": last_seen_at});
                 for viewer in audience.iter().filter(|viewer| *viewer != user_id) {
-                    self.emit_to_room(&user_room(*viewer), "presence", body.clone(), None, None);
+                    self.emit_to_room(&user_room(*viewer), "presence", body.clone(), offset, None, None);
                 }
             }
             DomainEvent::ConversationCreated {
                 conversation_id,
                 member_ids,
             } => {
-                self.joined(*conversation_id, member_ids).await;
+                self.joined(*conversation_id, member_ids, offset).await;
             }
             DomainEvent::ConversationMembersChanged {
                 conversation_id,
@@ -218,7 +238,7 @@ impl EpopRealtime {
                 removed,
                 member_ids,
             } => {
-                self.joined(*conversation_id, added).await;
+                self.joined(*conversation_id, added, offset).await;
                 let room = conversation_room(*conversation_id);
                 for user in removed {
                     for socket in self.hub.sockets_in(&user_room(*user)) {
@@ -236,6 +256,7 @@ impl EpopRealtime {
                             &user_room(*user),
                             "conversation:updated",
                             value.clone(),
+                            offset,
                             None,
                             None,
                         );
@@ -249,6 +270,7 @@ impl EpopRealtime {
                             &user_room(*user),
                             "conversation:updated",
                             value.clone(),
+                            offset,
                             None,
                             None,
                         );
@@ -265,7 +287,7 @@ impl EpopRealtime {
     }
 
     /// Local sockets of `users` join the conversation's room and learn of it (`conversation:new`).
-    async fn joined(&self, conversation: ConversationId, users: &[UserId]) {
+    async fn joined(&self, conversation: ConversationId, users: &[UserId], offset: i64) {
         let room = conversation_room(conversation);
         for user in users {
             let sockets = self.hub.sockets_in(&user_room(*user));
@@ -286,9 +308,92 @@ impl EpopRealtime {
                     &user_room(*user),
                     "conversation:new",
                     value.unwrap_or(Value::Null),
+                    offset,
                     None,
                     None,
                 );
+            }
+        }
+    }
+
+    /// Replays to a recovered socket the events it missed (outbox ids after `after`), in order, each with its
+    /// offset as the last argument.
+    async fn replay(&self, socket: &Arc<Socket>, user: UserId, conversations: &[ConversationId], after: i64) {
+        let events = match self.state.db.get().await {
+            Ok(mut conn) => epop_storage::outbox::published_after(&mut conn, after, 10_000).await,
+            Err(error) => Err(error.into()),
+        };
+        let events = match events {
+            Ok(events) => events,
+            Err(error) => {
+                tracing::warn!(%error, "could not replay missed events");
+                return;
+            }
+        };
+        let mine = |conversation: &ConversationId| conversations.contains(conversation);
+        for (id, event) in events {
+            let offset = Value::String(id.to_string());
+            let emit = |name: &str, args: Value| socket.emit(name, vec![args, offset.clone()]);
+            match event {
+                DomainEvent::MessageCreated {
+                    conversation_id,
+                    message,
+                    ..
+                } if mine(&conversation_id) => emit("message:new", message),
+                DomainEvent::MessageUpdated {
+                    conversation_id,
+                    message,
+                } if mine(&conversation_id) => emit("message:updated", message),
+                DomainEvent::MessageDeleted {
+                    conversation_id,
+                    message_id,
+                } if mine(&conversation_id) => {
+                    emit(
+                        "message:deleted",
+                        json!({"id": message_id, "conversation_id": conversation_id}),
+                    );
+                }
+                DomainEvent::ReadPositionMoved {
+                    conversation_id,
+                    user_id,
+                    message_id,
+                } if mine(&conversation_id) => {
+                    emit(
+                        "message:read",
+                        json!({"conversation_id": conversation_id, "user_id": user_id, "message_id": message_id}),
+                    );
+                }
+                DomainEvent::ConversationCreated {
+                    conversation_id,
+                    member_ids,
+                } if member_ids.contains(&user) => {
+                    if let Ok(conversation) = self.state.chat.conversation(user, conversation_id).await {
+                        emit(
+                            "conversation:new",
+                            serde_json::to_value(&conversation).unwrap_or(Value::Null),
+                        );
+                    }
+                }
+                DomainEvent::ConversationMembersChanged {
+                    conversation_id,
+                    added,
+                    member_ids,
+                    ..
+                } if member_ids.contains(&user) => {
+                    if let Ok(conversation) = self.state.chat.conversation(user, conversation_id).await {
+                        let value = serde_json::to_value(&conversation).unwrap_or(Value::Null);
+                        if added.contains(&user) {
+                            emit("conversation:new", value.clone());
+                        }
+                        emit("conversation:updated", value);
+                    }
+                }
+                DomainEvent::SessionsRevoked { user_id } if user_id == user => {
+                    socket.disconnect();
+                    socket.session().close(super::engine::CloseReason::ServerClose);
+                    return;
+                }
+                _ => {}
             }
         }
     }
@@ -477,8 +582,34 @@ impl Application for EpopApplication {
             .auth
             .verify_access_token(token)
             .map_err(|_| refusal())?;
+        let auth = socket.auth.as_ref();
+        let recover = auth
+            .and_then(|a| a.get("recover"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let mut replay_after = None;
+        if recover {
+            let previous = auth.and_then(|a| a.get("pid")).and_then(Value::as_str);
+            let offset = auth
+                .and_then(|a| a.get("offset"))
+                .and_then(Value::as_str)
+                .and_then(|o| o.parse::<i64>().ok());
+            let pid = match (previous, offset) {
+                (Some(pid), Some(offset)) if self.0.recovery.take(pid, claims.sub).await => {
+                    replay_after = Some(offset);
+                    pid.to_owned()
+                }
+                _ => super::engine::random_id(),
+            };
+            *socket
+                .pid
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(pid);
+        }
         let context = Arc::new(Context {
             user: claims.sub,
+            recover,
+            replay_after,
             limit: Mutex::new((Instant::now(), 0)),
         });
         *socket
@@ -501,14 +632,19 @@ impl Application for EpopApplication {
     async fn connected(&self, socket: &Arc<Socket>) {
         let app = &self.0;
         let Some(context) = context(socket) else { return };
-        app.hub.add(socket, context.user);
-        match app.state.chat.conversation_ids(context.user).await {
-            Ok(conversations) => {
-                for conversation in conversations {
-                    app.hub.join(&socket.id, &conversation_room(conversation));
-                }
+        app.hub.add(socket, context.user, context.recover);
+        let conversations = match app.state.chat.conversation_ids(context.user).await {
+            Ok(conversations) => conversations,
+            Err(error) => {
+                tracing::warn!(%error, "could not load the socket's conversations");
+                Vec::new()
             }
-            Err(error) => tracing::warn!(%error, "could not load the socket's conversations"),
+        };
+        for conversation in &conversations {
+            app.hub.join(&socket.id, &conversation_room(*conversation));
+        }
+        if let Some(after) = context.replay_after {
+            app.replay(socket, context.user, &conversations, after).await;
         }
         let partners = app.state.chat.partners(context.user).await.unwrap_or_default();
         if app.presence.connect(context.user).await {
@@ -539,6 +675,18 @@ impl Application for EpopApplication {
 
     async fn disconnected(&self, socket: &Arc<Socket>) {
         let app = &self.0;
+        if let Some(context) = context(socket)
+            && context.recover
+        {
+            let pid = socket
+                .pid
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            if let Some(pid) = pid {
+                app.recovery.save(&pid, context.user).await;
+            }
+        }
         let Some((user, left)) = app.hub.remove(&socket.id) else {
             return;
         };

@@ -21,7 +21,8 @@ pub fn conversation_room(conversation: ConversationId) -> String {
 
 #[derive(Default)]
 struct Rooms {
-    sockets: HashMap<String, (Arc<Socket>, UserId)>,
+    /// Socket id -> (socket, its user, whether it asked for connection state recovery).
+    sockets: HashMap<String, (Arc<Socket>, UserId, bool)>,
     members: HashMap<String, HashSet<String>>,
     joined: HashMap<String, HashSet<String>>,
 }
@@ -51,10 +52,12 @@ impl Hub {
         }
     }
 
-    /// Registers a socket of `user`; it joins the user's room.
-    pub fn add(&self, socket: &Arc<Socket>, user: UserId) {
+    /// Registers a socket of `user` (`recover`: it receives event offsets); it joins the user's room.
+    pub fn add(&self, socket: &Arc<Socket>, user: UserId, recover: bool) {
         let mut rooms = lock(&self.rooms);
-        rooms.sockets.insert(socket.id.clone(), (socket.clone(), user));
+        rooms
+            .sockets
+            .insert(socket.id.clone(), (socket.clone(), user, recover));
         self.gauge.set(rooms.sockets.len() as i64);
         drop(rooms);
         self.join(&socket.id, &user_room(user));
@@ -63,7 +66,7 @@ impl Hub {
     /// Removes a socket from every room; returns how many sockets its user still has here.
     pub fn remove(&self, socket_id: &str) -> Option<(UserId, usize)> {
         let mut rooms = lock(&self.rooms);
-        let (_, user) = rooms.sockets.remove(socket_id)?;
+        let (_, user, _) = rooms.sockets.remove(socket_id)?;
         for room in rooms.joined.remove(socket_id).unwrap_or_default() {
             if let Some(members) = rooms.members.get_mut(&room) {
                 members.remove(socket_id);
@@ -122,7 +125,7 @@ impl Hub {
             .get(room)
             .map(|ids| {
                 ids.iter()
-                    .filter_map(|id| rooms.sockets.get(id).map(|(s, _)| s.clone()))
+                    .filter_map(|id| rooms.sockets.get(id).map(|(s, _, _)| s.clone()))
                     .collect()
             })
             .unwrap_or_default()
@@ -131,21 +134,24 @@ impl Hub {
     /// The users with at least one socket on this node.
     pub fn local_users(&self) -> Vec<UserId> {
         let rooms = lock(&self.rooms);
-        let users: HashSet<UserId> = rooms.sockets.values().map(|(_, user)| *user).collect();
+        let users: HashSet<UserId> = rooms.sockets.values().map(|(_, user, _)| *user).collect();
         users.into_iter().collect()
     }
 
     /// Sends `packet` to every socket in `room`, except the socket `except_socket` and the sockets of
-    /// `except_user`. The packet is encoded once.
+    /// `except_user`; sockets that asked for recovery get `with_offset` instead when given. Each packet is
+    /// encoded once, whatever the number of sockets.
     pub fn broadcast(
         &self,
         room: &str,
         packet: &Packet,
+        with_offset: Option<&Packet>,
         except_socket: Option<&str>,
         except_user: Option<UserId>,
     ) {
-        let messages = packet.to_engine_messages();
-        let targets: Vec<Arc<Socket>> = {
+        let plain = packet.to_engine_messages();
+        let offset = with_offset.map(Packet::to_engine_messages);
+        let targets: Vec<(Arc<Socket>, bool)> = {
             let rooms = lock(&self.rooms);
             let Some(ids) = rooms.members.get(room) else {
                 return;
@@ -153,12 +159,15 @@ impl Hub {
             ids.iter()
                 .filter(|id| Some(id.as_str()) != except_socket)
                 .filter_map(|id| rooms.sockets.get(id))
-                .filter(|(_, user)| Some(*user) != except_user)
-                .map(|(socket, _)| socket.clone())
+                .filter(|(_, user, _)| Some(*user) != except_user)
+                .map(|(socket, _, recover)| (socket.clone(), *recover))
                 .collect()
         };
-        for socket in targets {
-            socket.send_encoded(&messages);
+        for (socket, recover) in targets {
+            match (&offset, recover) {
+                (Some(offset), true) => socket.send_encoded(offset),
+                _ => socket.send_encoded(&plain),
+            }
         }
     }
 }

@@ -11,5 +11,6 @@ pub mod engine;
 pub mod epop;
 pub mod hub;
 pub mod presence;
+pub mod recovery;
 pub mod socketio;
 pub mod transport;

@@ -63,6 +63,9 @@ pub struct Socket {
     next_ack: AtomicU64,
     /// Application data attached at authorization (e.g. the signed-in user).
     pub state: Mutex<Option<Arc<dyn std::any::Any + Send + Sync>>>,
+    /// The private session id for connection state recovery, when the application enabled it; sent in the
+    /// CONNECT reply.
+    pub pid: Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for Socket {
@@ -268,10 +271,12 @@ async fn run_connection(
                     session: session.clone(),
                     next_ack: AtomicU64::new(0),
                     state: Mutex::new(None),
+                    pid: Mutex::new(None),
                 });
                 match app.authorize(&socket).await {
                     Ok(()) => {
-                        socket.send_packet(&Packet::connect_ok(&namespace, &socket.id, None));
+                        let pid = lock(&socket.pid).clone();
+                        socket.send_packet(&Packet::connect_ok(&namespace, &socket.id, pid.as_deref()));
                         lock(&connection.sockets).insert(namespace, socket.clone());
                         ever_connected = true;
                         app.connected(&socket).await;

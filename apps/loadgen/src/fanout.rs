@@ -1,0 +1,659 @@
+//! The `fanout` scenario: N raw WebSocket clients in one conversation, messages posted over REST, and the
+//! delivery of every `message:new` to every client measured end to end.
+//!
+//! Each client speaks Engine.IO v4 / Socket.IO v5 by hand over `tokio-tungstenite`: it reads the `0{...}` open
+//! frame, sends `40{"token":"<jwt>"}` with an HS256 access token the load generator signs itself for its user
+//! (claims `sub`, `role`, `iat`, `exp`, `jti`, as `crates/auth/src/token.rs` issues them), waits for `40{...}`,
+//! answers pings (`2`) with pongs (`3`), and parses `42["message:new",{...}]` frames. Every posted message's
+//! content carries its sequence number and the wall-clock time (Unix nanoseconds) just before its `POST`; the
+//! latency of a delivery is the receiving client's wall clock minus that time (one machine, one clock), so it
+//! covers the whole path: REST handler, database commit, outbox relay, Redis pub/sub, fan-out, socket write,
+//! and the client's read.
+//!
+//! Latencies are kept per client as compact microsecond vectors and merged into one HDR histogram at the end:
+//! an HDR histogram with three significant digits over 1 µs..60 s is about 100 KiB, which times 10,000
+//! clients would dwarf what is being measured.
+//!
+//! Memory: the gateway's `VmRSS` (from `/proc/<pid>/status`) before the first connection and after all
+//! clients have been connected and idle for a while (after the gateway's CPU has settled, since every connect
+//! sets off presence work) gives the growth per connection.
+//!
+//! Every wait is bounded in time; the only target is the URL given (loopback in the benchmark).
+
+use crate::print_latency;
+use anyhow::Context as _;
+use futures_util::{SinkExt as _, StreamExt as _};
+use hdrhistogram::Histogram;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+use serde_json::json;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{Semaphore, watch};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+/// The options of the `fanout` scenario.
+#[derive(Debug, clap::Args)]
+pub struct FanoutArgs {
+    /// WebSocket clients to connect (one user each, in file order).
+    #[arg(long, default_value_t = 1000)]
+    clients: usize,
+    /// The conversation every user is a member of.
+    #[arg(long)]
+    conversation: String,
+    /// The gateway's `EPOP_JWT_SECRET`, to sign each client's access token.
+    #[arg(long, env = "EPOP_JWT_SECRET", hide_env_values = true)]
+    jwt_secret: String,
+    /// One user id (UUID) per line: members of the conversation.
+    #[arg(long)]
+    user_ids_file: std::path::PathBuf,
+    /// Access token of a member, used to post the messages over REST.
+    #[arg(long)]
+    sender_token: String,
+    /// Messages posted at `--rate` (the latency phase).
+    #[arg(long, default_value_t = 50)]
+    messages: u64,
+    /// Messages per second in the latency phase.
+    #[arg(long, default_value_t = 10.0)]
+    rate: f64,
+    /// Messages posted back to back after the latency phase (the throughput phase; 0: none).
+    #[arg(long, default_value_t = 0)]
+    burst_messages: u64,
+    /// Concurrent `POST` loops in the throughput phase.
+    #[arg(long, default_value_t = 4)]
+    burst_concurrency: usize,
+    /// Connections being opened at the same time.
+    #[arg(long, default_value_t = 64)]
+    connect_concurrency: usize,
+    /// The gateway's process id, for its memory (`VmRSS`) and CPU time; without it neither is reported.
+    #[arg(long)]
+    gateway_pid: Option<u32>,
+    /// Seconds to stay idle once connected (and settled) before measuring memory.
+    #[arg(long, default_value_t = 5)]
+    idle_seconds: u64,
+    /// Longest wait, in seconds, for the gateway's CPU to settle after the last connect.
+    #[arg(long, default_value_t = 300)]
+    settle_timeout: u64,
+    /// Longest wait, in seconds, for outstanding deliveries after each phase's last `POST` answered.
+    #[arg(long, default_value_t = 10)]
+    drain_seconds: u64,
+    /// Longest time, in seconds, one client may take to connect (WebSocket + Socket.IO CONNECT).
+    #[arg(long, default_value_t = 60)]
+    connect_timeout: u64,
+}
+
+/// Counters shared by every client task.
+#[derive(Default)]
+struct Shared {
+    connected: AtomicUsize,
+    connect_failed: AtomicUsize,
+    refused: AtomicUsize,
+    /// Connected clients whose connection ended before the end of the run.
+    dropped: AtomicUsize,
+    /// `message:new` frames of this run's messages.
+    deliveries: AtomicU64,
+    /// Unix nanoseconds of the latest delivery.
+    last_delivery: AtomicU64,
+    presence_frames: AtomicU64,
+    other_frames: AtomicU64,
+    pings: AtomicU64,
+}
+
+/// What one client saw.
+#[derive(Default)]
+struct ClientOutcome {
+    /// Latencies in µs of the latency phase, then of the throughput phase.
+    paced: Vec<u32>,
+    burst: Vec<u32>,
+    duplicates: u64,
+    out_of_order: u64,
+}
+
+fn unix_nanos() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+/// `VmRSS` of a process, in KiB.
+fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// utime + stime of a process, in clock ticks.
+fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the `(comm)`, which may contain spaces: state is field 3, utime 14, stime 15.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+}
+
+fn clock_ticks_per_second() -> u64 {
+    // The Linux default; `getconf CLK_TCK` is 100 everywhere this runs.
+    100
+}
+
+/// An HS256 access token for `user`, with the claims the gateway's `TokenSigner` issues.
+fn sign_token(key: &jsonwebtoken::EncodingKey, user: &str, now: i64) -> anyhow::Result<String> {
+    let claims = json!({
+        "sub": user,
+        "role": "member",
+        "iat": now,
+        "exp": now + 4 * 3600,
+        "jti": uuid::Uuid::now_v7(),
+    });
+    Ok(jsonwebtoken::encode(
+        &jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256),
+        &claims,
+        key,
+    )?)
+}
+
+/// The marker in every posted message's content, followed by `s=<seq> t=<unix nanos>`.
+const MARKER: &str = "fanout s=";
+
+/// Parses `s=<seq> t=<nanos>` out of a `message:new` frame.
+fn parse_stamp(frame: &str) -> Option<(u64, u64)> {
+    let at = frame.find(MARKER)? + MARKER.len();
+    let rest = &frame[at..];
+    let seq_end = rest.find(' ')?;
+    let seq = rest[..seq_end].parse().ok()?;
+    let rest = rest[seq_end + 1..].strip_prefix("t=")?;
+    let t_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    Some((seq, rest[..t_end].parse().ok()?))
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Opens the WebSocket and completes the Engine.IO open and Socket.IO CONNECT.
+async fn connect_one(url: &str, token: &str, config: WebSocketConfig) -> anyhow::Result<Result<Ws, String>> {
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
+    match ws.next().await {
+        Some(Ok(Message::Text(open))) if open.starts_with('0') => {}
+        other => anyhow::bail!("expected the Engine.IO open packet, got {other:?}"),
+    }
+    ws.send(Message::text(format!("40{}", json!({ "token": token }))))
+        .await?;
+    loop {
+        match ws.next().await {
+            Some(Ok(Message::Text(frame))) => {
+                if frame.starts_with("40") {
+                    return Ok(Ok(ws));
+                }
+                if frame.starts_with("44") {
+                    return Ok(Err(frame.to_string()));
+                }
+                if frame.as_str() == "2" {
+                    ws.send(Message::text("3")).await?;
+                }
+            }
+            Some(Ok(_)) => {}
+            Some(Err(error)) => return Err(error.into()),
+            None => anyhow::bail!("closed before the CONNECT answer"),
+        }
+    }
+}
+
+/// One client: connects, then reads until told to stop, recording the latency of every delivery.
+#[allow(clippy::too_many_arguments)]
+async fn client(
+    url: Arc<str>,
+    token: String,
+    config: WebSocketConfig,
+    gate: Arc<Semaphore>,
+    shared: Arc<Shared>,
+    paced_messages: u64,
+    total_messages: u64,
+    connect_timeout: Duration,
+    mut stop: watch::Receiver<bool>,
+) -> ClientOutcome {
+    let mut outcome = ClientOutcome::default();
+    let ws = {
+        let Ok(_permit) = gate.acquire().await else {
+            return outcome;
+        };
+        match tokio::time::timeout(connect_timeout, connect_one(&url, &token, config)).await {
+            Ok(Ok(Ok(ws))) => ws,
+            Ok(Ok(Err(_refusal))) => {
+                shared.refused.fetch_add(1, Ordering::Relaxed);
+                return outcome;
+            }
+            Ok(Err(_)) | Err(_) => {
+                shared.connect_failed.fetch_add(1, Ordering::Relaxed);
+                return outcome;
+            }
+        }
+    };
+    drop(token);
+    shared.connected.fetch_add(1, Ordering::Relaxed);
+    outcome.paced.reserve_exact(paced_messages as usize);
+    let (mut sink, mut stream) = ws.split();
+    // One bit per message of the run: duplicates are counted, not recorded twice.
+    let mut seen = vec![0u64; (total_messages as usize).div_ceil(64).max(1)];
+    let mut highest: Option<u64> = None;
+    loop {
+        let frame = tokio::select! {
+            biased;
+            frame = stream.next() => frame,
+            _ = stop.changed() => break,
+        };
+        let text = match frame {
+            Some(Ok(Message::Text(text))) => text,
+            Some(Ok(Message::Close(_)) | Err(_)) | None => {
+                shared.dropped.fetch_add(1, Ordering::Relaxed);
+                return outcome;
+            }
+            Some(Ok(_)) => continue,
+        };
+        let received = unix_nanos();
+        let text = text.as_str();
+        if text.starts_with("42[\"message:new\"") {
+            let Some((seq, sent)) = parse_stamp(text) else {
+                shared.other_frames.fetch_add(1, Ordering::Relaxed);
+                continue;
+            };
+            if seq >= total_messages {
+                shared.other_frames.fetch_add(1, Ordering::Relaxed);
+                continue;
+            }
+            let (word, bit) = ((seq / 64) as usize, 1u64 << (seq % 64));
+            if seen[word] & bit != 0 {
+                outcome.duplicates += 1;
+                continue;
+            }
+            seen[word] |= bit;
+            if highest.is_some_and(|h| seq < h) {
+                outcome.out_of_order += 1;
+            }
+            highest = highest.max(Some(seq));
+            let micros = (received.saturating_sub(sent) / 1000).min(u64::from(u32::MAX)) as u32;
+            if seq < paced_messages {
+                outcome.paced.push(micros);
+            } else {
+                outcome.burst.push(micros);
+            }
+            shared.deliveries.fetch_add(1, Ordering::Relaxed);
+            shared.last_delivery.fetch_max(received, Ordering::Relaxed);
+        } else if text.starts_with("42[\"presence") {
+            shared.presence_frames.fetch_add(1, Ordering::Relaxed);
+        } else if text == "2" {
+            shared.pings.fetch_add(1, Ordering::Relaxed);
+            if sink.send(Message::text("3")).await.is_err() {
+                shared.dropped.fetch_add(1, Ordering::Relaxed);
+                return outcome;
+            }
+        } else if text == "1" || text.starts_with("41") {
+            shared.dropped.fetch_add(1, Ordering::Relaxed);
+            return outcome;
+        } else {
+            shared.other_frames.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let _ = sink.send(Message::Close(None)).await;
+    outcome
+}
+
+/// What the `POST`s of one phase saw.
+struct Posted {
+    ok: u64,
+    failed: u64,
+    latencies: Histogram<u64>,
+    first_sent: u64,
+    last_answered: u64,
+}
+
+/// Posts the message with sequence number `seq`; returns the REST latency in µs, or `None` on failure.
+async fn post_one(client: &reqwest::Client, url: &str, seq: u64) -> Option<u64> {
+    let sent = unix_nanos();
+    let started = Instant::now();
+    // A realistic chat line around the stamp.
+    let content = format!("{MARKER}{seq} t={sent} please review the report before the meeting, terima kasih");
+    let response = client
+        .post(url)
+        .json(&json!({ "content": content }))
+        .send()
+        .await
+        .ok()?;
+    let ok = response.status().is_success();
+    let _ = response.bytes().await.ok()?;
+    ok.then(|| started.elapsed().as_micros() as u64)
+}
+
+/// Posts `count` messages from `first_seq`: at `rate` per second (open loop, each `POST` on its own task),
+/// or, with `rate` 0, back to back from `concurrency` loops.
+async fn post_phase(
+    client: &reqwest::Client,
+    url: &str,
+    first_seq: u64,
+    count: u64,
+    rate: f64,
+    concurrency: usize,
+) -> anyhow::Result<Posted> {
+    let first_sent = unix_nanos();
+    let mut handles = Vec::new();
+    if rate > 0.0 {
+        let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+        for seq in first_seq..first_seq + count {
+            ticker.tick().await;
+            let (client, url) = (client.clone(), url.to_owned());
+            handles.push(tokio::spawn(async move {
+                let mut one = Vec::with_capacity(1);
+                one.push(post_one(&client, &url, seq).await);
+                one
+            }));
+        }
+    } else {
+        let next = Arc::new(AtomicU64::new(first_seq));
+        for _ in 0..concurrency.max(1) {
+            let (client, url, next) = (client.clone(), url.to_owned(), next.clone());
+            handles.push(tokio::spawn(async move {
+                let mut results = Vec::new();
+                loop {
+                    let seq = next.fetch_add(1, Ordering::Relaxed);
+                    if seq >= first_seq + count {
+                        return results;
+                    }
+                    results.push(post_one(&client, &url, seq).await);
+                }
+            }));
+        }
+    }
+    let mut posted = Posted {
+        ok: 0,
+        failed: 0,
+        latencies: crate::histogram()?,
+        first_sent,
+        last_answered: 0,
+    };
+    for handle in handles {
+        for result in handle.await? {
+            match result {
+                Some(micros) => {
+                    posted.ok += 1;
+                    posted.latencies.record(micros.max(1))?;
+                }
+                None => posted.failed += 1,
+            }
+        }
+    }
+    posted.last_answered = unix_nanos();
+    Ok(posted)
+}
+
+/// Waits until `expected` deliveries arrived or `limit` passed; returns whether all arrived.
+async fn drain(shared: &Shared, expected: u64, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if shared.deliveries.load(Ordering::Relaxed) >= expected {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    shared.deliveries.load(Ordering::Relaxed) >= expected
+}
+
+/// Waits (at most `limit`) until the gateway used under 5% of a core for two consecutive seconds; returns the
+/// time waited.
+async fn settle(pid: Option<u32>, limit: Duration) -> Duration {
+    let started = Instant::now();
+    let Some(pid) = pid else { return Duration::ZERO };
+    let mut quiet = 0;
+    let mut last = cpu_ticks(pid).unwrap_or(0);
+    while started.elapsed() < limit && quiet < 2 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = cpu_ticks(pid).unwrap_or(0);
+        if now.saturating_sub(last) * 100 < 5 * clock_ticks_per_second() {
+            quiet += 1;
+        } else {
+            quiet = 0;
+        }
+        last = now;
+    }
+    started.elapsed()
+}
+
+/// Runs the scenario against `base` (`http://host:port`).
+pub async fn run(base: &str, args: FanoutArgs) -> anyhow::Result<()> {
+    let ids = std::fs::read_to_string(&args.user_ids_file)
+        .with_context(|| format!("reading {}", args.user_ids_file.display()))?;
+    let users: Vec<&str> = ids.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    anyhow::ensure!(
+        users.len() >= args.clients,
+        "{} holds {} user ids, fewer than --clients {}",
+        args.user_ids_file.display(),
+        users.len(),
+        args.clients
+    );
+    anyhow::ensure!(args.rate > 0.0, "--rate must be positive");
+    let clients = args.clients;
+    let key = jsonwebtoken::EncodingKey::from_secret(args.jwt_secret.as_bytes());
+    let now = chrono::Utc::now().timestamp();
+    let tokens = users[..clients]
+        .iter()
+        .map(|user| sign_token(&key, user, now))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+
+    let ws_base = base
+        .strip_prefix("http://")
+        .map(|rest| format!("ws://{rest}"))
+        .context("--base-url must be http://")?;
+    let url: Arc<str> = Arc::from(format!("{ws_base}/socket.io/?EIO=4&transport=websocket"));
+    // Small buffers: tungstenite's defaults (128 KiB read buffer each) would cost more than the gateway.
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(0)
+        .max_message_size(Some(1 << 20))
+        .max_frame_size(Some(1 << 20));
+
+    let shared = Arc::new(Shared::default());
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let gate = Arc::new(Semaphore::new(args.connect_concurrency.max(1)));
+    let total_messages = args.messages + args.burst_messages;
+    let pid = args.gateway_pid;
+    let tck = clock_ticks_per_second();
+
+    println!(
+        "fanout: clients={clients} conversation={} messages={} at {}/s, then {} back to back ({} loops); connect concurrency {}",
+        args.conversation,
+        args.messages,
+        args.rate,
+        args.burst_messages,
+        args.burst_concurrency,
+        args.connect_concurrency
+    );
+    // A previous run's disconnects may still be being processed: start from a quiet gateway.
+    let _ = settle(pid, Duration::from_secs(args.settle_timeout)).await;
+    let rss_before = pid.and_then(rss_kib);
+    let cpu_before_connect = pid.and_then(cpu_ticks);
+    let connect_started = Instant::now();
+    let mut tasks = Vec::with_capacity(clients);
+    for token in tokens {
+        tasks.push(tokio::spawn(client(
+            url.clone(),
+            token,
+            config,
+            gate.clone(),
+            shared.clone(),
+            args.messages,
+            total_messages,
+            Duration::from_secs(args.connect_timeout),
+            stop_rx.clone(),
+        )));
+    }
+    // Every client either connects, is refused or fails within its timeout (queued ones included).
+    let connect_limit = Duration::from_secs(args.connect_timeout)
+        * (clients.div_ceil(args.connect_concurrency.max(1)) as u32).max(1);
+    let mut progress = Instant::now();
+    while connect_started.elapsed() < connect_limit {
+        let done = shared.connected.load(Ordering::Relaxed)
+            + shared.refused.load(Ordering::Relaxed)
+            + shared.connect_failed.load(Ordering::Relaxed);
+        if done >= clients {
+            break;
+        }
+        if progress.elapsed() >= Duration::from_secs(10) {
+            println!(
+                "  connecting: {} connected after {:.1} s",
+                shared.connected.load(Ordering::Relaxed),
+                connect_started.elapsed().as_secs_f64()
+            );
+            progress = Instant::now();
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let connect_time = connect_started.elapsed();
+    let connected = shared.connected.load(Ordering::Relaxed);
+    println!(
+        "connect: {connected} of {clients} connected in {:.2} s ({:.0}/s); refused={} failed={}",
+        connect_time.as_secs_f64(),
+        connected as f64 / connect_time.as_secs_f64(),
+        shared.refused.load(Ordering::Relaxed),
+        shared.connect_failed.load(Ordering::Relaxed)
+    );
+    let settled = settle(pid, Duration::from_secs(args.settle_timeout)).await;
+    let cpu_after_connect = pid.and_then(cpu_ticks);
+    if let (Some(before), Some(after)) = (cpu_before_connect, cpu_after_connect) {
+        println!(
+            "after connect: gateway settled {:.1} s after the last CONNECT; gateway CPU for connecting + settling {:.2} s ({:.0} us/connection); presence frames received {}",
+            settled.as_secs_f64(),
+            (after - before) as f64 / tck as f64,
+            (after - before) as f64 / tck as f64 * 1e6 / connected.max(1) as f64,
+            shared.presence_frames.load(Ordering::Relaxed)
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(args.idle_seconds)).await;
+    if let (Some(before), Some(after)) = (rss_before, pid.and_then(rss_kib)) {
+        println!(
+            "memory: gateway VmRSS {:.1} MiB before, {:.1} MiB with {connected} idle connections = {:.2} KiB per connection",
+            before as f64 / 1024.0,
+            after as f64 / 1024.0,
+            after.saturating_sub(before) as f64 / connected.max(1) as f64
+        );
+    }
+    let dropped_before_send = shared.dropped.load(Ordering::Relaxed);
+
+    let mut headers = HeaderMap::new();
+    let mut value = HeaderValue::from_str(&format!("Bearer {}", args.sender_token))
+        .context("the sender token is not a valid header value")?;
+    value.set_sensitive(true);
+    headers.insert(AUTHORIZATION, value);
+    let rest = reqwest::Client::builder()
+        .default_headers(headers)
+        .pool_max_idle_per_host(args.burst_concurrency + 16)
+        .tcp_nodelay(true)
+        .build()?;
+    let post_url = format!("{base}/api/conversations/{}/messages", args.conversation);
+
+    let live = (connected - dropped_before_send) as u64;
+    let mut phases = Vec::new();
+    let drain_limit = Duration::from_secs(args.drain_seconds);
+    for (label, first, count, rate) in [
+        ("paced", 0, args.messages, args.rate),
+        ("burst", args.messages, args.burst_messages, 0.0),
+    ] {
+        if count == 0 {
+            continue;
+        }
+        let delivered_before = shared.deliveries.load(Ordering::Relaxed);
+        let cpu_before = pid.and_then(cpu_ticks);
+        let posted = post_phase(&rest, &post_url, first, count, rate, args.burst_concurrency).await?;
+        let expected = delivered_before + live * posted.ok;
+        let all_in = drain(&shared, expected, drain_limit).await;
+        let cpu_after = pid.and_then(cpu_ticks);
+        let delivered = shared.deliveries.load(Ordering::Relaxed) - delivered_before;
+        let last = shared.last_delivery.load(Ordering::Relaxed);
+        phases.push((label, posted, delivered, all_in, cpu_before.zip(cpu_after), last));
+        // Let the tail of this phase settle before the next one starts.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+
+    let dropped = shared.dropped.load(Ordering::Relaxed);
+    stop_tx.send_replace(true);
+    let mut paced = crate::histogram()?;
+    let mut burst = crate::histogram()?;
+    let (mut duplicates, mut out_of_order) = (0u64, 0u64);
+    for task in tasks {
+        let outcome = task.await?;
+        for &micros in &outcome.paced {
+            paced.record(u64::from(micros).max(1))?;
+        }
+        for &micros in &outcome.burst {
+            burst.record(u64::from(micros).max(1))?;
+        }
+        duplicates += outcome.duplicates;
+        out_of_order += outcome.out_of_order;
+    }
+
+    for (label, posted, delivered, all_in, cpu, last) in &phases {
+        let latencies = if *label == "paced" { &paced } else { &burst };
+        println!(
+            "{label}: posted ok={} failed={} over {:.2} s; POST latency p50={:.2}ms p99={:.2}ms max={:.2}ms",
+            posted.ok,
+            posted.failed,
+            posted.last_answered.saturating_sub(posted.first_sent) as f64 / 1e9,
+            posted.latencies.value_at_quantile(0.50) as f64 / 1000.0,
+            posted.latencies.value_at_quantile(0.99) as f64 / 1000.0,
+            posted.latencies.max() as f64 / 1000.0,
+        );
+        print_latency(&format!("{label} delivery latency"), latencies);
+        let window = last.saturating_sub(posted.first_sent) as f64 / 1e9;
+        let expected = clients as u64 * posted.ok;
+        println!(
+            "{label}: deliveries {delivered} of {expected} expected ({clients} clients x {} messages) in {window:.2} s (first POST to last delivery) = {:.0} deliveries/s; lost {}{}",
+            posted.ok,
+            *delivered as f64 / window.max(1e-9),
+            expected.saturating_sub(*delivered),
+            if *all_in { "" } else { " (drain timed out)" }
+        );
+        if let Some((before, after)) = cpu {
+            let seconds = (after - before) as f64 / tck as f64;
+            println!(
+                "{label}: gateway CPU {seconds:.2} s (user+sys) = {:.2} us per delivery, {:.2} cores over the window",
+                seconds * 1e6 / (*delivered).max(1) as f64,
+                seconds / window.max(1e-9)
+            );
+        }
+    }
+    println!(
+        "connections: dropped by the server {dropped} ({dropped_before_send} before the first POST); duplicates {duplicates}; out of order {out_of_order}; pings answered {}; presence frames {}; other frames {}",
+        shared.pings.load(Ordering::Relaxed),
+        shared.presence_frames.load(Ordering::Relaxed),
+        shared.other_frames.load(Ordering::Relaxed)
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stamps_are_parsed_out_of_message_frames() {
+        let frame = r#"42["message:new",{"id":"x","content":"fanout s=17 t=1700000000123456789 please review","seq":3}]"#;
+        assert_eq!(parse_stamp(frame), Some((17, 1_700_000_000_123_456_789)));
+        assert_eq!(parse_stamp(r#"42["message:new",{"content":"hello"}]"#), None);
+    }
+
+    #[test]
+    fn tokens_carry_the_gateway_claims() {
+        let key = jsonwebtoken::EncodingKey::from_secret(b"0123456789abcdef0123456789abcdef");
+        let token = sign_token(&key, "0190f0b4-0000-7000-8000-000000000001", 1_700_000_000).unwrap();
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.validate_exp = false;
+        let decoded = jsonwebtoken::decode::<serde_json::Value>(
+            &token,
+            &jsonwebtoken::DecodingKey::from_secret(b"0123456789abcdef0123456789abcdef"),
+            &validation,
+        )
+        .unwrap();
+        assert_eq!(decoded.claims["role"], "member");
+        assert_eq!(decoded.claims["exp"], 1_700_000_000 + 4 * 3600);
+    }
+}
