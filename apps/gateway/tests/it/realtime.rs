@@ -84,3 +84,59 @@ async fn two_nodes_share_events_presence_typing_and_logouts_through_redis() {
     )
     .await;
 }
+
+mod raw {
+    //! Raw Engine.IO/Socket.IO frames against the EPOP application (no client library).
+
+    use crate::helpers::{JWT_SECRET, TestApp};
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use hmac::Mac as _;
+    use std::time::{Duration, Instant};
+    use tokio_tungstenite::tungstenite::Message;
+
+    fn token_for(user: &str, expires_in: i64) -> String {
+        let now = chrono::Utc::now().timestamp();
+        let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
+        let claims = serde_json::json!({"sub": user, "role": "member", "iat": now, "exp": now + expires_in, "jti": uuid::Uuid::now_v7()});
+        let body = URL_SAFE_NO_PAD.encode(claims.to_string());
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(JWT_SECRET.as_bytes()).unwrap();
+        mac.update(format!("{head}.{body}").as_bytes());
+        format!("{head}.{body}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    }
+
+    #[tokio::test]
+    async fn a_socket_is_disconnected_when_its_token_expires() {
+        let app = TestApp::spawn().await;
+        let user = app.register("Ann", "ann@example.com").await;
+        let url = format!("{}/socket.io/?EIO=4&transport=websocket", app.address.replace("http", "ws"));
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        ws.next().await.unwrap().unwrap(); // open
+        ws.send(Message::text(format!(r#"40{{"token":"{}"}}"#, token_for(&user.id, 2)))).await.unwrap();
+        let connected = ws.next().await.unwrap().unwrap();
+        assert!(connected.to_text().unwrap().starts_with("40{\"sid\""), "{connected:?}");
+        let started = Instant::now();
+        loop {
+            let frame = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("disconnected in time");
+            match frame {
+                Some(Ok(Message::Text(text))) if text.as_str() == "41" => break,
+                Some(Ok(Message::Text(_))) => {}
+                other => panic!("expected a DISCONNECT packet first, got {other:?}"),
+            }
+        }
+        assert!(started.elapsed() >= Duration::from_millis(900), "not before the token's exp");
+    }
+
+    #[tokio::test]
+    async fn an_expired_token_is_refused() {
+        let app = TestApp::spawn().await;
+        let user = app.register("Ann", "ann@example.com").await;
+        let url = format!("{}/socket.io/?EIO=4&transport=websocket", app.address.replace("http", "ws"));
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        ws.next().await.unwrap().unwrap();
+        ws.send(Message::text(format!(r#"40{{"token":"{}"}}"#, token_for(&user.id, -1)))).await.unwrap();
+        let refused = ws.next().await.unwrap().unwrap();
+        assert_eq!(refused.to_text().unwrap(), r#"44{"message":"unauthorized"}"#);
+    }
+}
