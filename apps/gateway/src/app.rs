@@ -257,6 +257,7 @@ impl Application {
         let hub = Arc::new(Hub::new(state.metrics.connected_sockets.clone()));
         let realtime = EpopRealtime::new(state.clone(), hub);
         realtime.spawn_fan_out();
+        realtime.spawn_presence_sweeper();
         let socket_io = Arc::new(SocketIo::new(
             Arc::new(EpopApplication(realtime)),
             SOCKET_CONNECT_TIMEOUT,

@@ -100,6 +100,9 @@ pub struct Config {
     pub log_filter: String,
     /// HTTP worker threads (an EPOP addition, `EPOP_WORKERS`; default: one per core).
     pub workers: usize,
+    /// How long a node's claim that a user is online lasts without refresh (an EPOP addition,
+    /// `EPOP_PRESENCE_TTL` in seconds, default 30): a crashed node's users go offline after it.
+    pub presence_ttl: Duration,
 }
 
 /// Reads variables by name; lets tests configure the gateway without touching the process environment.
@@ -288,6 +291,7 @@ impl Config {
             shutdown_timeout: Duration::from_secs(parse(src, "EPOP_SHUTDOWN_TIMEOUT", 10u64)?),
             log_filter: src.get("RUST_LOG").unwrap_or_else(|| "info".into()),
             workers: parse(src, "EPOP_WORKERS", cores)?.max(1),
+            presence_ttl: Duration::from_secs(parse(src, "EPOP_PRESENCE_TTL", 30u64)?.max(1)),
         })
     }
 

@@ -87,7 +87,11 @@ fn uuid_field(args: &[Value], field: &str) -> Option<uuid::Uuid> {
 impl EpopRealtime {
     /// The application over `state`, with this node's `hub`.
     pub fn new(state: AppState, hub: Arc<Hub>) -> Arc<Self> {
-        let presence = Arc::new(Presence::new(state.redis.clone(), &state.config.redis_prefix));
+        let presence = Arc::new(Presence::new(
+            state.redis.clone(),
+            &state.config.redis_prefix,
+            state.config.presence_ttl,
+        ));
         presence.spawn_refresh();
         let recovery = RecoveryStore::new(state.redis.clone(), &state.config.redis_prefix);
         Arc::new(Self {
@@ -97,6 +101,28 @@ impl EpopRealtime {
             recovery,
             typing: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Announces offline the users of nodes that died (their presence claims expired), until the process ends.
+    pub fn spawn_presence_sweeper(self: &Arc<Self>) {
+        let app = Arc::downgrade(self);
+        let every = self.state.config.presence_ttl / 3;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(app) = app.upgrade() else { return };
+                for user in app.presence.take_expired().await {
+                    let audience = app.state.chat.partners(user).await.unwrap_or_default();
+                    let event = DomainEvent::PresenceChanged {
+                        user_id: user,
+                        online: false,
+                        last_seen_at: Some(chrono::Utc::now()),
+                        audience,
+                    };
+                    app.publish_ephemeral(event).await;
+                }
+            }
+        });
     }
 
     /// Forwards domain events from the bus to this node's sockets until the process ends.

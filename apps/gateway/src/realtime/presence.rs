@@ -8,10 +8,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// How long a node's claim that a user is online lasts without refresh.
-const CLAIM_TTL: Duration = Duration::from_secs(30);
-/// How often a node refreshes its claims.
-const REFRESH_EVERY: Duration = Duration::from_secs(10);
+/// How long a node's claim that a user is online lasts without refresh, by default.
+pub const DEFAULT_CLAIM_TTL: Duration = Duration::from_secs(30);
 
 /// Presence tracking for this node.
 pub struct Presence {
@@ -19,6 +17,8 @@ pub struct Presence {
     prefix: String,
     node: String,
     local: Mutex<HashMap<UserId, usize>>,
+    /// How long a claim lasts; refreshed every third of it.
+    ttl: Duration,
 }
 
 impl std::fmt::Debug for Presence {
@@ -35,13 +35,19 @@ fn now_ms() -> i64 {
 
 impl Presence {
     /// Presence kept in `redis` (or in process), under `prefix`.
-    pub fn new(redis: Option<RedisPool>, prefix: &str) -> Self {
+    pub fn new(redis: Option<RedisPool>, prefix: &str, ttl: Duration) -> Self {
         Self {
             redis,
             prefix: prefix.to_owned(),
             node: super::engine::random_id(),
             local: Mutex::new(HashMap::new()),
+            ttl,
         }
+    }
+
+    /// The set of users online anywhere, scored by when their last claim expires.
+    fn online_key(&self) -> String {
+        format!("{}:presence:online", self.prefix)
     }
 
     fn key(&self, user: UserId) -> String {
@@ -69,12 +75,18 @@ impl Presence {
             redis::pipe()
                 .cmd("ZADD")
                 .arg(self.key(user))
-                .arg(now_ms() + CLAIM_TTL.as_millis() as i64)
+                .arg(now_ms() + self.ttl.as_millis() as i64)
                 .arg(&self.node)
                 .ignore()
                 .cmd("PEXPIRE")
                 .arg(self.key(user))
-                .arg(CLAIM_TTL.as_millis() as i64 * 2)
+                .arg(self.ttl.as_millis() as i64 * 2)
+                .ignore()
+                .cmd("ZADD")
+                .arg(self.online_key())
+                .arg("GT")
+                .arg(now_ms() + self.ttl.as_millis() as i64)
+                .arg(user.to_string())
                 .ignore()
                 .query_async(&mut conn)
                 .await
@@ -132,7 +144,54 @@ impl Presence {
             return false;
         }
         self.claim(user, false).await;
-        !self.online_elsewhere(user).await
+        let offline = !self.online_elsewhere(user).await;
+        if offline
+            && let Some(redis) = &self.redis
+            && let Ok(mut conn) = redis.get().await
+        {
+            let _: redis::RedisResult<i64> = redis::cmd("ZREM")
+                .arg(self.online_key())
+                .arg(user.to_string())
+                .query_async(&mut conn)
+                .await;
+        }
+        offline
+    }
+
+    /// Users whose every claim expired (their node died): each is handed to exactly one node (the one whose
+    /// `ZREM` succeeds), which announces them offline.
+    pub async fn take_expired(&self) -> Vec<UserId> {
+        let Some(redis) = &self.redis else {
+            return Vec::new();
+        };
+        let Ok(mut conn) = redis.get().await else {
+            return Vec::new();
+        };
+        let expired: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg(self.online_key())
+            .arg("-inf")
+            .arg(now_ms())
+            .arg("LIMIT")
+            .arg(0)
+            .arg(100)
+            .query_async(&mut conn)
+            .await
+            .unwrap_or_default();
+        let mut taken = Vec::new();
+        for user in expired {
+            let removed: i64 = redis::cmd("ZREM")
+                .arg(self.online_key())
+                .arg(&user)
+                .query_async(&mut conn)
+                .await
+                .unwrap_or(0);
+            if removed == 1
+                && let Ok(user) = user.parse::<UserId>()
+            {
+                taken.push(user);
+            }
+        }
+        taken
     }
 
     /// Which of `users` are online (here or on any node).
@@ -159,7 +218,10 @@ impl Presence {
         let presence = Arc::downgrade(self);
         tokio::spawn(async move {
             loop {
-                tokio::time::sleep(REFRESH_EVERY).await;
+                let Some(every) = presence.upgrade().map(|p| p.ttl / 3) else {
+                    return;
+                };
+                tokio::time::sleep(every).await;
                 let Some(presence) = presence.upgrade() else {
                     return;
                 };

@@ -103,40 +103,158 @@ mod raw {
         let body = URL_SAFE_NO_PAD.encode(claims.to_string());
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(JWT_SECRET.as_bytes()).unwrap();
         mac.update(format!("{head}.{body}").as_bytes());
-        format!("{head}.{body}.{}", URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+        format!(
+            "{head}.{body}.{}",
+            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        )
     }
 
     #[tokio::test]
     async fn a_socket_is_disconnected_when_its_token_expires() {
         let app = TestApp::spawn().await;
         let user = app.register("Ann", "ann@example.com").await;
-        let url = format!("{}/socket.io/?EIO=4&transport=websocket", app.address.replace("http", "ws"));
+        let url = format!(
+            "{}/socket.io/?EIO=4&transport=websocket",
+            app.address.replace("http", "ws")
+        );
         let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
         ws.next().await.unwrap().unwrap(); // open
-        ws.send(Message::text(format!(r#"40{{"token":"{}"}}"#, token_for(&user.id, 2)))).await.unwrap();
+        ws.send(Message::text(format!(
+            r#"40{{"token":"{}"}}"#,
+            token_for(&user.id, 2)
+        )))
+        .await
+        .unwrap();
         let connected = ws.next().await.unwrap().unwrap();
-        assert!(connected.to_text().unwrap().starts_with("40{\"sid\""), "{connected:?}");
+        assert!(
+            connected.to_text().unwrap().starts_with("40{\"sid\""),
+            "{connected:?}"
+        );
         let started = Instant::now();
         loop {
-            let frame = tokio::time::timeout(Duration::from_secs(5), ws.next()).await.expect("disconnected in time");
+            let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
+                .await
+                .expect("disconnected in time");
             match frame {
                 Some(Ok(Message::Text(text))) if text.as_str() == "41" => break,
                 Some(Ok(Message::Text(_))) => {}
                 other => panic!("expected a DISCONNECT packet first, got {other:?}"),
             }
         }
-        assert!(started.elapsed() >= Duration::from_millis(900), "not before the token's exp");
+        assert!(
+            started.elapsed() >= Duration::from_millis(900),
+            "not before the token's exp"
+        );
     }
 
     #[tokio::test]
     async fn an_expired_token_is_refused() {
         let app = TestApp::spawn().await;
         let user = app.register("Ann", "ann@example.com").await;
-        let url = format!("{}/socket.io/?EIO=4&transport=websocket", app.address.replace("http", "ws"));
+        let url = format!(
+            "{}/socket.io/?EIO=4&transport=websocket",
+            app.address.replace("http", "ws")
+        );
         let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
         ws.next().await.unwrap().unwrap();
-        ws.send(Message::text(format!(r#"40{{"token":"{}"}}"#, token_for(&user.id, -1)))).await.unwrap();
+        ws.send(Message::text(format!(
+            r#"40{{"token":"{}"}}"#,
+            token_for(&user.id, -1)
+        )))
+        .await
+        .unwrap();
         let refused = ws.next().await.unwrap().unwrap();
         assert_eq!(refused.to_text().unwrap(), r#"44{"message":"unauthorized"}"#);
     }
+}
+
+#[tokio::test]
+async fn a_killed_node_leaves_the_other_working_and_its_users_go_offline() {
+    use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
+    let node_b = TestApp::spawn_with(|vars| {
+        vars.insert("EPOP_PRESENCE_TTL".into(), "2".into());
+    })
+    .await;
+    // Node A is a real gateway process sharing node B's database and Redis prefix, so it can be killed.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut node_a = std::process::Command::new(env!("CARGO_BIN_EXE_epop-gateway"));
+    node_a
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(std::env::temp_dir());
+    for (key, value) in &node_b.vars {
+        node_a.env(key, value);
+    }
+    let mut node_a = node_a
+        .env("EPOP_LISTEN", format!("127.0.0.1:{port}"))
+        .env("EPOP_PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+        .env("EPOP_PRESENCE_TTL", "2")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let url_a = format!("http://127.0.0.1:{port}");
+    let started = std::time::Instant::now();
+    while node_b
+        .client
+        .get(format!("{url_a}/health/live"))
+        .send()
+        .await
+        .is_err()
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "node A did not start"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    let dir = clients_dir("js");
+    let mut script = tokio::process::Command::new("node")
+        .arg("node-killed.mjs")
+        .arg(&url_a)
+        .arg(&node_b.address)
+        .current_dir(&dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = tokio::io::BufReader::new(script.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(20), stdout.next_line())
+            .await
+            .unwrap()
+            .unwrap();
+        let Some(line) = line else {
+            panic!("the script ended early: {seen:?}")
+        };
+        if line == "READY" {
+            break;
+        }
+        seen.push(line);
+    }
+    node_a.kill().unwrap();
+    node_a.wait().unwrap();
+    let mut stdin = script.stdin.take().unwrap();
+    stdin.write_all(b"killed\n").await.unwrap();
+    drop(stdin);
+    while let Some(line) = tokio::time::timeout(std::time::Duration::from_secs(30), stdout.next_line())
+        .await
+        .unwrap()
+        .unwrap()
+    {
+        seen.push(line);
+    }
+    let status = script.wait().await.unwrap();
+    assert!(status.success(), "{seen:#?}");
+    assert_eq!(
+        seen.iter().filter(|l| l.starts_with("ok - ")).count(),
+        3,
+        "{seen:#?}"
+    );
 }
