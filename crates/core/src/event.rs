@@ -2,7 +2,7 @@
 //! published after commit. Subscribers (the real-time layer, notifications) react to them without the
 //! publishing crate knowing they exist.
 
-use crate::id::{ConversationId, MessageId, UserId};
+use crate::id::{ConversationId, MessageId, ProjectId, TaskId, UserId};
 use serde::{Deserialize, Serialize};
 
 /// Everything that happened in the domain that another part of the system may react to.
@@ -89,6 +89,39 @@ pub enum DomainEvent {
         /// The last message read.
         message_id: MessageId,
     },
+    /// A task was assigned to someone other than the person who assigned it (on create or reassignment).
+    TaskAssigned {
+        /// The task.
+        task_id: TaskId,
+        /// Its project.
+        project_id: ProjectId,
+        /// The task's title.
+        title: String,
+        /// The new assignee.
+        assigned_to: UserId,
+        /// Who assigned it.
+        assigned_by: UserId,
+    },
+    /// A user was added to a project.
+    ProjectMemberAdded {
+        /// The project.
+        project_id: ProjectId,
+        /// The project's name.
+        project_name: String,
+        /// The new member.
+        user_id: UserId,
+        /// Their role (`owner`, `admin`, `member` or `viewer`).
+        role: String,
+        /// Who added them.
+        added_by: UserId,
+    },
+    /// A notification was created for a user (delivered live as `notification:new`).
+    NotificationCreated {
+        /// Whose notification.
+        user_id: UserId,
+        /// The notification as clients see it (the notifications crate's `Notification`, serialized).
+        notification: serde_json::Value,
+    },
 }
 
 impl DomainEvent {
@@ -104,6 +137,9 @@ impl DomainEvent {
             DomainEvent::ReadPositionMoved { .. } => "read_position_moved",
             DomainEvent::TypingChanged { .. } => "typing_changed",
             DomainEvent::PresenceChanged { .. } => "presence_changed",
+            DomainEvent::TaskAssigned { .. } => "task_assigned",
+            DomainEvent::ProjectMemberAdded { .. } => "project_member_added",
+            DomainEvent::NotificationCreated { .. } => "notification_created",
         }
     }
 }

@@ -163,6 +163,15 @@ pub struct OutboxRelay {
     pool: DbPool,
     bus: EventBus,
     notifier: OutboxNotifier,
+    handlers: Vec<Arc<dyn OutboxHandler>>,
+}
+
+/// Durable work done for each event inside the relay's transaction, before the event is marked published:
+/// exactly once per event (notifications are created this way, with the jobs that deliver them).
+#[async_trait::async_trait]
+pub trait OutboxHandler: Send + Sync {
+    /// Handles a batch of events, in order, on the relay's transaction.
+    async fn handle(&self, conn: &mut diesel_async::AsyncPgConnection, events: &[PublishedEvent]) -> StorageResult<()>;
 }
 
 impl std::fmt::Debug for OutboxRelay {
@@ -176,7 +185,13 @@ impl std::fmt::Debug for OutboxRelay {
 impl OutboxRelay {
     /// A relay from the outbox in `pool` to `bus`, woken by `notifier`.
     pub fn new(pool: DbPool, bus: EventBus, notifier: OutboxNotifier) -> Self {
-        Self { pool, bus, notifier }
+        Self { pool, bus, notifier, handlers: Vec::new() }
+    }
+
+    /// Adds a handler that runs, inside the relay's transaction, for every event before it is published.
+    pub fn with_handler(mut self, handler: Arc<dyn OutboxHandler>) -> Self {
+        self.handlers.push(handler);
+        self
     }
 
     /// Runs the relay until the process ends.
@@ -206,6 +221,7 @@ impl OutboxRelay {
     async fn drain(&self) -> StorageResult<Drained> {
         let mut conn = self.pool.get().await?;
         let bus = self.bus.clone();
+        let handlers = self.handlers.clone();
         conn.transaction::<_, StorageError, _>(async |conn| {
             #[derive(diesel::QueryableByName)]
             struct Locked {
@@ -237,7 +253,7 @@ impl OutboxRelay {
             }
             let full = rows.len() as i64 == RELAY_BATCH;
             let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
-            let events = rows
+            let events: Vec<PublishedEvent> = rows
                 .into_iter()
                 .filter_map(
                     |(id, payload)| match serde_json::from_value::<DomainEvent>(payload) {
@@ -249,6 +265,9 @@ impl OutboxRelay {
                     },
                 )
                 .collect();
+            for handler in &handlers {
+                handler.handle(conn, &events).await?;
+            }
             bus.publish(events).await;
             diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
                 .set(outbox::published_at.eq(diesel::dsl::now))

@@ -1,0 +1,41 @@
+//! # GET /api/notifications
+
+use super::NotificationPageSchema;
+use crate::error::{ApiError, Problem};
+use crate::extract::{AuthUser, Query, page_request};
+use crate::state::AppState;
+use actix_web::web;
+use epop_notifications::Notification;
+use serde::{Deserialize, Serialize};
+
+/// Filter and paging.
+#[derive(Debug, Deserialize, garde::Validate, utoipa::IntoParams)]
+pub struct NotificationsQuery {
+    /// Only unread notifications.
+    #[garde(skip)]
+    pub unread: Option<bool>,
+    /// Page size, 1..=100 (default 50).
+    #[garde(range(min = 1, max = 100))]
+    pub limit: Option<u16>,
+    /// Cursor from the previous page.
+    #[garde(length(max = 1024))]
+    pub cursor: Option<String>,
+}
+
+/// A page of notifications with the unread count.
+#[derive(Debug, Serialize)]
+pub struct NotificationPage {
+    items: Vec<Notification>,
+    next_cursor: Option<String>,
+    unread_count: i64,
+}
+
+/// The caller's notifications, newest first, with how many are unread.
+#[utoipa::path(get, path = "/api/notifications", tag = "notifications", security(("bearer" = [])), params(NotificationsQuery),
+    responses((status = 200, body = NotificationPageSchema), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn list(state: web::Data<AppState>, user: AuthUser, query: Query<NotificationsQuery>) -> Result<web::Json<NotificationPage>, ApiError> {
+    let Query(query) = query;
+    let page = page_request(query.limit, query.cursor);
+    let (page, unread_count) = state.notifications.list(user.id, query.unread.unwrap_or(false), &page).await?;
+    Ok(web::Json(NotificationPage { items: page.items, next_cursor: page.next_cursor, unread_count }))
+}

@@ -1,0 +1,147 @@
+//! CONTRACT section 6 (notifications): created once from domain events, listed, counted, read; delivered
+//! live as `notification:new`.
+
+use crate::helpers::{JWT_SECRET, TestApp, json_of, problem};
+use futures_util::{SinkExt as _, StreamExt as _};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+async fn notifications(app: &TestApp, token: &str, query: &str) -> Value {
+    json_of(app.get(&format!("/api/notifications{query}"), token).send().await.unwrap(), StatusCode::OK).await
+}
+
+/// Waits until the user has `count` notifications (they are created by the outbox relay, asynchronously).
+async fn wait_for(app: &TestApp, token: &str, count: usize) -> Value {
+    let started = Instant::now();
+    loop {
+        let page = notifications(app, token, "").await;
+        if page["items"].as_array().unwrap().len() >= count {
+            return page;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "notifications did not arrive: {page}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_message_notifies_members_without_a_live_connection_only() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let cat = app.register("Cat", "cat@example.com").await;
+    let group = app.group(&ann, "G", &[&bob, &cat]).await;
+
+    // Cat is connected; Bob is not.
+    let url = format!("{}/socket.io/?EIO=4&transport=websocket", app.address.replace("http", "ws"));
+    let (mut cat_socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    cat_socket.next().await.unwrap().unwrap();
+    cat_socket.send(Message::text(format!(r#"40{{"token":"{}"}}"#, cat.access_token))).await.unwrap();
+    cat_socket.next().await.unwrap().unwrap();
+
+    let long = "x".repeat(300);
+    let message = app.message(&ann, &group, &long).await;
+    let page = wait_for(&app, &bob.access_token, 1).await;
+    assert_eq!(page["unread_count"], 1);
+    let notification = &page["items"][0];
+    assert_eq!(notification["type"], "message");
+    assert_eq!(notification["is_read"], false);
+    assert_eq!(notification["payload"]["conversation_id"], group.as_str());
+    assert_eq!(notification["payload"]["message_id"], message["id"]);
+    assert_eq!(notification["payload"]["sender_id"], ann.id.as_str());
+    assert_eq!(notification["payload"]["preview"].as_str().unwrap().chars().count(), 140);
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(notifications(&app, &cat.access_token, "").await["items"], json!([]), "a connected member gets none");
+    assert_eq!(notifications(&app, &ann.access_token, "").await["items"], json!([]), "the sender gets none");
+    // Exactly once, whatever the relay does.
+    assert_eq!(app.count("SELECT count(*) AS n FROM notifications").await, 1);
+}
+
+#[tokio::test]
+async fn notifications_are_listed_newest_first_and_marked_read() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let group = app.group(&ann, "G", &[&bob]).await;
+    for i in 0..3 {
+        app.message(&ann, &group, &format!("m{i}")).await;
+    }
+    let page = wait_for(&app, &bob.access_token, 3).await;
+    let previews: Vec<_> = page["items"].as_array().unwrap().iter().map(|n| n["payload"]["preview"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(previews, vec!["m2", "m1", "m0"]);
+    assert_eq!(page["unread_count"], 3);
+
+    let paged = notifications(&app, &bob.access_token, "?limit=2").await;
+    assert_eq!(paged["items"].as_array().unwrap().len(), 2);
+    let cursor = paged["next_cursor"].as_str().unwrap();
+    let rest = notifications(&app, &bob.access_token, &format!("?limit=2&cursor={cursor}")).await;
+    assert_eq!(rest["items"][0]["payload"]["preview"], "m0");
+    assert_eq!(rest["next_cursor"], Value::Null);
+
+    let newest = page["items"][0]["id"].as_str().unwrap();
+    let read = app.request(Method::POST, &format!("/api/notifications/{newest}/read")).bearer_auth(&bob.access_token).send().await.unwrap();
+    assert_eq!(read.status(), StatusCode::NO_CONTENT);
+    let unread = notifications(&app, &bob.access_token, "?unread=true").await;
+    assert_eq!(unread["items"].as_array().unwrap().len(), 2);
+    assert_eq!(unread["unread_count"], 2);
+
+    // Someone else's notification is 404, and stays unread.
+    let other = page["items"][1]["id"].as_str().unwrap();
+    let foreign = app.request(Method::POST, &format!("/api/notifications/{other}/read")).bearer_auth(&ann.access_token).send().await.unwrap();
+    problem(foreign, StatusCode::NOT_FOUND, "not_found").await;
+    problem(
+        app.request(Method::POST, "/api/notifications/not-a-uuid/read").bearer_auth(&bob.access_token).send().await.unwrap(),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    assert_eq!(notifications(&app, &bob.access_token, "").await["unread_count"], 2);
+
+    let all = app.request(Method::POST, "/api/notifications/read-all").bearer_auth(&bob.access_token).send().await.unwrap();
+    assert_eq!(all.status(), StatusCode::NO_CONTENT);
+    assert_eq!(notifications(&app, &bob.access_token, "").await["unread_count"], 0);
+    problem(app.request(Method::GET, "/api/notifications").send().await.unwrap(), StatusCode::UNAUTHORIZED, "unauthorized").await;
+    problem(app.get("/api/notifications?cursor=zzz", &bob.access_token).send().await.unwrap(), StatusCode::BAD_REQUEST, "bad_request").await;
+    problem(app.get("/api/notifications?unread=maybe", &bob.access_token).send().await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+}
+
+#[tokio::test]
+async fn notifications_reach_connected_sockets_as_notification_new() {
+    let app = TestApp::spawn().await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let url = format!("{}/socket.io/?EIO=4&transport=websocket", app.address.replace("http", "ws"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    socket.next().await.unwrap().unwrap();
+    socket.send(Message::text(format!(r#"40{{"token":"{}"}}"#, bob.access_token))).await.unwrap();
+    socket.next().await.unwrap().unwrap();
+    let _ = JWT_SECRET;
+    // A task assignment event, as the projects crate writes it.
+    let event = json!({
+        "type": "task_assigned",
+        "task_id": uuid::Uuid::now_v7(),
+        "project_id": uuid::Uuid::now_v7(),
+        "title": "Write the report",
+        "assigned_to": bob.id,
+        "assigned_by": uuid::Uuid::now_v7(),
+    });
+    app.sql(&format!("INSERT INTO outbox (event_type, payload) VALUES ('task_assigned', '{event}')")).await;
+    let started = Instant::now();
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(5), socket.next()).await.expect("notification:new in time");
+        let Some(Ok(Message::Text(text))) = frame else { panic!("socket closed") };
+        if let Some(body) = text.strip_prefix("42") {
+            let args: Value = serde_json::from_str(body).unwrap();
+            if args[0] == "notification:new" {
+                assert_eq!(args[1]["type"], "task_assigned");
+                assert_eq!(args[1]["payload"]["title"], "Write the report");
+                assert_eq!(args[1]["is_read"], false);
+                break;
+            }
+        }
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+    let page = notifications(&app, &bob.access_token, "").await;
+    assert_eq!(page["items"][0]["type"], "task_assigned");
+}

@@ -1,0 +1,24 @@
+//! # epop-notifications
+//!
+//! In-app notifications (CONTRACT section 6), with no HTTP in sight.
+//!
+//! Design notes:
+//! - **Created exactly once, from domain events.** The [`projector::NotificationProjector`] is an outbox
+//!   handler: it runs inside the relay's transaction, before an event is marked published, so a notification
+//!   is created once per event even across crashes, and the crates that cause them (chat, projects) never
+//!   know this one exists.
+//! - **Delivered live** by appending a `NotificationCreated` event in the same transaction: the real-time
+//!   layer turns it into `notification:new` on every node.
+//! - **"No live connection"** (the `message` notification) is asked of a [`projector::LiveConnections`]
+//!   implementation the host provides (the gateway's cross-node presence).
+
+pub mod error;
+pub mod model;
+pub mod projector;
+pub mod repo;
+pub mod service;
+
+pub use error::{NotificationsError, NotificationsResult};
+pub use model::Notification;
+pub use projector::{LiveConnections, NotificationProjector};
+pub use service::NotificationsService;

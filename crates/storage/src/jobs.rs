@@ -1,0 +1,259 @@
+//! A durable job queue in PostgreSQL (the role BullMQ plays in a Node stack; Redis keeps nothing on disk).
+//!
+//! A job is a row of `jobs`, enqueued with [`enqueue`] on the caller's connection, so it commits or rolls back
+//! with the change that caused it. Workers claim due jobs with `FOR UPDATE SKIP LOCKED` (many workers, on
+//! many nodes, never take the same job), run them, and record the outcome: done, retried later with
+//! exponential backoff, or dead after `max_attempts` (the dead-letter list is `status = 'dead'`, kept with
+//! the last error). Jobs claimed by a worker that died are put back after a lease expires, so every job
+//! survives a restart.
+
+use crate::db::DbPool;
+use crate::schema::jobs;
+use crate::StorageResult;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use diesel::{ExpressionMethods as _, QueryDsl as _, QueryableByName};
+use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Attempts before a job is declared dead, unless the enqueuer says otherwise.
+pub const DEFAULT_MAX_ATTEMPTS: i32 = 5;
+/// How long a claimed job may run before another worker may take it back (its worker is presumed dead).
+pub const LEASE: Duration = Duration::from_secs(300);
+
+/// Adds a job to `queue` on `conn` (call it inside the transaction of the change that causes it).
+pub async fn enqueue(conn: &mut AsyncPgConnection, queue: &str, payload: &Value) -> StorageResult<i64> {
+    Ok(diesel::insert_into(jobs::table)
+        .values((jobs::queue.eq(queue), jobs::payload.eq(payload), jobs::max_attempts.eq(DEFAULT_MAX_ATTEMPTS)))
+        .returning(jobs::id)
+        .get_result(conn)
+        .await?)
+}
+
+/// A job a worker has claimed.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ClaimedJob {
+    /// The job's id.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
+    /// Its queue.
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub queue: String,
+    /// What to do.
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    pub payload: Value,
+    /// Attempts so far, this one included.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub attempts: i32,
+    /// Attempts allowed.
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pub max_attempts: i32,
+}
+
+/// Claims up to `limit` due jobs of `queues` for `worker`.
+pub async fn claim(conn: &mut AsyncPgConnection, queues: &[String], worker: &str, limit: i64) -> StorageResult<Vec<ClaimedJob>> {
+    Ok(diesel::sql_query(
+        "UPDATE jobs SET status = 'running', locked_at = now(), locked_by = $2, attempts = attempts + 1, updated_at = now()
+         WHERE id IN (
+             SELECT id FROM jobs
+             WHERE status = 'queued' AND queue = ANY($1) AND run_at <= now()
+             ORDER BY run_at, id
+             LIMIT $3
+             FOR UPDATE SKIP LOCKED
+         )
+         RETURNING id, queue, payload, attempts, max_attempts",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(queues)
+    .bind::<diesel::sql_types::Text, _>(worker)
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .load(conn)
+    .await?)
+}
+
+/// What became of a job after a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// It succeeded.
+    Done,
+    /// It failed and will run again at this time.
+    Retry(DateTime<Utc>),
+    /// It failed for the last time and is in the dead-letter list.
+    Dead,
+}
+
+impl Outcome {
+    /// The metric label of the outcome.
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Done => "done",
+            Outcome::Retry(_) => "retry",
+            Outcome::Dead => "dead",
+        }
+    }
+}
+
+/// The wait before attempt `attempt + 1`: 2, 4, 8 … seconds, at most an hour.
+pub fn backoff(attempt: i32) -> Duration {
+    let exponent = u32::try_from(attempt.clamp(1, 12)).unwrap_or(12);
+    Duration::from_secs(2u64.pow(exponent)).min(Duration::from_secs(3600))
+}
+
+/// Records a run's result.
+pub async fn finish(conn: &mut AsyncPgConnection, job: &ClaimedJob, result: Result<(), String>, now: DateTime<Utc>) -> StorageResult<Outcome> {
+    let (outcome, error) = match result {
+        Ok(()) => (Outcome::Done, None),
+        Err(error) if job.attempts >= job.max_attempts => (Outcome::Dead, Some(error)),
+        Err(error) => {
+            let wait = chrono::Duration::from_std(backoff(job.attempts)).unwrap_or(chrono::Duration::hours(1));
+            (Outcome::Retry(now + wait), Some(error))
+        }
+    };
+    let (status, run_at) = match outcome {
+        Outcome::Done => ("done", now),
+        Outcome::Retry(at) => ("queued", at),
+        Outcome::Dead => ("dead", now),
+    };
+    diesel::update(jobs::table.find(job.id))
+        .set((
+            jobs::status.eq(status),
+            jobs::run_at.eq(run_at),
+            jobs::last_error.eq(error),
+            jobs::locked_at.eq(None::<DateTime<Utc>>),
+            jobs::locked_by.eq(None::<String>),
+            jobs::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(outcome)
+}
+
+/// Puts back jobs whose worker has held them longer than the lease (it died); returns how many.
+pub async fn requeue_abandoned(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> StorageResult<usize> {
+    let cutoff = now - chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::minutes(5));
+    Ok(diesel::update(jobs::table.filter(jobs::status.eq("running")).filter(jobs::locked_at.lt(cutoff)))
+        .set((jobs::status.eq("queued"), jobs::locked_at.eq(None::<DateTime<Utc>>), jobs::locked_by.eq(None::<String>)))
+        .execute(conn)
+        .await?)
+}
+
+/// Runs the jobs of one queue.
+#[async_trait]
+pub trait JobHandler: Send + Sync {
+    /// The queue this handler serves.
+    fn queue(&self) -> &'static str;
+    /// Runs one job; an `Err` is retried with backoff (its text is kept as `last_error`).
+    async fn run(&self, payload: &Value) -> Result<(), String>;
+}
+
+/// Called with `(queue, outcome label)` after every run (for metrics).
+pub type OutcomeHook = Arc<dyn Fn(&str, &str) + Send + Sync>;
+
+/// A pool of workers claiming and running jobs.
+#[derive(Clone)]
+pub struct JobWorker {
+    pool: DbPool,
+    handlers: HashMap<String, Arc<dyn JobHandler>>,
+    worker_id: String,
+    wake: Arc<Notify>,
+    batch: i64,
+    hook: Option<OutcomeHook>,
+}
+
+impl std::fmt::Debug for JobWorker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JobWorker").field("worker_id", &self.worker_id).field("queues", &self.handlers.keys()).finish_non_exhaustive()
+    }
+}
+
+impl JobWorker {
+    /// A worker named `worker_id` running up to `batch` jobs at once with `handlers`.
+    pub fn new(pool: DbPool, worker_id: String, batch: i64, handlers: Vec<Arc<dyn JobHandler>>) -> Self {
+        let handlers = handlers.into_iter().map(|h| (h.queue().to_owned(), h)).collect();
+        Self { pool, handlers, worker_id, wake: Arc::new(Notify::new()), batch: batch.max(1), hook: None }
+    }
+
+    /// Reports every outcome to `hook`.
+    pub fn with_hook(mut self, hook: OutcomeHook) -> Self {
+        self.hook = Some(hook);
+        self
+    }
+
+    /// A handle that wakes the worker right away (after enqueuing).
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Claims and runs one batch; returns how many jobs ran.
+    pub async fn run_once(&self) -> StorageResult<usize> {
+        let queues: Vec<String> = self.handlers.keys().cloned().collect();
+        let claimed = {
+            let mut conn = self.pool.get().await?;
+            claim(&mut conn, &queues, &self.worker_id, self.batch).await?
+        };
+        let count = claimed.len();
+        let runs = claimed.into_iter().map(|job| async move {
+            let result = match self.handlers.get(&job.queue) {
+                Some(handler) => handler.run(&job.payload).await,
+                None => Err(format!("no handler for queue {}", job.queue)),
+            };
+            if let Err(error) = &result {
+                tracing::warn!(job = job.id, queue = %job.queue, attempt = job.attempts, %error, "job failed");
+            }
+            let mut conn = self.pool.get().await?;
+            let outcome = finish(&mut conn, &job, result, Utc::now()).await?;
+            if let Some(hook) = &self.hook {
+                hook(&job.queue, outcome.label());
+            }
+            StorageResult::Ok(())
+        });
+        for result in futures_util::future::join_all(runs).await {
+            result?;
+        }
+        Ok(count)
+    }
+
+    /// Runs until the process ends: claims due jobs, sleeps when there are none (woken early by
+    /// [`Self::waker`]), and takes back jobs of dead workers now and then.
+    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut rounds = 0u32;
+            loop {
+                rounds = rounds.wrapping_add(1);
+                if rounds.is_multiple_of(600)
+                    && let Ok(mut conn) = self.pool.get().await
+                    && let Err(error) = requeue_abandoned(&mut conn, Utc::now()).await
+                {
+                    tracing::warn!(%error, "could not take back abandoned jobs");
+                }
+                match self.run_once().await {
+                    Ok(0) => {
+                        let _ = tokio::time::timeout(Duration::from_secs(1), self.wake.notified()).await;
+                    }
+                    Ok(_) => {}
+                    Err(error) => {
+                        tracing::warn!(%error, "job worker failed; retrying");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(1), Duration::from_secs(2));
+        assert_eq!(backoff(2), Duration::from_secs(4));
+        assert_eq!(backoff(5), Duration::from_secs(32));
+        assert_eq!(backoff(40), Duration::from_secs(3600));
+        assert_eq!(backoff(0), Duration::from_secs(2));
+    }
+}
