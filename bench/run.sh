@@ -183,6 +183,23 @@ fanout_section() {
         -d '{"email":"bench@example.com","password":"bench password 1"}' | jq -r .access_token)
     [ -n "$token" ] && [ "$token" != null ] || { echo "error: could not log in" >&2; return 1; }
     echo "== fanout: gateway pinned to cores '${GATEWAY_CPUS:-all}', load generator to '${cpus:-all}'; ulimit -n $(ulimit -n); Redis pub/sub on"
+    # Memory of idle connections alone: users in no conversation (no rooms to join, no presence audience), on a
+    # fresh gateway, before the runs below grow its heap.
+    local idle=${EPOP_BENCH_FANOUT_IDLE:-10000}
+    if [ "$idle" -gt 0 ]; then
+        sql "INSERT INTO users (id, name, email, password_hash, role, created_at, updated_at)
+             SELECT md5('epop-fanout-loner-' || u)::uuid, 'Loner ' || u, 'loner' || u || '@bench.example',
+                    'seeded-user-no-login', 'member', now(), now()
+             FROM generate_series(0, $idle - 1) AS u ON CONFLICT DO NOTHING" >/dev/null
+        ids=$(mktemp)
+        sql "SELECT md5('epop-fanout-loner-' || u)::uuid FROM generate_series(0, $idle - 1) AS u" >"$ids"
+        echo "== idle connections: $idle clients of users in no conversation (memory baseline, no messages)"
+        "${pin[@]}" "$LOADGEN" --base-url "http://127.0.0.1:$PORT" fanout --clients "$idle" \
+            --conversation 00000000-0000-0000-0000-000000000000 --jwt-secret "$JWT_SECRET" --user-ids-file "$ids" \
+            --sender-token "$token" --messages 0 --connect-concurrency 64 --gateway-pid "$GW_PID" \
+            --settle-timeout 120 || echo "error: the idle run failed"
+        rm -f "$ids"
+    fi
     first=0
     for n in $counts; do
         # One group per run, with its own users (so the runs do not share partners): users first..first+n-1
@@ -195,9 +212,9 @@ fanout_section() {
              INSERT INTO conversations (id, kind, name, created_by, last_seq, created_at, updated_at)
              VALUES ('$conv', 'group', 'Fan-out $n', '$bench', 0, now(), now()) ON CONFLICT DO NOTHING;
              INSERT INTO conversation_members (conversation_id, user_id, joined_at, last_read_seq)
-             SELECT '$conv', md5('epop-fanout-user-' || u)::uuid, now(), 0
+             SELECT '$conv'::uuid, md5('epop-fanout-user-' || u)::uuid, now(), 0
              FROM generate_series($first, $first + $n - 1) AS u
-             UNION ALL SELECT '$conv', '$bench', now(), 0
+             UNION ALL SELECT '$conv'::uuid, '$bench'::uuid, now(), 0
              ON CONFLICT DO NOTHING" >/dev/null
         ids=$(mktemp)
         sql "SELECT md5('epop-fanout-user-' || u)::uuid FROM generate_series($first, $first + $n - 1) AS u" >"$ids"
@@ -206,7 +223,7 @@ fanout_section() {
         "${pin[@]}" "$LOADGEN" --base-url "http://127.0.0.1:$PORT" fanout --clients "$n" --conversation "$conv" \
             --jwt-secret "$JWT_SECRET" --user-ids-file "$ids" --sender-token "$token" \
             --messages "$messages" --rate "$rate" --burst-messages "$burst" --burst-concurrency 4 \
-            --connect-concurrency 64 --gateway-pid "$GW_PID" || echo "error: the fanout run failed"
+            --connect-concurrency 64 --gateway-pid "$GW_PID" --settle-timeout "${EPOP_BENCH_FANOUT_SETTLE:-600}" || echo "error: the fanout run failed"
         rm -f "$ids"
         echo "gateway threads $(ls /proc/$GW_PID/task | wc -l), VmRSS $(awk '/VmRSS/ { print $2 / 1024 " MiB" }' /proc/$GW_PID/status) after the run"
         if grep -qiE 'slow|fell behind|lagged' /tmp/epop-bench-gateway.log; then

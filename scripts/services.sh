@@ -77,7 +77,7 @@ ensure_socketio_clients() {
         (cd tests/clients/js && npm ci --silent --no-audit --no-fund)
     fi
     local venv=tests/clients/python/.venv
-    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import socketio, requests' 2>/dev/null; then
+    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import socketio, requests, aiosmtpd' 2>/dev/null; then
         python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv && python3 -m venv "$venv"; }
         epop_log "installing python-socketio (pip)"
         "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/clients/python/requirements.txt

@@ -10,6 +10,10 @@ use crate::rate_limit::RateLimiter;
 use crate::realtime::engine::{Engine, EngineConfig};
 use crate::realtime::epop::{EpopApplication, EpopRealtime};
 use crate::realtime::hub::Hub;
+use crate::realtime::presence::Presence;
+use epop_notifications::email::EmailSender;
+use epop_notifications::{NotificationProjector, NotificationsService};
+use epop_storage::jobs::{JobHandler, JobWorker};
 use crate::realtime::socketio::SocketIo;
 use crate::realtime::transport;
 use crate::routes::{self, docs::ApiDoc};
@@ -19,8 +23,10 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context as _;
 use epop_auth::{AuthService, AuthSettings, PasswordHasher, TokenSigner};
+use epop_calendar::CalendarService;
 use epop_chat::{ChatService, ChatSettings};
 use epop_core::SystemClock;
+use epop_projects::ProjectsService;
 use epop_storage::events::{EventBus, OutboxNotifier, OutboxRelay};
 use epop_storage::object_store::{LocalStore, ObjectStore, S3Store};
 use secrecy::{ExposeSecret as _, SecretString};
@@ -73,7 +79,17 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         events.spawn_redis_listener(url.expose_secret().to_owned());
     }
     let notifier = OutboxNotifier::default();
-    OutboxRelay::new(db.clone(), events.clone(), notifier.clone()).spawn();
+    let presence = Arc::new(Presence::new(redis.clone(), &config.redis_prefix, config.presence_ttl));
+    presence.spawn_refresh();
+    let metrics = Metrics::new()?;
+    let email = match &config.smtp_url {
+        Some(url) => Some(Arc::new(EmailSender::new(db.clone(), url.expose_secret(), &config.smtp_from)?)),
+        None => None,
+    };
+    OutboxRelay::new(db.clone(), events.clone(), notifier.clone())
+        .with_handler(Arc::new(NotificationProjector::new(presence.clone(), email.is_some())))
+        .spawn();
+    spawn_job_worker(db.clone(), email, metrics.clone());
 
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
     let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(cores)).await??;
@@ -92,6 +108,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     {
         tracing::info!("created the admin account from EPOP_ADMIN_EMAIL");
     }
+    let projects = ProjectsService::new(db.clone(), notifier.clone());
     let chat = ChatService::new(
         db.clone(),
         store.clone(),
@@ -103,7 +120,9 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         },
     );
     spawn_file_sweeper(chat.clone());
+    let calendar = CalendarService::new(db.clone(), Arc::new(SystemClock));
     let limiter = RateLimiter::new(redis.clone(), &config.redis_prefix);
+    let notifications = NotificationsService::new(db.clone());
     Ok(AppState {
         config: Arc::new(config),
         db,
@@ -112,10 +131,29 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         local_store,
         auth,
         chat,
+        projects,
+        calendar,
+        notifications,
+        presence,
         events,
         limiter,
-        metrics: Metrics::new()?,
+        metrics,
     })
+}
+
+/// Runs the background jobs (e-mail delivery) on this process, reporting outcomes to the metrics.
+fn spawn_job_worker(db: epop_storage::DbPool, email: Option<Arc<EmailSender>>, metrics: Metrics) {
+    let mut handlers: Vec<Arc<dyn JobHandler>> = Vec::new();
+    if let Some(email) = email {
+        handlers.push(email);
+    }
+    if handlers.is_empty() {
+        return;
+    }
+    let worker_id = format!("{}-{}", std::process::id(), crate::realtime::engine::random_id());
+    let hook: epop_storage::jobs::OutcomeHook =
+        Arc::new(move |queue, outcome| metrics.jobs_processed.with_label_values(&[queue, outcome]).inc());
+    JobWorker::new(db, worker_id, 16, handlers).with_hook(hook).spawn();
 }
 
 /// Removes unattached uploads after 24 hours and files of deleted messages, every few minutes.
@@ -199,7 +237,61 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route("/{id}", web::put().to(routes::chat::message_update::update))
                         .route("/{id}", web::delete().to(routes::chat::message_delete::delete)),
                 )
+                .service(
+                    web::scope("/projects")
+                        .route("", web::get().to(routes::projects::projects_list::list))
+                        .route("", web::post().to(routes::projects::project_create::create))
+                        .route("/{id}", web::get().to(routes::projects::project_get::get))
+                        .route("/{id}", web::put().to(routes::projects::project_update::update))
+                        .route(
+                            "/{id}",
+                            web::delete().to(routes::projects::project_delete::delete),
+                        )
+                        .route("/{id}/members", web::post().to(routes::projects::member_add::add))
+                        .route(
+                            "/{id}/members/{user_id}",
+                            web::put().to(routes::projects::member_update::update),
+                        )
+                        .route(
+                            "/{id}/members/{user_id}",
+                            web::delete().to(routes::projects::member_remove::remove),
+                        )
+                        .route(
+                            "/{id}/tasks",
+                            web::get().to(routes::projects::project_tasks_list::list),
+                        )
+                        .route(
+                            "/{id}/tasks",
+                            web::post().to(routes::projects::task_create::create),
+                        ),
+                )
+                .service(
+                    web::scope("/tasks")
+                        .route("", web::get().to(routes::projects::tasks_list::list))
+                        .route("/{id}", web::get().to(routes::projects::task_get::get))
+                        .route("/{id}", web::put().to(routes::projects::task_update::update))
+                        .route("/{id}", web::delete().to(routes::projects::task_delete::delete)),
+                )
                 .route("/search/messages", web::get().to(routes::chat::search::search))
+                // Its own route, not under the scope below: `.ics` must never be taken for an `{id}`.
+                .route(
+                    "/calendar-events.ics",
+                    web::get().to(routes::calendar::export_ics::export),
+                )
+                .service(
+                    web::scope("/calendar-events")
+                        .route("", web::get().to(routes::calendar::events_list::list))
+                        .route("", web::post().to(routes::calendar::event_create::create))
+                        .route("/{id}", web::get().to(routes::calendar::event_get::get))
+                        .route("/{id}", web::put().to(routes::calendar::event_update::update))
+                        .route("/{id}", web::delete().to(routes::calendar::event_delete::delete)),
+                )
+                .service(
+                    web::scope("/notifications")
+                        .route("", web::get().to(routes::notifications::list::list))
+                        .route("/read-all", web::post().to(routes::notifications::read_all::read_all))
+                        .route("/{id}/read", web::post().to(routes::notifications::read::read)),
+                )
                 .route(
                     "/files/presign-upload",
                     web::post().to(routes::chat::files::presign_upload),
@@ -326,7 +418,7 @@ impl Application {
 }
 
 /// Resolves on SIGTERM or SIGINT.
-async fn wait_for_shutdown_signal() {
+pub async fn wait_for_shutdown_signal() {
     let terminate = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(mut signal) => {

@@ -25,8 +25,10 @@ pub struct Cli {
 pub enum Command {
     /// Apply migrations and serve (the default).
     Serve,
-    /// Apply pending database migrations and exit (idempotent; needs only DATABASE_URL).
+        /// Apply pending database migrations and exit (idempotent; needs only DATABASE_URL).
     Migrate,
+    /// Run the background workers alone (job queue, outbox relay and notifications), without serving HTTP.
+    Worker,
     /// Serve the Socket.IO protocol conformance configuration for the official test suites (on
     /// EPOP_CONFORMANCE_LISTEN, default 127.0.0.1:3000; needs no other variable).
     Conformance,
@@ -68,7 +70,8 @@ pub enum RoleArg {
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve().await,
-        Command::Migrate => migrate().await,
+                Command::Migrate => migrate().await,
+        Command::Worker => worker().await,
         Command::Conformance => conformance().await,
         Command::Admin {
             task: AdminTask::CreateUser { email, name, role },
@@ -91,6 +94,17 @@ async fn serve() -> anyhow::Result<()> {
     tracing::info!(address = %app.address(), "epop-gateway serving");
     app.run_until_signal().await?;
     tracing::info!("epop-gateway stopped");
+    Ok(())
+}
+
+async fn worker() -> anyhow::Result<()> {
+    let config = Config::from_source(&Environment)?;
+    let _telemetry = crate::telemetry::init(&config)?;
+    // Building the state starts the outbox relay (notifications) and the job workers.
+    let _state = crate::app::build_state(config).await?;
+    tracing::info!("epop-gateway worker running");
+    crate::app::wait_for_shutdown_signal().await;
+    tracing::info!("epop-gateway worker stopped");
     Ok(())
 }
 

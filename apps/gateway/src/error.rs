@@ -9,8 +9,10 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpResponse, ResponseError};
 use epop_auth::AuthError;
+use epop_calendar::CalendarError;
 use epop_chat::ChatError;
 use epop_core::{ErrorCode, FieldError};
+use epop_projects::ProjectsError;
 use epop_storage::StorageError;
 use serde::Serialize;
 use std::fmt;
@@ -194,14 +196,14 @@ impl ResponseError for ApiError {
 impl From<StorageError> for ApiError {
     fn from(error: StorageError) -> Self {
         match error {
-            StorageError::Pool(_) | StorageError::RedisPool(_) | StorageError::Connect(_) => {
+            // The object store being down is a dependency outage (it may come back), not a server bug.
+            StorageError::Pool(_) | StorageError::RedisPool(_) | StorageError::Connect(_) | StorageError::Object(_) => {
                 ApiError::unavailable(error)
             }
             StorageError::Query(_)
             | StorageError::PoolConfig(_)
             | StorageError::Migration(_)
             | StorageError::Redis(_)
-            | StorageError::Object(_)
             | StorageError::Encode(_)
             | StorageError::Join(_) => ApiError::internal(error),
         }
@@ -247,6 +249,53 @@ impl From<ChatError> for ApiError {
             ),
             ChatError::BadCursor => ApiError::new(ErrorCode::BadRequest, "the cursor is not valid"),
             ChatError::Storage(inner) => inner.into(),
+        }
+    }
+}
+
+impl From<ProjectsError> for ApiError {
+    fn from(error: ProjectsError) -> Self {
+        match error {
+            ProjectsError::Invalid(errors) => ApiError::validation(errors),
+            ProjectsError::NotFound => ApiError::not_found(),
+            ProjectsError::Forbidden => ApiError::new(
+                ErrorCode::Forbidden,
+                "your role in this project does not allow this",
+            ),
+            ProjectsError::AlreadyMember => {
+                ApiError::new(ErrorCode::Conflict, "the user is a member of the project already")
+            }
+            ProjectsError::LastOwner => ApiError::new(
+                ErrorCode::Conflict,
+                "the last owner cannot leave, be removed or be demoted",
+            ),
+            ProjectsError::VersionMismatch { .. } => ApiError::new(
+                ErrorCode::PreconditionFailed,
+                "the task has changed since that version; fetch it again",
+            ),
+            ProjectsError::BadCursor => ApiError::new(ErrorCode::BadRequest, "the cursor is not valid"),
+            ProjectsError::Storage(inner) => inner.into(),
+        }
+    }
+}
+
+impl From<CalendarError> for ApiError {
+    fn from(error: CalendarError) -> Self {
+        match error {
+            CalendarError::Invalid(errors) => ApiError::validation(errors),
+            CalendarError::NotFound => ApiError::not_found(),
+            CalendarError::BadCursor => ApiError::new(ErrorCode::BadRequest, "the cursor is not valid"),
+            CalendarError::Storage(inner) => inner.into(),
+        }
+    }
+}
+
+impl From<epop_notifications::NotificationsError> for ApiError {
+    fn from(error: epop_notifications::NotificationsError) -> Self {
+        match error {
+            epop_notifications::NotificationsError::NotFound => ApiError::not_found(),
+            epop_notifications::NotificationsError::BadCursor => ApiError::new(ErrorCode::BadRequest, "the cursor is not valid"),
+            epop_notifications::NotificationsError::Storage(inner) => inner.into(),
         }
     }
 }

@@ -225,6 +225,13 @@ pub fn parse_query<T>(query: &str) -> Result<T, ApiError>
 where
     T: DeserializeOwned + garde::Validate<Context = ()>,
 {
+    let nul: Vec<FieldError> = form_urlencoded::parse(query.as_bytes())
+        .filter(|(_, value)| value.contains('\0'))
+        .map(|(key, _)| FieldError::new(key.into_owned(), "must not contain NUL characters"))
+        .collect();
+    if !nul.is_empty() {
+        return Err(ApiError::validation(nul));
+    }
     let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
     let parsed: T = serde_path_to_error::deserialize(deserializer).map_err(|e| deserialize_error(&e))?;
     parsed
@@ -413,6 +420,8 @@ mod tests {
         );
         let error = parse_query::<Paging>("limit=0").unwrap_err();
         assert_eq!(error.errors[0].field, "limit");
+        let nul = parse_query::<Paging>("cursor=a%00b").unwrap_err();
+        assert_eq!((nul.code, nul.errors[0].field.as_str()), (ErrorCode::ValidationFailed, "cursor"));
         let ok = parse_query::<Paging>("limit=5&cursor=abc&unknown=1").unwrap();
         assert_eq!((ok.limit, ok.cursor.as_deref()), (Some(5), Some("abc")));
     }

@@ -5,7 +5,11 @@ use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 use epop_auth::AuthService;
+use epop_calendar::CalendarService;
 use epop_chat::ChatService;
+use epop_notifications::NotificationsService;
+use epop_projects::ProjectsService;
+use crate::realtime::presence::Presence;
 use epop_storage::DbPool;
 use epop_storage::events::EventBus;
 use epop_storage::object_store::{LocalStore, ObjectStore};
@@ -29,6 +33,14 @@ pub struct AppState {
     pub auth: AuthService,
     /// Conversations, messages and files.
     pub chat: ChatService,
+    /// Projects, members and tasks.
+    pub projects: ProjectsService,
+    /// Each user's own calendar events.
+    pub calendar: CalendarService,
+    /// In-app notifications.
+    pub notifications: NotificationsService,
+    /// Who is online, across nodes.
+    pub presence: Arc<Presence>,
     /// Committed domain events, from every node.
     pub events: EventBus,
     /// Rate limits.

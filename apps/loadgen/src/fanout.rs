@@ -35,7 +35,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// The options of the `fanout` scenario.
 #[derive(Debug, clap::Args)]
-pub struct FanoutArgs {
+pub(crate) struct FanoutArgs {
     /// WebSocket clients to connect (one user each, in file order).
     #[arg(long, default_value_t = 1000)]
     clients: usize,
@@ -98,6 +98,9 @@ struct Shared {
     presence_frames: AtomicU64,
     other_frames: AtomicU64,
     pings: AtomicU64,
+    /// Clients that received at least one message of the paced / burst phase.
+    reached_paced: AtomicUsize,
+    reached_burst: AtomicUsize,
 }
 
 /// What one client saw.
@@ -268,14 +271,21 @@ async fn client(
                 continue;
             }
             seen[word] |= bit;
-            if highest.is_some_and(|h| seq < h) {
+            // Posting order is commit order only in the paced phase (one POST at a time).
+            if seq < paced_messages && highest.is_some_and(|h| seq < h) {
                 outcome.out_of_order += 1;
             }
             highest = highest.max(Some(seq));
             let micros = (received.saturating_sub(sent) / 1000).min(u64::from(u32::MAX)) as u32;
             if seq < paced_messages {
+                if outcome.paced.is_empty() {
+                    shared.reached_paced.fetch_add(1, Ordering::Relaxed);
+                }
                 outcome.paced.push(micros);
             } else {
+                if outcome.burst.is_empty() {
+                    shared.reached_burst.fetch_add(1, Ordering::Relaxed);
+                }
                 outcome.burst.push(micros);
             }
             shared.deliveries.fetch_add(1, Ordering::Relaxed);
@@ -420,7 +430,7 @@ async fn settle(pid: Option<u32>, limit: Duration) -> Duration {
 }
 
 /// Runs the scenario against `base` (`http://host:port`).
-pub async fn run(base: &str, args: FanoutArgs) -> anyhow::Result<()> {
+pub(crate) async fn run(base: &str, args: FanoutArgs) -> anyhow::Result<()> {
     let ids = std::fs::read_to_string(&args.user_ids_file)
         .with_context(|| format!("reading {}", args.user_ids_file.display()))?;
     let users: Vec<&str> = ids.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
@@ -612,6 +622,14 @@ pub async fn run(base: &str, args: FanoutArgs) -> anyhow::Result<()> {
             expected.saturating_sub(*delivered),
             if *all_in { "" } else { " (drain timed out)" }
         );
+        let reached = if *label == "paced" { &shared.reached_paced } else { &shared.reached_burst };
+        let reached = reached.load(Ordering::Relaxed);
+        if reached < clients {
+            println!(
+                "{label}: only {reached} of {clients} clients received any message of this phase: {} connected clients got none (not in the conversation's room)",
+                clients - reached
+            );
+        }
         if let Some((before, after)) = cpu {
             let seconds = (after - before) as f64 / tck as f64;
             println!(
@@ -622,7 +640,7 @@ pub async fn run(base: &str, args: FanoutArgs) -> anyhow::Result<()> {
         }
     }
     println!(
-        "connections: dropped by the server {dropped} ({dropped_before_send} before the first POST); duplicates {duplicates}; out of order {out_of_order}; pings answered {}; presence frames {}; other frames {}",
+        "connections: dropped by the server {dropped} ({dropped_before_send} before the first POST); duplicates {duplicates}; paced messages out of posting order {out_of_order}; pings answered {}; presence frames {}; other frames {}",
         shared.pings.load(Ordering::Relaxed),
         shared.presence_frames.load(Ordering::Relaxed),
         shared.other_frames.load(Ordering::Relaxed)

@@ -466,13 +466,6 @@ impl ChatService {
         attachment_ids: &[AttachmentId],
         origin: Option<String>,
     ) -> ChatResult<Sent> {
-        let chars = content.chars().count();
-        if chars > MAX_CONTENT_CHARS || (chars == 0 && attachment_ids.is_empty()) {
-            return Err(ChatError::invalid(
-                "content",
-                "must be 1 to 10000 characters unless attachments are given",
-            ));
-        }
         let mut conn = self.pool.get().await?;
         if convs::find_for_member(&mut conn, id.into_uuid(), me.into_uuid())
             .await?
@@ -485,6 +478,13 @@ impl ChatService {
                 messages::find_by_client_id(&mut conn, id.into_uuid(), me.into_uuid(), client_id).await?
         {
             return self.existing(&mut conn, existing).await;
+        }
+        let chars = content.chars().count();
+        if chars > MAX_CONTENT_CHARS || (chars == 0 && attachment_ids.is_empty()) {
+            return Err(ChatError::invalid(
+                "content",
+                "must be 1 to 10000 characters unless attachments are given",
+            ));
         }
         let attachment_uuids = self.check_attachments(&mut conn, me, attachment_ids).await?;
         let message_id = MessageId::new().into_uuid();

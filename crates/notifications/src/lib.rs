@@ -9,9 +9,12 @@
 //!   know this one exists.
 //! - **Delivered live** by appending a `NotificationCreated` event in the same transaction: the real-time
 //!   layer turns it into `notification:new` on every node.
+//! - **E-mail** (when SMTP is configured): the projector enqueues an `email` job in the same transaction;
+//!   [`email::EmailSender`] runs it on the durable job queue, with retries.
 //! - **"No live connection"** (the `message` notification) is asked of a [`projector::LiveConnections`]
 //!   implementation the host provides (the gateway's cross-node presence).
 
+pub mod email;
 pub mod error;
 pub mod model;
 pub mod projector;

@@ -26,6 +26,8 @@ pub trait LiveConnections: Send + Sync {
 /// no live connection.
 pub struct NotificationProjector {
     live: Arc<dyn LiveConnections>,
+    /// Enqueue an e-mail job per notification (SMTP is configured).
+    email: bool,
 }
 
 impl std::fmt::Debug for NotificationProjector {
@@ -47,14 +49,18 @@ fn to_storage(error: crate::NotificationsError) -> StorageError {
 }
 
 impl NotificationProjector {
-    /// A projector asking `live` who is connected.
-    pub fn new(live: Arc<dyn LiveConnections>) -> Self {
-        Self { live }
+    /// A projector asking `live` who is connected; with `email`, each notification also gets an e-mail job.
+    pub fn new(live: Arc<dyn LiveConnections>, email: bool) -> Self {
+        Self { live, email }
     }
 
     async fn notify(&self, conn: &mut AsyncPgConnection, user: UserId, kind: &str, payload: serde_json::Value) -> StorageResult<()> {
         let row = repo::insert(conn, user.into_uuid(), kind, &payload).await.map_err(to_storage)?;
         let notification = serde_json::to_value(Notification::from(row))?;
+        if self.email {
+            let job = json!({"user_id": user, "notification": notification});
+            epop_storage::jobs::enqueue(conn, crate::email::EMAIL_QUEUE, &job).await?;
+        }
         outbox::append(conn, &DomainEvent::NotificationCreated { user_id: user, notification }).await?;
         Ok(())
     }

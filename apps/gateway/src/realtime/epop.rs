@@ -28,8 +28,10 @@ struct Context {
     user: UserId,
     /// The socket asked for connection state recovery: events carry offsets, and a drop is remembered.
     recover: bool,
-    /// Replay what was missed after this outbox id (a recovered session).
+        /// Replay what was missed after this outbox id (a recovered session).
     replay_after: Option<i64>,
+    /// The user's conversations, loaded before the CONNECT reply so the rooms are joined right after it.
+    conversations: Vec<ConversationId>,
     /// Events counted in the current window, and when the window started.
     limit: Mutex<(Instant, u32)>,
 }
@@ -87,12 +89,7 @@ fn uuid_field(args: &[Value], field: &str) -> Option<uuid::Uuid> {
 impl EpopRealtime {
     /// The application over `state`, with this node's `hub`.
     pub fn new(state: AppState, hub: Arc<Hub>) -> Arc<Self> {
-        let presence = Arc::new(Presence::new(
-            state.redis.clone(),
-            &state.config.redis_prefix,
-            state.config.presence_ttl,
-        ));
-        presence.spawn_refresh();
+        let presence = state.presence.clone();
         let recovery = RecoveryStore::new(state.redis.clone(), &state.config.redis_prefix);
         Arc::new(Self {
             state,
@@ -289,19 +286,35 @@ impl EpopRealtime {
                         shown = Some(value);
                     }
                 }
-                if let Some(mut value) = shown {
+                let removed_here: Vec<UserId> =
+                    removed.iter().copied().filter(|user| !self.hub.sockets_in(&user_room(*user)).is_empty()).collect();
+                if !removed_here.is_empty() {
+                    // A removed user can no longer load the conversation: show them a member's view of it
+                    // (loaded now when no member is connected here), with nothing unread.
+                    let view = match shown {
+                        Some(value) => Some(value),
+                        None => match member_ids.first() {
+                            Some(member) => self
+                                .state
+                                .chat
+                                .conversation(*member, *conversation_id)
+                                .await
+                                .ok()
+                                .and_then(|c| serde_json::to_value(&c).ok()),
+                            None => None,
+                        },
+                    };
+                    let mut value = view.unwrap_or_else(|| json!({"id": conversation_id, "members": []}));
                     value["unread_count"] = json!(0);
-                    for user in removed {
-                        self.emit_to_room(
-                            &user_room(*user),
-                            "conversation:updated",
-                            value.clone(),
-                            offset,
-                            None,
-                            None,
-                        );
+                    for user in removed_here {
+                        self.emit_to_room(&user_room(user), "conversation:updated", value.clone(), offset, None, None);
                     }
                 }
+            }
+            // Project events reach users as notifications, not as socket events.
+            DomainEvent::TaskAssigned { .. } | DomainEvent::ProjectMemberAdded { .. } => {}
+            DomainEvent::NotificationCreated { user_id, notification } => {
+                self.emit_to_room(&user_room(*user_id), "notification:new", notification.clone(), offset, None, None);
             }
             DomainEvent::SessionsRevoked { user_id } => {
                 for socket in self.hub.sockets_in(&user_room(*user_id)) {
@@ -414,6 +427,9 @@ impl EpopRealtime {
                         emit("conversation:updated", value);
                     }
                 }
+                DomainEvent::NotificationCreated { user_id, notification } if user_id == user => {
+                    emit("notification:new", notification);
+                }
                 DomainEvent::SessionsRevoked { user_id } if user_id == user => {
                     socket.disconnect();
                     socket.session().close(super::engine::CloseReason::ServerClose);
@@ -519,7 +535,7 @@ impl EpopRealtime {
                     .unwrap_or_default();
                 let client_id = payload.and_then(|p| p.get("client_id")).and_then(Value::as_str);
                 if content.contains('\0')
-                    || client_id.is_some_and(|c| c.is_empty() || c.chars().count() > 128)
+                    || client_id.is_some_and(|c| c.is_empty() || c.contains('\0') || c.chars().count() > 128)
                 {
                     return Some(failure(
                         ErrorCode::ValidationFailed,
@@ -632,10 +648,15 @@ impl Application for EpopApplication {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(pid);
         }
+                let conversations = self.0.state.chat.conversation_ids(claims.sub).await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "could not load the socket's conversations");
+            Vec::new()
+        });
         let context = Arc::new(Context {
             user: claims.sub,
             recover,
             replay_after,
+            conversations,
             limit: Mutex::new((Instant::now(), 0)),
         });
         *socket
@@ -658,19 +679,12 @@ impl Application for EpopApplication {
     async fn connected(&self, socket: &Arc<Socket>) {
         let app = &self.0;
         let Some(context) = context(socket) else { return };
-        app.hub.add(socket, context.user, context.recover);
-        let conversations = match app.state.chat.conversation_ids(context.user).await {
-            Ok(conversations) => conversations,
-            Err(error) => {
-                tracing::warn!(%error, "could not load the socket's conversations");
-                Vec::new()
-            }
-        };
-        for conversation in &conversations {
+                app.hub.add(socket, context.user, context.recover);
+        for conversation in &context.conversations {
             app.hub.join(&socket.id, &conversation_room(*conversation));
         }
         if let Some(after) = context.replay_after {
-            app.replay(socket, context.user, &conversations, after).await;
+            app.replay(socket, context.user, &context.conversations, after).await;
         }
         let partners = app.state.chat.partners(context.user).await.unwrap_or_default();
         if app.presence.connect(context.user).await {

@@ -1,7 +1,9 @@
 //! The OpenAPI document (generated from the handlers' annotations) and its interactive viewer.
 
 use crate::error::{FieldErrorSchema, Problem};
-use crate::routes::{auth, chat, health, metrics, users};
+use crate::routes::notifications;
+use crate::routes::projects;
+use crate::routes::{auth, calendar, chat, health, metrics, users};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -33,6 +35,29 @@ use utoipa::{Modify, OpenApi};
         chat::search::search,
         chat::files::presign_upload,
         chat::files::download,
+        projects::projects_list::list,
+        projects::project_create::create,
+        projects::project_get::get,
+        projects::project_update::update,
+        projects::project_delete::delete,
+        projects::member_add::add,
+        projects::member_update::update,
+        projects::member_remove::remove,
+        projects::project_tasks_list::list,
+        projects::task_create::create,
+        projects::task_get::get,
+        projects::task_update::update,
+        projects::task_delete::delete,
+        projects::tasks_list::list,
+        calendar::event_create::create,
+        calendar::events_list::list,
+        calendar::event_get::get,
+        calendar::event_update::update,
+        calendar::event_delete::delete,
+        calendar::export_ics::export,
+        notifications::list::list,
+        notifications::read::read,
+        notifications::read_all::read_all,
         health::health,
         health::live,
         metrics::metrics,
@@ -44,6 +69,9 @@ use utoipa::{Modify, OpenApi};
         (name = "users", description = "Accounts and the people directory"),
         (name = "chat", description = "Conversations, messages, read positions and search"),
         (name = "files", description = "Uploads and downloads through presigned URLs"),
+        (name = "projects", description = "Projects, members with roles, and tasks"),
+        (name = "calendar", description = "The caller's own calendar events and their iCalendar export"),
+        (name = "notifications", description = "In-app notifications"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

@@ -2,10 +2,13 @@
 //! answer. Rules live in the domain crates.
 
 pub mod auth;
+pub mod calendar;
 pub mod chat;
 pub mod docs;
 pub mod health;
 pub mod metrics;
+pub mod notifications;
+pub mod projects;
 pub mod users;
 
 use crate::error::ApiError;

@@ -41,8 +41,8 @@ pub struct TokenResponse {
 /// A refresh token in the body, for clients without cookies.
 #[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
 pub struct RefreshTokenBody {
-    /// The refresh token.
-    #[garde(length(max = 512))]
+        /// The refresh token.
+    #[garde(skip)]
     pub refresh_token: Option<String>,
 }
 

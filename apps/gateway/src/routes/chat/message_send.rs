@@ -14,8 +14,9 @@ use uuid::Uuid;
 /// A new message.
 #[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
 pub struct SendMessageRequest {
-    /// The text, 1..=10,000 characters unless attachments are given.
-    #[garde(length(chars, max = 10_000))]
+        /// The text, 1..=10,000 characters unless attachments are given (checked after `client_id`
+    /// deduplication, so a retry returns the first message whatever it carries).
+    #[garde(skip)]
     pub content: Option<String>,
     /// An idempotency key: the same one again returns the first message and stores nothing.
     #[garde(length(chars, min = 1, max = 128))]

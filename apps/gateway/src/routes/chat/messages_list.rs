@@ -17,7 +17,7 @@ pub struct MessagesQuery {
     #[garde(range(min = 1, max = 100))]
     pub limit: Option<u16>,
     /// Cursor from the previous page (older pages, or forward after an `after` page).
-    #[garde(length(max = 1024))]
+    #[garde(skip)]
     pub cursor: Option<String>,
     /// A message id: everything newer, oldest first (catching up).
     #[garde(skip)]
@@ -42,8 +42,9 @@ pub async fn list(
 ) -> Result<web::Json<MessagePage>, ApiError> {
     let Query(query) = query;
     let direction = match (query.after, query.cursor.filter(|c| !c.is_empty())) {
-        (Some(after), _) => Direction::After(MessageId::from(after)),
-        (None, Some(cursor)) => Direction::Cursor(cursor),
+                // The cursor alone is enough for the next page, whatever else the client repeats.
+        (_, Some(cursor)) => Direction::Cursor(cursor),
+        (Some(after), None) => Direction::After(MessageId::from(after)),
         (None, None) => Direction::Latest,
     };
     let limit = query.limit.unwrap_or(epop_core::page::DEFAULT_LIMIT);

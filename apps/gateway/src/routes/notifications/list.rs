@@ -18,7 +18,7 @@ pub struct NotificationsQuery {
     #[garde(range(min = 1, max = 100))]
     pub limit: Option<u16>,
     /// Cursor from the previous page.
-    #[garde(length(max = 1024))]
+    #[garde(skip)]
     pub cursor: Option<String>,
 }
 

@@ -1,0 +1,85 @@
+//! `/api/calendar-events` and `/api/calendar-events.ics`: the caller's own calendar events.
+//!
+//! Responses serialize the calendar crate's `CalendarEvent`, whose JSON is the contract's; the `*Schema`
+//! types below only describe that shape for the OpenAPI document.
+
+pub mod event_create;
+pub mod event_delete;
+pub mod event_get;
+pub mod event_update;
+pub mod events_list;
+pub mod export_ics;
+
+use chrono::{DateTime, Utc};
+use epop_calendar::CalendarEvent;
+use epop_core::Page;
+use serde::Serialize;
+use uuid::Uuid;
+
+/// A page of calendar events (wire form).
+#[derive(Debug, Serialize)]
+pub struct CalendarEventPage {
+    /// This page.
+    pub items: Vec<CalendarEvent>,
+    /// Cursor of the next page.
+    pub next_cursor: Option<String>,
+}
+
+impl From<Page<CalendarEvent>> for CalendarEventPage {
+    fn from(page: Page<CalendarEvent>) -> Self {
+        Self {
+            items: page.items,
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+/// OpenAPI shape of a calendar event.
+#[derive(utoipa::ToSchema)]
+#[expect(
+    dead_code,
+    reason = "describes the calendar crate's JSON for the OpenAPI document only"
+)]
+pub struct CalendarEventSchema {
+    id: Uuid,
+    title: String,
+    /// Empty when none was given.
+    description: String,
+    start_time: DateTime<Utc>,
+    /// Always after `start_time`.
+    end_time: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// OpenAPI shape of a page of calendar events.
+#[derive(utoipa::ToSchema)]
+#[expect(
+    dead_code,
+    reason = "describes the calendar crate's JSON for the OpenAPI document only"
+)]
+pub struct CalendarEventPageSchema {
+    items: Vec<CalendarEventSchema>,
+    next_cursor: Option<String>,
+}
+
+/// garde rule for `end_time`: after `start_time` when both are given (so a body with other problems lists
+/// this one too; the service checks again, against stored values on updates).
+pub(crate) fn after_start(
+    start: Option<&DateTime<Utc>>,
+) -> impl FnOnce(&Option<DateTime<Utc>>, &()) -> garde::Result + '_ {
+    move |end, _| match (start, end) {
+        (Some(start), Some(end)) if end <= start => Err(garde::Error::new("must be after start_time")),
+        _ => Ok(()),
+    }
+}
+
+/// garde rule for `to`: not before `from` when both are given.
+pub(crate) fn not_before_from(
+    from: Option<&DateTime<Utc>>,
+) -> impl FnOnce(&Option<DateTime<Utc>>, &()) -> garde::Result + '_ {
+    move |to, _| match (from, to) {
+        (Some(from), Some(to)) if to < from => Err(garde::Error::new("must not be before from")),
+        _ => Ok(()),
+    }
+}

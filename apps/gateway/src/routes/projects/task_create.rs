@@ -1,0 +1,69 @@
+//! # POST /api/projects/{id}/tasks
+
+use super::{DueDate, TaskSchema, actor, task_status};
+use crate::error::{ApiError, Problem};
+use crate::extract::{AuthUser, Json};
+use crate::routes::required;
+use crate::state::AppState;
+use actix_web::http::header::{ETAG, LOCATION};
+use actix_web::{HttpResponse, web};
+use epop_core::{ProjectId, UserId};
+use epop_projects::NewTask;
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// A new task.
+#[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
+pub struct CreateTaskRequest {
+    /// 1..=200 characters.
+    #[garde(required, length(chars, min = 1, max = 200))]
+    #[schema(value_type = String)]
+    pub title: Option<String>,
+    /// At most 10,000 characters (default empty).
+    #[garde(length(chars, max = 10_000))]
+    pub description: Option<String>,
+    /// `todo` (default), `in_progress`, `in_review` or `done`.
+    #[garde(pattern(r"^(todo|in_progress|in_review|done)$"))]
+    pub status: Option<String>,
+    /// A member of the project.
+    #[garde(skip)]
+    pub assigned_to: Option<Uuid>,
+    /// An RFC 3339 timestamp, or `YYYY-MM-DD` for midnight UTC.
+    #[garde(skip)]
+    #[schema(value_type = Option<String>, example = "2026-12-24")]
+    pub due_date: Option<DueDate>,
+}
+
+/// Creates a task (`viewer`s get `403`); the assignee must be a project member.
+#[utoipa::path(post, path = "/api/projects/{id}/tasks", tag = "projects", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = CreateTaskRequest,
+    responses(
+        (status = 201, description = "Created; `Location` points at it, `ETag` is its version", body = TaskSchema),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 422, description = "Bad fields, or an assignee who is not a member", body = Problem),
+    ))]
+pub async fn create(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: Json<CreateTaskRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let Json(body) = body;
+    let new = NewTask {
+        title: required(body.title, "title")?,
+        description: body.description,
+        status: task_status(body.status)?,
+        assigned_to: body.assigned_to.map(UserId::from),
+        due_date: body.due_date.map(|d| d.0),
+    };
+    let task = state
+        .projects
+        .create_task(actor(user), ProjectId::from(id.into_inner()), &new)
+        .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((LOCATION, format!("/api/tasks/{}", task.id)))
+        .insert_header((ETAG, super::etag(task.version)))
+        .json(task))
+}

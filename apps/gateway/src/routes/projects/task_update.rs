@@ -1,0 +1,75 @@
+//! # PUT /api/tasks/{id}
+
+use super::{DueDate, TaskSchema, actor, double_option, if_match, task_response, task_status};
+use crate::error::{ApiError, Problem};
+use crate::extract::{AuthUser, Json};
+use crate::state::AppState;
+use actix_web::{HttpRequest, HttpResponse, web};
+use epop_core::{TaskId, UserId};
+use epop_projects::TaskChanges;
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// A partial change to a task: fields left out stay as they are; `null` clears `assigned_to` or `due_date`.
+#[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
+pub struct UpdateTaskRequest {
+    /// 1..=200 characters.
+    #[garde(length(chars, min = 1, max = 200))]
+    pub title: Option<String>,
+    /// At most 10,000 characters.
+    #[garde(length(chars, max = 10_000))]
+    pub description: Option<String>,
+    /// `todo`, `in_progress`, `in_review` or `done`.
+    #[garde(pattern(r"^(todo|in_progress|in_review|done)$"))]
+    pub status: Option<String>,
+    /// A member of the project, or `null` to unassign.
+    #[garde(skip)]
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub assigned_to: Option<Option<Uuid>>,
+    /// An RFC 3339 timestamp, `YYYY-MM-DD` for midnight UTC, or `null` to clear it.
+    #[garde(skip)]
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, example = "2026-12-24")]
+    pub due_date: Option<Option<DueDate>>,
+}
+
+/// Changes a task (`viewer`s get `403`). With `If-Match`, the task must still have that version (`412`
+/// otherwise). Answers the task with its new `ETag`.
+#[utoipa::path(put, path = "/api/tasks/{id}", tag = "projects", security(("bearer" = [])),
+    params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` the change is based on")),
+    request_body = UpdateTaskRequest,
+    responses(
+        (status = 200, description = "The task; `ETag` is its new version", body = TaskSchema),
+        (status = 401, body = Problem),
+        (status = 403, body = Problem),
+        (status = 404, body = Problem),
+        (status = 412, description = "The task changed since that `ETag`", body = Problem),
+        (status = 422, description = "Bad fields, or an assignee who is not a member", body = Problem),
+    ))]
+pub async fn update(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+    body: Json<UpdateTaskRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let Json(body) = body;
+    let changes = TaskChanges {
+        title: body.title,
+        description: body.description,
+        status: task_status(body.status)?,
+        assigned_to: body.assigned_to.map(|user| user.map(UserId::from)),
+        due_date: body.due_date.map(|due| due.map(|d| d.0)),
+    };
+    let task = state
+        .projects
+        .update_task(
+            actor(user),
+            TaskId::from(id.into_inner()),
+            &changes,
+            if_match(&req).as_ref(),
+        )
+        .await?;
+    Ok(task_response(HttpResponse::Ok(), &task))
+}

@@ -1,0 +1,1377 @@
+//! Projects and tasks (CONTRACT sections 5 and 10 "Work"): every route, the whole role matrix (owner, admin,
+//! member, viewer, non-member, global admin), ETags, partial updates, the last-owner rules, unassignment,
+//! cascades, list orders and paging, and the domain events.
+
+use crate::helpers::{PASSWORD, TestApp, TestUser, failing_fields, json_of, problem};
+use epop_core::DomainEvent;
+use reqwest::{Method, Response, StatusCode};
+use serde_json::{Value, json};
+
+async fn call(app: &TestApp, method: Method, path: &str, user: &TestUser, body: Option<Value>) -> Response {
+    let request = app.request(method, path).bearer_auth(&user.access_token);
+    match body {
+        Some(body) => request.json(&body),
+        None => request,
+    }
+    .send()
+    .await
+    .unwrap()
+}
+
+/// Signs in again (after a role change in the database) and returns fresh tokens.
+async fn login(app: &TestApp, email: &str) -> TestUser {
+    let response = app
+        .post_json("/api/auth/login", &json!({"email": email, "password": PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    let body = json_of(response, StatusCode::OK).await;
+    TestUser {
+        id: body["user"]["id"].as_str().unwrap().to_owned(),
+        access_token: body["access_token"].as_str().unwrap().to_owned(),
+        refresh_token: body["refresh_token"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// A global admin (role changed in the database, then signed in again).
+async fn global_admin(app: &TestApp) -> TestUser {
+    let root = app.register("Root", "root@example.com").await;
+    app.sql(&format!(
+        "UPDATE users SET role = 'admin' WHERE id = '{}'",
+        root.id
+    ))
+    .await;
+    let root = login(app, "root@example.com").await;
+    assert_eq!(
+        json_of(
+            app.get("/api/users/me", &root.access_token).send().await.unwrap(),
+            StatusCode::OK
+        )
+        .await["role"],
+        "admin"
+    );
+    root
+}
+
+async fn create_project(app: &TestApp, owner: &TestUser, name: &str) -> Value {
+    let response = call(
+        app,
+        Method::POST,
+        "/api/projects",
+        owner,
+        Some(json!({"name": name})),
+    )
+    .await;
+    json_of(response, StatusCode::CREATED).await
+}
+
+async fn add_member(app: &TestApp, project: &str, by: &TestUser, user: &TestUser, role: &str) {
+    let response = call(
+        app,
+        Method::POST,
+        &format!("/api/projects/{project}/members"),
+        by,
+        Some(json!({"user_id": user.id, "role": role})),
+    )
+    .await;
+    json_of(response, StatusCode::CREATED).await;
+}
+
+async fn create_task(app: &TestApp, project: &str, by: &TestUser, body: Value) -> Value {
+    let response = call(
+        app,
+        Method::POST,
+        &format!("/api/projects/{project}/tasks"),
+        by,
+        Some(body),
+    )
+    .await;
+    json_of(response, StatusCode::CREATED).await
+}
+
+async fn get_task(app: &TestApp, task: &str, by: &TestUser) -> Value {
+    json_of(
+        call(app, Method::GET, &format!("/api/tasks/{task}"), by, None).await,
+        StatusCode::OK,
+    )
+    .await
+}
+
+fn id(value: &Value) -> String {
+    value["id"].as_str().unwrap().to_owned()
+}
+
+fn ids(page: &Value) -> Vec<String> {
+    page["items"].as_array().unwrap().iter().map(id).collect()
+}
+
+/// Every page of a list, following `next_cursor`.
+async fn all_pages(app: &TestApp, path: &str, by: &TestUser) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = match &cursor {
+            Some(cursor) => format!("{path}{sep}cursor={cursor}"),
+            None => path.to_owned(),
+        };
+        let page = json_of(call(app, Method::GET, &url, by, None).await, StatusCode::OK).await;
+        pages.push(ids(&page));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return pages,
+        }
+        assert!(pages.len() < 50, "paging does not end");
+    }
+}
+
+/// A project with an owner, an admin, a member and a viewer, plus an outsider and a global admin.
+struct Team {
+    project: String,
+    owner: TestUser,
+    admin: TestUser,
+    member: TestUser,
+    viewer: TestUser,
+    outsider: TestUser,
+    root: TestUser,
+}
+
+impl Team {
+    async fn new(app: &TestApp) -> Self {
+        let owner = app.register("Ann", "ann@example.com").await;
+        let admin = app.register("Bob", "bob@example.com").await;
+        let member = app.register("Cat", "cat@example.com").await;
+        let viewer = app.register("Dan", "dan@example.com").await;
+        let outsider = app.register("Eve", "eve@example.com").await;
+        let root = global_admin(app).await;
+        let project = id(&create_project(app, &owner, "Apollo").await);
+        add_member(app, &project, &owner, &admin, "admin").await;
+        add_member(app, &project, &owner, &member, "member").await;
+        add_member(app, &project, &owner, &viewer, "viewer").await;
+        Self {
+            project,
+            owner,
+            admin,
+            member,
+            viewer,
+            outsider,
+            root,
+        }
+    }
+
+    /// The six callers with their names.
+    fn everyone(&self) -> [(&'static str, &TestUser); 6] {
+        [
+            ("owner", &self.owner),
+            ("admin", &self.admin),
+            ("member", &self.member),
+            ("viewer", &self.viewer),
+            ("outsider", &self.outsider),
+            ("global admin", &self.root),
+        ]
+    }
+}
+
+/// Expected statuses in the order of [`Team::everyone`].
+fn expect(response: &Response, who: &str, expected: StatusCode, what: &str) {
+    assert_eq!(response.status(), expected, "{who}: {what}");
+}
+
+#[tokio::test]
+async fn projects_are_created_read_updated_and_deleted() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let response = call(
+        &app,
+        Method::POST,
+        "/api/projects",
+        &ann,
+        Some(json!({"name": "Apollo", "description": "to the moon", "status": "on_hold"})),
+    )
+    .await;
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let project = json_of(response, StatusCode::CREATED).await;
+    let project_id = id(&project);
+    assert_eq!(location, format!("/api/projects/{project_id}"));
+    assert_eq!(project["name"], "Apollo");
+    assert_eq!(project["description"], "to the moon");
+    assert_eq!(project["status"], "on_hold");
+    assert_eq!(project["owner_id"], ann.id.as_str());
+    assert_eq!(project["members"], json!([{"user_id": ann.id, "role": "owner"}]));
+    for field in ["created_at", "updated_at"] {
+        assert!(project[field].is_string(), "{field}");
+    }
+
+    let defaults = create_project(&app, &ann, "Plain").await;
+    assert_eq!(
+        (defaults["description"].as_str(), defaults["status"].as_str()),
+        (Some(""), Some("active"))
+    );
+
+    let got = json_of(
+        call(&app, Method::GET, &location, &ann, None).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(got, project);
+
+    // Partial update: only the fields given change.
+    let updated = json_of(
+        call(
+            &app,
+            Method::PUT,
+            &location,
+            &ann,
+            Some(json!({"status": "completed"})),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        (updated["name"].as_str(), updated["status"].as_str()),
+        (Some("Apollo"), Some("completed"))
+    );
+    assert_eq!(updated["description"], "to the moon");
+
+    let invalid = call(
+        &app,
+        Method::POST,
+        "/api/projects",
+        &ann,
+        Some(json!({"status": "paused"})),
+    )
+    .await;
+    let body = problem(invalid, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let mut fields = failing_fields(&body);
+    fields.sort();
+    assert_eq!(fields, vec!["name", "status"]);
+    let invalid = call(&app, Method::PUT, &location, &ann, Some(json!({"name": ""}))).await;
+    let body = problem(invalid, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(failing_fields(&body), vec!["name"]);
+
+    let deleted = call(&app, Method::DELETE, &location, &ann, None).await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    problem(
+        call(&app, Method::GET, &location, &ann, None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    problem(
+        call(&app, Method::GET, "/api/projects/not-a-uuid", &ann, None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn every_project_route_follows_the_role_matrix() {
+    let app = TestApp::spawn().await;
+    let team = Team::new(&app).await;
+    let project = team.project.clone();
+    let path = format!("/api/projects/{project}");
+    const OK: StatusCode = StatusCode::OK;
+    const CREATED: StatusCode = StatusCode::CREATED;
+    const GONE: StatusCode = StatusCode::NO_CONTENT;
+    const NO: StatusCode = StatusCode::FORBIDDEN;
+    const HIDDEN: StatusCode = StatusCode::NOT_FOUND;
+
+    // Reading the project and its tasks: every member and the global admin; the outsider sees nothing.
+    let read = [OK, OK, OK, OK, HIDDEN, OK];
+    for ((who, user), expected) in team.everyone().into_iter().zip(read) {
+        expect(
+            &call(&app, Method::GET, &path, user, None).await,
+            who,
+            expected,
+            "GET project",
+        );
+        expect(
+            &call(&app, Method::GET, &format!("{path}/tasks"), user, None).await,
+            who,
+            expected,
+            "GET project tasks",
+        );
+    }
+
+    // Updating the project: owner, admin and the global admin.
+    let update = [OK, OK, NO, NO, HIDDEN, OK];
+    for ((who, user), expected) in team.everyone().into_iter().zip(update) {
+        let response = call(&app, Method::PUT, &path, user, Some(json!({"description": who}))).await;
+        expect(&response, who, expected, "PUT project");
+        if expected == NO {
+            problem(response, NO, "forbidden").await;
+        } else if expected == HIDDEN {
+            problem(response, HIDDEN, "not_found").await;
+        }
+    }
+
+    // Adding, re-roling and removing members: owner, admin and the global admin.
+    let manage = [true, true, false, false, false, true];
+    for (i, ((who, user), may)) in team.everyone().into_iter().zip(manage).enumerate() {
+        let newcomer = app.register("New", &format!("new{i}@example.com")).await;
+        let denied = if who == "outsider" { HIDDEN } else { NO };
+        let add = call(
+            &app,
+            Method::POST,
+            &format!("{path}/members"),
+            user,
+            Some(json!({"user_id": newcomer.id, "role": "member"})),
+        )
+        .await;
+        expect(&add, who, if may { CREATED } else { denied }, "POST member");
+        if may {
+            assert_eq!(add.headers()["location"].to_str().unwrap(), path);
+        } else {
+            add_member(&app, &project, &team.owner, &newcomer, "member").await;
+        }
+        let member_path = format!("{path}/members/{}", newcomer.id);
+        let role = call(
+            &app,
+            Method::PUT,
+            &member_path,
+            user,
+            Some(json!({"role": "viewer"})),
+        )
+        .await;
+        expect(&role, who, if may { OK } else { denied }, "PUT member role");
+        let remove = call(&app, Method::DELETE, &member_path, user, None).await;
+        expect(&remove, who, if may { GONE } else { denied }, "DELETE member");
+    }
+
+    // Every member may leave; the outsider cannot "leave" a project they cannot see.
+    for (i, (who, user)) in team.everyone().into_iter().enumerate() {
+        if who == "owner" {
+            continue;
+        }
+        let other = id(&create_project(&app, &team.owner, &format!("Leave {i}")).await);
+        if who != "outsider" && who != "global admin" {
+            add_member(&app, &other, &team.owner, user, who).await;
+        }
+        let leave = call(
+            &app,
+            Method::DELETE,
+            &format!("/api/projects/{other}/members/{}", user.id),
+            user,
+            None,
+        )
+        .await;
+        // The global admin is no member, so there is no membership to end.
+        let expected = if who == "outsider" || who == "global admin" {
+            HIDDEN
+        } else {
+            GONE
+        };
+        expect(&leave, who, expected, "leave");
+    }
+
+    // Deleting a project: the owner and the global admin only.
+    let delete = [GONE, NO, NO, NO, HIDDEN, GONE];
+    for ((who, user), expected) in team.everyone().into_iter().zip(delete) {
+        let doomed = id(&create_project(&app, &team.owner, "Doomed").await);
+        for (role, member) in [
+            ("admin", &team.admin),
+            ("member", &team.member),
+            ("viewer", &team.viewer),
+        ] {
+            add_member(&app, &doomed, &team.owner, member, role).await;
+        }
+        let response = call(
+            &app,
+            Method::DELETE,
+            &format!("/api/projects/{doomed}"),
+            user,
+            None,
+        )
+        .await;
+        expect(&response, who, expected, "DELETE project");
+    }
+
+    // The list: members see the project; the outsider does not; the global admin sees every project.
+    for (who, user) in team.everyone() {
+        let page = json_of(
+            call(&app, Method::GET, "/api/projects?limit=100", user, None).await,
+            OK,
+        )
+        .await;
+        assert_eq!(
+            ids(&page).contains(&project),
+            who != "outsider",
+            "{who}: GET /api/projects"
+        );
+    }
+    let all = app.count("SELECT count(*) AS n FROM projects").await;
+    let page = json_of(
+        call(&app, Method::GET, "/api/projects?limit=100", &team.root, None).await,
+        OK,
+    )
+    .await;
+    assert_eq!(ids(&page).len() as i64, all);
+}
+
+#[tokio::test]
+async fn every_task_route_follows_the_role_matrix() {
+    let app = TestApp::spawn().await;
+    let team = Team::new(&app).await;
+    let project = team.project.clone();
+    let task = id(&create_task(&app, &project, &team.owner, json!({"title": "shared"})).await);
+    const HIDDEN: StatusCode = StatusCode::NOT_FOUND;
+    const NO: StatusCode = StatusCode::FORBIDDEN;
+
+    let may_edit = [true, true, true, false, false, true];
+    for ((who, user), may) in team.everyone().into_iter().zip(may_edit) {
+        let denied = if who == "outsider" { HIDDEN } else { NO };
+        let read = if who == "outsider" { HIDDEN } else { StatusCode::OK };
+        expect(
+            &call(&app, Method::GET, &format!("/api/tasks/{task}"), user, None).await,
+            who,
+            read,
+            "GET task",
+        );
+        let created = call(
+            &app,
+            Method::POST,
+            &format!("/api/projects/{project}/tasks"),
+            user,
+            Some(json!({"title": format!("by {who}")})),
+        )
+        .await;
+        expect(
+            &created,
+            who,
+            if may { StatusCode::CREATED } else { denied },
+            "POST task",
+        );
+        if !may {
+            let code = if who == "outsider" {
+                "not_found"
+            } else {
+                "forbidden"
+            };
+            problem(created, denied, code).await;
+        }
+        let own = id(&create_task(&app, &project, &team.owner, json!({"title": "t"})).await);
+        let updated = call(
+            &app,
+            Method::PUT,
+            &format!("/api/tasks/{own}"),
+            user,
+            Some(json!({"status": "done"})),
+        )
+        .await;
+        expect(
+            &updated,
+            who,
+            if may { StatusCode::OK } else { denied },
+            "PUT task",
+        );
+        let deleted = call(&app, Method::DELETE, &format!("/api/tasks/{own}"), user, None).await;
+        expect(
+            &deleted,
+            who,
+            if may { StatusCode::NO_CONTENT } else { denied },
+            "DELETE task",
+        );
+    }
+    // The outsider's GET /api/tasks never shows the project's tasks; the global admin's shows them all.
+    let outsider = json_of(
+        call(&app, Method::GET, "/api/tasks", &team.outsider, None).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(ids(&outsider).is_empty());
+    let everything = json_of(
+        call(&app, Method::GET, "/api/tasks?limit=100", &team.root, None).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(
+        ids(&everything).len() as i64,
+        app.count("SELECT count(*) AS n FROM tasks").await
+    );
+    assert!(ids(&everything).contains(&task));
+}
+
+#[tokio::test]
+async fn members_owners_and_the_last_owner() {
+    let app = TestApp::spawn().await;
+    let team = Team::new(&app).await;
+    let path = format!("/api/projects/{}", team.project);
+    let members = format!("{path}/members");
+
+    // Adding: an unknown user is 422 naming user_id; a member already, 409; a bad role, 422.
+    let unknown = call(
+        &app,
+        Method::POST,
+        &members,
+        &team.owner,
+        Some(json!({"user_id": uuid::Uuid::now_v7(), "role": "member"})),
+    )
+    .await;
+    let body = problem(unknown, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(failing_fields(&body), vec!["user_id"]);
+    let again = call(
+        &app,
+        Method::POST,
+        &members,
+        &team.admin,
+        Some(json!({"user_id": team.member.id, "role": "viewer"})),
+    )
+    .await;
+    problem(again, StatusCode::CONFLICT, "conflict").await;
+    let bad = call(
+        &app,
+        Method::POST,
+        &members,
+        &team.owner,
+        Some(json!({"user_id": team.outsider.id, "role": "boss"})),
+    )
+    .await;
+    assert_eq!(
+        failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
+        vec!["role"]
+    );
+    let missing = call(&app, Method::POST, &members, &team.owner, Some(json!({}))).await;
+    let mut fields =
+        failing_fields(&problem(missing, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await);
+    fields.sort();
+    assert_eq!(fields, vec!["role", "user_id"]);
+
+    // Only an owner grants or takes `owner`.
+    let grant = call(
+        &app,
+        Method::POST,
+        &members,
+        &team.admin,
+        Some(json!({"user_id": team.outsider.id, "role": "owner"})),
+    )
+    .await;
+    problem(grant, StatusCode::FORBIDDEN, "forbidden").await;
+    let promote = call(
+        &app,
+        Method::PUT,
+        &format!("{members}/{}", team.member.id),
+        &team.admin,
+        Some(json!({"role": "owner"})),
+    )
+    .await;
+    problem(promote, StatusCode::FORBIDDEN, "forbidden").await;
+    let owner_path = format!("{members}/{}", team.owner.id);
+    problem(
+        call(
+            &app,
+            Method::PUT,
+            &owner_path,
+            &team.admin,
+            Some(json!({"role": "member"})),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    problem(
+        call(&app, Method::DELETE, &owner_path, &team.admin, None).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    // A non-member target is 404.
+    problem(
+        call(
+            &app,
+            Method::PUT,
+            &format!("{members}/{}", team.outsider.id),
+            &team.owner,
+            Some(json!({"role": "member"})),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+
+    // The last owner can neither be demoted, nor leave, nor be removed (even by the global admin).
+    problem(
+        call(
+            &app,
+            Method::PUT,
+            &owner_path,
+            &team.owner,
+            Some(json!({"role": "admin"})),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    problem(
+        call(&app, Method::DELETE, &owner_path, &team.owner, None).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    problem(
+        call(&app, Method::DELETE, &owner_path, &team.root, None).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+
+    // With a second owner, the first may leave; `owner_id` moves to the remaining owner.
+    let admin_path = format!("{members}/{}", team.admin.id);
+    let project = json_of(
+        call(
+            &app,
+            Method::PUT,
+            &admin_path,
+            &team.owner,
+            Some(json!({"role": "owner"})),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert!(
+        project["members"]
+            .as_array()
+            .unwrap()
+            .contains(&json!({"user_id": team.admin.id, "role": "owner"}))
+    );
+    let left = call(&app, Method::DELETE, &owner_path, &team.owner, None).await;
+    assert_eq!(left.status(), StatusCode::NO_CONTENT);
+    let project = json_of(
+        call(&app, Method::GET, &path, &team.admin, None).await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(project["owner_id"], team.admin.id.as_str());
+    assert!(!project["members"].to_string().contains(&team.owner.id));
+    problem(
+        call(&app, Method::GET, &path, &team.owner, None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    problem(
+        call(
+            &app,
+            Method::PUT,
+            &admin_path,
+            &team.admin,
+            Some(json!({"role": "member"})),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn tasks_have_etags_partial_updates_and_null_clearing() {
+    let app = TestApp::spawn().await;
+    let team = Team::new(&app).await;
+    let project = team.project.clone();
+    let tasks = format!("/api/projects/{project}/tasks");
+
+    let response = call(
+        &app,
+        Method::POST,
+        &tasks,
+        &team.member,
+        Some(json!({"title": "Write", "description": "docs", "assigned_to": team.member.id, "due_date": "2026-12-24"})),
+    )
+    .await;
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert_eq!(response.headers()["etag"], "\"1\"");
+    let task = json_of(response, StatusCode::CREATED).await;
+    let task_id = id(&task);
+    assert_eq!(location, format!("/api/tasks/{task_id}"));
+    assert_eq!(task["project_id"], project.as_str());
+    assert_eq!(task["status"], "todo");
+    assert_eq!(task["assigned_to"], team.member.id.as_str());
+    assert_eq!(task["due_date"], "2026-12-24T00:00:00Z");
+    assert!(task.get("version").is_none());
+
+    // Validation: an assignee who is not a member, a bad due date, a bad status, a missing title.
+    let bad = call(
+        &app,
+        Method::POST,
+        &tasks,
+        &team.owner,
+        Some(json!({"title": "x", "assigned_to": team.outsider.id})),
+    )
+    .await;
+    assert_eq!(
+        failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
+        vec!["assigned_to"]
+    );
+    let bad = call(
+        &app,
+        Method::POST,
+        &tasks,
+        &team.owner,
+        Some(json!({"title": "x", "due_date": "24.12.2026"})),
+    )
+    .await;
+    assert_eq!(
+        failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
+        vec!["due_date"]
+    );
+    let bad = call(
+        &app,
+        Method::POST,
+        &tasks,
+        &team.owner,
+        Some(json!({"status": "later"})),
+    )
+    .await;
+    let mut fields =
+        failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await);
+    fields.sort();
+    assert_eq!(fields, vec!["status", "title"]);
+
+    let got = call(&app, Method::GET, &location, &team.viewer, None).await;
+    assert_eq!(got.headers()["etag"], "\"1\"");
+    assert_eq!(json_of(got, StatusCode::OK).await, task);
+
+    // An update with the current ETag works and bumps it; the stale one is then refused.
+    let updated = app
+        .request(Method::PUT, &location)
+        .bearer_auth(&team.admin.access_token)
+        .header("if-match", "\"1\"")
+        .json(&json!({"status": "in_progress", "due_date": "2027-01-02T03:04:05+02:00"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.headers()["etag"], "\"2\"");
+    let updated = json_of(updated, StatusCode::OK).await;
+    assert_eq!(updated["status"], "in_progress");
+    assert_eq!(updated["due_date"], "2027-01-02T01:04:05Z");
+    assert_eq!(
+        (updated["title"].as_str(), updated["description"].as_str()),
+        (Some("Write"), Some("docs"))
+    );
+    assert_eq!(updated["assigned_to"], team.member.id.as_str());
+    let stale = app
+        .request(Method::PUT, &location)
+        .bearer_auth(&team.admin.access_token)
+        .header("if-match", "\"1\"")
+        .json(&json!({"title": "lost update"}))
+        .send()
+        .await
+        .unwrap();
+    problem(stale, StatusCode::PRECONDITION_FAILED, "precondition_failed").await;
+    assert_eq!(get_task(&app, &task_id, &team.owner).await["title"], "Write");
+    let any = app
+        .request(Method::PUT, &location)
+        .bearer_auth(&team.admin.access_token)
+        .header("if-match", "*")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(any.headers()["etag"], "\"3\"");
+
+    // `null` clears the assignee and the due date; leaving them out keeps them.
+    let kept = json_of(
+        call(
+            &app,
+            Method::PUT,
+            &location,
+            &team.member,
+            Some(json!({"title": "Write more"})),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(kept["assigned_to"], team.member.id.as_str());
+    assert!(kept["due_date"].is_string());
+    let cleared = call(
+        &app,
+        Method::PUT,
+        &location,
+        &team.member,
+        Some(json!({"assigned_to": null, "due_date": null})),
+    )
+    .await;
+    assert_eq!(cleared.headers()["etag"], "\"5\"");
+    let cleared = json_of(cleared, StatusCode::OK).await;
+    assert_eq!(
+        (cleared["assigned_to"].clone(), cleared["due_date"].clone()),
+        (Value::Null, Value::Null)
+    );
+    assert_eq!(cleared["title"], "Write more");
+
+    // Reassigning to a non-member is 422; a wrong type names the field.
+    let bad = call(
+        &app,
+        Method::PUT,
+        &location,
+        &team.owner,
+        Some(json!({"assigned_to": team.outsider.id})),
+    )
+    .await;
+    assert_eq!(
+        failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
+        vec!["assigned_to"]
+    );
+    let bad = call(
+        &app,
+        Method::PUT,
+        &location,
+        &team.owner,
+        Some(json!({"due_date": 5})),
+    )
+    .await;
+    assert_eq!(
+        failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
+        vec!["due_date"]
+    );
+
+    let deleted = call(&app, Method::DELETE, &location, &team.member, None).await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    problem(
+        call(&app, Method::GET, &location, &team.owner, None).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn leaving_or_being_removed_unassigns_open_tasks() {
+    let app = TestApp::spawn().await;
+    let team = Team::new(&app).await;
+    let project = team.project.clone();
+    let other = id(&create_project(&app, &team.owner, "Other").await);
+    add_member(&app, &other, &team.owner, &team.member, "member").await;
+    let assign =
+        |user: &TestUser, status: &str| json!({"title": "t", "assigned_to": user.id, "status": status});
+    let open = id(&create_task(&app, &project, &team.owner, assign(&team.member, "in_progress")).await);
+    let done = id(&create_task(&app, &project, &team.owner, assign(&team.member, "done")).await);
+    let elsewhere = id(&create_task(&app, &other, &team.owner, assign(&team.member, "todo")).await);
+    let admins = id(&create_task(&app, &project, &team.owner, assign(&team.admin, "todo")).await);
+
+    let leave = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/projects/{project}/members/{}", team.member.id),
+        &team.member,
+        None,
+    )
+    .await;
+    assert_eq!(leave.status(), StatusCode::NO_CONTENT);
+    let open_task = get_task(&app, &open, &team.owner).await;
+    assert_eq!(open_task["assigned_to"], Value::Null);
+    assert_eq!(
+        get_task(&app, &done, &team.owner).await["assigned_to"],
+        team.member.id.as_str()
+    );
+    assert_eq!(
+        get_task(&app, &elsewhere, &team.owner).await["assigned_to"],
+        team.member.id.as_str()
+    );
+    assert_eq!(
+        get_task(&app, &admins, &team.owner).await["assigned_to"],
+        team.admin.id.as_str()
+    );
+    problem(
+        call(
+            &app,
+            Method::GET,
+            &format!("/api/tasks/{open}"),
+            &team.member,
+            None,
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+
+    // Removed by an admin: the same.
+    let removed = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/projects/{other}/members/{}", team.member.id),
+        &team.owner,
+        None,
+    )
+    .await;
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        get_task(&app, &elsewhere, &team.owner).await["assigned_to"],
+        Value::Null
+    );
+    // Removing someone who is not a member is 404.
+    problem(
+        call(
+            &app,
+            Method::DELETE,
+            &format!("/api/projects/{other}/members/{}", team.member.id),
+            &team.owner,
+            None,
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn deleting_a_project_deletes_its_tasks() {
+    let app = TestApp::spawn().await;
+    let team = Team::new(&app).await;
+    let keep = id(&create_project(&app, &team.owner, "Keep").await);
+    let kept = id(&create_task(&app, &keep, &team.owner, json!({"title": "stays"})).await);
+    let mut doomed = Vec::new();
+    for i in 0..3 {
+        doomed.push(id(&create_task(
+            &app,
+            &team.project,
+            &team.member,
+            json!({"title": format!("t{i}")}),
+        )
+        .await));
+    }
+    let response = call(
+        &app,
+        Method::DELETE,
+        &format!("/api/projects/{}", team.project),
+        &team.owner,
+        None,
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM tasks WHERE project_id = '{}'",
+            team.project
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM project_members WHERE project_id = '{}'",
+            team.project
+        ))
+        .await,
+        0
+    );
+    for task in doomed {
+        problem(
+            call(
+                &app,
+                Method::GET,
+                &format!("/api/tasks/{task}"),
+                &team.owner,
+                None,
+            )
+            .await,
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+    }
+    get_task(&app, &kept, &team.owner).await;
+}
+
+#[tokio::test]
+async fn a_projects_tasks_page_oldest_first_with_filters() {
+    let app = TestApp::spawn().await;
+    let team = Team::new(&app).await;
+    let tasks = format!("/api/projects/{}/tasks", team.project);
+    let mut created = Vec::new();
+    for i in 0..5 {
+        let assignee = if i % 2 == 0 { &team.member } else { &team.admin };
+        let status = if i < 2 { "done" } else { "todo" };
+        created.push(id(&create_task(
+            &app,
+            &team.project,
+            &team.owner,
+            json!({"title": format!("t{i}"), "assigned_to": assignee.id, "status": status}),
+        )
+        .await));
+    }
+    let pages = all_pages(&app, &format!("{tasks}?limit=2"), &team.viewer).await;
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), vec![2, 2, 1]);
+    assert_eq!(pages.concat(), created);
+
+    // A task added while paging comes at the end and nothing repeats.
+    let first = json_of(
+        call(&app, Method::GET, &format!("{tasks}?limit=2"), &team.viewer, None).await,
+        StatusCode::OK,
+    )
+    .await;
+    let late = id(&create_task(&app, &team.project, &team.owner, json!({"title": "late"})).await);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let rest = json_of(
+        call(
+            &app,
+            Method::GET,
+            &format!("{tasks}?limit=100&cursor={cursor}"),
+            &team.viewer,
+            None,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let mut seen = ids(&first);
+    seen.extend(ids(&rest));
+    let mut expected = created.clone();
+    expected.push(late);
+    assert_eq!(seen, expected);
+
+    let filtered = all_pages(
+        &app,
+        &format!("{tasks}?status=todo&assigned_to={}", team.member.id),
+        &team.viewer,
+    )
+    .await;
+    assert_eq!(filtered.concat(), vec![created[2].clone(), created[4].clone()]);
+    let mine = all_pages(&app, &format!("{tasks}?assigned_to=me"), &team.admin).await;
+    assert_eq!(mine.concat(), vec![created[1].clone(), created[3].clone()]);
+
+    problem(
+        call(
+            &app,
+            Method::GET,
+            &format!("{tasks}?cursor=%25%25"),
+            &team.owner,
+            None,
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    for bad in [
+        "limit=0",
+        "limit=101",
+        "limit=abc",
+        "status=later",
+        "assigned_to=someone",
+    ] {
+        let response = call(&app, Method::GET, &format!("{tasks}?{bad}"), &team.owner, None).await;
+        let body = problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(
+            failing_fields(&body),
+            vec![bad.split('=').next().unwrap()],
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn tasks_across_projects_by_due_date_then_id() {
+    let app = TestApp::spawn().await;
+    let team = Team::new(&app).await;
+    let second = id(&create_project(&app, &team.admin, "Second").await);
+    let hidden = id(&create_project(&app, &team.outsider, "Hidden").await);
+    let task = |title: &str, due: Option<&str>, user: &TestUser| {
+        let mut body = json!({"title": title, "assigned_to": user.id});
+        if let Some(due) = due {
+            body["due_date"] = json!(due);
+        }
+        body
+    };
+    let a = id(&create_task(
+        &app,
+        &team.project,
+        &team.owner,
+        task("a", Some("2026-12-03"), &team.admin),
+    )
+    .await);
+    let b = id(&create_task(
+        &app,
+        &second,
+        &team.admin,
+        task("b", Some("2026-12-01"), &team.admin),
+    )
+    .await);
+    let c = id(&create_task(&app, &team.project, &team.owner, task("c", None, &team.admin)).await);
+    let d = id(&create_task(
+        &app,
+        &second,
+        &team.admin,
+        task("d", Some("2026-12-02T12:00:00Z"), &team.admin),
+    )
+    .await);
+    let e = id(&create_task(
+        &app,
+        &team.project,
+        &team.owner,
+        task("e", Some("2026-12-01"), &team.owner),
+    )
+    .await);
+    let f = id(&create_task(&app, &second, &team.admin, task("f", None, &team.admin)).await);
+    let g = id(&create_task(
+        &app,
+        &team.project,
+        &team.owner,
+        task("g", Some("2026-12-02"), &team.owner),
+    )
+    .await);
+    create_task(
+        &app,
+        &hidden,
+        &team.outsider,
+        task("h", Some("2026-11-30"), &team.outsider),
+    )
+    .await;
+
+    // By due date, ties by id (ids are time-ordered, so b before e), tasks without a due date last.
+    let mine = all_pages(&app, "/api/tasks?assigned_to=me&limit=2", &team.admin).await;
+    assert_eq!(mine.iter().map(Vec::len).collect::<Vec<_>>(), vec![2, 2, 1]);
+    assert_eq!(
+        mine.concat(),
+        vec![b.clone(), d.clone(), a.clone(), c.clone(), f.clone()]
+    );
+    let everything = all_pages(&app, "/api/tasks?limit=3", &team.admin).await;
+    assert_eq!(
+        everything.concat(),
+        vec![
+            b.clone(),
+            e.clone(),
+            g.clone(),
+            d.clone(),
+            a.clone(),
+            c.clone(),
+            f.clone()
+        ]
+    );
+    // The owner is not in `second`: only the first project's tasks.
+    let owners = all_pages(&app, "/api/tasks", &team.owner).await;
+    assert_eq!(owners.concat(), vec![e.clone(), g.clone(), a.clone(), c.clone()]);
+    // By user id, and `due_before` is exclusive (and leaves out tasks without a due date).
+    let by_id = all_pages(
+        &app,
+        &format!("/api/tasks?assigned_to={}&due_before=2026-12-03", team.admin.id),
+        &team.owner,
+    )
+    .await;
+    assert_eq!(by_id.concat(), Vec::<String>::new());
+    let before = all_pages(&app, "/api/tasks?due_before=2026-12-02T12:00:00Z", &team.admin).await;
+    assert_eq!(before.concat(), vec![b.clone(), e.clone(), g.clone()]);
+    let done = call(
+        &app,
+        Method::PUT,
+        &format!("/api/tasks/{d}"),
+        &team.admin,
+        Some(json!({"status": "done"})),
+    )
+    .await;
+    assert_eq!(done.status(), StatusCode::OK);
+    let open = all_pages(&app, "/api/tasks?assigned_to=me&status=done", &team.admin).await;
+    assert_eq!(open.concat(), vec![d.clone()]);
+    // The global admin sees every project's tasks, the hidden one first.
+    let root = all_pages(&app, "/api/tasks?limit=100", &team.root).await.concat();
+    assert_eq!(root.len(), 8);
+    // A task created between pages does not appear in later pages.
+    let first = json_of(
+        call(
+            &app,
+            Method::GET,
+            "/api/tasks?assigned_to=me&limit=2",
+            &team.admin,
+            None,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    create_task(&app, &second, &team.admin, task("late", None, &team.admin)).await;
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let rest = json_of(
+        call(
+            &app,
+            Method::GET,
+            &format!("/api/tasks?assigned_to=me&limit=100&cursor={cursor}"),
+            &team.admin,
+            None,
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(ids(&rest), vec![a, c, f]);
+
+    problem(
+        call(&app, Method::GET, "/api/tasks?cursor=nope", &team.admin, None).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    for bad in ["limit=0", "assigned_to=you", "due_before=soon", "status=open"] {
+        let response = call(&app, Method::GET, &format!("/api/tasks?{bad}"), &team.admin, None).await;
+        let body = problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(
+            failing_fields(&body),
+            vec![bad.split('=').next().unwrap()],
+            "{bad}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_project_list_filters_by_status_and_pages() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let mut mine = Vec::new();
+    for i in 0..5 {
+        let status = if i % 2 == 0 { "active" } else { "archived" };
+        let response = call(
+            &app,
+            Method::POST,
+            "/api/projects",
+            &ann,
+            Some(json!({"name": format!("p{i}"), "status": status})),
+        )
+        .await;
+        mine.push(id(&json_of(response, StatusCode::CREATED).await));
+    }
+    create_project(&app, &bob, "Bob's").await;
+    let pages = all_pages(&app, "/api/projects?limit=2", &ann).await;
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), vec![2, 2, 1]);
+    assert_eq!(pages.concat(), mine);
+    let archived = all_pages(&app, "/api/projects?status=archived", &ann).await;
+    assert_eq!(archived.concat(), vec![mine[1].clone(), mine[3].clone()]);
+    problem(
+        call(&app, Method::GET, "/api/projects?cursor=xyz", &ann, None).await,
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    for bad in ["limit=0", "status=old"] {
+        let body = problem(
+            call(&app, Method::GET, &format!("/api/projects?{bad}"), &ann, None).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(failing_fields(&body), vec![bad.split('=').next().unwrap()]);
+    }
+}
+
+#[tokio::test]
+async fn assignments_and_new_members_reach_the_event_bus() {
+    let app = TestApp::spawn().await;
+    let mut events = app.state.events.subscribe();
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let project = create_project(&app, &ann, "Apollo").await;
+    let project_id = id(&project);
+    add_member(&app, &project_id, &ann, &bob, "member").await;
+    // Assigning oneself is no event; assigning someone else is, on create and on reassignment.
+    create_task(
+        &app,
+        &project_id,
+        &ann,
+        json!({"title": "mine", "assigned_to": ann.id}),
+    )
+    .await;
+    let created = id(&create_task(
+        &app,
+        &project_id,
+        &ann,
+        json!({"title": "yours", "assigned_to": bob.id}),
+    )
+    .await);
+    let reassigned = id(&create_task(&app, &project_id, &bob, json!({"title": "later"})).await);
+    let response = call(
+        &app,
+        Method::PUT,
+        &format!("/api/tasks/{reassigned}"),
+        &bob,
+        Some(json!({"assigned_to": ann.id})),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    // The same assignee again is no new event.
+    let response = call(
+        &app,
+        Method::PUT,
+        &format!("/api/tasks/{reassigned}"),
+        &bob,
+        Some(json!({"assigned_to": ann.id, "title": "later!"})),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let mut seen = Vec::new();
+    while seen.len() < 3 {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(5), events.recv())
+            .await
+            .expect("event in time")
+            .unwrap();
+        match &event.event {
+            DomainEvent::ProjectMemberAdded {
+                project_id: p,
+                project_name,
+                user_id,
+                role,
+                added_by,
+            } => {
+                assert_eq!(
+                    (p.to_string(), project_name.as_str(), role.as_str()),
+                    (project_id.clone(), "Apollo", "member")
+                );
+                assert_eq!(
+                    (user_id.to_string(), added_by.to_string()),
+                    (bob.id.clone(), ann.id.clone())
+                );
+                seen.push("member_added".to_owned());
+            }
+            DomainEvent::TaskAssigned {
+                task_id,
+                project_id: p,
+                title,
+                assigned_to,
+                assigned_by,
+            } => {
+                assert_eq!(p.to_string(), project_id);
+                seen.push(format!("{title}:{task_id}:{assigned_to}:{assigned_by}"));
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        seen,
+        vec![
+            "member_added".to_owned(),
+            format!("yours:{created}:{}:{}", bob.id, ann.id),
+            format!("later:{reassigned}:{}:{}", ann.id, bob.id),
+        ]
+    );
+    // Nothing more arrives for the self-assignment or the unchanged assignee.
+    let extra = tokio::time::timeout(std::time::Duration::from_millis(300), async {
+        loop {
+            match events.recv().await {
+                Ok(event)
+                    if matches!(
+                        event.event,
+                        DomainEvent::TaskAssigned { .. } | DomainEvent::ProjectMemberAdded { .. }
+                    ) =>
+                {
+                    return event;
+                }
+                Ok(_) => {}
+                Err(error) => panic!("{error}"),
+            }
+        }
+    })
+    .await;
+    assert!(
+        extra.is_err(),
+        "unexpected event: {:?}",
+        extra.map(|e| e.event.clone())
+    );
+}

@@ -1,0 +1,98 @@
+//! E-mail delivery of notifications: a background job per notification (queue `email`), sent over SMTP with
+//! lettre (rustls with ring; no OpenSSL). Failures are retried by the job queue with backoff.
+
+use async_trait::async_trait;
+use diesel::{OptionalExtension as _, QueryDsl as _};
+use diesel_async::RunQueryDsl as _;
+use epop_storage::DbPool;
+use epop_storage::jobs::JobHandler;
+use epop_storage::schema::users;
+use lettre::message::Mailbox;
+use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
+use serde_json::Value;
+
+/// The job queue name of e-mail deliveries.
+pub const EMAIL_QUEUE: &str = "email";
+
+/// Sends notification e-mails.
+pub struct EmailSender {
+    pool: DbPool,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+}
+
+impl std::fmt::Debug for EmailSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EmailSender").field("from", &self.from).finish_non_exhaustive()
+    }
+}
+
+/// An SMTP URL or sender address that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct EmailConfigError(pub String);
+
+impl EmailSender {
+    /// A sender through `smtp_url` (`smtp://host:port`, `smtps://user:pass@host`) from `from`.
+    pub fn new(pool: DbPool, smtp_url: &str, from: &str) -> Result<Self, EmailConfigError> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
+            .map_err(|e| EmailConfigError(format!("EPOP_SMTP_URL: {e}")))?
+            .build();
+        let from = from.parse::<Mailbox>().map_err(|e| EmailConfigError(format!("EPOP_SMTP_FROM: {e}")))?;
+        Ok(Self { pool, transport, from })
+    }
+}
+
+/// Subject and body of a notification e-mail.
+pub fn render(kind: &str, payload: &Value) -> (String, String) {
+    let text = |key: &str| payload.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+    match kind {
+        "task_assigned" => (format!("Task assigned: {}", text("title")), format!("You were assigned the task \"{}\".", text("title"))),
+        "project_member_added" => (
+            format!("You were added to {}", text("project_name")),
+            format!("You are now {} of the project \"{}\".", text("role"), text("project_name")),
+        ),
+        "message" => ("New message".to_owned(), format!("You have a new message:\n\n{}", text("preview"))),
+        other => (format!("EPOP: {other}"), "You have a new notification.".to_owned()),
+    }
+}
+
+#[async_trait]
+impl JobHandler for EmailSender {
+    fn queue(&self) -> &'static str {
+        EMAIL_QUEUE
+    }
+
+    async fn run(&self, payload: &Value) -> Result<(), String> {
+        let user = payload.get("user_id").and_then(Value::as_str).and_then(|u| u.parse::<uuid::Uuid>().ok()).ok_or("the job has no user")?;
+        let notification = payload.get("notification").ok_or("the job has no notification")?;
+        let kind = notification.get("type").and_then(Value::as_str).unwrap_or_default();
+        let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
+        let recipient: Option<(String, String)> =
+            users::table.find(user).select((users::name, users::email)).first(&mut conn).await.optional().map_err(|e| e.to_string())?;
+        drop(conn);
+        // The account is gone: nothing to deliver, and nothing to retry.
+        let Some((name, email)) = recipient else { return Ok(()) };
+        let to = format!("{} <{}>", name.replace(['<', '>', '"'], ""), email).parse::<Mailbox>().map_err(|e| e.to_string())?;
+        let (subject, body) = render(kind, notification.get("payload").unwrap_or(&Value::Null));
+        let message = Message::builder().from(self.from.clone()).to(to).subject(subject).body(body).map_err(|e| e.to_string())?;
+        self.transport.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::render;
+    use serde_json::json;
+
+    #[test]
+    fn every_type_renders_a_subject_and_body() {
+        let (subject, body) = render("task_assigned", &json!({"title": "Ship it"}));
+        assert_eq!(subject, "Task assigned: Ship it");
+        assert!(body.contains("Ship it"));
+        let (subject, _) = render("project_member_added", &json!({"project_name": "Apollo", "role": "viewer"}));
+        assert_eq!(subject, "You were added to Apollo");
+        let (_, body) = render("message", &json!({"preview": "hello"}));
+        assert!(body.ends_with("hello"));
+    }
+}

@@ -1,0 +1,263 @@
+//! `tasks`.
+
+use crate::error::ProjectsResult;
+use chrono::{DateTime, Utc};
+use diesel::{
+    BoolExpressionMethods as _, ExpressionMethods as _, NullableExpressionMethods as _,
+    OptionalExtension as _, PgSortExpressionMethods as _, QueryDsl as _, SelectableHelper as _,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use epop_storage::schema::{project_members, tasks};
+use uuid::Uuid;
+
+/// A row of `tasks`.
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
+#[diesel(table_name = tasks, check_for_backend(diesel::pg::Pg))]
+pub struct TaskRow {
+    /// Primary key.
+    pub id: Uuid,
+    /// Its project.
+    pub project_id: Uuid,
+    /// Title.
+    pub title: String,
+    /// Description.
+    pub description: String,
+    /// `todo`, `in_progress`, `in_review` or `done`.
+    pub status: String,
+    /// Assignee.
+    pub assigned_to: Option<Uuid>,
+    /// Due date.
+    pub due_date: Option<DateTime<Utc>>,
+    /// Bumped on every change.
+    pub version: i64,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A new row of `tasks`.
+#[derive(Debug, diesel::Insertable)]
+#[diesel(table_name = tasks)]
+pub struct NewTaskRow<'a> {
+    /// Primary key.
+    pub id: Uuid,
+    /// Its project.
+    pub project_id: Uuid,
+    /// Title.
+    pub title: &'a str,
+    /// Description.
+    pub description: &'a str,
+    /// Status.
+    pub status: &'a str,
+    /// Assignee.
+    pub assigned_to: Option<Uuid>,
+    /// Due date.
+    pub due_date: Option<DateTime<Utc>>,
+    /// The creator.
+    pub created_by: Uuid,
+}
+
+/// A partial update of `tasks`: an outer `None` leaves the column alone, `Some(None)` sets it to `NULL`.
+#[derive(Debug, Default, diesel::AsChangeset)]
+#[diesel(table_name = tasks)]
+pub struct TaskChangeset<'a> {
+    /// New title.
+    pub title: Option<&'a str>,
+    /// New description.
+    pub description: Option<&'a str>,
+    /// New status.
+    pub status: Option<&'a str>,
+    /// New assignee or none.
+    pub assigned_to: Option<Option<Uuid>>,
+    /// New due date or none.
+    pub due_date: Option<Option<DateTime<Utc>>>,
+}
+
+/// Inserts a task.
+pub async fn insert(conn: &mut AsyncPgConnection, row: &NewTaskRow<'_>) -> ProjectsResult<TaskRow> {
+    Ok(diesel::insert_into(tasks::table)
+        .values(row)
+        .returning(TaskRow::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+/// The task, if it exists.
+pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ProjectsResult<Option<TaskRow>> {
+    Ok(tasks::table
+        .find(id)
+        .select(TaskRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// The task, row-locked until the transaction ends.
+pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> ProjectsResult<Option<TaskRow>> {
+    Ok(tasks::table
+        .find(id)
+        .select(TaskRow::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Applies `changes`, bumps `version` and `updated_at`.
+pub async fn update(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    changes: &TaskChangeset<'_>,
+) -> ProjectsResult<TaskRow> {
+    Ok(diesel::update(tasks::table.find(id))
+        .set((
+            changes,
+            tasks::version.eq(tasks::version + 1),
+            tasks::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(TaskRow::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+/// Deletes a task; returns whether it existed.
+pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> ProjectsResult<bool> {
+    Ok(diesel::delete(tasks::table.find(id)).execute(conn).await? == 1)
+}
+
+/// Unassigns `user`'s open tasks (status other than `done`) in the project; returns how many.
+pub async fn unassign_open(conn: &mut AsyncPgConnection, project: Uuid, user: Uuid) -> ProjectsResult<usize> {
+    Ok(diesel::update(
+        tasks::table
+            .filter(tasks::project_id.eq(project))
+            .filter(tasks::assigned_to.eq(user))
+            .filter(tasks::status.ne("done")),
+    )
+    .set((
+        tasks::assigned_to.eq(None::<Uuid>),
+        tasks::version.eq(tasks::version + 1),
+        tasks::updated_at.eq(diesel::dsl::now),
+    ))
+    .execute(conn)
+    .await?)
+}
+
+/// One page of a project's tasks by `(created_at, id)`, oldest first.
+pub async fn page_in_project(
+    conn: &mut AsyncPgConnection,
+    project: Uuid,
+    status: Option<&str>,
+    assigned_to: Option<Uuid>,
+    after: Option<(DateTime<Utc>, Uuid)>,
+    limit: i64,
+) -> ProjectsResult<Vec<TaskRow>> {
+    let mut query = tasks::table
+        .filter(tasks::project_id.eq(project))
+        .select(TaskRow::as_select())
+        .into_boxed();
+    if let Some(status) = status {
+        query = query.filter(tasks::status.eq(status.to_owned()));
+    }
+    if let Some(user) = assigned_to {
+        query = query.filter(tasks::assigned_to.eq(user));
+    }
+    if let Some((created_at, id)) = after {
+        query = query.filter(
+            tasks::created_at
+                .gt(created_at)
+                .or(tasks::created_at.eq(created_at).and(tasks::id.gt(id))),
+        );
+    }
+    Ok(query
+        .order((tasks::created_at.asc(), tasks::id.asc()))
+        .limit(limit)
+        .load(conn)
+        .await?)
+}
+
+/// Where a page of the cross-project task list starts: after this `(due_date, id)`.
+#[derive(Debug, Clone, Copy)]
+pub struct DueKey {
+    /// The due date of the last task seen (`None` sorts last).
+    pub due_date: Option<DateTime<Utc>>,
+    /// Its id.
+    pub id: Uuid,
+}
+
+/// The filters of [`page_visible`].
+#[derive(Debug, Clone, Copy)]
+pub struct VisibleFilter<'a> {
+    /// Only projects this user is a member of; `None` for every project (a global admin).
+    pub member: Option<Uuid>,
+    /// Only tasks assigned to this user.
+    pub assigned_to: Option<Uuid>,
+    /// Only tasks with this status.
+    pub status: Option<&'a str>,
+    /// Only tasks due strictly before this.
+    pub due_before: Option<DateTime<Utc>>,
+    /// Only tasks created at or before this (the first page's moment).
+    pub as_of: DateTime<Utc>,
+}
+
+/// One page of tasks across projects by `(due_date NULLS LAST, id)`.
+pub async fn page_visible(
+    conn: &mut AsyncPgConnection,
+    filter: VisibleFilter<'_>,
+    after: Option<DueKey>,
+    limit: i64,
+) -> ProjectsResult<Vec<TaskRow>> {
+    let mut query = tasks::table
+        .filter(tasks::created_at.le(filter.as_of))
+        .select(TaskRow::as_select())
+        .into_boxed();
+    if let Some(member) = filter.member {
+        query = query.filter(
+            tasks::project_id.eq_any(
+                project_members::table
+                    .filter(project_members::user_id.eq(member))
+                    .select(project_members::project_id),
+            ),
+        );
+    }
+    if let Some(user) = filter.assigned_to {
+        query = query.filter(tasks::assigned_to.eq(user));
+    }
+    if let Some(status) = filter.status {
+        query = query.filter(tasks::status.eq(status.to_owned()));
+    }
+    if let Some(before) = filter.due_before {
+        query = query.filter(tasks::due_date.lt(before));
+    }
+    match after {
+        Some(DueKey {
+            due_date: Some(due),
+            id,
+        }) => {
+            query = query.filter(
+                tasks::due_date
+                    .is_null()
+                    .or(tasks::due_date.assume_not_null().gt(due))
+                    .or(tasks::due_date.assume_not_null().eq(due).and(tasks::id.gt(id))),
+            );
+        }
+        Some(DueKey { due_date: None, id }) => {
+            query = query.filter(tasks::due_date.is_null().and(tasks::id.gt(id)));
+        }
+        None => {}
+    }
+    Ok(query
+        .order((tasks::due_date.asc().nulls_last(), tasks::id.asc()))
+        .limit(limit)
+        .load(conn)
+        .await?)
+}
+
+/// The database's current time (the clock that stamps `created_at`).
+pub async fn now(conn: &mut AsyncPgConnection) -> ProjectsResult<DateTime<Utc>> {
+    Ok(diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamptz>(
+        "statement_timestamp()",
+    ))
+    .get_result(conn)
+    .await?)
+}

@@ -1,0 +1,589 @@
+//! The rules of projects and tasks: every method resolves the caller's role, asks [`crate::access::allowed`],
+//! and changes data in one transaction together with the events it causes.
+
+use crate::access::{Action, allowed, effective_role};
+use crate::error::{ProjectsError, ProjectsResult};
+use crate::model::*;
+use crate::repo::projects::{self as repo_projects, NewProjectRow, ProjectChangeset, ProjectRow};
+use crate::repo::tasks::{self as repo_tasks, DueKey, NewTaskRow, TaskChangeset, TaskRow, VisibleFilter};
+use chrono::{DateTime, Utc};
+use diesel_async::{AsyncConnection as _, AsyncPgConnection};
+use epop_core::{Cursor, DomainEvent, Page, PageRequest, ProjectId, TaskId, UserId};
+use epop_storage::events::OutboxNotifier;
+use epop_storage::{DbPool, outbox};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::str::FromStr as _;
+use uuid::Uuid;
+
+/// Projects, members and tasks.
+#[derive(Clone)]
+pub struct ProjectsService {
+    pool: DbPool,
+    notifier: OutboxNotifier,
+}
+
+impl std::fmt::Debug for ProjectsService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProjectsService").finish_non_exhaustive()
+    }
+}
+
+/// Position in a list ordered by `(created_at, id)`.
+#[derive(Debug, Serialize, Deserialize)]
+struct CreatedCursor {
+    c: DateTime<Utc>,
+    i: Uuid,
+}
+
+/// Position in the cross-project task list, plus the moment of its first page.
+#[derive(Debug, Serialize, Deserialize)]
+struct DueCursor {
+    d: Option<DateTime<Utc>>,
+    i: Uuid,
+    a: DateTime<Utc>,
+}
+
+fn decode<T: serde::de::DeserializeOwned>(page: &PageRequest) -> ProjectsResult<Option<T>> {
+    page.cursor
+        .as_ref()
+        .map(|c| Cursor::decode(c).map_err(|_| ProjectsError::BadCursor))
+        .transpose()
+}
+
+fn overfetch(page: &PageRequest) -> i64 {
+    i64::from(page.limit) + 1
+}
+
+/// Stored values are guarded by CHECK constraints; an unknown one would be a schema drift, read as the
+/// default.
+fn project_status(value: &str) -> ProjectStatus {
+    ProjectStatus::from_str(value).unwrap_or(ProjectStatus::Active)
+}
+
+fn task_from_row(row: TaskRow) -> Task {
+    Task {
+        id: TaskId::from(row.id),
+        project_id: ProjectId::from(row.project_id),
+        title: row.title,
+        description: row.description,
+        status: TaskStatus::from_str(&row.status).unwrap_or(TaskStatus::Todo),
+        assigned_to: row.assigned_to.map(UserId::from),
+        due_date: row.due_date,
+        version: row.version,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    }
+}
+
+fn not_a_member() -> ProjectsError {
+    ProjectsError::invalid("assigned_to", "must be a member of the project")
+}
+
+impl ProjectsService {
+    /// Builds the service.
+    pub fn new(pool: DbPool, notifier: OutboxNotifier) -> Self {
+        Self { pool, notifier }
+    }
+
+    /// The role `actor` acts with in `project`, checked against `action`: `NotFound` when they may not see
+    /// the project (or it does not exist), `Forbidden` when their role does not allow the action.
+    async fn authorize(
+        conn: &mut AsyncPgConnection,
+        actor: Actor,
+        project: Uuid,
+        action: Action,
+    ) -> ProjectsResult<ProjectRole> {
+        let membership = repo_projects::role_of(conn, project, actor.id.into_uuid())
+            .await?
+            .and_then(|role| ProjectRole::from_str(&role).ok());
+        let role = effective_role(membership, actor.global_admin).ok_or(ProjectsError::NotFound)?;
+        if membership.is_none() && repo_projects::find(conn, project).await?.is_none() {
+            return Err(ProjectsError::NotFound);
+        }
+        if allowed(Some(role), action) {
+            Ok(role)
+        } else {
+            Err(ProjectsError::Forbidden)
+        }
+    }
+
+    /// Whether `user` is a member of `project` (a task's assignee must be).
+    async fn is_member(conn: &mut AsyncPgConnection, project: Uuid, user: UserId) -> ProjectsResult<bool> {
+        Ok(repo_projects::role_of(conn, project, user.into_uuid())
+            .await?
+            .is_some())
+    }
+
+    async fn assemble(conn: &mut AsyncPgConnection, rows: Vec<ProjectRow>) -> ProjectsResult<Vec<Project>> {
+        let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+        let mut members: HashMap<Uuid, Vec<ProjectMember>> = HashMap::new();
+        for (project, user, role) in repo_projects::members_of(conn, &ids).await? {
+            if let Ok(role) = ProjectRole::from_str(&role) {
+                members.entry(project).or_default().push(ProjectMember {
+                    user_id: UserId::from(user),
+                    role,
+                });
+            }
+        }
+        Ok(rows
+            .into_iter()
+            .map(|row| Project {
+                id: ProjectId::from(row.id),
+                members: members.remove(&row.id).unwrap_or_default(),
+                name: row.name,
+                description: row.description,
+                owner_id: UserId::from(row.owner_id),
+                status: project_status(&row.status),
+                created_at: row.created_at,
+                updated_at: row.updated_at,
+            })
+            .collect())
+    }
+
+    async fn load_project(conn: &mut AsyncPgConnection, id: Uuid) -> ProjectsResult<Project> {
+        let row = repo_projects::find(conn, id)
+            .await?
+            .ok_or(ProjectsError::NotFound)?;
+        Self::assemble(conn, vec![row])
+            .await?
+            .pop()
+            .ok_or(ProjectsError::NotFound)
+    }
+
+    // ----- projects ------------------------------------------------------------------------------------------
+
+    /// Creates a project; the creator is its `owner`.
+    #[tracing::instrument(skip(self, new))]
+    pub async fn create_project(&self, actor: Actor, new: &NewProject) -> ProjectsResult<Project> {
+        let mut conn = self.pool.get().await?;
+        let id = ProjectId::new().into_uuid();
+        let status = new.status.unwrap_or(ProjectStatus::Active);
+        conn.transaction::<_, ProjectsError, _>(async |conn| {
+            repo_projects::insert(
+                conn,
+                &NewProjectRow {
+                    id,
+                    name: &new.name,
+                    description: new.description.as_deref().unwrap_or(""),
+                    owner_id: actor.id.into_uuid(),
+                    status: status.as_str(),
+                },
+            )
+            .await?;
+            repo_projects::add_member(conn, id, actor.id.into_uuid(), ProjectRole::Owner.as_str()).await?;
+            Ok(())
+        })
+        .await?;
+        Self::load_project(&mut conn, id).await
+    }
+
+    /// One project the caller may see.
+    pub async fn project(&self, actor: Actor, id: ProjectId) -> ProjectsResult<Project> {
+        let mut conn = self.pool.get().await?;
+        Self::authorize(&mut conn, actor, id.into_uuid(), Action::View).await?;
+        Self::load_project(&mut conn, id.into_uuid()).await
+    }
+
+    /// The projects the caller is a member of (every project for a global admin), oldest first.
+    pub async fn projects(
+        &self,
+        actor: Actor,
+        status: Option<ProjectStatus>,
+        page: &PageRequest,
+    ) -> ProjectsResult<Page<Project>> {
+        let after = decode::<CreatedCursor>(page)?;
+        let mut conn = self.pool.get().await?;
+        let rows = repo_projects::page(
+            &mut conn,
+            (!actor.global_admin).then_some(actor.id.into_uuid()),
+            status.map(ProjectStatus::as_str),
+            after.map(|c| (c.c, c.i)),
+            overfetch(page),
+        )
+        .await?;
+        let rows = Page::from_overfetch(rows, page.limit, |row| CreatedCursor {
+            c: row.created_at,
+            i: row.id,
+        });
+        Ok(Page {
+            items: Self::assemble(&mut conn, rows.items).await?,
+            next_cursor: rows.next_cursor,
+        })
+    }
+
+    /// Changes a project's name, description or status (`owner` or `admin`).
+    #[tracing::instrument(skip(self, changes))]
+    pub async fn update_project(
+        &self,
+        actor: Actor,
+        id: ProjectId,
+        changes: &ProjectChanges,
+    ) -> ProjectsResult<Project> {
+        let mut conn = self.pool.get().await?;
+        Self::authorize(&mut conn, actor, id.into_uuid(), Action::UpdateProject).await?;
+        repo_projects::update(
+            &mut conn,
+            id.into_uuid(),
+            &ProjectChangeset {
+                name: changes.name.as_deref(),
+                description: changes.description.as_deref(),
+                status: changes.status.map(ProjectStatus::as_str),
+            },
+        )
+        .await?
+        .ok_or(ProjectsError::NotFound)?;
+        Self::load_project(&mut conn, id.into_uuid()).await
+    }
+
+    /// Deletes a project and its tasks (`owner` only).
+    #[tracing::instrument(skip(self))]
+    pub async fn delete_project(&self, actor: Actor, id: ProjectId) -> ProjectsResult<()> {
+        let mut conn = self.pool.get().await?;
+        Self::authorize(&mut conn, actor, id.into_uuid(), Action::DeleteProject).await?;
+        if repo_projects::delete(&mut conn, id.into_uuid()).await? {
+            Ok(())
+        } else {
+            Err(ProjectsError::NotFound)
+        }
+    }
+
+    // ----- members -------------------------------------------------------------------------------------------
+
+    /// Adds `user` with `role` (`owner` or `admin`; only an owner grants `owner`). An unknown user is
+    /// `Invalid` (`user_id`); a member already, `AlreadyMember`.
+    #[tracing::instrument(skip(self))]
+    pub async fn add_member(
+        &self,
+        actor: Actor,
+        id: ProjectId,
+        user: UserId,
+        role: ProjectRole,
+    ) -> ProjectsResult<Project> {
+        let project = id.into_uuid();
+        let mut conn = self.pool.get().await?;
+        conn.transaction::<_, ProjectsError, _>(async |conn| {
+            let row = repo_projects::lock(conn, project)
+                .await?
+                .ok_or(ProjectsError::NotFound)?;
+            Self::authorize(conn, actor, project, Action::ManageMembers).await?;
+            if role == ProjectRole::Owner {
+                Self::authorize(conn, actor, project, Action::ManageOwners).await?;
+            }
+            if !repo_projects::user_exists(conn, user.into_uuid()).await? {
+                return Err(ProjectsError::invalid("user_id", "no such user"));
+            }
+            if !repo_projects::add_member(conn, project, user.into_uuid(), role.as_str()).await? {
+                return Err(ProjectsError::AlreadyMember);
+            }
+            outbox::append(
+                conn,
+                &DomainEvent::ProjectMemberAdded {
+                    project_id: id,
+                    project_name: row.name,
+                    user_id: user,
+                    role: role.as_str().to_owned(),
+                    added_by: actor.id,
+                },
+            )
+            .await?;
+            Ok(())
+        })
+        .await?;
+        self.notifier.notify();
+        Self::load_project(&mut conn, project).await
+    }
+
+    /// Changes a member's role (`owner` or `admin`; only an owner grants or takes `owner`; the last owner
+    /// cannot be demoted).
+    #[tracing::instrument(skip(self))]
+    pub async fn change_role(
+        &self,
+        actor: Actor,
+        id: ProjectId,
+        user: UserId,
+        role: ProjectRole,
+    ) -> ProjectsResult<Project> {
+        let project = id.into_uuid();
+        let mut conn = self.pool.get().await?;
+        conn.transaction::<_, ProjectsError, _>(async |conn| {
+            repo_projects::lock(conn, project)
+                .await?
+                .ok_or(ProjectsError::NotFound)?;
+            Self::authorize(conn, actor, project, Action::ManageMembers).await?;
+            let current = repo_projects::role_of(conn, project, user.into_uuid())
+                .await?
+                .and_then(|r| ProjectRole::from_str(&r).ok())
+                .ok_or(ProjectsError::NotFound)?;
+            let was_owner = current == ProjectRole::Owner;
+            if role == ProjectRole::Owner || was_owner {
+                Self::authorize(conn, actor, project, Action::ManageOwners).await?;
+            }
+            if was_owner && role != ProjectRole::Owner {
+                if repo_projects::count_owners(conn, project).await? <= 1 {
+                    return Err(ProjectsError::LastOwner);
+                }
+                repo_projects::replace_owner_id(conn, project, user.into_uuid()).await?;
+            }
+            repo_projects::set_role(conn, project, user.into_uuid(), role.as_str()).await?;
+            Ok(())
+        })
+        .await?;
+        Self::load_project(&mut conn, project).await
+    }
+
+    /// Removes `user` from the project: a member may leave; `owner`s and `admin`s remove others; only an
+    /// owner removes an owner; the last owner stays. Their open tasks in the project are unassigned.
+    #[tracing::instrument(skip(self))]
+    pub async fn remove_member(&self, actor: Actor, id: ProjectId, user: UserId) -> ProjectsResult<()> {
+        let project = id.into_uuid();
+        let mut conn = self.pool.get().await?;
+        conn.transaction::<_, ProjectsError, _>(async |conn| {
+            repo_projects::lock(conn, project)
+                .await?
+                .ok_or(ProjectsError::NotFound)?;
+            Self::authorize(conn, actor, project, Action::View).await?;
+            let target = repo_projects::role_of(conn, project, user.into_uuid())
+                .await?
+                .and_then(|r| ProjectRole::from_str(&r).ok())
+                .ok_or(ProjectsError::NotFound)?;
+            let action = if user == actor.id {
+                Action::Leave
+            } else if target == ProjectRole::Owner {
+                Action::ManageOwners
+            } else {
+                Action::ManageMembers
+            };
+            Self::authorize(conn, actor, project, action).await?;
+            if target == ProjectRole::Owner {
+                if repo_projects::count_owners(conn, project).await? <= 1 {
+                    return Err(ProjectsError::LastOwner);
+                }
+                repo_projects::replace_owner_id(conn, project, user.into_uuid()).await?;
+            }
+            repo_projects::remove_member(conn, project, user.into_uuid()).await?;
+            let unassigned = repo_tasks::unassign_open(conn, project, user.into_uuid()).await?;
+            tracing::debug!(unassigned, "member removed");
+            Ok(())
+        })
+        .await
+    }
+
+    // ----- tasks ---------------------------------------------------------------------------------------------
+
+    /// Creates a task (not `viewer`s); the assignee must be a project member.
+    #[tracing::instrument(skip(self, new))]
+    pub async fn create_task(&self, actor: Actor, project: ProjectId, new: &NewTask) -> ProjectsResult<Task> {
+        let project_uuid = project.into_uuid();
+        let mut conn = self.pool.get().await?;
+        let (row, assigned) = conn
+            .transaction::<_, ProjectsError, _>(async |conn| {
+                Self::authorize(conn, actor, project_uuid, Action::EditTasks).await?;
+                if let Some(user) = new.assigned_to
+                    && !Self::is_member(conn, project_uuid, user).await?
+                {
+                    return Err(not_a_member());
+                }
+                let row = repo_tasks::insert(
+                    conn,
+                    &NewTaskRow {
+                        id: TaskId::new().into_uuid(),
+                        project_id: project_uuid,
+                        title: &new.title,
+                        description: new.description.as_deref().unwrap_or(""),
+                        status: new.status.unwrap_or(TaskStatus::Todo).as_str(),
+                        assigned_to: new.assigned_to.map(UserId::into_uuid),
+                        due_date: new.due_date,
+                        created_by: actor.id.into_uuid(),
+                    },
+                )
+                .await?;
+                let assigned = Self::announce_assignment(conn, actor, &row, None).await?;
+                Ok((row, assigned))
+            })
+            .await?;
+        if assigned {
+            self.notifier.notify();
+        }
+        Ok(task_from_row(row))
+    }
+
+    /// Appends `TaskAssigned` when `row` is now assigned to someone other than `previous` and the actor.
+    async fn announce_assignment(
+        conn: &mut AsyncPgConnection,
+        actor: Actor,
+        row: &TaskRow,
+        previous: Option<Uuid>,
+    ) -> ProjectsResult<bool> {
+        let Some(assignee) = row.assigned_to else {
+            return Ok(false);
+        };
+        if Some(assignee) == previous || assignee == actor.id.into_uuid() {
+            return Ok(false);
+        }
+        outbox::append(
+            conn,
+            &DomainEvent::TaskAssigned {
+                task_id: TaskId::from(row.id),
+                project_id: ProjectId::from(row.project_id),
+                title: row.title.clone(),
+                assigned_to: UserId::from(assignee),
+                assigned_by: actor.id,
+            },
+        )
+        .await?;
+        Ok(true)
+    }
+
+    /// Finds a task and checks `action` in its project.
+    async fn task_for(
+        conn: &mut AsyncPgConnection,
+        actor: Actor,
+        id: TaskId,
+        action: Action,
+        lock: bool,
+    ) -> ProjectsResult<TaskRow> {
+        let row = if lock {
+            repo_tasks::lock(conn, id.into_uuid()).await?
+        } else {
+            repo_tasks::find(conn, id.into_uuid()).await?
+        }
+        .ok_or(ProjectsError::NotFound)?;
+        Self::authorize(conn, actor, row.project_id, action).await?;
+        Ok(row)
+    }
+
+    /// One task of a project the caller may see.
+    pub async fn task(&self, actor: Actor, id: TaskId) -> ProjectsResult<Task> {
+        let mut conn = self.pool.get().await?;
+        Self::task_for(&mut conn, actor, id, Action::View, false)
+            .await
+            .map(task_from_row)
+    }
+
+    /// Changes a task (not `viewer`s). With `if_match`, the task's current version must be one of the given
+    /// ones (`VersionMismatch` otherwise). Every change increases the version.
+    #[tracing::instrument(skip(self, changes))]
+    pub async fn update_task(
+        &self,
+        actor: Actor,
+        id: TaskId,
+        changes: &TaskChanges,
+        if_match: Option<&IfMatch>,
+    ) -> ProjectsResult<Task> {
+        let mut conn = self.pool.get().await?;
+        let (row, assigned) = conn
+            .transaction::<_, ProjectsError, _>(async |conn| {
+                let current = Self::task_for(conn, actor, id, Action::EditTasks, true).await?;
+                if let Some(IfMatch(versions)) = if_match
+                    && !versions.contains(&current.version)
+                {
+                    return Err(ProjectsError::VersionMismatch {
+                        current: current.version,
+                    });
+                }
+                if let Some(Some(user)) = changes.assigned_to
+                    && !Self::is_member(conn, current.project_id, user).await?
+                {
+                    return Err(not_a_member());
+                }
+                let row = repo_tasks::update(
+                    conn,
+                    id.into_uuid(),
+                    &TaskChangeset {
+                        title: changes.title.as_deref(),
+                        description: changes.description.as_deref(),
+                        status: changes.status.map(TaskStatus::as_str),
+                        assigned_to: changes.assigned_to.map(|user| user.map(UserId::into_uuid)),
+                        due_date: changes.due_date,
+                    },
+                )
+                .await?;
+                let assigned = Self::announce_assignment(conn, actor, &row, current.assigned_to).await?;
+                Ok((row, assigned))
+            })
+            .await?;
+        if assigned {
+            self.notifier.notify();
+        }
+        Ok(task_from_row(row))
+    }
+
+    /// Deletes a task (not `viewer`s).
+    #[tracing::instrument(skip(self))]
+    pub async fn delete_task(&self, actor: Actor, id: TaskId) -> ProjectsResult<()> {
+        let mut conn = self.pool.get().await?;
+        Self::task_for(&mut conn, actor, id, Action::EditTasks, false).await?;
+        if repo_tasks::delete(&mut conn, id.into_uuid()).await? {
+            Ok(())
+        } else {
+            Err(ProjectsError::NotFound)
+        }
+    }
+
+    /// A project's tasks by `created_at` then `id`, oldest first.
+    pub async fn project_tasks(
+        &self,
+        actor: Actor,
+        project: ProjectId,
+        filter: &ProjectTaskFilter,
+        page: &PageRequest,
+    ) -> ProjectsResult<Page<Task>> {
+        let after = decode::<CreatedCursor>(page)?;
+        let mut conn = self.pool.get().await?;
+        Self::authorize(&mut conn, actor, project.into_uuid(), Action::View).await?;
+        let rows = repo_tasks::page_in_project(
+            &mut conn,
+            project.into_uuid(),
+            filter.status.map(TaskStatus::as_str),
+            filter.assigned_to.map(UserId::into_uuid),
+            after.map(|c| (c.c, c.i)),
+            overfetch(page),
+        )
+        .await?;
+        Ok(Page::from_overfetch(rows, page.limit, |row| CreatedCursor {
+            c: row.created_at,
+            i: row.id,
+        })
+        .map(task_from_row))
+    }
+
+    /// Tasks across every project the caller can see (every project for a global admin), by `due_date`
+    /// (tasks without one last) then `id`. Later pages leave out tasks created after the first page.
+    pub async fn tasks(
+        &self,
+        actor: Actor,
+        filter: &TaskFilter,
+        page: &PageRequest,
+    ) -> ProjectsResult<Page<Task>> {
+        let after = decode::<DueCursor>(page)?;
+        let mut conn = self.pool.get().await?;
+        // The database's clock, the same one that stamps `created_at`.
+        let as_of = match &after {
+            Some(cursor) => cursor.a,
+            None => repo_tasks::now(&mut conn).await?,
+        };
+        let rows = repo_tasks::page_visible(
+            &mut conn,
+            VisibleFilter {
+                member: (!actor.global_admin).then_some(actor.id.into_uuid()),
+                assigned_to: filter.assigned_to.map(UserId::into_uuid),
+                status: filter.status.map(TaskStatus::as_str),
+                due_before: filter.due_before,
+                as_of,
+            },
+            after.map(|c| DueKey {
+                due_date: c.d,
+                id: c.i,
+            }),
+            overfetch(page),
+        )
+        .await?;
+        Ok(Page::from_overfetch(rows, page.limit, |row| DueCursor {
+            d: row.due_date,
+            i: row.id,
+            a: as_of,
+        })
+        .map(task_from_row))
+    }
+}
