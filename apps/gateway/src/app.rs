@@ -11,9 +11,6 @@ use crate::realtime::engine::{Engine, EngineConfig};
 use crate::realtime::epop::{EpopApplication, EpopRealtime};
 use crate::realtime::hub::Hub;
 use crate::realtime::presence::Presence;
-use epop_notifications::email::EmailSender;
-use epop_notifications::{NotificationProjector, NotificationsService};
-use epop_storage::jobs::{JobHandler, JobWorker};
 use crate::realtime::socketio::SocketIo;
 use crate::realtime::transport;
 use crate::routes::{self, docs::ApiDoc};
@@ -26,8 +23,12 @@ use epop_auth::{AuthService, AuthSettings, PasswordHasher, TokenSigner};
 use epop_calendar::CalendarService;
 use epop_chat::{ChatService, ChatSettings};
 use epop_core::SystemClock;
+use epop_notifications::email::EmailSender;
+use epop_notifications::push::{PushSender, VapidKeys};
+use epop_notifications::{NotificationProjector, NotificationsService};
 use epop_projects::ProjectsService;
 use epop_storage::events::{EventBus, OutboxNotifier, OutboxRelay};
+use epop_storage::jobs::{JobHandler, JobWorker};
 use epop_storage::object_store::{LocalStore, ObjectStore, S3Store};
 use secrecy::{ExposeSecret as _, SecretString};
 use std::net::{SocketAddr, TcpListener};
@@ -79,17 +80,38 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         events.spawn_redis_listener(url.expose_secret().to_owned());
     }
     let notifier = OutboxNotifier::default();
-    let presence = Arc::new(Presence::new(redis.clone(), &config.redis_prefix, config.presence_ttl));
+    let presence = Arc::new(Presence::new(
+        redis.clone(),
+        &config.redis_prefix,
+        config.presence_ttl,
+    ));
     presence.spawn_refresh();
     let metrics = Metrics::new()?;
     let email = match &config.smtp_url {
-        Some(url) => Some(Arc::new(EmailSender::new(db.clone(), url.expose_secret(), &config.smtp_from)?)),
+        Some(url) => Some(Arc::new(EmailSender::new(
+            db.clone(),
+            url.expose_secret(),
+            &config.smtp_from,
+        )?)),
         None => None,
     };
     OutboxRelay::new(db.clone(), events.clone(), notifier.clone())
-        .with_handler(Arc::new(NotificationProjector::new(presence.clone(), email.is_some())))
+        .with_handler(Arc::new(NotificationProjector::new(
+            presence.clone(),
+            email.is_some(),
+        )))
         .spawn();
-    spawn_job_worker(db.clone(), email, metrics.clone());
+    let vapid = Arc::new(
+        VapidKeys::load_or_create(
+            &db,
+            config.vapid_private_key.as_ref().map(|k| k.expose_secret()),
+            &config.vapid_subject,
+        )
+        .await
+        .context("loading the VAPID key (EPOP_VAPID_PRIVATE_KEY)")?,
+    );
+    let push = Arc::new(PushSender::new(db.clone(), vapid.clone())?);
+    spawn_job_worker(db.clone(), email, push, metrics.clone());
 
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
     let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(cores)).await??;
@@ -135,6 +157,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         calendar,
         notifications,
         presence,
+        vapid,
         events,
         limiter,
         metrics,
@@ -142,18 +165,22 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
 }
 
 /// Runs the background jobs (e-mail delivery) on this process, reporting outcomes to the metrics.
-fn spawn_job_worker(db: epop_storage::DbPool, email: Option<Arc<EmailSender>>, metrics: Metrics) {
-    let mut handlers: Vec<Arc<dyn JobHandler>> = Vec::new();
+fn spawn_job_worker(
+    db: epop_storage::DbPool,
+    email: Option<Arc<EmailSender>>,
+    push: Arc<PushSender>,
+    metrics: Metrics,
+) {
+    let mut handlers: Vec<Arc<dyn JobHandler>> = vec![push];
     if let Some(email) = email {
         handlers.push(email);
-    }
-    if handlers.is_empty() {
-        return;
     }
     let worker_id = format!("{}-{}", std::process::id(), crate::realtime::engine::random_id());
     let hook: epop_storage::jobs::OutcomeHook =
         Arc::new(move |queue, outcome| metrics.jobs_processed.with_label_values(&[queue, outcome]).inc());
-    JobWorker::new(db, worker_id, 16, handlers).with_hook(hook).spawn();
+    JobWorker::new(db, worker_id, 16, handlers)
+        .with_hook(hook)
+        .spawn();
 }
 
 /// Removes unattached uploads after 24 hours and files of deleted messages, every few minutes.
@@ -286,10 +313,25 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                         .route("/{id}", web::put().to(routes::calendar::event_update::update))
                         .route("/{id}", web::delete().to(routes::calendar::event_delete::delete)),
                 )
+                .route(
+                    "/push/vapid-public-key",
+                    web::get().to(routes::push::vapid_key::vapid_key),
+                )
+                .route(
+                    "/push-subscriptions",
+                    web::post().to(routes::push::subscribe::subscribe),
+                )
+                .route(
+                    "/push-subscriptions/{id}",
+                    web::delete().to(routes::push::unsubscribe::unsubscribe),
+                )
                 .service(
                     web::scope("/notifications")
                         .route("", web::get().to(routes::notifications::list::list))
-                        .route("/read-all", web::post().to(routes::notifications::read_all::read_all))
+                        .route(
+                            "/read-all",
+                            web::post().to(routes::notifications::read_all::read_all),
+                        )
                         .route("/{id}/read", web::post().to(routes::notifications::read::read)),
                 )
                 .route(

@@ -25,7 +25,7 @@ pub struct Cli {
 pub enum Command {
     /// Apply migrations and serve (the default).
     Serve,
-        /// Apply pending database migrations and exit (idempotent; needs only DATABASE_URL).
+    /// Apply pending database migrations and exit (idempotent; needs only DATABASE_URL).
     Migrate,
     /// Run the background workers alone (job queue, outbox relay and notifications), without serving HTTP.
     Worker,
@@ -70,7 +70,7 @@ pub enum RoleArg {
 pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve().await,
-                Command::Migrate => migrate().await,
+        Command::Migrate => migrate().await,
         Command::Worker => worker().await,
         Command::Conformance => conformance().await,
         Command::Admin {

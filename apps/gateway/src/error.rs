@@ -197,9 +197,10 @@ impl From<StorageError> for ApiError {
     fn from(error: StorageError) -> Self {
         match error {
             // The object store being down is a dependency outage (it may come back), not a server bug.
-            StorageError::Pool(_) | StorageError::RedisPool(_) | StorageError::Connect(_) | StorageError::Object(_) => {
-                ApiError::unavailable(error)
-            }
+            StorageError::Pool(_)
+            | StorageError::RedisPool(_)
+            | StorageError::Connect(_)
+            | StorageError::Object(_) => ApiError::unavailable(error),
             StorageError::Query(_)
             | StorageError::PoolConfig(_)
             | StorageError::Migration(_)
@@ -293,8 +294,11 @@ impl From<CalendarError> for ApiError {
 impl From<epop_notifications::NotificationsError> for ApiError {
     fn from(error: epop_notifications::NotificationsError) -> Self {
         match error {
+            epop_notifications::NotificationsError::Invalid(errors) => ApiError::validation(errors),
             epop_notifications::NotificationsError::NotFound => ApiError::not_found(),
-            epop_notifications::NotificationsError::BadCursor => ApiError::new(ErrorCode::BadRequest, "the cursor is not valid"),
+            epop_notifications::NotificationsError::BadCursor => {
+                ApiError::new(ErrorCode::BadRequest, "the cursor is not valid")
+            }
             epop_notifications::NotificationsError::Storage(inner) => inner.into(),
         }
     }

@@ -421,7 +421,10 @@ mod tests {
         let error = parse_query::<Paging>("limit=0").unwrap_err();
         assert_eq!(error.errors[0].field, "limit");
         let nul = parse_query::<Paging>("cursor=a%00b").unwrap_err();
-        assert_eq!((nul.code, nul.errors[0].field.as_str()), (ErrorCode::ValidationFailed, "cursor"));
+        assert_eq!(
+            (nul.code, nul.errors[0].field.as_str()),
+            (ErrorCode::ValidationFailed, "cursor")
+        );
         let ok = parse_query::<Paging>("limit=5&cursor=abc&unknown=1").unwrap();
         assert_eq!((ok.limit, ok.cursor.as_deref()), (Some(5), Some("abc")));
     }

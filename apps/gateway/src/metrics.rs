@@ -61,11 +61,13 @@ impl Metrics {
         registry.register(Box::new(http_duration.clone()))?;
         registry.register(Box::new(connected_sockets.clone()))?;
         registry.register(Box::new(db_pool.clone()))?;
-                registry.register(Box::new(jobs_processed.clone()))?;
+        registry.register(Box::new(jobs_processed.clone()))?;
         // Expose the job counters from the start (at zero), so dashboards and alerts see them before the
         // first job runs.
-        for outcome in ["done", "retry", "dead"] {
-            jobs_processed.with_label_values(&["email", outcome]);
+        for queue in ["email", "push"] {
+            for outcome in ["done", "retry", "dead"] {
+                jobs_processed.with_label_values(&[queue, outcome]);
+            }
         }
         Ok(Self {
             registry,

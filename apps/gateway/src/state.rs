@@ -4,12 +4,12 @@
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
+use crate::realtime::presence::Presence;
 use epop_auth::AuthService;
 use epop_calendar::CalendarService;
 use epop_chat::ChatService;
 use epop_notifications::NotificationsService;
 use epop_projects::ProjectsService;
-use crate::realtime::presence::Presence;
 use epop_storage::DbPool;
 use epop_storage::events::EventBus;
 use epop_storage::object_store::{LocalStore, ObjectStore};
@@ -41,6 +41,8 @@ pub struct AppState {
     pub notifications: NotificationsService,
     /// Who is online, across nodes.
     pub presence: Arc<Presence>,
+    /// The server's Web Push (VAPID) identity.
+    pub vapid: Arc<epop_notifications::push::VapidKeys>,
     /// Committed domain events, from every node.
     pub events: EventBus,
     /// Rate limits.

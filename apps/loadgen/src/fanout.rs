@@ -622,7 +622,11 @@ pub(crate) async fn run(base: &str, args: FanoutArgs) -> anyhow::Result<()> {
             expected.saturating_sub(*delivered),
             if *all_in { "" } else { " (drain timed out)" }
         );
-        let reached = if *label == "paced" { &shared.reached_paced } else { &shared.reached_burst };
+        let reached = if *label == "paced" {
+            &shared.reached_paced
+        } else {
+            &shared.reached_burst
+        };
         let reached = reached.load(Ordering::Relaxed);
         if reached < clients {
             println!(

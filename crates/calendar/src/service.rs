@@ -69,7 +69,8 @@ fn check_time(field: &str, time: Option<DateTime<Utc>>, errors: &mut Vec<FieldEr
     }
 }
 
-/// Checks the fields of a new event or of a change; `start`/`end` are the times the event would have.
+/// Checks the fields of a new event or of a change: lengths of the given texts, supported years of the given
+/// `times` (start, end), and, when known, that the `effective` (start, end) the event would have is in order.
 fn check_fields(
     title: Option<&str>,
     description: Option<&str>,

@@ -23,7 +23,9 @@ pub struct EmailSender {
 
 impl std::fmt::Debug for EmailSender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EmailSender").field("from", &self.from).finish_non_exhaustive()
+        f.debug_struct("EmailSender")
+            .field("from", &self.from)
+            .finish_non_exhaustive()
     }
 }
 
@@ -38,22 +40,47 @@ impl EmailSender {
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp_url)
             .map_err(|e| EmailConfigError(format!("EPOP_SMTP_URL: {e}")))?
             .build();
-        let from = from.parse::<Mailbox>().map_err(|e| EmailConfigError(format!("EPOP_SMTP_FROM: {e}")))?;
-        Ok(Self { pool, transport, from })
+        let from = from
+            .parse::<Mailbox>()
+            .map_err(|e| EmailConfigError(format!("EPOP_SMTP_FROM: {e}")))?;
+        Ok(Self {
+            pool,
+            transport,
+            from,
+        })
     }
 }
 
 /// Subject and body of a notification e-mail.
 pub fn render(kind: &str, payload: &Value) -> (String, String) {
-    let text = |key: &str| payload.get(key).and_then(Value::as_str).unwrap_or_default().to_owned();
+    let text = |key: &str| {
+        payload
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
     match kind {
-        "task_assigned" => (format!("Task assigned: {}", text("title")), format!("You were assigned the task \"{}\".", text("title"))),
+        "task_assigned" => (
+            format!("Task assigned: {}", text("title")),
+            format!("You were assigned the task \"{}\".", text("title")),
+        ),
         "project_member_added" => (
             format!("You were added to {}", text("project_name")),
-            format!("You are now {} of the project \"{}\".", text("role"), text("project_name")),
+            format!(
+                "You are now {} of the project \"{}\".",
+                text("role"),
+                text("project_name")
+            ),
         ),
-        "message" => ("New message".to_owned(), format!("You have a new message:\n\n{}", text("preview"))),
-        other => (format!("EPOP: {other}"), "You have a new notification.".to_owned()),
+        "message" => (
+            "New message".to_owned(),
+            format!("You have a new message:\n\n{}", text("preview")),
+        ),
+        other => (
+            format!("EPOP: {other}"),
+            "You have a new notification.".to_owned(),
+        ),
     }
 }
 
@@ -64,19 +91,44 @@ impl JobHandler for EmailSender {
     }
 
     async fn run(&self, payload: &Value) -> Result<(), String> {
-        let user = payload.get("user_id").and_then(Value::as_str).and_then(|u| u.parse::<uuid::Uuid>().ok()).ok_or("the job has no user")?;
+        let user = payload
+            .get("user_id")
+            .and_then(Value::as_str)
+            .and_then(|u| u.parse::<uuid::Uuid>().ok())
+            .ok_or("the job has no user")?;
         let notification = payload.get("notification").ok_or("the job has no notification")?;
-        let kind = notification.get("type").and_then(Value::as_str).unwrap_or_default();
+        let kind = notification
+            .get("type")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
-        let recipient: Option<(String, String)> =
-            users::table.find(user).select((users::name, users::email)).first(&mut conn).await.optional().map_err(|e| e.to_string())?;
+        let recipient: Option<(String, String)> = users::table
+            .find(user)
+            .select((users::name, users::email))
+            .first(&mut conn)
+            .await
+            .optional()
+            .map_err(|e| e.to_string())?;
         drop(conn);
         // The account is gone: nothing to deliver, and nothing to retry.
-        let Some((name, email)) = recipient else { return Ok(()) };
-        let to = format!("{} <{}>", name.replace(['<', '>', '"'], ""), email).parse::<Mailbox>().map_err(|e| e.to_string())?;
+        let Some((name, email)) = recipient else {
+            return Ok(());
+        };
+        let to = format!("{} <{}>", name.replace(['<', '>', '"'], ""), email)
+            .parse::<Mailbox>()
+            .map_err(|e| e.to_string())?;
         let (subject, body) = render(kind, notification.get("payload").unwrap_or(&Value::Null));
-        let message = Message::builder().from(self.from.clone()).to(to).subject(subject).body(body).map_err(|e| e.to_string())?;
-        self.transport.send(message).await.map(|_| ()).map_err(|e| e.to_string())
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .body(body)
+            .map_err(|e| e.to_string())?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -90,7 +142,10 @@ mod tests {
         let (subject, body) = render("task_assigned", &json!({"title": "Ship it"}));
         assert_eq!(subject, "Task assigned: Ship it");
         assert!(body.contains("Ship it"));
-        let (subject, _) = render("project_member_added", &json!({"project_name": "Apollo", "role": "viewer"}));
+        let (subject, _) = render(
+            "project_member_added",
+            &json!({"project_name": "Apollo", "role": "viewer"}),
+        );
         assert_eq!(subject, "You were added to Apollo");
         let (_, body) = render("message", &json!({"preview": "hello"}));
         assert!(body.ends_with("hello"));

@@ -5,6 +5,9 @@ use epop_storage::StorageError;
 /// Everything that can go wrong with notifications.
 #[derive(Debug, thiserror::Error)]
 pub enum NotificationsError {
+    /// Input that breaks a rule, with every failing field.
+    #[error("invalid input")]
+    Invalid(Vec<epop_core::FieldError>),
     /// The notification does not exist or is someone else's.
     #[error("not found")]
     NotFound,

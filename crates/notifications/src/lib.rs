@@ -18,6 +18,7 @@ pub mod email;
 pub mod error;
 pub mod model;
 pub mod projector;
+pub mod push;
 pub mod repo;
 pub mod service;
 

@@ -54,14 +54,33 @@ impl NotificationProjector {
         Self { live, email }
     }
 
-    async fn notify(&self, conn: &mut AsyncPgConnection, user: UserId, kind: &str, payload: serde_json::Value) -> StorageResult<()> {
-        let row = repo::insert(conn, user.into_uuid(), kind, &payload).await.map_err(to_storage)?;
+    async fn notify(
+        &self,
+        conn: &mut AsyncPgConnection,
+        user: UserId,
+        kind: &str,
+        payload: serde_json::Value,
+    ) -> StorageResult<()> {
+        let row = repo::insert(conn, user.into_uuid(), kind, &payload)
+            .await
+            .map_err(to_storage)?;
         let notification = serde_json::to_value(Notification::from(row))?;
+        for subscription in crate::push::subscription_ids(conn, user).await? {
+            let job = json!({"subscription_id": subscription, "notification": notification});
+            epop_storage::jobs::enqueue(conn, crate::push::PUSH_QUEUE, &job).await?;
+        }
         if self.email {
             let job = json!({"user_id": user, "notification": notification});
             epop_storage::jobs::enqueue(conn, crate::email::EMAIL_QUEUE, &job).await?;
         }
-        outbox::append(conn, &DomainEvent::NotificationCreated { user_id: user, notification }).await?;
+        outbox::append(
+            conn,
+            &DomainEvent::NotificationCreated {
+                user_id: user,
+                notification,
+            },
+        )
+        .await?;
         Ok(())
     }
 }
@@ -71,15 +90,33 @@ impl OutboxHandler for NotificationProjector {
     async fn handle(&self, conn: &mut AsyncPgConnection, events: &[PublishedEvent]) -> StorageResult<()> {
         for published in events {
             match &published.event {
-                DomainEvent::TaskAssigned { task_id, project_id, title, assigned_to, assigned_by } => {
+                DomainEvent::TaskAssigned {
+                    task_id,
+                    project_id,
+                    title,
+                    assigned_to,
+                    assigned_by,
+                } => {
                     let payload = json!({"task_id": task_id, "project_id": project_id, "title": title, "assigned_by": assigned_by});
                     self.notify(conn, *assigned_to, "task_assigned", payload).await?;
                 }
-                DomainEvent::ProjectMemberAdded { project_id, project_name, user_id, role, added_by } => {
+                DomainEvent::ProjectMemberAdded {
+                    project_id,
+                    project_name,
+                    user_id,
+                    role,
+                    added_by,
+                } => {
                     let payload = json!({"project_id": project_id, "project_name": project_name, "role": role, "added_by": added_by});
-                    self.notify(conn, *user_id, "project_member_added", payload).await?;
+                    self.notify(conn, *user_id, "project_member_added", payload)
+                        .await?;
                 }
-                DomainEvent::MessageCreated { conversation_id, sender_id, message, .. } => {
+                DomainEvent::MessageCreated {
+                    conversation_id,
+                    sender_id,
+                    message,
+                    ..
+                } => {
                     let members: Vec<uuid::Uuid> = conversation_members::table
                         .filter(conversation_members::conversation_id.eq(conversation_id.into_uuid()))
                         .filter(conversation_members::user_id.ne(sender_id.into_uuid()))
@@ -88,7 +125,10 @@ impl OutboxHandler for NotificationProjector {
                         .await?;
                     let members: Vec<UserId> = members.into_iter().map(UserId::from).collect();
                     let online = self.live.online(&members).await;
-                    let content = message.get("content").and_then(serde_json::Value::as_str).unwrap_or_default();
+                    let content = message
+                        .get("content")
+                        .and_then(serde_json::Value::as_str)
+                        .unwrap_or_default();
                     let payload = json!({
                         "conversation_id": conversation_id,
                         "message_id": message.get("id"),

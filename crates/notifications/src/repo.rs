@@ -3,7 +3,10 @@
 use crate::error::NotificationsResult;
 use crate::model::Notification;
 use chrono::{DateTime, Utc};
-use diesel::{BoolExpressionMethods as _, ExpressionMethods as _, QueryDsl as _, Queryable, Selectable, SelectableHelper as _};
+use diesel::{
+    BoolExpressionMethods as _, ExpressionMethods as _, QueryDsl as _, Queryable, Selectable,
+    SelectableHelper as _,
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use epop_core::NotificationId;
 use epop_storage::schema::notifications;
@@ -29,12 +32,23 @@ pub struct NotificationRow {
 
 impl From<NotificationRow> for Notification {
     fn from(row: NotificationRow) -> Self {
-        Notification { id: NotificationId::from(row.id), kind: row.kind, payload: row.payload, is_read: row.is_read, created_at: row.created_at }
+        Notification {
+            id: NotificationId::from(row.id),
+            kind: row.kind,
+            payload: row.payload,
+            is_read: row.is_read,
+            created_at: row.created_at,
+        }
     }
 }
 
 /// Inserts a notification and returns it.
-pub async fn insert(conn: &mut AsyncPgConnection, user: Uuid, kind: &str, payload: &serde_json::Value) -> NotificationsResult<NotificationRow> {
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    user: Uuid,
+    kind: &str,
+    payload: &serde_json::Value,
+) -> NotificationsResult<NotificationRow> {
     Ok(diesel::insert_into(notifications::table)
         .values((
             notifications::id.eq(NotificationId::new().into_uuid()),
@@ -68,7 +82,9 @@ pub async fn page(
         query = query.filter(
             notifications::created_at
                 .lt(created_at)
-                .or(notifications::created_at.eq(created_at).and(notifications::id.lt(id))),
+                .or(notifications::created_at
+                    .eq(created_at)
+                    .and(notifications::id.lt(id))),
         );
     }
     Ok(query.load(conn).await?)
@@ -86,17 +102,25 @@ pub async fn unread_count(conn: &mut AsyncPgConnection, user: Uuid) -> Notificat
 
 /// Marks one of the user's notifications read; returns whether it exists and is theirs.
 pub async fn mark_read(conn: &mut AsyncPgConnection, user: Uuid, id: Uuid) -> NotificationsResult<bool> {
-    let updated = diesel::update(notifications::table.filter(notifications::id.eq(id)).filter(notifications::user_id.eq(user)))
-        .set(notifications::is_read.eq(true))
-        .execute(conn)
-        .await?;
+    let updated = diesel::update(
+        notifications::table
+            .filter(notifications::id.eq(id))
+            .filter(notifications::user_id.eq(user)),
+    )
+    .set(notifications::is_read.eq(true))
+    .execute(conn)
+    .await?;
     Ok(updated == 1)
 }
 
 /// Marks all of the user's notifications read.
 pub async fn mark_all_read(conn: &mut AsyncPgConnection, user: Uuid) -> NotificationsResult<usize> {
-    Ok(diesel::update(notifications::table.filter(notifications::user_id.eq(user)).filter(notifications::is_read.eq(false)))
-        .set(notifications::is_read.eq(true))
-        .execute(conn)
-        .await?)
+    Ok(diesel::update(
+        notifications::table
+            .filter(notifications::user_id.eq(user))
+            .filter(notifications::is_read.eq(false)),
+    )
+    .set(notifications::is_read.eq(true))
+    .execute(conn)
+    .await?)
 }

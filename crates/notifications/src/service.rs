@@ -35,23 +35,42 @@ impl NotificationsService {
 
     /// A page of `me`'s notifications (only unread ones with `unread_only`), newest first, and how many are
     /// unread in all.
-    pub async fn list(&self, me: UserId, unread_only: bool, page: &PageRequest) -> NotificationsResult<(Page<Notification>, i64)> {
+    pub async fn list(
+        &self,
+        me: UserId,
+        unread_only: bool,
+        page: &PageRequest,
+    ) -> NotificationsResult<(Page<Notification>, i64)> {
         let after = page
             .cursor
             .as_ref()
             .map(|c| Cursor::decode::<NotificationCursor>(c).map_err(|_| NotificationsError::BadCursor))
             .transpose()?;
         let mut conn = self.pool.get().await?;
-        let rows = repo::page(&mut conn, me.into_uuid(), unread_only, after.map(|c| (c.created_at, c.id)), i64::from(page.limit)).await?;
+        let rows = repo::page(
+            &mut conn,
+            me.into_uuid(),
+            unread_only,
+            after.map(|c| (c.created_at, c.id)),
+            i64::from(page.limit),
+        )
+        .await?;
         let unread = repo::unread_count(&mut conn, me.into_uuid()).await?;
-        let page = Page::from_overfetch(rows, page.limit, |row| NotificationCursor { created_at: row.created_at, id: row.id });
+        let page = Page::from_overfetch(rows, page.limit, |row| NotificationCursor {
+            created_at: row.created_at,
+            id: row.id,
+        });
         Ok((page.map(Notification::from), unread))
     }
 
     /// Marks one of `me`'s notifications read (`NotFound` for anyone else's).
     pub async fn read(&self, me: UserId, id: NotificationId) -> NotificationsResult<()> {
         let mut conn = self.pool.get().await?;
-        if repo::mark_read(&mut conn, me.into_uuid(), id.into_uuid()).await? { Ok(()) } else { Err(NotificationsError::NotFound) }
+        if repo::mark_read(&mut conn, me.into_uuid(), id.into_uuid()).await? {
+            Ok(())
+        } else {
+            Err(NotificationsError::NotFound)
+        }
     }
 
     /// Marks all of `me`'s notifications read.

@@ -86,13 +86,11 @@ impl ProjectsService {
         Self { pool, notifier }
     }
 
-    /// The role `actor` acts with in `project`, checked against `action`: `NotFound` when they may not see
-    /// the project (or it does not exist), `Forbidden` when their role does not allow the action.
-    async fn authorize(
+    /// The role `actor` acts with in `project`: `NotFound` when they may not see it (or it does not exist).
+    async fn role_in(
         conn: &mut AsyncPgConnection,
         actor: Actor,
         project: Uuid,
-        action: Action,
     ) -> ProjectsResult<ProjectRole> {
         let membership = repo_projects::role_of(conn, project, actor.id.into_uuid())
             .await?
@@ -101,11 +99,29 @@ impl ProjectsService {
         if membership.is_none() && repo_projects::find(conn, project).await?.is_none() {
             return Err(ProjectsError::NotFound);
         }
+        Ok(role)
+    }
+
+    /// `Forbidden` unless `role` allows `action`.
+    fn require(role: ProjectRole, action: Action) -> ProjectsResult<()> {
         if allowed(Some(role), action) {
-            Ok(role)
+            Ok(())
         } else {
             Err(ProjectsError::Forbidden)
         }
+    }
+
+    /// The caller's role in `project`, checked against `action`: `NotFound` when they may not see the
+    /// project, `Forbidden` when their role does not allow the action.
+    async fn authorize(
+        conn: &mut AsyncPgConnection,
+        actor: Actor,
+        project: Uuid,
+        action: Action,
+    ) -> ProjectsResult<ProjectRole> {
+        let role = Self::role_in(conn, actor, project).await?;
+        Self::require(role, action)?;
+        Ok(role)
     }
 
     /// Whether `user` is a member of `project` (a task's assignee must be).
@@ -266,9 +282,9 @@ impl ProjectsService {
             let row = repo_projects::lock(conn, project)
                 .await?
                 .ok_or(ProjectsError::NotFound)?;
-            Self::authorize(conn, actor, project, Action::ManageMembers).await?;
+            let mine = Self::authorize(conn, actor, project, Action::ManageMembers).await?;
             if role == ProjectRole::Owner {
-                Self::authorize(conn, actor, project, Action::ManageOwners).await?;
+                Self::require(mine, Action::ManageOwners)?;
             }
             if !repo_projects::user_exists(conn, user.into_uuid()).await? {
                 return Err(ProjectsError::invalid("user_id", "no such user"));
@@ -310,14 +326,14 @@ impl ProjectsService {
             repo_projects::lock(conn, project)
                 .await?
                 .ok_or(ProjectsError::NotFound)?;
-            Self::authorize(conn, actor, project, Action::ManageMembers).await?;
+            let mine = Self::authorize(conn, actor, project, Action::ManageMembers).await?;
             let current = repo_projects::role_of(conn, project, user.into_uuid())
                 .await?
                 .and_then(|r| ProjectRole::from_str(&r).ok())
                 .ok_or(ProjectsError::NotFound)?;
             let was_owner = current == ProjectRole::Owner;
             if role == ProjectRole::Owner || was_owner {
-                Self::authorize(conn, actor, project, Action::ManageOwners).await?;
+                Self::require(mine, Action::ManageOwners)?;
             }
             if was_owner && role != ProjectRole::Owner {
                 if repo_projects::count_owners(conn, project).await? <= 1 {
@@ -342,7 +358,7 @@ impl ProjectsService {
             repo_projects::lock(conn, project)
                 .await?
                 .ok_or(ProjectsError::NotFound)?;
-            Self::authorize(conn, actor, project, Action::View).await?;
+            let mine = Self::role_in(conn, actor, project).await?;
             let target = repo_projects::role_of(conn, project, user.into_uuid())
                 .await?
                 .and_then(|r| ProjectRole::from_str(&r).ok())
@@ -354,7 +370,7 @@ impl ProjectsService {
             } else {
                 Action::ManageMembers
             };
-            Self::authorize(conn, actor, project, action).await?;
+            Self::require(mine, action)?;
             if target == ProjectRole::Owner {
                 if repo_projects::count_owners(conn, project).await? <= 1 {
                     return Err(ProjectsError::LastOwner);

@@ -171,7 +171,11 @@ pub struct OutboxRelay {
 #[async_trait::async_trait]
 pub trait OutboxHandler: Send + Sync {
     /// Handles a batch of events, in order, on the relay's transaction.
-    async fn handle(&self, conn: &mut diesel_async::AsyncPgConnection, events: &[PublishedEvent]) -> StorageResult<()>;
+    async fn handle(
+        &self,
+        conn: &mut diesel_async::AsyncPgConnection,
+        events: &[PublishedEvent],
+    ) -> StorageResult<()>;
 }
 
 impl std::fmt::Debug for OutboxRelay {
@@ -185,7 +189,12 @@ impl std::fmt::Debug for OutboxRelay {
 impl OutboxRelay {
     /// A relay from the outbox in `pool` to `bus`, woken by `notifier`.
     pub fn new(pool: DbPool, bus: EventBus, notifier: OutboxNotifier) -> Self {
-        Self { pool, bus, notifier, handlers: Vec::new() }
+        Self {
+            pool,
+            bus,
+            notifier,
+            handlers: Vec::new(),
+        }
     }
 
     /// Adds a handler that runs, inside the relay's transaction, for every event before it is published.

@@ -7,9 +7,9 @@
 //! the last error). Jobs claimed by a worker that died are put back after a lease expires, so every job
 //! survives a restart.
 
+use crate::StorageResult;
 use crate::db::DbPool;
 use crate::schema::jobs;
-use crate::StorageResult;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use diesel::{ExpressionMethods as _, QueryDsl as _, QueryableByName};
@@ -28,7 +28,11 @@ pub const LEASE: Duration = Duration::from_secs(300);
 /// Adds a job to `queue` on `conn` (call it inside the transaction of the change that causes it).
 pub async fn enqueue(conn: &mut AsyncPgConnection, queue: &str, payload: &Value) -> StorageResult<i64> {
     Ok(diesel::insert_into(jobs::table)
-        .values((jobs::queue.eq(queue), jobs::payload.eq(payload), jobs::max_attempts.eq(DEFAULT_MAX_ATTEMPTS)))
+        .values((
+            jobs::queue.eq(queue),
+            jobs::payload.eq(payload),
+            jobs::max_attempts.eq(DEFAULT_MAX_ATTEMPTS),
+        ))
         .returning(jobs::id)
         .get_result(conn)
         .await?)
@@ -55,7 +59,12 @@ pub struct ClaimedJob {
 }
 
 /// Claims up to `limit` due jobs of `queues` for `worker`.
-pub async fn claim(conn: &mut AsyncPgConnection, queues: &[String], worker: &str, limit: i64) -> StorageResult<Vec<ClaimedJob>> {
+pub async fn claim(
+    conn: &mut AsyncPgConnection,
+    queues: &[String],
+    worker: &str,
+    limit: i64,
+) -> StorageResult<Vec<ClaimedJob>> {
     Ok(diesel::sql_query(
         "UPDATE jobs SET status = 'running', locked_at = now(), locked_by = $2, attempts = attempts + 1, updated_at = now()
          WHERE id IN (
@@ -103,12 +112,18 @@ pub fn backoff(attempt: i32) -> Duration {
 }
 
 /// Records a run's result.
-pub async fn finish(conn: &mut AsyncPgConnection, job: &ClaimedJob, result: Result<(), String>, now: DateTime<Utc>) -> StorageResult<Outcome> {
+pub async fn finish(
+    conn: &mut AsyncPgConnection,
+    job: &ClaimedJob,
+    result: Result<(), String>,
+    now: DateTime<Utc>,
+) -> StorageResult<Outcome> {
     let (outcome, error) = match result {
         Ok(()) => (Outcome::Done, None),
         Err(error) if job.attempts >= job.max_attempts => (Outcome::Dead, Some(error)),
         Err(error) => {
-            let wait = chrono::Duration::from_std(backoff(job.attempts)).unwrap_or(chrono::Duration::hours(1));
+            let wait =
+                chrono::Duration::from_std(backoff(job.attempts)).unwrap_or(chrono::Duration::hours(1));
             (Outcome::Retry(now + wait), Some(error))
         }
     };
@@ -134,10 +149,18 @@ pub async fn finish(conn: &mut AsyncPgConnection, job: &ClaimedJob, result: Resu
 /// Puts back jobs whose worker has held them longer than the lease (it died); returns how many.
 pub async fn requeue_abandoned(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> StorageResult<usize> {
     let cutoff = now - chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::minutes(5));
-    Ok(diesel::update(jobs::table.filter(jobs::status.eq("running")).filter(jobs::locked_at.lt(cutoff)))
-        .set((jobs::status.eq("queued"), jobs::locked_at.eq(None::<DateTime<Utc>>), jobs::locked_by.eq(None::<String>)))
-        .execute(conn)
-        .await?)
+    Ok(diesel::update(
+        jobs::table
+            .filter(jobs::status.eq("running"))
+            .filter(jobs::locked_at.lt(cutoff)),
+    )
+    .set((
+        jobs::status.eq("queued"),
+        jobs::locked_at.eq(None::<DateTime<Utc>>),
+        jobs::locked_by.eq(None::<String>),
+    ))
+    .execute(conn)
+    .await?)
 }
 
 /// Runs the jobs of one queue.
@@ -165,7 +188,10 @@ pub struct JobWorker {
 
 impl std::fmt::Debug for JobWorker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JobWorker").field("worker_id", &self.worker_id).field("queues", &self.handlers.keys()).finish_non_exhaustive()
+        f.debug_struct("JobWorker")
+            .field("worker_id", &self.worker_id)
+            .field("queues", &self.handlers.keys())
+            .finish_non_exhaustive()
     }
 }
 
@@ -173,7 +199,14 @@ impl JobWorker {
     /// A worker named `worker_id` running up to `batch` jobs at once with `handlers`.
     pub fn new(pool: DbPool, worker_id: String, batch: i64, handlers: Vec<Arc<dyn JobHandler>>) -> Self {
         let handlers = handlers.into_iter().map(|h| (h.queue().to_owned(), h)).collect();
-        Self { pool, handlers, worker_id, wake: Arc::new(Notify::new()), batch: batch.max(1), hook: None }
+        Self {
+            pool,
+            handlers,
+            worker_id,
+            wake: Arc::new(Notify::new()),
+            batch: batch.max(1),
+            hook: None,
+        }
     }
 
     /// Reports every outcome to `hook`.

@@ -23,7 +23,10 @@ struct Row {
 }
 
 async fn rows(conn: &mut AsyncPgConnection) -> Vec<Row> {
-    diesel::sql_query("SELECT status, attempts, last_error FROM jobs ORDER BY id").load(conn).await.unwrap()
+    diesel::sql_query("SELECT status, attempts, last_error FROM jobs ORDER BY id")
+        .load(conn)
+        .await
+        .unwrap()
 }
 
 async fn setup() -> (TestDatabase, epop_storage::DbPool, AsyncPgConnection) {
@@ -46,7 +49,11 @@ impl JobHandler for Counting {
 
     async fn run(&self, _payload: &Value) -> Result<(), String> {
         self.runs.fetch_add(1, Ordering::SeqCst);
-        if self.fail { Err("the service said no".into()) } else { Ok(()) }
+        if self.fail {
+            Err("the service said no".into())
+        } else {
+            Ok(())
+        }
     }
 }
 
@@ -55,7 +62,9 @@ async fn a_job_enqueued_in_a_rolled_back_transaction_does_not_exist() {
     let (_db, _pool, mut conn) = setup().await;
     let result = conn
         .transaction::<(), diesel::result::Error, _>(async |conn| {
-            jobs::enqueue(conn, "test", &json!({"n": 1})).await.map_err(|_| diesel::result::Error::RollbackTransaction)?;
+            jobs::enqueue(conn, "test", &json!({"n": 1}))
+                .await
+                .map_err(|_| diesel::result::Error::RollbackTransaction)?;
             Err(diesel::result::Error::RollbackTransaction)
         })
         .await;
@@ -75,7 +84,9 @@ async fn concurrent_workers_never_take_the_same_job() {
         let pool = pool.clone();
         async move {
             let mut conn = pool.get().await.unwrap();
-            jobs::claim(&mut conn, &["test".to_owned()], worker, 15).await.unwrap()
+            jobs::claim(&mut conn, &["test".to_owned()], worker, 15)
+                .await
+                .unwrap()
         }
     };
     let (a, b, c) = tokio::join!(claim("a"), claim("b"), claim("c"));
@@ -85,14 +96,22 @@ async fn concurrent_workers_never_take_the_same_job() {
     ids.dedup();
     assert_eq!(ids.len(), total, "a job was claimed twice");
     assert_eq!(total, 40);
-    assert!(jobs::claim(&mut conn, &["test".to_owned()], "d", 10).await.unwrap().is_empty());
+    assert!(
+        jobs::claim(&mut conn, &["test".to_owned()], "d", 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
 async fn failures_are_retried_with_backoff_then_dead_lettered() {
     let (_db, pool, mut conn) = setup().await;
     jobs::enqueue(&mut conn, "test", &json!({})).await.unwrap();
-    let handler = Arc::new(Counting { runs: AtomicUsize::new(0), fail: true });
+    let handler = Arc::new(Counting {
+        runs: AtomicUsize::new(0),
+        fail: true,
+    });
     let worker = JobWorker::new(pool.clone(), "w".into(), 4, vec![handler.clone()]);
     for attempt in 1..=jobs::DEFAULT_MAX_ATTEMPTS {
         assert_eq!(worker.run_once().await.unwrap(), 1, "attempt {attempt}");
@@ -103,12 +122,21 @@ async fn failures_are_retried_with_backoff_then_dead_lettered() {
             assert_eq!(row.status, "queued");
             // Not due yet: backoff.
             assert_eq!(worker.run_once().await.unwrap(), 0);
-            diesel::sql_query("UPDATE jobs SET run_at = now()").execute(&mut conn).await.unwrap();
+            diesel::sql_query("UPDATE jobs SET run_at = now()")
+                .execute(&mut conn)
+                .await
+                .unwrap();
         } else {
-            assert_eq!(row.status, "dead", "the dead-letter list keeps the job and its error");
+            assert_eq!(
+                row.status, "dead",
+                "the dead-letter list keeps the job and its error"
+            );
         }
     }
-    assert_eq!(AtomicUsize::load(&handler.runs, Ordering::SeqCst), jobs::DEFAULT_MAX_ATTEMPTS as usize);
+    assert_eq!(
+        AtomicUsize::load(&handler.runs, Ordering::SeqCst),
+        jobs::DEFAULT_MAX_ATTEMPTS as usize
+    );
     assert_eq!(worker.run_once().await.unwrap(), 0, "dead jobs are not run again");
 }
 
@@ -117,13 +145,25 @@ async fn jobs_of_a_worker_that_died_are_taken_back() {
     let (_db, pool, mut conn) = setup().await;
     jobs::enqueue(&mut conn, "test", &json!({})).await.unwrap();
     // A worker claims the job and dies before finishing it.
-    let claimed = jobs::claim(&mut conn, &["test".to_owned()], "dead-worker", 1).await.unwrap();
+    let claimed = jobs::claim(&mut conn, &["test".to_owned()], "dead-worker", 1)
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 1);
     assert_eq!(rows(&mut conn).await[0].status, "running");
-    assert_eq!(jobs::requeue_abandoned(&mut conn, chrono::Utc::now()).await.unwrap(), 0, "within its lease");
-    let later = chrono::Utc::now() + chrono::Duration::from_std(jobs::LEASE).unwrap() + chrono::Duration::seconds(1);
+    assert_eq!(
+        jobs::requeue_abandoned(&mut conn, chrono::Utc::now())
+            .await
+            .unwrap(),
+        0,
+        "within its lease"
+    );
+    let later =
+        chrono::Utc::now() + chrono::Duration::from_std(jobs::LEASE).unwrap() + chrono::Duration::seconds(1);
     assert_eq!(jobs::requeue_abandoned(&mut conn, later).await.unwrap(), 1);
-    let handler = Arc::new(Counting { runs: AtomicUsize::new(0), fail: false });
+    let handler = Arc::new(Counting {
+        runs: AtomicUsize::new(0),
+        fail: false,
+    });
     let worker = JobWorker::new(pool, "w2".into(), 4, vec![handler.clone()]);
     assert_eq!(worker.run_once().await.unwrap(), 1);
     assert_eq!(rows(&mut conn).await[0].status, "done");
@@ -135,9 +175,14 @@ async fn outcomes_are_reported() {
     let (_db, pool, mut conn) = setup().await;
     let job = {
         jobs::enqueue(&mut conn, "test", &json!({})).await.unwrap();
-        jobs::claim(&mut conn, &["test".to_owned()], "w", 1).await.unwrap().remove(0)
+        jobs::claim(&mut conn, &["test".to_owned()], "w", 1)
+            .await
+            .unwrap()
+            .remove(0)
     };
-    let outcome = jobs::finish(&mut conn, &job, Err("boom".into()), chrono::Utc::now()).await.unwrap();
+    let outcome = jobs::finish(&mut conn, &job, Err("boom".into()), chrono::Utc::now())
+        .await
+        .unwrap();
     assert!(matches!(outcome, Outcome::Retry(at) if at > chrono::Utc::now()));
     assert_eq!(outcome.label(), "retry");
     drop(pool);

@@ -28,7 +28,7 @@ struct Context {
     user: UserId,
     /// The socket asked for connection state recovery: events carry offsets, and a drop is remembered.
     recover: bool,
-        /// Replay what was missed after this outbox id (a recovered session).
+    /// Replay what was missed after this outbox id (a recovered session).
     replay_after: Option<i64>,
     /// The user's conversations, loaded before the CONNECT reply so the rooms are joined right after it.
     conversations: Vec<ConversationId>,
@@ -286,8 +286,11 @@ impl EpopRealtime {
                         shown = Some(value);
                     }
                 }
-                let removed_here: Vec<UserId> =
-                    removed.iter().copied().filter(|user| !self.hub.sockets_in(&user_room(*user)).is_empty()).collect();
+                let removed_here: Vec<UserId> = removed
+                    .iter()
+                    .copied()
+                    .filter(|user| !self.hub.sockets_in(&user_room(*user)).is_empty())
+                    .collect();
                 if !removed_here.is_empty() {
                     // A removed user can no longer load the conversation: show them a member's view of it
                     // (loaded now when no member is connected here), with nothing unread.
@@ -307,14 +310,31 @@ impl EpopRealtime {
                     let mut value = view.unwrap_or_else(|| json!({"id": conversation_id, "members": []}));
                     value["unread_count"] = json!(0);
                     for user in removed_here {
-                        self.emit_to_room(&user_room(user), "conversation:updated", value.clone(), offset, None, None);
+                        self.emit_to_room(
+                            &user_room(user),
+                            "conversation:updated",
+                            value.clone(),
+                            offset,
+                            None,
+                            None,
+                        );
                     }
                 }
             }
             // Project events reach users as notifications, not as socket events.
             DomainEvent::TaskAssigned { .. } | DomainEvent::ProjectMemberAdded { .. } => {}
-            DomainEvent::NotificationCreated { user_id, notification } => {
-                self.emit_to_room(&user_room(*user_id), "notification:new", notification.clone(), offset, None, None);
+            DomainEvent::NotificationCreated {
+                user_id,
+                notification,
+            } => {
+                self.emit_to_room(
+                    &user_room(*user_id),
+                    "notification:new",
+                    notification.clone(),
+                    offset,
+                    None,
+                    None,
+                );
             }
             DomainEvent::SessionsRevoked { user_id } => {
                 for socket in self.hub.sockets_in(&user_room(*user_id)) {
@@ -427,7 +447,10 @@ impl EpopRealtime {
                         emit("conversation:updated", value);
                     }
                 }
-                DomainEvent::NotificationCreated { user_id, notification } if user_id == user => {
+                DomainEvent::NotificationCreated {
+                    user_id,
+                    notification,
+                } if user_id == user => {
                     emit("notification:new", notification);
                 }
                 DomainEvent::SessionsRevoked { user_id } if user_id == user => {
@@ -648,10 +671,16 @@ impl Application for EpopApplication {
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(pid);
         }
-                let conversations = self.0.state.chat.conversation_ids(claims.sub).await.unwrap_or_else(|error| {
-            tracing::warn!(%error, "could not load the socket's conversations");
-            Vec::new()
-        });
+        let conversations = self
+            .0
+            .state
+            .chat
+            .conversation_ids(claims.sub)
+            .await
+            .unwrap_or_else(|error| {
+                tracing::warn!(%error, "could not load the socket's conversations");
+                Vec::new()
+            });
         let context = Arc::new(Context {
             user: claims.sub,
             recover,
@@ -679,12 +708,13 @@ impl Application for EpopApplication {
     async fn connected(&self, socket: &Arc<Socket>) {
         let app = &self.0;
         let Some(context) = context(socket) else { return };
-                app.hub.add(socket, context.user, context.recover);
+        app.hub.add(socket, context.user, context.recover);
         for conversation in &context.conversations {
             app.hub.join(&socket.id, &conversation_room(*conversation));
         }
         if let Some(after) = context.replay_after {
-            app.replay(socket, context.user, &context.conversations, after).await;
+            app.replay(socket, context.user, &context.conversations, after)
+                .await;
         }
         let partners = app.state.chat.partners(context.user).await.unwrap_or_default();
         if app.presence.connect(context.user).await {

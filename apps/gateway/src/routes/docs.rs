@@ -1,9 +1,9 @@
 //! The OpenAPI document (generated from the handlers' annotations) and its interactive viewer.
 
 use crate::error::{FieldErrorSchema, Problem};
-use crate::routes::notifications;
 use crate::routes::projects;
 use crate::routes::{auth, calendar, chat, health, metrics, users};
+use crate::routes::{notifications, push};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -57,7 +57,10 @@ use utoipa::{Modify, OpenApi};
         calendar::export_ics::export,
         notifications::list::list,
         notifications::read::read,
-        notifications::read_all::read_all,
+                notifications::read_all::read_all,
+        push::vapid_key::vapid_key,
+        push::subscribe::subscribe,
+        push::unsubscribe::unsubscribe,
         health::health,
         health::live,
         metrics::metrics,

@@ -9,6 +9,7 @@ pub mod health;
 pub mod metrics;
 pub mod notifications;
 pub mod projects;
+pub mod push;
 pub mod users;
 
 use crate::error::ApiError;

@@ -13,10 +13,23 @@ struct SmtpServer {
 
 impl SmtpServer {
     async fn start(port: u16) -> Self {
-        let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/python/.venv/bin/python");
-        assert!(python.exists(), "run ./scripts/test.sh, which creates the test virtualenv with aiosmtpd");
+        let python =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/python/.venv/bin/python");
+        assert!(
+            python.exists(),
+            "run ./scripts/test.sh, which creates the test virtualenv with aiosmtpd"
+        );
         let child = tokio::process::Command::new(python)
-            .args(["-u", "-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Debugging", "stdout", "-l"])
+            .args([
+                "-u",
+                "-m",
+                "aiosmtpd",
+                "-n",
+                "-c",
+                "aiosmtpd.handlers.Debugging",
+                "stdout",
+                "-l",
+            ])
             .arg(format!("127.0.0.1:{port}"))
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
@@ -25,7 +38,10 @@ impl SmtpServer {
             .unwrap();
         let started = Instant::now();
         while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
-            assert!(started.elapsed() < Duration::from_secs(10), "the SMTP server did not start");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the SMTP server did not start"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         Self { child, port }
@@ -46,13 +62,20 @@ impl SmtpServer {
             if text.contains(needle) {
                 return text;
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "no e-mail with {needle:?}; the server saw:\n{text}");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "no e-mail with {needle:?}; the server saw:\n{text}"
+            );
         }
     }
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test]
@@ -77,18 +100,40 @@ async fn a_notification_is_e_mailed_and_a_failed_delivery_is_retried() {
 
     // The server comes up; the retry (made due now instead of after its backoff) delivers it.
     let mut smtp = SmtpServer::start(port).await;
-    app.sql("UPDATE jobs SET run_at = now() WHERE queue = 'email'").await;
+    app.sql("UPDATE jobs SET run_at = now() WHERE queue = 'email'")
+        .await;
     let mail = smtp.wait_for("are you there?").await;
     assert!(mail.contains("bob@example.com"), "{mail}");
     assert!(mail.contains("Subject: New message"), "{mail}");
     assert!(mail.contains("no-reply@epop.test"), "{mail}");
     let started = Instant::now();
-    while app.count("SELECT count(*) AS n FROM jobs WHERE queue = 'email' AND status = 'done'").await != 1 {
-        assert!(started.elapsed() < Duration::from_secs(5), "the job was not marked done");
+    while app
+        .count("SELECT count(*) AS n FROM jobs WHERE queue = 'email' AND status = 'done'")
+        .await
+        != 1
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the job was not marked done"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains(r#"jobs_processed_total{outcome="done",queue="email"} 1"#), "{metrics}");
-    assert!(metrics.contains(r#"jobs_processed_total{outcome="retry",queue="email"} 1"#), "{metrics}");
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"jobs_processed_total{outcome="done",queue="email"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"jobs_processed_total{outcome="retry",queue="email"} 1"#),
+        "{metrics}"
+    );
     let _ = smtp.port;
 }

@@ -113,6 +113,9 @@ async fn metrics_expose_requests_by_route_pattern_and_pool_use() {
     assert!(text.contains(r#"http_requests_total{method="POST",route="/api/auth/register",status="201"} 1"#));
     assert!(text.contains("http_request_duration_seconds_bucket{method=\"GET\",route=\"/api/users/{id}\""));
     assert!(text.contains("db_pool_connections{state=\"max\"} 4"));
-        assert!(text.contains("socketio_connected_sockets 0"));
-    assert!(text.contains(r#"jobs_processed_total{outcome="done",queue="email"} 0"#), "{text}");
+    assert!(text.contains("socketio_connected_sockets 0"));
+    assert!(
+        text.contains(r#"jobs_processed_total{outcome="done",queue="email"} 0"#),
+        "{text}"
+    );
 }

@@ -8,16 +8,18 @@
 )]
 
 mod auth;
+mod calendar;
 mod chat;
 mod cli;
 mod conformance;
-mod email;
 mod conventions;
+mod email;
 mod files;
 mod health;
 mod helpers;
 mod notifications;
 mod projects;
+mod push;
 mod rate_limits;
 mod realtime;
 mod users;

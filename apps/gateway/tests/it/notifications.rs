@@ -9,7 +9,14 @@ use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
 async fn notifications(app: &TestApp, token: &str, query: &str) -> Value {
-    json_of(app.get(&format!("/api/notifications{query}"), token).send().await.unwrap(), StatusCode::OK).await
+    json_of(
+        app.get(&format!("/api/notifications{query}"), token)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 /// Waits until the user has `count` notifications (they are created by the outbox relay, asynchronously).
@@ -20,7 +27,10 @@ async fn wait_for(app: &TestApp, token: &str, count: usize) -> Value {
         if page["items"].as_array().unwrap().len() >= count {
             return page;
         }
-        assert!(started.elapsed() < Duration::from_secs(5), "notifications did not arrive: {page}");
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "notifications did not arrive: {page}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -34,10 +44,16 @@ async fn a_message_notifies_members_without_a_live_connection_only() {
     let group = app.group(&ann, "G", &[&bob, &cat]).await;
 
     // Cat is connected; Bob is not.
-    let url = format!("{}/socket.io/?EIO=4&transport=websocket", app.address.replace("http", "ws"));
+    let url = format!(
+        "{}/socket.io/?EIO=4&transport=websocket",
+        app.address.replace("http", "ws")
+    );
     let (mut cat_socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     cat_socket.next().await.unwrap().unwrap();
-    cat_socket.send(Message::text(format!(r#"40{{"token":"{}"}}"#, cat.access_token))).await.unwrap();
+    cat_socket
+        .send(Message::text(format!(r#"40{{"token":"{}"}}"#, cat.access_token)))
+        .await
+        .unwrap();
     cat_socket.next().await.unwrap().unwrap();
 
     let long = "x".repeat(300);
@@ -50,11 +66,26 @@ async fn a_message_notifies_members_without_a_live_connection_only() {
     assert_eq!(notification["payload"]["conversation_id"], group.as_str());
     assert_eq!(notification["payload"]["message_id"], message["id"]);
     assert_eq!(notification["payload"]["sender_id"], ann.id.as_str());
-    assert_eq!(notification["payload"]["preview"].as_str().unwrap().chars().count(), 140);
+    assert_eq!(
+        notification["payload"]["preview"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .count(),
+        140
+    );
 
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(notifications(&app, &cat.access_token, "").await["items"], json!([]), "a connected member gets none");
-    assert_eq!(notifications(&app, &ann.access_token, "").await["items"], json!([]), "the sender gets none");
+    assert_eq!(
+        notifications(&app, &cat.access_token, "").await["items"],
+        json!([]),
+        "a connected member gets none"
+    );
+    assert_eq!(
+        notifications(&app, &ann.access_token, "").await["items"],
+        json!([]),
+        "the sender gets none"
+    );
     // Exactly once, whatever the relay does.
     assert_eq!(app.count("SELECT count(*) AS n FROM notifications").await, 1);
 }
@@ -69,7 +100,12 @@ async fn notifications_are_listed_newest_first_and_marked_read() {
         app.message(&ann, &group, &format!("m{i}")).await;
     }
     let page = wait_for(&app, &bob.access_token, 3).await;
-    let previews: Vec<_> = page["items"].as_array().unwrap().iter().map(|n| n["payload"]["preview"].as_str().unwrap().to_owned()).collect();
+    let previews: Vec<_> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["payload"]["preview"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(previews, vec!["m2", "m1", "m0"]);
     assert_eq!(page["unread_count"], 3);
 
@@ -81,7 +117,12 @@ async fn notifications_are_listed_newest_first_and_marked_read() {
     assert_eq!(rest["next_cursor"], Value::Null);
 
     let newest = page["items"][0]["id"].as_str().unwrap();
-    let read = app.request(Method::POST, &format!("/api/notifications/{newest}/read")).bearer_auth(&bob.access_token).send().await.unwrap();
+    let read = app
+        .request(Method::POST, &format!("/api/notifications/{newest}/read"))
+        .bearer_auth(&bob.access_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(read.status(), StatusCode::NO_CONTENT);
     let unread = notifications(&app, &bob.access_token, "?unread=true").await;
     assert_eq!(unread["items"].as_array().unwrap().len(), 2);
@@ -89,32 +130,82 @@ async fn notifications_are_listed_newest_first_and_marked_read() {
 
     // Someone else's notification is 404, and stays unread.
     let other = page["items"][1]["id"].as_str().unwrap();
-    let foreign = app.request(Method::POST, &format!("/api/notifications/{other}/read")).bearer_auth(&ann.access_token).send().await.unwrap();
+    let foreign = app
+        .request(Method::POST, &format!("/api/notifications/{other}/read"))
+        .bearer_auth(&ann.access_token)
+        .send()
+        .await
+        .unwrap();
     problem(foreign, StatusCode::NOT_FOUND, "not_found").await;
     problem(
-        app.request(Method::POST, "/api/notifications/not-a-uuid/read").bearer_auth(&bob.access_token).send().await.unwrap(),
+        app.request(Method::POST, "/api/notifications/not-a-uuid/read")
+            .bearer_auth(&bob.access_token)
+            .send()
+            .await
+            .unwrap(),
         StatusCode::NOT_FOUND,
         "not_found",
     )
     .await;
-    assert_eq!(notifications(&app, &bob.access_token, "").await["unread_count"], 2);
+    assert_eq!(
+        notifications(&app, &bob.access_token, "").await["unread_count"],
+        2
+    );
 
-    let all = app.request(Method::POST, "/api/notifications/read-all").bearer_auth(&bob.access_token).send().await.unwrap();
+    let all = app
+        .request(Method::POST, "/api/notifications/read-all")
+        .bearer_auth(&bob.access_token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(all.status(), StatusCode::NO_CONTENT);
-    assert_eq!(notifications(&app, &bob.access_token, "").await["unread_count"], 0);
-    problem(app.request(Method::GET, "/api/notifications").send().await.unwrap(), StatusCode::UNAUTHORIZED, "unauthorized").await;
-    problem(app.get("/api/notifications?cursor=zzz", &bob.access_token).send().await.unwrap(), StatusCode::BAD_REQUEST, "bad_request").await;
-    problem(app.get("/api/notifications?unread=maybe", &bob.access_token).send().await.unwrap(), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    assert_eq!(
+        notifications(&app, &bob.access_token, "").await["unread_count"],
+        0
+    );
+    problem(
+        app.request(Method::GET, "/api/notifications")
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    problem(
+        app.get("/api/notifications?cursor=zzz", &bob.access_token)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::BAD_REQUEST,
+        "bad_request",
+    )
+    .await;
+    problem(
+        app.get("/api/notifications?unread=maybe", &bob.access_token)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
 }
 
 #[tokio::test]
 async fn notifications_reach_connected_sockets_as_notification_new() {
     let app = TestApp::spawn().await;
     let bob = app.register("Bob", "bob@example.com").await;
-    let url = format!("{}/socket.io/?EIO=4&transport=websocket", app.address.replace("http", "ws"));
+    let url = format!(
+        "{}/socket.io/?EIO=4&transport=websocket",
+        app.address.replace("http", "ws")
+    );
     let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
     socket.next().await.unwrap().unwrap();
-    socket.send(Message::text(format!(r#"40{{"token":"{}"}}"#, bob.access_token))).await.unwrap();
+    socket
+        .send(Message::text(format!(r#"40{{"token":"{}"}}"#, bob.access_token)))
+        .await
+        .unwrap();
     socket.next().await.unwrap().unwrap();
     let _ = JWT_SECRET;
     // A task assignment event, as the projects crate writes it.
@@ -126,11 +217,18 @@ async fn notifications_reach_connected_sockets_as_notification_new() {
         "assigned_to": bob.id,
         "assigned_by": uuid::Uuid::now_v7(),
     });
-    app.sql(&format!("INSERT INTO outbox (event_type, payload) VALUES ('task_assigned', '{event}')")).await;
+    app.sql(&format!(
+        "INSERT INTO outbox (event_type, payload) VALUES ('task_assigned', '{event}')"
+    ))
+    .await;
     let started = Instant::now();
     loop {
-        let frame = tokio::time::timeout(Duration::from_secs(5), socket.next()).await.expect("notification:new in time");
-        let Some(Ok(Message::Text(text))) = frame else { panic!("socket closed") };
+        let frame = tokio::time::timeout(Duration::from_secs(5), socket.next())
+            .await
+            .expect("notification:new in time");
+        let Some(Ok(Message::Text(text))) = frame else {
+            panic!("socket closed")
+        };
         if let Some(body) = text.strip_prefix("42") {
             let args: Value = serde_json::from_str(body).unwrap();
             if args[0] == "notification:new" {

@@ -1375,3 +1375,46 @@ async fn assignments_and_new_members_reach_the_event_bus() {
         extra.map(|e| e.event.clone())
     );
 }
+
+#[tokio::test]
+async fn project_routes_need_a_token_and_are_in_the_openapi_document() {
+    let app = TestApp::spawn().await;
+    for (method, path) in [
+        (Method::GET, "/api/projects"),
+        (Method::POST, "/api/projects"),
+        (Method::GET, "/api/tasks"),
+        (Method::GET, "/api/tasks/0190b3a0-0000-7000-8000-000000000000"),
+    ] {
+        let response = app.request(method, path).send().await.unwrap();
+        problem(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    }
+    let spec = json_of(
+        app.request(Method::GET, "/api/openapi.json")
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let paths = &spec["paths"];
+    for (path, methods) in [
+        ("/api/projects", &["get", "post"][..]),
+        ("/api/projects/{id}", &["get", "put", "delete"][..]),
+        ("/api/projects/{id}/members", &["post"][..]),
+        ("/api/projects/{id}/members/{user_id}", &["put", "delete"][..]),
+        ("/api/projects/{id}/tasks", &["get", "post"][..]),
+        ("/api/tasks", &["get"][..]),
+        ("/api/tasks/{id}", &["get", "put", "delete"][..]),
+    ] {
+        for method in methods {
+            assert_eq!(paths[path][method]["tags"][0], "projects", "{method} {path}");
+        }
+    }
+    assert!(
+        spec["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "projects")
+    );
+}

@@ -73,7 +73,7 @@ pub struct EventChangeset<'a> {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Where a page starts: after this `(start_time, id)`, among events created by `as_of`.
+/// Where a page starts: right after this `(start_time, id)`.
 #[derive(Debug, Clone, Copy)]
 pub struct Keyset {
     /// The last item's start.

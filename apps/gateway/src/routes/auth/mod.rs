@@ -41,7 +41,7 @@ pub struct TokenResponse {
 /// A refresh token in the body, for clients without cookies.
 #[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
 pub struct RefreshTokenBody {
-        /// The refresh token.
+    /// The refresh token.
     #[garde(skip)]
     pub refresh_token: Option<String>,
 }

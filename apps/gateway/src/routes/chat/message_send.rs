@@ -14,7 +14,7 @@ use uuid::Uuid;
 /// A new message.
 #[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
 pub struct SendMessageRequest {
-        /// The text, 1..=10,000 characters unless attachments are given (checked after `client_id`
+    /// The text, 1..=10,000 characters unless attachments are given (checked after `client_id`
     /// deduplication, so a retry returns the first message whatever it carries).
     #[garde(skip)]
     pub content: Option<String>,

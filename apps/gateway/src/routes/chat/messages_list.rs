@@ -42,7 +42,7 @@ pub async fn list(
 ) -> Result<web::Json<MessagePage>, ApiError> {
     let Query(query) = query;
     let direction = match (query.after, query.cursor.filter(|c| !c.is_empty())) {
-                // The cursor alone is enough for the next page, whatever else the client repeats.
+        // The cursor alone is enough for the next page, whatever else the client repeats.
         (_, Some(cursor)) => Direction::Cursor(cursor),
         (Some(after), None) => Direction::After(MessageId::from(after)),
         (None, None) => Direction::Latest,

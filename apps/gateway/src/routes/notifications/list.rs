@@ -33,9 +33,20 @@ pub struct NotificationPage {
 /// The caller's notifications, newest first, with how many are unread.
 #[utoipa::path(get, path = "/api/notifications", tag = "notifications", security(("bearer" = [])), params(NotificationsQuery),
     responses((status = 200, body = NotificationPageSchema), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)))]
-pub async fn list(state: web::Data<AppState>, user: AuthUser, query: Query<NotificationsQuery>) -> Result<web::Json<NotificationPage>, ApiError> {
+pub async fn list(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    query: Query<NotificationsQuery>,
+) -> Result<web::Json<NotificationPage>, ApiError> {
     let Query(query) = query;
     let page = page_request(query.limit, query.cursor);
-    let (page, unread_count) = state.notifications.list(user.id, query.unread.unwrap_or(false), &page).await?;
-    Ok(web::Json(NotificationPage { items: page.items, next_cursor: page.next_cursor, unread_count }))
+    let (page, unread_count) = state
+        .notifications
+        .list(user.id, query.unread.unwrap_or(false), &page)
+        .await?;
+    Ok(web::Json(NotificationPage {
+        items: page.items,
+        next_cursor: page.next_cursor,
+        unread_count,
+    }))
 }

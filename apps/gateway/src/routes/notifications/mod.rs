@@ -9,7 +9,10 @@ use uuid::Uuid;
 
 /// OpenAPI shape of a notification.
 #[derive(utoipa::ToSchema)]
-#[expect(dead_code, reason = "describes the notifications crate's JSON for the OpenAPI document only")]
+#[expect(
+    dead_code,
+    reason = "describes the notifications crate's JSON for the OpenAPI document only"
+)]
 pub struct NotificationSchema {
     id: Uuid,
     /// `task_assigned`, `project_member_added` or `message`.
@@ -25,7 +28,10 @@ pub struct NotificationSchema {
 
 /// OpenAPI shape of a page of notifications.
 #[derive(utoipa::ToSchema)]
-#[expect(dead_code, reason = "describes the notifications crate's JSON for the OpenAPI document only")]
+#[expect(
+    dead_code,
+    reason = "describes the notifications crate's JSON for the OpenAPI document only"
+)]
 pub struct NotificationPageSchema {
     items: Vec<NotificationSchema>,
     next_cursor: Option<String>,

@@ -10,7 +10,14 @@ use uuid::Uuid;
 /// Marks one of the caller's notifications read (`404` for anyone else's).
 #[utoipa::path(post, path = "/api/notifications/{id}/read", tag = "notifications", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 204, description = "Read"), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn read(state: web::Data<AppState>, user: AuthUser, id: web::Path<Uuid>) -> Result<HttpResponse, ApiError> {
-    state.notifications.read(user.id, NotificationId::from(id.into_inner())).await?;
+pub async fn read(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    id: web::Path<Uuid>,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .notifications
+        .read(user.id, NotificationId::from(id.into_inner()))
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -1,0 +1,74 @@
+//! # POST /api/push-subscriptions
+
+use crate::error::{ApiError, Problem};
+use crate::extract::{AuthUser, Json};
+use crate::routes::required;
+use crate::state::AppState;
+use actix_web::HttpResponse;
+use actix_web::web;
+use serde::Deserialize;
+
+/// A browser `PushSubscription` (its `toJSON()`); other fields such as `expirationTime` are ignored.
+#[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
+pub struct SubscribeRequest {
+    /// The push service URL.
+    #[garde(required, length(max = 2048))]
+    #[schema(value_type = String)]
+    pub endpoint: Option<String>,
+    /// The subscription's keys.
+    #[garde(required, dive)]
+    #[schema(value_type = SubscriptionKeys)]
+    pub keys: Option<SubscriptionKeys>,
+}
+
+/// The keys of a push subscription.
+#[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
+pub struct SubscriptionKeys {
+    /// The browser's P-256 public key, base64url.
+    #[garde(required, length(max = 200))]
+    #[schema(value_type = String)]
+    pub p256dh: Option<String>,
+    /// The browser's 16-byte auth secret, base64url.
+    #[garde(required, length(max = 100))]
+    #[schema(value_type = String)]
+    pub auth: Option<String>,
+}
+
+/// A stored subscription.
+#[derive(utoipa::ToSchema)]
+#[expect(
+    dead_code,
+    reason = "describes the notifications crate's JSON for the OpenAPI document only"
+)]
+pub struct SubscriptionSchema {
+    id: uuid::Uuid,
+    endpoint: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// Subscribes the caller's browser to Web Push notifications. The same endpoint again is `200`.
+#[utoipa::path(post, path = "/api/push-subscriptions", tag = "notifications", security(("bearer" = [])), request_body = SubscribeRequest,
+    responses(
+        (status = 201, body = SubscriptionSchema),
+        (status = 200, description = "Already subscribed", body = SubscriptionSchema),
+        (status = 401, body = Problem),
+        (status = 422, body = Problem),
+    ))]
+pub async fn subscribe(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: Json<SubscribeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let Json(body) = body;
+    let endpoint = required(body.endpoint, "endpoint")?;
+    let keys = required(body.keys, "keys")?;
+    let p256dh = required(keys.p256dh, "keys.p256dh")?;
+    let auth = required(keys.auth, "keys.auth")?;
+    let (subscription, created) =
+        epop_notifications::push::subscribe(&state.db, user.id, &endpoint, &p256dh, &auth).await?;
+    Ok(if created {
+        HttpResponse::Created().json(subscription)
+    } else {
+        HttpResponse::Ok().json(subscription)
+    })
+}
