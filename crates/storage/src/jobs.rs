@@ -146,6 +146,24 @@ pub async fn finish(
     Ok(outcome)
 }
 
+/// Marks several jobs done in one statement (the common case of a batch that succeeded).
+pub async fn finish_done(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+    now: DateTime<Utc>,
+) -> StorageResult<usize> {
+    Ok(diesel::update(jobs::table.filter(jobs::id.eq_any(ids)))
+        .set((
+            jobs::status.eq("done"),
+            jobs::last_error.eq(None::<String>),
+            jobs::locked_at.eq(None::<DateTime<Utc>>),
+            jobs::locked_by.eq(None::<String>),
+            jobs::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .await?)
+}
+
 /// Puts back jobs whose worker has held them longer than the lease (it died); returns how many.
 pub async fn requeue_abandoned(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> StorageResult<usize> {
     let cutoff = now - chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::minutes(5));
@@ -233,18 +251,32 @@ impl JobWorker {
                 Some(handler) => handler.run(&job.payload).await,
                 None => Err(format!("no handler for queue {}", job.queue)),
             };
-            if let Err(error) = &result {
-                tracing::warn!(job = job.id, queue = %job.queue, attempt = job.attempts, %error, "job failed");
-            }
-            let mut conn = self.pool.get().await?;
-            let outcome = finish(&mut conn, &job, result, Utc::now()).await?;
-            if let Some(hook) = &self.hook {
-                hook(&job.queue, outcome.label());
-            }
-            StorageResult::Ok(())
+            (job, result)
         });
-        for result in futures_util::future::join_all(runs).await {
-            result?;
+        let results = futures_util::future::join_all(runs).await;
+        let mut conn = self.pool.get().await?;
+        let now = Utc::now();
+        let mut done: Vec<(i64, String)> = Vec::new();
+        for (job, result) in results {
+            match result {
+                Ok(()) => done.push((job.id, job.queue)),
+                Err(error) => {
+                    tracing::warn!(job = job.id, queue = %job.queue, attempt = job.attempts, %error, "job failed");
+                    let outcome = finish(&mut conn, &job, Err(error), now).await?;
+                    if let Some(hook) = &self.hook {
+                        hook(&job.queue, outcome.label());
+                    }
+                }
+            }
+        }
+        if !done.is_empty() {
+            let ids: Vec<i64> = done.iter().map(|(id, _)| *id).collect();
+            finish_done(&mut conn, &ids, now).await?;
+            if let Some(hook) = &self.hook {
+                for (_, queue) in &done {
+                    hook(queue, Outcome::Done.label());
+                }
+            }
         }
         Ok(count)
     }

@@ -20,7 +20,7 @@ struct Delivery {
 }
 
 /// A push service on 127.0.0.1: records every delivery; paths starting with `/gone` answer 410.
-async fn push_service() -> (String, Arc<Mutex<Vec<Delivery>>>) {
+fn push_service() -> (String, Arc<Mutex<Vec<Delivery>>>) {
     let received = Arc::new(Mutex::new(Vec::new()));
     let store = web::Data::new(received.clone());
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -221,7 +221,7 @@ async fn subscriptions_are_stored_once_per_endpoint_and_only_their_owner_removes
 #[tokio::test]
 async fn notifications_are_pushed_encrypted_with_vapid_and_gone_subscriptions_are_removed() {
     let app = TestApp::spawn().await;
-    let (service, received) = push_service().await;
+    let (service, received) = push_service();
     let ann = app.register("Ann", "ann@example.com").await;
     let bob = app.register("Bob", "bob@example.com").await;
     let browser = Browser::new();
