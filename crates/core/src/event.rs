@@ -77,8 +77,8 @@ pub enum DomainEvent {
         online: bool,
         /// When they were last seen (`None` while online).
         last_seen_at: Option<chrono::DateTime<chrono::Utc>>,
-        /// Who should be told: everyone sharing a conversation with them.
-        audience: Vec<UserId>,
+        /// The user's conversations: everyone in them is told (each socket once), never the user themself.
+        conversations: Vec<ConversationId>,
     },
     /// A member's read position moved forward.
     ReadPositionMoved {

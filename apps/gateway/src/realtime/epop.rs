@@ -109,12 +109,12 @@ impl EpopRealtime {
                 tokio::time::sleep(every).await;
                 let Some(app) = app.upgrade() else { return };
                 for user in app.presence.take_expired().await {
-                    let audience = app.state.chat.partners(user).await.unwrap_or_default();
+                    let conversations = app.state.chat.conversation_ids(user).await.unwrap_or_default();
                     let event = DomainEvent::PresenceChanged {
                         user_id: user,
                         online: false,
                         last_seen_at: Some(chrono::Utc::now()),
-                        audience,
+                        conversations,
                     };
                     app.publish_ephemeral(event).await;
                 }
@@ -241,13 +241,13 @@ impl EpopRealtime {
                 user_id,
                 online,
                 last_seen_at,
-                audience,
+                conversations,
             } => {
                 let status = if *online { "online" } else { "offline" };
                 let body = json!({"user_id": user_id, "status": status, "last_seen_at": last_seen_at});
-                for viewer in audience.iter().filter(|viewer| *viewer != user_id) {
-                    self.emit_to_room(&user_room(*viewer), "presence", body.clone(), offset, None, None);
-                }
+                let rooms: Vec<String> = conversations.iter().map(|c| conversation_room(*c)).collect();
+                let packet = Packet::event("/", json!(["presence", body]), None, Vec::new());
+                self.hub.broadcast_to_rooms(&rooms, &packet, *user_id);
             }
             DomainEvent::ConversationCreated {
                 conversation_id,
@@ -716,16 +716,16 @@ impl Application for EpopApplication {
             app.replay(socket, context.user, &context.conversations, after)
                 .await;
         }
-        let partners = app.state.chat.partners(context.user).await.unwrap_or_default();
         if app.presence.connect(context.user).await {
             let event = DomainEvent::PresenceChanged {
                 user_id: context.user,
                 online: true,
                 last_seen_at: None,
-                audience: partners.clone(),
+                conversations: context.conversations.clone(),
             };
             app.publish_ephemeral(event).await;
         }
+        let partners = app.state.chat.partners(context.user).await.unwrap_or_default();
         let online = app.presence.online_among(&partners).await;
         socket.emit("presence:list", vec![json!({"online": online})]);
     }
@@ -761,12 +761,12 @@ impl Application for EpopApplication {
             return;
         };
         if left == 0 && app.presence.disconnect(user).await {
-            let audience = app.state.chat.partners(user).await.unwrap_or_default();
+            let conversations = app.state.chat.conversation_ids(user).await.unwrap_or_default();
             let event = DomainEvent::PresenceChanged {
                 user_id: user,
                 online: false,
                 last_seen_at: Some(chrono::Utc::now()),
-                audience,
+                conversations,
             };
             app.publish_ephemeral(event).await;
         }

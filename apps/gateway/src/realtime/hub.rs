@@ -138,6 +138,29 @@ impl Hub {
         users.into_iter().collect()
     }
 
+    /// Sends `packet` once to every socket in any of `rooms` (a socket in several rooms gets it once), except
+    /// the sockets of `except_user`. The packet is encoded once.
+    pub fn broadcast_to_rooms(&self, rooms: &[String], packet: &Packet, except_user: UserId) {
+        let messages = packet.to_engine_messages();
+        let targets: Vec<Arc<Socket>> = {
+            let state = lock(&self.rooms);
+            let mut ids: HashSet<&String> = HashSet::new();
+            for room in rooms {
+                if let Some(members) = state.members.get(room) {
+                    ids.extend(members.iter());
+                }
+            }
+            ids.into_iter()
+                .filter_map(|id| state.sockets.get(id))
+                .filter(|(_, user, _)| *user != except_user)
+                .map(|(socket, _, _)| socket.clone())
+                .collect()
+        };
+        for socket in targets {
+            socket.send_encoded(&messages);
+        }
+    }
+
     /// Sends `packet` to every socket in `room`, except the socket `except_socket` and the sockets of
     /// `except_user`; sockets that asked for recovery get `with_offset` instead when given. Each packet is
     /// encoded once, whatever the number of sockets.

@@ -194,20 +194,40 @@ impl Presence {
         taken
     }
 
-    /// Which of `users` are online (here or on any node).
+    /// Which of `users` are online (here or on any node), in one Redis round trip.
     pub async fn online_among(&self, users: &[UserId]) -> Vec<UserId> {
-        let mut online = Vec::new();
-        for user in users {
-            let here = self
+        let local: Vec<bool> = {
+            let local = self
                 .local
                 .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .contains_key(user);
-            if here || self.online_elsewhere(*user).await {
-                online.push(*user);
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            users.iter().map(|user| local.contains_key(user)).collect()
+        };
+        let mut remote: Vec<bool> = vec![false; users.len()];
+        if let Some(redis) = &self.redis
+            && !users.is_empty()
+            && let Ok(mut conn) = redis.get().await
+        {
+            let mut command = redis::cmd("ZMSCORE");
+            command.arg(self.online_key());
+            for user in users {
+                command.arg(user.to_string());
+            }
+            let scores: redis::RedisResult<Vec<Option<f64>>> = command.query_async(&mut conn).await;
+            if let Ok(scores) = scores {
+                let now = now_ms() as f64;
+                remote = scores
+                    .into_iter()
+                    .map(|score| score.is_some_and(|s| s > now))
+                    .collect();
             }
         }
-        online
+        users
+            .iter()
+            .zip(local.iter().zip(remote.iter()))
+            .filter(|(_, (l, r))| **l || **r)
+            .map(|(u, _)| *u)
+            .collect()
     }
 
     /// Refreshes this node's claims until the presence tracker is dropped.
