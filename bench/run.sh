@@ -223,7 +223,7 @@ fanout_section() {
         "${pin[@]}" "$LOADGEN" --base-url "http://127.0.0.1:$PORT" fanout --clients "$n" --conversation "$conv" \
             --jwt-secret "$JWT_SECRET" --user-ids-file "$ids" --sender-token "$token" \
             --messages "$messages" --rate "$rate" --burst-messages "$burst" --burst-concurrency 4 \
-            --connect-concurrency 64 --gateway-pid "$GW_PID" --settle-timeout "${EPOP_BENCH_FANOUT_SETTLE:-600}" || echo "error: the fanout run failed"
+            --connect-concurrency 64 --gateway-pid "$GW_PID" --settle-timeout "${EPOP_BENCH_FANOUT_SETTLE:-120}" || echo "error: the fanout run failed"
         rm -f "$ids"
         echo "gateway threads $(ls /proc/$GW_PID/task | wc -l), VmRSS $(awk '/VmRSS/ { print $2 / 1024 " MiB" }' /proc/$GW_PID/status) after the run"
         if grep -qiE 'slow|fell behind|lagged' /tmp/epop-bench-gateway.log; then

@@ -37,7 +37,7 @@ psql_bench -d "$DB" -c "INSERT INTO tasks (id, project_id, title, status, create
 echo "== seeded $TASKS tasks in $(echo "$(date +%s.%N) - $started" | bc) s"
 URL="http://127.0.0.1:$PORT/api/projects/$PROJECT/tasks?limit=50"
 DEEP=$(curl -sf "$URL&status=todo" -H "authorization: Bearer $TOKEN" | sed -n 's/.*"next_cursor":"\([^"]*\)".*/\1/p')
-for c in 8; do
+for c in ${EPOP_BENCH_TASKS_CONNECTIONS:-2 8}; do
     echo "== GET /api/projects/:id/tasks?limit=50 (first page), $c connections, ${SECONDS_PER_RUN}s"
     wrk -t2 -c"$c" -d"${SECONDS_PER_RUN}s" --latency -H "Authorization: Bearer $TOKEN" "$URL" | grep -E "Requests/sec|Latency|50%|90%|99%|Non-2xx"
     echo "== same, filtered by status, second page by cursor"

@@ -204,7 +204,10 @@ async fn connect_one(url: &str, token: &str, config: WebSocketConfig) -> anyhow:
 }
 
 /// One client: connects, then reads until told to stop, recording the latency of every delivery.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one phase of the benchmark, parameterised by its inputs"
+)]
 async fn client(
     url: Arc<str>,
     token: String,
@@ -527,7 +530,14 @@ pub(crate) async fn run(base: &str, args: FanoutArgs) -> anyhow::Result<()> {
         shared.refused.load(Ordering::Relaxed),
         shared.connect_failed.load(Ordering::Relaxed)
     );
-    let settled = settle(pid, Duration::from_secs(args.settle_timeout)).await;
+    let settle_limit = Duration::from_secs(args.settle_timeout);
+    let settled = settle(pid, settle_limit).await;
+    if pid.is_some() && settled >= settle_limit {
+        println!(
+            "after connect: the gateway did NOT settle within {} s (still busy; the phases below run under that load)",
+            args.settle_timeout
+        );
+    }
     let cpu_after_connect = pid.and_then(cpu_ticks);
     if let (Some(before), Some(after)) = (cpu_before_connect, cpu_after_connect) {
         println!(

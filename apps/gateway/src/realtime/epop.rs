@@ -677,10 +677,14 @@ impl Application for EpopApplication {
             .chat
             .conversation_ids(claims.sub)
             .await
-            .unwrap_or_else(|error| {
-                tracing::warn!(%error, "could not load the socket's conversations");
-                Vec::new()
-            });
+            // A socket that cannot know its rooms would silently miss every event: refuse it; the client
+            // retries, and its reconnection backoff spreads a connect storm out.
+            .map_err(|error| {
+                tracing::warn!(%error, "could not load the socket's conversations; refusing the connection");
+                Refusal {
+                    message: "unavailable".into(),
+                }
+            })?;
         let context = Arc::new(Context {
             user: claims.sub,
             recover,
