@@ -103,6 +103,8 @@ await check("a missing or bad token is refused with connect_error 'unauthorized'
 });
 
 const a = await connect(ann.token, { transports: ["websocket"] });
+// Ann's list is computed right after her CONNECT: let it arrive before Bob comes online.
+await a.presence.catch(() => {});
 const b = await connect(bob.token);
 
 await check("the default client upgrades from polling to WebSocket", async () => {
