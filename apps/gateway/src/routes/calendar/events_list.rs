@@ -1,12 +1,14 @@
 //! # GET /api/calendar-events
 
-use super::{CalendarEventPage, CalendarEventPageSchema, not_before_from};
+use super::{CalendarEventPageSchema, not_before_from};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query, page_request};
 use crate::state::AppState;
 use actix_web::web;
 use chrono::{DateTime, Utc};
+use epop_calendar::CalendarEvent;
 use epop_calendar::TimeRange;
+use epop_core::Page;
 use serde::Deserialize;
 
 /// A range of the caller's calendar, one page of it.
@@ -41,7 +43,7 @@ pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
     query: Query<EventsQuery>,
-) -> Result<web::Json<CalendarEventPage>, ApiError> {
+) -> Result<web::Json<Page<CalendarEvent>>, ApiError> {
     let Query(query) = query;
     let range = TimeRange {
         from: query.from,
@@ -51,5 +53,5 @@ pub async fn list(
         .calendar
         .events(user.id, &range, &page_request(query.limit, query.cursor))
         .await?;
-    Ok(web::Json(page.into()))
+    Ok(web::Json(page))
 }

@@ -11,28 +11,7 @@ pub mod events_list;
 pub mod export_ics;
 
 use chrono::{DateTime, Utc};
-use epop_calendar::CalendarEvent;
-use epop_core::Page;
-use serde::Serialize;
 use uuid::Uuid;
-
-/// A page of calendar events (wire form).
-#[derive(Debug, Serialize)]
-pub struct CalendarEventPage {
-    /// This page.
-    pub items: Vec<CalendarEvent>,
-    /// Cursor of the next page.
-    pub next_cursor: Option<String>,
-}
-
-impl From<Page<CalendarEvent>> for CalendarEventPage {
-    fn from(page: Page<CalendarEvent>) -> Self {
-        Self {
-            items: page.items,
-            next_cursor: page.next_cursor,
-        }
-    }
-}
 
 /// OpenAPI shape of a calendar event.
 #[derive(utoipa::ToSchema)]

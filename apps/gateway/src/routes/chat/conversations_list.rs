@@ -1,10 +1,12 @@
 //! # GET /api/conversations
 
-use super::{ConversationPage, ConversationPageSchema, PageQuery};
+use super::{ConversationPageSchema, PageQuery};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query, page_request};
 use crate::state::AppState;
 use actix_web::web;
+use epop_chat::Conversation;
+use epop_core::Page;
 
 /// The caller's conversations, most recent activity first.
 #[utoipa::path(get, path = "/api/conversations", tag = "chat", security(("bearer" = [])), params(PageQuery),
@@ -13,11 +15,11 @@ pub async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
     query: Query<PageQuery>,
-) -> Result<web::Json<ConversationPage>, ApiError> {
+) -> Result<web::Json<Page<Conversation>>, ApiError> {
     let Query(query) = query;
     let page = state
         .chat
         .conversations(user.id, &page_request(query.limit, query.cursor))
         .await?;
-    Ok(web::Json(page.into()))
+    Ok(web::Json(page))
 }

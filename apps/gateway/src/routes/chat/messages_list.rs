@@ -1,12 +1,13 @@
 //! # GET /api/conversations/{id}/messages
 
-use super::{MessagePage, MessagePageSchema};
+use super::MessagePageSchema;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query};
 use crate::state::AppState;
 use actix_web::web;
+use epop_chat::Message;
 use epop_chat::MessagePage as Direction;
-use epop_core::{ConversationId, MessageId};
+use epop_core::{ConversationId, MessageId, Page};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -39,7 +40,7 @@ pub async fn list(
     user: AuthUser,
     id: web::Path<Uuid>,
     query: Query<MessagesQuery>,
-) -> Result<web::Json<MessagePage>, ApiError> {
+) -> Result<web::Json<Page<Message>>, ApiError> {
     let Query(query) = query;
     let direction = match (query.after, query.cursor.filter(|c| !c.is_empty())) {
         // The cursor alone is enough for the next page, whatever else the client repeats.
@@ -52,5 +53,5 @@ pub async fn list(
         .chat
         .messages(user.id, ConversationId::from(id.into_inner()), &direction, limit)
         .await?;
-    Ok(web::Json(page.into()))
+    Ok(web::Json(page))
 }

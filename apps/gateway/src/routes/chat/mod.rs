@@ -1,7 +1,7 @@
 //! `/api/conversations`, `/api/messages`, `/api/search/messages`, `/api/files` and the local store's signed
 //! file URLs.
 //!
-//! Responses serialize the chat crate's own types (`Conversation`, `Message`), whose JSON is the contract's;
+//! Responses serialize the chat crate's own types (`Conversation`, `Message`, in `epop_core::Page`), whose JSON is the contract's;
 //! the `*Schema` types below only describe those shapes for the OpenAPI document.
 
 pub mod conversation_create;
@@ -20,46 +20,7 @@ pub mod read;
 pub mod search;
 
 use chrono::{DateTime, Utc};
-use epop_chat::{Conversation, Message};
-use epop_core::Page;
-use serde::Serialize;
 use uuid::Uuid;
-
-/// A page of conversations (wire form).
-#[derive(Debug, Serialize)]
-pub struct ConversationPage {
-    /// This page.
-    pub items: Vec<Conversation>,
-    /// Cursor of the next page.
-    pub next_cursor: Option<String>,
-}
-
-impl From<Page<Conversation>> for ConversationPage {
-    fn from(page: Page<Conversation>) -> Self {
-        Self {
-            items: page.items,
-            next_cursor: page.next_cursor,
-        }
-    }
-}
-
-/// A page of messages (wire form).
-#[derive(Debug, Serialize)]
-pub struct MessagePage {
-    /// This page.
-    pub items: Vec<Message>,
-    /// Cursor of the next page.
-    pub next_cursor: Option<String>,
-}
-
-impl From<Page<Message>> for MessagePage {
-    fn from(page: Page<Message>) -> Self {
-        Self {
-            items: page.items,
-            next_cursor: page.next_cursor,
-        }
-    }
-}
 
 /// OpenAPI shape of an attachment.
 #[derive(utoipa::ToSchema)]

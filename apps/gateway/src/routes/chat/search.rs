@@ -1,12 +1,14 @@
 //! # GET /api/search/messages
 
-use super::{MessagePage, MessagePageSchema};
+use super::MessagePageSchema;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query, page_request};
 use crate::routes::required;
 use crate::state::AppState;
 use actix_web::web;
+use epop_chat::Message;
 use epop_core::ConversationId;
+use epop_core::Page;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -41,7 +43,7 @@ pub async fn search(
     state: web::Data<AppState>,
     user: AuthUser,
     query: Query<SearchQuery>,
-) -> Result<web::Json<MessagePage>, ApiError> {
+) -> Result<web::Json<Page<Message>>, ApiError> {
     let Query(query) = query;
     let q = required(query.q, "q")?;
     let page = page_request(query.limit, query.cursor);
@@ -54,5 +56,5 @@ pub async fn search(
             &page,
         )
         .await?;
-    Ok(web::Json(found.into()))
+    Ok(web::Json(found))
 }
