@@ -202,7 +202,7 @@ impl ChatService {
     #[tracing::instrument(skip(self, name, members))]
     pub async fn create_group(&self, me: UserId, name: &str, members: &[UserId]) -> ChatResult<Conversation> {
         let mut conn = self.pool.get().await?;
-        self.check_users_exist(&mut conn, members).await?;
+        self.check_users_exist(&mut conn, members, "member_ids").await?;
         let mut everyone: Vec<Uuid> = vec![me.into_uuid()];
         for member in members {
             if !everyone.contains(&member.into_uuid()) {
@@ -238,14 +238,20 @@ impl ChatService {
         self.conversation(me, id).await
     }
 
-    async fn check_users_exist(&self, conn: &mut AsyncPgConnection, users: &[UserId]) -> ChatResult<()> {
+    /// Checks that every user exists; each unknown one is an error on `{field}[i]`.
+    async fn check_users_exist(
+        &self,
+        conn: &mut AsyncPgConnection,
+        users: &[UserId],
+        field: &str,
+    ) -> ChatResult<()> {
         let ids: Vec<Uuid> = users.iter().map(|u| u.into_uuid()).collect();
         let existing: BTreeSet<Uuid> = convs::existing_users(conn, &ids).await?.into_iter().collect();
         let errors: Vec<FieldError> = ids
             .iter()
             .enumerate()
             .filter(|(_, id)| !existing.contains(id))
-            .map(|(i, _)| FieldError::new(format!("member_ids[{i}]"), "no such user"))
+            .map(|(i, _)| FieldError::new(format!("{field}[{i}]"), "no such user"))
             .collect();
         if errors.is_empty() {
             Ok(())
@@ -360,20 +366,8 @@ impl ChatService {
                 "members cannot be added to a direct conversation",
             ));
         }
+        self.check_users_exist(&mut conn, users, "user_ids").await?;
         let ids: Vec<Uuid> = users.iter().map(|u| u.into_uuid()).collect();
-        let existing: BTreeSet<Uuid> = convs::existing_users(&mut conn, &ids)
-            .await?
-            .into_iter()
-            .collect();
-        let unknown: Vec<FieldError> = ids
-            .iter()
-            .enumerate()
-            .filter(|(_, id)| !existing.contains(id))
-            .map(|(i, _)| FieldError::new(format!("user_ids[{i}]"), "no such user"))
-            .collect();
-        if !unknown.is_empty() {
-            return Err(ChatError::Invalid(unknown));
-        }
         let added = conn
             .transaction::<_, ChatError, _>(async |conn| {
                 let last_seq = convs::lock(conn, id.into_uuid())

@@ -7,11 +7,12 @@
 //! growing memory without bound. Heartbeats follow v4: the server pings one `ping_interval` after open and
 //! after each pong, and closes the session when no pong arrives within `ping_timeout`.
 
+use super::lock;
 use bytes::Bytes;
 use epop_realtime_protocol::engine::{self, Packet, Payload};
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -128,11 +129,6 @@ impl std::fmt::Debug for Engine {
             .field("config", &self.shared.config)
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding a session lock leaves plain data behind; keep serving.
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A polling request that the protocol refuses (answered `400`).
@@ -479,6 +475,7 @@ pub fn frame_of(packet: &Packet) -> Frame {
 
 #[cfg(test)]
 mod tests {
+    use super::lock;
     use super::*;
 
     #[derive(Default)]

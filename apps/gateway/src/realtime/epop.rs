@@ -53,11 +53,7 @@ impl std::fmt::Debug for EpopRealtime {
 }
 
 fn context(socket: &Socket) -> Option<Arc<Context>> {
-    let state = socket
-        .state
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .clone()?;
+    let state = super::lock(&socket.state).clone()?;
     state.downcast::<Context>().ok()
 }
 
@@ -468,10 +464,7 @@ impl EpopRealtime {
         if limit == 0 {
             return false;
         }
-        let mut window = context
-            .limit
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut window = super::lock(&context.limit);
         if window.0.elapsed() >= SOCKET_LIMIT_WINDOW {
             *window = (Instant::now(), 0);
         }
@@ -488,10 +481,7 @@ impl EpopRealtime {
 
     async fn typing(self: &Arc<Self>, user: UserId, conversation: ConversationId, is_typing: bool) {
         let generation = {
-            let mut typing = self
-                .typing
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut typing = super::lock(&self.typing);
             if is_typing {
                 let entry = typing.entry((conversation, user)).or_insert(0);
                 *entry += 1;
@@ -512,10 +502,7 @@ impl EpopRealtime {
             tokio::spawn(async move {
                 tokio::time::sleep(TYPING_TTL).await;
                 let expired = {
-                    let mut typing = app
-                        .typing
-                        .lock()
-                        .unwrap_or_else(std::sync::PoisonError::into_inner);
+                    let mut typing = super::lock(&app.typing);
                     let current = typing.get(&(conversation, user)).copied();
                     if current == Some(generation) {
                         typing.remove(&(conversation, user));
@@ -666,10 +653,7 @@ impl Application for EpopApplication {
                 }
                 _ => super::engine::random_id(),
             };
-            *socket
-                .pid
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(pid);
+            *super::lock(&socket.pid) = Some(pid);
         }
         let conversations = self
             .0
@@ -692,10 +676,7 @@ impl Application for EpopApplication {
             conversations,
             limit: Mutex::new((Instant::now(), 0)),
         });
-        *socket
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(context);
+        *super::lock(&socket.state) = Some(context);
         // Sockets never outlive their credentials.
         let expires_in = (claims.exp - chrono::Utc::now().timestamp()).max(0) as u64;
         let weak = Arc::downgrade(socket);
@@ -752,11 +733,7 @@ impl Application for EpopApplication {
         if let Some(context) = context(socket)
             && context.recover
         {
-            let pid = socket
-                .pid
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone();
+            let pid = super::lock(&socket.pid).clone();
             if let Some(pid) = pid {
                 app.recovery.save(&pid, context.user).await;
             }

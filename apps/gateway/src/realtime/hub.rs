@@ -2,6 +2,7 @@
 //! (`c:{id}`, every member's sockets). Broadcasts encode a packet once and hand the same frames to every
 //! socket's queue.
 
+use super::lock;
 use super::socketio::Socket;
 use epop_core::{ConversationId, UserId};
 use epop_realtime_protocol::socket::Packet;
@@ -37,10 +38,6 @@ impl std::fmt::Debug for Hub {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Hub").finish_non_exhaustive()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl Hub {

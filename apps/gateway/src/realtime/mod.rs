@@ -14,3 +14,9 @@ pub mod presence;
 pub mod recovery;
 pub mod socketio;
 pub mod transport;
+
+/// Locks a mutex of the real-time layer. A panic while it was held leaves plain data behind (maps, counters),
+/// so the lock is taken anyway rather than failing every later request.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

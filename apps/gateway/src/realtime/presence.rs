@@ -105,10 +105,7 @@ impl Presence {
     /// A socket of `user` connected here; returns whether the user just came online everywhere.
     pub async fn connect(&self, user: UserId) -> bool {
         let first_here = {
-            let mut local = self
-                .local
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut local = super::lock(&self.local);
             let count = local.entry(user).or_insert(0);
             *count += 1;
             *count == 1
@@ -124,10 +121,7 @@ impl Presence {
     /// A socket of `user` left here; returns whether the user is now offline everywhere.
     pub async fn disconnect(&self, user: UserId) -> bool {
         let last_here = {
-            let mut local = self
-                .local
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut local = super::lock(&self.local);
             match local.get_mut(&user) {
                 Some(count) if *count > 1 => {
                     *count -= 1;
@@ -197,10 +191,7 @@ impl Presence {
     /// Which of `users` are online (here or on any node), in one Redis round trip.
     pub async fn online_among(&self, users: &[UserId]) -> Vec<UserId> {
         let local: Vec<bool> = {
-            let local = self
-                .local
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let local = super::lock(&self.local);
             users.iter().map(|user| local.contains_key(user)).collect()
         };
         let mut remote: Vec<bool> = vec![false; users.len()];
@@ -245,13 +236,7 @@ impl Presence {
                 let Some(presence) = presence.upgrade() else {
                     return;
                 };
-                let users: Vec<UserId> = presence
-                    .local
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .keys()
-                    .copied()
-                    .collect();
+                let users: Vec<UserId> = super::lock(&presence.local).keys().copied().collect();
                 for user in users {
                     presence.claim(user, true).await;
                 }

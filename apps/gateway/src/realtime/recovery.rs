@@ -56,10 +56,7 @@ impl RecoveryStore {
                 return;
             }
         }
-        let mut local = self
-            .local
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut local = super::lock(&self.local);
         local.retain(|_, (_, at)| at.elapsed() < RECOVERY_WINDOW);
         local.insert(pid.to_owned(), (user, Instant::now()));
     }
@@ -77,10 +74,7 @@ impl RecoveryStore {
                 return owner == user.to_string();
             }
         }
-        let mut local = self
-            .local
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut local = super::lock(&self.local);
         matches!(local.remove(pid), Some((owner, at)) if owner == user && at.elapsed() < RECOVERY_WINDOW)
     }
 }

@@ -5,6 +5,7 @@
 //! processed in the order sent, and a slow handler for one client never blocks another.
 
 use super::engine::{CloseReason, EngineHandler, Session};
+use super::lock;
 use async_trait::async_trait;
 use bytes::Bytes;
 use epop_realtime_protocol::engine::{Packet as EnginePacket, Payload};
@@ -161,10 +162,6 @@ impl std::fmt::Debug for SocketIo {
             .field("connect_timeout", &self.connect_timeout)
             .finish_non_exhaustive()
     }
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl SocketIo {
