@@ -13,11 +13,12 @@ use crate::realtime::hub::Hub;
 use crate::realtime::presence::Presence;
 use crate::realtime::socketio::SocketIo;
 use crate::realtime::transport;
+use crate::realtime::websocket::{self, WebSocketRoutes};
 use crate::routes::{self, docs::ApiDoc};
 use crate::state::AppState;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, web};
 use anyhow::Context as _;
 use epop_auth::{AuthService, AuthSettings, PasswordHasher, TokenSigner};
 use epop_calendar::CalendarService;
@@ -399,24 +400,23 @@ impl Application {
         let engine = Engine::new(EngineConfig::default(), socket_io.clone());
         let data = web::Data::new(state.clone());
         let engine_data = web::Data::new(engine.clone());
-        let workers = state.config.workers;
-        let shutdown = state.config.shutdown_timeout.as_secs();
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
-                .app_data(engine_data.clone())
-                .app_data(web::PathConfig::default().error_handler(path_error))
-                .route("/socket.io", web::route().to(transport::endpoint))
-                .route("/socket.io/", web::route().to(transport::endpoint))
-                .configure(configure)
-                .wrap(from_fn(cors))
-                .wrap(from_fn(observe))
-        })
-        .workers(workers)
-        .shutdown_timeout(shutdown)
-        .disable_signals()
-        .listen(listener)?
-        .run();
+        let server = serve_http(
+            listener,
+            state.config.workers,
+            state.config.shutdown_timeout,
+            WebSocketRoutes::new(vec![("/socket.io", engine.clone())]),
+            move || {
+                App::new()
+                    .app_data(data.clone())
+                    .app_data(engine_data.clone())
+                    .app_data(web::PathConfig::default().error_handler(path_error))
+                    .route("/socket.io", web::route().to(transport::endpoint))
+                    .route("/socket.io/", web::route().to(transport::endpoint))
+                    .configure(configure)
+                    .wrap(from_fn(cors))
+                    .wrap(from_fn(observe))
+            },
+        )?;
         Ok(Self {
             server,
             address,
@@ -487,9 +487,10 @@ pub async fn run_conformance(listen: SocketAddr) -> anyhow::Result<()> {
 /// `/engine.io/`.
 pub fn conformance_server(listener: TcpListener) -> anyhow::Result<Server> {
     let (socket_io, echo) = crate::realtime::conformance::engines();
+    let routes = WebSocketRoutes::new(vec![("/socket.io", socket_io.clone()), ("/engine.io", echo.clone())]);
     let socket_io = web::Data::new(socket_io);
     let echo = web::Data::new(echo);
-    Ok(HttpServer::new(move || {
+    Ok(serve_http(listener, 2, Duration::from_secs(1), routes, move || {
         App::new()
             .service(
                 web::scope("/socket.io")
@@ -503,9 +504,53 @@ pub fn conformance_server(listener: TcpListener) -> anyhow::Result<Server> {
                     .route("", web::route().to(transport::endpoint))
                     .route("/", web::route().to(transport::endpoint)),
             )
-    })
-    .workers(2)
-    .disable_signals()
-    .listen(listener)?
-    .run())
+    })?)
+}
+
+/// The HTTP/1.1 server: `app` (a fresh actix-web application per worker) serves every request, except the
+/// WebSocket upgrades, which go with their connection to the engine of their path (see
+/// [`crate::realtime::websocket`]). actix-web's own `HttpServer` offers no way to take over an upgraded
+/// connection, so the server is assembled here from the same parts it uses (actix-server, actix-http).
+fn serve_http<F, I, S, B>(
+    listener: TcpListener,
+    workers: usize,
+    shutdown_timeout: Duration,
+    websockets: WebSocketRoutes,
+    app: F,
+) -> std::io::Result<Server>
+where
+    F: Fn() -> I + Send + Clone + 'static,
+    I: actix_service::IntoServiceFactory<S, actix_http::Request>,
+    S: actix_service::ServiceFactory<
+            actix_http::Request,
+            Config = actix_web::dev::AppConfig,
+            Response = actix_web::dev::ServiceResponse<B>,
+            Error = actix_web::Error,
+        > + 'static,
+    S::InitError: std::fmt::Debug,
+    B: actix_web::body::MessageBody + 'static,
+{
+    use actix_service::ServiceFactoryExt as _;
+    let local = listener.local_addr()?;
+    listener.set_nonblocking(true)?;
+    Ok(Server::build()
+        .workers(workers)
+        .shutdown_timeout(shutdown_timeout.as_secs())
+        .disable_signals()
+        .listen("epop-http", listener, move || {
+            let websockets = websockets.clone();
+            let app = app()
+                .into_factory()
+                .map_err(|error| error.error_response());
+            actix_http::HttpService::build()
+                .local_addr(local)
+                .upgrade(actix_service::fn_service(move |upgrade: websocket::Upgrade| {
+                    websocket::serve(websockets.clone(), upgrade)
+                }))
+                .finish(actix_service::map_config(app, |()| {
+                    actix_web::dev::AppConfig::default()
+                }))
+                .tcp()
+        })?
+        .run())
 }

@@ -7,15 +7,17 @@
 //! growing memory without bound. Heartbeats follow v4: the server pings one `ping_interval` after open and
 //! after each pong, and closes the session when no pong arrives within `ping_timeout`.
 
+use super::frame::{OutFrame, encode_polling};
 use super::lock;
-use bytes::Bytes;
 use epop_realtime_protocol::engine::{self, Packet, Payload};
 use std::collections::{HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use tokio_util::time::DelayQueue;
 
 /// Engine.IO timing and size settings.
 #[derive(Debug, Clone, Copy)]
@@ -69,6 +71,11 @@ pub trait EngineHandler: Send + Sync + 'static {
     fn on_message(&self, session: &Arc<Session>, payload: Payload);
     /// The session ended.
     fn on_close(&self, session: &Arc<Session>, reason: CloseReason);
+    /// The deadline set with [`Session::expire_in`] passed (the credentials behind the session ran out). The
+    /// default closes the session.
+    fn on_expired(&self, session: &Arc<Session>) {
+        session.close(CloseReason::ServerClose);
+    }
 }
 
 /// Which transport delivers the session's packets.
@@ -81,7 +88,7 @@ pub enum Transport {
 }
 
 struct Inner {
-    queue: VecDeque<Packet>,
+    queue: VecDeque<OutFrame>,
     transport: Transport,
     /// A WebSocket finished its probe and waits for `5`; polling GETs answer `6` meanwhile.
     upgrading: bool,
@@ -96,9 +103,14 @@ pub struct Session {
     pub sid: String,
     inner: Mutex<Inner>,
     writer_wake: Notify,
-    pong: Notify,
     closed: CancellationToken,
+    /// A ping went out and its pong has not come back.
     pong_expected: AtomicBool,
+    /// Bumped by every pong, so that the timeout of an answered ping is recognised as stale.
+    heartbeat: AtomicU64,
+    max_queued: usize,
+    max_payload: usize,
+    timers: mpsc::UnboundedSender<Timer>,
     engine: Weak<EngineShared>,
     me: Weak<Session>,
 }
@@ -115,6 +127,7 @@ struct EngineShared {
     config: EngineConfig,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
     handler: Arc<dyn EngineHandler>,
+    timers: mpsc::UnboundedSender<Timer>,
 }
 
 /// The Engine.IO server: the session registry and its configuration.
@@ -136,15 +149,18 @@ impl std::fmt::Debug for Engine {
 pub struct BadRequest;
 
 impl Engine {
-    /// An engine with `config` reporting to `handler`.
+    /// An engine with `config` reporting to `handler`. Spawns the engine's timer task (heartbeats and
+    /// credential deadlines of every session), so it must be called within a Tokio runtime.
     pub fn new(config: EngineConfig, handler: Arc<dyn EngineHandler>) -> Self {
-        Self {
-            shared: Arc::new(EngineShared {
-                config,
-                sessions: Mutex::new(HashMap::new()),
-                handler,
-            }),
-        }
+        let (timers, commands) = mpsc::unbounded_channel();
+        let shared = Arc::new(EngineShared {
+            config,
+            sessions: Mutex::new(HashMap::new()),
+            handler,
+            timers,
+        });
+        tokio::spawn(run_timers(Arc::downgrade(&shared), commands));
+        Self { shared }
     }
 
     /// The engine's settings.
@@ -189,19 +205,18 @@ impl Engine {
                 close_reason: None,
             }),
             writer_wake: Notify::new(),
-            pong: Notify::new(),
             closed: CancellationToken::new(),
             pong_expected: AtomicBool::new(false),
+            heartbeat: AtomicU64::new(0),
+            max_queued: config.max_queued_packets,
+            max_payload: config.max_payload,
+            timers: self.shared.timers.clone(),
             engine: Arc::downgrade(&self.shared),
             me: me.clone(),
         });
         lock(&self.shared.sessions).insert(sid, session.clone());
         self.shared.handler.on_open(&session);
-        tokio::spawn(heartbeat(
-            session.clone(),
-            config.ping_interval,
-            config.ping_timeout,
-        ));
+        session.schedule(Due::Ping, Instant::now() + config.ping_interval, 0);
         (session, Packet::Open(handshake.to_string()))
     }
 
@@ -220,22 +235,68 @@ pub fn random_id() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(uuid::Uuid::new_v4().as_bytes())
 }
 
-async fn heartbeat(session: Arc<Session>, interval: Duration, timeout: Duration) {
+/// What a session's timer is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Due {
+    /// Send the next ping.
+    Ping,
+    /// The ping of this heartbeat generation must have been answered by now.
+    PongTimeout,
+    /// The session's credentials expire.
+    Expiry,
+}
+
+/// One timer of one session.
+struct Timer {
+    session: Weak<Session>,
+    due: Due,
+    at: Instant,
+    generation: u64,
+}
+
+/// The timers of every session of an engine, in one task: a session costs a queue entry, not a task of its own.
+async fn run_timers(engine: Weak<EngineShared>, mut commands: mpsc::UnboundedReceiver<Timer>) {
+    let mut queue: DelayQueue<Timer> = DelayQueue::new();
     loop {
         tokio::select! {
-            () = session.closed.cancelled() => return,
-            () = tokio::time::sleep(interval) => {}
-        }
-        session.pong_expected.store(true, Ordering::SeqCst);
-        session.send(Packet::Ping(None));
-        tokio::select! {
-            () = session.closed.cancelled() => return,
-            () = session.pong.notified() => {}
-            () = tokio::time::sleep(timeout) => {
-                session.close(CloseReason::PingTimeout);
-                return;
+            command = commands.recv() => match command {
+                Some(timer) => {
+                    let at = timer.at;
+                    queue.insert_at(timer, at);
+                }
+                None => return,
+            },
+            Some(expired) = std::future::poll_fn(|cx| queue.poll_expired(cx)) => {
+                let Some(engine) = engine.upgrade() else { return };
+                fire(&engine, expired.into_inner());
             }
         }
+    }
+}
+
+fn fire(engine: &EngineShared, timer: Timer) {
+    let Some(session) = timer.session.upgrade() else {
+        return;
+    };
+    if session.is_closed() {
+        return;
+    }
+    let current = session.heartbeat.load(Ordering::SeqCst) == timer.generation;
+    match timer.due {
+        Due::Ping if current => {
+            session.pong_expected.store(true, Ordering::SeqCst);
+            session.send(Packet::Ping(None));
+            session.schedule(
+                Due::PongTimeout,
+                Instant::now() + engine.config.ping_timeout,
+                timer.generation,
+            );
+        }
+        Due::PongTimeout if current && session.pong_expected.load(Ordering::SeqCst) => {
+            session.close(CloseReason::PingTimeout);
+        }
+        Due::Expiry => engine.handler.on_expired(&session),
+        Due::Ping | Due::PongTimeout => {}
     }
 }
 
@@ -264,25 +325,37 @@ impl Session {
         lock(&self.inner).transport
     }
 
-    fn config(&self) -> Option<EngineConfig> {
-        self.engine.upgrade().map(|engine| engine.config)
+    fn schedule(&self, due: Due, at: Instant, generation: u64) {
+        // The timer task ends only with the engine, which then has no sessions left to time.
+        let _ = self.timers.send(Timer {
+            session: self.me.clone(),
+            due,
+            at,
+            generation,
+        });
+    }
+
+    /// Ends the session at `at` through [`EngineHandler::on_expired`] (sockets never outlive their
+    /// credentials).
+    pub fn expire_in(&self, after: Duration) {
+        self.schedule(Due::Expiry, Instant::now() + after, 0);
     }
 
     /// Queues a packet for the client. A client whose queue is full is disconnected as too slow.
     pub fn send(&self, packet: Packet) {
-        self.send_all(std::iter::once(packet));
+        self.send_frames(std::iter::once(OutFrame::packet(&packet)));
     }
 
-    /// Queues several packets contiguously (a Socket.IO packet and its attachments).
-    pub fn send_all(&self, packets: impl IntoIterator<Item = Packet>) {
+    /// Queues frames contiguously (a Socket.IO packet and its attachments), encoded once by the caller and
+    /// possibly shared with other sessions.
+    pub fn send_frames(&self, frames: impl IntoIterator<Item = OutFrame>) {
         if self.is_closed() {
             return;
         }
-        let limit = self.config().map_or(1024, |c| c.max_queued_packets);
         let overflow = {
             let mut inner = lock(&self.inner);
-            inner.queue.extend(packets);
-            inner.queue.len() > limit
+            inner.queue.extend(frames);
+            inner.queue.len() > self.max_queued
         };
         if overflow {
             self.close(CloseReason::SlowConsumer);
@@ -324,7 +397,14 @@ impl Session {
             }
             Packet::Pong(_) => {
                 if self.pong_expected.swap(false, Ordering::SeqCst) {
-                    self.pong.notify_one();
+                    let generation = self.heartbeat.fetch_add(1, Ordering::SeqCst) + 1;
+                    if let Some(engine) = self.engine.upgrade() {
+                        self.schedule(
+                            Due::Ping,
+                            Instant::now() + engine.config.ping_interval,
+                            generation,
+                        );
+                    }
                 }
                 Ok(())
             }
@@ -381,7 +461,6 @@ impl Session {
             inner.get_active = true;
         }
         let _guard = GetGuard(self);
-        let max_payload = self.config().map_or(1_000_000, |c| c.max_payload);
         loop {
             {
                 let mut inner = lock(&self.inner);
@@ -390,16 +469,16 @@ impl Session {
                         return Ok("6".into());
                     }
                     // Flush what was queued before the close (e.g. a Socket.IO DISCONNECT), then `1`.
-                    let mut packets: Vec<Packet> = inner.queue.drain(..).collect();
-                    packets.push(Packet::Close);
-                    return Ok(engine::encode_payload(&packets));
+                    let close = OutFrame::packet(&Packet::Close);
+                    let (text, _) = encode_polling(inner.queue.iter().chain([&close]), usize::MAX);
+                    inner.queue.clear();
+                    return Ok(text);
                 }
                 if inner.upgrading {
                     return Ok("6".into());
                 }
                 if !inner.queue.is_empty() {
-                    let packets: Vec<Packet> = inner.queue.iter().cloned().collect();
-                    let (text, used) = engine::encode_payload_bounded(&packets, max_payload);
+                    let (text, used) = encode_polling(&inner.queue, self.max_payload);
                     inner.queue.drain(..used);
                     return Ok(text);
                 }
@@ -435,8 +514,24 @@ impl Session {
         self.writer_wake.notify_one();
     }
 
-    /// For the WebSocket writer: waits for queued packets and takes them all; `None` once the session ended.
-    pub async fn next_batch(&self) -> Option<Vec<Packet>> {
+    /// For the WebSocket writer: moves every queued frame into `into` (once the session is on WebSocket);
+    /// returns whether the session has ended, in which case nothing more will be queued.
+    pub fn take_outbound(&self, into: &mut VecDeque<OutFrame>) -> bool {
+        let mut inner = lock(&self.inner);
+        if inner.transport == Transport::WebSocket {
+            into.extend(inner.queue.drain(..));
+        }
+        inner.close_reason.is_some()
+    }
+
+    /// Resolves when frames may have been queued or the session ended since the last look.
+    pub async fn outbound_ready(&self) {
+        self.writer_wake.notified().await;
+    }
+
+    /// For the WebSocket writer: waits for queued frames and takes them all; `None` once the session ended
+    /// and what was queued before the end has been taken.
+    pub async fn next_batch(&self) -> Option<Vec<OutFrame>> {
         loop {
             {
                 let mut inner = lock(&self.inner);
@@ -454,22 +549,6 @@ impl Session {
     /// Why the session ended, if it did.
     pub fn close_reason(&self) -> Option<CloseReason> {
         lock(&self.inner).close_reason
-    }
-}
-
-/// A WebSocket frame as the writer sends it.
-pub enum Frame {
-    /// A text frame.
-    Text(String),
-    /// A binary frame.
-    Binary(Bytes),
-}
-
-/// The frame form of a packet on a WebSocket.
-pub fn frame_of(packet: &Packet) -> Frame {
-    match packet {
-        Packet::Message(Payload::Binary(bytes)) => Frame::Binary(bytes.clone()),
-        other => Frame::Text(other.to_text_frame().unwrap_or_default()),
     }
 }
 
@@ -493,6 +572,48 @@ mod tests {
 
     fn message(text: &str) -> Packet {
         Packet::Message(Payload::Text(text.to_owned()))
+    }
+
+    /// Timers fire on millisecond ticks: `elapsed` is `ms` rounded up to the next tick or two.
+    fn within(elapsed: Duration, ms: u64) -> bool {
+        elapsed >= Duration::from_millis(ms) && elapsed <= Duration::from_millis(ms + 2)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pings_follow_the_interval_after_each_pong_and_a_missing_pong_closes() {
+        let recorder = Arc::new(Recorder::default());
+        let config = EngineConfig {
+            ping_interval: Duration::from_millis(300),
+            ping_timeout: Duration::from_millis(200),
+            ..EngineConfig::default()
+        };
+        let engine = Engine::new(config, recorder.clone());
+        let (session, _) = engine.open(Transport::WebSocket);
+        let opened = Instant::now();
+        let ping = OutFrame::packet(&Packet::Ping(None));
+        assert_eq!(session.next_batch().await, Some(vec![ping.clone()]));
+        assert!(within(opened.elapsed(), 300), "first ping one interval after open");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        session.receive(Packet::Pong(None)).expect("a pong is accepted");
+        let answered = Instant::now();
+        assert_eq!(session.next_batch().await, Some(vec![ping]));
+        assert!(within(answered.elapsed(), 300), "next ping one interval after the pong");
+        let pinged = Instant::now();
+        assert_eq!(session.next_batch().await, None, "no pong: the session ends");
+        assert!(within(pinged.elapsed(), 200), "closed one timeout after the ping");
+        assert_eq!(session.close_reason(), Some(CloseReason::PingTimeout));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_session_ends_at_its_deadline() {
+        let recorder = Arc::new(Recorder::default());
+        let engine = Engine::new(EngineConfig::default(), recorder.clone());
+        let (session, _) = engine.open(Transport::WebSocket);
+        session.expire_in(Duration::from_secs(3));
+        tokio::time::sleep(Duration::from_millis(2_900)).await;
+        assert!(!session.is_closed());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(session.close_reason(), Some(CloseReason::ServerClose));
     }
 
     #[tokio::test]

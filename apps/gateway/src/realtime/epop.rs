@@ -679,14 +679,7 @@ impl Application for EpopApplication {
         *super::lock(&socket.state) = Some(context);
         // Sockets never outlive their credentials.
         let expires_in = (claims.exp - chrono::Utc::now().timestamp()).max(0) as u64;
-        let weak = Arc::downgrade(socket);
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(expires_in)).await;
-            if let Some(socket) = weak.upgrade() {
-                socket.disconnect();
-                socket.session().close(super::engine::CloseReason::ServerClose);
-            }
-        });
+        socket.session().expire_in(Duration::from_secs(expires_in));
         Ok(())
     }
 

@@ -3,7 +3,7 @@
 //! socket's queue.
 
 use super::lock;
-use super::socketio::Socket;
+use super::socketio::{Socket, frames_of};
 use epop_core::{ConversationId, UserId};
 use epop_realtime_protocol::socket::Packet;
 use prometheus::IntGauge;
@@ -138,7 +138,7 @@ impl Hub {
     /// Sends `packet` once to every socket in any of `rooms` (a socket in several rooms gets it once), except
     /// the sockets of `except_user`. The packet is encoded once.
     pub fn broadcast_to_rooms(&self, rooms: &[String], packet: &Packet, except_user: UserId) {
-        let messages = packet.to_engine_messages();
+        let frames = frames_of(packet);
         let targets: Vec<Arc<Socket>> = {
             let state = lock(&self.rooms);
             let mut ids: HashSet<&String> = HashSet::new();
@@ -154,7 +154,7 @@ impl Hub {
                 .collect()
         };
         for socket in targets {
-            socket.send_encoded(&messages);
+            socket.send_encoded(&frames);
         }
     }
 
@@ -169,8 +169,8 @@ impl Hub {
         except_socket: Option<&str>,
         except_user: Option<UserId>,
     ) {
-        let plain = packet.to_engine_messages();
-        let offset = with_offset.map(Packet::to_engine_messages);
+        let plain = frames_of(packet);
+        let offset = with_offset.map(frames_of);
         let targets: Vec<(Arc<Socket>, bool)> = {
             let rooms = lock(&self.rooms);
             let Some(ids) = rooms.members.get(room) else {

@@ -1,7 +1,9 @@
-//! Real time: Socket.IO v5 over Engine.IO v4, on actix-ws and HTTP long-polling.
+//! Real time: Socket.IO v5 over Engine.IO v4, on WebSocket (the raw upgraded connection) and HTTP
+//! long-polling.
 //!
-//! Layers, bottom up: [`engine`] (sessions, queues, heartbeats, upgrade), [`transport`] (the HTTP and
-//! WebSocket endpoint), [`socketio`] (namespaces, connect, events, acks, binary), and the applications on top:
+//! Layers, bottom up: [`frame`] (packets encoded once, shared by every socket), [`engine`] (sessions,
+//! queues, heartbeats, upgrade), [`websocket`] and [`transport`] (the WebSocket connection and the polling
+//! endpoint), [`socketio`] (namespaces, connect, events, acks, binary), and the applications on top:
 //! [`epop`] (CONTRACT section 7, with [`hub`] rooms and [`presence`]) and [`conformance`] for the official
 //! protocol test suites. The wire codecs live in the
 //! `epop-realtime-protocol` crate.
@@ -9,11 +11,13 @@
 pub mod conformance;
 pub mod engine;
 pub mod epop;
+pub mod frame;
 pub mod hub;
 pub mod presence;
 pub mod recovery;
 pub mod socketio;
 pub mod transport;
+pub mod websocket;
 
 /// Locks a mutex of the real-time layer. A panic while it was held leaves plain data behind (maps, counters),
 /// so the lock is taken anyway rather than failing every later request.

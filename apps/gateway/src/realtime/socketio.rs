@@ -5,10 +5,11 @@
 //! processed in the order sent, and a slow handler for one client never blocks another.
 
 use super::engine::{CloseReason, EngineHandler, Session};
+use super::frame::OutFrame;
 use super::lock;
 use async_trait::async_trait;
 use bytes::Bytes;
-use epop_realtime_protocol::engine::{Packet as EnginePacket, Payload};
+use epop_realtime_protocol::engine::Payload;
 use epop_realtime_protocol::socket::{self, Packet, PacketKind, Reassembler};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -78,12 +79,9 @@ impl std::fmt::Debug for Socket {
     }
 }
 
-fn engine_packets(packet: &Packet) -> Vec<EnginePacket> {
-    packet
-        .to_engine_messages()
-        .into_iter()
-        .map(EnginePacket::Message)
-        .collect()
+/// A Socket.IO packet as the frames that carry it: the header, then one frame per binary attachment.
+pub fn frames_of(packet: &Packet) -> Vec<OutFrame> {
+    packet.to_engine_messages().iter().map(OutFrame::message).collect()
 }
 
 impl Socket {
@@ -94,13 +92,12 @@ impl Socket {
 
     /// Sends a whole Socket.IO packet (header and attachments, contiguous).
     pub fn send_packet(&self, packet: &Packet) {
-        self.session.send_all(engine_packets(packet));
+        self.session.send_frames(frames_of(packet));
     }
 
-    /// Sends pre-encoded engine messages (an event encoded once for many sockets).
-    pub fn send_encoded(&self, messages: &[Payload]) {
-        self.session
-            .send_all(messages.iter().cloned().map(EnginePacket::Message));
+    /// Sends frames encoded once for many sockets (see [`frames_of`]).
+    pub fn send_encoded(&self, frames: &[OutFrame]) {
+        self.session.send_frames(frames.iter().cloned());
     }
 
     /// Emits `event` with `args`.
@@ -226,6 +223,18 @@ impl EngineHandler for SocketIo {
             let _ = connection.inbound.send(Inbound::Closed);
         }
     }
+
+    /// The credentials ran out: every socket of the session is told (DISCONNECT), then the session ends.
+    fn on_expired(&self, session: &Arc<Session>) {
+        let connection = lock(&self.connections).get(&session.sid).cloned();
+        if let Some(connection) = connection {
+            let sockets: Vec<Arc<Socket>> = lock(&connection.sockets).values().cloned().collect();
+            for socket in sockets {
+                socket.disconnect();
+            }
+        }
+        session.close(CloseReason::ServerClose);
+    }
 }
 
 async fn run_connection(
@@ -255,7 +264,7 @@ async fn run_connection(
         match (packet.kind, existing) {
             (PacketKind::Connect, None) => {
                 if !app.has_namespace(&namespace) {
-                    session.send_all(engine_packets(&Packet::connect_error(
+                    session.send_frames(frames_of(&Packet::connect_error(
                         &namespace,
                         "Invalid namespace",
                     )));

@@ -1,0 +1,446 @@
+//! Engine.IO over WebSocket, on the raw connection.
+//!
+//! actix-http hands every WebSocket upgrade request to this module together with the connection itself
+//! (its upgrade service), so a WebSocket costs one task and no HTTP machinery: the HTTP/1 dispatcher's two
+//! 8 KiB buffers are released at the upgrade, reading uses a buffer only while a frame is arriving, and
+//! writing gathers the session's queued frames, shared with every other socket that receives the same
+//! event, into one vectored write. Frames are parsed with actix-http's WebSocket codec (masking, lengths,
+//! control frames, continuation order, the size limit); continuations are joined here up to `max_payload`.
+//!
+//! The task serves one session from first to last frame: the open packet (direct WebSocket) or the
+//! probe/upgrade exchange (a polling session moving over), then reads and writes until either side ends,
+//! and flushes what was queued before the end followed by a close frame.
+
+use super::engine::{BadRequest, CloseReason, Engine, Session, Transport};
+use super::frame::{OutFrame, close_frame, pong_frame};
+use actix_codec::{Decoder as _, Framed};
+use actix_http::body::BodySize;
+use actix_http::h1;
+use actix_http::ws::{self, Frame, Item};
+use actix_http::{Request, Response, StatusCode};
+use bytes::{Buf as _, Bytes, BytesMut};
+use epop_realtime_protocol::engine::{Packet, Payload};
+use futures_util::SinkExt as _;
+use std::collections::{HashMap, VecDeque};
+use std::io::{self, IoSlice};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpStream;
+
+/// The upgraded connection as actix-http hands it over.
+pub type Upgrade = (Request, Framed<TcpStream, h1::Codec>);
+
+/// How long the last frames and the close frame may take to leave once a session ended.
+const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most frames handed to one vectored write.
+const MAX_IOVECS: usize = 64;
+/// Bytes read per readiness event before queued writes get their turn.
+const READ_BUDGET: usize = 64 * 1024;
+
+/// Which engine serves WebSocket upgrades on which path (`/socket.io` also answers `/socket.io/`).
+#[derive(Clone, Default)]
+pub struct WebSocketRoutes {
+    routes: Arc<Vec<(String, Engine)>>,
+}
+
+impl std::fmt::Debug for WebSocketRoutes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.routes.iter().map(|(path, _)| path))
+            .finish()
+    }
+}
+
+impl WebSocketRoutes {
+    /// Routes `path` (without its trailing slash) to `engine`.
+    pub fn new(routes: Vec<(&str, Engine)>) -> Self {
+        Self {
+            routes: Arc::new(
+                routes
+                    .into_iter()
+                    .map(|(path, engine)| (path.trim_end_matches('/').to_owned(), engine))
+                    .collect(),
+            ),
+        }
+    }
+
+    fn engine(&self, path: &str) -> Option<&Engine> {
+        let path = path.strip_suffix('/').unwrap_or(path);
+        self.routes
+            .iter()
+            .find(|(route, _)| route == path)
+            .map(|(_, engine)| engine)
+    }
+}
+
+/// Serves one upgrade request: refuses it with the HTTP answer Engine.IO gives, or answers `101` and runs
+/// the connection until it ends.
+pub async fn serve(routes: WebSocketRoutes, (request, mut framed): Upgrade) -> Result<(), std::convert::Infallible> {
+    let Some(engine) = routes.engine(request.path()) else {
+        let body = serde_json::json!({
+            "type": "about:blank",
+            "title": "Not Found",
+            "status": 404,
+            "code": "not_found",
+            "detail": "no such route",
+        });
+        respond(&mut framed, StatusCode::NOT_FOUND, "application/problem+json", body).await;
+        return Ok(());
+    };
+    let engine = engine.clone();
+    let upgrading = match accept(&request, &engine) {
+        Ok(upgrading) => upgrading,
+        Err((code, message)) => {
+            let body = serde_json::json!({"code": code, "message": message});
+            respond(&mut framed, StatusCode::BAD_REQUEST, "application/json", body).await;
+            return Ok(());
+        }
+    };
+    let response = match ws::handshake(request.head()).map(|mut builder| builder.message_body(())) {
+        Ok(Ok(response)) => response,
+        _ => {
+            let body = serde_json::json!({"code": 3, "message": "Bad request"});
+            respond(&mut framed, StatusCode::BAD_REQUEST, "application/json", body).await;
+            return Ok(());
+        }
+    };
+    if framed
+        .send(h1::Message::Item((response, BodySize::None)))
+        .await
+        .is_err()
+    {
+        return Ok(());
+    }
+    let parts = framed.into_parts();
+    let config = *engine.config();
+    let mut connection = Connection {
+        io: parts.io,
+        // Frames the client sent right behind its handshake; the HTTP buffers themselves are dropped here.
+        read_buf: BytesMut::from(&parts.read_buf[..]),
+        codec: ws::Codec::new().max_size(config.max_payload),
+        partial: None,
+        max_payload: config.max_payload,
+        pending: VecDeque::new(),
+    };
+    let session = match upgrading {
+        None => {
+            let (session, open) = engine.open(Transport::WebSocket);
+            connection
+                .pending
+                .push_back(OutFrame::packet(&open).wire().clone());
+            session
+        }
+        Some(session) => {
+            if !Box::pin(connection.upgrade(&session, config.upgrade_timeout)).await {
+                connection.pending.push_back(close_frame());
+                let _ = tokio::time::timeout(FLUSH_TIMEOUT, connection.flush()).await;
+                return Ok(());
+            }
+            session
+        }
+    };
+    connection.run(&session).await;
+    Ok(())
+}
+
+/// Checks the Engine.IO query of an upgrade request; returns the polling session it upgrades, if any, or
+/// the refusal (code and message).
+fn accept(request: &Request, engine: &Engine) -> Result<Option<Arc<Session>>, (u8, &'static str)> {
+    let query: HashMap<String, String> = form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
+        .into_owned()
+        .collect();
+    if query.get("EIO").map(String::as_str) != Some("4") {
+        return Err((5, "Unsupported protocol version"));
+    }
+    match query.get("transport").map(String::as_str) {
+        Some("websocket") => {}
+        Some("polling") => return Err((3, "Bad request")),
+        _ => return Err((0, "Transport unknown")),
+    }
+    if request.method() != actix_http::Method::GET {
+        return Err((2, "Bad handshake method"));
+    }
+    match query.get("sid") {
+        None => Ok(None),
+        Some(sid) => engine.session(sid).map(Some).ok_or((1, "Session ID unknown")),
+    }
+}
+
+/// Writes a complete HTTP answer on a connection that is not upgraded after all.
+async fn respond(
+    framed: &mut Framed<TcpStream, h1::Codec>,
+    status: StatusCode,
+    content_type: &'static str,
+    body: serde_json::Value,
+) {
+    let body = Bytes::from(body.to_string());
+    let mut response = Response::build(status);
+    response.content_type(content_type);
+    response.insert_header((actix_http::header::CONNECTION, "close"));
+    let Ok(response) = response.message_body(()) else {
+        return;
+    };
+    let size = BodySize::Sized(body.len() as u64);
+    let _ = framed.send(h1::Message::Item((response, size))).await;
+    let _ = framed.send(h1::Message::Chunk(Some(body))).await;
+    let _ = framed.send(h1::Message::Chunk(None)).await;
+}
+
+/// A message from the client, continuations joined.
+#[derive(Debug)]
+enum Incoming {
+    Text(Bytes),
+    Binary(Bytes),
+    Ping(Bytes),
+    Pong,
+    Close,
+}
+
+/// The client broke the WebSocket protocol or left.
+#[derive(Debug)]
+struct Gone;
+
+struct Connection {
+    io: TcpStream,
+    read_buf: BytesMut,
+    codec: ws::Codec,
+    /// A message arriving in continuation frames: whether it is text, and what came so far.
+    partial: Option<(bool, BytesMut)>,
+    max_payload: usize,
+    /// Whole frames waiting for the socket, the first possibly partly written.
+    pending: VecDeque<Bytes>,
+}
+
+impl Connection {
+    /// Decodes the next complete message from what was read.
+    fn decode(&mut self) -> Result<Option<Incoming>, Gone> {
+        loop {
+            let Some(frame) = self.codec.decode(&mut self.read_buf).map_err(|_| Gone)? else {
+                return Ok(None);
+            };
+            let item = match frame {
+                Frame::Text(data) => return Ok(Some(Incoming::Text(data))),
+                Frame::Binary(data) => return Ok(Some(Incoming::Binary(data))),
+                Frame::Ping(data) => return Ok(Some(Incoming::Ping(data))),
+                Frame::Pong(_) => return Ok(Some(Incoming::Pong)),
+                Frame::Close(_) => return Ok(Some(Incoming::Close)),
+                Frame::Continuation(item) => item,
+            };
+            match item {
+                Item::FirstText(data) => self.partial = Some((true, BytesMut::from(&data[..]))),
+                Item::FirstBinary(data) => self.partial = Some((false, BytesMut::from(&data[..]))),
+                Item::Continue(data) => {
+                    let (_, so_far) = self.partial.as_mut().ok_or(Gone)?;
+                    so_far.extend_from_slice(&data);
+                    if so_far.len() > self.max_payload {
+                        return Err(Gone);
+                    }
+                }
+                Item::Last(data) => {
+                    let (text, mut whole) = self.partial.take().ok_or(Gone)?;
+                    whole.extend_from_slice(&data);
+                    if whole.len() > self.max_payload {
+                        return Err(Gone);
+                    }
+                    let whole = whole.freeze();
+                    return Ok(Some(if text {
+                        Incoming::Text(whole)
+                    } else {
+                        Incoming::Binary(whole)
+                    }));
+                }
+            }
+        }
+    }
+
+    /// Reads what the socket has (up to a budget); `Err` when the client closed the connection.
+    fn read_available(&mut self) -> Result<(), Gone> {
+        let mut read = 0;
+        while read < READ_BUDGET {
+            if self.read_buf.capacity() - self.read_buf.len() < 1024 {
+                self.read_buf.reserve(4096);
+            }
+            match self.io.try_read_buf(&mut self.read_buf) {
+                Ok(0) => return Err(Gone),
+                Ok(n) => read += n,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => break,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Err(Gone),
+            }
+        }
+        Ok(())
+    }
+
+    /// An idle connection keeps no read buffer.
+    fn release_read_buffer(&mut self) {
+        if self.read_buf.is_empty() {
+            self.read_buf = BytesMut::new();
+        }
+    }
+
+    /// The next message, waiting for the network (used during the upgrade exchange).
+    async fn next_message(&mut self) -> Result<Incoming, Gone> {
+        loop {
+            if let Some(message) = self.decode()? {
+                return Ok(message);
+            }
+            self.io.readable().await.map_err(|_| Gone)?;
+            self.read_available()?;
+        }
+    }
+
+    /// Writes as much of `pending` as the socket takes without waiting; `Err` when the socket is gone.
+    fn write_available(&mut self) -> Result<(), Gone> {
+        while !self.pending.is_empty() {
+            let slices: Vec<IoSlice<'_>> = self
+                .pending
+                .iter()
+                .take(MAX_IOVECS)
+                .map(|frame| IoSlice::new(frame))
+                .collect();
+            let mut written = match self.io.try_write_vectored(&slices) {
+                Ok(0) => return Err(Gone),
+                Ok(n) => n,
+                Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => return Err(Gone),
+            };
+            while written > 0 {
+                let Some(front) = self.pending.front_mut() else { break };
+                if written >= front.len() {
+                    written -= front.len();
+                    self.pending.pop_front();
+                } else {
+                    front.advance(written);
+                    written = 0;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes everything pending, waiting for the socket as needed.
+    async fn flush(&mut self) -> Result<(), Gone> {
+        loop {
+            self.write_available()?;
+            if self.pending.is_empty() {
+                return Ok(());
+            }
+            self.io.writable().await.map_err(|_| Gone)?;
+        }
+    }
+
+    /// The probe/upgrade exchange that moves a polling session here; `false` when it did not complete (the
+    /// caller closes this WebSocket; the session goes on over polling).
+    async fn upgrade(&mut self, session: &Arc<Session>, timeout: Duration) -> bool {
+        if session.transport() != Transport::Polling {
+            // A second WebSocket for a session already upgraded: accepted, then closed.
+            return false;
+        }
+        let probe = tokio::time::timeout(timeout, self.next_message()).await;
+        let probed = matches!(&probe, Ok(Ok(Incoming::Text(text))) if &text[..] == b"2probe");
+        if !probed || !session.begin_upgrade() {
+            return false;
+        }
+        self.pending.push_back(OutFrame::text("3probe").wire().clone());
+        if self.flush().await.is_err() {
+            session.abort_upgrade();
+            return false;
+        }
+        loop {
+            match tokio::time::timeout(timeout, self.next_message()).await {
+                Ok(Ok(Incoming::Text(text))) if &text[..] == b"5" => break,
+                Ok(Ok(Incoming::Text(text))) if &text[..] == b"6" => {}
+                Ok(Ok(Incoming::Ping(data))) => self.pending.push_back(pong_frame(&data)),
+                _ => {
+                    session.abort_upgrade();
+                    return false;
+                }
+            }
+        }
+        session.finish_upgrade();
+        true
+    }
+
+    /// Hands one client message to the session; `Err` ends the connection.
+    fn deliver(&mut self, session: &Arc<Session>, message: Incoming) -> Result<(), BadRequest> {
+        match message {
+            Incoming::Text(data) => {
+                let packet = std::str::from_utf8(&data)
+                    .ok()
+                    .and_then(|text| Packet::from_text_frame(text).ok());
+                match packet {
+                    Some(packet) => session.receive(packet),
+                    None => {
+                        session.close(CloseReason::ProtocolError);
+                        Err(BadRequest)
+                    }
+                }
+            }
+            Incoming::Binary(data) => session.receive(Packet::Message(Payload::Binary(data))),
+            Incoming::Ping(data) => {
+                self.pending.push_back(pong_frame(&data));
+                Ok(())
+            }
+            Incoming::Pong => Ok(()),
+            Incoming::Close => {
+                session.close(CloseReason::TransportClose);
+                Err(BadRequest)
+            }
+        }
+    }
+
+    /// Serves the session until it ends, then flushes its last frames and a close frame.
+    async fn run(mut self, session: &Arc<Session>) {
+        let closed = session.closed_token();
+        let mut frames = VecDeque::new();
+        loop {
+            if self.pending.is_empty() || closed.is_cancelled() {
+                let ended = session.take_outbound(&mut frames);
+                self.pending.extend(frames.drain(..).map(OutFrame::into_wire));
+                if ended {
+                    break;
+                }
+            }
+            if self.write_available().is_err() {
+                session.close(CloseReason::TransportClose);
+                return;
+            }
+            tokio::select! {
+                ready = self.io.readable() => {
+                    if ready.is_err() || self.read_available().is_err() {
+                        session.close(CloseReason::TransportClose);
+                        return;
+                    }
+                    loop {
+                        match self.decode() {
+                            Ok(Some(message)) => {
+                                if self.deliver(session, message).is_err() {
+                                    break;
+                                }
+                            }
+                            Ok(None) => break,
+                            Err(Gone) => {
+                                session.close(CloseReason::ProtocolError);
+                                break;
+                            }
+                        }
+                    }
+                    self.release_read_buffer();
+                }
+                ready = self.io.writable(), if !self.pending.is_empty() => {
+                    if ready.is_err() {
+                        session.close(CloseReason::TransportClose);
+                        return;
+                    }
+                }
+                () = session.outbound_ready(), if self.pending.is_empty() => {}
+                () = closed.cancelled() => {}
+            }
+        }
+        self.pending.push_back(close_frame());
+        if let Ok(Ok(())) = tokio::time::timeout(FLUSH_TIMEOUT, self.flush()).await {
+            let _ = tokio::io::AsyncWriteExt::shutdown(&mut self.io).await;
+        }
+    }
+}
