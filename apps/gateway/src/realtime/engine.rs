@@ -90,11 +90,17 @@ pub enum Transport {
 struct Inner {
     queue: VecDeque<OutFrame>,
     transport: Transport,
+    /// A WebSocket for this session is open and has not finished or given up its upgrade.
+    probing: bool,
     /// A WebSocket finished its probe and waits for `5`; polling GETs answer `6` meanwhile.
     upgrading: bool,
     get_active: bool,
     post_active: bool,
     close_reason: Option<CloseReason>,
+    /// When the outstanding ping's pong is due (the ping's scheduled time plus `ping_timeout`).
+    pong_deadline: Option<Instant>,
+    /// A poll was answered `6` after the client's close; later polls are refused.
+    close_answered: bool,
 }
 
 /// One Engine.IO session.
@@ -199,10 +205,13 @@ impl Engine {
             inner: Mutex::new(Inner {
                 queue: VecDeque::new(),
                 transport,
+                probing: false,
                 upgrading: false,
                 get_active: false,
                 post_active: false,
                 close_reason: None,
+                pong_deadline: None,
+                close_answered: false,
             }),
             writer_wake: Notify::new(),
             closed: CancellationToken::new(),
@@ -244,7 +253,17 @@ enum Due {
     PongTimeout,
     /// The session's credentials expire.
     Expiry,
+    /// A session the client closed leaves the registry (see [`CLIENT_CLOSE_GRACE`]).
+    Forget,
 }
+
+/// How long a new poll waits for an upgrade under way to finish, and in how many looks.
+const UPGRADE_SETTLE: Duration = Duration::from_millis(100);
+const UPGRADE_SETTLE_STEPS: u32 = 20;
+
+/// How long a session the client closed stays known, so that a poll racing the close packet is answered
+/// `6` rather than "Session ID unknown".
+const CLIENT_CLOSE_GRACE: Duration = Duration::from_secs(2);
 
 /// One timer of one session.
 struct Timer {
@@ -278,25 +297,28 @@ fn fire(engine: &EngineShared, timer: Timer) {
     let Some(session) = timer.session.upgrade() else {
         return;
     };
+    if timer.due == Due::Forget {
+        lock(&engine.sessions).remove(&session.sid);
+        return;
+    }
     if session.is_closed() {
         return;
     }
     let current = session.heartbeat.load(Ordering::SeqCst) == timer.generation;
     match timer.due {
         Due::Ping if current => {
+            // Timed from when the ping was due, so that the deadline does not drift with the timer's tick.
+            let deadline = timer.at + engine.config.ping_timeout;
+            lock(&session.inner).pong_deadline = Some(deadline);
             session.pong_expected.store(true, Ordering::SeqCst);
             session.send(Packet::Ping(None));
-            session.schedule(
-                Due::PongTimeout,
-                Instant::now() + engine.config.ping_timeout,
-                timer.generation,
-            );
+            session.schedule(Due::PongTimeout, deadline, timer.generation);
         }
         Due::PongTimeout if current && session.pong_expected.load(Ordering::SeqCst) => {
             session.close(CloseReason::PingTimeout);
         }
         Due::Expiry => engine.handler.on_expired(&session),
-        Due::Ping | Due::PongTimeout => {}
+        Due::Ping | Due::PongTimeout | Due::Forget => {}
     }
 }
 
@@ -379,7 +401,11 @@ impl Session {
         self.closed.cancel();
         self.writer_wake.notify_one();
         if let Some(engine) = self.engine.upgrade() {
-            lock(&engine.sessions).remove(&self.sid);
+            if reason == CloseReason::ClientClose {
+                self.schedule(Due::Forget, Instant::now() + CLIENT_CLOSE_GRACE, 0);
+            } else {
+                lock(&engine.sessions).remove(&self.sid);
+            }
             if let Some(me) = self.me.upgrade() {
                 engine.handler.on_close(&me, reason);
             }
@@ -397,6 +423,7 @@ impl Session {
             }
             Packet::Pong(_) => {
                 if self.pong_expected.swap(false, Ordering::SeqCst) {
+                    lock(&self.inner).pong_deadline = None;
                     let generation = self.heartbeat.fetch_add(1, Ordering::SeqCst) + 1;
                     if let Some(engine) = self.engine.upgrade() {
                         self.schedule(
@@ -424,6 +451,9 @@ impl Session {
     pub fn receive_payload(self: &Arc<Self>, body: &str) -> Result<(), BadRequest> {
         {
             let mut inner = lock(&self.inner);
+            if inner.close_reason.is_some() {
+                return Err(BadRequest);
+            }
             if inner.transport != Transport::Polling || inner.post_active {
                 drop(inner);
                 self.close(CloseReason::ProtocolError);
@@ -445,6 +475,16 @@ impl Session {
     /// Answers a polling GET: waits for packets and returns them as one payload (`1` once closed, `6` while
     /// upgrading). A second concurrent GET closes the session and is refused.
     pub async fn poll(self: &Arc<Self>) -> Result<String, BadRequest> {
+        // A poll that arrives while a WebSocket upgrade is finishing waits for its outcome (at most
+        // `UPGRADE_SETTLE`): once upgraded, polling is over. A poll already pending gets `6` at once instead.
+        for _ in 0..UPGRADE_SETTLE_STEPS {
+            let inner = lock(&self.inner);
+            if !inner.probing && !inner.upgrading {
+                break;
+            }
+            drop(inner);
+            tokio::time::sleep(UPGRADE_SETTLE / UPGRADE_SETTLE_STEPS).await;
+        }
         {
             let mut inner = lock(&self.inner);
             if inner.transport != Transport::Polling {
@@ -455,7 +495,19 @@ impl Session {
                 self.close(CloseReason::ProtocolError);
                 return Err(BadRequest);
             }
-            if inner.close_reason.is_some() {
+            match inner.close_reason {
+                // A poll that raced the client's own close packet.
+                Some(CloseReason::ClientClose) if !inner.close_answered => {
+                    inner.close_answered = true;
+                    return Ok("6".into());
+                }
+                Some(_) => return Err(BadRequest),
+                None => {}
+            }
+            if inner.pong_deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+                // The timer may not have fired yet; the outcome must not depend on it.
+                drop(inner);
+                self.close(CloseReason::PingTimeout);
                 return Err(BadRequest);
             }
             inner.get_active = true;
@@ -466,6 +518,7 @@ impl Session {
                 let mut inner = lock(&self.inner);
                 if let Some(reason) = inner.close_reason {
                     if reason == CloseReason::ClientClose {
+                        inner.close_answered = true;
                         return Ok("6".into());
                     }
                     // Flush what was queued before the close (e.g. a Socket.IO DISCONNECT), then `1`.
@@ -487,6 +540,17 @@ impl Session {
         }
     }
 
+    /// A WebSocket for this session opened to upgrade it. Refused when the session is not on polling or another
+    /// WebSocket is already upgrading it (that one goes on; this one is closed).
+    pub fn begin_probe(&self) -> bool {
+        let mut inner = lock(&self.inner);
+        if inner.transport != Transport::Polling || inner.probing || inner.close_reason.is_some() {
+            return false;
+        }
+        inner.probing = true;
+        true
+    }
+
     /// Marks the probe of an upgrading WebSocket as done: pending and later polling GETs answer `6`.
     /// Refused when the session is not on polling or another upgrade is under way.
     pub fn begin_upgrade(&self) -> bool {
@@ -495,6 +559,7 @@ impl Session {
             return false;
         }
         inner.upgrading = true;
+        inner.probing = true;
         drop(inner);
         self.writer_wake.notify_one();
         true
@@ -502,13 +567,16 @@ impl Session {
 
     /// Gives up an upgrade that did not finish.
     pub fn abort_upgrade(&self) {
-        lock(&self.inner).upgrading = false;
+        let mut inner = lock(&self.inner);
+        inner.upgrading = false;
+        inner.probing = false;
     }
 
     /// Switches the session to WebSocket (the client sent `5`); later polling requests are refused.
     pub fn finish_upgrade(&self) {
         let mut inner = lock(&self.inner);
         inner.upgrading = false;
+        inner.probing = false;
         inner.transport = Transport::WebSocket;
         drop(inner);
         self.writer_wake.notify_one();
@@ -601,6 +669,31 @@ mod tests {
         let pinged = Instant::now();
         assert_eq!(session.next_batch().await, None, "no pong: the session ends");
         assert!(within(pinged.elapsed(), 200), "closed one timeout after the ping");
+        assert_eq!(session.close_reason(), Some(CloseReason::PingTimeout));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_poll_racing_the_clients_close_gets_noop_and_a_poll_past_the_pong_deadline_is_refused() {
+        let config = EngineConfig {
+            ping_interval: Duration::from_millis(300),
+            ping_timeout: Duration::from_millis(200),
+            ..EngineConfig::default()
+        };
+        let engine = Engine::new(config, Arc::new(Recorder::default()));
+        let (session, _) = engine.open(Transport::Polling);
+        session.receive_payload("1").expect("the close packet is accepted");
+        let again = engine.session(&session.sid).expect("still known for a moment");
+        assert_eq!(again.poll().await, Ok("6".to_owned()));
+        assert_eq!(again.poll().await, Err(BadRequest), "answered once");
+        tokio::time::sleep(CLIENT_CLOSE_GRACE + Duration::from_millis(10)).await;
+        assert!(engine.session(&session.sid).is_none(), "then forgotten");
+
+        let (session, _) = engine.open(Transport::Polling);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!(session.poll().await, Ok("2".to_owned()), "the ping");
+        // Exactly at the deadline, whether or not the timer task has run yet.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert_eq!(session.poll().await, Err(BadRequest));
         assert_eq!(session.close_reason(), Some(CloseReason::PingTimeout));
     }
 

@@ -104,11 +104,16 @@ pub async fn serve(routes: WebSocketRoutes, (request, mut framed): Upgrade) -> R
             return Ok(());
         }
     };
+    // Claimed before the `101` goes out, so that a poll the client sends next already sees an upgrade under way.
+    let probing = upgrading.as_ref().map(|session| session.begin_probe());
     if framed
         .send(h1::Message::Item((response, BodySize::None)))
         .await
         .is_err()
     {
+        if let (Some(session), Some(true)) = (&upgrading, probing) {
+            session.abort_upgrade();
+        }
         return Ok(());
     }
     let parts = framed.into_parts();
@@ -131,7 +136,9 @@ pub async fn serve(routes: WebSocketRoutes, (request, mut framed): Upgrade) -> R
             session
         }
         Some(session) => {
-            if !Box::pin(connection.upgrade(&session, config.upgrade_timeout)).await {
+            let upgraded = probing == Some(true)
+                && Box::pin(connection.upgrade(&session, config.upgrade_timeout)).await;
+            if !upgraded {
                 connection.pending.push_back(close_frame());
                 let _ = tokio::time::timeout(FLUSH_TIMEOUT, connection.flush()).await;
                 return Ok(());
@@ -330,20 +337,26 @@ impl Connection {
         }
     }
 
-    /// The probe/upgrade exchange that moves a polling session here; `false` when it did not complete (the
-    /// caller closes this WebSocket; the session goes on over polling).
+    /// The probe/upgrade exchange that moves a polling session here, once [`Session::begin_probe`] accepted
+    /// this WebSocket; `false` when it did not complete (the caller closes this WebSocket; the session goes on
+    /// over polling). A WebSocket that `begin_probe` refused (the session is upgraded already, or another
+    /// WebSocket is upgrading it) is accepted and closed at once.
     async fn upgrade(&mut self, session: &Arc<Session>, timeout: Duration) -> bool {
-        if session.transport() != Transport::Polling {
-            // A second WebSocket for a session already upgraded: accepted, then closed.
-            return false;
-        }
         let probe = tokio::time::timeout(timeout, self.next_message()).await;
         let probed = matches!(&probe, Ok(Ok(Incoming::Text(text))) if &text[..] == b"2probe");
         if !probed || !session.begin_upgrade() {
+            session.abort_upgrade();
             return false;
         }
         self.pending.push_back(OutFrame::text("3probe").wire().clone());
-        if self.flush().await.is_err() {
+        // Written without yielding when the socket takes it (it always has room for 7 bytes), so that a `5`
+        // that came with the probe is handled at once.
+        let written = match self.write_available() {
+            Ok(()) if self.pending.is_empty() => Ok(()),
+            Ok(()) => self.flush().await,
+            Err(gone) => Err(gone),
+        };
+        if written.is_err() {
             session.abort_upgrade();
             return false;
         }
@@ -390,10 +403,31 @@ impl Connection {
         }
     }
 
+    /// Hands every complete message read so far to the session.
+    fn deliver_buffered(&mut self, session: &Arc<Session>) {
+        loop {
+            match self.decode() {
+                Ok(Some(message)) => {
+                    if self.deliver(session, message).is_err() {
+                        break;
+                    }
+                }
+                Ok(None) => break,
+                Err(Gone) => {
+                    session.close(CloseReason::ProtocolError);
+                    break;
+                }
+            }
+        }
+        self.release_read_buffer();
+    }
+
     /// Serves the session until it ends, then flushes its last frames and a close frame.
     async fn run(mut self, session: &Arc<Session>) {
         let closed = session.closed_token();
         let mut frames = VecDeque::new();
+        // What arrived with the handshake or right behind the upgrade's `5`.
+        self.deliver_buffered(session);
         loop {
             if self.pending.is_empty() || closed.is_cancelled() {
                 let ended = session.take_outbound(&mut frames);
@@ -412,21 +446,7 @@ impl Connection {
                         session.close(CloseReason::TransportClose);
                         return;
                     }
-                    loop {
-                        match self.decode() {
-                            Ok(Some(message)) => {
-                                if self.deliver(session, message).is_err() {
-                                    break;
-                                }
-                            }
-                            Ok(None) => break,
-                            Err(Gone) => {
-                                session.close(CloseReason::ProtocolError);
-                                break;
-                            }
-                        }
-                    }
-                    self.release_read_buffer();
+                    self.deliver_buffered(session);
                 }
                 ready = self.io.writable(), if !self.pending.is_empty() => {
                     if ready.is_err() {
