@@ -12,6 +12,7 @@
 #   EPOP_BENCH_FANOUT_MESSAGES / _RATE / _BURST   messages at RATE/s, then BURST back to back (50, 10, 100)
 #   EPOP_BENCH_LOADGEN_CPUS       cores the fanout load generator is pinned to (taskset -c; "1"; "" = none)
 #   EPOP_BENCH_GATEWAY_CPUS       cores the gateway is pinned to ("" = none)
+#   EPOP_BENCH_GATEWAY_WRAP       a command the gateway runs under, e.g. "heaptrack -o /tmp/gw" (profiling runs)
 set -euo pipefail
 WHAT="${1:-all}"
 case "$WHAT" in
@@ -48,13 +49,14 @@ psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE $DB"
 STORE=$(mktemp -d)
 PIN=()
 [ -n "$GATEWAY_CPUS" ] && PIN=(taskset -c "$GATEWAY_CPUS")
-env -i PATH="$PATH" HOME="$HOME" \
+read -r -a WRAP <<<"${EPOP_BENCH_GATEWAY_WRAP:-}"
+env -i PATH="$PATH" HOME="$HOME" ${MALLOC_ARENA_MAX:+MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX} \
     DATABASE_URL="$DB_URL" EPOP_DB_POOL_SIZE="$DB_POOL" \
     REDIS_URL="redis://127.0.0.1:6379" EPOP_REDIS_PREFIX="epopbench" \
     EPOP_JWT_SECRET="$JWT_SECRET" \
     EPOP_LISTEN="127.0.0.1:$PORT" EPOP_STORAGE_DIR="$STORE" \
     EPOP_AUTH_RATE_LIMIT=0 EPOP_API_RATE_LIMIT=0 EPOP_SOCKET_RATE_LIMIT=0 RUST_LOG=warn \
-    "${PIN[@]}" "$GATEWAY" > /tmp/epop-bench-gateway.log 2>&1 &
+    "${PIN[@]}" "${WRAP[@]}" "$GATEWAY" > /tmp/epop-bench-gateway.log 2>&1 &
 GW_PID=$!
 trap 'kill $GW_PID 2>/dev/null; wait $GW_PID 2>/dev/null; rm -rf "$STORE"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null && break; sleep 0.2; done

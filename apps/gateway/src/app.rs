@@ -487,24 +487,33 @@ pub async fn run_conformance(listen: SocketAddr) -> anyhow::Result<()> {
 /// `/engine.io/`.
 pub fn conformance_server(listener: TcpListener) -> anyhow::Result<Server> {
     let (socket_io, echo) = crate::realtime::conformance::engines();
-    let routes = WebSocketRoutes::new(vec![("/socket.io", socket_io.clone()), ("/engine.io", echo.clone())]);
+    let routes = WebSocketRoutes::new(vec![
+        ("/socket.io", socket_io.clone()),
+        ("/engine.io", echo.clone()),
+    ]);
     let socket_io = web::Data::new(socket_io);
     let echo = web::Data::new(echo);
-    Ok(serve_http(listener, 2, Duration::from_secs(1), routes, move || {
-        App::new()
-            .service(
-                web::scope("/socket.io")
-                    .app_data(socket_io.clone())
-                    .route("", web::route().to(transport::endpoint))
-                    .route("/", web::route().to(transport::endpoint)),
-            )
-            .service(
-                web::scope("/engine.io")
-                    .app_data(echo.clone())
-                    .route("", web::route().to(transport::endpoint))
-                    .route("/", web::route().to(transport::endpoint)),
-            )
-    })?)
+    Ok(serve_http(
+        listener,
+        2,
+        Duration::from_secs(1),
+        routes,
+        move || {
+            App::new()
+                .service(
+                    web::scope("/socket.io")
+                        .app_data(socket_io.clone())
+                        .route("", web::route().to(transport::endpoint))
+                        .route("/", web::route().to(transport::endpoint)),
+                )
+                .service(
+                    web::scope("/engine.io")
+                        .app_data(echo.clone())
+                        .route("", web::route().to(transport::endpoint))
+                        .route("/", web::route().to(transport::endpoint)),
+                )
+        },
+    )?)
 }
 
 /// The HTTP/1.1 server: `app` (a fresh actix-web application per worker) serves every request, except the
@@ -539,13 +548,11 @@ where
         .disable_signals()
         .listen("epop-http", listener, move || {
             let websockets = websockets.clone();
-            let app = app()
-                .into_factory()
-                .map_err(|error| error.error_response());
+            let app = app().into_factory().map_err(|error| error.error_response());
             actix_http::HttpService::build()
                 .local_addr(local)
                 .upgrade(actix_service::fn_service(move |upgrade: websocket::Upgrade| {
-                    websocket::serve(websockets.clone(), upgrade)
+                    websocket::take_over(websockets.clone(), upgrade)
                 }))
                 .finish(actix_service::map_config(app, |()| {
                     actix_web::dev::AppConfig::default()

@@ -124,7 +124,8 @@ impl OutboxHandler for NotificationProjector {
                         .load(conn)
                         .await?;
                     let members: Vec<UserId> = members.into_iter().map(UserId::from).collect();
-                    let online = self.live.online(&members).await;
+                    let online: std::collections::HashSet<UserId> =
+                        self.live.online(&members).await.into_iter().collect();
                     let content = message
                         .get("content")
                         .and_then(serde_json::Value::as_str)

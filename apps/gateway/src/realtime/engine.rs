@@ -478,11 +478,13 @@ impl Session {
         // A poll that arrives while a WebSocket upgrade is finishing waits for its outcome (at most
         // `UPGRADE_SETTLE`): once upgraded, polling is over. A poll already pending gets `6` at once instead.
         for _ in 0..UPGRADE_SETTLE_STEPS {
-            let inner = lock(&self.inner);
-            if !inner.probing && !inner.upgrading {
+            let settled = {
+                let inner = lock(&self.inner);
+                !inner.probing && !inner.upgrading
+            };
+            if settled {
                 break;
             }
-            drop(inner);
             tokio::time::sleep(UPGRADE_SETTLE / UPGRADE_SETTLE_STEPS).await;
         }
         {
@@ -504,7 +506,10 @@ impl Session {
                 Some(_) => return Err(BadRequest),
                 None => {}
             }
-            if inner.pong_deadline.is_some_and(|deadline| Instant::now() >= deadline) {
+            if inner
+                .pong_deadline
+                .is_some_and(|deadline| Instant::now() >= deadline)
+            {
                 // The timer may not have fired yet; the outcome must not depend on it.
                 drop(inner);
                 self.close(CloseReason::PingTimeout);
@@ -660,12 +665,18 @@ mod tests {
         let opened = Instant::now();
         let ping = OutFrame::packet(&Packet::Ping(None));
         assert_eq!(session.next_batch().await, Some(vec![ping.clone()]));
-        assert!(within(opened.elapsed(), 300), "first ping one interval after open");
+        assert!(
+            within(opened.elapsed(), 300),
+            "first ping one interval after open"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
         session.receive(Packet::Pong(None)).expect("a pong is accepted");
         let answered = Instant::now();
         assert_eq!(session.next_batch().await, Some(vec![ping]));
-        assert!(within(answered.elapsed(), 300), "next ping one interval after the pong");
+        assert!(
+            within(answered.elapsed(), 300),
+            "next ping one interval after the pong"
+        );
         let pinged = Instant::now();
         assert_eq!(session.next_batch().await, None, "no pong: the session ends");
         assert!(within(pinged.elapsed(), 200), "closed one timeout after the ping");
@@ -681,7 +692,9 @@ mod tests {
         };
         let engine = Engine::new(config, Arc::new(Recorder::default()));
         let (session, _) = engine.open(Transport::Polling);
-        session.receive_payload("1").expect("the close packet is accepted");
+        session
+            .receive_payload("1")
+            .expect("the close packet is accepted");
         let again = engine.session(&session.sid).expect("still known for a moment");
         assert_eq!(again.poll().await, Ok("6".to_owned()));
         assert_eq!(again.poll().await, Err(BadRequest), "answered once");

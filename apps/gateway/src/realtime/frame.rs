@@ -156,7 +156,10 @@ pub fn close_frame() -> Bytes {
 
 /// A long-polling payload from as many whole frames as fit in `max_bytes` (at least one); returns the text and
 /// how many frames it took.
-pub fn encode_polling<'a>(frames: impl IntoIterator<Item = &'a OutFrame>, max_bytes: usize) -> (String, usize) {
+pub fn encode_polling<'a>(
+    frames: impl IntoIterator<Item = &'a OutFrame>,
+    max_bytes: usize,
+) -> (String, usize) {
     let mut out = String::new();
     let mut used = 0;
     for frame in frames {

@@ -13,10 +13,11 @@ use epop_realtime_protocol::engine::Payload;
 use epop_realtime_protocol::socket::{self, Packet, PacketKind, Reassembler};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc;
+use tokio::sync::Notify;
 
 /// An event from a client.
 #[derive(Debug, Clone)]
@@ -81,7 +82,11 @@ impl std::fmt::Debug for Socket {
 
 /// A Socket.IO packet as the frames that carry it: the header, then one frame per binary attachment.
 pub fn frames_of(packet: &Packet) -> Vec<OutFrame> {
-    packet.to_engine_messages().iter().map(OutFrame::message).collect()
+    packet
+        .to_engine_messages()
+        .iter()
+        .map(OutFrame::message)
+        .collect()
 }
 
 impl Socket {
@@ -140,8 +145,32 @@ enum Inbound {
     Closed,
 }
 
+/// The packets waiting for a connection's task, in arrival order. (A tokio channel would allocate a block of
+/// 32 slots per connection up front; most connections hold nothing here most of the time.)
+#[derive(Default)]
+struct Inbox {
+    queue: Mutex<VecDeque<Inbound>>,
+    ready: Notify,
+}
+
+impl Inbox {
+    fn push(&self, item: Inbound) {
+        lock(&self.queue).push_back(item);
+        self.ready.notify_one();
+    }
+
+    async fn recv(&self) -> Inbound {
+        loop {
+            if let Some(item) = lock(&self.queue).pop_front() {
+                return item;
+            }
+            self.ready.notified().await;
+        }
+    }
+}
+
 struct Connection {
-    inbound: mpsc::UnboundedSender<Inbound>,
+    inbound: Inbox,
     reassembler: Mutex<Reassembler>,
     sockets: Mutex<HashMap<String, Arc<Socket>>>,
 }
@@ -182,9 +211,8 @@ impl SocketIo {
 
 impl EngineHandler for SocketIo {
     fn on_open(&self, session: &Arc<Session>) {
-        let (sender, receiver) = mpsc::unbounded_channel();
         let connection = Arc::new(Connection {
-            inbound: sender,
+            inbound: Inbox::default(),
             reassembler: Mutex::new(Reassembler::new()),
             sockets: Mutex::new(HashMap::new()),
         });
@@ -193,7 +221,6 @@ impl EngineHandler for SocketIo {
             self.app.clone(),
             session.clone(),
             connection,
-            receiver,
             self.connect_timeout,
         ));
     }
@@ -211,7 +238,7 @@ impl EngineHandler for SocketIo {
         };
         match complete {
             Ok(Some(packet)) => {
-                let _ = connection.inbound.send(Inbound::Packet(packet));
+                connection.inbound.push(Inbound::Packet(packet));
             }
             Ok(None) => {}
             Err(_) => session.close(CloseReason::ProtocolError),
@@ -220,7 +247,7 @@ impl EngineHandler for SocketIo {
 
     fn on_close(&self, session: &Arc<Session>, _reason: CloseReason) {
         if let Some(connection) = lock(&self.connections).remove(&session.sid) {
-            let _ = connection.inbound.send(Inbound::Closed);
+            connection.inbound.push(Inbound::Closed);
         }
     }
 
@@ -241,7 +268,6 @@ async fn run_connection(
     app: Arc<dyn Application>,
     session: Arc<Session>,
     connection: Arc<Connection>,
-    mut inbound: mpsc::UnboundedReceiver<Inbound>,
     connect_timeout: Duration,
 ) {
     let deadline = tokio::time::sleep(connect_timeout);
@@ -253,7 +279,7 @@ async fn run_connection(
                 session.close(CloseReason::ServerClose);
                 None
             }
-            next = inbound.recv() => next,
+            next = connection.inbound.recv() => Some(next),
         };
         let packet = match next {
             Some(Inbound::Packet(packet)) => packet,
@@ -264,10 +290,7 @@ async fn run_connection(
         match (packet.kind, existing) {
             (PacketKind::Connect, None) => {
                 if !app.has_namespace(&namespace) {
-                    session.send_frames(frames_of(&Packet::connect_error(
-                        &namespace,
-                        "Invalid namespace",
-                    )));
+                    session.send_frames(frames_of(&Packet::connect_error(&namespace, "Invalid namespace")));
                     continue;
                 }
                 let socket = Arc::new(Socket {

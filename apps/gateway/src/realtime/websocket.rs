@@ -73,9 +73,16 @@ impl WebSocketRoutes {
     }
 }
 
+/// Takes over an upgrade request: serves it on a task of its own (on this worker), so that the HTTP
+/// dispatcher that handed it over, and everything it holds, is freed at once.
+pub async fn take_over(routes: WebSocketRoutes, upgrade: Upgrade) -> Result<(), std::convert::Infallible> {
+    actix_web::rt::spawn(serve(routes, upgrade));
+    Ok(())
+}
+
 /// Serves one upgrade request: refuses it with the HTTP answer Engine.IO gives, or answers `101` and runs
 /// the connection until it ends.
-pub async fn serve(routes: WebSocketRoutes, (request, mut framed): Upgrade) -> Result<(), std::convert::Infallible> {
+async fn serve(routes: WebSocketRoutes, (request, mut framed): Upgrade) {
     let Some(engine) = routes.engine(request.path()) else {
         let body = serde_json::json!({
             "type": "about:blank",
@@ -84,8 +91,14 @@ pub async fn serve(routes: WebSocketRoutes, (request, mut framed): Upgrade) -> R
             "code": "not_found",
             "detail": "no such route",
         });
-        respond(&mut framed, StatusCode::NOT_FOUND, "application/problem+json", body).await;
-        return Ok(());
+        respond(
+            &mut framed,
+            StatusCode::NOT_FOUND,
+            "application/problem+json",
+            body,
+        )
+        .await;
+        return;
     };
     let engine = engine.clone();
     let upgrading = match accept(&request, &engine) {
@@ -93,7 +106,7 @@ pub async fn serve(routes: WebSocketRoutes, (request, mut framed): Upgrade) -> R
         Err((code, message)) => {
             let body = serde_json::json!({"code": code, "message": message});
             respond(&mut framed, StatusCode::BAD_REQUEST, "application/json", body).await;
-            return Ok(());
+            return;
         }
     };
     let response = match ws::handshake(request.head()).map(|mut builder| builder.message_body(())) {
@@ -101,9 +114,10 @@ pub async fn serve(routes: WebSocketRoutes, (request, mut framed): Upgrade) -> R
         _ => {
             let body = serde_json::json!({"code": 3, "message": "Bad request"});
             respond(&mut framed, StatusCode::BAD_REQUEST, "application/json", body).await;
-            return Ok(());
+            return;
         }
     };
+    drop(request);
     // Claimed before the `101` goes out, so that a poll the client sends next already sees an upgrade under way.
     let probing = upgrading.as_ref().map(|session| session.begin_probe());
     if framed
@@ -114,19 +128,22 @@ pub async fn serve(routes: WebSocketRoutes, (request, mut framed): Upgrade) -> R
         if let (Some(session), Some(true)) = (&upgrading, probing) {
             session.abort_upgrade();
         }
-        return Ok(());
+        return;
     }
-    let parts = framed.into_parts();
+    // The HTTP codec and its two buffers are dropped here (only their fields that are moved out would
+    // otherwise be released, the rest living as long as the connection).
+    let actix_codec::FramedParts { io, read_buf, .. } = framed.into_parts();
     let config = *engine.config();
     let mut connection = Connection {
-        io: parts.io,
-        // Frames the client sent right behind its handshake; the HTTP buffers themselves are dropped here.
-        read_buf: BytesMut::from(&parts.read_buf[..]),
+        io,
+        // Frames the client sent right behind its handshake.
+        read_buf: BytesMut::from(&read_buf[..]),
         codec: ws::Codec::new().max_size(config.max_payload),
         partial: None,
         max_payload: config.max_payload,
         pending: VecDeque::new(),
     };
+    drop(read_buf);
     let session = match upgrading {
         None => {
             let (session, open) = engine.open(Transport::WebSocket);
@@ -136,26 +153,26 @@ pub async fn serve(routes: WebSocketRoutes, (request, mut framed): Upgrade) -> R
             session
         }
         Some(session) => {
-            let upgraded = probing == Some(true)
-                && Box::pin(connection.upgrade(&session, config.upgrade_timeout)).await;
+            let upgraded =
+                probing == Some(true) && Box::pin(connection.upgrade(&session, config.upgrade_timeout)).await;
             if !upgraded {
                 connection.pending.push_back(close_frame());
                 let _ = tokio::time::timeout(FLUSH_TIMEOUT, connection.flush()).await;
-                return Ok(());
+                return;
             }
             session
         }
     };
     connection.run(&session).await;
-    Ok(())
 }
 
 /// Checks the Engine.IO query of an upgrade request; returns the polling session it upgrades, if any, or
 /// the refusal (code and message).
 fn accept(request: &Request, engine: &Engine) -> Result<Option<Arc<Session>>, (u8, &'static str)> {
-    let query: HashMap<String, String> = form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
-        .into_owned()
-        .collect();
+    let query: HashMap<String, String> =
+        form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
     if query.get("EIO").map(String::as_str) != Some("4") {
         return Err((5, "Unsupported protocol version"));
     }
@@ -313,7 +330,9 @@ impl Connection {
                 Err(_) => return Err(Gone),
             };
             while written > 0 {
-                let Some(front) = self.pending.front_mut() else { break };
+                let Some(front) = self.pending.front_mut() else {
+                    break;
+                };
                 if written >= front.len() {
                     written -= front.len();
                     self.pending.pop_front();
