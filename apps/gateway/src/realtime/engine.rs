@@ -1,11 +1,13 @@
 //! Engine.IO v4 sessions, shared by every actix worker.
 //!
 //! A [`Session`] owns one outbound queue drained by exactly one writer at a time: the pending long-polling
-//! `GET`, or the WebSocket writer task after an upgrade. That keeps a Socket.IO packet and its binary
+//! `GET`, or the session's WebSocket task after an upgrade. That keeps a Socket.IO packet and its binary
 //! attachments contiguous and makes the transport switch a matter of changing who drains the queue. The queue
 //! is bounded: a client that cannot keep up is disconnected (it catches up later over REST) instead of
 //! growing memory without bound. Heartbeats follow v4: the server pings one `ping_interval` after open and
-//! after each pong, and closes the session when no pong arrives within `ping_timeout`.
+//! after each pong, and closes the session when no pong arrives within `ping_timeout`. The timers of every
+//! session (heartbeats and the deadline of the credentials behind it) live in one task per engine, so an idle
+//! session costs a queue entry rather than a task.
 
 use super::frame::{OutFrame, encode_polling};
 use super::lock;
@@ -114,6 +116,8 @@ pub struct Session {
     pong_expected: AtomicBool,
     /// Bumped by every pong, so that the timeout of an answered ping is recognised as stale.
     heartbeat: AtomicU64,
+    /// Frames were queued lazily and the session is on the engine's list for the next flush tick.
+    lazy: AtomicBool,
     max_queued: usize,
     max_payload: usize,
     timers: mpsc::UnboundedSender<Timer>,
@@ -132,6 +136,8 @@ impl std::fmt::Debug for Session {
 struct EngineShared {
     config: EngineConfig,
     sessions: Mutex<HashMap<String, Arc<Session>>>,
+    /// Sessions holding frames queued with [`Session::send_frames_lazily`], woken at the next flush tick.
+    lazy: Mutex<Vec<Weak<Session>>>,
     handler: Arc<dyn EngineHandler>,
     timers: mpsc::UnboundedSender<Timer>,
 }
@@ -162,6 +168,7 @@ impl Engine {
         let shared = Arc::new(EngineShared {
             config,
             sessions: Mutex::new(HashMap::new()),
+            lazy: Mutex::new(Vec::new()),
             handler,
             timers,
         });
@@ -217,6 +224,7 @@ impl Engine {
             closed: CancellationToken::new(),
             pong_expected: AtomicBool::new(false),
             heartbeat: AtomicU64::new(0),
+            lazy: AtomicBool::new(false),
             max_queued: config.max_queued_packets,
             max_payload: config.max_payload,
             timers: self.shared.timers.clone(),
@@ -257,6 +265,9 @@ enum Due {
     Forget,
 }
 
+/// How often frames queued lazily (presence) are written out. They also leave with the next frame sent at once.
+const LAZY_FLUSH: Duration = Duration::from_millis(200);
+
 /// How long a new poll waits for an upgrade under way to finish, and in how many looks.
 const UPGRADE_SETTLE: Duration = Duration::from_millis(100);
 const UPGRADE_SETTLE_STEPS: u32 = 20;
@@ -276,8 +287,18 @@ struct Timer {
 /// The timers of every session of an engine, in one task: a session costs a queue entry, not a task of its own.
 async fn run_timers(engine: Weak<EngineShared>, mut commands: mpsc::UnboundedReceiver<Timer>) {
     let mut queue: DelayQueue<Timer> = DelayQueue::new();
+    let mut flush = tokio::time::interval(LAZY_FLUSH);
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            _ = flush.tick() => {
+                let Some(engine) = engine.upgrade() else { return };
+                let sessions = std::mem::take(&mut *lock(&engine.lazy));
+                for session in sessions.iter().filter_map(Weak::upgrade) {
+                    session.lazy.store(false, Ordering::SeqCst);
+                    session.writer_wake.notify_one();
+                }
+            }
             command = commands.recv() => match command {
                 Some(timer) => {
                     let at = timer.at;
@@ -383,6 +404,27 @@ impl Session {
             self.close(CloseReason::SlowConsumer);
         } else {
             self.writer_wake.notify_one();
+        }
+    }
+
+    /// Queues frames that may wait: they are written with the next frame sent at once, or at the engine's next
+    /// flush tick (every 200 ms), whichever comes first. For state that a moment's delay does not harm (presence):
+    /// a connect storm then costs each socket one write per tick instead of one per frame.
+    pub fn send_frames_lazily(&self, frames: impl IntoIterator<Item = OutFrame>) {
+        if self.is_closed() {
+            return;
+        }
+        let overflow = {
+            let mut inner = lock(&self.inner);
+            inner.queue.extend(frames);
+            inner.queue.len() > self.max_queued
+        };
+        if overflow {
+            self.close(CloseReason::SlowConsumer);
+        } else if !self.lazy.swap(true, Ordering::SeqCst)
+            && let Some(engine) = self.engine.upgrade()
+        {
+            lock(&engine.lazy).push(self.me.clone());
         }
     }
 
@@ -708,6 +750,38 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(200)).await;
         assert_eq!(session.poll().await, Err(BadRequest));
         assert_eq!(session.close_reason(), Some(CloseReason::PingTimeout));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn lazy_frames_leave_at_the_next_tick_or_with_the_next_frame() {
+        let engine = Engine::new(EngineConfig::default(), Arc::new(Recorder::default()));
+        let (session, _) = engine.open(Transport::WebSocket);
+        let lazy = OutFrame::packet(&message("presence"));
+        let urgent = OutFrame::packet(&message("message"));
+        tokio::time::sleep(LAZY_FLUSH / 2).await;
+        session.send_frames_lazily([lazy.clone()]);
+        let started = Instant::now();
+        session.outbound_ready().await;
+        assert!(
+            started.elapsed() > Duration::ZERO,
+            "the writer is not woken at once"
+        );
+        assert!(started.elapsed() <= LAZY_FLUSH, "but at the next flush tick");
+        assert_eq!(session.next_batch().await, Some(vec![lazy.clone()]));
+        session.send_frames_lazily([lazy.clone()]);
+        session.send_frames([urgent.clone()]);
+        let started = Instant::now();
+        session.outbound_ready().await;
+        assert_eq!(
+            started.elapsed(),
+            Duration::ZERO,
+            "a frame sent at once wakes the writer"
+        );
+        assert_eq!(
+            session.next_batch().await,
+            Some(vec![lazy, urgent]),
+            "and carries the waiting ones"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -28,8 +28,6 @@ struct Context {
     user: UserId,
     /// The socket asked for connection state recovery: events carry offsets, and a drop is remembered.
     recover: bool,
-    /// Replay what was missed after this outbox id (a recovered session).
-    replay_after: Option<i64>,
     /// The user's conversations, loaded before the CONNECT reply so the rooms are joined right after it.
     conversations: Vec<ConversationId>,
     /// Events counted in the current window, and when the window started.
@@ -118,13 +116,26 @@ impl EpopRealtime {
         });
     }
 
-    /// Forwards domain events from the bus to this node's sockets until the process ends.
+    /// Forwards domain events from the bus to this node's sockets until the process ends. Presence goes its
+    /// own way, in order, on a task of its own: a connect storm in a large group (each arrival announced to
+    /// every member) must not hold up messages.
     pub fn spawn_fan_out(self: &Arc<Self>) {
         let app = self.clone();
         let mut events = self.state.events.subscribe();
+        let (presence, mut presence_queue) = tokio::sync::mpsc::unbounded_channel::<Arc<PublishedEvent>>();
+        let presence_app = self.clone();
+        tokio::spawn(async move {
+            while let Some(event) = presence_queue.recv().await {
+                presence_app.deliver(&event).await;
+            }
+        });
         tokio::spawn(async move {
             loop {
                 match events.recv().await {
+                    Ok(event) if matches!(event.event, DomainEvent::PresenceChanged { .. }) => {
+                        // The presence task lives as long as this one.
+                        let _ = presence.send(event);
+                    }
                     Ok(event) => app.deliver(&event).await,
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
                         tracing::warn!(
@@ -672,25 +683,23 @@ impl Application for EpopApplication {
         let context = Arc::new(Context {
             user: claims.sub,
             recover,
-            replay_after,
             conversations,
             limit: Mutex::new((Instant::now(), 0)),
         });
-        *super::lock(&socket.state) = Some(context);
+        *super::lock(&socket.state) = Some(context.clone());
         // Sockets never outlive their credentials.
         let expires_in = (claims.exp - chrono::Utc::now().timestamp()).max(0) as u64;
         socket.session().expire_in(Duration::from_secs(expires_in));
-        Ok(())
-    }
-
-    async fn connected(&self, socket: &Arc<Socket>) {
+        // Everything a connect entails happens before the CONNECT reply (what the socket is sent meanwhile is
+        // held until the reply went out): the rooms are joined before anything is looked up, so nothing is
+        // missed in between, and a connect storm paces itself by the clients' own waiting instead of piling up
+        // work behind replies already sent.
         let app = &self.0;
-        let Some(context) = context(socket) else { return };
         app.hub.add(socket, context.user, context.recover);
         for conversation in &context.conversations {
             app.hub.join(&socket.id, &conversation_room(*conversation));
         }
-        if let Some(after) = context.replay_after {
+        if let Some(after) = replay_after {
             app.replay(socket, context.user, &context.conversations, after)
                 .await;
         }
@@ -706,7 +715,10 @@ impl Application for EpopApplication {
         let partners = app.state.chat.partners(context.user).await.unwrap_or_default();
         let online = app.presence.online_among(&partners).await;
         socket.emit("presence:list", vec![json!({"online": online})]);
+        Ok(())
     }
+
+    async fn connected(&self, _socket: &Arc<Socket>) {}
 
     async fn event(&self, socket: &Arc<Socket>, event: IncomingEvent) {
         let app = &self.0;

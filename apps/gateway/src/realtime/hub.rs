@@ -136,7 +136,8 @@ impl Hub {
     }
 
     /// Sends `packet` once to every socket in any of `rooms` (a socket in several rooms gets it once), except
-    /// the sockets of `except_user`. The packet is encoded once.
+    /// the sockets of `except_user`. The packet is encoded once. Used for presence, which may wait for the
+    /// engine's flush tick (see [`super::engine::Session::send_frames_lazily`]).
     pub fn broadcast_to_rooms(&self, rooms: &[String], packet: &Packet, except_user: UserId) {
         let frames = frames_of(packet);
         let targets: Vec<Arc<Socket>> = {
@@ -154,7 +155,7 @@ impl Hub {
                 .collect()
         };
         for socket in targets {
-            socket.send_encoded(&frames);
+            socket.send_encoded_lazily(&frames);
         }
     }
 

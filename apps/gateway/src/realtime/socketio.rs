@@ -44,7 +44,9 @@ pub struct Refusal {
 pub trait Application: Send + Sync + 'static {
     /// Whether a namespace exists (others are refused with "Invalid namespace").
     fn has_namespace(&self, namespace: &str) -> bool;
-    /// Decides whether a socket may connect, from its `auth` payload.
+    /// Decides whether a socket may connect, from its `auth` payload. It may already join rooms and emit:
+    /// what the socket is sent before the CONNECT reply is held and follows the reply (and is dropped if the
+    /// socket is refused).
     async fn authorize(&self, socket: &Arc<Socket>) -> Result<(), Refusal>;
     /// Called right after the CONNECT reply went out.
     async fn connected(&self, socket: &Arc<Socket>);
@@ -69,6 +71,10 @@ pub struct Socket {
     /// The private session id for connection state recovery, when the application enabled it; sent in the
     /// CONNECT reply.
     pub pid: Mutex<Option<String>>,
+    /// What was sent to the socket before its CONNECT reply went out, held until it does; `None` from then on.
+    /// So the application may join rooms and emit while it authorizes the socket: nothing it misses in the
+    /// meantime, and nothing ahead of the CONNECT reply.
+    held: Mutex<Option<Vec<OutFrame>>>,
 }
 
 impl std::fmt::Debug for Socket {
@@ -97,12 +103,44 @@ impl Socket {
 
     /// Sends a whole Socket.IO packet (header and attachments, contiguous).
     pub fn send_packet(&self, packet: &Packet) {
-        self.session.send_frames(frames_of(packet));
+        self.send_frames(frames_of(packet));
     }
 
     /// Sends frames encoded once for many sockets (see [`frames_of`]).
     pub fn send_encoded(&self, frames: &[OutFrame]) {
-        self.session.send_frames(frames.iter().cloned());
+        self.send_frames(frames.iter().cloned());
+    }
+
+    /// Sends frames that may wait up to the engine's flush tick (see [`Session::send_frames_lazily`]).
+    pub fn send_encoded_lazily(&self, frames: &[OutFrame]) {
+        let mut held = lock(&self.held);
+        match held.as_mut() {
+            Some(waiting) => waiting.extend(frames.iter().cloned()),
+            None => {
+                drop(held);
+                self.session.send_frames_lazily(frames.iter().cloned());
+            }
+        }
+    }
+
+    fn send_frames(&self, frames: impl IntoIterator<Item = OutFrame>) {
+        let mut held = lock(&self.held);
+        match held.as_mut() {
+            Some(waiting) => waiting.extend(frames),
+            None => {
+                drop(held);
+                self.session.send_frames(frames);
+            }
+        }
+    }
+
+    /// Sends the CONNECT reply, then what was held for the socket meanwhile.
+    fn accept(&self, reply: &Packet) {
+        let mut held = lock(&self.held);
+        self.session.send_frames(frames_of(reply));
+        if let Some(waiting) = held.take() {
+            self.session.send_frames(waiting);
+        }
     }
 
     /// Emits `event` with `args`.
@@ -301,17 +339,18 @@ async fn run_connection(
                     next_ack: AtomicU64::new(0),
                     state: Mutex::new(None),
                     pid: Mutex::new(None),
+                    held: Mutex::new(Some(Vec::new())),
                 });
                 match app.authorize(&socket).await {
                     Ok(()) => {
                         let pid = lock(&socket.pid).clone();
-                        socket.send_packet(&Packet::connect_ok(&namespace, &socket.id, pid.as_deref()));
+                        socket.accept(&Packet::connect_ok(&namespace, &socket.id, pid.as_deref()));
                         lock(&connection.sockets).insert(namespace, socket.clone());
                         ever_connected = true;
                         app.connected(&socket).await;
                     }
                     Err(refusal) => {
-                        socket.send_packet(&Packet::connect_error(&namespace, &refusal.message));
+                        session.send_frames(frames_of(&Packet::connect_error(&namespace, &refusal.message)));
                     }
                 }
             }

@@ -75,9 +75,12 @@ impl WebSocketRoutes {
 
 /// Takes over an upgrade request: serves it on a task of its own (on this worker), so that the HTTP
 /// dispatcher that handed it over, and everything it holds, is freed at once.
-pub async fn take_over(routes: WebSocketRoutes, upgrade: Upgrade) -> Result<(), std::convert::Infallible> {
+pub fn take_over(
+    routes: WebSocketRoutes,
+    upgrade: Upgrade,
+) -> std::future::Ready<Result<(), std::convert::Infallible>> {
     actix_web::rt::spawn(serve(routes, upgrade));
-    Ok(())
+    std::future::ready(Ok(()))
 }
 
 /// Serves one upgrade request: refuses it with the HTTP answer Engine.IO gives, or answers `101` and runs

@@ -266,6 +266,81 @@ async fn polling_upgrades_to_websocket() {
     assert_eq!(next_text(&mut ws).await.as_deref(), Some("4still"));
 }
 
+#[tokio::test]
+async fn websocket_refusals_fragments_control_frames_and_the_size_limit() {
+    let server = start();
+    // Upgrade requests are answered before the upgrade when Engine.IO refuses them.
+    for (path, status) in [
+        ("/engine.io/?EIO=3&transport=websocket", 400),
+        ("/engine.io/?EIO=4&transport=websocket&sid=unknown", 400),
+        ("/engine.io/?EIO=4&transport=polling", 400),
+        ("/elsewhere/?EIO=4&transport=websocket", 404),
+    ] {
+        match tokio_tungstenite::connect_async(format!("{}{path}", server.ws)).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status().as_u16(), status, "{path}");
+            }
+            other => panic!("{path}: expected a refusal, got {:?}", other.map(|_| ())),
+        }
+    }
+
+    let mut ws = server.ws("/engine.io/?EIO=4&transport=websocket").await;
+    assert!(next_text(&mut ws).await.is_some_and(|open| open.starts_with('0')));
+    // A message in three fragments is one message; a WebSocket ping is answered with its data.
+    use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+    ws.send(Message::Frame(Frame::message(
+        b"4hel".to_vec(),
+        OpCode::Data(Data::Text),
+        false,
+    )))
+    .await
+    .unwrap();
+    ws.send(Message::Ping(b"are you there".to_vec().into()))
+        .await
+        .unwrap();
+    ws.send(Message::Frame(Frame::message(
+        b"lo wo".to_vec(),
+        OpCode::Data(Data::Continue),
+        false,
+    )))
+    .await
+    .unwrap();
+    ws.send(Message::Frame(Frame::message(
+        b"rld".to_vec(),
+        OpCode::Data(Data::Continue),
+        true,
+    )))
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    while seen.len() < 2 {
+        match tokio::time::timeout(Duration::from_secs(3), ws.next()).await {
+            Ok(Some(Ok(Message::Pong(data)))) => {
+                seen.push(format!("pong {}", String::from_utf8_lossy(&data)))
+            }
+            Ok(Some(Ok(Message::Text(text)))) if text.as_str() != "2" => seen.push(text.to_string()),
+            Ok(Some(Ok(_))) => {}
+            other => panic!("connection ended: {other:?}"),
+        }
+    }
+    seen.sort();
+    assert_eq!(seen, ["4hello world", "pong are you there"]);
+    // Several messages in one write all arrive, in order.
+    for text in ["4one", "4two", "4three"] {
+        ws.feed(Message::text(text)).await.unwrap();
+    }
+    ws.flush().await.unwrap();
+    for text in ["4one", "4two", "4three"] {
+        assert_eq!(next_text(&mut ws).await.as_deref(), Some(text));
+    }
+    // A message larger than maxPayload ends the session.
+    ws.send(Message::text(format!("4{}", "x".repeat(1_000_000))))
+        .await
+        .unwrap();
+    assert!(closes(&mut ws).await);
+}
+
 async fn socket_io(server: &Server) -> Ws {
     let mut ws = server.ws("/socket.io/?EIO=4&transport=websocket").await;
     next_text(&mut ws).await.unwrap();
