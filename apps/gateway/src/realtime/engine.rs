@@ -112,6 +112,8 @@ pub struct Session {
     inner: Mutex<Inner>,
     writer_wake: Notify,
     closed: CancellationToken,
+    /// Mirrors `closed` for the hot paths (a token's `is_cancelled` takes a lock).
+    ended: AtomicBool,
     /// A ping went out and its pong has not come back.
     pong_expected: AtomicBool,
     /// Bumped by every pong, so that the timeout of an answered ping is recognised as stale.
@@ -222,6 +224,7 @@ impl Engine {
             }),
             writer_wake: Notify::new(),
             closed: CancellationToken::new(),
+            ended: AtomicBool::new(false),
             pong_expected: AtomicBool::new(false),
             heartbeat: AtomicU64::new(0),
             lazy: AtomicBool::new(false),
@@ -355,7 +358,7 @@ impl Drop for GetGuard<'_> {
 impl Session {
     /// Whether the session has ended.
     pub fn is_closed(&self) -> bool {
-        self.closed.is_cancelled()
+        self.ended.load(Ordering::Acquire)
     }
 
     /// A token cancelled when the session ends.
@@ -440,6 +443,7 @@ impl Session {
                 inner.queue.clear();
             }
         }
+        self.ended.store(true, Ordering::Release);
         self.closed.cancel();
         self.writer_wake.notify_one();
         if let Some(engine) = self.engine.upgrade() {

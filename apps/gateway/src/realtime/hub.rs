@@ -20,11 +20,14 @@ pub fn conversation_room(conversation: ConversationId) -> String {
     format!("c:{conversation}")
 }
 
+/// A socket as a room knows it: the socket, its user, whether it asked for connection state recovery.
+type Member = (Arc<Socket>, UserId, bool);
+
 #[derive(Default)]
 struct Rooms {
-    /// Socket id -> (socket, its user, whether it asked for connection state recovery).
-    sockets: HashMap<String, (Arc<Socket>, UserId, bool)>,
-    members: HashMap<String, HashSet<String>>,
+    sockets: HashMap<String, Member>,
+    /// Room -> its sockets by id (the socket itself, so a broadcast looks nothing up per socket).
+    members: HashMap<String, HashMap<String, Member>>,
     joined: HashMap<String, HashSet<String>>,
 }
 
@@ -73,21 +76,21 @@ impl Hub {
             }
         }
         self.gauge.set(rooms.sockets.len() as i64);
-        let left = rooms.members.get(&user_room(user)).map_or(0, HashSet::len);
+        let left = rooms.members.get(&user_room(user)).map_or(0, HashMap::len);
         Some((user, left))
     }
 
     /// Puts a socket in a room.
     pub fn join(&self, socket_id: &str, room: &str) {
         let mut rooms = lock(&self.rooms);
-        if !rooms.sockets.contains_key(socket_id) {
+        let Some(member) = rooms.sockets.get(socket_id).cloned() else {
             return;
-        }
+        };
         rooms
             .members
             .entry(room.to_owned())
             .or_default()
-            .insert(socket_id.to_owned());
+            .insert(socket_id.to_owned(), member);
         rooms
             .joined
             .entry(socket_id.to_owned())
@@ -111,20 +114,15 @@ impl Hub {
         lock(&self.rooms)
             .members
             .get(room)
-            .is_some_and(|m| m.contains(socket_id))
+            .is_some_and(|m| m.contains_key(socket_id))
     }
 
     /// The sockets in a room.
     pub fn sockets_in(&self, room: &str) -> Vec<Arc<Socket>> {
-        let rooms = lock(&self.rooms);
-        rooms
+        lock(&self.rooms)
             .members
             .get(room)
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(|id| rooms.sockets.get(id).map(|(s, _, _)| s.clone()))
-                    .collect()
-            })
+            .map(|members| members.values().map(|(socket, _, _)| socket.clone()).collect())
             .unwrap_or_default()
     }
 
@@ -142,17 +140,27 @@ impl Hub {
         let frames = frames_of(packet);
         let targets: Vec<Arc<Socket>> = {
             let state = lock(&self.rooms);
-            let mut ids: HashSet<&String> = HashSet::new();
-            for room in rooms {
-                if let Some(members) = state.members.get(room) {
-                    ids.extend(members.iter());
+            let mut rooms = rooms.iter().filter_map(|room| state.members.get(room));
+            match (rooms.next(), rooms.next()) {
+                (None, _) => Vec::new(),
+                // One room (the common case): its sockets are distinct already.
+                (Some(only), None) => only
+                    .values()
+                    .filter(|(_, user, _)| *user != except_user)
+                    .map(|(socket, _, _)| socket.clone())
+                    .collect(),
+                (Some(first), Some(second)) => {
+                    let mut seen: HashMap<&str, &Arc<Socket>> = HashMap::new();
+                    for members in [first, second].into_iter().chain(rooms) {
+                        for (id, (socket, user, _)) in members {
+                            if *user != except_user {
+                                seen.insert(id, socket);
+                            }
+                        }
+                    }
+                    seen.into_values().cloned().collect()
                 }
             }
-            ids.into_iter()
-                .filter_map(|id| state.sockets.get(id))
-                .filter(|(_, user, _)| *user != except_user)
-                .map(|(socket, _, _)| socket.clone())
-                .collect()
         };
         for socket in targets {
             socket.send_encoded_lazily(&frames);
@@ -174,14 +182,14 @@ impl Hub {
         let offset = with_offset.map(frames_of);
         let targets: Vec<(Arc<Socket>, bool)> = {
             let rooms = lock(&self.rooms);
-            let Some(ids) = rooms.members.get(room) else {
+            let Some(members) = rooms.members.get(room) else {
                 return;
             };
-            ids.iter()
-                .filter(|id| Some(id.as_str()) != except_socket)
-                .filter_map(|id| rooms.sockets.get(id))
-                .filter(|(_, user, _)| Some(*user) != except_user)
-                .map(|(socket, _, recover)| (socket.clone(), *recover))
+            members
+                .iter()
+                .filter(|(id, _)| Some(id.as_str()) != except_socket)
+                .filter(|(_, (_, user, _))| Some(*user) != except_user)
+                .map(|(_, (socket, _, recover))| (socket.clone(), *recover))
                 .collect()
         };
         for (socket, recover) in targets {

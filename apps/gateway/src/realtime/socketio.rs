@@ -14,7 +14,7 @@ use epop_realtime_protocol::socket::{self, Packet, PacketKind, Reassembler};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -75,6 +75,8 @@ pub struct Socket {
     /// So the application may join rooms and emit while it authorizes the socket: nothing it misses in the
     /// meantime, and nothing ahead of the CONNECT reply.
     held: Mutex<Option<Vec<OutFrame>>>,
+    /// Set once the CONNECT reply went out: from then on frames go straight to the session, without `held`'s lock.
+    accepted: AtomicBool,
 }
 
 impl std::fmt::Debug for Socket {
@@ -113,6 +115,10 @@ impl Socket {
 
     /// Sends frames that may wait up to the engine's flush tick (see [`Session::send_frames_lazily`]).
     pub fn send_encoded_lazily(&self, frames: &[OutFrame]) {
+        if self.accepted.load(Ordering::Acquire) {
+            self.session.send_frames_lazily(frames.iter().cloned());
+            return;
+        }
         let mut held = lock(&self.held);
         match held.as_mut() {
             Some(waiting) => waiting.extend(frames.iter().cloned()),
@@ -124,6 +130,10 @@ impl Socket {
     }
 
     fn send_frames(&self, frames: impl IntoIterator<Item = OutFrame>) {
+        if self.accepted.load(Ordering::Acquire) {
+            self.session.send_frames(frames);
+            return;
+        }
         let mut held = lock(&self.held);
         match held.as_mut() {
             Some(waiting) => waiting.extend(frames),
@@ -141,6 +151,7 @@ impl Socket {
         if let Some(waiting) = held.take() {
             self.session.send_frames(waiting);
         }
+        self.accepted.store(true, Ordering::Release);
     }
 
     /// Emits `event` with `args`.
@@ -340,6 +351,7 @@ async fn run_connection(
                     state: Mutex::new(None),
                     pid: Mutex::new(None),
                     held: Mutex::new(Some(Vec::new())),
+                    accepted: AtomicBool::new(false),
                 });
                 match app.authorize(&socket).await {
                     Ok(()) => {

@@ -451,7 +451,7 @@ impl Connection {
         // What arrived with the handshake or right behind the upgrade's `5`.
         self.deliver_buffered(session);
         loop {
-            if self.pending.is_empty() || closed.is_cancelled() {
+            if self.pending.is_empty() || session.is_closed() {
                 let ended = session.take_outbound(&mut frames);
                 self.pending.extend(frames.drain(..).map(OutFrame::into_wire));
                 if ended {
