@@ -42,8 +42,7 @@ impl Application for ConformanceApp {
 
     async fn connected(&self, socket: &Arc<Socket>) {
         let auth = socket
-            .auth
-            .clone()
+            .auth()
             .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
         socket.emit("auth", vec![auth]);
     }

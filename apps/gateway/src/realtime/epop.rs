@@ -633,8 +633,8 @@ impl Application for EpopApplication {
         let refusal = || Refusal {
             message: "unauthorized".into(),
         };
-        let token = socket
-            .auth
+        let auth = socket.take_auth();
+        let token = auth
             .as_ref()
             .and_then(|auth| auth.get("token"))
             .and_then(Value::as_str)
@@ -645,7 +645,7 @@ impl Application for EpopApplication {
             .auth
             .verify_access_token(token)
             .map_err(|_| refusal())?;
-        let auth = socket.auth.as_ref();
+        let auth = auth.as_ref();
         let recover = auth
             .and_then(|a| a.get("recover"))
             .and_then(Value::as_bool)

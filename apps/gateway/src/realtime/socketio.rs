@@ -62,8 +62,8 @@ pub struct Socket {
     pub id: String,
     /// Its namespace.
     pub namespace: String,
-    /// The handshake `auth` payload.
-    pub auth: Option<Value>,
+    /// The handshake `auth` payload, until the application takes it (see [`Socket::take_auth`]).
+    auth: Mutex<Option<Value>>,
     session: Arc<Session>,
     next_ack: AtomicU64,
     /// Application data attached at authorization (e.g. the signed-in user).
@@ -98,6 +98,16 @@ pub fn frames_of(packet: &Packet) -> Vec<OutFrame> {
 }
 
 impl Socket {
+    /// The handshake `auth` payload, if the application has not taken it.
+    pub fn auth(&self) -> Option<Value> {
+        lock(&self.auth).clone()
+    }
+
+    /// Takes the handshake `auth` payload (an authorized socket need not keep its token around).
+    pub fn take_auth(&self) -> Option<Value> {
+        lock(&self.auth).take()
+    }
+
     /// The Engine.IO session under the socket.
     pub fn session(&self) -> &Arc<Session> {
         &self.session
@@ -330,7 +340,7 @@ async fn run_connection(
             }
             next = connection.inbound.recv() => Some(next),
         };
-        let packet = match next {
+        let mut packet = match next {
             Some(Inbound::Packet(packet)) => packet,
             Some(Inbound::Closed) | None => break,
         };
@@ -345,7 +355,7 @@ async fn run_connection(
                 let socket = Arc::new(Socket {
                     id: super::engine::random_id(),
                     namespace: namespace.clone(),
-                    auth: packet.data.clone(),
+                    auth: Mutex::new(packet.data.take()),
                     session: session.clone(),
                     next_ack: AtomicU64::new(0),
                     state: Mutex::new(None),
