@@ -395,17 +395,7 @@ impl Session {
     /// Queues frames contiguously (a Socket.IO packet and its attachments), encoded once by the caller and
     /// possibly shared with other sessions.
     pub fn send_frames(&self, frames: impl IntoIterator<Item = OutFrame>) {
-        if self.is_closed() {
-            return;
-        }
-        let overflow = {
-            let mut inner = lock(&self.inner);
-            inner.queue.extend(frames);
-            inner.queue.len() > self.max_queued
-        };
-        if overflow {
-            self.close(CloseReason::SlowConsumer);
-        } else {
+        if self.enqueue(frames) {
             self.writer_wake.notify_one();
         }
     }
@@ -414,8 +404,18 @@ impl Session {
     /// flush tick (every 200 ms), whichever comes first. For state that a moment's delay does not harm (presence):
     /// a connect storm then costs each socket one write per tick instead of one per frame.
     pub fn send_frames_lazily(&self, frames: impl IntoIterator<Item = OutFrame>) {
+        if self.enqueue(frames)
+            && !self.lazy.swap(true, Ordering::SeqCst)
+            && let Some(engine) = self.engine.upgrade()
+        {
+            lock(&engine.lazy).push(self.me.clone());
+        }
+    }
+
+    /// Appends to the queue; `false` when the session is closed, or has just been closed as too slow.
+    fn enqueue(&self, frames: impl IntoIterator<Item = OutFrame>) -> bool {
         if self.is_closed() {
-            return;
+            return false;
         }
         let overflow = {
             let mut inner = lock(&self.inner);
@@ -424,11 +424,8 @@ impl Session {
         };
         if overflow {
             self.close(CloseReason::SlowConsumer);
-        } else if !self.lazy.swap(true, Ordering::SeqCst)
-            && let Some(engine) = self.engine.upgrade()
-        {
-            lock(&engine.lazy).push(self.me.clone());
         }
+        !overflow
     }
 
     /// Ends the session: tells the handler, drops it from the registry, wakes the writer.
@@ -648,8 +645,9 @@ impl Session {
         self.writer_wake.notified().await;
     }
 
-    /// For the WebSocket writer: waits for queued frames and takes them all; `None` once the session ended
-    /// and what was queued before the end has been taken.
+    /// Waits for queued frames and takes them all; `None` once the session ended and what was queued before
+    /// the end has been taken. (The WebSocket task uses [`Session::take_outbound`] inside its own select.)
+    #[cfg(test)]
     pub async fn next_batch(&self) -> Option<Vec<OutFrame>> {
         loop {
             {

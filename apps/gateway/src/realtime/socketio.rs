@@ -125,32 +125,26 @@ impl Socket {
 
     /// Sends frames that may wait up to the engine's flush tick (see [`Session::send_frames_lazily`]).
     pub fn send_encoded_lazily(&self, frames: &[OutFrame]) {
-        if self.accepted.load(Ordering::Acquire) {
-            self.session.send_frames_lazily(frames.iter().cloned());
-            return;
-        }
-        let mut held = lock(&self.held);
-        match held.as_mut() {
-            Some(waiting) => waiting.extend(frames.iter().cloned()),
-            None => {
-                drop(held);
-                self.session.send_frames_lazily(frames.iter().cloned());
-            }
-        }
+        self.deliver(frames.iter().cloned(), true);
     }
 
     fn send_frames(&self, frames: impl IntoIterator<Item = OutFrame>) {
-        if self.accepted.load(Ordering::Acquire) {
-            self.session.send_frames(frames);
-            return;
-        }
-        let mut held = lock(&self.held);
-        match held.as_mut() {
-            Some(waiting) => waiting.extend(frames),
-            None => {
-                drop(held);
-                self.session.send_frames(frames);
+        self.deliver(frames, false);
+    }
+
+    /// Hands frames to the session, or holds them while the CONNECT reply has not gone out.
+    fn deliver(&self, frames: impl IntoIterator<Item = OutFrame>, lazily: bool) {
+        if !self.accepted.load(Ordering::Acquire) {
+            let mut held = lock(&self.held);
+            if let Some(waiting) = held.as_mut() {
+                waiting.extend(frames);
+                return;
             }
+        }
+        if lazily {
+            self.session.send_frames_lazily(frames);
+        } else {
+            self.session.send_frames(frames);
         }
     }
 

@@ -22,20 +22,27 @@ fn text(body: String) -> HttpResponse {
         .body(body)
 }
 
-/// Serves every Engine.IO request (all methods are routed here).
-pub async fn endpoint(req: HttpRequest, payload: web::Payload, engine: web::Data<Engine>) -> HttpResponse {
-    let query: HashMap<String, String> = form_urlencoded::parse(req.query_string().as_bytes())
-        .into_owned()
-        .collect();
+/// Reads the Engine.IO query of a request (polling or WebSocket): the transport and the session id, or the
+/// refusal Engine.IO answers with (`code`, `message`) for a protocol version or transport it does not serve.
+pub(super) fn engine_query(query: &str) -> Result<(Transport, Option<String>), (u8, &'static str)> {
+    let mut query: HashMap<String, String> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     if query.get("EIO").map(String::as_str) != Some("4") {
-        return refuse(5, "Unsupported protocol version");
+        return Err((5, "Unsupported protocol version"));
     }
     let transport = match query.get("transport").map(String::as_str) {
         Some("polling") => Transport::Polling,
         Some("websocket") => Transport::WebSocket,
-        _ => return refuse(0, "Transport unknown"),
+        _ => return Err((0, "Transport unknown")),
     };
-    let sid = query.get("sid").cloned();
+    Ok((transport, query.remove("sid")))
+}
+
+/// Serves every Engine.IO request (all methods are routed here).
+pub async fn endpoint(req: HttpRequest, payload: web::Payload, engine: web::Data<Engine>) -> HttpResponse {
+    let (transport, sid) = match engine_query(req.query_string()) {
+        Ok(query) => query,
+        Err((code, message)) => return refuse(code, message),
+    };
     let method = req.method().clone();
     match (transport, sid) {
         (Transport::WebSocket, Some(sid)) if method == Method::GET && engine.session(&sid).is_none() => {

@@ -13,6 +13,7 @@
 
 use super::engine::{BadRequest, CloseReason, Engine, Session, Transport};
 use super::frame::{OutFrame, close_frame, pong_frame};
+use super::transport::engine_query;
 use actix_codec::{Decoder as _, Framed};
 use actix_http::body::BodySize;
 use actix_http::h1;
@@ -21,7 +22,7 @@ use actix_http::{Request, Response, StatusCode};
 use bytes::{Buf as _, Bytes, BytesMut};
 use epop_realtime_protocol::engine::{Packet, Payload};
 use futures_util::SinkExt as _;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::sync::Arc;
 use std::time::Duration;
@@ -172,24 +173,16 @@ async fn serve(routes: WebSocketRoutes, (request, mut framed): Upgrade) {
 /// Checks the Engine.IO query of an upgrade request; returns the polling session it upgrades, if any, or
 /// the refusal (code and message).
 fn accept(request: &Request, engine: &Engine) -> Result<Option<Arc<Session>>, (u8, &'static str)> {
-    let query: HashMap<String, String> =
-        form_urlencoded::parse(request.uri().query().unwrap_or("").as_bytes())
-            .into_owned()
-            .collect();
-    if query.get("EIO").map(String::as_str) != Some("4") {
-        return Err((5, "Unsupported protocol version"));
-    }
-    match query.get("transport").map(String::as_str) {
-        Some("websocket") => {}
-        Some("polling") => return Err((3, "Bad request")),
-        _ => return Err((0, "Transport unknown")),
+    let (transport, sid) = engine_query(request.uri().query().unwrap_or(""))?;
+    if transport != Transport::WebSocket {
+        return Err((3, "Bad request"));
     }
     if request.method() != actix_http::Method::GET {
         return Err((2, "Bad handshake method"));
     }
-    match query.get("sid") {
+    match sid {
         None => Ok(None),
-        Some(sid) => engine.session(sid).map(Some).ok_or((1, "Session ID unknown")),
+        Some(sid) => engine.session(&sid).map(Some).ok_or((1, "Session ID unknown")),
     }
 }
 
