@@ -1,7 +1,8 @@
 //! The `fanout` scenario: N raw WebSocket clients in one conversation, messages posted over REST, and the
 //! delivery of every `message:new` to every client measured end to end.
 //!
-//! Each client speaks Engine.IO v4 / Socket.IO v5 by hand over `tokio-tungstenite`: it reads the `0{...}` open
+//! Each client speaks Engine.IO v4 / Socket.IO v5 by hand over a minimal WebSocket client (`rawws`, so that
+//! the load generator's cost per frame stays far below the gateway's): it reads the `0{...}` open
 //! frame, sends `40{"token":"<jwt>"}` with an HS256 access token the load generator signs itself for its user
 //! (claims `sub`, `role`, `iat`, `exp`, `jti`, as `crates/auth/src/token.rs` issues them), waits for `40{...}`,
 //! answers pings (`2`) with pongs (`3`), and parses `42["message:new",{...}]` frames. Every posted message's
@@ -22,7 +23,7 @@
 
 use crate::print_latency;
 use anyhow::Context as _;
-use futures_util::{SinkExt as _, StreamExt as _};
+use crate::rawws::{Opcode, RawWs};
 use hdrhistogram::Histogram;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::json;
@@ -30,8 +31,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use tokio::sync::{Semaphore, watch};
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 /// The options of the `fanout` scenario.
 #[derive(Debug, clap::Args)]
@@ -106,9 +105,8 @@ struct Shared {
 /// What one client saw.
 #[derive(Default)]
 struct ClientOutcome {
-    /// Latencies in µs of the latency phase, then of the throughput phase.
-    paced: Vec<u32>,
-    burst: Vec<u32>,
+    /// (message sequence number, latency in µs) of every delivery, in arrival order.
+    deliveries: Vec<(u32, u32)>,
     duplicates: u64,
     out_of_order: u64,
 }
@@ -162,45 +160,65 @@ fn sign_token(key: &jsonwebtoken::EncodingKey, user: &str, now: i64) -> anyhow::
 const MARKER: &str = "fanout s=";
 
 /// Parses `s=<seq> t=<nanos>` out of a `message:new` frame.
-fn parse_stamp(frame: &str) -> Option<(u64, u64)> {
-    let at = frame.find(MARKER)? + MARKER.len();
-    let rest = &frame[at..];
-    let seq_end = rest.find(' ')?;
-    let seq = rest[..seq_end].parse().ok()?;
-    let rest = rest[seq_end + 1..].strip_prefix("t=")?;
-    let t_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
-    Some((seq, rest[..t_end].parse().ok()?))
+fn parse_stamp(frame: &[u8]) -> Option<(u64, u64)> {
+    let at = frame.windows(MARKER.len()).position(|w| w == MARKER.as_bytes())? + MARKER.len();
+    let (seq, rest) = leading_number(&frame[at..])?;
+    let (sent, _) = leading_number(rest.strip_prefix(b" t=")?)?;
+    Some((seq, sent))
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// Opens the WebSocket and completes the Engine.IO open and Socket.IO CONNECT.
-async fn connect_one(url: &str, token: &str, config: WebSocketConfig) -> anyhow::Result<Result<Ws, String>> {
-    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(url, Some(config), true).await?;
-    match ws.next().await {
-        Some(Ok(Message::Text(open))) if open.starts_with('0') => {}
-        other => anyhow::bail!("expected the Engine.IO open packet, got {other:?}"),
+/// The decimal number at the start of `bytes`, and what follows it.
+fn leading_number(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || digits > 19 {
+        return None;
     }
-    ws.send(Message::text(format!("40{}", json!({ "token": token }))))
-        .await?;
+    let value = bytes[..digits]
+        .iter()
+        .fold(0u64, |n, digit| n * 10 + u64::from(digit - b'0'));
+    Some((value, &bytes[digits..]))
+}
+
+/// The next whole text frame during the handshake phase (allocates; not used for deliveries).
+async fn next_text(ws: &mut RawWs) -> anyhow::Result<Vec<u8>> {
     loop {
-        match ws.next().await {
-            Some(Ok(Message::Text(frame))) => {
-                if frame.starts_with("40") {
-                    return Ok(Ok(ws));
-                }
-                if frame.starts_with("44") {
-                    return Ok(Err(frame.to_string()));
-                }
-                if frame.as_str() == "2" {
-                    ws.send(Message::text("3")).await?;
-                }
+        while let Some(found) = ws.next_buffered()? {
+            let text = (found.opcode == Opcode::Text).then(|| ws.payload(&found).to_vec());
+            let closed = found.opcode == Opcode::Close;
+            ws.consume(&found);
+            anyhow::ensure!(!closed, "closed by the server");
+            if let Some(text) = text {
+                return Ok(text);
             }
-            Some(Ok(_)) => {}
-            Some(Err(error)) => return Err(error.into()),
-            None => anyhow::bail!("closed before the CONNECT answer"),
+        }
+        anyhow::ensure!(ws.fill().await? > 0, "connection closed");
+    }
+}
+
+/// Opens the WebSocket and completes the Engine.IO open and Socket.IO CONNECT; `Ok(Err(_))` is a refusal.
+async fn connect_one(addr: &str, path: &str, token: &str) -> anyhow::Result<Result<RawWs, String>> {
+    let mut ws = RawWs::connect(addr, path).await?;
+    let open = next_text(&mut ws).await?;
+    anyhow::ensure!(open.starts_with(b"0"), "expected the Engine.IO open packet");
+    ws.send_text(&format!("40{}", json!({ "token": token }))).await?;
+    loop {
+        let frame = next_text(&mut ws).await?;
+        if frame.starts_with(b"40") {
+            return Ok(Ok(ws));
+        }
+        if frame.starts_with(b"44") {
+            return Ok(Err(String::from_utf8_lossy(&frame).into_owned()));
+        }
+        if frame == b"2" {
+            ws.send_text("3").await?;
         }
     }
+}
+
+/// Where a client connects: `host:port` and the Engine.IO path with its query.
+struct Target {
+    addr: String,
+    path: String,
 }
 
 /// One client: connects, then reads until told to stop, recording the latency of every delivery.
@@ -209,9 +227,8 @@ async fn connect_one(url: &str, token: &str, config: WebSocketConfig) -> anyhow:
     reason = "one phase of the benchmark, parameterised by its inputs"
 )]
 async fn client(
-    url: Arc<str>,
+    target: Arc<Target>,
     token: String,
-    config: WebSocketConfig,
     gate: Arc<Semaphore>,
     shared: Arc<Shared>,
     paced_messages: u64,
@@ -220,11 +237,11 @@ async fn client(
     mut stop: watch::Receiver<bool>,
 ) -> ClientOutcome {
     let mut outcome = ClientOutcome::default();
-    let ws = {
+    let mut ws = {
         let Ok(_permit) = gate.acquire().await else {
             return outcome;
         };
-        match tokio::time::timeout(connect_timeout, connect_one(&url, &token, config)).await {
+        match tokio::time::timeout(connect_timeout, connect_one(&target.addr, &target.path, &token)).await {
             Ok(Ok(Ok(ws))) => ws,
             Ok(Ok(Err(_refusal))) => {
                 shared.refused.fetch_add(1, Ordering::Relaxed);
@@ -238,78 +255,189 @@ async fn client(
     };
     drop(token);
     shared.connected.fetch_add(1, Ordering::Relaxed);
-    outcome.paced.reserve_exact(paced_messages as usize);
-    let (mut sink, mut stream) = ws.split();
+    outcome.deliveries.reserve_exact(total_messages as usize);
     // One bit per message of the run: duplicates are counted, not recorded twice.
     let mut seen = vec![0u64; (total_messages as usize).div_ceil(64).max(1)];
     let mut highest: Option<u64> = None;
+    let (mut reached_paced, mut reached_burst) = (false, false);
     loop {
-        let frame = tokio::select! {
+        // Every frame this read brought in, handled in place.
+        let mut pings = 0;
+        loop {
+            let found = match ws.next_buffered() {
+                Ok(Some(found)) => found,
+                Ok(None) => break,
+                Err(_) => {
+                    shared.dropped.fetch_add(1, Ordering::Relaxed);
+                    return outcome;
+                }
+            };
+            match found.opcode {
+                Opcode::Text => {}
+                Opcode::Close => {
+                    shared.dropped.fetch_add(1, Ordering::Relaxed);
+                    return outcome;
+                }
+                Opcode::Binary | Opcode::Ping | Opcode::Pong => {
+                    ws.consume(&found);
+                    continue;
+                }
+            }
+            let text = ws.payload(&found);
+            if text.starts_with(b"42[\"message:new\"") {
+                let received = unix_nanos();
+                match parse_stamp(text) {
+                    Some((seq, sent)) if seq < total_messages => {
+                        let (word, bit) = ((seq / 64) as usize, 1u64 << (seq % 64));
+                        if seen[word] & bit != 0 {
+                            outcome.duplicates += 1;
+                        } else {
+                            seen[word] |= bit;
+                            // Posting order is commit order only in the paced phase (one POST at a time).
+                            if seq < paced_messages && highest.is_some_and(|h| seq < h) {
+                                outcome.out_of_order += 1;
+                            }
+                            highest = highest.max(Some(seq));
+                            let micros = (received.saturating_sub(sent) / 1000).min(u64::from(u32::MAX)) as u32;
+                            let reached = if seq < paced_messages {
+                                &mut reached_paced
+                            } else {
+                                &mut reached_burst
+                            };
+                            if !*reached {
+                                *reached = true;
+                                let counter = if seq < paced_messages {
+                                    &shared.reached_paced
+                                } else {
+                                    &shared.reached_burst
+                                };
+                                counter.fetch_add(1, Ordering::Relaxed);
+                            }
+                            outcome.deliveries.push((seq as u32, micros));
+                            shared.deliveries.fetch_add(1, Ordering::Relaxed);
+                            shared.last_delivery.fetch_max(received, Ordering::Relaxed);
+                        }
+                    }
+                    _ => {
+                        shared.other_frames.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            } else if text.starts_with(b"42[\"presence") {
+                shared.presence_frames.fetch_add(1, Ordering::Relaxed);
+            } else if text == b"2" {
+                pings += 1;
+            } else if text == b"1" || text.starts_with(b"41") {
+                shared.dropped.fetch_add(1, Ordering::Relaxed);
+                return outcome;
+            } else {
+                shared.other_frames.fetch_add(1, Ordering::Relaxed);
+            }
+            ws.consume(&found);
+        }
+        for _ in 0..pings {
+            shared.pings.fetch_add(1, Ordering::Relaxed);
+            if ws.send_text("3").await.is_err() {
+                shared.dropped.fetch_add(1, Ordering::Relaxed);
+                return outcome;
+            }
+        }
+        let read = tokio::select! {
             biased;
-            frame = stream.next() => frame,
+            read = ws.fill() => read,
             _ = stop.changed() => break,
         };
-        let text = match frame {
-            Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Close(_)) | Err(_)) | None => {
-                shared.dropped.fetch_add(1, Ordering::Relaxed);
-                return outcome;
-            }
-            Some(Ok(_)) => continue,
-        };
-        let received = unix_nanos();
-        let text = text.as_str();
-        if text.starts_with("42[\"message:new\"") {
-            let Some((seq, sent)) = parse_stamp(text) else {
-                shared.other_frames.fetch_add(1, Ordering::Relaxed);
-                continue;
-            };
-            if seq >= total_messages {
-                shared.other_frames.fetch_add(1, Ordering::Relaxed);
-                continue;
-            }
-            let (word, bit) = ((seq / 64) as usize, 1u64 << (seq % 64));
-            if seen[word] & bit != 0 {
-                outcome.duplicates += 1;
-                continue;
-            }
-            seen[word] |= bit;
-            // Posting order is commit order only in the paced phase (one POST at a time).
-            if seq < paced_messages && highest.is_some_and(|h| seq < h) {
-                outcome.out_of_order += 1;
-            }
-            highest = highest.max(Some(seq));
-            let micros = (received.saturating_sub(sent) / 1000).min(u64::from(u32::MAX)) as u32;
-            if seq < paced_messages {
-                if outcome.paced.is_empty() {
-                    shared.reached_paced.fetch_add(1, Ordering::Relaxed);
-                }
-                outcome.paced.push(micros);
-            } else {
-                if outcome.burst.is_empty() {
-                    shared.reached_burst.fetch_add(1, Ordering::Relaxed);
-                }
-                outcome.burst.push(micros);
-            }
-            shared.deliveries.fetch_add(1, Ordering::Relaxed);
-            shared.last_delivery.fetch_max(received, Ordering::Relaxed);
-        } else if text.starts_with("42[\"presence") {
-            shared.presence_frames.fetch_add(1, Ordering::Relaxed);
-        } else if text == "2" {
-            shared.pings.fetch_add(1, Ordering::Relaxed);
-            if sink.send(Message::text("3")).await.is_err() {
-                shared.dropped.fetch_add(1, Ordering::Relaxed);
-                return outcome;
-            }
-        } else if text == "1" || text.starts_with("41") {
+        if !matches!(read, Ok(n) if n > 0) {
             shared.dropped.fetch_add(1, Ordering::Relaxed);
             return outcome;
-        } else {
-            shared.other_frames.fetch_add(1, Ordering::Relaxed);
         }
     }
-    let _ = sink.send(Message::Close(None)).await;
+    let _ = ws.close().await;
     outcome
+}
+
+/// One phase's delivery latencies, and their split into the time to the first client and the spread after it.
+struct PhaseSplit {
+    /// `POST` sent → delivered, every delivery.
+    latency: Histogram<u64>,
+    /// `POST` answered → delivered, every delivery: the part after the commit.
+    after_answer: Histogram<u64>,
+    /// `POST` sent → first client, one value per message.
+    first: Histogram<u64>,
+    /// That message's first delivery → this delivery, every delivery: how long writing to every socket takes.
+    spread: Histogram<u64>,
+}
+
+/// How one phase went.
+struct PhaseResult {
+    label: &'static str,
+    posted: Posted,
+    /// Deliveries counted while the phase ran and drained.
+    delivered: u64,
+    /// Whether every expected delivery arrived before the drain timeout.
+    all_in: bool,
+    /// The gateway's CPU ticks before and after.
+    cpu: Option<(u64, u64)>,
+    /// Unix nanoseconds of the last delivery.
+    last: u64,
+}
+
+/// The split of every phase (in the order of the phases).
+struct Breakdown {
+    phases: Vec<PhaseSplit>,
+}
+
+impl Breakdown {
+    fn of(
+        outcomes: &[ClientOutcome],
+        total_messages: u64,
+        paced_messages: u64,
+        phases: &[PhaseResult],
+    ) -> anyhow::Result<Self> {
+        let total = total_messages as usize;
+        let mut first = vec![u32::MAX; total];
+        for &(seq, micros) in outcomes.iter().flat_map(|o| &o.deliveries) {
+            let slot = &mut first[seq as usize];
+            *slot = (*slot).min(micros);
+        }
+        let mut answered = vec![None; total];
+        for phase in phases {
+            for &(seq, micros) in &phase.posted.answered {
+                if let Some(slot) = answered.get_mut(seq as usize) {
+                    *slot = Some(micros);
+                }
+            }
+        }
+        let mut split = Vec::new();
+        for result in phases {
+            let paced = result.label == "paced";
+            let mut phase = PhaseSplit {
+                latency: crate::histogram()?,
+                after_answer: crate::histogram()?,
+                first: crate::histogram()?,
+                spread: crate::histogram()?,
+            };
+            for &(seq, micros) in outcomes.iter().flat_map(|o| &o.deliveries) {
+                if (u64::from(seq) < paced_messages) != paced {
+                    continue;
+                }
+                let micros = u64::from(micros);
+                phase.latency.record(micros.max(1))?;
+                phase
+                    .spread
+                    .record(micros.saturating_sub(u64::from(first[seq as usize])).max(1))?;
+                if let Some(post) = answered[seq as usize] {
+                    phase.after_answer.record(micros.saturating_sub(post).max(1))?;
+                }
+            }
+            for (seq, &micros) in first.iter().enumerate() {
+                if micros != u32::MAX && ((seq as u64) < paced_messages) == paced {
+                    phase.first.record(u64::from(micros).max(1))?;
+                }
+            }
+            split.push(phase);
+        }
+        Ok(Self { phases: split })
+    }
 }
 
 /// What the `POST`s of one phase saw.
@@ -317,6 +445,8 @@ struct Posted {
     ok: u64,
     failed: u64,
     latencies: Histogram<u64>,
+    /// The `POST` latency in µs of each message that was answered, by sequence number.
+    answered: Vec<(u64, u64)>,
     first_sent: u64,
     last_answered: u64,
 }
@@ -358,7 +488,7 @@ async fn post_phase(
             let (client, url) = (client.clone(), url.to_owned());
             handles.push(tokio::spawn(async move {
                 let mut one = Vec::with_capacity(1);
-                one.push(post_one(&client, &url, seq).await);
+                one.push((seq, post_one(&client, &url, seq).await));
                 one
             }));
         }
@@ -373,7 +503,7 @@ async fn post_phase(
                     if seq >= first_seq + count {
                         return results;
                     }
-                    results.push(post_one(&client, &url, seq).await);
+                    results.push((seq, post_one(&client, &url, seq).await));
                 }
             }));
         }
@@ -382,15 +512,17 @@ async fn post_phase(
         ok: 0,
         failed: 0,
         latencies: crate::histogram()?,
+        answered: Vec::new(),
         first_sent,
         last_answered: 0,
     };
     for handle in handles {
-        for result in handle.await? {
+        for (seq, result) in handle.await? {
             match result {
                 Some(micros) => {
                     posted.ok += 1;
                     posted.latencies.record(micros.max(1))?;
+                    posted.answered.push((seq, micros));
                 }
                 None => posted.failed += 1,
             }
@@ -453,17 +585,14 @@ pub(crate) async fn run(base: &str, args: FanoutArgs) -> anyhow::Result<()> {
         .map(|user| sign_token(&key, user, now))
         .collect::<anyhow::Result<Vec<_>>>()?;
 
-    let ws_base = base
-        .strip_prefix("http://")
-        .map(|rest| format!("ws://{rest}"))
-        .context("--base-url must be http://")?;
-    let url: Arc<str> = Arc::from(format!("{ws_base}/socket.io/?EIO=4&transport=websocket"));
-    // Small buffers: tungstenite's defaults (128 KiB read buffer each) would cost more than the gateway.
-    let config = WebSocketConfig::default()
-        .read_buffer_size(4096)
-        .write_buffer_size(0)
-        .max_message_size(Some(1 << 20))
-        .max_frame_size(Some(1 << 20));
+    let target = Arc::new(Target {
+        addr: base
+            .strip_prefix("http://")
+            .context("--base-url must be http://")?
+            .trim_end_matches('/')
+            .to_owned(),
+        path: "/socket.io/?EIO=4&transport=websocket".to_owned(),
+    });
 
     let shared = Arc::new(Shared::default());
     let (stop_tx, stop_rx) = watch::channel(false);
@@ -489,9 +618,8 @@ pub(crate) async fn run(base: &str, args: FanoutArgs) -> anyhow::Result<()> {
     let mut tasks = Vec::with_capacity(clients);
     for token in tokens {
         tasks.push(tokio::spawn(client(
-            url.clone(),
+            target.clone(),
             token,
-            config,
             gate.clone(),
             shared.clone(),
             args.messages,
@@ -589,30 +717,41 @@ pub(crate) async fn run(base: &str, args: FanoutArgs) -> anyhow::Result<()> {
         let cpu_after = pid.and_then(cpu_ticks);
         let delivered = shared.deliveries.load(Ordering::Relaxed) - delivered_before;
         let last = shared.last_delivery.load(Ordering::Relaxed);
-        phases.push((label, posted, delivered, all_in, cpu_before.zip(cpu_after), last));
+        phases.push(PhaseResult {
+            label,
+            posted,
+            delivered,
+            all_in,
+            cpu: cpu_before.zip(cpu_after),
+            last,
+        });
         // Let the tail of this phase settle before the next one starts.
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 
     let dropped = shared.dropped.load(Ordering::Relaxed);
     stop_tx.send_replace(true);
-    let mut paced = crate::histogram()?;
-    let mut burst = crate::histogram()?;
-    let (mut duplicates, mut out_of_order) = (0u64, 0u64);
+    let mut outcomes = Vec::with_capacity(tasks.len());
     for task in tasks {
-        let outcome = task.await?;
-        for &micros in &outcome.paced {
-            paced.record(u64::from(micros).max(1))?;
-        }
-        for &micros in &outcome.burst {
-            burst.record(u64::from(micros).max(1))?;
-        }
-        duplicates += outcome.duplicates;
-        out_of_order += outcome.out_of_order;
+        outcomes.push(task.await?);
     }
+    let duplicates: u64 = outcomes.iter().map(|o| o.duplicates).sum();
+    let out_of_order: u64 = outcomes.iter().map(|o| o.out_of_order).sum();
+    let breakdown = Breakdown::of(&outcomes, total_messages, args.messages, &phases)?;
 
-    for (label, posted, delivered, all_in, cpu, last) in &phases {
-        let latencies = if *label == "paced" { &paced } else { &burst };
+    for (index, result) in phases.iter().enumerate() {
+        let PhaseResult {
+            label,
+            posted,
+            delivered,
+            all_in,
+            cpu,
+            last,
+        } = result;
+        let Some(split) = breakdown.phases.get(index) else {
+            continue;
+        };
+        let latencies = &split.latency;
         println!(
             "{label}: posted ok={} failed={} over {:.2} s; POST latency p50={:.2}ms p99={:.2}ms max={:.2}ms",
             posted.ok,
@@ -623,6 +762,18 @@ pub(crate) async fn run(base: &str, args: FanoutArgs) -> anyhow::Result<()> {
             posted.latencies.max() as f64 / 1000.0,
         );
         print_latency(&format!("{label} delivery latency"), latencies);
+        print_latency(
+            &format!("{label}   of which POST answered -> delivered"),
+            &split.after_answer,
+        );
+        print_latency(
+            &format!("{label}   per message, POST sent -> first client"),
+            &split.first,
+        );
+        print_latency(
+            &format!("{label}   per delivery, that message's first client -> this client"),
+            &split.spread,
+        );
         let window = last.saturating_sub(posted.first_sent) as f64 / 1e9;
         let expected = clients as u64 * posted.ok;
         println!(
@@ -668,9 +819,10 @@ mod tests {
 
     #[test]
     fn stamps_are_parsed_out_of_message_frames() {
-        let frame = r#"42["message:new",{"id":"x","content":"fanout s=17 t=1700000000123456789 please review","seq":3}]"#;
+        let frame = br#"42["message:new",{"id":"x","content":"fanout s=17 t=1700000000123456789 please review","seq":3}]"#;
         assert_eq!(parse_stamp(frame), Some((17, 1_700_000_000_123_456_789)));
-        assert_eq!(parse_stamp(r#"42["message:new",{"content":"hello"}]"#), None);
+        assert_eq!(parse_stamp(br#"42["message:new",{"content":"hello"}]"#), None);
+        assert_eq!(parse_stamp(br#"42["message:new",{"content":"fanout s= t=5"}]"#), None);
     }
 
     #[test]

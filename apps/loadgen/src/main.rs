@@ -6,6 +6,7 @@
 //! figures measure the gateway rather than TCP handshakes.
 
 mod fanout;
+mod rawws;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};

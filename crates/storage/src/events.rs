@@ -77,9 +77,9 @@ impl EventBus {
 
     /// Publishes a batch: to Redis when configured (every node, this one included, receives it from there),
     /// else in process. If Redis fails, the batch is delivered in process so this node's clients still get it.
-    pub async fn publish(&self, events: Vec<PublishedEvent>) {
+    pub async fn publish(&self, events: &[PublishedEvent]) {
         if let Some(redis) = &self.redis {
-            match self.publish_shared(redis, &events).await {
+            match self.publish_shared(redis, events).await {
                 Ok(()) => return,
                 Err(error) => {
                     tracing::warn!(%error, "event bus: Redis publish failed; delivering on this node only")
@@ -87,7 +87,7 @@ impl EventBus {
             }
         }
         for event in events {
-            self.deliver_locally(event);
+            self.deliver_locally(event.clone());
         }
     }
 
@@ -274,10 +274,13 @@ impl OutboxRelay {
                     },
                 )
                 .collect();
+            // Publish first: handlers (notifications for offline members) may take a while on a large
+            // conversation and must not hold up delivery. A handler failure rolls the batch back and it is
+            // published again later (at least once, as above).
+            bus.publish(&events).await;
             for handler in &handlers {
                 handler.handle(conn, &events).await?;
             }
-            bus.publish(events).await;
             diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
                 .set(outbox::published_at.eq(diesel::dsl::now))
                 .execute(conn)

@@ -486,7 +486,7 @@ impl EpopRealtime {
     async fn publish_ephemeral(&self, event: DomainEvent) {
         self.state
             .events
-            .publish(vec![PublishedEvent { id: 0, event }])
+            .publish(&[PublishedEvent { id: 0, event }])
             .await;
     }
 

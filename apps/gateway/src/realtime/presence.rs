@@ -11,6 +11,9 @@ use std::time::Duration;
 /// How long a node's claim that a user is online lasts without refresh, by default.
 pub const DEFAULT_CLAIM_TTL: Duration = Duration::from_secs(30);
 
+/// Users whose claims are renewed per Redis round trip (three commands each).
+const REFRESH_CHUNK: usize = 256;
+
 /// Presence tracking for this node.
 pub struct Presence {
     redis: Option<RedisPool>,
@@ -68,14 +71,13 @@ impl Presence {
         count.is_ok_and(|n| n > 0)
     }
 
-    async fn claim(&self, user: UserId, present: bool) {
-        let Some(redis) = &self.redis else { return };
-        let Ok(mut conn) = redis.get().await else { return };
-        let result: redis::RedisResult<()> = if present {
-            redis::pipe()
-                .cmd("ZADD")
+    /// Adds this node's claims for `users` (one pipelined round trip).
+    fn add_claims(&self, pipe: &mut redis::Pipeline, users: &[UserId]) {
+        let expires = now_ms() + self.ttl.as_millis() as i64;
+        for &user in users {
+            pipe.cmd("ZADD")
                 .arg(self.key(user))
-                .arg(now_ms() + self.ttl.as_millis() as i64)
+                .arg(expires)
                 .arg(&self.node)
                 .ignore()
                 .cmd("PEXPIRE")
@@ -85,11 +87,19 @@ impl Presence {
                 .cmd("ZADD")
                 .arg(self.online_key())
                 .arg("GT")
-                .arg(now_ms() + self.ttl.as_millis() as i64)
+                .arg(expires)
                 .arg(user.to_string())
-                .ignore()
-                .query_async(&mut conn)
-                .await
+                .ignore();
+        }
+    }
+
+    async fn claim(&self, user: UserId, present: bool) {
+        let Some(redis) = &self.redis else { return };
+        let Ok(mut conn) = redis.get().await else { return };
+        let result: redis::RedisResult<()> = if present {
+            let mut pipe = redis::pipe();
+            self.add_claims(&mut pipe, &[user]);
+            pipe.query_async(&mut conn).await
         } else {
             redis::cmd("ZREM")
                 .arg(self.key(user))
@@ -99,6 +109,22 @@ impl Presence {
         };
         if let Err(error) = result {
             tracing::warn!(%error, "presence: Redis unreachable");
+        }
+    }
+
+    /// Renews this node's claims for every user connected here, [`REFRESH_CHUNK`] users per round trip.
+    async fn refresh_all(&self) {
+        let Some(redis) = &self.redis else { return };
+        let users: Vec<UserId> = super::lock(&self.local).keys().copied().collect();
+        for chunk in users.chunks(REFRESH_CHUNK) {
+            let Ok(mut conn) = redis.get().await else { return };
+            let mut pipe = redis::pipe();
+            self.add_claims(&mut pipe, chunk);
+            let result: redis::RedisResult<()> = pipe.query_async(&mut conn).await;
+            if let Err(error) = result {
+                tracing::warn!(%error, "presence: Redis unreachable");
+                return;
+            }
         }
     }
 
@@ -236,10 +262,7 @@ impl Presence {
                 let Some(presence) = presence.upgrade() else {
                     return;
                 };
-                let users: Vec<UserId> = super::lock(&presence.local).keys().copied().collect();
-                for user in users {
-                    presence.claim(user, true).await;
-                }
+                presence.refresh_all().await;
             }
         });
     }
