@@ -22,8 +22,8 @@
 //! Every wait is bounded in time; the only target is the URL given (loopback in the benchmark).
 
 use crate::print_latency;
-use anyhow::Context as _;
 use crate::rawws::{Opcode, RawWs};
+use anyhow::Context as _;
 use hdrhistogram::Histogram;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use serde_json::json;
@@ -298,7 +298,8 @@ async fn client(
                                 outcome.out_of_order += 1;
                             }
                             highest = highest.max(Some(seq));
-                            let micros = (received.saturating_sub(sent) / 1000).min(u64::from(u32::MAX)) as u32;
+                            let micros =
+                                (received.saturating_sub(sent) / 1000).min(u64::from(u32::MAX)) as u32;
                             let reached = if seq < paced_messages {
                                 &mut reached_paced
                             } else {
@@ -822,7 +823,10 @@ mod tests {
         let frame = br#"42["message:new",{"id":"x","content":"fanout s=17 t=1700000000123456789 please review","seq":3}]"#;
         assert_eq!(parse_stamp(frame), Some((17, 1_700_000_000_123_456_789)));
         assert_eq!(parse_stamp(br#"42["message:new",{"content":"hello"}]"#), None);
-        assert_eq!(parse_stamp(br#"42["message:new",{"content":"fanout s= t=5"}]"#), None);
+        assert_eq!(
+            parse_stamp(br#"42["message:new",{"content":"fanout s= t=5"}]"#),
+            None
+        );
     }
 
     #[test]

@@ -108,7 +108,10 @@ impl RawWs {
                 break at + 4;
             }
             if end == buf.len() {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, "response head too long"));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "response head too long",
+                ));
             }
             let n = stream.read(&mut buf[end..]).await?;
             if n == 0 {
@@ -238,7 +241,10 @@ mod tests {
         let mut long = vec![0x82, 126, 0x01, 0x00];
         long.extend(std::iter::repeat_n(7u8, 256));
         let found = parse(&long).unwrap().unwrap();
-        assert_eq!((found.opcode, found.end - found.payload_start), (Opcode::Binary, 256));
+        assert_eq!(
+            (found.opcode, found.end - found.payload_start),
+            (Opcode::Binary, 256)
+        );
         assert_eq!(parse(&long[..100]).unwrap(), None);
     }
 

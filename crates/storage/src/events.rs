@@ -232,31 +232,28 @@ impl OutboxRelay {
         let bus = self.bus.clone();
         let handlers = self.handlers.clone();
         conn.transaction::<_, StorageError, _>(async |conn| {
-            #[derive(diesel::QueryableByName)]
-            struct Locked {
-                #[diesel(sql_type = diesel::sql_types::Bool)]
-                locked: bool,
-            }
-            let lock: Vec<Locked> = diesel::sql_query(format!(
-                "SELECT pg_try_advisory_xact_lock({RELAY_LOCK}) AS locked"
-            ))
+            // One round trip: take the drainer's lock, let this transaction's commit skip the disk flush
+            // (after a crash the worst case is an event published twice, at least once, which subscribers
+            // tolerate: messages carry ids), and read the batch. Without the lock the batch is empty.
+            let batch: Vec<BatchRow> = diesel::sql_query(
+                "SELECT l.locked, o.id, o.payload \
+                 FROM (SELECT pg_try_advisory_xact_lock($1) AS locked, \
+                              set_config('synchronous_commit', 'off', true) AS flush) AS l \
+                 LEFT JOIN LATERAL (SELECT id, payload FROM outbox \
+                                    WHERE l.locked AND published_at IS NULL \
+                                    ORDER BY id LIMIT $2) AS o ON true",
+            )
+            .bind::<diesel::sql_types::BigInt, _>(RELAY_LOCK)
+            .bind::<diesel::sql_types::BigInt, _>(RELAY_BATCH)
             .load(conn)
             .await?;
-            if !<[Locked]>::first(&lock).is_some_and(|l| l.locked) {
+            if !<[BatchRow]>::first(&batch).is_some_and(|row| row.locked) {
                 return Ok(Drained::Busy);
             }
-            // Marking rows published need not wait for a disk flush: after a crash the worst case is an event
-            // published twice (at least once), which subscribers tolerate (messages carry ids).
-            diesel::sql_query("SET LOCAL synchronous_commit = off")
-                .execute(conn)
-                .await?;
-            let rows: Vec<(i64, serde_json::Value)> = outbox::table
-                .filter(outbox::published_at.is_null())
-                .order_by(outbox::id.asc())
-                .select((outbox::id, outbox::payload))
-                .limit(RELAY_BATCH)
-                .load(conn)
-                .await?;
+            let rows: Vec<(i64, serde_json::Value)> = batch
+                .into_iter()
+                .filter_map(|row| row.id.zip(row.payload))
+                .collect();
             if rows.is_empty() {
                 return Ok(Drained::Done);
             }
@@ -302,6 +299,18 @@ impl OutboxRelay {
             tracing::warn!(%error, "purging published outbox rows failed");
         }
     }
+}
+
+/// One row of the relay's batch query: whether the drainer's lock was taken, and an unpublished event (none
+/// when the lock was not taken or nothing is waiting).
+#[derive(diesel::QueryableByName)]
+struct BatchRow {
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    locked: bool,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+    id: Option<i64>,
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>)]
+    payload: Option<serde_json::Value>,
 }
 
 enum Drained {
