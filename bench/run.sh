@@ -202,6 +202,12 @@ fanout_section() {
             --settle-timeout 120 || echo "error: the idle run failed"
         rm -f "$ids"
     fi
+    # The machine's own floor: the same number of loopback sockets, one thread writing a frame to each, one
+    # reading them, no server (what any fan-out here costs before the gateway does any work of its own).
+    for n in $counts; do
+        echo "== loopback floor, $n sockets (no gateway involved)"
+        "$LOADGEN" loopback-floor --sockets "$n" --rounds "$messages" --rate "$rate" || echo "error: the floor run failed"
+    done
     first=0
     for n in $counts; do
         # One group per run, with its own users (so the runs do not share partners): users first..first+n-1

@@ -6,6 +6,7 @@
 //! figures measure the gateway rather than TCP handshakes.
 
 mod fanout;
+mod floor;
 mod rawws;
 
 use anyhow::Context as _;
@@ -83,6 +84,9 @@ enum Scenario {
     /// N WebSocket clients (Engine.IO/Socket.IO spoken by hand) in one conversation; messages posted over REST;
     /// delivery latency, deliveries per second, lost deliveries and the gateway's memory per connection.
     Fanout(fanout::FanoutArgs),
+    /// No server: one thread writes a frame to each of N loopback connections, another reads them; the least
+    /// time fan-out to N sockets can take on this machine.
+    LoopbackFloor(floor::FloorArgs),
 }
 
 /// Who calls, on which conversation, how hard and for how long (the message scenarios).
@@ -429,5 +433,6 @@ async fn main() -> anyhow::Result<()> {
             seconds,
         } => search_scenario(&base, &token, &queries, limit, concurrency, seconds).await,
         Scenario::Fanout(args) => fanout::run(&base, args).await,
+        Scenario::LoopbackFloor(args) => tokio::task::spawn_blocking(move || floor::run(&args)).await?,
     }
 }

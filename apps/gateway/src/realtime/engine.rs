@@ -12,9 +12,11 @@
 use super::frame::{OutFrame, encode_polling};
 use super::lock;
 use epop_realtime_protocol::engine::{self, Packet, Payload};
+use futures_util::task::AtomicWaker;
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
+use std::task::Waker;
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
@@ -110,7 +112,10 @@ pub struct Session {
     /// The session id (`sid`).
     pub sid: String,
     inner: Mutex<Inner>,
+    /// Wakes a writer waiting for the queue: a pending polling GET (and tests).
     writer_wake: Notify,
+    /// Wakes the session's WebSocket task, which polls its socket and queue without futures of its own.
+    ws_writer: AtomicWaker,
     closed: CancellationToken,
     /// Mirrors `closed` for the hot paths (a token's `is_cancelled` takes a lock).
     ended: AtomicBool,
@@ -223,6 +228,7 @@ impl Engine {
                 close_answered: false,
             }),
             writer_wake: Notify::new(),
+            ws_writer: AtomicWaker::new(),
             closed: CancellationToken::new(),
             ended: AtomicBool::new(false),
             pong_expected: AtomicBool::new(false),
@@ -299,7 +305,7 @@ async fn run_timers(engine: Weak<EngineShared>, mut commands: mpsc::UnboundedRec
                 let sessions = std::mem::take(&mut *lock(&engine.lazy));
                 for session in sessions.iter().filter_map(Weak::upgrade) {
                     session.lazy.store(false, Ordering::SeqCst);
-                    session.writer_wake.notify_one();
+                    session.wake_writer();
                 }
             }
             command = commands.recv() => match command {
@@ -361,9 +367,16 @@ impl Session {
         self.ended.load(Ordering::Acquire)
     }
 
-    /// A token cancelled when the session ends.
-    pub fn closed_token(&self) -> CancellationToken {
-        self.closed.clone()
+    /// Wakes whoever drains the queue: the pending poll or the WebSocket task.
+    fn wake_writer(&self) {
+        self.writer_wake.notify_one();
+        self.ws_writer.wake();
+    }
+
+    /// Registers the WebSocket task to be woken when frames are queued or the session ends. Register before
+    /// looking at the queue, so that a frame queued after the look wakes the task.
+    pub fn register_writer(&self, waker: &Waker) {
+        self.ws_writer.register(waker);
     }
 
     /// The current transport.
@@ -396,7 +409,7 @@ impl Session {
     /// possibly shared with other sessions.
     pub fn send_frames(&self, frames: impl IntoIterator<Item = OutFrame>) {
         if self.enqueue(frames) {
-            self.writer_wake.notify_one();
+            self.wake_writer();
         }
     }
 
@@ -442,7 +455,7 @@ impl Session {
         }
         self.ended.store(true, Ordering::Release);
         self.closed.cancel();
-        self.writer_wake.notify_one();
+        self.wake_writer();
         if let Some(engine) = self.engine.upgrade() {
             if reason == CloseReason::ClientClose {
                 self.schedule(Due::Forget, Instant::now() + CLIENT_CLOSE_GRACE, 0);
@@ -609,7 +622,7 @@ impl Session {
         inner.upgrading = true;
         inner.probing = true;
         drop(inner);
-        self.writer_wake.notify_one();
+        self.wake_writer();
         true
     }
 
@@ -627,7 +640,7 @@ impl Session {
         inner.probing = false;
         inner.transport = Transport::WebSocket;
         drop(inner);
-        self.writer_wake.notify_one();
+        self.wake_writer();
     }
 
     /// For the WebSocket writer: moves every queued frame into `into` (once the session is on WebSocket);
@@ -641,6 +654,7 @@ impl Session {
     }
 
     /// Resolves when frames may have been queued or the session ended since the last look.
+    #[cfg(test)]
     pub async fn outbound_ready(&self) {
         self.writer_wake.notified().await;
     }

@@ -317,103 +317,124 @@ impl EngineHandler for SocketIo {
     }
 }
 
+/// Handles a session's Socket.IO packets in order until it ends. Packets are handled by a boxed future, so
+/// that an idle connection's task holds only its inbox wait (and the connect deadline, until a namespace
+/// connected).
 async fn run_connection(
     app: Arc<dyn Application>,
     session: Arc<Session>,
     connection: Arc<Connection>,
     connect_timeout: Duration,
 ) {
-    let deadline = tokio::time::sleep(connect_timeout);
-    tokio::pin!(deadline);
-    let mut ever_connected = false;
+    let mut deadline = Some(Box::pin(tokio::time::sleep(connect_timeout)));
     loop {
         let next = tokio::select! {
-            () = &mut deadline, if !ever_connected => {
+            () = async {
+                match deadline.as_mut() {
+                    Some(deadline) => deadline.await,
+                    None => std::future::pending().await,
+                }
+            } => {
                 session.close(CloseReason::ServerClose);
                 None
             }
             next = connection.inbound.recv() => Some(next),
         };
-        let mut packet = match next {
+        let packet = match next {
             Some(Inbound::Packet(packet)) => packet,
             Some(Inbound::Closed) | None => break,
         };
-        let namespace = packet.namespace.clone();
-        let existing = lock(&connection.sockets).get(&namespace).cloned();
-        match (packet.kind, existing) {
-            (PacketKind::Connect, None) => {
-                if !app.has_namespace(&namespace) {
-                    session.send_frames(frames_of(&Packet::connect_error(&namespace, "Invalid namespace")));
-                    continue;
-                }
-                let socket = Arc::new(Socket {
-                    id: super::engine::random_id(),
-                    namespace: namespace.clone(),
-                    auth: Mutex::new(packet.data.take()),
-                    session: session.clone(),
-                    next_ack: AtomicU64::new(0),
-                    state: Mutex::new(None),
-                    pid: Mutex::new(None),
-                    held: Mutex::new(Some(Vec::new())),
-                    accepted: AtomicBool::new(false),
-                });
-                match app.authorize(&socket).await {
-                    Ok(()) => {
-                        let pid = lock(&socket.pid).clone();
-                        socket.accept(&Packet::connect_ok(&namespace, &socket.id, pid.as_deref()));
-                        lock(&connection.sockets).insert(namespace, socket.clone());
-                        ever_connected = true;
-                        app.connected(&socket).await;
-                    }
-                    Err(refusal) => {
-                        session.send_frames(frames_of(&Packet::connect_error(&namespace, &refusal.message)));
-                    }
-                }
-            }
-            // A second CONNECT for a connected namespace changes nothing.
-            (PacketKind::Connect, Some(_)) => {}
-            (PacketKind::Disconnect, Some(socket)) => {
-                lock(&connection.sockets).remove(&namespace);
-                app.disconnected(&socket).await;
-            }
-            (PacketKind::Event | PacketKind::BinaryEvent, Some(socket)) => {
-                let Some(Value::Array(mut values)) = packet.data else {
-                    continue;
-                };
-                if values.is_empty() {
-                    continue;
-                }
-                let name = match values.remove(0) {
-                    Value::String(name) => name,
-                    other => other.to_string(),
-                };
-                app.event(
-                    &socket,
-                    IncomingEvent {
-                        name,
-                        args: values,
-                        ack: packet.ack_id,
-                        attachments: packet.attachments,
-                    },
-                )
-                .await;
-            }
-            // Acks of server-initiated requests: none are sent today.
-            (PacketKind::Ack | PacketKind::BinaryAck, Some(_)) => {}
-            // Packets for a namespace the client is not connected to, or server-only types.
-            (
-                PacketKind::Disconnect
-                | PacketKind::Event
-                | PacketKind::BinaryEvent
-                | PacketKind::Ack
-                | PacketKind::BinaryAck,
-                None,
-            )
-            | (PacketKind::ConnectError, _) => {}
+        if Box::pin(handle_packet(&app, &session, &connection, packet)).await {
+            deadline = None;
         }
     }
     let sockets: Vec<Arc<Socket>> = lock(&connection.sockets).drain().map(|(_, s)| s).collect();
     for socket in sockets {
         app.disconnected(&socket).await;
+    }
+}
+
+/// Handles one packet from the client; `true` when it connected a namespace.
+async fn handle_packet(
+    app: &Arc<dyn Application>,
+    session: &Arc<Session>,
+    connection: &Connection,
+    mut packet: Packet,
+) -> bool {
+    let namespace = packet.namespace.clone();
+    let existing = lock(&connection.sockets).get(&namespace).cloned();
+    match (packet.kind, existing) {
+        (PacketKind::Connect, None) => {
+            if !app.has_namespace(&namespace) {
+                session.send_frames(frames_of(&Packet::connect_error(&namespace, "Invalid namespace")));
+                return false;
+            }
+            let socket = Arc::new(Socket {
+                id: super::engine::random_id(),
+                namespace: namespace.clone(),
+                auth: Mutex::new(packet.data.take()),
+                session: session.clone(),
+                next_ack: AtomicU64::new(0),
+                state: Mutex::new(None),
+                pid: Mutex::new(None),
+                held: Mutex::new(Some(Vec::new())),
+                accepted: AtomicBool::new(false),
+            });
+            match app.authorize(&socket).await {
+                Ok(()) => {
+                    let pid = lock(&socket.pid).clone();
+                    socket.accept(&Packet::connect_ok(&namespace, &socket.id, pid.as_deref()));
+                    lock(&connection.sockets).insert(namespace, socket.clone());
+                    app.connected(&socket).await;
+                    true
+                }
+                Err(refusal) => {
+                    session.send_frames(frames_of(&Packet::connect_error(&namespace, &refusal.message)));
+                    false
+                }
+            }
+        }
+        // A second CONNECT for a connected namespace changes nothing.
+        (PacketKind::Connect, Some(_)) => false,
+        (PacketKind::Disconnect, Some(socket)) => {
+            lock(&connection.sockets).remove(&namespace);
+            app.disconnected(&socket).await;
+            false
+        }
+        (PacketKind::Event | PacketKind::BinaryEvent, Some(socket)) => {
+            let Some(Value::Array(mut values)) = packet.data else {
+                return false;
+            };
+            if values.is_empty() {
+                return false;
+            }
+            let name = match values.remove(0) {
+                Value::String(name) => name,
+                other => other.to_string(),
+            };
+            app.event(
+                &socket,
+                IncomingEvent {
+                    name,
+                    args: values,
+                    ack: packet.ack_id,
+                    attachments: packet.attachments,
+                },
+            )
+            .await;
+            false
+        }
+        // Acks of server-initiated requests: none are sent today.
+        (PacketKind::Ack | PacketKind::BinaryAck, Some(_)) => false,
+        // Packets for a namespace the client is not connected to, or server-only types.
+        (
+            PacketKind::Disconnect
+            | PacketKind::Event
+            | PacketKind::BinaryEvent
+            | PacketKind::Ack
+            | PacketKind::BinaryAck,
+            None,
+        )
+        | (PacketKind::ConnectError, _) => false,
     }
 }

@@ -25,6 +25,7 @@ use futures_util::SinkExt as _;
 use std::collections::VecDeque;
 use std::io::{self, IoSlice};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::net::TcpStream;
 
@@ -35,6 +36,8 @@ pub type Upgrade = (Request, Framed<TcpStream, h1::Codec>);
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most frames handed to one vectored write.
 const MAX_IOVECS: usize = 64;
+/// Rounds of writing and reading in one poll before the task yields to the worker's other tasks.
+const POLL_ROUNDS: usize = 16;
 /// Bytes read per readiness event before queued writes get their turn.
 const READ_BUDGET: usize = 64 * 1024;
 
@@ -80,13 +83,31 @@ pub fn take_over(
     routes: WebSocketRoutes,
     upgrade: Upgrade,
 ) -> std::future::Ready<Result<(), std::convert::Infallible>> {
-    actix_web::rt::spawn(serve(routes, upgrade));
+    actix_web::rt::spawn(serve(routes, Box::new(upgrade)));
     std::future::ready(Ok(()))
 }
 
 /// Serves one upgrade request: refuses it with the HTTP answer Engine.IO gives, or answers `101` and runs
-/// the connection until it ends.
-async fn serve(routes: WebSocketRoutes, (request, mut framed): Upgrade) {
+/// the connection until it ends. The handshake runs boxed, so that the task of a connection that lives for
+/// hours keeps only what [`Connection::run`] needs (the request, the HTTP codec and the upgrade exchange
+/// would otherwise size its future for as long as it lives).
+async fn serve(routes: WebSocketRoutes, upgrade: Box<Upgrade>) {
+    let Some((mut connection, session)) = Box::pin(handshake(routes, upgrade)).await else {
+        return;
+    };
+    // What arrived with the handshake or right behind the upgrade's `5`.
+    connection.deliver_buffered(&session);
+    let ended = std::future::poll_fn(|cx| connection.poll_serve(&session, cx)).await;
+    if ended == Ended::Session {
+        // Boxed: the timer and the flush would otherwise size the future of every connection.
+        Box::pin(connection.close_gracefully()).await;
+    }
+}
+
+/// Answers an upgrade request: `None` when it was refused (the answer is written) or the upgrade of a
+/// polling session did not complete (this WebSocket is closed); else the connection and its session.
+async fn handshake(routes: WebSocketRoutes, upgrade: Box<Upgrade>) -> Option<(Connection, Arc<Session>)> {
+    let (request, mut framed) = *upgrade;
     let Some(engine) = routes.engine(request.path()) else {
         let body = serde_json::json!({
             "type": "about:blank",
@@ -102,7 +123,7 @@ async fn serve(routes: WebSocketRoutes, (request, mut framed): Upgrade) {
             body,
         )
         .await;
-        return;
+        return None;
     };
     let engine = engine.clone();
     let upgrading = match accept(&request, &engine) {
@@ -110,7 +131,7 @@ async fn serve(routes: WebSocketRoutes, (request, mut framed): Upgrade) {
         Err((code, message)) => {
             let body = serde_json::json!({"code": code, "message": message});
             respond(&mut framed, StatusCode::BAD_REQUEST, "application/json", body).await;
-            return;
+            return None;
         }
     };
     let response = match ws::handshake(request.head()).map(|mut builder| builder.message_body(())) {
@@ -118,7 +139,7 @@ async fn serve(routes: WebSocketRoutes, (request, mut framed): Upgrade) {
         _ => {
             let body = serde_json::json!({"code": 3, "message": "Bad request"});
             respond(&mut framed, StatusCode::BAD_REQUEST, "application/json", body).await;
-            return;
+            return None;
         }
     };
     drop(request);
@@ -132,7 +153,7 @@ async fn serve(routes: WebSocketRoutes, (request, mut framed): Upgrade) {
         if let (Some(session), Some(true)) = (&upgrading, probing) {
             session.abort_upgrade();
         }
-        return;
+        return None;
     }
     // The HTTP codec and its two buffers are dropped here (only their fields that are moved out would
     // otherwise be released, the rest living as long as the connection).
@@ -146,6 +167,7 @@ async fn serve(routes: WebSocketRoutes, (request, mut framed): Upgrade) {
         partial: None,
         max_payload: config.max_payload,
         pending: VecDeque::new(),
+        taken: VecDeque::new(),
     };
     drop(read_buf);
     let session = match upgrading {
@@ -158,16 +180,16 @@ async fn serve(routes: WebSocketRoutes, (request, mut framed): Upgrade) {
         }
         Some(session) => {
             let upgraded =
-                probing == Some(true) && Box::pin(connection.upgrade(&session, config.upgrade_timeout)).await;
+                probing == Some(true) && connection.upgrade(&session, config.upgrade_timeout).await;
             if !upgraded {
                 connection.pending.push_back(close_frame());
                 let _ = tokio::time::timeout(FLUSH_TIMEOUT, connection.flush()).await;
-                return;
+                return None;
             }
             session
         }
     };
-    connection.run(&session).await;
+    Some((connection, session))
 }
 
 /// Checks the Engine.IO query of an upgrade request; returns the polling session it upgrades, if any, or
@@ -229,6 +251,17 @@ struct Connection {
     max_payload: usize,
     /// Whole frames waiting for the socket, the first possibly partly written.
     pending: VecDeque<Bytes>,
+    /// Scratch space for frames taken from the session's queue.
+    taken: VecDeque<OutFrame>,
+}
+
+/// How serving a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// The session ended: its last frames and a close frame are flushed.
+    Session,
+    /// The connection broke or the client closed it: nothing more can be written.
+    Transport,
 }
 
 impl Connection {
@@ -437,42 +470,61 @@ impl Connection {
         self.release_read_buffer();
     }
 
-    /// Serves the session until it ends, then flushes its last frames and a close frame.
-    async fn run(mut self, session: &Arc<Session>) {
-        let closed = session.closed_token();
-        let mut frames = VecDeque::new();
-        // What arrived with the handshake or right behind the upgrade's `5`.
-        self.deliver_buffered(session);
-        loop {
+    /// Serves the session: writes what it queues, reads what the client sends, until one side ends. Polled
+    /// directly (no futures of its own, so an idle connection's task stays small and a wake costs no future
+    /// set-up): the socket's readiness and the session's writer waker are registered with `cx`.
+    fn poll_serve(&mut self, session: &Arc<Session>, cx: &mut Context<'_>) -> Poll<Ended> {
+        for _ in 0..POLL_ROUNDS {
+            // Registered before the queue is looked at: a frame queued after the look wakes this task.
+            session.register_writer(cx.waker());
             if self.pending.is_empty() || session.is_closed() {
-                let ended = session.take_outbound(&mut frames);
-                self.pending.extend(frames.drain(..).map(OutFrame::into_wire));
+                let ended = session.take_outbound(&mut self.taken);
+                self.pending.extend(self.taken.drain(..).map(OutFrame::into_wire));
                 if ended {
-                    break;
+                    return Poll::Ready(Ended::Session);
                 }
             }
             if self.write_available().is_err() {
                 session.close(CloseReason::TransportClose);
-                return;
+                return Poll::Ready(Ended::Transport);
             }
-            tokio::select! {
-                ready = self.io.readable() => {
-                    if ready.is_err() || self.read_available().is_err() {
+            let mut progressed = false;
+            match self.io.poll_read_ready(cx) {
+                Poll::Ready(Ok(())) => {
+                    if self.read_available().is_err() {
                         session.close(CloseReason::TransportClose);
-                        return;
+                        return Poll::Ready(Ended::Transport);
                     }
                     self.deliver_buffered(session);
+                    progressed = true;
                 }
-                ready = self.io.writable(), if !self.pending.is_empty() => {
-                    if ready.is_err() {
+                Poll::Ready(Err(_)) => {
+                    session.close(CloseReason::TransportClose);
+                    return Poll::Ready(Ended::Transport);
+                }
+                Poll::Pending => {}
+            }
+            if !self.pending.is_empty() {
+                match self.io.poll_write_ready(cx) {
+                    Poll::Ready(Ok(())) => progressed = true,
+                    Poll::Ready(Err(_)) => {
                         session.close(CloseReason::TransportClose);
-                        return;
+                        return Poll::Ready(Ended::Transport);
                     }
+                    Poll::Pending => {}
                 }
-                () = session.outbound_ready(), if self.pending.is_empty() => {}
-                () = closed.cancelled() => {}
+            }
+            if !progressed {
+                return Poll::Pending;
             }
         }
+        // A client that keeps the socket busy gets its turn again after the worker's other tasks.
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+
+    /// Flushes what is queued and a close frame, then shuts down the writing side (at most [`FLUSH_TIMEOUT`]).
+    async fn close_gracefully(&mut self) {
         self.pending.push_back(close_frame());
         if let Ok(Ok(())) = tokio::time::timeout(FLUSH_TIMEOUT, self.flush()).await {
             let _ = tokio::io::AsyncWriteExt::shutdown(&mut self.io).await;
