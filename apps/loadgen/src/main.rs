@@ -84,7 +84,7 @@ enum Scenario {
     /// N WebSocket clients (Engine.IO/Socket.IO spoken by hand) in one conversation; messages posted over REST;
     /// delivery latency, deliveries per second, lost deliveries and the gateway's memory per connection.
     Fanout(fanout::FanoutArgs),
-    /// No server: one thread writes a frame to each of N loopback connections, another reads them; the least
+    /// No server: threads write a frame to each of N loopback connections, another reads them; the least
     /// time fan-out to N sockets can take on this machine.
     LoopbackFloor(floor::FloorArgs),
 }
