@@ -125,7 +125,9 @@ fn read_side(args: &FloorArgs, child: &mut std::process::Child) -> anyhow::Resul
     let frame_bytes = args.frame_bytes;
     let counter = frames_read.clone();
     let reader = std::thread::spawn(move || -> anyhow::Result<()> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
         runtime.block_on(async move {
             let mut tasks = Vec::with_capacity(readers.len());
             for socket in readers {

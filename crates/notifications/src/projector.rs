@@ -5,11 +5,12 @@ use crate::repo;
 use async_trait::async_trait;
 use diesel::{ExpressionMethods as _, QueryDsl as _};
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
-use epop_core::{DomainEvent, UserId};
+use epop_core::{ConversationId, DomainEvent, UserId};
 use epop_storage::events::{OutboxHandler, PublishedEvent};
 use epop_storage::schema::conversation_members;
 use epop_storage::{StorageError, StorageResult, outbox};
 use serde_json::json;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// Longest message preview in a `message` notification, in characters.
@@ -88,6 +89,7 @@ impl NotificationProjector {
 #[async_trait]
 impl OutboxHandler for NotificationProjector {
     async fn handle(&self, conn: &mut AsyncPgConnection, events: &[PublishedEvent]) -> StorageResult<()> {
+        let mut offline_by_conversation: HashMap<ConversationId, Vec<UserId>> = HashMap::new();
         for published in events {
             match &published.event {
                 DomainEvent::TaskAssigned {
@@ -117,15 +119,23 @@ impl OutboxHandler for NotificationProjector {
                     message,
                     ..
                 } => {
-                    let members: Vec<uuid::Uuid> = conversation_members::table
-                        .filter(conversation_members::conversation_id.eq(conversation_id.into_uuid()))
-                        .filter(conversation_members::user_id.ne(sender_id.into_uuid()))
-                        .select(conversation_members::user_id)
-                        .load(conn)
-                        .await?;
-                    let members: Vec<UserId> = members.into_iter().map(UserId::from).collect();
-                    let online: std::collections::HashSet<UserId> =
-                        self.live.online(&members).await.into_iter().collect();
+                    // Who is offline is asked once per conversation and batch: a burst of messages in a
+                    // large group costs one member query and one presence lookup, not one per message.
+                    let offline = match offline_by_conversation.get(conversation_id) {
+                        Some(offline) => offline,
+                        None => {
+                            let members: Vec<uuid::Uuid> = conversation_members::table
+                                .filter(conversation_members::conversation_id.eq(conversation_id.into_uuid()))
+                                .select(conversation_members::user_id)
+                                .load(conn)
+                                .await?;
+                            let members: Vec<UserId> = members.into_iter().map(UserId::from).collect();
+                            let online: HashSet<UserId> =
+                                self.live.online(&members).await.into_iter().collect();
+                            let offline = members.into_iter().filter(|m| !online.contains(m)).collect();
+                            offline_by_conversation.entry(*conversation_id).or_insert(offline)
+                        }
+                    };
                     let content = message
                         .get("content")
                         .and_then(serde_json::Value::as_str)
@@ -136,7 +146,7 @@ impl OutboxHandler for NotificationProjector {
                         "sender_id": sender_id,
                         "preview": preview(content),
                     });
-                    for member in members.into_iter().filter(|m| !online.contains(m)) {
+                    for &member in offline.iter().filter(|m| *m != sender_id) {
                         self.notify(conn, member, "message", payload.clone()).await?;
                     }
                 }
