@@ -88,9 +88,10 @@ pub fn take_over(
 }
 
 /// Serves one upgrade request: refuses it with the HTTP answer Engine.IO gives, or answers `101` and runs
-/// the connection until it ends. The handshake runs boxed, so that the task of a connection that lives for
-/// hours keeps only what [`Connection::run`] needs (the request, the HTTP codec and the upgrade exchange
-/// would otherwise size its future for as long as it lives).
+/// the connection until it ends. The upgrade arrives boxed and the handshake runs boxed, so that the task of
+/// a connection that lives for hours holds only the [`Connection`], its session and a poll function (the
+/// request, the HTTP codec and the upgrade exchange would otherwise size its future for as long as it lives:
+/// 1.6 KiB instead of 240 bytes).
 async fn serve(routes: WebSocketRoutes, upgrade: Box<Upgrade>) {
     let Some((mut connection, session)) = Box::pin(handshake(routes, upgrade)).await else {
         return;
