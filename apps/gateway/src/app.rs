@@ -390,7 +390,7 @@ impl Application {
     pub fn with_listener(state: AppState, listener: TcpListener) -> anyhow::Result<Self> {
         let address = listener.local_addr()?;
         let hub = Arc::new(Hub::new(state.metrics.connected_sockets.clone()));
-        let realtime = EpopRealtime::new(state.clone(), hub);
+        let realtime = EpopRealtime::new(state.clone(), hub.clone());
         realtime.spawn_fan_out();
         realtime.spawn_presence_sweeper();
         let socket_io = Arc::new(SocketIo::new(
@@ -405,6 +405,7 @@ impl Application {
             state.config.workers,
             state.config.shutdown_timeout,
             WebSocketRoutes::new(vec![("/socket.io", engine.clone())]),
+            move || hub.start_lane(),
             move || {
                 App::new()
                     .app_data(data.clone())
@@ -498,6 +499,7 @@ pub fn conformance_server(listener: TcpListener) -> anyhow::Result<Server> {
         2,
         Duration::from_secs(1),
         routes,
+        || {},
         move || {
             App::new()
                 .service(
@@ -520,14 +522,17 @@ pub fn conformance_server(listener: TcpListener) -> anyhow::Result<Server> {
 /// WebSocket upgrades, which go with their connection to the engine of their path (see
 /// [`crate::realtime::websocket`]). actix-web's own `HttpServer` offers no way to take over an upgraded
 /// connection, so the server is assembled here from the same parts it uses (actix-server, actix-http).
-fn serve_http<F, I, S, B>(
+/// `on_worker_start` runs on each worker's thread as it starts (the real-time hub starts its fan-out lane there).
+fn serve_http<W, F, I, S, B>(
     listener: TcpListener,
     workers: usize,
     shutdown_timeout: Duration,
     websockets: WebSocketRoutes,
+    on_worker_start: W,
     app: F,
 ) -> std::io::Result<Server>
 where
+    W: Fn() + Send + Clone + 'static,
     F: Fn() -> I + Send + Clone + 'static,
     I: actix_service::IntoServiceFactory<S, actix_http::Request>,
     S: actix_service::ServiceFactory<
@@ -547,6 +552,8 @@ where
         .shutdown_timeout(shutdown_timeout.as_secs())
         .disable_signals()
         .listen("epop-http", listener, move || {
+            // Called on each worker's thread, inside its runtime, as the worker starts.
+            on_worker_start();
             let websockets = websockets.clone();
             let app = app().into_factory().map_err(|error| error.error_response());
             actix_http::HttpService::build()

@@ -1,14 +1,25 @@
 //! This node's sockets and rooms. A room is a user (`u:{id}`, all their sockets) or a conversation
 //! (`c:{id}`, every member's sockets). Broadcasts encode a packet once and hand the same frames to every
 //! socket's queue.
+//!
+//! **Lanes.** Each actix worker thread runs a fan-out lane ([`Hub::start_lane`]): a socket connected on that
+//! worker belongs to its lane, and a broadcast hands the lane all of its sockets in one job, so that their
+//! connection tasks are queued and woken on the thread they run on. Waking a task of another thread costs a
+//! system call each (the worker's event loop is unparked); a lane costs one per worker and broadcast, and the
+//! workers queue their halves in parallel. Every broadcast to a socket goes through its lane, in order.
+//! Sockets registered on a thread without a lane (lane 0) are served by the broadcasting task itself.
 
+use super::frame::OutFrame;
 use super::lock;
 use super::socketio::{Socket, frames_of};
 use epop_core::{ConversationId, UserId};
 use epop_realtime_protocol::socket::Packet;
 use prometheus::IntGauge;
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use tokio::sync::mpsc;
 
 /// A room name.
 pub fn user_room(user: UserId) -> String {
@@ -20,8 +31,61 @@ pub fn conversation_room(conversation: ConversationId) -> String {
     format!("c:{conversation}")
 }
 
-/// A socket as a room knows it: the socket, its user, whether it asked for connection state recovery.
-type Member = (Arc<Socket>, UserId, bool);
+/// A socket as a room knows it.
+#[derive(Clone)]
+struct Member {
+    socket: Arc<Socket>,
+    user: UserId,
+    /// It asked for connection state recovery (events carry their offset).
+    recover: bool,
+    /// The fan-out lane that queues its frames (0: none, the broadcasting task does).
+    lane: Lane,
+}
+
+/// A lane's targets in a broadcast's per-lane lists (a lane started since the lists were made gets one).
+fn bucket(by_lane: &mut Vec<Vec<(Arc<Socket>, bool)>>, lane: Lane) -> &mut Vec<(Arc<Socket>, bool)> {
+    if by_lane.len() <= lane {
+        by_lane.resize_with(lane + 1, Vec::new);
+    }
+    &mut by_lane[lane]
+}
+
+/// A fan-out lane: 1 + its index in [`Hub::lanes`], or 0 for none.
+type Lane = usize;
+
+thread_local! {
+    /// The lane this thread runs, with the id of its hub.
+    static CURRENT_LANE: Cell<(usize, Lane)> = const { Cell::new((0, 0)) };
+}
+
+/// Hub ids, so that a thread's lane is only ever taken for its own hub.
+static NEXT_HUB_ID: AtomicUsize = AtomicUsize::new(1);
+
+/// One broadcast's share for one lane: its sockets and the frames they get.
+struct LaneJob {
+    /// The sockets, with whether each gets `offset` rather than `plain`.
+    targets: Vec<(Arc<Socket>, bool)>,
+    plain: Vec<OutFrame>,
+    offset: Option<Vec<OutFrame>>,
+    /// Presence: the frames may wait for the engine's flush tick.
+    lazily: bool,
+}
+
+impl LaneJob {
+    fn run(self) {
+        for (socket, recover) in self.targets {
+            let frames = match (&self.offset, recover) {
+                (Some(offset), true) => offset,
+                _ => &self.plain,
+            };
+            if self.lazily {
+                socket.send_encoded_lazily(frames);
+            } else {
+                socket.send_encoded(frames);
+            }
+        }
+    }
+}
 
 #[derive(Default)]
 struct Rooms {
@@ -33,7 +97,10 @@ struct Rooms {
 
 /// The sockets connected to this node, by room.
 pub struct Hub {
+    id: usize,
     rooms: Mutex<Rooms>,
+    /// The lanes' job queues, lane `n` at index `n - 1`.
+    lanes: Mutex<Vec<mpsc::UnboundedSender<LaneJob>>>,
     gauge: IntGauge,
 }
 
@@ -47,17 +114,82 @@ impl Hub {
     /// An empty hub that keeps `gauge` (`socketio_connected_sockets`) current.
     pub fn new(gauge: IntGauge) -> Self {
         Self {
+            id: NEXT_HUB_ID.fetch_add(1, Ordering::Relaxed),
             rooms: Mutex::new(Rooms::default()),
+            lanes: Mutex::new(Vec::new()),
             gauge,
         }
     }
 
+    /// Starts a fan-out lane on this thread, which must run a tokio `LocalSet` (an actix worker's does):
+    /// sockets registered on this thread from now on are queued by it.
+    pub fn start_lane(&self) {
+        let (jobs, mut queue) = mpsc::unbounded_channel::<LaneJob>();
+        let lane = {
+            let mut lanes = lock(&self.lanes);
+            lanes.push(jobs);
+            lanes.len()
+        };
+        CURRENT_LANE.with(|current| current.set((self.id, lane)));
+        tokio::task::spawn_local(async move {
+            while let Some(job) = queue.recv().await {
+                job.run();
+            }
+        });
+    }
+
+    /// This thread's lane for this hub (0: none).
+    fn current_lane(&self) -> Lane {
+        let (hub, lane) = CURRENT_LANE.with(Cell::get);
+        if hub == self.id { lane } else { 0 }
+    }
+
+    /// Hands each lane its targets (lane 0's, and those of a lane that is gone, are queued here).
+    fn dispatch(
+        &self,
+        by_lane: Vec<Vec<(Arc<Socket>, bool)>>,
+        plain: &[OutFrame],
+        offset: Option<&[OutFrame]>,
+        lazily: bool,
+    ) {
+        let lanes = lock(&self.lanes).clone();
+        for (lane, targets) in by_lane.into_iter().enumerate() {
+            if targets.is_empty() {
+                continue;
+            }
+            let job = LaneJob {
+                targets,
+                plain: plain.to_vec(),
+                offset: offset.map(<[OutFrame]>::to_vec),
+                lazily,
+            };
+            match lane.checked_sub(1).and_then(|index| lanes.get(index)) {
+                Some(queue) => {
+                    if let Err(mpsc::error::SendError(job)) = queue.send(job) {
+                        job.run();
+                    }
+                }
+                None => job.run(),
+            }
+        }
+    }
+
+    /// An empty target list per lane.
+    fn lane_buckets(&self) -> Vec<Vec<(Arc<Socket>, bool)>> {
+        let count = lock(&self.lanes).len() + 1;
+        (0..count).map(|_| Vec::new()).collect()
+    }
+
     /// Registers a socket of `user` (`recover`: it receives event offsets); it joins the user's room.
     pub fn add(&self, socket: &Arc<Socket>, user: UserId, recover: bool) {
+        let member = Member {
+            socket: socket.clone(),
+            user,
+            recover,
+            lane: self.current_lane(),
+        };
         let mut rooms = lock(&self.rooms);
-        rooms
-            .sockets
-            .insert(socket.id.clone(), (socket.clone(), user, recover));
+        rooms.sockets.insert(socket.id.clone(), member);
         self.gauge.set(rooms.sockets.len() as i64);
         drop(rooms);
         self.join(&socket.id, &user_room(user));
@@ -66,7 +198,7 @@ impl Hub {
     /// Removes a socket from every room; returns how many sockets its user still has here.
     pub fn remove(&self, socket_id: &str) -> Option<(UserId, usize)> {
         let mut rooms = lock(&self.rooms);
-        let (_, user, _) = rooms.sockets.remove(socket_id)?;
+        let user = rooms.sockets.remove(socket_id)?.user;
         for room in rooms.joined.remove(socket_id).unwrap_or_default() {
             if let Some(members) = rooms.members.get_mut(&room) {
                 members.remove(socket_id);
@@ -122,14 +254,14 @@ impl Hub {
         lock(&self.rooms)
             .members
             .get(room)
-            .map(|members| members.values().map(|(socket, _, _)| socket.clone()).collect())
+            .map(|members| members.values().map(|member| member.socket.clone()).collect())
             .unwrap_or_default()
     }
 
     /// The users with at least one socket on this node.
     pub fn local_users(&self) -> Vec<UserId> {
         let rooms = lock(&self.rooms);
-        let users: HashSet<UserId> = rooms.sockets.values().map(|(_, user, _)| *user).collect();
+        let users: HashSet<UserId> = rooms.sockets.values().map(|member| member.user).collect();
         users.into_iter().collect()
     }
 
@@ -138,33 +270,33 @@ impl Hub {
     /// engine's flush tick (see [`super::engine::Session::send_frames_lazily`]).
     pub fn broadcast_to_rooms(&self, rooms: &[String], packet: &Packet, except_user: UserId) {
         let frames = frames_of(packet);
-        let targets: Vec<Arc<Socket>> = {
+        let mut by_lane = self.lane_buckets();
+        {
             let state = lock(&self.rooms);
             let mut rooms = rooms.iter().filter_map(|room| state.members.get(room));
+            let mut add =
+                |member: &Member| bucket(&mut by_lane, member.lane).push((member.socket.clone(), false));
             match (rooms.next(), rooms.next()) {
-                (None, _) => Vec::new(),
+                (None, _) => {}
                 // One room (the common case): its sockets are distinct already.
                 (Some(only), None) => only
                     .values()
-                    .filter(|(_, user, _)| *user != except_user)
-                    .map(|(socket, _, _)| socket.clone())
-                    .collect(),
+                    .filter(|member| member.user != except_user)
+                    .for_each(&mut add),
                 (Some(first), Some(second)) => {
-                    let mut seen: HashMap<&str, &Arc<Socket>> = HashMap::new();
+                    let mut seen: HashMap<&str, &Member> = HashMap::new();
                     for members in [first, second].into_iter().chain(rooms) {
-                        for (id, (socket, user, _)) in members {
-                            if *user != except_user {
-                                seen.insert(id, socket);
+                        for (id, member) in members {
+                            if member.user != except_user {
+                                seen.insert(id, member);
                             }
                         }
                     }
-                    seen.into_values().cloned().collect()
+                    seen.into_values().for_each(&mut add);
                 }
             }
-        };
-        for socket in targets {
-            socket.send_encoded_lazily(&frames);
         }
+        self.dispatch(by_lane, &frames, None, true);
     }
 
     /// Sends `packet` to every socket in `room`, except the socket `except_socket` and the sockets of
@@ -180,23 +312,19 @@ impl Hub {
     ) {
         let plain = frames_of(packet);
         let offset = with_offset.map(frames_of);
-        let targets: Vec<(Arc<Socket>, bool)> = {
+        let mut by_lane = self.lane_buckets();
+        {
             let rooms = lock(&self.rooms);
             let Some(members) = rooms.members.get(room) else {
                 return;
             };
-            members
-                .iter()
-                .filter(|(id, _)| Some(id.as_str()) != except_socket)
-                .filter(|(_, (_, user, _))| Some(*user) != except_user)
-                .map(|(_, (socket, _, recover))| (socket.clone(), *recover))
-                .collect()
-        };
-        for (socket, recover) in targets {
-            match (&offset, recover) {
-                (Some(offset), true) => socket.send_encoded(offset),
-                _ => socket.send_encoded(&plain),
+            for (id, member) in members {
+                if Some(id.as_str()) == except_socket || Some(member.user) == except_user {
+                    continue;
+                }
+                bucket(&mut by_lane, member.lane).push((member.socket.clone(), member.recover));
             }
         }
+        self.dispatch(by_lane, &plain, offset.as_deref(), false);
     }
 }
