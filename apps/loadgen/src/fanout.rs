@@ -167,6 +167,13 @@ fn parse_stamp(frame: &[u8]) -> Option<(u64, u64)> {
     Some((seq, sent))
 }
 
+/// The conversation sequence number (`"seq":N`) of a `message:new` frame.
+fn conversation_seq(frame: &[u8]) -> Option<u64> {
+    const KEY: &[u8] = b"\"seq\":";
+    let at = frame.windows(KEY.len()).position(|w| w == KEY)? + KEY.len();
+    leading_number(&frame[at..]).map(|(seq, _)| seq)
+}
+
 /// The decimal number at the start of `bytes`, and what follows it.
 fn leading_number(bytes: &[u8]) -> Option<(u64, &[u8])> {
     let digits = bytes.iter().take_while(|b| b.is_ascii_digit()).count();
@@ -258,6 +265,7 @@ async fn client(
     outcome.deliveries.reserve_exact(total_messages as usize);
     // One bit per message of the run: duplicates are counted, not recorded twice.
     let mut seen = vec![0u64; (total_messages as usize).div_ceil(64).max(1)];
+    // The highest conversation sequence number (commit order) delivered so far.
     let mut highest: Option<u64> = None;
     let (mut reached_paced, mut reached_burst) = (false, false);
     loop {
@@ -293,11 +301,13 @@ async fn client(
                             outcome.duplicates += 1;
                         } else {
                             seen[word] |= bit;
-                            // Posting order is commit order only in the paced phase (one POST at a time).
-                            if seq < paced_messages && highest.is_some_and(|h| seq < h) {
+                            // Deliveries must follow the conversation's order (its `seq`, given at commit),
+                            // which is not always the posting order: a slow POST may commit after the next.
+                            let committed = conversation_seq(text);
+                            if committed.is_some_and(|c| highest.is_some_and(|h| c < h)) {
                                 outcome.out_of_order += 1;
                             }
-                            highest = highest.max(Some(seq));
+                            highest = highest.max(committed);
                             let micros =
                                 (received.saturating_sub(sent) / 1000).min(u64::from(u32::MAX)) as u32;
                             let reached = if seq < paced_messages {
@@ -806,7 +816,7 @@ pub(crate) async fn run(base: &str, args: FanoutArgs) -> anyhow::Result<()> {
         }
     }
     println!(
-        "connections: dropped by the server {dropped} ({dropped_before_send} before the first POST); duplicates {duplicates}; paced messages out of posting order {out_of_order}; pings answered {}; presence frames {}; other frames {}",
+        "connections: dropped by the server {dropped} ({dropped_before_send} before the first POST); duplicates {duplicates}; messages delivered out of the conversation's order {out_of_order}; pings answered {}; presence frames {}; other frames {}",
         shared.pings.load(Ordering::Relaxed),
         shared.presence_frames.load(Ordering::Relaxed),
         shared.other_frames.load(Ordering::Relaxed)
