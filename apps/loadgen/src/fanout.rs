@@ -310,18 +310,13 @@ async fn client(
                             highest = highest.max(committed);
                             let micros =
                                 (received.saturating_sub(sent) / 1000).min(u64::from(u32::MAX)) as u32;
-                            let reached = if seq < paced_messages {
-                                &mut reached_paced
+                            let (reached, counter) = if seq < paced_messages {
+                                (&mut reached_paced, &shared.reached_paced)
                             } else {
-                                &mut reached_burst
+                                (&mut reached_burst, &shared.reached_burst)
                             };
                             if !*reached {
                                 *reached = true;
-                                let counter = if seq < paced_messages {
-                                    &shared.reached_paced
-                                } else {
-                                    &shared.reached_burst
-                                };
                                 counter.fetch_add(1, Ordering::Relaxed);
                             }
                             outcome.deliveries.push((seq as u32, micros));

@@ -179,8 +179,8 @@ fn read_side(args: &FloorArgs, child: &mut std::process::Child) -> anyhow::Resul
         let written: u64 = replies.next().context("the writer's timing")??.trim().parse()?;
         write_times.record(written.max(1))?;
     }
+    // End of input: the writer exits and its connections close, which ends the reader's tasks.
     drop(orders);
-    let _ = child.kill();
     reader
         .join()
         .map_err(|_| anyhow::anyhow!("the reader thread panicked"))??;

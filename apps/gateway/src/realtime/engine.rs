@@ -20,7 +20,6 @@ use std::task::Waker;
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 use tokio_util::time::DelayQueue;
 
 /// Engine.IO timing and size settings.
@@ -116,8 +115,7 @@ pub struct Session {
     writer_wake: Notify,
     /// Wakes the session's WebSocket task, which polls its socket and queue without futures of its own.
     ws_writer: AtomicWaker,
-    closed: CancellationToken,
-    /// Mirrors `closed` for the hot paths (a token's `is_cancelled` takes a lock).
+    /// The session has ended (set once, with `Inner::close_reason`; read without the lock on the hot paths).
     ended: AtomicBool,
     /// A ping went out and its pong has not come back.
     pong_expected: AtomicBool,
@@ -229,7 +227,6 @@ impl Engine {
             }),
             writer_wake: Notify::new(),
             ws_writer: AtomicWaker::new(),
-            closed: CancellationToken::new(),
             ended: AtomicBool::new(false),
             pong_expected: AtomicBool::new(false),
             heartbeat: AtomicU64::new(0),
@@ -454,7 +451,6 @@ impl Session {
             }
         }
         self.ended.store(true, Ordering::Release);
-        self.closed.cancel();
         self.wake_writer();
         if let Some(engine) = self.engine.upgrade() {
             if reason == CloseReason::ClientClose {
@@ -660,7 +656,7 @@ impl Session {
     }
 
     /// Waits for queued frames and takes them all; `None` once the session ended and what was queued before
-    /// the end has been taken. (The WebSocket task uses [`Session::take_outbound`] inside its own select.)
+    /// the end has been taken. (The WebSocket task polls [`Session::take_outbound`] instead.)
     #[cfg(test)]
     pub async fn next_batch(&self) -> Option<Vec<OutFrame>> {
         loop {

@@ -42,7 +42,7 @@ struct Member {
     lane: Lane,
 }
 
-/// A lane's targets in a broadcast's per-lane lists (a lane started since the lists were made gets one).
+/// A lane's targets in a broadcast's per-lane lists, made as lanes turn up.
 fn bucket(by_lane: &mut Vec<Vec<(Arc<Socket>, bool)>>, lane: Lane) -> &mut Vec<(Arc<Socket>, bool)> {
     if by_lane.len() <= lane {
         by_lane.resize_with(lane + 1, Vec::new);
@@ -152,32 +152,32 @@ impl Hub {
         offset: Option<&[OutFrame]>,
         lazily: bool,
     ) {
-        let lanes = lock(&self.lanes).clone();
-        for (lane, targets) in by_lane.into_iter().enumerate() {
-            if targets.is_empty() {
-                continue;
-            }
-            let job = LaneJob {
-                targets,
-                plain: plain.to_vec(),
-                offset: offset.map(<[OutFrame]>::to_vec),
-                lazily,
-            };
-            match lane.checked_sub(1).and_then(|index| lanes.get(index)) {
-                Some(queue) => {
-                    if let Err(mpsc::error::SendError(job)) = queue.send(job) {
-                        job.run();
-                    }
+        let mut here = Vec::new();
+        {
+            let lanes = lock(&self.lanes);
+            for (lane, targets) in by_lane.into_iter().enumerate() {
+                if targets.is_empty() {
+                    continue;
                 }
-                None => job.run(),
+                let job = LaneJob {
+                    targets,
+                    plain: plain.to_vec(),
+                    offset: offset.map(<[OutFrame]>::to_vec),
+                    lazily,
+                };
+                match lane.checked_sub(1).and_then(|index| lanes.get(index)) {
+                    Some(queue) => {
+                        if let Err(mpsc::error::SendError(job)) = queue.send(job) {
+                            here.push(job);
+                        }
+                    }
+                    None => here.push(job),
+                }
             }
         }
-    }
-
-    /// An empty target list per lane.
-    fn lane_buckets(&self) -> Vec<Vec<(Arc<Socket>, bool)>> {
-        let count = lock(&self.lanes).len() + 1;
-        (0..count).map(|_| Vec::new()).collect()
+        for job in here {
+            job.run();
+        }
     }
 
     /// Registers a socket of `user` (`recover`: it receives event offsets); it joins the user's room.
@@ -270,7 +270,7 @@ impl Hub {
     /// engine's flush tick (see [`super::engine::Session::send_frames_lazily`]).
     pub fn broadcast_to_rooms(&self, rooms: &[String], packet: &Packet, except_user: UserId) {
         let frames = frames_of(packet);
-        let mut by_lane = self.lane_buckets();
+        let mut by_lane = Vec::new();
         {
             let state = lock(&self.rooms);
             let mut rooms = rooms.iter().filter_map(|room| state.members.get(room));
@@ -312,7 +312,7 @@ impl Hub {
     ) {
         let plain = frames_of(packet);
         let offset = with_offset.map(frames_of);
-        let mut by_lane = self.lane_buckets();
+        let mut by_lane = Vec::new();
         {
             let rooms = lock(&self.rooms);
             let Some(members) = rooms.members.get(room) else {

@@ -183,8 +183,7 @@ async fn handshake(routes: WebSocketRoutes, upgrade: Box<Upgrade>) -> Option<(Co
             let upgraded =
                 probing == Some(true) && connection.upgrade(&session, config.upgrade_timeout).await;
             if !upgraded {
-                connection.pending.push_back(close_frame());
-                let _ = tokio::time::timeout(FLUSH_TIMEOUT, connection.flush()).await;
+                connection.close_gracefully().await;
                 return None;
             }
             session
@@ -254,6 +253,12 @@ struct Connection {
     pending: VecDeque<Bytes>,
     /// Scratch space for frames taken from the session's queue.
     taken: VecDeque<OutFrame>,
+}
+
+/// The connection broke or the client left: the session ends, and nothing more is written.
+fn transport_gone(session: &Session) -> Poll<Ended> {
+    session.close(CloseReason::TransportClose);
+    Poll::Ready(Ended::Transport)
 }
 
 /// How serving a session ended.
@@ -486,22 +491,19 @@ impl Connection {
                 }
             }
             if self.write_available().is_err() {
-                session.close(CloseReason::TransportClose);
-                return Poll::Ready(Ended::Transport);
+                return transport_gone(session);
             }
             let mut progressed = false;
             match self.io.poll_read_ready(cx) {
                 Poll::Ready(Ok(())) => {
                     if self.read_available().is_err() {
-                        session.close(CloseReason::TransportClose);
-                        return Poll::Ready(Ended::Transport);
+                        return transport_gone(session);
                     }
                     self.deliver_buffered(session);
                     progressed = true;
                 }
                 Poll::Ready(Err(_)) => {
-                    session.close(CloseReason::TransportClose);
-                    return Poll::Ready(Ended::Transport);
+                    return transport_gone(session);
                 }
                 Poll::Pending => {}
             }
@@ -509,8 +511,7 @@ impl Connection {
                 match self.io.poll_write_ready(cx) {
                     Poll::Ready(Ok(())) => progressed = true,
                     Poll::Ready(Err(_)) => {
-                        session.close(CloseReason::TransportClose);
-                        return Poll::Ready(Ended::Transport);
+                        return transport_gone(session);
                     }
                     Poll::Pending => {}
                 }

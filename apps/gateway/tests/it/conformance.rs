@@ -289,30 +289,15 @@ async fn websocket_refusals_fragments_control_frames_and_the_size_limit() {
     // A message in three fragments is one message; a WebSocket ping is answered with its data.
     use tokio_tungstenite::tungstenite::protocol::frame::Frame;
     use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
-    ws.send(Message::Frame(Frame::message(
-        b"4hel".to_vec(),
-        OpCode::Data(Data::Text),
-        false,
-    )))
-    .await
-    .unwrap();
+    let fragment = |data: &[u8], kind: Data, last: bool| {
+        Message::Frame(Frame::message(data.to_vec(), OpCode::Data(kind), last))
+    };
+    ws.send(fragment(b"4hel", Data::Text, false)).await.unwrap();
     ws.send(Message::Ping(b"are you there".to_vec().into()))
         .await
         .unwrap();
-    ws.send(Message::Frame(Frame::message(
-        b"lo wo".to_vec(),
-        OpCode::Data(Data::Continue),
-        false,
-    )))
-    .await
-    .unwrap();
-    ws.send(Message::Frame(Frame::message(
-        b"rld".to_vec(),
-        OpCode::Data(Data::Continue),
-        true,
-    )))
-    .await
-    .unwrap();
+    ws.send(fragment(b"lo wo", Data::Continue, false)).await.unwrap();
+    ws.send(fragment(b"rld", Data::Continue, true)).await.unwrap();
     let mut seen = Vec::new();
     while seen.len() < 2 {
         match tokio::time::timeout(Duration::from_secs(3), ws.next()).await {
