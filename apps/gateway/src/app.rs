@@ -25,6 +25,7 @@ use epop_calendar::CalendarService;
 use epop_chat::{ChatService, ChatSettings};
 use epop_core::SystemClock;
 use epop_notifications::email::EmailSender;
+use epop_notifications::projector::NotificationJobs;
 use epop_notifications::push::{PushSender, VapidKeys};
 use epop_notifications::{NotificationProjector, NotificationsService};
 use epop_projects::ProjectsService;
@@ -76,7 +77,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     };
     spawn_store_setup(store.clone());
 
-    let events = EventBus::new(redis.clone(), &config.redis_prefix);
+    let events = EventBus::new(Some(db.clone()), redis.clone(), &config.redis_prefix);
     if let Some(url) = &config.redis_url {
         events.spawn_redis_listener(url.expose_secret().to_owned());
     }
@@ -96,12 +97,6 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         )?)),
         None => None,
     };
-    OutboxRelay::new(db.clone(), events.clone(), notifier.clone())
-        .with_handler(Arc::new(NotificationProjector::new(
-            presence.clone(),
-            email.is_some(),
-        )))
-        .spawn();
     let vapid = Arc::new(
         VapidKeys::load_or_create(
             &db,
@@ -112,7 +107,20 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .context("loading the VAPID key (EPOP_VAPID_PRIVATE_KEY)")?,
     );
     let push = Arc::new(PushSender::new(db.clone(), vapid.clone())?);
-    spawn_job_worker(db.clone(), email, push, metrics.clone());
+    let projector = Arc::new(NotificationProjector::new(
+        db.clone(),
+        presence.clone(),
+        email.is_some(),
+        config.notification_interval,
+        notifier.clone(),
+    ));
+    projector.spawn_digests();
+    let worker = job_worker(db.clone(), email, push, projector, metrics.clone());
+    // The relay only enqueues the notification work (one statement per batch); the job worker does it.
+    OutboxRelay::new(db.clone(), events.clone(), notifier.clone())
+        .with_handler(Arc::new(NotificationJobs::new(worker.waker())))
+        .spawn();
+    worker.spawn();
 
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
     let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(cores)).await??;
@@ -165,23 +173,23 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     })
 }
 
-/// Runs the background jobs (e-mail delivery) on this process, reporting outcomes to the metrics.
-fn spawn_job_worker(
+/// The worker of this process's background jobs (notifications, e-mail, push), reporting outcomes to the
+/// metrics.
+fn job_worker(
     db: epop_storage::DbPool,
     email: Option<Arc<EmailSender>>,
     push: Arc<PushSender>,
+    projector: Arc<NotificationProjector>,
     metrics: Metrics,
-) {
-    let mut handlers: Vec<Arc<dyn JobHandler>> = vec![push];
+) -> JobWorker {
+    let mut handlers: Vec<Arc<dyn JobHandler>> = vec![push, projector];
     if let Some(email) = email {
         handlers.push(email);
     }
     let worker_id = format!("{}-{}", std::process::id(), crate::realtime::engine::random_id());
     let hook: epop_storage::jobs::OutcomeHook =
         Arc::new(move |queue, outcome| metrics.jobs_processed.with_label_values(&[queue, outcome]).inc());
-    JobWorker::new(db, worker_id, 16, handlers)
-        .with_hook(hook)
-        .spawn();
+    JobWorker::new(db, worker_id, 64, handlers).with_hook(hook)
 }
 
 /// Removes unattached uploads after 24 hours and files of deleted messages, every few minutes.

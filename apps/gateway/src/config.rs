@@ -103,6 +103,10 @@ pub struct Config {
     /// How long a node's claim that a user is online lasts without refresh (an EPOP addition,
     /// `EPOP_PRESENCE_TTL` in seconds, default 30): a crashed node's users go offline after it.
     pub presence_ttl: Duration,
+    /// How often, at most, a user is told of new messages of one conversation while offline (live
+    /// `notification:new`, e-mail, Web Push; what arrives meanwhile goes out as a digest when it is over; an
+    /// EPOP addition, `EPOP_NOTIFICATION_INTERVAL` in seconds, default 60).
+    pub notification_interval: Duration,
 }
 
 /// Reads variables by name; lets tests configure the gateway without touching the process environment.
@@ -292,6 +296,7 @@ impl Config {
             log_filter: src.get("RUST_LOG").unwrap_or_else(|| "info".into()),
             workers: parse(src, "EPOP_WORKERS", cores)?.max(1),
             presence_ttl: Duration::from_secs(parse(src, "EPOP_PRESENCE_TTL", 30u64)?.max(1)),
+            notification_interval: Duration::from_secs(parse(src, "EPOP_NOTIFICATION_INTERVAL", 60u64)?),
         })
     }
 

@@ -897,6 +897,27 @@ impl ChatService {
             .collect())
     }
 
+    /// The current state of those of `ids` that `me` may see and that are not deleted, with fresh download
+    /// links: a recovery replay sends these instead of what the events carried (never the content of a deleted
+    /// message, never a text since edited, never an expired link).
+    pub async fn current_messages(&self, me: UserId, ids: &[MessageId]) -> ChatResult<Vec<Message>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.pool.get().await?;
+        let mine: std::collections::HashSet<Uuid> = convs::ids_of_member(&mut conn, me.into_uuid())
+            .await?
+            .into_iter()
+            .collect();
+        let uuids: Vec<Uuid> = ids.iter().map(|id| id.into_uuid()).collect();
+        let rows: Vec<MessageRow> = messages::find_many(&mut conn, &uuids)
+            .await?
+            .into_iter()
+            .filter(|row| row.deleted_at.is_none() && mine.contains(&row.conversation_id))
+            .collect();
+        self.assemble(&mut conn, rows).await
+    }
+
     /// Everyone who shares a conversation with `me` (who sees `me`'s presence).
     pub async fn partners(&self, me: UserId) -> ChatResult<Vec<UserId>> {
         let mut conn = self.pool.get().await?;

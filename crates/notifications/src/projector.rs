@@ -1,20 +1,39 @@
-//! Turns domain events into notifications, exactly once (an outbox handler, inside the relay's transaction).
+//! Turns domain events into notifications, off the relay's path and set-based.
+//!
+//! 1. [`NotificationJobs`], an outbox handler, enqueues one `notifications` job per event that notifies
+//!    someone: one `INSERT` per relay batch, however many members a conversation has.
+//! 2. [`NotificationProjector`] runs those jobs. The jobs of one conversation claimed together become one
+//!    statement: an upsert over the conversation's offline members that adds a `message` notification, or,
+//!    while the member still has an unread one for the conversation, updates it (latest message, sender,
+//!    preview, `count` of unread messages; it moves to the top of the list). The event's position is kept as
+//!    `source_event`, so a job run twice changes nothing.
+//! 3. Delivery (the live `notification:new` through the outbox, e-mail and Web Push jobs) goes out when a
+//!    notification is created, and then at most once per conversation per interval: what arrives meanwhile
+//!    is delivered as a digest when the interval is over ([`NotificationProjector::send_due_digests`]).
 
 use crate::model::Notification;
-use crate::repo;
+use crate::repo::NotificationRow;
 use async_trait::async_trait;
 use diesel::{ExpressionMethods as _, QueryDsl as _};
-use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use epop_core::{ConversationId, DomainEvent, UserId};
-use epop_storage::events::{OutboxHandler, PublishedEvent};
-use epop_storage::schema::conversation_members;
-use epop_storage::{StorageError, StorageResult, outbox};
-use serde_json::json;
-use std::collections::{HashMap, HashSet};
+use epop_storage::events::{OutboxHandler, OutboxNotifier, PublishedEvent};
+use epop_storage::schema::{conversation_members, push_subscriptions};
+use epop_storage::{DbPool, StorageError, StorageResult, jobs, outbox};
+use serde_json::{Value, json};
+use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+use tokio::sync::Notify;
+use uuid::Uuid;
 
 /// Longest message preview in a `message` notification, in characters.
 pub const PREVIEW_CHARS: usize = 140;
+/// The job queue of notification work.
+pub const NOTIFY_QUEUE: &str = "notifications";
+/// Digests sent per sweep.
+const DIGEST_BATCH: i64 = 500;
 
 /// Who has a live connection right now (on any node).
 #[async_trait]
@@ -23,148 +42,524 @@ pub trait LiveConnections: Send + Sync {
     async fn online(&self, users: &[UserId]) -> Vec<UserId>;
 }
 
-/// Creates notifications from events: `task_assigned`, `project_member_added`, and `message` for members with
-/// no live connection.
-pub struct NotificationProjector {
-    live: Arc<dyn LiveConnections>,
-    /// Enqueue an e-mail job per notification (SMTP is configured).
-    email: bool,
-}
-
-impl std::fmt::Debug for NotificationProjector {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NotificationProjector").finish_non_exhaustive()
-    }
-}
-
 /// The first `PREVIEW_CHARS` characters of a text.
 pub fn preview(text: &str) -> String {
     text.chars().take(PREVIEW_CHARS).collect()
 }
 
-fn to_storage(error: crate::NotificationsError) -> StorageError {
-    match error {
-        crate::NotificationsError::Storage(inner) => inner,
-        other => StorageError::Object(other.to_string()),
-    }
+/// Whether an event notifies anyone.
+fn notifies(event: &DomainEvent) -> bool {
+    matches!(
+        event,
+        DomainEvent::MessageCreated { .. }
+            | DomainEvent::TaskAssigned { .. }
+            | DomainEvent::ProjectMemberAdded { .. }
+    )
 }
 
-impl NotificationProjector {
-    /// A projector asking `live` who is connected; with `email`, each notification also gets an e-mail job.
-    pub fn new(live: Arc<dyn LiveConnections>, email: bool) -> Self {
-        Self { live, email }
-    }
+/// The outbox handler: one `notifications` job per event that notifies someone, in one statement per batch.
+#[derive(Debug)]
+pub struct NotificationJobs {
+    worker: Arc<Notify>,
+    enqueued: AtomicBool,
+}
 
-    async fn notify(
-        &self,
-        conn: &mut AsyncPgConnection,
-        user: UserId,
-        kind: &str,
-        payload: serde_json::Value,
-    ) -> StorageResult<()> {
-        let row = repo::insert(conn, user.into_uuid(), kind, &payload)
-            .await
-            .map_err(to_storage)?;
-        let notification = serde_json::to_value(Notification::from(row))?;
-        for subscription in crate::push::subscription_ids(conn, user).await? {
-            let job = json!({"subscription_id": subscription, "notification": notification});
-            epop_storage::jobs::enqueue(conn, crate::push::PUSH_QUEUE, &job).await?;
+impl NotificationJobs {
+    /// A handler that wakes `worker` (the job worker's waker) once its jobs are committed.
+    pub fn new(worker: Arc<Notify>) -> Self {
+        Self {
+            worker,
+            enqueued: AtomicBool::new(false),
         }
-        if self.email {
-            let job = json!({"user_id": user, "notification": notification});
-            epop_storage::jobs::enqueue(conn, crate::email::EMAIL_QUEUE, &job).await?;
-        }
-        outbox::append(
-            conn,
-            &DomainEvent::NotificationCreated {
-                user_id: user,
-                notification,
-            },
-        )
-        .await?;
-        Ok(())
     }
 }
 
 #[async_trait]
-impl OutboxHandler for NotificationProjector {
+impl OutboxHandler for NotificationJobs {
     async fn handle(&self, conn: &mut AsyncPgConnection, events: &[PublishedEvent]) -> StorageResult<()> {
-        let mut offline_by_conversation: HashMap<ConversationId, Vec<UserId>> = HashMap::new();
-        for published in events {
-            match &published.event {
-                DomainEvent::TaskAssigned {
-                    task_id,
-                    project_id,
-                    title,
-                    assigned_to,
-                    assigned_by,
-                } => {
-                    let payload = json!({"task_id": task_id, "project_id": project_id, "title": title, "assigned_by": assigned_by});
-                    self.notify(conn, *assigned_to, "task_assigned", payload).await?;
-                }
-                DomainEvent::ProjectMemberAdded {
-                    project_id,
-                    project_name,
-                    user_id,
-                    role,
-                    added_by,
-                } => {
-                    let payload = json!({"project_id": project_id, "project_name": project_name, "role": role, "added_by": added_by});
-                    self.notify(conn, *user_id, "project_member_added", payload)
-                        .await?;
-                }
-                DomainEvent::MessageCreated {
-                    conversation_id,
-                    sender_id,
-                    message,
-                    ..
-                } => {
-                    // Who is offline is asked once per conversation and batch: a burst of messages in a
-                    // large group costs one member query and one presence lookup, not one per message.
-                    let offline = match offline_by_conversation.get(conversation_id) {
-                        Some(offline) => offline,
-                        None => {
-                            let members: Vec<uuid::Uuid> = conversation_members::table
-                                .filter(conversation_members::conversation_id.eq(conversation_id.into_uuid()))
-                                .select(conversation_members::user_id)
-                                .load(conn)
-                                .await?;
-                            let members: Vec<UserId> = members.into_iter().map(UserId::from).collect();
-                            let online: HashSet<UserId> =
-                                self.live.online(&members).await.into_iter().collect();
-                            let offline = members.into_iter().filter(|m| !online.contains(m)).collect();
-                            offline_by_conversation.entry(*conversation_id).or_insert(offline)
-                        }
-                    };
-                    let content = message
-                        .get("content")
-                        .and_then(serde_json::Value::as_str)
-                        .unwrap_or_default();
-                    let payload = json!({
-                        "conversation_id": conversation_id,
-                        "message_id": message.get("id"),
-                        "sender_id": sender_id,
-                        "preview": preview(content),
-                    });
-                    for &member in offline.iter().filter(|m| *m != sender_id) {
-                        self.notify(conn, member, "message", payload.clone()).await?;
-                    }
-                }
-                _ => {}
-            }
+        let payloads: Vec<Value> = events
+            .iter()
+            .filter(|published| notifies(&published.event))
+            .map(|published| json!({"position": published.position, "event": published.event}))
+            .collect();
+        if jobs::enqueue_all(conn, NOTIFY_QUEUE, &payloads).await? > 0 {
+            self.enqueued.store(true, Ordering::Relaxed);
         }
         Ok(())
+    }
+
+    fn committed(&self) {
+        if self.enqueued.swap(false, Ordering::Relaxed) {
+            self.worker.notify_one();
+        }
+    }
+}
+
+/// One `message` event of a job, as the coalescing statement takes it.
+struct MessageEvent {
+    position: i64,
+    message_id: Uuid,
+    sender_id: Uuid,
+    preview: String,
+    sent_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A job's event, decoded.
+enum Job {
+    Message(ConversationId, MessageEvent),
+    Single {
+        position: i64,
+        user: UserId,
+        kind: &'static str,
+        payload: Value,
+    },
+    Nothing,
+}
+
+fn decode(payload: &Value) -> Result<Job, String> {
+    let position = payload
+        .get("position")
+        .and_then(Value::as_i64)
+        .ok_or("the job has no position")?;
+    let event: DomainEvent = serde_json::from_value(payload.get("event").cloned().unwrap_or(Value::Null))
+        .map_err(|e| format!("the job's event is unreadable: {e}"))?;
+    Ok(match event {
+        DomainEvent::MessageCreated {
+            conversation_id,
+            sender_id,
+            message,
+            ..
+        } => {
+            let message_id = message
+                .get("id")
+                .and_then(Value::as_str)
+                .and_then(|id| id.parse::<Uuid>().ok())
+                .ok_or("the message has no id")?;
+            let content = message.get("content").and_then(Value::as_str).unwrap_or_default();
+            let sent_at = message
+                .get("created_at")
+                .and_then(|at| serde_json::from_value(at.clone()).ok())
+                .unwrap_or_else(chrono::Utc::now);
+            Job::Message(
+                conversation_id,
+                MessageEvent {
+                    position,
+                    message_id,
+                    sender_id: sender_id.into_uuid(),
+                    preview: preview(content),
+                    sent_at,
+                },
+            )
+        }
+        DomainEvent::TaskAssigned {
+            task_id,
+            project_id,
+            title,
+            assigned_to,
+            assigned_by,
+        } => Job::Single {
+            position,
+            user: assigned_to,
+            kind: "task_assigned",
+            payload: json!({"task_id": task_id, "project_id": project_id, "title": title, "assigned_by": assigned_by}),
+        },
+        DomainEvent::ProjectMemberAdded {
+            project_id,
+            project_name,
+            user_id,
+            role,
+            added_by,
+        } => Job::Single {
+            position,
+            user: user_id,
+            kind: "project_member_added",
+            payload: json!({"project_id": project_id, "project_name": project_name, "role": role, "added_by": added_by}),
+        },
+        _ => Job::Nothing,
+    })
+}
+
+/// Runs the `notifications` jobs: creates and coalesces notifications, and delivers them.
+pub struct NotificationProjector {
+    pool: DbPool,
+    live: Arc<dyn LiveConnections>,
+    /// Enqueue an e-mail job per delivered notification (SMTP is configured).
+    email: bool,
+    /// At most one delivery per conversation per user in this interval.
+    interval: Duration,
+    relay: OutboxNotifier,
+}
+
+impl std::fmt::Debug for NotificationProjector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NotificationProjector")
+            .field("email", &self.email)
+            .field("interval", &self.interval)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A notification just written, and whether it is to be delivered now.
+#[derive(diesel::QueryableByName)]
+struct Written {
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Uuid)]
+    user_id: Uuid,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    kind: String,
+    #[diesel(sql_type = diesel::sql_types::Jsonb)]
+    payload: Value,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    is_read: bool,
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    created_at: chrono::DateTime<chrono::Utc>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    deliver: bool,
+}
+
+/// The statement behind `message` notifications: for every member of the conversation who is offline (not in
+/// `$7`), the messages of the batch they did not send and that their unread notification does not count yet
+/// are folded into it (or into a new one). Rows are taken in user order, so two workers never deadlock.
+const COALESCE_MESSAGES: &str = "\
+WITH msgs AS (
+    SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[], $6::bigint[])
+        AS m(message_id, sender_id, preview, sent_at, position)
+), per_user AS (
+    SELECT cm.user_id,
+           count(*) AS n,
+           (array_agg(m.message_id ORDER BY m.position DESC))[1] AS message_id,
+           (array_agg(m.sender_id ORDER BY m.position DESC))[1] AS sender_id,
+           (array_agg(m.preview ORDER BY m.position DESC))[1] AS preview,
+           max(m.sent_at) AS sent_at,
+           max(m.position) AS position
+    FROM conversation_members cm
+    JOIN msgs m ON m.sender_id <> cm.user_id
+    LEFT JOIN notifications ex
+        ON ex.user_id = cm.user_id AND ex.group_key = $8 AND NOT ex.is_read
+    WHERE cm.conversation_id = $1
+      AND cm.user_id <> ALL($7::uuid[])
+      AND (ex.source_event IS NULL OR m.position > ex.source_event)
+    GROUP BY cm.user_id
+)
+INSERT INTO notifications AS n (id, user_id, kind, payload, created_at, group_key, source_event, notified_at)
+SELECT gen_random_uuid(), user_id, 'message',
+       jsonb_build_object('conversation_id', $1::uuid, 'message_id', message_id, 'sender_id', sender_id,
+                          'preview', preview, 'count', n),
+       sent_at, $8, position, now()
+FROM per_user
+ORDER BY user_id
+ON CONFLICT (user_id, group_key) WHERE NOT is_read AND group_key IS NOT NULL DO UPDATE SET
+    payload = EXCLUDED.payload
+        || jsonb_build_object('count', coalesce((n.payload->>'count')::bigint, 1)
+                                       + (EXCLUDED.payload->>'count')::bigint),
+    created_at = greatest(n.created_at, EXCLUDED.created_at),
+    source_event = EXCLUDED.source_event,
+    notified_at = CASE WHEN n.notified_at IS NULL OR n.notified_at <= now() - make_interval(secs => $9)
+                       THEN now() ELSE n.notified_at END,
+    digest_due_at = CASE WHEN n.notified_at IS NULL OR n.notified_at <= now() - make_interval(secs => $9)
+                         THEN NULL
+                         ELSE coalesce(n.digest_due_at, n.notified_at + make_interval(secs => $9)) END
+WHERE n.source_event IS NULL OR n.source_event < EXCLUDED.source_event
+RETURNING n.id, n.user_id, n.kind, n.payload, n.is_read, n.created_at, n.notified_at = now() AS deliver";
+
+/// A single notification (task assigned, member added), once per event.
+const INSERT_SINGLE: &str = "\
+INSERT INTO notifications (id, user_id, kind, payload, source_event, notified_at)
+VALUES (gen_random_uuid(), $1, $2, $3, $4, now())
+ON CONFLICT (user_id, source_event) WHERE source_event IS NOT NULL AND group_key IS NULL DO NOTHING
+RETURNING id, user_id, kind, payload, is_read, created_at, true AS deliver";
+
+/// Digests that are due: marked delivered and returned, each taken by one sweeper only.
+const TAKE_DUE_DIGESTS: &str = "\
+UPDATE notifications SET notified_at = now(), digest_due_at = NULL
+WHERE id IN (SELECT id FROM notifications
+             WHERE digest_due_at <= now() AND NOT is_read
+             ORDER BY digest_due_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+RETURNING id, user_id, kind, payload, is_read, created_at, true AS deliver";
+
+impl NotificationProjector {
+    /// A projector asking `live` who is connected, delivering at most once per conversation per `interval`,
+    /// nudging `relay` after writing `notification:new` events; with `email`, deliveries also go by e-mail.
+    pub fn new(
+        pool: DbPool,
+        live: Arc<dyn LiveConnections>,
+        email: bool,
+        interval: Duration,
+        relay: OutboxNotifier,
+    ) -> Self {
+        Self {
+            pool,
+            live,
+            email,
+            interval,
+            relay,
+        }
+    }
+
+    /// Folds one conversation's messages into its offline members' notifications, in one transaction.
+    async fn coalesce(&self, conversation: ConversationId, messages: &[&MessageEvent]) -> StorageResult<()> {
+        let mut conn = self.pool.get().await?;
+        let members: Vec<Uuid> = conversation_members::table
+            .filter(conversation_members::conversation_id.eq(conversation.into_uuid()))
+            .select(conversation_members::user_id)
+            .load(&mut conn)
+            .await?;
+        let members: Vec<UserId> = members.into_iter().map(UserId::from).collect();
+        let online: Vec<Uuid> = self
+            .live
+            .online(&members)
+            .await
+            .into_iter()
+            .map(UserId::into_uuid)
+            .collect();
+        let group = format!("message:{conversation}");
+        let interval = self.interval.as_secs_f64();
+        let written: Vec<Written> = conn
+            .transaction::<_, StorageError, _>(async |conn| {
+                let written: Vec<Written> = diesel::sql_query(COALESCE_MESSAGES)
+                    .bind::<diesel::sql_types::Uuid, _>(conversation.into_uuid())
+                    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(
+                        messages.iter().map(|m| m.message_id).collect::<Vec<_>>(),
+                    )
+                    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(
+                        messages.iter().map(|m| m.sender_id).collect::<Vec<_>>(),
+                    )
+                    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(
+                        messages.iter().map(|m| m.preview.as_str()).collect::<Vec<_>>(),
+                    )
+                    .bind::<diesel::sql_types::Array<diesel::sql_types::Timestamptz>, _>(
+                        messages.iter().map(|m| m.sent_at).collect::<Vec<_>>(),
+                    )
+                    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(
+                        messages.iter().map(|m| m.position).collect::<Vec<_>>(),
+                    )
+                    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&online)
+                    .bind::<diesel::sql_types::Text, _>(&group)
+                    .bind::<diesel::sql_types::Double, _>(interval)
+                    .load(conn)
+                    .await?;
+                self.deliver(conn, &written).await?;
+                Ok(written)
+            })
+            .await?;
+        if written.iter().any(|w| w.deliver) {
+            self.relay.notify();
+        }
+        Ok(())
+    }
+
+    async fn single(&self, position: i64, user: UserId, kind: &str, payload: &Value) -> StorageResult<()> {
+        let mut conn = self.pool.get().await?;
+        let delivered = conn
+            .transaction::<_, StorageError, _>(async |conn| {
+                let written: Vec<Written> = diesel::sql_query(INSERT_SINGLE)
+                    .bind::<diesel::sql_types::Uuid, _>(user.into_uuid())
+                    .bind::<diesel::sql_types::Text, _>(kind)
+                    .bind::<diesel::sql_types::Jsonb, _>(payload)
+                    .bind::<diesel::sql_types::BigInt, _>(position)
+                    .load(conn)
+                    .await?;
+                self.deliver(conn, &written).await?;
+                Ok(!written.is_empty())
+            })
+            .await?;
+        if delivered {
+            self.relay.notify();
+        }
+        Ok(())
+    }
+
+    /// Delivers, on `conn`'s transaction, the notifications marked for delivery: the live event through the
+    /// outbox, the Web Push jobs of their owners' subscriptions and the e-mail jobs, three statements in all.
+    async fn deliver(&self, conn: &mut AsyncPgConnection, written: &[Written]) -> StorageResult<()> {
+        let due: Vec<(UserId, Value)> = written
+            .iter()
+            .filter(|w| w.deliver)
+            .map(|w| {
+                let notification = Notification::from(NotificationRow {
+                    id: w.id,
+                    user_id: w.user_id,
+                    kind: w.kind.clone(),
+                    payload: w.payload.clone(),
+                    is_read: w.is_read,
+                    created_at: w.created_at,
+                });
+                serde_json::to_value(notification).map(|value| (UserId::from(w.user_id), value))
+            })
+            .collect::<Result<_, _>>()?;
+        if due.is_empty() {
+            return Ok(());
+        }
+        let events: Vec<DomainEvent> = due
+            .iter()
+            .map(|(user, notification)| DomainEvent::NotificationCreated {
+                user_id: *user,
+                notification: notification.clone(),
+            })
+            .collect();
+        outbox::append_all(conn, &events).await?;
+        let users: Vec<Uuid> = due.iter().map(|(user, _)| user.into_uuid()).collect();
+        let subscriptions: Vec<(Uuid, Uuid)> = push_subscriptions::table
+            .filter(push_subscriptions::user_id.eq_any(&users))
+            .select((push_subscriptions::id, push_subscriptions::user_id))
+            .load(conn)
+            .await?;
+        if !subscriptions.is_empty() {
+            let by_user: std::collections::HashMap<Uuid, &Value> =
+                due.iter().map(|(user, n)| (user.into_uuid(), n)).collect();
+            let pushes: Vec<Value> = subscriptions
+                .iter()
+                .filter_map(|(subscription, user)| {
+                    by_user
+                        .get(user)
+                        .map(|n| json!({"subscription_id": subscription, "notification": n}))
+                })
+                .collect();
+            jobs::enqueue_all(conn, crate::push::PUSH_QUEUE, &pushes).await?;
+        }
+        if self.email {
+            let mails: Vec<Value> = due
+                .iter()
+                .map(|(user, n)| json!({"user_id": user, "notification": n}))
+                .collect();
+            jobs::enqueue_all(conn, crate::email::EMAIL_QUEUE, &mails).await?;
+        }
+        Ok(())
+    }
+
+    /// Delivers the digests that are due (notifications updated since their last delivery, once their
+    /// interval is over); returns how many.
+    pub async fn send_due_digests(&self) -> StorageResult<usize> {
+        let mut conn = self.pool.get().await?;
+        let sent = conn
+            .transaction::<_, StorageError, _>(async |conn| {
+                let written: Vec<Written> = diesel::sql_query(TAKE_DUE_DIGESTS)
+                    .bind::<diesel::sql_types::BigInt, _>(DIGEST_BATCH)
+                    .load(conn)
+                    .await?;
+                self.deliver(conn, &written).await?;
+                Ok(written.len())
+            })
+            .await?;
+        if sent > 0 {
+            self.relay.notify();
+        }
+        Ok(sent)
+    }
+
+    /// Sends due digests every second until the process ends.
+    pub fn spawn_digests(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
+        let projector = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                let Some(projector) = projector.upgrade() else {
+                    return;
+                };
+                if let Err(error) = projector.send_due_digests().await {
+                    tracing::warn!(%error, "sending notification digests failed");
+                }
+            }
+        })
+    }
+}
+
+#[async_trait]
+impl jobs::JobHandler for NotificationProjector {
+    fn queue(&self) -> &'static str {
+        NOTIFY_QUEUE
+    }
+
+    async fn run(&self, payload: &Value) -> Result<(), String> {
+        self.run_batch(&[payload]).await.pop().unwrap_or(Ok(()))
+    }
+
+    /// The `message` jobs of one conversation become one statement; the others run one by one.
+    async fn run_batch(&self, payloads: &[&Value]) -> Vec<Result<(), String>> {
+        let decoded: Vec<Result<Job, String>> = payloads.iter().map(|p| decode(p)).collect();
+        let mut results: Vec<Result<(), String>> = vec![Ok(()); payloads.len()];
+        let mut conversations: Vec<ConversationId> = Vec::new();
+        let mut seen = HashSet::new();
+        for (index, job) in decoded.iter().enumerate() {
+            match job {
+                Ok(Job::Message(conversation, _)) => {
+                    if seen.insert(*conversation) {
+                        conversations.push(*conversation);
+                    }
+                }
+                Ok(Job::Single {
+                    position,
+                    user,
+                    kind,
+                    payload,
+                }) => {
+                    results[index] = self
+                        .single(*position, *user, kind, payload)
+                        .await
+                        .map_err(|e| e.to_string());
+                }
+                Ok(Job::Nothing) => {}
+                Err(error) => results[index] = Err(error.clone()),
+            }
+        }
+        for conversation in conversations {
+            let (indexes, mut messages): (Vec<usize>, Vec<&MessageEvent>) = decoded
+                .iter()
+                .enumerate()
+                .filter_map(|(index, job)| match job {
+                    Ok(Job::Message(c, message)) if *c == conversation => Some((index, message)),
+                    _ => None,
+                })
+                .unzip();
+            messages.sort_by_key(|m| m.position);
+            let outcome = self
+                .coalesce(conversation, &messages)
+                .await
+                .map_err(|e| e.to_string());
+            for index in indexes {
+                results[index] = outcome.clone();
+            }
+        }
+        results
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::preview;
+    use super::*;
 
     #[test]
     fn previews_are_at_most_140_characters() {
         assert_eq!(preview("short"), "short");
         let long = "字".repeat(200);
         assert_eq!(preview(&long).chars().count(), 140);
+    }
+
+    #[test]
+    fn only_notifying_events_become_jobs() {
+        let typing = DomainEvent::TypingChanged {
+            conversation_id: ConversationId::new(),
+            user_id: UserId::new(),
+            is_typing: true,
+        };
+        assert!(!notifies(&typing));
+        let message = DomainEvent::MessageCreated {
+            conversation_id: ConversationId::new(),
+            sender_id: UserId::new(),
+            message: json!({"id": Uuid::now_v7(), "content": "hi"}),
+            origin: None,
+        };
+        assert!(notifies(&message));
+        let job = decode(&json!({"position": 7, "event": message})).unwrap();
+        assert!(matches!(job, Job::Message(_, ref m) if m.position == 7 && m.preview == "hi"));
+    }
+
+    #[test]
+    fn a_job_without_a_position_or_event_is_refused() {
+        assert!(decode(&json!({"event": {"type": "sessions_revoked"}})).is_err());
+        assert!(decode(&json!({"position": 1, "event": {"type": "nonsense"}})).is_err());
     }
 }

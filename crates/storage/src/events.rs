@@ -1,25 +1,32 @@
-//! Publishing committed domain events to every node.
+//! Publishing committed domain events to every node, in one order, without losing any.
 //!
-//! Services append events to the outbox inside their transaction and nudge the [`OutboxRelay`] after commit.
-//! The relay (one drainer at a time across all nodes, by advisory lock, so events keep their commit order)
-//! reads unpublished rows, hands them to the [`EventBus`] and marks them published. With Redis, the bus
-//! publishes on one channel and every node (this one included) receives from it; without Redis it delivers in
-//! process. Subscribers (the real-time layer, notifications) get a `tokio::sync::broadcast` receiver and never
-//! learn which crate produced an event.
+//! - Services append events to the outbox inside their transaction and nudge the [`OutboxRelay`] after commit.
+//! - The relay (one drainer at a time across all nodes, by advisory lock) takes unpublished rows in id order,
+//!   gives each the next **position** (a gapless counter, `outbox_positions`), marks them published, lets its
+//!   handlers enqueue follow-up jobs (cheap and set-based: work per recipient runs later, as jobs), commits, and
+//!   only then publishes: to this node's subscribers at once, and through Redis to the other nodes.
+//! - Outbox ids are taken at insert, so a transaction that commits late can carry a lower id than events
+//!   already published; positions are taken at publish, so a reader resuming "after position P" never skips it.
+//! - Every node hands positioned events to its subscribers in position order, each once: a position at or below
+//!   the last one handed over is a duplicate (this node's own batch coming back from Redis, say); one beyond the
+//!   next is a gap (Redis dropped messages, the subscription was reconnecting, another node's relay got ahead),
+//!   and the missing positions are read from the outbox first. A tail check every second catches events
+//!   published while Redis was unreachable.
+//! - Ephemeral events (typing, presence) have position 0: never stored, they travel best-effort.
+//! - Subscribers get a `tokio::sync::broadcast` receiver and never learn which crate produced an event; one
+//!   that falls behind reads what it missed with [`EventBus::since`].
 
 use crate::db::DbPool;
 use crate::redis::RedisPool;
-use crate::schema::outbox;
-use crate::{StorageError, StorageResult};
-use diesel::{ExpressionMethods as _, QueryDsl as _};
+use crate::{StorageError, StorageResult, outbox};
 use diesel_async::{AsyncConnection as _, RunQueryDsl as _};
 use epop_core::DomainEvent;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, broadcast, mpsc};
 
-/// How many events a subscriber may fall behind before it starts losing them (and is told so).
+/// How many events a subscriber may fall behind before it must read the rest from the outbox.
 const BUS_CAPACITY: usize = 16_384;
 /// Rows drained per relay transaction.
 const RELAY_BATCH: i64 = 500;
@@ -27,42 +34,89 @@ const RELAY_BATCH: i64 = 500;
 const RELAY_LOCK: i64 = 0x4550_4F50_4F55_5442;
 /// How often the relay looks for rows written by other nodes or left by a crash.
 const RELAY_POLL: Duration = Duration::from_millis(500);
+/// How often a node with Redis checks that it has seen the newest position.
+const TAIL_CHECK: Duration = Duration::from_secs(1);
+/// Batches waiting for the sequencer (each at most [`RELAY_BATCH`] events).
+const SEQUENCER_QUEUE: usize = 256;
+/// The most events one catch-up read returns.
+pub const CATCH_UP_LIMIT: i64 = 10_000;
 
-/// A domain event with its outbox id (ids increase in commit order).
+/// A domain event with its position in publish order (0 for an ephemeral event, which has none).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PublishedEvent {
-    /// The outbox row id.
-    pub id: i64,
+    /// Position in publish order: 1, 2, 3 … across all nodes; 0 for typing and presence.
+    pub position: i64,
     /// The event.
     pub event: DomainEvent,
 }
 
-/// Fan-out of published events to local subscribers, through Redis when configured.
+/// What travels on the Redis channel: the event and the node that published it.
+#[derive(Serialize)]
+struct WireOut<'a> {
+    node: &'a str,
+    position: i64,
+    event: &'a DomainEvent,
+}
+
+#[derive(Deserialize)]
+struct WireIn {
+    node: String,
+    position: i64,
+    event: DomainEvent,
+}
+
+/// Work for the sequencer, the one task per node that hands positioned events to subscribers.
+enum SequencerInput {
+    /// Positioned events, in position order (a batch of this node's relay, or one event from Redis).
+    Events(Vec<PublishedEvent>),
+    /// The Redis subscription (re)started: whatever was published meanwhile must be read from the outbox.
+    Resync,
+}
+
+/// Fan-out of published events to local subscribers, through Redis to the other nodes when configured.
 #[derive(Clone)]
 pub struct EventBus {
     local: broadcast::Sender<Arc<PublishedEvent>>,
+    sequencer: mpsc::Sender<SequencerInput>,
+    db: Option<DbPool>,
     redis: Option<RedisPool>,
     channel: Arc<str>,
+    /// This node's id on the channel, so its own messages coming back are recognised.
+    node: Arc<str>,
 }
 
 impl std::fmt::Debug for EventBus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EventBus")
             .field("channel", &self.channel)
+            .field("node", &self.node)
             .field("shared", &self.redis.is_some())
             .finish()
     }
 }
 
 impl EventBus {
-    /// A bus on `{prefix}:events`; with `redis`, events travel through Redis to every node.
-    pub fn new(redis: Option<RedisPool>, prefix: &str) -> Self {
+    /// A bus on `{prefix}:events`; with `redis`, events travel through Redis to every node; with `db`, gaps are
+    /// filled from the outbox. Spawns the node's sequencer, so call it inside a Tokio runtime.
+    pub fn new(db: Option<DbPool>, redis: Option<RedisPool>, prefix: &str) -> Self {
         let (local, _) = broadcast::channel(BUS_CAPACITY);
-        Self {
+        let (sequencer, inputs) = mpsc::channel(SEQUENCER_QUEUE);
+        let bus = Self {
             local,
+            sequencer,
+            db,
             redis,
             channel: Arc::from(format!("{prefix}:events")),
+            node: Arc::from(uuid::Uuid::now_v7().simple().to_string()),
+        };
+        Sequencer {
+            local: bus.local.clone(),
+            db: bus.db.clone(),
+            tail_check: bus.redis.is_some(),
+            last: None,
         }
+        .spawn(inputs);
+        bus
     }
 
     /// A receiver of every event published from now on.
@@ -70,42 +124,64 @@ impl EventBus {
         self.local.subscribe()
     }
 
-    fn deliver_locally(&self, event: PublishedEvent) {
-        // No subscriber is not an error.
-        let _ = self.local.send(Arc::new(event));
+    /// Published events after `position`, in order, at most [`CATCH_UP_LIMIT`]: what a subscriber that fell
+    /// behind (a `Lagged` receive) missed.
+    pub async fn since(&self, position: i64) -> StorageResult<Vec<PublishedEvent>> {
+        let Some(db) = &self.db else {
+            return Ok(Vec::new());
+        };
+        let mut conn = db.get().await?;
+        outbox::published_between(&mut conn, position, i64::MAX, CATCH_UP_LIMIT).await
     }
 
-    /// Publishes a batch: to Redis when configured (every node, this one included, receives it from there),
-    /// else in process. If Redis fails, the batch is delivered in process so this node's clients still get it.
-    pub async fn publish(&self, events: &[PublishedEvent]) {
-        if let Some(redis) = &self.redis {
-            match self.publish_shared(redis, events).await {
-                Ok(()) => return,
-                Err(error) => {
-                    tracing::warn!(%error, "event bus: Redis publish failed; delivering on this node only")
-                }
+    /// Publishes an ephemeral event (typing, presence: never stored): to this node's subscribers at once, and
+    /// through Redis to the others. Best-effort: if Redis fails, the other nodes miss it.
+    pub async fn publish_ephemeral(&self, event: DomainEvent) {
+        let published = PublishedEvent { position: 0, event };
+        let _ = self.local.send(Arc::new(published.clone()));
+        self.publish_shared(std::slice::from_ref(&published)).await;
+    }
+
+    /// Publishes events the relay has committed: to this node's sequencer, then through Redis to the others.
+    async fn publish_committed(&self, events: Vec<PublishedEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        if self.redis.is_some() {
+            self.publish_shared(&events).await;
+        }
+        // The sequencer lives as long as the bus.
+        let _ = self.sequencer.send(SequencerInput::Events(events)).await;
+    }
+
+    async fn publish_shared(&self, events: &[PublishedEvent]) {
+        let Some(redis) = &self.redis else { return };
+        let published: StorageResult<()> = async {
+            let mut conn = redis.get().await?;
+            let mut pipe = redis::pipe();
+            for published in events {
+                let wire = WireOut {
+                    node: &self.node,
+                    position: published.position,
+                    event: &published.event,
+                };
+                pipe.cmd("PUBLISH")
+                    .arg(&*self.channel)
+                    .arg(serde_json::to_string(&wire)?)
+                    .ignore();
             }
+            pipe.query_async::<()>(&mut conn).await?;
+            Ok(())
         }
-        for event in events {
-            self.deliver_locally(event.clone());
+        .await;
+        if let Err(error) = published {
+            // Stored events still reach the other nodes: their tail check reads them from the outbox.
+            tracing::warn!(%error, "event bus: Redis publish failed");
         }
     }
 
-    async fn publish_shared(&self, redis: &RedisPool, events: &[PublishedEvent]) -> StorageResult<()> {
-        let mut conn = redis.get().await?;
-        let mut pipe = redis::pipe();
-        for event in events {
-            pipe.cmd("PUBLISH")
-                .arg(&*self.channel)
-                .arg(serde_json::to_string(event)?)
-                .ignore();
-        }
-        pipe.query_async::<()>(&mut conn).await?;
-        Ok(())
-    }
-
-    /// Forwards events from the Redis channel to local subscribers until the process ends, reconnecting after
-    /// failures. Call once per node when Redis is configured.
+    /// Forwards events from the Redis channel to this node until the process ends, reconnecting after failures
+    /// (and reading from the outbox what was published meanwhile). Call once per node when Redis is configured.
     pub fn spawn_redis_listener(&self, redis_url: String) -> tokio::task::JoinHandle<()> {
         let bus = self.clone();
         tokio::spawn(async move {
@@ -128,6 +204,8 @@ impl EventBus {
         let client = ::redis::Client::open(redis_url)?;
         let mut pubsub = client.get_async_pubsub().await?;
         pubsub.subscribe(&*self.channel).await?;
+        // Subscribed: anything published while this node was not is in the outbox.
+        let _ = self.sequencer.send(SequencerInput::Resync).await;
         let mut messages = pubsub.on_message();
         while let Some(message) = messages.next().await {
             let payload: String = match message.get_payload() {
@@ -137,12 +215,128 @@ impl EventBus {
                     continue;
                 }
             };
-            match serde_json::from_str::<PublishedEvent>(&payload) {
-                Ok(event) => self.deliver_locally(event),
-                Err(error) => tracing::warn!(%error, "event bus: undecodable event"),
+            let wire = match serde_json::from_str::<WireIn>(&payload) {
+                Ok(wire) => wire,
+                Err(error) => {
+                    tracing::warn!(%error, "event bus: undecodable event");
+                    continue;
+                }
+            };
+            if *wire.node == *self.node {
+                continue;
+            }
+            let published = PublishedEvent {
+                position: wire.position,
+                event: wire.event,
+            };
+            if published.position == 0 {
+                let _ = self.local.send(Arc::new(published));
+            } else {
+                let _ = self.sequencer.send(SequencerInput::Events(vec![published])).await;
             }
         }
         Err(StorageError::Object("the Redis subscription ended".into()))
+    }
+}
+
+/// Hands positioned events to local subscribers in position order, each once, filling gaps from the outbox.
+struct Sequencer {
+    local: broadcast::Sender<Arc<PublishedEvent>>,
+    db: Option<DbPool>,
+    /// Whether other nodes may publish (Redis): then the newest position is checked every second.
+    tail_check: bool,
+    /// The last position handed over (`None` until known).
+    last: Option<i64>,
+}
+
+impl Sequencer {
+    fn spawn(mut self, mut inputs: mpsc::Receiver<SequencerInput>) {
+        tokio::spawn(async move {
+            self.last = self.newest().await;
+            let mut tick = tokio::time::interval(TAIL_CHECK);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    input = inputs.recv() => match input {
+                        Some(SequencerInput::Events(events)) => self.hand_over(events).await,
+                        Some(SequencerInput::Resync) => self.catch_up_to_newest().await,
+                        None => return,
+                    },
+                    _ = tick.tick(), if self.tail_check => self.catch_up_to_newest().await,
+                }
+            }
+        });
+    }
+
+    /// The newest published position, from the outbox.
+    async fn newest(&self) -> Option<i64> {
+        let db = self.db.as_ref()?;
+        let mut conn = db.get().await.ok()?;
+        outbox::newest_position(&mut conn).await.ok()
+    }
+
+    async fn catch_up_to_newest(&mut self) {
+        let Some(newest) = self.newest().await else { return };
+        match self.last {
+            Some(last) if newest > last => self.fill(last, newest + 1).await,
+            Some(_) => {}
+            None => self.last = Some(newest),
+        }
+    }
+
+    async fn hand_over(&mut self, events: Vec<PublishedEvent>) {
+        for published in events {
+            let position = published.position;
+            let last = *self.last.get_or_insert(position - 1);
+            if position <= last {
+                continue;
+            }
+            if position > last + 1 {
+                self.fill(last, position).await;
+            }
+            self.deliver(published);
+        }
+    }
+
+    /// Reads and hands over the positions strictly between `after` and `before`; whatever cannot be read
+    /// (the database is down, the rows were purged) is skipped, so that live delivery never stalls.
+    async fn fill(&mut self, after: i64, before: i64) {
+        let mut from = after;
+        while from + 1 < before {
+            let read = match &self.db {
+                Some(db) => match db.get().await {
+                    Ok(mut conn) => outbox::published_between(&mut conn, from, before, CATCH_UP_LIMIT).await,
+                    Err(error) => Err(error.into()),
+                },
+                None => Ok(Vec::new()),
+            };
+            match read {
+                Ok(events) if !events.is_empty() => {
+                    let count = events.len();
+                    for published in events {
+                        from = published.position;
+                        self.deliver(published);
+                    }
+                    if (count as i64) < CATCH_UP_LIMIT {
+                        break;
+                    }
+                }
+                Ok(_) => break,
+                Err(error) => {
+                    tracing::warn!(%error, after = from, before, "event bus: could not read missed events");
+                    break;
+                }
+            }
+        }
+        if before - 1 > self.last.unwrap_or(0) {
+            self.last = Some(before - 1);
+        }
+    }
+
+    fn deliver(&mut self, published: PublishedEvent) {
+        self.last = Some(published.position);
+        // No subscriber is not an error.
+        let _ = self.local.send(Arc::new(published));
     }
 }
 
@@ -166,16 +360,22 @@ pub struct OutboxRelay {
     handlers: Vec<Arc<dyn OutboxHandler>>,
 }
 
-/// Durable work done for each event inside the relay's transaction, before the event is marked published:
-/// exactly once per event (notifications are created this way, with the jobs that deliver them).
+/// Work that must happen exactly once per event, done inside the relay's transaction before the batch commits.
+///
+/// It holds up every event of every node, so it must be cheap and set-based: one statement per batch, such as
+/// enqueueing the jobs that do the real work (notifications for a conversation's members, e-mail, push). Never
+/// a query per event or per recipient.
 #[async_trait::async_trait]
 pub trait OutboxHandler: Send + Sync {
-    /// Handles a batch of events, in order, on the relay's transaction.
+    /// Handles a batch of events, in position order, on the relay's transaction.
     async fn handle(
         &self,
         conn: &mut diesel_async::AsyncPgConnection,
         events: &[PublishedEvent],
     ) -> StorageResult<()>;
+
+    /// Called after the batch's transaction committed (to wake whoever runs the work it enqueued).
+    fn committed(&self) {}
 }
 
 impl std::fmt::Debug for OutboxRelay {
@@ -197,7 +397,7 @@ impl OutboxRelay {
         }
     }
 
-    /// Adds a handler that runs, inside the relay's transaction, for every event before it is published.
+    /// Adds a handler that runs, inside the relay's transaction, for every batch before it commits.
     pub fn with_handler(mut self, handler: Arc<dyn OutboxHandler>) -> Self {
         self.handlers.push(handler);
         self
@@ -226,91 +426,80 @@ impl OutboxRelay {
         })
     }
 
-    /// Publishes one batch of unpublished events, in id order.
+    /// Publishes one batch of unpublished events: positions assigned and the batch marked published in one
+    /// transaction, then handed to the bus.
     async fn drain(&self) -> StorageResult<Drained> {
         let mut conn = self.pool.get().await?;
-        let bus = self.bus.clone();
         let handlers = self.handlers.clone();
-        conn.transaction::<_, StorageError, _>(async |conn| {
-            // One round trip: take the drainer's lock, let this transaction's commit skip the disk flush
-            // (after a crash the worst case is an event published twice, at least once, which subscribers
-            // tolerate: messages carry ids), and read the batch. Without the lock the batch is empty.
-            let batch: Vec<BatchRow> = diesel::sql_query(
-                "SELECT l.locked, o.id, o.payload \
-                 FROM (SELECT pg_try_advisory_xact_lock($1) AS locked, \
-                              set_config('synchronous_commit', 'off', true) AS flush) AS l \
-                 LEFT JOIN LATERAL (SELECT id, payload FROM outbox \
-                                    WHERE l.locked AND published_at IS NULL \
-                                    ORDER BY id LIMIT $2) AS o ON true",
-            )
-            .bind::<diesel::sql_types::BigInt, _>(RELAY_LOCK)
-            .bind::<diesel::sql_types::BigInt, _>(RELAY_BATCH)
-            .load(conn)
-            .await?;
-            if !<[BatchRow]>::first(&batch).is_some_and(|row| row.locked) {
-                return Ok(Drained::Busy);
-            }
-            let rows: Vec<(i64, serde_json::Value)> = batch
-                .into_iter()
-                .filter_map(|row| row.id.zip(row.payload))
-                .collect();
-            if rows.is_empty() {
-                return Ok(Drained::Done);
-            }
-            let full = rows.len() as i64 == RELAY_BATCH;
-            let ids: Vec<i64> = rows.iter().map(|(id, _)| *id).collect();
-            let events: Vec<PublishedEvent> = rows
-                .into_iter()
-                .filter_map(
-                    |(id, payload)| match serde_json::from_value::<DomainEvent>(payload) {
-                        Ok(event) => Some(PublishedEvent { id, event }),
-                        Err(error) => {
-                            tracing::error!(id, %error, "outbox row is not a known event; skipping it");
-                            None
-                        }
-                    },
+        let drained = conn
+            .transaction::<_, StorageError, _>(async |conn| {
+                // One round trip: take the drainer's lock, let this transaction's commit skip the disk flush
+                // (the rows it marks are rewritten by a relay after a database crash, at least once), and see
+                // whether anything waits.
+                let state: DrainState = diesel::sql_query(
+                    "SELECT pg_try_advisory_xact_lock($1) AS locked, \
+                            set_config('synchronous_commit', 'off', true) AS flush, \
+                            EXISTS (SELECT 1 FROM outbox WHERE published_at IS NULL) AS waiting",
                 )
-                .collect();
-            // Publish first: handlers (notifications for offline members) may take a while on a large
-            // conversation and must not hold up delivery. A handler failure rolls the batch back and it is
-            // published again later (at least once, as above).
-            bus.publish(&events).await;
-            for handler in &handlers {
-                handler.handle(conn, &events).await?;
-            }
-            diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
-                .set(outbox::published_at.eq(diesel::dsl::now))
-                .execute(conn)
+                .bind::<diesel::sql_types::BigInt, _>(RELAY_LOCK)
+                .get_result(conn)
                 .await?;
-            Ok(if full { Drained::Full } else { Drained::Done })
-        })
-        .await
+                if !state.locked {
+                    return Ok(None);
+                }
+                if !state.waiting {
+                    return Ok(Some((Vec::new(), false)));
+                }
+                let rows = outbox::assign_positions(conn, RELAY_BATCH).await?;
+                let full = rows.len() as i64 == RELAY_BATCH;
+                let events: Vec<PublishedEvent> = rows
+                    .into_iter()
+                    .filter_map(|(position, payload)| {
+                        match serde_json::from_value::<DomainEvent>(payload) {
+                            Ok(event) => Some(PublishedEvent { position, event }),
+                            Err(error) => {
+                                tracing::error!(position, %error, "outbox row is not a known event; skipping it");
+                                None
+                            }
+                        }
+                    })
+                    .collect();
+                for handler in &handlers {
+                    handler.handle(conn, &events).await?;
+                }
+                Ok(Some((events, full)))
+            })
+            .await?;
+        drop(conn);
+        match drained {
+            None => Ok(Drained::Busy),
+            Some((events, full)) => {
+                for handler in &self.handlers {
+                    handler.committed();
+                }
+                self.bus.publish_committed(events).await;
+                Ok(if full { Drained::Full } else { Drained::Done })
+            }
+        }
     }
 
     async fn purge_published(&self) {
         let Ok(mut conn) = self.pool.get().await else {
             return;
         };
-        let cutoff = chrono::Utc::now() - chrono::Duration::days(1);
-        if let Err(error) = diesel::delete(outbox::table.filter(outbox::published_at.lt(cutoff)))
-            .execute(&mut conn)
-            .await
-        {
+        if let Err(error) = outbox::purge_published_before(&mut conn, chrono::Duration::days(1)).await {
             tracing::warn!(%error, "purging published outbox rows failed");
         }
     }
 }
 
-/// One row of the relay's batch query: whether the drainer's lock was taken, and an unpublished event (none
-/// when the lock was not taken or nothing is waiting).
+/// The relay's first look: whether it holds the drainer's lock, and whether anything waits.
 #[derive(diesel::QueryableByName)]
-struct BatchRow {
+struct DrainState {
     #[diesel(sql_type = diesel::sql_types::Bool)]
     locked: bool,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
-    id: Option<i64>,
-    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Jsonb>)]
-    payload: Option<serde_json::Value>,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    waiting: bool,
 }
 
 enum Drained {

@@ -38,6 +38,31 @@ pub async fn enqueue(conn: &mut AsyncPgConnection, queue: &str, payload: &Value)
         .await?)
 }
 
+/// Adds several jobs to `queue` in one statement (set-based producers: one per recipient of a notification).
+pub async fn enqueue_all(
+    conn: &mut AsyncPgConnection,
+    queue: &str,
+    payloads: &[Value],
+) -> StorageResult<usize> {
+    if payloads.is_empty() {
+        return Ok(0);
+    }
+    let rows: Vec<_> = payloads
+        .iter()
+        .map(|payload| {
+            (
+                jobs::queue.eq(queue),
+                jobs::payload.eq(payload),
+                jobs::max_attempts.eq(DEFAULT_MAX_ATTEMPTS),
+            )
+        })
+        .collect();
+    Ok(diesel::insert_into(jobs::table)
+        .values(rows)
+        .execute(conn)
+        .await?)
+}
+
 /// A job a worker has claimed.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct ClaimedJob {
@@ -188,6 +213,13 @@ pub trait JobHandler: Send + Sync {
     fn queue(&self) -> &'static str;
     /// Runs one job; an `Err` is retried with backoff (its text is kept as `last_error`).
     async fn run(&self, payload: &Value) -> Result<(), String>;
+
+    /// Runs the jobs of this queue claimed together, answering one result per payload, in order. By default
+    /// they run one by one, concurrently; a handler whose jobs coalesce (the notifications of one
+    /// conversation) overrides it to do them in one statement.
+    async fn run_batch(&self, payloads: &[&Value]) -> Vec<Result<(), String>> {
+        futures_util::future::join_all(payloads.iter().map(|payload| self.run(payload))).await
+    }
 }
 
 /// Called with `(queue, outcome label)` after every run (for metrics).
@@ -246,23 +278,38 @@ impl JobWorker {
             claim(&mut conn, &queues, &self.worker_id, self.batch).await?
         };
         let count = claimed.len();
-        let runs = claimed.into_iter().map(|job| async move {
-            let result = match self.handlers.get(&job.queue) {
-                Some(handler) => handler.run(&job.payload).await,
-                None => Err(format!("no handler for queue {}", job.queue)),
+        // Jobs of one queue are handed over together, so that a handler may coalesce them.
+        let mut by_queue: HashMap<&str, Vec<&ClaimedJob>> = HashMap::new();
+        for job in &claimed {
+            by_queue.entry(job.queue.as_str()).or_default().push(job);
+        }
+        let runs = by_queue.into_iter().map(|(queue, jobs)| async move {
+            let results = match self.handlers.get(queue) {
+                Some(handler) => {
+                    let payloads: Vec<&Value> = jobs.iter().map(|job| &job.payload).collect();
+                    handler.run_batch(&payloads).await
+                }
+                None => vec![Err(format!("no handler for queue {queue}")); jobs.len()],
             };
-            (job, result)
+            let padded = results.into_iter().chain(std::iter::repeat_with(|| {
+                Err("the handler gave no result".to_owned())
+            }));
+            jobs.into_iter().zip(padded).collect::<Vec<_>>()
         });
-        let results = futures_util::future::join_all(runs).await;
+        let results: Vec<(&ClaimedJob, Result<(), String>)> = futures_util::future::join_all(runs)
+            .await
+            .into_iter()
+            .flatten()
+            .collect();
         let mut conn = self.pool.get().await?;
         let now = Utc::now();
-        let mut done: Vec<(i64, String)> = Vec::new();
+        let mut done: Vec<(i64, &str)> = Vec::new();
         for (job, result) in results {
             match result {
-                Ok(()) => done.push((job.id, job.queue)),
+                Ok(()) => done.push((job.id, job.queue.as_str())),
                 Err(error) => {
                     tracing::warn!(job = job.id, queue = %job.queue, attempt = job.attempts, %error, "job failed");
-                    let outcome = finish(&mut conn, &job, Err(error), now).await?;
+                    let outcome = finish(&mut conn, job, Err(error), now).await?;
                     if let Some(hook) = &self.hook {
                         hook(&job.queue, outcome.label());
                     }

@@ -101,6 +101,10 @@ diesel::table! {
         payload -> Jsonb,
         is_read -> Bool,
         created_at -> Timestamptz,
+        group_key -> Nullable<Text>,
+        source_event -> Nullable<Int8>,
+        notified_at -> Nullable<Timestamptz>,
+        digest_due_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -111,6 +115,16 @@ diesel::table! {
         payload -> Jsonb,
         created_at -> Timestamptz,
         published_at -> Nullable<Timestamptz>,
+        position -> Nullable<Int8>,
+        conversation_id -> Nullable<Uuid>,
+        user_id -> Nullable<Uuid>,
+    }
+}
+
+diesel::table! {
+    outbox_positions (singleton) {
+        singleton -> Bool,
+        last -> Int8,
     }
 }
 
@@ -220,6 +234,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     notifications,
     outbox,
+    outbox_positions,
     project_members,
     projects,
     push_subscriptions,

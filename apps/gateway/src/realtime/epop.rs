@@ -15,11 +15,14 @@ use epop_realtime_protocol::socket::Packet;
 use epop_storage::events::PublishedEvent;
 use serde_json::{Value, json};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How long a typing indicator lasts without renewal.
 const TYPING_TTL: Duration = Duration::from_secs(5);
+/// The most events a recovery replays; a socket that missed more is told it was not recovered.
+const REPLAY_LIMIT: i64 = 1_000;
 /// The window of the per-socket event limit.
 const SOCKET_LIMIT_WINDOW: Duration = Duration::from_secs(10);
 
@@ -32,6 +35,8 @@ struct Context {
     conversations: Vec<ConversationId>,
     /// Events counted in the current window, and when the window started.
     limit: Mutex<(Instant, u32)>,
+    /// The socket has missed nothing up to this position (where its recovery would resume at the earliest).
+    floor: i64,
 }
 
 /// The EPOP Socket.IO application.
@@ -42,6 +47,9 @@ pub struct EpopRealtime {
     recovery: RecoveryStore,
     /// Live typing indicators: (conversation, user) -> generation, so a renewal outlives the old timer.
     typing: Mutex<HashMap<(ConversationId, UserId), u64>>,
+    /// The position of the last event the fan-out delivered: a socket that connects now has missed nothing
+    /// after it, which is the floor of its recovery offset.
+    delivered: AtomicI64,
 }
 
 impl std::fmt::Debug for EpopRealtime {
@@ -91,6 +99,7 @@ impl EpopRealtime {
             presence,
             recovery,
             typing: Mutex::new(HashMap::new()),
+            delivered: AtomicI64::new(0),
         })
     }
 
@@ -136,17 +145,42 @@ impl EpopRealtime {
                         // The presence task lives as long as this one.
                         let _ = presence.send(event);
                     }
-                    Ok(event) => app.deliver(&event).await,
+                    Ok(event) => app.deliver_in_order(&event).await,
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::warn!(
-                            missed,
-                            "real-time fan-out fell behind; clients catch up over REST"
-                        );
+                        // What this node's bus no longer holds is read from the outbox, in order; ephemeral
+                        // events (typing) are gone, and nothing is lost that a client would miss for good.
+                        let after = app.delivered.load(Ordering::Acquire);
+                        if after == 0 {
+                            continue;
+                        }
+                        tracing::warn!(missed, after, "real-time fan-out fell behind; reading the outbox");
+                        match app.state.events.since(after).await {
+                            Ok(missed) => {
+                                for event in missed {
+                                    app.deliver_in_order(&event).await;
+                                }
+                            }
+                            Err(error) => {
+                                tracing::warn!(%error, "could not read the events the fan-out missed")
+                            }
+                        }
                     }
                     Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
                 }
             }
         });
+    }
+
+    /// Delivers an event unless it was already (a positioned event at or below the last one delivered, seen
+    /// again after a catch-up read).
+    async fn deliver_in_order(&self, published: &PublishedEvent) {
+        if published.position > 0 {
+            if published.position <= self.delivered.load(Ordering::Acquire) {
+                return;
+            }
+            self.delivered.store(published.position, Ordering::Release);
+        }
+        self.deliver(published).await;
     }
 
     /// Emits to a room; sockets that asked for recovery also get the event's outbox id as a last argument
@@ -168,7 +202,7 @@ impl EpopRealtime {
     }
 
     async fn deliver(&self, published: &PublishedEvent) {
-        let offset = published.id;
+        let offset = published.position;
         match &published.event {
             DomainEvent::MessageCreated {
                 conversation_id,
@@ -382,38 +416,88 @@ impl EpopRealtime {
         }
     }
 
-    /// Replays to a recovered socket the events it missed (outbox ids after `after`), in order, each with its
-    /// offset as the last argument.
-    async fn replay(&self, socket: &Arc<Socket>, user: UserId, conversations: &[ConversationId], after: i64) {
+    /// Replays to a recovered socket what it missed after position `after` in its rooms (filtered in SQL), in
+    /// order, each with its position as the last argument; messages as they are now (a deleted one's content
+    /// is never sent, an edited one's old text neither). Returns `false`, sending nothing, when the replay
+    /// cannot be complete (more than [`REPLAY_LIMIT`] events, or the outbox cannot be read).
+    async fn replay(
+        &self,
+        socket: &Arc<Socket>,
+        user: UserId,
+        conversations: &[ConversationId],
+        after: i64,
+    ) -> bool {
+        let rooms: Vec<uuid::Uuid> = conversations.iter().map(|c| c.into_uuid()).collect();
         let events = match self.state.db.get().await {
-            Ok(mut conn) => epop_storage::outbox::published_after(&mut conn, after, 10_000).await,
+            Ok(mut conn) => {
+                epop_storage::outbox::published_for(
+                    &mut conn,
+                    after,
+                    &rooms,
+                    user.into_uuid(),
+                    REPLAY_LIMIT + 1,
+                )
+                .await
+            }
             Err(error) => Err(error.into()),
         };
         let events = match events {
-            Ok(events) => events,
+            Ok(events) if events.len() as i64 <= REPLAY_LIMIT => events,
+            Ok(_) => return false,
             Err(error) => {
                 tracing::warn!(%error, "could not replay missed events");
-                return;
+                return false;
             }
         };
-        let mine = |conversation: &ConversationId| conversations.contains(conversation);
-        for (id, event) in events {
-            let offset = Value::String(id.to_string());
+        let message_ids: Vec<MessageId> = events
+            .iter()
+            .filter_map(|published| match &published.event {
+                DomainEvent::MessageCreated { message, .. } | DomainEvent::MessageUpdated { message, .. } => {
+                    message
+                        .get("id")
+                        .and_then(Value::as_str)
+                        .and_then(|id| id.parse::<uuid::Uuid>().ok())
+                        .map(MessageId::from)
+                }
+                _ => None,
+            })
+            .collect();
+        let current: HashMap<MessageId, Value> =
+            match self.state.chat.current_messages(user, &message_ids).await {
+                Ok(messages) => messages
+                    .into_iter()
+                    .filter_map(|m| serde_json::to_value(&m).ok().map(|value| (m.id, value)))
+                    .collect(),
+                Err(error) => {
+                    tracing::warn!(%error, "could not load the replayed messages");
+                    return false;
+                }
+            };
+        let now = |message: &Value| {
+            message
+                .get("id")
+                .and_then(Value::as_str)
+                .and_then(|id| id.parse::<uuid::Uuid>().ok())
+                .and_then(|id| current.get(&MessageId::from(id)).cloned())
+        };
+        for published in events {
+            let offset = Value::String(published.position.to_string());
             let emit = |name: &str, args: Value| socket.emit(name, vec![args, offset.clone()]);
-            match event {
-                DomainEvent::MessageCreated {
-                    conversation_id,
-                    message,
-                    ..
-                } if mine(&conversation_id) => emit("message:new", message),
-                DomainEvent::MessageUpdated {
-                    conversation_id,
-                    message,
-                } if mine(&conversation_id) => emit("message:updated", message),
+            match published.event {
+                DomainEvent::MessageCreated { message, .. } => {
+                    if let Some(message) = now(&message) {
+                        emit("message:new", message);
+                    }
+                }
+                DomainEvent::MessageUpdated { message, .. } => {
+                    if let Some(message) = now(&message) {
+                        emit("message:updated", message);
+                    }
+                }
                 DomainEvent::MessageDeleted {
                     conversation_id,
                     message_id,
-                } if mine(&conversation_id) => {
+                } => {
                     emit(
                         "message:deleted",
                         json!({"id": message_id, "conversation_id": conversation_id}),
@@ -423,7 +507,7 @@ impl EpopRealtime {
                     conversation_id,
                     user_id,
                     message_id,
-                } if mine(&conversation_id) => {
+                } => {
                     emit(
                         "message:read",
                         json!({"conversation_id": conversation_id, "user_id": user_id, "message_id": message_id}),
@@ -463,11 +547,12 @@ impl EpopRealtime {
                 DomainEvent::SessionsRevoked { user_id } if user_id == user => {
                     socket.disconnect();
                     socket.session().close(super::engine::CloseReason::ServerClose);
-                    return;
+                    return true;
                 }
                 _ => {}
             }
         }
+        true
     }
 
     fn over_limit(&self, context: &Context) -> bool {
@@ -484,10 +569,7 @@ impl EpopRealtime {
     }
 
     async fn publish_ephemeral(&self, event: DomainEvent) {
-        self.state
-            .events
-            .publish(&[PublishedEvent { id: 0, event }])
-            .await;
+        self.state.events.publish_ephemeral(event).await;
     }
 
     async fn typing(self: &Arc<Self>, user: UserId, conversation: ConversationId, is_typing: bool) {
@@ -650,22 +732,22 @@ impl Application for EpopApplication {
             .and_then(|a| a.get("recover"))
             .and_then(Value::as_bool)
             .unwrap_or(false);
-        let mut replay_after = None;
+        // The session to resume, if the client names one of its own within the window: its floor, moved
+        // forward (never back) by the offset the client last received.
+        let mut resumed: Option<(String, i64)> = None;
         if recover {
             let previous = auth.and_then(|a| a.get("pid")).and_then(Value::as_str);
             let offset = auth
                 .and_then(|a| a.get("offset"))
                 .and_then(Value::as_str)
                 .and_then(|o| o.parse::<i64>().ok());
-            let pid = match (previous, offset) {
-                (Some(pid), Some(offset)) if self.0.recovery.take(pid, claims.sub).await => {
-                    replay_after = Some(offset);
-                    pid.to_owned()
-                }
-                _ => super::engine::random_id(),
-            };
-            *super::lock(&socket.pid) = Some(pid);
+            if let (Some(pid), Some(offset)) = (previous, offset)
+                && let Some(floor) = self.0.recovery.take(pid, claims.sub).await
+            {
+                resumed = Some((pid.to_owned(), offset.max(floor)));
+            }
         }
+        let floor = self.0.delivered.load(Ordering::Acquire);
         let conversations = self
             .0
             .state
@@ -685,6 +767,7 @@ impl Application for EpopApplication {
             recover,
             conversations,
             limit: Mutex::new((Instant::now(), 0)),
+            floor: resumed.as_ref().map_or(floor, |(_, after)| (*after).min(floor)),
         });
         *super::lock(&socket.state) = Some(context.clone());
         // Sockets never outlive their credentials.
@@ -699,9 +782,17 @@ impl Application for EpopApplication {
         for conversation in &context.conversations {
             app.hub.join(&socket.id, &conversation_room(*conversation));
         }
-        if let Some(after) = replay_after {
-            app.replay(socket, context.user, &context.conversations, after)
-                .await;
+        if recover {
+            // Not recovered (a fresh pid) when there is no session to resume or more was missed than a replay
+            // holds: the client then knows to resync over REST instead of trusting a partial replay.
+            let recovered = match &resumed {
+                Some((pid, after)) => app
+                    .replay(socket, context.user, &context.conversations, *after)
+                    .await
+                    .then(|| pid.clone()),
+                None => None,
+            };
+            *super::lock(&socket.pid) = Some(recovered.unwrap_or_else(super::engine::random_id));
         }
         if app.presence.connect(context.user).await {
             let event = DomainEvent::PresenceChanged {
@@ -740,7 +831,7 @@ impl Application for EpopApplication {
         {
             let pid = super::lock(&socket.pid).clone();
             if let Some(pid) = pid {
-                app.recovery.save(&pid, context.user).await;
+                app.recovery.save(&pid, context.user, context.floor).await;
             }
         }
         let Some((user, left)) = app.hub.remove(&socket.id) else {

@@ -1,6 +1,8 @@
 //! Connection state recovery (opt-in with `auth.recover`): a socket that drops is remembered for two minutes
 //! under its private id (`pid`), in Redis so the client may come back on any node (in process without Redis).
-//! On return, its rooms are rebuilt and the events it missed are replayed from the outbox, in order.
+//! On return, its rooms are rebuilt and the events it missed are replayed from the outbox, in order. The store
+//! keeps, with the session, the position the socket had received everything up to when it connected: a
+//! client's offset may only move that floor forward, never back (an `offset: "0"` reads no history).
 
 use epop_core::UserId;
 use epop_storage::redis::RedisPool;
@@ -15,7 +17,7 @@ pub const RECOVERY_WINDOW: Duration = Duration::from_secs(120);
 pub struct RecoveryStore {
     redis: Option<RedisPool>,
     prefix: String,
-    local: Mutex<HashMap<String, (UserId, Instant)>>,
+    local: Mutex<HashMap<String, (UserId, i64, Instant)>>,
 }
 
 impl std::fmt::Debug for RecoveryStore {
@@ -40,14 +42,15 @@ impl RecoveryStore {
         format!("{}:recovery:{pid}", self.prefix)
     }
 
-    /// Remembers that `pid` belonged to `user`, for the recovery window.
-    pub async fn save(&self, pid: &str, user: UserId) {
+    /// Remembers that `pid` belonged to `user` and had missed nothing up to position `floor`, for the recovery
+    /// window.
+    pub async fn save(&self, pid: &str, user: UserId, floor: i64) {
         if let Some(redis) = &self.redis
             && let Ok(mut conn) = redis.get().await
         {
             let saved: redis::RedisResult<()> = redis::cmd("SET")
                 .arg(self.key(pid))
-                .arg(user.to_string())
+                .arg(format!("{user} {floor}"))
                 .arg("EX")
                 .arg(RECOVERY_WINDOW.as_secs())
                 .query_async(&mut conn)
@@ -57,12 +60,12 @@ impl RecoveryStore {
             }
         }
         let mut local = super::lock(&self.local);
-        local.retain(|_, (_, at)| at.elapsed() < RECOVERY_WINDOW);
-        local.insert(pid.to_owned(), (user, Instant::now()));
+        local.retain(|_, (_, _, at)| at.elapsed() < RECOVERY_WINDOW);
+        local.insert(pid.to_owned(), (user, floor, Instant::now()));
     }
 
-    /// Takes the session `pid` if it is still within the window and belongs to `user`.
-    pub async fn take(&self, pid: &str, user: UserId) -> bool {
+    /// Takes the session `pid` if it is still within the window and belongs to `user`: its floor position.
+    pub async fn take(&self, pid: &str, user: UserId) -> Option<i64> {
         if let Some(redis) = &self.redis
             && let Ok(mut conn) = redis.get().await
         {
@@ -70,11 +73,15 @@ impl RecoveryStore {
                 .arg(self.key(pid))
                 .query_async(&mut conn)
                 .await;
-            if let Ok(Some(owner)) = owner {
-                return owner == user.to_string();
+            if let Ok(Some(saved)) = owner {
+                let (owner, floor) = saved.split_once(' ')?;
+                return (owner == user.to_string()).then(|| floor.parse().ok())?;
             }
         }
         let mut local = super::lock(&self.local);
-        matches!(local.remove(pid), Some((owner, at)) if owner == user && at.elapsed() < RECOVERY_WINDOW)
+        match local.remove(pid) {
+            Some((owner, floor, at)) if owner == user && at.elapsed() < RECOVERY_WINDOW => Some(floor),
+            _ => None,
+        }
     }
 }

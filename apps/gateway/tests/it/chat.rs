@@ -1060,8 +1060,8 @@ async fn every_change_publishes_a_domain_event() {
             .await
             .expect("event in time")
             .unwrap();
-        assert!(event.id > last_id, "events arrive in commit order");
-        last_id = event.id;
+        assert!(event.position > last_id, "events arrive in commit order");
+        last_id = event.position;
         match &event.event {
             DomainEvent::MessageCreated { message, .. } => {
                 assert_eq!(message["content"], "hello");

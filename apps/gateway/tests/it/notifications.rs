@@ -91,13 +91,134 @@ async fn a_message_notifies_members_without_a_live_connection_only() {
 }
 
 #[tokio::test]
+async fn messages_of_a_conversation_coalesce_into_one_unread_notification() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let cat = app.register("Cat", "cat@example.com").await;
+    let group = app.group(&ann, "G", &[&bob, &cat]).await;
+    let other = app.group(&cat, "H", &[&bob]).await;
+
+    app.message(&ann, &group, "first").await;
+    wait_for(&app, &bob.access_token, 1).await;
+    app.message(&cat, &other, "elsewhere").await;
+    wait_for(&app, &bob.access_token, 2).await;
+    app.message(&cat, &group, "second").await;
+    let last = app.message(&ann, &group, "third").await;
+    let started = Instant::now();
+    let page = loop {
+        let page = notifications(&app, &bob.access_token, "").await;
+        if page["items"][0]["payload"]["count"] == 3 {
+            break page;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the notification was not updated: {page}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    // One notification per conversation; the group's names its latest message and moved to the top.
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{page}");
+    assert_eq!(page["unread_count"], 2);
+    let coalesced = &items[0];
+    assert_eq!(coalesced["type"], "message");
+    assert_eq!(coalesced["payload"]["conversation_id"], group.as_str());
+    assert_eq!(coalesced["payload"]["message_id"], last["id"]);
+    assert_eq!(coalesced["payload"]["sender_id"], ann.id.as_str());
+    assert_eq!(coalesced["payload"]["preview"], "third");
+    assert_eq!(coalesced["created_at"], last["created_at"]);
+    assert_eq!(items[1]["payload"]["conversation_id"], other.as_str());
+    assert_eq!(items[1]["payload"]["count"], 1);
+    // Cat sent one of the three: hers counts the other two.
+    let cats = wait_for(&app, &cat.access_token, 1).await;
+    assert_eq!(cats["items"][0]["payload"]["count"], 2, "{cats}");
+    assert_eq!(cats["items"][0]["payload"]["preview"], "third");
+
+    // Once read, the next message starts a new notification.
+    let id = coalesced["id"].as_str().unwrap();
+    let read = app
+        .request(Method::POST, &format!("/api/notifications/{id}/read"))
+        .bearer_auth(&bob.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::NO_CONTENT);
+    app.message(&ann, &group, "fourth").await;
+    let page = wait_for(&app, &bob.access_token, 3).await;
+    assert_eq!(page["items"][0]["payload"]["preview"], "fourth");
+    assert_eq!(page["items"][0]["payload"]["count"], 1);
+    assert_eq!(page["items"][0]["is_read"], false);
+    assert_eq!(page["unread_count"], 2);
+}
+
+#[tokio::test]
+async fn an_offline_member_is_notified_once_per_interval_then_gets_a_digest() {
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("EPOP_NOTIFICATION_INTERVAL".into(), "1".into());
+    })
+    .await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let mut members = Vec::new();
+    for i in 0..20 {
+        members.push(app.register(&format!("M{i}"), &format!("m{i}@example.com")).await);
+    }
+    let refs: Vec<_> = members.iter().collect();
+    let group = app.group(&ann, "Big", &refs).await;
+    for i in 0..5 {
+        app.message(&ann, &group, &format!("burst {i}")).await;
+    }
+    let deliveries = "SELECT count(*) AS n FROM outbox WHERE event_type = 'notification_created'";
+    // Every member ends with one notification counting all five messages, delivered twice at most: when it
+    // was created, and as the digest of the rest once the interval is over.
+    let started = Instant::now();
+    loop {
+        let counted = app
+            .count("SELECT count(*) AS n FROM notifications WHERE (payload->>'count')::int = 5")
+            .await;
+        let due = app
+            .count("SELECT count(*) AS n FROM notifications WHERE digest_due_at IS NOT NULL")
+            .await;
+        if counted == 20 && due == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "not coalesced and digested: {counted} complete, {due} digests due"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(app.count("SELECT count(*) AS n FROM notifications").await, 20);
+    let delivered = app.count(deliveries).await;
+    assert!(
+        (20..=40).contains(&delivered),
+        "one delivery when created and at most one digest per member, not one per message: {delivered}"
+    );
+    // The last delivery of each member is the complete digest.
+    assert_eq!(
+        app.count(
+            "SELECT count(*) AS n FROM (SELECT DISTINCT ON (payload->>'user_id') payload FROM outbox \
+             WHERE event_type = 'notification_created' ORDER BY payload->>'user_id', id DESC) AS last \
+             WHERE (payload->'notification'->'payload'->>'count')::int = 5"
+        )
+        .await,
+        20
+    );
+    let page = wait_for(&app, &members[0].access_token, 1).await;
+    assert_eq!(page["items"][0]["payload"]["count"], 5);
+    assert_eq!(page["items"][0]["payload"]["preview"], "burst 4");
+}
+
+#[tokio::test]
 async fn notifications_are_listed_newest_first_and_marked_read() {
     let app = TestApp::spawn().await;
     let ann = app.register("Ann", "ann@example.com").await;
     let bob = app.register("Bob", "bob@example.com").await;
-    let group = app.group(&ann, "G", &[&bob]).await;
+    // Three conversations: one notification each (messages of one conversation coalesce, see below).
     for i in 0..3 {
+        let group = app.group(&ann, &format!("G{i}"), &[&bob]).await;
         app.message(&ann, &group, &format!("m{i}")).await;
+        wait_for(&app, &bob.access_token, i + 1).await;
     }
     let page = wait_for(&app, &bob.access_token, 3).await;
     let previews: Vec<_> = page["items"]

@@ -1,0 +1,14 @@
+DROP INDEX notifications_digest_due_idx;
+DROP INDEX notifications_source_event_idx;
+DROP INDEX notifications_unread_group_idx;
+ALTER TABLE notifications
+    DROP COLUMN digest_due_at,
+    DROP COLUMN notified_at,
+    DROP COLUMN source_event,
+    DROP COLUMN group_key;
+DROP TABLE outbox_positions;
+DROP INDEX outbox_position_idx;
+ALTER TABLE outbox
+    DROP COLUMN user_id,
+    DROP COLUMN conversation_id,
+    DROP COLUMN position;
