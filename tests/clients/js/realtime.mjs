@@ -247,6 +247,47 @@ await check("connection state recovery (opt-in): back within 2 minutes, rooms an
   r.socket.close();
 });
 
+await check("recovery replays what is true now: edited text, never a deleted message, nothing before the connection", async () => {
+  const eve = await register("Eve");
+  await api("POST", `/api/conversations/${conversation}/members`, ann.token, { user_ids: [eve.id] });
+  // Delivered (to Ann's socket) before Eve connects: history to her.
+  const delivered = onceMatching(a.socket, "message:new", (message) => message.content === "history before eve connected");
+  await api("POST", `/api/conversations/${conversation}/messages`, ann.token, { content: "history before eve connected" });
+  await delivered;
+  const r = await connect(eve.token, {
+    transports: ["websocket"],
+    auth: { token: eve.token, recover: true },
+    reconnection: true,
+    reconnectionDelay: 1000,
+    reconnectionDelayMax: 1000,
+    randomizationFactor: 0,
+  });
+  const received = [];
+  const deleted = [];
+  r.socket.on("message:new", (message) => received.push(message.content));
+  r.socket.on("message:updated", (message) => received.push(`edited:${message.content}`));
+  r.socket.on("message:deleted", (body) => deleted.push(body.id));
+  await api("POST", `/api/conversations/${conversation}/messages`, ann.token, { content: "seen live" });
+  await onceMatching(r.socket, "message:new", (message) => message.content === "seen live");
+  r.socket.io.engine.close();
+  const secret = await api("POST", `/api/conversations/${conversation}/messages`, ann.token, { content: "secret, then deleted" });
+  assert.equal((await api("DELETE", `/api/messages/${secret.body.id}`, ann.token)).status, 204);
+  const draft = await api("POST", `/api/conversations/${conversation}/messages`, ann.token, { content: "draft" });
+  assert.equal((await api("PUT", `/api/messages/${draft.body.id}`, ann.token, { content: "final" })).status, 200);
+  // A client claiming it received nothing at all still gets nothing from before its connection.
+  r.socket._lastOffset = "0";
+  await once(r.socket, "connect", 5000);
+  assert.equal(r.socket.recovered, true);
+  const live = onceMatching(r.socket, "message:new", (message) => message.content === "after the replay");
+  await api("POST", `/api/conversations/${conversation}/messages`, ann.token, { content: "after the replay" });
+  await live;
+  // The server's floor is where the socket connected: claiming offset "0" replays from there (so "seen live"
+  // comes twice), never the history before it.
+  assert.deepEqual(received, ["seen live", "seen live", "final", "edited:final", "after the replay"]);
+  assert.deepEqual(deleted, [secret.body.id]);
+  r.socket.close();
+});
+
 await check("without recover, events carry exactly their arguments", async () => {
   const plain = await connect(ann.token, { transports: ["websocket"] });
   const args = new Promise((resolve) => plain.socket.once("message:new", (...all) => resolve(all)));
