@@ -1136,3 +1136,37 @@ async fn events_reach_the_other_node_through_redis() {
         }
     }
 }
+
+#[tokio::test]
+async fn events_whose_pub_sub_message_never_arrived_still_reach_the_other_node_in_order() {
+    // Node B listens on another Redis channel, so nothing node A publishes through Redis reaches it: as if
+    // every pub/sub message were lost (Redis unreachable, the subscription reconnecting). B's tail check
+    // reads them from the outbox, in position order, each once.
+    let node_a = TestApp::spawn().await;
+    let mut vars = node_a.vars.clone();
+    vars.insert(
+        "EPOP_REDIS_PREFIX".into(),
+        format!("{}-elsewhere", vars["EPOP_REDIS_PREFIX"]),
+    );
+    let node_b = TestApp::start(node_a.db.clone(), vars).await;
+    let mut on_b = node_b.state.events.subscribe();
+    let ann = node_a.register("Ann", "ann@example.com").await;
+    let group = node_a.group(&ann, "G", &[]).await;
+    for i in 0..3 {
+        node_a.message(&ann, &group, &format!("lost {i}")).await;
+    }
+    let mut seen = Vec::new();
+    let mut last = 0;
+    while seen.len() < 3 {
+        let event = tokio::time::timeout(std::time::Duration::from_secs(5), on_b.recv())
+            .await
+            .expect("the missed events are read from the outbox in time")
+            .unwrap();
+        assert!(event.position > last, "in position order, each once");
+        last = event.position;
+        if let DomainEvent::MessageCreated { message, .. } = &event.event {
+            seen.push(message["content"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(seen, ["lost 0", "lost 1", "lost 2"]);
+}

@@ -70,7 +70,7 @@ impl TestApp {
         Self::start(self.db.clone(), self.vars.clone()).await
     }
 
-    async fn start(db: Arc<TestDatabase>, vars: HashMap<String, String>) -> Self {
+    pub(crate) async fn start(db: Arc<TestDatabase>, vars: HashMap<String, String>) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
         let bound = listener.local_addr().expect("bound address");
