@@ -22,6 +22,7 @@ use actix_web::{App, web};
 use anyhow::Context as _;
 use epop_auth::{AuthService, AuthSettings, PasswordHasher, TokenSigner};
 use epop_calendar::CalendarService;
+use epop_chat::files::FileRemover;
 use epop_chat::{ChatService, ChatSettings};
 use epop_core::SystemClock;
 use epop_notifications::email::EmailSender;
@@ -107,20 +108,6 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .context("loading the VAPID key (EPOP_VAPID_PRIVATE_KEY)")?,
     );
     let push = Arc::new(PushSender::new(db.clone(), vapid.clone())?);
-    let projector = Arc::new(NotificationProjector::new(
-        db.clone(),
-        presence.clone(),
-        email.is_some(),
-        config.notification_interval,
-        notifier.clone(),
-    ));
-    projector.spawn_digests();
-    let worker = job_worker(db.clone(), email, push, projector, metrics.clone());
-    // The relay only enqueues the notification work (one statement per batch); the job worker does it.
-    OutboxRelay::new(db.clone(), events.clone(), notifier.clone())
-        .with_handler(Arc::new(NotificationJobs::new(worker.waker())))
-        .spawn();
-    worker.spawn();
 
     let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
     let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(cores)).await??;
@@ -143,7 +130,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     let chat = ChatService::new(
         db.clone(),
         store.clone(),
-        notifier,
+        notifier.clone(),
         Arc::new(SystemClock),
         ChatSettings {
             max_upload_bytes: config.max_upload_bytes,
@@ -151,6 +138,21 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         },
     );
     spawn_file_sweeper(chat.clone());
+    let projector = Arc::new(NotificationProjector::new(
+        db.clone(),
+        presence.clone(),
+        email.is_some(),
+        config.notification_interval,
+        notifier.clone(),
+    ));
+    projector.spawn_digests();
+    let files = Arc::new(FileRemover(chat.clone()));
+    let worker = job_worker(db.clone(), vec![push, projector, files], email, metrics.clone());
+    // The relay only enqueues the notification work (one statement per batch); the job worker does it.
+    OutboxRelay::new(db.clone(), events.clone(), notifier.clone())
+        .with_handler(Arc::new(NotificationJobs::new(worker.waker())))
+        .spawn();
+    worker.spawn();
     let calendar = CalendarService::new(db.clone(), Arc::new(SystemClock));
     let limiter = RateLimiter::new(redis.clone(), &config.redis_prefix);
     let notifications = NotificationsService::new(db.clone());
@@ -173,16 +175,14 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     })
 }
 
-/// The worker of this process's background jobs (notifications, e-mail, push), reporting outcomes to the
+/// The worker of this process's background jobs (notifications, e-mail, push, file removal), reporting outcomes to the
 /// metrics.
 fn job_worker(
     db: epop_storage::DbPool,
+    mut handlers: Vec<Arc<dyn JobHandler>>,
     email: Option<Arc<EmailSender>>,
-    push: Arc<PushSender>,
-    projector: Arc<NotificationProjector>,
     metrics: Metrics,
 ) -> JobWorker {
-    let mut handlers: Vec<Arc<dyn JobHandler>> = vec![push, projector];
     if let Some(email) = email {
         handlers.push(email);
     }

@@ -19,6 +19,7 @@
 //!   through the same GIN index.
 
 pub mod error;
+pub mod files;
 pub mod model;
 pub mod repo;
 pub mod service;

@@ -1,6 +1,7 @@
 //! The rules of chat: who may see and change what, and how messages are ordered, deduplicated and found.
 
 use crate::error::{ChatError, ChatResult};
+use crate::files::FILES_QUEUE;
 use crate::model::*;
 use crate::repo::attachments::{self, AttachmentRow};
 use crate::repo::conversations as convs;
@@ -781,6 +782,14 @@ impl ChatService {
         }
         conn.transaction::<_, ChatError, _>(async |conn| {
             messages::soft_delete(conn, id.into_uuid()).await?;
+            // Its files go within seconds, by a job committed with the delete (the sweep is the fallback).
+            if !attachments::of_messages(conn, &[id.into_uuid()])
+                .await?
+                .is_empty()
+            {
+                let job = serde_json::json!({"message_id": id});
+                epop_storage::jobs::enqueue(conn, FILES_QUEUE, &job).await?;
+            }
             outbox::append(
                 conn,
                 &DomainEvent::MessageDeleted {
@@ -1003,6 +1012,32 @@ impl ChatService {
             return Err(ChatError::NotFound);
         }
         self.download_url(&row).await
+    }
+
+    /// Removes the stored files of a deleted message and their rows; fails (to be retried) if the store
+    /// could not remove one.
+    pub async fn remove_files_of_deleted(&self, message: MessageId) -> ChatResult<usize> {
+        let mut conn = self.pool.get().await?;
+        let deleted = messages::find(&mut conn, message.into_uuid())
+            .await?
+            .is_none_or(|row| row.deleted_at.is_some());
+        if !deleted {
+            return Ok(0);
+        }
+        let rows = attachments::of_messages(&mut conn, &[message.into_uuid()]).await?;
+        let mut removed = Vec::new();
+        let mut failed = None;
+        for row in &rows {
+            match self.store.delete(&row.object_key).await {
+                Ok(()) => removed.push(row.id),
+                Err(error) => failed = Some(error),
+            }
+        }
+        let count = attachments::delete(&mut conn, &removed).await?;
+        match failed {
+            Some(error) => Err(error.into()),
+            None => Ok(count),
+        }
     }
 
     /// Removes uploads never attached within the configured time and files of deleted messages, from the

@@ -380,24 +380,14 @@ async fn upload_limits_and_validation() {
 }
 
 #[tokio::test]
-async fn unattached_uploads_and_files_of_deleted_messages_are_swept() {
+async fn unattached_uploads_are_swept() {
     let app = TestApp::spawn().await;
     let ann = app.register("Ann", "ann@example.com").await;
     let group = app.group(&ann, "G", &[]).await;
     let old = upload(&app, &ann, "old.txt", "text/plain", b"old").await;
     let fresh = upload(&app, &ann, "fresh.txt", "text/plain", b"fresh").await;
     let kept = upload(&app, &ann, "kept.txt", "text/plain", b"kept").await;
-    let gone = upload(&app, &ann, "gone.txt", "text/plain", b"gone").await;
     json_of(send_with(&app, &ann, &group, &[&kept]).await, StatusCode::CREATED).await;
-    let doomed = json_of(send_with(&app, &ann, &group, &[&gone]).await, StatusCode::CREATED).await;
-    app.request(
-        Method::DELETE,
-        &format!("/api/messages/{}", doomed["id"].as_str().unwrap()),
-    )
-    .bearer_auth(&ann.access_token)
-    .send()
-    .await
-    .unwrap();
     app.sql(&format!(
         "UPDATE message_attachments SET created_at = now() - interval '25 hours' WHERE id = '{}'",
         old["attachment_id"].as_str().unwrap()
@@ -405,12 +395,11 @@ async fn unattached_uploads_and_files_of_deleted_messages_are_swept() {
     .await;
 
     let removed = app.state.chat.sweep_files().await.unwrap();
-    assert_eq!(removed, 2);
+    assert_eq!(removed, 1);
     let remaining = app.count("SELECT count(*) AS n FROM message_attachments").await;
     assert_eq!(remaining, 2);
     for (slot, status) in [
         (&old, StatusCode::NOT_FOUND),
-        (&gone, StatusCode::NOT_FOUND),
         (&fresh, StatusCode::FOUND),
         (&kept, StatusCode::FOUND),
     ] {
@@ -421,4 +410,77 @@ async fn unattached_uploads_and_files_of_deleted_messages_are_swept() {
             "{path}"
         );
     }
+}
+
+#[tokio::test]
+async fn a_deleted_messages_files_are_removed_within_seconds_without_the_sweep() {
+    let store = tempfile_dir();
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("EPOP_STORAGE_DIR".into(), store.clone());
+    })
+    .await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let group = app.group(&ann, "G", &[]).await;
+    let kept = upload(&app, &ann, "kept.txt", "text/plain", b"kept").await;
+    let gone = upload(&app, &ann, "gone.txt", "text/plain", b"gone").await;
+    json_of(send_with(&app, &ann, &group, &[&kept]).await, StatusCode::CREATED).await;
+    let doomed = json_of(send_with(&app, &ann, &group, &[&gone]).await, StatusCode::CREATED).await;
+    let files_on_disk = || {
+        walk(std::path::Path::new(&store))
+            .into_iter()
+            .filter(|p| !p.to_string_lossy().ends_with(".part"))
+            .count()
+    };
+    let before = files_on_disk();
+    assert!(before >= 2, "both uploads are stored");
+    let deleted = app
+        .request(
+            Method::DELETE,
+            &format!("/api/messages/{}", doomed["id"].as_str().unwrap()),
+        )
+        .bearer_auth(&ann.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let started = std::time::Instant::now();
+    while app.count("SELECT count(*) AS n FROM message_attachments").await != 1
+        || files_on_disk() != before - 1
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the deleted message's file is still there"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let path = format!("/api/files/{}", gone["attachment_id"].as_str().unwrap());
+    assert_eq!(
+        app.get(&path, &ann.access_token).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND
+    );
+    let path = format!("/api/files/{}", kept["attachment_id"].as_str().unwrap());
+    assert_eq!(
+        app.get(&path, &ann.access_token).send().await.unwrap().status(),
+        StatusCode::FOUND
+    );
+    let _ = std::fs::remove_dir_all(&store);
+}
+
+fn tempfile_dir() -> String {
+    let dir = std::env::temp_dir().join(format!("epop-files-{}", uuid::Uuid::now_v7().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.to_string_lossy().into_owned()
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
 }
