@@ -22,6 +22,7 @@ pub mod error;
 pub mod files;
 pub mod model;
 pub mod repo;
+mod send_batch;
 pub mod service;
 
 pub use error::{ChatError, ChatResult};

@@ -7,6 +7,7 @@ use crate::repo::attachments::{self, AttachmentRow};
 use crate::repo::conversations as convs;
 use crate::repo::messages::{self, MessageRow, NewMessageRow};
 use crate::repo::search;
+use crate::send_batch::{SendBatcher, Submission, Written};
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use epop_core::{
@@ -59,6 +60,7 @@ pub struct ChatService {
     notifier: OutboxNotifier,
     clock: Arc<dyn Clock>,
     settings: ChatSettings,
+    batcher: Arc<SendBatcher>,
 }
 
 impl std::fmt::Debug for ChatService {
@@ -128,6 +130,7 @@ impl ChatService {
             notifier,
             clock,
             settings,
+            batcher: Arc::default(),
         }
     }
 
@@ -482,73 +485,196 @@ impl ChatService {
             ));
         }
         let attachment_uuids = self.check_attachments(&mut conn, me, attachment_ids).await?;
-        let message_id = MessageId::new().into_uuid();
-        let outcome = conn
-            .transaction::<_, ChatError, _>(async |conn| {
-                // With a client_id, lock the conversation first: a concurrent retry with the same client_id has
-                // then either committed (found here, and this transaction changes nothing) or not started.
-                if let Some(client_id) = client_id {
-                    convs::lock(conn, id.into_uuid()).await?;
-                    if let Some(existing) =
-                        messages::find_by_client_id(conn, id.into_uuid(), me.into_uuid(), client_id).await?
-                    {
-                        return Ok(Err(existing));
-                    }
+        // The connection goes back before waiting: the batch's writer needs one.
+        drop(conn);
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let submission = Submission {
+            sender: me.into_uuid(),
+            content: content.to_owned(),
+            client_id: client_id.map(str::to_owned),
+            attachments: attachment_uuids,
+            origin,
+            reply,
+        };
+        if self.batcher.queue(id.into_uuid(), submission) {
+            // The first send of an idle conversation starts its writer; it runs to the end even if this
+            // request is dropped, so nothing queued behind it waits for ever.
+            let service = self.clone();
+            tokio::spawn(async move {
+                let conversation = id.into_uuid();
+                while let Some(batch) = service.batcher.next_batch(conversation) {
+                    service.write_batch(conversation, batch).await;
                 }
-                let seq = convs::next_seq(conn, id.into_uuid()).await?;
-                let row = messages::insert(
-                    conn,
-                    &NewMessageRow {
-                        id: message_id,
-                        conversation_id: id.into_uuid(),
-                        seq,
-                        sender_id: me.into_uuid(),
-                        content,
-                        client_id,
-                    },
-                )
-                .await?;
-                if !attachment_uuids.is_empty()
-                    && attachments::attach(conn, &attachment_uuids, me.into_uuid(), message_id).await?
-                        != attachment_uuids.len()
-                {
-                    return Err(ChatError::invalid(
-                        "attachment_ids",
-                        "an attachment was attached elsewhere meanwhile",
-                    ));
+            });
+        }
+        let written = answer.await.map_err(|_| {
+            ChatError::Storage(epop_storage::StorageError::Object(
+                "the send was not written".into(),
+            ))
+        })??;
+        match written {
+            Written::Sent(sent) => {
+                if matches!(sent, Sent::Created(_)) {
+                    self.notifier.notify();
                 }
-                convs::move_read_position(conn, id.into_uuid(), me.into_uuid(), seq, message_id).await?;
-                let message = self
-                    .assemble(conn, vec![row])
-                    .await?
-                    .pop()
-                    .ok_or(ChatError::NotFound)?;
-                let payload = serde_json::to_value(&message).map_err(epop_storage::StorageError::from)?;
-                outbox::append(
-                    conn,
-                    &DomainEvent::MessageCreated {
-                        conversation_id: id,
-                        sender_id: me,
-                        message: payload,
-                        origin: origin.clone(),
-                    },
-                )
-                .await?;
-                Ok(Ok(message))
-            })
-            .await?;
-        match outcome {
-            Ok(message) => {
-                self.notifier.notify();
-                Ok(Sent::Created(message))
+                Ok(sent)
             }
-            // The transaction only locked and read: no seq was taken.
-            Err(existing) => {
-                drop(conn);
+            Written::Existing(row) => {
                 let mut conn = self.pool.get().await?;
-                self.existing(&mut conn, existing).await
+                self.existing(&mut conn, row).await
             }
         }
+    }
+
+    /// Writes a batch of sends into one conversation in one transaction and answers each. If the batch fails
+    /// as a whole, its sends are written one by one, so each gets its own answer.
+    async fn write_batch(&self, conversation: Uuid, batch: Vec<Submission>) {
+        let outcome = match self.pool.get().await {
+            Ok(mut conn) => {
+                conn.transaction::<_, ChatError, _>(async |conn| {
+                    self.write_numbered(conn, conversation, &batch).await
+                })
+                .await
+            }
+            Err(error) => Err(error.into()),
+        };
+        match outcome {
+            Ok(answers) => {
+                for (submission, answer) in batch.into_iter().zip(answers) {
+                    let _ = submission.reply.send(answer);
+                }
+            }
+            Err(error) if batch.len() == 1 => crate::send_batch::answer_all(batch, error),
+            Err(error) => {
+                tracing::warn!(%error, sends = batch.len(), "a batch of sends failed; writing them one by one");
+                for submission in batch {
+                    Box::pin(self.write_batch(conversation, vec![submission])).await;
+                }
+            }
+        }
+    }
+
+    /// The batch's statements, on its transaction: the conversation locked once, `client_id`s looked up once,
+    /// the new messages numbered in arrival order and written, attached, read by their senders and announced
+    /// with set-based statements. Answers one result per submission, in order.
+    async fn write_numbered(
+        &self,
+        conn: &mut AsyncPgConnection,
+        conversation: Uuid,
+        batch: &[Submission],
+    ) -> ChatResult<Vec<ChatResult<Written>>> {
+        let Some(last_seq) = convs::lock(conn, conversation).await? else {
+            return Err(ChatError::NotFound);
+        };
+        // Under the lock, a concurrent retry with the same client_id has committed (found here) or waits.
+        let client_ids: Vec<&str> = batch.iter().filter_map(|s| s.client_id.as_deref()).collect();
+        let earlier = if client_ids.is_empty() {
+            Vec::new()
+        } else {
+            messages::find_by_client_ids(conn, conversation, &client_ids).await?
+        };
+        enum Plan {
+            Answer(ChatResult<Written>),
+            New,
+            SameAs(usize),
+        }
+        let mut plans: Vec<Plan> = Vec::with_capacity(batch.len());
+        let mut first_of: HashMap<(Uuid, &str), usize> = HashMap::new();
+        let mut claimed: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+        for (index, submission) in batch.iter().enumerate() {
+            if let Some(client_id) = submission.client_id.as_deref() {
+                if let Some(row) = earlier.iter().find(|row| {
+                    row.sender_id == submission.sender && row.client_id.as_deref() == Some(client_id)
+                }) {
+                    plans.push(Plan::Answer(Ok(Written::Existing(row.clone()))));
+                    continue;
+                }
+                if let Some(&first) = first_of.get(&(submission.sender, client_id)) {
+                    plans.push(Plan::SameAs(first));
+                    continue;
+                }
+                first_of.insert((submission.sender, client_id), index);
+            }
+            if !submission.attachments.is_empty() {
+                let free = submission.attachments.iter().all(|a| !claimed.contains(a))
+                    && attachments::lock_unattached(conn, &submission.attachments, submission.sender).await?
+                        == submission.attachments.len();
+                if !free {
+                    plans.push(Plan::Answer(Err(ChatError::invalid(
+                        "attachment_ids",
+                        "an attachment was attached elsewhere meanwhile",
+                    ))));
+                    continue;
+                }
+                claimed.extend(submission.attachments.iter().copied());
+            }
+            plans.push(Plan::New);
+        }
+        let new: Vec<usize> = (0..batch.len())
+            .filter(|i| matches!(plans[*i], Plan::New))
+            .collect();
+        let mut created: HashMap<usize, Message> = HashMap::new();
+        if !new.is_empty() {
+            let rows: Vec<NewMessageRow<'_>> = new
+                .iter()
+                .zip(1i64..)
+                .map(|(&index, offset)| NewMessageRow {
+                    id: MessageId::new().into_uuid(),
+                    conversation_id: conversation,
+                    seq: last_seq + offset,
+                    sender_id: batch[index].sender,
+                    content: &batch[index].content,
+                    client_id: batch[index].client_id.as_deref(),
+                })
+                .collect();
+            let mut inserted = messages::insert_all(conn, &rows).await?;
+            inserted.sort_unstable_by_key(|row| row.seq);
+            convs::set_last_seq(conn, conversation, last_seq + new.len() as i64).await?;
+            for (&index, row) in new.iter().zip(&inserted) {
+                if !batch[index].attachments.is_empty() {
+                    attachments::attach(conn, &batch[index].attachments, row.sender_id, row.id).await?;
+                }
+            }
+            // Each sender has read up to their newest message of the batch.
+            let mut read: HashMap<Uuid, (i64, Uuid)> = HashMap::new();
+            for row in &inserted {
+                read.insert(row.sender_id, (row.seq, row.id));
+            }
+            let read: Vec<(Uuid, i64, Uuid)> = read
+                .into_iter()
+                .map(|(user, (seq, id))| (user, seq, id))
+                .collect();
+            convs::move_read_positions(conn, conversation, &read).await?;
+            let messages = self.assemble(conn, inserted).await?;
+            let mut events = Vec::with_capacity(messages.len());
+            for (&index, message) in new.iter().zip(&messages) {
+                events.push(DomainEvent::MessageCreated {
+                    conversation_id: ConversationId::from(conversation),
+                    sender_id: message.sender_id,
+                    message: serde_json::to_value(message).map_err(epop_storage::StorageError::from)?,
+                    origin: batch[index].origin.clone(),
+                });
+            }
+            outbox::append_all(conn, &events).await?;
+            created = new.iter().copied().zip(messages).collect();
+        }
+        let lost = || Err(ChatError::NotFound);
+        let out = plans
+            .into_iter()
+            .enumerate()
+            .map(|(index, plan)| match plan {
+                Plan::Answer(answer) => answer,
+                Plan::New => created
+                    .get(&index)
+                    .cloned()
+                    .map_or_else(lost, |m| Ok(Written::created(m))),
+                Plan::SameAs(first) => created
+                    .get(&first)
+                    .cloned()
+                    .map_or_else(lost, |m| Ok(Written::Sent(Sent::Existing(m)))),
+            })
+            .collect();
+        Ok(out)
     }
 
     async fn existing(&self, conn: &mut AsyncPgConnection, row: MessageRow) -> ChatResult<Sent> {

@@ -101,6 +101,15 @@ struct DatabaseName {
     datname: String,
 }
 
+/// A test database or template, with when a template was built (its comment; empty for others).
+#[derive(QueryableByName)]
+struct SweptDatabase {
+    #[diesel(sql_type = Text)]
+    datname: String,
+    #[diesel(sql_type = Text)]
+    built: String,
+}
+
 fn now_secs() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -207,6 +216,10 @@ async fn ensure_template(server: &str) -> anyhow::Result<String> {
         diesel::sql_query(format!("ALTER DATABASE \"{building}\" RENAME TO \"{template}\""))
             .execute(&mut conn)
             .await?;
+        // When it was built, so that other checkouts (other migration sets) leave it alone for a while.
+        diesel::sql_query(format!("COMMENT ON DATABASE \"{template}\" IS '{}'", now_secs()))
+            .execute(&mut conn)
+            .await?;
         anyhow::Ok(())
     }
     .await;
@@ -226,8 +239,9 @@ async fn database_exists(conn: &mut AsyncPgConnection, name: &str) -> anyhow::Re
 }
 
 async fn sweep_leftovers(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
-    let rows: Vec<DatabaseName> = diesel::sql_query(
-        "SELECT datname FROM pg_database WHERE datname LIKE 'epop\\_t\\_%' OR datname LIKE 'epop\\_tpl\\_%'",
+    let rows: Vec<SweptDatabase> = diesel::sql_query(
+        "SELECT datname, coalesce(shobj_description(oid, 'pg_database'), '') AS built FROM pg_database \
+         WHERE datname LIKE 'epop\\_t\\_%' OR datname LIKE 'epop\\_tpl\\_%'",
     )
     .load(conn)
     .await?;
@@ -239,8 +253,8 @@ async fn sweep_leftovers(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
             .and_then(|rest| rest.split('_').next())
         {
             Some(ts) => ts.parse::<u64>().is_ok_and(|ts| ts < cutoff),
-            // Templates of older migration sets are stale as soon as a new set is built.
-            None => true,
+            // Templates of other migration sets (older ones, or another checkout's) once they are an hour old.
+            None => row.built.parse::<u64>().map_or(true, |ts| ts < cutoff),
         };
         if stale {
             diesel::sql_query(format!(

@@ -92,6 +92,24 @@ pub async fn attach(
     .await?)
 }
 
+/// Locks those of `ids` that `uploader` uploaded and that are still unattached, for this transaction (so that
+/// attaching them later in it cannot fail); returns how many.
+pub async fn lock_unattached(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    uploader: Uuid,
+) -> ChatResult<usize> {
+    let locked: Vec<Uuid> = message_attachments::table
+        .filter(message_attachments::id.eq_any(ids))
+        .filter(message_attachments::uploader_id.eq(uploader))
+        .filter(message_attachments::message_id.is_null())
+        .select(message_attachments::id)
+        .for_update()
+        .load(conn)
+        .await?;
+    Ok(locked.len())
+}
+
 /// Uploads to remove: never attached and older than `cutoff`, or attached to a deleted message.
 pub async fn sweepable(
     conn: &mut AsyncPgConnection,

@@ -176,6 +176,46 @@ pub async fn next_seq(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<i64>
         .await?)
 }
 
+/// Sets the conversation's last `seq` after a batch of messages was numbered up to it.
+pub async fn set_last_seq(conn: &mut AsyncPgConnection, id: Uuid, seq: i64) -> ChatResult<()> {
+    diesel::update(conversations::table.find(id))
+        .set((
+            conversations::last_seq.eq(seq),
+            conversations::last_message_at.eq(diesel::dsl::now),
+            conversations::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves several members' read positions forward (never back) in one statement: `(user, seq, message)`, one
+/// entry per user.
+pub async fn move_read_positions(
+    conn: &mut AsyncPgConnection,
+    id: Uuid,
+    positions: &[(Uuid, i64, Uuid)],
+) -> ChatResult<()> {
+    if positions.is_empty() {
+        return Ok(());
+    }
+    let users: Vec<Uuid> = positions.iter().map(|p| p.0).collect();
+    let seqs: Vec<i64> = positions.iter().map(|p| p.1).collect();
+    let messages: Vec<Uuid> = positions.iter().map(|p| p.2).collect();
+    diesel::sql_query(
+        "UPDATE conversation_members cm SET last_read_seq = v.seq, last_read_message_id = v.message \
+         FROM unnest($2::uuid[], $3::bigint[], $4::uuid[]) AS v(user_id, seq, message) \
+         WHERE cm.conversation_id = $1 AND cm.user_id = v.user_id AND cm.last_read_seq < v.seq",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<Array<SqlUuid>, _>(users)
+    .bind::<Array<BigInt>, _>(seqs)
+    .bind::<Array<SqlUuid>, _>(messages)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Locks the conversation row without changing it (serialises with senders).
 pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<Option<i64>> {
     Ok(conversations::table

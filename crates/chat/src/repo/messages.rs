@@ -63,6 +63,35 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &NewMessageRow<'_>) -> Ch
         .await?)
 }
 
+/// Inserts several messages in one statement; returns them (in no particular order).
+pub async fn insert_all(
+    conn: &mut AsyncPgConnection,
+    rows: &[NewMessageRow<'_>],
+) -> ChatResult<Vec<MessageRow>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(diesel::insert_into(messages::table)
+        .values(rows)
+        .returning(MessageRow::as_returning())
+        .load(conn)
+        .await?)
+}
+
+/// Messages of a conversation carrying one of `client_ids` (the caller matches the senders).
+pub async fn find_by_client_ids(
+    conn: &mut AsyncPgConnection,
+    conversation: Uuid,
+    client_ids: &[&str],
+) -> ChatResult<Vec<MessageRow>> {
+    Ok(messages::table
+        .filter(messages::conversation_id.eq(conversation))
+        .filter(messages::client_id.eq_any(client_ids))
+        .select(MessageRow::as_select())
+        .load(conn)
+        .await?)
+}
+
 /// A message by id (deleted ones included; callers decide).
 pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<Option<MessageRow>> {
     Ok(messages::table
