@@ -235,7 +235,7 @@ async fn database_exists(conn: &mut AsyncPgConnection, name: &str) -> anyhow::Re
         .bind::<Text, _>(name)
         .load(conn)
         .await?;
-    Ok(!rows.is_empty())
+    Ok(rows.iter().any(|row| row.datname == name))
 }
 
 async fn sweep_leftovers(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
