@@ -417,15 +417,35 @@ async fn concurrent_sends_get_distinct_contiguous_sequence_numbers() {
         )
     });
     let mut seqs: Vec<i64> = Vec::new();
-    for response in futures_util::future::join_all(sends).await {
-        seqs.push(
-            json_of(response, StatusCode::CREATED).await["seq"]
-                .as_i64()
-                .unwrap(),
-        );
+    for (i, response) in futures_util::future::join_all(sends)
+        .await
+        .into_iter()
+        .enumerate()
+    {
+        let message = json_of(response, StatusCode::CREATED).await;
+        // Each sender is answered with their own message, even when sends are written together.
+        assert_eq!(message["content"], format!("c{i}"));
+        let author = if i % 2 == 0 { &ann } else { &bob };
+        assert_eq!(message["sender_id"], author.id.as_str());
+        seqs.push(message["seq"].as_i64().unwrap());
     }
     seqs.sort_unstable();
     assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
+    assert_eq!(app.count("SELECT last_seq AS n FROM conversations").await, 20);
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM outbox WHERE event_type = 'message_created'")
+            .await,
+        20
+    );
+    // Each sender has read up to their own newest message.
+    assert_eq!(
+        app.count(
+            "SELECT count(*) AS n FROM conversation_members cm WHERE cm.last_read_seq = \
+             (SELECT max(seq) FROM messages m WHERE m.sender_id = cm.user_id)"
+        )
+        .await,
+        2
+    );
 }
 
 #[tokio::test]
