@@ -51,6 +51,8 @@ impl Default for ChatSettings {
 pub const MAX_CONTENT_CHARS: usize = 10_000;
 /// Content types shown inline; everything else downloads as an attachment.
 const INLINE_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
+/// Where an event's attachment carries its object key (internal: replaced by a signed `url` on delivery).
+const EVENT_OBJECT_KEY: &str = "object_key";
 
 /// Conversations, messages, read positions, search and files.
 #[derive(Clone)]
@@ -651,7 +653,7 @@ impl ChatService {
                 events.push(DomainEvent::MessageCreated {
                     conversation_id: ConversationId::from(conversation),
                     sender_id: message.sender_id,
-                    message: serde_json::to_value(message).map_err(epop_storage::StorageError::from)?,
+                    message: self.event_payload(conn, message).await?,
                     origin: batch[index].origin.clone(),
                 });
             }
@@ -786,6 +788,91 @@ impl ChatService {
             .await?)
     }
 
+    /// A message as its `MessageCreated`/`MessageUpdated` event carries it: attachments with their metadata
+    /// and object key instead of a download link, since a link expires and an event may be delivered (or
+    /// replayed) long after it was written. [`Self::signed_for_delivery`] signs the links on delivery.
+    async fn event_payload(
+        &self,
+        conn: &mut AsyncPgConnection,
+        message: &Message,
+    ) -> ChatResult<serde_json::Value> {
+        let mut payload = serde_json::to_value(message).map_err(epop_storage::StorageError::from)?;
+        if message.attachments.is_empty() {
+            return Ok(payload);
+        }
+        let keys: HashMap<Uuid, String> = attachments::of_messages(conn, &[message.id.into_uuid()])
+            .await?
+            .into_iter()
+            .map(|row| (row.id, row.object_key))
+            .collect();
+        if let Some(files) = payload
+            .get_mut("attachments")
+            .and_then(serde_json::Value::as_array_mut)
+        {
+            for file in files {
+                let key = file
+                    .get("id")
+                    .and_then(serde_json::Value::as_str)
+                    .and_then(|id| id.parse::<Uuid>().ok())
+                    .and_then(|id| keys.get(&id).cloned());
+                if let Some(object) = file.as_object_mut() {
+                    object.remove("url");
+                    if let Some(key) = key {
+                        object.insert(EVENT_OBJECT_KEY.to_owned(), serde_json::Value::String(key));
+                    }
+                }
+            }
+        }
+        Ok(payload)
+    }
+
+    /// A message from an event, as clients receive it: every attachment with a freshly signed download link
+    /// (the event carries none). Without attachments, the message as it is.
+    pub async fn signed_for_delivery(&self, message: &serde_json::Value) -> serde_json::Value {
+        let mut message = message.clone();
+        let Some(files) = message
+            .get_mut("attachments")
+            .and_then(serde_json::Value::as_array_mut)
+        else {
+            return message;
+        };
+        for file in files {
+            let Some(object) = file.as_object_mut() else {
+                continue;
+            };
+            let Some(serde_json::Value::String(key)) = object.remove(EVENT_OBJECT_KEY) else {
+                continue;
+            };
+            let text = |name: &str| {
+                object
+                    .get(name)
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let content_type = text("content_type");
+            let options = DownloadOptions {
+                file_name: text("file_name"),
+                inline: INLINE_TYPES.contains(&content_type.as_str()),
+                content_type,
+            };
+            match self
+                .store
+                .presign_get(&key, &options, self.settings.download_ttl)
+                .await
+            {
+                Ok(url) => {
+                    object.insert("url".to_owned(), serde_json::Value::String(url));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "could not sign an attachment's link for delivery");
+                    object.insert("url".to_owned(), serde_json::Value::Null);
+                }
+            }
+        }
+        message
+    }
+
     /// A message `me` may see.
     pub async fn message(&self, me: UserId, id: MessageId) -> ChatResult<Message> {
         let mut conn = self.pool.get().await?;
@@ -882,7 +969,7 @@ impl ChatService {
                     .await?
                     .pop()
                     .ok_or(ChatError::NotFound)?;
-                let payload = serde_json::to_value(&message).map_err(epop_storage::StorageError::from)?;
+                let payload = self.event_payload(conn, &message).await?;
                 outbox::append(
                     conn,
                     &DomainEvent::MessageUpdated {

@@ -213,7 +213,7 @@ impl EpopRealtime {
                 self.emit_to_room(
                     &conversation_room(*conversation_id),
                     "message:new",
-                    message.clone(),
+                    self.state.chat.signed_for_delivery(message).await,
                     offset,
                     origin.as_deref(),
                     None,
@@ -226,7 +226,7 @@ impl EpopRealtime {
                 self.emit_to_room(
                     &conversation_room(*conversation_id),
                     "message:updated",
-                    message.clone(),
+                    self.state.chat.signed_for_delivery(message).await,
                     offset,
                     None,
                     None,

@@ -484,3 +484,57 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     files
 }
+
+#[tokio::test]
+async fn events_carry_no_download_links_and_sockets_get_freshly_signed_ones() {
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use tokio_tungstenite::tungstenite::Message as Frame;
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let group = app.group(&ann, "G", &[&bob]).await;
+    let url = format!(
+        "{}/socket.io/?EIO=4&transport=websocket",
+        app.address.replace("http", "ws")
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    socket.next().await.unwrap().unwrap();
+    socket
+        .send(Frame::text(format!(r#"40{{"token":"{}"}}"#, bob.access_token)))
+        .await
+        .unwrap();
+
+    let slot = upload(&app, &ann, "notes.txt", "text/plain", b"the notes").await;
+    let sent = json_of(send_with(&app, &ann, &group, &[&slot]).await, StatusCode::CREATED).await;
+    // What is stored (and replayed, and sent between nodes) names the file, never a link that expires.
+    let stored = app
+        .count(
+            "SELECT count(*) AS n FROM outbox WHERE event_type = 'message_created' \
+             AND payload->'message'->'attachments'->0 ? 'url'",
+        )
+        .await;
+    assert_eq!(stored, 0, "no download link in the event");
+    let delivered = loop {
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
+            .await
+            .expect("message:new in time")
+            .unwrap()
+            .unwrap();
+        let text = frame.into_text().unwrap();
+        if let Some(body) = text.strip_prefix("42")
+            && let Ok(Value::Array(args)) = serde_json::from_str::<Value>(body)
+            && args[0] == "message:new"
+        {
+            break args[1].clone();
+        }
+    };
+    assert_eq!(delivered["id"], sent["id"]);
+    let file = &delivered["attachments"][0];
+    assert_eq!(file["id"], slot["attachment_id"]);
+    assert_eq!(file["file_name"], "notes.txt");
+    assert!(file.get("object_key").is_none(), "{file}");
+    let link = file["url"].as_str().expect("a signed link");
+    let download = app.client.get(link).send().await.unwrap();
+    assert_eq!(download.status(), StatusCode::OK);
+    assert_eq!(download.bytes().await.unwrap().as_ref(), b"the notes");
+}
