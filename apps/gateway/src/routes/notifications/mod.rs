@@ -20,9 +20,12 @@ pub struct NotificationSchema {
     kind: String,
     /// Depends on the type: `task_assigned` `{task_id, project_id, title, assigned_by}`,
     /// `project_member_added` `{project_id, project_name, role, added_by}`, `message`
-    /// `{conversation_id, message_id, sender_id, preview}`.
+    /// `{conversation_id, message_id, sender_id, preview, count}`: while unread, one notification per
+    /// conversation stands for `count` messages and names the latest (`EPOP_NOTIFICATION_INTERVAL` bounds
+    /// how often it is delivered).
     payload: serde_json::Value,
     is_read: bool,
+    /// For a `message` notification, the time of the latest message it stands for.
     created_at: DateTime<Utc>,
 }
 
