@@ -258,3 +258,79 @@ async fn a_killed_node_leaves_the_other_working_and_its_users_go_offline() {
         "{seen:#?}"
     );
 }
+
+mod recovery {
+    use crate::helpers::TestApp;
+    use futures_util::{SinkExt as _, StreamExt as _};
+    use std::time::Duration;
+    use tokio_tungstenite::tungstenite::Message;
+
+    /// Opens a WebSocket session and sends CONNECT with `auth`; returns the socket and the CONNECT reply.
+    async fn connect_with(
+        app: &TestApp,
+        auth: serde_json::Value,
+    ) -> (
+        tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+        serde_json::Value,
+    ) {
+        let url = format!(
+            "{}/socket.io/?EIO=4&transport=websocket",
+            app.address.replace("http", "ws")
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        ws.next().await.unwrap().unwrap();
+        ws.send(Message::text(format!("40{auth}"))).await.unwrap();
+        let reply = ws.next().await.unwrap().unwrap();
+        let body = reply.to_text().unwrap().strip_prefix("40").unwrap().to_owned();
+        (ws, serde_json::from_str(&body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_client_that_missed_more_than_a_replay_holds_is_not_recovered() {
+        let app = TestApp::spawn().await;
+        let ann = app.register("Ann", "ann@example.com").await;
+        let group = app.group(&ann, "G", &[]).await;
+        let auth = serde_json::json!({"token": ann.access_token, "recover": true});
+        let (ws, first) = connect_with(&app, auth.clone()).await;
+        let pid = first["pid"].as_str().unwrap().to_owned();
+        drop(ws);
+        // More events of the conversation than a replay holds were published meanwhile.
+        app.sql(&format!(
+            "WITH counter AS (UPDATE outbox_positions SET last = last + 1001 RETURNING last - 1001 AS base) \
+             INSERT INTO outbox (event_type, payload, conversation_id, position, published_at) \
+             SELECT 'message_deleted', jsonb_build_object('type', 'message_deleted', 'conversation_id', '{group}', \
+                    'message_id', gen_random_uuid()), '{group}', counter.base + n, now() \
+             FROM counter, generate_series(1, 1001) AS n"
+        ))
+        .await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut again = auth.clone();
+        again["pid"] = serde_json::json!(pid);
+        again["offset"] = serde_json::json!("0");
+        let (_ws, reply) = connect_with(&app, again).await;
+        assert_ne!(reply["pid"], serde_json::json!(pid), "not recovered: a new pid");
+        assert!(reply["pid"].is_string());
+
+        // With a gap a replay holds, the same session is recovered.
+        let (ws, first) = connect_with(&app, auth.clone()).await;
+        let pid = first["pid"].as_str().unwrap().to_owned();
+        drop(ws);
+        app.message(&ann, &group, "missed").await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut again = auth;
+        again["pid"] = serde_json::json!(pid);
+        again["offset"] = serde_json::json!("0");
+        let (mut ws, reply) = connect_with(&app, again).await;
+        assert_eq!(reply["pid"], serde_json::json!(pid), "recovered");
+        let replayed = tokio::time::timeout(Duration::from_secs(5), ws.next())
+            .await
+            .expect("the replay in time")
+            .unwrap()
+            .unwrap();
+        let text = replayed.to_text().unwrap().to_owned();
+        assert!(
+            text.starts_with("42[\"message:new\"") && text.contains("missed"),
+            "{text}"
+        );
+    }
+}
