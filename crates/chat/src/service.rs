@@ -565,14 +565,15 @@ impl ChatService {
         conversation: Uuid,
         batch: &[Submission],
     ) -> ChatResult<Vec<ChatResult<Written>>> {
-        let Some(last_seq) = convs::lock(conn, conversation).await? else {
-            return Err(ChatError::NotFound);
-        };
-        // Under the lock, a concurrent retry with the same client_id has committed (found here) or waits.
+        // With client_ids, the conversation is locked before they are looked up: a concurrent retry with the
+        // same client_id has then committed (found here) or waits. Without, taking the numbers locks it.
         let client_ids: Vec<&str> = batch.iter().filter_map(|s| s.client_id.as_deref()).collect();
         let earlier = if client_ids.is_empty() {
             Vec::new()
         } else {
+            if convs::lock(conn, conversation).await?.is_none() {
+                return Err(ChatError::NotFound);
+            }
             messages::find_by_client_ids(conn, conversation, &client_ids).await?
         };
         enum Plan {
@@ -617,6 +618,9 @@ impl ChatService {
             .collect();
         let mut created: HashMap<usize, Message> = HashMap::new();
         if !new.is_empty() {
+            let last_seq = convs::take_seqs(conn, conversation, new.len() as i64)
+                .await?
+                .ok_or(ChatError::NotFound)?;
             let rows: Vec<NewMessageRow<'_>> = new
                 .iter()
                 .zip(1i64..)
@@ -631,7 +635,6 @@ impl ChatService {
                 .collect();
             let mut inserted = messages::insert_all(conn, &rows).await?;
             inserted.sort_unstable_by_key(|row| row.seq);
-            convs::set_last_seq(conn, conversation, last_seq + new.len() as i64).await?;
             for (&index, row) in new.iter().zip(&inserted) {
                 if !batch[index].attachments.is_empty() {
                     attachments::attach(conn, &batch[index].attachments, row.sender_id, row.id).await?;

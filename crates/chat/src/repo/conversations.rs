@@ -162,31 +162,20 @@ pub async fn existing_users(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ChatR
         .await?)
 }
 
-/// Takes the next `seq` of a conversation and marks its activity. Row-locks the conversation until the
-/// transaction ends, which serialises senders so `seq` follows commit order.
-pub async fn next_seq(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<i64> {
-    Ok(diesel::update(conversations::table.find(id))
+/// Takes the next `count` numbers of the conversation (locking its row until commit); returns the last `seq`
+/// before them, or `None` if the conversation is gone.
+pub async fn take_seqs(conn: &mut AsyncPgConnection, id: Uuid, count: i64) -> ChatResult<Option<i64>> {
+    let last: Option<i64> = diesel::update(conversations::table.find(id))
         .set((
-            conversations::last_seq.eq(conversations::last_seq + 1),
+            conversations::last_seq.eq(conversations::last_seq + count),
             conversations::last_message_at.eq(diesel::dsl::now),
             conversations::updated_at.eq(diesel::dsl::now),
         ))
         .returning(conversations::last_seq)
         .get_result(conn)
-        .await?)
-}
-
-/// Sets the conversation's last `seq` after a batch of messages was numbered up to it.
-pub async fn set_last_seq(conn: &mut AsyncPgConnection, id: Uuid, seq: i64) -> ChatResult<()> {
-    diesel::update(conversations::table.find(id))
-        .set((
-            conversations::last_seq.eq(seq),
-            conversations::last_message_at.eq(diesel::dsl::now),
-            conversations::updated_at.eq(diesel::dsl::now),
-        ))
-        .execute(conn)
-        .await?;
-    Ok(())
+        .await
+        .optional()?;
+    Ok(last.map(|last| last - count))
 }
 
 /// Moves several members' read positions forward (never back) in one statement: `(user, seq, message)`, one
