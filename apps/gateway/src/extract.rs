@@ -295,6 +295,23 @@ impl FromRequest for AuthUser {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientIp(pub IpAddr);
 
+impl ClientIp {
+    /// The key rate limits count this client under: the IPv4 address, or the /64 network of an IPv6 address
+    /// (one subscriber's allocation: a client rotating through its addresses still counts once).
+    pub fn limit_key(&self) -> String {
+        match self.0 {
+            IpAddr::V4(v4) => v4.to_string(),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => v4.to_string(),
+                None => {
+                    let [a, b, c, d, ..] = v6.segments();
+                    format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+                }
+            },
+        }
+    }
+}
+
 impl FromRequest for ClientIp {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;
@@ -344,6 +361,21 @@ pub fn client_ip(req: &HttpRequest, trusted: &[ipnet::IpNet]) -> Option<IpAddr> 
 /// Answers a malformed path segment (e.g. an id that is not a UUID) with `404`.
 pub fn path_error(_: actix_web::error::PathError, _: &HttpRequest) -> actix_web::Error {
     ApiError::not_found().into()
+}
+
+#[cfg(test)]
+mod limit_key_tests {
+    use super::ClientIp;
+
+    #[test]
+    fn ipv6_clients_are_limited_per_64_and_ipv4_per_address() {
+        let key = |ip: &str| ClientIp(ip.parse().unwrap()).limit_key();
+        assert_eq!(key("203.0.113.7"), "203.0.113.7");
+        assert_eq!(key("2001:db8:1:2::1"), "2001:db8:1:2::/64");
+        assert_eq!(key("2001:db8:1:2:ffff:1:2:3"), key("2001:db8:1:2::1"));
+        assert_ne!(key("2001:db8:1:3::1"), key("2001:db8:1:2::1"));
+        assert_eq!(key("::ffff:203.0.113.7"), "203.0.113.7");
+    }
 }
 
 #[cfg(test)]

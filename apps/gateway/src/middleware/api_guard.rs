@@ -32,7 +32,7 @@ pub async fn api_guard(
                 let ip = req
                     .extensions()
                     .get::<ClientIp>()
-                    .map(|ip| ip.0.to_string())
+                    .map(ClientIp::limit_key)
                     .unwrap_or_default();
                 format!("ip:{ip}")
             }

@@ -99,7 +99,7 @@ pub async fn observe(
 
     let elapsed = started.elapsed();
     if let Some(state) = &state {
-        let method = method.as_str();
+        let method = method_label(&method);
         state
             .metrics
             .http_requests
@@ -115,4 +115,35 @@ pub async fn observe(
         tracing::info!(status = status.as_u16(), route = %route, latency_us = elapsed.as_micros() as u64, "request completed");
     });
     Ok(response)
+}
+
+/// The metrics label of a request method: the standard ones by name, anything else `OTHER` (a client
+/// inventing methods must not create a new time series per method).
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    use actix_web::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "OTHER",
+    }
+}
+
+#[cfg(test)]
+mod method_label_tests {
+    use super::method_label;
+    use actix_web::http::Method;
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::from_bytes(b"FLOOD1").unwrap()), "OTHER");
+        assert_eq!(method_label(&Method::from_bytes(b"FLOOD2").unwrap()), "OTHER");
+    }
 }

@@ -119,3 +119,22 @@ async fn metrics_expose_requests_by_route_pattern_and_pool_use() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn invented_request_methods_add_no_metric_series() {
+    let app = TestApp::spawn().await;
+    for i in 0..5 {
+        let method = Method::from_bytes(format!("FLOOD{i}").as_bytes()).unwrap();
+        app.request(method, "/api/users/me").send().await.unwrap();
+    }
+    let metrics = app
+        .request(Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!metrics.contains("FLOOD"), "{metrics}");
+    assert!(metrics.contains(r#"method="OTHER""#), "{metrics}");
+}

@@ -103,7 +103,7 @@ pub async fn check_auth_limits(state: &AppState, ip: ClientIp, email: Option<&st
     let quota = Quota::per_minute(state.config.rate_limits.auth_per_minute);
     state
         .limiter
-        .check("auth-ip", &ip.0.to_string(), quota)
+        .check("auth-ip", &ip.limit_key(), quota)
         .await
         .map_err(|l| ApiError::rate_limited(l.retry_after_secs()))?;
     if let Some(email) = email {
