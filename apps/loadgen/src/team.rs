@@ -350,9 +350,9 @@ pub(crate) struct BacklogSummary {
     /// The last sample, and its time in seconds after the burst's end.
     pub(crate) last: i64,
     pub(crate) last_at: f64,
-    /// Events per second the relay removed from the backlog after the burst (nothing new is written then,
-    /// besides the projector's own events), from the burst's end to the drain (or the last sample).
-    pub(crate) relay_rate: Option<f64>,
+    /// Net events per second by which the backlog shrank after the burst: from its peak after the burst's end
+    /// to the drain (or the last sample). Net, since the relay's notification projector writes events too.
+    pub(crate) net_drain_rate: Option<f64>,
 }
 
 /// Summarises `(unix nanos, backlog)` samples around a burst from `burst_start` to `burst_end` (unix nanos).
@@ -367,10 +367,14 @@ pub(crate) fn summarise_backlog(
     let &&(last_time, last) = after.last().or(samples.last().as_ref())?;
     let at_burst_end = after.first().map_or(last, |&&(_, n)| n);
     let drained = after.iter().find(|&&&(_, n)| n == 0).map(|&&(t, _)| t);
-    let until = drained.unwrap_or(last_time);
-    let relay_rate = after.first().and_then(|&&(first_time, first)| {
-        let elapsed = secs(first_time, until);
-        let removed = first - if drained.is_some() { 0 } else { last };
+    let (until, remaining) = drained.map_or((last_time, last), |t| (t, 0));
+    let peak = after
+        .iter()
+        .filter(|&&&(t, _)| t <= until)
+        .max_by_key(|&&&(t, n)| (n, std::cmp::Reverse(t)));
+    let net_drain_rate = peak.and_then(|&&(peak_time, peak)| {
+        let elapsed = secs(peak_time, until);
+        let removed = peak - remaining;
         (elapsed > 0.5 && removed > 0).then(|| removed as f64 / elapsed)
     });
     Some(BacklogSummary {
@@ -380,8 +384,14 @@ pub(crate) fn summarise_backlog(
         at_burst_end,
         last,
         last_at: secs(burst_end, last_time),
-        relay_rate,
+        net_drain_rate,
     })
+}
+
+/// `"<count> <seconds>"` as psql prints the relay query's row.
+fn parse_count_and_span(line: &str) -> Option<(i64, f64)> {
+    let (count, span) = line.trim().split_once(' ')?;
+    Some((count.parse().ok()?, span.parse().ok()?))
 }
 
 /// How one phase's deliveries went, against the cutoff.
@@ -756,38 +766,8 @@ pub(crate) async fn run(base: &str, args: TeamBurstArgs) -> anyhow::Result<()> {
             through * 1e3 / rest_ok.max(1) as f64
         );
     }
-    let backlog = summarise_backlog(&samples, burst_start, burst_end);
-    let mut backlog_seconds = None;
-    if let Some(b) = &backlog {
-        println!(
-            "outbox backlog: {} samples every {} ms; max {} unpublished events at {:.1} s into the burst; {} at the burst's end",
-            samples.len(),
-            args.sample_ms,
-            b.max,
-            b.max_at,
-            b.at_burst_end
-        );
-        match (b.drained_after, b.relay_rate) {
-            (Some(after), rate) => println!(
-                "outbox drained to 0 {after:.1} s after the burst ended (relay {})",
-                rate.map_or("rate n/a".to_owned(), |r| format!("{r:.0} events/s"))
-            ),
-            (None, rate) => println!(
-                "outbox NOT drained within {} s after the burst: {} events still unpublished {:.1} s after it (relay {}; about {} s more at that rate)",
-                args.drain_seconds,
-                b.last,
-                b.last_at,
-                rate.map_or("rate n/a".to_owned(), |r| format!("{r:.0} events/s")),
-                rate.map_or("?".to_owned(), |r| format!("{:.0}", b.last as f64 / r))
-            ),
-        }
-        backlog_seconds = b.relay_rate.map(|r| b.max as f64 / r);
-        if let Some(s) = backlog_seconds {
-            println!(
-                "outbox: the largest backlog was {s:.1} s of the relay's work at its drain rate (target <= 1 s)"
-            );
-        }
-    }
+    // What the database says: rows created, and how fast the relay published this run's events.
+    let mut relay_rate = None;
     if let Some(mut psql) = counter.take() {
         let after = (
             psql.count("SELECT count(*) FROM notifications").await,
@@ -810,8 +790,54 @@ pub(crate) async fn run(base: &str, args: TeamBurstArgs) -> anyhow::Result<()> {
                 "outbox events written during the run: {}",
                 types.unwrap_or_else(|| "?".to_owned())
             );
+            let published = psql
+                .one_line(&format!(
+                    "SELECT count(*) || ' ' || coalesce(extract(epoch FROM max(published_at) - min(published_at)), 0) FROM outbox WHERE id > {first} AND published_at IS NOT NULL"
+                ))
+                .await;
+            if let Some((count, span)) = published.as_deref().and_then(parse_count_and_span) {
+                relay_rate = ratio(count as f64, span);
+                println!(
+                    "outbox relay: published {count} of the run's events in {span:.1} s (first to last publication) = {}",
+                    relay_rate.map_or("n/a".to_owned(), |r| format!("{r:.0} events/s"))
+                );
+            }
         }
         psql.close().await;
+    }
+    let backlog = summarise_backlog(&samples, burst_start, burst_end);
+    let mut backlog_seconds = None;
+    if let Some(b) = &backlog {
+        println!(
+            "outbox backlog: {} samples every {} ms; max {} unpublished events {:.1} s after the burst started ({} s long); {} at the burst's end",
+            samples.len(),
+            args.sample_ms,
+            b.max,
+            b.max_at,
+            args.burst_seconds,
+            b.at_burst_end
+        );
+        match b.drained_after {
+            Some(after) => println!("outbox drained to 0 {after:.1} s after the burst ended"),
+            None => println!(
+                "outbox NOT drained within {} s after the burst: {} events still unpublished {:.1} s after it (net drain {}; about {} s more at that rate)",
+                args.drain_seconds,
+                b.last,
+                b.last_at,
+                b.net_drain_rate
+                    .map_or("n/a".to_owned(), |r| format!("{r:.0} events/s")),
+                b.net_drain_rate
+                    .map_or("?".to_owned(), |r| format!("{:.0}", b.last as f64 / r))
+            ),
+        }
+        backlog_seconds = relay_rate
+            .or(b.net_drain_rate)
+            .and_then(|r| ratio(b.max as f64, r));
+        if let Some(s) = backlog_seconds {
+            println!(
+                "outbox: the largest backlog was {s:.1} s of the relay's work at its publishing rate (target <= 1 s)"
+            );
+        }
     }
     let duplicates: u64 = outcomes.iter().map(|o| o.duplicates).sum();
     let out_of_order: u64 = outcomes.iter().map(|o| o.out_of_order).sum();
@@ -863,6 +889,13 @@ mod tests {
         assert!(frame.starts_with(r#"428["message:send",{"#), "{frame}");
         assert!(frame.contains(r#""conversation_id":"c0ffee""#));
         assert!(frame.contains("fanout s=7 t=1700000000000000001 please"));
+    }
+
+    #[test]
+    fn relay_rows_are_parsed() {
+        assert_eq!(parse_count_and_span("712420 151.25\n"), Some((712_420, 151.25)));
+        assert_eq!(parse_count_and_span("0 0"), Some((0, 0.0)));
+        assert_eq!(parse_count_and_span("nope"), None);
     }
 
     #[test]
@@ -922,12 +955,25 @@ mod tests {
         assert!((b.max_at - 8.0).abs() < 1e-9);
         assert_eq!(b.at_burst_end, 800);
         assert_eq!(b.drained_after, Some(8.0));
-        assert_eq!(b.relay_rate, Some(100.0));
+        // From the peak after the burst (800 at 20 s) to the drain at 28 s.
+        assert_eq!(b.net_drain_rate, Some(100.0));
 
         // Not drained: the rate comes from the last sample.
         let b = summarise_backlog(&samples[..5], 10 * s, 20 * s).unwrap();
         assert_eq!(b.drained_after, None);
-        assert_eq!((b.last, b.relay_rate), (400, Some(100.0)));
+        assert_eq!((b.last, b.net_drain_rate), (400, Some(100.0)));
+        // The backlog may still grow after the burst (the projector's own events): the rate starts at its peak.
+        let growing = [
+            (9 * s, 0),
+            (21 * s, 500),
+            (22 * s, 700),
+            (25 * s, 400),
+            (29 * s, 0),
+        ];
+        let b = summarise_backlog(&growing, 10 * s, 20 * s).unwrap();
+        assert_eq!((b.max, b.at_burst_end), (700, 500));
+        assert_eq!(b.net_drain_rate, Some(100.0));
+        assert_eq!(b.drained_after, Some(9.0));
         assert!(summarise_backlog(&[], 0, 1).is_none());
     }
 }
