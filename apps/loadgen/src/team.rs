@@ -792,13 +792,14 @@ pub(crate) async fn run(base: &str, args: TeamBurstArgs) -> anyhow::Result<()> {
             );
             let published = psql
                 .one_line(&format!(
-                    "SELECT count(*) || ' ' || coalesce(extract(epoch FROM max(published_at) - min(published_at)), 0) FROM outbox WHERE id > {first} AND published_at IS NOT NULL"
+                    "SELECT count(*) || ' ' || coalesce(extract(epoch FROM max(published_at)) - {start}, 0) FROM outbox WHERE id > {first} AND published_at >= to_timestamp({start})",
+                    start = burst_start as f64 / 1e9
                 ))
                 .await;
             if let Some((count, span)) = published.as_deref().and_then(parse_count_and_span) {
                 relay_rate = ratio(count as f64, span);
                 println!(
-                    "outbox relay: published {count} of the run's events in {span:.1} s (first to last publication) = {}",
+                    "outbox relay: published {count} events from the burst's start to its last publication {span:.1} s later = {} (its rate under the burst)",
                     relay_rate.map_or("n/a".to_owned(), |r| format!("{r:.0} events/s"))
                 );
             }
