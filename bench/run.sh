@@ -326,7 +326,9 @@ team_burst_section() {
     wait "$GW_PID" 2>/dev/null || true
     sql 'VACUUM (ANALYZE) messages, outbox, conversations, conversation_members' >/dev/null
     echo "== pgbench, the statements of one REST send into the group (bench/pgbench/group_send.sql), -c $conc, $burst s, gateway stopped"
-    SECONDS_PER_RUN=$burst pgbench_run group_send "$conc" -D "conv=$group" -D "user=$bench"
+    echo "PostgreSQL connections open now: $(sql 'SELECT count(*) FROM pg_stat_activity') of max_connections $(sql 'SHOW max_connections')"
+    LAST_TPS=
+    SECONDS_PER_RUN=$burst pgbench_run group_send "$conc" -D "conv=$group" -D "user=$bench" || echo "error: pgbench failed"
     local pg_rate=$LAST_TPS
 
     # The figures next to their targets and the machine's limits.

@@ -112,6 +112,22 @@ fn long_histogram() -> anyhow::Result<Histogram<u64>> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).context("histogram bounds")
 }
 
+/// A keep-alive client posting as `token`, one pooled connection per loop; a request that takes more than
+/// 30 s counts as an error, so the burst ends even if the gateway stops answering.
+fn rest_client(token: &str, concurrency: usize) -> anyhow::Result<Client> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+        .context("the token is not a valid header value")?;
+    value.set_sensitive(true);
+    headers.insert(reqwest::header::AUTHORIZATION, value);
+    Ok(Client::builder()
+        .default_headers(headers)
+        .pool_max_idle_per_host(concurrency + 4)
+        .tcp_nodelay(true)
+        .timeout(Duration::from_secs(30))
+        .build()?)
+}
+
 /// `a / b`, when `b` is positive.
 pub(crate) fn ratio(a: f64, b: f64) -> Option<f64> {
     (b > 0.0 && a.is_finite() && b.is_finite()).then(|| a / b)
@@ -627,7 +643,7 @@ pub(crate) async fn run(base: &str, args: TeamBurstArgs) -> anyhow::Result<()> {
         stop_rx.clone(),
     ));
     tokio::time::sleep_until(start + Duration::from_secs(args.quiet_seconds)).await;
-    let rest = crate::authorized_client(&args.group_token, args.burst_concurrency)?;
+    let rest = rest_client(&args.group_token, args.burst_concurrency)?;
     let url = reqwest::Url::parse(&format!("{base}/api/conversations/{}/messages", args.group))?;
     let make: Arc<crate::MakeRequest> = Arc::new(move |client: &Client, n| {
         let content = format!("team burst {n}: please review the report before the meeting, terima kasih");
