@@ -252,7 +252,7 @@ fanout_section() {
 #   EPOP_BENCH_TEAM_GROUP         members of the group the burst posts into (200: the poster + 199 offline)
 #   EPOP_BENCH_TEAM_CONCURRENCY   REST loops of the burst, and pgbench's clients (64)
 #   EPOP_BENCH_TEAM_GRACE / _DRAIN   seconds after the last emit a delivery is on time (10); longest wait for the
-#                                 outbox to drain after the burst (150)
+#                                 outbox to drain after the burst (180)
 #   EPOP_BENCH_TEAM_KEEP_DB=1     keep the scratch database afterwards (dropped by default: the burst leaves
 #                                 some 700,000 notifications and outbox rows in it)
 team_burst_section() {
@@ -260,7 +260,7 @@ team_burst_section() {
     local n=${EPOP_BENCH_TEAM_CLIENTS:-1000} rate=${EPOP_BENCH_TEAM_RATE:-10}
     local quiet=${EPOP_BENCH_TEAM_QUIET:-10} burst=${EPOP_BENCH_TEAM_BURST:-20}
     local group_size=${EPOP_BENCH_TEAM_GROUP:-200} conc=${EPOP_BENCH_TEAM_CONCURRENCY:-64}
-    local grace=${EPOP_BENCH_TEAM_GRACE:-10} drain=${EPOP_BENCH_TEAM_DRAIN:-150}
+    local grace=${EPOP_BENCH_TEAM_GRACE:-10} drain=${EPOP_BENCH_TEAM_DRAIN:-180}
     local cpus=${EPOP_BENCH_LOADGEN_CPUS-1} pin=()
     [ -n "$cpus" ] && pin=(taskset -c "$cpus")
     local bench token conv group sender ids out floor_out

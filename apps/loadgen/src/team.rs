@@ -77,7 +77,7 @@ pub(crate) struct TeamBurstArgs {
     #[arg(long, default_value_t = 10)]
     grace_seconds: u64,
     /// Longest wait, in seconds after the burst, for the outbox to drain (late deliveries are timed meanwhile).
-    #[arg(long, default_value_t = 150)]
+    #[arg(long, default_value_t = 180)]
     drain_seconds: u64,
     /// PostgreSQL URL of the gateway's database, for the outbox backlog (via `psql`); without it, none.
     #[arg(long)]
