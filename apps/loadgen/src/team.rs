@@ -321,16 +321,21 @@ impl Psql {
     }
 }
 
-const BACKLOG_SQL: &str = "SELECT count(*) FROM outbox WHERE published_at IS NULL";
+/// The backlog, and the age in seconds of its oldest event (the relay's lag: how far behind it is).
+const BACKLOG_SQL: &str = "SELECT count(*) || ' ' || coalesce(extract(epoch FROM now() - (SELECT created_at FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT 1)), 0) FROM outbox WHERE published_at IS NULL";
 
-/// Samples the outbox backlog until `stop` (or `limit`); keeps the latest value in `latest` (-1: unknown).
+/// One sample: unix nanos, unpublished events, age of the oldest in seconds.
+type Sample = (u64, i64, f64);
+
+/// Samples the outbox backlog and its oldest event's age until `stop` (or `limit`); keeps the latest backlog
+/// in `latest` (-1: unknown).
 async fn sample_backlog(
     mut psql: Psql,
     every: Duration,
     limit: Duration,
     latest: Arc<AtomicI64>,
     mut stop: watch::Receiver<bool>,
-) -> Vec<(u64, i64)> {
+) -> Vec<Sample> {
     let mut samples = Vec::new();
     let started = Instant::now();
     let mut ticker = tokio::time::interval(every);
@@ -341,9 +346,14 @@ async fn sample_backlog(
             _ = stop.changed() => break,
             _ = ticker.tick() => {}
         }
-        match psql.count(BACKLOG_SQL).await {
-            Some(n) => {
-                samples.push((fanout::unix_nanos(), n));
+        match psql
+            .one_line(BACKLOG_SQL)
+            .await
+            .as_deref()
+            .and_then(parse_count_and_span)
+        {
+            Some((n, age)) => {
+                samples.push((fanout::unix_nanos(), n, age));
                 latest.store(n, Ordering::Relaxed);
             }
             None => failures += 1,
@@ -822,8 +832,14 @@ pub(crate) async fn run(base: &str, args: TeamBurstArgs) -> anyhow::Result<()> {
         }
         psql.close().await;
     }
-    let backlog = summarise_backlog(&samples, burst_start, burst_end);
-    let mut backlog_seconds = None;
+    let counts: Vec<(u64, i64)> = samples.iter().map(|&(t, n, _)| (t, n)).collect();
+    let backlog = summarise_backlog(&counts, burst_start, burst_end);
+    let max_lag = samples
+        .iter()
+        .map(|&(_, _, age)| age)
+        .fold(None, |max: Option<f64>, age| {
+            Some(max.map_or(age, |m| m.max(age)))
+        });
     if let Some(b) = &backlog {
         println!(
             "outbox backlog: {} samples every {} ms; max {} unpublished events {:.1} s after the burst started ({} s long); {} at the burst's end",
@@ -837,24 +853,27 @@ pub(crate) async fn run(base: &str, args: TeamBurstArgs) -> anyhow::Result<()> {
         match b.drained_after {
             Some(after) => println!("outbox drained to 0 {after:.1} s after the burst ended"),
             None => println!(
-                "outbox NOT drained within {} s after the burst: {} events still unpublished {:.1} s after it (net drain {}; about {} s more at that rate)",
+                "outbox NOT drained within {} s after the burst: {} events still unpublished {:.1} s after it ({})",
                 args.drain_seconds,
                 b.last,
                 b.last_at,
                 b.net_drain_rate
-                    .map_or("n/a".to_owned(), |r| format!("{r:.0} events/s")),
-                b.net_drain_rate
-                    .map_or("?".to_owned(), |r| format!("{:.0}", b.last as f64 / r))
+                    .map_or("the backlog was still growing".to_owned(), |r| format!(
+                        "net drain {r:.0} events/s since its peak: about {:.0} s more at that rate",
+                        b.last as f64 / r
+                    ))
             ),
         }
-        backlog_seconds = relay_rate
-            .or(b.net_drain_rate)
-            .and_then(|r| ratio(b.max as f64, r));
-        if let Some(s) = backlog_seconds {
+        if let Some(s) = relay_rate.and_then(|r| ratio(b.max as f64, r)) {
             println!(
-                "outbox: the largest backlog was {s:.1} s of the relay's work at its publishing rate (target <= 1 s)"
+                "outbox: the largest backlog was {s:.1} s of the relay's publishing at its rate under the burst"
             );
         }
+    }
+    if let Some(lag) = max_lag {
+        println!(
+            "outbox lag: the oldest unpublished event was at most {lag:.2} s old (target <= 1 s of work)"
+        );
     }
     let duplicates: u64 = outcomes.iter().map(|o| o.duplicates).sum();
     let out_of_order: u64 = outcomes.iter().map(|o| o.out_of_order).sum();
@@ -866,7 +885,7 @@ pub(crate) async fn run(base: &str, args: TeamBurstArgs) -> anyhow::Result<()> {
     let burst_p99 = (!latency[1].is_empty()).then(|| ms(&latency[1], 0.99));
     let fmt = |v: Option<f64>| v.map_or("n/a".to_owned(), |v| format!("{v:.2}"));
     println!(
-        "team-burst summary: quiet_p50_ms={} quiet_p99_ms={} burst_p99_ms={} burst_over_quiet_p99={} quiet_lost={} burst_lost={} burst_late={} rest_rate={rest_rate:.1} max_backlog={} backlog_seconds={} drained_after_s={}",
+        "team-burst summary: quiet_p50_ms={} quiet_p99_ms={} burst_p99_ms={} burst_over_quiet_p99={} quiet_lost={} burst_lost={} burst_late={} rest_rate={rest_rate:.1} max_backlog={} max_lag_s={} drained_after_s={}",
         fmt((!latency[0].is_empty()).then(|| ms(&latency[0], 0.5))),
         fmt(quiet_p99),
         fmt(burst_p99),
@@ -875,7 +894,7 @@ pub(crate) async fn run(base: &str, args: TeamBurstArgs) -> anyhow::Result<()> {
         tallies[1].lost(),
         tallies[1].late,
         backlog.as_ref().map_or("n/a".to_owned(), |b| b.max.to_string()),
-        fmt(backlog_seconds),
+        fmt(max_lag),
         fmt(backlog.as_ref().and_then(|b| b.drained_after)),
     );
     Ok(())
