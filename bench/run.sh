@@ -3,7 +3,11 @@
 # database on loopback, runs the scenarios and prints their figures. Traffic goes to 127.0.0.1 only; every loop
 # is bounded in time.
 #
-# Usage: bench/run.sh [login|chat|fanout|all]   (default: all = login + chat; fanout runs only when named)
+# Usage: bench/run.sh [login|chat|fanout|team-burst|all]   (default: all = login + chat; fanout and team-burst
+#   run only when named)
+#   EPOP_BENCH_PORT / EPOP_BENCH_DB / EPOP_BENCH_REDIS_PREFIX   the gateway's port (18181), scratch database
+#                                 (epop_bench) and Redis prefix (epopbench), so that two runs can share a machine
+#   EPOP_BENCH_TEAM_*             team-burst: see team_burst_section
 #   EPOP_BENCH_SECONDS   seconds per saturated run (15)
 #   EPOP_BENCH_DB_POOL   the gateway's EPOP_DB_POOL_SIZE (16)
 #   EPOP_BENCH_CHAT_CONCURRENCY   concurrencies of the chat runs ("8 16")
@@ -16,7 +20,7 @@
 set -euo pipefail
 WHAT="${1:-all}"
 case "$WHAT" in
-    login | chat | fanout | all) ;;
+    login | chat | fanout | team-burst | all) ;;
     *) echo "usage: $0 [login|chat|fanout|all]" >&2; exit 2 ;;
 esac
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -25,7 +29,7 @@ ensure_postgres
 ensure_redis
 
 PORT="${EPOP_BENCH_PORT:-18181}"
-DB="epop_bench"
+DB="${EPOP_BENCH_DB:-epop_bench}"
 SECONDS_PER_RUN="${EPOP_BENCH_SECONDS:-15}"
 CORES=$(nproc)
 DB_POOL="${EPOP_BENCH_DB_POOL:-16}"
@@ -41,8 +45,9 @@ if [ "${EPOP_BENCH_SKIP_BUILD:-0}" != 1 ]; then
     epop_log "building release binaries"
     cargo build --release --locked -p epop-gateway -p epop-loadgen
 fi
-GATEWAY=target/release/epop-gateway
-LOADGEN=target/release/epop-loadgen
+TARGET="${CARGO_TARGET_DIR:-target}"
+GATEWAY=$TARGET/release/epop-gateway
+LOADGEN=$TARGET/release/epop-loadgen
 
 psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
 psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE $DB"
@@ -52,7 +57,7 @@ PIN=()
 read -r -a WRAP <<<"${EPOP_BENCH_GATEWAY_WRAP:-}"
 env -i PATH="$PATH" HOME="$HOME" ${MALLOC_ARENA_MAX:+MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX} \
     DATABASE_URL="$DB_URL" EPOP_DB_POOL_SIZE="$DB_POOL" \
-    REDIS_URL="redis://127.0.0.1:6379" EPOP_REDIS_PREFIX="epopbench" \
+    REDIS_URL="redis://127.0.0.1:6379" EPOP_REDIS_PREFIX="${EPOP_BENCH_REDIS_PREFIX:-epopbench}" \
     EPOP_JWT_SECRET="$JWT_SECRET" \
     EPOP_LISTEN="127.0.0.1:$PORT" EPOP_STORAGE_DIR="$STORE" \
     EPOP_AUTH_RATE_LIMIT=0 EPOP_API_RATE_LIMIT=0 EPOP_SOCKET_RATE_LIMIT=0 RUST_LOG=warn \
@@ -240,9 +245,118 @@ fanout_section() {
     done
 }
 
+# ----- team-burst (issue 10, points 1 and 4): a busy group must not stall real time for everyone else ----------
+#   EPOP_BENCH_TEAM_CLIENTS       sockets of the real-time conversation (1000), besides its sender socket
+#   EPOP_BENCH_TEAM_RATE          message:send emits per second on that conversation (10)
+#   EPOP_BENCH_TEAM_QUIET / _BURST   seconds of the quiet phase and of the burst (10, 20)
+#   EPOP_BENCH_TEAM_GROUP         members of the group the burst posts into (200: the poster + 199 offline)
+#   EPOP_BENCH_TEAM_CONCURRENCY   REST loops of the burst, and pgbench's clients (64)
+#   EPOP_BENCH_TEAM_GRACE / _DRAIN   seconds after the last emit a delivery is on time (10); longest wait for the
+#                                 outbox to drain after the burst (180)
+#   EPOP_BENCH_TEAM_KEEP_DB=1     keep the scratch database afterwards (dropped by default: the burst leaves
+#                                 some 700,000 notifications and outbox rows in it)
+team_burst_section() {
+    [ -n "$PGBENCH" ] || { echo "error: pgbench not found" >&2; return 1; }
+    local n=${EPOP_BENCH_TEAM_CLIENTS:-1000} rate=${EPOP_BENCH_TEAM_RATE:-10}
+    local quiet=${EPOP_BENCH_TEAM_QUIET:-10} burst=${EPOP_BENCH_TEAM_BURST:-20}
+    local group_size=${EPOP_BENCH_TEAM_GROUP:-200} conc=${EPOP_BENCH_TEAM_CONCURRENCY:-64}
+    local grace=${EPOP_BENCH_TEAM_GRACE:-10} drain=${EPOP_BENCH_TEAM_DRAIN:-180}
+    local cpus=${EPOP_BENCH_LOADGEN_CPUS-1} pin=()
+    [ -n "$cpus" ] && pin=(taskset -c "$cpus")
+    local bench token conv group sender ids out floor_out
+    bench=$(sql "SELECT id FROM users WHERE lower(email) = 'bench@example.com'")
+    token=$(curl -sf -X POST "http://127.0.0.1:$PORT/api/auth/login" -H 'content-type: application/json' \
+        -d '{"email":"bench@example.com","password":"bench password 1"}' | jq -r .access_token)
+    [ -n "$token" ] && [ "$token" != null ] || { echo "error: could not log in" >&2; return 1; }
+    conv=$(sql "SELECT md5('epop-team-conv')::uuid")
+    group=$(sql "SELECT md5('epop-team-group')::uuid")
+    sender=$(sql "SELECT md5('epop-team-sender')::uuid")
+    # Seeded users cannot log in (the load generator signs their socket tokens); the bench user (a real login)
+    # posts into the group, whose other members never connect: every message there is a `message` notification
+    # for each of them.
+    sql "INSERT INTO users (id, name, email, password_hash, role, created_at, updated_at)
+         SELECT md5('epop-team-user-' || u)::uuid, 'Team ' || u, 'team' || u || '@bench.example',
+                'seeded-user-no-login', 'member', now(), now() FROM generate_series(0, $n - 1) AS u
+         UNION ALL SELECT '$sender'::uuid, 'Team sender', 'team-sender@bench.example', 'seeded-user-no-login',
+                'member', now(), now()
+         UNION ALL SELECT md5('epop-team-offline-' || u)::uuid, 'Offline ' || u, 'offline' || u || '@bench.example',
+                'seeded-user-no-login', 'member', now(), now() FROM generate_series(0, $group_size - 2) AS u
+         ON CONFLICT DO NOTHING;
+         INSERT INTO conversations (id, kind, name, created_by, last_seq, created_at, updated_at)
+         VALUES ('$conv', 'group', 'Team real time', '$sender', 0, now(), now()),
+                ('$group', 'group', 'Busy group', '$bench', 0, now(), now()) ON CONFLICT DO NOTHING;
+         INSERT INTO conversation_members (conversation_id, user_id, joined_at, last_read_seq)
+         SELECT '$conv'::uuid, md5('epop-team-user-' || u)::uuid, now(), 0 FROM generate_series(0, $n - 1) AS u
+         UNION ALL SELECT '$conv'::uuid, '$sender'::uuid, now(), 0
+         UNION ALL SELECT '$group'::uuid, md5('epop-team-offline-' || u)::uuid, now(), 0
+                   FROM generate_series(0, $group_size - 2) AS u
+         UNION ALL SELECT '$group'::uuid, '$bench'::uuid, now(), 0
+         ON CONFLICT DO NOTHING" >/dev/null
+    echo "== team-burst: conversation $conv ($(sql "SELECT count(*) FROM conversation_members WHERE conversation_id = '$conv'") members: $n sockets + the sender's), group $group ($(sql "SELECT count(*) FROM conversation_members WHERE conversation_id = '$group'") members, none connected but the poster, who posts over REST)"
+    echo "gateway: EPOP_DB_POOL_SIZE=$DB_POOL, pinned to '${GATEWAY_CPUS:-all}'; load generator pinned to '${cpus:-all}'; PostgreSQL synchronous_commit=$(sql 'SHOW synchronous_commit'), max_connections=$(sql 'SHOW max_connections'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+
+    echo "== loopback floor, $n sockets (no gateway involved)"
+    floor_out=$("$LOADGEN" loopback-floor --sockets "$n" --rounds 50 --rate "$rate" 2>&1) || echo "error: the floor run failed"
+    echo "$floor_out"
+    local floor_p50 floor_p99
+    floor_p50=$(sed -nE 's/^last frame of a round read.* p50=([0-9.]+)ms.*/\1/p' <<<"$floor_out")
+    floor_p99=$(sed -nE 's/^last frame of a round read.* p99=([0-9.]+)ms.*/\1/p' <<<"$floor_out")
+
+    echo "== team-burst: $quiet s quiet ($rate message:send/s over a socket), then $burst s of $conc REST loops posting into the group (the socket sender going on)"
+    ids=$(mktemp)
+    sql "SELECT md5('epop-team-user-' || u)::uuid FROM generate_series(0, $n - 1) AS u" >"$ids"
+    local before after
+    before=$(gateway_ticks)
+    out=$("${pin[@]}" "$LOADGEN" --base-url "http://127.0.0.1:$PORT" team-burst --clients "$n" --conversation "$conv" \
+        --user-ids-file "$ids" --sender-user "$sender" --jwt-secret "$JWT_SECRET" --rate "$rate" \
+        --quiet-seconds "$quiet" --burst-seconds "$burst" --group "$group" --group-token "$token" \
+        --burst-concurrency "$conc" --grace-seconds "$grace" --drain-seconds "$drain" \
+        --database-url "$DB_URL" --gateway-pid "$GW_PID" --settle-timeout 120 2>&1) || echo "error: the team-burst run failed"
+    after=$(gateway_ticks)
+    rm -f "$ids"
+    echo "$out"
+    echo "gateway: CPU over the whole scenario (connect, both phases, drain) $(awk -v t=$((after - before)) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f s", t / hz }'); VmRSS $(awk '/VmRSS/ { print $2 / 1024 " MiB" }' /proc/$GW_PID/status)"
+    if grep -qiE 'slow|fell behind|lagged|error' /tmp/epop-bench-gateway.log; then
+        echo "gateway log warnings:"; grep -iE 'slow|fell behind|lagged|error' /tmp/epop-bench-gateway.log | tail -n 5
+    fi
+
+    # pgbench on the same database with the gateway stopped (its relay would otherwise publish pgbench's outbox
+    # rows and write their notifications).
+    kill "$GW_PID" 2>/dev/null || true
+    wait "$GW_PID" 2>/dev/null || true
+    trap 'rm -rf "$STORE"' EXIT   # the gateway is gone (the script's trap would fail on it under set -e)
+    sql 'VACUUM (ANALYZE) messages, outbox, conversations, conversation_members' >/dev/null
+    echo "== pgbench, the statements of one REST send into the group (bench/pgbench/group_send.sql), -c $conc, $burst s, gateway stopped"
+    echo "PostgreSQL connections open now: $(sql 'SELECT count(*) FROM pg_stat_activity') of max_connections $(sql 'SHOW max_connections')"
+    LAST_TPS=
+    SECONDS_PER_RUN=$burst pgbench_run group_send "$conc" -D "conv=$group" -D "user=$bench" || echo "error: pgbench failed"
+    local pg_rate=$LAST_TPS
+
+    # The figures next to their targets and the machine's limits.
+    local summary
+    summary=$(grep '^team-burst summary:' <<<"$out" || true)
+    field() { sed -nE "s/.* $1=([^ ]+).*/\1/p" <<<"$summary"; }
+    local rest_rate cpu_per_send
+    rest_rate=$(field rest_rate)
+    cpu_per_send=$(sed -nE 's/^gateway CPU: .* = ([0-9.]+) ms per REST send; .* = ([0-9.]+) ms per REST send$/\1 ms during the burst, \2 ms until the outbox drained/p' <<<"$out")
+    echo "== team-burst figures (targets of issue 10)"
+    echo "sends into the group: gateway ${rest_rate:-?}/s vs pgbench ${pg_rate:-?}/s = $(ratio "${rest_rate:-0}" "${pg_rate:-0}") (target >= 80%)"
+    echo "gateway CPU per REST send: ${cpu_per_send:-?}"
+    echo "the $n-socket conversation, emit -> delivery over message:send: quiet p50 $(field quiet_p50_ms) ms, p99 $(field quiet_p99_ms) ms; during the burst p99 $(field burst_p99_ms) ms = $(field burst_over_quiet_p99)x the quiet p99 (target <= 1.5x)"
+    echo "lost (not delivered within $grace s of the last emit): quiet $(field quiet_lost), burst $(field burst_lost) (of which late $(field burst_late)) (target 0)"
+    echo "quiet emit -> delivery p99 $(field quiet_p99_ms) ms vs the loopback floor's p99 ${floor_p99:-?} ms (p50 ${floor_p50:-?}) for $n sockets = $(awk -v a="$(field quiet_p99_ms)" -v b="${floor_p99:-0}" 'BEGIN { if (b > 0 && a != "n/a") printf "%.1fx", a / b; else printf "n/a" }') (target <= 1.3x)"
+    echo "outbox: max backlog $(field max_backlog) events, the oldest unpublished at most $(field max_lag_s) s old (target <= 1 s of work); drained $(field drained_after_s) s after the burst (n/a: not within ${drain} s)"
+
+    if [ "${EPOP_BENCH_TEAM_KEEP_DB:-0}" != 1 ]; then
+        psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+        echo "(database $DB dropped)"
+    fi
+}
+
 case "$WHAT" in
     login) login_section ;;
     chat) chat_section ;;
     fanout) fanout_section ;;
+    team-burst) team_burst_section ;;
     all) login_section; chat_section ;;
 esac

@@ -84,19 +84,19 @@ pub(crate) struct FanoutArgs {
 
 /// Counters shared by every client task.
 #[derive(Default)]
-struct Shared {
-    connected: AtomicUsize,
-    connect_failed: AtomicUsize,
-    refused: AtomicUsize,
+pub(crate) struct Shared {
+    pub(crate) connected: AtomicUsize,
+    pub(crate) connect_failed: AtomicUsize,
+    pub(crate) refused: AtomicUsize,
     /// Connected clients whose connection ended before the end of the run.
-    dropped: AtomicUsize,
+    pub(crate) dropped: AtomicUsize,
     /// `message:new` frames of this run's messages.
-    deliveries: AtomicU64,
+    pub(crate) deliveries: AtomicU64,
     /// Unix nanoseconds of the latest delivery.
     last_delivery: AtomicU64,
-    presence_frames: AtomicU64,
-    other_frames: AtomicU64,
-    pings: AtomicU64,
+    pub(crate) presence_frames: AtomicU64,
+    pub(crate) other_frames: AtomicU64,
+    pub(crate) pings: AtomicU64,
     /// Clients that received at least one message of the paced / burst phase.
     reached_paced: AtomicUsize,
     reached_burst: AtomicUsize,
@@ -104,14 +104,14 @@ struct Shared {
 
 /// What one client saw.
 #[derive(Default)]
-struct ClientOutcome {
+pub(crate) struct ClientOutcome {
     /// (message sequence number, latency in µs) of every delivery, in arrival order.
-    deliveries: Vec<(u32, u32)>,
-    duplicates: u64,
-    out_of_order: u64,
+    pub(crate) deliveries: Vec<(u32, u32)>,
+    pub(crate) duplicates: u64,
+    pub(crate) out_of_order: u64,
 }
 
-fn unix_nanos() -> u64 {
+pub(crate) fn unix_nanos() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
@@ -127,7 +127,7 @@ fn rss_kib(pid: u32) -> Option<u64> {
 }
 
 /// utime + stime of a process, in clock ticks.
-fn cpu_ticks(pid: u32) -> Option<u64> {
+pub(crate) fn cpu_ticks(pid: u32) -> Option<u64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // Fields after the `(comm)`, which may contain spaces: state is field 3, utime 14, stime 15.
     let rest = &stat[stat.rfind(')')? + 2..];
@@ -135,13 +135,13 @@ fn cpu_ticks(pid: u32) -> Option<u64> {
     Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
 }
 
-fn clock_ticks_per_second() -> u64 {
+pub(crate) fn clock_ticks_per_second() -> u64 {
     // The Linux default; `getconf CLK_TCK` is 100 everywhere this runs.
     100
 }
 
 /// An HS256 access token for `user`, with the claims the gateway's `TokenSigner` issues.
-fn sign_token(key: &jsonwebtoken::EncodingKey, user: &str, now: i64) -> anyhow::Result<String> {
+pub(crate) fn sign_token(key: &jsonwebtoken::EncodingKey, user: &str, now: i64) -> anyhow::Result<String> {
     let claims = json!({
         "sub": user,
         "role": "member",
@@ -157,7 +157,7 @@ fn sign_token(key: &jsonwebtoken::EncodingKey, user: &str, now: i64) -> anyhow::
 }
 
 /// The marker in every posted message's content, followed by `s=<seq> t=<unix nanos>`.
-const MARKER: &str = "fanout s=";
+pub(crate) const MARKER: &str = "fanout s=";
 
 /// Parses `s=<seq> t=<nanos>` out of a `message:new` frame.
 fn parse_stamp(frame: &[u8]) -> Option<(u64, u64)> {
@@ -187,7 +187,7 @@ fn leading_number(bytes: &[u8]) -> Option<(u64, &[u8])> {
 }
 
 /// The next whole text frame during the handshake phase (allocates; not used for deliveries).
-async fn next_text(ws: &mut RawWs) -> anyhow::Result<Vec<u8>> {
+pub(crate) async fn next_text(ws: &mut RawWs) -> anyhow::Result<Vec<u8>> {
     loop {
         while let Some(found) = ws.next_buffered()? {
             let text = (found.opcode == Opcode::Text).then(|| ws.payload(&found).to_vec());
@@ -203,7 +203,11 @@ async fn next_text(ws: &mut RawWs) -> anyhow::Result<Vec<u8>> {
 }
 
 /// Opens the WebSocket and completes the Engine.IO open and Socket.IO CONNECT; `Ok(Err(_))` is a refusal.
-async fn connect_one(addr: &str, path: &str, token: &str) -> anyhow::Result<Result<RawWs, String>> {
+pub(crate) async fn connect_one(
+    addr: &str,
+    path: &str,
+    token: &str,
+) -> anyhow::Result<Result<RawWs, String>> {
     let mut ws = RawWs::connect(addr, path).await?;
     let open = next_text(&mut ws).await?;
     anyhow::ensure!(open.starts_with(b"0"), "expected the Engine.IO open packet");
@@ -223,9 +227,9 @@ async fn connect_one(addr: &str, path: &str, token: &str) -> anyhow::Result<Resu
 }
 
 /// Where a client connects: `host:port` and the Engine.IO path with its query.
-struct Target {
-    addr: String,
-    path: String,
+pub(crate) struct Target {
+    pub(crate) addr: String,
+    pub(crate) path: String,
 }
 
 /// One client: connects, then reads until told to stop, recording the latency of every delivery.
@@ -233,7 +237,7 @@ struct Target {
     clippy::too_many_arguments,
     reason = "one phase of the benchmark, parameterised by its inputs"
 )]
-async fn client(
+pub(crate) async fn client(
     target: Arc<Target>,
     token: String,
     gate: Arc<Semaphore>,
@@ -552,7 +556,7 @@ async fn drain(shared: &Shared, expected: u64, limit: Duration) -> bool {
 
 /// Waits (at most `limit`) until the gateway used under 5% of a core for two consecutive seconds; returns the
 /// time waited.
-async fn settle(pid: Option<u32>, limit: Duration) -> Duration {
+pub(crate) async fn settle(pid: Option<u32>, limit: Duration) -> Duration {
     let started = Instant::now();
     let Some(pid) = pid else { return Duration::ZERO };
     let mut quiet = 0;

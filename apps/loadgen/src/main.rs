@@ -8,6 +8,7 @@
 mod fanout;
 mod floor;
 mod rawws;
+mod team;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -87,6 +88,9 @@ enum Scenario {
     /// No server: threads write a frame to each of N loopback connections, another reads them; the least
     /// time fan-out to N sockets can take on this machine.
     LoopbackFloor(floor::FloorArgs),
+    /// Issue 10's team scenario: N sockets of one conversation timed over `message:send` while a quiet phase
+    /// and then a burst of REST posts into a large group with offline members run; the outbox backlog sampled.
+    TeamBurst(team::TeamBurstArgs),
 }
 
 /// Who calls, on which conversation, how hard and for how long (the message scenarios).
@@ -433,6 +437,7 @@ async fn main() -> anyhow::Result<()> {
             seconds,
         } => search_scenario(&base, &token, &queries, limit, concurrency, seconds).await,
         Scenario::Fanout(args) => fanout::run(&base, args).await,
+        Scenario::TeamBurst(args) => team::run(&base, args).await,
         Scenario::LoopbackFloor(args) => tokio::task::spawn_blocking(move || floor::run(&args)).await?,
     }
 }
