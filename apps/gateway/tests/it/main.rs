@@ -13,6 +13,7 @@ mod chat;
 mod cli;
 mod conformance;
 mod conventions;
+mod deploy;
 mod email;
 mod files;
 mod health;
