@@ -103,6 +103,13 @@ pub struct Config {
     /// How long a node's claim that a user is online lasts without refresh (an EPOP addition,
     /// `EPOP_PRESENCE_TTL` in seconds, default 30): a crashed node's users go offline after it.
     pub presence_ttl: Duration,
+    /// Groups with more members than this do not announce presence to all their members (an EPOP addition,
+    /// `EPOP_PRESENCE_GROUP_LIMIT`, default 100): only to those who share a direct conversation or a smaller
+    /// group, and to sockets that subscribed (CONTRACT section 7).
+    pub presence_group_limit: usize,
+    /// Users one socket may subscribe to with `presence:subscribe` (an EPOP addition,
+    /// `EPOP_PRESENCE_SUBSCRIPTIONS_MAX`, default 500).
+    pub presence_subscriptions_max: usize,
 }
 
 /// Reads variables by name; lets tests configure the gateway without touching the process environment.
@@ -292,6 +299,8 @@ impl Config {
             log_filter: src.get("RUST_LOG").unwrap_or_else(|| "info".into()),
             workers: parse(src, "EPOP_WORKERS", cores)?.max(1),
             presence_ttl: Duration::from_secs(parse(src, "EPOP_PRESENCE_TTL", 30u64)?.max(1)),
+            presence_group_limit: parse(src, "EPOP_PRESENCE_GROUP_LIMIT", 100usize)?,
+            presence_subscriptions_max: parse(src, "EPOP_PRESENCE_SUBSCRIPTIONS_MAX", 500usize)?,
         })
     }
 

@@ -18,6 +18,7 @@ mod files;
 mod health;
 mod helpers;
 mod notifications;
+mod presence;
 mod projects;
 mod push;
 mod rate_limits;
