@@ -897,16 +897,6 @@ impl ChatService {
             .collect())
     }
 
-    /// Everyone who shares a conversation with `me` (who sees `me`'s presence).
-    pub async fn partners(&self, me: UserId) -> ChatResult<Vec<UserId>> {
-        let mut conn = self.pool.get().await?;
-        Ok(convs::partners(&mut conn, me.into_uuid())
-            .await?
-            .into_iter()
-            .map(UserId::from)
-            .collect())
-    }
-
     /// Who sees `me`'s presence (CONTRACT section 7): the members of `me`'s direct conversations and of the
     /// groups with at most `group_limit` members. In one query, whatever the size of `me`'s groups.
     pub async fn presence_audience(&self, me: UserId, group_limit: usize) -> ChatResult<PresenceAudience> {

@@ -1,6 +1,6 @@
 //! This node's sockets and rooms. A room is a user (`u:{id}`, all their sockets), a conversation
-//! (`c:{id}`, every member's sockets) or a user's presence subscribers (`p:{id}`). Broadcasts encode a packet once and hand the same frames to every
-//! socket's queue.
+//! (`c:{id}`, every member's sockets) or a user's presence subscribers (`p:{id}`). Broadcasts encode a
+//! packet once and hand the same frames to every socket's queue.
 //!
 //! **Lanes.** Each actix worker thread runs a fan-out lane ([`Hub::start_lane`]): a socket connected on that
 //! worker belongs to its lane, and a broadcast hands the lane all of its sockets in one job, so that their

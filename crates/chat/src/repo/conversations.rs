@@ -319,22 +319,6 @@ pub async fn ids_of_member(conn: &mut AsyncPgConnection, user: Uuid) -> ChatResu
         .await?)
 }
 
-/// Everyone who shares at least one conversation with `user` (not `user` themself).
-pub async fn partners(conn: &mut AsyncPgConnection, user: Uuid) -> ChatResult<Vec<Uuid>> {
-    Ok(diesel::sql_query(
-        "SELECT DISTINCT other.user_id AS id
-         FROM conversation_members mine
-         JOIN conversation_members other ON other.conversation_id = mine.conversation_id
-         WHERE mine.user_id = $1 AND other.user_id <> $1",
-    )
-    .bind::<SqlUuid, _>(user)
-    .load::<IdRow>(conn)
-    .await?
-    .into_iter()
-    .map(|row| row.id)
-    .collect())
-}
-
 /// The members of `user`'s presence audience (CONTRACT section 7): every `(conversation_id, user_id)` of the
 /// other members of `user`'s direct conversations and of the groups with at most `limit` members. One query;
 /// a group's size is counted only up to `limit + 1` rows (an index range of the primary key), so a
