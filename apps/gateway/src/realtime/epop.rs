@@ -526,6 +526,7 @@ impl EpopRealtime {
             );
         }
         let mut users = Vec::with_capacity(ids.len());
+        let mut distinct = HashSet::with_capacity(ids.len());
         for id in ids {
             let Some(id) = id.as_str().and_then(|id| id.parse::<uuid::Uuid>().ok()) else {
                 return failure(
@@ -534,7 +535,7 @@ impl EpopRealtime {
                 );
             };
             let id = UserId::from(id);
-            if !users.contains(&id) {
+            if distinct.insert(id) {
                 users.push(id);
             }
         }
@@ -572,6 +573,7 @@ impl EpopRealtime {
         for user in &added {
             self.hub.join(&socket.id, &presence_room(*user));
         }
+        let visible: HashSet<UserId> = visible.into_iter().collect();
         let ordered: Vec<UserId> = users.into_iter().filter(|u| visible.contains(u)).collect();
         let presence = self.presence.statuses(&ordered, true).await;
         ok(json!({"presence": presence}))

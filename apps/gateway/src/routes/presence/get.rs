@@ -7,6 +7,7 @@ use crate::state::AppState;
 use actix_web::web;
 use epop_core::{FieldError, UserId};
 use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
 
 /// The most users one request may ask about.
 pub const MAX_USER_IDS: usize = 100;
@@ -34,13 +35,14 @@ fn parse_ids(raw: Option<&str>) -> Result<Vec<UserId>, ApiError> {
         .filter(|raw| !raw.is_empty())
         .ok_or_else(|| invalid("is required"))?;
     let mut ids = Vec::new();
+    let mut distinct = HashSet::new();
     for part in raw.split(',') {
         let id = part
             .trim()
             .parse::<uuid::Uuid>()
             .map_err(|_| invalid("must be comma-separated user ids"))?;
         let id = UserId::from(id);
-        if !ids.contains(&id) {
+        if distinct.insert(id) {
             ids.push(id);
         }
         if ids.len() > MAX_USER_IDS {
@@ -66,7 +68,12 @@ pub async fn get(
 ) -> Result<web::Json<PresenceList>, ApiError> {
     let Query(query) = query;
     let ids = parse_ids(query.user_ids.as_deref())?;
-    let visible = state.chat.presence_visible(user.id, &ids).await?;
+    let visible: HashSet<UserId> = state
+        .chat
+        .presence_visible(user.id, &ids)
+        .await?
+        .into_iter()
+        .collect();
     let shown: Vec<UserId> = ids.into_iter().filter(|id| visible.contains(id)).collect();
     let items = state.presence.statuses(&shown, true).await;
     Ok(web::Json(PresenceList { items }))
