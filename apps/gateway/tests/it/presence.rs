@@ -105,4 +105,16 @@ async fn presence_on_demand_checks_its_input_and_credentials() {
     problem(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
     let response = app.get(&path, "not-a-token").send().await.unwrap();
     problem(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
+
+    let spec = json_of(
+        app.request(reqwest::Method::GET, "/api/openapi.json")
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let operation = &spec["paths"]["/api/presence"]["get"];
+    assert!(operation["responses"]["422"].is_object(), "{operation}");
+    assert_eq!(operation["parameters"][0]["name"], "user_ids", "{operation}");
 }
