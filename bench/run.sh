@@ -20,7 +20,7 @@
 set -euo pipefail
 WHAT="${1:-all}"
 case "$WHAT" in
-    login | chat | fanout | team-burst | all) ;;
+    login | chat | fanout | all | team-burst | team-connect) ;;
     *) echo "usage: $0 [login|chat|fanout|all]" >&2; exit 2 ;;
 esac
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -351,6 +351,17 @@ team_burst_section() {
         psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
         echo "(database $DB dropped)"
     fi
+# ----- team-connect: 10,000 members of one group connecting 64 at a time (issue 10, "Connect storms") ----------
+
+team_connect_section() {
+    local out
+    out=$(mktemp)
+    echo "== team-connect: the members of one group connect 64 at a time (target for 10,000: within 15 s), then the fan-out runs as before (their paced p99 at 1,000 and the loopback floor show nothing got worse)"
+    EPOP_BENCH_FANOUT_IDLE="${EPOP_BENCH_FANOUT_IDLE:-0}" EPOP_BENCH_FANOUT_CLIENTS="${EPOP_BENCH_FANOUT_CLIENTS:-1000 10000}" \
+        fanout_section | tee "$out"
+    echo "== team-connect summary"
+    grep -E '^(== fanout,|loopback floor:|last frame of a round|connect:|after connect:|paced delivery latency|burst delivery latency)' "$out" || true
+    rm -f "$out"
 }
 
 case "$WHAT" in
@@ -358,5 +369,6 @@ case "$WHAT" in
     chat) chat_section ;;
     fanout) fanout_section ;;
     team-burst) team_burst_section ;;
+    team-connect) team_connect_section ;;
     all) login_section; chat_section ;;
 esac

@@ -348,6 +348,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::post().to(routes::chat::files::presign_upload),
                 )
                 .route("/files/{id}", web::get().to(routes::chat::files::download))
+                .route("/presence", web::get().to(routes::presence::get::get))
                 .service(
                     web::scope("/users")
                         .route("", web::get().to(routes::users::list::list))

@@ -107,6 +107,13 @@ pub struct Config {
     /// `notification:new`, e-mail, Web Push; what arrives meanwhile goes out as a digest when it is over; an
     /// EPOP addition, `EPOP_NOTIFICATION_INTERVAL` in seconds, default 60).
     pub notification_interval: Duration,
+    /// Groups with more members than this do not announce presence to all their members (an EPOP addition,
+    /// `EPOP_PRESENCE_GROUP_LIMIT`, default 100): only to those who share a direct conversation or a smaller
+    /// group, and to sockets that subscribed (CONTRACT section 7).
+    pub presence_group_limit: usize,
+    /// Users one socket may subscribe to with `presence:subscribe` (an EPOP addition,
+    /// `EPOP_PRESENCE_SUBSCRIPTIONS_MAX`, default 500).
+    pub presence_subscriptions_max: usize,
 }
 
 /// Reads variables by name; lets tests configure the gateway without touching the process environment.
@@ -297,6 +304,8 @@ impl Config {
             workers: parse(src, "EPOP_WORKERS", cores)?.max(1),
             presence_ttl: Duration::from_secs(parse(src, "EPOP_PRESENCE_TTL", 30u64)?.max(1)),
             notification_interval: Duration::from_secs(parse(src, "EPOP_NOTIFICATION_INTERVAL", 60u64)?),
+            presence_group_limit: parse(src, "EPOP_PRESENCE_GROUP_LIMIT", 100usize)?,
+            presence_subscriptions_max: parse(src, "EPOP_PRESENCE_SUBSCRIPTIONS_MAX", 500usize)?,
         })
     }
 

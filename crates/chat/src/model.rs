@@ -158,3 +158,13 @@ pub enum MessagePage {
     /// Everything newer than this message (which may since have been deleted), oldest first.
     After(MessageId),
 }
+
+/// Who sees a user's presence (CONTRACT section 7).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PresenceAudience {
+    /// The user's direct conversations and groups up to the limit that have other members: their members are
+    /// told when the user comes and goes.
+    pub conversations: Vec<ConversationId>,
+    /// Their other members, each once: whose presence the user is shown (`presence:list`).
+    pub partners: Vec<UserId>,
+}

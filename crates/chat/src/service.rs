@@ -1143,14 +1143,41 @@ impl ChatService {
         self.assemble(&mut conn, rows).await
     }
 
-    /// Everyone who shares a conversation with `me` (who sees `me`'s presence).
-    pub async fn partners(&self, me: UserId) -> ChatResult<Vec<UserId>> {
+    /// Who sees `me`'s presence (CONTRACT section 7): the members of `me`'s direct conversations and of the
+    /// groups with at most `group_limit` members. In one query, whatever the size of `me`'s groups.
+    pub async fn presence_audience(&self, me: UserId, group_limit: usize) -> ChatResult<PresenceAudience> {
         let mut conn = self.pool.get().await?;
-        Ok(convs::partners(&mut conn, me.into_uuid())
+        let limit = i64::try_from(group_limit).unwrap_or(i64::MAX - 1);
+        let rows = convs::presence_audience(&mut conn, me.into_uuid(), limit).await?;
+        let mut conversations: Vec<ConversationId> =
+            rows.iter().map(|(c, _)| ConversationId::from(*c)).collect();
+        conversations.sort_unstable();
+        conversations.dedup();
+        let mut partners: Vec<UserId> = rows.iter().map(|(_, u)| UserId::from(*u)).collect();
+        partners.sort_unstable();
+        partners.dedup();
+        Ok(PresenceAudience {
+            conversations,
+            partners,
+        })
+    }
+
+    /// Which of `users` `me` may see the presence of: those sharing a conversation with `me`, and `me`.
+    pub async fn presence_visible(&self, me: UserId, users: &[UserId]) -> ChatResult<Vec<UserId>> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<Uuid> = users.iter().map(|u| u.into_uuid()).collect();
+        let mut conn = self.pool.get().await?;
+        let mut visible: Vec<UserId> = convs::sharing_a_conversation(&mut conn, me.into_uuid(), &ids)
             .await?
             .into_iter()
             .map(UserId::from)
-            .collect())
+            .collect();
+        if users.contains(&me) && !visible.contains(&me) {
+            visible.push(me);
+        }
+        Ok(visible)
     }
 
     /// Whether `me` is in the conversation.

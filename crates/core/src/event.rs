@@ -77,7 +77,9 @@ pub enum DomainEvent {
         online: bool,
         /// When they were last seen (`None` while online).
         last_seen_at: Option<chrono::DateTime<chrono::Utc>>,
-        /// The user's conversations: everyone in them is told (each socket once), never the user themself.
+        /// The conversations whose members are told (each socket once, never the user themself): the user's
+        /// direct conversations and groups up to the presence group limit. Sockets that subscribed to the user
+        /// are told too.
         conversations: Vec<ConversationId>,
     },
     /// A member's read position moved forward.

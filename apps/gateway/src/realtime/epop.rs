@@ -2,7 +2,7 @@
 //! handshake `auth`, rooms per user and per conversation, the client events (`message:send`, `typing:*`,
 //! `message:read`) answered through acks, and the fan-out of domain events from the bus to sockets.
 
-use super::hub::{Hub, conversation_room, user_room};
+use super::hub::{Hub, conversation_room, presence_room, user_room};
 use super::presence::Presence;
 use super::recovery::RecoveryStore;
 use super::socketio::{Application, IncomingEvent, Refusal, Socket};
@@ -14,7 +14,7 @@ use epop_core::{ConversationId, DomainEvent, ErrorCode, MessageId, UserId};
 use epop_realtime_protocol::socket::Packet;
 use epop_storage::events::PublishedEvent;
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -37,6 +37,9 @@ struct Context {
     limit: Mutex<(Instant, u32)>,
     /// The socket has missed nothing up to this position (where its recovery would resume at the earliest).
     floor: i64,
+    /// The users whose presence this socket asked for (`presence:subscribe`), at most
+    /// `EPOP_PRESENCE_SUBSCRIPTIONS_MAX`; they end with the socket (the rooms are left when it is removed).
+    subscriptions: Mutex<HashSet<UserId>>,
 }
 
 /// The EPOP Socket.IO application.
@@ -112,7 +115,7 @@ impl EpopRealtime {
                 tokio::time::sleep(every).await;
                 let Some(app) = app.upgrade() else { return };
                 for user in app.presence.take_expired().await {
-                    let conversations = app.state.chat.conversation_ids(user).await.unwrap_or_default();
+                    let conversations = app.audience(user).await.conversations;
                     let event = DomainEvent::PresenceChanged {
                         user_id: user,
                         online: false,
@@ -286,7 +289,12 @@ impl EpopRealtime {
             } => {
                 let status = if *online { "online" } else { "offline" };
                 let body = json!({"user_id": user_id, "status": status, "last_seen_at": last_seen_at});
-                let rooms: Vec<String> = conversations.iter().map(|c| conversation_room(*c)).collect();
+                // The members of the user's direct conversations and small groups, and the sockets that asked.
+                let rooms: Vec<String> = conversations
+                    .iter()
+                    .map(|c| conversation_room(*c))
+                    .chain(std::iter::once(presence_room(*user_id)))
+                    .collect();
                 let packet = Packet::event("/", json!(["presence", body]), None, Vec::new());
                 self.hub.broadcast_to_rooms(&rooms, &packet, *user_id);
             }
@@ -555,6 +563,107 @@ impl EpopRealtime {
         true
     }
 
+    /// Who sees `user`'s presence (their direct conversations and groups up to the limit, and those
+    /// conversations' members), in one query; nobody when the database cannot say (presence is best effort).
+    async fn audience(&self, user: UserId) -> epop_chat::PresenceAudience {
+        match self
+            .state
+            .chat
+            .presence_audience(user, self.state.config.presence_group_limit)
+            .await
+        {
+            Ok(audience) => audience,
+            Err(error) => {
+                tracing::warn!(%error, "could not load a user's presence audience");
+                epop_chat::PresenceAudience::default()
+            }
+        }
+    }
+
+    /// `presence:subscribe` / `presence:unsubscribe` `{user_ids: [..]}`: the socket joins (leaves) the presence
+    /// rooms of those users it may see (who share a conversation with it); the subscribe ack gives their
+    /// current presence. At most `EPOP_PRESENCE_SUBSCRIPTIONS_MAX` users per socket.
+    async fn presence_subscription(
+        &self,
+        socket: &Arc<Socket>,
+        user: UserId,
+        args: &[Value],
+        subscribe: bool,
+    ) -> Value {
+        let Some(context) = context(socket) else {
+            return failure(ErrorCode::Unauthorized, "not connected");
+        };
+        let max = self.state.config.presence_subscriptions_max;
+        let Some(ids) = args
+            .first()
+            .and_then(|a| a.get("user_ids"))
+            .and_then(Value::as_array)
+        else {
+            return failure(
+                ErrorCode::ValidationFailed,
+                "user_ids must be an array of user ids",
+            );
+        };
+        if ids.len() > max {
+            return failure(
+                ErrorCode::ValidationFailed,
+                &format!("at most {max} user ids per socket"),
+            );
+        }
+        let mut users = Vec::with_capacity(ids.len());
+        let mut distinct = HashSet::with_capacity(ids.len());
+        for id in ids {
+            let Some(id) = id.as_str().and_then(|id| id.parse::<uuid::Uuid>().ok()) else {
+                return failure(
+                    ErrorCode::ValidationFailed,
+                    "user_ids must be an array of user ids",
+                );
+            };
+            let id = UserId::from(id);
+            if distinct.insert(id) {
+                users.push(id);
+            }
+        }
+        if !subscribe {
+            let left: Vec<UserId> = {
+                let mut subscriptions = super::lock(&context.subscriptions);
+                users.into_iter().filter(|u| subscriptions.remove(u)).collect()
+            };
+            for user in left {
+                self.hub.leave(&socket.id, &presence_room(user));
+            }
+            return ok(json!({}));
+        }
+        let visible = match self.state.chat.presence_visible(user, &users).await {
+            Ok(visible) => visible,
+            Err(error) => return chat_failure(error),
+        };
+        let added: Vec<UserId> = {
+            let mut subscriptions = super::lock(&context.subscriptions);
+            let added: Vec<UserId> = visible
+                .iter()
+                .copied()
+                .filter(|u| !subscriptions.contains(u))
+                .collect();
+            if subscriptions.len() + added.len() > max {
+                return failure(
+                    ErrorCode::ValidationFailed,
+                    &format!("at most {max} user ids per socket"),
+                );
+            }
+            subscriptions.extend(added.iter().copied());
+            added
+        };
+        // Joined before the look-up, so a change in between is announced rather than missed.
+        for user in &added {
+            self.hub.join(&socket.id, &presence_room(*user));
+        }
+        let visible: HashSet<UserId> = visible.into_iter().collect();
+        let ordered: Vec<UserId> = users.into_iter().filter(|u| visible.contains(u)).collect();
+        let presence = self.presence.statuses(&ordered, true).await;
+        ok(json!({"presence": presence}))
+    }
+
     fn over_limit(&self, context: &Context) -> bool {
         let limit = self.state.config.rate_limits.socket_per_10s;
         if limit == 0 {
@@ -697,6 +806,10 @@ impl EpopRealtime {
                     },
                 )
             }
+            "presence:subscribe" | "presence:unsubscribe" => Some(
+                self.presence_subscription(socket, user, &event.args, event.name == "presence:subscribe")
+                    .await,
+            ),
             _ => Some(failure(ErrorCode::NotFound, "unknown event")),
         }
     }
@@ -768,6 +881,7 @@ impl Application for EpopApplication {
             conversations,
             limit: Mutex::new((Instant::now(), 0)),
             floor: resumed.as_ref().map_or(floor, |(_, after)| (*after).min(floor)),
+            subscriptions: Mutex::new(HashSet::new()),
         });
         *super::lock(&socket.state) = Some(context.clone());
         // Sockets never outlive their credentials.
@@ -794,17 +908,20 @@ impl Application for EpopApplication {
             };
             *super::lock(&socket.pid) = Some(recovered.unwrap_or_else(super::engine::random_id));
         }
+        // Presence reaches the members of the user's direct conversations and groups up to the limit (and
+        // subscribers), never every member of a large group: one query for who they are, then this node's
+        // index of online users and one Redis round trip for those online elsewhere.
+        let audience = app.audience(context.user).await;
         if app.presence.connect(context.user).await {
             let event = DomainEvent::PresenceChanged {
                 user_id: context.user,
                 online: true,
                 last_seen_at: None,
-                conversations: context.conversations.clone(),
+                conversations: audience.conversations,
             };
             app.publish_ephemeral(event).await;
         }
-        let partners = app.state.chat.partners(context.user).await.unwrap_or_default();
-        let online = app.presence.online_among(&partners).await;
+        let online = app.presence.online_among(&audience.partners).await;
         socket.emit("presence:list", vec![json!({"online": online})]);
         Ok(())
     }
@@ -834,11 +951,13 @@ impl Application for EpopApplication {
                 app.recovery.save(&pid, context.user, context.floor).await;
             }
         }
-        let Some((user, left)) = app.hub.remove(&socket.id) else {
+        let Some((user, _)) = app.hub.remove(&socket.id) else {
             return;
         };
-        if left == 0 && app.presence.disconnect(user).await {
-            let conversations = app.state.chat.conversation_ids(user).await.unwrap_or_default();
+        // Presence counts the user's sockets here itself: it is told of every socket that goes, and says
+        // when the last one anywhere went.
+        if app.presence.disconnect(user).await {
+            let conversations = app.audience(user).await.conversations;
             let event = DomainEvent::PresenceChanged {
                 user_id: user,
                 online: false,

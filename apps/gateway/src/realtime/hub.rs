@@ -1,6 +1,6 @@
-//! This node's sockets and rooms. A room is a user (`u:{id}`, all their sockets) or a conversation
-//! (`c:{id}`, every member's sockets). Broadcasts encode a packet once and hand the same frames to every
-//! socket's queue.
+//! This node's sockets and rooms. A room is a user (`u:{id}`, all their sockets), a conversation
+//! (`c:{id}`, every member's sockets) or a user's presence subscribers (`p:{id}`). Broadcasts encode a
+//! packet once and hand the same frames to every socket's queue.
 //!
 //! **Lanes.** Each actix worker thread runs a fan-out lane ([`Hub::start_lane`]): a socket connected on that
 //! worker belongs to its lane, and a broadcast hands the lane all of its sockets in one job, so that their
@@ -29,6 +29,11 @@ pub fn user_room(user: UserId) -> String {
 /// A room name.
 pub fn conversation_room(conversation: ConversationId) -> String {
     format!("c:{conversation}")
+}
+
+/// A room name: the sockets that asked for `user`'s presence (`presence:subscribe`).
+pub fn presence_room(user: UserId) -> String {
+    format!("p:{user}")
 }
 
 /// A socket as a room knows it.
@@ -235,6 +240,9 @@ impl Hub {
         let mut rooms = lock(&self.rooms);
         if let Some(members) = rooms.members.get_mut(room) {
             members.remove(socket_id);
+            if members.is_empty() {
+                rooms.members.remove(room);
+            }
         }
         if let Some(joined) = rooms.joined.get_mut(socket_id) {
             joined.remove(room);

@@ -2,6 +2,7 @@
 //! scored by an expiry that the node refreshes every few seconds; a crashed node stops refreshing and its
 //! users drop out when the scores pass. Without Redis, presence is this node's sockets.
 
+use chrono::{DateTime, Utc};
 use epop_core::UserId;
 use epop_storage::redis::RedisPool;
 use std::collections::HashMap;
@@ -14,14 +15,37 @@ pub const DEFAULT_CLAIM_TTL: Duration = Duration::from_secs(30);
 /// Users whose claims are renewed per Redis round trip (three commands each).
 const REFRESH_CHUNK: usize = 256;
 
+/// How long a user's "last seen" time is kept in Redis.
+const LAST_SEEN_TTL_SECS: u64 = 30 * 24 * 3600;
+
+/// Without Redis, the most "last seen" times kept (the map is cleared when full).
+const LAST_SEEN_LOCAL_MAX: usize = 100_000;
+
 /// Presence tracking for this node.
 pub struct Presence {
     redis: Option<RedisPool>,
     prefix: String,
     node: String,
+    /// This node's index of online users: user -> sockets connected here.
     local: Mutex<HashMap<UserId, usize>>,
+    /// Without Redis: when users went offline, at most [`LAST_SEEN_LOCAL_MAX`] of them (with Redis, a key
+    /// per user that expires after [`LAST_SEEN_TTL_SECS`]).
+    last_seen: Mutex<HashMap<UserId, DateTime<Utc>>>,
     /// How long a claim lasts; refreshed every third of it.
     ttl: Duration,
+}
+
+/// A user's presence as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct PresenceStatus {
+    /// Whose presence.
+    #[schema(value_type = uuid::Uuid)]
+    pub user_id: UserId,
+    /// `online` or `offline`.
+    #[schema(example = "online")]
+    pub status: &'static str,
+    /// When they went offline, if known (`null` while online).
+    pub last_seen_at: Option<DateTime<Utc>>,
 }
 
 impl std::fmt::Debug for Presence {
@@ -33,7 +57,7 @@ impl std::fmt::Debug for Presence {
 }
 
 fn now_ms() -> i64 {
-    chrono::Utc::now().timestamp_millis()
+    Utc::now().timestamp_millis()
 }
 
 impl Presence {
@@ -44,6 +68,7 @@ impl Presence {
             prefix: prefix.to_owned(),
             node: super::engine::random_id(),
             local: Mutex::new(HashMap::new()),
+            last_seen: Mutex::new(HashMap::new()),
             ttl,
         }
     }
@@ -55,6 +80,31 @@ impl Presence {
 
     fn key(&self, user: UserId) -> String {
         format!("{}:presence:{user}", self.prefix)
+    }
+
+    fn seen_key(&self, user: UserId) -> String {
+        format!("{}:presence:seen:{user}", self.prefix)
+    }
+
+    /// Remembers that `user` went offline now.
+    fn record_last_seen(&self, pipe: Option<&mut redis::Pipeline>, user: UserId, at: DateTime<Utc>) {
+        match pipe {
+            Some(pipe) => {
+                pipe.cmd("SET")
+                    .arg(self.seen_key(user))
+                    .arg(at.timestamp_millis())
+                    .arg("EX")
+                    .arg(LAST_SEEN_TTL_SECS)
+                    .ignore();
+            }
+            None => {
+                let mut seen = super::lock(&self.last_seen);
+                if seen.len() >= LAST_SEEN_LOCAL_MAX && !seen.contains_key(&user) {
+                    seen.clear();
+                }
+                seen.insert(user, at);
+            }
+        }
     }
 
     async fn online_elsewhere(&self, user: UserId) -> bool {
@@ -139,9 +189,25 @@ impl Presence {
         if !first_here {
             return false;
         }
-        let elsewhere = self.online_elsewhere(user).await;
-        self.claim(user, true).await;
-        !elsewhere
+        let Some(redis) = &self.redis else {
+            super::lock(&self.last_seen).remove(&user);
+            return true;
+        };
+        let Ok(mut conn) = redis.get().await else {
+            return true;
+        };
+        // Whether another node holds a claim, and this node's claim, in one round trip.
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZCOUNT").arg(self.key(user)).arg(now_ms()).arg("+inf");
+        self.add_claims(&mut pipe, &[user]);
+        let result: redis::RedisResult<(i64,)> = pipe.query_async(&mut conn).await;
+        match result {
+            Ok((elsewhere,)) => elsewhere == 0,
+            Err(error) => {
+                tracing::warn!(%error, "presence: Redis unreachable");
+                true
+            }
+        }
     }
 
     /// A socket of `user` left here; returns whether the user is now offline everywhere.
@@ -165,17 +231,25 @@ impl Presence {
         }
         self.claim(user, false).await;
         let offline = !self.online_elsewhere(user).await;
-        if offline
-            && let Some(redis) = &self.redis
-            && let Ok(mut conn) = redis.get().await
-        {
-            let _: redis::RedisResult<i64> = redis::cmd("ZREM")
-                .arg(self.online_key())
-                .arg(user.to_string())
-                .query_async(&mut conn)
-                .await;
+        if !offline {
+            return false;
         }
-        offline
+        let now = Utc::now();
+        match &self.redis {
+            None => self.record_last_seen(None, user, now),
+            Some(redis) => {
+                if let Ok(mut conn) = redis.get().await {
+                    let mut pipe = redis::pipe();
+                    pipe.cmd("ZREM")
+                        .arg(self.online_key())
+                        .arg(user.to_string())
+                        .ignore();
+                    self.record_last_seen(Some(&mut pipe), user, now);
+                    let _: redis::RedisResult<()> = pipe.query_async(&mut conn).await;
+                }
+            }
+        }
+        true
     }
 
     /// Users whose every claim expired (their node died): each is handed to exactly one node (the one whose
@@ -211,39 +285,98 @@ impl Presence {
                 taken.push(user);
             }
         }
+        if !taken.is_empty() {
+            let mut pipe = redis::pipe();
+            let now = Utc::now();
+            for user in &taken {
+                self.record_last_seen(Some(&mut pipe), *user, now);
+            }
+            let _: redis::RedisResult<()> = pipe.query_async(&mut conn).await;
+        }
         taken
     }
 
-    /// Which of `users` are online (here or on any node), in one Redis round trip.
+    /// Which of `users` are online (here or on any node): this node's index first, then one Redis round trip
+    /// for the others.
     pub async fn online_among(&self, users: &[UserId]) -> Vec<UserId> {
-        let local: Vec<bool> = {
+        self.statuses(users, false)
+            .await
+            .into_iter()
+            .filter(|status| status.status == "online")
+            .map(|status| status.user_id)
+            .collect()
+    }
+
+    /// The presence of each of `users`, in order: this node's index of online users first, then, for the
+    /// users not connected here, one Redis round trip (their claims, and when `last_seen` their last-seen
+    /// times).
+    pub async fn statuses(&self, users: &[UserId], last_seen: bool) -> Vec<PresenceStatus> {
+        let mut online: Vec<bool> = {
             let local = super::lock(&self.local);
             users.iter().map(|user| local.contains_key(user)).collect()
         };
-        let mut remote: Vec<bool> = vec![false; users.len()];
-        if let Some(redis) = &self.redis
-            && !users.is_empty()
-            && let Ok(mut conn) = redis.get().await
-        {
-            let mut command = redis::cmd("ZMSCORE");
-            command.arg(self.online_key());
-            for user in users {
-                command.arg(user.to_string());
+        let mut seen: Vec<Option<DateTime<Utc>>> = vec![None; users.len()];
+        let elsewhere: Vec<usize> = (0..users.len()).filter(|&i| !online[i]).collect();
+        match &self.redis {
+            None if last_seen => {
+                let known = super::lock(&self.last_seen);
+                for &i in &elsewhere {
+                    seen[i] = known.get(&users[i]).copied();
+                }
             }
-            let scores: redis::RedisResult<Vec<Option<f64>>> = command.query_async(&mut conn).await;
-            if let Ok(scores) = scores {
-                let now = now_ms() as f64;
-                remote = scores
-                    .into_iter()
-                    .map(|score| score.is_some_and(|s| s > now))
-                    .collect();
+            None => {}
+            Some(redis) if !elsewhere.is_empty() => {
+                if let Ok(mut conn) = redis.get().await {
+                    let mut pipe = redis::pipe();
+                    let mut scores = redis::cmd("ZMSCORE");
+                    scores.arg(self.online_key());
+                    for &i in &elsewhere {
+                        scores.arg(users[i].to_string());
+                    }
+                    pipe.add_command(scores);
+                    if last_seen {
+                        let mut times = redis::cmd("MGET");
+                        for &i in &elsewhere {
+                            times.arg(self.seen_key(users[i]));
+                        }
+                        pipe.add_command(times);
+                    }
+                    let answer: redis::RedisResult<Vec<redis::Value>> = pipe.query_async(&mut conn).await;
+                    match answer {
+                        Ok(values) => {
+                            let mut values = values.into_iter();
+                            let scores: Vec<Option<f64>> = values
+                                .next()
+                                .and_then(|v| redis::from_redis_value(v).ok())
+                                .unwrap_or_default();
+                            let times: Vec<Option<i64>> = values
+                                .next()
+                                .and_then(|v| redis::from_redis_value(v).ok())
+                                .unwrap_or_default();
+                            let now = now_ms() as f64;
+                            for (n, &i) in elsewhere.iter().enumerate() {
+                                online[i] = scores.get(n).copied().flatten().is_some_and(|s| s > now);
+                                seen[i] = times
+                                    .get(n)
+                                    .copied()
+                                    .flatten()
+                                    .and_then(DateTime::<Utc>::from_timestamp_millis);
+                            }
+                        }
+                        Err(error) => tracing::warn!(%error, "presence: Redis unreachable"),
+                    }
+                }
             }
+            Some(_) => {}
         }
         users
             .iter()
-            .zip(local.iter().zip(remote.iter()))
-            .filter(|(_, (l, r))| **l || **r)
-            .map(|(u, _)| *u)
+            .zip(online.into_iter().zip(seen))
+            .map(|(&user_id, (online, seen))| PresenceStatus {
+                user_id,
+                status: if online { "online" } else { "offline" },
+                last_seen_at: if online { None } else { seen },
+            })
             .collect()
     }
 

@@ -3,7 +3,7 @@
 use crate::error::{FieldErrorSchema, Problem};
 use crate::routes::projects;
 use crate::routes::{auth, calendar, chat, health, metrics, users};
-use crate::routes::{notifications, push};
+use crate::routes::{notifications, presence, push};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -57,7 +57,8 @@ use utoipa::{Modify, OpenApi};
         calendar::export_ics::export,
         notifications::list::list,
         notifications::read::read,
-                notifications::read_all::read_all,
+        notifications::read_all::read_all,
+        presence::get::get,
         push::vapid_key::vapid_key,
         push::subscribe::subscribe,
         push::unsubscribe::unsubscribe,
@@ -75,6 +76,7 @@ use utoipa::{Modify, OpenApi};
         (name = "projects", description = "Projects, members with roles, and tasks"),
         (name = "calendar", description = "The caller's own calendar events and their iCalendar export"),
         (name = "notifications", description = "In-app notifications"),
+        (name = "presence", description = "Who is online, on demand"),
         (name = "operations", description = "Health and metrics"),
     )
 )]

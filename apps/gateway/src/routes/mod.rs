@@ -8,6 +8,7 @@ pub mod docs;
 pub mod health;
 pub mod metrics;
 pub mod notifications;
+pub mod presence;
 pub mod projects;
 pub mod push;
 pub mod users;

@@ -19,6 +19,7 @@ mod files;
 mod health;
 mod helpers;
 mod notifications;
+mod presence;
 mod projects;
 mod push;
 mod rate_limits;

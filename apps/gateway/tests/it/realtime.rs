@@ -66,6 +66,22 @@ async fn the_official_python_client_works() {
 }
 
 #[tokio::test]
+async fn presence_in_large_groups_reaches_direct_partners_small_groups_and_subscribers() {
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("EPOP_PRESENCE_GROUP_LIMIT".into(), "3".into());
+        vars.insert("EPOP_PRESENCE_SUBSCRIPTIONS_MAX".into(), "2".into());
+    })
+    .await;
+    let dir = clients_dir("js");
+    assert!(
+        dir.join("node_modules/socket.io-client").exists(),
+        "run `npm ci` in {}",
+        dir.display()
+    );
+    run_with("node", "presence.mjs", dir, &[app.address.as_str()], 6).await;
+}
+
+#[tokio::test]
 async fn two_nodes_share_events_presence_typing_and_logouts_through_redis() {
     let node_a = TestApp::spawn().await;
     let node_b = node_a.spawn_peer().await;

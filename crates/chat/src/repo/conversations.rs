@@ -348,20 +348,72 @@ pub async fn ids_of_member(conn: &mut AsyncPgConnection, user: Uuid) -> ChatResu
         .await?)
 }
 
-/// Everyone who shares at least one conversation with `user` (not `user` themself).
-pub async fn partners(conn: &mut AsyncPgConnection, user: Uuid) -> ChatResult<Vec<Uuid>> {
+/// The members of `user`'s presence audience (CONTRACT section 7): every `(conversation_id, user_id)` of the
+/// other members of `user`'s direct conversations and of the groups with at most `limit` members. One query;
+/// a group's size is counted only up to `limit + 1` rows (an index range of the primary key), so a
+/// conversation of 10,000 members costs `limit + 1` index entries, never its whole membership.
+pub async fn presence_audience(
+    conn: &mut AsyncPgConnection,
+    user: Uuid,
+    limit: i64,
+) -> ChatResult<Vec<(Uuid, Uuid)>> {
     Ok(diesel::sql_query(
-        "SELECT DISTINCT other.user_id AS id
-         FROM conversation_members mine
-         JOIN conversation_members other ON other.conversation_id = mine.conversation_id
-         WHERE mine.user_id = $1 AND other.user_id <> $1",
+        "WITH small AS (
+             SELECT mine.conversation_id
+             FROM conversation_members mine
+             JOIN conversations c ON c.id = mine.conversation_id
+             WHERE mine.user_id = $1
+               AND (c.kind = 'direct'
+                    OR (SELECT count(*) FROM (SELECT 1 FROM conversation_members m
+                                              WHERE m.conversation_id = mine.conversation_id
+                                              LIMIT $2 + 1) AS bounded) <= $2)
+         )
+         SELECT other.conversation_id, other.user_id
+         FROM small
+         JOIN conversation_members other ON other.conversation_id = small.conversation_id
+         WHERE other.user_id <> $1",
     )
     .bind::<SqlUuid, _>(user)
+    .bind::<BigInt, _>(limit)
+    .load::<MembershipRow>(conn)
+    .await?
+    .into_iter()
+    .map(|row| (row.conversation_id, row.user_id))
+    .collect())
+}
+
+/// Which of `users` share at least one conversation with `me` (`me` included when asked for and a member of
+/// anything). One query over the `user_id` index, bounded by the number of ids asked for.
+pub async fn sharing_a_conversation(
+    conn: &mut AsyncPgConnection,
+    me: Uuid,
+    users: &[Uuid],
+) -> ChatResult<Vec<Uuid>> {
+    Ok(diesel::sql_query(
+        "SELECT DISTINCT other.user_id AS id
+         FROM conversation_members other
+         WHERE other.user_id = ANY($2)
+           AND EXISTS (SELECT 1 FROM conversation_members mine
+                       WHERE mine.user_id = $1 AND mine.conversation_id = other.conversation_id)",
+    )
+    .bind::<SqlUuid, _>(me)
+    .bind::<Array<SqlUuid>, _>(users)
     .load::<IdRow>(conn)
     .await?
     .into_iter()
     .map(|row| row.id)
     .collect())
+}
+
+/// A `(conversation_id, user_id)` pair.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct MembershipRow {
+    /// The conversation.
+    #[diesel(sql_type = SqlUuid)]
+    pub conversation_id: Uuid,
+    /// The member.
+    #[diesel(sql_type = SqlUuid)]
+    pub user_id: Uuid,
 }
 
 /// A single id column.
