@@ -103,6 +103,11 @@ pub struct Config {
     /// How long a node's claim that a user is online lasts without refresh (an EPOP addition,
     /// `EPOP_PRESENCE_TTL` in seconds, default 30): a crashed node's users go offline after it.
     pub presence_ttl: Duration,
+    /// Password hashing threads (an EPOP addition, `EPOP_AUTH_HASH_THREADS`; default: one per core).
+    pub hash_threads: usize,
+    /// The longest a login or registration may be expected to wait for a hashing thread before it is refused
+    /// with `503` and `Retry-After` (an EPOP addition, `EPOP_AUTH_HASH_MAX_WAIT_MS`, default 2000).
+    pub hash_max_wait: Duration,
 }
 
 /// Reads variables by name; lets tests configure the gateway without touching the process environment.
@@ -292,6 +297,8 @@ impl Config {
             log_filter: src.get("RUST_LOG").unwrap_or_else(|| "info".into()),
             workers: parse(src, "EPOP_WORKERS", cores)?.max(1),
             presence_ttl: Duration::from_secs(parse(src, "EPOP_PRESENCE_TTL", 30u64)?.max(1)),
+            hash_threads: parse(src, "EPOP_AUTH_HASH_THREADS", cores)?.max(1),
+            hash_max_wait: Duration::from_millis(parse(src, "EPOP_AUTH_HASH_MAX_WAIT_MS", 2000u64)?),
         })
     }
 
@@ -334,6 +341,8 @@ mod tests {
         assert_eq!(config.max_upload_bytes, 26_214_400);
         assert_eq!(config.shutdown_timeout, Duration::from_secs(10));
         assert_eq!(config.public_url, "http://localhost:8080");
+        assert_eq!(config.hash_max_wait, Duration::from_secs(2));
+        assert!(config.hash_threads >= 1);
     }
 
     #[test]
