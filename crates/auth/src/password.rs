@@ -16,9 +16,9 @@ use crate::error::{AuthError, AuthResult};
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use secrecy::{ExposeSecret as _, SecretString};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
@@ -100,7 +100,7 @@ impl std::fmt::Debug for PasswordHasher {
 }
 
 struct Shared {
-    jobs: SyncSender<Job>,
+    jobs: Arc<Queue>,
     threads: usize,
     max_wait: Duration,
     /// Admitted requests not yet finished; what a new request would queue behind.
@@ -176,8 +176,14 @@ impl PasswordHasher {
         let first_hash = started.elapsed();
         drop(memory);
 
-        let (jobs, receiver) = std::sync::mpsc::sync_channel(threads * MAX_QUEUED_PER_THREAD);
-        let receiver = Arc::new(Mutex::new(receiver));
+        let jobs = Arc::new(Queue {
+            state: Mutex::new(QueueState {
+                jobs: VecDeque::new(),
+                closed: false,
+            }),
+            ready: Condvar::new(),
+            capacity: threads * MAX_QUEUED_PER_THREAD,
+        });
         let shared = Arc::new(Shared {
             jobs,
             threads,
@@ -192,11 +198,11 @@ impl PasswordHasher {
             dummy_hash: dummy.into(),
         });
         for index in 0..threads {
-            let receiver = receiver.clone();
+            let queue = shared.jobs.clone();
             let weak = Arc::downgrade(&shared);
             std::thread::Builder::new()
                 .name(format!("argon2-{index}"))
-                .spawn(move || hashing_thread(&receiver, &weak))
+                .spawn(move || hashing_thread(&queue, &weak))
                 .map_err(|e| AuthError::Crypto(format!("starting a hashing thread: {e}")))?;
         }
         Ok(Self { shared })
@@ -268,10 +274,10 @@ impl HashPermit {
 
     async fn run(self, work: Work) -> AuthResult<Done> {
         let (reply, answer) = oneshot::channel();
-        match self.shared.jobs.try_send(Job { work, reply }) {
+        match self.shared.jobs.push(Job { work, reply }) {
             Ok(()) => {}
             // Admission keeps the queue below its capacity; a full queue still only refuses.
-            Err(TrySendError::Full(_)) => {
+            Err(Refused::Full) => {
                 let wait = self
                     .shared
                     .estimated_wait(self.shared.pending.load(Ordering::Acquire));
@@ -280,7 +286,7 @@ impl HashPermit {
                     retry_after: retry_after(wait),
                 });
             }
-            Err(TrySendError::Disconnected(_)) => {
+            Err(Refused::Closed) => {
                 return Err(AuthError::Crypto("the hashing threads have stopped".into()));
             }
         }
@@ -352,23 +358,83 @@ fn secret_bytes(password: &SecretString) -> SecretBytes {
     SecretBytes(password.expose_secret().as_bytes().to_vec())
 }
 
-/// One hashing thread: takes jobs until every [`PasswordHasher`] clone is gone, reusing `memory` for each.
-fn hashing_thread(jobs: &Mutex<Receiver<Job>>, shared: &std::sync::Weak<Shared>) {
+/// The bounded queue in front of the hashing threads. Threads wait on the condition variable with a timeout each
+/// (not one at a time, as on a shared channel receiver), so every idle thread frees its block after
+/// [`IDLE_RELEASE`].
+struct Queue {
+    state: Mutex<QueueState>,
+    ready: Condvar,
+    capacity: usize,
+}
+
+struct QueueState {
+    jobs: VecDeque<Job>,
+    /// Set when the last [`PasswordHasher`] is gone: the threads finish the queue and stop.
+    closed: bool,
+}
+
+/// Why a job was not queued.
+enum Refused {
+    Full,
+    Closed,
+}
+
+impl Queue {
+    fn lock(&self) -> MutexGuard<'_, QueueState> {
+        // The lock is only held to move jobs in and out; a panic elsewhere leaves the state consistent.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn push(&self, job: Job) -> Result<(), Refused> {
+        let mut state = self.lock();
+        if state.closed {
+            return Err(Refused::Closed);
+        }
+        if state.jobs.len() >= self.capacity {
+            return Err(Refused::Full);
+        }
+        state.jobs.push_back(job);
+        drop(state);
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_all();
+    }
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        self.jobs.close();
+    }
+}
+
+/// One hashing thread: takes jobs until every [`PasswordHasher`] clone is gone, reusing `memory` for each, and
+/// frees `memory` whenever it has had nothing to do for [`IDLE_RELEASE`].
+fn hashing_thread(queue: &Queue, shared: &std::sync::Weak<Shared>) {
     let mut memory: Vec<Block> = Vec::new();
     loop {
-        let next = {
-            let receiver = jobs.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            receiver.recv_timeout(IDLE_RELEASE)
-        };
-        let job = match next {
-            Ok(job) => job,
-            Err(RecvTimeoutError::Timeout) => {
-                // Idle: give the block back (it is allocated again, in a few milliseconds, by the next hash).
-                memory = Vec::new();
-                continue;
+        let mut state = queue.lock();
+        let job = loop {
+            if let Some(job) = state.jobs.pop_front() {
+                break job;
             }
-            Err(RecvTimeoutError::Disconnected) => return,
+            if state.closed {
+                return;
+            }
+            let (next, waited) = queue
+                .ready
+                .wait_timeout(state, IDLE_RELEASE)
+                .unwrap_or_else(PoisonError::into_inner);
+            state = next;
+            if waited.timed_out() && state.jobs.is_empty() && !memory.is_empty() {
+                // Idle: give the block back (the next hash allocates it again, in a few milliseconds).
+                memory = Vec::new();
+            }
         };
+        drop(state);
         if job.reply.is_closed() {
             // The request was dropped while queued (its client went away): no one wants this hash.
             continue;
