@@ -94,7 +94,8 @@ team_login_section() {
     (while kill -0 "$GW_PID" 2>/dev/null; do echo "$(($(date +%s) - started)) $(rss)"; sleep 1; done) >"$timeline" 2>/dev/null &
     sampler=$!
     echo "== team-login: gateway with EPOP_AUTH_HASH_THREADS and EPOP_AUTH_HASH_MAX_WAIT_MS at their defaults (one per core, 2000 ms), $(ls "/proc/$GW_PID/task" | wc -l) threads"
-    echo "== the machine's hashing limit, measured now on the idle machine (epop-loadgen hash-limit)"
+    echo "machine load average before the section: $(cut -d' ' -f1-3 /proc/loadavg) (other processes compete for the same cores)"
+    echo "== the machine's hashing limit, measured now with the gateway idle (epop-loadgen hash-limit)"
     out=$("$LOADGEN" hash-limit --hashes 40)
     echo "$out"
     limit=$(sed -nE 's/.* limit=([0-9.]+)\/s .*/\1/p' <<<"$out")
@@ -151,6 +152,7 @@ team_login_section() {
     awk '$1 % 5 == 0 { printf "t=%s:%s ", $1, $2 } END { print "" }' "$timeline" | fold -s -w 118
     echo "peak $(awk '{ print $2 }' "$timeline" | sort -n | tail -n 1) MiB"
     echo "== summary: RSS idle $idle MiB (target at most 40), right after the bursts $after MiB, with $sockets sockets connected after the bursts $with_sockets MiB (target at most 120), 20 s after the load $stopped MiB = $(ratio "$stopped" "$idle") of idle (target at most 120%)"
+    echo "machine load average after the section: $(cut -d' ' -f1-3 /proc/loadavg)"
     rm -f "$timeline"
 }
 
