@@ -138,7 +138,7 @@ team_login_section() {
             --conversation 00000000-0000-0000-0000-000000000000 --jwt-secret "$JWT_SECRET" --user-ids-file "$ids" \
             --sender-token "$token" --messages 0 --connect-concurrency 64 --gateway-pid "$GW_PID" \
             --idle-seconds 10 --settle-timeout 60) || echo "error: the socket run failed"
-        echo "$out" | grep -iE 'connect|memory' | head -n 6
+        echo "$out" | grep -iE 'connect|memory' | head -n 6 || true
         rm -f "$ids"
         with_sockets=$(sed -nE 's/.* MiB before, ([0-9.]+) MiB with .*/\1/p' <<<"$out")
         mark "sockets closed"
