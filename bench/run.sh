@@ -3,8 +3,8 @@
 # database on loopback, runs the scenarios and prints their figures. Traffic goes to 127.0.0.1 only; every loop
 # is bounded in time.
 #
-# Usage: bench/run.sh [login|chat|fanout|team-burst|all]   (default: all = login + chat; fanout and team-burst
-#   run only when named)
+# Usage: bench/run.sh [login|chat|fanout|all|team|team-login|team-connect|team-burst]   (default: all = login +
+#   chat; the others run only when named; team = issue 10's three scenarios: team-login, team-connect, team-burst)
 #   EPOP_BENCH_PORT / EPOP_BENCH_DB / EPOP_BENCH_REDIS_PREFIX   the gateway's port (18181), scratch database
 #                                 (epop_bench) and Redis prefix (epopbench), so that two runs can share a machine
 #   EPOP_BENCH_TEAM_*             team-burst: see team_burst_section
@@ -20,8 +20,8 @@
 set -euo pipefail
 WHAT="${1:-all}"
 case "$WHAT" in
-    login | chat | fanout | all | team-burst | team-connect) ;;
-    *) echo "usage: $0 [login|chat|fanout|all]" >&2; exit 2 ;;
+    login | chat | fanout | all | team | team-login | team-connect | team-burst) ;;
+    *) echo "usage: $0 [login|chat|fanout|all|team|team-login|team-connect|team-burst]" >&2; exit 2 ;;
 esac
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/services.sh
@@ -55,7 +55,7 @@ STORE=$(mktemp -d)
 PIN=()
 [ -n "$GATEWAY_CPUS" ] && PIN=(taskset -c "$GATEWAY_CPUS")
 read -r -a WRAP <<<"${EPOP_BENCH_GATEWAY_WRAP:-}"
-env -i PATH="$PATH" HOME="$HOME" ${MALLOC_ARENA_MAX:+MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX} \
+env -i PATH="$PATH" HOME="$HOME" MIMALLOC_PURGE_DELAY=0 ${MALLOC_ARENA_MAX:+MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX} \
     DATABASE_URL="$DB_URL" EPOP_DB_POOL_SIZE="$DB_POOL" \
     REDIS_URL="redis://127.0.0.1:6379" EPOP_REDIS_PREFIX="${EPOP_BENCH_REDIS_PREFIX:-epopbench}" \
     EPOP_JWT_SECRET="$JWT_SECRET" \
@@ -81,6 +81,84 @@ login_section() {
     echo "== /health/live alone, probed at 200/s (baseline)"
     "$LOADGEN" --base-url "http://127.0.0.1:$PORT" login --email bench@example.com --password 'bench password 1' \
         --concurrency 0 --seconds 5 --probe-rate 200
+}
+
+# ----- team-login (issue 10): logins under a burst beside the machine's hashing limit, and the gateway's RSS ----
+#   EPOP_BENCH_LOGIN_SECONDS   seconds of each burst run (25: at 64 concurrent that is over 1,000 logins)
+#   EPOP_BENCH_LOGIN_SOCKETS   idle Socket.IO clients connected after the bursts (1000; 0 = none)
+
+team_login_section() {
+    local secs=${EPOP_BENCH_LOGIN_SECONDS:-25} sockets=${EPOP_BENCH_LOGIN_SOCKETS:-1000}
+    local out limit idle after with_sockets stopped rate c ids token sampler timeline started
+    local login=(--base-url "http://127.0.0.1:$PORT" login --email bench@example.com --password 'bench password 1')
+    rss() { awk '/VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$GW_PID/status"; }
+    mark() { echo "-- RSS $(rss) MiB at t=$(($(date +%s) - started)) s: $1"; }
+    started=$(date +%s)
+    timeline=$(mktemp)
+    # The gateway's VmRSS every second for the whole section (printed at the end).
+    (while kill -0 "$GW_PID" 2>/dev/null; do echo "$(($(date +%s) - started)) $(rss)"; sleep 1; done) >"$timeline" 2>/dev/null &
+    sampler=$!
+    echo "== team-login: gateway with EPOP_AUTH_HASH_THREADS and EPOP_AUTH_HASH_MAX_WAIT_MS at their defaults (one per core, 2000 ms), $(ls "/proc/$GW_PID/task" | wc -l) threads"
+    echo "machine load average before the section: $(cut -d' ' -f1-3 /proc/loadavg) (other processes compete for the same cores)"
+    echo "== the machine's hashing limit, measured now with the gateway idle (epop-loadgen hash-limit)"
+    out=$("$LOADGEN" hash-limit --hashes 40)
+    echo "$out"
+    limit=$(sed -nE 's/.* limit=([0-9.]+)\/s .*/\1/p' <<<"$out")
+    sleep 4
+    idle=$(rss)
+    mark "idle (started, one registration hashed, hashing threads idle)"
+    echo "== login, one at a time, 5 s (time of one login end to end)"
+    "$LOADGEN" "${login[@]}" --concurrency 1 --seconds 5 --probe-rate 0
+    for c in 64 256; do
+        echo "== login burst: $c concurrent for $secs s (loops honour Retry-After), /health/live probed at 200/s"
+        out=$("$LOADGEN" "${login[@]}" --concurrency "$c" --seconds "$secs" --probe-rate 200)
+        echo "$out"
+        rate=$(sed -nE '1s/.* rate=([0-9.]+)\/s .*/\1/p' <<<"$out")
+        echo "login c=$c: $rate successful/s = $(ratio "$rate" "$limit") of the hashing limit $limit/s (target: at least 90%)"
+        mark "after the $c-concurrent burst"
+    done
+    echo "== login burst: 256 concurrent for 10 s, loops ignoring Retry-After (misbehaving clients retrying at once)"
+    out=$("$LOADGEN" "${login[@]}" --concurrency 256 --seconds 10 --probe-rate 200 --ignore-retry-after)
+    echo "$out"
+    rate=$(sed -nE '1s/.* rate=([0-9.]+)\/s .*/\1/p' <<<"$out")
+    echo "login c=256 ignoring Retry-After: $rate successful/s = $(ratio "$rate" "$limit") of the hashing limit $limit/s"
+    echo "== /health/live alone, probed at 200/s for 5 s (baseline for the probe under load)"
+    "$LOADGEN" "${login[@]}" --concurrency 0 --seconds 5 --probe-rate 200
+    after=$(rss)
+    mark "right after the bursts"
+    echo "gateway log during the section: $(grep -c '"level":"ERROR"' /tmp/epop-bench-gateway.log || true) ERROR lines, $(grep -c '"level":"WARN"' /tmp/epop-bench-gateway.log || true) WARN lines; refused (epop_auth_hash_refused_total): $(curl -sf "http://127.0.0.1:$PORT/metrics" | awk '/^epop_auth_hash_refused_total / { print $2 }'); time per hash seen by the gateway (epop_auth_hash_seconds): $(curl -sf "http://127.0.0.1:$PORT/metrics" | awk '/^epop_auth_hash_seconds / { printf "%.1f ms", $2 * 1000 }')"
+    grep '"level":"WARN"' /tmp/epop-bench-gateway.log | tail -n 2 | cut -c1-400 || true
+    with_sockets=$after
+    if [ "$sockets" -gt 0 ]; then
+        sql "INSERT INTO users (id, name, email, password_hash, role, created_at, updated_at)
+             SELECT md5('epop-team-login-idle-' || u)::uuid, 'Idle ' || u, 'idle' || u || '@team-login.example',
+                    'seeded-user-no-login', 'member', now(), now()
+             FROM generate_series(0, $sockets - 1) AS u ON CONFLICT DO NOTHING" >/dev/null
+        ids=$(mktemp)
+        sql "SELECT md5('epop-team-login-idle-' || u)::uuid FROM generate_series(0, $sockets - 1) AS u" >"$ids"
+        token=$(curl -sf -X POST "http://127.0.0.1:$PORT/api/auth/login" -H 'content-type: application/json' \
+            -d '{"email":"bench@example.com","password":"bench password 1"}' | jq -r .access_token)
+        echo "== $sockets idle Socket.IO clients connected on top (epop-loadgen fanout --messages 0), held 10 s"
+        out=$("$LOADGEN" --base-url "http://127.0.0.1:$PORT" fanout --clients "$sockets" \
+            --conversation 00000000-0000-0000-0000-000000000000 --jwt-secret "$JWT_SECRET" --user-ids-file "$ids" \
+            --sender-token "$token" --messages 0 --connect-concurrency 64 --gateway-pid "$GW_PID" \
+            --idle-seconds 10 --settle-timeout 60) || echo "error: the socket run failed"
+        echo "$out" | grep -iE 'connect|memory' | head -n 6 || true
+        rm -f "$ids"
+        with_sockets=$(sed -nE 's/.* MiB before, ([0-9.]+) MiB with .*/\1/p' <<<"$out")
+        mark "sockets closed"
+    fi
+    echo "== load stopped: waiting 20 s"
+    sleep 20
+    stopped=$(rss)
+    mark "20 s after the load stopped"
+    kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+    echo "== gateway VmRSS over time (seconds since the section started, MiB; one sample per 5 s, peak over all samples)"
+    awk '$1 % 5 == 0 { printf "t=%s:%s ", $1, $2 } END { print "" }' "$timeline" | fold -s -w 118
+    echo "peak $(awk '{ print $2 }' "$timeline" | sort -n | tail -n 1) MiB"
+    echo "== summary: RSS idle $idle MiB (target at most 40), right after the bursts $after MiB, with $sockets sockets connected after the bursts $with_sockets MiB (target at most 120), 20 s after the load $stopped MiB = $(ratio "$stopped" "$idle") of idle (target at most 120%)"
+    echo "machine load average after the section: $(cut -d' ' -f1-3 /proc/loadavg)"
+    rm -f "$timeline"
 }
 
 # ----- chat: messages list/send and search over 1,000,000 seeded messages, next to pgbench --------------------
@@ -368,7 +446,10 @@ case "$WHAT" in
     login) login_section ;;
     chat) chat_section ;;
     fanout) fanout_section ;;
-    team-burst) team_burst_section ;;
+    team-login) team_login_section ;;
     team-connect) team_connect_section ;;
+    team-burst) team_burst_section ;;
+    # The whole of issue 10's scenarios; team-burst last (it stops the gateway to run pgbench beside it).
+    team) team_login_section; team_connect_section; team_burst_section ;;
     all) login_section; chat_section ;;
 esac

@@ -28,6 +28,8 @@ grep -q '^EPOP_COOKIE_SECURE=' .env || echo 'EPOP_COOKIE_SECURE=false' >> .env
 profile="${EPOP_PROFILE:-release}"
 epop_log "building and starting epop-gateway ($profile) on http://127.0.0.1:8080 (docs: /docs/)"
 if [ "$profile" = "release" ]; then
+    # mimalloc returns freed memory to the system at once (the hashing blocks, after a login burst).
+    export MIMALLOC_PURGE_DELAY="${MIMALLOC_PURGE_DELAY:-0}"
     exec cargo run --release --locked -p epop-gateway -- "$@"
 else
     exec cargo run --locked -p epop-gateway -- "$@"

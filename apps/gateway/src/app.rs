@@ -20,7 +20,7 @@ use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
 use actix_web::{App, web};
 use anyhow::Context as _;
-use epop_auth::{AuthService, AuthSettings, PasswordHasher, TokenSigner};
+use epop_auth::{AuthService, AuthSettings, HasherSettings, PasswordHasher, TokenSigner};
 use epop_calendar::CalendarService;
 use epop_chat::files::FileRemover;
 use epop_chat::{ChatService, ChatSettings};
@@ -109,8 +109,13 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
     );
     let push = Arc::new(PushSender::new(db.clone(), vapid.clone())?);
 
-    let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-    let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(cores)).await??;
+    let refused = metrics.hash_refused.clone();
+    let hash_settings = HasherSettings {
+        threads: config.hash_threads,
+        max_wait: config.hash_max_wait,
+        on_refused: Some(Arc::new(move || refused.inc())),
+    };
+    let hasher = tokio::task::spawn_blocking(move || PasswordHasher::new(hash_settings)).await??;
     let auth = AuthService::new(
         db.clone(),
         hasher,

@@ -4,7 +4,9 @@ use crate::app::Application;
 use crate::config::{self, Config, Environment};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
-use epop_auth::{AuthError, AuthService, AuthSettings, NewAccount, PasswordHasher, Role, TokenSigner};
+use epop_auth::{
+    AuthError, AuthService, AuthSettings, HasherSettings, NewAccount, PasswordHasher, Role, TokenSigner,
+};
 use epop_core::SystemClock;
 use secrecy::{ExposeSecret as _, SecretString};
 use std::io::BufRead as _;
@@ -153,7 +155,8 @@ async fn create_user(email: String, name: String, role: RoleArg) -> anyhow::Resu
     );
     epop_storage::migrate::run_pending(url.expose_secret()).await?;
     let pool = epop_storage::db::build_pool(url.expose_secret(), 2)?;
-    let hasher = tokio::task::spawn_blocking(|| PasswordHasher::new(1)).await??;
+    let hasher =
+        tokio::task::spawn_blocking(|| PasswordHasher::new(HasherSettings::with_threads(1))).await??;
     // This command issues no tokens; the signer only satisfies the service's constructor.
     let mut random = [0u8; 32];
     getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;

@@ -114,6 +114,11 @@ pub struct Config {
     /// Users one socket may subscribe to with `presence:subscribe` (an EPOP addition,
     /// `EPOP_PRESENCE_SUBSCRIPTIONS_MAX`, default 500).
     pub presence_subscriptions_max: usize,
+    /// Password hashing threads (an EPOP addition, `EPOP_AUTH_HASH_THREADS`; default: one per core).
+    pub hash_threads: usize,
+    /// The longest a login or registration may be expected to wait for a hashing thread before it is refused
+    /// with `503` and `Retry-After` (an EPOP addition, `EPOP_AUTH_HASH_MAX_WAIT_MS`, default 2000).
+    pub hash_max_wait: Duration,
 }
 
 /// Reads variables by name; lets tests configure the gateway without touching the process environment.
@@ -306,6 +311,8 @@ impl Config {
             notification_interval: Duration::from_secs(parse(src, "EPOP_NOTIFICATION_INTERVAL", 60u64)?),
             presence_group_limit: parse(src, "EPOP_PRESENCE_GROUP_LIMIT", 100usize)?,
             presence_subscriptions_max: parse(src, "EPOP_PRESENCE_SUBSCRIPTIONS_MAX", 500usize)?,
+            hash_threads: parse(src, "EPOP_AUTH_HASH_THREADS", cores)?.max(1),
+            hash_max_wait: Duration::from_millis(parse(src, "EPOP_AUTH_HASH_MAX_WAIT_MS", 2000u64)?),
         })
     }
 
@@ -348,6 +355,8 @@ mod tests {
         assert_eq!(config.max_upload_bytes, 26_214_400);
         assert_eq!(config.shutdown_timeout, Duration::from_secs(10));
         assert_eq!(config.public_url, "http://localhost:8080");
+        assert_eq!(config.hash_max_wait, Duration::from_secs(2));
+        assert!(config.hash_threads >= 1);
     }
 
     #[test]

@@ -60,7 +60,7 @@ pub struct ApiError {
     pub detail: Option<String>,
     /// Failing fields.
     pub errors: Vec<FieldError>,
-    /// Seconds to wait, for `rate_limited`.
+    /// Seconds to wait, for `rate_limited` and for `unavailable` answers that shed load (`Retry-After`).
     pub retry_after: Option<u64>,
     /// The internal cause, logged and never shown.
     pub cause: Option<anyhow::Error>,
@@ -123,6 +123,24 @@ impl ApiError {
         }
     }
 
+    /// `503 unavailable` with `Retry-After`: the server refused the request before doing any work because it is
+    /// saturated. A deliberate answer, not a failure: it is not logged (it is counted in a metric instead).
+    pub fn overloaded(retry_after_secs: u64) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs.max(1)),
+            ..Self::new(
+                ErrorCode::Unavailable,
+                "the server is busy; try again after Retry-After seconds",
+            )
+        }
+    }
+
+    /// Whether this is a server failure worth an ERROR line: 5xx, except load shedding ([`Self::overloaded`]),
+    /// which under a burst could otherwise write thousands of lines a second.
+    fn is_failure(&self) -> bool {
+        self.code.http_status() >= 500 && !(self.code == ErrorCode::Unavailable && self.retry_after.is_some())
+    }
+
     fn bare(code: ErrorCode) -> Self {
         Self {
             code,
@@ -166,7 +184,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if self.code.http_status() >= 500 {
+        if self.is_failure() {
             // The request span carries the request id; `{:#}` prints the whole cause chain.
             tracing::error!(code = self.code.as_str(), error = %self, "request failed");
         }
@@ -231,7 +249,7 @@ impl From<AuthError> for ApiError {
             }
             AuthError::BadCursor => ApiError::new(ErrorCode::BadRequest, "the cursor is not valid"),
             AuthError::UserNotFound => ApiError::not_found(),
-            AuthError::Busy => ApiError::new(ErrorCode::Unavailable, "the server is busy; try again shortly"),
+            AuthError::Busy { retry_after } => ApiError::overloaded(retry_after.as_secs()),
             AuthError::Crypto(_) => ApiError::internal(error),
             AuthError::Storage(inner) => inner.into(),
         }
@@ -318,6 +336,19 @@ mod tests {
         let text = String::from_utf8(body.to_vec()).unwrap();
         assert!(!text.contains("SELECT"), "{text}");
         assert!(text.contains("\"code\":\"internal\""));
+    }
+
+    #[test]
+    fn saturated_hashing_answers_503_with_retry_after_and_is_no_failure() {
+        let error = ApiError::from(AuthError::Busy {
+            retry_after: std::time::Duration::from_secs(3),
+        });
+        assert!(!error.is_failure());
+        let response = error.error_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "3");
+        // A dependency outage is a failure (logged).
+        assert!(ApiError::unavailable(anyhow::anyhow!("redis down")).is_failure());
     }
 
     #[test]

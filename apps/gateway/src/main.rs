@@ -3,6 +3,12 @@
 use clap::Parser as _;
 use std::process::ExitCode;
 
+/// mimalloc gives freed memory back to the system within milliseconds; glibc's malloc kept Argon2's 19 MiB
+/// blocks in its per-thread arenas for good (see `bench/results/team-login-2026-12-04.txt`).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     epop_gateway::config::load_dotenv();

@@ -1,8 +1,8 @@
 //! Prometheus metrics with the names of CONTRACT section 10.
 
 use prometheus::{
-    Encoder as _, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Encoder as _, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 
 /// The gateway's metrics and the registry that exposes them.
@@ -19,6 +19,12 @@ pub struct Metrics {
     pub db_pool: IntGaugeVec,
     /// `jobs_processed_total{queue,outcome}`.
     pub jobs_processed: IntCounterVec,
+    /// `epop_auth_hash_refused_total`: logins and registrations refused with `503` because hashing is saturated.
+    pub hash_refused: IntCounter,
+    /// `epop_auth_hash_pending`: requests admitted to password hashing and not finished (set at each scrape).
+    pub hash_pending: IntGauge,
+    /// `epop_auth_hash_seconds`: the moving average of one Argon2id hash (set at each scrape).
+    pub hash_seconds: Gauge,
 }
 
 impl Metrics {
@@ -62,6 +68,21 @@ impl Metrics {
         registry.register(Box::new(connected_sockets.clone()))?;
         registry.register(Box::new(db_pool.clone()))?;
         registry.register(Box::new(jobs_processed.clone()))?;
+        let hash_refused = IntCounter::new(
+            "epop_auth_hash_refused_total",
+            "Logins and registrations refused with 503 and Retry-After because password hashing would wait too long",
+        )?;
+        let hash_pending = IntGauge::new(
+            "epop_auth_hash_pending",
+            "Requests admitted to password hashing and not finished",
+        )?;
+        let hash_seconds = Gauge::new(
+            "epop_auth_hash_seconds",
+            "Moving average of the time one password hash takes",
+        )?;
+        registry.register(Box::new(hash_refused.clone()))?;
+        registry.register(Box::new(hash_pending.clone()))?;
+        registry.register(Box::new(hash_seconds.clone()))?;
         // Expose the job counters from the start (at zero), so dashboards and alerts see them before the
         // first job runs.
         for queue in ["email", "push"] {
@@ -76,6 +97,9 @@ impl Metrics {
             connected_sockets,
             db_pool,
             jobs_processed,
+            hash_refused,
+            hash_pending,
+            hash_seconds,
         })
     }
 

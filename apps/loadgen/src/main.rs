@@ -49,6 +49,17 @@ enum Scenario {
         /// `/health/live` probes per second (0: none).
         #[arg(long, default_value_t = 200)]
         probe_rate: u32,
+        /// Ignore `Retry-After` on `503` and try again at once (a misbehaving client); by default a refused
+        /// loop waits the seconds the server asked for, as a well-behaved client does.
+        #[arg(long)]
+        ignore_retry_after: bool,
+    },
+    /// No server: times Argon2id with the gateway's parameters (19 MiB, 2 passes, 1 lane, reused memory) on one
+    /// thread, then on one thread per core at once, and prints the machine's login limit `cores / time per hash`.
+    HashLimit {
+        /// Hashes per measurement.
+        #[arg(long, default_value_t = 40)]
+        hashes: u32,
     },
     /// `GET /api/conversations/{id}/messages?limit=50` (the newest page) in closed loops.
     MessagesList {
@@ -327,7 +338,8 @@ async fn search_scenario(
     Ok(())
 }
 
-/// Logins in closed loops, with an optional open-loop `/health/live` probe beside them.
+/// Logins in closed loops, with an optional open-loop `/health/live` probe beside them. A loop refused with
+/// `503` waits the `Retry-After` it was given (unless `ignore_retry_after`), bounded by the end of the run.
 async fn login_scenario(
     base: String,
     email: String,
@@ -335,40 +347,68 @@ async fn login_scenario(
     concurrency: usize,
     seconds: u64,
     probe_rate: u32,
+    ignore_retry_after: bool,
 ) -> anyhow::Result<()> {
     let client = Client::builder()
         .pool_max_idle_per_host(concurrency + 4)
         .build()?;
     let stop = Arc::new(AtomicBool::new(false));
     let unavailable = Arc::new(AtomicU64::new(0));
+    let without_retry_after = Arc::new(AtomicU64::new(0));
     let failures = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(seconds);
     let mut loops = Vec::new();
     for _ in 0..concurrency {
-        let (client, stop, unavailable, failures) = (
+        let (client, stop, unavailable, without_retry_after, failures) = (
             client.clone(),
             stop.clone(),
             unavailable.clone(),
+            without_retry_after.clone(),
             failures.clone(),
         );
         let url = format!("{base}/api/auth/login");
         let body = json!({"email": email, "password": password});
         loops.push(tokio::spawn(async move {
             let mut latencies = histogram()?;
+            let mut refusals = histogram()?;
             while !stop.load(Ordering::Relaxed) {
                 let sent = Instant::now();
                 let response = client.post(&url).json(&body).send().await;
-                match response.map(|r| r.status().as_u16()) {
-                    Ok(200) => latencies.record(sent.elapsed().as_micros() as u64)?,
-                    Ok(503) => {
+                let Ok(response) = response else {
+                    failures.fetch_add(1, Ordering::Relaxed);
+                    continue;
+                };
+                let status = response.status().as_u16();
+                let retry_after = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok());
+                let read = response.bytes().await.is_ok();
+                match (status, read) {
+                    (200, true) => latencies.record(sent.elapsed().as_micros() as u64)?,
+                    (503, true) => {
+                        refusals.record(sent.elapsed().as_micros() as u64)?;
                         unavailable.fetch_add(1, Ordering::Relaxed);
+                        match retry_after {
+                            None => {
+                                without_retry_after.fetch_add(1, Ordering::Relaxed);
+                            }
+                            Some(secs) if !ignore_retry_after => {
+                                let until =
+                                    (tokio::time::Instant::now() + Duration::from_secs(secs)).min(deadline);
+                                tokio::time::sleep_until(until).await;
+                            }
+                            Some(_) => {}
+                        }
                     }
                     _ => {
                         failures.fetch_add(1, Ordering::Relaxed);
                     }
                 }
             }
-            anyhow::Ok(latencies)
+            anyhow::Ok((latencies, refusals))
         }));
     }
     let probe = (probe_rate > 0).then(|| {
@@ -393,24 +433,82 @@ async fn login_scenario(
             anyhow::Ok(latencies)
         })
     });
-    tokio::time::sleep(Duration::from_secs(seconds)).await;
+    tokio::time::sleep_until(deadline).await;
     stop.store(true, Ordering::Relaxed);
     let mut logins = histogram()?;
+    let mut refusals = histogram()?;
     for handle in loops {
-        logins.add(handle.await??)?;
+        let (ok, refused) = handle.await??;
+        logins.add(ok)?;
+        refusals.add(refused)?;
     }
     let elapsed = started.elapsed().as_secs_f64();
+    let refused = unavailable.load(Ordering::Relaxed);
     println!(
-        "login: concurrency={concurrency} ok={} rate={:.1}/s unavailable_503={} failures={}",
+        "login: concurrency={concurrency} ok={} rate={:.1}/s unavailable_503={refused} ({:.1}/s, {} without Retry-After) failures={} seconds={elapsed:.1} retry_after={}",
         logins.len(),
         logins.len() as f64 / elapsed,
-        unavailable.load(Ordering::Relaxed),
-        failures.load(Ordering::Relaxed)
+        refused as f64 / elapsed,
+        without_retry_after.load(Ordering::Relaxed),
+        failures.load(Ordering::Relaxed),
+        if ignore_retry_after { "ignored" } else { "honoured" },
     );
-    print_latency("login latency", &logins);
+    print_latency("login latency (200)", &logins);
+    if !refusals.is_empty() {
+        print_latency("refusal latency (503)", &refusals);
+    }
     if let Some(probe) = probe {
         print_latency("/health/live latency under login load", &probe.await??);
     }
+    Ok(())
+}
+
+/// Times `hashes` Argon2id hashes with the gateway's parameters on one thread, then on `cores` threads at once,
+/// and prints the login limit of this machine: `cores / time per hash` (single-threaded time).
+fn hash_limit(hashes: u32) -> anyhow::Result<()> {
+    use argon2::{Algorithm, Argon2, Block, Params, Version};
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    let hashes = hashes.max(1);
+    // Hashes per second of one thread, its memory block reused as the gateway's hashing threads do.
+    let run = move |seed: u8| -> anyhow::Result<Duration> {
+        let params = Params::DEFAULT;
+        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+        let mut memory = vec![Block::new(); params.block_count()];
+        let mut out = [0u8; 32];
+        let salt = [seed; 16];
+        // One hash to warm up (page faults of the block, CPU frequency).
+        argon2
+            .hash_password_into_with_memory(b"warm up", &salt, &mut out, &mut memory)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let started = Instant::now();
+        for i in 0..hashes {
+            argon2
+                .hash_password_into_with_memory(&i.to_le_bytes(), &salt, &mut out, &mut memory)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        Ok(started.elapsed() / hashes)
+    };
+    let single = run(0)?;
+    let parallel = std::thread::scope(|scope| {
+        let threads: Vec<_> = (0..cores)
+            .map(|i| scope.spawn(move || run(u8::try_from(i % 256).unwrap_or(0))))
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| {
+                t.join()
+                    .map_err(|_| anyhow::anyhow!("a hashing thread panicked"))?
+            })
+            .collect::<anyhow::Result<Vec<_>>>()
+    })?;
+    let slowest = parallel.iter().max().copied().unwrap_or(single);
+    let limit = cores as f64 / single.as_secs_f64();
+    println!(
+        "hash-limit: cores={cores} time_per_hash={:.2}ms (one thread alone) limit={limit:.1}/s (cores / time per hash); with {cores} threads at once: {:.2}ms per hash = {:.1}/s",
+        single.as_secs_f64() * 1000.0,
+        slowest.as_secs_f64() * 1000.0,
+        cores as f64 / slowest.as_secs_f64()
+    );
     Ok(())
 }
 
@@ -426,7 +524,20 @@ async fn main() -> anyhow::Result<()> {
             concurrency,
             seconds,
             probe_rate,
-        } => login_scenario(base, email, password, concurrency, seconds, probe_rate).await,
+            ignore_retry_after,
+        } => {
+            login_scenario(
+                base,
+                email,
+                password,
+                concurrency,
+                seconds,
+                probe_rate,
+                ignore_retry_after,
+            )
+            .await
+        }
+        Scenario::HashLimit { hashes } => tokio::task::spawn_blocking(move || hash_limit(hashes)).await?,
         Scenario::MessagesList { target, limit } => messages_list_scenario(&base, target, limit).await,
         Scenario::MessagesSend { target } => messages_send_scenario(&base, target).await,
         Scenario::Search {

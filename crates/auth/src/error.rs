@@ -30,9 +30,13 @@ pub enum AuthError {
     /// The user does not exist.
     #[error("user not found")]
     UserNotFound,
-    /// Too many password hashes are running or waiting; try again shortly.
+    /// The password hashing threads are so far behind that this request would wait longer than the bound;
+    /// it was refused before doing any work. Try again after `retry_after`.
     #[error("password hashing is saturated")]
-    Busy,
+    Busy {
+        /// When the work queued now should have cleared (whole seconds, at least one).
+        retry_after: std::time::Duration,
+    },
     /// Signing or hashing failed unexpectedly.
     #[error("crypto failure: {0}")]
     Crypto(String),

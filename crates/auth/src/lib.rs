@@ -2,9 +2,9 @@
 //!
 //! Accounts and sessions, with no HTTP in sight (the gateway maps this crate's [`AuthService`] onto routes):
 //!
-//! - [`password`]: Argon2id hashing on blocking threads, bounded by a semaphore sized to the cores so a login
-//!   flood cannot starve other requests or exhaust memory (each hash holds 19 MiB); beyond the bound callers get
-//!   [`AuthError::Busy`] quickly instead of queueing forever;
+//! - [`password`]: Argon2id hashing on a fixed set of hashing threads (one per core), each reusing one 19 MiB
+//!   memory block, so a login flood cannot starve other requests or grow memory; a request that would wait longer
+//!   than a bound for a thread is refused at once with [`AuthError::Busy`] and a retry delay;
 //! - [`token`]: HS256 access tokens (JWT) and opaque refresh tokens stored only as SHA-256 hashes;
 //! - [`repo`]: the Diesel repositories for users and refresh tokens;
 //! - [`service`]: the rules: registration, login with equal-time failures, refresh rotation with reuse
@@ -21,6 +21,6 @@ pub mod token;
 
 pub use error::{AuthError, AuthResult};
 pub use model::{NewAccount, ProfileChanges, Role, Session, User, UserSummary};
-pub use password::PasswordHasher;
+pub use password::{HashPermit, HasherSettings, HasherStats, PasswordHasher};
 pub use service::{AuthService, AuthSettings};
 pub use token::{AccessClaims, TokenSigner};

@@ -2,7 +2,7 @@
 
 use crate::error::{AuthError, AuthResult};
 use crate::model::{NewAccount, ProfileChanges, Role, Session, User, UserSummary};
-use crate::password::PasswordHasher;
+use crate::password::{HasherStats, PasswordHasher};
 use crate::repo::refresh_tokens::{self, NewRefreshTokenRow};
 use crate::repo::users::{self, DirectoryCursor, NewUserRow, UserChangeset};
 use crate::token::{self, AccessClaims, TokenSigner};
@@ -82,6 +82,11 @@ impl AuthService {
         }
     }
 
+    /// The password hashing threads' load and refusals, for metrics.
+    pub fn hasher_stats(&self) -> HasherStats {
+        self.hasher.stats()
+    }
+
     /// Verifies an access token and returns its claims.
     pub fn verify_access_token(&self, token: &str) -> AuthResult<AccessClaims> {
         self.signer.verify(token)
@@ -90,12 +95,14 @@ impl AuthService {
     /// Creates an account and signs it in. A taken e-mail (compared case-insensitively) is `EmailTaken`.
     #[tracing::instrument(skip_all)]
     pub async fn register(&self, account: NewAccount) -> AuthResult<Session> {
+        // A place in the hashing queue first: when hashing is saturated the refusal costs no database work.
+        let permit = self.hasher.admit()?;
         let mut conn = self.pool.get().await?;
         // Cheap early answer that saves a hash; the unique index still decides under races.
         if users::find_by_email(&mut conn, &account.email).await?.is_some() {
             return Err(AuthError::EmailTaken);
         }
-        let hash = self.hasher.hash(&account.password).await?;
+        let hash = permit.hash(&account.password).await?;
         let now = self.clock.now();
         let this = self.clone();
         conn.transaction::<_, AuthError, _>(async |conn| {
@@ -161,12 +168,14 @@ impl AuthService {
     /// and both answer `InvalidCredentials`.
     #[tracing::instrument(skip_all)]
     pub async fn login(&self, email: &str, password: &SecretString) -> AuthResult<Session> {
+        // A place in the hashing queue first: when hashing is saturated the refusal costs no database work.
+        let permit = self.hasher.admit()?;
         let mut conn = self.pool.get().await?;
         let found = users::find_by_email(&mut conn, email).await?;
         // Return the connection to the pool while hashing.
         drop(conn);
         let stored = found.as_ref().map(|row| row.password_hash.clone());
-        if !self.hasher.verify(password, stored).await? {
+        if !permit.verify(password, stored).await? {
             return Err(AuthError::InvalidCredentials);
         }
         let Some(user) = found else {

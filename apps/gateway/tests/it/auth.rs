@@ -551,3 +551,78 @@ async fn tampered_expired_foreign_and_unsigned_tokens_are_401() {
     let no_token = app.request(Method::GET, "/api/users/me").send().await.unwrap();
     problem(no_token, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
+
+#[tokio::test]
+async fn logins_beyond_the_hashing_wait_bound_answer_503_with_retry_after_and_are_counted() {
+    // One hashing thread and no wait allowed: while one login hashes, any other is refused at once.
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("EPOP_AUTH_HASH_THREADS".into(), "1".into());
+        vars.insert("EPOP_AUTH_HASH_MAX_WAIT_MS".into(), "0".into());
+    })
+    .await;
+    app.register("Ann Lee", "ann@example.com").await;
+    let logins = (0..16).map(|_| {
+        app.post_json(
+            "/api/auth/login",
+            &json!({"email": "ann@example.com", "password": PASSWORD}),
+        )
+        .send()
+    });
+    let mut signed_in = 0;
+    let mut refused = 0;
+    for response in futures_util::future::join_all(logins).await {
+        let response = response.unwrap();
+        if response.status() == StatusCode::OK {
+            signed_in += 1;
+            continue;
+        }
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_owned());
+        let body = problem(response, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+        let seconds: u64 = retry_after
+            .expect("Retry-After on a refused login")
+            .parse()
+            .unwrap();
+        assert!(seconds >= 1, "{seconds}");
+        assert!(body["detail"].as_str().unwrap().contains("Retry-After"), "{body}");
+        refused += 1;
+    }
+    assert!(signed_in >= 1, "the first login is always admitted");
+    assert!(
+        refused >= 1,
+        "16 simultaneous logins on one thread with no wait allowed"
+    );
+    assert_eq!(signed_in + refused, 16, "every answer is a sign-in or a refusal");
+
+    // The refusals are counted on /metrics (and not logged one by one).
+    let metrics = app
+        .request(Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let counted: u64 = metrics
+        .lines()
+        .find_map(|line| line.strip_prefix("epop_auth_hash_refused_total "))
+        .expect("epop_auth_hash_refused_total on /metrics")
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(counted, refused);
+    assert!(metrics.contains("epop_auth_hash_seconds "), "{metrics}");
+
+    // Once the burst is over, logins go through again.
+    let response = app
+        .post_json(
+            "/api/auth/login",
+            &json!({"email": "ann@example.com", "password": PASSWORD}),
+        )
+        .send()
+        .await
+        .unwrap();
+    json_of(response, StatusCode::OK).await;
+}

@@ -41,6 +41,8 @@ pub struct RegisterRequest {
         (status = 409, description = "E-mail taken (`email_taken`)", body = Problem),
         (status = 422, description = "Invalid fields", body = Problem),
         (status = 429, description = "Too many attempts", body = Problem),
+        (status = 503, description = "Password hashing is saturated: the request would have waited longer than `EPOP_AUTH_HASH_MAX_WAIT_MS` for a hashing thread, so it was refused before any work (`unavailable`); try again after `Retry-After` seconds", body = Problem,
+            headers(("Retry-After" = u64, description = "Seconds to wait before trying again (at least 1)"))),
     ))]
 pub async fn register(
     state: web::Data<AppState>,
