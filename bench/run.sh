@@ -429,6 +429,8 @@ team_burst_section() {
         psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
         echo "(database $DB dropped)"
     fi
+}
+
 # ----- team-connect: 10,000 members of one group connecting 64 at a time (issue 10, "Connect storms") ----------
 
 team_connect_section() {
