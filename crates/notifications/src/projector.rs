@@ -218,8 +218,8 @@ struct Written {
     deliver: bool,
 }
 
-/// The statement behind `message` notifications: for every member of the conversation who is offline (not in
-/// `$7`), the messages of the batch they did not send and that their unread notification does not count yet
+/// The statement behind `message` notifications: for every offline member of the conversation (`$7`, worked out
+/// beforehand from the members and the presence index, so a large group that is all online costs no statement), the messages of the batch they did not send and that their unread notification does not count yet
 /// are folded into it (or into a new one). Rows are taken in user order, so two workers never deadlock.
 const COALESCE_MESSAGES: &str = "\
 WITH msgs AS (
@@ -233,13 +233,11 @@ WITH msgs AS (
            (array_agg(m.preview ORDER BY m.position DESC))[1] AS preview,
            max(m.sent_at) AS sent_at,
            max(m.position) AS position
-    FROM conversation_members cm
+    FROM unnest($7::uuid[]) AS cm(user_id)
     JOIN msgs m ON m.sender_id <> cm.user_id
     LEFT JOIN notifications ex
         ON ex.user_id = cm.user_id AND ex.group_key = $8 AND NOT ex.is_read
-    WHERE cm.conversation_id = $1
-      AND cm.user_id <> ALL($7::uuid[])
-      AND (ex.source_event IS NULL OR m.position > ex.source_event)
+    WHERE ex.source_event IS NULL OR m.position > ex.source_event
     GROUP BY cm.user_id
 )
 INSERT INTO notifications AS n (id, user_id, kind, payload, created_at, group_key, source_event, notified_at)
@@ -306,13 +304,15 @@ impl NotificationProjector {
             .load(&mut conn)
             .await?;
         let members: Vec<UserId> = members.into_iter().map(UserId::from).collect();
-        let online: Vec<Uuid> = self
-            .live
-            .online(&members)
-            .await
+        let online: HashSet<UserId> = self.live.online(&members).await.into_iter().collect();
+        let offline: Vec<Uuid> = members
             .into_iter()
+            .filter(|member| !online.contains(member))
             .map(UserId::into_uuid)
             .collect();
+        if offline.is_empty() {
+            return Ok(());
+        }
         let group = format!("message:{conversation}");
         let interval = self.interval.as_secs_f64();
         let written: Vec<Written> = conn
@@ -334,7 +334,7 @@ impl NotificationProjector {
                     .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(
                         messages.iter().map(|m| m.position).collect::<Vec<_>>(),
                     )
-                    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&online)
+                    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&offline)
                     .bind::<diesel::sql_types::Text, _>(&group)
                     .bind::<diesel::sql_types::Double, _>(interval)
                     .load(conn)
