@@ -154,3 +154,41 @@ async fn zero_turns_a_limit_off() {
         );
     }
 }
+
+#[tokio::test]
+async fn profile_changes_that_check_the_password_have_the_auth_limit() {
+    let app = TestApp::spawn_with(limited("2", "100000")).await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let change = |body: serde_json::Value| {
+        app.send_json(reqwest::Method::PUT, "/api/users/me", &ann.access_token, &body)
+            .header("x-forwarded-for", "203.0.113.50")
+            .send()
+    };
+    let guess = json!({"email": "new@example.com", "current_password": "a wrong guess"});
+    for _ in 0..2 {
+        assert_eq!(
+            change(guess.clone()).await.unwrap().status(),
+            StatusCode::FORBIDDEN
+        );
+    }
+    let limited = change(guess.clone()).await.unwrap();
+    assert!(limited.headers().contains_key("retry-after"));
+    problem(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    // From another address too: the user's own limit holds.
+    let elsewhere = app
+        .send_json(reqwest::Method::PUT, "/api/users/me", &ann.access_token, &guess)
+        .header("x-forwarded-for", "198.51.100.9")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(elsewhere.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Changes that check no password are not limited by it, and nothing changed.
+    for i in 0..3 {
+        let renamed = change(json!({"name": format!("Ann {i}")})).await.unwrap();
+        assert_eq!(renamed.status(), StatusCode::OK);
+    }
+    let me = app.get("/api/users/me", &ann.access_token).send().await.unwrap();
+    let me: serde_json::Value = me.json().await.unwrap();
+    assert_eq!(me["email"], "ann@example.com");
+    let _ = PASSWORD;
+}

@@ -98,6 +98,25 @@ pub fn presented_refresh_token(req: &HttpRequest, body: Option<RefreshTokenBody>
         })
 }
 
+/// Applies the auth limits to a request that checks the caller's password again (a profile change naming
+/// `current_password`): per client IP, as sign-ins, and per user, so that neither a stolen token nor many
+/// addresses make it a password oracle or an Argon2 CPU sink at the API's rate.
+pub async fn check_reauth_limits(
+    state: &AppState,
+    ip: ClientIp,
+    user: epop_core::UserId,
+) -> Result<(), ApiError> {
+    let quota = Quota::per_minute(state.config.rate_limits.auth_per_minute);
+    for (bucket, key) in [("auth-ip", ip.limit_key()), ("auth-user", user.to_string())] {
+        state
+            .limiter
+            .check(bucket, &key, quota)
+            .await
+            .map_err(|l| ApiError::rate_limited(l.retry_after_secs()))?;
+    }
+    Ok(())
+}
+
 /// Applies the auth limits: per client IP, and per e-mail when one is given.
 pub async fn check_auth_limits(state: &AppState, ip: ClientIp, email: Option<&str>) -> Result<(), ApiError> {
     let quota = Quota::per_minute(state.config.rate_limits.auth_per_minute);

@@ -2,7 +2,7 @@
 
 use super::UserDto;
 use crate::error::{ApiError, Problem};
-use crate::extract::{AuthUser, Json};
+use crate::extract::{AuthUser, ClientIp, Json};
 use crate::routes::no_surrounding_space;
 use crate::state::AppState;
 use actix_web::web;
@@ -36,13 +36,18 @@ pub struct UpdateMeRequest {
         (status = 403, description = "Wrong `current_password`", body = Problem),
         (status = 409, description = "E-mail taken (`email_taken`)", body = Problem),
         (status = 422, description = "Invalid fields, or `current_password` missing", body = Problem),
+        (status = 429, description = "A request naming `current_password` is under the sign-in limit (`EPOP_AUTH_RATE_LIMIT` per minute, per client IP and per user); `Retry-After` says when to try again", body = Problem),
     ))]
 pub async fn me_update(
     state: web::Data<AppState>,
     user: AuthUser,
+    ip: ClientIp,
     body: Json<UpdateMeRequest>,
 ) -> Result<web::Json<UserDto>, ApiError> {
     let Json(body) = body;
+    if body.current_password.is_some() {
+        crate::routes::auth::check_reauth_limits(&state, ip, user.id).await?;
+    }
     let changes = ProfileChanges {
         name: body.name,
         email: body.email,
