@@ -142,7 +142,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
             ..ChatSettings::default()
         },
     );
-    spawn_file_sweeper(chat.clone());
+    spawn_file_sweeper(chat.clone(), local_store.clone());
     let projector = Arc::new(NotificationProjector::new(
         db.clone(),
         presence.clone(),
@@ -197,8 +197,9 @@ fn job_worker(
     JobWorker::new(db, worker_id, 64, handlers).with_hook(hook)
 }
 
-/// Removes unattached uploads after 24 hours and files of deleted messages, every few minutes.
-fn spawn_file_sweeper(chat: ChatService) {
+/// Removes unattached uploads after 24 hours, files of deleted messages that their job left, and (local store)
+/// partial files of uploads that stopped an hour ago, every few minutes.
+fn spawn_file_sweeper(chat: ChatService, local: Option<LocalStore>) {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(Duration::from_secs(300));
         loop {
@@ -207,6 +208,13 @@ fn spawn_file_sweeper(chat: ChatService) {
                 Ok(0) => {}
                 Ok(removed) => tracing::info!(removed, "removed unused files"),
                 Err(error) => tracing::warn!(%error, "file sweep failed"),
+            }
+            if let Some(local) = &local {
+                match local.sweep_partial_uploads(Duration::from_secs(3600)).await {
+                    Ok(0) => {}
+                    Ok(removed) => tracing::info!(removed, "removed partial files of stopped uploads"),
+                    Err(error) => tracing::warn!(%error, "sweeping partial uploads failed"),
+                }
             }
         }
     });

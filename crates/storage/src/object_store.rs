@@ -341,6 +341,17 @@ impl LocalStore {
         &self.root
     }
 
+    /// Removes the partial files (`<key>.part-<id>`) of uploads that stopped more than `age` ago: a crash
+    /// between writing and renaming leaves them, and nothing else ever would. Runs off the async executor;
+    /// returns how many were removed.
+    pub async fn sweep_partial_uploads(&self, age: Duration) -> StorageResult<usize> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || sweep_partials(&root, age))
+            .await
+            .map_err(|e| StorageError::Object(e.to_string()))?
+            .map_err(|e| StorageError::Object(e.to_string()))
+    }
+
     /// Whether `key` is one this store could have made: ids and slashes only, no `..`.
     pub fn valid_key(key: &str) -> bool {
         !key.is_empty()
@@ -550,6 +561,76 @@ impl ObjectStore for LocalStore {
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(error) => Err(StorageError::Object(error.to_string())),
         }
+    }
+}
+
+/// Walks `dir` and removes `*.part-*` files last modified more than `age` ago.
+fn sweep_partials(dir: &std::path::Path, age: Duration) -> std::io::Result<usize> {
+    let mut removed = 0;
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(error) => return Err(error),
+    };
+    for entry in entries {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let path = entry.path();
+        if kind.is_dir() {
+            removed += sweep_partials(&path, age)?;
+            continue;
+        }
+        let partial = path
+            .extension()
+            .and_then(|ext| ext.to_str())
+            .is_some_and(|ext| ext.starts_with("part-"));
+        let stale = entry
+            .metadata()?
+            .modified()
+            .ok()
+            .and_then(|at| at.elapsed().ok())
+            .is_some_and(|elapsed| elapsed > age);
+        if partial && stale && std::fs::remove_file(&path).is_ok() {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod partial_upload_tests {
+    use super::sweep_partials;
+    use std::time::{Duration, SystemTime};
+
+    #[test]
+    fn only_partial_files_of_stopped_uploads_are_removed() {
+        let root = std::env::temp_dir().join(format!("epop-partials-{}", uuid::Uuid::now_v7().simple()));
+        let dir = root.join("user/attachment");
+        std::fs::create_dir_all(&dir).unwrap();
+        let old = dir.join("file.part-0001");
+        let fresh = dir.join("file.part-0002");
+        let stored = dir.join("file");
+        for path in [&old, &fresh, &stored] {
+            std::fs::write(path, b"x").unwrap();
+        }
+        let two_hours_ago = SystemTime::now() - Duration::from_secs(7200);
+        for path in [&old, &stored] {
+            std::fs::File::options()
+                .write(true)
+                .open(path)
+                .unwrap()
+                .set_modified(two_hours_ago)
+                .unwrap();
+        }
+        assert_eq!(sweep_partials(&root, Duration::from_secs(3600)).unwrap(), 1);
+        assert!(!old.exists());
+        assert!(fresh.exists(), "an upload in progress is kept");
+        assert!(stored.exists(), "a stored file is never swept");
+        assert_eq!(
+            sweep_partials(&root.join("missing"), Duration::from_secs(1)).unwrap(),
+            0
+        );
+        std::fs::remove_dir_all(&root).unwrap();
     }
 }
 
