@@ -597,14 +597,7 @@ async fn logins_beyond_the_hashing_wait_bound_answer_503_with_retry_after_and_ar
     assert_eq!(signed_in + refused, 16, "every answer is a sign-in or a refusal");
 
     // The refusals are counted on /metrics (and not logged one by one).
-    let metrics = app
-        .request(Method::GET, "/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     let counted: u64 = metrics
         .lines()
         .find_map(|line| line.strip_prefix("epop_auth_hash_refused_total "))

@@ -118,15 +118,7 @@ async fn a_notification_is_e_mailed_and_a_failed_delivery_is_retried() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains(r#"jobs_processed_total{outcome="done",queue="email"} 1"#),
         "{metrics}"

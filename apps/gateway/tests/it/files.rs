@@ -487,22 +487,12 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[tokio::test]
 async fn events_carry_no_download_links_and_sockets_get_freshly_signed_ones() {
-    use futures_util::{SinkExt as _, StreamExt as _};
-    use tokio_tungstenite::tungstenite::Message as Frame;
+    use futures_util::StreamExt as _;
     let app = TestApp::spawn().await;
     let ann = app.register("Ann", "ann@example.com").await;
     let bob = app.register("Bob", "bob@example.com").await;
     let group = app.group(&ann, "G", &[&bob]).await;
-    let url = format!(
-        "{}/socket.io/?EIO=4&transport=websocket",
-        app.address.replace("http", "ws")
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    socket.next().await.unwrap().unwrap();
-    socket
-        .send(Frame::text(format!(r#"40{{"token":"{}"}}"#, bob.access_token)))
-        .await
-        .unwrap();
+    let mut socket = app.socket(&bob.access_token).await;
 
     let slot = upload(&app, &ann, "notes.txt", "text/plain", b"the notes").await;
     let sent = json_of(send_with(&app, &ann, &group, &[&slot]).await, StatusCode::CREATED).await;

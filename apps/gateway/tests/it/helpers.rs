@@ -7,6 +7,10 @@ use epop_test_support::{TestDatabase, redis_url, unique_prefix};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 use std::collections::HashMap;
+
+/// A test's raw WebSocket connection to the gateway.
+pub(crate) type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 use std::sync::Arc;
 
 /// The JWT secret every test gateway uses.
@@ -99,6 +103,43 @@ impl TestApp {
 
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
+    }
+
+    /// A Socket.IO session over WebSocket that sent CONNECT with `auth`: the socket and the text of the
+    /// server's answer to the CONNECT (`40{"sid",…}`, or a `44` refusal).
+    pub(crate) async fn socket_with(&self, auth: &Value) -> (Ws, String) {
+        use futures_util::{SinkExt as _, StreamExt as _};
+        let url = format!(
+            "{}/socket.io/?EIO=4&transport=websocket",
+            self.address.replace("http", "ws")
+        );
+        let (mut ws, _) = tokio_tungstenite::connect_async(url)
+            .await
+            .expect("WebSocket upgrade");
+        ws.next().await.unwrap().unwrap(); // Engine.IO open
+        ws.send(tokio_tungstenite::tungstenite::Message::text(format!("40{auth}")))
+            .await
+            .unwrap();
+        let reply = ws.next().await.unwrap().unwrap();
+        (ws, reply.to_text().unwrap().to_owned())
+    }
+
+    /// A Socket.IO session over WebSocket authenticated with `token` (its CONNECT accepted).
+    pub(crate) async fn socket(&self, token: &str) -> Ws {
+        let (ws, reply) = self.socket_with(&json!({"token": token})).await;
+        assert!(reply.starts_with("40{\"sid\""), "{reply}");
+        ws
+    }
+
+    /// The text of `/metrics`.
+    pub(crate) async fn metrics(&self) -> String {
+        self.request(Method::GET, "/metrics")
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
     }
 
     pub(crate) fn request(&self, method: Method, path: &str) -> RequestBuilder {

@@ -2,7 +2,7 @@
 //! live as `notification:new`.
 
 use crate::helpers::{JWT_SECRET, TestApp, json_of, problem};
-use futures_util::{SinkExt as _, StreamExt as _};
+use futures_util::StreamExt as _;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
@@ -44,17 +44,7 @@ async fn a_message_notifies_members_without_a_live_connection_only() {
     let group = app.group(&ann, "G", &[&bob, &cat]).await;
 
     // Cat is connected; Bob is not.
-    let url = format!(
-        "{}/socket.io/?EIO=4&transport=websocket",
-        app.address.replace("http", "ws")
-    );
-    let (mut cat_socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    cat_socket.next().await.unwrap().unwrap();
-    cat_socket
-        .send(Message::text(format!(r#"40{{"token":"{}"}}"#, cat.access_token)))
-        .await
-        .unwrap();
-    cat_socket.next().await.unwrap().unwrap();
+    let _cat_socket = app.socket(&cat.access_token).await;
 
     let long = "x".repeat(300);
     let message = app.message(&ann, &group, &long).await;
@@ -317,17 +307,7 @@ async fn notifications_are_listed_newest_first_and_marked_read() {
 async fn notifications_reach_connected_sockets_as_notification_new() {
     let app = TestApp::spawn().await;
     let bob = app.register("Bob", "bob@example.com").await;
-    let url = format!(
-        "{}/socket.io/?EIO=4&transport=websocket",
-        app.address.replace("http", "ws")
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    socket.next().await.unwrap().unwrap();
-    socket
-        .send(Message::text(format!(r#"40{{"token":"{}"}}"#, bob.access_token)))
-        .await
-        .unwrap();
-    socket.next().await.unwrap().unwrap();
+    let mut socket = app.socket(&bob.access_token).await;
     let _ = JWT_SECRET;
     // A task assignment event, as the projects crate writes it.
     let event = json!({

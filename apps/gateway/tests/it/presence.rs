@@ -3,31 +3,8 @@
 //! checked with the official client in `realtime.rs`.
 
 use crate::helpers::{TestApp, failing_fields, json_of, problem};
-use futures_util::{SinkExt as _, StreamExt as _};
 use reqwest::StatusCode;
 use std::time::{Duration, Instant};
-use tokio_tungstenite::tungstenite::Message;
-
-type Ws = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// A Socket.IO connection (WebSocket transport) authenticated with `token`.
-async fn socket(app: &TestApp, token: &str) -> Ws {
-    let url = format!(
-        "{}/socket.io/?EIO=4&transport=websocket",
-        app.address.replace("http", "ws")
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-    ws.next().await.unwrap().unwrap(); // Engine.IO open
-    ws.send(Message::text(format!(r#"40{{"token":"{token}"}}"#)))
-        .await
-        .unwrap();
-    let connected = ws.next().await.unwrap().unwrap();
-    assert!(
-        connected.to_text().unwrap().starts_with("40{\"sid\""),
-        "{connected:?}"
-    );
-    ws
-}
 
 async fn presence(app: &TestApp, token: &str, ids: &[&str]) -> Vec<serde_json::Value> {
     let path = format!("/api/presence?user_ids={}", ids.join(","));
@@ -43,7 +20,7 @@ async fn presence_on_demand_shows_people_who_share_a_conversation() {
     let zed = app.register("Zed", "zed@example.com").await;
     app.group(&ann, "Team", &[&bob]).await;
 
-    let mut ws = socket(&app, &bob.access_token).await;
+    let mut ws = app.socket(&bob.access_token).await;
     let items = presence(&app, &ann.access_token, &[&bob.id, &zed.id, &ann.id]).await;
     assert_eq!(
         items,

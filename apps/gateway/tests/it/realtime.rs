@@ -107,7 +107,7 @@ mod raw {
     use crate::helpers::{JWT_SECRET, TestApp};
     use base64::Engine as _;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    use futures_util::{SinkExt as _, StreamExt as _};
+    use futures_util::StreamExt as _;
     use hmac::Mac as _;
     use std::time::{Duration, Instant};
     use tokio_tungstenite::tungstenite::Message;
@@ -129,23 +129,7 @@ mod raw {
     async fn a_socket_is_disconnected_when_its_token_expires() {
         let app = TestApp::spawn().await;
         let user = app.register("Ann", "ann@example.com").await;
-        let url = format!(
-            "{}/socket.io/?EIO=4&transport=websocket",
-            app.address.replace("http", "ws")
-        );
-        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        ws.next().await.unwrap().unwrap(); // open
-        ws.send(Message::text(format!(
-            r#"40{{"token":"{}"}}"#,
-            token_for(&user.id, 2)
-        )))
-        .await
-        .unwrap();
-        let connected = ws.next().await.unwrap().unwrap();
-        assert!(
-            connected.to_text().unwrap().starts_with("40{\"sid\""),
-            "{connected:?}"
-        );
+        let mut ws = app.socket(&token_for(&user.id, 2)).await;
         let started = Instant::now();
         loop {
             let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
@@ -167,20 +151,10 @@ mod raw {
     async fn an_expired_token_is_refused() {
         let app = TestApp::spawn().await;
         let user = app.register("Ann", "ann@example.com").await;
-        let url = format!(
-            "{}/socket.io/?EIO=4&transport=websocket",
-            app.address.replace("http", "ws")
-        );
-        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        ws.next().await.unwrap().unwrap();
-        ws.send(Message::text(format!(
-            r#"40{{"token":"{}"}}"#,
-            token_for(&user.id, -1)
-        )))
-        .await
-        .unwrap();
-        let refused = ws.next().await.unwrap().unwrap();
-        assert_eq!(refused.to_text().unwrap(), r#"44{"message":"unauthorized"}"#);
+        let (_ws, refused) = app
+            .socket_with(&serde_json::json!({"token": token_for(&user.id, -1)}))
+            .await;
+        assert_eq!(refused, r#"44{"message":"unauthorized"}"#);
     }
 }
 
@@ -276,29 +250,15 @@ async fn a_killed_node_leaves_the_other_working_and_its_users_go_offline() {
 }
 
 mod recovery {
-    use crate::helpers::TestApp;
-    use futures_util::{SinkExt as _, StreamExt as _};
+    use crate::helpers::{TestApp, Ws};
+    use futures_util::StreamExt as _;
     use std::time::Duration;
-    use tokio_tungstenite::tungstenite::Message;
 
-    /// Opens a WebSocket session and sends CONNECT with `auth`; returns the socket and the CONNECT reply.
-    async fn connect_with(
-        app: &TestApp,
-        auth: serde_json::Value,
-    ) -> (
-        tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
-        serde_json::Value,
-    ) {
-        let url = format!(
-            "{}/socket.io/?EIO=4&transport=websocket",
-            app.address.replace("http", "ws")
-        );
-        let (mut ws, _) = tokio_tungstenite::connect_async(url).await.unwrap();
-        ws.next().await.unwrap().unwrap();
-        ws.send(Message::text(format!("40{auth}"))).await.unwrap();
-        let reply = ws.next().await.unwrap().unwrap();
-        let body = reply.to_text().unwrap().strip_prefix("40").unwrap().to_owned();
-        (ws, serde_json::from_str(&body).unwrap())
+    /// A Socket.IO session that sent CONNECT with `auth`, and the payload of the CONNECT reply.
+    async fn connect_with(app: &TestApp, auth: serde_json::Value) -> (Ws, serde_json::Value) {
+        let (ws, reply) = app.socket_with(&auth).await;
+        let body = reply.strip_prefix("40").expect("CONNECT accepted");
+        (ws, serde_json::from_str(body).unwrap())
     }
 
     #[tokio::test]
