@@ -650,13 +650,13 @@ impl ChatService {
                 .map(|(user, (seq, id))| (user, seq, id))
                 .collect();
             convs::move_read_positions(conn, conversation, &read).await?;
-            let messages = self.assemble(conn, inserted).await?;
+            let (messages, keys) = self.assemble_with_keys(conn, inserted).await?;
             let mut events = Vec::with_capacity(messages.len());
             for (&index, message) in new.iter().zip(&messages) {
                 events.push(DomainEvent::MessageCreated {
                     conversation_id: ConversationId::from(conversation),
                     sender_id: message.sender_id,
-                    message: self.event_payload(conn, message).await?,
+                    message: Self::event_payload(message, &keys)?,
                     origin: batch[index].origin.clone(),
                 });
             }
@@ -747,12 +747,24 @@ impl ChatService {
         conn: &mut AsyncPgConnection,
         rows: Vec<MessageRow>,
     ) -> ChatResult<Vec<Message>> {
+        Ok(self.assemble_with_keys(conn, rows).await?.0)
+    }
+
+    /// [`Self::assemble`], also giving the object key of every attachment (by attachment id), for the events
+    /// that carry keys instead of links.
+    async fn assemble_with_keys(
+        &self,
+        conn: &mut AsyncPgConnection,
+        rows: Vec<MessageRow>,
+    ) -> ChatResult<(Vec<Message>, HashMap<Uuid, String>)> {
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let mut files: HashMap<Uuid, Vec<Attachment>> = HashMap::new();
+        let mut keys: HashMap<Uuid, String> = HashMap::new();
         if !ids.is_empty() {
             for row in attachments::of_messages(conn, &ids).await? {
                 let Some(message) = row.message_id else { continue };
                 let url = self.download_url(&row).await?;
+                keys.insert(row.id, row.object_key.clone());
                 files.entry(message).or_default().push(Attachment {
                     id: AttachmentId::from(row.id),
                     file_name: row.file_name,
@@ -762,7 +774,7 @@ impl ChatService {
                 });
             }
         }
-        Ok(rows
+        let messages = rows
             .into_iter()
             .map(|row| Message {
                 id: MessageId::from(row.id),
@@ -776,7 +788,8 @@ impl ChatService {
                 updated_at: row.updated_at,
                 edited_at: row.edited_at,
             })
-            .collect())
+            .collect();
+        Ok((messages, keys))
     }
 
     async fn download_url(&self, row: &AttachmentRow) -> ChatResult<String> {
@@ -794,30 +807,15 @@ impl ChatService {
     /// A message as its `MessageCreated`/`MessageUpdated` event carries it: attachments with their metadata
     /// and object key instead of a download link, since a link expires and an event may be delivered (or
     /// replayed) long after it was written. [`Self::signed_for_delivery`] signs the links on delivery.
-    async fn event_payload(
-        &self,
-        conn: &mut AsyncPgConnection,
-        message: &Message,
-    ) -> ChatResult<serde_json::Value> {
+    fn event_payload(message: &Message, keys: &HashMap<Uuid, String>) -> ChatResult<serde_json::Value> {
         let mut payload = serde_json::to_value(message).map_err(epop_storage::StorageError::from)?;
-        if message.attachments.is_empty() {
-            return Ok(payload);
-        }
-        let keys: HashMap<Uuid, String> = attachments::of_messages(conn, &[message.id.into_uuid()])
-            .await?
-            .into_iter()
-            .map(|row| (row.id, row.object_key))
-            .collect();
         if let Some(files) = payload
             .get_mut("attachments")
             .and_then(serde_json::Value::as_array_mut)
         {
-            for file in files {
-                let key = file
-                    .get("id")
-                    .and_then(serde_json::Value::as_str)
-                    .and_then(|id| id.parse::<Uuid>().ok())
-                    .and_then(|id| keys.get(&id).cloned());
+            // Serialized from `message.attachments`, in the same order.
+            for (file, attachment) in files.iter_mut().zip(&message.attachments) {
+                let key = keys.get(&attachment.id.into_uuid()).cloned();
                 if let Some(object) = file.as_object_mut() {
                     object.remove("url");
                     if let Some(key) = key {
@@ -967,12 +965,9 @@ impl ChatService {
         let message = conn
             .transaction::<_, ChatError, _>(async |conn| {
                 let row = messages::edit(conn, id.into_uuid(), content).await?;
-                let message = self
-                    .assemble(conn, vec![row])
-                    .await?
-                    .pop()
-                    .ok_or(ChatError::NotFound)?;
-                let payload = self.event_payload(conn, &message).await?;
+                let (mut messages, keys) = self.assemble_with_keys(conn, vec![row]).await?;
+                let message = messages.pop().ok_or(ChatError::NotFound)?;
+                let payload = Self::event_payload(&message, &keys)?;
                 outbox::append(
                     conn,
                     &DomainEvent::MessageUpdated {
