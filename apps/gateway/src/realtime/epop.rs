@@ -87,6 +87,16 @@ fn chat_failure(error: ChatError) -> Value {
     failure(api.code, &message)
 }
 
+/// The id of a message as an event carries it.
+fn message_id_of(message: &Value) -> Option<MessageId> {
+    message
+        .get("id")?
+        .as_str()?
+        .parse::<uuid::Uuid>()
+        .ok()
+        .map(MessageId::from)
+}
+
 fn uuid_field(args: &[Value], field: &str) -> Option<uuid::Uuid> {
     args.first()?.get(field)?.as_str()?.parse().ok()
 }
@@ -461,11 +471,7 @@ impl EpopRealtime {
             .iter()
             .filter_map(|published| match &published.event {
                 DomainEvent::MessageCreated { message, .. } | DomainEvent::MessageUpdated { message, .. } => {
-                    message
-                        .get("id")
-                        .and_then(Value::as_str)
-                        .and_then(|id| id.parse::<uuid::Uuid>().ok())
-                        .map(MessageId::from)
+                    message_id_of(message)
                 }
                 _ => None,
             })
@@ -481,13 +487,7 @@ impl EpopRealtime {
                     return false;
                 }
             };
-        let now = |message: &Value| {
-            message
-                .get("id")
-                .and_then(Value::as_str)
-                .and_then(|id| id.parse::<uuid::Uuid>().ok())
-                .and_then(|id| current.get(&MessageId::from(id)).cloned())
-        };
+        let now = |message: &Value| message_id_of(message).and_then(|id| current.get(&id).cloned());
         for published in events {
             let offset = Value::String(published.position.to_string());
             let emit = |name: &str, args: Value| socket.emit(name, vec![args, offset.clone()]);
