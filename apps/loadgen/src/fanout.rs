@@ -141,6 +141,30 @@ pub(crate) fn clock_ticks_per_second() -> u64 {
 }
 
 /// An HS256 access token for `user`, with the claims the gateway's `TokenSigner` issues.
+/// Access tokens for the first `clients` user ids of `file` (one per line), signed with `secret`: the seeded
+/// users of a scenario, who cannot log in.
+pub(crate) fn socket_tokens(
+    file: &std::path::Path,
+    clients: usize,
+    secret: &str,
+) -> anyhow::Result<Vec<String>> {
+    let ids = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let users: Vec<&str> = ids.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+    anyhow::ensure!(
+        users.len() >= clients,
+        "{} holds {} user ids, fewer than --clients {}",
+        file.display(),
+        users.len(),
+        clients
+    );
+    let key = jsonwebtoken::EncodingKey::from_secret(secret.as_bytes());
+    let now = chrono::Utc::now().timestamp();
+    users[..clients]
+        .iter()
+        .map(|user| sign_token(&key, user, now))
+        .collect()
+}
+
 pub(crate) fn sign_token(key: &jsonwebtoken::EncodingKey, user: &str, now: i64) -> anyhow::Result<String> {
     let claims = json!({
         "sub": user,
@@ -576,24 +600,9 @@ pub(crate) async fn settle(pid: Option<u32>, limit: Duration) -> Duration {
 
 /// Runs the scenario against `base` (`http://host:port`).
 pub(crate) async fn run(base: &str, args: FanoutArgs) -> anyhow::Result<()> {
-    let ids = std::fs::read_to_string(&args.user_ids_file)
-        .with_context(|| format!("reading {}", args.user_ids_file.display()))?;
-    let users: Vec<&str> = ids.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    anyhow::ensure!(
-        users.len() >= args.clients,
-        "{} holds {} user ids, fewer than --clients {}",
-        args.user_ids_file.display(),
-        users.len(),
-        args.clients
-    );
+    let tokens = socket_tokens(&args.user_ids_file, args.clients, &args.jwt_secret)?;
     anyhow::ensure!(args.rate > 0.0, "--rate must be positive");
     let clients = args.clients;
-    let key = jsonwebtoken::EncodingKey::from_secret(args.jwt_secret.as_bytes());
-    let now = chrono::Utc::now().timestamp();
-    let tokens = users[..clients]
-        .iter()
-        .map(|user| sign_token(&key, user, now))
-        .collect::<anyhow::Result<Vec<_>>>()?;
 
     let target = Arc::new(Target {
         addr: base

@@ -494,28 +494,14 @@ fn print_long(label: &str, h: &Histogram<u64>) {
 
 /// Runs the scenario against `base` (`http://host:port`).
 pub(crate) async fn run(base: &str, args: TeamBurstArgs) -> anyhow::Result<()> {
-    let ids = std::fs::read_to_string(&args.user_ids_file)
-        .with_context(|| format!("reading {}", args.user_ids_file.display()))?;
-    let users: Vec<&str> = ids.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
-    anyhow::ensure!(
-        users.len() >= args.clients,
-        "{} holds {} user ids, fewer than --clients {}",
-        args.user_ids_file.display(),
-        users.len(),
-        args.clients
-    );
+    let tokens = fanout::socket_tokens(&args.user_ids_file, args.clients, &args.jwt_secret)?;
     anyhow::ensure!(
         args.rate > 0.0 && args.rate <= 1000.0,
         "--rate must be in (0, 1000]"
     );
     let clients = args.clients;
     let key = jsonwebtoken::EncodingKey::from_secret(args.jwt_secret.as_bytes());
-    let now = chrono::Utc::now().timestamp();
-    let tokens = users[..clients]
-        .iter()
-        .map(|user| fanout::sign_token(&key, user, now))
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let sender_token = fanout::sign_token(&key, &args.sender_user, now)?;
+    let sender_token = fanout::sign_token(&key, &args.sender_user, chrono::Utc::now().timestamp())?;
     let target = Arc::new(Target {
         addr: base
             .strip_prefix("http://")
