@@ -96,12 +96,19 @@ fn nul_fields(value: &serde_json::Value, path: &mut String, found: &mut Vec<Fiel
     }
 }
 
-/// Turns a garde report into field errors.
+/// Turns a garde report into field errors. Request types name their fields as the wire does (a keyword is a
+/// raw identifier, `r#type`, which serde already reads as `type`); garde spells the path with the `r#`, which
+/// is dropped here so that a problem names the request's own field.
 pub fn report_errors(report: &garde::Report) -> Vec<FieldError> {
     report
         .iter()
         .map(|(path, error)| {
-            let field = path.to_string();
+            let field = path
+                .to_string()
+                .split('.')
+                .map(|segment| segment.strip_prefix("r#").unwrap_or(segment))
+                .collect::<Vec<_>>()
+                .join(".");
             FieldError::new(
                 if field.is_empty() {
                     "body".to_owned()
@@ -114,34 +121,95 @@ pub fn report_errors(report: &garde::Report) -> Vec<FieldError> {
         .collect()
 }
 
-fn deserialize_error(error: &serde_path_to_error::Error<impl std::fmt::Display>) -> ApiError {
-    let path = error.path().to_string();
-    let field = if path == "." { "body".to_owned() } else { path };
-    ApiError::validation(vec![FieldError::new(field, error.inner().to_string())])
+/// Most fields one body or query string reports as unparsable; past it the answer lists the ones found.
+const MAX_TYPE_ERRORS: usize = 32;
+
+/// The request field a deserialization error names (`body` for the body as a whole).
+fn error_field(path: &serde_path_to_error::Path) -> String {
+    let path = path.to_string();
+    if path == "." { "body".to_owned() } else { path }
 }
 
-/// Parses `bytes` as JSON into `T` and validates it.
+/// Removes the value at `path` from `value`, so parsing can go on past it. Only object members can be removed
+/// (dropping an array element would shift the paths of the ones after it); returns whether it removed one.
+fn remove_at(value: &mut serde_json::Value, path: &serde_path_to_error::Path) -> bool {
+    use serde_path_to_error::Segment;
+    let segments: Vec<&Segment> = path.iter().collect();
+    let Some((Segment::Map { key }, parents)) = segments.split_last() else {
+        return false;
+    };
+    let mut parent = value;
+    for segment in parents {
+        let next = match (segment, parent) {
+            (Segment::Map { key }, serde_json::Value::Object(map)) => map.get_mut(key.as_str()),
+            (Segment::Seq { index }, serde_json::Value::Array(items)) => items.get_mut(*index),
+            _ => None,
+        };
+        let Some(next) = next else {
+            return false;
+        };
+        parent = next;
+    }
+    match parent {
+        serde_json::Value::Object(map) => map.remove(key.as_str()).is_some(),
+        _ => false,
+    }
+}
+
+/// Deserializes `value` into `T`, collecting every field with the wrong type or format rather than stopping at
+/// the first: each failing member is reported and removed, and parsing starts again without it. Returns the
+/// value parsed from what remained (absent when the remainder still does not parse) and the errors.
+fn deserialize_every_field<T: DeserializeOwned>(
+    mut value: serde_json::Value,
+) -> (Option<T>, Vec<FieldError>) {
+    let mut errors = Vec::new();
+    loop {
+        match serde_path_to_error::deserialize::<_, T>(&value) {
+            Ok(parsed) => return (Some(parsed), errors),
+            Err(error) => {
+                errors.push(FieldError::new(error_field(error.path()), error.inner().to_string()));
+                if errors.len() >= MAX_TYPE_ERRORS || !remove_at(&mut value, error.path()) {
+                    return (None, errors);
+                }
+            }
+        }
+    }
+}
+
+/// Adds garde's findings to `errors`, except for fields that already have one (a field that failed to parse
+/// is absent from the parsed value, and garde would only add that it is required).
+fn add_rule_errors(errors: &mut Vec<FieldError>, parsed: &impl garde::Validate<Context = ()>) {
+    if let Err(report) = parsed.validate() {
+        for error in report_errors(&report) {
+            if !errors.iter().any(|e| e.field == error.field) {
+                errors.push(error);
+            }
+        }
+    }
+}
+
+/// Parses `bytes` as JSON into `T` and validates it. A `422` lists every failing field: NUL characters, wrong
+/// types or formats, and garde's rules on the rest.
 pub fn parse_json<T>(bytes: &[u8]) -> Result<T, ApiError>
 where
     T: DeserializeOwned + garde::Validate<Context = ()>,
 {
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("the body is not valid JSON: {e}")))?;
-    let mut nul = Vec::new();
-    nul_fields(&value, &mut String::new(), &mut nul);
-    let parsed: T = serde_path_to_error::deserialize(value).map_err(|e| deserialize_error(&e))?;
-    let mut errors = nul;
-    if let Err(report) = parsed.validate() {
-        for error in report_errors(&report) {
-            if !errors.iter().any(|e: &FieldError| e.field == error.field) {
-                errors.push(error);
-            }
+    let mut errors = Vec::new();
+    nul_fields(&value, &mut String::new(), &mut errors);
+    let (parsed, type_errors) = deserialize_every_field::<T>(value);
+    for error in type_errors {
+        if !errors.iter().any(|e| e.field == error.field) {
+            errors.push(error);
         }
     }
-    if errors.is_empty() {
-        Ok(parsed)
-    } else {
-        Err(ApiError::validation(errors))
+    if let Some(parsed) = &parsed {
+        add_rule_errors(&mut errors, parsed);
+    }
+    match parsed {
+        Some(parsed) if errors.is_empty() => Ok(parsed),
+        _ => Err(ApiError::validation(errors)),
     }
 }
 
@@ -220,7 +288,8 @@ where
     }
 }
 
-/// Parses and validates a query string.
+/// Parses and validates a query string. Like a body, a `422` lists every failing parameter: each one that does
+/// not parse is reported and left out, and parsing starts again without it.
 pub fn parse_query<T>(query: &str) -> Result<T, ApiError>
 where
     T: DeserializeOwned + garde::Validate<Context = ()>,
@@ -232,12 +301,33 @@ where
     if !nul.is_empty() {
         return Err(ApiError::validation(nul));
     }
-    let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
-    let parsed: T = serde_path_to_error::deserialize(deserializer).map_err(|e| deserialize_error(&e))?;
-    parsed
-        .validate()
-        .map_err(|report| ApiError::validation(report_errors(&report)))?;
-    Ok(parsed)
+    let mut pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let mut errors = Vec::new();
+    let parsed = loop {
+        let remaining = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(&pairs)
+            .finish();
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded::parse(remaining.as_bytes()));
+        match serde_path_to_error::deserialize::<_, T>(deserializer) {
+            Ok(parsed) => break Some(parsed),
+            Err(error) => {
+                let field = error_field(error.path());
+                errors.push(FieldError::new(field.clone(), error.inner().to_string()));
+                let before = pairs.len();
+                pairs.retain(|(key, _)| *key != field);
+                if errors.len() >= MAX_TYPE_ERRORS || pairs.len() == before {
+                    break None;
+                }
+            }
+        }
+    };
+    if let Some(parsed) = &parsed {
+        add_rule_errors(&mut errors, parsed);
+    }
+    match parsed {
+        Some(parsed) if errors.is_empty() => Ok(parsed),
+        _ => Err(ApiError::validation(errors)),
+    }
 }
 
 /// Converts validated `limit`/`cursor` query values into a [`PageRequest`].

@@ -1,7 +1,9 @@
 //! CONTRACT sections 1 and 10: request ids, problem bodies, security headers, CORS, unknown routes, 5xx.
 
-use crate::helpers::{TestApp, json_of, problem};
+use crate::helpers::{TestApp, failing_fields, json_of, problem};
 use reqwest::{Method, StatusCode};
+use serde_json::json;
+use std::collections::BTreeSet;
 
 #[tokio::test]
 async fn request_ids_are_kept_when_sane_and_replaced_otherwise() {
@@ -168,6 +170,75 @@ async fn cors_answers_only_configured_origins() {
         .await
         .unwrap();
     assert!(other.headers().get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn validation_problems_name_the_wire_fields_and_list_every_failure() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let fields_of = async |method: Method, path: &str, body: Option<serde_json::Value>| {
+        let request = match body {
+            Some(body) => app.send_json(method, path, &ann.access_token, &body),
+            None => app.request(method, path).bearer_auth(&ann.access_token),
+        };
+        let error = problem(
+            request.send().await.unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        failing_fields(&error).into_iter().collect::<BTreeSet<String>>()
+    };
+    let set = |fields: &[&str]| fields.iter().map(|f| (*f).to_owned()).collect::<BTreeSet<String>>();
+
+    // The conversation's `type` is reported as `type` (its Rust name is `kind`), by value and by type.
+    for body in [
+        json!({"type": "channel", "member_ids": []}),
+        json!({"type": 7, "member_ids": []}),
+    ] {
+        assert_eq!(
+            fields_of(Method::POST, "/api/conversations", Some(body.clone())).await,
+            set(&["type"]),
+            "{body}"
+        );
+    }
+    assert_eq!(
+        fields_of(Method::POST, "/api/conversations", Some(json!({"type": [], "member_ids": "x"}))).await,
+        set(&["type", "member_ids"])
+    );
+
+    // A wrong type, a wrong format and a missing field are all listed together.
+    assert_eq!(
+        fields_of(
+            Method::POST,
+            "/api/calendar-events",
+            Some(json!({"title": 5, "start_time": "yesterday"}))
+        )
+        .await,
+        set(&["title", "start_time", "end_time"])
+    );
+    assert_eq!(
+        fields_of(
+            Method::POST,
+            "/api/projects",
+            Some(json!({"name": false, "description": ["not", "text"]}))
+        )
+        .await,
+        set(&["name", "description"])
+    );
+
+    // Query strings too: every unparsable parameter, then the rules on the others.
+    assert_eq!(
+        fields_of(Method::GET, "/api/calendar-events?from=soon&to=later&limit=many", None).await,
+        set(&["from", "to", "limit"])
+    );
+    assert_eq!(
+        fields_of(Method::GET, "/api/calendar-events?from=soon&limit=0", None).await,
+        set(&["from", "limit"])
+    );
+    // Nothing was created by any of the refused requests.
+    assert_eq!(app.count("SELECT count(*) AS n FROM conversations").await, 0);
+    assert_eq!(app.count("SELECT count(*) AS n FROM calendar_events").await, 0);
 }
 
 #[tokio::test]

@@ -17,9 +17,8 @@ use uuid::Uuid;
 pub struct CreateConversationRequest {
     /// `direct` or `group`.
     #[garde(required, pattern(r"^(direct|group)$"))]
-    #[serde(rename = "type")]
     #[schema(value_type = String, example = "group")]
-    pub kind: Option<String>,
+    pub r#type: Option<String>,
     /// The group's name, 1..=100 characters (groups only).
     #[garde(length(chars, min = 1, max = 100))]
     pub name: Option<String>,
@@ -43,7 +42,7 @@ pub async fn create(
     body: Json<CreateConversationRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let Json(body) = body;
-    let kind = required(body.kind, "type")?;
+    let kind = required(body.r#type, "type")?;
     let members: Vec<UserId> = required(body.member_ids, "member_ids")?
         .into_iter()
         .map(UserId::from)
