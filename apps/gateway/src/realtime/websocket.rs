@@ -40,6 +40,9 @@ const MAX_IOVECS: usize = 64;
 const POLL_ROUNDS: usize = 16;
 /// Bytes read per readiness event before queued writes get their turn.
 const READ_BUDGET: usize = 64 * 1024;
+/// Unwritten bytes past which the connection stops reading: a client that sends but does not read (pings,
+/// events that are answered) is held back by TCP's own flow control instead of growing what waits for it here.
+const MAX_PENDING_BYTES: usize = 256 * 1024;
 
 /// Which engine serves WebSocket upgrades on which path (`/socket.io` also answers `/socket.io/`).
 #[derive(Clone, Default)]
@@ -168,15 +171,15 @@ async fn handshake(routes: WebSocketRoutes, upgrade: Box<Upgrade>) -> Option<(Co
         partial: None,
         max_payload: config.max_payload,
         pending: VecDeque::new(),
+        pending_bytes: 0,
+        pong: None,
         taken: VecDeque::new(),
     };
     drop(read_buf);
     let session = match upgrading {
         None => {
             let (session, open) = engine.open(Transport::WebSocket);
-            connection
-                .pending
-                .push_back(OutFrame::packet(&open).wire().clone());
+            connection.queue(OutFrame::packet(&open).wire().clone());
             session
         }
         Some(session) => {
@@ -251,6 +254,11 @@ struct Connection {
     max_payload: usize,
     /// Whole frames waiting for the socket, the first possibly partly written.
     pending: VecDeque<Bytes>,
+    /// Bytes in `pending` not yet written.
+    pending_bytes: usize,
+    /// The answer to the client's latest ping, not yet queued. At most one pong waits: RFC 6455 (5.5.3) lets
+    /// an endpoint answer only the most recent of several pings, so a ping flood costs one frame, not a queue.
+    pong: Option<Bytes>,
     /// Scratch space for frames taken from the session's queue.
     taken: VecDeque<OutFrame>,
 }
@@ -364,6 +372,7 @@ impl Connection {
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => return Err(Gone),
             };
+            self.pending_bytes = self.pending_bytes.saturating_sub(written);
             while written > 0 {
                 let Some(front) = self.pending.front_mut() else {
                     break;
@@ -380,8 +389,27 @@ impl Connection {
         Ok(())
     }
 
+    /// Queues a whole frame behind those pending.
+    fn queue(&mut self, frame: Bytes) {
+        self.pending_bytes += frame.len();
+        self.pending.push_back(frame);
+    }
+
+    /// Queues the waiting pong, if any (only between whole frames: `pending` is empty or starts a new frame).
+    fn queue_pong(&mut self) {
+        if let Some(pong) = self.pong.take() {
+            self.queue(pong);
+        }
+    }
+
+    /// Whether the client must wait with its next frames until more of what is pending was written.
+    fn over_write_cap(&self) -> bool {
+        self.pending_bytes > MAX_PENDING_BYTES
+    }
+
     /// Writes everything pending, waiting for the socket as needed.
     async fn flush(&mut self) -> Result<(), Gone> {
+        self.queue_pong();
         loop {
             self.write_available()?;
             if self.pending.is_empty() {
@@ -402,7 +430,7 @@ impl Connection {
             session.abort_upgrade();
             return false;
         }
-        self.pending.push_back(OutFrame::text("3probe").wire().clone());
+        self.queue(OutFrame::text("3probe").wire().clone());
         // Written without yielding when the socket takes it (it always has room for 7 bytes), so that a `5`
         // that came with the probe is handled at once.
         let written = match self.write_available() {
@@ -418,7 +446,7 @@ impl Connection {
             match tokio::time::timeout(timeout, self.next_message()).await {
                 Ok(Ok(Incoming::Text(text))) if &text[..] == b"5" => break,
                 Ok(Ok(Incoming::Text(text))) if &text[..] == b"6" => {}
-                Ok(Ok(Incoming::Ping(data))) => self.pending.push_back(pong_frame(&data)),
+                Ok(Ok(Incoming::Ping(data))) => self.pong = Some(pong_frame(&data)),
                 _ => {
                     session.abort_upgrade();
                     return false;
@@ -446,7 +474,7 @@ impl Connection {
             }
             Incoming::Binary(data) => session.receive(Packet::Message(Payload::Binary(data))),
             Incoming::Ping(data) => {
-                self.pending.push_back(pong_frame(&data));
+                self.pong = Some(pong_frame(&data));
                 Ok(())
             }
             Incoming::Pong => Ok(()),
@@ -484,8 +512,12 @@ impl Connection {
             // Registered before the queue is looked at: a frame queued after the look wakes this task.
             session.register_writer(cx.waker());
             if self.pending.is_empty() || session.is_closed() {
+                self.queue_pong();
                 let ended = session.take_outbound(&mut self.taken);
-                self.pending.extend(self.taken.drain(..).map(OutFrame::into_wire));
+                let frames: Vec<Bytes> = self.taken.drain(..).map(OutFrame::into_wire).collect();
+                for frame in frames {
+                    self.queue(frame);
+                }
                 if ended {
                     return Poll::Ready(Ended::Session);
                 }
@@ -494,18 +526,21 @@ impl Connection {
                 return transport_gone(session);
             }
             let mut progressed = false;
-            match self.io.poll_read_ready(cx) {
-                Poll::Ready(Ok(())) => {
-                    if self.read_available().is_err() {
+            // Over the cap, the socket is not read (nor its readiness registered): writing makes room first.
+            if !self.over_write_cap() {
+                match self.io.poll_read_ready(cx) {
+                    Poll::Ready(Ok(())) => {
+                        if self.read_available().is_err() {
+                            return transport_gone(session);
+                        }
+                        self.deliver_buffered(session);
+                        progressed = true;
+                    }
+                    Poll::Ready(Err(_)) => {
                         return transport_gone(session);
                     }
-                    self.deliver_buffered(session);
-                    progressed = true;
+                    Poll::Pending => {}
                 }
-                Poll::Ready(Err(_)) => {
-                    return transport_gone(session);
-                }
-                Poll::Pending => {}
             }
             if !self.pending.is_empty() {
                 match self.io.poll_write_ready(cx) {
@@ -527,7 +562,8 @@ impl Connection {
 
     /// Flushes what is queued and a close frame, then shuts down the writing side (at most [`FLUSH_TIMEOUT`]).
     async fn close_gracefully(&mut self) {
-        self.pending.push_back(close_frame());
+        self.queue_pong();
+        self.queue(close_frame());
         if let Ok(Ok(())) = tokio::time::timeout(FLUSH_TIMEOUT, self.flush()).await {
             let _ = tokio::io::AsyncWriteExt::shutdown(&mut self.io).await;
         }

@@ -16,6 +16,7 @@ mod conventions;
 mod deploy;
 mod email;
 mod files;
+mod floods;
 mod health;
 mod helpers;
 mod notifications;
