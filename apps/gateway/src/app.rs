@@ -11,7 +11,7 @@ use crate::realtime::engine::{Engine, EngineConfig};
 use crate::realtime::epop::{EpopApplication, EpopRealtime};
 use crate::realtime::hub::Hub;
 use crate::realtime::presence::Presence;
-use crate::realtime::socketio::SocketIo;
+use crate::realtime::socketio::{SocketIo, SocketIoLimits};
 use crate::realtime::transport;
 use crate::realtime::websocket::{self, WebSocketRoutes};
 use crate::routes::{self, docs::ApiDoc};
@@ -415,11 +415,25 @@ impl Application {
         let realtime = EpopRealtime::new(state.clone(), hub.clone());
         realtime.spawn_fan_out();
         realtime.spawn_presence_sweeper();
+        let limits = state.config.realtime;
         let socket_io = Arc::new(SocketIo::new(
             Arc::new(EpopApplication(realtime)),
-            SOCKET_CONNECT_TIMEOUT,
+            SocketIoLimits {
+                connect_timeout: SOCKET_CONNECT_TIMEOUT,
+                inbox_packets: limits.inbox_packets,
+                inbox_bytes: limits.inbox_bytes,
+                connects_per_session: limits.connects_per_session,
+            },
         ));
-        let engine = Engine::new(EngineConfig::default(), socket_io.clone());
+        let engine = Engine::behind_proxies(
+            EngineConfig {
+                max_sessions_per_client: limits.sessions_per_client,
+                handshakes_per_client_per_minute: limits.handshakes_per_client_per_minute,
+                ..EngineConfig::default()
+            },
+            socket_io.clone(),
+            state.config.trusted_proxies.clone(),
+        );
         let data = web::Data::new(state.clone());
         let engine_data = web::Data::new(engine.clone());
         let server = serve_http(

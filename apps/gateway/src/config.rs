@@ -51,6 +51,29 @@ pub struct RateLimits {
     pub socket_per_10s: u32,
 }
 
+/// What one real-time client may make a node hold or do (each an EPOP addition; see the README's table).
+#[derive(Debug, Clone, Copy)]
+pub struct RealtimeLimits {
+    /// Socket.IO packets waiting to be handled per session before it is closed (`EPOP_SOCKET_INBOX_PACKETS`).
+    pub inbox_packets: usize,
+    /// Bytes of those packets (`EPOP_SOCKET_INBOX_BYTES`).
+    pub inbox_bytes: usize,
+    /// CONNECT packets per Engine.IO session over its life (`EPOP_SOCKET_CONNECTS_PER_SESSION`).
+    pub connects_per_session: usize,
+    /// Socket.IO connects per user per minute, on every node together (`EPOP_SOCKET_CONNECT_RATE_LIMIT`;
+    /// `0`: off).
+    pub connects_per_user_per_minute: u32,
+    /// Engine.IO handshakes per client network per minute on one node (`EPOP_REALTIME_HANDSHAKE_RATE_LIMIT`;
+    /// `0`: off).
+    pub handshakes_per_client_per_minute: u32,
+    /// Engine.IO sessions open at once per client network on one node (`EPOP_REALTIME_SESSIONS_PER_CLIENT`;
+    /// `0`: off).
+    pub sessions_per_client: usize,
+    /// The least time between two presence announcements of one user (`EPOP_PRESENCE_INTERVAL_MS`): a
+    /// user whose sockets come and go within it is announced once, with where they ended up.
+    pub presence_interval: Duration,
+}
+
 /// The gateway's whole configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -84,6 +107,8 @@ pub struct Config {
     pub cookie_secure: bool,
     /// Rate limits.
     pub rate_limits: RateLimits,
+    /// Limits of real-time clients.
+    pub realtime: RealtimeLimits,
     /// PostgreSQL connections per gateway.
     pub db_pool_size: usize,
     /// The gateway's address as clients reach it.
@@ -295,6 +320,15 @@ impl Config {
                 api_per_minute: parse(src, "EPOP_API_RATE_LIMIT", 1200)?,
                 socket_per_10s: parse(src, "EPOP_SOCKET_RATE_LIMIT", 100)?,
             },
+            realtime: RealtimeLimits {
+                inbox_packets: parse(src, "EPOP_SOCKET_INBOX_PACKETS", 128usize)?.max(1),
+                inbox_bytes: parse(src, "EPOP_SOCKET_INBOX_BYTES", 2_097_152usize)?.max(1),
+                connects_per_session: parse(src, "EPOP_SOCKET_CONNECTS_PER_SESSION", 8usize)?.max(1),
+                connects_per_user_per_minute: parse(src, "EPOP_SOCKET_CONNECT_RATE_LIMIT", 30)?,
+                handshakes_per_client_per_minute: parse(src, "EPOP_REALTIME_HANDSHAKE_RATE_LIMIT", 600)?,
+                sessions_per_client: parse(src, "EPOP_REALTIME_SESSIONS_PER_CLIENT", 1000usize)?,
+                presence_interval: Duration::from_millis(parse(src, "EPOP_PRESENCE_INTERVAL_MS", 2000u64)?),
+            },
             db_pool_size,
             public_url: src
                 .get("EPOP_PUBLIC_URL")
@@ -351,6 +385,13 @@ mod tests {
         assert_eq!(config.rate_limits.auth_per_minute, 10);
         assert_eq!(config.rate_limits.api_per_minute, 1200);
         assert_eq!(config.rate_limits.socket_per_10s, 100);
+        assert_eq!(config.realtime.inbox_packets, 128);
+        assert_eq!(config.realtime.inbox_bytes, 2_097_152);
+        assert_eq!(config.realtime.connects_per_session, 8);
+        assert_eq!(config.realtime.connects_per_user_per_minute, 30);
+        assert_eq!(config.realtime.handshakes_per_client_per_minute, 600);
+        assert_eq!(config.realtime.sessions_per_client, 1000);
+        assert_eq!(config.realtime.presence_interval, Duration::from_secs(2));
         assert_eq!(config.db_pool_size, 16);
         assert_eq!(config.max_upload_bytes, 26_214_400);
         assert_eq!(config.shutdown_timeout, Duration::from_secs(10));

@@ -422,30 +422,7 @@ impl FromRequest for ClientIp {
 
 /// Works out the client IP: walks `X-Forwarded-For` from the right while the hop is a trusted proxy.
 pub fn client_ip(req: &HttpRequest, trusted: &[ipnet::IpNet]) -> Option<IpAddr> {
-    let peer = req.peer_addr()?.ip();
-    if !trusted.iter().any(|net| net.contains(&peer)) {
-        return Some(peer);
-    }
-    let mut client = peer;
-    let forwarded = req
-        .headers()
-        .get_all("x-forwarded-for")
-        .filter_map(|v| v.to_str().ok())
-        .collect::<Vec<_>>()
-        .join(",");
-    for hop in forwarded
-        .split(',')
-        .rev()
-        .map(str::trim)
-        .filter(|h| !h.is_empty())
-    {
-        let Ok(ip) = hop.parse::<IpAddr>() else { break };
-        client = ip;
-        if !trusted.iter().any(|net| net.contains(&ip)) {
-            break;
-        }
-    }
-    Some(client)
+    crate::realtime::transport::client_address(req.peer_addr()?.ip(), req.headers(), trusted)
 }
 
 /// Answers a malformed path segment (e.g. an id that is not a UUID) with `404`.

@@ -6,7 +6,7 @@
 //! acknowledged with the same arguments. `/engine.io/` is a raw Engine.IO echo endpoint.
 
 use super::engine::{CloseReason, Engine, EngineConfig, EngineHandler, Session};
-use super::socketio::{Application, IncomingEvent, Refusal, Socket, SocketIo};
+use super::socketio::{Application, IncomingEvent, Refusal, Socket, SocketIo, SocketIoLimits};
 use async_trait::async_trait;
 use epop_realtime_protocol::engine::{Packet, Payload};
 use serde_json::Value;
@@ -79,7 +79,13 @@ impl EngineHandler for Echo {
 pub fn engines() -> (Engine, Engine) {
     let socket_io = Engine::new(
         engine_config(),
-        Arc::new(SocketIo::new(Arc::new(ConformanceApp), CONNECT_TIMEOUT)),
+        Arc::new(SocketIo::new(
+            Arc::new(ConformanceApp),
+            SocketIoLimits {
+                connect_timeout: CONNECT_TIMEOUT,
+                ..SocketIoLimits::default()
+            },
+        )),
     );
     let echo = Engine::new(engine_config(), Arc::new(Echo));
     (socket_io, echo)

@@ -14,6 +14,7 @@ use super::lock;
 use epop_realtime_protocol::engine::{self, Packet, Payload};
 use futures_util::task::AtomicWaker;
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::task::Waker;
@@ -35,6 +36,11 @@ pub struct EngineConfig {
     pub upgrade_timeout: Duration,
     /// Most packets queued for one client before it is disconnected as too slow.
     pub max_queued_packets: usize,
+    /// Most sessions open at once from one client network (an IPv4 address or an IPv6 /64); `0`: no limit.
+    pub max_sessions_per_client: usize,
+    /// Most handshakes per minute from one client network, in a burst and then spread evenly (GCRA); `0`: no
+    /// limit.
+    pub handshakes_per_client_per_minute: u32,
 }
 
 impl Default for EngineConfig {
@@ -45,8 +51,23 @@ impl Default for EngineConfig {
             max_payload: 1_000_000,
             upgrade_timeout: Duration::from_secs(10),
             max_queued_packets: 1024,
+            max_sessions_per_client: 0,
+            handshakes_per_client_per_minute: 0,
         }
     }
+}
+
+/// Why a handshake was refused before a session opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandshakeRefused {
+    /// The client's network holds [`EngineConfig::max_sessions_per_client`] sessions already.
+    TooManySessions,
+    /// The client's network opened [`EngineConfig::handshakes_per_client_per_minute`] sessions just now; the
+    /// next one is allowed after this long.
+    TooManyHandshakes {
+        /// When the next handshake is allowed.
+        retry_after: Duration,
+    },
 }
 
 /// Why a session ended.
@@ -125,6 +146,8 @@ pub struct Session {
     lazy: AtomicBool,
     max_queued: usize,
     max_payload: usize,
+    /// The client network the session counts against (see [`EngineConfig::max_sessions_per_client`]).
+    client: Option<IpAddr>,
     timers: mpsc::UnboundedSender<Timer>,
     engine: Weak<EngineShared>,
     me: Weak<Session>,
@@ -145,6 +168,62 @@ struct EngineShared {
     lazy: Mutex<Vec<Weak<Session>>>,
     handler: Arc<dyn EngineHandler>,
     timers: mpsc::UnboundedSender<Timer>,
+    /// Open sessions per client network; a network leaves the map with its last session.
+    sessions_per_client: Mutex<HashMap<IpAddr, usize>>,
+    /// Handshakes per client network (when limited).
+    handshakes: Option<HandshakeLimiter>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+type HandshakeLimiter = governor::DefaultKeyedRateLimiter<IpAddr>;
+
+/// Client networks the handshake limiter tracks before it forgets those whose burst has fully come back.
+const HANDSHAKE_KEYS_BEFORE_SWEEP: usize = 10_000;
+
+/// A handshake counted against its client network's session limit: the count moves to the session it opens,
+/// or is given back when it is dropped unused (the upgrade failed before the session opened).
+#[must_use = "an admission is passed to Engine::open"]
+#[derive(Debug)]
+pub struct Admission {
+    engine: Weak<EngineShared>,
+    network: Option<IpAddr>,
+}
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        if let (Some(network), Some(engine)) = (self.network, self.engine.upgrade()) {
+            engine.release(network);
+        }
+    }
+}
+
+impl EngineShared {
+    /// A session of `network` ended (or its admission went unused).
+    fn release(&self, network: IpAddr) {
+        let mut counts = lock(&self.sessions_per_client);
+        if let Some(count) = counts.get_mut(&network) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                counts.remove(&network);
+            }
+        }
+    }
+}
+
+/// The network a client is counted under: its IPv4 address (also when written as IPv4-mapped IPv6), or the /64
+/// of its IPv6 address (one subscriber's allocation, so rotating through its addresses gains nothing).
+pub fn client_network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let [a, b, c, d, ..] = v6.segments();
+                IpAddr::V6(std::net::Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+            }
+        },
+    }
 }
 
 /// The Engine.IO server: the session registry and its configuration.
@@ -169,13 +248,28 @@ impl Engine {
     /// An engine with `config` reporting to `handler`. Spawns the engine's timer task (heartbeats and
     /// credential deadlines of every session), so it must be called within a Tokio runtime.
     pub fn new(config: EngineConfig, handler: Arc<dyn EngineHandler>) -> Self {
+        Self::behind_proxies(config, handler, Vec::new())
+    }
+
+    /// An engine whose clients may reach it through `trusted_proxies` (their `X-Forwarded-For` names the
+    /// client whose network the limits count).
+    pub fn behind_proxies(
+        config: EngineConfig,
+        handler: Arc<dyn EngineHandler>,
+        trusted_proxies: Vec<ipnet::IpNet>,
+    ) -> Self {
         let (timers, commands) = mpsc::unbounded_channel();
+        let handshakes = std::num::NonZeroU32::new(config.handshakes_per_client_per_minute)
+            .map(|per_minute| governor::RateLimiter::keyed(governor::Quota::per_minute(per_minute)));
         let shared = Arc::new(EngineShared {
             config,
             sessions: Mutex::new(HashMap::new()),
             lazy: Mutex::new(Vec::new()),
             handler,
             timers,
+            sessions_per_client: Mutex::new(HashMap::new()),
+            handshakes,
+            trusted_proxies,
         });
         tokio::spawn(run_timers(Arc::downgrade(&shared), commands));
         Self { shared }
@@ -184,6 +278,11 @@ impl Engine {
     /// The engine's settings.
     pub fn config(&self) -> &EngineConfig {
         &self.shared.config
+    }
+
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub fn trusted_proxies(&self) -> &[ipnet::IpNet] {
+        &self.shared.trusted_proxies
     }
 
     /// The session with this id, if open.
@@ -196,8 +295,48 @@ impl Engine {
         lock(&self.shared.sessions).len()
     }
 
-    /// Opens a session on `transport`; returns it and its open packet.
-    pub fn open(&self, transport: Transport) -> (Arc<Session>, Packet) {
+    /// Counts a handshake from a client at `client` (its address, when known) against the limits per client
+    /// network: the admission to pass to [`Engine::open`], or which limit refuses it. Checked before anything
+    /// is answered, so that a refusal is the handshake's HTTP answer.
+    pub fn admit(&self, client: Option<IpAddr>) -> Result<Admission, HandshakeRefused> {
+        let shared = &self.shared;
+        let Some(network) = client.map(client_network) else {
+            return Ok(Admission {
+                engine: Weak::new(),
+                network: None,
+            });
+        };
+        if let Some(limiter) = &shared.handshakes {
+            if limiter.len() > HANDSHAKE_KEYS_BEFORE_SWEEP {
+                limiter.retain_recent();
+            }
+            if let Err(not_until) = limiter.check_key(&network) {
+                use governor::clock::Clock as _;
+                let now = governor::clock::DefaultClock::default().now();
+                return Err(HandshakeRefused::TooManyHandshakes {
+                    retry_after: not_until.wait_time_from(now),
+                });
+            }
+        }
+        let max = shared.config.max_sessions_per_client;
+        let mut counts = lock(&shared.sessions_per_client);
+        let count = counts.entry(network).or_insert(0);
+        if max > 0 && *count >= max {
+            return Err(HandshakeRefused::TooManySessions);
+        }
+        *count += 1;
+        Ok(Admission {
+            engine: Arc::downgrade(shared),
+            network: Some(network),
+        })
+    }
+
+    /// Opens a session on `transport` for an admitted handshake; returns the session and its open packet.
+    pub fn open(&self, transport: Transport, mut admission: Admission) -> (Arc<Session>, Packet) {
+        self.open_admitted(transport, admission.network.take())
+    }
+
+    fn open_admitted(&self, transport: Transport, client: Option<IpAddr>) -> (Arc<Session>, Packet) {
         let sid = random_id();
         let config = &self.shared.config;
         let upgrades: &[&str] = if transport == Transport::Polling {
@@ -233,6 +372,7 @@ impl Engine {
             lazy: AtomicBool::new(false),
             max_queued: config.max_queued_packets,
             max_payload: config.max_payload,
+            client,
             timers: self.shared.timers.clone(),
             engine: Arc::downgrade(&self.shared),
             me: me.clone(),
@@ -453,6 +593,9 @@ impl Session {
         self.ended.store(true, Ordering::Release);
         self.wake_writer();
         if let Some(engine) = self.engine.upgrade() {
+            if let Some(network) = self.client {
+                engine.release(network);
+            }
             if reason == CloseReason::ClientClose {
                 self.schedule(Due::Forget, Instant::now() + CLIENT_CLOSE_GRACE, 0);
             } else {
@@ -715,7 +858,7 @@ mod tests {
             ..EngineConfig::default()
         };
         let engine = Engine::new(config, recorder.clone());
-        let (session, _) = engine.open(Transport::WebSocket);
+        let (session, _) = engine.open(Transport::WebSocket, engine.admit(None).unwrap());
         let opened = Instant::now();
         let ping = OutFrame::packet(&Packet::Ping(None));
         assert_eq!(session.next_batch().await, Some(vec![ping.clone()]));
@@ -745,7 +888,7 @@ mod tests {
             ..EngineConfig::default()
         };
         let engine = Engine::new(config, Arc::new(Recorder::default()));
-        let (session, _) = engine.open(Transport::Polling);
+        let (session, _) = engine.open(Transport::Polling, engine.admit(None).unwrap());
         session
             .receive_payload("1")
             .expect("the close packet is accepted");
@@ -755,7 +898,7 @@ mod tests {
         tokio::time::sleep(CLIENT_CLOSE_GRACE + Duration::from_millis(10)).await;
         assert!(engine.session(&session.sid).is_none(), "then forgotten");
 
-        let (session, _) = engine.open(Transport::Polling);
+        let (session, _) = engine.open(Transport::Polling, engine.admit(None).unwrap());
         tokio::time::sleep(Duration::from_millis(300)).await;
         assert_eq!(session.poll().await, Ok("2".to_owned()), "the ping");
         // Exactly at the deadline, whether or not the timer task has run yet.
@@ -767,7 +910,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn lazy_frames_leave_at_the_next_tick_or_with_the_next_frame() {
         let engine = Engine::new(EngineConfig::default(), Arc::new(Recorder::default()));
-        let (session, _) = engine.open(Transport::WebSocket);
+        let (session, _) = engine.open(Transport::WebSocket, engine.admit(None).unwrap());
         let lazy = OutFrame::packet(&message("presence"));
         let urgent = OutFrame::packet(&message("message"));
         tokio::time::sleep(LAZY_FLUSH / 2).await;
@@ -800,7 +943,7 @@ mod tests {
     async fn a_session_ends_at_its_deadline() {
         let recorder = Arc::new(Recorder::default());
         let engine = Engine::new(EngineConfig::default(), recorder.clone());
-        let (session, _) = engine.open(Transport::WebSocket);
+        let (session, _) = engine.open(Transport::WebSocket, engine.admit(None).unwrap());
         session.expire_in(Duration::from_secs(3));
         tokio::time::sleep(Duration::from_millis(2_900)).await;
         assert!(!session.is_closed());
@@ -816,8 +959,8 @@ mod tests {
             ..EngineConfig::default()
         };
         let engine = Engine::new(config, recorder.clone());
-        let (slow, _) = engine.open(Transport::WebSocket);
-        let (healthy, _) = engine.open(Transport::WebSocket);
+        let (slow, _) = engine.open(Transport::WebSocket, engine.admit(None).unwrap());
+        let (healthy, _) = engine.open(Transport::WebSocket, engine.admit(None).unwrap());
         for i in 0..8 {
             slow.send(message(&format!("m{i}")));
             healthy.send(message(&format!("m{i}")));
@@ -846,7 +989,7 @@ mod tests {
     #[tokio::test]
     async fn a_closed_session_refuses_new_polls_and_a_pending_poll_gets_new_packets() {
         let engine = Engine::new(EngineConfig::default(), Arc::new(Recorder::default()));
-        let (session, _) = engine.open(Transport::Polling);
+        let (session, _) = engine.open(Transport::Polling, engine.admit(None).unwrap());
         session.send(message("bye"));
         session.close(CloseReason::ServerClose);
         assert_eq!(
@@ -854,7 +997,7 @@ mod tests {
             Err(BadRequest),
             "a closed session accepts no new poll"
         );
-        let (session, _) = engine.open(Transport::Polling);
+        let (session, _) = engine.open(Transport::Polling, engine.admit(None).unwrap());
         let polling = {
             let session = session.clone();
             tokio::spawn(async move { session.poll().await })

@@ -4,9 +4,11 @@
 
 use super::hub::{Hub, conversation_room, presence_room, user_room};
 use super::presence::Presence;
+use super::presence_throttle::{Decision, PresenceThrottle};
 use super::recovery::RecoveryStore;
 use super::socketio::{Application, IncomingEvent, Refusal, Socket};
 use crate::error::ApiError;
+use crate::rate_limit::Quota;
 use crate::state::AppState;
 use async_trait::async_trait;
 use epop_chat::{ChatError, Sent};
@@ -53,6 +55,8 @@ pub struct EpopRealtime {
     /// The position of the last event the fan-out delivered: a socket that connects now has missed nothing
     /// after it, which is the floor of its recovery offset.
     delivered: AtomicI64,
+    /// Presence announcements, at most one per user per `EPOP_PRESENCE_INTERVAL_MS`.
+    presence_throttle: Mutex<PresenceThrottle>,
 }
 
 impl std::fmt::Debug for EpopRealtime {
@@ -106,6 +110,7 @@ impl EpopRealtime {
     pub fn new(state: AppState, hub: Arc<Hub>) -> Arc<Self> {
         let presence = state.presence.clone();
         let recovery = RecoveryStore::new(state.redis.clone(), &state.config.redis_prefix);
+        let state_interval = state.config.realtime.presence_interval;
         Arc::new(Self {
             state,
             hub,
@@ -113,7 +118,47 @@ impl EpopRealtime {
             recovery,
             typing: Mutex::new(HashMap::new()),
             delivered: AtomicI64::new(0),
+            presence_throttle: Mutex::new(PresenceThrottle::new(state_interval)),
         })
+    }
+
+    /// `user` came online (their first socket anywhere) or went offline (their last): announced to whoever
+    /// sees their presence now, or, within an interval of the last announcement, by one look at the
+    /// interval's end that announces their presence as it is then.
+    async fn presence_changed(self: &Arc<Self>, user: UserId, online: bool) {
+        let decision = super::lock(&self.presence_throttle).changed(user, online, Instant::now());
+        match decision {
+            Decision::Now => self.announce_presence(user, online).await,
+            Decision::Nothing => {}
+            Decision::LookAt(at) => {
+                let app = Arc::downgrade(self);
+                tokio::spawn(async move {
+                    tokio::time::sleep_until(at.into()).await;
+                    let Some(app) = app.upgrade() else { return };
+                    let online = app
+                        .presence
+                        .online_among(&[user])
+                        .await
+                        .contains(&user);
+                    let announce = super::lock(&app.presence_throttle).look_again(user, online, Instant::now());
+                    if announce {
+                        app.announce_presence(user, online).await;
+                    }
+                });
+            }
+        }
+    }
+
+    /// Tells everyone who sees `user`'s presence that they are online or offline now.
+    async fn announce_presence(&self, user: UserId, online: bool) {
+        let conversations = self.audience(user).await.conversations;
+        let event = DomainEvent::PresenceChanged {
+            user_id: user,
+            online,
+            last_seen_at: (!online).then(chrono::Utc::now),
+            conversations,
+        };
+        self.publish_ephemeral(event).await;
     }
 
     /// Announces offline the users of nodes that died (their presence claims expired), until the process ends.
@@ -825,9 +870,7 @@ impl Application for EpopApplication {
     }
 
     async fn authorize(&self, socket: &Arc<Socket>) -> Result<(), Refusal> {
-        let refusal = || Refusal {
-            message: "unauthorized".into(),
-        };
+        let refusal = || Refusal::new("unauthorized");
         let auth = socket.take_auth();
         let token = auth
             .as_ref()
@@ -840,6 +883,21 @@ impl Application for EpopApplication {
             .auth
             .verify_access_token(token)
             .map_err(|_| refusal())?;
+        // Every connect costs queries, Redis calls and presence work: a user may connect only so often, on
+        // every node together.
+        let per_minute = self.0.state.config.realtime.connects_per_user_per_minute;
+        if let Err(limited) = self
+            .0
+            .state
+            .limiter
+            .check("socket-connect", &claims.sub.to_string(), Quota::per_minute(per_minute))
+            .await
+        {
+            return Err(Refusal {
+                message: "rate_limited".into(),
+                data: Some(json!({"retry_after": limited.retry_after_secs()})),
+            });
+        }
         let auth = auth.as_ref();
         let recover = auth
             .and_then(|a| a.get("recover"))
@@ -871,9 +929,7 @@ impl Application for EpopApplication {
             // retries, and its reconnection backoff spreads a connect storm out.
             .map_err(|error| {
                 tracing::warn!(%error, "could not load the socket's conversations; refusing the connection");
-                Refusal {
-                    message: "unavailable".into(),
-                }
+                Refusal::new("unavailable")
             })?;
         let context = Arc::new(Context {
             user: claims.sub,
@@ -913,13 +969,7 @@ impl Application for EpopApplication {
         // index of online users and one Redis round trip for those online elsewhere.
         let audience = app.audience(context.user).await;
         if app.presence.connect(context.user).await {
-            let event = DomainEvent::PresenceChanged {
-                user_id: context.user,
-                online: true,
-                last_seen_at: None,
-                conversations: audience.conversations,
-            };
-            app.publish_ephemeral(event).await;
+            app.presence_changed(context.user, true).await;
         }
         let online = app.presence.online_among(&audience.partners).await;
         socket.emit("presence:list", vec![json!({"online": online})]);
@@ -957,14 +1007,7 @@ impl Application for EpopApplication {
         // Presence counts the user's sockets here itself: it is told of every socket that goes, and says
         // when the last one anywhere went.
         if app.presence.disconnect(user).await {
-            let conversations = app.audience(user).await.conversations;
-            let event = DomainEvent::PresenceChanged {
-                user_id: user,
-                online: false,
-                last_seen_at: Some(chrono::Utc::now()),
-                conversations,
-            };
-            app.publish_ephemeral(event).await;
+            app.presence_changed(user, false).await;
         }
     }
 }

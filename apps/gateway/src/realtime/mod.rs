@@ -14,6 +14,7 @@ pub mod epop;
 pub mod frame;
 pub mod hub;
 pub mod presence;
+pub mod presence_throttle;
 pub mod recovery;
 pub mod socketio;
 pub mod transport;

@@ -14,7 +14,7 @@ use epop_realtime_protocol::socket::{self, Packet, PacketKind, Reassembler};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::Notify;
@@ -37,6 +37,18 @@ pub struct IncomingEvent {
 pub struct Refusal {
     /// The `message` of the CONNECT_ERROR packet.
     pub message: String,
+    /// Its `data`, if any (what the client may do about it).
+    pub data: Option<Value>,
+}
+
+impl Refusal {
+    /// A refusal with `message` and no data.
+    pub fn new(message: &str) -> Self {
+        Self {
+            message: message.to_owned(),
+            data: None,
+        }
+    }
 }
 
 /// What an application does with sockets. One implementation serves every namespace it says exists.
@@ -193,29 +205,85 @@ impl Socket {
     }
 }
 
+/// Limits of one Engine.IO session's Socket.IO side: what a client may make the server hold or do.
+#[derive(Debug, Clone, Copy)]
+pub struct SocketIoLimits {
+    /// Sessions that connect no namespace within this long are closed.
+    pub connect_timeout: Duration,
+    /// Most packets waiting to be handled (the handler may be waiting on a database, a replay, a slow ack).
+    pub inbox_packets: usize,
+    /// Most bytes of packets waiting to be handled (text as received plus binary attachments).
+    pub inbox_bytes: usize,
+    /// Most CONNECT packets one session may send over its life (every namespace, and reconnects after a
+    /// DISCONNECT): each costs the application's connect work.
+    pub connects_per_session: usize,
+}
+
+impl Default for SocketIoLimits {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(45),
+            inbox_packets: 128,
+            inbox_bytes: 2 * 1024 * 1024,
+            connects_per_session: 8,
+        }
+    }
+}
+
 enum Inbound {
-    Packet(Packet),
+    Packet(Packet, usize),
     Closed,
 }
 
-/// The packets waiting for a connection's task, in arrival order. (A tokio channel would allocate a block of
-/// 32 slots per connection up front; most connections hold nothing here most of the time.)
+/// The packets waiting for a connection's task, in arrival order, within [`SocketIoLimits`]. (A tokio channel
+/// would allocate a block of 32 slots per connection up front; most connections hold nothing here most of the
+/// time.)
 #[derive(Default)]
 struct Inbox {
-    queue: Mutex<VecDeque<Inbound>>,
+    queue: Mutex<InboxQueue>,
     ready: Notify,
 }
 
+#[derive(Default)]
+struct InboxQueue {
+    items: VecDeque<Inbound>,
+    /// Bytes of the packets in `items`.
+    bytes: usize,
+}
+
+/// The inbox is full: the client sends faster than its packets are handled.
+struct InboxFull;
+
 impl Inbox {
-    fn push(&self, item: Inbound) {
-        lock(&self.queue).push_back(item);
+    /// Queues a packet of `size` bytes, unless that would pass a limit.
+    fn push_packet(&self, packet: Packet, size: usize, limits: &SocketIoLimits) -> Result<(), InboxFull> {
+        {
+            let mut queue = lock(&self.queue);
+            if queue.items.len() >= limits.inbox_packets || queue.bytes + size > limits.inbox_bytes {
+                return Err(InboxFull);
+            }
+            queue.bytes += size;
+            queue.items.push_back(Inbound::Packet(packet, size));
+        }
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    fn push_closed(&self) {
+        lock(&self.queue).items.push_back(Inbound::Closed);
         self.ready.notify_one();
     }
 
     async fn recv(&self) -> Inbound {
         loop {
-            if let Some(item) = lock(&self.queue).pop_front() {
-                return item;
+            {
+                let mut queue = lock(&self.queue);
+                if let Some(item) = queue.items.pop_front() {
+                    if let Inbound::Packet(_, size) = &item {
+                        queue.bytes -= size;
+                    }
+                    return item;
+                }
             }
             self.ready.notified().await;
         }
@@ -224,31 +292,34 @@ impl Inbox {
 
 struct Connection {
     inbound: Inbox,
-    reassembler: Mutex<Reassembler>,
+    /// Packets being reassembled, and the bytes received for the one in progress.
+    reassembler: Mutex<(Reassembler, usize)>,
     sockets: Mutex<HashMap<String, Arc<Socket>>>,
+    /// CONNECT packets handled so far.
+    connects: AtomicUsize,
 }
 
 /// The Socket.IO server: an [`EngineHandler`] that speaks Socket.IO to an [`Application`].
 pub struct SocketIo {
     app: Arc<dyn Application>,
-    connect_timeout: Duration,
+    limits: SocketIoLimits,
     connections: Mutex<HashMap<String, Arc<Connection>>>,
 }
 
 impl std::fmt::Debug for SocketIo {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SocketIo")
-            .field("connect_timeout", &self.connect_timeout)
+            .field("limits", &self.limits)
             .finish_non_exhaustive()
     }
 }
 
 impl SocketIo {
-    /// A server for `app`; sessions that connect no namespace within `connect_timeout` are closed.
-    pub fn new(app: Arc<dyn Application>, connect_timeout: Duration) -> Self {
+    /// A server for `app` within `limits`.
+    pub fn new(app: Arc<dyn Application>, limits: SocketIoLimits) -> Self {
         Self {
             app,
-            connect_timeout,
+            limits,
             connections: Mutex::new(HashMap::new()),
         }
     }
@@ -266,15 +337,16 @@ impl EngineHandler for SocketIo {
     fn on_open(&self, session: &Arc<Session>) {
         let connection = Arc::new(Connection {
             inbound: Inbox::default(),
-            reassembler: Mutex::new(Reassembler::new()),
+            reassembler: Mutex::new((Reassembler::new(), 0)),
             sockets: Mutex::new(HashMap::new()),
+            connects: AtomicUsize::new(0),
         });
         lock(&self.connections).insert(session.sid.clone(), connection.clone());
         tokio::spawn(run_connection(
             self.app.clone(),
             session.clone(),
             connection,
-            self.connect_timeout,
+            self.limits,
         ));
     }
 
@@ -283,15 +355,31 @@ impl EngineHandler for SocketIo {
             return;
         };
         let complete = {
-            let mut reassembler = lock(&connection.reassembler);
-            match payload {
-                Payload::Text(text) => socket::decode(&text).and_then(|header| reassembler.start(header)),
-                Payload::Binary(bytes) => reassembler.push_attachment(bytes),
-            }
+            let mut reassembling = lock(&connection.reassembler);
+            let (reassembler, received) = &mut *reassembling;
+            let result = match payload {
+                Payload::Text(text) => {
+                    *received = text.len();
+                    socket::decode(&text).and_then(|header| reassembler.start(header))
+                }
+                Payload::Binary(bytes) => {
+                    *received += bytes.len();
+                    reassembler.push_attachment(bytes)
+                }
+            };
+            result.map(|complete| complete.map(|packet| (packet, *received)))
         };
         match complete {
-            Ok(Some(packet)) => {
-                connection.inbound.push(Inbound::Packet(packet));
+            Ok(Some((packet, size))) => {
+                if connection
+                    .inbound
+                    .push_packet(packet, size, &self.limits)
+                    .is_err()
+                {
+                    // A client that sends faster than its packets can be handled is flooding: it is
+                    // disconnected rather than held in memory.
+                    session.close(CloseReason::ProtocolError);
+                }
             }
             Ok(None) => {}
             Err(_) => session.close(CloseReason::ProtocolError),
@@ -300,7 +388,7 @@ impl EngineHandler for SocketIo {
 
     fn on_close(&self, session: &Arc<Session>, _reason: CloseReason) {
         if let Some(connection) = lock(&self.connections).remove(&session.sid) {
-            connection.inbound.push(Inbound::Closed);
+            connection.inbound.push_closed();
         }
     }
 
@@ -324,9 +412,9 @@ async fn run_connection(
     app: Arc<dyn Application>,
     session: Arc<Session>,
     connection: Arc<Connection>,
-    connect_timeout: Duration,
+    limits: SocketIoLimits,
 ) {
-    let mut deadline = Some(Box::pin(tokio::time::sleep(connect_timeout)));
+    let mut deadline = Some(Box::pin(tokio::time::sleep(limits.connect_timeout)));
     loop {
         let next = tokio::select! {
             () = async {
@@ -341,9 +429,16 @@ async fn run_connection(
             next = connection.inbound.recv() => Some(next),
         };
         let packet = match next {
-            Some(Inbound::Packet(packet)) => packet,
+            Some(Inbound::Packet(packet, _)) => packet,
             Some(Inbound::Closed) | None => break,
         };
+        if packet.kind == PacketKind::Connect
+            && connection.connects.fetch_add(1, Ordering::Relaxed) >= limits.connects_per_session
+        {
+            // Each connect costs the application real work: a session that keeps connecting is abusive.
+            session.close(CloseReason::ProtocolError);
+            break;
+        }
         if Box::pin(handle_packet(&app, &session, &connection, packet)).await {
             deadline = None;
         }
@@ -389,7 +484,11 @@ async fn handle_packet(
                     true
                 }
                 Err(refusal) => {
-                    session.send_frames(frames_of(&Packet::connect_error(&namespace, &refusal.message)));
+                    let packet = match refusal.data {
+                        Some(data) => Packet::connect_error_with_data(&namespace, &refusal.message, data),
+                        None => Packet::connect_error(&namespace, &refusal.message),
+                    };
+                    session.send_frames(frames_of(&packet));
                     false
                 }
             }

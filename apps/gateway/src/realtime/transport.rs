@@ -2,9 +2,11 @@
 //! WebSocket upgrade requests never reach these handlers: actix-http hands them, with their connection, to
 //! [`super::websocket`]; a `transport=websocket` request without the upgrade headers is refused here.
 
-use super::engine::{BadRequest, CloseReason, Engine, Session, Transport};
-use actix_web::http::Method;
-use actix_web::http::header;
+use super::engine::{BadRequest, CloseReason, Engine, HandshakeRefused, Session, Transport};
+use actix_web::http::header::{self, HeaderMap};
+use actix_web::http::{Method, StatusCode};
+use ipnet::IpNet;
+use std::net::IpAddr;
 use actix_web::{HttpRequest, HttpResponse, web};
 use epop_realtime_protocol::engine::{Packet, Payload, encode_payload};
 use futures_util::StreamExt as _;
@@ -37,6 +39,50 @@ pub(super) fn engine_query(query: &str) -> Result<(Transport, Option<String>), (
     Ok((transport, query.remove("sid")))
 }
 
+/// The client's address: the peer, or, while the peer is a trusted proxy, the `X-Forwarded-For` hop it vouches
+/// for (walked from the right).
+pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> Option<IpAddr> {
+    if !trusted.iter().any(|net| net.contains(&peer)) {
+        return Some(peer);
+    }
+    let mut client = peer;
+    let forwarded = headers
+        .get_all(header::X_FORWARDED_FOR)
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",");
+    for hop in forwarded
+        .split(',')
+        .rev()
+        .map(str::trim)
+        .filter(|h| !h.is_empty())
+    {
+        let Ok(ip) = hop.parse::<IpAddr>() else { break };
+        client = ip;
+        if !trusted.iter().any(|net| net.contains(&ip)) {
+            break;
+        }
+    }
+    Some(client)
+}
+
+/// Engine.IO's answer to a handshake refused by the limits per client network: `429` with `Retry-After` (the
+/// JSON body has Engine.IO's shape, code 4 "Forbidden", so that clients treat it as a refused handshake).
+pub(super) fn too_many(refused: HandshakeRefused) -> (StatusCode, Option<u64>, serde_json::Value) {
+    let (message, retry_after) = match refused {
+        HandshakeRefused::TooManySessions => ("Too many sessions from this address", 10),
+        HandshakeRefused::TooManyHandshakes { retry_after } => (
+            "Too many handshakes from this address",
+            retry_after.as_millis().div_ceil(1000).max(1) as u64,
+        ),
+    };
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        Some(retry_after),
+        serde_json::json!({"code": 4, "message": message}),
+    )
+}
+
 /// Serves every Engine.IO request (all methods are routed here).
 pub async fn endpoint(req: HttpRequest, payload: web::Payload, engine: web::Data<Engine>) -> HttpResponse {
     let (transport, sid) = match engine_query(req.query_string()) {
@@ -51,8 +97,23 @@ pub async fn endpoint(req: HttpRequest, payload: web::Payload, engine: web::Data
         (Transport::WebSocket, _) if method == Method::GET => refuse(3, "Bad request"),
         (Transport::WebSocket, _) => refuse(2, "Bad handshake method"),
         (Transport::Polling, None) if method == Method::GET => {
-            let (_session, open) = engine.open(Transport::Polling);
-            text(encode_payload(&[open]))
+            let client = req
+                .peer_addr()
+                .and_then(|peer| client_address(peer.ip(), req.headers(), engine.trusted_proxies()));
+            match engine.admit(client) {
+                Ok(admission) => {
+                    let (_session, open) = engine.open(Transport::Polling, admission);
+                    text(encode_payload(&[open]))
+                }
+                Err(refused) => {
+                    let (status, retry_after, body) = too_many(refused);
+                    let mut response = HttpResponse::build(status);
+                    if let Some(seconds) = retry_after {
+                        response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+                    }
+                    response.json(body)
+                }
+            }
         }
         (Transport::Polling, None) => refuse(2, "Bad handshake method"),
         (Transport::Polling, Some(sid)) => {

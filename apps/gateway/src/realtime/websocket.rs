@@ -11,9 +11,9 @@
 //! probe/upgrade exchange (a polling session moving over), then reads and writes until either side ends,
 //! and flushes what was queued before the end followed by a close frame.
 
-use super::engine::{BadRequest, CloseReason, Engine, Session, Transport};
+use super::engine::{Admission, BadRequest, CloseReason, Engine, Session, Transport};
 use super::frame::{OutFrame, close_frame, pong_frame};
-use super::transport::engine_query;
+use super::transport::{client_address, engine_query, too_many};
 use actix_codec::{Decoder as _, Framed};
 use actix_http::body::BodySize;
 use actix_http::h1;
@@ -123,6 +123,7 @@ async fn handshake(routes: WebSocketRoutes, upgrade: Box<Upgrade>) -> Option<(Co
         respond(
             &mut framed,
             StatusCode::NOT_FOUND,
+            None,
             "application/problem+json",
             body,
         )
@@ -134,27 +135,47 @@ async fn handshake(routes: WebSocketRoutes, upgrade: Box<Upgrade>) -> Option<(Co
         Ok(upgrading) => upgrading,
         Err((code, message)) => {
             let body = serde_json::json!({"code": code, "message": message});
-            respond(&mut framed, StatusCode::BAD_REQUEST, "application/json", body).await;
+            respond(&mut framed, StatusCode::BAD_REQUEST, None, "application/json", body).await;
             return None;
+        }
+    };
+    // A new session counts against its client network's limits before anything is answered.
+    let opening = match upgrading {
+        Some(session) => Opening::Upgrade(session),
+        None => {
+            let client = request.peer_addr().and_then(|peer| {
+                client_address(peer.ip(), &request.head().headers, engine.trusted_proxies())
+            });
+            match engine.admit(client) {
+                Ok(admission) => Opening::New(admission),
+                Err(refused) => {
+                    let (status, retry_after, body) = too_many(refused);
+                    respond(&mut framed, status, retry_after, "application/json", body).await;
+                    return None;
+                }
+            }
         }
     };
     let response = match ws::handshake(request.head()).map(|mut builder| builder.message_body(())) {
         Ok(Ok(response)) => response,
         _ => {
             let body = serde_json::json!({"code": 3, "message": "Bad request"});
-            respond(&mut framed, StatusCode::BAD_REQUEST, "application/json", body).await;
+            respond(&mut framed, StatusCode::BAD_REQUEST, None, "application/json", body).await;
             return None;
         }
     };
     drop(request);
     // Claimed before the `101` goes out, so that a poll the client sends next already sees an upgrade under way.
-    let probing = upgrading.as_ref().map(|session| session.begin_probe());
+    let probing = match &opening {
+        Opening::Upgrade(session) => Some(session.begin_probe()),
+        Opening::New(_) => None,
+    };
     if framed
         .send(h1::Message::Item((response, BodySize::None)))
         .await
         .is_err()
     {
-        if let (Some(session), Some(true)) = (&upgrading, probing) {
+        if let (Opening::Upgrade(session), Some(true)) = (&opening, probing) {
             session.abort_upgrade();
         }
         return None;
@@ -176,13 +197,13 @@ async fn handshake(routes: WebSocketRoutes, upgrade: Box<Upgrade>) -> Option<(Co
         taken: VecDeque::new(),
     };
     drop(read_buf);
-    let session = match upgrading {
-        None => {
-            let (session, open) = engine.open(Transport::WebSocket);
+    let session = match opening {
+        Opening::New(admission) => {
+            let (session, open) = engine.open(Transport::WebSocket, admission);
             connection.queue(OutFrame::packet(&open).wire().clone());
             session
         }
-        Some(session) => {
+        Opening::Upgrade(session) => {
             let upgraded =
                 probing == Some(true) && connection.upgrade(&session, config.upgrade_timeout).await;
             if !upgraded {
@@ -211,16 +232,26 @@ fn accept(request: &Request, engine: &Engine) -> Result<Option<Arc<Session>>, (u
     }
 }
 
+/// What an accepted upgrade request does: open a new session, or move a polling session over.
+enum Opening {
+    New(Admission),
+    Upgrade(Arc<Session>),
+}
+
 /// Writes a complete HTTP answer on a connection that is not upgraded after all.
 async fn respond(
     framed: &mut Framed<TcpStream, h1::Codec>,
     status: StatusCode,
+    retry_after: Option<u64>,
     content_type: &'static str,
     body: serde_json::Value,
 ) {
     let body = Bytes::from(body.to_string());
     let mut response = Response::build(status);
     response.content_type(content_type);
+    if let Some(seconds) = retry_after {
+        response.insert_header((actix_http::header::RETRY_AFTER, seconds.to_string()));
+    }
     response.insert_header((actix_http::header::CONNECTION, "close"));
     let Ok(response) = response.message_body(()) else {
         return;

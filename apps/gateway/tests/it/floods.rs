@@ -167,3 +167,217 @@ async fn a_ping_flood_from_a_client_that_never_reads_keeps_one_pong_waiting() {
         "{frames:?}"
     );
 }
+
+/// Reads the text frames of a Socket.IO connection for `window`, or until the server closes it.
+async fn texts_for(client: &mut RawWebSocket, window: Duration) -> (Vec<String>, bool) {
+    let deadline = tokio::time::Instant::now() + window;
+    let mut texts = Vec::new();
+    let mut closed = false;
+    while tokio::time::Instant::now() < deadline && !closed {
+        let (frames, ended) = client.read_until_quiet(Duration::from_millis(100)).await;
+        closed = ended || frames.iter().any(|f| f.opcode == 0x8);
+        texts.extend(
+            frames
+                .into_iter()
+                .filter(|f| f.opcode == OPCODE_TEXT)
+                .map(|f| String::from_utf8_lossy(&f.payload).into_owned()),
+        );
+    }
+    (texts, closed)
+}
+
+#[tokio::test]
+async fn a_packet_flood_closes_the_session_on_both_transports() {
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("EPOP_SOCKET_INBOX_PACKETS".into(), "32".into());
+    })
+    .await;
+
+    // WebSocket: 1,000 events in one write, before any login, are more than the 32 packets a session may have
+    // waiting; the session is closed instead of queueing them all.
+    let mut client = RawWebSocket::open(&app, "/socket.io/?EIO=4&transport=websocket").await;
+    let mut flood = Vec::new();
+    for n in 0..1000 {
+        flood.extend_from_slice(&RawWebSocket::frame(OPCODE_TEXT, format!("42[\"x\",{n}]").as_bytes()));
+    }
+    client.stream.write_all(&flood).await.unwrap();
+    let (_, closed) = texts_for(&mut client, Duration::from_secs(3)).await;
+    assert!(closed, "the flooding WebSocket session is closed");
+
+    // Polling: one POST carrying 1,000 packets ends its session: later requests for it are refused.
+    let handshake = app
+        .client
+        .get(app.url("/socket.io/?EIO=4&transport=polling"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let open: serde_json::Value = serde_json::from_str(handshake.trim_start_matches('0')).unwrap();
+    let sid = open["sid"].as_str().unwrap().to_owned();
+    let body = (0..1000)
+        .map(|n| format!("42[\"x\",{n}]"))
+        .collect::<Vec<_>>()
+        .join("\u{1e}");
+    let path = format!("/socket.io/?EIO=4&transport=polling&sid={sid}");
+    app.client.post(app.url(&path)).body(body).send().await.unwrap();
+    let poll = app.client.get(app.url(&path)).send().await.unwrap();
+    let status = poll.status();
+    let text = poll.text().await.unwrap();
+    assert!(
+        status == reqwest::StatusCode::BAD_REQUEST || text == "1",
+        "the flooding polling session is over: {status} {text}"
+    );
+
+    // A client within the limits is unaffected.
+    let ann = app.register("Ann", "ann@example.com").await;
+    let _ws = app.socket(&ann.access_token).await;
+}
+
+#[tokio::test]
+async fn connects_are_limited_per_session_and_per_user() {
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("EPOP_SOCKET_CONNECTS_PER_SESSION".into(), "4".into());
+        vars.insert("EPOP_SOCKET_CONNECT_RATE_LIMIT".into(), "12".into());
+    })
+    .await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let auth = json!({"token": ann.access_token});
+
+    // One write with 20 CONNECT/DISCONNECT pairs: the first 4 connects are served, then the session ends.
+    let mut client = RawWebSocket::open(&app, "/socket.io/?EIO=4&transport=websocket").await;
+    let mut flood = Vec::new();
+    for _ in 0..20 {
+        flood.extend_from_slice(&RawWebSocket::frame(OPCODE_TEXT, format!("40{auth}").as_bytes()));
+        flood.extend_from_slice(&RawWebSocket::frame(OPCODE_TEXT, b"41"));
+    }
+    client.stream.write_all(&flood).await.unwrap();
+    let (texts, closed) = texts_for(&mut client, Duration::from_secs(3)).await;
+    let accepted = texts.iter().filter(|t| t.starts_with("40{\"sid\"")).count();
+    assert_eq!(accepted, 4, "{texts:?}");
+    assert!(closed, "the session that kept connecting is closed");
+
+    // Per user, on every node together: 12 connects a minute, 4 of them used above. The next 8 sessions
+    // connect; the one after is refused with `rate_limited` and when to try again.
+    for _ in 0..8 {
+        let (_ws, reply) = app.socket_with(&auth).await;
+        assert!(reply.starts_with("40{\"sid\""), "{reply}");
+    }
+    let (_ws, reply) = app.socket_with(&auth).await;
+    let refusal: serde_json::Value = serde_json::from_str(reply.trim_start_matches("44")).unwrap();
+    assert_eq!(refusal["message"], "rate_limited", "{reply}");
+    assert!(refusal["data"]["retry_after"].as_u64().unwrap() >= 1);
+    // Another user is not affected.
+    let bob = app.register("Bob", "bob@example.com").await;
+    let _bob = app.socket(&bob.access_token).await;
+}
+
+#[tokio::test]
+async fn a_user_whose_sockets_flap_reaches_partners_once_per_interval() {
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("EPOP_PRESENCE_INTERVAL_MS".into(), "1500".into());
+    })
+    .await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let created = app
+        .send_json(
+            reqwest::Method::POST,
+            "/api/conversations",
+            &ann.access_token,
+            &json!({"type": "direct", "member_ids": [bob.id]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+    let mut watcher = RawWebSocket::open(&app, "/socket.io/?EIO=4&transport=websocket").await;
+    watcher
+        .send_text(&format!("40{}", json!({"token": ann.access_token})))
+        .await;
+
+    // Bob connects and disconnects ten times in a row.
+    for _ in 0..10 {
+        let ws = app.socket(&bob.access_token).await;
+        drop(ws);
+        tokio::time::sleep(Duration::from_millis(30)).await;
+    }
+    let (texts, _) = texts_for(&mut watcher, Duration::from_secs(3)).await;
+    let bobs: Vec<serde_json::Value> = texts
+        .iter()
+        .filter_map(|t| t.strip_prefix("42"))
+        .filter_map(|t| serde_json::from_str::<serde_json::Value>(t).ok())
+        .filter(|event| event[0] == "presence" && event[1]["user_id"] == bob.id.as_str())
+        .map(|event| event[1].clone())
+        .collect();
+    // Before, twenty announcements; now the first arrival, then where Bob ended up: offline.
+    assert_eq!(bobs.len(), 2, "{bobs:?}");
+    assert_eq!(bobs[0]["status"], "online");
+    assert_eq!(bobs[1]["status"], "offline");
+    assert!(bobs[1]["last_seen_at"].is_string());
+}
+
+#[tokio::test]
+async fn sessions_and_handshakes_are_limited_per_client_address() {
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("EPOP_REALTIME_SESSIONS_PER_CLIENT".into(), "3".into());
+    })
+    .await;
+    let handshake = async || {
+        app.client
+            .get(app.url("/socket.io/?EIO=4&transport=polling"))
+            .send()
+            .await
+            .unwrap()
+    };
+    let mut sids = Vec::new();
+    for _ in 0..3 {
+        let response = handshake().await;
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        let open: serde_json::Value =
+            serde_json::from_str(response.text().await.unwrap().trim_start_matches('0')).unwrap();
+        sids.push(open["sid"].as_str().unwrap().to_owned());
+    }
+    // The fourth session from this address is refused, on polling and on WebSocket alike.
+    let refused = handshake().await;
+    assert_eq!(refused.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["code"], 4);
+    let url = format!("{}/socket.io/?EIO=4&transport=websocket", app.address.replace("http", "ws"));
+    match tokio_tungstenite::connect_async(url.as_str()).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 429);
+        }
+        other => panic!("expected 429, got {:?}", other.map(|_| ())),
+    }
+    // A session that ends gives its place back.
+    let path = format!("/socket.io/?EIO=4&transport=polling&sid={}", sids[0]);
+    app.client.post(app.url(&path)).body("1").send().await.unwrap();
+    assert_eq!(handshake().await.status(), reqwest::StatusCode::OK);
+
+    // Handshakes per minute, whatever became of the sessions.
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("EPOP_REALTIME_HANDSHAKE_RATE_LIMIT".into(), "5".into());
+    })
+    .await;
+    for _ in 0..5 {
+        let response = app
+            .client
+            .get(app.url("/socket.io/?EIO=4&transport=polling"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK);
+    }
+    let refused = app
+        .client
+        .get(app.url("/socket.io/?EIO=4&transport=polling"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
+    let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=12).contains(&retry_after), "{retry_after}");
+}
