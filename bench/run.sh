@@ -3,7 +3,7 @@
 # database on loopback, runs the scenarios and prints their figures. Traffic goes to 127.0.0.1 only; every loop
 # is bounded in time.
 #
-# Usage: bench/run.sh [login|chat|fanout|all|team|team-login|team-connect|team-burst]   (default: all = login +
+# Usage: bench/run.sh [login|chat|fanout|all|team|team-login|team-connect|team-sends|team-burst]   (default: all = login +
 #   chat; the others run only when named; team = issue 10's three scenarios: team-login, team-connect, team-burst)
 #   EPOP_BENCH_PORT / EPOP_BENCH_DB / EPOP_BENCH_REDIS_PREFIX   the gateway's port (18181), scratch database
 #                                 (epop_bench) and Redis prefix (epopbench), so that two runs can share a machine
@@ -20,8 +20,8 @@
 set -euo pipefail
 WHAT="${1:-all}"
 case "$WHAT" in
-    login | chat | fanout | all | team | team-login | team-connect | team-burst) ;;
-    *) echo "usage: $0 [login|chat|fanout|all|team|team-login|team-connect|team-burst]" >&2; exit 2 ;;
+    login | chat | fanout | all | team | team-login | team-connect | team-sends | team-burst) ;;
+    *) echo "usage: $0 [login|chat|fanout|all|team|team-login|team-connect|team-sends|team-burst]" >&2; exit 2 ;;
 esac
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/services.sh
@@ -55,17 +55,27 @@ STORE=$(mktemp -d)
 PIN=()
 [ -n "$GATEWAY_CPUS" ] && PIN=(taskset -c "$GATEWAY_CPUS")
 read -r -a WRAP <<<"${EPOP_BENCH_GATEWAY_WRAP:-}"
-env -i PATH="$PATH" HOME="$HOME" MIMALLOC_PURGE_DELAY=0 ${MALLOC_ARENA_MAX:+MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX} \
-    DATABASE_URL="$DB_URL" EPOP_DB_POOL_SIZE="$DB_POOL" \
-    REDIS_URL="redis://127.0.0.1:6379" EPOP_REDIS_PREFIX="${EPOP_BENCH_REDIS_PREFIX:-epopbench}" \
-    EPOP_JWT_SECRET="$JWT_SECRET" \
-    EPOP_LISTEN="127.0.0.1:$PORT" EPOP_STORAGE_DIR="$STORE" \
-    EPOP_AUTH_RATE_LIMIT=0 EPOP_API_RATE_LIMIT=0 EPOP_SOCKET_RATE_LIMIT=0 RUST_LOG=warn \
-    EPOP_SOCKET_CONNECT_RATE_LIMIT=0 EPOP_REALTIME_HANDSHAKE_RATE_LIMIT=0 EPOP_REALTIME_SESSIONS_PER_CLIENT=0 \
-    "${PIN[@]}" "${WRAP[@]}" "$GATEWAY" > /tmp/epop-bench-gateway.log 2>&1 &
-GW_PID=$!
-trap 'kill $GW_PID 2>/dev/null; wait $GW_PID 2>/dev/null; rm -rf "$STORE"' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null && break; sleep 0.2; done
+# Starts the gateway (again) on the scratch database; leaves its process id in GW_PID.
+start_gateway() {
+    env -i PATH="$PATH" HOME="$HOME" MIMALLOC_PURGE_DELAY=0 MIMALLOC_ALLOW_THP=0 ${MALLOC_ARENA_MAX:+MALLOC_ARENA_MAX=$MALLOC_ARENA_MAX} \
+        DATABASE_URL="$DB_URL" EPOP_DB_POOL_SIZE="$DB_POOL" \
+        REDIS_URL="redis://127.0.0.1:6379" EPOP_REDIS_PREFIX="${EPOP_BENCH_REDIS_PREFIX:-epopbench}" \
+        EPOP_JWT_SECRET="$JWT_SECRET" \
+        EPOP_LISTEN="127.0.0.1:$PORT" EPOP_STORAGE_DIR="$STORE" \
+        EPOP_AUTH_RATE_LIMIT=0 EPOP_API_RATE_LIMIT=0 EPOP_SOCKET_RATE_LIMIT=0 RUST_LOG=warn \
+        EPOP_SOCKET_CONNECT_RATE_LIMIT=0 EPOP_REALTIME_HANDSHAKE_RATE_LIMIT=0 EPOP_REALTIME_SESSIONS_PER_CLIENT=0 \
+        "${PIN[@]}" "${WRAP[@]}" "$GATEWAY" >> /tmp/epop-bench-gateway.log 2>&1 &
+    GW_PID=$!
+    for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null && break; sleep 0.2; done
+}
+# Stops the gateway (pgbench runs against the same database without its relay publishing pgbench's rows).
+stop_gateway() {
+    kill "$GW_PID" 2>/dev/null || true
+    wait "$GW_PID" 2>/dev/null || true
+}
+: > /tmp/epop-bench-gateway.log
+start_gateway
+trap 'stop_gateway; rm -rf "$STORE"' EXIT
 
 curl -sf -X POST "http://127.0.0.1:$PORT/api/auth/register" -H 'content-type: application/json' \
     -d '{"name":"Bench","email":"bench@example.com","password":"bench password 1"}' >/dev/null
@@ -240,8 +250,8 @@ chat_section() {
         send_rate=$LAST_RATE
         sleep 1
         echo "outbox relay: $(sql "SELECT count(*) || ' events published in ' || count(DISTINCT published_at) || ' relay transactions' FROM outbox WHERE id > $outbox_before")"
-        echo "-- pgbench, same statements (bench/pgbench/messages_send.sql), -c $c"
-        pgbench_run messages_send "$c" -D "conv=$hot" -D "user=$user"
+        echo "-- pgbench, same statements (bench/pgbench/send.sql), -c $c"
+        pgbench_run send "$c" -D "conv=$hot" -D "user=$user"
         echo "messages-send c=$c: gateway $send_rate/s vs pgbench $LAST_TPS/s = $(ratio "$send_rate" "$LAST_TPS") of the database's rate"
     done
     echo "hot conversation now: $(sql "SELECT last_seq FROM conversations WHERE id = '$hot'") messages; gapless seq: $(sql "SELECT count(*) = max(seq) AND min(seq) = 1 FROM messages WHERE conversation_id = '$hot'")"
@@ -381,55 +391,124 @@ team_burst_section() {
     floor_p50=$(sed -nE 's/^last frame of a round read.* p50=([0-9.]+)ms.*/\1/p' <<<"$floor_out")
     floor_p99=$(sed -nE 's/^last frame of a round read.* p99=([0-9.]+)ms.*/\1/p' <<<"$floor_out")
 
-    echo "== team-burst: $quiet s quiet ($rate message:send/s over a socket), then $burst s of $conc REST loops posting into the group (the socket sender going on)"
+    # The burst's REST loops run closed (as fast as answered: they saturate the machine) and then paced at the
+    # rate the issue measured for the Node.js server doing the same work (354/s).
+    local burst_rates=${EPOP_BENCH_TEAM_BURST_RATES:-0 354} burst_rate outs=()
     ids=$(mktemp)
     sql "SELECT md5('epop-team-user-' || u)::uuid FROM generate_series(0, $n - 1) AS u" >"$ids"
-    local before after
-    before=$(gateway_ticks)
-    out=$("${pin[@]}" "$LOADGEN" --base-url "http://127.0.0.1:$PORT" team-burst --clients "$n" --conversation "$conv" \
-        --user-ids-file "$ids" --sender-user "$sender" --jwt-secret "$JWT_SECRET" --rate "$rate" \
-        --quiet-seconds "$quiet" --burst-seconds "$burst" --group "$group" --group-token "$token" \
-        --burst-concurrency "$conc" --grace-seconds "$grace" --drain-seconds "$drain" \
-        --database-url "$DB_URL" --gateway-pid "$GW_PID" --settle-timeout 120 2>&1) || echo "error: the team-burst run failed"
-    after=$(gateway_ticks)
+    for burst_rate in $burst_rates; do
+        if [ "$burst_rate" = 0 ]; then
+            echo "== team-burst: $quiet s quiet ($rate message:send/s over a socket), then $burst s of $conc closed REST loops posting into the group as fast as answered (the socket sender going on)"
+        else
+            echo "== team-burst: $quiet s quiet ($rate message:send/s over a socket), then $burst s of $conc REST loops posting $burst_rate/s into the group (the socket sender going on)"
+        fi
+        local before after
+        before=$(gateway_ticks)
+        out=$("${pin[@]}" "$LOADGEN" --base-url "http://127.0.0.1:$PORT" team-burst --clients "$n" --conversation "$conv" \
+            --user-ids-file "$ids" --sender-user "$sender" --jwt-secret "$JWT_SECRET" --rate "$rate" \
+            --quiet-seconds "$quiet" --burst-seconds "$burst" --group "$group" --group-token "$token" \
+            --burst-concurrency "$conc" --burst-rate "$burst_rate" --grace-seconds "$grace" --drain-seconds "$drain" \
+            --database-url "$DB_URL" --gateway-pid "$GW_PID" --settle-timeout 120 2>&1) || echo "error: the team-burst run failed"
+        after=$(gateway_ticks)
+        echo "$out"
+        outs+=("$burst_rate"$'\n'"$out")
+        echo "gateway: CPU over the whole scenario (connect, both phases, drain) $(awk -v t=$((after - before)) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f s", t / hz }'); VmRSS $(awk '/VmRSS/ { print $2 / 1024 " MiB" }' /proc/$GW_PID/status)"
+        sleep 5
+    done
     rm -f "$ids"
-    echo "$out"
-    echo "gateway: CPU over the whole scenario (connect, both phases, drain) $(awk -v t=$((after - before)) -v hz="$CLK_TCK" 'BEGIN { printf "%.2f s", t / hz }'); VmRSS $(awk '/VmRSS/ { print $2 / 1024 " MiB" }' /proc/$GW_PID/status)"
     if grep -qiE 'slow|fell behind|lagged|error' /tmp/epop-bench-gateway.log; then
         echo "gateway log warnings:"; grep -iE 'slow|fell behind|lagged|error' /tmp/epop-bench-gateway.log | tail -n 5
     fi
 
     # pgbench on the same database with the gateway stopped (its relay would otherwise publish pgbench's outbox
     # rows and write their notifications).
-    kill "$GW_PID" 2>/dev/null || true
-    wait "$GW_PID" 2>/dev/null || true
-    trap 'rm -rf "$STORE"' EXIT   # the gateway is gone (the script's trap would fail on it under set -e)
+    stop_gateway
     sql 'VACUUM (ANALYZE) messages, outbox, conversations, conversation_members' >/dev/null
-    echo "== pgbench, the statements of one REST send into the group (bench/pgbench/group_send.sql), -c $conc, $burst s, gateway stopped"
+    echo "== pgbench, the statements of one REST send into the group (bench/pgbench/send.sql), -c $conc, $burst s, gateway stopped"
     echo "PostgreSQL connections open now: $(sql 'SELECT count(*) FROM pg_stat_activity') of max_connections $(sql 'SHOW max_connections')"
     LAST_TPS=
-    SECONDS_PER_RUN=$burst pgbench_run group_send "$conc" -D "conv=$group" -D "user=$bench" || echo "error: pgbench failed"
+    SECONDS_PER_RUN=$burst pgbench_run send "$conc" -D "conv=$group" -D "user=$bench" || echo "error: pgbench failed"
     local pg_rate=$LAST_TPS
 
-    # The figures next to their targets and the machine's limits.
-    local summary
-    summary=$(grep '^team-burst summary:' <<<"$out" || true)
+    # The figures next to their targets and the machine's limits, per run.
+    local entry summary rest_rate cpu_per_send label
     field() { sed -nE "s/.* $1=([^ ]+).*/\1/p" <<<"$summary"; }
-    local rest_rate cpu_per_send
-    rest_rate=$(field rest_rate)
-    cpu_per_send=$(sed -nE 's/^gateway CPU: .* = ([0-9.]+) ms per REST send; .* = ([0-9.]+) ms per REST send$/\1 ms during the burst, \2 ms until the outbox drained/p' <<<"$out")
-    echo "== team-burst figures (targets of issue 10)"
-    echo "sends into the group: gateway ${rest_rate:-?}/s vs pgbench ${pg_rate:-?}/s = $(ratio "${rest_rate:-0}" "${pg_rate:-0}") (target >= 80%)"
-    echo "gateway CPU per REST send: ${cpu_per_send:-?}"
-    echo "the $n-socket conversation, emit -> delivery over message:send: quiet p50 $(field quiet_p50_ms) ms, p99 $(field quiet_p99_ms) ms; during the burst p99 $(field burst_p99_ms) ms = $(field burst_over_quiet_p99)x the quiet p99 (target <= 1.5x)"
-    echo "lost (not delivered within $grace s of the last emit): quiet $(field quiet_lost), burst $(field burst_lost) (of which late $(field burst_late)) (target 0)"
-    echo "quiet emit -> delivery p99 $(field quiet_p99_ms) ms vs the loopback floor's p99 ${floor_p99:-?} ms (p50 ${floor_p50:-?}) for $n sockets = $(awk -v a="$(field quiet_p99_ms)" -v b="${floor_p99:-0}" 'BEGIN { if (b > 0 && a != "n/a") printf "%.1fx", a / b; else printf "n/a" }') (target <= 1.3x)"
-    echo "outbox: max backlog $(field max_backlog) events, the oldest unpublished at most $(field max_lag_s) s old (target <= 1 s of work); drained $(field drained_after_s) s after the burst (n/a: not within ${drain} s)"
+    for entry in "${outs[@]}"; do
+        burst_rate=${entry%%$'\n'*}
+        out=${entry#*$'\n'}
+        summary=$(grep '^team-burst summary:' <<<"$out" || true)
+        rest_rate=$(field rest_rate)
+        cpu_per_send=$(sed -nE 's/^gateway CPU: .* = ([0-9.]+) ms per REST send; .* = ([0-9.]+) ms per REST send$/\1 ms during the burst, \2 ms until the outbox drained/p' <<<"$out")
+        if [ "$burst_rate" = 0 ]; then label="closed REST loops"; else label="REST loops paced at $burst_rate/s"; fi
+        echo "== team-burst figures, $label (targets of issue 10)"
+        echo "sends into the group: gateway ${rest_rate:-?}/s vs pgbench ${pg_rate:-?}/s = $(ratio "${rest_rate:-0}" "${pg_rate:-0}") (target >= 80%; meaningful for the closed loops)"
+        echo "gateway CPU per REST send: ${cpu_per_send:-?}"
+        echo "the $n-socket conversation, emit -> delivery over message:send: quiet p50 $(field quiet_p50_ms) ms, p99 $(field quiet_p99_ms) ms; during the burst p99 $(field burst_p99_ms) ms = $(field burst_over_quiet_p99)x the quiet p99 (target <= 1.5x)"
+        echo "lost (not delivered within $grace s of the last emit): quiet $(field quiet_lost), burst $(field burst_lost) (of which late $(field burst_late)) (target 0)"
+        echo "quiet emit -> delivery p99 $(field quiet_p99_ms) ms vs the loopback floor's p99 ${floor_p99:-?} ms (p50 ${floor_p50:-?}) for $n sockets = $(awk -v a="$(field quiet_p99_ms)" -v b="${floor_p99:-0}" 'BEGIN { if (b > 0 && a != "n/a") printf "%.1fx", a / b; else printf "n/a" }') (target <= 1.3x)"
+        echo "outbox: max backlog $(field max_backlog) events, the oldest unpublished at most $(field max_lag_s) s old (target <= 1 s of work); drained $(field drained_after_s) s after the burst (n/a: not within ${drain} s)"
+    done
 
     if [ "${EPOP_BENCH_TEAM_KEEP_DB:-0}" != 1 ]; then
         psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
         echo "(database $DB dropped)"
     fi
+}
+
+# ----- team-sends (issue 10, "Sends that scale"): a hot conversation and sends spread over 100, next to pgbench ---
+#   EPOP_BENCH_SENDS_CONCURRENCY   concurrent REST senders (64)
+#   EPOP_BENCH_SENDS_SECONDS       seconds per run (15)
+
+team_sends_section() {
+    [ -n "$PGBENCH" ] || { echo "error: pgbench not found" >&2; return 1; }
+    local conc=${EPOP_BENCH_SENDS_CONCURRENCY:-64} secs=${EPOP_BENCH_SENDS_SECONDS:-15}
+    local bench token hot ids out hot_rate hot_p99 spread_rate spread_p99 floor_rate spread_pg
+    bench=$(sql "SELECT id FROM users WHERE lower(email) = 'bench@example.com'")
+    token=$(curl -sf -X POST "http://127.0.0.1:$PORT/api/auth/login" -H 'content-type: application/json' \
+        -d '{"email":"bench@example.com","password":"bench password 1"}' | jq -r .access_token)
+    [ -n "$token" ] && [ "$token" != null ] || { echo "error: could not log in" >&2; return 1; }
+    # 100 groups 00000000-0000-0000-0000-0000000000NN (NN = 00..63 hex) of the bench user and two others, and a
+    # hot conversation (the first of them). The ids are what bench/pgbench/send_spread.sql computes.
+    sql "INSERT INTO users (id, name, email, password_hash, role, created_at, updated_at)
+         SELECT md5('epop-sends-user-' || u)::uuid, 'Sends ' || u, 'sends' || u || '@bench.example',
+                'seeded-user-no-login', 'member', now(), now() FROM generate_series(0, 1) AS u
+         ON CONFLICT DO NOTHING;
+         INSERT INTO conversations (id, kind, name, created_by, last_seq, created_at, updated_at)
+         SELECT CAST(lpad(to_hex(i), 32, '0') AS uuid), 'group', 'Sends ' || i, '$bench', 0, now(), now()
+         FROM generate_series(0, 99) AS i ON CONFLICT DO NOTHING;
+         INSERT INTO conversation_members (conversation_id, user_id, joined_at, last_read_seq)
+         SELECT CAST(lpad(to_hex(i), 32, '0') AS uuid), m.id, now(), 0
+         FROM generate_series(0, 99) AS i
+         CROSS JOIN (SELECT '$bench'::uuid AS id UNION ALL SELECT md5('epop-sends-user-' || u)::uuid
+                     FROM generate_series(0, 1) AS u) AS m
+         ON CONFLICT DO NOTHING" >/dev/null
+    hot=00000000-0000-0000-0000-000000000000
+    ids=$(sql "SELECT string_agg(CAST(lpad(to_hex(i), 32, '0') AS uuid)::text, ',') FROM generate_series(0, 99) AS i")
+    echo "== team-sends: gateway EPOP_DB_POOL_SIZE=$DB_POOL; PostgreSQL synchronous_commit=$(sql 'SHOW synchronous_commit'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    echo "== hot conversation: $conc concurrent REST senders into one conversation for $secs s"
+    out=$(gateway_run "hot c=$conc" messages-send --token "$token" --conversation "$hot" --concurrency "$conc" --seconds "$secs")
+    echo "$out"
+    hot_rate=$LAST_RATE
+    hot_p99=$(sed -nE 's/.* p99=([0-9.]+)ms.*/\1/p' <<<"$out" | head -n 1)
+    echo "gapless seq in the hot conversation: $(sql "SELECT count(*) = max(seq) AND min(seq) = 1 FROM messages WHERE conversation_id = '$hot'")"
+    echo "== sends spread over 100 conversations: $conc concurrent REST senders, each send to the next conversation, for $secs s"
+    out=$(gateway_run "spread c=$conc" messages-send --token "$token" --conversation "$ids" --concurrency "$conc" --seconds "$secs")
+    echo "$out"
+    spread_rate=$LAST_RATE
+    spread_p99=$(sed -nE 's/.* p99=([0-9.]+)ms.*/\1/p' <<<"$out" | head -n 1)
+    sleep 2
+    stop_gateway
+    sql 'VACUUM (ANALYZE) messages, outbox, conversations, conversation_members' >/dev/null
+    echo "== pgbench (gateway stopped), one transaction per send (bench/pgbench/send.sql) into the hot conversation, -c $conc: what one flush per message allows"
+    SECONDS_PER_RUN=$secs pgbench_run send "$conc" -D "conv=$hot" -D "user=$bench" || echo "error: pgbench failed"
+    floor_rate=$LAST_TPS
+    echo "== pgbench (gateway stopped), the same statements over the 100 conversations (bench/pgbench/send_spread.sql), -c $conc"
+    SECONDS_PER_RUN=$secs pgbench_run send_spread "$conc" -D "user=$bench" || echo "error: pgbench failed"
+    spread_pg=$LAST_TPS
+    start_gateway
+    echo "== team-sends figures (targets of issue 10)"
+    echo "hot conversation, $conc senders: gateway $hot_rate/s vs one flush per message (pgbench) $floor_rate/s = $(awk -v a="$hot_rate" -v b="$floor_rate" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else printf "n/a" }') (target >= 2x), p99 $hot_p99 ms (target <= 50 ms)"
+    echo "spread over 100 conversations, $conc senders: gateway $spread_rate/s vs pgbench $spread_pg/s = $(ratio "$spread_rate" "$spread_pg") (target >= 80%), p99 $spread_p99 ms"
 }
 
 # ----- team-connect: 10,000 members of one group connecting 64 at a time (issue 10, "Connect storms") ----------
@@ -451,8 +530,9 @@ case "$WHAT" in
     fanout) fanout_section ;;
     team-login) team_login_section ;;
     team-connect) team_connect_section ;;
+    team-sends) team_sends_section ;;
     team-burst) team_burst_section ;;
     # The whole of issue 10's scenarios; team-burst last (it stops the gateway to run pgbench beside it).
-    team) team_login_section; team_connect_section; team_burst_section ;;
+    team) team_login_section; team_connect_section; team_sends_section; team_burst_section ;;
     all) login_section; chat_section ;;
 esac

@@ -30,6 +30,7 @@ epop_log "building and starting epop-gateway ($profile) on http://127.0.0.1:8080
 if [ "$profile" = "release" ]; then
     # mimalloc returns freed memory to the system at once (the hashing blocks, after a login burst).
     export MIMALLOC_PURGE_DELAY="${MIMALLOC_PURGE_DELAY:-0}"
+    export MIMALLOC_ALLOW_THP="${MIMALLOC_ALLOW_THP:-0}"
     exec cargo run --release --locked -p epop-gateway -- "$@"
 else
     exec cargo run --locked -p epop-gateway -- "$@"

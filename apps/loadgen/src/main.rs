@@ -110,9 +110,10 @@ struct Target {
     /// Access token of a member of the conversation.
     #[arg(long)]
     token: String,
-    /// The conversation's id.
-    #[arg(long)]
-    conversation: String,
+    /// The conversation's id; several, comma-separated, are posted to in turn (`messages-send`) or the first
+    /// is read (`messages-list`).
+    #[arg(long, value_delimiter = ',', required = true)]
+    conversation: Vec<String>,
     /// Concurrent request loops (each waits for its answer before sending again).
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
@@ -204,6 +205,20 @@ async fn closed_loops(
     kinds: usize,
     make: Arc<MakeRequest>,
 ) -> anyhow::Result<Outcome> {
+    loops_at(client, concurrency, seconds, kinds, None, make).await
+}
+
+/// `concurrency` request loops for `seconds`; with `pace` (requests per second, all loops together) request
+/// `n` waits for its turn at `n / pace` seconds after the start, so the loops offer that rate while they keep up
+/// (an open loop bounded by `concurrency`), and run closed when `pace` is `None`.
+async fn loops_at(
+    client: &Client,
+    concurrency: usize,
+    seconds: u64,
+    kinds: usize,
+    pace: Option<f64>,
+    make: Arc<MakeRequest>,
+) -> anyhow::Result<Outcome> {
     let stop = Arc::new(AtomicBool::new(false));
     let sequence = Arc::new(AtomicU64::new(0));
     let non_2xx = Arc::new(AtomicU64::new(0));
@@ -224,7 +239,14 @@ async fn closed_loops(
                 .map(|_| histogram())
                 .collect::<anyhow::Result<Vec<_>>>()?;
             while !stop.load(Ordering::Relaxed) {
-                let (kind, request) = make(&client, sequence.fetch_add(1, Ordering::Relaxed));
+                let n = sequence.fetch_add(1, Ordering::Relaxed);
+                if let Some(rate) = pace.filter(|rate| *rate > 0.0) {
+                    tokio::time::sleep_until((started + Duration::from_secs_f64(n as f64 / rate)).into()).await;
+                    if stop.load(Ordering::Relaxed) {
+                        break;
+                    }
+                }
+                let (kind, request) = make(&client, n);
                 let sent = Instant::now();
                 match request.send().await {
                     Ok(response) => {
@@ -273,8 +295,9 @@ async fn closed_loops(
 /// The newest page of a conversation, over and over.
 async fn messages_list_scenario(base: &str, target: Target, limit: u16) -> anyhow::Result<()> {
     let client = authorized_client(&target.token, target.concurrency)?;
+    let first = target.conversation.first().context("no conversation")?;
     let url = Url::parse_with_params(
-        &format!("{base}/api/conversations/{}/messages", target.conversation),
+        &format!("{base}/api/conversations/{first}/messages"),
         &[("limit", limit.to_string())],
     )?;
     let make: Arc<MakeRequest> = Arc::new(move |client: &Client, _| (0, client.get(url.clone())));
@@ -282,15 +305,18 @@ async fn messages_list_scenario(base: &str, target: Target, limit: u16) -> anyho
     outcome.print("messages-list", target.concurrency)
 }
 
-/// Short messages posted to one conversation (each one takes the conversation's next `seq`).
+/// Short messages posted to the conversations in turn (each one takes its conversation's next `seq`).
 async fn messages_send_scenario(base: &str, target: Target) -> anyhow::Result<()> {
     let client = authorized_client(&target.token, target.concurrency)?;
-    let url = Url::parse(&format!(
-        "{base}/api/conversations/{}/messages",
-        target.conversation
-    ))?;
+    let urls = target
+        .conversation
+        .iter()
+        .map(|id| Url::parse(&format!("{base}/api/conversations/{id}/messages")))
+        .collect::<Result<Vec<_>, _>>()?;
+    anyhow::ensure!(!urls.is_empty(), "no conversation");
     let make: Arc<MakeRequest> = Arc::new(move |client: &Client, n| {
         let content = format!("bench message {n}: please review the report before the meeting, terima kasih");
+        let url = &urls[n as usize % urls.len()];
         (0, client.post(url.clone()).json(&json!({ "content": content })))
     });
     let outcome = closed_loops(&client, target.concurrency, target.seconds, 1, make).await?;

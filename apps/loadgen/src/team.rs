@@ -73,6 +73,9 @@ pub(crate) struct TeamBurstArgs {
     /// Concurrent REST loops in the burst phase.
     #[arg(long, default_value_t = 64)]
     burst_concurrency: usize,
+    /// Requests per second the REST loops offer together (paced); 0: as fast as answered (closed loops).
+    #[arg(long, default_value_t = 0.0)]
+    burst_rate: f64,
     /// Seconds after the last emit until which a delivery is on time (later: late, counted as lost).
     #[arg(long, default_value_t = 10)]
     grace_seconds: u64,
@@ -647,7 +650,8 @@ pub(crate) async fn run(base: &str, args: TeamBurstArgs) -> anyhow::Result<()> {
     });
     let burst_start = fanout::unix_nanos();
     let cpu_burst_start = pid.and_then(fanout::cpu_ticks);
-    let outcome = crate::closed_loops(&rest, args.burst_concurrency, args.burst_seconds, 1, make).await?;
+    let pace = (args.burst_rate > 0.0).then_some(args.burst_rate);
+    let outcome = crate::loops_at(&rest, args.burst_concurrency, args.burst_seconds, 1, pace, make).await?;
     let burst_end = fanout::unix_nanos();
     let cpu_burst_end = pid.and_then(fanout::cpu_ticks);
     let burst_ended = Instant::now();

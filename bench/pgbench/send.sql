@@ -1,12 +1,14 @@
 -- One `POST /api/conversations/:conv/messages` (text only, no client_id, no attachments) as the gateway runs
--- it (crates/chat: ChatService::send), statement for statement, for `pgbench -M prepared`.
--- Variables, passed with -D: conv (conversation id), user (the sender, a member).
--- Not included: the outbox relay's own transaction (advisory lock, read unpublished rows, mark them
--- published), which the gateway runs once per batch of sends after they commit.
+-- it for a single send (crates/chat: ChatService::send; repositories in crates/chat/src/repo), statement for
+-- statement, for `pgbench -M prepared`; a batch of concurrent sends into one conversation runs the same
+-- statements once for the whole batch. One transaction per send: into one conversation, every transaction
+-- holds the conversation's row lock until its commit is flushed, so pgbench on one conversation measures what
+-- one flush per message allows.
+-- Variables, passed with -D: conv (the conversation), user (the sender, a member).
+-- Not included: the outbox relay's transaction and the notification jobs, which the gateway runs after the
+-- send has been answered.
 \set one 1
 \set n random(1, 1000000000)
--- Taking a connection from the pool: deadpool-diesel recycles with RecyclingMethod::Verified, a `SELECT $1`.
-SELECT :one;
 -- convs::find_for_member
 SELECT conversations.id, conversations.kind, conversations.name, conversations.created_by,
        conversations.last_seq, conversations.created_at
@@ -20,7 +22,7 @@ UPDATE conversations SET last_seq = conversations.last_seq + 1, last_message_at 
 -- messages::insert (the gateway passes a fresh UUIDv7 as the id)
 INSERT INTO messages (id, conversation_id, seq, sender_id, content, client_id)
 VALUES (gen_random_uuid(), :conv, :seq, :user,
-        'bench message ' || :n || ' please review the report before the meeting, terima kasih', NULL)
+        'bench message ' || :n || ': please review the report before the meeting, terima kasih', NULL)
 RETURNING messages.id AS msg_id, messages.conversation_id, messages.seq, messages.sender_id, messages.content,
           messages.client_id, messages.created_at AS msg_created_at, messages.updated_at, messages.edited_at,
           messages.deleted_at \gset
@@ -42,7 +44,7 @@ VALUES ('message_created', jsonb_build_object(
     'message', jsonb_build_object(
         'id', CAST(:msg_id AS uuid), 'conversation_id', CAST(:conv AS uuid), 'seq', CAST(:seq AS bigint),
         'sender_id', CAST(:user AS uuid),
-        'content', 'bench message ' || :n || ' please review the report before the meeting, terima kasih',
+        'content', 'bench message ' || :n || ': please review the report before the meeting, terima kasih',
         'client_id', NULL, 'attachments', '[]'::jsonb, 'created_at', CAST(:msg_created_at AS timestamptz),
         'updated_at', CAST(:msg_created_at AS timestamptz), 'edited_at', NULL)))
 RETURNING outbox.id;
