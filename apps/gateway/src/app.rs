@@ -435,6 +435,7 @@ impl Application {
             state.config.trusted_proxies.clone(),
         );
         let data = web::Data::new(state.clone());
+        let cors_origins = state.config.cors_origins.clone();
         let engine_data = web::Data::new(engine.clone());
         let server = serve_http(
             listener,
@@ -450,7 +451,7 @@ impl Application {
                     .route("/socket.io", web::route().to(transport::endpoint))
                     .route("/socket.io/", web::route().to(transport::endpoint))
                     .configure(configure)
-                    .wrap(from_fn(cors))
+                    .wrap(cors(&cors_origins))
                     .wrap(from_fn(observe))
             },
         )?;

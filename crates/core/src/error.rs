@@ -107,6 +107,26 @@ impl ErrorCode {
         }
     }
 
+    /// The code of an error answer with `status` that no EPOP handler made (a middleware's or the HTTP
+    /// server's own): the code of that status, `bad_request` for other client errors and `internal` for
+    /// other server errors.
+    pub fn for_status(status: u16) -> ErrorCode {
+        match status {
+            401 => ErrorCode::Unauthorized,
+            403 => ErrorCode::Forbidden,
+            404 => ErrorCode::NotFound,
+            409 => ErrorCode::Conflict,
+            412 => ErrorCode::PreconditionFailed,
+            413 => ErrorCode::PayloadTooLarge,
+            415 => ErrorCode::UnsupportedMediaType,
+            422 => ErrorCode::ValidationFailed,
+            429 => ErrorCode::RateLimited,
+            503 => ErrorCode::Unavailable,
+            500.. => ErrorCode::Internal,
+            _ => ErrorCode::BadRequest,
+        }
+    }
+
     /// A short human title for the problem body.
     pub fn title(self) -> &'static str {
         match self {

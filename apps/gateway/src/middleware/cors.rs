@@ -1,79 +1,41 @@
-//! CORS with credentials for `/api` and `/socket.io`, answering only the origins in `EPOP_CORS_ORIGINS`.
-//! A request from any other origin gets no CORS headers at all (the browser then blocks it).
+//! CORS with credentials for `/api` and `/socket.io`, answering only the origins in `EPOP_CORS_ORIGINS`, built
+//! on `actix-cors`. A request from any other origin, or for another path, gets no CORS headers at all (the
+//! browser then blocks it); a preflight from such an origin is refused by `actix-cors` with `400`.
 
-use crate::state::AppState;
-use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::Method;
-use actix_web::http::header::{self, HeaderMap, HeaderValue};
-use actix_web::middleware::Next;
-use actix_web::{Error, HttpResponse, web};
+use actix_cors::Cors;
+use actix_web::http::{Method, header};
 
-const ALLOW_METHODS: &str = "GET, POST, PUT, DELETE, OPTIONS";
-const ALLOW_HEADERS: &str = "Authorization, Content-Type, If-Match, X-Request-Id";
-const EXPOSE_HEADERS: &str = "ETag, Location, Retry-After, X-Request-Id";
-const PREFLIGHT_MAX_AGE: &str = "600";
+/// Headers a browser may send on cross-origin requests.
+const ALLOW_HEADERS: [header::HeaderName; 4] = [
+    header::AUTHORIZATION,
+    header::CONTENT_TYPE,
+    header::IF_MATCH,
+    header::HeaderName::from_static("x-request-id"),
+];
+/// Response headers a browser script may read.
+const EXPOSE_HEADERS: [header::HeaderName; 4] = [
+    header::ETAG,
+    header::LOCATION,
+    header::RETRY_AFTER,
+    header::HeaderName::from_static("x-request-id"),
+];
+/// How long a browser may cache a preflight answer, in seconds.
+const PREFLIGHT_MAX_AGE: usize = 600;
 
-fn allowed_origin(req: &ServiceRequest) -> Option<HeaderValue> {
-    let path = req.path();
-    if !(path.starts_with("/api") || path.starts_with("/socket.io")) {
-        return None;
-    }
-    let origin = req.headers().get(header::ORIGIN)?;
-    let state = req.app_data::<web::Data<AppState>>()?;
-    let text = origin.to_str().ok()?;
-    state
-        .config
-        .cors_origins
-        .iter()
-        .any(|allowed| allowed == text)
-        .then(|| origin.clone())
-}
-
-fn add_common(headers: &mut HeaderMap, origin: HeaderValue) {
-    headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-        HeaderValue::from_static("true"),
-    );
-    headers.append(header::VARY, HeaderValue::from_static("Origin"));
-}
-
-/// Answers preflights from allowed origins and adds CORS headers to their responses.
-pub async fn cors(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<BoxBody>, Error> {
-    let origin = allowed_origin(&req);
-    if let Some(origin) = &origin
-        && req.method() == Method::OPTIONS
-        && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD)
-    {
-        let mut response = HttpResponse::NoContent().finish();
-        let headers = response.headers_mut();
-        add_common(headers, origin.clone());
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static(ALLOW_METHODS),
-        );
-        headers.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static(ALLOW_HEADERS),
-        );
-        headers.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static(PREFLIGHT_MAX_AGE),
-        );
-        return Ok(req.into_response(response));
-    }
-    let mut response = next.call(req).await?.map_into_boxed_body();
-    if let Some(origin) = origin {
-        let headers = response.headers_mut();
-        add_common(headers, origin);
-        headers.insert(
-            header::ACCESS_CONTROL_EXPOSE_HEADERS,
-            HeaderValue::from_static(EXPOSE_HEADERS),
-        );
-    }
-    Ok(response)
+/// The CORS middleware for `origins` (exact matches of the `Origin` header).
+pub fn cors(origins: &[String]) -> Cors {
+    let origins: Vec<String> = origins.to_vec();
+    Cors::default()
+        .allowed_origin_fn(move |origin, request| {
+            let path = request.uri.path();
+            (path.starts_with("/api") || path.starts_with("/socket.io"))
+                && origin
+                    .to_str()
+                    .is_ok_and(|origin| origins.iter().any(|allowed| allowed == origin))
+        })
+        .allowed_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
+        .allowed_headers(ALLOW_HEADERS)
+        .expose_headers(EXPOSE_HEADERS)
+        .supports_credentials()
+        .max_age(PREFLIGHT_MAX_AGE)
 }

@@ -1,6 +1,7 @@
 //! Request id, tracing, metrics, access log and security headers for every response.
 
-use crate::error::Problem;
+use crate::error::{ApiError, Problem};
+use epop_core::ErrorCode;
 use crate::extract::{ClientIp, client_ip};
 use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
@@ -33,6 +34,35 @@ fn is_json(content_type: Option<&HeaderValue>) -> bool {
     })
 }
 
+/// Longest plain-text error body kept as a problem's `detail`.
+const MAX_FOREIGN_DETAIL: usize = 200;
+
+/// Turns an error answer that no EPOP handler made (`actix-cors` refusing a preflight, the HTTP server's own
+/// errors) into a problem body like every other error: its status kept, its code from the status, and its text as
+/// the `detail` when it is short plain text (server errors never show theirs).
+async fn into_problem(response: ServiceResponse<BoxBody>, request_id: &str) -> ServiceResponse<BoxBody> {
+    let status = response.status();
+    let (request, response) = response.into_parts();
+    let (mut head, body) = response.into_parts();
+    let text = match actix_web::body::to_bytes_limited(body, MAX_FOREIGN_DETAIL).await {
+        Ok(Ok(bytes)) if status.is_client_error() => String::from_utf8(bytes.to_vec()).ok(),
+        _ => None,
+    };
+    let code = ErrorCode::for_status(status.as_u16());
+    let mut problem = ApiError::new(code, text.unwrap_or_default()).problem();
+    if problem.detail.as_deref() == Some("") {
+        problem.detail = None;
+    }
+    problem.status = status.as_u16();
+    problem.request_id = Some(request_id.to_owned());
+    head.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/problem+json"),
+    );
+    let body = serde_json::to_vec(&problem).unwrap_or_default();
+    ServiceResponse::new(request, head.set_body(BoxBody::new(body)))
+}
+
 /// Stamps, observes and hardens every request and response.
 pub async fn observe(
     req: ServiceRequest,
@@ -63,6 +93,10 @@ pub async fn observe(
         problem.request_id = Some(request_id.clone());
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         response = response.map_body(|_, _| BoxBody::new(body));
+    } else if (status.is_client_error() || status.is_server_error())
+        && !is_json(response.headers().get(header::CONTENT_TYPE))
+    {
+        response = into_problem(response, &request_id).await;
     }
 
     let secure = state.as_ref().is_some_and(|s| s.config.cookie_secure);

@@ -144,6 +144,9 @@ async fn cors_answers_only_configured_origins() {
         "{:?}",
         denied.headers()
     );
+    // Refused like every other error: problem+json.
+    assert_eq!(denied.status(), StatusCode::BAD_REQUEST);
+    problem(denied, StatusCode::BAD_REQUEST, "bad_request").await;
 
     let simple = app
         .request(Method::GET, "/api/users/me")
