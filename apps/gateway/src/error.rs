@@ -224,7 +224,8 @@ impl From<StorageError> for ApiError {
             | StorageError::Migration(_)
             | StorageError::Redis(_)
             | StorageError::Encode(_)
-            | StorageError::Join(_) => ApiError::internal(error),
+            | StorageError::Join(_)
+            | StorageError::SubscriptionEnded => ApiError::internal(error),
         }
     }
 }
@@ -267,6 +268,7 @@ impl From<ChatError> for ApiError {
                 format!("files may be at most {limit} bytes"),
             ),
             ChatError::BadCursor => ApiError::new(ErrorCode::BadRequest, "the cursor is not valid"),
+            ChatError::SendLost(_) => ApiError::internal(error),
             ChatError::Storage(inner) => inner.into(),
         }
     }
@@ -359,6 +361,50 @@ mod tests {
             assert_eq!(
                 response.headers().get(header::CONTENT_TYPE).unwrap(),
                 "application/problem+json"
+            );
+        }
+    }
+
+    /// The Rust sources of a directory tree, each up to its unit tests (`#[cfg(test)]`).
+    fn sources(dir: &std::path::Path, into: &mut String) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                sources(&path, into);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                into.push_str(text.split("#[cfg(test)]").next().unwrap_or_default());
+            }
+        }
+    }
+
+    /// Every error code is produced by some path of the server, and some integration test sees a client get it
+    /// (after Lemmy's `test_errors_used`): a code nobody produces is a documented lie, and one no test asserts
+    /// can break unnoticed.
+    #[test]
+    fn every_error_code_is_produced_and_tested() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut code = String::new();
+        sources(&root.join("src"), &mut code);
+        for krate in ["auth", "chat", "projects", "notifications", "calendar", "storage"] {
+            sources(&root.join("../../crates").join(krate).join("src"), &mut code);
+        }
+        // The code's own definition is no use of it.
+        let code = code.replace("pub const ALL", "");
+        let mut tests = String::new();
+        sources(&root.join("tests"), &mut tests);
+        for error in ErrorCode::ALL {
+            let variant = format!("{error:?}");
+            assert!(
+                code.contains(&format!("ErrorCode::{variant}")),
+                "no path of the server produces {}",
+                error.as_str()
+            );
+            assert!(
+                tests.contains(&format!("\"{}\"", error.as_str())),
+                "no integration test asserts {}",
+                error.as_str()
             );
         }
     }

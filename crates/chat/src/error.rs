@@ -24,6 +24,10 @@ pub enum ChatError {
     /// A pagination cursor that this server did not make.
     #[error("invalid cursor")]
     BadCursor,
+    /// The task writing a batch of sends into a conversation ended without answering this one (it failed
+    /// with another send's error, or was dropped): the send may not have been written.
+    #[error("the send was not written: {0}")]
+    SendLost(&'static str),
     /// The database or the object store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),

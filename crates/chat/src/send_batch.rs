@@ -99,9 +99,9 @@ impl SendBatcher {
 pub(crate) fn answer_all(batch: Vec<Submission>, error: ChatError) {
     let mut error = Some(error);
     for submission in batch {
-        let answer = error.take().unwrap_or_else(|| {
-            ChatError::Storage(epop_storage::StorageError::Object("the batch failed".into()))
-        });
+        let answer = error
+            .take()
+            .unwrap_or(ChatError::SendLost("its batch failed with another send's error"));
         let _ = submission.reply.send(Err(answer));
     }
 }

@@ -509,11 +509,9 @@ impl ChatService {
                 }
             });
         }
-        let written = answer.await.map_err(|_| {
-            ChatError::Storage(epop_storage::StorageError::Object(
-                "the send was not written".into(),
-            ))
-        })??;
+        let written = answer
+            .await
+            .map_err(|_| ChatError::SendLost("the batch writer stopped"))??;
         match written {
             Written::Sent(sent) => {
                 if matches!(sent, Sent::Created(_)) {

@@ -235,7 +235,7 @@ impl EventBus {
                 let _ = self.sequencer.send(SequencerInput::Events(vec![published])).await;
             }
         }
-        Err(StorageError::Object("the Redis subscription ended".into()))
+        Err(StorageError::SubscriptionEnded)
     }
 }
 

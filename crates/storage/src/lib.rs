@@ -52,9 +52,13 @@ pub enum StorageError {
     /// No Redis connection could be had.
     #[error("no redis connection available")]
     RedisPool(#[from] deadpool_redis::PoolError),
-    /// The object store failed.
+    /// The object store (S3 or the local directory) failed or answered something unexpected.
     #[error("object store failed: {0}")]
     Object(String),
+    /// The Redis subscription that carries events between nodes ended (it is reopened; events it missed are
+    /// read from the outbox).
+    #[error("the Redis event subscription ended")]
+    SubscriptionEnded,
     /// A value could not be encoded for storage.
     #[error("could not encode a stored value")]
     Encode(#[from] serde_json::Error),
