@@ -486,16 +486,16 @@ team_sends_section() {
     ids=$(sql "SELECT string_agg(CAST(lpad(to_hex(i), 32, '0') AS uuid)::text, ',') FROM generate_series(0, 99) AS i")
     echo "== team-sends: gateway EPOP_DB_POOL_SIZE=$DB_POOL; PostgreSQL synchronous_commit=$(sql 'SHOW synchronous_commit'); load average $(cut -d' ' -f1-3 /proc/loadavg)"
     echo "== hot conversation: $conc concurrent REST senders into one conversation for $secs s"
-    out=$(gateway_run "hot c=$conc" messages-send --token "$token" --conversation "$hot" --concurrency "$conc" --seconds "$secs")
-    echo "$out"
-    hot_rate=$LAST_RATE
-    hot_p99=$(sed -nE 's/.* p99=([0-9.]+)ms.*/\1/p' <<<"$out" | head -n 1)
+    out=$(mktemp)
+    gateway_run "hot c=$conc" messages-send --token "$token" --conversation "$hot" --concurrency "$conc" --seconds "$secs" | tee "$out"
+    hot_rate=$(sed -nE '1s/.* rate=([0-9.]+)\/s.*/\1/p' "$out")
+    hot_p99=$(sed -nE 's/.* p99=([0-9.]+)ms.*/\1/p' "$out" | head -n 1)
     echo "gapless seq in the hot conversation: $(sql "SELECT count(*) = max(seq) AND min(seq) = 1 FROM messages WHERE conversation_id = '$hot'")"
     echo "== sends spread over 100 conversations: $conc concurrent REST senders, each send to the next conversation, for $secs s"
-    out=$(gateway_run "spread c=$conc" messages-send --token "$token" --conversation "$ids" --concurrency "$conc" --seconds "$secs")
-    echo "$out"
-    spread_rate=$LAST_RATE
-    spread_p99=$(sed -nE 's/.* p99=([0-9.]+)ms.*/\1/p' <<<"$out" | head -n 1)
+    gateway_run "spread c=$conc" messages-send --token "$token" --conversation "$ids" --concurrency "$conc" --seconds "$secs" | tee "$out"
+    spread_rate=$(sed -nE '1s/.* rate=([0-9.]+)\/s.*/\1/p' "$out")
+    spread_p99=$(sed -nE 's/.* p99=([0-9.]+)ms.*/\1/p' "$out" | head -n 1)
+    rm -f "$out"
     sleep 2
     stop_gateway
     sql 'VACUUM (ANALYZE) messages, outbox, conversations, conversation_members' >/dev/null
