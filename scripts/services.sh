@@ -76,10 +76,14 @@ ensure_socketio_clients() {
         epop_log "installing socket.io-client (npm ci)"
         (cd tests/clients/js && npm ci --silent --no-audit --no-fund)
     fi
+    # Python tools the tests run (python-socketio, an SMTP server, kubernetes-validate, ...): installed again
+    # whenever requirements.txt changed since the last install (a stamp file records it).
     local venv=tests/clients/python/.venv
-    if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import socketio, requests, aiosmtpd' 2>/dev/null; then
-        python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv && python3 -m venv "$venv"; }
-        epop_log "installing python-socketio (pip)"
+    local stamp="$venv/.requirements-installed"
+    if [ ! -x "$venv/bin/python" ] || [ ! -f "$stamp" ] || [ tests/clients/python/requirements.txt -nt "$stamp" ]; then
+        [ -x "$venv/bin/python" ] || python3 -m venv "$venv" 2>/dev/null || { apt_install python3-venv && python3 -m venv "$venv"; }
+        epop_log "installing the Python test tools (pip, tests/clients/python/requirements.txt)"
         "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/clients/python/requirements.txt
+        touch "$stamp"
     fi
 }

@@ -158,6 +158,24 @@ impl TestDatabase {
         })
     }
 
+    /// Creates an empty database (no schema), dropped like the others: the target of a restore.
+    pub async fn create_empty() -> anyhow::Result<Self> {
+        let server = server_url();
+        let name = format!("epop_t_{}_{}", now_secs(), uuid::Uuid::now_v7().simple());
+        let mut conn = AsyncPgConnection::establish(&server)
+            .await
+            .context("connecting to the test PostgreSQL")?;
+        diesel::sql_query(format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut conn)
+            .await
+            .context("creating the empty test database")?;
+        Ok(Self {
+            url: with_database(&server, &name),
+            name,
+            server,
+        })
+    }
+
     /// The database's name.
     pub fn name(&self) -> &str {
         &self.name

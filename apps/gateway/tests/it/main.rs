@@ -8,6 +8,7 @@
 )]
 
 mod auth;
+mod backup;
 mod calendar;
 mod chat;
 mod cli;
