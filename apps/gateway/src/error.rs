@@ -367,7 +367,9 @@ mod tests {
 
     /// The Rust sources of a directory tree, each up to its unit tests (`#[cfg(test)]`).
     fn sources(dir: &std::path::Path, into: &mut String) {
-        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             if path.is_dir() {

@@ -241,7 +241,8 @@ async fn loops_at(
             while !stop.load(Ordering::Relaxed) {
                 let n = sequence.fetch_add(1, Ordering::Relaxed);
                 if let Some(rate) = pace.filter(|rate| *rate > 0.0) {
-                    tokio::time::sleep_until((started + Duration::from_secs_f64(n as f64 / rate)).into()).await;
+                    tokio::time::sleep_until((started + Duration::from_secs_f64(n as f64 / rate)).into())
+                        .await;
                     if stop.load(Ordering::Relaxed) {
                         break;
                     }

@@ -46,8 +46,13 @@ impl TestS3 {
         let bucket_dir = root.join(BUCKET);
         std::fs::create_dir_all(&bucket_dir)
             .with_context(|| format!("creating the S3 bucket directory {}", bucket_dir.display()))?;
-        match Self::serve(root.clone()).await {
-            Ok((endpoint, secret_key, server)) => Ok(Self {
+        let secret_key = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        match Self::serve(root.clone(), "127.0.0.1:0", secret_key.clone()).await {
+            Ok((endpoint, server)) => Ok(Self {
                 endpoint,
                 region: REGION.into(),
                 bucket: BUCKET.into(),
@@ -64,19 +69,18 @@ impl TestS3 {
         }
     }
 
-    async fn serve(root: PathBuf) -> anyhow::Result<(String, String, JoinHandle<()>)> {
-        let secret_key = format!(
-            "{}{}",
-            uuid::Uuid::new_v4().simple(),
-            uuid::Uuid::new_v4().simple()
-        );
+    async fn serve(
+        root: PathBuf,
+        address: &str,
+        secret_key: String,
+    ) -> anyhow::Result<(String, JoinHandle<()>)> {
         let fs = s3s_fs::FileSystem::new(&root)
             .map_err(|error| anyhow::anyhow!("starting s3s-fs on {}: {error:?}", root.display()))?;
         let mut builder = S3ServiceBuilder::new(fs);
         builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, secret_key.as_str()));
         let service = builder.build();
 
-        let listener = TcpListener::bind(("127.0.0.1", 0))
+        let listener = TcpListener::bind(address)
             .await
             .context("binding the test S3 server")?;
         let endpoint = format!("http://{}", listener.local_addr()?);
@@ -99,7 +103,21 @@ impl TestS3 {
                 }
             }
         });
-        Ok((endpoint, secret_key, server))
+        Ok((endpoint, server))
+    }
+
+    /// Stops serving, as a crashed store would: the port refuses connections and open ones are dropped; the
+    /// objects stay on disk for [`TestS3::resume`].
+    pub fn pause(&mut self) {
+        self.server.abort();
+    }
+
+    /// Serves the same directory on the same port again, with the same credentials.
+    pub async fn resume(&mut self) -> anyhow::Result<()> {
+        let address = self.endpoint.trim_start_matches("http://").to_owned();
+        let (_, server) = Self::serve(self.root.clone(), &address, self.secret_key.clone()).await?;
+        self.server = server;
+        Ok(())
     }
 
     /// The temporary directory the server stores buckets and objects in (`ROOT/<bucket>/<key>`).

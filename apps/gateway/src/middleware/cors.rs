@@ -33,7 +33,13 @@ pub fn cors(origins: &[String]) -> Cors {
                     .to_str()
                     .is_ok_and(|origin| origins.iter().any(|allowed| allowed == origin))
         })
-        .allowed_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE, Method::OPTIONS])
+        .allowed_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
         .allowed_headers(ALLOW_HEADERS)
         .expose_headers(EXPOSE_HEADERS)
         .supports_credentials()

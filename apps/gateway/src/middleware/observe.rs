@@ -1,7 +1,6 @@
 //! Request id, tracing, metrics, access log and security headers for every response.
 
 use crate::error::{ApiError, Problem};
-use epop_core::ErrorCode;
 use crate::extract::{ClientIp, client_ip};
 use crate::state::AppState;
 use actix_web::body::{BoxBody, MessageBody};
@@ -9,6 +8,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage as _, web};
+use epop_core::ErrorCode;
 use std::time::Instant;
 use tracing::Instrument as _;
 

@@ -135,12 +135,9 @@ impl EpopRealtime {
                 tokio::spawn(async move {
                     tokio::time::sleep_until(at.into()).await;
                     let Some(app) = app.upgrade() else { return };
-                    let online = app
-                        .presence
-                        .online_among(&[user])
-                        .await
-                        .contains(&user);
-                    let announce = super::lock(&app.presence_throttle).look_again(user, online, Instant::now());
+                    let online = app.presence.online_among(&[user]).await.contains(&user);
+                    let announce =
+                        super::lock(&app.presence_throttle).look_again(user, online, Instant::now());
                     if announce {
                         app.announce_presence(user, online).await;
                     }
@@ -890,7 +887,11 @@ impl Application for EpopApplication {
             .0
             .state
             .limiter
-            .check("socket-connect", &claims.sub.to_string(), Quota::per_minute(per_minute))
+            .check(
+                "socket-connect",
+                &claims.sub.to_string(),
+                Quota::per_minute(per_minute),
+            )
             .await
         {
             return Err(Refusal {

@@ -136,7 +136,10 @@ mod tests {
         let start = Instant::now();
         assert_eq!(throttle.changed(user, true, start), Decision::Now);
         let ms = |n| start + Duration::from_millis(n);
-        assert_eq!(throttle.changed(user, false, ms(100)), Decision::LookAt(start + SECOND));
+        assert_eq!(
+            throttle.changed(user, false, ms(100)),
+            Decision::LookAt(start + SECOND)
+        );
         for n in 0..20 {
             assert_eq!(throttle.changed(user, n % 2 == 0, ms(110 + n)), Decision::Nothing);
         }
@@ -155,9 +158,15 @@ mod tests {
         assert_eq!(throttle.changed(user, true, start), Decision::Now);
         assert_eq!(throttle.changed(user, false, start + 2 * SECOND), Decision::Now);
         // A repeat of what was announced is not announced again.
-        assert_eq!(throttle.changed(user, false, start + 4 * SECOND), Decision::Nothing);
+        assert_eq!(
+            throttle.changed(user, false, start + 4 * SECOND),
+            Decision::Nothing
+        );
         // Users are independent.
-        assert_eq!(throttle.changed(UserId::new(), true, start + 4 * SECOND), Decision::Now);
+        assert_eq!(
+            throttle.changed(UserId::new(), true, start + 4 * SECOND),
+            Decision::Now
+        );
     }
 
     #[test]

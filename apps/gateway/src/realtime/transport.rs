@@ -5,12 +5,12 @@
 use super::engine::{BadRequest, CloseReason, Engine, HandshakeRefused, Session, Transport};
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::{Method, StatusCode};
-use ipnet::IpNet;
-use std::net::IpAddr;
 use actix_web::{HttpRequest, HttpResponse, web};
 use epop_realtime_protocol::engine::{Packet, Payload, encode_payload};
 use futures_util::StreamExt as _;
+use ipnet::IpNet;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 /// Engine.IO's error answer: `400` with `{"code", "message"}`.

@@ -135,7 +135,14 @@ async fn handshake(routes: WebSocketRoutes, upgrade: Box<Upgrade>) -> Option<(Co
         Ok(upgrading) => upgrading,
         Err((code, message)) => {
             let body = serde_json::json!({"code": code, "message": message});
-            respond(&mut framed, StatusCode::BAD_REQUEST, None, "application/json", body).await;
+            respond(
+                &mut framed,
+                StatusCode::BAD_REQUEST,
+                None,
+                "application/json",
+                body,
+            )
+            .await;
             return None;
         }
     };
@@ -160,7 +167,14 @@ async fn handshake(routes: WebSocketRoutes, upgrade: Box<Upgrade>) -> Option<(Co
         Ok(Ok(response)) => response,
         _ => {
             let body = serde_json::json!({"code": 3, "message": "Bad request"});
-            respond(&mut framed, StatusCode::BAD_REQUEST, None, "application/json", body).await;
+            respond(
+                &mut framed,
+                StatusCode::BAD_REQUEST,
+                None,
+                "application/json",
+                body,
+            )
+            .await;
             return None;
         }
     };

@@ -58,7 +58,8 @@ async fn a_backup_restored_into_a_fresh_database_serves_the_same_workspace() {
         .to_owned();
     let group = app.group(&ann, "Launch", &[&bob]).await;
     for n in 0..5 {
-        app.message(&ann, &direct, &format!("direct {n}: 项目 report")).await;
+        app.message(&ann, &direct, &format!("direct {n}: 项目 report"))
+            .await;
         app.message(&bob, &group, &format!("group {n}")).await;
     }
     let project = json_of(
@@ -115,7 +116,11 @@ async fn a_backup_restored_into_a_fresh_database_serves_the_same_workspace() {
         .env("EPOP_BACKUP_DIR", &dir)
         .output()
         .unwrap();
-    assert!(backup.status.success(), "{}", String::from_utf8_lossy(&backup.stderr));
+    assert!(
+        backup.status.success(),
+        "{}",
+        String::from_utf8_lossy(&backup.stderr)
+    );
     let dumps: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .flatten()

@@ -98,7 +98,10 @@ fn kubernetes_manifests_validate_against_the_kubernetes_schemas() {
         "service/epop-gateway",
         "ingress/epop",
     ] {
-        assert!(text.contains(&format!("passed for resource {kind}")), "{kind} not validated:\n{text}");
+        assert!(
+            text.contains(&format!("passed for resource {kind}")),
+            "{kind} not validated:\n{text}"
+        );
     }
 }
 
@@ -128,7 +131,10 @@ fn kubernetes_gateway_probes_termination_and_affinity_match_the_gateway() {
     let grace = number_after(&gateway, "terminationGracePeriodSeconds:");
     let shutdown = number_after(&all, "EPOP_SHUTDOWN_TIMEOUT:");
     let pause = number_after(&gateway, "seconds:");
-    assert!(grace > shutdown + pause, "grace {grace} <= shutdown {shutdown} + preStop {pause}");
+    assert!(
+        grace > shutdown + pause,
+        "grace {grace} <= shutdown {shutdown} + preStop {pause}"
+    );
     // Long-polling needs affinity; the worker runs apart; metrics stay inside.
     assert!(all.contains("nginx.ingress.kubernetes.io/affinity: \"cookie\""));
     assert!(all.contains("args: [\"worker\"]"));

@@ -106,7 +106,10 @@ impl RawWebSocket {
         let header = self.buffer.get(..2)?;
         let opcode = header[0] & 0x0F;
         let (length, start) = match header[1] & 0x7F {
-            126 => (usize::from(u16::from_be_bytes(self.buffer.get(2..4)?.try_into().ok()?)), 4),
+            126 => (
+                usize::from(u16::from_be_bytes(self.buffer.get(2..4)?.try_into().ok()?)),
+                4,
+            ),
             127 => (
                 usize::try_from(u64::from_be_bytes(self.buffer.get(2..10)?.try_into().ok()?)).ok()?,
                 10,
@@ -198,7 +201,10 @@ async fn a_packet_flood_closes_the_session_on_both_transports() {
     let mut client = RawWebSocket::open(&app, "/socket.io/?EIO=4&transport=websocket").await;
     let mut flood = Vec::new();
     for n in 0..1000 {
-        flood.extend_from_slice(&RawWebSocket::frame(OPCODE_TEXT, format!("42[\"x\",{n}]").as_bytes()));
+        flood.extend_from_slice(&RawWebSocket::frame(
+            OPCODE_TEXT,
+            format!("42[\"x\",{n}]").as_bytes(),
+        ));
     }
     client.stream.write_all(&flood).await.unwrap();
     let (_, closed) = texts_for(&mut client, Duration::from_secs(3)).await;
@@ -345,7 +351,10 @@ async fn sessions_and_handshakes_are_limited_per_client_address() {
     assert!(refused.headers().contains_key("retry-after"));
     let body: serde_json::Value = refused.json().await.unwrap();
     assert_eq!(body["code"], 4);
-    let url = format!("{}/socket.io/?EIO=4&transport=websocket", app.address.replace("http", "ws"));
+    let url = format!(
+        "{}/socket.io/?EIO=4&transport=websocket",
+        app.address.replace("http", "ws")
+    );
     match tokio_tungstenite::connect_async(url.as_str()).await {
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
             assert_eq!(response.status().as_u16(), 429);
@@ -378,6 +387,10 @@ async fn sessions_and_handshakes_are_limited_per_client_address() {
         .await
         .unwrap();
     assert_eq!(refused.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
-    let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=12).contains(&retry_after), "{retry_after}");
 }

@@ -16,6 +16,7 @@ mod conformance;
 mod conventions;
 mod deploy;
 mod email;
+mod faults;
 mod files;
 mod floods;
 mod health;
