@@ -192,3 +192,194 @@ async fn a_redis_outage_keeps_rest_serving_and_loses_no_event_for_connected_clie
         .unwrap();
     assert!(!keys.is_empty(), "the rate limiter counts in Redis again");
 }
+
+/// A PostgreSQL server of one test's own (initdb into a scratch directory), that the test stops as a crash
+/// would and starts again.
+struct PrivatePostgres {
+    port: u16,
+    dir: std::path::PathBuf,
+    bin: std::path::PathBuf,
+}
+
+impl PrivatePostgres {
+    fn start() -> Self {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .expect("PostgreSQL's programs (installed by scripts/test.sh)")
+            .flatten()
+            .map(|entry| entry.path().join("bin"))
+            .filter(|bin| bin.join("initdb").exists())
+            .max()
+            .expect("initdb");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = std::env::temp_dir().join(format!("epop-pg-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let postgres = Self { port, dir, bin };
+        postgres.run_as_owner(
+            "initdb",
+            &["-D", "data", "-A", "trust", "-U", "postgres", "--no-sync"],
+        );
+        postgres.resume();
+        postgres
+    }
+
+    /// Runs one of PostgreSQL's programs in the scratch directory, as the `postgres` user when this is root
+    /// (PostgreSQL refuses to run as root).
+    fn run_as_owner(&self, program: &str, args: &[&str]) -> std::process::Output {
+        let path = self.bin.join(program);
+        let root = std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .unwrap()
+            .stdout
+            == b"0\n";
+        let mut command = if root {
+            let _ = std::process::Command::new("chown")
+                .args(["-R", "postgres:postgres"])
+                .arg(&self.dir)
+                .status();
+            let mut command = std::process::Command::new("runuser");
+            command.args(["-u", "postgres", "--"]).arg(path);
+            command
+        } else {
+            std::process::Command::new(path)
+        };
+        let output = command.args(args).current_dir(&self.dir).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{program}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        output
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    /// Starts the server (again) and waits until it accepts connections.
+    fn resume(&self) {
+        let options = format!(
+            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            self.port,
+            self.dir.display()
+        );
+        self.run_as_owner(
+            "pg_ctl",
+            &["-D", "data", "-o", &options, "-l", "log", "-w", "start"],
+        );
+    }
+
+    /// Stops the server at once, as a crash would (`immediate`: no checkpoint, clients cut off).
+    fn crash(&self) {
+        self.run_as_owner("pg_ctl", &["-D", "data", "-m", "immediate", "-w", "stop"]);
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("runuser")
+            .args(["-u", "postgres", "--"])
+            .arg(self.bin.join("pg_ctl"))
+            .args(["-D", "data", "-m", "immediate", "stop"])
+            .current_dir(&self.dir)
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test]
+async fn a_database_restart_answers_503_quickly_and_service_resumes_by_itself() {
+    let postgres = PrivatePostgres::start();
+    let url = postgres.url();
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("DATABASE_URL".into(), url);
+    })
+    .await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let group = app.group(&ann, "Restart", &[&bob]).await;
+    app.message(&ann, &group, "before").await;
+
+    postgres.crash();
+    // Every request that needs the database answers 503 `unavailable` within a bound, none hangs; what needs
+    // no database keeps answering.
+    let path = format!("/api/conversations/{group}/messages");
+    let mut acknowledged = 1;
+    for n in 0..3 {
+        let asked = Instant::now();
+        let sent = app
+            .send_json(
+                Method::POST,
+                &path,
+                &ann.access_token,
+                &json!({"content": format!("down {n}")}),
+            )
+            .send()
+            .await
+            .unwrap();
+        let took = asked.elapsed();
+        if sent.status() == StatusCode::CREATED {
+            acknowledged += 1;
+            continue;
+        }
+        crate::helpers::problem(sent, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+        assert!(took < Duration::from_secs(8), "a send took {took:?}");
+        let asked = Instant::now();
+        let read = app.get(&path, &bob.access_token).send().await.unwrap();
+        crate::helpers::problem(read, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
+        assert!(asked.elapsed() < Duration::from_secs(8));
+    }
+    assert_eq!(
+        app.request(Method::GET, "/health/live")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.request(Method::GET, "/health").send().await.unwrap().status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+
+    postgres.resume();
+    let back = Instant::now();
+    loop {
+        let sent = app
+            .send_json(
+                Method::POST,
+                &path,
+                &ann.access_token,
+                &json!({"content": "after"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        if sent.status() == StatusCode::CREATED {
+            acknowledged += 1;
+            break;
+        }
+        assert!(back.elapsed() < Duration::from_secs(15), "service did not resume");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    // No partial writes: every acknowledged message is there once, numbered without a gap, and nothing else.
+    let page = json_of(
+        app.get(&path, &bob.access_token).send().await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let seqs: Vec<i64> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_i64().unwrap())
+        .collect();
+    assert_eq!(seqs.len(), acknowledged, "{page}");
+    let mut sorted = seqs.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, (1..=acknowledged as i64).collect::<Vec<_>>());
+}
