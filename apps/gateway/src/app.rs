@@ -139,6 +139,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         Arc::new(SystemClock),
         ChatSettings {
             max_upload_bytes: config.max_upload_bytes,
+            max_open_uploads: config.max_open_uploads,
+            max_unattached_bytes: config.max_unattached_bytes,
             ..ChatSettings::default()
         },
     );

@@ -90,6 +90,12 @@ pub struct Config {
     pub public_url: String,
     /// Largest upload in bytes.
     pub max_upload_bytes: u64,
+    /// Upload slots one user may hold that are not attached to a message (an EPOP addition,
+    /// `EPOP_MAX_OPEN_UPLOADS`, default 50; `0` turns the limit off).
+    pub max_open_uploads: u64,
+    /// Bytes (as declared) one user may hold in uploads not attached to a message (an EPOP addition,
+    /// `EPOP_MAX_UNATTACHED_BYTES`, default 1 GiB; `0` turns the limit off).
+    pub max_unattached_bytes: u64,
     /// First admin's e-mail and password.
     pub admin: Option<(String, SecretString)>,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -302,6 +308,8 @@ impl Config {
                 .trim_end_matches('/')
                 .to_owned(),
             max_upload_bytes: parse(src, "EPOP_MAX_UPLOAD_BYTES", 26_214_400u64)?,
+            max_open_uploads: parse(src, "EPOP_MAX_OPEN_UPLOADS", 50u64)?,
+            max_unattached_bytes: parse(src, "EPOP_MAX_UNATTACHED_BYTES", 1_073_741_824u64)?,
             admin,
             trusted_proxies,
             shutdown_timeout: Duration::from_secs(parse(src, "EPOP_SHUTDOWN_TIMEOUT", 10u64)?),
@@ -353,6 +361,8 @@ mod tests {
         assert_eq!(config.rate_limits.socket_per_10s, 100);
         assert_eq!(config.db_pool_size, 16);
         assert_eq!(config.max_upload_bytes, 26_214_400);
+        assert_eq!(config.max_open_uploads, 50);
+        assert_eq!(config.max_unattached_bytes, 1 << 30);
         assert_eq!(config.shutdown_timeout, Duration::from_secs(10));
         assert_eq!(config.public_url, "http://localhost:8080");
         assert_eq!(config.hash_max_wait, Duration::from_secs(2));
@@ -397,6 +407,8 @@ mod tests {
             ("EPOP_TRUSTED_PROXIES", "10.0.0.0/8,127.0.0.1"),
             ("EPOP_COOKIE_SECURE", "false"),
             ("EPOP_API_RATE_LIMIT", "0"),
+            ("EPOP_MAX_OPEN_UPLOADS", "3"),
+            ("EPOP_MAX_UNATTACHED_BYTES", "0"),
         ]))
         .unwrap();
         assert_eq!(
@@ -406,5 +418,14 @@ mod tests {
         assert_eq!(config.trusted_proxies.len(), 2);
         assert!(!config.cookie_secure);
         assert_eq!(config.rate_limits.api_per_minute, 0);
+        assert_eq!(config.max_open_uploads, 3);
+        assert_eq!(config.max_unattached_bytes, 0);
+        let err = Config::from_source(&source(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("EPOP_JWT_SECRET", SECRET),
+            ("EPOP_MAX_OPEN_UPLOADS", "many"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.variable, "EPOP_MAX_OPEN_UPLOADS");
     }
 }

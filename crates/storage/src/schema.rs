@@ -71,6 +71,7 @@ diesel::table! {
         file_size -> Int8,
         created_at -> Timestamptz,
         attached_at -> Nullable<Timestamptz>,
+        object_etag -> Nullable<Text>,
     }
 }
 
