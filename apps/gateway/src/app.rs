@@ -5,7 +5,7 @@ use crate::config::{Config, StorageConfig};
 use crate::error::ApiError;
 use crate::extract::path_error;
 use crate::metrics::Metrics;
-use crate::middleware::{api_guard, cors, observe};
+use crate::middleware::{api_guard, body_deadline, close_unread, cors, observe};
 use crate::rate_limit::RateLimiter;
 use crate::realtime::engine::{Engine, EngineConfig};
 use crate::realtime::epop::{EpopApplication, EpopRealtime};
@@ -428,6 +428,7 @@ impl Application {
             listener,
             state.config.workers,
             state.config.shutdown_timeout,
+            state.config.head_timeout,
             WebSocketRoutes::new(vec![("/socket.io", engine.clone())]),
             move || hub.start_lane(),
             move || {
@@ -438,8 +439,10 @@ impl Application {
                     .route("/socket.io", web::route().to(transport::endpoint))
                     .route("/socket.io/", web::route().to(transport::endpoint))
                     .configure(configure)
+                    .wrap(from_fn(body_deadline))
                     .wrap(from_fn(cors))
                     .wrap(from_fn(observe))
+                    .wrap(from_fn(close_unread))
             },
         )?;
         Ok(Self {
@@ -522,6 +525,7 @@ pub fn conformance_server(listener: TcpListener) -> anyhow::Result<Server> {
         listener,
         2,
         Duration::from_secs(1),
+        Duration::from_secs(5),
         routes,
         || {},
         move || {
@@ -547,10 +551,13 @@ pub fn conformance_server(listener: TcpListener) -> anyhow::Result<Server> {
 /// [`crate::realtime::websocket`]). actix-web's own `HttpServer` offers no way to take over an upgraded
 /// connection, so the server is assembled here from the same parts it uses (actix-server, actix-http).
 /// `on_worker_start` runs on each worker's thread as it starts (the real-time hub starts its fan-out lane there).
+/// A request's head must arrive within `head_timeout` of its first byte (its body is paced by
+/// [`crate::middleware::body_deadline`]).
 fn serve_http<W, F, I, S, B>(
     listener: TcpListener,
     workers: usize,
     shutdown_timeout: Duration,
+    head_timeout: Duration,
     websockets: WebSocketRoutes,
     on_worker_start: W,
     app: F,
@@ -581,6 +588,7 @@ where
             let websockets = websockets.clone();
             let app = app().into_factory().map_err(|error| error.error_response());
             actix_http::HttpService::build()
+                .client_request_timeout(head_timeout)
                 .local_addr(local)
                 .upgrade(actix_service::fn_service(move |upgrade: websocket::Upgrade| {
                     websocket::take_over(websockets.clone(), upgrade)

@@ -51,6 +51,17 @@ pub struct RateLimits {
     pub socket_per_10s: u32,
 }
 
+/// How slowly a client may send a request (EPOP additions; see [`crate::middleware::body_deadline`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimits {
+    /// The longest pause between two pieces of a request body (`EPOP_BODY_IDLE_TIMEOUT` in seconds, default
+    /// 10; `0` turns it off).
+    pub idle_timeout: Duration,
+    /// The slowest average a request body may arrive at, in bytes per second, counted after an allowance of one
+    /// idle timeout (`EPOP_BODY_MIN_RATE`, default 1024; `0` turns it off).
+    pub min_rate: u64,
+}
+
 /// The gateway's whole configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -102,6 +113,11 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// Time to finish in-flight work on SIGTERM.
     pub shutdown_timeout: Duration,
+    /// The longest a client may take to send a request's head, from its first byte (an EPOP addition,
+    /// `EPOP_REQUEST_HEAD_TIMEOUT` in seconds, default 5).
+    pub head_timeout: Duration,
+    /// How slowly a request's body may arrive.
+    pub body_limits: BodyLimits,
     /// Log filter.
     pub log_filter: String,
     /// HTTP worker threads (an EPOP addition, `EPOP_WORKERS`; default: one per core).
@@ -276,6 +292,13 @@ impl Config {
         if db_pool_size == 0 {
             return Err(ConfigError::new("EPOP_DB_POOL_SIZE", "must be at least 1"));
         }
+        let head_timeout = Duration::from_secs(parse(src, "EPOP_REQUEST_HEAD_TIMEOUT", 5u64)?);
+        if head_timeout.is_zero() {
+            return Err(ConfigError::new(
+                "EPOP_REQUEST_HEAD_TIMEOUT",
+                "must be at least 1 (a request head must arrive in bounded time)",
+            ));
+        }
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         Ok(Self {
             database_url,
@@ -313,6 +336,11 @@ impl Config {
             admin,
             trusted_proxies,
             shutdown_timeout: Duration::from_secs(parse(src, "EPOP_SHUTDOWN_TIMEOUT", 10u64)?),
+            head_timeout,
+            body_limits: BodyLimits {
+                idle_timeout: Duration::from_secs(parse(src, "EPOP_BODY_IDLE_TIMEOUT", 10u64)?),
+                min_rate: parse(src, "EPOP_BODY_MIN_RATE", 1024u64)?,
+            },
             log_filter: src.get("RUST_LOG").unwrap_or_else(|| "info".into()),
             workers: parse(src, "EPOP_WORKERS", cores)?.max(1),
             presence_ttl: Duration::from_secs(parse(src, "EPOP_PRESENCE_TTL", 30u64)?.max(1)),
@@ -363,6 +391,9 @@ mod tests {
         assert_eq!(config.max_upload_bytes, 26_214_400);
         assert_eq!(config.max_open_uploads, 50);
         assert_eq!(config.max_unattached_bytes, 1 << 30);
+        assert_eq!(config.head_timeout, Duration::from_secs(5));
+        assert_eq!(config.body_limits.idle_timeout, Duration::from_secs(10));
+        assert_eq!(config.body_limits.min_rate, 1024);
         assert_eq!(config.shutdown_timeout, Duration::from_secs(10));
         assert_eq!(config.public_url, "http://localhost:8080");
         assert_eq!(config.hash_max_wait, Duration::from_secs(2));
@@ -409,6 +440,9 @@ mod tests {
             ("EPOP_API_RATE_LIMIT", "0"),
             ("EPOP_MAX_OPEN_UPLOADS", "3"),
             ("EPOP_MAX_UNATTACHED_BYTES", "0"),
+            ("EPOP_REQUEST_HEAD_TIMEOUT", "2"),
+            ("EPOP_BODY_IDLE_TIMEOUT", "0"),
+            ("EPOP_BODY_MIN_RATE", "4096"),
         ]))
         .unwrap();
         assert_eq!(
@@ -427,5 +461,21 @@ mod tests {
         ]))
         .unwrap_err();
         assert_eq!(err.variable, "EPOP_MAX_OPEN_UPLOADS");
+        assert_eq!(config.head_timeout, Duration::from_secs(2));
+        assert_eq!(config.body_limits.idle_timeout, Duration::ZERO);
+        assert_eq!(config.body_limits.min_rate, 4096);
+        for (variable, value) in [
+            ("EPOP_REQUEST_HEAD_TIMEOUT", "0"),
+            ("EPOP_BODY_IDLE_TIMEOUT", "-1"),
+            ("EPOP_BODY_MIN_RATE", "fast"),
+        ] {
+            let err = Config::from_source(&source(&[
+                ("DATABASE_URL", "postgres://x/y"),
+                ("EPOP_JWT_SECRET", SECRET),
+                (variable, value),
+            ]))
+            .unwrap_err();
+            assert_eq!(err.variable, variable);
+        }
     }
 }

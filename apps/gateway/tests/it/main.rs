@@ -24,4 +24,5 @@ mod projects;
 mod push;
 mod rate_limits;
 mod realtime;
+mod slow_requests;
 mod users;
