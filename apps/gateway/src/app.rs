@@ -107,7 +107,12 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .await
         .context("loading the VAPID key (EPOP_VAPID_PRIVATE_KEY)")?,
     );
-    let push = Arc::new(PushSender::new(db.clone(), vapid.clone())?);
+    if config.push.allow_loopback {
+        tracing::warn!(
+            "EPOP_PUSH_ALLOW_LOOPBACK_FOR_TESTS is on: push endpoints on loopback addresses are contacted"
+        );
+    }
+    let push = Arc::new(PushSender::new(db.clone(), vapid.clone(), config.push)?);
 
     let refused = metrics.hash_refused.clone();
     let hash_settings = HasherSettings {

@@ -87,6 +87,10 @@ pub struct Config {
     pub vapid_private_key: Option<SecretString>,
     /// Web Push contact.
     pub vapid_subject: String,
+    /// Which push endpoints may be contacted, and how many subscriptions a user keeps (EPOP additions:
+    /// `EPOP_PUSH_SUBSCRIPTIONS_MAX`, default 10; `EPOP_PUSH_ALLOW_LOOPBACK_FOR_TESTS`, default false, which
+    /// lets tests run a push service on 127.0.0.1 and must never be on in production).
+    pub push: epop_notifications::push::PushPolicy,
     /// OpenTelemetry OTLP endpoint; `None` exports no traces.
     pub otel_endpoint: Option<String>,
     /// Sentry DSN; `None` reports no errors.
@@ -316,6 +320,10 @@ impl Config {
             vapid_subject: src
                 .get("EPOP_VAPID_SUBJECT")
                 .unwrap_or_else(|| "mailto:admin@localhost".into()),
+            push: epop_notifications::push::PushPolicy {
+                allow_loopback: parse_bool(src, "EPOP_PUSH_ALLOW_LOOPBACK_FOR_TESTS", false)?,
+                max_per_user: parse(src, "EPOP_PUSH_SUBSCRIPTIONS_MAX", 10u64)?,
+            },
             otel_endpoint: src.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
             sentry_dsn: src.get("SENTRY_DSN").map(SecretString::from),
             cookie_secure: parse_bool(src, "EPOP_COOKIE_SECURE", true)?,
@@ -394,6 +402,11 @@ mod tests {
         assert_eq!(config.head_timeout, Duration::from_secs(5));
         assert_eq!(config.body_limits.idle_timeout, Duration::from_secs(10));
         assert_eq!(config.body_limits.min_rate, 1024);
+        assert!(
+            !config.push.allow_loopback,
+            "loopback push endpoints are for tests only"
+        );
+        assert_eq!(config.push.max_per_user, 10);
         assert_eq!(config.shutdown_timeout, Duration::from_secs(10));
         assert_eq!(config.public_url, "http://localhost:8080");
         assert_eq!(config.hash_max_wait, Duration::from_secs(2));
@@ -443,6 +456,8 @@ mod tests {
             ("EPOP_REQUEST_HEAD_TIMEOUT", "2"),
             ("EPOP_BODY_IDLE_TIMEOUT", "0"),
             ("EPOP_BODY_MIN_RATE", "4096"),
+            ("EPOP_PUSH_ALLOW_LOOPBACK_FOR_TESTS", "true"),
+            ("EPOP_PUSH_SUBSCRIPTIONS_MAX", "3"),
         ]))
         .unwrap();
         assert_eq!(
@@ -464,10 +479,14 @@ mod tests {
         assert_eq!(config.head_timeout, Duration::from_secs(2));
         assert_eq!(config.body_limits.idle_timeout, Duration::ZERO);
         assert_eq!(config.body_limits.min_rate, 4096);
+        assert!(config.push.allow_loopback);
+        assert_eq!(config.push.max_per_user, 3);
         for (variable, value) in [
             ("EPOP_REQUEST_HEAD_TIMEOUT", "0"),
             ("EPOP_BODY_IDLE_TIMEOUT", "-1"),
             ("EPOP_BODY_MIN_RATE", "fast"),
+            ("EPOP_PUSH_ALLOW_LOOPBACK_FOR_TESTS", "maybe"),
+            ("EPOP_PUSH_SUBSCRIPTIONS_MAX", "-1"),
         ] {
             let err = Config::from_source(&source(&[
                 ("DATABASE_URL", "postgres://x/y"),

@@ -158,6 +158,7 @@ diesel::table! {
         p256dh -> Text,
         auth -> Text,
         created_at -> Timestamptz,
+        disabled_at -> Nullable<Timestamptz>,
     }
 }
 
