@@ -127,6 +127,13 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         TokenSigner::new(&config.jwt_secret),
         Arc::new(SystemClock),
         AuthSettings::default(),
+    )
+    .with_shared_cutoffs(
+        match &config.redis_url {
+            Some(url) => Some(epop_storage::redis::SharedConnection::new(url.expose_secret())?),
+            None => None,
+        },
+        &config.redis_prefix,
     );
     if let Some((email, password)) = &config.admin
         && auth
