@@ -167,7 +167,10 @@ fn deserialize_every_field<T: DeserializeOwned>(
         match serde_path_to_error::deserialize::<_, T>(&value) {
             Ok(parsed) => return (Some(parsed), errors),
             Err(error) => {
-                errors.push(FieldError::new(error_field(error.path()), error.inner().to_string()));
+                errors.push(FieldError::new(
+                    error_field(error.path()),
+                    error.inner().to_string(),
+                ));
                 if errors.len() >= MAX_TYPE_ERRORS || !remove_at(&mut value, error.path()) {
                     return (None, errors);
                 }

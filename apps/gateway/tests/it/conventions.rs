@@ -189,7 +189,12 @@ async fn validation_problems_name_the_wire_fields_and_list_every_failure() {
         .await;
         failing_fields(&error).into_iter().collect::<BTreeSet<String>>()
     };
-    let set = |fields: &[&str]| fields.iter().map(|f| (*f).to_owned()).collect::<BTreeSet<String>>();
+    let set = |fields: &[&str]| {
+        fields
+            .iter()
+            .map(|f| (*f).to_owned())
+            .collect::<BTreeSet<String>>()
+    };
 
     // The conversation's `type` is reported as `type` (its Rust name is `kind`), by value and by type.
     for body in [
@@ -203,7 +208,12 @@ async fn validation_problems_name_the_wire_fields_and_list_every_failure() {
         );
     }
     assert_eq!(
-        fields_of(Method::POST, "/api/conversations", Some(json!({"type": [], "member_ids": "x"}))).await,
+        fields_of(
+            Method::POST,
+            "/api/conversations",
+            Some(json!({"type": [], "member_ids": "x"}))
+        )
+        .await,
         set(&["type", "member_ids"])
     );
 
@@ -229,7 +239,12 @@ async fn validation_problems_name_the_wire_fields_and_list_every_failure() {
 
     // Query strings too: every unparsable parameter, then the rules on the others.
     assert_eq!(
-        fields_of(Method::GET, "/api/calendar-events?from=soon&to=later&limit=many", None).await,
+        fields_of(
+            Method::GET,
+            "/api/calendar-events?from=soon&to=later&limit=many",
+            None
+        )
+        .await,
         set(&["from", "to", "limit"])
     );
     assert_eq!(
