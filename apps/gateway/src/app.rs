@@ -5,7 +5,7 @@ use crate::config::{Config, StorageConfig};
 use crate::error::ApiError;
 use crate::extract::path_error;
 use crate::metrics::Metrics;
-use crate::middleware::{api_guard, cors, observe};
+use crate::middleware::{api_guard, body_deadline, close_unread, cors, observe};
 use crate::rate_limit::RateLimiter;
 use crate::realtime::engine::{Engine, EngineConfig};
 use crate::realtime::epop::{EpopApplication, EpopRealtime};
@@ -107,7 +107,12 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         .await
         .context("loading the VAPID key (EPOP_VAPID_PRIVATE_KEY)")?,
     );
-    let push = Arc::new(PushSender::new(db.clone(), vapid.clone())?);
+    if config.push.allow_loopback {
+        tracing::warn!(
+            "EPOP_PUSH_ALLOW_LOOPBACK_FOR_TESTS is on: push endpoints on loopback addresses are contacted"
+        );
+    }
+    let push = Arc::new(PushSender::new(db.clone(), vapid.clone(), config.push)?);
 
     let refused = metrics.hash_refused.clone();
     let hash_settings = HasherSettings {
@@ -122,6 +127,13 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         TokenSigner::new(&config.jwt_secret),
         Arc::new(SystemClock),
         AuthSettings::default(),
+    )
+    .with_shared_cutoffs(
+        match &config.redis_url {
+            Some(url) => Some(epop_storage::redis::SharedConnection::new(url.expose_secret())?),
+            None => None,
+        },
+        &config.redis_prefix,
     );
     if let Some((email, password)) = &config.admin
         && auth
@@ -139,6 +151,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         Arc::new(SystemClock),
         ChatSettings {
             max_upload_bytes: config.max_upload_bytes,
+            max_open_uploads: config.max_open_uploads,
+            max_unattached_bytes: config.max_unattached_bytes,
             ..ChatSettings::default()
         },
     );
@@ -441,6 +455,7 @@ impl Application {
             listener,
             state.config.workers,
             state.config.shutdown_timeout,
+            state.config.head_timeout,
             WebSocketRoutes::new(vec![("/socket.io", engine.clone())]),
             move || hub.start_lane(),
             move || {
@@ -451,8 +466,10 @@ impl Application {
                     .route("/socket.io", web::route().to(transport::endpoint))
                     .route("/socket.io/", web::route().to(transport::endpoint))
                     .configure(configure)
+                    .wrap(from_fn(body_deadline))
                     .wrap(cors(&cors_origins))
                     .wrap(from_fn(observe))
+                    .wrap(from_fn(close_unread))
             },
         )?;
         Ok(Self {
@@ -535,6 +552,7 @@ pub fn conformance_server(listener: TcpListener) -> anyhow::Result<Server> {
         listener,
         2,
         Duration::from_secs(1),
+        Duration::from_secs(5),
         routes,
         || {},
         move || {
@@ -560,10 +578,13 @@ pub fn conformance_server(listener: TcpListener) -> anyhow::Result<Server> {
 /// [`crate::realtime::websocket`]). actix-web's own `HttpServer` offers no way to take over an upgraded
 /// connection, so the server is assembled here from the same parts it uses (actix-server, actix-http).
 /// `on_worker_start` runs on each worker's thread as it starts (the real-time hub starts its fan-out lane there).
+/// A request's head must arrive within `head_timeout` of its first byte (its body is paced by
+/// [`crate::middleware::body_deadline`]).
 fn serve_http<W, F, I, S, B>(
     listener: TcpListener,
     workers: usize,
     shutdown_timeout: Duration,
+    head_timeout: Duration,
     websockets: WebSocketRoutes,
     on_worker_start: W,
     app: F,
@@ -594,6 +615,7 @@ where
             let websockets = websockets.clone();
             let app = app().into_factory().map_err(|error| error.error_response());
             actix_http::HttpService::build()
+                .client_request_timeout(head_timeout)
                 .local_addr(local)
                 .upgrade(actix_service::fn_service(move |upgrade: websocket::Upgrade| {
                     websocket::take_over(websockets.clone(), upgrade)

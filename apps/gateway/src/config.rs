@@ -74,6 +74,17 @@ pub struct RealtimeLimits {
     pub presence_interval: Duration,
 }
 
+/// How slowly a client may send a request (EPOP additions; see [`crate::middleware::body_deadline`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimits {
+    /// The longest pause between two pieces of a request body (`EPOP_BODY_IDLE_TIMEOUT` in seconds, default
+    /// 10; `0` turns it off).
+    pub idle_timeout: Duration,
+    /// The slowest average a request body may arrive at, in bytes per second, counted after an allowance of one
+    /// idle timeout (`EPOP_BODY_MIN_RATE`, default 1024; `0` turns it off).
+    pub min_rate: u64,
+}
+
 /// The gateway's whole configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -99,6 +110,10 @@ pub struct Config {
     pub vapid_private_key: Option<SecretString>,
     /// Web Push contact.
     pub vapid_subject: String,
+    /// Which push endpoints may be contacted, and how many subscriptions a user keeps (EPOP additions:
+    /// `EPOP_PUSH_SUBSCRIPTIONS_MAX`, default 10; `EPOP_PUSH_ALLOW_LOOPBACK_FOR_TESTS`, default false, which
+    /// lets tests run a push service on 127.0.0.1 and must never be on in production).
+    pub push: epop_notifications::push::PushPolicy,
     /// OpenTelemetry OTLP endpoint; `None` exports no traces.
     pub otel_endpoint: Option<String>,
     /// Sentry DSN; `None` reports no errors.
@@ -115,12 +130,23 @@ pub struct Config {
     pub public_url: String,
     /// Largest upload in bytes.
     pub max_upload_bytes: u64,
+    /// Upload slots one user may hold that are not attached to a message (an EPOP addition,
+    /// `EPOP_MAX_OPEN_UPLOADS`, default 50; `0` turns the limit off).
+    pub max_open_uploads: u64,
+    /// Bytes (as declared) one user may hold in uploads not attached to a message (an EPOP addition,
+    /// `EPOP_MAX_UNATTACHED_BYTES`, default 1 GiB; `0` turns the limit off).
+    pub max_unattached_bytes: u64,
     /// First admin's e-mail and password.
     pub admin: Option<(String, SecretString)>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<IpNet>,
     /// Time to finish in-flight work on SIGTERM.
     pub shutdown_timeout: Duration,
+    /// The longest a client may take to send a request's head, from its first byte (an EPOP addition,
+    /// `EPOP_REQUEST_HEAD_TIMEOUT` in seconds, default 5).
+    pub head_timeout: Duration,
+    /// How slowly a request's body may arrive.
+    pub body_limits: BodyLimits,
     /// Log filter.
     pub log_filter: String,
     /// HTTP worker threads (an EPOP addition, `EPOP_WORKERS`; default: one per core).
@@ -295,6 +321,13 @@ impl Config {
         if db_pool_size == 0 {
             return Err(ConfigError::new("EPOP_DB_POOL_SIZE", "must be at least 1"));
         }
+        let head_timeout = Duration::from_secs(parse(src, "EPOP_REQUEST_HEAD_TIMEOUT", 5u64)?);
+        if head_timeout.is_zero() {
+            return Err(ConfigError::new(
+                "EPOP_REQUEST_HEAD_TIMEOUT",
+                "must be at least 1 (a request head must arrive in bounded time)",
+            ));
+        }
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         Ok(Self {
             database_url,
@@ -312,6 +345,10 @@ impl Config {
             vapid_subject: src
                 .get("EPOP_VAPID_SUBJECT")
                 .unwrap_or_else(|| "mailto:admin@localhost".into()),
+            push: epop_notifications::push::PushPolicy {
+                allow_loopback: parse_bool(src, "EPOP_PUSH_ALLOW_LOOPBACK_FOR_TESTS", false)?,
+                max_per_user: parse(src, "EPOP_PUSH_SUBSCRIPTIONS_MAX", 10u64)?,
+            },
             otel_endpoint: src.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
             sentry_dsn: src.get("SENTRY_DSN").map(SecretString::from),
             cookie_secure: parse_bool(src, "EPOP_COOKIE_SECURE", true)?,
@@ -336,9 +373,16 @@ impl Config {
                 .trim_end_matches('/')
                 .to_owned(),
             max_upload_bytes: parse(src, "EPOP_MAX_UPLOAD_BYTES", 26_214_400u64)?,
+            max_open_uploads: parse(src, "EPOP_MAX_OPEN_UPLOADS", 50u64)?,
+            max_unattached_bytes: parse(src, "EPOP_MAX_UNATTACHED_BYTES", 1_073_741_824u64)?,
             admin,
             trusted_proxies,
             shutdown_timeout: Duration::from_secs(parse(src, "EPOP_SHUTDOWN_TIMEOUT", 10u64)?),
+            head_timeout,
+            body_limits: BodyLimits {
+                idle_timeout: Duration::from_secs(parse(src, "EPOP_BODY_IDLE_TIMEOUT", 10u64)?),
+                min_rate: parse(src, "EPOP_BODY_MIN_RATE", 1024u64)?,
+            },
             log_filter: src.get("RUST_LOG").unwrap_or_else(|| "info".into()),
             workers: parse(src, "EPOP_WORKERS", cores)?.max(1),
             presence_ttl: Duration::from_secs(parse(src, "EPOP_PRESENCE_TTL", 30u64)?.max(1)),
@@ -394,6 +438,16 @@ mod tests {
         assert_eq!(config.realtime.presence_interval, Duration::from_secs(2));
         assert_eq!(config.db_pool_size, 16);
         assert_eq!(config.max_upload_bytes, 26_214_400);
+        assert_eq!(config.max_open_uploads, 50);
+        assert_eq!(config.max_unattached_bytes, 1 << 30);
+        assert_eq!(config.head_timeout, Duration::from_secs(5));
+        assert_eq!(config.body_limits.idle_timeout, Duration::from_secs(10));
+        assert_eq!(config.body_limits.min_rate, 1024);
+        assert!(
+            !config.push.allow_loopback,
+            "loopback push endpoints are for tests only"
+        );
+        assert_eq!(config.push.max_per_user, 10);
         assert_eq!(config.shutdown_timeout, Duration::from_secs(10));
         assert_eq!(config.public_url, "http://localhost:8080");
         assert_eq!(config.hash_max_wait, Duration::from_secs(2));
@@ -438,6 +492,13 @@ mod tests {
             ("EPOP_TRUSTED_PROXIES", "10.0.0.0/8,127.0.0.1"),
             ("EPOP_COOKIE_SECURE", "false"),
             ("EPOP_API_RATE_LIMIT", "0"),
+            ("EPOP_MAX_OPEN_UPLOADS", "3"),
+            ("EPOP_MAX_UNATTACHED_BYTES", "0"),
+            ("EPOP_REQUEST_HEAD_TIMEOUT", "2"),
+            ("EPOP_BODY_IDLE_TIMEOUT", "0"),
+            ("EPOP_BODY_MIN_RATE", "4096"),
+            ("EPOP_PUSH_ALLOW_LOOPBACK_FOR_TESTS", "true"),
+            ("EPOP_PUSH_SUBSCRIPTIONS_MAX", "3"),
         ]))
         .unwrap();
         assert_eq!(
@@ -447,5 +508,34 @@ mod tests {
         assert_eq!(config.trusted_proxies.len(), 2);
         assert!(!config.cookie_secure);
         assert_eq!(config.rate_limits.api_per_minute, 0);
+        assert_eq!(config.max_open_uploads, 3);
+        assert_eq!(config.max_unattached_bytes, 0);
+        let err = Config::from_source(&source(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("EPOP_JWT_SECRET", SECRET),
+            ("EPOP_MAX_OPEN_UPLOADS", "many"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.variable, "EPOP_MAX_OPEN_UPLOADS");
+        assert_eq!(config.head_timeout, Duration::from_secs(2));
+        assert_eq!(config.body_limits.idle_timeout, Duration::ZERO);
+        assert_eq!(config.body_limits.min_rate, 4096);
+        assert!(config.push.allow_loopback);
+        assert_eq!(config.push.max_per_user, 3);
+        for (variable, value) in [
+            ("EPOP_REQUEST_HEAD_TIMEOUT", "0"),
+            ("EPOP_BODY_IDLE_TIMEOUT", "-1"),
+            ("EPOP_BODY_MIN_RATE", "fast"),
+            ("EPOP_PUSH_ALLOW_LOOPBACK_FOR_TESTS", "maybe"),
+            ("EPOP_PUSH_SUBSCRIPTIONS_MAX", "-1"),
+        ] {
+            let err = Config::from_source(&source(&[
+                ("DATABASE_URL", "postgres://x/y"),
+                ("EPOP_JWT_SECRET", SECRET),
+                (variable, value),
+            ]))
+            .unwrap_err();
+            assert_eq!(err.variable, variable);
+        }
     }
 }

@@ -107,6 +107,14 @@ impl ApiError {
         }
     }
 
+    /// `429 rate_limited` with `Retry-After` and a `detail` saying which limit was reached.
+    pub fn rate_limited_because(retry_after_secs: u64, detail: impl Into<String>) -> Self {
+        Self {
+            retry_after: Some(retry_after_secs.max(1)),
+            ..Self::new(ErrorCode::RateLimited, detail)
+        }
+    }
+
     /// `500 internal`, keeping `cause` for the log.
     pub fn internal(cause: impl Into<anyhow::Error>) -> Self {
         Self {
@@ -266,6 +274,20 @@ impl From<ChatError> for ApiError {
             ChatError::FileTooLarge { limit } => ApiError::new(
                 ErrorCode::PayloadTooLarge,
                 format!("files may be at most {limit} bytes"),
+            ),
+            ChatError::TooManyOpenUploads { limit, retry_after } => ApiError::rate_limited_because(
+                retry_after.as_secs(),
+                format!(
+                    "you hold {limit} uploads not attached to a message, the most allowed: attach them, or \
+                     reserve more after Retry-After seconds, when the oldest expires"
+                ),
+            ),
+            ChatError::UnattachedBytesOverLimit { limit, retry_after } => ApiError::rate_limited_because(
+                retry_after.as_secs(),
+                format!(
+                    "with this file_size your uploads not attached to a message would exceed {limit} bytes: \
+                     attach them, or try again after Retry-After seconds, when the oldest expires"
+                ),
             ),
             ChatError::BadCursor => ApiError::new(ErrorCode::BadRequest, "the cursor is not valid"),
             ChatError::SendLost(_) => ApiError::internal(error),

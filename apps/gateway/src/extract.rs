@@ -366,21 +366,25 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
 
 impl FromRequest for AuthUser {
     type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let claims = req.extensions().get::<Authenticated>().map(|a| a.0.clone());
-        let claims = match claims {
-            Some(claims) => Ok(claims),
-            None => match (bearer_token(req), req.app_data::<web::Data<AppState>>()) {
-                (Some(token), Some(state)) => state.auth.verify_access_token(token).map_err(ApiError::from),
-                _ => Err(ApiError::unauthorized()),
-            },
-        };
-        std::future::ready(claims.map(|c| AuthUser {
-            id: c.sub,
-            role: c.role,
-        }))
+        let verified = req.extensions().get::<Authenticated>().map(|a| a.0.clone());
+        // Outside the `/api` guard (which authenticated already), the same check: signature, expiry, and a
+        // session that was not ended.
+        let token = bearer_token(req).map(str::to_owned);
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        Box::pin(async move {
+            let claims = match (verified, token, state) {
+                (Some(claims), _, _) => claims,
+                (None, Some(token), Some(state)) => state.auth.authenticate(&token).await?,
+                _ => return Err(ApiError::unauthorized()),
+            };
+            Ok(AuthUser {
+                id: claims.sub,
+                role: claims.role,
+            })
+        })
     }
 }
 

@@ -8,7 +8,9 @@
 //! - [`token`]: HS256 access tokens (JWT) and opaque refresh tokens stored only as SHA-256 hashes;
 //! - [`repo`]: the Diesel repositories for users and refresh tokens;
 //! - [`service`]: the rules: registration, login with equal-time failures, refresh rotation with reuse
-//!   detection that revokes the whole token family, logout, profile changes that revoke every session.
+//!   detection that revokes the whole token family, logout, profile changes that revoke every session;
+//! - [`sessions`]: the instant up to which a user's access tokens are refused, checked on every request
+//!   through Redis (see there for why, and for the clock and locks that order issuing against revoking).
 //!
 //! Services own transactions; repositories take `&mut AsyncPgConnection` and never open one themselves.
 
@@ -17,6 +19,7 @@ pub mod model;
 pub mod password;
 pub mod repo;
 pub mod service;
+pub mod sessions;
 pub mod token;
 
 pub use error::{AuthError, AuthResult};

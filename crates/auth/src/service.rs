@@ -5,6 +5,7 @@ use crate::model::{NewAccount, ProfileChanges, Role, Session, User, UserSummary}
 use crate::password::{HasherStats, PasswordHasher};
 use crate::repo::refresh_tokens::{self, NewRefreshTokenRow};
 use crate::repo::users::{self, DirectoryCursor, NewUserRow, UserChangeset};
+use crate::sessions::{SessionCutoffs, is_revoked};
 use crate::token::{self, AccessClaims, TokenSigner};
 use chrono::Duration;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
@@ -36,6 +37,15 @@ impl Default for AuthSettings {
 ///
 /// Inputs are expected to be shape-validated by the caller (lengths, e-mail syntax); the service enforces the
 /// rules that need the database or a secret.
+///
+/// **Ending sessions.** A logout everywhere, a new password or a new e-mail revokes every refresh token of the
+/// user and sets the instant up to which their access tokens are refused ([`crate::sessions`]); every request
+/// and socket handshake checks it ([`Self::authenticate`]). Both sides use PostgreSQL's clock and the user's
+/// row lock: tokens are issued under a share lock (a refresh locks the user before its token), a revocation
+/// takes the row exclusively and only then reads the clock and revokes the refresh tokens. So a refresh in
+/// flight during a logout everywhere either finishes first (and its tokens are revoked with the rest) or waits
+/// and finds its token revoked; and a token issued right after, even in the same second, stays valid (tokens
+/// carry their instant to the microsecond, `iat_us`).
 #[derive(Clone)]
 pub struct AuthService {
     pool: DbPool,
@@ -43,6 +53,7 @@ pub struct AuthService {
     signer: TokenSigner,
     clock: Arc<dyn Clock>,
     settings: AuthSettings,
+    cutoffs: SessionCutoffs,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -59,6 +70,7 @@ enum Rotation {
         user: users::UserRow,
         refresh_token: String,
         expires_at: chrono::DateTime<chrono::Utc>,
+        issued_at: chrono::DateTime<chrono::Utc>,
     },
     Reused,
     Invalid,
@@ -74,6 +86,7 @@ impl AuthService {
         settings: AuthSettings,
     ) -> Self {
         Self {
+            cutoffs: SessionCutoffs::new(pool.clone()),
             pool,
             hasher,
             signer,
@@ -82,14 +95,44 @@ impl AuthService {
         }
     }
 
+    /// Shares session cutoffs between gateway nodes through `redis` (keys under `prefix`); without it they
+    /// are read from PostgreSQL and kept in process (a single node).
+    pub fn with_shared_cutoffs(
+        mut self,
+        redis: Option<epop_storage::redis::SharedConnection>,
+        prefix: &str,
+    ) -> Self {
+        self.cutoffs = self.cutoffs.with_redis(redis, prefix);
+        self
+    }
+
+    /// Forgets this process's copy of `user`'s session cutoff (another node revoked their sessions; with Redis
+    /// every request reads the shared value anyway).
+    pub fn sessions_revoked_elsewhere(&self, user: UserId) {
+        self.cutoffs.forget(user);
+    }
+
     /// The password hashing threads' load and refusals, for metrics.
     pub fn hasher_stats(&self) -> HasherStats {
         self.hasher.stats()
     }
 
-    /// Verifies an access token and returns its claims.
+    /// Verifies an access token's signature and expiry only, and returns its claims. Requests and socket
+    /// handshakes use [`Self::authenticate`], which also refuses tokens of ended sessions.
     pub fn verify_access_token(&self, token: &str) -> AuthResult<AccessClaims> {
         self.signer.verify(token)
+    }
+
+    /// Verifies an access token and checks that its session was not ended since it was issued (a logout
+    /// everywhere, a new password or e-mail): one Redis `GET` (see [`crate::sessions`]). `Unauthorized` for a
+    /// bad, expired or revoked token; `Storage` when neither Redis nor PostgreSQL can say.
+    pub async fn authenticate(&self, token: &str) -> AuthResult<AccessClaims> {
+        let claims = self.signer.verify(token)?;
+        let cutoff = self.cutoffs.cutoff(claims.sub).await?;
+        if is_revoked(claims.issued_at_micros(), cutoff) {
+            return Err(AuthError::Unauthorized);
+        }
+        Ok(claims)
     }
 
     /// Creates an account and signs it in. A taken e-mail (compared case-insensitively) is `EmailTaken`.
@@ -120,7 +163,8 @@ impl AuthService {
             let (refresh_token, expires_at) = this
                 .store_refresh_token(conn, &user, TokenFamilyId::new(), now)
                 .await?;
-            this.session(user.into_user()?, refresh_token, expires_at, now)
+            let issued_at = users::database_now(conn).await?;
+            this.session(user.into_user()?, refresh_token, expires_at, issued_at)
         })
         .await
     }
@@ -183,10 +227,19 @@ impl AuthService {
         };
         let now = self.clock.now();
         let mut conn = self.pool.get().await?;
-        let (refresh_token, expires_at) = self
-            .store_refresh_token(&mut conn, &user, TokenFamilyId::new(), now)
-            .await?;
-        self.session(user.into_user()?, refresh_token, expires_at, now)
+        let this = self.clone();
+        // Issued under the user's share lock, by the database's clock (see the type's notes).
+        conn.transaction::<_, AuthError, _>(async |conn| {
+            let Some(user) = users::lock_for_session(conn, UserId::from(user.id)).await? else {
+                return Err(AuthError::InvalidCredentials);
+            };
+            let (refresh_token, expires_at) = this
+                .store_refresh_token(conn, &user, TokenFamilyId::new(), now)
+                .await?;
+            let issued_at = users::database_now(conn).await?;
+            this.session(user.into_user()?, refresh_token, expires_at, issued_at)
+        })
+        .await
     }
 
     /// Exchanges a refresh token for a new session in the same family. The presented token is revoked; if it
@@ -199,6 +252,14 @@ impl AuthService {
         let this = self.clone();
         let rotation = conn
             .transaction::<_, AuthError, _>(async |conn| {
+                // The user first, then the token (the order a revocation takes them in): a logout everywhere
+                // either finished before (the token is found revoked) or waits for this rotation to commit.
+                let Some(owner) = refresh_tokens::owner_by_hash(conn, &hash).await? else {
+                    return Ok(Rotation::Invalid);
+                };
+                let Some(user) = users::lock_for_session(conn, UserId::from(owner)).await? else {
+                    return Ok(Rotation::Invalid);
+                };
                 let Some(current) = refresh_tokens::find_by_hash_for_update(conn, &hash).await? else {
                     return Ok(Rotation::Invalid);
                 };
@@ -213,9 +274,6 @@ impl AuthService {
                 if current.expires_at <= now {
                     return Ok(Rotation::Invalid);
                 }
-                let Some(user) = users::find(conn, UserId::from(current.user_id)).await? else {
-                    return Ok(Rotation::Invalid);
-                };
                 let (refresh_token, expires_at, new_id) = this
                     .insert_refresh_token(conn, &user, TokenFamilyId::from(current.family_id), now)
                     .await?;
@@ -224,6 +282,7 @@ impl AuthService {
                     user,
                     refresh_token,
                     expires_at,
+                    issued_at: users::database_now(conn).await?,
                 })
             })
             .await?;
@@ -232,7 +291,8 @@ impl AuthService {
                 user,
                 refresh_token,
                 expires_at,
-            } => self.session(user.into_user()?, refresh_token, expires_at, now),
+                issued_at,
+            } => self.session(user.into_user()?, refresh_token, expires_at, issued_at),
             Rotation::Reused => Err(AuthError::TokenReused),
             Rotation::Invalid => Err(AuthError::Unauthorized),
         }
@@ -265,17 +325,25 @@ impl AuthService {
         .await?
     }
 
-    /// Revokes every refresh token of the user and announces it, so live sockets close on every node.
+    /// Ends every session of the user: their refresh tokens are revoked and their access tokens issued until
+    /// now refused, on every node, before this returns; the announcement closes their sockets.
     #[tracing::instrument(skip(self))]
     pub async fn logout_all(&self, user: UserId) -> AuthResult<()> {
         let now = self.clock.now();
         let mut conn = self.pool.get().await?;
-        conn.transaction::<_, AuthError, _>(async |conn| {
-            refresh_tokens::revoke_all_of_user(conn, user, now).await?;
-            outbox::append(conn, &DomainEvent::SessionsRevoked { user_id: user }).await?;
-            Ok(())
-        })
-        .await
+        let cutoff = conn
+            .transaction::<_, AuthError, _>(async |conn| {
+                if !users::lock_for_revocation(conn, user).await? {
+                    return Err(AuthError::UserNotFound);
+                }
+                let cutoff = users::revoke_sessions(conn, user).await?;
+                refresh_tokens::revoke_all_of_user(conn, user, now).await?;
+                outbox::append(conn, &DomainEvent::SessionsRevoked { user_id: user }).await?;
+                Ok(cutoff)
+            })
+            .await?;
+        self.cutoffs.raised(user, cutoff).await;
+        Ok(())
     }
 
     /// The caller's own account.
@@ -333,8 +401,11 @@ impl AuthService {
         };
         let now = self.clock.now();
         let mut conn = self.pool.get().await?;
-        let row = conn
+        let (row, cutoff) = conn
             .transaction::<_, AuthError, _>(async |conn| {
+                if sensitive && !users::lock_for_revocation(conn, user).await? {
+                    return Err(AuthError::UserNotFound);
+                }
                 let row = users::update(
                     conn,
                     user,
@@ -350,13 +421,20 @@ impl AuthService {
                     },
                 )
                 .await?;
-                if sensitive {
+                let cutoff = if sensitive {
+                    let cutoff = users::revoke_sessions(conn, user).await?;
                     refresh_tokens::revoke_all_of_user(conn, user, now).await?;
                     outbox::append(conn, &DomainEvent::SessionsRevoked { user_id: user }).await?;
-                }
-                Ok(row)
+                    Some(cutoff)
+                } else {
+                    None
+                };
+                Ok((row, cutoff))
             })
             .await?;
+        if let Some(cutoff) = cutoff {
+            self.cutoffs.raised(user, cutoff).await;
+        }
         row.into_user()
     }
 
@@ -426,15 +504,17 @@ impl AuthService {
         Ok((token, expires_at))
     }
 
+    /// The session answered for `user`, its access token issued at `issued_at` (the database's clock, read
+    /// under the user's share lock).
     fn session(
         &self,
         user: User,
         refresh_token: String,
         refresh_expires_at: chrono::DateTime<chrono::Utc>,
-        now: chrono::DateTime<chrono::Utc>,
+        issued_at: chrono::DateTime<chrono::Utc>,
     ) -> AuthResult<Session> {
         let ttl = self.settings.access_ttl.num_seconds();
-        let access_token = self.signer.issue(user.id, user.role, now, ttl)?;
+        let access_token = self.signer.issue(user.id, user.role, issued_at, ttl)?;
         Ok(Session {
             user,
             access_token,

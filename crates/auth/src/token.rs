@@ -25,6 +25,18 @@ pub struct AccessClaims {
     pub exp: i64,
     /// Unique token id.
     pub jti: Uuid,
+    /// Issued at, in microseconds since the epoch (an EPOP addition: `iat` has whole seconds, too coarse to
+    /// tell a token issued just before a logout everywhere from one issued just after it in the same second).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub iat_us: Option<i64>,
+}
+
+impl AccessClaims {
+    /// When the token was issued, in microseconds since the epoch: `iat_us`, or for a token without it the
+    /// start of its `iat` second (earlier than it was issued, so a revocation in that second covers it).
+    pub fn issued_at_micros(&self) -> i64 {
+        self.iat_us.unwrap_or_else(|| self.iat.saturating_mul(1_000_000))
+    }
 }
 
 /// Signs and verifies access tokens with one HS256 secret.
@@ -70,6 +82,7 @@ impl TokenSigner {
             iat,
             exp: iat + ttl_seconds,
             jti: Uuid::now_v7(),
+            iat_us: Some(now.timestamp_micros()),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AuthError::Crypto(e.to_string()))
@@ -111,6 +124,22 @@ mod tests {
         assert_eq!(claims.sub, user);
         assert_eq!(claims.role, Role::Admin);
         assert_eq!(claims.exp - claims.iat, 900);
+    }
+
+    #[test]
+    fn tokens_carry_their_issue_instant_in_microseconds() {
+        let at = Utc::now();
+        let claims = signer()
+            .verify(&signer().issue(UserId::new(), Role::Member, at, 60).unwrap())
+            .unwrap();
+        assert_eq!(claims.iat, at.timestamp());
+        assert_eq!(claims.issued_at_micros(), at.timestamp_micros());
+        // A token without the claim counts from the start of its second.
+        let legacy = AccessClaims {
+            iat_us: None,
+            ..claims
+        };
+        assert_eq!(legacy.issued_at_micros(), at.timestamp() * 1_000_000);
     }
 
     #[test]

@@ -21,6 +21,22 @@ pub enum ChatError {
         /// The limit in bytes.
         limit: u64,
     },
+    /// The user holds as many upload slots not attached to a message as allowed.
+    #[error("too many open uploads")]
+    TooManyOpenUploads {
+        /// The limit.
+        limit: u64,
+        /// When the oldest of them expires (unless attached before).
+        retry_after: std::time::Duration,
+    },
+    /// This upload would take the bytes the user holds in uploads not attached to a message over the limit.
+    #[error("too many unattached bytes")]
+    UnattachedBytesOverLimit {
+        /// The limit in bytes.
+        limit: u64,
+        /// When the oldest of them expires (unless attached before).
+        retry_after: std::time::Duration,
+    },
     /// A pagination cursor that this server did not make.
     #[error("invalid cursor")]
     BadCursor,

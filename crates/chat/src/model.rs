@@ -75,8 +75,10 @@ pub struct Attachment {
     pub content_type: String,
     /// Its size in bytes.
     pub file_size: i64,
-    /// A short-lived download link (`GET /api/files/{id}`, which checks access and redirects).
-    pub url: String,
+    /// A short-lived download link; `None` when the stored object is no longer the one attached (a
+    /// replacement uploaded while the upload URL still worked, through a store that ignores conditional
+    /// writes), which is never served.
+    pub url: Option<String>,
 }
 
 /// A chat message.

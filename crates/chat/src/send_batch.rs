@@ -25,7 +25,8 @@ pub(crate) struct Submission {
     pub(crate) sender: Uuid,
     pub(crate) content: String,
     pub(crate) client_id: Option<String>,
-    pub(crate) attachments: Vec<Uuid>,
+    /// The files to attach, each with its object's ETag when it was checked.
+    pub(crate) attachments: Vec<(Uuid, Option<String>)>,
     pub(crate) origin: Option<String>,
     pub(crate) reply: oneshot::Sender<ChatResult<Written>>,
 }

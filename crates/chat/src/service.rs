@@ -3,7 +3,7 @@
 use crate::error::{ChatError, ChatResult};
 use crate::files::FILES_QUEUE;
 use crate::model::*;
-use crate::repo::attachments::{self, AttachmentRow};
+use crate::repo::attachments::{self, AttachmentRow, NewAttachmentRow};
 use crate::repo::conversations as convs;
 use crate::repo::messages::{self, MessageRow, NewMessageRow};
 use crate::repo::search;
@@ -15,7 +15,7 @@ use epop_core::{
     UserId,
 };
 use epop_storage::events::OutboxNotifier;
-use epop_storage::object_store::{DownloadOptions, ObjectStore};
+use epop_storage::object_store::{DownloadOptions, ObjectInfo, ObjectStore};
 use epop_storage::{DbPool, outbox};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
@@ -34,6 +34,10 @@ pub struct ChatSettings {
     pub download_ttl: Duration,
     /// How long an upload may stay unattached before it is removed (24 hours).
     pub unattached_ttl: Duration,
+    /// Upload slots one user may hold that are not attached to a message (default 50; 0: no limit).
+    pub max_open_uploads: u64,
+    /// Bytes (as declared) one user may hold in uploads not attached to a message (default 1 GiB; 0: no limit).
+    pub max_unattached_bytes: u64,
 }
 
 impl Default for ChatSettings {
@@ -43,6 +47,8 @@ impl Default for ChatSettings {
             upload_ttl: Duration::from_secs(15 * 60),
             download_ttl: Duration::from_secs(5 * 60),
             unattached_ttl: Duration::from_secs(24 * 3600),
+            max_open_uploads: 50,
+            max_unattached_bytes: 1 << 30,
         }
     }
 }
@@ -53,6 +59,26 @@ pub const MAX_CONTENT_CHARS: usize = 10_000;
 const INLINE_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
 /// Where an event's attachment carries its object key (internal: replaced by a signed `url` on delivery).
 const EVENT_OBJECT_KEY: &str = "object_key";
+/// Where an event's attachment carries the ETag recorded when it was attached (internal, removed on delivery).
+const EVENT_OBJECT_ETAG: &str = "object_etag";
+/// Where an event's attachment carries until when its upload URL works (internal, removed on delivery): until
+/// then the object is checked against the recorded ETag before a link is signed.
+const EVENT_UPLOAD_OPEN_UNTIL: &str = "upload_open_until";
+
+/// What an event's attachment carries besides what clients see (by attachment id).
+#[derive(Debug, Clone)]
+struct StoredFile {
+    object_key: String,
+    object_etag: Option<String>,
+    upload_open_until: DateTime<Utc>,
+}
+
+/// Whether `object` is still the one that was attached: the declared size, and the ETag recorded at attach
+/// time when there is one.
+fn is_attached_object(object: &ObjectInfo, file_size: i64, recorded_etag: Option<&str>) -> bool {
+    i64::try_from(object.size).ok() == Some(file_size)
+        && recorded_etag.is_none_or(|recorded| object.etag.as_deref() == Some(recorded))
+}
 
 /// Conversations, messages, read positions, search and files.
 #[derive(Clone)]
@@ -486,7 +512,7 @@ impl ChatService {
                 "must be 1 to 10000 characters unless attachments are given",
             ));
         }
-        let attachment_uuids = self.check_attachments(&mut conn, me, attachment_ids).await?;
+        let attachment_files = self.check_attachments(&mut conn, me, attachment_ids).await?;
         // The connection goes back before waiting: the batch's writer needs one.
         drop(conn);
         let (reply, answer) = tokio::sync::oneshot::channel();
@@ -494,7 +520,7 @@ impl ChatService {
             sender: me.into_uuid(),
             content: content.to_owned(),
             client_id: client_id.map(str::to_owned),
-            attachments: attachment_uuids,
+            attachments: attachment_files,
             origin,
             reply,
         };
@@ -597,9 +623,9 @@ impl ChatService {
                 first_of.insert((submission.sender, client_id), index);
             }
             if !submission.attachments.is_empty() {
-                let free = submission.attachments.iter().all(|a| !claimed.contains(a))
-                    && attachments::lock_unattached(conn, &submission.attachments, submission.sender).await?
-                        == submission.attachments.len();
+                let ids: Vec<Uuid> = submission.attachments.iter().map(|(id, _)| *id).collect();
+                let free = ids.iter().all(|a| !claimed.contains(a))
+                    && attachments::lock_unattached(conn, &ids, submission.sender).await? == ids.len();
                 if !free {
                     plans.push(Plan::Answer(Err(ChatError::invalid(
                         "attachment_ids",
@@ -607,7 +633,7 @@ impl ChatService {
                     ))));
                     continue;
                 }
-                claimed.extend(submission.attachments.iter().copied());
+                claimed.extend(ids);
             }
             plans.push(Plan::New);
         }
@@ -693,13 +719,14 @@ impl ChatService {
     }
 
     /// Checks that every attachment is the caller's, unattached, and uploaded (the object exists with the
-    /// declared size). Errors name the failing `attachment_ids[i]`.
+    /// declared size); returns each with its object's ETag, recorded when it is attached. Errors name the
+    /// failing `attachment_ids[i]`.
     async fn check_attachments(
         &self,
         conn: &mut AsyncPgConnection,
         me: UserId,
         ids: &[AttachmentId],
-    ) -> ChatResult<Vec<Uuid>> {
+    ) -> ChatResult<Vec<(Uuid, Option<String>)>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -711,6 +738,7 @@ impl ChatService {
             .collect();
         let mut errors = Vec::new();
         let mut seen = BTreeSet::new();
+        let mut files = Vec::with_capacity(uuids.len());
         for (i, id) in uuids.iter().enumerate() {
             let field = format!("attachment_ids[{i}]");
             let usable = rows
@@ -723,7 +751,9 @@ impl ChatService {
                 )),
                 Some(_) if !seen.insert(*id) => errors.push(FieldError::new(field, "listed twice")),
                 Some(row) => match self.store.head(&row.object_key).await? {
-                    Some(info) if i64::try_from(info.size).ok() == Some(row.file_size) => {}
+                    Some(info) if is_attached_object(&info, row.file_size, None) => {
+                        files.push((*id, info.etag));
+                    }
                     Some(_) => errors.push(FieldError::new(
                         field,
                         "the uploaded file does not have the declared size",
@@ -733,7 +763,7 @@ impl ChatService {
             }
         }
         if errors.is_empty() {
-            Ok(uuids)
+            Ok(files)
         } else {
             Err(ChatError::Invalid(errors))
         }
@@ -748,21 +778,28 @@ impl ChatService {
         Ok(self.assemble_with_keys(conn, rows).await?.0)
     }
 
-    /// [`Self::assemble`], also giving the object key of every attachment (by attachment id), for the events
-    /// that carry keys instead of links.
+    /// [`Self::assemble`], also giving what the events carry instead of links (object key, recorded ETag,
+    /// upload window) for every attachment, by attachment id.
     async fn assemble_with_keys(
         &self,
         conn: &mut AsyncPgConnection,
         rows: Vec<MessageRow>,
-    ) -> ChatResult<(Vec<Message>, HashMap<Uuid, String>)> {
+    ) -> ChatResult<(Vec<Message>, HashMap<Uuid, StoredFile>)> {
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let mut files: HashMap<Uuid, Vec<Attachment>> = HashMap::new();
-        let mut keys: HashMap<Uuid, String> = HashMap::new();
+        let mut keys: HashMap<Uuid, StoredFile> = HashMap::new();
         if !ids.is_empty() {
             for row in attachments::of_messages(conn, &ids).await? {
                 let Some(message) = row.message_id else { continue };
-                let url = self.download_url(&row).await?;
-                keys.insert(row.id, row.object_key.clone());
+                let url = self.attached_download_url(&row).await?;
+                keys.insert(
+                    row.id,
+                    StoredFile {
+                        object_key: row.object_key.clone(),
+                        object_etag: row.object_etag.clone(),
+                        upload_open_until: self.upload_open_until(row.created_at),
+                    },
+                );
                 files.entry(message).or_default().push(Attachment {
                     id: AttachmentId::from(row.id),
                     file_name: row.file_name,
@@ -802,10 +839,34 @@ impl ChatService {
             .await?)
     }
 
+    /// Until when the upload URL of a slot reserved at `reserved_at` works.
+    fn upload_open_until(&self, reserved_at: DateTime<Utc>) -> DateTime<Utc> {
+        reserved_at
+            + chrono::Duration::from_std(self.settings.upload_ttl).unwrap_or(chrono::Duration::minutes(15))
+    }
+
+    /// A download link for an attached file as a message shows it. While its upload URL still works, a store
+    /// that ignores conditional writes could hold a replacement by now: the object is checked against what
+    /// was attached first, and a replaced one gets no link (`None`). After that nobody can write to its key,
+    /// and the link is signed without asking the store.
+    async fn attached_download_url(&self, row: &AttachmentRow) -> ChatResult<Option<String>> {
+        if self.clock.now() < self.upload_open_until(row.created_at) {
+            let current = self.store.head(&row.object_key).await?;
+            if !current
+                .as_ref()
+                .is_some_and(|info| is_attached_object(info, row.file_size, row.object_etag.as_deref()))
+            {
+                tracing::warn!(attachment = %row.id, "an attached file's object changed or is gone; no link");
+                return Ok(None);
+            }
+        }
+        self.download_url(row).await.map(Some)
+    }
+
     /// A message as its `MessageCreated`/`MessageUpdated` event carries it: attachments with their metadata
     /// and object key instead of a download link, since a link expires and an event may be delivered (or
     /// replayed) long after it was written. [`Self::signed_for_delivery`] signs the links on delivery.
-    fn event_payload(message: &Message, keys: &HashMap<Uuid, String>) -> ChatResult<serde_json::Value> {
+    fn event_payload(message: &Message, keys: &HashMap<Uuid, StoredFile>) -> ChatResult<serde_json::Value> {
         let mut payload = serde_json::to_value(message).map_err(epop_storage::StorageError::from)?;
         if let Some(files) = payload
             .get_mut("attachments")
@@ -813,11 +874,25 @@ impl ChatService {
         {
             // Serialized from `message.attachments`, in the same order.
             for (file, attachment) in files.iter_mut().zip(&message.attachments) {
-                let key = keys.get(&attachment.id.into_uuid()).cloned();
+                let stored = keys.get(&attachment.id.into_uuid()).cloned();
                 if let Some(object) = file.as_object_mut() {
                     object.remove("url");
-                    if let Some(key) = key {
-                        object.insert(EVENT_OBJECT_KEY.to_owned(), serde_json::Value::String(key));
+                    if let Some(stored) = stored {
+                        object.insert(
+                            EVENT_OBJECT_KEY.to_owned(),
+                            serde_json::Value::String(stored.object_key),
+                        );
+                        object.insert(
+                            EVENT_OBJECT_ETAG.to_owned(),
+                            stored
+                                .object_etag
+                                .map_or(serde_json::Value::Null, serde_json::Value::String),
+                        );
+                        object.insert(
+                            EVENT_UPLOAD_OPEN_UNTIL.to_owned(),
+                            serde_json::to_value(stored.upload_open_until)
+                                .map_err(epop_storage::StorageError::from)?,
+                        );
                     }
                 }
             }
@@ -842,6 +917,13 @@ impl ChatService {
             let Some(serde_json::Value::String(key)) = object.remove(EVENT_OBJECT_KEY) else {
                 continue;
             };
+            let recorded_etag = match object.remove(EVENT_OBJECT_ETAG) {
+                Some(serde_json::Value::String(etag)) => Some(etag),
+                _ => None,
+            };
+            let open_until = object
+                .remove(EVENT_UPLOAD_OPEN_UNTIL)
+                .and_then(|at| serde_json::from_value::<DateTime<Utc>>(at).ok());
             let text = |name: &str| {
                 object
                     .get(name)
@@ -855,6 +937,26 @@ impl ChatService {
                 inline: INLINE_TYPES.contains(&content_type.as_str()),
                 content_type,
             };
+            // While the upload URL works, a store that ignores conditional writes may hold a replacement.
+            if open_until.is_some_and(|until| self.clock.now() < until) {
+                let file_size = object
+                    .get("file_size")
+                    .and_then(serde_json::Value::as_i64)
+                    .unwrap_or(-1);
+                let unchanged = match self.store.head(&key).await {
+                    Ok(current) => current
+                        .as_ref()
+                        .is_some_and(|info| is_attached_object(info, file_size, recorded_etag.as_deref())),
+                    Err(error) => {
+                        tracing::warn!(%error, "could not check an attachment's object for delivery");
+                        false
+                    }
+                };
+                if !unchanged {
+                    object.insert("url".to_owned(), serde_json::Value::Null);
+                    continue;
+                }
+            }
             match self
                 .store
                 .presign_get(&key, &options, self.settings.download_ttl)
@@ -1181,13 +1283,17 @@ impl ChatService {
 
     // ----- files ---------------------------------------------------------------------------------------------
 
-    /// Reserves an upload slot: a presigned `PUT` for exactly this file, under a key made of ids only.
+    /// Reserves an upload slot: a presigned `PUT` for exactly this file, under a key made of ids only. A user
+    /// holds at most `max_open_uploads` slots and `max_unattached_bytes` declared bytes not yet attached to a
+    /// message (`TooManyOpenUploads`, `UnattachedBytesOverLimit`; a file that could never fit is
+    /// `FileTooLarge`); the check and the reservation are one transaction, serialised per user.
     #[tracing::instrument(skip(self, request))]
     pub async fn presign_upload(&self, me: UserId, request: &UploadRequest) -> ChatResult<UploadSlot> {
-        if request.file_size > self.settings.max_upload_bytes {
-            return Err(ChatError::FileTooLarge {
-                limit: self.settings.max_upload_bytes,
-            });
+        let settings = &self.settings;
+        let bytes_limit = (settings.max_unattached_bytes > 0).then_some(settings.max_unattached_bytes);
+        let largest = bytes_limit.map_or(settings.max_upload_bytes, |b| b.min(settings.max_upload_bytes));
+        if request.file_size > largest {
+            return Err(ChatError::FileTooLarge { limit: largest });
         }
         let id = AttachmentId::new();
         let object_key = format!("uploads/{me}/{id}");
@@ -1200,19 +1306,45 @@ impl ChatService {
                 self.settings.upload_ttl,
             )
             .await?;
+        let row = NewAttachmentRow {
+            id: id.into_uuid(),
+            uploader_id: me.into_uuid(),
+            object_key,
+            file_name: request.file_name.clone(),
+            content_type: request.content_type.clone(),
+            file_size: i64::try_from(request.file_size).unwrap_or(i64::MAX),
+        };
         let mut conn = self.pool.get().await?;
-        attachments::insert(
-            &mut conn,
-            &AttachmentRow {
-                id: id.into_uuid(),
-                uploader_id: me.into_uuid(),
-                message_id: None,
-                object_key,
-                file_name: request.file_name.clone(),
-                content_type: request.content_type.clone(),
-                file_size: i64::try_from(request.file_size).unwrap_or(i64::MAX),
-            },
-        )
+        conn.transaction::<_, ChatError, _>(async |conn| {
+            attachments::lock_reservations_of(conn, me.into_uuid()).await?;
+            let held = attachments::unattached_of(conn, me.into_uuid()).await?;
+            // Reservations free up when attached, or when swept as unused after `unattached_ttl`.
+            let retry_after = || {
+                held.oldest.map_or(Duration::from_secs(1), |oldest| {
+                    (oldest + chrono::Duration::from_std(self.settings.unattached_ttl).unwrap_or_default()
+                        - self.clock.now())
+                    .to_std()
+                    .unwrap_or_default()
+                })
+            };
+            let count = u64::try_from(held.count).unwrap_or(0);
+            if settings.max_open_uploads > 0 && count >= settings.max_open_uploads {
+                return Err(ChatError::TooManyOpenUploads {
+                    limit: settings.max_open_uploads,
+                    retry_after: retry_after(),
+                });
+            }
+            let bytes = u64::try_from(held.bytes).unwrap_or(0);
+            if let Some(limit) = bytes_limit
+                && bytes.saturating_add(request.file_size) > limit
+            {
+                return Err(ChatError::UnattachedBytesOverLimit {
+                    limit,
+                    retry_after: retry_after(),
+                });
+            }
+            attachments::insert(conn, &row).await
+        })
         .await?;
         Ok(UploadSlot {
             attachment_id: id,
@@ -1244,10 +1376,32 @@ impl ChatService {
             }
         };
         drop(conn);
-        if !visible || self.store.head(&row.object_key).await?.is_none() {
+        if !visible {
+            return Err(ChatError::NotFound);
+        }
+        // Only the object that was uploaded (and, once attached, the one that was attached) is ever served: a
+        // replacement stored through a store that ignores `If-None-Match` is not.
+        let current = self.store.head(&row.object_key).await?;
+        if !current
+            .as_ref()
+            .is_some_and(|info| is_attached_object(info, row.file_size, row.object_etag.as_deref()))
+        {
+            if current.is_some() {
+                tracing::warn!(attachment = %row.id, "a file's stored object is not the one uploaded; not served");
+            }
             return Err(ChatError::NotFound);
         }
         self.download_url(&row).await
+    }
+
+    /// Whether the upload slot at `object_key` still takes its upload: reserved and not attached to a message
+    /// (the local store's uploads are single-use: once attached, or removed with a deleted message, its URL
+    /// stores nothing more).
+    pub async fn upload_slot_open(&self, object_key: &str) -> ChatResult<bool> {
+        let mut conn = self.pool.get().await?;
+        Ok(attachments::find_by_key(&mut conn, object_key)
+            .await?
+            .is_some_and(|row| row.message_id.is_none()))
     }
 
     /// Removes the stored files of a deleted message and their rows; fails (to be retried) if the store
@@ -1263,8 +1417,12 @@ impl ChatService {
         let rows = attachments::of_messages(&mut conn, &[message.into_uuid()]).await?;
         let mut removed = Vec::new();
         let mut failed = None;
+        let now = self.clock.now();
         for row in &rows {
             match self.store.delete(&row.object_key).await {
+                // A row whose upload URL still works is kept (attached to the deleted message) until the sweep
+                // after it closes, which removes whatever was stored at its key meanwhile.
+                Ok(()) if now < self.upload_open_until(row.created_at) => {}
                 Ok(()) => removed.push(row.id),
                 Err(error) => failed = Some(error),
             }
@@ -1281,8 +1439,10 @@ impl ChatService {
     pub async fn sweep_files(&self) -> ChatResult<usize> {
         let cutoff = self.clock.now()
             - chrono::Duration::from_std(self.settings.unattached_ttl).unwrap_or(chrono::Duration::days(1));
+        let closed_before = self.clock.now()
+            - chrono::Duration::from_std(self.settings.upload_ttl).unwrap_or(chrono::Duration::minutes(15));
         let mut conn = self.pool.get().await?;
-        let rows = attachments::sweepable(&mut conn, cutoff, 500).await?;
+        let rows = attachments::sweepable(&mut conn, cutoff, closed_before, 500).await?;
         let mut removed = Vec::new();
         for row in &rows {
             match self.store.delete(&row.object_key).await {

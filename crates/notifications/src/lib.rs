@@ -19,6 +19,7 @@ pub mod error;
 pub mod model;
 pub mod projector;
 pub mod push;
+pub mod push_target;
 pub mod repo;
 pub mod service;
 

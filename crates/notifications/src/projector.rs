@@ -415,6 +415,7 @@ impl NotificationProjector {
         let users: Vec<Uuid> = due.iter().map(|(user, _)| user.into_uuid()).collect();
         let subscriptions: Vec<(Uuid, Uuid)> = push_subscriptions::table
             .filter(push_subscriptions::user_id.eq_any(&users))
+            .filter(push_subscriptions::disabled_at.is_null())
             .select((push_subscriptions::id, push_subscriptions::user_id))
             .load(conn)
             .await?;

@@ -1,14 +1,26 @@
 //! Web Push (RFC 8030 delivery, RFC 8291 message encryption, RFC 8292 VAPID): subscriptions, the server's
-//! VAPID key, and the `push` job that delivers one notification to one subscription. A subscription the push
-//! service answers `404`/`410` for is removed. Pure Rust (web-push-native on RustCrypto; reqwest on rustls).
+//! VAPID key, and the `push` job that delivers one notification to one subscription. Pure Rust
+//! (web-push-native on RustCrypto; reqwest on rustls).
+//!
+//! Every account is assumed hostile, and an endpoint is a URL the server will `POST` to on its own:
+//! - endpoints must pass [`crate::push_target`] (public `https` names only) when subscribing, and again before
+//!   every delivery, where the connection goes only to addresses checked then (a resolver of our own; no
+//!   proxies, no redirects);
+//! - what a push service answered never shows in an answer: a subscription it answered `404`/`410` for is
+//!   removed from delivery (disabled) but not deleted, so subscribing the same endpoint again is still `200`
+//!   and deleting it still `204`;
+//! - a user keeps at most [`PushPolicy::max_per_user`] subscriptions: a new one beyond it replaces their
+//!   oldest.
 
 use crate::error::{NotificationsError, NotificationsResult};
+pub use crate::push_target::PushPolicy;
+use crate::push_target::{Target, check_endpoint, resolved_allowed};
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _};
-use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use epop_core::{FieldError, PushSubscriptionId, UserId};
 use epop_storage::DbPool;
 use epop_storage::jobs::JobHandler;
@@ -24,6 +36,9 @@ use web_push_native::{Auth, WebPushBuilder};
 pub const PUSH_QUEUE: &str = "push";
 /// The settings row holding the generated VAPID private key.
 const VAPID_SETTING: &str = "vapid_private_key";
+/// How long a subscription waits for its endpoint's name to resolve; a name that does not resolve in time is
+/// accepted, and checked at every delivery.
+const RESOLVE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The server's VAPID identity.
 pub struct VapidKeys {
@@ -108,14 +123,22 @@ pub struct PushSubscription {
     pub created_at: DateTime<Utc>,
 }
 
-/// Checks a browser `PushSubscription`'s keys: `p256dh` a P-256 point, `auth` 16 bytes (both base64url).
-pub fn check_keys(endpoint: &str, p256dh: &str, auth: &str) -> Vec<FieldError> {
+/// Checks a browser `PushSubscription` without the network: the endpoint's URL ([`check_endpoint`]), `p256dh`
+/// a P-256 point, `auth` 16 bytes (both base64url). Answers every failing field, and the endpoint's target.
+pub fn check_subscription(
+    endpoint: &str,
+    p256dh: &str,
+    auth: &str,
+    allow_loopback: bool,
+) -> (Vec<FieldError>, Option<Target>) {
     let mut errors = Vec::new();
-    if !(endpoint.starts_with("https://") || endpoint.starts_with("http://"))
-        || endpoint.parse::<http::Uri>().is_err()
-    {
-        errors.push(FieldError::new("endpoint", "must be an http(s) URL"));
-    }
+    let target = match check_endpoint(endpoint, allow_loopback) {
+        Ok(target) => Some(target),
+        Err(why) => {
+            errors.push(FieldError::new("endpoint", why));
+            None
+        }
+    };
     let decoded = |text: &str| URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok();
     if decoded(p256dh).is_none_or(|raw| p256::PublicKey::from_sec1_bytes(&raw).is_err()) {
         errors.push(FieldError::new(
@@ -126,23 +149,80 @@ pub fn check_keys(endpoint: &str, p256dh: &str, auth: &str) -> Vec<FieldError> {
     if decoded(auth).is_none_or(|raw| raw.len() != 16) {
         errors.push(FieldError::new("keys.auth", "must be 16 bytes, base64url"));
     }
-    errors
+    (errors, target)
+}
+
+/// The addresses `host` resolves to, when it resolves within `timeout` (`None` otherwise). Tokio's resolver:
+/// the blocking system call runs on the blocking pool, never on an executor thread.
+async fn resolve(host: &str, port: u16, timeout: std::time::Duration) -> Option<Vec<std::net::IpAddr>> {
+    match tokio::time::timeout(timeout, tokio::net::lookup_host((host, port))).await {
+        Ok(Ok(addresses)) => Some(addresses.map(|a| a.ip()).collect()),
+        Ok(Err(_)) | Err(_) => None,
+    }
 }
 
 /// Stores a subscription for `user`; the same endpoint again answers the existing one (moved to `user` if a
-/// different account now uses that browser). Returns the subscription and whether it is new.
+/// different account now uses that browser, and delivered to again if it was disabled). Returns the
+/// subscription and whether it is new. The endpoint must pass [`check_endpoint`], and its name must not resolve
+/// to an address the server does not contact (a name that does not resolve now is accepted and checked at every
+/// delivery). Beyond `policy.max_per_user` subscriptions, the user's oldest are removed.
 pub async fn subscribe(
     pool: &DbPool,
+    policy: &PushPolicy,
     user: UserId,
     endpoint: &str,
     p256dh: &str,
     auth: &str,
 ) -> NotificationsResult<(PushSubscription, bool)> {
-    let errors = check_keys(endpoint, p256dh, auth);
+    let (mut errors, target) = check_subscription(endpoint, p256dh, auth, policy.allow_loopback);
+    if let Some(Target::Name { host, port }) = &target
+        && let Some(addresses) = resolve(host, *port, RESOLVE_TIMEOUT).await
+        && !addresses.is_empty()
+        && !resolved_allowed(&addresses, policy.allow_loopback)
+    {
+        errors.insert(
+            0,
+            FieldError::new(
+                "endpoint",
+                "its host resolves to an address this server does not contact (loopback, private, \
+                 link-local, unique-local, unspecified or otherwise not public)",
+            ),
+        );
+    }
     if !errors.is_empty() {
         return Err(NotificationsError::Invalid(errors));
     }
     let mut conn = pool.get().await?;
+    conn.transaction::<_, NotificationsError, _>(async |conn| {
+        // One user's subscriptions change one at a time, so the cap holds under concurrent subscribes.
+        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('epop:push:' || $1::text, 0))")
+            .bind::<diesel::sql_types::Uuid, _>(user.into_uuid())
+            .execute(conn)
+            .await?;
+        let stored = store(conn, user, endpoint, p256dh, auth).await?;
+        if policy.max_per_user > 0 {
+            diesel::sql_query(
+                "DELETE FROM push_subscriptions WHERE id IN (SELECT id FROM push_subscriptions \
+                 WHERE user_id = $1 ORDER BY created_at DESC, id DESC OFFSET $2)",
+            )
+            .bind::<diesel::sql_types::Uuid, _>(user.into_uuid())
+            .bind::<diesel::sql_types::BigInt, _>(i64::try_from(policy.max_per_user).unwrap_or(i64::MAX))
+            .execute(conn)
+            .await?;
+        }
+        Ok(stored)
+    })
+    .await
+}
+
+/// Inserts the subscription, or takes over the existing one of this endpoint (delivering to it again).
+async fn store(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    endpoint: &str,
+    p256dh: &str,
+    auth: &str,
+) -> NotificationsResult<(PushSubscription, bool)> {
     let inserted: Option<(Uuid, String, DateTime<Utc>)> = diesel::insert_into(push_subscriptions::table)
         .values((
             push_subscriptions::id.eq(PushSubscriptionId::new().into_uuid()),
@@ -158,7 +238,7 @@ pub async fn subscribe(
             push_subscriptions::endpoint,
             push_subscriptions::created_at,
         ))
-        .get_result(&mut conn)
+        .get_result(conn)
         .await
         .optional()?;
     let (row, created) = match inserted {
@@ -170,13 +250,14 @@ pub async fn subscribe(
                         push_subscriptions::user_id.eq(user.into_uuid()),
                         push_subscriptions::p256dh.eq(p256dh),
                         push_subscriptions::auth.eq(auth),
+                        push_subscriptions::disabled_at.eq(None::<DateTime<Utc>>),
                     ))
                     .returning((
                         push_subscriptions::id,
                         push_subscriptions::endpoint,
                         push_subscriptions::created_at,
                     ))
-                    .get_result(&mut conn)
+                    .get_result(conn)
                     .await?;
             (row, false)
         }
@@ -191,7 +272,7 @@ pub async fn subscribe(
     ))
 }
 
-/// Removes one of `user`'s subscriptions (`NotFound` for anyone else's).
+/// Removes one of `user`'s subscriptions, disabled ones included (`NotFound` for anyone else's).
 pub async fn unsubscribe(pool: &DbPool, user: UserId, id: PushSubscriptionId) -> NotificationsResult<()> {
     let mut conn = pool.get().await?;
     let removed = diesel::delete(
@@ -208,22 +289,64 @@ pub async fn unsubscribe(pool: &DbPool, user: UserId, id: PushSubscriptionId) ->
     }
 }
 
-/// The subscription ids of a user (one push job each).
+/// The subscription ids of a user that are delivered to (one push job each).
 pub async fn subscription_ids(
     conn: &mut AsyncPgConnection,
     user: UserId,
 ) -> epop_storage::StorageResult<Vec<Uuid>> {
     Ok(push_subscriptions::table
         .filter(push_subscriptions::user_id.eq(user.into_uuid()))
+        .filter(push_subscriptions::disabled_at.is_null())
         .select(push_subscriptions::id)
         .load(conn)
         .await?)
+}
+
+/// A name that resolved to an address the server does not contact.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} resolves to an address this server does not contact")]
+struct RefusedAddress(String);
+
+/// The push client's resolver: tokio's (off the executor threads), and only names whose every address passes
+/// [`resolved_allowed`]; the client connects to exactly the addresses returned here.
+#[derive(Debug, Clone, Copy)]
+struct CheckedResolver {
+    allow_loopback: bool,
+}
+
+impl reqwest::dns::Resolve for CheckedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow_loopback = self.allow_loopback;
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addresses: Vec<std::net::SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let ips: Vec<std::net::IpAddr> = addresses.iter().map(|a| a.ip()).collect();
+            if !resolved_allowed(&ips, allow_loopback) {
+                return Err(Box::new(RefusedAddress(host)) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Whether `error` (or one of its causes) is [`RefusedAddress`].
+fn refused_address(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if current.is::<RefusedAddress>() {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
 }
 
 /// Delivers push jobs.
 pub struct PushSender {
     pool: DbPool,
     vapid: std::sync::Arc<VapidKeys>,
+    policy: PushPolicy,
     client: reqwest::Client,
 }
 
@@ -234,12 +357,39 @@ impl std::fmt::Debug for PushSender {
 }
 
 impl PushSender {
-    /// A sender signing with `vapid`.
-    pub fn new(pool: DbPool, vapid: std::sync::Arc<VapidKeys>) -> Result<Self, reqwest::Error> {
+    /// A sender signing with `vapid`, contacting only endpoints `policy` allows.
+    pub fn new(
+        pool: DbPool,
+        vapid: std::sync::Arc<VapidKeys>,
+        policy: PushPolicy,
+    ) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
+            .connect_timeout(std::time::Duration::from_secs(10))
+            // The checked address is where the request goes: no redirect elsewhere, no proxy resolving for us.
+            .redirect(reqwest::redirect::Policy::none())
+            .no_proxy()
+            .dns_resolver(CheckedResolver {
+                allow_loopback: policy.allow_loopback,
+            })
             .build()?;
-        Ok(Self { pool, vapid, client })
+        Ok(Self {
+            pool,
+            vapid,
+            policy,
+            client,
+        })
+    }
+
+    /// Stops delivering to a subscription (see the module notes: it is not deleted).
+    async fn disable(&self, id: Uuid) -> Result<(), String> {
+        let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
+        diesel::update(push_subscriptions::table.find(id))
+            .set(push_subscriptions::disabled_at.eq(diesel::dsl::now))
+            .execute(&mut conn)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(())
     }
 }
 
@@ -258,6 +408,7 @@ impl JobHandler for PushSender {
         let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
         let subscription: Option<(String, String, String)> = push_subscriptions::table
             .find(id)
+            .filter(push_subscriptions::disabled_at.is_null())
             .select((
                 push_subscriptions::endpoint,
                 push_subscriptions::p256dh,
@@ -268,10 +419,15 @@ impl JobHandler for PushSender {
             .optional()
             .map_err(|e| e.to_string())?;
         drop(conn);
-        // Unsubscribed meanwhile: nothing to deliver.
+        // Unsubscribed or disabled meanwhile: nothing to deliver.
         let Some((endpoint, p256dh, auth)) = subscription else {
             return Ok(());
         };
+        // Stored before these rules, or otherwise: the endpoint is checked again before anything is sent.
+        if let Err(why) = check_endpoint(&endpoint, self.policy.allow_loopback) {
+            tracing::warn!(subscription = %id, why, "a push endpoint is not allowed; disabling it");
+            return self.disable(id).await;
+        }
         let ua_public = URL_SAFE_NO_PAD
             .decode(p256dh.trim_end_matches('='))
             .ok()
@@ -297,17 +453,17 @@ impl JobHandler for PushSender {
         for (name, value) in &parts.headers {
             outgoing = outgoing.header(name.as_str(), value.as_bytes());
         }
-        let response = outgoing.send().await.map_err(|e| e.to_string())?;
+        let response = match outgoing.send().await {
+            Ok(response) => response,
+            Err(error) if refused_address(&error) => {
+                tracing::warn!(subscription = %id, "a push endpoint resolves to a refused address; disabling it");
+                return self.disable(id).await;
+            }
+            Err(error) => return Err(error.to_string()),
+        };
         match response.status().as_u16() {
             200..=299 => Ok(()),
-            404 | 410 => {
-                let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
-                diesel::delete(push_subscriptions::table.find(id))
-                    .execute(&mut conn)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                Ok(())
-            }
+            404 | 410 => self.disable(id).await,
             status => Err(format!("the push service answered {status}")),
         }
     }
@@ -330,11 +486,36 @@ mod tests {
         let public = p256::SecretKey::random(&mut p256::elliptic_curve::rand_core::OsRng).public_key();
         let p256dh = URL_SAFE_NO_PAD.encode(public.to_encoded_point(false).as_bytes());
         let auth = URL_SAFE_NO_PAD.encode([7u8; 16]);
-        assert!(check_keys("https://push.example/abc", &p256dh, &auth).is_empty());
-        let fields: Vec<String> = check_keys("ftp://x", "abc", "short")
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
+        let (errors, target) = check_subscription("https://push.example/abc", &p256dh, &auth, false);
+        assert!(errors.is_empty());
+        assert!(target.is_some());
+        let (errors, target) = check_subscription("ftp://x", "abc", "short", false);
+        let fields: Vec<String> = errors.into_iter().map(|e| e.field).collect();
         assert_eq!(fields, vec!["endpoint", "keys.p256dh", "keys.auth"]);
+        assert!(target.is_none());
+    }
+
+    #[test]
+    fn refusals_are_found_among_the_causes() {
+        #[derive(Debug, thiserror::Error)]
+        #[error("outer")]
+        struct Outer(#[source] RefusedAddress);
+        assert!(refused_address(&Outer(RefusedAddress("x".into()))));
+        assert!(!refused_address(&std::io::Error::other("other")));
+    }
+
+    #[tokio::test]
+    async fn the_resolver_refuses_names_of_this_machine() {
+        use reqwest::dns::Resolve as _;
+        let refused = CheckedResolver {
+            allow_loopback: false,
+        }
+        .resolve("localhost".parse().unwrap())
+        .await;
+        assert!(refused.is_err_and(|e| refused_address(e.as_ref())));
+        let allowed = CheckedResolver { allow_loopback: true }
+            .resolve("localhost".parse().unwrap())
+            .await;
+        assert!(allowed.is_ok());
     }
 }

@@ -65,7 +65,14 @@ impl DownloadOptions {
 pub struct ObjectInfo {
     /// Its size in bytes.
     pub size: u64,
+    /// Its entity tag, which changes whenever the object is written again (S3: the `ETag` header; the local
+    /// store: derived from the file's size and modification time). `None` when the store gave none.
+    pub etag: Option<String>,
 }
+
+/// The header that makes an upload single-use on S3: `If-None-Match: *` (a conditional write) asks the store
+/// to refuse the `PUT` with `412` when the key holds an object already.
+pub const IF_NONE_MATCH: &str = "If-None-Match";
 
 /// Where files are kept. Implementations must be cheap to share (`Arc<dyn ObjectStore>`).
 #[async_trait]
@@ -78,7 +85,8 @@ pub trait ObjectStore: Send + Sync + Debug {
     async fn ensure_ready(&self) -> StorageResult<()>;
 
     /// A URL that lets its holder upload exactly one object of `content_type` and `size` bytes at `key` until
-    /// `ttl` has passed.
+    /// `ttl` has passed, once: an upload to a key that holds an object already is refused (the local store
+    /// always; S3 through a signed `If-None-Match: *`, where the store honours conditional writes).
     async fn presign_put(
         &self,
         key: &str,
@@ -227,6 +235,10 @@ impl ObjectStore for S3Store {
             http::HeaderValue::from_str(content_type).map_err(|e| StorageError::Object(e.to_string()))?;
         signed.insert(http::header::CONTENT_TYPE, content_type_value);
         signed.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(size));
+        // Signed, so the client cannot leave it out: a store that honours conditional writes (AWS S3, MinIO,
+        // s3s) then refuses a second upload to the same key, and the URL is single-use. A store that ignores it
+        // accepts the replacement; the ETag recorded at attach time keeps that from being served.
+        signed.insert(http::header::IF_NONE_MATCH, http::HeaderValue::from_static("*"));
         let secs = u32::try_from(ttl.as_secs()).unwrap_or(u32::MAX);
         let url = self
             .public
@@ -236,6 +248,7 @@ impl ObjectStore for S3Store {
         let headers = BTreeMap::from([
             ("Content-Type".to_owned(), content_type.to_owned()),
             ("Content-Length".to_owned(), size.to_string()),
+            (IF_NONE_MATCH.to_owned(), "*".to_owned()),
         ]);
         Ok(PresignedPut {
             url,
@@ -272,6 +285,7 @@ impl ObjectStore for S3Store {
                     .content_length
                     .and_then(|l| u64::try_from(l).ok())
                     .unwrap_or(0),
+                etag: head.e_tag,
             })),
             404 => Ok(None),
             other => Err(StorageError::Object(format!("HEAD answered {other}"))),
@@ -367,6 +381,21 @@ impl LocalStore {
     /// Where the object at `key` lives on disk (the caller checked [`Self::valid_key`]).
     pub fn path_of(&self, key: &str) -> PathBuf {
         self.root.join(key)
+    }
+
+    /// Stores a fully written upload, `partial`, as the object at `key` unless an object is stored there
+    /// already: the store's uploads are single-use. Atomic (a hard link is made only when the name is free),
+    /// so of two uploads racing for one key exactly one is stored. The partial file is removed either way;
+    /// returns whether the upload was stored.
+    pub async fn store_once(&self, partial: &std::path::Path, key: &str) -> StorageResult<bool> {
+        let linked = tokio::fs::hard_link(partial, self.path_of(key)).await;
+        // Best effort: a partial file left behind by a failure here is swept with the others.
+        let _ = tokio::fs::remove_file(partial).await;
+        match linked {
+            Ok(()) => Ok(true),
+            Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(error) => Err(StorageError::Object(error.to_string())),
+        }
     }
 
     fn sign(&self, parts: &[&str]) -> String {
@@ -545,7 +574,10 @@ impl ObjectStore for LocalStore {
             return Ok(None);
         }
         match tokio::fs::metadata(self.path_of(key)).await {
-            Ok(metadata) if metadata.is_file() => Ok(Some(ObjectInfo { size: metadata.len() })),
+            Ok(metadata) if metadata.is_file() => Ok(Some(ObjectInfo {
+                size: metadata.len(),
+                etag: Some(local_etag(&metadata)),
+            })),
             Ok(_) => Ok(None),
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(error) => Err(StorageError::Object(error.to_string())),
@@ -562,6 +594,16 @@ impl ObjectStore for LocalStore {
             Err(error) => Err(StorageError::Object(error.to_string())),
         }
     }
+}
+
+/// The local store's entity tag of a file: its size and modification time, which a rewrite changes.
+fn local_etag(metadata: &std::fs::Metadata) -> String {
+    let modified = metadata
+        .modified()
+        .ok()
+        .and_then(|at| at.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |since| since.as_nanos());
+    format!("\"{:x}-{modified:x}\"", metadata.len())
 }
 
 /// Walks `dir` and removes `*.part-*` files last modified more than `age` ago.

@@ -71,6 +71,7 @@ diesel::table! {
         file_size -> Int8,
         created_at -> Timestamptz,
         attached_at -> Nullable<Timestamptz>,
+        object_etag -> Nullable<Text>,
     }
 }
 
@@ -157,6 +158,7 @@ diesel::table! {
         p256dh -> Text,
         auth -> Text,
         created_at -> Timestamptz,
+        disabled_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -206,6 +208,7 @@ diesel::table! {
         role -> Text,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        sessions_valid_after -> Nullable<Timestamptz>,
     }
 }
 

@@ -124,6 +124,27 @@ impl TestS3 {
     pub fn root(&self) -> &std::path::Path {
         &self.root
     }
+
+    /// Writes `bytes` at `key` with the bucket's own credentials and no condition, replacing what is there:
+    /// what a second upload through a presigned URL achieves on a store that ignores `If-None-Match`.
+    pub async fn replace_object(&self, key: &str, content_type: &str, bytes: &[u8]) -> anyhow::Result<()> {
+        let region = s3::Region::Custom {
+            region: self.region.clone(),
+            endpoint: self.endpoint.clone(),
+        };
+        let credentials =
+            s3::creds::Credentials::new(Some(&self.access_key), Some(&self.secret_key), None, None, None)?;
+        let bucket = s3::Bucket::new(&self.bucket, region, credentials)?.with_path_style();
+        let response = bucket
+            .put_object_with_content_type(key, bytes, content_type)
+            .await?;
+        anyhow::ensure!(
+            response.status_code() == 200,
+            "replacing {key} answered {}",
+            response.status_code()
+        );
+        Ok(())
+    }
 }
 
 impl Drop for TestS3 {

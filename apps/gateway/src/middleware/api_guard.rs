@@ -1,4 +1,5 @@
-//! The `/api` guard: verifies a bearer token once (handlers read the result through
+//! The `/api` guard: authenticates a bearer token once (signature, expiry, and that its session was not
+//! ended since: one Redis `GET`, see `epop_auth::sessions`; handlers read the result through
 //! [`crate::extract::AuthUser`]) and applies the per-user limit (per IP before authentication). Register,
 //! login and refresh are exempt here: they have their own, stricter limits per IP and per e-mail.
 
@@ -10,6 +11,7 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage as _, web};
+use epop_auth::AuthError;
 
 const OWN_LIMITS: [&str; 3] = ["/api/auth/register", "/api/auth/login", "/api/auth/refresh"];
 
@@ -21,7 +23,15 @@ pub async fn api_guard(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return Ok(next.call(req).await?.map_into_boxed_body());
     };
-    let claims = bearer_token(req.request()).and_then(|token| state.auth.verify_access_token(token).ok());
+    let claims = match bearer_token(req.request()) {
+        Some(token) => match state.auth.authenticate(token).await {
+            Ok(claims) => Some(claims),
+            Err(AuthError::Unauthorized) => None,
+            // Neither Redis nor PostgreSQL could tell whether the session was ended: refuse, never guess.
+            Err(error) => return Ok(req.error_response(ApiError::from(error))),
+        },
+        None => None,
+    };
     if let Some(claims) = &claims {
         req.extensions_mut().insert(Authenticated(claims.clone()));
     }

@@ -438,6 +438,7 @@ impl EpopRealtime {
                 );
             }
             DomainEvent::SessionsRevoked { user_id } => {
+                self.state.auth.sessions_revoked_elsewhere(*user_id);
                 for socket in self.hub.sockets_in(&user_room(*user_id)) {
                     socket.disconnect();
                     socket.session().close(super::engine::CloseReason::ServerClose);
@@ -874,12 +875,15 @@ impl Application for EpopApplication {
             .and_then(|auth| auth.get("token"))
             .and_then(Value::as_str)
             .ok_or_else(refusal)?;
-        let claims = self
-            .0
-            .state
-            .auth
-            .verify_access_token(token)
-            .map_err(|_| refusal())?;
+        // Signature, expiry, and a session not ended since (a logout everywhere, a new password or e-mail).
+        let claims = match self.0.state.auth.authenticate(token).await {
+            Ok(claims) => claims,
+            Err(epop_auth::AuthError::Unauthorized) => return Err(refusal()),
+            Err(error) => {
+                tracing::warn!(%error, "could not check the socket's session; refusing the connection");
+                return Err(Refusal::new("unavailable"));
+            }
+        };
         // Every connect costs queries, Redis calls and presence work: a user may connect only so often, on
         // every node together.
         let per_minute = self.0.state.config.realtime.connects_per_user_per_minute;

@@ -10,7 +10,15 @@ use utoipa::{Modify, OpenApi};
 /// The OpenAPI 3.1 description of every REST endpoint.
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "EPOP API", description = "The EPOP team workspace API. Errors are RFC 9457 problem+json."),
+    info(
+        title = "EPOP API",
+        description = "The EPOP team workspace API. Errors are RFC 9457 problem+json.\n\nSlow requests: a \
+                       request head must arrive within `EPOP_REQUEST_HEAD_TIMEOUT` seconds of its first byte (default \
+                       5), and a request body must not pause longer than `EPOP_BODY_IDLE_TIMEOUT` seconds (default \
+                       10) nor arrive slower on average than `EPOP_BODY_MIN_RATE` bytes per second (default 1024, \
+                       counted after the first idle timeout). A body that does is answered `400 bad_request` and \
+                       its connection is closed."
+    ),
     paths(
         auth::register::register,
         auth::login::login,

@@ -444,9 +444,7 @@ async fn a_deleted_messages_files_are_removed_within_seconds_without_the_sweep()
         .unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let started = std::time::Instant::now();
-    while app.count("SELECT count(*) AS n FROM message_attachments").await != 1
-        || files_on_disk() != before - 1
-    {
+    while files_on_disk() != before - 1 {
         assert!(
             started.elapsed() < std::time::Duration::from_secs(10),
             "the deleted message's file is still there"
@@ -457,6 +455,22 @@ async fn a_deleted_messages_files_are_removed_within_seconds_without_the_sweep()
     assert_eq!(
         app.get(&path, &ann.access_token).send().await.unwrap().status(),
         StatusCode::NOT_FOUND
+    );
+    // Its row stays while its upload URL works (so that URL stores nothing more); the sweep after that
+    // removes it and anything at its key.
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM message_attachments").await,
+        2
+    );
+    app.sql(&format!(
+        "UPDATE message_attachments SET created_at = now() - interval '16 minutes' WHERE id = '{}'",
+        gone["attachment_id"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(app.state.chat.sweep_files().await.unwrap(), 1);
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM message_attachments").await,
+        1
     );
     let path = format!("/api/files/{}", kept["attachment_id"].as_str().unwrap());
     assert_eq!(
@@ -527,4 +541,295 @@ async fn events_carry_no_download_links_and_sockets_get_freshly_signed_ones() {
     let download = app.client.get(link).send().await.unwrap();
     assert_eq!(download.status(), StatusCode::OK);
     assert_eq!(download.bytes().await.unwrap().as_ref(), b"the notes");
+}
+
+async fn s3_app(s3: &TestS3) -> TestApp {
+    TestApp::spawn_with(|vars| {
+        vars.insert("EPOP_S3_ENDPOINT".into(), s3.endpoint.clone());
+        vars.insert("EPOP_S3_REGION".into(), s3.region.clone());
+        vars.insert("EPOP_S3_BUCKET".into(), s3.bucket.clone());
+        vars.insert("EPOP_S3_ACCESS_KEY".into(), s3.access_key.clone());
+        vars.insert("EPOP_S3_SECRET_KEY".into(), s3.secret_key.clone());
+    })
+    .await
+}
+
+/// Follows `GET /api/files/{id}` and returns the downloaded bytes.
+async fn fetch(app: &TestApp, user: &TestUser, slot: &Value) -> Vec<u8> {
+    let path = format!("/api/files/{}", slot["attachment_id"].as_str().unwrap());
+    let redirect = app.get(&path, &user.access_token).send().await.unwrap();
+    assert_eq!(redirect.status(), StatusCode::FOUND, "{path}");
+    let location = redirect.headers()["location"].to_str().unwrap().to_owned();
+    let download = app.client.get(&location).send().await.unwrap();
+    assert_eq!(download.status(), StatusCode::OK);
+    download.bytes().await.unwrap().to_vec()
+}
+
+#[tokio::test]
+async fn a_local_upload_url_takes_one_upload() {
+    let store = tempfile_dir();
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("EPOP_STORAGE_DIR".into(), store.clone());
+    })
+    .await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let group = app.group(&ann, "G", &[]).await;
+    let slot = upload(&app, &ann, "notes.txt", "text/plain", b"first").await;
+
+    // The same URL again, even with bytes of the signed size and type: refused, the first upload kept.
+    let again = problem(
+        put_slot(&app, &slot, b"evil!".to_vec()).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    assert!(
+        again["detail"].as_str().unwrap().contains("used already"),
+        "{again}"
+    );
+    assert_eq!(fetch(&app, &ann, &slot).await, b"first");
+
+    // Attached: still refused, and what members download is what was attached.
+    let message = json_of(send_with(&app, &ann, &group, &[&slot]).await, StatusCode::CREATED).await;
+    problem(
+        put_slot(&app, &slot, b"evil!".to_vec()).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    assert_eq!(fetch(&app, &ann, &slot).await, b"first");
+
+    // Its message deleted (the file removed with it) while the URL still works: nothing can be stored at the
+    // key again, where no sweep would ever find it.
+    let deleted = app
+        .request(
+            Method::DELETE,
+            &format!("/api/messages/{}", message["id"].as_str().unwrap()),
+        )
+        .bearer_auth(&ann.access_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let started = std::time::Instant::now();
+    let stored_files = || {
+        walk(std::path::Path::new(&store))
+            .into_iter()
+            .filter(|p| p.starts_with(format!("{store}/uploads")))
+            .count()
+    };
+    while stored_files() != 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the deleted message's file is still there"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    problem(
+        put_slot(&app, &slot, b"evil!".to_vec()).await,
+        StatusCode::CONFLICT,
+        "conflict",
+    )
+    .await;
+    assert_eq!(stored_files(), 0, "nothing stored");
+    let _ = std::fs::remove_dir_all(&store);
+}
+
+#[tokio::test]
+async fn two_uploads_racing_for_one_local_slot_store_one() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let slot = json_of(
+        presign(&app, &ann, "race.bin", "application/octet-stream", 4096).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let puts = (0..4u8).map(|i| put_slot(&app, &slot, vec![i; 4096]));
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(puts)
+        .await
+        .into_iter()
+        .map(|r| r.status())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+        1,
+        "{statuses:?}"
+    );
+    assert!(
+        statuses
+            .iter()
+            .all(|s| *s == StatusCode::OK || *s == StatusCode::CONFLICT),
+        "{statuses:?}"
+    );
+    let stored = fetch(&app, &ann, &slot).await;
+    assert_eq!(stored.len(), 4096);
+    assert!(
+        stored.iter().all(|b| *b == stored[0]),
+        "one upload's bytes, whole"
+    );
+}
+
+#[tokio::test]
+async fn an_s3_upload_url_is_single_use_and_a_replaced_object_is_never_served() {
+    let s3 = TestS3::start().await.unwrap();
+    let app = s3_app(&s3).await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let group = app.group(&ann, "G", &[&bob]).await;
+    let slot = upload(&app, &ann, "notes.txt", "text/plain", b"first").await;
+    assert_eq!(slot["headers"]["If-None-Match"], "*", "{slot}");
+
+    // s3s honours the signed `If-None-Match: *`: the URL takes one upload.
+    let again = put_slot(&app, &slot, b"evil!".to_vec()).await;
+    assert_eq!(again.status(), StatusCode::PRECONDITION_FAILED);
+    assert_eq!(fetch(&app, &ann, &slot).await, b"first");
+
+    let message = json_of(send_with(&app, &ann, &group, &[&slot]).await, StatusCode::CREATED).await;
+    assert_eq!(fetch(&app, &bob, &slot).await, b"first");
+    let mut socket = app.socket(&bob.access_token).await;
+
+    // A store that ignores conditional writes lets the URL replace the object (same size and type). The
+    // replacement is never served: no redirect to it, and no link to it in the message.
+    let key = format!("uploads/{}/{}", ann.id, slot["attachment_id"].as_str().unwrap());
+    s3.replace_object(&key, "text/plain", b"evil!").await.unwrap();
+    for user in [&ann, &bob] {
+        let path = format!("/api/files/{}", slot["attachment_id"].as_str().unwrap());
+        problem(
+            app.get(&path, &user.access_token).send().await.unwrap(),
+            StatusCode::NOT_FOUND,
+            "not_found",
+        )
+        .await;
+    }
+    let page = json_of(
+        app.get(&format!("/api/conversations/{group}/messages"), &bob.access_token)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let attachment = &page["items"][0]["attachments"][0];
+    assert_eq!(attachment["id"], slot["attachment_id"]);
+    assert!(attachment["url"].is_null(), "{attachment}");
+    // Nor in what sockets are sent.
+    let edited = app
+        .send_json(
+            Method::PUT,
+            &format!("/api/messages/{}", message["id"].as_str().unwrap()),
+            &ann.access_token,
+            &json!({"content": "see attached (edited)"}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(edited.status(), StatusCode::OK);
+    let delivered = loop {
+        use futures_util::StreamExt as _;
+        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
+            .await
+            .expect("message:updated in time")
+            .unwrap()
+            .unwrap();
+        let text = frame.into_text().unwrap();
+        if let Some(body) = text.strip_prefix("42")
+            && let Ok(Value::Array(args)) = serde_json::from_str::<Value>(body)
+            && args[0] == "message:updated"
+        {
+            break args[1].clone();
+        }
+    };
+    let file = &delivered["attachments"][0];
+    assert_eq!(file["id"], slot["attachment_id"]);
+    assert!(file["url"].is_null(), "{file}");
+    assert!(
+        file.get("object_etag").is_none() && file.get("upload_open_until").is_none(),
+        "{file}"
+    );
+}
+
+#[tokio::test]
+async fn open_uploads_and_unattached_bytes_are_capped_per_user() {
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("EPOP_MAX_OPEN_UPLOADS".into(), "3".into());
+        vars.insert("EPOP_MAX_UNATTACHED_BYTES".into(), "100".into());
+    })
+    .await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let group = app.group(&ann, "G", &[]).await;
+
+    // Concurrent reservations cannot slip past the cap together.
+    let names: Vec<String> = (0..8).map(|i| format!("f{i}.txt")).collect();
+    let attempts = names
+        .iter()
+        .map(|name| presign(&app, &ann, name, "text/plain", 5));
+    let statuses: Vec<StatusCode> = futures_util::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|r| r.status())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == StatusCode::CREATED).count(),
+        3,
+        "{statuses:?}"
+    );
+    let response = presign(&app, &ann, "more.txt", "text/plain", 5).await;
+    let retry_after: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=24 * 3600).contains(&retry_after), "{retry_after}");
+    let capped = problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    let detail = capped["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("3 uploads not attached"),
+        "names the limit: {detail}"
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM message_attachments WHERE uploader_id = '{}'",
+            ann.id
+        ))
+        .await,
+        3,
+        "a refused reservation stores nothing"
+    );
+
+    // Others are not affected; attaching frees a slot at once.
+    assert_eq!(
+        presign(&app, &bob, "b.txt", "text/plain", 5).await.status(),
+        StatusCode::CREATED
+    );
+    app.sql(&format!(
+        "DELETE FROM message_attachments WHERE uploader_id = '{}'",
+        ann.id
+    ))
+    .await;
+    let first = upload(&app, &ann, "a.txt", "text/plain", &[b'a'; 60]).await;
+    // 60 + 50 declared bytes would be over 100.
+    let over = problem(
+        presign(&app, &ann, "b.txt", "text/plain", 50).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "rate_limited",
+    )
+    .await;
+    assert!(over["detail"].as_str().unwrap().contains("100 bytes"), "{over}");
+    json_of(
+        send_with(&app, &ann, &group, &[&first]).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(
+        presign(&app, &ann, "b.txt", "text/plain", 50).await.status(),
+        StatusCode::CREATED
+    );
+    // A file that could never fit is too large, not a matter of waiting.
+    problem(
+        presign(&app, &ann, "huge.txt", "text/plain", 101).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    )
+    .await;
 }

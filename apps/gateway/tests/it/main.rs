@@ -27,4 +27,6 @@ mod projects;
 mod push;
 mod rate_limits;
 mod realtime;
+mod sessions;
+mod slow_requests;
 mod users;

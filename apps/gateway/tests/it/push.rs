@@ -218,9 +218,18 @@ async fn subscriptions_are_stored_once_per_endpoint_and_only_their_owner_removes
     .await;
 }
 
+/// A gateway that lets push endpoints on 127.0.0.1 through (the test push service runs there).
+async fn app_with_local_push_service() -> TestApp {
+    TestApp::spawn_with(|vars| {
+        vars.insert("EPOP_PUSH_ALLOW_LOOPBACK_FOR_TESTS".into(), "true".into());
+        vars.insert("EPOP_NOTIFICATION_INTERVAL".into(), "0".into());
+    })
+    .await
+}
+
 #[tokio::test]
-async fn notifications_are_pushed_encrypted_with_vapid_and_gone_subscriptions_are_removed() {
-    let app = TestApp::spawn().await;
+async fn notifications_are_pushed_encrypted_with_vapid_and_gone_subscriptions_get_no_more() {
+    let app = app_with_local_push_service().await;
     let (service, received) = push_service();
     let ann = app.register("Ann", "ann@example.com").await;
     let bob = app.register("Bob", "bob@example.com").await;
@@ -268,13 +277,278 @@ async fn notifications_are_pushed_encrypted_with_vapid_and_gone_subscriptions_ar
     assert_eq!(notification["type"], "message");
     assert_eq!(notification["payload"]["preview"], "push me");
 
-    // The push service said 410 for the stale subscription: it is gone.
+    // The push service said 410 for the stale subscription: nothing more goes there.
+    wait_for_pushes(&app).await;
+    app.message(&ann, &group, "and me").await;
+    let deliveries = wait_for(&received, 3).await;
+    wait_for_pushes(&app).await;
+    let to = |path: &str| received.lock().unwrap().iter().filter(|d| d.path == path).count();
+    assert_eq!(to("/push/bob"), 2, "{deliveries:?}");
+    assert_eq!(to("/gone/bob-old"), 1, "{deliveries:?}");
+}
+
+/// Waits until no push job is queued or running.
+async fn wait_for_pushes(app: &TestApp) {
     let started = Instant::now();
-    while app.count("SELECT count(*) AS n FROM push_subscriptions").await != 1 {
+    while app
+        .count("SELECT count(*) AS n FROM jobs WHERE queue = 'push' AND status IN ('queued', 'running')")
+        .await
+        > 0
+    {
         assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "the gone subscription was not removed"
+            started.elapsed() < Duration::from_secs(10),
+            "push jobs still pending"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Waits until `count` push jobs exist and none is queued or running.
+async fn wait_for_push_jobs(app: &TestApp, count: i64) {
+    let started = Instant::now();
+    while app
+        .count("SELECT count(*) AS n FROM jobs WHERE queue = 'push'")
+        .await
+        < count
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "push jobs were not enqueued"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    wait_for_pushes(app).await;
+}
+
+/// A TCP listener on 127.0.0.1 that counts the connections made to it (and answers none).
+async fn loopback_listener() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let contacted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = contacted.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    (port, contacted)
+}
+
+/// This machine's host name, when it resolves to loopback addresses only (as `/etc/hosts` usually makes it).
+async fn loopback_host_name() -> Option<String> {
+    let name = std::fs::read_to_string("/proc/sys/kernel/hostname").ok()?;
+    let name = name.trim().to_owned();
+    let addresses: Vec<std::net::SocketAddr> = tokio::net::lookup_host((name.as_str(), 443))
+        .await
+        .ok()?
+        .collect();
+    (!addresses.is_empty() && addresses.iter().all(|a| a.ip().is_loopback())).then_some(name)
+}
+
+#[tokio::test]
+async fn push_endpoints_must_be_public_https_names() {
+    let app = TestApp::spawn().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let (port, contacted) = loopback_listener().await;
+    let browser = Browser::new();
+    let mut refused = vec![
+        "http://push.example.test/x".to_owned(),
+        "https://user:secret@push.example.test/x".to_owned(),
+        format!("https://127.0.0.1:{port}/x"),
+        format!("http://127.0.0.1:{port}/x"),
+        format!("https://[::1]:{port}/x"),
+        format!("https://[::ffff:127.0.0.1]:{port}/x"),
+        format!("https://2130706433:{port}/x"),
+        format!("https://0x7f.1:{port}/x"),
+        format!("https://localhost:{port}/x"),
+        format!("https://api.localhost:{port}/x"),
+        "https://169.254.169.254/latest/meta-data/".to_owned(),
+        "https://[fd00:ec2::254]/latest/meta-data/".to_owned(),
+        "https://10.0.0.1/x".to_owned(),
+        "https://192.168.1.1/x".to_owned(),
+        "https://8.8.8.8/x".to_owned(),
+    ];
+    // A name that resolves to this machine is refused when subscribing.
+    if let Some(name) = loopback_host_name().await {
+        refused.push(format!("https://{name}:{port}/x"));
+    }
+    for endpoint in &refused {
+        let body = problem(
+            app.send_json(
+                Method::POST,
+                "/api/push-subscriptions",
+                &ann.access_token,
+                &browser.subscription(endpoint),
+            )
+            .send()
+            .await
+            .unwrap(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(failing_fields(&body), vec!["endpoint"], "{endpoint}: {body}");
+    }
+    assert_eq!(app.count("SELECT count(*) AS n FROM push_subscriptions").await, 0);
+    // A name that does not resolve now is accepted (and checked at every delivery).
+    let accepted = app
+        .send_json(
+            Method::POST,
+            "/api/push-subscriptions",
+            &ann.access_token,
+            &browser.subscription("https://push.example.test/x"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(accepted.status(), StatusCode::CREATED);
+    assert_eq!(contacted.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn a_push_service_on_loopback_is_never_contacted() {
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("EPOP_NOTIFICATION_INTERVAL".into(), "0".into());
+    })
+    .await;
+    let (port, contacted) = loopback_listener().await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    // Stored behind the API's back (as rows from before these rules, or names that resolved elsewhere when
+    // subscribed): each is checked again before anything is sent.
+    let mut endpoints = vec![
+        format!("http://127.0.0.1:{port}/plain"),
+        format!("https://127.0.0.1:{port}/literal"),
+        format!("https://[::ffff:127.0.0.1]:{port}/mapped"),
+        format!("https://2130706433:{port}/decimal"),
+        format!("https://localhost:{port}/name"),
+    ];
+    // A name that resolves to this machine: refused by the client's resolver, at connection time.
+    if let Some(name) = loopback_host_name().await {
+        endpoints.push(format!("https://{name}:{port}/resolved"));
+    }
+    let browser = Browser::new();
+    let keys = browser.subscription("https://x.test/");
+    for endpoint in &endpoints {
+        app.sql(&format!(
+            "INSERT INTO push_subscriptions (id, user_id, endpoint, p256dh, auth) VALUES ('{}', '{}', '{endpoint}', '{}', '{}')",
+            uuid::Uuid::now_v7(),
+            bob.id,
+            keys["keys"]["p256dh"].as_str().unwrap(),
+            keys["keys"]["auth"].as_str().unwrap(),
+        ))
+        .await;
+    }
+    let group = app.group(&ann, "G", &[&bob]).await;
+    app.message(&ann, &group, "push me").await;
+    wait_for_push_jobs(&app, endpoints.len() as i64).await;
+    assert_eq!(
+        contacted.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the server connected to a loopback push endpoint"
+    );
+    // They are delivered to no more.
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM push_subscriptions WHERE disabled_at IS NULL")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn delivery_results_never_show_in_later_answers() {
+    let app = app_with_local_push_service().await;
+    let (service, received) = push_service();
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let gone = Browser::new().subscription(&format!("{service}/gone/probe"));
+    let created = json_of(
+        app.send_json(Method::POST, "/api/push-subscriptions", &bob.access_token, &gone)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let group = app.group(&ann, "G", &[&bob]).await;
+    app.message(&ann, &group, "probe").await;
+    wait_for(&received, 1).await;
+    wait_for_pushes(&app).await;
+    // The push service answered 410: the same endpoint again is still "already subscribed", and removing it
+    // still works, exactly as if it had answered 201.
+    let again = json_of(
+        app.send_json(Method::POST, "/api/push-subscriptions", &bob.access_token, &gone)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(again["id"], created["id"]);
+    let path = format!("/api/push-subscriptions/{}", created["id"].as_str().unwrap());
+    assert_eq!(
+        app.request(Method::DELETE, &path)
+            .bearer_auth(&bob.access_token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+}
+
+#[tokio::test]
+async fn a_user_keeps_a_bounded_number_of_subscriptions_the_newest() {
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("EPOP_PUSH_SUBSCRIPTIONS_MAX".into(), "2".into());
+    })
+    .await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let body = Browser::new().subscription(&format!("https://push.example.test/ann-{i}"));
+        let created = json_of(
+            app.send_json(Method::POST, "/api/push-subscriptions", &ann.access_token, &body)
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::CREATED,
+        )
+        .await;
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    let bobs = Browser::new().subscription("https://push.example.test/bob");
+    let response = app
+        .send_json(Method::POST, "/api/push-subscriptions", &bob.access_token, &bobs)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM push_subscriptions WHERE user_id = '{}'",
+            ann.id
+        ))
+        .await,
+        2
+    );
+    // The oldest was replaced; the newest two remain, and others' are untouched.
+    let delete = |id: &str| {
+        app.request(Method::DELETE, &format!("/api/push-subscriptions/{id}"))
+            .bearer_auth(&ann.access_token)
+            .send()
+    };
+    assert_eq!(delete(&ids[0]).await.unwrap().status(), StatusCode::NOT_FOUND);
+    assert_eq!(delete(&ids[1]).await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(delete(&ids[2]).await.unwrap().status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM push_subscriptions WHERE user_id = '{}'",
+            bob.id
+        ))
+        .await,
+        1
+    );
 }

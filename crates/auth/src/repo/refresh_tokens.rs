@@ -54,6 +54,16 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &NewRefreshTokenRow) -> A
     Ok(())
 }
 
+/// The owner of the token with this hash, if any (no lock: the caller locks the user first, then the token).
+pub async fn owner_by_hash(conn: &mut AsyncPgConnection, hash: &[u8]) -> AuthResult<Option<Uuid>> {
+    Ok(refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(hash))
+        .select(refresh_tokens::user_id)
+        .first(conn)
+        .await
+        .optional()?)
+}
+
 /// Finds a token by its hash and locks it, so two concurrent refreshes of one token serialise and the second
 /// sees the first's rotation.
 pub async fn find_by_hash_for_update(

@@ -115,6 +115,70 @@ pub async fn find(conn: &mut AsyncPgConnection, id: UserId) -> AuthResult<Option
         .optional()?)
 }
 
+/// Finds a user by id and takes a share lock on the row for the rest of the transaction: sessions are issued
+/// under it, so they cannot interleave with a revocation ([`lock_for_revocation`]), while several sign-ins of
+/// one user still run side by side.
+pub async fn lock_for_session(conn: &mut AsyncPgConnection, id: UserId) -> AuthResult<Option<UserRow>> {
+    Ok(users::table
+        .find(id.into_uuid())
+        .select(UserRow::as_select())
+        .for_share()
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Locks a user's row against sessions being issued ([`lock_for_session`]) until the transaction ends
+/// (`FOR NO KEY UPDATE`: rows referencing the user can still be written meanwhile). Returns whether it exists.
+pub async fn lock_for_revocation(conn: &mut AsyncPgConnection, id: UserId) -> AuthResult<bool> {
+    let found: Option<Uuid> = users::table
+        .find(id.into_uuid())
+        .select(users::id)
+        .for_no_key_update()
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(found.is_some())
+}
+
+/// PostgreSQL's current time (`clock_timestamp()`, which advances within a transaction): the one clock
+/// sessions are issued and revoked by, so their order is the order of the locks taken.
+pub async fn database_now(conn: &mut AsyncPgConnection) -> AuthResult<DateTime<Utc>> {
+    Ok(diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamptz>(
+        "clock_timestamp()",
+    ))
+    .get_result(conn)
+    .await?)
+}
+
+/// Refuses every session of the user issued up to now (call under [`lock_for_revocation`]); returns the
+/// instant.
+pub async fn revoke_sessions(conn: &mut AsyncPgConnection, id: UserId) -> AuthResult<DateTime<Utc>> {
+    diesel::update(users::table.find(id.into_uuid()))
+        .set(users::sessions_valid_after.eq(diesel::dsl::sql::<
+            diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+        >("clock_timestamp()")))
+        .returning(users::sessions_valid_after)
+        .get_result::<Option<DateTime<Utc>>>(conn)
+        .await?
+        .ok_or(AuthError::UserNotFound)
+}
+
+/// The instant up to which the user's sessions are refused: `Ok(None)` when never, `Err(UserNotFound)` for
+/// no such user.
+pub async fn sessions_valid_after(
+    conn: &mut AsyncPgConnection,
+    id: UserId,
+) -> AuthResult<Option<DateTime<Utc>>> {
+    users::table
+        .find(id.into_uuid())
+        .select(users::sessions_valid_after)
+        .first(conn)
+        .await
+        .optional()?
+        .ok_or(AuthError::UserNotFound)
+}
+
 /// Finds a user by id and locks the row for the rest of the transaction.
 pub async fn find_for_update(conn: &mut AsyncPgConnection, id: UserId) -> AuthResult<Option<UserRow>> {
     Ok(users::table

@@ -11,7 +11,7 @@ use epop_storage::schema::{message_attachments, messages};
 use uuid::Uuid;
 
 /// A row of `message_attachments`.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = message_attachments, check_for_backend(diesel::pg::Pg))]
 pub struct AttachmentRow {
     /// Primary key.
@@ -26,12 +26,82 @@ pub struct AttachmentRow {
     pub file_name: String,
     /// MIME type.
     pub content_type: String,
+    /// Declared size (checked against the stored object when it is attached).
+    pub file_size: i64,
+    /// When the upload slot was reserved (its upload URL works for the upload TTL from then).
+    pub created_at: DateTime<Utc>,
+    /// The stored object's ETag when it was attached.
+    pub object_etag: Option<String>,
+}
+
+/// A new, unattached upload.
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = message_attachments)]
+pub struct NewAttachmentRow {
+    /// Primary key.
+    pub id: Uuid,
+    /// Who uploads it.
+    pub uploader_id: Uuid,
+    /// Where the bytes will live in the object store.
+    pub object_key: String,
+    /// Name given by the uploader.
+    pub file_name: String,
+    /// MIME type.
+    pub content_type: String,
     /// Declared size.
     pub file_size: i64,
 }
 
+/// What one uploader holds in uploads not attached to any message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::QueryableByName)]
+pub struct Unattached {
+    /// How many.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub count: i64,
+    /// Their declared sizes, summed.
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub bytes: i64,
+    /// When the oldest of them was reserved.
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
+    pub oldest: Option<DateTime<Utc>>,
+}
+
+/// Serialises the upload reservations of `uploader` until the transaction ends (a transaction-scoped advisory
+/// lock), so that concurrent reservations cannot both pass the per-user caps.
+pub async fn lock_reservations_of(conn: &mut AsyncPgConnection, uploader: Uuid) -> ChatResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('epop:uploads:' || $1::text, 0))")
+        .bind::<diesel::sql_types::Uuid, _>(uploader)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// How many uploads `uploader` has not attached, how many bytes they declared, and the oldest one's age.
+pub async fn unattached_of(conn: &mut AsyncPgConnection, uploader: Uuid) -> ChatResult<Unattached> {
+    Ok(diesel::sql_query(
+        "SELECT count(*) AS count, coalesce(sum(file_size), 0)::bigint AS bytes, min(created_at) AS oldest \
+         FROM message_attachments WHERE uploader_id = $1 AND message_id IS NULL",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(uploader)
+    .get_result(conn)
+    .await?)
+}
+
+/// The upload stored (or to be stored) at `object_key`.
+pub async fn find_by_key(
+    conn: &mut AsyncPgConnection,
+    object_key: &str,
+) -> ChatResult<Option<AttachmentRow>> {
+    Ok(message_attachments::table
+        .filter(message_attachments::object_key.eq(object_key))
+        .select(AttachmentRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
 /// Stores a new, unattached upload.
-pub async fn insert(conn: &mut AsyncPgConnection, row: &AttachmentRow) -> ChatResult<()> {
+pub async fn insert(conn: &mut AsyncPgConnection, row: &NewAttachmentRow) -> ChatResult<()> {
     diesel::insert_into(message_attachments::table)
         .values(row)
         .execute(conn)
@@ -71,25 +141,32 @@ pub async fn of_messages(
         .await?)
 }
 
-/// Binds still-unattached uploads of `uploader` to `message`; returns how many were bound.
+/// Binds still-unattached uploads of `uploader` to `message`, each with the ETag its object had when it was
+/// checked; returns how many were bound.
 pub async fn attach(
     conn: &mut AsyncPgConnection,
-    ids: &[Uuid],
+    files: &[(Uuid, Option<String>)],
     uploader: Uuid,
     message: Uuid,
 ) -> ChatResult<usize> {
-    Ok(diesel::update(
-        message_attachments::table
-            .filter(message_attachments::id.eq_any(ids))
-            .filter(message_attachments::uploader_id.eq(uploader))
-            .filter(message_attachments::message_id.is_null()),
-    )
-    .set((
-        message_attachments::message_id.eq(message),
-        message_attachments::attached_at.eq(diesel::dsl::now),
-    ))
-    .execute(conn)
-    .await?)
+    let mut bound = 0;
+    // At most 20 files per message: one statement each.
+    for (id, etag) in files {
+        bound += diesel::update(
+            message_attachments::table
+                .find(id)
+                .filter(message_attachments::uploader_id.eq(uploader))
+                .filter(message_attachments::message_id.is_null()),
+        )
+        .set((
+            message_attachments::message_id.eq(message),
+            message_attachments::attached_at.eq(diesel::dsl::now),
+            message_attachments::object_etag.eq(etag.as_deref()),
+        ))
+        .execute(conn)
+        .await?;
+    }
+    Ok(bound)
 }
 
 /// Locks those of `ids` that `uploader` uploaded and that are still unattached, for this transaction (so that
@@ -110,10 +187,12 @@ pub async fn lock_unattached(
     Ok(locked.len())
 }
 
-/// Uploads to remove: never attached and older than `cutoff`, or attached to a deleted message.
+/// Uploads to remove: never attached and older than `cutoff`, or attached to a deleted message and reserved
+/// before `closed_before` (their upload URL no longer works, so nothing can be stored at their key again).
 pub async fn sweepable(
     conn: &mut AsyncPgConnection,
     cutoff: DateTime<Utc>,
+    closed_before: DateTime<Utc>,
     limit: i64,
 ) -> ChatResult<Vec<AttachmentRow>> {
     let stale: Vec<AttachmentRow> = message_attachments::table
@@ -126,6 +205,7 @@ pub async fn sweepable(
     let of_deleted: Vec<AttachmentRow> = message_attachments::table
         .inner_join(messages::table)
         .filter(messages::deleted_at.is_not_null())
+        .filter(message_attachments::created_at.lt(closed_before))
         .limit(limit)
         .select(AttachmentRow::as_select())
         .load(conn)

@@ -6,7 +6,10 @@ use crate::extract::AuthUser;
 use crate::state::AppState;
 use actix_web::{HttpResponse, web};
 
-/// Revokes every refresh token of the caller and disconnects their sockets on every node.
+/// Ends every session of the caller: every refresh token is revoked, and every access token issued until now
+/// (this one included) is refused from the moment this answers, on every node, by REST and by socket
+/// handshakes; their sockets are disconnected. A session signed in after it (even within the same second) is
+/// unaffected. A refresh racing with it either completes first and its new tokens are revoked too, or fails.
 #[utoipa::path(post, path = "/api/auth/logout-all", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 204, description = "Every session ended"),

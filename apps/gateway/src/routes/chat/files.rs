@@ -43,18 +43,25 @@ pub struct UploadSlotSchema {
     url: String,
     /// Always `PUT`.
     method: String,
-    /// Headers to send unchanged (`Content-Type`, and `Content-Length` where the store signs it).
+    /// Headers to send unchanged (`Content-Type`; on S3 also the signed `Content-Length` and
+    /// `If-None-Match: *`, which makes the URL single-use where the store honours conditional writes).
     headers: std::collections::BTreeMap<String, String>,
     expires_at: chrono::DateTime<chrono::Utc>,
 }
 
-/// Reserves an upload: a presigned URL for exactly this object, valid for 15 minutes.
+/// Reserves an upload: a presigned URL for exactly this object, valid for 15 minutes and for one upload (a
+/// second `PUT` to it is refused: `409` from the local store, `412` from an S3 server that honours
+/// `If-None-Match`). A user holds at most `EPOP_MAX_OPEN_UPLOADS` slots (default 50) and
+/// `EPOP_MAX_UNATTACHED_BYTES` declared bytes (default 1 GiB) not yet attached to a message; past either,
+/// `429` with `Retry-After` (the seconds until the oldest unattached upload expires; attaching frees a slot at
+/// once). Unattached uploads expire after 24 hours.
 #[utoipa::path(post, path = "/api/files/presign-upload", tag = "files", security(("bearer" = [])), request_body = PresignUploadRequest,
     responses(
         (status = 201, body = UploadSlotSchema),
         (status = 401, body = Problem),
-        (status = 413, description = "`file_size` over the limit", body = Problem),
+        (status = 413, description = "`file_size` over `EPOP_MAX_UPLOAD_BYTES` (or over `EPOP_MAX_UNATTACHED_BYTES`, so it could never fit)", body = Problem),
         (status = 422, body = Problem),
+        (status = 429, description = "The caller holds `EPOP_MAX_OPEN_UPLOADS` unattached uploads, or this one would take their declared bytes over `EPOP_MAX_UNATTACHED_BYTES`; `Retry-After` says when the oldest expires", body = Problem),
     ))]
 pub async fn presign_upload(
     state: web::Data<AppState>,
@@ -72,11 +79,13 @@ pub async fn presign_upload(
 }
 
 /// Redirects to a 5-minute download URL, for the uploader or members of the conversation it was posted in.
+/// The stored object is checked first: it must have the declared size and, once attached, the ETag recorded
+/// when it was attached (a replacement is never served: `404`).
 #[utoipa::path(get, path = "/api/files/{id}", tag = "files", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses(
         (status = 302, description = "`Location` is the download URL"),
         (status = 401, body = Problem),
-        (status = 404, description = "No such file, not visible to the caller, or not uploaded yet", body = Problem),
+        (status = 404, description = "No such file, not visible to the caller, not uploaded yet, or its stored object is not the one uploaded and attached", body = Problem),
     ))]
 pub async fn download(
     state: web::Data<AppState>,

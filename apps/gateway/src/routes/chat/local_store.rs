@@ -2,15 +2,16 @@
 //!
 //! The local directory store's signed URLs, answered by the gateway itself with the same rules S3 applies to
 //! presigned URLs: a valid, unexpired signature for exactly this key; for uploads exactly the signed content
-//! type and size, streamed to disk (never buffered whole); downloads as attachments (inline only for safe
-//! images) under a sandboxing CSP.
+//! type and size, streamed to disk (never buffered whole), and once only (`409` when the slot holds a file, is
+//! attached, or is gone: what S3 does with the signed `If-None-Match: *`); downloads as attachments (inline
+//! only for safe images) under a sandboxing CSP.
 
 use crate::error::ApiError;
 use crate::state::AppState;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use epop_core::ErrorCode;
-use epop_storage::object_store::LocalStore;
+use epop_storage::object_store::{LocalStore, ObjectStore as _};
 use futures_util::StreamExt as _;
 use tokio::io::AsyncWriteExt as _;
 
@@ -20,6 +21,13 @@ fn store(state: &AppState) -> Result<&LocalStore, ApiError> {
 
 fn denied(detail: &str) -> ApiError {
     ApiError::new(ErrorCode::Forbidden, detail)
+}
+
+fn used() -> ApiError {
+    ApiError::new(
+        ErrorCode::Conflict,
+        "this upload URL was used already: each upload slot takes one upload; reserve a new one",
+    )
 }
 
 /// Receives an upload for a signed URL.
@@ -49,6 +57,10 @@ pub async fn upload(
     if length != Some(grant.size) {
         return Err(denied("Content-Length must be the signed size"));
     }
+    // Refused before the body is read (the connection then closes instead of reading it).
+    if !state.chat.upload_slot_open(&key).await? || store.head(&key).await?.is_some() {
+        return Err(used());
+    }
     let path = store.path_of(&key);
     if let Some(parent) = path.parent() {
         tokio::fs::create_dir_all(parent)
@@ -58,12 +70,12 @@ pub async fn upload(
     let partial = path.with_extension(format!("part-{}", uuid::Uuid::now_v7().simple()));
     let written = write_stream(&partial, &mut payload, grant.size).await;
     match written {
-        Ok(size) if size == grant.size => {
-            tokio::fs::rename(&partial, &path)
-                .await
-                .map_err(ApiError::internal)?;
-            Ok(HttpResponse::Ok().finish())
-        }
+        // Of two uploads racing for one slot, exactly one is stored.
+        Ok(size) if size == grant.size => match store.store_once(&partial, &key).await {
+            Ok(true) => Ok(HttpResponse::Ok().finish()),
+            Ok(false) => Err(used()),
+            Err(error) => Err(ApiError::internal(error)),
+        },
         Ok(_) => {
             let _ = tokio::fs::remove_file(&partial).await;
             Err(ApiError::new(

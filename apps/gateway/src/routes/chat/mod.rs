@@ -33,8 +33,9 @@ pub struct AttachmentSchema {
     file_name: String,
     content_type: String,
     file_size: i64,
-    /// A short-lived download link.
-    url: String,
+    /// A short-lived download link; `null` when the stored object is no longer the one attached (replaced
+    /// through an S3 server that ignores `If-None-Match` while the upload URL still worked): it is never served.
+    url: Option<String>,
 }
 
 /// OpenAPI shape of a message.

@@ -11,7 +11,8 @@ use serde::Deserialize;
 /// A browser `PushSubscription` (its `toJSON()`); other fields such as `expirationTime` are ignored.
 #[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
 pub struct SubscribeRequest {
-    /// The push service URL.
+    /// The push service URL: `https`, naming a host (not an IP address, not `localhost`) that resolves only
+    /// to public addresses.
     #[garde(required, length(max = 2048))]
     #[schema(value_type = String)]
     pub endpoint: Option<String>,
@@ -47,12 +48,21 @@ pub struct SubscriptionSchema {
 }
 
 /// Subscribes the caller's browser to Web Push notifications. The same endpoint again is `200`.
+///
+/// The server `POST`s to the endpoint on its own, so it must be an `https` URL without credentials whose host
+/// is a name, not an IP address and not `localhost`, resolving only to public addresses (never loopback,
+/// private, carrier-grade NAT, link-local such as `169.254.169.254`, unique-local such as `fd00:ec2::254`,
+/// unspecified, multicast or reserved): `422` on `endpoint` otherwise. A name that does not resolve now is
+/// accepted; it is checked again before every delivery, and the server connects only to the addresses that
+/// check allowed (no redirects are followed). A user keeps at most `EPOP_PUSH_SUBSCRIPTIONS_MAX` subscriptions
+/// (default 10): a new one beyond that replaces their oldest. What a push service answers never shows here: a
+/// subscription it answered `404`/`410` for gets no more pushes, yet the same endpoint again is still `200`.
 #[utoipa::path(post, path = "/api/push-subscriptions", tag = "notifications", security(("bearer" = [])), request_body = SubscribeRequest,
     responses(
         (status = 201, body = SubscriptionSchema),
         (status = 200, description = "Already subscribed", body = SubscriptionSchema),
         (status = 401, body = Problem),
-        (status = 422, body = Problem),
+        (status = 422, description = "A missing or malformed field; an `endpoint` that is not `https`, names an IP address or `localhost`, or resolves to a non-public address", body = Problem),
     ))]
 pub async fn subscribe(
     state: web::Data<AppState>,
@@ -64,8 +74,15 @@ pub async fn subscribe(
     let keys = required(body.keys, "keys")?;
     let p256dh = required(keys.p256dh, "keys.p256dh")?;
     let auth = required(keys.auth, "keys.auth")?;
-    let (subscription, created) =
-        epop_notifications::push::subscribe(&state.db, user.id, &endpoint, &p256dh, &auth).await?;
+    let (subscription, created) = epop_notifications::push::subscribe(
+        &state.db,
+        &state.config.push,
+        user.id,
+        &endpoint,
+        &p256dh,
+        &auth,
+    )
+    .await?;
     Ok(if created {
         HttpResponse::Created().json(subscription)
     } else {

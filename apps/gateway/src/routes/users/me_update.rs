@@ -27,8 +27,9 @@ pub struct UpdateMeRequest {
     pub current_password: Option<String>,
 }
 
-/// Changes the caller's name, e-mail or password. A new e-mail or password revokes every refresh token and
-/// disconnects the user's sockets.
+/// Changes the caller's name, e-mail or password. A new e-mail or password ends every session, as
+/// `POST /api/auth/logout-all` does: every refresh token is revoked, every access token issued until then (the
+/// one of this request included) is refused at once on every node, and the user's sockets are disconnected.
 #[utoipa::path(put, path = "/api/users/me", tag = "users", security(("bearer" = [])), request_body = UpdateMeRequest,
     responses(
         (status = 200, body = UserDto),

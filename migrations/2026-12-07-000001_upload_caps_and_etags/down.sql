@@ -1,0 +1,2 @@
+DROP INDEX message_attachments_unattached_uploader_idx;
+ALTER TABLE message_attachments DROP COLUMN object_etag;
