@@ -17,6 +17,7 @@
 #   EPOP_BENCH_LOADGEN_CPUS       cores the fanout load generator is pinned to (taskset -c; "1"; "" = none)
 #   EPOP_BENCH_GATEWAY_CPUS       cores the gateway is pinned to ("" = none)
 #   EPOP_BENCH_GATEWAY_WRAP       a command the gateway runs under, e.g. "heaptrack -o /tmp/gw" (profiling runs)
+#   EPOP_BENCH_GATEWAY            the gateway binary to run (default: this checkout's release build); another commit's build gives before/after figures
 set -euo pipefail
 WHAT="${1:-all}"
 case "$WHAT" in
@@ -46,7 +47,9 @@ if [ "${EPOP_BENCH_SKIP_BUILD:-0}" != 1 ]; then
     cargo build --release --locked -p epop-gateway -p epop-loadgen
 fi
 TARGET="${CARGO_TARGET_DIR:-target}"
-GATEWAY=$TARGET/release/epop-gateway
+# EPOP_BENCH_GATEWAY runs another build of the gateway with the same scenarios (e.g. an older commit's, for a
+# before/after comparison on the same machine).
+GATEWAY=${EPOP_BENCH_GATEWAY:-$TARGET/release/epop-gateway}
 LOADGEN=$TARGET/release/epop-loadgen
 
 psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
