@@ -12,7 +12,6 @@ mod backup;
 mod calendar;
 mod chat;
 mod cli;
-mod conformance;
 mod conventions;
 mod deploy;
 mod email;
