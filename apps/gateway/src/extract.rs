@@ -208,6 +208,15 @@ where
     }
     let value: serde_json::Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::new(ErrorCode::BadRequest, format!("the body is not valid JSON: {e}")))?;
+    parse_value(value)
+}
+
+/// Parses an already decoded JSON value into `T` and validates it by the same rules as a body (a socket
+/// event's payload, say): a `validation_failed` error lists every failing field.
+pub fn parse_value<T>(value: serde_json::Value) -> Result<T, ApiError>
+where
+    T: DeserializeOwned + garde::Validate<Context = ()>,
+{
     let mut errors = Vec::new();
     nul_fields(&value, &mut String::new(), &mut errors);
     let (parsed, type_errors) = deserialize_every_field::<T>(value);
@@ -438,7 +447,7 @@ impl FromRequest for ClientIp {
 
 /// Works out the client IP: walks `X-Forwarded-For` from the right while the hop is a trusted proxy.
 pub fn client_ip(req: &HttpRequest, trusted: &[ipnet::IpNet]) -> Option<IpAddr> {
-    crate::realtime::transport::client_address(req.peer_addr()?.ip(), req.headers(), trusted)
+    epop_socketio::client_address(req.peer_addr()?.ip(), req.headers(), trusted)
 }
 
 /// Answers a malformed path segment (e.g. an id that is not a UUID) with `404`.
