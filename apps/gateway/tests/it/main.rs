@@ -28,5 +28,6 @@ mod push;
 mod rate_limits;
 mod realtime;
 mod sessions;
+mod shapes;
 mod slow_requests;
 mod users;
