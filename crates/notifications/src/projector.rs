@@ -26,6 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 /// Longest message preview in a `message` notification, in characters.
@@ -462,22 +463,19 @@ impl NotificationProjector {
         Ok(sent)
     }
 
-    /// Sends due digests every second until the process ends.
-    pub fn spawn_digests(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
-        let projector = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let Some(projector) = projector.upgrade() else {
-                    return;
-                };
-                if let Err(error) = projector.send_due_digests().await {
-                    tracing::warn!(%error, "sending notification digests failed");
-                }
+    /// Sends due digests every second until `cancel` (a round in progress is finished first).
+    pub async fn run_digests(&self, cancel: CancellationToken) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                _ = tick.tick() => {}
             }
-        })
+            if let Err(error) = self.send_due_digests().await {
+                tracing::warn!(%error, "sending notification digests failed");
+            }
+        }
     }
 }
 

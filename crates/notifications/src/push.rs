@@ -28,6 +28,7 @@ use epop_storage::schema::{push_subscriptions, settings};
 use p256::elliptic_curve::sec1::ToEncodedPoint as _;
 use serde::Serialize;
 use serde_json::Value;
+use std::sync::Arc;
 use uuid::Uuid;
 use web_push_native::jwt_simple::algorithms::ES256KeyPair;
 use web_push_native::{Auth, WebPushBuilder};
@@ -166,7 +167,7 @@ async fn resolve(host: &str, port: u16, timeout: std::time::Duration) -> Option<
 /// subscription and whether it is new. The endpoint must pass [`check_endpoint`], and its name must not resolve
 /// to an address the server does not contact (a name that does not resolve now is accepted and checked at every
 /// delivery). Beyond `policy.max_per_user` subscriptions, the user's oldest are removed.
-pub async fn subscribe(
+async fn subscribe(
     pool: &DbPool,
     policy: &PushPolicy,
     user: UserId,
@@ -273,7 +274,7 @@ async fn store(
 }
 
 /// Removes one of `user`'s subscriptions, disabled ones included (`NotFound` for anyone else's).
-pub async fn unsubscribe(pool: &DbPool, user: UserId, id: PushSubscriptionId) -> NotificationsResult<()> {
+async fn unsubscribe(pool: &DbPool, user: UserId, id: PushSubscriptionId) -> NotificationsResult<()> {
     let mut conn = pool.get().await?;
     let removed = diesel::delete(
         push_subscriptions::table
@@ -345,7 +346,7 @@ fn refused_address(error: &(dyn std::error::Error + 'static)) -> bool {
 /// Delivers push jobs.
 pub struct PushSender {
     pool: DbPool,
-    vapid: std::sync::Arc<VapidKeys>,
+    vapid: Arc<VapidKeys>,
     policy: PushPolicy,
     client: reqwest::Client,
 }
@@ -358,11 +359,7 @@ impl std::fmt::Debug for PushSender {
 
 impl PushSender {
     /// A sender signing with `vapid`, contacting only endpoints `policy` allows.
-    pub fn new(
-        pool: DbPool,
-        vapid: std::sync::Arc<VapidKeys>,
-        policy: PushPolicy,
-    ) -> Result<Self, reqwest::Error> {
+    pub fn new(pool: DbPool, vapid: Arc<VapidKeys>, policy: PushPolicy) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .connect_timeout(std::time::Duration::from_secs(10))
@@ -466,6 +463,61 @@ impl JobHandler for PushSender {
             404 | 410 => self.disable(id).await,
             status => Err(format!("the push service answered {status}")),
         }
+    }
+}
+
+/// Web Push as the gateway sees it: the server's VAPID key and each user's subscriptions; for the host's job
+/// worker, [`Self::sender`] makes the [`PushSender`] that delivers with the same key and policy.
+#[derive(Clone)]
+pub struct PushService {
+    pool: DbPool,
+    vapid: Arc<VapidKeys>,
+    policy: PushPolicy,
+}
+
+impl std::fmt::Debug for PushService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushService")
+            .field("vapid", &self.vapid)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PushService {
+    /// A service signing with `vapid` (see [`VapidKeys::load_or_create`]) under `policy`.
+    pub fn new(pool: DbPool, vapid: VapidKeys, policy: PushPolicy) -> Self {
+        Self {
+            pool,
+            vapid: Arc::new(vapid),
+            policy,
+        }
+    }
+
+    /// The public key browsers pass to `pushManager.subscribe` (base64url, uncompressed point).
+    pub fn vapid_public_key(&self) -> &str {
+        self.vapid.public_key()
+    }
+
+    /// Stores a subscription for `user` (see [`subscribe`] for the checks); returns it and whether it is new.
+    pub async fn subscribe(
+        &self,
+        user: UserId,
+        endpoint: &str,
+        p256dh: &str,
+        auth: &str,
+    ) -> NotificationsResult<(PushSubscription, bool)> {
+        subscribe(&self.pool, &self.policy, user, endpoint, p256dh, auth).await
+    }
+
+    /// Removes one of `user`'s subscriptions (`NotFound` for anyone else's).
+    pub async fn unsubscribe(&self, user: UserId, id: PushSubscriptionId) -> NotificationsResult<()> {
+        unsubscribe(&self.pool, user, id).await
+    }
+
+    /// The job handler of the `push` queue, for the host's job worker.
+    pub fn sender(&self) -> Result<PushSender, reqwest::Error> {
+        PushSender::new(self.pool.clone(), self.vapid.clone(), self.policy)
     }
 }
 

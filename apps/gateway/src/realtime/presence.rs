@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use epop_core::UserId;
 use epop_storage::redis::RedisPool;
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::Duration;
 
 /// How long a node's claim that a user is online lasts without refresh, by default.
@@ -380,24 +380,19 @@ impl Presence {
             .collect()
     }
 
-    /// Refreshes this node's claims until the presence tracker is dropped.
-    pub fn spawn_refresh(self: &Arc<Self>) {
+    /// Refreshes this node's claims every third of their lifetime until `cancel` (nothing to do without
+    /// Redis).
+    pub async fn run_refresh(&self, cancel: tokio_util::sync::CancellationToken) {
         if self.redis.is_none() {
             return;
         }
-        let presence = Arc::downgrade(self);
-        tokio::spawn(async move {
-            loop {
-                let Some(every) = presence.upgrade().map(|p| p.ttl / 3) else {
-                    return;
-                };
-                tokio::time::sleep(every).await;
-                let Some(presence) = presence.upgrade() else {
-                    return;
-                };
-                presence.refresh_all().await;
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(self.ttl / 3) => {}
             }
-        });
+            self.refresh_all().await;
+        }
     }
 }
 

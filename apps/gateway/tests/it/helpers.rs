@@ -1,6 +1,7 @@
 //! `TestApp`: a running gateway plus typed request helpers.
 
-use epop_gateway::app::Application;
+use epop_gateway::app::{self, Application};
+use epop_gateway::background::Background;
 use epop_gateway::config::Config;
 use epop_gateway::state::AppState;
 use epop_test_support::{TestDatabase, redis_url, unique_prefix};
@@ -25,6 +26,8 @@ pub(crate) struct TestApp {
     pub(crate) client: reqwest::Client,
     pub(crate) db: Arc<TestDatabase>,
     pub(crate) vars: HashMap<String, String>,
+    /// The gateway's background roles (relay, jobs, sweepers, listeners), stopped when the test app is dropped.
+    _background: Background,
 }
 
 /// A signed-up user and their tokens.
@@ -82,9 +85,11 @@ impl TestApp {
         vars.insert("EPOP_LISTEN".into(), bound.to_string());
         vars.insert("EPOP_PUBLIC_URL".into(), format!("http://{bound}"));
         let config = Config::from_source(&vars).expect("test configuration");
-        let app = Application::build_on(config, listener)
-            .await
-            .expect("gateway starts");
+        app::prepare_database(&config).await.expect("database ready");
+        let (state, sequencer) = app::build_state(config).await.expect("state builds");
+        app::ensure_admin(&state).await.expect("admin account");
+        let background = Background::start(&state, sequencer).expect("background starts");
+        let app = Application::with_listener(state, listener).expect("gateway starts");
         let address = format!("http://{}", app.address());
         let state = app.state().clone();
         tokio::spawn(app.run_until_stopped());
@@ -98,6 +103,7 @@ impl TestApp {
             client,
             db,
             vars,
+            _background: background,
         }
     }
 
