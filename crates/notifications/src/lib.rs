@@ -24,7 +24,7 @@ pub mod model;
 pub mod projector;
 pub mod push;
 pub mod push_target;
-pub mod repo;
+mod repo;
 pub mod service;
 
 pub use error::{NotificationsError, NotificationsResult};

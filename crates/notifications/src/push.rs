@@ -29,7 +29,6 @@ use p256::elliptic_curve::sec1::ToEncodedPoint as _;
 use serde::Serialize;
 use serde_json::Value;
 use std::sync::Arc;
-use uuid::Uuid;
 use web_push_native::jwt_simple::algorithms::ES256KeyPair;
 use web_push_native::{Auth, WebPushBuilder};
 
@@ -197,7 +196,7 @@ async fn subscribe(
     conn.transaction::<_, NotificationsError, _>(async |conn| {
         // One user's subscriptions change one at a time, so the cap holds under concurrent subscribes.
         diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('epop:push:' || $1::text, 0))")
-            .bind::<diesel::sql_types::Uuid, _>(user.into_uuid())
+            .bind::<diesel::sql_types::Uuid, _>(user)
             .execute(conn)
             .await?;
         let stored = store(conn, user, endpoint, p256dh, auth).await?;
@@ -206,7 +205,7 @@ async fn subscribe(
                 "DELETE FROM push_subscriptions WHERE id IN (SELECT id FROM push_subscriptions \
                  WHERE user_id = $1 ORDER BY created_at DESC, id DESC OFFSET $2)",
             )
-            .bind::<diesel::sql_types::Uuid, _>(user.into_uuid())
+            .bind::<diesel::sql_types::Uuid, _>(user)
             .bind::<diesel::sql_types::BigInt, _>(i64::try_from(policy.max_per_user).unwrap_or(i64::MAX))
             .execute(conn)
             .await?;
@@ -224,31 +223,32 @@ async fn store(
     p256dh: &str,
     auth: &str,
 ) -> NotificationsResult<(PushSubscription, bool)> {
-    let inserted: Option<(Uuid, String, DateTime<Utc>)> = diesel::insert_into(push_subscriptions::table)
-        .values((
-            push_subscriptions::id.eq(PushSubscriptionId::new().into_uuid()),
-            push_subscriptions::user_id.eq(user.into_uuid()),
-            push_subscriptions::endpoint.eq(endpoint),
-            push_subscriptions::p256dh.eq(p256dh),
-            push_subscriptions::auth.eq(auth),
-        ))
-        .on_conflict(push_subscriptions::endpoint)
-        .do_nothing()
-        .returning((
-            push_subscriptions::id,
-            push_subscriptions::endpoint,
-            push_subscriptions::created_at,
-        ))
-        .get_result(conn)
-        .await
-        .optional()?;
+    let inserted: Option<(PushSubscriptionId, String, DateTime<Utc>)> =
+        diesel::insert_into(push_subscriptions::table)
+            .values((
+                push_subscriptions::id.eq(PushSubscriptionId::new()),
+                push_subscriptions::user_id.eq(user),
+                push_subscriptions::endpoint.eq(endpoint),
+                push_subscriptions::p256dh.eq(p256dh),
+                push_subscriptions::auth.eq(auth),
+            ))
+            .on_conflict(push_subscriptions::endpoint)
+            .do_nothing()
+            .returning((
+                push_subscriptions::id,
+                push_subscriptions::endpoint,
+                push_subscriptions::created_at,
+            ))
+            .get_result(conn)
+            .await
+            .optional()?;
     let (row, created) = match inserted {
         Some(row) => (row, true),
         None => {
             let row =
                 diesel::update(push_subscriptions::table.filter(push_subscriptions::endpoint.eq(endpoint)))
                     .set((
-                        push_subscriptions::user_id.eq(user.into_uuid()),
+                        push_subscriptions::user_id.eq(user),
                         push_subscriptions::p256dh.eq(p256dh),
                         push_subscriptions::auth.eq(auth),
                         push_subscriptions::disabled_at.eq(None::<DateTime<Utc>>),
@@ -265,7 +265,7 @@ async fn store(
     };
     Ok((
         PushSubscription {
-            id: PushSubscriptionId::from(row.0),
+            id: row.0,
             endpoint: row.1,
             created_at: row.2,
         },
@@ -278,8 +278,8 @@ async fn unsubscribe(pool: &DbPool, user: UserId, id: PushSubscriptionId) -> Not
     let mut conn = pool.get().await?;
     let removed = diesel::delete(
         push_subscriptions::table
-            .filter(push_subscriptions::id.eq(id.into_uuid()))
-            .filter(push_subscriptions::user_id.eq(user.into_uuid())),
+            .filter(push_subscriptions::id.eq(id))
+            .filter(push_subscriptions::user_id.eq(user)),
     )
     .execute(&mut conn)
     .await?;
@@ -294,9 +294,9 @@ async fn unsubscribe(pool: &DbPool, user: UserId, id: PushSubscriptionId) -> Not
 pub async fn subscription_ids(
     conn: &mut AsyncPgConnection,
     user: UserId,
-) -> epop_storage::StorageResult<Vec<Uuid>> {
+) -> epop_storage::StorageResult<Vec<PushSubscriptionId>> {
     Ok(push_subscriptions::table
-        .filter(push_subscriptions::user_id.eq(user.into_uuid()))
+        .filter(push_subscriptions::user_id.eq(user))
         .filter(push_subscriptions::disabled_at.is_null())
         .select(push_subscriptions::id)
         .load(conn)
@@ -379,7 +379,7 @@ impl PushSender {
     }
 
     /// Stops delivering to a subscription (see the module notes: it is not deleted).
-    async fn disable(&self, id: Uuid) -> Result<(), String> {
+    async fn disable(&self, id: PushSubscriptionId) -> Result<(), String> {
         let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
         diesel::update(push_subscriptions::table.find(id))
             .set(push_subscriptions::disabled_at.eq(diesel::dsl::now))
@@ -400,7 +400,7 @@ impl JobHandler for PushSender {
         let id = payload
             .get("subscription_id")
             .and_then(Value::as_str)
-            .and_then(|s| s.parse::<Uuid>().ok())
+            .and_then(|s| s.parse::<PushSubscriptionId>().ok())
             .ok_or("the job has no subscription")?;
         let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
         let subscription: Option<(String, String, String)> = push_subscriptions::table

@@ -7,7 +7,7 @@ use crate::StorageResult;
 use crate::schema::{outbox, outbox_positions};
 use diesel::{ExpressionMethods as _, QueryDsl as _};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use epop_core::DomainEvent;
+use epop_core::{ConversationId, DomainEvent, UserId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -24,7 +24,7 @@ pub struct PublishedEvent {
 
 /// Who an event is for, stored beside it so that a replay filters in SQL: the conversation whose members see
 /// it, or the one user it is addressed to.
-fn audience(event: &DomainEvent) -> (Option<Uuid>, Option<Uuid>) {
+fn audience(event: &DomainEvent) -> (Option<ConversationId>, Option<UserId>) {
     match event {
         DomainEvent::MessageCreated { conversation_id, .. }
         | DomainEvent::MessageUpdated { conversation_id, .. }
@@ -32,12 +32,12 @@ fn audience(event: &DomainEvent) -> (Option<Uuid>, Option<Uuid>) {
         | DomainEvent::ConversationCreated { conversation_id, .. }
         | DomainEvent::ConversationMembersChanged { conversation_id, .. }
         | DomainEvent::ReadPositionMoved { conversation_id, .. }
-        | DomainEvent::TypingChanged { conversation_id, .. } => (Some(conversation_id.into_uuid()), None),
+        | DomainEvent::TypingChanged { conversation_id, .. } => (Some(*conversation_id), None),
         DomainEvent::SessionsRevoked { user_id }
         | DomainEvent::NotificationCreated { user_id, .. }
-        | DomainEvent::PresenceChanged { user_id, .. } => (None, Some(user_id.into_uuid())),
-        DomainEvent::TaskAssigned { assigned_to, .. } => (None, Some(assigned_to.into_uuid())),
-        DomainEvent::ProjectMemberAdded { user_id, .. } => (None, Some(user_id.into_uuid())),
+        | DomainEvent::PresenceChanged { user_id, .. } => (None, Some(*user_id)),
+        DomainEvent::TaskAssigned { assigned_to, .. } => (None, Some(*assigned_to)),
+        DomainEvent::ProjectMemberAdded { user_id, .. } => (None, Some(*user_id)),
     }
 }
 
