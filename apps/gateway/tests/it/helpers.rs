@@ -38,7 +38,7 @@ pub(crate) struct TestUser {
     pub(crate) refresh_token: String,
 }
 
-fn base_vars(db: &TestDatabase) -> HashMap<String, String> {
+pub(crate) fn base_vars(db: &TestDatabase) -> HashMap<String, String> {
     let storage = std::env::temp_dir().join(format!("epop-test-store-{}", uuid::Uuid::now_v7().simple()));
     HashMap::from([
         ("DATABASE_URL".to_owned(), db.url.clone()),

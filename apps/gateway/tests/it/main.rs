@@ -30,3 +30,4 @@ mod realtime;
 mod sessions;
 mod slow_requests;
 mod users;
+mod wiring;
