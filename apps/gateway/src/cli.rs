@@ -1,4 +1,5 @@
-//! The command line: `epop-gateway` (serve), `migrate`, and `admin create-user`.
+//! The command line: `epop-gateway` (serve), `worker`, `migrate`, `conformance` and `admin create-user`. `serve`
+//! and `worker` combine the wiring steps of [`crate::app`] and [`crate::background`] explicitly.
 
 use crate::app::{self, Application};
 use crate::background::Background;
