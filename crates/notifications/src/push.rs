@@ -499,7 +499,10 @@ impl PushService {
         self.vapid.public_key()
     }
 
-    /// Stores a subscription for `user` (see [`subscribe`] for the checks); returns it and whether it is new.
+    /// Stores a subscription for `user` and returns it and whether it is new. The same endpoint again answers
+    /// the existing one (moved to `user`, delivered to again if it was disabled). The endpoint must pass
+    /// [`check_endpoint`] and its name must not resolve to an address the server does not contact; beyond
+    /// [`PushPolicy::max_per_user`] subscriptions, the user's oldest are removed.
     pub async fn subscribe(
         &self,
         user: UserId,
