@@ -139,7 +139,7 @@ fn job_worker(
     if let Some(email) = email {
         handlers.push(email);
     }
-    let worker_id = format!("{}-{}", std::process::id(), crate::realtime::engine::random_id());
+    let worker_id = format!("{}-{}", std::process::id(), epop_socketio::random_id());
     let hook: epop_storage::jobs::OutcomeHook =
         Arc::new(move |queue, outcome| metrics.jobs_processed.with_label_values(&[queue, outcome]).inc());
     JobWorker::new(db, worker_id, JOB_BATCH, handlers).with_hook(hook)
