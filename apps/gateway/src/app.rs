@@ -1,5 +1,7 @@
-//! Building and running the HTTP server: dependencies are connected, migrations applied, state assembled, and
-//! routes mounted behind the middleware stack.
+//! Wiring and serving, as separate steps that `serve`, `worker` and the tests combine:
+//! [`prepare_database`] (wait for PostgreSQL, migrate), [`build_state`] (pools, services, clients: no task
+//! started), [`ensure_admin`], [`crate::background::Background::start`] (relay, jobs, sweepers, listeners),
+//! and [`Application`] (routes behind the middleware stack, on a bound listener).
 
 use crate::config::{Config, StorageConfig};
 use crate::error::ApiError;
@@ -17,17 +19,13 @@ use actix_web::{App, web};
 use anyhow::Context as _;
 use epop_auth::{AuthService, AuthSettings, HasherSettings, PasswordHasher, TokenSigner};
 use epop_calendar::CalendarService;
-use epop_chat::files::FileRemover;
 use epop_chat::{ChatService, ChatSettings};
 use epop_core::SystemClock;
-use epop_notifications::email::EmailSender;
-use epop_notifications::projector::NotificationJobs;
-use epop_notifications::push::{PushSender, VapidKeys};
-use epop_notifications::{NotificationProjector, NotificationsService};
+use epop_notifications::push::VapidKeys;
+use epop_notifications::{NotificationsService, PushService};
 use epop_projects::ProjectsService;
 use epop_socketio::{EngineConfig, HttpServer, SocketIo, SocketIoLimits};
-use epop_storage::events::{EventBus, OutboxNotifier, OutboxRelay};
-use epop_storage::jobs::{JobHandler, JobWorker};
+use epop_storage::events::{EventBus, EventSequencer, OutboxNotifier};
 use epop_storage::object_store::{LocalStore, ObjectStore, S3Store};
 use secrecy::{ExposeSecret as _, SecretString};
 use std::net::{SocketAddr, TcpListener};
@@ -42,19 +40,29 @@ const SOCKET_CONNECT_TIMEOUT: Duration = Duration::from_secs(45);
 /// How long the gateway waits for PostgreSQL at start.
 const DATABASE_PATIENCE: Duration = Duration::from_secs(30);
 
-/// Builds the shared state: connects, migrates, and assembles services. Redis and S3 may be down: the
-/// gateway starts anyway and `/health` reports them.
-pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
-    let database_url = config.database_url().to_owned();
-    epop_storage::db::wait_for_database(&database_url, DATABASE_PATIENCE)
+/// Start-up work on the database, before the state is built: waits for PostgreSQL (up to 30 s) and applies
+/// pending migrations (under an advisory lock, so several nodes may start at once).
+pub async fn prepare_database(config: &Config) -> anyhow::Result<()> {
+    let database_url = config.database_url();
+    epop_storage::db::wait_for_database(database_url, DATABASE_PATIENCE)
         .await
         .context("PostgreSQL did not become reachable within 30 s (DATABASE_URL)")?;
-    let applied = epop_storage::migrate::run_pending(&database_url)
+    let applied = epop_storage::migrate::run_pending(database_url)
         .await
         .context("applying migrations")?;
     if applied > 0 {
         tracing::info!(applied, "database migrations applied");
     }
+    Ok(())
+}
+
+/// Assembles the shared state: pools (connecting lazily: Redis and S3 may be down, the gateway starts anyway
+/// and `/health` reports them), services and clients. Starts no task and changes no data, except that the
+/// first node to start stores a generated VAPID key (when `EPOP_VAPID_PRIVATE_KEY` is unset), which it
+/// reads here. Committed events reach the bus's subscribers only once the returned [`EventSequencer`] runs:
+/// hand it to [`Background::start`](crate::background::Background::start).
+pub async fn build_state(config: Config) -> anyhow::Result<(AppState, EventSequencer)> {
+    let database_url = config.database_url().to_owned();
     let db = epop_storage::db::build_pool(&database_url, config.db_pool_size)?;
     let redis = match &config.redis_url {
         Some(url) => Some(epop_storage::redis::build_pool(
@@ -72,43 +80,28 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
             (Arc::new(local.clone()), Some(local))
         }
     };
-    spawn_store_setup(store.clone());
 
-    let events = EventBus::new(Some(db.clone()), redis.clone(), &config.redis_prefix);
-    if let Some(url) = &config.redis_url {
-        events.spawn_redis_listener(url.expose_secret().to_owned());
-    }
-    let notifier = OutboxNotifier::default();
+    let (events, sequencer) = EventBus::new(Some(db.clone()), redis.clone(), &config.redis_prefix);
+    let outbox = OutboxNotifier::default();
     let presence = Arc::new(Presence::new(
         redis.clone(),
         &config.redis_prefix,
         config.presence_ttl,
     ));
-    presence.spawn_refresh();
     let metrics = Metrics::new()?;
-    let email = match &config.smtp_url {
-        Some(url) => Some(Arc::new(EmailSender::new(
-            db.clone(),
-            url.expose_secret(),
-            &config.smtp_from,
-        )?)),
-        None => None,
-    };
-    let vapid = Arc::new(
-        VapidKeys::load_or_create(
-            &db,
-            config.vapid_private_key.as_ref().map(|k| k.expose_secret()),
-            &config.vapid_subject,
-        )
-        .await
-        .context("loading the VAPID key (EPOP_VAPID_PRIVATE_KEY)")?,
-    );
+    let vapid = VapidKeys::load_or_create(
+        &db,
+        config.vapid_private_key.as_ref().map(|k| k.expose_secret()),
+        &config.vapid_subject,
+    )
+    .await
+    .context("loading the VAPID key (EPOP_VAPID_PRIVATE_KEY)")?;
     if config.push.allow_loopback {
         tracing::warn!(
             "EPOP_PUSH_ALLOW_LOOPBACK_FOR_TESTS is on: push endpoints on loopback addresses are contacted"
         );
     }
-    let push = Arc::new(PushSender::new(db.clone(), vapid.clone(), config.push)?);
+    let push = PushService::new(db.clone(), vapid, config.push);
 
     let refused = metrics.hash_refused.clone();
     let hash_settings = HasherSettings {
@@ -131,19 +124,11 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         },
         &config.redis_prefix,
     );
-    if let Some((email, password)) = &config.admin
-        && auth
-            .ensure_admin(email, "Administrator", password)
-            .await
-            .context("creating EPOP_ADMIN_EMAIL")?
-    {
-        tracing::info!("created the admin account from EPOP_ADMIN_EMAIL");
-    }
-    let projects = ProjectsService::new(db.clone(), notifier.clone());
+    let projects = ProjectsService::new(db.clone(), outbox.clone());
     let chat = ChatService::new(
         db.clone(),
         store.clone(),
-        notifier.clone(),
+        outbox.clone(),
         Arc::new(SystemClock),
         ChatSettings {
             max_upload_bytes: config.max_upload_bytes,
@@ -152,26 +137,10 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
             ..ChatSettings::default()
         },
     );
-    spawn_file_sweeper(chat.clone(), local_store.clone());
-    let projector = Arc::new(NotificationProjector::new(
-        db.clone(),
-        presence.clone(),
-        email.is_some(),
-        config.notification_interval,
-        notifier.clone(),
-    ));
-    projector.spawn_digests();
-    let files = Arc::new(FileRemover(chat.clone()));
-    let worker = job_worker(db.clone(), vec![push, projector, files], email, metrics.clone());
-    // The relay only enqueues the notification work (one statement per batch); the job worker does it.
-    OutboxRelay::new(db.clone(), events.clone(), notifier.clone())
-        .with_handler(Arc::new(NotificationJobs::new(worker.waker())))
-        .spawn();
-    worker.spawn();
     let calendar = CalendarService::new(db.clone(), Arc::new(SystemClock));
     let limiter = RateLimiter::new(redis.clone(), &config.redis_prefix);
     let notifications = NotificationsService::new(db.clone());
-    Ok(AppState {
+    let state = AppState {
         config: Arc::new(config),
         db,
         redis,
@@ -182,69 +151,28 @@ pub async fn build_state(config: Config) -> anyhow::Result<AppState> {
         projects,
         calendar,
         notifications,
+        push,
         presence,
-        vapid,
         events,
+        outbox,
         limiter,
         metrics,
-    })
+    };
+    Ok((state, sequencer))
 }
 
-/// The worker of this process's background jobs (notifications, e-mail, push, file removal), reporting outcomes to the
-/// metrics.
-fn job_worker(
-    db: epop_storage::DbPool,
-    mut handlers: Vec<Arc<dyn JobHandler>>,
-    email: Option<Arc<EmailSender>>,
-    metrics: Metrics,
-) -> JobWorker {
-    if let Some(email) = email {
-        handlers.push(email);
+/// Creates the `EPOP_ADMIN_EMAIL` account when it is configured and does not exist yet.
+pub async fn ensure_admin(state: &AppState) -> anyhow::Result<()> {
+    if let Some((email, password)) = &state.config.admin
+        && state
+            .auth
+            .ensure_admin(email, "Administrator", password)
+            .await
+            .context("creating EPOP_ADMIN_EMAIL")?
+    {
+        tracing::info!("created the admin account from EPOP_ADMIN_EMAIL");
     }
-    let worker_id = format!("{}-{}", std::process::id(), epop_socketio::random_id());
-    let hook: epop_storage::jobs::OutcomeHook =
-        Arc::new(move |queue, outcome| metrics.jobs_processed.with_label_values(&[queue, outcome]).inc());
-    JobWorker::new(db, worker_id, 64, handlers).with_hook(hook)
-}
-
-/// Removes unattached uploads after 24 hours, files of deleted messages that their job left, and (local store)
-/// partial files of uploads that stopped an hour ago, every few minutes.
-fn spawn_file_sweeper(chat: ChatService, local: Option<LocalStore>) {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(Duration::from_secs(300));
-        loop {
-            ticker.tick().await;
-            match chat.sweep_files().await {
-                Ok(0) => {}
-                Ok(removed) => tracing::info!(removed, "removed unused files"),
-                Err(error) => tracing::warn!(%error, "file sweep failed"),
-            }
-            if let Some(local) = &local {
-                match local.sweep_partial_uploads(Duration::from_secs(3600)).await {
-                    Ok(0) => {}
-                    Ok(removed) => tracing::info!(removed, "removed partial files of stopped uploads"),
-                    Err(error) => tracing::warn!(%error, "sweeping partial uploads failed"),
-                }
-            }
-        }
-    });
-}
-
-/// Creates the bucket or directory in the background, retrying while the store is down.
-fn spawn_store_setup(store: Arc<dyn ObjectStore>) {
-    tokio::spawn(async move {
-        let mut delay = Duration::from_millis(500);
-        loop {
-            match store.ensure_ready().await {
-                Ok(()) => return,
-                Err(error) => {
-                    tracing::warn!(%error, "object store not ready; retrying");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(30));
-                }
-            }
-        }
-    });
+    Ok(())
 }
 
 /// Mounts every route on `cfg`.
@@ -403,17 +331,11 @@ pub struct Application {
 }
 
 impl Application {
-    /// Builds the state and binds the listener (port 0 picks a free port).
-    pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let listen = config.listen;
+    /// Binds `EPOP_LISTEN` (port 0 picks a free port) and serves `state` there.
+    pub fn bind(state: AppState) -> anyhow::Result<Self> {
+        let listen = state.config.listen;
         let listener =
             TcpListener::bind(listen).with_context(|| format!("binding {listen} (EPOP_LISTEN)"))?;
-        Self::build_on(config, listener).await
-    }
-
-    /// Builds the state and serves on an already bound `listener` (tests bind first to learn the port).
-    pub async fn build_on(config: Config, listener: TcpListener) -> anyhow::Result<Self> {
-        let state = build_state(config).await?;
         Self::with_listener(state, listener)
     }
 

@@ -1,6 +1,8 @@
-//! The command line: `epop-gateway` (serve), `migrate`, and `admin create-user`.
+//! The command line: `epop-gateway` (serve), `worker`, `migrate`, `conformance` and `admin create-user`. `serve`
+//! and `worker` combine the wiring steps of [`crate::app`] and [`crate::background`] explicitly.
 
-use crate::app::Application;
+use crate::app::{self, Application};
+use crate::background::Background;
 use crate::config::{self, Config, Environment};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -92,9 +94,15 @@ pub async fn run(cli: Cli) -> ExitCode {
 async fn serve() -> anyhow::Result<()> {
     let config = Config::from_source(&Environment)?;
     let _telemetry = crate::telemetry::init(&config)?;
-    let app = Application::build(config).await?;
+    app::prepare_database(&config).await?;
+    let (state, sequencer) = app::build_state(config).await?;
+    app::ensure_admin(&state).await?;
+    let background = Background::start(&state, sequencer)?;
+    let app = Application::bind(state)?;
     tracing::info!(address = %app.address(), "epop-gateway serving");
-    app.run_until_signal().await?;
+    let served = app.run_until_signal().await;
+    background.shutdown().await;
+    served?;
     tracing::info!("epop-gateway stopped");
     Ok(())
 }
@@ -102,10 +110,13 @@ async fn serve() -> anyhow::Result<()> {
 async fn worker() -> anyhow::Result<()> {
     let config = Config::from_source(&Environment)?;
     let _telemetry = crate::telemetry::init(&config)?;
-    // Building the state starts the outbox relay (notifications) and the job workers.
-    let _state = crate::app::build_state(config).await?;
+    app::prepare_database(&config).await?;
+    let (state, sequencer) = app::build_state(config).await?;
+    app::ensure_admin(&state).await?;
+    let background = Background::start(&state, sequencer)?;
     tracing::info!("epop-gateway worker running");
-    crate::app::wait_for_shutdown_signal().await;
+    app::wait_for_shutdown_signal().await;
+    background.shutdown().await;
     tracing::info!("epop-gateway worker stopped");
     Ok(())
 }
@@ -117,7 +128,7 @@ async fn conformance() -> anyhow::Result<()> {
         .parse()
         .map_err(|e| anyhow::anyhow!("EPOP_CONFORMANCE_LISTEN: {e}"))?;
     tracing::info!(%listen, "serving the Socket.IO conformance configuration");
-    crate::app::run_conformance(listen).await
+    app::run_conformance(listen).await
 }
 
 async fn migrate() -> anyhow::Result<()> {

@@ -10,6 +10,7 @@
 //! (token pre-check, per-user rate limit) -> handler -> service -> repository -> PostgreSQL.
 
 pub mod app;
+pub mod background;
 pub mod cli;
 pub mod config;
 pub mod error;

@@ -1,5 +1,5 @@
-//! The state every handler shares: configuration, pools, services and clients. Built once in
-//! [`crate::app`], cloned cheaply (everything inside is reference-counted).
+//! The state every handler shares: configuration, pools, services and clients. Built once by
+//! [`crate::app::build_state`], which starts nothing; cloned cheaply (everything inside is reference-counted).
 
 use crate::config::Config;
 use crate::metrics::Metrics;
@@ -8,10 +8,10 @@ use crate::realtime::presence::Presence;
 use epop_auth::AuthService;
 use epop_calendar::CalendarService;
 use epop_chat::ChatService;
-use epop_notifications::NotificationsService;
+use epop_notifications::{NotificationsService, PushService};
 use epop_projects::ProjectsService;
 use epop_storage::DbPool;
-use epop_storage::events::EventBus;
+use epop_storage::events::{EventBus, OutboxNotifier};
 use epop_storage::object_store::{LocalStore, ObjectStore};
 use epop_storage::redis::RedisPool;
 use std::sync::Arc;
@@ -41,10 +41,12 @@ pub struct AppState {
     pub notifications: NotificationsService,
     /// Who is online, across nodes.
     pub presence: Arc<Presence>,
-    /// The server's Web Push (VAPID) identity.
-    pub vapid: Arc<epop_notifications::push::VapidKeys>,
+    /// Web Push: the server's VAPID key and users' subscriptions.
+    pub push: PushService,
     /// Committed domain events, from every node.
     pub events: EventBus,
+    /// Wakes the outbox relay after a commit (shared by the services and the relay).
+    pub outbox: OutboxNotifier,
     /// Rate limits.
     pub limiter: RateLimiter,
     /// Prometheus metrics.

@@ -6,7 +6,7 @@
 //!   memory block, so a login flood cannot starve other requests or grow memory; a request that would wait longer
 //!   than a bound for a thread is refused at once with [`AuthError::Busy`] and a retry delay;
 //! - [`token`]: HS256 access tokens (JWT) and opaque refresh tokens stored only as SHA-256 hashes;
-//! - [`repo`]: the Diesel repositories for users and refresh tokens;
+//! - `repo` (private to the crate: typed ids in, rows out): the Diesel repositories for users and refresh tokens;
 //! - [`service`]: the rules: registration, login with equal-time failures, refresh rotation with reuse
 //!   detection that revokes the whole token family, logout, profile changes that revoke every session;
 //! - [`sessions`]: the instant up to which a user's access tokens are refused, checked on every request
@@ -17,7 +17,7 @@
 pub mod error;
 pub mod model;
 pub mod password;
-pub mod repo;
+mod repo;
 pub mod service;
 pub mod sessions;
 pub mod token;

@@ -152,7 +152,7 @@ impl AuthService {
             let user = users::insert(
                 conn,
                 NewUserRow {
-                    id: UserId::new().into_uuid(),
+                    id: UserId::new(),
                     name: &account.name,
                     email: &account.email,
                     password_hash: &hash,
@@ -176,7 +176,7 @@ impl AuthService {
         let row = users::insert(
             &mut conn,
             NewUserRow {
-                id: UserId::new().into_uuid(),
+                id: UserId::new(),
                 name: &account.name,
                 email: &account.email,
                 password_hash: &hash,
@@ -198,7 +198,7 @@ impl AuthService {
         users::insert_if_email_free(
             &mut conn,
             NewUserRow {
-                id: UserId::new().into_uuid(),
+                id: UserId::new(),
                 name,
                 email,
                 password_hash: &hash,
@@ -230,7 +230,7 @@ impl AuthService {
         let this = self.clone();
         // Issued under the user's share lock, by the database's clock (see the type's notes).
         conn.transaction::<_, AuthError, _>(async |conn| {
-            let Some(user) = users::lock_for_session(conn, UserId::from(user.id)).await? else {
+            let Some(user) = users::lock_for_session(conn, user.id).await? else {
                 return Err(AuthError::InvalidCredentials);
             };
             let (refresh_token, expires_at) = this
@@ -257,7 +257,7 @@ impl AuthService {
                 let Some(owner) = refresh_tokens::owner_by_hash(conn, &hash).await? else {
                     return Ok(Rotation::Invalid);
                 };
-                let Some(user) = users::lock_for_session(conn, UserId::from(owner)).await? else {
+                let Some(user) = users::lock_for_session(conn, owner).await? else {
                     return Ok(Rotation::Invalid);
                 };
                 let Some(current) = refresh_tokens::find_by_hash_for_update(conn, &hash).await? else {
@@ -265,8 +265,7 @@ impl AuthService {
                 };
                 if current.revoked_at.is_some() {
                     if current.replaced_by.is_some() {
-                        refresh_tokens::revoke_family(conn, TokenFamilyId::from(current.family_id), now)
-                            .await?;
+                        refresh_tokens::revoke_family(conn, current.family_id, now).await?;
                         return Ok(Rotation::Reused);
                     }
                     return Ok(Rotation::Invalid);
@@ -275,7 +274,7 @@ impl AuthService {
                     return Ok(Rotation::Invalid);
                 }
                 let (refresh_token, expires_at, new_id) = this
-                    .insert_refresh_token(conn, &user, TokenFamilyId::from(current.family_id), now)
+                    .insert_refresh_token(conn, &user, current.family_id, now)
                     .await?;
                 refresh_tokens::revoke(conn, current.id, now, Some(new_id)).await?;
                 Ok(Rotation::Rotated {
@@ -311,7 +310,7 @@ impl AuthService {
             };
             if current.revoked_at.is_some() {
                 if current.replaced_by.is_some() {
-                    refresh_tokens::revoke_family(conn, TokenFamilyId::from(current.family_id), now).await?;
+                    refresh_tokens::revoke_family(conn, current.family_id, now).await?;
                     return Ok(Err(AuthError::TokenReused));
                 }
                 return Ok(Err(AuthError::Unauthorized));
@@ -462,7 +461,7 @@ impl AuthService {
         Ok(
             Page::from_overfetch(rows, page.limit, |(key, summary)| DirectoryCursor {
                 name: key.clone(),
-                id: summary.id.into_uuid(),
+                id: summary.id,
                 as_of,
             })
             .map(|(_, summary)| summary),
@@ -484,7 +483,7 @@ impl AuthService {
             &NewRefreshTokenRow {
                 id,
                 user_id: user.id,
-                family_id: family.into_uuid(),
+                family_id: family,
                 token_hash: token::refresh_token_hash(&refresh_token),
                 expires_at,
             },

@@ -28,7 +28,7 @@
 pub mod error;
 pub mod ics;
 pub mod model;
-pub mod repo;
+mod repo;
 pub mod service;
 
 pub use error::{CalendarError, CalendarResult};

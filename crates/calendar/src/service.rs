@@ -11,7 +11,6 @@ use epop_core::{CalendarEventId, Clock, FieldError, Page, PageRequest, UserId};
 use epop_storage::DbPool;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
-use uuid::Uuid;
 
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -39,7 +38,7 @@ struct EventCursor {
     /// The last item's start.
     s: DateTime<Utc>,
     /// The last item's id.
-    i: Uuid,
+    i: CalendarEventId,
     /// When the first page was read.
     a: DateTime<Utc>,
 }
@@ -47,7 +46,7 @@ struct EventCursor {
 impl From<EventRow> for CalendarEvent {
     fn from(row: EventRow) -> Self {
         Self {
-            id: CalendarEventId::from(row.id),
+            id: row.id,
             title: row.title,
             description: row.description,
             start_time: row.start_time,
@@ -145,8 +144,8 @@ impl CalendarService {
         let row = events::insert(
             &mut conn,
             &NewEventRow {
-                id: CalendarEventId::new().into_uuid(),
-                user_id: me.into_uuid(),
+                id: CalendarEventId::new(),
+                user_id: me,
                 title: &new.title,
                 description: &new.description,
                 start_time: new.start_time,
@@ -163,7 +162,7 @@ impl CalendarService {
     #[tracing::instrument(skip(self))]
     pub async fn event(&self, me: UserId, id: CalendarEventId) -> CalendarResult<CalendarEvent> {
         let mut conn = self.pool.get().await?;
-        events::find(&mut conn, me.into_uuid(), id.into_uuid())
+        events::find(&mut conn, me, id)
             .await?
             .map(CalendarEvent::from)
             .ok_or(CalendarError::NotFound)
@@ -188,7 +187,7 @@ impl CalendarService {
         let mut conn = self.pool.get().await?;
         let row = conn
             .transaction::<_, CalendarError, _>(async |conn| {
-                let stored = events::find_for_update(conn, me.into_uuid(), id.into_uuid())
+                let stored = events::find_for_update(conn, me, id)
                     .await?
                     .ok_or(CalendarError::NotFound)?;
                 if changes.is_empty() {
@@ -218,7 +217,7 @@ impl CalendarService {
     #[tracing::instrument(skip(self))]
     pub async fn delete(&self, me: UserId, id: CalendarEventId) -> CalendarResult<()> {
         let mut conn = self.pool.get().await?;
-        if events::delete(&mut conn, me.into_uuid(), id.into_uuid()).await? {
+        if events::delete(&mut conn, me, id).await? {
             Ok(())
         } else {
             Err(CalendarError::NotFound)
@@ -248,7 +247,7 @@ impl CalendarService {
         let mut conn = self.pool.get().await?;
         let rows = events::list(
             &mut conn,
-            me.into_uuid(),
+            me,
             range,
             after,
             Some(as_of),
@@ -269,7 +268,7 @@ impl CalendarService {
     pub async fn export_ics(&self, me: UserId, range: &TimeRange) -> CalendarResult<String> {
         check_range(range)?;
         let mut conn = self.pool.get().await?;
-        let rows = events::list(&mut conn, me.into_uuid(), range, None, None, MAX_EXPORT_EVENTS).await?;
+        let rows = events::list(&mut conn, me, range, None, None, MAX_EXPORT_EVENTS).await?;
         drop(conn);
         let events: Vec<CalendarEvent> = rows.into_iter().map(CalendarEvent::from).collect();
         Ok(ics::render(&events))
@@ -375,7 +374,7 @@ mod tests {
     fn cursors_round_trip_and_reject_garbage() {
         let cursor = EventCursor {
             s: at(9),
-            i: Uuid::now_v7(),
+            i: CalendarEventId::new(),
             a: at(1),
         };
         let encoded = Cursor::encode(&cursor).0;

@@ -21,7 +21,7 @@
 pub mod error;
 pub mod files;
 pub mod model;
-pub mod repo;
+mod repo;
 mod send_batch;
 pub mod service;
 

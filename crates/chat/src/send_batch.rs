@@ -12,21 +12,21 @@
 use crate::error::{ChatError, ChatResult};
 use crate::model::{Message, Sent};
 use crate::repo::messages::MessageRow;
+use epop_core::{AttachmentId, ConversationId, UserId};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use tokio::sync::oneshot;
-use uuid::Uuid;
 
 /// The most sends written in one transaction.
 pub(crate) const MAX_BATCH: usize = 64;
 
 /// One checked send waiting to be written.
 pub(crate) struct Submission {
-    pub(crate) sender: Uuid,
+    pub(crate) sender: UserId,
     pub(crate) content: String,
     pub(crate) client_id: Option<String>,
     /// The files to attach, each with its object's ETag when it was checked.
-    pub(crate) attachments: Vec<(Uuid, Option<String>)>,
+    pub(crate) attachments: Vec<(AttachmentId, Option<String>)>,
     pub(crate) origin: Option<String>,
     pub(crate) reply: oneshot::Sender<ChatResult<Written>>,
 }
@@ -48,7 +48,7 @@ impl Written {
 /// The sends waiting, per conversation; a conversation has an entry while a writer task drains it.
 #[derive(Default)]
 pub(crate) struct SendBatcher {
-    pending: Mutex<HashMap<Uuid, Vec<Submission>>>,
+    pending: Mutex<HashMap<ConversationId, Vec<Submission>>>,
 }
 
 impl std::fmt::Debug for SendBatcher {
@@ -64,7 +64,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 impl SendBatcher {
     /// Queues `submission`; returns `true` when the caller must start the conversation's writer (no writer
     /// was draining it).
-    pub(crate) fn queue(&self, conversation: Uuid, submission: Submission) -> bool {
+    pub(crate) fn queue(&self, conversation: ConversationId, submission: Submission) -> bool {
         let mut pending = lock(&self.pending);
         match pending.get_mut(&conversation) {
             Some(queue) => {
@@ -80,7 +80,7 @@ impl SendBatcher {
 
     /// The next batch of the conversation, or `None` (and the entry removed, so the next send starts a new
     /// writer) when nothing waits.
-    pub(crate) fn next_batch(&self, conversation: Uuid) -> Option<Vec<Submission>> {
+    pub(crate) fn next_batch(&self, conversation: ConversationId) -> Option<Vec<Submission>> {
         let mut pending = lock(&self.pending);
         match pending.get_mut(&conversation) {
             Some(queue) if !queue.is_empty() => {
@@ -115,7 +115,7 @@ mod tests {
         let (reply, answer) = oneshot::channel();
         (
             Submission {
-                sender: Uuid::now_v7(),
+                sender: UserId::new(),
                 content: content.to_owned(),
                 client_id: None,
                 attachments: Vec::new(),
@@ -129,7 +129,7 @@ mod tests {
     #[test]
     fn the_first_send_starts_the_writer_and_later_ones_join_its_next_batch() {
         let batcher = SendBatcher::default();
-        let conversation = Uuid::now_v7();
+        let conversation = ConversationId::new();
         assert!(batcher.queue(conversation, submission("a").0));
         assert!(!batcher.queue(conversation, submission("b").0));
         let first = batcher.next_batch(conversation).unwrap();
@@ -149,7 +149,7 @@ mod tests {
     #[test]
     fn a_batch_holds_at_most_max_batch_sends_in_arrival_order() {
         let batcher = SendBatcher::default();
-        let conversation = Uuid::now_v7();
+        let conversation = ConversationId::new();
         for i in 0..(MAX_BATCH + 3) {
             batcher.queue(conversation, submission(&i.to_string()).0);
         }

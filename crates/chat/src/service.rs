@@ -21,7 +21,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
-use uuid::Uuid;
 
 /// Limits and lifetimes of the chat service.
 #[derive(Debug, Clone, Copy)]
@@ -102,7 +101,7 @@ impl std::fmt::Debug for ChatService {
 #[derive(Debug, Serialize, Deserialize)]
 struct ConversationCursor {
     activity: DateTime<Utc>,
-    id: Uuid,
+    id: ConversationId,
     as_of: DateTime<Utc>,
 }
 
@@ -120,7 +119,7 @@ enum MessageCursor {
 #[derive(Debug, Serialize, Deserialize)]
 struct SearchCursor {
     rank: f32,
-    id: Uuid,
+    id: MessageId,
 }
 
 fn decode<T: serde::de::DeserializeOwned>(cursor: &str) -> ChatResult<T> {
@@ -129,7 +128,7 @@ fn decode<T: serde::de::DeserializeOwned>(cursor: &str) -> ChatResult<T> {
         .map_err(|_| ChatError::BadCursor)
 }
 
-fn direct_key(a: Uuid, b: Uuid) -> String {
+fn direct_key(a: UserId, b: UserId) -> String {
     if a < b {
         format!("{a}:{b}")
     } else {
@@ -175,33 +174,21 @@ impl ChatService {
             ));
         }
         let mut conn = self.pool.get().await?;
-        if convs::existing_users(&mut conn, &[other.into_uuid()])
-            .await?
-            .is_empty()
-        {
+        if convs::existing_users(&mut conn, &[other]).await?.is_empty() {
             return Err(ChatError::invalid("member_ids[0]", "no such user"));
         }
-        let key = direct_key(me.into_uuid(), other.into_uuid());
-        let id = ConversationId::new().into_uuid();
+        let key = direct_key(me, other);
+        let id = ConversationId::new();
         let created = conn
             .transaction::<_, ChatError, _>(async |conn| {
-                if !convs::insert(
-                    conn,
-                    id,
-                    ConversationKind::Direct.as_str(),
-                    None,
-                    me.into_uuid(),
-                    Some(&key),
-                )
-                .await?
-                {
+                if !convs::insert(conn, id, ConversationKind::Direct.as_str(), None, me, Some(&key)).await? {
                     return Ok(None);
                 }
-                convs::add_members(conn, id, &[me.into_uuid(), other.into_uuid()], 0).await?;
+                convs::add_members(conn, id, &[me, other], 0).await?;
                 outbox::append(
                     conn,
                     &DomainEvent::ConversationCreated {
-                        conversation_id: ConversationId::from(id),
+                        conversation_id: id,
                         member_ids: vec![me, other],
                     },
                 )
@@ -213,9 +200,7 @@ impl ChatService {
         match created {
             Some(id) => {
                 self.notifier.notify();
-                Ok(Opened::Created(
-                    self.conversation(me, ConversationId::from(id)).await?,
-                ))
+                Ok(Opened::Created(self.conversation(me, id).await?))
             }
             None => {
                 let mut conn = self.pool.get().await?;
@@ -223,9 +208,7 @@ impl ChatService {
                     .await?
                     .ok_or(ChatError::NotFound)?;
                 drop(conn);
-                Ok(Opened::Existing(
-                    self.conversation(me, ConversationId::from(existing)).await?,
-                ))
+                Ok(Opened::Existing(self.conversation(me, existing).await?))
             }
         }
     }
@@ -235,25 +218,17 @@ impl ChatService {
     pub async fn create_group(&self, me: UserId, name: &str, members: &[UserId]) -> ChatResult<Conversation> {
         let mut conn = self.pool.get().await?;
         self.check_users_exist(&mut conn, members, "member_ids").await?;
-        let mut everyone: Vec<Uuid> = vec![me.into_uuid()];
+        let mut everyone: Vec<UserId> = vec![me];
         for member in members {
-            if !everyone.contains(&member.into_uuid()) {
-                everyone.push(member.into_uuid());
+            if !everyone.contains(member) {
+                everyone.push(*member);
             }
         }
         let id = ConversationId::new();
         conn.transaction::<_, ChatError, _>(async |conn| {
-            convs::insert(
-                conn,
-                id.into_uuid(),
-                ConversationKind::Group.as_str(),
-                Some(name),
-                me.into_uuid(),
-                None,
-            )
-            .await?;
-            convs::add_members(conn, id.into_uuid(), &everyone, 0).await?;
-            let member_ids = everyone.iter().copied().map(UserId::from).collect();
+            convs::insert(conn, id, ConversationKind::Group.as_str(), Some(name), me, None).await?;
+            convs::add_members(conn, id, &everyone, 0).await?;
+            let member_ids = everyone.to_vec();
             outbox::append(
                 conn,
                 &DomainEvent::ConversationCreated {
@@ -277,8 +252,8 @@ impl ChatService {
         users: &[UserId],
         field: &str,
     ) -> ChatResult<()> {
-        let ids: Vec<Uuid> = users.iter().map(|u| u.into_uuid()).collect();
-        let existing: BTreeSet<Uuid> = convs::existing_users(conn, &ids).await?.into_iter().collect();
+        let ids = users;
+        let existing: BTreeSet<_> = convs::existing_users(conn, ids).await?.into_iter().collect();
         let errors: Vec<FieldError> = ids
             .iter()
             .enumerate()
@@ -295,7 +270,7 @@ impl ChatService {
     /// One conversation of `me`.
     pub async fn conversation(&self, me: UserId, id: ConversationId) -> ChatResult<Conversation> {
         let mut conn = self.pool.get().await?;
-        let mut found = self.load_conversations(&mut conn, me, &[id.into_uuid()]).await?;
+        let mut found = self.load_conversations(&mut conn, me, &[id]).await?;
         found.pop().ok_or(ChatError::NotFound)
     }
 
@@ -310,7 +285,7 @@ impl ChatService {
         let mut conn = self.pool.get().await?;
         let rows = convs::page_by_activity(
             &mut conn,
-            me.into_uuid(),
+            me,
             as_of,
             cursor.map(|c| (c.activity, c.id)),
             i64::from(page.limit),
@@ -321,7 +296,7 @@ impl ChatService {
             id: row.id,
             as_of,
         });
-        let ids: Vec<Uuid> = page.items.iter().map(|row| row.id).collect();
+        let ids: Vec<_> = page.items.iter().map(|row| row.id).collect();
         let mut loaded: HashMap<ConversationId, Conversation> = self
             .load_conversations(&mut conn, me, &ids)
             .await?
@@ -329,10 +304,7 @@ impl ChatService {
             .map(|c| (c.id, c))
             .collect();
         Ok(Page {
-            items: ids
-                .iter()
-                .filter_map(|id| loaded.remove(&ConversationId::from(*id)))
-                .collect(),
+            items: ids.iter().filter_map(|id| loaded.remove(id)).collect(),
             next_cursor: page.next_cursor,
         })
     }
@@ -342,35 +314,35 @@ impl ChatService {
         &self,
         conn: &mut AsyncPgConnection,
         me: UserId,
-        ids: &[Uuid],
+        ids: &[ConversationId],
     ) -> ChatResult<Vec<Conversation>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let summaries = convs::summaries(conn, me.into_uuid(), ids).await?;
-        let conversation_ids: Vec<Uuid> = summaries.iter().map(|s| s.id).collect();
-        let mut members: HashMap<Uuid, Vec<Member>> = HashMap::new();
+        let summaries = convs::summaries(conn, me, ids).await?;
+        let conversation_ids: Vec<_> = summaries.iter().map(|s| s.id).collect();
+        let mut members: HashMap<_, Vec<Member>> = HashMap::new();
         for (conversation, user, name) in convs::members_of(conn, &conversation_ids).await? {
-            members.entry(conversation).or_default().push(Member {
-                id: UserId::from(user),
-                name,
-            });
+            members
+                .entry(conversation)
+                .or_default()
+                .push(Member { id: user, name });
         }
-        let last_ids: Vec<Uuid> = summaries.iter().filter_map(|s| s.last_message_id).collect();
+        let last_ids: Vec<_> = summaries.iter().filter_map(|s| s.last_message_id).collect();
         let last_rows = messages::find_many(conn, &last_ids).await?;
-        let mut last: HashMap<Uuid, Message> = self
+        let mut last: HashMap<_, Message> = self
             .assemble(conn, last_rows)
             .await?
             .into_iter()
-            .map(|m| (m.id.into_uuid(), m))
+            .map(|m| (m.id, m))
             .collect();
         Ok(summaries
             .into_iter()
             .map(|s| Conversation {
-                id: ConversationId::from(s.id),
+                id: s.id,
                 kind: ConversationKind::from_stored(&s.kind),
                 name: s.name,
-                created_by: UserId::from(s.created_by),
+                created_by: s.created_by,
                 members: members.remove(&s.id).unwrap_or_default(),
                 last_message: s.last_message_id.and_then(|id| last.remove(&id)),
                 unread_count: s.unread_count,
@@ -389,7 +361,7 @@ impl ChatService {
         users: &[UserId],
     ) -> ChatResult<Conversation> {
         let mut conn = self.pool.get().await?;
-        let row = convs::find_for_member(&mut conn, id.into_uuid(), me.into_uuid())
+        let row = convs::find_for_member(&mut conn, id, me)
             .await?
             .ok_or(ChatError::NotFound)?;
         if ConversationKind::from_stored(&row.kind) == ConversationKind::Direct {
@@ -399,20 +371,14 @@ impl ChatService {
             ));
         }
         self.check_users_exist(&mut conn, users, "user_ids").await?;
-        let ids: Vec<Uuid> = users.iter().map(|u| u.into_uuid()).collect();
+        let ids = users;
         let added = conn
             .transaction::<_, ChatError, _>(async |conn| {
-                let last_seq = convs::lock(conn, id.into_uuid())
-                    .await?
-                    .ok_or(ChatError::NotFound)?;
-                let added = convs::add_members(conn, id.into_uuid(), &ids, last_seq).await?;
+                let last_seq = convs::lock(conn, id).await?.ok_or(ChatError::NotFound)?;
+                let added = convs::add_members(conn, id, ids, last_seq).await?;
                 if !added.is_empty() {
-                    let member_ids = convs::member_ids(conn, id.into_uuid())
-                        .await?
-                        .into_iter()
-                        .map(UserId::from)
-                        .collect();
-                    let added_ids = added.iter().copied().map(UserId::from).collect();
+                    let member_ids = convs::member_ids(conn, id).await?.into_iter().collect();
+                    let added_ids = added.to_vec();
                     outbox::append(
                         conn,
                         &DomainEvent::ConversationMembersChanged {
@@ -438,7 +404,7 @@ impl ChatService {
     #[tracing::instrument(skip(self))]
     pub async fn remove_member(&self, me: UserId, id: ConversationId, user: UserId) -> ChatResult<()> {
         let mut conn = self.pool.get().await?;
-        let row = convs::find_for_member(&mut conn, id.into_uuid(), me.into_uuid())
+        let row = convs::find_for_member(&mut conn, id, me)
             .await?
             .ok_or(ChatError::NotFound)?;
         if ConversationKind::from_stored(&row.kind) == ConversationKind::Direct {
@@ -447,19 +413,15 @@ impl ChatService {
                 "a direct conversation cannot be left",
             ));
         }
-        if user != me && row.created_by != me.into_uuid() {
+        if user != me && row.created_by != me {
             return Err(ChatError::Forbidden);
         }
         conn.transaction::<_, ChatError, _>(async |conn| {
-            convs::lock(conn, id.into_uuid()).await?;
-            if !convs::remove_member(conn, id.into_uuid(), user.into_uuid()).await? {
+            convs::lock(conn, id).await?;
+            if !convs::remove_member(conn, id, user).await? {
                 return Err(ChatError::NotFound);
             }
-            let member_ids = convs::member_ids(conn, id.into_uuid())
-                .await?
-                .into_iter()
-                .map(UserId::from)
-                .collect();
+            let member_ids = convs::member_ids(conn, id).await?.into_iter().collect();
             outbox::append(
                 conn,
                 &DomainEvent::ConversationMembersChanged {
@@ -493,15 +455,11 @@ impl ChatService {
         origin: Option<String>,
     ) -> ChatResult<Sent> {
         let mut conn = self.pool.get().await?;
-        if convs::find_for_member(&mut conn, id.into_uuid(), me.into_uuid())
-            .await?
-            .is_none()
-        {
+        if convs::find_for_member(&mut conn, id, me).await?.is_none() {
             return Err(ChatError::NotFound);
         }
         if let Some(client_id) = client_id
-            && let Some(existing) =
-                messages::find_by_client_id(&mut conn, id.into_uuid(), me.into_uuid(), client_id).await?
+            && let Some(existing) = messages::find_by_client_id(&mut conn, id, me, client_id).await?
         {
             return self.existing(&mut conn, existing).await;
         }
@@ -517,19 +475,19 @@ impl ChatService {
         drop(conn);
         let (reply, answer) = tokio::sync::oneshot::channel();
         let submission = Submission {
-            sender: me.into_uuid(),
+            sender: me,
             content: content.to_owned(),
             client_id: client_id.map(str::to_owned),
             attachments: attachment_files,
             origin,
             reply,
         };
-        if self.batcher.queue(id.into_uuid(), submission) {
+        if self.batcher.queue(id, submission) {
             // The first send of an idle conversation starts its writer; it runs to the end even if this
             // request is dropped, so nothing queued behind it waits for ever.
             let service = self.clone();
             tokio::spawn(async move {
-                let conversation = id.into_uuid();
+                let conversation = id;
                 while let Some(batch) = service.batcher.next_batch(conversation) {
                     service.write_batch(conversation, batch).await;
                 }
@@ -554,7 +512,7 @@ impl ChatService {
 
     /// Writes a batch of sends into one conversation in one transaction and answers each. If the batch fails
     /// as a whole, its sends are written one by one, so each gets its own answer.
-    async fn write_batch(&self, conversation: Uuid, batch: Vec<Submission>) {
+    async fn write_batch(&self, conversation: ConversationId, batch: Vec<Submission>) {
         let outcome = match self.pool.get().await {
             Ok(mut conn) => {
                 conn.transaction::<_, ChatError, _>(async |conn| {
@@ -586,7 +544,7 @@ impl ChatService {
     async fn write_numbered(
         &self,
         conn: &mut AsyncPgConnection,
-        conversation: Uuid,
+        conversation: ConversationId,
         batch: &[Submission],
     ) -> ChatResult<Vec<ChatResult<Written>>> {
         // With client_ids, the conversation is locked before they are looked up: a concurrent retry with the
@@ -606,8 +564,8 @@ impl ChatService {
             SameAs(usize),
         }
         let mut plans: Vec<Plan> = Vec::with_capacity(batch.len());
-        let mut first_of: HashMap<(Uuid, &str), usize> = HashMap::new();
-        let mut claimed: std::collections::HashSet<Uuid> = std::collections::HashSet::new();
+        let mut first_of: HashMap<(UserId, &str), usize> = HashMap::new();
+        let mut claimed: std::collections::HashSet<_> = std::collections::HashSet::new();
         for (index, submission) in batch.iter().enumerate() {
             if let Some(client_id) = submission.client_id.as_deref() {
                 if let Some(row) = earlier.iter().find(|row| {
@@ -623,7 +581,7 @@ impl ChatService {
                 first_of.insert((submission.sender, client_id), index);
             }
             if !submission.attachments.is_empty() {
-                let ids: Vec<Uuid> = submission.attachments.iter().map(|(id, _)| *id).collect();
+                let ids: Vec<_> = submission.attachments.iter().map(|(id, _)| *id).collect();
                 let free = ids.iter().all(|a| !claimed.contains(a))
                     && attachments::lock_unattached(conn, &ids, submission.sender).await? == ids.len();
                 if !free {
@@ -649,7 +607,7 @@ impl ChatService {
                 .iter()
                 .zip(1i64..)
                 .map(|(&index, offset)| NewMessageRow {
-                    id: MessageId::new().into_uuid(),
+                    id: MessageId::new(),
                     conversation_id: conversation,
                     seq: last_seq + offset,
                     sender_id: batch[index].sender,
@@ -665,11 +623,11 @@ impl ChatService {
                 }
             }
             // Each sender has read up to their newest message of the batch.
-            let mut read: HashMap<Uuid, (i64, Uuid)> = HashMap::new();
+            let mut read: HashMap<UserId, (i64, MessageId)> = HashMap::new();
             for row in &inserted {
                 read.insert(row.sender_id, (row.seq, row.id));
             }
-            let read: Vec<(Uuid, i64, Uuid)> = read
+            let read: Vec<(UserId, i64, MessageId)> = read
                 .into_iter()
                 .map(|(user, (seq, id))| (user, seq, id))
                 .collect();
@@ -678,7 +636,7 @@ impl ChatService {
             let mut events = Vec::with_capacity(messages.len());
             for (&index, message) in new.iter().zip(&messages) {
                 events.push(DomainEvent::MessageCreated {
-                    conversation_id: ConversationId::from(conversation),
+                    conversation_id: conversation,
                     sender_id: message.sender_id,
                     message: Self::event_payload(message, &keys)?,
                     origin: batch[index].origin.clone(),
@@ -726,12 +684,12 @@ impl ChatService {
         conn: &mut AsyncPgConnection,
         me: UserId,
         ids: &[AttachmentId],
-    ) -> ChatResult<Vec<(Uuid, Option<String>)>> {
+    ) -> ChatResult<Vec<(AttachmentId, Option<String>)>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let uuids: Vec<Uuid> = ids.iter().map(|a| a.into_uuid()).collect();
-        let rows: HashMap<Uuid, AttachmentRow> = attachments::find_many(conn, &uuids)
+        let uuids = ids;
+        let rows: HashMap<_, AttachmentRow> = attachments::find_many(conn, uuids)
             .await?
             .into_iter()
             .map(|r| (r.id, r))
@@ -743,7 +701,7 @@ impl ChatService {
             let field = format!("attachment_ids[{i}]");
             let usable = rows
                 .get(id)
-                .filter(|row| row.uploader_id == me.into_uuid() && row.message_id.is_none());
+                .filter(|row| row.uploader_id == me && row.message_id.is_none());
             match usable {
                 None => errors.push(FieldError::new(
                     field,
@@ -784,10 +742,10 @@ impl ChatService {
         &self,
         conn: &mut AsyncPgConnection,
         rows: Vec<MessageRow>,
-    ) -> ChatResult<(Vec<Message>, HashMap<Uuid, StoredFile>)> {
-        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let mut files: HashMap<Uuid, Vec<Attachment>> = HashMap::new();
-        let mut keys: HashMap<Uuid, StoredFile> = HashMap::new();
+    ) -> ChatResult<(Vec<Message>, HashMap<AttachmentId, StoredFile>)> {
+        let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+        let mut files: HashMap<_, Vec<Attachment>> = HashMap::new();
+        let mut keys: HashMap<_, StoredFile> = HashMap::new();
         if !ids.is_empty() {
             for row in attachments::of_messages(conn, &ids).await? {
                 let Some(message) = row.message_id else { continue };
@@ -801,7 +759,7 @@ impl ChatService {
                     },
                 );
                 files.entry(message).or_default().push(Attachment {
-                    id: AttachmentId::from(row.id),
+                    id: row.id,
                     file_name: row.file_name,
                     content_type: row.content_type,
                     file_size: row.file_size,
@@ -812,10 +770,10 @@ impl ChatService {
         let messages = rows
             .into_iter()
             .map(|row| Message {
-                id: MessageId::from(row.id),
-                conversation_id: ConversationId::from(row.conversation_id),
+                id: row.id,
+                conversation_id: row.conversation_id,
                 seq: row.seq,
-                sender_id: UserId::from(row.sender_id),
+                sender_id: row.sender_id,
                 content: row.content,
                 client_id: row.client_id,
                 attachments: files.remove(&row.id).unwrap_or_default(),
@@ -866,7 +824,10 @@ impl ChatService {
     /// A message as its `MessageCreated`/`MessageUpdated` event carries it: attachments with their metadata
     /// and object key instead of a download link, since a link expires and an event may be delivered (or
     /// replayed) long after it was written. [`Self::signed_for_delivery`] signs the links on delivery.
-    fn event_payload(message: &Message, keys: &HashMap<Uuid, StoredFile>) -> ChatResult<serde_json::Value> {
+    fn event_payload(
+        message: &Message,
+        keys: &HashMap<AttachmentId, StoredFile>,
+    ) -> ChatResult<serde_json::Value> {
         let mut payload = serde_json::to_value(message).map_err(epop_storage::StorageError::from)?;
         if let Some(files) = payload
             .get_mut("attachments")
@@ -874,7 +835,7 @@ impl ChatService {
         {
             // Serialized from `message.attachments`, in the same order.
             for (file, attachment) in files.iter_mut().zip(&message.attachments) {
-                let stored = keys.get(&attachment.id.into_uuid()).cloned();
+                let stored = keys.get(&attachment.id).cloned();
                 if let Some(object) = file.as_object_mut() {
                     object.remove("url");
                     if let Some(stored) = stored {
@@ -990,11 +951,11 @@ impl ChatService {
         me: UserId,
         id: MessageId,
     ) -> ChatResult<MessageRow> {
-        let row = messages::find(conn, id.into_uuid())
+        let row = messages::find(conn, id)
             .await?
             .filter(|r| r.deleted_at.is_none())
             .ok_or(ChatError::NotFound)?;
-        if !convs::is_member(conn, row.conversation_id, me.into_uuid()).await? {
+        if !convs::is_member(conn, row.conversation_id, me).await? {
             return Err(ChatError::NotFound);
         }
         Ok(row)
@@ -1010,27 +971,26 @@ impl ChatService {
         limit: u16,
     ) -> ChatResult<Page<Message>> {
         let mut conn = self.pool.get().await?;
-        if !convs::is_member(&mut conn, id.into_uuid(), me.into_uuid()).await? {
+        if !convs::is_member(&mut conn, id, me).await? {
             return Err(ChatError::NotFound);
         }
         let limit_rows = i64::from(limit);
         let position = match direction {
             MessagePage::Latest => MessageCursor::Before { seq: i64::MAX },
             MessagePage::Cursor(cursor) => decode::<MessageCursor>(cursor)?,
-            MessagePage::After(message) => match messages::find(&mut conn, message.into_uuid()).await? {
-                Some(row) if row.conversation_id == id.into_uuid() => MessageCursor::After { seq: row.seq },
+            MessagePage::After(message) => match messages::find(&mut conn, *message).await? {
+                Some(row) if row.conversation_id == id => MessageCursor::After { seq: row.seq },
                 _ => return Err(ChatError::invalid("after", "not a message of this conversation")),
             },
         };
         let (rows, forward) = match position {
             MessageCursor::Before { seq } => (
-                messages::page_before(&mut conn, id.into_uuid(), Some(seq), limit_rows).await?,
+                messages::page_before(&mut conn, id, Some(seq), limit_rows).await?,
                 false,
             ),
-            MessageCursor::After { seq } => (
-                messages::page_after(&mut conn, id.into_uuid(), seq, limit_rows).await?,
-                true,
-            ),
+            MessageCursor::After { seq } => {
+                (messages::page_after(&mut conn, id, seq, limit_rows).await?, true)
+            }
         };
         let page = Page::from_overfetch(rows, limit, |row| {
             if forward {
@@ -1052,7 +1012,7 @@ impl ChatService {
         let chars = content.chars().count();
         let mut conn = self.pool.get().await?;
         let row = self.visible_message(&mut conn, me, id).await?;
-        if row.sender_id != me.into_uuid() {
+        if row.sender_id != me {
             return Err(ChatError::Forbidden);
         }
         if chars > MAX_CONTENT_CHARS {
@@ -1064,7 +1024,7 @@ impl ChatService {
         }
         let message = conn
             .transaction::<_, ChatError, _>(async |conn| {
-                let row = messages::edit(conn, id.into_uuid(), content).await?;
+                let row = messages::edit(conn, id, content).await?;
                 let (mut messages, keys) = self.assemble_with_keys(conn, vec![row]).await?;
                 let message = messages.pop().ok_or(ChatError::NotFound)?;
                 let payload = Self::event_payload(&message, &keys)?;
@@ -1088,23 +1048,20 @@ impl ChatService {
     pub async fn delete(&self, me: UserId, id: MessageId) -> ChatResult<()> {
         let mut conn = self.pool.get().await?;
         let row = self.visible_message(&mut conn, me, id).await?;
-        if row.sender_id != me.into_uuid() {
+        if row.sender_id != me {
             return Err(ChatError::Forbidden);
         }
         conn.transaction::<_, ChatError, _>(async |conn| {
-            messages::soft_delete(conn, id.into_uuid()).await?;
+            messages::soft_delete(conn, id).await?;
             // Its files go within seconds, by a job committed with the delete (the sweep is the fallback).
-            if !attachments::of_messages(conn, &[id.into_uuid()])
-                .await?
-                .is_empty()
-            {
+            if !attachments::of_messages(conn, &[id]).await?.is_empty() {
                 let job = serde_json::json!({"message_id": id});
                 epop_storage::jobs::enqueue(conn, FILES_QUEUE, &job).await?;
             }
             outbox::append(
                 conn,
                 &DomainEvent::MessageDeleted {
-                    conversation_id: ConversationId::from(row.conversation_id),
+                    conversation_id: row.conversation_id,
                     message_id: id,
                 },
             )
@@ -1121,11 +1078,11 @@ impl ChatService {
     #[tracing::instrument(skip(self))]
     pub async fn mark_read(&self, me: UserId, id: ConversationId, message: MessageId) -> ChatResult<()> {
         let mut conn = self.pool.get().await?;
-        if !convs::is_member(&mut conn, id.into_uuid(), me.into_uuid()).await? {
+        if !convs::is_member(&mut conn, id, me).await? {
             return Err(ChatError::NotFound);
         }
-        let row = messages::find(&mut conn, message.into_uuid()).await?;
-        let Some(row) = row.filter(|r| r.conversation_id == id.into_uuid()) else {
+        let row = messages::find(&mut conn, message).await?;
+        let Some(row) = row.filter(|r| r.conversation_id == id) else {
             return Err(ChatError::invalid(
                 "message_id",
                 "not a message of this conversation",
@@ -1133,8 +1090,7 @@ impl ChatService {
         };
         let moved = conn
             .transaction::<_, ChatError, _>(async |conn| {
-                let moved =
-                    convs::move_read_position(conn, id.into_uuid(), me.into_uuid(), row.seq, row.id).await?;
+                let moved = convs::move_read_position(conn, id, me, row.seq, row.id).await?;
                 if moved {
                     outbox::append(
                         conn,
@@ -1174,15 +1130,15 @@ impl ChatService {
             .transpose()?;
         let mut conn = self.pool.get().await?;
         if let Some(conversation) = conversation
-            && !convs::is_member(&mut conn, conversation.into_uuid(), me.into_uuid()).await?
+            && !convs::is_member(&mut conn, conversation, me).await?
         {
             return Err(ChatError::NotFound);
         }
         let hits = search::search(
             &mut conn,
-            me.into_uuid(),
+            me,
             &words,
-            conversation.map(ConversationId::into_uuid),
+            conversation,
             after.map(|c| (c.rank, c.id)),
             i64::from(page.limit),
         )
@@ -1191,8 +1147,8 @@ impl ChatService {
             rank: hit.rank,
             id: hit.id,
         });
-        let ids: Vec<Uuid> = page.items.iter().map(|h| h.id).collect();
-        let mut by_id: HashMap<Uuid, MessageRow> = messages::find_many(&mut conn, &ids)
+        let ids: Vec<_> = page.items.iter().map(|h| h.id).collect();
+        let mut by_id: HashMap<_, MessageRow> = messages::find_many(&mut conn, &ids)
             .await?
             .into_iter()
             .map(|r| (r.id, r))
@@ -1210,11 +1166,7 @@ impl ChatService {
     /// Every conversation `me` is in (the rooms a socket joins).
     pub async fn conversation_ids(&self, me: UserId) -> ChatResult<Vec<ConversationId>> {
         let mut conn = self.pool.get().await?;
-        Ok(convs::ids_of_member(&mut conn, me.into_uuid())
-            .await?
-            .into_iter()
-            .map(ConversationId::from)
-            .collect())
+        Ok(convs::ids_of_member(&mut conn, me).await?.into_iter().collect())
     }
 
     /// The current state of those of `ids` that `me` may see and that are not deleted, with fresh download
@@ -1225,12 +1177,10 @@ impl ChatService {
             return Ok(Vec::new());
         }
         let mut conn = self.pool.get().await?;
-        let mine: std::collections::HashSet<Uuid> = convs::ids_of_member(&mut conn, me.into_uuid())
-            .await?
-            .into_iter()
-            .collect();
-        let uuids: Vec<Uuid> = ids.iter().map(|id| id.into_uuid()).collect();
-        let rows: Vec<MessageRow> = messages::find_many(&mut conn, &uuids)
+        let mine: std::collections::HashSet<_> =
+            convs::ids_of_member(&mut conn, me).await?.into_iter().collect();
+        let uuids = ids;
+        let rows: Vec<MessageRow> = messages::find_many(&mut conn, uuids)
             .await?
             .into_iter()
             .filter(|row| row.deleted_at.is_none() && mine.contains(&row.conversation_id))
@@ -1243,12 +1193,11 @@ impl ChatService {
     pub async fn presence_audience(&self, me: UserId, group_limit: usize) -> ChatResult<PresenceAudience> {
         let mut conn = self.pool.get().await?;
         let limit = i64::try_from(group_limit).unwrap_or(i64::MAX - 1);
-        let rows = convs::presence_audience(&mut conn, me.into_uuid(), limit).await?;
-        let mut conversations: Vec<ConversationId> =
-            rows.iter().map(|(c, _)| ConversationId::from(*c)).collect();
+        let rows = convs::presence_audience(&mut conn, me, limit).await?;
+        let mut conversations: Vec<ConversationId> = rows.iter().map(|(c, _)| *c).collect();
         conversations.sort_unstable();
         conversations.dedup();
-        let mut partners: Vec<UserId> = rows.iter().map(|(_, u)| UserId::from(*u)).collect();
+        let mut partners: Vec<UserId> = rows.iter().map(|(_, u)| *u).collect();
         partners.sort_unstable();
         partners.dedup();
         Ok(PresenceAudience {
@@ -1262,12 +1211,11 @@ impl ChatService {
         if users.is_empty() {
             return Ok(Vec::new());
         }
-        let ids: Vec<Uuid> = users.iter().map(|u| u.into_uuid()).collect();
+        let ids = users;
         let mut conn = self.pool.get().await?;
-        let mut visible: Vec<UserId> = convs::sharing_a_conversation(&mut conn, me.into_uuid(), &ids)
+        let mut visible: Vec<UserId> = convs::sharing_a_conversation(&mut conn, me, ids)
             .await?
             .into_iter()
-            .map(UserId::from)
             .collect();
         if users.contains(&me) && !visible.contains(&me) {
             visible.push(me);
@@ -1278,7 +1226,7 @@ impl ChatService {
     /// Whether `me` is in the conversation.
     pub async fn is_member(&self, me: UserId, id: ConversationId) -> ChatResult<bool> {
         let mut conn = self.pool.get().await?;
-        convs::is_member(&mut conn, id.into_uuid(), me.into_uuid()).await
+        convs::is_member(&mut conn, id, me).await
     }
 
     // ----- files ---------------------------------------------------------------------------------------------
@@ -1307,8 +1255,8 @@ impl ChatService {
             )
             .await?;
         let row = NewAttachmentRow {
-            id: id.into_uuid(),
-            uploader_id: me.into_uuid(),
+            id,
+            uploader_id: me,
             object_key,
             file_name: request.file_name.clone(),
             content_type: request.content_type.clone(),
@@ -1316,8 +1264,8 @@ impl ChatService {
         };
         let mut conn = self.pool.get().await?;
         conn.transaction::<_, ChatError, _>(async |conn| {
-            attachments::lock_reservations_of(conn, me.into_uuid()).await?;
-            let held = attachments::unattached_of(conn, me.into_uuid()).await?;
+            attachments::lock_reservations_of(conn, me).await?;
+            let held = attachments::unattached_of(conn, me).await?;
             // Reservations free up when attached, or when swept as unused after `unattached_ttl`.
             let retry_after = || {
                 held.oldest.map_or(Duration::from_secs(1), |oldest| {
@@ -1359,16 +1307,16 @@ impl ChatService {
     /// their conversations. `NotFound` before the object exists.
     pub async fn download(&self, me: UserId, id: AttachmentId) -> ChatResult<String> {
         let mut conn = self.pool.get().await?;
-        let row = attachments::find(&mut conn, id.into_uuid())
+        let row = attachments::find(&mut conn, id)
             .await?
             .ok_or(ChatError::NotFound)?;
-        let visible = if row.uploader_id == me.into_uuid() {
+        let visible = if row.uploader_id == me {
             true
         } else {
             match row.message_id {
                 Some(message) => match messages::find(&mut conn, message).await? {
                     Some(message) if message.deleted_at.is_none() => {
-                        convs::is_member(&mut conn, message.conversation_id, me.into_uuid()).await?
+                        convs::is_member(&mut conn, message.conversation_id, me).await?
                     }
                     _ => false,
                 },
@@ -1408,13 +1356,13 @@ impl ChatService {
     /// could not remove one.
     pub async fn remove_files_of_deleted(&self, message: MessageId) -> ChatResult<usize> {
         let mut conn = self.pool.get().await?;
-        let deleted = messages::find(&mut conn, message.into_uuid())
+        let deleted = messages::find(&mut conn, message)
             .await?
             .is_none_or(|row| row.deleted_at.is_some());
         if !deleted {
             return Ok(0);
         }
-        let rows = attachments::of_messages(&mut conn, &[message.into_uuid()]).await?;
+        let rows = attachments::of_messages(&mut conn, &[message]).await?;
         let mut removed = Vec::new();
         let mut failed = None;
         let now = self.clock.now();
@@ -1462,9 +1410,9 @@ mod tests {
 
     #[test]
     fn direct_keys_do_not_depend_on_who_asks() {
-        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let (a, b) = (UserId::new(), UserId::new());
         assert_eq!(direct_key(a, b), direct_key(b, a));
-        assert_ne!(direct_key(a, b), direct_key(a, Uuid::now_v7()));
+        assert_ne!(direct_key(a, b), direct_key(a, UserId::new()));
     }
 
     #[test]

@@ -1,4 +1,8 @@
 //! Typed identifiers. Every id is a UUIDv7 (time-ordered), wrapped in its own type.
+//!
+//! The types reach the database layer: each is a Diesel expression of SQL type `uuid` (`AsExpression`) and
+//! loads from one (`FromSqlRow`), as Lemmy's id newtypes do, so repository functions take and return
+//! `UserId`, `ConversationId` … and the compiler refuses a swapped argument.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -8,9 +12,39 @@ use uuid::Uuid;
 macro_rules! typed_id {
     ($(#[$doc:meta] $name:ident),* $(,)?) => {$(
         #[$doc]
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            Hash,
+            PartialOrd,
+            Ord,
+            Serialize,
+            Deserialize,
+            diesel::expression::AsExpression,
+            diesel::deserialize::FromSqlRow,
+        )]
         #[serde(transparent)]
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
         pub struct $name(pub Uuid);
+
+        impl diesel::serialize::ToSql<diesel::sql_types::Uuid, diesel::pg::Pg> for $name {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>,
+            ) -> diesel::serialize::Result {
+                <Uuid as diesel::serialize::ToSql<diesel::sql_types::Uuid, diesel::pg::Pg>>::to_sql(&self.0, out)
+            }
+        }
+
+        impl diesel::deserialize::FromSql<diesel::sql_types::Uuid, diesel::pg::Pg> for $name {
+            fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+                <Uuid as diesel::deserialize::FromSql<diesel::sql_types::Uuid, diesel::pg::Pg>>::from_sql(bytes)
+                    .map(Self)
+            }
+        }
 
         impl $name {
             /// A new, time-ordered (v7) id.

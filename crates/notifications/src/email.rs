@@ -94,7 +94,7 @@ impl JobHandler for EmailSender {
         let user = payload
             .get("user_id")
             .and_then(Value::as_str)
-            .and_then(|u| u.parse::<uuid::Uuid>().ok())
+            .and_then(|u| u.parse::<epop_core::UserId>().ok())
             .ok_or("the job has no user")?;
         let notification = payload.get("notification").ok_or("the job has no notification")?;
         let kind = notification

@@ -13,6 +13,10 @@
 //!   [`email::EmailSender`] runs it on the durable job queue, with retries.
 //! - **"No live connection"** (the `message` notification) is asked of a [`projector::LiveConnections`]
 //!   implementation the host provides (the gateway's cross-node presence).
+//! - **Web Push** goes through [`PushService`] like every other area: the VAPID key, subscribing and
+//!   unsubscribing; its [`push::PushSender`] delivers the `push` jobs.
+//! - **Nothing runs by itself.** The projector's digests ([`NotificationProjector::run_digests`]) and the job
+//!   handlers run where the host starts its background work.
 
 pub mod email;
 pub mod error;
@@ -20,10 +24,11 @@ pub mod model;
 pub mod projector;
 pub mod push;
 pub mod push_target;
-pub mod repo;
+mod repo;
 pub mod service;
 
 pub use error::{NotificationsError, NotificationsResult};
 pub use model::Notification;
 pub use projector::{LiveConnections, NotificationProjector};
+pub use push::PushService;
 pub use service::NotificationsService;

@@ -16,7 +16,7 @@ use crate::repo::NotificationRow;
 use async_trait::async_trait;
 use diesel::{ExpressionMethods as _, QueryDsl as _};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
-use epop_core::{ConversationId, DomainEvent, UserId};
+use epop_core::{ConversationId, DomainEvent, MessageId, NotificationId, PushSubscriptionId, UserId};
 use epop_storage::events::{OutboxHandler, OutboxNotifier, PublishedEvent};
 use epop_storage::schema::{conversation_members, push_subscriptions};
 use epop_storage::{DbPool, StorageError, StorageResult, jobs, outbox};
@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
-use uuid::Uuid;
+use tokio_util::sync::CancellationToken;
 
 /// Longest message preview in a `message` notification, in characters.
 pub const PREVIEW_CHARS: usize = 140;
@@ -109,8 +109,8 @@ async fn commit_without_flush(conn: &mut AsyncPgConnection) -> StorageResult<()>
 /// One `message` event of a job, as the coalescing statement takes it.
 struct MessageEvent {
     position: i64,
-    message_id: Uuid,
-    sender_id: Uuid,
+    message_id: MessageId,
+    sender_id: UserId,
     preview: String,
     sent_at: chrono::DateTime<chrono::Utc>,
 }
@@ -144,7 +144,7 @@ fn decode(payload: &Value) -> Result<Job, String> {
             let message_id = message
                 .get("id")
                 .and_then(Value::as_str)
-                .and_then(|id| id.parse::<Uuid>().ok())
+                .and_then(|id| id.parse::<MessageId>().ok())
                 .ok_or("the message has no id")?;
             let content = message.get("content").and_then(Value::as_str).unwrap_or_default();
             let sent_at = message
@@ -156,7 +156,7 @@ fn decode(payload: &Value) -> Result<Job, String> {
                 MessageEvent {
                     position,
                     message_id,
-                    sender_id: sender_id.into_uuid(),
+                    sender_id,
                     preview: preview(content),
                     sent_at,
                 },
@@ -214,9 +214,9 @@ impl std::fmt::Debug for NotificationProjector {
 #[derive(diesel::QueryableByName)]
 struct Written {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
-    id: Uuid,
+    id: NotificationId,
     #[diesel(sql_type = diesel::sql_types::Uuid)]
-    user_id: Uuid,
+    user_id: UserId,
     #[diesel(sql_type = diesel::sql_types::Text)]
     kind: String,
     #[diesel(sql_type = diesel::sql_types::Jsonb)]
@@ -309,17 +309,15 @@ impl NotificationProjector {
     /// Folds one conversation's messages into its offline members' notifications, in one transaction.
     async fn coalesce(&self, conversation: ConversationId, messages: &[&MessageEvent]) -> StorageResult<()> {
         let mut conn = self.pool.get().await?;
-        let members: Vec<Uuid> = conversation_members::table
-            .filter(conversation_members::conversation_id.eq(conversation.into_uuid()))
+        let members: Vec<UserId> = conversation_members::table
+            .filter(conversation_members::conversation_id.eq(conversation))
             .select(conversation_members::user_id)
             .load(&mut conn)
             .await?;
-        let members: Vec<UserId> = members.into_iter().map(UserId::from).collect();
         let online: HashSet<UserId> = self.live.online(&members).await.into_iter().collect();
-        let offline: Vec<Uuid> = members
+        let offline: Vec<UserId> = members
             .into_iter()
             .filter(|member| !online.contains(member))
-            .map(UserId::into_uuid)
             .collect();
         if offline.is_empty() {
             return Ok(());
@@ -330,7 +328,7 @@ impl NotificationProjector {
             .transaction::<_, StorageError, _>(async |conn| {
                 commit_without_flush(conn).await?;
                 let written: Vec<Written> = diesel::sql_query(COALESCE_MESSAGES)
-                    .bind::<diesel::sql_types::Uuid, _>(conversation.into_uuid())
+                    .bind::<diesel::sql_types::Uuid, _>(conversation)
                     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(
                         messages.iter().map(|m| m.message_id).collect::<Vec<_>>(),
                     )
@@ -367,7 +365,7 @@ impl NotificationProjector {
             .transaction::<_, StorageError, _>(async |conn| {
                 commit_without_flush(conn).await?;
                 let written: Vec<Written> = diesel::sql_query(INSERT_SINGLE)
-                    .bind::<diesel::sql_types::Uuid, _>(user.into_uuid())
+                    .bind::<diesel::sql_types::Uuid, _>(user)
                     .bind::<diesel::sql_types::Text, _>(kind)
                     .bind::<diesel::sql_types::Jsonb, _>(payload)
                     .bind::<diesel::sql_types::BigInt, _>(position)
@@ -392,13 +390,12 @@ impl NotificationProjector {
             .map(|w| {
                 let notification = Notification::from(NotificationRow {
                     id: w.id,
-                    user_id: w.user_id,
                     kind: w.kind.clone(),
                     payload: w.payload.clone(),
                     is_read: w.is_read,
                     created_at: w.created_at,
                 });
-                serde_json::to_value(notification).map(|value| (UserId::from(w.user_id), value))
+                serde_json::to_value(notification).map(|value| (w.user_id, value))
             })
             .collect::<Result<_, _>>()?;
         if due.is_empty() {
@@ -412,16 +409,16 @@ impl NotificationProjector {
             })
             .collect();
         outbox::append_all(conn, &events).await?;
-        let users: Vec<Uuid> = due.iter().map(|(user, _)| user.into_uuid()).collect();
-        let subscriptions: Vec<(Uuid, Uuid)> = push_subscriptions::table
+        let users: Vec<UserId> = due.iter().map(|(user, _)| *user).collect();
+        let subscriptions: Vec<(PushSubscriptionId, UserId)> = push_subscriptions::table
             .filter(push_subscriptions::user_id.eq_any(&users))
             .filter(push_subscriptions::disabled_at.is_null())
             .select((push_subscriptions::id, push_subscriptions::user_id))
             .load(conn)
             .await?;
         if !subscriptions.is_empty() {
-            let by_user: std::collections::HashMap<Uuid, &Value> =
-                due.iter().map(|(user, n)| (user.into_uuid(), n)).collect();
+            let by_user: std::collections::HashMap<UserId, &Value> =
+                due.iter().map(|(user, n)| (*user, n)).collect();
             let pushes: Vec<Value> = subscriptions
                 .iter()
                 .filter_map(|(subscription, user)| {
@@ -462,22 +459,19 @@ impl NotificationProjector {
         Ok(sent)
     }
 
-    /// Sends due digests every second until the process ends.
-    pub fn spawn_digests(self: &Arc<Self>) -> tokio::task::JoinHandle<()> {
-        let projector = Arc::downgrade(self);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tick.tick().await;
-                let Some(projector) = projector.upgrade() else {
-                    return;
-                };
-                if let Err(error) = projector.send_due_digests().await {
-                    tracing::warn!(%error, "sending notification digests failed");
-                }
+    /// Sends due digests every second until `cancel` (a round in progress is finished first).
+    pub async fn run_digests(&self, cancel: CancellationToken) {
+        let mut tick = tokio::time::interval(Duration::from_secs(1));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                _ = tick.tick() => {}
             }
-        })
+            if let Err(error) = self.send_due_digests().await {
+                tracing::warn!(%error, "sending notification digests failed");
+            }
+        }
     }
 }
 
@@ -563,7 +557,7 @@ mod tests {
         let message = DomainEvent::MessageCreated {
             conversation_id: ConversationId::new(),
             sender_id: UserId::new(),
-            message: json!({"id": Uuid::now_v7(), "content": "hi"}),
+            message: json!({"id": MessageId::new(), "content": "hi"}),
             origin: None,
         };
         assert!(notifies(&message));

@@ -28,7 +28,7 @@ use epop_storage::schema::{push_subscriptions, settings};
 use p256::elliptic_curve::sec1::ToEncodedPoint as _;
 use serde::Serialize;
 use serde_json::Value;
-use uuid::Uuid;
+use std::sync::Arc;
 use web_push_native::jwt_simple::algorithms::ES256KeyPair;
 use web_push_native::{Auth, WebPushBuilder};
 
@@ -166,7 +166,7 @@ async fn resolve(host: &str, port: u16, timeout: std::time::Duration) -> Option<
 /// subscription and whether it is new. The endpoint must pass [`check_endpoint`], and its name must not resolve
 /// to an address the server does not contact (a name that does not resolve now is accepted and checked at every
 /// delivery). Beyond `policy.max_per_user` subscriptions, the user's oldest are removed.
-pub async fn subscribe(
+async fn subscribe(
     pool: &DbPool,
     policy: &PushPolicy,
     user: UserId,
@@ -196,7 +196,7 @@ pub async fn subscribe(
     conn.transaction::<_, NotificationsError, _>(async |conn| {
         // One user's subscriptions change one at a time, so the cap holds under concurrent subscribes.
         diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('epop:push:' || $1::text, 0))")
-            .bind::<diesel::sql_types::Uuid, _>(user.into_uuid())
+            .bind::<diesel::sql_types::Uuid, _>(user)
             .execute(conn)
             .await?;
         let stored = store(conn, user, endpoint, p256dh, auth).await?;
@@ -205,7 +205,7 @@ pub async fn subscribe(
                 "DELETE FROM push_subscriptions WHERE id IN (SELECT id FROM push_subscriptions \
                  WHERE user_id = $1 ORDER BY created_at DESC, id DESC OFFSET $2)",
             )
-            .bind::<diesel::sql_types::Uuid, _>(user.into_uuid())
+            .bind::<diesel::sql_types::Uuid, _>(user)
             .bind::<diesel::sql_types::BigInt, _>(i64::try_from(policy.max_per_user).unwrap_or(i64::MAX))
             .execute(conn)
             .await?;
@@ -223,31 +223,32 @@ async fn store(
     p256dh: &str,
     auth: &str,
 ) -> NotificationsResult<(PushSubscription, bool)> {
-    let inserted: Option<(Uuid, String, DateTime<Utc>)> = diesel::insert_into(push_subscriptions::table)
-        .values((
-            push_subscriptions::id.eq(PushSubscriptionId::new().into_uuid()),
-            push_subscriptions::user_id.eq(user.into_uuid()),
-            push_subscriptions::endpoint.eq(endpoint),
-            push_subscriptions::p256dh.eq(p256dh),
-            push_subscriptions::auth.eq(auth),
-        ))
-        .on_conflict(push_subscriptions::endpoint)
-        .do_nothing()
-        .returning((
-            push_subscriptions::id,
-            push_subscriptions::endpoint,
-            push_subscriptions::created_at,
-        ))
-        .get_result(conn)
-        .await
-        .optional()?;
+    let inserted: Option<(PushSubscriptionId, String, DateTime<Utc>)> =
+        diesel::insert_into(push_subscriptions::table)
+            .values((
+                push_subscriptions::id.eq(PushSubscriptionId::new()),
+                push_subscriptions::user_id.eq(user),
+                push_subscriptions::endpoint.eq(endpoint),
+                push_subscriptions::p256dh.eq(p256dh),
+                push_subscriptions::auth.eq(auth),
+            ))
+            .on_conflict(push_subscriptions::endpoint)
+            .do_nothing()
+            .returning((
+                push_subscriptions::id,
+                push_subscriptions::endpoint,
+                push_subscriptions::created_at,
+            ))
+            .get_result(conn)
+            .await
+            .optional()?;
     let (row, created) = match inserted {
         Some(row) => (row, true),
         None => {
             let row =
                 diesel::update(push_subscriptions::table.filter(push_subscriptions::endpoint.eq(endpoint)))
                     .set((
-                        push_subscriptions::user_id.eq(user.into_uuid()),
+                        push_subscriptions::user_id.eq(user),
                         push_subscriptions::p256dh.eq(p256dh),
                         push_subscriptions::auth.eq(auth),
                         push_subscriptions::disabled_at.eq(None::<DateTime<Utc>>),
@@ -264,7 +265,7 @@ async fn store(
     };
     Ok((
         PushSubscription {
-            id: PushSubscriptionId::from(row.0),
+            id: row.0,
             endpoint: row.1,
             created_at: row.2,
         },
@@ -273,12 +274,12 @@ async fn store(
 }
 
 /// Removes one of `user`'s subscriptions, disabled ones included (`NotFound` for anyone else's).
-pub async fn unsubscribe(pool: &DbPool, user: UserId, id: PushSubscriptionId) -> NotificationsResult<()> {
+async fn unsubscribe(pool: &DbPool, user: UserId, id: PushSubscriptionId) -> NotificationsResult<()> {
     let mut conn = pool.get().await?;
     let removed = diesel::delete(
         push_subscriptions::table
-            .filter(push_subscriptions::id.eq(id.into_uuid()))
-            .filter(push_subscriptions::user_id.eq(user.into_uuid())),
+            .filter(push_subscriptions::id.eq(id))
+            .filter(push_subscriptions::user_id.eq(user)),
     )
     .execute(&mut conn)
     .await?;
@@ -293,9 +294,9 @@ pub async fn unsubscribe(pool: &DbPool, user: UserId, id: PushSubscriptionId) ->
 pub async fn subscription_ids(
     conn: &mut AsyncPgConnection,
     user: UserId,
-) -> epop_storage::StorageResult<Vec<Uuid>> {
+) -> epop_storage::StorageResult<Vec<PushSubscriptionId>> {
     Ok(push_subscriptions::table
-        .filter(push_subscriptions::user_id.eq(user.into_uuid()))
+        .filter(push_subscriptions::user_id.eq(user))
         .filter(push_subscriptions::disabled_at.is_null())
         .select(push_subscriptions::id)
         .load(conn)
@@ -345,7 +346,7 @@ fn refused_address(error: &(dyn std::error::Error + 'static)) -> bool {
 /// Delivers push jobs.
 pub struct PushSender {
     pool: DbPool,
-    vapid: std::sync::Arc<VapidKeys>,
+    vapid: Arc<VapidKeys>,
     policy: PushPolicy,
     client: reqwest::Client,
 }
@@ -358,11 +359,7 @@ impl std::fmt::Debug for PushSender {
 
 impl PushSender {
     /// A sender signing with `vapid`, contacting only endpoints `policy` allows.
-    pub fn new(
-        pool: DbPool,
-        vapid: std::sync::Arc<VapidKeys>,
-        policy: PushPolicy,
-    ) -> Result<Self, reqwest::Error> {
+    pub fn new(pool: DbPool, vapid: Arc<VapidKeys>, policy: PushPolicy) -> Result<Self, reqwest::Error> {
         let client = reqwest::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
             .connect_timeout(std::time::Duration::from_secs(10))
@@ -382,7 +379,7 @@ impl PushSender {
     }
 
     /// Stops delivering to a subscription (see the module notes: it is not deleted).
-    async fn disable(&self, id: Uuid) -> Result<(), String> {
+    async fn disable(&self, id: PushSubscriptionId) -> Result<(), String> {
         let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
         diesel::update(push_subscriptions::table.find(id))
             .set(push_subscriptions::disabled_at.eq(diesel::dsl::now))
@@ -403,7 +400,7 @@ impl JobHandler for PushSender {
         let id = payload
             .get("subscription_id")
             .and_then(Value::as_str)
-            .and_then(|s| s.parse::<Uuid>().ok())
+            .and_then(|s| s.parse::<PushSubscriptionId>().ok())
             .ok_or("the job has no subscription")?;
         let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
         let subscription: Option<(String, String, String)> = push_subscriptions::table
@@ -466,6 +463,64 @@ impl JobHandler for PushSender {
             404 | 410 => self.disable(id).await,
             status => Err(format!("the push service answered {status}")),
         }
+    }
+}
+
+/// Web Push as the gateway sees it: the server's VAPID key and each user's subscriptions; for the host's job
+/// worker, [`Self::sender`] makes the [`PushSender`] that delivers with the same key and policy.
+#[derive(Clone)]
+pub struct PushService {
+    pool: DbPool,
+    vapid: Arc<VapidKeys>,
+    policy: PushPolicy,
+}
+
+impl std::fmt::Debug for PushService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PushService")
+            .field("vapid", &self.vapid)
+            .field("policy", &self.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PushService {
+    /// A service signing with `vapid` (see [`VapidKeys::load_or_create`]) under `policy`.
+    pub fn new(pool: DbPool, vapid: VapidKeys, policy: PushPolicy) -> Self {
+        Self {
+            pool,
+            vapid: Arc::new(vapid),
+            policy,
+        }
+    }
+
+    /// The public key browsers pass to `pushManager.subscribe` (base64url, uncompressed point).
+    pub fn vapid_public_key(&self) -> &str {
+        self.vapid.public_key()
+    }
+
+    /// Stores a subscription for `user` and returns it and whether it is new. The same endpoint again answers
+    /// the existing one (moved to `user`, delivered to again if it was disabled). The endpoint must pass
+    /// [`check_endpoint`] and its name must not resolve to an address the server does not contact; beyond
+    /// [`PushPolicy::max_per_user`] subscriptions, the user's oldest are removed.
+    pub async fn subscribe(
+        &self,
+        user: UserId,
+        endpoint: &str,
+        p256dh: &str,
+        auth: &str,
+    ) -> NotificationsResult<(PushSubscription, bool)> {
+        subscribe(&self.pool, &self.policy, user, endpoint, p256dh, auth).await
+    }
+
+    /// Removes one of `user`'s subscriptions (`NotFound` for anyone else's).
+    pub async fn unsubscribe(&self, user: UserId, id: PushSubscriptionId) -> NotificationsResult<()> {
+        unsubscribe(&self.pool, user, id).await
+    }
+
+    /// The job handler of the `push` queue, for the host's job worker.
+    pub fn sender(&self) -> Result<PushSender, reqwest::Error> {
+        PushSender::new(self.pool.clone(), self.vapid.clone(), self.policy)
     }
 }
 

@@ -8,32 +8,29 @@ use diesel::{
     SelectableHelper as _,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
-use epop_core::NotificationId;
+use epop_core::{NotificationId, UserId};
 use epop_storage::schema::notifications;
-use uuid::Uuid;
 
 /// A row of `notifications`.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = notifications, check_for_backend(diesel::pg::Pg))]
-pub struct NotificationRow {
+pub(crate) struct NotificationRow {
     /// Primary key.
-    pub id: Uuid,
-    /// Owner.
-    pub user_id: Uuid,
+    pub(crate) id: NotificationId,
     /// Type.
-    pub kind: String,
+    pub(crate) kind: String,
     /// Payload.
-    pub payload: serde_json::Value,
+    pub(crate) payload: serde_json::Value,
     /// Read flag.
-    pub is_read: bool,
+    pub(crate) is_read: bool,
     /// Creation time.
-    pub created_at: DateTime<Utc>,
+    pub(crate) created_at: DateTime<Utc>,
 }
 
 impl From<NotificationRow> for Notification {
     fn from(row: NotificationRow) -> Self {
         Notification {
-            id: NotificationId::from(row.id),
+            id: row.id,
             kind: row.kind,
             payload: row.payload,
             is_read: row.is_read,
@@ -42,31 +39,12 @@ impl From<NotificationRow> for Notification {
     }
 }
 
-/// Inserts a notification and returns it.
-pub async fn insert(
-    conn: &mut AsyncPgConnection,
-    user: Uuid,
-    kind: &str,
-    payload: &serde_json::Value,
-) -> NotificationsResult<NotificationRow> {
-    Ok(diesel::insert_into(notifications::table)
-        .values((
-            notifications::id.eq(NotificationId::new().into_uuid()),
-            notifications::user_id.eq(user),
-            notifications::kind.eq(kind),
-            notifications::payload.eq(payload),
-        ))
-        .returning(NotificationRow::as_returning())
-        .get_result(conn)
-        .await?)
-}
-
 /// One page of a user's notifications, newest first, after `(created_at, id)`; `limit + 1` rows.
-pub async fn page(
+pub(crate) async fn page(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     unread_only: bool,
-    after: Option<(DateTime<Utc>, Uuid)>,
+    after: Option<(DateTime<Utc>, NotificationId)>,
     limit: i64,
 ) -> NotificationsResult<Vec<NotificationRow>> {
     let mut query = notifications::table
@@ -91,7 +69,7 @@ pub async fn page(
 }
 
 /// How many unread notifications a user has.
-pub async fn unread_count(conn: &mut AsyncPgConnection, user: Uuid) -> NotificationsResult<i64> {
+pub(crate) async fn unread_count(conn: &mut AsyncPgConnection, user: UserId) -> NotificationsResult<i64> {
     Ok(notifications::table
         .filter(notifications::user_id.eq(user))
         .filter(notifications::is_read.eq(false))
@@ -101,7 +79,11 @@ pub async fn unread_count(conn: &mut AsyncPgConnection, user: Uuid) -> Notificat
 }
 
 /// Marks one of the user's notifications read; returns whether it exists and is theirs.
-pub async fn mark_read(conn: &mut AsyncPgConnection, user: Uuid, id: Uuid) -> NotificationsResult<bool> {
+pub(crate) async fn mark_read(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    id: NotificationId,
+) -> NotificationsResult<bool> {
     let updated = diesel::update(
         notifications::table
             .filter(notifications::id.eq(id))
@@ -114,7 +96,7 @@ pub async fn mark_read(conn: &mut AsyncPgConnection, user: Uuid, id: Uuid) -> No
 }
 
 /// Marks all of the user's notifications read.
-pub async fn mark_all_read(conn: &mut AsyncPgConnection, user: Uuid) -> NotificationsResult<usize> {
+pub(crate) async fn mark_all_read(conn: &mut AsyncPgConnection, user: UserId) -> NotificationsResult<usize> {
     Ok(diesel::update(
         notifications::table
             .filter(notifications::user_id.eq(user))

@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use epop_core::{Cursor, NotificationId, Page, PageRequest, UserId};
 use epop_storage::DbPool;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 /// A user's notifications.
 #[derive(Clone)]
@@ -24,7 +23,7 @@ impl std::fmt::Debug for NotificationsService {
 #[derive(Debug, Serialize, Deserialize)]
 struct NotificationCursor {
     created_at: DateTime<Utc>,
-    id: Uuid,
+    id: NotificationId,
 }
 
 impl NotificationsService {
@@ -49,13 +48,13 @@ impl NotificationsService {
         let mut conn = self.pool.get().await?;
         let rows = repo::page(
             &mut conn,
-            me.into_uuid(),
+            me,
             unread_only,
             after.map(|c| (c.created_at, c.id)),
             i64::from(page.limit),
         )
         .await?;
-        let unread = repo::unread_count(&mut conn, me.into_uuid()).await?;
+        let unread = repo::unread_count(&mut conn, me).await?;
         let page = Page::from_overfetch(rows, page.limit, |row| NotificationCursor {
             created_at: row.created_at,
             id: row.id,
@@ -66,7 +65,7 @@ impl NotificationsService {
     /// Marks one of `me`'s notifications read (`NotFound` for anyone else's).
     pub async fn read(&self, me: UserId, id: NotificationId) -> NotificationsResult<()> {
         let mut conn = self.pool.get().await?;
-        if repo::mark_read(&mut conn, me.into_uuid(), id.into_uuid()).await? {
+        if repo::mark_read(&mut conn, me, id).await? {
             Ok(())
         } else {
             Err(NotificationsError::NotFound)
@@ -76,7 +75,7 @@ impl NotificationsService {
     /// Marks all of `me`'s notifications read.
     pub async fn read_all(&self, me: UserId) -> NotificationsResult<()> {
         let mut conn = self.pool.get().await?;
-        repo::mark_all_read(&mut conn, me.into_uuid()).await?;
+        repo::mark_all_read(&mut conn, me).await?;
         Ok(())
     }
 }

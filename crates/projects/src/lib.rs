@@ -27,7 +27,7 @@
 pub mod access;
 pub mod error;
 pub mod model;
-pub mod repo;
+mod repo;
 pub mod service;
 
 pub use access::{Action, allowed, effective_role};

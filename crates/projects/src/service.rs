@@ -14,7 +14,6 @@ use epop_storage::{DbPool, outbox};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::str::FromStr as _;
-use uuid::Uuid;
 
 /// Projects, members and tasks.
 #[derive(Clone)]
@@ -29,18 +28,18 @@ impl std::fmt::Debug for ProjectsService {
     }
 }
 
-/// Position in a list ordered by `(created_at, id)`.
+/// Position in a list ordered by `(created_at, id)`, of projects or of tasks (`I` is their id).
 #[derive(Debug, Serialize, Deserialize)]
-struct CreatedCursor {
+struct CreatedCursor<I> {
     c: DateTime<Utc>,
-    i: Uuid,
+    i: I,
 }
 
 /// Position in the cross-project task list, plus the moment of its first page.
 #[derive(Debug, Serialize, Deserialize)]
 struct DueCursor {
     d: Option<DateTime<Utc>>,
-    i: Uuid,
+    i: TaskId,
     a: DateTime<Utc>,
 }
 
@@ -63,12 +62,12 @@ fn project_status(value: &str) -> ProjectStatus {
 
 fn task_from_row(row: TaskRow) -> Task {
     Task {
-        id: TaskId::from(row.id),
-        project_id: ProjectId::from(row.project_id),
+        id: row.id,
+        project_id: row.project_id,
         title: row.title,
         description: row.description,
         status: TaskStatus::from_str(&row.status).unwrap_or(TaskStatus::Todo),
-        assigned_to: row.assigned_to.map(UserId::from),
+        assigned_to: row.assigned_to,
         due_date: row.due_date,
         version: row.version,
         created_at: row.created_at,
@@ -90,9 +89,9 @@ impl ProjectsService {
     async fn role_in(
         conn: &mut AsyncPgConnection,
         actor: Actor,
-        project: Uuid,
+        project: ProjectId,
     ) -> ProjectsResult<ProjectRole> {
-        let membership = repo_projects::role_of(conn, project, actor.id.into_uuid())
+        let membership = repo_projects::role_of(conn, project, actor.id)
             .await?
             .and_then(|role| ProjectRole::from_str(&role).ok());
         let role = effective_role(membership, actor.global_admin).ok_or(ProjectsError::NotFound)?;
@@ -116,7 +115,7 @@ impl ProjectsService {
     async fn authorize(
         conn: &mut AsyncPgConnection,
         actor: Actor,
-        project: Uuid,
+        project: ProjectId,
         action: Action,
     ) -> ProjectsResult<ProjectRole> {
         let role = Self::role_in(conn, actor, project).await?;
@@ -125,31 +124,33 @@ impl ProjectsService {
     }
 
     /// Whether `user` is a member of `project` (a task's assignee must be).
-    async fn is_member(conn: &mut AsyncPgConnection, project: Uuid, user: UserId) -> ProjectsResult<bool> {
-        Ok(repo_projects::role_of(conn, project, user.into_uuid())
-            .await?
-            .is_some())
+    async fn is_member(
+        conn: &mut AsyncPgConnection,
+        project: ProjectId,
+        user: UserId,
+    ) -> ProjectsResult<bool> {
+        Ok(repo_projects::role_of(conn, project, user).await?.is_some())
     }
 
     async fn assemble(conn: &mut AsyncPgConnection, rows: Vec<ProjectRow>) -> ProjectsResult<Vec<Project>> {
-        let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-        let mut members: HashMap<Uuid, Vec<ProjectMember>> = HashMap::new();
+        let ids: Vec<ProjectId> = rows.iter().map(|row| row.id).collect();
+        let mut members: HashMap<ProjectId, Vec<ProjectMember>> = HashMap::new();
         for (project, user, role) in repo_projects::members_of(conn, &ids).await? {
             if let Ok(role) = ProjectRole::from_str(&role) {
-                members.entry(project).or_default().push(ProjectMember {
-                    user_id: UserId::from(user),
-                    role,
-                });
+                members
+                    .entry(project)
+                    .or_default()
+                    .push(ProjectMember { user_id: user, role });
             }
         }
         Ok(rows
             .into_iter()
             .map(|row| Project {
-                id: ProjectId::from(row.id),
+                id: row.id,
                 members: members.remove(&row.id).unwrap_or_default(),
                 name: row.name,
                 description: row.description,
-                owner_id: UserId::from(row.owner_id),
+                owner_id: row.owner_id,
                 status: project_status(&row.status),
                 created_at: row.created_at,
                 updated_at: row.updated_at,
@@ -157,7 +158,7 @@ impl ProjectsService {
             .collect())
     }
 
-    async fn load_project(conn: &mut AsyncPgConnection, id: Uuid) -> ProjectsResult<Project> {
+    async fn load_project(conn: &mut AsyncPgConnection, id: ProjectId) -> ProjectsResult<Project> {
         let row = repo_projects::find(conn, id)
             .await?
             .ok_or(ProjectsError::NotFound)?;
@@ -173,7 +174,7 @@ impl ProjectsService {
     #[tracing::instrument(skip(self, new))]
     pub async fn create_project(&self, actor: Actor, new: &NewProject) -> ProjectsResult<Project> {
         let mut conn = self.pool.get().await?;
-        let id = ProjectId::new().into_uuid();
+        let id = ProjectId::new();
         let status = new.status.unwrap_or(ProjectStatus::Active);
         conn.transaction::<_, ProjectsError, _>(async |conn| {
             repo_projects::insert(
@@ -182,12 +183,12 @@ impl ProjectsService {
                     id,
                     name: &new.name,
                     description: new.description.as_deref().unwrap_or(""),
-                    owner_id: actor.id.into_uuid(),
+                    owner_id: actor.id,
                     status: status.as_str(),
                 },
             )
             .await?;
-            repo_projects::add_member(conn, id, actor.id.into_uuid(), ProjectRole::Owner.as_str()).await?;
+            repo_projects::add_member(conn, id, actor.id, ProjectRole::Owner.as_str()).await?;
             Ok(())
         })
         .await?;
@@ -197,8 +198,8 @@ impl ProjectsService {
     /// One project the caller may see.
     pub async fn project(&self, actor: Actor, id: ProjectId) -> ProjectsResult<Project> {
         let mut conn = self.pool.get().await?;
-        Self::authorize(&mut conn, actor, id.into_uuid(), Action::View).await?;
-        Self::load_project(&mut conn, id.into_uuid()).await
+        Self::authorize(&mut conn, actor, id, Action::View).await?;
+        Self::load_project(&mut conn, id).await
     }
 
     /// The projects the caller is a member of (every project for a global admin), oldest first.
@@ -208,11 +209,11 @@ impl ProjectsService {
         status: Option<ProjectStatus>,
         page: &PageRequest,
     ) -> ProjectsResult<Page<Project>> {
-        let after = decode::<CreatedCursor>(page)?;
+        let after = decode::<CreatedCursor<ProjectId>>(page)?;
         let mut conn = self.pool.get().await?;
         let rows = repo_projects::page(
             &mut conn,
-            (!actor.global_admin).then_some(actor.id.into_uuid()),
+            (!actor.global_admin).then_some(actor.id),
             status.map(ProjectStatus::as_str),
             after.map(|c| (c.c, c.i)),
             overfetch(page),
@@ -237,10 +238,10 @@ impl ProjectsService {
         changes: &ProjectChanges,
     ) -> ProjectsResult<Project> {
         let mut conn = self.pool.get().await?;
-        Self::authorize(&mut conn, actor, id.into_uuid(), Action::UpdateProject).await?;
+        Self::authorize(&mut conn, actor, id, Action::UpdateProject).await?;
         repo_projects::update(
             &mut conn,
-            id.into_uuid(),
+            id,
             &ProjectChangeset {
                 name: changes.name.as_deref(),
                 description: changes.description.as_deref(),
@@ -249,15 +250,15 @@ impl ProjectsService {
         )
         .await?
         .ok_or(ProjectsError::NotFound)?;
-        Self::load_project(&mut conn, id.into_uuid()).await
+        Self::load_project(&mut conn, id).await
     }
 
     /// Deletes a project and its tasks (`owner` only).
     #[tracing::instrument(skip(self))]
     pub async fn delete_project(&self, actor: Actor, id: ProjectId) -> ProjectsResult<()> {
         let mut conn = self.pool.get().await?;
-        Self::authorize(&mut conn, actor, id.into_uuid(), Action::DeleteProject).await?;
-        if repo_projects::delete(&mut conn, id.into_uuid()).await? {
+        Self::authorize(&mut conn, actor, id, Action::DeleteProject).await?;
+        if repo_projects::delete(&mut conn, id).await? {
             Ok(())
         } else {
             Err(ProjectsError::NotFound)
@@ -276,7 +277,7 @@ impl ProjectsService {
         user: UserId,
         role: ProjectRole,
     ) -> ProjectsResult<Project> {
-        let project = id.into_uuid();
+        let project = id;
         let mut conn = self.pool.get().await?;
         conn.transaction::<_, ProjectsError, _>(async |conn| {
             let row = repo_projects::lock(conn, project)
@@ -286,10 +287,10 @@ impl ProjectsService {
             if role == ProjectRole::Owner {
                 Self::require(mine, Action::ManageOwners)?;
             }
-            if !repo_projects::user_exists(conn, user.into_uuid()).await? {
+            if !repo_projects::user_exists(conn, user).await? {
                 return Err(ProjectsError::invalid("user_id", "no such user"));
             }
-            if !repo_projects::add_member(conn, project, user.into_uuid(), role.as_str()).await? {
+            if !repo_projects::add_member(conn, project, user, role.as_str()).await? {
                 return Err(ProjectsError::AlreadyMember);
             }
             outbox::append(
@@ -320,14 +321,14 @@ impl ProjectsService {
         user: UserId,
         role: ProjectRole,
     ) -> ProjectsResult<Project> {
-        let project = id.into_uuid();
+        let project = id;
         let mut conn = self.pool.get().await?;
         conn.transaction::<_, ProjectsError, _>(async |conn| {
             repo_projects::lock(conn, project)
                 .await?
                 .ok_or(ProjectsError::NotFound)?;
             let mine = Self::authorize(conn, actor, project, Action::ManageMembers).await?;
-            let current = repo_projects::role_of(conn, project, user.into_uuid())
+            let current = repo_projects::role_of(conn, project, user)
                 .await?
                 .and_then(|r| ProjectRole::from_str(&r).ok())
                 .ok_or(ProjectsError::NotFound)?;
@@ -339,9 +340,9 @@ impl ProjectsService {
                 if repo_projects::count_owners(conn, project).await? <= 1 {
                     return Err(ProjectsError::LastOwner);
                 }
-                repo_projects::replace_owner_id(conn, project, user.into_uuid()).await?;
+                repo_projects::replace_owner_id(conn, project, user).await?;
             }
-            repo_projects::set_role(conn, project, user.into_uuid(), role.as_str()).await?;
+            repo_projects::set_role(conn, project, user, role.as_str()).await?;
             Ok(())
         })
         .await?;
@@ -352,14 +353,14 @@ impl ProjectsService {
     /// owner removes an owner; the last owner stays. Their open tasks in the project are unassigned.
     #[tracing::instrument(skip(self))]
     pub async fn remove_member(&self, actor: Actor, id: ProjectId, user: UserId) -> ProjectsResult<()> {
-        let project = id.into_uuid();
+        let project = id;
         let mut conn = self.pool.get().await?;
         conn.transaction::<_, ProjectsError, _>(async |conn| {
             repo_projects::lock(conn, project)
                 .await?
                 .ok_or(ProjectsError::NotFound)?;
             let mine = Self::role_in(conn, actor, project).await?;
-            let target = repo_projects::role_of(conn, project, user.into_uuid())
+            let target = repo_projects::role_of(conn, project, user)
                 .await?
                 .and_then(|r| ProjectRole::from_str(&r).ok())
                 .ok_or(ProjectsError::NotFound)?;
@@ -375,10 +376,10 @@ impl ProjectsService {
                 if repo_projects::count_owners(conn, project).await? <= 1 {
                     return Err(ProjectsError::LastOwner);
                 }
-                repo_projects::replace_owner_id(conn, project, user.into_uuid()).await?;
+                repo_projects::replace_owner_id(conn, project, user).await?;
             }
-            repo_projects::remove_member(conn, project, user.into_uuid()).await?;
-            let unassigned = repo_tasks::unassign_open(conn, project, user.into_uuid()).await?;
+            repo_projects::remove_member(conn, project, user).await?;
+            let unassigned = repo_tasks::unassign_open(conn, project, user).await?;
             tracing::debug!(unassigned, "member removed");
             Ok(())
         })
@@ -390,27 +391,26 @@ impl ProjectsService {
     /// Creates a task (not `viewer`s); the assignee must be a project member.
     #[tracing::instrument(skip(self, new))]
     pub async fn create_task(&self, actor: Actor, project: ProjectId, new: &NewTask) -> ProjectsResult<Task> {
-        let project_uuid = project.into_uuid();
         let mut conn = self.pool.get().await?;
         let (row, assigned) = conn
             .transaction::<_, ProjectsError, _>(async |conn| {
-                Self::authorize(conn, actor, project_uuid, Action::EditTasks).await?;
+                Self::authorize(conn, actor, project, Action::EditTasks).await?;
                 if let Some(user) = new.assigned_to
-                    && !Self::is_member(conn, project_uuid, user).await?
+                    && !Self::is_member(conn, project, user).await?
                 {
                     return Err(not_a_member());
                 }
                 let row = repo_tasks::insert(
                     conn,
                     &NewTaskRow {
-                        id: TaskId::new().into_uuid(),
-                        project_id: project_uuid,
+                        id: TaskId::new(),
+                        project_id: project,
                         title: &new.title,
                         description: new.description.as_deref().unwrap_or(""),
                         status: new.status.unwrap_or(TaskStatus::Todo).as_str(),
-                        assigned_to: new.assigned_to.map(UserId::into_uuid),
+                        assigned_to: new.assigned_to,
                         due_date: new.due_date,
-                        created_by: actor.id.into_uuid(),
+                        created_by: actor.id,
                     },
                 )
                 .await?;
@@ -429,21 +429,21 @@ impl ProjectsService {
         conn: &mut AsyncPgConnection,
         actor: Actor,
         row: &TaskRow,
-        previous: Option<Uuid>,
+        previous: Option<UserId>,
     ) -> ProjectsResult<bool> {
         let Some(assignee) = row.assigned_to else {
             return Ok(false);
         };
-        if Some(assignee) == previous || assignee == actor.id.into_uuid() {
+        if Some(assignee) == previous || assignee == actor.id {
             return Ok(false);
         }
         outbox::append(
             conn,
             &DomainEvent::TaskAssigned {
-                task_id: TaskId::from(row.id),
-                project_id: ProjectId::from(row.project_id),
+                task_id: row.id,
+                project_id: row.project_id,
                 title: row.title.clone(),
-                assigned_to: UserId::from(assignee),
+                assigned_to: assignee,
                 assigned_by: actor.id,
             },
         )
@@ -460,9 +460,9 @@ impl ProjectsService {
         lock: bool,
     ) -> ProjectsResult<TaskRow> {
         let row = if lock {
-            repo_tasks::lock(conn, id.into_uuid()).await?
+            repo_tasks::lock(conn, id).await?
         } else {
-            repo_tasks::find(conn, id.into_uuid()).await?
+            repo_tasks::find(conn, id).await?
         }
         .ok_or(ProjectsError::NotFound)?;
         Self::authorize(conn, actor, row.project_id, action).await?;
@@ -505,12 +505,12 @@ impl ProjectsService {
                 }
                 let row = repo_tasks::update(
                     conn,
-                    id.into_uuid(),
+                    id,
                     &TaskChangeset {
                         title: changes.title.as_deref(),
                         description: changes.description.as_deref(),
                         status: changes.status.map(TaskStatus::as_str),
-                        assigned_to: changes.assigned_to.map(|user| user.map(UserId::into_uuid)),
+                        assigned_to: changes.assigned_to,
                         due_date: changes.due_date,
                     },
                 )
@@ -530,7 +530,7 @@ impl ProjectsService {
     pub async fn delete_task(&self, actor: Actor, id: TaskId) -> ProjectsResult<()> {
         let mut conn = self.pool.get().await?;
         Self::task_for(&mut conn, actor, id, Action::EditTasks, false).await?;
-        if repo_tasks::delete(&mut conn, id.into_uuid()).await? {
+        if repo_tasks::delete(&mut conn, id).await? {
             Ok(())
         } else {
             Err(ProjectsError::NotFound)
@@ -545,14 +545,14 @@ impl ProjectsService {
         filter: &ProjectTaskFilter,
         page: &PageRequest,
     ) -> ProjectsResult<Page<Task>> {
-        let after = decode::<CreatedCursor>(page)?;
+        let after = decode::<CreatedCursor<TaskId>>(page)?;
         let mut conn = self.pool.get().await?;
-        Self::authorize(&mut conn, actor, project.into_uuid(), Action::View).await?;
+        Self::authorize(&mut conn, actor, project, Action::View).await?;
         let rows = repo_tasks::page_in_project(
             &mut conn,
-            project.into_uuid(),
+            project,
             filter.status.map(TaskStatus::as_str),
-            filter.assigned_to.map(UserId::into_uuid),
+            filter.assigned_to,
             after.map(|c| (c.c, c.i)),
             overfetch(page),
         )
@@ -582,8 +582,8 @@ impl ProjectsService {
         let rows = repo_tasks::page_visible(
             &mut conn,
             VisibleFilter {
-                member: (!actor.global_admin).then_some(actor.id.into_uuid()),
-                assigned_to: filter.assigned_to.map(UserId::into_uuid),
+                member: (!actor.global_admin).then_some(actor.id),
+                assigned_to: filter.assigned_to,
                 status: filter.status.map(TaskStatus::as_str),
                 due_before: filter.due_before,
                 as_of,

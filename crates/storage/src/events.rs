@@ -17,6 +17,7 @@
 //!   that falls behind reads what it missed with [`EventBus::since`].
 
 use crate::db::DbPool;
+pub use crate::outbox::PublishedEvent;
 use crate::redis::RedisPool;
 use crate::{StorageError, StorageResult, outbox};
 use diesel_async::{AsyncConnection as _, RunQueryDsl as _};
@@ -25,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
 
 /// How many events a subscriber may fall behind before it must read the rest from the outbox.
 const BUS_CAPACITY: usize = 16_384;
@@ -40,15 +42,6 @@ const TAIL_CHECK: Duration = Duration::from_secs(1);
 const SEQUENCER_QUEUE: usize = 256;
 /// The most events one catch-up read returns.
 pub const CATCH_UP_LIMIT: i64 = 10_000;
-
-/// A domain event with its position in publish order (0 for an ephemeral event, which has none).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PublishedEvent {
-    /// Position in publish order: 1, 2, 3 … across all nodes; 0 for typing and presence.
-    pub position: i64,
-    /// The event.
-    pub event: DomainEvent,
-}
 
 /// What travels on the Redis channel: the event and the node that published it.
 #[derive(Serialize)]
@@ -97,8 +90,9 @@ impl std::fmt::Debug for EventBus {
 
 impl EventBus {
     /// A bus on `{prefix}:events`; with `redis`, events travel through Redis to every node; with `db`, gaps are
-    /// filled from the outbox. Spawns the node's sequencer, so call it inside a Tokio runtime.
-    pub fn new(db: Option<DbPool>, redis: Option<RedisPool>, prefix: &str) -> Self {
+    /// filled from the outbox. Starts nothing: committed events reach subscribers only while the returned
+    /// [`EventSequencer`] runs (the host runs it with its other background work).
+    pub fn new(db: Option<DbPool>, redis: Option<RedisPool>, prefix: &str) -> (Self, EventSequencer) {
         let (local, _) = broadcast::channel(BUS_CAPACITY);
         let (sequencer, inputs) = mpsc::channel(SEQUENCER_QUEUE);
         let bus = Self {
@@ -109,14 +103,14 @@ impl EventBus {
             channel: Arc::from(format!("{prefix}:events")),
             node: Arc::from(uuid::Uuid::now_v7().simple().to_string()),
         };
-        Sequencer {
+        let sequencer = EventSequencer {
             local: bus.local.clone(),
             db: bus.db.clone(),
             tail_check: bus.redis.is_some(),
             last: None,
-        }
-        .spawn(inputs);
-        bus
+            inputs,
+        };
+        (bus, sequencer)
     }
 
     /// A receiver of every event published from now on.
@@ -180,23 +174,28 @@ impl EventBus {
         }
     }
 
-    /// Forwards events from the Redis channel to this node until the process ends, reconnecting after failures
-    /// (and reading from the outbox what was published meanwhile). Call once per node when Redis is configured.
-    pub fn spawn_redis_listener(&self, redis_url: String) -> tokio::task::JoinHandle<()> {
-        let bus = self.clone();
-        tokio::spawn(async move {
-            let mut delay = Duration::from_millis(100);
-            loop {
-                match bus.listen(&redis_url).await {
-                    Ok(()) => delay = Duration::from_millis(100),
-                    Err(error) => {
-                        tracing::warn!(%error, "event bus: Redis subscription lost; reconnecting");
-                        delay = (delay * 2).min(Duration::from_secs(5));
-                    }
+    /// Forwards events from the Redis channel to this node until `cancel`, reconnecting after failures (and
+    /// reading from the outbox what was published meanwhile). Run once per node when Redis is configured.
+    pub async fn listen_redis(self, redis_url: String, cancel: CancellationToken) {
+        let mut delay = Duration::from_millis(100);
+        loop {
+            // A subscription holds no state worth finishing: stopping mid-message loses nothing stored.
+            let listened = tokio::select! {
+                () = cancel.cancelled() => return,
+                listened = self.listen(&redis_url) => listened,
+            };
+            match listened {
+                Ok(()) => delay = Duration::from_millis(100),
+                Err(error) => {
+                    tracing::warn!(%error, "event bus: Redis subscription lost; reconnecting");
+                    delay = (delay * 2).min(Duration::from_secs(5));
                 }
-                tokio::time::sleep(delay).await;
             }
-        })
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+        }
     }
 
     async fn listen(&self, redis_url: &str) -> StorageResult<()> {
@@ -239,33 +238,47 @@ impl EventBus {
     }
 }
 
-/// Hands positioned events to local subscribers in position order, each once, filling gaps from the outbox.
-struct Sequencer {
+/// The one task per node that hands positioned events to local subscribers in position order, each once,
+/// filling gaps from the outbox. Made by [`EventBus::new`]; nothing reaches subscribers until it runs.
+pub struct EventSequencer {
     local: broadcast::Sender<Arc<PublishedEvent>>,
     db: Option<DbPool>,
     /// Whether other nodes may publish (Redis): then the newest position is checked every second.
     tail_check: bool,
     /// The last position handed over (`None` until known).
     last: Option<i64>,
+    inputs: mpsc::Receiver<SequencerInput>,
 }
 
-impl Sequencer {
-    fn spawn(mut self, mut inputs: mpsc::Receiver<SequencerInput>) {
-        tokio::spawn(async move {
-            self.last = self.newest().await;
-            let mut tick = tokio::time::interval(TAIL_CHECK);
-            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            loop {
-                tokio::select! {
-                    input = inputs.recv() => match input {
-                        Some(SequencerInput::Events(events)) => self.hand_over(events).await,
-                        Some(SequencerInput::Resync) => self.catch_up_to_newest().await,
-                        None => return,
-                    },
-                    _ = tick.tick(), if self.tail_check => self.catch_up_to_newest().await,
-                }
+impl std::fmt::Debug for EventSequencer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventSequencer")
+            .field("last", &self.last)
+            .finish_non_exhaustive()
+    }
+}
+
+impl EventSequencer {
+    /// Hands events over until `cancel` (or until every [`EventBus`] clone is gone); a batch being handed over
+    /// is finished first.
+    pub async fn run(mut self, cancel: CancellationToken) {
+        self.last = tokio::select! {
+            () = cancel.cancelled() => return,
+            newest = self.newest() => newest,
+        };
+        let mut tick = tokio::time::interval(TAIL_CHECK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                input = self.inputs.recv() => match input {
+                    Some(SequencerInput::Events(events)) => self.hand_over(events).await,
+                    Some(SequencerInput::Resync) => self.catch_up_to_newest().await,
+                    None => return,
+                },
+                _ = tick.tick(), if self.tail_check => self.catch_up_to_newest().await,
             }
-        });
+        }
     }
 
     /// The newest published position, from the outbox.
@@ -403,27 +416,29 @@ impl OutboxRelay {
         self
     }
 
-    /// Runs the relay until the process ends.
-    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut ticks = 0u32;
-            loop {
-                match self.drain().await {
-                    // More may be waiting (a full batch, or another node held the lock): go again soon.
-                    Ok(Drained::Full | Drained::Busy) => {
-                        tokio::time::sleep(Duration::from_millis(2)).await;
-                        continue;
-                    }
-                    Ok(Drained::Done) => {}
-                    Err(error) => tracing::warn!(%error, "outbox relay failed; retrying"),
+    /// Runs the relay until `cancel`. A batch in progress is finished (committed and published) first, so
+    /// stopping never leaves a transaction open.
+    pub async fn run(self, cancel: CancellationToken) {
+        let mut ticks = 0u32;
+        while !cancel.is_cancelled() {
+            match self.drain().await {
+                // More may be waiting (a full batch, or another node held the lock): go again soon.
+                Ok(Drained::Full | Drained::Busy) => {
+                    tokio::time::sleep(Duration::from_millis(2)).await;
+                    continue;
                 }
-                ticks = ticks.wrapping_add(1);
-                if ticks.is_multiple_of(7200) {
-                    self.purge_published().await;
-                }
-                let _ = tokio::time::timeout(RELAY_POLL, self.notifier.0.notified()).await;
+                Ok(Drained::Done) => {}
+                Err(error) => tracing::warn!(%error, "outbox relay failed; retrying"),
             }
-        })
+            ticks = ticks.wrapping_add(1);
+            if ticks.is_multiple_of(7200) {
+                self.purge_published().await;
+            }
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                _ = tokio::time::timeout(RELAY_POLL, self.notifier.0.notified()) => {}
+            }
+        }
     }
 
     /// Publishes one batch of unpublished events: positions assigned and the batch marked published in one

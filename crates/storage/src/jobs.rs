@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
 
 /// Attempts before a job is declared dead, unless the enqueuer says otherwise.
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 5;
@@ -328,31 +329,32 @@ impl JobWorker {
         Ok(count)
     }
 
-    /// Runs until the process ends: claims due jobs, sleeps when there are none (woken early by
-    /// [`Self::waker`]), and takes back jobs of dead workers now and then.
-    pub fn spawn(self) -> tokio::task::JoinHandle<()> {
-        tokio::spawn(async move {
-            let mut rounds = 0u32;
-            loop {
-                rounds = rounds.wrapping_add(1);
-                if rounds.is_multiple_of(600)
-                    && let Ok(mut conn) = self.pool.get().await
-                    && let Err(error) = requeue_abandoned(&mut conn, Utc::now()).await
-                {
-                    tracing::warn!(%error, "could not take back abandoned jobs");
-                }
-                match self.run_once().await {
-                    Ok(0) => {
-                        let _ = tokio::time::timeout(Duration::from_secs(1), self.wake.notified()).await;
-                    }
-                    Ok(_) => {}
-                    Err(error) => {
-                        tracing::warn!(%error, "job worker failed; retrying");
-                        tokio::time::sleep(Duration::from_secs(1)).await;
-                    }
-                }
+    /// Runs until `cancel`: claims due jobs, sleeps when there are none (woken early by [`Self::waker`]), and
+    /// takes back jobs of dead workers now and then. A batch in progress is finished (its outcomes stored)
+    /// before it stops.
+    pub async fn run(self, cancel: CancellationToken) {
+        let mut rounds = 0u32;
+        while !cancel.is_cancelled() {
+            rounds = rounds.wrapping_add(1);
+            if rounds.is_multiple_of(600)
+                && let Ok(mut conn) = self.pool.get().await
+                && let Err(error) = requeue_abandoned(&mut conn, Utc::now()).await
+            {
+                tracing::warn!(%error, "could not take back abandoned jobs");
             }
-        })
+            let pause = match self.run_once().await {
+                Ok(0) => Duration::from_secs(1),
+                Ok(_) => continue,
+                Err(error) => {
+                    tracing::warn!(%error, "job worker failed; retrying");
+                    Duration::from_secs(1)
+                }
+            };
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                _ = tokio::time::timeout(pause, self.wake.notified()) => {}
+            }
+        }
     }
 }
 

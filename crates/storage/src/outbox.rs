@@ -4,16 +4,27 @@
 //! read by position.
 
 use crate::StorageResult;
-use crate::events::PublishedEvent;
 use crate::schema::{outbox, outbox_positions};
 use diesel::{ExpressionMethods as _, QueryDsl as _};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
-use epop_core::DomainEvent;
+use epop_core::{ConversationId, DomainEvent, UserId};
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
+
+/// A domain event with its position in publish order (0 for an ephemeral event, which has none). Defined
+/// here, where positioned events are read back, so that the outbox does not depend on the relay
+/// ([`crate::events`] uses this module, never the other way round).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PublishedEvent {
+    /// Position in publish order: 1, 2, 3 … across all nodes; 0 for typing and presence.
+    pub position: i64,
+    /// The event.
+    pub event: DomainEvent,
+}
 
 /// Who an event is for, stored beside it so that a replay filters in SQL: the conversation whose members see
 /// it, or the one user it is addressed to.
-fn audience(event: &DomainEvent) -> (Option<Uuid>, Option<Uuid>) {
+fn audience(event: &DomainEvent) -> (Option<ConversationId>, Option<UserId>) {
     match event {
         DomainEvent::MessageCreated { conversation_id, .. }
         | DomainEvent::MessageUpdated { conversation_id, .. }
@@ -21,12 +32,12 @@ fn audience(event: &DomainEvent) -> (Option<Uuid>, Option<Uuid>) {
         | DomainEvent::ConversationCreated { conversation_id, .. }
         | DomainEvent::ConversationMembersChanged { conversation_id, .. }
         | DomainEvent::ReadPositionMoved { conversation_id, .. }
-        | DomainEvent::TypingChanged { conversation_id, .. } => (Some(conversation_id.into_uuid()), None),
+        | DomainEvent::TypingChanged { conversation_id, .. } => (Some(*conversation_id), None),
         DomainEvent::SessionsRevoked { user_id }
         | DomainEvent::NotificationCreated { user_id, .. }
-        | DomainEvent::PresenceChanged { user_id, .. } => (None, Some(user_id.into_uuid())),
-        DomainEvent::TaskAssigned { assigned_to, .. } => (None, Some(assigned_to.into_uuid())),
-        DomainEvent::ProjectMemberAdded { user_id, .. } => (None, Some(user_id.into_uuid())),
+        | DomainEvent::PresenceChanged { user_id, .. } => (None, Some(*user_id)),
+        DomainEvent::TaskAssigned { assigned_to, .. } => (None, Some(*assigned_to)),
+        DomainEvent::ProjectMemberAdded { user_id, .. } => (None, Some(*user_id)),
     }
 }
 

@@ -389,24 +389,19 @@ impl Presence {
             .collect()
     }
 
-    /// Refreshes this node's claims until the presence tracker is dropped.
-    pub fn spawn_refresh(self: &Arc<Self>) {
+    /// Refreshes this node's claims every third of their lifetime until `cancel` (nothing to do without
+    /// Redis).
+    pub async fn run_refresh(&self, cancel: tokio_util::sync::CancellationToken) {
         if self.redis.is_none() {
             return;
         }
-        let presence = Arc::downgrade(self);
-        tokio::spawn(async move {
-            loop {
-                let Some(every) = presence.upgrade().map(|p| p.ttl / 3) else {
-                    return;
-                };
-                tokio::time::sleep(every).await;
-                let Some(presence) = presence.upgrade() else {
-                    return;
-                };
-                presence.refresh_all().await;
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                () = tokio::time::sleep(self.ttl / 3) => {}
             }
-        });
+            self.refresh_all().await;
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! `TestApp`: a running gateway plus typed request helpers.
 
 use crate::client::Answer;
-use epop_gateway::app::Application;
+use epop_gateway::app::{self, Application};
+use epop_gateway::background::Background;
 use epop_gateway::config::Config;
 use epop_gateway::state::AppState;
 use epop_test_support::{TestDatabase, redis_url, unique_prefix};
@@ -26,6 +27,8 @@ pub(crate) struct TestApp {
     pub(crate) client: reqwest::Client,
     pub(crate) db: Arc<TestDatabase>,
     pub(crate) vars: HashMap<String, String>,
+    /// The gateway's background roles (relay, jobs, sweepers, listeners), stopped when the test app is dropped.
+    _background: Background,
 }
 
 /// A signed-up user and their tokens.
@@ -36,7 +39,7 @@ pub(crate) struct TestUser {
     pub(crate) refresh_token: String,
 }
 
-fn base_vars(db: &TestDatabase) -> HashMap<String, String> {
+pub(crate) fn base_vars(db: &TestDatabase) -> HashMap<String, String> {
     let storage = std::env::temp_dir().join(format!("epop-test-store-{}", uuid::Uuid::now_v7().simple()));
     HashMap::from([
         ("DATABASE_URL".to_owned(), db.url.clone()),
@@ -83,9 +86,11 @@ impl TestApp {
         vars.insert("EPOP_LISTEN".into(), bound.to_string());
         vars.insert("EPOP_PUBLIC_URL".into(), format!("http://{bound}"));
         let config = Config::from_source(&vars).expect("test configuration");
-        let app = Application::build_on(config, listener)
-            .await
-            .expect("gateway starts");
+        app::prepare_database(&config).await.expect("database ready");
+        let (state, sequencer) = app::build_state(config).await.expect("state builds");
+        app::ensure_admin(&state).await.expect("admin account");
+        let background = Background::start(&state, sequencer).expect("background starts");
+        let app = Application::with_listener(state, listener).expect("gateway starts");
         let address = format!("http://{}", app.address());
         let state = app.state().clone();
         tokio::spawn(app.run_until_stopped());
@@ -99,6 +104,7 @@ impl TestApp {
             client,
             db,
             vars,
+            _background: background,
         }
     }
 

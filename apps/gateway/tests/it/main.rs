@@ -31,3 +31,4 @@ mod sessions;
 mod shapes;
 mod slow_requests;
 mod users;
+mod wiring;

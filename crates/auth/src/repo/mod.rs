@@ -1,8 +1,8 @@
 //! Diesel repositories of the auth crate. Functions take `&mut AsyncPgConnection` so the service decides the
 //! transaction boundaries.
 
-pub mod refresh_tokens;
-pub mod users;
+pub(crate) mod refresh_tokens;
+pub(crate) mod users;
 
 diesel::define_sql_function! {
     /// SQL `lower(text)`, used for case-insensitive e-mail and name matching (backed by expression indexes).

@@ -14,39 +14,37 @@ use uuid::Uuid;
 /// A row of `refresh_tokens`.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = refresh_tokens, check_for_backend(diesel::pg::Pg))]
-pub struct RefreshTokenRow {
+pub(crate) struct RefreshTokenRow {
     /// Primary key.
-    pub id: Uuid,
-    /// Owner.
-    pub user_id: Uuid,
+    pub(crate) id: Uuid,
     /// The login this token descends from.
-    pub family_id: Uuid,
+    pub(crate) family_id: TokenFamilyId,
     /// When it stops being valid.
-    pub expires_at: DateTime<Utc>,
+    pub(crate) expires_at: DateTime<Utc>,
     /// When it was revoked (rotation, logout, reuse).
-    pub revoked_at: Option<DateTime<Utc>>,
+    pub(crate) revoked_at: Option<DateTime<Utc>>,
     /// The token that replaced it on rotation.
-    pub replaced_by: Option<Uuid>,
+    pub(crate) replaced_by: Option<Uuid>,
 }
 
 /// A new row of `refresh_tokens`.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = refresh_tokens)]
-pub struct NewRefreshTokenRow {
+pub(crate) struct NewRefreshTokenRow {
     /// Primary key.
-    pub id: Uuid,
+    pub(crate) id: Uuid,
     /// Owner.
-    pub user_id: Uuid,
+    pub(crate) user_id: UserId,
     /// Family.
-    pub family_id: Uuid,
+    pub(crate) family_id: TokenFamilyId,
     /// SHA-256 of the token.
-    pub token_hash: Vec<u8>,
+    pub(crate) token_hash: Vec<u8>,
     /// Expiry.
-    pub expires_at: DateTime<Utc>,
+    pub(crate) expires_at: DateTime<Utc>,
 }
 
 /// Stores a new token.
-pub async fn insert(conn: &mut AsyncPgConnection, row: &NewRefreshTokenRow) -> AuthResult<()> {
+pub(crate) async fn insert(conn: &mut AsyncPgConnection, row: &NewRefreshTokenRow) -> AuthResult<()> {
     diesel::insert_into(refresh_tokens::table)
         .values(row)
         .execute(conn)
@@ -55,7 +53,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &NewRefreshTokenRow) -> A
 }
 
 /// The owner of the token with this hash, if any (no lock: the caller locks the user first, then the token).
-pub async fn owner_by_hash(conn: &mut AsyncPgConnection, hash: &[u8]) -> AuthResult<Option<Uuid>> {
+pub(crate) async fn owner_by_hash(conn: &mut AsyncPgConnection, hash: &[u8]) -> AuthResult<Option<UserId>> {
     Ok(refresh_tokens::table
         .filter(refresh_tokens::token_hash.eq(hash))
         .select(refresh_tokens::user_id)
@@ -66,7 +64,7 @@ pub async fn owner_by_hash(conn: &mut AsyncPgConnection, hash: &[u8]) -> AuthRes
 
 /// Finds a token by its hash and locks it, so two concurrent refreshes of one token serialise and the second
 /// sees the first's rotation.
-pub async fn find_by_hash_for_update(
+pub(crate) async fn find_by_hash_for_update(
     conn: &mut AsyncPgConnection,
     hash: &[u8],
 ) -> AuthResult<Option<RefreshTokenRow>> {
@@ -80,7 +78,7 @@ pub async fn find_by_hash_for_update(
 }
 
 /// Marks a token revoked (and, on rotation, which token replaced it).
-pub async fn revoke(
+pub(crate) async fn revoke(
     conn: &mut AsyncPgConnection,
     id: Uuid,
     now: DateTime<Utc>,
@@ -97,14 +95,14 @@ pub async fn revoke(
 }
 
 /// Revokes every still-active token of a family.
-pub async fn revoke_family(
+pub(crate) async fn revoke_family(
     conn: &mut AsyncPgConnection,
     family: TokenFamilyId,
     now: DateTime<Utc>,
 ) -> AuthResult<usize> {
     Ok(diesel::update(
         refresh_tokens::table
-            .filter(refresh_tokens::family_id.eq(family.into_uuid()))
+            .filter(refresh_tokens::family_id.eq(family))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(now))
@@ -113,14 +111,14 @@ pub async fn revoke_family(
 }
 
 /// Revokes every still-active token of a user.
-pub async fn revoke_all_of_user(
+pub(crate) async fn revoke_all_of_user(
     conn: &mut AsyncPgConnection,
     user: UserId,
     now: DateTime<Utc>,
 ) -> AuthResult<usize> {
     Ok(diesel::update(
         refresh_tokens::table
-            .filter(refresh_tokens::user_id.eq(user.into_uuid()))
+            .filter(refresh_tokens::user_id.eq(user))
             .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(now))

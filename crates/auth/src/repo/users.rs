@@ -12,37 +12,36 @@ use diesel::{
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use epop_core::UserId;
 use epop_storage::schema::users;
-use uuid::Uuid;
 
 /// A row of `users`.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
-pub struct UserRow {
+pub(crate) struct UserRow {
     /// Primary key.
-    pub id: Uuid,
+    pub(crate) id: UserId,
     /// Display name.
-    pub name: String,
+    pub(crate) name: String,
     /// E-mail as typed.
-    pub email: String,
+    pub(crate) email: String,
     /// Argon2id PHC string.
-    pub password_hash: String,
+    pub(crate) password_hash: String,
     /// `admin` or `member`.
-    pub role: String,
+    pub(crate) role: String,
     /// Creation time.
-    pub created_at: DateTime<Utc>,
+    pub(crate) created_at: DateTime<Utc>,
     /// Last change.
-    pub updated_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
 }
 
 impl UserRow {
     /// The domain view of the row (without the hash).
-    pub fn into_user(self) -> AuthResult<User> {
+    pub(crate) fn into_user(self) -> AuthResult<User> {
         let role = self
             .role
             .parse::<Role>()
             .map_err(|e| AuthError::Crypto(e.to_string()))?;
         Ok(User {
-            id: UserId::from(self.id),
+            id: self.id,
             name: self.name,
             email: self.email,
             role,
@@ -55,17 +54,17 @@ impl UserRow {
 /// A new row of `users`.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = users)]
-pub struct NewUserRow<'a> {
+pub(crate) struct NewUserRow<'a> {
     /// Primary key (UUIDv7).
-    pub id: Uuid,
+    pub(crate) id: UserId,
     /// Display name.
-    pub name: &'a str,
+    pub(crate) name: &'a str,
     /// E-mail as typed.
-    pub email: &'a str,
+    pub(crate) email: &'a str,
     /// Argon2id PHC string.
-    pub password_hash: &'a str,
+    pub(crate) password_hash: &'a str,
     /// `admin` or `member`.
-    pub role: &'a str,
+    pub(crate) role: &'a str,
 }
 
 fn email_taken(error: DieselError) -> AuthError {
@@ -76,7 +75,7 @@ fn email_taken(error: DieselError) -> AuthError {
 }
 
 /// Inserts a user; a duplicate e-mail (case-insensitively) is [`AuthError::EmailTaken`].
-pub async fn insert(conn: &mut AsyncPgConnection, row: NewUserRow<'_>) -> AuthResult<UserRow> {
+pub(crate) async fn insert(conn: &mut AsyncPgConnection, row: NewUserRow<'_>) -> AuthResult<UserRow> {
     diesel::insert_into(users::table)
         .values(&row)
         .returning(UserRow::as_returning())
@@ -86,7 +85,10 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: NewUserRow<'_>) -> AuthRe
 }
 
 /// Inserts a user unless the e-mail is taken; returns whether a row was inserted.
-pub async fn insert_if_email_free(conn: &mut AsyncPgConnection, row: NewUserRow<'_>) -> AuthResult<bool> {
+pub(crate) async fn insert_if_email_free(
+    conn: &mut AsyncPgConnection,
+    row: NewUserRow<'_>,
+) -> AuthResult<bool> {
     let inserted = diesel::insert_into(users::table)
         .values(&row)
         .on_conflict_do_nothing()
@@ -96,7 +98,7 @@ pub async fn insert_if_email_free(conn: &mut AsyncPgConnection, row: NewUserRow<
 }
 
 /// Finds a user by e-mail, case-insensitively.
-pub async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> AuthResult<Option<UserRow>> {
+pub(crate) async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> AuthResult<Option<UserRow>> {
     Ok(users::table
         .filter(lower(users::email).eq(lower(email)))
         .select(UserRow::as_select())
@@ -106,9 +108,9 @@ pub async fn find_by_email(conn: &mut AsyncPgConnection, email: &str) -> AuthRes
 }
 
 /// Finds a user by id.
-pub async fn find(conn: &mut AsyncPgConnection, id: UserId) -> AuthResult<Option<UserRow>> {
+pub(crate) async fn find(conn: &mut AsyncPgConnection, id: UserId) -> AuthResult<Option<UserRow>> {
     Ok(users::table
-        .find(id.into_uuid())
+        .find(id)
         .select(UserRow::as_select())
         .first(conn)
         .await
@@ -118,9 +120,12 @@ pub async fn find(conn: &mut AsyncPgConnection, id: UserId) -> AuthResult<Option
 /// Finds a user by id and takes a share lock on the row for the rest of the transaction: sessions are issued
 /// under it, so they cannot interleave with a revocation ([`lock_for_revocation`]), while several sign-ins of
 /// one user still run side by side.
-pub async fn lock_for_session(conn: &mut AsyncPgConnection, id: UserId) -> AuthResult<Option<UserRow>> {
+pub(crate) async fn lock_for_session(
+    conn: &mut AsyncPgConnection,
+    id: UserId,
+) -> AuthResult<Option<UserRow>> {
     Ok(users::table
-        .find(id.into_uuid())
+        .find(id)
         .select(UserRow::as_select())
         .for_share()
         .first(conn)
@@ -130,9 +135,9 @@ pub async fn lock_for_session(conn: &mut AsyncPgConnection, id: UserId) -> AuthR
 
 /// Locks a user's row against sessions being issued ([`lock_for_session`]) until the transaction ends
 /// (`FOR NO KEY UPDATE`: rows referencing the user can still be written meanwhile). Returns whether it exists.
-pub async fn lock_for_revocation(conn: &mut AsyncPgConnection, id: UserId) -> AuthResult<bool> {
-    let found: Option<Uuid> = users::table
-        .find(id.into_uuid())
+pub(crate) async fn lock_for_revocation(conn: &mut AsyncPgConnection, id: UserId) -> AuthResult<bool> {
+    let found: Option<UserId> = users::table
+        .find(id)
         .select(users::id)
         .for_no_key_update()
         .first(conn)
@@ -143,7 +148,7 @@ pub async fn lock_for_revocation(conn: &mut AsyncPgConnection, id: UserId) -> Au
 
 /// PostgreSQL's current time (`clock_timestamp()`, which advances within a transaction): the one clock
 /// sessions are issued and revoked by, so their order is the order of the locks taken.
-pub async fn database_now(conn: &mut AsyncPgConnection) -> AuthResult<DateTime<Utc>> {
+pub(crate) async fn database_now(conn: &mut AsyncPgConnection) -> AuthResult<DateTime<Utc>> {
     Ok(diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamptz>(
         "clock_timestamp()",
     ))
@@ -153,8 +158,8 @@ pub async fn database_now(conn: &mut AsyncPgConnection) -> AuthResult<DateTime<U
 
 /// Refuses every session of the user issued up to now (call under [`lock_for_revocation`]); returns the
 /// instant.
-pub async fn revoke_sessions(conn: &mut AsyncPgConnection, id: UserId) -> AuthResult<DateTime<Utc>> {
-    diesel::update(users::table.find(id.into_uuid()))
+pub(crate) async fn revoke_sessions(conn: &mut AsyncPgConnection, id: UserId) -> AuthResult<DateTime<Utc>> {
+    diesel::update(users::table.find(id))
         .set(users::sessions_valid_after.eq(diesel::dsl::sql::<
             diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
         >("clock_timestamp()")))
@@ -166,12 +171,12 @@ pub async fn revoke_sessions(conn: &mut AsyncPgConnection, id: UserId) -> AuthRe
 
 /// The instant up to which the user's sessions are refused: `Ok(None)` when never, `Err(UserNotFound)` for
 /// no such user.
-pub async fn sessions_valid_after(
+pub(crate) async fn sessions_valid_after(
     conn: &mut AsyncPgConnection,
     id: UserId,
 ) -> AuthResult<Option<DateTime<Utc>>> {
     users::table
-        .find(id.into_uuid())
+        .find(id)
         .select(users::sessions_valid_after)
         .first(conn)
         .await
@@ -179,38 +184,27 @@ pub async fn sessions_valid_after(
         .ok_or(AuthError::UserNotFound)
 }
 
-/// Finds a user by id and locks the row for the rest of the transaction.
-pub async fn find_for_update(conn: &mut AsyncPgConnection, id: UserId) -> AuthResult<Option<UserRow>> {
-    Ok(users::table
-        .find(id.into_uuid())
-        .select(UserRow::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?)
-}
-
 /// The fields of a profile update; `None` leaves a column as it is.
 #[derive(Debug, Default, diesel::AsChangeset)]
 #[diesel(table_name = users)]
-pub struct UserChangeset<'a> {
+pub(crate) struct UserChangeset<'a> {
     /// New name.
-    pub name: Option<&'a str>,
+    pub(crate) name: Option<&'a str>,
     /// New e-mail.
-    pub email: Option<&'a str>,
+    pub(crate) email: Option<&'a str>,
     /// New password hash.
-    pub password_hash: Option<&'a str>,
+    pub(crate) password_hash: Option<&'a str>,
     /// The change time.
-    pub updated_at: Option<DateTime<Utc>>,
+    pub(crate) updated_at: Option<DateTime<Utc>>,
 }
 
 /// Applies `changes` to the user and returns the new row.
-pub async fn update(
+pub(crate) async fn update(
     conn: &mut AsyncPgConnection,
     id: UserId,
     changes: UserChangeset<'_>,
 ) -> AuthResult<UserRow> {
-    diesel::update(users::table.find(id.into_uuid()))
+    diesel::update(users::table.find(id))
         .set(&changes)
         .returning(UserRow::as_returning())
         .get_result(conn)
@@ -220,19 +214,19 @@ pub async fn update(
 
 /// Position in the people directory: lower-cased name, then id.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct DirectoryCursor {
+pub(crate) struct DirectoryCursor {
     /// Lower-cased name of the last user seen.
-    pub name: String,
+    pub(crate) name: String,
     /// Id of the last user seen.
-    pub id: Uuid,
+    pub(crate) id: UserId,
     /// Users created after the first page was read are left out, so pages do not shift.
-    pub as_of: DateTime<Utc>,
+    pub(crate) as_of: DateTime<Utc>,
 }
 
 /// One page of the people directory ordered by lower-cased name then id, optionally filtered by a
 /// case-insensitive prefix of the name or e-mail. Fetches `limit + 1` rows so the caller can tell whether
 /// another page exists. Returns `(lower(name), summary)` pairs.
-pub async fn directory_page(
+pub(crate) async fn directory_page(
     conn: &mut AsyncPgConnection,
     prefix: Option<&str>,
     after: Option<&DirectoryCursor>,
@@ -260,19 +254,10 @@ pub async fn directory_page(
                 .and(users::id.gt(after.id))),
         );
     }
-    let rows: Vec<(String, Uuid, String, String)> = query.load(conn).await?;
+    let rows: Vec<(String, UserId, String, String)> = query.load(conn).await?;
     Ok(rows
         .into_iter()
-        .map(|(key, id, name, email)| {
-            (
-                key,
-                UserSummary {
-                    id: UserId::from(id),
-                    name,
-                    email,
-                },
-            )
-        })
+        .map(|(key, id, name, email)| (key, UserSummary { id, name, email }))
         .collect())
 }
 

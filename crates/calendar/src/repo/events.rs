@@ -10,80 +10,78 @@ use diesel::{
     Selectable, SelectableHelper as _,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use epop_core::{CalendarEventId, UserId};
 use epop_storage::schema::calendar_events;
-use uuid::Uuid;
 
-/// A row of `calendar_events`.
+/// A row of `calendar_events`, as its owner sees it (the owner is in every query's filter).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = calendar_events, check_for_backend(diesel::pg::Pg))]
-pub struct EventRow {
+pub(crate) struct EventRow {
     /// Primary key.
-    pub id: Uuid,
-    /// Owner.
-    pub user_id: Uuid,
+    pub(crate) id: CalendarEventId,
     /// Title.
-    pub title: String,
+    pub(crate) title: String,
     /// Description (`''` for none).
-    pub description: String,
+    pub(crate) description: String,
     /// Start.
-    pub start_time: DateTime<Utc>,
+    pub(crate) start_time: DateTime<Utc>,
     /// End.
-    pub end_time: DateTime<Utc>,
+    pub(crate) end_time: DateTime<Utc>,
     /// Creation time.
-    pub created_at: DateTime<Utc>,
+    pub(crate) created_at: DateTime<Utc>,
     /// Last change.
-    pub updated_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
 }
 
 /// A new row of `calendar_events`.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = calendar_events)]
-pub struct NewEventRow<'a> {
+pub(crate) struct NewEventRow<'a> {
     /// Primary key.
-    pub id: Uuid,
+    pub(crate) id: CalendarEventId,
     /// Owner.
-    pub user_id: Uuid,
+    pub(crate) user_id: UserId,
     /// Title.
-    pub title: &'a str,
+    pub(crate) title: &'a str,
     /// Description.
-    pub description: &'a str,
+    pub(crate) description: &'a str,
     /// Start.
-    pub start_time: DateTime<Utc>,
+    pub(crate) start_time: DateTime<Utc>,
     /// End.
-    pub end_time: DateTime<Utc>,
+    pub(crate) end_time: DateTime<Utc>,
     /// Creation time.
-    pub created_at: DateTime<Utc>,
+    pub(crate) created_at: DateTime<Utc>,
     /// Last change (the creation time).
-    pub updated_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
 }
 
 /// Changed columns of a row; `None` keeps the stored value.
 #[derive(Debug, AsChangeset)]
 #[diesel(table_name = calendar_events)]
-pub struct EventChangeset<'a> {
+pub(crate) struct EventChangeset<'a> {
     /// Title.
-    pub title: Option<&'a str>,
+    pub(crate) title: Option<&'a str>,
     /// Description.
-    pub description: Option<&'a str>,
+    pub(crate) description: Option<&'a str>,
     /// Start.
-    pub start_time: Option<DateTime<Utc>>,
+    pub(crate) start_time: Option<DateTime<Utc>>,
     /// End.
-    pub end_time: Option<DateTime<Utc>>,
+    pub(crate) end_time: Option<DateTime<Utc>>,
     /// Last change (always set).
-    pub updated_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
 }
 
 /// Where a page starts: right after this `(start_time, id)`.
 #[derive(Debug, Clone, Copy)]
-pub struct Keyset {
+pub(crate) struct Keyset {
     /// The last item's start.
-    pub start_time: DateTime<Utc>,
+    pub(crate) start_time: DateTime<Utc>,
     /// The last item's id.
-    pub id: Uuid,
+    pub(crate) id: CalendarEventId,
 }
 
 /// Inserts an event.
-pub async fn insert(conn: &mut AsyncPgConnection, row: &NewEventRow<'_>) -> CalendarResult<EventRow> {
+pub(crate) async fn insert(conn: &mut AsyncPgConnection, row: &NewEventRow<'_>) -> CalendarResult<EventRow> {
     Ok(diesel::insert_into(calendar_events::table)
         .values(row)
         .returning(EventRow::as_returning())
@@ -92,7 +90,11 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &NewEventRow<'_>) -> Cale
 }
 
 /// `owner`'s event `id`.
-pub async fn find(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> CalendarResult<Option<EventRow>> {
+pub(crate) async fn find(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    id: CalendarEventId,
+) -> CalendarResult<Option<EventRow>> {
     Ok(calendar_events::table
         .filter(calendar_events::id.eq(id))
         .filter(calendar_events::user_id.eq(owner))
@@ -103,10 +105,10 @@ pub async fn find(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> Calend
 }
 
 /// `owner`'s event `id`, row-locked until the transaction ends.
-pub async fn find_for_update(
+pub(crate) async fn find_for_update(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
-    id: Uuid,
+    owner: UserId,
+    id: CalendarEventId,
 ) -> CalendarResult<Option<EventRow>> {
     Ok(calendar_events::table
         .filter(calendar_events::id.eq(id))
@@ -119,9 +121,9 @@ pub async fn find_for_update(
 }
 
 /// Applies `changes` to event `id`.
-pub async fn update(
+pub(crate) async fn update(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: CalendarEventId,
     changes: &EventChangeset<'_>,
 ) -> CalendarResult<EventRow> {
     Ok(diesel::update(calendar_events::table.find(id))
@@ -132,7 +134,11 @@ pub async fn update(
 }
 
 /// Deletes `owner`'s event `id`; false when there was none.
-pub async fn delete(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> CalendarResult<bool> {
+pub(crate) async fn delete(
+    conn: &mut AsyncPgConnection,
+    owner: UserId,
+    id: CalendarEventId,
+) -> CalendarResult<bool> {
     let deleted = diesel::delete(
         calendar_events::table
             .filter(calendar_events::id.eq(id))
@@ -148,9 +154,9 @@ pub async fn delete(conn: &mut AsyncPgConnection, owner: Uuid, id: Uuid) -> Cale
 ///
 /// The overlap is written as `tstzrange(start_time, end_time) && tstzrange(from, to, '[]')`, the expression of
 /// the GiST index, plus the exact half-open comparisons (see the crate's design note).
-pub async fn list(
+pub(crate) async fn list(
     conn: &mut AsyncPgConnection,
-    owner: Uuid,
+    owner: UserId,
     range: &TimeRange,
     after: Option<Keyset>,
     as_of: Option<DateTime<Utc>>,

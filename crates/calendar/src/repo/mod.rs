@@ -1,4 +1,4 @@
 //! Diesel repositories of the calendar crate. Functions take `&mut AsyncPgConnection`; the service decides the
 //! transaction boundaries.
 
-pub mod events;
+pub(crate) mod events;

@@ -7,68 +7,68 @@ use diesel::{
     SelectableHelper as _,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use epop_core::{AttachmentId, MessageId, UserId};
 use epop_storage::schema::{message_attachments, messages};
-use uuid::Uuid;
 
 /// A row of `message_attachments`.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = message_attachments, check_for_backend(diesel::pg::Pg))]
-pub struct AttachmentRow {
+pub(crate) struct AttachmentRow {
     /// Primary key.
-    pub id: Uuid,
+    pub(crate) id: AttachmentId,
     /// Who uploaded it.
-    pub uploader_id: Uuid,
+    pub(crate) uploader_id: UserId,
     /// The message it belongs to, once attached.
-    pub message_id: Option<Uuid>,
+    pub(crate) message_id: Option<MessageId>,
     /// Where the bytes live in the object store.
-    pub object_key: String,
+    pub(crate) object_key: String,
     /// Name given by the uploader.
-    pub file_name: String,
+    pub(crate) file_name: String,
     /// MIME type.
-    pub content_type: String,
+    pub(crate) content_type: String,
     /// Declared size (checked against the stored object when it is attached).
-    pub file_size: i64,
+    pub(crate) file_size: i64,
     /// When the upload slot was reserved (its upload URL works for the upload TTL from then).
-    pub created_at: DateTime<Utc>,
+    pub(crate) created_at: DateTime<Utc>,
     /// The stored object's ETag when it was attached.
-    pub object_etag: Option<String>,
+    pub(crate) object_etag: Option<String>,
 }
 
 /// A new, unattached upload.
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = message_attachments)]
-pub struct NewAttachmentRow {
+pub(crate) struct NewAttachmentRow {
     /// Primary key.
-    pub id: Uuid,
+    pub(crate) id: AttachmentId,
     /// Who uploads it.
-    pub uploader_id: Uuid,
+    pub(crate) uploader_id: UserId,
     /// Where the bytes will live in the object store.
-    pub object_key: String,
+    pub(crate) object_key: String,
     /// Name given by the uploader.
-    pub file_name: String,
+    pub(crate) file_name: String,
     /// MIME type.
-    pub content_type: String,
+    pub(crate) content_type: String,
     /// Declared size.
-    pub file_size: i64,
+    pub(crate) file_size: i64,
 }
 
 /// What one uploader holds in uploads not attached to any message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, diesel::QueryableByName)]
-pub struct Unattached {
+pub(crate) struct Unattached {
     /// How many.
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub count: i64,
+    pub(crate) count: i64,
     /// Their declared sizes, summed.
     #[diesel(sql_type = diesel::sql_types::BigInt)]
-    pub bytes: i64,
+    pub(crate) bytes: i64,
     /// When the oldest of them was reserved.
     #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>)]
-    pub oldest: Option<DateTime<Utc>>,
+    pub(crate) oldest: Option<DateTime<Utc>>,
 }
 
 /// Serialises the upload reservations of `uploader` until the transaction ends (a transaction-scoped advisory
 /// lock), so that concurrent reservations cannot both pass the per-user caps.
-pub async fn lock_reservations_of(conn: &mut AsyncPgConnection, uploader: Uuid) -> ChatResult<()> {
+pub(crate) async fn lock_reservations_of(conn: &mut AsyncPgConnection, uploader: UserId) -> ChatResult<()> {
     diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('epop:uploads:' || $1::text, 0))")
         .bind::<diesel::sql_types::Uuid, _>(uploader)
         .execute(conn)
@@ -77,7 +77,7 @@ pub async fn lock_reservations_of(conn: &mut AsyncPgConnection, uploader: Uuid) 
 }
 
 /// How many uploads `uploader` has not attached, how many bytes they declared, and the oldest one's age.
-pub async fn unattached_of(conn: &mut AsyncPgConnection, uploader: Uuid) -> ChatResult<Unattached> {
+pub(crate) async fn unattached_of(conn: &mut AsyncPgConnection, uploader: UserId) -> ChatResult<Unattached> {
     Ok(diesel::sql_query(
         "SELECT count(*) AS count, coalesce(sum(file_size), 0)::bigint AS bytes, min(created_at) AS oldest \
          FROM message_attachments WHERE uploader_id = $1 AND message_id IS NULL",
@@ -88,7 +88,7 @@ pub async fn unattached_of(conn: &mut AsyncPgConnection, uploader: Uuid) -> Chat
 }
 
 /// The upload stored (or to be stored) at `object_key`.
-pub async fn find_by_key(
+pub(crate) async fn find_by_key(
     conn: &mut AsyncPgConnection,
     object_key: &str,
 ) -> ChatResult<Option<AttachmentRow>> {
@@ -101,7 +101,7 @@ pub async fn find_by_key(
 }
 
 /// Stores a new, unattached upload.
-pub async fn insert(conn: &mut AsyncPgConnection, row: &NewAttachmentRow) -> ChatResult<()> {
+pub(crate) async fn insert(conn: &mut AsyncPgConnection, row: &NewAttachmentRow) -> ChatResult<()> {
     diesel::insert_into(message_attachments::table)
         .values(row)
         .execute(conn)
@@ -110,7 +110,10 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &NewAttachmentRow) -> Cha
 }
 
 /// An upload by id.
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<Option<AttachmentRow>> {
+pub(crate) async fn find(
+    conn: &mut AsyncPgConnection,
+    id: AttachmentId,
+) -> ChatResult<Option<AttachmentRow>> {
     Ok(message_attachments::table
         .find(id)
         .select(AttachmentRow::as_select())
@@ -120,7 +123,10 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<Option<A
 }
 
 /// Uploads by id.
-pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ChatResult<Vec<AttachmentRow>> {
+pub(crate) async fn find_many(
+    conn: &mut AsyncPgConnection,
+    ids: &[AttachmentId],
+) -> ChatResult<Vec<AttachmentRow>> {
     Ok(message_attachments::table
         .filter(message_attachments::id.eq_any(ids))
         .select(AttachmentRow::as_select())
@@ -129,9 +135,9 @@ pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ChatResult
 }
 
 /// The attachments of the given messages, in upload order.
-pub async fn of_messages(
+pub(crate) async fn of_messages(
     conn: &mut AsyncPgConnection,
-    message_ids: &[Uuid],
+    message_ids: &[MessageId],
 ) -> ChatResult<Vec<AttachmentRow>> {
     Ok(message_attachments::table
         .filter(message_attachments::message_id.eq_any(message_ids))
@@ -143,11 +149,11 @@ pub async fn of_messages(
 
 /// Binds still-unattached uploads of `uploader` to `message`, each with the ETag its object had when it was
 /// checked; returns how many were bound.
-pub async fn attach(
+pub(crate) async fn attach(
     conn: &mut AsyncPgConnection,
-    files: &[(Uuid, Option<String>)],
-    uploader: Uuid,
-    message: Uuid,
+    files: &[(AttachmentId, Option<String>)],
+    uploader: UserId,
+    message: MessageId,
 ) -> ChatResult<usize> {
     let mut bound = 0;
     // At most 20 files per message: one statement each.
@@ -171,12 +177,12 @@ pub async fn attach(
 
 /// Locks those of `ids` that `uploader` uploaded and that are still unattached, for this transaction (so that
 /// attaching them later in it cannot fail); returns how many.
-pub async fn lock_unattached(
+pub(crate) async fn lock_unattached(
     conn: &mut AsyncPgConnection,
-    ids: &[Uuid],
-    uploader: Uuid,
+    ids: &[AttachmentId],
+    uploader: UserId,
 ) -> ChatResult<usize> {
-    let locked: Vec<Uuid> = message_attachments::table
+    let locked: Vec<AttachmentId> = message_attachments::table
         .filter(message_attachments::id.eq_any(ids))
         .filter(message_attachments::uploader_id.eq(uploader))
         .filter(message_attachments::message_id.is_null())
@@ -189,7 +195,7 @@ pub async fn lock_unattached(
 
 /// Uploads to remove: never attached and older than `cutoff`, or attached to a deleted message and reserved
 /// before `closed_before` (their upload URL no longer works, so nothing can be stored at their key again).
-pub async fn sweepable(
+pub(crate) async fn sweepable(
     conn: &mut AsyncPgConnection,
     cutoff: DateTime<Utc>,
     closed_before: DateTime<Utc>,
@@ -214,7 +220,7 @@ pub async fn sweepable(
 }
 
 /// Deletes upload rows.
-pub async fn delete(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ChatResult<usize> {
+pub(crate) async fn delete(conn: &mut AsyncPgConnection, ids: &[AttachmentId]) -> ChatResult<usize> {
     Ok(
         diesel::delete(message_attachments::table.filter(message_attachments::id.eq_any(ids)))
             .execute(conn)

@@ -5,35 +5,27 @@ use chrono::{DateTime, Utc};
 use diesel::sql_types::{Array, BigInt, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, QueryableByName};
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use epop_core::{ConversationId, MessageId, UserId};
 use epop_storage::schema::{conversation_members, conversations, users};
-use uuid::Uuid;
 
-/// A row of `conversations`.
+/// What the rules need of a row of `conversations`: its kind and creator.
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
 #[diesel(table_name = conversations, check_for_backend(diesel::pg::Pg))]
-pub struct ConversationRow {
-    /// Primary key.
-    pub id: Uuid,
+pub(crate) struct ConversationRow {
     /// `direct` or `group`.
-    pub kind: String,
-    /// Group name.
-    pub name: Option<String>,
+    pub(crate) kind: String,
     /// Creator.
-    pub created_by: Uuid,
-    /// Highest `seq` given out.
-    pub last_seq: i64,
-    /// Creation time.
-    pub created_at: DateTime<Utc>,
+    pub(crate) created_by: UserId,
 }
 
 /// Inserts a conversation. For direct conversations a concurrent insert of the same pair loses quietly
 /// (`ON CONFLICT (direct_key) DO NOTHING`); returns whether this call inserted it.
-pub async fn insert(
+pub(crate) async fn insert(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: ConversationId,
     kind: &str,
     name: Option<&str>,
-    created_by: Uuid,
+    created_by: UserId,
     direct_key: Option<&str>,
 ) -> ChatResult<bool> {
     let inserted = diesel::insert_into(conversations::table)
@@ -51,7 +43,10 @@ pub async fn insert(
 }
 
 /// The direct conversation with this key, if it exists.
-pub async fn find_direct(conn: &mut AsyncPgConnection, direct_key: &str) -> ChatResult<Option<Uuid>> {
+pub(crate) async fn find_direct(
+    conn: &mut AsyncPgConnection,
+    direct_key: &str,
+) -> ChatResult<Option<ConversationId>> {
     Ok(conversations::table
         .filter(conversations::direct_key.eq(direct_key))
         .select(conversations::id)
@@ -61,10 +56,10 @@ pub async fn find_direct(conn: &mut AsyncPgConnection, direct_key: &str) -> Chat
 }
 
 /// The conversation, if `user` is a member of it (membership is part of the query).
-pub async fn find_for_member(
+pub(crate) async fn find_for_member(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    user: Uuid,
+    id: ConversationId,
+    user: UserId,
 ) -> ChatResult<Option<ConversationRow>> {
     Ok(conversations::table
         .inner_join(conversation_members::table)
@@ -78,12 +73,12 @@ pub async fn find_for_member(
 
 /// Adds members (ignoring those already in) with their read position at `last_read_seq`; returns who was
 /// actually added.
-pub async fn add_members(
+pub(crate) async fn add_members(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    users: &[Uuid],
+    id: ConversationId,
+    users: &[UserId],
     last_read_seq: i64,
-) -> ChatResult<Vec<Uuid>> {
+) -> ChatResult<Vec<UserId>> {
     let rows: Vec<_> = users
         .iter()
         .map(|user| {
@@ -103,7 +98,11 @@ pub async fn add_members(
 }
 
 /// Removes a member; returns whether they were one.
-pub async fn remove_member(conn: &mut AsyncPgConnection, id: Uuid, user: Uuid) -> ChatResult<bool> {
+pub(crate) async fn remove_member(
+    conn: &mut AsyncPgConnection,
+    id: ConversationId,
+    user: UserId,
+) -> ChatResult<bool> {
     let removed = diesel::delete(
         conversation_members::table
             .filter(conversation_members::conversation_id.eq(id))
@@ -115,8 +114,12 @@ pub async fn remove_member(conn: &mut AsyncPgConnection, id: Uuid, user: Uuid) -
 }
 
 /// Whether `user` is a member.
-pub async fn is_member(conn: &mut AsyncPgConnection, id: Uuid, user: Uuid) -> ChatResult<bool> {
-    let found: Option<Uuid> = conversation_members::table
+pub(crate) async fn is_member(
+    conn: &mut AsyncPgConnection,
+    id: ConversationId,
+    user: UserId,
+) -> ChatResult<bool> {
+    let found: Option<UserId> = conversation_members::table
         .filter(conversation_members::conversation_id.eq(id))
         .filter(conversation_members::user_id.eq(user))
         .select(conversation_members::user_id)
@@ -127,7 +130,7 @@ pub async fn is_member(conn: &mut AsyncPgConnection, id: Uuid, user: Uuid) -> Ch
 }
 
 /// Every member id of a conversation, in joining order.
-pub async fn member_ids(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<Vec<Uuid>> {
+pub(crate) async fn member_ids(conn: &mut AsyncPgConnection, id: ConversationId) -> ChatResult<Vec<UserId>> {
     Ok(conversation_members::table
         .filter(conversation_members::conversation_id.eq(id))
         .order_by((
@@ -140,7 +143,10 @@ pub async fn member_ids(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<Ve
 }
 
 /// `(conversation_id, user_id, name)` of every member of the given conversations, in joining order.
-pub async fn members_of(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ChatResult<Vec<(Uuid, Uuid, String)>> {
+pub(crate) async fn members_of(
+    conn: &mut AsyncPgConnection,
+    ids: &[ConversationId],
+) -> ChatResult<Vec<(ConversationId, UserId, String)>> {
     Ok(conversation_members::table
         .inner_join(users::table)
         .filter(conversation_members::conversation_id.eq_any(ids))
@@ -154,7 +160,7 @@ pub async fn members_of(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ChatResul
 }
 
 /// Which of `ids` are existing users.
-pub async fn existing_users(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ChatResult<Vec<Uuid>> {
+pub(crate) async fn existing_users(conn: &mut AsyncPgConnection, ids: &[UserId]) -> ChatResult<Vec<UserId>> {
     Ok(users::table
         .filter(users::id.eq_any(ids))
         .select(users::id)
@@ -164,7 +170,11 @@ pub async fn existing_users(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ChatR
 
 /// Takes the next `count` numbers of the conversation (locking its row until commit); returns the last `seq`
 /// before them, or `None` if the conversation is gone.
-pub async fn take_seqs(conn: &mut AsyncPgConnection, id: Uuid, count: i64) -> ChatResult<Option<i64>> {
+pub(crate) async fn take_seqs(
+    conn: &mut AsyncPgConnection,
+    id: ConversationId,
+    count: i64,
+) -> ChatResult<Option<i64>> {
     let last: Option<i64> = diesel::update(conversations::table.find(id))
         .set((
             conversations::last_seq.eq(conversations::last_seq + count),
@@ -180,17 +190,17 @@ pub async fn take_seqs(conn: &mut AsyncPgConnection, id: Uuid, count: i64) -> Ch
 
 /// Moves several members' read positions forward (never back) in one statement: `(user, seq, message)`, one
 /// entry per user.
-pub async fn move_read_positions(
+pub(crate) async fn move_read_positions(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    positions: &[(Uuid, i64, Uuid)],
+    id: ConversationId,
+    positions: &[(UserId, i64, MessageId)],
 ) -> ChatResult<()> {
     if positions.is_empty() {
         return Ok(());
     }
-    let users: Vec<Uuid> = positions.iter().map(|p| p.0).collect();
+    let users: Vec<UserId> = positions.iter().map(|p| p.0).collect();
     let seqs: Vec<i64> = positions.iter().map(|p| p.1).collect();
-    let messages: Vec<Uuid> = positions.iter().map(|p| p.2).collect();
+    let messages: Vec<MessageId> = positions.iter().map(|p| p.2).collect();
     diesel::sql_query(
         "UPDATE conversation_members cm SET last_read_seq = v.seq, last_read_message_id = v.message \
          FROM unnest($2::uuid[], $3::bigint[], $4::uuid[]) AS v(user_id, seq, message) \
@@ -206,7 +216,7 @@ pub async fn move_read_positions(
 }
 
 /// Locks the conversation row without changing it (serialises with senders).
-pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<Option<i64>> {
+pub(crate) async fn lock(conn: &mut AsyncPgConnection, id: ConversationId) -> ChatResult<Option<i64>> {
     Ok(conversations::table
         .find(id)
         .select(conversations::last_seq)
@@ -217,12 +227,12 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<Option<i
 }
 
 /// Moves a member's read position forward to `seq` (never back); returns whether it moved.
-pub async fn move_read_position(
+pub(crate) async fn move_read_position(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
-    user: Uuid,
+    id: ConversationId,
+    user: UserId,
     seq: i64,
-    message: Uuid,
+    message: MessageId,
 ) -> ChatResult<bool> {
     let moved = diesel::update(
         conversation_members::table
@@ -241,13 +251,13 @@ pub async fn move_read_position(
 
 /// A conversation's position in a member's list.
 #[derive(Debug, Clone, QueryableByName)]
-pub struct ActivityRow {
+pub(crate) struct ActivityRow {
     /// The conversation.
     #[diesel(sql_type = SqlUuid)]
-    pub id: Uuid,
+    pub(crate) id: ConversationId,
     /// Its latest activity as of the list's snapshot.
     #[diesel(sql_type = Timestamptz)]
-    pub activity: DateTime<Utc>,
+    pub(crate) activity: DateTime<Utc>,
 }
 
 /// One page of a member's conversations by latest activity as it stood at `as_of` (newest first, then id),
@@ -255,11 +265,11 @@ pub struct ActivityRow {
 ///
 /// Conversations that changed after `as_of` are placed by the newest message they had then, so paging never
 /// skips or repeats a conversation that gets a message meanwhile.
-pub async fn page_by_activity(
+pub(crate) async fn page_by_activity(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     as_of: DateTime<Utc>,
-    after: Option<(DateTime<Utc>, Uuid)>,
+    after: Option<(DateTime<Utc>, ConversationId)>,
     limit: i64,
 ) -> ChatResult<Vec<ActivityRow>> {
     let (after_activity, after_id) = after.map_or((None, None), |(a, i)| (Some(a), Some(i)));
@@ -291,35 +301,35 @@ pub async fn page_by_activity(
 
 /// A conversation with the member's unread count and its newest message's id.
 #[derive(Debug, Clone, QueryableByName)]
-pub struct SummaryRow {
+pub(crate) struct SummaryRow {
     /// The conversation.
     #[diesel(sql_type = SqlUuid)]
-    pub id: Uuid,
+    pub(crate) id: ConversationId,
     /// `direct` or `group`.
     #[diesel(sql_type = Text)]
-    pub kind: String,
+    pub(crate) kind: String,
     /// Group name.
     #[diesel(sql_type = Nullable<Text>)]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// Creator.
     #[diesel(sql_type = SqlUuid)]
-    pub created_by: Uuid,
+    pub(crate) created_by: UserId,
     /// Creation time.
     #[diesel(sql_type = Timestamptz)]
-    pub created_at: DateTime<Utc>,
+    pub(crate) created_at: DateTime<Utc>,
     /// Other people's live messages after the member's read position.
     #[diesel(sql_type = BigInt)]
-    pub unread_count: i64,
+    pub(crate) unread_count: i64,
     /// The newest live message.
     #[diesel(sql_type = Nullable<SqlUuid>)]
-    pub last_message_id: Option<Uuid>,
+    pub(crate) last_message_id: Option<MessageId>,
 }
 
 /// Summaries of the given conversations for `user` (only those they are a member of), in one query.
-pub async fn summaries(
+pub(crate) async fn summaries(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
-    ids: &[Uuid],
+    user: UserId,
+    ids: &[ConversationId],
 ) -> ChatResult<Vec<SummaryRow>> {
     Ok(diesel::sql_query(
         "SELECT c.id, c.kind, c.name, c.created_by, c.created_at,
@@ -340,7 +350,10 @@ pub async fn summaries(
 }
 
 /// Every conversation id of a user.
-pub async fn ids_of_member(conn: &mut AsyncPgConnection, user: Uuid) -> ChatResult<Vec<Uuid>> {
+pub(crate) async fn ids_of_member(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+) -> ChatResult<Vec<ConversationId>> {
     Ok(conversation_members::table
         .filter(conversation_members::user_id.eq(user))
         .select(conversation_members::conversation_id)
@@ -352,11 +365,11 @@ pub async fn ids_of_member(conn: &mut AsyncPgConnection, user: Uuid) -> ChatResu
 /// other members of `user`'s direct conversations and of the groups with at most `limit` members. One query;
 /// a group's size is counted only up to `limit + 1` rows (an index range of the primary key), so a
 /// conversation of 10,000 members costs `limit + 1` index entries, never its whole membership.
-pub async fn presence_audience(
+pub(crate) async fn presence_audience(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     limit: i64,
-) -> ChatResult<Vec<(Uuid, Uuid)>> {
+) -> ChatResult<Vec<(ConversationId, UserId)>> {
     Ok(diesel::sql_query(
         "WITH small AS (
              SELECT mine.conversation_id
@@ -384,11 +397,11 @@ pub async fn presence_audience(
 
 /// Which of `users` share at least one conversation with `me` (`me` included when asked for and a member of
 /// anything). One query over the `user_id` index, bounded by the number of ids asked for.
-pub async fn sharing_a_conversation(
+pub(crate) async fn sharing_a_conversation(
     conn: &mut AsyncPgConnection,
-    me: Uuid,
-    users: &[Uuid],
-) -> ChatResult<Vec<Uuid>> {
+    me: UserId,
+    users: &[UserId],
+) -> ChatResult<Vec<UserId>> {
     Ok(diesel::sql_query(
         "SELECT DISTINCT other.user_id AS id
          FROM conversation_members other
@@ -407,19 +420,19 @@ pub async fn sharing_a_conversation(
 
 /// A `(conversation_id, user_id)` pair.
 #[derive(Debug, Clone, QueryableByName)]
-pub struct MembershipRow {
+pub(crate) struct MembershipRow {
     /// The conversation.
     #[diesel(sql_type = SqlUuid)]
-    pub conversation_id: Uuid,
+    pub(crate) conversation_id: ConversationId,
     /// The member.
     #[diesel(sql_type = SqlUuid)]
-    pub user_id: Uuid,
+    pub(crate) user_id: UserId,
 }
 
-/// A single id column.
+/// A single user id column.
 #[derive(Debug, Clone, QueryableByName)]
-pub struct IdRow {
+pub(crate) struct IdRow {
     /// The id.
     #[diesel(sql_type = SqlUuid)]
-    pub id: Uuid,
+    pub(crate) id: UserId,
 }

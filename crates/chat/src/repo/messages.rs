@@ -7,64 +7,55 @@ use diesel::{
     SelectableHelper as _,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use epop_core::{ConversationId, MessageId, UserId};
 use epop_storage::schema::messages;
-use uuid::Uuid;
 
 /// A row of `messages` (without the search vector).
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = messages, check_for_backend(diesel::pg::Pg))]
-pub struct MessageRow {
+pub(crate) struct MessageRow {
     /// Primary key.
-    pub id: Uuid,
+    pub(crate) id: MessageId,
     /// Conversation.
-    pub conversation_id: Uuid,
+    pub(crate) conversation_id: ConversationId,
     /// Position in the conversation.
-    pub seq: i64,
+    pub(crate) seq: i64,
     /// Sender.
-    pub sender_id: Uuid,
+    pub(crate) sender_id: UserId,
     /// Text.
-    pub content: String,
+    pub(crate) content: String,
     /// Sender's idempotency key.
-    pub client_id: Option<String>,
+    pub(crate) client_id: Option<String>,
     /// Creation time.
-    pub created_at: DateTime<Utc>,
+    pub(crate) created_at: DateTime<Utc>,
     /// Last change.
-    pub updated_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
     /// Last edit.
-    pub edited_at: Option<DateTime<Utc>>,
+    pub(crate) edited_at: Option<DateTime<Utc>>,
     /// Soft deletion time.
-    pub deleted_at: Option<DateTime<Utc>>,
+    pub(crate) deleted_at: Option<DateTime<Utc>>,
 }
 
 /// A new row of `messages`.
 #[derive(Debug, Insertable)]
 #[diesel(table_name = messages)]
-pub struct NewMessageRow<'a> {
+pub(crate) struct NewMessageRow<'a> {
     /// Primary key.
-    pub id: Uuid,
+    pub(crate) id: MessageId,
     /// Conversation.
-    pub conversation_id: Uuid,
+    pub(crate) conversation_id: ConversationId,
     /// Position.
-    pub seq: i64,
+    pub(crate) seq: i64,
     /// Sender.
-    pub sender_id: Uuid,
+    pub(crate) sender_id: UserId,
     /// Text.
-    pub content: &'a str,
+    pub(crate) content: &'a str,
     /// Idempotency key.
-    pub client_id: Option<&'a str>,
-}
-
-/// Inserts a message.
-pub async fn insert(conn: &mut AsyncPgConnection, row: &NewMessageRow<'_>) -> ChatResult<MessageRow> {
-    Ok(diesel::insert_into(messages::table)
-        .values(row)
-        .returning(MessageRow::as_returning())
-        .get_result(conn)
-        .await?)
+    pub(crate) client_id: Option<&'a str>,
 }
 
 /// Inserts several messages in one statement; returns them (in no particular order).
-pub async fn insert_all(
+pub(crate) async fn insert_all(
     conn: &mut AsyncPgConnection,
     rows: &[NewMessageRow<'_>],
 ) -> ChatResult<Vec<MessageRow>> {
@@ -79,9 +70,9 @@ pub async fn insert_all(
 }
 
 /// Messages of a conversation carrying one of `client_ids` (the caller matches the senders).
-pub async fn find_by_client_ids(
+pub(crate) async fn find_by_client_ids(
     conn: &mut AsyncPgConnection,
-    conversation: Uuid,
+    conversation: ConversationId,
     client_ids: &[&str],
 ) -> ChatResult<Vec<MessageRow>> {
     Ok(messages::table
@@ -93,7 +84,7 @@ pub async fn find_by_client_ids(
 }
 
 /// A message by id (deleted ones included; callers decide).
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<Option<MessageRow>> {
+pub(crate) async fn find(conn: &mut AsyncPgConnection, id: MessageId) -> ChatResult<Option<MessageRow>> {
     Ok(messages::table
         .find(id)
         .select(MessageRow::as_select())
@@ -103,7 +94,10 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<Option<M
 }
 
 /// Several messages by id.
-pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ChatResult<Vec<MessageRow>> {
+pub(crate) async fn find_many(
+    conn: &mut AsyncPgConnection,
+    ids: &[MessageId],
+) -> ChatResult<Vec<MessageRow>> {
     Ok(messages::table
         .filter(messages::id.eq_any(ids))
         .select(MessageRow::as_select())
@@ -112,10 +106,10 @@ pub async fn find_many(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> ChatResult
 }
 
 /// The message a sender already posted with `client_id` in this conversation.
-pub async fn find_by_client_id(
+pub(crate) async fn find_by_client_id(
     conn: &mut AsyncPgConnection,
-    conversation: Uuid,
-    sender: Uuid,
+    conversation: ConversationId,
+    sender: UserId,
     client_id: &str,
 ) -> ChatResult<Option<MessageRow>> {
     Ok(messages::table
@@ -129,9 +123,9 @@ pub async fn find_by_client_id(
 }
 
 /// Live messages with `seq < before` (or the newest), newest first; `limit + 1` rows.
-pub async fn page_before(
+pub(crate) async fn page_before(
     conn: &mut AsyncPgConnection,
-    conversation: Uuid,
+    conversation: ConversationId,
     before: Option<i64>,
     limit: i64,
 ) -> ChatResult<Vec<MessageRow>> {
@@ -149,9 +143,9 @@ pub async fn page_before(
 }
 
 /// Live messages with `seq > after`, oldest first; `limit + 1` rows.
-pub async fn page_after(
+pub(crate) async fn page_after(
     conn: &mut AsyncPgConnection,
-    conversation: Uuid,
+    conversation: ConversationId,
     after: i64,
     limit: i64,
 ) -> ChatResult<Vec<MessageRow>> {
@@ -167,7 +161,11 @@ pub async fn page_after(
 }
 
 /// Replaces the text of a message and marks it edited.
-pub async fn edit(conn: &mut AsyncPgConnection, id: Uuid, content: &str) -> ChatResult<MessageRow> {
+pub(crate) async fn edit(
+    conn: &mut AsyncPgConnection,
+    id: MessageId,
+    content: &str,
+) -> ChatResult<MessageRow> {
     Ok(diesel::update(messages::table.find(id))
         .set((
             messages::content.eq(content),
@@ -180,7 +178,7 @@ pub async fn edit(conn: &mut AsyncPgConnection, id: Uuid, content: &str) -> Chat
 }
 
 /// Soft-deletes a message: its text is erased; the row stays so its `client_id` and `seq` stay taken.
-pub async fn soft_delete(conn: &mut AsyncPgConnection, id: Uuid) -> ChatResult<()> {
+pub(crate) async fn soft_delete(conn: &mut AsyncPgConnection, id: MessageId) -> ChatResult<()> {
     diesel::update(messages::table.find(id))
         .set((
             messages::deleted_at.eq(diesel::dsl::now),

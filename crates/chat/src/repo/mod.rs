@@ -2,7 +2,7 @@
 //! transaction boundaries. List queries that need lateral joins or computed orderings are written in SQL
 //! (`sql_query` with bound parameters).
 
-pub mod attachments;
-pub mod conversations;
-pub mod messages;
-pub mod search;
+pub(crate) mod attachments;
+pub(crate) mod conversations;
+pub(crate) mod messages;
+pub(crate) mod search;

@@ -4,17 +4,17 @@ use crate::error::ChatResult;
 use diesel::QueryableByName;
 use diesel::sql_types::{Array, BigInt, Float4, Nullable, Text, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
-use uuid::Uuid;
+use epop_core::{ConversationId, MessageId, UserId};
 
 /// A matching message id with its rank.
 #[derive(Debug, Clone, QueryableByName)]
-pub struct Hit {
+pub(crate) struct Hit {
     /// The message.
     #[diesel(sql_type = SqlUuid)]
-    pub id: Uuid,
+    pub(crate) id: MessageId,
     /// Its relevance (higher first).
     #[diesel(sql_type = Float4)]
-    pub rank: f32,
+    pub(crate) rank: f32,
 }
 
 /// Messages of `user`'s conversations (or of one of them) containing every word of `words`, best first,
@@ -23,12 +23,12 @@ pub struct Hit {
 /// Each word is rewritten like the stored vector (CJK runs into bigrams) and matched as a phrase; the words
 /// are ANDed. Membership is a join inside the query, so other people's conversations are never scanned
 /// into the result.
-pub async fn search(
+pub(crate) async fn search(
     conn: &mut AsyncPgConnection,
-    user: Uuid,
+    user: UserId,
     words: &[String],
-    conversation: Option<Uuid>,
-    after: Option<(f32, Uuid)>,
+    conversation: Option<ConversationId>,
+    after: Option<(f32, MessageId)>,
     limit: i64,
 ) -> ChatResult<Vec<Hit>> {
     let (after_rank, after_id) = after.map_or((None, None), |(r, i)| (Some(r), Some(i)));

@@ -1,5 +1,5 @@
 //! Diesel repositories of the projects crate. Functions take `&mut AsyncPgConnection`; the service decides
 //! the transaction boundaries and checks permissions before calling them.
 
-pub mod projects;
-pub mod tasks;
+pub(crate) mod projects;
+pub(crate) mod tasks;

@@ -7,59 +7,62 @@ use diesel::{
     SelectableHelper as _,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use epop_core::{ProjectId, UserId};
 use epop_storage::schema::{project_members, projects, users};
-use uuid::Uuid;
 
 /// A row of `projects`.
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
 #[diesel(table_name = projects, check_for_backend(diesel::pg::Pg))]
-pub struct ProjectRow {
+pub(crate) struct ProjectRow {
     /// Primary key.
-    pub id: Uuid,
+    pub(crate) id: ProjectId,
     /// Name.
-    pub name: String,
+    pub(crate) name: String,
     /// Description.
-    pub description: String,
+    pub(crate) description: String,
     /// An owner.
-    pub owner_id: Uuid,
+    pub(crate) owner_id: UserId,
     /// `active`, `on_hold`, `completed` or `archived`.
-    pub status: String,
+    pub(crate) status: String,
     /// Creation time.
-    pub created_at: DateTime<Utc>,
+    pub(crate) created_at: DateTime<Utc>,
     /// Last change.
-    pub updated_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
 }
 
 /// A new row of `projects`.
 #[derive(Debug, diesel::Insertable)]
 #[diesel(table_name = projects)]
-pub struct NewProjectRow<'a> {
+pub(crate) struct NewProjectRow<'a> {
     /// Primary key.
-    pub id: Uuid,
+    pub(crate) id: ProjectId,
     /// Name.
-    pub name: &'a str,
+    pub(crate) name: &'a str,
     /// Description.
-    pub description: &'a str,
+    pub(crate) description: &'a str,
     /// The creator.
-    pub owner_id: Uuid,
+    pub(crate) owner_id: UserId,
     /// Status.
-    pub status: &'a str,
+    pub(crate) status: &'a str,
 }
 
 /// A partial update of `projects` (`None` leaves the column alone).
 #[derive(Debug, Default, diesel::AsChangeset)]
 #[diesel(table_name = projects)]
-pub struct ProjectChangeset<'a> {
+pub(crate) struct ProjectChangeset<'a> {
     /// New name.
-    pub name: Option<&'a str>,
+    pub(crate) name: Option<&'a str>,
     /// New description.
-    pub description: Option<&'a str>,
+    pub(crate) description: Option<&'a str>,
     /// New status.
-    pub status: Option<&'a str>,
+    pub(crate) status: Option<&'a str>,
 }
 
 /// Inserts a project.
-pub async fn insert(conn: &mut AsyncPgConnection, row: &NewProjectRow<'_>) -> ProjectsResult<ProjectRow> {
+pub(crate) async fn insert(
+    conn: &mut AsyncPgConnection,
+    row: &NewProjectRow<'_>,
+) -> ProjectsResult<ProjectRow> {
     Ok(diesel::insert_into(projects::table)
         .values(row)
         .returning(ProjectRow::as_returning())
@@ -68,7 +71,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &NewProjectRow<'_>) -> Pr
 }
 
 /// The project, if it exists.
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ProjectsResult<Option<ProjectRow>> {
+pub(crate) async fn find(conn: &mut AsyncPgConnection, id: ProjectId) -> ProjectsResult<Option<ProjectRow>> {
     Ok(projects::table
         .find(id)
         .select(ProjectRow::as_select())
@@ -78,7 +81,7 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ProjectsResult<Opti
 }
 
 /// The project, row-locked until the transaction ends (serializes membership changes).
-pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> ProjectsResult<Option<ProjectRow>> {
+pub(crate) async fn lock(conn: &mut AsyncPgConnection, id: ProjectId) -> ProjectsResult<Option<ProjectRow>> {
     Ok(projects::table
         .find(id)
         .select(ProjectRow::as_select())
@@ -89,9 +92,9 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> ProjectsResult<Opti
 }
 
 /// Applies `changes` and bumps `updated_at`.
-pub async fn update(
+pub(crate) async fn update(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: ProjectId,
     changes: &ProjectChangeset<'_>,
 ) -> ProjectsResult<Option<ProjectRow>> {
     Ok(diesel::update(projects::table.find(id))
@@ -103,13 +106,17 @@ pub async fn update(
 }
 
 /// Deletes the project (members and tasks go with it); returns whether it existed.
-pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> ProjectsResult<bool> {
+pub(crate) async fn delete(conn: &mut AsyncPgConnection, id: ProjectId) -> ProjectsResult<bool> {
     Ok(diesel::delete(projects::table.find(id)).execute(conn).await? == 1)
 }
 
 /// Points `owner_id` at the earliest remaining owner when it names `former`, who is no longer one.
-pub async fn replace_owner_id(conn: &mut AsyncPgConnection, id: Uuid, former: Uuid) -> ProjectsResult<()> {
-    let next: Option<Uuid> = project_members::table
+pub(crate) async fn replace_owner_id(
+    conn: &mut AsyncPgConnection,
+    id: ProjectId,
+    former: UserId,
+) -> ProjectsResult<()> {
+    let next: Option<UserId> = project_members::table
         .filter(project_members::project_id.eq(id))
         .filter(project_members::role.eq("owner"))
         .filter(project_members::user_id.ne(former))
@@ -129,11 +136,11 @@ pub async fn replace_owner_id(conn: &mut AsyncPgConnection, id: Uuid, former: Uu
 
 /// One page of projects by `(created_at, id)`, oldest first: those `member` belongs to, or every project
 /// when `member` is `None`.
-pub async fn page(
+pub(crate) async fn page(
     conn: &mut AsyncPgConnection,
-    member: Option<Uuid>,
+    member: Option<UserId>,
     status: Option<&str>,
-    after: Option<(DateTime<Utc>, Uuid)>,
+    after: Option<(DateTime<Utc>, ProjectId)>,
     limit: i64,
 ) -> ProjectsResult<Vec<ProjectRow>> {
     let mut query = projects::table.select(ProjectRow::as_select()).into_boxed();
@@ -164,10 +171,10 @@ pub async fn page(
 }
 
 /// `user`'s role in the project, if they are a member.
-pub async fn role_of(
+pub(crate) async fn role_of(
     conn: &mut AsyncPgConnection,
-    project: Uuid,
-    user: Uuid,
+    project: ProjectId,
+    user: UserId,
 ) -> ProjectsResult<Option<String>> {
     Ok(project_members::table
         .find((project, user))
@@ -178,10 +185,10 @@ pub async fn role_of(
 }
 
 /// The members of `projects` as `(project, user, role)`, in the order they joined.
-pub async fn members_of(
+pub(crate) async fn members_of(
     conn: &mut AsyncPgConnection,
-    ids: &[Uuid],
-) -> ProjectsResult<Vec<(Uuid, Uuid, String)>> {
+    ids: &[ProjectId],
+) -> ProjectsResult<Vec<(ProjectId, UserId, String)>> {
     Ok(project_members::table
         .filter(project_members::project_id.eq_any(ids))
         .order((
@@ -199,10 +206,10 @@ pub async fn members_of(
 }
 
 /// Adds a member unless they are one already; returns whether they were added.
-pub async fn add_member(
+pub(crate) async fn add_member(
     conn: &mut AsyncPgConnection,
-    project: Uuid,
-    user: Uuid,
+    project: ProjectId,
+    user: UserId,
     role: &str,
 ) -> ProjectsResult<bool> {
     let added = diesel::insert_into(project_members::table)
@@ -218,10 +225,10 @@ pub async fn add_member(
 }
 
 /// Changes a member's role; returns whether they are a member.
-pub async fn set_role(
+pub(crate) async fn set_role(
     conn: &mut AsyncPgConnection,
-    project: Uuid,
-    user: Uuid,
+    project: ProjectId,
+    user: UserId,
     role: &str,
 ) -> ProjectsResult<bool> {
     let changed = diesel::update(project_members::table.find((project, user)))
@@ -232,7 +239,11 @@ pub async fn set_role(
 }
 
 /// Removes a member; returns whether they were one.
-pub async fn remove_member(conn: &mut AsyncPgConnection, project: Uuid, user: Uuid) -> ProjectsResult<bool> {
+pub(crate) async fn remove_member(
+    conn: &mut AsyncPgConnection,
+    project: ProjectId,
+    user: UserId,
+) -> ProjectsResult<bool> {
     let removed = diesel::delete(project_members::table.find((project, user)))
         .execute(conn)
         .await?;
@@ -240,7 +251,7 @@ pub async fn remove_member(conn: &mut AsyncPgConnection, project: Uuid, user: Uu
 }
 
 /// How many owners the project has.
-pub async fn count_owners(conn: &mut AsyncPgConnection, project: Uuid) -> ProjectsResult<i64> {
+pub(crate) async fn count_owners(conn: &mut AsyncPgConnection, project: ProjectId) -> ProjectsResult<i64> {
     Ok(project_members::table
         .filter(project_members::project_id.eq(project))
         .filter(project_members::role.eq("owner"))
@@ -250,8 +261,8 @@ pub async fn count_owners(conn: &mut AsyncPgConnection, project: Uuid) -> Projec
 }
 
 /// Whether a user with this id exists.
-pub async fn user_exists(conn: &mut AsyncPgConnection, user: Uuid) -> ProjectsResult<bool> {
-    let found: Option<Uuid> = users::table
+pub(crate) async fn user_exists(conn: &mut AsyncPgConnection, user: UserId) -> ProjectsResult<bool> {
+    let found: Option<UserId> = users::table
         .find(user)
         .select(users::id)
         .first(conn)

@@ -7,75 +7,75 @@ use diesel::{
     OptionalExtension as _, PgSortExpressionMethods as _, QueryDsl as _, SelectableHelper as _,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use epop_core::{ProjectId, TaskId, UserId};
 use epop_storage::schema::{project_members, tasks};
-use uuid::Uuid;
 
 /// A row of `tasks`.
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
 #[diesel(table_name = tasks, check_for_backend(diesel::pg::Pg))]
-pub struct TaskRow {
+pub(crate) struct TaskRow {
     /// Primary key.
-    pub id: Uuid,
+    pub(crate) id: TaskId,
     /// Its project.
-    pub project_id: Uuid,
+    pub(crate) project_id: ProjectId,
     /// Title.
-    pub title: String,
+    pub(crate) title: String,
     /// Description.
-    pub description: String,
+    pub(crate) description: String,
     /// `todo`, `in_progress`, `in_review` or `done`.
-    pub status: String,
+    pub(crate) status: String,
     /// Assignee.
-    pub assigned_to: Option<Uuid>,
+    pub(crate) assigned_to: Option<UserId>,
     /// Due date.
-    pub due_date: Option<DateTime<Utc>>,
+    pub(crate) due_date: Option<DateTime<Utc>>,
     /// Bumped on every change.
-    pub version: i64,
+    pub(crate) version: i64,
     /// Creation time.
-    pub created_at: DateTime<Utc>,
+    pub(crate) created_at: DateTime<Utc>,
     /// Last change.
-    pub updated_at: DateTime<Utc>,
+    pub(crate) updated_at: DateTime<Utc>,
 }
 
 /// A new row of `tasks`.
 #[derive(Debug, diesel::Insertable)]
 #[diesel(table_name = tasks)]
-pub struct NewTaskRow<'a> {
+pub(crate) struct NewTaskRow<'a> {
     /// Primary key.
-    pub id: Uuid,
+    pub(crate) id: TaskId,
     /// Its project.
-    pub project_id: Uuid,
+    pub(crate) project_id: ProjectId,
     /// Title.
-    pub title: &'a str,
+    pub(crate) title: &'a str,
     /// Description.
-    pub description: &'a str,
+    pub(crate) description: &'a str,
     /// Status.
-    pub status: &'a str,
+    pub(crate) status: &'a str,
     /// Assignee.
-    pub assigned_to: Option<Uuid>,
+    pub(crate) assigned_to: Option<UserId>,
     /// Due date.
-    pub due_date: Option<DateTime<Utc>>,
+    pub(crate) due_date: Option<DateTime<Utc>>,
     /// The creator.
-    pub created_by: Uuid,
+    pub(crate) created_by: UserId,
 }
 
 /// A partial update of `tasks`: an outer `None` leaves the column alone, `Some(None)` sets it to `NULL`.
 #[derive(Debug, Default, diesel::AsChangeset)]
 #[diesel(table_name = tasks)]
-pub struct TaskChangeset<'a> {
+pub(crate) struct TaskChangeset<'a> {
     /// New title.
-    pub title: Option<&'a str>,
+    pub(crate) title: Option<&'a str>,
     /// New description.
-    pub description: Option<&'a str>,
+    pub(crate) description: Option<&'a str>,
     /// New status.
-    pub status: Option<&'a str>,
+    pub(crate) status: Option<&'a str>,
     /// New assignee or none.
-    pub assigned_to: Option<Option<Uuid>>,
+    pub(crate) assigned_to: Option<Option<UserId>>,
     /// New due date or none.
-    pub due_date: Option<Option<DateTime<Utc>>>,
+    pub(crate) due_date: Option<Option<DateTime<Utc>>>,
 }
 
 /// Inserts a task.
-pub async fn insert(conn: &mut AsyncPgConnection, row: &NewTaskRow<'_>) -> ProjectsResult<TaskRow> {
+pub(crate) async fn insert(conn: &mut AsyncPgConnection, row: &NewTaskRow<'_>) -> ProjectsResult<TaskRow> {
     Ok(diesel::insert_into(tasks::table)
         .values(row)
         .returning(TaskRow::as_returning())
@@ -84,7 +84,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, row: &NewTaskRow<'_>) -> Proje
 }
 
 /// The task, if it exists.
-pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ProjectsResult<Option<TaskRow>> {
+pub(crate) async fn find(conn: &mut AsyncPgConnection, id: TaskId) -> ProjectsResult<Option<TaskRow>> {
     Ok(tasks::table
         .find(id)
         .select(TaskRow::as_select())
@@ -94,7 +94,7 @@ pub async fn find(conn: &mut AsyncPgConnection, id: Uuid) -> ProjectsResult<Opti
 }
 
 /// The task, row-locked until the transaction ends.
-pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> ProjectsResult<Option<TaskRow>> {
+pub(crate) async fn lock(conn: &mut AsyncPgConnection, id: TaskId) -> ProjectsResult<Option<TaskRow>> {
     Ok(tasks::table
         .find(id)
         .select(TaskRow::as_select())
@@ -105,9 +105,9 @@ pub async fn lock(conn: &mut AsyncPgConnection, id: Uuid) -> ProjectsResult<Opti
 }
 
 /// Applies `changes`, bumps `version` and `updated_at`.
-pub async fn update(
+pub(crate) async fn update(
     conn: &mut AsyncPgConnection,
-    id: Uuid,
+    id: TaskId,
     changes: &TaskChangeset<'_>,
 ) -> ProjectsResult<TaskRow> {
     Ok(diesel::update(tasks::table.find(id))
@@ -122,12 +122,16 @@ pub async fn update(
 }
 
 /// Deletes a task; returns whether it existed.
-pub async fn delete(conn: &mut AsyncPgConnection, id: Uuid) -> ProjectsResult<bool> {
+pub(crate) async fn delete(conn: &mut AsyncPgConnection, id: TaskId) -> ProjectsResult<bool> {
     Ok(diesel::delete(tasks::table.find(id)).execute(conn).await? == 1)
 }
 
 /// Unassigns `user`'s open tasks (status other than `done`) in the project; returns how many.
-pub async fn unassign_open(conn: &mut AsyncPgConnection, project: Uuid, user: Uuid) -> ProjectsResult<usize> {
+pub(crate) async fn unassign_open(
+    conn: &mut AsyncPgConnection,
+    project: ProjectId,
+    user: UserId,
+) -> ProjectsResult<usize> {
     Ok(diesel::update(
         tasks::table
             .filter(tasks::project_id.eq(project))
@@ -135,7 +139,7 @@ pub async fn unassign_open(conn: &mut AsyncPgConnection, project: Uuid, user: Uu
             .filter(tasks::status.ne("done")),
     )
     .set((
-        tasks::assigned_to.eq(None::<Uuid>),
+        tasks::assigned_to.eq(None::<UserId>),
         tasks::version.eq(tasks::version + 1),
         tasks::updated_at.eq(diesel::dsl::now),
     ))
@@ -144,12 +148,12 @@ pub async fn unassign_open(conn: &mut AsyncPgConnection, project: Uuid, user: Uu
 }
 
 /// One page of a project's tasks by `(created_at, id)`, oldest first.
-pub async fn page_in_project(
+pub(crate) async fn page_in_project(
     conn: &mut AsyncPgConnection,
-    project: Uuid,
+    project: ProjectId,
     status: Option<&str>,
-    assigned_to: Option<Uuid>,
-    after: Option<(DateTime<Utc>, Uuid)>,
+    assigned_to: Option<UserId>,
+    after: Option<(DateTime<Utc>, TaskId)>,
     limit: i64,
 ) -> ProjectsResult<Vec<TaskRow>> {
     let mut query = tasks::table
@@ -178,30 +182,30 @@ pub async fn page_in_project(
 
 /// Where a page of the cross-project task list starts: after this `(due_date, id)`.
 #[derive(Debug, Clone, Copy)]
-pub struct DueKey {
+pub(crate) struct DueKey {
     /// The due date of the last task seen (`None` sorts last).
-    pub due_date: Option<DateTime<Utc>>,
+    pub(crate) due_date: Option<DateTime<Utc>>,
     /// Its id.
-    pub id: Uuid,
+    pub(crate) id: TaskId,
 }
 
 /// The filters of [`page_visible`].
 #[derive(Debug, Clone, Copy)]
-pub struct VisibleFilter<'a> {
+pub(crate) struct VisibleFilter<'a> {
     /// Only projects this user is a member of; `None` for every project (a global admin).
-    pub member: Option<Uuid>,
+    pub(crate) member: Option<UserId>,
     /// Only tasks assigned to this user.
-    pub assigned_to: Option<Uuid>,
+    pub(crate) assigned_to: Option<UserId>,
     /// Only tasks with this status.
-    pub status: Option<&'a str>,
+    pub(crate) status: Option<&'a str>,
     /// Only tasks due strictly before this.
-    pub due_before: Option<DateTime<Utc>>,
+    pub(crate) due_before: Option<DateTime<Utc>>,
     /// Only tasks created at or before this (the first page's moment).
-    pub as_of: DateTime<Utc>,
+    pub(crate) as_of: DateTime<Utc>,
 }
 
 /// One page of tasks across projects by `(due_date NULLS LAST, id)`.
-pub async fn page_visible(
+pub(crate) async fn page_visible(
     conn: &mut AsyncPgConnection,
     filter: VisibleFilter<'_>,
     after: Option<DueKey>,
@@ -254,7 +258,7 @@ pub async fn page_visible(
 }
 
 /// The database's current time (the clock that stamps `created_at`).
-pub async fn now(conn: &mut AsyncPgConnection) -> ProjectsResult<DateTime<Utc>> {
+pub(crate) async fn now(conn: &mut AsyncPgConnection) -> ProjectsResult<DateTime<Utc>> {
     Ok(diesel::select(diesel::dsl::sql::<diesel::sql_types::Timestamptz>(
         "statement_timestamp()",
     ))

@@ -7,7 +7,7 @@ use crate::routes::required;
 use crate::state::AppState;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
-use epop_chat::Opened;
+use epop_chat::{ConversationKind, Opened};
 use epop_core::{FieldError, UserId};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -16,9 +16,9 @@ use uuid::Uuid;
 #[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
 pub struct CreateConversationRequest {
     /// `direct` or `group`.
-    #[garde(required, pattern(r"^(direct|group)$"))]
+    #[garde(required)]
     #[schema(value_type = String, example = "group")]
-    pub r#type: Option<String>,
+    pub r#type: Option<ConversationKind>,
     /// The group's name, 1..=100 characters (groups only).
     #[garde(length(chars, min = 1, max = 100))]
     pub name: Option<String>,
@@ -47,7 +47,7 @@ pub async fn create(
         .into_iter()
         .map(UserId::from)
         .collect();
-    let (conversation, created) = if kind == "direct" {
+    let (conversation, created) = if kind == ConversationKind::Direct {
         let [other] = members.as_slice() else {
             return Err(ApiError::validation(vec![FieldError::new(
                 "member_ids",

@@ -1,6 +1,6 @@
 //! # POST /api/projects/{id}/members
 
-use super::{ProjectSchema, actor, role};
+use super::{ProjectSchema, actor};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::routes::required;
@@ -8,6 +8,7 @@ use crate::state::AppState;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 use epop_core::{ProjectId, UserId};
+use epop_projects::ProjectRole;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -19,9 +20,9 @@ pub struct AddMemberRequest {
     #[schema(value_type = Uuid)]
     pub user_id: Option<Uuid>,
     /// `owner` (only an owner grants it), `admin`, `member` or `viewer`.
-    #[garde(required, pattern(r"^(owner|admin|member|viewer)$"))]
+    #[garde(required)]
     #[schema(value_type = String)]
-    pub role: Option<String>,
+    pub role: Option<ProjectRole>,
 }
 
 /// Adds a member (`owner` or `admin`); answers the project.
@@ -43,7 +44,7 @@ pub async fn add(
 ) -> Result<HttpResponse, ApiError> {
     let Json(body) = body;
     let member = UserId::from(required(body.user_id, "user_id")?);
-    let role = role(body.role)?;
+    let role = required(body.role, "role")?;
     let project = state
         .projects
         .add_member(actor(user), ProjectId::from(id.into_inner()), member, role)

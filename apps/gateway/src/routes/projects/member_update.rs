@@ -1,12 +1,13 @@
 //! # PUT /api/projects/{id}/members/{user_id}
 
-use super::{ProjectSchema, actor, role};
+use super::{ProjectSchema, actor};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
+use crate::routes::required;
 use crate::state::AppState;
 use actix_web::web;
 use epop_core::{ProjectId, UserId};
-use epop_projects::Project;
+use epop_projects::{Project, ProjectRole};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -14,9 +15,9 @@ use uuid::Uuid;
 #[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
 pub struct ChangeRoleRequest {
     /// `owner`, `admin`, `member` or `viewer`.
-    #[garde(required, pattern(r"^(owner|admin|member|viewer)$"))]
+    #[garde(required)]
     #[schema(value_type = String)]
-    pub role: Option<String>,
+    pub role: Option<ProjectRole>,
 }
 
 /// Changes a member's role (`owner` or `admin`; only an owner grants or takes `owner`; the last owner stays).
@@ -38,7 +39,7 @@ pub async fn update(
 ) -> Result<web::Json<Project>, ApiError> {
     let Json(body) = body;
     let (id, member) = path.into_inner();
-    let role = role(body.role)?;
+    let role = required(body.role, "role")?;
     Ok(web::Json(
         state
             .projects

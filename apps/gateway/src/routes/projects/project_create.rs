@@ -1,13 +1,13 @@
 //! # POST /api/projects
 
-use super::{ProjectSchema, actor, project_status};
+use super::{ProjectSchema, actor};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::routes::required;
 use crate::state::AppState;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
-use epop_projects::NewProject;
+use epop_projects::{NewProject, ProjectStatus};
 use serde::Deserialize;
 
 /// A new project.
@@ -21,8 +21,9 @@ pub struct CreateProjectRequest {
     #[garde(length(chars, max = 10_000))]
     pub description: Option<String>,
     /// `active` (default), `on_hold`, `completed` or `archived`.
-    #[garde(pattern(r"^(active|on_hold|completed|archived)$"))]
-    pub status: Option<String>,
+    #[garde(skip)]
+    #[schema(value_type = Option<String>)]
+    pub status: Option<ProjectStatus>,
 }
 
 /// Creates a project; the caller is its `owner`.
@@ -41,7 +42,7 @@ pub async fn create(
     let new = NewProject {
         name: required(body.name, "name")?,
         description: body.description,
-        status: project_status(body.status)?,
+        status: body.status,
     };
     let project = state.projects.create_project(actor(user), &new).await?;
     Ok(HttpResponse::Created()

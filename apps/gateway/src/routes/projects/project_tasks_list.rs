@@ -1,12 +1,12 @@
 //! # GET /api/projects/{id}/tasks
 
-use super::{TaskPageSchema, actor, assignee, task_status};
+use super::{TaskPageSchema, actor, assignee};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query, page_request};
 use crate::state::AppState;
 use actix_web::web;
 use epop_core::{Page, ProjectId};
-use epop_projects::{ProjectTaskFilter, Task};
+use epop_projects::{ProjectTaskFilter, Task, TaskStatus};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -14,8 +14,9 @@ use uuid::Uuid;
 #[derive(Debug, Deserialize, garde::Validate, utoipa::IntoParams)]
 pub struct ProjectTasksQuery {
     /// Only tasks with this status.
-    #[garde(pattern(r"^(todo|in_progress|in_review|done)$"))]
-    pub status: Option<String>,
+    #[garde(skip)]
+    #[param(value_type = Option<String>)]
+    pub status: Option<TaskStatus>,
     /// Only tasks assigned to this user (`me` for the caller).
     #[garde(length(max = 64))]
     pub assigned_to: Option<String>,
@@ -45,7 +46,7 @@ pub async fn list(
 ) -> Result<web::Json<Page<Task>>, ApiError> {
     let Query(query) = query;
     let filter = ProjectTaskFilter {
-        status: task_status(query.status)?,
+        status: query.status,
         assigned_to: assignee(query.assigned_to.as_deref(), user.id)?,
     };
     let page = page_request(query.limit, query.cursor);

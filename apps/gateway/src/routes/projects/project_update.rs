@@ -1,12 +1,12 @@
 //! # PUT /api/projects/{id}
 
-use super::{ProjectSchema, actor, project_status};
+use super::{ProjectSchema, actor};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::state::AppState;
 use actix_web::web;
 use epop_core::ProjectId;
-use epop_projects::{Project, ProjectChanges};
+use epop_projects::{Project, ProjectChanges, ProjectStatus};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -20,8 +20,9 @@ pub struct UpdateProjectRequest {
     #[garde(length(chars, max = 10_000))]
     pub description: Option<String>,
     /// `active`, `on_hold`, `completed` or `archived`.
-    #[garde(pattern(r"^(active|on_hold|completed|archived)$"))]
-    pub status: Option<String>,
+    #[garde(skip)]
+    #[schema(value_type = Option<String>)]
+    pub status: Option<ProjectStatus>,
 }
 
 /// Changes a project (`owner` or `admin`; `403` for other members).
@@ -39,7 +40,7 @@ pub async fn update(
     let changes = ProjectChanges {
         name: body.name,
         description: body.description,
-        status: project_status(body.status)?,
+        status: body.status,
     };
     Ok(web::Json(
         state

@@ -1,20 +1,21 @@
 //! # GET /api/projects
 
-use super::{ProjectPageSchema, actor, project_status};
+use super::{ProjectPageSchema, actor};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query, page_request};
 use crate::state::AppState;
 use actix_web::web;
 use epop_core::Page;
-use epop_projects::Project;
+use epop_projects::{Project, ProjectStatus};
 use serde::Deserialize;
 
 /// Filter and paging of the project list.
 #[derive(Debug, Deserialize, garde::Validate, utoipa::IntoParams)]
 pub struct ProjectsQuery {
     /// Only projects with this status: `active`, `on_hold`, `completed` or `archived`.
-    #[garde(pattern(r"^(active|on_hold|completed|archived)$"))]
-    pub status: Option<String>,
+    #[garde(skip)]
+    #[param(value_type = Option<String>)]
+    pub status: Option<ProjectStatus>,
     /// Page size, 1..=100 (default 50).
     #[garde(range(min = 1, max = 100))]
     pub limit: Option<u16>,
@@ -37,7 +38,7 @@ pub async fn list(
     query: Query<ProjectsQuery>,
 ) -> Result<web::Json<Page<Project>>, ApiError> {
     let Query(query) = query;
-    let status = project_status(query.status)?;
+    let status = query.status;
     let page = page_request(query.limit, query.cursor);
     Ok(web::Json(
         state.projects.projects(actor(user), status, &page).await?,

@@ -1,6 +1,6 @@
 //! # POST /api/projects/{id}/tasks
 
-use super::{DueDate, TaskSchema, actor, task_status};
+use super::{DueDate, TaskSchema, actor};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::routes::required;
@@ -8,7 +8,7 @@ use crate::state::AppState;
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{HttpResponse, web};
 use epop_core::{ProjectId, UserId};
-use epop_projects::NewTask;
+use epop_projects::{NewTask, TaskStatus};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -23,8 +23,9 @@ pub struct CreateTaskRequest {
     #[garde(length(chars, max = 10_000))]
     pub description: Option<String>,
     /// `todo` (default), `in_progress`, `in_review` or `done`.
-    #[garde(pattern(r"^(todo|in_progress|in_review|done)$"))]
-    pub status: Option<String>,
+    #[garde(skip)]
+    #[schema(value_type = Option<String>)]
+    pub status: Option<TaskStatus>,
     /// A member of the project.
     #[garde(skip)]
     pub assigned_to: Option<Uuid>,
@@ -54,7 +55,7 @@ pub async fn create(
     let new = NewTask {
         title: required(body.title, "title")?,
         description: body.description,
-        status: task_status(body.status)?,
+        status: body.status,
         assigned_to: body.assigned_to.map(UserId::from),
         due_date: body.due_date.map(|d| d.0),
     };

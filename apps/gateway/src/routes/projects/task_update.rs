@@ -1,12 +1,12 @@
 //! # PUT /api/tasks/{id}
 
-use super::{DueDate, TaskSchema, actor, double_option, if_match, task_response, task_status};
+use super::{DueDate, TaskSchema, actor, double_option, if_match, task_response};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::state::AppState;
 use actix_web::{HttpRequest, HttpResponse, web};
 use epop_core::{TaskId, UserId};
-use epop_projects::TaskChanges;
+use epop_projects::{TaskChanges, TaskStatus};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -20,8 +20,9 @@ pub struct UpdateTaskRequest {
     #[garde(length(chars, max = 10_000))]
     pub description: Option<String>,
     /// `todo`, `in_progress`, `in_review` or `done`.
-    #[garde(pattern(r"^(todo|in_progress|in_review|done)$"))]
-    pub status: Option<String>,
+    #[garde(skip)]
+    #[schema(value_type = Option<String>)]
+    pub status: Option<TaskStatus>,
     /// A member of the project, or `null` to unassign.
     #[garde(skip)]
     #[serde(default, deserialize_with = "double_option")]
@@ -58,7 +59,7 @@ pub async fn update(
     let changes = TaskChanges {
         title: body.title,
         description: body.description,
-        status: task_status(body.status)?,
+        status: body.status,
         assigned_to: body.assigned_to.map(|user| user.map(UserId::from)),
         due_date: body.due_date.map(|due| due.map(|d| d.0)),
     };

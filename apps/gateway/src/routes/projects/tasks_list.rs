@@ -1,12 +1,12 @@
 //! # GET /api/tasks
 
-use super::{DueDate, TaskPageSchema, actor, assignee, task_status};
+use super::{DueDate, TaskPageSchema, actor, assignee};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query, page_request};
 use crate::state::AppState;
 use actix_web::web;
 use epop_core::Page;
-use epop_projects::{Task, TaskFilter};
+use epop_projects::{Task, TaskFilter, TaskStatus};
 use serde::Deserialize;
 
 /// Filters and paging of the tasks across projects.
@@ -16,8 +16,9 @@ pub struct TasksQuery {
     #[garde(length(max = 64))]
     pub assigned_to: Option<String>,
     /// Only tasks with this status.
-    #[garde(pattern(r"^(todo|in_progress|in_review|done)$"))]
-    pub status: Option<String>,
+    #[garde(skip)]
+    #[param(value_type = Option<String>)]
+    pub status: Option<TaskStatus>,
     /// Only tasks due strictly before this RFC 3339 timestamp or `YYYY-MM-DD` date (midnight UTC).
     #[garde(skip)]
     #[param(value_type = Option<String>)]
@@ -46,7 +47,7 @@ pub async fn list(
     let Query(query) = query;
     let filter = TaskFilter {
         assigned_to: assignee(query.assigned_to.as_deref(), user.id)?,
-        status: task_status(query.status)?,
+        status: query.status,
         due_before: query.due_before.map(|d| d.0),
     };
     let page = page_request(query.limit, query.cursor);

@@ -74,15 +74,7 @@ pub async fn subscribe(
     let keys = required(body.keys, "keys")?;
     let p256dh = required(keys.p256dh, "keys.p256dh")?;
     let auth = required(keys.auth, "keys.auth")?;
-    let (subscription, created) = epop_notifications::push::subscribe(
-        &state.db,
-        &state.config.push,
-        user.id,
-        &endpoint,
-        &p256dh,
-        &auth,
-    )
-    .await?;
+    let (subscription, created) = state.push.subscribe(user.id, &endpoint, &p256dh, &auth).await?;
     Ok(if created {
         HttpResponse::Created().json(subscription)
     } else {

@@ -15,7 +15,9 @@ pub async fn unsubscribe(
     user: AuthUser,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    epop_notifications::push::unsubscribe(&state.db, user.id, PushSubscriptionId::from(id.into_inner()))
+    state
+        .push
+        .unsubscribe(user.id, PushSubscriptionId::from(id.into_inner()))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -18,6 +18,6 @@ pub struct VapidKey {
     responses((status = 200, body = VapidKey), (status = 401, body = Problem)))]
 pub async fn vapid_key(state: web::Data<AppState>, _user: AuthUser) -> Result<web::Json<VapidKey>, ApiError> {
     Ok(web::Json(VapidKey {
-        key: state.vapid.public_key().to_owned(),
+        key: state.push.vapid_public_key().to_owned(),
     }))
 }

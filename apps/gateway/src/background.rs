@@ -1,0 +1,192 @@
+//! The process's background roles, started in one place and stopped together.
+//!
+//! Building the state ([`crate::app::build_state`]) starts nothing; [`Background::start`] starts every role
+//! that keeps the system moving when no request is in flight:
+//! - **listeners**: the event bus's sequencer (committed events to this node's subscribers, in order), the
+//!   Redis subscription that brings the other nodes' events, and the refresh of this node's presence claims;
+//! - **relay**: the outbox relay (one drainer across nodes), with the notifications outbox handler;
+//! - **jobs**: the job worker (notifications, e-mail, Web Push, removal of deleted messages' files) and the
+//!   notification digests;
+//! - **sweepers**: unused files and partial uploads, and the object store's setup (bucket or directory).
+//!
+//! `epop-gateway` (serve) and `epop-gateway worker` start all of them beside the state; the tests do the same
+//! through their helpers. [`Background::shutdown`] cancels every role and waits for each: a relay batch or job
+//! batch in progress is finished first, so no transaction is left open. Dropping a [`Background`] cancels
+//! the roles without waiting.
+
+use crate::metrics::Metrics;
+use crate::state::AppState;
+use anyhow::Context as _;
+use epop_chat::ChatService;
+use epop_chat::files::FileRemover;
+use epop_notifications::NotificationProjector;
+use epop_notifications::email::EmailSender;
+use epop_notifications::projector::NotificationJobs;
+use epop_storage::events::{EventSequencer, OutboxRelay};
+use epop_storage::jobs::{JobHandler, JobWorker};
+use epop_storage::object_store::{LocalStore, ObjectStore};
+use secrecy::ExposeSecret as _;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+/// How many jobs one worker round claims.
+const JOB_BATCH: i64 = 64;
+/// How often unused files are swept.
+const FILE_SWEEP_EVERY: Duration = Duration::from_secs(300);
+/// Partial files of local uploads that stopped this long ago are removed.
+const PARTIAL_UPLOAD_AGE: Duration = Duration::from_secs(3600);
+
+/// The running background roles of this process.
+#[derive(Debug)]
+pub struct Background {
+    cancel: DropGuard,
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
+}
+
+impl Background {
+    /// Starts every background role for `state`; `sequencer` is the one [`crate::app::build_state`] returned
+    /// with it. Fails only on configuration the roles cannot run with (an unusable SMTP URL, no TLS for the
+    /// push client).
+    pub fn start(state: &AppState, sequencer: EventSequencer) -> anyhow::Result<Self> {
+        let config = &state.config;
+        let email = match &config.smtp_url {
+            Some(url) => Some(Arc::new(
+                EmailSender::new(state.db.clone(), url.expose_secret(), &config.smtp_from)
+                    .context("EPOP_SMTP_URL")?,
+            )),
+            None => None,
+        };
+        let push = Arc::new(state.push.sender().context("building the Web Push client")?);
+        let projector = Arc::new(NotificationProjector::new(
+            state.db.clone(),
+            state.presence.clone(),
+            email.is_some(),
+            config.notification_interval,
+            state.outbox.clone(),
+        ));
+        let files = Arc::new(FileRemover(state.chat.clone()));
+        let worker = job_worker(
+            state.db.clone(),
+            vec![push, projector.clone(), files],
+            email,
+            state.metrics.clone(),
+        );
+        // The relay only enqueues the notification work (one statement per batch); the job worker does it.
+        let relay = OutboxRelay::new(state.db.clone(), state.events.clone(), state.outbox.clone())
+            .with_handler(Arc::new(NotificationJobs::new(worker.waker())));
+
+        let token = CancellationToken::new();
+        let mut background = Self {
+            cancel: token.clone().drop_guard(),
+            tasks: Vec::new(),
+        };
+        background.spawn("event sequencer", sequencer.run(token.clone()));
+        if let Some(url) = &config.redis_url {
+            let listener = state
+                .events
+                .clone()
+                .listen_redis(url.expose_secret().to_owned(), token.clone());
+            background.spawn("event bus Redis listener", listener);
+        }
+        let presence = state.presence.clone();
+        let cancel = token.clone();
+        background.spawn("presence refresh", async move {
+            presence.run_refresh(cancel).await;
+        });
+        background.spawn("outbox relay", relay.run(token.clone()));
+        background.spawn("job worker", worker.run(token.clone()));
+        let cancel = token.clone();
+        background.spawn("notification digests", async move {
+            projector.run_digests(cancel).await;
+        });
+        background.spawn(
+            "file sweeper",
+            sweep_files(state.chat.clone(), state.local_store.clone(), token.clone()),
+        );
+        background.spawn("object store setup", set_up_store(state.store.clone(), token));
+        Ok(background)
+    }
+
+    fn spawn(&mut self, role: &'static str, run: impl Future<Output = ()> + Send + 'static) {
+        self.tasks.push((role, tokio::spawn(run)));
+    }
+
+    /// Stops every role and waits until each has ended (work in progress is finished first).
+    pub async fn shutdown(self) {
+        let Self { cancel, tasks } = self;
+        drop(cancel);
+        for (role, task) in tasks {
+            if let Err(error) = task.await
+                && error.is_panic()
+            {
+                tracing::error!(role, %error, "a background role panicked");
+            }
+        }
+    }
+}
+
+/// The worker of this process's background jobs (notifications, e-mail, push, file removal), reporting
+/// outcomes to the metrics.
+fn job_worker(
+    db: epop_storage::DbPool,
+    mut handlers: Vec<Arc<dyn JobHandler>>,
+    email: Option<Arc<EmailSender>>,
+    metrics: Metrics,
+) -> JobWorker {
+    if let Some(email) = email {
+        handlers.push(email);
+    }
+    let worker_id = format!("{}-{}", std::process::id(), epop_socketio::random_id());
+    let hook: epop_storage::jobs::OutcomeHook =
+        Arc::new(move |queue, outcome| metrics.jobs_processed.with_label_values(&[queue, outcome]).inc());
+    JobWorker::new(db, worker_id, JOB_BATCH, handlers).with_hook(hook)
+}
+
+/// Removes unattached uploads after 24 hours, files of deleted messages that their job left, and (local store)
+/// partial files of uploads that stopped an hour ago, every few minutes, until `cancel`.
+async fn sweep_files(chat: ChatService, local: Option<LocalStore>, cancel: CancellationToken) {
+    let mut ticker = tokio::time::interval(FILE_SWEEP_EVERY);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        match chat.sweep_files().await {
+            Ok(0) => {}
+            Ok(removed) => tracing::info!(removed, "removed unused files"),
+            Err(error) => tracing::warn!(%error, "file sweep failed"),
+        }
+        if let Some(local) = &local {
+            match local.sweep_partial_uploads(PARTIAL_UPLOAD_AGE).await {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "removed partial files of stopped uploads"),
+                Err(error) => tracing::warn!(%error, "sweeping partial uploads failed"),
+            }
+        }
+    }
+}
+
+/// Creates the bucket or directory, retrying while the store is down, until it is ready or `cancel`.
+async fn set_up_store(store: Arc<dyn ObjectStore>, cancel: CancellationToken) {
+    let mut delay = Duration::from_millis(500);
+    loop {
+        let ready = tokio::select! {
+            () = cancel.cancelled() => return,
+            ready = store.ensure_ready() => ready,
+        };
+        match ready {
+            Ok(()) => return,
+            Err(error) => {
+                tracing::warn!(%error, "object store not ready; retrying");
+                tokio::select! {
+                    () = cancel.cancelled() => return,
+                    () = tokio::time::sleep(delay) => {}
+                }
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
