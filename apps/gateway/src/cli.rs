@@ -1,4 +1,4 @@
-//! The command line: `epop-gateway` (serve), `migrate`, and `admin create-user`.
+//! The command line: `epop-gateway` (serve), `migrate`, `worker`, `conformance`, `openapi` and `admin create-user`.
 
 use crate::app::Application;
 use crate::config::{self, Config, Environment};
@@ -34,6 +34,13 @@ pub enum Command {
     /// Serve the Socket.IO protocol conformance configuration for the official test suites (on
     /// EPOP_CONFORMANCE_LISTEN, default 127.0.0.1:3000; needs no other variable).
     Conformance,
+    /// Print the OpenAPI document of the REST API (the one `GET /api/openapi.json` serves) and exit; needs no
+    /// variable.
+    Openapi {
+        /// Print the endpoint index of docs/api.md (Markdown) instead.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Administration tasks (need only DATABASE_URL).
     Admin {
         /// The administration task.
@@ -75,6 +82,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Migrate => migrate().await,
         Command::Worker => worker().await,
         Command::Conformance => conformance().await,
+        Command::Openapi { markdown } => print_openapi(markdown),
         Command::Admin {
             task: AdminTask::CreateUser { email, name, role },
         } => create_user(email, name, role).await,
@@ -96,6 +104,16 @@ async fn serve() -> anyhow::Result<()> {
     tracing::info!(address = %app.address(), "epop-gateway serving");
     app.run_until_signal().await?;
     tracing::info!("epop-gateway stopped");
+    Ok(())
+}
+
+fn print_openapi(markdown: bool) -> anyhow::Result<()> {
+    let document = crate::routes::openapi();
+    if markdown {
+        print!("{}", crate::routes::docs::endpoint_index(&document));
+    } else {
+        println!("{}", document.to_pretty_json()?);
+    }
     Ok(())
 }
 

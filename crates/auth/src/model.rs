@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 /// A user's global role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// May administer the whole workspace (acts as owner of every project).

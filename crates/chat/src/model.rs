@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Direct (exactly two people) or group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationKind {
     /// One conversation per pair of users.

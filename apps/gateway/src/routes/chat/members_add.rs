@@ -5,6 +5,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::routes::required;
 use crate::state::AppState;
+use actix_web::post;
 use actix_web::web;
 use epop_chat::Conversation;
 use epop_core::{ConversationId, UserId};
@@ -16,12 +17,12 @@ use uuid::Uuid;
 pub struct AddMembersRequest {
     /// Their ids.
     #[garde(required, length(min = 1, max = 1000))]
-    #[schema(value_type = Vec<Uuid>)]
+    #[schema(value_type = Vec<Uuid>, min_items = 1, max_items = 1000)]
     pub user_ids: Option<Vec<Uuid>>,
 }
 
 /// Adds people to a group (any member may; people already in it change nothing).
-#[utoipa::path(post, path = "/api/conversations/{id}/members", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(tag = "chat", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = AddMembersRequest,
     responses(
         (status = 200, body = ConversationSchema),
@@ -29,7 +30,8 @@ pub struct AddMembersRequest {
         (status = 404, body = Problem),
         (status = 422, description = "Unknown users, or a direct conversation", body = Problem),
     ))]
-pub async fn add(
+#[post("/conversations/{id}/members")]
+pub(crate) async fn add(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,

@@ -77,9 +77,8 @@ pub struct MemberSchema {
 )]
 pub struct ConversationSchema {
     id: Uuid,
-    /// `direct` or `group`.
     #[schema(rename = "type")]
-    kind: String,
+    kind: epop_chat::ConversationKind,
     name: Option<String>,
     created_by: Uuid,
     members: Vec<MemberSchema>,
@@ -115,6 +114,7 @@ pub struct MessagePageSchema {
 pub struct PageQuery {
     /// Page size, 1..=100 (default 50).
     #[garde(range(min = 1, max = 100))]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u16>,
     /// Cursor from the previous page.
     #[garde(skip)]

@@ -4,6 +4,7 @@ use super::NotificationPageSchema;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query, page_request};
 use crate::state::AppState;
+use actix_web::get;
 use actix_web::web;
 use epop_notifications::Notification;
 use serde::{Deserialize, Serialize};
@@ -16,6 +17,7 @@ pub struct NotificationsQuery {
     pub unread: Option<bool>,
     /// Page size, 1..=100 (default 50).
     #[garde(range(min = 1, max = 100))]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u16>,
     /// Cursor from the previous page.
     #[garde(skip)]
@@ -31,9 +33,10 @@ pub struct NotificationPage {
 }
 
 /// The caller's notifications, newest first, with how many are unread.
-#[utoipa::path(get, path = "/api/notifications", tag = "notifications", security(("bearer" = [])), params(NotificationsQuery),
+#[utoipa::path(tag = "notifications", security(("bearer" = [])), params(NotificationsQuery),
     responses((status = 200, body = NotificationPageSchema), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)))]
-pub async fn list(
+#[get("/notifications")]
+pub(crate) async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
     query: Query<NotificationsQuery>,

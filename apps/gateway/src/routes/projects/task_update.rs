@@ -1,11 +1,13 @@
 //! # PUT /api/tasks/{id}
 
-use super::{DueDate, TaskSchema, actor, double_option, if_match, task_response, task_status};
+use super::{DueDate, actor, double_option, if_match, task_response, task_status};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::state::AppState;
+use actix_web::put;
 use actix_web::{HttpRequest, HttpResponse, web};
 use epop_core::{TaskId, UserId};
+use epop_projects::Task;
 use epop_projects::TaskChanges;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -15,12 +17,15 @@ use uuid::Uuid;
 pub struct UpdateTaskRequest {
     /// 1..=200 characters.
     #[garde(length(chars, min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     /// At most 10,000 characters.
     #[garde(length(chars, max = 10_000))]
+    #[schema(max_length = 10_000)]
     pub description: Option<String>,
     /// `todo`, `in_progress`, `in_review` or `done`.
     #[garde(pattern(r"^(todo|in_progress|in_review|done)$"))]
+    #[schema(value_type = Option<epop_projects::TaskStatus>)]
     pub status: Option<String>,
     /// A member of the project, or `null` to unassign.
     #[garde(skip)]
@@ -36,18 +41,19 @@ pub struct UpdateTaskRequest {
 
 /// Changes a task (`viewer`s get `403`). With `If-Match`, the task must still have that version (`412`
 /// otherwise). Answers the task with its new `ETag`.
-#[utoipa::path(put, path = "/api/tasks/{id}", tag = "projects", security(("bearer" = [])),
+#[utoipa::path(tag = "projects", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` the change is based on")),
     request_body = UpdateTaskRequest,
     responses(
-        (status = 200, description = "The task; `ETag` is its new version", body = TaskSchema),
+        (status = 200, description = "The task; `ETag` is its new version", body = Task),
         (status = 401, body = Problem),
         (status = 403, body = Problem),
         (status = 404, body = Problem),
         (status = 412, description = "The task changed since that `ETag`", body = Problem),
         (status = 422, description = "Bad fields, or an assignee who is not a member", body = Problem),
     ))]
-pub async fn update(
+#[put("/tasks/{id}")]
+pub(crate) async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: AuthUser,

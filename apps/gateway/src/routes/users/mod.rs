@@ -19,8 +19,7 @@ pub struct UserDto {
     pub name: String,
     /// E-mail address.
     pub email: String,
-    /// Global role: `admin` or `member`.
-    #[schema(value_type = String, example = "member")]
+    /// Global role.
     pub role: Role,
     /// Creation time.
     pub created_at: DateTime<Utc>,
