@@ -509,8 +509,20 @@ team_sends_section() {
     SECONDS_PER_RUN=$secs pgbench_run send_spread "$conc" -D "user=$bench" || echo "error: pgbench failed"
     spread_pg=$LAST_TPS
     start_gateway
+    # The closed loops above saturate the machine, so their latency is Little's law (senders / rate), not the
+    # cost of a send. The target is "2x the floor with p99 <= 50 ms": offer exactly that rate with the same
+    # senders and read the p99 there.
+    local paced_rate paced_p99 offered
+    offered=$(awk -v f="$floor_rate" 'BEGIN { printf "%.0f", 2 * f }')
+    echo "== hot conversation paced: the same $conc senders offering 2x the one-flush floor ($offered/s) for $secs s"
+    out=$(mktemp)
+    gateway_run "hot paced c=$conc" messages-send --token "$token" --conversation "$hot" --concurrency "$conc" --seconds "$secs" --rate "$offered" | tee "$out"
+    paced_rate=$(sed -nE '1s/.* rate=([0-9.]+)\/s.*/\1/p' "$out")
+    paced_p99=$(sed -nE 's/.* p99=([0-9.]+)ms.*/\1/p' "$out" | head -n 1)
+    rm -f "$out"
     echo "== team-sends figures (targets of issue 10)"
-    echo "hot conversation, $conc senders: gateway $hot_rate/s vs one flush per message (pgbench) $floor_rate/s = $(awk -v a="$hot_rate" -v b="$floor_rate" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else printf "n/a" }') (target >= 2x), p99 $hot_p99 ms (target <= 50 ms)"
+    echo "hot conversation, $conc senders, closed loops: gateway $hot_rate/s vs one flush per message (pgbench) $floor_rate/s = $(awk -v a="$hot_rate" -v b="$floor_rate" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else printf "n/a" }') (target >= 2x), p99 $hot_p99 ms (= senders / rate: the machine is saturated)"
+    echo "hot conversation, $conc senders offering 2x the floor: $paced_rate/s, p99 $paced_p99 ms (target <= 50 ms)"
     echo "spread over 100 conversations, $conc senders: gateway $spread_rate/s vs pgbench $spread_pg/s = $(ratio "$spread_rate" "$spread_pg") (target >= 80%), p99 $spread_p99 ms"
 }
 

@@ -69,10 +69,14 @@ enum Scenario {
         #[arg(long, default_value_t = 50)]
         limit: u16,
     },
-    /// `POST /api/conversations/{id}/messages` (a short text, no `client_id`, no attachments) in closed loops.
+    /// `POST /api/conversations/{id}/messages` (a short text, no `client_id`, no attachments) in closed loops,
+    /// or offered at `--rate` by the same loops.
     MessagesSend {
         #[command(flatten)]
         target: Target,
+        /// Sends per second, all loops together (each send waits for its turn); closed loops when absent.
+        #[arg(long)]
+        rate: Option<f64>,
     },
     /// `GET /api/search/messages?q=...` in closed loops, cycling through the queries; latency is reported per
     /// query and overall.
@@ -307,7 +311,7 @@ async fn messages_list_scenario(base: &str, target: Target, limit: u16) -> anyho
 }
 
 /// Short messages posted to the conversations in turn (each one takes its conversation's next `seq`).
-async fn messages_send_scenario(base: &str, target: Target) -> anyhow::Result<()> {
+async fn messages_send_scenario(base: &str, target: Target, rate: Option<f64>) -> anyhow::Result<()> {
     let client = authorized_client(&target.token, target.concurrency)?;
     let urls = target
         .conversation
@@ -320,7 +324,7 @@ async fn messages_send_scenario(base: &str, target: Target) -> anyhow::Result<()
         let url = &urls[n as usize % urls.len()];
         (0, client.post(url.clone()).json(&json!({ "content": content })))
     });
-    let outcome = closed_loops(&client, target.concurrency, target.seconds, 1, make).await?;
+    let outcome = loops_at(&client, target.concurrency, target.seconds, 1, rate, make).await?;
     outcome.print("messages-send", target.concurrency)
 }
 
@@ -566,7 +570,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Scenario::HashLimit { hashes } => tokio::task::spawn_blocking(move || hash_limit(hashes)).await?,
         Scenario::MessagesList { target, limit } => messages_list_scenario(&base, target, limit).await,
-        Scenario::MessagesSend { target } => messages_send_scenario(&base, target).await,
+        Scenario::MessagesSend { target, rate } => messages_send_scenario(&base, target, rate).await,
         Scenario::Search {
             token,
             queries,
