@@ -17,7 +17,7 @@ use epop_storage::StorageError;
 use serde::Serialize;
 use std::fmt;
 
-/// The problem details a client receives (CONTRACT section 1).
+/// The problem details a client receives (`docs/api.md`, Errors).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// The problem type: its entry in the API reference (`{EPOP_PUBLIC_URL}/docs/api.md#{code}`).

@@ -162,7 +162,7 @@ pub enum MessagePage {
     After(MessageId),
 }
 
-/// Who sees a user's presence (CONTRACT section 7).
+/// Who sees a user's presence (`docs/api.md`, Presence).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PresenceAudience {
     /// The user's direct conversations and groups up to the limit that have other members: their members are

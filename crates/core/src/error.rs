@@ -12,7 +12,7 @@
 
 use serde::Serialize;
 
-/// A stable, machine-readable error code (CONTRACT section 1). Clients switch on these.
+/// A stable, machine-readable error code (`docs/api.md`, Errors). Clients switch on these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
