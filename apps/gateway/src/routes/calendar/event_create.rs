@@ -1,6 +1,6 @@
 //! # POST /api/calendar-events
 
-use super::{CalendarEventSchema, after_start};
+use super::after_start;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::routes::required;
@@ -37,7 +37,7 @@ pub struct CreateEventRequest {
 #[utoipa::path(tag = "calendar", security(("bearer" = [])),
     request_body = CreateEventRequest,
     responses(
-        (status = 201, description = "Created; `Location` points at it", body = CalendarEventSchema),
+        (status = 201, description = "Created; `Location` points at it", body = epop_calendar::CalendarEvent),
         (status = 401, body = Problem),
         (status = 422, description = "Missing or over-long fields, or `end_time` not after `start_time`", body = Problem),
     ))]

@@ -1,6 +1,5 @@
 //! # GET /api/calendar-events/{id}
 
-use super::CalendarEventSchema;
 use crate::error::{ApiError, Problem};
 use crate::extract::AuthUser;
 use crate::state::AppState;
@@ -13,7 +12,7 @@ use uuid::Uuid;
 /// One of the caller's events (`404` for anyone else's).
 #[utoipa::path(tag = "calendar", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = CalendarEventSchema), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = CalendarEvent), (status = 401, body = Problem), (status = 404, body = Problem)))]
 #[get("/calendar-events/{id}")]
 pub(crate) async fn get(
     state: web::Data<AppState>,

@@ -1,6 +1,6 @@
 //! # PUT /api/calendar-events/{id}
 
-use super::{CalendarEventSchema, after_start};
+use super::after_start;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::state::AppState;
@@ -36,7 +36,7 @@ pub struct UpdateEventRequest {
 #[utoipa::path(tag = "calendar", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = UpdateEventRequest,
     responses(
-        (status = 200, body = CalendarEventSchema),
+        (status = 200, body = CalendarEvent),
         (status = 401, body = Problem),
         (status = 404, body = Problem),
         (status = 422, description = "Over-long fields, or the event would not end after it starts", body = Problem),

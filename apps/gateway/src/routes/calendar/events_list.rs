@@ -1,6 +1,6 @@
 //! # GET /api/calendar-events
 
-use super::{CalendarEventPageSchema, not_before_from};
+use super::not_before_from;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query, page_request};
 use crate::state::AppState;
@@ -36,7 +36,7 @@ pub struct EventsQuery {
 /// its new start time.
 #[utoipa::path(tag = "calendar", security(("bearer" = [])), params(EventsQuery),
     responses(
-        (status = 200, body = CalendarEventPageSchema),
+        (status = 200, body = Page<CalendarEvent>),
         (status = 400, description = "Bad cursor", body = Problem),
         (status = 401, body = Problem),
         (status = 422, description = "`from`/`to` not RFC 3339, `to` before `from`, or a bad `limit`", body = Problem),

@@ -1,6 +1,5 @@
 //! # POST /api/conversations
 
-use super::ConversationSchema;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::routes::required;
@@ -33,8 +32,8 @@ pub struct CreateConversationRequest {
 /// Creates a conversation. A direct conversation the two already share answers `200` with it.
 #[utoipa::path(tag = "chat", security(("bearer" = [])), request_body = CreateConversationRequest,
     responses(
-        (status = 201, description = "Created; `Location` points at it", body = ConversationSchema),
-        (status = 200, description = "The direct conversation the two already share", body = ConversationSchema),
+        (status = 201, description = "Created; `Location` points at it", body = epop_chat::Conversation),
+        (status = 200, description = "The direct conversation the two already share", body = epop_chat::Conversation),
         (status = 401, body = Problem),
         (status = 422, description = "Unknown users, oneself, or a direct conversation without exactly one other member", body = Problem),
     ))]

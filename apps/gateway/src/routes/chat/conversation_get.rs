@@ -1,6 +1,5 @@
 //! # GET /api/conversations/{id}
 
-use super::ConversationSchema;
 use crate::error::{ApiError, Problem};
 use crate::extract::AuthUser;
 use crate::state::AppState;
@@ -12,7 +11,7 @@ use uuid::Uuid;
 
 /// One of the caller's conversations (`404` for anyone else).
 #[utoipa::path(tag = "chat", security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = ConversationSchema), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Conversation), (status = 401, body = Problem), (status = 404, body = Problem)))]
 #[get("/conversations/{id}")]
 pub(crate) async fn get(
     state: web::Data<AppState>,

@@ -1,6 +1,6 @@
 //! # GET /api/conversations
 
-use super::{ConversationPageSchema, PageQuery};
+use super::PageQuery;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query, page_request};
 use crate::state::AppState;
@@ -11,7 +11,7 @@ use epop_core::Page;
 
 /// The caller's conversations, most recent activity first.
 #[utoipa::path(tag = "chat", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = ConversationPageSchema), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Page<Conversation>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)))]
 #[get("/conversations")]
 pub(crate) async fn list(
     state: web::Data<AppState>,

@@ -37,23 +37,6 @@ pub struct PresignUploadRequest {
     pub file_size: Option<u64>,
 }
 
-/// An upload slot: send `PUT url` with exactly `headers` and the file as the body.
-#[derive(utoipa::ToSchema)]
-#[expect(
-    dead_code,
-    reason = "describes the chat crate's JSON for the OpenAPI document only"
-)]
-pub struct UploadSlotSchema {
-    attachment_id: Uuid,
-    url: String,
-    /// Always `PUT`.
-    method: String,
-    /// Headers to send unchanged (`Content-Type`; on S3 also the signed `Content-Length` and
-    /// `If-None-Match: *`, which makes the URL single-use where the store honours conditional writes).
-    headers: std::collections::BTreeMap<String, String>,
-    expires_at: chrono::DateTime<chrono::Utc>,
-}
-
 /// Reserves an upload: a presigned URL for exactly this object, valid for 15 minutes and for one upload (a
 /// second `PUT` to it is refused: `409` from the local store, `412` from an S3 server that honours
 /// `If-None-Match`). A user holds at most `EPOP_MAX_OPEN_UPLOADS` slots (default 50) and
@@ -62,7 +45,7 @@ pub struct UploadSlotSchema {
 /// once). Unattached uploads expire after 24 hours.
 #[utoipa::path(tag = "files", security(("bearer" = [])), request_body = PresignUploadRequest,
     responses(
-        (status = 201, body = UploadSlotSchema),
+        (status = 201, body = epop_chat::UploadSlot),
         (status = 401, body = Problem),
         (status = 413, description = "`file_size` over `EPOP_MAX_UPLOAD_BYTES` (or over `EPOP_MAX_UNATTACHED_BYTES`, so it could never fit)", body = Problem),
         (status = 422, body = Problem),

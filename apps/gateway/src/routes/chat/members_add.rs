@@ -1,6 +1,5 @@
 //! # POST /api/conversations/{id}/members
 
-use super::ConversationSchema;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::routes::required;
@@ -25,7 +24,7 @@ pub struct AddMembersRequest {
 #[utoipa::path(tag = "chat", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = AddMembersRequest,
     responses(
-        (status = 200, body = ConversationSchema),
+        (status = 200, body = Conversation),
         (status = 401, body = Problem),
         (status = 404, body = Problem),
         (status = 422, description = "Unknown users, or a direct conversation", body = Problem),

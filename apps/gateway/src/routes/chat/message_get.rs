@@ -1,6 +1,5 @@
 //! # GET /api/messages/{id}
 
-use super::MessageSchema;
 use crate::error::{ApiError, Problem};
 use crate::extract::AuthUser;
 use crate::state::AppState;
@@ -12,7 +11,7 @@ use uuid::Uuid;
 
 /// A message of one of the caller's conversations.
 #[utoipa::path(tag = "chat", security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = MessageSchema), (status = 401, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 200, body = Message), (status = 401, body = Problem), (status = 404, body = Problem)))]
 #[get("/messages/{id}")]
 pub(crate) async fn get(
     state: web::Data<AppState>,

@@ -1,6 +1,5 @@
 //! # POST /api/conversations/{id}/messages
 
-use super::MessageSchema;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::state::AppState;
@@ -33,8 +32,8 @@ pub struct SendMessageRequest {
 #[utoipa::path(tag = "chat", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = SendMessageRequest,
     responses(
-        (status = 201, body = MessageSchema),
-        (status = 200, description = "The message first sent with this `client_id`", body = MessageSchema),
+        (status = 201, body = epop_chat::Message),
+        (status = 200, description = "The message first sent with this `client_id`", body = epop_chat::Message),
         (status = 401, body = Problem),
         (status = 404, description = "Not a member, or the first message with this `client_id` was deleted", body = Problem),
         (status = 422, body = Problem),

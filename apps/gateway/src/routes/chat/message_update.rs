@@ -1,6 +1,5 @@
 //! # PUT /api/messages/{id}
 
-use super::MessageSchema;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::routes::required;
@@ -24,7 +23,7 @@ pub struct EditMessageRequest {
 /// Edits the caller's own message (`403` for other members' messages).
 #[utoipa::path(tag = "chat", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = EditMessageRequest,
-    responses((status = 200, body = MessageSchema), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = Message), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 #[put("/messages/{id}")]
 pub(crate) async fn update(
     state: web::Data<AppState>,

@@ -1,6 +1,5 @@
 //! # GET /api/conversations/{id}/messages
 
-use super::MessagePageSchema;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query};
 use crate::state::AppState;
@@ -31,7 +30,7 @@ pub struct MessagesQuery {
 #[utoipa::path(tag = "chat", security(("bearer" = [])),
     params(("id" = Uuid, Path), MessagesQuery),
     responses(
-        (status = 200, body = MessagePageSchema),
+        (status = 200, body = Page<Message>),
         (status = 400, description = "Bad cursor", body = Problem),
         (status = 401, body = Problem),
         (status = 404, body = Problem),

@@ -1,6 +1,5 @@
 //! # GET /api/search/messages
 
-use super::MessagePageSchema;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query, page_request};
 use crate::routes::required;
@@ -35,7 +34,7 @@ pub struct SearchQuery {
 /// Messages of the caller's conversations matching every word of `q`, best match first, then newest.
 #[utoipa::path(tag = "chat", security(("bearer" = [])), params(SearchQuery),
     responses(
-        (status = 200, body = MessagePageSchema),
+        (status = 200, body = Page<Message>),
         (status = 400, body = Problem),
         (status = 401, body = Problem),
         (status = 404, description = "`conversation_id` of a conversation the caller is not in", body = Problem),

@@ -1,6 +1,5 @@
 //! # GET /api/notifications
 
-use super::NotificationPageSchema;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query, page_request};
 use crate::state::AppState;
@@ -25,16 +24,19 @@ pub struct NotificationsQuery {
 }
 
 /// A page of notifications with the unread count.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct NotificationPage {
+    /// Newest first.
     items: Vec<Notification>,
+    /// `null` on the last page.
     next_cursor: Option<String>,
+    /// The caller's unread notifications in all, not only on this page.
     unread_count: i64,
 }
 
 /// The caller's notifications, newest first, with how many are unread.
 #[utoipa::path(tag = "notifications", security(("bearer" = [])), params(NotificationsQuery),
-    responses((status = 200, body = NotificationPageSchema), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = NotificationPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)))]
 #[get("/notifications")]
 pub(crate) async fn list(
     state: web::Data<AppState>,
