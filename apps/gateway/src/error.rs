@@ -25,7 +25,7 @@ pub struct Problem {
     pub kind: String,
     /// A short summary of the problem type.
     pub title: String,
-    /// The HTTP status.
+    /// The status of the answer, repeated for clients that only keep the body.
     pub status: u16,
     /// What happened in this occurrence.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -47,7 +47,7 @@ pub struct Problem {
 pub struct FieldErrorSchema {
     /// Dotted path of the field.
     pub field: String,
-    /// What is wrong.
+    /// A human explanation, for display: not stable, never to branch on.
     pub message: String,
 }
 

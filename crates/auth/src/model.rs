@@ -53,9 +53,9 @@ impl FromStr for Role {
 /// An account as its owner sees it. Never carries the password hash.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct User {
-    /// The user's id.
+    /// A UUIDv7: user ids sort by sign-up time.
     pub id: UserId,
-    /// Display name.
+    /// Shown to other users, 1..=100 characters.
     pub name: String,
     /// E-mail address, as the user typed it.
     pub email: String,
@@ -70,11 +70,11 @@ pub struct User {
 /// What other users see of an account.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UserSummary {
-    /// The user's id.
+    /// A UUIDv7: user ids sort by sign-up time.
     pub id: UserId,
-    /// Display name.
+    /// Shown to other users, 1..=100 characters.
     pub name: String,
-    /// E-mail address.
+    /// As the user typed it; the directory's prefix search also matches it.
     pub email: String,
 }
 

@@ -18,7 +18,7 @@ pub struct LoginRequest {
     #[garde(required, length(chars, max = 254))]
     #[schema(value_type = String, max_length = 254)]
     pub email: Option<String>,
-    /// The password.
+    /// Checked against the stored Argon2id hash.
     #[garde(required, length(chars, max = 128))]
     #[schema(value_type = String, format = Password, max_length = 128)]
     pub password: Option<String>,

@@ -7,7 +7,7 @@ use crate::state::AppState;
 use actix_web::http::header::LOCATION;
 use actix_web::post;
 use actix_web::{HttpResponse, web};
-use epop_chat::Opened;
+use epop_chat::{ConversationKind, Opened};
 use epop_core::{FieldError, UserId};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -16,9 +16,9 @@ use uuid::Uuid;
 #[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
 pub struct CreateConversationRequest {
     /// `direct` or `group`.
-    #[garde(required, pattern(r"^(direct|group)$"))]
-    #[schema(value_type = epop_chat::ConversationKind, example = "group")]
-    pub r#type: Option<String>,
+    #[garde(required)]
+    #[schema(value_type = ConversationKind, example = "group")]
+    pub r#type: Option<ConversationKind>,
     /// The group's name, 1..=100 characters (groups only).
     #[garde(length(chars, min = 1, max = 100))]
     #[schema(min_length = 1, max_length = 100)]
@@ -49,7 +49,7 @@ pub(crate) async fn create(
         .into_iter()
         .map(UserId::from)
         .collect();
-    let (conversation, created) = if kind == "direct" {
+    let (conversation, created) = if kind == ConversationKind::Direct {
         let [other] = members.as_slice() else {
             return Err(ApiError::validation(vec![FieldError::new(
                 "member_ids",

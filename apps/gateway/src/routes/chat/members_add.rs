@@ -14,7 +14,7 @@ use uuid::Uuid;
 /// People to add to a group.
 #[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
 pub struct AddMembersRequest {
-    /// Their ids.
+    /// Existing users; those in the group already are left as they are.
     #[garde(required, length(min = 1, max = 1000))]
     #[schema(value_type = Vec<Uuid>, min_items = 1, max_items = 1000)]
     pub user_ids: Option<Vec<Uuid>>,

@@ -19,7 +19,7 @@ pub struct SearchQuery {
     #[garde(required, length(chars, min = 1, max = 500))]
     #[param(value_type = String, min_length = 1, max_length = 500)]
     pub q: Option<String>,
-    /// Only this conversation.
+    /// Only this conversation; one the caller is not in is `404`.
     #[garde(skip)]
     pub conversation_id: Option<Uuid>,
     /// Page size, 1..=100 (default 50).

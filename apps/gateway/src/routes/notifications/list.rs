@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// Filter and paging.
 #[derive(Debug, Deserialize, garde::Validate, utoipa::IntoParams)]
 pub struct NotificationsQuery {
-    /// Only unread notifications.
+    /// `true`: only the unread ones; absent or `false`: all.
     #[garde(skip)]
     pub unread: Option<bool>,
     /// Page size, 1..=100 (default 50).

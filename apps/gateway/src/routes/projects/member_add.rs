@@ -1,6 +1,6 @@
 //! # POST /api/projects/{id}/members
 
-use super::{actor, role};
+use super::actor;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::routes::required;
@@ -10,6 +10,7 @@ use actix_web::post;
 use actix_web::{HttpResponse, web};
 use epop_core::{ProjectId, UserId};
 use epop_projects::Project;
+use epop_projects::ProjectRole;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -21,9 +22,9 @@ pub struct AddMemberRequest {
     #[schema(value_type = Uuid)]
     pub user_id: Option<Uuid>,
     /// `owner` (only an owner grants it), `admin`, `member` or `viewer`.
-    #[garde(required, pattern(r"^(owner|admin|member|viewer)$"))]
-    #[schema(value_type = epop_projects::ProjectRole)]
-    pub role: Option<String>,
+    #[garde(required)]
+    #[schema(value_type = ProjectRole)]
+    pub role: Option<ProjectRole>,
 }
 
 /// Adds a member (`owner` or `admin`); answers the project.
@@ -46,7 +47,7 @@ pub(crate) async fn add(
 ) -> Result<HttpResponse, ApiError> {
     let Json(body) = body;
     let member = UserId::from(required(body.user_id, "user_id")?);
-    let role = role(body.role)?;
+    let role = required(body.role, "role")?;
     let project = state
         .projects
         .add_member(actor(user), ProjectId::from(id.into_inner()), member, role)

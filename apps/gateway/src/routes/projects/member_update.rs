@@ -1,13 +1,15 @@
 //! # PUT /api/projects/{id}/members/{user_id}
 
-use super::{actor, role};
+use super::actor;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
+use crate::routes::required;
 use crate::state::AppState;
 use actix_web::put;
 use actix_web::web;
 use epop_core::{ProjectId, UserId};
 use epop_projects::Project;
+use epop_projects::ProjectRole;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -15,9 +17,9 @@ use uuid::Uuid;
 #[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
 pub struct ChangeRoleRequest {
     /// `owner`, `admin`, `member` or `viewer`.
-    #[garde(required, pattern(r"^(owner|admin|member|viewer)$"))]
-    #[schema(value_type = epop_projects::ProjectRole)]
-    pub role: Option<String>,
+    #[garde(required)]
+    #[schema(value_type = ProjectRole)]
+    pub role: Option<ProjectRole>,
 }
 
 /// Changes a member's role (`owner` or `admin`; only an owner grants or takes `owner`; the last owner stays).
@@ -40,7 +42,7 @@ pub(crate) async fn update(
 ) -> Result<web::Json<Project>, ApiError> {
     let Json(body) = body;
     let (id, member) = path.into_inner();
-    let role = role(body.role)?;
+    let role = required(body.role, "role")?;
     Ok(web::Json(
         state
             .projects

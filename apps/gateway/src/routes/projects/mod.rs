@@ -26,7 +26,7 @@ use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
 use chrono::{DateTime, NaiveDate, Utc};
 use epop_auth::Role;
 use epop_core::{FieldError, UserId};
-use epop_projects::{Actor, IfMatch, ProjectRole, ProjectStatus, Task, TaskStatus};
+use epop_projects::{Actor, IfMatch, Task};
 use serde::{Deserialize, Deserializer};
 use std::str::FromStr;
 use uuid::Uuid;
@@ -37,32 +37,6 @@ pub(crate) fn actor(user: AuthUser) -> Actor {
         id: user.id,
         global_admin: matches!(user.role, Role::Admin),
     }
-}
-
-/// Parses a value garde already checked against its pattern (a mismatch is the same `422`).
-pub(crate) fn parse_enum<T: FromStr>(value: Option<String>, field: &str) -> Result<Option<T>, ApiError> {
-    value
-        .map(|v| {
-            T::from_str(&v)
-                .map_err(|_| ApiError::validation(vec![FieldError::new(field, "is not an allowed value")]))
-        })
-        .transpose()
-}
-
-/// Parses a project status.
-pub(crate) fn project_status(value: Option<String>) -> Result<Option<ProjectStatus>, ApiError> {
-    parse_enum(value, "status")
-}
-
-/// Parses a task status.
-pub(crate) fn task_status(value: Option<String>) -> Result<Option<TaskStatus>, ApiError> {
-    parse_enum(value, "status")
-}
-
-/// Parses a role.
-pub(crate) fn role(value: Option<String>) -> Result<ProjectRole, ApiError> {
-    parse_enum(value, "role")?
-        .ok_or_else(|| ApiError::validation(vec![FieldError::new("role", "is required")]))
 }
 
 /// An `assigned_to` query value: `me` or a user id.

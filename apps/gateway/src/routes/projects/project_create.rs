@@ -1,6 +1,6 @@
 //! # POST /api/projects
 
-use super::{actor, project_status};
+use super::actor;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::routes::required;
@@ -10,6 +10,7 @@ use actix_web::post;
 use actix_web::{HttpResponse, web};
 use epop_projects::NewProject;
 use epop_projects::Project;
+use epop_projects::ProjectStatus;
 use serde::Deserialize;
 
 /// A new project.
@@ -24,9 +25,8 @@ pub struct CreateProjectRequest {
     #[schema(max_length = 10_000)]
     pub description: Option<String>,
     /// `active` (default), `on_hold`, `completed` or `archived`.
-    #[garde(pattern(r"^(active|on_hold|completed|archived)$"))]
-    #[schema(value_type = Option<epop_projects::ProjectStatus>)]
-    pub status: Option<String>,
+    #[garde(skip)]
+    pub status: Option<ProjectStatus>,
 }
 
 /// Creates a project; the caller is its `owner`.
@@ -46,7 +46,7 @@ pub(crate) async fn create(
     let new = NewProject {
         name: required(body.name, "name")?,
         description: body.description,
-        status: project_status(body.status)?,
+        status: body.status,
     };
     let project = state.projects.create_project(actor(user), &new).await?;
     Ok(HttpResponse::Created()

@@ -1,12 +1,13 @@
 //! # GET /api/projects/{id}/tasks
 
-use super::{actor, assignee, task_status};
+use super::{actor, assignee};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query, page_request};
 use crate::state::AppState;
 use actix_web::get;
 use actix_web::web;
 use epop_core::{Page, ProjectId};
+use epop_projects::TaskStatus;
 use epop_projects::{ProjectTaskFilter, Task};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -15,9 +16,9 @@ use uuid::Uuid;
 #[derive(Debug, Deserialize, garde::Validate, utoipa::IntoParams)]
 pub struct ProjectTasksQuery {
     /// Only tasks with this status.
-    #[garde(pattern(r"^(todo|in_progress|in_review|done)$"))]
-    #[param(value_type = Option<epop_projects::TaskStatus>)]
-    pub status: Option<String>,
+    #[garde(skip)]
+    #[param(inline, nullable = false)]
+    pub status: Option<TaskStatus>,
     /// Only tasks assigned to this user (`me` for the caller).
     #[garde(length(max = 64))]
     #[param(
@@ -53,7 +54,7 @@ pub(crate) async fn list(
 ) -> Result<web::Json<Page<Task>>, ApiError> {
     let Query(query) = query;
     let filter = ProjectTaskFilter {
-        status: task_status(query.status)?,
+        status: query.status,
         assigned_to: assignee(query.assigned_to.as_deref(), user.id)?,
     };
     let page = page_request(query.limit, query.cursor);

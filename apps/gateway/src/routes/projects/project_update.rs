@@ -1,12 +1,13 @@
 //! # PUT /api/projects/{id}
 
-use super::{actor, project_status};
+use super::actor;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::state::AppState;
 use actix_web::put;
 use actix_web::web;
 use epop_core::ProjectId;
+use epop_projects::ProjectStatus;
 use epop_projects::{Project, ProjectChanges};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -23,9 +24,8 @@ pub struct UpdateProjectRequest {
     #[schema(max_length = 10_000)]
     pub description: Option<String>,
     /// `active`, `on_hold`, `completed` or `archived`.
-    #[garde(pattern(r"^(active|on_hold|completed|archived)$"))]
-    #[schema(value_type = Option<epop_projects::ProjectStatus>)]
-    pub status: Option<String>,
+    #[garde(skip)]
+    pub status: Option<ProjectStatus>,
 }
 
 /// Changes a project (`owner` or `admin`; `403` for other members).
@@ -44,7 +44,7 @@ pub(crate) async fn update(
     let changes = ProjectChanges {
         name: body.name,
         description: body.description,
-        status: project_status(body.status)?,
+        status: body.status,
     };
     Ok(web::Json(
         state

@@ -1,6 +1,6 @@
 //! # GET /api/projects
 
-use super::{actor, project_status};
+use super::actor;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query, page_request};
 use crate::state::AppState;
@@ -8,15 +8,16 @@ use actix_web::get;
 use actix_web::web;
 use epop_core::Page;
 use epop_projects::Project;
+use epop_projects::ProjectStatus;
 use serde::Deserialize;
 
 /// Filter and paging of the project list.
 #[derive(Debug, Deserialize, garde::Validate, utoipa::IntoParams)]
 pub struct ProjectsQuery {
     /// Only projects with this status: `active`, `on_hold`, `completed` or `archived`.
-    #[garde(pattern(r"^(active|on_hold|completed|archived)$"))]
-    #[param(value_type = Option<epop_projects::ProjectStatus>)]
-    pub status: Option<String>,
+    #[garde(skip)]
+    #[param(inline, nullable = false)]
+    pub status: Option<ProjectStatus>,
     /// Page size, 1..=100 (default 50).
     #[garde(range(min = 1, max = 100))]
     #[param(minimum = 1, maximum = 100)]
@@ -41,7 +42,7 @@ pub(crate) async fn list(
     query: Query<ProjectsQuery>,
 ) -> Result<web::Json<Page<Project>>, ApiError> {
     let Query(query) = query;
-    let status = project_status(query.status)?;
+    let status = query.status;
     let page = page_request(query.limit, query.cursor);
     Ok(web::Json(
         state.projects.projects(actor(user), status, &page).await?,

@@ -1,6 +1,6 @@
 //! # POST /api/projects/{id}/tasks
 
-use super::{DueDate, actor, task_status};
+use super::{DueDate, actor};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::routes::required;
@@ -11,6 +11,7 @@ use actix_web::{HttpResponse, web};
 use epop_core::{ProjectId, UserId};
 use epop_projects::NewTask;
 use epop_projects::Task;
+use epop_projects::TaskStatus;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -26,9 +27,8 @@ pub struct CreateTaskRequest {
     #[schema(max_length = 10_000)]
     pub description: Option<String>,
     /// `todo` (default), `in_progress`, `in_review` or `done`.
-    #[garde(pattern(r"^(todo|in_progress|in_review|done)$"))]
-    #[schema(value_type = Option<epop_projects::TaskStatus>)]
-    pub status: Option<String>,
+    #[garde(skip)]
+    pub status: Option<TaskStatus>,
     /// A member of the project.
     #[garde(skip)]
     pub assigned_to: Option<Uuid>,
@@ -59,7 +59,7 @@ pub(crate) async fn create(
     let new = NewTask {
         title: required(body.title, "title")?,
         description: body.description,
-        status: task_status(body.status)?,
+        status: body.status,
         assigned_to: body.assigned_to.map(UserId::from),
         due_date: body.due_date.map(|d| d.0),
     };

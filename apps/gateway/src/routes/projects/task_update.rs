@@ -1,6 +1,6 @@
 //! # PUT /api/tasks/{id}
 
-use super::{DueDate, actor, double_option, if_match, task_response, task_status};
+use super::{DueDate, actor, double_option, if_match, task_response};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::state::AppState;
@@ -9,6 +9,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use epop_core::{TaskId, UserId};
 use epop_projects::Task;
 use epop_projects::TaskChanges;
+use epop_projects::TaskStatus;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -24,9 +25,8 @@ pub struct UpdateTaskRequest {
     #[schema(max_length = 10_000)]
     pub description: Option<String>,
     /// `todo`, `in_progress`, `in_review` or `done`.
-    #[garde(pattern(r"^(todo|in_progress|in_review|done)$"))]
-    #[schema(value_type = Option<epop_projects::TaskStatus>)]
-    pub status: Option<String>,
+    #[garde(skip)]
+    pub status: Option<TaskStatus>,
     /// A member of the project, or `null` to unassign.
     #[garde(skip)]
     #[serde(default, deserialize_with = "double_option")]
@@ -64,7 +64,7 @@ pub(crate) async fn update(
     let changes = TaskChanges {
         title: body.title,
         description: body.description,
-        status: task_status(body.status)?,
+        status: body.status,
         assigned_to: body.assigned_to.map(|user| user.map(UserId::from)),
         due_date: body.due_date.map(|due| due.map(|d| d.0)),
     };

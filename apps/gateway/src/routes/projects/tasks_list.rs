@@ -1,12 +1,13 @@
 //! # GET /api/tasks
 
-use super::{DueDate, actor, assignee, task_status};
+use super::{DueDate, actor, assignee};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query, page_request};
 use crate::state::AppState;
 use actix_web::get;
 use actix_web::web;
 use epop_core::Page;
+use epop_projects::TaskStatus;
 use epop_projects::{Task, TaskFilter};
 use serde::Deserialize;
 
@@ -21,9 +22,9 @@ pub struct TasksQuery {
     )]
     pub assigned_to: Option<String>,
     /// Only tasks with this status.
-    #[garde(pattern(r"^(todo|in_progress|in_review|done)$"))]
-    #[param(value_type = Option<epop_projects::TaskStatus>)]
-    pub status: Option<String>,
+    #[garde(skip)]
+    #[param(inline, nullable = false)]
+    pub status: Option<TaskStatus>,
     /// Only tasks due strictly before this RFC 3339 timestamp or `YYYY-MM-DD` date (midnight UTC).
     #[garde(skip)]
     #[param(value_type = Option<String>, format = DateTime)]
@@ -54,7 +55,7 @@ pub(crate) async fn list(
     let Query(query) = query;
     let filter = TaskFilter {
         assigned_to: assignee(query.assigned_to.as_deref(), user.id)?,
-        status: task_status(query.status)?,
+        status: query.status,
         due_before: query.due_before.map(|d| d.0),
     };
     let page = page_request(query.limit, query.cursor);

@@ -17,7 +17,7 @@ pub struct SubscribeRequest {
     #[garde(required, length(max = 2048))]
     #[schema(value_type = String, max_length = 2048)]
     pub endpoint: Option<String>,
-    /// The subscription's keys.
+    /// The browser's keys that every push is encrypted with (RFC 8291).
     #[garde(required, dive)]
     #[schema(value_type = SubscriptionKeys)]
     pub keys: Option<SubscriptionKeys>,

@@ -18,7 +18,7 @@ pub struct UpdateMeRequest {
     #[garde(length(chars, min = 1, max = 100))]
     #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
-    /// New e-mail address.
+    /// A new e-mail: needs `current_password` and ends every session.
     #[garde(length(chars, max = 254), email, inner(custom(no_surrounding_space)))]
     #[schema(max_length = 254, format = Email)]
     pub email: Option<String>,
@@ -26,7 +26,7 @@ pub struct UpdateMeRequest {
     #[garde(length(chars, min = 8, max = 128))]
     #[schema(min_length = 8, max_length = 128)]
     pub password: Option<String>,
-    /// The current password.
+    /// Needed to change `email` or `password`; a wrong one is `403 forbidden`.
     #[garde(length(chars, max = 128))]
     #[schema(max_length = 128)]
     pub current_password: Option<String>,
