@@ -30,25 +30,14 @@ pub struct Problem {
     /// What happened in this occurrence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// The stable error code.
-    #[schema(value_type = String)]
+    /// The stable error code; clients branch on it.
     pub code: ErrorCode,
     /// The request's id, also found in the server's logs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     /// Every failing field (for `validation_failed`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<FieldErrorSchema>)]
     pub errors: Vec<FieldError>,
-}
-
-/// A failing field in a problem body.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct FieldErrorSchema {
-    /// Dotted path of the field.
-    pub field: String,
-    /// A human explanation, for display: not stable, never to branch on.
-    pub message: String,
 }
 
 /// Where the API reference that explains each problem type is served (`docs/api.md`, section "Errors"): the

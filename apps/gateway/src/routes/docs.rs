@@ -6,7 +6,7 @@
 //! document is served at `/api/openapi.json` with Swagger UI at `/docs/`, and the reference it links problem
 //! types to, `docs/api.md`, at `/docs/api.md`.
 
-use crate::error::{FieldErrorSchema, Problem};
+use crate::error::Problem;
 use actix_web::HttpResponse;
 use actix_web::http::header;
 use utoipa::openapi::path::{Operation, ParameterIn};
@@ -31,7 +31,7 @@ pub const REFERENCE: &str = include_str!("../../../../docs/api.md");
                        counted after the first idle timeout). A body that does is answered `400 bad_request` and \
                        its connection is closed."
     ),
-    components(schemas(Problem, FieldErrorSchema)),
+    components(schemas(Problem)),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Sign-up, sign-in and sessions"),
