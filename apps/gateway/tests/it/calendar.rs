@@ -14,30 +14,11 @@ fn at(hh: u32, mm: u32) -> String {
     format!("2026-03-02T{hh:02}:{mm:02}:00Z")
 }
 
-async fn get(app: &TestApp, user: &TestUser, path: &str) -> reqwest::Response {
-    app.get(path, &user.access_token).send().await.unwrap()
-}
-
-async fn send(app: &TestApp, user: &TestUser, method: Method, path: &str, body: &Value) -> reqwest::Response {
-    app.send_json(method, path, &user.access_token, body)
-        .send()
-        .await
-        .unwrap()
-}
-
-async fn delete(app: &TestApp, user: &TestUser, path: &str) -> reqwest::Response {
-    app.request(Method::DELETE, path)
-        .bearer_auth(&user.access_token)
-        .send()
-        .await
-        .unwrap()
-}
-
 /// Creates an event from `start` to `end` and returns it.
 async fn create_event(app: &TestApp, user: &TestUser, title: &str, start: &str, end: &str) -> Value {
     let body = json!({"title": title, "start_time": start, "end_time": end});
     json_of(
-        send(app, user, Method::POST, EVENTS, &body).await,
+        app.as_user(user).send(Method::POST, EVENTS, Some(body)).await,
         StatusCode::CREATED,
     )
     .await
@@ -53,7 +34,11 @@ fn titles(page: &Value) -> Vec<String> {
 }
 
 async fn list_titles(app: &TestApp, user: &TestUser, query: &str) -> Vec<String> {
-    let page = json_of(get(app, user, &format!("{EVENTS}?{query}")).await, StatusCode::OK).await;
+    let page = json_of(
+        app.as_user(user).get(&format!("{EVENTS}?{query}")).await,
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(page["next_cursor"], Value::Null);
     titles(&page)
 }
@@ -114,7 +99,7 @@ async fn calendar_events_are_created_read_updated_and_deleted() {
     let app = TestApp::spawn().await;
     let ann = app.register("Ann", "ann@example.com").await;
     let body = json!({"title": "Design review", "description": "Bring the mock-ups", "start_time": at(9, 0), "end_time": "2026-03-02T11:30:00+01:00"});
-    let created = send(&app, &ann, Method::POST, EVENTS, &body).await;
+    let created = app.as_user(&ann).send(Method::POST, EVENTS, Some(body)).await;
     let location = created.headers()["location"].to_str().unwrap().to_owned();
     let event = json_of(created, StatusCode::CREATED).await;
     let id = event["id"].as_str().unwrap().to_owned();
@@ -138,19 +123,14 @@ async fn calendar_events_are_created_read_updated_and_deleted() {
     assert_eq!(event["end_time"], at(10, 30), "stored and answered in UTC");
     assert_eq!(event["created_at"], event["updated_at"]);
 
-    let fetched = json_of(get(&app, &ann, &location).await, StatusCode::OK).await;
+    let fetched = json_of(app.as_user(&ann).get(&location).await, StatusCode::OK).await;
     assert_eq!(fetched, event);
 
     // A partial update changes only what it names.
     let updated = json_of(
-        send(
-            &app,
-            &ann,
-            Method::PUT,
-            &location,
-            &json!({"title": "Final review"}),
-        )
-        .await,
+        app.as_user(&ann)
+            .send(Method::PUT, &location, Some(json!({"title": "Final review"})))
+            .await,
         StatusCode::OK,
     )
     .await;
@@ -161,14 +141,13 @@ async fn calendar_events_are_created_read_updated_and_deleted() {
     let time = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
     assert!(time(&updated["updated_at"]) >= time(&event["updated_at"]));
     let moved = json_of(
-        send(
-            &app,
-            &ann,
-            Method::PUT,
-            &location,
-            &json!({"start_time": at(13, 0), "end_time": at(14, 0), "description": ""}),
-        )
-        .await,
+        app.as_user(&ann)
+            .send(
+                Method::PUT,
+                &location,
+                Some(json!({"start_time": at(13, 0), "end_time": at(14, 0), "description": ""})),
+            )
+            .await,
         StatusCode::OK,
     )
     .await;
@@ -187,7 +166,7 @@ async fn calendar_events_are_created_read_updated_and_deleted() {
         )
     );
     assert_eq!(
-        json_of(get(&app, &ann, &location).await, StatusCode::OK).await,
+        json_of(app.as_user(&ann).get(&location).await, StatusCode::OK).await,
         moved
     );
 
@@ -195,24 +174,26 @@ async fn calendar_events_are_created_read_updated_and_deleted() {
     let plain = create_event(&app, &ann, "Lunch", &at(12, 0), &at(13, 0)).await;
     assert_eq!(plain["description"], "");
 
-    assert_eq!(
-        delete(&app, &ann, &location).await.status(),
-        StatusCode::NO_CONTENT
-    );
+    app.as_user(&ann)
+        .delete(&location)
+        .await
+        .empty(StatusCode::NO_CONTENT);
     problem(
-        get(&app, &ann, &location).await,
+        app.as_user(&ann).get(&location).await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
     .await;
     problem(
-        delete(&app, &ann, &location).await,
+        app.as_user(&ann).delete(&location).await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
     .await;
     problem(
-        send(&app, &ann, Method::PUT, &location, &json!({"title": "x"})).await,
+        app.as_user(&ann)
+            .send(Method::PUT, &location, Some(json!({"title": "x"})))
+            .await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
@@ -227,7 +208,7 @@ async fn end_time_must_follow_start_time_also_against_stored_values() {
     for end in [at(9, 0), at(8, 59)] {
         let body = json!({"title": "t", "start_time": at(9, 0), "end_time": end});
         let error = problem(
-            send(&app, &ann, Method::POST, EVENTS, &body).await,
+            app.as_user(&ann).send(Method::POST, EVENTS, Some(body)).await,
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         )
@@ -236,7 +217,9 @@ async fn end_time_must_follow_start_time_also_against_stored_values() {
     }
     // Every failing field is listed.
     let error = problem(
-        send(&app, &ann, Method::POST, EVENTS, &json!({"description": "x"})).await,
+        app.as_user(&ann)
+            .send(Method::POST, EVENTS, Some(json!({"description": "x"})))
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     )
@@ -249,7 +232,7 @@ async fn end_time_must_follow_start_time_also_against_stored_values() {
     let body =
         json!({"title": "", "description": "d".repeat(10_001), "start_time": at(9, 0), "end_time": at(8, 0)});
     let error = problem(
-        send(&app, &ann, Method::POST, EVENTS, &body).await,
+        app.as_user(&ann).send(Method::POST, EVENTS, Some(body)).await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     )
@@ -282,7 +265,9 @@ async fn end_time_must_follow_start_time_also_against_stored_values() {
         ),
     ] {
         let error = problem(
-            send(&app, &ann, Method::POST, EVENTS, &body).await,
+            app.as_user(&ann)
+                .send(Method::POST, EVENTS, Some(body.clone()))
+                .await,
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         )
@@ -294,7 +279,7 @@ async fn end_time_must_follow_start_time_also_against_stored_values() {
     }
     let longest = json!({"title": "é".repeat(200), "description": "d".repeat(10_000), "start_time": at(9, 0), "end_time": at(10, 0)});
     json_of(
-        send(&app, &ann, Method::POST, EVENTS, &longest).await,
+        app.as_user(&ann).send(Method::POST, EVENTS, Some(longest)).await,
         StatusCode::CREATED,
     )
     .await;
@@ -310,7 +295,9 @@ async fn end_time_must_follow_start_time_also_against_stored_values() {
         json!({"start_time": at(12, 0), "end_time": at(11, 0)}),
     ] {
         let error = problem(
-            send(&app, &ann, Method::PUT, &path, &body).await,
+            app.as_user(&ann)
+                .send(Method::PUT, &path, Some(body.clone()))
+                .await,
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         )
@@ -322,7 +309,7 @@ async fn end_time_must_follow_start_time_also_against_stored_values() {
         (json!({"start_time": "noon"}), "start_time"),
     ] {
         let error = problem(
-            send(&app, &ann, Method::PUT, &path, &body).await,
+            app.as_user(&ann).send(Method::PUT, &path, Some(body)).await,
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         )
@@ -330,14 +317,18 @@ async fn end_time_must_follow_start_time_also_against_stored_values() {
         assert_eq!(failing_fields(&error), vec![field]);
     }
     assert_eq!(
-        json_of(get(&app, &ann, &path).await, StatusCode::OK).await,
+        json_of(app.as_user(&ann).get(&path).await, StatusCode::OK).await,
         stored,
         "unchanged"
     );
     // Moving the end first, then the start past the old end, is fine.
-    send(&app, &ann, Method::PUT, &path, &json!({"end_time": at(12, 0)})).await;
+    app.as_user(&ann)
+        .send(Method::PUT, &path, Some(json!({"end_time": at(12, 0)})))
+        .await;
     let moved = json_of(
-        send(&app, &ann, Method::PUT, &path, &json!({"start_time": at(11, 0)})).await,
+        app.as_user(&ann)
+            .send(Method::PUT, &path, Some(json!({"start_time": at(11, 0)})))
+            .await,
         StatusCode::OK,
     )
     .await;
@@ -347,7 +338,7 @@ async fn end_time_must_follow_start_time_also_against_stored_values() {
     );
     // An empty update answers the event as it is.
     let same = json_of(
-        send(&app, &ann, Method::PUT, &path, &json!({})).await,
+        app.as_user(&ann).send(Method::PUT, &path, Some(json!({}))).await,
         StatusCode::OK,
     )
     .await;
@@ -362,36 +353,41 @@ async fn other_users_events_are_not_found_on_every_route() {
     let secret = create_event(&app, &ann, "Secret", &at(9, 0), &at(10, 0)).await;
     let path = format!("{EVENTS}/{}", secret["id"].as_str().unwrap());
 
-    problem(get(&app, &bob, &path).await, StatusCode::NOT_FOUND, "not_found").await;
     problem(
-        send(&app, &bob, Method::PUT, &path, &json!({"title": "Mine"})).await,
+        app.as_user(&bob).get(&path).await,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    problem(
+        app.as_user(&bob)
+            .send(Method::PUT, &path, Some(json!({"title": "Mine"})))
+            .await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
     .await;
     // Even an invalid change answers 404: the event's existence is not revealed.
     problem(
-        send(&app, &bob, Method::PUT, &path, &json!({"end_time": at(0, 0)})).await,
+        app.as_user(&bob)
+            .send(Method::PUT, &path, Some(json!({"end_time": at(0, 0)})))
+            .await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
     .await;
     problem(
-        delete(&app, &bob, &path).await,
+        app.as_user(&bob).delete(&path).await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
     .await;
     assert!(list_titles(&app, &bob, "").await.is_empty());
-    let ics = get(&app, &bob, &format!("{EVENTS}.ics"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let ics = app.as_user(&bob).get(&format!("{EVENTS}.ics")).await.text;
     assert!(vevents(&ics).is_empty(), "{ics}");
 
     assert_eq!(
-        json_of(get(&app, &ann, &path).await, StatusCode::OK).await,
+        json_of(app.as_user(&ann).get(&path).await, StatusCode::OK).await,
         secret
     );
     assert_eq!(list_titles(&app, &ann, "").await, vec!["Secret"]);
@@ -399,7 +395,7 @@ async fn other_users_events_are_not_found_on_every_route() {
     // Malformed ids and unauthenticated callers.
     for bad in ["not-a-uuid", "123", "x.ics"] {
         problem(
-            get(&app, &ann, &format!("{EVENTS}/{bad}")).await,
+            app.as_user(&ann).get(&format!("{EVENTS}/{bad}")).await,
             StatusCode::NOT_FOUND,
             "not_found",
         )
@@ -477,7 +473,7 @@ async fn ranges_are_half_open_and_either_bound_is_optional() {
         ("limit=abc".to_owned(), "limit"),
     ] {
         let error = problem(
-            get(&app, &ann, &format!("{EVENTS}?{query}")).await,
+            app.as_user(&ann).get(&format!("{EVENTS}?{query}")).await,
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         )
@@ -496,7 +492,7 @@ async fn pages_follow_start_time_without_repeats() {
         expected.push((hour, created["id"].as_str().unwrap().to_owned()));
     }
     expected.sort(); // by start, then id
-    let default = json_of(get(&app, &ann, EVENTS).await, StatusCode::OK).await;
+    let default = json_of(app.as_user(&ann).get(EVENTS).await, StatusCode::OK).await;
     assert_eq!(default["items"].as_array().unwrap().len(), 8, "default limit 50");
     assert_eq!(default["next_cursor"], Value::Null);
 
@@ -508,7 +504,7 @@ async fn pages_follow_start_time_without_repeats() {
             None => format!("{EVENTS}?limit=3"),
             Some(c) => format!("{EVENTS}?limit=3&cursor={c}"),
         };
-        let page = json_of(get(&app, &ann, &path).await, StatusCode::OK).await;
+        let page = json_of(app.as_user(&ann).get(&path).await, StatusCode::OK).await;
         pages += 1;
         let items = page["items"].as_array().unwrap();
         assert!(items.len() <= 3);
@@ -533,24 +529,22 @@ async fn pages_follow_start_time_without_repeats() {
 
     // Ranges page too.
     let page = json_of(
-        get(
-            &app,
-            &ann,
-            &format!("{EVENTS}?limit=2&from={}&to={}", at(2, 0), at(4, 0)),
-        )
-        .await,
+        app.as_user(&ann)
+            .get(&format!("{EVENTS}?limit=2&from={}&to={}", at(2, 0), at(4, 0)))
+            .await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     let next = page["next_cursor"].as_str().unwrap();
     let rest = json_of(
-        get(
-            &app,
-            &ann,
-            &format!("{EVENTS}?limit=2&from={}&to={}&cursor={next}", at(2, 0), at(4, 0)),
-        )
-        .await,
+        app.as_user(&ann)
+            .get(&format!(
+                "{EVENTS}?limit=2&from={}&to={}&cursor={next}",
+                at(2, 0),
+                at(4, 0)
+            ))
+            .await,
         StatusCode::OK,
     )
     .await;
@@ -560,7 +554,7 @@ async fn pages_follow_start_time_without_repeats() {
     let long = "a".repeat(4000);
     for bad in ["garbage", "eyJ4IjoxfQ", "%25%25", &long] {
         problem(
-            get(&app, &ann, &format!("{EVENTS}?cursor={bad}")).await,
+            app.as_user(&ann).get(&format!("{EVENTS}?cursor={bad}")).await,
             StatusCode::BAD_REQUEST,
             "bad_request",
         )
@@ -575,7 +569,7 @@ async fn the_ics_export_is_rfc_5545_and_respects_the_range() {
     let bob = app.register("Bob", "bob@example.com").await;
     let body = json!({"title": "Review, final; v2", "description": "Line one\nline two", "start_time": at(9, 0), "end_time": "2026-03-02T11:00:00+01:00"});
     let review = json_of(
-        send(&app, &ann, Method::POST, EVENTS, &body).await,
+        app.as_user(&ann).send(Method::POST, EVENTS, Some(body)).await,
         StatusCode::CREATED,
     )
     .await;
@@ -583,13 +577,13 @@ async fn the_ics_export_is_rfc_5545_and_respects_the_range() {
     let late = create_event(&app, &ann, "Late", &at(20, 0), &at(21, 0)).await;
     create_event(&app, &bob, "Bob's", &at(9, 0), &at(10, 0)).await;
 
-    let response = get(&app, &ann, &format!("{EVENTS}.ics")).await;
+    let response = app.as_user(&ann).get(&format!("{EVENTS}.ics")).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         response.headers()["content-type"].to_str().unwrap(),
         "text/calendar; charset=utf-8"
     );
-    let text = response.text().await.unwrap();
+    let text = response.text;
     let events = vevents(&text);
     assert_eq!(events.len(), 3, "{text}");
     let uids: Vec<&str> = events.iter().map(|e| e["UID"].as_str()).collect();
@@ -617,24 +611,19 @@ async fn the_ics_export_is_rfc_5545_and_respects_the_range() {
     );
 
     // The same range as the list: half-open.
-    let ranged = get(
-        &app,
-        &ann,
-        &format!("{EVENTS}.ics?from={}&to={}", at(8, 0), at(20, 0)),
-    )
-    .await
-    .text()
-    .await
-    .unwrap();
+    let ranged = app
+        .as_user(&ann)
+        .get(&format!("{EVENTS}.ics?from={}&to={}", at(8, 0), at(20, 0)))
+        .await
+        .text;
     let events = vevents(&ranged);
     assert_eq!(events.len(), 1, "{ranged}");
     assert_eq!(events[0]["SUMMARY"], "Review\\, final\\; v2");
     let only_to = vevents(
-        &get(&app, &ann, &format!("{EVENTS}.ics?to={}", at(9, 0)))
+        &app.as_user(&ann)
+            .get(&format!("{EVENTS}.ics?to={}", at(9, 0)))
             .await
-            .text()
-            .await
-            .unwrap(),
+            .text,
     );
     assert_eq!(only_to.len(), 1);
     assert_eq!(only_to[0]["SUMMARY"], "Early");
@@ -644,7 +633,7 @@ async fn the_ics_export_is_rfc_5545_and_respects_the_range() {
         ("from=2026-03-02T10:00:00Z&to=2026-03-02T09:00:00Z", "to"),
     ] {
         let error = problem(
-            get(&app, &ann, &format!("{EVENTS}.ics?{query}")).await,
+            app.as_user(&ann).get(&format!("{EVENTS}.ics?{query}")).await,
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         )

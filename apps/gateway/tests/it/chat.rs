@@ -6,17 +6,6 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
-async fn get(app: &TestApp, user: &TestUser, path: &str) -> reqwest::Response {
-    app.get(path, &user.access_token).send().await.unwrap()
-}
-
-async fn post(app: &TestApp, user: &TestUser, path: impl AsRef<str>, body: Value) -> reqwest::Response {
-    app.send_json(Method::POST, path.as_ref(), &user.access_token, &body)
-        .send()
-        .await
-        .unwrap()
-}
-
 fn ids(page: &Value) -> Vec<String> {
     page["items"]
         .as_array()
@@ -40,13 +29,13 @@ async fn a_direct_conversation_is_created_once_per_pair() {
     let app = TestApp::spawn().await;
     let ann = app.register("Ann", "ann@example.com").await;
     let bob = app.register("Bob", "bob@example.com").await;
-    let created = post(
-        &app,
-        &ann,
-        "/api/conversations",
-        json!({"type": "direct", "member_ids": [bob.id]}),
-    )
-    .await;
+    let created = app
+        .as_user(&ann)
+        .post(
+            "/api/conversations",
+            json!({"type": "direct", "member_ids": [bob.id]}),
+        )
+        .await;
     let location = created.headers()["location"].to_str().unwrap().to_owned();
     let conversation = json_of(created, StatusCode::CREATED).await;
     assert_eq!(
@@ -68,13 +57,12 @@ async fn a_direct_conversation_is_created_once_per_pair() {
 
     // From the other side: the same conversation, 200.
     let again = json_of(
-        post(
-            &app,
-            &bob,
-            "/api/conversations",
-            json!({"type": "direct", "member_ids": [ann.id]}),
-        )
-        .await,
+        app.as_user(&bob)
+            .post(
+                "/api/conversations",
+                json!({"type": "direct", "member_ids": [ann.id]}),
+            )
+            .await,
         StatusCode::OK,
     )
     .await;
@@ -88,7 +76,7 @@ async fn a_direct_conversation_is_created_once_per_pair() {
         json!({"type": "triad", "member_ids": [bob.id]}),
     ] {
         problem(
-            post(&app, &ann, "/api/conversations", body).await,
+            app.as_user(&ann).post("/api/conversations", body).await,
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         )
@@ -104,9 +92,7 @@ async fn simultaneous_direct_requests_yield_one_conversation() {
     let bob = app.register("Bob", "bob@example.com").await;
     let requests = (0..12).map(|i| {
         let (me, other) = if i % 2 == 0 { (&ann, &bob) } else { (&bob, &ann) };
-        post(
-            &app,
-            me,
+        app.as_user(me).post(
             "/api/conversations",
             json!({"type": "direct", "member_ids": [other.id]}),
         )
@@ -121,12 +107,7 @@ async fn simultaneous_direct_requests_yield_one_conversation() {
             "{status}"
         );
         created += usize::from(status == StatusCode::CREATED);
-        seen.insert(
-            response.json::<Value>().await.unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        seen.insert(response.body()["id"].as_str().unwrap().to_owned());
     }
     assert_eq!((seen.len(), created), (1, 1));
     assert_eq!(
@@ -141,39 +122,36 @@ async fn groups_need_existing_members_and_a_name() {
     let ann = app.register("Ann", "ann@example.com").await;
     let bob = app.register("Bob", "bob@example.com").await;
     let unknown = problem(
-        post(
-            &app,
-            &ann,
-            "/api/conversations",
-            json!({"type": "group", "name": "G", "member_ids": [bob.id, uuid::Uuid::now_v7()]}),
-        )
-        .await,
+        app.as_user(&ann)
+            .post(
+                "/api/conversations",
+                json!({"type": "group", "name": "G", "member_ids": [bob.id, uuid::Uuid::now_v7()]}),
+            )
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     )
     .await;
     assert_eq!(failing_fields(&unknown), vec!["member_ids[1]"]);
     let bad_id = problem(
-        post(
-            &app,
-            &ann,
-            "/api/conversations",
-            json!({"type": "group", "name": "G", "member_ids": [bob.id, "nope"]}),
-        )
-        .await,
+        app.as_user(&ann)
+            .post(
+                "/api/conversations",
+                json!({"type": "group", "name": "G", "member_ids": [bob.id, "nope"]}),
+            )
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     )
     .await;
     assert_eq!(failing_fields(&bad_id), vec!["member_ids[1]"]);
     let nameless = problem(
-        post(
-            &app,
-            &ann,
-            "/api/conversations",
-            json!({"type": "group", "member_ids": [bob.id]}),
-        )
-        .await,
+        app.as_user(&ann)
+            .post(
+                "/api/conversations",
+                json!({"type": "group", "member_ids": [bob.id]}),
+            )
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     )
@@ -182,13 +160,12 @@ async fn groups_need_existing_members_and_a_name() {
     assert_eq!(app.count("SELECT count(*) AS n FROM conversations").await, 0);
 
     let group = json_of(
-        post(
-            &app,
-            &ann,
-            "/api/conversations",
-            json!({"type": "group", "name": "Team", "member_ids": [bob.id, bob.id]}),
-        )
-        .await,
+        app.as_user(&ann)
+            .post(
+                "/api/conversations",
+                json!({"type": "group", "name": "Team", "member_ids": [bob.id, bob.id]}),
+            )
+            .await,
         StatusCode::CREATED,
     )
     .await;
@@ -261,7 +238,7 @@ async fn non_members_see_404_on_every_conversation_message_and_file_route() {
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {path}");
     }
     let found = json_of(
-        get(&app, &eve, "/api/search/messages?q=plan").await,
+        app.as_user(&eve).get("/api/search/messages?q=plan").await,
         StatusCode::OK,
     )
     .await;
@@ -270,7 +247,7 @@ async fn non_members_see_404_on_every_conversation_message_and_file_route() {
         json!([]),
         "search never shows other people's conversations"
     );
-    let listed = json_of(get(&app, &eve, "/api/conversations").await, StatusCode::OK).await;
+    let listed = json_of(app.as_user(&eve).get("/api/conversations").await, StatusCode::OK).await;
     assert_eq!(listed["items"], json!([]));
     // Nothing changed.
     assert_eq!(app.count("SELECT count(*) AS n FROM messages").await, 1);
@@ -300,7 +277,7 @@ async fn messages_get_sequence_numbers_and_page_both_ways() {
     let mut seen = Vec::new();
     let mut path = format!("/api/conversations/{group}/messages?limit=3");
     loop {
-        let page = json_of(get(&app, &ann, &path).await, StatusCode::OK).await;
+        let page = json_of(app.as_user(&ann).get(&path).await, StatusCode::OK).await;
         seen.extend(contents(&page));
         match page["next_cursor"].as_str() {
             Some(cursor) => path = format!("/api/conversations/{group}/messages?limit=3&cursor={cursor}"),
@@ -312,12 +289,11 @@ async fn messages_get_sequence_numbers_and_page_both_ways() {
     // Catching up after m2: oldest first; the cursor continues forward and sees what arrives meanwhile.
     let after = sent[1]["id"].as_str().unwrap();
     let first = json_of(
-        get(
-            &app,
-            &bob,
-            &format!("/api/conversations/{group}/messages?after={after}&limit=3"),
-        )
-        .await,
+        app.as_user(&bob)
+            .get(&format!(
+                "/api/conversations/{group}/messages?after={after}&limit=3"
+            ))
+            .await,
         StatusCode::OK,
     )
     .await;
@@ -325,12 +301,11 @@ async fn messages_get_sequence_numbers_and_page_both_ways() {
     app.message(&ann, &group, "m8").await;
     let cursor = first["next_cursor"].as_str().unwrap();
     let second = json_of(
-        get(
-            &app,
-            &bob,
-            &format!("/api/conversations/{group}/messages?cursor={cursor}&limit=3"),
-        )
-        .await,
+        app.as_user(&bob)
+            .get(&format!(
+                "/api/conversations/{group}/messages?cursor={cursor}&limit=3"
+            ))
+            .await,
         StatusCode::OK,
     )
     .await;
@@ -338,12 +313,9 @@ async fn messages_get_sequence_numbers_and_page_both_ways() {
     let cursor = second["next_cursor"].as_str();
     if let Some(cursor) = cursor {
         let tail = json_of(
-            get(
-                &app,
-                &bob,
-                &format!("/api/conversations/{group}/messages?cursor={cursor}"),
-            )
-            .await,
+            app.as_user(&bob)
+                .get(&format!("/api/conversations/{group}/messages?cursor={cursor}"))
+                .await,
             StatusCode::OK,
         )
         .await;
@@ -353,48 +325,37 @@ async fn messages_get_sequence_numbers_and_page_both_ways() {
     // `after` with an id of another conversation is 422; a bad cursor 400; a bad limit 422.
     let other = app.group(&bob, "Other", &[&ann]).await;
     let foreign = app.message(&bob, &other, "elsewhere").await;
-    let response = get(
-        &app,
-        &ann,
-        &format!(
+    let response = app
+        .as_user(&ann)
+        .get(&format!(
             "/api/conversations/{group}/messages?after={}",
             foreign["id"].as_str().unwrap()
-        ),
-    )
-    .await;
+        ))
+        .await;
     assert_eq!(
         failing_fields(&problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
         vec!["after"]
     );
     problem(
-        get(
-            &app,
-            &ann,
-            &format!("/api/conversations/{group}/messages?cursor=zzz"),
-        )
-        .await,
+        app.as_user(&ann)
+            .get(&format!("/api/conversations/{group}/messages?cursor=zzz"))
+            .await,
         StatusCode::BAD_REQUEST,
         "bad_request",
     )
     .await;
     problem(
-        get(
-            &app,
-            &ann,
-            &format!("/api/conversations/{group}/messages?limit=0"),
-        )
-        .await,
+        app.as_user(&ann)
+            .get(&format!("/api/conversations/{group}/messages?limit=0"))
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     )
     .await;
     problem(
-        get(
-            &app,
-            &ann,
-            &format!("/api/conversations/{group}/messages?after=not-a-uuid"),
-        )
-        .await,
+        app.as_user(&ann)
+            .get(&format!("/api/conversations/{group}/messages?after=not-a-uuid"))
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     )
@@ -409,9 +370,7 @@ async fn concurrent_sends_get_distinct_contiguous_sequence_numbers() {
     let group = app.group(&ann, "G", &[&bob]).await;
     let sends = (0..20).map(|i| {
         let author = if i % 2 == 0 { &ann } else { &bob };
-        post(
-            &app,
-            author,
+        app.as_user(author).post(
             format!("/api/conversations/{group}/messages"),
             json!({"content": format!("c{i}")}),
         )
@@ -461,12 +420,14 @@ async fn message_content_limits() {
         json!({"content": "a\u{0}b"}),
         json!({"content": 5}),
     ] {
-        let response = post(&app, &ann, &path, body.clone()).await;
+        let response = app.as_user(&ann).post(&path, body.clone()).await;
         let problem = problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
         assert_eq!(failing_fields(&problem), vec!["content"], "{body}");
     }
     let long = json_of(
-        post(&app, &ann, &path, json!({"content": "字".repeat(10_000)})).await,
+        app.as_user(&ann)
+            .post(&path, json!({"content": "字".repeat(10_000)}))
+            .await,
         StatusCode::CREATED,
     )
     .await;
@@ -482,30 +443,33 @@ async fn client_ids_make_sends_idempotent_even_in_parallel() {
     let group = app.group(&ann, "G", &[&bob]).await;
     let path = format!("/api/conversations/{group}/messages");
     let first = json_of(
-        post(&app, &ann, &path, json!({"content": "once", "client_id": "k-1"})).await,
+        app.as_user(&ann)
+            .post(&path, json!({"content": "once", "client_id": "k-1"}))
+            .await,
         StatusCode::CREATED,
     )
     .await;
     let repeat = json_of(
-        post(
-            &app,
-            &ann,
-            &path,
-            json!({"content": "different", "client_id": "k-1"}),
-        )
-        .await,
+        app.as_user(&ann)
+            .post(&path, json!({"content": "different", "client_id": "k-1"}))
+            .await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(repeat, first, "the first message, unchanged");
     // Another sender may use the same client_id.
     json_of(
-        post(&app, &bob, &path, json!({"content": "bob's", "client_id": "k-1"})).await,
+        app.as_user(&bob)
+            .post(&path, json!({"content": "bob's", "client_id": "k-1"}))
+            .await,
         StatusCode::CREATED,
     )
     .await;
 
-    let racers = (0..10).map(|_| post(&app, &ann, &path, json!({"content": "race", "client_id": "k-2"})));
+    let racers = (0..10).map(|_| {
+        app.as_user(&ann)
+            .post(&path, json!({"content": "race", "client_id": "k-2"}))
+    });
     let mut ids = BTreeSet::new();
     let mut created = 0;
     for response in futures_util::future::join_all(racers).await {
@@ -515,12 +479,7 @@ async fn client_ids_make_sends_idempotent_even_in_parallel() {
             status == StatusCode::CREATED || status == StatusCode::OK,
             "{status}"
         );
-        ids.insert(
-            response.json::<Value>().await.unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        ids.insert(response.body()["id"].as_str().unwrap().to_owned());
     }
     assert_eq!((ids.len(), created), (1, 1));
     assert_eq!(
@@ -530,7 +489,7 @@ async fn client_ids_make_sends_idempotent_even_in_parallel() {
     );
     // The losers left no trace: the next message follows without a gap, and activity moved only once.
     let next = json_of(
-        post(&app, &ann, &path, json!({"content": "next"})).await,
+        app.as_user(&ann).post(&path, json!({"content": "next"})).await,
         StatusCode::CREATED,
     )
     .await;
@@ -548,7 +507,9 @@ async fn client_ids_make_sends_idempotent_even_in_parallel() {
         .unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     problem(
-        post(&app, &ann, &path, json!({"content": "again", "client_id": "k-1"})).await,
+        app.as_user(&ann)
+            .post(&path, json!({"content": "again", "client_id": "k-1"}))
+            .await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
@@ -563,13 +524,9 @@ async fn only_the_sender_edits_or_deletes_and_deleted_messages_disappear() {
     let group = app.group(&ann, "G", &[&bob]).await;
     let path = format!("/api/conversations/{group}/messages");
     let message = json_of(
-        post(
-            &app,
-            &ann,
-            &path,
-            json!({"content": "typo hre", "client_id": "c1"}),
-        )
-        .await,
+        app.as_user(&ann)
+            .post(&path, json!({"content": "typo hre", "client_id": "c1"}))
+            .await,
         StatusCode::CREATED,
     )
     .await;
@@ -612,7 +569,7 @@ async fn only_the_sender_edits_or_deletes_and_deleted_messages_disappear() {
     assert_eq!(edited["client_id"], "c1", "edits keep client_id");
     assert_eq!(edited["seq"], message["seq"]);
     assert!(edited["edited_at"].is_string());
-    let fetched = json_of(get(&app, &bob, &message_path).await, StatusCode::OK).await;
+    let fetched = json_of(app.as_user(&bob).get(&message_path).await, StatusCode::OK).await;
     assert_eq!(fetched, edited);
     problem(
         app.send_json(Method::PUT, &message_path, &ann.access_token, &json!({}))
@@ -633,22 +590,22 @@ async fn only_the_sender_edits_or_deletes_and_deleted_messages_disappear() {
         .unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     problem(
-        get(&app, &bob, &message_path).await,
+        app.as_user(&bob).get(&message_path).await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
     .await;
-    let page = json_of(get(&app, &bob, &path).await, StatusCode::OK).await;
+    let page = json_of(app.as_user(&bob).get(&path).await, StatusCode::OK).await;
     assert_eq!(contents(&page), vec!["reply"]);
     let found = json_of(
-        get(&app, &bob, "/api/search/messages?q=typo").await,
+        app.as_user(&bob).get("/api/search/messages?q=typo").await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(found["items"], json!([]));
     // Catching up after the deleted message still works.
     let after = json_of(
-        get(&app, &bob, &format!("{path}?after={id}")).await,
+        app.as_user(&bob).get(&format!("{path}?after={id}")).await,
         StatusCode::OK,
     )
     .await;
@@ -696,14 +653,13 @@ async fn read_positions_drive_unread_counts_and_only_move_forward() {
     );
     assert_eq!(unread(&ann).await, 1);
 
-    async fn read_at(app: &TestApp, group: &str, user: &TestUser, message: &Value) -> reqwest::Response {
-        post(
-            app,
-            user,
-            format!("/api/conversations/{group}/read"),
-            json!({"message_id": message["id"]}),
-        )
-        .await
+    async fn read_at(app: &TestApp, group: &str, user: &TestUser, message: &Value) -> crate::client::Answer {
+        app.as_user(user)
+            .post(
+                format!("/api/conversations/{group}/read"),
+                json!({"message_id": message["id"]}),
+            )
+            .await
     }
     let read = |user, message| read_at(&app, &group, user, message);
     assert_eq!(read(&bob, &first).await.status(), StatusCode::NO_CONTENT);
@@ -746,39 +702,43 @@ async fn group_membership_rules() {
 
     // Any member may add; the added member sees the whole history with nothing unread.
     let added = json_of(
-        post(&app, &bob, &members_path, json!({"user_ids": [cat.id]})).await,
+        app.as_user(&bob)
+            .post(&members_path, json!({"user_ids": [cat.id]}))
+            .await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(added["members"].as_array().unwrap().len(), 3);
     let cats_view = json_of(
-        get(&app, &cat, &format!("/api/conversations/{group}")).await,
+        app.as_user(&cat)
+            .get(&format!("/api/conversations/{group}"))
+            .await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(cats_view["unread_count"], 0);
     assert_eq!(cats_view["last_message"]["content"], "history 2");
     let history = json_of(
-        get(&app, &cat, &format!("/api/conversations/{group}/messages")).await,
+        app.as_user(&cat)
+            .get(&format!("/api/conversations/{group}/messages"))
+            .await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(contents(&history), vec!["history 2", "history 1"]);
     // Adding someone already in changes nothing.
     let same = json_of(
-        post(&app, &ann, &members_path, json!({"user_ids": [cat.id]})).await,
+        app.as_user(&ann)
+            .post(&members_path, json!({"user_ids": [cat.id]}))
+            .await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(same["members"].as_array().unwrap().len(), 3);
     let unknown = problem(
-        post(
-            &app,
-            &ann,
-            &members_path,
-            json!({"user_ids": [dan.id, uuid::Uuid::now_v7()]}),
-        )
-        .await,
+        app.as_user(&ann)
+            .post(&members_path, json!({"user_ids": [dan.id, uuid::Uuid::now_v7()]}))
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     )
@@ -801,7 +761,9 @@ async fn group_membership_rules() {
         .unwrap();
     assert_eq!(by_ann.status(), StatusCode::NO_CONTENT);
     problem(
-        get(&app, &cat, &format!("/api/conversations/{group}")).await,
+        app.as_user(&cat)
+            .get(&format!("/api/conversations/{group}"))
+            .await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
@@ -825,25 +787,23 @@ async fn group_membership_rules() {
 
     // Direct conversations: no adding, no leaving.
     let direct = json_of(
-        post(
-            &app,
-            &ann,
-            "/api/conversations",
-            json!({"type": "direct", "member_ids": [dan.id]}),
-        )
-        .await,
+        app.as_user(&ann)
+            .post(
+                "/api/conversations",
+                json!({"type": "direct", "member_ids": [dan.id]}),
+            )
+            .await,
         StatusCode::CREATED,
     )
     .await;
     let direct_id = direct["id"].as_str().unwrap();
     problem(
-        post(
-            &app,
-            &ann,
-            &format!("/api/conversations/{direct_id}/members"),
-            json!({"user_ids": [bob.id]}),
-        )
-        .await,
+        app.as_user(&ann)
+            .post(
+                &format!("/api/conversations/{direct_id}/members"),
+                json!({"user_ids": [bob.id]}),
+            )
+            .await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     )
@@ -877,7 +837,7 @@ async fn conversations_list_by_activity_with_last_message_and_stable_paging() {
         groups.push(group);
     }
     let first = json_of(
-        get(&app, &ann, "/api/conversations?limit=2").await,
+        app.as_user(&ann).get("/api/conversations?limit=2").await,
         StatusCode::OK,
     )
     .await;
@@ -896,7 +856,9 @@ async fn conversations_list_by_activity_with_last_message_and_stable_paging() {
     let mut cursor = first["next_cursor"].as_str().unwrap().to_owned();
     loop {
         let page = json_of(
-            get(&app, &ann, &format!("/api/conversations?limit=2&cursor={cursor}")).await,
+            app.as_user(&ann)
+                .get(&format!("/api/conversations?limit=2&cursor={cursor}"))
+                .await,
             StatusCode::OK,
         )
         .await;
@@ -909,7 +871,7 @@ async fn conversations_list_by_activity_with_last_message_and_stable_paging() {
     let expected: Vec<String> = groups.iter().rev().cloned().collect();
     assert_eq!(seen, expected);
     // A fresh listing shows the bumped conversation first.
-    let fresh = json_of(get(&app, &ann, "/api/conversations").await, StatusCode::OK).await;
+    let fresh = json_of(app.as_user(&ann).get("/api/conversations").await, StatusCode::OK).await;
     assert_eq!(fresh["items"][0]["id"], groups[0].as_str());
     assert_eq!(fresh["items"][0]["unread_count"], 2);
 }
@@ -971,37 +933,34 @@ async fn search_finds_words_in_english_indonesian_and_chinese() {
 
     // Only one conversation; one the caller is not in is 404; an empty q is 422.
     let only = json_of(
-        get(
-            &app,
-            &ann,
-            &format!("/api/search/messages?q=report&conversation_id={other}"),
-        )
-        .await,
+        app.as_user(&ann)
+            .get(&format!("/api/search/messages?q=report&conversation_id={other}"))
+            .await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(contents(&only), vec!["another report, elsewhere"]);
     let stranger = app.register("Eve", "eve@example.com").await;
     problem(
-        get(
-            &app,
-            &stranger,
-            &format!("/api/search/messages?q=report&conversation_id={group}"),
-        )
-        .await,
+        app.as_user(&stranger)
+            .get(&format!("/api/search/messages?q=report&conversation_id={group}"))
+            .await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
     .await;
     for q in ["", "%20%20"] {
-        let response = get(&app, &ann, &format!("/api/search/messages?q={q}")).await;
+        let response = app
+            .as_user(&ann)
+            .get(&format!("/api/search/messages?q={q}"))
+            .await;
         assert_eq!(
             failing_fields(&problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
             vec!["q"]
         );
     }
     problem(
-        get(&app, &ann, "/api/search/messages").await,
+        app.as_user(&ann).get("/api/search/messages").await,
         StatusCode::UNPROCESSABLE_ENTITY,
         "validation_failed",
     )
@@ -1011,7 +970,7 @@ async fn search_finds_words_in_english_indonesian_and_chinese() {
     let mut seen = Vec::new();
     let mut path = "/api/search/messages?q=report&limit=1".to_owned();
     loop {
-        let page = json_of(get(&app, &ann, &path).await, StatusCode::OK).await;
+        let page = json_of(app.as_user(&ann).get(&path).await, StatusCode::OK).await;
         seen.extend(ids(&page));
         match page["next_cursor"].as_str() {
             Some(cursor) => path = format!("/api/search/messages?q=report&limit=1&cursor={cursor}"),
@@ -1053,20 +1012,18 @@ async fn every_change_publishes_a_domain_event() {
     .send()
     .await
     .unwrap();
-    post(
-        &app,
-        &bob,
-        &format!("/api/conversations/{group}/read"),
-        json!({"message_id": id}),
-    )
-    .await;
-    post(
-        &app,
-        &ann,
-        &format!("/api/conversations/{group}/members"),
-        json!({"user_ids": [cat.id]}),
-    )
-    .await;
+    app.as_user(&bob)
+        .post(
+            &format!("/api/conversations/{group}/read"),
+            json!({"message_id": id}),
+        )
+        .await;
+    app.as_user(&ann)
+        .post(
+            &format!("/api/conversations/{group}/members"),
+            json!({"user_ids": [cat.id]}),
+        )
+        .await;
     app.request(Method::DELETE, &format!("/api/messages/{id}"))
         .bearer_auth(&ann.access_token)
         .send()

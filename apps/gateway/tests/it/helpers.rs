@@ -1,5 +1,6 @@
 //! `TestApp`: a running gateway plus typed request helpers.
 
+use crate::client::Answer;
 use epop_gateway::app::Application;
 use epop_gateway::config::Config;
 use epop_gateway::state::AppState;
@@ -205,34 +206,33 @@ impl TestApp {
     }
 }
 
-/// Reads a response as JSON, asserting its status first.
-pub(crate) async fn json_of(response: Response, status: StatusCode) -> Value {
-    let actual = response.status();
-    let text = response.text().await.expect("body");
-    assert_eq!(actual, status, "unexpected status; body: {text}");
-    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+/// What [`json_of`] and [`problem`] read: a raw response or an [`Answer`] of the test client.
+pub(crate) trait ReadAnswer {
+    async fn answer(self) -> Answer;
 }
 
-/// Asserts a problem+json answer with `status` and `code`, and returns the body.
-pub(crate) async fn problem(response: Response, status: StatusCode, code: &str) -> Value {
-    let content_type = response
-        .headers()
-        .get("content-type")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let request_id = response
-        .headers()
-        .get("x-request-id")
-        .map(|v| v.to_str().unwrap().to_owned());
-    let body = json_of(response, status).await;
-    assert_eq!(content_type.as_deref(), Some("application/problem+json"));
-    assert_eq!(body["code"], code, "{body}");
-    assert_eq!(body["status"], status.as_u16());
-    assert_eq!(
-        body["request_id"].as_str(),
-        request_id.as_deref(),
-        "problem carries the request id"
-    );
-    body
+impl ReadAnswer for Response {
+    async fn answer(self) -> Answer {
+        Answer::read(self).await
+    }
+}
+
+impl ReadAnswer for Answer {
+    async fn answer(self) -> Answer {
+        self
+    }
+}
+
+/// Reads a response as JSON, asserting its status first.
+pub(crate) async fn json_of(response: impl ReadAnswer, status: StatusCode) -> Value {
+    response.answer().await.json(status)
+}
+
+/// Asserts a problem+json answer with `status` and `code` (carrying its request's id), and returns the body.
+pub(crate) async fn problem(response: impl ReadAnswer, status: StatusCode, code: &str) -> Value {
+    let answer = response.answer().await;
+    answer.problem(status, code);
+    answer.json(status)
 }
 
 /// The `field` names of a validation problem.

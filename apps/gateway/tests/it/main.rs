@@ -12,6 +12,7 @@ mod backup;
 mod calendar;
 mod chat;
 mod cli;
+mod client;
 mod conformance;
 mod conventions;
 mod deploy;

@@ -2,21 +2,11 @@
 //! member, viewer, non-member, global admin), ETags, partial updates, the last-owner rules, unassignment,
 //! cascades, list orders and paging, and the domain events.
 
+use crate::client::Answer;
 use crate::helpers::{PASSWORD, TestApp, TestUser, failing_fields, json_of, problem};
 use epop_core::DomainEvent;
-use reqwest::{Method, Response, StatusCode};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-async fn call(app: &TestApp, method: Method, path: &str, user: &TestUser, body: Option<Value>) -> Response {
-    let request = app.request(method, path).bearer_auth(&user.access_token);
-    match body {
-        Some(body) => request.json(&body),
-        None => request,
-    }
-    .send()
-    .await
-    .unwrap()
-}
 
 /// Signs in again (after a role change in the database) and returns fresh tokens.
 async fn login(app: &TestApp, email: &str) -> TestUser {
@@ -54,44 +44,42 @@ async fn global_admin(app: &TestApp) -> TestUser {
 }
 
 async fn create_project(app: &TestApp, owner: &TestUser, name: &str) -> Value {
-    let response = call(
-        app,
-        Method::POST,
-        "/api/projects",
-        owner,
-        Some(json!({"name": name})),
-    )
-    .await;
+    let response = app
+        .as_user(owner)
+        .send(Method::POST, "/api/projects", Some(json!({"name": name})))
+        .await;
     json_of(response, StatusCode::CREATED).await
 }
 
 async fn add_member(app: &TestApp, project: &str, by: &TestUser, user: &TestUser, role: &str) {
-    let response = call(
-        app,
-        Method::POST,
-        &format!("/api/projects/{project}/members"),
-        by,
-        Some(json!({"user_id": user.id, "role": role})),
-    )
-    .await;
+    let response = app
+        .as_user(by)
+        .send(
+            Method::POST,
+            &format!("/api/projects/{project}/members"),
+            Some(json!({"user_id": user.id, "role": role})),
+        )
+        .await;
     json_of(response, StatusCode::CREATED).await;
 }
 
 async fn create_task(app: &TestApp, project: &str, by: &TestUser, body: Value) -> Value {
-    let response = call(
-        app,
-        Method::POST,
-        &format!("/api/projects/{project}/tasks"),
-        by,
-        Some(body),
-    )
-    .await;
+    let response = app
+        .as_user(by)
+        .send(
+            Method::POST,
+            &format!("/api/projects/{project}/tasks"),
+            Some(body),
+        )
+        .await;
     json_of(response, StatusCode::CREATED).await
 }
 
 async fn get_task(app: &TestApp, task: &str, by: &TestUser) -> Value {
     json_of(
-        call(app, Method::GET, &format!("/api/tasks/{task}"), by, None).await,
+        app.as_user(by)
+            .send(Method::GET, &format!("/api/tasks/{task}"), None)
+            .await,
         StatusCode::OK,
     )
     .await
@@ -115,7 +103,11 @@ async fn all_pages(app: &TestApp, path: &str, by: &TestUser) -> Vec<Vec<String>>
             Some(cursor) => format!("{path}{sep}cursor={cursor}"),
             None => path.to_owned(),
         };
-        let page = json_of(call(app, Method::GET, &url, by, None).await, StatusCode::OK).await;
+        let page = json_of(
+            app.as_user(by).send(Method::GET, &url, None).await,
+            StatusCode::OK,
+        )
+        .await;
         pages.push(ids(&page));
         match page["next_cursor"].as_str() {
             Some(next) => cursor = Some(next.to_owned()),
@@ -173,7 +165,7 @@ impl Team {
 }
 
 /// Expected statuses in the order of [`Team::everyone`].
-fn expect(response: &Response, who: &str, expected: StatusCode, what: &str) {
+fn expect(response: &Answer, who: &str, expected: StatusCode, what: &str) {
     assert_eq!(response.status(), expected, "{who}: {what}");
 }
 
@@ -181,14 +173,14 @@ fn expect(response: &Response, who: &str, expected: StatusCode, what: &str) {
 async fn projects_are_created_read_updated_and_deleted() {
     let app = TestApp::spawn().await;
     let ann = app.register("Ann", "ann@example.com").await;
-    let response = call(
-        &app,
-        Method::POST,
-        "/api/projects",
-        &ann,
-        Some(json!({"name": "Apollo", "description": "to the moon", "status": "on_hold"})),
-    )
-    .await;
+    let response = app
+        .as_user(&ann)
+        .send(
+            Method::POST,
+            "/api/projects",
+            Some(json!({"name": "Apollo", "description": "to the moon", "status": "on_hold"})),
+        )
+        .await;
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     let project = json_of(response, StatusCode::CREATED).await;
     let project_id = id(&project);
@@ -209,7 +201,7 @@ async fn projects_are_created_read_updated_and_deleted() {
     );
 
     let got = json_of(
-        call(&app, Method::GET, &location, &ann, None).await,
+        app.as_user(&ann).send(Method::GET, &location, None).await,
         StatusCode::OK,
     )
     .await;
@@ -217,14 +209,9 @@ async fn projects_are_created_read_updated_and_deleted() {
 
     // Partial update: only the fields given change.
     let updated = json_of(
-        call(
-            &app,
-            Method::PUT,
-            &location,
-            &ann,
-            Some(json!({"status": "completed"})),
-        )
-        .await,
+        app.as_user(&ann)
+            .send(Method::PUT, &location, Some(json!({"status": "completed"})))
+            .await,
         StatusCode::OK,
     )
     .await;
@@ -234,32 +221,33 @@ async fn projects_are_created_read_updated_and_deleted() {
     );
     assert_eq!(updated["description"], "to the moon");
 
-    let invalid = call(
-        &app,
-        Method::POST,
-        "/api/projects",
-        &ann,
-        Some(json!({"status": "paused"})),
-    )
-    .await;
+    let invalid = app
+        .as_user(&ann)
+        .send(Method::POST, "/api/projects", Some(json!({"status": "paused"})))
+        .await;
     let body = problem(invalid, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     let mut fields = failing_fields(&body);
     fields.sort();
     assert_eq!(fields, vec!["name", "status"]);
-    let invalid = call(&app, Method::PUT, &location, &ann, Some(json!({"name": ""}))).await;
+    let invalid = app
+        .as_user(&ann)
+        .send(Method::PUT, &location, Some(json!({"name": ""})))
+        .await;
     let body = problem(invalid, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert_eq!(failing_fields(&body), vec!["name"]);
 
-    let deleted = call(&app, Method::DELETE, &location, &ann, None).await;
+    let deleted = app.as_user(&ann).send(Method::DELETE, &location, None).await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     problem(
-        call(&app, Method::GET, &location, &ann, None).await,
+        app.as_user(&ann).send(Method::GET, &location, None).await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
     .await;
     problem(
-        call(&app, Method::GET, "/api/projects/not-a-uuid", &ann, None).await,
+        app.as_user(&ann)
+            .send(Method::GET, "/api/projects/not-a-uuid", None)
+            .await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
@@ -282,13 +270,15 @@ async fn every_project_route_follows_the_role_matrix() {
     let read = [OK, OK, OK, OK, HIDDEN, OK];
     for ((who, user), expected) in team.everyone().into_iter().zip(read) {
         expect(
-            &call(&app, Method::GET, &path, user, None).await,
+            &app.as_user(user).send(Method::GET, &path, None).await,
             who,
             expected,
             "GET project",
         );
         expect(
-            &call(&app, Method::GET, &format!("{path}/tasks"), user, None).await,
+            &app.as_user(user)
+                .send(Method::GET, &format!("{path}/tasks"), None)
+                .await,
             who,
             expected,
             "GET project tasks",
@@ -298,7 +288,10 @@ async fn every_project_route_follows_the_role_matrix() {
     // Updating the project: owner, admin and the global admin.
     let update = [OK, OK, NO, NO, HIDDEN, OK];
     for ((who, user), expected) in team.everyone().into_iter().zip(update) {
-        let response = call(&app, Method::PUT, &path, user, Some(json!({"description": who}))).await;
+        let response = app
+            .as_user(user)
+            .send(Method::PUT, &path, Some(json!({"description": who})))
+            .await;
         expect(&response, who, expected, "PUT project");
         if expected == NO {
             problem(response, NO, "forbidden").await;
@@ -312,14 +305,14 @@ async fn every_project_route_follows_the_role_matrix() {
     for (i, ((who, user), may)) in team.everyone().into_iter().zip(manage).enumerate() {
         let newcomer = app.register("New", &format!("new{i}@example.com")).await;
         let denied = if who == "outsider" { HIDDEN } else { NO };
-        let add = call(
-            &app,
-            Method::POST,
-            &format!("{path}/members"),
-            user,
-            Some(json!({"user_id": newcomer.id, "role": "member"})),
-        )
-        .await;
+        let add = app
+            .as_user(user)
+            .send(
+                Method::POST,
+                &format!("{path}/members"),
+                Some(json!({"user_id": newcomer.id, "role": "member"})),
+            )
+            .await;
         expect(&add, who, if may { CREATED } else { denied }, "POST member");
         if may {
             assert_eq!(add.headers()["location"].to_str().unwrap(), path);
@@ -327,16 +320,12 @@ async fn every_project_route_follows_the_role_matrix() {
             add_member(&app, &project, &team.owner, &newcomer, "member").await;
         }
         let member_path = format!("{path}/members/{}", newcomer.id);
-        let role = call(
-            &app,
-            Method::PUT,
-            &member_path,
-            user,
-            Some(json!({"role": "viewer"})),
-        )
-        .await;
+        let role = app
+            .as_user(user)
+            .send(Method::PUT, &member_path, Some(json!({"role": "viewer"})))
+            .await;
         expect(&role, who, if may { OK } else { denied }, "PUT member role");
-        let remove = call(&app, Method::DELETE, &member_path, user, None).await;
+        let remove = app.as_user(user).send(Method::DELETE, &member_path, None).await;
         expect(&remove, who, if may { GONE } else { denied }, "DELETE member");
     }
 
@@ -349,14 +338,14 @@ async fn every_project_route_follows_the_role_matrix() {
         if who != "outsider" && who != "global admin" {
             add_member(&app, &other, &team.owner, user, who).await;
         }
-        let leave = call(
-            &app,
-            Method::DELETE,
-            &format!("/api/projects/{other}/members/{}", user.id),
-            user,
-            None,
-        )
-        .await;
+        let leave = app
+            .as_user(user)
+            .send(
+                Method::DELETE,
+                &format!("/api/projects/{other}/members/{}", user.id),
+                None,
+            )
+            .await;
         // The global admin is no member, so there is no membership to end.
         let expected = if who == "outsider" || who == "global admin" {
             HIDDEN
@@ -377,21 +366,19 @@ async fn every_project_route_follows_the_role_matrix() {
         ] {
             add_member(&app, &doomed, &team.owner, member, role).await;
         }
-        let response = call(
-            &app,
-            Method::DELETE,
-            &format!("/api/projects/{doomed}"),
-            user,
-            None,
-        )
-        .await;
+        let response = app
+            .as_user(user)
+            .send(Method::DELETE, &format!("/api/projects/{doomed}"), None)
+            .await;
         expect(&response, who, expected, "DELETE project");
     }
 
     // The list: members see the project; the outsider does not; the global admin sees every project.
     for (who, user) in team.everyone() {
         let page = json_of(
-            call(&app, Method::GET, "/api/projects?limit=100", user, None).await,
+            app.as_user(user)
+                .send(Method::GET, "/api/projects?limit=100", None)
+                .await,
             OK,
         )
         .await;
@@ -403,7 +390,9 @@ async fn every_project_route_follows_the_role_matrix() {
     }
     let all = app.count("SELECT count(*) AS n FROM projects").await;
     let page = json_of(
-        call(&app, Method::GET, "/api/projects?limit=100", &team.root, None).await,
+        app.as_user(&team.root)
+            .send(Method::GET, "/api/projects?limit=100", None)
+            .await,
         OK,
     )
     .await;
@@ -424,19 +413,21 @@ async fn every_task_route_follows_the_role_matrix() {
         let denied = if who == "outsider" { HIDDEN } else { NO };
         let read = if who == "outsider" { HIDDEN } else { StatusCode::OK };
         expect(
-            &call(&app, Method::GET, &format!("/api/tasks/{task}"), user, None).await,
+            &app.as_user(user)
+                .send(Method::GET, &format!("/api/tasks/{task}"), None)
+                .await,
             who,
             read,
             "GET task",
         );
-        let created = call(
-            &app,
-            Method::POST,
-            &format!("/api/projects/{project}/tasks"),
-            user,
-            Some(json!({"title": format!("by {who}")})),
-        )
-        .await;
+        let created = app
+            .as_user(user)
+            .send(
+                Method::POST,
+                &format!("/api/projects/{project}/tasks"),
+                Some(json!({"title": format!("by {who}")})),
+            )
+            .await;
         expect(
             &created,
             who,
@@ -452,21 +443,24 @@ async fn every_task_route_follows_the_role_matrix() {
             problem(created, denied, code).await;
         }
         let own = id(&create_task(&app, &project, &team.owner, json!({"title": "t"})).await);
-        let updated = call(
-            &app,
-            Method::PUT,
-            &format!("/api/tasks/{own}"),
-            user,
-            Some(json!({"status": "done"})),
-        )
-        .await;
+        let updated = app
+            .as_user(user)
+            .send(
+                Method::PUT,
+                &format!("/api/tasks/{own}"),
+                Some(json!({"status": "done"})),
+            )
+            .await;
         expect(
             &updated,
             who,
             if may { StatusCode::OK } else { denied },
             "PUT task",
         );
-        let deleted = call(&app, Method::DELETE, &format!("/api/tasks/{own}"), user, None).await;
+        let deleted = app
+            .as_user(user)
+            .send(Method::DELETE, &format!("/api/tasks/{own}"), None)
+            .await;
         expect(
             &deleted,
             who,
@@ -476,13 +470,17 @@ async fn every_task_route_follows_the_role_matrix() {
     }
     // The outsider's GET /api/tasks never shows the project's tasks; the global admin's shows them all.
     let outsider = json_of(
-        call(&app, Method::GET, "/api/tasks", &team.outsider, None).await,
+        app.as_user(&team.outsider)
+            .send(Method::GET, "/api/tasks", None)
+            .await,
         StatusCode::OK,
     )
     .await;
     assert!(ids(&outsider).is_empty());
     let everything = json_of(
-        call(&app, Method::GET, "/api/tasks?limit=100", &team.root, None).await,
+        app.as_user(&team.root)
+            .send(Method::GET, "/api/tasks?limit=100", None)
+            .await,
         StatusCode::OK,
     )
     .await;
@@ -501,92 +499,91 @@ async fn members_owners_and_the_last_owner() {
     let members = format!("{path}/members");
 
     // Adding: an unknown user is 422 naming user_id; a member already, 409; a bad role, 422.
-    let unknown = call(
-        &app,
-        Method::POST,
-        &members,
-        &team.owner,
-        Some(json!({"user_id": uuid::Uuid::now_v7(), "role": "member"})),
-    )
-    .await;
+    let unknown = app
+        .as_user(&team.owner)
+        .send(
+            Method::POST,
+            &members,
+            Some(json!({"user_id": uuid::Uuid::now_v7(), "role": "member"})),
+        )
+        .await;
     let body = problem(unknown, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert_eq!(failing_fields(&body), vec!["user_id"]);
-    let again = call(
-        &app,
-        Method::POST,
-        &members,
-        &team.admin,
-        Some(json!({"user_id": team.member.id, "role": "viewer"})),
-    )
-    .await;
+    let again = app
+        .as_user(&team.admin)
+        .send(
+            Method::POST,
+            &members,
+            Some(json!({"user_id": team.member.id, "role": "viewer"})),
+        )
+        .await;
     problem(again, StatusCode::CONFLICT, "conflict").await;
-    let bad = call(
-        &app,
-        Method::POST,
-        &members,
-        &team.owner,
-        Some(json!({"user_id": team.outsider.id, "role": "boss"})),
-    )
-    .await;
+    let bad = app
+        .as_user(&team.owner)
+        .send(
+            Method::POST,
+            &members,
+            Some(json!({"user_id": team.outsider.id, "role": "boss"})),
+        )
+        .await;
     assert_eq!(
         failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
         vec!["role"]
     );
-    let missing = call(&app, Method::POST, &members, &team.owner, Some(json!({}))).await;
+    let missing = app
+        .as_user(&team.owner)
+        .send(Method::POST, &members, Some(json!({})))
+        .await;
     let mut fields =
         failing_fields(&problem(missing, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await);
     fields.sort();
     assert_eq!(fields, vec!["role", "user_id"]);
 
     // Only an owner grants or takes `owner`.
-    let grant = call(
-        &app,
-        Method::POST,
-        &members,
-        &team.admin,
-        Some(json!({"user_id": team.outsider.id, "role": "owner"})),
-    )
-    .await;
+    let grant = app
+        .as_user(&team.admin)
+        .send(
+            Method::POST,
+            &members,
+            Some(json!({"user_id": team.outsider.id, "role": "owner"})),
+        )
+        .await;
     problem(grant, StatusCode::FORBIDDEN, "forbidden").await;
-    let promote = call(
-        &app,
-        Method::PUT,
-        &format!("{members}/{}", team.member.id),
-        &team.admin,
-        Some(json!({"role": "owner"})),
-    )
-    .await;
+    let promote = app
+        .as_user(&team.admin)
+        .send(
+            Method::PUT,
+            &format!("{members}/{}", team.member.id),
+            Some(json!({"role": "owner"})),
+        )
+        .await;
     problem(promote, StatusCode::FORBIDDEN, "forbidden").await;
     let owner_path = format!("{members}/{}", team.owner.id);
     problem(
-        call(
-            &app,
-            Method::PUT,
-            &owner_path,
-            &team.admin,
-            Some(json!({"role": "member"})),
-        )
-        .await,
+        app.as_user(&team.admin)
+            .send(Method::PUT, &owner_path, Some(json!({"role": "member"})))
+            .await,
         StatusCode::FORBIDDEN,
         "forbidden",
     )
     .await;
     problem(
-        call(&app, Method::DELETE, &owner_path, &team.admin, None).await,
+        app.as_user(&team.admin)
+            .send(Method::DELETE, &owner_path, None)
+            .await,
         StatusCode::FORBIDDEN,
         "forbidden",
     )
     .await;
     // A non-member target is 404.
     problem(
-        call(
-            &app,
-            Method::PUT,
-            &format!("{members}/{}", team.outsider.id),
-            &team.owner,
-            Some(json!({"role": "member"})),
-        )
-        .await,
+        app.as_user(&team.owner)
+            .send(
+                Method::PUT,
+                &format!("{members}/{}", team.outsider.id),
+                Some(json!({"role": "member"})),
+            )
+            .await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
@@ -594,26 +591,25 @@ async fn members_owners_and_the_last_owner() {
 
     // The last owner can neither be demoted, nor leave, nor be removed (even by the global admin).
     problem(
-        call(
-            &app,
-            Method::PUT,
-            &owner_path,
-            &team.owner,
-            Some(json!({"role": "admin"})),
-        )
-        .await,
+        app.as_user(&team.owner)
+            .send(Method::PUT, &owner_path, Some(json!({"role": "admin"})))
+            .await,
         StatusCode::CONFLICT,
         "conflict",
     )
     .await;
     problem(
-        call(&app, Method::DELETE, &owner_path, &team.owner, None).await,
+        app.as_user(&team.owner)
+            .send(Method::DELETE, &owner_path, None)
+            .await,
         StatusCode::CONFLICT,
         "conflict",
     )
     .await;
     problem(
-        call(&app, Method::DELETE, &owner_path, &team.root, None).await,
+        app.as_user(&team.root)
+            .send(Method::DELETE, &owner_path, None)
+            .await,
         StatusCode::CONFLICT,
         "conflict",
     )
@@ -622,14 +618,9 @@ async fn members_owners_and_the_last_owner() {
     // With a second owner, the first may leave; `owner_id` moves to the remaining owner.
     let admin_path = format!("{members}/{}", team.admin.id);
     let project = json_of(
-        call(
-            &app,
-            Method::PUT,
-            &admin_path,
-            &team.owner,
-            Some(json!({"role": "owner"})),
-        )
-        .await,
+        app.as_user(&team.owner)
+            .send(Method::PUT, &admin_path, Some(json!({"role": "owner"})))
+            .await,
         StatusCode::OK,
     )
     .await;
@@ -639,30 +630,28 @@ async fn members_owners_and_the_last_owner() {
             .unwrap()
             .contains(&json!({"user_id": team.admin.id, "role": "owner"}))
     );
-    let left = call(&app, Method::DELETE, &owner_path, &team.owner, None).await;
+    let left = app
+        .as_user(&team.owner)
+        .send(Method::DELETE, &owner_path, None)
+        .await;
     assert_eq!(left.status(), StatusCode::NO_CONTENT);
     let project = json_of(
-        call(&app, Method::GET, &path, &team.admin, None).await,
+        app.as_user(&team.admin).send(Method::GET, &path, None).await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(project["owner_id"], team.admin.id.as_str());
     assert!(!project["members"].to_string().contains(&team.owner.id));
     problem(
-        call(&app, Method::GET, &path, &team.owner, None).await,
+        app.as_user(&team.owner).send(Method::GET, &path, None).await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
     .await;
     problem(
-        call(
-            &app,
-            Method::PUT,
-            &admin_path,
-            &team.admin,
-            Some(json!({"role": "member"})),
-        )
-        .await,
+        app.as_user(&team.admin)
+            .send(Method::PUT, &admin_path, Some(json!({"role": "member"})))
+            .await,
         StatusCode::CONFLICT,
         "conflict",
     )
@@ -676,13 +665,7 @@ async fn tasks_have_etags_partial_updates_and_null_clearing() {
     let project = team.project.clone();
     let tasks = format!("/api/projects/{project}/tasks");
 
-    let response = call(
-        &app,
-        Method::POST,
-        &tasks,
-        &team.member,
-        Some(json!({"title": "Write", "description": "docs", "assigned_to": team.member.id, "due_date": "2026-12-24"})),
-    )
+    let response = app.as_user(&team.member).send(Method::POST, &tasks, Some(json!({"title": "Write", "description": "docs", "assigned_to": team.member.id, "due_date": "2026-12-24"})))
     .await;
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(response.headers()["etag"], "\"1\"");
@@ -696,44 +679,40 @@ async fn tasks_have_etags_partial_updates_and_null_clearing() {
     assert!(task.get("version").is_none());
 
     // Validation: an assignee who is not a member, a bad due date, a bad status, a missing title.
-    let bad = call(
-        &app,
-        Method::POST,
-        &tasks,
-        &team.owner,
-        Some(json!({"title": "x", "assigned_to": team.outsider.id})),
-    )
-    .await;
+    let bad = app
+        .as_user(&team.owner)
+        .send(
+            Method::POST,
+            &tasks,
+            Some(json!({"title": "x", "assigned_to": team.outsider.id})),
+        )
+        .await;
     assert_eq!(
         failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
         vec!["assigned_to"]
     );
-    let bad = call(
-        &app,
-        Method::POST,
-        &tasks,
-        &team.owner,
-        Some(json!({"title": "x", "due_date": "24.12.2026"})),
-    )
-    .await;
+    let bad = app
+        .as_user(&team.owner)
+        .send(
+            Method::POST,
+            &tasks,
+            Some(json!({"title": "x", "due_date": "24.12.2026"})),
+        )
+        .await;
     assert_eq!(
         failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
         vec!["due_date"]
     );
-    let bad = call(
-        &app,
-        Method::POST,
-        &tasks,
-        &team.owner,
-        Some(json!({"status": "later"})),
-    )
-    .await;
+    let bad = app
+        .as_user(&team.owner)
+        .send(Method::POST, &tasks, Some(json!({"status": "later"})))
+        .await;
     let mut fields =
         failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await);
     fields.sort();
     assert_eq!(fields, vec!["status", "title"]);
 
-    let got = call(&app, Method::GET, &location, &team.viewer, None).await;
+    let got = app.as_user(&team.viewer).send(Method::GET, &location, None).await;
     assert_eq!(got.headers()["etag"], "\"1\"");
     assert_eq!(json_of(got, StatusCode::OK).await, task);
 
@@ -777,27 +756,22 @@ async fn tasks_have_etags_partial_updates_and_null_clearing() {
 
     // `null` clears the assignee and the due date; leaving them out keeps them.
     let kept = json_of(
-        call(
-            &app,
-            Method::PUT,
-            &location,
-            &team.member,
-            Some(json!({"title": "Write more"})),
-        )
-        .await,
+        app.as_user(&team.member)
+            .send(Method::PUT, &location, Some(json!({"title": "Write more"})))
+            .await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(kept["assigned_to"], team.member.id.as_str());
     assert!(kept["due_date"].is_string());
-    let cleared = call(
-        &app,
-        Method::PUT,
-        &location,
-        &team.member,
-        Some(json!({"assigned_to": null, "due_date": null})),
-    )
-    .await;
+    let cleared = app
+        .as_user(&team.member)
+        .send(
+            Method::PUT,
+            &location,
+            Some(json!({"assigned_to": null, "due_date": null})),
+        )
+        .await;
     assert_eq!(cleared.headers()["etag"], "\"5\"");
     let cleared = json_of(cleared, StatusCode::OK).await;
     assert_eq!(
@@ -807,35 +781,34 @@ async fn tasks_have_etags_partial_updates_and_null_clearing() {
     assert_eq!(cleared["title"], "Write more");
 
     // Reassigning to a non-member is 422; a wrong type names the field.
-    let bad = call(
-        &app,
-        Method::PUT,
-        &location,
-        &team.owner,
-        Some(json!({"assigned_to": team.outsider.id})),
-    )
-    .await;
+    let bad = app
+        .as_user(&team.owner)
+        .send(
+            Method::PUT,
+            &location,
+            Some(json!({"assigned_to": team.outsider.id})),
+        )
+        .await;
     assert_eq!(
         failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
         vec!["assigned_to"]
     );
-    let bad = call(
-        &app,
-        Method::PUT,
-        &location,
-        &team.owner,
-        Some(json!({"due_date": 5})),
-    )
-    .await;
+    let bad = app
+        .as_user(&team.owner)
+        .send(Method::PUT, &location, Some(json!({"due_date": 5})))
+        .await;
     assert_eq!(
         failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
         vec!["due_date"]
     );
 
-    let deleted = call(&app, Method::DELETE, &location, &team.member, None).await;
+    let deleted = app
+        .as_user(&team.member)
+        .send(Method::DELETE, &location, None)
+        .await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     problem(
-        call(&app, Method::GET, &location, &team.owner, None).await,
+        app.as_user(&team.owner).send(Method::GET, &location, None).await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
@@ -856,14 +829,14 @@ async fn leaving_or_being_removed_unassigns_open_tasks() {
     let elsewhere = id(&create_task(&app, &other, &team.owner, assign(&team.member, "todo")).await);
     let admins = id(&create_task(&app, &project, &team.owner, assign(&team.admin, "todo")).await);
 
-    let leave = call(
-        &app,
-        Method::DELETE,
-        &format!("/api/projects/{project}/members/{}", team.member.id),
-        &team.member,
-        None,
-    )
-    .await;
+    let leave = app
+        .as_user(&team.member)
+        .send(
+            Method::DELETE,
+            &format!("/api/projects/{project}/members/{}", team.member.id),
+            None,
+        )
+        .await;
     assert_eq!(leave.status(), StatusCode::NO_CONTENT);
     let open_task = get_task(&app, &open, &team.owner).await;
     assert_eq!(open_task["assigned_to"], Value::Null);
@@ -880,28 +853,23 @@ async fn leaving_or_being_removed_unassigns_open_tasks() {
         team.admin.id.as_str()
     );
     problem(
-        call(
-            &app,
-            Method::GET,
-            &format!("/api/tasks/{open}"),
-            &team.member,
-            None,
-        )
-        .await,
+        app.as_user(&team.member)
+            .send(Method::GET, &format!("/api/tasks/{open}"), None)
+            .await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
     .await;
 
     // Removed by an admin: the same.
-    let removed = call(
-        &app,
-        Method::DELETE,
-        &format!("/api/projects/{other}/members/{}", team.member.id),
-        &team.owner,
-        None,
-    )
-    .await;
+    let removed = app
+        .as_user(&team.owner)
+        .send(
+            Method::DELETE,
+            &format!("/api/projects/{other}/members/{}", team.member.id),
+            None,
+        )
+        .await;
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         get_task(&app, &elsewhere, &team.owner).await["assigned_to"],
@@ -909,14 +877,13 @@ async fn leaving_or_being_removed_unassigns_open_tasks() {
     );
     // Removing someone who is not a member is 404.
     problem(
-        call(
-            &app,
-            Method::DELETE,
-            &format!("/api/projects/{other}/members/{}", team.member.id),
-            &team.owner,
-            None,
-        )
-        .await,
+        app.as_user(&team.owner)
+            .send(
+                Method::DELETE,
+                &format!("/api/projects/{other}/members/{}", team.member.id),
+                None,
+            )
+            .await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
@@ -939,14 +906,10 @@ async fn deleting_a_project_deletes_its_tasks() {
         )
         .await));
     }
-    let response = call(
-        &app,
-        Method::DELETE,
-        &format!("/api/projects/{}", team.project),
-        &team.owner,
-        None,
-    )
-    .await;
+    let response = app
+        .as_user(&team.owner)
+        .send(Method::DELETE, &format!("/api/projects/{}", team.project), None)
+        .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         app.count(&format!(
@@ -966,14 +929,9 @@ async fn deleting_a_project_deletes_its_tasks() {
     );
     for task in doomed {
         problem(
-            call(
-                &app,
-                Method::GET,
-                &format!("/api/tasks/{task}"),
-                &team.owner,
-                None,
-            )
-            .await,
+            app.as_user(&team.owner)
+                .send(Method::GET, &format!("/api/tasks/{task}"), None)
+                .await,
             StatusCode::NOT_FOUND,
             "not_found",
         )
@@ -1005,21 +963,18 @@ async fn a_projects_tasks_page_oldest_first_with_filters() {
 
     // A task added while paging comes at the end and nothing repeats.
     let first = json_of(
-        call(&app, Method::GET, &format!("{tasks}?limit=2"), &team.viewer, None).await,
+        app.as_user(&team.viewer)
+            .send(Method::GET, &format!("{tasks}?limit=2"), None)
+            .await,
         StatusCode::OK,
     )
     .await;
     let late = id(&create_task(&app, &team.project, &team.owner, json!({"title": "late"})).await);
     let cursor = first["next_cursor"].as_str().unwrap();
     let rest = json_of(
-        call(
-            &app,
-            Method::GET,
-            &format!("{tasks}?limit=100&cursor={cursor}"),
-            &team.viewer,
-            None,
-        )
-        .await,
+        app.as_user(&team.viewer)
+            .send(Method::GET, &format!("{tasks}?limit=100&cursor={cursor}"), None)
+            .await,
         StatusCode::OK,
     )
     .await;
@@ -1040,14 +995,9 @@ async fn a_projects_tasks_page_oldest_first_with_filters() {
     assert_eq!(mine.concat(), vec![created[1].clone(), created[3].clone()]);
 
     problem(
-        call(
-            &app,
-            Method::GET,
-            &format!("{tasks}?cursor=%25%25"),
-            &team.owner,
-            None,
-        )
-        .await,
+        app.as_user(&team.owner)
+            .send(Method::GET, &format!("{tasks}?cursor=%25%25"), None)
+            .await,
         StatusCode::BAD_REQUEST,
         "bad_request",
     )
@@ -1059,7 +1009,10 @@ async fn a_projects_tasks_page_oldest_first_with_filters() {
         "status=later",
         "assigned_to=someone",
     ] {
-        let response = call(&app, Method::GET, &format!("{tasks}?{bad}"), &team.owner, None).await;
+        let response = app
+            .as_user(&team.owner)
+            .send(Method::GET, &format!("{tasks}?{bad}"), None)
+            .await;
         let body = problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
         assert_eq!(
             failing_fields(&body),
@@ -1160,14 +1113,14 @@ async fn tasks_across_projects_by_due_date_then_id() {
     assert_eq!(by_id.concat(), Vec::<String>::new());
     let before = all_pages(&app, "/api/tasks?due_before=2026-12-02T12:00:00Z", &team.admin).await;
     assert_eq!(before.concat(), vec![b.clone(), e.clone(), g.clone()]);
-    let done = call(
-        &app,
-        Method::PUT,
-        &format!("/api/tasks/{d}"),
-        &team.admin,
-        Some(json!({"status": "done"})),
-    )
-    .await;
+    let done = app
+        .as_user(&team.admin)
+        .send(
+            Method::PUT,
+            &format!("/api/tasks/{d}"),
+            Some(json!({"status": "done"})),
+        )
+        .await;
     assert_eq!(done.status(), StatusCode::OK);
     let open = all_pages(&app, "/api/tasks?assigned_to=me&status=done", &team.admin).await;
     assert_eq!(open.concat(), vec![d.clone()]);
@@ -1176,41 +1129,40 @@ async fn tasks_across_projects_by_due_date_then_id() {
     assert_eq!(root.len(), 8);
     // A task created between pages does not appear in later pages.
     let first = json_of(
-        call(
-            &app,
-            Method::GET,
-            "/api/tasks?assigned_to=me&limit=2",
-            &team.admin,
-            None,
-        )
-        .await,
+        app.as_user(&team.admin)
+            .send(Method::GET, "/api/tasks?assigned_to=me&limit=2", None)
+            .await,
         StatusCode::OK,
     )
     .await;
     create_task(&app, &second, &team.admin, task("late", None, &team.admin)).await;
     let cursor = first["next_cursor"].as_str().unwrap();
     let rest = json_of(
-        call(
-            &app,
-            Method::GET,
-            &format!("/api/tasks?assigned_to=me&limit=100&cursor={cursor}"),
-            &team.admin,
-            None,
-        )
-        .await,
+        app.as_user(&team.admin)
+            .send(
+                Method::GET,
+                &format!("/api/tasks?assigned_to=me&limit=100&cursor={cursor}"),
+                None,
+            )
+            .await,
         StatusCode::OK,
     )
     .await;
     assert_eq!(ids(&rest), vec![a, c, f]);
 
     problem(
-        call(&app, Method::GET, "/api/tasks?cursor=nope", &team.admin, None).await,
+        app.as_user(&team.admin)
+            .send(Method::GET, "/api/tasks?cursor=nope", None)
+            .await,
         StatusCode::BAD_REQUEST,
         "bad_request",
     )
     .await;
     for bad in ["limit=0", "assigned_to=you", "due_before=soon", "status=open"] {
-        let response = call(&app, Method::GET, &format!("/api/tasks?{bad}"), &team.admin, None).await;
+        let response = app
+            .as_user(&team.admin)
+            .send(Method::GET, &format!("/api/tasks?{bad}"), None)
+            .await;
         let body = problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
         assert_eq!(
             failing_fields(&body),
@@ -1228,14 +1180,14 @@ async fn the_project_list_filters_by_status_and_pages() {
     let mut mine = Vec::new();
     for i in 0..5 {
         let status = if i % 2 == 0 { "active" } else { "archived" };
-        let response = call(
-            &app,
-            Method::POST,
-            "/api/projects",
-            &ann,
-            Some(json!({"name": format!("p{i}"), "status": status})),
-        )
-        .await;
+        let response = app
+            .as_user(&ann)
+            .send(
+                Method::POST,
+                "/api/projects",
+                Some(json!({"name": format!("p{i}"), "status": status})),
+            )
+            .await;
         mine.push(id(&json_of(response, StatusCode::CREATED).await));
     }
     create_project(&app, &bob, "Bob's").await;
@@ -1245,14 +1197,18 @@ async fn the_project_list_filters_by_status_and_pages() {
     let archived = all_pages(&app, "/api/projects?status=archived", &ann).await;
     assert_eq!(archived.concat(), vec![mine[1].clone(), mine[3].clone()]);
     problem(
-        call(&app, Method::GET, "/api/projects?cursor=xyz", &ann, None).await,
+        app.as_user(&ann)
+            .send(Method::GET, "/api/projects?cursor=xyz", None)
+            .await,
         StatusCode::BAD_REQUEST,
         "bad_request",
     )
     .await;
     for bad in ["limit=0", "status=old"] {
         let body = problem(
-            call(&app, Method::GET, &format!("/api/projects?{bad}"), &ann, None).await,
+            app.as_user(&ann)
+                .send(Method::GET, &format!("/api/projects?{bad}"), None)
+                .await,
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         )
@@ -1286,24 +1242,24 @@ async fn assignments_and_new_members_reach_the_event_bus() {
     )
     .await);
     let reassigned = id(&create_task(&app, &project_id, &bob, json!({"title": "later"})).await);
-    let response = call(
-        &app,
-        Method::PUT,
-        &format!("/api/tasks/{reassigned}"),
-        &bob,
-        Some(json!({"assigned_to": ann.id})),
-    )
-    .await;
+    let response = app
+        .as_user(&bob)
+        .send(
+            Method::PUT,
+            &format!("/api/tasks/{reassigned}"),
+            Some(json!({"assigned_to": ann.id})),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
     // The same assignee again is no new event.
-    let response = call(
-        &app,
-        Method::PUT,
-        &format!("/api/tasks/{reassigned}"),
-        &bob,
-        Some(json!({"assigned_to": ann.id, "title": "later!"})),
-    )
-    .await;
+    let response = app
+        .as_user(&bob)
+        .send(
+            Method::PUT,
+            &format!("/api/tasks/{reassigned}"),
+            Some(json!({"assigned_to": ann.id, "title": "later!"})),
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
 
     let mut seen = Vec::new();
