@@ -2,17 +2,13 @@
 //! routes mounted behind the middleware stack.
 
 use crate::config::{Config, StorageConfig};
+use crate::error::ApiError;
 use crate::extract::path_error;
 use crate::metrics::Metrics;
 use crate::middleware::{body_deadline, close_unread, cors, observe};
 use crate::rate_limit::RateLimiter;
-use crate::realtime::engine::{Engine, EngineConfig};
-use crate::realtime::epop::{EpopApplication, EpopRealtime};
-use crate::realtime::hub::Hub;
 use crate::realtime::presence::Presence;
-use crate::realtime::socketio::{SocketIo, SocketIoLimits};
-use crate::realtime::transport;
-use crate::realtime::websocket::{self, WebSocketRoutes};
+use crate::realtime::{EpopApplication, EpopHub, EpopRealtime};
 use crate::routes;
 use crate::state::AppState;
 use actix_web::dev::Server;
@@ -29,6 +25,7 @@ use epop_notifications::projector::NotificationJobs;
 use epop_notifications::push::{PushSender, VapidKeys};
 use epop_notifications::{NotificationProjector, NotificationsService};
 use epop_projects::ProjectsService;
+use epop_socketio::{EngineConfig, HttpServer, SocketIo, SocketIoLimits};
 use epop_storage::events::{EventBus, OutboxNotifier, OutboxRelay};
 use epop_storage::jobs::{JobHandler, JobWorker};
 use epop_storage::object_store::{LocalStore, ObjectStore, S3Store};
@@ -203,7 +200,7 @@ fn job_worker(
     if let Some(email) = email {
         handlers.push(email);
     }
-    let worker_id = format!("{}-{}", std::process::id(), crate::realtime::engine::random_id());
+    let worker_id = format!("{}-{}", std::process::id(), epop_socketio::random_id());
     let hook: epop_storage::jobs::OutcomeHook =
         Arc::new(move |queue, outcome| metrics.jobs_processed.with_label_values(&[queue, outcome]).inc());
     JobWorker::new(db, worker_id, 64, handlers).with_hook(hook)
@@ -266,8 +263,7 @@ pub struct Application {
     server: Server,
     address: SocketAddr,
     state: AppState,
-    socket_io: Arc<SocketIo>,
-    engine: Engine,
+    socket_io: SocketIo<EpopApplication>,
 }
 
 impl Application {
@@ -288,60 +284,55 @@ impl Application {
     /// Serves `state` on an already bound `listener`.
     pub fn with_listener(state: AppState, listener: TcpListener) -> anyhow::Result<Self> {
         let address = listener.local_addr()?;
-        let hub = Arc::new(Hub::new(state.metrics.connected_sockets.clone()));
+        let gauge = state.metrics.connected_sockets.clone();
+        let hub = EpopHub::with_count_observer(Some(Box::new(move |count| gauge.set(count as i64))));
         let realtime = EpopRealtime::new(state.clone(), hub.clone());
         realtime.spawn_fan_out();
         realtime.spawn_presence_sweeper();
         let limits = state.config.realtime;
-        let socket_io = Arc::new(SocketIo::new(
-            Arc::new(EpopApplication(realtime)),
-            SocketIoLimits {
+        let socket_io = epop_socketio::Builder::new()
+            .engine(EngineConfig {
+                max_sessions_per_client: limits.sessions_per_client,
+                handshakes_per_client_per_minute: limits.handshakes_per_client_per_minute,
+                ..EngineConfig::default()
+            })
+            .limits(SocketIoLimits {
                 connect_timeout: SOCKET_CONNECT_TIMEOUT,
                 inbox_packets: limits.inbox_packets,
                 inbox_bytes: limits.inbox_bytes,
                 connects_per_session: limits.connects_per_session,
-            },
-        ));
-        let engine = Engine::behind_proxies(
-            EngineConfig {
-                max_sessions_per_client: limits.sessions_per_client,
-                handshakes_per_client_per_minute: limits.handshakes_per_client_per_minute,
-                ..EngineConfig::default()
-            },
-            socket_io.clone(),
-            state.config.trusted_proxies.clone(),
-        );
+            })
+            .trusted_proxies(state.config.trusted_proxies.clone())
+            .build(EpopApplication(realtime), hub);
         let data = web::Data::new(state.clone());
         let cors_origins = state.config.cors_origins.clone();
-        let engine_data = web::Data::new(engine.clone());
+        let io = socket_io.clone();
         let document = routes::openapi();
-        let server = serve_http(
-            listener,
-            state.config.workers,
-            state.config.shutdown_timeout,
-            state.config.head_timeout,
-            WebSocketRoutes::new(vec![("/socket.io", engine.clone())]),
-            move || hub.start_lane(),
-            move || {
+        let server = HttpServer::new()
+            .workers(state.config.workers)
+            .shutdown_timeout(state.config.shutdown_timeout)
+            .head_timeout(state.config.head_timeout)
+            .socket_io("/socket.io", &socket_io)
+            .not_found(
+                "application/problem+json",
+                websocket_not_found(&state.config.public_url),
+            )
+            .run(listener, move || {
                 App::new()
                     .app_data(data.clone())
-                    .app_data(engine_data.clone())
                     .app_data(web::PathConfig::default().error_handler(path_error))
-                    .route("/socket.io", web::route().to(transport::endpoint))
-                    .route("/socket.io/", web::route().to(transport::endpoint))
+                    .service(io.polling_service("/socket.io"))
                     .configure(|cfg| configure(cfg, &document))
                     .wrap(from_fn(body_deadline))
                     .wrap(cors(&cors_origins))
                     .wrap(from_fn(observe))
                     .wrap(from_fn(close_unread))
-            },
-        )?;
+            })?;
         Ok(Self {
             server,
             address,
             state,
             socket_io,
-            engine,
         })
     }
 
@@ -364,18 +355,23 @@ impl Application {
     /// finishes requests in flight within `EPOP_SHUTDOWN_TIMEOUT`, and returns.
     pub async fn run_until_signal(self) -> std::io::Result<()> {
         let handle = self.server.handle();
-        let (socket_io, engine) = (self.socket_io.clone(), self.engine.clone());
+        let socket_io = self.socket_io.clone();
         tokio::spawn(async move {
             wait_for_shutdown_signal().await;
             tracing::info!("shutting down");
-            for socket in socket_io.sockets() {
-                socket.disconnect();
-            }
-            engine.close_all();
+            socket_io.disconnect_all();
             handle.stop(true).await;
         });
         self.server.await
     }
+}
+
+/// The answer to a WebSocket upgrade for a path other than `/socket.io/` (it never reaches the router, so the
+/// problem is completed here as `observe` completes the others: its `type` made absolute with `public_url`).
+fn websocket_not_found(public_url: &str) -> String {
+    let mut problem = ApiError::new(epop_core::ErrorCode::NotFound, "no such route").problem();
+    problem.kind = format!("{}{}", public_url.trim_end_matches('/'), problem.kind);
+    serde_json::to_string(&problem).unwrap_or_default()
 }
 
 /// Resolves on SIGTERM or SIGINT.
@@ -398,96 +394,6 @@ pub async fn wait_for_shutdown_signal() {
 pub async fn run_conformance(listen: SocketAddr) -> anyhow::Result<()> {
     let listener =
         TcpListener::bind(listen).with_context(|| format!("binding {listen} (EPOP_CONFORMANCE_LISTEN)"))?;
-    conformance_server(listener)?.await?;
+    epop_socketio::conformance::server(listener)?.await?;
     Ok(())
-}
-
-/// The conformance server on a bound listener: Socket.IO at `/socket.io/`, a raw Engine.IO echo at
-/// `/engine.io/`.
-pub fn conformance_server(listener: TcpListener) -> anyhow::Result<Server> {
-    let (socket_io, echo) = crate::realtime::conformance::engines();
-    let routes = WebSocketRoutes::new(vec![
-        ("/socket.io", socket_io.clone()),
-        ("/engine.io", echo.clone()),
-    ]);
-    let socket_io = web::Data::new(socket_io);
-    let echo = web::Data::new(echo);
-    Ok(serve_http(
-        listener,
-        2,
-        Duration::from_secs(1),
-        Duration::from_secs(5),
-        routes,
-        || {},
-        move || {
-            App::new()
-                .service(
-                    web::scope("/socket.io")
-                        .app_data(socket_io.clone())
-                        .route("", web::route().to(transport::endpoint))
-                        .route("/", web::route().to(transport::endpoint)),
-                )
-                .service(
-                    web::scope("/engine.io")
-                        .app_data(echo.clone())
-                        .route("", web::route().to(transport::endpoint))
-                        .route("/", web::route().to(transport::endpoint)),
-                )
-        },
-    )?)
-}
-
-/// The HTTP/1.1 server: `app` (a fresh actix-web application per worker) serves every request, except the
-/// WebSocket upgrades, which go with their connection to the engine of their path (see
-/// [`crate::realtime::websocket`]). actix-web's own `HttpServer` offers no way to take over an upgraded
-/// connection, so the server is assembled here from the same parts it uses (actix-server, actix-http).
-/// `on_worker_start` runs on each worker's thread as it starts (the real-time hub starts its fan-out lane there).
-/// A request's head must arrive within `head_timeout` of its first byte (its body is paced by
-/// [`crate::middleware::body_deadline`]).
-fn serve_http<W, F, I, S, B>(
-    listener: TcpListener,
-    workers: usize,
-    shutdown_timeout: Duration,
-    head_timeout: Duration,
-    websockets: WebSocketRoutes,
-    on_worker_start: W,
-    app: F,
-) -> std::io::Result<Server>
-where
-    W: Fn() + Send + Clone + 'static,
-    F: Fn() -> I + Send + Clone + 'static,
-    I: actix_service::IntoServiceFactory<S, actix_http::Request>,
-    S: actix_service::ServiceFactory<
-            actix_http::Request,
-            Config = actix_web::dev::AppConfig,
-            Response = actix_web::dev::ServiceResponse<B>,
-            Error = actix_web::Error,
-        > + 'static,
-    S::InitError: std::fmt::Debug,
-    B: actix_web::body::MessageBody + 'static,
-{
-    use actix_service::ServiceFactoryExt as _;
-    let local = listener.local_addr()?;
-    listener.set_nonblocking(true)?;
-    Ok(Server::build()
-        .workers(workers)
-        .shutdown_timeout(shutdown_timeout.as_secs())
-        .disable_signals()
-        .listen("epop-http", listener, move || {
-            // Called on each worker's thread, inside its runtime, as the worker starts.
-            on_worker_start();
-            let websockets = websockets.clone();
-            let app = app().into_factory().map_err(|error| error.error_response());
-            actix_http::HttpService::build()
-                .client_request_timeout(head_timeout)
-                .local_addr(local)
-                .upgrade(actix_service::fn_service(move |upgrade: websocket::Upgrade| {
-                    websocket::take_over(websockets.clone(), upgrade)
-                }))
-                .finish(actix_service::map_config(app, |()| {
-                    actix_web::dev::AppConfig::default()
-                }))
-                .tcp()
-        })?
-        .run())
 }

@@ -19,5 +19,6 @@ pub mod middleware;
 pub mod rate_limit;
 pub mod realtime;
 pub mod routes;
+pub mod rules;
 pub mod state;
 pub mod telemetry;

@@ -1,27 +1,115 @@
-//! Real time: Socket.IO v5 over Engine.IO v4, on WebSocket (the raw upgraded connection) and HTTP
-//! long-polling.
+//! EPOP's real-time application (`docs/api.md`, Real time) on the `epop-socketio` server: who may connect and what a
+//! socket joins ([`connect`]), what clients may ask ([`client_events`]), how committed domain events reach
+//! sockets, live and replayed ([`fan_out`], [`recovery`]), and the live signals that are never stored
+//! ([`typing`], [`presence`]).
 //!
-//! Layers, bottom up: [`frame`] (packets encoded once, shared by every socket), [`engine`] (sessions,
-//! queues, heartbeats, upgrade), [`websocket`] and [`transport`] (the WebSocket connection and the polling
-//! endpoint), [`socketio`] (namespaces, connect, events, acks, binary), and the applications on top:
-//! [`epop`] (CONTRACT section 7, with [`hub`] rooms and [`presence`]) and [`conformance`] for the official
-//! protocol test suites. The wire codecs live in the
-//! `epop-realtime-protocol` crate.
+//! Rooms: a user (`u:{id}`, all their sockets), a conversation (`c:{id}`, every member's sockets), and a user's
+//! presence subscribers (`p:{id}`).
 
-pub mod conformance;
-pub mod engine;
-pub mod epop;
-pub mod frame;
-pub mod hub;
+pub mod client_events;
+pub mod connect;
+pub mod fan_out;
 pub mod presence;
-pub mod presence_throttle;
 pub mod recovery;
-pub mod socketio;
-pub mod transport;
-pub mod websocket;
+pub mod typing;
+
+use crate::state::AppState;
+use epop_core::{ConversationId, UserId};
+use epop_socketio::{Hub, Socket};
+use presence::Presence;
+use presence::throttle::PresenceThrottle;
+use recovery::RecoveryStore;
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::AtomicI64;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 /// Locks a mutex of the real-time layer. A panic while it was held leaves plain data behind (maps, counters),
 /// so the lock is taken anyway rather than failing every later request.
-pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
+
+/// The room of every socket of `user`.
+pub fn user_room(user: UserId) -> String {
+    format!("u:{user}")
+}
+
+/// The room of every member's sockets of a conversation.
+pub fn conversation_room(conversation: ConversationId) -> String {
+    format!("c:{conversation}")
+}
+
+/// The sockets that asked for `user`'s presence (`presence:subscribe`).
+pub fn presence_room(user: UserId) -> String {
+    format!("p:{user}")
+}
+
+/// What the server knows of a connected socket (its state in the Socket.IO server).
+#[derive(Debug)]
+pub struct SocketState {
+    /// The signed-in user.
+    pub user: UserId,
+    /// The socket asked for connection state recovery: events carry offsets, and a drop is remembered.
+    pub recover: bool,
+    /// The user's conversations, loaded before the CONNECT reply so the rooms are joined right after it.
+    conversations: Vec<ConversationId>,
+    /// When the session to resume was found: its private id, and the position from which to replay.
+    resumed: Option<(String, i64)>,
+    /// Events counted in the current window, and when the window started.
+    limit: Mutex<(Instant, u32)>,
+    /// The socket has missed nothing up to this position (where its recovery would resume at the earliest).
+    floor: i64,
+    /// The users whose presence this socket asked for (`presence:subscribe`), at most
+    /// `EPOP_PRESENCE_SUBSCRIPTIONS_MAX`; they end with the socket (the rooms are left when it is removed).
+    subscriptions: Mutex<HashSet<UserId>>,
+}
+
+/// A socket of EPOP's server.
+pub type EpopSocket = Socket<SocketState>;
+
+/// This node's rooms of EPOP sockets.
+pub type EpopHub = Hub<SocketState>;
+
+/// The EPOP Socket.IO application.
+pub struct EpopRealtime {
+    state: AppState,
+    hub: EpopHub,
+    presence: Arc<Presence>,
+    recovery: RecoveryStore,
+    /// Live typing indicators: (conversation, user) -> generation, so a renewal outlives the old timer.
+    typing: Mutex<HashMap<(ConversationId, UserId), u64>>,
+    /// The position of the last event the fan-out delivered (0 before the first): a socket that connects now
+    /// has missed nothing after it, which is the floor of its recovery offset.
+    delivered: AtomicI64,
+    /// Presence announcements, at most one per user per `EPOP_PRESENCE_INTERVAL_MS`.
+    presence_throttle: Mutex<PresenceThrottle>,
+}
+
+impl std::fmt::Debug for EpopRealtime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EpopRealtime").finish_non_exhaustive()
+    }
+}
+
+impl EpopRealtime {
+    /// The application over `state`, with this node's `hub`.
+    pub fn new(state: AppState, hub: EpopHub) -> Arc<Self> {
+        let presence = state.presence.clone();
+        let recovery = RecoveryStore::new(state.redis.clone(), &state.config.redis_prefix);
+        let interval = state.config.realtime.presence_interval;
+        Arc::new(Self {
+            state,
+            hub,
+            presence,
+            recovery,
+            typing: Mutex::new(HashMap::new()),
+            delivered: AtomicI64::new(0),
+            presence_throttle: Mutex::new(PresenceThrottle::new(interval)),
+        })
+    }
+}
+
+/// The application as the Socket.IO server sees it (a newtype so the `Arc` receiver methods stay usable).
+#[derive(Debug)]
+pub struct EpopApplication(pub Arc<EpopRealtime>);

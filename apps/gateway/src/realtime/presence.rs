@@ -1,13 +1,22 @@
 //! Who is online, across nodes. With Redis, each user has a sorted set of the nodes they are connected to,
 //! scored by an expiry that the node refreshes every few seconds; a crashed node stops refreshing and its
 //! users drop out when the scores pass. Without Redis, presence is this node's sockets.
+//!
+//! Comings and goings are announced (`presence`) to whoever sees the user's presence: the members of their
+//! direct conversations and groups up to `EPOP_PRESENCE_GROUP_LIMIT`, and the sockets subscribed to them,
+//! at most once per user per `EPOP_PRESENCE_INTERVAL_MS` ([`throttle`]).
 
+pub mod throttle;
+
+use super::EpopRealtime;
 use chrono::{DateTime, Utc};
+use epop_core::DomainEvent;
 use epop_core::UserId;
 use epop_storage::redis::RedisPool;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+use throttle::Decision;
 
 /// How long a node's claim that a user is online lasts without refresh, by default.
 pub const DEFAULT_CLAIM_TTL: Duration = Duration::from_secs(30);
@@ -66,7 +75,7 @@ impl Presence {
         Self {
             redis,
             prefix: prefix.to_owned(),
-            node: super::engine::random_id(),
+            node: epop_socketio::random_id(),
             local: Mutex::new(HashMap::new()),
             last_seen: Mutex::new(HashMap::new()),
             ttl,
@@ -405,5 +414,75 @@ impl Presence {
 impl epop_notifications::LiveConnections for Presence {
     async fn online(&self, users: &[UserId]) -> Vec<UserId> {
         self.online_among(users).await
+    }
+}
+
+impl EpopRealtime {
+    /// `user` came online (their first socket anywhere) or went offline (their last): announced to whoever
+    /// sees their presence now, or, within an interval of the last announcement, by one look at the
+    /// interval's end that announces their presence as it is then.
+    pub(super) async fn presence_changed(self: &Arc<Self>, user: UserId, online: bool) {
+        let decision = super::lock(&self.presence_throttle).changed(user, online, Instant::now());
+        match decision {
+            Decision::Now => self.announce_presence(user, online).await,
+            Decision::Nothing => {}
+            Decision::LookAt(at) => {
+                let app = Arc::downgrade(self);
+                tokio::spawn(async move {
+                    tokio::time::sleep_until(at.into()).await;
+                    let Some(app) = app.upgrade() else { return };
+                    let online = app.presence.online_among(&[user]).await.contains(&user);
+                    let announce =
+                        super::lock(&app.presence_throttle).look_again(user, online, Instant::now());
+                    if announce {
+                        app.announce_presence(user, online).await;
+                    }
+                });
+            }
+        }
+    }
+
+    /// Tells everyone who sees `user`'s presence that they are online or offline now.
+    async fn announce_presence(&self, user: UserId, online: bool) {
+        let conversations = self.audience(user).await.conversations;
+        let event = DomainEvent::PresenceChanged {
+            user_id: user,
+            online,
+            last_seen_at: (!online).then(Utc::now),
+            conversations,
+        };
+        self.publish_ephemeral(event).await;
+    }
+
+    /// Announces offline the users of nodes that died (their presence claims expired), until the process ends.
+    pub fn spawn_presence_sweeper(self: &Arc<Self>) {
+        let app = Arc::downgrade(self);
+        let every = self.state.config.presence_ttl / 3;
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(app) = app.upgrade() else { return };
+                for user in app.presence.take_expired().await {
+                    app.announce_presence(user, false).await;
+                }
+            }
+        });
+    }
+
+    /// Who sees `user`'s presence (their direct conversations and groups up to the limit, and those
+    /// conversations' members), in one query; nobody when the database cannot say (presence is best effort).
+    pub(super) async fn audience(&self, user: UserId) -> epop_chat::PresenceAudience {
+        match self
+            .state
+            .chat
+            .presence_audience(user, self.state.config.presence_group_limit)
+            .await
+        {
+            Ok(audience) => audience,
+            Err(error) => {
+                tracing::warn!(%error, "could not load a user's presence audience");
+                epop_chat::PresenceAudience::default()
+            }
+        }
     }
 }

@@ -4,11 +4,17 @@
 //! keeps, with the session, the position the socket had received everything up to when it connected: a
 //! client's offset may only move that floor forward, never back (an `offset: "0"` reads no history).
 
-use epop_core::UserId;
+use super::fan_out::{Outcome, Scope, message_id_of};
+use super::{EpopRealtime, EpopSocket};
+use epop_core::{ConversationId, DomainEvent, MessageId, UserId};
 use epop_storage::redis::RedisPool;
+use serde_json::Value;
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The most events a recovery replays; a socket that missed more is told it was not recovered.
+const REPLAY_LIMIT: i64 = 1_000;
 
 /// How long a dropped socket's session is kept.
 pub const RECOVERY_WINDOW: Duration = Duration::from_secs(120);
@@ -83,5 +89,80 @@ impl RecoveryStore {
             Some((owner, floor, at)) if owner == user && at.elapsed() < RECOVERY_WINDOW => Some(floor),
             _ => None,
         }
+    }
+}
+
+impl EpopRealtime {
+    /// Replays to a recovered socket what it missed after position `after` in its rooms (filtered in SQL), in
+    /// order, each with its position as the last argument; messages as they are now (a deleted one's content
+    /// is never sent, an edited one's old text neither). Returns `false`, sending nothing, when the replay
+    /// cannot be complete (more than [`REPLAY_LIMIT`] events, or the outbox cannot be read).
+    pub(super) async fn replay(
+        &self,
+        socket: &Arc<EpopSocket>,
+        user: UserId,
+        conversations: &[ConversationId],
+        after: i64,
+    ) -> bool {
+        let rooms: Vec<uuid::Uuid> = conversations.iter().map(|c| c.into_uuid()).collect();
+        let events = match self.state.db.get().await {
+            Ok(mut conn) => {
+                epop_storage::outbox::published_for(
+                    &mut conn,
+                    after,
+                    &rooms,
+                    user.into_uuid(),
+                    REPLAY_LIMIT + 1,
+                )
+                .await
+            }
+            Err(error) => Err(error.into()),
+        };
+        let events = match events {
+            Ok(events) if events.len() as i64 <= REPLAY_LIMIT => events,
+            Ok(_) => return false,
+            Err(error) => {
+                tracing::warn!(%error, "could not replay missed events");
+                return false;
+            }
+        };
+        let message_ids: Vec<MessageId> = events
+            .iter()
+            .filter_map(|published| match &published.event {
+                DomainEvent::MessageCreated { message, .. } | DomainEvent::MessageUpdated { message, .. } => {
+                    message_id_of(message)
+                }
+                _ => None,
+            })
+            .collect();
+        let current: HashMap<MessageId, Value> =
+            match self.state.chat.current_messages(user, &message_ids).await {
+                Ok(messages) => messages
+                    .into_iter()
+                    .filter_map(|m| serde_json::to_value(&m).ok().map(|value| (m.id, value)))
+                    .collect(),
+                Err(error) => {
+                    tracing::warn!(%error, "could not load the replayed messages");
+                    return false;
+                }
+            };
+        let scope = Scope::Replay {
+            user,
+            current: &current,
+        };
+        for published in events {
+            let offset = Value::String(published.position.to_string());
+            for outcome in self.client_events(&published.event, &scope).await {
+                match outcome {
+                    Outcome::Emit { name, payload, .. } => socket.emit(name, vec![payload, offset.clone()]),
+                    Outcome::Disconnect(_) => {
+                        socket.disconnect();
+                        socket.session().close(epop_socketio::CloseReason::ServerClose);
+                        return true;
+                    }
+                }
+            }
+        }
+        true
     }
 }

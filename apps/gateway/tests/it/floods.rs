@@ -302,6 +302,14 @@ async fn a_user_whose_sockets_flap_reaches_partners_once_per_interval() {
     watcher
         .send_text(&format!("40{}", json!({"token": ann.access_token})))
         .await;
+    // The watcher's CONNECT is answered (its rooms joined) before Bob comes: otherwise, on a loaded machine,
+    // Bob's first arrival can be announced before the watcher is in the conversation's room.
+    let mut texts = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while !texts.iter().any(|t: &String| t.starts_with("40")) {
+        assert!(tokio::time::Instant::now() < deadline, "the watcher connects");
+        texts.extend(texts_for(&mut watcher, Duration::from_millis(100)).await.0);
+    }
 
     // Bob connects and disconnects ten times in a row.
     for _ in 0..10 {
@@ -309,7 +317,7 @@ async fn a_user_whose_sockets_flap_reaches_partners_once_per_interval() {
         drop(ws);
         tokio::time::sleep(Duration::from_millis(30)).await;
     }
-    let (texts, _) = texts_for(&mut watcher, Duration::from_secs(3)).await;
+    texts.extend(texts_for(&mut watcher, Duration::from_secs(3)).await.0);
     let bobs: Vec<serde_json::Value> = texts
         .iter()
         .filter_map(|t| t.strip_prefix("42"))

@@ -13,7 +13,6 @@ mod calendar;
 mod chat;
 mod cli;
 mod client;
-mod conformance;
 mod conventions;
 mod deploy;
 mod email;

@@ -19,7 +19,7 @@ pub struct SendMessageRequest {
     #[garde(skip)]
     pub content: Option<String>,
     /// An idempotency key: the same one again returns the first message and stores nothing.
-    #[garde(length(chars, min = 1, max = 128))]
+    #[garde(custom(crate::rules::client_id))]
     #[schema(min_length = 1, max_length = 128)]
     pub client_id: Option<String>,
     /// Uploaded files to attach (from `POST /api/files/presign-upload`, uploaded by the caller).

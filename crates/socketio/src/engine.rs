@@ -9,8 +9,9 @@
 //! session (heartbeats and the deadline of the credentials behind it) live in one task per engine, so an idle
 //! session costs a queue entry rather than a task.
 
-use super::frame::{OutFrame, encode_polling};
-use super::lock;
+use crate::error::{EngineError, HandshakeRefused};
+use crate::frame::{OutFrame, encode_polling};
+use crate::lock;
 use epop_realtime_protocol::engine::{self, Packet, Payload};
 use futures_util::task::AtomicWaker;
 use std::collections::{HashMap, VecDeque};
@@ -55,19 +56,6 @@ impl Default for EngineConfig {
             handshakes_per_client_per_minute: 0,
         }
     }
-}
-
-/// Why a handshake was refused before a session opened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HandshakeRefused {
-    /// The client's network holds [`EngineConfig::max_sessions_per_client`] sessions already.
-    TooManySessions,
-    /// The client's network opened [`EngineConfig::handshakes_per_client_per_minute`] sessions just now; the
-    /// next one is allowed after this long.
-    TooManyHandshakes {
-        /// When the next handshake is allowed.
-        retry_after: Duration,
-    },
 }
 
 /// Why a session ended.
@@ -239,10 +227,6 @@ impl std::fmt::Debug for Engine {
             .finish_non_exhaustive()
     }
 }
-
-/// A polling request that the protocol refuses (answered `400`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BadRequest;
 
 impl Engine {
     /// An engine with `config` reporting to `handler`. Spawns the engine's timer task (heartbeats and
@@ -608,7 +592,7 @@ impl Session {
     }
 
     /// Handles one packet from the client (from a polling POST or a WebSocket frame).
-    pub fn receive(self: &Arc<Self>, packet: Packet) -> Result<(), BadRequest> {
+    pub fn receive(self: &Arc<Self>, packet: Packet) -> Result<(), EngineError> {
         match packet {
             Packet::Message(payload) => {
                 if let Some(engine) = self.engine.upgrade() {
@@ -637,22 +621,22 @@ impl Session {
             Packet::Noop => Ok(()),
             Packet::Open(_) | Packet::Ping(_) | Packet::Upgrade => {
                 self.close(CloseReason::ProtocolError);
-                Err(BadRequest)
+                Err(EngineError::BadRequest)
             }
         }
     }
 
     /// Handles a polling POST body.
-    pub fn receive_payload(self: &Arc<Self>, body: &str) -> Result<(), BadRequest> {
+    pub fn receive_payload(self: &Arc<Self>, body: &str) -> Result<(), EngineError> {
         {
             let mut inner = lock(&self.inner);
             if inner.close_reason.is_some() {
-                return Err(BadRequest);
+                return Err(EngineError::BadRequest);
             }
             if inner.transport != Transport::Polling || inner.post_active {
                 drop(inner);
                 self.close(CloseReason::ProtocolError);
-                return Err(BadRequest);
+                return Err(EngineError::BadRequest);
             }
             inner.post_active = true;
         }
@@ -660,7 +644,7 @@ impl Session {
             Ok(packets) => packets.into_iter().try_for_each(|packet| self.receive(packet)),
             Err(_) => {
                 self.close(CloseReason::ProtocolError);
-                Err(BadRequest)
+                Err(EngineError::BadRequest)
             }
         };
         lock(&self.inner).post_active = false;
@@ -669,7 +653,7 @@ impl Session {
 
     /// Answers a polling GET: waits for packets and returns them as one payload (`1` once closed, `6` while
     /// upgrading). A second concurrent GET closes the session and is refused.
-    pub async fn poll(self: &Arc<Self>) -> Result<String, BadRequest> {
+    pub async fn poll(self: &Arc<Self>) -> Result<String, EngineError> {
         // A poll that arrives while a WebSocket upgrade is finishing waits for its outcome (at most
         // `UPGRADE_SETTLE`): once upgraded, polling is over. A poll already pending gets `6` at once instead.
         for _ in 0..UPGRADE_SETTLE_STEPS {
@@ -685,12 +669,12 @@ impl Session {
         {
             let mut inner = lock(&self.inner);
             if inner.transport != Transport::Polling {
-                return Err(BadRequest);
+                return Err(EngineError::BadRequest);
             }
             if inner.get_active {
                 drop(inner);
                 self.close(CloseReason::ProtocolError);
-                return Err(BadRequest);
+                return Err(EngineError::BadRequest);
             }
             match inner.close_reason {
                 // A poll that raced the client's own close packet.
@@ -698,7 +682,7 @@ impl Session {
                     inner.close_answered = true;
                     return Ok("6".into());
                 }
-                Some(_) => return Err(BadRequest),
+                Some(_) => return Err(EngineError::BadRequest),
                 None => {}
             }
             if inner
@@ -708,7 +692,7 @@ impl Session {
                 // The timer may not have fired yet; the outcome must not depend on it.
                 drop(inner);
                 self.close(CloseReason::PingTimeout);
-                return Err(BadRequest);
+                return Err(EngineError::BadRequest);
             }
             inner.get_active = true;
         }
@@ -894,7 +878,7 @@ mod tests {
             .expect("the close packet is accepted");
         let again = engine.session(&session.sid).expect("still known for a moment");
         assert_eq!(again.poll().await, Ok("6".to_owned()));
-        assert_eq!(again.poll().await, Err(BadRequest), "answered once");
+        assert_eq!(again.poll().await, Err(EngineError::BadRequest), "answered once");
         tokio::time::sleep(CLIENT_CLOSE_GRACE + Duration::from_millis(10)).await;
         assert!(engine.session(&session.sid).is_none(), "then forgotten");
 
@@ -903,7 +887,7 @@ mod tests {
         assert_eq!(session.poll().await, Ok("2".to_owned()), "the ping");
         // Exactly at the deadline, whether or not the timer task has run yet.
         tokio::time::sleep(Duration::from_millis(200)).await;
-        assert_eq!(session.poll().await, Err(BadRequest));
+        assert_eq!(session.poll().await, Err(EngineError::BadRequest));
         assert_eq!(session.close_reason(), Some(CloseReason::PingTimeout));
     }
 
@@ -994,7 +978,7 @@ mod tests {
         session.close(CloseReason::ServerClose);
         assert_eq!(
             session.poll().await,
-            Err(BadRequest),
+            Err(EngineError::BadRequest),
             "a closed session accepts no new poll"
         );
         let (session, _) = engine.open(Transport::Polling, engine.admit(None).unwrap());

@@ -1,8 +1,10 @@
-//! The HTTP side of Engine.IO, mounted at `/socket.io/`: the polling handshake and long-polling `GET`/`POST`.
-//! WebSocket upgrade requests never reach these handlers: actix-http hands them, with their connection, to
-//! [`super::websocket`]; a `transport=websocket` request without the upgrade headers is refused here.
+//! The HTTP side of Engine.IO, mounted at its path (`/socket.io/` for Socket.IO): the polling handshake and
+//! long-polling `GET`/`POST`. WebSocket upgrade requests never reach these handlers: actix-http hands them, with
+//! their connection, to [`crate::websocket`]; a `transport=websocket` request without the upgrade headers is
+//! refused here.
 
-use super::engine::{BadRequest, CloseReason, Engine, HandshakeRefused, Session, Transport};
+use crate::engine::{CloseReason, Engine, Session, Transport};
+use crate::error::{EngineError, Refused};
 use actix_web::http::header::{self, HeaderMap};
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -13,9 +15,15 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
-/// Engine.IO's error answer: `400` with `{"code", "message"}`.
-fn refuse(code: u8, message: &str) -> HttpResponse {
-    HttpResponse::BadRequest().json(serde_json::json!({"code": code, "message": message}))
+/// Engine.IO's answer to a refused request: `400` (or `429` with `Retry-After`) with `{"code", "message"}`.
+fn refuse(refused: impl Into<Refused>) -> HttpResponse {
+    let refused = refused.into();
+    let mut response =
+        HttpResponse::build(StatusCode::from_u16(refused.status()).unwrap_or(StatusCode::BAD_REQUEST));
+    if let Some(seconds) = refused.retry_after_secs() {
+        response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+    }
+    response.json(refused.body())
 }
 
 fn text(body: String) -> HttpResponse {
@@ -25,16 +33,16 @@ fn text(body: String) -> HttpResponse {
 }
 
 /// Reads the Engine.IO query of a request (polling or WebSocket): the transport and the session id, or the
-/// refusal Engine.IO answers with (`code`, `message`) for a protocol version or transport it does not serve.
-pub(super) fn engine_query(query: &str) -> Result<(Transport, Option<String>), (u8, &'static str)> {
+/// refusal for a protocol version or transport it does not serve.
+pub(crate) fn engine_query(query: &str) -> Result<(Transport, Option<String>), EngineError> {
     let mut query: HashMap<String, String> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
     if query.get("EIO").map(String::as_str) != Some("4") {
-        return Err((5, "Unsupported protocol version"));
+        return Err(EngineError::UnsupportedProtocolVersion);
     }
     let transport = match query.get("transport").map(String::as_str) {
         Some("polling") => Transport::Polling,
         Some("websocket") => Transport::WebSocket,
-        _ => return Err((0, "Transport unknown")),
+        _ => return Err(EngineError::TransportUnknown),
     };
     Ok((transport, query.remove("sid")))
 }
@@ -66,36 +74,30 @@ pub fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpNet]) -> O
     Some(client)
 }
 
-/// Engine.IO's answer to a handshake refused by the limits per client network: `429` with `Retry-After` (the
-/// JSON body has Engine.IO's shape, code 4 "Forbidden", so that clients treat it as a refused handshake).
-pub(super) fn too_many(refused: HandshakeRefused) -> (StatusCode, Option<u64>, serde_json::Value) {
-    let (message, retry_after) = match refused {
-        HandshakeRefused::TooManySessions => ("Too many sessions from this address", 10),
-        HandshakeRefused::TooManyHandshakes { retry_after } => (
-            "Too many handshakes from this address",
-            retry_after.as_millis().div_ceil(1000).max(1) as u64,
-        ),
-    };
-    (
-        StatusCode::TOO_MANY_REQUESTS,
-        Some(retry_after),
-        serde_json::json!({"code": 4, "message": message}),
-    )
+/// The long-polling endpoint of `engine` at `path`, also answering `path/` (all methods are routed to it).
+pub(crate) fn service(path: &str, engine: Engine) -> actix_web::Resource {
+    let path = path.trim_end_matches('/');
+    web::resource([path.to_owned(), format!("{path}/")]).route(web::route().to(
+        move |req: HttpRequest, payload: web::Payload| {
+            let engine = engine.clone();
+            async move { endpoint(req, payload, engine).await }
+        },
+    ))
 }
 
 /// Serves every Engine.IO request (all methods are routed here).
-pub async fn endpoint(req: HttpRequest, payload: web::Payload, engine: web::Data<Engine>) -> HttpResponse {
+async fn endpoint(req: HttpRequest, payload: web::Payload, engine: Engine) -> HttpResponse {
     let (transport, sid) = match engine_query(req.query_string()) {
         Ok(query) => query,
-        Err((code, message)) => return refuse(code, message),
+        Err(error) => return refuse(error),
     };
     let method = req.method().clone();
     match (transport, sid) {
         (Transport::WebSocket, Some(sid)) if method == Method::GET && engine.session(&sid).is_none() => {
-            refuse(1, "Session ID unknown")
+            refuse(EngineError::SessionIdUnknown)
         }
-        (Transport::WebSocket, _) if method == Method::GET => refuse(3, "Bad request"),
-        (Transport::WebSocket, _) => refuse(2, "Bad handshake method"),
+        (Transport::WebSocket, _) if method == Method::GET => refuse(EngineError::BadRequest),
+        (Transport::WebSocket, _) => refuse(EngineError::BadHandshakeMethod),
         (Transport::Polling, None) if method == Method::GET => {
             let client = req
                 .peer_addr()
@@ -105,30 +107,23 @@ pub async fn endpoint(req: HttpRequest, payload: web::Payload, engine: web::Data
                     let (_session, open) = engine.open(Transport::Polling, admission);
                     text(encode_payload(&[open]))
                 }
-                Err(refused) => {
-                    let (status, retry_after, body) = too_many(refused);
-                    let mut response = HttpResponse::build(status);
-                    if let Some(seconds) = retry_after {
-                        response.insert_header((header::RETRY_AFTER, seconds.to_string()));
-                    }
-                    response.json(body)
-                }
+                Err(refused) => refuse(refused),
             }
         }
-        (Transport::Polling, None) => refuse(2, "Bad handshake method"),
+        (Transport::Polling, None) => refuse(EngineError::BadHandshakeMethod),
         (Transport::Polling, Some(sid)) => {
             let Some(session) = engine.session(&sid) else {
-                return refuse(1, "Session ID unknown");
+                return refuse(EngineError::SessionIdUnknown);
             };
             if method == Method::GET {
                 match session.poll().await {
                     Ok(body) => text(body),
-                    Err(BadRequest) => refuse(3, "Bad request"),
+                    Err(error) => refuse(error),
                 }
             } else if method == Method::POST {
                 post(&req, payload, &session, engine.config().max_payload).await
             } else {
-                refuse(2, "Bad handshake method")
+                refuse(EngineError::BadHandshakeMethod)
             }
         }
     }
@@ -143,7 +138,7 @@ async fn post(
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
         let Ok(chunk) = chunk else {
-            return refuse(3, "Bad request");
+            return refuse(EngineError::BadRequest);
         };
         if body.len() + chunk.len() > max_payload {
             session.close(CloseReason::ProtocolError);
@@ -163,13 +158,13 @@ async fn post(
             Ok(text) => session.receive_payload(text),
             Err(_) => {
                 session.close(CloseReason::ProtocolError);
-                Err(BadRequest)
+                Err(EngineError::BadRequest)
             }
         }
     };
     match result {
         // Node answers `ok` as text/html, which keeps old browsers from offering a download.
         Ok(()) => HttpResponse::Ok().content_type("text/html").body("ok"),
-        Err(BadRequest) => refuse(3, "Bad request"),
+        Err(error) => refuse(error),
     }
 }

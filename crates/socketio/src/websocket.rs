@@ -11,9 +11,10 @@
 //! probe/upgrade exchange (a polling session moving over), then reads and writes until either side ends,
 //! and flushes what was queued before the end followed by a close frame.
 
-use super::engine::{Admission, BadRequest, CloseReason, Engine, Session, Transport};
-use super::frame::{OutFrame, close_frame, pong_frame};
-use super::transport::{client_address, engine_query, too_many};
+use crate::engine::{Admission, CloseReason, Engine, Session, Transport};
+use crate::error::{EngineError, Refused};
+use crate::frame::{OutFrame, close_frame, pong_frame};
+use crate::polling::{client_address, engine_query};
 use actix_codec::{Decoder as _, Framed};
 use actix_http::body::BodySize;
 use actix_http::h1;
@@ -30,7 +31,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 
 /// The upgraded connection as actix-http hands it over.
-pub type Upgrade = (Request, Framed<TcpStream, h1::Codec>);
+pub(crate) type Upgrade = (Request, Framed<TcpStream, h1::Codec>);
 
 /// How long the last frames and the close frame may take to leave once a session ended.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
@@ -44,10 +45,29 @@ const READ_BUDGET: usize = 64 * 1024;
 /// events that are answered) is held back by TCP's own flow control instead of growing what waits for it here.
 const MAX_PENDING_BYTES: usize = 256 * 1024;
 
+/// The answer to an upgrade request for a path no engine serves.
+#[derive(Debug, Clone)]
+pub(crate) struct NotFound {
+    /// Its `Content-Type`.
+    pub(crate) content_type: &'static str,
+    /// Its body.
+    pub(crate) body: Bytes,
+}
+
+impl Default for NotFound {
+    fn default() -> Self {
+        Self {
+            content_type: "text/plain; charset=utf-8",
+            body: Bytes::from_static(b"Not Found"),
+        }
+    }
+}
+
 /// Which engine serves WebSocket upgrades on which path (`/socket.io` also answers `/socket.io/`).
 #[derive(Clone, Default)]
-pub struct WebSocketRoutes {
+pub(crate) struct WebSocketRoutes {
     routes: Arc<Vec<(String, Engine)>>,
+    not_found: NotFound,
 }
 
 impl std::fmt::Debug for WebSocketRoutes {
@@ -59,8 +79,8 @@ impl std::fmt::Debug for WebSocketRoutes {
 }
 
 impl WebSocketRoutes {
-    /// Routes `path` (without its trailing slash) to `engine`.
-    pub fn new(routes: Vec<(&str, Engine)>) -> Self {
+    /// Routes each path (without its trailing slash) to its engine; other paths get `not_found`.
+    pub(crate) fn new(routes: Vec<(String, Engine)>, not_found: NotFound) -> Self {
         Self {
             routes: Arc::new(
                 routes
@@ -68,6 +88,7 @@ impl WebSocketRoutes {
                     .map(|(path, engine)| (path.trim_end_matches('/').to_owned(), engine))
                     .collect(),
             ),
+            not_found,
         }
     }
 
@@ -82,7 +103,7 @@ impl WebSocketRoutes {
 
 /// Takes over an upgrade request: serves it on a task of its own (on this worker), so that the HTTP
 /// dispatcher that handed it over, and everything it holds, is freed at once.
-pub fn take_over(
+pub(crate) fn take_over(
     routes: WebSocketRoutes,
     upgrade: Upgrade,
 ) -> std::future::Ready<Result<(), std::convert::Infallible>> {
@@ -113,36 +134,15 @@ async fn serve(routes: WebSocketRoutes, upgrade: Box<Upgrade>) {
 async fn handshake(routes: WebSocketRoutes, upgrade: Box<Upgrade>) -> Option<(Connection, Arc<Session>)> {
     let (request, mut framed) = *upgrade;
     let Some(engine) = routes.engine(request.path()) else {
-        let body = serde_json::json!({
-            "type": "about:blank",
-            "title": "Not Found",
-            "status": 404,
-            "code": "not_found",
-            "detail": "no such route",
-        });
-        respond(
-            &mut framed,
-            StatusCode::NOT_FOUND,
-            None,
-            "application/problem+json",
-            body,
-        )
-        .await;
+        let NotFound { content_type, body } = routes.not_found.clone();
+        respond(&mut framed, StatusCode::NOT_FOUND, None, content_type, body).await;
         return None;
     };
     let engine = engine.clone();
     let upgrading = match accept(&request, &engine) {
         Ok(upgrading) => upgrading,
-        Err((code, message)) => {
-            let body = serde_json::json!({"code": code, "message": message});
-            respond(
-                &mut framed,
-                StatusCode::BAD_REQUEST,
-                None,
-                "application/json",
-                body,
-            )
-            .await;
+        Err(error) => {
+            refuse(&mut framed, error.into()).await;
             return None;
         }
     };
@@ -156,8 +156,7 @@ async fn handshake(routes: WebSocketRoutes, upgrade: Box<Upgrade>) -> Option<(Co
             match engine.admit(client) {
                 Ok(admission) => Opening::New(admission),
                 Err(refused) => {
-                    let (status, retry_after, body) = too_many(refused);
-                    respond(&mut framed, status, retry_after, "application/json", body).await;
+                    refuse(&mut framed, refused.into()).await;
                     return None;
                 }
             }
@@ -166,15 +165,7 @@ async fn handshake(routes: WebSocketRoutes, upgrade: Box<Upgrade>) -> Option<(Co
     let response = match ws::handshake(request.head()).map(|mut builder| builder.message_body(())) {
         Ok(Ok(response)) => response,
         _ => {
-            let body = serde_json::json!({"code": 3, "message": "Bad request"});
-            respond(
-                &mut framed,
-                StatusCode::BAD_REQUEST,
-                None,
-                "application/json",
-                body,
-            )
-            .await;
+            refuse(&mut framed, EngineError::BadRequest.into()).await;
             return None;
         }
     };
@@ -231,18 +222,21 @@ async fn handshake(routes: WebSocketRoutes, upgrade: Box<Upgrade>) -> Option<(Co
 }
 
 /// Checks the Engine.IO query of an upgrade request; returns the polling session it upgrades, if any, or
-/// the refusal (code and message).
-fn accept(request: &Request, engine: &Engine) -> Result<Option<Arc<Session>>, (u8, &'static str)> {
+/// the refusal.
+fn accept(request: &Request, engine: &Engine) -> Result<Option<Arc<Session>>, EngineError> {
     let (transport, sid) = engine_query(request.uri().query().unwrap_or(""))?;
     if transport != Transport::WebSocket {
-        return Err((3, "Bad request"));
+        return Err(EngineError::BadRequest);
     }
     if request.method() != actix_http::Method::GET {
-        return Err((2, "Bad handshake method"));
+        return Err(EngineError::BadHandshakeMethod);
     }
     match sid {
         None => Ok(None),
-        Some(sid) => engine.session(&sid).map(Some).ok_or((1, "Session ID unknown")),
+        Some(sid) => engine
+            .session(&sid)
+            .map(Some)
+            .ok_or(EngineError::SessionIdUnknown),
     }
 }
 
@@ -252,15 +246,28 @@ enum Opening {
     Upgrade(Arc<Session>),
 }
 
+/// Answers a refused upgrade request as Engine.IO does (see [`Refused`]).
+async fn refuse(framed: &mut Framed<TcpStream, h1::Codec>, refused: Refused) {
+    let status = StatusCode::from_u16(refused.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let body = Bytes::from(refused.body().to_string());
+    respond(
+        framed,
+        status,
+        refused.retry_after_secs(),
+        "application/json",
+        body,
+    )
+    .await;
+}
+
 /// Writes a complete HTTP answer on a connection that is not upgraded after all.
 async fn respond(
     framed: &mut Framed<TcpStream, h1::Codec>,
     status: StatusCode,
     retry_after: Option<u64>,
     content_type: &'static str,
-    body: serde_json::Value,
+    body: Bytes,
 ) {
-    let body = Bytes::from(body.to_string());
     let mut response = Response::build(status);
     response.content_type(content_type);
     if let Some(seconds) = retry_after {
@@ -503,7 +510,7 @@ impl Connection {
     }
 
     /// Hands one client message to the session; `Err` ends the connection.
-    fn deliver(&mut self, session: &Arc<Session>, message: Incoming) -> Result<(), BadRequest> {
+    fn deliver(&mut self, session: &Arc<Session>, message: Incoming) -> Result<(), EngineError> {
         match message {
             Incoming::Text(data) => {
                 let packet = std::str::from_utf8(&data)
@@ -513,7 +520,7 @@ impl Connection {
                     Some(packet) => session.receive(packet),
                     None => {
                         session.close(CloseReason::ProtocolError);
-                        Err(BadRequest)
+                        Err(EngineError::BadRequest)
                     }
                 }
             }
@@ -525,7 +532,7 @@ impl Connection {
             Incoming::Pong => Ok(()),
             Incoming::Close => {
                 session.close(CloseReason::TransportClose);
-                Err(BadRequest)
+                Err(EngineError::BadRequest)
             }
         }
     }

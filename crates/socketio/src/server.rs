@@ -1,12 +1,16 @@
 //! Socket.IO v5 over the Engine.IO sessions: namespaces, the connect handshake (with the `auth` payload),
 //! events and acks with binary attachments, and the connect timeout.
 //!
-//! Each Engine.IO session gets one task that handles its Socket.IO packets in order, so a client's events are
-//! processed in the order sent, and a slow handler for one client never blocks another.
+//! An [`Application`] decides who connects ([`Application::authorize`] turns the handshake into the socket's
+//! typed state) and handles events; [`SocketIo`] runs it. Each Engine.IO session gets one task that handles its
+//! Socket.IO packets in order, so a client's events are processed in the order sent, and a slow handler for
+//! one client never blocks another. Every connected socket is registered in the server's [`Hub`] (rooms and
+//! broadcasts) from its authorization to its disconnect.
 
-use super::engine::{CloseReason, EngineHandler, Session};
-use super::frame::OutFrame;
-use super::lock;
+use crate::engine::{CloseReason, Engine, EngineConfig, EngineHandler, Session};
+use crate::frame::OutFrame;
+use crate::hub::Hub;
+use crate::lock;
 use async_trait::async_trait;
 use bytes::Bytes;
 use epop_realtime_protocol::engine::Payload;
@@ -32,7 +36,7 @@ pub struct IncomingEvent {
     pub attachments: Vec<Bytes>,
 }
 
-/// Why a connect was refused.
+/// Why a connect was refused: the CONNECT_ERROR packet the client gets.
 #[derive(Debug, Clone)]
 pub struct Refusal {
     /// The `message` of the CONNECT_ERROR packet.
@@ -49,49 +53,80 @@ impl Refusal {
             data: None,
         }
     }
+
+    /// A refusal with `message` and `data`.
+    pub fn with_data(message: &str, data: Value) -> Self {
+        Self {
+            message: message.to_owned(),
+            data: Some(data),
+        }
+    }
+}
+
+/// A client's CONNECT for a namespace, as [`Application::authorize`] sees it.
+#[derive(Debug)]
+pub struct Handshake<'a> {
+    /// The namespace it connects to (one [`Application::has_namespace`] accepted).
+    pub namespace: &'a str,
+    /// The CONNECT payload (the client's `auth` option), if any.
+    pub auth: Option<Value>,
+    /// The Engine.IO session it arrived on (for example to end it when the credentials expire).
+    pub session: &'a Arc<Session>,
 }
 
 /// What an application does with sockets. One implementation serves every namespace it says exists.
+///
+/// The order for one socket: [`authorize`](Self::authorize) (no socket yet; a refusal answers CONNECT_ERROR),
+/// [`connecting`](Self::connecting) (the socket exists and is in the hub; what it is sent is held until the
+/// CONNECT reply is out), [`connected`](Self::connected) (after the reply), then [`event`](Self::event) for each
+/// event in the order sent, and [`disconnected`](Self::disconnected) once (client DISCONNECT, session end).
 #[async_trait]
 pub trait Application: Send + Sync + 'static {
+    /// What the application keeps per socket (the signed-in user, say): made by [`Self::authorize`], read with
+    /// [`Socket::state`].
+    type State: Send + Sync + 'static;
+
     /// Whether a namespace exists (others are refused with "Invalid namespace").
     fn has_namespace(&self, namespace: &str) -> bool;
-    /// Decides whether a socket may connect, from its `auth` payload. It may already join rooms and emit:
-    /// what the socket is sent before the CONNECT reply is held and follows the reply (and is dropped if the
-    /// socket is refused).
-    async fn authorize(&self, socket: &Arc<Socket>) -> Result<(), Refusal>;
+
+    /// Decides whether a socket may connect, from its handshake; its state when it may.
+    async fn authorize(&self, handshake: Handshake<'_>) -> Result<Self::State, Refusal>;
+
+    /// Called with the new socket before the CONNECT reply goes out: it may join rooms and emit, and whatever
+    /// reaches the socket meanwhile follows the reply, so nothing is missed and nothing comes ahead of it. A
+    /// recovery id set here ([`Socket::set_recovery_id`]) goes out with the reply.
+    async fn connecting(&self, _socket: &Arc<Socket<Self::State>>) {}
+
     /// Called right after the CONNECT reply went out.
-    async fn connected(&self, socket: &Arc<Socket>);
+    async fn connected(&self, _socket: &Arc<Socket<Self::State>>) {}
+
     /// Handles an event.
-    async fn event(&self, socket: &Arc<Socket>, event: IncomingEvent);
-    /// Called once when the socket leaves (client DISCONNECT, session end, server disconnect).
-    async fn disconnected(&self, socket: &Arc<Socket>);
+    async fn event(&self, socket: &Arc<Socket<Self::State>>, event: IncomingEvent);
+
+    /// Called once when the socket leaves (client DISCONNECT, session end, server disconnect); it has already
+    /// left every room.
+    async fn disconnected(&self, _socket: &Arc<Socket<Self::State>>) {}
 }
 
-/// One connected socket: a namespace on an Engine.IO session.
-pub struct Socket {
-    /// The socket id (not the engine sid).
-    pub id: String,
-    /// Its namespace.
-    pub namespace: String,
-    /// The handshake `auth` payload, until the application takes it (see [`Socket::take_auth`]).
-    auth: Mutex<Option<Value>>,
+/// One connected socket: a namespace on an Engine.IO session, with the application's state `S`.
+pub struct Socket<S> {
+    id: String,
+    namespace: String,
     session: Arc<Session>,
     next_ack: AtomicU64,
-    /// Application data attached at authorization (e.g. the signed-in user).
-    pub state: Mutex<Option<Arc<dyn std::any::Any + Send + Sync>>>,
+    state: S,
     /// The private session id for connection state recovery, when the application enabled it; sent in the
     /// CONNECT reply.
-    pub pid: Mutex<Option<String>>,
+    recovery_id: Mutex<Option<String>>,
     /// What was sent to the socket before its CONNECT reply went out, held until it does; `None` from then on.
-    /// So the application may join rooms and emit while it authorizes the socket: nothing it misses in the
+    /// So the application may join rooms and emit while it connects the socket: nothing it misses in the
     /// meantime, and nothing ahead of the CONNECT reply.
     held: Mutex<Option<Vec<OutFrame>>>,
     /// Set once the CONNECT reply went out: from then on frames go straight to the session, without `held`'s lock.
     accepted: AtomicBool,
 }
 
-impl std::fmt::Debug for Socket {
+impl<S> std::fmt::Debug for Socket<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Socket")
             .field("id", &self.id)
@@ -109,20 +144,49 @@ pub fn frames_of(packet: &Packet) -> Vec<OutFrame> {
         .collect()
 }
 
-impl Socket {
-    /// The handshake `auth` payload, if the application has not taken it.
-    pub fn auth(&self) -> Option<Value> {
-        lock(&self.auth).clone()
+impl<S> Socket<S> {
+    fn new(namespace: &str, session: &Arc<Session>, state: S) -> Self {
+        Self {
+            id: crate::engine::random_id(),
+            namespace: namespace.to_owned(),
+            session: session.clone(),
+            next_ack: AtomicU64::new(0),
+            state,
+            recovery_id: Mutex::new(None),
+            held: Mutex::new(Some(Vec::new())),
+            accepted: AtomicBool::new(false),
+        }
     }
 
-    /// Takes the handshake `auth` payload (an authorized socket need not keep its token around).
-    pub fn take_auth(&self) -> Option<Value> {
-        lock(&self.auth).take()
+    /// The socket id (not the engine sid).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// Its namespace.
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    /// The application's state for this socket.
+    pub fn state(&self) -> &S {
+        &self.state
     }
 
     /// The Engine.IO session under the socket.
     pub fn session(&self) -> &Arc<Session> {
         &self.session
+    }
+
+    /// Sets the private session id of connection state recovery (the `pid` of the CONNECT reply). Set it in
+    /// [`Application::connecting`] for it to go out with the reply.
+    pub fn set_recovery_id(&self, id: String) {
+        *lock(&self.recovery_id) = Some(id);
+    }
+
+    /// The private session id of connection state recovery, if one was set.
+    pub fn recovery_id(&self) -> Option<String> {
+        lock(&self.recovery_id).clone()
     }
 
     /// Sends a whole Socket.IO packet (header and attachments, contiguous).
@@ -290,42 +354,25 @@ impl Inbox {
     }
 }
 
-struct Connection {
+struct Connection<S> {
     inbound: Inbox,
     /// Packets being reassembled, and the bytes received for the one in progress.
     reassembler: Mutex<(Reassembler, usize)>,
-    sockets: Mutex<HashMap<String, Arc<Socket>>>,
+    sockets: Mutex<HashMap<String, Arc<Socket<S>>>>,
     /// CONNECT packets handled so far.
     connects: AtomicUsize,
 }
 
-/// The Socket.IO server: an [`EngineHandler`] that speaks Socket.IO to an [`Application`].
-pub struct SocketIo {
-    app: Arc<dyn Application>,
+/// The Socket.IO side of the engine: an [`EngineHandler`] that speaks Socket.IO to an [`Application`].
+struct Layer<A: Application> {
+    app: Arc<A>,
+    hub: Hub<A::State>,
     limits: SocketIoLimits,
-    connections: Mutex<HashMap<String, Arc<Connection>>>,
+    connections: Mutex<HashMap<String, Arc<Connection<A::State>>>>,
 }
 
-impl std::fmt::Debug for SocketIo {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SocketIo")
-            .field("limits", &self.limits)
-            .finish_non_exhaustive()
-    }
-}
-
-impl SocketIo {
-    /// A server for `app` within `limits`.
-    pub fn new(app: Arc<dyn Application>, limits: SocketIoLimits) -> Self {
-        Self {
-            app,
-            limits,
-            connections: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Every socket connected on this node (for shutdown and diagnostics).
-    pub fn sockets(&self) -> Vec<Arc<Socket>> {
+impl<A: Application> Layer<A> {
+    fn sockets(&self) -> Vec<Arc<Socket<A::State>>> {
         lock(&self.connections)
             .values()
             .flat_map(|c| lock(&c.sockets).values().cloned().collect::<Vec<_>>())
@@ -333,7 +380,7 @@ impl SocketIo {
     }
 }
 
-impl EngineHandler for SocketIo {
+impl<A: Application> EngineHandler for Layer<A> {
     fn on_open(&self, session: &Arc<Session>) {
         let connection = Arc::new(Connection {
             inbound: Inbox::default(),
@@ -344,6 +391,7 @@ impl EngineHandler for SocketIo {
         lock(&self.connections).insert(session.sid.clone(), connection.clone());
         tokio::spawn(run_connection(
             self.app.clone(),
+            self.hub.clone(),
             session.clone(),
             connection,
             self.limits,
@@ -396,7 +444,7 @@ impl EngineHandler for SocketIo {
     fn on_expired(&self, session: &Arc<Session>) {
         let connection = lock(&self.connections).get(&session.sid).cloned();
         if let Some(connection) = connection {
-            let sockets: Vec<Arc<Socket>> = lock(&connection.sockets).values().cloned().collect();
+            let sockets: Vec<Arc<Socket<A::State>>> = lock(&connection.sockets).values().cloned().collect();
             for socket in sockets {
                 socket.disconnect();
             }
@@ -408,10 +456,11 @@ impl EngineHandler for SocketIo {
 /// Handles a session's Socket.IO packets in order until it ends. Packets are handled by a boxed future, so
 /// that an idle connection's task holds only its inbox wait (and the connect deadline, until a namespace
 /// connected).
-async fn run_connection(
-    app: Arc<dyn Application>,
+async fn run_connection<A: Application>(
+    app: Arc<A>,
+    hub: Hub<A::State>,
     session: Arc<Session>,
-    connection: Arc<Connection>,
+    connection: Arc<Connection<A::State>>,
     limits: SocketIoLimits,
 ) {
     let mut deadline = Some(Box::pin(tokio::time::sleep(limits.connect_timeout)));
@@ -439,21 +488,28 @@ async fn run_connection(
             session.close(CloseReason::ProtocolError);
             break;
         }
-        if Box::pin(handle_packet(&app, &session, &connection, packet)).await {
+        if Box::pin(handle_packet(&*app, &hub, &session, &connection, packet)).await {
             deadline = None;
         }
     }
-    let sockets: Vec<Arc<Socket>> = lock(&connection.sockets).drain().map(|(_, s)| s).collect();
+    let sockets: Vec<Arc<Socket<A::State>>> = lock(&connection.sockets).drain().map(|(_, s)| s).collect();
     for socket in sockets {
-        app.disconnected(&socket).await;
+        leave(&*app, &hub, &socket).await;
     }
 }
 
+/// A socket leaves: out of every room, then the application is told.
+async fn leave<A: Application>(app: &A, hub: &Hub<A::State>, socket: &Arc<Socket<A::State>>) {
+    hub.remove(socket.id());
+    app.disconnected(socket).await;
+}
+
 /// Handles one packet from the client; `true` when it connected a namespace.
-async fn handle_packet(
-    app: &Arc<dyn Application>,
+async fn handle_packet<A: Application>(
+    app: &A,
+    hub: &Hub<A::State>,
     session: &Arc<Session>,
-    connection: &Connection,
+    connection: &Connection<A::State>,
     mut packet: Packet,
 ) -> bool {
     let namespace = packet.namespace.clone();
@@ -464,20 +520,17 @@ async fn handle_packet(
                 session.send_frames(frames_of(&Packet::connect_error(&namespace, "Invalid namespace")));
                 return false;
             }
-            let socket = Arc::new(Socket {
-                id: super::engine::random_id(),
-                namespace: namespace.clone(),
-                auth: Mutex::new(packet.data.take()),
-                session: session.clone(),
-                next_ack: AtomicU64::new(0),
-                state: Mutex::new(None),
-                pid: Mutex::new(None),
-                held: Mutex::new(Some(Vec::new())),
-                accepted: AtomicBool::new(false),
-            });
-            match app.authorize(&socket).await {
-                Ok(()) => {
-                    let pid = lock(&socket.pid).clone();
+            let handshake = Handshake {
+                namespace: &namespace,
+                auth: packet.data.take(),
+                session,
+            };
+            match app.authorize(handshake).await {
+                Ok(state) => {
+                    let socket = Arc::new(Socket::new(&namespace, session, state));
+                    hub.add(&socket);
+                    app.connecting(&socket).await;
+                    let pid = socket.recovery_id();
                     socket.accept(&Packet::connect_ok(&namespace, &socket.id, pid.as_deref()));
                     lock(&connection.sockets).insert(namespace, socket.clone());
                     app.connected(&socket).await;
@@ -497,7 +550,7 @@ async fn handle_packet(
         (PacketKind::Connect, Some(_)) => false,
         (PacketKind::Disconnect, Some(socket)) => {
             lock(&connection.sockets).remove(&namespace);
-            app.disconnected(&socket).await;
+            leave(app, hub, &socket).await;
             false
         }
         (PacketKind::Event | PacketKind::BinaryEvent, Some(socket)) => {
@@ -535,5 +588,115 @@ async fn handle_packet(
             None,
         )
         | (PacketKind::ConnectError, _) => false,
+    }
+}
+
+/// Settings of a [`SocketIo`] server: the Engine.IO settings, the Socket.IO limits and the proxies whose
+/// `X-Forwarded-For` is believed.
+#[derive(Debug, Clone, Default)]
+pub struct Builder {
+    engine: EngineConfig,
+    limits: SocketIoLimits,
+    trusted_proxies: Vec<ipnet::IpNet>,
+}
+
+impl Builder {
+    /// Node's defaults: ping every 25 s, 20 s to answer, 1 MB payloads, 45 s to connect a namespace.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The Engine.IO settings (heartbeats, sizes, queue bound, limits per client network).
+    pub fn engine(mut self, config: EngineConfig) -> Self {
+        self.engine = config;
+        self
+    }
+
+    /// The Socket.IO limits (connect timeout, inbox bounds, connects per session).
+    pub fn limits(mut self, limits: SocketIoLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Proxies whose `X-Forwarded-For` names the client whose network the limits per client count.
+    pub fn trusted_proxies(mut self, proxies: Vec<ipnet::IpNet>) -> Self {
+        self.trusted_proxies = proxies;
+        self
+    }
+
+    /// Starts the server for `app`, registering its sockets in `hub` (keep a clone of the hub to emit to rooms).
+    /// Spawns the engine's timer task, so it must be called within a Tokio runtime.
+    pub fn build<A: Application>(self, app: A, hub: Hub<A::State>) -> SocketIo<A> {
+        let layer = Arc::new(Layer {
+            app: Arc::new(app),
+            hub: hub.clone(),
+            limits: self.limits,
+            connections: Mutex::new(HashMap::new()),
+        });
+        let engine = Engine::behind_proxies(self.engine, layer.clone(), self.trusted_proxies);
+        SocketIo { layer, engine, hub }
+    }
+}
+
+/// A running Socket.IO server: mount it with [`SocketIo::polling_service`] in the actix-web application and
+/// [`crate::HttpServer::socket_io`] for its WebSocket upgrades; emit to rooms through [`SocketIo::hub`].
+pub struct SocketIo<A: Application> {
+    layer: Arc<Layer<A>>,
+    engine: Engine,
+    hub: Hub<A::State>,
+}
+
+impl<A: Application> Clone for SocketIo<A> {
+    fn clone(&self) -> Self {
+        Self {
+            layer: self.layer.clone(),
+            engine: self.engine.clone(),
+            hub: self.hub.clone(),
+        }
+    }
+}
+
+impl<A: Application> std::fmt::Debug for SocketIo<A> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SocketIo")
+            .field("engine", &self.engine)
+            .field("limits", &self.layer.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<A: Application> SocketIo<A> {
+    /// The Engine.IO server under it.
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The hub its sockets are registered in.
+    pub fn hub(&self) -> &Hub<A::State> {
+        &self.hub
+    }
+
+    /// The application.
+    pub fn app(&self) -> &Arc<A> {
+        &self.layer.app
+    }
+
+    /// Every socket connected on this node.
+    pub fn sockets(&self) -> Vec<Arc<Socket<A::State>>> {
+        self.layer.sockets()
+    }
+
+    /// The long-polling endpoint at `path` (also answering `path/`), for the actix-web application.
+    pub fn polling_service(&self, path: &str) -> actix_web::Resource {
+        crate::polling::service(path, self.engine.clone())
+    }
+
+    /// Graceful shutdown: every socket is sent a Socket.IO DISCONNECT, then every session ends (after what was
+    /// queued for it).
+    pub fn disconnect_all(&self) {
+        for socket in self.sockets() {
+            socket.disconnect();
+        }
+        self.engine.close_all();
     }
 }

@@ -1,15 +1,19 @@
 //! The conformance application: the configuration the official Socket.IO and Engine.IO protocol test suites
-//! expect (`epop-gateway conformance`, never part of the normal server).
+//! expect (`epop-gateway conformance`; never part of a normal server).
 //!
 //! Namespaces `/` and `/custom`, each emitting `auth` with the handshake payload on connect; on `/`, `message`
 //! is answered by `message-back` with the same arguments (binary included) and `message-with-ack` is
 //! acknowledged with the same arguments. `/engine.io/` is a raw Engine.IO echo endpoint.
 
-use super::engine::{CloseReason, Engine, EngineConfig, EngineHandler, Session};
-use super::socketio::{Application, IncomingEvent, Refusal, Socket, SocketIo, SocketIoLimits};
+use crate::engine::{CloseReason, Engine, EngineConfig, EngineHandler, Session};
+use crate::http::HttpServer;
+use crate::hub::Hub;
+use crate::server::{Application, Builder, Handshake, IncomingEvent, Refusal, Socket, SocketIoLimits};
+use actix_web::App;
 use async_trait::async_trait;
 use epop_realtime_protocol::engine::{Packet, Payload};
 use serde_json::Value;
+use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,29 +30,30 @@ pub fn engine_config() -> EngineConfig {
 /// The suites' connect timeout.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(1000);
 
-/// The Socket.IO test application.
+/// The Socket.IO test application. A socket's state is its handshake payload, echoed as `auth` on connect.
 #[derive(Debug, Default)]
 pub struct ConformanceApp;
 
 #[async_trait]
 impl Application for ConformanceApp {
+    type State = Value;
+
     fn has_namespace(&self, namespace: &str) -> bool {
         matches!(namespace, "/" | "/custom")
     }
 
-    async fn authorize(&self, _socket: &Arc<Socket>) -> Result<(), Refusal> {
-        Ok(())
+    async fn authorize(&self, handshake: Handshake<'_>) -> Result<Value, Refusal> {
+        Ok(handshake
+            .auth
+            .unwrap_or_else(|| Value::Object(serde_json::Map::new())))
     }
 
-    async fn connected(&self, socket: &Arc<Socket>) {
-        let auth = socket
-            .auth()
-            .unwrap_or_else(|| Value::Object(serde_json::Map::new()));
-        socket.emit("auth", vec![auth]);
+    async fn connected(&self, socket: &Arc<Socket<Value>>) {
+        socket.emit("auth", vec![socket.state().clone()]);
     }
 
-    async fn event(&self, socket: &Arc<Socket>, event: IncomingEvent) {
-        if socket.namespace != "/" {
+    async fn event(&self, socket: &Arc<Socket<Value>>, event: IncomingEvent) {
+        if socket.namespace() != "/" {
             return;
         }
         match (event.name.as_str(), event.ack) {
@@ -57,8 +62,6 @@ impl Application for ConformanceApp {
             _ => {}
         }
     }
-
-    async fn disconnected(&self, _socket: &Arc<Socket>) {}
 }
 
 /// Engine.IO echo: every message is sent back as it came.
@@ -75,18 +78,26 @@ impl EngineHandler for Echo {
     fn on_close(&self, _session: &Arc<Session>, _reason: CloseReason) {}
 }
 
-/// The two engines of conformance mode: Socket.IO at `/socket.io/`, echo at `/engine.io/`.
-pub fn engines() -> (Engine, Engine) {
-    let socket_io = Engine::new(
-        engine_config(),
-        Arc::new(SocketIo::new(
-            Arc::new(ConformanceApp),
-            SocketIoLimits {
-                connect_timeout: CONNECT_TIMEOUT,
-                ..SocketIoLimits::default()
-            },
-        )),
-    );
+/// The conformance server on a bound listener: Socket.IO at `/socket.io/`, a raw Engine.IO echo at
+/// `/engine.io/`. Must be called within a Tokio runtime.
+pub fn server(listener: TcpListener) -> std::io::Result<actix_web::dev::Server> {
+    let io = Builder::new()
+        .engine(engine_config())
+        .limits(SocketIoLimits {
+            connect_timeout: CONNECT_TIMEOUT,
+            ..SocketIoLimits::default()
+        })
+        .build(ConformanceApp, Hub::new());
     let echo = Engine::new(engine_config(), Arc::new(Echo));
-    (socket_io, echo)
+    HttpServer::new()
+        .workers(2)
+        .shutdown_timeout(Duration::from_secs(1))
+        .head_timeout(Duration::from_secs(5))
+        .socket_io("/socket.io", &io)
+        .engine("/engine.io", &echo)
+        .run(listener, move || {
+            App::new()
+                .service(io.polling_service("/socket.io"))
+                .service(crate::polling::service("/engine.io", echo.clone()))
+        })
 }

@@ -1,5 +1,6 @@
 //! Conformance tests written from the Engine.IO v4 and Socket.IO v5 specifications, against
-//! `epop-gateway conformance` run in process (the same server the official suites are run against by hand).
+//! the conformance server run in process (`epop-gateway conformance` serves the same one for the official suites,
+//! run by hand).
 
 use futures_util::{SinkExt as _, StreamExt as _};
 use reqwest::StatusCode;
@@ -19,7 +20,7 @@ fn start() -> Server {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
-    tokio::spawn(epop_gateway::app::conformance_server(listener).unwrap());
+    tokio::spawn(epop_socketio::conformance::server(listener).unwrap());
     Server {
         http: format!("http://{address}"),
         ws: format!("ws://{address}"),

@@ -1,0 +1,416 @@
+//! Committed domain events to sockets. [`EpopRealtime::client_events`] is the one mapping from a domain event
+//! to what clients receive (audience, event name, payload), used by live delivery here and by the replay of a
+//! recovering socket ([`super::recovery`]). Live delivery reads the bus in order; presence goes its own way on
+//! a task of its own, so that a connect storm in a large group never holds up messages.
+
+use super::{EpopRealtime, SocketState, conversation_room, presence_room, user_room};
+use epop_core::{ConversationId, DomainEvent, MessageId, UserId};
+use epop_socketio::{Broadcast, Packet};
+use epop_storage::events::PublishedEvent;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+/// Who receives a client event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    /// Every member's sockets of a conversation.
+    Conversation(ConversationId),
+    /// Every socket of a user.
+    User(UserId),
+}
+
+impl Audience {
+    fn room(self) -> String {
+        match self {
+            Audience::Conversation(conversation) => conversation_room(conversation),
+            Audience::User(user) => user_room(user),
+        }
+    }
+}
+
+/// What one domain event means to clients.
+#[derive(Debug)]
+pub enum Outcome {
+    /// An event to emit.
+    Emit {
+        /// Who receives it.
+        audience: Audience,
+        /// The Socket.IO event name.
+        name: &'static str,
+        /// Its argument.
+        payload: Value,
+        /// A socket that does not receive it (the one that sent the message).
+        except_socket: Option<String>,
+    },
+    /// Every socket of the user ends (their sessions were revoked).
+    Disconnect(UserId),
+}
+
+fn emit(audience: Audience, name: &'static str, payload: Value) -> Outcome {
+    Outcome::Emit {
+        audience,
+        name,
+        payload,
+        except_socket: None,
+    }
+}
+
+/// For whom [`EpopRealtime::client_events`] maps an event.
+#[derive(Debug)]
+pub enum Scope<'a> {
+    /// Live delivery: this node's sockets, messages with fresh download links.
+    Live,
+    /// The replay to one user's recovering socket, messages as they are now (a deleted one is not sent).
+    Replay {
+        /// The recovering socket's user.
+        user: UserId,
+        /// The replayed messages as they are now, by id.
+        current: &'a HashMap<MessageId, Value>,
+    },
+}
+
+/// The id of a message as an event carries it.
+pub(super) fn message_id_of(message: &Value) -> Option<MessageId> {
+    message
+        .get("id")?
+        .as_str()?
+        .parse::<uuid::Uuid>()
+        .ok()
+        .map(MessageId::from)
+}
+
+impl EpopRealtime {
+    /// Forwards domain events from the bus to this node's sockets until the process ends. Presence goes its
+    /// own way, in order, on a task of its own: a connect storm in a large group (each arrival announced to
+    /// every member) must not hold up messages.
+    pub fn spawn_fan_out(self: &Arc<Self>) {
+        let app = self.clone();
+        let mut events = self.state.events.subscribe();
+        let (presence, mut presence_queue) = tokio::sync::mpsc::unbounded_channel::<Arc<PublishedEvent>>();
+        let presence_app = self.clone();
+        tokio::spawn(async move {
+            while let Some(event) = presence_queue.recv().await {
+                presence_app.deliver(&event).await;
+            }
+        });
+        tokio::spawn(async move {
+            loop {
+                match events.recv().await {
+                    Ok(event) if matches!(event.event, DomainEvent::PresenceChanged { .. }) => {
+                        // The presence task lives as long as this one.
+                        let _ = presence.send(event);
+                    }
+                    Ok(event) => app.deliver_in_order(&event).await,
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
+                        // What this node's bus no longer holds is read from the outbox, in order; ephemeral
+                        // events (typing) are gone, and nothing is lost that a client would miss for good.
+                        let after = app.delivered.load(Ordering::Acquire);
+                        if after == 0 {
+                            continue;
+                        }
+                        tracing::warn!(missed, after, "real-time fan-out fell behind; reading the outbox");
+                        match app.state.events.since(after).await {
+                            Ok(missed) => {
+                                for event in missed {
+                                    app.deliver_in_order(&event).await;
+                                }
+                            }
+                            Err(error) => {
+                                tracing::warn!(%error, "could not read the events the fan-out missed")
+                            }
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                }
+            }
+        });
+    }
+
+    /// Delivers an event unless it was already (a positioned event at or below the last one delivered, seen
+    /// again after a catch-up read).
+    async fn deliver_in_order(&self, published: &PublishedEvent) {
+        if published.position > 0 {
+            if published.position <= self.delivered.load(Ordering::Acquire) {
+                return;
+            }
+            self.delivered.store(published.position, Ordering::Release);
+        }
+        self.deliver(published).await;
+    }
+
+    /// Emits to a room; sockets that asked for recovery also get the event's position as a last argument
+    /// (`offset`; none for an event that is not stored).
+    fn emit_to_room(
+        &self,
+        room: &str,
+        event: &str,
+        args: Value,
+        offset: Option<i64>,
+        except_socket: Option<&str>,
+        except_user: Option<UserId>,
+    ) {
+        let packet = Packet::event("/", json!([event, args]), None, Vec::new());
+        let with_offset = offset
+            .map(|offset| Packet::event("/", json!([event, args, offset.to_string()]), None, Vec::new()));
+        let recovering = |socket: &SocketState| socket.recover;
+        let excepted = |socket: &SocketState| Some(socket.user) == except_user;
+        let mut broadcast = Broadcast::room(room)
+            .except_socket(except_socket)
+            .except(&excepted);
+        if let Some(with_offset) = &with_offset {
+            broadcast = broadcast.alternate(with_offset, &recovering);
+        }
+        self.hub.send(broadcast, &packet);
+    }
+
+    /// Delivers one event to this node's sockets.
+    async fn deliver(&self, published: &PublishedEvent) {
+        let offset = (published.position > 0).then_some(published.position);
+        match &published.event {
+            DomainEvent::TypingChanged {
+                conversation_id,
+                user_id,
+                is_typing,
+            } => {
+                let body =
+                    json!({"conversation_id": conversation_id, "user_id": user_id, "is_typing": is_typing});
+                self.emit_to_room(
+                    &conversation_room(*conversation_id),
+                    "typing",
+                    body,
+                    offset,
+                    None,
+                    Some(*user_id),
+                );
+                return;
+            }
+            DomainEvent::PresenceChanged {
+                user_id,
+                online,
+                last_seen_at,
+                conversations,
+            } => {
+                let status = if *online { "online" } else { "offline" };
+                let body = json!({"user_id": user_id, "status": status, "last_seen_at": last_seen_at});
+                // The members of the user's direct conversations and small groups, and the sockets that asked.
+                let rooms: Vec<String> = conversations
+                    .iter()
+                    .map(|c| conversation_room(*c))
+                    .chain(std::iter::once(presence_room(*user_id)))
+                    .collect();
+                let packet = Packet::event("/", json!(["presence", body]), None, Vec::new());
+                let own = |socket: &SocketState| socket.user == *user_id;
+                self.hub
+                    .send(Broadcast::rooms(&rooms).except(&own).lazily(), &packet);
+                return;
+            }
+            _ => {}
+        }
+        self.follow_membership(&published.event);
+        for outcome in self.client_events(&published.event, &Scope::Live).await {
+            match outcome {
+                Outcome::Emit {
+                    audience,
+                    name,
+                    payload,
+                    except_socket,
+                } => self.emit_to_room(
+                    &audience.room(),
+                    name,
+                    payload,
+                    offset,
+                    except_socket.as_deref(),
+                    None,
+                ),
+                Outcome::Disconnect(user) => {
+                    self.state.auth.sessions_revoked_elsewhere(user);
+                    for socket in self.hub.sockets_in(&user_room(user)) {
+                        socket.disconnect();
+                        socket.session().close(epop_socketio::CloseReason::ServerClose);
+                    }
+                }
+            }
+        }
+    }
+
+    /// This node's sockets follow membership changes: members' sockets join a conversation's room when they
+    /// are added, and leave it when they are removed.
+    fn follow_membership(&self, event: &DomainEvent) {
+        let (conversation, added, removed): (_, &[UserId], &[UserId]) = match event {
+            DomainEvent::ConversationCreated {
+                conversation_id,
+                member_ids,
+            } => (conversation_id, member_ids, &[]),
+            DomainEvent::ConversationMembersChanged {
+                conversation_id,
+                added,
+                removed,
+                ..
+            } => (conversation_id, added, removed),
+            _ => return,
+        };
+        let room = conversation_room(*conversation);
+        for user in added {
+            for socket in self.hub.sockets_in(&user_room(*user)) {
+                self.hub.join(socket.id(), &room);
+            }
+        }
+        for user in removed {
+            for socket in self.hub.sockets_in(&user_room(*user)) {
+                self.hub.leave(socket.id(), &room);
+            }
+        }
+    }
+
+    /// Whether events for `user` reach anyone in `scope`: a user with sockets on this node (live), or the
+    /// recovering socket's user (replay).
+    fn reaches(&self, scope: &Scope<'_>, user: UserId) -> bool {
+        match scope {
+            Scope::Live => self.hub.is_occupied(&user_room(user)),
+            Scope::Replay { user: replayed, .. } => *replayed == user,
+        }
+    }
+
+    /// A user's view of a conversation, as `conversation:new` and `conversation:updated` carry it.
+    async fn conversation_view(&self, user: UserId, conversation: ConversationId) -> Option<Value> {
+        let conversation = self.state.chat.conversation(user, conversation).await.ok()?;
+        Some(serde_json::to_value(&conversation).unwrap_or(Value::Null))
+    }
+
+    /// A message as clients receive it in `scope`: with freshly signed download links (live), or as it is now
+    /// (replay; `None` when it was deleted since).
+    async fn message_view(&self, message: &Value, scope: &Scope<'_>) -> Option<Value> {
+        match scope {
+            Scope::Live => Some(self.state.chat.signed_for_delivery(message).await),
+            Scope::Replay { current, .. } => message_id_of(message).and_then(|id| current.get(&id).cloned()),
+        }
+    }
+
+    /// What clients receive for `event` in `scope`: the one mapping from domain events to client events.
+    /// Typing and presence are not domain events that are stored, and never replayed; project events reach
+    /// users as notifications.
+    pub(super) async fn client_events(&self, event: &DomainEvent, scope: &Scope<'_>) -> Vec<Outcome> {
+        match event {
+            DomainEvent::MessageCreated {
+                conversation_id,
+                message,
+                origin,
+                ..
+            } => match self.message_view(message, scope).await {
+                Some(payload) => vec![Outcome::Emit {
+                    audience: Audience::Conversation(*conversation_id),
+                    name: "message:new",
+                    payload,
+                    except_socket: origin.clone(),
+                }],
+                None => Vec::new(),
+            },
+            DomainEvent::MessageUpdated {
+                conversation_id,
+                message,
+            } => match self.message_view(message, scope).await {
+                Some(payload) => vec![emit(
+                    Audience::Conversation(*conversation_id),
+                    "message:updated",
+                    payload,
+                )],
+                None => Vec::new(),
+            },
+            DomainEvent::MessageDeleted {
+                conversation_id,
+                message_id,
+            } => vec![emit(
+                Audience::Conversation(*conversation_id),
+                "message:deleted",
+                json!({"id": message_id, "conversation_id": conversation_id}),
+            )],
+            DomainEvent::ReadPositionMoved {
+                conversation_id,
+                user_id,
+                message_id,
+            } => vec![emit(
+                Audience::Conversation(*conversation_id),
+                "message:read",
+                json!({"conversation_id": conversation_id, "user_id": user_id, "message_id": message_id}),
+            )],
+            DomainEvent::ConversationCreated {
+                conversation_id,
+                member_ids,
+            } => {
+                let mut outcomes = Vec::new();
+                for user in member_ids.iter().filter(|user| self.reaches(scope, **user)) {
+                    if let Some(view) = self.conversation_view(*user, *conversation_id).await {
+                        outcomes.push(emit(Audience::User(*user), "conversation:new", view));
+                    }
+                }
+                outcomes
+            }
+            DomainEvent::ConversationMembersChanged {
+                conversation_id,
+                added,
+                removed,
+                member_ids,
+            } => {
+                let mut outcomes = Vec::new();
+                let mut shown = None;
+                for user in member_ids.iter().filter(|user| self.reaches(scope, **user)) {
+                    if let Some(view) = self.conversation_view(*user, *conversation_id).await {
+                        if added.contains(user) {
+                            outcomes.push(emit(Audience::User(*user), "conversation:new", view.clone()));
+                        }
+                        outcomes.push(emit(Audience::User(*user), "conversation:updated", view.clone()));
+                        shown = Some(view);
+                    }
+                }
+                // A removed user can no longer load the conversation: show them a member's view of it (loaded
+                // now when no member is reached here), with nothing unread. A replay reaches a current member only.
+                let removed: Vec<UserId> = match scope {
+                    Scope::Live => removed
+                        .iter()
+                        .copied()
+                        .filter(|user| self.reaches(scope, *user))
+                        .collect(),
+                    Scope::Replay { .. } => Vec::new(),
+                };
+                if !removed.is_empty() {
+                    let view = match shown {
+                        Some(view) => Some(view),
+                        None => match member_ids.first() {
+                            Some(member) => self.conversation_view(*member, *conversation_id).await,
+                            None => None,
+                        },
+                    };
+                    let mut view = view.unwrap_or_else(|| json!({"id": conversation_id, "members": []}));
+                    view["unread_count"] = json!(0);
+                    for user in removed {
+                        outcomes.push(emit(Audience::User(user), "conversation:updated", view.clone()));
+                    }
+                }
+                outcomes
+            }
+            DomainEvent::NotificationCreated {
+                user_id,
+                notification,
+            } if self.reaches(scope, *user_id) => {
+                vec![emit(
+                    Audience::User(*user_id),
+                    "notification:new",
+                    notification.clone(),
+                )]
+            }
+            // Live, every node hears of it (its sign-in checks forget the ended sessions), sockets or not.
+            DomainEvent::SessionsRevoked { user_id } => match scope {
+                Scope::Live => vec![Outcome::Disconnect(*user_id)],
+                Scope::Replay { user, .. } if user == user_id => vec![Outcome::Disconnect(*user_id)],
+                Scope::Replay { .. } => Vec::new(),
+            },
+            DomainEvent::NotificationCreated { .. }
+            | DomainEvent::TypingChanged { .. }
+            | DomainEvent::PresenceChanged { .. }
+            | DomainEvent::TaskAssigned { .. }
+            | DomainEvent::ProjectMemberAdded { .. } => Vec::new(),
+        }
+    }
+}
