@@ -22,6 +22,10 @@ migrate:
 bench:
     ./bench/run.sh
 
+# The long schemathesis run of the OpenAPI document against the server.
+bench-openapi:
+    ./bench/openapi.sh
+
 # Check migrations round-trip and schema.rs matches them (needs diesel_cli).
 check-schema:
     ./scripts/check-schema.sh

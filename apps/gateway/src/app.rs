@@ -7,11 +7,11 @@ use crate::config::{Config, StorageConfig};
 use crate::error::ApiError;
 use crate::extract::path_error;
 use crate::metrics::Metrics;
-use crate::middleware::{api_guard, body_deadline, close_unread, cors, observe};
+use crate::middleware::{body_deadline, close_unread, cors, observe};
 use crate::rate_limit::RateLimiter;
 use crate::realtime::presence::Presence;
 use crate::realtime::{EpopApplication, EpopHub, EpopRealtime};
-use crate::routes::{self, docs::ApiDoc};
+use crate::routes;
 use crate::state::AppState;
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -31,7 +31,6 @@ use secrecy::{ExposeSecret as _, SecretString};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
 use std::time::Duration;
-use utoipa::OpenApi as _;
 use utoipa_swagger_ui::SwaggerUi;
 
 /// How long a new Engine.IO session may take to connect a namespace.
@@ -175,151 +174,16 @@ pub async fn ensure_admin(state: &AppState) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Mounts every route on `cfg`.
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", ApiDoc::openapi()))
-        .route("/docs", web::get().to(docs_redirect))
-        .route("/health", web::get().to(routes::health::health))
-        .route("/health/live", web::get().to(routes::health::live))
-        .route("/metrics", web::get().to(routes::metrics::metrics))
-        .route(
-            "/files/local/{key:.*}",
-            web::put().to(routes::chat::local_store::upload),
-        )
-        .route(
-            "/files/local/{key:.*}",
-            web::get().to(routes::chat::local_store::download),
-        )
-        .service(
-            web::scope("/api")
-                .wrap(from_fn(api_guard))
-                .service(
-                    web::scope("/auth")
-                        .route("/register", web::post().to(routes::auth::register::register))
-                        .route("/login", web::post().to(routes::auth::login::login))
-                        .route("/refresh", web::post().to(routes::auth::refresh::refresh))
-                        .route("/logout", web::post().to(routes::auth::logout::logout))
-                        .route(
-                            "/logout-all",
-                            web::post().to(routes::auth::logout_all::logout_all),
-                        ),
-                )
-                .service(
-                    web::scope("/conversations")
-                        .route("", web::get().to(routes::chat::conversations_list::list))
-                        .route("", web::post().to(routes::chat::conversation_create::create))
-                        .route("/{id}", web::get().to(routes::chat::conversation_get::get))
-                        .route("/{id}/messages", web::get().to(routes::chat::messages_list::list))
-                        .route("/{id}/messages", web::post().to(routes::chat::message_send::send))
-                        .route("/{id}/members", web::post().to(routes::chat::members_add::add))
-                        .route(
-                            "/{id}/members/{user_id}",
-                            web::delete().to(routes::chat::member_remove::remove),
-                        )
-                        .route("/{id}/read", web::post().to(routes::chat::read::read)),
-                )
-                .service(
-                    web::scope("/messages")
-                        .route("/{id}", web::get().to(routes::chat::message_get::get))
-                        .route("/{id}", web::put().to(routes::chat::message_update::update))
-                        .route("/{id}", web::delete().to(routes::chat::message_delete::delete)),
-                )
-                .service(
-                    web::scope("/projects")
-                        .route("", web::get().to(routes::projects::projects_list::list))
-                        .route("", web::post().to(routes::projects::project_create::create))
-                        .route("/{id}", web::get().to(routes::projects::project_get::get))
-                        .route("/{id}", web::put().to(routes::projects::project_update::update))
-                        .route(
-                            "/{id}",
-                            web::delete().to(routes::projects::project_delete::delete),
-                        )
-                        .route("/{id}/members", web::post().to(routes::projects::member_add::add))
-                        .route(
-                            "/{id}/members/{user_id}",
-                            web::put().to(routes::projects::member_update::update),
-                        )
-                        .route(
-                            "/{id}/members/{user_id}",
-                            web::delete().to(routes::projects::member_remove::remove),
-                        )
-                        .route(
-                            "/{id}/tasks",
-                            web::get().to(routes::projects::project_tasks_list::list),
-                        )
-                        .route(
-                            "/{id}/tasks",
-                            web::post().to(routes::projects::task_create::create),
-                        ),
-                )
-                .service(
-                    web::scope("/tasks")
-                        .route("", web::get().to(routes::projects::tasks_list::list))
-                        .route("/{id}", web::get().to(routes::projects::task_get::get))
-                        .route("/{id}", web::put().to(routes::projects::task_update::update))
-                        .route("/{id}", web::delete().to(routes::projects::task_delete::delete)),
-                )
-                .route("/search/messages", web::get().to(routes::chat::search::search))
-                // Its own route, not under the scope below: `.ics` must never be taken for an `{id}`.
-                .route(
-                    "/calendar-events.ics",
-                    web::get().to(routes::calendar::export_ics::export),
-                )
-                .service(
-                    web::scope("/calendar-events")
-                        .route("", web::get().to(routes::calendar::events_list::list))
-                        .route("", web::post().to(routes::calendar::event_create::create))
-                        .route("/{id}", web::get().to(routes::calendar::event_get::get))
-                        .route("/{id}", web::put().to(routes::calendar::event_update::update))
-                        .route("/{id}", web::delete().to(routes::calendar::event_delete::delete)),
-                )
-                .route(
-                    "/push/vapid-public-key",
-                    web::get().to(routes::push::vapid_key::vapid_key),
-                )
-                .route(
-                    "/push-subscriptions",
-                    web::post().to(routes::push::subscribe::subscribe),
-                )
-                .route(
-                    "/push-subscriptions/{id}",
-                    web::delete().to(routes::push::unsubscribe::unsubscribe),
-                )
-                .service(
-                    web::scope("/notifications")
-                        .route("", web::get().to(routes::notifications::list::list))
-                        .route(
-                            "/read-all",
-                            web::post().to(routes::notifications::read_all::read_all),
-                        )
-                        .route("/{id}/read", web::post().to(routes::notifications::read::read)),
-                )
-                .route(
-                    "/files/presign-upload",
-                    web::post().to(routes::chat::files::presign_upload),
-                )
-                .route("/files/{id}", web::get().to(routes::chat::files::download))
-                .route("/presence", web::get().to(routes::presence::get::get))
-                .service(
-                    web::scope("/users")
-                        .route("", web::get().to(routes::users::list::list))
-                        .route("/me", web::get().to(routes::users::me_get::me_get))
-                        .route("/me", web::put().to(routes::users::me_update::me_update))
-                        .route("/{id}", web::get().to(routes::users::get::get)),
-                )
-                .default_service(web::to(not_found)),
-        )
-        .default_service(web::to(not_found));
-}
-
-async fn not_found() -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::new(epop_core::ErrorCode::NotFound, "no such route"))
-}
-
-async fn docs_redirect() -> actix_web::HttpResponse {
-    actix_web::HttpResponse::Found()
-        .insert_header((actix_web::http::header::LOCATION, "/docs/"))
-        .finish()
+/// Mounts every route on `cfg`: the documentation (the OpenAPI `document` at `/api/openapi.json`, its viewer at
+/// `/docs/`, the reference at `/docs/api.md`), then the API ([`routes::configure`]) with the table of routes that
+/// lets unrouted requests be told `405` from `404`. The documentation goes first: the `/api` scope takes every
+/// path under it.
+pub fn configure(cfg: &mut web::ServiceConfig, document: &utoipa::openapi::OpenApi) {
+    cfg.route("/docs", web::get().to(routes::docs::redirect))
+        .route("/docs/api.md", web::get().to(routes::docs::reference))
+        .service(SwaggerUi::new("/docs/{_:.*}").url("/api/openapi.json", document.clone()))
+        .app_data(web::Data::new(routes::RouteTable::new(document)));
+    routes::configure(&mut utoipa_actix_web::service_config::ServiceConfig::new(cfg));
 }
 
 /// A bound, not yet running server.
@@ -365,18 +229,22 @@ impl Application {
         let data = web::Data::new(state.clone());
         let cors_origins = state.config.cors_origins.clone();
         let io = socket_io.clone();
+        let document = routes::openapi();
         let server = HttpServer::new()
             .workers(state.config.workers)
             .shutdown_timeout(state.config.shutdown_timeout)
             .head_timeout(state.config.head_timeout)
             .socket_io("/socket.io", &socket_io)
-            .not_found("application/problem+json", websocket_not_found())
+            .not_found(
+                "application/problem+json",
+                websocket_not_found(&state.config.public_url),
+            )
             .run(listener, move || {
                 App::new()
                     .app_data(data.clone())
                     .app_data(web::PathConfig::default().error_handler(path_error))
                     .service(io.polling_service("/socket.io"))
-                    .configure(configure)
+                    .configure(|cfg| configure(cfg, &document))
                     .wrap(from_fn(body_deadline))
                     .wrap(cors(&cors_origins))
                     .wrap(from_fn(observe))
@@ -420,16 +288,12 @@ impl Application {
     }
 }
 
-/// The answer to a WebSocket upgrade for a path other than `/socket.io/` (it never reaches the router).
-fn websocket_not_found() -> String {
-    serde_json::json!({
-        "type": "about:blank",
-        "title": "Not Found",
-        "status": 404,
-        "code": "not_found",
-        "detail": "no such route",
-    })
-    .to_string()
+/// The answer to a WebSocket upgrade for a path other than `/socket.io/` (it never reaches the router, so the
+/// problem is completed here as `observe` completes the others: its `type` made absolute with `public_url`).
+fn websocket_not_found(public_url: &str) -> String {
+    let mut problem = ApiError::new(epop_core::ErrorCode::NotFound, "no such route").problem();
+    problem.kind = format!("{}{}", public_url.trim_end_matches('/'), problem.kind);
+    serde_json::to_string(&problem).unwrap_or_default()
 }
 
 /// Resolves on SIGTERM or SIGINT.

@@ -1,5 +1,6 @@
-//! The command line: `epop-gateway` (serve), `worker`, `migrate`, `conformance` and `admin create-user`. `serve`
-//! and `worker` combine the wiring steps of [`crate::app`] and [`crate::background`] explicitly.
+//! The command line: `epop-gateway` (serve), `worker`, `migrate`, `conformance`, `openapi` and `admin
+//! create-user`. `serve` and `worker` combine the wiring steps of [`crate::app`] and [`crate::background`]
+//! explicitly.
 
 use crate::app::{self, Application};
 use crate::background::Background;
@@ -36,6 +37,13 @@ pub enum Command {
     /// Serve the Socket.IO protocol conformance configuration for the official test suites (on
     /// EPOP_CONFORMANCE_LISTEN, default 127.0.0.1:3000; needs no other variable).
     Conformance,
+    /// Print the OpenAPI document of the REST API (the one `GET /api/openapi.json` serves) and exit; needs no
+    /// variable.
+    Openapi {
+        /// Print the endpoint index of docs/api.md (Markdown) instead.
+        #[arg(long)]
+        markdown: bool,
+    },
     /// Administration tasks (need only DATABASE_URL).
     Admin {
         /// The administration task.
@@ -77,6 +85,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Migrate => migrate().await,
         Command::Worker => worker().await,
         Command::Conformance => conformance().await,
+        Command::Openapi { markdown } => print_openapi(markdown),
         Command::Admin {
             task: AdminTask::CreateUser { email, name, role },
         } => create_user(email, name, role).await,
@@ -104,6 +113,16 @@ async fn serve() -> anyhow::Result<()> {
     background.shutdown().await;
     served?;
     tracing::info!("epop-gateway stopped");
+    Ok(())
+}
+
+fn print_openapi(markdown: bool) -> anyhow::Result<()> {
+    let document = crate::routes::openapi();
+    if markdown {
+        print!("{}", crate::routes::docs::endpoint_index(&document));
+    } else {
+        println!("{}", document.to_pretty_json()?);
+    }
     Ok(())
 }
 

@@ -1,5 +1,5 @@
 //! Typed configuration, read once at start from the environment (and `.env`, which the environment
-//! overrides), with exactly the variable names of CONTRACT section 9. Nothing reads the environment later:
+//! overrides), with exactly the variable names of `docs/api.md` (Settings). Nothing reads the environment later:
 //! the [`Config`] is passed down.
 
 use ipnet::IpNet;
@@ -160,7 +160,7 @@ pub struct Config {
     pub notification_interval: Duration,
     /// Groups with more members than this do not announce presence to all their members (an EPOP addition,
     /// `EPOP_PRESENCE_GROUP_LIMIT`, default 100): only to those who share a direct conversation or a smaller
-    /// group, and to sockets that subscribed (CONTRACT section 7).
+    /// group, and to sockets that subscribed (`docs/api.md`, Presence).
     pub presence_group_limit: usize,
     /// Users one socket may subscribe to with `presence:subscribe` (an EPOP addition,
     /// `EPOP_PRESENCE_SUBSCRIPTIONS_MAX`, default 500).

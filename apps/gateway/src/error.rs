@@ -17,38 +17,37 @@ use epop_storage::StorageError;
 use serde::Serialize;
 use std::fmt;
 
-/// The problem details a client receives (CONTRACT section 1).
+/// The problem details a client receives (`docs/api.md`, Errors).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
-    /// A URI reference naming the problem type.
+    /// The problem type: its entry in the API reference (`{EPOP_PUBLIC_URL}/docs/api.md#{code}`).
     #[serde(rename = "type")]
     pub kind: String,
     /// A short summary of the problem type.
     pub title: String,
-    /// The HTTP status.
+    /// The status of the answer, repeated for clients that only keep the body.
     pub status: u16,
     /// What happened in this occurrence.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
-    /// The stable error code.
-    #[schema(value_type = String)]
+    /// The stable error code; clients branch on it.
     pub code: ErrorCode,
     /// The request's id, also found in the server's logs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     /// Every failing field (for `validation_failed`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    #[schema(value_type = Vec<FieldErrorSchema>)]
     pub errors: Vec<FieldError>,
 }
 
-/// A failing field in a problem body.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct FieldErrorSchema {
-    /// Dotted path of the field.
-    pub field: String,
-    /// What is wrong.
-    pub message: String,
+/// Where the API reference that explains each problem type is served (`docs/api.md`, section "Errors"): the
+/// `type` of a problem is this path with the code as the fragment, made absolute with `EPOP_PUBLIC_URL` when the
+/// answer is sent ([`crate::middleware::observe`]).
+pub const PROBLEM_TYPES_PATH: &str = "/docs/api.md";
+
+/// The `type` of problems with `anchor` (an error code, or `method_not_allowed`), relative to the gateway.
+fn problem_type(anchor: &str) -> String {
+    format!("{PROBLEM_TYPES_PATH}#{anchor}")
 }
 
 /// An error answer, with its cause kept for the log.
@@ -159,13 +158,34 @@ impl ApiError {
         }
     }
 
+    /// `405`: `path` answers only `allowed` (the `Allow` header lists them). Its code is `bad_request`, the code
+    /// of client errors that have none of their own.
+    pub fn method_not_allowed(allowed: &[actix_web::http::Method]) -> HttpResponse {
+        let allow = allowed
+            .iter()
+            .map(actix_web::http::Method::as_str)
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut problem =
+            ApiError::new(ErrorCode::BadRequest, format!("this path answers only {allow}")).problem();
+        problem.status = StatusCode::METHOD_NOT_ALLOWED.as_u16();
+        problem.title = "Method not allowed".to_owned();
+        problem.kind = problem_type("method_not_allowed");
+        let mut response = HttpResponse::MethodNotAllowed()
+            .insert_header((
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/problem+json"),
+            ))
+            .insert_header((header::ALLOW, allow))
+            .body(serde_json::to_vec(&problem).unwrap_or_default());
+        response.extensions_mut().insert(problem);
+        response
+    }
+
     /// The problem body for this error.
     pub fn problem(&self) -> Problem {
         Problem {
-            kind: format!(
-                "https://epop.dev/problems/{}",
-                self.code.as_str().replace('_', "-")
-            ),
+            kind: problem_type(self.code.as_str()),
             title: self.code.title().to_owned(),
             status: self.code.http_status(),
             detail: self.detail.clone(),

@@ -1,4 +1,4 @@
-//! Prometheus metrics with the names of CONTRACT section 10.
+//! Prometheus metrics with the names `docs/api.md` lists (Operations).
 
 use prometheus::{
     Encoder as _, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,

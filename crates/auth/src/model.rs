@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 /// A user's global role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// May administer the whole workspace (acts as owner of every project).
@@ -52,9 +53,9 @@ impl FromStr for Role {
 /// An account as its owner sees it. Never carries the password hash.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct User {
-    /// The user's id.
+    /// A UUIDv7: user ids sort by sign-up time.
     pub id: UserId,
-    /// Display name.
+    /// Shown to other users, 1..=100 characters.
     pub name: String,
     /// E-mail address, as the user typed it.
     pub email: String,
@@ -69,11 +70,11 @@ pub struct User {
 /// What other users see of an account.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct UserSummary {
-    /// The user's id.
+    /// A UUIDv7: user ids sort by sign-up time.
     pub id: UserId,
-    /// Display name.
+    /// Shown to other users, 1..=100 characters.
     pub name: String,
-    /// E-mail address.
+    /// As the user typed it; the directory's prefix search also matches it.
     pub email: String,
 }
 

@@ -6,8 +6,10 @@ use serde::Serialize;
 
 /// A calendar event, as its owner sees it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CalendarEvent {
-    /// Its id.
+    /// A UUIDv7: event ids sort by creation time.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: CalendarEventId,
     /// A short title, 1..=200 characters.
     pub title: String,

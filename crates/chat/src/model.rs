@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// Direct (exactly two people) or group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationKind {
     /// One conversation per pair of users.
@@ -35,17 +36,21 @@ impl ConversationKind {
 
 /// A member as a conversation lists them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Member {
-    /// The user's id.
+    /// The member's account.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: UserId,
-    /// Display name.
+    /// Their display name as it is now (1..=100 characters).
     pub name: String,
 }
 
 /// A conversation as one of its members sees it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conversation {
-    /// Its id.
+    /// A UUIDv7: conversation ids sort by creation time.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: ConversationId,
     /// `direct` or `group`.
     #[serde(rename = "type")]
@@ -53,6 +58,7 @@ pub struct Conversation {
     /// The group's name; `None` for direct conversations.
     pub name: Option<String>,
     /// Who created it.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub created_by: UserId,
     /// Everyone in it.
     pub members: Vec<Member>,
@@ -66,14 +72,16 @@ pub struct Conversation {
 
 /// A file attached to a message.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attachment {
-    /// Its id.
+    /// The `attachment_id` its upload slot was reserved under.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: AttachmentId,
     /// The name the uploader gave it.
     pub file_name: String,
-    /// Its MIME type.
+    /// The MIME type declared when the upload was reserved; the store refused any other.
     pub content_type: String,
-    /// Its size in bytes.
+    /// The size declared when the upload was reserved and checked when it was attached, in bytes.
     pub file_size: i64,
     /// A short-lived download link; `None` when the stored object is no longer the one attached (a
     /// replacement uploaded while the upload URL still worked, through a store that ignores conditional
@@ -83,16 +91,20 @@ pub struct Attachment {
 
 /// A chat message.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message {
-    /// Its id.
+    /// A UUIDv7; the order within a conversation is `seq`'s.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: MessageId,
     /// Where it was posted.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub conversation_id: ConversationId,
     /// Its position in the conversation: 1, 2, 3... in commit order.
     pub seq: i64,
     /// Who sent it.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub sender_id: UserId,
-    /// The text.
+    /// Up to 10,000 characters; empty only when the message has attachments.
     pub content: String,
     /// The sender's idempotency key, if they gave one.
     pub client_id: Option<String>,
@@ -126,14 +138,17 @@ pub enum Opened {
 
 /// A presigned upload slot: where and how the client uploads one file.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadSlot {
     /// The attachment id to pass in `attachment_ids` once the upload is done.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub attachment_id: AttachmentId,
     /// Where to send the bytes.
     pub url: String,
     /// Always `PUT`.
     pub method: &'static str,
-    /// The headers to send exactly as given.
+    /// The headers to send unchanged: `Content-Type`; on S3 also the signed `Content-Length` and
+    /// `If-None-Match: *`, which makes the URL single-use where the store honours conditional writes.
     pub headers: std::collections::BTreeMap<String, String>,
     /// When the URL stops working.
     pub expires_at: DateTime<Utc>,
@@ -161,7 +176,7 @@ pub enum MessagePage {
     After(MessageId),
 }
 
-/// Who sees a user's presence (CONTRACT section 7).
+/// Who sees a user's presence (`docs/api.md`, Presence).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PresenceAudience {
     /// The user's direct conversations and groups up to the limit that have other members: their members are

@@ -1188,7 +1188,7 @@ impl ChatService {
         self.assemble(&mut conn, rows).await
     }
 
-    /// Who sees `me`'s presence (CONTRACT section 7): the members of `me`'s direct conversations and of the
+    /// Who sees `me`'s presence (`docs/api.md`, Presence): the members of `me`'s direct conversations and of the
     /// groups with at most `group_limit` members. In one query, whatever the size of `me`'s groups.
     pub async fn presence_audience(&self, me: UserId, group_limit: usize) -> ChatResult<PresenceAudience> {
         let mut conn = self.pool.get().await?;

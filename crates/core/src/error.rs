@@ -12,8 +12,9 @@
 
 use serde::Serialize;
 
-/// A stable, machine-readable error code (CONTRACT section 1). Clients switch on these.
+/// A stable, machine-readable error code (`docs/api.md`, Errors). Clients switch on these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// The request is malformed (bad JSON, an undecodable cursor).
@@ -151,6 +152,7 @@ impl ErrorCode {
 
 /// One failing input field: a dotted path and what is wrong with it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     /// Dotted path of the field, `[i]` for array items (`keys.p256dh`, `member_ids[2]`).
     pub field: String,

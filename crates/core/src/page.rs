@@ -35,6 +35,7 @@ impl Default for PageRequest {
 
 /// One page of a list.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     /// The items of this page, in the list's order.
     pub items: Vec<T>,

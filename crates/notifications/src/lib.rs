@@ -1,6 +1,6 @@
 //! # epop-notifications
 //!
-//! In-app notifications (CONTRACT section 6), with no HTTP in sight.
+//! In-app notifications (`docs/api.md`, Notifications), with no HTTP in sight.
 //!
 //! Design notes:
 //! - **Created exactly once, from domain events.** The [`projector::NotificationProjector`] is an outbox

@@ -15,6 +15,7 @@ macro_rules! string_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
             $($(#[$vdoc])* $variant),+
@@ -95,7 +96,7 @@ string_enum!(
 /// Who is acting: a user and whether they are a global admin (who acts as `owner` on every project).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Actor {
-    /// The user.
+    /// The acting user's account.
     pub id: UserId,
     /// Whether the user's global role is `admin`.
     pub global_admin: bool,
@@ -103,8 +104,10 @@ pub struct Actor {
 
 /// A project member as a project lists them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProjectMember {
-    /// The member.
+    /// The member's account.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub user_id: UserId,
     /// Their role in the project.
     pub role: ProjectRole,
@@ -112,14 +115,17 @@ pub struct ProjectMember {
 
 /// A project with its members.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Project {
-    /// Its id.
+    /// A UUIDv7: project ids sort by creation time.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: ProjectId,
-    /// Its name.
+    /// 1..=200 characters.
     pub name: String,
     /// Free text (empty when not given).
     pub description: String,
     /// An owner of the project (its creator while they remain one).
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub owner_id: UserId,
     /// Where it stands.
     pub status: ProjectStatus,
@@ -133,18 +139,22 @@ pub struct Project {
 
 /// A task.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Task {
-    /// Its id.
+    /// A UUIDv7: task ids sort by creation time.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: TaskId,
-    /// Its project.
+    /// The project it belongs to; it is deleted with it.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub project_id: ProjectId,
-    /// Its title.
+    /// 1..=200 characters.
     pub title: String,
     /// Free text (empty when not given).
     pub description: String,
     /// Where it stands.
     pub status: TaskStatus,
     /// Who works on it, if anyone.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<uuid::Uuid>))]
     pub assigned_to: Option<UserId>,
     /// When it is due, if ever.
     pub due_date: Option<DateTime<Utc>>,
@@ -160,7 +170,7 @@ pub struct Task {
 /// A new project.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewProject {
-    /// Its name.
+    /// Already checked by the caller to be 1..=200 characters.
     pub name: String,
     /// Free text; `None` is empty.
     pub description: Option<String>,
@@ -182,7 +192,7 @@ pub struct ProjectChanges {
 /// A new task.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewTask {
-    /// Its title.
+    /// Already checked by the caller to be 1..=200 characters.
     pub title: String,
     /// Free text; `None` is empty.
     pub description: Option<String>,

@@ -1,4 +1,4 @@
-// Presence in large groups (CONTRACT section 7, issue 10) with the official JavaScript client, against a gateway
+// Presence in large groups (docs/api.md, Presence; issue 10) with the official JavaScript client, against a gateway
 // started with EPOP_PRESENCE_GROUP_LIMIT=3 and EPOP_PRESENCE_SUBSCRIPTIONS_MAX=2.
 // Usage: node presence.mjs <gateway base URL>. Exits 0 when every check passes; prints what failed otherwise.
 //

@@ -1,4 +1,4 @@
-// End-to-end checks of CONTRACT section 7 with the official JavaScript client, unmodified.
+// End-to-end checks of docs/api.md's real-time section with the official JavaScript client, unmodified.
 // Usage: node realtime.mjs <gateway base URL>. Exits 0 when every check passes; prints what failed otherwise.
 import { io } from "socket.io-client";
 import assert from "node:assert/strict";

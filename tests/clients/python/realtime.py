@@ -1,4 +1,4 @@
-"""End-to-end checks of CONTRACT section 7 with python-socketio, unmodified.
+"""End-to-end checks of docs/api.md's real-time section with python-socketio, unmodified.
 
 Usage: python realtime.py <gateway base URL>. Prints `ok - ...` per check; exits non-zero when one fails.
 """

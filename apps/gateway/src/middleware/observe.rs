@@ -40,7 +40,11 @@ const MAX_FOREIGN_DETAIL: usize = 200;
 /// Turns an error answer that no EPOP handler made (`actix-cors` refusing a preflight, the HTTP server's own
 /// errors) into a problem body like every other error: its status kept, its code from the status, and its text as
 /// the `detail` when it is short plain text (server errors never show theirs).
-async fn into_problem(response: ServiceResponse<BoxBody>, request_id: &str) -> ServiceResponse<BoxBody> {
+async fn into_problem(
+    response: ServiceResponse<BoxBody>,
+    request_id: &str,
+    public_url: Option<&str>,
+) -> ServiceResponse<BoxBody> {
     let status = response.status();
     let (request, response) = response.into_parts();
     let (mut head, body) = response.into_parts();
@@ -54,13 +58,24 @@ async fn into_problem(response: ServiceResponse<BoxBody>, request_id: &str) -> S
         problem.detail = None;
     }
     problem.status = status.as_u16();
-    problem.request_id = Some(request_id.to_owned());
+    stamp(&mut problem, request_id, public_url);
     head.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/problem+json"),
     );
     let body = serde_json::to_vec(&problem).unwrap_or_default();
     ServiceResponse::new(request, head.set_body(BoxBody::new(body)))
+}
+
+/// Completes a problem on its way out: the request id, and its `type` made absolute with `EPOP_PUBLIC_URL` (the
+/// gateway serves the reference it points at).
+fn stamp(problem: &mut Problem, request_id: &str, public_url: Option<&str>) {
+    problem.request_id = Some(request_id.to_owned());
+    if let Some(base) = public_url
+        && problem.kind.starts_with('/')
+    {
+        problem.kind = format!("{}{}", base.trim_end_matches('/'), problem.kind);
+    }
 }
 
 /// Stamps, observes and hardens every request and response.
@@ -89,14 +104,15 @@ pub async fn observe(
     let mut response = response.map_into_boxed_body();
 
     let problem = response.response().extensions().get::<Problem>().cloned();
+    let public_url = state.as_ref().map(|s| s.config.public_url.as_str());
     if let Some(mut problem) = problem {
-        problem.request_id = Some(request_id.clone());
+        stamp(&mut problem, &request_id, public_url);
         let body = serde_json::to_vec(&problem).unwrap_or_default();
         response = response.map_body(|_, _| BoxBody::new(body));
     } else if (status.is_client_error() || status.is_server_error())
         && !is_json(response.headers().get(header::CONTENT_TYPE))
     {
-        response = into_problem(response, &request_id).await;
+        response = into_problem(response, &request_id, public_url).await;
     }
 
     let secure = state.as_ref().is_some_and(|s| s.config.cookie_secure);

@@ -1,4 +1,4 @@
-//! What a client may ask over its socket (CONTRACT section 7), each answered through its ack with
+//! What a client may ask over its socket (`docs/api.md`, Real time), each answered through its ack with
 //! `{"ok": true, ...}` or `{"ok": false, "error": {"code", "message"}}`: `message:send`, `typing:start` /
 //! `typing:stop`, `message:read`, and `presence:subscribe` / `presence:unsubscribe`. Payloads deserialize
 //! into typed requests checked by the same rules as the HTTP bodies ([`crate::extract::parse_value`],

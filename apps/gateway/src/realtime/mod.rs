@@ -1,4 +1,4 @@
-//! EPOP's real-time application (CONTRACT section 7) on the `epop-socketio` server: who may connect and what a
+//! EPOP's real-time application (`docs/api.md`, Real time) on the `epop-socketio` server: who may connect and what a
 //! socket joins ([`connect`]), what clients may ask ([`client_events`]), how committed domain events reach
 //! sockets, live and replayed ([`fan_out`], [`recovery`]), and the live signals that are never stored
 //! ([`typing`], [`presence`]).

@@ -1,6 +1,7 @@
 //! # GET /health, GET /health/live
 
 use crate::state::AppState;
+use actix_web::get;
 use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -37,9 +38,10 @@ async fn check<E: std::fmt::Display>(
 }
 
 /// Readiness: `200` when PostgreSQL, Redis (if configured) and storage answer, else `503`.
-#[utoipa::path(get, path = "/health", tag = "operations",
+#[utoipa::path(tag = "operations",
     responses((status = 200, body = HealthReport), (status = 503, body = HealthReport)))]
-pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+#[get("/health")]
+pub(crate) async fn health(state: web::Data<AppState>) -> HttpResponse {
     let database = check("database", epop_storage::db::ping(&state.db));
     let storage = check("storage", state.store.check());
     let redis = async {
@@ -66,7 +68,8 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Liveness: `200` while the process runs.
-#[utoipa::path(get, path = "/health/live", tag = "operations", responses((status = 200, description = "Alive")))]
-pub async fn live() -> HttpResponse {
+#[utoipa::path(tag = "operations", responses((status = 200, description = "Alive")))]
+#[get("/health/live")]
+pub(crate) async fn live() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }

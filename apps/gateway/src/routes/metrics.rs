@@ -2,11 +2,13 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
+use actix_web::get;
 use actix_web::{HttpResponse, web};
 
 /// Prometheus text exposition of the gateway's metrics.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+#[utoipa::path(tag = "operations", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
+#[get("/metrics")]
+pub(crate) async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let status = state.db.status();
     let pool = &state.metrics.db_pool;
     pool.with_label_values(&["size"]).set(status.size as i64);

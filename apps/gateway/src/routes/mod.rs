@@ -5,6 +5,7 @@ pub mod auth;
 pub mod calendar;
 pub mod chat;
 pub mod docs;
+mod fallback;
 pub mod health;
 pub mod metrics;
 pub mod notifications;
@@ -14,7 +15,100 @@ pub mod push;
 pub mod users;
 
 use crate::error::ApiError;
+use crate::middleware::api_guard;
+use actix_web::middleware::from_fn;
+use actix_web::web;
 use epop_core::FieldError;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{AppExt as _, scope};
+
+pub use fallback::RouteTable;
+
+/// Registers every HTTP route but Socket.IO's and the documentation's (`crate::app::configure`). The API's routes are registered
+/// with `service`, which records each one's `#[utoipa::path]` operation as it mounts the handler: the OpenAPI
+/// document ([`openapi`]) is made by this same function, so a route cannot be served undocumented nor
+/// documented unserved. Only the local store's presigned URLs (not an API clients call by name) use plain
+/// `route`.
+///
+/// Order matters where patterns overlap: `/users/me` before `/users/{id}`.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(health::health)
+        .service(health::live)
+        .service(metrics::metrics)
+        .route("/files/local/{key:.*}", web::put().to(chat::local_store::upload))
+        .route(
+            "/files/local/{key:.*}",
+            web::get().to(chat::local_store::download),
+        )
+        .service(
+            scope("/api")
+                .wrap(from_fn(api_guard))
+                .service(auth::register::register)
+                .service(auth::login::login)
+                .service(auth::refresh::refresh)
+                .service(auth::logout::logout)
+                .service(auth::logout_all::logout_all)
+                .service(chat::conversations_list::list)
+                .service(chat::conversation_create::create)
+                .service(chat::conversation_get::get)
+                .service(chat::messages_list::list)
+                .service(chat::message_send::send)
+                .service(chat::members_add::add)
+                .service(chat::member_remove::remove)
+                .service(chat::read::read)
+                .service(chat::message_get::get)
+                .service(chat::message_update::update)
+                .service(chat::message_delete::delete)
+                .service(projects::projects_list::list)
+                .service(projects::project_create::create)
+                .service(projects::project_get::get)
+                .service(projects::project_update::update)
+                .service(projects::project_delete::delete)
+                .service(projects::member_add::add)
+                .service(projects::member_update::update)
+                .service(projects::member_remove::remove)
+                .service(projects::project_tasks_list::list)
+                .service(projects::task_create::create)
+                .service(projects::tasks_list::list)
+                .service(projects::task_get::get)
+                .service(projects::task_update::update)
+                .service(projects::task_delete::delete)
+                .service(chat::search::search)
+                .service(calendar::export_ics::export)
+                .service(calendar::events_list::list)
+                .service(calendar::event_create::create)
+                .service(calendar::event_get::get)
+                .service(calendar::event_update::update)
+                .service(calendar::event_delete::delete)
+                .service(push::vapid_key::vapid_key)
+                .service(push::subscribe::subscribe)
+                .service(push::unsubscribe::unsubscribe)
+                .service(notifications::list::list)
+                .service(notifications::read_all::read_all)
+                .service(notifications::read::read)
+                .service(chat::files::presign_upload)
+                .service(chat::files::download)
+                .service(presence::get::get)
+                .service(users::list::list)
+                .service(users::me_get::me_get)
+                .service(users::me_update::me_update)
+                .service(users::get::get)
+                .default_service(web::to(fallback::unrouted)),
+        )
+        .default_service(web::to(fallback::unrouted));
+}
+
+/// The OpenAPI document of the routes [`configure`] registers, completed by [`docs::complete`] with the answers
+/// every route shares (problem bodies, rate limits, malformed bodies, outages).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    use utoipa::OpenApi as _;
+    let (_, document) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(docs::ApiDoc::openapi())
+        .configure(configure)
+        .split_for_parts();
+    docs::complete(document)
+}
 
 /// Takes a field that garde's `required` already checked; a `None` here would be a validation bug, reported
 /// as the same `422` rather than a panic.

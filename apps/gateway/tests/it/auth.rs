@@ -1,4 +1,4 @@
-//! CONTRACT section 2: register, login, refresh rotation and reuse, logout, tokens.
+//! docs/api.md, Authentication: register, login, refresh rotation and reuse, logout, tokens.
 
 use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, failing_fields, json_of, problem, set_cookie};
 use base64::Engine as _;

@@ -1,4 +1,4 @@
-//! CONTRACT section 6 (calendar events) and its section 10 details: owners only, `end_time` after
+//! docs/api.md, Calendar: owners only, `end_time` after
 //! `start_time` (also against stored values on a partial `PUT`), half-open ranges, paging by start time, and
 //! the `.ics` export.
 

@@ -1,4 +1,4 @@
-//! CONTRACT section 4 (conversations, messages, read positions, search) and its section 10 details.
+//! docs/api.md, Conversations and messages: conversations, messages, read positions, search.
 
 use crate::helpers::{TestApp, TestUser, failing_fields, json_of, problem};
 use epop_core::DomainEvent;

@@ -1,4 +1,4 @@
-//! CONTRACT section 9: the binary's subcommands, start-up errors and graceful shutdown.
+//! docs/api.md, Running it: the binary's subcommands, start-up errors and graceful shutdown.
 
 use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, json_of};
 use epop_test_support::TestDatabase;

@@ -1,4 +1,4 @@
-//! CONTRACT sections 1 and 10: request ids, problem bodies, security headers, CORS, unknown routes, 5xx.
+//! docs/api.md, Conventions and Errors: request ids, problem bodies, security headers, CORS, unknown routes, 5xx.
 
 use crate::helpers::{TestApp, failing_fields, json_of, problem};
 use reqwest::{Method, StatusCode};

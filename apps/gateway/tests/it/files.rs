@@ -1,4 +1,4 @@
-//! CONTRACT sections 4 and 10: uploads through presigned URLs, attachments, downloads, with the local store
+//! docs/api.md, Files: uploads through presigned URLs, attachments, downloads, with the local store
 //! (answered by the gateway) and a real signature-checking S3 server (s3s-fs, in process).
 
 use crate::helpers::{TestApp, TestUser, failing_fields, json_of, problem};

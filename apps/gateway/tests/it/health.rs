@@ -1,4 +1,4 @@
-//! CONTRACT section 8: health, liveness and metrics.
+//! docs/api.md, Operations: health, liveness and metrics.
 
 use crate::helpers::{PASSWORD, TestApp, json_of};
 use reqwest::{Method, StatusCode};

@@ -22,6 +22,7 @@ mod floods;
 mod health;
 mod helpers;
 mod notifications;
+mod openapi;
 mod presence;
 mod projects;
 mod push;

@@ -1,4 +1,4 @@
-//! CONTRACT section 6 (notifications): created once from domain events, listed, counted, read; delivered
+//! docs/api.md, Notifications: created once from domain events, listed, counted, read; delivered
 //! live as `notification:new`.
 
 use crate::helpers::{JWT_SECRET, TestApp, json_of, problem};

@@ -1,4 +1,4 @@
-//! Presence on demand: `GET /api/presence?user_ids=` (an addition to CONTRACT section 7), with a real
+//! Presence on demand: `GET /api/presence?user_ids=` (docs/api.md, Presence), with a real
 //! Socket.IO connection making a user online. The socket-side rules (large groups, `presence:subscribe`) are
 //! checked with the official client in `realtime.rs`.
 

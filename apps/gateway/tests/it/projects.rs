@@ -1,4 +1,4 @@
-//! Projects and tasks (CONTRACT sections 5 and 10 "Work"): every route, the whole role matrix (owner, admin,
+//! Projects and tasks (docs/api.md, Projects and tasks): every route, the whole role matrix (owner, admin,
 //! member, viewer, non-member, global admin), ETags, partial updates, the last-owner rules, unassignment,
 //! cascades, list orders and paging, and the domain events.
 

@@ -1,4 +1,4 @@
-//! CONTRACT section 6 (Web Push): the VAPID key, subscriptions, and delivery as background jobs to a local
+//! docs/api.md, Web Push subscriptions: the VAPID key, subscriptions, and delivery as background jobs to a local
 //! HTTP endpoint in the role of a browser's push service, which decrypts what arrives with the
 //! subscription's private key (RFC 8291) and checks the VAPID authorization (RFC 8292).
 

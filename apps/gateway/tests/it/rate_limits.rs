@@ -1,4 +1,4 @@
-//! CONTRACT section 1: rate limits, shared between nodes through Redis.
+//! docs/api.md, Rate limits: rate limits, shared between nodes through Redis.
 
 use crate::helpers::{PASSWORD, TestApp, problem};
 use reqwest::StatusCode;

@@ -1,4 +1,4 @@
-//! CONTRACT section 7 with the official clients, unmodified: the JavaScript `socket.io-client` (both
+//! docs/api.md's real-time section with the official clients, unmodified: the JavaScript `socket.io-client` (both
 //! transports, upgrade) and `python-socketio`, driven by scripts under `tests/clients/` against a real gateway.
 
 use crate::helpers::TestApp;

@@ -1,4 +1,4 @@
-//! Ending sessions (CONTRACT sections 2, 3 and 7): after a logout everywhere, a new password or a new e-mail,
+//! Ending sessions (docs/api.md, Ending sessions): after a logout everywhere, a new password or a new e-mail,
 //! the access tokens issued before stop working at once, on every node, for REST and socket handshakes; a
 //! token issued just after (even in the same second) keeps working; and no refresh in flight during a logout
 //! everywhere leaves a working refresh token.

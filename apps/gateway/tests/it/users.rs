@@ -1,4 +1,4 @@
-//! CONTRACT section 3: one's own account and the people directory.
+//! docs/api.md, Users: one's own account and the people directory.
 
 use crate::helpers::{PASSWORD, TestApp, failing_fields, json_of, problem};
 use reqwest::{Method, StatusCode};

@@ -361,7 +361,7 @@ pub(crate) async fn ids_of_member(
         .await?)
 }
 
-/// The members of `user`'s presence audience (CONTRACT section 7): every `(conversation_id, user_id)` of the
+/// The members of `user`'s presence audience (`docs/api.md`, Presence): every `(conversation_id, user_id)` of the
 /// other members of `user`'s direct conversations and of the groups with at most `limit` members. One query;
 /// a group's size is counted only up to `limit + 1` rows (an index range of the primary key), so a
 /// conversation of 10,000 members costs `limit + 1` index entries, never its whole membership.

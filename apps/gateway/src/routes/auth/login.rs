@@ -6,6 +6,7 @@ use crate::extract::{ClientIp, Json};
 use crate::routes::required;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
+use actix_web::post;
 use actix_web::{HttpResponse, web};
 use secrecy::SecretString;
 use serde::Deserialize;
@@ -15,16 +16,16 @@ use serde::Deserialize;
 pub struct LoginRequest {
     /// The account's e-mail (any case).
     #[garde(required, length(chars, max = 254))]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, max_length = 254)]
     pub email: Option<String>,
-    /// The password.
+    /// Checked against the stored Argon2id hash.
     #[garde(required, length(chars, max = 128))]
-    #[schema(value_type = String, format = Password)]
+    #[schema(value_type = String, format = Password, max_length = 128)]
     pub password: Option<String>,
 }
 
 /// Signs in. Unknown e-mail and wrong password both answer `401 invalid_credentials`, in the same time.
-#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = LoginRequest,
+#[utoipa::path(tag = "auth", request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in", body = TokenResponse),
         (status = 401, description = "`invalid_credentials`", body = Problem),
@@ -33,7 +34,8 @@ pub struct LoginRequest {
         (status = 503, description = "Password hashing is saturated: the request would have waited longer than `EPOP_AUTH_HASH_MAX_WAIT_MS` for a hashing thread, so it was refused before any work (`unavailable`); try again after `Retry-After` seconds", body = Problem,
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again (at least 1)"))),
     ))]
-pub async fn login(
+#[post("/auth/login")]
+pub(crate) async fn login(
     state: web::Data<AppState>,
     ip: ClientIp,
     body: Json<LoginRequest>,

@@ -34,14 +34,15 @@ pub struct TokenResponse {
     pub token_type: &'static str,
     /// Access token lifetime in seconds.
     pub expires_in: i64,
-    /// The refresh token (also set as the `epop_refresh` cookie).
+    /// Opaque (256 random bits), valid 30 days and for one refresh: each refresh rotates it. Also set as the
+    /// `epop_refresh` cookie.
     pub refresh_token: String,
 }
 
 /// A refresh token in the body, for clients without cookies.
 #[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
 pub struct RefreshTokenBody {
-    /// The refresh token.
+    /// The `refresh_token` of a token response; without it, the `epop_refresh` cookie is used.
     #[garde(skip)]
     pub refresh_token: Option<String>,
 }

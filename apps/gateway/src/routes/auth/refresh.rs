@@ -7,16 +7,18 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{ClientIp, OptionalJson};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
+use actix_web::post;
 use actix_web::{HttpRequest, HttpResponse, web};
 
 /// Rotates the refresh token (cookie or body) and issues a new access token.
-#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body(content = Option<RefreshTokenBody>, description = "Optional when the `epop_refresh` cookie is sent"),
+#[utoipa::path(tag = "auth", request_body(content = Option<RefreshTokenBody>, description = "Optional when the `epop_refresh` cookie is sent"),
     responses(
         (status = 200, description = "New session in the same family", body = TokenResponse),
         (status = 401, description = "`unauthorized` (no, unknown, expired or revoked token) or `token_reused`", body = Problem),
         (status = 429, description = "Too many attempts", body = Problem),
     ))]
-pub async fn refresh(
+#[post("/auth/refresh")]
+pub(crate) async fn refresh(
     state: web::Data<AppState>,
     req: HttpRequest,
     ip: ClientIp,

@@ -7,6 +7,7 @@ use crate::routes::{no_surrounding_space, required};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
+use actix_web::post;
 use actix_web::{HttpResponse, web};
 use epop_auth::{NewAccount, Role};
 use secrecy::SecretString;
@@ -26,7 +27,7 @@ pub struct RegisterRequest {
         email,
         inner(custom(no_surrounding_space))
     )]
-    #[schema(value_type = String, format = Email)]
+    #[schema(value_type = String, format = Email, max_length = 254)]
     pub email: Option<String>,
     /// Password, 8..=128 characters.
     #[garde(required, length(chars, min = 8, max = 128))]
@@ -35,7 +36,7 @@ pub struct RegisterRequest {
 }
 
 /// Creates an account and signs it in.
-#[utoipa::path(post, path = "/api/auth/register", tag = "auth", request_body = RegisterRequest,
+#[utoipa::path(tag = "auth", request_body = RegisterRequest,
     responses(
         (status = 201, description = "Signed in; `Location` is the new user", body = TokenResponse),
         (status = 409, description = "E-mail taken (`email_taken`)", body = Problem),
@@ -44,7 +45,8 @@ pub struct RegisterRequest {
         (status = 503, description = "Password hashing is saturated: the request would have waited longer than `EPOP_AUTH_HASH_MAX_WAIT_MS` for a hashing thread, so it was refused before any work (`unavailable`); try again after `Retry-After` seconds", body = Problem,
             headers(("Retry-After" = u64, description = "Seconds to wait before trying again (at least 1)"))),
     ))]
-pub async fn register(
+#[post("/auth/register")]
+pub(crate) async fn register(
     state: web::Data<AppState>,
     ip: ClientIp,
     body: Json<RegisterRequest>,

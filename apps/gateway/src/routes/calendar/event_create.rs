@@ -1,11 +1,12 @@
 //! # POST /api/calendar-events
 
-use super::{CalendarEventSchema, after_start};
+use super::after_start;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::routes::required;
 use crate::state::AppState;
 use actix_web::http::header::LOCATION;
+use actix_web::post;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use epop_calendar::NewEvent;
@@ -16,10 +17,11 @@ use serde::Deserialize;
 pub struct CreateEventRequest {
     /// 1..=200 characters.
     #[garde(required, length(chars, min = 1, max = 200))]
-    #[schema(value_type = String, example = "Design review")]
+    #[schema(value_type = String, example = "Design review", min_length = 1, max_length = 200)]
     pub title: Option<String>,
     /// At most 10,000 characters (default empty).
     #[garde(length(chars, max = 10_000))]
+    #[schema(max_length = 10_000)]
     pub description: Option<String>,
     /// RFC 3339 start.
     #[garde(required)]
@@ -32,14 +34,15 @@ pub struct CreateEventRequest {
 }
 
 /// Creates an event in the caller's calendar.
-#[utoipa::path(post, path = "/api/calendar-events", tag = "calendar", security(("bearer" = [])),
+#[utoipa::path(tag = "calendar", security(("bearer" = [])),
     request_body = CreateEventRequest,
     responses(
-        (status = 201, description = "Created; `Location` points at it", body = CalendarEventSchema),
+        (status = 201, description = "Created; `Location` points at it", body = epop_calendar::CalendarEvent),
         (status = 401, body = Problem),
         (status = 422, description = "Missing or over-long fields, or `end_time` not after `start_time`", body = Problem),
     ))]
-pub async fn create(
+#[post("/calendar-events")]
+pub(crate) async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
     body: Json<CreateEventRequest>,

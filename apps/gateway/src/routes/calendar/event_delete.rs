@@ -3,15 +3,17 @@
 use crate::error::{ApiError, Problem};
 use crate::extract::AuthUser;
 use crate::state::AppState;
+use actix_web::delete;
 use actix_web::{HttpResponse, web};
 use epop_core::CalendarEventId;
 use uuid::Uuid;
 
 /// Deletes one of the caller's events.
-#[utoipa::path(delete, path = "/api/calendar-events/{id}", tag = "calendar", security(("bearer" = [])),
+#[utoipa::path(tag = "calendar", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
     responses((status = 204, description = "Deleted"), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn delete(
+#[delete("/calendar-events/{id}")]
+pub(crate) async fn delete(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,

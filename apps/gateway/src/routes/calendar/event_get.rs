@@ -1,19 +1,20 @@
 //! # GET /api/calendar-events/{id}
 
-use super::CalendarEventSchema;
 use crate::error::{ApiError, Problem};
 use crate::extract::AuthUser;
 use crate::state::AppState;
+use actix_web::get;
 use actix_web::web;
 use epop_calendar::CalendarEvent;
 use epop_core::CalendarEventId;
 use uuid::Uuid;
 
 /// One of the caller's events (`404` for anyone else's).
-#[utoipa::path(get, path = "/api/calendar-events/{id}", tag = "calendar", security(("bearer" = [])),
+#[utoipa::path(tag = "calendar", security(("bearer" = [])),
     params(("id" = Uuid, Path)),
-    responses((status = 200, body = CalendarEventSchema), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn get(
+    responses((status = 200, body = CalendarEvent), (status = 401, body = Problem), (status = 404, body = Problem)))]
+#[get("/calendar-events/{id}")]
+pub(crate) async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,

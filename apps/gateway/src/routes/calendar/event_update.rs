@@ -1,9 +1,10 @@
 //! # PUT /api/calendar-events/{id}
 
-use super::{CalendarEventSchema, after_start};
+use super::after_start;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::state::AppState;
+use actix_web::put;
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use epop_calendar::{CalendarEvent, EventChanges};
@@ -16,9 +17,11 @@ use uuid::Uuid;
 pub struct UpdateEventRequest {
     /// 1..=200 characters.
     #[garde(length(chars, min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     /// At most 10,000 characters; `""` clears it.
     #[garde(length(chars, max = 10_000))]
+    #[schema(max_length = 10_000)]
     pub description: Option<String>,
     /// RFC 3339 start; must stay before the (new or stored) `end_time`.
     #[garde(skip)]
@@ -30,15 +33,16 @@ pub struct UpdateEventRequest {
 
 /// Changes the given fields of one of the caller's events, validated against the stored values (an
 /// `end_time` before the stored `start_time` is `422`, field `end_time`).
-#[utoipa::path(put, path = "/api/calendar-events/{id}", tag = "calendar", security(("bearer" = [])),
+#[utoipa::path(tag = "calendar", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = UpdateEventRequest,
     responses(
-        (status = 200, body = CalendarEventSchema),
+        (status = 200, body = CalendarEvent),
         (status = 401, body = Problem),
         (status = 404, body = Problem),
         (status = 422, description = "Over-long fields, or the event would not end after it starts", body = Problem),
     ))]
-pub async fn update(
+#[put("/calendar-events/{id}")]
+pub(crate) async fn update(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,

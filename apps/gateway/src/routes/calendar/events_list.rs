@@ -1,9 +1,10 @@
 //! # GET /api/calendar-events
 
-use super::{CalendarEventPageSchema, not_before_from};
+use super::not_before_from;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query, page_request};
 use crate::state::AppState;
+use actix_web::get;
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use epop_calendar::CalendarEvent;
@@ -22,6 +23,7 @@ pub struct EventsQuery {
     pub to: Option<DateTime<Utc>>,
     /// Page size, 1..=100 (default 50).
     #[garde(range(min = 1, max = 100))]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u16>,
     /// Cursor from the previous page.
     #[garde(skip)]
@@ -32,14 +34,15 @@ pub struct EventsQuery {
 /// `end_time > from`; either bound may be left out), by `start_time` then `id`. Later pages walk the list as
 /// it stood at the first page: events created since are left out, and an event moved meanwhile is placed by
 /// its new start time.
-#[utoipa::path(get, path = "/api/calendar-events", tag = "calendar", security(("bearer" = [])), params(EventsQuery),
+#[utoipa::path(tag = "calendar", security(("bearer" = [])), params(EventsQuery),
     responses(
-        (status = 200, body = CalendarEventPageSchema),
+        (status = 200, body = Page<CalendarEvent>),
         (status = 400, description = "Bad cursor", body = Problem),
         (status = 401, body = Problem),
         (status = 422, description = "`from`/`to` not RFC 3339, `to` before `from`, or a bad `limit`", body = Problem),
     ))]
-pub async fn list(
+#[get("/calendar-events")]
+pub(crate) async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
     query: Query<EventsQuery>,

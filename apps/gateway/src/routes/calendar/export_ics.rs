@@ -4,6 +4,7 @@ use super::not_before_from;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query};
 use crate::state::AppState;
+use actix_web::get;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION};
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -23,13 +24,14 @@ pub struct ExportQuery {
 
 /// The caller's events in `[from, to)` (as `GET /api/calendar-events` selects them) as one RFC 5545
 /// calendar: not paged, the earliest 10,000 events at most. `UID` is `<id>@epop`; times are UTC.
-#[utoipa::path(get, path = "/api/calendar-events.ics", tag = "calendar", security(("bearer" = [])), params(ExportQuery),
+#[utoipa::path(tag = "calendar", security(("bearer" = [])), params(ExportQuery),
     responses(
         (status = 200, description = "An iCalendar object", content_type = "text/calendar", body = String),
         (status = 401, body = Problem),
         (status = 422, description = "`from`/`to` not RFC 3339, or `to` before `from`", body = Problem),
     ))]
-pub async fn export(
+#[get("/calendar-events.ics")]
+pub(crate) async fn export(
     state: web::Data<AppState>,
     user: AuthUser,
     query: Query<ExportQuery>,

@@ -1,7 +1,7 @@
 //! `/api/calendar-events` and `/api/calendar-events.ics`: the caller's own calendar events.
 //!
-//! Responses serialize the calendar crate's `CalendarEvent`, whose JSON is the contract's; the `*Schema`
-//! types below only describe that shape for the OpenAPI document.
+//! Responses serialize the calendar crate's `CalendarEvent`, which also describes itself to the OpenAPI document
+//! (its `openapi` feature).
 
 pub mod event_create;
 pub mod event_delete;
@@ -11,36 +11,6 @@ pub mod events_list;
 pub mod export_ics;
 
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
-
-/// OpenAPI shape of a calendar event.
-#[derive(utoipa::ToSchema)]
-#[expect(
-    dead_code,
-    reason = "describes the calendar crate's JSON for the OpenAPI document only"
-)]
-pub struct CalendarEventSchema {
-    id: Uuid,
-    title: String,
-    /// Empty when none was given.
-    description: String,
-    start_time: DateTime<Utc>,
-    /// Always after `start_time`.
-    end_time: DateTime<Utc>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-/// OpenAPI shape of a page of calendar events.
-#[derive(utoipa::ToSchema)]
-#[expect(
-    dead_code,
-    reason = "describes the calendar crate's JSON for the OpenAPI document only"
-)]
-pub struct CalendarEventPageSchema {
-    items: Vec<CalendarEventSchema>,
-    next_cursor: Option<String>,
-}
 
 /// garde rule for `end_time`: after `start_time` when both are given (so a body with other problems lists
 /// this one too; the service checks again, against stored values on updates).

@@ -1,17 +1,19 @@
 //! # GET /api/conversations
 
-use super::{ConversationPageSchema, PageQuery};
+use super::PageQuery;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query, page_request};
 use crate::state::AppState;
+use actix_web::get;
 use actix_web::web;
 use epop_chat::Conversation;
 use epop_core::Page;
 
 /// The caller's conversations, most recent activity first.
-#[utoipa::path(get, path = "/api/conversations", tag = "chat", security(("bearer" = [])), params(PageQuery),
-    responses((status = 200, body = ConversationPageSchema), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)))]
-pub async fn list(
+#[utoipa::path(tag = "chat", security(("bearer" = [])), params(PageQuery),
+    responses((status = 200, body = Page<Conversation>), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)))]
+#[get("/conversations")]
+pub(crate) async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
     query: Query<PageQuery>,

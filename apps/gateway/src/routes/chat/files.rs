@@ -6,6 +6,7 @@ use crate::routes::required;
 use crate::state::AppState;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
+use actix_web::{get, post};
 use epop_chat::UploadRequest;
 use epop_core::AttachmentId;
 use serde::Deserialize;
@@ -16,7 +17,7 @@ use uuid::Uuid;
 pub struct PresignUploadRequest {
     /// The file's name, 1..=255 characters (shown to users; never part of the storage key).
     #[garde(required, length(chars, min = 1, max = 255))]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 255)]
     pub file_name: Option<String>,
     /// Its MIME type, e.g. `image/png`.
     #[garde(
@@ -24,29 +25,16 @@ pub struct PresignUploadRequest {
         length(max = 255),
         pattern(r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$")
     )]
-    #[schema(value_type = String)]
+    #[schema(
+        value_type = String,
+        max_length = 255,
+        pattern = r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*$"
+    )]
     pub content_type: Option<String>,
     /// Its exact size in bytes (at most `EPOP_MAX_UPLOAD_BYTES`).
     #[garde(required)]
     #[schema(value_type = u64)]
     pub file_size: Option<u64>,
-}
-
-/// An upload slot: send `PUT url` with exactly `headers` and the file as the body.
-#[derive(utoipa::ToSchema)]
-#[expect(
-    dead_code,
-    reason = "describes the chat crate's JSON for the OpenAPI document only"
-)]
-pub struct UploadSlotSchema {
-    attachment_id: Uuid,
-    url: String,
-    /// Always `PUT`.
-    method: String,
-    /// Headers to send unchanged (`Content-Type`; on S3 also the signed `Content-Length` and
-    /// `If-None-Match: *`, which makes the URL single-use where the store honours conditional writes).
-    headers: std::collections::BTreeMap<String, String>,
-    expires_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// Reserves an upload: a presigned URL for exactly this object, valid for 15 minutes and for one upload (a
@@ -55,15 +43,16 @@ pub struct UploadSlotSchema {
 /// `EPOP_MAX_UNATTACHED_BYTES` declared bytes (default 1 GiB) not yet attached to a message; past either,
 /// `429` with `Retry-After` (the seconds until the oldest unattached upload expires; attaching frees a slot at
 /// once). Unattached uploads expire after 24 hours.
-#[utoipa::path(post, path = "/api/files/presign-upload", tag = "files", security(("bearer" = [])), request_body = PresignUploadRequest,
+#[utoipa::path(tag = "files", security(("bearer" = [])), request_body = PresignUploadRequest,
     responses(
-        (status = 201, body = UploadSlotSchema),
+        (status = 201, body = epop_chat::UploadSlot),
         (status = 401, body = Problem),
         (status = 413, description = "`file_size` over `EPOP_MAX_UPLOAD_BYTES` (or over `EPOP_MAX_UNATTACHED_BYTES`, so it could never fit)", body = Problem),
         (status = 422, body = Problem),
         (status = 429, description = "The caller holds `EPOP_MAX_OPEN_UPLOADS` unattached uploads, or this one would take their declared bytes over `EPOP_MAX_UNATTACHED_BYTES`; `Retry-After` says when the oldest expires", body = Problem),
     ))]
-pub async fn presign_upload(
+#[post("/files/presign-upload")]
+pub(crate) async fn presign_upload(
     state: web::Data<AppState>,
     user: AuthUser,
     body: Json<PresignUploadRequest>,
@@ -81,13 +70,14 @@ pub async fn presign_upload(
 /// Redirects to a 5-minute download URL, for the uploader or members of the conversation it was posted in.
 /// The stored object is checked first: it must have the declared size and, once attached, the ETag recorded
 /// when it was attached (a replacement is never served: `404`).
-#[utoipa::path(get, path = "/api/files/{id}", tag = "files", security(("bearer" = [])), params(("id" = Uuid, Path)),
+#[utoipa::path(tag = "files", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses(
         (status = 302, description = "`Location` is the download URL"),
         (status = 401, body = Problem),
         (status = 404, description = "No such file, not visible to the caller, not uploaded yet, or its stored object is not the one uploaded and attached", body = Problem),
     ))]
-pub async fn download(
+#[get("/files/{id}")]
+pub(crate) async fn download(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,

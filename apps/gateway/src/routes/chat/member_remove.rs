@@ -3,12 +3,13 @@
 use crate::error::{ApiError, Problem};
 use crate::extract::AuthUser;
 use crate::state::AppState;
+use actix_web::delete;
 use actix_web::{HttpResponse, web};
 use epop_core::{ConversationId, UserId};
 use uuid::Uuid;
 
 /// Leaves a group, or (its creator only) removes someone from it.
-#[utoipa::path(delete, path = "/api/conversations/{id}/members/{user_id}", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(tag = "chat", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("user_id" = Uuid, Path)),
     responses(
         (status = 204, description = "Removed"),
@@ -17,7 +18,8 @@ use uuid::Uuid;
         (status = 404, body = Problem),
         (status = 422, description = "A direct conversation cannot be left", body = Problem),
     ))]
-pub async fn remove(
+#[delete("/conversations/{id}/members/{user_id}")]
+pub(crate) async fn remove(
     state: web::Data<AppState>,
     user: AuthUser,
     path: web::Path<(Uuid, Uuid)>,

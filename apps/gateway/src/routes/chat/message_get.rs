@@ -1,18 +1,19 @@
 //! # GET /api/messages/{id}
 
-use super::MessageSchema;
 use crate::error::{ApiError, Problem};
 use crate::extract::AuthUser;
 use crate::state::AppState;
+use actix_web::get;
 use actix_web::web;
 use epop_chat::Message;
 use epop_core::MessageId;
 use uuid::Uuid;
 
 /// A message of one of the caller's conversations.
-#[utoipa::path(get, path = "/api/messages/{id}", tag = "chat", security(("bearer" = [])), params(("id" = Uuid, Path)),
-    responses((status = 200, body = MessageSchema), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn get(
+#[utoipa::path(tag = "chat", security(("bearer" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = Message), (status = 401, body = Problem), (status = 404, body = Problem)))]
+#[get("/messages/{id}")]
+pub(crate) async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,

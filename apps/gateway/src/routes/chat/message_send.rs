@@ -1,10 +1,10 @@
 //! # POST /api/conversations/{id}/messages
 
-use super::MessageSchema;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::state::AppState;
 use actix_web::http::header::LOCATION;
+use actix_web::post;
 use actix_web::{HttpResponse, web};
 use epop_chat::Sent;
 use epop_core::{AttachmentId, ConversationId};
@@ -20,23 +20,26 @@ pub struct SendMessageRequest {
     pub content: Option<String>,
     /// An idempotency key: the same one again returns the first message and stores nothing.
     #[garde(custom(crate::rules::client_id))]
+    #[schema(min_length = 1, max_length = 128)]
     pub client_id: Option<String>,
     /// Uploaded files to attach (from `POST /api/files/presign-upload`, uploaded by the caller).
     #[garde(length(max = 20))]
+    #[schema(max_items = 20)]
     pub attachment_ids: Option<Vec<Uuid>>,
 }
 
 /// Posts a message. A repeated `client_id` answers `200` with the first message.
-#[utoipa::path(post, path = "/api/conversations/{id}/messages", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(tag = "chat", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = SendMessageRequest,
     responses(
-        (status = 201, body = MessageSchema),
-        (status = 200, description = "The message first sent with this `client_id`", body = MessageSchema),
+        (status = 201, body = epop_chat::Message),
+        (status = 200, description = "The message first sent with this `client_id`", body = epop_chat::Message),
         (status = 401, body = Problem),
         (status = 404, description = "Not a member, or the first message with this `client_id` was deleted", body = Problem),
         (status = 422, body = Problem),
     ))]
-pub async fn send(
+#[post("/conversations/{id}/messages")]
+pub(crate) async fn send(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,

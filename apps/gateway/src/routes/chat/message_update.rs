@@ -1,10 +1,10 @@
 //! # PUT /api/messages/{id}
 
-use super::MessageSchema;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::routes::required;
 use crate::state::AppState;
+use actix_web::put;
 use actix_web::web;
 use epop_chat::Message;
 use epop_core::MessageId;
@@ -16,15 +16,16 @@ use uuid::Uuid;
 pub struct EditMessageRequest {
     /// The text, at most 10,000 characters.
     #[garde(required, length(chars, max = 10_000))]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, max_length = 10_000)]
     pub content: Option<String>,
 }
 
 /// Edits the caller's own message (`403` for other members' messages).
-#[utoipa::path(put, path = "/api/messages/{id}", tag = "chat", security(("bearer" = [])), params(("id" = Uuid, Path)),
+#[utoipa::path(tag = "chat", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = EditMessageRequest,
-    responses((status = 200, body = MessageSchema), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn update(
+    responses((status = 200, body = Message), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+#[put("/messages/{id}")]
+pub(crate) async fn update(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,

@@ -1,9 +1,9 @@
 //! # GET /api/conversations/{id}/messages
 
-use super::MessagePageSchema;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query};
 use crate::state::AppState;
+use actix_web::get;
 use actix_web::web;
 use epop_chat::Message;
 use epop_chat::MessagePage as Direction;
@@ -16,6 +16,7 @@ use uuid::Uuid;
 pub struct MessagesQuery {
     /// Page size, 1..=100 (default 50).
     #[garde(range(min = 1, max = 100))]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u16>,
     /// Cursor from the previous page (older pages, or forward after an `after` page).
     #[garde(skip)]
@@ -26,16 +27,17 @@ pub struct MessagesQuery {
 }
 
 /// Messages newest first; with `after`, everything newer than that message, oldest first.
-#[utoipa::path(get, path = "/api/conversations/{id}/messages", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(tag = "chat", security(("bearer" = [])),
     params(("id" = Uuid, Path), MessagesQuery),
     responses(
-        (status = 200, body = MessagePageSchema),
+        (status = 200, body = Page<Message>),
         (status = 400, description = "Bad cursor", body = Problem),
         (status = 401, body = Problem),
         (status = 404, body = Problem),
         (status = 422, description = "Bad `limit`, or `after` from another conversation", body = Problem),
     ))]
-pub async fn list(
+#[get("/conversations/{id}/messages")]
+pub(crate) async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,

@@ -3,6 +3,7 @@
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, OptionalJson};
 use crate::state::AppState;
+use actix_web::post;
 use actix_web::{HttpResponse, web};
 use epop_core::{ConversationId, MessageId};
 use serde::Deserialize;
@@ -17,7 +18,7 @@ pub struct ReadRequest {
 }
 
 /// Moves the caller's read position forward (never back) and tells the other members.
-#[utoipa::path(post, path = "/api/conversations/{id}/read", tag = "chat", security(("bearer" = [])),
+#[utoipa::path(tag = "chat", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body(content = Option<ReadRequest>, description = "Optional"),
     responses(
         (status = 204, description = "Read position moved (or already further)"),
@@ -25,7 +26,8 @@ pub struct ReadRequest {
         (status = 404, body = Problem),
         (status = 422, description = "A message of another conversation", body = Problem),
     ))]
-pub async fn read(
+#[post("/conversations/{id}/read")]
+pub(crate) async fn read(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,

@@ -1,10 +1,10 @@
 //! # GET /api/search/messages
 
-use super::MessagePageSchema;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query, page_request};
 use crate::routes::required;
 use crate::state::AppState;
+use actix_web::get;
 use actix_web::web;
 use epop_chat::Message;
 use epop_core::ConversationId;
@@ -17,13 +17,14 @@ use uuid::Uuid;
 pub struct SearchQuery {
     /// Words to find (all of them); in Chinese or Japanese text, a run of two or more characters is a word.
     #[garde(required, length(chars, min = 1, max = 500))]
-    #[param(value_type = String)]
+    #[param(value_type = String, min_length = 1, max_length = 500)]
     pub q: Option<String>,
-    /// Only this conversation.
+    /// Only this conversation; one the caller is not in is `404`.
     #[garde(skip)]
     pub conversation_id: Option<Uuid>,
     /// Page size, 1..=100 (default 50).
     #[garde(range(min = 1, max = 100))]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u16>,
     /// Cursor from the previous page.
     #[garde(skip)]
@@ -31,15 +32,16 @@ pub struct SearchQuery {
 }
 
 /// Messages of the caller's conversations matching every word of `q`, best match first, then newest.
-#[utoipa::path(get, path = "/api/search/messages", tag = "chat", security(("bearer" = [])), params(SearchQuery),
+#[utoipa::path(tag = "chat", security(("bearer" = [])), params(SearchQuery),
     responses(
-        (status = 200, body = MessagePageSchema),
+        (status = 200, body = Page<Message>),
         (status = 400, body = Problem),
         (status = 401, body = Problem),
         (status = 404, description = "`conversation_id` of a conversation the caller is not in", body = Problem),
         (status = 422, description = "Empty `q`", body = Problem),
     ))]
-pub async fn search(
+#[get("/search/messages")]
+pub(crate) async fn search(
     state: web::Data<AppState>,
     user: AuthUser,
     query: Query<SearchQuery>,

@@ -1,9 +1,9 @@
 //! # GET /api/notifications
 
-use super::NotificationPageSchema;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query, page_request};
 use crate::state::AppState;
+use actix_web::get;
 use actix_web::web;
 use epop_notifications::Notification;
 use serde::{Deserialize, Serialize};
@@ -11,11 +11,12 @@ use serde::{Deserialize, Serialize};
 /// Filter and paging.
 #[derive(Debug, Deserialize, garde::Validate, utoipa::IntoParams)]
 pub struct NotificationsQuery {
-    /// Only unread notifications.
+    /// `true`: only the unread ones; absent or `false`: all.
     #[garde(skip)]
     pub unread: Option<bool>,
     /// Page size, 1..=100 (default 50).
     #[garde(range(min = 1, max = 100))]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u16>,
     /// Cursor from the previous page.
     #[garde(skip)]
@@ -23,17 +24,21 @@ pub struct NotificationsQuery {
 }
 
 /// A page of notifications with the unread count.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct NotificationPage {
+    /// Newest first.
     items: Vec<Notification>,
+    /// `null` on the last page.
     next_cursor: Option<String>,
+    /// The caller's unread notifications in all, not only on this page.
     unread_count: i64,
 }
 
 /// The caller's notifications, newest first, with how many are unread.
-#[utoipa::path(get, path = "/api/notifications", tag = "notifications", security(("bearer" = [])), params(NotificationsQuery),
-    responses((status = 200, body = NotificationPageSchema), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)))]
-pub async fn list(
+#[utoipa::path(tag = "notifications", security(("bearer" = [])), params(NotificationsQuery),
+    responses((status = 200, body = NotificationPage), (status = 400, body = Problem), (status = 401, body = Problem), (status = 422, body = Problem)))]
+#[get("/notifications")]
+pub(crate) async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
     query: Query<NotificationsQuery>,

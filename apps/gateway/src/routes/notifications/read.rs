@@ -3,14 +3,16 @@
 use crate::error::{ApiError, Problem};
 use crate::extract::AuthUser;
 use crate::state::AppState;
+use actix_web::post;
 use actix_web::{HttpResponse, web};
 use epop_core::NotificationId;
 use uuid::Uuid;
 
 /// Marks one of the caller's notifications read (`404` for anyone else's).
-#[utoipa::path(post, path = "/api/notifications/{id}/read", tag = "notifications", security(("bearer" = [])), params(("id" = Uuid, Path)),
+#[utoipa::path(tag = "notifications", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 204, description = "Read"), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn read(
+#[post("/notifications/{id}/read")]
+pub(crate) async fn read(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,

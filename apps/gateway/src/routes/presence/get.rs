@@ -4,6 +4,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query};
 use crate::realtime::presence::PresenceStatus;
 use crate::state::AppState;
+use actix_web::get;
 use actix_web::web;
 use epop_core::{FieldError, UserId};
 use serde::{Deserialize, Serialize};
@@ -17,6 +18,7 @@ pub const MAX_USER_IDS: usize = 100;
 pub struct PresenceQuery {
     /// Comma-separated user ids, 1 to 100.
     #[garde(length(max = 4000))]
+    #[param(value_type = String, max_length = 4000, pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}(,[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}){0,99}$")]
     pub user_ids: Option<String>,
 }
 
@@ -55,13 +57,14 @@ fn parse_ids(raw: Option<&str>) -> Result<Vec<UserId>, ApiError> {
 /// The presence of up to 100 users, on demand: `online` while they have a socket connected on any node,
 /// `offline` with when they were last seen otherwise. Users who share no conversation with the caller are left
 /// out.
-#[utoipa::path(get, path = "/api/presence", tag = "presence", security(("bearer" = [])), params(PresenceQuery),
+#[utoipa::path(tag = "presence", security(("bearer" = [])), params(PresenceQuery),
     responses(
         (status = 200, body = PresenceList),
         (status = 401, body = Problem),
         (status = 422, description = "`user_ids` missing, malformed or more than 100", body = Problem),
     ))]
-pub async fn get(
+#[get("/presence")]
+pub(crate) async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
     query: Query<PresenceQuery>,

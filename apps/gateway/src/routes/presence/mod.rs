@@ -1,3 +1,3 @@
-//! `/api/presence`: who is online, on demand (an EPOP addition to CONTRACT section 7).
+//! `/api/presence`: who is online, on demand (`docs/api.md`, Presence).
 
 pub mod get;

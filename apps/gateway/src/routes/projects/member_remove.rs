@@ -4,13 +4,14 @@ use super::actor;
 use crate::error::{ApiError, Problem};
 use crate::extract::AuthUser;
 use crate::state::AppState;
+use actix_web::delete;
 use actix_web::{HttpResponse, web};
 use epop_core::{ProjectId, UserId};
 use uuid::Uuid;
 
 /// Leaves a project, or (an `owner` or `admin`) removes a member; only an owner removes an owner. Their open
 /// tasks in the project are unassigned.
-#[utoipa::path(delete, path = "/api/projects/{id}/members/{user_id}", tag = "projects", security(("bearer" = [])),
+#[utoipa::path(tag = "projects", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("user_id" = Uuid, Path)),
     responses(
         (status = 204, description = "Removed"),
@@ -19,7 +20,8 @@ use uuid::Uuid;
         (status = 404, description = "No such project or member", body = Problem),
         (status = 409, description = "The last owner", body = Problem),
     ))]
-pub async fn remove(
+#[delete("/projects/{id}/members/{user_id}")]
+pub(crate) async fn remove(
     state: web::Data<AppState>,
     user: AuthUser,
     path: web::Path<(Uuid, Uuid)>,

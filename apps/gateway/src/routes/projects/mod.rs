@@ -1,8 +1,8 @@
 //! `/api/projects` and `/api/tasks`.
 //!
-//! Responses serialize the projects crate's own types (`Project`, `Task`), whose JSON is the contract's; the
-//! `*Schema` types below only describe those shapes for the OpenAPI document. Who may do what is decided in
-//! the projects crate (`epop_projects::access`), never here.
+//! Responses serialize the projects crate's own types (`Project`, `Task`), which also describe themselves to the
+//! OpenAPI document (its `openapi` feature). Who may do what is decided in the projects crate
+//! (`epop_projects::access`), never here.
 
 pub mod member_add;
 pub mod member_remove;
@@ -119,79 +119,6 @@ pub(crate) fn if_match(req: &HttpRequest) -> Option<IfMatch> {
 /// A `200` answer with the task and its `ETag`.
 pub(crate) fn task_response(mut builder: HttpResponseBuilder, task: &Task) -> HttpResponse {
     builder.insert_header((ETAG, etag(task.version))).json(task)
-}
-
-/// OpenAPI shape of a project member.
-#[derive(utoipa::ToSchema)]
-#[expect(
-    dead_code,
-    reason = "describes the projects crate's JSON for the OpenAPI document only"
-)]
-pub struct ProjectMemberSchema {
-    user_id: Uuid,
-    /// `owner`, `admin`, `member` or `viewer`.
-    role: String,
-}
-
-/// OpenAPI shape of a project.
-#[derive(utoipa::ToSchema)]
-#[expect(
-    dead_code,
-    reason = "describes the projects crate's JSON for the OpenAPI document only"
-)]
-pub struct ProjectSchema {
-    id: Uuid,
-    name: String,
-    description: String,
-    /// An owner of the project (its creator while they remain one).
-    owner_id: Uuid,
-    /// `active`, `on_hold`, `completed` or `archived`.
-    status: String,
-    /// In the order they joined.
-    members: Vec<ProjectMemberSchema>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-/// OpenAPI shape of a task.
-#[derive(utoipa::ToSchema)]
-#[expect(
-    dead_code,
-    reason = "describes the projects crate's JSON for the OpenAPI document only"
-)]
-pub struct TaskSchema {
-    id: Uuid,
-    project_id: Uuid,
-    title: String,
-    description: String,
-    /// `todo`, `in_progress`, `in_review` or `done`.
-    status: String,
-    assigned_to: Option<Uuid>,
-    due_date: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-/// OpenAPI shape of a page of projects.
-#[derive(utoipa::ToSchema)]
-#[expect(
-    dead_code,
-    reason = "describes the projects crate's JSON for the OpenAPI document only"
-)]
-pub struct ProjectPageSchema {
-    items: Vec<ProjectSchema>,
-    next_cursor: Option<String>,
-}
-
-/// OpenAPI shape of a page of tasks.
-#[derive(utoipa::ToSchema)]
-#[expect(
-    dead_code,
-    reason = "describes the projects crate's JSON for the OpenAPI document only"
-)]
-pub struct TaskPageSchema {
-    items: Vec<TaskSchema>,
-    next_cursor: Option<String>,
 }
 
 #[cfg(test)]

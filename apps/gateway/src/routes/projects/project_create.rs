@@ -1,13 +1,16 @@
 //! # POST /api/projects
 
-use super::{ProjectSchema, actor};
+use super::actor;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::routes::required;
 use crate::state::AppState;
 use actix_web::http::header::LOCATION;
+use actix_web::post;
 use actix_web::{HttpResponse, web};
-use epop_projects::{NewProject, ProjectStatus};
+use epop_projects::NewProject;
+use epop_projects::Project;
+use epop_projects::ProjectStatus;
 use serde::Deserialize;
 
 /// A new project.
@@ -15,25 +18,26 @@ use serde::Deserialize;
 pub struct CreateProjectRequest {
     /// 1..=200 characters.
     #[garde(required, length(chars, min = 1, max = 200))]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// At most 10,000 characters (default empty).
     #[garde(length(chars, max = 10_000))]
+    #[schema(max_length = 10_000)]
     pub description: Option<String>,
     /// `active` (default), `on_hold`, `completed` or `archived`.
     #[garde(skip)]
-    #[schema(value_type = Option<String>)]
     pub status: Option<ProjectStatus>,
 }
 
 /// Creates a project; the caller is its `owner`.
-#[utoipa::path(post, path = "/api/projects", tag = "projects", security(("bearer" = [])), request_body = CreateProjectRequest,
+#[utoipa::path(tag = "projects", security(("bearer" = [])), request_body = CreateProjectRequest,
     responses(
-        (status = 201, description = "Created; `Location` points at it", body = ProjectSchema),
+        (status = 201, description = "Created; `Location` points at it", body = Project),
         (status = 401, body = Problem),
         (status = 422, body = Problem),
     ))]
-pub async fn create(
+#[post("/projects")]
+pub(crate) async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
     body: Json<CreateProjectRequest>,

@@ -4,15 +4,17 @@ use super::actor;
 use crate::error::{ApiError, Problem};
 use crate::extract::AuthUser;
 use crate::state::AppState;
+use actix_web::delete;
 use actix_web::{HttpResponse, web};
 use epop_core::ProjectId;
 use uuid::Uuid;
 
 /// Deletes a project and its tasks (`owner` only; `403` for other members).
-#[utoipa::path(delete, path = "/api/projects/{id}", tag = "projects", security(("bearer" = [])), params(("id" = Uuid, Path)),
+#[utoipa::path(tag = "projects", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses((status = 204, description = "Deleted with its tasks"), (status = 401, body = Problem),
         (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn delete(
+#[delete("/projects/{id}")]
+pub(crate) async fn delete(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,

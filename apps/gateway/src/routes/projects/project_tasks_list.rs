@@ -1,12 +1,14 @@
 //! # GET /api/projects/{id}/tasks
 
-use super::{TaskPageSchema, actor, assignee};
+use super::{actor, assignee};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query, page_request};
 use crate::state::AppState;
+use actix_web::get;
 use actix_web::web;
 use epop_core::{Page, ProjectId};
-use epop_projects::{ProjectTaskFilter, Task, TaskStatus};
+use epop_projects::TaskStatus;
+use epop_projects::{ProjectTaskFilter, Task};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -15,13 +17,18 @@ use uuid::Uuid;
 pub struct ProjectTasksQuery {
     /// Only tasks with this status.
     #[garde(skip)]
-    #[param(value_type = Option<String>)]
+    #[param(inline, nullable = false)]
     pub status: Option<TaskStatus>,
     /// Only tasks assigned to this user (`me` for the caller).
     #[garde(length(max = 64))]
+    #[param(
+        max_length = 64,
+        pattern = r"^(me|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"
+    )]
     pub assigned_to: Option<String>,
     /// Page size, 1..=100 (default 50).
     #[garde(range(min = 1, max = 100))]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u16>,
     /// Cursor from the previous page.
     #[garde(skip)]
@@ -29,16 +36,17 @@ pub struct ProjectTasksQuery {
 }
 
 /// A project's tasks, oldest first (by `created_at`, then `id`).
-#[utoipa::path(get, path = "/api/projects/{id}/tasks", tag = "projects", security(("bearer" = [])),
+#[utoipa::path(tag = "projects", security(("bearer" = [])),
     params(("id" = Uuid, Path), ProjectTasksQuery),
     responses(
-        (status = 200, body = TaskPageSchema),
+        (status = 200, body = Page<Task>),
         (status = 400, description = "Bad cursor", body = Problem),
         (status = 401, body = Problem),
         (status = 404, body = Problem),
         (status = 422, body = Problem),
     ))]
-pub async fn list(
+#[get("/projects/{id}/tasks")]
+pub(crate) async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,

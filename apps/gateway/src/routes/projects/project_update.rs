@@ -1,12 +1,14 @@
 //! # PUT /api/projects/{id}
 
-use super::{ProjectSchema, actor};
+use super::actor;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::state::AppState;
+use actix_web::put;
 use actix_web::web;
 use epop_core::ProjectId;
-use epop_projects::{Project, ProjectChanges, ProjectStatus};
+use epop_projects::ProjectStatus;
+use epop_projects::{Project, ProjectChanges};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -15,22 +17,24 @@ use uuid::Uuid;
 pub struct UpdateProjectRequest {
     /// 1..=200 characters.
     #[garde(length(chars, min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
     /// At most 10,000 characters.
     #[garde(length(chars, max = 10_000))]
+    #[schema(max_length = 10_000)]
     pub description: Option<String>,
     /// `active`, `on_hold`, `completed` or `archived`.
     #[garde(skip)]
-    #[schema(value_type = Option<String>)]
     pub status: Option<ProjectStatus>,
 }
 
 /// Changes a project (`owner` or `admin`; `403` for other members).
-#[utoipa::path(put, path = "/api/projects/{id}", tag = "projects", security(("bearer" = [])), params(("id" = Uuid, Path)),
+#[utoipa::path(tag = "projects", security(("bearer" = [])), params(("id" = Uuid, Path)),
     request_body = UpdateProjectRequest,
-    responses((status = 200, body = ProjectSchema), (status = 401, body = Problem), (status = 403, body = Problem),
+    responses((status = 200, body = Project), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn update(
+#[put("/projects/{id}")]
+pub(crate) async fn update(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,

@@ -1,12 +1,14 @@
 //! # GET /api/projects
 
-use super::{ProjectPageSchema, actor};
+use super::actor;
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query, page_request};
 use crate::state::AppState;
+use actix_web::get;
 use actix_web::web;
 use epop_core::Page;
-use epop_projects::{Project, ProjectStatus};
+use epop_projects::Project;
+use epop_projects::ProjectStatus;
 use serde::Deserialize;
 
 /// Filter and paging of the project list.
@@ -14,10 +16,11 @@ use serde::Deserialize;
 pub struct ProjectsQuery {
     /// Only projects with this status: `active`, `on_hold`, `completed` or `archived`.
     #[garde(skip)]
-    #[param(value_type = Option<String>)]
+    #[param(inline, nullable = false)]
     pub status: Option<ProjectStatus>,
     /// Page size, 1..=100 (default 50).
     #[garde(range(min = 1, max = 100))]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u16>,
     /// Cursor from the previous page.
     #[garde(skip)]
@@ -25,14 +28,15 @@ pub struct ProjectsQuery {
 }
 
 /// The projects the caller is a member of (every project for a global admin), oldest first.
-#[utoipa::path(get, path = "/api/projects", tag = "projects", security(("bearer" = [])), params(ProjectsQuery),
+#[utoipa::path(tag = "projects", security(("bearer" = [])), params(ProjectsQuery),
     responses(
-        (status = 200, body = ProjectPageSchema),
+        (status = 200, body = Page<Project>),
         (status = 400, description = "Bad cursor", body = Problem),
         (status = 401, body = Problem),
         (status = 422, description = "Bad `status` or `limit`", body = Problem),
     ))]
-pub async fn list(
+#[get("/projects")]
+pub(crate) async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
     query: Query<ProjectsQuery>,

@@ -1,14 +1,17 @@
 //! # POST /api/projects/{id}/tasks
 
-use super::{DueDate, TaskSchema, actor};
+use super::{DueDate, actor};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::routes::required;
 use crate::state::AppState;
 use actix_web::http::header::{ETAG, LOCATION};
+use actix_web::post;
 use actix_web::{HttpResponse, web};
 use epop_core::{ProjectId, UserId};
-use epop_projects::{NewTask, TaskStatus};
+use epop_projects::NewTask;
+use epop_projects::Task;
+use epop_projects::TaskStatus;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -17,14 +20,14 @@ use uuid::Uuid;
 pub struct CreateTaskRequest {
     /// 1..=200 characters.
     #[garde(required, length(chars, min = 1, max = 200))]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, min_length = 1, max_length = 200)]
     pub title: Option<String>,
     /// At most 10,000 characters (default empty).
     #[garde(length(chars, max = 10_000))]
+    #[schema(max_length = 10_000)]
     pub description: Option<String>,
     /// `todo` (default), `in_progress`, `in_review` or `done`.
     #[garde(skip)]
-    #[schema(value_type = Option<String>)]
     pub status: Option<TaskStatus>,
     /// A member of the project.
     #[garde(skip)]
@@ -36,16 +39,17 @@ pub struct CreateTaskRequest {
 }
 
 /// Creates a task (`viewer`s get `403`); the assignee must be a project member.
-#[utoipa::path(post, path = "/api/projects/{id}/tasks", tag = "projects", security(("bearer" = [])),
+#[utoipa::path(tag = "projects", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = CreateTaskRequest,
     responses(
-        (status = 201, description = "Created; `Location` points at it, `ETag` is its version", body = TaskSchema),
+        (status = 201, description = "Created; `Location` points at it, `ETag` is its version", body = Task),
         (status = 401, body = Problem),
         (status = 403, body = Problem),
         (status = 404, body = Problem),
         (status = 422, description = "Bad fields, or an assignee who is not a member", body = Problem),
     ))]
-pub async fn create(
+#[post("/projects/{id}/tasks")]
+pub(crate) async fn create(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,

@@ -1,21 +1,24 @@
 //! # GET /api/tasks/{id}
 
-use super::{TaskSchema, actor, task_response};
+use super::{actor, task_response};
 use crate::error::{ApiError, Problem};
 use crate::extract::AuthUser;
 use crate::state::AppState;
+use actix_web::get;
 use actix_web::{HttpResponse, web};
 use epop_core::TaskId;
+use epop_projects::Task;
 use uuid::Uuid;
 
 /// A task of a project the caller can see, with its version as `ETag`.
-#[utoipa::path(get, path = "/api/tasks/{id}", tag = "projects", security(("bearer" = [])), params(("id" = Uuid, Path)),
+#[utoipa::path(tag = "projects", security(("bearer" = [])), params(("id" = Uuid, Path)),
     responses(
-        (status = 200, description = "The task; `ETag` is its version", body = TaskSchema),
+        (status = 200, description = "The task; `ETag` is its version", body = Task),
         (status = 401, body = Problem),
         (status = 404, body = Problem),
     ))]
-pub async fn get(
+#[get("/tasks/{id}")]
+pub(crate) async fn get(
     state: web::Data<AppState>,
     user: AuthUser,
     id: web::Path<Uuid>,

@@ -1,12 +1,15 @@
 //! # PUT /api/tasks/{id}
 
-use super::{DueDate, TaskSchema, actor, double_option, if_match, task_response};
+use super::{DueDate, actor, double_option, if_match, task_response};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Json};
 use crate::state::AppState;
+use actix_web::put;
 use actix_web::{HttpRequest, HttpResponse, web};
 use epop_core::{TaskId, UserId};
-use epop_projects::{TaskChanges, TaskStatus};
+use epop_projects::Task;
+use epop_projects::TaskChanges;
+use epop_projects::TaskStatus;
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -15,13 +18,14 @@ use uuid::Uuid;
 pub struct UpdateTaskRequest {
     /// 1..=200 characters.
     #[garde(length(chars, min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub title: Option<String>,
     /// At most 10,000 characters.
     #[garde(length(chars, max = 10_000))]
+    #[schema(max_length = 10_000)]
     pub description: Option<String>,
     /// `todo`, `in_progress`, `in_review` or `done`.
     #[garde(skip)]
-    #[schema(value_type = Option<String>)]
     pub status: Option<TaskStatus>,
     /// A member of the project, or `null` to unassign.
     #[garde(skip)]
@@ -37,18 +41,19 @@ pub struct UpdateTaskRequest {
 
 /// Changes a task (`viewer`s get `403`). With `If-Match`, the task must still have that version (`412`
 /// otherwise). Answers the task with its new `ETag`.
-#[utoipa::path(put, path = "/api/tasks/{id}", tag = "projects", security(("bearer" = [])),
+#[utoipa::path(tag = "projects", security(("bearer" = [])),
     params(("id" = Uuid, Path), ("If-Match" = Option<String>, Header, description = "The `ETag` the change is based on")),
     request_body = UpdateTaskRequest,
     responses(
-        (status = 200, description = "The task; `ETag` is its new version", body = TaskSchema),
+        (status = 200, description = "The task; `ETag` is its new version", body = Task),
         (status = 401, body = Problem),
         (status = 403, body = Problem),
         (status = 404, body = Problem),
         (status = 412, description = "The task changed since that `ETag`", body = Problem),
         (status = 422, description = "Bad fields, or an assignee who is not a member", body = Problem),
     ))]
-pub async fn update(
+#[put("/tasks/{id}")]
+pub(crate) async fn update(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: AuthUser,

@@ -1,12 +1,14 @@
 //! # GET /api/tasks
 
-use super::{DueDate, TaskPageSchema, actor, assignee};
+use super::{DueDate, actor, assignee};
 use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, Query, page_request};
 use crate::state::AppState;
+use actix_web::get;
 use actix_web::web;
 use epop_core::Page;
-use epop_projects::{Task, TaskFilter, TaskStatus};
+use epop_projects::TaskStatus;
+use epop_projects::{Task, TaskFilter};
 use serde::Deserialize;
 
 /// Filters and paging of the tasks across projects.
@@ -14,17 +16,22 @@ use serde::Deserialize;
 pub struct TasksQuery {
     /// `me` or a user id: only tasks assigned to them.
     #[garde(length(max = 64))]
+    #[param(
+        max_length = 64,
+        pattern = r"^(me|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12})?$"
+    )]
     pub assigned_to: Option<String>,
     /// Only tasks with this status.
     #[garde(skip)]
-    #[param(value_type = Option<String>)]
+    #[param(inline, nullable = false)]
     pub status: Option<TaskStatus>,
     /// Only tasks due strictly before this RFC 3339 timestamp or `YYYY-MM-DD` date (midnight UTC).
     #[garde(skip)]
-    #[param(value_type = Option<String>)]
+    #[param(value_type = Option<String>, format = DateTime)]
     pub due_before: Option<DueDate>,
     /// Page size, 1..=100 (default 50).
     #[garde(range(min = 1, max = 100))]
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u16>,
     /// Cursor from the previous page.
     #[garde(skip)]
@@ -32,14 +39,15 @@ pub struct TasksQuery {
 }
 
 /// Tasks across every project the caller can see, by `due_date` (tasks without one last), then `id`.
-#[utoipa::path(get, path = "/api/tasks", tag = "projects", security(("bearer" = [])), params(TasksQuery),
+#[utoipa::path(tag = "projects", security(("bearer" = [])), params(TasksQuery),
     responses(
-        (status = 200, body = TaskPageSchema),
+        (status = 200, body = Page<Task>),
         (status = 400, description = "Bad cursor", body = Problem),
         (status = 401, body = Problem),
         (status = 422, body = Problem),
     ))]
-pub async fn list(
+#[get("/tasks")]
+pub(crate) async fn list(
     state: web::Data<AppState>,
     user: AuthUser,
     query: Query<TasksQuery>,

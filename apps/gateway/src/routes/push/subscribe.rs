@@ -5,6 +5,7 @@ use crate::extract::{AuthUser, Json};
 use crate::routes::required;
 use crate::state::AppState;
 use actix_web::HttpResponse;
+use actix_web::post;
 use actix_web::web;
 use serde::Deserialize;
 
@@ -14,9 +15,9 @@ pub struct SubscribeRequest {
     /// The push service URL: `https`, naming a host (not an IP address, not `localhost`) that resolves only
     /// to public addresses.
     #[garde(required, length(max = 2048))]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, max_length = 2048)]
     pub endpoint: Option<String>,
-    /// The subscription's keys.
+    /// The browser's keys that every push is encrypted with (RFC 8291).
     #[garde(required, dive)]
     #[schema(value_type = SubscriptionKeys)]
     pub keys: Option<SubscriptionKeys>,
@@ -27,11 +28,11 @@ pub struct SubscribeRequest {
 pub struct SubscriptionKeys {
     /// The browser's P-256 public key, base64url.
     #[garde(required, length(max = 200))]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, max_length = 200)]
     pub p256dh: Option<String>,
     /// The browser's 16-byte auth secret, base64url.
     #[garde(required, length(max = 100))]
-    #[schema(value_type = String)]
+    #[schema(value_type = String, max_length = 100)]
     pub auth: Option<String>,
 }
 
@@ -57,14 +58,15 @@ pub struct SubscriptionSchema {
 /// check allowed (no redirects are followed). A user keeps at most `EPOP_PUSH_SUBSCRIPTIONS_MAX` subscriptions
 /// (default 10): a new one beyond that replaces their oldest. What a push service answers never shows here: a
 /// subscription it answered `404`/`410` for gets no more pushes, yet the same endpoint again is still `200`.
-#[utoipa::path(post, path = "/api/push-subscriptions", tag = "notifications", security(("bearer" = [])), request_body = SubscribeRequest,
+#[utoipa::path(tag = "notifications", security(("bearer" = [])), request_body = SubscribeRequest,
     responses(
         (status = 201, body = SubscriptionSchema),
         (status = 200, description = "Already subscribed", body = SubscriptionSchema),
         (status = 401, body = Problem),
         (status = 422, description = "A missing or malformed field; an `endpoint` that is not `https`, names an IP address or `localhost`, or resolves to a non-public address", body = Problem),
     ))]
-pub async fn subscribe(
+#[post("/push-subscriptions")]
+pub(crate) async fn subscribe(
     state: web::Data<AppState>,
     user: AuthUser,
     body: Json<SubscribeRequest>,

@@ -3,6 +3,7 @@
 use crate::error::{ApiError, Problem};
 use crate::extract::AuthUser;
 use crate::state::AppState;
+use actix_web::get;
 use actix_web::web;
 use serde::Serialize;
 
@@ -14,9 +15,13 @@ pub struct VapidKey {
 }
 
 /// The key browsers subscribe with.
-#[utoipa::path(get, path = "/api/push/vapid-public-key", tag = "notifications", security(("bearer" = [])),
+#[utoipa::path(tag = "notifications", security(("bearer" = [])),
     responses((status = 200, body = VapidKey), (status = 401, body = Problem)))]
-pub async fn vapid_key(state: web::Data<AppState>, _user: AuthUser) -> Result<web::Json<VapidKey>, ApiError> {
+#[get("/push/vapid-public-key")]
+pub(crate) async fn vapid_key(
+    state: web::Data<AppState>,
+    _user: AuthUser,
+) -> Result<web::Json<VapidKey>, ApiError> {
     Ok(web::Json(VapidKey {
         key: state.push.vapid_public_key().to_owned(),
     }))

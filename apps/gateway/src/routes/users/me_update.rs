@@ -5,6 +5,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{AuthUser, ClientIp, Json};
 use crate::routes::no_surrounding_space;
 use crate::state::AppState;
+use actix_web::put;
 use actix_web::web;
 use epop_auth::ProfileChanges;
 use secrecy::SecretString;
@@ -15,22 +16,26 @@ use serde::Deserialize;
 pub struct UpdateMeRequest {
     /// New display name, 1..=100 characters.
     #[garde(length(chars, min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
-    /// New e-mail address.
+    /// A new e-mail: needs `current_password` and ends every session.
     #[garde(length(chars, max = 254), email, inner(custom(no_surrounding_space)))]
+    #[schema(max_length = 254, format = Email)]
     pub email: Option<String>,
     /// New password, 8..=128 characters.
     #[garde(length(chars, min = 8, max = 128))]
+    #[schema(min_length = 8, max_length = 128)]
     pub password: Option<String>,
-    /// The current password.
+    /// Needed to change `email` or `password`; a wrong one is `403 forbidden`.
     #[garde(length(chars, max = 128))]
+    #[schema(max_length = 128)]
     pub current_password: Option<String>,
 }
 
 /// Changes the caller's name, e-mail or password. A new e-mail or password ends every session, as
 /// `POST /api/auth/logout-all` does: every refresh token is revoked, every access token issued until then (the
 /// one of this request included) is refused at once on every node, and the user's sockets are disconnected.
-#[utoipa::path(put, path = "/api/users/me", tag = "users", security(("bearer" = [])), request_body = UpdateMeRequest,
+#[utoipa::path(tag = "users", security(("bearer" = [])), request_body = UpdateMeRequest,
     responses(
         (status = 200, body = UserDto),
         (status = 401, body = Problem),
@@ -39,7 +44,8 @@ pub struct UpdateMeRequest {
         (status = 422, description = "Invalid fields, or `current_password` missing", body = Problem),
         (status = 429, description = "A request naming `current_password` is under the sign-in limit (`EPOP_AUTH_RATE_LIMIT` per minute, per client IP and per user); `Retry-After` says when to try again", body = Problem),
     ))]
-pub async fn me_update(
+#[put("/users/me")]
+pub(crate) async fn me_update(
     state: web::Data<AppState>,
     user: AuthUser,
     ip: ClientIp,

@@ -13,18 +13,17 @@ use uuid::Uuid;
 /// A user as its owner sees it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserDto {
-    /// The user's id.
+    /// A UUIDv7: user ids sort by sign-up time.
     pub id: Uuid,
-    /// Display name.
+    /// Shown to other users, 1..=100 characters.
     pub name: String,
-    /// E-mail address.
+    /// Unique across accounts (compared case-insensitively), at most 254 characters.
     pub email: String,
-    /// Global role: `admin` or `member`.
-    #[schema(value_type = String, example = "member")]
+    /// Global role: an `admin` acts as `owner` on every project.
     pub role: Role,
-    /// Creation time.
+    /// When the account was registered.
     pub created_at: DateTime<Utc>,
-    /// Last change.
+    /// When the name, e-mail or password last changed.
     pub updated_at: DateTime<Utc>,
 }
 
@@ -44,11 +43,11 @@ impl From<User> for UserDto {
 /// What other users see of a user.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserSummaryDto {
-    /// The user's id.
+    /// A UUIDv7: user ids sort by sign-up time.
     pub id: Uuid,
-    /// Display name.
+    /// Shown to other users, 1..=100 characters.
     pub name: String,
-    /// E-mail address.
+    /// What people search for besides the name (`GET /api/users?query=`).
     pub email: String,
 }
 
@@ -65,7 +64,7 @@ impl From<UserSummary> for UserSummaryDto {
 /// A page of users.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserPage {
-    /// This page's users.
+    /// By lower-cased name, then id.
     pub items: Vec<UserSummaryDto>,
     /// Cursor of the next page; `null` on the last.
     pub next_cursor: Option<String>,
