@@ -1,6 +1,7 @@
 //! Snapshots of the response shapes clients depend on (`insta`, in `snapshots/`): a field renamed, dropped or
 //! added shows up as a diff to review. Ids, tokens and instants vary per run, so they are replaced by what they
-//! are (`[id]`, `[token]`, `[time]`) before the comparison; the field's presence and its kind still count.
+//! are (`[id]`, `[token]`, `[time]`, the test server's `[public url]`) before the comparison; the field's
+//! presence and its kind still count.
 
 use crate::helpers::TestApp;
 use reqwest::StatusCode;
@@ -14,7 +15,14 @@ fn redacted(mut value: Value) -> Value {
             Value::Array(items) => items.iter_mut().for_each(|v| walk(key, v)),
             Value::String(text) => {
                 let key = key.unwrap_or_default();
-                if key.ends_with("token") {
+                if uuid::Uuid::parse_str(text).is_ok() {
+                    *text = "[id]".into();
+                } else if let Some(anchor) = text
+                    .strip_prefix("http")
+                    .and_then(|t| t.find("/docs/").map(|i| &t[i..]))
+                {
+                    *text = format!("[public url]{anchor}");
+                } else if key.ends_with("token") {
                     *text = "[token]".into();
                 } else if key.ends_with("_at") || key.ends_with("_time") || key == "expires_in" {
                     *text = "[time]".into();
