@@ -1,110 +1,11 @@
-//! What the chat service returns. These serialize to the contract's JSON shapes.
+//! What the chat service returns. These serialize to the contract's JSON shapes; the ones domain events carry
+//! too (messages, conversations) are `epop_core::model`'s.
 
 use chrono::{DateTime, Utc};
 use epop_core::{AttachmentId, ConversationId, MessageId, UserId};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-/// Direct (exactly two people) or group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ConversationKind {
-    /// One conversation per pair of users.
-    Direct,
-    /// A named group of any size.
-    Group,
-}
-
-impl ConversationKind {
-    /// The stored form.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConversationKind::Direct => "direct",
-            ConversationKind::Group => "group",
-        }
-    }
-
-    /// Parses the stored form (anything else is treated as a group, which the CHECK constraint rules out).
-    pub fn from_stored(value: &str) -> Self {
-        if value == "direct" {
-            ConversationKind::Direct
-        } else {
-            ConversationKind::Group
-        }
-    }
-}
-
-/// A member as a conversation lists them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Member {
-    /// The user's id.
-    pub id: UserId,
-    /// Display name.
-    pub name: String,
-}
-
-/// A conversation as one of its members sees it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Conversation {
-    /// Its id.
-    pub id: ConversationId,
-    /// `direct` or `group`.
-    #[serde(rename = "type")]
-    pub kind: ConversationKind,
-    /// The group's name; `None` for direct conversations.
-    pub name: Option<String>,
-    /// Who created it.
-    pub created_by: UserId,
-    /// Everyone in it.
-    pub members: Vec<Member>,
-    /// The newest message, if any.
-    pub last_message: Option<Message>,
-    /// Other people's messages after the caller's read position.
-    pub unread_count: i64,
-    /// When it was created.
-    pub created_at: DateTime<Utc>,
-}
-
-/// A file attached to a message.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Attachment {
-    /// Its id.
-    pub id: AttachmentId,
-    /// The name the uploader gave it.
-    pub file_name: String,
-    /// Its MIME type.
-    pub content_type: String,
-    /// Its size in bytes.
-    pub file_size: i64,
-    /// A short-lived download link; `None` when the stored object is no longer the one attached (a
-    /// replacement uploaded while the upload URL still worked, through a store that ignores conditional
-    /// writes), which is never served.
-    pub url: Option<String>,
-}
-
-/// A chat message.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Message {
-    /// Its id.
-    pub id: MessageId,
-    /// Where it was posted.
-    pub conversation_id: ConversationId,
-    /// Its position in the conversation: 1, 2, 3... in commit order.
-    pub seq: i64,
-    /// Who sent it.
-    pub sender_id: UserId,
-    /// The text.
-    pub content: String,
-    /// The sender's idempotency key, if they gave one.
-    pub client_id: Option<String>,
-    /// Attached files.
-    pub attachments: Vec<Attachment>,
-    /// When it was posted.
-    pub created_at: DateTime<Utc>,
-    /// When it last changed.
-    pub updated_at: DateTime<Utc>,
-    /// When it was last edited, if ever.
-    pub edited_at: Option<DateTime<Utc>>,
-}
+pub use epop_core::model::{Attachment, Conversation, ConversationKind, Member, Message};
 
 /// The outcome of sending a message: new, or the earlier one with the same `client_id`.
 #[derive(Debug, Clone, PartialEq)]

@@ -20,11 +20,10 @@ fn audience(event: &DomainEvent) -> (Option<Uuid>, Option<Uuid>) {
         | DomainEvent::MessageDeleted { conversation_id, .. }
         | DomainEvent::ConversationCreated { conversation_id, .. }
         | DomainEvent::ConversationMembersChanged { conversation_id, .. }
-        | DomainEvent::ReadPositionMoved { conversation_id, .. }
-        | DomainEvent::TypingChanged { conversation_id, .. } => (Some(conversation_id.into_uuid()), None),
-        DomainEvent::SessionsRevoked { user_id }
-        | DomainEvent::NotificationCreated { user_id, .. }
-        | DomainEvent::PresenceChanged { user_id, .. } => (None, Some(user_id.into_uuid())),
+        | DomainEvent::ReadPositionMoved { conversation_id, .. } => (Some(conversation_id.into_uuid()), None),
+        DomainEvent::SessionsRevoked { user_id } | DomainEvent::NotificationCreated { user_id, .. } => {
+            (None, Some(user_id.into_uuid()))
+        }
         DomainEvent::TaskAssigned { assigned_to, .. } => (None, Some(assigned_to.into_uuid())),
         DomainEvent::ProjectMemberAdded { user_id, .. } => (None, Some(user_id.into_uuid())),
     }
