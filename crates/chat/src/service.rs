@@ -864,32 +864,21 @@ impl ChatService {
     /// A message from an event, as clients receive it: every attachment with a freshly signed download link
     /// (`None` when its object is not the one attached, or cannot be signed now).
     pub async fn signed_for_delivery(&self, message: &EventMessage) -> Message {
-        let mut attachments = Vec::with_capacity(message.attachments.len());
+        let mut urls = Vec::with_capacity(message.attachments.len());
         for attachment in &message.attachments {
-            let url = match &attachment.stored {
+            urls.push(match &attachment.stored {
                 Some(stored) => self.signed_url(attachment, stored).await,
                 None => None,
-            };
-            attachments.push(Attachment {
-                id: attachment.id,
-                file_name: attachment.file_name.clone(),
-                content_type: attachment.content_type.clone(),
-                file_size: attachment.file_size,
-                url,
             });
         }
-        Message {
-            id: message.id,
-            conversation_id: message.conversation_id,
-            seq: message.seq,
-            sender_id: message.sender_id,
-            content: message.content.clone(),
-            client_id: message.client_id.clone(),
-            attachments,
-            created_at: message.created_at,
-            updated_at: message.updated_at,
-            edited_at: message.edited_at,
-        }
+        let mut urls = urls.into_iter();
+        message.clone().map_attachments(|attachment| Attachment {
+            id: attachment.id,
+            file_name: attachment.file_name,
+            content_type: attachment.content_type,
+            file_size: attachment.file_size,
+            url: urls.next().flatten(),
+        })
     }
 
     /// A download link for an event's attachment, if its object is still the one attached.
