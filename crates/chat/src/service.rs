@@ -10,6 +10,7 @@ use crate::repo::search;
 use crate::send_batch::{SendBatcher, Submission, Written};
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
+use epop_core::model::{EventAttachment, EventMessage, StoredObject};
 use epop_core::{
     AttachmentId, Clock, ConversationId, Cursor, DomainEvent, FieldError, MessageId, Page, PageRequest,
     UserId,
@@ -56,22 +57,6 @@ impl Default for ChatSettings {
 pub const MAX_CONTENT_CHARS: usize = 10_000;
 /// Content types shown inline; everything else downloads as an attachment.
 const INLINE_TYPES: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/webp"];
-/// Where an event's attachment carries its object key (internal: replaced by a signed `url` on delivery).
-const EVENT_OBJECT_KEY: &str = "object_key";
-/// Where an event's attachment carries the ETag recorded when it was attached (internal, removed on delivery).
-const EVENT_OBJECT_ETAG: &str = "object_etag";
-/// Where an event's attachment carries until when its upload URL works (internal, removed on delivery): until
-/// then the object is checked against the recorded ETag before a link is signed.
-const EVENT_UPLOAD_OPEN_UNTIL: &str = "upload_open_until";
-
-/// What an event's attachment carries besides what clients see (by attachment id).
-#[derive(Debug, Clone)]
-struct StoredFile {
-    object_key: String,
-    object_etag: Option<String>,
-    upload_open_until: DateTime<Utc>,
-}
-
 /// Whether `object` is still the one that was attached: the declared size, and the ETag recorded at attach
 /// time when there is one.
 fn is_attached_object(object: &ObjectInfo, file_size: i64, recorded_etag: Option<&str>) -> bool {
@@ -638,7 +623,7 @@ impl ChatService {
                 events.push(DomainEvent::MessageCreated {
                     conversation_id: conversation,
                     sender_id: message.sender_id,
-                    message: Self::event_payload(message, &keys)?,
+                    message: Self::event_message(message, &keys),
                     origin: batch[index].origin.clone(),
                 });
             }
@@ -742,17 +727,17 @@ impl ChatService {
         &self,
         conn: &mut AsyncPgConnection,
         rows: Vec<MessageRow>,
-    ) -> ChatResult<(Vec<Message>, HashMap<AttachmentId, StoredFile>)> {
+    ) -> ChatResult<(Vec<Message>, HashMap<AttachmentId, StoredObject>)> {
         let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
         let mut files: HashMap<_, Vec<Attachment>> = HashMap::new();
-        let mut keys: HashMap<_, StoredFile> = HashMap::new();
+        let mut keys: HashMap<AttachmentId, StoredObject> = HashMap::new();
         if !ids.is_empty() {
             for row in attachments::of_messages(conn, &ids).await? {
                 let Some(message) = row.message_id else { continue };
                 let url = self.attached_download_url(&row).await?;
                 keys.insert(
                     row.id,
-                    StoredFile {
+                    StoredObject {
                         object_key: row.object_key.clone(),
                         object_etag: row.object_etag.clone(),
                         upload_open_until: self.upload_open_until(row.created_at),
@@ -821,118 +806,72 @@ impl ChatService {
         self.download_url(row).await.map(Some)
     }
 
-    /// A message as its `MessageCreated`/`MessageUpdated` event carries it: attachments with their metadata
-    /// and object key instead of a download link, since a link expires and an event may be delivered (or
-    /// replayed) long after it was written. [`Self::signed_for_delivery`] signs the links on delivery.
-    fn event_payload(
-        message: &Message,
-        keys: &HashMap<AttachmentId, StoredFile>,
-    ) -> ChatResult<serde_json::Value> {
-        let mut payload = serde_json::to_value(message).map_err(epop_storage::StorageError::from)?;
-        if let Some(files) = payload
-            .get_mut("attachments")
-            .and_then(serde_json::Value::as_array_mut)
-        {
-            // Serialized from `message.attachments`, in the same order.
-            for (file, attachment) in files.iter_mut().zip(&message.attachments) {
-                let stored = keys.get(&attachment.id).cloned();
-                if let Some(object) = file.as_object_mut() {
-                    object.remove("url");
-                    if let Some(stored) = stored {
-                        object.insert(
-                            EVENT_OBJECT_KEY.to_owned(),
-                            serde_json::Value::String(stored.object_key),
-                        );
-                        object.insert(
-                            EVENT_OBJECT_ETAG.to_owned(),
-                            stored
-                                .object_etag
-                                .map_or(serde_json::Value::Null, serde_json::Value::String),
-                        );
-                        object.insert(
-                            EVENT_UPLOAD_OPEN_UNTIL.to_owned(),
-                            serde_json::to_value(stored.upload_open_until)
-                                .map_err(epop_storage::StorageError::from)?,
-                        );
-                    }
-                }
+    /// A message as its `MessageCreated`/`MessageUpdated` event carries it: attachments with their stored
+    /// objects instead of a download link, since a link expires and an event may be delivered (or replayed)
+    /// long after it was written. [`Self::signed_for_delivery`] signs the links on delivery.
+    fn event_message(message: &Message, keys: &HashMap<AttachmentId, StoredObject>) -> EventMessage {
+        message.clone().map_attachments(|attachment| {
+            let stored = keys.get(&attachment.id).cloned();
+            EventAttachment {
+                stored,
+                ..EventAttachment::from(attachment)
             }
-        }
-        Ok(payload)
+        })
     }
 
     /// A message from an event, as clients receive it: every attachment with a freshly signed download link
-    /// (the event carries none). Without attachments, the message as it is.
-    pub async fn signed_for_delivery(&self, message: &serde_json::Value) -> serde_json::Value {
-        let mut message = message.clone();
-        let Some(files) = message
-            .get_mut("attachments")
-            .and_then(serde_json::Value::as_array_mut)
-        else {
-            return message;
+    /// (`None` when its object is not the one attached, or cannot be signed now).
+    pub async fn signed_for_delivery(&self, message: &EventMessage) -> Message {
+        let mut urls = Vec::with_capacity(message.attachments.len());
+        for attachment in &message.attachments {
+            urls.push(match &attachment.stored {
+                Some(stored) => self.signed_url(attachment, stored).await,
+                None => None,
+            });
+        }
+        let mut urls = urls.into_iter();
+        message.clone().map_attachments(|attachment| Attachment {
+            id: attachment.id,
+            file_name: attachment.file_name,
+            content_type: attachment.content_type,
+            file_size: attachment.file_size,
+            url: urls.next().flatten(),
+        })
+    }
+
+    /// A download link for an event's attachment, if its object is still the one attached.
+    async fn signed_url(&self, attachment: &EventAttachment, stored: &StoredObject) -> Option<String> {
+        let options = DownloadOptions {
+            file_name: attachment.file_name.clone(),
+            inline: INLINE_TYPES.contains(&attachment.content_type.as_str()),
+            content_type: attachment.content_type.clone(),
         };
-        for file in files {
-            let Some(object) = file.as_object_mut() else {
-                continue;
-            };
-            let Some(serde_json::Value::String(key)) = object.remove(EVENT_OBJECT_KEY) else {
-                continue;
-            };
-            let recorded_etag = match object.remove(EVENT_OBJECT_ETAG) {
-                Some(serde_json::Value::String(etag)) => Some(etag),
-                _ => None,
-            };
-            let open_until = object
-                .remove(EVENT_UPLOAD_OPEN_UNTIL)
-                .and_then(|at| serde_json::from_value::<DateTime<Utc>>(at).ok());
-            let text = |name: &str| {
-                object
-                    .get(name)
-                    .and_then(serde_json::Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            let content_type = text("content_type");
-            let options = DownloadOptions {
-                file_name: text("file_name"),
-                inline: INLINE_TYPES.contains(&content_type.as_str()),
-                content_type,
-            };
-            // While the upload URL works, a store that ignores conditional writes may hold a replacement.
-            if open_until.is_some_and(|until| self.clock.now() < until) {
-                let file_size = object
-                    .get("file_size")
-                    .and_then(serde_json::Value::as_i64)
-                    .unwrap_or(-1);
-                let unchanged = match self.store.head(&key).await {
-                    Ok(current) => current
-                        .as_ref()
-                        .is_some_and(|info| is_attached_object(info, file_size, recorded_etag.as_deref())),
-                    Err(error) => {
-                        tracing::warn!(%error, "could not check an attachment's object for delivery");
-                        false
-                    }
-                };
-                if !unchanged {
-                    object.insert("url".to_owned(), serde_json::Value::Null);
-                    continue;
-                }
-            }
-            match self
-                .store
-                .presign_get(&key, &options, self.settings.download_ttl)
-                .await
-            {
-                Ok(url) => {
-                    object.insert("url".to_owned(), serde_json::Value::String(url));
-                }
+        // While the upload URL works, a store that ignores conditional writes may hold a replacement.
+        if self.clock.now() < stored.upload_open_until {
+            let unchanged = match self.store.head(&stored.object_key).await {
+                Ok(current) => current.as_ref().is_some_and(|info| {
+                    is_attached_object(info, attachment.file_size, stored.object_etag.as_deref())
+                }),
                 Err(error) => {
-                    tracing::warn!(%error, "could not sign an attachment's link for delivery");
-                    object.insert("url".to_owned(), serde_json::Value::Null);
+                    tracing::warn!(%error, "could not check an attachment's object for delivery");
+                    false
                 }
+            };
+            if !unchanged {
+                return None;
             }
         }
-        message
+        match self
+            .store
+            .presign_get(&stored.object_key, &options, self.settings.download_ttl)
+            .await
+        {
+            Ok(url) => Some(url),
+            Err(error) => {
+                tracing::warn!(%error, "could not sign an attachment's link for delivery");
+                None
+            }
+        }
     }
 
     /// A message `me` may see.
@@ -1027,7 +966,7 @@ impl ChatService {
                 let row = messages::edit(conn, id, content).await?;
                 let (mut messages, keys) = self.assemble_with_keys(conn, vec![row]).await?;
                 let message = messages.pop().ok_or(ChatError::NotFound)?;
-                let payload = Self::event_payload(&message, &keys)?;
+                let payload = Self::event_message(&message, &keys);
                 outbox::append(
                     conn,
                     &DomainEvent::MessageUpdated {

@@ -1,8 +1,10 @@
 //! Domain events: facts that happened, written to the outbox in the same transaction as the change and
 //! published after commit. Subscribers (the real-time layer, notifications) react to them without the
-//! publishing crate knowing they exist.
+//! publishing crate knowing they exist. Every domain event is stored; what is only ever live (typing,
+//! presence) is not a domain event.
 
 use crate::id::{ConversationId, MessageId, ProjectId, TaskId, UserId};
+use crate::model::{EventMessage, Notification};
 use serde::{Deserialize, Serialize};
 
 /// Everything that happened in the domain that another part of the system may react to.
@@ -23,8 +25,8 @@ pub enum DomainEvent {
         conversation_id: ConversationId,
         /// Who sent it.
         sender_id: UserId,
-        /// The message as clients see it (the chat crate's `Message`, serialized).
-        message: serde_json::Value,
+        /// The message, its attachments with their stored objects (links are signed on delivery).
+        message: EventMessage,
         /// An opaque tag of the connection that sent it (a socket id), so it is not echoed back there.
         origin: Option<String>,
     },
@@ -32,8 +34,8 @@ pub enum DomainEvent {
     MessageUpdated {
         /// Where.
         conversation_id: ConversationId,
-        /// The message as clients see it.
-        message: serde_json::Value,
+        /// The message as edited.
+        message: EventMessage,
     },
     /// A message was deleted.
     MessageDeleted {
@@ -59,28 +61,6 @@ pub enum DomainEvent {
         removed: Vec<UserId>,
         /// Everyone in it now.
         member_ids: Vec<UserId>,
-    },
-    /// Someone started or stopped typing. Ephemeral: published straight to the bus, never stored.
-    TypingChanged {
-        /// Where.
-        conversation_id: ConversationId,
-        /// Who.
-        user_id: UserId,
-        /// Typing or not.
-        is_typing: bool,
-    },
-    /// A user came online or went offline. Ephemeral: published straight to the bus, never stored.
-    PresenceChanged {
-        /// Whose presence.
-        user_id: UserId,
-        /// Online on at least one node.
-        online: bool,
-        /// When they were last seen (`None` while online).
-        last_seen_at: Option<chrono::DateTime<chrono::Utc>>,
-        /// The conversations whose members are told (each socket once, never the user themself): the user's
-        /// direct conversations and groups up to the presence group limit. Sockets that subscribed to the user
-        /// are told too.
-        conversations: Vec<ConversationId>,
     },
     /// A member's read position moved forward.
     ReadPositionMoved {
@@ -121,8 +101,8 @@ pub enum DomainEvent {
     NotificationCreated {
         /// Whose notification.
         user_id: UserId,
-        /// The notification as clients see it (the notifications crate's `Notification`, serialized).
-        notification: serde_json::Value,
+        /// The notification as its owner sees it.
+        notification: Notification,
     },
 }
 
@@ -137,8 +117,6 @@ impl DomainEvent {
             DomainEvent::ConversationCreated { .. } => "conversation_created",
             DomainEvent::ConversationMembersChanged { .. } => "conversation_members_changed",
             DomainEvent::ReadPositionMoved { .. } => "read_position_moved",
-            DomainEvent::TypingChanged { .. } => "typing_changed",
-            DomainEvent::PresenceChanged { .. } => "presence_changed",
             DomainEvent::TaskAssigned { .. } => "task_assigned",
             DomainEvent::ProjectMemberAdded { .. } => "project_member_added",
             DomainEvent::NotificationCreated { .. } => "notification_created",

@@ -4,6 +4,7 @@
 //!
 //! - [`id`]: typed UUIDv7 identifiers, so a `UserId` can never be passed where a `ConversationId` is expected;
 //! - [`event`]: the domain events that services write to the outbox and the real-time layer fans out;
+//! - [`model`]: the wire types (messages, conversations, notifications) that clients receive and events carry;
 //! - [`clock`]: the source of "now", injectable for tests;
 //! - [`error`]: the stable client-facing error codes and field errors that every domain error maps onto;
 //! - [`page`]: cursor pagination (`limit`, opaque `cursor`, `{items, next_cursor}`).
@@ -15,6 +16,7 @@ pub mod clock;
 pub mod error;
 pub mod event;
 pub mod id;
+pub mod model;
 pub mod page;
 
 pub use clock::{Clock, SystemClock};

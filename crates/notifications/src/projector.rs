@@ -140,28 +140,16 @@ fn decode(payload: &Value) -> Result<Job, String> {
             sender_id,
             message,
             ..
-        } => {
-            let message_id = message
-                .get("id")
-                .and_then(Value::as_str)
-                .and_then(|id| id.parse::<MessageId>().ok())
-                .ok_or("the message has no id")?;
-            let content = message.get("content").and_then(Value::as_str).unwrap_or_default();
-            let sent_at = message
-                .get("created_at")
-                .and_then(|at| serde_json::from_value(at.clone()).ok())
-                .unwrap_or_else(chrono::Utc::now);
-            Job::Message(
-                conversation_id,
-                MessageEvent {
-                    position,
-                    message_id,
-                    sender_id,
-                    preview: preview(content),
-                    sent_at,
-                },
-            )
-        }
+        } => Job::Message(
+            conversation_id,
+            MessageEvent {
+                position,
+                message_id: message.id,
+                sender_id: sender_id,
+                preview: preview(&message.content),
+                sent_at: message.created_at,
+            },
+        ),
         DomainEvent::TaskAssigned {
             task_id,
             project_id,
@@ -384,7 +372,7 @@ impl NotificationProjector {
     /// Delivers, on `conn`'s transaction, the notifications marked for delivery: the live event through the
     /// outbox, the Web Push jobs of their owners' subscriptions and the e-mail jobs, three statements in all.
     async fn deliver(&self, conn: &mut AsyncPgConnection, written: &[Written]) -> StorageResult<()> {
-        let due: Vec<(UserId, Value)> = written
+        let due: Vec<(UserId, Notification)> = written
             .iter()
             .filter(|w| w.deliver)
             .map(|w| {
@@ -395,9 +383,9 @@ impl NotificationProjector {
                     is_read: w.is_read,
                     created_at: w.created_at,
                 });
-                serde_json::to_value(notification).map(|value| (w.user_id, value))
+                (w.user_id, notification)
             })
-            .collect::<Result<_, _>>()?;
+            .collect();
         if due.is_empty() {
             return Ok(());
         }
@@ -417,7 +405,7 @@ impl NotificationProjector {
             .load(conn)
             .await?;
         if !subscriptions.is_empty() {
-            let by_user: std::collections::HashMap<UserId, &Value> =
+            let by_user: std::collections::HashMap<UserId, &Notification> =
                 due.iter().map(|(user, n)| (*user, n)).collect();
             let pushes: Vec<Value> = subscriptions
                 .iter()
@@ -548,16 +536,30 @@ mod tests {
 
     #[test]
     fn only_notifying_events_become_jobs() {
-        let typing = DomainEvent::TypingChanged {
+        let read = DomainEvent::ReadPositionMoved {
             conversation_id: ConversationId::new(),
             user_id: UserId::new(),
-            is_typing: true,
+            message_id: MessageId::new(),
         };
-        assert!(!notifies(&typing));
+        assert!(!notifies(&read));
+        let conversation_id = ConversationId::new();
+        let sender_id = UserId::new();
+        let now = chrono::Utc::now();
         let message = DomainEvent::MessageCreated {
-            conversation_id: ConversationId::new(),
-            sender_id: UserId::new(),
-            message: json!({"id": MessageId::new(), "content": "hi"}),
+            conversation_id,
+            sender_id,
+            message: epop_core::model::EventMessage {
+                id: MessageId::new(),
+                conversation_id,
+                seq: 1,
+                sender_id,
+                content: "hi".into(),
+                client_id: None,
+                attachments: Vec::new(),
+                created_at: now,
+                updated_at: now,
+                edited_at: None,
+            },
             origin: None,
         };
         assert!(notifies(&message));

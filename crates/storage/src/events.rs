@@ -12,9 +12,10 @@
 //!   next is a gap (Redis dropped messages, the subscription was reconnecting, another node's relay got ahead),
 //!   and the missing positions are read from the outbox first. A tail check every second catches events
 //!   published while Redis was unreachable.
-//! - Ephemeral events (typing, presence) have position 0: never stored, they travel best-effort.
 //! - Subscribers get a `tokio::sync::broadcast` receiver and never learn which crate produced an event; one
 //!   that falls behind reads what it missed with [`EventBus::since`].
+//! - Live signals (typing, presence: not domain events, never stored) travel beside the events, best-effort and
+//!   unordered, as JSON whose type the publisher and its subscribers agree on ([`EventBus::publish_signal`]).
 
 use crate::db::DbPool;
 pub use crate::outbox::PublishedEvent;
@@ -30,6 +31,8 @@ use tokio_util::sync::CancellationToken;
 
 /// How many events a subscriber may fall behind before it must read the rest from the outbox.
 const BUS_CAPACITY: usize = 16_384;
+/// How many live signals a subscriber may fall behind before it misses some (they are not stored).
+const SIGNAL_CAPACITY: usize = 16_384;
 /// Rows drained per relay transaction.
 const RELAY_BATCH: i64 = 500;
 /// Advisory lock key held while draining ("EPOPOUTB").
@@ -43,19 +46,27 @@ const SEQUENCER_QUEUE: usize = 256;
 /// The most events one catch-up read returns.
 pub const CATCH_UP_LIMIT: i64 = 10_000;
 
-/// What travels on the Redis channel: the event and the node that published it.
+/// What travels on the Redis channel: a positioned event or a live signal, and the node that published it.
 #[derive(Serialize)]
 struct WireOut<'a> {
     node: &'a str,
-    position: i64,
-    event: &'a DomainEvent,
+    #[serde(flatten)]
+    body: WireBody<&'a DomainEvent, &'a serde_json::Value>,
 }
 
 #[derive(Deserialize)]
 struct WireIn {
     node: String,
-    position: i64,
-    event: DomainEvent,
+    #[serde(flatten)]
+    body: WireBody<DomainEvent, serde_json::Value>,
+}
+
+/// A message on the channel: `{"position", "event"}` or `{"signal"}`.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum WireBody<E, S> {
+    Event { position: i64, event: E },
+    Signal { signal: S },
 }
 
 /// Work for the sequencer, the one task per node that hands positioned events to subscribers.
@@ -70,6 +81,7 @@ enum SequencerInput {
 #[derive(Clone)]
 pub struct EventBus {
     local: broadcast::Sender<Arc<PublishedEvent>>,
+    signals: broadcast::Sender<Arc<serde_json::Value>>,
     sequencer: mpsc::Sender<SequencerInput>,
     db: Option<DbPool>,
     redis: Option<RedisPool>,
@@ -94,9 +106,11 @@ impl EventBus {
     /// [`EventSequencer`] runs (the host runs it with its other background work).
     pub fn new(db: Option<DbPool>, redis: Option<RedisPool>, prefix: &str) -> (Self, EventSequencer) {
         let (local, _) = broadcast::channel(BUS_CAPACITY);
+        let (signals, _) = broadcast::channel(SIGNAL_CAPACITY);
         let (sequencer, inputs) = mpsc::channel(SEQUENCER_QUEUE);
         let bus = Self {
             local,
+            signals,
             sequencer,
             db,
             redis,
@@ -128,12 +142,35 @@ impl EventBus {
         outbox::published_between(&mut conn, position, i64::MAX, CATCH_UP_LIMIT).await
     }
 
-    /// Publishes an ephemeral event (typing, presence: never stored): to this node's subscribers at once, and
+    /// A receiver of every live signal published from now on, on any node.
+    pub fn subscribe_signals(&self) -> broadcast::Receiver<Arc<serde_json::Value>> {
+        self.signals.subscribe()
+    }
+
+    /// Publishes a live signal (typing, presence: never stored): to this node's subscribers at once, and
     /// through Redis to the others. Best-effort: if Redis fails, the other nodes miss it.
-    pub async fn publish_ephemeral(&self, event: DomainEvent) {
-        let published = PublishedEvent { position: 0, event };
-        let _ = self.local.send(Arc::new(published.clone()));
-        self.publish_shared(std::slice::from_ref(&published)).await;
+    pub async fn publish_signal(&self, signal: serde_json::Value) {
+        let signal = Arc::new(signal);
+        // No subscriber is not an error.
+        let _ = self.signals.send(signal.clone());
+        let Some(redis) = &self.redis else { return };
+        let published: StorageResult<()> = async {
+            let wire = WireOut {
+                node: &self.node,
+                body: WireBody::Signal { signal: &*signal },
+            };
+            let mut conn = redis.get().await?;
+            redis::cmd("PUBLISH")
+                .arg(&*self.channel)
+                .arg(serde_json::to_string(&wire)?)
+                .query_async::<()>(&mut conn)
+                .await?;
+            Ok(())
+        }
+        .await;
+        if let Err(error) = published {
+            tracing::warn!(%error, "event bus: Redis publish of a live signal failed");
+        }
     }
 
     /// Publishes events the relay has committed: to this node's sequencer, then through Redis to the others.
@@ -156,8 +193,10 @@ impl EventBus {
             for published in events {
                 let wire = WireOut {
                     node: &self.node,
-                    position: published.position,
-                    event: &published.event,
+                    body: WireBody::Event {
+                        position: published.position,
+                        event: &published.event,
+                    },
                 };
                 pipe.cmd("PUBLISH")
                     .arg(&*self.channel)
@@ -224,14 +263,14 @@ impl EventBus {
             if *wire.node == *self.node {
                 continue;
             }
-            let published = PublishedEvent {
-                position: wire.position,
-                event: wire.event,
-            };
-            if published.position == 0 {
-                let _ = self.local.send(Arc::new(published));
-            } else {
-                let _ = self.sequencer.send(SequencerInput::Events(vec![published])).await;
+            match wire.body {
+                WireBody::Event { position, event } => {
+                    let published = PublishedEvent { position, event };
+                    let _ = self.sequencer.send(SequencerInput::Events(vec![published])).await;
+                }
+                WireBody::Signal { signal } => {
+                    let _ = self.signals.send(Arc::new(signal));
+                }
             }
         }
         Err(StorageError::SubscriptionEnded)

@@ -31,11 +31,10 @@ fn audience(event: &DomainEvent) -> (Option<ConversationId>, Option<UserId>) {
         | DomainEvent::MessageDeleted { conversation_id, .. }
         | DomainEvent::ConversationCreated { conversation_id, .. }
         | DomainEvent::ConversationMembersChanged { conversation_id, .. }
-        | DomainEvent::ReadPositionMoved { conversation_id, .. }
-        | DomainEvent::TypingChanged { conversation_id, .. } => (Some(*conversation_id), None),
-        DomainEvent::SessionsRevoked { user_id }
-        | DomainEvent::NotificationCreated { user_id, .. }
-        | DomainEvent::PresenceChanged { user_id, .. } => (None, Some(*user_id)),
+        | DomainEvent::ReadPositionMoved { conversation_id, .. } => (Some(*conversation_id), None),
+        DomainEvent::SessionsRevoked { user_id } | DomainEvent::NotificationCreated { user_id, .. } => {
+            (None, Some(*user_id))
+        }
         DomainEvent::TaskAssigned { assigned_to, .. } => (None, Some(*assigned_to)),
         DomainEvent::ProjectMemberAdded { user_id, .. } => (None, Some(*user_id)),
     }

@@ -1,16 +1,20 @@
-//! Committed domain events to sockets. [`EpopRealtime::client_events`] is the one mapping from a domain event
-//! to what clients receive (audience, event name, payload), used by live delivery here and by the replay of a
-//! recovering socket ([`super::recovery`]). Live delivery reads the bus in order; presence goes its own way on
-//! a task of its own, so that a connect storm in a large group never holds up messages.
+//! Committed domain events and live signals to sockets. [`EpopRealtime::client_events`] is the one mapping from
+//! a domain event to what clients receive (audience, event name, payload), used by live delivery here and by
+//! the replay of a recovering socket ([`super::recovery`]). Live delivery reads the bus in order; typing is
+//! delivered as it comes, and presence goes its own way on a task of its own, so that a connect storm in a
+//! large group never holds up messages.
 
-use super::{EpopRealtime, SocketState, conversation_room, presence_room, user_room};
+use super::{EpopRealtime, LiveSignal, SocketState, conversation_room, presence_room, user_room};
+use epop_core::model::{EventMessage, Message};
 use epop_core::{ConversationId, DomainEvent, MessageId, UserId};
 use epop_socketio::{Broadcast, Packet};
 use epop_storage::events::PublishedEvent;
+use serde::Deserialize as _;
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use tokio::sync::broadcast::error::RecvError;
 
 /// Who receives a client event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -67,76 +71,78 @@ pub enum Scope<'a> {
         /// The recovering socket's user.
         user: UserId,
         /// The replayed messages as they are now, by id.
-        current: &'a HashMap<MessageId, Value>,
+        current: &'a HashMap<MessageId, Message>,
     },
 }
 
-/// The id of a message as an event carries it.
-pub(super) fn message_id_of(message: &Value) -> Option<MessageId> {
-    message
-        .get("id")?
-        .as_str()?
-        .parse::<uuid::Uuid>()
-        .ok()
-        .map(MessageId::from)
-}
-
 impl EpopRealtime {
-    /// Forwards domain events from the bus to this node's sockets until the process ends. Presence goes its
-    /// own way, in order, on a task of its own: a connect storm in a large group (each arrival announced to
-    /// every member) must not hold up messages.
+    /// Forwards domain events and live signals from the bus to this node's sockets until the process ends.
+    /// Presence goes its own way, in order, on a task of its own: a connect storm in a large group (each
+    /// arrival announced to every member) must not hold up messages.
     pub fn spawn_fan_out(self: &Arc<Self>) {
         let app = self.clone();
         let mut events = self.state.events.subscribe();
-        let (presence, mut presence_queue) = tokio::sync::mpsc::unbounded_channel::<Arc<PublishedEvent>>();
+        let mut signals = self.state.events.subscribe_signals();
+        let (presence, mut presence_queue) = tokio::sync::mpsc::unbounded_channel::<LiveSignal>();
         let presence_app = self.clone();
         tokio::spawn(async move {
-            while let Some(event) = presence_queue.recv().await {
-                presence_app.deliver(&event).await;
+            while let Some(signal) = presence_queue.recv().await {
+                presence_app.deliver_signal(&signal);
             }
         });
         tokio::spawn(async move {
             loop {
-                match events.recv().await {
-                    Ok(event) if matches!(event.event, DomainEvent::PresenceChanged { .. }) => {
-                        // The presence task lives as long as this one.
-                        let _ = presence.send(event);
-                    }
-                    Ok(event) => app.deliver_in_order(&event).await,
-                    Err(tokio::sync::broadcast::error::RecvError::Lagged(missed)) => {
-                        // What this node's bus no longer holds is read from the outbox, in order; ephemeral
-                        // events (typing) are gone, and nothing is lost that a client would miss for good.
-                        let after = app.delivered.load(Ordering::Acquire);
-                        if after == 0 {
-                            continue;
-                        }
-                        tracing::warn!(missed, after, "real-time fan-out fell behind; reading the outbox");
-                        match app.state.events.since(after).await {
-                            Ok(missed) => {
-                                for event in missed {
-                                    app.deliver_in_order(&event).await;
-                                }
+                tokio::select! {
+                    event = events.recv() => match event {
+                        Ok(event) => app.deliver_in_order(&event).await,
+                        Err(RecvError::Lagged(missed)) => app.catch_up(missed).await,
+                        Err(RecvError::Closed) => return,
+                    },
+                    signal = signals.recv() => match signal {
+                        Ok(signal) => match LiveSignal::deserialize(&*signal) {
+                            // The presence task lives as long as this one.
+                            Ok(signal @ LiveSignal::Presence { .. }) => {
+                                let _ = presence.send(signal);
                             }
-                            Err(error) => {
-                                tracing::warn!(%error, "could not read the events the fan-out missed")
-                            }
+                            Ok(signal) => app.deliver_signal(&signal),
+                            Err(error) => tracing::warn!(%error, "an unknown live signal"),
+                        },
+                        // Live signals are not stored: what the bus no longer holds is gone.
+                        Err(RecvError::Lagged(missed)) => {
+                            tracing::warn!(missed, "real-time fan-out missed live signals");
                         }
-                    }
-                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                        Err(RecvError::Closed) => return,
+                    },
                 }
             }
         });
     }
 
+    /// What this node's bus no longer holds is read from the outbox, in order: nothing is lost that a client
+    /// would miss for good.
+    async fn catch_up(&self, missed: u64) {
+        let after = self.delivered.load(Ordering::Acquire);
+        if after == 0 {
+            return;
+        }
+        tracing::warn!(missed, after, "real-time fan-out fell behind; reading the outbox");
+        match self.state.events.since(after).await {
+            Ok(missed) => {
+                for event in missed {
+                    self.deliver_in_order(&event).await;
+                }
+            }
+            Err(error) => tracing::warn!(%error, "could not read the events the fan-out missed"),
+        }
+    }
+
     /// Delivers an event unless it was already (a positioned event at or below the last one delivered, seen
     /// again after a catch-up read).
     async fn deliver_in_order(&self, published: &PublishedEvent) {
-        if published.position > 0 {
-            if published.position <= self.delivered.load(Ordering::Acquire) {
-                return;
-            }
-            self.delivered.store(published.position, Ordering::Release);
+        if published.position <= self.delivered.load(Ordering::Acquire) {
+            return;
         }
+        self.delivered.store(published.position, Ordering::Release);
         self.deliver(published).await;
     }
 
@@ -165,11 +171,10 @@ impl EpopRealtime {
         self.hub.send(broadcast, &packet);
     }
 
-    /// Delivers one event to this node's sockets.
-    async fn deliver(&self, published: &PublishedEvent) {
-        let offset = (published.position > 0).then_some(published.position);
-        match &published.event {
-            DomainEvent::TypingChanged {
+    /// Delivers a live signal to this node's sockets (no offset: it is not stored).
+    fn deliver_signal(&self, signal: &LiveSignal) {
+        match signal {
+            LiveSignal::Typing {
                 conversation_id,
                 user_id,
                 is_typing,
@@ -180,13 +185,12 @@ impl EpopRealtime {
                     &conversation_room(*conversation_id),
                     "typing",
                     body,
-                    offset,
+                    None,
                     None,
                     Some(*user_id),
                 );
-                return;
             }
-            DomainEvent::PresenceChanged {
+            LiveSignal::Presence {
                 user_id,
                 online,
                 last_seen_at,
@@ -204,10 +208,13 @@ impl EpopRealtime {
                 let own = |socket: &SocketState| socket.user == *user_id;
                 self.hub
                     .send(Broadcast::rooms(&rooms).except(&own).lazily(), &packet);
-                return;
             }
-            _ => {}
         }
+    }
+
+    /// Delivers one committed event to this node's sockets.
+    async fn deliver(&self, published: &PublishedEvent) {
+        let offset = Some(published.position);
         self.follow_membership(&published.event);
         for outcome in self.client_events(&published.event, &Scope::Live).await {
             match outcome {
@@ -281,16 +288,16 @@ impl EpopRealtime {
 
     /// A message as clients receive it in `scope`: with freshly signed download links (live), or as it is now
     /// (replay; `None` when it was deleted since).
-    async fn message_view(&self, message: &Value, scope: &Scope<'_>) -> Option<Value> {
-        match scope {
-            Scope::Live => Some(self.state.chat.signed_for_delivery(message).await),
-            Scope::Replay { current, .. } => message_id_of(message).and_then(|id| current.get(&id).cloned()),
-        }
+    async fn message_view(&self, message: &EventMessage, scope: &Scope<'_>) -> Option<Value> {
+        let view = match scope {
+            Scope::Live => self.state.chat.signed_for_delivery(message).await,
+            Scope::Replay { current, .. } => current.get(&message.id)?.clone(),
+        };
+        Some(serde_json::to_value(&view).unwrap_or(Value::Null))
     }
 
     /// What clients receive for `event` in `scope`: the one mapping from domain events to client events.
-    /// Typing and presence are not domain events that are stored, and never replayed; project events reach
-    /// users as notifications.
+    /// Project events reach users as notifications.
     pub(super) async fn client_events(&self, event: &DomainEvent, scope: &Scope<'_>) -> Vec<Outcome> {
         match event {
             DomainEvent::MessageCreated {
@@ -394,11 +401,8 @@ impl EpopRealtime {
                 user_id,
                 notification,
             } if self.reaches(scope, *user_id) => {
-                vec![emit(
-                    Audience::User(*user_id),
-                    "notification:new",
-                    notification.clone(),
-                )]
+                let payload = serde_json::to_value(notification).unwrap_or(Value::Null);
+                vec![emit(Audience::User(*user_id), "notification:new", payload)]
             }
             // Live, every node hears of it (its sign-in checks forget the ended sessions), sockets or not.
             DomainEvent::SessionsRevoked { user_id } => match scope {
@@ -407,8 +411,6 @@ impl EpopRealtime {
                 Scope::Replay { .. } => Vec::new(),
             },
             DomainEvent::NotificationCreated { .. }
-            | DomainEvent::TypingChanged { .. }
-            | DomainEvent::PresenceChanged { .. }
             | DomainEvent::TaskAssigned { .. }
             | DomainEvent::ProjectMemberAdded { .. } => Vec::new(),
         }

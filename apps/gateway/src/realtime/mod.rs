@@ -14,6 +14,7 @@ pub mod recovery;
 pub mod typing;
 
 use crate::state::AppState;
+use chrono::{DateTime, Utc};
 use epop_core::{ConversationId, UserId};
 use epop_socketio::{Hub, Socket};
 use presence::Presence;
@@ -43,6 +44,35 @@ pub fn conversation_room(conversation: ConversationId) -> String {
 /// The sockets that asked for `user`'s presence (`presence:subscribe`).
 pub fn presence_room(user: UserId) -> String {
     format!("p:{user}")
+}
+
+/// What travels live between nodes but is never stored, so is not a domain event: typing and presence
+/// (published on the event bus as live signals, best effort).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum LiveSignal {
+    /// Someone started or stopped typing.
+    Typing {
+        /// Where.
+        conversation_id: ConversationId,
+        /// Who.
+        user_id: UserId,
+        /// Typing or not.
+        is_typing: bool,
+    },
+    /// A user came online or went offline.
+    Presence {
+        /// Whose presence.
+        user_id: UserId,
+        /// Online on at least one node.
+        online: bool,
+        /// When they were last seen (`None` while online).
+        last_seen_at: Option<DateTime<Utc>>,
+        /// The conversations whose members are told (each socket once, never the user themself): the user's
+        /// direct conversations and groups up to the presence group limit. Sockets that subscribed to the user
+        /// are told too.
+        conversations: Vec<ConversationId>,
+    },
 }
 
 /// What the server knows of a connected socket (its state in the Socket.IO server).
@@ -107,6 +137,16 @@ impl EpopRealtime {
             delivered: AtomicI64::new(0),
             presence_throttle: Mutex::new(PresenceThrottle::new(interval)),
         })
+    }
+}
+
+impl EpopRealtime {
+    /// Publishes a live signal to every node (this one included).
+    async fn publish_signal(&self, signal: &LiveSignal) {
+        match serde_json::to_value(signal) {
+            Ok(signal) => self.state.events.publish_signal(signal).await,
+            Err(error) => tracing::error!(%error, "a live signal could not be encoded"),
+        }
     }
 }
 

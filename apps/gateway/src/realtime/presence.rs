@@ -8,9 +8,8 @@
 
 pub mod throttle;
 
-use super::EpopRealtime;
+use super::{EpopRealtime, LiveSignal};
 use chrono::{DateTime, Utc};
-use epop_core::DomainEvent;
 use epop_core::UserId;
 use epop_storage::redis::RedisPool;
 use std::collections::HashMap;
@@ -440,13 +439,13 @@ impl EpopRealtime {
     /// Tells everyone who sees `user`'s presence that they are online or offline now.
     async fn announce_presence(&self, user: UserId, online: bool) {
         let conversations = self.audience(user).await.conversations;
-        let event = DomainEvent::PresenceChanged {
+        let signal = LiveSignal::Presence {
             user_id: user,
             online,
             last_seen_at: (!online).then(Utc::now),
             conversations,
         };
-        self.publish_ephemeral(event).await;
+        self.publish_signal(&signal).await;
     }
 
     /// Announces offline the users of nodes that died (their presence claims expired), until the process ends.

@@ -4,8 +4,9 @@
 //! keeps, with the session, the position the socket had received everything up to when it connected: a
 //! client's offset may only move that floor forward, never back (an `offset: "0"` reads no history).
 
-use super::fan_out::{Outcome, Scope, message_id_of};
+use super::fan_out::{Outcome, Scope};
 use super::{EpopRealtime, EpopSocket};
+use epop_core::model::Message;
 use epop_core::{ConversationId, DomainEvent, MessageId, UserId};
 use epop_storage::redis::RedisPool;
 use serde_json::Value;
@@ -130,17 +131,14 @@ impl EpopRealtime {
             .iter()
             .filter_map(|published| match &published.event {
                 DomainEvent::MessageCreated { message, .. } | DomainEvent::MessageUpdated { message, .. } => {
-                    message_id_of(message)
+                    Some(message.id)
                 }
                 _ => None,
             })
             .collect();
-        let current: HashMap<MessageId, Value> =
+        let current: HashMap<MessageId, Message> =
             match self.state.chat.current_messages(user, &message_ids).await {
-                Ok(messages) => messages
-                    .into_iter()
-                    .filter_map(|m| serde_json::to_value(&m).ok().map(|value| (m.id, value)))
-                    .collect(),
+                Ok(messages) => messages.into_iter().map(|m| (m.id, m)).collect(),
                 Err(error) => {
                     tracing::warn!(%error, "could not load the replayed messages");
                     return false;

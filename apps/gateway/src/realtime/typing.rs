@@ -1,8 +1,8 @@
 //! Typing indicators: `typing:start` lasts [`TYPING_TTL`] unless renewed, `typing:stop` ends it. Never stored:
 //! published to every node as it happens (best effort).
 
-use super::EpopRealtime;
-use epop_core::{ConversationId, DomainEvent, UserId};
+use super::{EpopRealtime, LiveSignal};
+use epop_core::{ConversationId, UserId};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +29,7 @@ impl EpopRealtime {
                 None
             }
         };
-        self.publish_ephemeral(DomainEvent::TypingChanged {
+        self.publish_signal(&LiveSignal::Typing {
             conversation_id: conversation,
             user_id: user,
             is_typing,
@@ -50,7 +50,7 @@ impl EpopRealtime {
                     }
                 };
                 if expired {
-                    app.publish_ephemeral(DomainEvent::TypingChanged {
+                    app.publish_signal(&LiveSignal::Typing {
                         conversation_id: conversation,
                         user_id: user,
                         is_typing: false,
@@ -59,9 +59,5 @@ impl EpopRealtime {
                 }
             });
         }
-    }
-
-    pub(super) async fn publish_ephemeral(&self, event: DomainEvent) {
-        self.state.events.publish_ephemeral(event).await;
     }
 }
