@@ -145,7 +145,7 @@ fn decode(payload: &Value) -> Result<Job, String> {
             MessageEvent {
                 position,
                 message_id: message.id,
-                sender_id: sender_id,
+                sender_id,
                 preview: preview(&message.content),
                 sent_at: message.created_at,
             },
