@@ -26,15 +26,39 @@ async fn schemathesis_finds_the_server_doing_what_its_openapi_document_says() {
     );
     let app = TestApp::spawn().await;
     let user = app.register("Schema Thesis", "schemathesis@example.com").await;
+    // CPython 3.11 before 3.11.8 may raise "AST constructor recursion depth mismatch" when two threads use
+    // `ast` at once (gh-106905), which hypothesis does while describing strategies with `--workers 2`: a
+    // failure of the tool, not a finding, so that one error gets one more run.
+    let mut attempts = 0;
+    let text = loop {
+        attempts += 1;
+        let (success, text) = run_schemathesis(&app, &schemathesis, &root, &user.access_token).await;
+        if success {
+            break None;
+        }
+        if attempts < 2 && text.contains("AST constructor recursion depth mismatch") {
+            continue;
+        }
+        break Some(text);
+    };
+    if let Some(text) = text {
+        panic!("{text}");
+    }
+}
+
+/// One bounded schemathesis run against `app` as the holder of `token`: whether it passed, and what it printed.
+async fn run_schemathesis(
+    app: &TestApp,
+    schemathesis: &std::path::Path,
+    root: &std::path::Path,
+    token: &str,
+) -> (bool, String) {
     let run = tokio::process::Command::new(&schemathesis)
         .arg("--config-file")
         .arg(root.join("tests/schemathesis.toml"))
         .arg("run")
         .arg(app.url("/api/openapi.json"))
-        .args([
-            "--header",
-            &format!("Authorization: Bearer {}", user.access_token),
-        ])
+        .args(["--header", &format!("Authorization: Bearer {token}")])
         .args(["--max-examples", "8", "--seed", "1", "--workers", "2"])
         .args(["--max-time", &BUDGET.as_secs().to_string()])
         .args(["--no-color"])
@@ -51,5 +75,5 @@ async fn schemathesis_finds_the_server_doing_what_its_openapi_document_says() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(output.status.success(), "{text}");
+    (output.status.success(), text)
 }
