@@ -53,7 +53,7 @@ async fn run_schemathesis(
     root: &std::path::Path,
     token: &str,
 ) -> (bool, String) {
-    let run = tokio::process::Command::new(&schemathesis)
+    let run = tokio::process::Command::new(schemathesis)
         .arg("--config-file")
         .arg(root.join("tests/schemathesis.toml"))
         .arg("run")
