@@ -10,11 +10,11 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-/// Who a request is sent as: a user's bearer token, or nobody.
+/// Who a request is sent as: the bearer token it carries.
 #[derive(Clone)]
 pub(crate) struct Caller<'a> {
     app: &'a TestApp,
-    token: Option<String>,
+    token: String,
 }
 
 impl TestApp {
@@ -27,7 +27,7 @@ impl TestApp {
     pub(crate) fn as_token(&self, token: &str) -> Caller<'_> {
         Caller {
             app: self,
-            token: Some(token.to_owned()),
+            token: token.to_owned(),
         }
     }
 }
@@ -35,10 +35,7 @@ impl TestApp {
 impl Caller<'_> {
     /// Sends `method path` with `body` as JSON (none: no body) and reads the whole answer.
     pub(crate) async fn send(self, method: Method, path: impl AsRef<str>, body: Option<Value>) -> Answer {
-        let mut request = self.app.request(method, path.as_ref());
-        if let Some(token) = &self.token {
-            request = request.bearer_auth(token);
-        }
+        let mut request = self.app.request(method, path.as_ref()).bearer_auth(&self.token);
         if let Some(body) = body {
             request = request.json(&body);
         }
