@@ -160,11 +160,7 @@ impl AuthService {
                 },
             )
             .await?;
-            let (refresh_token, expires_at) = this
-                .store_refresh_token(conn, &user, TokenFamilyId::new(), now)
-                .await?;
-            let issued_at = users::database_now(conn).await?;
-            this.session(user.into_user()?, refresh_token, expires_at, issued_at)
+            this.open_session(conn, user, now).await
         })
         .await
     }
@@ -233,11 +229,7 @@ impl AuthService {
             let Some(user) = users::lock_for_session(conn, user.id).await? else {
                 return Err(AuthError::InvalidCredentials);
             };
-            let (refresh_token, expires_at) = this
-                .store_refresh_token(conn, &user, TokenFamilyId::new(), now)
-                .await?;
-            let issued_at = users::database_now(conn).await?;
-            this.session(user.into_user()?, refresh_token, expires_at, issued_at)
+            this.open_session(conn, user, now).await
         })
         .await
     }
@@ -501,6 +493,21 @@ impl AuthService {
     ) -> AuthResult<(String, chrono::DateTime<chrono::Utc>)> {
         let (token, expires_at, _) = self.insert_refresh_token(conn, user, family, now).await?;
         Ok((token, expires_at))
+    }
+
+    /// A session in a new token family for `user`, inside the caller's transaction that holds the user's row,
+    /// its access token issued by the database's clock read under that lock.
+    async fn open_session(
+        &self,
+        conn: &mut AsyncPgConnection,
+        user: users::UserRow,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> AuthResult<Session> {
+        let (refresh_token, expires_at) = self
+            .store_refresh_token(conn, &user, TokenFamilyId::new(), now)
+            .await?;
+        let issued_at = users::database_now(conn).await?;
+        self.session(user.into_user()?, refresh_token, expires_at, issued_at)
     }
 
     /// The session answered for `user`, its access token issued at `issued_at` (the database's clock, read
