@@ -18,7 +18,7 @@ use uuid::Uuid;
 pub struct PublishedEvent {
     /// Position in publish order: 1, 2, 3 … across all nodes; 0 for typing and presence.
     pub position: i64,
-    /// The event.
+    /// The event as its service wrote it in the same transaction as the change.
     pub event: DomainEvent,
 }
 
