@@ -343,30 +343,3 @@ impl TestApp {
             .json(StatusCode::CREATED)
     }
 }
-
-// Transitional: the request helpers of the files not converted to the test client yet.
-impl TestApp {
-    pub(crate) fn get(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
-        self.request(Method::GET, path).bearer_auth(token)
-    }
-
-    pub(crate) fn post_json(&self, path: &str, body: &Value) -> reqwest::RequestBuilder {
-        self.request(Method::POST, path).json(body)
-    }
-
-    /// Sends a JSON request with a bearer token.
-    pub(crate) fn send_json(&self, method: Method, path: &str, token: &str, body: &Value) -> reqwest::RequestBuilder {
-        self.request(method, path).bearer_auth(token).json(body)
-    }
-}
-
-/// The `Set-Cookie` header of a response for `name`.
-pub(crate) fn set_cookie(response: &Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(str::to_owned)
-}
