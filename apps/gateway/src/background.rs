@@ -96,6 +96,12 @@ impl Background {
         background.spawn("presence refresh", async move {
             presence.run_refresh(cancel).await;
         });
+        let auth = state.auth.clone();
+        background.spawn("session cutoffs seed", async move {
+            if let Err(error) = auth.seed_session_cutoffs().await {
+                tracing::warn!(%error, "could not seed session cutoffs in Redis; requests will retry");
+            }
+        });
         background.spawn("outbox relay", relay.run(token.clone()));
         background.spawn("job worker", worker.run(token.clone()));
         let cancel = token.clone();
