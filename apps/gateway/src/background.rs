@@ -112,6 +112,12 @@ impl Background {
             "file sweeper",
             sweep_files(state.chat.clone(), state.local_store.clone(), token.clone()),
         );
+        if !config.db_pool_idle_timeout.is_zero() {
+            background.spawn(
+                "idle database connections",
+                close_idle_connections(state.db.clone(), config.db_pool_idle_timeout, token.clone()),
+            );
+        }
         background.spawn("object store setup", set_up_store(state.store.clone(), token));
         Ok(background)
     }
@@ -129,6 +135,24 @@ impl Background {
                 && error.is_panic()
             {
                 tracing::error!(role, %error, "a background role panicked");
+            }
+        }
+    }
+}
+
+/// Closes pooled PostgreSQL connections unused for `idle_timeout` (keeping one), checking a few times per
+/// timeout, until `cancel`.
+async fn close_idle_connections(db: epop_storage::DbPool, idle_timeout: Duration, cancel: CancellationToken) {
+    let mut every = tokio::time::interval((idle_timeout / 4).max(Duration::from_secs(1)));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = every.tick() => {
+                let closed = epop_storage::db::close_idle_connections(&db, idle_timeout, 1);
+                if closed > 0 {
+                    tracing::debug!(closed, "closed idle database connections");
+                }
             }
         }
     }
