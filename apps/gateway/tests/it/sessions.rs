@@ -273,8 +273,7 @@ async fn wait_until_seeded(app: &TestApp, user_token: &str) {
 async fn ended_sessions_stay_ended_on_every_node_after_redis_loses_its_data() {
     let node_a = TestApp::spawn().await;
     let node_b = node_a.spawn_peer().await;
-    let ann = node_a.register("Ann", "ann@example.com").await;
-    let bob = node_a.register("Bob", "bob@example.com").await;
+    let [ann, bob] = node_a.users(["Ann", "Bob"]).await;
     wait_until_seeded(&node_a, &bob.access_token).await;
     assert_eq!(
         logout_all(&node_a, &ann.access_token).await.status(),
