@@ -1,6 +1,6 @@
 //! docs/api.md, Authentication: register, login, refresh rotation and reuse, logout, tokens.
 
-use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, json_of, problem};
+use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, forge_token, json_of, problem};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, StatusCode};
@@ -99,64 +99,38 @@ async fn emails_are_unique_case_insensitively() {
 #[tokio::test]
 async fn register_validation_lists_every_failing_field_and_changes_nothing() {
     let app = TestApp::spawn().await;
-    let missing = app
-        .anonymous()
-        .post("/api/auth/register", json!({}))
-        .await
-        .invalid();
+    let register = |body: Value| app.anonymous().post("/api/auth/register", body);
+    let missing = register(json!({})).await.invalid();
     let mut fields = missing.fields();
     fields.sort();
     assert_eq!(fields, vec!["email", "name", "password"]);
 
-    let limits = app
-        .anonymous()
-        .post(
-            "/api/auth/register",
-            json!({"name": "x".repeat(101), "email": "not-an-email", "password": "short"}),
-        )
+    let limits = register(json!({"name": "x".repeat(101), "email": "not-an-email", "password": "short"}))
         .await
         .invalid();
     let mut fields = limits.fields();
     fields.sort();
     assert_eq!(fields, vec!["email", "name", "password"]);
 
-    let wrong_type = app
-        .anonymous()
-        .post(
-            "/api/auth/register",
-            json!({"name": "A", "email": "a@example.com", "password": 12345678}),
-        )
+    let wrong_type = register(json!({"name": "A", "email": "a@example.com", "password": 12345678}))
         .await
         .invalid();
     assert!(wrong_type.fields().contains(&"password"));
 
-    let nul = app
-        .anonymous()
-        .post(
-            "/api/auth/register",
-            json!({"name": "A\u{0}B", "email": "a@example.com", "password": PASSWORD}),
-        )
+    let nul = register(json!({"name": "A\u{0}B", "email": "a@example.com", "password": PASSWORD}))
         .await
         .invalid();
     assert_eq!(nul.fields(), vec!["name"]);
 
     // Lengths count characters, not bytes: 100 CJK characters (300 bytes) is a valid name.
-    let cjk = app
-        .anonymous()
-        .post(
-            "/api/auth/register",
-            json!({"name": "名".repeat(100), "email": "cjk@example.com", "password": PASSWORD}),
-        )
-        .await;
+    let cjk =
+        register(json!({"name": "名".repeat(100), "email": "cjk@example.com", "password": PASSWORD})).await;
     assert_eq!(cjk.status(), StatusCode::CREATED);
     // Unknown fields are ignored.
-    let extra = app
-        .anonymous()
-        .post(
-            "/api/auth/register",
-            json!({"name": "B", "email": "b@example.com", "password": PASSWORD, "role": "admin", "x": 1}),
-        )
-        .await;
+    let extra = register(
+        json!({"name": "B", "email": "b@example.com", "password": PASSWORD, "role": "admin", "x": 1}),
+    )
+    .await;
     let body = json_of(extra, StatusCode::CREATED).await;
     assert_eq!(body["user"]["role"], "member", "role cannot be chosen at sign-up");
     assert_eq!(app.count("SELECT count(*) AS n FROM users").await, 2);
@@ -352,18 +326,6 @@ async fn logout_all_revokes_every_session_and_announces_it() {
     problem(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
 
-fn forge(header: &Value, claims: &Value, secret: &[u8]) -> String {
-    use hmac::Mac as _;
-    let head = URL_SAFE_NO_PAD.encode(header.to_string());
-    let body = URL_SAFE_NO_PAD.encode(claims.to_string());
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
-    mac.update(format!("{head}.{body}").as_bytes());
-    format!(
-        "{head}.{body}.{}",
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-    )
-}
-
 #[tokio::test]
 async fn tampered_expired_foreign_and_unsigned_tokens_are_401() {
     let (app, [user]) = TestApp::with_users(["Ann"]).await;
@@ -372,15 +334,15 @@ async fn tampered_expired_foreign_and_unsigned_tokens_are_401() {
     let hs256 = json!({"alg": "HS256", "typ": "JWT"});
 
     // Sanity: a token forged with the real secret is accepted, so the rejections below are about the flaw.
-    let valid = forge(&hs256, &claims(now + 600), JWT_SECRET.as_bytes());
+    let valid = forge_token(&hs256, &claims(now + 600), JWT_SECRET.as_bytes());
     assert_eq!(
         app.as_token(&valid).get("/api/users/me").await.status(),
         StatusCode::OK
     );
 
-    let expired = forge(&hs256, &claims(now - 1), JWT_SECRET.as_bytes());
-    let foreign = forge(&hs256, &claims(now + 600), b"some-other-secret-some-other-secret");
-    let hs512 = forge(
+    let expired = forge_token(&hs256, &claims(now - 1), JWT_SECRET.as_bytes());
+    let foreign = forge_token(&hs256, &claims(now + 600), b"some-other-secret-some-other-secret");
+    let hs512 = forge_token(
         &json!({"alg": "HS512", "typ": "JWT"}),
         &claims(now + 600),
         JWT_SECRET.as_bytes(),

@@ -285,6 +285,22 @@ pub(crate) async fn problem(response: impl ReadAnswer, status: StatusCode, code:
     answer.json(status)
 }
 
+/// A JWT with `header` and `claims`, signed with HMAC-SHA-256 and `secret` whatever `header` names: a token the
+/// test makes itself (expired, foreign, of another algorithm) to see what the gateway does with it.
+pub(crate) fn forge_token(header: &Value, claims: &Value, secret: &[u8]) -> String {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use hmac::Mac as _;
+    let head = URL_SAFE_NO_PAD.encode(header.to_string());
+    let body = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+    mac.update(format!("{head}.{body}").as_bytes());
+    format!(
+        "{head}.{body}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
 /// Each item's `field` (a string) of a page, in the page's order.
 pub(crate) fn pluck(page: &Value, field: &str) -> Vec<String> {
     let items = page["items"].as_array().expect("a page has items");

@@ -104,25 +104,17 @@ async fn two_nodes_share_events_presence_typing_and_logouts_through_redis() {
 mod raw {
     //! Raw Engine.IO/Socket.IO frames against the EPOP application (no client library).
 
-    use crate::helpers::{JWT_SECRET, TestApp};
-    use base64::Engine as _;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use crate::helpers::{JWT_SECRET, TestApp, forge_token};
     use futures_util::StreamExt as _;
-    use hmac::Mac as _;
     use std::time::{Duration, Instant};
     use tokio_tungstenite::tungstenite::Message;
 
+    /// An access token of `user` signed with the gateway's secret, expiring in `expires_in` seconds.
     fn token_for(user: &str, expires_in: i64) -> String {
         let now = chrono::Utc::now().timestamp();
-        let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
         let claims = serde_json::json!({"sub": user, "role": "member", "iat": now, "exp": now + expires_in, "jti": uuid::Uuid::now_v7()});
-        let body = URL_SAFE_NO_PAD.encode(claims.to_string());
-        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(JWT_SECRET.as_bytes()).unwrap();
-        mac.update(format!("{head}.{body}").as_bytes());
-        format!(
-            "{head}.{body}.{}",
-            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-        )
+        let header = serde_json::json!({"alg": "HS256", "typ": "JWT"});
+        forge_token(&header, &claims, JWT_SECRET.as_bytes())
     }
 
     #[tokio::test]
