@@ -273,6 +273,10 @@ impl From<AuthError> for ApiError {
                 ErrorCode::TokenReused,
                 "this refresh token was already used; every session of its login was ended",
             ),
+            AuthError::EmailNotVerified => ApiError::new(
+                ErrorCode::Forbidden,
+                "this account's e-mail address is not verified yet: open the link sent to it (POST /api/auth/verify-email/resend sends a new one)",
+            ),
             AuthError::WrongCurrentPassword => {
                 ApiError::new(ErrorCode::Forbidden, "the current password is wrong")
             }

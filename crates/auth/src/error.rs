@@ -21,6 +21,9 @@ pub enum AuthError {
     /// A refresh token that was already rotated was presented again; its family is now revoked.
     #[error("refresh token reused")]
     TokenReused,
+    /// The password is right, but signing in needs a verified e-mail address and this one is not verified.
+    #[error("e-mail address not verified")]
+    EmailNotVerified,
     /// The `current_password` given for a sensitive change is wrong.
     #[error("current password is wrong")]
     WrongCurrentPassword,

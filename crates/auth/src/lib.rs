@@ -12,8 +12,12 @@
 //! - [`sessions`]: the instant up to which a user's access tokens are refused, checked on every request
 //!   through Redis (see there for why, and for the clock and locks that order issuing against revoking).
 //!
+//! - [`account_mail`]: password reset and e-mail verification links, issued and sent from the job queue (the
+//!   request only enqueues, so it costs the same whether or not an account has the address).
+//!
 //! Services own transactions; repositories take `&mut AsyncPgConnection` and never open one themselves.
 
+pub mod account_mail;
 pub mod error;
 pub mod model;
 pub mod password;
@@ -22,6 +26,7 @@ pub mod service;
 pub mod sessions;
 pub mod token;
 
+pub use account_mail::{ACCOUNT_EMAIL_QUEUE, AccountEmails, Mailer, OutgoingMail};
 pub use error::{AuthError, AuthResult};
 pub use model::{NewAccount, ProfileChanges, Role, Session, User, UserSummary};
 pub use password::{HashPermit, HasherSettings, HasherStats, PasswordHasher};

@@ -1,8 +1,10 @@
 //! The rules of accounts and sessions.
 
+use crate::account_mail::{ACCOUNT_EMAIL_QUEUE, AccountEmailJob, IssuedToken};
 use crate::error::{AuthError, AuthResult};
 use crate::model::{NewAccount, ProfileChanges, Role, Session, User, UserSummary};
 use crate::password::{HasherStats, PasswordHasher};
+use crate::repo::email_tokens::{self, Purpose};
 use crate::repo::refresh_tokens::{self, NewRefreshTokenRow};
 use crate::repo::users::{self, DirectoryCursor, NewUserRow, UserChangeset};
 use crate::sessions::{SessionCutoffs, is_revoked};
@@ -10,18 +12,26 @@ use crate::token::{self, AccessClaims, TokenSigner};
 use chrono::Duration;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use epop_core::{Clock, Cursor, DomainEvent, FieldError, Page, PageRequest, TokenFamilyId, UserId};
-use epop_storage::{DbPool, outbox};
+use epop_storage::{DbPool, jobs, outbox};
 use secrecy::SecretString;
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// Lifetimes of the tokens the service issues.
+/// Lifetimes of the tokens the service issues, and the account rules a deployment chooses.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthSettings {
     /// Access token lifetime (default 15 minutes).
     pub access_ttl: Duration,
     /// Refresh token lifetime (default 30 days).
     pub refresh_ttl: Duration,
+    /// Lifetime of a password reset link (30 minutes).
+    pub password_reset_ttl: Duration,
+    /// Lifetime of an e-mail verification link (default 24 hours).
+    pub email_verification_ttl: Duration,
+    /// Whether account e-mails (reset and verification links) can be sent: without them, nothing is enqueued.
+    pub account_emails: bool,
+    /// Whether signing in needs a verified e-mail address (needs `account_emails`).
+    pub require_verified_email: bool,
 }
 
 impl Default for AuthSettings {
@@ -29,9 +39,17 @@ impl Default for AuthSettings {
         Self {
             access_ttl: Duration::minutes(15),
             refresh_ttl: Duration::days(30),
+            password_reset_ttl: Duration::minutes(30),
+            email_verification_ttl: Duration::hours(24),
+            account_emails: false,
+            require_verified_email: false,
         }
     }
 }
+
+/// The message of every refused reset or verification token: unknown, used, expired or for an address the
+/// account no longer has all read the same.
+const BAD_TOKEN: &str = "is unknown, expired or already used";
 
 /// Registration, login, token refresh and logout, and profile management.
 ///
@@ -157,15 +175,18 @@ impl AuthService {
                     email: &account.email,
                     password_hash: &hash,
                     role: account.role.as_str(),
+                    email_verified: false,
                 },
             )
             .await?;
+            this.enqueue_verification(conn, &user.email).await?;
             this.open_session(conn, user, now).await
         })
         .await
     }
 
-    /// Creates an account without signing it in (administration).
+    /// Creates an account without signing it in (administration). Its e-mail counts as verified: the operator
+    /// vouches for it.
     pub async fn create_user(&self, account: NewAccount) -> AuthResult<User> {
         let hash = self.hasher.hash(&account.password).await?;
         let mut conn = self.pool.get().await?;
@@ -177,6 +198,7 @@ impl AuthService {
                 email: &account.email,
                 password_hash: &hash,
                 role: account.role.as_str(),
+                email_verified: true,
             },
         )
         .await?;
@@ -184,7 +206,8 @@ impl AuthService {
     }
 
     /// Creates a global admin with this e-mail unless any account already has it (never changes an existing
-    /// account). Returns whether one was created. Safe when several gateways start at once.
+    /// account). Returns whether one was created. Safe when several gateways start at once. Its e-mail counts
+    /// as verified (it comes from the configuration).
     pub async fn ensure_admin(&self, email: &str, name: &str, password: &SecretString) -> AuthResult<bool> {
         let mut conn = self.pool.get().await?;
         if users::find_by_email(&mut conn, email).await?.is_some() {
@@ -199,6 +222,7 @@ impl AuthService {
                 email,
                 password_hash: &hash,
                 role: Role::Admin.as_str(),
+                email_verified: true,
             },
         )
         .await
@@ -221,6 +245,10 @@ impl AuthService {
         let Some(user) = found else {
             return Err(AuthError::InvalidCredentials);
         };
+        // Said only to whoever knows the password, so it tells nobody else whether the address has an account.
+        if self.settings.require_verified_email && !user.email_verified {
+            return Err(AuthError::EmailNotVerified);
+        }
         let now = self.clock.now();
         let mut conn = self.pool.get().await?;
         let this = self.clone();
@@ -370,6 +398,11 @@ impl AuthService {
             .email
             .as_deref()
             .is_some_and(|email| email != current.email);
+        // Another address, not only another spelling of the same one: it has to be verified again.
+        let address_changes = changes
+            .email
+            .as_deref()
+            .is_some_and(|email| email.to_lowercase() != current.email.to_lowercase());
         let sensitive = email_changes || changes.password.is_some();
         if sensitive {
             let Some(current_password) = changes.current_password.as_ref() else {
@@ -392,6 +425,7 @@ impl AuthService {
         };
         let now = self.clock.now();
         let mut conn = self.pool.get().await?;
+        let this = self.clone();
         let (row, cutoff) = conn
             .transaction::<_, AuthError, _>(async |conn| {
                 if sensitive && !users::lock_for_revocation(conn, user).await? {
@@ -408,10 +442,17 @@ impl AuthService {
                             None
                         },
                         password_hash: new_hash.as_deref(),
+                        email_verified: address_changes.then_some(false),
                         updated_at: Some(now),
                     },
                 )
                 .await?;
+                if address_changes {
+                    // The old address's links prove nothing about the new one.
+                    email_tokens::delete_of_user(conn, user, Purpose::VerifyEmail).await?;
+                    email_tokens::delete_of_user(conn, user, Purpose::PasswordReset).await?;
+                    this.enqueue_verification(conn, &row.email).await?;
+                }
                 let cutoff = if sensitive {
                     let cutoff = users::revoke_sessions(conn, user).await?;
                     refresh_tokens::revoke_all_of_user(conn, user, now).await?;
@@ -427,6 +468,209 @@ impl AuthService {
             self.cutoffs.raised(user, cutoff).await;
         }
         row.into_user()
+    }
+
+    /// Asks for a password reset link for the account with this e-mail, if there is one. Costs the same either
+    /// way (one job enqueued; the job looks the account up, see [`crate::account_mail`]), so neither the
+    /// answer nor its time tells whether the address has an account. Without account e-mails it does nothing.
+    #[tracing::instrument(skip_all)]
+    pub async fn request_password_reset(&self, email: &str) -> AuthResult<()> {
+        self.enqueue_account_email(&AccountEmailJob::PasswordReset {
+            email: email.to_owned(),
+        })
+        .await
+    }
+
+    /// Asks again for a verification link for the account with this e-mail, if there is one and it is not
+    /// verified yet; costs the same either way, as [`Self::request_password_reset`].
+    #[tracing::instrument(skip_all)]
+    pub async fn request_email_verification(&self, email: &str) -> AuthResult<()> {
+        self.enqueue_account_email(&AccountEmailJob::VerifyEmail {
+            email: email.to_owned(),
+        })
+        .await
+    }
+
+    async fn enqueue_account_email(&self, job: &AccountEmailJob) -> AuthResult<()> {
+        if !self.settings.account_emails {
+            return Ok(());
+        }
+        let payload = serde_json::to_value(job).map_err(|e| AuthError::Crypto(e.to_string()))?;
+        let mut conn = self.pool.get().await?;
+        jobs::enqueue(&mut conn, ACCOUNT_EMAIL_QUEUE, &payload).await?;
+        Ok(())
+    }
+
+    /// Enqueues a verification e-mail to `email` inside the caller's transaction (sign-up, e-mail change).
+    async fn enqueue_verification(&self, conn: &mut AsyncPgConnection, email: &str) -> AuthResult<()> {
+        if !self.settings.account_emails {
+            return Ok(());
+        }
+        let job = AccountEmailJob::VerifyEmail {
+            email: email.to_owned(),
+        };
+        let payload = serde_json::to_value(&job).map_err(|e| AuthError::Crypto(e.to_string()))?;
+        jobs::enqueue(conn, ACCOUNT_EMAIL_QUEUE, &payload).await?;
+        Ok(())
+    }
+
+    /// Minutes a password reset link works.
+    pub fn password_reset_minutes(&self) -> i64 {
+        self.settings.password_reset_ttl.num_minutes()
+    }
+
+    /// Hours an e-mail verification link works.
+    pub fn email_verification_hours(&self) -> i64 {
+        self.settings.email_verification_ttl.num_hours()
+    }
+
+    /// Issues a password reset token for the account with `email` (replacing any earlier one), or `None` when
+    /// no account has it. Run by the e-mail job, which sends the token.
+    pub(crate) async fn issue_password_reset(&self, email: &str) -> AuthResult<Option<IssuedToken>> {
+        let mut conn = self.pool.get().await?;
+        let Some(user) = users::find_by_email(&mut conn, email).await? else {
+            return Ok(None);
+        };
+        let token = token::new_link_token()?;
+        let expires_at = self.clock.now() + self.settings.password_reset_ttl;
+        email_tokens::replace(
+            &mut conn,
+            user.id,
+            Purpose::PasswordReset,
+            &token::link_token_hash(&token),
+            &user.email,
+            expires_at,
+        )
+        .await?;
+        Ok(Some(IssuedToken {
+            name: user.name,
+            email: user.email,
+            token,
+        }))
+    }
+
+    /// Issues a verification token for the account with `email` (replacing any earlier one), or `None` when no
+    /// account has it or it is verified already. Run by the e-mail job, which sends the token.
+    pub(crate) async fn issue_email_verification(&self, email: &str) -> AuthResult<Option<IssuedToken>> {
+        let mut conn = self.pool.get().await?;
+        let Some(user) = users::find_by_email(&mut conn, email).await? else {
+            return Ok(None);
+        };
+        if user.email_verified {
+            return Ok(None);
+        }
+        let token = token::new_link_token()?;
+        let expires_at = self.clock.now() + self.settings.email_verification_ttl;
+        email_tokens::replace(
+            &mut conn,
+            user.id,
+            Purpose::VerifyEmail,
+            &token::link_token_hash(&token),
+            &user.email,
+            expires_at,
+        )
+        .await?;
+        Ok(Some(IssuedToken {
+            name: user.name,
+            email: user.email,
+            token,
+        }))
+    }
+
+    /// Sets a new password with a reset token and ends every session of the user (as [`Self::logout_all`]).
+    /// The token works once, within its lifetime, and only while the account still has the address it was sent
+    /// to; otherwise `Invalid` on field `token`, and nothing changes. Using it also proves the address, so the
+    /// e-mail counts as verified from then on.
+    #[tracing::instrument(skip_all)]
+    pub async fn reset_password(&self, presented: &str, password: &SecretString) -> AuthResult<()> {
+        let bad_token = || AuthError::Invalid(vec![FieldError::new("token", BAD_TOKEN)]);
+        let hash = token::link_token_hash(presented);
+        // A place in the hashing queue first (a refusal costs nothing), then a cheap look at the token so that a
+        // wrong one costs no hash.
+        let permit = self.hasher.admit()?;
+        let now = self.clock.now();
+        let mut conn = self.pool.get().await?;
+        let found = email_tokens::find(&mut conn, Purpose::PasswordReset, &hash).await?;
+        drop(conn);
+        if !found.is_some_and(|row| row.is_live(now)) {
+            return Err(bad_token());
+        }
+        let new_hash = permit.hash(password).await?;
+        let mut conn = self.pool.get().await?;
+        let (user, cutoff) = conn
+            .transaction::<_, AuthError, _>(async |conn| {
+                // Checked again under the token's lock: of two uses at once, the second finds it used.
+                let Some(row) = email_tokens::find_for_update(conn, Purpose::PasswordReset, &hash).await?
+                else {
+                    return Err(bad_token());
+                };
+                if !row.is_live(now) || !users::lock_for_revocation(conn, row.user_id).await? {
+                    return Err(bad_token());
+                }
+                let Some(current) = users::find(conn, row.user_id).await? else {
+                    return Err(bad_token());
+                };
+                if current.email.to_lowercase() != row.email.to_lowercase() {
+                    return Err(bad_token());
+                }
+                email_tokens::mark_used(conn, row.id, now).await?;
+                users::update(
+                    conn,
+                    row.user_id,
+                    UserChangeset {
+                        password_hash: Some(&new_hash),
+                        email_verified: Some(true),
+                        updated_at: Some(now),
+                        ..UserChangeset::default()
+                    },
+                )
+                .await?;
+                let cutoff = users::revoke_sessions(conn, row.user_id).await?;
+                refresh_tokens::revoke_all_of_user(conn, row.user_id, now).await?;
+                outbox::append(conn, &DomainEvent::SessionsRevoked { user_id: row.user_id }).await?;
+                Ok((row.user_id, cutoff))
+            })
+            .await?;
+        self.cutoffs.raised(user, cutoff).await;
+        Ok(())
+    }
+
+    /// Marks the address a verification token was sent to as verified. The token works once, within its
+    /// lifetime, and only while the account still has that address; otherwise `Invalid` on field `token`, and
+    /// nothing changes.
+    #[tracing::instrument(skip_all)]
+    pub async fn verify_email(&self, presented: &str) -> AuthResult<()> {
+        let bad_token = || AuthError::Invalid(vec![FieldError::new("token", BAD_TOKEN)]);
+        let hash = token::link_token_hash(presented);
+        let now = self.clock.now();
+        let mut conn = self.pool.get().await?;
+        conn.transaction::<_, AuthError, _>(async |conn| {
+            let Some(row) = email_tokens::find_for_update(conn, Purpose::VerifyEmail, &hash).await? else {
+                return Err(bad_token());
+            };
+            if !row.is_live(now) {
+                return Err(bad_token());
+            }
+            let Some(current) = users::find(conn, row.user_id).await? else {
+                return Err(bad_token());
+            };
+            if current.email.to_lowercase() != row.email.to_lowercase() {
+                return Err(bad_token());
+            }
+            email_tokens::mark_used(conn, row.id, now).await?;
+            users::update(
+                conn,
+                row.user_id,
+                UserChangeset {
+                    email_verified: Some(true),
+                    updated_at: Some(now),
+                    ..UserChangeset::default()
+                },
+            )
+            .await?;
+            Ok(())
+        })
+        .await
     }
 
     /// The people directory: everyone (or those whose name or e-mail starts with `query`), by lower-cased name

@@ -7,6 +7,19 @@ pub mod sql_types {
 }
 
 diesel::table! {
+    account_email_tokens (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        purpose -> Text,
+        token_hash -> Bytea,
+        email -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     calendar_events (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -209,9 +222,11 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         sessions_valid_after -> Nullable<Timestamptz>,
+        email_verified -> Bool,
     }
 }
 
+diesel::joinable!(account_email_tokens -> users (user_id));
 diesel::joinable!(calendar_events -> users (user_id));
 diesel::joinable!(conversation_members -> conversations (conversation_id));
 diesel::joinable!(conversation_members -> users (user_id));
@@ -229,6 +244,7 @@ diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(tasks -> projects (project_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    account_email_tokens,
     calendar_events,
     conversation_members,
     conversations,

@@ -7,6 +7,7 @@
     reason = "test helpers panic on unexpected failures: a panic is a failed test with its message"
 )]
 
+mod accounts;
 mod auth;
 mod backup;
 mod calendar;

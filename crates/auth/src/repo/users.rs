@@ -31,6 +31,8 @@ pub(crate) struct UserRow {
     pub(crate) created_at: DateTime<Utc>,
     /// Last change.
     pub(crate) updated_at: DateTime<Utc>,
+    /// Whether the owner proved control of `email`.
+    pub(crate) email_verified: bool,
 }
 
 impl UserRow {
@@ -45,6 +47,7 @@ impl UserRow {
             name: self.name,
             email: self.email,
             role,
+            email_verified: self.email_verified,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -65,6 +68,8 @@ pub(crate) struct NewUserRow<'a> {
     pub(crate) password_hash: &'a str,
     /// `admin` or `member`.
     pub(crate) role: &'a str,
+    /// Whether the address counts as verified from the start (accounts an operator creates).
+    pub(crate) email_verified: bool,
 }
 
 fn email_taken(error: DieselError) -> AuthError {
@@ -194,6 +199,8 @@ pub(crate) struct UserChangeset<'a> {
     pub(crate) email: Option<&'a str>,
     /// New password hash.
     pub(crate) password_hash: Option<&'a str>,
+    /// Whether the (new) address is verified.
+    pub(crate) email_verified: Option<bool>,
     /// The change time.
     pub(crate) updated_at: Option<DateTime<Utc>>,
 }
