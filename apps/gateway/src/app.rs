@@ -120,6 +120,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, EventSeque
             ..AuthSettings::default()
         },
     )
+    .with_mfa_key(config.mfa_key())
     .with_shared_cutoffs(
         match &config.redis_url {
             Some(url) => Some(epop_storage::redis::SharedConnection::new(url.expose_secret())?),

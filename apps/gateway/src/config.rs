@@ -115,6 +115,9 @@ pub struct Config {
     /// Whether signing in needs a verified e-mail address (an EPOP addition, `EPOP_REQUIRE_VERIFIED_EMAIL`,
     /// default false; needs `EPOP_SMTP_URL`).
     pub require_verified_email: bool,
+    /// The 32-byte key TOTP secrets are encrypted with (an EPOP addition, `EPOP_MFA_KEY`, base64); `None`:
+    /// derived from `EPOP_JWT_SECRET` (then rotating that secret makes enrolled second factors unusable).
+    pub mfa_key: Option<SecretString>,
     /// Web Push signing key; `None` generates one at first start.
     pub vapid_private_key: Option<SecretString>,
     /// Web Push contact.
@@ -362,6 +365,18 @@ impl Config {
                 ));
             }
         };
+        let mfa_key = match src.get("EPOP_MFA_KEY") {
+            None => None,
+            Some(key) => {
+                decode_key(&key).ok_or_else(|| {
+                    ConfigError::new(
+                        "EPOP_MFA_KEY",
+                        "must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)",
+                    )
+                })?;
+                Some(SecretString::from(key))
+            }
+        };
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         Ok(Self {
             database_url,
@@ -376,6 +391,7 @@ impl Config {
                 .unwrap_or_else(|| "EPOP <no-reply@localhost>".into()),
             smtp_url,
             app_url,
+            mfa_key,
             require_verified_email,
             vapid_private_key: src.get("EPOP_VAPID_PRIVATE_KEY").map(SecretString::from),
             vapid_subject: src
@@ -431,6 +447,30 @@ impl Config {
     pub fn database_url(&self) -> &str {
         self.database_url.expose_secret()
     }
+
+    /// The key TOTP secrets are encrypted with: `EPOP_MFA_KEY`, or one derived from `EPOP_JWT_SECRET`.
+    pub fn mfa_key(&self) -> epop_auth::MfaKey {
+        match self
+            .mfa_key
+            .as_ref()
+            .and_then(|key| decode_key(key.expose_secret()))
+        {
+            Some(key) => epop_auth::MfaKey::from_bytes(&key),
+            None => epop_auth::MfaKey::derived_from(&self.jwt_secret),
+        }
+    }
+}
+
+/// 32 bytes from base64 (standard or URL-safe, padded or not).
+fn decode_key(text: &str) -> Option<[u8; 32]> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let text = text.trim();
+    let bytes = STANDARD
+        .decode(text)
+        .or_else(|_| URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')))
+        .ok()?;
+    bytes.try_into().ok()
 }
 
 #[cfg(test)]
@@ -488,6 +528,24 @@ mod tests {
         assert_eq!(config.rate_limits.account_email_per_hour, 5);
         assert_eq!(config.app_url, "http://localhost:8080");
         assert!(!config.require_verified_email);
+    }
+
+    #[test]
+    fn the_mfa_key_is_32_bytes_of_base64() {
+        let base = [("DATABASE_URL", "postgres://x/y"), ("EPOP_JWT_SECRET", SECRET)];
+        let config = Config::from_source(&source(&base)).unwrap();
+        assert!(config.mfa_key.is_none());
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let mut with_key = base.to_vec();
+        with_key.push(("EPOP_MFA_KEY", key));
+        assert!(Config::from_source(&source(&with_key)).unwrap().mfa_key.is_some());
+        for bad in ["c2hvcnQ=", "not base64 at all!"] {
+            let mut with_bad = base.to_vec();
+            with_bad.push(("EPOP_MFA_KEY", bad));
+            let err = Config::from_source(&source(&with_bad)).unwrap_err();
+            assert_eq!(err.variable, "EPOP_MFA_KEY");
+            assert!(!err.to_string().contains(bad), "the key is never printed");
+        }
     }
 
     #[test]

@@ -15,10 +15,14 @@
 //! - [`account_mail`]: password reset and e-mail verification links, issued and sent from the job queue (the
 //!   request only enqueues, so it costs the same whether or not an account has the address).
 //!
+//! - [`mfa`]: the TOTP second factor (secrets encrypted at rest, codes accepted once), recovery codes, and
+//!   sign-ins that wait for their second factor.
+//!
 //! Services own transactions; repositories take `&mut AsyncPgConnection` and never open one themselves.
 
 pub mod account_mail;
 pub mod error;
+pub mod mfa;
 pub mod model;
 pub mod password;
 mod repo;
@@ -28,6 +32,7 @@ pub mod token;
 
 pub use account_mail::{ACCOUNT_EMAIL_QUEUE, AccountEmails, Mailer, OutgoingMail};
 pub use error::{AuthError, AuthResult};
+pub use mfa::{MfaKey, SecondFactor, SignIn};
 pub use model::{NewAccount, ProfileChanges, Role, Session, User, UserSummary};
 pub use password::{HashPermit, HasherSettings, HasherStats, PasswordHasher};
 pub use service::{AuthService, AuthSettings};

@@ -2,9 +2,11 @@
 
 use crate::account_mail::{ACCOUNT_EMAIL_QUEUE, AccountEmailJob, IssuedToken};
 use crate::error::{AuthError, AuthResult};
+use crate::mfa::{self, MfaChallenge, MfaKey, SecondFactor, SecondFactorMethod, SignIn, TotpEnrolment};
 use crate::model::{NewAccount, ProfileChanges, Role, Session, User, UserSummary};
 use crate::password::{HasherStats, PasswordHasher};
 use crate::repo::email_tokens::{self, Purpose};
+use crate::repo::mfa as mfa_repo;
 use crate::repo::refresh_tokens::{self, NewRefreshTokenRow};
 use crate::repo::users::{self, DirectoryCursor, NewUserRow, UserChangeset};
 use crate::sessions::{SessionCutoffs, is_revoked};
@@ -32,6 +34,10 @@ pub struct AuthSettings {
     pub account_emails: bool,
     /// Whether signing in needs a verified e-mail address (needs `account_emails`).
     pub require_verified_email: bool,
+    /// How long a sign-in waits for its second factor (5 minutes).
+    pub mfa_challenge_ttl: Duration,
+    /// Wrong codes a sign-in waiting for its second factor allows (5).
+    pub mfa_max_attempts: i32,
 }
 
 impl Default for AuthSettings {
@@ -43,6 +49,8 @@ impl Default for AuthSettings {
             email_verification_ttl: Duration::hours(24),
             account_emails: false,
             require_verified_email: false,
+            mfa_challenge_ttl: Duration::minutes(5),
+            mfa_max_attempts: 5,
         }
     }
 }
@@ -72,6 +80,7 @@ pub struct AuthService {
     clock: Arc<dyn Clock>,
     settings: AuthSettings,
     cutoffs: SessionCutoffs,
+    mfa_key: Option<MfaKey>,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -110,7 +119,14 @@ impl AuthService {
             signer,
             clock,
             settings,
+            mfa_key: None,
         }
+    }
+
+    /// Encrypts TOTP secrets with `key` (without one, the second factor cannot be enrolled or checked).
+    pub fn with_mfa_key(mut self, key: MfaKey) -> Self {
+        self.mfa_key = Some(key);
+        self
     }
 
     /// Shares session cutoffs between gateway nodes through `redis` (keys under `prefix`); without it they
@@ -229,9 +245,10 @@ impl AuthService {
     }
 
     /// Signs in with e-mail and password. Unknown e-mail and wrong password both cost one Argon2id verification
-    /// and both answer `InvalidCredentials`.
+    /// and both answer `InvalidCredentials`. An account with a second factor gets [`SignIn::MfaRequired`]: a
+    /// short-lived, single-use `mfa_token` for [`Self::complete_mfa`], and no session yet.
     #[tracing::instrument(skip_all)]
-    pub async fn login(&self, email: &str, password: &SecretString) -> AuthResult<Session> {
+    pub async fn login(&self, email: &str, password: &SecretString) -> AuthResult<SignIn> {
         // A place in the hashing queue first: when hashing is saturated the refusal costs no database work.
         let permit = self.hasher.admit()?;
         let mut conn = self.pool.get().await?;
@@ -252,12 +269,31 @@ impl AuthService {
         let now = self.clock.now();
         let mut conn = self.pool.get().await?;
         let this = self.clone();
+        let challenge_ttl = self.settings.mfa_challenge_ttl;
         // Issued under the user's share lock, by the database's clock (see the type's notes).
         conn.transaction::<_, AuthError, _>(async |conn| {
             let Some(user) = users::lock_for_session(conn, user.id).await? else {
                 return Err(AuthError::InvalidCredentials);
             };
-            this.open_session(conn, user, now).await
+            if mfa_repo::is_enabled(conn, user.id).await? {
+                let mfa_token = token::new_link_token()?;
+                mfa_repo::insert_challenge(
+                    conn,
+                    user.id,
+                    &token::link_token_hash(&mfa_token),
+                    now + challenge_ttl,
+                    now,
+                )
+                .await?;
+                return Ok(SignIn::MfaRequired(MfaChallenge {
+                    mfa_token,
+                    methods: vec![SecondFactorMethod::Totp, SecondFactorMethod::RecoveryCode],
+                    expires_in: challenge_ttl.num_seconds(),
+                }));
+            }
+            Ok(SignIn::Session(Box::new(
+                this.open_session(conn, user, now).await?,
+            )))
         })
         .await
     }
@@ -671,6 +707,273 @@ impl AuthService {
             Ok(())
         })
         .await
+    }
+
+    /// The key of TOTP secrets; `Crypto` when none was configured (the gateway always configures one).
+    fn mfa_key(&self) -> AuthResult<&MfaKey> {
+        self.mfa_key
+            .as_ref()
+            .ok_or_else(|| AuthError::Crypto("no key for TOTP secrets is configured".into()))
+    }
+
+    /// The clock as whole Unix seconds, for TOTP steps.
+    fn unix_now(&self) -> u64 {
+        u64::try_from(self.clock.now().timestamp()).unwrap_or_default()
+    }
+
+    /// Starts TOTP enrolment: a new secret, pending until confirmed with a code (a new enrolment replaces a
+    /// pending one). `MfaAlreadyEnabled` when TOTP is on already.
+    #[tracing::instrument(skip(self))]
+    pub async fn start_totp_enrolment(&self, user: UserId) -> AuthResult<TotpEnrolment> {
+        let key = self.mfa_key()?.clone();
+        let secret = mfa::new_secret()?;
+        let mut conn = self.pool.get().await?;
+        conn.transaction::<_, AuthError, _>(async |conn| {
+            if !users::lock_for_revocation(conn, user).await? {
+                return Err(AuthError::UserNotFound);
+            }
+            if mfa_repo::find_for_update(conn, user)
+                .await?
+                .is_some_and(|row| row.enabled_at.is_some())
+            {
+                return Err(AuthError::MfaAlreadyEnabled);
+            }
+            let row = users::find(conn, user).await?.ok_or(AuthError::UserNotFound)?;
+            mfa_repo::put_pending(conn, user, &key.encrypt(user, &secret)?).await?;
+            mfa::enrolment(&secret, &row.email)
+        })
+        .await
+    }
+
+    /// Confirms TOTP enrolment with a code from the app: TOTP is on from now, ten single-use recovery codes are
+    /// made (returned once; only their hashes are kept), and every session of the user ends but the one this
+    /// returns for the caller. A wrong code is `Invalid` on field `code` and changes nothing; no enrolment
+    /// started is `MfaNotPending`; already on, `MfaAlreadyEnabled`.
+    #[tracing::instrument(skip(self, code))]
+    pub async fn confirm_totp(&self, user: UserId, code: &str) -> AuthResult<(Vec<String>, Session)> {
+        let key = self.mfa_key()?.clone();
+        let now = self.clock.now();
+        let unix = self.unix_now();
+        let codes = mfa::new_recovery_codes()?;
+        let hashes: Vec<Vec<u8>> = codes.iter().map(|c| mfa::recovery_code_hash(c)).collect();
+        let mut conn = self.pool.get().await?;
+        let this = self.clone();
+        let (session, cutoff) = conn
+            .transaction::<_, AuthError, _>(async |conn| {
+                if !users::lock_for_revocation(conn, user).await? {
+                    return Err(AuthError::UserNotFound);
+                }
+                let Some(row) = mfa_repo::find_for_update(conn, user).await? else {
+                    return Err(AuthError::MfaNotPending);
+                };
+                if row.enabled_at.is_some() {
+                    return Err(AuthError::MfaAlreadyEnabled);
+                }
+                let secret = key.decrypt(user, &row.secret_encrypted)?;
+                let totp = mfa::totp(&secret, "confirm")?;
+                let Some(step) = mfa::accept(&totp, code, unix, row.last_step) else {
+                    return Err(AuthError::Invalid(vec![FieldError::new(
+                        "code",
+                        "is not the authenticator app's current code",
+                    )]));
+                };
+                mfa_repo::record_step(conn, user, step).await?;
+                mfa_repo::enable(conn, user, now).await?;
+                mfa_repo::replace_recovery_codes(conn, user, &hashes).await?;
+                let cutoff = this.end_sessions_in(conn, user, now).await?;
+                let row = users::lock_for_session(conn, user)
+                    .await?
+                    .ok_or(AuthError::UserNotFound)?;
+                Ok((this.open_session(conn, row, now).await?, cutoff))
+            })
+            .await?;
+        self.cutoffs.raised(user, cutoff).await;
+        Ok((codes, session))
+    }
+
+    /// Turns the second factor off; needs the password and a current code (or a recovery code). Every session
+    /// ends but the one this returns for the caller. A wrong password is `WrongCurrentPassword`, a wrong code
+    /// `WrongSecondFactor`, no second factor `MfaNotEnabled`; in each case nothing changes.
+    #[tracing::instrument(skip(self, password, factor))]
+    pub async fn disable_mfa(
+        &self,
+        user: UserId,
+        password: &SecretString,
+        factor: SecondFactor,
+    ) -> AuthResult<Session> {
+        let key = self.mfa_key()?.clone();
+        let permit = self.hasher.admit()?;
+        let mut conn = self.pool.get().await?;
+        let current = users::find(&mut conn, user)
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
+        drop(conn);
+        if !permit.verify(password, Some(current.password_hash)).await? {
+            return Err(AuthError::WrongCurrentPassword);
+        }
+        let now = self.clock.now();
+        let unix = self.unix_now();
+        let mut conn = self.pool.get().await?;
+        let this = self.clone();
+        let (session, cutoff) = conn
+            .transaction::<_, AuthError, _>(async |conn| {
+                if !users::lock_for_revocation(conn, user).await? {
+                    return Err(AuthError::UserNotFound);
+                }
+                let Some(row) = mfa_repo::find_for_update(conn, user)
+                    .await?
+                    .filter(|row| row.enabled_at.is_some())
+                else {
+                    return Err(AuthError::MfaNotEnabled);
+                };
+                if !this
+                    .second_factor_holds(conn, &key, user, &row, &factor, unix, now)
+                    .await?
+                {
+                    return Err(AuthError::WrongSecondFactor);
+                }
+                mfa_repo::remove_all(conn, user).await?;
+                let cutoff = this.end_sessions_in(conn, user, now).await?;
+                let row = users::lock_for_session(conn, user)
+                    .await?
+                    .ok_or(AuthError::UserNotFound)?;
+                Ok((this.open_session(conn, row, now).await?, cutoff))
+            })
+            .await?;
+        self.cutoffs.raised(user, cutoff).await;
+        Ok(session)
+    }
+
+    /// Whether `factor` is right for the user's enabled TOTP `row`, recording its use (the code's step, or the
+    /// recovery code spent).
+    #[expect(clippy::too_many_arguments, reason = "one private step of three transactions")]
+    async fn second_factor_holds(
+        &self,
+        conn: &mut AsyncPgConnection,
+        key: &MfaKey,
+        user: UserId,
+        row: &mfa_repo::TotpRow,
+        factor: &SecondFactor,
+        unix: u64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> AuthResult<bool> {
+        match factor {
+            SecondFactor::Totp(code) => {
+                let secret = key.decrypt(user, &row.secret_encrypted)?;
+                let totp = mfa::totp(&secret, "check")?;
+                match mfa::accept(&totp, code, unix, row.last_step) {
+                    Some(step) => {
+                        mfa_repo::record_step(conn, user, step).await?;
+                        Ok(true)
+                    }
+                    None => Ok(false),
+                }
+            }
+            SecondFactor::RecoveryCode(code) => {
+                mfa_repo::use_recovery_code(conn, user, &mfa::recovery_code_hash(code), now).await
+            }
+        }
+    }
+
+    /// Completes a sign-in that needs a second factor, with its `mfa_token` and a code or a recovery code. The
+    /// token works once, for a few minutes and for a few wrong codes: otherwise `Unauthorized`. A wrong code
+    /// is `InvalidCredentials` (and counts as a try). A code is accepted once. Using a recovery code ends
+    /// every other session of the user (the one returned is new).
+    #[tracing::instrument(skip_all)]
+    pub async fn complete_mfa(&self, mfa_token: &str, factor: SecondFactor) -> AuthResult<Session> {
+        let key = self.mfa_key()?.clone();
+        let hash = token::link_token_hash(mfa_token);
+        let now = self.clock.now();
+        let unix = self.unix_now();
+        let recovery = matches!(factor, SecondFactor::RecoveryCode(_));
+        let max_attempts = self.settings.mfa_max_attempts;
+        let mut conn = self.pool.get().await?;
+        let this = self.clone();
+        let outcome = conn
+            .transaction::<_, AuthError, _>(async |conn| {
+                // The user first, then the challenge (the order every revocation takes them in).
+                let Some(owner) = mfa_repo::challenge_owner(conn, &hash).await? else {
+                    return Ok(Err(AuthError::Unauthorized));
+                };
+                let locked = if recovery {
+                    users::lock_for_revocation(conn, owner).await?
+                } else {
+                    users::lock_for_session(conn, owner).await?.is_some()
+                };
+                let Some(challenge) = mfa_repo::find_challenge_for_update(conn, &hash).await? else {
+                    return Ok(Err(AuthError::Unauthorized));
+                };
+                if !locked
+                    || challenge.used_at.is_some()
+                    || challenge.expires_at <= now
+                    || challenge.attempts >= max_attempts
+                {
+                    return Ok(Err(AuthError::Unauthorized));
+                }
+                // The second factor was turned off or reset since the password was checked.
+                let Some(row) = mfa_repo::find_for_update(conn, owner)
+                    .await?
+                    .filter(|row| row.enabled_at.is_some())
+                else {
+                    return Ok(Err(AuthError::Unauthorized));
+                };
+                if !this
+                    .second_factor_holds(conn, &key, owner, &row, &factor, unix, now)
+                    .await?
+                {
+                    mfa_repo::count_failed_attempt(conn, challenge.id).await?;
+                    return Ok(Err(AuthError::InvalidCredentials));
+                }
+                mfa_repo::finish_challenge(conn, challenge.id, now).await?;
+                let cutoff = if recovery {
+                    Some(this.end_sessions_in(conn, owner, now).await?)
+                } else {
+                    None
+                };
+                let user = users::lock_for_session(conn, owner)
+                    .await?
+                    .ok_or(AuthError::Unauthorized)?;
+                Ok(Ok((owner, this.open_session(conn, user, now).await?, cutoff)))
+            })
+            .await?;
+        let (owner, session, cutoff) = outcome?;
+        if let Some(cutoff) = cutoff {
+            self.cutoffs.raised(owner, cutoff).await;
+        }
+        Ok(session)
+    }
+
+    /// Removes the second factor of the account with `email` (an operator's reset for someone who lost their
+    /// device): the secret, the recovery codes and pending sign-ins. Returns whether it had one;
+    /// `UserNotFound` for no such account. Sessions are left as they are.
+    #[tracing::instrument(skip(self))]
+    pub async fn reset_mfa(&self, email: &str) -> AuthResult<bool> {
+        let mut conn = self.pool.get().await?;
+        let user = users::find_by_email(&mut conn, email)
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
+        conn.transaction::<_, AuthError, _>(async |conn| {
+            if !users::lock_for_revocation(conn, user.id).await? {
+                return Err(AuthError::UserNotFound);
+            }
+            mfa_repo::remove_all(conn, user.id).await
+        })
+        .await
+    }
+
+    /// Ends every session of `user` inside the caller's transaction, which holds the user's row for
+    /// revocation: refuses access tokens issued until now, revokes refresh tokens, announces it (sockets close).
+    /// The caller raises the returned cutoff after commit.
+    async fn end_sessions_in(
+        &self,
+        conn: &mut AsyncPgConnection,
+        user: UserId,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> AuthResult<chrono::DateTime<chrono::Utc>> {
+        let cutoff = users::revoke_sessions(conn, user).await?;
+        refresh_tokens::revoke_all_of_user(conn, user, now).await?;
+        outbox::append(conn, &DomainEvent::SessionsRevoked { user_id: user }).await?;
+        Ok(cutoff)
     }
 
     /// The people directory: everyone (or those whose name or e-mail starts with `query`), by lower-cased name

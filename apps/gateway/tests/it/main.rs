@@ -22,6 +22,7 @@ mod files;
 mod floods;
 mod health;
 mod helpers;
+mod mfa;
 mod notifications;
 mod openapi;
 mod presence;

@@ -2,6 +2,7 @@
 //! transaction boundaries.
 
 pub(crate) mod email_tokens;
+pub(crate) mod mfa;
 pub(crate) mod refresh_tokens;
 pub(crate) mod users;
 
