@@ -733,10 +733,25 @@ impl AuthService {
     }
 
     /// Starts TOTP enrolment: a new secret, pending until confirmed with a code (a new enrolment replaces a
-    /// pending one). `MfaAlreadyEnabled` when TOTP is on already.
-    #[tracing::instrument(skip(self))]
-    pub async fn start_totp_enrolment(&self, user: UserId) -> AuthResult<TotpEnrolment> {
+    /// pending one). Needs the password (`WrongCurrentPassword` otherwise), so that a stolen access token
+    /// cannot put a second factor on the account and lock its owner out. `MfaAlreadyEnabled` when TOTP is on
+    /// already.
+    #[tracing::instrument(skip(self, password))]
+    pub async fn start_totp_enrolment(
+        &self,
+        user: UserId,
+        password: &SecretString,
+    ) -> AuthResult<TotpEnrolment> {
         let key = self.mfa_key()?.clone();
+        let permit = self.hasher.admit()?;
+        let mut conn = self.pool.get().await?;
+        let current = users::find(&mut conn, user)
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
+        drop(conn);
+        if !permit.verify(password, Some(current.password_hash)).await? {
+            return Err(AuthError::WrongCurrentPassword);
+        }
         let secret = mfa::new_secret()?;
         let mut conn = self.pool.get().await?;
         conn.transaction::<_, AuthError, _>(async |conn| {

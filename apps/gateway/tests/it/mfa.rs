@@ -35,7 +35,7 @@ async fn login(app: &TestApp, email: &str) -> Answer {
 async fn enable(app: &TestApp, user: &TestUser) -> (String, Vec<String>, TestUser) {
     let enrolment = app
         .as_user(user)
-        .post("/api/users/me/mfa/totp", json!({}))
+        .post("/api/users/me/mfa/totp", json!({"password": PASSWORD}))
         .await
         .json(StatusCode::CREATED);
     let secret = enrolment["secret"].as_str().unwrap().to_owned();
@@ -73,9 +73,22 @@ async fn totp_is_enrolled_confirmed_and_then_asked_for_at_sign_in_once_per_code(
     let ann = app.register("Ann", "ann@example.com").await;
     let mut socket = app.socket(&ann.access_token).await;
 
-    let enrolment = app
+    // The password is needed: a stolen access token alone cannot put a second factor on the account.
+    let problem = app
         .as_user(&ann)
         .post("/api/users/me/mfa/totp", json!({}))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(problem.errors[0].field, "password");
+    app.as_user(&ann)
+        .post("/api/users/me/mfa/totp", json!({"password": "wrong password"}))
+        .await
+        .problem(StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(app.count("SELECT count(*) AS n FROM user_totp").await, 0);
+
+    let enrolment = app
+        .as_user(&ann)
+        .post("/api/users/me/mfa/totp", json!({"password": PASSWORD}))
         .await
         .json(StatusCode::CREATED);
     let secret = enrolment["secret"].as_str().unwrap().to_owned();
@@ -135,7 +148,7 @@ async fn totp_is_enrolled_confirmed_and_then_asked_for_at_sign_in_once_per_code(
         .json(StatusCode::OK);
     // Enrolling again while it is on is a conflict.
     app.as_user(&current)
-        .post("/api/users/me/mfa/totp", json!({}))
+        .post("/api/users/me/mfa/totp", json!({"password": PASSWORD}))
         .await
         .problem(StatusCode::CONFLICT, "conflict");
 
