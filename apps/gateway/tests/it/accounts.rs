@@ -305,7 +305,7 @@ async fn reset_requests_are_limited_per_address_and_per_client() {
         let app = &app;
         async move {
             app.anonymous()
-                .via_proxy_for(ip)
+                .header("x-forwarded-for", ip)
                 .post("/api/auth/password-reset", json!({"email": email}))
                 .await
         }
@@ -334,7 +334,7 @@ async fn reset_requests_are_limited_per_address_and_per_client() {
         .problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     // Verification e-mails share the limit.
     app.anonymous()
-        .via_proxy_for("203.0.113.9")
+        .header("x-forwarded-for", "203.0.113.9")
         .post("/api/auth/verify-email/resend", json!({"email": "d@example.com"}))
         .await
         .problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");

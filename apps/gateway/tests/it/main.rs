@@ -33,5 +33,6 @@ mod realtime;
 mod sessions;
 mod shapes;
 mod slow_requests;
+mod socket;
 mod users;
 mod wiring;
