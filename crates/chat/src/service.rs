@@ -5,8 +5,9 @@ use crate::files::FILES_QUEUE;
 use crate::model::*;
 use crate::repo::attachments::{self, AttachmentRow, NewAttachmentRow};
 use crate::repo::conversations as convs;
-use crate::repo::messages::{self, MessageRow, NewMessageRow};
+use crate::repo::messages::{self, Listing, MessageRow, NewMessageRow};
 use crate::repo::search;
+use crate::repo::threads;
 use crate::send_batch::{SendBatcher, Submission, Written};
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
@@ -19,7 +20,7 @@ use epop_storage::events::OutboxNotifier;
 use epop_storage::object_store::{DownloadOptions, ObjectInfo, ObjectStore};
 use epop_storage::{DbPool, outbox};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -99,6 +100,12 @@ enum MessageCursor {
     /// Newer than this seq.
     #[serde(rename = "a")]
     After { seq: i64 },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ThreadCursor {
+    activity: DateTime<Utc>,
+    root: MessageId,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -426,10 +433,12 @@ impl ChatService {
 
     // ----- messages ------------------------------------------------------------------------------------------
 
-    /// Posts a message. The same `client_id` from the same sender in the same conversation returns the first
-    /// message unchanged (`Sent::Existing`), or `NotFound` if it was deleted. `origin` tags the connection
-    /// that sent it, so real-time fan-out can skip it.
+    /// Posts a message, or with `thread` a reply to a top-level message of the same conversation (anything
+    /// else is `Invalid` on `thread_root_id`). The same `client_id` from the same sender in the same
+    /// conversation returns the first message unchanged (`Sent::Existing`), or `NotFound` if it was deleted.
+    /// `origin` tags the connection that sent it, so real-time fan-out can skip it.
     #[tracing::instrument(skip(self, content, attachment_ids, origin))]
+    #[expect(clippy::too_many_arguments, reason = "a message's parts, each checked here")]
     pub async fn send(
         &self,
         me: UserId,
@@ -437,6 +446,7 @@ impl ChatService {
         content: &str,
         client_id: Option<&str>,
         attachment_ids: &[AttachmentId],
+        thread: Option<ThreadReply>,
         origin: Option<String>,
     ) -> ChatResult<Sent> {
         let mut conn = self.pool.get().await?;
@@ -455,6 +465,18 @@ impl ChatService {
                 "must be 1 to 10000 characters unless attachments are given",
             ));
         }
+        if let Some(thread) = thread {
+            let root = messages::find(&mut conn, thread.root).await?;
+            let is_root = root.is_some_and(|root| {
+                root.conversation_id == id && root.thread_root_id.is_none() && root.deleted_at.is_none()
+            });
+            if !is_root {
+                return Err(ChatError::invalid(
+                    "thread_root_id",
+                    "not a top-level message of this conversation",
+                ));
+            }
+        }
         let attachment_files = self.check_attachments(&mut conn, me, attachment_ids).await?;
         // The connection goes back before waiting: the batch's writer needs one.
         drop(conn);
@@ -465,6 +487,7 @@ impl ChatService {
             client_id: client_id.map(str::to_owned),
             attachments: attachment_files,
             origin,
+            thread,
             reply,
         };
         if self.batcher.queue(id, submission) {
@@ -544,7 +567,7 @@ impl ChatService {
             messages::find_by_client_ids(conn, conversation, &client_ids).await?
         };
         enum Plan {
-            Answer(ChatResult<Written>),
+            Answer(Box<ChatResult<Written>>),
             New,
             SameAs(usize),
         }
@@ -556,7 +579,7 @@ impl ChatService {
                 if let Some(row) = earlier.iter().find(|row| {
                     row.sender_id == submission.sender && row.client_id.as_deref() == Some(client_id)
                 }) {
-                    plans.push(Plan::Answer(Ok(Written::Existing(row.clone()))));
+                    plans.push(Plan::Answer(Box::new(Ok(Written::Existing(row.clone())))));
                     continue;
                 }
                 if let Some(&first) = first_of.get(&(submission.sender, client_id)) {
@@ -570,10 +593,10 @@ impl ChatService {
                 let free = ids.iter().all(|a| !claimed.contains(a))
                     && attachments::lock_unattached(conn, &ids, submission.sender).await? == ids.len();
                 if !free {
-                    plans.push(Plan::Answer(Err(ChatError::invalid(
+                    plans.push(Plan::Answer(Box::new(Err(ChatError::invalid(
                         "attachment_ids",
                         "an attachment was attached elsewhere meanwhile",
-                    ))));
+                    )))));
                     continue;
                 }
                 claimed.extend(ids);
@@ -585,7 +608,10 @@ impl ChatService {
             .collect();
         let mut created: HashMap<usize, Message> = HashMap::new();
         if !new.is_empty() {
-            let last_seq = convs::take_seqs(conn, conversation, new.len() as i64)
+            let shown = new
+                .iter()
+                .any(|&index| batch[index].thread.is_none_or(|t| t.send_to_conversation));
+            let last_seq = convs::take_seqs(conn, conversation, new.len() as i64, shown)
                 .await?
                 .ok_or(ChatError::NotFound)?;
             let rows: Vec<NewMessageRow<'_>> = new
@@ -598,6 +624,8 @@ impl ChatService {
                     sender_id: batch[index].sender,
                     content: &batch[index].content,
                     client_id: batch[index].client_id.as_deref(),
+                    thread_root_id: batch[index].thread.map(|t| t.root),
+                    sent_to_conversation: batch[index].thread.is_some_and(|t| t.send_to_conversation),
                 })
                 .collect();
             let mut inserted = messages::insert_all(conn, &rows).await?;
@@ -607,9 +635,10 @@ impl ChatService {
                     attachments::attach(conn, &batch[index].attachments, row.sender_id, row.id).await?;
                 }
             }
-            // Each sender has read up to their newest message of the batch.
+            // Each sender has read the conversation up to their newest message of the batch that it shows (a
+            // reply only in a thread moves the thread's watermark instead).
             let mut read: HashMap<UserId, (i64, MessageId)> = HashMap::new();
-            for row in &inserted {
+            for row in inserted.iter().filter(|row| row.shown_in_conversation()) {
                 read.insert(row.sender_id, (row.seq, row.id));
             }
             let read: Vec<(UserId, i64, MessageId)> = read
@@ -617,8 +646,9 @@ impl ChatService {
                 .map(|(user, (seq, id))| (user, seq, id))
                 .collect();
             convs::move_read_positions(conn, conversation, &read).await?;
-            let (messages, keys) = self.assemble_with_keys(conn, inserted).await?;
-            let mut events = Vec::with_capacity(messages.len());
+            let thread_events = self.record_replies(conn, conversation, &inserted).await?;
+            let (messages, keys) = self.assemble_with_keys(conn, inserted, false).await?;
+            let mut events = Vec::with_capacity(messages.len() + thread_events.len());
             for (&index, message) in new.iter().zip(&messages) {
                 events.push(DomainEvent::MessageCreated {
                     conversation_id: conversation,
@@ -627,6 +657,7 @@ impl ChatService {
                     origin: batch[index].origin.clone(),
                 });
             }
+            events.extend(thread_events);
             outbox::append_all(conn, &events).await?;
             created = new.iter().copied().zip(messages).collect();
         }
@@ -635,7 +666,7 @@ impl ChatService {
             .into_iter()
             .enumerate()
             .map(|(index, plan)| match plan {
-                Plan::Answer(answer) => answer,
+                Plan::Answer(answer) => *answer,
                 Plan::New => created
                     .get(&index)
                     .cloned()
@@ -647,6 +678,55 @@ impl ChatService {
             })
             .collect();
         Ok(out)
+    }
+
+    /// The thread side of a batch's new messages, on its transaction: per thread replied to, its summary row
+    /// counts the replies (one statement), the repliers follow it with their watermark at their reply, and on
+    /// its first replies its starter follows it too. Returns a `ThreadUpdated` event per thread.
+    async fn record_replies(
+        &self,
+        conn: &mut AsyncPgConnection,
+        conversation: ConversationId,
+        inserted: &[MessageRow],
+    ) -> ChatResult<Vec<DomainEvent>> {
+        let mut by_root: BTreeMap<MessageId, Vec<&MessageRow>> = BTreeMap::new();
+        for row in inserted {
+            if let Some(root) = row.thread_root_id {
+                by_root.entry(root).or_default().push(row);
+            }
+        }
+        let mut events = Vec::with_capacity(by_root.len());
+        for (root, replies) in by_root {
+            // `inserted` is in seq order: the last reply is the newest.
+            let Some(newest) = replies.last() else { continue };
+            let senders: Vec<UserId> = replies.iter().rev().map(|r| r.sender_id).collect();
+            let mut repliers: HashMap<UserId, i64> = HashMap::new();
+            for reply in &replies {
+                repliers.insert(reply.sender_id, reply.seq);
+            }
+            let repliers: Vec<(UserId, i64)> = repliers.into_iter().collect();
+            let count = replies.len() as i64;
+            let summary = threads::record_replies(
+                conn,
+                root,
+                conversation,
+                count,
+                newest.seq,
+                newest.created_at,
+                &senders,
+            )
+            .await?;
+            threads::follow_as_repliers(conn, root, &repliers).await?;
+            if summary.reply_count == count {
+                threads::follow_as_starter(conn, root).await?;
+            }
+            events.push(DomainEvent::ThreadUpdated {
+                conversation_id: conversation,
+                root_id: root,
+                thread: summary.summary(),
+            });
+        }
+        Ok(events)
     }
 
     async fn existing(&self, conn: &mut AsyncPgConnection, row: MessageRow) -> ChatResult<Sent> {
@@ -718,17 +798,30 @@ impl ChatService {
         conn: &mut AsyncPgConnection,
         rows: Vec<MessageRow>,
     ) -> ChatResult<Vec<Message>> {
-        Ok(self.assemble_with_keys(conn, rows).await?.0)
+        Ok(self.assemble_with_keys(conn, rows, true).await?.0)
     }
 
     /// [`Self::assemble`], also giving what the events carry instead of links (object key, recorded ETag,
-    /// upload window) for every attachment, by attachment id.
+    /// upload window) for every attachment, by attachment id. `with_threads`: load the thread summaries of
+    /// top-level messages (one query; new messages have none).
     async fn assemble_with_keys(
         &self,
         conn: &mut AsyncPgConnection,
         rows: Vec<MessageRow>,
+        with_threads: bool,
     ) -> ChatResult<(Vec<Message>, HashMap<AttachmentId, StoredObject>)> {
         let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+        let mut summaries: HashMap<MessageId, ThreadSummary> = HashMap::new();
+        if with_threads {
+            let roots: Vec<MessageId> = rows
+                .iter()
+                .filter(|r| r.thread_root_id.is_none())
+                .map(|r| r.id)
+                .collect();
+            for row in threads::summaries(conn, &roots).await? {
+                summaries.insert(row.root_id, row.summary());
+            }
+        }
         let mut files: HashMap<_, Vec<Attachment>> = HashMap::new();
         let mut keys: HashMap<AttachmentId, StoredObject> = HashMap::new();
         if !ids.is_empty() {
@@ -765,6 +858,9 @@ impl ChatService {
                 created_at: row.created_at,
                 updated_at: row.updated_at,
                 edited_at: row.edited_at,
+                thread_root_id: row.thread_root_id,
+                sent_to_conversation: row.sent_to_conversation,
+                thread: summaries.remove(&row.id),
             })
             .collect();
         Ok((messages, keys))
@@ -913,7 +1009,6 @@ impl ChatService {
         if !convs::is_member(&mut conn, id, me).await? {
             return Err(ChatError::NotFound);
         }
-        let limit_rows = i64::from(limit);
         let position = match direction {
             MessagePage::Latest => MessageCursor::Before { seq: i64::MAX },
             MessagePage::Cursor(cursor) => decode::<MessageCursor>(cursor)?,
@@ -922,13 +1017,27 @@ impl ChatService {
                 _ => return Err(ChatError::invalid("after", "not a message of this conversation")),
             },
         };
+        self.listing_page(&mut conn, Listing::Conversation(id), position, limit)
+            .await
+    }
+
+    /// A page of a listing from `position`: backwards (newest first) or forwards (oldest first); the cursor
+    /// continues in the same direction.
+    async fn listing_page(
+        &self,
+        conn: &mut AsyncPgConnection,
+        listing: Listing,
+        position: MessageCursor,
+        limit: u16,
+    ) -> ChatResult<Page<Message>> {
+        let limit_rows = i64::from(limit);
         let (rows, forward) = match position {
             MessageCursor::Before { seq } => (
-                messages::page_before(&mut conn, id, Some(seq), limit_rows).await?,
+                messages::page_before(conn, listing, Some(seq), limit_rows).await?,
                 false,
             ),
             MessageCursor::After { seq } => {
-                (messages::page_after(&mut conn, id, seq, limit_rows).await?, true)
+                (messages::page_after(conn, listing, seq, limit_rows).await?, true)
             }
         };
         let page = Page::from_overfetch(rows, limit, |row| {
@@ -938,7 +1047,149 @@ impl ChatService {
                 MessageCursor::Before { seq: row.seq }
             }
         });
-        let items = self.assemble(&mut conn, page.items).await?;
+        let items = self.assemble(conn, page.items).await?;
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    // ----- threads -------------------------------------------------------------------------------------------
+
+    /// A thread's root that `me` may see: a live top-level message of one of their conversations (`NotFound`
+    /// otherwise; a reply is `Invalid` on `id`).
+    async fn visible_root(
+        &self,
+        conn: &mut AsyncPgConnection,
+        me: UserId,
+        root: MessageId,
+    ) -> ChatResult<MessageRow> {
+        let row = self.visible_message(conn, me, root).await?;
+        if row.thread_root_id.is_some() {
+            return Err(ChatError::invalid("id", "a reply, not a thread's root"));
+        }
+        Ok(row)
+    }
+
+    /// A page of a thread's replies, by the rules of [`Self::messages`]: newest first (older pages by cursor),
+    /// or oldest first after a reply of the thread (or after its root: from the first reply).
+    pub async fn replies(
+        &self,
+        me: UserId,
+        root: MessageId,
+        direction: &MessagePage,
+        limit: u16,
+    ) -> ChatResult<Page<Message>> {
+        let mut conn = self.pool.get().await?;
+        self.visible_root(&mut conn, me, root).await?;
+        let position = match direction {
+            MessagePage::Latest => MessageCursor::Before { seq: i64::MAX },
+            MessagePage::Cursor(cursor) => decode::<MessageCursor>(cursor)?,
+            MessagePage::After(message) => match messages::find(&mut conn, *message).await? {
+                Some(row) if row.id == root || row.thread_root_id == Some(root) => {
+                    MessageCursor::After { seq: row.seq }
+                }
+                _ => return Err(ChatError::invalid("after", "not a message of this thread")),
+            },
+        };
+        self.listing_page(&mut conn, Listing::Thread(root), position, limit)
+            .await
+    }
+
+    /// Follows (or unfollows) a thread explicitly. A later reply of `me` follows it again; a later reply of
+    /// others does not.
+    #[tracing::instrument(skip(self))]
+    pub async fn set_following(&self, me: UserId, root: MessageId, following: bool) -> ChatResult<()> {
+        let mut conn = self.pool.get().await?;
+        self.visible_root(&mut conn, me, root).await?;
+        threads::set_following(&mut conn, root, me, following).await
+    }
+
+    /// Moves `me`'s read watermark of a thread forward (never back) to `message`, a reply of the thread, or
+    /// without one to its newest reply; `me`'s other sockets are told (`thread:read`).
+    #[tracing::instrument(skip(self))]
+    pub async fn mark_thread_read(
+        &self,
+        me: UserId,
+        root: MessageId,
+        message: Option<MessageId>,
+    ) -> ChatResult<()> {
+        let mut conn = self.pool.get().await?;
+        let root_row = self.visible_root(&mut conn, me, root).await?;
+        let read = match message {
+            Some(message) => match messages::find(&mut conn, message).await? {
+                Some(row) if row.thread_root_id == Some(root) => Some(row),
+                _ => return Err(ChatError::invalid("message_id", "not a reply of this thread")),
+            },
+            None => messages::page_before(&mut conn, Listing::Thread(root), None, 0)
+                .await?
+                .into_iter()
+                .next(),
+        };
+        let Some(read) = read else { return Ok(()) };
+        let moved = conn
+            .transaction::<_, ChatError, _>(async |conn| {
+                let moved = threads::move_watermark(conn, root, me, read.seq).await?;
+                if moved {
+                    outbox::append(
+                        conn,
+                        &DomainEvent::ThreadRead {
+                            user_id: me,
+                            conversation_id: root_row.conversation_id,
+                            root_id: root,
+                            message_id: read.id,
+                        },
+                    )
+                    .await?;
+                }
+                Ok(moved)
+            })
+            .await?;
+        if moved {
+            self.notifier.notify();
+        }
+        Ok(())
+    }
+
+    /// The threads `me` follows in their conversations, most recent activity first, each with its root (and
+    /// summary) and how many replies of others `me` has not read.
+    pub async fn followed_threads(&self, me: UserId, page: &PageRequest) -> ChatResult<Page<FollowedThread>> {
+        let cursor = page
+            .cursor
+            .as_ref()
+            .map(|c| decode::<ThreadCursor>(&c.0))
+            .transpose()?;
+        let mut conn = self.pool.get().await?;
+        let rows = threads::followed_page(
+            &mut conn,
+            me,
+            cursor.map(|c| (c.activity, c.root)),
+            i64::from(page.limit),
+        )
+        .await?;
+        let page = Page::from_overfetch(rows, page.limit, |row| ThreadCursor {
+            activity: row.activity,
+            root: row.root_id,
+        });
+        let ids: Vec<MessageId> = page.items.iter().map(|row| row.root_id).collect();
+        let roots = messages::find_many(&mut conn, &ids).await?;
+        let mut roots: HashMap<MessageId, Message> = self
+            .assemble(&mut conn, roots)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect();
+        let items = page
+            .items
+            .into_iter()
+            .filter_map(|row| {
+                roots.remove(&row.root_id).map(|root| FollowedThread {
+                    root,
+                    unread_reply_count: row.unread_reply_count,
+                    last_activity_at: row.activity,
+                })
+            })
+            .collect();
         Ok(Page {
             items,
             next_cursor: page.next_cursor,
@@ -964,7 +1215,7 @@ impl ChatService {
         let message = conn
             .transaction::<_, ChatError, _>(async |conn| {
                 let row = messages::edit(conn, id, content).await?;
-                let (mut messages, keys) = self.assemble_with_keys(conn, vec![row]).await?;
+                let (mut messages, keys) = self.assemble_with_keys(conn, vec![row], true).await?;
                 let message = messages.pop().ok_or(ChatError::NotFound)?;
                 let payload = Self::event_message(&message, &keys);
                 outbox::append(
@@ -992,6 +1243,20 @@ impl ChatService {
         }
         conn.transaction::<_, ChatError, _>(async |conn| {
             messages::soft_delete(conn, id).await?;
+            // A reply's thread is recounted, and its members' roots show the new summary.
+            if let Some(root) = row.thread_root_id
+                && let Some(summary) = threads::recount(conn, root).await?
+            {
+                outbox::append(
+                    conn,
+                    &DomainEvent::ThreadUpdated {
+                        conversation_id: row.conversation_id,
+                        root_id: root,
+                        thread: summary.summary(),
+                    },
+                )
+                .await?;
+            }
             // Its files go within seconds, by a job committed with the delete (the sweep is the fallback).
             if !attachments::of_messages(conn, &[id]).await?.is_empty() {
                 let job = serde_json::json!({"message_id": id});

@@ -91,6 +91,19 @@ diesel::table! {
         edited_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
         search_vector -> Nullable<Tsvector>,
+        thread_root_id -> Nullable<Uuid>,
+        sent_to_conversation -> Bool,
+    }
+}
+
+diesel::table! {
+    message_threads (root_id) {
+        root_id -> Uuid,
+        conversation_id -> Uuid,
+        reply_count -> Int8,
+        last_reply_seq -> Int8,
+        last_reply_at -> Nullable<Timestamptz>,
+        participant_ids -> Array<Uuid>,
     }
 }
 
@@ -200,6 +213,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    thread_followers (root_id, user_id) {
+        root_id -> Uuid,
+        user_id -> Uuid,
+        following -> Bool,
+        last_read_seq -> Int8,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         name -> Text,
@@ -218,6 +240,8 @@ diesel::joinable!(conversation_members -> users (user_id));
 diesel::joinable!(conversations -> users (created_by));
 diesel::joinable!(message_attachments -> messages (message_id));
 diesel::joinable!(message_attachments -> users (uploader_id));
+diesel::joinable!(message_threads -> conversations (conversation_id));
+diesel::joinable!(message_threads -> messages (root_id));
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(messages -> users (sender_id));
 diesel::joinable!(notifications -> users (user_id));
@@ -227,6 +251,8 @@ diesel::joinable!(projects -> users (owner_id));
 diesel::joinable!(push_subscriptions -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(tasks -> projects (project_id));
+diesel::joinable!(thread_followers -> messages (root_id));
+diesel::joinable!(thread_followers -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     calendar_events,
@@ -234,6 +260,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversations,
     jobs,
     message_attachments,
+    message_threads,
     messages,
     notifications,
     outbox,
@@ -244,5 +271,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     settings,
     tasks,
+    thread_followers,
     users,
 );

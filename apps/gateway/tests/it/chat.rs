@@ -1068,6 +1068,8 @@ async fn every_change_publishes_a_domain_event() {
                 kinds.push("conversation");
             }
             DomainEvent::SessionsRevoked { .. }
+            | DomainEvent::ThreadUpdated { .. }
+            | DomainEvent::ThreadRead { .. }
             | DomainEvent::TaskAssigned { .. }
             | DomainEvent::NotificationCreated { .. }
             | DomainEvent::ProjectMemberAdded { .. } => {}

@@ -31,5 +31,6 @@ mod realtime;
 mod sessions;
 mod shapes;
 mod slow_requests;
+mod threads;
 mod users;
 mod wiring;

@@ -6,3 +6,4 @@ pub(crate) mod attachments;
 pub(crate) mod conversations;
 pub(crate) mod messages;
 pub(crate) mod search;
+pub(crate) mod threads;
