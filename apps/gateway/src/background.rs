@@ -96,6 +96,12 @@ impl Background {
         background.spawn("presence refresh", async move {
             presence.run_refresh(cancel).await;
         });
+        let auth = state.auth.clone();
+        background.spawn("session cutoffs seed", async move {
+            if let Err(error) = auth.seed_session_cutoffs().await {
+                tracing::warn!(%error, "could not seed session cutoffs in Redis; requests will retry");
+            }
+        });
         background.spawn("outbox relay", relay.run(token.clone()));
         background.spawn("job worker", worker.run(token.clone()));
         let cancel = token.clone();
@@ -106,6 +112,12 @@ impl Background {
             "file sweeper",
             sweep_files(state.chat.clone(), state.local_store.clone(), token.clone()),
         );
+        if !config.db_pool_idle_timeout.is_zero() {
+            background.spawn(
+                "idle database connections",
+                close_idle_connections(state.db.clone(), config.db_pool_idle_timeout, token.clone()),
+            );
+        }
         background.spawn("object store setup", set_up_store(state.store.clone(), token));
         Ok(background)
     }
@@ -123,6 +135,24 @@ impl Background {
                 && error.is_panic()
             {
                 tracing::error!(role, %error, "a background role panicked");
+            }
+        }
+    }
+}
+
+/// Closes pooled PostgreSQL connections unused for `idle_timeout` (keeping one), checking a few times per
+/// timeout, until `cancel`.
+async fn close_idle_connections(db: epop_storage::DbPool, idle_timeout: Duration, cancel: CancellationToken) {
+    let mut every = tokio::time::interval((idle_timeout / 4).max(Duration::from_secs(1)));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = every.tick() => {
+                let closed = epop_storage::db::close_idle_connections(&db, idle_timeout, 1);
+                if closed > 0 {
+                    tracing::debug!(closed, "closed idle database connections");
+                }
             }
         }
     }

@@ -126,6 +126,9 @@ pub struct Config {
     pub realtime: RealtimeLimits,
     /// PostgreSQL connections per gateway.
     pub db_pool_size: usize,
+    /// How long a pooled PostgreSQL connection may stay unused before it is closed (`EPOP_DB_POOL_IDLE_TIMEOUT`
+    /// seconds; 0 keeps them open).
+    pub db_pool_idle_timeout: Duration,
     /// The gateway's address as clients reach it.
     pub public_url: String,
     /// Largest upload in bytes.
@@ -321,6 +324,7 @@ impl Config {
         if db_pool_size == 0 {
             return Err(ConfigError::new("EPOP_DB_POOL_SIZE", "must be at least 1"));
         }
+        let db_pool_idle_timeout = Duration::from_secs(parse(src, "EPOP_DB_POOL_IDLE_TIMEOUT", 10u64)?);
         let head_timeout = Duration::from_secs(parse(src, "EPOP_REQUEST_HEAD_TIMEOUT", 5u64)?);
         if head_timeout.is_zero() {
             return Err(ConfigError::new(
@@ -367,6 +371,7 @@ impl Config {
                 presence_interval: Duration::from_millis(parse(src, "EPOP_PRESENCE_INTERVAL_MS", 2000u64)?),
             },
             db_pool_size,
+            db_pool_idle_timeout,
             public_url: src
                 .get("EPOP_PUBLIC_URL")
                 .unwrap_or_else(|| "http://localhost:8080".into())
@@ -437,6 +442,7 @@ mod tests {
         assert_eq!(config.realtime.sessions_per_client, 1000);
         assert_eq!(config.realtime.presence_interval, Duration::from_secs(2));
         assert_eq!(config.db_pool_size, 16);
+        assert_eq!(config.db_pool_idle_timeout, Duration::from_secs(10));
         assert_eq!(config.max_upload_bytes, 26_214_400);
         assert_eq!(config.max_open_uploads, 50);
         assert_eq!(config.max_unattached_bytes, 1 << 30);

@@ -102,8 +102,19 @@ impl AuthService {
         redis: Option<epop_storage::redis::SharedConnection>,
         prefix: &str,
     ) -> Self {
-        self.cutoffs = self.cutoffs.with_redis(redis, prefix);
+        self.cutoffs = self.cutoffs.with_redis(
+            redis,
+            prefix,
+            self.settings.access_ttl.to_std().unwrap_or_default(),
+        );
         self
+    }
+
+    /// Copies the recent session cutoffs to Redis and marks it as holding them all, so that requests of users
+    /// without one need no PostgreSQL read (see [`crate::sessions`]); requests also start it when they find a
+    /// Redis without them. `Ok(false)` when another node is doing it, Redis may evict keys, or there is none.
+    pub async fn seed_session_cutoffs(&self) -> AuthResult<bool> {
+        self.cutoffs.seed().await
     }
 
     /// Forgets this process's copy of `user`'s session cutoff (another node revoked their sessions; with Redis

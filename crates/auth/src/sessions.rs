@@ -3,13 +3,22 @@
 //! on every node, instead of when the tokens expire.
 //!
 //! Where it is read on every authenticated request and socket handshake:
-//! - **Redis** (when configured) is asked on every request: one `GET`, on one multiplexed connection shared by
-//!   the process (a pooled connection would add a health-check round trip). A change is written there before its
-//!   request is answered, so any request that starts after that answer, on any node, sees it. (An in-process
-//!   cache invalidated by a pub/sub message would save the round trip but leave a window in which another node
-//!   has not processed the message yet while it already serves a request with a revoked token.) A key that is
-//!   missing (expired, evicted, Redis restarted) is filled from PostgreSQL with `SET NX`, which can never
-//!   overwrite a newer value: a writer raises the value with a script that only ever moves it forward.
+//! - **Redis** (when configured) is asked on every request: one `MGET` of the user's key and of the
+//!   *complete* marker, on one multiplexed connection shared by the process (a pooled connection would add a
+//!   health-check round trip). A change is written there before its request is answered, so any request that
+//!   starts after that answer, on any node, sees it. (An in-process cache invalidated by a pub/sub message
+//!   would save the round trip but leave a window in which another node has not processed the message yet
+//!   while it already serves a request with a revoked token.)
+//! - **Only recent cutoffs matter.** A cutoff refuses tokens issued before it, and those expire one access
+//!   token lifetime later; so Redis keeps a user's key for that lifetime plus a margin for clock skew (the
+//!   *window*) and no longer. While the *complete* marker is present, Redis holds every cutoff younger than
+//!   the window, and a missing key means "nothing to refuse": no PostgreSQL read, which matters because most
+//!   users never end their sessions. The marker is set by a *seed* that copies the cutoffs younger than the
+//!   window from PostgreSQL (under a Redis lock, so one node does it), after which each change writes its own
+//!   key. A Redis that lost its data (restarted, flushed) has no marker: readers then read PostgreSQL for
+//!   missing keys, as before the seed, and start a new seed. A Redis that may evict keys
+//!   (`maxmemory-policy` other than `noeviction`, or one that does not say) is never marked complete: a key
+//!   evicted under memory pressure would otherwise read as "nothing to refuse".
 //! - **In process**, a bounded map with a short lifetime serves while Redis is unreachable (and without Redis,
 //!   a single node, where this node's own changes update it at once). Misses read PostgreSQL.
 //! - **PostgreSQL** is the source of truth.
@@ -21,6 +30,7 @@ use epop_core::UserId;
 use epop_storage::DbPool;
 use epop_storage::redis::SharedConnection;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -28,8 +38,12 @@ use std::time::{Duration, Instant};
 const LOCAL_TTL: Duration = Duration::from_secs(1);
 /// The most users this process remembers; beyond it, stale entries go, then all.
 const LOCAL_CAPACITY: usize = 100_000;
-/// How long Redis keeps a user's cutoff after it was last written.
-const SHARED_TTL_SECS: u64 = 600;
+/// Added to the access token lifetime for the window: the gateways' and PostgreSQL's clocks may differ.
+const CLOCK_SKEW_MARGIN: Duration = Duration::from_secs(60);
+/// How long one node may hold the seeding lock (a crashed seeder frees it after this).
+const SEED_LOCK_SECS: u64 = 30;
+/// Cutoffs copied to Redis per PostgreSQL read and Redis pipeline while seeding.
+const SEED_BATCH: i64 = 1_000;
 /// The Redis value of "never revoked".
 const NEVER: i64 = 0;
 
@@ -42,8 +56,32 @@ end
 return 0
 ";
 
+/// Ends a seed: when `KEYS[1]` (the lock) still holds `ARGV[1]` (this seed's holder), frees it and, when
+/// `ARGV[2]` is 1 (every recent cutoff was copied), sets `KEYS[2]` (the complete marker); answers 1 if marked.
+const FINISH_SEED_SCRIPT: &str = r"
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+  return 0
+end
+redis.call('DEL', KEYS[1])
+if ARGV[2] == '1' then
+  redis.call('SET', KEYS[2], '1')
+  return 1
+end
+return 0
+";
+
 /// What this process last read of each user's cutoff, and when.
 type LocalCopies = HashMap<UserId, (Option<i64>, Instant)>;
+
+/// What Redis says of one user's cutoff.
+enum SharedAnswer {
+    /// The key is there: `None` when never revoked.
+    Known(Option<i64>),
+    /// No key, and Redis holds every recent cutoff: nothing to refuse.
+    NothingRecent,
+    /// No key, and Redis may not hold every recent cutoff (no seed since it lost its data).
+    Unknown,
+}
 
 /// The cutoffs of users' sessions, read through Redis and a local cache (see the module notes).
 #[derive(Clone)]
@@ -51,14 +89,19 @@ pub struct SessionCutoffs {
     pool: DbPool,
     redis: Option<SharedConnection>,
     prefix: Arc<str>,
+    /// The access token lifetime plus [`CLOCK_SKEW_MARGIN`]: how long a cutoff can refuse a live token.
+    window: Duration,
     raise: Arc<redis::Script>,
     local: Arc<Mutex<LocalCopies>>,
+    /// Whether a seed is running in this process (at most one at a time).
+    seeding: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for SessionCutoffs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionCutoffs")
             .field("shared", &self.redis.is_some())
+            .field("window", &self.window)
             .finish_non_exhaustive()
     }
 }
@@ -70,15 +113,19 @@ impl SessionCutoffs {
             pool,
             redis: None,
             prefix: Arc::from("epop"),
+            window: Duration::from_secs(15 * 60) + CLOCK_SKEW_MARGIN,
             raise: Arc::new(redis::Script::new(RAISE_SCRIPT)),
             local: Arc::default(),
+            seeding: Arc::default(),
         }
     }
 
-    /// Shares cutoffs between nodes through `redis`, under keys starting with `prefix`.
-    pub fn with_redis(mut self, redis: Option<SharedConnection>, prefix: &str) -> Self {
+    /// Shares cutoffs between nodes through `redis`, under keys starting with `prefix`, for access tokens
+    /// that live `access_ttl`.
+    pub fn with_redis(mut self, redis: Option<SharedConnection>, prefix: &str, access_ttl: Duration) -> Self {
         self.redis = redis;
         self.prefix = Arc::from(prefix);
+        self.window = access_ttl + CLOCK_SKEW_MARGIN;
         self
     }
 
@@ -86,15 +133,34 @@ impl SessionCutoffs {
         format!("{}:auth:valid-after:{user}", self.prefix)
     }
 
-    /// The instant (microseconds since the epoch) up to which `user`'s tokens are refused; `None` when never.
+    /// The marker present while Redis holds every cutoff younger than the window.
+    fn complete_key(&self) -> String {
+        format!("{}:auth:valid-after:complete", self.prefix)
+    }
+
+    fn seed_lock_key(&self) -> String {
+        format!("{}:auth:valid-after:seeding", self.prefix)
+    }
+
+    fn window_secs(&self) -> u64 {
+        self.window.as_secs().max(1)
+    }
+
+    /// The instant (microseconds since the epoch) up to which `user`'s tokens are refused; `None` when never
+    /// (or so long ago that no live token can be refused by it).
     pub async fn cutoff(&self, user: UserId) -> AuthResult<Option<i64>> {
         if let Some(redis) = &self.redis {
             match self.shared(redis, user).await {
-                Ok(Some(value)) => {
+                Ok(SharedAnswer::Known(value)) => {
                     self.remember(user, value);
                     return Ok(value);
                 }
-                Ok(None) => {
+                Ok(SharedAnswer::NothingRecent) => {
+                    self.remember(user, None);
+                    return Ok(None);
+                }
+                Ok(SharedAnswer::Unknown) => {
+                    self.seed_in_background(redis);
                     let value = self.load(user).await?;
                     if let Err(error) = self.fill(redis, user, value).await {
                         tracing::debug!(%error, "could not cache a session cutoff in Redis");
@@ -127,7 +193,7 @@ impl SessionCutoffs {
                     .raise
                     .key(self.key(user))
                     .arg(micros)
-                    .arg(SHARED_TTL_SECS)
+                    .arg(self.window_secs())
                     .invoke_async(&mut conn)
                     .await?;
                 Ok(())
@@ -135,8 +201,9 @@ impl SessionCutoffs {
             .await;
             if let Err(error) = raised {
                 redis.failed().await;
-                // Other nodes read PostgreSQL while Redis is unreachable; a key that survived keeps the old
-                // value at most until it expires.
+                // A Redis that kept its marker but missed this key would read as "nothing to refuse": take
+                // the marker away (readers go back to PostgreSQL) if Redis answers again in time.
+                self.unmark_complete_in_background(redis);
                 tracing::warn!(%error, "could not share a session cutoff through Redis");
             }
         }
@@ -149,16 +216,154 @@ impl SessionCutoffs {
         }
     }
 
+    /// Copies every cutoff younger than the window from PostgreSQL to Redis and then marks Redis complete,
+    /// unless another node is doing it, Redis may evict keys, or Redis lost the lock meanwhile. Returns whether
+    /// this call marked it complete.
+    pub async fn seed(&self) -> AuthResult<bool> {
+        let Some(redis) = &self.redis else {
+            return Ok(false);
+        };
+        let mut conn = redis.get().await?;
+        let holder = uuid::Uuid::now_v7().simple().to_string();
+        let locked: Option<String> = redis::cmd("SET")
+            .arg(self.seed_lock_key())
+            .arg(&holder)
+            .arg("NX")
+            .arg("EX")
+            .arg(SEED_LOCK_SECS)
+            .query_async(&mut conn)
+            .await
+            .map_err(epop_storage::StorageError::from)?;
+        if locked.is_none() {
+            return Ok(false);
+        }
+        let copied = self.copy_recent_cutoffs(&mut conn).await;
+        // Marks Redis complete only if it still holds this seed's lock: a Redis that lost its data during the
+        // seed (restarted, flushed) lost the lock with the copied cutoffs and must be seeded again.
+        let finish = redis::Script::new(FINISH_SEED_SCRIPT);
+        let finished: Result<i64, _> = finish
+            .key(self.seed_lock_key())
+            .key(self.complete_key())
+            .arg(&holder)
+            .arg(i64::from(copied.as_ref().is_ok_and(|copied| *copied)))
+            .invoke_async(&mut conn)
+            .await;
+        let marked = copied? && finished.map_err(epop_storage::StorageError::from)? == 1;
+        if marked {
+            tracing::info!("session cutoffs seeded in Redis");
+        }
+        Ok(marked)
+    }
+
+    /// Copies the cutoffs younger than the window; `Ok(false)` when Redis may evict keys (nothing copied).
+    async fn copy_recent_cutoffs(&self, redis: &mut redis::aio::MultiplexedConnection) -> AuthResult<bool> {
+        let policy: Result<Vec<String>, _> = redis::cmd("CONFIG")
+            .arg("GET")
+            .arg("maxmemory-policy")
+            .query_async(redis)
+            .await;
+        match policy {
+            Ok(answer) if never_evicts(&answer) => {}
+            Ok(answer) => {
+                tracing::warn!(
+                    ?answer,
+                    "Redis may evict keys (maxmemory-policy is not noeviction): session cutoffs missing from \
+                     Redis are read from PostgreSQL"
+                );
+                return Ok(false);
+            }
+            Err(error) => {
+                tracing::warn!(
+                    %error,
+                    "Redis does not say its maxmemory-policy: session cutoffs missing from Redis are read from \
+                     PostgreSQL"
+                );
+                return Ok(false);
+            }
+        }
+        let window = chrono::Duration::from_std(self.window).unwrap_or(chrono::Duration::minutes(16));
+        let mut after = None;
+        loop {
+            let batch = {
+                let mut conn = self.pool.get().await?;
+                users::recent_session_cutoffs(&mut conn, window, after, SEED_BATCH).await?
+            };
+            let Some(&(last, _)) = batch.last() else {
+                break;
+            };
+            let mut pipe = redis::pipe();
+            for (user, cutoff) in &batch {
+                pipe.invoke_script(
+                    self.raise
+                        .key(self.key(*user))
+                        .arg(cutoff.timestamp_micros())
+                        .arg(self.window_secs()),
+                );
+            }
+            let _: Vec<i64> = pipe
+                .query_async(redis)
+                .await
+                .map_err(epop_storage::StorageError::from)?;
+            if (batch.len() as i64) < SEED_BATCH {
+                break;
+            }
+            after = Some(last);
+        }
+        Ok(true)
+    }
+
+    /// Starts a seed unless one is running in this process.
+    fn seed_in_background(&self, redis: &SharedConnection) {
+        if self.seeding.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let cutoffs = self.clone();
+        let redis = redis.clone();
+        tokio::spawn(async move {
+            if let Err(error) = cutoffs.seed().await {
+                redis.failed().await;
+                tracing::warn!(%error, "could not seed session cutoffs in Redis");
+            }
+            cutoffs.seeding.store(false, Ordering::Release);
+        });
+    }
+
+    /// Deletes the complete marker, retrying for one window while Redis does not answer (afterwards nothing is
+    /// left to refuse for the cutoff that could not be written).
+    fn unmark_complete_in_background(&self, redis: &SharedConnection) {
+        let key = self.complete_key();
+        let redis = redis.clone();
+        let give_up = Instant::now() + self.window;
+        tokio::spawn(async move {
+            while Instant::now() < give_up {
+                let deleted: epop_storage::StorageResult<i64> = async {
+                    let mut conn = redis.get().await?;
+                    Ok(redis::cmd("DEL").arg(&key).query_async(&mut conn).await?)
+                }
+                .await;
+                if deleted.is_ok() {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        });
+    }
+
     async fn shared(
         &self,
         redis: &SharedConnection,
         user: UserId,
-    ) -> epop_storage::StorageResult<Option<Option<i64>>> {
+    ) -> epop_storage::StorageResult<SharedAnswer> {
         let mut conn = redis.get().await?;
-        let value: Result<Option<i64>, redis::RedisError> =
-            redis::cmd("GET").arg(self.key(user)).query_async(&mut conn).await;
-        match value {
-            Ok(value) => Ok(value.map(|micros| (micros != NEVER).then_some(micros))),
+        let values: Result<(Option<i64>, Option<i64>), redis::RedisError> = redis::cmd("MGET")
+            .arg(self.key(user))
+            .arg(self.complete_key())
+            .query_async(&mut conn)
+            .await;
+        match values {
+            Ok((Some(micros), _)) => Ok(SharedAnswer::Known((micros != NEVER).then_some(micros))),
+            Ok((None, Some(_))) => Ok(SharedAnswer::NothingRecent),
+            Ok((None, None)) => Ok(SharedAnswer::Unknown),
             Err(error) => {
                 redis.failed().await;
                 Err(error.into())
@@ -178,7 +383,7 @@ impl SessionCutoffs {
             .arg(value.unwrap_or(NEVER))
             .arg("NX")
             .arg("EX")
-            .arg(SHARED_TTL_SECS)
+            .arg(self.window_secs())
             .query_async(&mut conn)
             .await?;
         Ok(())
@@ -216,6 +421,11 @@ impl SessionCutoffs {
     }
 }
 
+/// Whether Redis's answer to `CONFIG GET maxmemory-policy` says it never evicts a key.
+fn never_evicts(answer: &[String]) -> bool {
+    matches!(answer, [name, policy] if name == "maxmemory-policy" && policy == "noeviction")
+}
+
 /// Whether a token issued at `issued_micros` is refused by `cutoff`.
 pub fn is_revoked(issued_micros: i64, cutoff: Option<i64>) -> bool {
     cutoff.is_some_and(|cutoff| issued_micros <= cutoff)
@@ -223,7 +433,18 @@ pub fn is_revoked(issued_micros: i64, cutoff: Option<i64>) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_revoked;
+    use super::{is_revoked, never_evicts};
+
+    #[test]
+    fn only_a_redis_that_never_evicts_can_be_marked_complete() {
+        let answer = |policy: &str| vec!["maxmemory-policy".to_owned(), policy.to_owned()];
+        assert!(never_evicts(&answer("noeviction")));
+        for policy in ["allkeys-lru", "volatile-lru", "volatile-ttl", "allkeys-random"] {
+            assert!(!never_evicts(&answer(policy)), "{policy}");
+        }
+        // A Redis that hides the setting (or a proxy that answers nothing) is not trusted.
+        assert!(!never_evicts(&[]));
+    }
 
     #[test]
     fn tokens_issued_up_to_the_cutoff_are_refused_and_later_ones_kept() {

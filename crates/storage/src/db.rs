@@ -36,6 +36,23 @@ pub fn build_pool(database_url: &str, max_size: usize) -> StorageResult<DbPool> 
         .map_err(|e| StorageError::PoolConfig(e.to_string()))
 }
 
+/// Closes the pool's connections that nobody used for `idle_timeout`, keeping at least `keep` idle ones, and
+/// answers how many it closed. After a burst the pool holds its largest size; every connection costs a
+/// PostgreSQL backend and this process's buffers and statement cache, so an idle gateway gives them back
+/// (the next burst opens them again, a few milliseconds each).
+pub fn close_idle_connections(pool: &DbPool, idle_timeout: Duration, keep: usize) -> usize {
+    let mut kept = 0;
+    let result = pool.retain(|_, metrics| {
+        if kept < keep || metrics.last_used() < idle_timeout {
+            kept += 1;
+            true
+        } else {
+            false
+        }
+    });
+    result.removed.len()
+}
+
 /// Waits until PostgreSQL accepts a connection at `database_url`, retrying for up to `patience`.
 pub async fn wait_for_database(database_url: &str, patience: Duration) -> StorageResult<()> {
     let deadline = tokio::time::Instant::now() + patience;

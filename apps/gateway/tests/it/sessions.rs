@@ -262,3 +262,81 @@ async fn ended_sessions_are_refused_without_redis_and_while_redis_is_unreachable
         );
     }
 }
+
+/// The value of a Redis key, as text, for the test's Redis prefix.
+async fn redis_value(app: &TestApp, key: &str) -> Option<String> {
+    let client = redis::Client::open(app.vars["REDIS_URL"].as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let key = format!("{}:{key}", app.vars["EPOP_REDIS_PREFIX"]);
+    redis::cmd("GET").arg(key).query_async(&mut conn).await.unwrap()
+}
+
+/// Deletes every key under the test's Redis prefix, as a restarted or flushed Redis would have lost them.
+async fn lose_redis_data(app: &TestApp) {
+    let client = redis::Client::open(app.vars["REDIS_URL"].as_str()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg(format!("{}:*", app.vars["EPOP_REDIS_PREFIX"]))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    if !keys.is_empty() {
+        let _: i64 = redis::cmd("DEL").arg(keys).query_async(&mut conn).await.unwrap();
+    }
+}
+
+/// Makes requests as `user_token` (which start a seed when Redis lacks the cutoffs) until Redis is marked as
+/// holding every recent cutoff again, for at most 10 s.
+async fn wait_until_seeded(app: &TestApp, user_token: &str) {
+    for _ in 0..100 {
+        assert_eq!(me(app, user_token).await, StatusCode::OK);
+        if redis_value(app, "auth:valid-after:complete").await.is_some() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("Redis was never marked as holding every recent session cutoff");
+}
+
+#[tokio::test]
+async fn ended_sessions_stay_ended_on_every_node_after_redis_loses_its_data() {
+    let node_a = TestApp::spawn().await;
+    let node_b = node_a.spawn_peer().await;
+    let ann = node_a.register("Ann", "ann@example.com").await;
+    let bob = node_a.register("Bob", "bob@example.com").await;
+    wait_until_seeded(&node_a, &bob.access_token).await;
+    assert_eq!(
+        logout_all(&node_a, &ann.access_token).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    // Bob never ended a session: Redis has no key of his, and his token works on both nodes.
+    for node in [&node_a, &node_b] {
+        assert_eq!(me(node, &bob.access_token).await, StatusCode::OK);
+        assert_eq!(me(node, &ann.access_token).await, StatusCode::UNAUTHORIZED);
+    }
+
+    lose_redis_data(&node_a).await;
+    // Without the marker, a missing key is not taken as "never ended": PostgreSQL answers.
+    for node in [&node_b, &node_a] {
+        assert_eq!(me(node, &ann.access_token).await, StatusCode::UNAUTHORIZED);
+        assert!(!socket_accepted(node, &ann.access_token).await);
+        assert_eq!(me(node, &bob.access_token).await, StatusCode::OK);
+    }
+    // The seed the requests started copies Ann's cutoff back before marking Redis complete.
+    lose_redis_data(&node_a).await;
+    wait_until_seeded(&node_b, &bob.access_token).await;
+    let cutoff = redis_value(&node_a, &format!("auth:valid-after:{}", ann.id)).await;
+    assert!(
+        cutoff.is_some_and(|micros| micros.parse::<i64>().unwrap() > 0),
+        "Ann's cutoff was not seeded"
+    );
+    for node in [&node_a, &node_b] {
+        assert_eq!(me(node, &ann.access_token).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(me(node, &bob.access_token).await, StatusCode::OK);
+    }
+    let fresh = login(&node_b, "ann@example.com", PASSWORD).await;
+    assert_eq!(
+        me(&node_a, fresh["access_token"].as_str().unwrap()).await,
+        StatusCode::OK
+    );
+}

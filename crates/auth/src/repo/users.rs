@@ -6,8 +6,9 @@ use crate::model::{Role, User, UserSummary};
 use chrono::{DateTime, Utc};
 use diesel::result::{DatabaseErrorKind, Error as DieselError};
 use diesel::{
-    BoolExpressionMethods as _, ExpressionMethods as _, Insertable, OptionalExtension as _, QueryDsl as _,
-    Queryable, Selectable, SelectableHelper as _, TextExpressionMethods as _,
+    BoolExpressionMethods as _, ExpressionMethods as _, Insertable, NullableExpressionMethods as _,
+    OptionalExtension as _, QueryDsl as _, Queryable, Selectable, SelectableHelper as _,
+    TextExpressionMethods as _,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use epop_core::UserId;
@@ -182,6 +183,26 @@ pub(crate) async fn sessions_valid_after(
         .await
         .optional()?
         .ok_or(AuthError::UserNotFound)
+}
+
+/// The users whose cutoff is younger than `window` by PostgreSQL's clock, by id after `after`, at most `limit`.
+pub(crate) async fn recent_session_cutoffs(
+    conn: &mut AsyncPgConnection,
+    window: chrono::Duration,
+    after: Option<UserId>,
+    limit: i64,
+) -> AuthResult<Vec<(UserId, DateTime<Utc>)>> {
+    let since = database_now(conn).await? - window;
+    let mut query = users::table
+        .filter(users::sessions_valid_after.gt(since))
+        .select((users::id, users::sessions_valid_after.assume_not_null()))
+        .order(users::id)
+        .limit(limit)
+        .into_boxed();
+    if let Some(after) = after {
+        query = query.filter(users::id.gt(after));
+    }
+    Ok(query.load(conn).await?)
 }
 
 /// The fields of a profile update; `None` leaves a column as it is.

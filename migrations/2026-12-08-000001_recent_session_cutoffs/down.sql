@@ -1,0 +1,1 @@
+DROP INDEX users_sessions_valid_after_idx;
