@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use epop_core::{AttachmentId, ConversationId, MessageId, UserId};
 use serde::Serialize;
 
-pub use epop_core::model::{Attachment, Conversation, ConversationKind, Member, Message, ThreadSummary};
+pub use epop_core::model::{
+    Attachment, Conversation, ConversationKind, Member, Message, Reaction, ThreadSummary,
+};
 
 /// The outcome of sending a message: new, or the earlier one with the same `client_id`.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,6 +6,7 @@ use crate::model::*;
 use crate::repo::attachments::{self, AttachmentRow, NewAttachmentRow};
 use crate::repo::conversations as convs;
 use crate::repo::messages::{self, Listing, MessageRow, NewMessageRow};
+use crate::repo::reactions;
 use crate::repo::search;
 use crate::repo::threads;
 use crate::send_batch::{SendBatcher, Submission, Written};
@@ -39,6 +40,8 @@ pub struct ChatSettings {
     pub max_open_uploads: u64,
     /// Bytes (as declared) one user may hold in uploads not attached to a message (default 1 GiB; 0: no limit).
     pub max_unattached_bytes: u64,
+    /// Distinct emoji one message may carry as reactions (default 20; 0: no limit).
+    pub max_reaction_emoji: u64,
 }
 
 impl Default for ChatSettings {
@@ -50,6 +53,7 @@ impl Default for ChatSettings {
             unattached_ttl: Duration::from_secs(24 * 3600),
             max_open_uploads: 50,
             max_unattached_bytes: 1 << 30,
+            max_reaction_emoji: 20,
         }
     }
 }
@@ -126,6 +130,18 @@ fn direct_key(a: UserId, b: UserId) -> String {
     } else {
         format!("{b}:{a}")
     }
+}
+
+/// The canonical form of a reaction's emoji: one Unicode emoji sequence (skin tones and unqualified forms
+/// included, stored fully qualified), or a gemoji `:shortcode:` naming one; anything else is `Invalid`.
+fn canonical_emoji(raw: &str) -> ChatResult<&'static str> {
+    let found = match raw.strip_prefix(':').and_then(|s| s.strip_suffix(':')) {
+        Some(name) if !name.is_empty() => emojis::get_by_shortcode(name),
+        _ => emojis::get(raw),
+    };
+    found
+        .map(emojis::Emoji::as_str)
+        .ok_or_else(|| ChatError::invalid("emoji", "not one emoji, nor a :shortcode: of one"))
 }
 
 /// Splits a search query into words; in CJK text a run of characters is one word (the database rewrites it
@@ -323,7 +339,7 @@ impl ChatService {
         let last_ids: Vec<_> = summaries.iter().filter_map(|s| s.last_message_id).collect();
         let last_rows = messages::find_many(conn, &last_ids).await?;
         let mut last: HashMap<_, Message> = self
-            .assemble(conn, last_rows)
+            .assemble(conn, last_rows, me)
             .await?
             .into_iter()
             .map(|m| (m.id, m))
@@ -647,7 +663,7 @@ impl ChatService {
                 .collect();
             convs::move_read_positions(conn, conversation, &read).await?;
             let thread_events = self.record_replies(conn, conversation, &inserted).await?;
-            let (messages, keys) = self.assemble_with_keys(conn, inserted, false).await?;
+            let (messages, keys) = self.assemble_with_keys(conn, inserted, None).await?;
             let mut events = Vec::with_capacity(messages.len() + thread_events.len());
             for (&index, message) in new.iter().zip(&messages) {
                 events.push(DomainEvent::MessageCreated {
@@ -734,7 +750,7 @@ impl ChatService {
             return Err(ChatError::NotFound);
         }
         Ok(Sent::Existing(
-            self.assemble(conn, vec![row])
+            self.assemble(conn, vec![row.clone()], row.sender_id)
                 .await?
                 .pop()
                 .ok_or(ChatError::NotFound)?,
@@ -797,22 +813,34 @@ impl ChatService {
         &self,
         conn: &mut AsyncPgConnection,
         rows: Vec<MessageRow>,
+        viewer: UserId,
     ) -> ChatResult<Vec<Message>> {
-        Ok(self.assemble_with_keys(conn, rows, true).await?.0)
+        Ok(self.assemble_with_keys(conn, rows, Some(viewer)).await?.0)
     }
 
     /// [`Self::assemble`], also giving what the events carry instead of links (object key, recorded ETag,
-    /// upload window) for every attachment, by attachment id. `with_threads`: load the thread summaries of
-    /// top-level messages (one query; new messages have none).
+    /// upload window) for every attachment, by attachment id. With a `viewer`, the thread summaries of
+    /// top-level messages and the reactions (`me` for the viewer) are loaded too, one query each; without one
+    /// (messages being written, which have neither) they are not.
     async fn assemble_with_keys(
         &self,
         conn: &mut AsyncPgConnection,
         rows: Vec<MessageRow>,
-        with_threads: bool,
+        viewer: Option<UserId>,
     ) -> ChatResult<(Vec<Message>, HashMap<AttachmentId, StoredObject>)> {
         let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
         let mut summaries: HashMap<MessageId, ThreadSummary> = HashMap::new();
-        if with_threads {
+        let mut reacted: HashMap<MessageId, Vec<Reaction>> = HashMap::new();
+        if viewer.is_some() && !ids.is_empty() {
+            for row in reactions::counts(conn, &ids, viewer).await? {
+                reacted.entry(row.message_id).or_default().push(Reaction {
+                    emoji: row.emoji,
+                    count: row.count,
+                    me: row.me,
+                });
+            }
+        }
+        if viewer.is_some() {
             let roots: Vec<MessageId> = rows
                 .iter()
                 .filter(|r| r.thread_root_id.is_none())
@@ -861,6 +889,7 @@ impl ChatService {
                 thread_root_id: row.thread_root_id,
                 sent_to_conversation: row.sent_to_conversation,
                 thread: summaries.remove(&row.id),
+                reactions: reacted.remove(&row.id).unwrap_or_default(),
             })
             .collect();
         Ok((messages, keys))
@@ -905,8 +934,13 @@ impl ChatService {
     /// A message as its `MessageCreated`/`MessageUpdated` event carries it: attachments with their stored
     /// objects instead of a download link, since a link expires and an event may be delivered (or replayed)
     /// long after it was written. [`Self::signed_for_delivery`] signs the links on delivery.
+    /// Reactions lose `me`: an event goes to every member alike.
     fn event_message(message: &Message, keys: &HashMap<AttachmentId, StoredObject>) -> EventMessage {
-        message.clone().map_attachments(|attachment| {
+        let mut message = message.clone();
+        for reaction in &mut message.reactions {
+            reaction.me = None;
+        }
+        message.map_attachments(|attachment| {
             let stored = keys.get(&attachment.id).cloned();
             EventAttachment {
                 stored,
@@ -974,7 +1008,7 @@ impl ChatService {
     pub async fn message(&self, me: UserId, id: MessageId) -> ChatResult<Message> {
         let mut conn = self.pool.get().await?;
         let row = self.visible_message(&mut conn, me, id).await?;
-        self.assemble(&mut conn, vec![row])
+        self.assemble(&mut conn, vec![row], me)
             .await?
             .pop()
             .ok_or(ChatError::NotFound)
@@ -1017,7 +1051,7 @@ impl ChatService {
                 _ => return Err(ChatError::invalid("after", "not a message of this conversation")),
             },
         };
-        self.listing_page(&mut conn, Listing::Conversation(id), position, limit)
+        self.listing_page(&mut conn, me, Listing::Conversation(id), position, limit)
             .await
     }
 
@@ -1026,6 +1060,7 @@ impl ChatService {
     async fn listing_page(
         &self,
         conn: &mut AsyncPgConnection,
+        me: UserId,
         listing: Listing,
         position: MessageCursor,
         limit: u16,
@@ -1047,11 +1082,89 @@ impl ChatService {
                 MessageCursor::Before { seq: row.seq }
             }
         });
-        let items = self.assemble(conn, page.items).await?;
+        let items = self.assemble(conn, page.items, me).await?;
         Ok(Page {
             items,
             next_cursor: page.next_cursor,
         })
+    }
+
+    // ----- reactions -----------------------------------------------------------------------------------------
+
+    /// Reacts to a message `me` may see with `emoji` (idempotent). A message holds at most
+    /// `max_reaction_emoji` distinct emoji: a new one past it is `TooManyReactions`; the check and the insert
+    /// are serialised per message by its row lock, taken only when the emoji is new to it.
+    #[tracing::instrument(skip(self))]
+    pub async fn react(&self, me: UserId, id: MessageId, emoji: &str) -> ChatResult<()> {
+        let emoji = canonical_emoji(emoji)?;
+        let mut conn = self.pool.get().await?;
+        let row = self.visible_message(&mut conn, me, id).await?;
+        let limit = self.settings.max_reaction_emoji;
+        let changed = conn
+            .transaction::<_, ChatError, _>(async |conn| {
+                if !reactions::has_emoji(conn, id, emoji).await? {
+                    let distinct = reactions::lock_and_count_emoji(conn, id).await?;
+                    if limit > 0 && u64::try_from(distinct).unwrap_or(u64::MAX) >= limit {
+                        return Err(ChatError::TooManyReactions { limit });
+                    }
+                }
+                let added = reactions::add(conn, id, me, emoji).await?;
+                if added {
+                    self.append_reactions_changed(conn, row.conversation_id, id)
+                        .await?;
+                }
+                Ok(added)
+            })
+            .await?;
+        if changed {
+            self.notifier.notify();
+        }
+        Ok(())
+    }
+
+    /// Takes back `me`'s reaction (`NotFound` when there is none).
+    #[tracing::instrument(skip(self))]
+    pub async fn unreact(&self, me: UserId, id: MessageId, emoji: &str) -> ChatResult<()> {
+        let emoji = canonical_emoji(emoji)?;
+        let mut conn = self.pool.get().await?;
+        let row = self.visible_message(&mut conn, me, id).await?;
+        conn.transaction::<_, ChatError, _>(async |conn| {
+            if !reactions::remove(conn, id, me, emoji).await? {
+                return Err(ChatError::NotFound);
+            }
+            self.append_reactions_changed(conn, row.conversation_id, id).await
+        })
+        .await?;
+        self.notifier.notify();
+        Ok(())
+    }
+
+    /// Appends `ReactionsChanged` with the message's reactions as they are in this transaction.
+    async fn append_reactions_changed(
+        &self,
+        conn: &mut AsyncPgConnection,
+        conversation: ConversationId,
+        message: MessageId,
+    ) -> ChatResult<()> {
+        let reactions = reactions::counts(conn, &[message], None)
+            .await?
+            .into_iter()
+            .map(|row| Reaction {
+                emoji: row.emoji,
+                count: row.count,
+                me: None,
+            })
+            .collect();
+        outbox::append(
+            conn,
+            &DomainEvent::ReactionsChanged {
+                conversation_id: conversation,
+                message_id: message,
+                reactions,
+            },
+        )
+        .await?;
+        Ok(())
     }
 
     // ----- threads -------------------------------------------------------------------------------------------
@@ -1092,7 +1205,7 @@ impl ChatService {
                 _ => return Err(ChatError::invalid("after", "not a message of this thread")),
             },
         };
-        self.listing_page(&mut conn, Listing::Thread(root), position, limit)
+        self.listing_page(&mut conn, me, Listing::Thread(root), position, limit)
             .await
     }
 
@@ -1174,7 +1287,7 @@ impl ChatService {
         let ids: Vec<MessageId> = page.items.iter().map(|row| row.root_id).collect();
         let roots = messages::find_many(&mut conn, &ids).await?;
         let mut roots: HashMap<MessageId, Message> = self
-            .assemble(&mut conn, roots)
+            .assemble(&mut conn, roots, me)
             .await?
             .into_iter()
             .map(|m| (m.id, m))
@@ -1215,7 +1328,7 @@ impl ChatService {
         let message = conn
             .transaction::<_, ChatError, _>(async |conn| {
                 let row = messages::edit(conn, id, content).await?;
-                let (mut messages, keys) = self.assemble_with_keys(conn, vec![row], true).await?;
+                let (mut messages, keys) = self.assemble_with_keys(conn, vec![row], Some(me)).await?;
                 let message = messages.pop().ok_or(ChatError::NotFound)?;
                 let payload = Self::event_message(&message, &keys);
                 outbox::append(
@@ -1358,7 +1471,7 @@ impl ChatService {
             .map(|r| (r.id, r))
             .collect();
         let ordered: Vec<MessageRow> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
-        let items = self.assemble(&mut conn, ordered).await?;
+        let items = self.assemble(&mut conn, ordered, me).await?;
         Ok(Page {
             items,
             next_cursor: page.next_cursor,
@@ -1389,7 +1502,7 @@ impl ChatService {
             .into_iter()
             .filter(|row| row.deleted_at.is_none() && mine.contains(&row.conversation_id))
             .collect();
-        self.assemble(&mut conn, rows).await
+        self.assemble(&mut conn, rows, me).await
     }
 
     /// Who sees `me`'s presence (`docs/api.md`, Presence): the members of `me`'s direct conversations and of the

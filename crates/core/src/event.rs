@@ -4,7 +4,7 @@
 //! presence) is not a domain event.
 
 use crate::id::{ConversationId, MessageId, ProjectId, TaskId, UserId};
-use crate::model::{EventMessage, Notification, ThreadSummary};
+use crate::model::{EventMessage, Notification, Reaction, ThreadSummary};
 use serde::{Deserialize, Serialize};
 
 /// Everything that happened in the domain that another part of the system may react to.
@@ -91,6 +91,15 @@ pub enum DomainEvent {
         /// The last reply read.
         message_id: MessageId,
     },
+    /// A message's reactions changed (delivered as `message:reactions`, at most once per message per 250 ms).
+    ReactionsChanged {
+        /// Where.
+        conversation_id: ConversationId,
+        /// Which message.
+        message_id: MessageId,
+        /// Its reactions now (without `me`).
+        reactions: Vec<Reaction>,
+    },
     /// A task was assigned to someone other than the person who assigned it (on create or reassignment).
     TaskAssigned {
         /// The task.
@@ -139,6 +148,7 @@ impl DomainEvent {
             DomainEvent::ReadPositionMoved { .. } => "read_position_moved",
             DomainEvent::ThreadUpdated { .. } => "thread_updated",
             DomainEvent::ThreadRead { .. } => "thread_read",
+            DomainEvent::ReactionsChanged { .. } => "reactions_changed",
             DomainEvent::TaskAssigned { .. } => "task_assigned",
             DomainEvent::ProjectMemberAdded { .. } => "project_member_added",
             DomainEvent::NotificationCreated { .. } => "notification_created",

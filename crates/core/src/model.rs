@@ -170,6 +170,23 @@ pub struct Message<A = Attachment> {
     /// The thread this message starts: `None` until it has a reply (and on replies).
     #[serde(default)]
     pub thread: Option<ThreadSummary>,
+    /// Its reactions, one entry per emoji, in the order each emoji was first used.
+    #[serde(default)]
+    pub reactions: Vec<Reaction>,
+}
+
+/// One emoji's reactions to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Reaction {
+    /// The emoji (a Unicode emoji sequence; shortcodes are stored as the emoji they name).
+    pub emoji: String,
+    /// How many users reacted with it.
+    pub count: i64,
+    /// Whether the caller is one of them. Only in answers to a user: events go to every member alike and leave
+    /// it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub me: Option<bool>,
 }
 
 /// A thread as its root message shows it: kept in one row per thread, updated with each reply.
@@ -205,6 +222,7 @@ impl<A> Message<A> {
             thread_root_id: self.thread_root_id,
             sent_to_conversation: self.sent_to_conversation,
             thread: self.thread,
+            reactions: self.reactions,
         }
     }
 }

@@ -562,6 +562,7 @@ mod tests {
                 thread_root_id: None,
                 sent_to_conversation: false,
                 thread: None,
+                reactions: Vec::new(),
             },
             origin: None,
         };

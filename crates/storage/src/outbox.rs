@@ -32,7 +32,8 @@ fn audience(event: &DomainEvent) -> (Option<ConversationId>, Option<UserId>) {
         | DomainEvent::ConversationCreated { conversation_id, .. }
         | DomainEvent::ConversationMembersChanged { conversation_id, .. }
         | DomainEvent::ReadPositionMoved { conversation_id, .. }
-        | DomainEvent::ThreadUpdated { conversation_id, .. } => (Some(*conversation_id), None),
+        | DomainEvent::ThreadUpdated { conversation_id, .. }
+        | DomainEvent::ReactionsChanged { conversation_id, .. } => (Some(*conversation_id), None),
         DomainEvent::SessionsRevoked { user_id }
         | DomainEvent::NotificationCreated { user_id, .. }
         | DomainEvent::ThreadRead { user_id, .. } => (None, Some(*user_id)),

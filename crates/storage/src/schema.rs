@@ -97,6 +97,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    message_reactions (message_id, emoji, user_id) {
+        message_id -> Uuid,
+        emoji -> Text,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     message_threads (root_id) {
         root_id -> Uuid,
         conversation_id -> Uuid,
@@ -240,6 +249,8 @@ diesel::joinable!(conversation_members -> users (user_id));
 diesel::joinable!(conversations -> users (created_by));
 diesel::joinable!(message_attachments -> messages (message_id));
 diesel::joinable!(message_attachments -> users (uploader_id));
+diesel::joinable!(message_reactions -> messages (message_id));
+diesel::joinable!(message_reactions -> users (user_id));
 diesel::joinable!(message_threads -> conversations (conversation_id));
 diesel::joinable!(message_threads -> messages (root_id));
 diesel::joinable!(messages -> conversations (conversation_id));
@@ -260,6 +271,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversations,
     jobs,
     message_attachments,
+    message_reactions,
     message_threads,
     messages,
     notifications,

@@ -20,11 +20,16 @@ use tokio::sync::broadcast::error::RecvError;
 /// The most `thread:updated` per thread: one per second.
 const THREAD_INTERVAL: Duration = Duration::from_secs(1);
 
+/// The most `message:reactions` per message: one per 250 ms.
+const REACTIONS_INTERVAL: Duration = Duration::from_millis(250);
+
 /// What is coalesced, per what.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CoalesceKey {
     /// A thread's `thread:updated`, by root message.
     Thread(MessageId),
+    /// A message's `message:reactions`.
+    Reactions(MessageId),
 }
 
 /// An emission held back by coalescing.
@@ -240,6 +245,9 @@ impl EpopRealtime {
         let coalesced = match &published.event {
             DomainEvent::ThreadUpdated { root_id, .. } => {
                 Some((CoalesceKey::Thread(*root_id), THREAD_INTERVAL))
+            }
+            DomainEvent::ReactionsChanged { message_id, .. } => {
+                Some((CoalesceKey::Reactions(*message_id), REACTIONS_INTERVAL))
             }
             _ => None,
         };
@@ -496,6 +504,15 @@ impl EpopRealtime {
                 Audience::Conversation(*conversation_id),
                 "thread:updated",
                 json!({"conversation_id": conversation_id, "root_id": root_id, "thread": thread}),
+            )],
+            DomainEvent::ReactionsChanged {
+                conversation_id,
+                message_id,
+                reactions,
+            } => vec![emit(
+                Audience::Conversation(*conversation_id),
+                "message:reactions",
+                json!({"conversation_id": conversation_id, "message_id": message_id, "reactions": reactions}),
             )],
             DomainEvent::ThreadRead {
                 user_id,

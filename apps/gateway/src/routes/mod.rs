@@ -60,6 +60,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(chat::message_update::update)
                 .service(chat::message_delete::delete)
                 .service(chat::replies_list::list)
+                .service(chat::reactions::add)
+                .service(chat::reactions::remove)
                 .service(chat::threads_list::list)
                 .service(chat::thread_read::read)
                 .service(chat::thread_follow::follow)

@@ -1070,6 +1070,7 @@ async fn every_change_publishes_a_domain_event() {
             DomainEvent::SessionsRevoked { .. }
             | DomainEvent::ThreadUpdated { .. }
             | DomainEvent::ThreadRead { .. }
+            | DomainEvent::ReactionsChanged { .. }
             | DomainEvent::TaskAssigned { .. }
             | DomainEvent::NotificationCreated { .. }
             | DomainEvent::ProjectMemberAdded { .. } => {}

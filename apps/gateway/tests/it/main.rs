@@ -27,6 +27,7 @@ mod presence;
 mod projects;
 mod push;
 mod rate_limits;
+mod reactions;
 mod realtime;
 mod sessions;
 mod shapes;

@@ -16,6 +16,7 @@ pub mod message_get;
 pub mod message_send;
 pub mod message_update;
 pub mod messages_list;
+pub mod reactions;
 pub mod read;
 pub mod replies_list;
 pub mod search;
