@@ -120,7 +120,7 @@ pub struct Config {
     pub sentry_dsn: Option<SecretString>,
     /// `Secure` flag on the refresh cookie, and HSTS.
     pub cookie_secure: bool,
-    /// Rate limits.
+    /// Requests per client before `429` (each `0` turns its limit off).
     pub rate_limits: RateLimits,
     /// Limits of real-time clients.
     pub realtime: RealtimeLimits,
@@ -153,7 +153,7 @@ pub struct Config {
     pub head_timeout: Duration,
     /// How slowly a request's body may arrive.
     pub body_limits: BodyLimits,
-    /// Log filter.
+    /// `RUST_LOG`'s directives (default `info`).
     pub log_filter: String,
     /// HTTP worker threads (an EPOP addition, `EPOP_WORKERS`; default: one per core).
     pub workers: usize,

@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 pub struct Quota {
     /// Requests allowed per period.
     pub count: u32,
-    /// The period.
+    /// The window `count` is spread over: one request every `period / count` after a burst of `count`.
     pub period: Duration,
 }
 

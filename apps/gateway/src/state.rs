@@ -47,7 +47,7 @@ pub struct AppState {
     pub events: EventBus,
     /// Wakes the outbox relay after a commit (shared by the services and the relay).
     pub outbox: OutboxNotifier,
-    /// Rate limits.
+    /// The request and socket-event quotas, counted in Redis so they hold across nodes.
     pub limiter: RateLimiter,
     /// Prometheus metrics.
     pub metrics: Metrics,

@@ -59,7 +59,7 @@ pub struct User {
     pub name: String,
     /// E-mail address, as the user typed it.
     pub email: String,
-    /// Global role.
+    /// `admin` (a global admin, who sees every project) or `member`; in the access token too.
     pub role: Role,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
@@ -98,22 +98,22 @@ pub struct Session {
 pub struct NewAccount {
     /// Display name, 1..=100 characters.
     pub name: String,
-    /// E-mail address.
+    /// Unique regardless of case; kept as typed.
     pub email: String,
     /// Password, 8..=128 characters.
     pub password: SecretString,
-    /// Global role.
+    /// `member` at sign-up; `admin` only from the command line or the configured admin.
     pub role: Role,
 }
 
 /// A partial update of one's own profile. Changing `email` or `password` needs `current_password`.
 #[derive(Debug, Default)]
 pub struct ProfileChanges {
-    /// New display name.
+    /// 1..=100 characters; not sensitive, so sessions live on.
     pub name: Option<String>,
-    /// New e-mail address.
+    /// Unique regardless of case; a different one ends every session issued before.
     pub email: Option<String>,
-    /// New password.
+    /// 8..=128 characters; ends every session issued before.
     pub password: Option<SecretString>,
     /// The current password, proving the caller knows it.
     pub current_password: Option<SecretString>,

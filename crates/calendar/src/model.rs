@@ -25,14 +25,14 @@ pub struct CalendarEvent {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A new event.
+/// What creating an event takes; the caller becomes its owner, the only one who sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEvent {
-    /// The title.
+    /// 1..=200 characters.
     pub title: String,
     /// The description (empty for none).
     pub description: String,
-    /// Start.
+    /// Before `end_time`.
     pub start_time: DateTime<Utc>,
     /// End; must be after `start_time`.
     pub end_time: DateTime<Utc>,
@@ -41,7 +41,7 @@ pub struct NewEvent {
 /// A partial update: `None` keeps the stored value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EventChanges {
-    /// A new title.
+    /// 1..=200 characters.
     pub title: Option<String>,
     /// A new description (`""` clears it).
     pub description: Option<String>,

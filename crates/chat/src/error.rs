@@ -24,7 +24,7 @@ pub enum ChatError {
     /// The user holds as many upload slots not attached to a message as allowed.
     #[error("too many open uploads")]
     TooManyOpenUploads {
-        /// The limit.
+        /// How many open uploads a user may hold (`EPOP_MAX_OPEN_UPLOADS`).
         limit: u64,
         /// When the oldest of them expires (unless attached before).
         retry_after: std::time::Duration,

@@ -50,7 +50,7 @@ pub struct UploadSlot {
 pub struct UploadRequest {
     /// The file's name (for display and the download's `Content-Disposition`; never part of the key).
     pub file_name: String,
-    /// Its MIME type.
+    /// The MIME type the upload URL is signed for: the store refuses an upload of another type.
     pub content_type: String,
     /// Its exact size in bytes.
     pub file_size: u64,

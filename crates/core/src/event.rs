@@ -102,9 +102,9 @@ pub enum DomainEvent {
     },
     /// A task was assigned to someone other than the person who assigned it (on create or reassignment).
     TaskAssigned {
-        /// The task.
+        /// Its notification links to it.
         task_id: TaskId,
-        /// Its project.
+        /// The project whose members the event concerns.
         project_id: ProjectId,
         /// The task's title.
         title: String,
@@ -115,9 +115,9 @@ pub enum DomainEvent {
     },
     /// A user was added to a project.
     ProjectMemberAdded {
-        /// The project.
+        /// The project the new member may now open.
         project_id: ProjectId,
-        /// The project's name.
+        /// The name at the time, so the notification reads the same after a rename.
         project_name: String,
         /// The new member.
         user_id: UserId,

@@ -43,7 +43,7 @@ pub struct Member {
     /// The user's id.
     #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: UserId,
-    /// Display name.
+    /// The name they chose for others to see (not unique).
     pub name: String,
 }
 
@@ -52,7 +52,7 @@ pub struct Member {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Conversation {
-    /// Its id.
+    /// A UUIDv7: conversation ids sort by creation time.
     #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: ConversationId,
     /// `direct` or `group`.
@@ -77,12 +77,12 @@ pub struct Conversation {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attachment {
-    /// Its id.
+    /// The `attachment_id` the upload slot gave, and the `{id}` of `GET /api/files/{id}`.
     #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: AttachmentId,
     /// The name the uploader gave it.
     pub file_name: String,
-    /// Its MIME type.
+    /// The MIME type declared at upload, which the store enforced and which downloads are served with.
     pub content_type: String,
     /// Its size in bytes.
     pub file_size: i64,
@@ -96,11 +96,11 @@ pub struct Attachment {
 /// expires and an event may be delivered (or replayed) long after it was written. Signed on delivery.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventAttachment {
-    /// Its id.
+    /// The same id as the [`Attachment`] clients receive.
     pub id: AttachmentId,
     /// The name the uploader gave it.
     pub file_name: String,
-    /// Its MIME type.
+    /// The MIME type declared at upload, which the store enforced and which downloads are served with.
     pub content_type: String,
     /// Its size in bytes.
     pub file_size: i64,
@@ -137,7 +137,7 @@ impl From<Attachment> for EventAttachment {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Message<A = Attachment> {
-    /// Its id.
+    /// A UUIDv7; within a conversation, [`Message::seq`] is the order to rely on.
     #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: MessageId,
     /// Where it was posted.
@@ -231,7 +231,7 @@ impl<A> Message<A> {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Notification {
-    /// Its id.
+    /// A UUIDv7: notification ids sort by creation time; the `{id}` of `POST /api/notifications/{id}/read`.
     #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: NotificationId,
     /// `task_assigned`, `project_member_added` or `message`.

@@ -112,12 +112,14 @@ impl VapidKeys {
     }
 }
 
-/// A stored subscription as its owner sees it.
+/// A stored subscription as its owner sees it (the keys are never shown again).
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushSubscription {
-    /// Its id.
+    /// The id `DELETE /api/push-subscriptions/{id}` takes.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: PushSubscriptionId,
-    /// The push service URL.
+    /// The push service URL, as the browser gave it.
     pub endpoint: String,
     /// When it was stored.
     pub created_at: DateTime<Utc>,

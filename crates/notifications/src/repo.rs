@@ -15,15 +15,12 @@ use epop_storage::schema::notifications;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = notifications, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct NotificationRow {
-    /// Primary key.
     pub(crate) id: NotificationId,
     /// Type.
     pub(crate) kind: String,
-    /// Payload.
     pub(crate) payload: serde_json::Value,
     /// Read flag.
     pub(crate) is_read: bool,
-    /// Creation time.
     pub(crate) created_at: DateTime<Utc>,
 }
 

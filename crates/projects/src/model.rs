@@ -137,7 +137,7 @@ pub struct Project {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A task.
+/// A task of a project, as project members see it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Task {
@@ -167,7 +167,7 @@ pub struct Task {
     pub updated_at: DateTime<Utc>,
 }
 
-/// A new project.
+/// What creating a project takes; its creator becomes its first owner.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewProject {
     /// Already checked by the caller to be 1..=200 characters.
@@ -181,15 +181,15 @@ pub struct NewProject {
 /// A partial change to a project: `None` leaves a field as it is.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProjectChanges {
-    /// A new name.
+    /// Already checked by the caller to be 1..=200 characters.
     pub name: Option<String>,
-    /// A new description.
+    /// Free text; `Some("")` empties it.
     pub description: Option<String>,
-    /// A new status.
+    /// Any status may follow any other.
     pub status: Option<ProjectStatus>,
 }
 
-/// A new task.
+/// What creating a task takes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewTask {
     /// Already checked by the caller to be 1..=200 characters.
@@ -208,11 +208,11 @@ pub struct NewTask {
 /// the due date.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TaskChanges {
-    /// A new title.
+    /// Already checked by the caller to be 1..=200 characters.
     pub title: Option<String>,
-    /// A new description.
+    /// Free text; `Some("")` empties it.
     pub description: Option<String>,
-    /// A new status.
+    /// Any status may follow any other.
     pub status: Option<TaskStatus>,
     /// A new assignee (a project member), or `Some(None)` to unassign.
     pub assigned_to: Option<Option<UserId>>,

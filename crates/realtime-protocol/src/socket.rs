@@ -94,7 +94,7 @@ impl PacketKind {
 /// `attachments` holds the buffers in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Packet {
-    /// The packet type.
+    /// The digit that starts the packet (`0` CONNECT ... `6` BINARY_ACK).
     pub kind: PacketKind,
     /// The namespace, `"/"` by default; it starts with `/` and contains no `,`.
     pub namespace: String,
@@ -138,7 +138,7 @@ pub enum DecodeError {
     /// The payload is JSON of the wrong shape for the packet type.
     #[error("invalid {kind:?} payload: {reason}")]
     InvalidPayload {
-        /// The packet type.
+        /// The type whose payload rules were broken.
         kind: PacketKind,
         /// What is wrong.
         reason: &'static str,

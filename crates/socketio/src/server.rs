@@ -163,7 +163,7 @@ impl<S> Socket<S> {
         &self.id
     }
 
-    /// Its namespace.
+    /// The namespace this socket connected to (one socket per namespace of a session).
     pub fn namespace(&self) -> &str {
         &self.namespace
     }

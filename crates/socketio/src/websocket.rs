@@ -48,9 +48,7 @@ const MAX_PENDING_BYTES: usize = 256 * 1024;
 /// The answer to an upgrade request for a path no engine serves.
 #[derive(Debug, Clone)]
 pub(crate) struct NotFound {
-    /// Its `Content-Type`.
     pub(crate) content_type: &'static str,
-    /// Its body.
     pub(crate) body: Bytes,
 }
 

@@ -70,7 +70,7 @@ pub struct ClaimedJob {
     /// The job's id.
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     pub id: i64,
-    /// Its queue.
+    /// The queue it was enqueued on, which tells the worker what kind of job `payload` is.
     #[diesel(sql_type = diesel::sql_types::Text)]
     pub queue: String,
     /// What to do.

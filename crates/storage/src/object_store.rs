@@ -125,9 +125,9 @@ pub struct S3Settings {
     pub region: String,
     /// The bucket name.
     pub bucket: String,
-    /// The access key id.
+    /// Signs every request and presigned URL with `secret_key` (`EPOP_S3_ACCESS_KEY`).
     pub access_key: String,
-    /// The secret key.
+    /// Never logged or shown (`EPOP_S3_SECRET_KEY`).
     pub secret_key: SecretString,
     /// Path-style addressing (`endpoint/bucket/key`), needed by MinIO and most self-hosted servers.
     pub path_style: bool,

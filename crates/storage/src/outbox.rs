@@ -16,9 +16,10 @@ use uuid::Uuid;
 /// ([`crate::events`] uses this module, never the other way round).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct PublishedEvent {
-    /// Position in publish order: 1, 2, 3 … across all nodes; 0 for typing and presence.
+    /// Position in publish order: 1, 2, 3 … across all nodes, assigned by the relay (typing and presence are
+    /// live signals of the gateway and never outbox events).
     pub position: i64,
-    /// The event.
+    /// The event as its service wrote it in the same transaction as the change.
     pub event: DomainEvent,
 }
 

@@ -1,6 +1,6 @@
 //! docs/api.md, Authentication: register, login, refresh rotation and reuse, logout, tokens.
 
-use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, failing_fields, json_of, problem, set_cookie};
+use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, forge_token, json_of, problem};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, StatusCode};
@@ -10,15 +10,14 @@ use serde_json::{Value, json};
 async fn register_creates_a_user_and_signs_them_in() {
     let app = TestApp::spawn().await;
     let response = app
-        .post_json(
+        .anonymous()
+        .post(
             "/api/auth/register",
-            &json!({"name": "Ann Lee", "email": "Ann@Example.com", "password": PASSWORD}),
+            json!({"name": "Ann Lee", "email": "Ann@Example.com", "password": PASSWORD}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     let location = response.headers()["location"].to_str().unwrap().to_owned();
-    let cookie = set_cookie(&response, "epop_refresh").expect("refresh cookie");
+    let cookie = response.set_cookie("epop_refresh").expect("refresh cookie");
     let body = json_of(response, StatusCode::CREATED).await;
 
     let user = &body["user"];
@@ -52,11 +51,11 @@ async fn register_creates_a_user_and_signs_them_in() {
         900
     );
     assert!(claims["jti"].is_string());
-    let me = json_of(
-        app.get("/api/users/me", token).send().await.unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let me = app
+        .as_token(token)
+        .get("/api/users/me")
+        .await
+        .json(StatusCode::OK);
     assert_eq!(me["id"], user["id"]);
 
     // The stored hash is Argon2id, never the password.
@@ -68,19 +67,15 @@ async fn register_creates_a_user_and_signs_them_in() {
 
 #[tokio::test]
 async fn cookie_secure_can_be_turned_off_for_plain_http() {
-    let app = TestApp::spawn_with(|vars| {
-        vars.insert("EPOP_COOKIE_SECURE".into(), "false".into());
-    })
-    .await;
+    let app = TestApp::with_settings([("EPOP_COOKIE_SECURE", "false")]).await;
     let response = app
-        .post_json(
+        .anonymous()
+        .post(
             "/api/auth/register",
-            &json!({"name": "A", "email": "a@example.com", "password": PASSWORD}),
+            json!({"name": "A", "email": "a@example.com", "password": PASSWORD}),
         )
-        .send()
-        .await
-        .unwrap();
-    let cookie = set_cookie(&response, "epop_refresh").unwrap();
+        .await;
+    let cookie = response.set_cookie("epop_refresh").unwrap();
     assert!(!cookie.contains("Secure"), "{cookie}");
     assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
     assert!(response.headers().get("strict-transport-security").is_none());
@@ -91,13 +86,12 @@ async fn emails_are_unique_case_insensitively() {
     let app = TestApp::spawn().await;
     app.register("Ann", "ann@example.com").await;
     let response = app
-        .post_json(
+        .anonymous()
+        .post(
             "/api/auth/register",
-            &json!({"name": "Other", "email": "ANN@example.COM", "password": PASSWORD}),
+            json!({"name": "Other", "email": "ANN@example.COM", "password": PASSWORD}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     problem(response, StatusCode::CONFLICT, "email_taken").await;
     assert_eq!(app.count("SELECT count(*) AS n FROM users").await, 1);
 }
@@ -105,82 +99,38 @@ async fn emails_are_unique_case_insensitively() {
 #[tokio::test]
 async fn register_validation_lists_every_failing_field_and_changes_nothing() {
     let app = TestApp::spawn().await;
-    let missing = problem(
-        app.post_json("/api/auth/register", &json!({}))
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    let mut fields = failing_fields(&missing);
+    let register = |body: Value| app.anonymous().post("/api/auth/register", body);
+    let missing = register(json!({})).await.invalid();
+    let mut fields = missing.fields();
     fields.sort();
     assert_eq!(fields, vec!["email", "name", "password"]);
 
-    let limits = problem(
-        app.post_json(
-            "/api/auth/register",
-            &json!({"name": "x".repeat(101), "email": "not-an-email", "password": "short"}),
-        )
-        .send()
+    let limits = register(json!({"name": "x".repeat(101), "email": "not-an-email", "password": "short"}))
         .await
-        .unwrap(),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    let mut fields = failing_fields(&limits);
+        .invalid();
+    let mut fields = limits.fields();
     fields.sort();
     assert_eq!(fields, vec!["email", "name", "password"]);
 
-    let wrong_type = problem(
-        app.post_json(
-            "/api/auth/register",
-            &json!({"name": "A", "email": "a@example.com", "password": 12345678}),
-        )
-        .send()
+    let wrong_type = register(json!({"name": "A", "email": "a@example.com", "password": 12345678}))
         .await
-        .unwrap(),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert!(failing_fields(&wrong_type).contains(&"password".to_owned()));
+        .invalid();
+    assert!(wrong_type.fields().contains(&"password"));
 
-    let nul = problem(
-        app.post_json(
-            "/api/auth/register",
-            &json!({"name": "A\u{0}B", "email": "a@example.com", "password": PASSWORD}),
-        )
-        .send()
+    let nul = register(json!({"name": "A\u{0}B", "email": "a@example.com", "password": PASSWORD}))
         .await
-        .unwrap(),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert_eq!(failing_fields(&nul), vec!["name"]);
+        .invalid();
+    assert_eq!(nul.fields(), vec!["name"]);
 
     // Lengths count characters, not bytes: 100 CJK characters (300 bytes) is a valid name.
-    let cjk = app
-        .post_json(
-            "/api/auth/register",
-            &json!({"name": "名".repeat(100), "email": "cjk@example.com", "password": PASSWORD}),
-        )
-        .send()
-        .await
-        .unwrap();
+    let cjk =
+        register(json!({"name": "名".repeat(100), "email": "cjk@example.com", "password": PASSWORD})).await;
     assert_eq!(cjk.status(), StatusCode::CREATED);
     // Unknown fields are ignored.
-    let extra = app
-        .post_json(
-            "/api/auth/register",
-            &json!({"name": "B", "email": "b@example.com", "password": PASSWORD, "role": "admin", "x": 1}),
-        )
-        .send()
-        .await
-        .unwrap();
+    let extra = register(
+        json!({"name": "B", "email": "b@example.com", "password": PASSWORD, "role": "admin", "x": 1}),
+    )
+    .await;
     let body = json_of(extra, StatusCode::CREATED).await;
     assert_eq!(body["user"]["role"], "member", "role cannot be chosen at sign-up");
     assert_eq!(app.count("SELECT count(*) AS n FROM users").await, 2);
@@ -189,63 +139,38 @@ async fn register_validation_lists_every_failing_field_and_changes_nothing() {
 #[tokio::test]
 async fn malformed_and_non_json_bodies_are_400_and_415() {
     let app = TestApp::spawn().await;
-    let bad = app
-        .request(Method::POST, "/api/auth/register")
-        .header("content-type", "application/json")
-        .body("{\"name\":")
-        .send()
+    const JSON: Option<&str> = Some("application/json");
+    let post = |path: &'static str, content_type: Option<&'static str>, body: String| {
+        app.anonymous().post_raw(path, content_type, body)
+    };
+    post("/api/auth/register", JSON, "{\"name\":".into())
         .await
-        .unwrap();
-    problem(bad, StatusCode::BAD_REQUEST, "bad_request").await;
-
-    let form = app
-        .request(Method::POST, "/api/auth/register")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("name=a&email=b")
-        .send()
-        .await
-        .unwrap();
-    problem(form, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
-
-    let no_type = app
-        .request(Method::POST, "/api/auth/login")
-        .body("{}")
-        .send()
-        .await
-        .unwrap();
-    problem(
-        no_type,
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "unsupported_media_type",
+        .problem(StatusCode::BAD_REQUEST, "bad_request");
+    post(
+        "/api/auth/register",
+        Some("application/x-www-form-urlencoded"),
+        "name=a&email=b".into(),
     )
-    .await;
-
-    let empty = app.request(Method::POST, "/api/auth/login").send().await.unwrap();
-    problem(empty, StatusCode::BAD_REQUEST, "bad_request").await;
-
-    let huge = app
-        .request(Method::POST, "/api/auth/login")
-        .header("content-type", "application/json")
-        .body(format!("{{\"email\":\"{}\"}}", "a".repeat(300 * 1024)))
-        .send()
+    .await
+    .problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    post("/api/auth/login", None, "{}".into())
         .await
-        .unwrap();
-    problem(huge, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+        .problem(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type");
+    app.anonymous()
+        .send(Method::POST, "/api/auth/login", None)
+        .await
+        .problem(StatusCode::BAD_REQUEST, "bad_request");
+    let huge = format!("{{\"email\":\"{}\"}}", "a".repeat(300 * 1024));
+    post("/api/auth/login", JSON, huge)
+        .await
+        .problem(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large");
 }
 
 #[tokio::test]
 async fn login_accepts_the_right_password_in_any_email_case() {
-    let app = TestApp::spawn().await;
-    let user = app.register("Ann", "ann@example.com").await;
-    let response = app
-        .post_json(
-            "/api/auth/login",
-            &json!({"email": "ANN@example.com", "password": PASSWORD}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert!(set_cookie(&response, "epop_refresh").is_some());
+    let (app, [user]) = TestApp::with_users(["Ann"]).await;
+    let response = app.sign_in("ANN@example.com", PASSWORD).await;
+    assert!(response.set_cookie("epop_refresh").is_some());
     let body = json_of(response, StatusCode::OK).await;
     assert_eq!(body["user"]["id"], user.id.as_str());
     assert_ne!(body["refresh_token"], user.refresh_token.as_str());
@@ -255,123 +180,76 @@ async fn login_accepts_the_right_password_in_any_email_case() {
 async fn wrong_password_and_unknown_email_are_the_same_401() {
     let app = TestApp::spawn().await;
     app.register("Ann", "ann@example.com").await;
-    let wrong = problem(
-        app.post_json(
-            "/api/auth/login",
-            &json!({"email": "ann@example.com", "password": "wrong password"}),
-        )
-        .send()
+    let wrong = app
+        .sign_in("ann@example.com", "wrong password")
         .await
-        .unwrap(),
-        StatusCode::UNAUTHORIZED,
-        "invalid_credentials",
-    )
-    .await;
-    let unknown = problem(
-        app.post_json(
-            "/api/auth/login",
-            &json!({"email": "nobody@example.com", "password": "wrong password"}),
-        )
-        .send()
+        .problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    let unknown = app
+        .sign_in("nobody@example.com", "wrong password")
         .await
-        .unwrap(),
-        StatusCode::UNAUTHORIZED,
-        "invalid_credentials",
-    )
-    .await;
+        .problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
     assert_eq!(
-        wrong["detail"], unknown["detail"],
+        wrong.detail, unknown.detail,
         "the answers must not tell the cases apart"
     );
-    let missing = problem(
-        app.post_json("/api/auth/login", &json!({"email": "ann@example.com"}))
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert_eq!(failing_fields(&missing), vec!["password"]);
-}
-
-async fn refresh_with_body(app: &TestApp, token: &str) -> reqwest::Response {
-    app.post_json("/api/auth/refresh", &json!({"refresh_token": token}))
-        .send()
+    let missing = app
+        .anonymous()
+        .post("/api/auth/login", json!({"email": "ann@example.com"}))
         .await
-        .unwrap()
+        .invalid();
+    assert_eq!(missing.fields(), vec!["password"]);
 }
 
 #[tokio::test]
 async fn refresh_rotates_and_reuse_revokes_the_family() {
-    let app = TestApp::spawn().await;
-    let user = app.register("Ann", "ann@example.com").await;
+    let (app, [user]) = TestApp::with_users(["Ann"]).await;
     // A second login is another family and must survive the first family's revocation.
-    let other_login = json_of(
-        app.post_json(
-            "/api/auth/login",
-            &json!({"email": "ann@example.com", "password": PASSWORD}),
-        )
-        .send()
+    let other_login = app
+        .sign_in("ann@example.com", PASSWORD)
         .await
-        .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+        .json(StatusCode::OK);
 
-    let first = refresh_with_body(&app, &user.refresh_token).await;
-    assert!(set_cookie(&first, "epop_refresh").is_some());
+    let first = app.refresh(&user.refresh_token).await;
+    assert!(first.set_cookie("epop_refresh").is_some());
     let first = json_of(first, StatusCode::OK).await;
     let second_token = first["refresh_token"].as_str().unwrap().to_owned();
     assert_ne!(second_token, user.refresh_token);
     assert_eq!(first["user"]["id"], user.id.as_str());
     let me = app
-        .get("/api/users/me", first["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap();
+        .as_token(first["access_token"].as_str().unwrap())
+        .get("/api/users/me")
+        .await;
     assert_eq!(me.status(), StatusCode::OK);
 
     // The rotated token again: reuse. The whole family dies, including the newest token.
-    problem(
-        refresh_with_body(&app, &user.refresh_token).await,
-        StatusCode::UNAUTHORIZED,
-        "token_reused",
-    )
-    .await;
-    problem(
-        refresh_with_body(&app, &second_token).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-    )
-    .await;
+    app.refresh(&user.refresh_token)
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "token_reused");
+    app.refresh(&second_token).await.unauthorized();
 
     // The other login's family is untouched.
-    let other = refresh_with_body(&app, other_login["refresh_token"].as_str().unwrap()).await;
+    let other = app.refresh(other_login["refresh_token"].as_str().unwrap()).await;
     assert_eq!(other.status(), StatusCode::OK);
 }
 
 #[tokio::test]
 async fn refresh_and_logout_read_the_cookie() {
-    let app = TestApp::spawn().await;
-    let user = app.register("Ann", "ann@example.com").await;
+    let (app, [user]) = TestApp::with_users(["Ann"]).await;
     let response = app
-        .request(Method::POST, "/api/auth/refresh")
+        .anonymous()
         .header("cookie", format!("epop_refresh={}", user.refresh_token))
-        .send()
-        .await
-        .unwrap();
+        .send(Method::POST, "/api/auth/refresh", None)
+        .await;
     let body = json_of(response, StatusCode::OK).await;
     let token = body["refresh_token"].as_str().unwrap();
 
     let logout = app
-        .request(Method::POST, "/api/auth/logout")
+        .anonymous()
         .header("cookie", format!("epop_refresh={token}"))
-        .send()
-        .await
-        .unwrap();
+        .send(Method::POST, "/api/auth/logout", None)
+        .await;
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
-    let cleared = set_cookie(&logout, "epop_refresh").expect("cookie cleared");
+    let cleared = logout.set_cookie("epop_refresh").expect("cookie cleared");
     assert!(
         cleared.starts_with("epop_refresh=;") && cleared.contains("Max-Age=0"),
         "{cleared}"
@@ -379,17 +257,11 @@ async fn refresh_and_logout_read_the_cookie() {
     assert!(cleared.contains("Path=/api/auth"));
 
     // A logged-out token is revoked (not rotated): plain 401.
-    problem(
-        refresh_with_body(&app, token).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-    )
-    .await;
+    app.refresh(token).await.unauthorized();
     let again = app
-        .post_json("/api/auth/logout", &json!({"refresh_token": token}))
-        .send()
-        .await
-        .unwrap();
+        .anonymous()
+        .post("/api/auth/logout", json!({"refresh_token": token}))
+        .await;
     problem(again, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
 
@@ -397,76 +269,45 @@ async fn refresh_and_logout_read_the_cookie() {
 async fn refresh_and_logout_without_a_valid_token_are_401() {
     let app = TestApp::spawn().await;
     for path in ["/api/auth/refresh", "/api/auth/logout"] {
-        problem(
-            app.request(Method::POST, path).send().await.unwrap(),
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-        )
-        .await;
-        problem(
-            app.post_json(path, &json!({"refresh_token": "not-a-real-token"}))
-                .send()
-                .await
-                .unwrap(),
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-        )
-        .await;
+        app.anonymous()
+            .send(Method::POST, path, None)
+            .await
+            .unauthorized();
+        app.anonymous()
+            .post(path, json!({"refresh_token": "not-a-real-token"}))
+            .await
+            .unauthorized();
     }
 }
 
 #[tokio::test]
 async fn expired_refresh_tokens_are_401() {
-    let app = TestApp::spawn().await;
-    let user = app.register("Ann", "ann@example.com").await;
+    let (app, [user]) = TestApp::with_users(["Ann"]).await;
     app.sql("UPDATE refresh_tokens SET expires_at = now() - interval '1 second'")
         .await;
-    problem(
-        refresh_with_body(&app, &user.refresh_token).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-    )
-    .await;
+    app.refresh(&user.refresh_token).await.unauthorized();
 }
 
 #[tokio::test]
 async fn logout_all_revokes_every_session_and_announces_it() {
-    let app = TestApp::spawn().await;
-    let user = app.register("Ann", "ann@example.com").await;
-    let second = json_of(
-        app.post_json(
-            "/api/auth/login",
-            &json!({"email": "ann@example.com", "password": PASSWORD}),
-        )
-        .send()
+    let (app, [user]) = TestApp::with_users(["Ann"]).await;
+    let second = app
+        .sign_in("ann@example.com", PASSWORD)
         .await
-        .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+        .json(StatusCode::OK);
     let bystander = app.register("Bob", "bob@example.com").await;
 
     let response = app
-        .request(Method::POST, "/api/auth/logout-all")
-        .bearer_auth(&user.access_token)
-        .send()
-        .await
-        .unwrap();
+        .as_user(&user)
+        .send(Method::POST, "/api/auth/logout-all", None)
+        .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
-    problem(
-        refresh_with_body(&app, &user.refresh_token).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-    )
-    .await;
-    problem(
-        refresh_with_body(&app, second["refresh_token"].as_str().unwrap()).await,
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-    )
-    .await;
+    app.refresh(&user.refresh_token).await.unauthorized();
+    app.refresh(second["refresh_token"].as_str().unwrap())
+        .await
+        .unauthorized();
     assert_eq!(
-        refresh_with_body(&app, &bystander.refresh_token).await.status(),
+        app.refresh(&bystander.refresh_token).await.status(),
         StatusCode::OK
     );
     // Sockets on every node learn of it through the outbox.
@@ -478,44 +319,30 @@ async fn logout_all_revokes_every_session_and_announces_it() {
         .await;
     assert_eq!(events, 1);
     let anonymous = app
-        .request(Method::POST, "/api/auth/logout-all")
-        .send()
-        .await
-        .unwrap();
+        .anonymous()
+        .send(Method::POST, "/api/auth/logout-all", None)
+        .await;
     assert_eq!(anonymous.headers()["www-authenticate"], "Bearer");
     problem(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
 
-fn forge(header: &Value, claims: &Value, secret: &[u8]) -> String {
-    use hmac::Mac as _;
-    let head = URL_SAFE_NO_PAD.encode(header.to_string());
-    let body = URL_SAFE_NO_PAD.encode(claims.to_string());
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
-    mac.update(format!("{head}.{body}").as_bytes());
-    format!(
-        "{head}.{body}.{}",
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-    )
-}
-
 #[tokio::test]
 async fn tampered_expired_foreign_and_unsigned_tokens_are_401() {
-    let app = TestApp::spawn().await;
-    let user = app.register("Ann", "ann@example.com").await;
+    let (app, [user]) = TestApp::with_users(["Ann"]).await;
     let now = chrono::Utc::now().timestamp();
     let claims = |exp: i64| json!({"sub": user.id, "role": "admin", "iat": now - 10, "exp": exp, "jti": uuid::Uuid::now_v7()});
     let hs256 = json!({"alg": "HS256", "typ": "JWT"});
 
     // Sanity: a token forged with the real secret is accepted, so the rejections below are about the flaw.
-    let valid = forge(&hs256, &claims(now + 600), JWT_SECRET.as_bytes());
+    let valid = forge_token(&hs256, &claims(now + 600), JWT_SECRET.as_bytes());
     assert_eq!(
-        app.get("/api/users/me", &valid).send().await.unwrap().status(),
+        app.as_token(&valid).get("/api/users/me").await.status(),
         StatusCode::OK
     );
 
-    let expired = forge(&hs256, &claims(now - 1), JWT_SECRET.as_bytes());
-    let foreign = forge(&hs256, &claims(now + 600), b"some-other-secret-some-other-secret");
-    let hs512 = forge(
+    let expired = forge_token(&hs256, &claims(now - 1), JWT_SECRET.as_bytes());
+    let foreign = forge_token(&hs256, &claims(now + 600), b"some-other-secret-some-other-secret");
+    let hs512 = forge_token(
         &json!({"alg": "HS512", "typ": "JWT"}),
         &claims(now + 600),
         JWT_SECRET.as_bytes(),
@@ -537,49 +364,32 @@ async fn tampered_expired_foreign_and_unsigned_tokens_are_401() {
         ("tampered", tampered),
         ("garbage", "abc".into()),
     ] {
-        let response = app.get("/api/users/me", &token).send().await.unwrap();
-        assert_eq!(
-            response
-                .headers()
-                .get("www-authenticate")
-                .map(|v| v.to_str().unwrap()),
-            Some("Bearer"),
-            "{name}"
-        );
+        let response = app.as_token(&token).get("/api/users/me").await;
+        assert_eq!(response.header("www-authenticate"), Some("Bearer"), "{name}");
         problem(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
     }
-    let no_token = app.request(Method::GET, "/api/users/me").send().await.unwrap();
+    let no_token = app.anonymous().get("/api/users/me").await;
     problem(no_token, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
 
 #[tokio::test]
 async fn logins_beyond_the_hashing_wait_bound_answer_503_with_retry_after_and_are_counted() {
     // One hashing thread and no wait allowed: while one login hashes, any other is refused at once.
-    let app = TestApp::spawn_with(|vars| {
-        vars.insert("EPOP_AUTH_HASH_THREADS".into(), "1".into());
-        vars.insert("EPOP_AUTH_HASH_MAX_WAIT_MS".into(), "0".into());
-    })
+    let app = TestApp::with_settings([
+        ("EPOP_AUTH_HASH_THREADS", "1"),
+        ("EPOP_AUTH_HASH_MAX_WAIT_MS", "0"),
+    ])
     .await;
     app.register("Ann Lee", "ann@example.com").await;
-    let logins = (0..16).map(|_| {
-        app.post_json(
-            "/api/auth/login",
-            &json!({"email": "ann@example.com", "password": PASSWORD}),
-        )
-        .send()
-    });
+    let logins = (0..16).map(|_| app.sign_in("ann@example.com", PASSWORD));
     let mut signed_in = 0;
     let mut refused = 0;
     for response in futures_util::future::join_all(logins).await {
-        let response = response.unwrap();
         if response.status() == StatusCode::OK {
             signed_in += 1;
             continue;
         }
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .map(|v| v.to_str().unwrap().to_owned());
+        let retry_after = response.header("retry-after").map(str::to_owned);
         let body = problem(response, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
         let seconds: u64 = retry_after
             .expect("Retry-After on a refused login")
@@ -609,13 +419,6 @@ async fn logins_beyond_the_hashing_wait_bound_answer_503_with_retry_after_and_ar
     assert!(metrics.contains("epop_auth_hash_seconds "), "{metrics}");
 
     // Once the burst is over, logins go through again.
-    let response = app
-        .post_json(
-            "/api/auth/login",
-            &json!({"email": "ann@example.com", "password": PASSWORD}),
-        )
-        .send()
-        .await
-        .unwrap();
+    let response = app.sign_in("ann@example.com", PASSWORD).await;
     json_of(response, StatusCode::OK).await;
 }

@@ -2,16 +2,16 @@
 //! `deploy/backup.sh`, restored with `deploy/restore.sh` into a fresh database, and a gateway started on the
 //! restored database serves the same conversations, messages, tasks and calendar events to the same users.
 
-use crate::helpers::{TestApp, json_of};
+use crate::helpers::TestApp;
 use epop_test_support::TestDatabase;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
 /// What a user sees of their workspace: conversations, each one's messages, projects and their tasks, and
 /// calendar events (the same requests against both gateways).
 async fn workspace(app: &TestApp, token: &str) -> Value {
-    let get = async |path: String| json_of(app.get(&path, token).send().await.unwrap(), StatusCode::OK).await;
+    let get = async |path: String| app.as_token(token).get(&path).await.json(StatusCode::OK);
     let conversations = get("/api/conversations?limit=100".into()).await;
     let mut messages = Vec::new();
     for conversation in conversations["items"].as_array().unwrap() {
@@ -37,71 +37,40 @@ async fn workspace(app: &TestApp, token: &str) -> Value {
 
 #[tokio::test]
 async fn a_backup_restored_into_a_fresh_database_serves_the_same_workspace() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
-    let direct = json_of(
-        app.send_json(
-            Method::POST,
-            "/api/conversations",
-            &ann.access_token,
-            &json!({"type": "direct", "member_ids": [bob.id]}),
-        )
-        .send()
-        .await
-        .unwrap(),
-        StatusCode::CREATED,
-    )
-    .await["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
+    let direct = app.direct(&ann, &bob).await;
     let group = app.group(&ann, "Launch", &[&bob]).await;
     for n in 0..5 {
         app.message(&ann, &direct, &format!("direct {n}: 项目 report"))
             .await;
         app.message(&bob, &group, &format!("group {n}")).await;
     }
-    let project = json_of(
-        app.send_json(
-            Method::POST,
+    let project = app
+        .as_user(&ann)
+        .post(
             "/api/projects",
-            &ann.access_token,
-            &json!({"name": "Backups", "description": "the drill"}),
+            json!({"name": "Backups", "description": "the drill"}),
         )
-        .send()
         .await
-        .unwrap(),
-        StatusCode::CREATED,
-    )
-    .await["id"]
+        .json(StatusCode::CREATED)["id"]
         .as_str()
         .unwrap()
         .to_owned();
     for title in ["dump", "restore", "verify"] {
         let response = app
-            .send_json(
-                Method::POST,
-                &format!("/api/projects/{project}/tasks"),
-                &ann.access_token,
-                &json!({"title": title}),
-            )
-            .send()
-            .await
-            .unwrap();
+            .as_user(&ann)
+            .post(format!("/api/projects/{project}/tasks"), json!({"title": title}))
+            .await;
         assert_eq!(response.status(), StatusCode::CREATED);
     }
     let response = app
-        .send_json(
-            Method::POST,
+        .as_user(&ann)
+        .post(
             "/api/calendar-events",
-            &ann.access_token,
-            &json!({"title": "Restore drill", "start_time": "2026-12-08T09:00:00Z",
+            json!({"title": "Restore drill", "start_time": "2026-12-08T09:00:00Z",
                     "end_time": "2026-12-08T09:30:00Z"}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(response.status(), StatusCode::CREATED);
     let before_ann = workspace(&app, &ann.access_token).await;
     let before_bob = workspace(&app, &bob.access_token).await;

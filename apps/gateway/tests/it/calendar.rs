@@ -2,8 +2,8 @@
 //! `start_time` (also against stored values on a partial `PUT`), half-open ranges, paging by start time, and
 //! the `.ics` export.
 
-use crate::helpers::{TestApp, TestUser, failing_fields, json_of, problem};
-use reqwest::{Method, StatusCode};
+use crate::helpers::{TestApp, TestUser, failing_fields, json_of, pluck, problem};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
@@ -17,28 +17,22 @@ fn at(hh: u32, mm: u32) -> String {
 /// Creates an event from `start` to `end` and returns it.
 async fn create_event(app: &TestApp, user: &TestUser, title: &str, start: &str, end: &str) -> Value {
     let body = json!({"title": title, "start_time": start, "end_time": end});
-    json_of(
-        app.as_user(user).send(Method::POST, EVENTS, Some(body)).await,
-        StatusCode::CREATED,
-    )
-    .await
+    app.as_user(user)
+        .post(EVENTS, body)
+        .await
+        .json(StatusCode::CREATED)
 }
 
 fn titles(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["title"].as_str().unwrap().to_owned())
-        .collect()
+    pluck(page, "title")
 }
 
 async fn list_titles(app: &TestApp, user: &TestUser, query: &str) -> Vec<String> {
-    let page = json_of(
-        app.as_user(user).get(&format!("{EVENTS}?{query}")).await,
-        StatusCode::OK,
-    )
-    .await;
+    let page = app
+        .as_user(user)
+        .get(&format!("{EVENTS}?{query}"))
+        .await
+        .json(StatusCode::OK);
     assert_eq!(page["next_cursor"], Value::Null);
     titles(&page)
 }
@@ -96,10 +90,9 @@ fn vevents(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
 
 #[tokio::test]
 async fn calendar_events_are_created_read_updated_and_deleted() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     let body = json!({"title": "Design review", "description": "Bring the mock-ups", "start_time": at(9, 0), "end_time": "2026-03-02T11:30:00+01:00"});
-    let created = app.as_user(&ann).send(Method::POST, EVENTS, Some(body)).await;
+    let created = app.as_user(&ann).post(EVENTS, body).await;
     let location = created.headers()["location"].to_str().unwrap().to_owned();
     let event = json_of(created, StatusCode::CREATED).await;
     let id = event["id"].as_str().unwrap().to_owned();
@@ -123,34 +116,29 @@ async fn calendar_events_are_created_read_updated_and_deleted() {
     assert_eq!(event["end_time"], at(10, 30), "stored and answered in UTC");
     assert_eq!(event["created_at"], event["updated_at"]);
 
-    let fetched = json_of(app.as_user(&ann).get(&location).await, StatusCode::OK).await;
+    let fetched = app.as_user(&ann).get(&location).await.json(StatusCode::OK);
     assert_eq!(fetched, event);
 
     // A partial update changes only what it names.
-    let updated = json_of(
-        app.as_user(&ann)
-            .send(Method::PUT, &location, Some(json!({"title": "Final review"})))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let updated = app
+        .as_user(&ann)
+        .put(&location, json!({"title": "Final review"}))
+        .await
+        .json(StatusCode::OK);
     assert_eq!(updated["title"], "Final review");
     for same in ["id", "description", "start_time", "end_time", "created_at"] {
         assert_eq!(updated[same], event[same], "{same}");
     }
     let time = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
     assert!(time(&updated["updated_at"]) >= time(&event["updated_at"]));
-    let moved = json_of(
-        app.as_user(&ann)
-            .send(
-                Method::PUT,
-                &location,
-                Some(json!({"start_time": at(13, 0), "end_time": at(14, 0), "description": ""})),
-            )
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let moved = app
+        .as_user(&ann)
+        .put(
+            &location,
+            json!({"start_time": at(13, 0), "end_time": at(14, 0), "description": ""}),
+        )
+        .await
+        .json(StatusCode::OK);
     assert_eq!(
         (
             &moved["title"],
@@ -165,10 +153,7 @@ async fn calendar_events_are_created_read_updated_and_deleted() {
             &json!(at(14, 0))
         )
     );
-    assert_eq!(
-        json_of(app.as_user(&ann).get(&location).await, StatusCode::OK).await,
-        moved
-    );
+    assert_eq!(app.as_user(&ann).get(&location).await.json(StatusCode::OK), moved);
 
     // Without a description, it is empty.
     let plain = create_event(&app, &ann, "Lunch", &at(12, 0), &at(13, 0)).await;
@@ -178,70 +163,36 @@ async fn calendar_events_are_created_read_updated_and_deleted() {
         .delete(&location)
         .await
         .empty(StatusCode::NO_CONTENT);
-    problem(
-        app.as_user(&ann).get(&location).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    problem(
-        app.as_user(&ann).delete(&location).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    problem(
-        app.as_user(&ann)
-            .send(Method::PUT, &location, Some(json!({"title": "x"})))
-            .await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    app.as_user(&ann).get(&location).await.not_found();
+    app.as_user(&ann).delete(&location).await.not_found();
+    app.as_user(&ann)
+        .put(&location, json!({"title": "x"}))
+        .await
+        .not_found();
     assert_eq!(list_titles(&app, &ann, "").await, vec!["Lunch"]);
 }
 
 #[tokio::test]
 async fn end_time_must_follow_start_time_also_against_stored_values() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     for end in [at(9, 0), at(8, 59)] {
         let body = json!({"title": "t", "start_time": at(9, 0), "end_time": end});
-        let error = problem(
-            app.as_user(&ann).send(Method::POST, EVENTS, Some(body)).await,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-        )
-        .await;
-        assert_eq!(failing_fields(&error), vec!["end_time"]);
+        let error = app.as_user(&ann).post(EVENTS, body).await.invalid();
+        assert_eq!(error.fields(), vec!["end_time"]);
     }
     // Every failing field is listed.
-    let error = problem(
-        app.as_user(&ann)
-            .send(Method::POST, EVENTS, Some(json!({"description": "x"})))
-            .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    let fields: BTreeSet<String> = failing_fields(&error).into_iter().collect();
-    assert_eq!(
-        fields,
-        BTreeSet::from(["title".into(), "start_time".into(), "end_time".into()])
-    );
+    let error = app
+        .as_user(&ann)
+        .post(EVENTS, json!({"description": "x"}))
+        .await
+        .invalid();
+    let fields: BTreeSet<&str> = error.fields().into_iter().collect();
+    assert_eq!(fields, BTreeSet::from(["title", "start_time", "end_time"]));
     let body =
         json!({"title": "", "description": "d".repeat(10_001), "start_time": at(9, 0), "end_time": at(8, 0)});
-    let error = problem(
-        app.as_user(&ann).send(Method::POST, EVENTS, Some(body)).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    let fields: BTreeSet<String> = failing_fields(&error).into_iter().collect();
-    assert_eq!(
-        fields,
-        BTreeSet::from(["title".into(), "description".into(), "end_time".into()])
-    );
+    let error = app.as_user(&ann).post(EVENTS, body).await.invalid();
+    let fields: BTreeSet<&str> = error.fields().into_iter().collect();
+    assert_eq!(fields, BTreeSet::from(["title", "description", "end_time"]));
     for (body, field) in [
         (
             json!({"title": "é".repeat(201), "start_time": at(9, 0), "end_time": at(10, 0)}),
@@ -265,9 +216,7 @@ async fn end_time_must_follow_start_time_also_against_stored_values() {
         ),
     ] {
         let error = problem(
-            app.as_user(&ann)
-                .send(Method::POST, EVENTS, Some(body.clone()))
-                .await,
+            app.as_user(&ann).post(EVENTS, body.clone()).await,
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         )
@@ -278,11 +227,10 @@ async fn end_time_must_follow_start_time_also_against_stored_values() {
         );
     }
     let longest = json!({"title": "é".repeat(200), "description": "d".repeat(10_000), "start_time": at(9, 0), "end_time": at(10, 0)});
-    json_of(
-        app.as_user(&ann).send(Method::POST, EVENTS, Some(longest)).await,
-        StatusCode::CREATED,
-    )
-    .await;
+    app.as_user(&ann)
+        .post(EVENTS, longest)
+        .await
+        .json(StatusCode::CREATED);
 
     // Partial updates are checked against the stored times.
     let stored = create_event(&app, &ann, "Stand-up", &at(9, 0), &at(10, 0)).await;
@@ -294,123 +242,77 @@ async fn end_time_must_follow_start_time_also_against_stored_values() {
         json!({"start_time": at(11, 0)}),
         json!({"start_time": at(12, 0), "end_time": at(11, 0)}),
     ] {
-        let error = problem(
-            app.as_user(&ann)
-                .send(Method::PUT, &path, Some(body.clone()))
-                .await,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-        )
-        .await;
-        assert_eq!(failing_fields(&error), vec!["end_time"], "{body}");
+        let error = app.as_user(&ann).put(&path, body.clone()).await.invalid();
+        assert_eq!(error.fields(), vec!["end_time"], "{body}");
     }
     for (body, field) in [
         (json!({"title": ""}), "title"),
         (json!({"start_time": "noon"}), "start_time"),
     ] {
-        let error = problem(
-            app.as_user(&ann).send(Method::PUT, &path, Some(body)).await,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-        )
-        .await;
-        assert_eq!(failing_fields(&error), vec![field]);
+        let error = app.as_user(&ann).put(&path, body).await.invalid();
+        assert_eq!(error.fields(), vec![field]);
     }
     assert_eq!(
-        json_of(app.as_user(&ann).get(&path).await, StatusCode::OK).await,
+        app.as_user(&ann).get(&path).await.json(StatusCode::OK),
         stored,
         "unchanged"
     );
     // Moving the end first, then the start past the old end, is fine.
-    app.as_user(&ann)
-        .send(Method::PUT, &path, Some(json!({"end_time": at(12, 0)})))
-        .await;
-    let moved = json_of(
-        app.as_user(&ann)
-            .send(Method::PUT, &path, Some(json!({"start_time": at(11, 0)})))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    app.as_user(&ann).put(&path, json!({"end_time": at(12, 0)})).await;
+    let moved = app
+        .as_user(&ann)
+        .put(&path, json!({"start_time": at(11, 0)}))
+        .await
+        .json(StatusCode::OK);
     assert_eq!(
         (&moved["start_time"], &moved["end_time"]),
         (&json!(at(11, 0)), &json!(at(12, 0)))
     );
     // An empty update answers the event as it is.
-    let same = json_of(
-        app.as_user(&ann).send(Method::PUT, &path, Some(json!({}))).await,
-        StatusCode::OK,
-    )
-    .await;
+    let same = app.as_user(&ann).put(&path, json!({})).await.json(StatusCode::OK);
     assert_eq!(same, moved);
 }
 
 #[tokio::test]
 async fn other_users_events_are_not_found_on_every_route() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let secret = create_event(&app, &ann, "Secret", &at(9, 0), &at(10, 0)).await;
     let path = format!("{EVENTS}/{}", secret["id"].as_str().unwrap());
 
-    problem(
-        app.as_user(&bob).get(&path).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    problem(
-        app.as_user(&bob)
-            .send(Method::PUT, &path, Some(json!({"title": "Mine"})))
-            .await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    app.as_user(&bob).get(&path).await.not_found();
+    app.as_user(&bob)
+        .put(&path, json!({"title": "Mine"}))
+        .await
+        .not_found();
     // Even an invalid change answers 404: the event's existence is not revealed.
-    problem(
-        app.as_user(&bob)
-            .send(Method::PUT, &path, Some(json!({"end_time": at(0, 0)})))
-            .await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    problem(
-        app.as_user(&bob).delete(&path).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    app.as_user(&bob)
+        .put(&path, json!({"end_time": at(0, 0)}))
+        .await
+        .not_found();
+    app.as_user(&bob).delete(&path).await.not_found();
     assert!(list_titles(&app, &bob, "").await.is_empty());
     let ics = app.as_user(&bob).get(&format!("{EVENTS}.ics")).await.text;
     assert!(vevents(&ics).is_empty(), "{ics}");
 
-    assert_eq!(
-        json_of(app.as_user(&ann).get(&path).await, StatusCode::OK).await,
-        secret
-    );
+    assert_eq!(app.as_user(&ann).get(&path).await.json(StatusCode::OK), secret);
     assert_eq!(list_titles(&app, &ann, "").await, vec!["Secret"]);
 
     // Malformed ids and unauthenticated callers.
     for bad in ["not-a-uuid", "123", "x.ics"] {
-        problem(
-            app.as_user(&ann).get(&format!("{EVENTS}/{bad}")).await,
-            StatusCode::NOT_FOUND,
-            "not_found",
-        )
-        .await;
+        app.as_user(&ann)
+            .get(&format!("{EVENTS}/{bad}"))
+            .await
+            .not_found();
     }
     for path in [EVENTS.to_owned(), path.clone(), format!("{EVENTS}.ics")] {
-        let response = app.request(Method::GET, &path).send().await.unwrap();
+        let response = app.anonymous().get(&path).await;
         problem(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
     }
 }
 
 #[tokio::test]
 async fn ranges_are_half_open_and_either_bound_is_optional() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     // Created out of order; listed by start time.
     create_event(&app, &ann, "C 10-11", &at(10, 0), &at(11, 0)).await;
     create_event(&app, &ann, "A 08-09", &at(8, 0), &at(9, 0)).await;
@@ -472,27 +374,25 @@ async fn ranges_are_half_open_and_either_bound_is_optional() {
         ("limit=101".to_owned(), "limit"),
         ("limit=abc".to_owned(), "limit"),
     ] {
-        let error = problem(
-            app.as_user(&ann).get(&format!("{EVENTS}?{query}")).await,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-        )
-        .await;
-        assert_eq!(failing_fields(&error), vec![field], "{query}");
+        let error = app
+            .as_user(&ann)
+            .get(&format!("{EVENTS}?{query}"))
+            .await
+            .invalid();
+        assert_eq!(error.fields(), vec![field], "{query}");
     }
 }
 
 #[tokio::test]
 async fn pages_follow_start_time_without_repeats() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     let mut expected = Vec::new();
     for (i, hour) in [5, 1, 3, 3, 0, 6, 3, 2].into_iter().enumerate() {
         let created = create_event(&app, &ann, &format!("e{i}"), &at(hour, 0), &at(hour, 30)).await;
         expected.push((hour, created["id"].as_str().unwrap().to_owned()));
     }
     expected.sort(); // by start, then id
-    let default = json_of(app.as_user(&ann).get(EVENTS).await, StatusCode::OK).await;
+    let default = app.as_user(&ann).get(EVENTS).await.json(StatusCode::OK);
     assert_eq!(default["items"].as_array().unwrap().len(), 8, "default limit 50");
     assert_eq!(default["next_cursor"], Value::Null);
 
@@ -504,7 +404,7 @@ async fn pages_follow_start_time_without_repeats() {
             None => format!("{EVENTS}?limit=3"),
             Some(c) => format!("{EVENTS}?limit=3&cursor={c}"),
         };
-        let page = json_of(app.as_user(&ann).get(&path).await, StatusCode::OK).await;
+        let page = app.as_user(&ann).get(&path).await.json(StatusCode::OK);
         pages += 1;
         let items = page["items"].as_array().unwrap();
         assert!(items.len() <= 3);
@@ -528,51 +428,43 @@ async fn pages_follow_start_time_without_repeats() {
     );
 
     // Ranges page too.
-    let page = json_of(
-        app.as_user(&ann)
-            .get(&format!("{EVENTS}?limit=2&from={}&to={}", at(2, 0), at(4, 0)))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let page = app
+        .as_user(&ann)
+        .get(&format!("{EVENTS}?limit=2&from={}&to={}", at(2, 0), at(4, 0)))
+        .await
+        .json(StatusCode::OK);
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     let next = page["next_cursor"].as_str().unwrap();
-    let rest = json_of(
-        app.as_user(&ann)
-            .get(&format!(
-                "{EVENTS}?limit=2&from={}&to={}&cursor={next}",
-                at(2, 0),
-                at(4, 0)
-            ))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let rest = app
+        .as_user(&ann)
+        .get(&format!(
+            "{EVENTS}?limit=2&from={}&to={}&cursor={next}",
+            at(2, 0),
+            at(4, 0)
+        ))
+        .await
+        .json(StatusCode::OK);
     assert_eq!(rest["items"].as_array().unwrap().len(), 2);
     assert_eq!(rest["next_cursor"], Value::Null);
 
     let long = "a".repeat(4000);
     for bad in ["garbage", "eyJ4IjoxfQ", "%25%25", &long] {
-        problem(
-            app.as_user(&ann).get(&format!("{EVENTS}?cursor={bad}")).await,
-            StatusCode::BAD_REQUEST,
-            "bad_request",
-        )
-        .await;
+        app.as_user(&ann)
+            .get(&format!("{EVENTS}?cursor={bad}"))
+            .await
+            .problem(StatusCode::BAD_REQUEST, "bad_request");
     }
 }
 
 #[tokio::test]
 async fn the_ics_export_is_rfc_5545_and_respects_the_range() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let body = json!({"title": "Review, final; v2", "description": "Line one\nline two", "start_time": at(9, 0), "end_time": "2026-03-02T11:00:00+01:00"});
-    let review = json_of(
-        app.as_user(&ann).send(Method::POST, EVENTS, Some(body)).await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let review = app
+        .as_user(&ann)
+        .post(EVENTS, body)
+        .await
+        .json(StatusCode::CREATED);
     let early = create_event(&app, &ann, "Early", &at(7, 0), &at(8, 0)).await;
     let late = create_event(&app, &ann, "Late", &at(20, 0), &at(21, 0)).await;
     create_event(&app, &bob, "Bob's", &at(9, 0), &at(10, 0)).await;
@@ -632,25 +524,19 @@ async fn the_ics_export_is_rfc_5545_and_respects_the_range() {
         ("from=soon", "from"),
         ("from=2026-03-02T10:00:00Z&to=2026-03-02T09:00:00Z", "to"),
     ] {
-        let error = problem(
-            app.as_user(&ann).get(&format!("{EVENTS}.ics?{query}")).await,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-        )
-        .await;
-        assert_eq!(failing_fields(&error), vec![field]);
+        let error = app
+            .as_user(&ann)
+            .get(&format!("{EVENTS}.ics?{query}"))
+            .await
+            .invalid();
+        assert_eq!(error.fields(), vec![field]);
     }
 }
 
 #[tokio::test]
 async fn calendar_routes_are_in_the_openapi_document() {
     let app = TestApp::spawn().await;
-    let response = app
-        .request(Method::GET, "/api/openapi.json")
-        .send()
-        .await
-        .unwrap();
-    let spec = json_of(response, StatusCode::OK).await;
+    let spec = app.openapi().await;
     for (path, methods) in [
         (EVENTS, &["get", "post"][..]),
         ("/api/calendar-events/{id}", &["get", "put", "delete"][..]),

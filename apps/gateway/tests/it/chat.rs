@@ -1,34 +1,22 @@
 //! docs/api.md, Conversations and messages: conversations, messages, read positions, search.
 
-use crate::helpers::{TestApp, TestUser, failing_fields, json_of, problem};
+use crate::helpers::{TestApp, TestUser, failing_fields, json_of, pluck, problem};
 use epop_core::DomainEvent;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 
 fn ids(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["id"].as_str().unwrap().to_owned())
-        .collect()
+    pluck(page, "id")
 }
 
 fn contents(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["content"].as_str().unwrap().to_owned())
-        .collect()
+    pluck(page, "content")
 }
 
 #[tokio::test]
 async fn a_direct_conversation_is_created_once_per_pair() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let created = app
         .as_user(&ann)
         .post(
@@ -56,16 +44,14 @@ async fn a_direct_conversation_is_created_once_per_pair() {
     assert_eq!(members, BTreeSet::from(["Ann", "Bob"]));
 
     // From the other side: the same conversation, 200.
-    let again = json_of(
-        app.as_user(&bob)
-            .post(
-                "/api/conversations",
-                json!({"type": "direct", "member_ids": [ann.id]}),
-            )
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let again = app
+        .as_user(&bob)
+        .post(
+            "/api/conversations",
+            json!({"type": "direct", "member_ids": [ann.id]}),
+        )
+        .await
+        .json(StatusCode::OK);
     assert_eq!(again["id"], conversation["id"]);
 
     for body in [
@@ -75,21 +61,14 @@ async fn a_direct_conversation_is_created_once_per_pair() {
         json!({"type": "direct", "member_ids": []}),
         json!({"type": "triad", "member_ids": [bob.id]}),
     ] {
-        problem(
-            app.as_user(&ann).post("/api/conversations", body).await,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-        )
-        .await;
+        app.as_user(&ann).post("/api/conversations", body).await.invalid();
     }
     assert_eq!(app.count("SELECT count(*) AS n FROM conversations").await, 1);
 }
 
 #[tokio::test]
 async fn simultaneous_direct_requests_yield_one_conversation() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let requests = (0..12).map(|i| {
         let (me, other) = if i % 2 == 0 { (&ann, &bob) } else { (&bob, &ann) };
         app.as_user(me).post(
@@ -118,57 +97,44 @@ async fn simultaneous_direct_requests_yield_one_conversation() {
 
 #[tokio::test]
 async fn groups_need_existing_members_and_a_name() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
-    let unknown = problem(
-        app.as_user(&ann)
-            .post(
-                "/api/conversations",
-                json!({"type": "group", "name": "G", "member_ids": [bob.id, uuid::Uuid::now_v7()]}),
-            )
-            .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert_eq!(failing_fields(&unknown), vec!["member_ids[1]"]);
-    let bad_id = problem(
-        app.as_user(&ann)
-            .post(
-                "/api/conversations",
-                json!({"type": "group", "name": "G", "member_ids": [bob.id, "nope"]}),
-            )
-            .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert_eq!(failing_fields(&bad_id), vec!["member_ids[1]"]);
-    let nameless = problem(
-        app.as_user(&ann)
-            .post(
-                "/api/conversations",
-                json!({"type": "group", "member_ids": [bob.id]}),
-            )
-            .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert_eq!(failing_fields(&nameless), vec!["name"]);
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
+    let unknown = app
+        .as_user(&ann)
+        .post(
+            "/api/conversations",
+            json!({"type": "group", "name": "G", "member_ids": [bob.id, uuid::Uuid::now_v7()]}),
+        )
+        .await
+        .invalid();
+    assert_eq!(unknown.fields(), vec!["member_ids[1]"]);
+    let bad_id = app
+        .as_user(&ann)
+        .post(
+            "/api/conversations",
+            json!({"type": "group", "name": "G", "member_ids": [bob.id, "nope"]}),
+        )
+        .await
+        .invalid();
+    assert_eq!(bad_id.fields(), vec!["member_ids[1]"]);
+    let nameless = app
+        .as_user(&ann)
+        .post(
+            "/api/conversations",
+            json!({"type": "group", "member_ids": [bob.id]}),
+        )
+        .await
+        .invalid();
+    assert_eq!(nameless.fields(), vec!["name"]);
     assert_eq!(app.count("SELECT count(*) AS n FROM conversations").await, 0);
 
-    let group = json_of(
-        app.as_user(&ann)
-            .post(
-                "/api/conversations",
-                json!({"type": "group", "name": "Team", "member_ids": [bob.id, bob.id]}),
-            )
-            .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let group = app
+        .as_user(&ann)
+        .post(
+            "/api/conversations",
+            json!({"type": "group", "name": "Team", "member_ids": [bob.id, bob.id]}),
+        )
+        .await
+        .json(StatusCode::CREATED);
     assert_eq!(group["type"], "group");
     assert_eq!(group["name"], "Team");
     assert_eq!(
@@ -180,10 +146,7 @@ async fn groups_need_existing_members_and_a_name() {
 
 #[tokio::test]
 async fn non_members_see_404_on_every_conversation_message_and_file_route() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
-    let eve = app.register("Eve", "eve@example.com").await;
+    let (app, [ann, bob, eve]) = TestApp::with_users(["Ann", "Bob", "Eve"]).await;
     let group = app.group(&ann, "Secret", &[&bob]).await;
     let message = app.message(&ann, &group, "the plan").await;
     let message_id = message["id"].as_str().unwrap();
@@ -230,24 +193,24 @@ async fn non_members_see_404_on_every_conversation_message_and_file_route() {
         ),
     ];
     for (method, path, body) in checks {
-        let mut request = app.request(method.clone(), &path).bearer_auth(&eve.access_token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
+        let response = app.as_user(&eve).send(method.clone(), &path, body).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {path}");
     }
-    let found = json_of(
-        app.as_user(&eve).get("/api/search/messages?q=plan").await,
-        StatusCode::OK,
-    )
-    .await;
+    let found = app
+        .as_user(&eve)
+        .get("/api/search/messages?q=plan")
+        .await
+        .json(StatusCode::OK);
     assert_eq!(
         found["items"],
         json!([]),
         "search never shows other people's conversations"
     );
-    let listed = json_of(app.as_user(&eve).get("/api/conversations").await, StatusCode::OK).await;
+    let listed = app
+        .as_user(&eve)
+        .get("/api/conversations")
+        .await
+        .json(StatusCode::OK);
     assert_eq!(listed["items"], json!([]));
     // Nothing changed.
     assert_eq!(app.count("SELECT count(*) AS n FROM messages").await, 1);
@@ -259,9 +222,7 @@ async fn non_members_see_404_on_every_conversation_message_and_file_route() {
 
 #[tokio::test]
 async fn messages_get_sequence_numbers_and_page_both_ways() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let group = app.group(&ann, "G", &[&bob]).await;
     let mut sent = Vec::new();
     for i in 1..=7 {
@@ -277,7 +238,7 @@ async fn messages_get_sequence_numbers_and_page_both_ways() {
     let mut seen = Vec::new();
     let mut path = format!("/api/conversations/{group}/messages?limit=3");
     loop {
-        let page = json_of(app.as_user(&ann).get(&path).await, StatusCode::OK).await;
+        let page = app.as_user(&ann).get(&path).await.json(StatusCode::OK);
         seen.extend(contents(&page));
         match page["next_cursor"].as_str() {
             Some(cursor) => path = format!("/api/conversations/{group}/messages?limit=3&cursor={cursor}"),
@@ -288,37 +249,31 @@ async fn messages_get_sequence_numbers_and_page_both_ways() {
 
     // Catching up after m2: oldest first; the cursor continues forward and sees what arrives meanwhile.
     let after = sent[1]["id"].as_str().unwrap();
-    let first = json_of(
-        app.as_user(&bob)
-            .get(&format!(
-                "/api/conversations/{group}/messages?after={after}&limit=3"
-            ))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let first = app
+        .as_user(&bob)
+        .get(&format!(
+            "/api/conversations/{group}/messages?after={after}&limit=3"
+        ))
+        .await
+        .json(StatusCode::OK);
     assert_eq!(contents(&first), vec!["m3", "m4", "m5"]);
     app.message(&ann, &group, "m8").await;
     let cursor = first["next_cursor"].as_str().unwrap();
-    let second = json_of(
-        app.as_user(&bob)
-            .get(&format!(
-                "/api/conversations/{group}/messages?cursor={cursor}&limit=3"
-            ))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let second = app
+        .as_user(&bob)
+        .get(&format!(
+            "/api/conversations/{group}/messages?cursor={cursor}&limit=3"
+        ))
+        .await
+        .json(StatusCode::OK);
     assert_eq!(contents(&second), vec!["m6", "m7", "m8"]);
     let cursor = second["next_cursor"].as_str();
     if let Some(cursor) = cursor {
-        let tail = json_of(
-            app.as_user(&bob)
-                .get(&format!("/api/conversations/{group}/messages?cursor={cursor}"))
-                .await,
-            StatusCode::OK,
-        )
-        .await;
+        let tail = app
+            .as_user(&bob)
+            .get(&format!("/api/conversations/{group}/messages?cursor={cursor}"))
+            .await
+            .json(StatusCode::OK);
         assert_eq!(tail, json!({"items": [], "next_cursor": null}));
     }
 
@@ -336,37 +291,23 @@ async fn messages_get_sequence_numbers_and_page_both_ways() {
         failing_fields(&problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
         vec!["after"]
     );
-    problem(
-        app.as_user(&ann)
-            .get(&format!("/api/conversations/{group}/messages?cursor=zzz"))
-            .await,
-        StatusCode::BAD_REQUEST,
-        "bad_request",
-    )
-    .await;
-    problem(
-        app.as_user(&ann)
-            .get(&format!("/api/conversations/{group}/messages?limit=0"))
-            .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    problem(
-        app.as_user(&ann)
-            .get(&format!("/api/conversations/{group}/messages?after=not-a-uuid"))
-            .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
+    app.as_user(&ann)
+        .get(&format!("/api/conversations/{group}/messages?cursor=zzz"))
+        .await
+        .problem(StatusCode::BAD_REQUEST, "bad_request");
+    app.as_user(&ann)
+        .get(&format!("/api/conversations/{group}/messages?limit=0"))
+        .await
+        .invalid();
+    app.as_user(&ann)
+        .get(&format!("/api/conversations/{group}/messages?after=not-a-uuid"))
+        .await
+        .invalid();
 }
 
 #[tokio::test]
 async fn concurrent_sends_get_distinct_contiguous_sequence_numbers() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let group = app.group(&ann, "G", &[&bob]).await;
     let sends = (0..20).map(|i| {
         let author = if i % 2 == 0 { &ann } else { &bob };
@@ -409,8 +350,7 @@ async fn concurrent_sends_get_distinct_contiguous_sequence_numbers() {
 
 #[tokio::test]
 async fn message_content_limits() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     let group = app.group(&ann, "G", &[]).await;
     let path = format!("/api/conversations/{group}/messages");
     for body in [
@@ -424,47 +364,36 @@ async fn message_content_limits() {
         let problem = problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
         assert_eq!(failing_fields(&problem), vec!["content"], "{body}");
     }
-    let long = json_of(
-        app.as_user(&ann)
-            .post(&path, json!({"content": "字".repeat(10_000)}))
-            .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let long = app
+        .as_user(&ann)
+        .post(&path, json!({"content": "字".repeat(10_000)}))
+        .await
+        .json(StatusCode::CREATED);
     assert_eq!(long["content"].as_str().unwrap().chars().count(), 10_000);
     assert_eq!(app.count("SELECT count(*) AS n FROM messages").await, 1);
 }
 
 #[tokio::test]
 async fn client_ids_make_sends_idempotent_even_in_parallel() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let group = app.group(&ann, "G", &[&bob]).await;
     let path = format!("/api/conversations/{group}/messages");
-    let first = json_of(
-        app.as_user(&ann)
-            .post(&path, json!({"content": "once", "client_id": "k-1"}))
-            .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let repeat = json_of(
-        app.as_user(&ann)
-            .post(&path, json!({"content": "different", "client_id": "k-1"}))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let first = app
+        .as_user(&ann)
+        .post(&path, json!({"content": "once", "client_id": "k-1"}))
+        .await
+        .json(StatusCode::CREATED);
+    let repeat = app
+        .as_user(&ann)
+        .post(&path, json!({"content": "different", "client_id": "k-1"}))
+        .await
+        .json(StatusCode::OK);
     assert_eq!(repeat, first, "the first message, unchanged");
     // Another sender may use the same client_id.
-    json_of(
-        app.as_user(&bob)
-            .post(&path, json!({"content": "bob's", "client_id": "k-1"}))
-            .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    app.as_user(&bob)
+        .post(&path, json!({"content": "bob's", "client_id": "k-1"}))
+        .await
+        .json(StatusCode::CREATED);
 
     let racers = (0..10).map(|_| {
         app.as_user(&ann)
@@ -488,142 +417,85 @@ async fn client_ids_make_sends_idempotent_even_in_parallel() {
         1
     );
     // The losers left no trace: the next message follows without a gap, and activity moved only once.
-    let next = json_of(
-        app.as_user(&ann).post(&path, json!({"content": "next"})).await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let next = app
+        .as_user(&ann)
+        .post(&path, json!({"content": "next"}))
+        .await
+        .json(StatusCode::CREATED);
     assert_eq!(next["seq"], 4);
     assert_eq!(app.count("SELECT last_seq AS n FROM conversations").await, 4);
 
     let deleted = app
-        .request(
-            Method::DELETE,
-            &format!("/api/messages/{}", first["id"].as_str().unwrap()),
-        )
-        .bearer_auth(&ann.access_token)
-        .send()
-        .await
-        .unwrap();
+        .as_user(&ann)
+        .delete(format!("/api/messages/{}", first["id"].as_str().unwrap()))
+        .await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    problem(
-        app.as_user(&ann)
-            .post(&path, json!({"content": "again", "client_id": "k-1"}))
-            .await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    app.as_user(&ann)
+        .post(&path, json!({"content": "again", "client_id": "k-1"}))
+        .await
+        .not_found();
 }
 
 #[tokio::test]
 async fn only_the_sender_edits_or_deletes_and_deleted_messages_disappear() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let group = app.group(&ann, "G", &[&bob]).await;
     let path = format!("/api/conversations/{group}/messages");
-    let message = json_of(
-        app.as_user(&ann)
-            .post(&path, json!({"content": "typo hre", "client_id": "c1"}))
-            .await,
-        StatusCode::CREATED,
-    )
-    .await;
+    let message = app
+        .as_user(&ann)
+        .post(&path, json!({"content": "typo hre", "client_id": "c1"}))
+        .await
+        .json(StatusCode::CREATED);
     let id = message["id"].as_str().unwrap();
     let message_path = format!("/api/messages/{id}");
 
     let bob_edit = app
-        .send_json(
-            Method::PUT,
-            &message_path,
-            &bob.access_token,
-            &json!({"content": "hacked"}),
-        )
-        .send()
-        .await
-        .unwrap();
+        .as_user(&bob)
+        .put(&message_path, json!({"content": "hacked"}))
+        .await;
     problem(bob_edit, StatusCode::FORBIDDEN, "forbidden").await;
-    let bob_delete = app
-        .request(Method::DELETE, &message_path)
-        .bearer_auth(&bob.access_token)
-        .send()
-        .await
-        .unwrap();
+    let bob_delete = app.as_user(&bob).delete(&message_path).await;
     problem(bob_delete, StatusCode::FORBIDDEN, "forbidden").await;
 
-    let edited = json_of(
-        app.send_json(
-            Method::PUT,
-            &message_path,
-            &ann.access_token,
-            &json!({"content": "typo here"}),
-        )
-        .send()
+    let edited = app
+        .as_user(&ann)
+        .put(&message_path, json!({"content": "typo here"}))
         .await
-        .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+        .json(StatusCode::OK);
     assert_eq!(edited["content"], "typo here");
     assert_eq!(edited["client_id"], "c1", "edits keep client_id");
     assert_eq!(edited["seq"], message["seq"]);
     assert!(edited["edited_at"].is_string());
-    let fetched = json_of(app.as_user(&bob).get(&message_path).await, StatusCode::OK).await;
+    let fetched = app.as_user(&bob).get(&message_path).await.json(StatusCode::OK);
     assert_eq!(fetched, edited);
-    problem(
-        app.send_json(Method::PUT, &message_path, &ann.access_token, &json!({}))
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
+    app.as_user(&ann).put(&message_path, json!({})).await.invalid();
 
     app.message(&bob, &group, "reply").await;
-    let deleted = app
-        .request(Method::DELETE, &message_path)
-        .bearer_auth(&ann.access_token)
-        .send()
-        .await
-        .unwrap();
+    let deleted = app.as_user(&ann).delete(&message_path).await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    problem(
-        app.as_user(&bob).get(&message_path).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    let page = json_of(app.as_user(&bob).get(&path).await, StatusCode::OK).await;
+    app.as_user(&bob).get(&message_path).await.not_found();
+    let page = app.as_user(&bob).get(&path).await.json(StatusCode::OK);
     assert_eq!(contents(&page), vec!["reply"]);
-    let found = json_of(
-        app.as_user(&bob).get("/api/search/messages?q=typo").await,
-        StatusCode::OK,
-    )
-    .await;
+    let found = app
+        .as_user(&bob)
+        .get("/api/search/messages?q=typo")
+        .await
+        .json(StatusCode::OK);
     assert_eq!(found["items"], json!([]));
     // Catching up after the deleted message still works.
-    let after = json_of(
-        app.as_user(&bob).get(&format!("{path}?after={id}")).await,
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(contents(&after), vec!["reply"]);
-    let again = app
-        .request(Method::DELETE, &message_path)
-        .bearer_auth(&ann.access_token)
-        .send()
+    let after = app
+        .as_user(&bob)
+        .get(&format!("{path}?after={id}"))
         .await
-        .unwrap();
+        .json(StatusCode::OK);
+    assert_eq!(contents(&after), vec!["reply"]);
+    let again = app.as_user(&ann).delete(&message_path).await;
     problem(again, StatusCode::NOT_FOUND, "not_found").await;
 }
 
 #[tokio::test]
 async fn read_positions_drive_unread_counts_and_only_move_forward() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let group = app.group(&ann, "G", &[&bob]).await;
     let first = app.message(&ann, &group, "one").await;
     app.message(&ann, &group, "two").await;
@@ -634,7 +506,7 @@ async fn read_positions_drive_unread_counts_and_only_move_forward() {
         let path = format!("/api/conversations/{group}");
         let token = user.access_token.clone();
         async move {
-            json_of(app.get(&path, &token).send().await.unwrap(), StatusCode::OK).await["unread_count"]
+            app.as_token(&token).get(&path).await.json(StatusCode::OK)["unread_count"]
                 .as_i64()
                 .unwrap()
         }
@@ -671,11 +543,9 @@ async fn read_positions_drive_unread_counts_and_only_move_forward() {
 
     // An empty body reads up to the newest message.
     let empty = app
-        .request(Method::POST, &format!("/api/conversations/{group}/read"))
-        .bearer_auth(&ann.access_token)
-        .send()
-        .await
-        .unwrap();
+        .as_user(&ann)
+        .send(Method::POST, format!("/api/conversations/{group}/read"), None)
+        .await;
     assert_eq!(empty.status(), StatusCode::NO_CONTENT);
     assert_eq!(unread(&ann).await, 0);
 
@@ -690,133 +560,87 @@ async fn read_positions_drive_unread_counts_and_only_move_forward() {
 
 #[tokio::test]
 async fn group_membership_rules() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
-    let cat = app.register("Cat", "cat@example.com").await;
-    let dan = app.register("Dan", "dan@example.com").await;
+    let (app, [ann, bob, cat, dan]) = TestApp::with_users(["Ann", "Bob", "Cat", "Dan"]).await;
     let group = app.group(&ann, "G", &[&bob]).await;
     app.message(&ann, &group, "history 1").await;
     app.message(&bob, &group, "history 2").await;
     let members_path = format!("/api/conversations/{group}/members");
 
     // Any member may add; the added member sees the whole history with nothing unread.
-    let added = json_of(
-        app.as_user(&bob)
-            .post(&members_path, json!({"user_ids": [cat.id]}))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let added = app
+        .as_user(&bob)
+        .post(&members_path, json!({"user_ids": [cat.id]}))
+        .await
+        .json(StatusCode::OK);
     assert_eq!(added["members"].as_array().unwrap().len(), 3);
-    let cats_view = json_of(
-        app.as_user(&cat)
-            .get(&format!("/api/conversations/{group}"))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let cats_view = app
+        .as_user(&cat)
+        .get(&format!("/api/conversations/{group}"))
+        .await
+        .json(StatusCode::OK);
     assert_eq!(cats_view["unread_count"], 0);
     assert_eq!(cats_view["last_message"]["content"], "history 2");
-    let history = json_of(
-        app.as_user(&cat)
-            .get(&format!("/api/conversations/{group}/messages"))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let history = app
+        .as_user(&cat)
+        .get(&format!("/api/conversations/{group}/messages"))
+        .await
+        .json(StatusCode::OK);
     assert_eq!(contents(&history), vec!["history 2", "history 1"]);
     // Adding someone already in changes nothing.
-    let same = json_of(
-        app.as_user(&ann)
-            .post(&members_path, json!({"user_ids": [cat.id]}))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let same = app
+        .as_user(&ann)
+        .post(&members_path, json!({"user_ids": [cat.id]}))
+        .await
+        .json(StatusCode::OK);
     assert_eq!(same["members"].as_array().unwrap().len(), 3);
-    let unknown = problem(
-        app.as_user(&ann)
-            .post(&members_path, json!({"user_ids": [dan.id, uuid::Uuid::now_v7()]}))
-            .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert_eq!(failing_fields(&unknown), vec!["user_ids[1]"]);
+    let unknown = app
+        .as_user(&ann)
+        .post(&members_path, json!({"user_ids": [dan.id, uuid::Uuid::now_v7()]}))
+        .await
+        .invalid();
+    assert_eq!(unknown.fields(), vec!["user_ids[1]"]);
 
     // Only the creator removes others; anyone may leave.
     let by_bob = app
-        .request(Method::DELETE, &format!("{members_path}/{}", cat.id))
-        .bearer_auth(&bob.access_token)
-        .send()
-        .await
-        .unwrap();
+        .as_user(&bob)
+        .delete(format!("{members_path}/{}", cat.id))
+        .await;
     problem(by_bob, StatusCode::FORBIDDEN, "forbidden").await;
     let by_ann = app
-        .request(Method::DELETE, &format!("{members_path}/{}", cat.id))
-        .bearer_auth(&ann.access_token)
-        .send()
-        .await
-        .unwrap();
+        .as_user(&ann)
+        .delete(format!("{members_path}/{}", cat.id))
+        .await;
     assert_eq!(by_ann.status(), StatusCode::NO_CONTENT);
-    problem(
-        app.as_user(&cat)
-            .get(&format!("/api/conversations/{group}"))
-            .await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    let not_member = app
-        .request(Method::DELETE, &format!("{members_path}/{}", dan.id))
-        .bearer_auth(&ann.access_token)
-        .send()
+    app.as_user(&cat)
+        .get(&format!("/api/conversations/{group}"))
         .await
-        .unwrap();
+        .not_found();
+    let not_member = app
+        .as_user(&ann)
+        .delete(format!("{members_path}/{}", dan.id))
+        .await;
     problem(not_member, StatusCode::NOT_FOUND, "not_found").await;
     // The creator may leave and the group goes on.
     let leave = app
-        .request(Method::DELETE, &format!("{members_path}/{}", ann.id))
-        .bearer_auth(&ann.access_token)
-        .send()
-        .await
-        .unwrap();
+        .as_user(&ann)
+        .delete(format!("{members_path}/{}", ann.id))
+        .await;
     assert_eq!(leave.status(), StatusCode::NO_CONTENT);
     app.message(&bob, &group, "still here").await;
 
     // Direct conversations: no adding, no leaving.
-    let direct = json_of(
-        app.as_user(&ann)
-            .post(
-                "/api/conversations",
-                json!({"type": "direct", "member_ids": [dan.id]}),
-            )
-            .await,
-        StatusCode::CREATED,
-    )
-    .await;
-    let direct_id = direct["id"].as_str().unwrap();
-    problem(
-        app.as_user(&ann)
-            .post(
-                &format!("/api/conversations/{direct_id}/members"),
-                json!({"user_ids": [bob.id]}),
-            )
-            .await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    let leave_direct = app
-        .request(
-            Method::DELETE,
-            &format!("/api/conversations/{direct_id}/members/{}", ann.id),
+    let direct_id = app.direct(&ann, &dan).await;
+    app.as_user(&ann)
+        .post(
+            &format!("/api/conversations/{direct_id}/members"),
+            json!({"user_ids": [bob.id]}),
         )
-        .bearer_auth(&ann.access_token)
-        .send()
         .await
-        .unwrap();
+        .invalid();
+    let leave_direct = app
+        .as_user(&ann)
+        .delete(format!("/api/conversations/{direct_id}/members/{}", ann.id))
+        .await;
     problem(
         leave_direct,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -827,20 +651,18 @@ async fn group_membership_rules() {
 
 #[tokio::test]
 async fn conversations_list_by_activity_with_last_message_and_stable_paging() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let mut groups = Vec::new();
     for i in 0..5 {
         let group = app.group(&ann, &format!("g{i}"), &[&bob]).await;
         app.message(&bob, &group, &format!("hello {i}")).await;
         groups.push(group);
     }
-    let first = json_of(
-        app.as_user(&ann).get("/api/conversations?limit=2").await,
-        StatusCode::OK,
-    )
-    .await;
+    let first = app
+        .as_user(&ann)
+        .get("/api/conversations?limit=2")
+        .await
+        .json(StatusCode::OK);
     let names: Vec<_> = first["items"]
         .as_array()
         .unwrap()
@@ -855,13 +677,11 @@ async fn conversations_list_by_activity_with_last_message_and_stable_paging() {
     let mut seen: Vec<String> = ids(&first);
     let mut cursor = first["next_cursor"].as_str().unwrap().to_owned();
     loop {
-        let page = json_of(
-            app.as_user(&ann)
-                .get(&format!("/api/conversations?limit=2&cursor={cursor}"))
-                .await,
-            StatusCode::OK,
-        )
-        .await;
+        let page = app
+            .as_user(&ann)
+            .get(&format!("/api/conversations?limit=2&cursor={cursor}"))
+            .await
+            .json(StatusCode::OK);
         seen.extend(ids(&page));
         match page["next_cursor"].as_str() {
             Some(next) => cursor = next.to_owned(),
@@ -871,16 +691,18 @@ async fn conversations_list_by_activity_with_last_message_and_stable_paging() {
     let expected: Vec<String> = groups.iter().rev().cloned().collect();
     assert_eq!(seen, expected);
     // A fresh listing shows the bumped conversation first.
-    let fresh = json_of(app.as_user(&ann).get("/api/conversations").await, StatusCode::OK).await;
+    let fresh = app
+        .as_user(&ann)
+        .get("/api/conversations")
+        .await
+        .json(StatusCode::OK);
     assert_eq!(fresh["items"][0]["id"], groups[0].as_str());
     assert_eq!(fresh["items"][0]["unread_count"], 2);
 }
 
 #[tokio::test]
 async fn search_finds_words_in_english_indonesian_and_chinese() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let group = app.group(&ann, "G", &[&bob]).await;
     let other = app.group(&bob, "Other", &[&ann]).await;
     for text in [
@@ -898,7 +720,7 @@ async fn search_finds_words_in_english_indonesian_and_chinese() {
         let path = format!("/api/search/messages?q={}", urlencode(q));
         let token = ann.access_token.clone();
         let app = &app;
-        async move { contents(&json_of(app.get(&path, &token).send().await.unwrap(), StatusCode::OK).await) }
+        async move { contents(&app.as_token(&token).get(&path).await.json(StatusCode::OK)) }
     };
     let english = search("report").await;
     assert_eq!(english.len(), 3);
@@ -932,23 +754,17 @@ async fn search_finds_words_in_english_indonesian_and_chinese() {
     assert!(search("nothing-like-this").await.is_empty());
 
     // Only one conversation; one the caller is not in is 404; an empty q is 422.
-    let only = json_of(
-        app.as_user(&ann)
-            .get(&format!("/api/search/messages?q=report&conversation_id={other}"))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let only = app
+        .as_user(&ann)
+        .get(&format!("/api/search/messages?q=report&conversation_id={other}"))
+        .await
+        .json(StatusCode::OK);
     assert_eq!(contents(&only), vec!["another report, elsewhere"]);
     let stranger = app.register("Eve", "eve@example.com").await;
-    problem(
-        app.as_user(&stranger)
-            .get(&format!("/api/search/messages?q=report&conversation_id={group}"))
-            .await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    app.as_user(&stranger)
+        .get(&format!("/api/search/messages?q=report&conversation_id={group}"))
+        .await
+        .not_found();
     for q in ["", "%20%20"] {
         let response = app
             .as_user(&ann)
@@ -959,18 +775,13 @@ async fn search_finds_words_in_english_indonesian_and_chinese() {
             vec!["q"]
         );
     }
-    problem(
-        app.as_user(&ann).get("/api/search/messages").await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
+    app.as_user(&ann).get("/api/search/messages").await.invalid();
 
     // Paging never repeats or skips.
     let mut seen = Vec::new();
     let mut path = "/api/search/messages?q=report&limit=1".to_owned();
     loop {
-        let page = json_of(app.as_user(&ann).get(&path).await, StatusCode::OK).await;
+        let page = app.as_user(&ann).get(&path).await.json(StatusCode::OK);
         seen.extend(ids(&page));
         match page["next_cursor"].as_str() {
             Some(cursor) => path = format!("/api/search/messages?q=report&limit=1&cursor={cursor}"),
@@ -997,21 +808,13 @@ fn urlencode(text: &str) -> String {
 async fn every_change_publishes_a_domain_event() {
     let app = TestApp::spawn().await;
     let mut events = app.state.events.subscribe();
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
-    let cat = app.register("Cat", "cat@example.com").await;
+    let [ann, bob, cat] = app.users(["Ann", "Bob", "Cat"]).await;
     let group = app.group(&ann, "G", &[&bob]).await;
     let message = app.message(&ann, &group, "hello").await;
     let id = message["id"].as_str().unwrap();
-    app.send_json(
-        Method::PUT,
-        &format!("/api/messages/{id}"),
-        &ann.access_token,
-        &json!({"content": "hello!"}),
-    )
-    .send()
-    .await
-    .unwrap();
+    app.as_user(&ann)
+        .put(format!("/api/messages/{id}"), json!({"content": "hello!"}))
+        .await;
     app.as_user(&bob)
         .post(
             &format!("/api/conversations/{group}/read"),
@@ -1024,11 +827,7 @@ async fn every_change_publishes_a_domain_event() {
             json!({"user_ids": [cat.id]}),
         )
         .await;
-    app.request(Method::DELETE, &format!("/api/messages/{id}"))
-        .bearer_auth(&ann.access_token)
-        .send()
-        .await
-        .unwrap();
+    app.as_user(&ann).delete(format!("/api/messages/{id}")).await;
 
     let mut kinds = Vec::new();
     let mut last_id = 0;

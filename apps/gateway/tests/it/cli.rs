@@ -3,7 +3,6 @@
 use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, json_of};
 use epop_test_support::TestDatabase;
 use reqwest::StatusCode;
-use serde_json::json;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -98,14 +97,7 @@ async fn admin_create_user_reads_the_password_from_stdin_and_refuses_a_taken_ema
         String::from_utf8_lossy(&output.stderr)
     );
 
-    let login = app
-        .post_json(
-            "/api/auth/login",
-            &json!({"email": "root@example.com", "password": "root password 1"}),
-        )
-        .send()
-        .await
-        .unwrap();
+    let login = app.sign_in("root@example.com", "root password 1").await;
     let body = json_of(login, StatusCode::OK).await;
     assert_eq!(body["user"]["role"], "admin");
 
@@ -121,39 +113,25 @@ async fn the_admin_from_the_environment_is_created_once_and_never_changed() {
     let db = std::sync::Arc::new(TestDatabase::create().await.unwrap());
     let existing = create_user(&db, "boss@example.com", "original password");
     assert!(existing.status.success());
-    let app = TestApp::spawn_with(|vars| {
-        vars.insert("DATABASE_URL".into(), db.url.clone());
-        vars.insert("EPOP_ADMIN_EMAIL".into(), "boss@example.com".into());
-        vars.insert("EPOP_ADMIN_PASSWORD".into(), "a different password".into());
-    })
+    let app = TestApp::with_settings([
+        ("DATABASE_URL", &db.url),
+        ("EPOP_ADMIN_EMAIL", "boss@example.com"),
+        ("EPOP_ADMIN_PASSWORD", "a different password"),
+    ])
     .await;
-    let old = app
-        .post_json(
-            "/api/auth/login",
-            &json!({"email": "boss@example.com", "password": "original password"}),
-        )
-        .send()
-        .await
-        .unwrap();
+    let old = app.sign_in("boss@example.com", "original password").await;
     assert_eq!(
         old.status(),
         StatusCode::OK,
         "the existing user keeps their password"
     );
 
-    let fresh = TestApp::spawn_with(|vars| {
-        vars.insert("EPOP_ADMIN_EMAIL".into(), "admin@example.com".into());
-        vars.insert("EPOP_ADMIN_PASSWORD".into(), PASSWORD.into());
-    })
+    let fresh = TestApp::with_settings([
+        ("EPOP_ADMIN_EMAIL", "admin@example.com"),
+        ("EPOP_ADMIN_PASSWORD", PASSWORD),
+    ])
     .await;
-    let login = fresh
-        .post_json(
-            "/api/auth/login",
-            &json!({"email": "admin@example.com", "password": PASSWORD}),
-        )
-        .send()
-        .await
-        .unwrap();
+    let login = fresh.sign_in("admin@example.com", PASSWORD).await;
     assert_eq!(json_of(login, StatusCode::OK).await["user"]["role"], "admin");
 }
 

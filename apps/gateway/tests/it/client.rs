@@ -1,20 +1,23 @@
 //! The one request client of the integration tests: `app.as_user(&ann).post(path, body).await` sends a request
 //! as Ann, and the answer is read as the API promises it ([`Answer::json`] for a status and a JSON body,
 //! [`Answer::problem`] for an RFC 9457 problem with its code, a title, and a field and message per failing
-//! field), so a test reads like the API reference.
+//! field), so a test reads like the API reference. `app.anonymous()` sends without a token (sign-up, sign-in,
+//! health), and [`Caller::header`] adds what a request needs beyond a JSON body (a cookie, `If-Match`, a client
+//! address).
 
 use crate::helpers::{TestApp, TestUser};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
-use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Who a request is sent as: the bearer token it carries.
+/// Who a request is sent as (the bearer token it carries, if any) and the extra headers it adds.
 #[derive(Clone)]
 pub(crate) struct Caller<'a> {
     app: &'a TestApp,
-    token: String,
+    token: Option<String>,
+    headers: Vec<(String, String)>,
 }
 
 impl TestApp {
@@ -27,18 +30,64 @@ impl TestApp {
     pub(crate) fn as_token(&self, token: &str) -> Caller<'_> {
         Caller {
             app: self,
-            token: token.to_owned(),
+            token: Some(token.to_owned()),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Requests sent without a bearer token: the public routes, or a check that a route needs one.
+    pub(crate) fn anonymous(&self) -> Caller<'_> {
+        Caller {
+            app: self,
+            token: None,
+            headers: Vec::new(),
         }
     }
 }
 
 impl Caller<'_> {
+    /// The same caller adding header `name: value` to its requests.
+    pub(crate) fn header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_owned(), value.into()));
+        self
+    }
+
     /// Sends `method path` with `body` as JSON (none: no body) and reads the whole answer.
     pub(crate) async fn send(self, method: Method, path: impl AsRef<str>, body: Option<Value>) -> Answer {
-        let mut request = self.app.request(method, path.as_ref()).bearer_auth(&self.token);
+        let mut request = self.request(method, path.as_ref());
         if let Some(body) = body {
             request = request.json(&body);
         }
+        Self::answer(request).await
+    }
+
+    /// Posts `body` as it is, not encoded as JSON, with `content_type` if one is given: what a broken or a
+    /// foreign client sends.
+    pub(crate) async fn post_raw(
+        self,
+        path: &str,
+        content_type: Option<&str>,
+        body: impl Into<reqwest::Body>,
+    ) -> Answer {
+        let mut request = self.request(Method::POST, path).body(body);
+        if let Some(content_type) = content_type {
+            request = request.header("content-type", content_type);
+        }
+        Self::answer(request).await
+    }
+
+    fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        let mut request = self.app.request(method, path);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        request
+    }
+
+    async fn answer(request: reqwest::RequestBuilder) -> Answer {
         let response = request.send().await.expect("request reaches the gateway");
         Answer::read(response).await
     }
@@ -47,13 +96,21 @@ impl Caller<'_> {
         self.send(Method::GET, path, None).await
     }
 
-    pub(crate) async fn post(self, path: impl AsRef<str>, body: Value) -> Answer {
-        self.send(Method::POST, path, Some(body)).await
+    pub(crate) async fn post(self, path: impl AsRef<str>, body: impl Serialize) -> Answer {
+        self.send(Method::POST, path, Some(as_json(body))).await
+    }
+
+    pub(crate) async fn put(self, path: impl AsRef<str>, body: impl Serialize) -> Answer {
+        self.send(Method::PUT, path, Some(as_json(body))).await
     }
 
     pub(crate) async fn delete(self, path: impl AsRef<str>) -> Answer {
         self.send(Method::DELETE, path, None).await
     }
+}
+
+fn as_json(body: impl Serialize) -> Value {
+    serde_json::to_value(body).expect("a request body is JSON")
 }
 
 /// A whole answer: status, headers and body text, read before any assertion so a failure can show the body.
@@ -62,6 +119,13 @@ pub(crate) struct Answer {
     pub(crate) status: StatusCode,
     pub(crate) headers: HeaderMap,
     pub(crate) text: String,
+}
+
+impl Problem {
+    /// The `field` of each entry of `errors`, in order.
+    pub(crate) fn fields(&self) -> Vec<&str> {
+        self.errors.iter().map(|e| e.field.as_str()).collect()
+    }
 }
 
 /// One entry of a validation problem's `errors`.
@@ -75,6 +139,7 @@ pub(crate) struct FieldError {
 #[derive(Debug, Deserialize)]
 pub(crate) struct Problem {
     pub(crate) title: String,
+    pub(crate) detail: Option<String>,
     pub(crate) status: u16,
     pub(crate) code: String,
     pub(crate) request_id: Option<String>,
@@ -105,6 +170,17 @@ impl Answer {
     /// A header's value as text.
     pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// The `Set-Cookie` header that sets cookie `name`.
+    pub(crate) fn set_cookie(&self, name: &str) -> Option<String> {
+        let prefix = format!("{name}=");
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with(&prefix))
+            .map(str::to_owned)
     }
 
     /// The body as JSON, whatever the status (for tests that look at the status themselves).
@@ -160,4 +236,32 @@ impl Answer {
         );
         problem
     }
+}
+
+/// Shorthands of [`Answer::problem`] for the errors tests meet most, each at the status the API gives it.
+macro_rules! problem_shorthands {
+    ($($(#[$doc:meta])* $name:ident => $status:ident, $code:literal;)*) => {
+        impl Answer {
+            $(
+                $(#[$doc])*
+                #[track_caller]
+                pub(crate) fn $name(&self) -> Problem {
+                    self.problem(StatusCode::$status, $code)
+                }
+            )*
+        }
+    };
+}
+
+problem_shorthands! {
+    /// Asserts `404 not_found`: what the caller may not see answers as if it did not exist.
+    not_found => NOT_FOUND, "not_found";
+    /// Asserts `401 unauthorized` (no token, or one that is not valid now).
+    unauthorized => UNAUTHORIZED, "unauthorized";
+    /// Asserts `403 forbidden`: the caller sees the resource but may not do this to it.
+    forbidden => FORBIDDEN, "forbidden";
+    /// Asserts `409 conflict`: the request contradicts the resource's state (such as the last owner leaving).
+    conflict => CONFLICT, "conflict";
+    /// Asserts `422 validation_failed` (its [`Problem::fields`] name what failed).
+    invalid => UNPROCESSABLE_ENTITY, "validation_failed";
 }

@@ -1,6 +1,6 @@
 //! docs/api.md, Conventions and Errors: request ids, problem bodies, security headers, CORS, unknown routes, 5xx.
 
-use crate::helpers::{TestApp, failing_fields, json_of, problem};
+use crate::helpers::{TestApp, problem};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::collections::BTreeSet;
@@ -9,77 +9,50 @@ use std::collections::BTreeSet;
 async fn request_ids_are_kept_when_sane_and_replaced_otherwise() {
     let app = TestApp::spawn().await;
     let kept = app
-        .request(Method::GET, "/health/live")
+        .anonymous()
         .header("x-request-id", "client-id_1.2")
-        .send()
-        .await
-        .unwrap();
+        .get("/health/live")
+        .await;
     assert_eq!(kept.headers()["x-request-id"], "client-id_1.2");
     for insane in ["has space".to_owned(), "x".repeat(129), "semi;colon".to_owned()] {
         let replaced = app
-            .request(Method::GET, "/health/live")
+            .anonymous()
             .header("x-request-id", &insane)
-            .send()
-            .await
-            .unwrap();
+            .get("/health/live")
+            .await;
         let id = replaced.headers()["x-request-id"].to_str().unwrap();
         assert_ne!(id, insane);
         assert!(uuid::Uuid::parse_str(id).is_ok());
     }
-    let fresh = app.request(Method::GET, "/health/live").send().await.unwrap();
+    let fresh = app.anonymous().get("/health/live").await;
     assert!(uuid::Uuid::parse_str(fresh.headers()["x-request-id"].to_str().unwrap()).is_ok());
     // The problem body carries the same id as the header (checked by `problem`).
     let missing = app
-        .request(Method::GET, "/api/nope")
+        .anonymous()
         .header("x-request-id", "trace-me")
-        .send()
-        .await
-        .unwrap();
+        .get("/api/nope")
+        .await;
     let body = problem(missing, StatusCode::NOT_FOUND, "not_found").await;
     assert_eq!(body["request_id"], "trace-me");
 }
 
 #[tokio::test]
 async fn unknown_routes_are_404_with_or_without_a_token() {
-    let app = TestApp::spawn().await;
-    let user = app.register("Ann", "ann@example.com").await;
-    problem(
-        app.request(Method::GET, "/api/nothing-here")
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    problem(
-        app.get("/api/nothing-here", &user.access_token)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    problem(
-        app.get("/api/nothing-here", "bad-token").send().await.unwrap(),
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    problem(
-        app.request(Method::GET, "/elsewhere").send().await.unwrap(),
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    let (app, [user]) = TestApp::with_users(["Ann"]).await;
+    app.anonymous().get("/api/nothing-here").await.not_found();
+    app.as_user(&user).get("/api/nothing-here").await.not_found();
+    app.as_token("bad-token")
+        .get("/api/nothing-here")
+        .await
+        .not_found();
+    app.anonymous().get("/elsewhere").await.not_found();
 }
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
     let app = TestApp::spawn().await;
     for path in ["/health", "/api/users/me", "/api/unknown", "/metrics"] {
-        let response = app.request(Method::GET, path).send().await.unwrap();
+        let response = app.anonymous().get(path).await;
         let headers = response.headers();
         assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
         assert_eq!(headers["x-frame-options"], "DENY", "{path}");
@@ -95,27 +68,22 @@ async fn every_response_carries_the_security_headers() {
             "{path}"
         );
     }
-    let json = app.request(Method::GET, "/health").send().await.unwrap();
+    let json = app.anonymous().get("/health").await;
     assert_eq!(json.headers()["content-type"], "application/json; charset=utf-8");
 }
 
 #[tokio::test]
 async fn cors_answers_only_configured_origins() {
-    let app = TestApp::spawn_with(|vars| {
-        vars.insert(
-            "EPOP_CORS_ORIGINS".into(),
-            "https://app.example, https://admin.example".into(),
-        );
-    })
-    .await;
+    let app =
+        TestApp::with_settings([("EPOP_CORS_ORIGINS", "https://app.example, https://admin.example")]).await;
     let preflight = |origin: &'static str| {
-        app.request(Method::OPTIONS, "/api/auth/login")
+        app.anonymous()
             .header("origin", origin)
             .header("access-control-request-method", "POST")
             .header("access-control-request-headers", "content-type, authorization")
-            .send()
+            .send(Method::OPTIONS, "/api/auth/login", None)
     };
-    let allowed = preflight("https://app.example").await.unwrap();
+    let allowed = preflight("https://app.example").await;
     assert!(matches!(
         allowed.status(),
         StatusCode::OK | StatusCode::NO_CONTENT
@@ -135,7 +103,7 @@ async fn cors_answers_only_configured_origins() {
         assert!(allow_headers.contains(header), "{allow_headers}");
     }
 
-    let denied = preflight("https://evil.example").await.unwrap();
+    let denied = preflight("https://evil.example").await;
     assert!(
         denied
             .headers()
@@ -149,11 +117,10 @@ async fn cors_answers_only_configured_origins() {
     problem(denied, StatusCode::BAD_REQUEST, "bad_request").await;
 
     let simple = app
-        .request(Method::GET, "/api/users/me")
+        .anonymous()
         .header("origin", "https://admin.example")
-        .send()
-        .await
-        .unwrap();
+        .get("/api/users/me")
+        .await;
     assert_eq!(
         simple.headers()["access-control-allow-origin"],
         "https://admin.example"
@@ -167,30 +134,23 @@ async fn cors_answers_only_configured_origins() {
         assert!(exposed.contains(header), "{exposed}");
     }
     let other = app
-        .request(Method::GET, "/api/users/me")
+        .anonymous()
         .header("origin", "https://evil.example")
-        .send()
-        .await
-        .unwrap();
+        .get("/api/users/me")
+        .await;
     assert!(other.headers().get("access-control-allow-origin").is_none());
 }
 
 #[tokio::test]
 async fn validation_problems_name_the_wire_fields_and_list_every_failure() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     let fields_of = async |method: Method, path: &str, body: Option<serde_json::Value>| {
-        let request = match body {
-            Some(body) => app.send_json(method, path, &ann.access_token, &body),
-            None => app.request(method, path).bearer_auth(&ann.access_token),
-        };
-        let error = problem(
-            request.send().await.unwrap(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-        )
-        .await;
-        failing_fields(&error).into_iter().collect::<BTreeSet<String>>()
+        let error = app.as_user(&ann).send(method, path, body).await.invalid();
+        error
+            .fields()
+            .into_iter()
+            .map(str::to_owned)
+            .collect::<BTreeSet<String>>()
     };
     let set = |fields: &[&str]| {
         fields
@@ -261,12 +221,11 @@ async fn validation_problems_name_the_wire_fields_and_list_every_failure() {
 
 #[tokio::test]
 async fn server_errors_leak_nothing() {
-    let app = TestApp::spawn().await;
-    let user = app.register("Ann", "ann@example.com").await;
+    let (app, [user]) = TestApp::with_users(["Ann"]).await;
     // Break the database under the running gateway.
     app.sql("ALTER TABLE users RENAME COLUMN password_hash TO secret_column")
         .await;
-    let response = app.get("/api/users/me", &user.access_token).send().await.unwrap();
+    let response = app.as_user(&user).get("/api/users/me").await;
     let body = problem(response, StatusCode::INTERNAL_SERVER_ERROR, "internal").await;
     let text = body.to_string().to_lowercase();
     for leak in [
@@ -286,14 +245,7 @@ async fn server_errors_leak_nothing() {
 #[tokio::test]
 async fn openapi_and_docs_are_served() {
     let app = TestApp::spawn().await;
-    let spec = json_of(
-        app.request(Method::GET, "/api/openapi.json")
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let spec = app.openapi().await;
     assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths = spec["paths"].as_object().unwrap();
     for path in [
@@ -315,7 +267,7 @@ async fn openapi_and_docs_are_served() {
         );
     }
     assert!(paths["/api/users/me"]["put"].is_object());
-    let docs = app.request(Method::GET, "/docs/").send().await.unwrap();
+    let docs = app.anonymous().get("/docs/").await;
     assert_eq!(docs.status(), StatusCode::OK);
     assert!(
         docs.headers()["content-type"]
@@ -323,8 +275,8 @@ async fn openapi_and_docs_are_served() {
             .unwrap()
             .starts_with("text/html")
     );
-    let html = docs.text().await.unwrap();
+    let html = &docs.text;
     assert!(html.contains("swagger"), "the docs page is Swagger UI");
-    let redirect = app.request(Method::GET, "/docs").send().await.unwrap();
+    let redirect = app.anonymous().get("/docs").await;
     assert!(redirect.status().is_redirection());
 }

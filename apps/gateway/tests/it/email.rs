@@ -86,8 +86,7 @@ async fn a_notification_is_e_mailed_and_a_failed_delivery_is_retried() {
         vars.insert("EPOP_SMTP_FROM".into(), "EPOP <no-reply@epop.test>".into());
     })
     .await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let [ann, bob] = app.users(["Ann", "Bob"]).await;
     let group = app.group(&ann, "G", &[&bob]).await;
 
     // The SMTP server is down: the delivery fails and is kept for a retry.

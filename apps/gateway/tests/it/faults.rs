@@ -2,10 +2,10 @@
 //! Each test runs its own server of the failing kind, so that the other tests, running in parallel against the
 //! shared ones, are not disturbed.
 
-use crate::helpers::{TestApp, Ws, json_of};
-use futures_util::StreamExt as _;
-use reqwest::{Method, StatusCode};
-use serde_json::{Value, json};
+use crate::helpers::TestApp;
+use crate::socket::Events as _;
+use reqwest::StatusCode;
+use serde_json::json;
 use std::time::{Duration, Instant};
 
 /// A Redis server of one test's own, on a port of its own, that the test stops and starts again.
@@ -64,21 +64,6 @@ impl Drop for PrivateRedis {
     }
 }
 
-/// The next `message:new` a socket receives, within `within`.
-async fn next_message(ws: &mut Ws, within: Duration) -> Option<Value> {
-    let deadline = tokio::time::Instant::now() + within;
-    loop {
-        let frame = tokio::time::timeout_at(deadline, ws.next()).await.ok()??.ok()?;
-        let Ok(text) = frame.to_text() else { continue };
-        if let Some(event) = text.strip_prefix("42")
-            && let Ok(Value::Array(event)) = serde_json::from_str::<Value>(event)
-            && event.first().and_then(Value::as_str) == Some("message:new")
-        {
-            return event.get(1).cloned();
-        }
-    }
-}
-
 #[tokio::test]
 async fn a_redis_outage_keeps_rest_serving_and_loses_no_event_for_connected_clients() {
     let mut redis = PrivateRedis::start();
@@ -92,17 +77,13 @@ async fn a_redis_outage_keeps_rest_serving_and_loses_no_event_for_connected_clie
     })
     .await;
     let node_b = node_a.spawn_peer().await;
-    let ann = node_a.register("Ann", "ann@example.com").await;
-    let bob = node_a.register("Bob", "bob@example.com").await;
+    let [ann, bob] = node_a.users(["Ann", "Bob"]).await;
     let group = node_a.group(&ann, "Outage", &[&bob]).await;
     // Bob listens on the other node: what Ann posts on node A reaches him through Redis, or, while it is down,
     // through the outbox.
     let mut bob_ws = node_b.socket(&bob.access_token).await;
     node_a.message(&ann, &group, "before").await;
-    assert_eq!(
-        next_message(&mut bob_ws, Duration::from_secs(5)).await.unwrap()["content"],
-        "before"
-    );
+    assert_eq!(bob_ws.event("message:new").await["content"], "before");
 
     redis.stop();
     let stopped = Instant::now();
@@ -116,22 +97,18 @@ async fn a_redis_outage_keeps_rest_serving_and_loses_no_event_for_connected_clie
             asked.elapsed()
         );
     }
-    let page = json_of(
-        node_b
-            .get(&format!("/api/conversations/{group}/messages"), &bob.access_token)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let page = node_b
+        .as_user(&bob)
+        .get(format!("/api/conversations/{group}/messages"))
+        .await
+        .json(StatusCode::OK);
     assert_eq!(page["items"].as_array().unwrap().len(), 4);
-    let health = node_a.request(Method::GET, "/health").send().await.unwrap();
+    let health = node_a.anonymous().get("/health").await;
     assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
-    assert!(health.text().await.unwrap().contains("redis"));
+    assert!(health.text.contains("redis"));
     // Bob's socket on the other node gets every message posted meanwhile, in order.
     for n in 0..3 {
-        let message = next_message(&mut bob_ws, Duration::from_secs(10)).await;
+        let message = bob_ws.event_within("message:new", Duration::from_secs(10)).await;
         assert_eq!(
             message.map(|m| m["content"].clone()),
             Some(json!(format!("during {n}"))),
@@ -144,7 +121,7 @@ async fn a_redis_outage_keeps_rest_serving_and_loses_no_event_for_connected_clie
     redis.resume();
     let back = Instant::now();
     loop {
-        let health = node_a.request(Method::GET, "/health").send().await.unwrap();
+        let health = node_a.anonymous().get("/health").await;
         if health.status() == StatusCode::OK {
             break;
         }
@@ -152,22 +129,15 @@ async fn a_redis_outage_keeps_rest_serving_and_loses_no_event_for_connected_clie
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     node_a.message(&ann, &group, "after").await;
-    assert_eq!(
-        next_message(&mut bob_ws, Duration::from_secs(5)).await.unwrap()["content"],
-        "after"
-    );
+    assert_eq!(bob_ws.event("message:new").await["content"], "after");
     // Presence is back in Redis: node A (where Bob has no socket) sees him online.
     let presence_back = Instant::now();
     loop {
-        let presence = json_of(
-            node_a
-                .get(&format!("/api/presence?user_ids={}", bob.id), &ann.access_token)
-                .send()
-                .await
-                .unwrap(),
-            StatusCode::OK,
-        )
-        .await;
+        let presence = node_a
+            .as_user(&ann)
+            .get(format!("/api/presence?user_ids={}", bob.id))
+            .await
+            .json(StatusCode::OK);
         if presence["items"][0]["status"] == "online" {
             break;
         }
@@ -178,11 +148,7 @@ async fn a_redis_outage_keeps_rest_serving_and_loses_no_event_for_connected_clie
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // Rate limits are shared again: a request is counted in Redis.
-    node_a
-        .get("/api/users/me", &ann.access_token)
-        .send()
-        .await
-        .unwrap();
+    node_a.as_user(&ann).get("/api/users/me").await;
     let client = redis::Client::open(redis.url()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let keys: Vec<String> = redis::cmd("KEYS")
@@ -299,8 +265,7 @@ async fn a_database_restart_answers_503_quickly_and_service_resumes_by_itself() 
         vars.insert("DATABASE_URL".into(), url);
     })
     .await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let [ann, bob] = app.users(["Ann", "Bob"]).await;
     let group = app.group(&ann, "Restart", &[&bob]).await;
     app.message(&ann, &group, "before").await;
 
@@ -312,15 +277,9 @@ async fn a_database_restart_answers_503_quickly_and_service_resumes_by_itself() 
     for n in 0..3 {
         let asked = Instant::now();
         let sent = app
-            .send_json(
-                Method::POST,
-                &path,
-                &ann.access_token,
-                &json!({"content": format!("down {n}")}),
-            )
-            .send()
-            .await
-            .unwrap();
+            .as_user(&ann)
+            .post(&path, json!({"content": format!("down {n}")}))
+            .await;
         let took = asked.elapsed();
         if sent.status() == StatusCode::CREATED {
             acknowledged += 1;
@@ -329,36 +288,20 @@ async fn a_database_restart_answers_503_quickly_and_service_resumes_by_itself() 
         crate::helpers::problem(sent, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
         assert!(took < Duration::from_secs(8), "a send took {took:?}");
         let asked = Instant::now();
-        let read = app.get(&path, &bob.access_token).send().await.unwrap();
+        let read = app.as_user(&bob).get(&path).await;
         crate::helpers::problem(read, StatusCode::SERVICE_UNAVAILABLE, "unavailable").await;
         assert!(asked.elapsed() < Duration::from_secs(8));
     }
+    assert_eq!(app.anonymous().get("/health/live").await.status(), StatusCode::OK);
     assert_eq!(
-        app.request(Method::GET, "/health/live")
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        StatusCode::OK
-    );
-    assert_eq!(
-        app.request(Method::GET, "/health").send().await.unwrap().status(),
+        app.anonymous().get("/health").await.status(),
         StatusCode::SERVICE_UNAVAILABLE
     );
 
     postgres.resume();
     let back = Instant::now();
     loop {
-        let sent = app
-            .send_json(
-                Method::POST,
-                &path,
-                &ann.access_token,
-                &json!({"content": "after"}),
-            )
-            .send()
-            .await
-            .unwrap();
+        let sent = app.as_user(&ann).post(&path, json!({"content": "after"})).await;
         if sent.status() == StatusCode::CREATED {
             acknowledged += 1;
             break;
@@ -367,11 +310,7 @@ async fn a_database_restart_answers_503_quickly_and_service_resumes_by_itself() 
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     // No partial writes: every acknowledged message is there once, numbered without a gap, and nothing else.
-    let page = json_of(
-        app.get(&path, &bob.access_token).send().await.unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let page = app.as_user(&bob).get(&path).await.json(StatusCode::OK);
     let seqs: Vec<i64> = page["items"]
         .as_array()
         .unwrap()

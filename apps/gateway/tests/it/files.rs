@@ -1,27 +1,20 @@
 //! docs/api.md, Files: uploads through presigned URLs, attachments, downloads, with the local store
 //! (answered by the gateway) and a real signature-checking S3 server (s3s-fs, in process).
 
+use crate::client::Answer;
 use crate::helpers::{TestApp, TestUser, failing_fields, json_of, problem};
+use crate::socket::Events as _;
 use epop_test_support::s3::TestS3;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn presign(
-    app: &TestApp,
-    user: &TestUser,
-    name: &str,
-    content_type: &str,
-    size: usize,
-) -> reqwest::Response {
-    app.send_json(
-        Method::POST,
-        "/api/files/presign-upload",
-        &user.access_token,
-        &json!({"file_name": name, "content_type": content_type, "file_size": size}),
-    )
-    .send()
-    .await
-    .unwrap()
+async fn presign(app: &TestApp, user: &TestUser, name: &str, content_type: &str, size: usize) -> Answer {
+    app.as_user(user)
+        .post(
+            "/api/files/presign-upload",
+            json!({"file_name": name, "content_type": content_type, "file_size": size}),
+        )
+        .await
 }
 
 /// Reserves a slot and uploads `bytes` exactly as the slot says; returns the slot.
@@ -32,16 +25,11 @@ async fn upload(app: &TestApp, user: &TestUser, name: &str, content_type: &str, 
     )
     .await;
     let response = put_slot(app, &slot, bytes.to_vec()).await;
-    assert_eq!(
-        response.status(),
-        StatusCode::OK,
-        "upload: {}",
-        response.text().await.unwrap_or_default()
-    );
+    assert_eq!(response.status(), StatusCode::OK, "upload: {}", response.text);
     slot
 }
 
-async fn put_slot(app: &TestApp, slot: &Value, bytes: Vec<u8>) -> reqwest::Response {
+async fn put_slot(app: &TestApp, slot: &Value, bytes: Vec<u8>) -> Answer {
     assert_eq!(slot["method"], "PUT");
     let mut request = app.client.put(slot["url"].as_str().unwrap());
     for (name, value) in slot["headers"].as_object().unwrap() {
@@ -49,31 +37,21 @@ async fn put_slot(app: &TestApp, slot: &Value, bytes: Vec<u8>) -> reqwest::Respo
             request = request.header(name, value.as_str().unwrap());
         }
     }
-    request.body(bytes).send().await.unwrap()
+    Answer::read(request.body(bytes).send().await.unwrap()).await
 }
 
-async fn send_with(
-    app: &TestApp,
-    user: &TestUser,
-    conversation: &str,
-    attachments: &[&Value],
-) -> reqwest::Response {
+async fn send_with(app: &TestApp, user: &TestUser, conversation: &str, attachments: &[&Value]) -> Answer {
     let ids: Vec<&Value> = attachments.iter().map(|slot| &slot["attachment_id"]).collect();
-    app.send_json(
-        Method::POST,
-        &format!("/api/conversations/{conversation}/messages"),
-        &user.access_token,
-        &json!({"content": "see attached", "attachment_ids": ids}),
-    )
-    .send()
-    .await
-    .unwrap()
+    app.as_user(user)
+        .post(
+            format!("/api/conversations/{conversation}/messages"),
+            json!({"content": "see attached", "attachment_ids": ids}),
+        )
+        .await
 }
 
 async fn full_flow(app: &TestApp) {
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
-    let eve = app.register("Eve", "eve@example.com").await;
+    let [ann, bob, eve] = app.users(["Ann", "Bob", "Eve"]).await;
     let group = app.group(&ann, "G", &[&bob]).await;
 
     let report = upload(
@@ -88,14 +66,9 @@ async fn full_flow(app: &TestApp) {
     let file_path = format!("/api/files/{}", report["attachment_id"].as_str().unwrap());
 
     // Before it is attached, only the uploader can fetch it.
-    let own = app.get(&file_path, &ann.access_token).send().await.unwrap();
+    let own = app.as_user(&ann).get(&file_path).await;
     assert_eq!(own.status(), StatusCode::FOUND);
-    problem(
-        app.get(&file_path, &bob.access_token).send().await.unwrap(),
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    app.as_user(&bob).get(&file_path).await.not_found();
 
     // Someone else cannot attach it.
     let stolen = send_with(app, &bob, &group, &[&report]).await;
@@ -130,7 +103,7 @@ async fn full_flow(app: &TestApp) {
     assert_eq!(download.bytes().await.unwrap().as_ref(), b"%PDF-1.7 pretend");
 
     // Members follow the redirect; strangers get 404.
-    let redirect = app.get(&file_path, &bob.access_token).send().await.unwrap();
+    let redirect = app.as_user(&bob).get(&file_path).await;
     assert_eq!(redirect.status(), StatusCode::FOUND);
     let location = redirect.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(
@@ -145,12 +118,7 @@ async fn full_flow(app: &TestApp) {
             .as_ref(),
         b"%PDF-1.7 pretend"
     );
-    problem(
-        app.get(&file_path, &eve.access_token).send().await.unwrap(),
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    app.as_user(&eve).get(&file_path).await.not_found();
 
     // Attached once only.
     let again = send_with(app, &ann, &group, &[&report]).await;
@@ -168,12 +136,7 @@ async fn full_flow(app: &TestApp) {
         vec!["attachment_ids[0]"]
     );
     let pending_path = format!("/api/files/{}", pending["attachment_id"].as_str().unwrap());
-    problem(
-        app.get(&pending_path, &ann.access_token).send().await.unwrap(),
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    app.as_user(&ann).get(&pending_path).await.not_found();
 
     // The store refuses an upload of another type or size than signed.
     let mut wrong_type = app
@@ -192,11 +155,7 @@ async fn full_flow(app: &TestApp) {
         .unwrap();
     assert_eq!(wrong_size.status(), StatusCode::FORBIDDEN);
     assert_eq!(
-        app.get(&pending_path, &ann.access_token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.as_user(&ann).get(&pending_path).await.status(),
         StatusCode::NOT_FOUND
     );
 
@@ -214,47 +173,24 @@ async fn files_flow_through_the_local_store() {
 #[tokio::test]
 async fn files_flow_through_a_signature_checking_s3_server() {
     let s3 = TestS3::start().await.unwrap();
-    let app = TestApp::spawn_with(|vars| {
-        vars.insert("EPOP_S3_ENDPOINT".into(), s3.endpoint.clone());
-        vars.insert("EPOP_S3_REGION".into(), s3.region.clone());
-        vars.insert("EPOP_S3_BUCKET".into(), s3.bucket.clone());
-        vars.insert("EPOP_S3_ACCESS_KEY".into(), s3.access_key.clone());
-        vars.insert("EPOP_S3_SECRET_KEY".into(), s3.secret_key.clone());
-    })
-    .await;
-    let health = json_of(
-        app.request(Method::GET, "/health").send().await.unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let app = s3_app(&s3).await;
+    let health = app.anonymous().get("/health").await.json(StatusCode::OK);
     assert_eq!(health["checks"]["storage"], "ok");
     full_flow(&app).await;
     // The slot's URL points at the S3 server, signed.
-    let ann_login = app
-        .post_json(
-            "/api/auth/login",
-            &json!({"email": "ann@example.com", "password": crate::helpers::PASSWORD}),
-        )
-        .send()
-        .await
-        .unwrap();
+    let ann_login = app.sign_in("ann@example.com", crate::helpers::PASSWORD).await;
     let token = json_of(ann_login, StatusCode::OK).await["access_token"]
         .as_str()
         .unwrap()
         .to_owned();
-    let slot = json_of(
-        app.send_json(
-            Method::POST,
+    let slot = app
+        .as_token(&token)
+        .post(
             "/api/files/presign-upload",
-            &token,
-            &json!({"file_name": "a", "content_type": "text/plain", "file_size": 1}),
+            json!({"file_name": "a", "content_type": "text/plain", "file_size": 1}),
         )
-        .send()
         .await
-        .unwrap(),
-        StatusCode::CREATED,
-    )
-    .await;
+        .json(StatusCode::CREATED);
     let url = slot["url"].as_str().unwrap();
     assert!(
         url.starts_with(&s3.endpoint) && url.contains("X-Amz-Signature="),
@@ -276,8 +212,7 @@ async fn files_flow_through_a_signature_checking_s3_server() {
 
 #[tokio::test]
 async fn local_downloads_are_sandboxed_and_images_inline() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     let group = app.group(&ann, "G", &[]).await;
     let page = upload(&app, &ann, "page.html", "text/html", b"<script>alert(1)</script>").await;
     let image = upload(&app, &ann, "cat.png", "image/png", b"\x89PNG").await;
@@ -314,10 +249,7 @@ async fn local_downloads_are_sandboxed_and_images_inline() {
 
 #[tokio::test]
 async fn upload_limits_and_validation() {
-    let app = TestApp::spawn_with(|vars| {
-        vars.insert("EPOP_MAX_UPLOAD_BYTES".into(), "1000".into());
-    })
-    .await;
+    let app = TestApp::with_settings([("EPOP_MAX_UPLOAD_BYTES", "1000")]).await;
     let ann = app.register("Ann", "ann@example.com").await;
     problem(
         presign(&app, &ann, "big.bin", "application/octet-stream", 1001).await,
@@ -331,58 +263,36 @@ async fn upload_limits_and_validation() {
             .status(),
         StatusCode::CREATED
     );
-    let invalid = problem(
-        app.send_json(
-            Method::POST,
+    let invalid = app
+        .as_user(&ann)
+        .post(
             "/api/files/presign-upload",
-            &ann.access_token,
-            &json!({"file_name": "", "content_type": "not a type", "file_size": -1}),
+            json!({"file_name": "", "content_type": "not a type", "file_size": -1}),
         )
-        .send()
         .await
-        .unwrap(),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert!(failing_fields(&invalid).contains(&"file_size".to_owned()));
-    let missing = problem(
-        app.send_json(
-            Method::POST,
-            "/api/files/presign-upload",
-            &ann.access_token,
-            &json!({}),
-        )
-        .send()
+        .invalid();
+    assert!(invalid.fields().contains(&"file_size"));
+    let missing = app
+        .as_user(&ann)
+        .post("/api/files/presign-upload", json!({}))
         .await
-        .unwrap(),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    let mut fields = failing_fields(&missing);
+        .invalid();
+    let mut fields = missing.fields();
     fields.sort();
     assert_eq!(fields, vec!["content_type", "file_name", "file_size"]);
     assert_eq!(
         app.count("SELECT count(*) AS n FROM message_attachments").await,
         1
     );
-    problem(
-        app.request(Method::GET, &format!("/api/files/{}", uuid::Uuid::now_v7()))
-            .bearer_auth(&ann.access_token)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    app.as_user(&ann)
+        .get(format!("/api/files/{}", uuid::Uuid::now_v7()))
+        .await
+        .not_found();
 }
 
 #[tokio::test]
 async fn unattached_uploads_are_swept() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     let group = app.group(&ann, "G", &[]).await;
     let old = upload(&app, &ann, "old.txt", "text/plain", b"old").await;
     let fresh = upload(&app, &ann, "fresh.txt", "text/plain", b"fresh").await;
@@ -404,23 +314,13 @@ async fn unattached_uploads_are_swept() {
         (&kept, StatusCode::FOUND),
     ] {
         let path = format!("/api/files/{}", slot["attachment_id"].as_str().unwrap());
-        assert_eq!(
-            app.get(&path, &ann.access_token).send().await.unwrap().status(),
-            status,
-            "{path}"
-        );
+        assert_eq!(app.as_user(&ann).get(&path).await.status(), status, "{path}");
     }
 }
 
 #[tokio::test]
 async fn a_deleted_messages_files_are_removed_within_seconds_without_the_sweep() {
-    let store = tempfile_dir();
-    let app = TestApp::spawn_with(|vars| {
-        vars.insert("EPOP_STORAGE_DIR".into(), store.clone());
-    })
-    .await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let group = app.group(&ann, "G", &[]).await;
+    let (app, store, ann, group) = own_store().await;
     let kept = upload(&app, &ann, "kept.txt", "text/plain", b"kept").await;
     let gone = upload(&app, &ann, "gone.txt", "text/plain", b"gone").await;
     json_of(send_with(&app, &ann, &group, &[&kept]).await, StatusCode::CREATED).await;
@@ -434,14 +334,9 @@ async fn a_deleted_messages_files_are_removed_within_seconds_without_the_sweep()
     let before = files_on_disk();
     assert!(before >= 2, "both uploads are stored");
     let deleted = app
-        .request(
-            Method::DELETE,
-            &format!("/api/messages/{}", doomed["id"].as_str().unwrap()),
-        )
-        .bearer_auth(&ann.access_token)
-        .send()
-        .await
-        .unwrap();
+        .as_user(&ann)
+        .delete(format!("/api/messages/{}", doomed["id"].as_str().unwrap()))
+        .await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let started = std::time::Instant::now();
     while files_on_disk() != before - 1 {
@@ -452,10 +347,7 @@ async fn a_deleted_messages_files_are_removed_within_seconds_without_the_sweep()
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     let path = format!("/api/files/{}", gone["attachment_id"].as_str().unwrap());
-    assert_eq!(
-        app.get(&path, &ann.access_token).send().await.unwrap().status(),
-        StatusCode::NOT_FOUND
-    );
+    assert_eq!(app.as_user(&ann).get(&path).await.status(), StatusCode::NOT_FOUND);
     // Its row stays while its upload URL works (so that URL stores nothing more); the sweep after that
     // removes it and anything at its key.
     assert_eq!(
@@ -473,11 +365,26 @@ async fn a_deleted_messages_files_are_removed_within_seconds_without_the_sweep()
         1
     );
     let path = format!("/api/files/{}", kept["attachment_id"].as_str().unwrap());
-    assert_eq!(
-        app.get(&path, &ann.access_token).send().await.unwrap().status(),
-        StatusCode::FOUND
-    );
+    assert_eq!(app.as_user(&ann).get(&path).await.status(), StatusCode::FOUND);
     let _ = std::fs::remove_dir_all(&store);
+}
+
+/// A gateway that keeps files in a directory of the test's own (the second value, to look into), Ann, and a
+/// group of hers.
+async fn own_store() -> (TestApp, String, TestUser, String) {
+    let store = tempfile_dir();
+    let app = TestApp::with_settings([("EPOP_STORAGE_DIR", &store)]).await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let group = app.group(&ann, "G", &[]).await;
+    (app, store, ann, group)
+}
+
+/// The statuses of `requests`, all sent at once.
+async fn statuses_at_once(
+    requests: impl IntoIterator<Item = impl Future<Output = Answer>>,
+) -> Vec<StatusCode> {
+    let answers = futures_util::future::join_all(requests).await;
+    answers.iter().map(Answer::status).collect()
 }
 
 fn tempfile_dir() -> String {
@@ -501,10 +408,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[tokio::test]
 async fn events_carry_no_download_links_and_sockets_get_freshly_signed_ones() {
-    use futures_util::StreamExt as _;
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let group = app.group(&ann, "G", &[&bob]).await;
     let mut socket = app.socket(&bob.access_token).await;
 
@@ -518,20 +422,7 @@ async fn events_carry_no_download_links_and_sockets_get_freshly_signed_ones() {
         )
         .await;
     assert_eq!(stored, 0, "no download link in the event");
-    let delivered = loop {
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
-            .await
-            .expect("message:new in time")
-            .unwrap()
-            .unwrap();
-        let text = frame.into_text().unwrap();
-        if let Some(body) = text.strip_prefix("42")
-            && let Ok(Value::Array(args)) = serde_json::from_str::<Value>(body)
-            && args[0] == "message:new"
-        {
-            break args[1].clone();
-        }
-    };
+    let delivered = socket.event("message:new").await;
     assert_eq!(delivered["id"], sent["id"]);
     let file = &delivered["attachments"][0];
     assert_eq!(file["id"], slot["attachment_id"]);
@@ -543,21 +434,22 @@ async fn events_carry_no_download_links_and_sockets_get_freshly_signed_ones() {
     assert_eq!(download.bytes().await.unwrap().as_ref(), b"the notes");
 }
 
+/// A gateway that keeps files in `s3`.
 async fn s3_app(s3: &TestS3) -> TestApp {
-    TestApp::spawn_with(|vars| {
-        vars.insert("EPOP_S3_ENDPOINT".into(), s3.endpoint.clone());
-        vars.insert("EPOP_S3_REGION".into(), s3.region.clone());
-        vars.insert("EPOP_S3_BUCKET".into(), s3.bucket.clone());
-        vars.insert("EPOP_S3_ACCESS_KEY".into(), s3.access_key.clone());
-        vars.insert("EPOP_S3_SECRET_KEY".into(), s3.secret_key.clone());
-    })
+    TestApp::with_settings([
+        ("EPOP_S3_ENDPOINT", &s3.endpoint),
+        ("EPOP_S3_REGION", &s3.region),
+        ("EPOP_S3_BUCKET", &s3.bucket),
+        ("EPOP_S3_ACCESS_KEY", &s3.access_key),
+        ("EPOP_S3_SECRET_KEY", &s3.secret_key),
+    ])
     .await
 }
 
 /// Follows `GET /api/files/{id}` and returns the downloaded bytes.
 async fn fetch(app: &TestApp, user: &TestUser, slot: &Value) -> Vec<u8> {
     let path = format!("/api/files/{}", slot["attachment_id"].as_str().unwrap());
-    let redirect = app.get(&path, &user.access_token).send().await.unwrap();
+    let redirect = app.as_user(user).get(&path).await;
     assert_eq!(redirect.status(), StatusCode::FOUND, "{path}");
     let location = redirect.headers()["location"].to_str().unwrap().to_owned();
     let download = app.client.get(&location).send().await.unwrap();
@@ -567,13 +459,7 @@ async fn fetch(app: &TestApp, user: &TestUser, slot: &Value) -> Vec<u8> {
 
 #[tokio::test]
 async fn a_local_upload_url_takes_one_upload() {
-    let store = tempfile_dir();
-    let app = TestApp::spawn_with(|vars| {
-        vars.insert("EPOP_STORAGE_DIR".into(), store.clone());
-    })
-    .await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let group = app.group(&ann, "G", &[]).await;
+    let (app, store, ann, group) = own_store().await;
     let slot = upload(&app, &ann, "notes.txt", "text/plain", b"first").await;
 
     // The same URL again, even with bytes of the signed size and type: refused, the first upload kept.
@@ -602,14 +488,9 @@ async fn a_local_upload_url_takes_one_upload() {
     // Its message deleted (the file removed with it) while the URL still works: nothing can be stored at the
     // key again, where no sweep would ever find it.
     let deleted = app
-        .request(
-            Method::DELETE,
-            &format!("/api/messages/{}", message["id"].as_str().unwrap()),
-        )
-        .bearer_auth(&ann.access_token)
-        .send()
-        .await
-        .unwrap();
+        .as_user(&ann)
+        .delete(format!("/api/messages/{}", message["id"].as_str().unwrap()))
+        .await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let started = std::time::Instant::now();
     let stored_files = || {
@@ -637,19 +518,14 @@ async fn a_local_upload_url_takes_one_upload() {
 
 #[tokio::test]
 async fn two_uploads_racing_for_one_local_slot_store_one() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     let slot = json_of(
         presign(&app, &ann, "race.bin", "application/octet-stream", 4096).await,
         StatusCode::CREATED,
     )
     .await;
     let puts = (0..4u8).map(|i| put_slot(&app, &slot, vec![i; 4096]));
-    let statuses: Vec<StatusCode> = futures_util::future::join_all(puts)
-        .await
-        .into_iter()
-        .map(|r| r.status())
-        .collect();
+    let statuses = statuses_at_once(puts).await;
     assert_eq!(
         statuses.iter().filter(|s| **s == StatusCode::OK).count(),
         1,
@@ -673,8 +549,7 @@ async fn two_uploads_racing_for_one_local_slot_store_one() {
 async fn an_s3_upload_url_is_single_use_and_a_replaced_object_is_never_served() {
     let s3 = TestS3::start().await.unwrap();
     let app = s3_app(&s3).await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let [ann, bob] = app.users(["Ann", "Bob"]).await;
     let group = app.group(&ann, "G", &[&bob]).await;
     let slot = upload(&app, &ann, "notes.txt", "text/plain", b"first").await;
     assert_eq!(slot["headers"]["If-None-Match"], "*", "{slot}");
@@ -694,51 +569,26 @@ async fn an_s3_upload_url_is_single_use_and_a_replaced_object_is_never_served() 
     s3.replace_object(&key, "text/plain", b"evil!").await.unwrap();
     for user in [&ann, &bob] {
         let path = format!("/api/files/{}", slot["attachment_id"].as_str().unwrap());
-        problem(
-            app.get(&path, &user.access_token).send().await.unwrap(),
-            StatusCode::NOT_FOUND,
-            "not_found",
-        )
-        .await;
+        app.as_user(user).get(&path).await.not_found();
     }
-    let page = json_of(
-        app.get(&format!("/api/conversations/{group}/messages"), &bob.access_token)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let page = app
+        .as_user(&bob)
+        .get(format!("/api/conversations/{group}/messages"))
+        .await
+        .json(StatusCode::OK);
     let attachment = &page["items"][0]["attachments"][0];
     assert_eq!(attachment["id"], slot["attachment_id"]);
     assert!(attachment["url"].is_null(), "{attachment}");
     // Nor in what sockets are sent.
     let edited = app
-        .send_json(
-            Method::PUT,
-            &format!("/api/messages/{}", message["id"].as_str().unwrap()),
-            &ann.access_token,
-            &json!({"content": "see attached (edited)"}),
+        .as_user(&ann)
+        .put(
+            format!("/api/messages/{}", message["id"].as_str().unwrap()),
+            json!({"content": "see attached (edited)"}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(edited.status(), StatusCode::OK);
-    let delivered = loop {
-        use futures_util::StreamExt as _;
-        let frame = tokio::time::timeout(std::time::Duration::from_secs(5), socket.next())
-            .await
-            .expect("message:updated in time")
-            .unwrap()
-            .unwrap();
-        let text = frame.into_text().unwrap();
-        if let Some(body) = text.strip_prefix("42")
-            && let Ok(Value::Array(args)) = serde_json::from_str::<Value>(body)
-            && args[0] == "message:updated"
-        {
-            break args[1].clone();
-        }
-    };
+    let delivered = socket.event("message:updated").await;
     let file = &delivered["attachments"][0];
     assert_eq!(file["id"], slot["attachment_id"]);
     assert!(file["url"].is_null(), "{file}");
@@ -750,13 +600,12 @@ async fn an_s3_upload_url_is_single_use_and_a_replaced_object_is_never_served() 
 
 #[tokio::test]
 async fn open_uploads_and_unattached_bytes_are_capped_per_user() {
-    let app = TestApp::spawn_with(|vars| {
-        vars.insert("EPOP_MAX_OPEN_UPLOADS".into(), "3".into());
-        vars.insert("EPOP_MAX_UNATTACHED_BYTES".into(), "100".into());
-    })
+    let app = TestApp::with_settings([
+        ("EPOP_MAX_OPEN_UPLOADS", "3"),
+        ("EPOP_MAX_UNATTACHED_BYTES", "100"),
+    ])
     .await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let [ann, bob] = app.users(["Ann", "Bob"]).await;
     let group = app.group(&ann, "G", &[]).await;
 
     // Concurrent reservations cannot slip past the cap together.
@@ -764,11 +613,7 @@ async fn open_uploads_and_unattached_bytes_are_capped_per_user() {
     let attempts = names
         .iter()
         .map(|name| presign(&app, &ann, name, "text/plain", 5));
-    let statuses: Vec<StatusCode> = futures_util::future::join_all(attempts)
-        .await
-        .into_iter()
-        .map(|r| r.status())
-        .collect();
+    let statuses = statuses_at_once(attempts).await;
     assert_eq!(
         statuses.iter().filter(|s| **s == StatusCode::CREATED).count(),
         3,

@@ -124,8 +124,7 @@ impl RawWebSocket {
 
 #[tokio::test]
 async fn a_ping_flood_from_a_client_that_never_reads_keeps_one_pong_waiting() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     let mut client = RawWebSocket::open(&app, "/socket.io/?EIO=4&transport=websocket").await;
 
     // 100,000 pings of 125 bytes (13 MB), written without reading a byte of the answers. Before, the server
@@ -191,10 +190,7 @@ async fn texts_for(client: &mut RawWebSocket, window: Duration) -> (Vec<String>,
 
 #[tokio::test]
 async fn a_packet_flood_closes_the_session_on_both_transports() {
-    let app = TestApp::spawn_with(|vars| {
-        vars.insert("EPOP_SOCKET_INBOX_PACKETS".into(), "32".into());
-    })
-    .await;
+    let app = TestApp::with_settings([("EPOP_SOCKET_INBOX_PACKETS", "32")]).await;
 
     // WebSocket: 1,000 events in one write, before any login, are more than the 32 packets a session may have
     // waiting; the session is closed instead of queueing them all.
@@ -243,10 +239,10 @@ async fn a_packet_flood_closes_the_session_on_both_transports() {
 
 #[tokio::test]
 async fn connects_are_limited_per_session_and_per_user() {
-    let app = TestApp::spawn_with(|vars| {
-        vars.insert("EPOP_SOCKET_CONNECTS_PER_SESSION".into(), "4".into());
-        vars.insert("EPOP_SOCKET_CONNECT_RATE_LIMIT".into(), "12".into());
-    })
+    let app = TestApp::with_settings([
+        ("EPOP_SOCKET_CONNECTS_PER_SESSION", "4"),
+        ("EPOP_SOCKET_CONNECT_RATE_LIMIT", "12"),
+    ])
     .await;
     let ann = app.register("Ann", "ann@example.com").await;
     let auth = json!({"token": ann.access_token});
@@ -281,23 +277,9 @@ async fn connects_are_limited_per_session_and_per_user() {
 
 #[tokio::test]
 async fn a_user_whose_sockets_flap_reaches_partners_once_per_interval() {
-    let app = TestApp::spawn_with(|vars| {
-        vars.insert("EPOP_PRESENCE_INTERVAL_MS".into(), "1500".into());
-    })
-    .await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
-    let created = app
-        .send_json(
-            reqwest::Method::POST,
-            "/api/conversations",
-            &ann.access_token,
-            &json!({"type": "direct", "member_ids": [bob.id]}),
-        )
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), reqwest::StatusCode::CREATED);
+    let app = TestApp::with_settings([("EPOP_PRESENCE_INTERVAL_MS", "1500")]).await;
+    let [ann, bob] = app.users(["Ann", "Bob"]).await;
+    app.direct(&ann, &bob).await;
     let mut watcher = RawWebSocket::open(&app, "/socket.io/?EIO=4&transport=websocket").await;
     watcher
         .send_text(&format!("40{}", json!({"token": ann.access_token})))
@@ -334,10 +316,7 @@ async fn a_user_whose_sockets_flap_reaches_partners_once_per_interval() {
 
 #[tokio::test]
 async fn sessions_and_handshakes_are_limited_per_client_address() {
-    let app = TestApp::spawn_with(|vars| {
-        vars.insert("EPOP_REALTIME_SESSIONS_PER_CLIENT".into(), "3".into());
-    })
-    .await;
+    let app = TestApp::with_settings([("EPOP_REALTIME_SESSIONS_PER_CLIENT", "3")]).await;
     let handshake = async || {
         app.client
             .get(app.url("/socket.io/?EIO=4&transport=polling"))
@@ -375,10 +354,7 @@ async fn sessions_and_handshakes_are_limited_per_client_address() {
     assert_eq!(handshake().await.status(), reqwest::StatusCode::OK);
 
     // Handshakes per minute, whatever became of the sessions.
-    let app = TestApp::spawn_with(|vars| {
-        vars.insert("EPOP_REALTIME_HANDSHAKE_RATE_LIMIT".into(), "5".into());
-    })
-    .await;
+    let app = TestApp::with_settings([("EPOP_REALTIME_HANDSHAKE_RATE_LIMIT", "5")]).await;
     for _ in 0..5 {
         let response = app
             .client

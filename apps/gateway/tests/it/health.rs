@@ -7,20 +7,12 @@ use serde_json::json;
 #[tokio::test]
 async fn health_checks_every_configured_dependency() {
     let app = TestApp::spawn().await;
-    let body = json_of(
-        app.request(Method::GET, "/health").send().await.unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let body = app.anonymous().get("/health").await.json(StatusCode::OK);
     assert_eq!(
         body,
         json!({"status": "ok", "checks": {"database": "ok", "redis": "ok", "storage": "ok"}})
     );
-    let live = json_of(
-        app.request(Method::GET, "/health/live").send().await.unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let live = app.anonymous().get("/health/live").await.json(StatusCode::OK);
     assert_eq!(live["status"], "ok");
 }
 
@@ -31,35 +23,22 @@ async fn without_redis_the_check_is_absent_and_limits_run_in_process() {
         vars.insert("EPOP_AUTH_RATE_LIMIT".into(), "2".into());
     })
     .await;
-    let body = json_of(
-        app.request(Method::GET, "/health").send().await.unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let body = app.anonymous().get("/health").await.json(StatusCode::OK);
     assert_eq!(
         body,
         json!({"status": "ok", "checks": {"database": "ok", "storage": "ok"}})
     );
-    let attempt = || {
-        app.post_json(
-            "/api/auth/login",
-            &json!({"email": "x@example.com", "password": PASSWORD}),
-        )
-        .send()
-    };
-    assert_eq!(attempt().await.unwrap().status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(attempt().await.unwrap().status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(attempt().await.unwrap().status(), StatusCode::TOO_MANY_REQUESTS);
+    let attempt = || app.sign_in("x@example.com", PASSWORD);
+    assert_eq!(attempt().await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(attempt().await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(attempt().await.status(), StatusCode::TOO_MANY_REQUESTS);
 }
 
 #[tokio::test]
 async fn a_dependency_down_makes_health_503_while_the_rest_serves() {
     // Nothing listens on port 1: Redis is "down" from the start.
-    let app = TestApp::spawn_with(|vars| {
-        vars.insert("REDIS_URL".into(), "redis://127.0.0.1:1".into());
-    })
-    .await;
-    let response = app.request(Method::GET, "/health").send().await.unwrap();
+    let app = TestApp::with_settings([("REDIS_URL", "redis://127.0.0.1:1")]).await;
+    let response = app.anonymous().get("/health").await;
     assert_eq!(
         response.headers()["content-type"],
         "application/json; charset=utf-8"
@@ -80,24 +59,20 @@ async fn storage_failure_is_reported() {
         vars.insert("EPOP_STORAGE_DIR".into(), "/dev/null/objects".into());
     })
     .await;
-    let body = json_of(
-        app.request(Method::GET, "/health").send().await.unwrap(),
-        StatusCode::SERVICE_UNAVAILABLE,
-    )
-    .await;
+    let body = app
+        .anonymous()
+        .get("/health")
+        .await
+        .json(StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["checks"]["storage"], "error");
     assert_eq!(body["checks"]["database"], "ok");
 }
 
 #[tokio::test]
 async fn metrics_expose_requests_by_route_pattern_and_pool_use() {
-    let app = TestApp::spawn().await;
-    let user = app.register("Ann", "ann@example.com").await;
-    app.get(&format!("/api/users/{}", user.id), &user.access_token)
-        .send()
-        .await
-        .unwrap();
-    let response = app.request(Method::GET, "/metrics").send().await.unwrap();
+    let (app, [user]) = TestApp::with_users(["Ann"]).await;
+    app.as_user(&user).get(format!("/api/users/{}", user.id)).await;
+    let response = app.anonymous().get("/metrics").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert!(
         response.headers()["content-type"]
@@ -105,7 +80,7 @@ async fn metrics_expose_requests_by_route_pattern_and_pool_use() {
             .unwrap()
             .starts_with("text/plain")
     );
-    let text = response.text().await.unwrap();
+    let text = &response.text;
     assert!(
         text.contains(r#"http_requests_total{method="GET",route="/api/users/{id}",status="200"} 1"#),
         "{text}"
@@ -125,7 +100,7 @@ async fn invented_request_methods_add_no_metric_series() {
     let app = TestApp::spawn().await;
     for i in 0..5 {
         let method = Method::from_bytes(format!("FLOOD{i}").as_bytes()).unwrap();
-        app.request(method, "/api/users/me").send().await.unwrap();
+        app.anonymous().send(method, "/api/users/me", None).await;
     }
     let metrics = app.metrics().await;
     assert!(!metrics.contains("FLOOD"), "{metrics}");

@@ -39,6 +39,17 @@ pub(crate) struct TestUser {
     pub(crate) refresh_token: String,
 }
 
+impl TestUser {
+    /// The user and tokens of a session answer (sign-up, sign-in, refresh).
+    pub(crate) fn from_session(body: &Value) -> Self {
+        Self {
+            id: body["user"]["id"].as_str().expect("user id").to_owned(),
+            access_token: body["access_token"].as_str().expect("access token").to_owned(),
+            refresh_token: body["refresh_token"].as_str().expect("refresh token").to_owned(),
+        }
+    }
+}
+
 pub(crate) fn base_vars(db: &TestDatabase) -> HashMap<String, String> {
     let storage = std::env::temp_dir().join(format!("epop-test-store-{}", uuid::Uuid::now_v7().simple()));
     HashMap::from([
@@ -63,6 +74,16 @@ impl TestApp {
     /// A gateway with the default test configuration.
     pub(crate) async fn spawn() -> Self {
         Self::spawn_with(|_| {}).await
+    }
+
+    /// A gateway with these configuration variables set over the test defaults.
+    pub(crate) async fn with_settings<const N: usize>(settings: [(&str, &str); N]) -> Self {
+        Self::spawn_with(|vars| {
+            for (name, value) in settings {
+                vars.insert(name.to_owned(), value.to_owned());
+            }
+        })
+        .await
     }
 
     /// A gateway whose configuration variables `customize` may change (remove a key to unset it).
@@ -153,31 +174,54 @@ impl TestApp {
         self.client.request(method, self.url(path))
     }
 
-    pub(crate) fn get(&self, path: &str, token: &str) -> RequestBuilder {
-        self.request(Method::GET, path).bearer_auth(token)
+    /// A gateway with the default test configuration and one signed-up user per name (see [`TestApp::users`]).
+    pub(crate) async fn with_users<const N: usize>(names: [&str; N]) -> (Self, [TestUser; N]) {
+        let app = Self::spawn().await;
+        let users = app.users(names).await;
+        (app, users)
     }
 
-    pub(crate) fn post_json(&self, path: &str, body: &Value) -> RequestBuilder {
-        self.request(Method::POST, path).json(body)
+    /// Signs up one user per name, in order, each with the e-mail `<name in lower case>@example.com`.
+    pub(crate) async fn users<const N: usize>(&self, names: [&str; N]) -> [TestUser; N] {
+        let mut users = Vec::with_capacity(N);
+        for name in names {
+            users.push(
+                self.register(name, &format!("{}@example.com", name.to_lowercase()))
+                    .await,
+            );
+        }
+        users.try_into().expect("one user per name")
     }
 
     /// Registers a user with `name` and `email` (password [`PASSWORD`]).
     pub(crate) async fn register(&self, name: &str, email: &str) -> TestUser {
-        let response = self
-            .post_json(
+        let answer = self
+            .anonymous()
+            .post(
                 "/api/auth/register",
-                &json!({"name": name, "email": email, "password": PASSWORD}),
+                json!({"name": name, "email": email, "password": PASSWORD}),
             )
-            .send()
+            .await;
+        TestUser::from_session(&answer.json(StatusCode::CREATED))
+    }
+
+    /// Signs in with `email` and `password`, whatever the answer.
+    pub(crate) async fn sign_in(&self, email: &str, password: &str) -> Answer {
+        self.anonymous()
+            .post("/api/auth/login", json!({"email": email, "password": password}))
             .await
-            .expect("register request");
-        assert_eq!(response.status(), StatusCode::CREATED, "register {email}");
-        let body: Value = response.json().await.expect("register body");
-        TestUser {
-            id: body["user"]["id"].as_str().expect("user id").to_owned(),
-            access_token: body["access_token"].as_str().expect("access token").to_owned(),
-            refresh_token: body["refresh_token"].as_str().expect("refresh token").to_owned(),
-        }
+    }
+
+    /// Signs in with `email` and [`PASSWORD`], which must succeed: a new session, with a role changed since.
+    pub(crate) async fn sign_in_again(&self, email: &str) -> TestUser {
+        TestUser::from_session(&self.sign_in(email, PASSWORD).await.json(StatusCode::OK))
+    }
+
+    /// Exchanges a refresh token sent in the body (not the cookie), whatever the answer.
+    pub(crate) async fn refresh(&self, refresh_token: &str) -> Answer {
+        self.anonymous()
+            .post("/api/auth/refresh", json!({"refresh_token": refresh_token}))
+            .await
     }
 
     /// Runs SQL against this gateway's private database.
@@ -241,6 +285,31 @@ pub(crate) async fn problem(response: impl ReadAnswer, status: StatusCode, code:
     answer.json(status)
 }
 
+/// A JWT with `header` and `claims`, signed with HMAC-SHA-256 and `secret` whatever `header` names: a token the
+/// test makes itself (expired, foreign, of another algorithm) to see what the gateway does with it.
+pub(crate) fn forge_token(header: &Value, claims: &Value, secret: &[u8]) -> String {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use hmac::Mac as _;
+    let head = URL_SAFE_NO_PAD.encode(header.to_string());
+    let body = URL_SAFE_NO_PAD.encode(claims.to_string());
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+    mac.update(format!("{head}.{body}").as_bytes());
+    format!(
+        "{head}.{body}.{}",
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    )
+}
+
+/// Each item's `field` (a string) of a page, in the page's order.
+pub(crate) fn pluck(page: &Value, field: &str) -> Vec<String> {
+    let items = page["items"].as_array().expect("a page has items");
+    items
+        .iter()
+        .map(|item| item[field].as_str().expect("a string field").to_owned())
+        .collect()
+}
+
 /// The `field` names of a validation problem.
 pub(crate) fn failing_fields(problem: &Value) -> Vec<String> {
     problem["errors"].as_array().map_or_else(Vec::new, |errors| {
@@ -251,51 +320,42 @@ pub(crate) fn failing_fields(problem: &Value) -> Vec<String> {
     })
 }
 
-/// The `Set-Cookie` header of a response for `name`.
-pub(crate) fn set_cookie(response: &Response, name: &str) -> Option<String> {
-    response
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|v| v.starts_with(&format!("{name}=")))
-        .map(str::to_owned)
-}
-
 impl TestApp {
-    /// Sends a JSON request with a bearer token.
-    pub(crate) fn send_json(&self, method: Method, path: &str, token: &str, body: &Value) -> RequestBuilder {
-        self.request(method, path).bearer_auth(token).json(body)
-    }
-
     /// Creates a group owned by `owner` with `members`, returning its id.
     pub(crate) async fn group(&self, owner: &TestUser, name: &str, members: &[&TestUser]) -> String {
         let ids: Vec<&str> = members.iter().map(|m| m.id.as_str()).collect();
         let body = json!({"type": "group", "name": name, "member_ids": ids});
-        let response = self
-            .send_json(Method::POST, "/api/conversations", &owner.access_token, &body)
-            .send()
-            .await
-            .unwrap();
-        json_of(response, StatusCode::CREATED).await["id"]
+        let answer = self.as_user(owner).post("/api/conversations", body).await;
+        answer.json(StatusCode::CREATED)["id"]
             .as_str()
             .unwrap()
             .to_owned()
     }
 
+    /// Opens the direct conversation of `owner` and `other` (it must be new), returning its id.
+    pub(crate) async fn direct(&self, owner: &TestUser, other: &TestUser) -> String {
+        let body = json!({"type": "direct", "member_ids": [other.id]});
+        let answer = self.as_user(owner).post("/api/conversations", body).await;
+        answer.json(StatusCode::CREATED)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// The OpenAPI document the gateway serves.
+    pub(crate) async fn openapi(&self) -> Value {
+        self.anonymous()
+            .get("/api/openapi.json")
+            .await
+            .json(StatusCode::OK)
+    }
+
     /// Posts a message and returns it.
     pub(crate) async fn message(&self, sender: &TestUser, conversation: &str, content: &str) -> Value {
         let path = format!("/api/conversations/{conversation}/messages");
-        let response = self
-            .send_json(
-                Method::POST,
-                &path,
-                &sender.access_token,
-                &json!({"content": content}),
-            )
-            .send()
+        self.as_user(sender)
+            .post(path, json!({"content": content}))
             .await
-            .unwrap();
-        json_of(response, StatusCode::CREATED).await
+            .json(StatusCode::CREATED)
     }
 }

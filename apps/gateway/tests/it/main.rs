@@ -32,6 +32,7 @@ mod realtime;
 mod sessions;
 mod shapes;
 mod slow_requests;
+mod socket;
 mod threads;
 mod users;
 mod wiring;

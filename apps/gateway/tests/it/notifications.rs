@@ -1,22 +1,17 @@
 //! docs/api.md, Notifications: created once from domain events, listed, counted, read; delivered
 //! live as `notification:new`.
 
-use crate::helpers::{JWT_SECRET, TestApp, json_of, problem};
-use futures_util::StreamExt as _;
+use crate::helpers::{JWT_SECRET, TestApp, problem};
+use crate::socket::Events as _;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-use tokio_tungstenite::tungstenite::Message;
 
 async fn notifications(app: &TestApp, token: &str, query: &str) -> Value {
-    json_of(
-        app.get(&format!("/api/notifications{query}"), token)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await
+    app.as_token(token)
+        .get(format!("/api/notifications{query}"))
+        .await
+        .json(StatusCode::OK)
 }
 
 /// Waits until the user has `count` notifications (they are created by the outbox relay, asynchronously).
@@ -37,10 +32,7 @@ async fn wait_for(app: &TestApp, token: &str, count: usize) -> Value {
 
 #[tokio::test]
 async fn a_message_notifies_members_without_a_live_connection_only() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
-    let cat = app.register("Cat", "cat@example.com").await;
+    let (app, [ann, bob, cat]) = TestApp::with_users(["Ann", "Bob", "Cat"]).await;
     let group = app.group(&ann, "G", &[&bob, &cat]).await;
 
     // Cat is connected; Bob is not.
@@ -82,10 +74,7 @@ async fn a_message_notifies_members_without_a_live_connection_only() {
 
 #[tokio::test]
 async fn messages_of_a_conversation_coalesce_into_one_unread_notification() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
-    let cat = app.register("Cat", "cat@example.com").await;
+    let (app, [ann, bob, cat]) = TestApp::with_users(["Ann", "Bob", "Cat"]).await;
     let group = app.group(&ann, "G", &[&bob, &cat]).await;
     let other = app.group(&cat, "H", &[&bob]).await;
 
@@ -128,11 +117,9 @@ async fn messages_of_a_conversation_coalesce_into_one_unread_notification() {
     // Once read, the next message starts a new notification.
     let id = coalesced["id"].as_str().unwrap();
     let read = app
-        .request(Method::POST, &format!("/api/notifications/{id}/read"))
-        .bearer_auth(&bob.access_token)
-        .send()
-        .await
-        .unwrap();
+        .as_user(&bob)
+        .send(Method::POST, format!("/api/notifications/{id}/read"), None)
+        .await;
     assert_eq!(read.status(), StatusCode::NO_CONTENT);
     app.message(&ann, &group, "fourth").await;
     let page = wait_for(&app, &bob.access_token, 3).await;
@@ -144,10 +131,7 @@ async fn messages_of_a_conversation_coalesce_into_one_unread_notification() {
 
 #[tokio::test]
 async fn an_offline_member_is_notified_once_per_interval_then_gets_a_digest() {
-    let app = TestApp::spawn_with(|vars| {
-        vars.insert("EPOP_NOTIFICATION_INTERVAL".into(), "1".into());
-    })
-    .await;
+    let app = TestApp::with_settings([("EPOP_NOTIFICATION_INTERVAL", "1")]).await;
     let ann = app.register("Ann", "ann@example.com").await;
     let mut members = Vec::new();
     for i in 0..20 {
@@ -201,9 +185,7 @@ async fn an_offline_member_is_notified_once_per_interval_then_gets_a_digest() {
 
 #[tokio::test]
 async fn notifications_are_listed_newest_first_and_marked_read() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     // Three conversations: one notification each (messages of one conversation coalesce, see below).
     for i in 0..3 {
         let group = app.group(&ann, &format!("G{i}"), &[&bob]).await;
@@ -229,11 +211,9 @@ async fn notifications_are_listed_newest_first_and_marked_read() {
 
     let newest = page["items"][0]["id"].as_str().unwrap();
     let read = app
-        .request(Method::POST, &format!("/api/notifications/{newest}/read"))
-        .bearer_auth(&bob.access_token)
-        .send()
-        .await
-        .unwrap();
+        .as_user(&bob)
+        .send(Method::POST, format!("/api/notifications/{newest}/read"), None)
+        .await;
     assert_eq!(read.status(), StatusCode::NO_CONTENT);
     let unread = notifications(&app, &bob.access_token, "?unread=true").await;
     assert_eq!(unread["items"].as_array().unwrap().len(), 2);
@@ -242,71 +222,42 @@ async fn notifications_are_listed_newest_first_and_marked_read() {
     // Someone else's notification is 404, and stays unread.
     let other = page["items"][1]["id"].as_str().unwrap();
     let foreign = app
-        .request(Method::POST, &format!("/api/notifications/{other}/read"))
-        .bearer_auth(&ann.access_token)
-        .send()
-        .await
-        .unwrap();
+        .as_user(&ann)
+        .send(Method::POST, format!("/api/notifications/{other}/read"), None)
+        .await;
     problem(foreign, StatusCode::NOT_FOUND, "not_found").await;
-    problem(
-        app.request(Method::POST, "/api/notifications/not-a-uuid/read")
-            .bearer_auth(&bob.access_token)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    app.as_user(&bob)
+        .send(Method::POST, "/api/notifications/not-a-uuid/read", None)
+        .await
+        .not_found();
     assert_eq!(
         notifications(&app, &bob.access_token, "").await["unread_count"],
         2
     );
 
     let all = app
-        .request(Method::POST, "/api/notifications/read-all")
-        .bearer_auth(&bob.access_token)
-        .send()
-        .await
-        .unwrap();
+        .as_user(&bob)
+        .send(Method::POST, "/api/notifications/read-all", None)
+        .await;
     assert_eq!(all.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         notifications(&app, &bob.access_token, "").await["unread_count"],
         0
     );
-    problem(
-        app.request(Method::GET, "/api/notifications")
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-    )
-    .await;
-    problem(
-        app.get("/api/notifications?cursor=zzz", &bob.access_token)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::BAD_REQUEST,
-        "bad_request",
-    )
-    .await;
-    problem(
-        app.get("/api/notifications?unread=maybe", &bob.access_token)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
+    app.anonymous().get("/api/notifications").await.unauthorized();
+    app.as_user(&bob)
+        .get("/api/notifications?cursor=zzz")
+        .await
+        .problem(StatusCode::BAD_REQUEST, "bad_request");
+    app.as_user(&bob)
+        .get("/api/notifications?unread=maybe")
+        .await
+        .invalid();
 }
 
 #[tokio::test]
 async fn notifications_reach_connected_sockets_as_notification_new() {
-    let app = TestApp::spawn().await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [bob]) = TestApp::with_users(["Bob"]).await;
     let mut socket = app.socket(&bob.access_token).await;
     let _ = JWT_SECRET;
     // A task assignment event, as the projects crate writes it.
@@ -322,25 +273,10 @@ async fn notifications_reach_connected_sockets_as_notification_new() {
         "INSERT INTO outbox (event_type, payload) VALUES ('task_assigned', '{event}')"
     ))
     .await;
-    let started = Instant::now();
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(5), socket.next())
-            .await
-            .expect("notification:new in time");
-        let Some(Ok(Message::Text(text))) = frame else {
-            panic!("socket closed")
-        };
-        if let Some(body) = text.strip_prefix("42") {
-            let args: Value = serde_json::from_str(body).unwrap();
-            if args[0] == "notification:new" {
-                assert_eq!(args[1]["type"], "task_assigned");
-                assert_eq!(args[1]["payload"]["title"], "Write the report");
-                assert_eq!(args[1]["is_read"], false);
-                break;
-            }
-        }
-        assert!(started.elapsed() < Duration::from_secs(5));
-    }
+    let notification = socket.event("notification:new").await;
+    assert_eq!(notification["type"], "task_assigned");
+    assert_eq!(notification["payload"]["title"], "Write the report");
+    assert_eq!(notification["is_read"], false);
     let page = notifications(&app, &bob.access_token, "").await;
     assert_eq!(page["items"][0]["type"], "task_assigned");
 }

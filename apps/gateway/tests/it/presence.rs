@@ -2,22 +2,19 @@
 //! Socket.IO connection making a user online. The socket-side rules (large groups, `presence:subscribe`) are
 //! checked with the official client in `realtime.rs`.
 
-use crate::helpers::{TestApp, failing_fields, json_of, problem};
+use crate::helpers::{TestApp, failing_fields, problem};
 use reqwest::StatusCode;
 use std::time::{Duration, Instant};
 
 async fn presence(app: &TestApp, token: &str, ids: &[&str]) -> Vec<serde_json::Value> {
     let path = format!("/api/presence?user_ids={}", ids.join(","));
-    let body = json_of(app.get(&path, token).send().await.unwrap(), StatusCode::OK).await;
+    let body = app.as_token(token).get(&path).await.json(StatusCode::OK);
     body["items"].as_array().unwrap().clone()
 }
 
 #[tokio::test]
 async fn presence_on_demand_shows_people_who_share_a_conversation() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
-    let zed = app.register("Zed", "zed@example.com").await;
+    let (app, [ann, bob, zed]) = TestApp::with_users(["Ann", "Bob", "Zed"]).await;
     app.group(&ann, "Team", &[&bob]).await;
 
     let mut ws = app.socket(&bob.access_token).await;
@@ -54,8 +51,7 @@ async fn presence_on_demand_shows_people_who_share_a_conversation() {
 
 #[tokio::test]
 async fn presence_on_demand_checks_its_input_and_credentials() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     let many: Vec<String> = (0..101).map(|_| uuid::Uuid::now_v7().to_string()).collect();
     for path in [
         "/api/presence".to_owned(),
@@ -64,7 +60,7 @@ async fn presence_on_demand_checks_its_input_and_credentials() {
         format!("/api/presence?user_ids={},x", ann.id),
         format!("/api/presence?user_ids={}", many.join(",")),
     ] {
-        let response = app.get(&path, &ann.access_token).send().await.unwrap();
+        let response = app.as_user(&ann).get(&path).await;
         let body = problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
         assert_eq!(failing_fields(&body), vec!["user_ids"], "{path}: {body}");
     }
@@ -78,19 +74,12 @@ async fn presence_on_demand_checks_its_input_and_credentials() {
     assert!(hundred.is_empty());
 
     let path = format!("/api/presence?user_ids={}", ann.id);
-    let response = app.request(reqwest::Method::GET, &path).send().await.unwrap();
+    let response = app.anonymous().get(&path).await;
     problem(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
-    let response = app.get(&path, "not-a-token").send().await.unwrap();
+    let response = app.as_token("not-a-token").get(&path).await;
     problem(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
 
-    let spec = json_of(
-        app.request(reqwest::Method::GET, "/api/openapi.json")
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let spec = app.openapi().await;
     let operation = &spec["paths"]["/api/presence"]["get"];
     assert!(operation["responses"]["422"].is_object(), "{operation}");
     assert_eq!(operation["parameters"][0]["name"], "user_ids", "{operation}");

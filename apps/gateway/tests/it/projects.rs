@@ -3,25 +3,10 @@
 //! cascades, list orders and paging, and the domain events.
 
 use crate::client::Answer;
-use crate::helpers::{PASSWORD, TestApp, TestUser, failing_fields, json_of, problem};
+use crate::helpers::{TestApp, TestUser, failing_fields, json_of, problem};
 use epop_core::DomainEvent;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-
-/// Signs in again (after a role change in the database) and returns fresh tokens.
-async fn login(app: &TestApp, email: &str) -> TestUser {
-    let response = app
-        .post_json("/api/auth/login", &json!({"email": email, "password": PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    let body = json_of(response, StatusCode::OK).await;
-    TestUser {
-        id: body["user"]["id"].as_str().unwrap().to_owned(),
-        access_token: body["access_token"].as_str().unwrap().to_owned(),
-        refresh_token: body["refresh_token"].as_str().unwrap().to_owned(),
-    }
-}
 
 /// A global admin (role changed in the database, then signed in again).
 async fn global_admin(app: &TestApp) -> TestUser {
@@ -31,33 +16,27 @@ async fn global_admin(app: &TestApp) -> TestUser {
         root.id
     ))
     .await;
-    let root = login(app, "root@example.com").await;
+    let root = app.sign_in_again("root@example.com").await;
     assert_eq!(
-        json_of(
-            app.get("/api/users/me", &root.access_token).send().await.unwrap(),
-            StatusCode::OK
-        )
-        .await["role"],
+        app.as_user(&root).get("/api/users/me").await.json(StatusCode::OK)["role"],
         "admin"
     );
     root
 }
 
 async fn create_project(app: &TestApp, owner: &TestUser, name: &str) -> Value {
-    let response = app
-        .as_user(owner)
-        .send(Method::POST, "/api/projects", Some(json!({"name": name})))
-        .await;
-    json_of(response, StatusCode::CREATED).await
+    app.as_user(owner)
+        .post("/api/projects", json!({"name": name}))
+        .await
+        .json(StatusCode::CREATED)
 }
 
 async fn add_member(app: &TestApp, project: &str, by: &TestUser, user: &TestUser, role: &str) {
     let response = app
         .as_user(by)
-        .send(
-            Method::POST,
-            &format!("/api/projects/{project}/members"),
-            Some(json!({"user_id": user.id, "role": role})),
+        .post(
+            format!("/api/projects/{project}/members"),
+            json!({"user_id": user.id, "role": role}),
         )
         .await;
     json_of(response, StatusCode::CREATED).await;
@@ -66,23 +45,16 @@ async fn add_member(app: &TestApp, project: &str, by: &TestUser, user: &TestUser
 async fn create_task(app: &TestApp, project: &str, by: &TestUser, body: Value) -> Value {
     let response = app
         .as_user(by)
-        .send(
-            Method::POST,
-            &format!("/api/projects/{project}/tasks"),
-            Some(body),
-        )
+        .post(format!("/api/projects/{project}/tasks"), body)
         .await;
     json_of(response, StatusCode::CREATED).await
 }
 
 async fn get_task(app: &TestApp, task: &str, by: &TestUser) -> Value {
-    json_of(
-        app.as_user(by)
-            .send(Method::GET, &format!("/api/tasks/{task}"), None)
-            .await,
-        StatusCode::OK,
-    )
-    .await
+    app.as_user(by)
+        .get(format!("/api/tasks/{task}"))
+        .await
+        .json(StatusCode::OK)
 }
 
 fn id(value: &Value) -> String {
@@ -103,11 +75,7 @@ async fn all_pages(app: &TestApp, path: &str, by: &TestUser) -> Vec<Vec<String>>
             Some(cursor) => format!("{path}{sep}cursor={cursor}"),
             None => path.to_owned(),
         };
-        let page = json_of(
-            app.as_user(by).send(Method::GET, &url, None).await,
-            StatusCode::OK,
-        )
-        .await;
+        let page = app.as_user(by).get(&url).await.json(StatusCode::OK);
         pages.push(ids(&page));
         match page["next_cursor"].as_str() {
             Some(next) => cursor = Some(next.to_owned()),
@@ -115,6 +83,16 @@ async fn all_pages(app: &TestApp, path: &str, by: &TestUser) -> Vec<Vec<String>>
         }
         assert!(pages.len() < 50, "paging does not end");
     }
+}
+
+/// Asserts that `GET path?query` is `422` naming exactly the query's one parameter.
+async fn assert_query_names_its_field(app: &TestApp, by: &TestUser, path: &str, query: &str) {
+    let problem = app.as_user(by).get(format!("{path}?{query}")).await.invalid();
+    assert_eq!(
+        problem.fields(),
+        vec![query.split('=').next().unwrap()],
+        "{query}"
+    );
 }
 
 /// A project with an owner, an admin, a member and a viewer, plus an outsider and a global admin.
@@ -129,12 +107,15 @@ struct Team {
 }
 
 impl Team {
+    /// A gateway with a team on it.
+    async fn start() -> (TestApp, Self) {
+        let app = TestApp::spawn().await;
+        let team = Self::new(&app).await;
+        (app, team)
+    }
+
     async fn new(app: &TestApp) -> Self {
-        let owner = app.register("Ann", "ann@example.com").await;
-        let admin = app.register("Bob", "bob@example.com").await;
-        let member = app.register("Cat", "cat@example.com").await;
-        let viewer = app.register("Dan", "dan@example.com").await;
-        let outsider = app.register("Eve", "eve@example.com").await;
+        let [owner, admin, member, viewer, outsider] = app.users(["Ann", "Bob", "Cat", "Dan", "Eve"]).await;
         let root = global_admin(app).await;
         let project = id(&create_project(app, &owner, "Apollo").await);
         add_member(app, &project, &owner, &admin, "admin").await;
@@ -171,14 +152,12 @@ fn expect(response: &Answer, who: &str, expected: StatusCode, what: &str) {
 
 #[tokio::test]
 async fn projects_are_created_read_updated_and_deleted() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     let response = app
         .as_user(&ann)
-        .send(
-            Method::POST,
+        .post(
             "/api/projects",
-            Some(json!({"name": "Apollo", "description": "to the moon", "status": "on_hold"})),
+            json!({"name": "Apollo", "description": "to the moon", "status": "on_hold"}),
         )
         .await;
     let location = response.headers()["location"].to_str().unwrap().to_owned();
@@ -200,21 +179,15 @@ async fn projects_are_created_read_updated_and_deleted() {
         (Some(""), Some("active"))
     );
 
-    let got = json_of(
-        app.as_user(&ann).send(Method::GET, &location, None).await,
-        StatusCode::OK,
-    )
-    .await;
+    let got = app.as_user(&ann).get(&location).await.json(StatusCode::OK);
     assert_eq!(got, project);
 
     // Partial update: only the fields given change.
-    let updated = json_of(
-        app.as_user(&ann)
-            .send(Method::PUT, &location, Some(json!({"status": "completed"})))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let updated = app
+        .as_user(&ann)
+        .put(&location, json!({"status": "completed"}))
+        .await
+        .json(StatusCode::OK);
     assert_eq!(
         (updated["name"].as_str(), updated["status"].as_str()),
         (Some("Apollo"), Some("completed"))
@@ -223,41 +196,28 @@ async fn projects_are_created_read_updated_and_deleted() {
 
     let invalid = app
         .as_user(&ann)
-        .send(Method::POST, "/api/projects", Some(json!({"status": "paused"})))
+        .post("/api/projects", json!({"status": "paused"}))
         .await;
     let body = problem(invalid, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     let mut fields = failing_fields(&body);
     fields.sort();
     assert_eq!(fields, vec!["name", "status"]);
-    let invalid = app
-        .as_user(&ann)
-        .send(Method::PUT, &location, Some(json!({"name": ""})))
-        .await;
+    let invalid = app.as_user(&ann).put(&location, json!({"name": ""})).await;
     let body = problem(invalid, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert_eq!(failing_fields(&body), vec!["name"]);
 
-    let deleted = app.as_user(&ann).send(Method::DELETE, &location, None).await;
+    let deleted = app.as_user(&ann).delete(&location).await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    problem(
-        app.as_user(&ann).send(Method::GET, &location, None).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    problem(
-        app.as_user(&ann)
-            .send(Method::GET, "/api/projects/not-a-uuid", None)
-            .await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    app.as_user(&ann).get(&location).await.not_found();
+    app.as_user(&ann)
+        .get("/api/projects/not-a-uuid")
+        .await
+        .not_found();
 }
 
 #[tokio::test]
 async fn every_project_route_follows_the_role_matrix() {
-    let app = TestApp::spawn().await;
-    let team = Team::new(&app).await;
+    let (app, team) = Team::start().await;
     let project = team.project.clone();
     let path = format!("/api/projects/{project}");
     const OK: StatusCode = StatusCode::OK;
@@ -269,16 +229,9 @@ async fn every_project_route_follows_the_role_matrix() {
     // Reading the project and its tasks: every member and the global admin; the outsider sees nothing.
     let read = [OK, OK, OK, OK, HIDDEN, OK];
     for ((who, user), expected) in team.everyone().into_iter().zip(read) {
+        expect(&app.as_user(user).get(&path).await, who, expected, "GET project");
         expect(
-            &app.as_user(user).send(Method::GET, &path, None).await,
-            who,
-            expected,
-            "GET project",
-        );
-        expect(
-            &app.as_user(user)
-                .send(Method::GET, &format!("{path}/tasks"), None)
-                .await,
+            &app.as_user(user).get(format!("{path}/tasks")).await,
             who,
             expected,
             "GET project tasks",
@@ -288,10 +241,7 @@ async fn every_project_route_follows_the_role_matrix() {
     // Updating the project: owner, admin and the global admin.
     let update = [OK, OK, NO, NO, HIDDEN, OK];
     for ((who, user), expected) in team.everyone().into_iter().zip(update) {
-        let response = app
-            .as_user(user)
-            .send(Method::PUT, &path, Some(json!({"description": who})))
-            .await;
+        let response = app.as_user(user).put(&path, json!({"description": who})).await;
         expect(&response, who, expected, "PUT project");
         if expected == NO {
             problem(response, NO, "forbidden").await;
@@ -307,10 +257,9 @@ async fn every_project_route_follows_the_role_matrix() {
         let denied = if who == "outsider" { HIDDEN } else { NO };
         let add = app
             .as_user(user)
-            .send(
-                Method::POST,
-                &format!("{path}/members"),
-                Some(json!({"user_id": newcomer.id, "role": "member"})),
+            .post(
+                format!("{path}/members"),
+                json!({"user_id": newcomer.id, "role": "member"}),
             )
             .await;
         expect(&add, who, if may { CREATED } else { denied }, "POST member");
@@ -322,10 +271,10 @@ async fn every_project_route_follows_the_role_matrix() {
         let member_path = format!("{path}/members/{}", newcomer.id);
         let role = app
             .as_user(user)
-            .send(Method::PUT, &member_path, Some(json!({"role": "viewer"})))
+            .put(&member_path, json!({"role": "viewer"}))
             .await;
         expect(&role, who, if may { OK } else { denied }, "PUT member role");
-        let remove = app.as_user(user).send(Method::DELETE, &member_path, None).await;
+        let remove = app.as_user(user).delete(&member_path).await;
         expect(&remove, who, if may { GONE } else { denied }, "DELETE member");
     }
 
@@ -340,11 +289,7 @@ async fn every_project_route_follows_the_role_matrix() {
         }
         let leave = app
             .as_user(user)
-            .send(
-                Method::DELETE,
-                &format!("/api/projects/{other}/members/{}", user.id),
-                None,
-            )
+            .delete(format!("/api/projects/{other}/members/{}", user.id))
             .await;
         // The global admin is no member, so there is no membership to end.
         let expected = if who == "outsider" || who == "global admin" {
@@ -366,22 +311,13 @@ async fn every_project_route_follows_the_role_matrix() {
         ] {
             add_member(&app, &doomed, &team.owner, member, role).await;
         }
-        let response = app
-            .as_user(user)
-            .send(Method::DELETE, &format!("/api/projects/{doomed}"), None)
-            .await;
+        let response = app.as_user(user).delete(format!("/api/projects/{doomed}")).await;
         expect(&response, who, expected, "DELETE project");
     }
 
     // The list: members see the project; the outsider does not; the global admin sees every project.
     for (who, user) in team.everyone() {
-        let page = json_of(
-            app.as_user(user)
-                .send(Method::GET, "/api/projects?limit=100", None)
-                .await,
-            OK,
-        )
-        .await;
+        let page = app.as_user(user).get("/api/projects?limit=100").await.json(OK);
         assert_eq!(
             ids(&page).contains(&project),
             who != "outsider",
@@ -389,20 +325,17 @@ async fn every_project_route_follows_the_role_matrix() {
         );
     }
     let all = app.count("SELECT count(*) AS n FROM projects").await;
-    let page = json_of(
-        app.as_user(&team.root)
-            .send(Method::GET, "/api/projects?limit=100", None)
-            .await,
-        OK,
-    )
-    .await;
+    let page = app
+        .as_user(&team.root)
+        .get("/api/projects?limit=100")
+        .await
+        .json(OK);
     assert_eq!(ids(&page).len() as i64, all);
 }
 
 #[tokio::test]
 async fn every_task_route_follows_the_role_matrix() {
-    let app = TestApp::spawn().await;
-    let team = Team::new(&app).await;
+    let (app, team) = Team::start().await;
     let project = team.project.clone();
     let task = id(&create_task(&app, &project, &team.owner, json!({"title": "shared"})).await);
     const HIDDEN: StatusCode = StatusCode::NOT_FOUND;
@@ -413,19 +346,16 @@ async fn every_task_route_follows_the_role_matrix() {
         let denied = if who == "outsider" { HIDDEN } else { NO };
         let read = if who == "outsider" { HIDDEN } else { StatusCode::OK };
         expect(
-            &app.as_user(user)
-                .send(Method::GET, &format!("/api/tasks/{task}"), None)
-                .await,
+            &app.as_user(user).get(format!("/api/tasks/{task}")).await,
             who,
             read,
             "GET task",
         );
         let created = app
             .as_user(user)
-            .send(
-                Method::POST,
-                &format!("/api/projects/{project}/tasks"),
-                Some(json!({"title": format!("by {who}")})),
+            .post(
+                format!("/api/projects/{project}/tasks"),
+                json!({"title": format!("by {who}")}),
             )
             .await;
         expect(
@@ -445,11 +375,7 @@ async fn every_task_route_follows_the_role_matrix() {
         let own = id(&create_task(&app, &project, &team.owner, json!({"title": "t"})).await);
         let updated = app
             .as_user(user)
-            .send(
-                Method::PUT,
-                &format!("/api/tasks/{own}"),
-                Some(json!({"status": "done"})),
-            )
+            .put(format!("/api/tasks/{own}"), json!({"status": "done"}))
             .await;
         expect(
             &updated,
@@ -457,10 +383,7 @@ async fn every_task_route_follows_the_role_matrix() {
             if may { StatusCode::OK } else { denied },
             "PUT task",
         );
-        let deleted = app
-            .as_user(user)
-            .send(Method::DELETE, &format!("/api/tasks/{own}"), None)
-            .await;
+        let deleted = app.as_user(user).delete(format!("/api/tasks/{own}")).await;
         expect(
             &deleted,
             who,
@@ -469,21 +392,17 @@ async fn every_task_route_follows_the_role_matrix() {
         );
     }
     // The outsider's GET /api/tasks never shows the project's tasks; the global admin's shows them all.
-    let outsider = json_of(
-        app.as_user(&team.outsider)
-            .send(Method::GET, "/api/tasks", None)
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let outsider = app
+        .as_user(&team.outsider)
+        .get("/api/tasks")
+        .await
+        .json(StatusCode::OK);
     assert!(ids(&outsider).is_empty());
-    let everything = json_of(
-        app.as_user(&team.root)
-            .send(Method::GET, "/api/tasks?limit=100", None)
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let everything = app
+        .as_user(&team.root)
+        .get("/api/tasks?limit=100")
+        .await
+        .json(StatusCode::OK);
     assert_eq!(
         ids(&everything).len() as i64,
         app.count("SELECT count(*) AS n FROM tasks").await
@@ -493,47 +412,34 @@ async fn every_task_route_follows_the_role_matrix() {
 
 #[tokio::test]
 async fn members_owners_and_the_last_owner() {
-    let app = TestApp::spawn().await;
-    let team = Team::new(&app).await;
+    let (app, team) = Team::start().await;
     let path = format!("/api/projects/{}", team.project);
     let members = format!("{path}/members");
 
     // Adding: an unknown user is 422 naming user_id; a member already, 409; a bad role, 422.
     let unknown = app
         .as_user(&team.owner)
-        .send(
-            Method::POST,
+        .post(
             &members,
-            Some(json!({"user_id": uuid::Uuid::now_v7(), "role": "member"})),
+            json!({"user_id": uuid::Uuid::now_v7(), "role": "member"}),
         )
         .await;
     let body = problem(unknown, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
     assert_eq!(failing_fields(&body), vec!["user_id"]);
     let again = app
         .as_user(&team.admin)
-        .send(
-            Method::POST,
-            &members,
-            Some(json!({"user_id": team.member.id, "role": "viewer"})),
-        )
+        .post(&members, json!({"user_id": team.member.id, "role": "viewer"}))
         .await;
     problem(again, StatusCode::CONFLICT, "conflict").await;
     let bad = app
         .as_user(&team.owner)
-        .send(
-            Method::POST,
-            &members,
-            Some(json!({"user_id": team.outsider.id, "role": "boss"})),
-        )
+        .post(&members, json!({"user_id": team.outsider.id, "role": "boss"}))
         .await;
     assert_eq!(
         failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
         vec!["role"]
     );
-    let missing = app
-        .as_user(&team.owner)
-        .send(Method::POST, &members, Some(json!({})))
-        .await;
+    let missing = app.as_user(&team.owner).post(&members, json!({})).await;
     let mut fields =
         failing_fields(&problem(missing, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await);
     fields.sort();
@@ -542,130 +448,69 @@ async fn members_owners_and_the_last_owner() {
     // Only an owner grants or takes `owner`.
     let grant = app
         .as_user(&team.admin)
-        .send(
-            Method::POST,
-            &members,
-            Some(json!({"user_id": team.outsider.id, "role": "owner"})),
-        )
+        .post(&members, json!({"user_id": team.outsider.id, "role": "owner"}))
         .await;
     problem(grant, StatusCode::FORBIDDEN, "forbidden").await;
     let promote = app
         .as_user(&team.admin)
-        .send(
-            Method::PUT,
-            &format!("{members}/{}", team.member.id),
-            Some(json!({"role": "owner"})),
-        )
+        .put(format!("{members}/{}", team.member.id), json!({"role": "owner"}))
         .await;
     problem(promote, StatusCode::FORBIDDEN, "forbidden").await;
     let owner_path = format!("{members}/{}", team.owner.id);
-    problem(
-        app.as_user(&team.admin)
-            .send(Method::PUT, &owner_path, Some(json!({"role": "member"})))
-            .await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    )
-    .await;
-    problem(
-        app.as_user(&team.admin)
-            .send(Method::DELETE, &owner_path, None)
-            .await,
-        StatusCode::FORBIDDEN,
-        "forbidden",
-    )
-    .await;
+    app.as_user(&team.admin)
+        .put(&owner_path, json!({"role": "member"}))
+        .await
+        .forbidden();
+    app.as_user(&team.admin).delete(&owner_path).await.forbidden();
     // A non-member target is 404.
-    problem(
-        app.as_user(&team.owner)
-            .send(
-                Method::PUT,
-                &format!("{members}/{}", team.outsider.id),
-                Some(json!({"role": "member"})),
-            )
-            .await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    app.as_user(&team.owner)
+        .put(
+            format!("{members}/{}", team.outsider.id),
+            json!({"role": "member"}),
+        )
+        .await
+        .not_found();
 
     // The last owner can neither be demoted, nor leave, nor be removed (even by the global admin).
-    problem(
-        app.as_user(&team.owner)
-            .send(Method::PUT, &owner_path, Some(json!({"role": "admin"})))
-            .await,
-        StatusCode::CONFLICT,
-        "conflict",
-    )
-    .await;
-    problem(
-        app.as_user(&team.owner)
-            .send(Method::DELETE, &owner_path, None)
-            .await,
-        StatusCode::CONFLICT,
-        "conflict",
-    )
-    .await;
-    problem(
-        app.as_user(&team.root)
-            .send(Method::DELETE, &owner_path, None)
-            .await,
-        StatusCode::CONFLICT,
-        "conflict",
-    )
-    .await;
+    app.as_user(&team.owner)
+        .put(&owner_path, json!({"role": "admin"}))
+        .await
+        .conflict();
+    app.as_user(&team.owner).delete(&owner_path).await.conflict();
+    app.as_user(&team.root).delete(&owner_path).await.conflict();
 
     // With a second owner, the first may leave; `owner_id` moves to the remaining owner.
     let admin_path = format!("{members}/{}", team.admin.id);
-    let project = json_of(
-        app.as_user(&team.owner)
-            .send(Method::PUT, &admin_path, Some(json!({"role": "owner"})))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let project = app
+        .as_user(&team.owner)
+        .put(&admin_path, json!({"role": "owner"}))
+        .await
+        .json(StatusCode::OK);
     assert!(
         project["members"]
             .as_array()
             .unwrap()
             .contains(&json!({"user_id": team.admin.id, "role": "owner"}))
     );
-    let left = app
-        .as_user(&team.owner)
-        .send(Method::DELETE, &owner_path, None)
-        .await;
+    let left = app.as_user(&team.owner).delete(&owner_path).await;
     assert_eq!(left.status(), StatusCode::NO_CONTENT);
-    let project = json_of(
-        app.as_user(&team.admin).send(Method::GET, &path, None).await,
-        StatusCode::OK,
-    )
-    .await;
+    let project = app.as_user(&team.admin).get(&path).await.json(StatusCode::OK);
     assert_eq!(project["owner_id"], team.admin.id.as_str());
     assert!(!project["members"].to_string().contains(&team.owner.id));
-    problem(
-        app.as_user(&team.owner).send(Method::GET, &path, None).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    problem(
-        app.as_user(&team.admin)
-            .send(Method::PUT, &admin_path, Some(json!({"role": "member"})))
-            .await,
-        StatusCode::CONFLICT,
-        "conflict",
-    )
-    .await;
+    app.as_user(&team.owner).get(&path).await.not_found();
+    app.as_user(&team.admin)
+        .put(&admin_path, json!({"role": "member"}))
+        .await
+        .conflict();
 }
 
 #[tokio::test]
 async fn tasks_have_etags_partial_updates_and_null_clearing() {
-    let app = TestApp::spawn().await;
-    let team = Team::new(&app).await;
+    let (app, team) = Team::start().await;
     let project = team.project.clone();
     let tasks = format!("/api/projects/{project}/tasks");
 
-    let response = app.as_user(&team.member).send(Method::POST, &tasks, Some(json!({"title": "Write", "description": "docs", "assigned_to": team.member.id, "due_date": "2026-12-24"})))
+    let response = app.as_user(&team.member).post(&tasks, json!({"title": "Write", "description": "docs", "assigned_to": team.member.id, "due_date": "2026-12-24"}))
     .await;
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     assert_eq!(response.headers()["etag"], "\"1\"");
@@ -681,11 +526,7 @@ async fn tasks_have_etags_partial_updates_and_null_clearing() {
     // Validation: an assignee who is not a member, a bad due date, a bad status, a missing title.
     let bad = app
         .as_user(&team.owner)
-        .send(
-            Method::POST,
-            &tasks,
-            Some(json!({"title": "x", "assigned_to": team.outsider.id})),
-        )
+        .post(&tasks, json!({"title": "x", "assigned_to": team.outsider.id}))
         .await;
     assert_eq!(
         failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
@@ -693,11 +534,7 @@ async fn tasks_have_etags_partial_updates_and_null_clearing() {
     );
     let bad = app
         .as_user(&team.owner)
-        .send(
-            Method::POST,
-            &tasks,
-            Some(json!({"title": "x", "due_date": "24.12.2026"})),
-        )
+        .post(&tasks, json!({"title": "x", "due_date": "24.12.2026"}))
         .await;
     assert_eq!(
         failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
@@ -705,26 +542,26 @@ async fn tasks_have_etags_partial_updates_and_null_clearing() {
     );
     let bad = app
         .as_user(&team.owner)
-        .send(Method::POST, &tasks, Some(json!({"status": "later"})))
+        .post(&tasks, json!({"status": "later"}))
         .await;
     let mut fields =
         failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await);
     fields.sort();
     assert_eq!(fields, vec!["status", "title"]);
 
-    let got = app.as_user(&team.viewer).send(Method::GET, &location, None).await;
+    let got = app.as_user(&team.viewer).get(&location).await;
     assert_eq!(got.headers()["etag"], "\"1\"");
     assert_eq!(json_of(got, StatusCode::OK).await, task);
 
     // An update with the current ETag works and bumps it; the stale one is then refused.
     let updated = app
-        .request(Method::PUT, &location)
-        .bearer_auth(&team.admin.access_token)
+        .as_token(&team.admin.access_token)
         .header("if-match", "\"1\"")
-        .json(&json!({"status": "in_progress", "due_date": "2027-01-02T03:04:05+02:00"}))
-        .send()
-        .await
-        .unwrap();
+        .put(
+            &location,
+            json!({"status": "in_progress", "due_date": "2027-01-02T03:04:05+02:00"}),
+        )
+        .await;
     assert_eq!(updated.headers()["etag"], "\"2\"");
     let updated = json_of(updated, StatusCode::OK).await;
     assert_eq!(updated["status"], "in_progress");
@@ -735,42 +572,30 @@ async fn tasks_have_etags_partial_updates_and_null_clearing() {
     );
     assert_eq!(updated["assigned_to"], team.member.id.as_str());
     let stale = app
-        .request(Method::PUT, &location)
-        .bearer_auth(&team.admin.access_token)
+        .as_token(&team.admin.access_token)
         .header("if-match", "\"1\"")
-        .json(&json!({"title": "lost update"}))
-        .send()
-        .await
-        .unwrap();
+        .put(&location, json!({"title": "lost update"}))
+        .await;
     problem(stale, StatusCode::PRECONDITION_FAILED, "precondition_failed").await;
     assert_eq!(get_task(&app, &task_id, &team.owner).await["title"], "Write");
     let any = app
-        .request(Method::PUT, &location)
-        .bearer_auth(&team.admin.access_token)
+        .as_token(&team.admin.access_token)
         .header("if-match", "*")
-        .json(&json!({}))
-        .send()
-        .await
-        .unwrap();
+        .put(&location, json!({}))
+        .await;
     assert_eq!(any.headers()["etag"], "\"3\"");
 
     // `null` clears the assignee and the due date; leaving them out keeps them.
-    let kept = json_of(
-        app.as_user(&team.member)
-            .send(Method::PUT, &location, Some(json!({"title": "Write more"})))
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let kept = app
+        .as_user(&team.member)
+        .put(&location, json!({"title": "Write more"}))
+        .await
+        .json(StatusCode::OK);
     assert_eq!(kept["assigned_to"], team.member.id.as_str());
     assert!(kept["due_date"].is_string());
     let cleared = app
         .as_user(&team.member)
-        .send(
-            Method::PUT,
-            &location,
-            Some(json!({"assigned_to": null, "due_date": null})),
-        )
+        .put(&location, json!({"assigned_to": null, "due_date": null}))
         .await;
     assert_eq!(cleared.headers()["etag"], "\"5\"");
     let cleared = json_of(cleared, StatusCode::OK).await;
@@ -783,11 +608,7 @@ async fn tasks_have_etags_partial_updates_and_null_clearing() {
     // Reassigning to a non-member is 422; a wrong type names the field.
     let bad = app
         .as_user(&team.owner)
-        .send(
-            Method::PUT,
-            &location,
-            Some(json!({"assigned_to": team.outsider.id})),
-        )
+        .put(&location, json!({"assigned_to": team.outsider.id}))
         .await;
     assert_eq!(
         failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
@@ -795,30 +616,21 @@ async fn tasks_have_etags_partial_updates_and_null_clearing() {
     );
     let bad = app
         .as_user(&team.owner)
-        .send(Method::PUT, &location, Some(json!({"due_date": 5})))
+        .put(&location, json!({"due_date": 5}))
         .await;
     assert_eq!(
         failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
         vec!["due_date"]
     );
 
-    let deleted = app
-        .as_user(&team.member)
-        .send(Method::DELETE, &location, None)
-        .await;
+    let deleted = app.as_user(&team.member).delete(&location).await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    problem(
-        app.as_user(&team.owner).send(Method::GET, &location, None).await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    app.as_user(&team.owner).get(&location).await.not_found();
 }
 
 #[tokio::test]
 async fn leaving_or_being_removed_unassigns_open_tasks() {
-    let app = TestApp::spawn().await;
-    let team = Team::new(&app).await;
+    let (app, team) = Team::start().await;
     let project = team.project.clone();
     let other = id(&create_project(&app, &team.owner, "Other").await);
     add_member(&app, &other, &team.owner, &team.member, "member").await;
@@ -831,11 +643,7 @@ async fn leaving_or_being_removed_unassigns_open_tasks() {
 
     let leave = app
         .as_user(&team.member)
-        .send(
-            Method::DELETE,
-            &format!("/api/projects/{project}/members/{}", team.member.id),
-            None,
-        )
+        .delete(format!("/api/projects/{project}/members/{}", team.member.id))
         .await;
     assert_eq!(leave.status(), StatusCode::NO_CONTENT);
     let open_task = get_task(&app, &open, &team.owner).await;
@@ -852,23 +660,15 @@ async fn leaving_or_being_removed_unassigns_open_tasks() {
         get_task(&app, &admins, &team.owner).await["assigned_to"],
         team.admin.id.as_str()
     );
-    problem(
-        app.as_user(&team.member)
-            .send(Method::GET, &format!("/api/tasks/{open}"), None)
-            .await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    app.as_user(&team.member)
+        .get(format!("/api/tasks/{open}"))
+        .await
+        .not_found();
 
     // Removed by an admin: the same.
     let removed = app
         .as_user(&team.owner)
-        .send(
-            Method::DELETE,
-            &format!("/api/projects/{other}/members/{}", team.member.id),
-            None,
-        )
+        .delete(format!("/api/projects/{other}/members/{}", team.member.id))
         .await;
     assert_eq!(removed.status(), StatusCode::NO_CONTENT);
     assert_eq!(
@@ -876,24 +676,15 @@ async fn leaving_or_being_removed_unassigns_open_tasks() {
         Value::Null
     );
     // Removing someone who is not a member is 404.
-    problem(
-        app.as_user(&team.owner)
-            .send(
-                Method::DELETE,
-                &format!("/api/projects/{other}/members/{}", team.member.id),
-                None,
-            )
-            .await,
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    app.as_user(&team.owner)
+        .delete(format!("/api/projects/{other}/members/{}", team.member.id))
+        .await
+        .not_found();
 }
 
 #[tokio::test]
 async fn deleting_a_project_deletes_its_tasks() {
-    let app = TestApp::spawn().await;
-    let team = Team::new(&app).await;
+    let (app, team) = Team::start().await;
     let keep = id(&create_project(&app, &team.owner, "Keep").await);
     let kept = id(&create_task(&app, &keep, &team.owner, json!({"title": "stays"})).await);
     let mut doomed = Vec::new();
@@ -908,7 +699,7 @@ async fn deleting_a_project_deletes_its_tasks() {
     }
     let response = app
         .as_user(&team.owner)
-        .send(Method::DELETE, &format!("/api/projects/{}", team.project), None)
+        .delete(format!("/api/projects/{}", team.project))
         .await;
     assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(
@@ -928,22 +719,17 @@ async fn deleting_a_project_deletes_its_tasks() {
         0
     );
     for task in doomed {
-        problem(
-            app.as_user(&team.owner)
-                .send(Method::GET, &format!("/api/tasks/{task}"), None)
-                .await,
-            StatusCode::NOT_FOUND,
-            "not_found",
-        )
-        .await;
+        app.as_user(&team.owner)
+            .get(format!("/api/tasks/{task}"))
+            .await
+            .not_found();
     }
     get_task(&app, &kept, &team.owner).await;
 }
 
 #[tokio::test]
 async fn a_projects_tasks_page_oldest_first_with_filters() {
-    let app = TestApp::spawn().await;
-    let team = Team::new(&app).await;
+    let (app, team) = Team::start().await;
     let tasks = format!("/api/projects/{}/tasks", team.project);
     let mut created = Vec::new();
     for i in 0..5 {
@@ -962,22 +748,18 @@ async fn a_projects_tasks_page_oldest_first_with_filters() {
     assert_eq!(pages.concat(), created);
 
     // A task added while paging comes at the end and nothing repeats.
-    let first = json_of(
-        app.as_user(&team.viewer)
-            .send(Method::GET, &format!("{tasks}?limit=2"), None)
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let first = app
+        .as_user(&team.viewer)
+        .get(format!("{tasks}?limit=2"))
+        .await
+        .json(StatusCode::OK);
     let late = id(&create_task(&app, &team.project, &team.owner, json!({"title": "late"})).await);
     let cursor = first["next_cursor"].as_str().unwrap();
-    let rest = json_of(
-        app.as_user(&team.viewer)
-            .send(Method::GET, &format!("{tasks}?limit=100&cursor={cursor}"), None)
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let rest = app
+        .as_user(&team.viewer)
+        .get(format!("{tasks}?limit=100&cursor={cursor}"))
+        .await
+        .json(StatusCode::OK);
     let mut seen = ids(&first);
     seen.extend(ids(&rest));
     let mut expected = created.clone();
@@ -994,14 +776,10 @@ async fn a_projects_tasks_page_oldest_first_with_filters() {
     let mine = all_pages(&app, &format!("{tasks}?assigned_to=me"), &team.admin).await;
     assert_eq!(mine.concat(), vec![created[1].clone(), created[3].clone()]);
 
-    problem(
-        app.as_user(&team.owner)
-            .send(Method::GET, &format!("{tasks}?cursor=%25%25"), None)
-            .await,
-        StatusCode::BAD_REQUEST,
-        "bad_request",
-    )
-    .await;
+    app.as_user(&team.owner)
+        .get(format!("{tasks}?cursor=%25%25"))
+        .await
+        .problem(StatusCode::BAD_REQUEST, "bad_request");
     for bad in [
         "limit=0",
         "limit=101",
@@ -1009,23 +787,13 @@ async fn a_projects_tasks_page_oldest_first_with_filters() {
         "status=later",
         "assigned_to=someone",
     ] {
-        let response = app
-            .as_user(&team.owner)
-            .send(Method::GET, &format!("{tasks}?{bad}"), None)
-            .await;
-        let body = problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
-        assert_eq!(
-            failing_fields(&body),
-            vec![bad.split('=').next().unwrap()],
-            "{bad}"
-        );
+        assert_query_names_its_field(&app, &team.owner, &tasks, bad).await;
     }
 }
 
 #[tokio::test]
 async fn tasks_across_projects_by_due_date_then_id() {
-    let app = TestApp::spawn().await;
-    let team = Team::new(&app).await;
+    let (app, team) = Team::start().await;
     let second = id(&create_project(&app, &team.admin, "Second").await);
     let hidden = id(&create_project(&app, &team.outsider, "Hidden").await);
     let task = |title: &str, due: Option<&str>, user: &TestUser| {
@@ -1115,11 +883,7 @@ async fn tasks_across_projects_by_due_date_then_id() {
     assert_eq!(before.concat(), vec![b.clone(), e.clone(), g.clone()]);
     let done = app
         .as_user(&team.admin)
-        .send(
-            Method::PUT,
-            &format!("/api/tasks/{d}"),
-            Some(json!({"status": "done"})),
-        )
+        .put(format!("/api/tasks/{d}"), json!({"status": "done"}))
         .await;
     assert_eq!(done.status(), StatusCode::OK);
     let open = all_pages(&app, "/api/tasks?assigned_to=me&status=done", &team.admin).await;
@@ -1128,64 +892,40 @@ async fn tasks_across_projects_by_due_date_then_id() {
     let root = all_pages(&app, "/api/tasks?limit=100", &team.root).await.concat();
     assert_eq!(root.len(), 8);
     // A task created between pages does not appear in later pages.
-    let first = json_of(
-        app.as_user(&team.admin)
-            .send(Method::GET, "/api/tasks?assigned_to=me&limit=2", None)
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let first = app
+        .as_user(&team.admin)
+        .get("/api/tasks?assigned_to=me&limit=2")
+        .await
+        .json(StatusCode::OK);
     create_task(&app, &second, &team.admin, task("late", None, &team.admin)).await;
     let cursor = first["next_cursor"].as_str().unwrap();
-    let rest = json_of(
-        app.as_user(&team.admin)
-            .send(
-                Method::GET,
-                &format!("/api/tasks?assigned_to=me&limit=100&cursor={cursor}"),
-                None,
-            )
-            .await,
-        StatusCode::OK,
-    )
-    .await;
+    let rest = app
+        .as_user(&team.admin)
+        .get(format!("/api/tasks?assigned_to=me&limit=100&cursor={cursor}"))
+        .await
+        .json(StatusCode::OK);
     assert_eq!(ids(&rest), vec![a, c, f]);
 
-    problem(
-        app.as_user(&team.admin)
-            .send(Method::GET, "/api/tasks?cursor=nope", None)
-            .await,
-        StatusCode::BAD_REQUEST,
-        "bad_request",
-    )
-    .await;
+    app.as_user(&team.admin)
+        .get("/api/tasks?cursor=nope")
+        .await
+        .problem(StatusCode::BAD_REQUEST, "bad_request");
     for bad in ["limit=0", "assigned_to=you", "due_before=soon", "status=open"] {
-        let response = app
-            .as_user(&team.admin)
-            .send(Method::GET, &format!("/api/tasks?{bad}"), None)
-            .await;
-        let body = problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
-        assert_eq!(
-            failing_fields(&body),
-            vec![bad.split('=').next().unwrap()],
-            "{bad}"
-        );
+        assert_query_names_its_field(&app, &team.admin, "/api/tasks", bad).await;
     }
 }
 
 #[tokio::test]
 async fn the_project_list_filters_by_status_and_pages() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let mut mine = Vec::new();
     for i in 0..5 {
         let status = if i % 2 == 0 { "active" } else { "archived" };
         let response = app
             .as_user(&ann)
-            .send(
-                Method::POST,
+            .post(
                 "/api/projects",
-                Some(json!({"name": format!("p{i}"), "status": status})),
+                json!({"name": format!("p{i}"), "status": status}),
             )
             .await;
         mine.push(id(&json_of(response, StatusCode::CREATED).await));
@@ -1196,24 +936,12 @@ async fn the_project_list_filters_by_status_and_pages() {
     assert_eq!(pages.concat(), mine);
     let archived = all_pages(&app, "/api/projects?status=archived", &ann).await;
     assert_eq!(archived.concat(), vec![mine[1].clone(), mine[3].clone()]);
-    problem(
-        app.as_user(&ann)
-            .send(Method::GET, "/api/projects?cursor=xyz", None)
-            .await,
-        StatusCode::BAD_REQUEST,
-        "bad_request",
-    )
-    .await;
+    app.as_user(&ann)
+        .get("/api/projects?cursor=xyz")
+        .await
+        .problem(StatusCode::BAD_REQUEST, "bad_request");
     for bad in ["limit=0", "status=old"] {
-        let body = problem(
-            app.as_user(&ann)
-                .send(Method::GET, &format!("/api/projects?{bad}"), None)
-                .await,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-        )
-        .await;
-        assert_eq!(failing_fields(&body), vec![bad.split('=').next().unwrap()]);
+        assert_query_names_its_field(&app, &ann, "/api/projects", bad).await;
     }
 }
 
@@ -1221,8 +949,7 @@ async fn the_project_list_filters_by_status_and_pages() {
 async fn assignments_and_new_members_reach_the_event_bus() {
     let app = TestApp::spawn().await;
     let mut events = app.state.events.subscribe();
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let [ann, bob] = app.users(["Ann", "Bob"]).await;
     let project = create_project(&app, &ann, "Apollo").await;
     let project_id = id(&project);
     add_member(&app, &project_id, &ann, &bob, "member").await;
@@ -1244,20 +971,15 @@ async fn assignments_and_new_members_reach_the_event_bus() {
     let reassigned = id(&create_task(&app, &project_id, &bob, json!({"title": "later"})).await);
     let response = app
         .as_user(&bob)
-        .send(
-            Method::PUT,
-            &format!("/api/tasks/{reassigned}"),
-            Some(json!({"assigned_to": ann.id})),
-        )
+        .put(format!("/api/tasks/{reassigned}"), json!({"assigned_to": ann.id}))
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     // The same assignee again is no new event.
     let response = app
         .as_user(&bob)
-        .send(
-            Method::PUT,
-            &format!("/api/tasks/{reassigned}"),
-            Some(json!({"assigned_to": ann.id, "title": "later!"})),
+        .put(
+            format!("/api/tasks/{reassigned}"),
+            json!({"assigned_to": ann.id, "title": "later!"}),
         )
         .await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -1341,17 +1063,10 @@ async fn project_routes_need_a_token_and_are_in_the_openapi_document() {
         (Method::GET, "/api/tasks"),
         (Method::GET, "/api/tasks/0190b3a0-0000-7000-8000-000000000000"),
     ] {
-        let response = app.request(method, path).send().await.unwrap();
+        let response = app.anonymous().send(method, path, None).await;
         problem(response, StatusCode::UNAUTHORIZED, "unauthorized").await;
     }
-    let spec = json_of(
-        app.request(Method::GET, "/api/openapi.json")
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let spec = app.openapi().await;
     let paths = &spec["paths"];
     for (path, methods) in [
         ("/api/projects", &["get", "post"][..]),

@@ -2,12 +2,12 @@
 //! HTTP endpoint in the role of a browser's push service, which decrypts what arrives with the
 //! subscription's private key (RFC 8291) and checks the VAPID authorization (RFC 8292).
 
-use crate::helpers::{TestApp, failing_fields, json_of, problem};
+use crate::helpers::{TestApp, failing_fields, problem};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use p256::elliptic_curve::sec1::ToEncodedPoint as _;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -108,17 +108,12 @@ async fn wait_for(received: &Arc<Mutex<Vec<Delivery>>>, count: usize) -> Vec<Del
 
 #[tokio::test]
 async fn subscriptions_are_stored_once_per_endpoint_and_only_their_owner_removes_them() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
-    let key = json_of(
-        app.get("/api/push/vapid-public-key", &ann.access_token)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
+    let key = app
+        .as_user(&ann)
+        .get("/api/push/vapid-public-key")
+        .await
+        .json(StatusCode::OK);
     assert_eq!(
         URL_SAFE_NO_PAD
             .decode(key["key"].as_str().unwrap())
@@ -129,101 +124,57 @@ async fn subscriptions_are_stored_once_per_endpoint_and_only_their_owner_removes
 
     let browser = Browser::new();
     let body = browser.subscription("https://push.example.test/abc");
-    let created = json_of(
-        app.send_json(Method::POST, "/api/push-subscriptions", &ann.access_token, &body)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::CREATED,
-    )
-    .await;
+    let created = app
+        .as_user(&ann)
+        .post("/api/push-subscriptions", &body)
+        .await
+        .json(StatusCode::CREATED);
     assert_eq!(created["endpoint"], "https://push.example.test/abc");
     assert!(created["id"].is_string() && created["created_at"].is_string());
     assert_eq!(created.as_object().unwrap().len(), 3);
-    let again = json_of(
-        app.send_json(Method::POST, "/api/push-subscriptions", &ann.access_token, &body)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let again = app
+        .as_user(&ann)
+        .post("/api/push-subscriptions", &body)
+        .await
+        .json(StatusCode::OK);
     assert_eq!(again["id"], created["id"]);
 
-    let invalid = problem(
-        app.send_json(
-            Method::POST,
+    let invalid = app
+        .as_user(&ann)
+        .post(
             "/api/push-subscriptions",
-            &ann.access_token,
-            &json!({"endpoint": "ftp://x", "keys": {"p256dh": "abc", "auth": "x"}}),
+            json!({"endpoint": "ftp://x", "keys": {"p256dh": "abc", "auth": "x"}}),
         )
-        .send()
         .await
-        .unwrap(),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert_eq!(
-        failing_fields(&invalid),
-        vec!["endpoint", "keys.p256dh", "keys.auth"]
-    );
-    let missing = problem(
-        app.send_json(
-            Method::POST,
+        .invalid();
+    assert_eq!(invalid.fields(), vec!["endpoint", "keys.p256dh", "keys.auth"]);
+    let missing = app
+        .as_user(&ann)
+        .post(
             "/api/push-subscriptions",
-            &ann.access_token,
-            &json!({"endpoint": "https://x.test/1", "keys": {}}),
+            json!({"endpoint": "https://x.test/1", "keys": {}}),
         )
-        .send()
         .await
-        .unwrap(),
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    let mut fields = failing_fields(&missing);
+        .invalid();
+    let mut fields = missing.fields();
     fields.sort();
     assert_eq!(fields, vec!["keys.auth", "keys.p256dh"]);
 
     let path = format!("/api/push-subscriptions/{}", created["id"].as_str().unwrap());
-    problem(
-        app.request(Method::DELETE, &path)
-            .bearer_auth(&bob.access_token)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    app.as_user(&bob).delete(&path).await.not_found();
     assert_eq!(
-        app.request(Method::DELETE, &path)
-            .bearer_auth(&ann.access_token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.as_user(&ann).delete(&path).await.status(),
         StatusCode::NO_CONTENT
     );
-    problem(
-        app.request(Method::DELETE, &path)
-            .bearer_auth(&ann.access_token)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+    app.as_user(&ann).delete(&path).await.not_found();
 }
 
 /// A gateway that lets push endpoints on 127.0.0.1 through (the test push service runs there).
 async fn app_with_local_push_service() -> TestApp {
-    TestApp::spawn_with(|vars| {
-        vars.insert("EPOP_PUSH_ALLOW_LOOPBACK_FOR_TESTS".into(), "true".into());
-        vars.insert("EPOP_NOTIFICATION_INTERVAL".into(), "0".into());
-    })
+    TestApp::with_settings([
+        ("EPOP_PUSH_ALLOW_LOOPBACK_FOR_TESTS", "true"),
+        ("EPOP_NOTIFICATION_INTERVAL", "0"),
+    ])
     .await
 }
 
@@ -231,27 +182,19 @@ async fn app_with_local_push_service() -> TestApp {
 async fn notifications_are_pushed_encrypted_with_vapid_and_gone_subscriptions_get_no_more() {
     let app = app_with_local_push_service().await;
     let (service, received) = push_service();
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let [ann, bob] = app.users(["Ann", "Bob"]).await;
     let browser = Browser::new();
     let stale = Browser::new();
     for (device, path) in [(&browser, "/push/bob"), (&stale, "/gone/bob-old")] {
         let body = device.subscription(&format!("{service}{path}"));
-        let response = app
-            .send_json(Method::POST, "/api/push-subscriptions", &bob.access_token, &body)
-            .send()
-            .await
-            .unwrap();
+        let response = app.as_user(&bob).post("/api/push-subscriptions", &body).await;
         assert_eq!(response.status(), StatusCode::CREATED);
     }
-    let vapid = json_of(
-        app.get("/api/push/vapid-public-key", &bob.access_token)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let vapid = app
+        .as_user(&bob)
+        .get("/api/push/vapid-public-key")
+        .await
+        .json(StatusCode::OK);
     let group = app.group(&ann, "G", &[&bob]).await;
     app.message(&ann, &group, "push me").await;
 
@@ -348,8 +291,7 @@ async fn loopback_host_name() -> Option<String> {
 
 #[tokio::test]
 async fn push_endpoints_must_be_public_https_names() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     let (port, contacted) = loopback_listener().await;
     let browser = Browser::new();
     let mut refused = vec![
@@ -375,15 +317,9 @@ async fn push_endpoints_must_be_public_https_names() {
     }
     for endpoint in &refused {
         let body = problem(
-            app.send_json(
-                Method::POST,
-                "/api/push-subscriptions",
-                &ann.access_token,
-                &browser.subscription(endpoint),
-            )
-            .send()
-            .await
-            .unwrap(),
+            app.as_user(&ann)
+                .post("/api/push-subscriptions", &browser.subscription(endpoint))
+                .await,
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         )
@@ -393,28 +329,21 @@ async fn push_endpoints_must_be_public_https_names() {
     assert_eq!(app.count("SELECT count(*) AS n FROM push_subscriptions").await, 0);
     // A name that does not resolve now is accepted (and checked at every delivery).
     let accepted = app
-        .send_json(
-            Method::POST,
+        .as_user(&ann)
+        .post(
             "/api/push-subscriptions",
-            &ann.access_token,
             &browser.subscription("https://push.example.test/x"),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(accepted.status(), StatusCode::CREATED);
     assert_eq!(contacted.load(std::sync::atomic::Ordering::SeqCst), 0);
 }
 
 #[tokio::test]
 async fn a_push_service_on_loopback_is_never_contacted() {
-    let app = TestApp::spawn_with(|vars| {
-        vars.insert("EPOP_NOTIFICATION_INTERVAL".into(), "0".into());
-    })
-    .await;
+    let app = TestApp::with_settings([("EPOP_NOTIFICATION_INTERVAL", "0")]).await;
     let (port, contacted) = loopback_listener().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let [ann, bob] = app.users(["Ann", "Bob"]).await;
     // Stored behind the API's back (as rows from before these rules, or names that resolved elsewhere when
     // subscribed): each is checked again before anything is sent.
     let mut endpoints = vec![
@@ -460,71 +389,48 @@ async fn a_push_service_on_loopback_is_never_contacted() {
 async fn delivery_results_never_show_in_later_answers() {
     let app = app_with_local_push_service().await;
     let (service, received) = push_service();
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let [ann, bob] = app.users(["Ann", "Bob"]).await;
     let gone = Browser::new().subscription(&format!("{service}/gone/probe"));
-    let created = json_of(
-        app.send_json(Method::POST, "/api/push-subscriptions", &bob.access_token, &gone)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::CREATED,
-    )
-    .await;
+    let created = app
+        .as_user(&bob)
+        .post("/api/push-subscriptions", &gone)
+        .await
+        .json(StatusCode::CREATED);
     let group = app.group(&ann, "G", &[&bob]).await;
     app.message(&ann, &group, "probe").await;
     wait_for(&received, 1).await;
     wait_for_pushes(&app).await;
     // The push service answered 410: the same endpoint again is still "already subscribed", and removing it
     // still works, exactly as if it had answered 201.
-    let again = json_of(
-        app.send_json(Method::POST, "/api/push-subscriptions", &bob.access_token, &gone)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let again = app
+        .as_user(&bob)
+        .post("/api/push-subscriptions", &gone)
+        .await
+        .json(StatusCode::OK);
     assert_eq!(again["id"], created["id"]);
     let path = format!("/api/push-subscriptions/{}", created["id"].as_str().unwrap());
     assert_eq!(
-        app.request(Method::DELETE, &path)
-            .bearer_auth(&bob.access_token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        app.as_user(&bob).delete(&path).await.status(),
         StatusCode::NO_CONTENT
     );
 }
 
 #[tokio::test]
 async fn a_user_keeps_a_bounded_number_of_subscriptions_the_newest() {
-    let app = TestApp::spawn_with(|vars| {
-        vars.insert("EPOP_PUSH_SUBSCRIPTIONS_MAX".into(), "2".into());
-    })
-    .await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let app = TestApp::with_settings([("EPOP_PUSH_SUBSCRIPTIONS_MAX", "2")]).await;
+    let [ann, bob] = app.users(["Ann", "Bob"]).await;
     let mut ids = Vec::new();
     for i in 0..3 {
         let body = Browser::new().subscription(&format!("https://push.example.test/ann-{i}"));
-        let created = json_of(
-            app.send_json(Method::POST, "/api/push-subscriptions", &ann.access_token, &body)
-                .send()
-                .await
-                .unwrap(),
-            StatusCode::CREATED,
-        )
-        .await;
+        let created = app
+            .as_user(&ann)
+            .post("/api/push-subscriptions", &body)
+            .await
+            .json(StatusCode::CREATED);
         ids.push(created["id"].as_str().unwrap().to_owned());
     }
     let bobs = Browser::new().subscription("https://push.example.test/bob");
-    let response = app
-        .send_json(Method::POST, "/api/push-subscriptions", &bob.access_token, &bobs)
-        .send()
-        .await
-        .unwrap();
+    let response = app.as_user(&bob).post("/api/push-subscriptions", &bobs).await;
     assert_eq!(response.status(), StatusCode::CREATED);
     assert_eq!(
         app.count(&format!(
@@ -535,14 +441,10 @@ async fn a_user_keeps_a_bounded_number_of_subscriptions_the_newest() {
         2
     );
     // The oldest was replaced; the newest two remain, and others' are untouched.
-    let delete = |id: &str| {
-        app.request(Method::DELETE, &format!("/api/push-subscriptions/{id}"))
-            .bearer_auth(&ann.access_token)
-            .send()
-    };
-    assert_eq!(delete(&ids[0]).await.unwrap().status(), StatusCode::NOT_FOUND);
-    assert_eq!(delete(&ids[1]).await.unwrap().status(), StatusCode::NO_CONTENT);
-    assert_eq!(delete(&ids[2]).await.unwrap().status(), StatusCode::NO_CONTENT);
+    let delete = |id: &str| app.as_user(&ann).delete(format!("/api/push-subscriptions/{id}"));
+    assert_eq!(delete(&ids[0]).await.status(), StatusCode::NOT_FOUND);
+    assert_eq!(delete(&ids[1]).await.status(), StatusCode::NO_CONTENT);
+    assert_eq!(delete(&ids[2]).await.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         app.count(&format!(
             "SELECT count(*) AS n FROM push_subscriptions WHERE user_id = '{}'",

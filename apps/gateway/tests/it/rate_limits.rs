@@ -1,5 +1,6 @@
 //! docs/api.md, Rate limits: rate limits, shared between nodes through Redis.
 
+use crate::client::Answer;
 use crate::helpers::{PASSWORD, TestApp, problem};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -16,15 +17,14 @@ fn limited(
     }
 }
 
-async fn login_from(app: &TestApp, ip: &str, email: &str) -> reqwest::Response {
-    app.post_json(
-        "/api/auth/login",
-        &json!({"email": email, "password": "wrong password"}),
-    )
-    .header("x-forwarded-for", ip)
-    .send()
-    .await
-    .unwrap()
+async fn login_from(app: &TestApp, ip: &str, email: &str) -> Answer {
+    app.anonymous()
+        .header("x-forwarded-for", ip)
+        .post(
+            "/api/auth/login",
+            json!({"email": email, "password": "wrong password"}),
+        )
+        .await
 }
 
 #[tokio::test]
@@ -66,23 +66,15 @@ async fn login_is_limited_per_email_across_addresses() {
 async fn register_and_refresh_have_the_auth_limit() {
     let app = TestApp::spawn_with(limited("2", "100000")).await;
     let register = |email: &'static str| {
-        app.post_json(
+        app.anonymous().header("x-forwarded-for", "192.0.2.1").post(
             "/api/auth/register",
-            &json!({"name": "A", "email": email, "password": PASSWORD}),
+            json!({"name": "A", "email": email, "password": PASSWORD}),
         )
-        .header("x-forwarded-for", "192.0.2.1")
-        .send()
     };
-    assert_eq!(
-        register("a@example.com").await.unwrap().status(),
-        StatusCode::CREATED
-    );
-    assert_eq!(
-        register("b@example.com").await.unwrap().status(),
-        StatusCode::CREATED
-    );
+    assert_eq!(register("a@example.com").await.status(), StatusCode::CREATED);
+    assert_eq!(register("b@example.com").await.status(), StatusCode::CREATED);
     problem(
-        register("c@example.com").await.unwrap(),
+        register("c@example.com").await,
         StatusCode::TOO_MANY_REQUESTS,
         "rate_limited",
     )
@@ -94,52 +86,33 @@ async fn register_and_refresh_have_the_auth_limit() {
     );
 
     let refresh = || {
-        app.post_json("/api/auth/refresh", &json!({"refresh_token": "x"}))
+        app.anonymous()
             .header("x-forwarded-for", "192.0.2.2")
-            .send()
+            .post("/api/auth/refresh", json!({"refresh_token": "x"}))
     };
-    assert_eq!(refresh().await.unwrap().status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(refresh().await.unwrap().status(), StatusCode::UNAUTHORIZED);
-    problem(
-        refresh().await.unwrap(),
-        StatusCode::TOO_MANY_REQUESTS,
-        "rate_limited",
-    )
-    .await;
+    assert_eq!(refresh().await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(refresh().await.status(), StatusCode::UNAUTHORIZED);
+    problem(refresh().await, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
 }
 
 #[tokio::test]
 async fn api_requests_are_limited_per_user_across_nodes() {
     let node_a = TestApp::spawn_with(limited("100", "4")).await;
     let node_b = node_a.spawn_peer().await;
-    let ann = node_a.register("Ann", "ann@example.com").await;
-    let bob = node_a.register("Bob", "bob@example.com").await;
+    let [ann, bob] = node_a.users(["Ann", "Bob"]).await;
     for node in [&node_a, &node_b, &node_a, &node_b] {
         assert_eq!(
-            node.get("/api/users/me", &ann.access_token)
-                .send()
-                .await
-                .unwrap()
-                .status(),
+            node.as_user(&ann).get("/api/users/me").await.status(),
             StatusCode::OK
         );
     }
     // The fifth request, on either node, is over the shared limit.
-    let response = node_b
-        .get("/api/users/me", &ann.access_token)
-        .send()
-        .await
-        .unwrap();
+    let response = node_b.as_user(&ann).get("/api/users/me").await;
     assert!(response.headers().contains_key("retry-after"));
     problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     // Another user has their own budget.
     assert_eq!(
-        node_b
-            .get("/api/users/me", &bob.access_token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
+        node_b.as_user(&bob).get("/api/users/me").await.status(),
         StatusCode::OK
     );
 }
@@ -160,35 +133,30 @@ async fn profile_changes_that_check_the_password_have_the_auth_limit() {
     let app = TestApp::spawn_with(limited("2", "100000")).await;
     let ann = app.register("Ann", "ann@example.com").await;
     let change = |body: serde_json::Value| {
-        app.send_json(reqwest::Method::PUT, "/api/users/me", &ann.access_token, &body)
+        app.as_user(&ann)
             .header("x-forwarded-for", "203.0.113.50")
-            .send()
+            .put("/api/users/me", body)
     };
     let guess = json!({"email": "new@example.com", "current_password": "a wrong guess"});
     for _ in 0..2 {
-        assert_eq!(
-            change(guess.clone()).await.unwrap().status(),
-            StatusCode::FORBIDDEN
-        );
+        assert_eq!(change(guess.clone()).await.status(), StatusCode::FORBIDDEN);
     }
-    let limited = change(guess.clone()).await.unwrap();
+    let limited = change(guess.clone()).await;
     assert!(limited.headers().contains_key("retry-after"));
     problem(limited, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     // From another address too: the user's own limit holds.
     let elsewhere = app
-        .send_json(reqwest::Method::PUT, "/api/users/me", &ann.access_token, &guess)
+        .as_user(&ann)
         .header("x-forwarded-for", "198.51.100.9")
-        .send()
-        .await
-        .unwrap();
+        .put("/api/users/me", &guess)
+        .await;
     assert_eq!(elsewhere.status(), StatusCode::TOO_MANY_REQUESTS);
     // Changes that check no password are not limited by it, and nothing changed.
     for i in 0..3 {
-        let renamed = change(json!({"name": format!("Ann {i}")})).await.unwrap();
+        let renamed = change(json!({"name": format!("Ann {i}")})).await;
         assert_eq!(renamed.status(), StatusCode::OK);
     }
-    let me = app.get("/api/users/me", &ann.access_token).send().await.unwrap();
-    let me: serde_json::Value = me.json().await.unwrap();
+    let me = app.as_user(&ann).get("/api/users/me").await.json(StatusCode::OK);
     assert_eq!(me["email"], "ann@example.com");
     let _ = PASSWORD;
 }

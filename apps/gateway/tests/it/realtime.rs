@@ -67,10 +67,10 @@ async fn the_official_python_client_works() {
 
 #[tokio::test]
 async fn presence_in_large_groups_reaches_direct_partners_small_groups_and_subscribers() {
-    let app = TestApp::spawn_with(|vars| {
-        vars.insert("EPOP_PRESENCE_GROUP_LIMIT".into(), "3".into());
-        vars.insert("EPOP_PRESENCE_SUBSCRIPTIONS_MAX".into(), "2".into());
-    })
+    let app = TestApp::with_settings([
+        ("EPOP_PRESENCE_GROUP_LIMIT", "3"),
+        ("EPOP_PRESENCE_SUBSCRIPTIONS_MAX", "2"),
+    ])
     .await;
     let dir = clients_dir("js");
     assert!(
@@ -104,31 +104,22 @@ async fn two_nodes_share_events_presence_typing_and_logouts_through_redis() {
 mod raw {
     //! Raw Engine.IO/Socket.IO frames against the EPOP application (no client library).
 
-    use crate::helpers::{JWT_SECRET, TestApp};
-    use base64::Engine as _;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use crate::helpers::{JWT_SECRET, TestApp, forge_token};
     use futures_util::StreamExt as _;
-    use hmac::Mac as _;
     use std::time::{Duration, Instant};
     use tokio_tungstenite::tungstenite::Message;
 
+    /// An access token of `user` signed with the gateway's secret, expiring in `expires_in` seconds.
     fn token_for(user: &str, expires_in: i64) -> String {
         let now = chrono::Utc::now().timestamp();
-        let head = URL_SAFE_NO_PAD.encode(r#"{"alg":"HS256","typ":"JWT"}"#);
         let claims = serde_json::json!({"sub": user, "role": "member", "iat": now, "exp": now + expires_in, "jti": uuid::Uuid::now_v7()});
-        let body = URL_SAFE_NO_PAD.encode(claims.to_string());
-        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(JWT_SECRET.as_bytes()).unwrap();
-        mac.update(format!("{head}.{body}").as_bytes());
-        format!(
-            "{head}.{body}.{}",
-            URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
-        )
+        let header = serde_json::json!({"alg": "HS256", "typ": "JWT"});
+        forge_token(&header, &claims, JWT_SECRET.as_bytes())
     }
 
     #[tokio::test]
     async fn a_socket_is_disconnected_when_its_token_expires() {
-        let app = TestApp::spawn().await;
-        let user = app.register("Ann", "ann@example.com").await;
+        let (app, [user]) = TestApp::with_users(["Ann"]).await;
         let mut ws = app.socket(&token_for(&user.id, 2)).await;
         let started = Instant::now();
         loop {
@@ -149,8 +140,7 @@ mod raw {
 
     #[tokio::test]
     async fn an_expired_token_is_refused() {
-        let app = TestApp::spawn().await;
-        let user = app.register("Ann", "ann@example.com").await;
+        let (app, [user]) = TestApp::with_users(["Ann"]).await;
         let (_ws, refused) = app
             .socket_with(&serde_json::json!({"token": token_for(&user.id, -1)}))
             .await;
@@ -161,10 +151,7 @@ mod raw {
 #[tokio::test]
 async fn a_killed_node_leaves_the_other_working_and_its_users_go_offline() {
     use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _};
-    let node_b = TestApp::spawn_with(|vars| {
-        vars.insert("EPOP_PRESENCE_TTL".into(), "2".into());
-    })
-    .await;
+    let node_b = TestApp::with_settings([("EPOP_PRESENCE_TTL", "2")]).await;
     // Node A is a real gateway process sharing node B's database and Redis prefix, so it can be killed.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -251,7 +238,7 @@ async fn a_killed_node_leaves_the_other_working_and_its_users_go_offline() {
 
 mod recovery {
     use crate::helpers::{TestApp, Ws};
-    use futures_util::StreamExt as _;
+    use crate::socket::Events as _;
     use std::time::Duration;
 
     /// A Socket.IO session that sent CONNECT with `auth`, and the payload of the CONNECT reply.
@@ -263,8 +250,7 @@ mod recovery {
 
     #[tokio::test]
     async fn a_client_that_missed_more_than_a_replay_holds_is_not_recovered() {
-        let app = TestApp::spawn().await;
-        let ann = app.register("Ann", "ann@example.com").await;
+        let (app, [ann]) = TestApp::with_users(["Ann"]).await;
         let group = app.group(&ann, "G", &[]).await;
         let auth = serde_json::json!({"token": ann.access_token, "recover": true});
         let (ws, first) = connect_with(&app, auth.clone()).await;
@@ -303,17 +289,7 @@ mod recovery {
         let (mut ws, reply) = connect_with(&app, again).await;
         assert_eq!(reply["pid"], serde_json::json!(pid), "recovered");
         // The replay (perhaps after the group's own conversation:new) brings the missed message.
-        loop {
-            let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
-                .await
-                .expect("the replay in time")
-                .unwrap()
-                .unwrap();
-            let text = frame.to_text().unwrap().to_owned();
-            if text.starts_with("42[\"message:new\"") {
-                assert!(text.contains("missed"), "{text}");
-                break;
-            }
-        }
+        let replayed = ws.event("message:new").await;
+        assert_eq!(replayed["content"], "missed", "{replayed}");
     }
 }

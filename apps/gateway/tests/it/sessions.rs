@@ -3,40 +3,25 @@
 //! token issued just after (even in the same second) keeps working; and no refresh in flight during a logout
 //! everywhere leaves a working refresh token.
 
-use crate::helpers::{PASSWORD, TestApp, json_of, problem};
+use crate::client::Answer;
+use crate::helpers::{PASSWORD, TestApp, problem};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 async fn me(app: &TestApp, token: &str) -> StatusCode {
-    app.get("/api/users/me", token).send().await.unwrap().status()
+    app.as_token(token).get("/api/users/me").await.status()
 }
 
 async fn login(app: &TestApp, email: &str, password: &str) -> Value {
-    json_of(
-        app.post_json("/api/auth/login", &json!({"email": email, "password": password}))
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await
+    app.sign_in(email, password).await.json(StatusCode::OK)
 }
 
-async fn logout_all(app: &TestApp, token: &str) -> reqwest::Response {
-    app.request(Method::POST, "/api/auth/logout-all")
-        .bearer_auth(token)
-        .send()
+async fn logout_all(app: &TestApp, token: &str) -> Answer {
+    app.as_token(token)
+        .send(Method::POST, "/api/auth/logout-all", None)
         .await
-        .unwrap()
-}
-
-async fn refresh(app: &TestApp, token: &str) -> reqwest::Response {
-    app.post_json("/api/auth/refresh", &json!({"refresh_token": token}))
-        .send()
-        .await
-        .unwrap()
 }
 
 /// The claims of an access token (not verified: the test only reads what the server wrote).
@@ -61,8 +46,7 @@ async fn socket_accepted(app: &TestApp, token: &str) -> bool {
 async fn access_tokens_issued_before_a_logout_everywhere_stop_working_at_once_on_every_node() {
     let node_a = TestApp::spawn().await;
     let node_b = node_a.spawn_peer().await;
-    let ann = node_a.register("Ann", "ann@example.com").await;
-    let bob = node_a.register("Bob", "bob@example.com").await;
+    let [ann, bob] = node_a.users(["Ann", "Bob"]).await;
     let on_b = login(&node_b, "ann@example.com", PASSWORD).await;
     let token_b = on_b["access_token"].as_str().unwrap();
     for (node, token) in [(&node_a, ann.access_token.as_str()), (&node_b, token_b)] {
@@ -77,7 +61,7 @@ async fn access_tokens_issued_before_a_logout_everywhere_stop_working_at_once_on
     // At once, on the node that did it and on the other: REST and socket handshakes.
     for node in [&node_b, &node_a] {
         for token in [ann.access_token.as_str(), token_b] {
-            let answer = node.get("/api/users/me", token).send().await.unwrap();
+            let answer = node.as_token(token).get("/api/users/me").await;
             assert_eq!(answer.headers()["www-authenticate"], "Bearer");
             problem(answer, StatusCode::UNAUTHORIZED, "unauthorized").await;
             assert!(!socket_accepted(node, token).await);
@@ -101,8 +85,7 @@ async fn access_tokens_issued_before_a_logout_everywhere_stop_working_at_once_on
 
 #[tokio::test]
 async fn a_token_issued_in_the_same_second_right_after_a_logout_everywhere_stays_valid() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     let mut token = ann.access_token.clone();
     let mut same_second = 0;
     for _ in 0..20 {
@@ -135,28 +118,19 @@ async fn a_new_password_or_e_mail_ends_access_tokens_on_every_node_and_a_new_nam
     let second = second["access_token"].as_str().unwrap();
 
     let renamed = node_a
-        .send_json(
-            Method::PUT,
-            "/api/users/me",
-            &ann.access_token,
-            &json!({"name": "Ann B"}),
-        )
-        .send()
-        .await
-        .unwrap();
+        .as_user(&ann)
+        .put("/api/users/me", json!({"name": "Ann B"}))
+        .await;
     assert_eq!(renamed.status(), StatusCode::OK);
     assert_eq!(me(&node_b, &ann.access_token).await, StatusCode::OK);
 
     let changed = node_a
-        .send_json(
-            Method::PUT,
+        .as_user(&ann)
+        .put(
             "/api/users/me",
-            &ann.access_token,
-            &json!({"password": "new password 1", "current_password": PASSWORD}),
+            json!({"password": "new password 1", "current_password": PASSWORD}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(changed.status(), StatusCode::OK);
     for node in [&node_b, &node_a] {
         assert_eq!(me(node, &ann.access_token).await, StatusCode::UNAUTHORIZED);
@@ -168,15 +142,12 @@ async fn a_new_password_or_e_mail_ends_access_tokens_on_every_node_and_a_new_nam
     let fresh = fresh["access_token"].as_str().unwrap();
     assert_eq!(me(&node_a, fresh).await, StatusCode::OK);
     let moved = node_b
-        .send_json(
-            Method::PUT,
+        .as_token(fresh)
+        .put(
             "/api/users/me",
-            fresh,
-            &json!({"email": "ann.new@example.com", "current_password": "new password 1"}),
+            json!({"email": "ann.new@example.com", "current_password": "new password 1"}),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(moved.status(), StatusCode::OK);
     assert_eq!(me(&node_a, fresh).await, StatusCode::UNAUTHORIZED);
     let last = login(&node_a, "ann.new@example.com", "new password 1").await;
@@ -196,16 +167,16 @@ async fn no_refresh_token_survives_a_logout_everywhere_raced_by_a_refresh() {
         let session = login(&node_a, "ann@example.com", PASSWORD).await;
         let access = session["access_token"].as_str().unwrap();
         let refresh_token = session["refresh_token"].as_str().unwrap();
-        let (rotated, ended) = tokio::join!(refresh(&node_b, refresh_token), logout_all(&node_a, access));
+        let (rotated, ended) = tokio::join!(node_b.refresh(refresh_token), logout_all(&node_a, access));
         assert_eq!(ended.status(), StatusCode::NO_CONTENT, "round {round}");
         // After the logout everywhere answered, nothing issued before or during it works.
         if rotated.status() == StatusCode::OK {
             refreshed_first += 1;
-            let rotated: Value = rotated.json().await.unwrap();
+            let rotated = rotated.body();
             let new_refresh = rotated["refresh_token"].as_str().unwrap();
             let new_access = rotated["access_token"].as_str().unwrap();
             assert_eq!(
-                refresh(&node_a, new_refresh).await.status(),
+                node_a.refresh(new_refresh).await.status(),
                 StatusCode::UNAUTHORIZED,
                 "round {round}: the refresh token issued during the logout everywhere still works"
             );
@@ -218,7 +189,7 @@ async fn no_refresh_token_survives_a_logout_everywhere_raced_by_a_refresh() {
             assert_eq!(rotated.status(), StatusCode::UNAUTHORIZED, "round {round}");
         }
         assert_eq!(
-            refresh(&node_b, refresh_token).await.status(),
+            node_b.refresh(refresh_token).await.status(),
             StatusCode::UNAUTHORIZED,
             "round {round}"
         );
@@ -302,8 +273,7 @@ async fn wait_until_seeded(app: &TestApp, user_token: &str) {
 async fn ended_sessions_stay_ended_on_every_node_after_redis_loses_its_data() {
     let node_a = TestApp::spawn().await;
     let node_b = node_a.spawn_peer().await;
-    let ann = node_a.register("Ann", "ann@example.com").await;
-    let bob = node_a.register("Bob", "bob@example.com").await;
+    let [ann, bob] = node_a.users(["Ann", "Bob"]).await;
     wait_until_seeded(&node_a, &bob.access_token).await;
     assert_eq!(
         logout_all(&node_a, &ann.access_token).await.status(),

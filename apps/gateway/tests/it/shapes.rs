@@ -40,9 +40,7 @@ fn redacted(mut value: Value) -> Value {
 
 #[tokio::test]
 async fn users_conversations_messages_and_problems_keep_their_shape() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
 
     let me = app.as_user(&ann).get("/api/users/me").await.json(StatusCode::OK);
     insta::assert_json_snapshot!("user", redacted(me));
@@ -79,6 +77,6 @@ async fn users_conversations_messages_and_problems_keep_their_shape() {
         .as_user(&ann)
         .post("/api/conversations", json!({"type": "channel", "name": 5}))
         .await;
-    problem.problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    problem.invalid();
     insta::assert_json_snapshot!("validation_problem", redacted(problem.body()));
 }

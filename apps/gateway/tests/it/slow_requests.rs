@@ -3,8 +3,8 @@
 //! `400` and closes the connection within the bound, instead of holding it (and what the handler holds) for as
 //! long as the client likes.
 
-use crate::helpers::{TestApp, json_of};
-use reqwest::{Method, StatusCode};
+use crate::helpers::TestApp;
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -13,11 +13,11 @@ use tokio::net::TcpStream;
 /// A gateway that gives a body 1 s of pause at most and wants 64 bytes per second after the first second, and
 /// a request head 1 s.
 async fn strict_app() -> TestApp {
-    TestApp::spawn_with(|vars| {
-        vars.insert("EPOP_BODY_IDLE_TIMEOUT".into(), "1".into());
-        vars.insert("EPOP_BODY_MIN_RATE".into(), "64".into());
-        vars.insert("EPOP_REQUEST_HEAD_TIMEOUT".into(), "1".into());
-    })
+    TestApp::with_settings([
+        ("EPOP_BODY_IDLE_TIMEOUT", "1"),
+        ("EPOP_BODY_MIN_RATE", "64"),
+        ("EPOP_REQUEST_HEAD_TIMEOUT", "1"),
+    ])
     .await
 }
 
@@ -104,13 +104,12 @@ async fn a_json_body_trickled_below_the_minimum_rate_is_refused_and_its_connecti
     // Requests at a normal pace are unaffected.
     app.register("Ann", "ann@example.com").await;
     let login = app
-        .post_json(
+        .anonymous()
+        .post(
             "/api/auth/login",
             &serde_json::from_slice::<Value>(&body).unwrap(),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(login.status(), StatusCode::OK);
 }
 
@@ -151,19 +150,7 @@ async fn a_trickled_local_store_upload_is_refused_and_stores_nothing() {
     let app = strict_app().await;
     let ann = app.register("Ann", "ann@example.com").await;
     let content = vec![b'x'; 2000];
-    let slot = json_of(
-        app.send_json(
-            Method::POST,
-            "/api/files/presign-upload",
-            &ann.access_token,
-            &json!({"file_name": "slow.bin", "content_type": "application/octet-stream", "file_size": content.len()}),
-        )
-        .send()
-        .await
-        .unwrap(),
-        StatusCode::CREATED,
-    )
-    .await;
+    let slot = app.as_user(&ann).post("/api/files/presign-upload", json!({"file_name": "slow.bin", "content_type": "application/octet-stream", "file_size": content.len()})).await.json(StatusCode::CREATED);
     let url = slot["url"].as_str().unwrap();
     let path = &url[url.find("/files/local/").unwrap()..];
     let head = format!(
@@ -181,7 +168,7 @@ async fn a_trickled_local_store_upload_is_refused_and_stores_nothing() {
     assert_refused_as_too_slow(&closed, Duration::from_secs(4));
     let file = format!("/api/files/{}", slot["attachment_id"].as_str().unwrap());
     assert_eq!(
-        app.get(&file, &ann.access_token).send().await.unwrap().status(),
+        app.as_user(&ann).get(&file).await.status(),
         StatusCode::NOT_FOUND,
         "nothing was stored"
     );

@@ -1,35 +1,22 @@
 //! docs/api.md, Users: one's own account and the people directory.
 
+use crate::client::Answer;
 use crate::helpers::{PASSWORD, TestApp, failing_fields, json_of, problem};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn put_me(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
-    app.request(Method::PUT, "/api/users/me")
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+async fn put_me(app: &TestApp, token: &str, body: Value) -> Answer {
+    app.as_token(token).put("/api/users/me", &body).await
 }
 
 async fn login(app: &TestApp, email: &str, password: &str) -> StatusCode {
-    app.post_json("/api/auth/login", &json!({"email": email, "password": password}))
-        .send()
-        .await
-        .unwrap()
-        .status()
+    app.sign_in(email, password).await.status()
 }
 
 #[tokio::test]
 async fn me_returns_and_renames_the_caller() {
-    let app = TestApp::spawn().await;
-    let user = app.register("Ann", "ann@example.com").await;
-    let me = json_of(
-        app.get("/api/users/me", &user.access_token).send().await.unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let (app, [user]) = TestApp::with_users(["Ann"]).await;
+    let me = app.as_user(&user).get("/api/users/me").await.json(StatusCode::OK);
     assert_eq!(me["email"], "ann@example.com");
     let mut keys: Vec<_> = me.as_object().unwrap().keys().cloned().collect();
     keys.sort();
@@ -46,11 +33,7 @@ async fn me_returns_and_renames_the_caller() {
     assert_eq!(renamed["name"], "Ann B.");
     assert_ne!(renamed["updated_at"], me["updated_at"]);
     // A name change is not sensitive: sessions live on.
-    let refresh = app
-        .post_json("/api/auth/refresh", &json!({"refresh_token": user.refresh_token}))
-        .send()
-        .await
-        .unwrap();
+    let refresh = app.refresh(&user.refresh_token).await;
     assert_eq!(refresh.status(), StatusCode::OK);
 
     let invalid = problem(
@@ -64,8 +47,7 @@ async fn me_returns_and_renames_the_caller() {
 
 #[tokio::test]
 async fn changing_email_or_password_needs_the_current_password() {
-    let app = TestApp::spawn().await;
-    let user = app.register("Ann", "ann@example.com").await;
+    let (app, [user]) = TestApp::with_users(["Ann"]).await;
     app.register("Bob", "bob@example.com").await;
 
     let missing = problem(
@@ -124,11 +106,7 @@ async fn changing_email_or_password_needs_the_current_password() {
         StatusCode::UNAUTHORIZED
     );
     // Every refresh token from before the change is revoked, and sockets are told.
-    let old = app
-        .post_json("/api/auth/refresh", &json!({"refresh_token": user.refresh_token}))
-        .send()
-        .await
-        .unwrap();
+    let old = app.refresh(&user.refresh_token).await;
     problem(old, StatusCode::UNAUTHORIZED, "unauthorized").await;
     let events = app
         .count("SELECT count(*) AS n FROM outbox WHERE event_type = 'sessions_revoked'")
@@ -138,8 +116,7 @@ async fn changing_email_or_password_needs_the_current_password() {
 
 #[tokio::test]
 async fn the_directory_pages_by_name_without_repeats() {
-    let app = TestApp::spawn().await;
-    let caller = app.register("zed", "zed@example.com").await;
+    let (app, [caller]) = TestApp::with_users(["zed"]).await;
     for (name, email) in [
         ("bob", "b1@example.com"),
         ("Alice", "alice@example.com"),
@@ -155,11 +132,7 @@ async fn the_directory_pages_by_name_without_repeats() {
             Some(c) => format!("/api/users?limit=2&cursor={c}"),
             None => "/api/users?limit=2".to_owned(),
         };
-        let page = json_of(
-            app.get(&path, &caller.access_token).send().await.unwrap(),
-            StatusCode::OK,
-        )
-        .await;
+        let page = app.as_user(&caller).get(&path).await.json(StatusCode::OK);
         let items = page["items"].as_array().unwrap();
         assert!(items.len() <= 2);
         for item in items {
@@ -185,12 +158,17 @@ async fn the_directory_pages_by_name_without_repeats() {
 
 #[tokio::test]
 async fn the_directory_filters_by_name_or_email_prefix() {
-    let app = TestApp::spawn().await;
-    let caller = app.register("Zed", "zed@example.com").await;
+    let (app, [caller]) = TestApp::with_users(["Zed"]).await;
     app.register("Alice Smith", "alice@example.com").await;
     app.register("Bob", "bob@alicorp.example").await;
     app.register("Al_bert", "albert@example.com").await;
-    let names = |page: Value| -> Vec<String> {
+    // The names the directory lists for `query`.
+    let names = async |query: &str| -> Vec<String> {
+        let page = app
+            .as_user(&caller)
+            .get(format!("/api/users?query={query}"))
+            .await
+            .json(StatusCode::OK);
         page["items"]
             .as_array()
             .unwrap()
@@ -198,114 +176,54 @@ async fn the_directory_filters_by_name_or_email_prefix() {
             .map(|u| u["name"].as_str().unwrap().to_owned())
             .collect()
     };
-    let page = json_of(
-        app.get("/api/users?query=ALI", &caller.access_token)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(names(page), vec!["Alice Smith"]);
-    let page = json_of(
-        app.get("/api/users?query=bob%40ali", &caller.access_token)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(names(page), vec!["Bob"]);
+    assert_eq!(names("ALI").await, vec!["Alice Smith"]);
+    assert_eq!(names("bob%40ali").await, vec!["Bob"]);
     // LIKE wildcards in the query match literally.
-    let page = json_of(
-        app.get("/api/users?query=al_", &caller.access_token)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
-    assert_eq!(names(page), vec!["Al_bert"]);
-    let page = json_of(
-        app.get("/api/users?query=%25", &caller.access_token)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    assert_eq!(names("al_").await, vec!["Al_bert"]);
+    let page = app
+        .as_user(&caller)
+        .get("/api/users?query=%25")
+        .await
+        .json(StatusCode::OK);
     assert_eq!(page, json!({"items": [], "next_cursor": null}));
 }
 
 #[tokio::test]
 async fn directory_paging_errors() {
-    let app = TestApp::spawn().await;
-    let caller = app.register("Ann", "ann@example.com").await;
+    let (app, [caller]) = TestApp::with_users(["Ann"]).await;
     for query in ["limit=0", "limit=101", "limit=abc", "limit=-1"] {
-        let body = problem(
-            app.get(&format!("/api/users?{query}"), &caller.access_token)
-                .send()
-                .await
-                .unwrap(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-        )
-        .await;
-        assert_eq!(failing_fields(&body), vec!["limit"], "{query}");
-    }
-    problem(
-        app.get("/api/users?cursor=not-a-cursor", &caller.access_token)
-            .send()
+        let body = app
+            .as_user(&caller)
+            .get(format!("/api/users?{query}"))
             .await
-            .unwrap(),
-        StatusCode::BAD_REQUEST,
-        "bad_request",
-    )
-    .await;
-    problem(
-        app.request(Method::GET, "/api/users").send().await.unwrap(),
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-    )
-    .await;
+            .invalid();
+        assert_eq!(body.fields(), vec!["limit"], "{query}");
+    }
+    app.as_user(&caller)
+        .get("/api/users?cursor=not-a-cursor")
+        .await
+        .problem(StatusCode::BAD_REQUEST, "bad_request");
+    app.anonymous().get("/api/users").await.unauthorized();
 }
 
 #[tokio::test]
 async fn another_user_is_visible_by_id() {
-    let app = TestApp::spawn().await;
-    let caller = app.register("Ann", "ann@example.com").await;
-    let other = app.register("Bob", "bob@example.com").await;
-    let body = json_of(
-        app.get(&format!("/api/users/{}", other.id), &caller.access_token)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let (app, [caller, other]) = TestApp::with_users(["Ann", "Bob"]).await;
+    let body = app
+        .as_user(&caller)
+        .get(format!("/api/users/{}", other.id))
+        .await
+        .json(StatusCode::OK);
     assert_eq!(
         body,
         json!({"id": other.id, "name": "Bob", "email": "bob@example.com"})
     );
-    problem(
-        app.get(
-            &format!("/api/users/{}", uuid::Uuid::now_v7()),
-            &caller.access_token,
-        )
-        .send()
+    app.as_user(&caller)
+        .get(format!("/api/users/{}", uuid::Uuid::now_v7()))
         .await
-        .unwrap(),
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
-    problem(
-        app.get("/api/users/not-a-uuid", &caller.access_token)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::NOT_FOUND,
-        "not_found",
-    )
-    .await;
+        .not_found();
+    app.as_user(&caller)
+        .get("/api/users/not-a-uuid")
+        .await
+        .not_found();
 }

@@ -15,7 +15,6 @@ use uuid::Uuid;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = refresh_tokens, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct RefreshTokenRow {
-    /// Primary key.
     pub(crate) id: Uuid,
     /// The login this token descends from.
     pub(crate) family_id: TokenFamilyId,
@@ -31,15 +30,11 @@ pub(crate) struct RefreshTokenRow {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = refresh_tokens)]
 pub(crate) struct NewRefreshTokenRow {
-    /// Primary key.
     pub(crate) id: Uuid,
-    /// Owner.
     pub(crate) user_id: UserId,
-    /// Family.
     pub(crate) family_id: TokenFamilyId,
     /// SHA-256 of the token.
     pub(crate) token_hash: Vec<u8>,
-    /// Expiry.
     pub(crate) expires_at: DateTime<Utc>,
 }
 

@@ -18,9 +18,7 @@ use epop_storage::schema::users;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct UserRow {
-    /// Primary key.
     pub(crate) id: UserId,
-    /// Display name.
     pub(crate) name: String,
     /// E-mail as typed.
     pub(crate) email: String,
@@ -28,9 +26,7 @@ pub(crate) struct UserRow {
     pub(crate) password_hash: String,
     /// `admin` or `member`.
     pub(crate) role: String,
-    /// Creation time.
     pub(crate) created_at: DateTime<Utc>,
-    /// Last change.
     pub(crate) updated_at: DateTime<Utc>,
 }
 
@@ -56,9 +52,7 @@ impl UserRow {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = users)]
 pub(crate) struct NewUserRow<'a> {
-    /// Primary key (UUIDv7).
     pub(crate) id: UserId,
-    /// Display name.
     pub(crate) name: &'a str,
     /// E-mail as typed.
     pub(crate) email: &'a str,
@@ -209,13 +203,9 @@ pub(crate) async fn recent_session_cutoffs(
 #[derive(Debug, Default, diesel::AsChangeset)]
 #[diesel(table_name = users)]
 pub(crate) struct UserChangeset<'a> {
-    /// New name.
     pub(crate) name: Option<&'a str>,
-    /// New e-mail.
     pub(crate) email: Option<&'a str>,
-    /// New password hash.
     pub(crate) password_hash: Option<&'a str>,
-    /// The change time.
     pub(crate) updated_at: Option<DateTime<Utc>>,
 }
 

@@ -17,19 +17,13 @@ use epop_storage::schema::calendar_events;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = calendar_events, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct EventRow {
-    /// Primary key.
     pub(crate) id: CalendarEventId,
-    /// Title.
     pub(crate) title: String,
     /// Description (`''` for none).
     pub(crate) description: String,
-    /// Start.
     pub(crate) start_time: DateTime<Utc>,
-    /// End.
     pub(crate) end_time: DateTime<Utc>,
-    /// Creation time.
     pub(crate) created_at: DateTime<Utc>,
-    /// Last change.
     pub(crate) updated_at: DateTime<Utc>,
 }
 
@@ -37,19 +31,12 @@ pub(crate) struct EventRow {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = calendar_events)]
 pub(crate) struct NewEventRow<'a> {
-    /// Primary key.
     pub(crate) id: CalendarEventId,
-    /// Owner.
     pub(crate) user_id: UserId,
-    /// Title.
     pub(crate) title: &'a str,
-    /// Description.
     pub(crate) description: &'a str,
-    /// Start.
     pub(crate) start_time: DateTime<Utc>,
-    /// End.
     pub(crate) end_time: DateTime<Utc>,
-    /// Creation time.
     pub(crate) created_at: DateTime<Utc>,
     /// Last change (the creation time).
     pub(crate) updated_at: DateTime<Utc>,
@@ -59,13 +46,9 @@ pub(crate) struct NewEventRow<'a> {
 #[derive(Debug, AsChangeset)]
 #[diesel(table_name = calendar_events)]
 pub(crate) struct EventChangeset<'a> {
-    /// Title.
     pub(crate) title: Option<&'a str>,
-    /// Description.
     pub(crate) description: Option<&'a str>,
-    /// Start.
     pub(crate) start_time: Option<DateTime<Utc>>,
-    /// End.
     pub(crate) end_time: Option<DateTime<Utc>>,
     /// Last change (always set).
     pub(crate) updated_at: DateTime<Utc>,

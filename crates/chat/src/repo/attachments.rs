@@ -14,7 +14,6 @@ use epop_storage::schema::{message_attachments, messages};
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = message_attachments, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct AttachmentRow {
-    /// Primary key.
     pub(crate) id: AttachmentId,
     /// Who uploaded it.
     pub(crate) uploader_id: UserId,
@@ -24,7 +23,6 @@ pub(crate) struct AttachmentRow {
     pub(crate) object_key: String,
     /// Name given by the uploader.
     pub(crate) file_name: String,
-    /// MIME type.
     pub(crate) content_type: String,
     /// Declared size (checked against the stored object when it is attached).
     pub(crate) file_size: i64,
@@ -38,7 +36,6 @@ pub(crate) struct AttachmentRow {
 #[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = message_attachments)]
 pub(crate) struct NewAttachmentRow {
-    /// Primary key.
     pub(crate) id: AttachmentId,
     /// Who uploads it.
     pub(crate) uploader_id: UserId,
@@ -46,7 +43,6 @@ pub(crate) struct NewAttachmentRow {
     pub(crate) object_key: String,
     /// Name given by the uploader.
     pub(crate) file_name: String,
-    /// MIME type.
     pub(crate) content_type: String,
     /// Declared size.
     pub(crate) file_size: i64,

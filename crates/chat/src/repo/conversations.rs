@@ -14,7 +14,6 @@ use epop_storage::schema::{conversation_members, conversations, users};
 pub(crate) struct ConversationRow {
     /// `direct` or `group`.
     pub(crate) kind: String,
-    /// Creator.
     pub(crate) created_by: UserId,
 }
 
@@ -267,7 +266,6 @@ pub(crate) async fn move_read_position(
 /// A conversation's position in a member's list.
 #[derive(Debug, Clone, QueryableByName)]
 pub(crate) struct ActivityRow {
-    /// The conversation.
     #[diesel(sql_type = SqlUuid)]
     pub(crate) id: ConversationId,
     /// Its latest activity as of the list's snapshot.
@@ -319,19 +317,15 @@ pub(crate) async fn page_by_activity(
 /// A conversation with the member's unread count and its newest message's id.
 #[derive(Debug, Clone, QueryableByName)]
 pub(crate) struct SummaryRow {
-    /// The conversation.
     #[diesel(sql_type = SqlUuid)]
     pub(crate) id: ConversationId,
     /// `direct` or `group`.
     #[diesel(sql_type = Text)]
     pub(crate) kind: String,
-    /// Group name.
     #[diesel(sql_type = Nullable<Text>)]
     pub(crate) name: Option<String>,
-    /// Creator.
     #[diesel(sql_type = SqlUuid)]
     pub(crate) created_by: UserId,
-    /// Creation time.
     #[diesel(sql_type = Timestamptz)]
     pub(crate) created_at: DateTime<Utc>,
     /// Other people's live messages the conversation shows after the member's read position.
@@ -440,10 +434,8 @@ pub(crate) async fn sharing_a_conversation(
 /// A `(conversation_id, user_id)` pair.
 #[derive(Debug, Clone, QueryableByName)]
 pub(crate) struct MembershipRow {
-    /// The conversation.
     #[diesel(sql_type = SqlUuid)]
     pub(crate) conversation_id: ConversationId,
-    /// The member.
     #[diesel(sql_type = SqlUuid)]
     pub(crate) user_id: UserId,
 }
@@ -451,7 +443,6 @@ pub(crate) struct MembershipRow {
 /// A single user id column.
 #[derive(Debug, Clone, QueryableByName)]
 pub(crate) struct IdRow {
-    /// The id.
     #[diesel(sql_type = SqlUuid)]
     pub(crate) id: UserId,
 }

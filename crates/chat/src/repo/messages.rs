@@ -14,23 +14,16 @@ use epop_storage::schema::messages;
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = messages, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct MessageRow {
-    /// Primary key.
     pub(crate) id: MessageId,
-    /// Conversation.
     pub(crate) conversation_id: ConversationId,
     /// Position in the conversation.
     pub(crate) seq: i64,
-    /// Sender.
     pub(crate) sender_id: UserId,
-    /// Text.
     pub(crate) content: String,
     /// Sender's idempotency key.
     pub(crate) client_id: Option<String>,
-    /// Creation time.
     pub(crate) created_at: DateTime<Utc>,
-    /// Last change.
     pub(crate) updated_at: DateTime<Utc>,
-    /// Last edit.
     pub(crate) edited_at: Option<DateTime<Utc>>,
     /// Soft deletion time.
     pub(crate) deleted_at: Option<DateTime<Utc>>,
@@ -51,15 +44,11 @@ impl MessageRow {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = messages)]
 pub(crate) struct NewMessageRow<'a> {
-    /// Primary key.
     pub(crate) id: MessageId,
-    /// Conversation.
     pub(crate) conversation_id: ConversationId,
     /// Position.
     pub(crate) seq: i64,
-    /// Sender.
     pub(crate) sender_id: UserId,
-    /// Text.
     pub(crate) content: &'a str,
     /// Idempotency key.
     pub(crate) client_id: Option<&'a str>,

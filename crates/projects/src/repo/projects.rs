@@ -14,19 +14,13 @@ use epop_storage::schema::{project_members, projects, users};
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
 #[diesel(table_name = projects, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct ProjectRow {
-    /// Primary key.
     pub(crate) id: ProjectId,
-    /// Name.
     pub(crate) name: String,
-    /// Description.
     pub(crate) description: String,
-    /// An owner.
     pub(crate) owner_id: UserId,
     /// `active`, `on_hold`, `completed` or `archived`.
     pub(crate) status: String,
-    /// Creation time.
     pub(crate) created_at: DateTime<Utc>,
-    /// Last change.
     pub(crate) updated_at: DateTime<Utc>,
 }
 
@@ -34,15 +28,11 @@ pub(crate) struct ProjectRow {
 #[derive(Debug, diesel::Insertable)]
 #[diesel(table_name = projects)]
 pub(crate) struct NewProjectRow<'a> {
-    /// Primary key.
     pub(crate) id: ProjectId,
-    /// Name.
     pub(crate) name: &'a str,
-    /// Description.
     pub(crate) description: &'a str,
     /// The creator.
     pub(crate) owner_id: UserId,
-    /// Status.
     pub(crate) status: &'a str,
 }
 
@@ -50,11 +40,8 @@ pub(crate) struct NewProjectRow<'a> {
 #[derive(Debug, Default, diesel::AsChangeset)]
 #[diesel(table_name = projects)]
 pub(crate) struct ProjectChangeset<'a> {
-    /// New name.
     pub(crate) name: Option<&'a str>,
-    /// New description.
     pub(crate) description: Option<&'a str>,
-    /// New status.
     pub(crate) status: Option<&'a str>,
 }
 

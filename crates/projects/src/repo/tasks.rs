@@ -14,25 +14,17 @@ use epop_storage::schema::{project_members, tasks};
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
 #[diesel(table_name = tasks, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct TaskRow {
-    /// Primary key.
     pub(crate) id: TaskId,
-    /// Its project.
     pub(crate) project_id: ProjectId,
-    /// Title.
     pub(crate) title: String,
-    /// Description.
     pub(crate) description: String,
     /// `todo`, `in_progress`, `in_review` or `done`.
     pub(crate) status: String,
-    /// Assignee.
     pub(crate) assigned_to: Option<UserId>,
-    /// Due date.
     pub(crate) due_date: Option<DateTime<Utc>>,
     /// Bumped on every change.
     pub(crate) version: i64,
-    /// Creation time.
     pub(crate) created_at: DateTime<Utc>,
-    /// Last change.
     pub(crate) updated_at: DateTime<Utc>,
 }
 
@@ -40,19 +32,12 @@ pub(crate) struct TaskRow {
 #[derive(Debug, diesel::Insertable)]
 #[diesel(table_name = tasks)]
 pub(crate) struct NewTaskRow<'a> {
-    /// Primary key.
     pub(crate) id: TaskId,
-    /// Its project.
     pub(crate) project_id: ProjectId,
-    /// Title.
     pub(crate) title: &'a str,
-    /// Description.
     pub(crate) description: &'a str,
-    /// Status.
     pub(crate) status: &'a str,
-    /// Assignee.
     pub(crate) assigned_to: Option<UserId>,
-    /// Due date.
     pub(crate) due_date: Option<DateTime<Utc>>,
     /// The creator.
     pub(crate) created_by: UserId,
@@ -62,11 +47,8 @@ pub(crate) struct NewTaskRow<'a> {
 #[derive(Debug, Default, diesel::AsChangeset)]
 #[diesel(table_name = tasks)]
 pub(crate) struct TaskChangeset<'a> {
-    /// New title.
     pub(crate) title: Option<&'a str>,
-    /// New description.
     pub(crate) description: Option<&'a str>,
-    /// New status.
     pub(crate) status: Option<&'a str>,
     /// New assignee or none.
     pub(crate) assigned_to: Option<Option<UserId>>,
@@ -185,7 +167,6 @@ pub(crate) async fn page_in_project(
 pub(crate) struct DueKey {
     /// The due date of the last task seen (`None` sorts last).
     pub(crate) due_date: Option<DateTime<Utc>>,
-    /// Its id.
     pub(crate) id: TaskId,
 }
 

@@ -12,7 +12,7 @@ use epop_core::Page;
 use serde::Deserialize;
 use uuid::Uuid;
 
-/// A search.
+/// The query of `GET /api/search/messages`: the caller's own conversations only.
 #[derive(Debug, Deserialize, garde::Validate, utoipa::IntoParams)]
 pub struct SearchQuery {
     /// Words to find (all of them); in Chinese or Japanese text, a run of two or more characters is a word.

@@ -13,7 +13,7 @@ use epop_projects::Project;
 use epop_projects::ProjectStatus;
 use serde::Deserialize;
 
-/// A new project.
+/// The body of `POST /api/projects`; the caller becomes the project's first owner.
 #[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
 pub struct CreateProjectRequest {
     /// 1..=200 characters.

@@ -15,7 +15,7 @@ use epop_projects::TaskStatus;
 use serde::Deserialize;
 use uuid::Uuid;
 
-/// A new task.
+/// The body of `POST /api/projects/{id}/tasks` (a project `member`, `admin` or `owner`; not a `viewer`).
 #[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
 pub struct CreateTaskRequest {
     /// 1..=200 characters.

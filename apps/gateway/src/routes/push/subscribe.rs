@@ -7,6 +7,7 @@ use crate::state::AppState;
 use actix_web::HttpResponse;
 use actix_web::post;
 use actix_web::web;
+use epop_notifications::push::PushSubscription;
 use serde::Deserialize;
 
 /// A browser `PushSubscription` (its `toJSON()`); other fields such as `expirationTime` are ignored.
@@ -36,18 +37,6 @@ pub struct SubscriptionKeys {
     pub auth: Option<String>,
 }
 
-/// A stored subscription.
-#[derive(utoipa::ToSchema)]
-#[expect(
-    dead_code,
-    reason = "describes the notifications crate's JSON for the OpenAPI document only"
-)]
-pub struct SubscriptionSchema {
-    id: uuid::Uuid,
-    endpoint: String,
-    created_at: chrono::DateTime<chrono::Utc>,
-}
-
 /// Subscribes the caller's browser to Web Push notifications. The same endpoint again is `200`.
 ///
 /// The server `POST`s to the endpoint on its own, so it must be an `https` URL without credentials whose host
@@ -60,8 +49,8 @@ pub struct SubscriptionSchema {
 /// subscription it answered `404`/`410` for gets no more pushes, yet the same endpoint again is still `200`.
 #[utoipa::path(tag = "notifications", security(("bearer" = [])), request_body = SubscribeRequest,
     responses(
-        (status = 201, body = SubscriptionSchema),
-        (status = 200, description = "Already subscribed", body = SubscriptionSchema),
+        (status = 201, body = PushSubscription),
+        (status = 200, description = "Already subscribed", body = PushSubscription),
         (status = 401, body = Problem),
         (status = 422, description = "A missing or malformed field; an `endpoint` that is not `https`, names an IP address or `localhost`, or resolves to a non-public address", body = Problem),
     ))]

@@ -61,7 +61,7 @@ impl From<UserSummary> for UserSummaryDto {
     }
 }
 
-/// A page of users.
+/// A page of the people directory (`GET /api/users`).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserPage {
     /// By lower-cased name, then id.
