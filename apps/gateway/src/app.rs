@@ -138,6 +138,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, EventSeque
             max_upload_bytes: config.max_upload_bytes,
             max_open_uploads: config.max_open_uploads,
             max_unattached_bytes: config.max_unattached_bytes,
+            max_reaction_emoji: config.max_reaction_emoji,
             ..ChatSettings::default()
         },
     );

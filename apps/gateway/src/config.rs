@@ -151,6 +151,9 @@ pub struct Config {
     /// Bytes (as declared) one user may hold in uploads not attached to a message (an EPOP addition,
     /// `EPOP_MAX_UNATTACHED_BYTES`, default 1 GiB; `0` turns the limit off).
     pub max_unattached_bytes: u64,
+    /// Distinct emoji one message may carry as reactions (an EPOP addition, `EPOP_MAX_REACTION_EMOJI`, default
+    /// 20; `0` turns the limit off).
+    pub max_reaction_emoji: u64,
     /// First admin's e-mail and password.
     pub admin: Option<(String, SecretString)>,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -429,6 +432,7 @@ impl Config {
             max_upload_bytes: parse(src, "EPOP_MAX_UPLOAD_BYTES", 26_214_400u64)?,
             max_open_uploads: parse(src, "EPOP_MAX_OPEN_UPLOADS", 50u64)?,
             max_unattached_bytes: parse(src, "EPOP_MAX_UNATTACHED_BYTES", 1_073_741_824u64)?,
+            max_reaction_emoji: parse(src, "EPOP_MAX_REACTION_EMOJI", 20u64)?,
             admin,
             trusted_proxies,
             shutdown_timeout: Duration::from_secs(parse(src, "EPOP_SHUTDOWN_TIMEOUT", 10u64)?),

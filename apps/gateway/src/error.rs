@@ -325,6 +325,10 @@ impl From<ChatError> for ApiError {
                      attach them, or try again after Retry-After seconds, when the oldest expires"
                 ),
             ),
+            ChatError::TooManyReactions { limit } => ApiError::new(
+                ErrorCode::Conflict,
+                format!("a message holds at most {limit} distinct emoji: react with one already there"),
+            ),
             ChatError::BadCursor => ApiError::new(ErrorCode::BadRequest, "the cursor is not valid"),
             ChatError::SendLost(_) => ApiError::internal(error),
             ChatError::Storage(inner) => inner.into(),

@@ -37,6 +37,12 @@ pub enum ChatError {
         /// When the oldest of them expires (unless attached before).
         retry_after: std::time::Duration,
     },
+    /// A new emoji on a message that has as many distinct emoji as allowed.
+    #[error("too many distinct reactions")]
+    TooManyReactions {
+        /// The limit.
+        limit: u64,
+    },
     /// A pagination cursor that this server did not make.
     #[error("invalid cursor")]
     BadCursor,

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use epop_core::{AttachmentId, ConversationId, MessageId, UserId};
 use serde::Serialize;
 
-pub use epop_core::model::{Attachment, Conversation, ConversationKind, Member, Message};
+pub use epop_core::model::{
+    Attachment, Conversation, ConversationKind, Member, Message, Reaction, ThreadSummary,
+};
 
 /// The outcome of sending a message: new, or the earlier one with the same `client_id`.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,4 +75,25 @@ pub struct PresenceAudience {
     pub conversations: Vec<ConversationId>,
     /// Their other members, each once: whose presence the user is shown (`presence:list`).
     pub partners: Vec<UserId>,
+}
+
+/// Where a new message goes in a thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThreadReply {
+    /// The top-level message of the same conversation it replies to.
+    pub root: MessageId,
+    /// Also show (and count) it in the conversation.
+    pub send_to_conversation: bool,
+}
+
+/// A thread the caller follows, as `GET /api/threads` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FollowedThread {
+    /// The root message, with its thread summary.
+    pub root: Message,
+    /// Other people's replies after the caller's read watermark of the thread.
+    pub unread_reply_count: i64,
+    /// The thread's latest activity: its newest reply, or the root's creation.
+    pub last_activity_at: DateTime<Utc>,
 }

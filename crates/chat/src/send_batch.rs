@@ -10,7 +10,7 @@
 //! [`MAX_BATCH`] sends.
 
 use crate::error::{ChatError, ChatResult};
-use crate::model::{Message, Sent};
+use crate::model::{Message, Sent, ThreadReply};
 use crate::repo::messages::MessageRow;
 use epop_core::{AttachmentId, ConversationId, UserId};
 use std::collections::HashMap;
@@ -28,6 +28,8 @@ pub(crate) struct Submission {
     /// The files to attach, each with its object's ETag when it was checked.
     pub(crate) attachments: Vec<(AttachmentId, Option<String>)>,
     pub(crate) origin: Option<String>,
+    /// The thread it replies to (its root checked when it was submitted).
+    pub(crate) thread: Option<ThreadReply>,
     pub(crate) reply: oneshot::Sender<ChatResult<Written>>,
 }
 
@@ -120,6 +122,7 @@ mod tests {
                 client_id: None,
                 attachments: Vec::new(),
                 origin: None,
+                thread: None,
                 reply,
             },
             answer,

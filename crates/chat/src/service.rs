@@ -5,8 +5,10 @@ use crate::files::FILES_QUEUE;
 use crate::model::*;
 use crate::repo::attachments::{self, AttachmentRow, NewAttachmentRow};
 use crate::repo::conversations as convs;
-use crate::repo::messages::{self, MessageRow, NewMessageRow};
+use crate::repo::messages::{self, Listing, MessageRow, NewMessageRow};
+use crate::repo::reactions;
 use crate::repo::search;
+use crate::repo::threads;
 use crate::send_batch::{SendBatcher, Submission, Written};
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
@@ -19,7 +21,7 @@ use epop_storage::events::OutboxNotifier;
 use epop_storage::object_store::{DownloadOptions, ObjectInfo, ObjectStore};
 use epop_storage::{DbPool, outbox};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +40,8 @@ pub struct ChatSettings {
     pub max_open_uploads: u64,
     /// Bytes (as declared) one user may hold in uploads not attached to a message (default 1 GiB; 0: no limit).
     pub max_unattached_bytes: u64,
+    /// Distinct emoji one message may carry as reactions (default 20; 0: no limit).
+    pub max_reaction_emoji: u64,
 }
 
 impl Default for ChatSettings {
@@ -49,6 +53,7 @@ impl Default for ChatSettings {
             unattached_ttl: Duration::from_secs(24 * 3600),
             max_open_uploads: 50,
             max_unattached_bytes: 1 << 30,
+            max_reaction_emoji: 20,
         }
     }
 }
@@ -102,6 +107,12 @@ enum MessageCursor {
 }
 
 #[derive(Debug, Serialize, Deserialize)]
+struct ThreadCursor {
+    activity: DateTime<Utc>,
+    root: MessageId,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
 struct SearchCursor {
     rank: f32,
     id: MessageId,
@@ -119,6 +130,18 @@ fn direct_key(a: UserId, b: UserId) -> String {
     } else {
         format!("{b}:{a}")
     }
+}
+
+/// The canonical form of a reaction's emoji: one Unicode emoji sequence (skin tones and unqualified forms
+/// included, stored fully qualified), or a gemoji `:shortcode:` naming one; anything else is `Invalid`.
+fn canonical_emoji(raw: &str) -> ChatResult<&'static str> {
+    let found = match raw.strip_prefix(':').and_then(|s| s.strip_suffix(':')) {
+        Some(name) if !name.is_empty() => emojis::get_by_shortcode(name),
+        _ => emojis::get(raw),
+    };
+    found
+        .map(emojis::Emoji::as_str)
+        .ok_or_else(|| ChatError::invalid("emoji", "not one emoji, nor a :shortcode: of one"))
 }
 
 /// Splits a search query into words; in CJK text a run of characters is one word (the database rewrites it
@@ -316,7 +339,7 @@ impl ChatService {
         let last_ids: Vec<_> = summaries.iter().filter_map(|s| s.last_message_id).collect();
         let last_rows = messages::find_many(conn, &last_ids).await?;
         let mut last: HashMap<_, Message> = self
-            .assemble(conn, last_rows)
+            .assemble(conn, last_rows, me)
             .await?
             .into_iter()
             .map(|m| (m.id, m))
@@ -426,10 +449,12 @@ impl ChatService {
 
     // ----- messages ------------------------------------------------------------------------------------------
 
-    /// Posts a message. The same `client_id` from the same sender in the same conversation returns the first
-    /// message unchanged (`Sent::Existing`), or `NotFound` if it was deleted. `origin` tags the connection
-    /// that sent it, so real-time fan-out can skip it.
+    /// Posts a message, or with `thread` a reply to a top-level message of the same conversation (anything
+    /// else is `Invalid` on `thread_root_id`). The same `client_id` from the same sender in the same
+    /// conversation returns the first message unchanged (`Sent::Existing`), or `NotFound` if it was deleted.
+    /// `origin` tags the connection that sent it, so real-time fan-out can skip it.
     #[tracing::instrument(skip(self, content, attachment_ids, origin))]
+    #[expect(clippy::too_many_arguments, reason = "a message's parts, each checked here")]
     pub async fn send(
         &self,
         me: UserId,
@@ -437,6 +462,7 @@ impl ChatService {
         content: &str,
         client_id: Option<&str>,
         attachment_ids: &[AttachmentId],
+        thread: Option<ThreadReply>,
         origin: Option<String>,
     ) -> ChatResult<Sent> {
         let mut conn = self.pool.get().await?;
@@ -455,6 +481,18 @@ impl ChatService {
                 "must be 1 to 10000 characters unless attachments are given",
             ));
         }
+        if let Some(thread) = thread {
+            let root = messages::find(&mut conn, thread.root).await?;
+            let is_root = root.is_some_and(|root| {
+                root.conversation_id == id && root.thread_root_id.is_none() && root.deleted_at.is_none()
+            });
+            if !is_root {
+                return Err(ChatError::invalid(
+                    "thread_root_id",
+                    "not a top-level message of this conversation",
+                ));
+            }
+        }
         let attachment_files = self.check_attachments(&mut conn, me, attachment_ids).await?;
         // The connection goes back before waiting: the batch's writer needs one.
         drop(conn);
@@ -465,6 +503,7 @@ impl ChatService {
             client_id: client_id.map(str::to_owned),
             attachments: attachment_files,
             origin,
+            thread,
             reply,
         };
         if self.batcher.queue(id, submission) {
@@ -544,7 +583,7 @@ impl ChatService {
             messages::find_by_client_ids(conn, conversation, &client_ids).await?
         };
         enum Plan {
-            Answer(ChatResult<Written>),
+            Answer(Box<ChatResult<Written>>),
             New,
             SameAs(usize),
         }
@@ -556,7 +595,7 @@ impl ChatService {
                 if let Some(row) = earlier.iter().find(|row| {
                     row.sender_id == submission.sender && row.client_id.as_deref() == Some(client_id)
                 }) {
-                    plans.push(Plan::Answer(Ok(Written::Existing(row.clone()))));
+                    plans.push(Plan::Answer(Box::new(Ok(Written::Existing(row.clone())))));
                     continue;
                 }
                 if let Some(&first) = first_of.get(&(submission.sender, client_id)) {
@@ -570,10 +609,10 @@ impl ChatService {
                 let free = ids.iter().all(|a| !claimed.contains(a))
                     && attachments::lock_unattached(conn, &ids, submission.sender).await? == ids.len();
                 if !free {
-                    plans.push(Plan::Answer(Err(ChatError::invalid(
+                    plans.push(Plan::Answer(Box::new(Err(ChatError::invalid(
                         "attachment_ids",
                         "an attachment was attached elsewhere meanwhile",
-                    ))));
+                    )))));
                     continue;
                 }
                 claimed.extend(ids);
@@ -585,7 +624,10 @@ impl ChatService {
             .collect();
         let mut created: HashMap<usize, Message> = HashMap::new();
         if !new.is_empty() {
-            let last_seq = convs::take_seqs(conn, conversation, new.len() as i64)
+            let shown = new
+                .iter()
+                .any(|&index| batch[index].thread.is_none_or(|t| t.send_to_conversation));
+            let last_seq = convs::take_seqs(conn, conversation, new.len() as i64, shown)
                 .await?
                 .ok_or(ChatError::NotFound)?;
             let rows: Vec<NewMessageRow<'_>> = new
@@ -598,6 +640,8 @@ impl ChatService {
                     sender_id: batch[index].sender,
                     content: &batch[index].content,
                     client_id: batch[index].client_id.as_deref(),
+                    thread_root_id: batch[index].thread.map(|t| t.root),
+                    sent_to_conversation: batch[index].thread.is_some_and(|t| t.send_to_conversation),
                 })
                 .collect();
             let mut inserted = messages::insert_all(conn, &rows).await?;
@@ -607,9 +651,10 @@ impl ChatService {
                     attachments::attach(conn, &batch[index].attachments, row.sender_id, row.id).await?;
                 }
             }
-            // Each sender has read up to their newest message of the batch.
+            // Each sender has read the conversation up to their newest message of the batch that it shows (a
+            // reply only in a thread moves the thread's watermark instead).
             let mut read: HashMap<UserId, (i64, MessageId)> = HashMap::new();
-            for row in &inserted {
+            for row in inserted.iter().filter(|row| row.shown_in_conversation()) {
                 read.insert(row.sender_id, (row.seq, row.id));
             }
             let read: Vec<(UserId, i64, MessageId)> = read
@@ -617,8 +662,9 @@ impl ChatService {
                 .map(|(user, (seq, id))| (user, seq, id))
                 .collect();
             convs::move_read_positions(conn, conversation, &read).await?;
-            let (messages, keys) = self.assemble_with_keys(conn, inserted).await?;
-            let mut events = Vec::with_capacity(messages.len());
+            let thread_events = self.record_replies(conn, conversation, &inserted).await?;
+            let (messages, keys) = self.assemble_with_keys(conn, inserted, None).await?;
+            let mut events = Vec::with_capacity(messages.len() + thread_events.len());
             for (&index, message) in new.iter().zip(&messages) {
                 events.push(DomainEvent::MessageCreated {
                     conversation_id: conversation,
@@ -627,6 +673,7 @@ impl ChatService {
                     origin: batch[index].origin.clone(),
                 });
             }
+            events.extend(thread_events);
             outbox::append_all(conn, &events).await?;
             created = new.iter().copied().zip(messages).collect();
         }
@@ -635,7 +682,7 @@ impl ChatService {
             .into_iter()
             .enumerate()
             .map(|(index, plan)| match plan {
-                Plan::Answer(answer) => answer,
+                Plan::Answer(answer) => *answer,
                 Plan::New => created
                     .get(&index)
                     .cloned()
@@ -649,12 +696,61 @@ impl ChatService {
         Ok(out)
     }
 
+    /// The thread side of a batch's new messages, on its transaction: per thread replied to, its summary row
+    /// counts the replies (one statement), the repliers follow it with their watermark at their reply, and on
+    /// its first replies its starter follows it too. Returns a `ThreadUpdated` event per thread.
+    async fn record_replies(
+        &self,
+        conn: &mut AsyncPgConnection,
+        conversation: ConversationId,
+        inserted: &[MessageRow],
+    ) -> ChatResult<Vec<DomainEvent>> {
+        let mut by_root: BTreeMap<MessageId, Vec<&MessageRow>> = BTreeMap::new();
+        for row in inserted {
+            if let Some(root) = row.thread_root_id {
+                by_root.entry(root).or_default().push(row);
+            }
+        }
+        let mut events = Vec::with_capacity(by_root.len());
+        for (root, replies) in by_root {
+            // `inserted` is in seq order: the last reply is the newest.
+            let Some(newest) = replies.last() else { continue };
+            let senders: Vec<UserId> = replies.iter().rev().map(|r| r.sender_id).collect();
+            let mut repliers: HashMap<UserId, i64> = HashMap::new();
+            for reply in &replies {
+                repliers.insert(reply.sender_id, reply.seq);
+            }
+            let repliers: Vec<(UserId, i64)> = repliers.into_iter().collect();
+            let count = replies.len() as i64;
+            let summary = threads::record_replies(
+                conn,
+                root,
+                conversation,
+                count,
+                newest.seq,
+                newest.created_at,
+                &senders,
+            )
+            .await?;
+            threads::follow_as_repliers(conn, root, &repliers).await?;
+            if summary.reply_count == count {
+                threads::follow_as_starter(conn, root).await?;
+            }
+            events.push(DomainEvent::ThreadUpdated {
+                conversation_id: conversation,
+                root_id: root,
+                thread: summary.summary(),
+            });
+        }
+        Ok(events)
+    }
+
     async fn existing(&self, conn: &mut AsyncPgConnection, row: MessageRow) -> ChatResult<Sent> {
         if row.deleted_at.is_some() {
             return Err(ChatError::NotFound);
         }
         Ok(Sent::Existing(
-            self.assemble(conn, vec![row])
+            self.assemble(conn, vec![row.clone()], row.sender_id)
                 .await?
                 .pop()
                 .ok_or(ChatError::NotFound)?,
@@ -717,18 +813,43 @@ impl ChatService {
         &self,
         conn: &mut AsyncPgConnection,
         rows: Vec<MessageRow>,
+        viewer: UserId,
     ) -> ChatResult<Vec<Message>> {
-        Ok(self.assemble_with_keys(conn, rows).await?.0)
+        Ok(self.assemble_with_keys(conn, rows, Some(viewer)).await?.0)
     }
 
     /// [`Self::assemble`], also giving what the events carry instead of links (object key, recorded ETag,
-    /// upload window) for every attachment, by attachment id.
+    /// upload window) for every attachment, by attachment id. With a `viewer`, the thread summaries of
+    /// top-level messages and the reactions (`me` for the viewer) are loaded too, one query each; without one
+    /// (messages being written, which have neither) they are not.
     async fn assemble_with_keys(
         &self,
         conn: &mut AsyncPgConnection,
         rows: Vec<MessageRow>,
+        viewer: Option<UserId>,
     ) -> ChatResult<(Vec<Message>, HashMap<AttachmentId, StoredObject>)> {
         let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+        let mut summaries: HashMap<MessageId, ThreadSummary> = HashMap::new();
+        let mut reacted: HashMap<MessageId, Vec<Reaction>> = HashMap::new();
+        if viewer.is_some() && !ids.is_empty() {
+            for row in reactions::counts(conn, &ids, viewer).await? {
+                reacted.entry(row.message_id).or_default().push(Reaction {
+                    emoji: row.emoji,
+                    count: row.count,
+                    me: row.me,
+                });
+            }
+        }
+        if viewer.is_some() {
+            let roots: Vec<MessageId> = rows
+                .iter()
+                .filter(|r| r.thread_root_id.is_none())
+                .map(|r| r.id)
+                .collect();
+            for row in threads::summaries(conn, &roots).await? {
+                summaries.insert(row.root_id, row.summary());
+            }
+        }
         let mut files: HashMap<_, Vec<Attachment>> = HashMap::new();
         let mut keys: HashMap<AttachmentId, StoredObject> = HashMap::new();
         if !ids.is_empty() {
@@ -765,6 +886,10 @@ impl ChatService {
                 created_at: row.created_at,
                 updated_at: row.updated_at,
                 edited_at: row.edited_at,
+                thread_root_id: row.thread_root_id,
+                sent_to_conversation: row.sent_to_conversation,
+                thread: summaries.remove(&row.id),
+                reactions: reacted.remove(&row.id).unwrap_or_default(),
             })
             .collect();
         Ok((messages, keys))
@@ -809,8 +934,13 @@ impl ChatService {
     /// A message as its `MessageCreated`/`MessageUpdated` event carries it: attachments with their stored
     /// objects instead of a download link, since a link expires and an event may be delivered (or replayed)
     /// long after it was written. [`Self::signed_for_delivery`] signs the links on delivery.
+    /// Reactions lose `me`: an event goes to every member alike.
     fn event_message(message: &Message, keys: &HashMap<AttachmentId, StoredObject>) -> EventMessage {
-        message.clone().map_attachments(|attachment| {
+        let mut message = message.clone();
+        for reaction in &mut message.reactions {
+            reaction.me = None;
+        }
+        message.map_attachments(|attachment| {
             let stored = keys.get(&attachment.id).cloned();
             EventAttachment {
                 stored,
@@ -878,7 +1008,7 @@ impl ChatService {
     pub async fn message(&self, me: UserId, id: MessageId) -> ChatResult<Message> {
         let mut conn = self.pool.get().await?;
         let row = self.visible_message(&mut conn, me, id).await?;
-        self.assemble(&mut conn, vec![row])
+        self.assemble(&mut conn, vec![row], me)
             .await?
             .pop()
             .ok_or(ChatError::NotFound)
@@ -913,7 +1043,6 @@ impl ChatService {
         if !convs::is_member(&mut conn, id, me).await? {
             return Err(ChatError::NotFound);
         }
-        let limit_rows = i64::from(limit);
         let position = match direction {
             MessagePage::Latest => MessageCursor::Before { seq: i64::MAX },
             MessagePage::Cursor(cursor) => decode::<MessageCursor>(cursor)?,
@@ -922,13 +1051,28 @@ impl ChatService {
                 _ => return Err(ChatError::invalid("after", "not a message of this conversation")),
             },
         };
+        self.listing_page(&mut conn, me, Listing::Conversation(id), position, limit)
+            .await
+    }
+
+    /// A page of a listing from `position`: backwards (newest first) or forwards (oldest first); the cursor
+    /// continues in the same direction.
+    async fn listing_page(
+        &self,
+        conn: &mut AsyncPgConnection,
+        me: UserId,
+        listing: Listing,
+        position: MessageCursor,
+        limit: u16,
+    ) -> ChatResult<Page<Message>> {
+        let limit_rows = i64::from(limit);
         let (rows, forward) = match position {
             MessageCursor::Before { seq } => (
-                messages::page_before(&mut conn, id, Some(seq), limit_rows).await?,
+                messages::page_before(conn, listing, Some(seq), limit_rows).await?,
                 false,
             ),
             MessageCursor::After { seq } => {
-                (messages::page_after(&mut conn, id, seq, limit_rows).await?, true)
+                (messages::page_after(conn, listing, seq, limit_rows).await?, true)
             }
         };
         let page = Page::from_overfetch(rows, limit, |row| {
@@ -938,7 +1082,227 @@ impl ChatService {
                 MessageCursor::Before { seq: row.seq }
             }
         });
-        let items = self.assemble(&mut conn, page.items).await?;
+        let items = self.assemble(conn, page.items, me).await?;
+        Ok(Page {
+            items,
+            next_cursor: page.next_cursor,
+        })
+    }
+
+    // ----- reactions -----------------------------------------------------------------------------------------
+
+    /// Reacts to a message `me` may see with `emoji` (idempotent). A message holds at most
+    /// `max_reaction_emoji` distinct emoji: a new one past it is `TooManyReactions`; the check and the insert
+    /// are serialised per message by its row lock, taken only when the emoji is new to it.
+    #[tracing::instrument(skip(self))]
+    pub async fn react(&self, me: UserId, id: MessageId, emoji: &str) -> ChatResult<()> {
+        let emoji = canonical_emoji(emoji)?;
+        let mut conn = self.pool.get().await?;
+        let row = self.visible_message(&mut conn, me, id).await?;
+        let limit = self.settings.max_reaction_emoji;
+        let changed = conn
+            .transaction::<_, ChatError, _>(async |conn| {
+                if !reactions::has_emoji(conn, id, emoji).await? {
+                    let distinct = reactions::lock_and_count_emoji(conn, id).await?;
+                    if limit > 0 && u64::try_from(distinct).unwrap_or(u64::MAX) >= limit {
+                        return Err(ChatError::TooManyReactions { limit });
+                    }
+                }
+                let added = reactions::add(conn, id, me, emoji).await?;
+                if added {
+                    self.append_reactions_changed(conn, row.conversation_id, id)
+                        .await?;
+                }
+                Ok(added)
+            })
+            .await?;
+        if changed {
+            self.notifier.notify();
+        }
+        Ok(())
+    }
+
+    /// Takes back `me`'s reaction (`NotFound` when there is none).
+    #[tracing::instrument(skip(self))]
+    pub async fn unreact(&self, me: UserId, id: MessageId, emoji: &str) -> ChatResult<()> {
+        let emoji = canonical_emoji(emoji)?;
+        let mut conn = self.pool.get().await?;
+        let row = self.visible_message(&mut conn, me, id).await?;
+        conn.transaction::<_, ChatError, _>(async |conn| {
+            if !reactions::remove(conn, id, me, emoji).await? {
+                return Err(ChatError::NotFound);
+            }
+            self.append_reactions_changed(conn, row.conversation_id, id).await
+        })
+        .await?;
+        self.notifier.notify();
+        Ok(())
+    }
+
+    /// Appends `ReactionsChanged` with the message's reactions as they are in this transaction.
+    async fn append_reactions_changed(
+        &self,
+        conn: &mut AsyncPgConnection,
+        conversation: ConversationId,
+        message: MessageId,
+    ) -> ChatResult<()> {
+        let reactions = reactions::counts(conn, &[message], None)
+            .await?
+            .into_iter()
+            .map(|row| Reaction {
+                emoji: row.emoji,
+                count: row.count,
+                me: None,
+            })
+            .collect();
+        outbox::append(
+            conn,
+            &DomainEvent::ReactionsChanged {
+                conversation_id: conversation,
+                message_id: message,
+                reactions,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    // ----- threads -------------------------------------------------------------------------------------------
+
+    /// A thread's root that `me` may see: a live top-level message of one of their conversations (`NotFound`
+    /// otherwise; a reply is `Invalid` on `id`).
+    async fn visible_root(
+        &self,
+        conn: &mut AsyncPgConnection,
+        me: UserId,
+        root: MessageId,
+    ) -> ChatResult<MessageRow> {
+        let row = self.visible_message(conn, me, root).await?;
+        if row.thread_root_id.is_some() {
+            return Err(ChatError::invalid("id", "a reply, not a thread's root"));
+        }
+        Ok(row)
+    }
+
+    /// A page of a thread's replies, by the rules of [`Self::messages`]: newest first (older pages by cursor),
+    /// or oldest first after a reply of the thread (or after its root: from the first reply).
+    pub async fn replies(
+        &self,
+        me: UserId,
+        root: MessageId,
+        direction: &MessagePage,
+        limit: u16,
+    ) -> ChatResult<Page<Message>> {
+        let mut conn = self.pool.get().await?;
+        self.visible_root(&mut conn, me, root).await?;
+        let position = match direction {
+            MessagePage::Latest => MessageCursor::Before { seq: i64::MAX },
+            MessagePage::Cursor(cursor) => decode::<MessageCursor>(cursor)?,
+            MessagePage::After(message) => match messages::find(&mut conn, *message).await? {
+                Some(row) if row.id == root || row.thread_root_id == Some(root) => {
+                    MessageCursor::After { seq: row.seq }
+                }
+                _ => return Err(ChatError::invalid("after", "not a message of this thread")),
+            },
+        };
+        self.listing_page(&mut conn, me, Listing::Thread(root), position, limit)
+            .await
+    }
+
+    /// Follows (or unfollows) a thread explicitly. A later reply of `me` follows it again; a later reply of
+    /// others does not.
+    #[tracing::instrument(skip(self))]
+    pub async fn set_following(&self, me: UserId, root: MessageId, following: bool) -> ChatResult<()> {
+        let mut conn = self.pool.get().await?;
+        self.visible_root(&mut conn, me, root).await?;
+        threads::set_following(&mut conn, root, me, following).await
+    }
+
+    /// Moves `me`'s read watermark of a thread forward (never back) to `message`, a reply of the thread, or
+    /// without one to its newest reply; `me`'s other sockets are told (`thread:read`).
+    #[tracing::instrument(skip(self))]
+    pub async fn mark_thread_read(
+        &self,
+        me: UserId,
+        root: MessageId,
+        message: Option<MessageId>,
+    ) -> ChatResult<()> {
+        let mut conn = self.pool.get().await?;
+        let root_row = self.visible_root(&mut conn, me, root).await?;
+        let read = match message {
+            Some(message) => match messages::find(&mut conn, message).await? {
+                Some(row) if row.thread_root_id == Some(root) => Some(row),
+                _ => return Err(ChatError::invalid("message_id", "not a reply of this thread")),
+            },
+            None => messages::page_before(&mut conn, Listing::Thread(root), None, 0)
+                .await?
+                .into_iter()
+                .next(),
+        };
+        let Some(read) = read else { return Ok(()) };
+        let moved = conn
+            .transaction::<_, ChatError, _>(async |conn| {
+                let moved = threads::move_watermark(conn, root, me, read.seq).await?;
+                if moved {
+                    outbox::append(
+                        conn,
+                        &DomainEvent::ThreadRead {
+                            user_id: me,
+                            conversation_id: root_row.conversation_id,
+                            root_id: root,
+                            message_id: read.id,
+                        },
+                    )
+                    .await?;
+                }
+                Ok(moved)
+            })
+            .await?;
+        if moved {
+            self.notifier.notify();
+        }
+        Ok(())
+    }
+
+    /// The threads `me` follows in their conversations, most recent activity first, each with its root (and
+    /// summary) and how many replies of others `me` has not read.
+    pub async fn followed_threads(&self, me: UserId, page: &PageRequest) -> ChatResult<Page<FollowedThread>> {
+        let cursor = page
+            .cursor
+            .as_ref()
+            .map(|c| decode::<ThreadCursor>(&c.0))
+            .transpose()?;
+        let mut conn = self.pool.get().await?;
+        let rows = threads::followed_page(
+            &mut conn,
+            me,
+            cursor.map(|c| (c.activity, c.root)),
+            i64::from(page.limit),
+        )
+        .await?;
+        let page = Page::from_overfetch(rows, page.limit, |row| ThreadCursor {
+            activity: row.activity,
+            root: row.root_id,
+        });
+        let ids: Vec<MessageId> = page.items.iter().map(|row| row.root_id).collect();
+        let roots = messages::find_many(&mut conn, &ids).await?;
+        let mut roots: HashMap<MessageId, Message> = self
+            .assemble(&mut conn, roots, me)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect();
+        let items = page
+            .items
+            .into_iter()
+            .filter_map(|row| {
+                roots.remove(&row.root_id).map(|root| FollowedThread {
+                    root,
+                    unread_reply_count: row.unread_reply_count,
+                    last_activity_at: row.activity,
+                })
+            })
+            .collect();
         Ok(Page {
             items,
             next_cursor: page.next_cursor,
@@ -964,7 +1328,7 @@ impl ChatService {
         let message = conn
             .transaction::<_, ChatError, _>(async |conn| {
                 let row = messages::edit(conn, id, content).await?;
-                let (mut messages, keys) = self.assemble_with_keys(conn, vec![row]).await?;
+                let (mut messages, keys) = self.assemble_with_keys(conn, vec![row], Some(me)).await?;
                 let message = messages.pop().ok_or(ChatError::NotFound)?;
                 let payload = Self::event_message(&message, &keys);
                 outbox::append(
@@ -992,6 +1356,20 @@ impl ChatService {
         }
         conn.transaction::<_, ChatError, _>(async |conn| {
             messages::soft_delete(conn, id).await?;
+            // A reply's thread is recounted, and its members' roots show the new summary.
+            if let Some(root) = row.thread_root_id
+                && let Some(summary) = threads::recount(conn, root).await?
+            {
+                outbox::append(
+                    conn,
+                    &DomainEvent::ThreadUpdated {
+                        conversation_id: row.conversation_id,
+                        root_id: root,
+                        thread: summary.summary(),
+                    },
+                )
+                .await?;
+            }
             // Its files go within seconds, by a job committed with the delete (the sweep is the fallback).
             if !attachments::of_messages(conn, &[id]).await?.is_empty() {
                 let job = serde_json::json!({"message_id": id});
@@ -1093,7 +1471,7 @@ impl ChatService {
             .map(|r| (r.id, r))
             .collect();
         let ordered: Vec<MessageRow> = ids.iter().filter_map(|id| by_id.remove(id)).collect();
-        let items = self.assemble(&mut conn, ordered).await?;
+        let items = self.assemble(&mut conn, ordered, me).await?;
         Ok(Page {
             items,
             next_cursor: page.next_cursor,
@@ -1124,7 +1502,7 @@ impl ChatService {
             .into_iter()
             .filter(|row| row.deleted_at.is_none() && mine.contains(&row.conversation_id))
             .collect();
-        self.assemble(&mut conn, rows).await
+        self.assemble(&mut conn, rows, me).await
     }
 
     /// Who sees `me`'s presence (`docs/api.md`, Presence): the members of `me`'s direct conversations and of the

@@ -4,7 +4,7 @@
 //! presence) is not a domain event.
 
 use crate::id::{ConversationId, MessageId, ProjectId, TaskId, UserId};
-use crate::model::{EventMessage, Notification};
+use crate::model::{EventMessage, Notification, Reaction, ThreadSummary};
 use serde::{Deserialize, Serialize};
 
 /// Everything that happened in the domain that another part of the system may react to.
@@ -71,6 +71,35 @@ pub enum DomainEvent {
         /// The last message read.
         message_id: MessageId,
     },
+    /// A thread got a reply, or lost one (delivered as `thread:updated`, at most once per thread per second).
+    ThreadUpdated {
+        /// The root's conversation.
+        conversation_id: ConversationId,
+        /// The thread's root message.
+        root_id: MessageId,
+        /// The thread's summary now.
+        thread: ThreadSummary,
+    },
+    /// A user's read watermark of a thread moved forward (delivered to their own sockets).
+    ThreadRead {
+        /// Whose watermark.
+        user_id: UserId,
+        /// The root's conversation.
+        conversation_id: ConversationId,
+        /// The thread's root message.
+        root_id: MessageId,
+        /// The last reply read.
+        message_id: MessageId,
+    },
+    /// A message's reactions changed (delivered as `message:reactions`, at most once per message per 250 ms).
+    ReactionsChanged {
+        /// Where.
+        conversation_id: ConversationId,
+        /// Which message.
+        message_id: MessageId,
+        /// Its reactions now (without `me`).
+        reactions: Vec<Reaction>,
+    },
     /// A task was assigned to someone other than the person who assigned it (on create or reassignment).
     TaskAssigned {
         /// Its notification links to it.
@@ -117,6 +146,9 @@ impl DomainEvent {
             DomainEvent::ConversationCreated { .. } => "conversation_created",
             DomainEvent::ConversationMembersChanged { .. } => "conversation_members_changed",
             DomainEvent::ReadPositionMoved { .. } => "read_position_moved",
+            DomainEvent::ThreadUpdated { .. } => "thread_updated",
+            DomainEvent::ThreadRead { .. } => "thread_read",
+            DomainEvent::ReactionsChanged { .. } => "reactions_changed",
             DomainEvent::TaskAssigned { .. } => "task_assigned",
             DomainEvent::ProjectMemberAdded { .. } => "project_member_added",
             DomainEvent::NotificationCreated { .. } => "notification_created",

@@ -160,6 +160,46 @@ pub struct Message<A = Attachment> {
     pub updated_at: DateTime<Utc>,
     /// When it was last edited, if ever.
     pub edited_at: Option<DateTime<Utc>>,
+    /// The top-level message this one replies to; `None` for a top-level message.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<uuid::Uuid>))]
+    pub thread_root_id: Option<MessageId>,
+    /// A reply that is also shown (and counted) in the conversation; always `false` for a top-level message.
+    #[serde(default)]
+    pub sent_to_conversation: bool,
+    /// The thread this message starts: `None` until it has a reply (and on replies).
+    #[serde(default)]
+    pub thread: Option<ThreadSummary>,
+    /// Its reactions, one entry per emoji, in the order each emoji was first used.
+    #[serde(default)]
+    pub reactions: Vec<Reaction>,
+}
+
+/// One emoji's reactions to a message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Reaction {
+    /// The emoji (a Unicode emoji sequence; shortcodes are stored as the emoji they name).
+    pub emoji: String,
+    /// How many users reacted with it.
+    pub count: i64,
+    /// Whether the caller is one of them. Only in answers to a user: events go to every member alike and leave
+    /// it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub me: Option<bool>,
+}
+
+/// A thread as its root message shows it: kept in one row per thread, updated with each reply.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ThreadSummary {
+    /// Live replies.
+    pub reply_count: i64,
+    /// When the newest reply was posted.
+    pub last_reply_at: Option<DateTime<Utc>>,
+    /// The most recent repliers, newest first (at most 5).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<uuid::Uuid>))]
+    pub participant_ids: Vec<UserId>,
 }
 
 /// A message as `MessageCreated` and `MessageUpdated` carry it.
@@ -179,6 +219,10 @@ impl<A> Message<A> {
             created_at: self.created_at,
             updated_at: self.updated_at,
             edited_at: self.edited_at,
+            thread_root_id: self.thread_root_id,
+            sent_to_conversation: self.sent_to_conversation,
+            thread: self.thread,
+            reactions: self.reactions,
         }
     }
 }

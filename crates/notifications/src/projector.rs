@@ -559,6 +559,10 @@ mod tests {
                 created_at: now,
                 updated_at: now,
                 edited_at: None,
+                thread_root_id: None,
+                sent_to_conversation: false,
+                thread: None,
+                reactions: Vec::new(),
             },
             origin: None,
         };

@@ -104,6 +104,28 @@ diesel::table! {
         edited_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
         search_vector -> Nullable<Tsvector>,
+        thread_root_id -> Nullable<Uuid>,
+        sent_to_conversation -> Bool,
+    }
+}
+
+diesel::table! {
+    message_reactions (message_id, emoji, user_id) {
+        message_id -> Uuid,
+        emoji -> Text,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    message_threads (root_id) {
+        root_id -> Uuid,
+        conversation_id -> Uuid,
+        reply_count -> Int8,
+        last_reply_seq -> Int8,
+        last_reply_at -> Nullable<Timestamptz>,
+        participant_ids -> Array<Uuid>,
     }
 }
 
@@ -234,6 +256,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    thread_followers (root_id, user_id) {
+        root_id -> Uuid,
+        user_id -> Uuid,
+        following -> Bool,
+        last_read_seq -> Int8,
+    }
+}
+
+diesel::table! {
     user_totp (user_id) {
         user_id -> Uuid,
         secret_encrypted -> Bytea,
@@ -264,6 +295,10 @@ diesel::joinable!(conversation_members -> users (user_id));
 diesel::joinable!(conversations -> users (created_by));
 diesel::joinable!(message_attachments -> messages (message_id));
 diesel::joinable!(message_attachments -> users (uploader_id));
+diesel::joinable!(message_reactions -> messages (message_id));
+diesel::joinable!(message_reactions -> users (user_id));
+diesel::joinable!(message_threads -> conversations (conversation_id));
+diesel::joinable!(message_threads -> messages (root_id));
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(messages -> users (sender_id));
 diesel::joinable!(mfa_challenges -> users (user_id));
@@ -275,6 +310,8 @@ diesel::joinable!(projects -> users (owner_id));
 diesel::joinable!(push_subscriptions -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(tasks -> projects (project_id));
+diesel::joinable!(thread_followers -> messages (root_id));
+diesel::joinable!(thread_followers -> users (user_id));
 diesel::joinable!(user_totp -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -284,6 +321,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversations,
     jobs,
     message_attachments,
+    message_reactions,
+    message_threads,
     messages,
     mfa_challenges,
     mfa_recovery_codes,
@@ -296,6 +335,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     settings,
     tasks,
+    thread_followers,
     user_totp,
     users,
 );

@@ -1,6 +1,6 @@
 //! What a client may ask over its socket (`docs/api.md`, Real time), each answered through its ack with
 //! `{"ok": true, ...}` or `{"ok": false, "error": {"code", "message"}}`: `message:send`, `typing:start` /
-//! `typing:stop`, `message:read`, and `presence:subscribe` / `presence:unsubscribe`. Payloads deserialize
+//! `typing:stop`, `message:read`, `thread:read`, and `presence:subscribe` / `presence:unsubscribe`. Payloads deserialize
 //! into typed requests checked by the same rules as the HTTP bodies ([`crate::extract::parse_value`],
 //! [`crate::rules`]): NUL characters, types and formats, lengths.
 
@@ -30,6 +30,20 @@ struct SendMessage {
     content: Option<String>,
     #[garde(custom(crate::rules::client_id))]
     client_id: Option<String>,
+    /// As for the HTTP body.
+    #[garde(skip)]
+    thread_root_id: Option<Uuid>,
+    #[garde(skip)]
+    send_to_conversation: Option<bool>,
+}
+
+/// `thread:read`.
+#[derive(Debug, Deserialize, garde::Validate)]
+struct ThreadRead {
+    #[garde(required)]
+    root_id: Option<Uuid>,
+    #[garde(skip)]
+    message_id: Option<Uuid>,
 }
 
 /// `typing:start` / `typing:stop`.
@@ -126,6 +140,11 @@ impl EpopRealtime {
             "message:send" => {
                 let request: SendMessage = payload(event)?;
                 let conversation = ConversationId::from(request.conversation_id.unwrap_or_default());
+                let thread = crate::routes::chat::message_send::thread_reply(
+                    request.thread_root_id,
+                    request.send_to_conversation,
+                )
+                .map_err(api_failure)?;
                 let sent = self
                     .state
                     .chat
@@ -135,6 +154,7 @@ impl EpopRealtime {
                         request.content.as_deref().unwrap_or_default(),
                         request.client_id.as_deref(),
                         &[],
+                        thread,
                         Some(socket.id().to_owned()),
                     )
                     .await;
@@ -160,6 +180,15 @@ impl EpopRealtime {
                 let conversation = ConversationId::from(request.conversation_id.unwrap_or_default());
                 let message = MessageId::from(request.message_id.unwrap_or_default());
                 match self.state.chat.mark_read(user, conversation, message).await {
+                    Ok(()) => Ok(ok(json!({}))),
+                    Err(error) => Err(chat_failure(error)),
+                }
+            }
+            "thread:read" => {
+                let request: ThreadRead = payload(event)?;
+                let root = MessageId::from(request.root_id.unwrap_or_default());
+                let message = request.message_id.map(MessageId::from);
+                match self.state.chat.mark_thread_read(user, root, message).await {
                     Ok(()) => Ok(ok(json!({}))),
                     Err(error) => Err(chat_failure(error)),
                 }

@@ -14,7 +14,32 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
+
+/// The most `thread:updated` per thread: one per second.
+const THREAD_INTERVAL: Duration = Duration::from_secs(1);
+
+/// The most `message:reactions` per message: one per 250 ms.
+const REACTIONS_INTERVAL: Duration = Duration::from_millis(250);
+
+/// What is coalesced, per what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CoalesceKey {
+    /// A thread's `thread:updated`, by root message.
+    Thread(MessageId),
+    /// A message's `message:reactions`.
+    Reactions(MessageId),
+}
+
+/// An emission held back by coalescing.
+#[derive(Debug)]
+pub struct Emission {
+    room: String,
+    name: &'static str,
+    payload: Value,
+    offset: Option<i64>,
+}
 
 /// Who receives a client event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,7 +145,7 @@ impl EpopRealtime {
 
     /// What this node's bus no longer holds is read from the outbox, in order: nothing is lost that a client
     /// would miss for good.
-    async fn catch_up(&self, missed: u64) {
+    async fn catch_up(self: &Arc<Self>, missed: u64) {
         let after = self.delivered.load(Ordering::Acquire);
         if after == 0 {
             return;
@@ -138,7 +163,7 @@ impl EpopRealtime {
 
     /// Delivers an event unless it was already (a positioned event at or below the last one delivered, seen
     /// again after a catch-up read).
-    async fn deliver_in_order(&self, published: &PublishedEvent) {
+    async fn deliver_in_order(self: &Arc<Self>, published: &PublishedEvent) {
         if published.position <= self.delivered.load(Ordering::Acquire) {
             return;
         }
@@ -212,18 +237,49 @@ impl EpopRealtime {
         }
     }
 
-    /// Delivers one committed event to this node's sockets.
-    async fn deliver(&self, published: &PublishedEvent) {
+    /// Delivers one committed event to this node's sockets; a thread's summaries are coalesced (at most one
+    /// `thread:updated` per thread per second).
+    async fn deliver(self: &Arc<Self>, published: &PublishedEvent) {
         let offset = Some(published.position);
         self.follow_membership(&published.event);
+        let coalesced = match &published.event {
+            DomainEvent::ThreadUpdated { root_id, .. } => {
+                Some((CoalesceKey::Thread(*root_id), THREAD_INTERVAL))
+            }
+            DomainEvent::ReactionsChanged { message_id, .. } => {
+                Some((CoalesceKey::Reactions(*message_id), REACTIONS_INTERVAL))
+            }
+            _ => None,
+        };
         for outcome in self.client_events(&published.event, &Scope::Live).await {
-            match outcome {
-                Outcome::Emit {
-                    audience,
-                    name,
-                    payload,
-                    except_socket,
-                } => self.emit_to_room(
+            match (outcome, coalesced) {
+                (
+                    Outcome::Emit {
+                        audience,
+                        name,
+                        payload,
+                        ..
+                    },
+                    Some((key, interval)),
+                ) => self.emit_coalesced(
+                    key,
+                    interval,
+                    Emission {
+                        room: audience.room(),
+                        name,
+                        payload,
+                        offset,
+                    },
+                ),
+                (
+                    Outcome::Emit {
+                        audience,
+                        name,
+                        payload,
+                        except_socket,
+                    },
+                    None,
+                ) => self.emit_to_room(
                     &audience.room(),
                     name,
                     payload,
@@ -231,7 +287,7 @@ impl EpopRealtime {
                     except_socket.as_deref(),
                     None,
                 ),
-                Outcome::Disconnect(user) => {
+                (Outcome::Disconnect(user), _) => {
                     self.state.auth.sessions_revoked_elsewhere(user);
                     for socket in self.hub.sockets_in(&user_room(user)) {
                         socket.disconnect();
@@ -240,6 +296,49 @@ impl EpopRealtime {
                 }
             }
         }
+    }
+
+    /// Emits now unless `key` was emitted less than `interval` ago; then only the latest emission of the window
+    /// goes out, when the window closes. One task per open window; a key's entry goes with its quiet window, so
+    /// the map holds only what was emitted in the last interval.
+    fn emit_coalesced(self: &Arc<Self>, key: CoalesceKey, interval: Duration, emission: Emission) {
+        {
+            let mut windows = super::lock(&self.windows);
+            if let Some(waiting) = windows.get_mut(&key) {
+                *waiting = Some(emission);
+                return;
+            }
+            windows.insert(key, None);
+        }
+        self.emit_now(&emission);
+        let app = self.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(interval).await;
+                let next = {
+                    let mut windows = super::lock(&app.windows);
+                    match windows.get_mut(&key).and_then(Option::take) {
+                        Some(next) => next,
+                        None => {
+                            windows.remove(&key);
+                            return;
+                        }
+                    }
+                };
+                app.emit_now(&next);
+            }
+        });
+    }
+
+    fn emit_now(&self, emission: &Emission) {
+        self.emit_to_room(
+            &emission.room,
+            emission.name,
+            emission.payload.clone(),
+            emission.offset,
+            None,
+            None,
+        );
     }
 
     /// This node's sockets follow membership changes: members' sockets join a conversation's room when they
@@ -397,6 +496,34 @@ impl EpopRealtime {
                 }
                 outcomes
             }
+            DomainEvent::ThreadUpdated {
+                conversation_id,
+                root_id,
+                thread,
+            } => vec![emit(
+                Audience::Conversation(*conversation_id),
+                "thread:updated",
+                json!({"conversation_id": conversation_id, "root_id": root_id, "thread": thread}),
+            )],
+            DomainEvent::ReactionsChanged {
+                conversation_id,
+                message_id,
+                reactions,
+            } => vec![emit(
+                Audience::Conversation(*conversation_id),
+                "message:reactions",
+                json!({"conversation_id": conversation_id, "message_id": message_id, "reactions": reactions}),
+            )],
+            DomainEvent::ThreadRead {
+                user_id,
+                conversation_id,
+                root_id,
+                message_id,
+            } if self.reaches(scope, *user_id) => vec![emit(
+                Audience::User(*user_id),
+                "thread:read",
+                json!({"conversation_id": conversation_id, "root_id": root_id, "message_id": message_id}),
+            )],
             DomainEvent::NotificationCreated {
                 user_id,
                 notification,
@@ -411,6 +538,7 @@ impl EpopRealtime {
                 Scope::Replay { .. } => Vec::new(),
             },
             DomainEvent::NotificationCreated { .. }
+            | DomainEvent::ThreadRead { .. }
             | DomainEvent::TaskAssigned { .. }
             | DomainEvent::ProjectMemberAdded { .. } => Vec::new(),
         }

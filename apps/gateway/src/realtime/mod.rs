@@ -114,6 +114,9 @@ pub struct EpopRealtime {
     delivered: AtomicI64,
     /// Presence announcements, at most one per user per `EPOP_PRESENCE_INTERVAL_MS`.
     presence_throttle: Mutex<PresenceThrottle>,
+    /// Coalesced events whose window is open: the latest held back, if any (see
+    /// [`fan_out::CoalesceKey`]). Holds only keys emitted within their last interval.
+    windows: Mutex<HashMap<fan_out::CoalesceKey, Option<fan_out::Emission>>>,
 }
 
 impl std::fmt::Debug for EpopRealtime {
@@ -136,6 +139,7 @@ impl EpopRealtime {
             typing: Mutex::new(HashMap::new()),
             delivered: AtomicI64::new(0),
             presence_throttle: Mutex::new(PresenceThrottle::new(interval)),
+            windows: Mutex::new(HashMap::new()),
         })
     }
 }

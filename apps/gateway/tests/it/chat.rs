@@ -867,6 +867,9 @@ async fn every_change_publishes_a_domain_event() {
                 kinds.push("conversation");
             }
             DomainEvent::SessionsRevoked { .. }
+            | DomainEvent::ThreadUpdated { .. }
+            | DomainEvent::ThreadRead { .. }
+            | DomainEvent::ReactionsChanged { .. }
             | DomainEvent::TaskAssigned { .. }
             | DomainEvent::NotificationCreated { .. }
             | DomainEvent::ProjectMemberAdded { .. } => {}

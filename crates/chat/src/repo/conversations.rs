@@ -168,22 +168,37 @@ pub(crate) async fn existing_users(conn: &mut AsyncPgConnection, ids: &[UserId])
 }
 
 /// Takes the next `count` numbers of the conversation (locking its row until commit); returns the last `seq`
-/// before them, or `None` if the conversation is gone.
+/// before them, or `None` if the conversation is gone. `shown`: some of them are shown in the conversation
+/// (not only thread replies), which makes it the conversation's latest activity.
 pub(crate) async fn take_seqs(
     conn: &mut AsyncPgConnection,
     id: ConversationId,
     count: i64,
+    shown: bool,
 ) -> ChatResult<Option<i64>> {
-    let last: Option<i64> = diesel::update(conversations::table.find(id))
-        .set((
-            conversations::last_seq.eq(conversations::last_seq + count),
-            conversations::last_message_at.eq(diesel::dsl::now),
-            conversations::updated_at.eq(diesel::dsl::now),
-        ))
-        .returning(conversations::last_seq)
-        .get_result(conn)
-        .await
-        .optional()?;
+    let query = diesel::update(conversations::table.find(id));
+    let last: Option<i64> = if shown {
+        query
+            .set((
+                conversations::last_seq.eq(conversations::last_seq + count),
+                conversations::last_message_at.eq(diesel::dsl::now),
+                conversations::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(conversations::last_seq)
+            .get_result(conn)
+            .await
+            .optional()?
+    } else {
+        query
+            .set((
+                conversations::last_seq.eq(conversations::last_seq + count),
+                conversations::updated_at.eq(diesel::dsl::now),
+            ))
+            .returning(conversations::last_seq)
+            .get_result(conn)
+            .await
+            .optional()?
+    };
     Ok(last.map(|last| last - count))
 }
 
@@ -277,7 +292,9 @@ pub(crate) async fn page_by_activity(
                     CASE WHEN coalesce(c.last_message_at, c.created_at) <= $2
                          THEN coalesce(c.last_message_at, c.created_at)
                          ELSE coalesce((SELECT max(m.created_at) FROM messages m
-                                        WHERE m.conversation_id = c.id AND m.created_at <= $2), c.created_at)
+                                        WHERE m.conversation_id = c.id AND m.created_at <= $2
+                                          AND (m.thread_root_id IS NULL OR m.sent_to_conversation)),
+                                       c.created_at)
                     END AS activity
              FROM conversation_members cm
              JOIN conversations c ON c.id = cm.conversation_id
@@ -311,10 +328,10 @@ pub(crate) struct SummaryRow {
     pub(crate) created_by: UserId,
     #[diesel(sql_type = Timestamptz)]
     pub(crate) created_at: DateTime<Utc>,
-    /// Other people's live messages after the member's read position.
+    /// Other people's live messages the conversation shows after the member's read position.
     #[diesel(sql_type = BigInt)]
     pub(crate) unread_count: i64,
-    /// The newest live message.
+    /// The newest live message the conversation shows.
     #[diesel(sql_type = Nullable<SqlUuid>)]
     pub(crate) last_message_id: Option<MessageId>,
 }
@@ -329,9 +346,11 @@ pub(crate) async fn summaries(
         "SELECT c.id, c.kind, c.name, c.created_by, c.created_at,
                 (SELECT count(*) FROM messages m
                   WHERE m.conversation_id = c.id AND m.seq > cm.last_read_seq
+                    AND (m.thread_root_id IS NULL OR m.sent_to_conversation)
                     AND m.sender_id <> $1 AND m.deleted_at IS NULL) AS unread_count,
                 (SELECT m.id FROM messages m
                   WHERE m.conversation_id = c.id AND m.deleted_at IS NULL
+                    AND (m.thread_root_id IS NULL OR m.sent_to_conversation)
                   ORDER BY m.seq DESC LIMIT 1) AS last_message_id
          FROM conversations c
          JOIN conversation_members cm ON cm.conversation_id = c.id AND cm.user_id = $1

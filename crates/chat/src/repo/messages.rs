@@ -3,8 +3,8 @@
 use crate::error::ChatResult;
 use chrono::{DateTime, Utc};
 use diesel::{
-    ExpressionMethods as _, Insertable, OptionalExtension as _, QueryDsl as _, Queryable, Selectable,
-    SelectableHelper as _,
+    BoolExpressionMethods as _, ExpressionMethods as _, Insertable, OptionalExtension as _, QueryDsl as _,
+    Queryable, Selectable, SelectableHelper as _,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use epop_core::{ConversationId, MessageId, UserId};
@@ -27,6 +27,17 @@ pub(crate) struct MessageRow {
     pub(crate) edited_at: Option<DateTime<Utc>>,
     /// Soft deletion time.
     pub(crate) deleted_at: Option<DateTime<Utc>>,
+    /// The thread's root, for a reply.
+    pub(crate) thread_root_id: Option<MessageId>,
+    /// A reply also shown in the conversation.
+    pub(crate) sent_to_conversation: bool,
+}
+
+impl MessageRow {
+    /// Whether the conversation shows it: a top-level message, or a reply sent to the conversation.
+    pub(crate) fn shown_in_conversation(&self) -> bool {
+        self.thread_root_id.is_none() || self.sent_to_conversation
+    }
 }
 
 /// A new row of `messages`.
@@ -41,6 +52,10 @@ pub(crate) struct NewMessageRow<'a> {
     pub(crate) content: &'a str,
     /// Idempotency key.
     pub(crate) client_id: Option<&'a str>,
+    /// The thread's root, for a reply.
+    pub(crate) thread_root_id: Option<MessageId>,
+    /// A reply also shown in the conversation.
+    pub(crate) sent_to_conversation: bool,
 }
 
 /// Inserts several messages in one statement; returns them (in no particular order).
@@ -111,36 +126,63 @@ pub(crate) async fn find_by_client_id(
         .optional()?)
 }
 
-/// Live messages with `seq < before` (or the newest), newest first; `limit + 1` rows.
+/// Which messages a page walks: what a conversation shows, or the replies of one thread.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Listing {
+    /// Top-level messages and replies sent to the conversation.
+    Conversation(ConversationId),
+    /// The replies of a thread.
+    Thread(MessageId),
+}
+
+type BoxedMessages<'a> = messages::BoxedQuery<'a, diesel::pg::Pg>;
+
+impl Listing {
+    /// The live messages of this listing (over `messages_shown_idx` or `messages_thread_idx`).
+    fn live<'a>(self) -> BoxedMessages<'a> {
+        let query = messages::table
+            .filter(messages::deleted_at.is_null())
+            .into_boxed();
+        match self {
+            Listing::Conversation(conversation) => {
+                query.filter(messages::conversation_id.eq(conversation)).filter(
+                    messages::thread_root_id
+                        .is_null()
+                        .or(messages::sent_to_conversation),
+                )
+            }
+            Listing::Thread(root) => query.filter(messages::thread_root_id.eq(root)),
+        }
+    }
+}
+
+/// Live messages of a listing with `seq < before` (or the newest), newest first; `limit + 1` rows.
 pub(crate) async fn page_before(
     conn: &mut AsyncPgConnection,
-    conversation: ConversationId,
+    listing: Listing,
     before: Option<i64>,
     limit: i64,
 ) -> ChatResult<Vec<MessageRow>> {
-    let mut query = messages::table
-        .filter(messages::conversation_id.eq(conversation))
-        .filter(messages::deleted_at.is_null())
+    let mut query = listing
+        .live()
         .order_by(messages::seq.desc())
         .limit(limit + 1)
-        .select(MessageRow::as_select())
-        .into_boxed();
+        .select(MessageRow::as_select());
     if let Some(before) = before {
         query = query.filter(messages::seq.lt(before));
     }
     Ok(query.load(conn).await?)
 }
 
-/// Live messages with `seq > after`, oldest first; `limit + 1` rows.
+/// Live messages of a listing with `seq > after`, oldest first; `limit + 1` rows.
 pub(crate) async fn page_after(
     conn: &mut AsyncPgConnection,
-    conversation: ConversationId,
+    listing: Listing,
     after: i64,
     limit: i64,
 ) -> ChatResult<Vec<MessageRow>> {
-    Ok(messages::table
-        .filter(messages::conversation_id.eq(conversation))
-        .filter(messages::deleted_at.is_null())
+    Ok(listing
+        .live()
         .filter(messages::seq.gt(after))
         .order_by(messages::seq.asc())
         .limit(limit + 1)

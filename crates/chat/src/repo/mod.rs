@@ -5,4 +5,6 @@
 pub(crate) mod attachments;
 pub(crate) mod conversations;
 pub(crate) mod messages;
+pub(crate) mod reactions;
 pub(crate) mod search;
+pub(crate) mod threads;

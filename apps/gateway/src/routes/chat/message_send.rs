@@ -6,8 +6,8 @@ use crate::state::AppState;
 use actix_web::http::header::LOCATION;
 use actix_web::post;
 use actix_web::{HttpResponse, web};
-use epop_chat::Sent;
-use epop_core::{AttachmentId, ConversationId};
+use epop_chat::{Sent, ThreadReply};
+use epop_core::{AttachmentId, ConversationId, FieldError, MessageId};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -26,6 +26,32 @@ pub struct SendMessageRequest {
     #[garde(length(max = 20))]
     #[schema(max_items = 20)]
     pub attachment_ids: Option<Vec<Uuid>>,
+    /// Reply in the thread of this top-level message of the same conversation (a reply, or a message of
+    /// another conversation, is `422`).
+    #[garde(skip)]
+    pub thread_root_id: Option<Uuid>,
+    /// With `thread_root_id`: also show (and count) the reply in the conversation (default `false`).
+    #[garde(skip)]
+    pub send_to_conversation: Option<bool>,
+}
+
+/// Where a message goes in a thread (REST and socket alike); `send_to_conversation: true` without
+/// `thread_root_id` is `422`.
+pub(crate) fn thread_reply(
+    thread_root_id: Option<Uuid>,
+    send_to_conversation: Option<bool>,
+) -> Result<Option<ThreadReply>, ApiError> {
+    match (thread_root_id, send_to_conversation) {
+        (Some(root), also) => Ok(Some(ThreadReply {
+            root: MessageId::from(root),
+            send_to_conversation: also.unwrap_or(false),
+        })),
+        (None, Some(true)) => Err(ApiError::validation(vec![FieldError::new(
+            "send_to_conversation",
+            "only for a reply (with thread_root_id)",
+        )])),
+        (None, _) => Ok(None),
+    }
 }
 
 /// Posts a message. A repeated `client_id` answers `200` with the first message.
@@ -46,6 +72,7 @@ pub(crate) async fn send(
     body: Json<SendMessageRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let Json(body) = body;
+    let thread = thread_reply(body.thread_root_id, body.send_to_conversation)?;
     let attachments: Vec<AttachmentId> = body
         .attachment_ids
         .unwrap_or_default()
@@ -61,6 +88,7 @@ pub(crate) async fn send(
             &content,
             body.client_id.as_deref(),
             &attachments,
+            thread,
             None,
         )
         .await?;

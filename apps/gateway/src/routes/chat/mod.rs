@@ -1,4 +1,4 @@
-//! `/api/conversations`, `/api/messages`, `/api/search/messages`, `/api/files` and the local store's signed
+//! `/api/conversations`, `/api/messages`, `/api/threads`, `/api/search/messages`, `/api/files` and the local store's signed
 //! file URLs.
 //!
 //! Responses serialize the chat crate's own types (`Conversation`, `Message`, in `epop_core::Page`), whose JSON is the contract's;
@@ -16,8 +16,13 @@ pub mod message_get;
 pub mod message_send;
 pub mod message_update;
 pub mod messages_list;
+pub mod reactions;
 pub mod read;
+pub mod replies_list;
 pub mod search;
+pub mod thread_follow;
+pub mod thread_read;
+pub mod threads_list;
 
 /// Paging query of list endpoints.
 #[derive(Debug, serde::Deserialize, garde::Validate, utoipa::IntoParams)]

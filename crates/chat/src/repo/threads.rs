@@ -1,0 +1,248 @@
+//! `message_threads` (one summary row per thread) and `thread_followers` (who follows a thread, and how far
+//! each has read it).
+
+use crate::error::ChatResult;
+use chrono::{DateTime, Utc};
+use diesel::sql_types::{Array, BigInt, Nullable, Timestamptz, Uuid as SqlUuid};
+use diesel::{ExpressionMethods as _, OptionalExtension as _, QueryDsl as _, QueryableByName};
+use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use epop_core::model::ThreadSummary;
+use epop_core::{ConversationId, MessageId, UserId};
+use epop_storage::schema::{message_threads, thread_followers};
+
+/// How many recent repliers a summary keeps.
+pub(crate) const PARTICIPANTS: i64 = 5;
+
+/// A thread's summary row.
+#[derive(Debug, Clone, QueryableByName, diesel::Queryable, diesel::Selectable)]
+#[diesel(table_name = message_threads, check_for_backend(diesel::pg::Pg))]
+pub(crate) struct SummaryRow {
+    /// The root message.
+    #[diesel(sql_type = SqlUuid)]
+    pub(crate) root_id: MessageId,
+    /// Live replies.
+    #[diesel(sql_type = BigInt)]
+    pub(crate) reply_count: i64,
+    /// When the newest reply was posted.
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub(crate) last_reply_at: Option<DateTime<Utc>>,
+    /// Recent repliers, newest first.
+    #[diesel(sql_type = Array<SqlUuid>)]
+    pub(crate) participant_ids: Vec<UserId>,
+}
+
+impl SummaryRow {
+    /// The summary as messages show it.
+    pub(crate) fn summary(&self) -> ThreadSummary {
+        ThreadSummary {
+            reply_count: self.reply_count,
+            last_reply_at: self.last_reply_at,
+            participant_ids: self.participant_ids.clone(),
+        }
+    }
+}
+
+/// Counts new replies into a thread's summary (creating it with the first): `count` replies, the newest with
+/// `last_seq` at `last_at`, by `senders` (newest first), who become its most recent participants. Returns the
+/// summary as it is now.
+pub(crate) async fn record_replies(
+    conn: &mut AsyncPgConnection,
+    root: MessageId,
+    conversation: ConversationId,
+    count: i64,
+    last_seq: i64,
+    last_at: DateTime<Utc>,
+    senders: &[UserId],
+) -> ChatResult<SummaryRow> {
+    Ok(diesel::sql_query(
+        "INSERT INTO message_threads AS t
+             (root_id, conversation_id, reply_count, last_reply_seq, last_reply_at, participant_ids)
+         VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (root_id) DO UPDATE SET
+             reply_count = t.reply_count + excluded.reply_count,
+             last_reply_seq = greatest(t.last_reply_seq, excluded.last_reply_seq),
+             last_reply_at = greatest(t.last_reply_at, excluded.last_reply_at),
+             participant_ids = ARRAY(
+                 SELECT p.id FROM unnest(excluded.participant_ids || t.participant_ids)
+                                  WITH ORDINALITY AS p(id, n)
+                 GROUP BY p.id ORDER BY min(p.n) LIMIT $7)
+         RETURNING root_id, reply_count, last_reply_at, participant_ids",
+    )
+    .bind::<SqlUuid, _>(root)
+    .bind::<SqlUuid, _>(conversation)
+    .bind::<BigInt, _>(count)
+    .bind::<BigInt, _>(last_seq)
+    .bind::<Timestamptz, _>(last_at)
+    .bind::<Array<SqlUuid>, _>(senders)
+    .bind::<BigInt, _>(PARTICIPANTS)
+    .get_result(conn)
+    .await?)
+}
+
+/// Recounts a thread's live replies after one was deleted; `None` if the thread has no summary.
+pub(crate) async fn recount(conn: &mut AsyncPgConnection, root: MessageId) -> ChatResult<Option<SummaryRow>> {
+    Ok(diesel::sql_query(
+        "UPDATE message_threads t SET
+             reply_count = live.n,
+             last_reply_at = live.last_at
+         FROM (SELECT count(*) AS n, max(created_at) AS last_at FROM messages
+               WHERE thread_root_id = $1 AND deleted_at IS NULL) AS live
+         WHERE t.root_id = $1
+         RETURNING t.root_id, t.reply_count, t.last_reply_at, t.participant_ids",
+    )
+    .bind::<SqlUuid, _>(root)
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+/// The summaries of those of `roots` that have replies.
+pub(crate) async fn summaries(
+    conn: &mut AsyncPgConnection,
+    roots: &[MessageId],
+) -> ChatResult<Vec<SummaryRow>> {
+    if roots.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(message_threads::table
+        .filter(message_threads::root_id.eq_any(roots))
+        .filter(message_threads::reply_count.gt(0))
+        .select(<SummaryRow as diesel::SelectableHelper<diesel::pg::Pg>>::as_select())
+        .load(conn)
+        .await?)
+}
+
+/// Makes repliers follow the thread (again, if they had unfollowed it) with their watermark at least at their
+/// newest reply: `(user, seq)`, one entry per user.
+pub(crate) async fn follow_as_repliers(
+    conn: &mut AsyncPgConnection,
+    root: MessageId,
+    repliers: &[(UserId, i64)],
+) -> ChatResult<()> {
+    let users: Vec<UserId> = repliers.iter().map(|r| r.0).collect();
+    let seqs: Vec<i64> = repliers.iter().map(|r| r.1).collect();
+    diesel::sql_query(
+        "INSERT INTO thread_followers AS f (root_id, user_id, following, last_read_seq)
+         SELECT $1, v.user_id, true, v.seq FROM unnest($2::uuid[], $3::bigint[]) AS v(user_id, seq)
+         ON CONFLICT (root_id, user_id) DO UPDATE SET
+             following = true,
+             last_read_seq = greatest(f.last_read_seq, excluded.last_read_seq)",
+    )
+    .bind::<SqlUuid, _>(root)
+    .bind::<Array<SqlUuid>, _>(users)
+    .bind::<Array<BigInt>, _>(seqs)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Makes the thread's starter follow it unless they already have a row for it (someone who unfollowed it stays
+/// unfollowed).
+pub(crate) async fn follow_as_starter(conn: &mut AsyncPgConnection, root: MessageId) -> ChatResult<()> {
+    diesel::sql_query(
+        "INSERT INTO thread_followers (root_id, user_id)
+         SELECT id, sender_id FROM messages WHERE id = $1
+         ON CONFLICT (root_id, user_id) DO NOTHING",
+    )
+    .bind::<SqlUuid, _>(root)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Follows or unfollows a thread explicitly.
+pub(crate) async fn set_following(
+    conn: &mut AsyncPgConnection,
+    root: MessageId,
+    user: UserId,
+    following: bool,
+) -> ChatResult<()> {
+    diesel::insert_into(thread_followers::table)
+        .values((
+            thread_followers::root_id.eq(root),
+            thread_followers::user_id.eq(user),
+            thread_followers::following.eq(following),
+        ))
+        .on_conflict((thread_followers::root_id, thread_followers::user_id))
+        .do_update()
+        .set(thread_followers::following.eq(following))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Moves a user's watermark of a thread forward to `seq` (never back), keeping whether they follow it (a
+/// user without a row gets one, not following); returns whether it moved.
+pub(crate) async fn move_watermark(
+    conn: &mut AsyncPgConnection,
+    root: MessageId,
+    user: UserId,
+    seq: i64,
+) -> ChatResult<bool> {
+    let moved = diesel::sql_query(
+        "INSERT INTO thread_followers AS f (root_id, user_id, following, last_read_seq)
+         VALUES ($1, $2, false, $3)
+         ON CONFLICT (root_id, user_id) DO UPDATE SET last_read_seq = excluded.last_read_seq
+         WHERE f.last_read_seq < excluded.last_read_seq",
+    )
+    .bind::<SqlUuid, _>(root)
+    .bind::<SqlUuid, _>(user)
+    .bind::<BigInt, _>(seq)
+    .execute(conn)
+    .await?;
+    Ok(moved == 1)
+}
+
+/// A followed thread in a user's list.
+#[derive(Debug, Clone, QueryableByName)]
+pub(crate) struct FollowedRow {
+    /// The root message.
+    #[diesel(sql_type = SqlUuid)]
+    pub(crate) root_id: MessageId,
+    /// Its latest activity: the newest reply, or the root's creation.
+    #[diesel(sql_type = Timestamptz)]
+    pub(crate) activity: DateTime<Utc>,
+    /// Other people's live replies after the user's watermark.
+    #[diesel(sql_type = BigInt)]
+    pub(crate) unread_reply_count: i64,
+}
+
+/// One page of the threads `user` follows in conversations they are still in, with live roots, most recent
+/// activity first (then root id), after `(after_activity, after_root)`; `limit + 1` rows. The page is chosen
+/// first, then only its threads' unread replies are counted (over `messages_thread_idx`).
+pub(crate) async fn followed_page(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    after: Option<(DateTime<Utc>, MessageId)>,
+    limit: i64,
+) -> ChatResult<Vec<FollowedRow>> {
+    let (after_activity, after_root) = after.map_or((None, None), |(a, r)| (Some(a), Some(r)));
+    Ok(diesel::sql_query(
+        "WITH followed AS (
+             SELECT f.root_id, f.last_read_seq,
+                    coalesce(t.last_reply_at, m.created_at) AS activity
+             FROM thread_followers f
+             JOIN messages m ON m.id = f.root_id AND m.deleted_at IS NULL
+             JOIN conversation_members cm ON cm.conversation_id = m.conversation_id AND cm.user_id = $1
+             LEFT JOIN message_threads t ON t.root_id = f.root_id
+             WHERE f.user_id = $1 AND f.following
+         ), page AS (
+             SELECT * FROM followed
+             WHERE $2::timestamptz IS NULL OR (activity, root_id) < ($2, $3)
+             ORDER BY activity DESC, root_id DESC
+             LIMIT $4
+         )
+         SELECT page.root_id, page.activity,
+                (SELECT count(*) FROM messages r
+                  WHERE r.thread_root_id = page.root_id AND r.seq > page.last_read_seq
+                    AND r.sender_id <> $1 AND r.deleted_at IS NULL) AS unread_reply_count
+         FROM page
+         ORDER BY page.activity DESC, page.root_id DESC",
+    )
+    .bind::<SqlUuid, _>(user)
+    .bind::<Nullable<Timestamptz>, _>(after_activity)
+    .bind::<Nullable<SqlUuid>, _>(after_root)
+    .bind::<BigInt, _>(limit + 1)
+    .load(conn)
+    .await?)
+}
