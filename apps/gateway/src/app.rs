@@ -114,8 +114,13 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, EventSeque
         hasher,
         TokenSigner::new(&config.jwt_secret),
         Arc::new(SystemClock),
-        AuthSettings::default(),
+        AuthSettings {
+            account_emails: config.smtp_url.is_some(),
+            require_verified_email: config.require_verified_email,
+            ..AuthSettings::default()
+        },
     )
+    .with_mfa_key(config.mfa_key())
     .with_shared_cutoffs(
         match &config.redis_url {
             Some(url) => Some(epop_storage::redis::SharedConnection::new(url.expose_secret())?),

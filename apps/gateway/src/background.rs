@@ -5,7 +5,8 @@
 //! - **listeners**: the event bus's sequencer (committed events to this node's subscribers, in order), the
 //!   Redis subscription that brings the other nodes' events, and the refresh of this node's presence claims;
 //! - **relay**: the outbox relay (one drainer across nodes), with the notifications outbox handler;
-//! - **jobs**: the job worker (notifications, e-mail, Web Push, removal of deleted messages' files) and the
+//! - **jobs**: the job worker (notifications, e-mail, account e-mails, Web Push, removal of deleted messages'
+//!   files) and the
 //!   notification digests;
 //! - **sweepers**: unused files and partial uploads, and the object store's setup (bucket or directory).
 //!
@@ -17,6 +18,7 @@
 use crate::metrics::Metrics;
 use crate::state::AppState;
 use anyhow::Context as _;
+use epop_auth::{AccountEmails, Mailer, OutgoingMail};
 use epop_chat::ChatService;
 use epop_chat::files::FileRemover;
 use epop_notifications::NotificationProjector;
@@ -68,12 +70,15 @@ impl Background {
             state.outbox.clone(),
         ));
         let files = Arc::new(FileRemover(state.chat.clone()));
-        let worker = job_worker(
-            state.db.clone(),
-            vec![push, projector.clone(), files],
-            email,
-            state.metrics.clone(),
-        );
+        let mut handlers: Vec<Arc<dyn JobHandler>> = vec![push, projector.clone(), files];
+        if let Some(email) = &email {
+            handlers.push(Arc::new(AccountEmails::new(
+                state.auth.clone(),
+                Arc::new(SmtpMailer(email.clone())),
+                &config.app_url,
+            )));
+        }
+        let worker = job_worker(state.db.clone(), handlers, email, state.metrics.clone());
         // The relay only enqueues the notification work (one statement per batch); the job worker does it.
         let relay = OutboxRelay::new(state.db.clone(), state.events.clone(), state.outbox.clone())
             .with_handler(Arc::new(NotificationJobs::new(worker.waker())));
@@ -137,6 +142,18 @@ impl Background {
                 tracing::error!(role, %error, "a background role panicked");
             }
         }
+    }
+}
+
+/// Account e-mails (password reset and verification links) sent through the notifications' SMTP sender.
+struct SmtpMailer(Arc<EmailSender>);
+
+#[async_trait::async_trait]
+impl Mailer for SmtpMailer {
+    async fn send(&self, mail: OutgoingMail) -> Result<(), String> {
+        self.0
+            .send_plain(&mail.to_name, &mail.to_email, mail.subject, mail.body)
+            .await
     }
 }
 

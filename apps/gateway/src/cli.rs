@@ -1,5 +1,5 @@
-//! The command line: `epop-gateway` (serve), `worker`, `migrate`, `conformance`, `openapi` and `admin
-//! create-user`. `serve` and `worker` combine the wiring steps of [`crate::app`] and [`crate::background`]
+//! The command line: `epop-gateway` (serve), `worker`, `migrate`, `conformance`, `openapi`, `admin
+//! create-user` and `admin reset-mfa`. `serve` and `worker` combine the wiring steps of [`crate::app`] and [`crate::background`]
 //! explicitly.
 
 use crate::app::{self, Application};
@@ -67,6 +67,13 @@ pub enum AdminTask {
         #[arg(long, value_enum, default_value_t = RoleArg::Member)]
         role: RoleArg,
     },
+    /// Turn off a user's second factor (TOTP and recovery codes), for someone who lost their device. Their
+    /// sessions are left as they are. Fails when no user has the e-mail.
+    ResetMfa {
+        /// The user's e-mail address (any case).
+        #[arg(long)]
+        email: String,
+    },
 }
 
 /// A global role on the command line.
@@ -89,6 +96,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Admin {
             task: AdminTask::CreateUser { email, name, role },
         } => create_user(email, name, role).await,
+        Command::Admin {
+            task: AdminTask::ResetMfa { email },
+        } => reset_mfa(email).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -159,6 +169,45 @@ async fn migrate() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The auth service of an administration command: only `DATABASE_URL`, migrations applied first, no tokens
+/// issued (its signer has a random key).
+async fn admin_auth(database_url: &str) -> anyhow::Result<AuthService> {
+    epop_storage::migrate::run_pending(database_url).await?;
+    let pool = epop_storage::db::build_pool(database_url, 2)?;
+    let hasher =
+        tokio::task::spawn_blocking(|| PasswordHasher::new(HasherSettings::with_threads(1))).await??;
+    let mut random = [0u8; 32];
+    getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+    let signer = TokenSigner::new(&SecretString::from(
+        random.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+    ));
+    Ok(AuthService::new(
+        pool,
+        hasher,
+        signer,
+        Arc::new(SystemClock),
+        AuthSettings::default(),
+    ))
+}
+
+async fn reset_mfa(email: String) -> anyhow::Result<()> {
+    crate::telemetry::init_plain();
+    let url = config::database_url(&Environment)?;
+    let auth = admin_auth(url.expose_secret()).await?;
+    match auth.reset_mfa(&email).await {
+        Ok(true) => {
+            println!("turned off the second factor of {email}");
+            Ok(())
+        }
+        Ok(false) => {
+            println!("{email} had no second factor; nothing changed");
+            Ok(())
+        }
+        Err(AuthError::UserNotFound) => anyhow::bail!("no user has the e-mail {email}"),
+        Err(error) => Err(error).context("resetting the second factor"),
+    }
+}
+
 async fn create_user(email: String, name: String, role: RoleArg) -> anyhow::Result<()> {
     crate::telemetry::init_plain();
     let url = config::database_url(&Environment)?;
@@ -183,23 +232,7 @@ async fn create_user(email: String, name: String, role: RoleArg) -> anyhow::Resu
         email.contains('@') && email.chars().count() <= 254,
         "--email is not a valid e-mail address"
     );
-    epop_storage::migrate::run_pending(url.expose_secret()).await?;
-    let pool = epop_storage::db::build_pool(url.expose_secret(), 2)?;
-    let hasher =
-        tokio::task::spawn_blocking(|| PasswordHasher::new(HasherSettings::with_threads(1))).await??;
-    // This command issues no tokens; the signer only satisfies the service's constructor.
-    let mut random = [0u8; 32];
-    getrandom::fill(&mut random).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
-    let signer = TokenSigner::new(&SecretString::from(
-        random.iter().map(|b| format!("{b:02x}")).collect::<String>(),
-    ));
-    let auth = AuthService::new(
-        pool,
-        hasher,
-        signer,
-        Arc::new(SystemClock),
-        AuthSettings::default(),
-    );
+    let auth = admin_auth(url.expose_secret()).await?;
     let role = match role {
         RoleArg::Admin => Role::Admin,
         RoleArg::Member => Role::Member,

@@ -49,6 +49,9 @@ pub struct RateLimits {
     pub api_per_minute: u32,
     /// Socket events per 10 s per socket.
     pub socket_per_10s: u32,
+    /// Password reset and verification e-mail requests per hour, per client IP and per e-mail address (an EPOP
+    /// addition, `EPOP_ACCOUNT_EMAIL_RATE_LIMIT`, default 5).
+    pub account_email_per_hour: u32,
 }
 
 /// What one real-time client may make a node hold or do (each an EPOP addition; see the README's table).
@@ -106,6 +109,15 @@ pub struct Config {
     pub smtp_from: String,
     /// SMTP server; `None` sends no e-mail.
     pub smtp_url: Option<SecretString>,
+    /// The web app's address, which links in account e-mails point into (an EPOP addition, `EPOP_APP_URL`,
+    /// default `EPOP_PUBLIC_URL`): `{app_url}/reset-password?token=...`, `{app_url}/verify-email?token=...`.
+    pub app_url: String,
+    /// Whether signing in needs a verified e-mail address (an EPOP addition, `EPOP_REQUIRE_VERIFIED_EMAIL`,
+    /// default false; needs `EPOP_SMTP_URL`).
+    pub require_verified_email: bool,
+    /// The 32-byte key TOTP secrets are encrypted with (an EPOP addition, `EPOP_MFA_KEY`, base64); `None`:
+    /// derived from `EPOP_JWT_SECRET` (then rotating that secret makes enrolled second factors unusable).
+    pub mfa_key: Option<SecretString>,
     /// Web Push signing key; `None` generates one at first start.
     pub vapid_private_key: Option<SecretString>,
     /// Web Push contact.
@@ -332,6 +344,43 @@ impl Config {
                 "must be at least 1 (a request head must arrive in bounded time)",
             ));
         }
+        let smtp_url = src.get("EPOP_SMTP_URL").map(SecretString::from);
+        let require_verified_email = parse_bool(src, "EPOP_REQUIRE_VERIFIED_EMAIL", false)?;
+        if require_verified_email && smtp_url.is_none() {
+            return Err(ConfigError::new(
+                "EPOP_REQUIRE_VERIFIED_EMAIL",
+                "needs EPOP_SMTP_URL: without e-mail no address can be verified, so nobody could sign in",
+            ));
+        }
+        let public_url = src
+            .get("EPOP_PUBLIC_URL")
+            .unwrap_or_else(|| "http://localhost:8080".into())
+            .trim_end_matches('/')
+            .to_owned();
+        let app_url = match src.get("EPOP_APP_URL") {
+            None => public_url.clone(),
+            Some(url) if url.starts_with("https://") || url.starts_with("http://") => {
+                url.trim().trim_end_matches('/').to_owned()
+            }
+            Some(_) => {
+                return Err(ConfigError::new(
+                    "EPOP_APP_URL",
+                    "must be an http:// or https:// URL",
+                ));
+            }
+        };
+        let mfa_key = match src.get("EPOP_MFA_KEY") {
+            None => None,
+            Some(key) => {
+                decode_key(&key).ok_or_else(|| {
+                    ConfigError::new(
+                        "EPOP_MFA_KEY",
+                        "must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)",
+                    )
+                })?;
+                Some(SecretString::from(key))
+            }
+        };
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         Ok(Self {
             database_url,
@@ -344,7 +393,10 @@ impl Config {
             smtp_from: src
                 .get("EPOP_SMTP_FROM")
                 .unwrap_or_else(|| "EPOP <no-reply@localhost>".into()),
-            smtp_url: src.get("EPOP_SMTP_URL").map(SecretString::from),
+            smtp_url,
+            app_url,
+            mfa_key,
+            require_verified_email,
             vapid_private_key: src.get("EPOP_VAPID_PRIVATE_KEY").map(SecretString::from),
             vapid_subject: src
                 .get("EPOP_VAPID_SUBJECT")
@@ -360,6 +412,7 @@ impl Config {
                 auth_per_minute: parse(src, "EPOP_AUTH_RATE_LIMIT", 10)?,
                 api_per_minute: parse(src, "EPOP_API_RATE_LIMIT", 1200)?,
                 socket_per_10s: parse(src, "EPOP_SOCKET_RATE_LIMIT", 100)?,
+                account_email_per_hour: parse(src, "EPOP_ACCOUNT_EMAIL_RATE_LIMIT", 5)?,
             },
             realtime: RealtimeLimits {
                 inbox_packets: parse(src, "EPOP_SOCKET_INBOX_PACKETS", 128usize)?.max(1),
@@ -372,11 +425,7 @@ impl Config {
             },
             db_pool_size,
             db_pool_idle_timeout,
-            public_url: src
-                .get("EPOP_PUBLIC_URL")
-                .unwrap_or_else(|| "http://localhost:8080".into())
-                .trim_end_matches('/')
-                .to_owned(),
+            public_url,
             max_upload_bytes: parse(src, "EPOP_MAX_UPLOAD_BYTES", 26_214_400u64)?,
             max_open_uploads: parse(src, "EPOP_MAX_OPEN_UPLOADS", 50u64)?,
             max_unattached_bytes: parse(src, "EPOP_MAX_UNATTACHED_BYTES", 1_073_741_824u64)?,
@@ -403,6 +452,30 @@ impl Config {
     pub fn database_url(&self) -> &str {
         self.database_url.expose_secret()
     }
+
+    /// The key TOTP secrets are encrypted with: `EPOP_MFA_KEY`, or one derived from `EPOP_JWT_SECRET`.
+    pub fn mfa_key(&self) -> epop_auth::MfaKey {
+        match self
+            .mfa_key
+            .as_ref()
+            .and_then(|key| decode_key(key.expose_secret()))
+        {
+            Some(key) => epop_auth::MfaKey::from_bytes(&key),
+            None => epop_auth::MfaKey::derived_from(&self.jwt_secret),
+        }
+    }
+}
+
+/// 32 bytes from base64 (standard or URL-safe, padded or not).
+fn decode_key(text: &str) -> Option<[u8; 32]> {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+    let text = text.trim();
+    let bytes = STANDARD
+        .decode(text)
+        .or_else(|_| URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')))
+        .ok()?;
+    bytes.try_into().ok()
 }
 
 #[cfg(test)]
@@ -458,6 +531,55 @@ mod tests {
         assert_eq!(config.public_url, "http://localhost:8080");
         assert_eq!(config.hash_max_wait, Duration::from_secs(2));
         assert!(config.hash_threads >= 1);
+        assert_eq!(config.rate_limits.account_email_per_hour, 5);
+        assert_eq!(config.app_url, "http://localhost:8080");
+        assert!(!config.require_verified_email);
+    }
+
+    #[test]
+    fn the_mfa_key_is_32_bytes_of_base64() {
+        let base = [("DATABASE_URL", "postgres://x/y"), ("EPOP_JWT_SECRET", SECRET)];
+        let config = Config::from_source(&source(&base)).unwrap();
+        assert!(config.mfa_key.is_none());
+        let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+        let mut with_key = base.to_vec();
+        with_key.push(("EPOP_MFA_KEY", key));
+        assert!(Config::from_source(&source(&with_key)).unwrap().mfa_key.is_some());
+        for bad in ["c2hvcnQ=", "not base64 at all!"] {
+            let mut with_bad = base.to_vec();
+            with_bad.push(("EPOP_MFA_KEY", bad));
+            let err = Config::from_source(&source(&with_bad)).unwrap_err();
+            assert_eq!(err.variable, "EPOP_MFA_KEY");
+            assert!(!err.to_string().contains(bad), "the key is never printed");
+        }
+    }
+
+    #[test]
+    fn requiring_verified_e_mail_needs_smtp_and_links_need_a_web_url() {
+        let err = Config::from_source(&source(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("EPOP_JWT_SECRET", SECRET),
+            ("EPOP_REQUIRE_VERIFIED_EMAIL", "true"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.variable, "EPOP_REQUIRE_VERIFIED_EMAIL");
+        let config = Config::from_source(&source(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("EPOP_JWT_SECRET", SECRET),
+            ("EPOP_REQUIRE_VERIFIED_EMAIL", "true"),
+            ("EPOP_SMTP_URL", "smtp://127.0.0.1:2525"),
+            ("EPOP_APP_URL", "https://app.example/"),
+        ]))
+        .unwrap();
+        assert!(config.require_verified_email);
+        assert_eq!(config.app_url, "https://app.example");
+        let err = Config::from_source(&source(&[
+            ("DATABASE_URL", "postgres://x/y"),
+            ("EPOP_JWT_SECRET", SECRET),
+            ("EPOP_APP_URL", "javascript:alert(1)"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.variable, "EPOP_APP_URL");
     }
 
     #[test]

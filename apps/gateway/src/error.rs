@@ -273,6 +273,22 @@ impl From<AuthError> for ApiError {
                 ErrorCode::TokenReused,
                 "this refresh token was already used; every session of its login was ended",
             ),
+            AuthError::EmailNotVerified => ApiError::new(
+                ErrorCode::Forbidden,
+                "this account's e-mail address is not verified yet: open the link sent to it (POST /api/auth/verify-email/resend sends a new one)",
+            ),
+            AuthError::MfaAlreadyEnabled => ApiError::new(
+                ErrorCode::Conflict,
+                "the second factor is on already; turn it off (DELETE /api/users/me/mfa) before enrolling again",
+            ),
+            AuthError::MfaNotPending => ApiError::new(
+                ErrorCode::Conflict,
+                "no enrolment to confirm: start one with POST /api/users/me/mfa/totp",
+            ),
+            AuthError::MfaNotEnabled => ApiError::not_found(),
+            AuthError::WrongSecondFactor => {
+                ApiError::new(ErrorCode::Forbidden, "the code is wrong or was used before")
+            }
             AuthError::WrongCurrentPassword => {
                 ApiError::new(ErrorCode::Forbidden, "the current password is wrong")
             }

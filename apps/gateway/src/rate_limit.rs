@@ -31,6 +31,14 @@ impl Quota {
             period: Duration::from_secs(60),
         }
     }
+
+    /// `count` requests per hour.
+    pub fn per_hour(count: u32) -> Self {
+        Self {
+            count,
+            period: Duration::from_secs(3600),
+        }
+    }
 }
 
 /// The request is over the limit; retry after this long.

@@ -21,6 +21,21 @@ pub enum AuthError {
     /// A refresh token that was already rotated was presented again; its family is now revoked.
     #[error("refresh token reused")]
     TokenReused,
+    /// The password is right, but signing in needs a verified e-mail address and this one is not verified.
+    #[error("e-mail address not verified")]
+    EmailNotVerified,
+    /// TOTP is on already (turn it off before enrolling again).
+    #[error("the second factor is on already")]
+    MfaAlreadyEnabled,
+    /// No TOTP enrolment was started to confirm.
+    #[error("no second factor enrolment is pending")]
+    MfaNotPending,
+    /// The user has no second factor to turn off.
+    #[error("no second factor is on")]
+    MfaNotEnabled,
+    /// The code or recovery code given to confirm a sensitive change is wrong (or was used before).
+    #[error("the second factor is wrong")]
+    WrongSecondFactor,
     /// The `current_password` given for a sensitive change is wrong.
     #[error("current password is wrong")]
     WrongCurrentPassword,

@@ -12,9 +12,17 @@
 //! - [`sessions`]: the instant up to which a user's access tokens are refused, checked on every request
 //!   through Redis (see there for why, and for the clock and locks that order issuing against revoking).
 //!
+//! - [`account_mail`]: password reset and e-mail verification links, issued and sent from the job queue (the
+//!   request only enqueues, so it costs the same whether or not an account has the address).
+//!
+//! - [`mfa`]: the TOTP second factor (secrets encrypted at rest, codes accepted once), recovery codes, and
+//!   sign-ins that wait for their second factor.
+//!
 //! Services own transactions; repositories take `&mut AsyncPgConnection` and never open one themselves.
 
+pub mod account_mail;
 pub mod error;
+pub mod mfa;
 pub mod model;
 pub mod password;
 mod repo;
@@ -22,7 +30,9 @@ pub mod service;
 pub mod sessions;
 pub mod token;
 
+pub use account_mail::{ACCOUNT_EMAIL_QUEUE, AccountEmails, Mailer, OutgoingMail};
 pub use error::{AuthError, AuthResult};
+pub use mfa::{MfaKey, SecondFactor, SignIn};
 pub use model::{NewAccount, ProfileChanges, Role, Session, User, UserSummary};
 pub use password::{HashPermit, HasherSettings, HasherStats, PasswordHasher};
 pub use service::{AuthService, AuthSettings};

@@ -61,6 +61,8 @@ pub struct User {
     pub email: String,
     /// `admin` (a global admin, who sees every project) or `member`; in the access token too.
     pub role: Role,
+    /// Whether the owner proved control of `email` (a link sent to it was opened).
+    pub email_verified: bool,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
     /// When the account last changed.

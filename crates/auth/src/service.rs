@@ -1,8 +1,12 @@
 //! The rules of accounts and sessions.
 
+use crate::account_mail::{ACCOUNT_EMAIL_QUEUE, AccountEmailJob, IssuedToken};
 use crate::error::{AuthError, AuthResult};
+use crate::mfa::{self, MfaChallenge, MfaKey, SecondFactor, SecondFactorMethod, SignIn, TotpEnrolment};
 use crate::model::{NewAccount, ProfileChanges, Role, Session, User, UserSummary};
 use crate::password::{HasherStats, PasswordHasher};
+use crate::repo::email_tokens::{self, Purpose};
+use crate::repo::mfa as mfa_repo;
 use crate::repo::refresh_tokens::{self, NewRefreshTokenRow};
 use crate::repo::users::{self, DirectoryCursor, NewUserRow, UserChangeset};
 use crate::sessions::{SessionCutoffs, is_revoked};
@@ -10,18 +14,30 @@ use crate::token::{self, AccessClaims, TokenSigner};
 use chrono::Duration;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use epop_core::{Clock, Cursor, DomainEvent, FieldError, Page, PageRequest, TokenFamilyId, UserId};
-use epop_storage::{DbPool, outbox};
+use epop_storage::{DbPool, jobs, outbox};
 use secrecy::SecretString;
 use std::sync::Arc;
 use uuid::Uuid;
 
-/// Lifetimes of the tokens the service issues.
+/// Lifetimes of the tokens the service issues, and the account rules a deployment chooses.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthSettings {
     /// Access token lifetime (default 15 minutes).
     pub access_ttl: Duration,
     /// Refresh token lifetime (default 30 days).
     pub refresh_ttl: Duration,
+    /// Lifetime of a password reset link (30 minutes).
+    pub password_reset_ttl: Duration,
+    /// Lifetime of an e-mail verification link (default 24 hours).
+    pub email_verification_ttl: Duration,
+    /// Whether account e-mails (reset and verification links) can be sent: without them, nothing is enqueued.
+    pub account_emails: bool,
+    /// Whether signing in needs a verified e-mail address (needs `account_emails`).
+    pub require_verified_email: bool,
+    /// How long a sign-in waits for its second factor (5 minutes).
+    pub mfa_challenge_ttl: Duration,
+    /// Wrong codes a sign-in waiting for its second factor allows (5).
+    pub mfa_max_attempts: i32,
 }
 
 impl Default for AuthSettings {
@@ -29,9 +45,19 @@ impl Default for AuthSettings {
         Self {
             access_ttl: Duration::minutes(15),
             refresh_ttl: Duration::days(30),
+            password_reset_ttl: Duration::minutes(30),
+            email_verification_ttl: Duration::hours(24),
+            account_emails: false,
+            require_verified_email: false,
+            mfa_challenge_ttl: Duration::minutes(5),
+            mfa_max_attempts: 5,
         }
     }
 }
+
+/// The message of every refused reset or verification token: unknown, used, expired or for an address the
+/// account no longer has all read the same.
+const BAD_TOKEN: &str = "is unknown, expired or already used";
 
 /// Registration, login, token refresh and logout, and profile management.
 ///
@@ -54,6 +80,7 @@ pub struct AuthService {
     clock: Arc<dyn Clock>,
     settings: AuthSettings,
     cutoffs: SessionCutoffs,
+    mfa_key: Option<MfaKey>,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -92,7 +119,14 @@ impl AuthService {
             signer,
             clock,
             settings,
+            mfa_key: None,
         }
+    }
+
+    /// Encrypts TOTP secrets with `key` (without one, the second factor cannot be enrolled or checked).
+    pub fn with_mfa_key(mut self, key: MfaKey) -> Self {
+        self.mfa_key = Some(key);
+        self
     }
 
     /// Shares session cutoffs between gateway nodes through `redis` (keys under `prefix`); without it they
@@ -168,15 +202,18 @@ impl AuthService {
                     email: &account.email,
                     password_hash: &hash,
                     role: account.role.as_str(),
+                    email_verified: false,
                 },
             )
             .await?;
+            this.enqueue_verification(conn, &user.email).await?;
             this.open_session(conn, user, now).await
         })
         .await
     }
 
-    /// Creates an account without signing it in (administration).
+    /// Creates an account without signing it in (administration). Its e-mail counts as verified: the operator
+    /// vouches for it.
     pub async fn create_user(&self, account: NewAccount) -> AuthResult<User> {
         let hash = self.hasher.hash(&account.password).await?;
         let mut conn = self.pool.get().await?;
@@ -188,6 +225,7 @@ impl AuthService {
                 email: &account.email,
                 password_hash: &hash,
                 role: account.role.as_str(),
+                email_verified: true,
             },
         )
         .await?;
@@ -195,7 +233,8 @@ impl AuthService {
     }
 
     /// Creates a global admin with this e-mail unless any account already has it (never changes an existing
-    /// account). Returns whether one was created. Safe when several gateways start at once.
+    /// account). Returns whether one was created. Safe when several gateways start at once. Its e-mail counts
+    /// as verified (it comes from the configuration).
     pub async fn ensure_admin(&self, email: &str, name: &str, password: &SecretString) -> AuthResult<bool> {
         let mut conn = self.pool.get().await?;
         if users::find_by_email(&mut conn, email).await?.is_some() {
@@ -210,15 +249,17 @@ impl AuthService {
                 email,
                 password_hash: &hash,
                 role: Role::Admin.as_str(),
+                email_verified: true,
             },
         )
         .await
     }
 
     /// Signs in with e-mail and password. Unknown e-mail and wrong password both cost one Argon2id verification
-    /// and both answer `InvalidCredentials`.
+    /// and both answer `InvalidCredentials`. An account with a second factor gets [`SignIn::MfaRequired`]: a
+    /// short-lived, single-use `mfa_token` for [`Self::complete_mfa`], and no session yet.
     #[tracing::instrument(skip_all)]
-    pub async fn login(&self, email: &str, password: &SecretString) -> AuthResult<Session> {
+    pub async fn login(&self, email: &str, password: &SecretString) -> AuthResult<SignIn> {
         // A place in the hashing queue first: when hashing is saturated the refusal costs no database work.
         let permit = self.hasher.admit()?;
         let mut conn = self.pool.get().await?;
@@ -232,15 +273,38 @@ impl AuthService {
         let Some(user) = found else {
             return Err(AuthError::InvalidCredentials);
         };
+        // Said only to whoever knows the password, so it tells nobody else whether the address has an account.
+        if self.settings.require_verified_email && !user.email_verified {
+            return Err(AuthError::EmailNotVerified);
+        }
         let now = self.clock.now();
         let mut conn = self.pool.get().await?;
         let this = self.clone();
+        let challenge_ttl = self.settings.mfa_challenge_ttl;
         // Issued under the user's share lock, by the database's clock (see the type's notes).
         conn.transaction::<_, AuthError, _>(async |conn| {
             let Some(user) = users::lock_for_session(conn, user.id).await? else {
                 return Err(AuthError::InvalidCredentials);
             };
-            this.open_session(conn, user, now).await
+            if mfa_repo::is_enabled(conn, user.id).await? {
+                let mfa_token = token::new_link_token()?;
+                mfa_repo::insert_challenge(
+                    conn,
+                    user.id,
+                    &token::link_token_hash(&mfa_token),
+                    now + challenge_ttl,
+                    now,
+                )
+                .await?;
+                return Ok(SignIn::MfaRequired(MfaChallenge {
+                    mfa_token,
+                    methods: vec![SecondFactorMethod::Totp, SecondFactorMethod::RecoveryCode],
+                    expires_in: challenge_ttl.num_seconds(),
+                }));
+            }
+            Ok(SignIn::Session(Box::new(
+                this.open_session(conn, user, now).await?,
+            )))
         })
         .await
     }
@@ -381,6 +445,11 @@ impl AuthService {
             .email
             .as_deref()
             .is_some_and(|email| email != current.email);
+        // Another address, not only another spelling of the same one: it has to be verified again.
+        let address_changes = changes
+            .email
+            .as_deref()
+            .is_some_and(|email| email.to_lowercase() != current.email.to_lowercase());
         let sensitive = email_changes || changes.password.is_some();
         if sensitive {
             let Some(current_password) = changes.current_password.as_ref() else {
@@ -403,6 +472,7 @@ impl AuthService {
         };
         let now = self.clock.now();
         let mut conn = self.pool.get().await?;
+        let this = self.clone();
         let (row, cutoff) = conn
             .transaction::<_, AuthError, _>(async |conn| {
                 if sensitive && !users::lock_for_revocation(conn, user).await? {
@@ -419,10 +489,17 @@ impl AuthService {
                             None
                         },
                         password_hash: new_hash.as_deref(),
+                        email_verified: address_changes.then_some(false),
                         updated_at: Some(now),
                     },
                 )
                 .await?;
+                if address_changes {
+                    // The old address's links prove nothing about the new one.
+                    email_tokens::delete_of_user(conn, user, Purpose::VerifyEmail).await?;
+                    email_tokens::delete_of_user(conn, user, Purpose::PasswordReset).await?;
+                    this.enqueue_verification(conn, &row.email).await?;
+                }
                 let cutoff = if sensitive {
                     let cutoff = users::revoke_sessions(conn, user).await?;
                     refresh_tokens::revoke_all_of_user(conn, user, now).await?;
@@ -438,6 +515,491 @@ impl AuthService {
             self.cutoffs.raised(user, cutoff).await;
         }
         row.into_user()
+    }
+
+    /// Asks for a password reset link for the account with this e-mail, if there is one. Costs the same either
+    /// way (one job enqueued; the job looks the account up, see [`crate::account_mail`]), so neither the
+    /// answer nor its time tells whether the address has an account. Without account e-mails it does nothing.
+    #[tracing::instrument(skip_all)]
+    pub async fn request_password_reset(&self, email: &str) -> AuthResult<()> {
+        self.enqueue_account_email(&AccountEmailJob::PasswordReset {
+            email: email.to_owned(),
+        })
+        .await
+    }
+
+    /// Asks again for a verification link for the account with this e-mail, if there is one and it is not
+    /// verified yet; costs the same either way, as [`Self::request_password_reset`].
+    #[tracing::instrument(skip_all)]
+    pub async fn request_email_verification(&self, email: &str) -> AuthResult<()> {
+        self.enqueue_account_email(&AccountEmailJob::VerifyEmail {
+            email: email.to_owned(),
+        })
+        .await
+    }
+
+    async fn enqueue_account_email(&self, job: &AccountEmailJob) -> AuthResult<()> {
+        if !self.settings.account_emails {
+            return Ok(());
+        }
+        let payload = serde_json::to_value(job).map_err(|e| AuthError::Crypto(e.to_string()))?;
+        let mut conn = self.pool.get().await?;
+        jobs::enqueue(&mut conn, ACCOUNT_EMAIL_QUEUE, &payload).await?;
+        Ok(())
+    }
+
+    /// Enqueues a verification e-mail to `email` inside the caller's transaction (sign-up, e-mail change).
+    async fn enqueue_verification(&self, conn: &mut AsyncPgConnection, email: &str) -> AuthResult<()> {
+        if !self.settings.account_emails {
+            return Ok(());
+        }
+        let job = AccountEmailJob::VerifyEmail {
+            email: email.to_owned(),
+        };
+        let payload = serde_json::to_value(&job).map_err(|e| AuthError::Crypto(e.to_string()))?;
+        jobs::enqueue(conn, ACCOUNT_EMAIL_QUEUE, &payload).await?;
+        Ok(())
+    }
+
+    /// Minutes a password reset link works.
+    pub fn password_reset_minutes(&self) -> i64 {
+        self.settings.password_reset_ttl.num_minutes()
+    }
+
+    /// Hours an e-mail verification link works.
+    pub fn email_verification_hours(&self) -> i64 {
+        self.settings.email_verification_ttl.num_hours()
+    }
+
+    /// Issues a password reset token for the account with `email` (replacing any earlier one), or `None` when
+    /// no account has it. Run by the e-mail job, which sends the token.
+    pub(crate) async fn issue_password_reset(&self, email: &str) -> AuthResult<Option<IssuedToken>> {
+        let mut conn = self.pool.get().await?;
+        let Some(user) = users::find_by_email(&mut conn, email).await? else {
+            return Ok(None);
+        };
+        let token = token::new_link_token()?;
+        let expires_at = self.clock.now() + self.settings.password_reset_ttl;
+        email_tokens::replace(
+            &mut conn,
+            user.id,
+            Purpose::PasswordReset,
+            &token::link_token_hash(&token),
+            &user.email,
+            expires_at,
+        )
+        .await?;
+        Ok(Some(IssuedToken {
+            name: user.name,
+            email: user.email,
+            token,
+        }))
+    }
+
+    /// Issues a verification token for the account with `email` (replacing any earlier one), or `None` when no
+    /// account has it or it is verified already. Run by the e-mail job, which sends the token.
+    pub(crate) async fn issue_email_verification(&self, email: &str) -> AuthResult<Option<IssuedToken>> {
+        let mut conn = self.pool.get().await?;
+        let Some(user) = users::find_by_email(&mut conn, email).await? else {
+            return Ok(None);
+        };
+        if user.email_verified {
+            return Ok(None);
+        }
+        let token = token::new_link_token()?;
+        let expires_at = self.clock.now() + self.settings.email_verification_ttl;
+        email_tokens::replace(
+            &mut conn,
+            user.id,
+            Purpose::VerifyEmail,
+            &token::link_token_hash(&token),
+            &user.email,
+            expires_at,
+        )
+        .await?;
+        Ok(Some(IssuedToken {
+            name: user.name,
+            email: user.email,
+            token,
+        }))
+    }
+
+    /// Sets a new password with a reset token and ends every session of the user (as [`Self::logout_all`]).
+    /// The token works once, within its lifetime, and only while the account still has the address it was sent
+    /// to; otherwise `Invalid` on field `token`, and nothing changes. Using it also proves the address, so the
+    /// e-mail counts as verified from then on.
+    #[tracing::instrument(skip_all)]
+    pub async fn reset_password(&self, presented: &str, password: &SecretString) -> AuthResult<()> {
+        let bad_token = || AuthError::Invalid(vec![FieldError::new("token", BAD_TOKEN)]);
+        let hash = token::link_token_hash(presented);
+        // A place in the hashing queue first (a refusal costs nothing), then a cheap look at the token so that a
+        // wrong one costs no hash.
+        let permit = self.hasher.admit()?;
+        let now = self.clock.now();
+        let mut conn = self.pool.get().await?;
+        let found = email_tokens::find(&mut conn, Purpose::PasswordReset, &hash).await?;
+        drop(conn);
+        if !found.is_some_and(|row| row.is_live(now)) {
+            return Err(bad_token());
+        }
+        let new_hash = permit.hash(password).await?;
+        let mut conn = self.pool.get().await?;
+        let (user, cutoff) = conn
+            .transaction::<_, AuthError, _>(async |conn| {
+                // Checked again under the token's lock: of two uses at once, the second finds it used.
+                let Some(row) = email_tokens::find_for_update(conn, Purpose::PasswordReset, &hash).await?
+                else {
+                    return Err(bad_token());
+                };
+                if !row.is_live(now) || !users::lock_for_revocation(conn, row.user_id).await? {
+                    return Err(bad_token());
+                }
+                let Some(current) = users::find(conn, row.user_id).await? else {
+                    return Err(bad_token());
+                };
+                if current.email.to_lowercase() != row.email.to_lowercase() {
+                    return Err(bad_token());
+                }
+                email_tokens::mark_used(conn, row.id, now).await?;
+                users::update(
+                    conn,
+                    row.user_id,
+                    UserChangeset {
+                        password_hash: Some(&new_hash),
+                        email_verified: Some(true),
+                        updated_at: Some(now),
+                        ..UserChangeset::default()
+                    },
+                )
+                .await?;
+                let cutoff = users::revoke_sessions(conn, row.user_id).await?;
+                refresh_tokens::revoke_all_of_user(conn, row.user_id, now).await?;
+                outbox::append(conn, &DomainEvent::SessionsRevoked { user_id: row.user_id }).await?;
+                Ok((row.user_id, cutoff))
+            })
+            .await?;
+        self.cutoffs.raised(user, cutoff).await;
+        Ok(())
+    }
+
+    /// Marks the address a verification token was sent to as verified. The token works once, within its
+    /// lifetime, and only while the account still has that address; otherwise `Invalid` on field `token`, and
+    /// nothing changes.
+    #[tracing::instrument(skip_all)]
+    pub async fn verify_email(&self, presented: &str) -> AuthResult<()> {
+        let bad_token = || AuthError::Invalid(vec![FieldError::new("token", BAD_TOKEN)]);
+        let hash = token::link_token_hash(presented);
+        let now = self.clock.now();
+        let mut conn = self.pool.get().await?;
+        conn.transaction::<_, AuthError, _>(async |conn| {
+            let Some(row) = email_tokens::find_for_update(conn, Purpose::VerifyEmail, &hash).await? else {
+                return Err(bad_token());
+            };
+            if !row.is_live(now) {
+                return Err(bad_token());
+            }
+            let Some(current) = users::find(conn, row.user_id).await? else {
+                return Err(bad_token());
+            };
+            if current.email.to_lowercase() != row.email.to_lowercase() {
+                return Err(bad_token());
+            }
+            email_tokens::mark_used(conn, row.id, now).await?;
+            users::update(
+                conn,
+                row.user_id,
+                UserChangeset {
+                    email_verified: Some(true),
+                    updated_at: Some(now),
+                    ..UserChangeset::default()
+                },
+            )
+            .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// The key of TOTP secrets; `Crypto` when none was configured (the gateway always configures one).
+    fn mfa_key(&self) -> AuthResult<&MfaKey> {
+        self.mfa_key
+            .as_ref()
+            .ok_or_else(|| AuthError::Crypto("no key for TOTP secrets is configured".into()))
+    }
+
+    /// The clock as whole Unix seconds, for TOTP steps.
+    fn unix_now(&self) -> u64 {
+        u64::try_from(self.clock.now().timestamp()).unwrap_or_default()
+    }
+
+    /// Starts TOTP enrolment: a new secret, pending until confirmed with a code (a new enrolment replaces a
+    /// pending one). Needs the password (`WrongCurrentPassword` otherwise), so that a stolen access token
+    /// cannot put a second factor on the account and lock its owner out. `MfaAlreadyEnabled` when TOTP is on
+    /// already.
+    #[tracing::instrument(skip(self, password))]
+    pub async fn start_totp_enrolment(
+        &self,
+        user: UserId,
+        password: &SecretString,
+    ) -> AuthResult<TotpEnrolment> {
+        let key = self.mfa_key()?.clone();
+        let permit = self.hasher.admit()?;
+        let mut conn = self.pool.get().await?;
+        let current = users::find(&mut conn, user)
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
+        drop(conn);
+        if !permit.verify(password, Some(current.password_hash)).await? {
+            return Err(AuthError::WrongCurrentPassword);
+        }
+        let secret = mfa::new_secret()?;
+        let mut conn = self.pool.get().await?;
+        conn.transaction::<_, AuthError, _>(async |conn| {
+            if !users::lock_for_revocation(conn, user).await? {
+                return Err(AuthError::UserNotFound);
+            }
+            if mfa_repo::find_for_update(conn, user)
+                .await?
+                .is_some_and(|row| row.enabled_at.is_some())
+            {
+                return Err(AuthError::MfaAlreadyEnabled);
+            }
+            let row = users::find(conn, user).await?.ok_or(AuthError::UserNotFound)?;
+            mfa_repo::put_pending(conn, user, &key.encrypt(user, &secret)?).await?;
+            mfa::enrolment(&secret, &row.email)
+        })
+        .await
+    }
+
+    /// Confirms TOTP enrolment with a code from the app: TOTP is on from now, ten single-use recovery codes are
+    /// made (returned once; only their hashes are kept), and every session of the user ends but the one this
+    /// returns for the caller. A wrong code is `Invalid` on field `code` and changes nothing; no enrolment
+    /// started is `MfaNotPending`; already on, `MfaAlreadyEnabled`.
+    #[tracing::instrument(skip(self, code))]
+    pub async fn confirm_totp(&self, user: UserId, code: &str) -> AuthResult<(Vec<String>, Session)> {
+        let key = self.mfa_key()?.clone();
+        let now = self.clock.now();
+        let unix = self.unix_now();
+        let codes = mfa::new_recovery_codes()?;
+        let hashes: Vec<Vec<u8>> = codes.iter().map(|c| mfa::recovery_code_hash(c)).collect();
+        let mut conn = self.pool.get().await?;
+        let this = self.clone();
+        let (session, cutoff) = conn
+            .transaction::<_, AuthError, _>(async |conn| {
+                if !users::lock_for_revocation(conn, user).await? {
+                    return Err(AuthError::UserNotFound);
+                }
+                let Some(row) = mfa_repo::find_for_update(conn, user).await? else {
+                    return Err(AuthError::MfaNotPending);
+                };
+                if row.enabled_at.is_some() {
+                    return Err(AuthError::MfaAlreadyEnabled);
+                }
+                let secret = key.decrypt(user, &row.secret_encrypted)?;
+                let totp = mfa::totp(&secret, "confirm")?;
+                let Some(step) = mfa::accept(&totp, code, unix, row.last_step) else {
+                    return Err(AuthError::Invalid(vec![FieldError::new(
+                        "code",
+                        "is not the authenticator app's current code",
+                    )]));
+                };
+                mfa_repo::record_step(conn, user, step).await?;
+                mfa_repo::enable(conn, user, now).await?;
+                mfa_repo::replace_recovery_codes(conn, user, &hashes).await?;
+                let cutoff = this.end_sessions_in(conn, user, now).await?;
+                let row = users::lock_for_session(conn, user)
+                    .await?
+                    .ok_or(AuthError::UserNotFound)?;
+                Ok((this.open_session(conn, row, now).await?, cutoff))
+            })
+            .await?;
+        self.cutoffs.raised(user, cutoff).await;
+        Ok((codes, session))
+    }
+
+    /// Turns the second factor off; needs the password and a current code (or a recovery code). Every session
+    /// ends but the one this returns for the caller. A wrong password is `WrongCurrentPassword`, a wrong code
+    /// `WrongSecondFactor`, no second factor `MfaNotEnabled`; in each case nothing changes.
+    #[tracing::instrument(skip(self, password, factor))]
+    pub async fn disable_mfa(
+        &self,
+        user: UserId,
+        password: &SecretString,
+        factor: SecondFactor,
+    ) -> AuthResult<Session> {
+        let key = self.mfa_key()?.clone();
+        let permit = self.hasher.admit()?;
+        let mut conn = self.pool.get().await?;
+        let current = users::find(&mut conn, user)
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
+        drop(conn);
+        if !permit.verify(password, Some(current.password_hash)).await? {
+            return Err(AuthError::WrongCurrentPassword);
+        }
+        let now = self.clock.now();
+        let unix = self.unix_now();
+        let mut conn = self.pool.get().await?;
+        let this = self.clone();
+        let (session, cutoff) = conn
+            .transaction::<_, AuthError, _>(async |conn| {
+                if !users::lock_for_revocation(conn, user).await? {
+                    return Err(AuthError::UserNotFound);
+                }
+                let Some(row) = mfa_repo::find_for_update(conn, user)
+                    .await?
+                    .filter(|row| row.enabled_at.is_some())
+                else {
+                    return Err(AuthError::MfaNotEnabled);
+                };
+                if !this
+                    .second_factor_holds(conn, &key, user, &row, &factor, unix, now)
+                    .await?
+                {
+                    return Err(AuthError::WrongSecondFactor);
+                }
+                mfa_repo::remove_all(conn, user).await?;
+                let cutoff = this.end_sessions_in(conn, user, now).await?;
+                let row = users::lock_for_session(conn, user)
+                    .await?
+                    .ok_or(AuthError::UserNotFound)?;
+                Ok((this.open_session(conn, row, now).await?, cutoff))
+            })
+            .await?;
+        self.cutoffs.raised(user, cutoff).await;
+        Ok(session)
+    }
+
+    /// Whether `factor` is right for the user's enabled TOTP `row`, recording its use (the code's step, or the
+    /// recovery code spent).
+    #[expect(clippy::too_many_arguments, reason = "one private step of three transactions")]
+    async fn second_factor_holds(
+        &self,
+        conn: &mut AsyncPgConnection,
+        key: &MfaKey,
+        user: UserId,
+        row: &mfa_repo::TotpRow,
+        factor: &SecondFactor,
+        unix: u64,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> AuthResult<bool> {
+        match factor {
+            SecondFactor::Totp(code) => {
+                let secret = key.decrypt(user, &row.secret_encrypted)?;
+                let totp = mfa::totp(&secret, "check")?;
+                match mfa::accept(&totp, code, unix, row.last_step) {
+                    Some(step) => {
+                        mfa_repo::record_step(conn, user, step).await?;
+                        Ok(true)
+                    }
+                    None => Ok(false),
+                }
+            }
+            SecondFactor::RecoveryCode(code) => {
+                mfa_repo::use_recovery_code(conn, user, &mfa::recovery_code_hash(code), now).await
+            }
+        }
+    }
+
+    /// Completes a sign-in that needs a second factor, with its `mfa_token` and a code or a recovery code. The
+    /// token works once, for a few minutes and for a few wrong codes: otherwise `Unauthorized`. A wrong code
+    /// is `InvalidCredentials` (and counts as a try). A code is accepted once. Using a recovery code ends
+    /// every other session of the user (the one returned is new).
+    #[tracing::instrument(skip_all)]
+    pub async fn complete_mfa(&self, mfa_token: &str, factor: SecondFactor) -> AuthResult<Session> {
+        let key = self.mfa_key()?.clone();
+        let hash = token::link_token_hash(mfa_token);
+        let now = self.clock.now();
+        let unix = self.unix_now();
+        let recovery = matches!(factor, SecondFactor::RecoveryCode(_));
+        let max_attempts = self.settings.mfa_max_attempts;
+        let mut conn = self.pool.get().await?;
+        let this = self.clone();
+        let outcome = conn
+            .transaction::<_, AuthError, _>(async |conn| {
+                // The user first, then the challenge (the order every revocation takes them in).
+                let Some(owner) = mfa_repo::challenge_owner(conn, &hash).await? else {
+                    return Ok(Err(AuthError::Unauthorized));
+                };
+                let locked = if recovery {
+                    users::lock_for_revocation(conn, owner).await?
+                } else {
+                    users::lock_for_session(conn, owner).await?.is_some()
+                };
+                let Some(challenge) = mfa_repo::find_challenge_for_update(conn, &hash).await? else {
+                    return Ok(Err(AuthError::Unauthorized));
+                };
+                if !locked
+                    || challenge.used_at.is_some()
+                    || challenge.expires_at <= now
+                    || challenge.attempts >= max_attempts
+                {
+                    return Ok(Err(AuthError::Unauthorized));
+                }
+                // The second factor was turned off or reset since the password was checked.
+                let Some(row) = mfa_repo::find_for_update(conn, owner)
+                    .await?
+                    .filter(|row| row.enabled_at.is_some())
+                else {
+                    return Ok(Err(AuthError::Unauthorized));
+                };
+                if !this
+                    .second_factor_holds(conn, &key, owner, &row, &factor, unix, now)
+                    .await?
+                {
+                    mfa_repo::count_failed_attempt(conn, challenge.id).await?;
+                    return Ok(Err(AuthError::InvalidCredentials));
+                }
+                mfa_repo::finish_challenge(conn, challenge.id, now).await?;
+                let cutoff = if recovery {
+                    Some(this.end_sessions_in(conn, owner, now).await?)
+                } else {
+                    None
+                };
+                let user = users::lock_for_session(conn, owner)
+                    .await?
+                    .ok_or(AuthError::Unauthorized)?;
+                Ok(Ok((owner, this.open_session(conn, user, now).await?, cutoff)))
+            })
+            .await?;
+        let (owner, session, cutoff) = outcome?;
+        if let Some(cutoff) = cutoff {
+            self.cutoffs.raised(owner, cutoff).await;
+        }
+        Ok(session)
+    }
+
+    /// Removes the second factor of the account with `email` (an operator's reset for someone who lost their
+    /// device): the secret, the recovery codes and pending sign-ins. Returns whether it had one;
+    /// `UserNotFound` for no such account. Sessions are left as they are.
+    #[tracing::instrument(skip(self))]
+    pub async fn reset_mfa(&self, email: &str) -> AuthResult<bool> {
+        let mut conn = self.pool.get().await?;
+        let user = users::find_by_email(&mut conn, email)
+            .await?
+            .ok_or(AuthError::UserNotFound)?;
+        conn.transaction::<_, AuthError, _>(async |conn| {
+            if !users::lock_for_revocation(conn, user.id).await? {
+                return Err(AuthError::UserNotFound);
+            }
+            mfa_repo::remove_all(conn, user.id).await
+        })
+        .await
+    }
+
+    /// Ends every session of `user` inside the caller's transaction, which holds the user's row for
+    /// revocation: refuses access tokens issued until now, revokes refresh tokens, announces it (sockets close).
+    /// The caller raises the returned cutoff after commit.
+    async fn end_sessions_in(
+        &self,
+        conn: &mut AsyncPgConnection,
+        user: UserId,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> AuthResult<chrono::DateTime<chrono::Utc>> {
+        let cutoff = users::revoke_sessions(conn, user).await?;
+        refresh_tokens::revoke_all_of_user(conn, user, now).await?;
+        outbox::append(conn, &DomainEvent::SessionsRevoked { user_id: user }).await?;
+        Ok(cutoff)
     }
 
     /// The people directory: everyone (or those whose name or e-mail starts with `query`), by lower-cased name

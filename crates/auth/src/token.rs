@@ -108,6 +108,17 @@ pub fn refresh_token_hash(token: &str) -> Vec<u8> {
     Sha256::digest(token.as_bytes()).to_vec()
 }
 
+/// A fresh single-use token for a link sent by e-mail (password reset, e-mail verification): 256 random bits,
+/// URL-safe base64 (43 characters).
+pub fn new_link_token() -> AuthResult<String> {
+    new_refresh_token()
+}
+
+/// The stored form of a link token (SHA-256: the token has 256 bits of entropy, so a fast hash is enough).
+pub fn link_token_hash(token: &str) -> Vec<u8> {
+    Sha256::digest(token.as_bytes()).to_vec()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

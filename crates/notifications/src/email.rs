@@ -1,5 +1,6 @@
 //! E-mail delivery of notifications: a background job per notification (queue `email`), sent over SMTP with
-//! lettre (rustls with ring; no OpenSSL). Failures are retried by the job queue with backoff.
+//! lettre (rustls with ring; no OpenSSL). Failures are retried by the job queue with backoff. Only verified
+//! addresses are mailed (`users.email_verified`).
 
 use async_trait::async_trait;
 use diesel::{OptionalExtension as _, QueryDsl as _};
@@ -48,6 +49,32 @@ impl EmailSender {
             transport,
             from,
         })
+    }
+}
+
+impl EmailSender {
+    /// Sends one plain-text e-mail to `name <email>` (also what account e-mails go through).
+    pub async fn send_plain(
+        &self,
+        name: &str,
+        email: &str,
+        subject: String,
+        body: String,
+    ) -> Result<(), String> {
+        let to = format!("{} <{}>", name.replace(['<', '>', '"'], ""), email)
+            .parse::<Mailbox>()
+            .map_err(|e| e.to_string())?;
+        let message = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(subject)
+            .body(body)
+            .map_err(|e| e.to_string())?;
+        self.transport
+            .send(message)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 }
 
@@ -102,33 +129,21 @@ impl JobHandler for EmailSender {
             .and_then(Value::as_str)
             .unwrap_or_default();
         let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
-        let recipient: Option<(String, String)> = users::table
+        let recipient: Option<(String, String, bool)> = users::table
             .find(user)
-            .select((users::name, users::email))
+            .select((users::name, users::email, users::email_verified))
             .first(&mut conn)
             .await
             .optional()
             .map_err(|e| e.to_string())?;
         drop(conn);
-        // The account is gone: nothing to deliver, and nothing to retry.
-        let Some((name, email)) = recipient else {
+        // The account is gone, or its address is not verified (it may not be the owner's: a sign-up with
+        // someone else's address must not make EPOP mail them): nothing to deliver, and nothing to retry.
+        let Some((name, email, true)) = recipient else {
             return Ok(());
         };
-        let to = format!("{} <{}>", name.replace(['<', '>', '"'], ""), email)
-            .parse::<Mailbox>()
-            .map_err(|e| e.to_string())?;
         let (subject, body) = render(kind, notification.get("payload").unwrap_or(&Value::Null));
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(subject)
-            .body(body)
-            .map_err(|e| e.to_string())?;
-        self.transport
-            .send(message)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        self.send_plain(&name, &email, subject, body).await
     }
 }
 

@@ -7,6 +7,19 @@ pub mod sql_types {
 }
 
 diesel::table! {
+    account_email_tokens (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        purpose -> Text,
+        token_hash -> Bytea,
+        email -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     calendar_events (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -91,6 +104,27 @@ diesel::table! {
         edited_at -> Nullable<Timestamptz>,
         deleted_at -> Nullable<Timestamptz>,
         search_vector -> Nullable<Tsvector>,
+    }
+}
+
+diesel::table! {
+    mfa_challenges (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        token_hash -> Bytea,
+        expires_at -> Timestamptz,
+        attempts -> Int4,
+        used_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    mfa_recovery_codes (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        code_hash -> Bytea,
+        used_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -200,6 +234,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_totp (user_id) {
+        user_id -> Uuid,
+        secret_encrypted -> Bytea,
+        enabled_at -> Nullable<Timestamptz>,
+        last_step -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Uuid,
         name -> Text,
@@ -209,9 +253,11 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         sessions_valid_after -> Nullable<Timestamptz>,
+        email_verified -> Bool,
     }
 }
 
+diesel::joinable!(account_email_tokens -> users (user_id));
 diesel::joinable!(calendar_events -> users (user_id));
 diesel::joinable!(conversation_members -> conversations (conversation_id));
 diesel::joinable!(conversation_members -> users (user_id));
@@ -220,6 +266,8 @@ diesel::joinable!(message_attachments -> messages (message_id));
 diesel::joinable!(message_attachments -> users (uploader_id));
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(messages -> users (sender_id));
+diesel::joinable!(mfa_challenges -> users (user_id));
+diesel::joinable!(mfa_recovery_codes -> users (user_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(project_members -> projects (project_id));
 diesel::joinable!(project_members -> users (user_id));
@@ -227,14 +275,18 @@ diesel::joinable!(projects -> users (owner_id));
 diesel::joinable!(push_subscriptions -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(tasks -> projects (project_id));
+diesel::joinable!(user_totp -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    account_email_tokens,
     calendar_events,
     conversation_members,
     conversations,
     jobs,
     message_attachments,
     messages,
+    mfa_challenges,
+    mfa_recovery_codes,
     notifications,
     outbox,
     outbox_positions,
@@ -244,5 +296,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     settings,
     tasks,
+    user_totp,
     users,
 );

@@ -36,6 +36,7 @@ pub const REFERENCE: &str = include_str!("../../../../docs/api.md");
     tags(
         (name = "auth", description = "Sign-up, sign-in and sessions"),
         (name = "users", description = "Accounts and the people directory"),
+        (name = "mfa", description = "The second factor: TOTP enrolment, recovery codes, turning it off"),
         (name = "chat", description = "Conversations, messages, read positions and search"),
         (name = "files", description = "Uploads and downloads through presigned URLs"),
         (name = "projects", description = "Projects, members with roles, and tasks"),

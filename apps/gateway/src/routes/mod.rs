@@ -8,6 +8,7 @@ pub mod docs;
 mod fallback;
 pub mod health;
 pub mod metrics;
+pub mod mfa;
 pub mod notifications;
 pub mod presence;
 pub mod projects;
@@ -48,6 +49,11 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(auth::refresh::refresh)
                 .service(auth::logout::logout)
                 .service(auth::logout_all::logout_all)
+                .service(auth::password_reset::password_reset)
+                .service(auth::password_reset_confirm::password_reset_confirm)
+                .service(auth::verify_email::verify_email)
+                .service(auth::verify_email_resend::verify_email_resend)
+                .service(mfa::complete::complete)
                 .service(chat::conversations_list::list)
                 .service(chat::conversation_create::create)
                 .service(chat::conversation_get::get)
@@ -92,6 +98,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(users::list::list)
                 .service(users::me_get::me_get)
                 .service(users::me_update::me_update)
+                .service(mfa::totp_start::totp_start)
+                .service(mfa::totp_confirm::totp_confirm)
+                .service(mfa::disable::disable)
                 .service(users::get::get)
                 .default_service(web::to(fallback::unrouted)),
         )

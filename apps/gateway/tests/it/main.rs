@@ -7,6 +7,7 @@
     reason = "test helpers panic on unexpected failures: a panic is a failed test with its message"
 )]
 
+mod accounts;
 mod auth;
 mod backup;
 mod calendar;
@@ -21,6 +22,7 @@ mod files;
 mod floods;
 mod health;
 mod helpers;
+mod mfa;
 mod notifications;
 mod openapi;
 mod presence;

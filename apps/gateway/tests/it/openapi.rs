@@ -66,7 +66,7 @@ async fn run_schemathesis(
         .current_dir(std::env::temp_dir())
         .kill_on_drop(true)
         .output();
-    let output = tokio::time::timeout(BUDGET + Duration::from_secs(30), run)
+    let output = tokio::time::timeout(BUDGET + Duration::from_secs(60), run)
         .await
         .expect("schemathesis finishes within its budget")
         .expect("schemathesis runs");

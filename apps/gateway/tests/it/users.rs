@@ -22,7 +22,15 @@ async fn me_returns_and_renames_the_caller() {
     keys.sort();
     assert_eq!(
         keys,
-        vec!["created_at", "email", "id", "name", "role", "updated_at"]
+        vec![
+            "created_at",
+            "email",
+            "email_verified",
+            "id",
+            "name",
+            "role",
+            "updated_at"
+        ]
     );
 
     let renamed = json_of(

@@ -28,6 +28,8 @@ pub(crate) struct UserRow {
     pub(crate) role: String,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) updated_at: DateTime<Utc>,
+    /// Whether the owner proved control of `email`.
+    pub(crate) email_verified: bool,
 }
 
 impl UserRow {
@@ -42,6 +44,7 @@ impl UserRow {
             name: self.name,
             email: self.email,
             role,
+            email_verified: self.email_verified,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -60,6 +63,8 @@ pub(crate) struct NewUserRow<'a> {
     pub(crate) password_hash: &'a str,
     /// `admin` or `member`.
     pub(crate) role: &'a str,
+    /// Whether the address counts as verified from the start (accounts an operator creates).
+    pub(crate) email_verified: bool,
 }
 
 fn email_taken(error: DieselError) -> AuthError {
@@ -206,6 +211,8 @@ pub(crate) struct UserChangeset<'a> {
     pub(crate) name: Option<&'a str>,
     pub(crate) email: Option<&'a str>,
     pub(crate) password_hash: Option<&'a str>,
+    /// Whether the (new) address is verified.
+    pub(crate) email_verified: Option<bool>,
     pub(crate) updated_at: Option<DateTime<Utc>>,
 }
 

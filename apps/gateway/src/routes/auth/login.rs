@@ -1,13 +1,15 @@
 //! # POST /api/auth/login
 
-use super::{TokenResponse, check_auth_limits, session_response, token_body};
+use super::{check_auth_limits, session_response, token_body};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ClientIp, Json};
+use crate::routes::mfa::{LoginResponse, MfaRequiredResponse};
 use crate::routes::required;
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::post;
 use actix_web::{HttpResponse, web};
+use epop_auth::SignIn;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -24,11 +26,15 @@ pub struct LoginRequest {
     pub password: Option<String>,
 }
 
-/// Signs in. Unknown e-mail and wrong password both answer `401 invalid_credentials`, in the same time.
+/// Signs in. Unknown e-mail and wrong password both answer `401 invalid_credentials`, in the same time. An
+/// account with a second factor answers `200 {mfa_required: true, mfa_token, methods, expires_in}` instead of a
+/// session: complete with `POST /api/auth/mfa`. With `EPOP_REQUIRE_VERIFIED_EMAIL`, the right password for an
+/// unverified address is `403 forbidden`.
 #[utoipa::path(tag = "auth", request_body = LoginRequest,
     responses(
-        (status = 200, description = "Signed in", body = TokenResponse),
+        (status = 200, description = "Signed in, or the second factor is needed (`mfa_required: true`)", body = LoginResponse),
         (status = 401, description = "`invalid_credentials`", body = Problem),
+        (status = 403, description = "The address is not verified and `EPOP_REQUIRE_VERIFIED_EMAIL` is on", body = Problem),
         (status = 422, description = "Invalid fields", body = Problem),
         (status = 429, description = "Too many attempts", body = Problem),
         (status = 503, description = "Password hashing is saturated: the request would have waited longer than `EPOP_AUTH_HASH_MAX_WAIT_MS` for a hashing thread, so it was refused before any work (`unavailable`); try again after `Retry-After` seconds", body = Problem,
@@ -44,6 +50,22 @@ pub(crate) async fn login(
     let email = required(body.email, "email")?;
     check_auth_limits(&state, ip, Some(&email)).await?;
     let password = SecretString::from(required(body.password, "password")?);
-    let session = state.auth.login(&email, &password).await?;
-    Ok(session_response(StatusCode::OK, session.clone(), &state.config).json(token_body(session)))
+    match state.auth.login(&email, &password).await? {
+        SignIn::Session(session) => Ok(
+            session_response(StatusCode::OK, (*session).clone(), &state.config)
+                .json(LoginResponse::Session(token_body(*session))),
+        ),
+        SignIn::MfaRequired(challenge) => Ok(HttpResponse::Ok().json(LoginResponse::MfaRequired(
+            MfaRequiredResponse {
+                mfa_required: true,
+                mfa_token: challenge.mfa_token,
+                methods: challenge
+                    .methods
+                    .iter()
+                    .map(|method| method.as_str().to_owned())
+                    .collect(),
+                expires_in: challenge.expires_in,
+            },
+        ))),
+    }
 }

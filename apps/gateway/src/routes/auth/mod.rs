@@ -1,10 +1,14 @@
-//! `/api/auth`: register, login, refresh, logout, logout everywhere.
+//! `/api/auth`: register, login, refresh, logout, logout everywhere, password reset, e-mail verification.
 
 pub mod login;
 pub mod logout;
 pub mod logout_all;
+pub mod password_reset;
+pub mod password_reset_confirm;
 pub mod refresh;
 pub mod register;
+pub mod verify_email;
+pub mod verify_email_resend;
 
 use crate::config::Config;
 use crate::error::ApiError;
@@ -130,6 +134,24 @@ pub async fn check_auth_limits(state: &AppState, ip: ClientIp, email: Option<&st
         state
             .limiter
             .check("auth-email", &email.to_lowercase(), quota)
+            .await
+            .map_err(|l| ApiError::rate_limited(l.retry_after_secs()))?;
+    }
+    Ok(())
+}
+
+/// Applies the limits of requests that make EPOP send an account e-mail (password reset, verification link):
+/// `EPOP_ACCOUNT_EMAIL_RATE_LIMIT` per hour per client IP and per address, so nobody can use EPOP to flood a
+/// mailbox or probe addresses at speed.
+pub async fn check_account_email_limits(state: &AppState, ip: ClientIp, email: &str) -> Result<(), ApiError> {
+    let quota = Quota::per_hour(state.config.rate_limits.account_email_per_hour);
+    for (bucket, key) in [
+        ("account-mail-ip", ip.limit_key()),
+        ("account-mail-email", email.to_lowercase()),
+    ] {
+        state
+            .limiter
+            .check(bucket, &key, quota)
             .await
             .map_err(|l| ApiError::rate_limited(l.retry_after_secs()))?;
     }

@@ -21,6 +21,10 @@ pub struct UserDto {
     pub email: String,
     /// Global role: an `admin` acts as `owner` on every project.
     pub role: Role,
+    /// Whether the owner proved control of `email` by opening a link sent to it (`POST /api/auth/verify-email`).
+    /// No notification e-mail goes to an unverified address; `EPOP_REQUIRE_VERIFIED_EMAIL` makes it a condition
+    /// of signing in. A new e-mail starts unverified.
+    pub email_verified: bool,
     /// When the account was registered.
     pub created_at: DateTime<Utc>,
     /// When the name, e-mail or password last changed.
@@ -34,6 +38,7 @@ impl From<User> for UserDto {
             name: user.name,
             email: user.email,
             role: user.role,
+            email_verified: user.email_verified,
             created_at: user.created_at,
             updated_at: user.updated_at,
         }

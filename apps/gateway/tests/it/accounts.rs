@@ -1,0 +1,511 @@
+//! docs/api.md, Recovering and verifying accounts: password reset links and e-mail verification, e-mailed
+//! through a real SMTP server (`aiosmtpd`) from the durable job queue.
+
+use crate::email::{SmtpServer, code_in, unquoted};
+use crate::helpers::{PASSWORD, TestApp};
+use reqwest::StatusCode;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const NEW_PASSWORD: &str = "a brand new passphrase";
+
+/// A gateway that sends e-mail through `smtp`, with `more` settings.
+async fn app_with_mail(smtp: &SmtpServer, more: &[(&str, &str)]) -> TestApp {
+    let url = smtp.url();
+    let more: Vec<(String, String)> = more
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    TestApp::spawn_with(move |vars| {
+        vars.insert("EPOP_SMTP_URL".into(), url);
+        vars.insert("EPOP_SMTP_FROM".into(), "EPOP <no-reply@epop.test>".into());
+        vars.insert("EPOP_APP_URL".into(), "https://app.epop.test".into());
+        vars.extend(more);
+    })
+    .await
+}
+
+async fn login(app: &TestApp, email: &str, password: &str) -> crate::client::Answer {
+    app.anonymous()
+        .post("/api/auth/login", json!({"email": email, "password": password}))
+        .await
+}
+
+/// Waits until every account e-mail job has run to completion.
+async fn account_mail_jobs_done(app: &TestApp) {
+    let started = Instant::now();
+    while app
+        .count("SELECT count(*) AS n FROM jobs WHERE queue = 'account_email' AND status <> 'done'")
+        .await
+        > 0
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "account e-mail jobs did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits for the server's Socket.IO DISCONNECT packet on `socket`.
+pub(crate) async fn expect_disconnect(socket: &mut crate::helpers::Ws) {
+    use futures_util::StreamExt as _;
+    use tokio_tungstenite::tungstenite::Message;
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("disconnected in time");
+        match frame {
+            Some(Ok(Message::Text(text))) if text.as_str() == "41" => return,
+            Some(Ok(_)) => {}
+            other => panic!("expected a DISCONNECT packet, got {other:?}"),
+        }
+    }
+}
+
+async fn reset_code(app: &TestApp, smtp: &mut SmtpServer, email: &str) -> String {
+    app.anonymous()
+        .post("/api/auth/password-reset", json!({"email": email}))
+        .await
+        .empty(StatusCode::ACCEPTED);
+    code_in(
+        &smtp
+            .next_mail_to(&email.to_lowercase(), "Reset your EPOP password")
+            .await,
+    )
+}
+
+#[tokio::test]
+async fn a_reset_link_sets_the_password_once_and_ends_every_session() {
+    let mut smtp = SmtpServer::start_any().await;
+    let app = app_with_mail(&smtp, &[]).await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let mut socket = app.socket(&ann.access_token).await;
+
+    // Any case of the address works; the e-mail carries a link into the web app and the code.
+    app.anonymous()
+        .post("/api/auth/password-reset", json!({"email": "ANN@Example.com"}))
+        .await
+        .empty(StatusCode::ACCEPTED);
+    let mail = smtp
+        .next_mail_to("ann@example.com", "Reset your EPOP password")
+        .await;
+    let code = code_in(&mail);
+    assert!(
+        unquoted(&mail).contains(&format!("https://app.epop.test/reset-password?token={code}")),
+        "{mail}"
+    );
+    assert!(mail.contains("30 minutes"), "{mail}");
+    // Only the token's hash is stored: not in the token table, not in the job.
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM account_email_tokens WHERE token_hash = sha256(convert_to('{code}', 'UTF8'))"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM jobs WHERE payload::text LIKE '%{code}%'"
+        ))
+        .await,
+        0
+    );
+
+    let answer = app
+        .anonymous()
+        .post(
+            "/api/auth/password-reset/confirm",
+            json!({"token": code, "password": NEW_PASSWORD}),
+        )
+        .await;
+    answer.empty(StatusCode::NO_CONTENT);
+    let cookie = answer.header("set-cookie").unwrap_or_default();
+    assert!(cookie.starts_with("epop_refresh=;"), "{cookie}");
+
+    // Every session ended: the access token, the refresh token and the socket.
+    app.as_user(&ann)
+        .get("/api/users/me")
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    app.anonymous()
+        .post("/api/auth/refresh", json!({"refresh_token": ann.refresh_token}))
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    expect_disconnect(&mut socket).await;
+
+    // The old password is gone, the new one works, and the address counts as verified now.
+    login(&app, "ann@example.com", PASSWORD)
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    let session = login(&app, "ann@example.com", NEW_PASSWORD)
+        .await
+        .json(StatusCode::OK);
+    assert_eq!(session["user"]["email_verified"], true);
+
+    // The link works once.
+    let again = app
+        .anonymous()
+        .post(
+            "/api/auth/password-reset/confirm",
+            json!({"token": code, "password": "yet another passphrase"}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(again.errors[0].field, "token");
+    login(&app, "ann@example.com", NEW_PASSWORD)
+        .await
+        .json(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn unknown_addresses_get_the_same_answer_and_no_e_mail() {
+    let mut smtp = SmtpServer::start_any().await;
+    let app = app_with_mail(&smtp, &[]).await;
+    app.register("Ann", "ann@example.com").await;
+    smtp.next_mail_to("ann@example.com", "Confirm your e-mail").await;
+
+    let unknown = app
+        .anonymous()
+        .post("/api/auth/password-reset", json!({"email": "nobody@example.com"}))
+        .await;
+    let known = app
+        .anonymous()
+        .post("/api/auth/password-reset", json!({"email": "ann@example.com"}))
+        .await;
+    unknown.empty(StatusCode::ACCEPTED);
+    known.empty(StatusCode::ACCEPTED);
+    let headers = |answer: &crate::client::Answer| {
+        let mut names: Vec<String> = answer
+            .headers()
+            .keys()
+            .map(|name| name.as_str().to_owned())
+            .filter(|name| name != "date" && name != "x-request-id")
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(headers(&unknown), headers(&known));
+    // Both did the same work: one job each.
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM jobs WHERE queue = 'account_email' AND payload->>'kind' = 'password_reset'")
+            .await,
+        2
+    );
+
+    smtp.next_mail_to("ann@example.com", "Reset your EPOP password")
+        .await;
+    account_mail_jobs_done(&app).await;
+    let everything = smtp.everything_after(Duration::from_millis(500)).await;
+    assert!(!everything.contains("nobody@example.com"), "{everything}");
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM account_email_tokens WHERE purpose = 'password_reset'")
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn bad_expired_and_replaced_reset_tokens_change_nothing() {
+    let mut smtp = SmtpServer::start_any().await;
+    let app = app_with_mail(&smtp, &[]).await;
+    let ann = app.register("Ann", "ann@example.com").await;
+
+    // Missing and out-of-range fields are listed; nothing is asked of the token.
+    let problem = app
+        .anonymous()
+        .post("/api/auth/password-reset/confirm", json!({}))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let mut fields: Vec<&str> = problem.errors.iter().map(|e| e.field.as_str()).collect();
+    fields.sort_unstable();
+    assert_eq!(fields, ["password", "token"]);
+    let first = reset_code(&app, &mut smtp, "ann@example.com").await;
+    let problem = app
+        .anonymous()
+        .post(
+            "/api/auth/password-reset/confirm",
+            json!({"token": first, "password": "short"}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(problem.errors[0].field, "password");
+    let problem = app
+        .anonymous()
+        .post("/api/auth/password-reset", json!({"email": "not an address"}))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(problem.errors[0].field, "email");
+
+    // An unknown token.
+    let problem = app
+        .anonymous()
+        .post(
+            "/api/auth/password-reset/confirm",
+            json!({"token": "not-a-token", "password": NEW_PASSWORD}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(problem.errors[0].field, "token");
+
+    // A second request replaces the first link.
+    let second = reset_code(&app, &mut smtp, "ann@example.com").await;
+    assert_ne!(first, second);
+    app.anonymous()
+        .post(
+            "/api/auth/password-reset/confirm",
+            json!({"token": first, "password": NEW_PASSWORD}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+
+    // An expired link (older than 30 minutes).
+    app.sql("UPDATE account_email_tokens SET expires_at = now() - interval '1 second'")
+        .await;
+    app.anonymous()
+        .post(
+            "/api/auth/password-reset/confirm",
+            json!({"token": second, "password": NEW_PASSWORD}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+
+    // A link sent before the account moved to another address proves nothing about the new one.
+    let third = reset_code(&app, &mut smtp, "ann@example.com").await;
+    app.as_user(&ann)
+        .send(
+            reqwest::Method::PUT,
+            "/api/users/me",
+            Some(json!({"email": "ann@elsewhere.example", "current_password": PASSWORD})),
+        )
+        .await
+        .json(StatusCode::OK);
+    app.anonymous()
+        .post(
+            "/api/auth/password-reset/confirm",
+            json!({"token": third, "password": NEW_PASSWORD}),
+        )
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+
+    // Nothing changed: the password is the first one.
+    login(&app, "ann@elsewhere.example", PASSWORD)
+        .await
+        .json(StatusCode::OK);
+}
+
+#[tokio::test]
+async fn reset_requests_are_limited_per_address_and_per_client() {
+    let app = TestApp::spawn_with(|vars| {
+        vars.insert("EPOP_ACCOUNT_EMAIL_RATE_LIMIT".into(), "2".into());
+        vars.insert("EPOP_TRUSTED_PROXIES".into(), "127.0.0.1/32".into());
+    })
+    .await;
+    let ask = |ip: &'static str, email: &'static str| {
+        let app = &app;
+        async move {
+            app.anonymous()
+                .header("x-forwarded-for", ip)
+                .post("/api/auth/password-reset", json!({"email": email}))
+                .await
+        }
+    };
+    // One address asked for from a new client each time: the third is refused.
+    ask("198.51.100.1", "victim@example.com")
+        .await
+        .empty(StatusCode::ACCEPTED);
+    ask("198.51.100.2", "victim@example.com")
+        .await
+        .empty(StatusCode::ACCEPTED);
+    let limited = ask("198.51.100.3", "victim@example.com").await;
+    limited.problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    let retry_after: u64 = limited.header("retry-after").unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&retry_after), "{retry_after}");
+
+    // One client asking for a new address each time: the third is refused.
+    ask("203.0.113.9", "a@example.com")
+        .await
+        .empty(StatusCode::ACCEPTED);
+    ask("203.0.113.9", "b@example.com")
+        .await
+        .empty(StatusCode::ACCEPTED);
+    ask("203.0.113.9", "c@example.com")
+        .await
+        .problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    // Verification e-mails share the limit.
+    app.anonymous()
+        .header("x-forwarded-for", "203.0.113.9")
+        .post("/api/auth/verify-email/resend", json!({"email": "d@example.com"}))
+        .await
+        .problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
+    // Other clients and addresses are unaffected.
+    ask("203.0.113.10", "e@example.com")
+        .await
+        .empty(StatusCode::ACCEPTED);
+}
+
+#[tokio::test]
+async fn sign_up_e_mails_a_verification_link_that_marks_the_address_verified() {
+    let mut smtp = SmtpServer::start_any().await;
+    let app = app_with_mail(&smtp, &[]).await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let me = app.as_user(&ann).get("/api/users/me").await.json(StatusCode::OK);
+    assert_eq!(me["email_verified"], false);
+
+    let mail = smtp
+        .next_mail_to("ann@example.com", "Confirm your e-mail address for EPOP")
+        .await;
+    let code = code_in(&mail);
+    assert!(
+        unquoted(&mail).contains(&format!("https://app.epop.test/verify-email?token={code}")),
+        "{mail}"
+    );
+
+    // A missing or unknown token changes nothing.
+    let problem = app
+        .anonymous()
+        .post("/api/auth/verify-email", json!({}))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_eq!(problem.errors[0].field, "token");
+    app.anonymous()
+        .post("/api/auth/verify-email", json!({"token": "nope"}))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let me = app.as_user(&ann).get("/api/users/me").await.json(StatusCode::OK);
+    assert_eq!(me["email_verified"], false);
+
+    app.anonymous()
+        .post("/api/auth/verify-email", json!({"token": code}))
+        .await
+        .empty(StatusCode::NO_CONTENT);
+    let me = app.as_user(&ann).get("/api/users/me").await.json(StatusCode::OK);
+    assert_eq!(me["email_verified"], true);
+    // Once only.
+    app.anonymous()
+        .post("/api/auth/verify-email", json!({"token": code}))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+
+    // A new address starts unverified and gets its own link; the old address's link means nothing for it.
+    let answer = app
+        .as_user(&ann)
+        .send(
+            reqwest::Method::PUT,
+            "/api/users/me",
+            Some(json!({"email": "ann@new.example", "current_password": PASSWORD})),
+        )
+        .await
+        .json(StatusCode::OK);
+    assert_eq!(answer["email_verified"], false);
+    let mail = smtp
+        .next_mail_to("ann@new.example", "Confirm your e-mail address for EPOP")
+        .await;
+    app.anonymous()
+        .post("/api/auth/verify-email", json!({"token": code_in(&mail)}))
+        .await
+        .empty(StatusCode::NO_CONTENT);
+    let session = login(&app, "ann@new.example", PASSWORD)
+        .await
+        .json(StatusCode::OK);
+    assert_eq!(session["user"]["email_verified"], true);
+}
+
+#[tokio::test]
+async fn signing_in_can_require_a_verified_address() {
+    let mut smtp = SmtpServer::start_any().await;
+    let app = app_with_mail(&smtp, &[("EPOP_REQUIRE_VERIFIED_EMAIL", "true")]).await;
+    app.register("Ann", "ann@example.com").await;
+    let first = code_in(
+        &smtp
+            .next_mail_to("ann@example.com", "Confirm your e-mail address for EPOP")
+            .await,
+    );
+
+    // The right password is told the address needs verifying; a wrong one learns nothing more.
+    login(&app, "ann@example.com", "wrong password")
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
+    let refused = login(&app, "ann@example.com", PASSWORD).await;
+    refused.problem(StatusCode::FORBIDDEN, "forbidden");
+    assert!(refused.text.contains("verify"), "{}", refused.text);
+
+    // Asking again sends a new link, which replaces the first.
+    app.anonymous()
+        .post(
+            "/api/auth/verify-email/resend",
+            json!({"email": "ann@example.com"}),
+        )
+        .await
+        .empty(StatusCode::ACCEPTED);
+    let second = code_in(
+        &smtp
+            .next_mail_to("ann@example.com", "Confirm your e-mail address for EPOP")
+            .await,
+    );
+    app.anonymous()
+        .post("/api/auth/verify-email", json!({"token": first}))
+        .await
+        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    app.anonymous()
+        .post("/api/auth/verify-email", json!({"token": second}))
+        .await
+        .empty(StatusCode::NO_CONTENT);
+    login(&app, "ann@example.com", PASSWORD)
+        .await
+        .json(StatusCode::OK);
+
+    // A verified address gets no further link when asked.
+    app.anonymous()
+        .post(
+            "/api/auth/verify-email/resend",
+            json!({"email": "ann@example.com"}),
+        )
+        .await
+        .empty(StatusCode::ACCEPTED);
+    account_mail_jobs_done(&app).await;
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM account_email_tokens WHERE used_at IS NULL")
+            .await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn no_notification_e_mail_goes_to_an_unverified_address() {
+    let mut smtp = SmtpServer::start_any().await;
+    let app = app_with_mail(&smtp, &[]).await;
+    let ann = app.register("Ann", "ann@example.com").await;
+    let bob = app.register("Bob", "bob@example.com").await;
+    let cat = app.register("Cat", "cat@example.com").await;
+    // Cat verifies her address; Bob does not.
+    let mail = smtp
+        .next_mail_to("cat@example.com", "Confirm your e-mail address for EPOP")
+        .await;
+    app.anonymous()
+        .post("/api/auth/verify-email", json!({"token": code_in(&mail)}))
+        .await
+        .empty(StatusCode::NO_CONTENT);
+    let group = app.group(&ann, "G", &[&bob, &cat]).await;
+    app.message(&ann, &group, "lunch at noon?").await;
+
+    smtp.next_mail_to("cat@example.com", "New message").await;
+    let started = Instant::now();
+    while app
+        .count("SELECT count(*) AS n FROM jobs WHERE queue = 'email' AND status = 'done'")
+        .await
+        < 2
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the e-mail jobs did not finish"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let everything = smtp.everything_after(Duration::from_millis(500)).await;
+    let to_bob: Vec<&str> = everything
+        .split("END MESSAGE")
+        .filter(|mail| mail.contains("<bob@example.com>") && mail.contains("lunch at noon?"))
+        .collect();
+    assert!(to_bob.is_empty(), "{everything}");
+}
