@@ -2,7 +2,7 @@
 //! `deploy/backup.sh`, restored with `deploy/restore.sh` into a fresh database, and a gateway started on the
 //! restored database serves the same conversations, messages, tasks and calendar events to the same users.
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, assert_succeeded};
 use epop_test_support::TestDatabase;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -47,12 +47,11 @@ async fn a_backup_restored_into_a_fresh_database_serves_the_same_workspace() {
     }
     let project = app
         .as_user(&ann)
-        .post(
+        .post_created(
             "/api/projects",
             json!({"name": "Backups", "description": "the drill"}),
         )
-        .await
-        .json(StatusCode::CREATED)["id"]
+        .await["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -85,11 +84,7 @@ async fn a_backup_restored_into_a_fresh_database_serves_the_same_workspace() {
         .env("EPOP_BACKUP_DIR", &dir)
         .output()
         .unwrap();
-    assert!(
-        backup.status.success(),
-        "{}",
-        String::from_utf8_lossy(&backup.stderr)
-    );
+    assert_succeeded(&backup);
     let dumps: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
         .unwrap()
         .flatten()

@@ -17,10 +17,7 @@ fn at(hh: u32, mm: u32) -> String {
 /// Creates an event from `start` to `end` and returns it.
 async fn create_event(app: &TestApp, user: &TestUser, title: &str, start: &str, end: &str) -> Value {
     let body = json!({"title": title, "start_time": start, "end_time": end});
-    app.as_user(user)
-        .post(EVENTS, body)
-        .await
-        .json(StatusCode::CREATED)
+    app.as_user(user).post_created(EVENTS, body).await
 }
 
 fn titles(page: &Value) -> Vec<String> {
@@ -28,11 +25,7 @@ fn titles(page: &Value) -> Vec<String> {
 }
 
 async fn list_titles(app: &TestApp, user: &TestUser, query: &str) -> Vec<String> {
-    let page = app
-        .as_user(user)
-        .get(&format!("{EVENTS}?{query}"))
-        .await
-        .json(StatusCode::OK);
+    let page = app.as_user(user).get_ok(&format!("{EVENTS}?{query}")).await;
     assert_eq!(page["next_cursor"], Value::Null);
     titles(&page)
 }
@@ -116,15 +109,13 @@ async fn calendar_events_are_created_read_updated_and_deleted() {
     assert_eq!(event["end_time"], at(10, 30), "stored and answered in UTC");
     assert_eq!(event["created_at"], event["updated_at"]);
 
-    let fetched = app.as_user(&ann).get(&location).await.json(StatusCode::OK);
-    assert_eq!(fetched, event);
+    assert_eq!(app.as_user(&ann).get_ok(&location).await, event);
 
     // A partial update changes only what it names.
     let updated = app
         .as_user(&ann)
-        .put(&location, json!({"title": "Final review"}))
-        .await
-        .json(StatusCode::OK);
+        .put_ok(&location, json!({"title": "Final review"}))
+        .await;
     assert_eq!(updated["title"], "Final review");
     for same in ["id", "description", "start_time", "end_time", "created_at"] {
         assert_eq!(updated[same], event[same], "{same}");
@@ -133,12 +124,11 @@ async fn calendar_events_are_created_read_updated_and_deleted() {
     assert!(time(&updated["updated_at"]) >= time(&event["updated_at"]));
     let moved = app
         .as_user(&ann)
-        .put(
+        .put_ok(
             &location,
             json!({"start_time": at(13, 0), "end_time": at(14, 0), "description": ""}),
         )
-        .await
-        .json(StatusCode::OK);
+        .await;
     assert_eq!(
         (
             &moved["title"],
@@ -153,16 +143,13 @@ async fn calendar_events_are_created_read_updated_and_deleted() {
             &json!(at(14, 0))
         )
     );
-    assert_eq!(app.as_user(&ann).get(&location).await.json(StatusCode::OK), moved);
+    assert_eq!(app.as_user(&ann).get_ok(&location).await, moved);
 
     // Without a description, it is empty.
     let plain = create_event(&app, &ann, "Lunch", &at(12, 0), &at(13, 0)).await;
     assert_eq!(plain["description"], "");
 
-    app.as_user(&ann)
-        .delete(&location)
-        .await
-        .empty(StatusCode::NO_CONTENT);
+    app.as_user(&ann).delete_ok(&location).await;
     app.as_user(&ann).get(&location).await.not_found();
     app.as_user(&ann).delete(&location).await.not_found();
     app.as_user(&ann)
@@ -227,10 +214,7 @@ async fn end_time_must_follow_start_time_also_against_stored_values() {
         );
     }
     let longest = json!({"title": "é".repeat(200), "description": "d".repeat(10_000), "start_time": at(9, 0), "end_time": at(10, 0)});
-    app.as_user(&ann)
-        .post(EVENTS, longest)
-        .await
-        .json(StatusCode::CREATED);
+    app.as_user(&ann).post_created(EVENTS, longest).await;
 
     // Partial updates are checked against the stored times.
     let stored = create_event(&app, &ann, "Stand-up", &at(9, 0), &at(10, 0)).await;
@@ -252,24 +236,19 @@ async fn end_time_must_follow_start_time_also_against_stored_values() {
         let error = app.as_user(&ann).put(&path, body).await.invalid();
         assert_eq!(error.fields(), vec![field]);
     }
-    assert_eq!(
-        app.as_user(&ann).get(&path).await.json(StatusCode::OK),
-        stored,
-        "unchanged"
-    );
+    assert_eq!(app.as_user(&ann).get_ok(&path).await, stored, "unchanged");
     // Moving the end first, then the start past the old end, is fine.
     app.as_user(&ann).put(&path, json!({"end_time": at(12, 0)})).await;
     let moved = app
         .as_user(&ann)
-        .put(&path, json!({"start_time": at(11, 0)}))
-        .await
-        .json(StatusCode::OK);
+        .put_ok(&path, json!({"start_time": at(11, 0)}))
+        .await;
     assert_eq!(
         (&moved["start_time"], &moved["end_time"]),
         (&json!(at(11, 0)), &json!(at(12, 0)))
     );
     // An empty update answers the event as it is.
-    let same = app.as_user(&ann).put(&path, json!({})).await.json(StatusCode::OK);
+    let same = app.as_user(&ann).put_ok(&path, json!({})).await;
     assert_eq!(same, moved);
 }
 
@@ -294,7 +273,7 @@ async fn other_users_events_are_not_found_on_every_route() {
     let ics = app.as_user(&bob).get(&format!("{EVENTS}.ics")).await.text;
     assert!(vevents(&ics).is_empty(), "{ics}");
 
-    assert_eq!(app.as_user(&ann).get(&path).await.json(StatusCode::OK), secret);
+    assert_eq!(app.as_user(&ann).get_ok(&path).await, secret);
     assert_eq!(list_titles(&app, &ann, "").await, vec!["Secret"]);
 
     // Malformed ids and unauthenticated callers.
@@ -392,7 +371,7 @@ async fn pages_follow_start_time_without_repeats() {
         expected.push((hour, created["id"].as_str().unwrap().to_owned()));
     }
     expected.sort(); // by start, then id
-    let default = app.as_user(&ann).get(EVENTS).await.json(StatusCode::OK);
+    let default = app.as_user(&ann).get_ok(EVENTS).await;
     assert_eq!(default["items"].as_array().unwrap().len(), 8, "default limit 50");
     assert_eq!(default["next_cursor"], Value::Null);
 
@@ -404,7 +383,7 @@ async fn pages_follow_start_time_without_repeats() {
             None => format!("{EVENTS}?limit=3"),
             Some(c) => format!("{EVENTS}?limit=3&cursor={c}"),
         };
-        let page = app.as_user(&ann).get(&path).await.json(StatusCode::OK);
+        let page = app.as_user(&ann).get_ok(&path).await;
         pages += 1;
         let items = page["items"].as_array().unwrap();
         assert!(items.len() <= 3);
@@ -430,20 +409,18 @@ async fn pages_follow_start_time_without_repeats() {
     // Ranges page too.
     let page = app
         .as_user(&ann)
-        .get(&format!("{EVENTS}?limit=2&from={}&to={}", at(2, 0), at(4, 0)))
-        .await
-        .json(StatusCode::OK);
+        .get_ok(&format!("{EVENTS}?limit=2&from={}&to={}", at(2, 0), at(4, 0)))
+        .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     let next = page["next_cursor"].as_str().unwrap();
     let rest = app
         .as_user(&ann)
-        .get(&format!(
+        .get_ok(&format!(
             "{EVENTS}?limit=2&from={}&to={}&cursor={next}",
             at(2, 0),
             at(4, 0)
         ))
-        .await
-        .json(StatusCode::OK);
+        .await;
     assert_eq!(rest["items"].as_array().unwrap().len(), 2);
     assert_eq!(rest["next_cursor"], Value::Null);
 
@@ -460,11 +437,7 @@ async fn pages_follow_start_time_without_repeats() {
 async fn the_ics_export_is_rfc_5545_and_respects_the_range() {
     let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let body = json!({"title": "Review, final; v2", "description": "Line one\nline two", "start_time": at(9, 0), "end_time": "2026-03-02T11:00:00+01:00"});
-    let review = app
-        .as_user(&ann)
-        .post(EVENTS, body)
-        .await
-        .json(StatusCode::CREATED);
+    let review = app.as_user(&ann).post_created(EVENTS, body).await;
     let early = create_event(&app, &ann, "Early", &at(7, 0), &at(8, 0)).await;
     let late = create_event(&app, &ann, "Late", &at(20, 0), &at(21, 0)).await;
     create_event(&app, &bob, "Bob's", &at(9, 0), &at(10, 0)).await;

@@ -1,6 +1,9 @@
 //! docs/api.md, Conversations and messages: conversations, messages, read positions, search.
 
-use crate::helpers::{TestApp, TestUser, failing_fields, json_of, pluck, problem};
+use crate::client::Answer;
+use crate::helpers::{
+    EventsInOrder, TestApp, TestUser, elements, failing_fields, json_of, next_event, pluck, problem,
+};
 use epop_core::DomainEvent;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -14,16 +17,38 @@ fn contents(page: &Value) -> Vec<String> {
     pluck(page, "content")
 }
 
+/// A gateway where Ann owns group "G" with Bob in it: the app, Ann, Bob and the group's id.
+async fn ann_and_bob_in_a_group() -> (TestApp, TestUser, TestUser, String) {
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
+    let group = app.group(&ann, "G", &[&bob]).await;
+    (app, ann, bob, group)
+}
+
+/// `creator` asks for a conversation described by `body` (direct or group), whatever the answer.
+async fn start_conversation(app: &TestApp, creator: &TestUser, body: Value) -> Answer {
+    app.as_user(creator).post("/api/conversations", body).await
+}
+
+/// `sender` sends `content` to `conversation` under `client_id`, whatever the answer.
+async fn send_with_client_id(
+    app: &TestApp,
+    sender: &TestUser,
+    conversation: &str,
+    content: &str,
+    client_id: &str,
+) -> Answer {
+    app.as_user(sender)
+        .post(
+            format!("/api/conversations/{conversation}/messages"),
+            json!({"content": content, "client_id": client_id}),
+        )
+        .await
+}
+
 #[tokio::test]
 async fn a_direct_conversation_is_created_once_per_pair() {
     let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let created = app
-        .as_user(&ann)
-        .post(
-            "/api/conversations",
-            json!({"type": "direct", "member_ids": [bob.id]}),
-        )
-        .await;
+    let created = start_conversation(&app, &ann, json!({"type": "direct", "member_ids": [bob.id]})).await;
     let location = created.headers()["location"].to_str().unwrap().to_owned();
     let conversation = json_of(created, StatusCode::CREATED).await;
     assert_eq!(
@@ -35,21 +60,13 @@ async fn a_direct_conversation_is_created_once_per_pair() {
     assert_eq!(conversation["created_by"], ann.id.as_str());
     assert_eq!(conversation["last_message"], Value::Null);
     assert_eq!(conversation["unread_count"], 0);
-    let members: BTreeSet<_> = conversation["members"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let members: BTreeSet<_> = elements(&conversation["members"])
         .map(|m| m["name"].as_str().unwrap())
         .collect();
     assert_eq!(members, BTreeSet::from(["Ann", "Bob"]));
 
     // From the other side: the same conversation, 200.
-    let again = app
-        .as_user(&bob)
-        .post(
-            "/api/conversations",
-            json!({"type": "direct", "member_ids": [ann.id]}),
-        )
+    let again = start_conversation(&app, &bob, json!({"type": "direct", "member_ids": [ann.id]}))
         .await
         .json(StatusCode::OK);
     assert_eq!(again["id"], conversation["id"]);
@@ -98,43 +115,31 @@ async fn simultaneous_direct_requests_yield_one_conversation() {
 #[tokio::test]
 async fn groups_need_existing_members_and_a_name() {
     let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let unknown = app
-        .as_user(&ann)
-        .post(
-            "/api/conversations",
+    let refused = [
+        (
             json!({"type": "group", "name": "G", "member_ids": [bob.id, uuid::Uuid::now_v7()]}),
-        )
-        .await
-        .invalid();
-    assert_eq!(unknown.fields(), vec!["member_ids[1]"]);
-    let bad_id = app
-        .as_user(&ann)
-        .post(
-            "/api/conversations",
+            "member_ids[1]",
+        ),
+        (
             json!({"type": "group", "name": "G", "member_ids": [bob.id, "nope"]}),
-        )
-        .await
-        .invalid();
-    assert_eq!(bad_id.fields(), vec!["member_ids[1]"]);
-    let nameless = app
-        .as_user(&ann)
-        .post(
-            "/api/conversations",
-            json!({"type": "group", "member_ids": [bob.id]}),
-        )
-        .await
-        .invalid();
-    assert_eq!(nameless.fields(), vec!["name"]);
+            "member_ids[1]",
+        ),
+        (json!({"type": "group", "member_ids": [bob.id]}), "name"),
+    ];
+    for (body, field) in refused {
+        start_conversation(&app, &ann, body)
+            .await
+            .invalid_fields(&[field]);
+    }
     assert_eq!(app.count("SELECT count(*) AS n FROM conversations").await, 0);
 
-    let group = app
-        .as_user(&ann)
-        .post(
-            "/api/conversations",
-            json!({"type": "group", "name": "Team", "member_ids": [bob.id, bob.id]}),
-        )
-        .await
-        .json(StatusCode::CREATED);
+    let group = start_conversation(
+        &app,
+        &ann,
+        json!({"type": "group", "name": "Team", "member_ids": [bob.id, bob.id]}),
+    )
+    .await
+    .json(StatusCode::CREATED);
     assert_eq!(group["type"], "group");
     assert_eq!(group["name"], "Team");
     assert_eq!(
@@ -196,21 +201,13 @@ async fn non_members_see_404_on_every_conversation_message_and_file_route() {
         let response = app.as_user(&eve).send(method.clone(), &path, body).await;
         assert_eq!(response.status(), StatusCode::NOT_FOUND, "{method} {path}");
     }
-    let found = app
-        .as_user(&eve)
-        .get("/api/search/messages?q=plan")
-        .await
-        .json(StatusCode::OK);
+    let found = app.as_user(&eve).get_ok("/api/search/messages?q=plan").await;
     assert_eq!(
         found["items"],
         json!([]),
         "search never shows other people's conversations"
     );
-    let listed = app
-        .as_user(&eve)
-        .get("/api/conversations")
-        .await
-        .json(StatusCode::OK);
+    let listed = app.as_user(&eve).get_ok("/api/conversations").await;
     assert_eq!(listed["items"], json!([]));
     // Nothing changed.
     assert_eq!(app.count("SELECT count(*) AS n FROM messages").await, 1);
@@ -222,8 +219,7 @@ async fn non_members_see_404_on_every_conversation_message_and_file_route() {
 
 #[tokio::test]
 async fn messages_get_sequence_numbers_and_page_both_ways() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let group = app.group(&ann, "G", &[&bob]).await;
+    let (app, ann, bob, group) = ann_and_bob_in_a_group().await;
     let mut sent = Vec::new();
     for i in 1..=7 {
         let author = if i % 2 == 0 { &bob } else { &ann };
@@ -235,62 +231,41 @@ async fn messages_get_sequence_numbers_and_page_both_ways() {
         sent.push(message);
     }
     // Newest first, in pages of 3.
-    let mut seen = Vec::new();
-    let mut path = format!("/api/conversations/{group}/messages?limit=3");
-    loop {
-        let page = app.as_user(&ann).get(&path).await.json(StatusCode::OK);
-        seen.extend(contents(&page));
-        match page["next_cursor"].as_str() {
-            Some(cursor) => path = format!("/api/conversations/{group}/messages?limit=3&cursor={cursor}"),
-            None => break,
-        }
-    }
+    let pages = app
+        .every_page(&ann, &format!("/api/conversations/{group}/messages?limit=3"))
+        .await;
+    let seen: Vec<String> = pages.iter().flat_map(contents).collect();
     assert_eq!(seen, vec!["m7", "m6", "m5", "m4", "m3", "m2", "m1"]);
 
     // Catching up after m2: oldest first; the cursor continues forward and sees what arrives meanwhile.
+    let bobs_page = async |query: String| {
+        app.as_user(&bob)
+            .get_ok(format!("/api/conversations/{group}/messages?{query}"))
+            .await
+    };
     let after = sent[1]["id"].as_str().unwrap();
-    let first = app
-        .as_user(&bob)
-        .get(&format!(
-            "/api/conversations/{group}/messages?after={after}&limit=3"
-        ))
-        .await
-        .json(StatusCode::OK);
+    let first = bobs_page(format!("after={after}&limit=3")).await;
     assert_eq!(contents(&first), vec!["m3", "m4", "m5"]);
     app.message(&ann, &group, "m8").await;
     let cursor = first["next_cursor"].as_str().unwrap();
-    let second = app
-        .as_user(&bob)
-        .get(&format!(
-            "/api/conversations/{group}/messages?cursor={cursor}&limit=3"
-        ))
-        .await
-        .json(StatusCode::OK);
+    let second = bobs_page(format!("cursor={cursor}&limit=3")).await;
     assert_eq!(contents(&second), vec!["m6", "m7", "m8"]);
     let cursor = second["next_cursor"].as_str();
     if let Some(cursor) = cursor {
-        let tail = app
-            .as_user(&bob)
-            .get(&format!("/api/conversations/{group}/messages?cursor={cursor}"))
-            .await
-            .json(StatusCode::OK);
+        let tail = bobs_page(format!("cursor={cursor}")).await;
         assert_eq!(tail, json!({"items": [], "next_cursor": null}));
     }
 
     // `after` with an id of another conversation is 422; a bad cursor 400; a bad limit 422.
     let other = app.group(&bob, "Other", &[&ann]).await;
     let foreign = app.message(&bob, &other, "elsewhere").await;
-    let response = app
-        .as_user(&ann)
+    app.as_user(&ann)
         .get(&format!(
             "/api/conversations/{group}/messages?after={}",
             foreign["id"].as_str().unwrap()
         ))
-        .await;
-    assert_eq!(
-        failing_fields(&problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
-        vec!["after"]
-    );
+        .await
+        .invalid_fields(&["after"]);
     app.as_user(&ann)
         .get(&format!("/api/conversations/{group}/messages?cursor=zzz"))
         .await
@@ -307,8 +282,7 @@ async fn messages_get_sequence_numbers_and_page_both_ways() {
 
 #[tokio::test]
 async fn concurrent_sends_get_distinct_contiguous_sequence_numbers() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let group = app.group(&ann, "G", &[&bob]).await;
+    let (app, ann, bob, group) = ann_and_bob_in_a_group().await;
     let sends = (0..20).map(|i| {
         let author = if i % 2 == 0 { &ann } else { &bob };
         app.as_user(author).post(
@@ -366,39 +340,28 @@ async fn message_content_limits() {
     }
     let long = app
         .as_user(&ann)
-        .post(&path, json!({"content": "字".repeat(10_000)}))
-        .await
-        .json(StatusCode::CREATED);
+        .post_created(&path, json!({"content": "字".repeat(10_000)}))
+        .await;
     assert_eq!(long["content"].as_str().unwrap().chars().count(), 10_000);
     assert_eq!(app.count("SELECT count(*) AS n FROM messages").await, 1);
 }
 
 #[tokio::test]
 async fn client_ids_make_sends_idempotent_even_in_parallel() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let group = app.group(&ann, "G", &[&bob]).await;
-    let path = format!("/api/conversations/{group}/messages");
-    let first = app
-        .as_user(&ann)
-        .post(&path, json!({"content": "once", "client_id": "k-1"}))
+    let (app, ann, bob, group) = ann_and_bob_in_a_group().await;
+    let first = send_with_client_id(&app, &ann, &group, "once", "k-1")
         .await
         .json(StatusCode::CREATED);
-    let repeat = app
-        .as_user(&ann)
-        .post(&path, json!({"content": "different", "client_id": "k-1"}))
+    let repeat = send_with_client_id(&app, &ann, &group, "different", "k-1")
         .await
         .json(StatusCode::OK);
     assert_eq!(repeat, first, "the first message, unchanged");
     // Another sender may use the same client_id.
-    app.as_user(&bob)
-        .post(&path, json!({"content": "bob's", "client_id": "k-1"}))
+    send_with_client_id(&app, &bob, &group, "bob's", "k-1")
         .await
         .json(StatusCode::CREATED);
 
-    let racers = (0..10).map(|_| {
-        app.as_user(&ann)
-            .post(&path, json!({"content": "race", "client_id": "k-2"}))
-    });
+    let racers = (0..10).map(|_| send_with_client_id(&app, &ann, &group, "race", "k-2"));
     let mut ids = BTreeSet::new();
     let mut created = 0;
     for response in futures_util::future::join_all(racers).await {
@@ -417,33 +380,23 @@ async fn client_ids_make_sends_idempotent_even_in_parallel() {
         1
     );
     // The losers left no trace: the next message follows without a gap, and activity moved only once.
-    let next = app
-        .as_user(&ann)
-        .post(&path, json!({"content": "next"}))
-        .await
-        .json(StatusCode::CREATED);
+    let next = app.message(&ann, &group, "next").await;
     assert_eq!(next["seq"], 4);
     assert_eq!(app.count("SELECT last_seq AS n FROM conversations").await, 4);
 
-    let deleted = app
-        .as_user(&ann)
-        .delete(format!("/api/messages/{}", first["id"].as_str().unwrap()))
-        .await;
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     app.as_user(&ann)
-        .post(&path, json!({"content": "again", "client_id": "k-1"}))
+        .delete_ok(format!("/api/messages/{}", first["id"].as_str().unwrap()))
+        .await;
+    send_with_client_id(&app, &ann, &group, "again", "k-1")
         .await
         .not_found();
 }
 
 #[tokio::test]
 async fn only_the_sender_edits_or_deletes_and_deleted_messages_disappear() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let group = app.group(&ann, "G", &[&bob]).await;
+    let (app, ann, bob, group) = ann_and_bob_in_a_group().await;
     let path = format!("/api/conversations/{group}/messages");
-    let message = app
-        .as_user(&ann)
-        .post(&path, json!({"content": "typo hre", "client_id": "c1"}))
+    let message = send_with_client_id(&app, &ann, &group, "typo hre", "c1")
         .await
         .json(StatusCode::CREATED);
     let id = message["id"].as_str().unwrap();
@@ -459,35 +412,24 @@ async fn only_the_sender_edits_or_deletes_and_deleted_messages_disappear() {
 
     let edited = app
         .as_user(&ann)
-        .put(&message_path, json!({"content": "typo here"}))
-        .await
-        .json(StatusCode::OK);
+        .put_ok(&message_path, json!({"content": "typo here"}))
+        .await;
     assert_eq!(edited["content"], "typo here");
     assert_eq!(edited["client_id"], "c1", "edits keep client_id");
     assert_eq!(edited["seq"], message["seq"]);
     assert!(edited["edited_at"].is_string());
-    let fetched = app.as_user(&bob).get(&message_path).await.json(StatusCode::OK);
-    assert_eq!(fetched, edited);
+    assert_eq!(app.as_user(&bob).get_ok(&message_path).await, edited);
     app.as_user(&ann).put(&message_path, json!({})).await.invalid();
 
     app.message(&bob, &group, "reply").await;
-    let deleted = app.as_user(&ann).delete(&message_path).await;
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    app.as_user(&ann).delete_ok(&message_path).await;
     app.as_user(&bob).get(&message_path).await.not_found();
-    let page = app.as_user(&bob).get(&path).await.json(StatusCode::OK);
+    let page = app.as_user(&bob).get_ok(&path).await;
     assert_eq!(contents(&page), vec!["reply"]);
-    let found = app
-        .as_user(&bob)
-        .get("/api/search/messages?q=typo")
-        .await
-        .json(StatusCode::OK);
+    let found = app.as_user(&bob).get_ok("/api/search/messages?q=typo").await;
     assert_eq!(found["items"], json!([]));
     // Catching up after the deleted message still works.
-    let after = app
-        .as_user(&bob)
-        .get(&format!("{path}?after={id}"))
-        .await
-        .json(StatusCode::OK);
+    let after = app.as_user(&bob).get_ok(&format!("{path}?after={id}")).await;
     assert_eq!(contents(&after), vec!["reply"]);
     let again = app.as_user(&ann).delete(&message_path).await;
     problem(again, StatusCode::NOT_FOUND, "not_found").await;
@@ -495,8 +437,7 @@ async fn only_the_sender_edits_or_deletes_and_deleted_messages_disappear() {
 
 #[tokio::test]
 async fn read_positions_drive_unread_counts_and_only_move_forward() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let group = app.group(&ann, "G", &[&bob]).await;
+    let (app, ann, bob, group) = ann_and_bob_in_a_group().await;
     let first = app.message(&ann, &group, "one").await;
     app.message(&ann, &group, "two").await;
     let third = app.message(&ann, &group, "three").await;
@@ -525,7 +466,7 @@ async fn read_positions_drive_unread_counts_and_only_move_forward() {
     );
     assert_eq!(unread(&ann).await, 1);
 
-    async fn read_at(app: &TestApp, group: &str, user: &TestUser, message: &Value) -> crate::client::Answer {
+    async fn read_at(app: &TestApp, group: &str, user: &TestUser, message: &Value) -> Answer {
         app.as_user(user)
             .post(
                 format!("/api/conversations/{group}/read"),
@@ -542,20 +483,15 @@ async fn read_positions_drive_unread_counts_and_only_move_forward() {
     assert_eq!(unread(&ann).await, 1, "never back");
 
     // An empty body reads up to the newest message.
-    let empty = app
-        .as_user(&ann)
+    app.as_user(&ann)
         .send(Method::POST, format!("/api/conversations/{group}/read"), None)
-        .await;
-    assert_eq!(empty.status(), StatusCode::NO_CONTENT);
+        .await
+        .empty(StatusCode::NO_CONTENT);
     assert_eq!(unread(&ann).await, 0);
 
     let other = app.group(&bob, "Other", &[&ann]).await;
     let foreign = app.message(&bob, &other, "x").await;
-    let response = read(&ann, &foreign).await;
-    assert_eq!(
-        failing_fields(&problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
-        vec!["message_id"]
-    );
+    read(&ann, &foreign).await.invalid_fields(&["message_id"]);
 }
 
 #[tokio::test]
@@ -565,33 +501,29 @@ async fn group_membership_rules() {
     app.message(&ann, &group, "history 1").await;
     app.message(&bob, &group, "history 2").await;
     let members_path = format!("/api/conversations/{group}/members");
+    let add = |by: &TestUser, member: &TestUser| {
+        app.as_user(by)
+            .post(&members_path, json!({"user_ids": [member.id]}))
+    };
+    let remove =
+        |by: &TestUser, member: &TestUser| app.as_user(by).delete(format!("{members_path}/{}", member.id));
 
     // Any member may add; the added member sees the whole history with nothing unread.
-    let added = app
-        .as_user(&bob)
-        .post(&members_path, json!({"user_ids": [cat.id]}))
-        .await
-        .json(StatusCode::OK);
+    let added = add(&bob, &cat).await.json(StatusCode::OK);
     assert_eq!(added["members"].as_array().unwrap().len(), 3);
     let cats_view = app
         .as_user(&cat)
-        .get(&format!("/api/conversations/{group}"))
-        .await
-        .json(StatusCode::OK);
+        .get_ok(&format!("/api/conversations/{group}"))
+        .await;
     assert_eq!(cats_view["unread_count"], 0);
     assert_eq!(cats_view["last_message"]["content"], "history 2");
     let history = app
         .as_user(&cat)
-        .get(&format!("/api/conversations/{group}/messages"))
-        .await
-        .json(StatusCode::OK);
+        .get_ok(&format!("/api/conversations/{group}/messages"))
+        .await;
     assert_eq!(contents(&history), vec!["history 2", "history 1"]);
     // Adding someone already in changes nothing.
-    let same = app
-        .as_user(&ann)
-        .post(&members_path, json!({"user_ids": [cat.id]}))
-        .await
-        .json(StatusCode::OK);
+    let same = add(&ann, &cat).await.json(StatusCode::OK);
     assert_eq!(same["members"].as_array().unwrap().len(), 3);
     let unknown = app
         .as_user(&ann)
@@ -601,31 +533,17 @@ async fn group_membership_rules() {
     assert_eq!(unknown.fields(), vec!["user_ids[1]"]);
 
     // Only the creator removes others; anyone may leave.
-    let by_bob = app
-        .as_user(&bob)
-        .delete(format!("{members_path}/{}", cat.id))
-        .await;
+    let by_bob = remove(&bob, &cat).await;
     problem(by_bob, StatusCode::FORBIDDEN, "forbidden").await;
-    let by_ann = app
-        .as_user(&ann)
-        .delete(format!("{members_path}/{}", cat.id))
-        .await;
-    assert_eq!(by_ann.status(), StatusCode::NO_CONTENT);
+    remove(&ann, &cat).await.empty(StatusCode::NO_CONTENT);
     app.as_user(&cat)
         .get(&format!("/api/conversations/{group}"))
         .await
         .not_found();
-    let not_member = app
-        .as_user(&ann)
-        .delete(format!("{members_path}/{}", dan.id))
-        .await;
+    let not_member = remove(&ann, &dan).await;
     problem(not_member, StatusCode::NOT_FOUND, "not_found").await;
     // The creator may leave and the group goes on.
-    let leave = app
-        .as_user(&ann)
-        .delete(format!("{members_path}/{}", ann.id))
-        .await;
-    assert_eq!(leave.status(), StatusCode::NO_CONTENT);
+    remove(&ann, &ann).await.empty(StatusCode::NO_CONTENT);
     app.message(&bob, &group, "still here").await;
 
     // Direct conversations: no adding, no leaving.
@@ -658,11 +576,7 @@ async fn conversations_list_by_activity_with_last_message_and_stable_paging() {
         app.message(&bob, &group, &format!("hello {i}")).await;
         groups.push(group);
     }
-    let first = app
-        .as_user(&ann)
-        .get("/api/conversations?limit=2")
-        .await
-        .json(StatusCode::OK);
+    let first = app.as_user(&ann).get_ok("/api/conversations?limit=2").await;
     let names: Vec<_> = first["items"]
         .as_array()
         .unwrap()
@@ -679,9 +593,8 @@ async fn conversations_list_by_activity_with_last_message_and_stable_paging() {
     loop {
         let page = app
             .as_user(&ann)
-            .get(&format!("/api/conversations?limit=2&cursor={cursor}"))
-            .await
-            .json(StatusCode::OK);
+            .get_ok(&format!("/api/conversations?limit=2&cursor={cursor}"))
+            .await;
         seen.extend(ids(&page));
         match page["next_cursor"].as_str() {
             Some(next) => cursor = next.to_owned(),
@@ -691,19 +604,14 @@ async fn conversations_list_by_activity_with_last_message_and_stable_paging() {
     let expected: Vec<String> = groups.iter().rev().cloned().collect();
     assert_eq!(seen, expected);
     // A fresh listing shows the bumped conversation first.
-    let fresh = app
-        .as_user(&ann)
-        .get("/api/conversations")
-        .await
-        .json(StatusCode::OK);
+    let fresh = app.as_user(&ann).get_ok("/api/conversations").await;
     assert_eq!(fresh["items"][0]["id"], groups[0].as_str());
     assert_eq!(fresh["items"][0]["unread_count"], 2);
 }
 
 #[tokio::test]
 async fn search_finds_words_in_english_indonesian_and_chinese() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let group = app.group(&ann, "G", &[&bob]).await;
+    let (app, ann, bob, group) = ann_and_bob_in_a_group().await;
     let other = app.group(&bob, "Other", &[&ann]).await;
     for text in [
         "The quarterly report is ready for review",
@@ -756,9 +664,8 @@ async fn search_finds_words_in_english_indonesian_and_chinese() {
     // Only one conversation; one the caller is not in is 404; an empty q is 422.
     let only = app
         .as_user(&ann)
-        .get(&format!("/api/search/messages?q=report&conversation_id={other}"))
-        .await
-        .json(StatusCode::OK);
+        .get_ok(&format!("/api/search/messages?q=report&conversation_id={other}"))
+        .await;
     assert_eq!(contents(&only), vec!["another report, elsewhere"]);
     let stranger = app.register("Eve", "eve@example.com").await;
     app.as_user(&stranger)
@@ -766,28 +673,18 @@ async fn search_finds_words_in_english_indonesian_and_chinese() {
         .await
         .not_found();
     for q in ["", "%20%20"] {
-        let response = app
-            .as_user(&ann)
+        app.as_user(&ann)
             .get(&format!("/api/search/messages?q={q}"))
-            .await;
-        assert_eq!(
-            failing_fields(&problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
-            vec!["q"]
-        );
+            .await
+            .invalid_fields(&["q"]);
     }
     app.as_user(&ann).get("/api/search/messages").await.invalid();
 
     // Paging never repeats or skips.
-    let mut seen = Vec::new();
-    let mut path = "/api/search/messages?q=report&limit=1".to_owned();
-    loop {
-        let page = app.as_user(&ann).get(&path).await.json(StatusCode::OK);
-        seen.extend(ids(&page));
-        match page["next_cursor"].as_str() {
-            Some(cursor) => path = format!("/api/search/messages?q=report&limit=1&cursor={cursor}"),
-            None => break,
-        }
-    }
+    let pages = app
+        .every_page(&ann, "/api/search/messages?q=report&limit=1")
+        .await;
+    let seen: Vec<String> = pages.iter().flat_map(ids).collect();
     assert_eq!(seen.len(), 3);
     assert_eq!(seen.iter().collect::<BTreeSet<_>>().len(), 3);
 }
@@ -807,7 +704,7 @@ fn urlencode(text: &str) -> String {
 #[tokio::test]
 async fn every_change_publishes_a_domain_event() {
     let app = TestApp::spawn().await;
-    let mut events = app.state.events.subscribe();
+    let mut events = EventsInOrder::new(app.state.events.subscribe());
     let [ann, bob, cat] = app.users(["Ann", "Bob", "Cat"]).await;
     let group = app.group(&ann, "G", &[&bob]).await;
     let message = app.message(&ann, &group, "hello").await;
@@ -830,14 +727,8 @@ async fn every_change_publishes_a_domain_event() {
     app.as_user(&ann).delete(format!("/api/messages/{id}")).await;
 
     let mut kinds = Vec::new();
-    let mut last_id = 0;
     while kinds.len() < 6 {
-        let event = tokio::time::timeout(std::time::Duration::from_secs(5), events.recv())
-            .await
-            .expect("event in time")
-            .unwrap();
-        assert!(event.position > last_id, "events arrive in commit order");
-        last_id = event.position;
+        let event = events.next("event").await;
         match &event.event {
             DomainEvent::MessageCreated { message, .. } => {
                 assert_eq!(message.content, "hello");
@@ -903,10 +794,7 @@ async fn events_reach_the_other_node_through_redis() {
     let group = node_a.group(&ann, "G", &[]).await;
     node_a.message(&ann, &group, "cross-node").await;
     loop {
-        let event = tokio::time::timeout(std::time::Duration::from_secs(5), on_b.recv())
-            .await
-            .expect("event in time")
-            .unwrap();
+        let event = next_event(&mut on_b, "event").await;
         if let DomainEvent::MessageCreated { message, .. } = &event.event {
             assert_eq!(message.content, "cross-node");
             break;
@@ -926,21 +814,15 @@ async fn events_whose_pub_sub_message_never_arrived_still_reach_the_other_node_i
         format!("{}-elsewhere", vars["EPOP_REDIS_PREFIX"]),
     );
     let node_b = TestApp::start(node_a.db.clone(), vars).await;
-    let mut on_b = node_b.state.events.subscribe();
+    let mut on_b = EventsInOrder::new(node_b.state.events.subscribe());
     let ann = node_a.register("Ann", "ann@example.com").await;
     let group = node_a.group(&ann, "G", &[]).await;
     for i in 0..3 {
         node_a.message(&ann, &group, &format!("lost {i}")).await;
     }
     let mut seen = Vec::new();
-    let mut last = 0;
     while seen.len() < 3 {
-        let event = tokio::time::timeout(std::time::Duration::from_secs(5), on_b.recv())
-            .await
-            .expect("the missed events are read from the outbox in time")
-            .unwrap();
-        assert!(event.position > last, "in position order, each once");
-        last = event.position;
+        let event = on_b.next("the missed events are read from the outbox").await;
         if let DomainEvent::MessageCreated { message, .. } = &event.event {
             seen.push(message.content.clone());
         }

@@ -1,6 +1,6 @@
 //! docs/api.md, Running it: the binary's subcommands, start-up errors and graceful shutdown.
 
-use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, json_of};
+use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, assert_succeeded, json_of};
 use epop_test_support::TestDatabase;
 use reqwest::StatusCode;
 use std::io::Write as _;
@@ -49,11 +49,7 @@ async fn migrate_is_idempotent() {
             .env("DATABASE_URL", &db.url)
             .output()
             .unwrap();
-        assert!(
-            output.status.success(),
-            "{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        assert_succeeded(&output);
         assert_eq!(
             String::from_utf8_lossy(&output.stdout).trim(),
             "migrations applied: 0"
@@ -91,11 +87,7 @@ fn create_user(db: &TestDatabase, email: &str, password: &str) -> std::process::
 async fn admin_create_user_reads_the_password_from_stdin_and_refuses_a_taken_email() {
     let app = TestApp::spawn().await;
     let output = create_user(&app.db, "root@example.com", "root password 1");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert_succeeded(&output);
 
     let login = app.sign_in("root@example.com", "root password 1").await;
     let body = json_of(login, StatusCode::OK).await;

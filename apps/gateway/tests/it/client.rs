@@ -96,12 +96,37 @@ impl Caller<'_> {
         self.send(Method::GET, path, None).await
     }
 
+    /// GETs `path`, which must answer `200`, and returns the JSON body: what the caller sees there.
+    pub(crate) async fn get_ok(self, path: impl AsRef<str>) -> Value {
+        self.get(path).await.json(StatusCode::OK)
+    }
+
     pub(crate) async fn post(self, path: impl AsRef<str>, body: impl Serialize) -> Answer {
         self.send(Method::POST, path, Some(as_json(body))).await
     }
 
+    /// POSTs `body`, which must answer `201 Created`, and returns what was created.
+    pub(crate) async fn post_created(self, path: impl AsRef<str>, body: impl Serialize) -> Value {
+        self.post(path, body).await.json(StatusCode::CREATED)
+    }
+
+    /// POSTs `body`, which must answer `200`, and returns the JSON body.
+    pub(crate) async fn post_ok(self, path: impl AsRef<str>, body: impl Serialize) -> Value {
+        self.post(path, body).await.json(StatusCode::OK)
+    }
+
+    /// PUTs `body`, which must answer `200`, and returns the JSON body (the resource as it is now).
+    pub(crate) async fn put_ok(self, path: impl AsRef<str>, body: impl Serialize) -> Value {
+        self.put(path, body).await.json(StatusCode::OK)
+    }
+
     pub(crate) async fn put(self, path: impl AsRef<str>, body: impl Serialize) -> Answer {
         self.send(Method::PUT, path, Some(as_json(body))).await
+    }
+
+    /// DELETEs `path`, which must answer an empty `204 No Content`.
+    pub(crate) async fn delete_ok(self, path: impl AsRef<str>) {
+        self.delete(path).await.empty(StatusCode::NO_CONTENT);
     }
 
     pub(crate) async fn delete(self, path: impl AsRef<str>) -> Answer {
@@ -172,6 +197,15 @@ impl Answer {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The seconds of the `Retry-After` header, which must be there.
+    #[track_caller]
+    pub(crate) fn retry_after(&self) -> u64 {
+        let value = self.header("retry-after").expect("a Retry-After header");
+        value
+            .parse()
+            .unwrap_or_else(|e| panic!("Retry-After {value:?}: {e}"))
+    }
+
     /// The `Set-Cookie` header that sets cookie `name`.
     pub(crate) fn set_cookie(&self, name: &str) -> Option<String> {
         let prefix = format!("{name}=");
@@ -200,6 +234,20 @@ impl Answer {
     pub(crate) fn typed<T: DeserializeOwned>(&self, status: StatusCode) -> T {
         assert_eq!(self.status, status, "unexpected status; body: {}", self.text);
         serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("unexpected body ({e}): {}", self.text))
+    }
+
+    /// Asserts `200` with a body of media type `media` (`text/html`, `text/plain`) and returns the body.
+    #[track_caller]
+    pub(crate) fn ok_text(&self, media: &str) -> &str {
+        assert_eq!(
+            self.status,
+            StatusCode::OK,
+            "unexpected status; body: {}",
+            self.text
+        );
+        let content_type = self.header("content-type").unwrap_or_default();
+        assert!(content_type.starts_with(media), "{content_type}");
+        &self.text
     }
 
     /// Asserts an empty answer with `status` (`204`, a `304`).
@@ -234,6 +282,20 @@ impl Answer {
             self.header("x-request-id"),
             "a problem carries its request's id"
         );
+        problem
+    }
+}
+
+impl Answer {
+    /// Asserts `422 validation_failed` naming exactly `fields` (in any order), and returns the problem.
+    #[track_caller]
+    pub(crate) fn invalid_fields(&self, fields: &[&str]) -> Problem {
+        let problem = self.invalid();
+        let mut failing = problem.fields();
+        failing.sort_unstable();
+        let mut expected = fields.to_vec();
+        expected.sort_unstable();
+        assert_eq!(failing, expected, "{}", self.text);
         problem
     }
 }

@@ -159,61 +159,57 @@ async fn validation_problems_name_the_wire_fields_and_list_every_failure() {
             .collect::<BTreeSet<String>>()
     };
 
-    // The conversation's `type` is reported as `type` (its Rust name is `kind`), by value and by type.
-    for body in [
-        json!({"type": "channel", "member_ids": []}),
-        json!({"type": 7, "member_ids": []}),
-    ] {
-        assert_eq!(
-            fields_of(Method::POST, "/api/conversations", Some(body.clone())).await,
-            set(&["type"]),
-            "{body}"
-        );
-    }
-    assert_eq!(
-        fields_of(
+    let cases = [
+        // The conversation's `type` is reported as `type` (its Rust name is `kind`), by value and by type.
+        (
             Method::POST,
             "/api/conversations",
-            Some(json!({"type": [], "member_ids": "x"}))
-        )
-        .await,
-        set(&["type", "member_ids"])
-    );
-
-    // A wrong type, a wrong format and a missing field are all listed together.
-    assert_eq!(
-        fields_of(
+            Some(json!({"type": "channel", "member_ids": []})),
+            &["type"][..],
+        ),
+        (
+            Method::POST,
+            "/api/conversations",
+            Some(json!({"type": 7, "member_ids": []})),
+            &["type"],
+        ),
+        (
+            Method::POST,
+            "/api/conversations",
+            Some(json!({"type": [], "member_ids": "x"})),
+            &["type", "member_ids"],
+        ),
+        // A wrong type, a wrong format and a missing field are all listed together.
+        (
             Method::POST,
             "/api/calendar-events",
-            Some(json!({"title": 5, "start_time": "yesterday"}))
-        )
-        .await,
-        set(&["title", "start_time", "end_time"])
-    );
-    assert_eq!(
-        fields_of(
+            Some(json!({"title": 5, "start_time": "yesterday"})),
+            &["title", "start_time", "end_time"],
+        ),
+        (
             Method::POST,
             "/api/projects",
-            Some(json!({"name": false, "description": ["not", "text"]}))
-        )
-        .await,
-        set(&["name", "description"])
-    );
-
-    // Query strings too: every unparsable parameter, then the rules on the others.
-    assert_eq!(
-        fields_of(
+            Some(json!({"name": false, "description": ["not", "text"]})),
+            &["name", "description"],
+        ),
+        // Query strings too: every unparsable parameter, then the rules on the others.
+        (
             Method::GET,
             "/api/calendar-events?from=soon&to=later&limit=many",
-            None
-        )
-        .await,
-        set(&["from", "to", "limit"])
-    );
-    assert_eq!(
-        fields_of(Method::GET, "/api/calendar-events?from=soon&limit=0", None).await,
-        set(&["from", "limit"])
-    );
+            None,
+            &["from", "to", "limit"],
+        ),
+        (
+            Method::GET,
+            "/api/calendar-events?from=soon&limit=0",
+            None,
+            &["from", "limit"],
+        ),
+    ];
+    for (method, path, body, fields) in cases {
+        let what = format!("{method} {path} {body:?}");
+        assert_eq!(fields_of(method, path, body).await, set(fields), "{what}");
+    }
     // Nothing was created by any of the refused requests.
     assert_eq!(app.count("SELECT count(*) AS n FROM conversations").await, 0);
     assert_eq!(app.count("SELECT count(*) AS n FROM calendar_events").await, 0);
@@ -268,14 +264,7 @@ async fn openapi_and_docs_are_served() {
     }
     assert!(paths["/api/users/me"]["put"].is_object());
     let docs = app.anonymous().get("/docs/").await;
-    assert_eq!(docs.status(), StatusCode::OK);
-    assert!(
-        docs.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
-    let html = &docs.text;
+    let html = docs.ok_text("text/html");
     assert!(html.contains("swagger"), "the docs page is Swagger UI");
     let redirect = app.anonymous().get("/docs").await;
     assert!(redirect.status().is_redirection());

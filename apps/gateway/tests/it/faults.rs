@@ -2,7 +2,7 @@
 //! Each test runs its own server of the failing kind, so that the other tests, running in parallel against the
 //! shared ones, are not disturbed.
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, elements, redis_keys};
 use crate::socket::Events as _;
 use reqwest::StatusCode;
 use serde_json::json;
@@ -99,9 +99,8 @@ async fn a_redis_outage_keeps_rest_serving_and_loses_no_event_for_connected_clie
     }
     let page = node_b
         .as_user(&bob)
-        .get(format!("/api/conversations/{group}/messages"))
-        .await
-        .json(StatusCode::OK);
+        .get_ok(format!("/api/conversations/{group}/messages"))
+        .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 4);
     let health = node_a.anonymous().get("/health").await;
     assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
@@ -135,9 +134,8 @@ async fn a_redis_outage_keeps_rest_serving_and_loses_no_event_for_connected_clie
     loop {
         let presence = node_a
             .as_user(&ann)
-            .get(format!("/api/presence?user_ids={}", bob.id))
-            .await
-            .json(StatusCode::OK);
+            .get_ok(format!("/api/presence?user_ids={}", bob.id))
+            .await;
         if presence["items"][0]["status"] == "online" {
             break;
         }
@@ -149,13 +147,11 @@ async fn a_redis_outage_keeps_rest_serving_and_loses_no_event_for_connected_clie
     }
     // Rate limits are shared again: a request is counted in Redis.
     node_a.as_user(&ann).get("/api/users/me").await;
-    let client = redis::Client::open(redis.url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{}:rl:*", node_a.vars["EPOP_REDIS_PREFIX"]))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let keys = redis_keys(
+        &redis.url(),
+        &format!("{}:rl:*", node_a.vars["EPOP_REDIS_PREFIX"]),
+    )
+    .await;
     assert!(!keys.is_empty(), "the rate limiter counts in Redis again");
 }
 
@@ -310,11 +306,8 @@ async fn a_database_restart_answers_503_quickly_and_service_resumes_by_itself() 
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     // No partial writes: every acknowledged message is there once, numbered without a gap, and nothing else.
-    let page = app.as_user(&bob).get(&path).await.json(StatusCode::OK);
-    let seqs: Vec<i64> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let page = app.as_user(&bob).get_ok(&path).await;
+    let seqs: Vec<i64> = elements(&page["items"])
         .map(|m| m["seq"].as_i64().unwrap())
         .collect();
     assert_eq!(seqs.len(), acknowledged, "{page}");

@@ -2,7 +2,7 @@
 //! (answered by the gateway) and a real signature-checking S3 server (s3s-fs, in process).
 
 use crate::client::Answer;
-use crate::helpers::{TestApp, TestUser, failing_fields, json_of, problem};
+use crate::helpers::{TestApp, TestUser, json_of, problem};
 use crate::socket::Events as _;
 use epop_test_support::s3::TestS3;
 use reqwest::StatusCode;
@@ -40,6 +40,23 @@ async fn put_slot(app: &TestApp, slot: &Value, bytes: Vec<u8>) -> Answer {
     Answer::read(request.body(bytes).send().await.unwrap()).await
 }
 
+/// What the store answers to a `PUT` of `body` as `content_type` at `url`, whatever a slot says.
+async fn put_to_store(app: &TestApp, url: &str, content_type: &str, body: &'static str) -> StatusCode {
+    let request = app
+        .client
+        .put(url)
+        .header("content-type", content_type)
+        .body(body);
+    request.send().await.expect("the store answers").status()
+}
+
+/// A gateway where Ann has a group "G" of her own: the app, Ann and the group's id.
+async fn ann_in_her_own_group() -> (TestApp, TestUser, String) {
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
+    let group = app.group(&ann, "G", &[]).await;
+    (app, ann, group)
+}
+
 async fn send_with(app: &TestApp, user: &TestUser, conversation: &str, attachments: &[&Value]) -> Answer {
     let ids: Vec<&Value> = attachments.iter().map(|slot| &slot["attachment_id"]).collect();
     app.as_user(user)
@@ -71,11 +88,9 @@ async fn full_flow(app: &TestApp) {
     app.as_user(&bob).get(&file_path).await.not_found();
 
     // Someone else cannot attach it.
-    let stolen = send_with(app, &bob, &group, &[&report]).await;
-    assert_eq!(
-        failing_fields(&problem(stolen, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
-        vec!["attachment_ids[0]"]
-    );
+    send_with(app, &bob, &group, &[&report])
+        .await
+        .invalid_fields(&["attachment_ids[0]"]);
 
     let message = json_of(
         send_with(app, &ann, &group, &[&report, &picture]).await,
@@ -130,30 +145,22 @@ async fn full_flow(app: &TestApp) {
         StatusCode::CREATED,
     )
     .await;
-    let not_yet = send_with(app, &ann, &group, &[&pending]).await;
-    assert_eq!(
-        failing_fields(&problem(not_yet, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
-        vec!["attachment_ids[0]"]
-    );
+    send_with(app, &ann, &group, &[&pending])
+        .await
+        .invalid_fields(&["attachment_ids[0]"]);
     let pending_path = format!("/api/files/{}", pending["attachment_id"].as_str().unwrap());
     app.as_user(&ann).get(&pending_path).await.not_found();
 
     // The store refuses an upload of another type or size than signed.
-    let mut wrong_type = app
-        .client
-        .put(pending["url"].as_str().unwrap())
-        .header("content-type", "text/html");
-    wrong_type = wrong_type.body("12345");
-    assert_eq!(wrong_type.send().await.unwrap().status(), StatusCode::FORBIDDEN);
-    let wrong_size = app
-        .client
-        .put(pending["url"].as_str().unwrap())
-        .header("content-type", "text/plain")
-        .body("123456")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wrong_size.status(), StatusCode::FORBIDDEN);
+    let url = pending["url"].as_str().unwrap();
+    assert_eq!(
+        put_to_store(app, url, "text/html", "12345").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        put_to_store(app, url, "text/plain", "123456").await,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(
         app.as_user(&ann).get(&pending_path).await.status(),
         StatusCode::NOT_FOUND
@@ -199,21 +206,15 @@ async fn files_flow_through_a_signature_checking_s3_server() {
     let at = url.find("X-Amz-Signature=").unwrap() + "X-Amz-Signature=".len();
     let flipped = if &url[at..=at] == "0" { "1" } else { "0" };
     let tampered = format!("{}{flipped}{}", &url[..at], &url[at + 1..]);
-    let response = app
-        .client
-        .put(&tampered)
-        .header("content-type", "text/plain")
-        .body("x")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        put_to_store(&app, &tampered, "text/plain", "x").await,
+        StatusCode::FORBIDDEN
+    );
 }
 
 #[tokio::test]
 async fn local_downloads_are_sandboxed_and_images_inline() {
-    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
-    let group = app.group(&ann, "G", &[]).await;
+    let (app, ann, group) = ann_in_her_own_group().await;
     let page = upload(&app, &ann, "page.html", "text/html", b"<script>alert(1)</script>").await;
     let image = upload(&app, &ann, "cat.png", "image/png", b"\x89PNG").await;
     let message = json_of(
@@ -292,8 +293,7 @@ async fn upload_limits_and_validation() {
 
 #[tokio::test]
 async fn unattached_uploads_are_swept() {
-    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
-    let group = app.group(&ann, "G", &[]).await;
+    let (app, ann, group) = ann_in_her_own_group().await;
     let old = upload(&app, &ann, "old.txt", "text/plain", b"old").await;
     let fresh = upload(&app, &ann, "fresh.txt", "text/plain", b"fresh").await;
     let kept = upload(&app, &ann, "kept.txt", "text/plain", b"kept").await;
@@ -333,11 +333,9 @@ async fn a_deleted_messages_files_are_removed_within_seconds_without_the_sweep()
     };
     let before = files_on_disk();
     assert!(before >= 2, "both uploads are stored");
-    let deleted = app
-        .as_user(&ann)
-        .delete(format!("/api/messages/{}", doomed["id"].as_str().unwrap()))
+    app.as_user(&ann)
+        .delete_ok(format!("/api/messages/{}", doomed["id"].as_str().unwrap()))
         .await;
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let started = std::time::Instant::now();
     while files_on_disk() != before - 1 {
         assert!(
@@ -487,11 +485,9 @@ async fn a_local_upload_url_takes_one_upload() {
 
     // Its message deleted (the file removed with it) while the URL still works: nothing can be stored at the
     // key again, where no sweep would ever find it.
-    let deleted = app
-        .as_user(&ann)
-        .delete(format!("/api/messages/{}", message["id"].as_str().unwrap()))
+    app.as_user(&ann)
+        .delete_ok(format!("/api/messages/{}", message["id"].as_str().unwrap()))
         .await;
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     let started = std::time::Instant::now();
     let stored_files = || {
         walk(std::path::Path::new(&store))
@@ -573,9 +569,8 @@ async fn an_s3_upload_url_is_single_use_and_a_replaced_object_is_never_served() 
     }
     let page = app
         .as_user(&bob)
-        .get(format!("/api/conversations/{group}/messages"))
-        .await
-        .json(StatusCode::OK);
+        .get_ok(format!("/api/conversations/{group}/messages"))
+        .await;
     let attachment = &page["items"][0]["attachments"][0];
     assert_eq!(attachment["id"], slot["attachment_id"]);
     assert!(attachment["url"].is_null(), "{attachment}");
@@ -620,11 +615,7 @@ async fn open_uploads_and_unattached_bytes_are_capped_per_user() {
         "{statuses:?}"
     );
     let response = presign(&app, &ann, "more.txt", "text/plain", 5).await;
-    let retry_after: u64 = response.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after = response.retry_after();
     assert!((1..=24 * 3600).contains(&retry_after), "{retry_after}");
     let capped = problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     let detail = capped["detail"].as_str().unwrap();

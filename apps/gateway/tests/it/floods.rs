@@ -355,26 +355,12 @@ async fn sessions_and_handshakes_are_limited_per_client_address() {
 
     // Handshakes per minute, whatever became of the sessions.
     let app = TestApp::with_settings([("EPOP_REALTIME_HANDSHAKE_RATE_LIMIT", "5")]).await;
+    let handshake = async || app.anonymous().get("/socket.io/?EIO=4&transport=polling").await;
     for _ in 0..5 {
-        let response = app
-            .client
-            .get(app.url("/socket.io/?EIO=4&transport=polling"))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), reqwest::StatusCode::OK);
+        assert_eq!(handshake().await.status(), reqwest::StatusCode::OK);
     }
-    let refused = app
-        .client
-        .get(app.url("/socket.io/?EIO=4&transport=polling"))
-        .send()
-        .await
-        .unwrap();
+    let refused = handshake().await;
     assert_eq!(refused.status(), reqwest::StatusCode::TOO_MANY_REQUESTS);
-    let retry_after: u64 = refused.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after = refused.retry_after();
     assert!((1..=12).contains(&retry_after), "{retry_after}");
 }

@@ -73,14 +73,7 @@ async fn metrics_expose_requests_by_route_pattern_and_pool_use() {
     let (app, [user]) = TestApp::with_users(["Ann"]).await;
     app.as_user(&user).get(format!("/api/users/{}", user.id)).await;
     let response = app.anonymous().get("/metrics").await;
-    assert_eq!(response.status(), StatusCode::OK);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
-    );
-    let text = &response.text;
+    let text = response.ok_text("text/plain");
     assert!(
         text.contains(r#"http_requests_total{method="GET",route="/api/users/{id}",status="200"} 1"#),
         "{text}"

@@ -195,14 +195,17 @@ impl TestApp {
 
     /// Registers a user with `name` and `email` (password [`PASSWORD`]).
     pub(crate) async fn register(&self, name: &str, email: &str) -> TestUser {
-        let answer = self
-            .anonymous()
+        TestUser::from_session(&self.sign_up(name, email).await.json(StatusCode::CREATED))
+    }
+
+    /// Asks to register `name` with `email` and [`PASSWORD`], whatever the answer.
+    pub(crate) async fn sign_up(&self, name: &str, email: &str) -> Answer {
+        self.anonymous()
             .post(
                 "/api/auth/register",
                 json!({"name": name, "email": email, "password": PASSWORD}),
             )
-            .await;
-        TestUser::from_session(&answer.json(StatusCode::CREATED))
+            .await
     }
 
     /// Signs in with `email` and `password`, whatever the answer.
@@ -354,8 +357,95 @@ impl TestApp {
     pub(crate) async fn message(&self, sender: &TestUser, conversation: &str, content: &str) -> Value {
         let path = format!("/api/conversations/{conversation}/messages");
         self.as_user(sender)
-            .post(path, json!({"content": content}))
+            .post_created(path, json!({"content": content}))
             .await
-            .json(StatusCode::CREATED)
     }
+}
+
+/// The next event published on `events`, which must come within five seconds (`what` says which, for a failure).
+pub(crate) async fn next_event(
+    events: &mut tokio::sync::broadcast::Receiver<Arc<epop_storage::outbox::PublishedEvent>>,
+    what: &str,
+) -> Arc<epop_storage::outbox::PublishedEvent> {
+    tokio::time::timeout(std::time::Duration::from_secs(5), events.recv())
+        .await
+        .unwrap_or_else(|_| panic!("{what} in time"))
+        .expect("the event bus is open")
+}
+
+/// Reads published events one by one, asserting that each comes within five seconds and after the one before
+/// (in position order, each once).
+pub(crate) struct EventsInOrder {
+    events: tokio::sync::broadcast::Receiver<Arc<epop_storage::outbox::PublishedEvent>>,
+    last: i64,
+}
+
+impl EventsInOrder {
+    pub(crate) fn new(
+        events: tokio::sync::broadcast::Receiver<Arc<epop_storage::outbox::PublishedEvent>>,
+    ) -> Self {
+        Self { events, last: 0 }
+    }
+
+    /// The next event (`what` says which, for a failure).
+    pub(crate) async fn next(&mut self, what: &str) -> Arc<epop_storage::outbox::PublishedEvent> {
+        let event = next_event(&mut self.events, what).await;
+        assert!(
+            event.position > self.last,
+            "{what}: events arrive in position order, each once"
+        );
+        self.last = event.position;
+        event
+    }
+}
+
+impl TestApp {
+    /// Every page `by` reads from `path` on, following `next_cursor` (added as `cursor=`) to the end.
+    pub(crate) async fn every_page(&self, by: &TestUser, path: &str) -> Vec<Value> {
+        let mut pages = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let url = match &cursor {
+                Some(cursor) => format!("{path}{sep}cursor={cursor}"),
+                None => path.to_owned(),
+            };
+            let page = self.as_user(by).get_ok(&url).await;
+            cursor = page["next_cursor"].as_str().map(str::to_owned);
+            pages.push(page);
+            if cursor.is_none() {
+                return pages;
+            }
+            assert!(pages.len() < 50, "paging does not end");
+        }
+    }
+}
+
+/// The Redis keys that match `pattern` on the server at `url`.
+pub(crate) async fn redis_keys(url: &str, pattern: &str) -> Vec<String> {
+    let client = redis::Client::open(url).expect("a Redis URL");
+    let mut conn = client
+        .get_multiplexed_async_connection()
+        .await
+        .expect("Redis answers");
+    redis::cmd("KEYS")
+        .arg(pattern)
+        .query_async(&mut conn)
+        .await
+        .expect("KEYS")
+}
+
+/// Asserts that a command run to its end succeeded, showing what it wrote to stderr otherwise.
+#[track_caller]
+pub(crate) fn assert_succeeded(output: &std::process::Output) {
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The elements of `list`, which must be a JSON array.
+pub(crate) fn elements(list: &Value) -> std::slice::Iter<'_, Value> {
+    list.as_array().expect("a JSON array").iter()
 }

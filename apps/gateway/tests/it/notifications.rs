@@ -116,11 +116,10 @@ async fn messages_of_a_conversation_coalesce_into_one_unread_notification() {
 
     // Once read, the next message starts a new notification.
     let id = coalesced["id"].as_str().unwrap();
-    let read = app
-        .as_user(&bob)
+    app.as_user(&bob)
         .send(Method::POST, format!("/api/notifications/{id}/read"), None)
-        .await;
-    assert_eq!(read.status(), StatusCode::NO_CONTENT);
+        .await
+        .empty(StatusCode::NO_CONTENT);
     app.message(&ann, &group, "fourth").await;
     let page = wait_for(&app, &bob.access_token, 3).await;
     assert_eq!(page["items"][0]["payload"]["preview"], "fourth");
@@ -210,11 +209,10 @@ async fn notifications_are_listed_newest_first_and_marked_read() {
     assert_eq!(rest["next_cursor"], Value::Null);
 
     let newest = page["items"][0]["id"].as_str().unwrap();
-    let read = app
-        .as_user(&bob)
+    app.as_user(&bob)
         .send(Method::POST, format!("/api/notifications/{newest}/read"), None)
-        .await;
-    assert_eq!(read.status(), StatusCode::NO_CONTENT);
+        .await
+        .empty(StatusCode::NO_CONTENT);
     let unread = notifications(&app, &bob.access_token, "?unread=true").await;
     assert_eq!(unread["items"].as_array().unwrap().len(), 2);
     assert_eq!(unread["unread_count"], 2);
@@ -235,11 +233,10 @@ async fn notifications_are_listed_newest_first_and_marked_read() {
         2
     );
 
-    let all = app
-        .as_user(&bob)
+    app.as_user(&bob)
         .send(Method::POST, "/api/notifications/read-all", None)
-        .await;
-    assert_eq!(all.status(), StatusCode::NO_CONTENT);
+        .await
+        .empty(StatusCode::NO_CONTENT);
     assert_eq!(
         notifications(&app, &bob.access_token, "").await["unread_count"],
         0

@@ -3,7 +3,7 @@
 //! cascades, list orders and paging, and the domain events.
 
 use crate::client::Answer;
-use crate::helpers::{TestApp, TestUser, failing_fields, json_of, problem};
+use crate::helpers::{TestApp, TestUser, json_of, next_event, problem};
 use epop_core::DomainEvent;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -17,18 +17,14 @@ async fn global_admin(app: &TestApp) -> TestUser {
     ))
     .await;
     let root = app.sign_in_again("root@example.com").await;
-    assert_eq!(
-        app.as_user(&root).get("/api/users/me").await.json(StatusCode::OK)["role"],
-        "admin"
-    );
+    assert_eq!(app.as_user(&root).get_ok("/api/users/me").await["role"], "admin");
     root
 }
 
 async fn create_project(app: &TestApp, owner: &TestUser, name: &str) -> Value {
     app.as_user(owner)
-        .post("/api/projects", json!({"name": name}))
+        .post_created("/api/projects", json!({"name": name}))
         .await
-        .json(StatusCode::CREATED)
 }
 
 async fn add_member(app: &TestApp, project: &str, by: &TestUser, user: &TestUser, role: &str) {
@@ -51,10 +47,7 @@ async fn create_task(app: &TestApp, project: &str, by: &TestUser, body: Value) -
 }
 
 async fn get_task(app: &TestApp, task: &str, by: &TestUser) -> Value {
-    app.as_user(by)
-        .get(format!("/api/tasks/{task}"))
-        .await
-        .json(StatusCode::OK)
+    app.as_user(by).get_ok(format!("/api/tasks/{task}")).await
 }
 
 fn id(value: &Value) -> String {
@@ -67,22 +60,7 @@ fn ids(page: &Value) -> Vec<String> {
 
 /// Every page of a list, following `next_cursor`.
 async fn all_pages(app: &TestApp, path: &str, by: &TestUser) -> Vec<Vec<String>> {
-    let mut pages = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let sep = if path.contains('?') { '&' } else { '?' };
-        let url = match &cursor {
-            Some(cursor) => format!("{path}{sep}cursor={cursor}"),
-            None => path.to_owned(),
-        };
-        let page = app.as_user(by).get(&url).await.json(StatusCode::OK);
-        pages.push(ids(&page));
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => return pages,
-        }
-        assert!(pages.len() < 50, "paging does not end");
-    }
+    app.every_page(by, path).await.iter().map(ids).collect()
 }
 
 /// Asserts that `GET path?query` is `422` naming exactly the query's one parameter.
@@ -179,35 +157,29 @@ async fn projects_are_created_read_updated_and_deleted() {
         (Some(""), Some("active"))
     );
 
-    let got = app.as_user(&ann).get(&location).await.json(StatusCode::OK);
-    assert_eq!(got, project);
+    assert_eq!(app.as_user(&ann).get_ok(&location).await, project);
 
     // Partial update: only the fields given change.
     let updated = app
         .as_user(&ann)
-        .put(&location, json!({"status": "completed"}))
-        .await
-        .json(StatusCode::OK);
+        .put_ok(&location, json!({"status": "completed"}))
+        .await;
     assert_eq!(
         (updated["name"].as_str(), updated["status"].as_str()),
         (Some("Apollo"), Some("completed"))
     );
     assert_eq!(updated["description"], "to the moon");
 
-    let invalid = app
-        .as_user(&ann)
+    app.as_user(&ann)
         .post("/api/projects", json!({"status": "paused"}))
-        .await;
-    let body = problem(invalid, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
-    let mut fields = failing_fields(&body);
-    fields.sort();
-    assert_eq!(fields, vec!["name", "status"]);
-    let invalid = app.as_user(&ann).put(&location, json!({"name": ""})).await;
-    let body = problem(invalid, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
-    assert_eq!(failing_fields(&body), vec!["name"]);
+        .await
+        .invalid_fields(&["name", "status"]);
+    app.as_user(&ann)
+        .put(&location, json!({"name": ""}))
+        .await
+        .invalid_fields(&["name"]);
 
-    let deleted = app.as_user(&ann).delete(&location).await;
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    app.as_user(&ann).delete_ok(&location).await;
     app.as_user(&ann).get(&location).await.not_found();
     app.as_user(&ann)
         .get("/api/projects/not-a-uuid")
@@ -345,25 +317,22 @@ async fn every_task_route_follows_the_role_matrix() {
     for ((who, user), may) in team.everyone().into_iter().zip(may_edit) {
         let denied = if who == "outsider" { HIDDEN } else { NO };
         let read = if who == "outsider" { HIDDEN } else { StatusCode::OK };
+        let allowed = |status: StatusCode| if may { status } else { denied };
+        let caller = app.as_user(user);
         expect(
-            &app.as_user(user).get(format!("/api/tasks/{task}")).await,
+            &caller.clone().get(format!("/api/tasks/{task}")).await,
             who,
             read,
             "GET task",
         );
-        let created = app
-            .as_user(user)
+        let created = caller
+            .clone()
             .post(
                 format!("/api/projects/{project}/tasks"),
                 json!({"title": format!("by {who}")}),
             )
             .await;
-        expect(
-            &created,
-            who,
-            if may { StatusCode::CREATED } else { denied },
-            "POST task",
-        );
+        expect(&created, who, allowed(StatusCode::CREATED), "POST task");
         if !may {
             let code = if who == "outsider" {
                 "not_found"
@@ -373,36 +342,16 @@ async fn every_task_route_follows_the_role_matrix() {
             problem(created, denied, code).await;
         }
         let own = id(&create_task(&app, &project, &team.owner, json!({"title": "t"})).await);
-        let updated = app
-            .as_user(user)
-            .put(format!("/api/tasks/{own}"), json!({"status": "done"}))
-            .await;
-        expect(
-            &updated,
-            who,
-            if may { StatusCode::OK } else { denied },
-            "PUT task",
-        );
-        let deleted = app.as_user(user).delete(format!("/api/tasks/{own}")).await;
-        expect(
-            &deleted,
-            who,
-            if may { StatusCode::NO_CONTENT } else { denied },
-            "DELETE task",
-        );
+        let own = format!("/api/tasks/{own}");
+        let updated = caller.clone().put(&own, json!({"status": "done"})).await;
+        expect(&updated, who, allowed(StatusCode::OK), "PUT task");
+        let deleted = caller.delete(&own).await;
+        expect(&deleted, who, allowed(StatusCode::NO_CONTENT), "DELETE task");
     }
     // The outsider's GET /api/tasks never shows the project's tasks; the global admin's shows them all.
-    let outsider = app
-        .as_user(&team.outsider)
-        .get("/api/tasks")
-        .await
-        .json(StatusCode::OK);
+    let outsider = app.as_user(&team.outsider).get_ok("/api/tasks").await;
     assert!(ids(&outsider).is_empty());
-    let everything = app
-        .as_user(&team.root)
-        .get("/api/tasks?limit=100")
-        .await
-        .json(StatusCode::OK);
+    let everything = app.as_user(&team.root).get_ok("/api/tasks?limit=100").await;
     assert_eq!(
         ids(&everything).len() as i64,
         app.count("SELECT count(*) AS n FROM tasks").await
@@ -417,33 +366,26 @@ async fn members_owners_and_the_last_owner() {
     let members = format!("{path}/members");
 
     // Adding: an unknown user is 422 naming user_id; a member already, 409; a bad role, 422.
-    let unknown = app
-        .as_user(&team.owner)
+    app.as_user(&team.owner)
         .post(
             &members,
             json!({"user_id": uuid::Uuid::now_v7(), "role": "member"}),
         )
-        .await;
-    let body = problem(unknown, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
-    assert_eq!(failing_fields(&body), vec!["user_id"]);
+        .await
+        .invalid_fields(&["user_id"]);
     let again = app
         .as_user(&team.admin)
         .post(&members, json!({"user_id": team.member.id, "role": "viewer"}))
         .await;
     problem(again, StatusCode::CONFLICT, "conflict").await;
-    let bad = app
-        .as_user(&team.owner)
+    app.as_user(&team.owner)
         .post(&members, json!({"user_id": team.outsider.id, "role": "boss"}))
-        .await;
-    assert_eq!(
-        failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
-        vec!["role"]
-    );
-    let missing = app.as_user(&team.owner).post(&members, json!({})).await;
-    let mut fields =
-        failing_fields(&problem(missing, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await);
-    fields.sort();
-    assert_eq!(fields, vec!["role", "user_id"]);
+        .await
+        .invalid_fields(&["role"]);
+    app.as_user(&team.owner)
+        .post(&members, json!({}))
+        .await
+        .invalid_fields(&["role", "user_id"]);
 
     // Only an owner grants or takes `owner`.
     let grant = app
@@ -483,18 +425,16 @@ async fn members_owners_and_the_last_owner() {
     let admin_path = format!("{members}/{}", team.admin.id);
     let project = app
         .as_user(&team.owner)
-        .put(&admin_path, json!({"role": "owner"}))
-        .await
-        .json(StatusCode::OK);
+        .put_ok(&admin_path, json!({"role": "owner"}))
+        .await;
     assert!(
         project["members"]
             .as_array()
             .unwrap()
             .contains(&json!({"user_id": team.admin.id, "role": "owner"}))
     );
-    let left = app.as_user(&team.owner).delete(&owner_path).await;
-    assert_eq!(left.status(), StatusCode::NO_CONTENT);
-    let project = app.as_user(&team.admin).get(&path).await.json(StatusCode::OK);
+    app.as_user(&team.owner).delete_ok(&owner_path).await;
+    let project = app.as_user(&team.admin).get_ok(&path).await;
     assert_eq!(project["owner_id"], team.admin.id.as_str());
     assert!(!project["members"].to_string().contains(&team.owner.id));
     app.as_user(&team.owner).get(&path).await.not_found();
@@ -507,8 +447,7 @@ async fn members_owners_and_the_last_owner() {
 #[tokio::test]
 async fn tasks_have_etags_partial_updates_and_null_clearing() {
     let (app, team) = Team::start().await;
-    let project = team.project.clone();
-    let tasks = format!("/api/projects/{project}/tasks");
+    let tasks = format!("/api/projects/{}/tasks", team.project);
 
     let response = app.as_user(&team.member).post(&tasks, json!({"title": "Write", "description": "docs", "assigned_to": team.member.id, "due_date": "2026-12-24"}))
     .await;
@@ -517,37 +456,25 @@ async fn tasks_have_etags_partial_updates_and_null_clearing() {
     let task = json_of(response, StatusCode::CREATED).await;
     let task_id = id(&task);
     assert_eq!(location, format!("/api/tasks/{task_id}"));
-    assert_eq!(task["project_id"], project.as_str());
+    assert_eq!(task["project_id"], team.project.as_str());
     assert_eq!(task["status"], "todo");
     assert_eq!(task["assigned_to"], team.member.id.as_str());
     assert_eq!(task["due_date"], "2026-12-24T00:00:00Z");
     assert!(task.get("version").is_none());
 
     // Validation: an assignee who is not a member, a bad due date, a bad status, a missing title.
-    let bad = app
-        .as_user(&team.owner)
+    app.as_user(&team.owner)
         .post(&tasks, json!({"title": "x", "assigned_to": team.outsider.id}))
-        .await;
-    assert_eq!(
-        failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
-        vec!["assigned_to"]
-    );
-    let bad = app
-        .as_user(&team.owner)
+        .await
+        .invalid_fields(&["assigned_to"]);
+    app.as_user(&team.owner)
         .post(&tasks, json!({"title": "x", "due_date": "24.12.2026"}))
-        .await;
-    assert_eq!(
-        failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
-        vec!["due_date"]
-    );
-    let bad = app
-        .as_user(&team.owner)
+        .await
+        .invalid_fields(&["due_date"]);
+    app.as_user(&team.owner)
         .post(&tasks, json!({"status": "later"}))
-        .await;
-    let mut fields =
-        failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await);
-    fields.sort();
-    assert_eq!(fields, vec!["status", "title"]);
+        .await
+        .invalid_fields(&["status", "title"]);
 
     let got = app.as_user(&team.viewer).get(&location).await;
     assert_eq!(got.headers()["etag"], "\"1\"");
@@ -588,9 +515,8 @@ async fn tasks_have_etags_partial_updates_and_null_clearing() {
     // `null` clears the assignee and the due date; leaving them out keeps them.
     let kept = app
         .as_user(&team.member)
-        .put(&location, json!({"title": "Write more"}))
-        .await
-        .json(StatusCode::OK);
+        .put_ok(&location, json!({"title": "Write more"}))
+        .await;
     assert_eq!(kept["assigned_to"], team.member.id.as_str());
     assert!(kept["due_date"].is_string());
     let cleared = app
@@ -606,25 +532,16 @@ async fn tasks_have_etags_partial_updates_and_null_clearing() {
     assert_eq!(cleared["title"], "Write more");
 
     // Reassigning to a non-member is 422; a wrong type names the field.
-    let bad = app
-        .as_user(&team.owner)
+    app.as_user(&team.owner)
         .put(&location, json!({"assigned_to": team.outsider.id}))
-        .await;
-    assert_eq!(
-        failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
-        vec!["assigned_to"]
-    );
-    let bad = app
-        .as_user(&team.owner)
+        .await
+        .invalid_fields(&["assigned_to"]);
+    app.as_user(&team.owner)
         .put(&location, json!({"due_date": 5}))
-        .await;
-    assert_eq!(
-        failing_fields(&problem(bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await),
-        vec!["due_date"]
-    );
+        .await
+        .invalid_fields(&["due_date"]);
 
-    let deleted = app.as_user(&team.member).delete(&location).await;
-    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    app.as_user(&team.member).delete_ok(&location).await;
     app.as_user(&team.owner).get(&location).await.not_found();
 }
 
@@ -641,11 +558,9 @@ async fn leaving_or_being_removed_unassigns_open_tasks() {
     let elsewhere = id(&create_task(&app, &other, &team.owner, assign(&team.member, "todo")).await);
     let admins = id(&create_task(&app, &project, &team.owner, assign(&team.admin, "todo")).await);
 
-    let leave = app
-        .as_user(&team.member)
-        .delete(format!("/api/projects/{project}/members/{}", team.member.id))
+    app.as_user(&team.member)
+        .delete_ok(format!("/api/projects/{project}/members/{}", team.member.id))
         .await;
-    assert_eq!(leave.status(), StatusCode::NO_CONTENT);
     let open_task = get_task(&app, &open, &team.owner).await;
     assert_eq!(open_task["assigned_to"], Value::Null);
     assert_eq!(
@@ -666,11 +581,9 @@ async fn leaving_or_being_removed_unassigns_open_tasks() {
         .not_found();
 
     // Removed by an admin: the same.
-    let removed = app
-        .as_user(&team.owner)
-        .delete(format!("/api/projects/{other}/members/{}", team.member.id))
+    app.as_user(&team.owner)
+        .delete_ok(format!("/api/projects/{other}/members/{}", team.member.id))
         .await;
-    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         get_task(&app, &elsewhere, &team.owner).await["assigned_to"],
         Value::Null
@@ -697,11 +610,9 @@ async fn deleting_a_project_deletes_its_tasks() {
         )
         .await));
     }
-    let response = app
-        .as_user(&team.owner)
-        .delete(format!("/api/projects/{}", team.project))
+    app.as_user(&team.owner)
+        .delete_ok(format!("/api/projects/{}", team.project))
         .await;
-    assert_eq!(response.status(), StatusCode::NO_CONTENT);
     assert_eq!(
         app.count(&format!(
             "SELECT count(*) AS n FROM tasks WHERE project_id = '{}'",
@@ -748,18 +659,13 @@ async fn a_projects_tasks_page_oldest_first_with_filters() {
     assert_eq!(pages.concat(), created);
 
     // A task added while paging comes at the end and nothing repeats.
-    let first = app
-        .as_user(&team.viewer)
-        .get(format!("{tasks}?limit=2"))
-        .await
-        .json(StatusCode::OK);
+    let first = app.as_user(&team.viewer).get_ok(format!("{tasks}?limit=2")).await;
     let late = id(&create_task(&app, &team.project, &team.owner, json!({"title": "late"})).await);
     let cursor = first["next_cursor"].as_str().unwrap();
     let rest = app
         .as_user(&team.viewer)
-        .get(format!("{tasks}?limit=100&cursor={cursor}"))
-        .await
-        .json(StatusCode::OK);
+        .get_ok(format!("{tasks}?limit=100&cursor={cursor}"))
+        .await;
     let mut seen = ids(&first);
     seen.extend(ids(&rest));
     let mut expected = created.clone();
@@ -803,50 +709,34 @@ async fn tasks_across_projects_by_due_date_then_id() {
         }
         body
     };
-    let a = id(&create_task(
-        &app,
-        &team.project,
-        &team.owner,
-        task("a", Some("2026-12-03"), &team.admin),
-    )
-    .await);
-    let b = id(&create_task(
-        &app,
-        &second,
-        &team.admin,
-        task("b", Some("2026-12-01"), &team.admin),
-    )
-    .await);
-    let c = id(&create_task(&app, &team.project, &team.owner, task("c", None, &team.admin)).await);
-    let d = id(&create_task(
-        &app,
-        &second,
-        &team.admin,
-        task("d", Some("2026-12-02T12:00:00Z"), &team.admin),
-    )
-    .await);
-    let e = id(&create_task(
-        &app,
-        &team.project,
-        &team.owner,
-        task("e", Some("2026-12-01"), &team.owner),
-    )
-    .await);
-    let f = id(&create_task(&app, &second, &team.admin, task("f", None, &team.admin)).await);
-    let g = id(&create_task(
-        &app,
-        &team.project,
-        &team.owner,
-        task("g", Some("2026-12-02"), &team.owner),
-    )
-    .await);
-    create_task(
-        &app,
-        &hidden,
-        &team.outsider,
-        task("h", Some("2026-11-30"), &team.outsider),
-    )
-    .await;
+    // Created in this order (ids are time-ordered): title, project, creator, due date, assignee.
+    let plan = [
+        ("a", &team.project, &team.owner, Some("2026-12-03"), &team.admin),
+        ("b", &second, &team.admin, Some("2026-12-01"), &team.admin),
+        ("c", &team.project, &team.owner, None, &team.admin),
+        (
+            "d",
+            &second,
+            &team.admin,
+            Some("2026-12-02T12:00:00Z"),
+            &team.admin,
+        ),
+        ("e", &team.project, &team.owner, Some("2026-12-01"), &team.owner),
+        ("f", &second, &team.admin, None, &team.admin),
+        ("g", &team.project, &team.owner, Some("2026-12-02"), &team.owner),
+        ("h", &hidden, &team.outsider, Some("2026-11-30"), &team.outsider),
+    ];
+    let mut created = Vec::new();
+    for (title, project, creator, due, assignee) in plan {
+        created.push(id(&create_task(
+            &app,
+            project,
+            creator,
+            task(title, due, assignee),
+        )
+        .await));
+    }
+    let [a, b, c, d, e, f, g, _h]: [String; 8] = created.try_into().expect("eight tasks");
 
     // By due date, ties by id (ids are time-ordered, so b before e), tasks without a due date last.
     let mine = all_pages(&app, "/api/tasks?assigned_to=me&limit=2", &team.admin).await;
@@ -894,16 +784,14 @@ async fn tasks_across_projects_by_due_date_then_id() {
     // A task created between pages does not appear in later pages.
     let first = app
         .as_user(&team.admin)
-        .get("/api/tasks?assigned_to=me&limit=2")
-        .await
-        .json(StatusCode::OK);
+        .get_ok("/api/tasks?assigned_to=me&limit=2")
+        .await;
     create_task(&app, &second, &team.admin, task("late", None, &team.admin)).await;
     let cursor = first["next_cursor"].as_str().unwrap();
     let rest = app
         .as_user(&team.admin)
-        .get(format!("/api/tasks?assigned_to=me&limit=100&cursor={cursor}"))
-        .await
-        .json(StatusCode::OK);
+        .get_ok(format!("/api/tasks?assigned_to=me&limit=100&cursor={cursor}"))
+        .await;
     assert_eq!(ids(&rest), vec![a, c, f]);
 
     app.as_user(&team.admin)
@@ -986,10 +874,7 @@ async fn assignments_and_new_members_reach_the_event_bus() {
 
     let mut seen = Vec::new();
     while seen.len() < 3 {
-        let event = tokio::time::timeout(std::time::Duration::from_secs(5), events.recv())
-            .await
-            .expect("event in time")
-            .unwrap();
+        let event = next_event(&mut events, "event").await;
         match &event.event {
             DomainEvent::ProjectMemberAdded {
                 project_id: p,

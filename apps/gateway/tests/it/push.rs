@@ -109,11 +109,7 @@ async fn wait_for(received: &Arc<Mutex<Vec<Delivery>>>, count: usize) -> Vec<Del
 #[tokio::test]
 async fn subscriptions_are_stored_once_per_endpoint_and_only_their_owner_removes_them() {
     let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let key = app
-        .as_user(&ann)
-        .get("/api/push/vapid-public-key")
-        .await
-        .json(StatusCode::OK);
+    let key = app.as_user(&ann).get_ok("/api/push/vapid-public-key").await;
     assert_eq!(
         URL_SAFE_NO_PAD
             .decode(key["key"].as_str().unwrap())
@@ -126,17 +122,12 @@ async fn subscriptions_are_stored_once_per_endpoint_and_only_their_owner_removes
     let body = browser.subscription("https://push.example.test/abc");
     let created = app
         .as_user(&ann)
-        .post("/api/push-subscriptions", &body)
-        .await
-        .json(StatusCode::CREATED);
+        .post_created("/api/push-subscriptions", &body)
+        .await;
     assert_eq!(created["endpoint"], "https://push.example.test/abc");
     assert!(created["id"].is_string() && created["created_at"].is_string());
     assert_eq!(created.as_object().unwrap().len(), 3);
-    let again = app
-        .as_user(&ann)
-        .post("/api/push-subscriptions", &body)
-        .await
-        .json(StatusCode::OK);
+    let again = app.as_user(&ann).post_ok("/api/push-subscriptions", &body).await;
     assert_eq!(again["id"], created["id"]);
 
     let invalid = app
@@ -190,11 +181,7 @@ async fn notifications_are_pushed_encrypted_with_vapid_and_gone_subscriptions_ge
         let response = app.as_user(&bob).post("/api/push-subscriptions", &body).await;
         assert_eq!(response.status(), StatusCode::CREATED);
     }
-    let vapid = app
-        .as_user(&bob)
-        .get("/api/push/vapid-public-key")
-        .await
-        .json(StatusCode::OK);
+    let vapid = app.as_user(&bob).get_ok("/api/push/vapid-public-key").await;
     let group = app.group(&ann, "G", &[&bob]).await;
     app.message(&ann, &group, "push me").await;
 
@@ -393,20 +380,15 @@ async fn delivery_results_never_show_in_later_answers() {
     let gone = Browser::new().subscription(&format!("{service}/gone/probe"));
     let created = app
         .as_user(&bob)
-        .post("/api/push-subscriptions", &gone)
-        .await
-        .json(StatusCode::CREATED);
+        .post_created("/api/push-subscriptions", &gone)
+        .await;
     let group = app.group(&ann, "G", &[&bob]).await;
     app.message(&ann, &group, "probe").await;
     wait_for(&received, 1).await;
     wait_for_pushes(&app).await;
     // The push service answered 410: the same endpoint again is still "already subscribed", and removing it
     // still works, exactly as if it had answered 201.
-    let again = app
-        .as_user(&bob)
-        .post("/api/push-subscriptions", &gone)
-        .await
-        .json(StatusCode::OK);
+    let again = app.as_user(&bob).post_ok("/api/push-subscriptions", &gone).await;
     assert_eq!(again["id"], created["id"]);
     let path = format!("/api/push-subscriptions/{}", created["id"].as_str().unwrap());
     assert_eq!(
@@ -424,9 +406,8 @@ async fn a_user_keeps_a_bounded_number_of_subscriptions_the_newest() {
         let body = Browser::new().subscription(&format!("https://push.example.test/ann-{i}"));
         let created = app
             .as_user(&ann)
-            .post("/api/push-subscriptions", &body)
-            .await
-            .json(StatusCode::CREATED);
+            .post_created("/api/push-subscriptions", &body)
+            .await;
         ids.push(created["id"].as_str().unwrap().to_owned());
     }
     let bobs = Browser::new().subscription("https://push.example.test/bob");

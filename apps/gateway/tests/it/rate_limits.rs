@@ -35,11 +35,7 @@ async fn login_is_limited_per_ip_with_retry_after() {
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     }
     let response = login_from(&app, "203.0.113.7", "user9@example.com").await;
-    let retry_after: u64 = response.headers()["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let retry_after = response.retry_after();
     assert!((1..=60).contains(&retry_after), "{retry_after}");
     problem(response, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
     // Another client address is not affected.
@@ -156,7 +152,7 @@ async fn profile_changes_that_check_the_password_have_the_auth_limit() {
         let renamed = change(json!({"name": format!("Ann {i}")})).await;
         assert_eq!(renamed.status(), StatusCode::OK);
     }
-    let me = app.as_user(&ann).get("/api/users/me").await.json(StatusCode::OK);
+    let me = app.as_user(&ann).get_ok("/api/users/me").await;
     assert_eq!(me["email"], "ann@example.com");
     let _ = PASSWORD;
 }

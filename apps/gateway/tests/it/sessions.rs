@@ -4,7 +4,7 @@
 //! everywhere leaves a working refresh token.
 
 use crate::client::Answer;
-use crate::helpers::{PASSWORD, TestApp, problem};
+use crate::helpers::{PASSWORD, TestApp, problem, redis_keys};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::{Method, StatusCode};
@@ -157,6 +157,12 @@ async fn a_new_password_or_e_mail_ends_access_tokens_on_every_node_and_a_new_nam
     );
 }
 
+/// Asserts that a token was refused (`401`); `why` says which, for a failure.
+#[track_caller]
+fn refused(status: StatusCode, why: String) {
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{why}");
+}
+
 #[tokio::test]
 async fn no_refresh_token_survives_a_logout_everywhere_raced_by_a_refresh() {
     let node_a = TestApp::spawn().await;
@@ -175,29 +181,22 @@ async fn no_refresh_token_survives_a_logout_everywhere_raced_by_a_refresh() {
             let rotated = rotated.body();
             let new_refresh = rotated["refresh_token"].as_str().unwrap();
             let new_access = rotated["access_token"].as_str().unwrap();
-            assert_eq!(
+            refused(
                 node_a.refresh(new_refresh).await.status(),
-                StatusCode::UNAUTHORIZED,
-                "round {round}: the refresh token issued during the logout everywhere still works"
+                format!("round {round}: the refresh token issued during the logout everywhere still works"),
             );
-            assert_eq!(
+            refused(
                 me(&node_b, new_access).await,
-                StatusCode::UNAUTHORIZED,
-                "round {round}: the access token issued during the logout everywhere still works"
+                format!("round {round}: the access token issued during the logout everywhere still works"),
             );
         } else {
-            assert_eq!(rotated.status(), StatusCode::UNAUTHORIZED, "round {round}");
+            refused(rotated.status(), format!("round {round}"));
         }
-        assert_eq!(
+        refused(
             node_b.refresh(refresh_token).await.status(),
-            StatusCode::UNAUTHORIZED,
-            "round {round}"
+            format!("round {round}"),
         );
-        assert_eq!(
-            me(&node_b, access).await,
-            StatusCode::UNAUTHORIZED,
-            "round {round}"
-        );
+        refused(me(&node_b, access).await, format!("round {round}"));
     }
     eprintln!("the refresh won the race in {refreshed_first} of 50 rounds");
 }
@@ -244,14 +243,11 @@ async fn redis_value(app: &TestApp, key: &str) -> Option<String> {
 
 /// Deletes every key under the test's Redis prefix, as a restarted or flushed Redis would have lost them.
 async fn lose_redis_data(app: &TestApp) {
-    let client = redis::Client::open(app.vars["REDIS_URL"].as_str()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{}:*", app.vars["EPOP_REDIS_PREFIX"]))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let url = app.vars["REDIS_URL"].as_str();
+    let keys = redis_keys(url, &format!("{}:*", app.vars["EPOP_REDIS_PREFIX"])).await;
     if !keys.is_empty() {
+        let client = redis::Client::open(url).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
         let _: i64 = redis::cmd("DEL").arg(keys).query_async(&mut conn).await.unwrap();
     }
 }

@@ -4,7 +4,6 @@
 //! presence and its kind still count.
 
 use crate::helpers::TestApp;
-use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 /// Replaces the values that differ per run by placeholders naming their kind.
@@ -42,35 +41,29 @@ fn redacted(mut value: Value) -> Value {
 async fn users_conversations_messages_and_problems_keep_their_shape() {
     let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
 
-    let me = app.as_user(&ann).get("/api/users/me").await.json(StatusCode::OK);
+    let me = app.as_user(&ann).get_ok("/api/users/me").await;
     insta::assert_json_snapshot!("user", redacted(me));
 
     let group = app
         .as_user(&ann)
-        .post(
+        .post_created(
             "/api/conversations",
             json!({"type": "group", "name": "Launch", "member_ids": [bob.id]}),
         )
-        .await
-        .json(StatusCode::CREATED);
+        .await;
     insta::assert_json_snapshot!("conversation", redacted(group.clone()));
 
     let path = format!("/api/conversations/{}/messages", group["id"].as_str().unwrap());
     let message = app
         .as_user(&bob)
-        .post(&path, json!({"content": "hello", "client_id": "c-1"}))
-        .await
-        .json(StatusCode::CREATED);
+        .post_created(&path, json!({"content": "hello", "client_id": "c-1"}))
+        .await;
     insta::assert_json_snapshot!("message", redacted(message));
 
-    let page = app.as_user(&ann).get(&path).await.json(StatusCode::OK);
+    let page = app.as_user(&ann).get_ok(&path).await;
     insta::assert_json_snapshot!("message_page", redacted(page));
 
-    let list = app
-        .as_user(&ann)
-        .get("/api/conversations")
-        .await
-        .json(StatusCode::OK);
+    let list = app.as_user(&ann).get_ok("/api/conversations").await;
     insta::assert_json_snapshot!("conversation_page", redacted(list));
 
     let problem = app

@@ -84,6 +84,13 @@ fn assert_refused_as_too_slow(closed: &Closed, within: Duration) {
     );
 }
 
+/// The head of a JSON login request that announces a body of `content_length` bytes.
+fn login_head(content_length: usize) -> String {
+    format!(
+        "POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {content_length}\r\n\r\n"
+    )
+}
+
 fn login_body() -> Vec<u8> {
     json!({"email": "ann@example.com", "password": crate::helpers::PASSWORD, "padding": "x".repeat(100)})
         .to_string()
@@ -94,10 +101,7 @@ fn login_body() -> Vec<u8> {
 async fn a_json_body_trickled_below_the_minimum_rate_is_refused_and_its_connection_closed() {
     let app = strict_app().await;
     let body = login_body();
-    let head = format!(
-        "POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    );
+    let head = login_head(body.len());
     // Five bytes a second: under 64 per second once the first second is over.
     let closed = send_slowly(&app, &head, &[], &body, Duration::from_millis(200)).await;
     assert_refused_as_too_slow(&closed, Duration::from_secs(3));
@@ -131,10 +135,7 @@ async fn a_chunked_body_trickled_is_refused_and_its_connection_closed_not_draine
 async fn a_body_that_stops_is_refused_after_the_idle_timeout() {
     let app = strict_app().await;
     let body = login_body();
-    let head = format!(
-        "POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len() + 50
-    );
+    let head = login_head(body.len() + 50);
     // The whole body but 50 bytes at once, then nothing.
     let closed = send_slowly(&app, &head, &body, &[], Duration::ZERO).await;
     assert_refused_as_too_slow(&closed, Duration::from_secs(3));
@@ -150,7 +151,7 @@ async fn a_trickled_local_store_upload_is_refused_and_stores_nothing() {
     let app = strict_app().await;
     let ann = app.register("Ann", "ann@example.com").await;
     let content = vec![b'x'; 2000];
-    let slot = app.as_user(&ann).post("/api/files/presign-upload", json!({"file_name": "slow.bin", "content_type": "application/octet-stream", "file_size": content.len()})).await.json(StatusCode::CREATED);
+    let slot = app.as_user(&ann).post_created("/api/files/presign-upload", json!({"file_name": "slow.bin", "content_type": "application/octet-stream", "file_size": content.len()})).await;
     let url = slot["url"].as_str().unwrap();
     let path = &url[url.find("/files/local/").unwrap()..];
     let head = format!(

@@ -1,7 +1,7 @@
 //! docs/api.md, Users: one's own account and the people directory.
 
 use crate::client::Answer;
-use crate::helpers::{PASSWORD, TestApp, failing_fields, json_of, problem};
+use crate::helpers::{PASSWORD, TestApp, json_of, problem};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -16,7 +16,7 @@ async fn login(app: &TestApp, email: &str, password: &str) -> StatusCode {
 #[tokio::test]
 async fn me_returns_and_renames_the_caller() {
     let (app, [user]) = TestApp::with_users(["Ann"]).await;
-    let me = app.as_user(&user).get("/api/users/me").await.json(StatusCode::OK);
+    let me = app.as_user(&user).get_ok("/api/users/me").await;
     assert_eq!(me["email"], "ann@example.com");
     let mut keys: Vec<_> = me.as_object().unwrap().keys().cloned().collect();
     keys.sort();
@@ -44,13 +44,9 @@ async fn me_returns_and_renames_the_caller() {
     let refresh = app.refresh(&user.refresh_token).await;
     assert_eq!(refresh.status(), StatusCode::OK);
 
-    let invalid = problem(
-        put_me(&app, &user.access_token, json!({"name": ""})).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert_eq!(failing_fields(&invalid), vec!["name"]);
+    put_me(&app, &user.access_token, json!({"name": ""}))
+        .await
+        .invalid_fields(&["name"]);
 }
 
 #[tokio::test]
@@ -58,13 +54,9 @@ async fn changing_email_or_password_needs_the_current_password() {
     let (app, [user]) = TestApp::with_users(["Ann"]).await;
     app.register("Bob", "bob@example.com").await;
 
-    let missing = problem(
-        put_me(&app, &user.access_token, json!({"email": "ann2@example.com"})).await,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "validation_failed",
-    )
-    .await;
-    assert_eq!(failing_fields(&missing), vec!["current_password"]);
+    put_me(&app, &user.access_token, json!({"email": "ann2@example.com"}))
+        .await
+        .invalid_fields(&["current_password"]);
     problem(
         put_me(
             &app,
@@ -116,10 +108,8 @@ async fn changing_email_or_password_needs_the_current_password() {
     // Every refresh token from before the change is revoked, and sockets are told.
     let old = app.refresh(&user.refresh_token).await;
     problem(old, StatusCode::UNAUTHORIZED, "unauthorized").await;
-    let events = app
-        .count("SELECT count(*) AS n FROM outbox WHERE event_type = 'sessions_revoked'")
-        .await;
-    assert_eq!(events, 1);
+    let announced = "SELECT count(*) AS n FROM outbox WHERE event_type = 'sessions_revoked'";
+    assert_eq!(app.count(announced).await, 1);
 }
 
 #[tokio::test]
@@ -140,7 +130,7 @@ async fn the_directory_pages_by_name_without_repeats() {
             Some(c) => format!("/api/users?limit=2&cursor={c}"),
             None => "/api/users?limit=2".to_owned(),
         };
-        let page = app.as_user(&caller).get(&path).await.json(StatusCode::OK);
+        let page = app.as_user(&caller).get_ok(&path).await;
         let items = page["items"].as_array().unwrap();
         assert!(items.len() <= 2);
         for item in items {
@@ -174,9 +164,8 @@ async fn the_directory_filters_by_name_or_email_prefix() {
     let names = async |query: &str| -> Vec<String> {
         let page = app
             .as_user(&caller)
-            .get(format!("/api/users?query={query}"))
-            .await
-            .json(StatusCode::OK);
+            .get_ok(format!("/api/users?query={query}"))
+            .await;
         page["items"]
             .as_array()
             .unwrap()
@@ -188,11 +177,7 @@ async fn the_directory_filters_by_name_or_email_prefix() {
     assert_eq!(names("bob%40ali").await, vec!["Bob"]);
     // LIKE wildcards in the query match literally.
     assert_eq!(names("al_").await, vec!["Al_bert"]);
-    let page = app
-        .as_user(&caller)
-        .get("/api/users?query=%25")
-        .await
-        .json(StatusCode::OK);
+    let page = app.as_user(&caller).get_ok("/api/users?query=%25").await;
     assert_eq!(page, json!({"items": [], "next_cursor": null}));
 }
 
@@ -219,9 +204,8 @@ async fn another_user_is_visible_by_id() {
     let (app, [caller, other]) = TestApp::with_users(["Ann", "Bob"]).await;
     let body = app
         .as_user(&caller)
-        .get(format!("/api/users/{}", other.id))
-        .await
-        .json(StatusCode::OK);
+        .get_ok(format!("/api/users/{}", other.id))
+        .await;
     assert_eq!(
         body,
         json!({"id": other.id, "name": "Bob", "email": "bob@example.com"})
