@@ -402,10 +402,7 @@ impl AuthService {
                 if !users::lock_for_revocation(conn, user).await? {
                     return Err(AuthError::UserNotFound);
                 }
-                let cutoff = users::revoke_sessions(conn, user).await?;
-                refresh_tokens::revoke_all_of_user(conn, user, now).await?;
-                outbox::append(conn, &DomainEvent::SessionsRevoked { user_id: user }).await?;
-                Ok(cutoff)
+                self.end_sessions_in(conn, user, now).await
             })
             .await?;
         self.cutoffs.raised(user, cutoff).await;
@@ -501,10 +498,7 @@ impl AuthService {
                     this.enqueue_verification(conn, &row.email).await?;
                 }
                 let cutoff = if sensitive {
-                    let cutoff = users::revoke_sessions(conn, user).await?;
-                    refresh_tokens::revoke_all_of_user(conn, user, now).await?;
-                    outbox::append(conn, &DomainEvent::SessionsRevoked { user_id: user }).await?;
-                    Some(cutoff)
+                    Some(this.end_sessions_in(conn, user, now).await?)
                 } else {
                     None
                 };
@@ -672,9 +666,7 @@ impl AuthService {
                     },
                 )
                 .await?;
-                let cutoff = users::revoke_sessions(conn, row.user_id).await?;
-                refresh_tokens::revoke_all_of_user(conn, row.user_id, now).await?;
-                outbox::append(conn, &DomainEvent::SessionsRevoked { user_id: row.user_id }).await?;
+                let cutoff = self.end_sessions_in(conn, row.user_id, now).await?;
                 Ok((row.user_id, cutoff))
             })
             .await?;

@@ -21,7 +21,8 @@
 //!   evicted under memory pressure would otherwise read as "nothing to refuse".
 //! - **In process**, a bounded map with a short lifetime serves while Redis is unreachable (and without Redis,
 //!   a single node, where this node's own changes update it at once). Misses read PostgreSQL.
-//! - **PostgreSQL** is the source of truth.
+//! - **PostgreSQL** is the source of truth. Every change of a cutoff goes through [`SessionCutoffs::raised`]
+//!   after its commit: a cutoff written to PostgreSQL alone would stay unseen while Redis is marked complete.
 
 use crate::error::{AuthError, AuthResult};
 use crate::repo::users;
