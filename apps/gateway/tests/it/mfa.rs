@@ -69,8 +69,7 @@ async fn complete(app: &TestApp, body: Value) -> Answer {
 
 #[tokio::test]
 async fn totp_is_enrolled_confirmed_and_then_asked_for_at_sign_in_once_per_code() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     let mut socket = app.socket(&ann.access_token).await;
 
     // The password is needed: a stolen access token alone cannot put a second factor on the account.
@@ -188,8 +187,7 @@ async fn totp_is_enrolled_confirmed_and_then_asked_for_at_sign_in_once_per_code(
 
 #[tokio::test]
 async fn mfa_tokens_are_single_use_short_lived_and_limited_in_tries() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     let (secret, _, _) = enable(&app, &ann).await;
 
     // Neither or both of code and recovery_code, and unknown tokens.
@@ -237,8 +235,7 @@ async fn mfa_tokens_are_single_use_short_lived_and_limited_in_tries() {
 
 #[tokio::test]
 async fn a_recovery_code_signs_in_once_and_ends_the_other_sessions() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     let (_, codes, current) = enable(&app, &ann).await;
 
     let token = mfa_token(&app, "ann@example.com").await;
@@ -273,8 +270,7 @@ async fn a_recovery_code_signs_in_once_and_ends_the_other_sessions() {
 
 #[tokio::test]
 async fn turning_the_second_factor_off_needs_the_password_and_a_code() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     app.as_user(&ann)
         .send(
             Method::DELETE,
@@ -341,8 +337,7 @@ async fn turning_the_second_factor_off_needs_the_password_and_a_code() {
 
 #[tokio::test]
 async fn the_admin_cli_resets_a_users_second_factor() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     enable(&app, &ann).await;
 
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_epop-gateway"))

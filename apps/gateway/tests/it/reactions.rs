@@ -33,9 +33,7 @@ async fn reactions_seen_by(app: &TestApp, user: &TestUser, message: &Value) -> V
 
 #[tokio::test]
 async fn reactions_count_per_emoji_show_the_callers_own_and_are_idempotent() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let group = app.group(&ann, "G", &[&bob]).await;
     let message = app.message(&ann, &group, "lunch?").await;
     assert_eq!(message["reactions"], json!([]));
@@ -131,9 +129,7 @@ async fn a_message_holds_a_bounded_number_of_distinct_emoji() {
 
 #[tokio::test]
 async fn members_get_the_new_reaction_list_without_anyones_me() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let group = app.group(&ann, "G", &[&bob]).await;
     let message = app.message(&ann, &group, "ship it").await;
     let mut socket = app.socket(&bob.access_token).await;

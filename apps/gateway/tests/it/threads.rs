@@ -52,10 +52,7 @@ async fn threads(app: &TestApp, user: &TestUser) -> Vec<(String, i64)> {
 
 #[tokio::test]
 async fn a_reply_stays_in_its_thread_unless_sent_to_the_conversation_and_the_root_shows_the_summary() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
-    let cat = app.register("Cat", "cat@example.com").await;
+    let (app, [ann, bob, cat]) = TestApp::with_users(["Ann", "Bob", "Cat"]).await;
     let group = app.group(&ann, "G", &[&bob, &cat]).await;
     let root = app.message(&ann, &group, "root").await;
     assert_eq!(root["thread_root_id"], Value::Null);
@@ -134,9 +131,7 @@ async fn a_reply_stays_in_its_thread_unless_sent_to_the_conversation_and_the_roo
 
 #[tokio::test]
 async fn only_top_level_messages_of_the_same_conversation_start_threads() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let group = app.group(&ann, "G", &[&bob]).await;
     let other = app.group(&ann, "Other", &[]).await;
     let root = app.message(&ann, &group, "root").await;
@@ -225,9 +220,7 @@ async fn only_top_level_messages_of_the_same_conversation_start_threads() {
 
 #[tokio::test]
 async fn a_thread_pages_like_a_conversation_and_catches_up_after_a_reply() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let group = app.group(&ann, "G", &[&bob]).await;
     let root = app.message(&ann, &group, "root").await;
     let mut replies = Vec::new();
@@ -277,10 +270,7 @@ async fn a_thread_pages_like_a_conversation_and_catches_up_after_a_reply() {
 
 #[tokio::test]
 async fn starters_and_repliers_follow_threads_and_read_them_up_to_a_watermark() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
-    let cat = app.register("Cat", "cat@example.com").await;
+    let (app, [ann, bob, cat]) = TestApp::with_users(["Ann", "Bob", "Cat"]).await;
     let group = app.group(&ann, "G", &[&bob, &cat]).await;
     let older = app.message(&ann, &group, "older").await;
     let root = app.message(&ann, &group, "root").await;
@@ -385,9 +375,7 @@ async fn starters_and_repliers_follow_threads_and_read_them_up_to_a_watermark() 
 
 #[tokio::test]
 async fn followed_threads_page_by_activity() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let group = app.group(&ann, "G", &[&bob]).await;
     for i in 0..5 {
         let root = app.message(&ann, &group, &format!("t{i}")).await;
@@ -500,9 +488,7 @@ impl Client {
 
 #[tokio::test]
 async fn replies_over_the_socket_reach_members_with_their_root_and_summaries_are_coalesced() {
-    let app = TestApp::spawn().await;
-    let ann = app.register("Ann", "ann@example.com").await;
-    let bob = app.register("Bob", "bob@example.com").await;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let group = app.group(&ann, "G", &[&bob]).await;
     let root = app.message(&ann, &group, "root").await;
     let mut ann_socket = Client::connect(&app, &ann).await;
