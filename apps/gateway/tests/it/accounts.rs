@@ -9,20 +9,22 @@ use std::time::{Duration, Instant};
 
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
-/// A gateway that sends e-mail through `smtp`, with `more` settings.
-async fn app_with_mail(smtp: &SmtpServer, more: &[(&str, &str)]) -> TestApp {
+/// A new SMTP server and a gateway that sends e-mail through it, with `more` settings.
+async fn app_with_mail(more: &[(&str, &str)]) -> (SmtpServer, TestApp) {
+    let smtp = SmtpServer::start_any().await;
     let url = smtp.url();
     let more: Vec<(String, String)> = more
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-    TestApp::spawn_with(move |vars| {
+    let app = TestApp::spawn_with(move |vars| {
         vars.insert("EPOP_SMTP_URL".into(), url);
         vars.insert("EPOP_SMTP_FROM".into(), "EPOP <no-reply@epop.test>".into());
         vars.insert("EPOP_APP_URL".into(), "https://app.epop.test".into());
         vars.extend(more);
     })
-    .await
+    .await;
+    (smtp, app)
 }
 
 async fn login(app: &TestApp, email: &str, password: &str) -> crate::client::Answer {
@@ -77,8 +79,7 @@ async fn reset_code(app: &TestApp, smtp: &mut SmtpServer, email: &str) -> String
 
 #[tokio::test]
 async fn a_reset_link_sets_the_password_once_and_ends_every_session() {
-    let mut smtp = SmtpServer::start_any().await;
-    let app = app_with_mail(&smtp, &[]).await;
+    let (mut smtp, app) = app_with_mail(&[]).await;
     let ann = app.register("Ann", "ann@example.com").await;
     let mut socket = app.socket(&ann.access_token).await;
 
@@ -160,8 +161,7 @@ async fn a_reset_link_sets_the_password_once_and_ends_every_session() {
 
 #[tokio::test]
 async fn unknown_addresses_get_the_same_answer_and_no_e_mail() {
-    let mut smtp = SmtpServer::start_any().await;
-    let app = app_with_mail(&smtp, &[]).await;
+    let (mut smtp, app) = app_with_mail(&[]).await;
     app.register("Ann", "ann@example.com").await;
     smtp.next_mail_to("ann@example.com", "Confirm your e-mail").await;
 
@@ -207,8 +207,7 @@ async fn unknown_addresses_get_the_same_answer_and_no_e_mail() {
 
 #[tokio::test]
 async fn bad_expired_and_replaced_reset_tokens_change_nothing() {
-    let mut smtp = SmtpServer::start_any().await;
-    let app = app_with_mail(&smtp, &[]).await;
+    let (mut smtp, app) = app_with_mail(&[]).await;
     let ann = app.register("Ann", "ann@example.com").await;
 
     // Missing and out-of-range fields are listed; nothing is asked of the token.
@@ -346,8 +345,7 @@ async fn reset_requests_are_limited_per_address_and_per_client() {
 
 #[tokio::test]
 async fn sign_up_e_mails_a_verification_link_that_marks_the_address_verified() {
-    let mut smtp = SmtpServer::start_any().await;
-    let app = app_with_mail(&smtp, &[]).await;
+    let (mut smtp, app) = app_with_mail(&[]).await;
     let ann = app.register("Ann", "ann@example.com").await;
     let me = app.as_user(&ann).get("/api/users/me").await.json(StatusCode::OK);
     assert_eq!(me["email_verified"], false);
@@ -413,8 +411,7 @@ async fn sign_up_e_mails_a_verification_link_that_marks_the_address_verified() {
 
 #[tokio::test]
 async fn signing_in_can_require_a_verified_address() {
-    let mut smtp = SmtpServer::start_any().await;
-    let app = app_with_mail(&smtp, &[("EPOP_REQUIRE_VERIFIED_EMAIL", "true")]).await;
+    let (mut smtp, app) = app_with_mail(&[("EPOP_REQUIRE_VERIFIED_EMAIL", "true")]).await;
     app.register("Ann", "ann@example.com").await;
     let first = code_in(
         &smtp
@@ -473,8 +470,7 @@ async fn signing_in_can_require_a_verified_address() {
 
 #[tokio::test]
 async fn no_notification_e_mail_goes_to_an_unverified_address() {
-    let mut smtp = SmtpServer::start_any().await;
-    let app = app_with_mail(&smtp, &[]).await;
+    let (mut smtp, app) = app_with_mail(&[]).await;
     let ann = app.register("Ann", "ann@example.com").await;
     let bob = app.register("Bob", "bob@example.com").await;
     let cat = app.register("Cat", "cat@example.com").await;
