@@ -572,22 +572,11 @@ impl AuthService {
         let Some(user) = users::find_by_email(&mut conn, email).await? else {
             return Ok(None);
         };
-        let token = token::new_link_token()?;
-        let expires_at = self.clock.now() + self.settings.password_reset_ttl;
-        email_tokens::replace(
-            &mut conn,
-            user.id,
-            Purpose::PasswordReset,
-            &token::link_token_hash(&token),
-            &user.email,
-            expires_at,
-        )
-        .await?;
-        Ok(Some(IssuedToken {
-            name: user.name,
-            email: user.email,
-            token,
-        }))
+        let ttl = self.settings.password_reset_ttl;
+        Ok(Some(
+            self.issue_link_token(&mut conn, user, Purpose::PasswordReset, ttl)
+                .await?,
+        ))
     }
 
     /// Issues a verification token for the account with `email` (replacing any earlier one), or `None` when no
@@ -600,22 +589,38 @@ impl AuthService {
         if user.email_verified {
             return Ok(None);
         }
+        let ttl = self.settings.email_verification_ttl;
+        Ok(Some(
+            self.issue_link_token(&mut conn, user, Purpose::VerifyEmail, ttl)
+                .await?,
+        ))
+    }
+
+    /// Replaces `user`'s link token for `purpose` with a new one that works for `ttl` at the user's current
+    /// address (only its hash is stored), and returns it for the e-mail.
+    async fn issue_link_token(
+        &self,
+        conn: &mut AsyncPgConnection,
+        user: users::UserRow,
+        purpose: Purpose,
+        ttl: Duration,
+    ) -> AuthResult<IssuedToken> {
         let token = token::new_link_token()?;
-        let expires_at = self.clock.now() + self.settings.email_verification_ttl;
+        let expires_at = self.clock.now() + ttl;
         email_tokens::replace(
-            &mut conn,
+            conn,
             user.id,
-            Purpose::VerifyEmail,
+            purpose,
             &token::link_token_hash(&token),
             &user.email,
             expires_at,
         )
         .await?;
-        Ok(Some(IssuedToken {
+        Ok(IssuedToken {
             name: user.name,
             email: user.email,
             token,
-        }))
+        })
     }
 
     /// Sets a new password with a reset token and ends every session of the user (as [`Self::logout_all`]).

@@ -26,6 +26,19 @@ pub struct MessagesQuery {
     pub after: Option<Uuid>,
 }
 
+impl MessagesQuery {
+    /// Which page is asked for, and its size.
+    pub(crate) fn page(self) -> (Direction, u16) {
+        let direction = match (self.after, self.cursor.filter(|c| !c.is_empty())) {
+            // The cursor alone is enough for the next page, whatever else the client repeats.
+            (_, Some(cursor)) => Direction::Cursor(cursor),
+            (Some(after), None) => Direction::After(MessageId::from(after)),
+            (None, None) => Direction::Latest,
+        };
+        (direction, self.limit.unwrap_or(epop_core::page::DEFAULT_LIMIT))
+    }
+}
+
 /// Messages newest first; with `after`, everything newer than that message, oldest first.
 #[utoipa::path(tag = "chat", security(("bearer" = [])),
     params(("id" = Uuid, Path), MessagesQuery),
@@ -44,13 +57,7 @@ pub(crate) async fn list(
     query: Query<MessagesQuery>,
 ) -> Result<web::Json<Page<Message>>, ApiError> {
     let Query(query) = query;
-    let direction = match (query.after, query.cursor.filter(|c| !c.is_empty())) {
-        // The cursor alone is enough for the next page, whatever else the client repeats.
-        (_, Some(cursor)) => Direction::Cursor(cursor),
-        (Some(after), None) => Direction::After(MessageId::from(after)),
-        (None, None) => Direction::Latest,
-    };
-    let limit = query.limit.unwrap_or(epop_core::page::DEFAULT_LIMIT);
+    let (direction, limit) = query.page();
     let page = state
         .chat
         .messages(user.id, ConversationId::from(id.into_inner()), &direction, limit)

@@ -7,7 +7,6 @@ use crate::state::AppState;
 use actix_web::get;
 use actix_web::web;
 use epop_chat::Message;
-use epop_chat::MessagePage as Direction;
 use epop_core::{MessageId, Page};
 use uuid::Uuid;
 
@@ -30,12 +29,7 @@ pub(crate) async fn list(
     query: Query<MessagesQuery>,
 ) -> Result<web::Json<Page<Message>>, ApiError> {
     let Query(query) = query;
-    let direction = match (query.after, query.cursor.filter(|c| !c.is_empty())) {
-        (_, Some(cursor)) => Direction::Cursor(cursor),
-        (Some(after), None) => Direction::After(MessageId::from(after)),
-        (None, None) => Direction::Latest,
-    };
-    let limit = query.limit.unwrap_or(epop_core::page::DEFAULT_LIMIT);
+    let (direction, limit) = query.page();
     let page = state
         .chat
         .replies(user.id, MessageId::from(id.into_inner()), &direction, limit)
