@@ -168,6 +168,12 @@ impl AuthService {
         self.signer.verify(token)
     }
 
+    /// The instant (microseconds since the epoch) up to which `user`'s access tokens are refused, `None` when
+    /// never; see [`crate::sessions::is_revoked`].
+    pub async fn session_cutoff(&self, user: UserId) -> AuthResult<Option<i64>> {
+        self.cutoffs.cutoff(user).await
+    }
+
     /// Verifies an access token and checks that its session was not ended since it was issued (a logout
     /// everywhere, a new password or e-mail): one Redis `GET` (see [`crate::sessions`]). `Unauthorized` for a
     /// bad, expired or revoked token; `Storage` when neither Redis nor PostgreSQL can say.

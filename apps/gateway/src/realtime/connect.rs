@@ -94,6 +94,7 @@ impl Application for EpopApplication {
         handshake.session.expire_in(Duration::from_secs(expires_in));
         Ok(SocketState {
             user: claims.sub,
+            token_issued_at: claims.issued_at_micros(),
             recover,
             conversations,
             floor: resumed.as_ref().map_or(floor, |(_, after)| (*after).min(floor)),

@@ -289,11 +289,30 @@ impl EpopRealtime {
                 ),
                 (Outcome::Disconnect(user), _) => {
                     self.state.auth.sessions_revoked_elsewhere(user);
-                    for socket in self.hub.sockets_in(&user_room(user)) {
-                        socket.disconnect();
-                        socket.session().close(epop_socketio::CloseReason::ServerClose);
-                    }
+                    // The cutoff is read off the fan-out path: a socket signed in again after it stays open.
+                    let app = self.clone();
+                    tokio::spawn(async move { app.close_ended_sessions(user).await });
                 }
+            }
+        }
+    }
+
+    /// Closes `user`'s sockets whose access token was issued up to the user's session cutoff (the event may
+    /// arrive after the user signed in again: those sockets stay). When the cutoff cannot be read, closes them
+    /// all.
+    async fn close_ended_sessions(&self, user: UserId) {
+        let cutoff = self.state.auth.session_cutoff(user).await;
+        if let Err(error) = &cutoff {
+            tracing::warn!(%error, "could not read a session cutoff; closing every socket of the user");
+        }
+        for socket in self.hub.sockets_in(&user_room(user)) {
+            let ended = match &cutoff {
+                Ok(cutoff) => epop_auth::sessions::is_revoked(socket.state().token_issued_at, *cutoff),
+                Err(_) => true,
+            };
+            if ended {
+                socket.disconnect();
+                socket.session().close(epop_socketio::CloseReason::ServerClose);
             }
         }
     }

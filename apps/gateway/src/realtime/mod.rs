@@ -80,6 +80,9 @@ pub enum LiveSignal {
 pub struct SocketState {
     /// The signed-in user.
     pub user: UserId,
+    /// When the access token the socket signed in with was issued (microseconds since the epoch): ending the
+    /// user's sessions closes the sockets opened with tokens up to the cutoff, not those signed in after.
+    token_issued_at: i64,
     /// The socket asked for connection state recovery: events carry offsets, and a drop is remembered.
     pub recover: bool,
     /// The user's conversations, loaded before the CONNECT reply so the rooms are joined right after it.

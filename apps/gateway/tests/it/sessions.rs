@@ -306,3 +306,30 @@ async fn ended_sessions_stay_ended_on_every_node_after_redis_loses_its_data() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn an_announcement_of_ended_sessions_arriving_late_leaves_sockets_signed_in_after_open() {
+    use crate::socket::Events as _;
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
+    let group = app.group(&bob, "G", &[&ann]).await;
+    assert_eq!(
+        logout_all(&app, &ann.access_token).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let fresh = login(&app, "ann@example.com", PASSWORD).await;
+    let mut socket = app.socket(fresh["access_token"].as_str().unwrap()).await;
+
+    // The logout's announcement comes again after the new sign-in, as a node whose relay lags delivers it.
+    let ann_id = epop_core::UserId::from(ann.id.parse::<uuid::Uuid>().unwrap());
+    let mut conn = app.state.db.get().await.unwrap();
+    epop_storage::outbox::append(
+        &mut conn,
+        &epop_core::DomainEvent::SessionsRevoked { user_id: ann_id },
+    )
+    .await
+    .unwrap();
+    drop(conn);
+    // Events go out in order: a message sent after it still reaches the socket signed in after the cutoff.
+    app.message(&bob, &group, "still there?").await;
+    assert_eq!(socket.event("message:new").await["content"], "still there?");
+}
