@@ -39,6 +39,55 @@ pub async fn enqueue(conn: &mut AsyncPgConnection, queue: &str, payload: &Value)
         .await?)
 }
 
+/// Adds a job to `queue` on `conn` that no worker claims before `run_at` (scheduled messages, reminders): workers
+/// poll every second, so it runs at most about a second late while they keep up.
+pub async fn enqueue_at(
+    conn: &mut AsyncPgConnection,
+    queue: &str,
+    payload: &Value,
+    run_at: DateTime<Utc>,
+) -> StorageResult<i64> {
+    Ok(diesel::insert_into(jobs::table)
+        .values((
+            jobs::queue.eq(queue),
+            jobs::payload.eq(payload),
+            jobs::max_attempts.eq(DEFAULT_MAX_ATTEMPTS),
+            jobs::run_at.eq(run_at),
+        ))
+        .returning(jobs::id)
+        .get_result(conn)
+        .await?)
+}
+
+/// Moves a job that no worker has claimed yet to `run_at`; `false` when it already ran, runs, or is gone.
+pub async fn reschedule_queued(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    run_at: DateTime<Utc>,
+) -> StorageResult<bool> {
+    let moved = diesel::update(
+        jobs::table
+            .filter(jobs::id.eq(id))
+            .filter(jobs::status.eq("queued")),
+    )
+    .set((jobs::run_at.eq(run_at), jobs::updated_at.eq(diesel::dsl::now)))
+    .execute(conn)
+    .await?;
+    Ok(moved == 1)
+}
+
+/// Deletes a job that no worker has claimed yet; `false` when it already ran, runs, or is gone.
+pub async fn cancel_queued(conn: &mut AsyncPgConnection, id: i64) -> StorageResult<bool> {
+    let deleted = diesel::delete(
+        jobs::table
+            .filter(jobs::id.eq(id))
+            .filter(jobs::status.eq("queued")),
+    )
+    .execute(conn)
+    .await?;
+    Ok(deleted == 1)
+}
+
 /// Adds several jobs to `queue` in one statement (set-based producers: one per recipient of a notification).
 pub async fn enqueue_all(
     conn: &mut AsyncPgConnection,
