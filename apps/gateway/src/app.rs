@@ -5,7 +5,6 @@
 
 use crate::config::{Config, StorageConfig};
 use crate::error::ApiError;
-use crate::extract::path_error;
 use crate::metrics::Metrics;
 use crate::middleware::{body_deadline, close_unread, cors, observe};
 use crate::rate_limit::RateLimiter;
@@ -248,7 +247,7 @@ impl Application {
             .run(listener, move || {
                 App::new()
                     .app_data(data.clone())
-                    .app_data(web::PathConfig::default().error_handler(path_error))
+                    .app_data(web::PathConfig::default().error_handler(routes::path_error))
                     .service(io.polling_service("/socket.io"))
                     .configure(|cfg| configure(cfg, &document))
                     .wrap(from_fn(body_deadline))

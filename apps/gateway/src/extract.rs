@@ -450,23 +450,6 @@ pub fn client_ip(req: &HttpRequest, trusted: &[ipnet::IpNet]) -> Option<IpAddr> 
     epop_socketio::client_address(req.peer_addr()?.ip(), req.headers(), trusted)
 }
 
-/// Answers a malformed path segment (e.g. an id that is not a UUID) with `404`; but a static route's path asked
-/// with a method only a pattern beside it has (`GET /api/files/presign-upload` reaching `GET /api/files/{id}`)
-/// with `405`, as if no pattern had taken it.
-pub fn path_error(error: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
-    let allowed = req
-        .app_data::<web::Data<crate::routes::RouteTable>>()
-        .and_then(|table| table.allowed(req.path()).map(<[_]>::to_vec))
-        .filter(|allowed| !allowed.contains(req.method()));
-    match allowed {
-        Some(allowed) => {
-            actix_web::error::InternalError::from_response(error, ApiError::method_not_allowed(&allowed))
-                .into()
-        }
-        None => ApiError::not_found().into(),
-    }
-}
-
 #[cfg(test)]
 mod limit_key_tests {
     use super::ClientIp;

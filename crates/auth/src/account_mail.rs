@@ -7,15 +7,12 @@
 //! A failed send is retried by the queue with backoff; each attempt issues a new token, which replaces the
 //! previous one.
 //!
-//! This crate never depends on an SMTP client: the gateway gives [`AccountEmails`] a [`Mailer`] (the
-//! notifications crate's SMTP sender behind an adapter).
+//! This module holds what the jobs carry and what the e-mails say; [`crate::account_mail_sender`] runs the
+//! jobs. This crate never depends on an SMTP client: the gateway gives [`crate::AccountEmails`] a [`Mailer`]
+//! (the notifications crate's SMTP sender behind an adapter).
 
-use crate::service::AuthService;
 use async_trait::async_trait;
-use epop_storage::jobs::JobHandler;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
-use std::sync::Arc;
 
 /// The job queue of account e-mails.
 pub const ACCOUNT_EMAIL_QUEUE: &str = "account_email";
@@ -65,32 +62,6 @@ pub(crate) struct IssuedToken {
     pub(crate) token: String,
 }
 
-/// Runs the account e-mail jobs (queue [`ACCOUNT_EMAIL_QUEUE`]).
-pub struct AccountEmails {
-    auth: AuthService,
-    mailer: Arc<dyn Mailer>,
-    app_url: String,
-}
-
-impl std::fmt::Debug for AccountEmails {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccountEmails")
-            .field("app_url", &self.app_url)
-            .finish_non_exhaustive()
-    }
-}
-
-impl AccountEmails {
-    /// Sends through `mailer`; links point into the web app at `app_url` (no trailing slash).
-    pub fn new(auth: AuthService, mailer: Arc<dyn Mailer>, app_url: &str) -> Self {
-        Self {
-            auth,
-            mailer,
-            app_url: app_url.trim_end_matches('/').to_owned(),
-        }
-    }
-}
-
 /// The password reset e-mail. The token stands on a line of its own (`code: ...`) besides the link, so that
 /// it survives any line wrapping of the transfer encoding and can be pasted into a client without a browser.
 pub(crate) fn password_reset_mail(app_url: &str, issued: IssuedToken, minutes: i64) -> OutgoingMail {
@@ -130,48 +101,6 @@ pub(crate) fn verify_email_mail(app_url: &str, issued: IssuedToken, hours: i64) 
         ),
         to_name: issued.name,
         to_email: issued.email,
-    }
-}
-
-#[async_trait]
-impl JobHandler for AccountEmails {
-    fn queue(&self) -> &'static str {
-        ACCOUNT_EMAIL_QUEUE
-    }
-
-    async fn run(&self, payload: &Value) -> Result<(), String> {
-        let job: AccountEmailJob = match serde_json::from_value(payload.clone()) {
-            Ok(job) => job,
-            // Nothing a retry could fix; say so in the job's last error.
-            Err(error) => return Err(format!("not an account e-mail job: {error}")),
-        };
-        let mail = match job {
-            AccountEmailJob::PasswordReset { email } => {
-                let issued = self
-                    .auth
-                    .issue_password_reset(&email)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                // No account with this address: nothing to send (the requester was told the same either way).
-                let Some(issued) = issued else {
-                    return Ok(());
-                };
-                password_reset_mail(&self.app_url, issued, self.auth.password_reset_minutes())
-            }
-            AccountEmailJob::VerifyEmail { email } => {
-                let issued = self
-                    .auth
-                    .issue_email_verification(&email)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                // No account has this address any more, or it was verified meanwhile.
-                let Some(issued) = issued else {
-                    return Ok(());
-                };
-                verify_email_mail(&self.app_url, issued, self.auth.email_verification_hours())
-            }
-        };
-        self.mailer.send(mail).await
     }
 }
 

@@ -13,7 +13,8 @@
 //!   through Redis (see there for why, and for the clock and locks that order issuing against revoking).
 //!
 //! - [`account_mail`]: password reset and e-mail verification links, issued and sent from the job queue (the
-//!   request only enqueues, so it costs the same whether or not an account has the address).
+//!   request only enqueues, so it costs the same whether or not an account has the address);
+//!   [`account_mail_sender`] runs those jobs.
 //!
 //! - [`mfa`]: the TOTP second factor (secrets encrypted at rest, codes accepted once), recovery codes, and
 //!   sign-ins that wait for their second factor.
@@ -21,6 +22,7 @@
 //! Services own transactions; repositories take `&mut AsyncPgConnection` and never open one themselves.
 
 pub mod account_mail;
+pub mod account_mail_sender;
 pub mod error;
 pub mod mfa;
 pub mod model;
@@ -30,7 +32,8 @@ pub mod service;
 pub mod sessions;
 pub mod token;
 
-pub use account_mail::{ACCOUNT_EMAIL_QUEUE, AccountEmails, Mailer, OutgoingMail};
+pub use account_mail::{ACCOUNT_EMAIL_QUEUE, Mailer, OutgoingMail};
+pub use account_mail_sender::AccountEmails;
 pub use error::{AuthError, AuthResult};
 pub use mfa::{MfaKey, SecondFactor, SignIn};
 pub use model::{NewAccount, ProfileChanges, Role, Session, User, UserSummary};

@@ -8,7 +8,8 @@
 use crate::engine::{CloseReason, Engine, EngineConfig, EngineHandler, Session};
 use crate::http::HttpServer;
 use crate::hub::Hub;
-use crate::server::{Application, Builder, Handshake, IncomingEvent, Refusal, Socket, SocketIoLimits};
+use crate::server::{Application, Builder, Handshake, IncomingEvent, Refusal, SocketIoLimits};
+use crate::socket::Socket;
 use actix_web::App;
 use async_trait::async_trait;
 use epop_realtime_protocol::engine::{Packet, Payload};
@@ -81,14 +82,20 @@ impl EngineHandler for Echo {
 /// The conformance server on a bound listener: Socket.IO at `/socket.io/`, a raw Engine.IO echo at
 /// `/engine.io/`. Must be called within a Tokio runtime.
 pub fn server(listener: TcpListener) -> std::io::Result<actix_web::dev::Server> {
+    server_with(listener, engine_config())
+}
+
+/// [`server`] with other Engine.IO settings (tests of one mechanism that must not race the suites' 300 ms
+/// heartbeat on a loaded machine).
+pub fn server_with(listener: TcpListener, engine: EngineConfig) -> std::io::Result<actix_web::dev::Server> {
     let io = Builder::new()
-        .engine(engine_config())
+        .engine(engine)
         .limits(SocketIoLimits {
             connect_timeout: CONNECT_TIMEOUT,
             ..SocketIoLimits::default()
         })
         .build(ConformanceApp, Hub::new());
-    let echo = Engine::new(engine_config(), Arc::new(Echo));
+    let echo = Engine::new(engine, Arc::new(Echo));
     HttpServer::new()
         .workers(2)
         .shutdown_timeout(Duration::from_secs(1))

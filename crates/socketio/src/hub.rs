@@ -12,7 +12,7 @@
 
 use crate::frame::OutFrame;
 use crate::lock;
-use crate::server::{Socket, frames_of};
+use crate::socket::{Socket, frames_of};
 use epop_realtime_protocol::socket::Packet;
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};

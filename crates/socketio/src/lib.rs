@@ -8,8 +8,8 @@
 //!
 //! Layers, bottom up: [`frame`] (packets encoded once, shared by every socket), [`engine`] (sessions, queues,
 //! heartbeats, upgrade), the transports (the polling endpoint and the WebSocket connection, mounted by
-//! [`HttpServer`] and [`SocketIo::polling_service`]), [`server`] (namespaces, connect, events, acks) and
-//! [`hub`] (rooms, fan-out lanes). The wire codecs live in `epop-realtime-protocol`.
+//! [`HttpServer`] and [`SocketIo::polling_service`]), [`server`] (namespaces, connect, events, acks), [`socket`]
+//! (one connected socket: emit, ack, disconnect) and [`hub`] (rooms, fan-out lanes). The wire codecs live in `epop-realtime-protocol`.
 //!
 //! An application implements [`Application`]: it turns a handshake into its typed per-socket state, and
 //! handles events; [`Builder`] runs it:
@@ -51,6 +51,7 @@ mod http;
 pub mod hub;
 mod polling;
 pub mod server;
+pub mod socket;
 mod websocket;
 
 pub use engine::{CloseReason, EngineConfig, Session, Transport, random_id};
@@ -59,9 +60,8 @@ pub use error::{EngineError, HandshakeRefused, Refused};
 pub use http::HttpServer;
 pub use hub::{Broadcast, Hub};
 pub use polling::client_address;
-pub use server::{
-    Application, Builder, Handshake, IncomingEvent, Refusal, Socket, SocketIo, SocketIoLimits, frames_of,
-};
+pub use server::{Application, Builder, Handshake, IncomingEvent, Refusal, SocketIo, SocketIoLimits};
+pub use socket::{Socket, frames_of};
 
 /// Locks a mutex of the server. A panic while it was held leaves plain data behind (maps, counters), so the
 /// lock is taken anyway rather than failing every later request.

@@ -61,6 +61,23 @@ pub(super) async fn unrouted(
     }
 }
 
+/// Answers a malformed path segment (e.g. an id that is not a UUID) with `404`; but a static route's path asked
+/// with a method only a pattern beside it has (`GET /api/files/presign-upload` reaching `GET /api/files/{id}`)
+/// with `405`, as if no pattern had taken it.
+pub fn path_error(error: actix_web::error::PathError, req: &HttpRequest) -> actix_web::Error {
+    let allowed = req
+        .app_data::<web::Data<RouteTable>>()
+        .and_then(|table| table.allowed(req.path()).map(<[_]>::to_vec))
+        .filter(|allowed| !allowed.contains(req.method()));
+    match allowed {
+        Some(allowed) => {
+            actix_web::error::InternalError::from_response(error, ApiError::method_not_allowed(&allowed))
+                .into()
+        }
+        None => ApiError::not_found().into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -23,7 +23,7 @@ use epop_core::FieldError;
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{AppExt as _, scope};
 
-pub use fallback::RouteTable;
+pub use fallback::{RouteTable, path_error};
 
 /// Registers every HTTP route but Socket.IO's and the documentation's (`crate::app::configure`). The API's routes are registered
 /// with `service`, which records each one's `#[utoipa::path]` operation as it mounts the handler: the OpenAPI

@@ -1,33 +1,22 @@
 //! docs/api.md, Running it: the binary's subcommands, start-up errors and graceful shutdown.
 
-use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, assert_succeeded, json_of};
+use crate::helpers::{JWT_SECRET, PASSWORD, TestApp, assert_succeeded, gateway_command, json_of};
 use epop_test_support::TestDatabase;
 use reqwest::StatusCode;
 use std::io::Write as _;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_epop-gateway");
-
-/// A command with a clean environment (no `.env` is read: the working directory is a fresh temp dir).
-fn gateway(args: &[&str]) -> Command {
-    let dir = std::env::temp_dir();
-    let mut command = Command::new(BIN);
-    command
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .current_dir(dir);
-    command
-}
-
 #[test]
 fn missing_or_invalid_required_variables_stop_the_start_naming_the_variable() {
-    let output = gateway(&[]).env("EPOP_JWT_SECRET", JWT_SECRET).output().unwrap();
+    let output = gateway_command(&[])
+        .env("EPOP_JWT_SECRET", JWT_SECRET)
+        .output()
+        .unwrap();
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("DATABASE_URL"));
 
-    let output = gateway(&[])
+    let output = gateway_command(&[])
         .env("DATABASE_URL", "postgres://127.0.0.1/x")
         .env("EPOP_JWT_SECRET", "too-short")
         .output()
@@ -45,7 +34,7 @@ fn missing_or_invalid_required_variables_stop_the_start_naming_the_variable() {
 async fn migrate_is_idempotent() {
     let db = TestDatabase::create().await.unwrap();
     for _ in 0..2 {
-        let output = gateway(&["migrate"])
+        let output = gateway_command(&["migrate"])
             .env("DATABASE_URL", &db.url)
             .output()
             .unwrap();
@@ -58,7 +47,7 @@ async fn migrate_is_idempotent() {
 }
 
 fn create_user(db: &TestDatabase, email: &str, password: &str) -> std::process::Output {
-    let mut child = gateway(&[
+    let mut child = gateway_command(&[
         "admin",
         "create-user",
         "--email",
@@ -136,7 +125,7 @@ async fn sigterm_stops_the_gateway_gracefully_with_exit_0() {
         .unwrap()
         .port();
     let storage = tempdir();
-    let mut child = gateway(&[])
+    let mut child = gateway_command(&[])
         .env("DATABASE_URL", &db.url)
         .env("EPOP_JWT_SECRET", JWT_SECRET)
         .env("EPOP_LISTEN", format!("127.0.0.1:{port}"))

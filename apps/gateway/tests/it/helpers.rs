@@ -437,6 +437,18 @@ pub(crate) async fn redis_keys(url: &str, pattern: &str) -> Vec<String> {
 
 /// Asserts that a command run to its end succeeded, showing what it wrote to stderr otherwise.
 #[track_caller]
+/// The gateway binary with `args` and a clean environment (no `.env` is read: the working directory is a fresh
+/// temp dir); add the variables the command needs.
+pub(crate) fn gateway_command(args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_epop-gateway"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .current_dir(std::env::temp_dir());
+    command
+}
+
 pub(crate) fn assert_succeeded(output: &std::process::Output) {
     assert!(
         output.status.success(),

@@ -3,7 +3,7 @@
 
 use crate::accounts::expect_disconnect;
 use crate::client::Answer;
-use crate::helpers::{PASSWORD, TestApp, TestUser};
+use crate::helpers::{PASSWORD, TestApp, TestUser, assert_succeeded, gateway_command};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -340,32 +340,20 @@ async fn the_admin_cli_resets_a_users_second_factor() {
     let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     enable(&app, &ann).await;
 
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_epop-gateway"))
-        .args(["admin", "reset-mfa", "--email", "ANN@example.com"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &app.db.url)
-        .current_dir(std::env::temp_dir())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let reset_mfa = |email: &str| {
+        gateway_command(&["admin", "reset-mfa", "--email", email])
+            .env("DATABASE_URL", &app.db.url)
+            .output()
+            .unwrap()
+    };
+    let output = reset_mfa("ANN@example.com");
+    assert_succeeded(&output);
     assert!(String::from_utf8_lossy(&output.stdout).contains("turned off the second factor"));
     let answer = login(&app, "ann@example.com").await.json(StatusCode::OK);
     assert!(answer["access_token"].is_string(), "{answer}");
 
     // An unknown e-mail fails, naming it.
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_epop-gateway"))
-        .args(["admin", "reset-mfa", "--email", "nobody@example.com"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &app.db.url)
-        .current_dir(std::env::temp_dir())
-        .output()
-        .unwrap();
+    let output = reset_mfa("nobody@example.com");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("nobody@example.com"));
 }

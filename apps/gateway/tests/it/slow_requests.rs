@@ -11,12 +11,13 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 
 /// A gateway that gives a body 1 s of pause at most and wants 64 bytes per second after the first second, and
-/// a request head 1 s.
-async fn strict_app() -> TestApp {
+/// a request head `head_seconds`. The body tests give the head 5 s: on a loaded machine a connection may wait
+/// for its worker long enough that a 1 s head timeout (actix-http's own `408`) would fire before the body's.
+async fn strict_app(head_seconds: &str) -> TestApp {
     TestApp::with_settings([
         ("EPOP_BODY_IDLE_TIMEOUT", "1"),
         ("EPOP_BODY_MIN_RATE", "64"),
-        ("EPOP_REQUEST_HEAD_TIMEOUT", "1"),
+        ("EPOP_REQUEST_HEAD_TIMEOUT", head_seconds),
     ])
     .await
 }
@@ -99,12 +100,12 @@ fn login_body() -> Vec<u8> {
 
 #[tokio::test]
 async fn a_json_body_trickled_below_the_minimum_rate_is_refused_and_its_connection_closed() {
-    let app = strict_app().await;
+    let app = strict_app("5").await;
     let body = login_body();
     let head = login_head(body.len());
     // Five bytes a second: under 64 per second once the first second is over.
     let closed = send_slowly(&app, &head, &[], &body, Duration::from_millis(200)).await;
-    assert_refused_as_too_slow(&closed, Duration::from_secs(3));
+    assert_refused_as_too_slow(&closed, Duration::from_secs(5));
     // Requests at a normal pace are unaffected.
     app.register("Ann", "ann@example.com").await;
     let login = app
@@ -119,7 +120,7 @@ async fn a_json_body_trickled_below_the_minimum_rate_is_refused_and_its_connecti
 
 #[tokio::test]
 async fn a_chunked_body_trickled_is_refused_and_its_connection_closed_not_drained() {
-    let app = strict_app().await;
+    let app = strict_app("5").await;
     let head = "POST /api/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
                 Transfer-Encoding: chunked\r\n\r\n";
     // One chunk of one byte after another: `1\r\n{\r\n`, `1\r\n"\r\n`, ... never the last chunk.
@@ -128,17 +129,17 @@ async fn a_chunked_body_trickled_is_refused_and_its_connection_closed_not_draine
         .flat_map(|byte| [b'1', b'\r', b'\n', byte, b'\r', b'\n'])
         .collect();
     let closed = send_slowly(&app, head, &[], &chunks, Duration::from_millis(40)).await;
-    assert_refused_as_too_slow(&closed, Duration::from_secs(4));
+    assert_refused_as_too_slow(&closed, Duration::from_secs(5));
 }
 
 #[tokio::test]
 async fn a_body_that_stops_is_refused_after_the_idle_timeout() {
-    let app = strict_app().await;
+    let app = strict_app("5").await;
     let body = login_body();
     let head = login_head(body.len() + 50);
     // The whole body but 50 bytes at once, then nothing.
     let closed = send_slowly(&app, &head, &body, &[], Duration::ZERO).await;
-    assert_refused_as_too_slow(&closed, Duration::from_secs(3));
+    assert_refused_as_too_slow(&closed, Duration::from_secs(5));
     assert!(
         closed.after >= Duration::from_millis(900),
         "not before the idle timeout: {:?}",
@@ -148,7 +149,7 @@ async fn a_body_that_stops_is_refused_after_the_idle_timeout() {
 
 #[tokio::test]
 async fn a_trickled_local_store_upload_is_refused_and_stores_nothing() {
-    let app = strict_app().await;
+    let app = strict_app("5").await;
     let ann = app.register("Ann", "ann@example.com").await;
     let content = vec![b'x'; 2000];
     let slot = app.as_user(&ann).post_created("/api/files/presign-upload", json!({"file_name": "slow.bin", "content_type": "application/octet-stream", "file_size": content.len()})).await;
@@ -166,7 +167,7 @@ async fn a_trickled_local_store_upload_is_refused_and_stores_nothing() {
         Duration::from_millis(100),
     )
     .await;
-    assert_refused_as_too_slow(&closed, Duration::from_secs(4));
+    assert_refused_as_too_slow(&closed, Duration::from_secs(5));
     let file = format!("/api/files/{}", slot["attachment_id"].as_str().unwrap());
     assert_eq!(
         app.as_user(&ann).get(&file).await.status(),
@@ -185,7 +186,7 @@ async fn a_trickled_local_store_upload_is_refused_and_stores_nothing() {
 
 #[tokio::test]
 async fn a_request_head_trickled_is_closed_within_the_head_timeout() {
-    let app = strict_app().await;
+    let app = strict_app("1").await;
     let closed = send_slowly(
         &app,
         "GET /health HTTP/1.1\r\n",

@@ -17,10 +17,15 @@ struct Server {
 }
 
 fn start() -> Server {
+    start_with(epop_socketio::conformance::engine_config())
+}
+
+/// The conformance server with other Engine.IO settings.
+fn start_with(engine: epop_socketio::EngineConfig) -> Server {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap();
-    tokio::spawn(epop_socketio::conformance::server(listener).unwrap());
+    tokio::spawn(epop_socketio::conformance::server_with(listener, engine).unwrap());
     Server {
         http: format!("http://{address}"),
         ws: format!("ws://{address}"),
@@ -241,7 +246,13 @@ async fn close_and_malformed_packets_end_sessions() {
 
 #[tokio::test]
 async fn polling_upgrades_to_websocket() {
-    let server = start();
+    // Heartbeats out of the way: this client answers no ping over polling, and on a loaded machine the steps
+    // below can take longer than the suites' 300 + 200 ms, which would end the session by ping timeout.
+    let server = start_with(epop_socketio::EngineConfig {
+        ping_interval: Duration::from_secs(20),
+        ping_timeout: Duration::from_secs(20),
+        ..epop_socketio::conformance::engine_config()
+    });
     let sid = server.open_polling("/engine.io/").await;
     let path = format!("/engine.io/?EIO=4&transport=polling&sid={sid}");
     let pending = tokio::spawn({
