@@ -126,6 +126,7 @@ mod tests {
                 attachments: Vec::new(),
                 origin: None,
                 thread: None,
+                mentions: ResolvedMentions::default(),
                 reply,
             },
             answer,

@@ -154,6 +154,9 @@ impl<'a> MentionColumns<'a> {
     }
 }
 
+/// A member with their level of the conversation (`None`: the default) and mute, as `conversation_members` has them.
+type MemberLevel = (UserId, Option<String>, Option<chrono::DateTime<chrono::Utc>>);
+
 /// What each member of a conversation lets through, by level (`docs/api.md`, Notification control): `all`
 /// every message and mention, `mentions` mentions only, `none` (or muted) nothing. Members without a level of their
 /// own get the default by the conversation's size.
@@ -163,11 +166,7 @@ struct Levels {
 }
 
 impl Levels {
-    fn of(
-        rows: &[(UserId, Option<String>, Option<chrono::DateTime<chrono::Utc>>)],
-        all_max_members: usize,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Self {
+    fn of(rows: &[MemberLevel], all_max_members: usize, now: chrono::DateTime<chrono::Utc>) -> Self {
         let default_all = rows.len() <= all_max_members.max(2);
         let mut levels = Self {
             all: HashSet::new(),
