@@ -138,9 +138,12 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, EventSeque
             max_open_uploads: config.max_open_uploads,
             max_unattached_bytes: config.max_unattached_bytes,
             max_reaction_emoji: config.max_reaction_emoji,
+            max_all_mention_members: config.max_all_mention_members,
+            notify_all_max_members: config.notify_all_max_members,
             ..ChatSettings::default()
         },
-    );
+    )
+    .with_online_users(presence.clone());
     let calendar = CalendarService::new(db.clone(), Arc::new(SystemClock));
     let limiter = RateLimiter::new(redis.clone(), &config.redis_prefix);
     let notifications = NotificationsService::new(db.clone());

@@ -62,13 +62,18 @@ impl Background {
             None => None,
         };
         let push = Arc::new(state.push.sender().context("building the Web Push client")?);
-        let projector = Arc::new(NotificationProjector::new(
-            state.db.clone(),
-            state.presence.clone(),
-            email.is_some(),
-            config.notification_interval,
-            state.outbox.clone(),
-        ));
+        let projector = Arc::new(
+            NotificationProjector::new(
+                state.db.clone(),
+                state.presence.clone(),
+                email.is_some(),
+                config.notification_interval,
+                state.outbox.clone(),
+            )
+            .with_notify_all_max_members(
+                usize::try_from(config.notify_all_max_members).unwrap_or(usize::MAX),
+            ),
+        );
         let files = Arc::new(FileRemover(state.chat.clone()));
         let mut handlers: Vec<Arc<dyn JobHandler>> = vec![push, projector.clone(), files];
         if let Some(email) = &email {

@@ -154,6 +154,12 @@ pub struct Config {
     /// Distinct emoji one message may carry as reactions (an EPOP addition, `EPOP_MAX_REACTION_EMOJI`, default
     /// 20; `0` turns the limit off).
     pub max_reaction_emoji: u64,
+    /// The most members a conversation may have for `<!all>` or `<!here>` in a message (an EPOP addition,
+    /// `EPOP_MAX_ALL_MENTION_MEMBERS`, default 100): past it such a message is `422`.
+    pub max_all_mention_members: u64,
+    /// Conversations of at most this many members notify every message by default, larger ones only mentions
+    /// (an EPOP addition, `EPOP_NOTIFY_ALL_MAX_MEMBERS`, default 10; values under 2 count as 2).
+    pub notify_all_max_members: u64,
     /// First admin's e-mail and password.
     pub admin: Option<(String, SecretString)>,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -433,6 +439,8 @@ impl Config {
             max_open_uploads: parse(src, "EPOP_MAX_OPEN_UPLOADS", 50u64)?,
             max_unattached_bytes: parse(src, "EPOP_MAX_UNATTACHED_BYTES", 1_073_741_824u64)?,
             max_reaction_emoji: parse(src, "EPOP_MAX_REACTION_EMOJI", 20u64)?,
+            max_all_mention_members: parse(src, "EPOP_MAX_ALL_MENTION_MEMBERS", 100u64)?,
+            notify_all_max_members: parse(src, "EPOP_NOTIFY_ALL_MAX_MEMBERS", 10u64)?,
             admin,
             trusted_proxies,
             shutdown_timeout: Duration::from_secs(parse(src, "EPOP_SHUTDOWN_TIMEOUT", 10u64)?),

@@ -17,14 +17,20 @@
 //! - **Search.** A stored `tsvector` of the `simple` configuration over text whose CJK runs are rewritten into
 //!   overlapping bigrams (`epop_search_text` in the migrations), so Chinese and Japanese words are found
 //!   through the same GIN index.
+//! - **Mentions.** Parsed from the text on send and edit ([`mentions::parse`]), kept to members, and stored
+//!   twice: on the message as written (`mentions`, `mentions_here`, `mentions_all`) and as one
+//!   `message_mentions` row per member reached, which the unread mention counts range over by index.
+//!   `<!here>` asks the embedding application who is online ([`OnlineUsers`]; nobody by default).
 
 pub mod error;
 pub mod files;
+pub mod mentions;
 pub mod model;
 mod repo;
 mod send_batch;
 pub mod service;
 
 pub use error::{ChatError, ChatResult};
+pub use mentions::{NobodyOnline, OnlineUsers};
 pub use model::*;
 pub use service::{ChatService, ChatSettings};

@@ -94,6 +94,54 @@ pub struct FollowedThread {
     pub root: Message,
     /// Other people's replies after the caller's read watermark of the thread.
     pub unread_reply_count: i64,
+    /// Of those, the ones that mention the caller (by name, `<!here>` or `<!all>`).
+    pub unread_mention_count: i64,
     /// The thread's latest activity: its newest reply, or the root's creation.
     pub last_activity_at: DateTime<Utc>,
+}
+
+/// How much a conversation notifies a member in the app (`docs/api.md`, Notification control).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum NotifyLevel {
+    /// Every message (offline members) and every mention.
+    All,
+    /// Mentions only.
+    Mentions,
+    /// Nothing.
+    None,
+}
+
+impl NotifyLevel {
+    /// The stored form.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifyLevel::All => "all",
+            NotifyLevel::Mentions => "mentions",
+            NotifyLevel::None => "none",
+        }
+    }
+
+    /// Parses the stored form (the CHECK constraint allows nothing else; anything else reads as `all`).
+    pub fn from_stored(value: &str) -> Self {
+        match value {
+            "mentions" => NotifyLevel::Mentions,
+            "none" => NotifyLevel::None,
+            _ => NotifyLevel::All,
+        }
+    }
+}
+
+/// A member's notification settings of one conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConversationNotifications {
+    /// The level the member chose; `null`: the default by the conversation's size.
+    pub level: Option<NotifyLevel>,
+    /// Muted (no in-app notifications at all) until this instant, if it is still ahead.
+    pub muted_until: Option<DateTime<Utc>>,
+    /// What applies now: `none` while muted, else the chosen level, else the default (`all` for direct
+    /// conversations and groups up to the configured size, `mentions` for larger groups).
+    pub effective_level: NotifyLevel,
 }

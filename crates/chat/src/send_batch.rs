@@ -10,6 +10,7 @@
 //! [`MAX_BATCH`] sends.
 
 use crate::error::{ChatError, ChatResult};
+use crate::mentions::ResolvedMentions;
 use crate::model::{Message, Sent, ThreadReply};
 use crate::repo::messages::MessageRow;
 use epop_core::{AttachmentId, ConversationId, UserId};
@@ -30,6 +31,8 @@ pub(crate) struct Submission {
     pub(crate) origin: Option<String>,
     /// The thread it replies to (its root checked when it was submitted).
     pub(crate) thread: Option<ThreadReply>,
+    /// What it mentions, resolved against the conversation when it was submitted.
+    pub(crate) mentions: ResolvedMentions,
     pub(crate) reply: oneshot::Sender<ChatResult<Written>>,
 }
 
@@ -123,6 +126,7 @@ mod tests {
                 attachments: Vec::new(),
                 origin: None,
                 thread: None,
+                mentions: ResolvedMentions::default(),
                 reply,
             },
             answer,

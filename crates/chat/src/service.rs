@@ -2,9 +2,11 @@
 
 use crate::error::{ChatError, ChatResult};
 use crate::files::FILES_QUEUE;
+use crate::mentions::{self as mention_text, OnlineUsers, ResolvedMentions};
 use crate::model::*;
 use crate::repo::attachments::{self, AttachmentRow, NewAttachmentRow};
 use crate::repo::conversations as convs;
+use crate::repo::mentions::{self, MentionsOf};
 use crate::repo::messages::{self, Listing, MessageRow, NewMessageRow};
 use crate::repo::reactions;
 use crate::repo::search;
@@ -42,6 +44,11 @@ pub struct ChatSettings {
     pub max_unattached_bytes: u64,
     /// Distinct emoji one message may carry as reactions (default 20; 0: no limit).
     pub max_reaction_emoji: u64,
+    /// The most members a conversation may have for `<!all>` or `<!here>` in a message (default 100).
+    pub max_all_mention_members: u64,
+    /// Conversations of at most this many members notify `all` by default, larger ones `mentions` (default
+    /// 10; values under 2 count as 2, so a direct conversation is always `all`).
+    pub notify_all_max_members: u64,
 }
 
 impl Default for ChatSettings {
@@ -54,6 +61,8 @@ impl Default for ChatSettings {
             max_open_uploads: 50,
             max_unattached_bytes: 1 << 30,
             max_reaction_emoji: 20,
+            max_all_mention_members: 100,
+            notify_all_max_members: 10,
         }
     }
 }
@@ -78,6 +87,7 @@ pub struct ChatService {
     clock: Arc<dyn Clock>,
     settings: ChatSettings,
     batcher: Arc<SendBatcher>,
+    online: Arc<dyn OnlineUsers>,
 }
 
 impl std::fmt::Debug for ChatService {
@@ -166,7 +176,65 @@ impl ChatService {
             clock,
             settings,
             batcher: Arc::default(),
+            online: mention_text::nobody(),
         }
+    }
+
+    /// The same service asking `online` who is connected (for `<!here>`).
+    #[must_use]
+    pub fn with_online_users(mut self, online: Arc<dyn OnlineUsers>) -> Self {
+        self.online = online;
+        self
+    }
+
+    /// Resolves what `content` mentions in conversation `id`, sent by `me`: named users who are members;
+    /// for `<!here>` the members online now, for `<!all>` every member, both only in a conversation of at
+    /// most `max_all_mention_members` members (else `Invalid` on `content`). Costs nothing for a text without
+    /// mentions, one query for named users, one bounded query (and one presence look-up) for `<!here>`/`<!all>`.
+    async fn resolve_mentions(
+        &self,
+        conn: &mut AsyncPgConnection,
+        id: ConversationId,
+        me: UserId,
+        content: &str,
+    ) -> ChatResult<ResolvedMentions> {
+        let parsed = mention_text::parse(content);
+        if parsed.is_empty() {
+            return Ok(ResolvedMentions::default());
+        }
+        let named: BTreeSet<UserId> = mentions::members_among(conn, id, &parsed.users)
+            .await?
+            .into_iter()
+            .collect();
+        let users: Vec<UserId> = parsed.users.into_iter().filter(|u| named.contains(u)).collect();
+        let mut targets: Vec<UserId> = users.iter().copied().filter(|u| *u != me).collect();
+        if parsed.here || parsed.all {
+            let limit = i64::try_from(self.settings.max_all_mention_members).unwrap_or(i64::MAX);
+            let Some(members) = mentions::members_up_to(conn, id, limit).await? else {
+                let which = if parsed.all { "<!all>" } else { "<!here>" };
+                return Err(ChatError::invalid(
+                    "content",
+                    format!("{which} is not allowed in a conversation of more than {limit} members"),
+                ));
+            };
+            let others: Vec<UserId> = members.into_iter().filter(|u| *u != me).collect();
+            let reached = if parsed.all {
+                others
+            } else {
+                self.online.online(&others).await
+            };
+            for user in reached {
+                if !targets.contains(&user) {
+                    targets.push(user);
+                }
+            }
+        }
+        Ok(ResolvedMentions {
+            users,
+            here: parsed.here,
+            all: parsed.all,
+            targets,
+        })
     }
 
     // ----- conversations -------------------------------------------------------------------------------------
@@ -354,6 +422,7 @@ impl ChatService {
                 members: members.remove(&s.id).unwrap_or_default(),
                 last_message: s.last_message_id.and_then(|id| last.remove(&id)),
                 unread_count: s.unread_count,
+                unread_mention_count: s.unread_mention_count,
                 created_at: s.created_at,
             })
             .collect())
@@ -494,6 +563,7 @@ impl ChatService {
             }
         }
         let attachment_files = self.check_attachments(&mut conn, me, attachment_ids).await?;
+        let mentions = self.resolve_mentions(&mut conn, id, me, content).await?;
         // The connection goes back before waiting: the batch's writer needs one.
         drop(conn);
         let (reply, answer) = tokio::sync::oneshot::channel();
@@ -504,6 +574,7 @@ impl ChatService {
             attachments: attachment_files,
             origin,
             thread,
+            mentions,
             reply,
         };
         if self.batcher.queue(id, submission) {
@@ -642,10 +713,26 @@ impl ChatService {
                     client_id: batch[index].client_id.as_deref(),
                     thread_root_id: batch[index].thread.map(|t| t.root),
                     sent_to_conversation: batch[index].thread.is_some_and(|t| t.send_to_conversation),
+                    mentions: &batch[index].mentions.users,
+                    mentions_here: batch[index].mentions.here,
+                    mentions_all: batch[index].mentions.all,
                 })
                 .collect();
             let mut inserted = messages::insert_all(conn, &rows).await?;
             inserted.sort_unstable_by_key(|row| row.seq);
+            let mentioned: Vec<MentionsOf<'_>> = new
+                .iter()
+                .zip(&inserted)
+                .map(|(&index, row)| MentionsOf {
+                    message: row.id,
+                    conversation,
+                    seq: row.seq,
+                    thread_root_id: row.thread_root_id,
+                    shown: row.shown_in_conversation(),
+                    targets: &batch[index].mentions.targets,
+                })
+                .collect();
+            mentions::insert_all(conn, &mentioned).await?;
             for (&index, row) in new.iter().zip(&inserted) {
                 if !batch[index].attachments.is_empty() {
                     attachments::attach(conn, &batch[index].attachments, row.sender_id, row.id).await?;
@@ -662,7 +749,9 @@ impl ChatService {
                 .map(|(user, (seq, id))| (user, seq, id))
                 .collect();
             convs::move_read_positions(conn, conversation, &read).await?;
-            let thread_events = self.record_replies(conn, conversation, &inserted).await?;
+            let thread_events = self
+                .record_replies(conn, conversation, &inserted, &mentioned)
+                .await?;
             let (messages, keys) = self.assemble_with_keys(conn, inserted, None).await?;
             let mut events = Vec::with_capacity(messages.len() + thread_events.len());
             for (&index, message) in new.iter().zip(&messages) {
@@ -671,6 +760,7 @@ impl ChatService {
                     sender_id: message.sender_id,
                     message: Self::event_message(message, &keys),
                     origin: batch[index].origin.clone(),
+                    mentioned: batch[index].mentions.targets.clone(),
                 });
             }
             events.extend(thread_events);
@@ -698,12 +788,14 @@ impl ChatService {
 
     /// The thread side of a batch's new messages, on its transaction: per thread replied to, its summary row
     /// counts the replies (one statement), the repliers follow it with their watermark at their reply, and on
-    /// its first replies its starter follows it too. Returns a `ThreadUpdated` event per thread.
+    /// its first replies its starter follows it too; members its replies mention follow it (again, if they had
+    /// unfollowed it). Returns a `ThreadUpdated` event per thread.
     async fn record_replies(
         &self,
         conn: &mut AsyncPgConnection,
         conversation: ConversationId,
         inserted: &[MessageRow],
+        mentioned: &[MentionsOf<'_>],
     ) -> ChatResult<Vec<DomainEvent>> {
         let mut by_root: BTreeMap<MessageId, Vec<&MessageRow>> = BTreeMap::new();
         for row in inserted {
@@ -736,6 +828,14 @@ impl ChatService {
             if summary.reply_count == count {
                 threads::follow_as_starter(conn, root).await?;
             }
+            let mut reached: Vec<UserId> = mentioned
+                .iter()
+                .filter(|m| m.thread_root_id == Some(root))
+                .flat_map(|m| m.targets.iter().copied())
+                .collect();
+            reached.sort_unstable();
+            reached.dedup();
+            threads::follow_as_mentioned(conn, root, &reached).await?;
             events.push(DomainEvent::ThreadUpdated {
                 conversation_id: conversation,
                 root_id: root,
@@ -890,6 +990,9 @@ impl ChatService {
                 sent_to_conversation: row.sent_to_conversation,
                 thread: summaries.remove(&row.id),
                 reactions: reacted.remove(&row.id).unwrap_or_default(),
+                mentions: row.mentions,
+                mentions_here: row.mentions_here,
+                mentions_all: row.mentions_all,
             })
             .collect();
         Ok((messages, keys))
@@ -1299,6 +1402,7 @@ impl ChatService {
                 roots.remove(&row.root_id).map(|root| FollowedThread {
                     root,
                     unread_reply_count: row.unread_reply_count,
+                    unread_mention_count: row.unread_mention_count,
                     last_activity_at: row.activity,
                 })
             })
@@ -1325,9 +1429,26 @@ impl ChatService {
         if chars == 0 && !has_files {
             return Err(ChatError::invalid("content", "must be 1 to 10000 characters"));
         }
+        let resolved = self
+            .resolve_mentions(&mut conn, row.conversation_id, me, content)
+            .await?;
         let message = conn
             .transaction::<_, ChatError, _>(async |conn| {
-                let row = messages::edit(conn, id, content).await?;
+                let row =
+                    messages::edit(conn, id, content, (&resolved.users, resolved.here, resolved.all)).await?;
+                mentions::delete_of(conn, id).await?;
+                mentions::insert_all(
+                    conn,
+                    &[MentionsOf {
+                        message: id,
+                        conversation: row.conversation_id,
+                        seq: row.seq,
+                        thread_root_id: row.thread_root_id,
+                        shown: row.shown_in_conversation(),
+                        targets: &resolved.targets,
+                    }],
+                )
+                .await?;
                 let (mut messages, keys) = self.assemble_with_keys(conn, vec![row], Some(me)).await?;
                 let message = messages.pop().ok_or(ChatError::NotFound)?;
                 let payload = Self::event_message(&message, &keys);
@@ -1356,6 +1477,7 @@ impl ChatService {
         }
         conn.transaction::<_, ChatError, _>(async |conn| {
             messages::soft_delete(conn, id).await?;
+            mentions::delete_of(conn, id).await?;
             // A reply's thread is recounted, and its members' roots show the new summary.
             if let Some(root) = row.thread_root_id
                 && let Some(summary) = threads::recount(conn, root).await?
@@ -1428,6 +1550,53 @@ impl ChatService {
         Ok(())
     }
 
+    /// Marks `message`, one the conversation shows, unread for `me`: their read position moves to just before
+    /// it (back, or forward when it was unread already), and their sockets are told (`message:read`). A message of
+    /// another conversation, a deleted one or a reply shown only in its thread is `Invalid` on `message_id`.
+    #[tracing::instrument(skip(self))]
+    pub async fn mark_unread(&self, me: UserId, id: ConversationId, message: MessageId) -> ChatResult<()> {
+        let mut conn = self.pool.get().await?;
+        if !convs::is_member(&mut conn, id, me).await? {
+            return Err(ChatError::NotFound);
+        }
+        let row = messages::find(&mut conn, message).await?;
+        let Some(row) =
+            row.filter(|r| r.conversation_id == id && r.deleted_at.is_none() && r.shown_in_conversation())
+        else {
+            return Err(ChatError::invalid(
+                "message_id",
+                "not a message this conversation shows",
+            ));
+        };
+        let moved = conn
+            .transaction::<_, ChatError, _>(async |conn| {
+                let before = messages::page_before(conn, Listing::Conversation(id), Some(row.seq), 0)
+                    .await?
+                    .into_iter()
+                    .next()
+                    .map(|previous| previous.id);
+                let moved = convs::set_read_position(conn, id, me, row.seq - 1, before).await?;
+                if moved {
+                    outbox::append(
+                        conn,
+                        &DomainEvent::ReadPositionMovedBack {
+                            conversation_id: id,
+                            user_id: me,
+                            message_id: before,
+                            unread_from: message,
+                        },
+                    )
+                    .await?;
+                }
+                Ok(moved)
+            })
+            .await?;
+        if moved {
+            self.notifier.notify();
+        }
+        Ok(())
+    }
+
     /// Messages of `me`'s conversations containing every word of `q`, best match first, then newest.
     pub async fn search(
         &self,
@@ -1475,6 +1644,74 @@ impl ChatService {
         Ok(Page {
             items,
             next_cursor: page.next_cursor,
+        })
+    }
+
+    // ----- notification control ---------------------------------------------------------------------------
+
+    /// `me`'s notification settings of a conversation (`NotFound` for a non-member).
+    pub async fn notification_settings(
+        &self,
+        me: UserId,
+        id: ConversationId,
+    ) -> ChatResult<ConversationNotifications> {
+        let mut conn = self.pool.get().await?;
+        let (level, muted_until) = convs::notify_settings(&mut conn, id, me)
+            .await?
+            .ok_or(ChatError::NotFound)?;
+        self.notifications_view(&mut conn, id, level, muted_until).await
+    }
+
+    /// Sets `me`'s notification settings of a conversation, all at once: `level` (`None`: the default by size)
+    /// and `muted_until` (`None`: not muted; an instant not in the future is `Invalid`).
+    #[tracing::instrument(skip(self))]
+    pub async fn set_notification_settings(
+        &self,
+        me: UserId,
+        id: ConversationId,
+        level: Option<NotifyLevel>,
+        muted_until: Option<DateTime<Utc>>,
+    ) -> ChatResult<ConversationNotifications> {
+        let mut conn = self.pool.get().await?;
+        if !convs::is_member(&mut conn, id, me).await? {
+            return Err(ChatError::NotFound);
+        }
+        if muted_until.is_some_and(|until| until <= self.clock.now()) {
+            return Err(ChatError::invalid("muted_until", "must be in the future"));
+        }
+        let level = level.map(NotifyLevel::as_str);
+        convs::set_notify_settings(&mut conn, id, me, level, muted_until).await?;
+        self.notifications_view(&mut conn, id, level.map(str::to_owned), muted_until)
+            .await
+    }
+
+    /// The settings as a member sees them, with the level that applies now.
+    async fn notifications_view(
+        &self,
+        conn: &mut AsyncPgConnection,
+        id: ConversationId,
+        level: Option<String>,
+        muted_until: Option<DateTime<Utc>>,
+    ) -> ChatResult<ConversationNotifications> {
+        let now = self.clock.now();
+        let muted_until = muted_until.filter(|until| *until > now);
+        let level = level.as_deref().map(NotifyLevel::from_stored);
+        let effective_level = match (muted_until, level) {
+            (Some(_), _) => NotifyLevel::None,
+            (None, Some(level)) => level,
+            (None, None) => {
+                let limit = i64::try_from(self.settings.notify_all_max_members.max(2)).unwrap_or(i64::MAX);
+                if mentions::members_up_to(conn, id, limit).await?.is_some() {
+                    NotifyLevel::All
+                } else {
+                    NotifyLevel::Mentions
+                }
+            }
+        };
+        Ok(ConversationNotifications {
+            level,
+            muted_until,
+            effective_level,
         })
     }
 

@@ -29,6 +29,10 @@ pub enum DomainEvent {
         message: EventMessage,
         /// An opaque tag of the connection that sent it (a socket id), so it is not echoed back there.
         origin: Option<String>,
+        /// Everyone it mentions, the sender left out: the members it names, those online for `<!here>`, every
+        /// member for `<!all>` (each gets a `mention` notification).
+        #[serde(default)]
+        mentioned: Vec<UserId>,
     },
     /// A message was edited.
     MessageUpdated {
@@ -70,6 +74,18 @@ pub enum DomainEvent {
         user_id: UserId,
         /// The last message read.
         message_id: MessageId,
+    },
+    /// A member marked a message unread: their read position moved back to just before it (delivered as
+    /// `message:read` to their own sockets only).
+    ReadPositionMovedBack {
+        /// Where.
+        conversation_id: ConversationId,
+        /// Whose position.
+        user_id: UserId,
+        /// The last message read now: the one the conversation shows before `unread_from`, if any.
+        message_id: Option<MessageId>,
+        /// The message marked unread, the first unread one now.
+        unread_from: MessageId,
     },
     /// A thread got a reply, or lost one (delivered as `thread:updated`, at most once per thread per second).
     ThreadUpdated {
@@ -146,6 +162,7 @@ impl DomainEvent {
             DomainEvent::ConversationCreated { .. } => "conversation_created",
             DomainEvent::ConversationMembersChanged { .. } => "conversation_members_changed",
             DomainEvent::ReadPositionMoved { .. } => "read_position_moved",
+            DomainEvent::ReadPositionMovedBack { .. } => "read_position_moved_back",
             DomainEvent::ThreadUpdated { .. } => "thread_updated",
             DomainEvent::ThreadRead { .. } => "thread_read",
             DomainEvent::ReactionsChanged { .. } => "reactions_changed",

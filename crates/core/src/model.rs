@@ -69,6 +69,9 @@ pub struct Conversation {
     pub last_message: Option<Message>,
     /// Other people's messages after the caller's read position.
     pub unread_count: i64,
+    /// Of those, the ones that mention the caller (by name, `<!here>` or `<!all>`).
+    #[serde(default)]
+    pub unread_mention_count: i64,
     /// When it was created.
     pub created_at: DateTime<Utc>,
 }
@@ -173,6 +176,16 @@ pub struct Message<A = Attachment> {
     /// Its reactions, one entry per emoji, in the order each emoji was first used.
     #[serde(default)]
     pub reactions: Vec<Reaction>,
+    /// The members it names with `<@USER_ID>`, each once, in order (names of non-members are left out).
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<uuid::Uuid>))]
+    pub mentions: Vec<UserId>,
+    /// It says `<!here>`: the members online when it was posted are mentioned.
+    #[serde(default)]
+    pub mentions_here: bool,
+    /// It says `<!all>`: every member is mentioned.
+    #[serde(default)]
+    pub mentions_all: bool,
 }
 
 /// One emoji's reactions to a message.
@@ -223,6 +236,9 @@ impl<A> Message<A> {
             sent_to_conversation: self.sent_to_conversation,
             thread: self.thread,
             reactions: self.reactions,
+            mentions: self.mentions,
+            mentions_here: self.mentions_here,
+            mentions_all: self.mentions_all,
         }
     }
 }
@@ -234,7 +250,7 @@ pub struct Notification {
     /// A UUIDv7: notification ids sort by creation time; the `{id}` of `POST /api/notifications/{id}/read`.
     #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: NotificationId,
-    /// `task_assigned`, `project_member_added` or `message`.
+    /// `task_assigned`, `project_member_added`, `message` or `mention`.
     #[serde(rename = "type")]
     pub kind: String,
     /// What it is about (depends on the type).

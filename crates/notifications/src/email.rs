@@ -104,6 +104,10 @@ pub fn render(kind: &str, payload: &Value) -> (String, String) {
             "New message".to_owned(),
             format!("You have a new message:\n\n{}", text("preview")),
         ),
+        "mention" => (
+            "You were mentioned".to_owned(),
+            format!("You were mentioned in a message:\n\n{}", text("preview")),
+        ),
         other => (
             format!("EPOP: {other}"),
             "You have a new notification.".to_owned(),
@@ -128,6 +132,10 @@ impl JobHandler for EmailSender {
             .get("type")
             .and_then(Value::as_str)
             .unwrap_or_default();
+        // Read since, or do-not-disturb (then put back for its end): nothing to send now.
+        if !crate::control::admit(&self.pool, EMAIL_QUEUE, user, payload).await? {
+            return Ok(());
+        }
         let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
         let recipient: Option<(String, String, bool)> = users::table
             .find(user)

@@ -15,9 +15,15 @@
 //!   implementation the host provides (the gateway's cross-node presence).
 //! - **Web Push** goes through [`PushService`] like every other area: the VAPID key, subscribing and
 //!   unsubscribing; its [`push::PushSender`] delivers the `push` jobs.
+//! - **Notification control.** Conversation levels and mutes (stored with the members) decide which
+//!   notifications the projector creates, in its one statement per conversation; do-not-disturb
+//!   ([`dnd`], per user) and "read meanwhile" are checked by the e-mail and push jobs when they are due
+//!   ([`control`]), which put a delivery back on the queue until do-not-disturb ends.
 //! - **Nothing runs by itself.** The projector's digests ([`NotificationProjector::run_digests`]) and the job
 //!   handlers run where the host starts its background work.
 
+pub mod control;
+pub mod dnd;
 pub mod email;
 pub mod error;
 pub mod model;
@@ -31,4 +37,4 @@ pub use error::{NotificationsError, NotificationsResult};
 pub use model::Notification;
 pub use projector::{LiveConnections, NotificationProjector};
 pub use push::PushService;
-pub use service::NotificationsService;
+pub use service::{NotificationSettings, NotificationsService};

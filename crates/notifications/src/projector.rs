@@ -113,6 +113,89 @@ struct MessageEvent {
     sender_id: UserId,
     preview: String,
     sent_at: chrono::DateTime<chrono::Utc>,
+    /// Its position in the conversation (deliveries of what the user has read by then are dropped).
+    seq: i64,
+    /// The thread's root, for a reply.
+    thread_root_id: Option<MessageId>,
+    /// Who it mentions (the sender left out).
+    mentioned: Vec<UserId>,
+}
+
+/// The mentions of a conversation's messages as `INSERT_MENTIONS` takes them: one entry per (user, message).
+#[derive(Default)]
+struct MentionColumns<'a> {
+    users: Vec<UserId>,
+    messages: Vec<MessageId>,
+    senders: Vec<UserId>,
+    previews: Vec<&'a str>,
+    sent_at: Vec<chrono::DateTime<chrono::Utc>>,
+    positions: Vec<i64>,
+    roots: Vec<Option<MessageId>>,
+    seqs: Vec<i64>,
+}
+
+impl<'a> MentionColumns<'a> {
+    /// The mentions of `messages` of those users `notified` lets through.
+    fn of(messages: &[&'a MessageEvent], notified: impl Fn(&UserId) -> bool) -> Self {
+        let mut columns = Self::default();
+        for message in messages {
+            for user in message.mentioned.iter().filter(|user| notified(user)) {
+                columns.users.push(*user);
+                columns.messages.push(message.message_id);
+                columns.senders.push(message.sender_id);
+                columns.previews.push(&message.preview);
+                columns.sent_at.push(message.sent_at);
+                columns.positions.push(message.position);
+                columns.roots.push(message.thread_root_id);
+                columns.seqs.push(message.seq);
+            }
+        }
+        columns
+    }
+}
+
+/// A member with their level of the conversation (`None`: the default) and mute, as `conversation_members` has them.
+type MemberLevel = (UserId, Option<String>, Option<chrono::DateTime<chrono::Utc>>);
+
+/// What each member of a conversation lets through, by level (`docs/api.md`, Notification control): `all`
+/// every message and mention, `mentions` mentions only, `none` (or muted) nothing. Members without a level of their
+/// own get the default by the conversation's size.
+struct Levels {
+    all: HashSet<UserId>,
+    mentions: HashSet<UserId>,
+}
+
+impl Levels {
+    fn of(rows: &[MemberLevel], all_max_members: usize, now: chrono::DateTime<chrono::Utc>) -> Self {
+        let default_all = rows.len() <= all_max_members.max(2);
+        let mut levels = Self {
+            all: HashSet::new(),
+            mentions: HashSet::new(),
+        };
+        for (user, level, muted_until) in rows {
+            if muted_until.is_some_and(|until| until > now) {
+                continue;
+            }
+            match level.as_deref() {
+                Some("all") => levels.all.insert(*user),
+                Some("mentions") => levels.mentions.insert(*user),
+                Some(_) => false,
+                None if default_all => levels.all.insert(*user),
+                None => levels.mentions.insert(*user),
+            };
+        }
+        levels
+    }
+
+    /// Whether `user` is notified of messages (while offline).
+    fn messages(&self, user: &UserId) -> bool {
+        self.all.contains(user)
+    }
+
+    /// Whether `user` is notified of mentions.
+    fn mentions(&self, user: &UserId) -> bool {
+        self.all.contains(user) || self.mentions.contains(user)
+    }
 }
 
 /// A job's event, decoded.
@@ -139,6 +222,7 @@ fn decode(payload: &Value) -> Result<Job, String> {
             conversation_id,
             sender_id,
             message,
+            mentioned,
             ..
         } => Job::Message(
             conversation_id,
@@ -148,6 +232,9 @@ fn decode(payload: &Value) -> Result<Job, String> {
                 sender_id,
                 preview: preview(&message.content),
                 sent_at: message.created_at,
+                seq: message.seq,
+                thread_root_id: message.thread_root_id,
+                mentioned,
             },
         ),
         DomainEvent::TaskAssigned {
@@ -187,6 +274,8 @@ pub struct NotificationProjector {
     /// At most one delivery per conversation per user in this interval.
     interval: Duration,
     relay: OutboxNotifier,
+    /// Conversations of at most this many members notify `all` by default, larger ones `mentions`.
+    notify_all_max_members: usize,
 }
 
 impl std::fmt::Debug for NotificationProjector {
@@ -222,14 +311,15 @@ struct Written {
 /// are folded into it (or into a new one). Rows are taken in user order, so two workers never deadlock.
 const COALESCE_MESSAGES: &str = "\
 WITH msgs AS (
-    SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[], $6::bigint[])
-        AS m(message_id, sender_id, preview, sent_at, position)
+    SELECT * FROM unnest($2::uuid[], $3::uuid[], $4::text[], $5::timestamptz[], $6::bigint[], $10::bigint[])
+        AS m(message_id, sender_id, preview, sent_at, position, seq)
 ), per_user AS (
     SELECT cm.user_id,
            count(*) AS n,
            (array_agg(m.message_id ORDER BY m.position DESC))[1] AS message_id,
            (array_agg(m.sender_id ORDER BY m.position DESC))[1] AS sender_id,
            (array_agg(m.preview ORDER BY m.position DESC))[1] AS preview,
+           (array_agg(m.seq ORDER BY m.position DESC))[1] AS seq,
            max(m.sent_at) AS sent_at,
            max(m.position) AS position
     FROM unnest($7::uuid[]) AS cm(user_id)
@@ -242,7 +332,7 @@ WITH msgs AS (
 INSERT INTO notifications AS n (id, user_id, kind, payload, created_at, group_key, source_event, notified_at)
 SELECT gen_random_uuid(), user_id, 'message',
        jsonb_build_object('conversation_id', $1::uuid, 'message_id', message_id, 'sender_id', sender_id,
-                          'preview', preview, 'count', n),
+                          'preview', preview, 'seq', seq, 'count', n),
        sent_at, $8, position, now()
 FROM per_user
 ORDER BY user_id
@@ -264,6 +354,21 @@ RETURNING n.id, n.user_id, n.kind, n.payload, n.is_read, n.created_at, n.notifie
 const INSERT_SINGLE: &str = "\
 INSERT INTO notifications (id, user_id, kind, payload, source_event, notified_at)
 VALUES (gen_random_uuid(), $1, $2, $3, $4, now())
+ON CONFLICT (user_id, source_event) WHERE source_event IS NOT NULL AND group_key IS NULL DO NOTHING
+RETURNING id, user_id, kind, payload, is_read, created_at, true AS deliver";
+
+/// `mention` notifications, one per mentioned user per message (`source_event` is the message's event: a job
+/// run twice adds nothing), delivered at once. Rows are taken in user order, so two workers never deadlock.
+const INSERT_MENTIONS: &str = "\
+INSERT INTO notifications (id, user_id, kind, payload, created_at, source_event, notified_at)
+SELECT gen_random_uuid(), v.user_id, 'mention',
+       jsonb_build_object('conversation_id', $1::uuid, 'message_id', v.message_id, 'sender_id', v.sender_id,
+                          'preview', v.preview, 'seq', v.seq, 'thread_root_id', v.thread_root_id),
+       v.sent_at, v.position, now()
+FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::timestamptz[], $7::bigint[], $8::uuid[],
+            $9::bigint[])
+    AS v(user_id, message_id, sender_id, preview, sent_at, position, thread_root_id, seq)
+ORDER BY v.user_id, v.position
 ON CONFLICT (user_id, source_event) WHERE source_event IS NOT NULL AND group_key IS NULL DO NOTHING
 RETURNING id, user_id, kind, payload, is_read, created_at, true AS deliver";
 
@@ -291,23 +396,51 @@ impl NotificationProjector {
             email,
             interval,
             relay,
+            notify_all_max_members: 10,
         }
     }
 
-    /// Folds one conversation's messages into its offline members' notifications, in one transaction.
+    /// The same projector with conversations of at most `members` members notifying `all` by default (larger
+    /// ones `mentions`; values under 2 count as 2).
+    #[must_use]
+    pub fn with_notify_all_max_members(mut self, members: usize) -> Self {
+        self.notify_all_max_members = members;
+        self
+    }
+
+    /// Folds one conversation's messages into its offline members' notifications and adds a `mention`
+    /// notification for each member they mention (online or not), in one transaction.
     async fn coalesce(&self, conversation: ConversationId, messages: &[&MessageEvent]) -> StorageResult<()> {
         let mut conn = self.pool.get().await?;
-        let members: Vec<UserId> = conversation_members::table
-            .filter(conversation_members::conversation_id.eq(conversation))
-            .select(conversation_members::user_id)
-            .load(&mut conn)
-            .await?;
-        let online: HashSet<UserId> = self.live.online(&members).await.into_iter().collect();
-        let offline: Vec<UserId> = members
+        let rows: Vec<(UserId, Option<String>, Option<chrono::DateTime<chrono::Utc>>)> =
+            conversation_members::table
+                .filter(conversation_members::conversation_id.eq(conversation))
+                .select((
+                    conversation_members::user_id,
+                    conversation_members::notify_level,
+                    conversation_members::muted_until,
+                ))
+                .load(&mut conn)
+                .await?;
+        let levels = Levels::of(&rows, self.notify_all_max_members, chrono::Utc::now());
+        // Only members whose level lets messages through are asked about: a large group of `mentions` members
+        // costs no presence look-up.
+        let candidates: Vec<UserId> = rows
+            .iter()
+            .map(|(user, ..)| *user)
+            .filter(|user| levels.messages(user))
+            .collect();
+        let online: HashSet<UserId> = if candidates.is_empty() {
+            HashSet::new()
+        } else {
+            self.live.online(&candidates).await.into_iter().collect()
+        };
+        let offline: Vec<UserId> = candidates
             .into_iter()
             .filter(|member| !online.contains(member))
             .collect();
-        if offline.is_empty() {
+        let mentions = MentionColumns::of(messages, |user| levels.mentions(user));
+        if offline.is_empty() && mentions.users.is_empty() {
             return Ok(());
         }
         let group = format!("message:{conversation}");
@@ -315,7 +448,10 @@ impl NotificationProjector {
         let written: Vec<Written> = conn
             .transaction::<_, StorageError, _>(async |conn| {
                 commit_without_flush(conn).await?;
-                let written: Vec<Written> = diesel::sql_query(COALESCE_MESSAGES)
+                let mut written: Vec<Written> = if offline.is_empty() {
+                    Vec::new()
+                } else {
+                    diesel::sql_query(COALESCE_MESSAGES)
                     .bind::<diesel::sql_types::Uuid, _>(conversation)
                     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(
                         messages.iter().map(|m| m.message_id).collect::<Vec<_>>(),
@@ -335,8 +471,29 @@ impl NotificationProjector {
                     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&offline)
                     .bind::<diesel::sql_types::Text, _>(&group)
                     .bind::<diesel::sql_types::Double, _>(interval)
+                    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(
+                        messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+                    )
                     .load(conn)
-                    .await?;
+                    .await?
+                };
+                if !mentions.users.is_empty() {
+                    let mentioned: Vec<Written> = diesel::sql_query(INSERT_MENTIONS)
+                        .bind::<diesel::sql_types::Uuid, _>(conversation)
+                        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&mentions.users)
+                        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&mentions.messages)
+                        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&mentions.senders)
+                        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&mentions.previews)
+                        .bind::<diesel::sql_types::Array<diesel::sql_types::Timestamptz>, _>(&mentions.sent_at)
+                        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(&mentions.positions)
+                        .bind::<diesel::sql_types::Array<diesel::sql_types::Nullable<diesel::sql_types::Uuid>>, _>(
+                            &mentions.roots,
+                        )
+                        .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(&mentions.seqs)
+                        .load(conn)
+                        .await?;
+                    written.extend(mentioned);
+                }
                 self.deliver(conn, &written).await?;
                 Ok(written)
             })
@@ -563,12 +720,18 @@ mod tests {
                 sent_to_conversation: false,
                 thread: None,
                 reactions: Vec::new(),
+                mentions: Vec::new(),
+                mentions_here: false,
+                mentions_all: false,
             },
             origin: None,
+            mentioned: vec![UserId::new()],
         };
         assert!(notifies(&message));
         let job = decode(&json!({"position": 7, "event": message})).unwrap();
-        assert!(matches!(job, Job::Message(_, ref m) if m.position == 7 && m.preview == "hi"));
+        assert!(
+            matches!(job, Job::Message(_, ref m) if m.position == 7 && m.preview == "hi" && m.mentioned.len() == 1)
+        );
     }
 
     #[test]

@@ -405,10 +405,11 @@ impl JobHandler for PushSender {
             .and_then(|s| s.parse::<PushSubscriptionId>().ok())
             .ok_or("the job has no subscription")?;
         let mut conn = self.pool.get().await.map_err(|e| e.to_string())?;
-        let subscription: Option<(String, String, String)> = push_subscriptions::table
+        let subscription: Option<(UserId, String, String, String)> = push_subscriptions::table
             .find(id)
             .filter(push_subscriptions::disabled_at.is_null())
             .select((
+                push_subscriptions::user_id,
                 push_subscriptions::endpoint,
                 push_subscriptions::p256dh,
                 push_subscriptions::auth,
@@ -419,9 +420,13 @@ impl JobHandler for PushSender {
             .map_err(|e| e.to_string())?;
         drop(conn);
         // Unsubscribed or disabled meanwhile: nothing to deliver.
-        let Some((endpoint, p256dh, auth)) = subscription else {
+        let Some((user, endpoint, p256dh, auth)) = subscription else {
             return Ok(());
         };
+        // Read since, or do-not-disturb (then put back for its end): nothing to send now.
+        if !crate::control::admit(&self.pool, PUSH_QUEUE, user, payload).await? {
+            return Ok(());
+        }
         // Stored before these rules, or otherwise: the endpoint is checked again before anything is sent.
         if let Err(why) = check_endpoint(&endpoint, self.policy.allow_loopback) {
             tracing::warn!(subscription = %id, why, "a push endpoint is not allowed; disabling it");

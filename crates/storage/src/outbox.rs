@@ -37,7 +37,8 @@ fn audience(event: &DomainEvent) -> (Option<ConversationId>, Option<UserId>) {
         | DomainEvent::ReactionsChanged { conversation_id, .. } => (Some(*conversation_id), None),
         DomainEvent::SessionsRevoked { user_id }
         | DomainEvent::NotificationCreated { user_id, .. }
-        | DomainEvent::ThreadRead { user_id, .. } => (None, Some(*user_id)),
+        | DomainEvent::ThreadRead { user_id, .. }
+        | DomainEvent::ReadPositionMovedBack { user_id, .. } => (None, Some(*user_id)),
         DomainEvent::TaskAssigned { assigned_to, .. } => (None, Some(*assigned_to)),
         DomainEvent::ProjectMemberAdded { user_id, .. } => (None, Some(*user_id)),
     }

@@ -39,6 +39,8 @@ diesel::table! {
         joined_at -> Timestamptz,
         last_read_seq -> Int8,
         last_read_message_id -> Nullable<Uuid>,
+        notify_level -> Nullable<Text>,
+        muted_until -> Nullable<Timestamptz>,
     }
 }
 
@@ -106,6 +108,20 @@ diesel::table! {
         search_vector -> Nullable<Tsvector>,
         thread_root_id -> Nullable<Uuid>,
         sent_to_conversation -> Bool,
+        mentions -> Array<Uuid>,
+        mentions_here -> Bool,
+        mentions_all -> Bool,
+    }
+}
+
+diesel::table! {
+    message_mentions (message_id, user_id) {
+        message_id -> Uuid,
+        user_id -> Uuid,
+        conversation_id -> Uuid,
+        seq -> Int8,
+        thread_root_id -> Nullable<Uuid>,
+        shown -> Bool,
     }
 }
 
@@ -147,6 +163,16 @@ diesel::table! {
         user_id -> Uuid,
         code_hash -> Bytea,
         used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    notification_settings (user_id) {
+        user_id -> Uuid,
+        time_zone -> Text,
+        dnd_schedule -> Jsonb,
+        dnd_until -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
     }
 }
 
@@ -295,6 +321,9 @@ diesel::joinable!(conversation_members -> users (user_id));
 diesel::joinable!(conversations -> users (created_by));
 diesel::joinable!(message_attachments -> messages (message_id));
 diesel::joinable!(message_attachments -> users (uploader_id));
+diesel::joinable!(message_mentions -> conversations (conversation_id));
+diesel::joinable!(message_mentions -> messages (message_id));
+diesel::joinable!(message_mentions -> users (user_id));
 diesel::joinable!(message_reactions -> messages (message_id));
 diesel::joinable!(message_reactions -> users (user_id));
 diesel::joinable!(message_threads -> conversations (conversation_id));
@@ -303,6 +332,7 @@ diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(messages -> users (sender_id));
 diesel::joinable!(mfa_challenges -> users (user_id));
 diesel::joinable!(mfa_recovery_codes -> users (user_id));
+diesel::joinable!(notification_settings -> users (user_id));
 diesel::joinable!(notifications -> users (user_id));
 diesel::joinable!(project_members -> projects (project_id));
 diesel::joinable!(project_members -> users (user_id));
@@ -321,11 +351,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversations,
     jobs,
     message_attachments,
+    message_mentions,
     message_reactions,
     message_threads,
     messages,
     mfa_challenges,
     mfa_recovery_codes,
+    notification_settings,
     notifications,
     outbox,
     outbox_positions,

@@ -1,6 +1,6 @@
 //! What a client may ask over its socket (`docs/api.md`, Real time), each answered through its ack with
 //! `{"ok": true, ...}` or `{"ok": false, "error": {"code", "message"}}`: `message:send`, `typing:start` /
-//! `typing:stop`, `message:read`, `thread:read`, and `presence:subscribe` / `presence:unsubscribe`. Payloads deserialize
+//! `typing:stop`, `message:read`, `message:unread`, `thread:read`, and `presence:subscribe` / `presence:unsubscribe`. Payloads deserialize
 //! into typed requests checked by the same rules as the HTTP bodies ([`crate::extract::parse_value`],
 //! [`crate::rules`]): NUL characters, types and formats, lengths.
 
@@ -53,7 +53,7 @@ struct Typing {
     conversation_id: Option<Uuid>,
 }
 
-/// `message:read`.
+/// `message:read` and `message:unread`.
 #[derive(Debug, Deserialize, garde::Validate)]
 struct MarkRead {
     #[garde(required)]
@@ -180,6 +180,15 @@ impl EpopRealtime {
                 let conversation = ConversationId::from(request.conversation_id.unwrap_or_default());
                 let message = MessageId::from(request.message_id.unwrap_or_default());
                 match self.state.chat.mark_read(user, conversation, message).await {
+                    Ok(()) => Ok(ok(json!({}))),
+                    Err(error) => Err(chat_failure(error)),
+                }
+            }
+            "message:unread" => {
+                let request: MarkRead = payload(event)?;
+                let conversation = ConversationId::from(request.conversation_id.unwrap_or_default());
+                let message = MessageId::from(request.message_id.unwrap_or_default());
+                match self.state.chat.mark_unread(user, conversation, message).await {
                     Ok(()) => Ok(ok(json!({}))),
                     Err(error) => Err(chat_failure(error)),
                 }

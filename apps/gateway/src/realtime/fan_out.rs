@@ -543,6 +543,17 @@ impl EpopRealtime {
                 "thread:read",
                 json!({"conversation_id": conversation_id, "root_id": root_id, "message_id": message_id}),
             )],
+            DomainEvent::ReadPositionMovedBack {
+                conversation_id,
+                user_id,
+                message_id,
+                unread_from,
+            } if self.reaches(scope, *user_id) => vec![emit(
+                Audience::User(*user_id),
+                "message:read",
+                json!({"conversation_id": conversation_id, "user_id": user_id, "message_id": message_id,
+                       "unread_from": unread_from}),
+            )],
             DomainEvent::NotificationCreated {
                 user_id,
                 notification,
@@ -558,6 +569,7 @@ impl EpopRealtime {
             },
             DomainEvent::NotificationCreated { .. }
             | DomainEvent::ThreadRead { .. }
+            | DomainEvent::ReadPositionMovedBack { .. }
             | DomainEvent::TaskAssigned { .. }
             | DomainEvent::ProjectMemberAdded { .. } => Vec::new(),
         }

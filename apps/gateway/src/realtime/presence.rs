@@ -405,6 +405,13 @@ impl Presence {
 }
 
 #[async_trait::async_trait]
+impl epop_chat::OnlineUsers for Presence {
+    async fn online(&self, users: &[UserId]) -> Vec<UserId> {
+        self.online_among(users).await
+    }
+}
+
+#[async_trait::async_trait]
 impl epop_notifications::LiveConnections for Presence {
     async fn online(&self, users: &[UserId]) -> Vec<UserId> {
         self.online_among(users).await

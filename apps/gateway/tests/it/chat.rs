@@ -760,6 +760,7 @@ async fn every_change_publishes_a_domain_event() {
             DomainEvent::SessionsRevoked { .. }
             | DomainEvent::ThreadUpdated { .. }
             | DomainEvent::ThreadRead { .. }
+            | DomainEvent::ReadPositionMovedBack { .. }
             | DomainEvent::ReactionsChanged { .. }
             | DomainEvent::TaskAssigned { .. }
             | DomainEvent::NotificationCreated { .. }

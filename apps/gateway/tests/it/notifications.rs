@@ -130,7 +130,12 @@ async fn messages_of_a_conversation_coalesce_into_one_unread_notification() {
 
 #[tokio::test]
 async fn an_offline_member_is_notified_once_per_interval_then_gets_a_digest() {
-    let app = TestApp::with_settings([("EPOP_NOTIFICATION_INTERVAL", "1")]).await;
+    // 21 members notify every message only when the default level of a group that size is `all`.
+    let app = TestApp::with_settings([
+        ("EPOP_NOTIFICATION_INTERVAL", "1"),
+        ("EPOP_NOTIFY_ALL_MAX_MEMBERS", "25"),
+    ])
+    .await;
     let ann = app.register("Ann", "ann@example.com").await;
     let mut members = Vec::new();
     for i in 0..20 {

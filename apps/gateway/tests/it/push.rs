@@ -435,3 +435,63 @@ async fn a_user_keeps_a_bounded_number_of_subscriptions_the_newest() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_push_waits_for_do_not_disturb_to_end_and_is_dropped_once_read() {
+    let app = app_with_local_push_service().await;
+    let (service, received) = push_service();
+    let [ann, bob, cat] = app.users(["Ann", "Bob", "Cat"]).await;
+    let bob_browser = Browser::new();
+    let cat_browser = Browser::new();
+    let until = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    for (user, browser, path) in [
+        (&bob, &bob_browser, "/push/bob"),
+        (&cat, &cat_browser, "/push/cat"),
+    ] {
+        let body = browser.subscription(&format!("{service}{path}"));
+        let response = app.as_user(user).post("/api/push-subscriptions", &body).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        app.as_user(user)
+            .put("/api/users/me/notification-settings", json!({"dnd_until": until}))
+            .await
+            .json(StatusCode::OK);
+    }
+    let with_bob = app.group(&ann, "B", &[&bob]).await;
+    let with_cat = app.group(&ann, "C", &[&cat]).await;
+    app.message(&ann, &with_bob, "for bob").await;
+    app.message(&ann, &with_cat, "for cat").await;
+    // Both pushes are put back on the queue for the end of do-not-disturb; nothing reaches the push service.
+    let started = Instant::now();
+    let deferred = "SELECT count(*) AS n FROM jobs WHERE queue = 'push' AND status = 'queued' \
+                    AND run_at > now() + interval '50 minutes'";
+    while app.count(deferred).await < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the pushes were not deferred"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(received.lock().unwrap().is_empty());
+
+    // Bob reads his conversation meanwhile; do-not-disturb ends (the deferred jobs made due now).
+    app.as_user(&bob)
+        .post(format!("/api/conversations/{with_bob}/read"), json!({}))
+        .await
+        .empty(StatusCode::NO_CONTENT);
+    for user in [&bob, &cat] {
+        app.as_user(user)
+            .put("/api/users/me/notification-settings", json!({}))
+            .await
+            .json(StatusCode::OK);
+    }
+    app.sql("UPDATE jobs SET run_at = now() WHERE queue = 'push' AND status = 'queued'")
+        .await;
+    let deliveries = wait_for(&received, 1).await;
+    assert_eq!(deliveries[0].path, "/push/cat");
+    assert_eq!(
+        cat_browser.decrypt(&deliveries[0].body)["payload"]["preview"],
+        "for cat"
+    );
+    wait_for_pushes(&app).await;
+    assert_eq!(received.lock().unwrap().len(), 1, "Bob's push was dropped");
+}

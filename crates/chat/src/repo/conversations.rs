@@ -229,6 +229,46 @@ pub(crate) async fn move_read_positions(
     Ok(())
 }
 
+/// A member's notification level (`None`: the default) and mute; `None` for a non-member.
+pub(crate) async fn notify_settings(
+    conn: &mut AsyncPgConnection,
+    id: ConversationId,
+    user: UserId,
+) -> ChatResult<Option<(Option<String>, Option<DateTime<Utc>>)>> {
+    Ok(conversation_members::table
+        .filter(conversation_members::conversation_id.eq(id))
+        .filter(conversation_members::user_id.eq(user))
+        .select((
+            conversation_members::notify_level,
+            conversation_members::muted_until,
+        ))
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Sets a member's notification level and mute.
+pub(crate) async fn set_notify_settings(
+    conn: &mut AsyncPgConnection,
+    id: ConversationId,
+    user: UserId,
+    level: Option<&str>,
+    muted_until: Option<DateTime<Utc>>,
+) -> ChatResult<()> {
+    diesel::update(
+        conversation_members::table
+            .filter(conversation_members::conversation_id.eq(id))
+            .filter(conversation_members::user_id.eq(user)),
+    )
+    .set((
+        conversation_members::notify_level.eq(level),
+        conversation_members::muted_until.eq(muted_until),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Locks the conversation row without changing it (serialises with senders).
 pub(crate) async fn lock(conn: &mut AsyncPgConnection, id: ConversationId) -> ChatResult<Option<i64>> {
     Ok(conversations::table
@@ -253,6 +293,30 @@ pub(crate) async fn move_read_position(
             .filter(conversation_members::conversation_id.eq(id))
             .filter(conversation_members::user_id.eq(user))
             .filter(conversation_members::last_read_seq.lt(seq)),
+    )
+    .set((
+        conversation_members::last_read_seq.eq(seq),
+        conversation_members::last_read_message_id.eq(message),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(moved == 1)
+}
+
+/// Sets a member's read position to `seq` (in either direction, for marking a message unread); returns whether
+/// it changed.
+pub(crate) async fn set_read_position(
+    conn: &mut AsyncPgConnection,
+    id: ConversationId,
+    user: UserId,
+    seq: i64,
+    message: Option<MessageId>,
+) -> ChatResult<bool> {
+    let moved = diesel::update(
+        conversation_members::table
+            .filter(conversation_members::conversation_id.eq(id))
+            .filter(conversation_members::user_id.eq(user))
+            .filter(conversation_members::last_read_seq.ne(seq)),
     )
     .set((
         conversation_members::last_read_seq.eq(seq),
@@ -331,6 +395,9 @@ pub(crate) struct SummaryRow {
     /// Other people's live messages the conversation shows after the member's read position.
     #[diesel(sql_type = BigInt)]
     pub(crate) unread_count: i64,
+    /// Of those, the ones that mention the member (rows of `message_mentions`, which live messages only have).
+    #[diesel(sql_type = BigInt)]
+    pub(crate) unread_mention_count: i64,
     /// The newest live message the conversation shows.
     #[diesel(sql_type = Nullable<SqlUuid>)]
     pub(crate) last_message_id: Option<MessageId>,
@@ -348,6 +415,9 @@ pub(crate) async fn summaries(
                   WHERE m.conversation_id = c.id AND m.seq > cm.last_read_seq
                     AND (m.thread_root_id IS NULL OR m.sent_to_conversation)
                     AND m.sender_id <> $1 AND m.deleted_at IS NULL) AS unread_count,
+                (SELECT count(*) FROM message_mentions mm
+                  WHERE mm.user_id = $1 AND mm.conversation_id = c.id AND mm.shown
+                    AND mm.seq > cm.last_read_seq) AS unread_mention_count,
                 (SELECT m.id FROM messages m
                   WHERE m.conversation_id = c.id AND m.deleted_at IS NULL
                     AND (m.thread_root_id IS NULL OR m.sent_to_conversation)

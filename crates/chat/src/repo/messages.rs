@@ -31,6 +31,12 @@ pub(crate) struct MessageRow {
     pub(crate) thread_root_id: Option<MessageId>,
     /// A reply also shown in the conversation.
     pub(crate) sent_to_conversation: bool,
+    /// The members it names.
+    pub(crate) mentions: Vec<UserId>,
+    /// It says `<!here>`.
+    pub(crate) mentions_here: bool,
+    /// It says `<!all>`.
+    pub(crate) mentions_all: bool,
 }
 
 impl MessageRow {
@@ -56,6 +62,12 @@ pub(crate) struct NewMessageRow<'a> {
     pub(crate) thread_root_id: Option<MessageId>,
     /// A reply also shown in the conversation.
     pub(crate) sent_to_conversation: bool,
+    /// The members it names.
+    pub(crate) mentions: &'a [UserId],
+    /// It says `<!here>`.
+    pub(crate) mentions_here: bool,
+    /// It says `<!all>`.
+    pub(crate) mentions_all: bool,
 }
 
 /// Inserts several messages in one statement; returns them (in no particular order).
@@ -191,15 +203,20 @@ pub(crate) async fn page_after(
         .await?)
 }
 
-/// Replaces the text of a message and marks it edited.
+/// Replaces the text of a message (and what it mentions) and marks it edited.
 pub(crate) async fn edit(
     conn: &mut AsyncPgConnection,
     id: MessageId,
     content: &str,
+    mentions: (&[UserId], bool, bool),
 ) -> ChatResult<MessageRow> {
+    let (users, here, all) = mentions;
     Ok(diesel::update(messages::table.find(id))
         .set((
             messages::content.eq(content),
+            messages::mentions.eq(users),
+            messages::mentions_here.eq(here),
+            messages::mentions_all.eq(all),
             messages::edited_at.eq(diesel::dsl::now),
             messages::updated_at.eq(diesel::dsl::now),
         ))

@@ -4,6 +4,7 @@
 
 pub(crate) mod attachments;
 pub(crate) mod conversations;
+pub(crate) mod mentions;
 pub(crate) mod messages;
 pub(crate) mod reactions;
 pub(crate) mod search;

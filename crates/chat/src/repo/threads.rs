@@ -150,6 +150,28 @@ pub(crate) async fn follow_as_starter(conn: &mut AsyncPgConnection, root: Messag
     Ok(())
 }
 
+/// Makes members a reply mentions follow the thread (again, if they had unfollowed it), keeping their
+/// watermark: the mention stays unread.
+pub(crate) async fn follow_as_mentioned(
+    conn: &mut AsyncPgConnection,
+    root: MessageId,
+    users: &[UserId],
+) -> ChatResult<()> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query(
+        "INSERT INTO thread_followers AS f (root_id, user_id, following)
+         SELECT $1, u, true FROM unnest($2::uuid[]) AS u
+         ON CONFLICT (root_id, user_id) DO UPDATE SET following = true WHERE NOT f.following",
+    )
+    .bind::<SqlUuid, _>(root)
+    .bind::<Array<SqlUuid>, _>(users)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Follows or unfollows a thread explicitly.
 pub(crate) async fn set_following(
     conn: &mut AsyncPgConnection,
@@ -205,6 +227,9 @@ pub(crate) struct FollowedRow {
     /// Other people's live replies after the user's watermark.
     #[diesel(sql_type = BigInt)]
     pub(crate) unread_reply_count: i64,
+    /// Of those, the ones that mention the user (over `message_mentions_thread_idx`).
+    #[diesel(sql_type = BigInt)]
+    pub(crate) unread_mention_count: i64,
 }
 
 /// One page of the threads `user` follows in conversations they are still in, with live roots, most recent
@@ -235,7 +260,10 @@ pub(crate) async fn followed_page(
          SELECT page.root_id, page.activity,
                 (SELECT count(*) FROM messages r
                   WHERE r.thread_root_id = page.root_id AND r.seq > page.last_read_seq
-                    AND r.sender_id <> $1 AND r.deleted_at IS NULL) AS unread_reply_count
+                    AND r.sender_id <> $1 AND r.deleted_at IS NULL) AS unread_reply_count,
+                (SELECT count(*) FROM message_mentions mm
+                  WHERE mm.user_id = $1 AND mm.thread_root_id = page.root_id
+                    AND mm.seq > page.last_read_seq) AS unread_mention_count
          FROM page
          ORDER BY page.activity DESC, page.root_id DESC",
     )

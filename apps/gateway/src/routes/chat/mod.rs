@@ -6,6 +6,7 @@
 
 pub mod conversation_create;
 pub mod conversation_get;
+pub mod conversation_notifications;
 pub mod conversations_list;
 pub mod files;
 pub mod local_store;
@@ -23,6 +24,7 @@ pub mod search;
 pub mod thread_follow;
 pub mod thread_read;
 pub mod threads_list;
+pub mod unread;
 
 /// Paging query of list endpoints.
 #[derive(Debug, serde::Deserialize, garde::Validate, utoipa::IntoParams)]
