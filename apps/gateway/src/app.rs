@@ -139,6 +139,10 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, EventSeque
             max_open_uploads: config.max_open_uploads,
             max_unattached_bytes: config.max_unattached_bytes,
             max_reaction_emoji: config.max_reaction_emoji,
+            max_pending_scheduled: config.max_pending_scheduled,
+            max_pending_reminders: config.max_pending_reminders,
+            max_saved_messages: config.max_saved_messages,
+            max_pins: config.max_pins,
             ..ChatSettings::default()
         },
     );

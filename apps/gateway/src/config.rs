@@ -154,6 +154,18 @@ pub struct Config {
     /// Distinct emoji one message may carry as reactions (an EPOP addition, `EPOP_MAX_REACTION_EMOJI`, default
     /// 20; `0` turns the limit off).
     pub max_reaction_emoji: u64,
+    /// Scheduled messages one user may have waiting (an EPOP addition, `EPOP_MAX_PENDING_SCHEDULED`, default
+    /// 100; `0` turns the limit off).
+    pub max_pending_scheduled: u64,
+    /// Reminders one user may have waiting (an EPOP addition, `EPOP_MAX_PENDING_REMINDERS`, default 100; `0`
+    /// turns the limit off).
+    pub max_pending_reminders: u64,
+    /// Messages one user may have saved (an EPOP addition, `EPOP_MAX_SAVED_MESSAGES`, default 1000; `0` turns
+    /// the limit off).
+    pub max_saved_messages: u64,
+    /// Messages one conversation may have pinned (an EPOP addition, `EPOP_MAX_PINS`, default 100; `0` turns the
+    /// limit off).
+    pub max_pins: u64,
     /// First admin's e-mail and password.
     pub admin: Option<(String, SecretString)>,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -433,6 +445,10 @@ impl Config {
             max_open_uploads: parse(src, "EPOP_MAX_OPEN_UPLOADS", 50u64)?,
             max_unattached_bytes: parse(src, "EPOP_MAX_UNATTACHED_BYTES", 1_073_741_824u64)?,
             max_reaction_emoji: parse(src, "EPOP_MAX_REACTION_EMOJI", 20u64)?,
+            max_pending_scheduled: parse(src, "EPOP_MAX_PENDING_SCHEDULED", 100u64)?,
+            max_pending_reminders: parse(src, "EPOP_MAX_PENDING_REMINDERS", 100u64)?,
+            max_saved_messages: parse(src, "EPOP_MAX_SAVED_MESSAGES", 1000u64)?,
+            max_pins: parse(src, "EPOP_MAX_PINS", 100u64)?,
             admin,
             trusted_proxies,
             shutdown_timeout: Duration::from_secs(parse(src, "EPOP_SHUTDOWN_TIMEOUT", 10u64)?),

@@ -21,7 +21,9 @@
 pub mod error;
 pub mod files;
 pub mod model;
+pub mod reminders;
 mod repo;
+pub mod scheduled;
 mod send_batch;
 pub mod service;
 

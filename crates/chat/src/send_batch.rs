@@ -12,7 +12,7 @@
 use crate::error::{ChatError, ChatResult};
 use crate::model::{Message, Sent, ThreadReply};
 use crate::repo::messages::MessageRow;
-use epop_core::{AttachmentId, ConversationId, UserId};
+use epop_core::{AttachmentId, ConversationId, ScheduledMessageId, UserId};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use tokio::sync::oneshot;
@@ -30,6 +30,8 @@ pub(crate) struct Submission {
     pub(crate) origin: Option<String>,
     /// The thread it replies to (its root checked when it was submitted).
     pub(crate) thread: Option<ThreadReply>,
+    /// The scheduled message it posts: its row goes in the same transaction, so it is posted once.
+    pub(crate) scheduled: Option<ScheduledMessageId>,
     pub(crate) reply: oneshot::Sender<ChatResult<Written>>,
 }
 
@@ -123,6 +125,7 @@ mod tests {
                 attachments: Vec::new(),
                 origin: None,
                 thread: None,
+                scheduled: None,
                 reply,
             },
             answer,
