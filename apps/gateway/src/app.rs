@@ -140,6 +140,10 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, EventSeque
             max_reaction_emoji: config.max_reaction_emoji,
             max_all_mention_members: config.max_all_mention_members,
             notify_all_max_members: config.notify_all_max_members,
+            max_pending_scheduled: config.max_pending_scheduled,
+            max_pending_reminders: config.max_pending_reminders,
+            max_saved_messages: config.max_saved_messages,
+            max_pins: config.max_pins,
             ..ChatSettings::default()
         },
     )

@@ -6,7 +6,7 @@
 //!   Redis subscription that brings the other nodes' events, and the refresh of this node's presence claims;
 //! - **relay**: the outbox relay (one drainer across nodes), with the notifications outbox handler;
 //! - **jobs**: the job worker (notifications, e-mail, account e-mails, Web Push, removal of deleted messages'
-//!   files) and the
+//!   files, scheduled messages, reminders) and the
 //!   notification digests;
 //! - **sweepers**: unused files and partial uploads, and the object store's setup (bucket or directory).
 //!
@@ -21,6 +21,8 @@ use anyhow::Context as _;
 use epop_auth::{AccountEmails, Mailer, OutgoingMail};
 use epop_chat::ChatService;
 use epop_chat::files::FileRemover;
+use epop_chat::reminders::ReminderAnnouncer;
+use epop_chat::scheduled::ScheduledPoster;
 use epop_notifications::NotificationProjector;
 use epop_notifications::email::EmailSender;
 use epop_notifications::projector::NotificationJobs;
@@ -75,7 +77,10 @@ impl Background {
             ),
         );
         let files = Arc::new(FileRemover(state.chat.clone()));
-        let mut handlers: Vec<Arc<dyn JobHandler>> = vec![push, projector.clone(), files];
+        let scheduled = Arc::new(ScheduledPoster(state.chat.clone()));
+        let reminders = Arc::new(ReminderAnnouncer(state.chat.clone()));
+        let mut handlers: Vec<Arc<dyn JobHandler>> =
+            vec![push, projector.clone(), files, scheduled, reminders];
         if let Some(email) = &email {
             handlers.push(Arc::new(AccountEmails::new(
                 state.auth.clone(),

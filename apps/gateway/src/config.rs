@@ -160,6 +160,18 @@ pub struct Config {
     /// Conversations of at most this many members notify every message by default, larger ones only mentions
     /// (an EPOP addition, `EPOP_NOTIFY_ALL_MAX_MEMBERS`, default 10; values under 2 count as 2).
     pub notify_all_max_members: u64,
+    /// Scheduled messages one user may have waiting (an EPOP addition, `EPOP_MAX_PENDING_SCHEDULED`, default
+    /// 100; `0` turns the limit off).
+    pub max_pending_scheduled: u64,
+    /// Reminders one user may have waiting (an EPOP addition, `EPOP_MAX_PENDING_REMINDERS`, default 100; `0`
+    /// turns the limit off).
+    pub max_pending_reminders: u64,
+    /// Messages one user may have saved (an EPOP addition, `EPOP_MAX_SAVED_MESSAGES`, default 1000; `0` turns
+    /// the limit off).
+    pub max_saved_messages: u64,
+    /// Messages one conversation may have pinned (an EPOP addition, `EPOP_MAX_PINS`, default 100; `0` turns the
+    /// limit off).
+    pub max_pins: u64,
     /// First admin's e-mail and password.
     pub admin: Option<(String, SecretString)>,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -441,6 +453,10 @@ impl Config {
             max_reaction_emoji: parse(src, "EPOP_MAX_REACTION_EMOJI", 20u64)?,
             max_all_mention_members: parse(src, "EPOP_MAX_ALL_MENTION_MEMBERS", 100u64)?,
             notify_all_max_members: parse(src, "EPOP_NOTIFY_ALL_MAX_MEMBERS", 10u64)?,
+            max_pending_scheduled: parse(src, "EPOP_MAX_PENDING_SCHEDULED", 100u64)?,
+            max_pending_reminders: parse(src, "EPOP_MAX_PENDING_REMINDERS", 100u64)?,
+            max_saved_messages: parse(src, "EPOP_MAX_SAVED_MESSAGES", 1000u64)?,
+            max_pins: parse(src, "EPOP_MAX_PINS", 100u64)?,
             admin,
             trusted_proxies,
             shutdown_timeout: Duration::from_secs(parse(src, "EPOP_SHUTDOWN_TIMEOUT", 10u64)?),

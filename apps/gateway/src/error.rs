@@ -329,6 +329,10 @@ impl From<ChatError> for ApiError {
                 ErrorCode::Conflict,
                 format!("a message holds at most {limit} distinct emoji: react with one already there"),
             ),
+            ChatError::LimitReached { what, limit } => {
+                ApiError::new(ErrorCode::Conflict, format!("at most {limit} {what} are allowed"))
+            }
+            ChatError::Conflict(why) => ApiError::new(ErrorCode::Conflict, why),
             ChatError::BadCursor => ApiError::new(ErrorCode::BadRequest, "the cursor is not valid"),
             ChatError::SendLost(_) => ApiError::internal(error),
             ChatError::Storage(inner) => inner.into(),

@@ -43,6 +43,18 @@ pub enum ChatError {
         /// The limit.
         limit: u64,
     },
+    /// The caller holds as many of something as allowed (pending scheduled messages or reminders, saved
+    /// messages), or a conversation has as many pins as allowed.
+    #[error("limit reached: {what}")]
+    LimitReached {
+        /// What is limited, in words ("pending scheduled messages").
+        what: &'static str,
+        /// The limit.
+        limit: u64,
+    },
+    /// The change contradicts the resource's state (a scheduled message that is being posted right now).
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
     /// A pagination cursor that this server did not make.
     #[error("invalid cursor")]
     BadCursor,

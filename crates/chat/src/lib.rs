@@ -26,7 +26,9 @@ pub mod error;
 pub mod files;
 pub mod mentions;
 pub mod model;
+pub mod reminders;
 mod repo;
+pub mod scheduled;
 mod send_batch;
 pub mod service;
 

@@ -2,7 +2,7 @@
 //! too (messages, conversations) are `epop_core::model`'s.
 
 use chrono::{DateTime, Utc};
-use epop_core::{AttachmentId, ConversationId, MessageId, UserId};
+use epop_core::{AttachmentId, ConversationId, MessageId, ReminderId, ScheduledMessageId, UserId};
 use serde::Serialize;
 
 pub use epop_core::model::{
@@ -144,4 +144,108 @@ pub struct ConversationNotifications {
     /// What applies now: `none` while muted, else the chosen level, else the default (`all` for direct
     /// conversations and groups up to the configured size, `mentions` for larger groups).
     pub effective_level: NotifyLevel,
+}
+
+/// A message waiting to be posted at `send_at` (`docs/api.md`, Scheduled messages). Only its sender sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ScheduledMessage {
+    /// Its id (a UUIDv7).
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub id: ScheduledMessageId,
+    /// Where it will be posted.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub conversation_id: ConversationId,
+    /// The text it will be posted with.
+    pub content: String,
+    /// The idempotency key of the create, which the posted message carries too.
+    pub client_id: Option<String>,
+    /// The thread it will reply in.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<uuid::Uuid>))]
+    pub thread_root_id: Option<MessageId>,
+    /// With `thread_root_id`: the reply will be shown in the conversation too.
+    pub send_to_conversation: bool,
+    /// When it will be posted.
+    pub send_at: DateTime<Utc>,
+    /// When it was scheduled.
+    pub created_at: DateTime<Utc>,
+    /// When it was last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The outcome of scheduling a message: new, or the earlier one with the same `client_id`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Scheduled {
+    /// A new scheduled message was stored.
+    Created(ScheduledMessage),
+    /// The `client_id` was seen before; this is the first one, as it is now.
+    Existing(ScheduledMessage),
+}
+
+/// What to schedule.
+#[derive(Debug, Clone)]
+pub struct ScheduleRequest {
+    /// The text, 1..=10,000 characters.
+    pub content: String,
+    /// When to post it: in the future, at most a year ahead.
+    pub send_at: DateTime<Utc>,
+    /// Reply in this thread.
+    pub thread: Option<ThreadReply>,
+    /// Idempotency key of the create, carried by the posted message.
+    pub client_id: Option<String>,
+}
+
+/// A reminder about a message (`docs/api.md`, Reminders): at `remind_at` its owner gets a `reminder`
+/// notification. Only its owner sees it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Reminder {
+    /// Its id (a UUIDv7).
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub id: ReminderId,
+    /// The message it is about.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub message_id: MessageId,
+    /// The message's conversation.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub conversation_id: ConversationId,
+    /// When the notification comes.
+    pub remind_at: DateTime<Utc>,
+    /// When it was set.
+    pub created_at: DateTime<Utc>,
+}
+
+/// A message the caller saved (`docs/api.md`, Saved messages).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SavedMessage {
+    /// The message as it is now.
+    pub message: Message,
+    /// When the caller saved it.
+    pub saved_at: DateTime<Utc>,
+}
+
+/// A text a message had before an edit (`docs/api.md`, Edit history).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MessageVersion {
+    /// The text.
+    pub content: String,
+    /// When it was written: the message's `created_at`, or the edit that wrote it.
+    pub written_at: DateTime<Utc>,
+    /// When the next edit replaced it.
+    pub replaced_at: DateTime<Utc>,
+}
+
+/// A message pinned in its conversation (`docs/api.md`, Pins).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PinnedMessage {
+    /// The message as it is now.
+    pub message: Message,
+    /// Who pinned it.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub pinned_by: UserId,
+    /// When.
+    pub pinned_at: DateTime<Utc>,
 }

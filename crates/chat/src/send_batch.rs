@@ -13,7 +13,7 @@ use crate::error::{ChatError, ChatResult};
 use crate::mentions::ResolvedMentions;
 use crate::model::{Message, Sent, ThreadReply};
 use crate::repo::messages::MessageRow;
-use epop_core::{AttachmentId, ConversationId, UserId};
+use epop_core::{AttachmentId, ConversationId, ScheduledMessageId, UserId};
 use std::collections::HashMap;
 use std::sync::Mutex;
 use tokio::sync::oneshot;
@@ -33,6 +33,8 @@ pub(crate) struct Submission {
     pub(crate) thread: Option<ThreadReply>,
     /// What it mentions, resolved against the conversation when it was submitted.
     pub(crate) mentions: ResolvedMentions,
+    /// The scheduled message it posts: its row goes in the same transaction, so it is posted once.
+    pub(crate) scheduled: Option<ScheduledMessageId>,
     pub(crate) reply: oneshot::Sender<ChatResult<Written>>,
 }
 
@@ -127,6 +129,7 @@ mod tests {
                 origin: None,
                 thread: None,
                 mentions: ResolvedMentions::default(),
+                scheduled: None,
                 reply,
             },
             answer,

@@ -17,7 +17,7 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use epop_core::model::{EventAttachment, EventMessage, StoredObject};
 use epop_core::{
     AttachmentId, Clock, ConversationId, Cursor, DomainEvent, FieldError, MessageId, Page, PageRequest,
-    UserId,
+    ScheduledMessageId, UserId,
 };
 use epop_storage::events::OutboxNotifier;
 use epop_storage::object_store::{DownloadOptions, ObjectInfo, ObjectStore};
@@ -26,6 +26,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
+
+mod pins;
+mod reminders;
+mod scheduled;
 
 /// Limits and lifetimes of the chat service.
 #[derive(Debug, Clone, Copy)]
@@ -49,6 +53,14 @@ pub struct ChatSettings {
     /// Conversations of at most this many members notify `all` by default, larger ones `mentions` (default
     /// 10; values under 2 count as 2, so a direct conversation is always `all`).
     pub notify_all_max_members: u64,
+    /// Scheduled messages one user may have waiting (default 100; 0: no limit).
+    pub max_pending_scheduled: u64,
+    /// Reminders one user may have waiting (default 100; 0: no limit).
+    pub max_pending_reminders: u64,
+    /// Messages one user may have saved (default 1000; 0: no limit).
+    pub max_saved_messages: u64,
+    /// Messages one conversation may have pinned (default 100; 0: no limit).
+    pub max_pins: u64,
 }
 
 impl Default for ChatSettings {
@@ -63,6 +75,10 @@ impl Default for ChatSettings {
             max_reaction_emoji: 20,
             max_all_mention_members: 100,
             notify_all_max_members: 10,
+            max_pending_scheduled: 100,
+            max_pending_reminders: 100,
+            max_saved_messages: 1000,
+            max_pins: 100,
         }
     }
 }
@@ -126,6 +142,14 @@ struct ThreadCursor {
 struct SearchCursor {
     rank: f32,
     id: MessageId,
+}
+
+/// The parts of a message being sent, as [`ChatService::send`] takes them.
+struct OutgoingMessage<'a> {
+    content: &'a str,
+    client_id: Option<&'a str>,
+    attachment_ids: &'a [AttachmentId],
+    thread: Option<ThreadReply>,
 }
 
 fn decode<T: serde::de::DeserializeOwned>(cursor: &str) -> ChatResult<T> {
@@ -534,6 +558,30 @@ impl ChatService {
         thread: Option<ThreadReply>,
         origin: Option<String>,
     ) -> ChatResult<Sent> {
+        let message = OutgoingMessage {
+            content,
+            client_id,
+            attachment_ids,
+            thread,
+        };
+        self.submit(me, id, message, origin, None).await
+    }
+
+    /// [`Self::send`], posting `scheduled` when given (its row is deleted in the transaction that posts it).
+    async fn submit(
+        &self,
+        me: UserId,
+        id: ConversationId,
+        message: OutgoingMessage<'_>,
+        origin: Option<String>,
+        scheduled: Option<ScheduledMessageId>,
+    ) -> ChatResult<Sent> {
+        let OutgoingMessage {
+            content,
+            client_id,
+            attachment_ids,
+            thread,
+        } = message;
         let mut conn = self.pool.get().await?;
         if convs::find_for_member(&mut conn, id, me).await?.is_none() {
             return Err(ChatError::NotFound);
@@ -575,6 +623,7 @@ impl ChatService {
             origin,
             thread,
             mentions,
+            scheduled,
             reply,
         };
         if self.batcher.queue(id, submission) {
@@ -661,7 +710,23 @@ impl ChatService {
         let mut plans: Vec<Plan> = Vec::with_capacity(batch.len());
         let mut first_of: HashMap<(UserId, &str), usize> = HashMap::new();
         let mut claimed: std::collections::HashSet<_> = std::collections::HashSet::new();
+        // A scheduled message is posted by the transaction that deletes its row: one that another (or an
+        // earlier) transaction deleted is not posted again.
+        let scheduled: Vec<ScheduledMessageId> = batch.iter().filter_map(|s| s.scheduled).collect();
+        let mut unposted: std::collections::HashSet<ScheduledMessageId> =
+            crate::repo::scheduled::take(conn, &scheduled)
+                .await?
+                .into_iter()
+                .collect();
         for (index, submission) in batch.iter().enumerate() {
+            if let Some(scheduled) = submission.scheduled
+                && !unposted.remove(&scheduled)
+            {
+                plans.push(Plan::Answer(Box::new(Err(ChatError::Conflict(
+                    "the scheduled message was posted already",
+                )))));
+                continue;
+            }
             if let Some(client_id) = submission.client_id.as_deref() {
                 if let Some(row) = earlier.iter().find(|row| {
                     row.sender_id == submission.sender && row.client_id.as_deref() == Some(client_id)
@@ -1434,6 +1499,8 @@ impl ChatService {
             .await?;
         let message = conn
             .transaction::<_, ChatError, _>(async |conn| {
+                // The text before the edit is kept (docs/api.md, Edit history).
+                crate::repo::history::keep_current(conn, id, content, pins::MAX_VERSIONS).await?;
                 let row =
                     messages::edit(conn, id, content, (&resolved.users, resolved.here, resolved.all)).await?;
                 mentions::delete_of(conn, id).await?;
@@ -1478,6 +1545,9 @@ impl ChatService {
         conn.transaction::<_, ChatError, _>(async |conn| {
             messages::soft_delete(conn, id).await?;
             mentions::delete_of(conn, id).await?;
+            // Its earlier texts go with its text, and its pin with it.
+            crate::repo::history::forget(conn, id).await?;
+            crate::repo::pins::unpin(conn, id).await?;
             // A reply's thread is recounted, and its members' roots show the new summary.
             if let Some(root) = row.thread_root_id
                 && let Some(summary) = threads::recount(conn, root).await?

@@ -3,7 +3,7 @@
 //! publishing crate knowing they exist. Every domain event is stored; what is only ever live (typing,
 //! presence) is not a domain event.
 
-use crate::id::{ConversationId, MessageId, ProjectId, TaskId, UserId};
+use crate::id::{ConversationId, MessageId, ProjectId, ReminderId, ScheduledMessageId, TaskId, UserId};
 use crate::model::{EventMessage, Notification, Reaction, ThreadSummary};
 use serde::{Deserialize, Serialize};
 
@@ -149,6 +149,44 @@ pub enum DomainEvent {
         /// The notification as its owner sees it.
         notification: Notification,
     },
+    /// A scheduled message could not be posted at its time (its sender had left the conversation, or its
+    /// thread's root was deleted); it is gone, and its sender is notified.
+    ScheduledMessageFailed {
+        /// The sender, who is notified.
+        user_id: UserId,
+        /// The scheduled message (no longer stored).
+        scheduled_message_id: ScheduledMessageId,
+        /// Where it was to be posted.
+        conversation_id: ConversationId,
+        /// The start of its text.
+        preview: String,
+        /// Why it was not posted, in words.
+        reason: String,
+    },
+    /// A reminder about a message came due; its owner is notified.
+    ReminderDue {
+        /// Whose reminder.
+        user_id: UserId,
+        /// The reminder (no longer stored).
+        reminder_id: ReminderId,
+        /// The message it is about.
+        message_id: MessageId,
+        /// The message's conversation.
+        conversation_id: ConversationId,
+        /// The start of the message's text.
+        preview: String,
+    },
+    /// A message was pinned in its conversation, or unpinned (delivered as `conversation:pins`).
+    PinsChanged {
+        /// Where.
+        conversation_id: ConversationId,
+        /// Which message.
+        message_id: MessageId,
+        /// Pinned now (`false`: unpinned).
+        pinned: bool,
+        /// Who pinned or unpinned it.
+        user_id: UserId,
+    },
 }
 
 impl DomainEvent {
@@ -169,6 +207,9 @@ impl DomainEvent {
             DomainEvent::TaskAssigned { .. } => "task_assigned",
             DomainEvent::ProjectMemberAdded { .. } => "project_member_added",
             DomainEvent::NotificationCreated { .. } => "notification_created",
+            DomainEvent::ScheduledMessageFailed { .. } => "scheduled_message_failed",
+            DomainEvent::ReminderDue { .. } => "reminder_due",
+            DomainEvent::PinsChanged { .. } => "pins_changed",
         }
     }
 }

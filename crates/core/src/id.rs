@@ -112,6 +112,10 @@ typed_id!(
     CalendarEventId,
     /// Identifies a Web Push subscription.
     PushSubscriptionId,
+    /// Identifies a message scheduled to be posted later.
+    ScheduledMessageId,
+    /// Identifies a reminder about a message.
+    ReminderId,
 );
 
 #[cfg(test)]

@@ -54,6 +54,8 @@ fn notifies(event: &DomainEvent) -> bool {
         DomainEvent::MessageCreated { .. }
             | DomainEvent::TaskAssigned { .. }
             | DomainEvent::ProjectMemberAdded { .. }
+            | DomainEvent::ScheduledMessageFailed { .. }
+            | DomainEvent::ReminderDue { .. }
     )
 }
 
@@ -260,6 +262,30 @@ fn decode(payload: &Value) -> Result<Job, String> {
             user: user_id,
             kind: "project_member_added",
             payload: json!({"project_id": project_id, "project_name": project_name, "role": role, "added_by": added_by}),
+        },
+        DomainEvent::ScheduledMessageFailed {
+            user_id,
+            scheduled_message_id,
+            conversation_id,
+            preview,
+            reason,
+        } => Job::Single {
+            position,
+            user: user_id,
+            kind: "scheduled_message_failed",
+            payload: json!({"scheduled_message_id": scheduled_message_id, "conversation_id": conversation_id, "preview": preview, "reason": reason}),
+        },
+        DomainEvent::ReminderDue {
+            user_id,
+            reminder_id,
+            message_id,
+            conversation_id,
+            preview,
+        } => Job::Single {
+            position,
+            user: user_id,
+            kind: "reminder",
+            payload: json!({"reminder_id": reminder_id, "message_id": message_id, "conversation_id": conversation_id, "preview": preview}),
         },
         _ => Job::Nothing,
     })

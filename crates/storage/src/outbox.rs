@@ -34,11 +34,14 @@ fn audience(event: &DomainEvent) -> (Option<ConversationId>, Option<UserId>) {
         | DomainEvent::ConversationMembersChanged { conversation_id, .. }
         | DomainEvent::ReadPositionMoved { conversation_id, .. }
         | DomainEvent::ThreadUpdated { conversation_id, .. }
-        | DomainEvent::ReactionsChanged { conversation_id, .. } => (Some(*conversation_id), None),
+        | DomainEvent::ReactionsChanged { conversation_id, .. }
+        | DomainEvent::PinsChanged { conversation_id, .. } => (Some(*conversation_id), None),
         DomainEvent::SessionsRevoked { user_id }
         | DomainEvent::NotificationCreated { user_id, .. }
         | DomainEvent::ThreadRead { user_id, .. }
-        | DomainEvent::ReadPositionMovedBack { user_id, .. } => (None, Some(*user_id)),
+        | DomainEvent::ReadPositionMovedBack { user_id, .. }
+        | DomainEvent::ScheduledMessageFailed { user_id, .. }
+        | DomainEvent::ReminderDue { user_id, .. } => (None, Some(*user_id)),
         DomainEvent::TaskAssigned { assigned_to, .. } => (None, Some(*assigned_to)),
         DomainEvent::ProjectMemberAdded { user_id, .. } => (None, Some(*user_id)),
     }

@@ -126,10 +126,41 @@ diesel::table! {
 }
 
 diesel::table! {
+    message_edits (id) {
+        id -> Int8,
+        message_id -> Uuid,
+        content -> Text,
+        written_at -> Timestamptz,
+        replaced_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    message_pins (message_id) {
+        message_id -> Uuid,
+        conversation_id -> Uuid,
+        pinned_by -> Uuid,
+        pinned_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     message_reactions (message_id, emoji, user_id) {
         message_id -> Uuid,
         emoji -> Text,
         user_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    message_reminders (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        message_id -> Uuid,
+        conversation_id -> Uuid,
+        remind_at -> Timestamptz,
+        job_id -> Int8,
         created_at -> Timestamptz,
     }
 }
@@ -258,6 +289,30 @@ diesel::table! {
 }
 
 diesel::table! {
+    saved_messages (user_id, message_id) {
+        user_id -> Uuid,
+        message_id -> Uuid,
+        saved_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    scheduled_messages (id) {
+        id -> Uuid,
+        conversation_id -> Uuid,
+        sender_id -> Uuid,
+        content -> Text,
+        client_id -> Nullable<Text>,
+        thread_root_id -> Nullable<Uuid>,
+        send_to_conversation -> Bool,
+        send_at -> Timestamptz,
+        job_id -> Int8,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     settings (key) {
         key -> Text,
         value -> Text,
@@ -324,8 +379,15 @@ diesel::joinable!(message_attachments -> users (uploader_id));
 diesel::joinable!(message_mentions -> conversations (conversation_id));
 diesel::joinable!(message_mentions -> messages (message_id));
 diesel::joinable!(message_mentions -> users (user_id));
+diesel::joinable!(message_edits -> messages (message_id));
+diesel::joinable!(message_pins -> conversations (conversation_id));
+diesel::joinable!(message_pins -> messages (message_id));
+diesel::joinable!(message_pins -> users (pinned_by));
 diesel::joinable!(message_reactions -> messages (message_id));
 diesel::joinable!(message_reactions -> users (user_id));
+diesel::joinable!(message_reminders -> conversations (conversation_id));
+diesel::joinable!(message_reminders -> messages (message_id));
+diesel::joinable!(message_reminders -> users (user_id));
 diesel::joinable!(message_threads -> conversations (conversation_id));
 diesel::joinable!(message_threads -> messages (root_id));
 diesel::joinable!(messages -> conversations (conversation_id));
@@ -339,6 +401,11 @@ diesel::joinable!(project_members -> users (user_id));
 diesel::joinable!(projects -> users (owner_id));
 diesel::joinable!(push_subscriptions -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(saved_messages -> messages (message_id));
+diesel::joinable!(saved_messages -> users (user_id));
+diesel::joinable!(scheduled_messages -> conversations (conversation_id));
+diesel::joinable!(scheduled_messages -> messages (thread_root_id));
+diesel::joinable!(scheduled_messages -> users (sender_id));
 diesel::joinable!(tasks -> projects (project_id));
 diesel::joinable!(thread_followers -> messages (root_id));
 diesel::joinable!(thread_followers -> users (user_id));
@@ -352,7 +419,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     jobs,
     message_attachments,
     message_mentions,
+    message_edits,
+    message_pins,
     message_reactions,
+    message_reminders,
     message_threads,
     messages,
     mfa_challenges,
@@ -365,6 +435,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     projects,
     push_subscriptions,
     refresh_tokens,
+    saved_messages,
+    scheduled_messages,
     settings,
     tasks,
     thread_followers,

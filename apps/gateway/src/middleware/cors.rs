@@ -37,6 +37,7 @@ pub fn cors(origins: &[String]) -> Cors {
             Method::GET,
             Method::POST,
             Method::PUT,
+            Method::PATCH,
             Method::DELETE,
             Method::OPTIONS,
         ])

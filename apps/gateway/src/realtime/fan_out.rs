@@ -567,6 +567,18 @@ impl EpopRealtime {
                 Scope::Replay { user, .. } if user == user_id => vec![Outcome::Disconnect(*user_id)],
                 Scope::Replay { .. } => Vec::new(),
             },
+            DomainEvent::PinsChanged {
+                conversation_id,
+                message_id,
+                pinned,
+                user_id,
+            } => vec![emit(
+                Audience::Conversation(*conversation_id),
+                "conversation:pins",
+                json!({"conversation_id": conversation_id, "message_id": message_id, "pinned": pinned, "user_id": user_id}),
+            )],
+            // These reach their users as notifications.
+            DomainEvent::ScheduledMessageFailed { .. } | DomainEvent::ReminderDue { .. } => Vec::new(),
             DomainEvent::NotificationCreated { .. }
             | DomainEvent::ThreadRead { .. }
             | DomainEvent::ReadPositionMovedBack { .. }

@@ -764,7 +764,10 @@ async fn every_change_publishes_a_domain_event() {
             | DomainEvent::ReactionsChanged { .. }
             | DomainEvent::TaskAssigned { .. }
             | DomainEvent::NotificationCreated { .. }
-            | DomainEvent::ProjectMemberAdded { .. } => {}
+            | DomainEvent::ProjectMemberAdded { .. }
+            | DomainEvent::ScheduledMessageFailed { .. }
+            | DomainEvent::ReminderDue { .. }
+            | DomainEvent::PinsChanged { .. } => {}
         }
     }
     assert_eq!(

@@ -5,7 +5,11 @@
 pub(crate) mod attachments;
 pub(crate) mod conversations;
 pub(crate) mod mentions;
+pub(crate) mod history;
 pub(crate) mod messages;
+pub(crate) mod pins;
 pub(crate) mod reactions;
+pub(crate) mod reminders;
+pub(crate) mod scheduled;
 pub(crate) mod search;
 pub(crate) mod threads;

@@ -1,4 +1,4 @@
-//! `/api/conversations`, `/api/messages`, `/api/threads`, `/api/search/messages`, `/api/files` and the local store's signed
+//! `/api/conversations`, `/api/messages`, `/api/threads`, `/api/scheduled-messages`, `/api/reminders`, `/api/saved-messages`, `/api/search/messages`, `/api/files` and the local store's signed
 //! file URLs.
 //!
 //! Responses serialize the chat crate's own types (`Conversation`, `Message`, in `epop_core::Page`), whose JSON is the contract's;
@@ -9,6 +9,7 @@ pub mod conversation_get;
 pub mod conversation_notifications;
 pub mod conversations_list;
 pub mod files;
+pub mod history;
 pub mod local_store;
 pub mod member_remove;
 pub mod members_add;
@@ -17,9 +18,18 @@ pub mod message_get;
 pub mod message_send;
 pub mod message_update;
 pub mod messages_list;
+pub mod pins;
 pub mod reactions;
 pub mod read;
+pub mod reminder_create;
+pub mod reminders;
 pub mod replies_list;
+pub mod saved;
+pub mod scheduled_cancel;
+pub mod scheduled_create;
+pub mod scheduled_get;
+pub mod scheduled_list;
+pub mod scheduled_update;
 pub mod search;
 pub mod thread_follow;
 pub mod thread_read;

@@ -1,0 +1,2 @@
+DROP TABLE saved_messages;
+DROP TABLE message_reminders;
