@@ -154,6 +154,9 @@ pub struct Config {
     /// Distinct emoji one message may carry as reactions (an EPOP addition, `EPOP_MAX_REACTION_EMOJI`, default
     /// 20; `0` turns the limit off).
     pub max_reaction_emoji: u64,
+    /// Days the audit log keeps its rows; older ones are deleted hourly (an EPOP addition,
+    /// `EPOP_AUDIT_RETENTION_DAYS`, default 365; `0` keeps them forever).
+    pub audit_retention_days: u64,
     /// First admin's e-mail and password.
     pub admin: Option<(String, SecretString)>,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -433,6 +436,7 @@ impl Config {
             max_open_uploads: parse(src, "EPOP_MAX_OPEN_UPLOADS", 50u64)?,
             max_unattached_bytes: parse(src, "EPOP_MAX_UNATTACHED_BYTES", 1_073_741_824u64)?,
             max_reaction_emoji: parse(src, "EPOP_MAX_REACTION_EMOJI", 20u64)?,
+            audit_retention_days: parse(src, "EPOP_AUDIT_RETENTION_DAYS", 365u64)?,
             admin,
             trusted_proxies,
             shutdown_timeout: Duration::from_secs(parse(src, "EPOP_SHUTDOWN_TIMEOUT", 10u64)?),

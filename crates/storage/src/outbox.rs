@@ -36,6 +36,7 @@ fn audience(event: &DomainEvent) -> (Option<ConversationId>, Option<UserId>) {
         | DomainEvent::ThreadUpdated { conversation_id, .. }
         | DomainEvent::ReactionsChanged { conversation_id, .. } => (Some(*conversation_id), None),
         DomainEvent::SessionsRevoked { user_id }
+        | DomainEvent::SessionEnded { user_id, .. }
         | DomainEvent::NotificationCreated { user_id, .. }
         | DomainEvent::ThreadRead { user_id, .. } => (None, Some(*user_id)),
         DomainEvent::TaskAssigned { assigned_to, .. } => (None, Some(*assigned_to)),

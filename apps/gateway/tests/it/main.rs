@@ -8,6 +8,8 @@
 )]
 
 mod accounts;
+mod admin;
+mod audit;
 mod auth;
 mod backup;
 mod calendar;
@@ -33,6 +35,7 @@ mod reactions;
 mod realtime;
 mod sessions;
 mod shapes;
+mod signed_in;
 mod slow_requests;
 mod socket;
 mod threads;
