@@ -8,7 +8,8 @@
 //! - **jobs**: the job worker (notifications, e-mail, account e-mails, Web Push, removal of deleted messages'
 //!   files, scheduled messages, reminders) and the
 //!   notification digests;
-//! - **sweepers**: unused files and partial uploads, and the object store's setup (bucket or directory).
+//! - **sweepers**: unused files and partial uploads, audit rows past their retention, and the object store's setup
+//!   (bucket or directory).
 //!
 //! `epop-gateway` (serve) and `epop-gateway worker` start all of them beside the state; the tests do the same
 //! through their helpers. [`Background::shutdown`] cancels every role and waits for each: a relay batch or job
@@ -123,6 +124,12 @@ impl Background {
         background.spawn("notification digests", async move {
             projector.run_digests(cancel).await;
         });
+        if config.audit_retention_days > 0 {
+            background.spawn(
+                "audit log retention",
+                purge_audit_log(state.auth.clone(), config.audit_retention_days, token.clone()),
+            );
+        }
         background.spawn(
             "file sweeper",
             sweep_files(state.chat.clone(), state.local_store.clone(), token.clone()),
@@ -222,6 +229,29 @@ async fn sweep_files(chat: ChatService, local: Option<LocalStore>, cancel: Cance
                 Ok(removed) => tracing::info!(removed, "removed partial files of stopped uploads"),
                 Err(error) => tracing::warn!(%error, "sweeping partial uploads failed"),
             }
+        }
+    }
+}
+
+/// How often rows past the audit log's retention are deleted.
+const AUDIT_PURGE_EVERY: Duration = Duration::from_secs(60 * 60);
+/// Audit rows deleted per statement.
+const AUDIT_PURGE_BATCH: i64 = 5_000;
+
+/// Deletes audit rows older than `days` every hour, until `cancel` (every node may run it: deleting is
+/// idempotent).
+async fn purge_audit_log(auth: epop_auth::AuthService, days: u64, cancel: CancellationToken) {
+    let retention = chrono::Duration::days(i64::try_from(days).unwrap_or(i64::MAX / 86_400_000));
+    let mut ticker = tokio::time::interval(AUDIT_PURGE_EVERY);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        match auth.purge_audit_log(retention, AUDIT_PURGE_BATCH).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "deleted audit rows past their retention"),
+            Err(error) => tracing::warn!(%error, "purging the audit log failed"),
         }
     }
 }

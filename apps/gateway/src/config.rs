@@ -172,6 +172,9 @@ pub struct Config {
     /// Messages one conversation may have pinned (an EPOP addition, `EPOP_MAX_PINS`, default 100; `0` turns the
     /// limit off).
     pub max_pins: u64,
+    /// Days the audit log keeps its rows; older ones are deleted hourly (an EPOP addition,
+    /// `EPOP_AUDIT_RETENTION_DAYS`, default 365; `0` keeps them forever).
+    pub audit_retention_days: u64,
     /// First admin's e-mail and password.
     pub admin: Option<(String, SecretString)>,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -457,6 +460,7 @@ impl Config {
             max_pending_reminders: parse(src, "EPOP_MAX_PENDING_REMINDERS", 100u64)?,
             max_saved_messages: parse(src, "EPOP_MAX_SAVED_MESSAGES", 1000u64)?,
             max_pins: parse(src, "EPOP_MAX_PINS", 100u64)?,
+            audit_retention_days: parse(src, "EPOP_AUDIT_RETENTION_DAYS", 365u64)?,
             admin,
             trusted_proxies,
             shutdown_timeout: Duration::from_secs(parse(src, "EPOP_SHUTDOWN_TIMEOUT", 10u64)?),

@@ -294,6 +294,15 @@ impl From<AuthError> for ApiError {
             }
             AuthError::BadCursor => ApiError::new(ErrorCode::BadRequest, "the cursor is not valid"),
             AuthError::UserNotFound => ApiError::not_found(),
+            AuthError::Deactivated => ApiError::new(
+                ErrorCode::Forbidden,
+                "this account is deactivated; an administrator can reactivate it",
+            ),
+            AuthError::SessionNotFound => ApiError::not_found(),
+            AuthError::LastAdmin => ApiError::new(
+                ErrorCode::Conflict,
+                "this would leave no active admin: promote another account first",
+            ),
             AuthError::Busy { retry_after } => ApiError::overloaded(retry_after.as_secs()),
             AuthError::Crypto(_) => ApiError::internal(error),
             AuthError::Storage(inner) => inner.into(),

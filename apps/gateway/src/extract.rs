@@ -370,6 +370,9 @@ pub struct AuthUser {
     pub id: UserId,
     /// The caller's global role when the token was issued.
     pub role: Role,
+    /// The session (refresh token family) the token belongs to; `None` for tokens issued before sessions were
+    /// recorded.
+    pub session: Option<epop_core::TokenFamilyId>,
 }
 
 /// The bearer token of a request, if it has one.
@@ -401,6 +404,7 @@ impl FromRequest for AuthUser {
             Ok(AuthUser {
                 id: claims.sub,
                 role: claims.role,
+                session: claims.sid,
             })
         })
     }
@@ -556,5 +560,49 @@ mod tests {
         );
         let ok = parse_query::<Paging>("limit=5&cursor=abc&unknown=1").unwrap();
         assert_eq!((ok.limit, ok.cursor.as_deref()), (Some(5), Some("abc")));
+    }
+}
+
+/// A global `admin` caller (`AuthUser` with the role `admin`). Anyone else gets `404`, as if the admin API did
+/// not exist; no token is `401`. The role is the token's: changing a user's role ends their sessions, so a
+/// token's role is the current one.
+#[derive(Debug, Clone, Copy)]
+pub struct GlobalAdmin(pub AuthUser);
+
+impl FromRequest for GlobalAdmin {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let user = AuthUser::from_request(req, payload);
+        Box::pin(async move {
+            let user = user.await?;
+            if user.role != Role::Admin {
+                return Err(ApiError::not_found());
+            }
+            Ok(GlobalAdmin(user))
+        })
+    }
+}
+
+/// Where the request comes from, for the audit log and the sessions list: the client's IP address and its
+/// `User-Agent`.
+#[derive(Debug, Clone)]
+pub struct RequestClient(pub epop_auth::ClientInfo);
+
+impl FromRequest for RequestClient {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let ip = ClientIp::from_request(req, payload)
+            .into_inner()
+            .ok()
+            .map(|ip| ip.0.to_string());
+        let agent = req
+            .headers()
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok());
+        std::future::ready(Ok(RequestClient(epop_auth::ClientInfo::new(ip, agent))))
     }
 }

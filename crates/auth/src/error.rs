@@ -45,6 +45,15 @@ pub enum AuthError {
     /// The user does not exist.
     #[error("user not found")]
     UserNotFound,
+    /// The account was deactivated by an admin: it cannot sign in.
+    #[error("account deactivated")]
+    Deactivated,
+    /// No live session of the caller has this id.
+    #[error("session not found")]
+    SessionNotFound,
+    /// The change would leave no active global admin.
+    #[error("the last active admin cannot be demoted or deactivated")]
+    LastAdmin,
     /// The password hashing threads are so far behind that this request would wait longer than the bound;
     /// it was refused before doing any work. Try again after `retry_after`.
     #[error("password hashing is saturated")]

@@ -19,10 +19,17 @@
 //! - [`mfa`]: the TOTP second factor (secrets encrypted at rest, codes accepted once), recovery codes, and
 //!   sign-ins that wait for their second factor.
 //!
+//! - [`signed_in`]: a user's signed-in sessions (one per refresh token family), listed and ended one by one.
+//!
+//! - [`admin`]: what global admins do to accounts (deactivation, roles, forced password resets).
+//!
+//! Security-relevant actions are written to the audit log (`epop_storage::audit`) in their own transaction.
+//!
 //! Services own transactions; repositories take `&mut AsyncPgConnection` and never open one themselves.
 
 pub mod account_mail;
 pub mod account_mail_sender;
+pub mod admin;
 pub mod error;
 pub mod mfa;
 pub mod model;
@@ -30,13 +37,16 @@ pub mod password;
 mod repo;
 pub mod service;
 pub mod sessions;
+pub mod signed_in;
 pub mod token;
 
 pub use account_mail::{ACCOUNT_EMAIL_QUEUE, Mailer, OutgoingMail};
 pub use account_mail_sender::AccountEmails;
 pub use error::{AuthError, AuthResult};
 pub use mfa::{MfaKey, SecondFactor, SignIn};
-pub use model::{NewAccount, ProfileChanges, Role, Session, User, UserSummary};
+pub use model::{
+    AdminUser, ClientInfo, NewAccount, ProfileChanges, Role, Session, SessionInfo, User, UserSummary,
+};
 pub use password::{HashPermit, HasherSettings, HasherStats, PasswordHasher};
 pub use service::{AuthService, AuthSettings};
 pub use token::{AccessClaims, TokenSigner};

@@ -120,3 +120,65 @@ pub struct ProfileChanges {
     /// The current password, proving the caller knows it.
     pub current_password: Option<SecretString>,
 }
+
+/// Where a request comes from, as the audit log and the sessions list record it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// The client's IP address.
+    pub ip: Option<String>,
+    /// Its `User-Agent`, cut to 512 characters.
+    pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    /// The longest user agent kept.
+    pub const MAX_USER_AGENT: usize = 512;
+
+    /// A client at `ip` sending `user_agent` (cut to [`Self::MAX_USER_AGENT`] characters, control characters
+    /// dropped).
+    pub fn new(ip: Option<String>, user_agent: Option<&str>) -> Self {
+        let user_agent = user_agent
+            .map(|agent| {
+                agent
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(Self::MAX_USER_AGENT)
+                    .collect::<String>()
+            })
+            .filter(|agent| !agent.is_empty());
+        Self { ip, user_agent }
+    }
+
+    /// A caller with no address (the command line, tests).
+    pub fn none() -> Self {
+        Self::default()
+    }
+}
+
+/// A signed-in session as its owner lists it (one per sign-in: a refresh token family).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionInfo {
+    /// The session's id (`DELETE /api/auth/sessions/:id`).
+    pub id: epop_core::TokenFamilyId,
+    /// When it signed in.
+    pub created_at: DateTime<Utc>,
+    /// The last sign-in or refresh.
+    pub last_used_at: DateTime<Utc>,
+    /// The client's address at the last sign-in or refresh.
+    pub ip: Option<String>,
+    /// The client's user agent at the last sign-in or refresh.
+    pub user_agent: Option<String>,
+    /// Whether it is the caller's own session.
+    pub current: bool,
+}
+
+/// An account as global admins see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdminUser {
+    /// The account.
+    pub user: User,
+    /// When it was deactivated; `None` while active.
+    pub deactivated_at: Option<DateTime<Utc>>,
+    /// Whether the second factor is on.
+    pub mfa_enabled: bool,
+}

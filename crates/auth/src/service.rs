@@ -3,8 +3,9 @@
 use crate::account_mail::{ACCOUNT_EMAIL_QUEUE, AccountEmailJob, IssuedToken};
 use crate::error::{AuthError, AuthResult};
 use crate::mfa::{self, MfaChallenge, MfaKey, SecondFactor, SecondFactorMethod, SignIn, TotpEnrolment};
-use crate::model::{NewAccount, ProfileChanges, Role, Session, User, UserSummary};
+use crate::model::{ClientInfo, NewAccount, ProfileChanges, Role, Session, User, UserSummary};
 use crate::password::{HasherStats, PasswordHasher};
+use crate::repo::auth_sessions::{self, NewSessionRow};
 use crate::repo::email_tokens::{self, Purpose};
 use crate::repo::mfa as mfa_repo;
 use crate::repo::refresh_tokens::{self, NewRefreshTokenRow};
@@ -14,6 +15,7 @@ use crate::token::{self, AccessClaims, TokenSigner};
 use chrono::Duration;
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use epop_core::{Clock, Cursor, DomainEvent, FieldError, Page, PageRequest, TokenFamilyId, UserId};
+use epop_storage::audit::{self, AuditAction, AuditEntry, AuditTarget};
 use epop_storage::{DbPool, jobs, outbox};
 use secrecy::SecretString;
 use std::sync::Arc;
@@ -74,12 +76,12 @@ const BAD_TOKEN: &str = "is unknown, expired or already used";
 /// carry their instant to the microsecond, `iat_us`).
 #[derive(Clone)]
 pub struct AuthService {
-    pool: DbPool,
-    hasher: PasswordHasher,
+    pub(crate) pool: DbPool,
+    pub(crate) hasher: PasswordHasher,
     signer: TokenSigner,
-    clock: Arc<dyn Clock>,
-    settings: AuthSettings,
-    cutoffs: SessionCutoffs,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) settings: AuthSettings,
+    pub(crate) cutoffs: SessionCutoffs,
     mfa_key: Option<MfaKey>,
 }
 
@@ -94,7 +96,8 @@ impl std::fmt::Debug for AuthService {
 /// What a refresh transaction decided; reuse must commit the family revocation before failing.
 enum Rotation {
     Rotated {
-        user: users::UserRow,
+        user: Box<users::UserRow>,
+        family: TokenFamilyId,
         refresh_token: String,
         expires_at: chrono::DateTime<chrono::Utc>,
         issued_at: chrono::DateTime<chrono::Utc>,
@@ -157,6 +160,12 @@ impl AuthService {
         self.cutoffs.forget(user);
     }
 
+    /// `user`'s session cutoff read from PostgreSQL and shared through Redis (see
+    /// [`SessionCutoffs::resync`]); the gateway calls it when it hears that a user's sessions ended.
+    pub async fn resync_session_cutoff(&self, user: UserId) -> AuthResult<Option<i64>> {
+        self.cutoffs.resync(user).await
+    }
+
     /// The password hashing threads' load and refusals, for metrics.
     pub fn hasher_stats(&self) -> HasherStats {
         self.hasher.stats()
@@ -175,20 +184,26 @@ impl AuthService {
     }
 
     /// Verifies an access token and checks that its session was not ended since it was issued (a logout
-    /// everywhere, a new password or e-mail): one Redis `GET` (see [`crate::sessions`]). `Unauthorized` for a
-    /// bad, expired or revoked token; `Storage` when neither Redis nor PostgreSQL can say.
+    /// everywhere, a new password or e-mail, that one session ended, a deactivation): one Redis `MGET` (see
+    /// [`crate::sessions`]). `Unauthorized` for a bad, expired or revoked token; `Storage` when neither Redis
+    /// nor PostgreSQL can say.
     pub async fn authenticate(&self, token: &str) -> AuthResult<AccessClaims> {
         let claims = self.signer.verify(token)?;
-        let cutoff = self.cutoffs.cutoff(claims.sub).await?;
-        if is_revoked(claims.issued_at_micros(), cutoff) {
+        let (cutoff, session_ended) = self.cutoffs.check(claims.sub, claims.sid).await?;
+        if session_ended || is_revoked(claims.issued_at_micros(), cutoff) {
             return Err(AuthError::Unauthorized);
         }
         Ok(claims)
     }
 
+    /// Forgets this process's copy of whether the session `sid` was ended (another node ended it).
+    pub fn session_ended_elsewhere(&self, sid: TokenFamilyId) {
+        self.cutoffs.forget_session(sid);
+    }
+
     /// Creates an account and signs it in. A taken e-mail (compared case-insensitively) is `EmailTaken`.
     #[tracing::instrument(skip_all)]
-    pub async fn register(&self, account: NewAccount) -> AuthResult<Session> {
+    pub async fn register(&self, account: NewAccount, client: &ClientInfo) -> AuthResult<Session> {
         // A place in the hashing queue first: when hashing is saturated the refusal costs no database work.
         let permit = self.hasher.admit()?;
         let mut conn = self.pool.get().await?;
@@ -213,7 +228,7 @@ impl AuthService {
             )
             .await?;
             this.enqueue_verification(conn, &user.email).await?;
-            this.open_session(conn, user, now).await
+            this.open_session(conn, user, now, client).await
         })
         .await
     }
@@ -265,20 +280,40 @@ impl AuthService {
     /// and both answer `InvalidCredentials`. An account with a second factor gets [`SignIn::MfaRequired`]: a
     /// short-lived, single-use `mfa_token` for [`Self::complete_mfa`], and no session yet.
     #[tracing::instrument(skip_all)]
-    pub async fn login(&self, email: &str, password: &SecretString) -> AuthResult<SignIn> {
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &SecretString,
+        client: &ClientInfo,
+    ) -> AuthResult<SignIn> {
         // A place in the hashing queue first: when hashing is saturated the refusal costs no database work.
         let permit = self.hasher.admit()?;
         let mut conn = self.pool.get().await?;
         let found = users::find_by_email(&mut conn, email).await?;
         // Return the connection to the pool while hashing.
         drop(conn);
-        let stored = found.as_ref().map(|row| row.password_hash.clone());
-        if !permit.verify(password, stored).await? {
-            return Err(AuthError::InvalidCredentials);
-        }
+        // An account whose owner must reset their password has no password: the dummy hash is checked instead
+        // (same time, never a match).
+        let stored = found
+            .as_ref()
+            .map(|row| row.password_hash.clone())
+            .filter(|hash| hash != users::UNUSABLE_PASSWORD);
+        let verified = permit.verify(password, stored).await?;
         let Some(user) = found else {
+            self.audit_failed_login(None, email, "invalid_credentials", client)
+                .await?;
             return Err(AuthError::InvalidCredentials);
         };
+        if !verified {
+            self.audit_failed_login(Some(user.id), email, "invalid_credentials", client)
+                .await?;
+            return Err(AuthError::InvalidCredentials);
+        }
+        if user.deactivated_at.is_some() {
+            self.audit_failed_login(Some(user.id), email, "deactivated", client)
+                .await?;
+            return Err(AuthError::Deactivated);
+        }
         // Said only to whoever knows the password, so it tells nobody else whether the address has an account.
         if self.settings.require_verified_email && !user.email_verified {
             return Err(AuthError::EmailNotVerified);
@@ -292,6 +327,9 @@ impl AuthService {
             let Some(user) = users::lock_for_session(conn, user.id).await? else {
                 return Err(AuthError::InvalidCredentials);
             };
+            if user.deactivated_at.is_some() {
+                return Err(AuthError::Deactivated);
+            }
             if mfa_repo::is_enabled(conn, user.id).await? {
                 let mfa_token = token::new_link_token()?;
                 mfa_repo::insert_challenge(
@@ -308,9 +346,17 @@ impl AuthService {
                     expires_in: challenge_ttl.num_seconds(),
                 }));
             }
-            Ok(SignIn::Session(Box::new(
-                this.open_session(conn, user, now).await?,
-            )))
+            let user_id = user.id;
+            let session = this.open_session(conn, user, now, client).await?;
+            audit::append(
+                conn,
+                &AuditEntry::new(Some(user_id), AuditAction::Login, client.ip.as_deref())
+                    .on(AuditTarget::User(user_id))
+                    .with(serde_json::json!({"method": "password"})),
+                now,
+            )
+            .await?;
+            Ok(SignIn::Session(Box::new(session)))
         })
         .await
     }
@@ -318,7 +364,7 @@ impl AuthService {
     /// Exchanges a refresh token for a new session in the same family. The presented token is revoked; if it
     /// had already been rotated, the whole family is revoked and the answer is `TokenReused`.
     #[tracing::instrument(skip_all)]
-    pub async fn refresh(&self, presented: &str) -> AuthResult<Session> {
+    pub async fn refresh(&self, presented: &str, client: &ClientInfo) -> AuthResult<Session> {
         let now = self.clock.now();
         let hash = token::refresh_token_hash(presented);
         let mut conn = self.pool.get().await?;
@@ -339,19 +385,30 @@ impl AuthService {
                 if current.revoked_at.is_some() {
                     if current.replaced_by.is_some() {
                         refresh_tokens::revoke_family(conn, current.family_id, now).await?;
+                        auth_sessions::end(conn, current.family_id, now).await?;
                         return Ok(Rotation::Reused);
                     }
                     return Ok(Rotation::Invalid);
                 }
-                if current.expires_at <= now {
+                if current.expires_at <= now || user.deactivated_at.is_some() {
                     return Ok(Rotation::Invalid);
                 }
                 let (refresh_token, expires_at, new_id) = this
                     .insert_refresh_token(conn, &user, current.family_id, now)
                     .await?;
                 refresh_tokens::revoke(conn, current.id, now, Some(new_id)).await?;
+                auth_sessions::touch(
+                    conn,
+                    current.family_id,
+                    now,
+                    expires_at,
+                    client.ip.as_deref(),
+                    client.user_agent.as_deref(),
+                )
+                .await?;
                 Ok(Rotation::Rotated {
-                    user,
+                    user: Box::new(user),
+                    family: current.family_id,
                     refresh_token,
                     expires_at,
                     issued_at: users::database_now(conn).await?,
@@ -361,10 +418,11 @@ impl AuthService {
         match rotation {
             Rotation::Rotated {
                 user,
+                family,
                 refresh_token,
                 expires_at,
                 issued_at,
-            } => self.session(user.into_user()?, refresh_token, expires_at, issued_at),
+            } => self.session(user.into_user()?, family, refresh_token, expires_at, issued_at),
             Rotation::Reused => Err(AuthError::TokenReused),
             Rotation::Invalid => Err(AuthError::Unauthorized),
         }
@@ -384,6 +442,7 @@ impl AuthService {
             if current.revoked_at.is_some() {
                 if current.replaced_by.is_some() {
                     refresh_tokens::revoke_family(conn, current.family_id, now).await?;
+                    auth_sessions::end(conn, current.family_id, now).await?;
                     return Ok(Err(AuthError::TokenReused));
                 }
                 return Ok(Err(AuthError::Unauthorized));
@@ -392,6 +451,7 @@ impl AuthService {
                 return Ok(Err(AuthError::Unauthorized));
             }
             refresh_tokens::revoke(conn, current.id, now, None).await?;
+            auth_sessions::end(conn, current.family_id, now).await?;
             Ok(Ok(()))
         })
         .await?
@@ -400,7 +460,7 @@ impl AuthService {
     /// Ends every session of the user: their refresh tokens are revoked and their access tokens issued until
     /// now refused, on every node, before this returns; the announcement closes their sockets.
     #[tracing::instrument(skip(self))]
-    pub async fn logout_all(&self, user: UserId) -> AuthResult<()> {
+    pub async fn logout_all(&self, user: UserId, client: &ClientInfo) -> AuthResult<()> {
         let now = self.clock.now();
         let mut conn = self.pool.get().await?;
         let cutoff = conn
@@ -408,6 +468,13 @@ impl AuthService {
                 if !users::lock_for_revocation(conn, user).await? {
                     return Err(AuthError::UserNotFound);
                 }
+                audit::append(
+                    conn,
+                    &AuditEntry::new(Some(user), AuditAction::LogoutAll, client.ip.as_deref())
+                        .on(AuditTarget::User(user)),
+                    now,
+                )
+                .await?;
                 self.end_sessions_in(conn, user, now).await
             })
             .await?;
@@ -438,7 +505,12 @@ impl AuthService {
     /// (`Invalid` on field `current_password` when missing, `WrongCurrentPassword` when wrong) and revokes
     /// every refresh token of the user.
     #[tracing::instrument(skip_all, fields(user = %user))]
-    pub async fn update_profile(&self, user: UserId, changes: ProfileChanges) -> AuthResult<User> {
+    pub async fn update_profile(
+        &self,
+        user: UserId,
+        changes: ProfileChanges,
+        client: &ClientInfo,
+    ) -> AuthResult<User> {
         let mut conn = self.pool.get().await?;
         let current = users::find(&mut conn, user)
             .await?
@@ -502,6 +574,19 @@ impl AuthService {
                     email_tokens::delete_of_user(conn, user, Purpose::VerifyEmail).await?;
                     email_tokens::delete_of_user(conn, user, Purpose::PasswordReset).await?;
                     this.enqueue_verification(conn, &row.email).await?;
+                }
+                let changed = [
+                    (email_changes, AuditAction::EmailChanged),
+                    (new_hash.is_some(), AuditAction::PasswordChanged),
+                ];
+                for (_, action) in changed.into_iter().filter(|(changed, _)| *changed) {
+                    audit::append(
+                        conn,
+                        &AuditEntry::new(Some(user), action, client.ip.as_deref())
+                            .on(AuditTarget::User(user)),
+                        now,
+                    )
+                    .await?;
                 }
                 let cutoff = if sensitive {
                     Some(this.end_sessions_in(conn, user, now).await?)
@@ -634,7 +719,12 @@ impl AuthService {
     /// to; otherwise `Invalid` on field `token`, and nothing changes. Using it also proves the address, so the
     /// e-mail counts as verified from then on.
     #[tracing::instrument(skip_all)]
-    pub async fn reset_password(&self, presented: &str, password: &SecretString) -> AuthResult<()> {
+    pub async fn reset_password(
+        &self,
+        presented: &str,
+        password: &SecretString,
+        client: &ClientInfo,
+    ) -> AuthResult<()> {
         let bad_token = || AuthError::Invalid(vec![FieldError::new("token", BAD_TOKEN)]);
         let hash = token::link_token_hash(presented);
         // A place in the hashing queue first (a refusal costs nothing), then a cheap look at the token so that a
@@ -675,6 +765,17 @@ impl AuthService {
                         updated_at: Some(now),
                         ..UserChangeset::default()
                     },
+                )
+                .await?;
+                audit::append(
+                    conn,
+                    &AuditEntry::new(
+                        Some(row.user_id),
+                        AuditAction::PasswordReset,
+                        client.ip.as_deref(),
+                    )
+                    .on(AuditTarget::User(row.user_id)),
+                    now,
                 )
                 .await?;
                 let cutoff = self.end_sessions_in(conn, row.user_id, now).await?;
@@ -779,7 +880,12 @@ impl AuthService {
     /// returns for the caller. A wrong code is `Invalid` on field `code` and changes nothing; no enrolment
     /// started is `MfaNotPending`; already on, `MfaAlreadyEnabled`.
     #[tracing::instrument(skip(self, code))]
-    pub async fn confirm_totp(&self, user: UserId, code: &str) -> AuthResult<(Vec<String>, Session)> {
+    pub async fn confirm_totp(
+        &self,
+        user: UserId,
+        code: &str,
+        client: &ClientInfo,
+    ) -> AuthResult<(Vec<String>, Session)> {
         let key = self.mfa_key()?.clone();
         let now = self.clock.now();
         let unix = self.unix_now();
@@ -809,11 +915,18 @@ impl AuthService {
                 mfa_repo::record_step(conn, user, step).await?;
                 mfa_repo::enable(conn, user, now).await?;
                 mfa_repo::replace_recovery_codes(conn, user, &hashes).await?;
+                audit::append(
+                    conn,
+                    &AuditEntry::new(Some(user), AuditAction::MfaEnabled, client.ip.as_deref())
+                        .on(AuditTarget::User(user)),
+                    now,
+                )
+                .await?;
                 let cutoff = this.end_sessions_in(conn, user, now).await?;
                 let row = users::lock_for_session(conn, user)
                     .await?
                     .ok_or(AuthError::UserNotFound)?;
-                Ok((this.open_session(conn, row, now).await?, cutoff))
+                Ok((this.open_session(conn, row, now, client).await?, cutoff))
             })
             .await?;
         self.cutoffs.raised(user, cutoff).await;
@@ -829,6 +942,7 @@ impl AuthService {
         user: UserId,
         password: &SecretString,
         factor: SecondFactor,
+        client: &ClientInfo,
     ) -> AuthResult<Session> {
         let key = self.mfa_key()?.clone();
         let permit = self.hasher.admit()?;
@@ -862,11 +976,18 @@ impl AuthService {
                     return Err(AuthError::WrongSecondFactor);
                 }
                 mfa_repo::remove_all(conn, user).await?;
+                audit::append(
+                    conn,
+                    &AuditEntry::new(Some(user), AuditAction::MfaDisabled, client.ip.as_deref())
+                        .on(AuditTarget::User(user)),
+                    now,
+                )
+                .await?;
                 let cutoff = this.end_sessions_in(conn, user, now).await?;
                 let row = users::lock_for_session(conn, user)
                     .await?
                     .ok_or(AuthError::UserNotFound)?;
-                Ok((this.open_session(conn, row, now).await?, cutoff))
+                Ok((this.open_session(conn, row, now, client).await?, cutoff))
             })
             .await?;
         self.cutoffs.raised(user, cutoff).await;
@@ -909,7 +1030,12 @@ impl AuthService {
     /// is `InvalidCredentials` (and counts as a try). A code is accepted once. Using a recovery code ends
     /// every other session of the user (the one returned is new).
     #[tracing::instrument(skip_all)]
-    pub async fn complete_mfa(&self, mfa_token: &str, factor: SecondFactor) -> AuthResult<Session> {
+    pub async fn complete_mfa(
+        &self,
+        mfa_token: &str,
+        factor: SecondFactor,
+        client: &ClientInfo,
+    ) -> AuthResult<Session> {
         let key = self.mfa_key()?.clone();
         let hash = token::link_token_hash(mfa_token);
         let now = self.clock.now();
@@ -951,9 +1077,39 @@ impl AuthService {
                     .await?
                 {
                     mfa_repo::count_failed_attempt(conn, challenge.id).await?;
+                    audit::append(
+                        conn,
+                        &AuditEntry::new(None, AuditAction::LoginFailed, client.ip.as_deref())
+                            .on(AuditTarget::User(owner))
+                            .with(serde_json::json!({"reason": "wrong_second_factor"})),
+                        now,
+                    )
+                    .await?;
                     return Ok(Err(AuthError::InvalidCredentials));
                 }
                 mfa_repo::finish_challenge(conn, challenge.id, now).await?;
+                if recovery {
+                    audit::append(
+                        conn,
+                        &AuditEntry::new(
+                            Some(owner),
+                            AuditAction::MfaRecoveryCodeUsed,
+                            client.ip.as_deref(),
+                        )
+                        .on(AuditTarget::User(owner)),
+                        now,
+                    )
+                    .await?;
+                }
+                let method = if recovery { "recovery_code" } else { "totp" };
+                audit::append(
+                    conn,
+                    &AuditEntry::new(Some(owner), AuditAction::Login, client.ip.as_deref())
+                        .on(AuditTarget::User(owner))
+                        .with(serde_json::json!({ "method": method })),
+                    now,
+                )
+                .await?;
                 let cutoff = if recovery {
                     Some(this.end_sessions_in(conn, owner, now).await?)
                 } else {
@@ -961,8 +1117,13 @@ impl AuthService {
                 };
                 let user = users::lock_for_session(conn, owner)
                     .await?
+                    .filter(|user| user.deactivated_at.is_none())
                     .ok_or(AuthError::Unauthorized)?;
-                Ok(Ok((owner, this.open_session(conn, user, now).await?, cutoff)))
+                Ok(Ok((
+                    owner,
+                    this.open_session(conn, user, now, client).await?,
+                    cutoff,
+                )))
             })
             .await?;
         let (owner, session, cutoff) = outcome?;
@@ -973,27 +1134,62 @@ impl AuthService {
     }
 
     /// Removes the second factor of the account with `email` (an operator's reset for someone who lost their
-    /// device): the secret, the recovery codes and pending sign-ins. Returns whether it had one;
-    /// `UserNotFound` for no such account. Sessions are left as they are.
+    /// device): the secret, the recovery codes and pending sign-ins, and every session of the user ends (a
+    /// device that is not in their hands may be signed in). Returns whether it had one; `UserNotFound` for no
+    /// such account (then nothing changes).
     #[tracing::instrument(skip(self))]
     pub async fn reset_mfa(&self, email: &str) -> AuthResult<bool> {
+        let now = self.clock.now();
         let mut conn = self.pool.get().await?;
         let user = users::find_by_email(&mut conn, email)
             .await?
             .ok_or(AuthError::UserNotFound)?;
-        conn.transaction::<_, AuthError, _>(async |conn| {
-            if !users::lock_for_revocation(conn, user.id).await? {
-                return Err(AuthError::UserNotFound);
-            }
-            mfa_repo::remove_all(conn, user.id).await
-        })
-        .await
+        let (had, cutoff) = conn
+            .transaction::<_, AuthError, _>(async |conn| {
+                if !users::lock_for_revocation(conn, user.id).await? {
+                    return Err(AuthError::UserNotFound);
+                }
+                let had = mfa_repo::remove_all(conn, user.id).await?;
+                audit::append(
+                    conn,
+                    &AuditEntry::new(None, AuditAction::MfaReset, None)
+                        .on(AuditTarget::User(user.id))
+                        .with(serde_json::json!({"had_second_factor": had})),
+                    now,
+                )
+                .await?;
+                Ok((had, self.end_sessions_in(conn, user.id, now).await?))
+            })
+            .await?;
+        self.cutoffs.raised(user.id, cutoff).await;
+        Ok(had)
+    }
+
+    /// Records a refused sign-in (`reason`: `invalid_credentials` or `deactivated`) for the account `user` if
+    /// one has the e-mail. Costs one insert either way, so it tells nothing by its time.
+    async fn audit_failed_login(
+        &self,
+        user: Option<UserId>,
+        email: &str,
+        reason: &str,
+        client: &ClientInfo,
+    ) -> AuthResult<()> {
+        let mut conn = self.pool.get().await?;
+        // Whoever tried is unknown: the account is the target, not the actor.
+        let mut entry = AuditEntry::new(None, AuditAction::LoginFailed, client.ip.as_deref()).with(
+            serde_json::json!({"email": email.chars().take(254).collect::<String>(), "reason": reason}),
+        );
+        if let Some(user) = user {
+            entry = entry.on(AuditTarget::User(user));
+        }
+        audit::append(&mut conn, &entry, self.clock.now()).await?;
+        Ok(())
     }
 
     /// Ends every session of `user` inside the caller's transaction, which holds the user's row for
     /// revocation: refuses access tokens issued until now, revokes refresh tokens, announces it (sockets close).
     /// The caller raises the returned cutoff after commit.
-    async fn end_sessions_in(
+    pub(crate) async fn end_sessions_in(
         &self,
         conn: &mut AsyncPgConnection,
         user: UserId,
@@ -1001,6 +1197,7 @@ impl AuthService {
     ) -> AuthResult<chrono::DateTime<chrono::Utc>> {
         let cutoff = users::revoke_sessions(conn, user).await?;
         refresh_tokens::revoke_all_of_user(conn, user, now).await?;
+        auth_sessions::end_all_of_user(conn, user, now).await?;
         outbox::append(conn, &DomainEvent::SessionsRevoked { user_id: user }).await?;
         Ok(cutoff)
     }
@@ -1078,12 +1275,25 @@ impl AuthService {
         conn: &mut AsyncPgConnection,
         user: users::UserRow,
         now: chrono::DateTime<chrono::Utc>,
+        client: &ClientInfo,
     ) -> AuthResult<Session> {
-        let (refresh_token, expires_at) = self
-            .store_refresh_token(conn, &user, TokenFamilyId::new(), now)
-            .await?;
+        let family = TokenFamilyId::new();
+        let (refresh_token, expires_at) = self.store_refresh_token(conn, &user, family, now).await?;
+        auth_sessions::insert(
+            conn,
+            &NewSessionRow {
+                id: family,
+                user_id: user.id,
+                created_at: now,
+                last_used_at: now,
+                expires_at,
+                ip: client.ip.as_deref(),
+                user_agent: client.user_agent.as_deref(),
+            },
+        )
+        .await?;
         let issued_at = users::database_now(conn).await?;
-        self.session(user.into_user()?, refresh_token, expires_at, issued_at)
+        self.session(user.into_user()?, family, refresh_token, expires_at, issued_at)
     }
 
     /// The session answered for `user`, its access token issued at `issued_at` (the database's clock, read
@@ -1091,12 +1301,15 @@ impl AuthService {
     fn session(
         &self,
         user: User,
+        family: TokenFamilyId,
         refresh_token: String,
         refresh_expires_at: chrono::DateTime<chrono::Utc>,
         issued_at: chrono::DateTime<chrono::Utc>,
     ) -> AuthResult<Session> {
         let ttl = self.settings.access_ttl.num_seconds();
-        let access_token = self.signer.issue(user.id, user.role, issued_at, ttl)?;
+        let access_token = self
+            .signer
+            .issue(user.id, user.role, Some(family), issued_at, ttl)?;
         Ok(Session {
             user,
             access_token,

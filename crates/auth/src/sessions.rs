@@ -23,11 +23,17 @@
 //!   a single node, where this node's own changes update it at once). Misses read PostgreSQL.
 //! - **PostgreSQL** is the source of truth. Every change of a cutoff goes through [`SessionCutoffs::raised`]
 //!   after its commit: a cutoff written to PostgreSQL alone would stay unseen while Redis is marked complete.
+//!
+//! **One session ended on its own** (`DELETE /api/auth/sessions/:id`) is kept the same way, beside the cutoff:
+//! access tokens carry their session (`sid`, the refresh token family), and the same `MGET` reads the session's
+//! key too, so the check still costs one round trip. The key exists only for sessions ended within the window
+//! (they are rare), `auth_sessions.revoked_at` is the source of truth, the seed copies the recent ones, and
+//! [`SessionCutoffs::session_ended`] writes one after its commit.
 
 use crate::error::{AuthError, AuthResult};
-use crate::repo::users;
+use crate::repo::{auth_sessions, users};
 use chrono::{DateTime, Utc};
-use epop_core::UserId;
+use epop_core::{TokenFamilyId, UserId};
 use epop_storage::DbPool;
 use epop_storage::redis::SharedConnection;
 use std::collections::HashMap;
@@ -71,8 +77,12 @@ end
 return 0
 ";
 
-/// What this process last read of each user's cutoff, and when.
-type LocalCopies = HashMap<UserId, (Option<i64>, Instant)>;
+/// What this process last read of each user's cutoff (or each session's end), and when.
+type LocalCopies<K> = HashMap<K, (Option<i64>, Instant)>;
+/// What one `MGET` of a cutoff, the complete marker and a session's end reads.
+type StoredTriple = (Option<i64>, Option<i64>, Option<i64>);
+/// The Redis value of an ended session.
+const ENDED: i64 = 1;
 
 /// What Redis says of one user's cutoff.
 enum SharedAnswer {
@@ -93,7 +103,9 @@ pub struct SessionCutoffs {
     /// The access token lifetime plus [`CLOCK_SKEW_MARGIN`]: how long a cutoff can refuse a live token.
     window: Duration,
     raise: Arc<redis::Script>,
-    local: Arc<Mutex<LocalCopies>>,
+    local: Arc<Mutex<LocalCopies<UserId>>>,
+    /// What this process last read of sessions' ends (`Some(ENDED)` when ended on their own).
+    local_sessions: Arc<Mutex<LocalCopies<TokenFamilyId>>>,
     /// Whether a seed is running in this process (at most one at a time).
     seeding: Arc<AtomicBool>,
 }
@@ -117,6 +129,7 @@ impl SessionCutoffs {
             window: Duration::from_secs(15 * 60) + CLOCK_SKEW_MARGIN,
             raise: Arc::new(redis::Script::new(RAISE_SCRIPT)),
             local: Arc::default(),
+            local_sessions: Arc::default(),
             seeding: Arc::default(),
         }
     }
@@ -132,6 +145,10 @@ impl SessionCutoffs {
 
     fn key(&self, user: UserId) -> String {
         format!("{}:auth:valid-after:{user}", self.prefix)
+    }
+
+    fn session_key(&self, session: TokenFamilyId) -> String {
+        format!("{}:auth:session-ended:{session}", self.prefix)
     }
 
     /// The marker present while Redis holds every cutoff younger than the window.
@@ -163,7 +180,7 @@ impl SessionCutoffs {
                 Ok(SharedAnswer::Unknown) => {
                     self.seed_in_background(redis);
                     let value = self.load(user).await?;
-                    if let Err(error) = self.fill(redis, user, value).await {
+                    if let Err(error) = self.fill(redis, self.key(user), value).await {
                         tracing::debug!(%error, "could not cache a session cutoff in Redis");
                     }
                     self.remember(user, value);
@@ -180,6 +197,99 @@ impl SessionCutoffs {
         let value = self.load(user).await?;
         self.remember(user, value);
         Ok(value)
+    }
+
+    /// The cutoff of `user` (as [`Self::cutoff`]) and whether the session `sid` was ended on its own, read in
+    /// one Redis round trip.
+    pub async fn check(&self, user: UserId, sid: Option<TokenFamilyId>) -> AuthResult<(Option<i64>, bool)> {
+        let Some(sid) = sid else {
+            return Ok((self.cutoff(user).await?, false));
+        };
+        if let Some(redis) = &self.redis {
+            match self.shared_with_session(redis, user, sid).await {
+                Ok((user_answer, session_answer)) => {
+                    let cutoff = match user_answer {
+                        SharedAnswer::Known(value) => value,
+                        SharedAnswer::NothingRecent => None,
+                        SharedAnswer::Unknown => {
+                            self.seed_in_background(redis);
+                            let value = self.load(user).await?;
+                            if let Err(error) = self.fill(redis, self.key(user), value).await {
+                                tracing::debug!(%error, "could not cache a session cutoff in Redis");
+                            }
+                            value
+                        }
+                    };
+                    self.remember(user, cutoff);
+                    let ended = match session_answer {
+                        SharedAnswer::Known(value) => value,
+                        SharedAnswer::NothingRecent => None,
+                        SharedAnswer::Unknown => {
+                            self.seed_in_background(redis);
+                            let value = self.load_session(sid).await?;
+                            if let Err(error) = self.fill(redis, self.session_key(sid), value).await {
+                                tracing::debug!(%error, "could not cache an ended session in Redis");
+                            }
+                            value
+                        }
+                    };
+                    remember_in(&self.local_sessions, sid, ended);
+                    return Ok((cutoff, ended.is_some()));
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "session cutoffs: Redis unreachable, reading in process");
+                }
+            }
+        }
+        let cutoff = match self.recent(user) {
+            Some(value) => value,
+            None => {
+                let value = self.load(user).await?;
+                self.remember(user, value);
+                value
+            }
+        };
+        let ended = match recall_in(&self.local_sessions, &sid) {
+            Some(value) => value,
+            None => {
+                let value = self.load_session(sid).await?;
+                remember_in(&self.local_sessions, sid, value);
+                value
+            }
+        };
+        Ok((cutoff, ended.is_some()))
+    }
+
+    /// Records that the session `sid` was ended on its own, committed in PostgreSQL: in this process at once,
+    /// and in Redis before the change is answered (so every node refuses its access tokens from then on).
+    pub async fn session_ended(&self, sid: TokenFamilyId) {
+        remember_in(&self.local_sessions, sid, Some(ENDED));
+        if let Some(redis) = &self.redis {
+            let written: epop_storage::StorageResult<()> = async {
+                let mut conn = redis.get().await?;
+                let _: () = redis::cmd("SET")
+                    .arg(self.session_key(sid))
+                    .arg(ENDED)
+                    .arg("EX")
+                    .arg(self.window_secs())
+                    .query_async(&mut conn)
+                    .await?;
+                Ok(())
+            }
+            .await;
+            if let Err(error) = written {
+                redis.failed().await;
+                self.unmark_complete_in_background(redis);
+                tracing::warn!(%error, "could not share an ended session through Redis");
+            }
+        }
+    }
+
+    /// Forgets what this process remembers of the session `sid` (another node ended it).
+    pub fn forget_session(&self, sid: TokenFamilyId) {
+        if let Ok(mut local) = self.local_sessions.lock() {
+            local.remove(&sid);
+        }
     }
 
     /// Records a new cutoff, committed in PostgreSQL: in this process at once, and in Redis before the change
@@ -208,6 +318,18 @@ impl SessionCutoffs {
                 tracing::warn!(%error, "could not share a session cutoff through Redis");
             }
         }
+    }
+
+    /// Reads `user`'s cutoff from PostgreSQL and raises it in Redis and in this process: for a change
+    /// announced by the outbox that was written by a process without Redis (the command line).
+    pub async fn resync(&self, user: UserId) -> AuthResult<Option<i64>> {
+        let value = self.load(user).await?;
+        if let Some(micros) = value
+            && let Some(at) = DateTime::<Utc>::from_timestamp_micros(micros)
+        {
+            self.raised(user, at).await;
+        }
+        Ok(value)
     }
 
     /// Forgets what this process remembers of `user` (another node changed it).
@@ -310,6 +432,34 @@ impl SessionCutoffs {
             }
             after = Some(last);
         }
+        let mut after = None;
+        loop {
+            let batch = {
+                let mut conn = self.pool.get().await?;
+                let since = users::database_now(&mut conn).await? - window;
+                auth_sessions::revoked_since(&mut conn, since, after, SEED_BATCH).await?
+            };
+            let Some(&last) = batch.last() else {
+                break;
+            };
+            let mut pipe = redis::pipe();
+            for session in &batch {
+                pipe.cmd("SET")
+                    .arg(self.session_key(*session))
+                    .arg(ENDED)
+                    .arg("EX")
+                    .arg(self.window_secs())
+                    .ignore();
+            }
+            let _: () = pipe
+                .query_async(redis)
+                .await
+                .map_err(epop_storage::StorageError::from)?;
+            if (batch.len() as i64) < SEED_BATCH {
+                break;
+            }
+            after = Some(last);
+        }
         Ok(true)
     }
 
@@ -372,15 +522,46 @@ impl SessionCutoffs {
         }
     }
 
-    async fn fill(
+    /// Redis's answers for `user`'s cutoff and for the session `sid`, in one `MGET`.
+    async fn shared_with_session(
         &self,
         redis: &SharedConnection,
         user: UserId,
+        sid: TokenFamilyId,
+    ) -> epop_storage::StorageResult<(SharedAnswer, SharedAnswer)> {
+        let mut conn = redis.get().await?;
+        let values: Result<StoredTriple, redis::RedisError> = redis::cmd("MGET")
+            .arg(self.key(user))
+            .arg(self.complete_key())
+            .arg(self.session_key(sid))
+            .query_async(&mut conn)
+            .await;
+        let answer = |value: Option<i64>, complete: bool| match value {
+            Some(stored) => SharedAnswer::Known((stored != NEVER).then_some(stored)),
+            None if complete => SharedAnswer::NothingRecent,
+            None => SharedAnswer::Unknown,
+        };
+        match values {
+            Ok((cutoff, complete, session)) => Ok((
+                answer(cutoff, complete.is_some()),
+                answer(session, complete.is_some()),
+            )),
+            Err(error) => {
+                redis.failed().await;
+                Err(error.into())
+            }
+        }
+    }
+
+    async fn fill(
+        &self,
+        redis: &SharedConnection,
+        key: String,
         value: Option<i64>,
     ) -> epop_storage::StorageResult<()> {
         let mut conn = redis.get().await?;
         let _: Option<String> = redis::cmd("SET")
-            .arg(self.key(user))
+            .arg(key)
             .arg(value.unwrap_or(NEVER))
             .arg("NX")
             .arg("EX")
@@ -400,26 +581,43 @@ impl SessionCutoffs {
         }
     }
 
+    /// `Some(ENDED)` when the session was ended on its own (an unknown session has nothing to refuse: its
+    /// user's cutoff decides).
+    async fn load_session(&self, sid: TokenFamilyId) -> AuthResult<Option<i64>> {
+        let mut conn = self.pool.get().await?;
+        Ok(auth_sessions::is_revoked(&mut conn, sid).await?.then_some(ENDED))
+    }
+
     fn recent(&self, user: UserId) -> Option<Option<i64>> {
-        let local = self.local.lock().ok()?;
-        local
-            .get(&user)
-            .filter(|(_, at)| at.elapsed() < LOCAL_TTL)
-            .map(|(value, _)| *value)
+        recall_in(&self.local, &user)
     }
 
     fn remember(&self, user: UserId, value: Option<i64>) {
-        let Ok(mut local) = self.local.lock() else {
-            return;
-        };
-        if local.len() >= LOCAL_CAPACITY {
-            local.retain(|_, (_, at)| at.elapsed() < LOCAL_TTL);
-            if local.len() >= LOCAL_CAPACITY {
-                local.clear();
-            }
-        }
-        local.insert(user, (value, Instant::now()));
+        remember_in(&self.local, user, value);
     }
+}
+
+/// What this process read of `key` less than [`LOCAL_TTL`] ago.
+fn recall_in<K: std::hash::Hash + Eq>(local: &Mutex<LocalCopies<K>>, key: &K) -> Option<Option<i64>> {
+    let local = local.lock().ok()?;
+    local
+        .get(key)
+        .filter(|(_, at)| at.elapsed() < LOCAL_TTL)
+        .map(|(value, _)| *value)
+}
+
+/// Remembers what this process read of `key`, within [`LOCAL_CAPACITY`].
+fn remember_in<K: std::hash::Hash + Eq>(local: &Mutex<LocalCopies<K>>, key: K, value: Option<i64>) {
+    let Ok(mut local) = local.lock() else {
+        return;
+    };
+    if local.len() >= LOCAL_CAPACITY {
+        local.retain(|_, (_, at)| at.elapsed() < LOCAL_TTL);
+        if local.len() >= LOCAL_CAPACITY {
+            local.clear();
+        }
+    }
+    local.insert(key, (value, Instant::now()));
 }
 
 /// Whether Redis's answer to `CONFIG GET maxmemory-policy` says it never evicts a key.

@@ -5,7 +5,7 @@ use crate::model::Role;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
-use epop_core::UserId;
+use epop_core::{TokenFamilyId, UserId};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,10 @@ pub struct AccessClaims {
     /// tell a token issued just before a logout everywhere from one issued just after it in the same second).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat_us: Option<i64>,
+    /// The session (refresh token family) the token was issued to, so that ending that one session refuses it
+    /// (an EPOP addition; tokens issued before it existed have none and end only with every session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<TokenFamilyId>,
 }
 
 impl AccessClaims {
@@ -67,11 +71,12 @@ impl TokenSigner {
         }
     }
 
-    /// Issues an access token for `user` valid from `now` for `ttl_seconds`.
+    /// Issues an access token for `user`'s session `sid`, valid from `now` for `ttl_seconds`.
     pub fn issue(
         &self,
         user: UserId,
         role: Role,
+        sid: Option<TokenFamilyId>,
         now: DateTime<Utc>,
         ttl_seconds: i64,
     ) -> AuthResult<String> {
@@ -83,6 +88,7 @@ impl TokenSigner {
             exp: iat + ttl_seconds,
             jti: Uuid::now_v7(),
             iat_us: Some(now.timestamp_micros()),
+            sid,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AuthError::Crypto(e.to_string()))
@@ -130,7 +136,7 @@ mod tests {
     #[test]
     fn issued_tokens_verify_and_carry_the_claims() {
         let user = UserId::new();
-        let token = signer().issue(user, Role::Admin, Utc::now(), 900).unwrap();
+        let token = signer().issue(user, Role::Admin, None, Utc::now(), 900).unwrap();
         let claims = signer().verify(&token).unwrap();
         assert_eq!(claims.sub, user);
         assert_eq!(claims.role, Role::Admin);
@@ -141,7 +147,7 @@ mod tests {
     fn tokens_carry_their_issue_instant_in_microseconds() {
         let at = Utc::now();
         let claims = signer()
-            .verify(&signer().issue(UserId::new(), Role::Member, at, 60).unwrap())
+            .verify(&signer().issue(UserId::new(), Role::Member, None, at, 60).unwrap())
             .unwrap();
         assert_eq!(claims.iat, at.timestamp());
         assert_eq!(claims.issued_at_micros(), at.timestamp_micros());
@@ -157,15 +163,21 @@ mod tests {
     fn expired_tampered_and_foreign_tokens_are_rejected() {
         let user = UserId::new();
         let expired = signer()
-            .issue(user, Role::Member, Utc::now() - chrono::Duration::hours(1), 900)
+            .issue(
+                user,
+                Role::Member,
+                None,
+                Utc::now() - chrono::Duration::hours(1),
+                900,
+            )
             .unwrap();
         assert!(matches!(signer().verify(&expired), Err(AuthError::Unauthorized)));
 
         let other = TokenSigner::new(&SecretString::from("another-secret-another-secret-xx"));
-        let foreign = other.issue(user, Role::Member, Utc::now(), 900).unwrap();
+        let foreign = other.issue(user, Role::Member, None, Utc::now(), 900).unwrap();
         assert!(signer().verify(&foreign).is_err());
 
-        let good = signer().issue(user, Role::Member, Utc::now(), 900).unwrap();
+        let good = signer().issue(user, Role::Member, None, Utc::now(), 900).unwrap();
         let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
         let forged_claims = serde_json::json!({"sub": user, "role": "admin", "iat": 0, "exp": i64::MAX / 2, "jti": Uuid::nil()});
         parts[1] = URL_SAFE_NO_PAD.encode(forged_claims.to_string());

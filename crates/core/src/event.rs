@@ -3,7 +3,9 @@
 //! publishing crate knowing they exist. Every domain event is stored; what is only ever live (typing,
 //! presence) is not a domain event.
 
-use crate::id::{ConversationId, MessageId, ProjectId, ReminderId, ScheduledMessageId, TaskId, UserId};
+use crate::id::{
+    ConversationId, MessageId, ProjectId, ReminderId, ScheduledMessageId, TaskId, TokenFamilyId, UserId,
+};
 use crate::model::{EventMessage, Notification, Reaction, ThreadSummary};
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +20,14 @@ pub enum DomainEvent {
     SessionsRevoked {
         /// Whose sessions ended.
         user_id: UserId,
+    },
+    /// One session of the user ended on its own (`DELETE /api/auth/sessions/:id`): the sockets signed in with
+    /// it must be disconnected on every node.
+    SessionEnded {
+        /// Whose session.
+        user_id: UserId,
+        /// Which session (the refresh token family, the `sid` of its access tokens).
+        session_id: TokenFamilyId,
     },
     /// A message was posted.
     MessageCreated {
@@ -194,6 +204,7 @@ impl DomainEvent {
     pub fn event_type(&self) -> &'static str {
         match self {
             DomainEvent::SessionsRevoked { .. } => "sessions_revoked",
+            DomainEvent::SessionEnded { .. } => "session_ended",
             DomainEvent::MessageCreated { .. } => "message_created",
             DomainEvent::MessageUpdated { .. } => "message_updated",
             DomainEvent::MessageDeleted { .. } => "message_deleted",

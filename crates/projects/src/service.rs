@@ -9,6 +9,7 @@ use crate::repo::tasks::{self as repo_tasks, DueKey, NewTaskRow, TaskChangeset, 
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use epop_core::{Cursor, DomainEvent, Page, PageRequest, ProjectId, TaskId, UserId};
+use epop_storage::audit::{self, AuditAction, AuditEntry, AuditTarget};
 use epop_storage::events::OutboxNotifier;
 use epop_storage::{DbPool, outbox};
 use serde::{Deserialize, Serialize};
@@ -257,12 +258,25 @@ impl ProjectsService {
     #[tracing::instrument(skip(self))]
     pub async fn delete_project(&self, actor: Actor, id: ProjectId) -> ProjectsResult<()> {
         let mut conn = self.pool.get().await?;
-        Self::authorize(&mut conn, actor, id, Action::DeleteProject).await?;
-        if repo_projects::delete(&mut conn, id).await? {
+        conn.transaction::<_, ProjectsError, _>(async |conn| {
+            let row = repo_projects::lock(conn, id)
+                .await?
+                .ok_or(ProjectsError::NotFound)?;
+            Self::authorize(conn, actor, id, Action::DeleteProject).await?;
+            if !repo_projects::delete(conn, id).await? {
+                return Err(ProjectsError::NotFound);
+            }
+            audit::append(
+                conn,
+                &AuditEntry::new(Some(actor.id), AuditAction::ProjectDeleted, None)
+                    .on(AuditTarget::Project(id.into_uuid()))
+                    .with(serde_json::json!({"name": row.name})),
+                Utc::now(),
+            )
+            .await?;
             Ok(())
-        } else {
-            Err(ProjectsError::NotFound)
-        }
+        })
+        .await
     }
 
     // ----- members -------------------------------------------------------------------------------------------
@@ -381,6 +395,14 @@ impl ProjectsService {
             repo_projects::remove_member(conn, project, user).await?;
             let unassigned = repo_tasks::unassign_open(conn, project, user).await?;
             tracing::debug!(unassigned, "member removed");
+            audit::append(
+                conn,
+                &AuditEntry::new(Some(actor.id), AuditAction::ProjectMemberRemoved, None)
+                    .on(AuditTarget::Project(project.into_uuid()))
+                    .with(serde_json::json!({"user_id": user, "role": target.as_str()})),
+                Utc::now(),
+            )
+            .await?;
             Ok(())
         })
         .await

@@ -10,11 +10,13 @@
 //! - [`object_store`]: the object store trait (S3/MinIO, or a local directory);
 //! - [`outbox`]: domain events written in the same transaction as the change that caused them;
 //! - [`events`]: the relay that publishes committed events, and the bus that fans them out to every node;
+//! - [`audit`]: the append-only audit log, written by each service inside its action's transaction;
 //! - [`jobs`]: the durable job queue (`FOR UPDATE SKIP LOCKED`, retries with backoff, dead letters).
 //!
 //! Repositories live in the domain crates; they take `&mut AsyncPgConnection` so services can compose several
 //! of them inside one transaction.
 
+pub mod audit;
 pub mod db;
 pub mod events;
 pub mod jobs;

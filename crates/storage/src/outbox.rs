@@ -37,6 +37,7 @@ fn audience(event: &DomainEvent) -> (Option<ConversationId>, Option<UserId>) {
         | DomainEvent::ReactionsChanged { conversation_id, .. }
         | DomainEvent::PinsChanged { conversation_id, .. } => (Some(*conversation_id), None),
         DomainEvent::SessionsRevoked { user_id }
+        | DomainEvent::SessionEnded { user_id, .. }
         | DomainEvent::NotificationCreated { user_id, .. }
         | DomainEvent::ThreadRead { user_id, .. }
         | DomainEvent::ReadPositionMovedBack { user_id, .. }

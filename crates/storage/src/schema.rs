@@ -20,6 +20,33 @@ diesel::table! {
 }
 
 diesel::table! {
+    audit_log (id) {
+        id -> Uuid,
+        at -> Timestamptz,
+        actor_id -> Nullable<Uuid>,
+        action -> Text,
+        target_type -> Nullable<Text>,
+        target_id -> Nullable<Uuid>,
+        ip -> Nullable<Text>,
+        details -> Jsonb,
+    }
+}
+
+diesel::table! {
+    auth_sessions (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+        last_used_at -> Timestamptz,
+        expires_at -> Timestamptz,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        ended_at -> Nullable<Timestamptz>,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     calendar_events (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -366,10 +393,12 @@ diesel::table! {
         updated_at -> Timestamptz,
         sessions_valid_after -> Nullable<Timestamptz>,
         email_verified -> Bool,
+        deactivated_at -> Nullable<Timestamptz>,
     }
 }
 
 diesel::joinable!(account_email_tokens -> users (user_id));
+diesel::joinable!(auth_sessions -> users (user_id));
 diesel::joinable!(calendar_events -> users (user_id));
 diesel::joinable!(conversation_members -> conversations (conversation_id));
 diesel::joinable!(conversation_members -> users (user_id));
@@ -413,6 +442,8 @@ diesel::joinable!(user_totp -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     account_email_tokens,
+    audit_log,
+    auth_sessions,
     calendar_events,
     conversation_members,
     conversations,

@@ -95,6 +95,7 @@ impl Application for EpopApplication {
         Ok(SocketState {
             user: claims.sub,
             token_issued_at: claims.issued_at_micros(),
+            session: claims.sid,
             recover,
             conversations,
             floor: resumed.as_ref().map_or(floor, |(_, after)| (*after).min(floor)),

@@ -75,6 +75,8 @@ pub enum Outcome {
     },
     /// Every socket of the user ends (their sessions were revoked).
     Disconnect(UserId),
+    /// The sockets of one session of the user end (it was ended on its own).
+    EndSession(UserId, epop_core::TokenFamilyId),
 }
 
 fn emit(audience: Audience, name: &'static str, payload: Value) -> Outcome {
@@ -293,6 +295,15 @@ impl EpopRealtime {
                     let app = self.clone();
                     tokio::spawn(async move { app.close_ended_sessions(user).await });
                 }
+                (Outcome::EndSession(user, session), _) => {
+                    self.state.auth.session_ended_elsewhere(session);
+                    for socket in self.hub.sockets_in(&user_room(user)) {
+                        if socket.state().session == Some(session) {
+                            socket.disconnect();
+                            socket.session().close(epop_socketio::CloseReason::ServerClose);
+                        }
+                    }
+                }
             }
         }
     }
@@ -301,7 +312,8 @@ impl EpopRealtime {
     /// arrive after the user signed in again: those sockets stay). When the cutoff cannot be read, closes them
     /// all.
     async fn close_ended_sessions(&self, user: UserId) {
-        let cutoff = self.state.auth.session_cutoff(user).await;
+        // From PostgreSQL, shared through Redis on the way: the change may come from a process without Redis.
+        let cutoff = self.state.auth.resync_session_cutoff(user).await;
         if let Err(error) = &cutoff {
             tracing::warn!(%error, "could not read a session cutoff; closing every socket of the user");
         }
@@ -579,6 +591,13 @@ impl EpopRealtime {
             )],
             // These reach their users as notifications.
             DomainEvent::ScheduledMessageFailed { .. } | DomainEvent::ReminderDue { .. } => Vec::new(),
+            DomainEvent::SessionEnded { user_id, session_id } => match scope {
+                Scope::Live => vec![Outcome::EndSession(*user_id, *session_id)],
+                Scope::Replay { user, .. } if user == user_id => {
+                    vec![Outcome::EndSession(*user_id, *session_id)]
+                }
+                Scope::Replay { .. } => Vec::new(),
+            },
             DomainEvent::NotificationCreated { .. }
             | DomainEvent::ThreadRead { .. }
             | DomainEvent::ReadPositionMovedBack { .. }

@@ -83,6 +83,8 @@ pub struct SocketState {
     /// When the access token the socket signed in with was issued (microseconds since the epoch): ending the
     /// user's sessions closes the sockets opened with tokens up to the cutoff, not those signed in after.
     token_issued_at: i64,
+    /// The session (refresh token family) of that token: ending that one session closes the socket.
+    session: Option<epop_core::TokenFamilyId>,
     /// The socket asked for connection state recovery: events carry offsets, and a drop is remembered.
     pub recover: bool,
     /// The user's conversations, loaded before the CONNECT reply so the rooms are joined right after it.

@@ -158,6 +158,12 @@ impl EpopRealtime {
                         socket.session().close(epop_socketio::CloseReason::ServerClose);
                         return true;
                     }
+                    Outcome::EndSession(_, session) if socket.state().session == Some(session) => {
+                        socket.disconnect();
+                        socket.session().close(epop_socketio::CloseReason::ServerClose);
+                        return true;
+                    }
+                    Outcome::EndSession(..) => {}
                 }
             }
         }

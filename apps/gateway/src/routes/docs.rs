@@ -44,6 +44,7 @@ pub const REFERENCE: &str = include_str!("../../../../docs/api.md");
         (name = "notifications", description = "In-app notifications"),
         (name = "presence", description = "Who is online, on demand"),
         (name = "operations", description = "Health and metrics"),
+        (name = "admin", description = "Global admins only (`404` for everyone else): accounts and the audit log"),
     )
 )]
 pub struct ApiDoc;

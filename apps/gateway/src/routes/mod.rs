@@ -1,6 +1,7 @@
 //! HTTP routes, one endpoint per file. Handlers are thin: extract and validate, call a service, map the
 //! answer. Rules live in the domain crates.
 
+pub mod admin;
 pub mod auth;
 pub mod calendar;
 pub mod chat;
@@ -49,6 +50,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(auth::refresh::refresh)
                 .service(auth::logout::logout)
                 .service(auth::logout_all::logout_all)
+                .service(auth::sessions_list::list)
+                .service(auth::session_delete::delete)
                 .service(auth::password_reset::password_reset)
                 .service(auth::password_reset_confirm::password_reset_confirm)
                 .service(auth::verify_email::verify_email)
@@ -130,6 +133,13 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(mfa::totp_confirm::totp_confirm)
                 .service(mfa::disable::disable)
                 .service(users::get::get)
+                .service(admin::users_list::list)
+                .service(admin::user_get::get)
+                .service(admin::user_deactivate::deactivate)
+                .service(admin::user_reactivate::reactivate)
+                .service(admin::user_role::set_role)
+                .service(admin::user_password_reset::force_reset)
+                .service(admin::audit_log::list)
                 .default_service(web::to(fallback::unrouted)),
         )
         .default_service(web::to(fallback::unrouted));

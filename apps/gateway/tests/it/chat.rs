@@ -758,6 +758,7 @@ async fn every_change_publishes_a_domain_event() {
                 kinds.push("conversation");
             }
             DomainEvent::SessionsRevoked { .. }
+            | DomainEvent::SessionEnded { .. }
             | DomainEvent::ThreadUpdated { .. }
             | DomainEvent::ThreadRead { .. }
             | DomainEvent::ReadPositionMovedBack { .. }

@@ -8,6 +8,8 @@
 )]
 
 mod accounts;
+mod admin;
+mod audit;
 mod auth;
 mod backup;
 mod calendar;
@@ -39,6 +41,7 @@ mod saved;
 mod scheduled;
 mod sessions;
 mod shapes;
+mod signed_in;
 mod slow_requests;
 mod socket;
 mod threads;

@@ -336,19 +336,31 @@ async fn turning_the_second_factor_off_needs_the_password_and_a_code() {
 }
 
 #[tokio::test]
-async fn the_admin_cli_resets_a_users_second_factor() {
+async fn the_admin_cli_resets_a_users_second_factor_and_ends_their_sessions() {
     let (app, [ann]) = TestApp::with_users(["Ann"]).await;
-    enable(&app, &ann).await;
+    let (_, _, signed_in) = enable(&app, &ann).await;
+    let mut socket = app.socket(&signed_in.access_token).await;
 
     let reset_mfa = |email: &str| {
         gateway_command(&["admin", "reset-mfa", "--email", email])
             .env("DATABASE_URL", &app.db.url)
+            .env("REDIS_URL", &app.vars["REDIS_URL"])
+            .env("EPOP_REDIS_PREFIX", &app.vars["EPOP_REDIS_PREFIX"])
             .output()
             .unwrap()
     };
     let output = reset_mfa("ANN@example.com");
     assert_succeeded(&output);
     assert!(String::from_utf8_lossy(&output.stdout).contains("turned off the second factor"));
+    // A lost device may be signed in: every session ended, at once (tokens), and sockets with the relay.
+    app.as_user(&signed_in)
+        .get("/api/users/me")
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    app.refresh(&signed_in.refresh_token)
+        .await
+        .problem(StatusCode::UNAUTHORIZED, "unauthorized");
+    expect_disconnect(&mut socket).await;
     let answer = login(&app, "ann@example.com").await.json(StatusCode::OK);
     assert!(answer["access_token"].is_string(), "{answer}");
 

@@ -30,6 +30,8 @@ pub(crate) struct UserRow {
     pub(crate) updated_at: DateTime<Utc>,
     /// Whether the owner proved control of `email`.
     pub(crate) email_verified: bool,
+    /// When an admin deactivated the account (it cannot sign in); `None` while active.
+    pub(crate) deactivated_at: Option<DateTime<Utc>>,
 }
 
 impl UserRow {
@@ -228,6 +230,92 @@ pub(crate) async fn update(
         .get_result(conn)
         .await
         .map_err(email_taken)
+}
+
+/// The password hash of an account whose password an admin made its owner reset: no password matches it.
+pub(crate) const UNUSABLE_PASSWORD: &str = "!reset-required";
+
+/// Serialises changes of who is an active global admin (a role change, a deactivation), so that two admins
+/// demoting each other at once cannot leave none. Held until the transaction ends.
+pub(crate) async fn lock_admin_changes(conn: &mut AsyncPgConnection) -> AuthResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(7461346, 1)")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// How many active global admins there are besides `except`.
+pub(crate) async fn other_active_admins(conn: &mut AsyncPgConnection, except: UserId) -> AuthResult<i64> {
+    Ok(users::table
+        .filter(users::role.eq(Role::Admin.as_str()))
+        .filter(users::deactivated_at.is_null())
+        .filter(users::id.ne(except))
+        .count()
+        .get_result(conn)
+        .await?)
+}
+
+/// The admin's changes of an account; `None` leaves a column as it is.
+#[derive(Debug, Default, diesel::AsChangeset)]
+#[diesel(table_name = users)]
+pub(crate) struct AdminChangeset<'a> {
+    pub(crate) role: Option<&'a str>,
+    /// `Some(None)` reactivates.
+    pub(crate) deactivated_at: Option<Option<DateTime<Utc>>>,
+    pub(crate) password_hash: Option<&'a str>,
+    pub(crate) updated_at: Option<DateTime<Utc>>,
+}
+
+/// Applies an admin's `changes` to the user and returns the new row.
+pub(crate) async fn admin_update(
+    conn: &mut AsyncPgConnection,
+    id: UserId,
+    changes: AdminChangeset<'_>,
+) -> AuthResult<UserRow> {
+    Ok(diesel::update(users::table.find(id))
+        .set(&changes)
+        .returning(UserRow::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+/// One page of every account for admins, ordered and filtered as [`directory_page`], each with whether its
+/// second factor is on. Returns `(lower(name), row, mfa_enabled)`.
+pub(crate) async fn admin_page(
+    conn: &mut AsyncPgConnection,
+    prefix: Option<&str>,
+    after: Option<&DirectoryCursor>,
+    as_of: DateTime<Utc>,
+    limit: i64,
+) -> AuthResult<Vec<(String, UserRow, bool)>> {
+    use epop_storage::schema::user_totp;
+    let mfa_on = diesel::dsl::exists(
+        user_totp::table
+            .filter(user_totp::user_id.eq(users::id))
+            .filter(user_totp::enabled_at.is_not_null()),
+    );
+    let mut query = users::table
+        .select((lower(users::name), UserRow::as_select(), mfa_on))
+        .filter(users::created_at.le(as_of))
+        .order_by((lower(users::name).asc(), users::id.asc()))
+        .limit(limit + 1)
+        .into_boxed();
+    if let Some(prefix) = prefix {
+        let pattern = format!("{}%", escape_like(&prefix.to_lowercase()));
+        query = query.filter(
+            lower(users::name)
+                .like(pattern.clone())
+                .or(lower(users::email).like(pattern)),
+        );
+    }
+    if let Some(after) = after {
+        query = query.filter(
+            lower(users::name).gt(after.name.clone()).or(lower(users::name)
+                .eq(after.name.clone())
+                .and(users::id.gt(after.id))),
+        );
+    }
+    Ok(query.load(conn).await?)
 }
 
 /// Position in the people directory: lower-cased name, then id.

@@ -4,8 +4,8 @@
 
 pub(crate) mod attachments;
 pub(crate) mod conversations;
-pub(crate) mod mentions;
 pub(crate) mod history;
+pub(crate) mod mentions;
 pub(crate) mod messages;
 pub(crate) mod pins;
 pub(crate) mod reactions;

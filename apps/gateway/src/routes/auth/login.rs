@@ -2,7 +2,7 @@
 
 use super::{check_auth_limits, session_response, token_body};
 use crate::error::{ApiError, Problem};
-use crate::extract::{ClientIp, Json};
+use crate::extract::{ClientIp, Json, RequestClient};
 use crate::routes::mfa::{LoginResponse, MfaRequiredResponse};
 use crate::routes::required;
 use crate::state::AppState;
@@ -44,13 +44,14 @@ pub struct LoginRequest {
 pub(crate) async fn login(
     state: web::Data<AppState>,
     ip: ClientIp,
+    client: RequestClient,
     body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let Json(body) = body;
     let email = required(body.email, "email")?;
     check_auth_limits(&state, ip, Some(&email)).await?;
     let password = SecretString::from(required(body.password, "password")?);
-    match state.auth.login(&email, &password).await? {
+    match state.auth.login(&email, &password, &client.0).await? {
         SignIn::Session(session) => Ok(
             session_response(StatusCode::OK, (*session).clone(), &state.config)
                 .json(LoginResponse::Session(token_body(*session))),

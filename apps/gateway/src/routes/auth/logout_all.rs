@@ -2,7 +2,7 @@
 
 use super::clear_refresh_cookie;
 use crate::error::{ApiError, Problem};
-use crate::extract::AuthUser;
+use crate::extract::{AuthUser, RequestClient};
 use crate::state::AppState;
 use actix_web::post;
 use actix_web::{HttpResponse, web};
@@ -17,8 +17,12 @@ use actix_web::{HttpResponse, web};
         (status = 401, description = "No valid access token", body = Problem),
     ))]
 #[post("/auth/logout-all")]
-pub(crate) async fn logout_all(state: web::Data<AppState>, user: AuthUser) -> Result<HttpResponse, ApiError> {
-    state.auth.logout_all(user.id).await?;
+pub(crate) async fn logout_all(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    client: RequestClient,
+) -> Result<HttpResponse, ApiError> {
+    state.auth.logout_all(user.id, &client.0).await?;
     Ok(HttpResponse::NoContent()
         .cookie(clear_refresh_cookie(&state.config))
         .finish())

@@ -1,4 +1,5 @@
-//! `/api/auth`: register, login, refresh, logout, logout everywhere, password reset, e-mail verification.
+//! `/api/auth`: register, login, refresh, logout, logout everywhere, password reset, e-mail verification, and
+//! the caller's signed-in sessions.
 
 pub mod login;
 pub mod logout;
@@ -7,6 +8,8 @@ pub mod password_reset;
 pub mod password_reset_confirm;
 pub mod refresh;
 pub mod register;
+pub mod session_delete;
+pub mod sessions_list;
 pub mod verify_email;
 pub mod verify_email_resend;
 

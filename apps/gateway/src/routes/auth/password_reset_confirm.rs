@@ -2,7 +2,7 @@
 
 use super::{check_auth_limits, clear_refresh_cookie};
 use crate::error::{ApiError, Problem};
-use crate::extract::{ClientIp, Json};
+use crate::extract::{ClientIp, Json, RequestClient};
 use crate::routes::required;
 use crate::state::AppState;
 use actix_web::post;
@@ -40,13 +40,14 @@ pub struct PasswordResetConfirmRequest {
 pub(crate) async fn password_reset_confirm(
     state: web::Data<AppState>,
     ip: ClientIp,
+    client: RequestClient,
     body: Json<PasswordResetConfirmRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let Json(body) = body;
     check_auth_limits(&state, ip, None).await?;
     let token = required(body.token, "token")?;
     let password = SecretString::from(required(body.password, "password")?);
-    state.auth.reset_password(&token, &password).await?;
+    state.auth.reset_password(&token, &password, &client.0).await?;
     Ok(HttpResponse::NoContent()
         .cookie(clear_refresh_cookie(&state.config))
         .finish())

@@ -4,7 +4,7 @@ use super::{
     RefreshTokenBody, TokenResponse, check_auth_limits, presented_refresh_token, session_response, token_body,
 };
 use crate::error::{ApiError, Problem};
-use crate::extract::{ClientIp, OptionalJson};
+use crate::extract::{ClientIp, OptionalJson, RequestClient};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
 use actix_web::post;
@@ -22,10 +22,11 @@ pub(crate) async fn refresh(
     state: web::Data<AppState>,
     req: HttpRequest,
     ip: ClientIp,
+    client: RequestClient,
     body: OptionalJson<RefreshTokenBody>,
 ) -> Result<HttpResponse, ApiError> {
     check_auth_limits(&state, ip, None).await?;
     let token = presented_refresh_token(&req, body.0).ok_or_else(ApiError::unauthorized)?;
-    let session = state.auth.refresh(&token).await?;
+    let session = state.auth.refresh(&token, &client.0).await?;
     Ok(session_response(StatusCode::OK, session.clone(), &state.config).json(token_body(session)))
 }

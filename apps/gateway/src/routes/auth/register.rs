@@ -2,7 +2,7 @@
 
 use super::{TokenResponse, check_auth_limits, session_response, token_body};
 use crate::error::{ApiError, Problem};
-use crate::extract::{ClientIp, Json};
+use crate::extract::{ClientIp, Json, RequestClient};
 use crate::routes::{no_surrounding_space, required};
 use crate::state::AppState;
 use actix_web::http::StatusCode;
@@ -49,6 +49,7 @@ pub struct RegisterRequest {
 pub(crate) async fn register(
     state: web::Data<AppState>,
     ip: ClientIp,
+    client: RequestClient,
     body: Json<RegisterRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let Json(body) = body;
@@ -60,7 +61,7 @@ pub(crate) async fn register(
         password: SecretString::from(required(body.password, "password")?),
         role: Role::Member,
     };
-    let session = state.auth.register(account).await?;
+    let session = state.auth.register(account, &client.0).await?;
     let location = format!("/api/users/{}", session.user.id);
     Ok(
         session_response(StatusCode::CREATED, session.clone(), &state.config)

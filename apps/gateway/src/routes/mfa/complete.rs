@@ -2,7 +2,7 @@
 
 use super::second_factor;
 use crate::error::{ApiError, Problem};
-use crate::extract::{ClientIp, Json};
+use crate::extract::{ClientIp, Json, RequestClient};
 use crate::routes::auth::{TokenResponse, check_auth_limits, session_response, token_body};
 use crate::routes::required;
 use crate::state::AppState;
@@ -45,12 +45,13 @@ pub struct MfaCompleteRequest {
 pub(crate) async fn complete(
     state: web::Data<AppState>,
     ip: ClientIp,
+    client: RequestClient,
     body: Json<MfaCompleteRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let Json(body) = body;
     let factor = second_factor(body.code, body.recovery_code)?;
     check_auth_limits(&state, ip, None).await?;
     let mfa_token = required(body.mfa_token, "mfa_token")?;
-    let session = state.auth.complete_mfa(&mfa_token, factor).await?;
+    let session = state.auth.complete_mfa(&mfa_token, factor, &client.0).await?;
     Ok(session_response(StatusCode::OK, session.clone(), &state.config).json(token_body(session)))
 }

@@ -2,7 +2,7 @@
 
 use super::second_factor;
 use crate::error::{ApiError, Problem};
-use crate::extract::{AuthUser, ClientIp, Json};
+use crate::extract::{AuthUser, ClientIp, Json, RequestClient};
 use crate::routes::auth::{TokenResponse, check_reauth_limits, session_response, token_body};
 use crate::routes::required;
 use crate::state::AppState;
@@ -49,12 +49,16 @@ pub(crate) async fn disable(
     state: web::Data<AppState>,
     user: AuthUser,
     ip: ClientIp,
+    client: RequestClient,
     body: Json<MfaDisableRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let Json(body) = body;
     let factor = second_factor(body.code, body.recovery_code)?;
     check_reauth_limits(&state, ip, user.id).await?;
     let password = SecretString::from(required(body.password, "password")?);
-    let session = state.auth.disable_mfa(user.id, &password, factor).await?;
+    let session = state
+        .auth
+        .disable_mfa(user.id, &password, factor, &client.0)
+        .await?;
     Ok(session_response(StatusCode::OK, session.clone(), &state.config).json(token_body(session)))
 }

@@ -2,7 +2,7 @@
 
 use super::TotpEnabledResponse;
 use crate::error::{ApiError, Problem};
-use crate::extract::{AuthUser, ClientIp, Json};
+use crate::extract::{AuthUser, ClientIp, Json, RequestClient};
 use crate::routes::auth::{check_reauth_limits, session_response, token_body};
 use crate::routes::required;
 use crate::state::AppState;
@@ -37,12 +37,13 @@ pub(crate) async fn totp_confirm(
     state: web::Data<AppState>,
     user: AuthUser,
     ip: ClientIp,
+    client: RequestClient,
     body: Json<TotpConfirmRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let Json(body) = body;
     check_reauth_limits(&state, ip, user.id).await?;
     let code = required(body.code, "code")?;
-    let (recovery_codes, session) = state.auth.confirm_totp(user.id, &code).await?;
+    let (recovery_codes, session) = state.auth.confirm_totp(user.id, &code, &client.0).await?;
     Ok(
         session_response(StatusCode::OK, session.clone(), &state.config).json(TotpEnabledResponse {
             recovery_codes,

@@ -2,7 +2,7 @@
 
 use super::UserDto;
 use crate::error::{ApiError, Problem};
-use crate::extract::{AuthUser, ClientIp, Json};
+use crate::extract::{AuthUser, ClientIp, Json, RequestClient};
 use crate::routes::no_surrounding_space;
 use crate::state::AppState;
 use actix_web::put;
@@ -49,6 +49,7 @@ pub(crate) async fn me_update(
     state: web::Data<AppState>,
     user: AuthUser,
     ip: ClientIp,
+    client: RequestClient,
     body: Json<UpdateMeRequest>,
 ) -> Result<web::Json<UserDto>, ApiError> {
     let Json(body) = body;
@@ -62,6 +63,10 @@ pub(crate) async fn me_update(
         current_password: body.current_password.map(SecretString::from),
     };
     Ok(web::Json(
-        state.auth.update_profile(user.id, changes).await?.into(),
+        state
+            .auth
+            .update_profile(user.id, changes, &client.0)
+            .await?
+            .into(),
     ))
 }
