@@ -761,6 +761,33 @@ mod tests {
     }
 
     #[test]
+    fn levels_default_by_size_and_mutes_silence_a_member() {
+        let now = chrono::Utc::now();
+        let [a, b, c, d] = [UserId::new(), UserId::new(), UserId::new(), UserId::new()];
+        let rows: Vec<MemberLevel> = vec![
+            (a, None, None),
+            (b, Some("mentions".into()), None),
+            (c, Some("all".into()), Some(now + chrono::Duration::minutes(5))),
+            (d, Some("all".into()), Some(now - chrono::Duration::minutes(5))),
+        ];
+        // Four members, default `all` up to four: A gets everything; B mentions only; C is muted; D's mute is over.
+        let small = Levels::of(&rows, 4, now);
+        assert!(small.messages(&a) && small.mentions(&a));
+        assert!(!small.messages(&b) && small.mentions(&b));
+        assert!(!small.messages(&c) && !small.mentions(&c));
+        assert!(small.messages(&d));
+        // Over the size, the default is `mentions`; a level of one's own is kept.
+        let large = Levels::of(&rows, 3, now);
+        assert!(!large.messages(&a) && large.mentions(&a));
+        assert!(large.messages(&d));
+        // Under 2 counts as 2: a direct conversation notifies everything.
+        let direct = Levels::of(&rows[..2], 0, now);
+        assert!(direct.messages(&a));
+        let none = Levels::of(&[(a, Some("none".into()), None)], 10, now);
+        assert!(!none.mentions(&a));
+    }
+
+    #[test]
     fn a_job_without_a_position_or_event_is_refused() {
         assert!(decode(&json!({"event": {"type": "sessions_revoked"}})).is_err());
         assert!(decode(&json!({"position": 1, "event": {"type": "nonsense"}})).is_err());
