@@ -3,7 +3,7 @@
 //! publishing crate knowing they exist. Every domain event is stored; what is only ever live (typing,
 //! presence) is not a domain event.
 
-use crate::id::{ConversationId, MessageId, ProjectId, TaskId, UserId};
+use crate::id::{CalendarEventId, ConversationId, MessageId, ProjectId, TaskId, UserId};
 use crate::model::{EventMessage, Notification, Reaction, ThreadSummary};
 use serde::{Deserialize, Serialize};
 
@@ -133,6 +133,25 @@ pub enum DomainEvent {
         /// The notification as its owner sees it.
         notification: Notification,
     },
+    /// Attendees of a calendar event must hear of it: they were invited (`invited`), it changed (`updated`),
+    /// it was cancelled or they were removed (`cancelled`), or a reminder is due (`reminder`). One event for
+    /// all `recipients`, turned into their notifications by one statement.
+    CalendarNotice {
+        /// `invited`, `updated`, `cancelled` or `reminder`.
+        kind: String,
+        /// The event, series or instance id (as the calendar API names it).
+        event_id: String,
+        /// The series or event the notice is about.
+        calendar_event_id: CalendarEventId,
+        /// Its title at the time.
+        title: String,
+        /// When it starts.
+        start_time: chrono::DateTime<chrono::Utc>,
+        /// Who organises it.
+        organizer_id: UserId,
+        /// Who is notified.
+        recipients: Vec<UserId>,
+    },
 }
 
 impl DomainEvent {
@@ -152,6 +171,7 @@ impl DomainEvent {
             DomainEvent::TaskAssigned { .. } => "task_assigned",
             DomainEvent::ProjectMemberAdded { .. } => "project_member_added",
             DomainEvent::NotificationCreated { .. } => "notification_created",
+            DomainEvent::CalendarNotice { .. } => "calendar_notice",
         }
     }
 }

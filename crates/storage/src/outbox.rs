@@ -40,6 +40,7 @@ fn audience(event: &DomainEvent) -> (Option<ConversationId>, Option<UserId>) {
         | DomainEvent::ThreadRead { user_id, .. } => (None, Some(*user_id)),
         DomainEvent::TaskAssigned { assigned_to, .. } => (None, Some(*assigned_to)),
         DomainEvent::ProjectMemberAdded { user_id, .. } => (None, Some(*user_id)),
+        DomainEvent::CalendarNotice { .. } => (None, None),
     }
 }
 

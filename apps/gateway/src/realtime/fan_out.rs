@@ -559,7 +559,8 @@ impl EpopRealtime {
             DomainEvent::NotificationCreated { .. }
             | DomainEvent::ThreadRead { .. }
             | DomainEvent::TaskAssigned { .. }
-            | DomainEvent::ProjectMemberAdded { .. } => Vec::new(),
+            | DomainEvent::ProjectMemberAdded { .. }
+            | DomainEvent::CalendarNotice { .. } => Vec::new(),
         }
     }
 }

@@ -11,6 +11,7 @@ mod accounts;
 mod auth;
 mod backup;
 mod calendar;
+mod calendar_series;
 mod chat;
 mod cli;
 mod client;
