@@ -228,6 +228,9 @@ fn series_shape(
     })
 }
 
+/// A `[start, end)` interval.
+type Interval = (DateTime<Utc>, DateTime<Utc>);
+
 /// Runs CPU-bound calendar work on the blocking pool.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> CalendarResult<T> {
     tokio::task::spawn_blocking(f)
@@ -1208,7 +1211,7 @@ impl CalendarService {
         let max = self.limits.max_series_instances;
         let range = *range;
         blocking(move || {
-            let mut busy: HashMap<UserId, Vec<(DateTime<Utc>, DateTime<Utc>)>> = HashMap::new();
+            let mut busy: HashMap<UserId, Vec<Interval>> = HashMap::new();
             for (user, row) in &rows {
                 let intervals = busy.entry(*user).or_default();
                 if row.rrule.is_none() {

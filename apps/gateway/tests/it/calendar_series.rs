@@ -720,11 +720,11 @@ async fn free_busy_answers_merged_busy_intervals_without_titles() {
             "users",
         ),
         (
-            format!("users=&from=2026-05-04T00:00:00Z&to=2026-05-05T00:00:00Z"),
+            "users=&from=2026-05-04T00:00:00Z&to=2026-05-05T00:00:00Z".to_owned(),
             "users",
         ),
         (
-            format!("users=nope&from=2026-05-04T00:00:00Z&to=2026-05-05T00:00:00Z"),
+            "users=nope&from=2026-05-04T00:00:00Z&to=2026-05-05T00:00:00Z".to_owned(),
             "users",
         ),
         (
