@@ -9,13 +9,35 @@ use actix_web::web;
 use epop_calendar::{AttendeeStatus, CalendarEvent};
 use serde::Deserialize;
 
+/// What an attendee may answer.
+#[derive(Debug, Clone, Copy, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationAnswer {
+    /// Coming.
+    Accepted,
+    /// Not coming.
+    Declined,
+    /// Maybe.
+    Tentative,
+}
+
+impl From<InvitationAnswer> for AttendeeStatus {
+    fn from(answer: InvitationAnswer) -> Self {
+        match answer {
+            InvitationAnswer::Accepted => AttendeeStatus::Accepted,
+            InvitationAnswer::Declined => AttendeeStatus::Declined,
+            InvitationAnswer::Tentative => AttendeeStatus::Tentative,
+        }
+    }
+}
+
 /// An attendee's answer.
 #[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
 pub struct RespondRequest {
     /// `accepted`, `declined` or `tentative`.
     #[garde(required)]
-    #[schema(value_type = AttendeeStatus, example = "accepted")]
-    pub status: Option<AttendeeStatus>,
+    #[schema(value_type = InvitationAnswer, example = "accepted")]
+    pub status: Option<InvitationAnswer>,
 }
 
 /// Answers an invitation to an event or series (an instance id answers for its whole series). A declined event
@@ -39,5 +61,7 @@ pub(crate) async fn respond(
 ) -> Result<web::Json<CalendarEvent>, ApiError> {
     let Json(body) = body;
     let status = required(body.status, "status")?;
-    Ok(web::Json(state.calendar.respond(user.id, &id, status).await?))
+    Ok(web::Json(
+        state.calendar.respond(user.id, &id, status.into()).await?,
+    ))
 }

@@ -16,12 +16,16 @@ use serde::{Deserialize, Serialize};
 pub struct FreeBusyQuery {
     /// Comma-separated user ids, 1 to `EPOP_CALENDAR_MAX_FREE_BUSY_USERS` (default 20).
     #[garde(length(max = 4000))]
+    #[param(value_type = String, max_length = 4000)]
     pub users: Option<String>,
     /// RFC 3339 start of the range (required).
     #[garde(skip)]
+    #[param(value_type = DateTime<Utc>)]
     pub from: Option<DateTime<Utc>>,
-    /// RFC 3339 end of the range (required), after `from`, at most 62 days later.
+    /// RFC 3339 end of the range (required), after `from`, at most `EPOP_CALENDAR_MAX_FREE_BUSY_DAYS` (62)
+    /// days later.
     #[garde(custom(not_before_from(self.from.as_ref())))]
+    #[param(value_type = DateTime<Utc>)]
     pub to: Option<DateTime<Utc>>,
 }
 
