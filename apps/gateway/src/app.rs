@@ -148,7 +148,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, EventSeque
         },
     )
     .with_online_users(presence.clone());
-    let calendar = CalendarService::new(db.clone(), Arc::new(SystemClock));
+    let calendar =
+        CalendarService::new(db.clone(), Arc::new(SystemClock), outbox.clone()).with_limits(config.calendar);
     let limiter = RateLimiter::new(redis.clone(), &config.redis_prefix);
     let notifications = NotificationsService::new(db.clone());
     let state = AppState {

@@ -175,6 +175,11 @@ pub struct Config {
     /// Days the audit log keeps its rows; older ones are deleted hourly (an EPOP addition,
     /// `EPOP_AUDIT_RETENTION_DAYS`, default 365; `0` keeps them forever).
     pub audit_retention_days: u64,
+    /// Calendar bounds: `EPOP_CALENDAR_MAX_SERIES_INSTANCES` (instances of one series, default 1000; an
+    /// open-ended series ends there), `EPOP_CALENDAR_MAX_SERIES_PER_USER` (500), `EPOP_CALENDAR_MAX_ATTENDEES`
+    /// (100), `EPOP_CALENDAR_MAX_EXDATES` (1000), `EPOP_CALENDAR_MAX_FREE_BUSY_USERS` (20),
+    /// `EPOP_CALENDAR_MAX_FREE_BUSY_DAYS` (62).
+    pub calendar: epop_calendar::CalendarLimits,
     /// First admin's e-mail and password.
     pub admin: Option<(String, SecretString)>,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -241,6 +246,35 @@ pub fn load_dotenv() {
     {
         eprintln!("warning: could not read .env: {error}");
     }
+}
+
+/// The calendar's bounds; each must be at least 1.
+fn calendar_limits(src: &dyn Source) -> Result<epop_calendar::CalendarLimits, ConfigError> {
+    let defaults = epop_calendar::CalendarLimits::default();
+    let positive = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+        match parse(src, name, default)? {
+            0 => Err(ConfigError::new(name, "must be at least 1")),
+            value => Ok(value),
+        }
+    };
+    let size = |name: &'static str, default: usize| -> Result<usize, ConfigError> {
+        usize::try_from(positive(name, default as u64)?).map_err(|e| ConfigError::new(name, e.to_string()))
+    };
+    let count = |name: &'static str, default: i64| -> Result<i64, ConfigError> {
+        i64::try_from(positive(name, default.unsigned_abs())?)
+            .map_err(|e| ConfigError::new(name, e.to_string()))
+    };
+    Ok(epop_calendar::CalendarLimits {
+        max_series_instances: size(
+            "EPOP_CALENDAR_MAX_SERIES_INSTANCES",
+            defaults.max_series_instances,
+        )?,
+        max_series_per_user: count("EPOP_CALENDAR_MAX_SERIES_PER_USER", defaults.max_series_per_user)?,
+        max_attendees: size("EPOP_CALENDAR_MAX_ATTENDEES", defaults.max_attendees)?,
+        max_exdates: size("EPOP_CALENDAR_MAX_EXDATES", defaults.max_exdates)?,
+        max_free_busy_users: size("EPOP_CALENDAR_MAX_FREE_BUSY_USERS", defaults.max_free_busy_users)?,
+        max_free_busy_days: count("EPOP_CALENDAR_MAX_FREE_BUSY_DAYS", defaults.max_free_busy_days)?,
+    })
 }
 
 fn parse<T: std::str::FromStr>(src: &dyn Source, name: &'static str, default: T) -> Result<T, ConfigError>
@@ -461,6 +495,7 @@ impl Config {
             max_saved_messages: parse(src, "EPOP_MAX_SAVED_MESSAGES", 1000u64)?,
             max_pins: parse(src, "EPOP_MAX_PINS", 100u64)?,
             audit_retention_days: parse(src, "EPOP_AUDIT_RETENTION_DAYS", 365u64)?,
+            calendar: calendar_limits(src)?,
             admin,
             trusted_proxies,
             shutdown_timeout: Duration::from_secs(parse(src, "EPOP_SHUTDOWN_TIMEOUT", 10u64)?),

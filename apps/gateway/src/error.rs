@@ -380,6 +380,9 @@ impl From<CalendarError> for ApiError {
         match error {
             CalendarError::Invalid(errors) => ApiError::validation(errors),
             CalendarError::NotFound => ApiError::not_found(),
+            CalendarError::Forbidden(why) => ApiError::new(ErrorCode::Forbidden, why),
+            CalendarError::LimitReached(why) => ApiError::new(ErrorCode::Conflict, why),
+            CalendarError::Internal(why) => ApiError::internal(anyhow::anyhow!(why)),
             CalendarError::BadCursor => ApiError::new(ErrorCode::BadRequest, "the cursor is not valid"),
             CalendarError::Storage(inner) => inner.into(),
         }

@@ -12,6 +12,15 @@ pub enum CalendarError {
     /// The event does not exist or belongs to someone else.
     #[error("not found")]
     NotFound,
+    /// The caller sees the event but may not do this (an attendee changing it, the organiser answering).
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    /// A per-user or per-event bound would be exceeded.
+    #[error("limit reached: {0}")]
+    LimitReached(String),
+    /// Background (blocking) work failed unexpectedly.
+    #[error("internal: {0}")]
+    Internal(String),
     /// A pagination cursor that this server did not make.
     #[error("invalid cursor")]
     BadCursor,

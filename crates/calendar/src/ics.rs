@@ -1,16 +1,27 @@
-//! The iCalendar (RFC 5545) export.
+//! The iCalendar (RFC 5545) export and feed.
 //!
 //! One `VCALENDAR` (`VERSION:2.0`, `PRODID`, `CALSCALE:GREGORIAN`) with one `VEVENT` per event:
 //! `UID` is `<event id>@epop` (stable, so calendar clients update rather than duplicate an event on
 //! re-import), `DTSTAMP` and `LAST-MODIFIED` are the event's `updated_at` (for an object without `METHOD`,
 //! RFC 5545 section 3.8.7.2 makes `DTSTAMP` the last revision time), `CREATED` its `created_at`,
-//! `DTSTART`/`DTEND` are UTC date-times (`...Z`, whole seconds), `SUMMARY` the title and `DESCRIPTION` the
-//! description when it is not empty. Text escaping, line folding at 75 octets and CRLF line ends are done by
-//! the `icalendar` crate.
+//! `SUMMARY` the title and `DESCRIPTION` the description when it is not empty; `ORGANIZER` and `ATTENDEE`
+//! (with `PARTSTAT`) name users as `urn:uuid:<user id>`. Text escaping, line folding at 75 octets and CRLF
+//! line ends are done by the `icalendar` crate.
+//!
+//! Single events have UTC `DTSTART`/`DTEND` (`...Z`, whole seconds). A series is one `VEVENT` with `RRULE`;
+//! its `DTSTART`/`DTEND` are local times with `TZID=<IANA zone>` (UTC times when the zone is `UTC`), so the
+//! rule repeats in local time as EPOP expands it, and its cancelled instances are one `EXDATE` in the same
+//! form. Each changed instance is a further `VEVENT` with the same `UID` and a `RECURRENCE-ID` (the original
+//! start, same form), its own times in UTC. Clients resolve the IANA `TZID`s themselves: no `VTIMEZONE` is
+//! written.
 
-use crate::model::CalendarEvent;
+use crate::model::{Attendee, CalendarEvent};
+use crate::repo::events::{EventRow, OverrideRow};
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use epop_core::{CalendarEventId, UserId};
 use icalendar::{Calendar, Component as _, Event, EventLike as _, Property};
+use std::collections::HashMap;
 
 /// The `PRODID` of exported calendars.
 pub const PRODUCT_ID: &str = "-//EPOP//Calendar//EN";
@@ -24,13 +35,115 @@ pub fn uid(event: &CalendarEvent) -> String {
     format!("{}@epop", event.id)
 }
 
-/// Renders `events` as one iCalendar object.
-pub fn render(events: &[CalendarEvent]) -> String {
+fn calendar() -> Calendar {
     let mut calendar = Calendar::empty();
     calendar
         .append_property(Property::new("VERSION", "2.0"))
         .append_property(Property::new("PRODID", PRODUCT_ID))
         .append_property(Property::new("CALSCALE", "GREGORIAN"));
+    calendar
+}
+
+/// A date-time property in the series' zone: local time with `TZID`, or UTC for `UTC`.
+fn zoned(name: &str, tz: Option<Tz>, times: &[DateTime<Utc>]) -> Property {
+    match tz {
+        Some(tz) if tz != Tz::UTC => {
+            let value = times
+                .iter()
+                .map(|t| t.with_timezone(&tz).format("%Y%m%dT%H%M%S").to_string())
+                .collect::<Vec<_>>()
+                .join(",");
+            let mut property = Property::new(name, value);
+            property.add_parameter("TZID", tz.name());
+            property.done()
+        }
+        _ => Property::new(name, times.iter().map(|t| utc(*t)).collect::<Vec<_>>().join(",")),
+    }
+}
+
+fn people(vevent: &mut Event, organizer: UserId, attendees: &[Attendee]) {
+    vevent.add_property("ORGANIZER", format!("urn:uuid:{organizer}"));
+    for attendee in attendees {
+        let mut property = Property::new("ATTENDEE", format!("urn:uuid:{}", attendee.user_id));
+        property.add_parameter("PARTSTAT", attendee.status.partstat());
+        vevent.append_multi_property(property.done());
+    }
+}
+
+fn base(
+    id: CalendarEventId,
+    title: &str,
+    description: &str,
+    created: DateTime<Utc>,
+    updated: DateTime<Utc>,
+) -> Event {
+    let mut vevent = Event::new();
+    vevent
+        .uid(&format!("{id}@epop"))
+        .timestamp(updated)
+        .add_property("CREATED", utc(created))
+        .add_property("LAST-MODIFIED", utc(updated))
+        .summary(title);
+    if !description.is_empty() {
+        vevent.description(description);
+    }
+    vevent
+}
+
+/// Renders stored events and series (with their changed instances and attendees) as one iCalendar object.
+pub(crate) fn render_rows(
+    rows: &[EventRow],
+    overrides: &[OverrideRow],
+    attendees: &HashMap<CalendarEventId, Vec<Attendee>>,
+) -> String {
+    let mut calendar = calendar();
+    let none = Vec::new();
+    for row in rows {
+        let who = attendees.get(&row.id).unwrap_or(&none);
+        let mut vevent = base(
+            row.id,
+            &row.title,
+            &row.description,
+            row.created_at,
+            row.updated_at,
+        );
+        people(&mut vevent, row.user_id, who);
+        let Some(rule) = &row.rrule else {
+            vevent.starts(row.start_time).ends(row.end_time);
+            calendar.push(vevent.done());
+            continue;
+        };
+        let tz = row.time_zone.parse::<Tz>().ok();
+        vevent
+            .append_property(zoned("DTSTART", tz, &[row.start_time]))
+            .append_property(zoned("DTEND", tz, &[row.end_time]))
+            .append_property(Property::new("RRULE", rule.as_str()));
+        if !row.exdates.is_empty() {
+            vevent.append_property(zoned("EXDATE", tz, &row.exdates));
+        }
+        calendar.push(vevent.done());
+        for change in overrides.iter().filter(|o| o.event_id == row.id) {
+            let mut instance = base(
+                row.id,
+                change.title.as_deref().unwrap_or(&row.title),
+                change.description.as_deref().unwrap_or(&row.description),
+                row.created_at,
+                change.updated_at.max(row.updated_at),
+            );
+            people(&mut instance, row.user_id, who);
+            instance
+                .append_property(zoned("RECURRENCE-ID", tz, &[change.original_start]))
+                .starts(change.start_time)
+                .ends(change.end_time);
+            calendar.push(instance.done());
+        }
+    }
+    calendar.to_string()
+}
+
+/// Renders `events` (as the API answers them) as one iCalendar object: each as a single event in UTC.
+pub fn render(events: &[CalendarEvent]) -> String {
+    let mut calendar = calendar();
     for event in events {
         let mut vevent = Event::new();
         vevent
@@ -52,39 +165,45 @@ pub fn render(events: &[CalendarEvent]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::AttendeeStatus;
     use chrono::TimeZone as _;
-    use epop_core::CalendarEventId;
 
-    fn event(title: &str, description: &str) -> CalendarEvent {
-        let at = |h| Utc.with_ymd_and_hms(2026, 3, 1, h, 30, 0).unwrap();
-        CalendarEvent {
+    fn at(d: u32, h: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, d, h, 30, 0).unwrap()
+    }
+
+    fn row(title: &str, description: &str) -> EventRow {
+        EventRow {
             id: CalendarEventId::new(),
+            user_id: UserId::new(),
             title: title.to_owned(),
             description: description.to_owned(),
-            start_time: at(9),
-            end_time: at(10),
-            created_at: at(1),
-            updated_at: at(2),
+            start_time: at(1, 9),
+            end_time: at(1, 10),
+            created_at: at(1, 1),
+            updated_at: at(1, 2),
+            rrule: None,
+            exdates: Vec::new(),
+            time_zone: "UTC".to_owned(),
+            series_end: None,
         }
     }
 
     #[test]
     fn renders_one_vevent_per_event_in_utc() {
-        let events = [event("Stand-up", ""), event("Review", "Bring notes")];
-        let text = render(&events);
+        let rows = [row("Stand-up", ""), row("Review", "Bring notes")];
+        let text = render_rows(&rows, &[], &HashMap::new());
         assert!(text.starts_with("BEGIN:VCALENDAR\r\n"), "{text}");
         assert!(text.ends_with("END:VCALENDAR\r\n"), "{text}");
         assert!(text.contains("VERSION:2.0\r\n"));
         assert!(text.contains(&format!("PRODID:{PRODUCT_ID}\r\n")));
         assert_eq!(text.matches("BEGIN:VEVENT\r\n").count(), 2);
-        assert_eq!(text.matches("END:VEVENT\r\n").count(), 2);
-        for e in &events {
-            assert!(text.contains(&format!("UID:{}@epop\r\n", e.id)), "{text}");
+        for r in &rows {
+            assert!(text.contains(&format!("UID:{}@epop\r\n", r.id)), "{text}");
         }
         assert!(text.contains("DTSTART:20260301T093000Z\r\n"), "{text}");
         assert!(text.contains("DTEND:20260301T103000Z\r\n"), "{text}");
         assert!(text.contains("DTSTAMP:20260301T023000Z\r\n"), "{text}");
-        assert!(text.contains("SUMMARY:Stand-up\r\n"));
         assert!(text.contains("DESCRIPTION:Bring notes\r\n"));
         assert_eq!(
             text.matches("DESCRIPTION:").count(),
@@ -94,9 +213,54 @@ mod tests {
     }
 
     #[test]
+    fn series_carry_rrule_exdate_and_recurrence_ids_in_their_zone() {
+        let mut series = row("Weekly", "");
+        series.rrule = Some("FREQ=WEEKLY;COUNT=5".to_owned());
+        series.time_zone = "Europe/London".to_owned();
+        series.exdates = vec![at(8, 9), at(15, 9)];
+        let change = OverrideRow {
+            event_id: series.id,
+            original_start: at(22, 9),
+            title: Some("Moved".to_owned()),
+            description: None,
+            start_time: at(22, 11),
+            end_time: at(22, 12),
+            updated_at: at(2, 0),
+        };
+        let who = HashMap::from([(
+            series.id,
+            vec![Attendee {
+                user_id: UserId::new(),
+                status: AttendeeStatus::Accepted,
+            }],
+        )]);
+        let text = render_rows(std::slice::from_ref(&series), &[change], &who);
+        assert!(
+            text.contains("DTSTART;TZID=Europe/London:20260301T093000\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("RRULE:FREQ=WEEKLY;COUNT=5\r\n"), "{text}");
+        assert!(
+            text.contains("EXDATE;TZID=Europe/London:20260308T093000,20260315T093000\r\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("RECURRENCE-ID;TZID=Europe/London:20260322T093000\r\n"),
+            "{text}"
+        );
+        assert!(text.contains("SUMMARY:Moved\r\n"), "{text}");
+        assert!(text.contains("ATTENDEE;PARTSTAT=ACCEPTED:urn:uuid:"), "{text}");
+        assert_eq!(text.matches(&format!("UID:{}@epop", series.id)).count(), 2);
+    }
+
+    #[test]
     fn escapes_text_and_folds_long_lines() {
         let long = "ü".repeat(100);
-        let text = render(&[event("a, b; c\\d", &format!("line1\nline2 {long}"))]);
+        let text = render_rows(
+            &[row("a, b; c\\d", &format!("line1\nline2 {long}"))],
+            &[],
+            &HashMap::new(),
+        );
         assert!(text.contains("SUMMARY:a\\, b\\; c\\\\d\r\n"), "{text}");
         assert!(text.contains("line1\\nline2"), "{text}");
         for line in text.split("\r\n") {

@@ -4,7 +4,8 @@
 //! presence) is not a domain event.
 
 use crate::id::{
-    ConversationId, MessageId, ProjectId, ReminderId, ScheduledMessageId, TaskId, TokenFamilyId, UserId,
+    CalendarEventId, ConversationId, MessageId, ProjectId, ReminderId, ScheduledMessageId, TaskId,
+    TokenFamilyId, UserId,
 };
 use crate::model::{EventMessage, Notification, Reaction, ThreadSummary};
 use serde::{Deserialize, Serialize};
@@ -197,6 +198,25 @@ pub enum DomainEvent {
         /// Who pinned or unpinned it.
         user_id: UserId,
     },
+    /// Attendees of a calendar event must hear of it: they were invited (`invited`), it changed (`updated`),
+    /// it was cancelled or they were removed (`cancelled`), or a reminder is due (`reminder`). One event for
+    /// all `recipients`, turned into their notifications by one statement.
+    CalendarNotice {
+        /// `invited`, `updated`, `cancelled` or `reminder`.
+        kind: String,
+        /// The event, series or instance id (as the calendar API names it).
+        event_id: String,
+        /// The series or event the notice is about.
+        calendar_event_id: CalendarEventId,
+        /// Its title at the time.
+        title: String,
+        /// When it starts.
+        start_time: chrono::DateTime<chrono::Utc>,
+        /// Who organises it.
+        organizer_id: UserId,
+        /// Who is notified.
+        recipients: Vec<UserId>,
+    },
 }
 
 impl DomainEvent {
@@ -221,6 +241,7 @@ impl DomainEvent {
             DomainEvent::ScheduledMessageFailed { .. } => "scheduled_message_failed",
             DomainEvent::ReminderDue { .. } => "reminder_due",
             DomainEvent::PinsChanged { .. } => "pins_changed",
+            DomainEvent::CalendarNotice { .. } => "calendar_notice",
         }
     }
 }

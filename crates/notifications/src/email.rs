@@ -100,6 +100,30 @@ pub fn render(kind: &str, payload: &Value) -> (String, String) {
                 text("project_name")
             ),
         ),
+        "calendar_invited" => (
+            format!("Invitation: {}", text("title")),
+            format!(
+                "You are invited to \"{}\" ({}).",
+                text("title"),
+                text("start_time")
+            ),
+        ),
+        "calendar_updated" => (
+            format!("Updated: {}", text("title")),
+            format!(
+                "\"{}\" changed; it now starts {}.",
+                text("title"),
+                text("start_time")
+            ),
+        ),
+        "calendar_cancelled" => (
+            format!("Cancelled: {}", text("title")),
+            format!("\"{}\" ({}) is cancelled.", text("title"), text("start_time")),
+        ),
+        "calendar_reminder" => (
+            format!("Reminder: {}", text("title")),
+            format!("\"{}\" starts {}.", text("title"), text("start_time")),
+        ),
         "message" => (
             "New message".to_owned(),
             format!("You have a new message:\n\n{}", text("preview")),

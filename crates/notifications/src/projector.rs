@@ -56,6 +56,7 @@ fn notifies(event: &DomainEvent) -> bool {
             | DomainEvent::ProjectMemberAdded { .. }
             | DomainEvent::ScheduledMessageFailed { .. }
             | DomainEvent::ReminderDue { .. }
+            | DomainEvent::CalendarNotice { .. }
     )
 }
 
@@ -205,7 +206,7 @@ enum Job {
     Message(ConversationId, MessageEvent),
     Single {
         position: i64,
-        user: UserId,
+        users: Vec<UserId>,
         kind: &'static str,
         payload: Value,
     },
@@ -247,7 +248,7 @@ fn decode(payload: &Value) -> Result<Job, String> {
             assigned_by,
         } => Job::Single {
             position,
-            user: assigned_to,
+            users: vec![assigned_to],
             kind: "task_assigned",
             payload: json!({"task_id": task_id, "project_id": project_id, "title": title, "assigned_by": assigned_by}),
         },
@@ -259,7 +260,7 @@ fn decode(payload: &Value) -> Result<Job, String> {
             added_by,
         } => Job::Single {
             position,
-            user: user_id,
+            users: vec![user_id],
             kind: "project_member_added",
             payload: json!({"project_id": project_id, "project_name": project_name, "role": role, "added_by": added_by}),
         },
@@ -271,7 +272,7 @@ fn decode(payload: &Value) -> Result<Job, String> {
             reason,
         } => Job::Single {
             position,
-            user: user_id,
+            users: vec![user_id],
             kind: "scheduled_message_failed",
             payload: json!({"scheduled_message_id": scheduled_message_id, "conversation_id": conversation_id, "preview": preview, "reason": reason}),
         },
@@ -283,12 +284,38 @@ fn decode(payload: &Value) -> Result<Job, String> {
             preview,
         } => Job::Single {
             position,
-            user: user_id,
+            users: vec![user_id],
             kind: "reminder",
             payload: json!({"reminder_id": reminder_id, "message_id": message_id, "conversation_id": conversation_id, "preview": preview}),
         },
+        DomainEvent::CalendarNotice {
+            kind,
+            event_id,
+            calendar_event_id,
+            title,
+            start_time,
+            organizer_id,
+            recipients,
+        } => Job::Single {
+            position,
+            users: recipients,
+            kind: calendar_kind(&kind),
+            payload: json!({"event_id": event_id, "calendar_event_id": calendar_event_id, "title": title,
+                            "start_time": start_time, "organizer_id": organizer_id}),
+        },
         _ => Job::Nothing,
     })
+}
+
+/// The notification kind of a calendar notice (`calendar_invited`, `calendar_updated`, `calendar_cancelled`,
+/// `calendar_reminder`).
+fn calendar_kind(kind: &str) -> &'static str {
+    match kind {
+        "invited" => "calendar_invited",
+        "cancelled" => "calendar_cancelled",
+        "reminder" => "calendar_reminder",
+        _ => "calendar_updated",
+    }
 }
 
 /// Runs the `notifications` jobs: creates and coalesces notifications, and delivers them.
@@ -376,10 +403,11 @@ ON CONFLICT (user_id, group_key) WHERE NOT is_read AND group_key IS NOT NULL DO 
 WHERE n.source_event IS NULL OR n.source_event < EXCLUDED.source_event
 RETURNING n.id, n.user_id, n.kind, n.payload, n.is_read, n.created_at, n.notified_at = now() AS deliver";
 
-/// A single notification (task assigned, member added), once per event.
+/// A notification per recipient (task assigned, member added, calendar notices), once per event and user: one
+/// statement however many recipients.
 const INSERT_SINGLE: &str = "\
 INSERT INTO notifications (id, user_id, kind, payload, source_event, notified_at)
-VALUES (gen_random_uuid(), $1, $2, $3, $4, now())
+SELECT gen_random_uuid(), u, $2, $3, $4, now() FROM unnest($1::uuid[]) AS u
 ON CONFLICT (user_id, source_event) WHERE source_event IS NOT NULL AND group_key IS NULL DO NOTHING
 RETURNING id, user_id, kind, payload, is_read, created_at, true AS deliver";
 
@@ -530,13 +558,22 @@ impl NotificationProjector {
         Ok(())
     }
 
-    async fn single(&self, position: i64, user: UserId, kind: &str, payload: &Value) -> StorageResult<()> {
+    async fn single(
+        &self,
+        position: i64,
+        users: &[UserId],
+        kind: &str,
+        payload: &Value,
+    ) -> StorageResult<()> {
+        if users.is_empty() {
+            return Ok(());
+        }
         let mut conn = self.pool.get().await?;
         let delivered = conn
             .transaction::<_, StorageError, _>(async |conn| {
                 commit_without_flush(conn).await?;
                 let written: Vec<Written> = diesel::sql_query(INSERT_SINGLE)
-                    .bind::<diesel::sql_types::Uuid, _>(user)
+                    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(users)
                     .bind::<diesel::sql_types::Text, _>(kind)
                     .bind::<diesel::sql_types::Jsonb, _>(payload)
                     .bind::<diesel::sql_types::BigInt, _>(position)
@@ -671,12 +708,12 @@ impl jobs::JobHandler for NotificationProjector {
                 }
                 Ok(Job::Single {
                     position,
-                    user,
+                    users,
                     kind,
                     payload,
                 }) => {
                     results[index] = self
-                        .single(*position, *user, kind, payload)
+                        .single(*position, users, kind, payload)
                         .await
                         .map_err(|e| e.to_string());
                 }

@@ -47,6 +47,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    calendar_event_attendees (event_id, user_id) {
+        event_id -> Uuid,
+        user_id -> Uuid,
+        status -> Text,
+        responded_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    calendar_event_overrides (event_id, original_start) {
+        event_id -> Uuid,
+        original_start -> Timestamptz,
+        title -> Nullable<Text>,
+        description -> Nullable<Text>,
+        start_time -> Timestamptz,
+        end_time -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     calendar_events (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -56,6 +77,18 @@ diesel::table! {
         end_time -> Timestamptz,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        rrule -> Nullable<Text>,
+        exdates -> Array<Timestamptz>,
+        time_zone -> Text,
+        series_end -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    calendar_feeds (user_id) {
+        user_id -> Uuid,
+        token_hash -> Bytea,
+        created_at -> Timestamptz,
     }
 }
 
@@ -399,7 +432,11 @@ diesel::table! {
 
 diesel::joinable!(account_email_tokens -> users (user_id));
 diesel::joinable!(auth_sessions -> users (user_id));
+diesel::joinable!(calendar_event_attendees -> calendar_events (event_id));
+diesel::joinable!(calendar_event_attendees -> users (user_id));
+diesel::joinable!(calendar_event_overrides -> calendar_events (event_id));
 diesel::joinable!(calendar_events -> users (user_id));
+diesel::joinable!(calendar_feeds -> users (user_id));
 diesel::joinable!(conversation_members -> conversations (conversation_id));
 diesel::joinable!(conversation_members -> users (user_id));
 diesel::joinable!(conversations -> users (created_by));
@@ -444,7 +481,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     account_email_tokens,
     audit_log,
     auth_sessions,
+    calendar_event_attendees,
+    calendar_event_overrides,
     calendar_events,
+    calendar_feeds,
     conversation_members,
     conversations,
     jobs,

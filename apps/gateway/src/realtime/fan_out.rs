@@ -602,7 +602,8 @@ impl EpopRealtime {
             | DomainEvent::ThreadRead { .. }
             | DomainEvent::ReadPositionMovedBack { .. }
             | DomainEvent::TaskAssigned { .. }
-            | DomainEvent::ProjectMemberAdded { .. } => Vec::new(),
+            | DomainEvent::ProjectMemberAdded { .. }
+            | DomainEvent::CalendarNotice { .. } => Vec::new(),
         }
     }
 }

@@ -90,6 +90,7 @@ async fn calendar_events_are_created_read_updated_and_deleted() {
     let event = json_of(created, StatusCode::CREATED).await;
     let id = event["id"].as_str().unwrap().to_owned();
     assert_eq!(location, format!("{EVENTS}/{id}"));
+    // The contract's fields, plus the recurrence and invitation fields added since (issue 15).
     let keys: BTreeSet<&str> = event.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(
         keys,
@@ -100,8 +101,24 @@ async fn calendar_events_are_created_read_updated_and_deleted() {
             "start_time",
             "end_time",
             "created_at",
-            "updated_at"
+            "updated_at",
+            "rrule",
+            "exdates",
+            "time_zone",
+            "series_id",
+            "original_start",
+            "organizer_id",
+            "attendees"
         ])
+    );
+    assert_eq!(
+        (
+            &event["rrule"],
+            &event["exdates"],
+            &event["time_zone"],
+            &event["attendees"]
+        ),
+        (&Value::Null, &json!([]), &json!("UTC"), &json!([]))
     );
     assert_eq!(event["title"], "Design review");
     assert_eq!(event["description"], "Bring the mock-ups");

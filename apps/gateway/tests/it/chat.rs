@@ -768,7 +768,8 @@ async fn every_change_publishes_a_domain_event() {
             | DomainEvent::ProjectMemberAdded { .. }
             | DomainEvent::ScheduledMessageFailed { .. }
             | DomainEvent::ReminderDue { .. }
-            | DomainEvent::PinsChanged { .. } => {}
+            | DomainEvent::PinsChanged { .. }
+            | DomainEvent::CalendarNotice { .. } => {}
         }
     }
     assert_eq!(

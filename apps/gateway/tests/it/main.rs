@@ -13,6 +13,7 @@ mod audit;
 mod auth;
 mod backup;
 mod calendar;
+mod calendar_series;
 mod chat;
 mod cli;
 mod client;

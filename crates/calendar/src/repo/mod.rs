@@ -2,3 +2,4 @@
 //! transaction boundaries.
 
 pub(crate) mod events;
+pub(crate) mod feeds;

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Calendar range-query benchmark (issue 15): GET /api/calendar-events over one month (limit=100) for a user with
+# 1,000 single events alone, and for a user with the same 1,000 single events plus 200 recurring series (daily,
+# weekly and monthly rules in several time zones, some with exdates, overrides and COUNT/UNTIL), measured with
+# wrk in the same run; p99 printed side by side with the ratio (the target is at most 2x). Loopback only,
+# bounded in time. Uses the release gateway (built by bench/run.sh or `cargo build --release -p epop-gateway`).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+. scripts/services.sh
+ensure_postgres
+ensure_redis
+command -v wrk >/dev/null 2>&1 || apt_install wrk
+[ -x target/release/epop-gateway ] || cargo build --release --locked -p epop-gateway
+
+PORT="${EPOP_BENCH_PORT:-18183}"
+DB=epop_bench_calendar
+SECONDS_PER_RUN="${EPOP_BENCH_SECONDS:-15}"
+CONNECTIONS="${EPOP_BENCH_CALENDAR_CONNECTIONS:-4}"
+psql_bench() { PGPASSWORD=postgres psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -qAt "$@"; }
+psql_bench -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" -c "CREATE DATABASE $DB"
+STORE=$(mktemp -d)
+env -i PATH="$PATH" HOME="$HOME" DATABASE_URL="postgres://postgres:postgres@127.0.0.1:5432/$DB" \
+    REDIS_URL="redis://127.0.0.1:6379" EPOP_REDIS_PREFIX=epopbenchcal EPOP_JWT_SECRET=bench-secret-bench-secret-bench-secret \
+    EPOP_LISTEN="127.0.0.1:$PORT" EPOP_STORAGE_DIR="$STORE" EPOP_AUTH_RATE_LIMIT=0 EPOP_API_RATE_LIMIT=0 RUST_LOG=warn \
+    target/release/epop-gateway > /tmp/epop-bench-calendar.log 2>&1 &
+GW=$!
+trap 'kill $GW 2>/dev/null; wait $GW 2>/dev/null; rm -rf "$STORE"' EXIT
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null && break; sleep 0.2; done
+API="http://127.0.0.1:$PORT/api"
+register() {
+    curl -sf -X POST "$API/auth/register" -H 'content-type: application/json' \
+        -d "{\"name\":\"$1\",\"email\":\"$1@example.com\",\"password\":\"bench password 1\"}" |
+        sed -n 's/.*"access_token":"\([^"]*\)".*/\1/p'
+}
+SINGLES_TOKEN=$(register singles)
+MIXED_TOKEN=$(register mixed)
+user_id() { psql_bench -d "$DB" -c "SELECT id FROM users WHERE email = '$1@example.com'"; }
+SINGLES_ID=$(user_id singles)
+MIXED_ID=$(user_id mixed)
+
+started=$(date +%s.%N)
+# 1,000 single events for each user, spread over 2026 (one to three hours long), so about 85 fall in a month.
+for owner in "$SINGLES_ID" "$MIXED_ID"; do
+    psql_bench -d "$DB" -c "INSERT INTO calendar_events (id, user_id, title, description, start_time, end_time, created_at, updated_at)
+        SELECT gen_random_uuid(), '$owner', 'Event ' || n, '',
+               timestamptz '2026-01-01 00:00Z' + (n * 8.76 || ' hours')::interval,
+               timestamptz '2026-01-01 00:00Z' + (n * 8.76 || ' hours')::interval + ((1 + n % 3) || ' hours')::interval,
+               now() - interval '1 day', now() - interval '1 day'
+        FROM generate_series(1, 1000) AS n"
+done
+# 200 series for the mixed user, through the API (rules validated, series_end computed by the gateway).
+rules=("FREQ=DAILY" "FREQ=WEEKLY;BYDAY=MO,WE,FR" "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU" "FREQ=MONTHLY;BYMONTHDAY=15"
+       "FREQ=DAILY;COUNT=200" "FREQ=WEEKLY;UNTIL=20261231T235959Z" "FREQ=MONTHLY;BYDAY=1MO" "FREQ=YEARLY")
+zones=("UTC" "Europe/London" "America/New_York" "Asia/Jakarta")
+for i in $(seq 0 199); do
+    rule=${rules[$((i % ${#rules[@]}))]}
+    zone=${zones[$((i % ${#zones[@]}))]}
+    day=$((1 + i % 28))
+    month=$((1 + i % 6))
+    start=$(printf '2026-%02d-%02dT%02d:00:00Z' "$month" "$day" $((7 + i % 10)))
+    end=$(printf '2026-%02d-%02dT%02d:45:00Z' "$month" "$day" $((7 + i % 10)))
+    id=$(curl -sf -X POST "$API/calendar-events" -H 'content-type: application/json' -H "authorization: Bearer $MIXED_TOKEN" \
+        -d "{\"title\":\"Series $i\",\"start_time\":\"$start\",\"end_time\":\"$end\",\"rrule\":\"$rule\",\"time_zone\":\"$zone\"}" |
+        sed -n 's/^{"id":"\([^"]*\)".*/\1/p')
+    [ -n "$id" ] || { echo "creating series $i failed" >&2; exit 1; }
+done
+psql_bench -d "$DB" -c "ANALYZE"
+echo "== seeded 2 x 1,000 single events and 200 series in $(echo "$(date +%s.%N) - $started" | bc) s"
+
+RANGE="from=2026-07-01T00:00:00Z&to=2026-08-01T00:00:00Z&limit=100"
+count() { curl -sf "$API/calendar-events?$RANGE" -H "authorization: Bearer $1" | grep -o '"title"' | wc -l; }
+echo "== first page of July 2026: $(count "$SINGLES_TOKEN") items (singles only), $(count "$MIXED_TOKEN") items (with series)"
+run() {
+    wrk -t2 -c"$CONNECTIONS" -d"${SECONDS_PER_RUN}s" --latency -H "Authorization: Bearer $1" "$API/calendar-events?$RANGE"
+}
+# Alternate the two so that machine noise falls on both.
+SINGLES_OUT=$(run "$SINGLES_TOKEN")
+MIXED_OUT=$(run "$MIXED_TOKEN")
+p99() { echo "$1" | awk '$1 == "99%" { print $2 }'; }
+rps() { echo "$1" | awk '/Requests\/sec/ { print $2 }'; }
+non2xx() { echo "$1" | awk '/Non-2xx/ { print $NF }'; }
+to_ms() {
+    case "$1" in
+        *us) echo "$1" | sed 's/us$//' | awk '{ print $1 / 1000 }' ;;
+        *ms) echo "$1" | sed 's/ms$//' ;;
+        *s) echo "$1" | sed 's/s$//' | awk '{ print $1 * 1000 }' ;;
+    esac
+}
+S=$(to_ms "$(p99 "$SINGLES_OUT")")
+M=$(to_ms "$(p99 "$MIXED_OUT")")
+printf '== GET /api/calendar-events, one month, limit=100, %s connections, %ss each\n' "$CONNECTIONS" "$SECONDS_PER_RUN"
+printf '%-36s %12s %12s %8s\n' "" "p99 (ms)" "req/s" "non-2xx"
+printf '%-36s %12s %12s %8s\n' "1,000 single events" "$S" "$(rps "$SINGLES_OUT")" "$(non2xx "$SINGLES_OUT")"
+printf '%-36s %12s %12s %8s\n' "1,000 single events + 200 series" "$M" "$(rps "$MIXED_OUT")" "$(non2xx "$MIXED_OUT")"
+ratio=$(awk -v m="$M" -v s="$S" 'BEGIN { printf "%.2f", m / s }')
+echo "== p99 ratio (with series / singles only): $ratio (target: at most 2)"

@@ -1,0 +1,10 @@
+DROP TABLE calendar_feeds;
+DROP TABLE calendar_event_attendees;
+DROP TABLE calendar_event_overrides;
+DROP INDEX calendar_events_user_series_idx;
+ALTER TABLE calendar_events
+    DROP CONSTRAINT calendar_events_series_check,
+    DROP COLUMN series_end,
+    DROP COLUMN time_zone,
+    DROP COLUMN exdates,
+    DROP COLUMN rrule;
