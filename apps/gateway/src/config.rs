@@ -154,6 +154,10 @@ pub struct Config {
     /// Distinct emoji one message may carry as reactions (an EPOP addition, `EPOP_MAX_REACTION_EMOJI`, default
     /// 20; `0` turns the limit off).
     pub max_reaction_emoji: u64,
+    /// Levels of a task tree, a top-level task counting as one (`EPOP_TASK_MAX_DEPTH`, default 5, at least 1).
+    pub task_max_depth: u32,
+    /// Comments one task may carry (`EPOP_TASK_MAX_COMMENTS`, default 5,000).
+    pub task_max_comments: u64,
     /// First admin's e-mail and password.
     pub admin: Option<(String, SecretString)>,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -433,6 +437,8 @@ impl Config {
             max_open_uploads: parse(src, "EPOP_MAX_OPEN_UPLOADS", 50u64)?,
             max_unattached_bytes: parse(src, "EPOP_MAX_UNATTACHED_BYTES", 1_073_741_824u64)?,
             max_reaction_emoji: parse(src, "EPOP_MAX_REACTION_EMOJI", 20u64)?,
+            task_max_depth: parse(src, "EPOP_TASK_MAX_DEPTH", 5u32)?.max(1),
+            task_max_comments: parse(src, "EPOP_TASK_MAX_COMMENTS", 5_000u64)?,
             admin,
             trusted_proxies,
             shutdown_timeout: Duration::from_secs(parse(src, "EPOP_SHUTDOWN_TIMEOUT", 10u64)?),

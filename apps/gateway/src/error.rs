@@ -356,6 +356,16 @@ impl From<ProjectsError> for ApiError {
                 ErrorCode::PreconditionFailed,
                 "the task has changed since that version; fetch it again",
             ),
+            ProjectsError::HasChildren { count } => ApiError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "the task has {count} subtasks: delete again with ?children=delete (the whole subtree) or \
+                     ?children=detach (they become top-level tasks)"
+                ),
+            ),
+            ProjectsError::LimitReached { what, limit } => {
+                ApiError::new(ErrorCode::Conflict, format!("{what}: at most {limit}"))
+            }
             ProjectsError::BadCursor => ApiError::new(ErrorCode::BadRequest, "the cursor is not valid"),
             ProjectsError::Storage(inner) => inner.into(),
         }

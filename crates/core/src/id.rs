@@ -112,6 +112,10 @@ typed_id!(
     CalendarEventId,
     /// Identifies a Web Push subscription.
     PushSubscriptionId,
+    /// Identifies a comment on a task.
+    TaskCommentId,
+    /// Identifies a project's task label.
+    LabelId,
 );
 
 #[cfg(test)]

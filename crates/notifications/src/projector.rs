@@ -54,6 +54,7 @@ fn notifies(event: &DomainEvent) -> bool {
         DomainEvent::MessageCreated { .. }
             | DomainEvent::TaskAssigned { .. }
             | DomainEvent::ProjectMemberAdded { .. }
+            | DomainEvent::TaskCommented { .. }
     )
 }
 
@@ -124,6 +125,13 @@ enum Job {
         kind: &'static str,
         payload: Value,
     },
+    /// One event, one notification each for several users (a task comment's watchers and mentioned members).
+    Fanout {
+        position: i64,
+        users: Vec<UserId>,
+        kinds: Vec<&'static str>,
+        payload: Value,
+    },
     Nothing,
 }
 
@@ -174,6 +182,27 @@ fn decode(payload: &Value) -> Result<Job, String> {
             kind: "project_member_added",
             payload: json!({"project_id": project_id, "project_name": project_name, "role": role, "added_by": added_by}),
         },
+        DomainEvent::TaskCommented {
+            task_id,
+            project_id,
+            comment_id,
+            title,
+            author_id,
+            preview,
+            watchers,
+            mentioned,
+        } => {
+            let kinds = std::iter::repeat_n("task_comment", watchers.len())
+                .chain(std::iter::repeat_n("task_mention", mentioned.len()))
+                .collect();
+            Job::Fanout {
+                position,
+                users: watchers.into_iter().chain(mentioned).collect(),
+                kinds,
+                payload: json!({"task_id": task_id, "project_id": project_id, "comment_id": comment_id,
+                                "title": title, "author_id": author_id, "preview": preview}),
+            }
+        }
         _ => Job::Nothing,
     })
 }
@@ -267,6 +296,15 @@ VALUES (gen_random_uuid(), $1, $2, $3, $4, now())
 ON CONFLICT (user_id, source_event) WHERE source_event IS NOT NULL AND group_key IS NULL DO NOTHING
 RETURNING id, user_id, kind, payload, is_read, created_at, true AS deliver";
 
+/// One notification per listed user (`$1`, of kind `$2`) for one event, in one statement; once per event.
+const INSERT_FANOUT: &str = "\
+INSERT INTO notifications (id, user_id, kind, payload, source_event, notified_at)
+SELECT gen_random_uuid(), r.user_id, r.kind, $3, $4, now()
+FROM unnest($1::uuid[], $2::text[]) AS r(user_id, kind)
+ORDER BY r.user_id
+ON CONFLICT (user_id, source_event) WHERE source_event IS NOT NULL AND group_key IS NULL DO NOTHING
+RETURNING id, user_id, kind, payload, is_read, created_at, true AS deliver";
+
 /// Digests that are due: marked delivered and returned, each taken by one sweeper only.
 const TAKE_DUE_DIGESTS: &str = "\
 UPDATE notifications SET notified_at = now(), digest_due_at = NULL
@@ -355,6 +393,37 @@ impl NotificationProjector {
                 let written: Vec<Written> = diesel::sql_query(INSERT_SINGLE)
                     .bind::<diesel::sql_types::Uuid, _>(user)
                     .bind::<diesel::sql_types::Text, _>(kind)
+                    .bind::<diesel::sql_types::Jsonb, _>(payload)
+                    .bind::<diesel::sql_types::BigInt, _>(position)
+                    .load(conn)
+                    .await?;
+                self.deliver(conn, &written).await?;
+                Ok(!written.is_empty())
+            })
+            .await?;
+        if delivered {
+            self.relay.notify();
+        }
+        Ok(())
+    }
+
+    async fn fanout(
+        &self,
+        position: i64,
+        users: &[UserId],
+        kinds: &[&str],
+        payload: &Value,
+    ) -> StorageResult<()> {
+        if users.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.pool.get().await?;
+        let delivered = conn
+            .transaction::<_, StorageError, _>(async |conn| {
+                commit_without_flush(conn).await?;
+                let written: Vec<Written> = diesel::sql_query(INSERT_FANOUT)
+                    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(users)
+                    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(kinds)
                     .bind::<diesel::sql_types::Jsonb, _>(payload)
                     .bind::<diesel::sql_types::BigInt, _>(position)
                     .load(conn)
@@ -494,6 +563,17 @@ impl jobs::JobHandler for NotificationProjector {
                 }) => {
                     results[index] = self
                         .single(*position, *user, kind, payload)
+                        .await
+                        .map_err(|e| e.to_string());
+                }
+                Ok(Job::Fanout {
+                    position,
+                    users,
+                    kinds,
+                    payload,
+                }) => {
+                    results[index] = self
+                        .fanout(*position, users, kinds, payload)
                         .await
                         .map_err(|e| e.to_string());
                 }

@@ -25,7 +25,9 @@
 //!   listens.
 
 pub mod access;
+mod comments;
 pub mod error;
+pub mod mentions;
 pub mod model;
 mod repo;
 pub mod service;

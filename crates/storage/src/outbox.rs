@@ -40,6 +40,10 @@ fn audience(event: &DomainEvent) -> (Option<ConversationId>, Option<UserId>) {
         | DomainEvent::ThreadRead { user_id, .. } => (None, Some(*user_id)),
         DomainEvent::TaskAssigned { assigned_to, .. } => (None, Some(*assigned_to)),
         DomainEvent::ProjectMemberAdded { user_id, .. } => (None, Some(*user_id)),
+        // Project-wide and live only: a recovering socket does not replay them (it reloads the board).
+        DomainEvent::TaskCommented { .. }
+        | DomainEvent::TaskUpdated { .. }
+        | DomainEvent::TaskCommentChanged { .. } => (None, None),
     }
 }
 

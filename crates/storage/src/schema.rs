@@ -240,6 +240,39 @@ diesel::table! {
 }
 
 diesel::table! {
+    task_activity (id) {
+        id -> Int8,
+        task_id -> Uuid,
+        actor_id -> Nullable<Uuid>,
+        field -> Text,
+        old_value -> Nullable<Jsonb>,
+        new_value -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    task_comments (id) {
+        id -> Uuid,
+        task_id -> Uuid,
+        author_id -> Uuid,
+        body -> Text,
+        mentions -> Array<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        edited_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    task_watchers (task_id, user_id) {
+        task_id -> Uuid,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tasks (id) {
         id -> Uuid,
         project_id -> Uuid,
@@ -252,6 +285,7 @@ diesel::table! {
         created_by -> Uuid,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        parent_id -> Nullable<Uuid>,
     }
 }
 
@@ -309,6 +343,12 @@ diesel::joinable!(project_members -> users (user_id));
 diesel::joinable!(projects -> users (owner_id));
 diesel::joinable!(push_subscriptions -> users (user_id));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(task_activity -> tasks (task_id));
+diesel::joinable!(task_activity -> users (actor_id));
+diesel::joinable!(task_comments -> tasks (task_id));
+diesel::joinable!(task_comments -> users (author_id));
+diesel::joinable!(task_watchers -> tasks (task_id));
+diesel::joinable!(task_watchers -> users (user_id));
 diesel::joinable!(tasks -> projects (project_id));
 diesel::joinable!(thread_followers -> messages (root_id));
 diesel::joinable!(thread_followers -> users (user_id));
@@ -334,6 +374,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     push_subscriptions,
     refresh_tokens,
     settings,
+    task_activity,
+    task_comments,
+    task_watchers,
     tasks,
     thread_followers,
     user_totp,

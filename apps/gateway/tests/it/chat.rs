@@ -763,7 +763,10 @@ async fn every_change_publishes_a_domain_event() {
             | DomainEvent::ReactionsChanged { .. }
             | DomainEvent::TaskAssigned { .. }
             | DomainEvent::NotificationCreated { .. }
-            | DomainEvent::ProjectMemberAdded { .. } => {}
+            | DomainEvent::ProjectMemberAdded { .. }
+            | DomainEvent::TaskCommented { .. }
+            | DomainEvent::TaskUpdated { .. }
+            | DomainEvent::TaskCommentChanged { .. } => {}
         }
     }
     assert_eq!(

@@ -35,6 +35,7 @@ mod sessions;
 mod shapes;
 mod slow_requests;
 mod socket;
+mod tasks;
 mod threads;
 mod users;
 mod wiring;

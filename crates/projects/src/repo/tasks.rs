@@ -26,6 +26,8 @@ pub(crate) struct TaskRow {
     pub(crate) version: i64,
     pub(crate) created_at: DateTime<Utc>,
     pub(crate) updated_at: DateTime<Utc>,
+    /// The parent task, if a subtask.
+    pub(crate) parent_id: Option<TaskId>,
 }
 
 /// A new row of `tasks`.
@@ -41,6 +43,7 @@ pub(crate) struct NewTaskRow<'a> {
     pub(crate) due_date: Option<DateTime<Utc>>,
     /// The creator.
     pub(crate) created_by: UserId,
+    pub(crate) parent_id: Option<TaskId>,
 }
 
 /// A partial update of `tasks`: an outer `None` leaves the column alone, `Some(None)` sets it to `NULL`.
@@ -54,6 +57,8 @@ pub(crate) struct TaskChangeset<'a> {
     pub(crate) assigned_to: Option<Option<UserId>>,
     /// New due date or none.
     pub(crate) due_date: Option<Option<DateTime<Utc>>>,
+    /// New parent or none.
+    pub(crate) parent_id: Option<Option<TaskId>>,
 }
 
 /// Inserts a task.
@@ -108,23 +113,24 @@ pub(crate) async fn delete(conn: &mut AsyncPgConnection, id: TaskId) -> Projects
     Ok(diesel::delete(tasks::table.find(id)).execute(conn).await? == 1)
 }
 
-/// Unassigns `user`'s open tasks (status other than `done`) in the project; returns how many.
+/// Unassigns `user`'s open tasks (status other than `done`) in the project and records it in their activity
+/// (as done by `actor`), in one statement; returns how many.
 pub(crate) async fn unassign_open(
     conn: &mut AsyncPgConnection,
     project: ProjectId,
     user: UserId,
+    actor: UserId,
 ) -> ProjectsResult<usize> {
-    Ok(diesel::update(
-        tasks::table
-            .filter(tasks::project_id.eq(project))
-            .filter(tasks::assigned_to.eq(user))
-            .filter(tasks::status.ne("done")),
+    Ok(diesel::sql_query(
+        "WITH unassigned AS ( \
+             UPDATE tasks SET assigned_to = NULL, version = version + 1, updated_at = now() \
+             WHERE project_id = $1 AND assigned_to = $2 AND status <> 'done' RETURNING id \
+         ) INSERT INTO task_activity (task_id, actor_id, field, old_value, new_value) \
+         SELECT id, $3, 'assigned_to', to_jsonb($2::text), 'null'::jsonb FROM unassigned",
     )
-    .set((
-        tasks::assigned_to.eq(None::<UserId>),
-        tasks::version.eq(tasks::version + 1),
-        tasks::updated_at.eq(diesel::dsl::now),
-    ))
+    .bind::<diesel::sql_types::Uuid, _>(project)
+    .bind::<diesel::sql_types::Uuid, _>(user)
+    .bind::<diesel::sql_types::Uuid, _>(actor)
     .execute(conn)
     .await?)
 }
@@ -244,5 +250,125 @@ pub(crate) async fn now(conn: &mut AsyncPgConnection) -> ProjectsResult<DateTime
         "statement_timestamp()",
     ))
     .get_result(conn)
+    .await?)
+}
+
+/// `(parent, done, total)` of the given tasks that have subtasks, in one statement.
+pub(crate) async fn progress_of(
+    conn: &mut AsyncPgConnection,
+    ids: &[TaskId],
+) -> ProjectsResult<Vec<(TaskId, i64, i64)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        parent_id: TaskId,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        done: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        total: i64,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT parent_id, count(*) FILTER (WHERE status = 'done') AS done, count(*) AS total \
+         FROM tasks WHERE parent_id = ANY($1) GROUP BY parent_id",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.parent_id, r.done, r.total)).collect())
+}
+
+/// Serializes changes to the task trees of one project until the transaction ends, so that two concurrent
+/// moves cannot together make a cycle or pass the depth limit.
+pub(crate) async fn lock_tree(conn: &mut AsyncPgConnection, project: ProjectId) -> ProjectsResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('epop.task_tree:' || $1::text, 0))")
+        .bind::<diesel::sql_types::Uuid, _>(project)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The path from `parent` up to its top-level task: how many tasks it has (`parent`'s depth, a top-level task
+/// being 1) and whether `moved` is on it (making `moved` a child of `parent` would close a cycle). The walk
+/// stops after `bound` steps.
+pub(crate) async fn ancestry(
+    conn: &mut AsyncPgConnection,
+    parent: TaskId,
+    moved: Option<TaskId>,
+    bound: i32,
+) -> ProjectsResult<(i32, bool)> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+        depth: Option<i32>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Bool>)]
+        cycle: Option<bool>,
+    }
+    let row: Row = diesel::sql_query(
+        "WITH RECURSIVE up(id, parent_id, depth) AS ( \
+             SELECT id, parent_id, 1 FROM tasks WHERE id = $1 \
+             UNION ALL \
+             SELECT t.id, t.parent_id, up.depth + 1 FROM tasks t JOIN up ON t.id = up.parent_id \
+             WHERE up.depth < $3 \
+         ) SELECT max(depth) AS depth, bool_or(id = $2) AS cycle FROM up",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(parent)
+    .bind::<diesel::sql_types::Nullable<diesel::sql_types::Uuid>, _>(moved)
+    .bind::<diesel::sql_types::Integer, _>(bound)
+    .get_result(conn)
+    .await?;
+    Ok((row.depth.unwrap_or(0), row.cycle.unwrap_or(false)))
+}
+
+/// How many levels the subtree of `task` has (1 without subtasks), walking at most `bound` levels.
+pub(crate) async fn height(conn: &mut AsyncPgConnection, task: TaskId, bound: i32) -> ProjectsResult<i32> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Integer>)]
+        height: Option<i32>,
+    }
+    let row: Row = diesel::sql_query(
+        "WITH RECURSIVE down(id, level) AS ( \
+             SELECT id, 1 FROM tasks WHERE id = $1 \
+             UNION ALL \
+             SELECT t.id, down.level + 1 FROM tasks t JOIN down ON t.parent_id = down.id \
+             WHERE down.level < $2 \
+         ) SELECT max(level) AS height FROM down",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(task)
+    .bind::<diesel::sql_types::Integer, _>(bound)
+    .get_result(conn)
+    .await?;
+    Ok(row.height.unwrap_or(1))
+}
+
+/// How many direct subtasks `task` has.
+pub(crate) async fn children_count(conn: &mut AsyncPgConnection, task: TaskId) -> ProjectsResult<i64> {
+    Ok(tasks::table
+        .filter(tasks::parent_id.eq(task))
+        .count()
+        .get_result(conn)
+        .await?)
+}
+
+/// Makes the direct subtasks of `task` top-level (bumping their versions) and records it in their activity,
+/// in one statement; returns how many.
+pub(crate) async fn detach_children(
+    conn: &mut AsyncPgConnection,
+    task: TaskId,
+    actor: UserId,
+) -> ProjectsResult<usize> {
+    Ok(diesel::sql_query(
+        "WITH detached AS ( \
+             UPDATE tasks SET parent_id = NULL, version = version + 1, updated_at = now() \
+             WHERE parent_id = $1 RETURNING id \
+         ) INSERT INTO task_activity (task_id, actor_id, field, old_value, new_value) \
+         SELECT id, $2, 'parent_id', to_jsonb($1::text), 'null'::jsonb FROM detached",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(task)
+    .bind::<diesel::sql_types::Uuid, _>(actor)
+    .execute(conn)
     .await?)
 }

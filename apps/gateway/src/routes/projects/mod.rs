@@ -13,6 +13,8 @@ pub mod project_get;
 pub mod project_tasks_list;
 pub mod project_update;
 pub mod projects_list;
+pub mod task_activity;
+pub mod task_comments;
 pub mod task_create;
 pub mod task_delete;
 pub mod task_get;
