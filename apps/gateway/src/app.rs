@@ -131,6 +131,8 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, EventSeque
     let projects = ProjectsService::new(db.clone(), outbox.clone()).with_settings(ProjectsSettings {
         max_task_depth: config.task_max_depth,
         max_comments_per_task: config.task_max_comments,
+        max_labels_per_project: config.project_max_labels,
+        max_labels_per_task: config.task_max_labels,
     });
     let chat = ChatService::new(
         db.clone(),

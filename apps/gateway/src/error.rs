@@ -363,6 +363,10 @@ impl From<ProjectsError> for ApiError {
                      ?children=detach (they become top-level tasks)"
                 ),
             ),
+            ProjectsError::LabelNameTaken => ApiError::new(
+                ErrorCode::Conflict,
+                "the project has a label of that name already (names are compared without case)",
+            ),
             ProjectsError::LimitReached { what, limit } => {
                 ApiError::new(ErrorCode::Conflict, format!("{what}: at most {limit}"))
             }

@@ -41,6 +41,9 @@ pub enum ProjectsError {
         /// The bound.
         limit: u64,
     },
+    /// The project has a label of that name already.
+    #[error("the project has a label of that name")]
+    LabelNameTaken,
     /// A pagination cursor that this server did not make.
     #[error("invalid cursor")]
     BadCursor,

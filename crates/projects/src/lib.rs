@@ -27,8 +27,10 @@
 pub mod access;
 mod comments;
 pub mod error;
+mod labels;
 pub mod mentions;
 pub mod model;
+pub mod rank;
 mod repo;
 pub mod service;
 

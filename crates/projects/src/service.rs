@@ -6,11 +6,12 @@ use crate::error::{ProjectsError, ProjectsResult};
 use crate::model::*;
 use crate::repo::activity::{self as repo_activity, Change};
 use crate::repo::comments as repo_comments;
+use crate::repo::labels as repo_labels;
 use crate::repo::projects::{self as repo_projects, NewProjectRow, ProjectChangeset, ProjectRow};
 use crate::repo::tasks::{self as repo_tasks, DueKey, NewTaskRow, TaskChangeset, TaskRow, VisibleFilter};
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
-use epop_core::{Cursor, DomainEvent, Page, PageRequest, ProjectId, TaskId, UserId};
+use epop_core::{Cursor, DomainEvent, LabelId, Page, PageRequest, ProjectId, TaskId, UserId};
 use epop_storage::events::OutboxNotifier;
 use epop_storage::{DbPool, outbox};
 use serde::{Deserialize, Serialize};
@@ -64,7 +65,7 @@ fn project_status(value: &str) -> ProjectStatus {
     ProjectStatus::from_str(value).unwrap_or(ProjectStatus::Active)
 }
 
-fn task_from_row(row: TaskRow, progress: Progress) -> Task {
+fn task_from_row(row: TaskRow, progress: Progress, label_ids: Vec<LabelId>) -> Task {
     Task {
         id: row.id,
         project_id: row.project_id,
@@ -75,6 +76,8 @@ fn task_from_row(row: TaskRow, progress: Progress) -> Task {
         due_date: row.due_date,
         parent_id: row.parent_id,
         progress,
+        label_ids,
+        position: row.position,
         version: row.version,
         created_at: row.created_at,
         updated_at: row.updated_at,
@@ -83,22 +86,58 @@ fn task_from_row(row: TaskRow, progress: Progress) -> Task {
 
 /// The fields `after` changed from `before`, with their old and new values as the task's JSON shows them.
 fn task_changes(before: &TaskRow, after: &TaskRow) -> Vec<Change> {
-    fn json<T: Serialize>(value: &T) -> Value {
-        serde_json::to_value(value).unwrap_or(Value::Null)
-    }
     let mut changes: Vec<Change> = Vec::new();
     let mut field = |name: &'static str, old: Value, new: Value| {
         if old != new {
             changes.push((name, old, new));
         }
     };
-    field("title", json(&before.title), json(&after.title));
-    field("description", json(&before.description), json(&after.description));
-    field("status", json(&before.status), json(&after.status));
-    field("assigned_to", json(&before.assigned_to), json(&after.assigned_to));
-    field("due_date", json(&before.due_date), json(&after.due_date));
-    field("parent_id", json(&before.parent_id), json(&after.parent_id));
+    field("title", json_value(&before.title), json_value(&after.title));
+    field(
+        "description",
+        json_value(&before.description),
+        json_value(&after.description),
+    );
+    field("status", json_value(&before.status), json_value(&after.status));
+    field(
+        "assigned_to",
+        json_value(&before.assigned_to),
+        json_value(&after.assigned_to),
+    );
+    field(
+        "due_date",
+        json_value(&before.due_date),
+        json_value(&after.due_date),
+    );
+    field(
+        "parent_id",
+        json_value(&before.parent_id),
+        json_value(&after.parent_id),
+    );
+    field(
+        "position",
+        json_value(&before.position),
+        json_value(&after.position),
+    );
     changes
+}
+
+/// A value as JSON (every value this crate records serializes).
+fn json_value<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// A rank between two neighbours; a rank this service did not make, or past the length bound, is reported on
+/// `field` (it cannot happen with ranks this service wrote).
+pub(crate) fn rank_between(a: Option<&str>, b: Option<&str>, field: &str) -> ProjectsResult<String> {
+    match crate::rank::between(a, b) {
+        Ok(rank) if rank.len() <= crate::rank::MAX_LEN => Ok(rank),
+        Ok(_) => Err(ProjectsError::invalid(
+            field,
+            "no room left at this place of the column: move a neighbour first",
+        )),
+        Err(error) => Err(ProjectsError::invalid(field, error.to_string())),
+    }
 }
 
 fn not_a_member() -> ProjectsError {
@@ -424,7 +463,8 @@ impl ProjectsService {
 
     // ----- tasks ---------------------------------------------------------------------------------------------
 
-    /// The tasks of `rows` as members see them, with their subtasks' progress (one more statement).
+    /// The tasks of `rows` as members see them, with their subtasks' progress and their labels (two more
+    /// statements, whatever the number of tasks).
     pub(crate) async fn tasks_out(
         conn: &mut AsyncPgConnection,
         rows: Vec<TaskRow>,
@@ -435,13 +475,29 @@ impl ProjectsService {
             .into_iter()
             .map(|(id, done, total)| (id, Progress { done, total }))
             .collect();
+        let mut labels: HashMap<TaskId, Vec<LabelId>> = HashMap::new();
+        for (task, label) in repo_labels::of_tasks(conn, &ids).await? {
+            labels.entry(task).or_default().push(label);
+        }
         Ok(rows
             .into_iter()
             .map(|row| {
                 let progress = progress.get(&row.id).copied().unwrap_or_default();
-                task_from_row(row, progress)
+                let labels = labels.remove(&row.id).unwrap_or_default();
+                task_from_row(row, progress, labels)
             })
             .collect())
+    }
+
+    /// The rank at the end of a column, for a task (`skip`) placed there.
+    async fn end_of_column(
+        conn: &mut AsyncPgConnection,
+        project: ProjectId,
+        status: TaskStatus,
+        skip: TaskId,
+    ) -> ProjectsResult<String> {
+        let last = repo_tasks::neighbour(conn, project, status.as_str(), None, false, skip).await?;
+        rank_between(last.as_deref(), None, "status")
     }
 
     pub(crate) async fn task_out(conn: &mut AsyncPgConnection, row: TaskRow) -> ProjectsResult<Task> {
@@ -537,21 +593,28 @@ impl ProjectsService {
                     repo_tasks::lock_tree(conn, project).await?;
                     self.check_parent(conn, project, parent, None).await?;
                 }
+                let labels = self.check_labels(conn, project, &new.label_ids).await?;
+                let id = TaskId::new();
+                let status = new.status.unwrap_or(TaskStatus::Todo);
+                repo_tasks::lock_board(conn, project).await?;
+                let position = Self::end_of_column(conn, project, status, id).await?;
                 let row = repo_tasks::insert(
                     conn,
                     &NewTaskRow {
-                        id: TaskId::new(),
+                        id,
                         project_id: project,
                         title: &new.title,
                         description: new.description.as_deref().unwrap_or(""),
-                        status: new.status.unwrap_or(TaskStatus::Todo).as_str(),
+                        status: status.as_str(),
                         assigned_to: new.assigned_to,
                         due_date: new.due_date,
                         created_by: actor.id,
                         parent_id: new.parent_id,
+                        position: &position,
                     },
                 )
                 .await?;
+                repo_labels::set(conn, id, &labels).await?;
                 let mut watchers = vec![actor.id];
                 watchers.extend(row.assigned_to);
                 repo_comments::watch(conn, row.id, &watchers).await?;
@@ -658,6 +721,27 @@ impl ProjectsService {
                     self.check_parent(conn, current.project_id, parent, Some(id))
                         .await?;
                 }
+                let mut activity = Vec::new();
+                if let Some(wanted) = &changes.label_ids {
+                    let labels = self.check_labels(conn, current.project_id, wanted).await?;
+                    let before: Vec<LabelId> = repo_labels::of_tasks(conn, &[id])
+                        .await?
+                        .into_iter()
+                        .map(|(_, label)| label)
+                        .collect();
+                    if before != labels {
+                        repo_labels::set(conn, id, &labels).await?;
+                        activity.push(("label_ids", json_value(&before), json_value(&labels)));
+                    }
+                }
+                // A new column: the task goes to its end.
+                let position = match changes.status {
+                    Some(status) if status.as_str() != current.status => {
+                        repo_tasks::lock_board(conn, current.project_id).await?;
+                        Some(Self::end_of_column(conn, current.project_id, status, id).await?)
+                    }
+                    _ => None,
+                };
                 let row = repo_tasks::update(
                     conn,
                     id,
@@ -668,10 +752,12 @@ impl ProjectsService {
                         assigned_to: changes.assigned_to,
                         due_date: changes.due_date,
                         parent_id: changes.parent_id,
+                        position: position.as_deref(),
                     },
                 )
                 .await?;
-                repo_activity::record(conn, id, actor.id, &task_changes(&current, &row)).await?;
+                activity.splice(0..0, task_changes(&current, &row));
+                repo_activity::record(conn, id, actor.id, &activity).await?;
                 if let Some(assignee) = row.assigned_to
                     && current.assigned_to != Some(assignee)
                 {
@@ -759,8 +845,14 @@ impl ProjectsService {
         let rows = repo_tasks::page_in_project(
             &mut conn,
             project,
-            filter.status.map(TaskStatus::as_str),
-            filter.assigned_to,
+            repo_tasks::ProjectFilter {
+                status: filter.status.map(TaskStatus::as_str),
+                assigned_to: filter.assigned_to,
+                label: filter.label,
+                due_after: filter.due_after,
+                due_before: filter.due_before,
+                text: filter.text.as_deref(),
+            },
             after.map(|c| (c.c, c.i)),
             overfetch(page),
         )

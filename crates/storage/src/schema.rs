@@ -186,6 +186,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    project_labels (id) {
+        id -> Uuid,
+        project_id -> Uuid,
+        name -> Text,
+        colour -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     project_members (project_id, user_id) {
         project_id -> Uuid,
         user_id -> Uuid,
@@ -265,6 +276,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    task_labels (task_id, label_id) {
+        task_id -> Uuid,
+        label_id -> Uuid,
+    }
+}
+
+diesel::table! {
     task_watchers (task_id, user_id) {
         task_id -> Uuid,
         user_id -> Uuid,
@@ -286,6 +304,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         parent_id -> Nullable<Uuid>,
+        position -> Text,
     }
 }
 
@@ -338,6 +357,7 @@ diesel::joinable!(messages -> users (sender_id));
 diesel::joinable!(mfa_challenges -> users (user_id));
 diesel::joinable!(mfa_recovery_codes -> users (user_id));
 diesel::joinable!(notifications -> users (user_id));
+diesel::joinable!(project_labels -> projects (project_id));
 diesel::joinable!(project_members -> projects (project_id));
 diesel::joinable!(project_members -> users (user_id));
 diesel::joinable!(projects -> users (owner_id));
@@ -347,6 +367,8 @@ diesel::joinable!(task_activity -> tasks (task_id));
 diesel::joinable!(task_activity -> users (actor_id));
 diesel::joinable!(task_comments -> tasks (task_id));
 diesel::joinable!(task_comments -> users (author_id));
+diesel::joinable!(task_labels -> project_labels (label_id));
+diesel::joinable!(task_labels -> tasks (task_id));
 diesel::joinable!(task_watchers -> tasks (task_id));
 diesel::joinable!(task_watchers -> users (user_id));
 diesel::joinable!(tasks -> projects (project_id));
@@ -369,6 +391,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     outbox,
     outbox_positions,
+    project_labels,
     project_members,
     projects,
     push_subscriptions,
@@ -376,6 +399,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     settings,
     task_activity,
     task_comments,
+    task_labels,
     task_watchers,
     tasks,
     thread_followers,

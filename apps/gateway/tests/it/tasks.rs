@@ -694,6 +694,10 @@ async fn the_new_task_routes_are_documented() {
         ("/api/tasks/{id}/comments", &["get", "post"][..]),
         ("/api/tasks/{id}/comments/{comment_id}", &["patch", "delete"][..]),
         ("/api/tasks/{id}/activity", &["get"][..]),
+        ("/api/tasks/{id}/move", &["post"][..]),
+        ("/api/projects/{id}/labels", &["get", "post"][..]),
+        ("/api/projects/{id}/labels/{label_id}", &["patch", "delete"][..]),
+        ("/api/projects/{id}/board", &["get"][..]),
     ] {
         for method in methods {
             assert_eq!(paths[path][method]["tags"][0], "projects", "{method} {path}");
@@ -708,4 +712,378 @@ async fn the_new_task_routes_are_documented() {
             .iter()
             .any(|p| p["name"] == "children")
     );
+}
+
+// ----- labels and filters ---------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn labels_are_managed_per_project_and_assigned_to_tasks() {
+    let (app, team) = Team::on(
+        TestApp::with_settings([("EPOP_PROJECT_MAX_LABELS", "2"), ("EPOP_TASK_MAX_LABELS", "1")]).await,
+    )
+    .await;
+    let labels = format!("/api/projects/{}/labels", team.project);
+    let bug = app
+        .as_user(&team.bob)
+        .post_created(&labels, json!({"name": " Bug ", "colour": "#D73A4A"}))
+        .await;
+    assert_eq!(
+        (bug["name"].clone(), bug["colour"].clone()),
+        (json!("Bug"), json!("#d73a4a"))
+    );
+    assert_eq!(bug["project_id"], team.project.as_str());
+    // Names are unique whatever their case; bad fields are named; the project's bound holds.
+    app.as_user(&team.bob)
+        .post(&labels, json!({"name": "BUG", "colour": "#000000"}))
+        .await
+        .conflict();
+    app.as_user(&team.bob)
+        .post(&labels, json!({"name": "", "colour": "red"}))
+        .await
+        .invalid_fields(&["name", "colour"]);
+    app.as_user(&team.bob)
+        .post(&labels, json!({"name": "   ", "colour": "#00000g"}))
+        .await
+        .invalid_fields(&["name"]);
+    app.as_user(&team.bob)
+        .post(&labels, json!({"name": "ok", "colour": "#00000g"}))
+        .await
+        .invalid_fields(&["colour"]);
+    app.as_user(&team.bob)
+        .post(&labels, json!({}))
+        .await
+        .invalid_fields(&["name", "colour"]);
+    let docs = app
+        .as_user(&team.bob)
+        .post_created(&labels, json!({"name": "Docs", "colour": "#0e8a16"}))
+        .await;
+    app.as_user(&team.bob)
+        .post(&labels, json!({"name": "Third", "colour": "#0e8a16"}))
+        .await
+        .conflict();
+    // Roles: a viewer reads, an outsider sees nothing.
+    app.as_user(&team.dan)
+        .post(&labels, json!({"name": "x", "colour": "#000000"}))
+        .await
+        .forbidden();
+    assert_eq!(
+        ids(&app.as_user(&team.dan).get_ok(&labels).await),
+        vec![id(&bug), id(&docs)]
+    );
+    app.as_user(&team.eve).get(&labels).await.not_found();
+    app.as_user(&team.eve)
+        .post(&labels, json!({"name": "x", "colour": "#000000"}))
+        .await
+        .not_found();
+    app.as_user(&team.bob)
+        .get(format!("{labels}?limit=0"))
+        .await
+        .invalid_fields(&["limit"]);
+
+    // Renaming: partial, unique, validated; a label of another project is 404.
+    let docs_path = format!("{labels}/{}", id(&docs));
+    let renamed = app
+        .as_user(&team.cat)
+        .send(
+            reqwest::Method::PATCH,
+            &docs_path,
+            Some(json!({"name": "Documentation"})),
+        )
+        .await
+        .json(StatusCode::OK);
+    assert_eq!(
+        (renamed["name"].clone(), renamed["colour"].clone()),
+        (json!("Documentation"), json!("#0e8a16"))
+    );
+    app.as_user(&team.cat)
+        .send(reqwest::Method::PATCH, &docs_path, Some(json!({"name": "bug"})))
+        .await
+        .conflict();
+    app.as_user(&team.cat)
+        .send(
+            reqwest::Method::PATCH,
+            &docs_path,
+            Some(json!({"name": "", "colour": "blue"})),
+        )
+        .await
+        .invalid_fields(&["name", "colour"]);
+    app.as_user(&team.dan)
+        .send(reqwest::Method::PATCH, &docs_path, Some(json!({"name": "x"})))
+        .await
+        .forbidden();
+    let other = id(&app
+        .as_user(&team.ann)
+        .post_created("/api/projects", json!({"name": "Other"}))
+        .await);
+    let foreign = app
+        .as_user(&team.ann)
+        .post_created(
+            format!("/api/projects/{other}/labels"),
+            json!({"name": "Bug", "colour": "#111111"}),
+        )
+        .await;
+    app.as_user(&team.ann)
+        .delete(format!("{labels}/{}", id(&foreign)))
+        .await
+        .not_found();
+
+    // Assigning: labels of the task's project only, at most the task bound; recorded in the activity.
+    let tasks = format!("/api/projects/{}/tasks", team.project);
+    app.as_user(&team.bob)
+        .post(&tasks, json!({"title": "x", "label_ids": [id(&foreign)]}))
+        .await
+        .invalid_fields(&["label_ids"]);
+    app.as_user(&team.bob)
+        .post(&tasks, json!({"title": "x", "label_ids": [id(&bug), id(&docs)]}))
+        .await
+        .invalid_fields(&["label_ids"]);
+    app.as_user(&team.bob)
+        .post(&tasks, json!({"title": "x", "label_ids": ["nope"]}))
+        .await
+        .invalid_fields(&["label_ids[0]"]);
+    let task = create_task(
+        &app,
+        &team.project,
+        &team.bob,
+        json!({"title": "Fix", "label_ids": [id(&bug), id(&bug)]}),
+    )
+    .await;
+    assert_eq!(task["label_ids"], json!([id(&bug)]));
+    let path = format!("/api/tasks/{}", id(&task));
+    let changed = app
+        .as_user(&team.bob)
+        .put_ok(&path, json!({"label_ids": [id(&docs)]}))
+        .await;
+    assert_eq!(changed["label_ids"], json!([id(&docs)]));
+    let activity = app.as_user(&team.bob).get_ok(format!("{path}/activity")).await;
+    let last = activity["items"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (
+            last["field"].clone(),
+            last["old_value"].clone(),
+            last["new_value"].clone()
+        ),
+        (json!("label_ids"), json!([id(&bug)]), json!([id(&docs)]))
+    );
+    // Deleting a label takes it off its tasks.
+    app.as_user(&team.cat).delete_ok(&docs_path).await;
+    assert_eq!(app.as_user(&team.bob).get_ok(&path).await["label_ids"], json!([]));
+    app.as_user(&team.cat).delete(&docs_path).await.not_found();
+}
+
+#[tokio::test]
+async fn a_projects_tasks_filter_by_label_assignee_status_due_range_and_text() {
+    let (app, team) = Team::start().await;
+    let labels = format!("/api/projects/{}/labels", team.project);
+    let bug = id(&app
+        .as_user(&team.ann)
+        .post_created(&labels, json!({"name": "Bug", "colour": "#d73a4a"}))
+        .await);
+    let p = &team.project;
+    let a = id(&create_task(&app, p, &team.ann, json!({"title": "Crash on login", "label_ids": [bug], "assigned_to": team.bob.id, "due_date": "2027-01-10"})).await);
+    let b = id(&create_task(&app, p, &team.ann, json!({"title": "Write release notes", "description": "for the login page", "due_date": "2027-01-20", "status": "in_progress"})).await);
+    let c = id(&create_task(
+        &app,
+        p,
+        &team.ann,
+        json!({"title": "Crash on logout", "label_ids": [bug], "due_date": "2027-02-01"}),
+    )
+    .await);
+    let _d = id(&create_task(&app, p, &team.ann, json!({"title": "Plan"})).await);
+    let list = |query: &str| format!("/api/projects/{p}/tasks?{query}");
+    for (query, expected) in [
+        (format!("label={bug}"), vec![a.clone(), c.clone()]),
+        (
+            format!("label={bug}&assigned_to={}", team.bob.id),
+            vec![a.clone()],
+        ),
+        ("status=in_progress".to_owned(), vec![b.clone()]),
+        (
+            "due_after=2027-01-10&due_before=2027-02-01".to_owned(),
+            vec![a.clone(), b.clone()],
+        ),
+        ("due_after=2027-01-11".to_owned(), vec![b.clone(), c.clone()]),
+        ("q=crash".to_owned(), vec![a.clone(), c.clone()]),
+        ("q=login".to_owned(), vec![a.clone(), b.clone()]),
+        ("q=crash%20logout".to_owned(), vec![c.clone()]),
+        (
+            format!("q=crash&label={bug}&due_before=2027-01-15"),
+            vec![a.clone()],
+        ),
+    ] {
+        let pages: Vec<String> = app
+            .every_page(&team.dan, &list(&format!("{query}&limit=1")))
+            .await
+            .iter()
+            .flat_map(ids)
+            .collect();
+        assert_eq!(pages, expected, "{query}");
+    }
+    for bad in [
+        "label=nope",
+        "due_after=tomorrow",
+        "due_before=1.1.2027",
+        "q=",
+        "assigned_to=x",
+    ] {
+        let field = bad.split('=').next().unwrap();
+        app.as_user(&team.ann)
+            .get(list(bad))
+            .await
+            .invalid_fields(&[field]);
+    }
+    app.as_user(&team.ann)
+        .get(list(&format!("q={}", "x".repeat(201))))
+        .await
+        .invalid_fields(&["q"]);
+    app.as_user(&team.eve).get(list("q=crash")).await.not_found();
+}
+
+// ----- board ----------------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn moving_a_task_on_the_board_changes_only_that_task() {
+    let (app, team) = Team::start().await;
+    let p = team.project.clone();
+    let mut todo = Vec::new();
+    for title in ["A", "B", "C"] {
+        todo.push(create_task(&app, &p, &team.ann, json!({"title": title})).await);
+    }
+    let [a, b, c] = [id(&todo[0]), id(&todo[1]), id(&todo[2])];
+    let column = |status: &str| format!("/api/projects/{p}/board?status={status}");
+    let board = |status: &'static str| {
+        let app = &app;
+        let viewer = &team.dan;
+        async move {
+            app.every_page(viewer, &format!("{}&limit=2", column(status)))
+                .await
+                .iter()
+                .flat_map(ids)
+                .collect::<Vec<String>>()
+        }
+    };
+    assert_eq!(board("todo").await, vec![a.clone(), b.clone(), c.clone()]);
+
+    // C to the top: only C changes (version and position); A and B keep theirs.
+    let before: Vec<Value> = [&a, &b]
+        .iter()
+        .map(|t| todo.iter().find(|x| id(x) == **t).unwrap().clone())
+        .collect();
+    let moved = app
+        .as_user(&team.bob)
+        .header("if-match", "\"1\"")
+        .post(format!("/api/tasks/{c}/move"), json!({"before_id": a}))
+        .await;
+    assert_eq!(moved.header("etag"), Some("\"2\""));
+    let moved = moved.json(StatusCode::OK);
+    assert!(moved["position"].as_str().unwrap() < before[0]["position"].as_str().unwrap());
+    assert_eq!(board("todo").await, vec![c.clone(), a.clone(), b.clone()]);
+    for task in &before {
+        let now = app
+            .as_user(&team.ann)
+            .get(format!("/api/tasks/{}", id(task)))
+            .await;
+        assert_eq!(now.header("etag"), Some("\"1\""));
+        assert_eq!(now.json(StatusCode::OK)["position"], task["position"]);
+    }
+    // Between two neighbours; after the last; into another column; a stale If-Match is 412.
+    app.as_user(&team.bob)
+        .post_ok(
+            format!("/api/tasks/{b}/move"),
+            json!({"after_id": c, "before_id": a}),
+        )
+        .await;
+    assert_eq!(board("todo").await, vec![c.clone(), b.clone(), a.clone()]);
+    app.as_user(&team.bob)
+        .post_ok(format!("/api/tasks/{c}/move"), json!({"after_id": a}))
+        .await;
+    assert_eq!(board("todo").await, vec![b.clone(), a.clone(), c.clone()]);
+    let done = app
+        .as_user(&team.bob)
+        .post_ok(format!("/api/tasks/{a}/move"), json!({"status": "done"}))
+        .await;
+    assert_eq!(done["status"], "done");
+    assert_eq!(board("done").await, vec![a.clone()]);
+    assert_eq!(board("todo").await, vec![b.clone(), c.clone()]);
+    app.as_user(&team.bob)
+        .header("if-match", "\"1\"")
+        .post(format!("/api/tasks/{a}/move"), json!({"status": "todo"}))
+        .await
+        .problem(StatusCode::PRECONDITION_FAILED, "precondition_failed");
+    // A PUT to another status puts the task at the end of that column.
+    app.as_user(&team.bob)
+        .put_ok(format!("/api/tasks/{b}"), json!({"status": "done"}))
+        .await;
+    assert_eq!(board("done").await, vec![a.clone(), b.clone()]);
+    let activity = app
+        .as_user(&team.ann)
+        .get_ok(format!("/api/tasks/{a}/activity"))
+        .await;
+    let fields: Vec<&str> = activity["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    // The first task of an empty column has the same rank as the first of another: only the status changed.
+    assert_eq!(fields, vec!["created", "status"]);
+
+    // Bad moves: a neighbour in another column, the task itself, neighbours out of order or not adjacent,
+    // an unknown or foreign task; a viewer; an outsider.
+    for body in [
+        json!({"after_id": a}),
+        json!({"before_id": c, "status": "done"}),
+        json!({"after_id": c}),
+        json!({"after_id": "0190b3a0-0000-7000-8000-000000000000"}),
+        json!({"after_id": "x"}),
+    ] {
+        let field = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .find(|k| k.ends_with("_id"))
+            .unwrap()
+            .clone();
+        app.as_user(&team.bob)
+            .post(format!("/api/tasks/{c}/move"), body.clone())
+            .await
+            .invalid_fields(&[field.as_str()]);
+    }
+    let d = id(&create_task(&app, &p, &team.ann, json!({"title": "D"})).await);
+    // todo is now C, D: D before C is out of order; with nothing between them the pair must be adjacent.
+    app.as_user(&team.bob)
+        .post(
+            format!("/api/tasks/{c}/move"),
+            json!({"after_id": d, "before_id": d}),
+        )
+        .await
+        .invalid_fields(&["before_id"]);
+    app.as_user(&team.bob)
+        .post(
+            format!("/api/tasks/{a}/move"),
+            json!({"status": "todo", "after_id": d, "before_id": c}),
+        )
+        .await
+        .invalid_fields(&["before_id"]);
+    app.as_user(&team.bob)
+        .post(format!("/api/tasks/{c}/move"), json!({"status": "later"}))
+        .await
+        .invalid_fields(&["status"]);
+    app.as_user(&team.dan)
+        .post(format!("/api/tasks/{c}/move"), json!({}))
+        .await
+        .forbidden();
+    app.as_user(&team.eve)
+        .post(format!("/api/tasks/{c}/move"), json!({}))
+        .await
+        .not_found();
+    app.as_user(&team.eve).get(column("todo")).await.not_found();
+    app.as_user(&team.ann)
+        .get(format!("/api/projects/{p}/board"))
+        .await
+        .invalid_fields(&["status"]);
+    app.as_user(&team.ann)
+        .get(column("soon"))
+        .await
+        .invalid_fields(&["status"]);
 }

@@ -3,5 +3,6 @@
 
 pub(crate) mod activity;
 pub(crate) mod comments;
+pub(crate) mod labels;
 pub(crate) mod projects;
 pub(crate) mod tasks;

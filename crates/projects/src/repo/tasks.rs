@@ -7,8 +7,8 @@ use diesel::{
     OptionalExtension as _, PgSortExpressionMethods as _, QueryDsl as _, SelectableHelper as _,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
-use epop_core::{ProjectId, TaskId, UserId};
-use epop_storage::schema::{project_members, tasks};
+use epop_core::{LabelId, ProjectId, TaskId, UserId};
+use epop_storage::schema::{project_members, task_labels, tasks};
 
 /// A row of `tasks`.
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
@@ -28,6 +28,8 @@ pub(crate) struct TaskRow {
     pub(crate) updated_at: DateTime<Utc>,
     /// The parent task, if a subtask.
     pub(crate) parent_id: Option<TaskId>,
+    /// Rank in its status column.
+    pub(crate) position: String,
 }
 
 /// A new row of `tasks`.
@@ -44,6 +46,7 @@ pub(crate) struct NewTaskRow<'a> {
     /// The creator.
     pub(crate) created_by: UserId,
     pub(crate) parent_id: Option<TaskId>,
+    pub(crate) position: &'a str,
 }
 
 /// A partial update of `tasks`: an outer `None` leaves the column alone, `Some(None)` sets it to `NULL`.
@@ -59,6 +62,8 @@ pub(crate) struct TaskChangeset<'a> {
     pub(crate) due_date: Option<Option<DateTime<Utc>>>,
     /// New parent or none.
     pub(crate) parent_id: Option<Option<TaskId>>,
+    /// New rank (with a new status, at the end of its column).
+    pub(crate) position: Option<&'a str>,
 }
 
 /// Inserts a task.
@@ -135,12 +140,26 @@ pub(crate) async fn unassign_open(
     .await?)
 }
 
+/// The filters of [`page_in_project`].
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct ProjectFilter<'a> {
+    pub(crate) status: Option<&'a str>,
+    pub(crate) assigned_to: Option<UserId>,
+    /// Only tasks with this label.
+    pub(crate) label: Option<LabelId>,
+    /// Due at or after.
+    pub(crate) due_after: Option<DateTime<Utc>>,
+    /// Due strictly before.
+    pub(crate) due_before: Option<DateTime<Utc>>,
+    /// Every word in the title or description (`tasks_text_idx`).
+    pub(crate) text: Option<&'a str>,
+}
+
 /// One page of a project's tasks by `(created_at, id)`, oldest first.
 pub(crate) async fn page_in_project(
     conn: &mut AsyncPgConnection,
     project: ProjectId,
-    status: Option<&str>,
-    assigned_to: Option<UserId>,
+    filter: ProjectFilter<'_>,
     after: Option<(DateTime<Utc>, TaskId)>,
     limit: i64,
 ) -> ProjectsResult<Vec<TaskRow>> {
@@ -148,11 +167,35 @@ pub(crate) async fn page_in_project(
         .filter(tasks::project_id.eq(project))
         .select(TaskRow::as_select())
         .into_boxed();
-    if let Some(status) = status {
+    if let Some(status) = filter.status {
         query = query.filter(tasks::status.eq(status.to_owned()));
     }
-    if let Some(user) = assigned_to {
+    if let Some(user) = filter.assigned_to {
         query = query.filter(tasks::assigned_to.eq(user));
+    }
+    if let Some(label) = filter.label {
+        query = query.filter(
+            tasks::id.eq_any(
+                task_labels::table
+                    .filter(task_labels::label_id.eq(label))
+                    .select(task_labels::task_id),
+            ),
+        );
+    }
+    if let Some(from) = filter.due_after {
+        query = query.filter(tasks::due_date.ge(from));
+    }
+    if let Some(before) = filter.due_before {
+        query = query.filter(tasks::due_date.lt(before));
+    }
+    if let Some(text) = filter.text {
+        query = query.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>(
+                "to_tsvector('simple', tasks.title || ' ' || tasks.description) @@ plainto_tsquery('simple', ",
+            )
+            .bind::<diesel::sql_types::Text, _>(text.to_owned())
+            .sql(")"),
+        );
     }
     if let Some((created_at, id)) = after {
         query = query.filter(
@@ -166,6 +209,84 @@ pub(crate) async fn page_in_project(
         .limit(limit)
         .load(conn)
         .await?)
+}
+
+/// One page of a board column (a project's tasks of one status) by `(position, id)`.
+pub(crate) async fn page_board(
+    conn: &mut AsyncPgConnection,
+    project: ProjectId,
+    status: &str,
+    after: Option<(String, TaskId)>,
+    limit: i64,
+) -> ProjectsResult<Vec<TaskRow>> {
+    let mut query = tasks::table
+        .filter(tasks::project_id.eq(project))
+        .filter(tasks::status.eq(status.to_owned()))
+        .select(TaskRow::as_select())
+        .into_boxed();
+    if let Some((position, id)) = after {
+        query = query.filter(
+            tasks::position
+                .gt(position.clone())
+                .or(tasks::position.eq(position).and(tasks::id.gt(id))),
+        );
+    }
+    Ok(query
+        .order((tasks::position.asc(), tasks::id.asc()))
+        .limit(limit)
+        .load(conn)
+        .await?)
+}
+
+/// Serializes rank changes of one project's board until the transaction ends (two tasks placed at once in the
+/// same spot would otherwise get the same rank).
+pub(crate) async fn lock_board(conn: &mut AsyncPgConnection, project: ProjectId) -> ProjectsResult<()> {
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended('epop.task_board:' || $1::text, 0))")
+        .bind::<diesel::sql_types::Uuid, _>(project)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The rank of the task next to `from` in a column (`(position, id)` after it, or before it with `before`),
+/// leaving out `skip`; `from` `None` means the column's end (the last rank, or the first with `before`).
+pub(crate) async fn neighbour(
+    conn: &mut AsyncPgConnection,
+    project: ProjectId,
+    status: &str,
+    from: Option<(&str, TaskId)>,
+    before: bool,
+    skip: TaskId,
+) -> ProjectsResult<Option<String>> {
+    let mut query = tasks::table
+        .filter(tasks::project_id.eq(project))
+        .filter(tasks::status.eq(status.to_owned()))
+        .filter(tasks::id.ne(skip))
+        .select(tasks::position)
+        .into_boxed();
+    match (from, before) {
+        (Some((position, id)), false) => {
+            query = query
+                .filter(
+                    tasks::position
+                        .gt(position.to_owned())
+                        .or(tasks::position.eq(position.to_owned()).and(tasks::id.gt(id))),
+                )
+                .order((tasks::position.asc(), tasks::id.asc()));
+        }
+        (Some((position, id)), true) => {
+            query = query
+                .filter(
+                    tasks::position
+                        .lt(position.to_owned())
+                        .or(tasks::position.eq(position.to_owned()).and(tasks::id.lt(id))),
+                )
+                .order((tasks::position.desc(), tasks::id.desc()));
+        }
+        (None, false) => query = query.order((tasks::position.desc(), tasks::id.desc())),
+        (None, true) => query = query.order((tasks::position.asc(), tasks::id.asc())),
+    }
+    Ok(query.first(conn).await.optional()?)
 }
 
 /// Where a page of the cross-project task list starts: after this `(due_date, id)`.

@@ -4,6 +4,8 @@
 //! OpenAPI document (its `openapi` feature). Who may do what is decided in the projects crate
 //! (`epop_projects::access`), never here.
 
+pub mod board;
+pub mod labels;
 pub mod member_add;
 pub mod member_remove;
 pub mod member_update;

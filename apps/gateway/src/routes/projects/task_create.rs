@@ -8,7 +8,7 @@ use crate::state::AppState;
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::post;
 use actix_web::{HttpResponse, web};
-use epop_core::{ProjectId, TaskId, UserId};
+use epop_core::{LabelId, ProjectId, TaskId, UserId};
 use epop_projects::NewTask;
 use epop_projects::Task;
 use epop_projects::TaskStatus;
@@ -39,6 +39,10 @@ pub struct CreateTaskRequest {
     /// Makes it a subtask of this task of the same project (within the depth limit, `EPOP_TASK_MAX_DEPTH`).
     #[garde(skip)]
     pub parent_id: Option<Uuid>,
+    /// Labels of the project (at most `EPOP_TASK_MAX_LABELS`).
+    #[garde(length(max = 100))]
+    #[schema(max_items = 100)]
+    pub label_ids: Option<Vec<Uuid>>,
 }
 
 /// Creates a task (`viewer`s get `403`); the assignee must be a project member, the parent a task of the
@@ -67,6 +71,12 @@ pub(crate) async fn create(
         assigned_to: body.assigned_to.map(UserId::from),
         due_date: body.due_date.map(|d| d.0),
         parent_id: body.parent_id.map(TaskId::from),
+        label_ids: body
+            .label_ids
+            .unwrap_or_default()
+            .into_iter()
+            .map(LabelId::from)
+            .collect(),
     };
     let task = state
         .projects
