@@ -22,7 +22,7 @@ use epop_chat::{ChatService, ChatSettings};
 use epop_core::SystemClock;
 use epop_notifications::push::VapidKeys;
 use epop_notifications::{NotificationsService, PushService};
-use epop_projects::ProjectsService;
+use epop_projects::{ProjectsService, ProjectsSettings};
 use epop_socketio::{EngineConfig, HttpServer, SocketIo, SocketIoLimits};
 use epop_storage::events::{EventBus, EventSequencer, OutboxNotifier};
 use epop_storage::object_store::{LocalStore, ObjectStore, S3Store};
@@ -127,7 +127,12 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, EventSeque
         },
         &config.redis_prefix,
     );
-    let projects = ProjectsService::new(db.clone(), outbox.clone());
+    let projects = ProjectsService::new(db.clone(), outbox.clone()).with_settings(ProjectsSettings {
+        max_task_depth: config.task_max_depth,
+        max_comments_per_task: config.task_max_comments,
+        max_labels_per_project: config.project_max_labels,
+        max_labels_per_task: config.task_max_labels,
+    });
     let chat = ChatService::new(
         db.clone(),
         store.clone(),

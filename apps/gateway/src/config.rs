@@ -180,6 +180,14 @@ pub struct Config {
     /// (100), `EPOP_CALENDAR_MAX_EXDATES` (1000), `EPOP_CALENDAR_MAX_FREE_BUSY_USERS` (20),
     /// `EPOP_CALENDAR_MAX_FREE_BUSY_DAYS` (62).
     pub calendar: epop_calendar::CalendarLimits,
+    /// Levels of a task tree, a top-level task counting as one (`EPOP_TASK_MAX_DEPTH`, default 5, at least 1).
+    pub task_max_depth: u32,
+    /// Comments one task may carry (`EPOP_TASK_MAX_COMMENTS`, default 5,000).
+    pub task_max_comments: u64,
+    /// Labels one project may have (`EPOP_PROJECT_MAX_LABELS`, default 100).
+    pub project_max_labels: u64,
+    /// Labels one task may carry (`EPOP_TASK_MAX_LABELS`, default 20).
+    pub task_max_labels: u64,
     /// First admin's e-mail and password.
     pub admin: Option<(String, SecretString)>,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -496,6 +504,10 @@ impl Config {
             max_pins: parse(src, "EPOP_MAX_PINS", 100u64)?,
             audit_retention_days: parse(src, "EPOP_AUDIT_RETENTION_DAYS", 365u64)?,
             calendar: calendar_limits(src)?,
+            task_max_depth: parse(src, "EPOP_TASK_MAX_DEPTH", 5u32)?.max(1),
+            task_max_comments: parse(src, "EPOP_TASK_MAX_COMMENTS", 5_000u64)?,
+            project_max_labels: parse(src, "EPOP_PROJECT_MAX_LABELS", 100u64)?,
+            task_max_labels: parse(src, "EPOP_TASK_MAX_LABELS", 20u64)?,
             admin,
             trusted_proxies,
             shutdown_timeout: Duration::from_secs(parse(src, "EPOP_SHUTDOWN_TIMEOUT", 10u64)?),

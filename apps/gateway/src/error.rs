@@ -369,6 +369,20 @@ impl From<ProjectsError> for ApiError {
                 ErrorCode::PreconditionFailed,
                 "the task has changed since that version; fetch it again",
             ),
+            ProjectsError::HasChildren { count } => ApiError::new(
+                ErrorCode::Conflict,
+                format!(
+                    "the task has {count} subtasks: delete again with ?children=delete (the whole subtree) or \
+                     ?children=detach (they become top-level tasks)"
+                ),
+            ),
+            ProjectsError::LabelNameTaken => ApiError::new(
+                ErrorCode::Conflict,
+                "the project has a label of that name already (names are compared without case)",
+            ),
+            ProjectsError::LimitReached { what, limit } => {
+                ApiError::new(ErrorCode::Conflict, format!("{what}: at most {limit}"))
+            }
             ProjectsError::BadCursor => ApiError::new(ErrorCode::BadRequest, "the cursor is not valid"),
             ProjectsError::Storage(inner) => inner.into(),
         }

@@ -4,8 +4,8 @@
 //! presence) is not a domain event.
 
 use crate::id::{
-    CalendarEventId, ConversationId, MessageId, ProjectId, ReminderId, ScheduledMessageId, TaskId,
-    TokenFamilyId, UserId,
+    CalendarEventId, ConversationId, MessageId, ProjectId, ReminderId, ScheduledMessageId, TaskCommentId,
+    TaskId, TokenFamilyId, UserId,
 };
 use crate::model::{EventMessage, Notification, Reaction, ThreadSummary};
 use serde::{Deserialize, Serialize};
@@ -153,6 +153,52 @@ pub enum DomainEvent {
         /// Who added them.
         added_by: UserId,
     },
+    /// A comment was posted on a task: `task_comment` notifications for the task's watchers and assignee,
+    /// `task_mention` for the project members it mentions (never the author).
+    TaskCommented {
+        /// The task.
+        task_id: TaskId,
+        /// Its project.
+        project_id: ProjectId,
+        /// The comment.
+        comment_id: TaskCommentId,
+        /// The task's title at the time.
+        title: String,
+        /// Who wrote it.
+        author_id: UserId,
+        /// The comment's first characters.
+        preview: String,
+        /// Watchers to notify with `task_comment` (neither the author nor a mentioned member).
+        watchers: Vec<UserId>,
+        /// Members to notify with `task_mention`.
+        mentioned: Vec<UserId>,
+    },
+    /// A task was created, changed or deleted: `task:updated` to the project's connected members (live only,
+    /// not replayed to a recovering socket).
+    TaskUpdated {
+        /// The task's project.
+        project_id: ProjectId,
+        /// The task.
+        task_id: TaskId,
+        /// The project's members when it changed.
+        member_ids: Vec<UserId>,
+        /// The task as members see it; `None` when it was deleted.
+        task: Option<serde_json::Value>,
+    },
+    /// A comment on a task was posted, edited or deleted: `task:comment` to the project's connected members
+    /// (live only).
+    TaskCommentChanged {
+        /// The task's project.
+        project_id: ProjectId,
+        /// The task.
+        task_id: TaskId,
+        /// The project's members when it changed.
+        member_ids: Vec<UserId>,
+        /// `created`, `updated` or `deleted`.
+        action: String,
+        /// The comment as members see it (its id only when deleted).
+        comment: serde_json::Value,
+    },
     /// A notification was created for a user (delivered live as `notification:new`).
     NotificationCreated {
         /// Whose notification.
@@ -242,6 +288,9 @@ impl DomainEvent {
             DomainEvent::ReminderDue { .. } => "reminder_due",
             DomainEvent::PinsChanged { .. } => "pins_changed",
             DomainEvent::CalendarNotice { .. } => "calendar_notice",
+            DomainEvent::TaskCommented { .. } => "task_commented",
+            DomainEvent::TaskUpdated { .. } => "task_updated",
+            DomainEvent::TaskCommentChanged { .. } => "task_comment_changed",
         }
     }
 }

@@ -116,6 +116,10 @@ typed_id!(
     ScheduledMessageId,
     /// Identifies a reminder about a message.
     ReminderId,
+    /// Identifies a comment on a task.
+    TaskCommentId,
+    /// Identifies a project's task label.
+    LabelId,
 );
 
 #[cfg(test)]

@@ -124,6 +124,22 @@ pub fn render(kind: &str, payload: &Value) -> (String, String) {
             format!("Reminder: {}", text("title")),
             format!("\"{}\" starts {}.", text("title"), text("start_time")),
         ),
+        "task_comment" => (
+            format!("New comment on {}", text("title")),
+            format!(
+                "A task you follow, \"{}\", has a new comment:\n\n{}",
+                text("title"),
+                text("preview")
+            ),
+        ),
+        "task_mention" => (
+            format!("You were mentioned on {}", text("title")),
+            format!(
+                "You were mentioned in a comment on the task \"{}\":\n\n{}",
+                text("title"),
+                text("preview")
+            ),
+        ),
         "message" => (
             "New message".to_owned(),
             format!("You have a new message:\n\n{}", text("preview")),

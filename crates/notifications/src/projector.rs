@@ -57,6 +57,7 @@ fn notifies(event: &DomainEvent) -> bool {
             | DomainEvent::ScheduledMessageFailed { .. }
             | DomainEvent::ReminderDue { .. }
             | DomainEvent::CalendarNotice { .. }
+            | DomainEvent::TaskCommented { .. }
     )
 }
 
@@ -210,6 +211,13 @@ enum Job {
         kind: &'static str,
         payload: Value,
     },
+    /// One event, one notification each for several users (a task comment's watchers and mentioned members).
+    Fanout {
+        position: i64,
+        users: Vec<UserId>,
+        kinds: Vec<&'static str>,
+        payload: Value,
+    },
     Nothing,
 }
 
@@ -303,6 +311,27 @@ fn decode(payload: &Value) -> Result<Job, String> {
             payload: json!({"event_id": event_id, "calendar_event_id": calendar_event_id, "title": title,
                             "start_time": start_time, "organizer_id": organizer_id}),
         },
+        DomainEvent::TaskCommented {
+            task_id,
+            project_id,
+            comment_id,
+            title,
+            author_id,
+            preview,
+            watchers,
+            mentioned,
+        } => {
+            let kinds = std::iter::repeat_n("task_comment", watchers.len())
+                .chain(std::iter::repeat_n("task_mention", mentioned.len()))
+                .collect();
+            Job::Fanout {
+                position,
+                users: watchers.into_iter().chain(mentioned).collect(),
+                kinds,
+                payload: json!({"task_id": task_id, "project_id": project_id, "comment_id": comment_id,
+                                "title": title, "author_id": author_id, "preview": preview}),
+            }
+        }
         _ => Job::Nothing,
     })
 }
@@ -423,6 +452,15 @@ FROM unnest($2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::timestamptz[], $
             $9::bigint[])
     AS v(user_id, message_id, sender_id, preview, sent_at, position, thread_root_id, seq)
 ORDER BY v.user_id, v.position
+ON CONFLICT (user_id, source_event) WHERE source_event IS NOT NULL AND group_key IS NULL DO NOTHING
+RETURNING id, user_id, kind, payload, is_read, created_at, true AS deliver";
+
+/// One notification per listed user (`$1`, of kind `$2`) for one event, in one statement; once per event.
+const INSERT_FANOUT: &str = "\
+INSERT INTO notifications (id, user_id, kind, payload, source_event, notified_at)
+SELECT gen_random_uuid(), r.user_id, r.kind, $3, $4, now()
+FROM unnest($1::uuid[], $2::text[]) AS r(user_id, kind)
+ORDER BY r.user_id
 ON CONFLICT (user_id, source_event) WHERE source_event IS NOT NULL AND group_key IS NULL DO NOTHING
 RETURNING id, user_id, kind, payload, is_read, created_at, true AS deliver";
 
@@ -589,6 +627,37 @@ impl NotificationProjector {
         Ok(())
     }
 
+    async fn fanout(
+        &self,
+        position: i64,
+        users: &[UserId],
+        kinds: &[&str],
+        payload: &Value,
+    ) -> StorageResult<()> {
+        if users.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.pool.get().await?;
+        let delivered = conn
+            .transaction::<_, StorageError, _>(async |conn| {
+                commit_without_flush(conn).await?;
+                let written: Vec<Written> = diesel::sql_query(INSERT_FANOUT)
+                    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(users)
+                    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(kinds)
+                    .bind::<diesel::sql_types::Jsonb, _>(payload)
+                    .bind::<diesel::sql_types::BigInt, _>(position)
+                    .load(conn)
+                    .await?;
+                self.deliver(conn, &written).await?;
+                Ok(!written.is_empty())
+            })
+            .await?;
+        if delivered {
+            self.relay.notify();
+        }
+        Ok(())
+    }
+
     /// Delivers, on `conn`'s transaction, the notifications marked for delivery: the live event through the
     /// outbox, the Web Push jobs of their owners' subscriptions and the e-mail jobs, three statements in all.
     async fn deliver(&self, conn: &mut AsyncPgConnection, written: &[Written]) -> StorageResult<()> {
@@ -714,6 +783,17 @@ impl jobs::JobHandler for NotificationProjector {
                 }) => {
                     results[index] = self
                         .single(*position, users, kind, payload)
+                        .await
+                        .map_err(|e| e.to_string());
+                }
+                Ok(Job::Fanout {
+                    position,
+                    users,
+                    kinds,
+                    payload,
+                }) => {
+                    results[index] = self
+                        .fanout(*position, users, kinds, payload)
                         .await
                         .map_err(|e| e.to_string());
                 }

@@ -23,11 +23,13 @@ pub enum Action {
     Leave,
     /// Create, update and delete tasks.
     EditTasks,
+    /// Comment on tasks (and edit or delete one's own comments).
+    Comment,
 }
 
 impl Action {
     /// Every action, for exhaustive tests.
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 8] = [
         Action::View,
         Action::UpdateProject,
         Action::DeleteProject,
@@ -35,6 +37,7 @@ impl Action {
         Action::ManageOwners,
         Action::Leave,
         Action::EditTasks,
+        Action::Comment,
     ];
 }
 
@@ -58,7 +61,7 @@ pub fn allowed(role: Option<ProjectRole>, action: Action) -> bool {
         Action::View | Action::Leave => true,
         Action::UpdateProject | Action::ManageMembers => matches!(role, Owner | Admin),
         Action::DeleteProject | Action::ManageOwners => role == Owner,
-        Action::EditTasks => match role {
+        Action::EditTasks | Action::Comment => match role {
             Owner | Admin | Member => true,
             Viewer => false,
         },
@@ -71,7 +74,7 @@ mod tests {
     use Action::*;
 
     /// The whole matrix, written out: rows are actions, columns owner, admin, member, viewer, non-member.
-    const MATRIX: [(Action, [bool; 5]); 7] = [
+    const MATRIX: [(Action, [bool; 5]); 8] = [
         (View, [true, true, true, true, false]),
         (UpdateProject, [true, true, false, false, false]),
         (DeleteProject, [true, false, false, false, false]),
@@ -79,6 +82,7 @@ mod tests {
         (ManageOwners, [true, false, false, false, false]),
         (Leave, [true, true, true, true, false]),
         (EditTasks, [true, true, true, false, false]),
+        (Comment, [true, true, true, false, false]),
     ];
 
     const ROLES: [Option<ProjectRole>; 5] = [

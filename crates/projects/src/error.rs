@@ -27,6 +27,23 @@ pub enum ProjectsError {
         /// The task's current version.
         current: i64,
     },
+    /// Deleting a task that has subtasks needs the choice of what happens to them (`?children=`).
+    #[error("the task has {count} subtasks: choose children=delete or children=detach")]
+    HasChildren {
+        /// Its direct subtasks.
+        count: i64,
+    },
+    /// A per-resource bound is reached (e.g. comments on one task).
+    #[error("{what}: at most {limit}")]
+    LimitReached {
+        /// What is full.
+        what: &'static str,
+        /// The bound.
+        limit: u64,
+    },
+    /// The project has a label of that name already.
+    #[error("the project has a label of that name")]
+    LabelNameTaken,
     /// A pagination cursor that this server did not make.
     #[error("invalid cursor")]
     BadCursor,

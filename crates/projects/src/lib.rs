@@ -25,8 +25,12 @@
 //!   listens.
 
 pub mod access;
+mod comments;
 pub mod error;
+mod labels;
+pub mod mentions;
 pub mod model;
+pub mod rank;
 mod repo;
 pub mod service;
 

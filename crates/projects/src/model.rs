@@ -1,7 +1,7 @@
 //! What the projects service takes and returns. Output types serialize to the contract's JSON shapes.
 
 use chrono::{DateTime, Utc};
-use epop_core::{ProjectId, TaskId, UserId};
+use epop_core::{LabelId, ProjectId, TaskCommentId, TaskId, UserId};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -158,6 +158,16 @@ pub struct Task {
     pub assigned_to: Option<UserId>,
     /// When it is due, if ever.
     pub due_date: Option<DateTime<Utc>>,
+    /// The task it is a subtask of (in the same project), if any.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<uuid::Uuid>))]
+    pub parent_id: Option<TaskId>,
+    /// How far its direct subtasks are: `{done, total}` (`{0, 0}` without subtasks).
+    pub progress: Progress,
+    /// Its labels (labels of its project), in id order.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<uuid::Uuid>))]
+    pub label_ids: Vec<LabelId>,
+    /// Its rank within its status column of the board: tasks sort by `position` (bytewise), then `id`.
+    pub position: String,
     /// Starts at 1 and increases on every change; the task's ETag (not part of the JSON body).
     #[serde(skip)]
     pub version: i64,
@@ -165,6 +175,16 @@ pub struct Task {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+}
+
+/// How far a task's direct subtasks are.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Progress {
+    /// Subtasks with status `done`.
+    pub done: i64,
+    /// All direct subtasks.
+    pub total: i64,
 }
 
 /// What creating a project takes; its creator becomes its first owner.
@@ -202,6 +222,10 @@ pub struct NewTask {
     pub assigned_to: Option<UserId>,
     /// When it is due.
     pub due_date: Option<DateTime<Utc>>,
+    /// The task it is a subtask of: a task of the same project, within the depth limit.
+    pub parent_id: Option<TaskId>,
+    /// Its labels: labels of the project.
+    pub label_ids: Vec<LabelId>,
 }
 
 /// A partial change to a task: an outer `None` leaves a field as it is; `Some(None)` clears the assignee or
@@ -218,6 +242,126 @@ pub struct TaskChanges {
     pub assigned_to: Option<Option<UserId>>,
     /// A new due date, or `Some(None)` to clear it.
     pub due_date: Option<Option<DateTime<Utc>>>,
+    /// A new parent (same project, no cycle, within the depth limit), or `Some(None)` to make it top-level.
+    pub parent_id: Option<Option<TaskId>>,
+    /// Its labels from now on (labels of the project).
+    pub label_ids: Option<Vec<LabelId>>,
+}
+
+/// Where a task goes on the board: a column, and its neighbours there (`None`: the end of the column).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskMove {
+    /// The column (`None`: the task's own).
+    pub status: Option<TaskStatus>,
+    /// The task it goes right after.
+    pub after_id: Option<TaskId>,
+    /// The task it goes right before.
+    pub before_id: Option<TaskId>,
+}
+
+/// A label of a project.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Label {
+    /// A UUIDv7.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub id: LabelId,
+    /// Its project.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub project_id: ProjectId,
+    /// 1..=50 characters, unique in the project whatever the case.
+    pub name: String,
+    /// `#rrggbb`, lower case.
+    pub colour: String,
+    /// When it was created.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+string_enum!(
+    /// What deleting a task with subtasks does with them (`DELETE /api/tasks/:id?children=`).
+    ChildrenChoice {
+        /// Delete the whole subtree.
+        Delete => "delete",
+        /// Make the direct subtasks top-level tasks, and keep them.
+        Detach => "detach",
+    }
+);
+
+/// A comment on a task.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TaskComment {
+    /// A UUIDv7.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub id: TaskCommentId,
+    /// The task it is on.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub task_id: TaskId,
+    /// Who wrote it; only they edit or delete it.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub author_id: UserId,
+    /// 1..=10,000 characters; `<@USER_ID>` mentions a project member.
+    pub body: String,
+    /// The project members the body mentions (never the author), in the order they first appear.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<uuid::Uuid>))]
+    pub mentions: Vec<UserId>,
+    /// When it was posted.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+    /// When its author last edited it, if ever.
+    pub edited_at: Option<DateTime<Utc>>,
+}
+
+/// One change to one field of a task.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TaskActivity {
+    /// Increases with every entry (the list's order).
+    pub id: i64,
+    /// The task.
+    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
+    pub task_id: TaskId,
+    /// Who made the change (`null` once their account is deleted).
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<uuid::Uuid>))]
+    pub actor_id: Option<UserId>,
+    /// `created`, `title`, `description`, `status`, `assigned_to`, `due_date`, `parent_id`, `label_ids` or
+    /// `position`.
+    pub field: String,
+    /// The value before, as the task's JSON shows it (`null` for `created`).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub old_value: serde_json::Value,
+    /// The value after (for `created`, the new task's title).
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    pub new_value: serde_json::Value,
+    /// When.
+    pub created_at: DateTime<Utc>,
+}
+
+/// The limits of projects and tasks (settings of the gateway).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProjectsSettings {
+    /// Levels of a task tree, a top-level task counting as one (`EPOP_TASK_MAX_DEPTH`, default 5).
+    pub max_task_depth: u32,
+    /// Comments one task may carry (`EPOP_TASK_MAX_COMMENTS`, default 5,000).
+    pub max_comments_per_task: u64,
+    /// Labels one project may have (`EPOP_PROJECT_MAX_LABELS`, default 100).
+    pub max_labels_per_project: u64,
+    /// Labels one task may carry (`EPOP_TASK_MAX_LABELS`, default 20).
+    pub max_labels_per_task: u64,
+}
+
+impl Default for ProjectsSettings {
+    fn default() -> Self {
+        Self {
+            max_task_depth: 5,
+            max_comments_per_task: 5_000,
+            max_labels_per_project: 100,
+            max_labels_per_task: 20,
+        }
+    }
 }
 
 /// The versions an update may apply to (from `If-Match`). An empty list matches nothing.
@@ -231,6 +375,14 @@ pub struct ProjectTaskFilter {
     pub status: Option<TaskStatus>,
     /// Only tasks assigned to this user.
     pub assigned_to: Option<UserId>,
+    /// Only tasks with this label.
+    pub label: Option<LabelId>,
+    /// Only tasks due at or after this moment.
+    pub due_after: Option<DateTime<Utc>>,
+    /// Only tasks due strictly before this moment.
+    pub due_before: Option<DateTime<Utc>>,
+    /// Only tasks whose title or description has every word of this text.
+    pub text: Option<String>,
 }
 
 /// Filters of the task list across every project the caller can see.

@@ -4,23 +4,28 @@
 use crate::access::{Action, allowed, effective_role};
 use crate::error::{ProjectsError, ProjectsResult};
 use crate::model::*;
+use crate::repo::activity::{self as repo_activity, Change};
+use crate::repo::comments as repo_comments;
+use crate::repo::labels as repo_labels;
 use crate::repo::projects::{self as repo_projects, NewProjectRow, ProjectChangeset, ProjectRow};
 use crate::repo::tasks::{self as repo_tasks, DueKey, NewTaskRow, TaskChangeset, TaskRow, VisibleFilter};
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
-use epop_core::{Cursor, DomainEvent, Page, PageRequest, ProjectId, TaskId, UserId};
+use epop_core::{Cursor, DomainEvent, LabelId, Page, PageRequest, ProjectId, TaskId, UserId};
 use epop_storage::audit::{self, AuditAction, AuditEntry, AuditTarget};
 use epop_storage::events::OutboxNotifier;
 use epop_storage::{DbPool, outbox};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::str::FromStr as _;
 
 /// Projects, members and tasks.
 #[derive(Clone)]
 pub struct ProjectsService {
-    pool: DbPool,
-    notifier: OutboxNotifier,
+    pub(crate) pool: DbPool,
+    pub(crate) notifier: OutboxNotifier,
+    pub(crate) settings: ProjectsSettings,
 }
 
 impl std::fmt::Debug for ProjectsService {
@@ -44,14 +49,14 @@ struct DueCursor {
     a: DateTime<Utc>,
 }
 
-fn decode<T: serde::de::DeserializeOwned>(page: &PageRequest) -> ProjectsResult<Option<T>> {
+pub(crate) fn decode<T: serde::de::DeserializeOwned>(page: &PageRequest) -> ProjectsResult<Option<T>> {
     page.cursor
         .as_ref()
         .map(|c| Cursor::decode(c).map_err(|_| ProjectsError::BadCursor))
         .transpose()
 }
 
-fn overfetch(page: &PageRequest) -> i64 {
+pub(crate) fn overfetch(page: &PageRequest) -> i64 {
     i64::from(page.limit) + 1
 }
 
@@ -61,7 +66,7 @@ fn project_status(value: &str) -> ProjectStatus {
     ProjectStatus::from_str(value).unwrap_or(ProjectStatus::Active)
 }
 
-fn task_from_row(row: TaskRow) -> Task {
+fn task_from_row(row: TaskRow, progress: Progress, label_ids: Vec<LabelId>) -> Task {
     Task {
         id: row.id,
         project_id: row.project_id,
@@ -70,9 +75,69 @@ fn task_from_row(row: TaskRow) -> Task {
         status: TaskStatus::from_str(&row.status).unwrap_or(TaskStatus::Todo),
         assigned_to: row.assigned_to,
         due_date: row.due_date,
+        parent_id: row.parent_id,
+        progress,
+        label_ids,
+        position: row.position,
         version: row.version,
         created_at: row.created_at,
         updated_at: row.updated_at,
+    }
+}
+
+/// The fields `after` changed from `before`, with their old and new values as the task's JSON shows them.
+fn task_changes(before: &TaskRow, after: &TaskRow) -> Vec<Change> {
+    let mut changes: Vec<Change> = Vec::new();
+    let mut field = |name: &'static str, old: Value, new: Value| {
+        if old != new {
+            changes.push((name, old, new));
+        }
+    };
+    field("title", json_value(&before.title), json_value(&after.title));
+    field(
+        "description",
+        json_value(&before.description),
+        json_value(&after.description),
+    );
+    field("status", json_value(&before.status), json_value(&after.status));
+    field(
+        "assigned_to",
+        json_value(&before.assigned_to),
+        json_value(&after.assigned_to),
+    );
+    field(
+        "due_date",
+        json_value(&before.due_date),
+        json_value(&after.due_date),
+    );
+    field(
+        "parent_id",
+        json_value(&before.parent_id),
+        json_value(&after.parent_id),
+    );
+    field(
+        "position",
+        json_value(&before.position),
+        json_value(&after.position),
+    );
+    changes
+}
+
+/// A value as JSON (every value this crate records serializes).
+fn json_value<T: Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
+
+/// A rank between two neighbours; a rank this service did not make, or past the length bound, is reported on
+/// `field` (it cannot happen with ranks this service wrote).
+pub(crate) fn rank_between(a: Option<&str>, b: Option<&str>, field: &str) -> ProjectsResult<String> {
+    match crate::rank::between(a, b) {
+        Ok(rank) if rank.len() <= crate::rank::MAX_LEN => Ok(rank),
+        Ok(_) => Err(ProjectsError::invalid(
+            field,
+            "no room left at this place of the column: move a neighbour first",
+        )),
+        Err(error) => Err(ProjectsError::invalid(field, error.to_string())),
     }
 }
 
@@ -83,11 +148,21 @@ fn not_a_member() -> ProjectsError {
 impl ProjectsService {
     /// Builds the service.
     pub fn new(pool: DbPool, notifier: OutboxNotifier) -> Self {
-        Self { pool, notifier }
+        Self {
+            pool,
+            notifier,
+            settings: ProjectsSettings::default(),
+        }
+    }
+
+    /// The same service with other limits.
+    pub fn with_settings(mut self, settings: ProjectsSettings) -> Self {
+        self.settings = settings;
+        self
     }
 
     /// The role `actor` acts with in `project`: `NotFound` when they may not see it (or it does not exist).
-    async fn role_in(
+    pub(crate) async fn role_in(
         conn: &mut AsyncPgConnection,
         actor: Actor,
         project: ProjectId,
@@ -103,7 +178,7 @@ impl ProjectsService {
     }
 
     /// `Forbidden` unless `role` allows `action`.
-    fn require(role: ProjectRole, action: Action) -> ProjectsResult<()> {
+    pub(crate) fn require(role: ProjectRole, action: Action) -> ProjectsResult<()> {
         if allowed(Some(role), action) {
             Ok(())
         } else {
@@ -113,7 +188,7 @@ impl ProjectsService {
 
     /// The caller's role in `project`, checked against `action`: `NotFound` when they may not see the
     /// project, `Forbidden` when their role does not allow the action.
-    async fn authorize(
+    pub(crate) async fn authorize(
         conn: &mut AsyncPgConnection,
         actor: Actor,
         project: ProjectId,
@@ -393,7 +468,7 @@ impl ProjectsService {
                 repo_projects::replace_owner_id(conn, project, user).await?;
             }
             repo_projects::remove_member(conn, project, user).await?;
-            let unassigned = repo_tasks::unassign_open(conn, project, user).await?;
+            let unassigned = repo_tasks::unassign_open(conn, project, user, actor.id).await?;
             tracing::debug!(unassigned, "member removed");
             audit::append(
                 conn,
@@ -410,11 +485,125 @@ impl ProjectsService {
 
     // ----- tasks ---------------------------------------------------------------------------------------------
 
-    /// Creates a task (not `viewer`s); the assignee must be a project member.
+    /// The tasks of `rows` as members see them, with their subtasks' progress and their labels (two more
+    /// statements, whatever the number of tasks).
+    pub(crate) async fn tasks_out(
+        conn: &mut AsyncPgConnection,
+        rows: Vec<TaskRow>,
+    ) -> ProjectsResult<Vec<Task>> {
+        let ids: Vec<TaskId> = rows.iter().map(|row| row.id).collect();
+        let progress: HashMap<TaskId, Progress> = repo_tasks::progress_of(conn, &ids)
+            .await?
+            .into_iter()
+            .map(|(id, done, total)| (id, Progress { done, total }))
+            .collect();
+        let mut labels: HashMap<TaskId, Vec<LabelId>> = HashMap::new();
+        for (task, label) in repo_labels::of_tasks(conn, &ids).await? {
+            labels.entry(task).or_default().push(label);
+        }
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                let progress = progress.get(&row.id).copied().unwrap_or_default();
+                let labels = labels.remove(&row.id).unwrap_or_default();
+                task_from_row(row, progress, labels)
+            })
+            .collect())
+    }
+
+    /// The rank at the end of a column, for a task (`skip`) placed there.
+    async fn end_of_column(
+        conn: &mut AsyncPgConnection,
+        project: ProjectId,
+        status: TaskStatus,
+        skip: TaskId,
+    ) -> ProjectsResult<String> {
+        let last = repo_tasks::neighbour(conn, project, status.as_str(), None, false, skip).await?;
+        rank_between(last.as_deref(), None, "status")
+    }
+
+    pub(crate) async fn task_out(conn: &mut AsyncPgConnection, row: TaskRow) -> ProjectsResult<Task> {
+        Self::tasks_out(conn, vec![row])
+            .await?
+            .pop()
+            .ok_or(ProjectsError::NotFound)
+    }
+
+    /// Appends `TaskUpdated` (`task:updated` to the project's connected members) for `task`, or for its
+    /// deletion.
+    pub(crate) async fn announce_task(
+        conn: &mut AsyncPgConnection,
+        project: ProjectId,
+        id: TaskId,
+        task: Option<&Task>,
+    ) -> ProjectsResult<()> {
+        let member_ids = repo_projects::member_ids(conn, project).await?;
+        let task = task
+            .map(serde_json::to_value)
+            .transpose()
+            .map_err(epop_storage::StorageError::from)?;
+        outbox::append(
+            conn,
+            &DomainEvent::TaskUpdated {
+                project_id: project,
+                task_id: id,
+                member_ids,
+                task,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Checks that `parent` may become the parent of a task of `project` (`moved`, when an existing task moves):
+    /// a task of the same project, no cycle, and the tree within the depth limit. Call it with the project's
+    /// tree locked ([`repo_tasks::lock_tree`]).
+    async fn check_parent(
+        &self,
+        conn: &mut AsyncPgConnection,
+        project: ProjectId,
+        parent: TaskId,
+        moved: Option<TaskId>,
+    ) -> ProjectsResult<()> {
+        let max = i32::try_from(self.settings.max_task_depth)
+            .unwrap_or(i32::MAX)
+            .max(1);
+        let same_project = repo_tasks::find(conn, parent)
+            .await?
+            .is_some_and(|row| row.project_id == project);
+        if !same_project {
+            return Err(ProjectsError::invalid(
+                "parent_id",
+                "must be a task of the same project",
+            ));
+        }
+        let bound = max.saturating_add(1);
+        let (depth, cycle) = repo_tasks::ancestry(conn, parent, moved, bound).await?;
+        if cycle {
+            return Err(ProjectsError::invalid(
+                "parent_id",
+                "must not be the task itself or one of its subtasks",
+            ));
+        }
+        let height = match moved {
+            Some(task) => repo_tasks::height(conn, task, bound).await?,
+            None => 1,
+        };
+        if depth.saturating_add(height) > max {
+            return Err(ProjectsError::invalid(
+                "parent_id",
+                format!("a task tree has at most {max} levels"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Creates a task (not `viewer`s); the assignee must be a project member, the parent a task of the project
+    /// within the depth limit. The creator and the assignee watch it.
     #[tracing::instrument(skip(self, new))]
     pub async fn create_task(&self, actor: Actor, project: ProjectId, new: &NewTask) -> ProjectsResult<Task> {
         let mut conn = self.pool.get().await?;
-        let (row, assigned) = conn
+        let task = conn
             .transaction::<_, ProjectsError, _>(async |conn| {
                 Self::authorize(conn, actor, project, Action::EditTasks).await?;
                 if let Some(user) = new.assigned_to
@@ -422,28 +611,50 @@ impl ProjectsService {
                 {
                     return Err(not_a_member());
                 }
+                if let Some(parent) = new.parent_id {
+                    repo_tasks::lock_tree(conn, project).await?;
+                    self.check_parent(conn, project, parent, None).await?;
+                }
+                let labels = self.check_labels(conn, project, &new.label_ids).await?;
+                let id = TaskId::new();
+                let status = new.status.unwrap_or(TaskStatus::Todo);
+                repo_tasks::lock_board(conn, project).await?;
+                let position = Self::end_of_column(conn, project, status, id).await?;
                 let row = repo_tasks::insert(
                     conn,
                     &NewTaskRow {
-                        id: TaskId::new(),
+                        id,
                         project_id: project,
                         title: &new.title,
                         description: new.description.as_deref().unwrap_or(""),
-                        status: new.status.unwrap_or(TaskStatus::Todo).as_str(),
+                        status: status.as_str(),
                         assigned_to: new.assigned_to,
                         due_date: new.due_date,
                         created_by: actor.id,
+                        parent_id: new.parent_id,
+                        position: &position,
                     },
                 )
                 .await?;
-                let assigned = Self::announce_assignment(conn, actor, &row, None).await?;
-                Ok((row, assigned))
+                repo_labels::set(conn, id, &labels).await?;
+                let mut watchers = vec![actor.id];
+                watchers.extend(row.assigned_to);
+                repo_comments::watch(conn, row.id, &watchers).await?;
+                repo_activity::record(
+                    conn,
+                    row.id,
+                    actor.id,
+                    &[("created", Value::Null, Value::String(row.title.clone()))],
+                )
+                .await?;
+                Self::announce_assignment(conn, actor, &row, None).await?;
+                let task = Self::task_out(conn, row).await?;
+                Self::announce_task(conn, project, task.id, Some(&task)).await?;
+                Ok(task)
             })
             .await?;
-        if assigned {
-            self.notifier.notify();
-        }
-        Ok(task_from_row(row))
+        self.notifier.notify();
+        Ok(task)
     }
 
     /// Appends `TaskAssigned` when `row` is now assigned to someone other than `previous` and the actor.
@@ -474,7 +685,7 @@ impl ProjectsService {
     }
 
     /// Finds a task and checks `action` in its project.
-    async fn task_for(
+    pub(crate) async fn task_for(
         conn: &mut AsyncPgConnection,
         actor: Actor,
         id: TaskId,
@@ -494,13 +705,13 @@ impl ProjectsService {
     /// One task of a project the caller may see.
     pub async fn task(&self, actor: Actor, id: TaskId) -> ProjectsResult<Task> {
         let mut conn = self.pool.get().await?;
-        Self::task_for(&mut conn, actor, id, Action::View, false)
-            .await
-            .map(task_from_row)
+        let row = Self::task_for(&mut conn, actor, id, Action::View, false).await?;
+        Self::task_out(&mut conn, row).await
     }
 
     /// Changes a task (not `viewer`s). With `if_match`, the task's current version must be one of the given
-    /// ones (`VersionMismatch` otherwise). Every change increases the version.
+    /// ones (`VersionMismatch` otherwise). Every change increases the version and is recorded in the task's
+    /// activity.
     #[tracing::instrument(skip(self, changes))]
     pub async fn update_task(
         &self,
@@ -510,7 +721,7 @@ impl ProjectsService {
         if_match: Option<&IfMatch>,
     ) -> ProjectsResult<Task> {
         let mut conn = self.pool.get().await?;
-        let (row, assigned) = conn
+        let task = conn
             .transaction::<_, ProjectsError, _>(async |conn| {
                 let current = Self::task_for(conn, actor, id, Action::EditTasks, true).await?;
                 if let Some(IfMatch(versions)) = if_match
@@ -525,6 +736,34 @@ impl ProjectsService {
                 {
                     return Err(not_a_member());
                 }
+                if let Some(Some(parent)) = changes.parent_id
+                    && current.parent_id != Some(parent)
+                {
+                    repo_tasks::lock_tree(conn, current.project_id).await?;
+                    self.check_parent(conn, current.project_id, parent, Some(id))
+                        .await?;
+                }
+                let mut activity = Vec::new();
+                if let Some(wanted) = &changes.label_ids {
+                    let labels = self.check_labels(conn, current.project_id, wanted).await?;
+                    let before: Vec<LabelId> = repo_labels::of_tasks(conn, &[id])
+                        .await?
+                        .into_iter()
+                        .map(|(_, label)| label)
+                        .collect();
+                    if before != labels {
+                        repo_labels::set(conn, id, &labels).await?;
+                        activity.push(("label_ids", json_value(&before), json_value(&labels)));
+                    }
+                }
+                // A new column: the task goes to its end.
+                let position = match changes.status {
+                    Some(status) if status.as_str() != current.status => {
+                        repo_tasks::lock_board(conn, current.project_id).await?;
+                        Some(Self::end_of_column(conn, current.project_id, status, id).await?)
+                    }
+                    _ => None,
+                };
                 let row = repo_tasks::update(
                     conn,
                     id,
@@ -534,29 +773,84 @@ impl ProjectsService {
                         status: changes.status.map(TaskStatus::as_str),
                         assigned_to: changes.assigned_to,
                         due_date: changes.due_date,
+                        parent_id: changes.parent_id,
+                        position: position.as_deref(),
                     },
                 )
                 .await?;
-                let assigned = Self::announce_assignment(conn, actor, &row, current.assigned_to).await?;
-                Ok((row, assigned))
+                activity.splice(0..0, task_changes(&current, &row));
+                repo_activity::record(conn, id, actor.id, &activity).await?;
+                if let Some(assignee) = row.assigned_to
+                    && current.assigned_to != Some(assignee)
+                {
+                    repo_comments::watch(conn, id, &[assignee]).await?;
+                }
+                Self::announce_assignment(conn, actor, &row, current.assigned_to).await?;
+                let task = Self::task_out(conn, row).await?;
+                Self::announce_task(conn, task.project_id, id, Some(&task)).await?;
+                Ok(task)
             })
             .await?;
-        if assigned {
-            self.notifier.notify();
-        }
-        Ok(task_from_row(row))
+        self.notifier.notify();
+        Ok(task)
     }
 
-    /// Deletes a task (not `viewer`s).
+    /// Deletes a task (not `viewer`s). A task with subtasks needs `children`: `Delete` deletes its whole
+    /// subtree, `Detach` makes its direct subtasks top-level (recorded in their activity); without it the
+    /// answer is `HasChildren` and nothing changes.
     #[tracing::instrument(skip(self))]
-    pub async fn delete_task(&self, actor: Actor, id: TaskId) -> ProjectsResult<()> {
+    pub async fn delete_task(
+        &self,
+        actor: Actor,
+        id: TaskId,
+        children: Option<ChildrenChoice>,
+    ) -> ProjectsResult<()> {
         let mut conn = self.pool.get().await?;
-        Self::task_for(&mut conn, actor, id, Action::EditTasks, false).await?;
-        if repo_tasks::delete(&mut conn, id).await? {
-            Ok(())
-        } else {
-            Err(ProjectsError::NotFound)
-        }
+        conn.transaction::<_, ProjectsError, _>(async |conn| {
+            let row = Self::task_for(conn, actor, id, Action::EditTasks, true).await?;
+            let count = repo_tasks::children_count(conn, id).await?;
+            if count > 0 {
+                match children {
+                    None => return Err(ProjectsError::HasChildren { count }),
+                    Some(ChildrenChoice::Detach) => {
+                        repo_tasks::lock_tree(conn, row.project_id).await?;
+                        repo_tasks::detach_children(conn, id, actor.id).await?;
+                    }
+                    Some(ChildrenChoice::Delete) => {}
+                }
+            }
+            if !repo_tasks::delete(conn, id).await? {
+                return Err(ProjectsError::NotFound);
+            }
+            Self::announce_task(conn, row.project_id, id, None).await
+        })
+        .await?;
+        self.notifier.notify();
+        Ok(())
+    }
+
+    /// One page of a task's activity, oldest first.
+    pub async fn task_activity(
+        &self,
+        actor: Actor,
+        id: TaskId,
+        page: &PageRequest,
+    ) -> ProjectsResult<Page<TaskActivity>> {
+        let after = decode::<i64>(page)?;
+        let mut conn = self.pool.get().await?;
+        Self::task_for(&mut conn, actor, id, Action::View, false).await?;
+        let rows = repo_activity::page(&mut conn, id, after, overfetch(page)).await?;
+        Ok(
+            Page::from_overfetch(rows, page.limit, |row| row.id).map(|row| TaskActivity {
+                id: row.id,
+                task_id: row.task_id,
+                actor_id: row.actor_id,
+                field: row.field,
+                old_value: row.old_value.unwrap_or(Value::Null),
+                new_value: row.new_value.unwrap_or(Value::Null),
+                created_at: row.created_at,
+            }),
+        )
     }
 
     /// A project's tasks by `created_at` then `id`, oldest first.
@@ -573,17 +867,26 @@ impl ProjectsService {
         let rows = repo_tasks::page_in_project(
             &mut conn,
             project,
-            filter.status.map(TaskStatus::as_str),
-            filter.assigned_to,
+            repo_tasks::ProjectFilter {
+                status: filter.status.map(TaskStatus::as_str),
+                assigned_to: filter.assigned_to,
+                label: filter.label,
+                due_after: filter.due_after,
+                due_before: filter.due_before,
+                text: filter.text.as_deref(),
+            },
             after.map(|c| (c.c, c.i)),
             overfetch(page),
         )
         .await?;
-        Ok(Page::from_overfetch(rows, page.limit, |row| CreatedCursor {
+        let rows = Page::from_overfetch(rows, page.limit, |row| CreatedCursor {
             c: row.created_at,
             i: row.id,
+        });
+        Ok(Page {
+            items: Self::tasks_out(&mut conn, rows.items).await?,
+            next_cursor: rows.next_cursor,
         })
-        .map(task_from_row))
     }
 
     /// Tasks across every project the caller can see (every project for a global admin), by `due_date`
@@ -617,11 +920,14 @@ impl ProjectsService {
             overfetch(page),
         )
         .await?;
-        Ok(Page::from_overfetch(rows, page.limit, |row| DueCursor {
+        let rows = Page::from_overfetch(rows, page.limit, |row| DueCursor {
             d: row.due_date,
             i: row.id,
             a: as_of,
+        });
+        Ok(Page {
+            items: Self::tasks_out(&mut conn, rows.items).await?,
+            next_cursor: rows.next_cursor,
         })
-        .map(task_from_row))
     }
 }

@@ -45,7 +45,12 @@ fn audience(event: &DomainEvent) -> (Option<ConversationId>, Option<UserId>) {
         | DomainEvent::ReminderDue { user_id, .. } => (None, Some(*user_id)),
         DomainEvent::TaskAssigned { assigned_to, .. } => (None, Some(*assigned_to)),
         DomainEvent::ProjectMemberAdded { user_id, .. } => (None, Some(*user_id)),
-        DomainEvent::CalendarNotice { .. } => (None, None),
+        // Calendar notices reach their users as notifications. Task events are project-wide and live only: a
+        // recovering socket does not replay them (it reloads the board).
+        DomainEvent::CalendarNotice { .. }
+        | DomainEvent::TaskCommented { .. }
+        | DomainEvent::TaskUpdated { .. }
+        | DomainEvent::TaskCommentChanged { .. } => (None, None),
     }
 }
 

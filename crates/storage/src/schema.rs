@@ -303,6 +303,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    project_labels (id) {
+        id -> Uuid,
+        project_id -> Uuid,
+        name -> Text,
+        colour -> Text,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     project_members (project_id, user_id) {
         project_id -> Uuid,
         user_id -> Uuid,
@@ -381,6 +392,46 @@ diesel::table! {
 }
 
 diesel::table! {
+    task_activity (id) {
+        id -> Int8,
+        task_id -> Uuid,
+        actor_id -> Nullable<Uuid>,
+        field -> Text,
+        old_value -> Nullable<Jsonb>,
+        new_value -> Nullable<Jsonb>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    task_comments (id) {
+        id -> Uuid,
+        task_id -> Uuid,
+        author_id -> Uuid,
+        body -> Text,
+        mentions -> Array<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        edited_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    task_labels (task_id, label_id) {
+        task_id -> Uuid,
+        label_id -> Uuid,
+    }
+}
+
+diesel::table! {
+    task_watchers (task_id, user_id) {
+        task_id -> Uuid,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     tasks (id) {
         id -> Uuid,
         project_id -> Uuid,
@@ -393,6 +444,8 @@ diesel::table! {
         created_by -> Uuid,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        parent_id -> Nullable<Uuid>,
+        position -> Text,
     }
 }
 
@@ -462,6 +515,7 @@ diesel::joinable!(mfa_challenges -> users (user_id));
 diesel::joinable!(mfa_recovery_codes -> users (user_id));
 diesel::joinable!(notification_settings -> users (user_id));
 diesel::joinable!(notifications -> users (user_id));
+diesel::joinable!(project_labels -> projects (project_id));
 diesel::joinable!(project_members -> projects (project_id));
 diesel::joinable!(project_members -> users (user_id));
 diesel::joinable!(projects -> users (owner_id));
@@ -472,6 +526,14 @@ diesel::joinable!(saved_messages -> users (user_id));
 diesel::joinable!(scheduled_messages -> conversations (conversation_id));
 diesel::joinable!(scheduled_messages -> messages (thread_root_id));
 diesel::joinable!(scheduled_messages -> users (sender_id));
+diesel::joinable!(task_activity -> tasks (task_id));
+diesel::joinable!(task_activity -> users (actor_id));
+diesel::joinable!(task_comments -> tasks (task_id));
+diesel::joinable!(task_comments -> users (author_id));
+diesel::joinable!(task_labels -> project_labels (label_id));
+diesel::joinable!(task_labels -> tasks (task_id));
+diesel::joinable!(task_watchers -> tasks (task_id));
+diesel::joinable!(task_watchers -> users (user_id));
 diesel::joinable!(tasks -> projects (project_id));
 diesel::joinable!(thread_followers -> messages (root_id));
 diesel::joinable!(thread_followers -> users (user_id));
@@ -502,6 +564,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     outbox,
     outbox_positions,
+    project_labels,
     project_members,
     projects,
     push_subscriptions,
@@ -509,6 +572,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     saved_messages,
     scheduled_messages,
     settings,
+    task_activity,
+    task_comments,
+    task_labels,
+    task_watchers,
     tasks,
     thread_followers,
     user_totp,

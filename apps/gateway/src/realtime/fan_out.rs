@@ -598,12 +598,48 @@ impl EpopRealtime {
                 }
                 Scope::Replay { .. } => Vec::new(),
             },
+            // A board's live updates: to each connected member of the project (live only; the outbox keeps no
+            // audience for them, so a recovering socket reloads instead).
+            DomainEvent::TaskUpdated {
+                project_id,
+                task_id,
+                member_ids,
+                task,
+            } => member_ids
+                .iter()
+                .filter(|user| self.reaches(scope, **user))
+                .map(|user| {
+                    emit(
+                        Audience::User(*user),
+                        "task:updated",
+                        json!({"project_id": project_id, "task_id": task_id, "task": task, "deleted": task.is_none()}),
+                    )
+                })
+                .collect(),
+            DomainEvent::TaskCommentChanged {
+                project_id,
+                task_id,
+                member_ids,
+                action,
+                comment,
+            } => member_ids
+                .iter()
+                .filter(|user| self.reaches(scope, **user))
+                .map(|user| {
+                    emit(
+                        Audience::User(*user),
+                        "task:comment",
+                        json!({"project_id": project_id, "task_id": task_id, "action": action, "comment": comment}),
+                    )
+                })
+                .collect(),
             DomainEvent::NotificationCreated { .. }
             | DomainEvent::ThreadRead { .. }
             | DomainEvent::ReadPositionMovedBack { .. }
             | DomainEvent::TaskAssigned { .. }
             | DomainEvent::ProjectMemberAdded { .. }
-            | DomainEvent::CalendarNotice { .. } => Vec::new(),
+            | DomainEvent::CalendarNotice { .. }
+            | DomainEvent::TaskCommented { .. } => Vec::new(),
         }
     }
 }

@@ -769,7 +769,10 @@ async fn every_change_publishes_a_domain_event() {
             | DomainEvent::ScheduledMessageFailed { .. }
             | DomainEvent::ReminderDue { .. }
             | DomainEvent::PinsChanged { .. }
-            | DomainEvent::CalendarNotice { .. } => {}
+            | DomainEvent::CalendarNotice { .. }
+            | DomainEvent::TaskCommented { .. }
+            | DomainEvent::TaskUpdated { .. }
+            | DomainEvent::TaskCommentChanged { .. } => {}
         }
     }
     assert_eq!(

@@ -257,3 +257,33 @@ pub(crate) async fn user_exists(conn: &mut AsyncPgConnection, user: UserId) -> P
         .optional()?;
     Ok(found.is_some())
 }
+
+/// Every member of the project.
+pub(crate) async fn member_ids(
+    conn: &mut AsyncPgConnection,
+    project: ProjectId,
+) -> ProjectsResult<Vec<UserId>> {
+    Ok(project_members::table
+        .filter(project_members::project_id.eq(project))
+        .select(project_members::user_id)
+        .order(project_members::user_id)
+        .load(conn)
+        .await?)
+}
+
+/// Those of `users` who are members of the project.
+pub(crate) async fn members_among(
+    conn: &mut AsyncPgConnection,
+    project: ProjectId,
+    users: &[UserId],
+) -> ProjectsResult<Vec<UserId>> {
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(project_members::table
+        .filter(project_members::project_id.eq(project))
+        .filter(project_members::user_id.eq_any(users))
+        .select(project_members::user_id)
+        .load(conn)
+        .await?)
+}

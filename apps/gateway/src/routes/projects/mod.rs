@@ -4,6 +4,8 @@
 //! OpenAPI document (its `openapi` feature). Who may do what is decided in the projects crate
 //! (`epop_projects::access`), never here.
 
+pub mod board;
+pub mod labels;
 pub mod member_add;
 pub mod member_remove;
 pub mod member_update;
@@ -13,6 +15,8 @@ pub mod project_get;
 pub mod project_tasks_list;
 pub mod project_update;
 pub mod projects_list;
+pub mod task_activity;
+pub mod task_comments;
 pub mod task_create;
 pub mod task_delete;
 pub mod task_get;

@@ -8,7 +8,7 @@ use crate::state::AppState;
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::post;
 use actix_web::{HttpResponse, web};
-use epop_core::{ProjectId, UserId};
+use epop_core::{LabelId, ProjectId, TaskId, UserId};
 use epop_projects::NewTask;
 use epop_projects::Task;
 use epop_projects::TaskStatus;
@@ -36,9 +36,17 @@ pub struct CreateTaskRequest {
     #[garde(skip)]
     #[schema(value_type = Option<String>, example = "2026-12-24")]
     pub due_date: Option<DueDate>,
+    /// Makes it a subtask of this task of the same project (within the depth limit, `EPOP_TASK_MAX_DEPTH`).
+    #[garde(skip)]
+    pub parent_id: Option<Uuid>,
+    /// Labels of the project (at most `EPOP_TASK_MAX_LABELS`).
+    #[garde(length(max = 100))]
+    #[schema(max_items = 100)]
+    pub label_ids: Option<Vec<Uuid>>,
 }
 
-/// Creates a task (`viewer`s get `403`); the assignee must be a project member.
+/// Creates a task (`viewer`s get `403`); the assignee must be a project member, the parent a task of the
+/// project within the depth limit.
 #[utoipa::path(tag = "projects", security(("bearer" = [])),
     params(("id" = Uuid, Path)), request_body = CreateTaskRequest,
     responses(
@@ -46,7 +54,7 @@ pub struct CreateTaskRequest {
         (status = 401, body = Problem),
         (status = 403, body = Problem),
         (status = 404, body = Problem),
-        (status = 422, description = "Bad fields, or an assignee who is not a member", body = Problem),
+        (status = 422, description = "Bad fields, an assignee who is not a member, or a parent that is not a task of the project or is too deep", body = Problem),
     ))]
 #[post("/projects/{id}/tasks")]
 pub(crate) async fn create(
@@ -62,6 +70,13 @@ pub(crate) async fn create(
         status: body.status,
         assigned_to: body.assigned_to.map(UserId::from),
         due_date: body.due_date.map(|d| d.0),
+        parent_id: body.parent_id.map(TaskId::from),
+        label_ids: body
+            .label_ids
+            .unwrap_or_default()
+            .into_iter()
+            .map(LabelId::from)
+            .collect(),
     };
     let task = state
         .projects

@@ -6,7 +6,7 @@ use crate::extract::{AuthUser, Json};
 use crate::state::AppState;
 use actix_web::put;
 use actix_web::{HttpRequest, HttpResponse, web};
-use epop_core::{TaskId, UserId};
+use epop_core::{LabelId, TaskId, UserId};
 use epop_projects::Task;
 use epop_projects::TaskChanges;
 use epop_projects::TaskStatus;
@@ -37,6 +37,16 @@ pub struct UpdateTaskRequest {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, example = "2026-12-24")]
     pub due_date: Option<Option<DueDate>>,
+    /// A task of the same project to become a subtask of (no cycles, within the depth limit), or `null` to
+    /// become a top-level task.
+    #[garde(skip)]
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Uuid>)]
+    pub parent_id: Option<Option<Uuid>>,
+    /// The task's labels from now on: labels of the project (at most `EPOP_TASK_MAX_LABELS`).
+    #[garde(length(max = 100))]
+    #[schema(max_items = 100)]
+    pub label_ids: Option<Vec<Uuid>>,
 }
 
 /// Changes a task (`viewer`s get `403`). With `If-Match`, the task must still have that version (`412`
@@ -50,7 +60,7 @@ pub struct UpdateTaskRequest {
         (status = 403, body = Problem),
         (status = 404, body = Problem),
         (status = 412, description = "The task changed since that `ETag`", body = Problem),
-        (status = 422, description = "Bad fields, or an assignee who is not a member", body = Problem),
+        (status = 422, description = "Bad fields, an assignee who is not a member, or a parent that is not a task of the project, would make a cycle or is too deep", body = Problem),
     ))]
 #[put("/tasks/{id}")]
 pub(crate) async fn update(
@@ -67,6 +77,10 @@ pub(crate) async fn update(
         status: body.status,
         assigned_to: body.assigned_to.map(|user| user.map(UserId::from)),
         due_date: body.due_date.map(|due| due.map(|d| d.0)),
+        parent_id: body.parent_id.map(|parent| parent.map(TaskId::from)),
+        label_ids: body
+            .label_ids
+            .map(|labels| labels.into_iter().map(LabelId::from).collect()),
     };
     let task = state
         .projects
