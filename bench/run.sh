@@ -3,7 +3,7 @@
 # database on loopback, runs the scenarios and prints their figures. Traffic goes to 127.0.0.1 only; every loop
 # is bounded in time.
 #
-# Usage: bench/run.sh [login|chat|fanout|all|team|team-login|team-connect|team-sends|team-burst]   (default: all = login +
+# Usage: bench/run.sh [login|chat|fanout|all|team|team-login|team-connect|team-sends|team-burst|scheduled]   (default: all = login +
 #   chat; the others run only when named; team = issue 10's three scenarios: team-login, team-connect, team-burst)
 #   EPOP_BENCH_PORT / EPOP_BENCH_DB / EPOP_BENCH_REDIS_PREFIX   the gateway's port (18181), scratch database
 #                                 (epop_bench) and Redis prefix (epopbench), so that two runs can share a machine
@@ -21,8 +21,8 @@
 set -euo pipefail
 WHAT="${1:-all}"
 case "$WHAT" in
-    login | chat | fanout | all | team | team-login | team-connect | team-sends | team-burst) ;;
-    *) echo "usage: $0 [login|chat|fanout|all|team|team-login|team-connect|team-sends|team-burst]" >&2; exit 2 ;;
+    login | chat | fanout | all | team | team-login | team-connect | team-sends | team-burst | scheduled) ;;
+    *) echo "usage: $0 [login|chat|fanout|all|team|team-login|team-connect|team-sends|team-burst|scheduled]" >&2; exit 2 ;;
 esac
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/services.sh
@@ -539,6 +539,64 @@ team_connect_section() {
     rm -f "$out"
 }
 
+# ----- scheduled (issue 13): 10,000 scheduled messages due in the same minute ---------------------------------
+#   EPOP_BENCH_SCHEDULED_COUNT    scheduled messages (10000), due over one minute starting 30 s after they are written
+#
+# They are written with SQL exactly as POST /api/conversations/{id}/scheduled-messages writes them (one
+# scheduled_messages row and one job of the scheduled-messages queue at send_at each), spread evenly over 100
+# groups of the bench user and two others; the gateway's job workers then post them through the chat service's
+# send path. A message's lateness is its created_at (the start of the transaction that posted it) minus its
+# send_at (carried in its content). Target: every one posted within 5 s of its send_at.
+
+scheduled_section() {
+    local count=${EPOP_BENCH_SCHEDULED_COUNT:-10000} bench started posted window_end
+    bench=$(sql "SELECT id FROM users WHERE lower(email) = 'bench@example.com'")
+    sql "INSERT INTO users (id, name, email, password_hash, role, created_at, updated_at)
+         SELECT md5('epop-sched-user-' || u)::uuid, 'Sched ' || u, 'sched' || u || '@bench.example',
+                'seeded-user-no-login', 'member', now(), now() FROM generate_series(0, 1) AS u
+         ON CONFLICT DO NOTHING;
+         INSERT INTO conversations (id, kind, name, created_by, last_seq, created_at, updated_at)
+         SELECT md5('epop-sched-conv-' || i)::uuid, 'group', 'Scheduled ' || i, '$bench', 0, now(), now()
+         FROM generate_series(0, 99) AS i ON CONFLICT DO NOTHING;
+         INSERT INTO conversation_members (conversation_id, user_id, joined_at, last_read_seq)
+         SELECT md5('epop-sched-conv-' || i)::uuid, m.id, now(), 0
+         FROM generate_series(0, 99) AS i
+         CROSS JOIN (SELECT '$bench'::uuid AS id UNION ALL SELECT md5('epop-sched-user-' || u)::uuid
+                     FROM generate_series(0, 1) AS u) AS m
+         ON CONFLICT DO NOTHING" >/dev/null
+    echo "== scheduled: $count scheduled messages due over one minute, 30 s from now, in 100 groups; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+    sql "WITH s AS (
+             SELECT i, md5('epop-sched-msg-' || i || '-' || clock_timestamp())::uuid AS id,
+                    md5('epop-sched-conv-' || (i % 100))::uuid AS conv,
+                    date_trunc('second', now()) + interval '30 seconds' + i * (interval '60 seconds' / $count) AS send_at
+             FROM generate_series(0, $count - 1) AS i
+         ), j AS (
+             INSERT INTO jobs (queue, payload, run_at)
+             SELECT 'scheduled-messages', jsonb_build_object('scheduled_message_id', id), send_at FROM s
+             RETURNING id AS job_id, (payload->>'scheduled_message_id')::uuid AS sid
+         )
+         INSERT INTO scheduled_messages (id, conversation_id, sender_id, content, send_at, job_id)
+         SELECT s.id, s.conv, '$bench', 'scheduled ' || floor(extract(epoch FROM s.send_at) * 1000)::bigint,
+                s.send_at, j.job_id
+         FROM s JOIN j ON j.sid = s.id" >/dev/null
+    window_end=$(sql "SELECT extract(epoch FROM max(send_at))::bigint FROM scheduled_messages")
+    started=$(date +%s)
+    while :; do
+        posted=$(sql "SELECT count(*) FROM messages WHERE content LIKE 'scheduled %'")
+        [ "$posted" -ge "$count" ] && break
+        # Bounded: the window ends 90 s after writing; give up 60 s after that.
+        [ "$(date +%s)" -gt $((window_end + 60)) ] && break
+        sleep 1
+    done
+    echo "posted: $posted of $count after $(($(date +%s) - started)) s; still scheduled: $(sql 'SELECT count(*) FROM scheduled_messages'); jobs not done: $(sql "SELECT count(*) FROM jobs WHERE queue = 'scheduled-messages' AND status <> 'done'")"
+    echo "duplicates (a scheduled message posted twice): $(sql "SELECT count(*) - count(DISTINCT content) FROM messages WHERE content LIKE 'scheduled %'")"
+    sql "SELECT format('lateness: p50 %s ms, p99 %s ms, max %s ms; later than 5 s: %s of %s',
+                  round(percentile_cont(0.5) WITHIN GROUP (ORDER BY l)), round(percentile_cont(0.99) WITHIN GROUP (ORDER BY l)),
+                  round(max(l)), count(*) FILTER (WHERE l > 5000), count(*))
+         FROM (SELECT extract(epoch FROM created_at) * 1000 - substr(content, 11)::numeric AS l
+               FROM messages WHERE content LIKE 'scheduled %') AS x"
+}
+
 case "$WHAT" in
     login) login_section ;;
     chat) chat_section ;;
@@ -547,6 +605,7 @@ case "$WHAT" in
     team-connect) team_connect_section ;;
     team-sends) team_sends_section ;;
     team-burst) team_burst_section ;;
+    scheduled) scheduled_section ;;
     # The whole of issue 10's scenarios; team-burst last (it stops the gateway to run pgbench beside it).
     team) team_login_section; team_connect_section; team_sends_section; team_burst_section ;;
     all) login_section; chat_section ;;
