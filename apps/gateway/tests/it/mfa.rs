@@ -341,7 +341,8 @@ async fn the_admin_cli_resets_a_users_second_factor_and_ends_their_sessions() {
     let (_, _, signed_in) = enable(&app, &ann).await;
     let mut socket = app.socket(&signed_in.access_token).await;
 
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_epop-gateway"))
+    // Run off the test's runtime, which serves the gateway meanwhile.
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_epop-gateway"))
         .args(["admin", "reset-mfa", "--email", "ANN@example.com"])
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -350,6 +351,7 @@ async fn the_admin_cli_resets_a_users_second_factor_and_ends_their_sessions() {
         .env("EPOP_REDIS_PREFIX", &app.vars["EPOP_REDIS_PREFIX"])
         .current_dir(std::env::temp_dir())
         .output()
+        .await
         .unwrap();
     assert!(
         output.status.success(),
