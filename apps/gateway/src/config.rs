@@ -613,6 +613,7 @@ mod tests {
         assert_eq!(config.rate_limits.account_email_per_hour, 5);
         assert_eq!(config.app_url, "http://localhost:8080");
         assert!(!config.require_verified_email);
+        assert_eq!(config.audit_retention_days, 365);
     }
 
     #[test]

@@ -28,7 +28,9 @@
 //! access tokens carry their session (`sid`, the refresh token family), and the same `MGET` reads the session's
 //! key too, so the check still costs one round trip. The key exists only for sessions ended within the window
 //! (they are rare), `auth_sessions.revoked_at` is the source of truth, the seed copies the recent ones, and
-//! [`SessionCutoffs::session_ended`] writes one after its commit.
+//! [`SessionCutoffs::session_ended`] writes one after its commit. While a configured Redis does not answer, the
+//! session's end is read from PostgreSQL on each check (no in-process copy: another node may have just ended
+//! it).
 
 use crate::error::{AuthError, AuthResult};
 use crate::repo::{auth_sessions, users};
@@ -249,7 +251,16 @@ impl SessionCutoffs {
                 value
             }
         };
-        let ended = match recall_in(&self.local_sessions, &sid) {
+        // With Redis configured but not answering, another node may have ended the session a moment ago
+        // (unlike a cutoff, an ended session is never expected by its token's age): PostgreSQL says, one
+        // primary-key read, only while Redis is down. Without Redis (a single node), this process's own changes
+        // keep its copy current.
+        let recent = if self.redis.is_some() {
+            None
+        } else {
+            recall_in(&self.local_sessions, &sid)
+        };
+        let ended = match recent {
             Some(value) => value,
             None => {
                 let value = self.load_session(sid).await?;

