@@ -168,6 +168,11 @@ pub struct Task {
     pub label_ids: Vec<LabelId>,
     /// Its rank within its status column of the board: tasks sort by `position` (bytewise), then `id`.
     pub position: String,
+    /// Its recurrence rule: completing it creates the next task.
+    pub recurrence: Option<Recurrence>,
+    /// The recurring task whose completion created it.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<uuid::Uuid>))]
+    pub recurred_from: Option<TaskId>,
     /// Starts at 1 and increases on every change; the task's ETag (not part of the JSON body).
     #[serde(skip)]
     pub version: i64,
@@ -226,6 +231,8 @@ pub struct NewTask {
     pub parent_id: Option<TaskId>,
     /// Its labels: labels of the project.
     pub label_ids: Vec<LabelId>,
+    /// Its recurrence rule (it then needs a due date).
+    pub recurrence: Option<Recurrence>,
 }
 
 /// A partial change to a task: an outer `None` leaves a field as it is; `Some(None)` clears the assignee or
@@ -246,6 +253,46 @@ pub struct TaskChanges {
     pub parent_id: Option<Option<TaskId>>,
     /// Its labels from now on (labels of the project).
     pub label_ids: Option<Vec<LabelId>>,
+    /// A new recurrence rule, or `Some(None)` to stop it.
+    pub recurrence: Option<Option<Recurrence>>,
+}
+
+string_enum!(
+    /// How often a recurring task comes back.
+    Frequency {
+        /// Every `interval` days.
+        Daily => "daily",
+        /// Every `interval` weeks.
+        Weekly => "weekly",
+        /// Every `interval` months (the same day, or the month's last day when it has fewer).
+        Monthly => "monthly",
+        /// Every `interval` years.
+        Yearly => "yearly",
+    }
+);
+
+/// A recurring task's rule: when it is done, the next one is due `interval` `frequency` units after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Recurrence {
+    /// `daily`, `weekly`, `monthly` or `yearly`.
+    pub frequency: Frequency,
+    /// 1..=365.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 365))]
+    pub interval: u16,
+}
+
+impl Recurrence {
+    /// The due date after `due`, if it can be represented.
+    pub fn next(self, due: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let n = u32::from(self.interval);
+        match self.frequency {
+            Frequency::Daily => due.checked_add_days(chrono::Days::new(u64::from(n))),
+            Frequency::Weekly => due.checked_add_days(chrono::Days::new(7 * u64::from(n))),
+            Frequency::Monthly => due.checked_add_months(chrono::Months::new(n)),
+            Frequency::Yearly => due.checked_add_months(chrono::Months::new(n.checked_mul(12)?)),
+        }
+    }
 }
 
 /// Where a task goes on the board: a column, and its neighbours there (`None`: the end of the column).
@@ -327,14 +374,12 @@ pub struct TaskActivity {
     /// Who made the change (`null` once their account is deleted).
     #[cfg_attr(feature = "openapi", schema(value_type = Option<uuid::Uuid>))]
     pub actor_id: Option<UserId>,
-    /// `created`, `title`, `description`, `status`, `assigned_to`, `due_date`, `parent_id`, `label_ids` or
-    /// `position`.
+    /// `created`, `title`, `description`, `status`, `assigned_to`, `due_date`, `parent_id`, `label_ids`,
+    /// `position` or `recurrence`.
     pub field: String,
-    /// The value before, as the task's JSON shows it (`null` for `created`).
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    /// The value before (any JSON value), as the task's JSON shows it (`null` for `created`).
     pub old_value: serde_json::Value,
     /// The value after (for `created`, the new task's title).
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub new_value: serde_json::Value,
     /// When.
     pub created_at: DateTime<Utc>,

@@ -79,6 +79,8 @@ fn task_from_row(row: TaskRow, progress: Progress, label_ids: Vec<LabelId>) -> T
         progress,
         label_ids,
         position: row.position,
+        recurrence: recurrence_of(row.recurrence_frequency.as_deref(), row.recurrence_interval),
+        recurred_from: row.recurred_from,
         version: row.version,
         created_at: row.created_at,
         updated_at: row.updated_at,
@@ -120,6 +122,17 @@ fn task_changes(before: &TaskRow, after: &TaskRow) -> Vec<Change> {
         json_value(&before.position),
         json_value(&after.position),
     );
+    field(
+        "recurrence",
+        json_value(&recurrence_of(
+            before.recurrence_frequency.as_deref(),
+            before.recurrence_interval,
+        )),
+        json_value(&recurrence_of(
+            after.recurrence_frequency.as_deref(),
+            after.recurrence_interval,
+        )),
+    );
     changes
 }
 
@@ -139,6 +152,29 @@ pub(crate) fn rank_between(a: Option<&str>, b: Option<&str>, field: &str) -> Pro
         )),
         Err(error) => Err(ProjectsError::invalid(field, error.to_string())),
     }
+}
+
+/// The stored recurrence rule (CHECK constraints keep both columns valid together).
+fn recurrence_of(frequency: Option<&str>, interval: Option<i32>) -> Option<Recurrence> {
+    Some(Recurrence {
+        frequency: frequency?.parse().ok()?,
+        interval: u16::try_from(interval?).ok()?,
+    })
+}
+
+/// `rule` as stored: `(frequency, interval)`, the interval checked to be 1..=365.
+fn stored_recurrence(rule: Option<Recurrence>) -> ProjectsResult<(Option<&'static str>, Option<i32>)> {
+    match rule {
+        None => Ok((None, None)),
+        Some(rule) if (1..=365).contains(&rule.interval) => {
+            Ok((Some(rule.frequency.as_str()), Some(i32::from(rule.interval))))
+        }
+        Some(_) => Err(ProjectsError::invalid("recurrence.interval", "must be 1..=365")),
+    }
+}
+
+fn needs_a_due_date() -> ProjectsError {
+    ProjectsError::invalid("recurrence", "a recurring task needs a due_date")
 }
 
 fn not_a_member() -> ProjectsError {
@@ -511,6 +547,73 @@ impl ProjectsService {
             .collect())
     }
 
+    /// When `after` is a recurring task that this change completed (it was not `done` before) and whose next
+    /// occurrence does not exist yet, creates it: the same task, `todo`, due one interval later, at the end of
+    /// its column. The caller holds the task's row lock, so concurrent completions create it once; the unique
+    /// `recurred_from` makes sure of it.
+    pub(crate) async fn recur(
+        &self,
+        conn: &mut AsyncPgConnection,
+        actor: Actor,
+        before: &TaskRow,
+        after: &TaskRow,
+    ) -> ProjectsResult<()> {
+        let done = TaskStatus::Done.as_str();
+        if before.status == done || after.status != done {
+            return Ok(());
+        }
+        let rule = recurrence_of(after.recurrence_frequency.as_deref(), after.recurrence_interval);
+        let (Some(rule), Some(due)) = (rule, after.due_date) else {
+            return Ok(());
+        };
+        let Some(next_due) = rule.next(due) else {
+            return Ok(());
+        };
+        if repo_tasks::has_successor(conn, after.id).await? {
+            return Ok(());
+        }
+        let id = TaskId::new();
+        repo_tasks::lock_board(conn, after.project_id).await?;
+        let position = Self::end_of_column(conn, after.project_id, TaskStatus::Todo, id).await?;
+        let row = repo_tasks::insert(
+            conn,
+            &NewTaskRow {
+                id,
+                project_id: after.project_id,
+                title: &after.title,
+                description: &after.description,
+                status: TaskStatus::Todo.as_str(),
+                assigned_to: after.assigned_to,
+                due_date: Some(next_due),
+                created_by: actor.id,
+                parent_id: after.parent_id,
+                position: &position,
+                recurrence_frequency: after.recurrence_frequency.as_deref(),
+                recurrence_interval: after.recurrence_interval,
+                recurred_from: Some(after.id),
+            },
+        )
+        .await?;
+        let labels: Vec<LabelId> = repo_labels::of_tasks(conn, &[after.id])
+            .await?
+            .into_iter()
+            .map(|(_, label)| label)
+            .collect();
+        repo_labels::set(conn, id, &labels).await?;
+        let mut watchers = vec![actor.id];
+        watchers.extend(row.assigned_to);
+        repo_comments::watch(conn, id, &watchers).await?;
+        repo_activity::record(
+            conn,
+            id,
+            actor.id,
+            &[("created", Value::Null, Value::String(row.title.clone()))],
+        )
+        .await?;
+        let task = Self::task_out(conn, row).await?;
+        Self::announce_task(conn, after.project_id, id, Some(&task)).await
+    }
+
     /// The rank at the end of a column, for a task (`skip`) placed there.
     async fn end_of_column(
         conn: &mut AsyncPgConnection,
@@ -616,6 +719,10 @@ impl ProjectsService {
                     self.check_parent(conn, project, parent, None).await?;
                 }
                 let labels = self.check_labels(conn, project, &new.label_ids).await?;
+                let (frequency, interval) = stored_recurrence(new.recurrence)?;
+                if new.recurrence.is_some() && new.due_date.is_none() {
+                    return Err(needs_a_due_date());
+                }
                 let id = TaskId::new();
                 let status = new.status.unwrap_or(TaskStatus::Todo);
                 repo_tasks::lock_board(conn, project).await?;
@@ -633,6 +740,9 @@ impl ProjectsService {
                         created_by: actor.id,
                         parent_id: new.parent_id,
                         position: &position,
+                        recurrence_frequency: frequency,
+                        recurrence_interval: interval,
+                        recurred_from: None,
                     },
                 )
                 .await?;
@@ -756,6 +866,7 @@ impl ProjectsService {
                         activity.push(("label_ids", json_value(&before), json_value(&labels)));
                     }
                 }
+                let recurrence = changes.recurrence.map(stored_recurrence).transpose()?;
                 // A new column: the task goes to its end.
                 let position = match changes.status {
                     Some(status) if status.as_str() != current.status => {
@@ -775,9 +886,15 @@ impl ProjectsService {
                         due_date: changes.due_date,
                         parent_id: changes.parent_id,
                         position: position.as_deref(),
+                        recurrence_frequency: recurrence.map(|r| r.0),
+                        recurrence_interval: recurrence.map(|r| r.1),
                     },
                 )
                 .await?;
+                if row.recurrence_frequency.is_some() && row.due_date.is_none() {
+                    return Err(needs_a_due_date());
+                }
+                self.recur(conn, actor, &current, &row).await?;
                 activity.splice(0..0, task_changes(&current, &row));
                 repo_activity::record(conn, id, actor.id, &activity).await?;
                 if let Some(assignee) = row.assigned_to

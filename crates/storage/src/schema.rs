@@ -446,6 +446,9 @@ diesel::table! {
         updated_at -> Timestamptz,
         parent_id -> Nullable<Uuid>,
         position -> Text,
+        recurrence_frequency -> Nullable<Text>,
+        recurrence_interval -> Nullable<Int4>,
+        recurred_from -> Nullable<Uuid>,
     }
 }
 

@@ -1087,3 +1087,126 @@ async fn moving_a_task_on_the_board_changes_only_that_task() {
         .await
         .invalid_fields(&["status"]);
 }
+
+// ----- recurring tasks ------------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn completing_a_recurring_task_creates_the_next_once_even_when_completed_concurrently() {
+    let (app, team) = Team::start().await;
+    let labels = format!("/api/projects/{}/labels", team.project);
+    let chore = id(&app
+        .as_user(&team.ann)
+        .post_created(&labels, json!({"name": "Chore", "colour": "#cccccc"}))
+        .await);
+    let task = create_task(
+        &app,
+        &team.project,
+        &team.ann,
+        json!({"title": "Backup", "assigned_to": team.bob.id, "due_date": "2027-01-31T09:00:00Z",
+               "label_ids": [chore], "recurrence": {"frequency": "monthly", "interval": 1}}),
+    )
+    .await;
+    assert_eq!(task["recurrence"], json!({"frequency": "monthly", "interval": 1}));
+    assert_eq!(task["recurred_from"], Value::Null);
+    let task_id = id(&task);
+    let path = format!("/api/tasks/{task_id}");
+
+    // Eight completions at once: every one answers, one next task exists.
+    let completions = (0..8).map(|_| app.as_user(&team.bob).put(&path, json!({"status": "done"})));
+    for answer in futures_util::future::join_all(completions).await {
+        assert_eq!(answer.status(), StatusCode::OK, "{}", answer.text);
+    }
+    let successors = format!("SELECT count(*) AS n FROM tasks WHERE recurred_from = '{task_id}'");
+    assert_eq!(app.count(&successors).await, 1);
+    let listed = app
+        .as_user(&team.ann)
+        .get_ok(format!("/api/projects/{}/tasks?status=todo", team.project))
+        .await;
+    let next = listed["items"][0].clone();
+    assert_eq!(next["recurred_from"], task_id.as_str());
+    assert_eq!(next["title"], "Backup");
+    assert_eq!(next["due_date"], "2027-02-28T09:00:00Z");
+    assert_eq!(next["assigned_to"], team.bob.id.as_str());
+    assert_eq!(next["label_ids"], json!([chore]));
+    assert_eq!(next["recurrence"], task["recurrence"]);
+
+    // Reopened and done again: still one next task.
+    app.as_user(&team.bob)
+        .put_ok(&path, json!({"status": "todo"}))
+        .await;
+    app.as_user(&team.bob)
+        .put_ok(&path, json!({"status": "done"}))
+        .await;
+    assert_eq!(app.count(&successors).await, 1);
+    // Moving the next one to the done column completes it too.
+    let next_id = id(&next);
+    app.as_user(&team.bob)
+        .post_ok(format!("/api/tasks/{next_id}/move"), json!({"status": "done"}))
+        .await;
+    assert_eq!(
+        app.count(&format!("SELECT count(*) AS n FROM tasks WHERE recurred_from = '{next_id}' AND due_date = '2027-03-28T09:00:00Z'"))
+            .await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn bad_recurrence_rules_are_refused() {
+    let (app, team) = Team::start().await;
+    let tasks = format!("/api/projects/{}/tasks", team.project);
+    let weekly = json!({"frequency": "weekly", "interval": 2});
+    app.as_user(&team.bob)
+        .post(&tasks, json!({"title": "x", "recurrence": weekly}))
+        .await
+        .invalid_fields(&["recurrence"]);
+    app.as_user(&team.bob)
+        .post(&tasks, json!({"title": "x", "due_date": "2027-01-01", "recurrence": {"frequency": "hourly", "interval": 1}}))
+        .await
+        .invalid();
+    app.as_user(&team.bob)
+        .post(&tasks, json!({"title": "x", "due_date": "2027-01-01", "recurrence": {"frequency": "daily", "interval": 0}}))
+        .await
+        .invalid_fields(&["recurrence.interval"]);
+    app.as_user(&team.bob)
+        .post(&tasks, json!({"title": "x", "due_date": "2027-01-01", "recurrence": {"frequency": "daily", "interval": 366}}))
+        .await
+        .invalid_fields(&["recurrence.interval"]);
+    let task = create_task(
+        &app,
+        &team.project,
+        &team.bob,
+        json!({"title": "x", "due_date": "2027-01-01", "recurrence": weekly}),
+    )
+    .await;
+    let path = format!("/api/tasks/{}", id(&task));
+    // Clearing the due date of a recurring task is refused; stopping the recurrence then works.
+    app.as_user(&team.bob)
+        .put(&path, json!({"due_date": null}))
+        .await
+        .invalid_fields(&["recurrence"]);
+    let stopped = app
+        .as_user(&team.bob)
+        .put_ok(&path, json!({"recurrence": null, "due_date": null}))
+        .await;
+    assert_eq!(
+        (stopped["recurrence"].clone(), stopped["due_date"].clone()),
+        (Value::Null, Value::Null)
+    );
+    let activity = app.as_user(&team.bob).get_ok(format!("{path}/activity")).await;
+    assert!(
+        activity["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["field"] == "recurrence" && e["new_value"].is_null())
+    );
+    // Done without a rule: nothing follows.
+    app.as_user(&team.bob)
+        .put_ok(&path, json!({"status": "done"}))
+        .await;
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM tasks WHERE recurred_from IS NOT NULL")
+            .await,
+        0
+    );
+}

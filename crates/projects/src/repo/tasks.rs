@@ -30,6 +30,11 @@ pub(crate) struct TaskRow {
     pub(crate) parent_id: Option<TaskId>,
     /// Rank in its status column.
     pub(crate) position: String,
+    /// `daily`, `weekly`, `monthly` or `yearly`, with `recurrence_interval`.
+    pub(crate) recurrence_frequency: Option<String>,
+    pub(crate) recurrence_interval: Option<i32>,
+    /// The task whose completion created this one.
+    pub(crate) recurred_from: Option<TaskId>,
 }
 
 /// A new row of `tasks`.
@@ -47,6 +52,9 @@ pub(crate) struct NewTaskRow<'a> {
     pub(crate) created_by: UserId,
     pub(crate) parent_id: Option<TaskId>,
     pub(crate) position: &'a str,
+    pub(crate) recurrence_frequency: Option<&'a str>,
+    pub(crate) recurrence_interval: Option<i32>,
+    pub(crate) recurred_from: Option<TaskId>,
 }
 
 /// A partial update of `tasks`: an outer `None` leaves the column alone, `Some(None)` sets it to `NULL`.
@@ -64,6 +72,9 @@ pub(crate) struct TaskChangeset<'a> {
     pub(crate) parent_id: Option<Option<TaskId>>,
     /// New rank (with a new status, at the end of its column).
     pub(crate) position: Option<&'a str>,
+    /// New recurrence (both or neither).
+    pub(crate) recurrence_frequency: Option<Option<&'a str>>,
+    pub(crate) recurrence_interval: Option<Option<i32>>,
 }
 
 /// Inserts a task.
@@ -491,5 +502,14 @@ pub(crate) async fn detach_children(
     .bind::<diesel::sql_types::Uuid, _>(task)
     .bind::<diesel::sql_types::Uuid, _>(actor)
     .execute(conn)
+    .await?)
+}
+
+/// Whether a task already follows `task` (its next occurrence was created).
+pub(crate) async fn has_successor(conn: &mut AsyncPgConnection, task: TaskId) -> ProjectsResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        tasks::table.filter(tasks::recurred_from.eq(task)),
+    ))
+    .get_result(conn)
     .await?)
 }

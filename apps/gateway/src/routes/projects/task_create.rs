@@ -10,6 +10,7 @@ use actix_web::post;
 use actix_web::{HttpResponse, web};
 use epop_core::{LabelId, ProjectId, TaskId, UserId};
 use epop_projects::NewTask;
+use epop_projects::Recurrence;
 use epop_projects::Task;
 use epop_projects::TaskStatus;
 use serde::Deserialize;
@@ -43,6 +44,9 @@ pub struct CreateTaskRequest {
     #[garde(length(max = 100))]
     #[schema(max_items = 100)]
     pub label_ids: Option<Vec<Uuid>>,
+    /// A recurrence rule (the task then needs a `due_date`): when it is done, the next one is created.
+    #[garde(skip)]
+    pub recurrence: Option<Recurrence>,
 }
 
 /// Creates a task (`viewer`s get `403`); the assignee must be a project member, the parent a task of the
@@ -77,6 +81,7 @@ pub(crate) async fn create(
             .into_iter()
             .map(LabelId::from)
             .collect(),
+        recurrence: body.recurrence,
     };
     let task = state
         .projects

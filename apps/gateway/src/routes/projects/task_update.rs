@@ -7,6 +7,7 @@ use crate::state::AppState;
 use actix_web::put;
 use actix_web::{HttpRequest, HttpResponse, web};
 use epop_core::{LabelId, TaskId, UserId};
+use epop_projects::Recurrence;
 use epop_projects::Task;
 use epop_projects::TaskChanges;
 use epop_projects::TaskStatus;
@@ -47,6 +48,11 @@ pub struct UpdateTaskRequest {
     #[garde(length(max = 100))]
     #[schema(max_items = 100)]
     pub label_ids: Option<Vec<Uuid>>,
+    /// A recurrence rule (the task needs a `due_date`), or `null` to stop it recurring.
+    #[garde(skip)]
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<Recurrence>)]
+    pub recurrence: Option<Option<Recurrence>>,
 }
 
 /// Changes a task (`viewer`s get `403`). With `If-Match`, the task must still have that version (`412`
@@ -81,6 +87,7 @@ pub(crate) async fn update(
         label_ids: body
             .label_ids
             .map(|labels| labels.into_iter().map(LabelId::from).collect()),
+        recurrence: body.recurrence,
     };
     let task = state
         .projects
