@@ -3,35 +3,11 @@
 //! the activity of every change, and `task:updated` / `task:comment` on the members' sockets.
 
 use crate::helpers::{TestApp, TestUser, json_of};
+use crate::projects::{add_member, create_task, id, ids};
 use crate::socket::Events as _;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
-
-fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
-}
-
-fn ids(page: &Value) -> Vec<String> {
-    page["items"].as_array().unwrap().iter().map(id).collect()
-}
-
-async fn add_member(app: &TestApp, project: &str, by: &TestUser, user: &TestUser, role: &str) {
-    let response = app
-        .as_user(by)
-        .post(
-            format!("/api/projects/{project}/members"),
-            json!({"user_id": user.id, "role": role}),
-        )
-        .await;
-    json_of(response, StatusCode::CREATED).await;
-}
-
-async fn create_task(app: &TestApp, project: &str, by: &TestUser, body: Value) -> Value {
-    app.as_user(by)
-        .post_created(format!("/api/projects/{project}/tasks"), body)
-        .await
-}
 
 /// A project owned by Ann with Bob (member), Cat (member) and Dan (viewer); Eve is outside.
 struct Team {
