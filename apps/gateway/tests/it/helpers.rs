@@ -550,3 +550,22 @@ pub(crate) async fn wait_for_deferred(app: &TestApp, queue: &str, count: i64, wh
     );
     wait_for_at_least(app, &deferred, count, JOB_WAIT, what).await;
 }
+
+/// Runs `attempt` every 50 ms until it gives `Ok`, and returns that; fails with the last `Err` it gave once
+/// `within` has passed (for what the outbox relay and job workers make asynchronously).
+pub(crate) async fn eventually<T, Attempt>(
+    within: std::time::Duration,
+    mut attempt: impl FnMut() -> Attempt,
+) -> T
+where
+    Attempt: Future<Output = Result<T, String>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        match attempt().await {
+            Ok(done) => return done,
+            Err(why) => assert!(started.elapsed() < within, "{why}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -1,12 +1,12 @@
 //! docs/api.md, Mentions: `<@USER_ID>`, `<!here>` and `<!all>` read from a message's text, kept to members, shown on
 //! the message everywhere, counted per conversation and per followed thread, and notified once.
 
-use crate::helpers::{TestApp, TestUser, conversation_as, followed_threads};
+use crate::helpers::{TestApp, TestUser, conversation_as, elements, eventually, followed_threads};
 use crate::socket::Events as _;
 use crate::socket::call;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn mention(user: &TestUser) -> String {
     format!("<@{}>", user.id)
@@ -32,29 +32,19 @@ async fn threads(app: &TestApp, user: &TestUser) -> Vec<(String, i64, i64)> {
 
 /// The user's notifications of type `mention`, waiting until there are `count` of them.
 async fn mention_notifications(app: &TestApp, user: &TestUser, count: usize) -> Vec<Value> {
-    let started = Instant::now();
-    loop {
-        let page = app
-            .as_user(user)
-            .get("/api/notifications")
-            .await
-            .json(StatusCode::OK);
-        let found: Vec<Value> = page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
+    eventually(Duration::from_secs(10), || async {
+        let page = app.as_user(user).get_ok("/api/notifications").await;
+        let found: Vec<Value> = elements(&page["items"])
             .filter(|n| n["type"] == "mention")
             .cloned()
             .collect();
         if found.len() >= count {
-            return found;
+            Ok(found)
+        } else {
+            Err(format!("mention notifications did not arrive: {page}"))
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "mention notifications did not arrive: {page}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]

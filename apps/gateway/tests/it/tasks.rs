@@ -2,12 +2,12 @@
 //! notifications, subtask trees (same project, no cycles, the depth limit, progress, the choice on delete),
 //! the activity of every change, and `task:updated` / `task:comment` on the members' sockets.
 
-use crate::helpers::{TestApp, TestUser, json_of};
+use crate::helpers::{TestApp, TestUser, elements, eventually, json_of};
 use crate::projects::{add_member, create_task, id, ids};
 use crate::socket::Events as _;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// A project owned by Ann with Bob (member), Cat (member) and Dan (viewer); Eve is outside.
 struct Team {
@@ -48,25 +48,19 @@ impl Team {
 /// The user's notifications of `kind`, waiting up to five seconds until there are `count` (they are made by
 /// the outbox relay and the job worker, asynchronously).
 async fn notifications_of(app: &TestApp, user: &TestUser, kind: &str, count: usize) -> Vec<Value> {
-    let started = Instant::now();
-    loop {
+    eventually(Duration::from_secs(5), || async {
         let page = app.as_user(user).get_ok("/api/notifications?limit=100").await;
-        let found: Vec<Value> = page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
+        let found: Vec<Value> = elements(&page["items"])
             .filter(|n| n["type"] == kind)
             .cloned()
             .collect();
         if found.len() >= count {
-            return found;
+            Ok(found)
+        } else {
+            Err(format!("{kind} notifications did not arrive: {page}"))
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{kind} notifications did not arrive: {page}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 // ----- comments -------------------------------------------------------------------------------------------
