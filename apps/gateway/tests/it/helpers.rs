@@ -569,3 +569,28 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// `user`'s notifications of type `kind` on the page at `path`, waiting up to `within` until there are `count`
+/// (the outbox relay and the job worker make them asynchronously).
+pub(crate) async fn notifications_of_kind(
+    app: &TestApp,
+    user: &TestUser,
+    path: &str,
+    kind: &str,
+    count: usize,
+    within: std::time::Duration,
+) -> Vec<Value> {
+    eventually(within, || async {
+        let page = app.as_user(user).get_ok(path).await;
+        let found: Vec<Value> = elements(&page["items"])
+            .filter(|n| n["type"] == kind)
+            .cloned()
+            .collect();
+        if found.len() >= count {
+            Ok(found)
+        } else {
+            Err(format!("{kind} notifications did not arrive: {page}"))
+        }
+    })
+    .await
+}

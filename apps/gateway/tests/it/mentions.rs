@@ -1,7 +1,7 @@
 //! docs/api.md, Mentions: `<@USER_ID>`, `<!here>` and `<!all>` read from a message's text, kept to members, shown on
 //! the message everywhere, counted per conversation and per followed thread, and notified once.
 
-use crate::helpers::{TestApp, TestUser, conversation_as, elements, eventually, followed_threads};
+use crate::helpers::{TestApp, TestUser, conversation_as, followed_threads, notifications_of_kind};
 use crate::socket::Events as _;
 use crate::socket::call;
 use reqwest::{Method, StatusCode};
@@ -32,18 +32,14 @@ async fn threads(app: &TestApp, user: &TestUser) -> Vec<(String, i64, i64)> {
 
 /// The user's notifications of type `mention`, waiting until there are `count` of them.
 async fn mention_notifications(app: &TestApp, user: &TestUser, count: usize) -> Vec<Value> {
-    eventually(Duration::from_secs(10), || async {
-        let page = app.as_user(user).get_ok("/api/notifications").await;
-        let found: Vec<Value> = elements(&page["items"])
-            .filter(|n| n["type"] == "mention")
-            .cloned()
-            .collect();
-        if found.len() >= count {
-            Ok(found)
-        } else {
-            Err(format!("mention notifications did not arrive: {page}"))
-        }
-    })
+    notifications_of_kind(
+        app,
+        user,
+        "/api/notifications",
+        "mention",
+        count,
+        Duration::from_secs(10),
+    )
     .await
 }
 

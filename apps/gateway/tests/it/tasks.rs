@@ -2,7 +2,7 @@
 //! notifications, subtask trees (same project, no cycles, the depth limit, progress, the choice on delete),
 //! the activity of every change, and `task:updated` / `task:comment` on the members' sockets.
 
-use crate::helpers::{TestApp, TestUser, elements, eventually, json_of};
+use crate::helpers::{TestApp, TestUser, json_of, notifications_of_kind};
 use crate::projects::{add_member, create_task, id, ids};
 use crate::socket::Events as _;
 use reqwest::StatusCode;
@@ -48,18 +48,14 @@ impl Team {
 /// The user's notifications of `kind`, waiting up to five seconds until there are `count` (they are made by
 /// the outbox relay and the job worker, asynchronously).
 async fn notifications_of(app: &TestApp, user: &TestUser, kind: &str, count: usize) -> Vec<Value> {
-    eventually(Duration::from_secs(5), || async {
-        let page = app.as_user(user).get_ok("/api/notifications?limit=100").await;
-        let found: Vec<Value> = elements(&page["items"])
-            .filter(|n| n["type"] == kind)
-            .cloned()
-            .collect();
-        if found.len() >= count {
-            Ok(found)
-        } else {
-            Err(format!("{kind} notifications did not arrive: {page}"))
-        }
-    })
+    notifications_of_kind(
+        app,
+        user,
+        "/api/notifications?limit=100",
+        kind,
+        count,
+        Duration::from_secs(5),
+    )
     .await
 }
 
