@@ -594,3 +594,22 @@ pub(crate) async fn notifications_of_kind(
     })
     .await
 }
+
+/// The list at `path` (no query) refuses the cursor `cursor` (`400 bad_request`) and the limit `limit`
+/// (`422` naming `limit`), as `user`.
+pub(crate) async fn assert_paging_checked(
+    app: &TestApp,
+    user: &TestUser,
+    path: &str,
+    cursor: &str,
+    limit: &str,
+) {
+    app.as_user(user)
+        .get(format!("{path}?cursor={cursor}"))
+        .await
+        .problem(StatusCode::BAD_REQUEST, "bad_request");
+    app.as_user(user)
+        .get(format!("{path}?limit={limit}"))
+        .await
+        .invalid_fields(&["limit"]);
+}

@@ -1,7 +1,7 @@
 //! docs/api.md, Scheduled messages: scheduled, listed, changed and cancelled by their sender; posted at
 //! `send_at` as a normal message (same events, same rules), once; a sender who left is notified instead.
 
-use crate::helpers::{TestApp, TestUser, pluck};
+use crate::helpers::{TestApp, TestUser, assert_paging_checked, pluck};
 use chrono::{DateTime, Duration as Span, SecondsFormat, Utc};
 use epop_core::DomainEvent;
 use reqwest::StatusCode;
@@ -357,14 +357,7 @@ async fn bad_scheduled_messages_are_refused_naming_their_fields_and_store_nothin
         .get(format!("/api/scheduled-messages?conversation_id={group}"))
         .await
         .not_found();
-    app.as_user(&ann)
-        .get("/api/scheduled-messages?cursor=nonsense")
-        .await
-        .problem(StatusCode::BAD_REQUEST, "bad_request");
-    app.as_user(&ann)
-        .get("/api/scheduled-messages?limit=0")
-        .await
-        .invalid_fields(&["limit"]);
+    assert_paging_checked(&app, &ann, "/api/scheduled-messages", "nonsense", "0").await;
 }
 
 #[tokio::test]
