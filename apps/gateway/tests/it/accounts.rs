@@ -321,24 +321,18 @@ async fn reset_requests_are_limited_per_address_and_per_client() {
         }
     };
     // One address asked for from a new client each time: the third is refused.
-    ask("198.51.100.1", "victim@example.com")
-        .await
-        .empty(StatusCode::ACCEPTED);
-    ask("198.51.100.2", "victim@example.com")
-        .await
-        .empty(StatusCode::ACCEPTED);
+    for ip in ["198.51.100.1", "198.51.100.2"] {
+        ask(ip, "victim@example.com").await.empty(StatusCode::ACCEPTED);
+    }
     let limited = ask("198.51.100.3", "victim@example.com").await;
     limited.problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     let retry_after: u64 = limited.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=3600).contains(&retry_after), "{retry_after}");
 
     // One client asking for a new address each time: the third is refused.
-    ask("203.0.113.9", "a@example.com")
-        .await
-        .empty(StatusCode::ACCEPTED);
-    ask("203.0.113.9", "b@example.com")
-        .await
-        .empty(StatusCode::ACCEPTED);
+    for email in ["a@example.com", "b@example.com"] {
+        ask("203.0.113.9", email).await.empty(StatusCode::ACCEPTED);
+    }
     ask("203.0.113.9", "c@example.com")
         .await
         .problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
