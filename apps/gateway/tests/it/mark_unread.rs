@@ -20,6 +20,11 @@ async fn mark_unread(
         .await
 }
 
+/// Emits `message:unread` with `payload` on `ws` (ack id `id`) and returns its ack.
+async fn unread_over(ws: &mut Ws, id: u64, payload: Value) -> Value {
+    call(ws, id, "message:unread", payload).await
+}
+
 /// The next of the events called one of `names` on `ws`: `(name, payload)`.
 async fn next_of(ws: &mut Ws, names: &[&str]) -> (String, Value) {
     loop {
@@ -143,36 +148,27 @@ async fn marking_unread_refuses_what_the_caller_may_not_mark() {
 
     // Over the socket: the same rules, answered in the ack.
     let mut socket = app.socket(&bob.access_token).await;
-    let ack = call(
+    let ack = unread_over(
         &mut socket,
         1,
-        "message:unread",
         json!({"conversation_id": group, "message_id": message["id"]}),
     )
     .await;
     assert_eq!(ack["ok"], true, "{ack}");
     assert_eq!(unread_count(&app, &bob, &group).await, 1);
-    let refused = call(
-        &mut socket,
-        2,
-        "message:unread",
-        json!({"conversation_id": group}),
-    )
-    .await;
+    let refused = unread_over(&mut socket, 2, json!({"conversation_id": group})).await;
     assert_eq!(refused["error"]["code"], "validation_failed");
-    let refused = call(
+    let refused = unread_over(
         &mut socket,
         3,
-        "message:unread",
         json!({"conversation_id": group, "message_id": elsewhere["id"]}),
     )
     .await;
     assert_eq!(refused["error"]["code"], "validation_failed");
     let mut outsider = app.socket(&out.access_token).await;
-    let refused = call(
+    let refused = unread_over(
         &mut outsider,
         1,
-        "message:unread",
         json!({"conversation_id": group, "message_id": message["id"]}),
     )
     .await;
