@@ -226,14 +226,7 @@ async fn rows_past_the_retention_are_purged_and_the_cli_exports_json_lines() {
     assert_eq!(purged, 1);
     assert_eq!(app.count("SELECT count(*) AS n FROM audit_log").await, total - 1);
 
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_epop-gateway"))
-        .args(["admin", "export-audit-log", "--action", "auth.login"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &app.db.url)
-        .current_dir(std::env::temp_dir())
-        .output()
-        .unwrap();
+    let output = export_audit_log(&app, "auth.login");
     crate::helpers::assert_succeeded(&output);
     let lines: Vec<Value> = String::from_utf8(output.stdout)
         .unwrap()
@@ -244,14 +237,15 @@ async fn rows_past_the_retention_are_purged_and_the_cli_exports_json_lines() {
     assert!(lines.iter().all(|row| row["action"] == "auth.login"));
     assert!(lines[0]["id"].as_str() < lines[1]["id"].as_str(), "oldest first");
 
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_epop-gateway"))
-        .args(["admin", "export-audit-log", "--action", "auth.nothing"])
-        .env_clear()
-        .env("PATH", std::env::var("PATH").unwrap_or_default())
-        .env("DATABASE_URL", &app.db.url)
-        .current_dir(std::env::temp_dir())
-        .output()
-        .unwrap();
+    let output = export_audit_log(&app, "auth.nothing");
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("auth.nothing"));
+}
+
+/// Runs `epop-gateway admin export-audit-log --action <action>` against the test database.
+fn export_audit_log(app: &TestApp, action: &str) -> std::process::Output {
+    crate::helpers::gateway_command(&["admin", "export-audit-log", "--action", action])
+        .env("DATABASE_URL", &app.db.url)
+        .output()
+        .unwrap()
 }

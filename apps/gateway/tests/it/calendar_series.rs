@@ -2,11 +2,11 @@
 //! instance bound), instance ids, overrides, cancellations and splits, the `.ics` export read back by an
 //! independent parser (Python's `icalendar`), invitations and answers, notifications, free/busy and feeds.
 
-use crate::helpers::{TestApp, TestUser};
+use crate::helpers::{TestApp, TestUser, eventually};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const EVENTS: &str = "/api/calendar-events";
 
@@ -509,19 +509,16 @@ async fn the_ics_export_writes_rrule_exdate_and_recurrence_id_that_an_independen
 
 /// Waits until `user` has notifications of every type in `kinds` (created asynchronously from the outbox).
 async fn wait_for_kinds(app: &TestApp, user: &TestUser, kinds: &[&str]) -> Vec<Value> {
-    let started = Instant::now();
-    loop {
+    eventually(Duration::from_secs(10), || async {
         let page = app.as_user(user).get_ok("/api/notifications").await;
         let items = page["items"].as_array().unwrap().clone();
         if kinds.iter().all(|k| items.iter().any(|n| n["type"] == *k)) {
-            return items;
+            Ok(items)
+        } else {
+            Err(format!("notifications {kinds:?} did not arrive: {page}"))
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "notifications {kinds:?} did not arrive: {page}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]

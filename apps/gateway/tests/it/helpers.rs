@@ -461,3 +461,155 @@ pub(crate) fn assert_succeeded(output: &std::process::Output) {
 pub(crate) fn elements(list: &Value) -> std::slice::Iter<'_, Value> {
     list.as_array().expect("a JSON array").iter()
 }
+
+/// The conversation `id` as `user` sees it.
+pub(crate) async fn conversation_as(app: &TestApp, user: &TestUser, id: &str) -> Value {
+    app.as_user(user)
+        .get(format!("/api/conversations/{id}"))
+        .await
+        .json(StatusCode::OK)
+}
+
+/// The `unread_count` of the conversation `id` for `user`.
+pub(crate) async fn unread_count(app: &TestApp, user: &TestUser, id: &str) -> i64 {
+    conversation_as(app, user, id).await["unread_count"]
+        .as_i64()
+        .unwrap()
+}
+
+/// The first page of `user`'s followed threads: `(root content, thread)` each.
+pub(crate) async fn followed_threads(app: &TestApp, user: &TestUser) -> Vec<(String, Value)> {
+    let page = app.as_user(user).get("/api/threads").await.json(StatusCode::OK);
+    elements(&page["items"])
+        .map(|t| (t["root"]["content"].as_str().unwrap().to_owned(), t.clone()))
+        .collect()
+}
+
+/// How long a test waits for background jobs before it fails.
+pub(crate) const JOB_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Polls `query` (a `SELECT count(*) AS n …`) every 50 ms until `done` holds for its count; fails with
+/// `what` if it does not within `within`.
+pub(crate) async fn wait_for_count(
+    app: &TestApp,
+    query: &str,
+    done: impl Fn(i64) -> bool,
+    within: std::time::Duration,
+    what: &str,
+) {
+    let started = std::time::Instant::now();
+    while !done(app.count(query).await) {
+        assert!(started.elapsed() < within, "{what}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// [`wait_for_count`] until `query` counts nothing.
+pub(crate) async fn wait_for_none(app: &TestApp, query: &str, within: std::time::Duration, what: &str) {
+    wait_for_count(app, query, |n| n == 0, within, what).await;
+}
+
+/// [`wait_for_count`] until `query` counts at least `count`.
+pub(crate) async fn wait_for_at_least(
+    app: &TestApp,
+    query: &str,
+    count: i64,
+    within: std::time::Duration,
+    what: &str,
+) {
+    wait_for_count(app, query, |n| n >= count, within, what).await;
+}
+
+/// `user` reads `conversation` up to its newest message.
+pub(crate) async fn mark_read(app: &TestApp, user: &TestUser, conversation: &str) {
+    app.as_user(user)
+        .post(format!("/api/conversations/{conversation}/read"), json!({}))
+        .await
+        .empty(StatusCode::NO_CONTENT);
+}
+
+/// Do-not-disturb ends for `users` (their settings cleared) and the jobs of `queue` it deferred become due.
+pub(crate) async fn end_do_not_disturb(app: &TestApp, users: &[&TestUser], queue: &str) {
+    for user in users {
+        app.as_user(user)
+            .put("/api/users/me/notification-settings", json!({}))
+            .await
+            .json(StatusCode::OK);
+    }
+    app.sql(&format!(
+        "UPDATE jobs SET run_at = now() WHERE queue = '{queue}' AND status = 'queued'"
+    ))
+    .await;
+}
+
+/// Waits until `count` jobs of `queue` are queued to run after the end of an hour's do-not-disturb.
+pub(crate) async fn wait_for_deferred(app: &TestApp, queue: &str, count: i64, what: &str) {
+    let deferred = format!(
+        "SELECT count(*) AS n FROM jobs WHERE queue = '{queue}' AND status = 'queued' \
+         AND run_at > now() + interval '50 minutes'"
+    );
+    wait_for_at_least(app, &deferred, count, JOB_WAIT, what).await;
+}
+
+/// Runs `attempt` every 50 ms until it gives `Ok`, and returns that; fails with the last `Err` it gave once
+/// `within` has passed (for what the outbox relay and job workers make asynchronously).
+pub(crate) async fn eventually<T, Attempt>(
+    within: std::time::Duration,
+    mut attempt: impl FnMut() -> Attempt,
+) -> T
+where
+    Attempt: Future<Output = Result<T, String>>,
+{
+    let started = std::time::Instant::now();
+    loop {
+        match attempt().await {
+            Ok(done) => return done,
+            Err(why) => assert!(started.elapsed() < within, "{why}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// `user`'s notifications of type `kind` on the page at `path`, waiting up to `within` until there are `count`
+/// (the outbox relay and the job worker make them asynchronously).
+pub(crate) async fn notifications_of_kind(
+    app: &TestApp,
+    user: &TestUser,
+    path: &str,
+    kind: &str,
+    count: usize,
+    within: std::time::Duration,
+) -> Vec<Value> {
+    eventually(within, || async {
+        let page = app.as_user(user).get_ok(path).await;
+        let found: Vec<Value> = elements(&page["items"])
+            .filter(|n| n["type"] == kind)
+            .cloned()
+            .collect();
+        if found.len() >= count {
+            Ok(found)
+        } else {
+            Err(format!("{kind} notifications did not arrive: {page}"))
+        }
+    })
+    .await
+}
+
+/// The list at `path` (no query) refuses the cursor `cursor` (`400 bad_request`) and the limit `limit`
+/// (`422` naming `limit`), as `user`.
+pub(crate) async fn assert_paging_checked(
+    app: &TestApp,
+    user: &TestUser,
+    path: &str,
+    cursor: &str,
+    limit: &str,
+) {
+    app.as_user(user)
+        .get(format!("{path}?cursor={cursor}"))
+        .await
+        .problem(StatusCode::BAD_REQUEST, "bad_request");
+    app.as_user(user)
+        .get(format!("{path}?limit={limit}"))
+        .await
+        .invalid_fields(&["limit"]);
+}

@@ -1,20 +1,10 @@
 //! docs/api.md, Conversations and messages (mark as unread): `POST /api/conversations/{id}/unread` and the socket's
 //! `message:unread` move the caller's read position to just before a message and tell only the caller's sockets.
 
-use crate::helpers::{TestApp, TestUser, Ws};
-use futures_util::{SinkExt as _, StreamExt as _};
+use crate::helpers::{TestApp, TestUser, Ws, unread_count};
+use crate::socket::{call, next_packet};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::time::Duration;
-
-async fn unread_count(app: &TestApp, user: &TestUser, conversation: &str) -> i64 {
-    app.as_user(user)
-        .get(format!("/api/conversations/{conversation}"))
-        .await
-        .json(StatusCode::OK)["unread_count"]
-        .as_i64()
-        .unwrap()
-}
 
 async fn mark_unread(
     app: &TestApp,
@@ -30,44 +20,21 @@ async fn mark_unread(
         .await
 }
 
+/// Emits `message:unread` with `payload` on `ws` (ack id `id`) and returns its ack.
+async fn unread_over(ws: &mut Ws, id: u64, payload: Value) -> Value {
+    call(ws, id, "message:unread", payload).await
+}
+
 /// The next of the events called one of `names` on `ws`: `(name, payload)`.
 async fn next_of(ws: &mut Ws, names: &[&str]) -> (String, Value) {
     loop {
-        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .expect("an event in time")
-            .unwrap()
-            .unwrap();
-        let text = frame.into_text().unwrap();
-        if text.as_str() == "2" {
-            ws.send(tokio_tungstenite::tungstenite::Message::text("3"))
-                .await
-                .unwrap();
-        } else if let Some(body) = text.strip_prefix("42")
+        let text = next_packet(ws, "an event").await;
+        if let Some(body) = text.strip_prefix("42")
             && let Ok(Value::Array(args)) = serde_json::from_str::<Value>(body)
             && let Some(name) = args[0].as_str()
             && names.contains(&name)
         {
             return (name.to_owned(), args[1].clone());
-        }
-    }
-}
-
-/// Emits `name` with `payload` on `ws` and returns its ack (ack id `id`).
-async fn call(ws: &mut Ws, id: u64, name: &str, payload: Value) -> Value {
-    let packet = format!("42{id}{}", json!([name, payload]));
-    ws.send(tokio_tungstenite::tungstenite::Message::text(packet))
-        .await
-        .unwrap();
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .expect("an ack in time")
-            .unwrap()
-            .unwrap();
-        let text = frame.into_text().unwrap();
-        if let Some(body) = text.strip_prefix(&format!("43{id}")) {
-            return serde_json::from_str::<Value>(body).unwrap()[0].clone();
         }
     }
 }
@@ -161,13 +128,8 @@ async fn marking_unread_refuses_what_the_caller_may_not_mark() {
         (json!({"message_id": thread_only["id"]}), "message_id"),
         (json!({"message_id": uuid::Uuid::now_v7()}), "message_id"),
     ] {
-        let problem = app
-            .as_user(&bob)
-            .post(&path, body.clone())
-            .await
-            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-        let fields: Vec<_> = problem.errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, [field], "{body}");
+        let problem = app.as_user(&bob).post(&path, body.clone()).await.invalid();
+        assert_eq!(problem.fields(), [field], "{body}");
     }
     // Not a member, or no such conversation: 404.
     mark_unread(&app, &out, &group, &message)
@@ -186,36 +148,27 @@ async fn marking_unread_refuses_what_the_caller_may_not_mark() {
 
     // Over the socket: the same rules, answered in the ack.
     let mut socket = app.socket(&bob.access_token).await;
-    let ack = call(
+    let ack = unread_over(
         &mut socket,
         1,
-        "message:unread",
         json!({"conversation_id": group, "message_id": message["id"]}),
     )
     .await;
     assert_eq!(ack["ok"], true, "{ack}");
     assert_eq!(unread_count(&app, &bob, &group).await, 1);
-    let refused = call(
-        &mut socket,
-        2,
-        "message:unread",
-        json!({"conversation_id": group}),
-    )
-    .await;
+    let refused = unread_over(&mut socket, 2, json!({"conversation_id": group})).await;
     assert_eq!(refused["error"]["code"], "validation_failed");
-    let refused = call(
+    let refused = unread_over(
         &mut socket,
         3,
-        "message:unread",
         json!({"conversation_id": group, "message_id": elsewhere["id"]}),
     )
     .await;
     assert_eq!(refused["error"]["code"], "validation_failed");
     let mut outsider = app.socket(&out.access_token).await;
-    let refused = call(
+    let refused = unread_over(
         &mut outsider,
         1,
-        "message:unread",
         json!({"conversation_id": group, "message_id": message["id"]}),
     )
     .await;

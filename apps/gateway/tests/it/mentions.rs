@@ -1,95 +1,46 @@
 //! docs/api.md, Mentions: `<@USER_ID>`, `<!here>` and `<!all>` read from a message's text, kept to members, shown on
 //! the message everywhere, counted per conversation and per followed thread, and notified once.
 
-use crate::helpers::{TestApp, TestUser, Ws};
+use crate::helpers::{TestApp, TestUser, conversation_as, followed_threads, notifications_of_kind};
 use crate::socket::Events as _;
-use futures_util::{SinkExt as _, StreamExt as _};
+use crate::socket::call;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn mention(user: &TestUser) -> String {
     format!("<@{}>", user.id)
 }
 
-async fn conversation(app: &TestApp, user: &TestUser, id: &str) -> Value {
-    app.as_user(user)
-        .get(format!("/api/conversations/{id}"))
-        .await
-        .json(StatusCode::OK)
-}
-
 async fn mention_count(app: &TestApp, user: &TestUser, id: &str) -> i64 {
-    conversation(app, user, id).await["unread_mention_count"]
+    conversation_as(app, user, id).await["unread_mention_count"]
         .as_i64()
         .unwrap()
 }
 
 /// `(root content, unread_reply_count, unread_mention_count)` of the user's followed threads.
 async fn threads(app: &TestApp, user: &TestUser) -> Vec<(String, i64, i64)> {
-    let page = app.as_user(user).get("/api/threads").await.json(StatusCode::OK);
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["root"]["content"].as_str().unwrap().to_owned(),
-                t["unread_reply_count"].as_i64().unwrap(),
-                t["unread_mention_count"].as_i64().unwrap(),
-            )
+    followed_threads(app, user)
+        .await
+        .into_iter()
+        .map(|(root, t)| {
+            let count = |field: &str| t[field].as_i64().unwrap();
+            (root, count("unread_reply_count"), count("unread_mention_count"))
         })
         .collect()
 }
 
 /// The user's notifications of type `mention`, waiting until there are `count` of them.
 async fn mention_notifications(app: &TestApp, user: &TestUser, count: usize) -> Vec<Value> {
-    let started = Instant::now();
-    loop {
-        let page = app
-            .as_user(user)
-            .get("/api/notifications")
-            .await
-            .json(StatusCode::OK);
-        let found: Vec<Value> = page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|n| n["type"] == "mention")
-            .cloned()
-            .collect();
-        if found.len() >= count {
-            return found;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "mention notifications did not arrive: {page}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Emits `name` with `payload` on `ws` and returns its ack (ack id `id`).
-async fn call(ws: &mut Ws, id: u64, name: &str, payload: Value) -> Value {
-    let packet = format!("42{id}{}", json!([name, payload]));
-    ws.send(tokio_tungstenite::tungstenite::Message::text(packet))
-        .await
-        .unwrap();
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .expect("an ack in time")
-            .unwrap()
-            .unwrap();
-        let text = frame.into_text().unwrap();
-        if text.as_str() == "2" {
-            ws.send(tokio_tungstenite::tungstenite::Message::text("3"))
-                .await
-                .unwrap();
-        } else if let Some(body) = text.strip_prefix(&format!("43{id}")) {
-            return serde_json::from_str::<Value>(body).unwrap()[0].clone();
-        }
-    }
+    notifications_of_kind(
+        app,
+        user,
+        "/api/notifications",
+        "mention",
+        count,
+        Duration::from_secs(10),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -116,7 +67,7 @@ async fn mentions_are_kept_to_members_and_shown_on_the_message_everywhere() {
         .as_user(&dan)
         .get_ok(format!("/api/conversations/{group}/messages"))
         .await;
-    let last = conversation(&app, &bob, &group).await["last_message"].clone();
+    let last = conversation_as(&app, &bob, &group).await["last_message"].clone();
     for shown in [&single, &page["items"][0], &last] {
         assert_eq!(shown["mentions"], json!([bob.id]), "{shown}");
         assert_eq!(shown["mentions_all"], true);
@@ -233,15 +184,7 @@ async fn all_and_here_are_refused_in_conversations_over_the_limit() {
         json!({"conversation_id": big, "content": "<!all>"}),
     )
     .await;
-    assert_eq!(refused["ok"], false);
-    assert_eq!(refused["error"]["code"], "validation_failed");
-    assert!(
-        refused["error"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("content"),
-        "{refused}"
-    );
+    crate::socket::assert_invalid_ack(&refused, "content");
 }
 
 #[tokio::test]

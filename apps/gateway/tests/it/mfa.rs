@@ -67,6 +67,15 @@ async fn complete(app: &TestApp, body: Value) -> Answer {
     app.anonymous().post("/api/auth/mfa", body).await
 }
 
+/// Completes the sign-in with `body`, which must succeed, and checks the new session works.
+async fn complete_and_use(app: &TestApp, body: Value) {
+    let signed_in = complete(app, body).await.json(StatusCode::OK);
+    app.as_user(&user_of(&signed_in))
+        .get("/api/users/me")
+        .await
+        .json(StatusCode::OK);
+}
+
 #[tokio::test]
 async fn totp_is_enrolled_confirmed_and_then_asked_for_at_sign_in_once_per_code() {
     let (app, [ann]) = TestApp::with_users(["Ann"]).await;
@@ -163,13 +172,7 @@ async fn totp_is_enrolled_confirmed_and_then_asked_for_at_sign_in_once_per_code(
         .await
         .problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
     let next_code = code_at(&secret, 1);
-    let signed_in = complete(&app, json!({"mfa_token": token, "code": next_code}))
-        .await
-        .json(StatusCode::OK);
-    app.as_user(&user_of(&signed_in))
-        .get("/api/users/me")
-        .await
-        .json(StatusCode::OK);
+    complete_and_use(&app, json!({"mfa_token": token, "code": next_code})).await;
     // The mfa_token works once; the code too, even with a new mfa_token.
     complete(&app, json!({"mfa_token": token, "code": code_at(&secret, 1)}))
         .await
@@ -241,13 +244,7 @@ async fn a_recovery_code_signs_in_once_and_ends_the_other_sessions() {
     let token = mfa_token(&app, "ann@example.com").await;
     // Any case and grouping of a code is accepted.
     let typed = codes[0].to_uppercase().replace('-', " ");
-    let signed_in = complete(&app, json!({"mfa_token": token, "recovery_code": typed}))
-        .await
-        .json(StatusCode::OK);
-    app.as_user(&user_of(&signed_in))
-        .get("/api/users/me")
-        .await
-        .json(StatusCode::OK);
+    complete_and_use(&app, json!({"mfa_token": token, "recovery_code": typed})).await;
     app.as_user(&current)
         .get("/api/users/me")
         .await

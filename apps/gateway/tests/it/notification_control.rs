@@ -3,7 +3,9 @@
 //! is dropped.
 
 use crate::email::SmtpServer;
-use crate::helpers::{TestApp, TestUser};
+use crate::helpers::{
+    JOB_WAIT, TestApp, TestUser, end_do_not_disturb, mark_read, wait_for_deferred, wait_for_none,
+};
 use chrono::{Duration as Span, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -48,15 +50,8 @@ async fn wait_for_kind(app: &TestApp, user: &TestUser, kind: &str) {
 
 /// Waits until the notification jobs are all done.
 async fn jobs_done(app: &TestApp, queue: &str) {
-    let started = Instant::now();
     let query = format!("SELECT count(*) AS n FROM jobs WHERE queue = '{queue}' AND status <> 'done'");
-    while app.count(&query).await > 0 {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "{queue} jobs did not finish"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_none(app, &query, JOB_WAIT, &format!("{queue} jobs did not finish")).await;
 }
 
 #[tokio::test]
@@ -270,31 +265,12 @@ async fn e_mail_waits_for_do_not_disturb_to_end_and_is_dropped_once_read() {
     wait_for_kind(&app, &bob, "message").await;
     wait_for_kind(&app, &cat, "message").await;
     // In-app notifications are there; each e-mail is put back on the queue for the end of do-not-disturb.
-    let waiting = "SELECT count(*) AS n FROM jobs WHERE queue = 'email' AND status = 'queued' \
-                   AND run_at > now() + interval '50 minutes'";
-    let started = Instant::now();
-    while app.count(waiting).await < 2 {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the e-mails were not deferred"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_deferred(&app, "email", 2, "the e-mails were not deferred").await;
 
     // Bob reads the conversation meanwhile (on any device); Cat does not.
-    app.as_user(&bob)
-        .post(format!("/api/conversations/{group}/read"), json!({}))
-        .await
-        .empty(StatusCode::NO_CONTENT);
+    mark_read(&app, &bob, &group).await;
     // Do-not-disturb ends (the deferred jobs made due now): Cat's e-mail goes out, Bob's is dropped.
-    for user in [&bob, &cat] {
-        app.as_user(user)
-            .put("/api/users/me/notification-settings", json!({}))
-            .await
-            .json(StatusCode::OK);
-    }
-    app.sql("UPDATE jobs SET run_at = now() WHERE queue = 'email' AND status = 'queued'")
-        .await;
+    end_do_not_disturb(&app, &[&bob, &cat], "email").await;
     let mail = smtp.next_mail_to("cat@example.com", "New message").await;
     assert!(mail.contains("for cat"), "{mail}");
     jobs_done(&app, "email").await;

@@ -1,7 +1,7 @@
 //! docs/api.md, Notifications: created once from domain events, listed, counted, read; delivered
 //! live as `notification:new`.
 
-use crate::helpers::{JWT_SECRET, TestApp, problem};
+use crate::helpers::{JWT_SECRET, TestApp, eventually, problem};
 use crate::socket::Events as _;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -16,18 +16,15 @@ async fn notifications(app: &TestApp, token: &str, query: &str) -> Value {
 
 /// Waits until the user has `count` notifications (they are created by the outbox relay, asynchronously).
 async fn wait_for(app: &TestApp, token: &str, count: usize) -> Value {
-    let started = Instant::now();
-    loop {
+    eventually(Duration::from_secs(5), || async {
         let page = notifications(app, token, "").await;
         if page["items"].as_array().unwrap().len() >= count {
-            return page;
+            Ok(page)
+        } else {
+            Err(format!("notifications did not arrive: {page}"))
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "notifications did not arrive: {page}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    })
+    .await
 }
 
 #[tokio::test]
@@ -84,18 +81,15 @@ async fn messages_of_a_conversation_coalesce_into_one_unread_notification() {
     wait_for(&app, &bob.access_token, 2).await;
     app.message(&cat, &group, "second").await;
     let last = app.message(&ann, &group, "third").await;
-    let started = Instant::now();
-    let page = loop {
+    let page = eventually(Duration::from_secs(5), || async {
         let page = notifications(&app, &bob.access_token, "").await;
         if page["items"][0]["payload"]["count"] == 3 {
-            break page;
+            Ok(page)
+        } else {
+            Err(format!("the notification was not updated: {page}"))
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "the notification was not updated: {page}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    })
+    .await;
     // One notification per conversation; the group's names its latest message and moved to the top.
     let items = page["items"].as_array().unwrap();
     assert_eq!(items.len(), 2, "{page}");

@@ -27,7 +27,8 @@ async fn create_project(app: &TestApp, owner: &TestUser, name: &str) -> Value {
         .await
 }
 
-async fn add_member(app: &TestApp, project: &str, by: &TestUser, user: &TestUser, role: &str) {
+/// `by` adds `user` to `project` with `role`.
+pub(crate) async fn add_member(app: &TestApp, project: &str, by: &TestUser, user: &TestUser, role: &str) {
     let response = app
         .as_user(by)
         .post(
@@ -38,23 +39,22 @@ async fn add_member(app: &TestApp, project: &str, by: &TestUser, user: &TestUser
     json_of(response, StatusCode::CREATED).await;
 }
 
-async fn create_task(app: &TestApp, project: &str, by: &TestUser, body: Value) -> Value {
-    let response = app
-        .as_user(by)
-        .post(format!("/api/projects/{project}/tasks"), body)
-        .await;
-    json_of(response, StatusCode::CREATED).await
+/// `by` creates a task in `project` from `body`.
+pub(crate) async fn create_task(app: &TestApp, project: &str, by: &TestUser, body: Value) -> Value {
+    app.as_user(by)
+        .post_created(format!("/api/projects/{project}/tasks"), body)
+        .await
 }
 
 async fn get_task(app: &TestApp, task: &str, by: &TestUser) -> Value {
     app.as_user(by).get_ok(format!("/api/tasks/{task}")).await
 }
 
-fn id(value: &Value) -> String {
+pub(crate) fn id(value: &Value) -> String {
     value["id"].as_str().unwrap().to_owned()
 }
 
-fn ids(page: &Value) -> Vec<String> {
+pub(crate) fn ids(page: &Value) -> Vec<String> {
     page["items"].as_array().unwrap().iter().map(id).collect()
 }
 

@@ -2,7 +2,10 @@
 //! HTTP endpoint in the role of a browser's push service, which decrypts what arrives with the
 //! subscription's private key (RFC 8291) and checks the VAPID authorization (RFC 8292).
 
-use crate::helpers::{TestApp, failing_fields, problem};
+use crate::helpers::{
+    JOB_WAIT, TestApp, end_do_not_disturb, failing_fields, mark_read, problem, wait_for_at_least,
+    wait_for_deferred, wait_for_none,
+};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -219,34 +222,14 @@ async fn notifications_are_pushed_encrypted_with_vapid_and_gone_subscriptions_ge
 
 /// Waits until no push job is queued or running.
 async fn wait_for_pushes(app: &TestApp) {
-    let started = Instant::now();
-    while app
-        .count("SELECT count(*) AS n FROM jobs WHERE queue = 'push' AND status IN ('queued', 'running')")
-        .await
-        > 0
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "push jobs still pending"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let query = "SELECT count(*) AS n FROM jobs WHERE queue = 'push' AND status IN ('queued', 'running')";
+    wait_for_none(app, query, JOB_WAIT, "push jobs still pending").await;
 }
 
 /// Waits until `count` push jobs exist and none is queued or running.
 async fn wait_for_push_jobs(app: &TestApp, count: i64) {
-    let started = Instant::now();
-    while app
-        .count("SELECT count(*) AS n FROM jobs WHERE queue = 'push'")
-        .await
-        < count
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "push jobs were not enqueued"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let query = "SELECT count(*) AS n FROM jobs WHERE queue = 'push'";
+    wait_for_at_least(app, query, count, JOB_WAIT, "push jobs were not enqueued").await;
     wait_for_pushes(app).await;
 }
 
@@ -461,31 +444,12 @@ async fn a_push_waits_for_do_not_disturb_to_end_and_is_dropped_once_read() {
     app.message(&ann, &with_bob, "for bob").await;
     app.message(&ann, &with_cat, "for cat").await;
     // Both pushes are put back on the queue for the end of do-not-disturb; nothing reaches the push service.
-    let started = Instant::now();
-    let deferred = "SELECT count(*) AS n FROM jobs WHERE queue = 'push' AND status = 'queued' \
-                    AND run_at > now() + interval '50 minutes'";
-    while app.count(deferred).await < 2 {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "the pushes were not deferred"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_deferred(&app, "push", 2, "the pushes were not deferred").await;
     assert!(received.lock().unwrap().is_empty());
 
     // Bob reads his conversation meanwhile; do-not-disturb ends (the deferred jobs made due now).
-    app.as_user(&bob)
-        .post(format!("/api/conversations/{with_bob}/read"), json!({}))
-        .await
-        .empty(StatusCode::NO_CONTENT);
-    for user in [&bob, &cat] {
-        app.as_user(user)
-            .put("/api/users/me/notification-settings", json!({}))
-            .await
-            .json(StatusCode::OK);
-    }
-    app.sql("UPDATE jobs SET run_at = now() WHERE queue = 'push' AND status = 'queued'")
-        .await;
+    mark_read(&app, &bob, &with_bob).await;
+    end_do_not_disturb(&app, &[&bob, &cat], "push").await;
     let deliveries = wait_for(&received, 1).await;
     assert_eq!(deliveries[0].path, "/push/cat");
     assert_eq!(

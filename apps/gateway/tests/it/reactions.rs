@@ -15,6 +15,20 @@ async fn react(app: &TestApp, user: &TestUser, message: &Value, emoji: &str) -> 
     app.as_user(user).send(Method::PUT, path, None).await
 }
 
+/// `user` reacts with `emoji`, which must be accepted.
+async fn reacted(app: &TestApp, user: &TestUser, message: &Value, emoji: &str) {
+    react(app, user, message, emoji)
+        .await
+        .empty(StatusCode::NO_CONTENT);
+}
+
+/// `user` takes the reaction `emoji` back, which must be accepted.
+async fn unreacted(app: &TestApp, user: &TestUser, message: &Value, emoji: &str) {
+    unreact(app, user, message, emoji)
+        .await
+        .empty(StatusCode::NO_CONTENT);
+}
+
 async fn unreact(app: &TestApp, user: &TestUser, message: &Value, emoji: &str) -> crate::client::Answer {
     let path = format!(
         "/api/messages/{}/reactions/{emoji}",
@@ -38,19 +52,11 @@ async fn reactions_count_per_emoji_show_the_callers_own_and_are_idempotent() {
     let message = app.message(&ann, &group, "lunch?").await;
     assert_eq!(message["reactions"], json!([]));
 
-    react(&app, &bob, &message, "👍")
-        .await
-        .empty(StatusCode::NO_CONTENT);
-    react(&app, &bob, &message, "👍")
-        .await
-        .empty(StatusCode::NO_CONTENT);
+    reacted(&app, &bob, &message, "👍").await;
+    reacted(&app, &bob, &message, "👍").await;
     // A shortcode is the emoji it names; a skin tone is an emoji of its own.
-    react(&app, &ann, &message, ":+1:")
-        .await
-        .empty(StatusCode::NO_CONTENT);
-    react(&app, &ann, &message, "👍🏽")
-        .await
-        .empty(StatusCode::NO_CONTENT);
+    reacted(&app, &ann, &message, ":+1:").await;
+    reacted(&app, &ann, &message, "👍🏽").await;
     assert_eq!(
         reactions_seen_by(&app, &bob, &message).await,
         json!([{"emoji": "👍", "count": 2, "me": true}, {"emoji": "👍🏽", "count": 1, "me": false}])
@@ -66,9 +72,7 @@ async fn reactions_count_per_emoji_show_the_callers_own_and_are_idempotent() {
     );
     assert_eq!(app.count("SELECT count(*) AS n FROM message_reactions").await, 3);
 
-    unreact(&app, &bob, &message, ":thumbsup:")
-        .await
-        .empty(StatusCode::NO_CONTENT);
+    unreacted(&app, &bob, &message, ":thumbsup:").await;
     unreact(&app, &bob, &message, "👍")
         .await
         .problem(StatusCode::NOT_FOUND, "not_found");
@@ -108,19 +112,13 @@ async fn a_message_holds_a_bounded_number_of_distinct_emoji() {
     let bob = app.register("Bob", "bob@example.com").await;
     let group = app.group(&ann, "G", &[&bob]).await;
     let message = app.message(&ann, &group, "vote").await;
-    react(&app, &ann, &message, "🍕")
-        .await
-        .empty(StatusCode::NO_CONTENT);
-    react(&app, &ann, &message, "🍣")
-        .await
-        .empty(StatusCode::NO_CONTENT);
+    reacted(&app, &ann, &message, "🍕").await;
+    reacted(&app, &ann, &message, "🍣").await;
     react(&app, &bob, &message, "🌮")
         .await
         .problem(StatusCode::CONFLICT, "conflict");
     // One already there is still welcome.
-    react(&app, &bob, &message, "🍣")
-        .await
-        .empty(StatusCode::NO_CONTENT);
+    reacted(&app, &bob, &message, "🍣").await;
     assert_eq!(
         reactions_seen_by(&app, &bob, &message).await,
         json!([{"emoji": "🍕", "count": 1, "me": false}, {"emoji": "🍣", "count": 2, "me": true}])
@@ -133,9 +131,7 @@ async fn members_get_the_new_reaction_list_without_anyones_me() {
     let group = app.group(&ann, "G", &[&bob]).await;
     let message = app.message(&ann, &group, "ship it").await;
     let mut socket = app.socket(&bob.access_token).await;
-    react(&app, &ann, &message, "🚀")
-        .await
-        .empty(StatusCode::NO_CONTENT);
+    reacted(&app, &ann, &message, "🚀").await;
     let event = loop {
         let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await

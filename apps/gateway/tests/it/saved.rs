@@ -1,6 +1,6 @@
 //! docs/api.md, Reminders and Saved messages: a user's own marks on messages they may see.
 
-use crate::helpers::{TestApp, TestUser, pluck};
+use crate::helpers::{TestApp, TestUser, assert_paging_checked, pluck};
 use chrono::{Duration as Span, SecondsFormat, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -153,14 +153,7 @@ async fn bad_reminders_are_refused_and_store_nothing() {
     app.as_user(&ann).post(&path, &body).await.conflict();
     app.as_user(&bob).post_created(&path, &body).await;
     // Paging errors.
-    app.as_user(&ann)
-        .get("/api/reminders?cursor=nonsense")
-        .await
-        .problem(StatusCode::BAD_REQUEST, "bad_request");
-    app.as_user(&ann)
-        .get("/api/reminders?limit=101")
-        .await
-        .invalid_fields(&["limit"]);
+    assert_paging_checked(&app, &ann, "/api/reminders", "nonsense", "101").await;
     app.as_user(&ann)
         .get(format!("/api/reminders/{}", uuid::Uuid::now_v7()))
         .await
@@ -289,12 +282,5 @@ async fn saving_needs_a_visible_message_and_is_bounded() {
         .send(Method::PUT, saved(id_of(&first)), None)
         .await
         .empty(StatusCode::NO_CONTENT);
-    app.as_user(&ann)
-        .get("/api/saved-messages?cursor=bad")
-        .await
-        .problem(StatusCode::BAD_REQUEST, "bad_request");
-    app.as_user(&ann)
-        .get("/api/saved-messages?limit=x")
-        .await
-        .invalid_fields(&["limit"]);
+    assert_paging_checked(&app, &ann, "/api/saved-messages", "bad", "x").await;
 }

@@ -1,7 +1,7 @@
 //! docs/api.md, Scheduled messages: scheduled, listed, changed and cancelled by their sender; posted at
 //! `send_at` as a normal message (same events, same rules), once; a sender who left is notified instead.
 
-use crate::helpers::{TestApp, TestUser, pluck};
+use crate::helpers::{TestApp, TestUser, assert_paging_checked, elements, eventually, pluck, wait_for_none};
 use chrono::{DateTime, Duration as Span, SecondsFormat, Utc};
 use epop_core::DomainEvent;
 use reqwest::StatusCode;
@@ -39,54 +39,31 @@ async fn schedule(
 
 /// The conversation's messages as `user` sees them, once one of them has `content` (within 15 seconds).
 async fn wait_for_message(app: &TestApp, user: &TestUser, conversation: &str, content: &str) -> Value {
-    let started = Instant::now();
-    loop {
-        let page = app
-            .as_user(user)
-            .get_ok(format!("/api/conversations/{conversation}/messages"))
-            .await;
-        if let Some(found) = page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
+    let path = format!("/api/conversations/{conversation}/messages");
+    eventually(Duration::from_secs(15), || async {
+        let page = app.as_user(user).get_ok(&path).await;
+        let found = elements(&page["items"])
             .find(|m| m["content"] == content)
-        {
-            return found.clone();
-        }
-        assert!(started.elapsed() < Duration::from_secs(15), "not posted: {page}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+            .cloned();
+        found.ok_or_else(|| format!("not posted: {page}"))
+    })
+    .await
 }
 
 /// The user's notifications of `kind`, once there is one (within 15 seconds).
 async fn wait_for_notification(app: &TestApp, user: &TestUser, kind: &str) -> Value {
-    let started = Instant::now();
-    loop {
+    eventually(Duration::from_secs(15), || async {
         let page = app.as_user(user).get_ok("/api/notifications").await;
-        if let Some(found) = page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|n| n["type"] == kind)
-        {
-            return found.clone();
-        }
-        assert!(started.elapsed() < Duration::from_secs(15), "no {kind}: {page}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        let found = elements(&page["items"]).find(|n| n["type"] == kind).cloned();
+        found.ok_or_else(|| format!("no {kind}: {page}"))
+    })
+    .await
 }
 
 /// Waits until no scheduled-message job is left to run (all ran, or were cancelled).
 async fn wait_for_jobs_done(app: &TestApp) {
-    let started = Instant::now();
-    while app
-        .count("SELECT count(*) AS n FROM jobs WHERE queue = 'scheduled-messages' AND status <> 'done'")
-        .await
-        > 0
-    {
-        assert!(started.elapsed() < Duration::from_secs(15), "jobs still waiting");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let query = "SELECT count(*) AS n FROM jobs WHERE queue = 'scheduled-messages' AND status <> 'done'";
+    wait_for_none(app, query, Duration::from_secs(15), "jobs still waiting").await;
 }
 
 #[tokio::test]
@@ -357,14 +334,7 @@ async fn bad_scheduled_messages_are_refused_naming_their_fields_and_store_nothin
         .get(format!("/api/scheduled-messages?conversation_id={group}"))
         .await
         .not_found();
-    app.as_user(&ann)
-        .get("/api/scheduled-messages?cursor=nonsense")
-        .await
-        .problem(StatusCode::BAD_REQUEST, "bad_request");
-    app.as_user(&ann)
-        .get("/api/scheduled-messages?limit=0")
-        .await
-        .invalid_fields(&["limit"]);
+    assert_paging_checked(&app, &ann, "/api/scheduled-messages", "nonsense", "0").await;
 }
 
 #[tokio::test]

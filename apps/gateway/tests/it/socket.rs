@@ -3,8 +3,8 @@
 //! rather than as Socket.IO frames.
 
 use crate::helpers::Ws;
-use futures_util::StreamExt as _;
-use serde_json::Value;
+use futures_util::{SinkExt as _, StreamExt as _};
+use serde_json::{Value, json};
 use std::time::Duration;
 
 /// How long [`Events::event`] waits: generous for a loaded machine, yet a missing event fails the test.
@@ -42,4 +42,49 @@ impl Events for Ws {
             }
         }
     }
+}
+
+/// The next text packet on `ws` that is not a ping, answering pings meanwhile; it must come within ten
+/// seconds (`what` names what was awaited).
+pub(crate) async fn next_packet(ws: &mut Ws, what: &str) -> String {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .unwrap_or_else(|_| panic!("{what} in time"))
+            .unwrap()
+            .unwrap();
+        let text = frame.into_text().unwrap();
+        if text.as_str() == "2" {
+            ws.send(tokio_tungstenite::tungstenite::Message::text("3"))
+                .await
+                .unwrap();
+        } else {
+            return text.as_str().to_owned();
+        }
+    }
+}
+
+/// Emits `name` with `payload` on `ws` under ack id `id` and returns the ack's first argument, answering
+/// pings and skipping other packets meanwhile.
+pub(crate) async fn call(ws: &mut Ws, id: u64, name: &str, payload: Value) -> Value {
+    let packet = format!("42{id}{}", json!([name, payload]));
+    ws.send(tokio_tungstenite::tungstenite::Message::text(packet))
+        .await
+        .unwrap();
+    loop {
+        let text = next_packet(ws, "an ack").await;
+        if let Some(body) = text.strip_prefix(&format!("43{id}")) {
+            return serde_json::from_str::<Value>(body).unwrap()[0].clone();
+        }
+    }
+}
+
+/// Checks that an ack refuses the call as invalid, naming `field` first in its message.
+pub(crate) fn assert_invalid_ack(ack: &Value, field: &str) {
+    assert_eq!(ack["ok"], false, "{ack}");
+    assert_eq!(ack["error"]["code"], "validation_failed");
+    assert!(
+        ack["error"]["message"].as_str().unwrap().starts_with(field),
+        "{ack}"
+    );
 }

@@ -2,36 +2,12 @@
 //! notifications, subtask trees (same project, no cycles, the depth limit, progress, the choice on delete),
 //! the activity of every change, and `task:updated` / `task:comment` on the members' sockets.
 
-use crate::helpers::{TestApp, TestUser, json_of};
+use crate::helpers::{TestApp, TestUser, json_of, notifications_of_kind};
+use crate::projects::{add_member, create_task, id, ids};
 use crate::socket::Events as _;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
-
-fn id(value: &Value) -> String {
-    value["id"].as_str().unwrap().to_owned()
-}
-
-fn ids(page: &Value) -> Vec<String> {
-    page["items"].as_array().unwrap().iter().map(id).collect()
-}
-
-async fn add_member(app: &TestApp, project: &str, by: &TestUser, user: &TestUser, role: &str) {
-    let response = app
-        .as_user(by)
-        .post(
-            format!("/api/projects/{project}/members"),
-            json!({"user_id": user.id, "role": role}),
-        )
-        .await;
-    json_of(response, StatusCode::CREATED).await;
-}
-
-async fn create_task(app: &TestApp, project: &str, by: &TestUser, body: Value) -> Value {
-    app.as_user(by)
-        .post_created(format!("/api/projects/{project}/tasks"), body)
-        .await
-}
+use std::time::Duration;
 
 /// A project owned by Ann with Bob (member), Cat (member) and Dan (viewer); Eve is outside.
 struct Team {
@@ -72,25 +48,15 @@ impl Team {
 /// The user's notifications of `kind`, waiting up to five seconds until there are `count` (they are made by
 /// the outbox relay and the job worker, asynchronously).
 async fn notifications_of(app: &TestApp, user: &TestUser, kind: &str, count: usize) -> Vec<Value> {
-    let started = Instant::now();
-    loop {
-        let page = app.as_user(user).get_ok("/api/notifications?limit=100").await;
-        let found: Vec<Value> = page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|n| n["type"] == kind)
-            .cloned()
-            .collect();
-        if found.len() >= count {
-            return found;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "{kind} notifications did not arrive: {page}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    notifications_of_kind(
+        app,
+        user,
+        "/api/notifications?limit=100",
+        kind,
+        count,
+        Duration::from_secs(5),
+    )
+    .await
 }
 
 // ----- comments -------------------------------------------------------------------------------------------

@@ -1,10 +1,9 @@
 //! docs/api.md, Threads: replies, thread summaries, following, read watermarks, and their events.
 
-use crate::helpers::{TestApp, TestUser, Ws};
-use futures_util::{SinkExt as _, StreamExt as _};
+use crate::helpers::{TestApp, TestUser, Ws, followed_threads, unread_count};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 fn contents(page: &Value) -> Vec<String> {
     page["items"]
@@ -26,27 +25,11 @@ async fn reply(app: &TestApp, sender: &TestUser, conversation: &str, root: &Valu
         .json(StatusCode::CREATED)
 }
 
-async fn unread_count(app: &TestApp, user: &TestUser, conversation: &str) -> i64 {
-    app.as_user(user)
-        .get(format!("/api/conversations/{conversation}"))
-        .await
-        .json(StatusCode::OK)["unread_count"]
-        .as_i64()
-        .unwrap()
-}
-
 async fn threads(app: &TestApp, user: &TestUser) -> Vec<(String, i64)> {
-    let page = app.as_user(user).get("/api/threads").await.json(StatusCode::OK);
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["root"]["content"].as_str().unwrap().to_owned(),
-                t["unread_reply_count"].as_i64().unwrap(),
-            )
-        })
+    followed_threads(app, user)
+        .await
+        .into_iter()
+        .map(|(root, t)| (root, t["unread_reply_count"].as_i64().unwrap()))
         .collect()
 }
 
@@ -175,13 +158,8 @@ async fn only_top_level_messages_of_the_same_conversation_start_threads() {
             "send_to_conversation",
         ),
     ] {
-        let problem = app
-            .as_user(&bob)
-            .post(&send, body.clone())
-            .await
-            .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-        let fields: Vec<_> = problem.errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, [field], "{body}");
+        let problem = app.as_user(&bob).post(&send, body.clone()).await.invalid();
+        assert_eq!(problem.fields(), [field], "{body}");
     }
     assert_eq!(app.count("SELECT count(*) AS n FROM messages").await, before);
 
@@ -434,18 +412,8 @@ impl Client {
     /// The next `[name, args..]` event, answering pings meanwhile.
     async fn event(&mut self) -> Vec<Value> {
         loop {
-            let frame = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
-                .await
-                .expect("an event in time")
-                .unwrap()
-                .unwrap();
-            let text = frame.into_text().unwrap();
-            if text.as_str() == "2" {
-                self.ws
-                    .send(tokio_tungstenite::tungstenite::Message::text("3"))
-                    .await
-                    .unwrap();
-            } else if let Some(body) = text.strip_prefix("42")
+            let text = crate::socket::next_packet(&mut self.ws, "an event").await;
+            if let Some(body) = text.strip_prefix("42")
                 && let Ok(Value::Array(args)) = serde_json::from_str::<Value>(body)
             {
                 return args;
@@ -466,23 +434,7 @@ impl Client {
     /// Emits `name` with `payload` and returns its ack.
     async fn call(&mut self, name: &str, payload: Value) -> Value {
         self.next_ack += 1;
-        let id = self.next_ack;
-        let packet = format!("42{id}{}", json!([name, payload]));
-        self.ws
-            .send(tokio_tungstenite::tungstenite::Message::text(packet))
-            .await
-            .unwrap();
-        loop {
-            let frame = tokio::time::timeout(Duration::from_secs(10), self.ws.next())
-                .await
-                .expect("an ack in time")
-                .unwrap()
-                .unwrap();
-            let text = frame.into_text().unwrap();
-            if let Some(body) = text.strip_prefix(&format!("43{id}")) {
-                return serde_json::from_str::<Value>(body).unwrap()[0].clone();
-            }
-        }
+        crate::socket::call(&mut self.ws, self.next_ack, name, payload).await
     }
 }
 
@@ -501,15 +453,7 @@ async fn replies_over_the_socket_reach_members_with_their_root_and_summaries_are
             json!({"conversation_id": group, "content": "x", "send_to_conversation": true}),
         )
         .await;
-    assert_eq!(refused["ok"], false);
-    assert_eq!(refused["error"]["code"], "validation_failed");
-    assert!(
-        refused["error"]["message"]
-            .as_str()
-            .unwrap()
-            .starts_with("send_to_conversation"),
-        "{refused}"
-    );
+    crate::socket::assert_invalid_ack(&refused, "send_to_conversation");
 
     let started = Instant::now();
     for i in 0..5 {
