@@ -10,6 +10,14 @@ use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 /// The SQL migrations in `migrations/`, compiled into the binary.
 pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("../../migrations");
 
+/// The names of the migrations this build applies (`<version>_<name>`), oldest first: what a build compiled before
+/// a migration was added lacks, however the `migrations/` folder reads now.
+pub fn embedded_names() -> StorageResult<Vec<String>> {
+    let migrations = diesel::migration::MigrationSource::<diesel::pg::Pg>::migrations(&MIGRATIONS)
+        .map_err(|e| StorageError::Migration(e.to_string()))?;
+    Ok(migrations.iter().map(|m| m.name().to_string()).collect())
+}
+
 /// The advisory lock key that serialises concurrent migration runs ("EPOPMIGR" in ASCII).
 const MIGRATION_LOCK_KEY: i64 = 0x4550_4F50_4D49_4752;
 

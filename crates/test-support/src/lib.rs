@@ -3,9 +3,9 @@
 //! Isolation for integration tests that run in parallel (nextest runs each test in its own process):
 //!
 //! - [`TestDatabase`]: a private PostgreSQL database per test, created with `CREATE DATABASE .. TEMPLATE`
-//!   from a template that is migrated once per migration set (its name carries a hash of `migrations/`), built
-//!   under an advisory lock so concurrent processes build it once, and dropped when the test ends. Databases
-//!   left behind by killed test processes are swept after an hour.
+//!   from a template that is migrated once per migration set (its name carries a hash of `migrations/` and of
+//!   the migrations the build embeds), built under an advisory lock so concurrent processes build it once, and
+//!   dropped when the test ends. Databases left behind by killed test processes are swept after an hour.
 //! - [`unique_prefix`]: a Redis key prefix per test, so rate limits and channels never collide.
 //! - [`s3::TestS3`]: an in-process, signature-verifying S3 server (s3s-fs) on a random local port, serving a
 //!   fresh temporary directory with one bucket; stopped and removed when dropped.
@@ -73,6 +73,11 @@ fn migrations_hash() -> anyhow::Result<String> {
                 .as_bytes(),
         );
         hasher.update(std::fs::read(&path)?);
+    }
+    // And what this build applies: a test binary compiled before a migration arrived reads the same folder but
+    // would build its template without that migration under the complete set's name, for every later run.
+    for name in epop_storage::migrate::embedded_names()? {
+        hasher.update(name.as_bytes());
     }
     Ok(hasher
         .finalize()
