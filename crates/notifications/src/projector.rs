@@ -205,13 +205,8 @@ impl Levels {
 /// A job's event, decoded.
 enum Job {
     Message(ConversationId, MessageEvent),
-    Single {
-        position: i64,
-        users: Vec<UserId>,
-        kind: &'static str,
-        payload: Value,
-    },
-    /// One event, one notification each for several users (a task comment's watchers and mentioned members).
+    /// One event, one notification each for several users, each of its own kind (a task comment's watchers and
+    /// mentioned members), or all of one kind ([`Job::same_kind`]).
     Fanout {
         position: i64,
         users: Vec<UserId>,
@@ -219,6 +214,18 @@ enum Job {
         payload: Value,
     },
     Nothing,
+}
+
+impl Job {
+    /// One notification of `kind` for each of `users` (task assigned, member added, calendar notices...).
+    fn same_kind(position: i64, users: Vec<UserId>, kind: &'static str, payload: Value) -> Job {
+        Job::Fanout {
+            position,
+            kinds: vec![kind; users.len()],
+            users,
+            payload,
+        }
+    }
 }
 
 fn decode(payload: &Value) -> Result<Job, String> {
@@ -254,48 +261,48 @@ fn decode(payload: &Value) -> Result<Job, String> {
             title,
             assigned_to,
             assigned_by,
-        } => Job::Single {
+        } => Job::same_kind(
             position,
-            users: vec![assigned_to],
-            kind: "task_assigned",
-            payload: json!({"task_id": task_id, "project_id": project_id, "title": title, "assigned_by": assigned_by}),
-        },
+            vec![assigned_to],
+            "task_assigned",
+            json!({"task_id": task_id, "project_id": project_id, "title": title, "assigned_by": assigned_by}),
+        ),
         DomainEvent::ProjectMemberAdded {
             project_id,
             project_name,
             user_id,
             role,
             added_by,
-        } => Job::Single {
+        } => Job::same_kind(
             position,
-            users: vec![user_id],
-            kind: "project_member_added",
-            payload: json!({"project_id": project_id, "project_name": project_name, "role": role, "added_by": added_by}),
-        },
+            vec![user_id],
+            "project_member_added",
+            json!({"project_id": project_id, "project_name": project_name, "role": role, "added_by": added_by}),
+        ),
         DomainEvent::ScheduledMessageFailed {
             user_id,
             scheduled_message_id,
             conversation_id,
             preview,
             reason,
-        } => Job::Single {
+        } => Job::same_kind(
             position,
-            users: vec![user_id],
-            kind: "scheduled_message_failed",
-            payload: json!({"scheduled_message_id": scheduled_message_id, "conversation_id": conversation_id, "preview": preview, "reason": reason}),
-        },
+            vec![user_id],
+            "scheduled_message_failed",
+            json!({"scheduled_message_id": scheduled_message_id, "conversation_id": conversation_id, "preview": preview, "reason": reason}),
+        ),
         DomainEvent::ReminderDue {
             user_id,
             reminder_id,
             message_id,
             conversation_id,
             preview,
-        } => Job::Single {
+        } => Job::same_kind(
             position,
-            users: vec![user_id],
-            kind: "reminder",
-            payload: json!({"reminder_id": reminder_id, "message_id": message_id, "conversation_id": conversation_id, "preview": preview}),
-        },
+            vec![user_id],
+            "reminder",
+            json!({"reminder_id": reminder_id, "message_id": message_id, "conversation_id": conversation_id, "preview": preview}),
+        ),
         DomainEvent::CalendarNotice {
             kind,
             event_id,
@@ -304,13 +311,13 @@ fn decode(payload: &Value) -> Result<Job, String> {
             start_time,
             organizer_id,
             recipients,
-        } => Job::Single {
+        } => Job::same_kind(
             position,
-            users: recipients,
-            kind: calendar_kind(&kind),
-            payload: json!({"event_id": event_id, "calendar_event_id": calendar_event_id, "title": title,
+            recipients,
+            calendar_kind(&kind),
+            json!({"event_id": event_id, "calendar_event_id": calendar_event_id, "title": title,
                             "start_time": start_time, "organizer_id": organizer_id}),
-        },
+        ),
         DomainEvent::TaskCommented {
             task_id,
             project_id,
@@ -432,14 +439,6 @@ ON CONFLICT (user_id, group_key) WHERE NOT is_read AND group_key IS NOT NULL DO 
 WHERE n.source_event IS NULL OR n.source_event < EXCLUDED.source_event
 RETURNING n.id, n.user_id, n.kind, n.payload, n.is_read, n.created_at, n.notified_at = now() AS deliver";
 
-/// A notification per recipient (task assigned, member added, calendar notices), once per event and user: one
-/// statement however many recipients.
-const INSERT_SINGLE: &str = "\
-INSERT INTO notifications (id, user_id, kind, payload, source_event, notified_at)
-SELECT gen_random_uuid(), u, $2, $3, $4, now() FROM unnest($1::uuid[]) AS u
-ON CONFLICT (user_id, source_event) WHERE source_event IS NOT NULL AND group_key IS NULL DO NOTHING
-RETURNING id, user_id, kind, payload, is_read, created_at, true AS deliver";
-
 /// `mention` notifications, one per mentioned user per message (`source_event` is the message's event: a job
 /// run twice adds nothing), delivered at once. Rows are taken in user order, so two workers never deadlock.
 const INSERT_MENTIONS: &str = "\
@@ -455,7 +454,9 @@ ORDER BY v.user_id, v.position
 ON CONFLICT (user_id, source_event) WHERE source_event IS NOT NULL AND group_key IS NULL DO NOTHING
 RETURNING id, user_id, kind, payload, is_read, created_at, true AS deliver";
 
-/// One notification per listed user (`$1`, of kind `$2`) for one event, in one statement; once per event.
+/// One notification per listed user (`$1`, of kind `$2`) for one event (task assigned, member added, calendar
+/// notices, task comments), in one statement however many recipients; once per event and user. Rows are taken in
+/// user order, so two workers never deadlock.
 const INSERT_FANOUT: &str = "\
 INSERT INTO notifications (id, user_id, kind, payload, source_event, notified_at)
 SELECT gen_random_uuid(), r.user_id, r.kind, $3, $4, now()
@@ -591,37 +592,6 @@ impl NotificationProjector {
             })
             .await?;
         if written.iter().any(|w| w.deliver) {
-            self.relay.notify();
-        }
-        Ok(())
-    }
-
-    async fn single(
-        &self,
-        position: i64,
-        users: &[UserId],
-        kind: &str,
-        payload: &Value,
-    ) -> StorageResult<()> {
-        if users.is_empty() {
-            return Ok(());
-        }
-        let mut conn = self.pool.get().await?;
-        let delivered = conn
-            .transaction::<_, StorageError, _>(async |conn| {
-                commit_without_flush(conn).await?;
-                let written: Vec<Written> = diesel::sql_query(INSERT_SINGLE)
-                    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(users)
-                    .bind::<diesel::sql_types::Text, _>(kind)
-                    .bind::<diesel::sql_types::Jsonb, _>(payload)
-                    .bind::<diesel::sql_types::BigInt, _>(position)
-                    .load(conn)
-                    .await?;
-                self.deliver(conn, &written).await?;
-                Ok(!written.is_empty())
-            })
-            .await?;
-        if delivered {
             self.relay.notify();
         }
         Ok(())
@@ -774,17 +744,6 @@ impl jobs::JobHandler for NotificationProjector {
                     if seen.insert(*conversation) {
                         conversations.push(*conversation);
                     }
-                }
-                Ok(Job::Single {
-                    position,
-                    users,
-                    kind,
-                    payload,
-                }) => {
-                    results[index] = self
-                        .single(*position, users, kind, payload)
-                        .await
-                        .map_err(|e| e.to_string());
                 }
                 Ok(Job::Fanout {
                     position,
