@@ -973,6 +973,23 @@ impl ChatService {
         }
     }
 
+    /// The messages `ids` as `me` sees them, by id (a page of pins, reminders or followed threads pairs its rows
+    /// with them; ids of messages deleted since are absent).
+    pub(crate) async fn assembled_by_id(
+        &self,
+        conn: &mut AsyncPgConnection,
+        ids: &[MessageId],
+        me: UserId,
+    ) -> ChatResult<HashMap<MessageId, Message>> {
+        let rows = messages::find_many(conn, ids).await?;
+        Ok(self
+            .assemble(conn, rows, me)
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m))
+            .collect())
+    }
+
     /// Turns rows into messages with their attachments (one query for all attachments).
     async fn assemble(
         &self,
@@ -1453,13 +1470,7 @@ impl ChatService {
             root: row.root_id,
         });
         let ids: Vec<MessageId> = page.items.iter().map(|row| row.root_id).collect();
-        let roots = messages::find_many(&mut conn, &ids).await?;
-        let mut roots: HashMap<MessageId, Message> = self
-            .assemble(&mut conn, roots, me)
-            .await?
-            .into_iter()
-            .map(|m| (m.id, m))
-            .collect();
+        let mut roots = self.assembled_by_id(&mut conn, &ids, me).await?;
         let items = page
             .items
             .into_iter()

@@ -10,16 +10,14 @@
 
 use super::{ChatService, decode};
 use crate::error::{ChatError, ChatResult};
-use crate::model::{Message, MessageVersion, PinnedMessage};
+use crate::model::{MessageVersion, PinnedMessage};
 use crate::repo::conversations as convs;
-use crate::repo::messages;
 use crate::repo::{history, pins};
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection as _;
 use epop_core::{ConversationId, DomainEvent, MessageId, Page, PageRequest, UserId};
 use epop_storage::outbox;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// Versions kept per message: older ones are dropped as new edits come.
 pub(super) const MAX_VERSIONS: i64 = 100;
@@ -135,13 +133,7 @@ impl ChatService {
             id: pin.message_id,
         });
         let ids: Vec<MessageId> = page.items.iter().map(|pin| pin.message_id).collect();
-        let rows = messages::find_many(&mut conn, &ids).await?;
-        let mut by_id: HashMap<MessageId, Message> = self
-            .assemble(&mut conn, rows, me)
-            .await?
-            .into_iter()
-            .map(|m| (m.id, m))
-            .collect();
+        let mut by_id = self.assembled_by_id(&mut conn, &ids, me).await?;
         let items = page
             .items
             .into_iter()

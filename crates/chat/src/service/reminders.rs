@@ -14,17 +14,16 @@
 
 use super::{ChatService, decode};
 use crate::error::{ChatError, ChatResult};
-use crate::model::{Message, Reminder, SavedMessage};
+use crate::model::{Reminder, SavedMessage};
 use crate::reminders::REMINDERS_QUEUE;
 use crate::repo::conversations as convs;
-use crate::repo::messages::{self, MessageRow};
+use crate::repo::messages;
 use crate::repo::reminders as rows;
 use chrono::{DateTime, Utc};
 use diesel_async::AsyncConnection as _;
 use epop_core::{DomainEvent, MessageId, Page, PageRequest, ReminderId, UserId};
 use epop_storage::{jobs, outbox};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 
 /// How far ahead a reminder may be set.
 const MAX_REMIND_AHEAD_DAYS: i64 = 365;
@@ -229,13 +228,7 @@ impl ChatService {
             id: *id,
         });
         let ids: Vec<MessageId> = page.items.iter().map(|(id, _)| *id).collect();
-        let found: Vec<MessageRow> = messages::find_many(&mut conn, &ids).await?;
-        let mut by_id: HashMap<MessageId, Message> = self
-            .assemble(&mut conn, found, me)
-            .await?
-            .into_iter()
-            .map(|m| (m.id, m))
-            .collect();
+        let mut by_id = self.assembled_by_id(&mut conn, &ids, me).await?;
         let items = page
             .items
             .into_iter()
