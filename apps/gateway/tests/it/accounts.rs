@@ -96,7 +96,7 @@ async fn verification_code(smtp: &mut SmtpServer, email: &str) -> String {
 
 /// Whether `user`'s own profile says the address is verified.
 async fn email_verified(app: &TestApp, user: &TestUser) -> serde_json::Value {
-    let me = app.as_user(user).get("/api/users/me").await.json(StatusCode::OK);
+    let me = app.as_user(user).get_ok("/api/users/me").await;
     me["email_verified"].clone()
 }
 

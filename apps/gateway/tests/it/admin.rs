@@ -3,8 +3,9 @@
 //! once, content stays), role changes, forced password resets, and the rule that one active admin remains.
 
 use crate::accounts::expect_disconnect;
+use crate::client::Call;
 use crate::email::{SmtpServer, code_in};
-use crate::helpers::{PASSWORD, TestApp, TestUser};
+use crate::helpers::{PASSWORD, TestApp, TestUser, assert_paging_checked, pluck};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -20,36 +21,37 @@ pub(crate) async fn global_admin(app: &TestApp) -> TestUser {
 }
 
 /// Every admin route, with a body where it takes one, about `user`.
-fn admin_routes(user: &str) -> Vec<(Method, String, Option<Value>)> {
-    vec![
-        (Method::GET, "/api/admin/users".into(), None),
-        (Method::GET, format!("/api/admin/users/{user}"), None),
-        (Method::POST, format!("/api/admin/users/{user}/deactivate"), None),
-        (Method::POST, format!("/api/admin/users/{user}/reactivate"), None),
-        (
-            Method::PUT,
-            format!("/api/admin/users/{user}/role"),
-            Some(json!({"role": "admin"})),
-        ),
-        (
+fn admin_routes(user: &str) -> [Call; 7] {
+    [
+        Call::get("/api/admin/users"),
+        Call::get(format!("/api/admin/users/{user}")),
+        Call::new(Method::POST, format!("/api/admin/users/{user}/deactivate"), None),
+        Call::new(Method::POST, format!("/api/admin/users/{user}/reactivate"), None),
+        Call::put(format!("/api/admin/users/{user}/role"), json!({"role": "admin"})),
+        Call::new(
             Method::POST,
             format!("/api/admin/users/{user}/password-reset"),
             None,
         ),
-        (Method::GET, "/api/admin/audit-log".into(), None),
+        Call::get("/api/admin/audit-log"),
     ]
+}
+
+/// `root` runs the admin `action` (`deactivate`, `reactivate`) on `user`, which must succeed, and returns the
+/// account as it is now.
+async fn admin_action(app: &TestApp, root: &TestUser, user: &TestUser, action: &str) -> Value {
+    app.as_user(root)
+        .post_ok(format!("/api/admin/users/{}/{action}", user.id), json!({}))
+        .await
 }
 
 #[tokio::test]
 async fn the_admin_api_is_not_found_for_members_and_needs_a_token() {
     let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    for (method, path, body) in admin_routes(&bob.id) {
-        app.as_user(&ann)
-            .send(method.clone(), &path, body.clone())
-            .await
-            .not_found();
-        app.anonymous().send(method, &path, body).await.unauthorized();
-    }
+    app.as_user(&ann).all_not_found(admin_routes(&bob.id)).await;
+    app.anonymous()
+        .all_refused(StatusCode::UNAUTHORIZED, "unauthorized", admin_routes(&bob.id))
+        .await;
     // Nothing changed: Bob is a member, active, signed in.
     let me = app.as_user(&bob).get_ok("/api/users/me").await;
     assert_eq!(me["role"], "member");
@@ -66,11 +68,7 @@ async fn admins_list_and_search_every_account_by_name_in_pages() {
     let (app, [_ann, _anna, _bob]) = TestApp::with_users(["Ann", "Anna", "Bob"]).await;
     let root = global_admin(&app).await;
     let pages = app.every_page(&root, "/api/admin/users?limit=2").await;
-    let names: Vec<String> = pages
-        .iter()
-        .flat_map(|page| page["items"].as_array().unwrap().clone())
-        .map(|user| user["name"].as_str().unwrap().to_owned())
-        .collect();
+    let names: Vec<String> = pages.iter().flat_map(|page| pluck(page, "name")).collect();
     assert_eq!(names, ["Ann", "Anna", "Bob", "Root"]);
     let first = &pages[0]["items"][0];
     assert_eq!(first["email"], "ann@example.com");
@@ -80,36 +78,18 @@ async fn admins_list_and_search_every_account_by_name_in_pages() {
     assert!(first["deactivated_at"].is_null());
 
     let found = app.as_user(&root).get_ok("/api/admin/users?query=ANN").await;
-    let names: Vec<&str> = found["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|user| user["name"].as_str().unwrap())
-        .collect();
-    assert_eq!(names, ["Ann", "Anna"]);
+    assert_eq!(pluck(&found, "name"), ["Ann", "Anna"]);
     let by_mail = app.as_user(&root).get_ok("/api/admin/users?query=bob%40").await;
     assert_eq!(by_mail["items"].as_array().unwrap().len(), 1);
 
-    app.as_user(&root)
-        .get("/api/admin/users?limit=0")
-        .await
-        .invalid_fields(&["limit"]);
+    assert_paging_checked(&app, &root, "/api/admin/users", "garbage", &["0"]).await;
     app.as_user(&root)
         .get(format!("/api/admin/users?query={}", "a".repeat(255)))
         .await
         .invalid_fields(&["query"]);
     app.as_user(&root)
-        .get("/api/admin/users?cursor=garbage")
-        .await
-        .problem(StatusCode::BAD_REQUEST, "bad_request");
-    app.as_user(&root)
-        .get(format!("/api/admin/users/{}", uuid::Uuid::now_v7()))
-        .await
-        .not_found();
-    app.as_user(&root)
-        .get("/api/admin/users/not-a-uuid")
-        .await
-        .not_found();
+        .all_not_found(Call::unknown_ids(Method::GET, "/api/admin/users"))
+        .await;
 }
 
 #[tokio::test]
@@ -123,10 +103,7 @@ async fn a_deactivated_user_cannot_sign_in_and_their_tokens_and_sockets_end_at_o
     let on_b = node_b.sign_in_again("ann@example.com").await;
     let mut socket = node_b.socket(&on_b.access_token).await;
 
-    let answer = node_a
-        .as_user(&root)
-        .post_ok(format!("/api/admin/users/{}/deactivate", ann.id), json!({}))
-        .await;
+    let answer = admin_action(&node_a, &root, &ann, "deactivate").await;
     assert_eq!(answer["active"], false);
     assert!(answer["deactivated_at"].is_string());
 
@@ -150,15 +127,9 @@ async fn a_deactivated_user_cannot_sign_in_and_their_tokens_and_sockets_end_at_o
         .await;
     assert_eq!(seen["content"], "hello Bob");
     // Again: nothing changes.
-    node_a
-        .as_user(&root)
-        .post_ok(format!("/api/admin/users/{}/deactivate", ann.id), json!({}))
-        .await;
+    admin_action(&node_a, &root, &ann, "deactivate").await;
 
-    let back = node_a
-        .as_user(&root)
-        .post_ok(format!("/api/admin/users/{}/reactivate", ann.id), json!({}))
-        .await;
+    let back = admin_action(&node_a, &root, &ann, "reactivate").await;
     assert_eq!(back["active"], true);
     assert!(back["deactivated_at"].is_null());
     // The old sessions stay ended; a new sign-in works.
@@ -241,13 +212,15 @@ async fn the_last_active_admin_can_be_neither_demoted_nor_deactivated() {
         .unwrap()
         .to_owned();
     app.as_user(&root)
-        .put(format!("/api/admin/users/{me}/role"), json!({"role": "member"}))
-        .await
-        .conflict();
-    app.as_user(&root)
-        .post(format!("/api/admin/users/{me}/deactivate"), json!({}))
-        .await
-        .conflict();
+        .all_refused(
+            StatusCode::CONFLICT,
+            "conflict",
+            [
+                Call::put(format!("/api/admin/users/{me}/role"), json!({"role": "member"})),
+                Call::post(format!("/api/admin/users/{me}/deactivate"), json!({})),
+            ],
+        )
+        .await;
     // Still an admin, still signed in, nothing logged.
     app.as_user(&root).get_ok("/api/admin/users").await;
     assert_eq!(

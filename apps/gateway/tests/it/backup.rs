@@ -11,7 +11,7 @@ use std::sync::Arc;
 /// What a user sees of their workspace: conversations, each one's messages, projects and their tasks, and
 /// calendar events (the same requests against both gateways).
 async fn workspace(app: &TestApp, token: &str) -> Value {
-    let get = async |path: String| app.as_token(token).get(&path).await.json(StatusCode::OK);
+    let get = async |path: String| app.as_token(token).get_ok(&path).await;
     let conversations = get("/api/conversations?limit=100".into()).await;
     let mut messages = Vec::new();
     for conversation in conversations["items"].as_array().unwrap() {
@@ -37,8 +37,7 @@ async fn workspace(app: &TestApp, token: &str) -> Value {
 
 #[tokio::test]
 async fn a_backup_restored_into_a_fresh_database_serves_the_same_workspace() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let direct = app.direct(&ann, &bob).await;
+    let (app, [ann, bob], direct) = TestApp::with_direct().await;
     let group = app.group(&ann, "Launch", &[&bob]).await;
     for n in 0..5 {
         app.message(&ann, &direct, &format!("direct {n}: 项目 report"))

@@ -2,6 +2,7 @@
 //! `start_time` (also against stored values on a partial `PUT`), half-open ranges, paging by start time, and
 //! the `.ics` export.
 
+use crate::client::Call;
 use crate::helpers::{TestApp, TestUser, failing_fields, json_of, pluck, problem};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -167,12 +168,13 @@ async fn calendar_events_are_created_read_updated_and_deleted() {
     assert_eq!(plain["description"], "");
 
     app.as_user(&ann).delete_ok(&location).await;
-    app.as_user(&ann).get(&location).await.not_found();
-    app.as_user(&ann).delete(&location).await.not_found();
     app.as_user(&ann)
-        .put(&location, json!({"title": "x"}))
-        .await
-        .not_found();
+        .all_not_found([
+            Call::get(&location),
+            Call::delete(&location),
+            Call::put(&location, json!({"title": "x"})),
+        ])
+        .await;
     assert_eq!(list_titles(&app, &ann, "").await, vec!["Lunch"]);
 }
 
@@ -181,8 +183,10 @@ async fn end_time_must_follow_start_time_also_against_stored_values() {
     let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     for end in [at(9, 0), at(8, 59)] {
         let body = json!({"title": "t", "start_time": at(9, 0), "end_time": end});
-        let error = app.as_user(&ann).post(EVENTS, body).await.invalid();
-        assert_eq!(error.fields(), vec!["end_time"]);
+        app.as_user(&ann)
+            .post(EVENTS, body)
+            .await
+            .invalid_fields(&["end_time"]);
     }
     // Every failing field is listed.
     let error = app
@@ -250,8 +254,7 @@ async fn end_time_must_follow_start_time_also_against_stored_values() {
         (json!({"title": ""}), "title"),
         (json!({"start_time": "noon"}), "start_time"),
     ] {
-        let error = app.as_user(&ann).put(&path, body).await.invalid();
-        assert_eq!(error.fields(), vec![field]);
+        app.as_user(&ann).put(&path, body).await.invalid_fields(&[field]);
     }
     assert_eq!(app.as_user(&ann).get_ok(&path).await, stored, "unchanged");
     // Moving the end first, then the start past the old end, is fine.
@@ -514,12 +517,10 @@ async fn the_ics_export_is_rfc_5545_and_respects_the_range() {
         ("from=soon", "from"),
         ("from=2026-03-02T10:00:00Z&to=2026-03-02T09:00:00Z", "to"),
     ] {
-        let error = app
-            .as_user(&ann)
+        app.as_user(&ann)
             .get(&format!("{EVENTS}.ics?{query}"))
             .await
-            .invalid();
-        assert_eq!(error.fields(), vec![field]);
+            .invalid_fields(&[field]);
     }
 }
 

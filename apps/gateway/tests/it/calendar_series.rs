@@ -2,7 +2,8 @@
 //! instance bound), instance ids, overrides, cancellations and splits, the `.ics` export read back by an
 //! independent parser (Python's `icalendar`), invitations and answers, notifications, free/busy and feeds.
 
-use crate::helpers::{TestApp, TestUser, eventually};
+use crate::client::Call;
+use crate::helpers::{TestApp, TestUser, elements, page_when};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use std::path::PathBuf;
@@ -16,20 +17,18 @@ async fn create(app: &TestApp, user: &TestUser, body: Value) -> Value {
 
 /// Every item of a range query, walking all pages of `limit`.
 async fn all(app: &TestApp, user: &TestUser, query: &str) -> Vec<Value> {
-    let mut items = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            None => format!("{EVENTS}?{query}"),
-            Some(c) => format!("{EVENTS}?{query}&cursor={c}"),
-        };
-        let page = app.as_user(user).get_ok(&path).await;
-        items.extend(page["items"].as_array().unwrap().iter().cloned());
-        match page["next_cursor"].as_str() {
-            Some(next) => cursor = Some(next.to_owned()),
-            None => return items,
-        }
-    }
+    let pages = app.every_page(user, &format!("{EVENTS}?{query}")).await;
+    pages
+        .iter()
+        .flat_map(|page| elements(&page["items"]).cloned())
+        .collect()
+}
+
+/// A gateway where Ann has created the event `body`: `(app, ann, event)`.
+async fn with_event_of_ann(body: Value) -> (TestApp, TestUser, Value) {
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
+    let event = create(&app, &ann, body).await;
+    (app, ann, event)
 }
 
 fn field<'a>(items: &'a [Value], name: &str) -> Vec<&'a str> {
@@ -38,11 +37,8 @@ fn field<'a>(items: &'a [Value], name: &str) -> Vec<&'a str> {
 
 #[tokio::test]
 async fn series_repeat_at_the_same_local_time_across_daylight_saving_changes() {
-    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     // London: BST begins 29 March 2026 and ends 25 October 2026. 09:00 local every day.
-    let london = create(
-        &app,
-        &ann,
+    let (app, ann, london) = with_event_of_ann(
         json!({"title": "Stand-up", "start_time": "2026-03-26T09:00:00Z", "end_time": "2026-03-26T09:15:00Z",
                "rrule": "FREQ=DAILY;COUNT=7", "time_zone": "Europe/London"}),
     )
@@ -178,15 +174,14 @@ async fn open_ended_series_are_bounded_and_page_with_single_events() {
     // A range far after the bound has nothing.
     assert!(all(&app, &ann, "from=2026-02-01T00:00:00Z").await.is_empty());
     // COUNT over the bound is refused.
-    let error = app
+    app
         .as_user(&ann)
         .post(
             EVENTS,
             json!({"title": "t", "start_time": "2026-01-01T09:00:00Z", "end_time": "2026-01-01T10:00:00Z", "rrule": "FREQ=DAILY;COUNT=31"}),
         )
         .await
-        .invalid();
-    assert_eq!(error.fields(), vec!["rrule"]);
+.invalid_fields(&["rrule"]);
 }
 
 #[tokio::test]
@@ -259,10 +254,7 @@ async fn bad_recurrence_and_invitation_input_is_refused_naming_the_field() {
 
 #[tokio::test]
 async fn instances_are_changed_cancelled_and_split() {
-    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
-    let series = create(
-        &app,
-        &ann,
+    let (app, ann, series) = with_event_of_ann(
         json!({"title": "Weekly", "start_time": "2026-03-02T09:00:00Z", "end_time": "2026-03-02T10:00:00Z",
                "rrule": "FREQ=WEEKLY;COUNT=6"}),
     )
@@ -275,14 +267,10 @@ async fn instances_are_changed_cancelled_and_split() {
     let third = app.as_user(&ann).get_ok(instance(16)).await;
     assert_eq!(third["start_time"], "2026-03-16T09:00:00Z");
     assert_eq!(third["series_id"], sid.as_str());
-    for bad in [
-        format!("{EVENTS}/{sid}_20260317T090000Z"),
-        format!("{EVENTS}/{sid}_20260413T090000Z"),
-        format!("{EVENTS}/{sid}_garbage"),
-        format!("{EVENTS}/{sid}_"),
-    ] {
-        app.as_user(&ann).get(&bad).await.not_found();
-    }
+    let no_instance = ["20260317T090000Z", "20260413T090000Z", "garbage", ""];
+    app.as_user(&ann)
+        .all_not_found(no_instance.map(|at| Call::get(format!("{EVENTS}/{sid}_{at}"))))
+        .await;
 
     // Move the third instance by two hours and rename it: an override.
     let moved = app
@@ -509,16 +497,20 @@ async fn the_ics_export_writes_rrule_exdate_and_recurrence_id_that_an_independen
 
 /// Waits until `user` has notifications of every type in `kinds` (created asynchronously from the outbox).
 async fn wait_for_kinds(app: &TestApp, user: &TestUser, kinds: &[&str]) -> Vec<Value> {
-    eventually(Duration::from_secs(10), || async {
-        let page = app.as_user(user).get_ok("/api/notifications").await;
-        let items = page["items"].as_array().unwrap().clone();
-        if kinds.iter().all(|k| items.iter().any(|n| n["type"] == *k)) {
-            Ok(items)
-        } else {
-            Err(format!("notifications {kinds:?} did not arrive: {page}"))
-        }
-    })
-    .await
+    let what = format!("notifications {kinds:?}");
+    let page = page_when(
+        &app.as_user(user),
+        "/api/notifications",
+        Duration::from_secs(10),
+        &what,
+        |page| {
+            kinds
+                .iter()
+                .all(|k| elements(&page["items"]).any(|n| n["type"] == *k))
+        },
+    )
+    .await;
+    elements(&page["items"]).cloned().collect()
 }
 
 #[tokio::test]
@@ -539,13 +531,7 @@ async fn attendees_see_answer_and_are_notified_of_invitations_changes_and_cancel
     let mut expected = vec![bob.id.as_str(), cat.id.as_str()];
     expected.sort();
     assert_eq!(invited, expected, "no duplicates, not the organiser");
-    assert!(
-        event["attendees"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|a| a["status"] == "needs_action")
-    );
+    assert!(elements(&event["attendees"]).all(|a| a["status"] == "needs_action"));
 
     let notes = wait_for_kinds(&app, &bob, &["calendar_invited"]).await;
     let note = notes.iter().find(|n| n["type"] == "calendar_invited").unwrap();
@@ -558,15 +544,11 @@ async fn attendees_see_answer_and_are_notified_of_invitations_changes_and_cancel
     assert_eq!(field(&all(&app, &bob, range).await, "id"), [id.as_str()]);
     app.as_user(&bob).get_ok(&path).await;
     app.as_user(&bob)
-        .put(&path, json!({"title": "Mine"}))
-        .await
-        .forbidden();
-    app.as_user(&bob).delete(&path).await.forbidden();
-    app.as_user(&dan).get(&path).await.not_found();
+        .all_forbidden([Call::put(&path, json!({"title": "Mine"})), Call::delete(&path)])
+        .await;
     app.as_user(&dan)
-        .put(&path, json!({"title": "x"}))
-        .await
-        .not_found();
+        .all_not_found([Call::get(&path), Call::put(&path, json!({"title": "x"}))])
+        .await;
     assert!(all(&app, &dan, range).await.is_empty());
 
     // Answers.
@@ -574,33 +556,24 @@ async fn attendees_see_answer_and_are_notified_of_invitations_changes_and_cancel
         .as_user(&bob)
         .post_ok(format!("{path}/response"), json!({"status": "accepted"}))
         .await;
-    let bobs = answered["attendees"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let bobs = elements(&answered["attendees"])
         .find(|a| a["user_id"] == bob.id.as_str())
         .unwrap();
     assert_eq!(bobs["status"], "accepted");
-    for (body, field) in [
-        (json!({"status": "maybe"}), "status"),
-        (json!({"status": "needs_action"}), "status"),
-        (json!({}), "status"),
-    ] {
-        let error = app
-            .as_user(&bob)
-            .post(format!("{path}/response"), body)
-            .await
-            .invalid();
-        assert_eq!(error.fields(), vec![field]);
-    }
+    let respond = |body: Value| Call::post(format!("{path}/response"), body);
+    app.as_user(&bob)
+        .all_invalid([
+            respond(json!({"status": "maybe"})).invalid(&["status"]),
+            respond(json!({"status": "needs_action"})).invalid(&["status"]),
+            respond(json!({})).invalid(&["status"]),
+        ])
+        .await;
     app.as_user(&ann)
-        .post(format!("{path}/response"), json!({"status": "accepted"}))
-        .await
-        .forbidden();
+        .all_forbidden([respond(json!({"status": "accepted"}))])
+        .await;
     app.as_user(&dan)
-        .post(format!("{path}/response"), json!({"status": "accepted"}))
-        .await
-        .not_found();
+        .all_not_found([respond(json!({"status": "accepted"}))])
+        .await;
 
     // A change notifies the attendees; removing one tells them it is cancelled for them.
     app.as_user(&ann)
@@ -611,10 +584,7 @@ async fn attendees_see_answer_and_are_notified_of_invitations_changes_and_cancel
         .as_user(&ann)
         .put_ok(&path, json!({"attendees": [bob.id, dan.id]}))
         .await;
-    let still = after["attendees"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let still = elements(&after["attendees"])
         .find(|a| a["user_id"] == bob.id.as_str())
         .unwrap();
     assert_eq!(still["status"], "accepted", "answers are kept");
@@ -687,15 +657,8 @@ async fn free_busy_answers_merged_busy_intervals_without_titles() {
         .await;
     let text = answer.to_string();
     assert!(!text.contains("Secret") && !text.contains("Overlap"), "no titles");
-    let busy = |user: &str| {
-        answer["users"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["user_id"] == user)
-            .unwrap()["busy"]
-            .clone()
-    };
+    let busy =
+        |user: &str| elements(&answer["users"]).find(|u| u["user_id"] == user).unwrap()["busy"].clone();
     assert_eq!(
         busy(&ann.id),
         json!([

@@ -18,12 +18,6 @@ fn contents(page: &Value) -> Vec<String> {
 }
 
 /// A gateway where Ann owns group "G" with Bob in it: the app, Ann, Bob and the group's id.
-async fn ann_and_bob_in_a_group() -> (TestApp, TestUser, TestUser, String) {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let group = app.group(&ann, "G", &[&bob]).await;
-    (app, ann, bob, group)
-}
-
 /// `creator` asks for a conversation described by `body` (direct or group), whatever the answer.
 async fn start_conversation(app: &TestApp, creator: &TestUser, body: Value) -> Answer {
     app.as_user(creator).post("/api/conversations", body).await
@@ -219,7 +213,7 @@ async fn non_members_see_404_on_every_conversation_message_and_file_route() {
 
 #[tokio::test]
 async fn messages_get_sequence_numbers_and_page_both_ways() {
-    let (app, ann, bob, group) = ann_and_bob_in_a_group().await;
+    let (app, [ann, bob], group) = TestApp::with_group(["Ann", "Bob"]).await;
     let mut sent = Vec::new();
     for i in 1..=7 {
         let author = if i % 2 == 0 { &bob } else { &ann };
@@ -282,7 +276,7 @@ async fn messages_get_sequence_numbers_and_page_both_ways() {
 
 #[tokio::test]
 async fn concurrent_sends_get_distinct_contiguous_sequence_numbers() {
-    let (app, ann, bob, group) = ann_and_bob_in_a_group().await;
+    let (app, [ann, bob], group) = TestApp::with_group(["Ann", "Bob"]).await;
     let sends = (0..20).map(|i| {
         let author = if i % 2 == 0 { &ann } else { &bob };
         app.as_user(author).post(
@@ -324,8 +318,7 @@ async fn concurrent_sends_get_distinct_contiguous_sequence_numbers() {
 
 #[tokio::test]
 async fn message_content_limits() {
-    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
-    let group = app.group(&ann, "G", &[]).await;
+    let (app, [ann], group) = TestApp::with_group(["Ann"]).await;
     let path = format!("/api/conversations/{group}/messages");
     for body in [
         json!({"content": ""}),
@@ -348,7 +341,7 @@ async fn message_content_limits() {
 
 #[tokio::test]
 async fn client_ids_make_sends_idempotent_even_in_parallel() {
-    let (app, ann, bob, group) = ann_and_bob_in_a_group().await;
+    let (app, [ann, bob], group) = TestApp::with_group(["Ann", "Bob"]).await;
     let first = send_with_client_id(&app, &ann, &group, "once", "k-1")
         .await
         .json(StatusCode::CREATED);
@@ -394,7 +387,7 @@ async fn client_ids_make_sends_idempotent_even_in_parallel() {
 
 #[tokio::test]
 async fn only_the_sender_edits_or_deletes_and_deleted_messages_disappear() {
-    let (app, ann, bob, group) = ann_and_bob_in_a_group().await;
+    let (app, [ann, bob], group) = TestApp::with_group(["Ann", "Bob"]).await;
     let path = format!("/api/conversations/{group}/messages");
     let message = send_with_client_id(&app, &ann, &group, "typo hre", "c1")
         .await
@@ -437,7 +430,7 @@ async fn only_the_sender_edits_or_deletes_and_deleted_messages_disappear() {
 
 #[tokio::test]
 async fn read_positions_drive_unread_counts_and_only_move_forward() {
-    let (app, ann, bob, group) = ann_and_bob_in_a_group().await;
+    let (app, [ann, bob], group) = TestApp::with_group(["Ann", "Bob"]).await;
     let first = app.message(&ann, &group, "one").await;
     app.message(&ann, &group, "two").await;
     let third = app.message(&ann, &group, "three").await;
@@ -447,7 +440,7 @@ async fn read_positions_drive_unread_counts_and_only_move_forward() {
         let path = format!("/api/conversations/{group}");
         let token = user.access_token.clone();
         async move {
-            app.as_token(&token).get(&path).await.json(StatusCode::OK)["unread_count"]
+            app.as_token(&token).get_ok(&path).await["unread_count"]
                 .as_i64()
                 .unwrap()
         }
@@ -577,10 +570,7 @@ async fn conversations_list_by_activity_with_last_message_and_stable_paging() {
         groups.push(group);
     }
     let first = app.as_user(&ann).get_ok("/api/conversations?limit=2").await;
-    let names: Vec<_> = first["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let names: Vec<_> = elements(&first["items"])
         .map(|c| c["name"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(names, vec!["g4", "g3"]);
@@ -611,7 +601,7 @@ async fn conversations_list_by_activity_with_last_message_and_stable_paging() {
 
 #[tokio::test]
 async fn search_finds_words_in_english_indonesian_and_chinese() {
-    let (app, ann, bob, group) = ann_and_bob_in_a_group().await;
+    let (app, [ann, bob], group) = TestApp::with_group(["Ann", "Bob"]).await;
     let other = app.group(&bob, "Other", &[&ann]).await;
     for text in [
         "The quarterly report is ready for review",
@@ -628,7 +618,7 @@ async fn search_finds_words_in_english_indonesian_and_chinese() {
         let path = format!("/api/search/messages?q={}", urlencode(q));
         let token = ann.access_token.clone();
         let app = &app;
-        async move { contents(&app.as_token(&token).get(&path).await.json(StatusCode::OK)) }
+        async move { contents(&app.as_token(&token).get_ok(&path).await) }
     };
     let english = search("report").await;
     assert_eq!(english.len(), 3);
@@ -780,18 +770,9 @@ async fn every_change_publishes_a_domain_event() {
         vec!["conversation", "created", "updated", "read", "members", "deleted"]
     );
     // The relay marks what it published.
-    let started = std::time::Instant::now();
-    while app
-        .count("SELECT count(*) AS n FROM outbox WHERE published_at IS NULL")
-        .await
-        > 0
-    {
-        assert!(
-            started.elapsed() < std::time::Duration::from_secs(5),
-            "outbox rows left unpublished"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    let unpublished = "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL";
+    let within = std::time::Duration::from_secs(5);
+    crate::helpers::wait_for_none(&app, unpublished, within, "outbox rows left unpublished").await;
 }
 
 #[tokio::test]

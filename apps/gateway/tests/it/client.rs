@@ -124,6 +124,20 @@ impl Caller<'_> {
         self.send(Method::PUT, path, Some(as_json(body))).await
     }
 
+    /// PUTs `path` without a body: the routes where the path says it all (pin, follow).
+    pub(crate) async fn put_empty(self, path: impl AsRef<str>) -> Answer {
+        self.send(Method::PUT, path, None).await
+    }
+
+    pub(crate) async fn patch(self, path: impl AsRef<str>, body: impl Serialize) -> Answer {
+        self.send(Method::PATCH, path, Some(as_json(body))).await
+    }
+
+    /// PATCHes `body`, which must answer `200`, and returns the JSON body (the resource as it is now).
+    pub(crate) async fn patch_ok(self, path: impl AsRef<str>, body: impl Serialize) -> Value {
+        self.patch(path, body).await.json(StatusCode::OK)
+    }
+
     /// DELETEs `path`, which must answer an empty `204 No Content`.
     pub(crate) async fn delete_ok(self, path: impl AsRef<str>) {
         self.delete(path).await.empty(StatusCode::NO_CONTENT);
@@ -131,6 +145,118 @@ impl Caller<'_> {
 
     pub(crate) async fn delete(self, path: impl AsRef<str>) -> Answer {
         self.send(Method::DELETE, path, None).await
+    }
+}
+
+impl Caller<'_> {
+    /// Sends each of `calls` in turn and asserts that every one is refused with `status` and `code` (see
+    /// [`Answer::problem`]): one table for a family of requests the API refuses alike, whose failure names the
+    /// request that was not refused.
+    pub(crate) async fn all_refused(
+        &self,
+        status: StatusCode,
+        code: &str,
+        calls: impl IntoIterator<Item = Call>,
+    ) {
+        for call in calls {
+            let what = format!("{} {}", call.method, call.path);
+            let answer = self.clone().send(call.method, call.path, call.body).await;
+            assert_eq!(answer.status, status, "{what}: {}", answer.text);
+            answer.problem(status, code);
+        }
+    }
+
+    /// [`Caller::all_refused`] with `404 not_found`: none of `calls` may see what it names.
+    pub(crate) async fn all_not_found(&self, calls: impl IntoIterator<Item = Call>) {
+        self.all_refused(StatusCode::NOT_FOUND, "not_found", calls).await;
+    }
+
+    /// [`Caller::all_refused`] with `403 forbidden`.
+    pub(crate) async fn all_forbidden(&self, calls: impl IntoIterator<Item = Call>) {
+        self.all_refused(StatusCode::FORBIDDEN, "forbidden", calls).await;
+    }
+}
+
+impl Caller<'_> {
+    /// Sends each case in turn and asserts `422 validation_failed` naming exactly its fields (see
+    /// [`Answer::invalid_fields`]): one table for a family of bad inputs, whose failure names the request.
+    pub(crate) async fn all_invalid(&self, cases: impl IntoIterator<Item = Invalid>) {
+        for Invalid { call, fields } in cases {
+            let what = format!("{} {} {:?}", call.method, call.path, call.body);
+            let answer = self.clone().send(call.method, call.path, call.body).await;
+            assert_eq!(
+                answer.status,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "{what}: {}",
+                answer.text
+            );
+            let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+            answer.invalid_fields(&fields);
+        }
+    }
+}
+
+/// A request the API must refuse as invalid, naming `fields` (see [`Caller::all_invalid`]).
+pub(crate) struct Invalid {
+    call: Call,
+    fields: Vec<String>,
+}
+
+/// One request of a table (see [`Caller::all_refused`]): a method, a path and a JSON body if it has one.
+pub(crate) struct Call {
+    method: Method,
+    path: String,
+    body: Option<Value>,
+}
+
+impl Call {
+    /// `method path` with `body` as JSON (none: no body).
+    pub(crate) fn new(method: Method, path: impl Into<String>, body: Option<Value>) -> Self {
+        Self {
+            method,
+            path: path.into(),
+            body,
+        }
+    }
+
+    pub(crate) fn get(path: impl Into<String>) -> Self {
+        Self::new(Method::GET, path, None)
+    }
+
+    pub(crate) fn post(path: impl Into<String>, body: impl Serialize) -> Self {
+        Self::new(Method::POST, path, Some(as_json(body)))
+    }
+
+    pub(crate) fn put(path: impl Into<String>, body: impl Serialize) -> Self {
+        Self::new(Method::PUT, path, Some(as_json(body)))
+    }
+
+    /// A PUT without a body (pin, follow).
+    pub(crate) fn put_empty(path: impl Into<String>) -> Self {
+        Self::new(Method::PUT, path, None)
+    }
+
+    pub(crate) fn patch(path: impl Into<String>, body: impl Serialize) -> Self {
+        Self::new(Method::PATCH, path, Some(as_json(body)))
+    }
+
+    pub(crate) fn delete(path: impl Into<String>) -> Self {
+        Self::new(Method::DELETE, path, None)
+    }
+
+    /// `method` on `collection/<id>` for an id that names nothing and one that is no id at all (`not-a-uuid`):
+    /// both answer as if the resource did not exist.
+    pub(crate) fn unknown_ids(method: Method, collection: &str) -> [Self; 2] {
+        [uuid::Uuid::now_v7().to_string(), "not-a-uuid".to_owned()]
+            .map(|id| Self::new(method.clone(), format!("{collection}/{id}"), None))
+    }
+
+    /// This request, which must be refused with `422` naming exactly `fields`.
+    pub(crate) fn invalid(self, fields: &[&str]) -> Invalid {
+        Invalid {
+            call: self,
+            fields: fields.iter().map(|f| (*f).to_owned()).collect(),
+        }
     }
 }
 

@@ -52,8 +52,7 @@ async fn put_to_store(app: &TestApp, url: &str, content_type: &str, body: &'stat
 
 /// A gateway where Ann has a group "G" of her own: the app, Ann and the group's id.
 async fn ann_in_her_own_group() -> (TestApp, TestUser, String) {
-    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
-    let group = app.group(&ann, "G", &[]).await;
+    let (app, [ann], group) = TestApp::with_group(["Ann"]).await;
     (app, ann, group)
 }
 
@@ -181,7 +180,7 @@ async fn files_flow_through_the_local_store() {
 async fn files_flow_through_a_signature_checking_s3_server() {
     let s3 = TestS3::start().await.unwrap();
     let app = s3_app(&s3).await;
-    let health = app.anonymous().get("/health").await.json(StatusCode::OK);
+    let health = app.anonymous().get_ok("/health").await;
     assert_eq!(health["checks"]["storage"], "ok");
     full_flow(&app).await;
     // The slot's URL points at the S3 server, signed.
@@ -406,8 +405,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 
 #[tokio::test]
 async fn events_carry_no_download_links_and_sockets_get_freshly_signed_ones() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let group = app.group(&ann, "G", &[&bob]).await;
+    let (app, [ann, bob], group) = TestApp::with_group(["Ann", "Bob"]).await;
     let mut socket = app.socket(&bob.access_token).await;
 
     let slot = upload(&app, &ann, "notes.txt", "text/plain", b"the notes").await;
@@ -595,12 +593,11 @@ async fn an_s3_upload_url_is_single_use_and_a_replaced_object_is_never_served() 
 
 #[tokio::test]
 async fn open_uploads_and_unattached_bytes_are_capped_per_user() {
-    let app = TestApp::with_settings([
+    let settings = [
         ("EPOP_MAX_OPEN_UPLOADS", "3"),
         ("EPOP_MAX_UNATTACHED_BYTES", "100"),
-    ])
-    .await;
-    let [ann, bob] = app.users(["Ann", "Bob"]).await;
+    ];
+    let (app, [ann, bob]) = TestApp::with_settings_and_users(settings, ["Ann", "Bob"]).await;
     let group = app.group(&ann, "G", &[]).await;
 
     // Concurrent reservations cannot slip past the cap together.

@@ -239,12 +239,14 @@ async fn a_packet_flood_closes_the_session_on_both_transports() {
 
 #[tokio::test]
 async fn connects_are_limited_per_session_and_per_user() {
-    let app = TestApp::with_settings([
-        ("EPOP_SOCKET_CONNECTS_PER_SESSION", "4"),
-        ("EPOP_SOCKET_CONNECT_RATE_LIMIT", "12"),
-    ])
+    let (app, [ann, bob]) = TestApp::with_settings_and_users(
+        [
+            ("EPOP_SOCKET_CONNECTS_PER_SESSION", "4"),
+            ("EPOP_SOCKET_CONNECT_RATE_LIMIT", "12"),
+        ],
+        ["Ann", "Bob"],
+    )
     .await;
-    let ann = app.register("Ann", "ann@example.com").await;
     let auth = json!({"token": ann.access_token});
 
     // One write with 20 CONNECT/DISCONNECT pairs: the first 4 connects are served, then the session ends.
@@ -271,7 +273,6 @@ async fn connects_are_limited_per_session_and_per_user() {
     assert_eq!(refusal["message"], "rate_limited", "{reply}");
     assert!(refusal["data"]["retry_after"].as_u64().unwrap() >= 1);
     // Another user is not affected.
-    let bob = app.register("Bob", "bob@example.com").await;
     let _bob = app.socket(&bob.access_token).await;
 }
 

@@ -7,12 +7,12 @@ use serde_json::json;
 #[tokio::test]
 async fn health_checks_every_configured_dependency() {
     let app = TestApp::spawn().await;
-    let body = app.anonymous().get("/health").await.json(StatusCode::OK);
+    let body = app.anonymous().get_ok("/health").await;
     assert_eq!(
         body,
         json!({"status": "ok", "checks": {"database": "ok", "redis": "ok", "storage": "ok"}})
     );
-    let live = app.anonymous().get("/health/live").await.json(StatusCode::OK);
+    let live = app.anonymous().get_ok("/health/live").await;
     assert_eq!(live["status"], "ok");
 }
 
@@ -23,7 +23,7 @@ async fn without_redis_the_check_is_absent_and_limits_run_in_process() {
         vars.insert("EPOP_AUTH_RATE_LIMIT".into(), "2".into());
     })
     .await;
-    let body = app.anonymous().get("/health").await.json(StatusCode::OK);
+    let body = app.anonymous().get_ok("/health").await;
     assert_eq!(
         body,
         json!({"status": "ok", "checks": {"database": "ok", "storage": "ok"}})

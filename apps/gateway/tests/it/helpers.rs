@@ -1,6 +1,6 @@
 //! `TestApp`: a running gateway plus typed request helpers.
 
-use crate::client::Answer;
+use crate::client::{Answer, Caller};
 use epop_gateway::app::{self, Application};
 use epop_gateway::background::Background;
 use epop_gateway::config::Config;
@@ -176,9 +176,45 @@ impl TestApp {
 
     /// A gateway with the default test configuration and one signed-up user per name (see [`TestApp::users`]).
     pub(crate) async fn with_users<const N: usize>(names: [&str; N]) -> (Self, [TestUser; N]) {
-        let app = Self::spawn().await;
+        Self::with_settings_and_users([], names).await
+    }
+
+    /// A gateway with `settings` over the test defaults (see [`TestApp::with_settings`]) and one signed-up user
+    /// per name (see [`TestApp::users`]).
+    pub(crate) async fn with_settings_and_users<const S: usize, const N: usize>(
+        settings: [(&str, &str); S],
+        names: [&str; N],
+    ) -> (Self, [TestUser; N]) {
+        let app = Self::with_settings(settings).await;
         let users = app.users(names).await;
         (app, users)
+    }
+
+    /// A gateway, one signed-up user per name (see [`TestApp::users`]) and a group "G" the first owns with
+    /// all the others as members: the conversation most chat tests start from.
+    pub(crate) async fn with_group<const N: usize>(names: [&str; N]) -> (Self, [TestUser; N], String) {
+        let (app, users) = Self::with_users(names).await;
+        let (owner, members) = users.split_first().expect("a group has an owner");
+        let group = app.group(owner, "G", &members.iter().collect::<Vec<_>>()).await;
+        (app, users, group)
+    }
+
+    /// A gateway with Ann and Bob signed up and their direct conversation: `(app, [ann, bob], direct)`.
+    pub(crate) async fn with_direct() -> (Self, [TestUser; 2], String) {
+        let (app, [ann, bob]) = Self::with_users(["Ann", "Bob"]).await;
+        let direct = app.direct(&ann, &bob).await;
+        (app, [ann, bob], direct)
+    }
+
+    /// A gateway with `settings` (see [`TestApp::with_settings`]), Ann and Bob in their direct conversation and
+    /// Out outside it: `(app, [ann, bob, out], direct)`, for what members may do and others may not.
+    pub(crate) async fn direct_with_outsider<const N: usize>(
+        settings: [(&str, &str); N],
+    ) -> (Self, [TestUser; 3], String) {
+        let app = Self::with_settings(settings).await;
+        let [ann, bob, out] = app.users(["Ann", "Bob", "Out"]).await;
+        let direct = app.direct(&ann, &bob).await;
+        (app, [ann, bob, out], direct)
     }
 
     /// Signs up one user per name, in order, each with the e-mail `<name in lower case>@example.com`.
@@ -304,12 +340,20 @@ pub(crate) fn forge_token(header: &Value, claims: &Value, secret: &[u8]) -> Stri
     )
 }
 
-/// Each item's `field` (a string) of a page, in the page's order.
+/// Each item's `field` (a string; a JSON pointer such as `/root/content` reaches inside the item) of a page,
+/// in the page's order.
 pub(crate) fn pluck(page: &Value, field: &str) -> Vec<String> {
     let items = page["items"].as_array().expect("a page has items");
     items
         .iter()
-        .map(|item| item[field].as_str().expect("a string field").to_owned())
+        .map(|item| {
+            let value = if field.starts_with('/') {
+                item.pointer(field).unwrap_or(&Value::Null)
+            } else {
+                &item[field]
+            };
+            value.as_str().expect("a string field").to_owned()
+        })
         .collect()
 }
 
@@ -347,10 +391,21 @@ impl TestApp {
 
     /// The OpenAPI document the gateway serves.
     pub(crate) async fn openapi(&self) -> Value {
-        self.anonymous()
-            .get("/api/openapi.json")
+        self.anonymous().get_ok("/api/openapi.json").await
+    }
+
+    /// Posts a reply in `root`'s thread (not sent to the conversation) and returns it.
+    pub(crate) async fn reply(
+        &self,
+        sender: &TestUser,
+        conversation: &str,
+        root: &Value,
+        content: &str,
+    ) -> Value {
+        let path = format!("/api/conversations/{conversation}/messages");
+        self.as_user(sender)
+            .post_created(path, json!({"content": content, "thread_root_id": root["id"]}))
             .await
-            .json(StatusCode::OK)
     }
 
     /// Posts a message and returns it.
@@ -464,10 +519,7 @@ pub(crate) fn elements(list: &Value) -> std::slice::Iter<'_, Value> {
 
 /// The conversation `id` as `user` sees it.
 pub(crate) async fn conversation_as(app: &TestApp, user: &TestUser, id: &str) -> Value {
-    app.as_user(user)
-        .get(format!("/api/conversations/{id}"))
-        .await
-        .json(StatusCode::OK)
+    app.as_user(user).get_ok(format!("/api/conversations/{id}")).await
 }
 
 /// The `unread_count` of the conversation `id` for `user`.
@@ -479,7 +531,7 @@ pub(crate) async fn unread_count(app: &TestApp, user: &TestUser, id: &str) -> i6
 
 /// The first page of `user`'s followed threads: `(root content, thread)` each.
 pub(crate) async fn followed_threads(app: &TestApp, user: &TestUser) -> Vec<(String, Value)> {
-    let page = app.as_user(user).get("/api/threads").await.json(StatusCode::OK);
+    let page = app.as_user(user).get_ok("/api/threads").await;
     elements(&page["items"])
         .map(|t| (t["root"]["content"].as_str().unwrap().to_owned(), t.clone()))
         .collect()
@@ -570,6 +622,26 @@ where
     }
 }
 
+/// The page at `path` as `caller` reads it once `done` holds for it, waiting up to `within` (for what the
+/// outbox relay and the job workers make asynchronously); `what` names what did not come, for a failure.
+pub(crate) async fn page_when(
+    caller: &Caller<'_>,
+    path: &str,
+    within: std::time::Duration,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    eventually(within, || async {
+        let page = caller.clone().get_ok(path).await;
+        if done(&page) {
+            Ok(page)
+        } else {
+            Err(format!("{what} did not arrive: {page}"))
+        }
+    })
+    .await
+}
+
 /// `user`'s notifications of type `kind` on the page at `path`, waiting up to `within` until there are `count`
 /// (the outbox relay and the job worker make them asynchronously).
 pub(crate) async fn notifications_of_kind(
@@ -580,36 +652,37 @@ pub(crate) async fn notifications_of_kind(
     count: usize,
     within: std::time::Duration,
 ) -> Vec<Value> {
-    eventually(within, || async {
-        let page = app.as_user(user).get_ok(path).await;
-        let found: Vec<Value> = elements(&page["items"])
+    let of_kind = |page: &Value| -> Vec<Value> {
+        elements(&page["items"])
             .filter(|n| n["type"] == kind)
             .cloned()
-            .collect();
-        if found.len() >= count {
-            Ok(found)
-        } else {
-            Err(format!("{kind} notifications did not arrive: {page}"))
-        }
+            .collect()
+    };
+    let what = format!("{kind} notifications");
+    let page = page_when(&app.as_user(user), path, within, &what, |page| {
+        of_kind(page).len() >= count
     })
-    .await
+    .await;
+    of_kind(&page)
 }
 
-/// The list at `path` (no query) refuses the cursor `cursor` (`400 bad_request`) and the limit `limit`
-/// (`422` naming `limit`), as `user`.
+/// The list at `path` (no query) refuses the cursor `cursor` (`400 bad_request`) and each of `limits` (`422`
+/// naming `limit`), as `user`.
 pub(crate) async fn assert_paging_checked(
     app: &TestApp,
     user: &TestUser,
     path: &str,
     cursor: &str,
-    limit: &str,
+    limits: &[&str],
 ) {
     app.as_user(user)
         .get(format!("{path}?cursor={cursor}"))
         .await
         .problem(StatusCode::BAD_REQUEST, "bad_request");
-    app.as_user(user)
-        .get(format!("{path}?limit={limit}"))
-        .await
-        .invalid_fields(&["limit"]);
+    for limit in limits {
+        app.as_user(user)
+            .get(format!("{path}?limit={limit}"))
+            .await
+            .invalid_fields(&["limit"]);
+    }
 }

@@ -41,8 +41,7 @@ async fn next_of(ws: &mut Ws, names: &[&str]) -> (String, Value) {
 
 #[tokio::test]
 async fn marking_a_message_unread_moves_the_read_position_back_and_tells_only_the_caller() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let group = app.group(&ann, "G", &[&bob]).await;
+    let (app, [ann, bob], group) = TestApp::with_group(["Ann", "Bob"]).await;
     let first = app.message(&ann, &group, "one").await;
     let second = app.message(&ann, &group, &format!("two <@{}>", bob.id)).await;
     app.message(&ann, &group, "three").await;
@@ -107,16 +106,9 @@ async fn marking_unread_refuses_what_the_caller_may_not_mark() {
     let elsewhere = app.message(&ann, &other, "elsewhere").await;
     let gone = app.message(&ann, &group, "gone").await;
     app.as_user(&ann)
-        .delete(format!("/api/messages/{}", gone["id"].as_str().unwrap()))
-        .await
-        .empty(StatusCode::NO_CONTENT);
-    let thread_only = app
-        .as_user(&bob)
-        .post_created(
-            format!("/api/conversations/{group}/messages"),
-            json!({"content": "in the thread", "thread_root_id": message["id"]}),
-        )
+        .delete_ok(format!("/api/messages/{}", gone["id"].as_str().unwrap()))
         .await;
+    let thread_only = app.reply(&bob, &group, &message, "in the thread").await;
     let path = format!("/api/conversations/{group}/unread");
     for (body, field) in [
         (json!({}), "message_id"),

@@ -43,6 +43,11 @@ async fn mention_notifications(app: &TestApp, user: &TestUser, count: usize) -> 
     .await
 }
 
+/// The `mentions` of the first message on the page `user` reads at `path`.
+async fn first_mentions(app: &TestApp, user: &TestUser, path: &str) -> Value {
+    app.as_user(user).get_ok(path).await["items"][0]["mentions"].clone()
+}
+
 #[tokio::test]
 async fn mentions_are_kept_to_members_and_shown_on_the_message_everywhere() {
     let (app, [ann, bob, cat, dan]) = TestApp::with_users(["Ann", "Bob", "Cat", "Dan"]).await;
@@ -110,23 +115,18 @@ async fn mentions_are_kept_to_members_and_shown_on_the_message_everywhere() {
     assert_eq!(mention_count(&app, &dan, &group).await, 1, "read before the edit");
     // A deleted message no longer counts.
     app.as_user(&bob)
-        .delete(format!("/api/messages/{}", second["id"].as_str().unwrap()))
-        .await
-        .empty(StatusCode::NO_CONTENT);
+        .delete_ok(format!("/api/messages/{}", second["id"].as_str().unwrap()))
+        .await;
     assert_eq!(mention_count(&app, &dan, &group).await, 0);
 
     // Search results carry them too.
-    let found = app
-        .as_user(&dan)
-        .get_ok(format!("/api/search/messages?q=only&conversation_id={group}"))
-        .await;
-    assert_eq!(found["items"][0]["mentions"], json!([dan.id]));
+    let search = format!("/api/search/messages?q=only&conversation_id={group}");
+    assert_eq!(first_mentions(&app, &dan, &search).await, json!([dan.id]));
 }
 
 #[tokio::test]
 async fn here_mentions_the_members_online_and_all_every_member() {
-    let (app, [ann, bob, cat]) = TestApp::with_users(["Ann", "Bob", "Cat"]).await;
-    let group = app.group(&ann, "G", &[&bob, &cat]).await;
+    let (app, [ann, bob, cat], group) = TestApp::with_group(["Ann", "Bob", "Cat"]).await;
     // Bob is connected; Cat is not.
     let _bob_socket = app.socket(&bob.access_token).await;
     let here = app.message(&ann, &group, "<!here> stand-up").await;
@@ -189,8 +189,7 @@ async fn all_and_here_are_refused_in_conversations_over_the_limit() {
 
 #[tokio::test]
 async fn a_mention_notifies_the_mentioned_member_once_online_or_not() {
-    let (app, [ann, bob, cat]) = TestApp::with_users(["Ann", "Bob", "Cat"]).await;
-    let group = app.group(&ann, "G", &[&bob, &cat]).await;
+    let (app, [ann, bob, cat], group) = TestApp::with_group(["Ann", "Bob", "Cat"]).await;
     let mut bob_socket = app.socket(&bob.access_token).await;
     let message = app
         .message(
@@ -227,31 +226,22 @@ async fn a_mention_notifies_the_mentioned_member_once_online_or_not() {
 
 #[tokio::test]
 async fn a_mention_in_a_reply_follows_the_thread_and_counts_there() {
-    let (app, [ann, bob, cat]) = TestApp::with_users(["Ann", "Bob", "Cat"]).await;
-    let group = app.group(&ann, "G", &[&bob, &cat]).await;
+    let (app, [ann, bob, cat], group) = TestApp::with_group(["Ann", "Bob", "Cat"]).await;
     let root = app.message(&ann, &group, "root").await;
     let root_id = root["id"].as_str().unwrap();
     // Cat had unfollowed the thread: a mention follows it again.
     app.as_user(&cat)
-        .delete(format!("/api/threads/{root_id}/follow"))
-        .await
-        .empty(StatusCode::NO_CONTENT);
+        .delete_ok(format!("/api/threads/{root_id}/follow"))
+        .await;
     let reply = app
-        .as_user(&bob)
-        .post_created(
-            format!("/api/conversations/{group}/messages"),
-            json!({"content": format!("{} see this", mention(&cat)), "thread_root_id": root_id}),
-        )
+        .reply(&bob, &group, &root, &format!("{} see this", mention(&cat)))
         .await;
     assert_eq!(reply["mentions"], json!([cat.id]));
     assert_eq!(threads(&app, &cat).await, [("root".to_owned(), 1, 1)]);
     // A reply only in its thread is not counted in the conversation.
     assert_eq!(mention_count(&app, &cat, &group).await, 0);
-    let replies = app
-        .as_user(&cat)
-        .get_ok(format!("/api/messages/{root_id}/replies"))
-        .await;
-    assert_eq!(replies["items"][0]["mentions"], json!([cat.id]));
+    let replies = format!("/api/messages/{root_id}/replies");
+    assert_eq!(first_mentions(&app, &cat, &replies).await, json!([cat.id]));
     let found = mention_notifications(&app, &cat, 1).await;
     assert_eq!(found[0]["payload"]["thread_root_id"], root["id"]);
 
@@ -277,8 +267,7 @@ async fn a_mention_in_a_reply_follows_the_thread_and_counts_there() {
 
 #[tokio::test]
 async fn mentions_sent_over_the_socket_reach_members_in_message_new() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let group = app.group(&ann, "G", &[&bob]).await;
+    let (app, [ann, bob], group) = TestApp::with_group(["Ann", "Bob"]).await;
     let mut ann_socket = app.socket(&ann.access_token).await;
     let mut bob_socket = app.socket(&bob.access_token).await;
     let ack = call(

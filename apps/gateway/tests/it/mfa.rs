@@ -3,7 +3,7 @@
 
 use crate::accounts::expect_disconnect;
 use crate::client::Answer;
-use crate::helpers::{PASSWORD, TestApp, TestUser, assert_succeeded, gateway_command};
+use crate::helpers::{PASSWORD, TestApp, TestUser, assert_succeeded, elements, gateway_command};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -47,10 +47,7 @@ async fn enable(app: &TestApp, user: &TestUser) -> (String, Vec<String>, TestUse
         )
         .await
         .json(StatusCode::OK);
-    let codes = enabled["recovery_codes"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let codes = elements(&enabled["recovery_codes"])
         .map(|c| c.as_str().unwrap().to_owned())
         .collect();
     (secret, codes, user_of(&enabled))
@@ -70,10 +67,7 @@ async fn complete(app: &TestApp, body: Value) -> Answer {
 /// Completes the sign-in with `body`, which must succeed, and checks the new session works.
 async fn complete_and_use(app: &TestApp, body: Value) {
     let signed_in = complete(app, body).await.json(StatusCode::OK);
-    app.as_user(&user_of(&signed_in))
-        .get("/api/users/me")
-        .await
-        .json(StatusCode::OK);
+    app.as_user(&user_of(&signed_in)).get_ok("/api/users/me").await;
 }
 
 #[tokio::test]
@@ -128,7 +122,7 @@ async fn totp_is_enrolled_confirmed_and_then_asked_for_at_sign_in_once_per_code(
         .await
         .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
     assert_eq!(wrong.errors[0].field, "code");
-    app.as_user(&ann).get("/api/users/me").await.json(StatusCode::OK);
+    app.as_user(&ann).get_ok("/api/users/me").await;
 
     let confirm_code = code_at(&secret, 0);
     let enabled = app
@@ -150,10 +144,7 @@ async fn totp_is_enrolled_confirmed_and_then_asked_for_at_sign_in_once_per_code(
         .problem(StatusCode::UNAUTHORIZED, "unauthorized");
     expect_disconnect(&mut socket).await;
     let current = user_of(&enabled);
-    app.as_user(&current)
-        .get("/api/users/me")
-        .await
-        .json(StatusCode::OK);
+    app.as_user(&current).get_ok("/api/users/me").await;
     // Enrolling again while it is on is a conflict.
     app.as_user(&current)
         .post("/api/users/me/mfa/totp", json!({"password": PASSWORD}))
@@ -182,10 +173,7 @@ async fn totp_is_enrolled_confirmed_and_then_asked_for_at_sign_in_once_per_code(
         .await
         .problem(StatusCode::UNAUTHORIZED, "invalid_credentials");
     // The session that enabled TOTP still works (a code-completed sign-in ends nothing).
-    app.as_user(&current)
-        .get("/api/users/me")
-        .await
-        .json(StatusCode::OK);
+    app.as_user(&current).get_ok("/api/users/me").await;
 }
 
 #[tokio::test]
@@ -319,10 +307,7 @@ async fn turning_the_second_factor_off_needs_the_password_and_a_code() {
         .get("/api/users/me")
         .await
         .problem(StatusCode::UNAUTHORIZED, "unauthorized");
-    app.as_user(&user_of(&session))
-        .get("/api/users/me")
-        .await
-        .json(StatusCode::OK);
+    app.as_user(&user_of(&session)).get_ok("/api/users/me").await;
     assert_eq!(
         app.count("SELECT count(*) AS n FROM user_totp").await
             + app.count("SELECT count(*) AS n FROM mfa_recovery_codes").await,

@@ -4,7 +4,7 @@
 
 use crate::email::SmtpServer;
 use crate::helpers::{
-    JOB_WAIT, TestApp, TestUser, end_do_not_disturb, mark_read, wait_for_deferred, wait_for_none,
+    JOB_WAIT, TestApp, TestUser, elements, end_do_not_disturb, mark_read, wait_for_deferred, wait_for_none,
 };
 use chrono::{Duration as Span, Utc};
 use reqwest::StatusCode;
@@ -27,10 +27,7 @@ async fn set_level(app: &TestApp, user: &TestUser, conversation: &str, body: Val
 /// The types of the user's notifications, newest first.
 async fn kinds(app: &TestApp, user: &TestUser) -> Vec<String> {
     let page = app.as_user(user).get_ok("/api/notifications").await;
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    elements(&page["items"])
         .map(|n| n["type"].as_str().unwrap().to_owned())
         .collect()
 }

@@ -1,36 +1,34 @@
 //! docs/api.md, Notifications: created once from domain events, listed, counted, read; delivered
 //! live as `notification:new`.
 
-use crate::helpers::{JWT_SECRET, TestApp, eventually, problem};
+use crate::helpers::{JWT_SECRET, TestApp, elements, eventually, page_when, problem};
 use crate::socket::Events as _;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 async fn notifications(app: &TestApp, token: &str, query: &str) -> Value {
     app.as_token(token)
-        .get(format!("/api/notifications{query}"))
+        .get_ok(format!("/api/notifications{query}"))
         .await
-        .json(StatusCode::OK)
 }
 
 /// Waits until the user has `count` notifications (they are created by the outbox relay, asynchronously).
 async fn wait_for(app: &TestApp, token: &str, count: usize) -> Value {
-    eventually(Duration::from_secs(5), || async {
-        let page = notifications(app, token, "").await;
-        if page["items"].as_array().unwrap().len() >= count {
-            Ok(page)
-        } else {
-            Err(format!("notifications did not arrive: {page}"))
-        }
-    })
+    let within = Duration::from_secs(5);
+    page_when(
+        &app.as_token(token),
+        "/api/notifications",
+        within,
+        "notifications",
+        |page| elements(&page["items"]).len() >= count,
+    )
     .await
 }
 
 #[tokio::test]
 async fn a_message_notifies_members_without_a_live_connection_only() {
-    let (app, [ann, bob, cat]) = TestApp::with_users(["Ann", "Bob", "Cat"]).await;
-    let group = app.group(&ann, "G", &[&bob, &cat]).await;
+    let (app, [ann, bob, cat], group) = TestApp::with_group(["Ann", "Bob", "Cat"]).await;
 
     // Cat is connected; Bob is not.
     let _cat_socket = app.socket(&cat.access_token).await;
@@ -71,8 +69,7 @@ async fn a_message_notifies_members_without_a_live_connection_only() {
 
 #[tokio::test]
 async fn messages_of_a_conversation_coalesce_into_one_unread_notification() {
-    let (app, [ann, bob, cat]) = TestApp::with_users(["Ann", "Bob", "Cat"]).await;
-    let group = app.group(&ann, "G", &[&bob, &cat]).await;
+    let (app, [ann, bob, cat], group) = TestApp::with_group(["Ann", "Bob", "Cat"]).await;
     let other = app.group(&cat, "H", &[&bob]).await;
 
     app.message(&ann, &group, "first").await;
@@ -125,12 +122,11 @@ async fn messages_of_a_conversation_coalesce_into_one_unread_notification() {
 #[tokio::test]
 async fn an_offline_member_is_notified_once_per_interval_then_gets_a_digest() {
     // 21 members notify every message only when the default level of a group that size is `all`.
-    let app = TestApp::with_settings([
+    let settings = [
         ("EPOP_NOTIFICATION_INTERVAL", "1"),
         ("EPOP_NOTIFY_ALL_MAX_MEMBERS", "25"),
-    ])
-    .await;
-    let ann = app.register("Ann", "ann@example.com").await;
+    ];
+    let (app, [ann]) = TestApp::with_settings_and_users(settings, ["Ann"]).await;
     let mut members = Vec::new();
     for i in 0..20 {
         members.push(app.register(&format!("M{i}"), &format!("m{i}@example.com")).await);
@@ -143,8 +139,7 @@ async fn an_offline_member_is_notified_once_per_interval_then_gets_a_digest() {
     let deliveries = "SELECT count(*) AS n FROM outbox WHERE event_type = 'notification_created'";
     // Every member ends with one notification counting all five messages, delivered twice at most: when it
     // was created, and as the digest of the rest once the interval is over.
-    let started = Instant::now();
-    loop {
+    eventually(Duration::from_secs(10), || async {
         let counted = app
             .count("SELECT count(*) AS n FROM notifications WHERE (payload->>'count')::int = 5")
             .await;
@@ -152,14 +147,14 @@ async fn an_offline_member_is_notified_once_per_interval_then_gets_a_digest() {
             .count("SELECT count(*) AS n FROM notifications WHERE digest_due_at IS NOT NULL")
             .await;
         if counted == 20 && due == 0 {
-            break;
+            Ok(())
+        } else {
+            Err(format!(
+                "not coalesced and digested: {counted} complete, {due} digests due"
+            ))
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "not coalesced and digested: {counted} complete, {due} digests due"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await;
     assert_eq!(app.count("SELECT count(*) AS n FROM notifications").await, 20);
     let delivered = app.count(deliveries).await;
     assert!(
@@ -191,10 +186,7 @@ async fn notifications_are_listed_newest_first_and_marked_read() {
         wait_for(&app, &bob.access_token, i + 1).await;
     }
     let page = wait_for(&app, &bob.access_token, 3).await;
-    let previews: Vec<_> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let previews: Vec<_> = elements(&page["items"])
         .map(|n| n["payload"]["preview"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(previews, vec!["m2", "m1", "m0"]);

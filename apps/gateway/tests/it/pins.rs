@@ -1,9 +1,10 @@
 //! docs/api.md, Pins and Edit history: messages pinned in their conversation (`conversation:pins`), and the texts
 //! a message had before its edits.
 
-use crate::helpers::{TestApp, pluck};
+use crate::client::Call;
+use crate::helpers::{TestApp, TestUser, assert_paging_checked, pluck};
 use crate::socket::Events as _;
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 fn id_of(value: &Value) -> &str {
@@ -15,40 +16,33 @@ fn pin_path(message: &Value) -> String {
 }
 
 fn pinned_contents(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["message"]["content"].as_str().unwrap().to_owned())
-        .collect()
+    pluck(page, "/message/content")
+}
+
+/// `user` pins `message`, which must be accepted.
+async fn pin(app: &TestApp, user: &TestUser, message: &Value) {
+    app.as_user(user)
+        .put_empty(pin_path(message))
+        .await
+        .empty(StatusCode::NO_CONTENT);
 }
 
 #[tokio::test]
 async fn members_pin_and_unpin_messages_and_every_member_is_told() {
-    let (app, [ann, bob, cat]) = TestApp::with_users(["Ann", "Bob", "Cat"]).await;
-    let group = app.group(&ann, "G", &[&bob, &cat]).await;
+    let (app, [ann, bob, cat], group) = TestApp::with_group(["Ann", "Bob", "Cat"]).await;
     let first = app.message(&ann, &group, "first").await;
     let second = app.message(&bob, &group, "second").await;
     let mut cat_socket = app.socket(&cat.access_token).await;
 
-    app.as_user(&bob)
-        .send(Method::PUT, pin_path(&first), None)
-        .await
-        .empty(StatusCode::NO_CONTENT);
+    pin(&app, &bob, &first).await;
     let event = cat_socket.event("conversation:pins").await;
     assert_eq!(
         event,
         json!({"conversation_id": group, "message_id": first["id"], "pinned": true, "user_id": bob.id})
     );
-    app.as_user(&cat)
-        .send(Method::PUT, pin_path(&second), None)
-        .await
-        .empty(StatusCode::NO_CONTENT);
+    pin(&app, &cat, &second).await;
     // Pinning again changes nothing.
-    app.as_user(&ann)
-        .send(Method::PUT, pin_path(&first), None)
-        .await
-        .empty(StatusCode::NO_CONTENT);
+    pin(&app, &ann, &first).await;
     let pins = format!("/api/conversations/{group}/pins");
     let page = app.as_user(&ann).get_ok(&pins).await;
     assert_eq!(
@@ -79,61 +73,37 @@ async fn members_pin_and_unpin_messages_and_every_member_is_told() {
 
 #[tokio::test]
 async fn pins_need_a_visible_message_and_are_bounded_per_conversation() {
-    let app = TestApp::with_settings([("EPOP_MAX_PINS", "1")]).await;
-    let [ann, bob, out] = app.users(["Ann", "Bob", "Out"]).await;
-    let direct = app.direct(&ann, &bob).await;
+    let (app, [ann, bob, out], direct) = TestApp::direct_with_outsider([("EPOP_MAX_PINS", "1")]).await;
     let first = app.message(&ann, &direct, "1").await;
     let second = app.message(&ann, &direct, "2").await;
+    let pins = format!("/api/conversations/{direct}/pins");
     app.as_user(&out)
-        .send(Method::PUT, pin_path(&first), None)
-        .await
-        .not_found();
-    app.as_user(&out).delete(pin_path(&first)).await.not_found();
+        .all_not_found([
+            Call::put_empty(pin_path(&first)),
+            Call::delete(pin_path(&first)),
+            Call::get(&pins),
+        ])
+        .await;
+    let unknown = uuid::Uuid::now_v7();
     app.as_user(&ann)
-        .send(Method::PUT, pin_path(&json!({"id": uuid::Uuid::now_v7()})), None)
-        .await
-        .not_found();
-    app.as_user(&ann)
-        .send(Method::PUT, "/api/messages/nope/pin", None)
-        .await
-        .not_found();
-    app.as_user(&out)
-        .get(format!("/api/conversations/{direct}/pins"))
-        .await
-        .not_found();
-    app.as_user(&ann)
-        .get(format!("/api/conversations/{}/pins", uuid::Uuid::now_v7()))
-        .await
-        .not_found();
-    app.as_user(&ann)
-        .get(format!("/api/conversations/{direct}/pins?cursor=bad"))
-        .await
-        .problem(StatusCode::BAD_REQUEST, "bad_request");
-    app.as_user(&ann)
-        .get(format!("/api/conversations/{direct}/pins?limit=0"))
-        .await
-        .invalid_fields(&["limit"]);
+        .all_not_found([
+            Call::put_empty(pin_path(&json!({"id": unknown}))),
+            Call::put_empty("/api/messages/nope/pin"),
+            Call::get(format!("/api/conversations/{unknown}/pins")),
+        ])
+        .await;
+    assert_paging_checked(&app, &ann, &pins, "bad", &["0"]).await;
 
-    app.as_user(&ann)
-        .send(Method::PUT, pin_path(&first), None)
-        .await
-        .empty(StatusCode::NO_CONTENT);
-    app.as_user(&bob)
-        .send(Method::PUT, pin_path(&second), None)
-        .await
-        .conflict();
+    pin(&app, &ann, &first).await;
+    app.as_user(&bob).put_empty(pin_path(&second)).await.conflict();
     // The one pinned already may be pinned again.
-    app.as_user(&bob)
-        .send(Method::PUT, pin_path(&first), None)
-        .await
-        .empty(StatusCode::NO_CONTENT);
+    pin(&app, &bob, &first).await;
     assert_eq!(app.count("SELECT count(*) AS n FROM message_pins").await, 1);
 }
 
 #[tokio::test]
 async fn an_edited_message_keeps_its_earlier_texts_for_its_members() {
-    let (app, [ann, bob, out]) = TestApp::with_users(["Ann", "Bob", "Out"]).await;
-    let direct = app.direct(&ann, &bob).await;
+    let (app, [ann, bob, out], direct) = TestApp::direct_with_outsider([]).await;
     let message = app.message(&ann, &direct, "v1").await;
     let path = format!("/api/messages/{}", id_of(&message));
     let history = format!("{path}/history");
@@ -155,15 +125,14 @@ async fn an_edited_message_keeps_its_earlier_texts_for_its_members() {
     assert_eq!(seen, ["v2", "v1"]);
 
     // Members only; a deleted message has no history.
-    app.as_user(&out).get(&history).await.not_found();
+    app.as_user(&out).all_not_found([Call::get(&history)]).await;
     app.as_user(&ann)
-        .get(format!("/api/messages/{}/history", uuid::Uuid::now_v7()))
-        .await
-        .not_found();
-    app.as_user(&ann)
-        .get(format!("{history}?cursor=bad"))
-        .await
-        .problem(StatusCode::BAD_REQUEST, "bad_request");
+        .all_not_found([Call::get(format!(
+            "/api/messages/{}/history",
+            uuid::Uuid::now_v7()
+        ))])
+        .await;
+    assert_paging_checked(&app, &ann, &history, "bad", &[]).await;
     app.as_user(&ann).delete_ok(&path).await;
     app.as_user(&ann).get(&history).await.not_found();
     assert_eq!(app.count("SELECT count(*) AS n FROM message_edits").await, 0);

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 async fn presence(app: &TestApp, token: &str, ids: &[&str]) -> Vec<serde_json::Value> {
     let path = format!("/api/presence?user_ids={}", ids.join(","));
-    let body = app.as_token(token).get(&path).await.json(StatusCode::OK);
+    let body = app.as_token(token).get_ok(&path).await;
     body["items"].as_array().unwrap().clone()
 }
 

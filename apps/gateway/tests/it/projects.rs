@@ -2,8 +2,8 @@
 //! member, viewer, non-member, global admin), ETags, partial updates, the last-owner rules, unassignment,
 //! cascades, list orders and paging, and the domain events.
 
-use crate::client::Answer;
-use crate::helpers::{TestApp, TestUser, json_of, next_event, problem};
+use crate::client::{Answer, Call};
+use crate::helpers::{TestApp, TestUser, elements, json_of, next_event, problem};
 use epop_core::DomainEvent;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -55,7 +55,7 @@ pub(crate) fn id(value: &Value) -> String {
 }
 
 pub(crate) fn ids(page: &Value) -> Vec<String> {
-    page["items"].as_array().unwrap().iter().map(id).collect()
+    elements(&page["items"]).map(id).collect()
 }
 
 /// Every page of a list, following `next_cursor`.
@@ -180,11 +180,9 @@ async fn projects_are_created_read_updated_and_deleted() {
         .invalid_fields(&["name"]);
 
     app.as_user(&ann).delete_ok(&location).await;
-    app.as_user(&ann).get(&location).await.not_found();
     app.as_user(&ann)
-        .get("/api/projects/not-a-uuid")
-        .await
-        .not_found();
+        .all_not_found([Call::get(&location), Call::get("/api/projects/not-a-uuid")])
+        .await;
 }
 
 #[tokio::test]
@@ -966,11 +964,5 @@ async fn project_routes_need_a_token_and_are_in_the_openapi_document() {
             assert_eq!(paths[path][method]["tags"][0], "projects", "{method} {path}");
         }
     }
-    assert!(
-        spec["tags"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|t| t["name"] == "projects")
-    );
+    assert!(elements(&spec["tags"]).any(|t| t["name"] == "projects"));
 }

@@ -39,16 +39,14 @@ async fn unreact(app: &TestApp, user: &TestUser, message: &Value, emoji: &str) -
 
 async fn reactions_seen_by(app: &TestApp, user: &TestUser, message: &Value) -> Value {
     app.as_user(user)
-        .get(format!("/api/messages/{}", message["id"].as_str().unwrap()))
-        .await
-        .json(StatusCode::OK)["reactions"]
+        .get_ok(format!("/api/messages/{}", message["id"].as_str().unwrap()))
+        .await["reactions"]
         .clone()
 }
 
 #[tokio::test]
 async fn reactions_count_per_emoji_show_the_callers_own_and_are_idempotent() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let group = app.group(&ann, "G", &[&bob]).await;
+    let (app, [ann, bob], group) = TestApp::with_group(["Ann", "Bob"]).await;
     let message = app.message(&ann, &group, "lunch?").await;
     assert_eq!(message["reactions"], json!([]));
 
@@ -63,9 +61,8 @@ async fn reactions_count_per_emoji_show_the_callers_own_and_are_idempotent() {
     );
     let page = app
         .as_user(&ann)
-        .get(format!("/api/conversations/{group}/messages"))
-        .await
-        .json(StatusCode::OK);
+        .get_ok(format!("/api/conversations/{group}/messages"))
+        .await;
     assert_eq!(
         page["items"][0]["reactions"],
         json!([{"emoji": "👍", "count": 2, "me": true}, {"emoji": "👍🏽", "count": 1, "me": true}])
@@ -127,8 +124,7 @@ async fn a_message_holds_a_bounded_number_of_distinct_emoji() {
 
 #[tokio::test]
 async fn members_get_the_new_reaction_list_without_anyones_me() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let group = app.group(&ann, "G", &[&bob]).await;
+    let (app, [ann, bob], group) = TestApp::with_group(["Ann", "Bob"]).await;
     let message = app.message(&ann, &group, "ship it").await;
     let mut socket = app.socket(&bob.access_token).await;
     reacted(&app, &ann, &message, "🚀").await;

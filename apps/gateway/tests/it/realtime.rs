@@ -105,9 +105,7 @@ mod raw {
     //! Raw Engine.IO/Socket.IO frames against the EPOP application (no client library).
 
     use crate::helpers::{JWT_SECRET, TestApp, forge_token};
-    use futures_util::StreamExt as _;
     use std::time::{Duration, Instant};
-    use tokio_tungstenite::tungstenite::Message;
 
     /// An access token of `user` signed with the gateway's secret, expiring in `expires_in` seconds.
     fn token_for(user: &str, expires_in: i64) -> String {
@@ -122,16 +120,7 @@ mod raw {
         let (app, [user]) = TestApp::with_users(["Ann"]).await;
         let mut ws = app.socket(&token_for(&user.id, 2)).await;
         let started = Instant::now();
-        loop {
-            let frame = tokio::time::timeout(Duration::from_secs(5), ws.next())
-                .await
-                .expect("disconnected in time");
-            match frame {
-                Some(Ok(Message::Text(text))) if text.as_str() == "41" => break,
-                Some(Ok(Message::Text(_))) => {}
-                other => panic!("expected a DISCONNECT packet first, got {other:?}"),
-            }
-        }
+        crate::accounts::expect_disconnect(&mut ws).await;
         assert!(
             started.elapsed() >= Duration::from_millis(900),
             "not before the token's exp"
@@ -250,8 +239,7 @@ mod recovery {
 
     #[tokio::test]
     async fn a_client_that_missed_more_than_a_replay_holds_is_not_recovered() {
-        let (app, [ann]) = TestApp::with_users(["Ann"]).await;
-        let group = app.group(&ann, "G", &[]).await;
+        let (app, [ann], group) = TestApp::with_group(["Ann"]).await;
         let auth = serde_json::json!({"token": ann.access_token, "recover": true});
         let (ws, first) = connect_with(&app, auth.clone()).await;
         let pid = first["pid"].as_str().unwrap().to_owned();

@@ -1,10 +1,13 @@
 //! docs/api.md, Reminders and Saved messages: a user's own marks on messages they may see.
 
-use crate::helpers::{TestApp, TestUser, assert_paging_checked, pluck};
+use crate::client::Call;
+use crate::helpers::{
+    TestApp, TestUser, assert_paging_checked, elements, notifications_of_kind, pluck, wait_for_none,
+};
 use chrono::{Duration as Span, SecondsFormat, Utc};
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 fn in_seconds(seconds: i64) -> String {
     (Utc::now() + Span::seconds(seconds)).to_rfc3339_opts(SecondsFormat::Millis, true)
@@ -25,28 +28,25 @@ async fn remind(app: &TestApp, user: &TestUser, message: &Value, seconds: i64) -
 
 /// The user's `reminder` notifications, once there are `count` (within 15 seconds).
 async fn wait_for_reminders(app: &TestApp, user: &TestUser, count: usize) -> Vec<Value> {
-    let started = Instant::now();
-    loop {
-        let page = app.as_user(user).get_ok("/api/notifications").await;
-        let found: Vec<Value> = page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|n| n["type"] == "reminder")
-            .cloned()
-            .collect();
-        if found.len() >= count {
-            return found;
-        }
-        assert!(started.elapsed() < Duration::from_secs(15), "no reminder: {page}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let within = Duration::from_secs(15);
+    notifications_of_kind(app, user, "/api/notifications", "reminder", count, within).await
+}
+
+/// `user` saves `message` (by its id), which must be accepted.
+async fn save(app: &TestApp, user: &TestUser, message: &str) {
+    app.as_user(user)
+        .put_empty(saved_path(message))
+        .await
+        .empty(StatusCode::NO_CONTENT);
+}
+
+fn saved_path(message: &str) -> String {
+    format!("/api/messages/{message}/saved")
 }
 
 #[tokio::test]
 async fn a_reminder_notifies_its_owner_at_its_time_once() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let direct = app.direct(&ann, &bob).await;
+    let (app, [ann, bob], direct) = TestApp::with_direct().await;
     let message = app.message(&bob, &direct, "call the bank").await;
     let answer = app
         .as_user(&ann)
@@ -80,19 +80,12 @@ async fn a_reminder_notifies_its_owner_at_its_time_once() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(wait_for_reminders(&app, &ann, 1).await.len(), 1);
     let bob_reminders = app.as_user(&bob).get_ok("/api/notifications").await;
-    assert!(
-        !bob_reminders["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|n| n["type"] == "reminder")
-    );
+    assert!(!elements(&bob_reminders["items"]).any(|n| n["type"] == "reminder"));
 }
 
 #[tokio::test]
 async fn reminders_are_listed_soonest_first_and_may_be_cancelled() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let group = app.group(&ann, "G", &[&bob]).await;
+    let (app, [ann, bob], group) = TestApp::with_group(["Ann", "Bob"]).await;
     let message = app.message(&bob, &group, "m").await;
     let later = remind(&app, &ann, &message, 7200).await;
     let sooner = remind(&app, &ann, &message, 3600).await;
@@ -123,9 +116,8 @@ async fn reminders_are_listed_soonest_first_and_may_be_cancelled() {
 
 #[tokio::test]
 async fn bad_reminders_are_refused_and_store_nothing() {
-    let app = TestApp::with_settings([("EPOP_MAX_PENDING_REMINDERS", "1")]).await;
-    let [ann, bob, out] = app.users(["Ann", "Bob", "Out"]).await;
-    let direct = app.direct(&ann, &bob).await;
+    let (app, [ann, bob, out], direct) =
+        TestApp::direct_with_outsider([("EPOP_MAX_PENDING_REMINDERS", "1")]).await;
     let message = app.message(&bob, &direct, "m").await;
     let path = format!("/api/messages/{}/reminders", id_of(&message));
     for (body, field) in [
@@ -138,32 +130,26 @@ async fn bad_reminders_are_refused_and_store_nothing() {
         app.as_user(&ann).post(&path, body).await.invalid_fields(&[field]);
     }
     let body = json!({"remind_at": in_seconds(60)});
-    app.as_user(&out).post(&path, &body).await.not_found();
+    app.as_user(&out).all_not_found([Call::post(&path, &body)]).await;
     app.as_user(&ann)
-        .post(format!("/api/messages/{}/reminders", uuid::Uuid::now_v7()), &body)
-        .await
-        .not_found();
-    app.as_user(&ann)
-        .post("/api/messages/nope/reminders", &body)
-        .await
-        .not_found();
+        .all_not_found([
+            Call::post(format!("/api/messages/{}/reminders", uuid::Uuid::now_v7()), &body),
+            Call::post("/api/messages/nope/reminders", &body),
+            Call::get(format!("/api/reminders/{}", uuid::Uuid::now_v7())),
+        ])
+        .await;
     assert_eq!(app.count("SELECT count(*) AS n FROM message_reminders").await, 0);
     // Bounded per user.
     app.as_user(&ann).post_created(&path, &body).await;
     app.as_user(&ann).post(&path, &body).await.conflict();
     app.as_user(&bob).post_created(&path, &body).await;
     // Paging errors.
-    assert_paging_checked(&app, &ann, "/api/reminders", "nonsense", "101").await;
-    app.as_user(&ann)
-        .get(format!("/api/reminders/{}", uuid::Uuid::now_v7()))
-        .await
-        .not_found();
+    assert_paging_checked(&app, &ann, "/api/reminders", "nonsense", &["101"]).await;
 }
 
 #[tokio::test]
 async fn a_reminder_about_a_deleted_message_goes_silently() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let direct = app.direct(&ann, &bob).await;
+    let (app, [ann, bob], direct) = TestApp::with_direct().await;
     let gone = app.message(&bob, &direct, "gone").await;
     let kept = app.message(&bob, &direct, "kept").await;
     remind(&app, &ann, &gone, 1).await;
@@ -173,47 +159,28 @@ async fn a_reminder_about_a_deleted_message_goes_silently() {
     remind(&app, &ann, &kept, 2).await;
     let reminders = wait_for_reminders(&app, &ann, 1).await;
     assert_eq!(reminders[0]["payload"]["message_id"], kept["id"]);
-    let started = Instant::now();
-    while app
-        .count("SELECT count(*) AS n FROM jobs WHERE queue = 'reminders' AND status <> 'done'")
-        .await
-        > 0
-    {
-        assert!(started.elapsed() < Duration::from_secs(15), "jobs still waiting");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let waiting = "SELECT count(*) AS n FROM jobs WHERE queue = 'reminders' AND status <> 'done'";
+    wait_for_none(&app, waiting, Duration::from_secs(15), "jobs still waiting").await;
     assert_eq!(wait_for_reminders(&app, &ann, 1).await.len(), 1);
 }
 
 #[tokio::test]
 async fn saved_messages_are_the_callers_own_list() {
-    let (app, [ann, bob, cat]) = TestApp::with_users(["Ann", "Bob", "Cat"]).await;
-    let group = app.group(&ann, "G", &[&bob, &cat]).await;
+    let (app, [ann, bob, cat], group) = TestApp::with_group(["Ann", "Bob", "Cat"]).await;
     let first = app.message(&bob, &group, "first").await;
     let second = app.message(&bob, &group, "second").await;
-    let saved = |m: &Value| format!("/api/messages/{}/saved", id_of(m));
+    let saved = |m: &Value| saved_path(id_of(m));
 
-    app.as_user(&ann)
-        .send(Method::PUT, saved(&first), None)
-        .await
-        .empty(StatusCode::NO_CONTENT);
-    app.as_user(&ann)
-        .send(Method::PUT, saved(&second), None)
-        .await
-        .empty(StatusCode::NO_CONTENT);
+    save(&app, &ann, id_of(&first)).await;
+    save(&app, &ann, id_of(&second)).await;
     // Idempotent.
-    app.as_user(&ann)
-        .send(Method::PUT, saved(&first), None)
-        .await
-        .empty(StatusCode::NO_CONTENT);
+    save(&app, &ann, id_of(&first)).await;
     let page = app.as_user(&ann).get_ok("/api/saved-messages").await;
-    let contents: Vec<&str> = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["message"]["content"].as_str().unwrap())
-        .collect();
-    assert_eq!(contents, ["second", "first"], "most recently saved first");
+    assert_eq!(
+        pluck(&page, "/message/content"),
+        ["second", "first"],
+        "most recently saved first"
+    );
     assert!(page["items"][0]["saved_at"].is_string());
     let pages = app.every_page(&ann, "/api/saved-messages?limit=1").await;
     assert_eq!(
@@ -232,10 +199,7 @@ async fn saved_messages_are_the_callers_own_list() {
     app.as_user(&cat).delete(saved(&first)).await.not_found();
 
     // A deleted message, or one of a conversation the caller left, is no longer listed.
-    app.as_user(&cat)
-        .send(Method::PUT, saved(&first), None)
-        .await
-        .empty(StatusCode::NO_CONTENT);
+    save(&app, &cat, id_of(&first)).await;
     app.as_user(&cat)
         .delete_ok(format!("/api/conversations/{group}/members/{}", cat.id))
         .await;
@@ -250,37 +214,25 @@ async fn saved_messages_are_the_callers_own_list() {
 
 #[tokio::test]
 async fn saving_needs_a_visible_message_and_is_bounded() {
-    let app = TestApp::with_settings([("EPOP_MAX_SAVED_MESSAGES", "1")]).await;
-    let [ann, bob, out] = app.users(["Ann", "Bob", "Out"]).await;
-    let direct = app.direct(&ann, &bob).await;
-    let first = app.message(&bob, &direct, "1").await;
-    let second = app.message(&bob, &direct, "2").await;
-    let saved = |m: &str| format!("/api/messages/{m}/saved");
+    let (app, [ann, bob, out], direct) =
+        TestApp::direct_with_outsider([("EPOP_MAX_SAVED_MESSAGES", "1")]).await;
+    let first = id_of(&app.message(&bob, &direct, "1").await).to_owned();
+    let second = id_of(&app.message(&bob, &direct, "2").await).to_owned();
     app.as_user(&out)
-        .send(Method::PUT, saved(id_of(&first)), None)
-        .await
-        .not_found();
-    app.as_user(&out).delete(saved(id_of(&first))).await.not_found();
+        .all_not_found([
+            Call::put_empty(saved_path(&first)),
+            Call::delete(saved_path(&first)),
+        ])
+        .await;
     app.as_user(&ann)
-        .send(Method::PUT, saved(&uuid::Uuid::now_v7().to_string()), None)
-        .await
-        .not_found();
-    app.as_user(&ann)
-        .send(Method::PUT, saved("nope"), None)
-        .await
-        .not_found();
-    app.as_user(&ann)
-        .send(Method::PUT, saved(id_of(&first)), None)
-        .await
-        .empty(StatusCode::NO_CONTENT);
-    app.as_user(&ann)
-        .send(Method::PUT, saved(id_of(&second)), None)
-        .await
-        .conflict();
+        .all_not_found([
+            Call::put_empty(saved_path(&uuid::Uuid::now_v7().to_string())),
+            Call::put_empty(saved_path("nope")),
+        ])
+        .await;
+    save(&app, &ann, &first).await;
+    app.as_user(&ann).put_empty(saved_path(&second)).await.conflict();
     // Saving one already saved still works at the limit.
-    app.as_user(&ann)
-        .send(Method::PUT, saved(id_of(&first)), None)
-        .await
-        .empty(StatusCode::NO_CONTENT);
-    assert_paging_checked(&app, &ann, "/api/saved-messages", "bad", "x").await;
+    save(&app, &ann, &first).await;
+    assert_paging_checked(&app, &ann, "/api/saved-messages", "bad", &["x"]).await;
 }

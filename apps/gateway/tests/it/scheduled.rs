@@ -68,8 +68,7 @@ async fn wait_for_jobs_done(app: &TestApp) {
 
 #[tokio::test]
 async fn a_scheduled_message_is_posted_at_its_time_like_a_message_sent_then() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let direct = app.direct(&ann, &bob).await;
+    let (app, [ann, bob], direct) = TestApp::with_direct().await;
     let mut events = app.state.events.subscribe();
 
     let answer = app
@@ -130,8 +129,7 @@ async fn a_scheduled_message_is_posted_at_its_time_like_a_message_sent_then() {
 
 #[tokio::test]
 async fn a_scheduled_reply_is_posted_in_its_thread() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let group = app.group(&ann, "G", &[&bob]).await;
+    let (app, [ann, bob], group) = TestApp::with_group(["Ann", "Bob"]).await;
     let root = app.message(&bob, &group, "root").await;
     let scheduled = app
         .as_user(&ann)
@@ -162,8 +160,7 @@ async fn a_scheduled_reply_is_posted_in_its_thread() {
 
 #[tokio::test]
 async fn the_sender_may_change_or_cancel_a_scheduled_message_before_its_time() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let direct = app.direct(&ann, &bob).await;
+    let (app, [ann, bob], direct) = TestApp::with_direct().await;
     let first = schedule(&app, &ann, &direct, "first", 3600).await;
     let second = schedule(&app, &ann, &direct, "second", 1800).await;
     // Soonest first.
@@ -177,25 +174,15 @@ async fn the_sender_may_change_or_cancel_a_scheduled_message_before_its_time() {
     // A new text; then a new time, which also moves it in the list.
     let changed = app
         .as_user(&ann)
-        .send(
-            reqwest::Method::PATCH,
-            one(&first["id"]),
-            Some(json!({"content": "first, edited"})),
-        )
-        .await
-        .json(StatusCode::OK);
+        .patch_ok(one(&first["id"]), json!({"content": "first, edited"}))
+        .await;
     assert_eq!(changed["content"], "first, edited");
     assert_eq!(changed["send_at"], first["send_at"]);
     let soon = in_seconds(1);
     let moved = app
         .as_user(&ann)
-        .send(
-            reqwest::Method::PATCH,
-            one(&first["id"]),
-            Some(json!({"send_at": soon})),
-        )
-        .await
-        .json(StatusCode::OK);
+        .patch_ok(one(&first["id"]), json!({"send_at": soon}))
+        .await;
     assert_eq!(moved["content"], "first, edited");
     let mine = app.as_user(&ann).get_ok("/api/scheduled-messages").await;
     assert_eq!(pluck(&mine, "content"), ["first, edited", "second"]);
@@ -220,13 +207,7 @@ async fn bad_scheduled_messages_are_refused_naming_their_fields_and_store_nothin
     let group = app.group(&ann, "G", &[&bob]).await;
     let other = app.group(&ann, "Other", &[]).await;
     let root = app.message(&ann, &group, "root").await;
-    let reply = app
-        .as_user(&bob)
-        .post_created(
-            format!("/api/conversations/{group}/messages"),
-            json!({"content": "r", "thread_root_id": root["id"]}),
-        )
-        .await;
+    let reply = app.reply(&bob, &group, &root, "r").await;
     let elsewhere = app.message(&ann, &other, "elsewhere").await;
     let path = scheduled_path(&group);
     let long = "x".repeat(10_001);
@@ -296,10 +277,7 @@ async fn bad_scheduled_messages_are_refused_naming_their_fields_and_store_nothin
 
     // Changing: the same rules; someone else's or an unknown one is 404.
     let scheduled = schedule(&app, &ann, &group, "x", 600).await;
-    let patch = |body: Value| {
-        app.as_user(&ann)
-            .send(reqwest::Method::PATCH, one(&scheduled["id"]), Some(body))
-    };
+    let patch = |body: Value| app.as_user(&ann).patch(one(&scheduled["id"]), body);
     patch(json!({"send_at": in_seconds(-1)}))
         .await
         .invalid_fields(&["send_at"]);
@@ -310,20 +288,12 @@ async fn bad_scheduled_messages_are_refused_naming_their_fields_and_store_nothin
         .await
         .invalid_fields(&["send_at"]);
     app.as_user(&bob)
-        .send(
-            reqwest::Method::PATCH,
-            one(&scheduled["id"]),
-            Some(json!({"content": "mine"})),
-        )
+        .patch(one(&scheduled["id"]), json!({"content": "mine"}))
         .await
         .not_found();
     app.as_user(&bob).delete(one(&scheduled["id"])).await.not_found();
     app.as_user(&ann)
-        .send(
-            reqwest::Method::PATCH,
-            one(&json!(uuid::Uuid::now_v7())),
-            Some(json!({"content": "y"})),
-        )
+        .patch(one(&json!(uuid::Uuid::now_v7())), json!({"content": "y"}))
         .await
         .not_found();
     let unchanged = app.as_user(&ann).get_ok(one(&scheduled["id"])).await;
@@ -334,25 +304,20 @@ async fn bad_scheduled_messages_are_refused_naming_their_fields_and_store_nothin
         .get(format!("/api/scheduled-messages?conversation_id={group}"))
         .await
         .not_found();
-    assert_paging_checked(&app, &ann, "/api/scheduled-messages", "nonsense", "0").await;
+    assert_paging_checked(&app, &ann, "/api/scheduled-messages", "nonsense", &["0"]).await;
 }
 
 #[tokio::test]
 async fn a_repeated_client_id_answers_the_first_scheduled_message() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let direct = app.direct(&ann, &bob).await;
+    let (app, [ann, bob], direct) = TestApp::with_direct().await;
     let body = json!({"content": "once", "send_at": in_seconds(600), "client_id": "k"});
     let first = app
         .as_user(&ann)
         .post_created(scheduled_path(&direct), &body)
         .await;
-    let again = app
-        .as_user(&ann)
-        .post_ok(
-            scheduled_path(&direct),
-            json!({"content": "other", "send_at": in_seconds(900), "client_id": "k"}),
-        )
-        .await;
+    // The same key with other content: the first is answered (`200`), and nothing new is stored.
+    let other = json!({"content": "other", "send_at": in_seconds(900), "client_id": "k"});
+    let again = app.as_user(&ann).post_ok(scheduled_path(&direct), &other).await;
     assert_eq!(again, first);
     assert_eq!(app.count("SELECT count(*) AS n FROM scheduled_messages").await, 1);
     // Another sender's key is their own.
@@ -383,8 +348,7 @@ async fn a_user_has_a_bounded_number_of_scheduled_messages_waiting() {
 
 #[tokio::test]
 async fn a_sender_who_left_the_conversation_is_notified_instead() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let group = app.group(&ann, "G", &[&bob]).await;
+    let (app, [ann, bob], group) = TestApp::with_group(["Ann", "Bob"]).await;
     let scheduled = schedule(&app, &bob, &group, "too late", 2).await;
     app.as_user(&bob)
         .delete_ok(format!("/api/conversations/{group}/members/{}", bob.id))
@@ -410,8 +374,7 @@ async fn a_sender_who_left_the_conversation_is_notified_instead() {
 
 #[tokio::test]
 async fn a_scheduled_reply_whose_root_was_deleted_fails_with_a_notification() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let group = app.group(&ann, "G", &[&bob]).await;
+    let (app, [ann, bob], group) = TestApp::with_group(["Ann", "Bob"]).await;
     let root = app.message(&ann, &group, "root").await;
     app.as_user(&bob)
         .post_created(
@@ -438,18 +401,13 @@ async fn a_scheduled_reply_whose_root_was_deleted_fails_with_a_notification() {
 
 #[tokio::test]
 async fn a_scheduled_message_being_posted_can_no_longer_be_changed() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let direct = app.direct(&ann, &bob).await;
+    let (app, [ann, _], direct) = TestApp::with_direct().await;
     let scheduled = schedule(&app, &ann, &direct, "now", 600).await;
     // A worker holds its job (as it does while posting it).
     app.sql("UPDATE jobs SET status = 'running', locked_at = now() WHERE queue = 'scheduled-messages'")
         .await;
     app.as_user(&ann)
-        .send(
-            reqwest::Method::PATCH,
-            one(&scheduled["id"]),
-            Some(json!({"content": "x"})),
-        )
+        .patch(one(&scheduled["id"]), json!({"content": "x"}))
         .await
         .conflict();
     app.as_user(&ann).delete(one(&scheduled["id"])).await.conflict();
@@ -458,8 +416,7 @@ async fn a_scheduled_message_being_posted_can_no_longer_be_changed() {
 
 #[tokio::test]
 async fn a_scheduled_message_posted_twice_is_posted_once() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let direct = app.direct(&ann, &bob).await;
+    let (app, [ann, _], direct) = TestApp::with_direct().await;
     let scheduled = schedule(&app, &ann, &direct, "exactly once", 600).await;
     let id: epop_core::ScheduledMessageId = scheduled["id"].as_str().unwrap().parse().unwrap();
     // Two workers, or a run repeated after its worker died: both post it, concurrently.

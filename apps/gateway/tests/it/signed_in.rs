@@ -3,7 +3,8 @@
 //! tokens on every node and its sockets, and nothing else.
 
 use crate::accounts::expect_disconnect;
-use crate::helpers::{PASSWORD, TestApp, TestUser};
+use crate::client::Call;
+use crate::helpers::{PASSWORD, TestApp, TestUser, assert_paging_checked, pluck};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -34,6 +35,13 @@ async fn current_session(app: &TestApp, user: &TestUser) -> String {
         .as_str()
         .unwrap()
         .to_owned()
+}
+
+/// `user` ends their session `id`, which must succeed.
+async fn end_session(app: &TestApp, user: &TestUser, id: &str) {
+    app.as_user(user)
+        .delete_ok(format!("/api/auth/sessions/{id}"))
+        .await;
 }
 
 #[tokio::test]
@@ -92,28 +100,13 @@ async fn the_sessions_list_pages_without_repeats_and_refuses_bad_paging() {
     }
     let pages = app.every_page(&ann, "/api/auth/sessions?limit=2").await;
     assert_eq!(pages.len(), 3);
-    let ids: Vec<&str> = pages
-        .iter()
-        .flat_map(|page| page["items"].as_array().unwrap())
-        .map(|session| session["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<String> = pages.iter().flat_map(|page| pluck(page, "id")).collect();
     let mut unique = ids.clone();
     unique.sort_unstable();
     unique.dedup();
     assert_eq!((ids.len(), unique.len()), (5, 5));
 
-    app.as_user(&ann)
-        .get("/api/auth/sessions?limit=0")
-        .await
-        .invalid_fields(&["limit"]);
-    app.as_user(&ann)
-        .get("/api/auth/sessions?limit=101")
-        .await
-        .invalid_fields(&["limit"]);
-    app.as_user(&ann)
-        .get("/api/auth/sessions?cursor=not-a-cursor")
-        .await
-        .problem(StatusCode::BAD_REQUEST, "bad_request");
+    assert_paging_checked(&app, &ann, "/api/auth/sessions", "not-a-cursor", &["0", "101"]).await;
     app.anonymous().get("/api/auth/sessions").await.unauthorized();
 }
 
@@ -129,9 +122,8 @@ async fn ending_a_session_refuses_its_tokens_and_closes_its_sockets_on_every_nod
 
     node_a
         .as_user(&ann)
-        .delete(format!("/api/auth/sessions/{laptop_id}"))
-        .await
-        .empty(StatusCode::NO_CONTENT);
+        .delete_ok(format!("/api/auth/sessions/{laptop_id}"))
+        .await;
 
     // At once, on both nodes: the ended session's access token, refresh token and socket.
     for node in [&node_b, &node_a] {
@@ -167,11 +159,7 @@ async fn ending_a_session_refuses_its_tokens_and_closes_its_sockets_on_every_nod
 async fn a_caller_may_end_their_own_current_session() {
     let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     let other = app.sign_in_again("ann@example.com").await;
-    let own = current_session(&app, &ann).await;
-    app.as_user(&ann)
-        .send(Method::DELETE, format!("/api/auth/sessions/{own}"), None)
-        .await
-        .empty(StatusCode::NO_CONTENT);
+    end_session(&app, &ann, &current_session(&app, &ann).await).await;
     app.as_user(&ann).get("/api/users/me").await.unauthorized();
     app.as_user(&other).get_ok("/api/users/me").await;
 }
@@ -181,17 +169,11 @@ async fn another_users_session_an_unknown_id_or_no_token_is_refused_and_changes_
     let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let bobs = current_session(&app, &bob).await;
     app.as_user(&ann)
-        .delete(format!("/api/auth/sessions/{bobs}"))
-        .await
-        .not_found();
+        .all_not_found([Call::delete(format!("/api/auth/sessions/{bobs}"))])
+        .await;
     app.as_user(&ann)
-        .delete(format!("/api/auth/sessions/{}", uuid::Uuid::now_v7()))
-        .await
-        .not_found();
-    app.as_user(&ann)
-        .delete("/api/auth/sessions/not-a-uuid")
-        .await
-        .not_found();
+        .all_not_found(Call::unknown_ids(Method::DELETE, "/api/auth/sessions"))
+        .await;
     app.anonymous()
         .delete(format!("/api/auth/sessions/{bobs}"))
         .await
@@ -210,11 +192,7 @@ async fn another_users_session_an_unknown_id_or_no_token_is_refused_and_changes_
 async fn an_ended_session_stays_refused_when_redis_lost_its_data() {
     let (app, [ann]) = TestApp::with_users(["Ann"]).await;
     let laptop = app.sign_in_again("ann@example.com").await;
-    let laptop_id = current_session(&app, &laptop).await;
-    app.as_user(&ann)
-        .delete(format!("/api/auth/sessions/{laptop_id}"))
-        .await
-        .empty(StatusCode::NO_CONTENT);
+    end_session(&app, &ann, &current_session(&app, &laptop).await).await;
     // Every key of this gateway gone (a Redis restart): PostgreSQL still says the session ended.
     let prefix = app.vars["EPOP_REDIS_PREFIX"].clone();
     let keys = crate::helpers::redis_keys(&epop_test_support::redis_url(), &format!("{prefix}:*")).await;

@@ -2,7 +2,10 @@
 //! notifications, subtask trees (same project, no cycles, the depth limit, progress, the choice on delete),
 //! the activity of every change, and `task:updated` / `task:comment` on the members' sockets.
 
-use crate::helpers::{TestApp, TestUser, json_of, notifications_of_kind};
+use crate::client::Call;
+use crate::helpers::{
+    TestApp, TestUser, assert_paging_checked, elements, json_of, notifications_of_kind, pluck,
+};
 use crate::projects::{add_member, create_task, id, ids};
 use crate::socket::Events as _;
 use reqwest::StatusCode;
@@ -43,6 +46,22 @@ impl Team {
         };
         (app, team)
     }
+
+    /// A task Ann creates in the project with `title`, and the path of its comments: `(id, comments)`.
+    async fn task(&self, app: &TestApp, title: &str) -> (String, String) {
+        let task = id(&create_task(app, &self.project, &self.ann, json!({"title": title})).await);
+        let comments = format!("/api/tasks/{task}/comments");
+        (task, comments)
+    }
+
+    /// The id of a label Ann creates in the project.
+    async fn label(&self, app: &TestApp, name: &str, colour: &str) -> String {
+        let labels = format!("/api/projects/{}/labels", self.project);
+        id(&app
+            .as_user(&self.ann)
+            .post_created(labels, json!({"name": name, "colour": colour}))
+            .await)
+    }
 }
 
 /// The user's notifications of `kind`, waiting up to five seconds until there are `count` (they are made by
@@ -59,13 +78,37 @@ async fn notifications_of(app: &TestApp, user: &TestUser, kind: &str, count: usi
     .await
 }
 
+/// `by` comments `body` on the task whose comments are at `comments`, which must be accepted.
+async fn post_comment(app: &TestApp, by: &TestUser, comments: &str, body: &str) -> Value {
+    app.as_user(by)
+        .post_created(comments, json!({"body": body}))
+        .await
+}
+
+/// The newest entry of `task`'s activity as `by` reads it: its field, old value, new value and actor.
+async fn last_change(app: &TestApp, by: &TestUser, task: &str) -> [Value; 4] {
+    let activity = app
+        .as_user(by)
+        .get_ok(format!("/api/tasks/{task}/activity"))
+        .await;
+    let last = activity["items"].as_array().unwrap().last().unwrap();
+    ["field", "old_value", "new_value", "actor_id"].map(|key| last[key].clone())
+}
+
+/// Asserts that `task` is gone for `by` (`404`).
+async fn assert_gone(app: &TestApp, by: &TestUser, task: &str) {
+    app.as_user(by)
+        .get(format!("/api/tasks/{task}"))
+        .await
+        .not_found();
+}
+
 // ----- comments -------------------------------------------------------------------------------------------
 
 #[tokio::test]
 async fn comments_are_posted_paged_and_changed_by_their_authors_only() {
     let (app, team) = Team::start().await;
-    let task = id(&create_task(&app, &team.project, &team.ann, json!({"title": "Write"})).await);
-    let comments = format!("/api/tasks/{task}/comments");
+    let (task, comments) = team.task(&app, "Write").await;
 
     let response = app
         .as_user(&team.bob)
@@ -79,14 +122,8 @@ async fn comments_are_posted_paged_and_changed_by_their_authors_only() {
     assert_eq!(first["body"], "first");
     assert_eq!(first["mentions"], json!([]));
     assert_eq!(first["edited_at"], Value::Null);
-    let second = app
-        .as_user(&team.ann)
-        .post_created(&comments, json!({"body": "second"}))
-        .await;
-    let third = app
-        .as_user(&team.cat)
-        .post_created(&comments, json!({"body": "third"}))
-        .await;
+    let second = post_comment(&app, &team.ann, &comments, "second").await;
+    let third = post_comment(&app, &team.cat, &comments, "third").await;
 
     // Paged oldest first; a viewer reads them.
     let pages: Vec<Vec<String>> = app
@@ -101,21 +138,17 @@ async fn comments_are_posted_paged_and_changed_by_their_authors_only() {
     let mine = format!("{comments}/{}", id(&first));
     let edited = app
         .as_user(&team.bob)
-        .send(
-            reqwest::Method::PATCH,
-            &mine,
-            Some(json!({"body": "first, edited"})),
-        )
-        .await
-        .json(StatusCode::OK);
+        .patch_ok(&mine, json!({"body": "first, edited"}))
+        .await;
     assert_eq!(edited["body"], "first, edited");
     assert!(edited["edited_at"].is_string());
     app.as_user(&team.ann)
-        .send(reqwest::Method::PATCH, &mine, Some(json!({"body": "not yours"})))
-        .await
-        .forbidden();
-    app.as_user(&team.ann).delete(&mine).await.forbidden();
-    app.as_user(&team.cat).delete(&mine).await.forbidden();
+        .all_forbidden([
+            Call::patch(&mine, json!({"body": "not yours"})),
+            Call::delete(&mine),
+        ])
+        .await;
+    app.as_user(&team.cat).all_forbidden([Call::delete(&mine)]).await;
     let listed = app.as_user(&team.ann).get_ok(&comments).await;
     assert_eq!(listed["items"][0]["body"], "first, edited");
     app.as_user(&team.bob).delete_ok(&mine).await;
@@ -129,12 +162,8 @@ async fn comments_are_posted_paged_and_changed_by_their_authors_only() {
 #[tokio::test]
 async fn bad_comment_requests_are_refused_and_change_nothing() {
     let (app, team) = Team::start().await;
-    let task = id(&create_task(&app, &team.project, &team.ann, json!({"title": "Write"})).await);
-    let comments = format!("/api/tasks/{task}/comments");
-    let own = app
-        .as_user(&team.bob)
-        .post_created(&comments, json!({"body": "ok"}))
-        .await;
+    let (_, comments) = team.task(&app, "Write").await;
+    let own = post_comment(&app, &team.bob, &comments, "ok").await;
     let own_path = format!("{comments}/{}", id(&own));
 
     // Bad bodies name the field.
@@ -150,54 +179,34 @@ async fn bad_comment_requests_are_refused_and_change_nothing() {
             .await
             .invalid_fields(&["body"]);
         app.as_user(&team.bob)
-            .send(reqwest::Method::PATCH, &own_path, Some(body))
+            .patch(&own_path, body)
             .await
             .invalid_fields(&["body"]);
     }
     // A viewer may read but not comment; an outsider sees nothing.
     app.as_user(&team.dan)
-        .post(&comments, json!({"body": "hi"}))
-        .await
-        .forbidden();
-    app.as_user(&team.dan).get(&comments).await.json(StatusCode::OK);
+        .all_forbidden([Call::post(&comments, json!({"body": "hi"}))])
+        .await;
+    app.as_user(&team.dan).get_ok(&comments).await;
     app.as_user(&team.eve)
-        .post(&comments, json!({"body": "hi"}))
-        .await
-        .not_found();
-    app.as_user(&team.eve).get(&comments).await.not_found();
-    app.as_user(&team.eve)
-        .send(reqwest::Method::PATCH, &own_path, Some(json!({"body": "x"})))
-        .await
-        .not_found();
-    app.as_user(&team.eve).delete(&own_path).await.not_found();
+        .all_not_found([
+            Call::post(&comments, json!({"body": "hi"})),
+            Call::get(&comments),
+            Call::patch(&own_path, json!({"body": "x"})),
+            Call::delete(&own_path),
+        ])
+        .await;
     // Unknown tasks and comments, and a comment under another task, are 404.
     let unknown = "0190b3a0-0000-7000-8000-000000000000";
+    let (other, _) = team.task(&app, "Other").await;
     app.as_user(&team.bob)
-        .post(format!("/api/tasks/{unknown}/comments"), json!({"body": "x"}))
-        .await
-        .not_found();
-    app.as_user(&team.bob)
-        .delete(format!("{comments}/{unknown}"))
-        .await
-        .not_found();
-    let other = id(&create_task(&app, &team.project, &team.ann, json!({"title": "Other"})).await);
-    app.as_user(&team.bob)
-        .delete(format!("/api/tasks/{other}/comments/{}", id(&own)))
-        .await
-        .not_found();
-    // Paging parameters.
-    app.as_user(&team.bob)
-        .get(format!("{comments}?limit=0"))
-        .await
-        .invalid_fields(&["limit"]);
-    app.as_user(&team.bob)
-        .get(format!("{comments}?limit=101"))
-        .await
-        .invalid_fields(&["limit"]);
-    app.as_user(&team.bob)
-        .get(format!("{comments}?cursor=nonsense"))
-        .await
-        .problem(StatusCode::BAD_REQUEST, "bad_request");
+        .all_not_found([
+            Call::post(format!("/api/tasks/{unknown}/comments"), json!({"body": "x"})),
+            Call::delete(format!("{comments}/{unknown}")),
+            Call::delete(format!("/api/tasks/{other}/comments/{}", id(&own))),
+        ])
+        .await;
+    assert_paging_checked(&app, &team.bob, &comments, "nonsense", &["0", "101"]).await;
 
     let listed = app.as_user(&team.bob).get_ok(&comments).await;
     assert_eq!(ids(&listed), vec![id(&own)]);
@@ -207,15 +216,9 @@ async fn bad_comment_requests_are_refused_and_change_nothing() {
 #[tokio::test]
 async fn a_task_holds_at_most_the_configured_comments() {
     let (app, team) = Team::on(TestApp::with_settings([("EPOP_TASK_MAX_COMMENTS", "2")]).await).await;
-    let task = id(&create_task(&app, &team.project, &team.ann, json!({"title": "Write"})).await);
-    let comments = format!("/api/tasks/{task}/comments");
-    let first = app
-        .as_user(&team.bob)
-        .post_created(&comments, json!({"body": "1"}))
-        .await;
-    app.as_user(&team.bob)
-        .post_created(&comments, json!({"body": "2"}))
-        .await;
+    let (_, comments) = team.task(&app, "Write").await;
+    let first = post_comment(&app, &team.bob, &comments, "1").await;
+    post_comment(&app, &team.bob, &comments, "2").await;
     app.as_user(&team.bob)
         .post(&comments, json!({"body": "3"}))
         .await
@@ -223,9 +226,7 @@ async fn a_task_holds_at_most_the_configured_comments() {
     app.as_user(&team.bob)
         .delete_ok(format!("{comments}/{}", id(&first)))
         .await;
-    app.as_user(&team.bob)
-        .post_created(&comments, json!({"body": "3"}))
-        .await;
+    post_comment(&app, &team.bob, &comments, "3").await;
 }
 
 #[tokio::test]
@@ -269,9 +270,7 @@ async fn comments_notify_watchers_and_mentioned_members_only() {
     assert_eq!(mention[0]["payload"]["comment_id"], comment["id"]);
 
     // Cat now watches too: Bob's comment reaches Ann and Cat, and not Bob himself.
-    app.as_user(&team.bob)
-        .post_created(&comments, json!({"body": "on it"}))
-        .await;
+    post_comment(&app, &team.bob, &comments, "on it").await;
     assert_eq!(
         notifications_of(&app, &team.cat, "task_comment", 1).await.len(),
         1
@@ -285,13 +284,11 @@ async fn comments_notify_watchers_and_mentioned_members_only() {
     let mine = format!("{comments}/{}", id(&comment));
     let edited = app
         .as_user(&team.cat)
-        .send(
-            reqwest::Method::PATCH,
+        .patch_ok(
             &mine,
-            Some(json!({"body": format!("<@{}> and <@{}>", team.dan.id, team.ann.id)})),
+            json!({"body": format!("<@{}> and <@{}>", team.dan.id, team.ann.id)}),
         )
-        .await
-        .json(StatusCode::OK);
+        .await;
     assert_eq!(edited["mentions"], json!([team.dan.id, team.ann.id]));
     assert_eq!(
         notifications_of(&app, &team.ann, "task_mention", 1).await.len(),
@@ -359,10 +356,7 @@ async fn subtasks_stay_in_their_project_without_cycles_within_the_depth_limit() 
         .as_user(&team.ann)
         .get_ok(format!("/api/projects/{project}/tasks"))
         .await;
-    let progress: Vec<Value> = listed["items"]
-        .as_array()
-        .unwrap()
-        .iter()
+    let progress: Vec<Value> = elements(&listed["items"])
         .map(|t| t["progress"].clone())
         .collect();
     assert_eq!(
@@ -384,43 +378,36 @@ async fn subtasks_stay_in_their_project_without_cycles_within_the_depth_limit() 
 
     let tasks = format!("/api/projects/{project}/tasks");
     // A fourth level is past the limit of three.
-    app.as_user(&team.bob)
-        .post(&tasks, json!({"title": "Too deep", "parent_id": grandchild}))
-        .await
-        .invalid_fields(&["parent_id"]);
     // The parent must be a task of the same project; a malformed id names the field too.
     let other_project = id(&app
         .as_user(&team.ann)
         .post_created("/api/projects", json!({"name": "Other"}))
         .await);
     let elsewhere = id(&create_task(&app, &other_project, &team.ann, json!({"title": "Elsewhere"})).await);
-    for parent in [json!(elsewhere), json!("0190b3a0-0000-7000-8000-000000000000")] {
-        app.as_user(&team.bob)
-            .post(&tasks, json!({"title": "x", "parent_id": parent}))
-            .await
-            .invalid_fields(&["parent_id"]);
-        app.as_user(&team.bob)
-            .put(format!("/api/tasks/{done}"), json!({"parent_id": parent}))
-            .await
-            .invalid_fields(&["parent_id"]);
-    }
+    let unknown = "0190b3a0-0000-7000-8000-000000000000";
+    let new_under =
+        |parent: &str| Call::post(&tasks, json!({"title": "x", "parent_id": parent})).invalid(&["parent_id"]);
+    let move_under = |task: &str, parent: &str| {
+        Call::put(format!("/api/tasks/{task}"), json!({"parent_id": parent})).invalid(&["parent_id"])
+    };
     app.as_user(&team.bob)
-        .post(&tasks, json!({"title": "x", "parent_id": "top"}))
-        .await
-        .invalid_fields(&["parent_id"]);
-
-    // No cycles: not itself, not one of its subtasks.
-    for parent in [&top, &child, &grandchild] {
-        app.as_user(&team.bob)
-            .put(format!("/api/tasks/{top}"), json!({"parent_id": parent}))
-            .await
-            .invalid_fields(&["parent_id"]);
-    }
-    // Moving a subtree under another keeps the limit: Child (two levels) under Done (level 2) would make four.
-    app.as_user(&team.bob)
-        .put(format!("/api/tasks/{child}"), json!({"parent_id": done}))
-        .await
-        .invalid_fields(&["parent_id"]);
+        .all_invalid([
+            // A fourth level is past the limit of three.
+            new_under(&grandchild),
+            new_under(&elsewhere),
+            move_under(&done, &elsewhere),
+            new_under(unknown),
+            move_under(&done, unknown),
+            new_under("top"),
+            // No cycles: not itself, not one of its subtasks.
+            move_under(&top, &top),
+            move_under(&top, &child),
+            move_under(&top, &grandchild),
+            // Moving a subtree under another keeps the limit: Child (two levels) under Done (level 2) would
+            // make four.
+            move_under(&child, &done),
+        ])
+        .await;
     // Nothing changed.
     let child_now = app.as_user(&team.bob).get_ok(format!("/api/tasks/{child}")).await;
     assert_eq!(child_now["parent_id"], top.as_str());
@@ -437,9 +424,11 @@ async fn subtasks_stay_in_their_project_without_cycles_within_the_depth_limit() 
     assert_eq!(moved["parent_id"], done.as_str());
     // A viewer may not restructure.
     app.as_user(&team.dan)
-        .put(format!("/api/tasks/{child}"), json!({"parent_id": null}))
-        .await
-        .forbidden();
+        .all_forbidden([Call::put(
+            format!("/api/tasks/{child}"),
+            json!({"parent_id": null}),
+        )])
+        .await;
 }
 
 #[tokio::test]
@@ -477,27 +466,14 @@ async fn deleting_a_task_with_subtasks_asks_what_to_do_with_them() {
     app.as_user(&team.bob)
         .delete_ok(format!("/api/tasks/{top}?children=detach"))
         .await;
-    app.as_user(&team.ann)
-        .get(format!("/api/tasks/{top}"))
-        .await
-        .not_found();
+    assert_gone(&app, &team.ann, &top).await;
     for task in [&a, &b] {
         let got = app.as_user(&team.ann).get_ok(format!("/api/tasks/{task}")).await;
         assert_eq!(got["parent_id"], Value::Null);
-        let activity = app
-            .as_user(&team.ann)
-            .get_ok(format!("/api/tasks/{task}/activity"))
-            .await;
-        let last = activity["items"].as_array().unwrap().last().unwrap().clone();
         assert_eq!(
-            (
-                last["field"].clone(),
-                last["old_value"].clone(),
-                last["new_value"].clone()
-            ),
-            (json!("parent_id"), json!(top), Value::Null)
+            last_change(&app, &team.ann, task).await,
+            [json!("parent_id"), json!(top), Value::Null, json!(team.bob.id)]
         );
-        assert_eq!(last["actor_id"], team.bob.id.as_str());
     }
     assert_eq!(
         app.as_user(&team.ann).get_ok(format!("/api/tasks/{a1}")).await["parent_id"],
@@ -508,10 +484,7 @@ async fn deleting_a_task_with_subtasks_asks_what_to_do_with_them() {
     app.as_user(&team.bob)
         .delete_ok(format!("/api/tasks/{a}?children=delete"))
         .await;
-    app.as_user(&team.ann)
-        .get(format!("/api/tasks/{a1}"))
-        .await
-        .not_found();
+    assert_gone(&app, &team.ann, &a1).await;
     app.as_user(&team.bob).delete_ok(format!("/api/tasks/{b}")).await;
 }
 
@@ -538,9 +511,8 @@ async fn every_change_to_a_task_is_kept_in_its_activity() {
         .await;
     // Cat leaves: her open task is unassigned, and that is recorded too.
     app.as_user(&team.cat)
-        .delete(format!("/api/projects/{}/members/{}", team.project, team.cat.id))
-        .await
-        .empty(StatusCode::NO_CONTENT);
+        .delete_ok(format!("/api/projects/{}/members/{}", team.project, team.cat.id))
+        .await;
 
     let pages = app
         .every_page(&team.dan, &format!("{path}/activity?limit=2"))
@@ -574,22 +546,14 @@ async fn every_change_to_a_task_is_kept_in_its_activity() {
     );
 
     // Who may not see the task gets 404; bad paging is refused.
-    app.as_user(&team.eve)
-        .get(format!("{path}/activity"))
-        .await
-        .not_found();
+    let activity = format!("{path}/activity");
+    app.as_user(&team.eve).all_not_found([Call::get(&activity)]).await;
     app.as_user(&team.ann)
-        .get("/api/tasks/0190b3a0-0000-7000-8000-000000000000/activity")
-        .await
-        .not_found();
-    app.as_user(&team.ann)
-        .get(format!("{path}/activity?limit=0"))
-        .await
-        .invalid_fields(&["limit"]);
-    app.as_user(&team.ann)
-        .get(format!("{path}/activity?cursor=%22x%22"))
-        .await
-        .problem(StatusCode::BAD_REQUEST, "bad_request");
+        .all_not_found([Call::get(
+            "/api/tasks/0190b3a0-0000-7000-8000-000000000000/activity",
+        )])
+        .await;
+    assert_paging_checked(&app, &team.ann, &activity, "%22x%22", &["0"]).await;
 }
 
 // ----- live events ----------------------------------------------------------------------------------------
@@ -671,13 +635,7 @@ async fn the_new_task_routes_are_documented() {
     }
     let delete = &paths["/api/tasks/{id}"]["delete"];
     assert!(delete["responses"]["409"].is_object());
-    assert!(
-        delete["parameters"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|p| p["name"] == "children")
-    );
+    assert!(elements(&delete["parameters"]).any(|p| p["name"] == "children"));
 }
 
 // ----- labels and filters ---------------------------------------------------------------------------------
@@ -704,21 +662,14 @@ async fn labels_are_managed_per_project_and_assigned_to_tasks() {
         .await
         .conflict();
     app.as_user(&team.bob)
-        .post(&labels, json!({"name": "", "colour": "red"}))
-        .await
-        .invalid_fields(&["name", "colour"]);
-    app.as_user(&team.bob)
-        .post(&labels, json!({"name": "   ", "colour": "#00000g"}))
-        .await
-        .invalid_fields(&["name"]);
-    app.as_user(&team.bob)
-        .post(&labels, json!({"name": "ok", "colour": "#00000g"}))
-        .await
-        .invalid_fields(&["colour"]);
-    app.as_user(&team.bob)
-        .post(&labels, json!({}))
-        .await
-        .invalid_fields(&["name", "colour"]);
+        .all_invalid([
+            Call::post(&labels, json!({"name": "", "colour": "red"})).invalid(&["name", "colour"]),
+            Call::post(&labels, json!({"name": "   ", "colour": "#00000g"})).invalid(&["name"]),
+            Call::post(&labels, json!({"name": "ok", "colour": "#00000g"})).invalid(&["colour"]),
+            Call::post(&labels, json!({})).invalid(&["name", "colour"]),
+            Call::get(format!("{labels}?limit=0")).invalid(&["limit"]),
+        ])
+        .await;
     let docs = app
         .as_user(&team.bob)
         .post_created(&labels, json!({"name": "Docs", "colour": "#0e8a16"}))
@@ -736,45 +687,33 @@ async fn labels_are_managed_per_project_and_assigned_to_tasks() {
         ids(&app.as_user(&team.dan).get_ok(&labels).await),
         vec![id(&bug), id(&docs)]
     );
-    app.as_user(&team.eve).get(&labels).await.not_found();
     app.as_user(&team.eve)
-        .post(&labels, json!({"name": "x", "colour": "#000000"}))
-        .await
-        .not_found();
-    app.as_user(&team.bob)
-        .get(format!("{labels}?limit=0"))
-        .await
-        .invalid_fields(&["limit"]);
+        .all_not_found([
+            Call::get(&labels),
+            Call::post(&labels, json!({"name": "x", "colour": "#000000"})),
+        ])
+        .await;
 
     // Renaming: partial, unique, validated; a label of another project is 404.
     let docs_path = format!("{labels}/{}", id(&docs));
     let renamed = app
         .as_user(&team.cat)
-        .send(
-            reqwest::Method::PATCH,
-            &docs_path,
-            Some(json!({"name": "Documentation"})),
-        )
-        .await
-        .json(StatusCode::OK);
+        .patch_ok(&docs_path, json!({"name": "Documentation"}))
+        .await;
     assert_eq!(
         (renamed["name"].clone(), renamed["colour"].clone()),
         (json!("Documentation"), json!("#0e8a16"))
     );
     app.as_user(&team.cat)
-        .send(reqwest::Method::PATCH, &docs_path, Some(json!({"name": "bug"})))
+        .patch(&docs_path, json!({"name": "bug"}))
         .await
         .conflict();
     app.as_user(&team.cat)
-        .send(
-            reqwest::Method::PATCH,
-            &docs_path,
-            Some(json!({"name": "", "colour": "blue"})),
-        )
+        .patch(&docs_path, json!({"name": "", "colour": "blue"}))
         .await
         .invalid_fields(&["name", "colour"]);
     app.as_user(&team.dan)
-        .send(reqwest::Method::PATCH, &docs_path, Some(json!({"name": "x"})))
+        .patch(&docs_path, json!({"name": "x"}))
         .await
         .forbidden();
     let other = id(&app
@@ -796,17 +735,13 @@ async fn labels_are_managed_per_project_and_assigned_to_tasks() {
     // Assigning: labels of the task's project only, at most the task bound; recorded in the activity.
     let tasks = format!("/api/projects/{}/tasks", team.project);
     app.as_user(&team.bob)
-        .post(&tasks, json!({"title": "x", "label_ids": [id(&foreign)]}))
-        .await
-        .invalid_fields(&["label_ids"]);
-    app.as_user(&team.bob)
-        .post(&tasks, json!({"title": "x", "label_ids": [id(&bug), id(&docs)]}))
-        .await
-        .invalid_fields(&["label_ids"]);
-    app.as_user(&team.bob)
-        .post(&tasks, json!({"title": "x", "label_ids": ["nope"]}))
-        .await
-        .invalid_fields(&["label_ids[0]"]);
+        .all_invalid([
+            Call::post(&tasks, json!({"title": "x", "label_ids": [id(&foreign)]})).invalid(&["label_ids"]),
+            Call::post(&tasks, json!({"title": "x", "label_ids": [id(&bug), id(&docs)]}))
+                .invalid(&["label_ids"]),
+            Call::post(&tasks, json!({"title": "x", "label_ids": ["nope"]})).invalid(&["label_ids[0]"]),
+        ])
+        .await;
     let task = create_task(
         &app,
         &team.project,
@@ -821,15 +756,14 @@ async fn labels_are_managed_per_project_and_assigned_to_tasks() {
         .put_ok(&path, json!({"label_ids": [id(&docs)]}))
         .await;
     assert_eq!(changed["label_ids"], json!([id(&docs)]));
-    let activity = app.as_user(&team.bob).get_ok(format!("{path}/activity")).await;
-    let last = activity["items"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(
-        (
-            last["field"].clone(),
-            last["old_value"].clone(),
-            last["new_value"].clone()
-        ),
-        (json!("label_ids"), json!([id(&bug)]), json!([id(&docs)]))
+        last_change(&app, &team.bob, &id(&task)).await,
+        [
+            json!("label_ids"),
+            json!([id(&bug)]),
+            json!([id(&docs)]),
+            json!(team.bob.id)
+        ]
     );
     // Deleting a label takes it off its tasks.
     app.as_user(&team.cat).delete_ok(&docs_path).await;
@@ -840,11 +774,7 @@ async fn labels_are_managed_per_project_and_assigned_to_tasks() {
 #[tokio::test]
 async fn a_projects_tasks_filter_by_label_assignee_status_due_range_and_text() {
     let (app, team) = Team::start().await;
-    let labels = format!("/api/projects/{}/labels", team.project);
-    let bug = id(&app
-        .as_user(&team.ann)
-        .post_created(&labels, json!({"name": "Bug", "colour": "#d73a4a"}))
-        .await);
+    let bug = team.label(&app, "Bug", "#d73a4a").await;
     let p = &team.project;
     let a = id(&create_task(&app, p, &team.ann, json!({"title": "Crash on login", "label_ids": [bug], "assigned_to": team.bob.id, "due_date": "2027-01-10"})).await);
     let b = id(&create_task(&app, p, &team.ann, json!({"title": "Write release notes", "description": "for the login page", "due_date": "2027-01-20", "status": "in_progress"})).await);
@@ -985,73 +915,43 @@ async fn moving_a_task_on_the_board_changes_only_that_task() {
         .as_user(&team.ann)
         .get_ok(format!("/api/tasks/{a}/activity"))
         .await;
-    let fields: Vec<&str> = activity["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
     // The first task of an empty column has the same rank as the first of another: only the status changed.
-    assert_eq!(fields, vec!["created", "status"]);
+    assert_eq!(pluck(&activity, "field"), ["created", "status"]);
 
     // Bad moves: a neighbour in another column, the task itself, neighbours out of order or not adjacent,
-    // an unknown or foreign task; a viewer; an outsider.
-    for body in [
-        json!({"after_id": a}),
-        json!({"before_id": c, "status": "done"}),
-        json!({"after_id": c}),
-        json!({"after_id": "0190b3a0-0000-7000-8000-000000000000"}),
-        json!({"after_id": "x"}),
-    ] {
-        let field = body
-            .as_object()
-            .unwrap()
-            .keys()
-            .find(|k| k.ends_with("_id"))
-            .unwrap()
-            .clone();
-        app.as_user(&team.bob)
-            .post(format!("/api/tasks/{c}/move"), body.clone())
-            .await
-            .invalid_fields(&[field.as_str()]);
-    }
+    // an unknown or foreign task, an unknown column; a viewer; an outsider.
+    let move_c = format!("/api/tasks/{c}/move");
     let d = id(&create_task(&app, &p, &team.ann, json!({"title": "D"})).await);
-    // todo is now C, D: D before C is out of order; with nothing between them the pair must be adjacent.
+    let unknown = "0190b3a0-0000-7000-8000-000000000000";
     app.as_user(&team.bob)
-        .post(
-            format!("/api/tasks/{c}/move"),
-            json!({"after_id": d, "before_id": d}),
-        )
-        .await
-        .invalid_fields(&["before_id"]);
-    app.as_user(&team.bob)
-        .post(
-            format!("/api/tasks/{a}/move"),
-            json!({"status": "todo", "after_id": d, "before_id": c}),
-        )
-        .await
-        .invalid_fields(&["before_id"]);
-    app.as_user(&team.bob)
-        .post(format!("/api/tasks/{c}/move"), json!({"status": "later"}))
-        .await
-        .invalid_fields(&["status"]);
+        .all_invalid([
+            Call::post(&move_c, json!({"after_id": a})).invalid(&["after_id"]),
+            Call::post(&move_c, json!({"before_id": c, "status": "done"})).invalid(&["before_id"]),
+            Call::post(&move_c, json!({"after_id": c})).invalid(&["after_id"]),
+            Call::post(&move_c, json!({"after_id": unknown})).invalid(&["after_id"]),
+            Call::post(&move_c, json!({"after_id": "x"})).invalid(&["after_id"]),
+            // todo is now C, D: D before C is out of order; with nothing between them the pair must be adjacent.
+            Call::post(&move_c, json!({"after_id": d, "before_id": d})).invalid(&["before_id"]),
+            Call::post(
+                format!("/api/tasks/{a}/move"),
+                json!({"status": "todo", "after_id": d, "before_id": c}),
+            )
+            .invalid(&["before_id"]),
+            Call::post(&move_c, json!({"status": "later"})).invalid(&["status"]),
+        ])
+        .await;
     app.as_user(&team.dan)
-        .post(format!("/api/tasks/{c}/move"), json!({}))
-        .await
-        .forbidden();
+        .all_forbidden([Call::post(&move_c, json!({}))])
+        .await;
     app.as_user(&team.eve)
-        .post(format!("/api/tasks/{c}/move"), json!({}))
-        .await
-        .not_found();
-    app.as_user(&team.eve).get(column("todo")).await.not_found();
+        .all_not_found([Call::post(&move_c, json!({})), Call::get(column("todo"))])
+        .await;
     app.as_user(&team.ann)
-        .get(format!("/api/projects/{p}/board"))
-        .await
-        .invalid_fields(&["status"]);
-    app.as_user(&team.ann)
-        .get(column("soon"))
-        .await
-        .invalid_fields(&["status"]);
+        .all_invalid([
+            Call::get(format!("/api/projects/{p}/board")).invalid(&["status"]),
+            Call::get(column("soon")).invalid(&["status"]),
+        ])
+        .await;
 }
 
 // ----- recurring tasks ------------------------------------------------------------------------------------
@@ -1059,11 +959,7 @@ async fn moving_a_task_on_the_board_changes_only_that_task() {
 #[tokio::test]
 async fn completing_a_recurring_task_creates_the_next_once_even_when_completed_concurrently() {
     let (app, team) = Team::start().await;
-    let labels = format!("/api/projects/{}/labels", team.project);
-    let chore = id(&app
-        .as_user(&team.ann)
-        .post_created(&labels, json!({"name": "Chore", "colour": "#cccccc"}))
-        .await);
+    let chore = team.label(&app, "Chore", "#cccccc").await;
     let task = create_task(
         &app,
         &team.project,
@@ -1121,22 +1017,18 @@ async fn bad_recurrence_rules_are_refused() {
     let (app, team) = Team::start().await;
     let tasks = format!("/api/projects/{}/tasks", team.project);
     let weekly = json!({"frequency": "weekly", "interval": 2});
+    let daily = |interval: u32| json!({"title": "x", "due_date": "2027-01-01", "recurrence": {"frequency": "daily", "interval": interval}});
     app.as_user(&team.bob)
-        .post(&tasks, json!({"title": "x", "recurrence": weekly}))
-        .await
-        .invalid_fields(&["recurrence"]);
+        .all_invalid([
+            Call::post(&tasks, json!({"title": "x", "recurrence": weekly})).invalid(&["recurrence"]),
+            Call::post(&tasks, daily(0)).invalid(&["recurrence.interval"]),
+            Call::post(&tasks, daily(366)).invalid(&["recurrence.interval"]),
+        ])
+        .await;
     app.as_user(&team.bob)
         .post(&tasks, json!({"title": "x", "due_date": "2027-01-01", "recurrence": {"frequency": "hourly", "interval": 1}}))
         .await
         .invalid();
-    app.as_user(&team.bob)
-        .post(&tasks, json!({"title": "x", "due_date": "2027-01-01", "recurrence": {"frequency": "daily", "interval": 0}}))
-        .await
-        .invalid_fields(&["recurrence.interval"]);
-    app.as_user(&team.bob)
-        .post(&tasks, json!({"title": "x", "due_date": "2027-01-01", "recurrence": {"frequency": "daily", "interval": 366}}))
-        .await
-        .invalid_fields(&["recurrence.interval"]);
     let task = create_task(
         &app,
         &team.project,
@@ -1159,13 +1051,7 @@ async fn bad_recurrence_rules_are_refused() {
         (Value::Null, Value::Null)
     );
     let activity = app.as_user(&team.bob).get_ok(format!("{path}/activity")).await;
-    assert!(
-        activity["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["field"] == "recurrence" && e["new_value"].is_null())
-    );
+    assert!(elements(&activity["items"]).any(|e| e["field"] == "recurrence" && e["new_value"].is_null()));
     // Done without a rule: nothing follows.
     app.as_user(&team.bob)
         .put_ok(&path, json!({"status": "done"}))

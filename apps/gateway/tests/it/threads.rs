@@ -1,28 +1,15 @@
 //! docs/api.md, Threads: replies, thread summaries, following, read watermarks, and their events.
 
-use crate::helpers::{TestApp, TestUser, Ws, followed_threads, unread_count};
+use crate::client::Call;
+use crate::helpers::{
+    TestApp, TestUser, Ws, assert_paging_checked, conversation_as, followed_threads, pluck, unread_count,
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::time::Instant;
 
 fn contents(page: &Value) -> Vec<String> {
-    page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|m| m["content"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// Posts a reply in `root`'s thread and returns it.
-async fn reply(app: &TestApp, sender: &TestUser, conversation: &str, root: &Value, content: &str) -> Value {
-    app.as_user(sender)
-        .post(
-            format!("/api/conversations/{conversation}/messages"),
-            json!({"content": content, "thread_root_id": root["id"]}),
-        )
-        .await
-        .json(StatusCode::CREATED)
+    pluck(page, "content")
 }
 
 async fn threads(app: &TestApp, user: &TestUser) -> Vec<(String, i64)> {
@@ -35,32 +22,26 @@ async fn threads(app: &TestApp, user: &TestUser) -> Vec<(String, i64)> {
 
 #[tokio::test]
 async fn a_reply_stays_in_its_thread_unless_sent_to_the_conversation_and_the_root_shows_the_summary() {
-    let (app, [ann, bob, cat]) = TestApp::with_users(["Ann", "Bob", "Cat"]).await;
-    let group = app.group(&ann, "G", &[&bob, &cat]).await;
+    let (app, [ann, bob, cat], group) = TestApp::with_group(["Ann", "Bob", "Cat"]).await;
     let root = app.message(&ann, &group, "root").await;
     assert_eq!(root["thread_root_id"], Value::Null);
     assert_eq!(root["thread"], Value::Null);
 
-    let first = reply(&app, &bob, &group, &root, "in the thread").await;
+    let first = app.reply(&bob, &group, &root, "in the thread").await;
     assert_eq!(first["thread_root_id"], root["id"]);
     assert_eq!(first["sent_to_conversation"], false);
     // The conversation shows the root only, with its summary; Cat has one unread message, not two.
     let page = app
         .as_user(&cat)
-        .get(format!("/api/conversations/{group}/messages"))
-        .await
-        .json(StatusCode::OK);
+        .get_ok(format!("/api/conversations/{group}/messages"))
+        .await;
     assert_eq!(contents(&page), ["root"]);
     let summary = &page["items"][0]["thread"];
     assert_eq!(summary["reply_count"], 1);
     assert_eq!(summary["last_reply_at"], first["created_at"]);
     assert_eq!(summary["participant_ids"], json!([bob.id]));
     assert_eq!(unread_count(&app, &cat, &group).await, 1);
-    let conversation = app
-        .as_user(&cat)
-        .get(format!("/api/conversations/{group}"))
-        .await
-        .json(StatusCode::OK);
+    let conversation = conversation_as(&app, &cat, &group).await;
     assert_eq!(conversation["last_message"]["content"], "root");
 
     // Sent to the conversation too: listed and counted there, and the last message.
@@ -75,9 +56,8 @@ async fn a_reply_stays_in_its_thread_unless_sent_to_the_conversation_and_the_roo
     assert_eq!(shown["sent_to_conversation"], true);
     let page = app
         .as_user(&ann)
-        .get(format!("/api/conversations/{group}/messages"))
-        .await
-        .json(StatusCode::OK);
+        .get_ok(format!("/api/conversations/{group}/messages"))
+        .await;
     assert_eq!(contents(&page), ["for everyone", "root"]);
     assert_eq!(page["items"][1]["thread"]["reply_count"], 2);
     assert_eq!(
@@ -86,11 +66,7 @@ async fn a_reply_stays_in_its_thread_unless_sent_to_the_conversation_and_the_roo
         "the most recent replier first"
     );
     assert_eq!(unread_count(&app, &ann, &group).await, 1);
-    let conversation = app
-        .as_user(&bob)
-        .get(format!("/api/conversations/{group}"))
-        .await
-        .json(StatusCode::OK);
+    let conversation = conversation_as(&app, &bob, &group).await;
     assert_eq!(conversation["last_message"]["content"], "for everyone");
     assert_eq!(
         conversation["unread_count"], 2,
@@ -99,32 +75,26 @@ async fn a_reply_stays_in_its_thread_unless_sent_to_the_conversation_and_the_roo
 
     // A message shows its summary on its own too; a deleted reply leaves the count.
     let path = format!("/api/messages/{}", first["id"].as_str().unwrap());
-    app.as_user(&bob)
-        .delete(&path)
-        .await
-        .empty(StatusCode::NO_CONTENT);
+    app.as_user(&bob).delete_ok(&path).await;
     let root_now = app
         .as_user(&cat)
-        .get(format!("/api/messages/{}", root["id"].as_str().unwrap()))
-        .await
-        .json(StatusCode::OK);
+        .get_ok(format!("/api/messages/{}", root["id"].as_str().unwrap()))
+        .await;
     assert_eq!(root_now["thread"]["reply_count"], 1);
     assert_eq!(root_now["thread"]["last_reply_at"], shown["created_at"]);
 }
 
 #[tokio::test]
 async fn only_top_level_messages_of_the_same_conversation_start_threads() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let group = app.group(&ann, "G", &[&bob]).await;
+    let (app, [ann, bob], group) = TestApp::with_group(["Ann", "Bob"]).await;
     let other = app.group(&ann, "Other", &[]).await;
     let root = app.message(&ann, &group, "root").await;
     let elsewhere = app.message(&ann, &other, "elsewhere").await;
-    let first = reply(&app, &bob, &group, &root, "a reply").await;
+    let first = app.reply(&bob, &group, &root, "a reply").await;
     let gone = app.message(&ann, &group, "gone").await;
     app.as_user(&ann)
-        .delete(format!("/api/messages/{}", gone["id"].as_str().unwrap()))
-        .await
-        .empty(StatusCode::NO_CONTENT);
+        .delete_ok(format!("/api/messages/{}", gone["id"].as_str().unwrap()))
+        .await;
     let before = app.count("SELECT count(*) AS n FROM messages").await;
 
     let send = format!("/api/conversations/{group}/messages");
@@ -165,98 +135,73 @@ async fn only_top_level_messages_of_the_same_conversation_start_threads() {
 
     // Replies of a reply, someone else's thread, a bad `after` or cursor.
     let replies_of = |id: &Value| format!("/api/messages/{}/replies", id.as_str().unwrap());
-    let problem = app
-        .as_user(&bob)
+    app.as_user(&bob)
         .get(replies_of(&first["id"]))
         .await
-        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert_eq!(problem.errors[0].field, "id");
+        .invalid_fields(&["id"]);
     let outsider = app.register("Out", "out@example.com").await;
     app.as_user(&outsider)
-        .get(replies_of(&root["id"]))
-        .await
-        .problem(StatusCode::NOT_FOUND, "not_found");
+        .all_not_found([Call::get(replies_of(&root["id"]))])
+        .await;
     app.as_user(&bob)
-        .get(replies_of(&gone["id"]))
-        .await
-        .problem(StatusCode::NOT_FOUND, "not_found");
-    let problem = app
-        .as_user(&bob)
-        .get(format!(
-            "{}?after={}",
-            replies_of(&root["id"]),
-            elsewhere["id"].as_str().unwrap()
-        ))
-        .await
-        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert_eq!(problem.errors[0].field, "after");
+        .all_not_found([Call::get(replies_of(&gone["id"]))])
+        .await;
+    let after_elsewhere = format!(
+        "{}?after={}",
+        replies_of(&root["id"]),
+        elsewhere["id"].as_str().unwrap()
+    );
     app.as_user(&bob)
-        .get(format!("{}?cursor=forged", replies_of(&root["id"])))
+        .get(after_elsewhere)
         .await
-        .problem(StatusCode::BAD_REQUEST, "bad_request");
+        .invalid_fields(&["after"]);
+    assert_paging_checked(&app, &bob, &replies_of(&root["id"]), "forged", &[]).await;
 }
 
 #[tokio::test]
 async fn a_thread_pages_like_a_conversation_and_catches_up_after_a_reply() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let group = app.group(&ann, "G", &[&bob]).await;
+    let (app, [ann, bob], group) = TestApp::with_group(["Ann", "Bob"]).await;
     let root = app.message(&ann, &group, "root").await;
     let mut replies = Vec::new();
     for i in 0..5 {
         // Top-level messages in between are not part of the thread.
         app.message(&ann, &group, &format!("top {i}")).await;
-        replies.push(reply(&app, &bob, &group, &root, &format!("r{i}")).await);
+        replies.push(app.reply(&bob, &group, &root, &format!("r{i}")).await);
     }
     let path = format!("/api/messages/{}/replies", root["id"].as_str().unwrap());
-    let first = app
-        .as_user(&ann)
-        .get(format!("{path}?limit=2"))
+    let pages: Vec<_> = app
+        .every_page(&ann, &format!("{path}?limit=2"))
         .await
-        .json(StatusCode::OK);
-    assert_eq!(contents(&first), ["r4", "r3"]);
-    let cursor = first["next_cursor"].as_str().unwrap();
-    let second = app
-        .as_user(&ann)
-        .get(format!("{path}?limit=2&cursor={cursor}"))
-        .await
-        .json(StatusCode::OK);
-    assert_eq!(contents(&second), ["r2", "r1"]);
+        .iter()
+        .map(contents)
+        .collect();
+    assert_eq!(pages, [vec!["r4", "r3"], vec!["r2", "r1"], vec!["r0"]]);
 
     // Catching up: after a reply, or after the root (from the first reply), oldest first.
     let after = replies[2]["id"].as_str().unwrap();
-    let caught = app
-        .as_user(&ann)
-        .get(format!("{path}?after={after}"))
-        .await
-        .json(StatusCode::OK);
+    let caught = app.as_user(&ann).get_ok(format!("{path}?after={after}")).await;
     assert_eq!(contents(&caught), ["r3", "r4"]);
     assert_eq!(caught["next_cursor"], Value::Null);
-    let from_root = app
-        .as_user(&ann)
-        .get(format!("{path}?after={}&limit=3", root["id"].as_str().unwrap()))
+    let from_root = format!("{path}?after={}&limit=3", root["id"].as_str().unwrap());
+    let pages: Vec<_> = app
+        .every_page(&ann, &from_root)
         .await
-        .json(StatusCode::OK);
-    assert_eq!(contents(&from_root), ["r0", "r1", "r2"]);
-    let cursor = from_root["next_cursor"].as_str().unwrap();
-    let rest = app
-        .as_user(&ann)
-        .get(format!("{path}?cursor={cursor}"))
-        .await
-        .json(StatusCode::OK);
-    assert_eq!(contents(&rest), ["r3", "r4"]);
+        .iter()
+        .map(contents)
+        .collect();
+    assert_eq!(pages, [vec!["r0", "r1", "r2"], vec!["r3", "r4"]]);
 }
 
 #[tokio::test]
 async fn starters_and_repliers_follow_threads_and_read_them_up_to_a_watermark() {
-    let (app, [ann, bob, cat]) = TestApp::with_users(["Ann", "Bob", "Cat"]).await;
-    let group = app.group(&ann, "G", &[&bob, &cat]).await;
+    let (app, [ann, bob, cat], group) = TestApp::with_group(["Ann", "Bob", "Cat"]).await;
     let older = app.message(&ann, &group, "older").await;
     let root = app.message(&ann, &group, "root").await;
     assert!(threads(&app, &ann).await.is_empty(), "no thread before a reply");
 
-    reply(&app, &bob, &group, &older, "o1").await;
-    reply(&app, &bob, &group, &root, "r1").await;
-    reply(&app, &bob, &group, &root, "r2").await;
+    app.reply(&bob, &group, &older, "o1").await;
+    app.reply(&bob, &group, &root, "r1").await;
+    app.reply(&bob, &group, &root, "r2").await;
     // The starter follows, with what others wrote unread; the replier has read their own.
     assert_eq!(
         threads(&app, &ann).await,
@@ -273,126 +218,82 @@ async fn starters_and_repliers_follow_threads_and_read_them_up_to_a_watermark() 
     let root_id = root["id"].as_str().unwrap();
     let follow = format!("/api/threads/{root_id}/follow");
     app.as_user(&cat)
-        .send(Method::PUT, &follow, None)
+        .put_empty(&follow)
         .await
         .empty(StatusCode::NO_CONTENT);
     assert_eq!(threads(&app, &cat).await, [("root".to_owned(), 2)]);
     let replies = app
         .as_user(&cat)
-        .get(format!("/api/messages/{root_id}/replies"))
-        .await
-        .json(StatusCode::OK);
+        .get_ok(format!("/api/messages/{root_id}/replies"))
+        .await;
     let r1 = replies["items"][1]["id"].as_str().unwrap();
-    app.as_user(&cat)
-        .post(format!("/api/threads/{root_id}/read"), json!({"message_id": r1}))
-        .await
-        .empty(StatusCode::NO_CONTENT);
-    assert_eq!(threads(&app, &cat).await, [("root".to_owned(), 1)]);
-    app.as_user(&ann)
-        .send(Method::POST, format!("/api/threads/{root_id}/read"), None)
-        .await
-        .empty(StatusCode::NO_CONTENT);
-    assert_eq!(threads(&app, &ann).await[0], ("root".to_owned(), 0));
-    // Never back.
-    app.as_user(&ann)
-        .post(format!("/api/threads/{root_id}/read"), json!({"message_id": r1}))
-        .await
-        .empty(StatusCode::NO_CONTENT);
-    assert_eq!(threads(&app, &ann).await[0], ("root".to_owned(), 0));
+    let read = format!("/api/threads/{root_id}/read");
+    // Up to a reply, to the end (no body), and never back: each answers 204, then the count is as listed.
+    for (reader, body, unread) in [
+        (&cat, Some(json!({"message_id": r1})), 1),
+        (&ann, None, 0),
+        (&ann, Some(json!({"message_id": r1})), 0),
+    ] {
+        let answer = app.as_user(reader).send(Method::POST, &read, body.clone()).await;
+        answer.empty(StatusCode::NO_CONTENT);
+        assert_eq!(
+            threads(&app, reader).await[0],
+            ("root".to_owned(), unread),
+            "{body:?}"
+        );
+    }
+    assert_eq!(threads(&app, &cat).await.len(), 1);
 
     // Unfollowing sticks when others reply, and ends when one replies again.
-    app.as_user(&ann)
-        .delete(&follow)
-        .await
-        .empty(StatusCode::NO_CONTENT);
-    reply(&app, &bob, &group, &root, "r3").await;
+    app.as_user(&ann).delete_ok(&follow).await;
+    app.reply(&bob, &group, &root, "r3").await;
     assert_eq!(threads(&app, &ann).await, [("older".to_owned(), 1)]);
-    reply(&app, &ann, &group, &root, "r4").await;
+    app.reply(&ann, &group, &root, "r4").await;
     assert_eq!(threads(&app, &ann).await[0], ("root".to_owned(), 0));
 
     // What may not be followed or read.
     let o1 = app
         .as_user(&ann)
-        .get(format!("/api/messages/{}/replies", older["id"].as_str().unwrap()))
-        .await
-        .json(StatusCode::OK)["items"][0]["id"]
+        .get_ok(format!("/api/messages/{}/replies", older["id"].as_str().unwrap()))
+        .await["items"][0]["id"]
         .clone();
-    let problem = app
-        .as_user(&ann)
-        .post(format!("/api/threads/{root_id}/read"), json!({"message_id": o1}))
+    app.as_user(&ann)
+        .post(&read, json!({"message_id": o1}))
         .await
-        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert_eq!(problem.errors[0].field, "message_id");
-    let problem = app
-        .as_user(&ann)
-        .send(
-            Method::PUT,
-            format!("/api/threads/{}/follow", o1.as_str().unwrap()),
-            None,
-        )
+        .invalid_fields(&["message_id"]);
+    let follow_reply = format!("/api/threads/{}/follow", o1.as_str().unwrap());
+    app.as_user(&ann)
+        .put_empty(follow_reply)
         .await
-        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert_eq!(problem.errors[0].field, "id");
+        .invalid_fields(&["id"]);
     let outsider = app.register("Out", "out@example.com").await;
     app.as_user(&outsider)
-        .send(Method::PUT, &follow, None)
-        .await
-        .problem(StatusCode::NOT_FOUND, "not_found");
-    app.as_user(&outsider)
-        .send(Method::POST, format!("/api/threads/{root_id}/read"), None)
-        .await
-        .problem(StatusCode::NOT_FOUND, "not_found");
+        .all_not_found([Call::put_empty(&follow), Call::new(Method::POST, &read, None)])
+        .await;
 
     // A member who leaves no longer lists the group's threads.
     app.as_user(&cat)
-        .delete(format!("/api/conversations/{group}/members/{}", cat.id))
-        .await
-        .empty(StatusCode::NO_CONTENT);
+        .delete_ok(format!("/api/conversations/{group}/members/{}", cat.id))
+        .await;
     assert!(threads(&app, &cat).await.is_empty());
 }
 
 #[tokio::test]
 async fn followed_threads_page_by_activity() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let group = app.group(&ann, "G", &[&bob]).await;
+    let (app, [ann, bob], group) = TestApp::with_group(["Ann", "Bob"]).await;
     for i in 0..5 {
         let root = app.message(&ann, &group, &format!("t{i}")).await;
-        reply(&app, &bob, &group, &root, "r").await;
+        app.reply(&bob, &group, &root, "r").await;
     }
-    let first = app
-        .as_user(&ann)
-        .get("/api/threads?limit=3")
-        .await
-        .json(StatusCode::OK);
-    let roots = |page: &Value| -> Vec<String> {
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|t| t["root"]["content"].as_str().unwrap().to_owned())
-            .collect()
-    };
-    assert_eq!(roots(&first), ["t4", "t3", "t2"]);
-    let cursor = first["next_cursor"].as_str().unwrap();
-    let second = app
-        .as_user(&ann)
-        .get(format!("/api/threads?limit=3&cursor={cursor}"))
-        .await
-        .json(StatusCode::OK);
-    assert_eq!(roots(&second), ["t1", "t0"]);
-    assert_eq!(second["next_cursor"], Value::Null);
+    let pages = app.every_page(&ann, "/api/threads?limit=3").await;
+    let roots: Vec<_> = pages.iter().map(|page| pluck(page, "/root/content")).collect();
+    assert_eq!(roots, [vec!["t4", "t3", "t2"], vec!["t1", "t0"]]);
+    let newest = &pages[0]["items"][0];
     assert_eq!(
-        first["items"][0]["last_activity_at"],
-        first["items"][0]["root"]["thread"]["last_reply_at"]
+        newest["last_activity_at"],
+        newest["root"]["thread"]["last_reply_at"]
     );
-    app.as_user(&ann)
-        .get("/api/threads?cursor=forged")
-        .await
-        .problem(StatusCode::BAD_REQUEST, "bad_request");
-    app.as_user(&ann)
-        .get("/api/threads?limit=0")
-        .await
-        .problem(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    assert_paging_checked(&app, &ann, "/api/threads", "forged", &["0"]).await;
 }
 
 /// A socket client that answers pings and reads events by name.
@@ -440,8 +341,7 @@ impl Client {
 
 #[tokio::test]
 async fn replies_over_the_socket_reach_members_with_their_root_and_summaries_are_coalesced() {
-    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
-    let group = app.group(&ann, "G", &[&bob]).await;
+    let (app, [ann, bob], group) = TestApp::with_group(["Ann", "Bob"]).await;
     let root = app.message(&ann, &group, "root").await;
     let mut ann_socket = Client::connect(&app, &ann).await;
     let mut bob_socket = Client::connect(&app, &bob).await;

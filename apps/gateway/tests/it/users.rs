@@ -1,8 +1,8 @@
 //! docs/api.md, Users: one's own account and the people directory.
 
-use crate::client::Answer;
-use crate::helpers::{PASSWORD, TestApp, json_of, problem};
-use reqwest::StatusCode;
+use crate::client::{Answer, Call};
+use crate::helpers::{PASSWORD, TestApp, assert_paging_checked, elements, json_of, problem};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 async fn put_me(app: &TestApp, token: &str, body: Value) -> Answer {
@@ -166,10 +166,7 @@ async fn the_directory_filters_by_name_or_email_prefix() {
             .as_user(&caller)
             .get_ok(format!("/api/users?query={query}"))
             .await;
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
+        elements(&page["items"])
             .map(|u| u["name"].as_str().unwrap().to_owned())
             .collect()
     };
@@ -184,18 +181,8 @@ async fn the_directory_filters_by_name_or_email_prefix() {
 #[tokio::test]
 async fn directory_paging_errors() {
     let (app, [caller]) = TestApp::with_users(["Ann"]).await;
-    for query in ["limit=0", "limit=101", "limit=abc", "limit=-1"] {
-        let body = app
-            .as_user(&caller)
-            .get(format!("/api/users?{query}"))
-            .await
-            .invalid();
-        assert_eq!(body.fields(), vec!["limit"], "{query}");
-    }
-    app.as_user(&caller)
-        .get("/api/users?cursor=not-a-cursor")
-        .await
-        .problem(StatusCode::BAD_REQUEST, "bad_request");
+    let limits = ["0", "101", "abc", "-1"];
+    assert_paging_checked(&app, &caller, "/api/users", "not-a-cursor", &limits).await;
     app.anonymous().get("/api/users").await.unauthorized();
 }
 
@@ -211,11 +198,6 @@ async fn another_user_is_visible_by_id() {
         json!({"id": other.id, "name": "Bob", "email": "bob@example.com"})
     );
     app.as_user(&caller)
-        .get(format!("/api/users/{}", uuid::Uuid::now_v7()))
-        .await
-        .not_found();
-    app.as_user(&caller)
-        .get("/api/users/not-a-uuid")
-        .await
-        .not_found();
+        .all_not_found(Call::unknown_ids(Method::GET, "/api/users"))
+        .await;
 }
