@@ -69,7 +69,7 @@ impl AuthService {
             audit::append(
                 conn,
                 &AuditEntry::new(Some(user), AuditAction::SessionEnded, client.ip.as_deref())
-                    .on(AuditTarget::Session(session.into_uuid())),
+                    .on(AuditTarget::Session(session)),
                 now,
             )
             .await?;

@@ -380,7 +380,7 @@ impl ProjectsService {
             audit::append(
                 conn,
                 &AuditEntry::new(Some(actor.id), AuditAction::ProjectDeleted, None)
-                    .on(AuditTarget::Project(id.into_uuid()))
+                    .on(AuditTarget::Project(id))
                     .with(serde_json::json!({"name": row.name})),
                 Utc::now(),
             )
@@ -509,7 +509,7 @@ impl ProjectsService {
             audit::append(
                 conn,
                 &AuditEntry::new(Some(actor.id), AuditAction::ProjectMemberRemoved, None)
-                    .on(AuditTarget::Project(project.into_uuid()))
+                    .on(AuditTarget::Project(project))
                     .with(serde_json::json!({"user_id": user, "role": target.as_str()})),
                 Utc::now(),
             )

@@ -17,7 +17,7 @@ use diesel::{
     ExpressionMethods as _, Insertable, QueryDsl as _, Queryable, Selectable, SelectableHelper as _,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
-use epop_core::UserId;
+use epop_core::{ProjectId, TokenFamilyId, UserId};
 use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
@@ -110,17 +110,17 @@ pub enum AuditTarget {
     /// A user account.
     User(UserId),
     /// A signed-in session (a refresh token family).
-    Session(Uuid),
-    /// A project.
-    Project(Uuid),
+    Session(TokenFamilyId),
+    /// A project (deleted, or a member removed from it).
+    Project(ProjectId),
 }
 
 impl AuditTarget {
     fn parts(self) -> (&'static str, Uuid) {
         match self {
             AuditTarget::User(id) => ("user", id.into_uuid()),
-            AuditTarget::Session(id) => ("session", id),
-            AuditTarget::Project(id) => ("project", id),
+            AuditTarget::Session(id) => ("session", id.into_uuid()),
+            AuditTarget::Project(id) => ("project", id.into_uuid()),
         }
     }
 }
