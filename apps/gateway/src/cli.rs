@@ -25,7 +25,7 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// The subcommands.
+/// What `epop-gateway` does besides serving (no subcommand: `serve`).
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Apply migrations and serve (the default).

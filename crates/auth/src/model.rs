@@ -175,7 +175,7 @@ pub struct SessionInfo {
 /// An account as global admins see it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AdminUser {
-    /// The account.
+    /// The account as its owner sees it (`GET /api/users/me`).
     pub user: User,
     /// When it was deactivated; `None` while active.
     pub deactivated_at: Option<DateTime<Utc>>,

@@ -74,7 +74,6 @@ pub(crate) struct Instance {
     pub(crate) title: Option<String>,
     /// The override's description, if it changes it.
     pub(crate) description: Option<String>,
-    /// Its id.
     pub(crate) id: String,
 }
 

@@ -40,7 +40,7 @@ pub enum ChatError {
     /// A new emoji on a message that has as many distinct emoji as allowed.
     #[error("too many distinct reactions")]
     TooManyReactions {
-        /// The limit.
+        /// How many distinct emoji one message may carry (a setting).
         limit: u64,
     },
     /// The caller holds as many of something as allowed (pending scheduled messages or reminders, saved
@@ -49,7 +49,7 @@ pub enum ChatError {
     LimitReached {
         /// What is limited, in words ("pending scheduled messages").
         what: &'static str,
-        /// The limit.
+        /// How many are allowed (a setting), named in the answer's detail.
         limit: u64,
     },
     /// The change contradicts the resource's state (a scheduled message that is being posted right now).

@@ -229,7 +229,7 @@ pub struct SavedMessage {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MessageVersion {
-    /// The text.
+    /// The message's text as it was before an edit replaced it.
     pub content: String,
     /// When it was written: the message's `created_at`, or the edit that wrote it.
     pub written_at: DateTime<Utc>,

@@ -68,7 +68,7 @@ pub enum DomainEvent {
     },
     /// Members joined or left a group.
     ConversationMembersChanged {
-        /// The group.
+        /// The group whose members changed (direct conversations never change).
         conversation_id: ConversationId,
         /// Who joined.
         added: Vec<UserId>,
@@ -156,11 +156,11 @@ pub enum DomainEvent {
     /// A comment was posted on a task: `task_comment` notifications for the task's watchers and assignee,
     /// `task_mention` for the project members it mentions (never the author).
     TaskCommented {
-        /// The task.
+        /// The task commented on.
         task_id: TaskId,
-        /// Its project.
+        /// The task's project (only its members are notified of a mention).
         project_id: ProjectId,
-        /// The comment.
+        /// The new comment (its edits are [`DomainEvent::TaskCommentChanged`]).
         comment_id: TaskCommentId,
         /// The task's title at the time.
         title: String,
@@ -178,7 +178,7 @@ pub enum DomainEvent {
     TaskUpdated {
         /// The task's project.
         project_id: ProjectId,
-        /// The task.
+        /// The task created, changed or deleted.
         task_id: TaskId,
         /// The project's members when it changed.
         member_ids: Vec<UserId>,
@@ -190,7 +190,7 @@ pub enum DomainEvent {
     TaskCommentChanged {
         /// The task's project.
         project_id: ProjectId,
-        /// The task.
+        /// The task the comment is on.
         task_id: TaskId,
         /// The project's members when it changed.
         member_ids: Vec<UserId>,

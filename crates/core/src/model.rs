@@ -151,7 +151,7 @@ pub struct Message<A = Attachment> {
     /// Who sent it.
     #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub sender_id: UserId,
-    /// The text.
+    /// The text as written (mentions as `<@USER_ID>`; empty for a message of attachments only).
     pub content: String,
     /// The sender's idempotency key, if they gave one.
     pub client_id: Option<String>,

@@ -38,7 +38,7 @@ pub enum ProjectsError {
     LimitReached {
         /// What is full.
         what: &'static str,
-        /// The bound.
+        /// How many are allowed (a setting), named in the answer's detail.
         limit: u64,
     },
     /// The project has a label of that name already.

@@ -313,7 +313,7 @@ pub struct Label {
     /// A UUIDv7.
     #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: LabelId,
-    /// Its project.
+    /// The project it belongs to: labels are per project, and only its tasks carry it.
     #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub project_id: ProjectId,
     /// 1..=50 characters, unique in the project whatever the case.
@@ -368,7 +368,7 @@ pub struct TaskComment {
 pub struct TaskActivity {
     /// Increases with every entry (the list's order).
     pub id: i64,
-    /// The task.
+    /// The task that changed.
     #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub task_id: TaskId,
     /// Who made the change (`null` once their account is deleted).

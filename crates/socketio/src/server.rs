@@ -515,7 +515,7 @@ impl<A: Application> SocketIo<A> {
         &self.hub
     }
 
-    /// The application.
+    /// The application this server runs (to reach its state from outside a socket's events).
     pub fn app(&self) -> &Arc<A> {
         &self.layer.app
     }

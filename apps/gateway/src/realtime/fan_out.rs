@@ -68,7 +68,7 @@ pub enum Outcome {
         audience: Audience,
         /// The Socket.IO event name.
         name: &'static str,
-        /// Its argument.
+        /// The event's one argument, encoded once for every recipient.
         payload: Value,
         /// A socket that does not receive it (the one that sent the message).
         except_socket: Option<String>,

@@ -19,7 +19,7 @@ use epop_storage::schema::{calendar_event_attendees, calendar_event_overrides, c
 #[diesel(table_name = calendar_events, check_for_backend(diesel::pg::Pg))]
 pub(crate) struct EventRow {
     pub(crate) id: CalendarEventId,
-    /// The organiser.
+    /// The organiser: the one user who may change or delete the event.
     pub(crate) user_id: UserId,
     pub(crate) title: String,
     /// Description (`''` for none).

@@ -84,10 +84,8 @@ pub(crate) async fn lock_and_count_emoji(
 /// One emoji's reactions on one message.
 #[derive(Debug, Clone, QueryableByName)]
 pub(crate) struct CountRow {
-    /// The message.
     #[diesel(sql_type = SqlUuid)]
     pub(crate) message_id: MessageId,
-    /// The emoji.
     #[diesel(sql_type = Text)]
     pub(crate) emoji: String,
     /// How many users reacted with it.

@@ -9,7 +9,6 @@ use epop_core::{ConversationId, MessageId, UserId};
 /// A matching message id with its rank.
 #[derive(Debug, Clone, QueryableByName)]
 pub(crate) struct Hit {
-    /// The message.
     #[diesel(sql_type = SqlUuid)]
     pub(crate) id: MessageId,
     /// Its relevance (higher first).

@@ -31,7 +31,7 @@ pub(crate) struct NewProjectRow<'a> {
     pub(crate) id: ProjectId,
     pub(crate) name: &'a str,
     pub(crate) description: &'a str,
-    /// The creator.
+    /// The creator, who is its first owner.
     pub(crate) owner_id: UserId,
     pub(crate) status: &'a str,
 }

@@ -48,7 +48,6 @@ pub(crate) struct NewTaskRow<'a> {
     pub(crate) status: &'a str,
     pub(crate) assigned_to: Option<UserId>,
     pub(crate) due_date: Option<DateTime<Utc>>,
-    /// The creator.
     pub(crate) created_by: UserId,
     pub(crate) parent_id: Option<TaskId>,
     pub(crate) position: &'a str,

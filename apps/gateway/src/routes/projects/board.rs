@@ -14,7 +14,7 @@ use uuid::Uuid;
 /// One column of the board, paged.
 #[derive(Debug, Deserialize, garde::Validate, utoipa::IntoParams)]
 pub struct BoardQuery {
-    /// The column.
+    /// The column: the status whose tasks are listed, in board order.
     #[garde(required)]
     #[param(inline, required = true, value_type = TaskStatus)]
     pub status: Option<TaskStatus>,
