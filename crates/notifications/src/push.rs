@@ -292,19 +292,6 @@ async fn unsubscribe(pool: &DbPool, user: UserId, id: PushSubscriptionId) -> Not
     }
 }
 
-/// The subscription ids of a user that are delivered to (one push job each).
-pub async fn subscription_ids(
-    conn: &mut AsyncPgConnection,
-    user: UserId,
-) -> epop_storage::StorageResult<Vec<PushSubscriptionId>> {
-    Ok(push_subscriptions::table
-        .filter(push_subscriptions::user_id.eq(user))
-        .filter(push_subscriptions::disabled_at.is_null())
-        .select(push_subscriptions::id)
-        .load(conn)
-        .await?)
-}
-
 /// A name that resolved to an address the server does not contact.
 #[derive(Debug, thiserror::Error)]
 #[error("{0} resolves to an address this server does not contact")]
