@@ -145,6 +145,16 @@ pub(crate) async fn find_visible(
         .optional()?)
 }
 
+/// Event `id`, whoever organises it (not locked).
+pub(crate) async fn find(conn: &mut AsyncPgConnection, id: CalendarEventId) -> CalendarResult<Option<EventRow>> {
+    Ok(calendar_events::table
+        .find(id)
+        .select(EventRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
 /// Event `id`, whoever organises it, row-locked until the transaction ends (the service checks who may change
 /// it).
 pub(crate) async fn find_for_update(

@@ -6,3 +6,4 @@ pub(crate) mod comments;
 pub(crate) mod labels;
 pub(crate) mod projects;
 pub(crate) mod tasks;
+pub(crate) mod reminders;
