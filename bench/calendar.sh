@@ -29,7 +29,7 @@ env -i PATH="$PATH" HOME="$HOME" DATABASE_URL="postgres://postgres:postgres@127.
     EPOP_LISTEN="127.0.0.1:$PORT" EPOP_STORAGE_DIR="$STORE" EPOP_AUTH_RATE_LIMIT=0 EPOP_API_RATE_LIMIT=0 RUST_LOG=warn \
     "$GATEWAY" > /tmp/epop-bench-calendar.log 2>&1 &
 GW=$!
-trap 'kill $GW 2>/dev/null; wait $GW 2>/dev/null; rm -rf "$STORE"' EXIT
+trap 'kill $GW 2>/dev/null; wait $GW 2>/dev/null; rm -rf "$STORE"; psql_bench -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true' EXIT
 # A first start applies the migrations (a debug build takes a while).
 for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null && break; sleep 0.2; done
 curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null || { echo "the gateway did not start:" >&2; cat /tmp/epop-bench-calendar.log >&2; exit 1; }

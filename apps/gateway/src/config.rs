@@ -190,7 +190,7 @@ pub struct Config {
     /// Labels one task may carry (`EPOP_TASK_MAX_LABELS`, default 20).
     pub task_max_labels: u64,
     /// Minutes before a task's due date its assignee is reminded (`EPOP_TASK_DUE_REMINDERS`, comma-separated,
-    /// default `1440,0`: the day before and at the due time; empty: none).
+    /// default `1440,0`: the day before and at the due time; `none`: none).
     pub task_due_reminders: Vec<i32>,
     /// First admin's e-mail and password.
     pub admin: Option<(String, SecretString)>,
@@ -290,12 +290,16 @@ fn calendar_limits(src: &dyn Source) -> Result<epop_calendar::CalendarLimits, Co
     })
 }
 
-/// `EPOP_TASK_DUE_REMINDERS`: up to 10 different minutes before the due date, each 0..=40320 (four weeks).
+/// `EPOP_TASK_DUE_REMINDERS`: up to 10 different minutes before the due date, each 0..=40320 (four weeks), or
+/// `none`.
 fn due_reminders(src: &dyn Source) -> Result<Vec<i32>, ConfigError> {
     const NAME: &str = "EPOP_TASK_DUE_REMINDERS";
     let Some(raw) = src.get(NAME) else {
         return Ok(vec![1440, 0]);
     };
+    if raw.trim().eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
     let mut minutes = Vec::new();
     for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         match part.parse::<i32>() {
@@ -652,7 +656,11 @@ mod tests {
     fn task_due_reminders_are_minutes_before_the_due_date() {
         let base = [("DATABASE_URL", "postgres://x/y"), ("EPOP_JWT_SECRET", SECRET)];
         let config = Config::from_source(&source(&base)).unwrap();
-        assert_eq!(config.task_due_reminders, [1440, 0], "the day before and at the due time");
+        assert_eq!(
+            config.task_due_reminders,
+            [1440, 0],
+            "the day before and at the due time"
+        );
         assert_eq!(config.calendar.max_reminders, 5);
         let with = |value: &'static str| {
             let mut vars = base.to_vec();
@@ -660,9 +668,14 @@ mod tests {
             Config::from_source(&source(&vars))
         };
         assert_eq!(with("60, 0,60").unwrap().task_due_reminders, [0, 60]);
-        assert!(with("").unwrap().task_due_reminders.is_empty(), "off");
+        assert!(with("none").unwrap().task_due_reminders.is_empty(), "off");
+        assert_eq!(with("").unwrap().task_due_reminders, [1440, 0], "unset");
         for bad in ["-1", "40321", "ten", "1,2,3,4,5,6,7,8,9,10,11"] {
-            assert_eq!(with(bad).unwrap_err().variable, "EPOP_TASK_DUE_REMINDERS", "{bad}");
+            assert_eq!(
+                with(bad).unwrap_err().variable,
+                "EPOP_TASK_DUE_REMINDERS",
+                "{bad}"
+            );
         }
     }
 

@@ -90,6 +90,30 @@ fn base(
     vevent
 }
 
+/// The `VEVENT` of a stored event or series with its people, without its times.
+fn base_of(row: &EventRow, attendees: &[Attendee]) -> Event {
+    let mut vevent = base(
+        row.id,
+        &row.title,
+        &row.description,
+        row.created_at,
+        row.updated_at,
+    );
+    people(&mut vevent, row.user_id, attendees);
+    vevent
+}
+
+/// The times of series `row` repeating by `rule` in `tz`: `DTSTART`, `DTEND`, `RRULE` and `EXDATE`.
+fn repeats(vevent: &mut Event, row: &EventRow, rule: &str, tz: Option<Tz>) {
+    vevent
+        .append_property(zoned("DTSTART", tz, &[row.start_time]))
+        .append_property(zoned("DTEND", tz, &[row.end_time]))
+        .append_property(Property::new("RRULE", rule));
+    if !row.exdates.is_empty() {
+        vevent.append_property(zoned("EXDATE", tz, &row.exdates));
+    }
+}
+
 /// A task with a due date, as a calendar feed shows it: a `VTODO` with `DUE`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeedTask {
@@ -147,15 +171,10 @@ pub(crate) fn render_message(
 ) -> String {
     let mut calendar = calendar();
     calendar.append_property(Property::new("METHOD", method));
-    let mut vevent = base(
-        row.id,
-        &row.title,
-        &row.description,
-        row.created_at,
-        row.updated_at,
-    );
-    people(&mut vevent, row.user_id, attendees);
-    let sequence = (row.updated_at - row.created_at).num_seconds().clamp(0, i64::from(i32::MAX));
+    let mut vevent = base_of(row, attendees);
+    let sequence = (row.updated_at - row.created_at)
+        .num_seconds()
+        .clamp(0, i64::from(i32::MAX));
     vevent.add_property("SEQUENCE", sequence.to_string());
     if method == "CANCEL" {
         vevent.add_property("STATUS", "CANCELLED");
@@ -169,15 +188,7 @@ pub(crate) fn render_message(
             }
             vevent.append_property(id.done()).starts(start).ends(end);
         }
-        (None, Some(rule)) => {
-            vevent
-                .append_property(zoned("DTSTART", tz, &[row.start_time]))
-                .append_property(zoned("DTEND", tz, &[row.end_time]))
-                .append_property(Property::new("RRULE", rule.as_str()));
-            if !row.exdates.is_empty() {
-                vevent.append_property(zoned("EXDATE", tz, &row.exdates));
-            }
-        }
+        (None, Some(rule)) => repeats(&mut vevent, row, rule, tz),
         (None, None) => {
             vevent.starts(row.start_time).ends(row.end_time);
         }
@@ -201,27 +212,14 @@ pub(crate) fn render_rows(
     let none = Vec::new();
     for row in rows {
         let who = attendees.get(&row.id).unwrap_or(&none);
-        let mut vevent = base(
-            row.id,
-            &row.title,
-            &row.description,
-            row.created_at,
-            row.updated_at,
-        );
-        people(&mut vevent, row.user_id, who);
+        let mut vevent = base_of(row, who);
         let Some(rule) = &row.rrule else {
             vevent.starts(row.start_time).ends(row.end_time);
             calendar.push(vevent.done());
             continue;
         };
         let tz = row.time_zone.parse::<Tz>().ok();
-        vevent
-            .append_property(zoned("DTSTART", tz, &[row.start_time]))
-            .append_property(zoned("DTEND", tz, &[row.end_time]))
-            .append_property(Property::new("RRULE", rule.as_str()));
-        if !row.exdates.is_empty() {
-            vevent.append_property(zoned("EXDATE", tz, &row.exdates));
-        }
+        repeats(&mut vevent, row, rule, tz);
         calendar.push(vevent.done());
         for change in overrides.iter().filter(|o| o.event_id == row.id) {
             let mut instance = base(
@@ -394,12 +392,19 @@ mod tests {
         assert!(request.contains("METHOD:REQUEST\r\n"), "{request}");
         assert!(request.contains("RRULE:FREQ=WEEKLY;COUNT=5\r\n"), "{request}");
         assert!(request.contains("SEQUENCE:3600\r\n"), "{request}");
-        let cancel = render_message("CANCEL", &series, &[], Some((at(8, 9), at(8, 9), at(8, 10))), true);
+        let cancel = render_message(
+            "CANCEL",
+            &series,
+            &[],
+            Some((at(8, 9), at(8, 9), at(8, 10))),
+            true,
+        );
         assert!(cancel.contains("METHOD:CANCEL\r\n"), "{cancel}");
         assert!(cancel.contains("STATUS:CANCELLED\r\n"), "{cancel}");
         assert!(
             cancel.contains("RECURRENCE-ID;TZID=Europe/London;RANGE=THISANDFUTURE:20260308T093000\r\n")
-                || cancel.contains("RECURRENCE-ID;RANGE=THISANDFUTURE;TZID=Europe/London:20260308T093000\r\n"),
+                || cancel
+                    .contains("RECURRENCE-ID;RANGE=THISANDFUTURE;TZID=Europe/London:20260308T093000\r\n"),
             "{cancel}"
         );
     }

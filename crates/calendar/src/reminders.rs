@@ -151,10 +151,7 @@ pub(crate) fn check_minutes(minutes: &[i64], max: usize) -> CalendarResult<Vec<i
             )
         })
         .collect();
-    let mut out: Vec<i32> = minutes
-        .iter()
-        .filter_map(|m| i32::try_from(*m).ok())
-        .collect();
+    let mut out: Vec<i32> = minutes.iter().filter_map(|m| i32::try_from(*m).ok()).collect();
     out.sort_unstable();
     out.dedup();
     if out.len() > max {
@@ -332,8 +329,13 @@ impl CalendarService {
                         .await?;
                     }
                 }
-                self.refresh_reminders(conn, std::slice::from_ref(&row), at.max(now - STALE_AFTER), Some(at))
-                    .await?;
+                self.refresh_reminders(
+                    conn,
+                    std::slice::from_ref(&row),
+                    at.max(now - STALE_AFTER),
+                    Some(at),
+                )
+                .await?;
                 Ok(noticed)
             })
             .await?;
@@ -378,7 +380,9 @@ async fn apply(
 ) -> CalendarResult<()> {
     let changed: Vec<(ReminderRow, Option<DateTime<Utc>>)> = planned
         .into_iter()
-        .filter(|(row, next)| fired.is_some() || row.next_at != *next || row.job_id.is_some() != next.is_some())
+        .filter(|(row, next)| {
+            fired.is_some() || row.next_at != *next || row.job_id.is_some() != next.is_some()
+        })
         .collect();
     if changed.is_empty() {
         return Ok(());
@@ -402,7 +406,9 @@ async fn apply(
             (!kept).then(|| (job_payload(row.event_id, row.user_id), at))
         })
         .collect();
-    let mut new_ids = jobs::enqueue_all_at(conn, REMINDERS_QUEUE, &fresh).await?.into_iter();
+    let mut new_ids = jobs::enqueue_all_at(conn, REMINDERS_QUEUE, &fresh)
+        .await?
+        .into_iter();
     let schedules: Vec<Schedule> = changed
         .iter()
         .map(|(row, next)| {
@@ -439,8 +445,12 @@ impl JobHandler for ReminderJobs {
                 .and_then(Value::as_str)
                 .ok_or_else(|| format!("the job has no {key}"))
         };
-        let event: CalendarEventId = text("event_id")?.parse().map_err(|_| "the job's event_id is no id")?;
-        let user: UserId = text("user_id")?.parse().map_err(|_| "the job's user_id is no id")?;
+        let event: CalendarEventId = text("event_id")?
+            .parse()
+            .map_err(|_| "the job's event_id is no id")?;
+        let user: UserId = text("user_id")?
+            .parse()
+            .map_err(|_| "the job's user_id is no id")?;
         self.0
             .announce_reminders(event, user)
             .await
@@ -528,7 +538,10 @@ mod tests {
             Err(CalendarError::Invalid(errors)) => errors.into_iter().map(|e| e.field).collect::<Vec<_>>(),
             other => panic!("{other:?}"),
         };
-        assert_eq!(fields(check_minutes(&[5, -1, 40_321], 5)), ["minutes[1]", "minutes[2]"]);
+        assert_eq!(
+            fields(check_minutes(&[5, -1, 40_321], 5)),
+            ["minutes[1]", "minutes[2]"]
+        );
         assert_eq!(fields(check_minutes(&[1, 2, 3], 2)), ["minutes"]);
     }
 }

@@ -836,17 +836,16 @@ impl CalendarService {
                     description: row.description,
                     id: instance_id(id, original),
                 };
-                let notified =
-                    notice(
-                        conn,
-                        "updated",
-                        instance.id.clone(),
-                        &stored,
-                        start,
-                        attendees,
-                        Itip::request().and_then(|m| m.of((original, start, end))),
-                    )
-                    .await?;
+                let notified = notice(
+                    conn,
+                    "updated",
+                    instance.id.clone(),
+                    &stored,
+                    start,
+                    attendees,
+                    Itip::request().and_then(|m| m.of((original, start, end))),
+                )
+                .await?;
                 Ok((stored, instance, notified))
             })
             .await?;
@@ -990,8 +989,7 @@ impl CalendarService {
                     },
                 )
                 .await?;
-                events::copy_attendees(conn, id, new_row.id).await?;
-                crate::repo::reminders::copy(conn, id, new_row.id).await?;
+                events::copy_for_split(conn, id, new_row.id).await?;
                 self.refresh_reminders(conn, &[head_row, new_row.clone()], now, None)
                     .await?;
                 let notified = notice(

@@ -78,19 +78,14 @@ impl EmailSender {
         let to = format!("{} <{}>", name.replace(['<', '>', '"'], ""), email)
             .parse::<Mailbox>()
             .map_err(|e| e.to_string())?;
-        let builder = Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(subject);
+        let builder = Message::builder().from(self.from.clone()).to(to).subject(subject);
         let message = match attachment {
             None => builder.body(body),
             Some(file) => {
                 let content_type = ContentType::parse(file.content_type).map_err(|e| e.to_string())?;
-                builder.multipart(
-                    MultiPart::mixed()
-                        .singlepart(SinglePart::plain(body))
-                        .singlepart(Attachment::new(file.filename.to_owned()).body(file.content.to_owned(), content_type)),
-                )
+                builder.multipart(MultiPart::mixed().singlepart(SinglePart::plain(body)).singlepart(
+                    Attachment::new(file.filename.to_owned()).body(file.content.to_owned(), content_type),
+                ))
             }
         }
         .map_err(|e| e.to_string())?;

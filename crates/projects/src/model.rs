@@ -397,7 +397,7 @@ pub struct ProjectsSettings {
     /// Labels one task may carry (`EPOP_TASK_MAX_LABELS`, default 20).
     pub max_labels_per_task: u64,
     /// Minutes before a task's due date at which its assignee is reminded (`EPOP_TASK_DUE_REMINDERS`, default
-    /// the day before and at the due time: `1440,0`; empty: no reminders).
+    /// the day before and at the due time: `1440,0`; `none`: no reminders).
     pub due_reminder_minutes: Vec<i32>,
 }
 

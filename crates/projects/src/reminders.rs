@@ -98,7 +98,12 @@ impl ProjectsService {
             .map(|(task, at)| (json!({"task_id": task}), *at))
             .collect();
         let new_ids = jobs::enqueue_all_at(conn, TASK_REMINDERS_QUEUE, &payloads).await?;
-        schedules.extend(fresh.iter().zip(new_ids).map(|((task, at), job)| (*task, *at, job)));
+        schedules.extend(
+            fresh
+                .iter()
+                .zip(new_ids)
+                .map(|((task, at), job)| (*task, *at, job)),
+        );
         repo::upsert_all(conn, &schedules).await
     }
 
@@ -228,7 +233,10 @@ mod tests {
     fn the_next_reminder_is_the_first_ahead() {
         let due = Utc.with_ymd_and_hms(2030, 5, 6, 9, 0, 0).unwrap();
         let day_before = due - Duration::days(1);
-        assert_eq!(next_due(due, &[1440, 0], due - Duration::days(2)), Some(day_before));
+        assert_eq!(
+            next_due(due, &[1440, 0], due - Duration::days(2)),
+            Some(day_before)
+        );
         assert_eq!(next_due(due, &[0, 1440], day_before), Some(due));
         assert_eq!(next_due(due, &[1440, 0], due), None);
         assert_eq!(next_due(due, &[], day_before - Duration::days(1)), None);

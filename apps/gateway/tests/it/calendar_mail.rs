@@ -48,10 +48,7 @@ for part in message.walk():
     })
 print(json.dumps(out))
 "#;
-    python_json(script, mail)
-        .as_array()
-        .unwrap()
-        .clone()
+    python_json(script, mail).as_array().unwrap().clone()
 }
 
 #[tokio::test]
@@ -78,7 +75,10 @@ async fn invitation_change_and_cancellation_e_mails_carry_an_ics_an_independent_
     assert_eq!(invite["filename"], "invite.ics");
     assert_eq!(invite["uid"], uid.as_str());
     assert_eq!(invite["summary"], "Planning");
-    assert_eq!(invite["dtstart"], "2030-05-06T10:00:00+01:00", "local time in its zone");
+    assert_eq!(
+        invite["dtstart"], "2030-05-06T10:00:00+01:00",
+        "local time in its zone"
+    );
     assert_eq!(invite["rrule"], "FREQ=WEEKLY;COUNT=4");
     assert_eq!(invite["attendees"], 1);
 
@@ -124,7 +124,13 @@ async fn the_feed_serves_the_owners_tasks_with_due_dates_as_todos() {
     )
     .await);
     // Not Bob's, or without a due date: not in his feed.
-    create_task(&app, &project, &ann, json!({"title": "Undated", "assigned_to": bob.id})).await;
+    create_task(
+        &app,
+        &project,
+        &ann,
+        json!({"title": "Undated", "assigned_to": bob.id}),
+    )
+    .await;
     create_task(
         &app,
         &project,
@@ -138,7 +144,10 @@ async fn the_feed_serves_the_owners_tasks_with_due_dates_as_todos() {
             json!({"title": "Review", "start_time": "2030-05-06T09:00:00Z", "end_time": "2030-05-06T10:00:00Z"}),
         )
         .await;
-    let feed = app.as_user(&bob).post_created("/api/calendar-feed", json!({})).await;
+    let feed = app
+        .as_user(&bob)
+        .post_created("/api/calendar-feed", json!({}))
+        .await;
     let path = format!("/api/calendar-feed/{}", feed["token"].as_str().unwrap());
     let answer = app.anonymous().get(&path).await;
     let text = answer.ok_text("text/calendar").to_owned();

@@ -2,7 +2,7 @@
 //! (event or series, user) for the next one, moved by every change, chained when it fires, announced once as a
 //! `calendar_reminder` notification.
 
-use crate::helpers::{JOB_WAIT, TestApp, TestUser, eventually, notifications_of_kind};
+use crate::helpers::{JOB_WAIT, TestApp, TestUser, count_of_kind, eventually, notifications_of_kind};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -20,12 +20,22 @@ async fn next_of(app: &TestApp, user: &TestUser, id: &str) -> Value {
 
 /// How many `calendar-reminders` jobs are queued for `event` (and `user`, when given).
 async fn queued(app: &TestApp, event: &str, user: Option<&TestUser>) -> i64 {
-    let user = user.map_or(String::new(), |u| format!(" AND payload->>'user_id' = '{}'", u.id));
+    let user = user.map_or(String::new(), |u| {
+        format!(" AND payload->>'user_id' = '{}'", u.id)
+    });
     app.count(&format!(
         "SELECT count(*) AS n FROM jobs WHERE queue = 'calendar-reminders' AND status = 'queued' \
          AND payload->>'event_id' = '{event}'{user}"
     ))
     .await
+}
+
+/// Setting reminders through the id of an instance that does not exist is `404`.
+async fn refused_for_no_instance(app: &TestApp, user: &TestUser, instance: &str) {
+    app.as_user(user)
+        .put(reminders(instance), json!({"minutes": [5]}))
+        .await
+        .not_found();
 }
 
 fn rfc3339(t: DateTime<Utc>) -> String {
@@ -57,8 +67,14 @@ async fn reminders_are_per_user_and_every_bad_input_is_refused() {
         json!({"event_id": id, "minutes": [10, 60], "next_reminder_at": "2030-05-06T08:00:00Z"}),
         "sorted, without duplicates; the first due is an hour before"
     );
-    let bobs = app.as_user(&bob).put_ok(reminders(id), json!({"minutes": [0]})).await;
-    assert_eq!(bobs["next_reminder_at"], "2030-05-06T09:00:00Z", "the attendee's own");
+    let bobs = app
+        .as_user(&bob)
+        .put_ok(reminders(id), json!({"minutes": [0]}))
+        .await;
+    assert_eq!(
+        bobs["next_reminder_at"], "2030-05-06T09:00:00Z",
+        "the attendee's own"
+    );
     assert_eq!(next_of(&app, &ann, id).await, "2030-05-06T08:00:00Z");
     assert_eq!(queued(&app, id, None).await, 2, "one job per user");
 
@@ -69,7 +85,9 @@ async fn reminders_are_per_user_and_every_bad_input_is_refused() {
         async move { app.as_user(ann).put(reminders(id), body).await }
     };
     ann_put(json!({})).await.invalid_fields(&["minutes"]);
-    ann_put(json!({"minutes": "ten"})).await.invalid_fields(&["minutes"]);
+    ann_put(json!({"minutes": "ten"}))
+        .await
+        .invalid_fields(&["minutes"]);
     ann_put(json!({"minutes": [1, 2, 3, 4, 5, 6]}))
         .await
         .invalid_fields(&["minutes"]);
@@ -87,10 +105,7 @@ async fn reminders_are_per_user_and_every_bad_input_is_refused() {
         .await
         .not_found();
     app.as_user(&ann).get(reminders("nope")).await.not_found();
-    app.as_user(&ann)
-        .put(reminders(&format!("{id}_20300506T090000Z")), json!({"minutes": [5]}))
-        .await
-        .not_found();
+    refused_for_no_instance(&app, &ann, &format!("{id}_20300506T090000Z")).await;
 
     // Moving the event moves both jobs; still one each.
     app.as_user(&ann)
@@ -113,7 +128,10 @@ async fn reminders_are_per_user_and_every_bad_input_is_refused() {
     );
 
     // An empty list removes the caller's; removing an attendee removes theirs.
-    let cleared = app.as_user(&ann).put_ok(reminders(id), json!({"minutes": []})).await;
+    let cleared = app
+        .as_user(&ann)
+        .put_ok(reminders(id), json!({"minutes": []}))
+        .await;
     assert_eq!(cleared["next_reminder_at"], Value::Null);
     assert_eq!(queued(&app, id, Some(&ann)).await, 0);
     app.as_user(&ann)
@@ -131,10 +149,15 @@ async fn reminders_are_per_user_and_every_bad_input_is_refused() {
         )
         .await;
     let past = past["id"].as_str().unwrap();
-    let set = app.as_user(&ann).put_ok(reminders(past), json!({"minutes": [5]})).await;
+    let set = app
+        .as_user(&ann)
+        .put_ok(reminders(past), json!({"minutes": [5]}))
+        .await;
     assert_eq!(set["next_reminder_at"], Value::Null);
     assert_eq!(queued(&app, past, None).await, 0);
-    app.as_user(&ann).put_ok(reminders(id), json!({"minutes": [5]})).await;
+    app.as_user(&ann)
+        .put_ok(reminders(id), json!({"minutes": [5]}))
+        .await;
     assert_eq!(queued(&app, id, None).await, 1);
     app.as_user(&ann).delete_ok(format!("{EVENTS}/{id}")).await;
     assert_eq!(queued(&app, id, None).await, 0);
@@ -153,12 +176,15 @@ async fn series_reminders_follow_daylight_saving_overrides_cancellations_and_spl
         )
         .await;
     let sid = series["id"].as_str().unwrap().to_owned();
-    app.as_user(&ann)
-        .put(reminders(&format!("{sid}_20290101T000000Z")), json!({"minutes": [15]}))
-        .await
-        .not_found();
-    let set = app.as_user(&ann).put_ok(reminders(&sid), json!({"minutes": [15]})).await;
-    assert_eq!(set["next_reminder_at"], "2030-03-29T08:45:00Z", "15 minutes before 09:00 GMT");
+    refused_for_no_instance(&app, &ann, &format!("{sid}_20290101T000000Z")).await;
+    let set = app
+        .as_user(&ann)
+        .put_ok(reminders(&sid), json!({"minutes": [15]}))
+        .await;
+    assert_eq!(
+        set["next_reminder_at"], "2030-03-29T08:45:00Z",
+        "15 minutes before 09:00 GMT"
+    );
 
     // Cancelling the two instances before the change: the next is 09:00 BST, 08:00Z.
     for day in ["20300329T090000Z", "20300330T090000Z"] {
@@ -217,7 +243,10 @@ async fn a_reminder_fires_once_and_chains_to_the_next_instance() {
         )
         .await;
     let sid = series["id"].as_str().unwrap().to_owned();
-    let set = app.as_user(&bob).put_ok(reminders(&sid), json!({"minutes": [0]})).await;
+    let set = app
+        .as_user(&bob)
+        .put_ok(reminders(&sid), json!({"minutes": [0]}))
+        .await;
     assert_eq!(set["next_reminder_at"], rfc3339(start));
 
     let within = JOB_WAIT + std::time::Duration::from_secs(5);
@@ -242,22 +271,15 @@ async fn a_reminder_fires_once_and_chains_to_the_next_instance() {
     })
     .await;
     assert_eq!(queued(&app, &sid, Some(&bob)).await, 1);
-    let all = app.as_user(&bob).get_ok("/api/notifications").await;
-    let count = all["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|n| n["type"] == "calendar_reminder")
-        .count();
-    assert_eq!(count, 1, "announced once");
-    // Ann set none: she has none.
-    let anns = app.as_user(&ann).get_ok("/api/notifications").await;
-    assert!(
-        anns["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|n| n["type"] != "calendar_reminder")
+    assert_eq!(
+        count_of_kind(&app, &bob, "calendar_reminder").await,
+        1,
+        "announced once"
     );
-    assert_eq!(app.as_user(&ann).get(reminders(&sid)).await.status(), StatusCode::OK);
+    // Ann set none: she has none.
+    assert_eq!(count_of_kind(&app, &ann, "calendar_reminder").await, 0);
+    assert_eq!(
+        app.as_user(&ann).get(reminders(&sid)).await.status(),
+        StatusCode::OK
+    );
 }

@@ -2,7 +2,7 @@
 //! `EPOP_TASK_DUE_REMINDERS` minutes before it (the day before and at the due time by default), by one queued
 //! job per task that follows the due date and the assignee and goes when the task is done or deleted.
 
-use crate::helpers::{JOB_WAIT, TestApp, TestUser, notifications_of_kind};
+use crate::helpers::{JOB_WAIT, TestApp, TestUser, count_of_kind, notifications_of_kind};
 use crate::projects::{add_member, create_task, id};
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
 use serde_json::json;
@@ -15,6 +15,17 @@ async fn project(app: &TestApp, ann: &TestUser, bob: &TestUser) -> String {
         .await);
     add_member(app, &project, ann, bob, "member").await;
     project
+}
+
+/// Ann gives Bob a task due on 6 May 2030 at 09:00Z; answers its id.
+async fn bobs_task(app: &TestApp, project: &str, ann: &TestUser, bob: &TestUser, title: &str) -> String {
+    id(&create_task(
+        app,
+        project,
+        ann,
+        json!({"title": title, "assigned_to": bob.id, "due_date": "2030-05-06T09:00:00Z"}),
+    )
+    .await)
 }
 
 /// When the queued reminder job of `task` runs, among the instants these tests use (none: no reminder ahead);
@@ -40,24 +51,26 @@ async fn reminder_runs(app: &TestApp, task: &str) -> Vec<String> {
 async fn due_reminders_follow_the_due_date_and_the_assignee_and_go_when_done_or_deleted() {
     let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let project = project(&app, &ann, &bob).await;
-    let task = id(&create_task(
-        &app,
-        &project,
-        &ann,
-        json!({"title": "Report", "assigned_to": bob.id, "due_date": "2030-05-06T09:00:00Z"}),
-    )
-    .await);
+    let task = bobs_task(&app, &project, &ann, &bob, "Report").await;
     let path = format!("/api/tasks/{task}");
-    assert_eq!(reminder_runs(&app, &task).await, ["2030-05-05T09:00:00Z"], "the day before");
+    assert_eq!(
+        reminder_runs(&app, &task).await,
+        ["2030-05-05T09:00:00Z"],
+        "the day before"
+    );
     // A new due date moves it.
     app.as_user(&ann)
         .put_ok(&path, json!({"due_date": "2030-06-01T09:00:00Z"}))
         .await;
     assert_eq!(reminder_runs(&app, &task).await, ["2030-05-31T09:00:00Z"]);
     // No assignee, no reminder; a new one gets it.
-    app.as_user(&ann).put_ok(&path, json!({"assigned_to": null})).await;
+    app.as_user(&ann)
+        .put_ok(&path, json!({"assigned_to": null}))
+        .await;
     assert!(reminder_runs(&app, &task).await.is_empty());
-    app.as_user(&ann).put_ok(&path, json!({"assigned_to": bob.id})).await;
+    app.as_user(&ann)
+        .put_ok(&path, json!({"assigned_to": bob.id}))
+        .await;
     assert_eq!(reminder_runs(&app, &task).await, ["2030-05-31T09:00:00Z"]);
     // Done: gone; reopened: back. Moving it to the done column does the same.
     app.as_user(&bob).put_ok(&path, json!({"status": "done"})).await;
@@ -69,7 +82,10 @@ async fn due_reminders_follow_the_due_date_and_the_assignee_and_go_when_done_or_
         .await;
     assert!(reminder_runs(&app, &task).await.is_empty());
     app.as_user(&bob)
-        .post_ok(format!("/api/tasks/{task}/move"), json!({"status": "in_progress"}))
+        .post_ok(
+            format!("/api/tasks/{task}/move"),
+            json!({"status": "in_progress"}),
+        )
         .await;
     assert_eq!(reminder_runs(&app, &task).await, ["2030-05-31T09:00:00Z"]);
     // No due date, or one in the past: nothing ahead.
@@ -97,13 +113,7 @@ async fn due_reminders_follow_the_due_date_and_the_assignee_and_go_when_done_or_
         .empty(reqwest::StatusCode::NO_CONTENT);
     assert!(reminder_runs(&app, &task).await.is_empty());
     assert!(reminder_runs(&app, &sub).await.is_empty());
-    let other = id(&create_task(
-        &app,
-        &project,
-        &ann,
-        json!({"title": "Other", "assigned_to": bob.id, "due_date": "2030-05-06T09:00:00Z"}),
-    )
-    .await);
+    let other = bobs_task(&app, &project, &ann, &bob, "Other").await;
     assert_eq!(reminder_runs(&app, &other).await, ["2030-05-05T09:00:00Z"]);
     app.as_user(&ann)
         .delete(format!("/api/projects/{project}/members/{}", bob.id))
@@ -135,7 +145,9 @@ async fn the_assignee_is_reminded_the_day_before_and_the_next_reminder_is_queued
     assert_eq!(payload["title"], "Ship");
     assert_eq!(payload["minutes_before"], 1440);
     assert_eq!(
-        payload["due_date"].as_str().map(|d| d.parse::<DateTime<Utc>>().unwrap()),
+        payload["due_date"]
+            .as_str()
+            .map(|d| d.parse::<DateTime<Utc>>().unwrap()),
         Some(due)
     );
     // Chained to the due time, once.
@@ -150,21 +162,7 @@ async fn the_assignee_is_reminded_the_day_before_and_the_next_reminder_is_queued
         "the due-time reminder was not queued",
     )
     .await;
-    let page = app.as_user(&bob).get_ok("/api/notifications").await;
-    let due_notes = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|n| n["type"] == "task_due")
-        .count();
-    assert_eq!(due_notes, 1);
+    assert_eq!(count_of_kind(&app, &bob, "task_due").await, 1, "announced once");
     // Ann (not the assignee) gets none.
-    let anns = app.as_user(&ann).get_ok("/api/notifications").await;
-    assert!(
-        anns["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|n| n["type"] != "task_due")
-    );
+    assert_eq!(count_of_kind(&app, &ann, "task_due").await, 0);
 }

@@ -125,23 +125,6 @@ pub(crate) async fn delete(
     Ok(jobs.into_iter().flatten().collect())
 }
 
-/// Copies the minutes of `from_event`'s rows to `to_event` (a series split; the copies have no schedule yet).
-pub(crate) async fn copy(
-    conn: &mut AsyncPgConnection,
-    from_event: CalendarEventId,
-    to_event: CalendarEventId,
-) -> CalendarResult<()> {
-    diesel::sql_query(
-        "INSERT INTO calendar_event_reminders (event_id, user_id, minutes, fired_until) \
-         SELECT $2, user_id, minutes, fired_until FROM calendar_event_reminders WHERE event_id = $1",
-    )
-    .bind::<SqlUuid, _>(from_event)
-    .bind::<SqlUuid, _>(to_event)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
 /// Stores the schedules of several rows in one statement; `fired` (when given) becomes their `fired_until`.
 pub(crate) async fn set_schedules(
     conn: &mut AsyncPgConnection,
