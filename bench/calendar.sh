@@ -3,14 +3,19 @@
 # 1,000 single events alone, and for a user with the same 1,000 single events plus 200 recurring series (daily,
 # weekly and monthly rules in several time zones, some with exdates, overrides and COUNT/UNTIL), measured with
 # wrk in the same run; p99 printed side by side with the ratio (the target is at most 2x). Loopback only,
-# bounded in time. Uses the release gateway (built by bench/run.sh or `cargo build --release -p epop-gateway`).
+# bounded in time. Uses the release gateway (built by bench/run.sh or `cargo build --release -p epop-gateway`,
+# in CARGO_TARGET_DIR when set), or the binary EPOP_BENCH_GATEWAY names (a debug build for a quick check).
+# EPOP_BENCH_CALENDAR_SINGLES and EPOP_BENCH_CALENDAR_SERIES change the counts (1000 and 200) for a smoke run.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/services.sh
 ensure_postgres
 ensure_redis
 command -v wrk >/dev/null 2>&1 || apt_install wrk
-[ -x target/release/epop-gateway ] || cargo build --release --locked -p epop-gateway
+GATEWAY="${EPOP_BENCH_GATEWAY:-${CARGO_TARGET_DIR:-target}/release/epop-gateway}"
+[ -x "$GATEWAY" ] || cargo build --release --locked -p epop-gateway
+SINGLES="${EPOP_BENCH_CALENDAR_SINGLES:-1000}"
+SERIES="${EPOP_BENCH_CALENDAR_SERIES:-200}"
 
 PORT="${EPOP_BENCH_PORT:-18183}"
 DB=epop_bench_calendar
@@ -22,10 +27,12 @@ STORE=$(mktemp -d)
 env -i PATH="$PATH" HOME="$HOME" DATABASE_URL="postgres://postgres:postgres@127.0.0.1:5432/$DB" \
     REDIS_URL="redis://127.0.0.1:6379" EPOP_REDIS_PREFIX=epopbenchcal EPOP_JWT_SECRET=bench-secret-bench-secret-bench-secret \
     EPOP_LISTEN="127.0.0.1:$PORT" EPOP_STORAGE_DIR="$STORE" EPOP_AUTH_RATE_LIMIT=0 EPOP_API_RATE_LIMIT=0 RUST_LOG=warn \
-    target/release/epop-gateway > /tmp/epop-bench-calendar.log 2>&1 &
+    "$GATEWAY" > /tmp/epop-bench-calendar.log 2>&1 &
 GW=$!
-trap 'kill $GW 2>/dev/null; wait $GW 2>/dev/null; rm -rf "$STORE"' EXIT
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null && break; sleep 0.2; done
+trap 'kill $GW 2>/dev/null; wait $GW 2>/dev/null; rm -rf "$STORE"; psql_bench -d postgres -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" || true' EXIT
+# A first start applies the migrations (a debug build takes a while).
+for _ in $(seq 300); do curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null && break; sleep 0.2; done
+curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null || { echo "the gateway did not start:" >&2; cat /tmp/epop-bench-calendar.log >&2; exit 1; }
 API="http://127.0.0.1:$PORT/api"
 register() {
     curl -sf -X POST "$API/auth/register" -H 'content-type: application/json' \
@@ -39,20 +46,21 @@ SINGLES_ID=$(user_id singles)
 MIXED_ID=$(user_id mixed)
 
 started=$(date +%s.%N)
-# 1,000 single events for each user, spread over 2026 (one to three hours long), so about 85 fall in a month.
+# $SINGLES single events for each user, spread over 2026 (one to three hours long), so about a twelfth (85 of
+# 1,000) fall in a month.
 for owner in "$SINGLES_ID" "$MIXED_ID"; do
     psql_bench -d "$DB" -c "INSERT INTO calendar_events (id, user_id, title, description, start_time, end_time, created_at, updated_at)
         SELECT gen_random_uuid(), '$owner', 'Event ' || n, '',
-               timestamptz '2026-01-01 00:00Z' + (n * 8.76 || ' hours')::interval,
-               timestamptz '2026-01-01 00:00Z' + (n * 8.76 || ' hours')::interval + ((1 + n % 3) || ' hours')::interval,
+               timestamptz '2026-01-01 00:00Z' + (n * (8760.0 / $SINGLES) || ' hours')::interval,
+               timestamptz '2026-01-01 00:00Z' + (n * (8760.0 / $SINGLES) || ' hours')::interval + ((1 + n % 3) || ' hours')::interval,
                now() - interval '1 day', now() - interval '1 day'
-        FROM generate_series(1, 1000) AS n"
+        FROM generate_series(1, $SINGLES) AS n"
 done
-# 200 series for the mixed user, through the API (rules validated, series_end computed by the gateway).
+# $SERIES series for the mixed user, through the API (rules validated, series_end computed by the gateway).
 rules=("FREQ=DAILY" "FREQ=WEEKLY;BYDAY=MO,WE,FR" "FREQ=WEEKLY;INTERVAL=2;BYDAY=TU" "FREQ=MONTHLY;BYMONTHDAY=15"
        "FREQ=DAILY;COUNT=200" "FREQ=WEEKLY;UNTIL=20261231T235959Z" "FREQ=MONTHLY;BYDAY=1MO" "FREQ=YEARLY")
 zones=("UTC" "Europe/London" "America/New_York" "Asia/Jakarta")
-for i in $(seq 0 199); do
+for i in $(seq 0 $((SERIES - 1))); do
     rule=${rules[$((i % ${#rules[@]}))]}
     zone=${zones[$((i % ${#zones[@]}))]}
     day=$((1 + i % 28))
@@ -65,7 +73,7 @@ for i in $(seq 0 199); do
     [ -n "$id" ] || { echo "creating series $i failed" >&2; exit 1; }
 done
 psql_bench -d "$DB" -c "ANALYZE"
-echo "== seeded 2 x 1,000 single events and 200 series in $(echo "$(date +%s.%N) - $started" | bc) s"
+echo "== seeded 2 x $SINGLES single events and $SERIES series in $(echo "$(date +%s.%N) - $started" | bc) s"
 
 RANGE="from=2026-07-01T00:00:00Z&to=2026-08-01T00:00:00Z&limit=100"
 count() { curl -sf "$API/calendar-events?$RANGE" -H "authorization: Bearer $1" | grep -o '"title"' | wc -l; }
@@ -78,7 +86,7 @@ SINGLES_OUT=$(run "$SINGLES_TOKEN")
 MIXED_OUT=$(run "$MIXED_TOKEN")
 p99() { echo "$1" | awk '$1 == "99%" { print $2 }'; }
 rps() { echo "$1" | awk '/Requests\/sec/ { print $2 }'; }
-non2xx() { echo "$1" | awk '/Non-2xx/ { print $NF }'; }
+non2xx() { echo "$1" | awk '/Non-2xx/ { n = $NF } END { print n + 0 }'; }
 to_ms() {
     case "$1" in
         *us) echo "$1" | sed 's/us$//' | awk '{ print $1 / 1000 }' ;;
@@ -90,7 +98,7 @@ S=$(to_ms "$(p99 "$SINGLES_OUT")")
 M=$(to_ms "$(p99 "$MIXED_OUT")")
 printf '== GET /api/calendar-events, one month, limit=100, %s connections, %ss each\n' "$CONNECTIONS" "$SECONDS_PER_RUN"
 printf '%-36s %12s %12s %8s\n' "" "p99 (ms)" "req/s" "non-2xx"
-printf '%-36s %12s %12s %8s\n' "1,000 single events" "$S" "$(rps "$SINGLES_OUT")" "$(non2xx "$SINGLES_OUT")"
-printf '%-36s %12s %12s %8s\n' "1,000 single events + 200 series" "$M" "$(rps "$MIXED_OUT")" "$(non2xx "$MIXED_OUT")"
+printf '%-36s %12s %12s %8s\n' "$SINGLES single events" "$S" "$(rps "$SINGLES_OUT")" "$(non2xx "$SINGLES_OUT")"
+printf '%-36s %12s %12s %8s\n' "$SINGLES single events + $SERIES series" "$M" "$(rps "$MIXED_OUT")" "$(non2xx "$MIXED_OUT")"
 ratio=$(awk -v m="$M" -v s="$S" 'BEGIN { printf "%.2f", m / s }')
 echo "== p99 ratio (with series / singles only): $ratio (target: at most 2)"

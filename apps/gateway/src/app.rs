@@ -132,6 +132,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, EventSeque
         max_comments_per_task: config.task_max_comments,
         max_labels_per_project: config.project_max_labels,
         max_labels_per_task: config.task_max_labels,
+        due_reminder_minutes: config.task_due_reminders.clone(),
     });
     let chat = ChatService::new(
         db.clone(),

@@ -20,6 +20,7 @@ use crate::metrics::Metrics;
 use crate::state::AppState;
 use anyhow::Context as _;
 use epop_auth::{AccountEmails, Mailer, OutgoingMail};
+use epop_calendar::ReminderJobs;
 use epop_chat::ChatService;
 use epop_chat::files::FileRemover;
 use epop_chat::reminders::ReminderAnnouncer;
@@ -27,6 +28,7 @@ use epop_chat::scheduled::ScheduledPoster;
 use epop_notifications::NotificationProjector;
 use epop_notifications::email::EmailSender;
 use epop_notifications::projector::NotificationJobs;
+use epop_projects::DueReminderJobs;
 use epop_storage::events::{EventSequencer, OutboxRelay};
 use epop_storage::jobs::{JobHandler, JobWorker};
 use epop_storage::object_store::{LocalStore, ObjectStore};
@@ -80,8 +82,16 @@ impl Background {
         let files = Arc::new(FileRemover(state.chat.clone()));
         let scheduled = Arc::new(ScheduledPoster(state.chat.clone()));
         let reminders = Arc::new(ReminderAnnouncer(state.chat.clone()));
-        let mut handlers: Vec<Arc<dyn JobHandler>> =
-            vec![push, projector.clone(), files, scheduled, reminders];
+        let event_reminders = Arc::new(ReminderJobs(state.calendar.clone()));
+        let mut handlers: Vec<Arc<dyn JobHandler>> = vec![
+            push,
+            projector.clone(),
+            files,
+            scheduled,
+            reminders,
+            event_reminders,
+            Arc::new(DueReminderJobs(state.projects.clone())),
+        ];
         if let Some(email) = &email {
             handlers.push(Arc::new(AccountEmails::new(
                 state.auth.clone(),

@@ -178,7 +178,8 @@ pub struct Config {
     /// Calendar bounds: `EPOP_CALENDAR_MAX_SERIES_INSTANCES` (instances of one series, default 1000; an
     /// open-ended series ends there), `EPOP_CALENDAR_MAX_SERIES_PER_USER` (500), `EPOP_CALENDAR_MAX_ATTENDEES`
     /// (100), `EPOP_CALENDAR_MAX_EXDATES` (1000), `EPOP_CALENDAR_MAX_FREE_BUSY_USERS` (20),
-    /// `EPOP_CALENDAR_MAX_FREE_BUSY_DAYS` (62).
+    /// `EPOP_CALENDAR_MAX_FREE_BUSY_DAYS` (62), `EPOP_CALENDAR_MAX_REMINDERS` (reminders one user sets on one
+    /// event, 5).
     pub calendar: epop_calendar::CalendarLimits,
     /// Levels of a task tree, a top-level task counting as one (`EPOP_TASK_MAX_DEPTH`, default 5, at least 1).
     pub task_max_depth: u32,
@@ -188,6 +189,9 @@ pub struct Config {
     pub project_max_labels: u64,
     /// Labels one task may carry (`EPOP_TASK_MAX_LABELS`, default 20).
     pub task_max_labels: u64,
+    /// Minutes before a task's due date its assignee is reminded (`EPOP_TASK_DUE_REMINDERS`, comma-separated,
+    /// default `1440,0`: the day before and at the due time; `none`: none).
+    pub task_due_reminders: Vec<i32>,
     /// First admin's e-mail and password.
     pub admin: Option<(String, SecretString)>,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -282,7 +286,38 @@ fn calendar_limits(src: &dyn Source) -> Result<epop_calendar::CalendarLimits, Co
         max_exdates: size("EPOP_CALENDAR_MAX_EXDATES", defaults.max_exdates)?,
         max_free_busy_users: size("EPOP_CALENDAR_MAX_FREE_BUSY_USERS", defaults.max_free_busy_users)?,
         max_free_busy_days: count("EPOP_CALENDAR_MAX_FREE_BUSY_DAYS", defaults.max_free_busy_days)?,
+        max_reminders: size("EPOP_CALENDAR_MAX_REMINDERS", defaults.max_reminders)?,
     })
+}
+
+/// `EPOP_TASK_DUE_REMINDERS`: up to 10 different minutes before the due date, each 0..=40320 (four weeks), or
+/// `none`.
+fn due_reminders(src: &dyn Source) -> Result<Vec<i32>, ConfigError> {
+    const NAME: &str = "EPOP_TASK_DUE_REMINDERS";
+    let Some(raw) = src.get(NAME) else {
+        return Ok(vec![1440, 0]);
+    };
+    if raw.trim().eq_ignore_ascii_case("none") {
+        return Ok(Vec::new());
+    }
+    let mut minutes = Vec::new();
+    for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        match part.parse::<i32>() {
+            Ok(m) if (0..=40_320).contains(&m) => minutes.push(m),
+            _ => {
+                return Err(ConfigError::new(
+                    NAME,
+                    format!("`{part}` is not a number of minutes from 0 to 40320"),
+                ));
+            }
+        }
+    }
+    minutes.sort_unstable();
+    minutes.dedup();
+    if minutes.len() > 10 {
+        return Err(ConfigError::new(NAME, "at most 10 different values"));
+    }
+    Ok(minutes)
 }
 
 fn parse<T: std::str::FromStr>(src: &dyn Source, name: &'static str, default: T) -> Result<T, ConfigError>
@@ -508,6 +543,7 @@ impl Config {
             task_max_comments: parse(src, "EPOP_TASK_MAX_COMMENTS", 5_000u64)?,
             project_max_labels: parse(src, "EPOP_PROJECT_MAX_LABELS", 100u64)?,
             task_max_labels: parse(src, "EPOP_TASK_MAX_LABELS", 20u64)?,
+            task_due_reminders: due_reminders(src)?,
             admin,
             trusted_proxies,
             shutdown_timeout: Duration::from_secs(parse(src, "EPOP_SHUTDOWN_TIMEOUT", 10u64)?),
@@ -614,6 +650,33 @@ mod tests {
         assert_eq!(config.app_url, "http://localhost:8080");
         assert!(!config.require_verified_email);
         assert_eq!(config.audit_retention_days, 365);
+    }
+
+    #[test]
+    fn task_due_reminders_are_minutes_before_the_due_date() {
+        let base = [("DATABASE_URL", "postgres://x/y"), ("EPOP_JWT_SECRET", SECRET)];
+        let config = Config::from_source(&source(&base)).unwrap();
+        assert_eq!(
+            config.task_due_reminders,
+            [1440, 0],
+            "the day before and at the due time"
+        );
+        assert_eq!(config.calendar.max_reminders, 5);
+        let with = |value: &'static str| {
+            let mut vars = base.to_vec();
+            vars.push(("EPOP_TASK_DUE_REMINDERS", value));
+            Config::from_source(&source(&vars))
+        };
+        assert_eq!(with("60, 0,60").unwrap().task_due_reminders, [0, 60]);
+        assert!(with("none").unwrap().task_due_reminders.is_empty(), "off");
+        assert_eq!(with("").unwrap().task_due_reminders, [1440, 0], "unset");
+        for bad in ["-1", "40321", "ten", "1,2,3,4,5,6,7,8,9,10,11"] {
+            assert_eq!(
+                with(bad).unwrap_err().variable,
+                "EPOP_TASK_DUE_REMINDERS",
+                "{bad}"
+            );
+        }
     }
 
     #[test]

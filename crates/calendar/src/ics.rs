@@ -20,7 +20,7 @@ use crate::repo::events::{EventRow, OverrideRow};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use epop_core::{CalendarEventId, UserId};
-use icalendar::{Calendar, Component as _, Event, EventLike as _, Property};
+use icalendar::{Calendar, Component as _, Event, EventLike as _, Property, Todo};
 use std::collections::HashMap;
 
 /// The `PRODID` of exported calendars.
@@ -90,37 +90,136 @@ fn base(
     vevent
 }
 
-/// Renders stored events and series (with their changed instances and attendees) as one iCalendar object.
+/// The `VEVENT` of a stored event or series with its people, without its times.
+fn base_of(row: &EventRow, attendees: &[Attendee]) -> Event {
+    let mut vevent = base(
+        row.id,
+        &row.title,
+        &row.description,
+        row.created_at,
+        row.updated_at,
+    );
+    people(&mut vevent, row.user_id, attendees);
+    vevent
+}
+
+/// The times of series `row` repeating by `rule` in `tz`: `DTSTART`, `DTEND`, `RRULE` and `EXDATE`.
+fn repeats(vevent: &mut Event, row: &EventRow, rule: &str, tz: Option<Tz>) {
+    vevent
+        .append_property(zoned("DTSTART", tz, &[row.start_time]))
+        .append_property(zoned("DTEND", tz, &[row.end_time]))
+        .append_property(Property::new("RRULE", rule));
+    if !row.exdates.is_empty() {
+        vevent.append_property(zoned("EXDATE", tz, &row.exdates));
+    }
+}
+
+/// A task with a due date, as a calendar feed shows it: a `VTODO` with `DUE`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedTask {
+    /// The task's id (its `UID` is `<id>@epop`).
+    pub id: String,
+    /// Its title (`SUMMARY`).
+    pub title: String,
+    /// Its description (`DESCRIPTION`, left out when empty).
+    pub description: String,
+    /// When it is due (`DUE`, UTC).
+    pub due: DateTime<Utc>,
+    /// `todo`, `in_progress`, `in_review` or `done` (`STATUS` `NEEDS-ACTION`, `IN-PROCESS` or `COMPLETED`).
+    pub status: String,
+    /// When it was created (`CREATED`).
+    pub created_at: DateTime<Utc>,
+    /// When it last changed (`DTSTAMP`, `LAST-MODIFIED`).
+    pub updated_at: DateTime<Utc>,
+}
+
+fn vtodo(task: &FeedTask) -> Todo {
+    let mut vtodo = Todo::new();
+    vtodo
+        .uid(&format!("{}@epop", task.id))
+        .timestamp(task.updated_at)
+        .add_property("CREATED", utc(task.created_at))
+        .add_property("LAST-MODIFIED", utc(task.updated_at))
+        .add_property("DUE", utc(task.due))
+        .add_property(
+            "STATUS",
+            match task.status.as_str() {
+                "done" => "COMPLETED",
+                "in_progress" | "in_review" => "IN-PROCESS",
+                _ => "NEEDS-ACTION",
+            },
+        )
+        .summary(&task.title);
+    if !task.description.is_empty() {
+        vtodo.description(&task.description);
+    }
+    vtodo.done()
+}
+
+/// One instance of a series an iTIP message is about: original start, start, end.
+pub(crate) type InstanceTimes = (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>);
+
+/// An iTIP (RFC 5546) message about event or series `row` for its attendees' e-mails: `METHOD:REQUEST` (an
+/// invitation or a change) or `METHOD:CANCEL`, with `SEQUENCE` growing with every change. With `instance`,
+/// about that instance only (`RECURRENCE-ID`; `this_and_future` adds `RANGE=THISANDFUTURE`).
+pub(crate) fn render_message(
+    method: &str,
+    row: &EventRow,
+    attendees: &[Attendee],
+    instance: Option<InstanceTimes>,
+    this_and_future: bool,
+) -> String {
+    let mut calendar = calendar();
+    calendar.append_property(Property::new("METHOD", method));
+    let mut vevent = base_of(row, attendees);
+    let sequence = (row.updated_at - row.created_at)
+        .num_seconds()
+        .clamp(0, i64::from(i32::MAX));
+    vevent.add_property("SEQUENCE", sequence.to_string());
+    if method == "CANCEL" {
+        vevent.add_property("STATUS", "CANCELLED");
+    }
+    let tz = row.time_zone.parse::<Tz>().ok();
+    match (instance, &row.rrule) {
+        (Some((original, start, end)), _) => {
+            let mut id = zoned("RECURRENCE-ID", tz, &[original]);
+            if this_and_future {
+                id.add_parameter("RANGE", "THISANDFUTURE");
+            }
+            vevent.append_property(id.done()).starts(start).ends(end);
+        }
+        (None, Some(rule)) => repeats(&mut vevent, row, rule, tz),
+        (None, None) => {
+            vevent.starts(row.start_time).ends(row.end_time);
+        }
+    }
+    calendar.push(vevent.done());
+    calendar.to_string()
+}
+
+/// Renders stored events and series (with their changed instances and attendees), and `tasks` (as `VTODO`s),
+/// as one iCalendar object.
 pub(crate) fn render_rows(
     rows: &[EventRow],
     overrides: &[OverrideRow],
     attendees: &HashMap<CalendarEventId, Vec<Attendee>>,
+    tasks: &[FeedTask],
 ) -> String {
     let mut calendar = calendar();
+    for task in tasks {
+        calendar.push(vtodo(task));
+    }
     let none = Vec::new();
     for row in rows {
         let who = attendees.get(&row.id).unwrap_or(&none);
-        let mut vevent = base(
-            row.id,
-            &row.title,
-            &row.description,
-            row.created_at,
-            row.updated_at,
-        );
-        people(&mut vevent, row.user_id, who);
+        let mut vevent = base_of(row, who);
         let Some(rule) = &row.rrule else {
             vevent.starts(row.start_time).ends(row.end_time);
             calendar.push(vevent.done());
             continue;
         };
         let tz = row.time_zone.parse::<Tz>().ok();
-        vevent
-            .append_property(zoned("DTSTART", tz, &[row.start_time]))
-            .append_property(zoned("DTEND", tz, &[row.end_time]))
-            .append_property(Property::new("RRULE", rule.as_str()));
-        if !row.exdates.is_empty() {
-            vevent.append_property(zoned("EXDATE", tz, &row.exdates));
-        }
+        repeats(&mut vevent, row, rule, tz);
         calendar.push(vevent.done());
         for change in overrides.iter().filter(|o| o.event_id == row.id) {
             let mut instance = base(
@@ -192,7 +291,7 @@ mod tests {
     #[test]
     fn renders_one_vevent_per_event_in_utc() {
         let rows = [row("Stand-up", ""), row("Review", "Bring notes")];
-        let text = render_rows(&rows, &[], &HashMap::new());
+        let text = render_rows(&rows, &[], &HashMap::new(), &[]);
         assert!(text.starts_with("BEGIN:VCALENDAR\r\n"), "{text}");
         assert!(text.ends_with("END:VCALENDAR\r\n"), "{text}");
         assert!(text.contains("VERSION:2.0\r\n"));
@@ -234,7 +333,7 @@ mod tests {
                 status: AttendeeStatus::Accepted,
             }],
         )]);
-        let text = render_rows(std::slice::from_ref(&series), &[change], &who);
+        let text = render_rows(std::slice::from_ref(&series), &[change], &who, &[]);
         assert!(
             text.contains("DTSTART;TZID=Europe/London:20260301T093000\r\n"),
             "{text}"
@@ -260,12 +359,54 @@ mod tests {
             &[row("a, b; c\\d", &format!("line1\nline2 {long}"))],
             &[],
             &HashMap::new(),
+            &[],
         );
         assert!(text.contains("SUMMARY:a\\, b\\; c\\\\d\r\n"), "{text}");
         assert!(text.contains("line1\\nline2"), "{text}");
         for line in text.split("\r\n") {
             assert!(line.len() <= 75, "unfolded line: {line:?}");
         }
+    }
+
+    #[test]
+    fn tasks_are_todos_and_messages_carry_their_method() {
+        let task = FeedTask {
+            id: "t1".to_owned(),
+            title: "File taxes".to_owned(),
+            description: String::new(),
+            due: at(9, 17),
+            status: "in_review".to_owned(),
+            created_at: at(1, 1),
+            updated_at: at(2, 1),
+        };
+        let text = render_rows(&[], &[], &HashMap::new(), &[task]);
+        assert!(text.contains("BEGIN:VTODO\r\n"), "{text}");
+        assert!(text.contains("DUE:20260309T173000Z\r\n"), "{text}");
+        assert!(text.contains("STATUS:IN-PROCESS\r\n"), "{text}");
+        assert!(text.contains("UID:t1@epop\r\n"), "{text}");
+
+        let mut series = row("Weekly", "");
+        series.rrule = Some("FREQ=WEEKLY;COUNT=5".to_owned());
+        series.time_zone = "Europe/London".to_owned();
+        let request = render_message("REQUEST", &series, &[], None, false);
+        assert!(request.contains("METHOD:REQUEST\r\n"), "{request}");
+        assert!(request.contains("RRULE:FREQ=WEEKLY;COUNT=5\r\n"), "{request}");
+        assert!(request.contains("SEQUENCE:3600\r\n"), "{request}");
+        let cancel = render_message(
+            "CANCEL",
+            &series,
+            &[],
+            Some((at(8, 9), at(8, 9), at(8, 10))),
+            true,
+        );
+        assert!(cancel.contains("METHOD:CANCEL\r\n"), "{cancel}");
+        assert!(cancel.contains("STATUS:CANCELLED\r\n"), "{cancel}");
+        assert!(
+            cancel.contains("RECURRENCE-ID;TZID=Europe/London;RANGE=THISANDFUTURE:20260308T093000\r\n")
+                || cancel
+                    .contains("RECURRENCE-ID;RANGE=THISANDFUTURE;TZID=Europe/London:20260308T093000\r\n"),
+            "{cancel}"
+        );
     }
 
     #[test]

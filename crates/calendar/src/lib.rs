@@ -39,10 +39,12 @@ pub mod ics;
 pub mod instances;
 pub mod model;
 pub mod recurrence;
+pub mod reminders;
 mod repo;
 pub mod service;
 
 pub use error::{CalendarError, CalendarResult};
 pub use instances::EventRef;
 pub use model::*;
+pub use reminders::{EventReminders, ReminderJobs};
 pub use service::{CalendarLimits, CalendarService};

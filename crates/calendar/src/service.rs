@@ -46,6 +46,8 @@ pub struct CalendarLimits {
     pub max_free_busy_users: usize,
     /// Longest free/busy range, in days.
     pub max_free_busy_days: i64,
+    /// Most reminders (minutes before the start) one user sets on one event.
+    pub max_reminders: usize,
 }
 
 impl Default for CalendarLimits {
@@ -57,6 +59,7 @@ impl Default for CalendarLimits {
             max_exdates: 1_000,
             max_free_busy_users: 20,
             max_free_busy_days: 62,
+            max_reminders: 5,
         }
     }
 }
@@ -232,7 +235,7 @@ fn series_shape(
 type Interval = (DateTime<Utc>, DateTime<Utc>);
 
 /// Runs CPU-bound calendar work on the blocking pool.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> CalendarResult<T> {
+pub(crate) async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> CalendarResult<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| CalendarError::Internal(format!("calendar work failed: {e}")))
@@ -287,18 +290,72 @@ fn attendee_map(rows: Vec<AttendeeRow>) -> HashMap<CalendarEventId, Vec<Attendee
     map
 }
 
-/// A notice for `recipients` (none: nothing is written).
-async fn notice(
+/// The iTIP message (RFC 5546) the e-mails of an invitation, change or cancellation carry.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Itip {
+    /// `REQUEST` or `CANCEL`.
+    method: &'static str,
+    /// About one instance only.
+    instance: Option<ics::InstanceTimes>,
+    /// That instance and all later ones.
+    this_and_future: bool,
+}
+
+impl Itip {
+    /// An invitation or a change of the whole event.
+    pub(crate) fn request() -> Option<Self> {
+        Some(Self {
+            method: "REQUEST",
+            instance: None,
+            this_and_future: false,
+        })
+    }
+
+    /// A cancellation of the whole event (or of an attendee's invitation).
+    pub(crate) fn cancel() -> Option<Self> {
+        Some(Self {
+            method: "CANCEL",
+            ..Self::request()?
+        })
+    }
+
+    /// The same message about one instance: its original start, start and end.
+    fn of(self, times: ics::InstanceTimes) -> Option<Self> {
+        Some(Self {
+            instance: Some(times),
+            ..self
+        })
+    }
+}
+
+/// A notice for `recipients` (none: nothing is written), with the iTIP `message` their e-mails carry.
+pub(crate) async fn notice(
     conn: &mut AsyncPgConnection,
     kind: &str,
     event_id: String,
     row: &EventRow,
     start_time: DateTime<Utc>,
     recipients: Vec<UserId>,
+    message: Option<Itip>,
 ) -> CalendarResult<bool> {
     if recipients.is_empty() {
         return Ok(false);
     }
+    let ics = match message {
+        Some(message) => {
+            let attendees = attendee_map(events::attendees_of(conn, &[row.id]).await?)
+                .remove(&row.id)
+                .unwrap_or_default();
+            Some(ics::render_message(
+                message.method,
+                row,
+                &attendees,
+                message.instance,
+                message.this_and_future,
+            ))
+        }
+        None => None,
+    };
     outbox::append(
         conn,
         &DomainEvent::CalendarNotice {
@@ -309,6 +366,7 @@ async fn notice(
             start_time,
             organizer_id: row.user_id,
             recipients,
+            ics,
         },
     )
     .await?;
@@ -368,6 +426,18 @@ impl CalendarService {
         &self.limits
     }
 
+    pub(crate) fn pool(&self) -> &DbPool {
+        &self.pool
+    }
+
+    pub(crate) fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub(crate) fn notifier(&self) -> &OutboxNotifier {
+        &self.notifier
+    }
+
     /// Creates an event (or series) organised by `me`, inviting its attendees.
     #[tracing::instrument(skip(self, new), fields(title_chars = new.title.chars().count()))]
     pub async fn create(&self, me: UserId, new: &NewEvent) -> CalendarResult<CalendarEvent> {
@@ -423,6 +493,7 @@ impl CalendarService {
                     &row,
                     row.start_time,
                     attendees.clone(),
+                    Itip::request(),
                 )
                 .await?;
                 Ok((row, attendees, notified))
@@ -465,7 +536,7 @@ impl CalendarService {
 
     /// The instance of series `row` originally at `original` (with its override), or `NotFound` when the rule
     /// has no such instance or it is cancelled.
-    async fn instance_of(
+    pub(crate) async fn instance_of(
         &self,
         row: EventRow,
         original: DateTime<Utc>,
@@ -632,6 +703,9 @@ impl CalendarService {
                 let added: Vec<UserId> = after.iter().filter(|u| !before.contains(u)).copied().collect();
                 let removed: Vec<UserId> = before.iter().filter(|u| !after.contains(u)).copied().collect();
                 let kept: Vec<UserId> = after.iter().filter(|u| before.contains(u)).copied().collect();
+                Self::drop_reminders(conn, id, Some(&removed)).await?;
+                self.refresh_reminders(conn, std::slice::from_ref(&row), now, None)
+                    .await?;
                 let event_changed = changes.title.is_some()
                     || changes.description.is_some()
                     || changes.start_time.is_some()
@@ -640,19 +714,38 @@ impl CalendarService {
                     || changes.exdates.is_some()
                     || changes.time_zone.is_some();
                 let mut notified = false;
-                notified |= notice(conn, "invited", row.id.to_string(), &row, row.start_time, added).await?;
+                let whole = row.id.to_string();
+                notified |= notice(
+                    conn,
+                    "invited",
+                    whole.clone(),
+                    &row,
+                    row.start_time,
+                    added,
+                    Itip::request(),
+                )
+                .await?;
                 notified |= notice(
                     conn,
                     "cancelled",
-                    row.id.to_string(),
+                    whole.clone(),
                     &row,
                     row.start_time,
                     removed,
+                    Itip::cancel(),
                 )
                 .await?;
                 if event_changed {
-                    notified |=
-                        notice(conn, "updated", row.id.to_string(), &row, row.start_time, kept).await?;
+                    notified |= notice(
+                        conn,
+                        "updated",
+                        whole,
+                        &row,
+                        row.start_time,
+                        kept,
+                        Itip::request(),
+                    )
+                    .await?;
                 }
                 Ok((row, after, notified))
             })
@@ -732,6 +825,8 @@ impl CalendarService {
                     },
                 )
                 .await?;
+                self.refresh_reminders(conn, std::slice::from_ref(&stored), now, None)
+                    .await?;
                 let instance = Instance {
                     series: 0,
                     original_start: original,
@@ -741,8 +836,16 @@ impl CalendarService {
                     description: row.description,
                     id: instance_id(id, original),
                 };
-                let notified =
-                    notice(conn, "updated", instance.id.clone(), &stored, start, attendees).await?;
+                let notified = notice(
+                    conn,
+                    "updated",
+                    instance.id.clone(),
+                    &stored,
+                    start,
+                    attendees,
+                    Itip::request().and_then(|m| m.of((original, start, end))),
+                )
+                .await?;
                 Ok((stored, instance, notified))
             })
             .await?;
@@ -870,7 +973,7 @@ impl CalendarService {
                     events::move_overrides(conn, id, new_row.id, original).await?;
                 }
                 let head_end = head.series_end.map(|e| latest_head.map_or(e, |l| e.max(l)));
-                events::update(
+                let head_row = events::update(
                     conn,
                     id,
                     &EventChangeset {
@@ -886,7 +989,9 @@ impl CalendarService {
                     },
                 )
                 .await?;
-                events::copy_attendees(conn, id, new_row.id).await?;
+                events::copy_for_split(conn, id, new_row.id).await?;
+                self.refresh_reminders(conn, &[head_row, new_row.clone()], now, None)
+                    .await?;
                 let notified = notice(
                     conn,
                     "updated",
@@ -894,6 +999,7 @@ impl CalendarService {
                     &new_row,
                     start,
                     attendees,
+                    Itip::request(),
                 )
                 .await?;
                 Ok((Some(new_row), notified))
@@ -947,7 +1053,7 @@ impl CalendarService {
                             )));
                         }
                         events::delete_overrides_at(conn, stored.id, original).await?;
-                        events::update(
+                        let row = events::update(
                             conn,
                             stored.id,
                             &EventChangeset {
@@ -963,13 +1069,17 @@ impl CalendarService {
                             },
                         )
                         .await?;
+                        self.refresh_reminders(conn, std::slice::from_ref(&row), now, None)
+                            .await?;
+                        let length = stored.end_time - stored.start_time;
                         notice(
                             conn,
                             "cancelled",
                             instance_id(stored.id, original),
-                            &stored,
+                            &row,
                             original,
                             attendees,
+                            Itip::cancel().and_then(|m| m.of((original, original, original + length))),
                         )
                         .await
                     }
@@ -993,7 +1103,7 @@ impl CalendarService {
                         .await??;
                         events::delete_overrides(conn, stored.id, Some(original)).await?;
                         let latest = events::latest_override_end(conn, stored.id).await?;
-                        events::update(
+                        let row = events::update(
                             conn,
                             stored.id,
                             &EventChangeset {
@@ -1009,27 +1119,40 @@ impl CalendarService {
                             },
                         )
                         .await?;
+                        self.refresh_reminders(conn, std::slice::from_ref(&row), now, None)
+                            .await?;
+                        let length = stored.end_time - stored.start_time;
+                        let message = Itip::cancel()
+                            .and_then(|m| m.of((original, original, original + length)))
+                            .map(|m| Itip {
+                                this_and_future: true,
+                                ..m
+                            });
                         notice(
                             conn,
                             "cancelled",
                             instance_id(stored.id, original),
-                            &stored,
+                            &row,
                             original,
                             attendees,
+                            message,
                         )
                         .await
                     }
                     _ => {
-                        events::delete(conn, stored.id).await?;
-                        notice(
+                        Self::drop_reminders(conn, stored.id, None).await?;
+                        let notified = notice(
                             conn,
                             "cancelled",
                             stored.id.to_string(),
                             &stored,
                             stored.start_time,
                             attendees,
+                            Itip::cancel(),
                         )
-                        .await
+                        .await?;
+                        events::delete(conn, stored.id).await?;
+                        Ok(notified)
                     }
                 }
             })
@@ -1255,6 +1378,16 @@ impl CalendarService {
     /// [`MAX_EXPORT_EVENTS`] of each.
     #[tracing::instrument(skip(self))]
     pub async fn export_ics(&self, me: UserId, range: &TimeRange) -> CalendarResult<String> {
+        self.calendar_of(me, range, Vec::new()).await
+    }
+
+    /// `me`'s events overlapping `range` and `tasks` as one iCalendar object (see [`Self::export_ics`]).
+    async fn calendar_of(
+        &self,
+        me: UserId,
+        range: &TimeRange,
+        tasks: Vec<ics::FeedTask>,
+    ) -> CalendarResult<String> {
         check_range(range)?;
         let mut conn = self.pool.get().await?;
         let mut rows = Vec::new();
@@ -1270,7 +1403,7 @@ impl CalendarService {
         let overrides = events::overrides_of(&mut conn, &series_ids, None).await?;
         let attendees = attendee_map(events::attendees_of(&mut conn, &ids).await?);
         drop(conn);
-        blocking(move || ics::render_rows(&rows, &overrides, &attendees)).await
+        blocking(move || ics::render_rows(&rows, &overrides, &attendees, &tasks)).await
     }
 
     /// Makes a new secret feed token for `me` (the old one stops working) and returns it.
@@ -1293,16 +1426,21 @@ impl CalendarService {
         }
     }
 
-    /// The calendar behind a feed token (all the owner's events, as [`Self::export_ics`] with no range) and its
-    /// strong `ETag` (a quoted hash of the text); `NotFound` for an unknown or revoked token.
+    /// Whose feed token `token` is; `NotFound` for an unknown or revoked one.
     #[tracing::instrument(skip(self, token))]
-    pub async fn feed(&self, token: &str) -> CalendarResult<(String, String)> {
+    pub async fn feed_owner(&self, token: &str) -> CalendarResult<UserId> {
         let mut conn = self.pool.get().await?;
-        let user = feeds::owner(&mut conn, &feeds::hash(token))
+        feeds::owner(&mut conn, &feeds::hash(token))
             .await?
-            .ok_or(CalendarError::NotFound)?;
-        drop(conn);
-        let text = self.export_ics(user, &TimeRange::default()).await?;
+            .ok_or(CalendarError::NotFound)
+    }
+
+    /// The feed of `owner` (from [`Self::feed_owner`]): all their events, as [`Self::export_ics`] with no
+    /// range, and `tasks` (theirs with due dates, as `VTODO`s), with its strong `ETag` (a quoted hash of the
+    /// text).
+    #[tracing::instrument(skip(self, tasks))]
+    pub async fn feed(&self, owner: UserId, tasks: Vec<ics::FeedTask>) -> CalendarResult<(String, String)> {
+        let text = self.calendar_of(owner, &TimeRange::default(), tasks).await?;
         let etag = feeds::etag(&text);
         Ok((text, etag))
     }

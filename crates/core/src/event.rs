@@ -262,6 +262,25 @@ pub enum DomainEvent {
         organizer_id: UserId,
         /// Who is notified.
         recipients: Vec<UserId>,
+        /// For invitations, changes and cancellations: the iCalendar object (`METHOD:REQUEST` or
+        /// `METHOD:CANCEL`) their e-mails carry as an attachment.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        ics: Option<String>,
+    },
+    /// A task's due date is near (or here): its assignee is reminded (`EPOP_TASK_DUE_REMINDERS`).
+    TaskDueSoon {
+        /// The task.
+        task_id: TaskId,
+        /// Its project.
+        project_id: ProjectId,
+        /// Its title at the time.
+        title: String,
+        /// When it is due.
+        due_date: chrono::DateTime<chrono::Utc>,
+        /// Its assignee, who is notified.
+        user_id: UserId,
+        /// How long before the due date this reminder is (`0`: at the due time).
+        minutes_before: i32,
     },
 }
 
@@ -288,6 +307,7 @@ impl DomainEvent {
             DomainEvent::ReminderDue { .. } => "reminder_due",
             DomainEvent::PinsChanged { .. } => "pins_changed",
             DomainEvent::CalendarNotice { .. } => "calendar_notice",
+            DomainEvent::TaskDueSoon { .. } => "task_due_soon",
             DomainEvent::TaskCommented { .. } => "task_commented",
             DomainEvent::TaskUpdated { .. } => "task_updated",
             DomainEvent::TaskCommentChanged { .. } => "task_comment_changed",

@@ -8,7 +8,8 @@ use diesel_async::RunQueryDsl as _;
 use epop_storage::DbPool;
 use epop_storage::jobs::JobHandler;
 use epop_storage::schema::users;
-use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 use serde_json::Value;
 
@@ -61,20 +62,59 @@ impl EmailSender {
         subject: String,
         body: String,
     ) -> Result<(), String> {
+        self.send(name, email, subject, body, None).await
+    }
+
+    /// Sends one e-mail to `name <email>`: plain text, and with `attachment` a `multipart/mixed` one that
+    /// carries it too.
+    async fn send(
+        &self,
+        name: &str,
+        email: &str,
+        subject: String,
+        body: String,
+        attachment: Option<MailAttachment<'_>>,
+    ) -> Result<(), String> {
         let to = format!("{} <{}>", name.replace(['<', '>', '"'], ""), email)
             .parse::<Mailbox>()
             .map_err(|e| e.to_string())?;
-        let message = Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(subject)
-            .body(body)
-            .map_err(|e| e.to_string())?;
+        let builder = Message::builder().from(self.from.clone()).to(to).subject(subject);
+        let message = match attachment {
+            None => builder.body(body),
+            Some(file) => {
+                let content_type = ContentType::parse(file.content_type).map_err(|e| e.to_string())?;
+                builder.multipart(MultiPart::mixed().singlepart(SinglePart::plain(body)).singlepart(
+                    Attachment::new(file.filename.to_owned()).body(file.content.to_owned(), content_type),
+                ))
+            }
+        }
+        .map_err(|e| e.to_string())?;
         self.transport
             .send(message)
             .await
             .map(|_| ())
             .map_err(|e| e.to_string())
+    }
+}
+
+/// A file an e-mail carries (a calendar notice's `.ics`), as the e-mail job names it.
+#[derive(Debug, Clone, Copy)]
+struct MailAttachment<'a> {
+    filename: &'a str,
+    content_type: &'a str,
+    content: &'a str,
+}
+
+impl<'a> MailAttachment<'a> {
+    /// The `attachment` of an e-mail job, `{filename, content_type, content}`.
+    fn of(job: &'a Value) -> Option<Self> {
+        let file = job.get("attachment")?;
+        let text = |key: &str| file.get(key).and_then(Value::as_str);
+        Some(Self {
+            filename: text("filename")?,
+            content_type: text("content_type")?,
+            content: text("content")?,
+        })
     }
 }
 
@@ -123,6 +163,10 @@ pub fn render(kind: &str, payload: &Value) -> (String, String) {
         "calendar_reminder" => (
             format!("Reminder: {}", text("title")),
             format!("\"{}\" starts {}.", text("title"), text("start_time")),
+        ),
+        "task_due" => (
+            format!("Due: {}", text("title")),
+            format!("The task \"{}\" is due {}.", text("title"), text("due_date")),
         ),
         "task_comment" => (
             format!("New comment on {}", text("title")),
@@ -191,7 +235,8 @@ impl JobHandler for EmailSender {
             return Ok(());
         };
         let (subject, body) = render(kind, notification.get("payload").unwrap_or(&Value::Null));
-        self.send_plain(&name, &email, subject, body).await
+        self.send(&name, &email, subject, body, MailAttachment::of(payload))
+            .await
     }
 }
 

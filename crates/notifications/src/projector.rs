@@ -58,6 +58,7 @@ fn notifies(event: &DomainEvent) -> bool {
             | DomainEvent::ReminderDue { .. }
             | DomainEvent::CalendarNotice { .. }
             | DomainEvent::TaskCommented { .. }
+            | DomainEvent::TaskDueSoon { .. }
     )
 }
 
@@ -212,6 +213,8 @@ enum Job {
         users: Vec<UserId>,
         kinds: Vec<&'static str>,
         payload: Value,
+        /// A file their e-mails carry (`{filename, content_type, content}`): a calendar notice's `.ics`.
+        attachment: Option<Value>,
     },
     Nothing,
 }
@@ -224,6 +227,7 @@ impl Job {
             kinds: vec![kind; users.len()],
             users,
             payload,
+            attachment: None,
         }
     }
 }
@@ -311,12 +315,38 @@ fn decode(payload: &Value) -> Result<Job, String> {
             start_time,
             organizer_id,
             recipients,
+            ics,
+        } => {
+            let mut job = Job::same_kind(
+                position,
+                recipients,
+                calendar_kind(&kind),
+                json!({"event_id": event_id, "calendar_event_id": calendar_event_id, "title": title,
+                                "start_time": start_time, "organizer_id": organizer_id}),
+            );
+            if let (Job::Fanout { attachment, .. }, Some(ics)) = (&mut job, ics) {
+                let method = if kind == "cancelled" { "CANCEL" } else { "REQUEST" };
+                *attachment = Some(json!({
+                    "filename": if kind == "cancelled" { "cancel.ics" } else { "invite.ics" },
+                    "content_type": format!("text/calendar; charset=utf-8; method={method}"),
+                    "content": ics,
+                }));
+            }
+            job
+        }
+        DomainEvent::TaskDueSoon {
+            task_id,
+            project_id,
+            title,
+            due_date,
+            user_id,
+            minutes_before,
         } => Job::same_kind(
             position,
-            recipients,
-            calendar_kind(&kind),
-            json!({"event_id": event_id, "calendar_event_id": calendar_event_id, "title": title,
-                            "start_time": start_time, "organizer_id": organizer_id}),
+            vec![user_id],
+            "task_due",
+            json!({"task_id": task_id, "project_id": project_id, "title": title, "due_date": due_date,
+                   "minutes_before": minutes_before}),
         ),
         DomainEvent::TaskCommented {
             task_id,
@@ -337,6 +367,7 @@ fn decode(payload: &Value) -> Result<Job, String> {
                 kinds,
                 payload: json!({"task_id": task_id, "project_id": project_id, "comment_id": comment_id,
                                 "title": title, "author_id": author_id, "preview": preview}),
+                attachment: None,
             }
         }
         _ => Job::Nothing,
@@ -587,7 +618,7 @@ impl NotificationProjector {
                         .await?;
                     written.extend(mentioned);
                 }
-                self.deliver(conn, &written).await?;
+                self.deliver(conn, &written, None).await?;
                 Ok(written)
             })
             .await?;
@@ -603,6 +634,7 @@ impl NotificationProjector {
         users: &[UserId],
         kinds: &[&str],
         payload: &Value,
+        attachment: Option<&Value>,
     ) -> StorageResult<()> {
         if users.is_empty() {
             return Ok(());
@@ -618,7 +650,7 @@ impl NotificationProjector {
                     .bind::<diesel::sql_types::BigInt, _>(position)
                     .load(conn)
                     .await?;
-                self.deliver(conn, &written).await?;
+                self.deliver(conn, &written, attachment).await?;
                 Ok(!written.is_empty())
             })
             .await?;
@@ -629,8 +661,14 @@ impl NotificationProjector {
     }
 
     /// Delivers, on `conn`'s transaction, the notifications marked for delivery: the live event through the
-    /// outbox, the Web Push jobs of their owners' subscriptions and the e-mail jobs, three statements in all.
-    async fn deliver(&self, conn: &mut AsyncPgConnection, written: &[Written]) -> StorageResult<()> {
+    /// outbox, the Web Push jobs of their owners' subscriptions and the e-mail jobs (each with `attachment`,
+    /// when given), three statements in all.
+    async fn deliver(
+        &self,
+        conn: &mut AsyncPgConnection,
+        written: &[Written],
+        attachment: Option<&Value>,
+    ) -> StorageResult<()> {
         let due: Vec<(UserId, Notification)> = written
             .iter()
             .filter(|w| w.deliver)
@@ -679,7 +717,10 @@ impl NotificationProjector {
         if self.email {
             let mails: Vec<Value> = due
                 .iter()
-                .map(|(user, n)| json!({"user_id": user, "notification": n}))
+                .map(|(user, n)| match attachment {
+                    Some(file) => json!({"user_id": user, "notification": n, "attachment": file}),
+                    None => json!({"user_id": user, "notification": n}),
+                })
                 .collect();
             jobs::enqueue_all(conn, crate::email::EMAIL_QUEUE, &mails).await?;
         }
@@ -696,7 +737,7 @@ impl NotificationProjector {
                     .bind::<diesel::sql_types::BigInt, _>(DIGEST_BATCH)
                     .load(conn)
                     .await?;
-                self.deliver(conn, &written).await?;
+                self.deliver(conn, &written, None).await?;
                 Ok(written.len())
             })
             .await?;
@@ -750,9 +791,10 @@ impl jobs::JobHandler for NotificationProjector {
                     users,
                     kinds,
                     payload,
+                    attachment,
                 }) => {
                     results[index] = self
-                        .fanout(*position, users, kinds, payload)
+                        .fanout(*position, users, kinds, payload, attachment.as_ref())
                         .await
                         .map_err(|e| e.to_string());
                 }

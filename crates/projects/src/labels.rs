@@ -361,6 +361,7 @@ impl ProjectsService {
                 }
                 repo_activity::record(conn, id, actor.id, &changes).await?;
                 self.recur(conn, actor, &current, &row).await?;
+                self.refresh_due_reminders(conn, &[&row], Utc::now()).await?;
                 let task = Self::task_out(conn, row).await?;
                 Self::announce_task(conn, project, id, Some(&task)).await?;
                 Ok(task)

@@ -31,10 +31,12 @@ mod labels;
 pub mod mentions;
 pub mod model;
 pub mod rank;
+pub mod reminders;
 mod repo;
 pub mod service;
 
 pub use access::{Action, allowed, effective_role};
 pub use error::{ProjectsError, ProjectsResult};
 pub use model::*;
+pub use reminders::DueReminderJobs;
 pub use service::ProjectsService;

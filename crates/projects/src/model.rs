@@ -386,7 +386,7 @@ pub struct TaskActivity {
 }
 
 /// The limits of projects and tasks (settings of the gateway).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectsSettings {
     /// Levels of a task tree, a top-level task counting as one (`EPOP_TASK_MAX_DEPTH`, default 5).
     pub max_task_depth: u32,
@@ -396,6 +396,9 @@ pub struct ProjectsSettings {
     pub max_labels_per_project: u64,
     /// Labels one task may carry (`EPOP_TASK_MAX_LABELS`, default 20).
     pub max_labels_per_task: u64,
+    /// Minutes before a task's due date at which its assignee is reminded (`EPOP_TASK_DUE_REMINDERS`, default
+    /// the day before and at the due time: `1440,0`; `none`: no reminders).
+    pub due_reminder_minutes: Vec<i32>,
 }
 
 impl Default for ProjectsSettings {
@@ -405,6 +408,7 @@ impl Default for ProjectsSettings {
             max_comments_per_task: 5_000,
             max_labels_per_project: 100,
             max_labels_per_task: 20,
+            due_reminder_minutes: vec![1440, 0],
         }
     }
 }

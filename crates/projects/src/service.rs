@@ -374,6 +374,7 @@ impl ProjectsService {
                 .await?
                 .ok_or(ProjectsError::NotFound)?;
             Self::authorize(conn, actor, id, Action::DeleteProject).await?;
+            Self::drop_project_reminders(conn, id, false).await?;
             if !repo_projects::delete(conn, id).await? {
                 return Err(ProjectsError::NotFound);
             }
@@ -505,6 +506,7 @@ impl ProjectsService {
             }
             repo_projects::remove_member(conn, project, user).await?;
             let unassigned = repo_tasks::unassign_open(conn, project, user, actor.id).await?;
+            Self::drop_project_reminders(conn, project, true).await?;
             tracing::debug!(unassigned, "member removed");
             audit::append(
                 conn,
@@ -594,6 +596,7 @@ impl ProjectsService {
             },
         )
         .await?;
+        self.refresh_due_reminders(conn, &[&row], Utc::now()).await?;
         let labels: Vec<LabelId> = repo_labels::of_tasks(conn, &[after.id])
             .await?
             .into_iter()
@@ -746,6 +749,7 @@ impl ProjectsService {
                     },
                 )
                 .await?;
+                self.refresh_due_reminders(conn, &[&row], Utc::now()).await?;
                 repo_labels::set(conn, id, &labels).await?;
                 let mut watchers = vec![actor.id];
                 watchers.extend(row.assigned_to);
@@ -895,6 +899,7 @@ impl ProjectsService {
                     return Err(needs_a_due_date());
                 }
                 self.recur(conn, actor, &current, &row).await?;
+                self.refresh_due_reminders(conn, &[&row], Utc::now()).await?;
                 activity.splice(0..0, task_changes(&current, &row));
                 repo_activity::record(conn, id, actor.id, &activity).await?;
                 if let Some(assignee) = row.assigned_to
@@ -936,6 +941,7 @@ impl ProjectsService {
                     Some(ChildrenChoice::Delete) => {}
                 }
             }
+            Self::drop_due_reminders(conn, id).await?;
             if !repo_tasks::delete(conn, id).await? {
                 return Err(ProjectsError::NotFound);
             }

@@ -88,6 +88,83 @@ pub async fn cancel_queued(conn: &mut AsyncPgConnection, id: i64) -> StorageResu
     Ok(deleted == 1)
 }
 
+/// Moves the jobs of `moves` (`(id, run_at)`) that no worker has claimed yet, in one statement; answers the ids
+/// that moved (the others already ran, run, or are gone).
+pub async fn reschedule_all_queued(
+    conn: &mut AsyncPgConnection,
+    moves: &[(i64, DateTime<Utc>)],
+) -> StorageResult<Vec<i64>> {
+    if moves.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = moves.iter().map(|(id, _)| *id).collect();
+    let times: Vec<DateTime<Utc>> = moves.iter().map(|(_, at)| *at).collect();
+    let moved: Vec<JobId> = diesel::sql_query(
+        "UPDATE jobs SET run_at = m.run_at, updated_at = now()
+         FROM unnest($1::bigint[], $2::timestamptz[]) AS m(id, run_at)
+         WHERE jobs.id = m.id AND jobs.status = 'queued'
+         RETURNING jobs.id",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(&ids)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Timestamptz>, _>(&times)
+    .load(conn)
+    .await?;
+    Ok(moved.into_iter().map(|j| j.id).collect())
+}
+
+/// Deletes the jobs of `ids` that no worker has claimed yet, in one statement; answers how many.
+pub async fn cancel_all_queued(conn: &mut AsyncPgConnection, ids: &[i64]) -> StorageResult<usize> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(diesel::delete(
+        jobs::table
+            .filter(jobs::id.eq_any(ids))
+            .filter(jobs::status.eq("queued")),
+    )
+    .execute(conn)
+    .await?)
+}
+
+/// Adds jobs to `queue`, each not claimed before its time, in one statement; answers their ids in the order of
+/// `jobs_at`.
+pub async fn enqueue_all_at(
+    conn: &mut AsyncPgConnection,
+    queue: &str,
+    jobs_at: &[(Value, DateTime<Utc>)],
+) -> StorageResult<Vec<i64>> {
+    if jobs_at.is_empty() {
+        return Ok(Vec::new());
+    }
+    let payloads: Vec<&Value> = jobs_at.iter().map(|(payload, _)| payload).collect();
+    let times: Vec<DateTime<Utc>> = jobs_at.iter().map(|(_, at)| *at).collect();
+    // Ids come from a sequence, taken in the order the rows are inserted (`ORDER BY j.n`): sorted, they follow
+    // `jobs_at`.
+    let rows: Vec<JobId> = diesel::sql_query(
+        "INSERT INTO jobs (queue, payload, max_attempts, run_at)
+         SELECT $1, j.payload, $4, j.run_at
+         FROM unnest($2::jsonb[], $3::timestamptz[]) WITH ORDINALITY AS j(payload, run_at, n)
+         ORDER BY j.n
+         RETURNING id",
+    )
+    .bind::<diesel::sql_types::Text, _>(queue)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Jsonb>, _>(&payloads)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Timestamptz>, _>(&times)
+    .bind::<diesel::sql_types::Integer, _>(DEFAULT_MAX_ATTEMPTS)
+    .load(conn)
+    .await?;
+    let mut ids: Vec<i64> = rows.into_iter().map(|r| r.id).collect();
+    ids.sort_unstable();
+    Ok(ids)
+}
+
+/// A job id answered by a statement.
+#[derive(QueryableByName)]
+struct JobId {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
 /// Adds several jobs to `queue` in one statement (set-based producers: one per recipient of a notification).
 pub async fn enqueue_all(
     conn: &mut AsyncPgConnection,

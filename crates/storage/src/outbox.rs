@@ -44,6 +44,7 @@ fn audience(event: &DomainEvent) -> (Option<ConversationId>, Option<UserId>) {
         | DomainEvent::ScheduledMessageFailed { user_id, .. }
         | DomainEvent::ReminderDue { user_id, .. } => (None, Some(*user_id)),
         DomainEvent::TaskAssigned { assigned_to, .. } => (None, Some(*assigned_to)),
+        DomainEvent::TaskDueSoon { user_id, .. } => (None, Some(*user_id)),
         DomainEvent::ProjectMemberAdded { user_id, .. } => (None, Some(*user_id)),
         // Calendar notices reach their users as notifications. Task events are project-wide and live only: a
         // recovering socket does not replay them (it reloads the board).

@@ -68,6 +68,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    calendar_event_reminders (event_id, user_id) {
+        event_id -> Uuid,
+        user_id -> Uuid,
+        minutes -> Array<Int4>,
+        next_at -> Nullable<Timestamptz>,
+        job_id -> Nullable<Int8>,
+        fired_until -> Nullable<Timestamptz>,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     calendar_events (id) {
         id -> Uuid,
         user_id -> Uuid,
@@ -453,6 +465,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    task_due_reminders (task_id) {
+        task_id -> Uuid,
+        next_at -> Timestamptz,
+        job_id -> Int8,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     thread_followers (root_id, user_id) {
         root_id -> Uuid,
         user_id -> Uuid,
@@ -491,6 +512,8 @@ diesel::joinable!(auth_sessions -> users (user_id));
 diesel::joinable!(calendar_event_attendees -> calendar_events (event_id));
 diesel::joinable!(calendar_event_attendees -> users (user_id));
 diesel::joinable!(calendar_event_overrides -> calendar_events (event_id));
+diesel::joinable!(calendar_event_reminders -> calendar_events (event_id));
+diesel::joinable!(calendar_event_reminders -> users (user_id));
 diesel::joinable!(calendar_events -> users (user_id));
 diesel::joinable!(calendar_feeds -> users (user_id));
 diesel::joinable!(conversation_members -> conversations (conversation_id));
@@ -533,6 +556,7 @@ diesel::joinable!(task_activity -> tasks (task_id));
 diesel::joinable!(task_activity -> users (actor_id));
 diesel::joinable!(task_comments -> tasks (task_id));
 diesel::joinable!(task_comments -> users (author_id));
+diesel::joinable!(task_due_reminders -> tasks (task_id));
 diesel::joinable!(task_labels -> project_labels (label_id));
 diesel::joinable!(task_labels -> tasks (task_id));
 diesel::joinable!(task_watchers -> tasks (task_id));
@@ -548,6 +572,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     auth_sessions,
     calendar_event_attendees,
     calendar_event_overrides,
+    calendar_event_reminders,
     calendar_events,
     calendar_feeds,
     conversation_members,
@@ -577,6 +602,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     settings,
     task_activity,
     task_comments,
+    task_due_reminders,
     task_labels,
     task_watchers,
     tasks,

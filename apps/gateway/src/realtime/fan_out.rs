@@ -639,6 +639,7 @@ impl EpopRealtime {
             | DomainEvent::TaskAssigned { .. }
             | DomainEvent::ProjectMemberAdded { .. }
             | DomainEvent::CalendarNotice { .. }
+            | DomainEvent::TaskDueSoon { .. }
             | DomainEvent::TaskCommented { .. } => Vec::new(),
         }
     }

@@ -127,6 +127,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(calendar::event_update::update)
                 .service(calendar::event_delete::delete)
                 .service(calendar::event_respond::respond)
+                .service(calendar::reminders::get)
+                .service(calendar::reminders::set)
                 .service(calendar::free_busy::free_busy)
                 .service(calendar::feed::regenerate)
                 .service(calendar::feed::revoke)

@@ -10,7 +10,7 @@ use std::time::Duration;
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
 /// A new SMTP server and a gateway that sends e-mail through it, with `more` settings.
-async fn app_with_mail(more: &[(&str, &str)]) -> (SmtpServer, TestApp) {
+pub(crate) async fn app_with_mail(more: &[(&str, &str)]) -> (SmtpServer, TestApp) {
     let smtp = SmtpServer::start_any().await;
     let url = smtp.url();
     let more: Vec<(String, String)> = more

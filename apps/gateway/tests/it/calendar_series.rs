@@ -384,11 +384,6 @@ async fn instances_are_changed_cancelled_and_split() {
 /// Parses an iCalendar text with Python's `icalendar` (installed by scripts/test.sh in the tests' virtualenv)
 /// and answers its VEVENTs as JSON.
 fn parse_with_python(text: &str) -> Value {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/python/.venv/bin/python");
-    assert!(
-        root.exists(),
-        "run ./scripts/test.sh, which creates the test virtualenv with icalendar"
-    );
     let script = r#"
 import json, sys
 from icalendar import Calendar
@@ -415,6 +410,17 @@ for ev in cal.walk("VEVENT"):
     })
 print(json.dumps(out))
 "#;
+    python_json(script, text)
+}
+
+/// Runs a Python `script` of the tests' virtualenv (which has `icalendar`) with `input` on its standard input,
+/// and answers the JSON it prints.
+pub(crate) fn python_json(script: &str, text: &str) -> Value {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/python/.venv/bin/python");
+    assert!(
+        root.exists(),
+        "run ./scripts/test.sh, which creates the test virtualenv with icalendar"
+    );
     let mut child = std::process::Command::new(root)
         .args(["-c", script])
         .stdin(std::process::Stdio::piped())

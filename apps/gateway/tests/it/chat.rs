@@ -760,6 +760,7 @@ async fn every_change_publishes_a_domain_event() {
             | DomainEvent::ReminderDue { .. }
             | DomainEvent::PinsChanged { .. }
             | DomainEvent::CalendarNotice { .. }
+            | DomainEvent::TaskDueSoon { .. }
             | DomainEvent::TaskCommented { .. }
             | DomainEvent::TaskUpdated { .. }
             | DomainEvent::TaskCommentChanged { .. } => {}

@@ -666,6 +666,12 @@ pub(crate) async fn notifications_of_kind(
     of_kind(&page)
 }
 
+/// How many of `user`'s notifications (the first page) are of type `kind`.
+pub(crate) async fn count_of_kind(app: &TestApp, user: &TestUser, kind: &str) -> usize {
+    let page = app.as_user(user).get_ok("/api/notifications?limit=100").await;
+    elements(&page["items"]).filter(|n| n["type"] == kind).count()
+}
+
 /// The list at `path` (no query) refuses the cursor `cursor` (`400 bad_request`) and each of `limits` (`422`
 /// naming `limit`), as `user`.
 pub(crate) async fn assert_paging_checked(

@@ -145,6 +145,19 @@ pub(crate) async fn find_visible(
         .optional()?)
 }
 
+/// Event `id`, whoever organises it (not locked).
+pub(crate) async fn find(
+    conn: &mut AsyncPgConnection,
+    id: CalendarEventId,
+) -> CalendarResult<Option<EventRow>> {
+    Ok(calendar_events::table
+        .find(id)
+        .select(EventRow::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
 /// Event `id`, whoever organises it, row-locked until the transaction ends (the service checks who may change
 /// it).
 pub(crate) async fn find_for_update(
@@ -464,20 +477,25 @@ pub(crate) async fn set_attendees(
     Ok(())
 }
 
-/// Copies the attendees (and their answers) of `from_event` to `to_event` (a series split).
-pub(crate) async fn copy_attendees(
+/// Copies the attendees (with their answers) and their reminders of `from_event` to `to_event` (a series split;
+/// the reminders' jobs are queued by the caller).
+pub(crate) async fn copy_for_split(
     conn: &mut AsyncPgConnection,
     from_event: CalendarEventId,
     to_event: CalendarEventId,
 ) -> CalendarResult<()> {
-    diesel::sql_query(
+    for statement in [
         "INSERT INTO calendar_event_attendees (event_id, user_id, status, responded_at) \
          SELECT $2, user_id, status, responded_at FROM calendar_event_attendees WHERE event_id = $1",
-    )
-    .bind::<SqlUuid, _>(from_event)
-    .bind::<SqlUuid, _>(to_event)
-    .execute(conn)
-    .await?;
+        "INSERT INTO calendar_event_reminders (event_id, user_id, minutes, fired_until) \
+         SELECT $2, user_id, minutes, fired_until FROM calendar_event_reminders WHERE event_id = $1",
+    ] {
+        diesel::sql_query(statement)
+            .bind::<SqlUuid, _>(from_event)
+            .bind::<SqlUuid, _>(to_event)
+            .execute(conn)
+            .await?;
+    }
     Ok(())
 }
 

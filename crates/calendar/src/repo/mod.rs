@@ -3,3 +3,4 @@
 
 pub(crate) mod events;
 pub(crate) mod feeds;
+pub(crate) mod reminders;

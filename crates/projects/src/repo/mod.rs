@@ -5,4 +5,5 @@ pub(crate) mod activity;
 pub(crate) mod comments;
 pub(crate) mod labels;
 pub(crate) mod projects;
+pub(crate) mod reminders;
 pub(crate) mod tasks;

@@ -10,7 +10,11 @@ use crate::extract::AuthUser;
 use crate::state::AppState;
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_DISPOSITION, ETAG, IF_NONE_MATCH, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
+use epop_calendar::ics::FeedTask;
 use serde::Serialize;
+
+/// Most tasks one feed shows.
+const FEED_TASKS: i64 = 1_000;
 
 /// A new feed URL.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -62,7 +66,8 @@ fn matches(header: &str, etag: &str) -> bool {
 }
 
 /// The feed's owner's events (organised and invited, single events and whole series with their changes) as
-/// one RFC 5545 calendar, like `GET /api/calendar-events.ics` without a range. No sign-in: the token is the
+/// one RFC 5545 calendar, like `GET /api/calendar-events.ics` without a range, and the tasks assigned to them
+/// that have a due date (`VTODO` with `DUE`, at most 1,000, soonest first). No sign-in: the token is the
 /// credential (`404` for an unknown or revoked one).
 #[utoipa::path(tag = "calendar",
     params(("token" = String, Path, description = "The feed's secret token"),
@@ -78,7 +83,25 @@ pub(crate) async fn feed(
     request: HttpRequest,
     token: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let (text, etag) = state.calendar.feed(&token).await?;
+    let owner = state.calendar.feed_owner(&token).await?;
+    let tasks = state
+        .projects
+        .due_tasks_of(owner, FEED_TASKS)
+        .await?
+        .into_iter()
+        .filter_map(|task| {
+            Some(FeedTask {
+                due: task.due_date?,
+                id: task.id.to_string(),
+                title: task.title,
+                description: task.description,
+                status: task.status.as_str().to_owned(),
+                created_at: task.created_at,
+                updated_at: task.updated_at,
+            })
+        })
+        .collect();
+    let (text, etag) = state.calendar.feed(owner, tasks).await?;
     let not_modified = request
         .headers()
         .get(IF_NONE_MATCH)

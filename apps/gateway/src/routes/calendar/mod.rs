@@ -14,6 +14,7 @@ pub mod events_list;
 pub mod export_ics;
 pub mod feed;
 pub mod free_busy;
+pub mod reminders;
 
 use chrono::{DateTime, Utc};
 use epop_calendar::Scope;
