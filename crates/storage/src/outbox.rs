@@ -42,7 +42,9 @@ fn audience(event: &DomainEvent) -> (Option<ConversationId>, Option<UserId>) {
         | DomainEvent::ThreadRead { user_id, .. }
         | DomainEvent::ReadPositionMovedBack { user_id, .. }
         | DomainEvent::ScheduledMessageFailed { user_id, .. }
-        | DomainEvent::ReminderDue { user_id, .. } => (None, Some(*user_id)),
+        | DomainEvent::ReminderDue { user_id, .. }
+        | DomainEvent::ScheduledMessageChanged { user_id, .. }
+        | DomainEvent::ReminderChanged { user_id, .. } => (None, Some(*user_id)),
         DomainEvent::TaskAssigned { assigned_to, .. } => (None, Some(*assigned_to)),
         DomainEvent::ProjectMemberAdded { user_id, .. } => (None, Some(*user_id)),
         // Calendar notices reach their users as notifications. Task events are project-wide and live only: a

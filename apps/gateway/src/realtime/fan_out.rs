@@ -447,6 +447,7 @@ impl EpopRealtime {
             DomainEvent::MessageUpdated {
                 conversation_id,
                 message,
+                ..
             } => match self.message_view(message, scope).await {
                 Some(payload) => vec![emit(
                     Audience::Conversation(*conversation_id),
@@ -589,8 +590,67 @@ impl EpopRealtime {
                 "conversation:pins",
                 json!({"conversation_id": conversation_id, "message_id": message_id, "pinned": pinned, "user_id": user_id}),
             )],
-            // These reach their users as notifications.
-            DomainEvent::ScheduledMessageFailed { .. } | DomainEvent::ReminderDue { .. } => Vec::new(),
+            // A user's own scheduled messages and reminders: to their sockets only (a failure and a reminder that
+            // comes also reach them as notifications).
+            DomainEvent::ScheduledMessageChanged {
+                user_id,
+                scheduled_message_id,
+                conversation_id,
+                change,
+                scheduled_message,
+                message_id,
+            } if self.reaches(scope, *user_id) => {
+                let audience = Audience::User(*user_id);
+                match (change.as_str(), scheduled_message) {
+                    ("created", Some(shown)) => vec![emit(audience, "scheduled_message:new", shown.clone())],
+                    ("updated", Some(shown)) => vec![emit(audience, "scheduled_message:updated", shown.clone())],
+                    (reason, _) => vec![emit(
+                        audience,
+                        "scheduled_message:deleted",
+                        json!({"id": scheduled_message_id, "conversation_id": conversation_id, "reason": reason,
+                               "message_id": message_id}),
+                    )],
+                }
+            }
+            DomainEvent::ScheduledMessageFailed {
+                user_id,
+                scheduled_message_id,
+                conversation_id,
+                ..
+            } if self.reaches(scope, *user_id) => vec![emit(
+                Audience::User(*user_id),
+                "scheduled_message:deleted",
+                json!({"id": scheduled_message_id, "conversation_id": conversation_id, "reason": "failed",
+                       "message_id": null}),
+            )],
+            DomainEvent::ReminderChanged {
+                user_id,
+                reminder_id,
+                message_id,
+                conversation_id,
+                change,
+                reminder,
+            } if self.reaches(scope, *user_id) => match (change.as_str(), reminder) {
+                ("created", Some(shown)) => vec![emit(Audience::User(*user_id), "reminder:new", shown.clone())],
+                (reason, _) => vec![emit(
+                    Audience::User(*user_id),
+                    "reminder:deleted",
+                    json!({"id": reminder_id, "message_id": message_id, "conversation_id": conversation_id,
+                           "reason": reason}),
+                )],
+            },
+            DomainEvent::ReminderDue {
+                user_id,
+                reminder_id,
+                message_id,
+                conversation_id,
+                ..
+            } if self.reaches(scope, *user_id) => vec![emit(
+                Audience::User(*user_id),
+                "reminder:deleted",
+                json!({"id": reminder_id, "message_id": message_id, "conversation_id": conversation_id,
+                       "reason": "fired"}),
+            )],
             DomainEvent::SessionEnded { user_id, session_id } => match scope {
                 Scope::Live => vec![Outcome::EndSession(*user_id, *session_id)],
                 Scope::Replay { user, .. } if user == user_id => {
@@ -634,6 +694,10 @@ impl EpopRealtime {
                 })
                 .collect(),
             DomainEvent::NotificationCreated { .. }
+            | DomainEvent::ScheduledMessageChanged { .. }
+            | DomainEvent::ScheduledMessageFailed { .. }
+            | DomainEvent::ReminderChanged { .. }
+            | DomainEvent::ReminderDue { .. }
             | DomainEvent::ThreadRead { .. }
             | DomainEvent::ReadPositionMovedBack { .. }
             | DomainEvent::TaskAssigned { .. }

@@ -536,6 +536,11 @@ pub(crate) async fn end_do_not_disturb(app: &TestApp, users: &[&TestUser], queue
             .await
             .json(StatusCode::OK);
     }
+    due_now(app, queue).await;
+}
+
+/// Makes the queued jobs of `queue` due now (a scheduled message's or reminder's time comes at once).
+pub(crate) async fn due_now(app: &TestApp, queue: &str) {
     app.sql(&format!(
         "UPDATE jobs SET run_at = now() WHERE queue = '{queue}' AND status = 'queued'"
     ))

@@ -40,6 +40,7 @@ mod reactions;
 mod realtime;
 mod saved;
 mod scheduled;
+mod search;
 mod sessions;
 mod shapes;
 mod signed_in;
