@@ -130,6 +130,29 @@ struct MessageEvent {
     edit: bool,
 }
 
+impl MessageEvent {
+    /// A message event (sent, or an `edit` that mentions members anew) as the notifications take it, at `at`.
+    fn of(
+        position: i64,
+        message: &epop_core::model::EventMessage,
+        at: chrono::DateTime<chrono::Utc>,
+        mentioned: Vec<UserId>,
+        edit: bool,
+    ) -> Self {
+        Self {
+            position,
+            message_id: message.id,
+            sender_id: message.sender_id,
+            preview: preview(&message.content),
+            sent_at: at,
+            seq: message.seq,
+            thread_root_id: message.thread_root_id,
+            mentioned,
+            edit,
+        }
+    }
+}
+
 /// The mentions of a conversation's messages as `INSERT_MENTIONS` takes them: one entry per (user, message).
 #[derive(Default)]
 struct MentionColumns<'a> {
@@ -243,42 +266,24 @@ fn decode(payload: &Value) -> Result<Job, String> {
     Ok(match event {
         DomainEvent::MessageCreated {
             conversation_id,
-            sender_id,
             message,
             mentioned,
             ..
         } => Job::Message(
             conversation_id,
-            MessageEvent {
-                position,
-                message_id: message.id,
-                sender_id,
-                preview: preview(&message.content),
-                sent_at: message.created_at,
-                seq: message.seq,
-                thread_root_id: message.thread_root_id,
-                mentioned,
-                edit: false,
-            },
+            MessageEvent::of(position, &message, message.created_at, mentioned, false),
         ),
         DomainEvent::MessageUpdated {
             conversation_id,
             message,
             mentioned,
-        } => Job::Message(
-            conversation_id,
-            MessageEvent {
-                position,
-                message_id: message.id,
-                sender_id: message.sender_id,
-                preview: preview(&message.content),
-                sent_at: message.edited_at.unwrap_or(message.updated_at),
-                seq: message.seq,
-                thread_root_id: message.thread_root_id,
-                mentioned,
-                edit: true,
-            },
-        ),
+        } => {
+            let edited_at = message.edited_at.unwrap_or(message.updated_at);
+            Job::Message(
+                conversation_id,
+                MessageEvent::of(position, &message, edited_at, mentioned, true),
+            )
+        }
         DomainEvent::TaskAssigned {
             task_id,
             project_id,

@@ -6,7 +6,7 @@
 
 use super::{EpopRealtime, LiveSignal, SocketState, conversation_room, presence_room, user_room};
 use epop_core::model::{EventMessage, Message};
-use epop_core::{ConversationId, DomainEvent, MessageId, UserId};
+use epop_core::{ConversationId, DomainEvent, MessageId, ReminderId, ScheduledMessageId, UserId};
 use epop_socketio::{Broadcast, Packet};
 use epop_storage::events::PublishedEvent;
 use serde::Deserialize as _;
@@ -86,6 +86,33 @@ fn emit(audience: Audience, name: &'static str, payload: Value) -> Outcome {
         payload,
         except_socket: None,
     }
+}
+
+/// `scheduled_message:deleted` to the sender's sockets: one of their scheduled messages left their list (`reason`:
+/// `cancelled`, `posted` as `message_id`, or `failed`).
+fn scheduled_message_gone(
+    user: UserId,
+    id: ScheduledMessageId,
+    conversation: ConversationId,
+    reason: &str,
+    message_id: Option<MessageId>,
+) -> Outcome {
+    let payload =
+        json!({"id": id, "conversation_id": conversation, "reason": reason, "message_id": message_id});
+    emit(Audience::User(user), "scheduled_message:deleted", payload)
+}
+
+/// `reminder:deleted` to the owner's sockets: one of their reminders left their list (`reason`: `cancelled`,
+/// `fired` or `dropped`).
+fn reminder_gone(
+    user: UserId,
+    id: ReminderId,
+    message: MessageId,
+    conversation: ConversationId,
+    reason: &str,
+) -> Outcome {
+    let payload = json!({"id": id, "message_id": message, "conversation_id": conversation, "reason": reason});
+    emit(Audience::User(user), "reminder:deleted", payload)
 }
 
 /// For whom [`EpopRealtime::client_events`] maps an event.
@@ -599,29 +626,32 @@ impl EpopRealtime {
                 change,
                 scheduled_message,
                 message_id,
-            } if self.reaches(scope, *user_id) => {
-                let audience = Audience::User(*user_id);
-                match (change.as_str(), scheduled_message) {
-                    ("created", Some(shown)) => vec![emit(audience, "scheduled_message:new", shown.clone())],
-                    ("updated", Some(shown)) => vec![emit(audience, "scheduled_message:updated", shown.clone())],
-                    (reason, _) => vec![emit(
-                        audience,
-                        "scheduled_message:deleted",
-                        json!({"id": scheduled_message_id, "conversation_id": conversation_id, "reason": reason,
-                               "message_id": message_id}),
-                    )],
+            } if self.reaches(scope, *user_id) => match (change.as_str(), scheduled_message) {
+                ("created", Some(shown)) => {
+                    vec![emit(Audience::User(*user_id), "scheduled_message:new", shown.clone())]
                 }
-            }
+                ("updated", Some(shown)) => {
+                    vec![emit(Audience::User(*user_id), "scheduled_message:updated", shown.clone())]
+                }
+                (reason, _) => vec![scheduled_message_gone(
+                    *user_id,
+                    *scheduled_message_id,
+                    *conversation_id,
+                    reason,
+                    *message_id,
+                )],
+            },
             DomainEvent::ScheduledMessageFailed {
                 user_id,
                 scheduled_message_id,
                 conversation_id,
                 ..
-            } if self.reaches(scope, *user_id) => vec![emit(
-                Audience::User(*user_id),
-                "scheduled_message:deleted",
-                json!({"id": scheduled_message_id, "conversation_id": conversation_id, "reason": "failed",
-                       "message_id": null}),
+            } if self.reaches(scope, *user_id) => vec![scheduled_message_gone(
+                *user_id,
+                *scheduled_message_id,
+                *conversation_id,
+                "failed",
+                None,
             )],
             DomainEvent::ReminderChanged {
                 user_id,
@@ -632,12 +662,7 @@ impl EpopRealtime {
                 reminder,
             } if self.reaches(scope, *user_id) => match (change.as_str(), reminder) {
                 ("created", Some(shown)) => vec![emit(Audience::User(*user_id), "reminder:new", shown.clone())],
-                (reason, _) => vec![emit(
-                    Audience::User(*user_id),
-                    "reminder:deleted",
-                    json!({"id": reminder_id, "message_id": message_id, "conversation_id": conversation_id,
-                           "reason": reason}),
-                )],
+                (reason, _) => vec![reminder_gone(*user_id, *reminder_id, *message_id, *conversation_id, reason)],
             },
             DomainEvent::ReminderDue {
                 user_id,
@@ -645,12 +670,9 @@ impl EpopRealtime {
                 message_id,
                 conversation_id,
                 ..
-            } if self.reaches(scope, *user_id) => vec![emit(
-                Audience::User(*user_id),
-                "reminder:deleted",
-                json!({"id": reminder_id, "message_id": message_id, "conversation_id": conversation_id,
-                       "reason": "fired"}),
-            )],
+            } if self.reaches(scope, *user_id) => {
+                vec![reminder_gone(*user_id, *reminder_id, *message_id, *conversation_id, "fired")]
+            }
             DomainEvent::SessionEnded { user_id, session_id } => match scope {
                 Scope::Live => vec![Outcome::EndSession(*user_id, *session_id)],
                 Scope::Replay { user, .. } if user == user_id => {

@@ -371,13 +371,7 @@ async fn an_edit_that_mentions_a_member_anew_notifies_them_once_and_removed_ment
 
     // A reply edited to mention Dan: Dan follows its thread, with the mention unread there.
     let root = app.message(&bob, &group, "root").await;
-    let reply = app
-        .as_user(&ann)
-        .post_created(
-            format!("/api/conversations/{group}/messages"),
-            json!({"content": "a reply", "thread_root_id": root["id"]}),
-        )
-        .await;
+    let reply = app.reply(&ann, &root, "a reply").await;
     assert!(threads(&app, &dan).await.is_empty());
     app.as_user(&ann)
         .put(

@@ -289,10 +289,12 @@ async fn saving_needs_a_visible_message_and_is_bounded() {
 #[tokio::test]
 async fn the_owners_own_sockets_follow_their_reminders() {
     let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
+    let [mut ann_socket, mut bob_socket] = [
+        app.socket(&ann.access_token).await,
+        app.socket(&bob.access_token).await,
+    ];
     let group = app.group(&ann, "G", &[&bob]).await;
     let message = app.message(&bob, &group, "call the bank").await;
-    let mut ann_socket = app.socket(&ann.access_token).await;
-    let mut bob_socket = app.socket(&bob.access_token).await;
     let gone = |reminder: &Value, reason: &str| json!({"id": reminder["id"], "message_id": message["id"], "conversation_id": group, "reason": reason});
 
     // Set, then cancelled.

@@ -22,6 +22,13 @@ fn one(id: &Value) -> String {
     format!("/api/scheduled-messages/{}", id.as_str().unwrap())
 }
 
+/// `PATCH`es the scheduled message `id` with `change`, as `user`.
+async fn change(app: &TestApp, user: &TestUser, id: &Value, change: Value) -> crate::client::Answer {
+    app.as_user(user)
+        .send(reqwest::Method::PATCH, one(id), Some(change))
+        .await
+}
+
 /// Schedules `content` in `conversation` for `seconds` from now.
 async fn schedule(
     app: &TestApp,
@@ -176,13 +183,7 @@ async fn the_sender_may_change_or_cancel_a_scheduled_message_before_its_time() {
     assert_eq!(seen, ["second", "first"]);
 
     // A new text; then a new time, which also moves it in the list.
-    let changed = app
-        .as_user(&ann)
-        .send(
-            reqwest::Method::PATCH,
-            one(&first["id"]),
-            Some(json!({"content": "first, edited"})),
-        )
+    let changed = change(&app, &ann, &first["id"], json!({"content": "first, edited"}))
         .await
         .json(StatusCode::OK);
     assert_eq!(changed["content"], "first, edited");
@@ -482,23 +483,20 @@ async fn a_scheduled_message_posted_twice_is_posted_once() {
 #[tokio::test]
 async fn the_senders_own_sockets_follow_their_scheduled_messages() {
     let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
+    // Two devices of Ann's, and Bob, who shares the group with her.
+    let [mut phone, mut laptop, mut bob_socket] = [
+        app.socket(&ann.access_token).await,
+        app.socket(&ann.access_token).await,
+        app.socket(&bob.access_token).await,
+    ];
     let group = app.group(&ann, "G", &[&bob]).await;
-    let mut phone = app.socket(&ann.access_token).await;
-    let mut laptop = app.socket(&ann.access_token).await;
-    let mut bob_socket = app.socket(&bob.access_token).await;
 
     // Created, changed, cancelled: each of Ann's sockets hears it.
     let first = schedule(&app, &ann, &group, "first", 3600).await;
     for socket in [&mut phone, &mut laptop] {
         assert_eq!(socket.event("scheduled_message:new").await, first);
     }
-    let changed = app
-        .as_user(&ann)
-        .send(
-            reqwest::Method::PATCH,
-            one(&first["id"]),
-            Some(json!({"content": "first!"})),
-        )
+    let changed = change(&app, &ann, &first["id"], json!({"content": "first!"}))
         .await
         .json(StatusCode::OK);
     assert_eq!(phone.event("scheduled_message:updated").await, changed);

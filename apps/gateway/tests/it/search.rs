@@ -22,16 +22,10 @@ async fn search_finds_thread_replies_with_their_root() {
     let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let group = app.group(&ann, "G", &[&bob]).await;
     let root = app.message(&ann, &group, "release plan").await;
-    let path = format!("/api/conversations/{group}/messages");
+    app.reply(&bob, &root, "release notes, in the thread").await;
     app.as_user(&bob)
         .post_created(
-            &path,
-            json!({"content": "release notes, in the thread", "thread_root_id": root["id"]}),
-        )
-        .await;
-    app.as_user(&bob)
-        .post_created(
-            &path,
+            format!("/api/conversations/{group}/messages"),
             json!({"content": "release party, also in the conversation", "thread_root_id": root["id"],
                    "send_to_conversation": true}),
         )
