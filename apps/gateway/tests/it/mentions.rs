@@ -309,6 +309,8 @@ async fn notifications_settled(app: &TestApp) {
 #[tokio::test]
 async fn an_edit_that_mentions_a_member_anew_notifies_them_once_and_removed_mentions_go() {
     let (app, [ann, bob, cat, dan]) = TestApp::with_users(["Ann", "Bob", "Cat", "Dan"]).await;
+    // Cat is online throughout: the only notification they get is the mention.
+    let mut cat_socket = app.socket(&cat.access_token).await;
     let group = app.group(&ann, "G", &[&bob, &cat, &dan]).await;
     let message = app.message(&ann, &group, &format!("hi {}", mention(&bob))).await;
     let id = message["id"].as_str().unwrap();
@@ -323,7 +325,6 @@ async fn an_edit_that_mentions_a_member_anew_notifies_them_once_and_removed_ment
         }
     };
     assert_eq!(mention_notifications(&app, &bob, 1).await.len(), 1);
-    let mut cat_socket = app.socket(&cat.access_token).await;
 
     // Cat is mentioned by the edit: stored, counted, notified (live too); Bob, mentioned before, is not again.
     let edited = edit(format!("hi {} and {}", mention(&bob), mention(&cat))).await;
