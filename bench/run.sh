@@ -3,7 +3,7 @@
 # database on loopback, runs the scenarios and prints their figures. Traffic goes to 127.0.0.1 only; every loop
 # is bounded in time.
 #
-# Usage: bench/run.sh [login|chat|fanout|all|team|team-login|team-connect|team-sends|team-burst|scheduled]   (default: all = login +
+# Usage: bench/run.sh [login|chat|fanout|all|team|team-login|team-connect|team-sends|team-burst|scheduled|threads]   (default: all = login +
 #   chat; the others run only when named; team = issue 10's three scenarios: team-login, team-connect, team-burst)
 #   EPOP_BENCH_PORT / EPOP_BENCH_DB / EPOP_BENCH_REDIS_PREFIX   the gateway's port (18181), scratch database
 #                                 (epop_bench) and Redis prefix (epopbench), so that two runs can share a machine
@@ -18,11 +18,13 @@
 #   EPOP_BENCH_GATEWAY_CPUS       cores the gateway is pinned to ("" = none)
 #   EPOP_BENCH_GATEWAY_WRAP       a command the gateway runs under, e.g. "heaptrack -o /tmp/gw" (profiling runs)
 #   EPOP_BENCH_GATEWAY            the gateway binary to run (default: this checkout's release build); another commit's build gives before/after figures
+#   EPOP_BENCH_LOADGEN            the load generator binary to run (default: this checkout's release build)
+#   EPOP_BENCH_THREADS_*          threads: see threads_section
 set -euo pipefail
 WHAT="${1:-all}"
 case "$WHAT" in
-    login | chat | fanout | all | team | team-login | team-connect | team-sends | team-burst | scheduled) ;;
-    *) echo "usage: $0 [login|chat|fanout|all|team|team-login|team-connect|team-sends|team-burst|scheduled]" >&2; exit 2 ;;
+    login | chat | fanout | all | team | team-login | team-connect | team-sends | team-burst | scheduled | threads) ;;
+    *) echo "usage: $0 [login|chat|fanout|all|team|team-login|team-connect|team-sends|team-burst|scheduled|threads]" >&2; exit 2 ;;
 esac
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 . scripts/services.sh
@@ -50,7 +52,7 @@ TARGET="${CARGO_TARGET_DIR:-target}"
 # EPOP_BENCH_GATEWAY runs another build of the gateway with the same scenarios (e.g. an older commit's, for a
 # before/after comparison on the same machine).
 GATEWAY=${EPOP_BENCH_GATEWAY:-$TARGET/release/epop-gateway}
-LOADGEN=$TARGET/release/epop-loadgen
+LOADGEN=${EPOP_BENCH_LOADGEN:-$TARGET/release/epop-loadgen}
 
 psql -h 127.0.0.1 -U postgres -d postgres -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
 psql -h 127.0.0.1 -U postgres -d postgres -qc "CREATE DATABASE $DB"
@@ -597,6 +599,121 @@ scheduled_section() {
                FROM messages WHERE content LIKE 'scheduled %') AS x"
 }
 
+# ----- threads (issue 13): a reply into a 10,000-reply thread vs a message into a flat conversation of that size;
+#       the followed-threads list of a user following 1,000 threads vs their conversation list ---------------------
+#   EPOP_BENCH_THREADS_REPLIES        replies in the thread, and messages in the flat conversation (10000)
+#   EPOP_BENCH_THREADS_FOLLOWED       threads the bench user follows (1000), in EPOP_BENCH_THREADS_CONVERSATIONS (100)
+#                                     conversations, 3 replies each
+#   EPOP_BENCH_THREADS_RATE           sends offered per second, both targets together, in turn (40); a fixed rate, so
+#                                     the p99 is a request's latency rather than the queue of a saturated closed loop
+#   EPOP_BENCH_THREADS_CONCURRENCY    loops of the sends and of the lists (8 and 4)
+#
+# Seeded with SQL as the application writes them (seq per conversation, the thread's summary row, followers); the
+# sends alternate between the two targets in one run (epop-loadgen messages-send with --thread-root), and so do
+# the two lists (epop-loadgen get), so each pair is measured under the same conditions. Limits (issue 13): the
+# thread's p99 within 20% of the flat conversation's; the followed threads' p99 at most twice the conversation
+# list's.
+
+threads_section() {
+    local n=${EPOP_BENCH_THREADS_REPLIES:-10000} followed=${EPOP_BENCH_THREADS_FOLLOWED:-1000}
+    local convs=${EPOP_BENCH_THREADS_CONVERSATIONS:-100} rate=${EPOP_BENCH_THREADS_RATE:-40}
+    local c=${EPOP_BENCH_THREADS_CONCURRENCY:-8} bench other flat thread root token out started ended
+    bench=$(sql "SELECT id FROM users WHERE lower(email) = 'bench@example.com'")
+    other=$(sql "SELECT md5('epop-threads-user')::uuid")
+    flat=$(sql "SELECT md5('epop-threads-flat')::uuid")
+    thread=$(sql "SELECT md5('epop-threads-thread')::uuid")
+    root=$(sql "SELECT md5('epop-threads-root')::uuid")
+    echo "== threads: seeding a flat conversation of $((n + 1)) messages, a thread of $n replies, and $followed followed threads in $convs conversations"
+    started=$(date +%s.%N)
+    psql -h 127.0.0.1 -U postgres -d "$DB" -v ON_ERROR_STOP=1 -q >/dev/null <<SQL
+BEGIN;
+INSERT INTO users (id, name, email, password_hash, role, created_at, updated_at)
+VALUES ('$other', 'Thread Other', 'threads-other@bench.example', 'seeded-user-no-login', 'member', now(), now());
+-- The flat conversation and the thread's conversation: n + 1 messages each, sent by the other member.
+INSERT INTO conversations (id, kind, name, created_by, last_seq, last_message_at, created_at, updated_at)
+VALUES ('$flat', 'group', 'Flat', '$bench', $n + 1, now(), now() - interval '1 day', now()),
+       ('$thread', 'group', 'Thread', '$bench', $n + 1, now(), now() - interval '1 day', now());
+INSERT INTO conversation_members (conversation_id, user_id, last_read_seq)
+SELECT c, u, $n + 1 FROM unnest(ARRAY['$flat', '$thread']::uuid[]) AS c, unnest(ARRAY['$bench', '$other']::uuid[]) AS u;
+INSERT INTO messages (id, conversation_id, seq, sender_id, content, created_at, updated_at)
+SELECT md5('epop-threads-flat-' || s)::uuid, '$flat', s, '$other', 'flat message ' || s,
+       now() - interval '1 day' + s * interval '1 second', now()
+FROM generate_series(1, $n + 1) AS s;
+INSERT INTO messages (id, conversation_id, seq, sender_id, content, created_at, updated_at)
+VALUES ('$root', '$thread', 1, '$other', 'the thread''s root', now() - interval '1 day', now());
+INSERT INTO messages (id, conversation_id, seq, sender_id, content, thread_root_id, created_at, updated_at)
+SELECT md5('epop-threads-reply-' || s)::uuid, '$thread', s, '$other', 'reply ' || s, '$root',
+       now() - interval '1 day' + s * interval '1 second', now()
+FROM generate_series(2, $n + 1) AS s;
+INSERT INTO message_threads (root_id, conversation_id, reply_count, last_reply_seq, last_reply_at, participant_ids)
+VALUES ('$root', '$thread', $n, $n + 1, now(), ARRAY['$other']::uuid[]);
+INSERT INTO thread_followers (root_id, user_id, following, last_read_seq)
+VALUES ('$root', '$other', true, $n + 1);
+-- The followed threads: a root and 3 replies each, spread over convs conversations of the bench user.
+INSERT INTO conversations (id, kind, name, created_by, last_seq, last_message_at, created_at, updated_at)
+SELECT md5('epop-threads-conv-' || i)::uuid, 'group', 'Threads ' || i, '$bench', 0, now(), now() - interval '1 day', now()
+FROM generate_series(0, $convs - 1) AS i;
+INSERT INTO conversation_members (conversation_id, user_id)
+SELECT md5('epop-threads-conv-' || i)::uuid, u FROM generate_series(0, $convs - 1) AS i,
+       unnest(ARRAY['$bench', '$other']::uuid[]) AS u;
+WITH t AS (
+    SELECT t, md5('epop-threads-conv-' || (t % $convs))::uuid AS conv, t / $convs AS k,
+           md5('epop-threads-followed-' || t)::uuid AS root
+    FROM generate_series(0, $followed - 1) AS t
+)
+INSERT INTO messages (id, conversation_id, seq, sender_id, content, thread_root_id, created_at, updated_at)
+SELECT CASE WHEN r = 0 THEN t.root ELSE md5('epop-threads-followed-' || t.t || '-' || r)::uuid END,
+       t.conv, t.k * 4 + r + 1, CASE WHEN r = 0 THEN '$bench'::uuid ELSE '$other'::uuid END,
+       CASE WHEN r = 0 THEN 'followed root ' || t.t ELSE 'followed reply ' || r END,
+       CASE WHEN r = 0 THEN NULL ELSE t.root END,
+       now() - interval '1 hour' + (t.t * 4 + r) * interval '1 millisecond', now()
+FROM t, generate_series(0, 3) AS r;
+INSERT INTO message_threads (root_id, conversation_id, reply_count, last_reply_seq, last_reply_at, participant_ids)
+SELECT md5('epop-threads-followed-' || t)::uuid, md5('epop-threads-conv-' || (t % $convs))::uuid, 3,
+       (t / $convs) * 4 + 4, now() - interval '1 hour' + (t * 4 + 3) * interval '1 millisecond', ARRAY['$other']::uuid[]
+FROM generate_series(0, $followed - 1) AS t;
+INSERT INTO thread_followers (root_id, user_id, following, last_read_seq)
+SELECT md5('epop-threads-followed-' || t)::uuid, '$bench', true, 0 FROM generate_series(0, $followed - 1) AS t;
+UPDATE conversations c SET last_seq = m.seq, last_message_at = m.at
+FROM (SELECT conversation_id, max(seq) AS seq, max(created_at) AS at FROM messages GROUP BY conversation_id) AS m
+WHERE m.conversation_id = c.id AND c.name LIKE 'Threads %';
+COMMIT;
+VACUUM (ANALYZE) messages, message_threads, thread_followers, conversations, conversation_members;
+SQL
+    ended=$(date +%s.%N)
+    awk -v s="$started" -v e="$ended" 'BEGIN { printf "seed: %.1f s\n", e - s }'
+    echo "thread: $(sql "SELECT reply_count FROM message_threads WHERE root_id = '$root'") replies; flat: $(sql "SELECT count(*) FROM messages WHERE conversation_id = '$flat'") messages; the bench user follows $(sql "SELECT count(*) FROM thread_followers WHERE user_id = '$bench' AND following") threads and is in $(sql "SELECT count(*) FROM conversation_members WHERE user_id = '$bench'") conversations"
+    token=$(curl -sf -X POST "http://127.0.0.1:$PORT/api/auth/login" -H 'content-type: application/json' \
+        -d '{"email":"bench@example.com","password":"bench password 1"}' | jq -r .access_token)
+    [ -n "$token" ] && [ "$token" != null ] || { echo "error: could not log in" >&2; return 1; }
+
+    echo "== listing: GET /api/threads?limit=50 and GET /api/conversations?limit=50 in turn, 4 loops, $SECONDS_PER_RUN s"
+    out=$(gateway_run "threads-list" get --token "$token" --path "/api/threads?limit=50,/api/conversations?limit=50" \
+        --concurrency 4 --seconds "$SECONDS_PER_RUN")
+    echo "$out"
+    local threads_p99 convs_p99
+    threads_p99=$(sed -nE 's|^get /api/threads\?limit=50: .* p99=([0-9.]+)ms .*|\1|p' <<<"$out")
+    convs_p99=$(sed -nE 's|^get /api/conversations\?limit=50: .* p99=([0-9.]+)ms .*|\1|p' <<<"$out")
+
+    echo "== posting: $rate/s offered in turn to the flat conversation and to the thread, $c loops, $SECONDS_PER_RUN s"
+    out=$(gateway_run "threads-send" messages-send --token "$token" --conversation "$flat,$thread" \
+        --thread-root ",$root" --rate "$rate" --concurrency "$c" --seconds "$SECONDS_PER_RUN")
+    echo "$out"
+    local flat_p99 thread_p99
+    flat_p99=$(sed -nE "s/^messages-send to $flat: .* p99=([0-9.]+)ms .*/\1/p" <<<"$out")
+    thread_p99=$(sed -nE "s/^messages-send to $thread in thread $root: .* p99=([0-9.]+)ms .*/\1/p" <<<"$out")
+
+    echo "== threads summary (same run; limits from issue 13)"
+    awk -v f="$flat_p99" -v t="$thread_p99" -v n="$n" 'BEGIN {
+        r = (f > 0) ? t / f : 0
+        printf "post p99: thread of %d replies %.2f ms vs flat conversation %.2f ms: ratio %.2f (limit 1.20) %s\n",
+               n, t, f, r, (r <= 1.20) ? "ok" : "OVER" }'
+    awk -v l="$threads_p99" -v c="$convs_p99" -v n="$followed" 'BEGIN {
+        r = (c > 0) ? l / c : 0
+        printf "list p99: %d followed threads %.2f ms vs conversation list %.2f ms: ratio %.2f (limit 2.00) %s\n",
+               n, l, c, r, (r <= 2.00) ? "ok" : "OVER" }'
+}
+
 case "$WHAT" in
     login) login_section ;;
     chat) chat_section ;;
@@ -606,6 +723,7 @@ case "$WHAT" in
     team-sends) team_sends_section ;;
     team-burst) team_burst_section ;;
     scheduled) scheduled_section ;;
+    threads) threads_section ;;
     # The whole of issue 10's scenarios; team-burst last (it stops the gateway to run pgbench beside it).
     team) team_login_section; team_connect_section; team_sends_section; team_burst_section ;;
     all) login_section; chat_section ;;

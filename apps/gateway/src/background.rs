@@ -99,7 +99,8 @@ impl Background {
                 &config.app_url,
             )));
         }
-        let worker = job_worker(state.db.clone(), handlers, email, state.metrics.clone());
+        let worker =
+            job_worker(state.db.clone(), handlers, email, state.metrics.clone()).with_lease(config.job_lease);
         // The relay only enqueues the notification work (one statement per batch); the job worker does it.
         let relay = OutboxRelay::new(state.db.clone(), state.events.clone(), state.outbox.clone())
             .with_handler(Arc::new(NotificationJobs::new(worker.waker())));
@@ -129,11 +130,13 @@ impl Background {
             }
         });
         background.spawn("outbox relay", relay.run(token.clone()));
-        background.spawn("job worker", worker.run(token.clone()));
-        let cancel = token.clone();
-        background.spawn("notification digests", async move {
-            projector.run_digests(cancel).await;
-        });
+        if config.run_jobs {
+            background.spawn("job worker", worker.run(token.clone()));
+            let cancel = token.clone();
+            background.spawn("notification digests", async move {
+                projector.run_digests(cancel).await;
+            });
+        }
         if config.audit_retention_days > 0 {
             background.spawn(
                 "audit log retention",

@@ -164,7 +164,9 @@ fn print_openapi(markdown: bool) -> anyhow::Result<()> {
 }
 
 async fn worker() -> anyhow::Result<()> {
-    let config = Config::from_source(&Environment)?;
+    let mut config = Config::from_source(&Environment)?;
+    // A worker node exists to run the jobs, whatever the serving nodes are told.
+    config.run_jobs = true;
     let _telemetry = crate::telemetry::init(&config)?;
     app::prepare_database(&config).await?;
     let (state, sequencer) = app::build_state(config).await?;

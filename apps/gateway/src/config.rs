@@ -214,6 +214,14 @@ pub struct Config {
     /// `notification:new`, e-mail, Web Push; what arrives meanwhile goes out as a digest when it is over; an
     /// EPOP addition, `EPOP_NOTIFICATION_INTERVAL` in seconds, default 60).
     pub notification_interval: Duration,
+    /// How long a job claimed by a worker may run before another worker takes it back, its worker presumed dead
+    /// (an EPOP addition, `EPOP_JOB_LEASE` in seconds, default 300, at least 1): after a `kill -9`, scheduled
+    /// messages, reminders and e-mails the dead node held are run by another within this time.
+    pub job_lease: Duration,
+    /// Whether `serve` runs the job worker (notifications, e-mail, Web Push, scheduled messages, reminders, file
+    /// removal) and the notification digests in process (an EPOP addition, `EPOP_RUN_JOBS`, default `true`);
+    /// `false` on nodes that only serve requests while `epop-gateway worker` nodes run the jobs.
+    pub run_jobs: bool,
     /// Groups with more members than this do not announce presence to all their members (an EPOP addition,
     /// `EPOP_PRESENCE_GROUP_LIMIT`, default 100): only to those who share a direct conversation or a smaller
     /// group, and to sockets that subscribed (`docs/api.md`, Presence).
@@ -556,6 +564,8 @@ impl Config {
             workers: parse(src, "EPOP_WORKERS", cores)?.max(1),
             presence_ttl: Duration::from_secs(parse(src, "EPOP_PRESENCE_TTL", 30u64)?.max(1)),
             notification_interval: Duration::from_secs(parse(src, "EPOP_NOTIFICATION_INTERVAL", 60u64)?),
+            job_lease: Duration::from_secs(parse(src, "EPOP_JOB_LEASE", 300u64)?.max(1)),
+            run_jobs: parse_bool(src, "EPOP_RUN_JOBS", true)?,
             presence_group_limit: parse(src, "EPOP_PRESENCE_GROUP_LIMIT", 100usize)?,
             presence_subscriptions_max: parse(src, "EPOP_PRESENCE_SUBSCRIPTIONS_MAX", 500usize)?,
             hash_threads: parse(src, "EPOP_AUTH_HASH_THREADS", cores)?.max(1),

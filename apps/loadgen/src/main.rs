@@ -77,6 +77,27 @@ enum Scenario {
         /// Sends per second, all loops together (each send waits for its turn); closed loops when absent.
         #[arg(long)]
         rate: Option<f64>,
+        /// Thread roots, comma-separated, one per `--conversation` in the same order (empty: a top-level message):
+        /// the sends to that conversation are replies in that thread. With several conversations, latency is
+        /// also reported per conversation, so a thread and a flat conversation are compared in the same run.
+        #[arg(long, value_delimiter = ',')]
+        thread_root: Vec<String>,
+    },
+    /// `GET` of the paths in turn (e.g. `/api/threads?limit=50,/api/conversations?limit=50`) in closed loops;
+    /// latency is reported per path and overall, so lists are compared in the same run.
+    Get {
+        /// Access token of the user.
+        #[arg(long)]
+        token: String,
+        /// Comma-separated paths with their queries, requested in turn.
+        #[arg(long, value_delimiter = ',', required = true)]
+        path: Vec<String>,
+        /// Concurrent request loops.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Seconds to run.
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
     },
     /// `GET /api/search/messages?q=...` in closed loops, cycling through the queries; latency is reported per
     /// query and overall.
@@ -310,8 +331,14 @@ async fn messages_list_scenario(base: &str, target: Target, limit: u16) -> anyho
     outcome.print("messages-list", target.concurrency)
 }
 
-/// Short messages posted to the conversations in turn (each one takes its conversation's next `seq`).
-async fn messages_send_scenario(base: &str, target: Target, rate: Option<f64>) -> anyhow::Result<()> {
+/// Short messages posted to the conversations in turn (each one takes its conversation's next `seq`), as replies
+/// in the thread given for a conversation.
+async fn messages_send_scenario(
+    base: &str,
+    target: Target,
+    rate: Option<f64>,
+    thread_roots: &[String],
+) -> anyhow::Result<()> {
     let client = authorized_client(&target.token, target.concurrency)?;
     let urls = target
         .conversation
@@ -319,13 +346,45 @@ async fn messages_send_scenario(base: &str, target: Target, rate: Option<f64>) -
         .map(|id| Url::parse(&format!("{base}/api/conversations/{id}/messages")))
         .collect::<Result<Vec<_>, _>>()?;
     anyhow::ensure!(!urls.is_empty(), "no conversation");
+    anyhow::ensure!(
+        thread_roots.len() <= urls.len(),
+        "more --thread-root values than conversations"
+    );
+    let roots: Vec<Option<String>> = (0..urls.len())
+        .map(|i| {
+            thread_roots
+                .get(i)
+                .map(|root| root.trim().to_owned())
+                .filter(|root| !root.is_empty())
+        })
+        .collect();
+    let labels: Vec<String> = target
+        .conversation
+        .iter()
+        .zip(&roots)
+        .map(|(conversation, root)| match root {
+            Some(root) => format!("messages-send to {conversation} in thread {root}"),
+            None => format!("messages-send to {conversation}"),
+        })
+        .collect();
+    let kinds = urls.len();
     let make: Arc<MakeRequest> = Arc::new(move |client: &Client, n| {
         let content = format!("bench message {n}: please review the report before the meeting, terima kasih");
-        let url = &urls[n as usize % urls.len()];
-        (0, client.post(url.clone()).json(&json!({ "content": content })))
+        let kind = n as usize % kinds;
+        let body = match &roots[kind] {
+            Some(root) => json!({ "content": content, "thread_root_id": root }),
+            None => json!({ "content": content }),
+        };
+        (kind, client.post(urls[kind].clone()).json(&body))
     });
-    let outcome = loops_at(&client, target.concurrency, target.seconds, 1, rate, make).await?;
-    outcome.print("messages-send", target.concurrency)
+    let outcome = loops_at(&client, target.concurrency, target.seconds, kinds, rate, make).await?;
+    outcome.print("messages-send", target.concurrency)?;
+    if kinds > 1 {
+        for (label, h) in labels.iter().zip(&outcome.latencies) {
+            print_latency(label, h);
+        }
+    }
+    Ok(())
 }
 
 /// Searches over all of the user's conversations, cycling through `queries`.
@@ -346,7 +405,6 @@ async fn search_scenario(
         !queries.is_empty(),
         "--queries needs at least one non-empty query"
     );
-    let client = authorized_client(token, concurrency)?;
     let urls = queries
         .iter()
         .map(|q| {
@@ -356,15 +414,47 @@ async fn search_scenario(
             )
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let labels: Vec<String> = queries.iter().map(|q| format!("search q={q:?}")).collect();
+    gets_in_turn(token, urls, &labels, concurrency, seconds, "search").await
+}
+
+/// `GET`s of `paths` in turn; latency per path.
+async fn get_scenario(
+    base: &str,
+    token: &str,
+    paths: &[String],
+    concurrency: usize,
+    seconds: u64,
+) -> anyhow::Result<()> {
+    anyhow::ensure!(!paths.is_empty(), "--path needs at least one path");
+    let urls = paths
+        .iter()
+        .map(|path| Url::parse(&format!("{base}{}", path.trim())))
+        .collect::<Result<Vec<_>, _>>()?;
+    let labels: Vec<String> = paths.iter().map(|path| format!("get {}", path.trim())).collect();
+    gets_in_turn(token, urls, &labels, concurrency, seconds, "get").await
+}
+
+/// `GET`s of `urls` in turn in closed loops as `token`'s user; prints the run as `scenario`, then the latency of
+/// each URL under its label.
+async fn gets_in_turn(
+    token: &str,
+    urls: Vec<Url>,
+    labels: &[String],
+    concurrency: usize,
+    seconds: u64,
+    scenario: &str,
+) -> anyhow::Result<()> {
+    let client = authorized_client(token, concurrency)?;
     let kinds = urls.len();
     let make: Arc<MakeRequest> = Arc::new(move |client: &Client, n| {
         let kind = (n % kinds as u64) as usize;
         (kind, client.get(urls[kind].clone()))
     });
     let outcome = closed_loops(&client, concurrency, seconds, kinds, make).await?;
-    outcome.print("search", concurrency)?;
-    for (query, h) in queries.iter().zip(&outcome.latencies) {
-        print_latency(&format!("search q={query:?}"), h);
+    outcome.print(scenario, concurrency)?;
+    for (label, h) in labels.iter().zip(&outcome.latencies) {
+        print_latency(label, h);
     }
     Ok(())
 }
@@ -570,7 +660,17 @@ async fn main() -> anyhow::Result<()> {
         }
         Scenario::HashLimit { hashes } => tokio::task::spawn_blocking(move || hash_limit(hashes)).await?,
         Scenario::MessagesList { target, limit } => messages_list_scenario(&base, target, limit).await,
-        Scenario::MessagesSend { target, rate } => messages_send_scenario(&base, target, rate).await,
+        Scenario::MessagesSend {
+            target,
+            rate,
+            thread_root,
+        } => messages_send_scenario(&base, target, rate, &thread_root).await,
+        Scenario::Get {
+            token,
+            path,
+            concurrency,
+            seconds,
+        } => get_scenario(&base, &token, &path, concurrency, seconds).await,
         Scenario::Search {
             token,
             queries,

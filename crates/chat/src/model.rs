@@ -249,3 +249,20 @@ pub struct PinnedMessage {
     /// When.
     pub pinned_at: DateTime<Utc>,
 }
+
+/// What a search narrows its matches to, besides the words (every field is optional and they combine).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SearchFilter {
+    /// Only this conversation (the caller must be in it).
+    pub conversation: Option<ConversationId>,
+    /// Only messages sent by this user.
+    pub sender: Option<UserId>,
+    /// Only messages with at least one attached file.
+    pub has_file: bool,
+    /// Only messages that mention this user (the caller: named, or reached by `<!here>` / `<!all>`).
+    pub mentions: Option<UserId>,
+    /// Only messages sent at or after this instant.
+    pub sent_after: Option<DateTime<Utc>>,
+    /// Only messages sent before this instant.
+    pub sent_before: Option<DateTime<Utc>>,
+}

@@ -827,6 +827,17 @@ impl ChatService {
                     origin: batch[index].origin.clone(),
                     mentioned: batch[index].mentions.targets.clone(),
                 });
+                // A scheduled message posted: gone from its sender's list (their sockets hear it).
+                if let Some(scheduled) = batch[index].scheduled {
+                    events.push(DomainEvent::ScheduledMessageChanged {
+                        user_id: message.sender_id,
+                        scheduled_message_id: scheduled,
+                        conversation_id: conversation,
+                        change: "posted".to_owned(),
+                        scheduled_message: None,
+                        message_id: Some(message.id),
+                    });
+                }
             }
             events.extend(thread_events);
             outbox::append_all(conn, &events).await?;
@@ -1514,6 +1525,15 @@ impl ChatService {
                 crate::repo::history::keep_current(conn, id, content, pins::MAX_VERSIONS).await?;
                 let row =
                     messages::edit(conn, id, content, (&resolved.users, resolved.here, resolved.all)).await?;
+                // Members the edit mentions for the first time are notified (once: the notification is keyed by
+                // this edit's event); those it no longer mentions lose the mention from their counts.
+                let before: BTreeSet<UserId> = mentions::targets_of(conn, id).await?.into_iter().collect();
+                let mentioned: Vec<UserId> = resolved
+                    .targets
+                    .iter()
+                    .copied()
+                    .filter(|user| !before.contains(user))
+                    .collect();
                 mentions::delete_of(conn, id).await?;
                 mentions::insert_all(
                     conn,
@@ -1527,6 +1547,12 @@ impl ChatService {
                     }],
                 )
                 .await?;
+                // As on send, members a reply newly mentions follow its thread.
+                if let Some(root) = row.thread_root_id {
+                    let mut reached = mentioned.clone();
+                    reached.sort_unstable();
+                    threads::follow_as_mentioned(conn, root, &reached).await?;
+                }
                 let (mut messages, keys) = self.assemble_with_keys(conn, vec![row], Some(me)).await?;
                 let message = messages.pop().ok_or(ChatError::NotFound)?;
                 let payload = Self::event_message(&message, &keys);
@@ -1535,6 +1561,7 @@ impl ChatService {
                     &DomainEvent::MessageUpdated {
                         conversation_id: message.conversation_id,
                         message: payload,
+                        mentioned,
                     },
                 )
                 .await?;
@@ -1678,17 +1705,22 @@ impl ChatService {
         Ok(())
     }
 
-    /// Messages of `me`'s conversations containing every word of `q`, best match first, then newest.
+    /// Messages of `me`'s conversations containing every word of `q` and passing `filter`, best match first, then
+    /// newest. Thread replies are found like any message (they carry `thread_root_id`). A conversation `me` is not
+    /// in is `NotFound`; `filter.mentions` may only be `me` (`Invalid` on `mentions` otherwise).
     pub async fn search(
         &self,
         me: UserId,
         q: &str,
-        conversation: Option<ConversationId>,
+        filter: &SearchFilter,
         page: &PageRequest,
     ) -> ChatResult<Page<Message>> {
         let words = search_words(q);
         if words.is_empty() {
             return Err(ChatError::invalid("q", "must not be empty"));
+        }
+        if filter.mentions.is_some_and(|user| user != me) {
+            return Err(ChatError::invalid("mentions", "must be `me`"));
         }
         let after = page
             .cursor
@@ -1696,7 +1728,7 @@ impl ChatService {
             .map(|c| decode::<SearchCursor>(&c.0))
             .transpose()?;
         let mut conn = self.pool.get().await?;
-        if let Some(conversation) = conversation
+        if let Some(conversation) = filter.conversation
             && !convs::is_member(&mut conn, conversation, me).await?
         {
             return Err(ChatError::NotFound);
@@ -1705,7 +1737,7 @@ impl ChatService {
             &mut conn,
             me,
             &words,
-            conversation,
+            filter,
             after.map(|c| (c.rank, c.id)),
             i64::from(page.limit),
         )

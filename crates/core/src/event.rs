@@ -51,6 +51,9 @@ pub enum DomainEvent {
         conversation_id: ConversationId,
         /// The message as edited.
         message: EventMessage,
+        /// The members the edit mentions who were not mentioned before it (each gets a `mention` notification).
+        #[serde(default)]
+        mentioned: Vec<UserId>,
     },
     /// A message was deleted.
     MessageDeleted {
@@ -233,6 +236,40 @@ pub enum DomainEvent {
         /// The start of the message's text.
         preview: String,
     },
+    /// One of a user's scheduled messages was created or changed, or is gone (cancelled, or posted): delivered to
+    /// that user's own sockets (`scheduled_message:new`, `:updated`, `:deleted`). A failure to post is
+    /// [`DomainEvent::ScheduledMessageFailed`].
+    ScheduledMessageChanged {
+        /// Its sender, the only one who sees it.
+        user_id: UserId,
+        /// The scheduled message.
+        scheduled_message_id: ScheduledMessageId,
+        /// Where it is to be posted.
+        conversation_id: ConversationId,
+        /// `created`, `updated`, `cancelled` or `posted`.
+        change: String,
+        /// The scheduled message as its sender sees it (`created`, `updated`).
+        scheduled_message: Option<serde_json::Value>,
+        /// The message it was posted as (`posted`).
+        message_id: Option<MessageId>,
+    },
+    /// One of a user's reminders was set, or is gone without a notification (cancelled, or dropped at its time
+    /// because its message was deleted or its owner left the conversation): to that user's own sockets
+    /// (`reminder:new`, `reminder:deleted`). A reminder that comes is [`DomainEvent::ReminderDue`].
+    ReminderChanged {
+        /// Whose reminder.
+        user_id: UserId,
+        /// The reminder.
+        reminder_id: ReminderId,
+        /// The message it is about.
+        message_id: MessageId,
+        /// The message's conversation.
+        conversation_id: ConversationId,
+        /// `created`, `cancelled` or `dropped`.
+        change: String,
+        /// The reminder as its owner sees it (`created`).
+        reminder: Option<serde_json::Value>,
+    },
     /// A message was pinned in its conversation, or unpinned (delivered as `conversation:pins`).
     PinsChanged {
         /// Where.
@@ -305,6 +342,8 @@ impl DomainEvent {
             DomainEvent::NotificationCreated { .. } => "notification_created",
             DomainEvent::ScheduledMessageFailed { .. } => "scheduled_message_failed",
             DomainEvent::ReminderDue { .. } => "reminder_due",
+            DomainEvent::ScheduledMessageChanged { .. } => "scheduled_message_changed",
+            DomainEvent::ReminderChanged { .. } => "reminder_changed",
             DomainEvent::PinsChanged { .. } => "pins_changed",
             DomainEvent::CalendarNotice { .. } => "calendar_notice",
             DomainEvent::TaskDueSoon { .. } => "task_due_soon",

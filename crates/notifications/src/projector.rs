@@ -49,6 +49,9 @@ pub fn preview(text: &str) -> String {
 
 /// Whether an event notifies anyone.
 fn notifies(event: &DomainEvent) -> bool {
+    if let DomainEvent::MessageUpdated { mentioned, .. } = event {
+        return !mentioned.is_empty();
+    }
     matches!(
         event,
         DomainEvent::MessageCreated { .. }
@@ -122,8 +125,33 @@ struct MessageEvent {
     seq: i64,
     /// The thread's root, for a reply.
     thread_root_id: Option<MessageId>,
-    /// Who it mentions (the sender left out).
+    /// Who it mentions (the sender left out); for an edit, only those it mentions for the first time.
     mentioned: Vec<UserId>,
+    /// An edit: it only mentions (its message was folded into the members' notifications when it was sent).
+    edit: bool,
+}
+
+impl MessageEvent {
+    /// A message event (sent, or an `edit` that mentions members anew) as the notifications take it, at `at`.
+    fn of(
+        position: i64,
+        message: &epop_core::model::EventMessage,
+        at: chrono::DateTime<chrono::Utc>,
+        mentioned: Vec<UserId>,
+        edit: bool,
+    ) -> Self {
+        Self {
+            position,
+            message_id: message.id,
+            sender_id: message.sender_id,
+            preview: preview(&message.content),
+            sent_at: at,
+            seq: message.seq,
+            thread_root_id: message.thread_root_id,
+            mentioned,
+            edit,
+        }
+    }
 }
 
 /// The mentions of a conversation's messages as `INSERT_MENTIONS` takes them: one entry per (user, message).
@@ -242,23 +270,24 @@ fn decode(payload: &Value) -> Result<Job, String> {
     Ok(match event {
         DomainEvent::MessageCreated {
             conversation_id,
-            sender_id,
             message,
             mentioned,
             ..
         } => Job::Message(
             conversation_id,
-            MessageEvent {
-                position,
-                message_id: message.id,
-                sender_id,
-                preview: preview(&message.content),
-                sent_at: message.created_at,
-                seq: message.seq,
-                thread_root_id: message.thread_root_id,
-                mentioned,
-            },
+            MessageEvent::of(position, &message, message.created_at, mentioned, false),
         ),
+        DomainEvent::MessageUpdated {
+            conversation_id,
+            message,
+            mentioned,
+        } => {
+            let edited_at = message.edited_at.unwrap_or(message.updated_at);
+            Job::Message(
+                conversation_id,
+                MessageEvent::of(position, &message, edited_at, mentioned, true),
+            )
+        }
         DomainEvent::TaskAssigned {
             task_id,
             project_id,
@@ -547,13 +576,18 @@ impl NotificationProjector {
                 .load(&mut conn)
                 .await?;
         let levels = Levels::of(&rows, self.notify_all_max_members, chrono::Utc::now());
+        // Edits only mention: the `message` notifications count new messages alone.
+        let sent: Vec<&MessageEvent> = messages.iter().copied().filter(|m| !m.edit).collect();
         // Only members whose level lets messages through are asked about: a large group of `mentions` members
         // costs no presence look-up.
-        let candidates: Vec<UserId> = rows
-            .iter()
-            .map(|(user, ..)| *user)
-            .filter(|user| levels.messages(user))
-            .collect();
+        let candidates: Vec<UserId> = if sent.is_empty() {
+            Vec::new()
+        } else {
+            rows.iter()
+                .map(|(user, ..)| *user)
+                .filter(|user| levels.messages(user))
+                .collect()
+        };
         let online: HashSet<UserId> = if candidates.is_empty() {
             HashSet::new()
         } else {
@@ -578,25 +612,25 @@ impl NotificationProjector {
                     diesel::sql_query(COALESCE_MESSAGES)
                     .bind::<diesel::sql_types::Uuid, _>(conversation)
                     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(
-                        messages.iter().map(|m| m.message_id).collect::<Vec<_>>(),
+                        sent.iter().map(|m| m.message_id).collect::<Vec<_>>(),
                     )
                     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(
-                        messages.iter().map(|m| m.sender_id).collect::<Vec<_>>(),
+                        sent.iter().map(|m| m.sender_id).collect::<Vec<_>>(),
                     )
                     .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(
-                        messages.iter().map(|m| m.preview.as_str()).collect::<Vec<_>>(),
+                        sent.iter().map(|m| m.preview.as_str()).collect::<Vec<_>>(),
                     )
                     .bind::<diesel::sql_types::Array<diesel::sql_types::Timestamptz>, _>(
-                        messages.iter().map(|m| m.sent_at).collect::<Vec<_>>(),
+                        sent.iter().map(|m| m.sent_at).collect::<Vec<_>>(),
                     )
                     .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(
-                        messages.iter().map(|m| m.position).collect::<Vec<_>>(),
+                        sent.iter().map(|m| m.position).collect::<Vec<_>>(),
                     )
                     .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(&offline)
                     .bind::<diesel::sql_types::Text, _>(&group)
                     .bind::<diesel::sql_types::Double, _>(interval)
                     .bind::<diesel::sql_types::Array<diesel::sql_types::BigInt>, _>(
-                        messages.iter().map(|m| m.seq).collect::<Vec<_>>(),
+                        sent.iter().map(|m| m.seq).collect::<Vec<_>>(),
                     )
                     .load(conn)
                     .await?

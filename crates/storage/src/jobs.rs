@@ -23,8 +23,11 @@ use tokio_util::sync::CancellationToken;
 
 /// Attempts before a job is declared dead, unless the enqueuer says otherwise.
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 5;
-/// How long a claimed job may run before another worker may take it back (its worker is presumed dead).
+/// How long a claimed job may run before another worker may take it back (its worker is presumed dead), unless
+/// the worker is given another lease ([`JobWorker::with_lease`]).
 pub const LEASE: Duration = Duration::from_secs(300);
+/// How often, at most, a worker looks for jobs of dead workers (and at start).
+const REQUEUE_EVERY: Duration = Duration::from_secs(60);
 
 /// Adds a job to `queue` on `conn` (call it inside the transaction of the change that causes it).
 pub async fn enqueue(conn: &mut AsyncPgConnection, queue: &str, payload: &Value) -> StorageResult<i64> {
@@ -316,9 +319,14 @@ pub async fn finish_done(
         .await?)
 }
 
-/// Puts back jobs whose worker has held them longer than the lease (it died); returns how many.
-pub async fn requeue_abandoned(conn: &mut AsyncPgConnection, now: DateTime<Utc>) -> StorageResult<usize> {
-    let cutoff = now - chrono::Duration::from_std(LEASE).unwrap_or(chrono::Duration::minutes(5));
+/// Puts back jobs whose worker has held them longer than `lease` (it died); returns how many. Only `running`
+/// jobs: one that is done or dead (in the dead-letter list) is never run again.
+pub async fn requeue_abandoned(
+    conn: &mut AsyncPgConnection,
+    now: DateTime<Utc>,
+    lease: Duration,
+) -> StorageResult<usize> {
+    let cutoff = now - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
     Ok(diesel::update(
         jobs::table
             .filter(jobs::status.eq("running"))
@@ -361,6 +369,7 @@ pub struct JobWorker {
     wake: Arc<Notify>,
     batch: i64,
     hook: Option<OutcomeHook>,
+    lease: Duration,
 }
 
 impl std::fmt::Debug for JobWorker {
@@ -383,7 +392,15 @@ impl JobWorker {
             wake: Arc::new(Notify::new()),
             batch: batch.max(1),
             hook: None,
+            lease: LEASE,
         }
+    }
+
+    /// Takes back jobs that other (dead) workers have held longer than `lease` (default [`LEASE`]).
+    #[must_use]
+    pub fn with_lease(mut self, lease: Duration) -> Self {
+        self.lease = lease.max(Duration::from_secs(1));
+        self
     }
 
     /// Reports every outcome to `hook`.
@@ -456,17 +473,22 @@ impl JobWorker {
     }
 
     /// Runs until `cancel`: claims due jobs, sleeps when there are none (woken early by [`Self::waker`]), and
-    /// takes back jobs of dead workers now and then. A batch in progress is finished (its outcomes stored)
-    /// before it stops.
+    /// takes back jobs of dead workers at start and then every half lease (at most every minute). A batch in
+    /// progress is finished (its outcomes stored) before it stops.
     pub async fn run(self, cancel: CancellationToken) {
-        let mut rounds = 0u32;
+        let requeue_every = (self.lease / 2).clamp(Duration::from_millis(500), REQUEUE_EVERY);
+        let mut next_requeue = tokio::time::Instant::now();
         while !cancel.is_cancelled() {
-            rounds = rounds.wrapping_add(1);
-            if rounds.is_multiple_of(600)
-                && let Ok(mut conn) = self.pool.get().await
-                && let Err(error) = requeue_abandoned(&mut conn, Utc::now()).await
-            {
-                tracing::warn!(%error, "could not take back abandoned jobs");
+            if tokio::time::Instant::now() >= next_requeue {
+                next_requeue = tokio::time::Instant::now() + requeue_every;
+                match self.pool.get().await {
+                    Ok(mut conn) => match requeue_abandoned(&mut conn, Utc::now(), self.lease).await {
+                        Ok(0) => {}
+                        Ok(taken) => tracing::info!(taken, "took back jobs of workers that died"),
+                        Err(error) => tracing::warn!(%error, "could not take back abandoned jobs"),
+                    },
+                    Err(error) => tracing::warn!(%error, "could not take back abandoned jobs"),
+                }
             }
             let pause = match self.run_once().await {
                 Ok(0) => Duration::from_secs(1),

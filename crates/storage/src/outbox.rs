@@ -42,7 +42,9 @@ fn audience(event: &DomainEvent) -> (Option<ConversationId>, Option<UserId>) {
         | DomainEvent::ThreadRead { user_id, .. }
         | DomainEvent::ReadPositionMovedBack { user_id, .. }
         | DomainEvent::ScheduledMessageFailed { user_id, .. }
-        | DomainEvent::ReminderDue { user_id, .. } => (None, Some(*user_id)),
+        | DomainEvent::ReminderDue { user_id, .. }
+        | DomainEvent::ScheduledMessageChanged { user_id, .. }
+        | DomainEvent::ReminderChanged { user_id, .. } => (None, Some(*user_id)),
         DomainEvent::TaskAssigned { assigned_to, .. } => (None, Some(*assigned_to)),
         DomainEvent::TaskDueSoon { user_id, .. } => (None, Some(*user_id)),
         DomainEvent::ProjectMemberAdded { user_id, .. } => (None, Some(*user_id)),

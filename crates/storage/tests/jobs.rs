@@ -151,7 +151,7 @@ async fn jobs_of_a_worker_that_died_are_taken_back() {
     assert_eq!(claimed.len(), 1);
     assert_eq!(rows(&mut conn).await[0].status, "running");
     assert_eq!(
-        jobs::requeue_abandoned(&mut conn, chrono::Utc::now())
+        jobs::requeue_abandoned(&mut conn, chrono::Utc::now(), jobs::LEASE)
             .await
             .unwrap(),
         0,
@@ -159,7 +159,12 @@ async fn jobs_of_a_worker_that_died_are_taken_back() {
     );
     let later =
         chrono::Utc::now() + chrono::Duration::from_std(jobs::LEASE).unwrap() + chrono::Duration::seconds(1);
-    assert_eq!(jobs::requeue_abandoned(&mut conn, later).await.unwrap(), 1);
+    assert_eq!(
+        jobs::requeue_abandoned(&mut conn, later, jobs::LEASE)
+            .await
+            .unwrap(),
+        1
+    );
     let handler = Arc::new(Counting {
         runs: AtomicUsize::new(0),
         fail: false,
@@ -186,4 +191,56 @@ async fn outcomes_are_reported() {
     assert!(matches!(outcome, Outcome::Retry(at) if at > chrono::Utc::now()));
     assert_eq!(outcome.label(), "retry");
     drop(pool);
+}
+
+#[tokio::test]
+async fn dead_and_finished_jobs_are_never_taken_back() {
+    let (_db, pool, mut conn) = setup().await;
+    for n in 0..3 {
+        jobs::enqueue(&mut conn, "test", &json!({"n": n})).await.unwrap();
+    }
+    let mut claimed = jobs::claim(&mut conn, &["test".to_owned()], "w", 3)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    claimed.sort_by_key(|job| job.id);
+    let now = chrono::Utc::now();
+    let dead = jobs::ClaimedJob {
+        attempts: 5,
+        ..claimed[0].clone()
+    };
+    assert_eq!(
+        jobs::finish(&mut conn, &dead, Err("gave up".into()), now)
+            .await
+            .unwrap(),
+        Outcome::Dead
+    );
+    jobs::finish(&mut conn, &claimed[1], Ok(()), now).await.unwrap();
+    // Long after every lease, only the job still marked running (its worker died) is put back.
+    diesel::sql_query(
+        "UPDATE jobs SET locked_at = now() - interval '1 day', updated_at = now() - interval '1 day'",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let later = chrono::Utc::now() + chrono::Duration::days(2);
+    assert_eq!(
+        jobs::requeue_abandoned(&mut conn, later, std::time::Duration::from_secs(1))
+            .await
+            .unwrap(),
+        1
+    );
+    let statuses: Vec<String> = rows(&mut conn).await.into_iter().map(|r| r.status).collect();
+    assert_eq!(statuses, ["dead", "done", "queued"]);
+    let handler = Arc::new(Counting {
+        runs: AtomicUsize::new(0),
+        fail: false,
+    });
+    let worker = JobWorker::new(pool, "w2".into(), 8, vec![handler.clone()]);
+    assert_eq!(
+        worker.run_once().await.unwrap(),
+        1,
+        "only the abandoned job runs again"
+    );
+    assert_eq!(AtomicUsize::load(&handler.runs, Ordering::SeqCst), 1);
 }

@@ -6,7 +6,7 @@
 
 use super::{EpopRealtime, LiveSignal, SocketState, conversation_room, presence_room, user_room};
 use epop_core::model::{EventMessage, Message};
-use epop_core::{ConversationId, DomainEvent, MessageId, UserId};
+use epop_core::{ConversationId, DomainEvent, MessageId, ReminderId, ScheduledMessageId, UserId};
 use epop_socketio::{Broadcast, Packet};
 use epop_storage::events::PublishedEvent;
 use serde::Deserialize as _;
@@ -86,6 +86,33 @@ fn emit(audience: Audience, name: &'static str, payload: Value) -> Outcome {
         payload,
         except_socket: None,
     }
+}
+
+/// `scheduled_message:deleted` to the sender's sockets: one of their scheduled messages left their list (`reason`:
+/// `cancelled`, `posted` as `message_id`, or `failed`).
+fn scheduled_message_gone(
+    user: UserId,
+    id: ScheduledMessageId,
+    conversation: ConversationId,
+    reason: &str,
+    message_id: Option<MessageId>,
+) -> Outcome {
+    let payload =
+        json!({"id": id, "conversation_id": conversation, "reason": reason, "message_id": message_id});
+    emit(Audience::User(user), "scheduled_message:deleted", payload)
+}
+
+/// `reminder:deleted` to the owner's sockets: one of their reminders left their list (`reason`: `cancelled`,
+/// `fired` or `dropped`).
+fn reminder_gone(
+    user: UserId,
+    id: ReminderId,
+    message: MessageId,
+    conversation: ConversationId,
+    reason: &str,
+) -> Outcome {
+    let payload = json!({"id": id, "message_id": message, "conversation_id": conversation, "reason": reason});
+    emit(Audience::User(user), "reminder:deleted", payload)
 }
 
 /// For whom [`EpopRealtime::client_events`] maps an event.
@@ -447,6 +474,7 @@ impl EpopRealtime {
             DomainEvent::MessageUpdated {
                 conversation_id,
                 message,
+                ..
             } => match self.message_view(message, scope).await {
                 Some(payload) => vec![emit(
                     Audience::Conversation(*conversation_id),
@@ -589,8 +617,62 @@ impl EpopRealtime {
                 "conversation:pins",
                 json!({"conversation_id": conversation_id, "message_id": message_id, "pinned": pinned, "user_id": user_id}),
             )],
-            // These reach their users as notifications.
-            DomainEvent::ScheduledMessageFailed { .. } | DomainEvent::ReminderDue { .. } => Vec::new(),
+            // A user's own scheduled messages and reminders: to their sockets only (a failure and a reminder that
+            // comes also reach them as notifications).
+            DomainEvent::ScheduledMessageChanged {
+                user_id,
+                scheduled_message_id,
+                conversation_id,
+                change,
+                scheduled_message,
+                message_id,
+            } if self.reaches(scope, *user_id) => match (change.as_str(), scheduled_message) {
+                ("created", Some(shown)) => {
+                    vec![emit(Audience::User(*user_id), "scheduled_message:new", shown.clone())]
+                }
+                ("updated", Some(shown)) => {
+                    vec![emit(Audience::User(*user_id), "scheduled_message:updated", shown.clone())]
+                }
+                (reason, _) => vec![scheduled_message_gone(
+                    *user_id,
+                    *scheduled_message_id,
+                    *conversation_id,
+                    reason,
+                    *message_id,
+                )],
+            },
+            DomainEvent::ScheduledMessageFailed {
+                user_id,
+                scheduled_message_id,
+                conversation_id,
+                ..
+            } if self.reaches(scope, *user_id) => vec![scheduled_message_gone(
+                *user_id,
+                *scheduled_message_id,
+                *conversation_id,
+                "failed",
+                None,
+            )],
+            DomainEvent::ReminderChanged {
+                user_id,
+                reminder_id,
+                message_id,
+                conversation_id,
+                change,
+                reminder,
+            } if self.reaches(scope, *user_id) => match (change.as_str(), reminder) {
+                ("created", Some(shown)) => vec![emit(Audience::User(*user_id), "reminder:new", shown.clone())],
+                (reason, _) => vec![reminder_gone(*user_id, *reminder_id, *message_id, *conversation_id, reason)],
+            },
+            DomainEvent::ReminderDue {
+                user_id,
+                reminder_id,
+                message_id,
+                conversation_id,
+                ..
+            } if self.reaches(scope, *user_id) => {
+                vec![reminder_gone(*user_id, *reminder_id, *message_id, *conversation_id, "fired")]
+            }
             DomainEvent::SessionEnded { user_id, session_id } => match scope {
                 Scope::Live => vec![Outcome::EndSession(*user_id, *session_id)],
                 Scope::Replay { user, .. } if user == user_id => {
@@ -634,6 +716,10 @@ impl EpopRealtime {
                 })
                 .collect(),
             DomainEvent::NotificationCreated { .. }
+            | DomainEvent::ScheduledMessageChanged { .. }
+            | DomainEvent::ScheduledMessageFailed { .. }
+            | DomainEvent::ReminderChanged { .. }
+            | DomainEvent::ReminderDue { .. }
             | DomainEvent::ThreadRead { .. }
             | DomainEvent::ReadPositionMovedBack { .. }
             | DomainEvent::TaskAssigned { .. }

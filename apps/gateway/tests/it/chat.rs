@@ -758,6 +758,8 @@ async fn every_change_publishes_a_domain_event() {
             | DomainEvent::ProjectMemberAdded { .. }
             | DomainEvent::ScheduledMessageFailed { .. }
             | DomainEvent::ReminderDue { .. }
+            | DomainEvent::ScheduledMessageChanged { .. }
+            | DomainEvent::ReminderChanged { .. }
             | DomainEvent::PinsChanged { .. }
             | DomainEvent::CalendarNotice { .. }
             | DomainEvent::TaskDueSoon { .. }

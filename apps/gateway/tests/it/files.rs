@@ -18,7 +18,13 @@ async fn presign(app: &TestApp, user: &TestUser, name: &str, content_type: &str,
 }
 
 /// Reserves a slot and uploads `bytes` exactly as the slot says; returns the slot.
-async fn upload(app: &TestApp, user: &TestUser, name: &str, content_type: &str, bytes: &[u8]) -> Value {
+pub(crate) async fn upload(
+    app: &TestApp,
+    user: &TestUser,
+    name: &str,
+    content_type: &str,
+    bytes: &[u8],
+) -> Value {
     let slot = json_of(
         presign(app, user, name, content_type, bytes.len()).await,
         StatusCode::CREATED,

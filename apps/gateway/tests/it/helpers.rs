@@ -415,6 +415,15 @@ impl TestApp {
             .post_created(path, json!({"content": content}))
             .await
     }
+
+    /// Posts a reply, shown only in the thread of `root` (a message), and returns it.
+    pub(crate) async fn reply(&self, sender: &TestUser, root: &Value, content: &str) -> Value {
+        let conversation = root["conversation_id"].as_str().unwrap();
+        let path = format!("/api/conversations/{conversation}/messages");
+        self.as_user(sender)
+            .post_created(path, json!({"content": content, "thread_root_id": root["id"]}))
+            .await
+    }
 }
 
 /// The next event published on `events`, which must come within five seconds (`what` says which, for a failure).
@@ -588,6 +597,11 @@ pub(crate) async fn end_do_not_disturb(app: &TestApp, users: &[&TestUser], queue
             .await
             .json(StatusCode::OK);
     }
+    due_now(app, queue).await;
+}
+
+/// Makes the queued jobs of `queue` due now (a scheduled message's or reminder's time comes at once).
+pub(crate) async fn due_now(app: &TestApp, queue: &str) {
     app.sql(&format!(
         "UPDATE jobs SET run_at = now() WHERE queue = '{queue}' AND status = 'queued'"
     ))

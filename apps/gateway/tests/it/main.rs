@@ -42,6 +42,7 @@ mod reactions;
 mod realtime;
 mod saved;
 mod scheduled;
+mod search;
 mod sessions;
 mod shapes;
 mod signed_in;

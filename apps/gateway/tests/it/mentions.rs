@@ -285,3 +285,92 @@ async fn mentions_sent_over_the_socket_reach_members_in_message_new() {
     assert_eq!(new["mentions_all"], false);
     assert_eq!(mention_count(&app, &bob, &group).await, 1);
 }
+
+/// Waits until every event written so far has been published and every notification job it caused has run.
+async fn notifications_settled(app: &TestApp) {
+    let within = Duration::from_secs(10);
+    let unpublished = "SELECT count(*) AS n FROM outbox WHERE published_at IS NULL";
+    crate::helpers::wait_for_none(app, unpublished, within, "events left unpublished").await;
+    let pending = "SELECT count(*) AS n FROM jobs WHERE queue = 'notifications' AND status <> 'done'";
+    crate::helpers::wait_for_none(app, pending, within, "notification jobs left").await;
+}
+
+#[tokio::test]
+async fn an_edit_that_mentions_a_member_anew_notifies_them_once_and_removed_mentions_go() {
+    let (app, [ann, bob, cat, dan]) = TestApp::with_users(["Ann", "Bob", "Cat", "Dan"]).await;
+    // Cat is online throughout: the only notification they get is the mention.
+    let mut cat_socket = app.socket(&cat.access_token).await;
+    let group = app.group(&ann, "G", &[&bob, &cat, &dan]).await;
+    let message = app.message(&ann, &group, &format!("hi {}", mention(&bob))).await;
+    let id = message["id"].as_str().unwrap();
+    let edit = |content: String| {
+        let app = &app;
+        let ann = &ann;
+        async move {
+            app.as_user(ann)
+                .put(format!("/api/messages/{id}"), json!({ "content": content }))
+                .await
+                .json(StatusCode::OK)
+        }
+    };
+    assert_eq!(mention_notifications(&app, &bob, 1).await.len(), 1);
+
+    // Cat is mentioned by the edit: stored, counted, notified (live too); Bob, mentioned before, is not again.
+    let edited = edit(format!("hi {} and {}", mention(&bob), mention(&cat))).await;
+    assert_eq!(edited["mentions"], json!([bob.id, cat.id]));
+    assert_eq!(mention_count(&app, &cat, &group).await, 1);
+    let live = cat_socket.event("notification:new").await;
+    assert_eq!(live["type"], "mention");
+    assert_eq!(live["payload"]["message_id"], id);
+    let found = mention_notifications(&app, &cat, 1).await;
+    assert_eq!(found[0]["payload"]["message_id"], id);
+    assert_eq!(found[0]["payload"]["sender_id"], ann.id.as_str());
+    assert!(
+        found[0]["payload"]["preview"].as_str().unwrap().contains(" and "),
+        "the edited text"
+    );
+
+    // Editing again with the same mentions notifies no one; removing Cat's mention removes it from the counts.
+    edit(format!("hello {} and {}", mention(&bob), mention(&cat))).await;
+    let without = edit(format!("hello {}", mention(&bob))).await;
+    assert_eq!(without["mentions"], json!([bob.id]));
+    assert_eq!(mention_count(&app, &cat, &group).await, 0);
+    assert_eq!(mention_count(&app, &bob, &group).await, 1);
+    notifications_settled(&app).await;
+    let mentions_of = |user: &TestUser| {
+        format!(
+            "SELECT count(*) AS n FROM notifications WHERE kind = 'mention' AND user_id = '{}'",
+            user.id
+        )
+    };
+    assert_eq!(
+        app.count(&mentions_of(&bob)).await,
+        1,
+        "Bob was mentioned from the start"
+    );
+    assert_eq!(
+        app.count(&mentions_of(&cat)).await,
+        1,
+        "once for the edit that added Cat"
+    );
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM message_mentions").await,
+        1,
+        "only Bob's mention is stored"
+    );
+
+    // A reply edited to mention Dan: Dan follows its thread, with the mention unread there.
+    let root = app.message(&bob, &group, "root").await;
+    let reply = app.reply(&ann, &root, "a reply").await;
+    assert!(threads(&app, &dan).await.is_empty());
+    app.as_user(&ann)
+        .put(
+            format!("/api/messages/{}", reply["id"].as_str().unwrap()),
+            json!({"content": format!("a reply for {}", mention(&dan))}),
+        )
+        .await
+        .json(StatusCode::OK);
+    assert_eq!(threads(&app, &dan).await, [("root".to_owned(), 1, 1)]);
+    let dan_found = mention_notifications(&app, &dan, 1).await;
+    assert_eq!(dan_found[0]["payload"]["thread_root_id"], root["id"]);
+}

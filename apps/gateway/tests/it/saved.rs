@@ -4,6 +4,7 @@ use crate::client::Call;
 use crate::helpers::{
     TestApp, TestUser, assert_paging_checked, elements, notifications_of_kind, pluck, wait_for_none,
 };
+use crate::socket::Events as _;
 use chrono::{Duration as Span, SecondsFormat, Utc};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -235,4 +236,57 @@ async fn saving_needs_a_visible_message_and_is_bounded() {
     // Saving one already saved still works at the limit.
     save(&app, &ann, &first).await;
     assert_paging_checked(&app, &ann, "/api/saved-messages", "bad", &["x"]).await;
+}
+
+#[tokio::test]
+async fn the_owners_own_sockets_follow_their_reminders() {
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
+    let [mut ann_socket, mut bob_socket] = [
+        app.socket(&ann.access_token).await,
+        app.socket(&bob.access_token).await,
+    ];
+    let group = app.group(&ann, "G", &[&bob]).await;
+    let message = app.message(&bob, &group, "call the bank").await;
+    let gone = |reminder: &Value, reason: &str| json!({"id": reminder["id"], "message_id": message["id"], "conversation_id": group, "reason": reason});
+
+    // Set, then cancelled.
+    let first = remind(&app, &ann, &message, 3600).await;
+    assert_eq!(ann_socket.event("reminder:new").await, first);
+    app.as_user(&ann)
+        .delete_ok(format!("/api/reminders/{}", id_of(&first)))
+        .await;
+    assert_eq!(
+        ann_socket.event("reminder:deleted").await,
+        gone(&first, "cancelled")
+    );
+
+    // Its time comes: gone from the list, with the notification.
+    let second = remind(&app, &ann, &message, 3600).await;
+    crate::helpers::due_now(&app, "reminders").await;
+    assert_eq!(ann_socket.event("reminder:deleted").await, gone(&second, "fired"));
+    assert_eq!(ann_socket.event("notification:new").await["type"], "reminder");
+
+    // Its message deleted meanwhile: gone silently.
+    let third = remind(&app, &ann, &message, 3600).await;
+    app.as_user(&bob)
+        .delete_ok(format!("/api/messages/{}", id_of(&message)))
+        .await;
+    crate::helpers::due_now(&app, "reminders").await;
+    assert_eq!(
+        ann_socket.event("reminder:deleted").await,
+        gone(&third, "dropped")
+    );
+    assert_eq!(
+        wait_for_reminders(&app, &ann, 1).await.len(),
+        1,
+        "only the one that came"
+    );
+
+    // Bob heard nothing of Ann's reminders.
+    app.message(&ann, &group, "done").await;
+    let (before, _) = crate::socket::events_before(&mut bob_socket, "message:new").await;
+    assert!(
+        before.iter().all(|name| !name.starts_with("reminder:")),
+        "{before:?}"
+    );
 }

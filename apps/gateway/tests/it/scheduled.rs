@@ -2,6 +2,7 @@
 //! `send_at` as a normal message (same events, same rules), once; a sender who left is notified instead.
 
 use crate::helpers::{TestApp, TestUser, assert_paging_checked, elements, eventually, pluck, wait_for_none};
+use crate::socket::Events as _;
 use chrono::{DateTime, Duration as Span, SecondsFormat, Utc};
 use epop_core::DomainEvent;
 use reqwest::StatusCode;
@@ -19,6 +20,13 @@ fn scheduled_path(conversation: &str) -> String {
 
 fn one(id: &Value) -> String {
     format!("/api/scheduled-messages/{}", id.as_str().unwrap())
+}
+
+/// `PATCH`es the scheduled message `id` with `change`, as `user`.
+async fn change(app: &TestApp, user: &TestUser, id: &Value, change: Value) -> crate::client::Answer {
+    app.as_user(user)
+        .send(reqwest::Method::PATCH, one(id), Some(change))
+        .await
 }
 
 /// Schedules `content` in `conversation` for `seconds` from now.
@@ -433,4 +441,142 @@ async fn a_scheduled_message_posted_twice_is_posted_once() {
         1
     );
     app.as_user(&ann).get(one(&scheduled["id"])).await.not_found();
+}
+
+#[tokio::test]
+async fn the_senders_own_sockets_follow_their_scheduled_messages() {
+    let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
+    // Two devices of Ann's, and Bob, who shares the group with her.
+    let [mut phone, mut laptop, mut bob_socket] = [
+        app.socket(&ann.access_token).await,
+        app.socket(&ann.access_token).await,
+        app.socket(&bob.access_token).await,
+    ];
+    let group = app.group(&ann, "G", &[&bob]).await;
+
+    // Created, changed, cancelled: each of Ann's sockets hears it.
+    let first = schedule(&app, &ann, &group, "first", 3600).await;
+    for socket in [&mut phone, &mut laptop] {
+        assert_eq!(socket.event("scheduled_message:new").await, first);
+    }
+    let changed = change(&app, &ann, &first["id"], json!({"content": "first!"}))
+        .await
+        .json(StatusCode::OK);
+    assert_eq!(phone.event("scheduled_message:updated").await, changed);
+    app.as_user(&ann).delete_ok(one(&first["id"])).await;
+    assert_eq!(
+        phone.event("scheduled_message:deleted").await,
+        json!({"id": first["id"], "conversation_id": group, "reason": "cancelled", "message_id": null})
+    );
+
+    // Posted: gone from the list, naming the message it became.
+    let second = schedule(&app, &ann, &group, "second", 3600).await;
+    crate::helpers::due_now(&app, "scheduled-messages").await;
+    let posted = phone.event("scheduled_message:deleted").await;
+    assert_eq!(posted["id"], second["id"]);
+    assert_eq!(posted["reason"], "posted");
+    let message = wait_for_message(&app, &ann, &group, "second").await;
+    assert_eq!(posted["message_id"], message["id"]);
+
+    // Failed (Ann left the group): gone too, with the notification.
+    let third = schedule(&app, &ann, &group, "third", 3600).await;
+    app.as_user(&ann)
+        .delete_ok(format!("/api/conversations/{group}/members/{}", ann.id))
+        .await;
+    crate::helpers::due_now(&app, "scheduled-messages").await;
+    let failed = phone.event("scheduled_message:deleted").await;
+    assert_eq!(failed["id"], third["id"]);
+    assert_eq!(failed["reason"], "failed");
+    assert_eq!(
+        phone.event("notification:new").await["type"],
+        "scheduled_message_failed"
+    );
+
+    // Bob, a member, saw the posted message and nothing of Ann's list.
+    let (before, new) = crate::socket::events_before(&mut bob_socket, "message:new").await;
+    assert_eq!(new["content"], "second");
+    let (after, _) = crate::socket::events_before(&mut bob_socket, "conversation:updated").await;
+    for name in before.iter().chain(&after) {
+        assert!(
+            !name.starts_with("scheduled_message:"),
+            "{name} reached another user"
+        );
+    }
+}
+
+/// An `epop-gateway worker` process on the test gateway's database and Redis prefix: a node that runs the jobs.
+/// Killed with SIGKILL (`kill -9`) when dropped.
+struct WorkerNode(std::process::Child);
+
+impl WorkerNode {
+    /// Starts one taking back a dead node's jobs once they have been held for `lease` seconds.
+    fn start(app: &TestApp, lease: &str) -> Self {
+        let mut command = crate::helpers::gateway_command(&["worker"]);
+        command
+            .envs(&app.vars)
+            .env("EPOP_JOB_LEASE", lease)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        Self(command.spawn().expect("the gateway binary starts"))
+    }
+
+    /// `kill -9`: no shutdown, no goodbye to PostgreSQL.
+    fn kill(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for WorkerNode {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+#[tokio::test]
+async fn scheduled_messages_survive_a_kill_9_of_the_node_posting_them_and_are_posted_once() {
+    use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
+    // The test's gateway serves requests but runs no jobs: the worker nodes do.
+    let app = TestApp::with_settings([("EPOP_RUN_JOBS", "false")]).await;
+    let [ann, bob] = app.users(["Ann", "Bob"]).await;
+    let group = app.group(&ann, "G", &[&bob]).await;
+    let contents: Vec<String> = (1..=5).map(|n| format!("scheduled {n}")).collect();
+    for content in &contents {
+        schedule(&app, &ann, &group, content, 3600).await;
+    }
+    // The conversation's row stays locked, so the node posting into it waits inside its transaction with the
+    // jobs leased, until it is killed.
+    let mut lock = AsyncPgConnection::establish(&app.db.url).await.unwrap();
+    diesel::sql_query("BEGIN").execute(&mut lock).await.unwrap();
+    diesel::sql_query(format!(
+        "SELECT 1 FROM conversations WHERE id = '{group}' FOR UPDATE"
+    ))
+    .execute(&mut lock)
+    .await
+    .unwrap();
+    let mut doomed = WorkerNode::start(&app, "300");
+    crate::helpers::due_now(&app, "scheduled-messages").await;
+    let leased = "SELECT count(*) AS n FROM jobs WHERE queue = 'scheduled-messages' AND status = 'running'";
+    let within = Duration::from_secs(60);
+    crate::helpers::wait_for_count(&app, leased, |n| n == 5, within, "the node did not take the jobs").await;
+    doomed.kill();
+    drop(lock);
+
+    // Another node takes the dead node's jobs back after their lease and posts each message once.
+    let _survivor = WorkerNode::start(&app, "1");
+    let done = "SELECT count(*) AS n FROM jobs WHERE queue = 'scheduled-messages' AND status = 'done'";
+    crate::helpers::wait_for_count(&app, done, |n| n == 5, within, "the jobs were not run again").await;
+    for content in &contents {
+        let copies = format!("SELECT count(*) AS n FROM messages WHERE content = '{content}'");
+        assert_eq!(app.count(&copies).await, 1, "{content}");
+    }
+    let page = app
+        .as_user(&bob)
+        .get_ok(format!("/api/conversations/{group}/messages"))
+        .await;
+    let mut posted = pluck(&page, "content");
+    posted.sort_unstable();
+    assert_eq!(posted, contents);
+    let waiting = app.as_user(&ann).get_ok("/api/scheduled-messages").await;
+    assert_eq!(waiting["items"], json!([]));
 }

@@ -88,3 +88,32 @@ pub(crate) fn assert_invalid_ack(ack: &Value, field: &str) {
         "{ack}"
     );
 }
+
+/// The names of the events `ws` receives before the next `name` event, and that event's payload (answering
+/// pings meanwhile): what a socket was sent, and was not, up to a point every socket of the test reaches.
+pub(crate) async fn events_before(ws: &mut Ws, name: &str) -> (Vec<String>, Value) {
+    let mut before = Vec::new();
+    loop {
+        let text = next_packet(ws, name).await;
+        let Some(event) = text.strip_prefix("42") else {
+            continue;
+        };
+        let Ok(Value::Array(mut event)) = serde_json::from_str::<Value>(event) else {
+            continue;
+        };
+        let Some(received) = event.first().and_then(Value::as_str).map(str::to_owned) else {
+            continue;
+        };
+        if received == name {
+            return (
+                before,
+                if event.len() > 1 {
+                    event.swap_remove(1)
+                } else {
+                    Value::Null
+                },
+            );
+        }
+        before.push(received);
+    }
+}

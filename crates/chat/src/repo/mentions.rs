@@ -61,6 +61,15 @@ pub(crate) async fn insert_all(conn: &mut AsyncPgConnection, all: &[MentionsOf<'
     Ok(())
 }
 
+/// Who a message mentions now (its `message_mentions` rows; the primary key's range).
+pub(crate) async fn targets_of(conn: &mut AsyncPgConnection, message: MessageId) -> ChatResult<Vec<UserId>> {
+    Ok(message_mentions::table
+        .filter(message_mentions::message_id.eq(message))
+        .select(message_mentions::user_id)
+        .load(conn)
+        .await?)
+}
+
 /// Forgets who a message mentions (deleted, or edited: then recorded again).
 pub(crate) async fn delete_of(conn: &mut AsyncPgConnection, message: MessageId) -> ChatResult<()> {
     diesel::delete(message_mentions::table.filter(message_mentions::message_id.eq(message)))

@@ -1,10 +1,11 @@
 //! Full-text search over the messages of a user's conversations.
 
 use crate::error::ChatResult;
+use crate::model::SearchFilter;
 use diesel::QueryableByName;
-use diesel::sql_types::{Array, BigInt, Float4, Nullable, Text, Uuid as SqlUuid};
+use diesel::sql_types::{Array, BigInt, Bool, Float4, Nullable, Text, Timestamptz, Uuid as SqlUuid};
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
-use epop_core::{ConversationId, MessageId, UserId};
+use epop_core::{MessageId, UserId};
 
 /// A matching message id with its rank.
 #[derive(Debug, Clone, QueryableByName)]
@@ -16,17 +17,20 @@ pub(crate) struct Hit {
     pub(crate) rank: f32,
 }
 
-/// Messages of `user`'s conversations (or of one of them) containing every word of `words`, best first,
+/// Messages of `user`'s conversations containing every word of `words` and passing `filter`, best first,
 /// then newest; after `(rank, id)`; `limit + 1` rows.
 ///
 /// Each word is rewritten like the stored vector (CJK runs into bigrams) and matched as a phrase; the words
-/// are ANDed. Membership is a join inside the query, so other people's conversations are never scanned
-/// into the result.
+/// are ANDed. The GIN index on the vector finds the candidates; membership is a join inside the query, so other
+/// people's conversations are never scanned into the result; the sender and time range are checked on the row
+/// (or, for a narrow sender, with `messages_sender_idx`), files and mentions by a primary-key or index probe per
+/// candidate (`message_attachments_message_id_idx`, the `message_mentions` key). Thread replies are messages
+/// like any other: they are found wherever they are shown.
 pub(crate) async fn search(
     conn: &mut AsyncPgConnection,
     user: UserId,
     words: &[String],
-    conversation: Option<ConversationId>,
+    filter: &SearchFilter,
     after: Option<(f32, MessageId)>,
     limit: i64,
 ) -> ChatResult<Vec<Hit>> {
@@ -45,6 +49,12 @@ pub(crate) async fn search(
              WHERE m.search_vector @@ q.query
                AND m.deleted_at IS NULL
                AND ($3::uuid IS NULL OR m.conversation_id = $3)
+               AND ($7::uuid IS NULL OR m.sender_id = $7)
+               AND (NOT $8 OR EXISTS (SELECT 1 FROM message_attachments a WHERE a.message_id = m.id))
+               AND ($9::uuid IS NULL
+                    OR EXISTS (SELECT 1 FROM message_mentions mm WHERE mm.message_id = m.id AND mm.user_id = $9))
+               AND ($10::timestamptz IS NULL OR m.created_at >= $10)
+               AND ($11::timestamptz IS NULL OR m.created_at < $11)
          )
          SELECT id, rank FROM hits
          WHERE $4::real IS NULL OR (rank, id) < ($4, $5)
@@ -53,10 +63,15 @@ pub(crate) async fn search(
     )
     .bind::<SqlUuid, _>(user)
     .bind::<Array<Text>, _>(words)
-    .bind::<Nullable<SqlUuid>, _>(conversation)
+    .bind::<Nullable<SqlUuid>, _>(filter.conversation)
     .bind::<Nullable<Float4>, _>(after_rank)
     .bind::<Nullable<SqlUuid>, _>(after_id)
     .bind::<BigInt, _>(limit + 1)
+    .bind::<Nullable<SqlUuid>, _>(filter.sender)
+    .bind::<Bool, _>(filter.has_file)
+    .bind::<Nullable<SqlUuid>, _>(filter.mentions)
+    .bind::<Nullable<Timestamptz>, _>(filter.sent_after)
+    .bind::<Nullable<Timestamptz>, _>(filter.sent_before)
     .load(conn)
     .await?)
 }

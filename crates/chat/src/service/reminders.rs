@@ -40,6 +40,22 @@ struct SavedCursor {
     id: MessageId,
 }
 
+/// What the owner's own sockets hear of a change to `row`: `created` carries the reminder, `cancelled` and
+/// `dropped` only name it.
+fn reminder_changed(row: &rows::ReminderRow, change: &str) -> DomainEvent {
+    let shown = (change == "created")
+        .then(|| serde_json::to_value(Reminder::from(row.clone())).ok())
+        .flatten();
+    DomainEvent::ReminderChanged {
+        user_id: row.user_id,
+        reminder_id: row.id,
+        message_id: row.message_id,
+        conversation_id: row.conversation_id,
+        change: change.to_owned(),
+        reminder: shown,
+    }
+}
+
 impl ChatService {
     /// Sets a reminder about a message `me` may see, at `remind_at` (in the future, at most a year ahead).
     #[tracing::instrument(skip(self))]
@@ -77,9 +93,13 @@ impl ChatService {
                     remind_at,
                 )
                 .await?;
-                rows::insert_reminder(conn, id, me, message, row.conversation_id, remind_at, job).await
+                let row =
+                    rows::insert_reminder(conn, id, me, message, row.conversation_id, remind_at, job).await?;
+                outbox::append(conn, &reminder_changed(&row, "created")).await?;
+                Ok(row)
             })
             .await?;
+        self.notifier.notify();
         Ok(created.into())
     }
 
@@ -127,9 +147,12 @@ impl ChatService {
             if !jobs::cancel_queued(conn, row.job_id).await? {
                 return Err(ChatError::Conflict("the reminder is being announced"));
             }
+            outbox::append(conn, &reminder_changed(&row, "cancelled")).await?;
             Ok(())
         })
-        .await
+        .await?;
+        self.notifier.notify();
+        Ok(())
     }
 
     /// Announces a reminder whose time has come (the `reminders` job): deletes it and appends `ReminderDue`, in
@@ -146,11 +169,14 @@ impl ChatService {
                 let message = messages::find(conn, row.message_id)
                     .await?
                     .filter(|m| m.deleted_at.is_none());
+                // Gone silently: only the owner's own sockets hear that it is no longer waiting.
                 let Some(message) = message else {
-                    return Ok(false);
+                    outbox::append(conn, &reminder_changed(&row, "dropped")).await?;
+                    return Ok(true);
                 };
                 if !convs::is_member(conn, row.conversation_id, row.user_id).await? {
-                    return Ok(false);
+                    outbox::append(conn, &reminder_changed(&row, "dropped")).await?;
+                    return Ok(true);
                 }
                 outbox::append(
                     conn,

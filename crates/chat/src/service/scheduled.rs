@@ -37,6 +37,27 @@ struct ScheduledCursor {
     id: ScheduledMessageId,
 }
 
+/// What the sender's own sockets hear of a change to `row` (`docs/api.md`, Scheduled messages: events):
+/// `created` and `updated` carry the scheduled message as they see it, `cancelled` and `posted` only name it
+/// (and the message it was posted as).
+fn scheduled_changed(
+    row: &ScheduledRow,
+    change: &str,
+    message_id: Option<epop_core::MessageId>,
+) -> DomainEvent {
+    let shown = matches!(change, "created" | "updated")
+        .then(|| serde_json::to_value(ScheduledMessage::from(row.clone())).ok())
+        .flatten();
+    DomainEvent::ScheduledMessageChanged {
+        user_id: row.sender_id,
+        scheduled_message_id: row.id,
+        conversation_id: row.conversation_id,
+        change: change.to_owned(),
+        scheduled_message: shown,
+        message_id,
+    }
+}
+
 impl ChatService {
     /// The errors of a scheduled message's text and time (every failing field).
     fn check_schedule(&self, content: Option<&str>, send_at: Option<DateTime<Utc>>) -> Vec<FieldError> {
@@ -123,13 +144,18 @@ impl ChatService {
                     job_id: job,
                 };
                 // A concurrent create with the same client_id won: this one's job goes with the rollback.
-                rows::insert(conn, &row)
+                let row = rows::insert(conn, &row)
                     .await?
-                    .ok_or(ChatError::Conflict("client_id"))
+                    .ok_or(ChatError::Conflict("client_id"))?;
+                outbox::append(conn, &scheduled_changed(&row, "created", None)).await?;
+                Ok(row)
             })
             .await;
         match created {
-            Ok(row) => Ok(Scheduled::Created(row.into())),
+            Ok(row) => {
+                self.notifier.notify();
+                Ok(Scheduled::Created(row.into()))
+            }
             Err(ChatError::Conflict("client_id")) => {
                 let client_id = request.client_id.as_deref().unwrap_or_default();
                 rows::find_by_client_id(&mut conn, conversation, me, client_id)
@@ -224,9 +250,12 @@ impl ChatService {
                 if !jobs::reschedule_queued(conn, row.job_id, send_at).await? {
                     return Err(ChatError::Conflict("the scheduled message is being posted"));
                 }
-                rows::update(conn, id, content.unwrap_or(&row.content), send_at).await
+                let row = rows::update(conn, id, content.unwrap_or(&row.content), send_at).await?;
+                outbox::append(conn, &scheduled_changed(&row, "updated", None)).await?;
+                Ok(row)
             })
             .await?;
+        self.notifier.notify();
         Ok(row.into())
     }
 
@@ -240,9 +269,12 @@ impl ChatService {
                 return Err(ChatError::Conflict("the scheduled message is being posted"));
             }
             rows::delete(conn, &[id]).await?;
+            outbox::append(conn, &scheduled_changed(&row, "cancelled", None)).await?;
             Ok(())
         })
-        .await
+        .await?;
+        self.notifier.notify();
+        Ok(())
     }
 
     /// Posts a scheduled message whose time has come (the `scheduled-messages` job). Nothing to do when it was
@@ -274,9 +306,20 @@ impl ChatService {
             // Posted by another run meanwhile.
             Ok(Sent::Created(_)) | Err(ChatError::Conflict(_)) => Ok(()),
             // Its client_id had been used by a message already: that one stands for it.
-            Ok(Sent::Existing(_)) => {
+            Ok(Sent::Existing(existing)) => {
                 let mut conn = self.pool.get().await?;
-                rows::delete(&mut conn, &[id]).await?;
+                let gone = conn
+                    .transaction::<_, ChatError, _>(async |conn| {
+                        if rows::delete(conn, &[id]).await? == 0 {
+                            return Ok(false);
+                        }
+                        outbox::append(conn, &scheduled_changed(&row, "posted", Some(existing.id))).await?;
+                        Ok(true)
+                    })
+                    .await?;
+                if gone {
+                    self.notifier.notify();
+                }
                 Ok(())
             }
             Err(ChatError::NotFound) => {
