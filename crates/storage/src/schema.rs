@@ -119,6 +119,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    incoming_webhooks (id) {
+        id -> Uuid,
+        conversation_id -> Uuid,
+        bot_user_id -> Uuid,
+        created_by -> Nullable<Uuid>,
+        name -> Text,
+        token_hash -> Bytea,
+        signing_secret -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     jobs (id) {
         id -> Int8,
         queue -> Text,
@@ -303,6 +316,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    personal_access_tokens (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        name -> Text,
+        token_hash -> Bytea,
+        token_prefix -> Text,
+        scopes -> Array<Text>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
     project_labels (id) {
         id -> Uuid,
         project_id -> Uuid,
@@ -483,6 +511,7 @@ diesel::table! {
         sessions_valid_after -> Nullable<Timestamptz>,
         email_verified -> Bool,
         deactivated_at -> Nullable<Timestamptz>,
+        is_bot -> Bool,
     }
 }
 
@@ -494,6 +523,7 @@ diesel::joinable!(calendar_event_overrides -> calendar_events (event_id));
 diesel::joinable!(calendar_events -> users (user_id));
 diesel::joinable!(calendar_feeds -> users (user_id));
 diesel::joinable!(conversation_members -> conversations (conversation_id));
+diesel::joinable!(incoming_webhooks -> conversations (conversation_id));
 diesel::joinable!(conversation_members -> users (user_id));
 diesel::joinable!(conversations -> users (created_by));
 diesel::joinable!(message_attachments -> messages (message_id));
@@ -552,6 +582,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     calendar_feeds,
     conversation_members,
     conversations,
+    incoming_webhooks,
     jobs,
     message_attachments,
     message_mentions,
@@ -567,6 +598,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     outbox,
     outbox_positions,
+    personal_access_tokens,
     project_labels,
     project_members,
     projects,
