@@ -34,11 +34,27 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     // Conversations.
     ("GET", "/api/conversations", Needs(ConversationsRead)),
     ("GET", "/api/conversations/{id}", Needs(ConversationsRead)),
-    ("GET", "/api/conversations/{id}/notifications", Needs(ConversationsRead)),
+    (
+        "GET",
+        "/api/conversations/{id}/notifications",
+        Needs(ConversationsRead),
+    ),
     ("POST", "/api/conversations", Needs(ConversationsWrite)),
-    ("POST", "/api/conversations/{id}/members", Needs(ConversationsWrite)),
-    ("DELETE", "/api/conversations/{id}/members/{user_id}", Needs(ConversationsWrite)),
-    ("PUT", "/api/conversations/{id}/notifications", Needs(ConversationsWrite)),
+    (
+        "POST",
+        "/api/conversations/{id}/members",
+        Needs(ConversationsWrite),
+    ),
+    (
+        "DELETE",
+        "/api/conversations/{id}/members/{user_id}",
+        Needs(ConversationsWrite),
+    ),
+    (
+        "PUT",
+        "/api/conversations/{id}/notifications",
+        Needs(ConversationsWrite),
+    ),
     // Messages.
     ("GET", "/api/conversations/{id}/messages", Needs(MessagesRead)),
     ("GET", "/api/conversations/{id}/pins", Needs(MessagesRead)),
@@ -56,15 +72,27 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/api/conversations/{id}/messages", Needs(MessagesWrite)),
     ("POST", "/api/conversations/{id}/read", Needs(MessagesWrite)),
     ("POST", "/api/conversations/{id}/unread", Needs(MessagesWrite)),
-    ("POST", "/api/conversations/{id}/scheduled-messages", Needs(MessagesWrite)),
+    (
+        "POST",
+        "/api/conversations/{id}/scheduled-messages",
+        Needs(MessagesWrite),
+    ),
     ("PATCH", "/api/scheduled-messages/{id}", Needs(MessagesWrite)),
     ("DELETE", "/api/scheduled-messages/{id}", Needs(MessagesWrite)),
     ("PUT", "/api/messages/{id}", Needs(MessagesWrite)),
     ("DELETE", "/api/messages/{id}", Needs(MessagesWrite)),
     ("PUT", "/api/messages/{id}/pin", Needs(MessagesWrite)),
     ("DELETE", "/api/messages/{id}/pin", Needs(MessagesWrite)),
-    ("PUT", "/api/messages/{id}/reactions/{emoji}", Needs(MessagesWrite)),
-    ("DELETE", "/api/messages/{id}/reactions/{emoji}", Needs(MessagesWrite)),
+    (
+        "PUT",
+        "/api/messages/{id}/reactions/{emoji}",
+        Needs(MessagesWrite),
+    ),
+    (
+        "DELETE",
+        "/api/messages/{id}/reactions/{emoji}",
+        Needs(MessagesWrite),
+    ),
     ("PUT", "/api/messages/{id}/saved", Needs(MessagesWrite)),
     ("DELETE", "/api/messages/{id}/saved", Needs(MessagesWrite)),
     ("POST", "/api/messages/{id}/reminders", Needs(MessagesWrite)),
@@ -80,8 +108,16 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("PUT", "/api/projects/{id}", Needs(ProjectsWrite)),
     ("DELETE", "/api/projects/{id}", Needs(ProjectsWrite)),
     ("POST", "/api/projects/{id}/members", Needs(ProjectsWrite)),
-    ("PUT", "/api/projects/{id}/members/{user_id}", Needs(ProjectsWrite)),
-    ("DELETE", "/api/projects/{id}/members/{user_id}", Needs(ProjectsWrite)),
+    (
+        "PUT",
+        "/api/projects/{id}/members/{user_id}",
+        Needs(ProjectsWrite),
+    ),
+    (
+        "DELETE",
+        "/api/projects/{id}/members/{user_id}",
+        Needs(ProjectsWrite),
+    ),
     // Tasks.
     ("GET", "/api/projects/{id}/tasks", Needs(TasksRead)),
     ("GET", "/api/projects/{id}/labels", Needs(TasksRead)),
@@ -95,11 +131,23 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("DELETE", "/api/tasks/{id}", Needs(TasksWrite)),
     ("POST", "/api/tasks/{id}/move", Needs(TasksWrite)),
     ("POST", "/api/tasks/{id}/comments", Needs(TasksWrite)),
-    ("PATCH", "/api/tasks/{id}/comments/{comment_id}", Needs(TasksWrite)),
-    ("DELETE", "/api/tasks/{id}/comments/{comment_id}", Needs(TasksWrite)),
+    (
+        "PATCH",
+        "/api/tasks/{id}/comments/{comment_id}",
+        Needs(TasksWrite),
+    ),
+    (
+        "DELETE",
+        "/api/tasks/{id}/comments/{comment_id}",
+        Needs(TasksWrite),
+    ),
     ("POST", "/api/projects/{id}/labels", Needs(TasksWrite)),
     ("PATCH", "/api/projects/{id}/labels/{label_id}", Needs(TasksWrite)),
-    ("DELETE", "/api/projects/{id}/labels/{label_id}", Needs(TasksWrite)),
+    (
+        "DELETE",
+        "/api/projects/{id}/labels/{label_id}",
+        Needs(TasksWrite),
+    ),
     // Calendar.
     ("GET", "/api/calendar-events", Needs(CalendarRead)),
     ("GET", "/api/calendar-events.ics", Needs(CalendarRead)),
@@ -111,12 +159,24 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("POST", "/api/calendar-events/{id}/response", Needs(CalendarWrite)),
     // Notifications.
     ("GET", "/api/notifications", Needs(NotificationsRead)),
-    ("GET", "/api/users/me/notification-settings", Needs(NotificationsRead)),
+    (
+        "GET",
+        "/api/users/me/notification-settings",
+        Needs(NotificationsRead),
+    ),
     ("POST", "/api/notifications/read-all", Needs(NotificationsWrite)),
     ("POST", "/api/notifications/{id}/read", Needs(NotificationsWrite)),
-    ("PUT", "/api/users/me/notification-settings", Needs(NotificationsWrite)),
+    (
+        "PUT",
+        "/api/users/me/notification-settings",
+        Needs(NotificationsWrite),
+    ),
     ("POST", "/api/push-subscriptions", Needs(NotificationsWrite)),
-    ("DELETE", "/api/push-subscriptions/{id}", Needs(NotificationsWrite)),
+    (
+        "DELETE",
+        "/api/push-subscriptions/{id}",
+        Needs(NotificationsWrite),
+    ),
 ];
 
 /// What a token needs for `method` on the route `pattern` (`None`: the route refuses tokens).
@@ -149,7 +209,10 @@ mod tests {
         let document = crate::routes::openapi();
         let mut seen = std::collections::HashSet::new();
         for (method, pattern, _) in ROUTES {
-            assert!(seen.insert((method, pattern)), "{method} {pattern} is listed twice");
+            assert!(
+                seen.insert((method, pattern)),
+                "{method} {pattern} is listed twice"
+            );
             let item = document
                 .paths
                 .paths

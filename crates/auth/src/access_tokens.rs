@@ -389,6 +389,20 @@ fn bot_row<'a>(name: &'a str, email: &'a str) -> NewUserRow<'a> {
     }
 }
 
+/// Refuses an address of the bots' domain for a person's account (it would take a bot's username).
+pub(crate) fn refuse_bot_address(email: &str) -> AuthResult<()> {
+    let domain = email
+        .rsplit_once('@')
+        .map(|(_, domain)| domain.to_ascii_lowercase());
+    if domain.as_deref() == Some(BOT_EMAIL_DOMAIN) {
+        return Err(AuthError::Invalid(vec![FieldError::new(
+            "email",
+            format!("addresses @{BOT_EMAIL_DOMAIN} are reserved for bots"),
+        )]));
+    }
+    Ok(())
+}
+
 /// The session id a token's claims carry (and its sockets are ended by).
 fn token_session(id: AccessTokenId) -> TokenFamilyId {
     TokenFamilyId(id.into_uuid())

@@ -54,6 +54,6 @@ pub use model::{
     AdminUser, ClientInfo, NewAccount, ProfileChanges, Role, Session, SessionInfo, User, UserSummary,
 };
 pub use password::{HashPermit, HasherSettings, HasherStats, PasswordHasher};
-pub use service::{AuthService, AuthSettings};
 pub use scope::Scope;
+pub use service::{AuthService, AuthSettings};
 pub use token::{AccessClaims, TokenGrant, TokenSigner};

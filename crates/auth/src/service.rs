@@ -214,6 +214,7 @@ impl AuthService {
     #[tracing::instrument(skip_all)]
     pub async fn register(&self, account: NewAccount, client: &ClientInfo) -> AuthResult<Session> {
         // A place in the hashing queue first: when hashing is saturated the refusal costs no database work.
+        crate::access_tokens::refuse_bot_address(&account.email)?;
         let permit = self.hasher.admit()?;
         let mut conn = self.pool.get().await?;
         // Cheap early answer that saves a hash; the unique index still decides under races.
@@ -524,6 +525,9 @@ impl AuthService {
         changes: ProfileChanges,
         client: &ClientInfo,
     ) -> AuthResult<User> {
+        if let Some(email) = &changes.email {
+            crate::access_tokens::refuse_bot_address(email)?;
+        }
         let mut conn = self.pool.get().await?;
         let current = users::find(&mut conn, user)
             .await?
@@ -674,7 +678,10 @@ impl AuthService {
     pub(crate) async fn issue_password_reset(&self, email: &str) -> AuthResult<Option<IssuedToken>> {
         let mut conn = self.pool.get().await?;
         // Bots have no password to reset and no mailbox.
-        let Some(user) = users::find_by_email(&mut conn, email).await?.filter(|u| !u.is_bot) else {
+        let Some(user) = users::find_by_email(&mut conn, email)
+            .await?
+            .filter(|u| !u.is_bot)
+        else {
             return Ok(None);
         };
         let ttl = self.settings.password_reset_ttl;
@@ -688,7 +695,10 @@ impl AuthService {
     /// account has it or it is verified already. Run by the e-mail job, which sends the token.
     pub(crate) async fn issue_email_verification(&self, email: &str) -> AuthResult<Option<IssuedToken>> {
         let mut conn = self.pool.get().await?;
-        let Some(user) = users::find_by_email(&mut conn, email).await?.filter(|u| !u.is_bot) else {
+        let Some(user) = users::find_by_email(&mut conn, email)
+            .await?
+            .filter(|u| !u.is_bot)
+        else {
             return Ok(None);
         };
         if user.email_verified {

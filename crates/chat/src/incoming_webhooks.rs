@@ -168,7 +168,9 @@ mod tests {
 
     /// A signature as a Standard Webhooks sender makes it.
     fn sign(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
-        let key = STANDARD.decode(secret.strip_prefix(SECRET_PREFIX).unwrap()).unwrap();
+        let key = STANDARD
+            .decode(secret.strip_prefix(SECRET_PREFIX).unwrap())
+            .unwrap();
         let mut mac = Hmac::<Sha256>::new_from_slice(&key).unwrap();
         mac.update(format!("{id}.{timestamp}.").as_bytes());
         mac.update(body);

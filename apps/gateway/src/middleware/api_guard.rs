@@ -82,7 +82,11 @@ fn token_may_reach(req: &ServiceRequest, grant: &TokenGrant) -> Result<(), ApiEr
         None => {
             let routed = req
                 .app_data::<web::Data<RouteTable>>()
-                .and_then(|table| table.allowed(req.path()).map(|methods| methods.contains(req.method())))
+                .and_then(|table| {
+                    table
+                        .allowed(req.path())
+                        .map(|methods| methods.contains(req.method()))
+                })
                 .unwrap_or(true);
             if routed {
                 Err(ApiError::new(

@@ -40,7 +40,10 @@ async fn a_token_is_shown_once_listed_without_its_secret_and_reaches_only_its_sc
     app.message(&bob, &group, "hello").await;
     let created = create_token(&app, &ann, "reader", &["conversations:read", "messages:read"]).await;
     let token = secret(&created);
-    assert!(token.starts_with("epop_pat_") && token.len() == "epop_pat_".len() + 43, "{token}");
+    assert!(
+        token.starts_with("epop_pat_") && token.len() == "epop_pat_".len() + 43,
+        "{token}"
+    );
     assert_eq!(created["token_prefix"], token[..13]);
     assert_eq!(created["scopes"], json!(["conversations:read", "messages:read"]));
     assert_eq!(created["user_id"], ann.id.as_str());
@@ -58,12 +61,18 @@ async fn a_token_is_shown_once_listed_without_its_secret_and_reaches_only_its_sc
     // Beyond them: 403 naming the scope it lacks, and nothing done.
     let send = app
         .as_token(&token)
-        .post(format!("/api/conversations/{group}/messages"), json!({"content": "no"}))
+        .post(
+            format!("/api/conversations/{group}/messages"),
+            json!({"content": "no"}),
+        )
         .await;
     refused_for_lack_of(&send, "messages:write");
     refused_for_lack_of(&app.as_token(&token).get("/api/projects").await, "projects:read");
     refused_for_lack_of(&app.as_token(&token).get("/api/users/me").await, "users:read");
-    let history = app.as_user(&ann).get_ok(format!("/api/conversations/{group}/messages")).await;
+    let history = app
+        .as_user(&ann)
+        .get_ok(format!("/api/conversations/{group}/messages"))
+        .await;
     assert_eq!(history["items"].as_array().unwrap().len(), 1);
 
     // The list never shows the secret, and records the use.
@@ -73,7 +82,10 @@ async fn a_token_is_shown_once_listed_without_its_secret_and_reaches_only_its_sc
     assert!(listed.get("token").is_none(), "{listed}");
     assert!(!list.to_string().contains(&token));
     assert!(listed["last_used_at"].is_string(), "{listed}");
-    assert_eq!(app.as_user(&bob).get_ok("/api/users/me/tokens").await["items"], json!([]));
+    assert_eq!(
+        app.as_user(&bob).get_ok("/api/users/me/tokens").await["items"],
+        json!([])
+    );
     assert_eq!(
         app.count(&format!(
             "SELECT count(*) AS n FROM audit_log WHERE action = 'auth.token_created' AND actor_id = '{}'",
@@ -140,10 +152,16 @@ async fn tokens_never_reach_account_management() {
         );
     }
     // Nothing changed: the token lives, the password too.
-    assert_eq!(app.as_token(&token).get_ok("/api/users/me").await["id"], ann.id.as_str());
+    assert_eq!(
+        app.as_token(&token).get_ok("/api/users/me").await["id"],
+        ann.id.as_str()
+    );
     app.sign_in_again("ann@example.com").await;
     // A method its path does not have is still 405, an unknown path 404.
-    let answer = app.as_token(&token).send(Method::PATCH, "/api/users/me", None).await;
+    let answer = app
+        .as_token(&token)
+        .send(Method::PATCH, "/api/users/me", None)
+        .await;
     assert_eq!(answer.status(), StatusCode::METHOD_NOT_ALLOWED);
     app.as_token(&token).get("/api/no-such-route").await.not_found();
 }
@@ -165,7 +183,9 @@ async fn a_revoked_token_is_refused_at_once_on_every_node_and_its_sockets_close(
         .not_found();
     peer.as_token(&token).get_ok("/api/users/me").await;
 
-    app.as_user(&ann).delete_ok(format!("/api/users/me/tokens/{id}")).await;
+    app.as_user(&ann)
+        .delete_ok(format!("/api/users/me/tokens/{id}"))
+        .await;
     peer.as_token(&token).get("/api/users/me").await.unauthorized();
     app.as_token(&token).get("/api/users/me").await.unauthorized();
     expect_disconnect(&mut socket).await;
@@ -175,7 +195,10 @@ async fn a_revoked_token_is_refused_at_once_on_every_node_and_its_sockets_close(
         .delete(format!("/api/users/me/tokens/{id}"))
         .await
         .not_found();
-    assert_eq!(app.as_user(&ann).get_ok("/api/users/me/tokens").await["items"], json!([]));
+    assert_eq!(
+        app.as_user(&ann).get_ok("/api/users/me/tokens").await["items"],
+        json!([])
+    );
     assert_eq!(
         app.count(&format!(
             "SELECT count(*) AS n FROM audit_log WHERE action = 'auth.token_revoked' AND target_id = '{id}'"
@@ -233,10 +256,16 @@ async fn bad_token_requests_name_their_fields_and_create_nothing() {
     let cases = [
         (json!({}), vec!["name", "scopes"]),
         (json!({"name": "x", "scopes": []}), vec!["scopes"]),
-        (json!({"name": "x", "scopes": ["messages:delete"]}), vec!["scopes[0]"]),
+        (
+            json!({"name": "x", "scopes": ["messages:delete"]}),
+            vec!["scopes[0]"],
+        ),
         (json!({"name": "x", "scopes": "messages:read"}), vec!["scopes"]),
         (json!({"name": "", "scopes": ["users:read"]}), vec!["name"]),
-        (json!({"name": "x".repeat(101), "scopes": ["users:read"]}), vec!["name"]),
+        (
+            json!({"name": "x".repeat(101), "scopes": ["users:read"]}),
+            vec!["name"],
+        ),
         (
             json!({"name": "x", "scopes": ["users:read"], "expires_at": "2001-01-01T00:00:00Z"}),
             vec!["expires_at"],
@@ -253,7 +282,10 @@ async fn bad_token_requests_name_their_fields_and_create_nothing() {
             .invalid_fields(&fields);
     }
     app.anonymous()
-        .post("/api/users/me/tokens", json!({"name": "x", "scopes": ["users:read"]}))
+        .post(
+            "/api/users/me/tokens",
+            json!({"name": "x", "scopes": ["users:read"]}),
+        )
         .await
         .unauthorized();
     crate::helpers::assert_paging_checked(&app, &ann, "/api/users/me/tokens", "garbage", "0").await;
@@ -261,7 +293,11 @@ async fn bad_token_requests_name_their_fields_and_create_nothing() {
         .delete(format!("/api/users/me/tokens/{}", uuid::Uuid::now_v7()))
         .await
         .not_found();
-    assert_eq!(app.count("SELECT count(*) AS n FROM personal_access_tokens").await, 0);
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM personal_access_tokens")
+            .await,
+        0
+    );
 }
 
 #[tokio::test]
@@ -271,7 +307,10 @@ async fn a_user_holds_at_most_the_configured_number_of_tokens() {
     let first = create_token(&app, &ann, "one", &["users:read"]).await;
     create_token(&app, &ann, "two", &["users:read"]).await;
     app.as_user(&ann)
-        .post("/api/users/me/tokens", json!({"name": "three", "scopes": ["users:read"]}))
+        .post(
+            "/api/users/me/tokens",
+            json!({"name": "three", "scopes": ["users:read"]}),
+        )
         .await
         .conflict();
     // An expired one frees its place.
@@ -281,7 +320,11 @@ async fn a_user_holds_at_most_the_configured_number_of_tokens() {
     ))
     .await;
     create_token(&app, &ann, "three", &["users:read"]).await;
-    assert_eq!(app.count("SELECT count(*) AS n FROM personal_access_tokens").await, 2);
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM personal_access_tokens")
+            .await,
+        2
+    );
 }
 
 #[tokio::test]
@@ -301,7 +344,12 @@ async fn a_socket_opened_with_a_token_gets_events_and_may_only_send_with_its_sco
     .await;
     assert_eq!(ack["ok"], false, "{ack}");
     assert_eq!(ack["error"]["code"], "forbidden");
-    assert!(ack["error"]["message"].as_str().unwrap().contains("`messages:write`"));
+    assert!(
+        ack["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("`messages:write`")
+    );
 
     let writer = token_with(&app, &ann, &["messages:read", "messages:write"]).await;
     let mut socket = app.socket(&writer).await;
@@ -318,5 +366,8 @@ async fn a_socket_opened_with_a_token_gets_events_and_may_only_send_with_its_sco
     // Without `messages:read` the handshake is refused, naming the scope.
     let blind = token_with(&app, &ann, &["users:read"]).await;
     let (_, reply) = app.socket_with(&json!({"token": blind})).await;
-    assert!(reply.starts_with("44") && reply.contains("forbidden") && reply.contains("messages:read"), "{reply}");
+    assert!(
+        reply.starts_with("44") && reply.contains("forbidden") && reply.contains("messages:read"),
+        "{reply}"
+    );
 }

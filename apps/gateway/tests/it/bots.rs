@@ -35,7 +35,10 @@ async fn a_bot_cannot_sign_in_and_acts_only_with_the_tokens_an_admin_issues() {
             .problem(reqwest::StatusCode::UNAUTHORIZED, "invalid_credentials");
     }
     app.anonymous()
-        .post("/api/auth/password-reset", json!({"email": "deploy-bot@bots.invalid"}))
+        .post(
+            "/api/auth/password-reset",
+            json!({"email": "deploy-bot@bots.invalid"}),
+        )
         .await
         .empty(reqwest::StatusCode::ACCEPTED);
 
@@ -69,14 +72,22 @@ async fn a_bot_cannot_sign_in_and_acts_only_with_the_tokens_an_admin_issues() {
         .await;
     assert_eq!(sent["sender_id"], bot_id);
     refused_for_lack_of(
-        &app.as_token(token).get(format!("/api/conversations/{group}/messages")).await,
+        &app.as_token(token)
+            .get(format!("/api/conversations/{group}/messages"))
+            .await,
         "messages:read",
     );
 
     // Admins see it among the accounts, list its tokens and revoke one.
-    let listed = app.as_user(&root).get_ok(format!("/api/admin/users/{bot_id}")).await;
+    let listed = app
+        .as_user(&root)
+        .get_ok(format!("/api/admin/users/{bot_id}"))
+        .await;
     assert_eq!(listed["is_bot"], true);
-    let tokens = app.as_user(&root).get_ok(format!("/api/admin/bots/{bot_id}/tokens")).await;
+    let tokens = app
+        .as_user(&root)
+        .get_ok(format!("/api/admin/bots/{bot_id}/tokens"))
+        .await;
     assert_eq!(tokens["items"][0]["id"], issued["id"]);
     assert!(tokens["items"][0].get("token").is_none());
     let token_id = issued["id"].as_str().unwrap();
@@ -132,10 +143,22 @@ async fn bot_routes_are_for_admins_only_and_check_their_input() {
     // Bad input names its fields; a taken username is 409.
     for (body, fields) in [
         (json!({}), vec!["username", "display_name"]),
-        (json!({"username": "Has Space", "display_name": "x"}), vec!["username"]),
-        (json!({"username": "-dash", "display_name": "x"}), vec!["username"]),
-        (json!({"username": "a".repeat(33), "display_name": "x"}), vec!["username"]),
-        (json!({"username": "ok", "display_name": ""}), vec!["display_name"]),
+        (
+            json!({"username": "Has Space", "display_name": "x"}),
+            vec!["username"],
+        ),
+        (
+            json!({"username": "-dash", "display_name": "x"}),
+            vec!["username"],
+        ),
+        (
+            json!({"username": "a".repeat(33), "display_name": "x"}),
+            vec!["username"],
+        ),
+        (
+            json!({"username": "ok", "display_name": ""}),
+            vec!["display_name"],
+        ),
     ] {
         app.as_user(&root)
             .post("/api/admin/bots", body)
@@ -165,6 +188,21 @@ async fn bot_routes_are_for_admins_only_and_check_their_input() {
         )
         .await
         .invalid_fields(&["scopes[0]"]);
+    // People cannot take the bots' domain (and with it a bot's username).
+    app.sign_up("Squatter", "other@bots.invalid")
+        .await
+        .invalid_fields(&["email"]);
+    app.as_user(&ann)
+        .put(
+            "/api/users/me",
+            json!({"email": "other@Bots.Invalid", "current_password": PASSWORD}),
+        )
+        .await
+        .invalid_fields(&["email"]);
     assert_eq!(app.count("SELECT count(*) AS n FROM users WHERE is_bot").await, 1);
-    assert_eq!(app.count("SELECT count(*) AS n FROM personal_access_tokens").await, 0);
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM personal_access_tokens")
+            .await,
+        0
+    );
 }

@@ -11,18 +11,18 @@ use serde_json::{Value, json};
 /// Creates a hook in `conversation` as `member` with `body` (which must succeed) and returns the answer.
 async fn create_hook(app: &TestApp, member: &TestUser, conversation: &str, body: Value) -> Value {
     app.as_user(member)
-        .post_created(format!("/api/conversations/{conversation}/incoming-webhooks"), body)
+        .post_created(
+            format!("/api/conversations/{conversation}/incoming-webhooks"),
+            body,
+        )
         .await
 }
 
 /// Posts `body` (raw, as JSON) to the hook URL `url` with extra `headers`, whatever the answer.
-async fn post_to(
-    app: &TestApp,
-    url: &str,
-    body: &str,
-    headers: &[(&str, String)],
-) -> crate::client::Answer {
-    let path = url.strip_prefix(&app.address).expect("the hook URL is the gateway's");
+async fn post_to(app: &TestApp, url: &str, body: &str, headers: &[(&str, String)]) -> crate::client::Answer {
+    let path = url
+        .strip_prefix(&app.address)
+        .expect("the hook URL is the gateway's");
     let mut caller = app.anonymous();
     for (name, value) in headers {
         caller = caller.header(name, value.clone());
@@ -68,7 +68,10 @@ async fn a_hook_posts_as_its_bot_to_members_sockets_and_the_history() {
     let bot = hook["bot_user_id"].as_str().unwrap();
 
     // The bot is a member, a bot, named as the hook.
-    let conversation = app.as_user(&bob).get_ok(format!("/api/conversations/{group}")).await;
+    let conversation = app
+        .as_user(&bob)
+        .get_ok(format!("/api/conversations/{group}"))
+        .await;
     assert!(conversation.to_string().contains(bot), "{conversation}");
     let profile = app.as_user(&bob).get_ok(format!("/api/users/{bot}")).await;
     assert_eq!(profile["name"], "CI");
@@ -107,13 +110,22 @@ async fn a_hook_posts_as_its_bot_to_members_sockets_and_the_history() {
         .delete_ok(format!("/api/conversations/{group}/incoming-webhooks/{hook_id}"))
         .await;
     post_to(&app, url, r#"{"text": "after"}"#, &[]).await.not_found();
-    let conversation = app.as_user(&ann).get_ok(format!("/api/conversations/{group}")).await;
-    assert!(!conversation["members"].to_string().contains(bot), "{conversation}");
+    let conversation = app
+        .as_user(&ann)
+        .get_ok(format!("/api/conversations/{group}"))
+        .await;
+    assert!(
+        !conversation["members"].to_string().contains(bot),
+        "{conversation}"
+    );
     let history = app
         .as_user(&ann)
         .get_ok(format!("/api/conversations/{group}/messages"))
         .await;
-    assert!(history.to_string().contains("build 42 passed"), "its messages stay");
+    assert!(
+        history.to_string().contains("build 42 passed"),
+        "its messages stay"
+    );
     for action in ["webhook.incoming_created", "webhook.incoming_deleted"] {
         assert_eq!(
             app.count(&format!(
@@ -161,12 +173,16 @@ async fn hooks_are_for_members_of_groups_and_bad_requests_change_nothing() {
         (json!({}), vec!["name"]),
         (json!({"name": ""}), vec!["name"]),
         (json!({"name": "x".repeat(101)}), vec!["name"]),
-        (json!({"name": "CI", "verify_signatures": "yes"}), vec!["verify_signatures"]),
+        (
+            json!({"name": "CI", "verify_signatures": "yes"}),
+            vec!["verify_signatures"],
+        ),
     ] {
         app.as_user(&ann).post(&hooks, body).await.invalid_fields(&fields);
     }
     // Access tokens cannot manage hooks.
-    let token = crate::access_tokens::token_with(&app, &ann, &["conversations:write", "conversations:read"]).await;
+    let token =
+        crate::access_tokens::token_with(&app, &ann, &["conversations:write", "conversations:read"]).await;
     app.as_token(&token)
         .post(&hooks, json!({"name": "Token"}))
         .await
@@ -178,8 +194,12 @@ async fn hooks_are_for_members_of_groups_and_bad_requests_change_nothing() {
     // Bad bodies to the URL: 4xx naming the problem, and nothing posted.
     let url = url_of(&hook);
     post_to(&app, url, "{}", &[]).await.invalid_fields(&["text"]);
-    post_to(&app, url, r#"{"text": ""}"#, &[]).await.invalid_fields(&["text"]);
-    post_to(&app, url, r#"{"text": 5}"#, &[]).await.invalid_fields(&["text"]);
+    post_to(&app, url, r#"{"text": ""}"#, &[])
+        .await
+        .invalid_fields(&["text"]);
+    post_to(&app, url, r#"{"text": 5}"#, &[])
+        .await
+        .invalid_fields(&["text"]);
     let long = format!(r#"{{"text": "{}"}}"#, "x".repeat(10_001));
     post_to(&app, url, &long, &[]).await.invalid_fields(&["text"]);
     post_to(&app, url, "{\"text\":", &[])
@@ -195,7 +215,10 @@ async fn hooks_are_for_members_of_groups_and_bad_requests_change_nothing() {
         .post_raw("/hooks/not-a-hook", Some("application/json"), r#"{"text": "hi"}"#)
         .await
         .not_found();
-    let history = app.as_user(&ann).get_ok(format!("/api/conversations/{group}/messages")).await;
+    let history = app
+        .as_user(&ann)
+        .get_ok(format!("/api/conversations/{group}/messages"))
+        .await;
     assert_eq!(history["items"], json!([]));
 }
 
@@ -230,7 +253,10 @@ async fn a_signed_hook_posts_only_with_a_valid_signature_and_once_per_webhook_id
     post_to(&app, url, body, &signed(foreign, "msg_1", 0, body))
         .await
         .unauthorized();
-    let history = app.as_user(&ann).get_ok(format!("/api/conversations/{group}/messages")).await;
+    let history = app
+        .as_user(&ann)
+        .get_ok(format!("/api/conversations/{group}/messages"))
+        .await;
     assert_eq!(history["items"], json!([]));
 
     // A valid one posts; the same webhook-id again posts nothing new.
@@ -241,7 +267,10 @@ async fn a_signed_hook_posts_only_with_a_valid_signature_and_once_per_webhook_id
         .await
         .json(StatusCode::OK);
     assert_eq!(first["message_id"], again["message_id"]);
-    let history = app.as_user(&ann).get_ok(format!("/api/conversations/{group}/messages")).await;
+    let history = app
+        .as_user(&ann)
+        .get_ok(format!("/api/conversations/{group}/messages"))
+        .await;
     assert_eq!(history["items"].as_array().unwrap().len(), 1);
 }
 

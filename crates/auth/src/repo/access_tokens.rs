@@ -3,8 +3,8 @@
 use crate::error::AuthResult;
 use chrono::{DateTime, Utc};
 use diesel::{
-    ExpressionMethods as _, Insertable, OptionalExtension as _, QueryDsl as _, Queryable, Selectable,
-    SelectableHelper as _,
+    ExpressionMethods as _, Insertable, JoinOnDsl as _, OptionalExtension as _, QueryDsl as _, Queryable,
+    Selectable, SelectableHelper as _,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use epop_core::{AccessTokenId, UserId};
@@ -41,7 +41,7 @@ pub(crate) struct NewAccessTokenRow<'a> {
 }
 
 /// What a request's token check reads: the token and the state of its owner, in one query.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone)]
 pub(crate) struct TokenCheckRow {
     pub(crate) token: AccessTokenRow,
     pub(crate) role: String,
@@ -50,7 +50,10 @@ pub(crate) struct TokenCheckRow {
 }
 
 /// Inserts a token.
-pub(crate) async fn insert(conn: &mut AsyncPgConnection, row: NewAccessTokenRow<'_>) -> AuthResult<AccessTokenRow> {
+pub(crate) async fn insert(
+    conn: &mut AsyncPgConnection,
+    row: NewAccessTokenRow<'_>,
+) -> AuthResult<AccessTokenRow> {
     Ok(diesel::insert_into(pats::table)
         .values(&row)
         .returning(AccessTokenRow::as_returning())
@@ -121,7 +124,13 @@ pub(crate) async fn find_for_check(
     conn: &mut AsyncPgConnection,
     hash: &[u8],
 ) -> AuthResult<Option<TokenCheckRow>> {
-    Ok(pats::table
+    type Found = (
+        AccessTokenRow,
+        String,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+    );
+    let found: Option<Found> = pats::table
         .inner_join(users::table.on(users::id.eq(pats::user_id)))
         .filter(pats::token_hash.eq(hash))
         .select((
@@ -132,7 +141,15 @@ pub(crate) async fn find_for_check(
         ))
         .first(conn)
         .await
-        .optional()?)
+        .optional()?;
+    Ok(found.map(
+        |(token, role, deactivated_at, sessions_valid_after)| TokenCheckRow {
+            token,
+            role,
+            deactivated_at,
+            sessions_valid_after,
+        },
+    ))
 }
 
 /// Records that token `id` was used at `now`, unless that was already recorded within `every` (so a busy

@@ -128,7 +128,10 @@ impl ChatService {
             .map(|cursor| decode::<IncomingWebhookId>(&cursor.0))
             .transpose()?;
         let mut conn = self.pool.get().await?;
-        if convs::find_for_member(&mut conn, conversation, me).await?.is_none() {
+        if convs::find_for_member(&mut conn, conversation, me)
+            .await?
+            .is_none()
+        {
             return Err(ChatError::NotFound);
         }
         let rows = hooks::page(&mut conn, conversation, after, i64::from(page.limit)).await?;

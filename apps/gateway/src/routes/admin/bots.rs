@@ -7,9 +7,9 @@
 
 use crate::error::{ApiError, Problem};
 use crate::extract::{GlobalAdmin, Json, Query, RequestClient, page_request};
+use crate::routes::chat::PageQuery;
 use crate::routes::required;
 use crate::routes::users::UserDto;
-use crate::routes::chat::PageQuery;
 use crate::routes::users::tokens::{AccessTokenPage, CreateTokenRequest, CreatedTokenDto};
 use crate::state::AppState;
 use actix_web::{HttpResponse, delete, get, post, web};
@@ -26,7 +26,11 @@ pub struct CreateBotRequest {
     #[schema(min_length = 1, max_length = 32, pattern = r"^[a-z0-9][a-z0-9_-]*$")]
     pub username: Option<String>,
     /// The name people see, 1..=100 characters.
-    #[garde(required, length(chars, min = 1, max = 100), custom(crate::routes::no_surrounding_space))]
+    #[garde(
+        required,
+        length(chars, min = 1, max = 100),
+        inner(custom(crate::routes::no_surrounding_space))
+    )]
     #[schema(min_length = 1, max_length = 100)]
     pub display_name: Option<String>,
 }

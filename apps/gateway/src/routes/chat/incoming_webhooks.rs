@@ -20,7 +20,11 @@ use uuid::Uuid;
 #[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
 pub struct CreateHookRequest {
     /// Its name, 1..=100 characters: also the name its bot user shows with each message.
-    #[garde(required, length(chars, min = 1, max = 100), custom(no_surrounding_space))]
+    #[garde(
+        required,
+        length(chars, min = 1, max = 100),
+        inner(custom(no_surrounding_space))
+    )]
     #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     /// Whether every request must carry a valid Standard Webhooks signature made with the `signing_secret`

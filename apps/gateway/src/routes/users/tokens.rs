@@ -19,7 +19,11 @@ use uuid::Uuid;
 #[derive(Debug, Deserialize, garde::Validate, utoipa::ToSchema)]
 pub struct CreateTokenRequest {
     /// What the token is for, 1..=100 characters.
-    #[garde(required, length(chars, min = 1, max = 100), custom(no_surrounding_space))]
+    #[garde(
+        required,
+        length(chars, min = 1, max = 100),
+        inner(custom(no_surrounding_space))
+    )]
     #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
     /// What it may do: one or more scopes (repeats are ignored).
