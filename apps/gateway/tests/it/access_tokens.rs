@@ -25,6 +25,14 @@ fn secret(created: &Value) -> String {
     created["token"].as_str().expect("the token is shown").to_owned()
 }
 
+/// How many audit rows of `action` have `column` (`actor_id`, `target_id`) equal to `id`.
+pub(crate) async fn audited(app: &TestApp, action: &str, column: &str, id: &str) -> i64 {
+    app.count(&format!(
+        "SELECT count(*) AS n FROM audit_log WHERE action = '{action}' AND {column} = '{id}'"
+    ))
+    .await
+}
+
 /// Asserts a `403` whose detail names `scope`.
 #[track_caller]
 pub(crate) fn refused_for_lack_of(answer: &crate::client::Answer, scope: &str) {
@@ -86,14 +94,7 @@ async fn a_token_is_shown_once_listed_without_its_secret_and_reaches_only_its_sc
         app.as_user(&bob).get_ok("/api/users/me/tokens").await["items"],
         json!([])
     );
-    assert_eq!(
-        app.count(&format!(
-            "SELECT count(*) AS n FROM audit_log WHERE action = 'auth.token_created' AND actor_id = '{}'",
-            ann.id
-        ))
-        .await,
-        1
-    );
+    assert_eq!(audited(&app, "auth.token_created", "actor_id", &ann.id).await, 1);
     // Only the hash is stored.
     assert_eq!(
         app.count(&format!(
@@ -199,13 +200,7 @@ async fn a_revoked_token_is_refused_at_once_on_every_node_and_its_sockets_close(
         app.as_user(&ann).get_ok("/api/users/me/tokens").await["items"],
         json!([])
     );
-    assert_eq!(
-        app.count(&format!(
-            "SELECT count(*) AS n FROM audit_log WHERE action = 'auth.token_revoked' AND target_id = '{id}'"
-        ))
-        .await,
-        1
-    );
+    assert_eq!(audited(&app, "auth.token_revoked", "target_id", id).await, 1);
 }
 
 #[tokio::test]

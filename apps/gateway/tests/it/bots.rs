@@ -1,7 +1,7 @@
 //! docs/api.md, Bot users: admins create bots (`is_bot`, no password), which cannot sign in and act only with
 //! the access tokens admins issue for them; members get `404` on every bot route.
 
-use crate::access_tokens::refused_for_lack_of;
+use crate::access_tokens::{audited, refused_for_lack_of};
 use crate::admin::global_admin;
 use crate::helpers::{PASSWORD, TestApp, TestUser};
 use reqwest::Method;
@@ -96,15 +96,7 @@ async fn a_bot_cannot_sign_in_and_acts_only_with_the_tokens_an_admin_issues() {
         .await;
     app.as_token(token).get("/api/users/me").await.unauthorized();
     for action in ["admin.bot_created", "auth.token_created", "auth.token_revoked"] {
-        assert_eq!(
-            app.count(&format!(
-                "SELECT count(*) AS n FROM audit_log WHERE action = '{action}' AND actor_id = '{}'",
-                root.id
-            ))
-            .await,
-            1,
-            "{action}"
-        );
+        assert_eq!(audited(&app, action, "actor_id", &root.id).await, 1, "{action}");
     }
 }
 

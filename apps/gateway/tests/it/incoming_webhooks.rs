@@ -3,6 +3,7 @@
 //! Standard Webhooks signature; members list and delete hooks, everyone else gets `404`; bad bodies are `4xx`;
 //! each hook is rate-limited.
 
+use crate::access_tokens::audited;
 use crate::helpers::{TestApp, TestUser, elements};
 use crate::socket::Events as _;
 use reqwest::StatusCode;
@@ -127,14 +128,7 @@ async fn a_hook_posts_as_its_bot_to_members_sockets_and_the_history() {
         "its messages stay"
     );
     for action in ["webhook.incoming_created", "webhook.incoming_deleted"] {
-        assert_eq!(
-            app.count(&format!(
-                "SELECT count(*) AS n FROM audit_log WHERE action = '{action}' AND target_id = '{hook_id}'"
-            ))
-            .await,
-            1,
-            "{action}"
-        );
+        assert_eq!(audited(&app, action, "target_id", hook_id).await, 1, "{action}");
     }
 }
 
@@ -162,11 +156,7 @@ async fn hooks_are_for_members_of_groups_and_bad_requests_change_nothing() {
         .not_found();
     // A direct conversation has no hooks.
     let direct = app.direct(&ann, &carol).await;
-    app.as_user(&ann)
-        .post(
-            format!("/api/conversations/{direct}/incoming-webhooks"),
-            json!({"name": "DM"}),
-        )
+    ask_for_hook(&app, &ann, &direct, json!({"name": "DM"}))
         .await
         .conflict();
     for (body, fields) in [
@@ -294,11 +284,7 @@ async fn hooks_are_rate_limited_and_capped_per_conversation() {
     limited.problem(StatusCode::TOO_MANY_REQUESTS, "rate_limited");
     assert!(limited.retry_after() >= 1);
 
-    app.as_user(&ann)
-        .post(
-            format!("/api/conversations/{group}/incoming-webhooks"),
-            json!({"name": "Second"}),
-        )
+    ask_for_hook(&app, &ann, &group, json!({"name": "Second"}))
         .await
         .conflict();
     // The refused hook left no bot behind.
