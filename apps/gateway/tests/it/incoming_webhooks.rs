@@ -9,14 +9,23 @@ use crate::socket::Events as _;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
+/// Asks to create a hook in `conversation` as `member` with `body`, whatever the answer.
+async fn ask_for_hook(
+    app: &TestApp,
+    member: &TestUser,
+    conversation: &str,
+    body: Value,
+) -> crate::client::Answer {
+    app.as_user(member)
+        .post(format!("/api/conversations/{conversation}/incoming-webhooks"), body)
+        .await
+}
+
 /// Creates a hook in `conversation` as `member` with `body` (which must succeed) and returns the answer.
 async fn create_hook(app: &TestApp, member: &TestUser, conversation: &str, body: Value) -> Value {
-    app.as_user(member)
-        .post_created(
-            format!("/api/conversations/{conversation}/incoming-webhooks"),
-            body,
-        )
+    ask_for_hook(app, member, conversation, body)
         .await
+        .json(StatusCode::CREATED)
 }
 
 /// Posts `body` (raw, as JSON) to the hook URL `url` with extra `headers`, whatever the answer.
