@@ -17,7 +17,10 @@ async fn ask_for_hook(
     body: Value,
 ) -> crate::client::Answer {
     app.as_user(member)
-        .post(format!("/api/conversations/{conversation}/incoming-webhooks"), body)
+        .post(
+            format!("/api/conversations/{conversation}/incoming-webhooks"),
+            body,
+        )
         .await
 }
 
