@@ -116,6 +116,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, EventSeque
         AuthSettings {
             account_emails: config.smtp_url.is_some(),
             require_verified_email: config.require_verified_email,
+            max_access_tokens: config.max_access_tokens,
             ..AuthSettings::default()
         },
     )
@@ -150,6 +151,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, EventSeque
             max_pending_reminders: config.max_pending_reminders,
             max_saved_messages: config.max_saved_messages,
             max_pins: config.max_pins,
+            max_incoming_webhooks: config.max_incoming_webhooks,
             ..ChatSettings::default()
         },
     )

@@ -172,6 +172,15 @@ pub struct Config {
     /// Messages one conversation may have pinned (an EPOP addition, `EPOP_MAX_PINS`, default 100; `0` turns the
     /// limit off).
     pub max_pins: u64,
+    /// Personal access tokens one user (or bot) may hold (an EPOP addition, `EPOP_MAX_ACCESS_TOKENS`, default
+    /// 50; `0` turns the limit off). Expired tokens are dropped when a new one is created.
+    pub max_access_tokens: u64,
+    /// Incoming webhooks one conversation may have (an EPOP addition, `EPOP_MAX_INCOMING_WEBHOOKS`, default 20;
+    /// `0` turns the limit off).
+    pub max_incoming_webhooks: u64,
+    /// Messages one incoming webhook may post per minute, all nodes together (an EPOP addition,
+    /// `EPOP_INCOMING_WEBHOOK_RATE_LIMIT`, default 60; `0` turns the limit off).
+    pub incoming_webhook_per_minute: u32,
     /// Days the audit log keeps its rows; older ones are deleted hourly (an EPOP addition,
     /// `EPOP_AUDIT_RETENTION_DAYS`, default 365; `0` keeps them forever).
     pub audit_retention_days: u64,
@@ -545,6 +554,9 @@ impl Config {
             max_pending_reminders: parse(src, "EPOP_MAX_PENDING_REMINDERS", 100u64)?,
             max_saved_messages: parse(src, "EPOP_MAX_SAVED_MESSAGES", 1000u64)?,
             max_pins: parse(src, "EPOP_MAX_PINS", 100u64)?,
+            max_access_tokens: parse(src, "EPOP_MAX_ACCESS_TOKENS", 50u64)?,
+            max_incoming_webhooks: parse(src, "EPOP_MAX_INCOMING_WEBHOOKS", 20u64)?,
+            incoming_webhook_per_minute: parse(src, "EPOP_INCOMING_WEBHOOK_RATE_LIMIT", 60u32)?,
             audit_retention_days: parse(src, "EPOP_AUDIT_RETENTION_DAYS", 365u64)?,
             calendar: calendar_limits(src)?,
             task_max_depth: parse(src, "EPOP_TASK_MAX_DEPTH", 5u32)?.max(1),

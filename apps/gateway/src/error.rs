@@ -298,7 +298,14 @@ impl From<AuthError> for ApiError {
                 ErrorCode::Forbidden,
                 "this account is deactivated; an administrator can reactivate it",
             ),
-            AuthError::SessionNotFound => ApiError::not_found(),
+            AuthError::SessionNotFound | AuthError::AccessTokenNotFound => ApiError::not_found(),
+            AuthError::TooManyAccessTokens { limit } => ApiError::new(
+                ErrorCode::Conflict,
+                format!("at most {limit} access tokens are allowed: revoke one first"),
+            ),
+            AuthError::UsernameTaken => {
+                ApiError::new(ErrorCode::Conflict, "another account already has this username")
+            }
             AuthError::LastAdmin => ApiError::new(
                 ErrorCode::Conflict,
                 "this would leave no active admin: promote another account first",
@@ -343,7 +350,7 @@ impl From<ChatError> for ApiError {
             }
             ChatError::Conflict(why) => ApiError::new(ErrorCode::Conflict, why),
             ChatError::BadCursor => ApiError::new(ErrorCode::BadRequest, "the cursor is not valid"),
-            ChatError::SendLost(_) => ApiError::internal(error),
+            ChatError::SendLost(_) | ChatError::Randomness(_) => ApiError::internal(error),
             ChatError::Storage(inner) => inner.into(),
         }
     }

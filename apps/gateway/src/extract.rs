@@ -238,12 +238,25 @@ async fn json_body<T>(req: HttpRequest, payload: Payload, optional: bool) -> Res
 where
     T: DeserializeOwned + garde::Validate<Context = ()>,
 {
-    let body = read_body(&req, payload).await?;
+    match json_bytes(&req, payload, optional).await? {
+        Some(body) => parse_json(&body).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The bytes of a JSON body, unparsed (for a signature over them), by the rules of [`Json`]: an empty body is
+/// `400` (`None` when `optional`), another media type `415`, past the size limit `413`.
+pub async fn json_bytes(
+    req: &HttpRequest,
+    payload: Payload,
+    optional: bool,
+) -> Result<Option<web::BytesMut>, ApiError> {
+    let body = read_body(req, payload).await?;
     if body.is_empty() {
         if optional {
             return Ok(None);
         }
-        if !is_json(&req) && req.headers().contains_key(header::CONTENT_TYPE) {
+        if !is_json(req) && req.headers().contains_key(header::CONTENT_TYPE) {
             return Err(ApiError::new(
                 ErrorCode::UnsupportedMediaType,
                 "the body must be application/json",
@@ -251,13 +264,13 @@ where
         }
         return Err(ApiError::new(ErrorCode::BadRequest, "a JSON body is required"));
     }
-    if !is_json(&req) {
+    if !is_json(req) {
         return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
             "the body must be application/json",
         ));
     }
-    parse_json(&body).map(Some)
+    Ok(Some(body))
 }
 
 impl<T> FromRequest for Json<T>
@@ -398,7 +411,17 @@ impl FromRequest for AuthUser {
         Box::pin(async move {
             let claims = match (verified, token, state) {
                 (Some(claims), _, _) => claims,
-                (None, Some(token), Some(state)) => state.auth.authenticate(&token).await?,
+                (None, Some(token), Some(state)) => {
+                    let claims = state.auth.authenticate(&token).await?;
+                    // Outside `/api` no route is in the scope table: access tokens are refused.
+                    if claims.grant.is_some() {
+                        return Err(ApiError::new(
+                            ErrorCode::Forbidden,
+                            "this route does not accept access tokens",
+                        ));
+                    }
+                    claims
+                }
                 _ => return Err(ApiError::unauthorized()),
             };
             Ok(AuthUser {

@@ -7,7 +7,7 @@
 //! a service from a domain crate, and maps the answer.
 //!
 //! Request flow: `observe` (request id, span, metrics, security headers) -> `cors` -> router -> `/api` guard
-//! (token pre-check, per-user rate limit) -> handler -> service -> repository -> PostgreSQL.
+//! (token pre-check, access token scopes, per-user rate limit) -> handler -> service -> repository -> PostgreSQL.
 
 pub mod app;
 pub mod background;
@@ -21,5 +21,6 @@ pub mod rate_limit;
 pub mod realtime;
 pub mod routes;
 pub mod rules;
+pub mod scopes;
 pub mod state;
 pub mod telemetry;

@@ -51,6 +51,18 @@ pub enum AuthError {
     /// No live session of the caller has this id.
     #[error("session not found")]
     SessionNotFound,
+    /// The caller has no personal access token with this id (or the user is no bot, for an admin).
+    #[error("access token not found")]
+    AccessTokenNotFound,
+    /// The user holds as many personal access tokens as allowed.
+    #[error("too many access tokens")]
+    TooManyAccessTokens {
+        /// How many one user may hold (`EPOP_MAX_ACCESS_TOKENS`).
+        limit: u64,
+    },
+    /// Another account (a bot's) already has this username.
+    #[error("username taken")]
+    UsernameTaken,
     /// The change would leave no active global admin.
     #[error("the last active admin cannot be demoted or deactivated")]
     LastAdmin,

@@ -19,6 +19,9 @@
 //! - [`mfa`]: the TOTP second factor (secrets encrypted at rest, codes accepted once), recovery codes, and
 //!   sign-ins that wait for their second factor.
 //!
+//! - [`access_tokens`]: personal access tokens limited to [`scope`]s, and bot users that act only through
+//!   them.
+//!
 //! - [`signed_in`]: a user's signed-in sessions (one per refresh token family), listed and ended one by one.
 //!
 //! - [`admin`]: what global admins do to accounts (deactivation, roles, forced password resets).
@@ -27,6 +30,7 @@
 //!
 //! Services own transactions; repositories take `&mut AsyncPgConnection` and never open one themselves.
 
+pub mod access_tokens;
 pub mod account_mail;
 pub mod account_mail_sender;
 pub mod admin;
@@ -35,11 +39,13 @@ pub mod mfa;
 pub mod model;
 pub mod password;
 mod repo;
+pub mod scope;
 pub mod service;
 pub mod sessions;
 pub mod signed_in;
 pub mod token;
 
+pub use access_tokens::{AccessToken, IssuedAccessToken, NewAccessToken};
 pub use account_mail::{ACCOUNT_EMAIL_QUEUE, Mailer, OutgoingMail};
 pub use account_mail_sender::AccountEmails;
 pub use error::{AuthError, AuthResult};
@@ -48,5 +54,6 @@ pub use model::{
     AdminUser, ClientInfo, NewAccount, ProfileChanges, Role, Session, SessionInfo, User, UserSummary,
 };
 pub use password::{HashPermit, HasherSettings, HasherStats, PasswordHasher};
+pub use scope::Scope;
 pub use service::{AuthService, AuthSettings};
-pub use token::{AccessClaims, TokenSigner};
+pub use token::{AccessClaims, TokenGrant, TokenSigner};

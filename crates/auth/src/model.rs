@@ -63,6 +63,9 @@ pub struct User {
     pub role: Role,
     /// Whether the owner proved control of `email` (a link sent to it was opened).
     pub email_verified: bool,
+    /// A bot user: created by an admin (or with an incoming webhook), without a password; it acts only through
+    /// access tokens.
+    pub is_bot: bool,
     /// When the account was created.
     pub created_at: DateTime<Utc>,
     /// When the account last changed.

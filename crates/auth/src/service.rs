@@ -40,6 +40,8 @@ pub struct AuthSettings {
     pub mfa_challenge_ttl: Duration,
     /// Wrong codes a sign-in waiting for its second factor allows (5).
     pub mfa_max_attempts: i32,
+    /// Personal access tokens one user may hold (`0`: no limit).
+    pub max_access_tokens: u64,
 }
 
 impl Default for AuthSettings {
@@ -53,6 +55,7 @@ impl Default for AuthSettings {
             require_verified_email: false,
             mfa_challenge_ttl: Duration::minutes(5),
             mfa_max_attempts: 5,
+            max_access_tokens: 50,
         }
     }
 }
@@ -187,7 +190,13 @@ impl AuthService {
     /// everywhere, a new password or e-mail, that one session ended, a deactivation): one Redis `MGET` (see
     /// [`crate::sessions`]). `Unauthorized` for a bad, expired or revoked token; `Storage` when neither Redis
     /// nor PostgreSQL can say.
+    ///
+    /// A personal access token (`epop_pat_…`) is checked against its row instead ([`crate::access_tokens`]);
+    /// its claims carry its scopes in `grant`.
     pub async fn authenticate(&self, token: &str) -> AuthResult<AccessClaims> {
+        if crate::access_tokens::is_access_token(token) {
+            return self.authenticate_access_token(token).await;
+        }
         let claims = self.signer.verify(token)?;
         let (cutoff, session_ended) = self.cutoffs.check(claims.sub, claims.sid).await?;
         if session_ended || is_revoked(claims.issued_at_micros(), cutoff) {
@@ -205,6 +214,7 @@ impl AuthService {
     #[tracing::instrument(skip_all)]
     pub async fn register(&self, account: NewAccount, client: &ClientInfo) -> AuthResult<Session> {
         // A place in the hashing queue first: when hashing is saturated the refusal costs no database work.
+        crate::access_tokens::refuse_bot_address(&account.email)?;
         let permit = self.hasher.admit()?;
         let mut conn = self.pool.get().await?;
         // Cheap early answer that saves a hash; the unique index still decides under races.
@@ -224,6 +234,7 @@ impl AuthService {
                     password_hash: &hash,
                     role: account.role.as_str(),
                     email_verified: false,
+                    is_bot: false,
                 },
             )
             .await?;
@@ -247,6 +258,7 @@ impl AuthService {
                 password_hash: &hash,
                 role: account.role.as_str(),
                 email_verified: true,
+                is_bot: false,
             },
         )
         .await?;
@@ -271,6 +283,7 @@ impl AuthService {
                 password_hash: &hash,
                 role: Role::Admin.as_str(),
                 email_verified: true,
+                is_bot: false,
             },
         )
         .await
@@ -292,10 +305,11 @@ impl AuthService {
         let found = users::find_by_email(&mut conn, email).await?;
         // Return the connection to the pool while hashing.
         drop(conn);
-        // An account whose owner must reset their password has no password: the dummy hash is checked instead
-        // (same time, never a match).
+        // An account whose owner must reset their password, and a bot, have no password: the dummy hash is
+        // checked instead (same time, never a match).
         let stored = found
             .as_ref()
+            .filter(|row| !row.is_bot)
             .map(|row| row.password_hash.clone())
             .filter(|hash| hash != users::UNUSABLE_PASSWORD);
         let verified = permit.verify(password, stored).await?;
@@ -511,6 +525,9 @@ impl AuthService {
         changes: ProfileChanges,
         client: &ClientInfo,
     ) -> AuthResult<User> {
+        if let Some(email) = &changes.email {
+            crate::access_tokens::refuse_bot_address(email)?;
+        }
         let mut conn = self.pool.get().await?;
         let current = users::find(&mut conn, user)
             .await?
@@ -660,7 +677,11 @@ impl AuthService {
     /// no account has it. Run by the e-mail job, which sends the token.
     pub(crate) async fn issue_password_reset(&self, email: &str) -> AuthResult<Option<IssuedToken>> {
         let mut conn = self.pool.get().await?;
-        let Some(user) = users::find_by_email(&mut conn, email).await? else {
+        // Bots have no password to reset and no mailbox.
+        let Some(user) = users::find_by_email(&mut conn, email)
+            .await?
+            .filter(|u| !u.is_bot)
+        else {
             return Ok(None);
         };
         let ttl = self.settings.password_reset_ttl;
@@ -674,7 +695,10 @@ impl AuthService {
     /// account has it or it is verified already. Run by the e-mail job, which sends the token.
     pub(crate) async fn issue_email_verification(&self, email: &str) -> AuthResult<Option<IssuedToken>> {
         let mut conn = self.pool.get().await?;
-        let Some(user) = users::find_by_email(&mut conn, email).await? else {
+        let Some(user) = users::find_by_email(&mut conn, email)
+            .await?
+            .filter(|u| !u.is_bot)
+        else {
             return Ok(None);
         };
         if user.email_verified {

@@ -33,6 +33,26 @@ pub struct AccessClaims {
     /// (an EPOP addition; tokens issued before it existed have none and end only with every session).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sid: Option<TokenFamilyId>,
+    /// Set when the request was authenticated with a personal access token rather than a signed-in session:
+    /// the token and its scopes. Never part of a JWT (a signed token cannot claim scopes).
+    #[serde(skip)]
+    pub grant: Option<TokenGrant>,
+}
+
+/// What a personal access token allows (see [`crate::access_tokens`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenGrant {
+    /// The token's id.
+    pub id: epop_core::AccessTokenId,
+    /// What it may do.
+    pub scopes: Vec<crate::scope::Scope>,
+}
+
+impl TokenGrant {
+    /// Whether the token has `scope`.
+    pub fn allows(&self, scope: crate::scope::Scope) -> bool {
+        self.scopes.contains(&scope)
+    }
 }
 
 impl AccessClaims {
@@ -89,6 +109,7 @@ impl TokenSigner {
             jti: Uuid::now_v7(),
             iat_us: Some(now.timestamp_micros()),
             sid,
+            grant: None,
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| AuthError::Crypto(e.to_string()))

@@ -62,6 +62,9 @@ pub enum ChatError {
     /// with another send's error, or was dropped): the send may not have been written.
     #[error("the send was not written: {0}")]
     SendLost(&'static str),
+    /// The system's random number generator failed (making a secret).
+    #[error("no randomness: {0}")]
+    Randomness(String),
     /// The database or the object store failed.
     #[error(transparent)]
     Storage(#[from] StorageError),

@@ -24,6 +24,7 @@
 
 pub mod error;
 pub mod files;
+pub mod incoming_webhooks;
 pub mod mentions;
 pub mod model;
 pub mod reminders;

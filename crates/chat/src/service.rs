@@ -27,6 +27,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
+mod incoming_webhooks;
 mod pins;
 mod reminders;
 mod scheduled;
@@ -61,6 +62,8 @@ pub struct ChatSettings {
     pub max_saved_messages: u64,
     /// Messages one conversation may have pinned (default 100; 0: no limit).
     pub max_pins: u64,
+    /// Incoming webhooks one conversation may have (default 20; 0: no limit).
+    pub max_incoming_webhooks: u64,
 }
 
 impl Default for ChatSettings {
@@ -79,6 +82,7 @@ impl Default for ChatSettings {
             max_pending_reminders: 100,
             max_saved_messages: 1000,
             max_pins: 100,
+            max_incoming_webhooks: 20,
         }
     }
 }

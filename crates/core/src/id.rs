@@ -120,6 +120,10 @@ typed_id!(
     TaskCommentId,
     /// Identifies a project's task label.
     LabelId,
+    /// A personal access token (`/api/users/me/tokens`).
+    AccessTokenId,
+    /// An incoming webhook of a conversation.
+    IncomingWebhookId,
 );
 
 #[cfg(test)]

@@ -80,6 +80,16 @@ actions! {
     ProjectDeleted => "project.deleted",
     /// A member left or was removed from a project.
     ProjectMemberRemoved => "project.member_removed",
+    /// A personal access token was created (by its owner, or by an admin for a bot).
+    AccessTokenCreated => "auth.token_created",
+    /// A personal access token was revoked.
+    AccessTokenRevoked => "auth.token_revoked",
+    /// An admin created a bot user.
+    BotCreated => "admin.bot_created",
+    /// A member created an incoming webhook in a conversation.
+    IncomingWebhookCreated => "webhook.incoming_created",
+    /// A member deleted an incoming webhook of a conversation.
+    IncomingWebhookDeleted => "webhook.incoming_deleted",
 }
 
 impl fmt::Display for AuditAction {
@@ -113,6 +123,10 @@ pub enum AuditTarget {
     Session(TokenFamilyId),
     /// A project (deleted, or a member removed from it).
     Project(ProjectId),
+    /// A personal access token.
+    AccessToken(Uuid),
+    /// An incoming webhook.
+    IncomingWebhook(Uuid),
 }
 
 impl AuditTarget {
@@ -121,6 +135,8 @@ impl AuditTarget {
             AuditTarget::User(id) => ("user", id.into_uuid()),
             AuditTarget::Session(id) => ("session", id.into_uuid()),
             AuditTarget::Project(id) => ("project", id.into_uuid()),
+            AuditTarget::AccessToken(id) => ("access_token", id),
+            AuditTarget::IncomingWebhook(id) => ("incoming_webhook", id),
         }
     }
 }
@@ -191,7 +207,7 @@ pub struct AuditRecord {
     pub actor_id: Option<UserId>,
     /// What (an [`AuditAction`] name).
     pub action: String,
-    /// The kind of what it was done to: `user`, `session` or `project`.
+    /// The kind of what it was done to: `user`, `session`, `project`, `access_token` or `incoming_webhook`.
     pub target_type: Option<String>,
     /// The id of what it was done to.
     pub target_id: Option<Uuid>,

@@ -131,6 +131,19 @@ diesel::table! {
 }
 
 diesel::table! {
+    incoming_webhooks (id) {
+        id -> Uuid,
+        conversation_id -> Uuid,
+        bot_user_id -> Uuid,
+        created_by -> Nullable<Uuid>,
+        name -> Text,
+        token_hash -> Bytea,
+        signing_secret -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     jobs (id) {
         id -> Int8,
         queue -> Text,
@@ -311,6 +324,21 @@ diesel::table! {
     outbox_positions (singleton) {
         singleton -> Bool,
         last -> Int8,
+    }
+}
+
+diesel::table! {
+    personal_access_tokens (id) {
+        id -> Uuid,
+        user_id -> Uuid,
+        name -> Text,
+        token_hash -> Bytea,
+        token_prefix -> Text,
+        scopes -> Array<Text>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        expires_at -> Nullable<Timestamptz>,
+        last_used_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -504,6 +532,7 @@ diesel::table! {
         sessions_valid_after -> Nullable<Timestamptz>,
         email_verified -> Bool,
         deactivated_at -> Nullable<Timestamptz>,
+        is_bot -> Bool,
     }
 }
 
@@ -517,6 +546,7 @@ diesel::joinable!(calendar_event_reminders -> users (user_id));
 diesel::joinable!(calendar_events -> users (user_id));
 diesel::joinable!(calendar_feeds -> users (user_id));
 diesel::joinable!(conversation_members -> conversations (conversation_id));
+diesel::joinable!(incoming_webhooks -> conversations (conversation_id));
 diesel::joinable!(conversation_members -> users (user_id));
 diesel::joinable!(conversations -> users (created_by));
 diesel::joinable!(message_attachments -> messages (message_id));
@@ -577,6 +607,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     calendar_feeds,
     conversation_members,
     conversations,
+    incoming_webhooks,
     jobs,
     message_attachments,
     message_mentions,
@@ -592,6 +623,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     outbox,
     outbox_positions,
+    personal_access_tokens,
     project_labels,
     project_members,
     projects,

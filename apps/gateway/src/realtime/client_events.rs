@@ -136,6 +136,15 @@ impl EpopRealtime {
         user: UserId,
         event: &IncomingEvent,
     ) -> Result<Value, Value> {
+        if let Some(grant) = &socket.state().grant {
+            let scope = crate::scopes::socket_event_scope(&event.name);
+            if !grant.allows(scope) {
+                return Err(failure(
+                    ErrorCode::Forbidden,
+                    &format!("this access token lacks the scope `{scope}`"),
+                ));
+            }
+        }
         match event.name.as_str() {
             "message:send" => {
                 let request: SendMessage = payload(event)?;

@@ -39,6 +39,15 @@ impl Application for EpopApplication {
                 return Err(Refusal::new("unavailable"));
             }
         };
+        // A personal access token connects only with the scope to read what the socket will receive.
+        if let Some(grant) = &claims.grant
+            && !grant.allows(crate::scopes::SOCKET_CONNECT)
+        {
+            return Err(Refusal::with_data(
+                "forbidden",
+                json!({"missing_scope": crate::scopes::SOCKET_CONNECT.as_str()}),
+            ));
+        }
         // Every connect costs queries, Redis calls and presence work: a user may connect only so often, on
         // every node together.
         let per_minute = app.state.config.realtime.connects_per_user_per_minute;
@@ -96,6 +105,7 @@ impl Application for EpopApplication {
             user: claims.sub,
             token_issued_at: claims.issued_at_micros(),
             session: claims.sid,
+            grant: claims.grant,
             recover,
             conversations,
             floor: resumed.as_ref().map_or(floor, |(_, after)| (*after).min(floor)),

@@ -83,8 +83,12 @@ pub struct SocketState {
     /// When the access token the socket signed in with was issued (microseconds since the epoch): ending the
     /// user's sessions closes the sockets opened with tokens up to the cutoff, not those signed in after.
     token_issued_at: i64,
-    /// The session (refresh token family) of that token: ending that one session closes the socket.
+    /// The session (refresh token family) of that token: ending that one session closes the socket. For a
+    /// personal access token, its id: revoking it closes the socket.
     session: Option<epop_core::TokenFamilyId>,
+    /// The personal access token the socket connected with, if any: its client events need its scopes
+    /// ([`crate::scopes::socket_event_scope`]).
+    grant: Option<epop_auth::TokenGrant>,
     /// The socket asked for connection state recovery: events carry offsets, and a drop is remembered.
     pub recover: bool,
     /// The user's conversations, loaded before the CONNECT reply so the rooms are joined right after it.

@@ -8,6 +8,7 @@ pub mod chat;
 pub mod docs;
 mod fallback;
 pub mod health;
+pub mod hooks;
 pub mod metrics;
 pub mod mfa;
 pub mod notifications;
@@ -37,6 +38,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::health)
         .service(health::live)
         .service(metrics::metrics)
+        .service(hooks::post)
         .route("/files/local/{key:.*}", web::put().to(chat::local_store::upload))
         .route(
             "/files/local/{key:.*}",
@@ -94,6 +96,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(chat::pins::pin)
                 .service(chat::pins::unpin)
                 .service(chat::pins::list)
+                .service(chat::incoming_webhooks::create)
+                .service(chat::incoming_webhooks::list)
+                .service(chat::incoming_webhooks::delete)
                 .service(projects::projects_list::list)
                 .service(projects::project_create::create)
                 .service(projects::project_get::get)
@@ -147,6 +152,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(users::list::list)
                 .service(users::me_get::me_get)
                 .service(users::me_update::me_update)
+                .service(users::tokens::create)
+                .service(users::tokens::list)
+                .service(users::tokens::delete)
                 .service(mfa::totp_start::totp_start)
                 .service(mfa::totp_confirm::totp_confirm)
                 .service(mfa::disable::disable)
@@ -158,6 +166,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(admin::user_role::set_role)
                 .service(admin::user_password_reset::force_reset)
                 .service(admin::audit_log::list)
+                .service(admin::bots::create)
+                .service(admin::bots::create_token)
+                .service(admin::bots::tokens)
+                .service(admin::bots::revoke_token)
                 .default_service(web::to(fallback::unrouted)),
         )
         .default_service(web::to(fallback::unrouted));

@@ -7,11 +7,13 @@
     reason = "test helpers panic on unexpected failures: a panic is a failed test with its message"
 )]
 
+mod access_tokens;
 mod accounts;
 mod admin;
 mod audit;
 mod auth;
 mod backup;
+mod bots;
 mod calendar;
 mod calendar_mail;
 mod calendar_reminders;
@@ -27,6 +29,7 @@ mod files;
 mod floods;
 mod health;
 mod helpers;
+mod incoming_webhooks;
 mod mark_unread;
 mod mentions;
 mod mfa;

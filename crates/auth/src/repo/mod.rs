@@ -1,6 +1,7 @@
 //! Diesel repositories of the auth crate. Functions take `&mut AsyncPgConnection` so the service decides the
 //! transaction boundaries.
 
+pub(crate) mod access_tokens;
 pub(crate) mod auth_sessions;
 pub(crate) mod email_tokens;
 pub(crate) mod mfa;

@@ -32,6 +32,8 @@ pub(crate) struct UserRow {
     pub(crate) email_verified: bool,
     /// When an admin deactivated the account (it cannot sign in); `None` while active.
     pub(crate) deactivated_at: Option<DateTime<Utc>>,
+    /// A bot: no password, acts through access tokens only.
+    pub(crate) is_bot: bool,
 }
 
 impl UserRow {
@@ -47,6 +49,7 @@ impl UserRow {
             email: self.email,
             role,
             email_verified: self.email_verified,
+            is_bot: self.is_bot,
             created_at: self.created_at,
             updated_at: self.updated_at,
         })
@@ -67,6 +70,8 @@ pub(crate) struct NewUserRow<'a> {
     pub(crate) role: &'a str,
     /// Whether the address counts as verified from the start (accounts an operator creates).
     pub(crate) email_verified: bool,
+    /// A bot (no password).
+    pub(crate) is_bot: bool,
 }
 
 fn email_taken(error: DieselError) -> AuthError {
@@ -230,6 +235,14 @@ pub(crate) async fn update(
         .get_result(conn)
         .await
         .map_err(email_taken)
+}
+
+/// Deletes the user `id` if it is a bot.
+pub(crate) async fn delete_bot(conn: &mut AsyncPgConnection, id: UserId) -> AuthResult<()> {
+    diesel::delete(users::table.find(id).filter(users::is_bot))
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// The password hash of an account whose password an admin made its owner reset: no password matches it.

@@ -5,6 +5,7 @@
 pub(crate) mod attachments;
 pub(crate) mod conversations;
 pub(crate) mod history;
+pub(crate) mod incoming_webhooks;
 pub(crate) mod mentions;
 pub(crate) mod messages;
 pub(crate) mod pins;

@@ -4,6 +4,7 @@
 //! [`GlobalAdmin`]: crate::extract::GlobalAdmin
 
 pub mod audit_log;
+pub mod bots;
 pub mod user_deactivate;
 pub mod user_get;
 pub mod user_password_reset;
@@ -29,6 +30,8 @@ pub struct AdminUserDto {
     pub role: Role,
     /// Whether the owner proved control of `email`.
     pub email_verified: bool,
+    /// Whether the account is a bot (no password; acts through access tokens only).
+    pub is_bot: bool,
     /// Whether the second factor is on.
     pub mfa_enabled: bool,
     /// Whether the account may sign in (`false` once deactivated).
@@ -49,6 +52,7 @@ impl From<AdminUser> for AdminUserDto {
             email: admin.user.email,
             role: admin.user.role,
             email_verified: admin.user.email_verified,
+            is_bot: admin.user.is_bot,
             mfa_enabled: admin.mfa_enabled,
             active: admin.deactivated_at.is_none(),
             deactivated_at: admin.deactivated_at,

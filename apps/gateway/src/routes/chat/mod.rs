@@ -10,6 +10,7 @@ pub mod conversation_notifications;
 pub mod conversations_list;
 pub mod files;
 pub mod history;
+pub mod incoming_webhooks;
 pub mod local_store;
 pub mod member_remove;
 pub mod members_add;

@@ -4,6 +4,7 @@ pub mod get;
 pub mod list;
 pub mod me_get;
 pub mod me_update;
+pub mod tokens;
 
 use chrono::{DateTime, Utc};
 use epop_auth::{Role, User, UserSummary};
@@ -25,6 +26,10 @@ pub struct UserDto {
     /// No notification e-mail goes to an unverified address; `EPOP_REQUIRE_VERIFIED_EMAIL` makes it a condition
     /// of signing in. A new e-mail starts unverified.
     pub email_verified: bool,
+    /// Whether the account is a bot: made by an admin (`POST /api/admin/bots`) or with an incoming webhook,
+    /// it has no password, cannot sign in, and acts only through access tokens an admin issues for it (a bot's
+    /// `email` is `{username}@bots.invalid`, never mailed).
+    pub is_bot: bool,
     /// When the account was registered.
     pub created_at: DateTime<Utc>,
     /// When the name, e-mail or password last changed.
@@ -39,6 +44,7 @@ impl From<User> for UserDto {
             email: user.email,
             role: user.role,
             email_verified: user.email_verified,
+            is_bot: user.is_bot,
             created_at: user.created_at,
             updated_at: user.updated_at,
         }

@@ -1,0 +1,2 @@
+DROP TABLE personal_access_tokens;
+ALTER TABLE users DROP COLUMN is_bot;
