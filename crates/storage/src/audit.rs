@@ -1,5 +1,6 @@
 //! The audit log: one append-only row per security-relevant action (sign-ins and their failures, password,
-//! e-mail and second factor changes, ended sessions, administration, project deletions and member removals).
+//! e-mail and second factor changes, ended sessions, administration, project deletions and member removals,
+//! webhook changes).
 //!
 //! It lives here, beside the outbox, because several domain crates write it and they may not depend on each
 //! other: each service calls [`append`] **inside the transaction of the action itself**, so an action is
@@ -80,6 +81,16 @@ actions! {
     ProjectDeleted => "project.deleted",
     /// A member left or was removed from a project.
     ProjectMemberRemoved => "project.member_removed",
+    /// An outgoing webhook endpoint was created.
+    WebhookCreated => "webhook.created",
+    /// An outgoing webhook endpoint was changed (its URL, event types, description, or turned on or off).
+    WebhookUpdated => "webhook.updated",
+    /// An outgoing webhook endpoint was deleted.
+    WebhookDeleted => "webhook.deleted",
+    /// An outgoing webhook endpoint's signing secret was rotated.
+    WebhookSecretRotated => "webhook.secret_rotated",
+    /// An outgoing webhook endpoint was turned off because its receiver answered `410 Gone`.
+    WebhookDisabled => "webhook.disabled",
 }
 
 impl fmt::Display for AuditAction {
@@ -113,6 +124,8 @@ pub enum AuditTarget {
     Session(Uuid),
     /// A project.
     Project(Uuid),
+    /// An outgoing webhook endpoint.
+    Webhook(Uuid),
 }
 
 impl AuditTarget {
@@ -121,6 +134,7 @@ impl AuditTarget {
             AuditTarget::User(id) => ("user", id.into_uuid()),
             AuditTarget::Session(id) => ("session", id),
             AuditTarget::Project(id) => ("project", id),
+            AuditTarget::Webhook(id) => ("webhook", id),
         }
     }
 }
@@ -191,7 +205,7 @@ pub struct AuditRecord {
     pub actor_id: Option<UserId>,
     /// What (an [`AuditAction`] name).
     pub action: String,
-    /// The kind of what it was done to: `user`, `session` or `project`.
+    /// The kind of what it was done to: `user`, `session`, `project` or `webhook`.
     pub target_type: Option<String>,
     /// The id of what it was done to.
     pub target_id: Option<Uuid>,

@@ -23,8 +23,11 @@ use tokio_util::sync::CancellationToken;
 
 /// Attempts before a job is declared dead, unless the enqueuer says otherwise.
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 5;
-/// How long a claimed job may run before another worker may take it back (its worker is presumed dead).
+/// How long a claimed job may run before another worker may take it back (its worker is presumed dead),
+/// unless its handler says otherwise ([`JobHandler::lease`]).
 pub const LEASE: Duration = Duration::from_secs(300);
+/// How often a worker looks for jobs whose worker died (their lease ran out).
+const REQUEUE_EVERY: Duration = Duration::from_secs(5);
 
 /// Adds a job to `queue` on `conn` (call it inside the transaction of the change that causes it).
 pub async fn enqueue(conn: &mut AsyncPgConnection, queue: &str, payload: &Value) -> StorageResult<i64> {
@@ -256,6 +259,29 @@ pub async fn requeue_abandoned(conn: &mut AsyncPgConnection, now: DateTime<Utc>)
     .await?)
 }
 
+/// Puts back the jobs of `queue` whose worker has held them longer than `lease` (it died); returns how many.
+pub async fn requeue_abandoned_in(
+    conn: &mut AsyncPgConnection,
+    queue: &str,
+    lease: Duration,
+    now: DateTime<Utc>,
+) -> StorageResult<usize> {
+    let cutoff = now - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
+    Ok(diesel::update(
+        jobs::table
+            .filter(jobs::status.eq("running"))
+            .filter(jobs::queue.eq(queue))
+            .filter(jobs::locked_at.lt(cutoff)),
+    )
+    .set((
+        jobs::status.eq("queued"),
+        jobs::locked_at.eq(None::<DateTime<Utc>>),
+        jobs::locked_by.eq(None::<String>),
+    ))
+    .execute(conn)
+    .await?)
+}
+
 /// Runs the jobs of one queue.
 #[async_trait]
 pub trait JobHandler: Send + Sync {
@@ -263,6 +289,13 @@ pub trait JobHandler: Send + Sync {
     fn queue(&self) -> &'static str;
     /// Runs one job; an `Err` is retried with backoff (its text is kept as `last_error`).
     async fn run(&self, payload: &Value) -> Result<(), String>;
+
+    /// How long one of its jobs may stay claimed before another worker takes it back, its worker presumed
+    /// dead ([`LEASE`] by default). A handler whose runs are bounded in time (a request with a timeout) may
+    /// answer less, so that a crash delays its jobs by little more than that bound.
+    fn lease(&self) -> Duration {
+        LEASE
+    }
 
     /// Runs the jobs of this queue claimed together, answering one result per payload, in order. By default
     /// they run one by one, concurrently; a handler whose jobs coalesce (the notifications of one
@@ -378,18 +411,32 @@ impl JobWorker {
         Ok(count)
     }
 
+    /// Takes back the jobs whose worker died: those of queues with a lease of their own after it, the others
+    /// after [`LEASE`].
+    async fn requeue_abandoned(&self) -> StorageResult<()> {
+        let mut conn = self.pool.get().await?;
+        let now = Utc::now();
+        requeue_abandoned(&mut conn, now).await?;
+        for (queue, handler) in &self.handlers {
+            let lease = handler.lease();
+            if lease < LEASE {
+                requeue_abandoned_in(&mut conn, queue, lease, now).await?;
+            }
+        }
+        Ok(())
+    }
+
     /// Runs until `cancel`: claims due jobs, sleeps when there are none (woken early by [`Self::waker`]), and
-    /// takes back jobs of dead workers now and then. A batch in progress is finished (its outcomes stored)
-    /// before it stops.
+    /// takes back jobs of dead workers every few seconds (at start too). A batch in progress is finished (its
+    /// outcomes stored) before it stops.
     pub async fn run(self, cancel: CancellationToken) {
-        let mut rounds = 0u32;
+        let mut requeued_at: Option<std::time::Instant> = None;
         while !cancel.is_cancelled() {
-            rounds = rounds.wrapping_add(1);
-            if rounds.is_multiple_of(600)
-                && let Ok(mut conn) = self.pool.get().await
-                && let Err(error) = requeue_abandoned(&mut conn, Utc::now()).await
-            {
-                tracing::warn!(%error, "could not take back abandoned jobs");
+            if requeued_at.is_none_or(|at| at.elapsed() >= REQUEUE_EVERY) {
+                requeued_at = Some(std::time::Instant::now());
+                if let Err(error) = self.requeue_abandoned().await {
+                    tracing::warn!(%error, "could not take back abandoned jobs");
+                }
             }
             let pause = match self.run_once().await {
                 Ok(0) => Duration::from_secs(1),

@@ -48,4 +48,5 @@ mod socket;
 mod tasks;
 mod threads;
 mod users;
+mod webhooks;
 mod wiring;
