@@ -277,10 +277,10 @@ async fn a_rotated_secret_goes_on_signing_beside_the_new_one_during_the_overlap(
     assert!(rotated["previous_secret_expires_at"].is_string());
     receiver.verify_with("r", &[&first, &second]).await;
     ping(&app, &ann, id(&hook)).await;
-    let ping = &receiver.wait_for("r", 1).await[0];
-    assert_eq!(body_of(ping)["type"], "webhook.ping");
-    assert_eq!(ping["signatures"].as_array().unwrap().len(), 2);
-    assert_eq!(ping["verified"], json!([true, true]), "both secrets verify");
+    let pinged = &receiver.wait_for("r", 1).await[0];
+    assert_eq!(body_of(pinged)["type"], "webhook.ping");
+    assert_eq!(pinged["signatures"].as_array().unwrap().len(), 2);
+    assert_eq!(pinged["verified"], json!([true, true]), "both secrets verify");
 
     // Rotating again without an overlap: only the newest signs.
     let third = app
@@ -294,9 +294,9 @@ async fn a_rotated_secret_goes_on_signing_beside_the_new_one_during_the_overlap(
     let third = third["secret"].as_str().unwrap().to_owned();
     receiver.verify_with("r", &[&first, &second, &third]).await;
     ping(&app, &ann, id(&hook)).await;
-    let ping = &receiver.wait_for("r", 2).await[1];
-    assert_eq!(ping["signatures"].as_array().unwrap().len(), 1);
-    assert_eq!(ping["verified"], json!([false, false, true]));
+    let pinged = &receiver.wait_for("r", 2).await[1];
+    assert_eq!(pinged["signatures"].as_array().unwrap().len(), 1);
+    assert_eq!(pinged["verified"], json!([false, false, true]));
 
     let too_long = app
         .as_user(&ann)
