@@ -28,6 +28,7 @@ struct Receiver {
 
 impl Receiver {
     async fn start() -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let python =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/python/.venv/bin/python");
         assert!(
