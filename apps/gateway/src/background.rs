@@ -67,12 +67,7 @@ impl Background {
             None => None,
         };
         let push = Arc::new(state.push.sender().context("building the Web Push client")?);
-        let webhooks = Arc::new(
-            state
-                .webhooks
-                .sender()
-                .context("building the webhooks client")?,
-        );
+        let webhooks = Arc::new(state.webhooks.sender().context("building the webhooks client")?);
         let projector = Arc::new(
             NotificationProjector::new(
                 state.db.clone(),
@@ -276,7 +271,11 @@ async fn purge_audit_log(auth: epop_auth::AuthService, days: u64, cancel: Cancel
 }
 
 /// Deletes finished webhook deliveries older than `days` every hour, until `cancel` (every node may run it).
-async fn purge_webhook_deliveries(webhooks: epop_webhooks::WebhooksService, days: u64, cancel: CancellationToken) {
+async fn purge_webhook_deliveries(
+    webhooks: epop_webhooks::WebhooksService,
+    days: u64,
+    cancel: CancellationToken,
+) {
     let retention = Duration::from_secs(days.saturating_mul(86_400));
     let mut ticker = tokio::time::interval(AUDIT_PURGE_EVERY);
     loop {

@@ -15,7 +15,6 @@
 use crate::error::{NotificationsError, NotificationsResult};
 pub use crate::push_target::PushPolicy;
 use crate::push_target::{Target, check_endpoint};
-use epop_storage::outbound::{self, REFUSED_ADDRESS_MESSAGE, refused_address};
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -25,6 +24,7 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use epop_core::{FieldError, PushSubscriptionId, UserId};
 use epop_storage::DbPool;
 use epop_storage::jobs::JobHandler;
+use epop_storage::outbound::{self, REFUSED_ADDRESS_MESSAGE, refused_address};
 use epop_storage::schema::{push_subscriptions, settings};
 use p256::elliptic_curve::sec1::ToEncodedPoint as _;
 use serde::Serialize;

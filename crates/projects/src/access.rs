@@ -62,7 +62,9 @@ pub fn allowed(role: Option<ProjectRole>, action: Action) -> bool {
     };
     match action {
         Action::View | Action::Leave => true,
-        Action::UpdateProject | Action::ManageMembers | Action::ManageWebhooks => matches!(role, Owner | Admin),
+        Action::UpdateProject | Action::ManageMembers | Action::ManageWebhooks => {
+            matches!(role, Owner | Admin)
+        }
         Action::DeleteProject | Action::ManageOwners => role == Owner,
         Action::EditTasks | Action::Comment => match role {
             Owner | Admin | Member => true,

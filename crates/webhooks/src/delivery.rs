@@ -113,7 +113,9 @@ impl OutboxHandler for WebhookJobs {
             .bind::<diesel::sql_types::Array<diesel::sql_types::Nullable<diesel::sql_types::Uuid>>, _>(
                 &conversations,
             )
-            .bind::<diesel::sql_types::Array<diesel::sql_types::Nullable<diesel::sql_types::Uuid>>, _>(&projects)
+            .bind::<diesel::sql_types::Array<diesel::sql_types::Nullable<diesel::sql_types::Uuid>>, _>(
+                &projects,
+            )
             .bind::<diesel::sql_types::Array<diesel::sql_types::Jsonb>, _>(&payloads)
             .bind::<diesel::sql_types::Text, _>(WEBHOOKS_QUEUE)
             .bind::<diesel::sql_types::Integer, _>(jobs::DEFAULT_MAX_ATTEMPTS)
@@ -282,7 +284,9 @@ impl WebhookSender {
         let body = serde_json::to_vec(&row.payload)?;
         let secrets = endpoint.signing_secrets(now);
         let started = Instant::now();
-        let answer = self.send(&endpoint.url, &secrets, &row.id.to_string(), &body).await;
+        let answer = self
+            .send(&endpoint.url, &secrets, &row.id.to_string(), &body)
+            .await;
         let duration = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
         let attempted_at = Utc::now();
         let step = usize::try_from(row.step).unwrap_or(0) + 1;
@@ -303,7 +307,14 @@ impl WebhookSender {
             } => {
                 let next = next_attempt(step, *retry_after, self.settings.max_retry_after, attempted_at);
                 let state = if next.is_some() { "pending" } else { "failed" };
-                (state, status.map(i32::from), Some(error.clone()), next, true, false)
+                (
+                    state,
+                    status.map(i32::from),
+                    Some(error.clone()),
+                    next,
+                    true,
+                    false,
+                )
             }
             Answer::Refused(why) => {
                 let next = next_attempt(step, None, self.settings.max_retry_after, attempted_at);
@@ -319,11 +330,21 @@ impl WebhookSender {
             attempted_at,
             next_attempt_at: next,
             sent,
-            generation: if next.is_some() { generation + 1 } else { generation },
+            generation: if next.is_some() {
+                generation + 1
+            } else {
+                generation
+            },
         };
         let mut conn = self.pool.get().await?;
-        self.store(&mut conn, delivery, generation, &record, gone.then_some(endpoint.id))
-            .await
+        self.store(
+            &mut conn,
+            delivery,
+            generation,
+            &record,
+            gone.then_some(endpoint.id),
+        )
+        .await
     }
 
     /// Stores an attempt (unless a redelivery started a new generation meanwhile): its record, the next
@@ -345,7 +366,13 @@ impl WebhookSender {
             }
             repo::record_attempt(conn, delivery, record).await?;
             if let Some(at) = record.next_attempt_at {
-                jobs::enqueue_at(conn, WEBHOOKS_QUEUE, &job_payload(delivery, record.generation), at).await?;
+                jobs::enqueue_at(
+                    conn,
+                    WEBHOOKS_QUEUE,
+                    &job_payload(delivery, record.generation),
+                    at,
+                )
+                .await?;
             }
             if let Some(endpoint) = gone {
                 turn_off_gone(conn, endpoint, record.attempted_at).await?;
@@ -357,7 +384,11 @@ impl WebhookSender {
 }
 
 /// Turns an endpoint off after a `410`, with its audit row (no actor: the receiver asked).
-async fn turn_off_gone(conn: &mut AsyncPgConnection, endpoint: Uuid, now: DateTime<Utc>) -> StorageResult<()> {
+async fn turn_off_gone(
+    conn: &mut AsyncPgConnection,
+    endpoint: Uuid,
+    now: DateTime<Utc>,
+) -> StorageResult<()> {
     if repo::disable_endpoint(conn, endpoint, "gone", now).await? {
         let entry = AuditEntry::new(None, AuditAction::WebhookDisabled, None)
             .on(AuditTarget::Webhook(endpoint))
@@ -384,7 +415,9 @@ impl JobHandler for WebhookSender {
             .and_then(Value::as_i64)
             .and_then(|g| i32::try_from(g).ok())
             .ok_or("the job has no generation")?;
-        self.attempt(delivery, generation).await.map_err(|e| e.to_string())
+        self.attempt(delivery, generation)
+            .await
+            .map_err(|e| e.to_string())
     }
 
     fn lease(&self) -> Duration {

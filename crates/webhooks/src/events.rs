@@ -122,7 +122,11 @@ pub fn webhook_event(event: &DomainEvent) -> Option<WebhookEvent> {
             pinned,
             user_id,
         } => in_conversation(
-            if *pinned { "message.pinned" } else { "message.unpinned" },
+            if *pinned {
+                "message.pinned"
+            } else {
+                "message.unpinned"
+            },
             *conversation_id,
             json!({"conversation_id": conversation_id, "message_id": message_id, "user_id": user_id}),
         ),

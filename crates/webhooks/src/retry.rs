@@ -47,15 +47,26 @@ mod tests {
     use super::*;
 
     fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-12-10T08:00:00Z").unwrap().to_utc()
+        DateTime::parse_from_rfc3339("2026-12-10T08:00:00Z")
+            .unwrap()
+            .to_utc()
     }
 
     #[test]
     fn failures_follow_the_schedule_then_stop() {
         let max = Duration::from_secs(3600);
-        assert_eq!(next_attempt(1, None, max, now()), Some(now() + chrono::Duration::seconds(5)));
-        assert_eq!(next_attempt(2, None, max, now()), Some(now() + chrono::Duration::minutes(5)));
-        assert_eq!(next_attempt(7, None, max, now()), Some(now() + chrono::Duration::hours(10)));
+        assert_eq!(
+            next_attempt(1, None, max, now()),
+            Some(now() + chrono::Duration::seconds(5))
+        );
+        assert_eq!(
+            next_attempt(2, None, max, now()),
+            Some(now() + chrono::Duration::minutes(5))
+        );
+        assert_eq!(
+            next_attempt(7, None, max, now()),
+            Some(now() + chrono::Duration::hours(10))
+        );
         assert_eq!(next_attempt(8, None, max, now()), None);
     }
 
@@ -63,10 +74,22 @@ mod tests {
     fn retry_after_lengthens_the_wait_up_to_the_bound() {
         let max = Duration::from_secs(600);
         let after = |secs| Some(Duration::from_secs(secs));
-        assert_eq!(next_attempt(1, after(120), max, now()), Some(now() + chrono::Duration::seconds(120)));
-        assert_eq!(next_attempt(1, after(1), max, now()), Some(now() + chrono::Duration::seconds(5)));
-        assert_eq!(next_attempt(1, after(999_999), max, now()), Some(now() + chrono::Duration::seconds(600)));
-        assert_eq!(next_attempt(3, after(60), max, now()), Some(now() + chrono::Duration::minutes(30)));
+        assert_eq!(
+            next_attempt(1, after(120), max, now()),
+            Some(now() + chrono::Duration::seconds(120))
+        );
+        assert_eq!(
+            next_attempt(1, after(1), max, now()),
+            Some(now() + chrono::Duration::seconds(5))
+        );
+        assert_eq!(
+            next_attempt(1, after(999_999), max, now()),
+            Some(now() + chrono::Duration::seconds(600))
+        );
+        assert_eq!(
+            next_attempt(3, after(60), max, now()),
+            Some(now() + chrono::Duration::minutes(30))
+        );
     }
 
     #[test]
@@ -76,7 +99,10 @@ mod tests {
             parse_retry_after("Thu, 10 Dec 2026 08:01:00 GMT", now()),
             Some(Duration::from_secs(60))
         );
-        assert_eq!(parse_retry_after("Thu, 10 Dec 2026 07:00:00 GMT", now()), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Thu, 10 Dec 2026 07:00:00 GMT", now()),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon", now()), None);
     }
 }

@@ -123,7 +123,8 @@ impl WebhooksService {
         match outbound::check_url(url, self.settings.allow_loopback) {
             Err(why) => errors.push(FieldError::new("url", why)),
             Ok(target) => {
-                if !outbound::target_allowed_now(&target, self.settings.allow_loopback, RESOLVE_TIMEOUT).await {
+                if !outbound::target_allowed_now(&target, self.settings.allow_loopback, RESOLVE_TIMEOUT).await
+                {
                     errors.push(FieldError::new("url", outbound::REFUSED_ADDRESS_MESSAGE));
                 }
             }
@@ -203,7 +204,8 @@ impl WebhooksService {
         let row = conn
             .transaction::<_, WebhooksError, _>(async |conn| {
                 repo::lock_scope(conn, scope).await?;
-                if limit > 0 && u64::try_from(repo::count_in_scope(conn, scope).await?).unwrap_or(0) >= limit {
+                if limit > 0 && u64::try_from(repo::count_in_scope(conn, scope).await?).unwrap_or(0) >= limit
+                {
                     return Err(WebhooksError::TooManyWebhooks { limit });
                 }
                 let (conversation_id, project_id) = match scope {
@@ -274,7 +276,12 @@ impl WebhooksService {
     /// Changes an endpoint: its URL (checked as on creation), description, event types, or whether it is on
     /// (turning it on clears why it was off).
     #[tracing::instrument(skip(self, changes))]
-    pub async fn update(&self, by: Changer<'_>, id: Uuid, changes: &WebhookChanges) -> WebhooksResult<Webhook> {
+    pub async fn update(
+        &self,
+        by: Changer<'_>,
+        id: Uuid,
+        changes: &WebhookChanges,
+    ) -> WebhooksResult<Webhook> {
         let scope = self.scope_of(id).await?;
         let mut errors = Vec::new();
         if let Some(url) = &changes.url {
@@ -294,7 +301,9 @@ impl WebhooksService {
         let mut conn = self.pool.get().await?;
         let row = conn
             .transaction::<_, WebhooksError, _>(async |conn| {
-                let mut row = repo::lock_endpoint(conn, id).await?.ok_or(WebhooksError::NotFound)?;
+                let mut row = repo::lock_endpoint(conn, id)
+                    .await?
+                    .ok_or(WebhooksError::NotFound)?;
                 let mut changed = serde_json::Map::new();
                 if let Some(url) = &changes.url
                     && *url != row.url
@@ -346,7 +355,9 @@ impl WebhooksService {
         let now = Utc::now();
         let mut conn = self.pool.get().await?;
         conn.transaction::<_, WebhooksError, _>(async |conn| {
-            let row = repo::lock_endpoint(conn, id).await?.ok_or(WebhooksError::NotFound)?;
+            let row = repo::lock_endpoint(conn, id)
+                .await?
+                .ok_or(WebhooksError::NotFound)?;
             Self::audit(conn, Some(by), AuditAction::WebhookDeleted, &row, json!({}), now).await?;
             repo::delete_endpoint(conn, id).await?;
             Ok(())
@@ -375,7 +386,9 @@ impl WebhooksService {
         let mut conn = self.pool.get().await?;
         let row = conn
             .transaction::<_, WebhooksError, _>(async |conn| {
-                let mut row = repo::lock_endpoint(conn, id).await?.ok_or(WebhooksError::NotFound)?;
+                let mut row = repo::lock_endpoint(conn, id)
+                    .await?
+                    .ok_or(WebhooksError::NotFound)?;
                 let previous = std::mem::replace(&mut row.secret, secret.clone());
                 if overlap.is_zero() {
                     row.previous_secret = None;
@@ -441,7 +454,9 @@ impl WebhooksService {
         let mut conn = self.pool.get().await?;
         let row = conn
             .transaction::<_, WebhooksError, _>(async |conn| {
-                let endpoint = repo::find_endpoint(conn, id).await?.ok_or(WebhooksError::NotFound)?;
+                let endpoint = repo::find_endpoint(conn, id)
+                    .await?
+                    .ok_or(WebhooksError::NotFound)?;
                 let body = payload(PING, now, json!({"webhook_id": endpoint.id}));
                 let row = repo::insert_delivery(conn, endpoint.id, PING, &body, now).await?;
                 jobs::enqueue(conn, WEBHOOKS_QUEUE, &job_payload(row.id, row.generation)).await?;

@@ -37,7 +37,12 @@ pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
 
 /// The `webhook-signature` header: one signature per secret in `secrets`, separated by a space (secrets that
 /// are not `whsec_` keys are skipped).
-pub fn header<'a>(secrets: impl IntoIterator<Item = &'a str>, id: &str, timestamp: i64, body: &[u8]) -> String {
+pub fn header<'a>(
+    secrets: impl IntoIterator<Item = &'a str>,
+    id: &str,
+    timestamp: i64,
+    body: &[u8],
+) -> String {
     secrets
         .into_iter()
         .filter_map(key_of)

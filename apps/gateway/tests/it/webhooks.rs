@@ -6,7 +6,8 @@
 
 use crate::admin::global_admin;
 use crate::helpers::{
-    JWT_SECRET, TestApp, TestUser, assert_paging_checked, elements, eventually, failing_fields, gateway_command,
+    JWT_SECRET, TestApp, TestUser, assert_paging_checked, elements, eventually, failing_fields,
+    gateway_command,
 };
 use crate::projects::{add_member, create_task};
 use reqwest::StatusCode;
@@ -35,8 +36,8 @@ impl Receiver {
             python.exists(),
             "run ./scripts/test.sh, which creates the test virtualenv with standardwebhooks"
         );
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/clients/python/webhook_receiver.py");
+        let script =
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/clients/python/webhook_receiver.py");
         let mut child = tokio::process::Command::new(python)
             .arg("-u")
             .arg(script)
@@ -53,7 +54,9 @@ impl Receiver {
         .await
         .expect("the receiver starts")
         .unwrap();
-        let port = serde_json::from_str::<Value>(&line).unwrap()["port"].as_u64().unwrap();
+        let port = serde_json::from_str::<Value>(&line).unwrap()["port"]
+            .as_u64()
+            .unwrap();
         Self {
             _child: child,
             base: format!("http://127.0.0.1:{port}"),
@@ -79,12 +82,14 @@ impl Receiver {
 
     /// Deliveries to `name` are verified with each of `secrets`.
     async fn verify_with(&self, name: &str, secrets: &[&str]) {
-        self.control(&format!("secrets/{name}"), json!({"secrets": secrets})).await;
+        self.control(&format!("secrets/{name}"), json!({"secrets": secrets}))
+            .await;
     }
 
     /// The next deliveries to `name` are answered with `responses`, in order.
     async fn plan(&self, name: &str, responses: Value) {
-        self.control(&format!("plan/{name}"), json!({"responses": responses})).await;
+        self.control(&format!("plan/{name}"), json!({"responses": responses}))
+            .await;
     }
 
     /// Every delivery to `name` so far, in arrival order.
@@ -108,7 +113,10 @@ impl Receiver {
             if seen.len() >= count {
                 Ok(seen)
             } else {
-                Err(format!("{} of {count} deliveries to {name} arrived: {seen:?}", seen.len()))
+                Err(format!(
+                    "{} of {count} deliveries to {name} arrived: {seen:?}",
+                    seen.len()
+                ))
             }
         })
         .await
@@ -155,7 +163,10 @@ async fn delivery_when(
     done: impl Fn(&Value) -> bool,
 ) -> Value {
     eventually(DELIVERY_WAIT, || async {
-        let page = app.as_user(by).get_ok(format!("/api/webhooks/{hook}/deliveries")).await;
+        let page = app
+            .as_user(by)
+            .get_ok(format!("/api/webhooks/{hook}/deliveries"))
+            .await;
         match elements(&page["items"]).find(|d| d["id"] == id) {
             Some(found) if done(found) => Ok(found.clone()),
             other => Err(format!("delivery {id} is not there yet: {other:?}")),
@@ -181,8 +192,14 @@ async fn events_are_delivered_signed_and_the_reference_library_verifies_them() {
     assert_eq!(all["scope"], "conversation");
     assert_eq!(all["conversation_id"], group.as_str());
     assert_eq!(all["enabled"], true);
-    let deleted_only =
-        create_hook(&app, &bob, &collection, &receiver.url("deleted"), json!(["message.deleted"])).await;
+    let deleted_only = create_hook(
+        &app,
+        &bob,
+        &collection,
+        &receiver.url("deleted"),
+        json!(["message.deleted"]),
+    )
+    .await;
     let project = app
         .as_user(&ann)
         .post_created("/api/projects", json!({"name": "Launch"}))
@@ -197,11 +214,21 @@ async fn events_are_delivered_signed_and_the_reference_library_verifies_them() {
     )
     .await;
     let global = create_hook(&app, &root, "/api/webhooks", &receiver.url("global"), json!([])).await;
-    for (name, hook) in [("all", &all), ("deleted", &deleted_only), ("tasks", &tasks), ("global", &global)] {
-        receiver.verify_with(name, &[hook["secret"].as_str().unwrap()]).await;
+    for (name, hook) in [
+        ("all", &all),
+        ("deleted", &deleted_only),
+        ("tasks", &tasks),
+        ("global", &global),
+    ] {
+        receiver
+            .verify_with(name, &[hook["secret"].as_str().unwrap()])
+            .await;
     }
     // What reads a webhook never shows its secret.
-    let read = app.as_user(&bob).get_ok(format!("/api/webhooks/{}", id(&all))).await;
+    let read = app
+        .as_user(&bob)
+        .get_ok(format!("/api/webhooks/{}", id(&all)))
+        .await;
     assert!(read.get("secret").is_none());
     let listed = app.as_user(&bob).get_ok(&collection).await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 2);
@@ -250,7 +277,14 @@ async fn events_are_delivered_signed_and_the_reference_library_verifies_them() {
         assert!(types.contains(&json!(expected)), "{expected} in {types:?}");
     }
     assert!(seen.iter().all(|r| r["verified"] == json!([true])));
-    assert_paging_checked(&app, &ann, &format!("/api/webhooks/{}/deliveries", id(&all)), "%%%", "0").await;
+    assert_paging_checked(
+        &app,
+        &ann,
+        &format!("/api/webhooks/{}/deliveries", id(&all)),
+        "%%%",
+        "0",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -325,7 +359,9 @@ async fn failures_are_retried_on_the_schedule_retry_after_is_honoured_and_410_tu
     )
     .await;
     let hook_id = id(&hook).to_owned();
-    receiver.verify_with("flaky", &[hook["secret"].as_str().unwrap()]).await;
+    receiver
+        .verify_with("flaky", &[hook["secret"].as_str().unwrap()])
+        .await;
 
     // A 500, then the retry 5 seconds later succeeds, with the same webhook-id and body.
     receiver.plan("flaky", json!([{"status": 500}])).await;
@@ -336,7 +372,10 @@ async fn failures_are_retried_on_the_schedule_retry_after_is_honoured_and_410_tu
     assert_eq!(failed_once["status_code"], 500);
     assert!(failed_once["error"].as_str().unwrap().contains("500"));
     let wait = seconds_between(&failed_once["last_attempt_at"], &failed_once["next_attempt_at"]);
-    assert!((4.0..=6.0).contains(&wait), "the second attempt is due 5 s later, not {wait}");
+    assert!(
+        (4.0..=6.0).contains(&wait),
+        "the second attempt is due 5 s later, not {wait}"
+    );
     let both = receiver.wait_for("flaky", 2).await;
     assert_eq!(both[0]["webhook_id"], both[1]["webhook_id"]);
     assert_eq!(both[0]["body"], both[1]["body"]);
@@ -346,13 +385,18 @@ async fn failures_are_retried_on_the_schedule_retry_after_is_honoured_and_410_tu
 
     // Retry-After asks for longer than the schedule: honoured, up to EPOP_WEBHOOK_MAX_RETRY_AFTER.
     for (asked, expected) in [("120", 120.0), ("999999", 600.0)] {
-        receiver.plan("flaky", json!([{"status": 429, "retry_after": asked}])).await;
+        receiver
+            .plan("flaky", json!([{"status": 429, "retry_after": asked}]))
+            .await;
         let queued = ping(&app, &ann, &hook_id).await;
         let limited = delivery_when(&app, &ann, &hook_id, id(&queued), |d| d["attempts"] == 1).await;
         assert_eq!(limited["status"], "pending");
         assert_eq!(limited["status_code"], 429);
         let wait = seconds_between(&limited["last_attempt_at"], &limited["next_attempt_at"]);
-        assert!((expected - 1.0..=expected + 1.0).contains(&wait), "Retry-After {asked}: {wait}");
+        assert!(
+            (expected - 1.0..=expected + 1.0).contains(&wait),
+            "Retry-After {asked}: {wait}"
+        );
     }
 
     // 410 Gone: the webhook is turned off, audited, and nothing more is sent until it is turned on.
@@ -365,7 +409,9 @@ async fn failures_are_retried_on_the_schedule_retry_after_is_honoured_and_410_tu
     assert_eq!(off["disabled_reason"], "gone");
     let audit = app
         .as_user(&root)
-        .get_ok(format!("/api/admin/audit-log?action=webhook.disabled&target={hook_id}"))
+        .get_ok(format!(
+            "/api/admin/audit-log?action=webhook.disabled&target={hook_id}"
+        ))
         .await;
     assert_eq!(audit["items"].as_array().unwrap().len(), 1);
     let sent_before = receiver.received("flaky").await.len();
@@ -375,7 +421,11 @@ async fn failures_are_retried_on_the_schedule_retry_after_is_honoured_and_410_tu
     assert_eq!(receiver.received("flaky").await.len(), sent_before);
     let on = app
         .as_user(&ann)
-        .send(reqwest::Method::PATCH, format!("/api/webhooks/{hook_id}"), Some(json!({"enabled": true})))
+        .send(
+            reqwest::Method::PATCH,
+            format!("/api/webhooks/{hook_id}"),
+            Some(json!({"enabled": true})),
+        )
         .await
         .json(StatusCode::OK);
     assert_eq!(on["enabled"], true);
@@ -407,7 +457,9 @@ async fn deliveries_are_sent_again_on_request_with_the_same_webhook_id() {
     let collection = format!("/api/conversations/{group}/webhooks");
     let hook = create_hook(&app, &ann, &collection, &receiver.url("again"), json!([])).await;
     let other = create_hook(&app, &ann, &collection, &receiver.url("other"), json!([])).await;
-    receiver.verify_with("again", &[hook["secret"].as_str().unwrap()]).await;
+    receiver
+        .verify_with("again", &[hook["secret"].as_str().unwrap()])
+        .await;
     app.message(&ann, &group, "once more").await;
     let first = receiver.wait_for("again", 1).await.remove(0);
     let delivery = first["webhook_id"].as_str().unwrap().to_owned();
@@ -436,7 +488,11 @@ async fn deliveries_are_sent_again_on_request_with_the_same_webhook_id() {
     // A delivery of another webhook, or none at all, is not found.
     for path in [
         format!("/api/webhooks/{}/deliveries/{delivery}/redeliver", id(&other)),
-        format!("/api/webhooks/{}/deliveries/{}/redeliver", id(&hook), uuid::Uuid::now_v7()),
+        format!(
+            "/api/webhooks/{}/deliveries/{}/redeliver",
+            id(&hook),
+            uuid::Uuid::now_v7()
+        ),
     ] {
         app.as_user(&ann)
             .post(path, json!({}))
@@ -493,14 +549,28 @@ async fn webhook_urls_must_be_public_https_and_bad_input_changes_nothing() {
     assert_eq!(app.as_user(&ann).get_ok(&collection).await["items"], json!([]));
 
     // A public name is accepted (it is checked again at every delivery); a change to a bad URL is refused.
-    let hook = create_hook(&app, &ann, &collection, "https://hooks.example.com/epop", json!([])).await;
+    let hook = create_hook(
+        &app,
+        &ann,
+        &collection,
+        "https://hooks.example.com/epop",
+        json!([]),
+    )
+    .await;
     let path = format!("/api/webhooks/{}", id(&hook));
     let refused = app
         .as_user(&ann)
-        .send(reqwest::Method::PATCH, &path, Some(json!({"url": "https://127.0.0.1/x"})))
+        .send(
+            reqwest::Method::PATCH,
+            &path,
+            Some(json!({"url": "https://127.0.0.1/x"})),
+        )
         .await;
     refused.invalid_fields(&["url"]);
-    assert_eq!(app.as_user(&ann).get_ok(&path).await["url"], "https://hooks.example.com/epop");
+    assert_eq!(
+        app.as_user(&ann).get_ok(&path).await["url"],
+        "https://hooks.example.com/epop"
+    );
 
     // The test switch is off here: loopback over plain http is refused too.
     let loopback = app
@@ -574,7 +644,9 @@ async fn only_those_who_manage_a_scope_see_its_webhooks() {
         .await
         .problem(StatusCode::NOT_FOUND, "not_found");
     // A global admin acts as owner on every project.
-    app.as_user(&root).get_ok(format!("/api/webhooks/{}", id(&by_admin))).await;
+    app.as_user(&root)
+        .get_ok(format!("/api/webhooks/{}", id(&by_admin)))
+        .await;
 
     // Global webhooks: global admins only.
     for user in [&ann, &bob] {
@@ -587,7 +659,14 @@ async fn only_those_who_manage_a_scope_see_its_webhooks() {
             .await
             .problem(StatusCode::NOT_FOUND, "not_found");
     }
-    let global = create_hook(&app, &root, "/api/webhooks", url, json!(["task.updated", "message.created"])).await;
+    let global = create_hook(
+        &app,
+        &root,
+        "/api/webhooks",
+        url,
+        json!(["task.updated", "message.created"]),
+    )
+    .await;
     assert_eq!(global["scope"], "global");
     for (method, path, body) in item_routes(id(&global)) {
         app.as_user(&ann)
@@ -605,7 +684,11 @@ async fn only_those_who_manage_a_scope_see_its_webhooks() {
 
     // Changes are audited; a deleted webhook is gone.
     app.as_user(&bob)
-        .send(reqwest::Method::PATCH, format!("/api/webhooks/{hook_id}"), Some(json!({"description": "CI"})))
+        .send(
+            reqwest::Method::PATCH,
+            format!("/api/webhooks/{hook_id}"),
+            Some(json!({"description": "CI"})),
+        )
         .await
         .json(StatusCode::OK);
     app.as_user(&bob)
@@ -623,14 +706,24 @@ async fn only_those_who_manage_a_scope_see_its_webhooks() {
         .as_user(&root)
         .get_ok(format!("/api/admin/audit-log?target={hook_id}"))
         .await;
-    let actions: Vec<&str> = elements(&audit["items"]).map(|r| r["action"].as_str().unwrap()).collect();
+    let actions: Vec<&str> = elements(&audit["items"])
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
     assert_eq!(
         actions,
-        ["webhook.deleted", "webhook.secret_rotated", "webhook.updated", "webhook.created"]
+        [
+            "webhook.deleted",
+            "webhook.secret_rotated",
+            "webhook.updated",
+            "webhook.created"
+        ]
     );
     let created = elements(&audit["items"]).last().unwrap();
     assert_eq!(created["actor_id"], ann.id.as_str());
-    assert!(!created.to_string().contains("whsec_"), "secrets never reach the audit log");
+    assert!(
+        !created.to_string().contains("whsec_"),
+        "secrets never reach the audit log"
+    );
 }
 
 /// Every route of one webhook, with a body where it takes one.
@@ -638,14 +731,29 @@ fn item_routes(hook: &str) -> Vec<(reqwest::Method, String, Option<Value>)> {
     use reqwest::Method;
     vec![
         (Method::GET, format!("/api/webhooks/{hook}"), None),
-        (Method::PATCH, format!("/api/webhooks/{hook}"), Some(json!({"enabled": false}))),
+        (
+            Method::PATCH,
+            format!("/api/webhooks/{hook}"),
+            Some(json!({"enabled": false})),
+        ),
         (Method::DELETE, format!("/api/webhooks/{hook}"), None),
-        (Method::POST, format!("/api/webhooks/{hook}/rotate-secret"), Some(json!({}))),
-        (Method::GET, format!("/api/webhooks/{hook}/deliveries"), None),
-        (Method::POST, format!("/api/webhooks/{hook}/ping"), Some(json!({}))),
         (
             Method::POST,
-            format!("/api/webhooks/{hook}/deliveries/{}/redeliver", uuid::Uuid::now_v7()),
+            format!("/api/webhooks/{hook}/rotate-secret"),
+            Some(json!({})),
+        ),
+        (Method::GET, format!("/api/webhooks/{hook}/deliveries"), None),
+        (
+            Method::POST,
+            format!("/api/webhooks/{hook}/ping"),
+            Some(json!({})),
+        ),
+        (
+            Method::POST,
+            format!(
+                "/api/webhooks/{hook}/deliveries/{}/redeliver",
+                uuid::Uuid::now_v7()
+            ),
             Some(json!({})),
         ),
     ]
@@ -684,7 +792,9 @@ async fn a_worker_killed_mid_delivery_loses_nothing_and_never_reuses_a_webhook_i
         json!(["message.created"]),
     )
     .await;
-    receiver.verify_with("crash", &[hook["secret"].as_str().unwrap()]).await;
+    receiver
+        .verify_with("crash", &[hook["secret"].as_str().unwrap()])
+        .await;
     // The first delivery hangs: the worker is mid-delivery when it is killed.
     receiver.plan("crash", json!([{"hang": 120}])).await;
     let mut worker = start_worker(&app);
@@ -727,12 +837,21 @@ async fn a_worker_killed_mid_delivery_loses_nothing_and_never_reuses_a_webhook_i
         assert_eq!(record["verified"], json!([true]), "{record}");
         let webhook_id = record["webhook_id"].as_str().unwrap().to_owned();
         let body = record["body"].as_str().unwrap().to_owned();
-        let message = body_of(record)["data"]["message"]["id"].as_str().unwrap().to_owned();
+        let message = body_of(record)["data"]["message"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         if let Some(earlier) = bodies.insert(webhook_id.clone(), body.clone()) {
-            assert_eq!(earlier, body, "webhook-id {webhook_id} arrived as two different events");
+            assert_eq!(
+                earlier, body,
+                "webhook-id {webhook_id} arrived as two different events"
+            );
         }
         if let Some(earlier) = ids_of_message.insert(message.clone(), webhook_id.clone()) {
-            assert_eq!(earlier, webhook_id, "message {message} arrived under two webhook-ids");
+            assert_eq!(
+                earlier, webhook_id,
+                "message {message} arrived under two webhook-ids"
+            );
         }
     }
     assert_eq!(ids_of_message.len(), sent.len());

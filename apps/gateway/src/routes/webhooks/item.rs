@@ -74,7 +74,10 @@ pub(crate) async fn update(
         enabled: body.enabled,
     };
     Ok(web::Json(
-        state.webhooks.update(changer(user, &client), id, &changes).await?,
+        state
+            .webhooks
+            .update(changer(user, &client), id, &changes)
+            .await?,
     ))
 }
 

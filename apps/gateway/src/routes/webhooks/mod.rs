@@ -35,7 +35,12 @@ pub(crate) enum Asked {
 }
 
 /// Checks that `user` may manage the webhooks of `scope`.
-pub(crate) async fn authorize(state: &AppState, user: AuthUser, scope: Scope, asked: Asked) -> Result<(), ApiError> {
+pub(crate) async fn authorize(
+    state: &AppState,
+    user: AuthUser,
+    scope: Scope,
+    asked: Asked,
+) -> Result<(), ApiError> {
     match scope {
         Scope::Global if user.role == Role::Admin => Ok(()),
         Scope::Global => Err(ApiError::not_found()),
