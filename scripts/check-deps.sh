@@ -23,7 +23,7 @@ for manifest in crates/*/Cargo.toml; do
         fi
     done
 done
-domain="epop-auth epop-chat epop-projects epop-notifications epop-calendar"
+domain="epop-auth epop-chat epop-projects epop-notifications epop-calendar epop-webhooks"
 for pkg in $domain; do
     for other in $domain; do
         [ "$pkg" = "$other" ] && continue

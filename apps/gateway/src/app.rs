@@ -26,6 +26,7 @@ use epop_projects::{ProjectsService, ProjectsSettings};
 use epop_socketio::{EngineConfig, HttpServer, SocketIo, SocketIoLimits};
 use epop_storage::events::{EventBus, EventSequencer, OutboxNotifier};
 use epop_storage::object_store::{LocalStore, ObjectStore, S3Store};
+use epop_webhooks::WebhooksService;
 use secrecy::{ExposeSecret as _, SecretString};
 use std::net::{SocketAddr, TcpListener};
 use std::sync::Arc;
@@ -100,6 +101,12 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, EventSeque
         );
     }
     let push = PushService::new(db.clone(), vapid, config.push);
+    if config.webhooks.allow_loopback {
+        tracing::warn!(
+            "EPOP_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS is on: webhook URLs on loopback addresses are contacted"
+        );
+    }
+    let webhooks = WebhooksService::new(db.clone(), config.webhooks);
 
     let refused = metrics.hash_refused.clone();
     let hash_settings = HasherSettings {
@@ -172,6 +179,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, EventSeque
         calendar,
         notifications,
         push,
+        webhooks,
         presence,
         events,
         outbox,

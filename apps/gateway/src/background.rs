@@ -4,11 +4,13 @@
 //! that keeps the system moving when no request is in flight:
 //! - **listeners**: the event bus's sequencer (committed events to this node's subscribers, in order), the
 //!   Redis subscription that brings the other nodes' events, and the refresh of this node's presence claims;
-//! - **relay**: the outbox relay (one drainer across nodes), with the notifications outbox handler;
-//! - **jobs**: the job worker (notifications, e-mail, account e-mails, Web Push, removal of deleted messages'
-//!   files, scheduled messages, reminders) and the
+//! - **relay**: the outbox relay (one drainer across nodes), with the notifications and webhooks outbox
+//!   handlers;
+//! - **jobs**: the job worker (notifications, e-mail, account e-mails, Web Push, webhook deliveries, removal of
+//!   deleted messages' files, scheduled messages, reminders) and the
 //!   notification digests;
-//! - **sweepers**: unused files and partial uploads, audit rows past their retention, and the object store's setup
+//! - **sweepers**: unused files and partial uploads, audit rows and webhook deliveries past their retention, and
+//!   the object store's setup
 //!   (bucket or directory).
 //!
 //! `epop-gateway` (serve) and `epop-gateway worker` start all of them beside the state; the tests do the same
@@ -67,6 +69,7 @@ impl Background {
             None => None,
         };
         let push = Arc::new(state.push.sender().context("building the Web Push client")?);
+        let webhooks = Arc::new(state.webhooks.sender().context("building the webhooks client")?);
         let projector = Arc::new(
             NotificationProjector::new(
                 state.db.clone(),
@@ -85,6 +88,7 @@ impl Background {
         let event_reminders = Arc::new(ReminderJobs(state.calendar.clone()));
         let mut handlers: Vec<Arc<dyn JobHandler>> = vec![
             push,
+            webhooks,
             projector.clone(),
             files,
             scheduled,
@@ -103,7 +107,8 @@ impl Background {
             job_worker(state.db.clone(), handlers, email, state.metrics.clone()).with_lease(config.job_lease);
         // The relay only enqueues the notification work (one statement per batch); the job worker does it.
         let relay = OutboxRelay::new(state.db.clone(), state.events.clone(), state.outbox.clone())
-            .with_handler(Arc::new(NotificationJobs::new(worker.waker())));
+            .with_handler(Arc::new(NotificationJobs::new(worker.waker())))
+            .with_handler(Arc::new(state.webhooks.outbox_handler(worker.waker())));
 
         let token = CancellationToken::new();
         let mut background = Self {
@@ -141,6 +146,16 @@ impl Background {
             background.spawn(
                 "audit log retention",
                 purge_audit_log(state.auth.clone(), config.audit_retention_days, token.clone()),
+            );
+        }
+        if config.webhook_delivery_retention_days > 0 {
+            background.spawn(
+                "webhook delivery log retention",
+                purge_webhook_deliveries(
+                    state.webhooks.clone(),
+                    config.webhook_delivery_retention_days,
+                    token.clone(),
+                ),
             );
         }
         background.spawn(
@@ -265,6 +280,27 @@ async fn purge_audit_log(auth: epop_auth::AuthService, days: u64, cancel: Cancel
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "deleted audit rows past their retention"),
             Err(error) => tracing::warn!(%error, "purging the audit log failed"),
+        }
+    }
+}
+
+/// Deletes finished webhook deliveries older than `days` every hour, until `cancel` (every node may run it).
+async fn purge_webhook_deliveries(
+    webhooks: epop_webhooks::WebhooksService,
+    days: u64,
+    cancel: CancellationToken,
+) {
+    let retention = Duration::from_secs(days.saturating_mul(86_400));
+    let mut ticker = tokio::time::interval(AUDIT_PURGE_EVERY);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        match webhooks.purge_deliveries(retention, AUDIT_PURGE_BATCH).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "deleted webhook deliveries past their retention"),
+            Err(error) => tracing::warn!(%error, "purging the webhook delivery log failed"),
         }
     }
 }

@@ -126,6 +126,15 @@ pub struct Config {
     /// `EPOP_PUSH_SUBSCRIPTIONS_MAX`, default 10; `EPOP_PUSH_ALLOW_LOOPBACK_FOR_TESTS`, default false, which
     /// lets tests run a push service on 127.0.0.1 and must never be on in production).
     pub push: epop_notifications::push::PushPolicy,
+    /// Outgoing webhooks (EPOP additions): `EPOP_WEBHOOKS_MAX_PER_SCOPE` (webhooks per conversation, project or
+    /// the server, default 10, `0`: no limit), `EPOP_WEBHOOK_TIMEOUT` (seconds one delivery attempt may take,
+    /// default 15), `EPOP_WEBHOOK_MAX_RETRY_AFTER` (the longest wait a receiver's `Retry-After` may ask for, in
+    /// seconds, default 3600), and `EPOP_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS` (default false: lets tests run a
+    /// receiver on 127.0.0.1; never on in production).
+    pub webhooks: epop_webhooks::WebhookSettings,
+    /// Days a finished webhook delivery stays in its log (`EPOP_WEBHOOK_DELIVERY_RETENTION_DAYS`, default 30;
+    /// `0`: forever).
+    pub webhook_delivery_retention_days: u64,
     /// OpenTelemetry OTLP endpoint; `None` exports no traces.
     pub otel_endpoint: Option<String>,
     /// Sentry DSN; `None` reports no errors.
@@ -499,6 +508,13 @@ impl Config {
                 Some(SecretString::from(key))
             }
         };
+        let webhook_timeout = parse(src, "EPOP_WEBHOOK_TIMEOUT", 15u64)?;
+        if webhook_timeout == 0 || webhook_timeout > 300 {
+            return Err(ConfigError::new(
+                "EPOP_WEBHOOK_TIMEOUT",
+                "must be 1 to 300 seconds (a delivery attempt must end in bounded time)",
+            ));
+        }
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         Ok(Self {
             database_url,
@@ -523,6 +539,13 @@ impl Config {
                 allow_loopback: parse_bool(src, "EPOP_PUSH_ALLOW_LOOPBACK_FOR_TESTS", false)?,
                 max_per_user: parse(src, "EPOP_PUSH_SUBSCRIPTIONS_MAX", 10u64)?,
             },
+            webhooks: epop_webhooks::WebhookSettings {
+                allow_loopback: parse_bool(src, "EPOP_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS", false)?,
+                max_per_scope: parse(src, "EPOP_WEBHOOKS_MAX_PER_SCOPE", 10u64)?,
+                timeout: Duration::from_secs(webhook_timeout),
+                max_retry_after: Duration::from_secs(parse(src, "EPOP_WEBHOOK_MAX_RETRY_AFTER", 3600u64)?),
+            },
+            webhook_delivery_retention_days: parse(src, "EPOP_WEBHOOK_DELIVERY_RETENTION_DAYS", 30u64)?,
             otel_endpoint: src.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
             sentry_dsn: src.get("SENTRY_DSN").map(SecretString::from),
             cookie_secure: parse_bool(src, "EPOP_COOKIE_SECURE", true)?,
@@ -672,6 +695,14 @@ mod tests {
         assert_eq!(config.app_url, "http://localhost:8080");
         assert!(!config.require_verified_email);
         assert_eq!(config.audit_retention_days, 365);
+        assert!(
+            !config.webhooks.allow_loopback,
+            "loopback webhook URLs are for tests only"
+        );
+        assert_eq!(config.webhooks.max_per_scope, 10);
+        assert_eq!(config.webhooks.timeout, Duration::from_secs(15));
+        assert_eq!(config.webhooks.max_retry_after, Duration::from_secs(3600));
+        assert_eq!(config.webhook_delivery_retention_days, 30);
     }
 
     #[test]
@@ -821,6 +852,10 @@ mod tests {
             ("EPOP_BODY_MIN_RATE", "fast"),
             ("EPOP_PUSH_ALLOW_LOOPBACK_FOR_TESTS", "maybe"),
             ("EPOP_PUSH_SUBSCRIPTIONS_MAX", "-1"),
+            ("EPOP_WEBHOOK_TIMEOUT", "0"),
+            ("EPOP_WEBHOOK_TIMEOUT", "301"),
+            ("EPOP_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS", "perhaps"),
+            ("EPOP_WEBHOOKS_MAX_PER_SCOPE", "-2"),
         ] {
             let err = Config::from_source(&source(&[
                 ("DATABASE_URL", "postgres://x/y"),

@@ -410,6 +410,24 @@ impl From<CalendarError> for ApiError {
     }
 }
 
+impl From<epop_webhooks::WebhooksError> for ApiError {
+    fn from(error: epop_webhooks::WebhooksError) -> Self {
+        match error {
+            epop_webhooks::WebhooksError::Invalid(errors) => ApiError::validation(errors),
+            epop_webhooks::WebhooksError::NotFound => ApiError::not_found(),
+            epop_webhooks::WebhooksError::TooManyWebhooks { limit } => ApiError::new(
+                ErrorCode::Conflict,
+                format!("a conversation, a project or the server has at most {limit} webhooks"),
+            ),
+            epop_webhooks::WebhooksError::BadCursor => {
+                ApiError::new(ErrorCode::BadRequest, "the cursor is not valid")
+            }
+            epop_webhooks::WebhooksError::NoRandomness(why) => ApiError::internal(anyhow::anyhow!(why)),
+            epop_webhooks::WebhooksError::Storage(inner) => inner.into(),
+        }
+    }
+}
+
 impl From<epop_notifications::NotificationsError> for ApiError {
     fn from(error: epop_notifications::NotificationsError) -> Self {
         match error {

@@ -14,6 +14,7 @@ use epop_storage::DbPool;
 use epop_storage::events::{EventBus, OutboxNotifier};
 use epop_storage::object_store::{LocalStore, ObjectStore};
 use epop_storage::redis::RedisPool;
+use epop_webhooks::WebhooksService;
 use std::sync::Arc;
 
 /// Shared application state.
@@ -43,6 +44,8 @@ pub struct AppState {
     pub presence: Arc<Presence>,
     /// Web Push: the server's VAPID key and users' subscriptions.
     pub push: PushService,
+    /// Outgoing webhooks: endpoints, their secrets and delivery log.
+    pub webhooks: WebhooksService,
     /// Committed domain events, from every node.
     pub events: EventBus,
     /// Wakes the outbox relay after a commit (shared by the services and the relay).

@@ -4,8 +4,8 @@
 //!
 //! Every account is assumed hostile, and an endpoint is a URL the server will `POST` to on its own:
 //! - endpoints must pass [`crate::push_target`] (public `https` names only) when subscribing, and again before
-//!   every delivery, where the connection goes only to addresses checked then (a resolver of our own; no
-//!   proxies, no redirects);
+//!   every delivery, where the connection goes only to addresses checked then
+//!   ([`epop_storage::outbound::checked_client`]: a resolver of its own, no proxies, no redirects);
 //! - what a push service answered never shows in an answer: a subscription it answered `404`/`410` for is
 //!   removed from delivery (disabled) but not deleted, so subscribing the same endpoint again is still `200`
 //!   and deleting it still `204`;
@@ -14,7 +14,7 @@
 
 use crate::error::{NotificationsError, NotificationsResult};
 pub use crate::push_target::PushPolicy;
-use crate::push_target::{Target, check_endpoint, resolved_allowed};
+use crate::push_target::{Target, check_endpoint};
 use async_trait::async_trait;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -24,6 +24,7 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use epop_core::{FieldError, PushSubscriptionId, UserId};
 use epop_storage::DbPool;
 use epop_storage::jobs::JobHandler;
+use epop_storage::outbound::{self, REFUSED_ADDRESS_MESSAGE, refused_address};
 use epop_storage::schema::{push_subscriptions, settings};
 use p256::elliptic_curve::sec1::ToEncodedPoint as _;
 use serde::Serialize;
@@ -154,15 +155,6 @@ pub fn check_subscription(
     (errors, target)
 }
 
-/// The addresses `host` resolves to, when it resolves within `timeout` (`None` otherwise). Tokio's resolver:
-/// the blocking system call runs on the blocking pool, never on an executor thread.
-async fn resolve(host: &str, port: u16, timeout: std::time::Duration) -> Option<Vec<std::net::IpAddr>> {
-    match tokio::time::timeout(timeout, tokio::net::lookup_host((host, port))).await {
-        Ok(Ok(addresses)) => Some(addresses.map(|a| a.ip()).collect()),
-        Ok(Err(_)) | Err(_) => None,
-    }
-}
-
 /// Stores a subscription for `user`; the same endpoint again answers the existing one (moved to `user` if a
 /// different account now uses that browser, and delivered to again if it was disabled). Returns the
 /// subscription and whether it is new. The endpoint must pass [`check_endpoint`], and its name must not resolve
@@ -177,19 +169,10 @@ async fn subscribe(
     auth: &str,
 ) -> NotificationsResult<(PushSubscription, bool)> {
     let (mut errors, target) = check_subscription(endpoint, p256dh, auth, policy.allow_loopback);
-    if let Some(Target::Name { host, port }) = &target
-        && let Some(addresses) = resolve(host, *port, RESOLVE_TIMEOUT).await
-        && !addresses.is_empty()
-        && !resolved_allowed(&addresses, policy.allow_loopback)
+    if let Some(target) = &target
+        && !outbound::target_allowed_now(target, policy.allow_loopback, RESOLVE_TIMEOUT).await
     {
-        errors.insert(
-            0,
-            FieldError::new(
-                "endpoint",
-                "its host resolves to an address this server does not contact (loopback, private, \
-                 link-local, unique-local, unspecified or otherwise not public)",
-            ),
-        );
+        errors.insert(0, FieldError::new("endpoint", REFUSED_ADDRESS_MESSAGE));
     }
     if !errors.is_empty() {
         return Err(NotificationsError::Invalid(errors));
@@ -292,44 +275,6 @@ async fn unsubscribe(pool: &DbPool, user: UserId, id: PushSubscriptionId) -> Not
     }
 }
 
-/// A name that resolved to an address the server does not contact.
-#[derive(Debug, thiserror::Error)]
-#[error("{0} resolves to an address this server does not contact")]
-struct RefusedAddress(String);
-
-/// The push client's resolver: tokio's (off the executor threads), and only names whose every address passes
-/// [`resolved_allowed`]; the client connects to exactly the addresses returned here.
-#[derive(Debug, Clone, Copy)]
-struct CheckedResolver {
-    allow_loopback: bool,
-}
-
-impl reqwest::dns::Resolve for CheckedResolver {
-    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
-        let allow_loopback = self.allow_loopback;
-        let host = name.as_str().to_owned();
-        Box::pin(async move {
-            let addresses: Vec<std::net::SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            let ips: Vec<std::net::IpAddr> = addresses.iter().map(|a| a.ip()).collect();
-            if !resolved_allowed(&ips, allow_loopback) {
-                return Err(Box::new(RefusedAddress(host)) as Box<dyn std::error::Error + Send + Sync>);
-            }
-            Ok(Box::new(addresses.into_iter()) as reqwest::dns::Addrs)
-        })
-    }
-}
-
-/// Whether `error` (or one of its causes) is [`RefusedAddress`].
-fn refused_address(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cause = Some(error);
-    while let Some(current) = cause {
-        if current.is::<RefusedAddress>() {
-            return true;
-        }
-        cause = current.source();
-    }
-    false
 }
 
 /// Delivers push jobs.
@@ -349,16 +294,12 @@ impl std::fmt::Debug for PushSender {
 impl PushSender {
     /// A sender signing with `vapid`, contacting only endpoints `policy` allows.
     pub fn new(pool: DbPool, vapid: Arc<VapidKeys>, policy: PushPolicy) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .connect_timeout(std::time::Duration::from_secs(10))
-            // The checked address is where the request goes: no redirect elsewhere, no proxy resolving for us.
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .dns_resolver(CheckedResolver {
-                allow_loopback: policy.allow_loopback,
-            })
-            .build()?;
+        // The checked address is where the request goes: no redirect elsewhere, no proxy resolving for us.
+        let client = outbound::checked_client(
+            policy.allow_loopback,
+            std::time::Duration::from_secs(30),
+            std::time::Duration::from_secs(10),
+        )?;
         Ok(Self {
             pool,
             vapid,
@@ -542,29 +483,5 @@ mod tests {
         let fields: Vec<String> = errors.into_iter().map(|e| e.field).collect();
         assert_eq!(fields, vec!["endpoint", "keys.p256dh", "keys.auth"]);
         assert!(target.is_none());
-    }
-
-    #[test]
-    fn refusals_are_found_among_the_causes() {
-        #[derive(Debug, thiserror::Error)]
-        #[error("outer")]
-        struct Outer(#[source] RefusedAddress);
-        assert!(refused_address(&Outer(RefusedAddress("x".into()))));
-        assert!(!refused_address(&std::io::Error::other("other")));
-    }
-
-    #[tokio::test]
-    async fn the_resolver_refuses_names_of_this_machine() {
-        use reqwest::dns::Resolve as _;
-        let refused = CheckedResolver {
-            allow_loopback: false,
-        }
-        .resolve("localhost".parse().unwrap())
-        .await;
-        assert!(refused.is_err_and(|e| refused_address(e.as_ref())));
-        let allowed = CheckedResolver { allow_loopback: true }
-            .resolve("localhost".parse().unwrap())
-            .await;
-        assert!(allowed.is_ok());
     }
 }

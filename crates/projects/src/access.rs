@@ -25,11 +25,13 @@ pub enum Action {
     EditTasks,
     /// Comment on tasks (and edit or delete one's own comments).
     Comment,
+    /// Create, see, change and delete the project's outgoing webhooks (they carry its content elsewhere).
+    ManageWebhooks,
 }
 
 impl Action {
     /// Every action, for exhaustive tests.
-    pub const ALL: [Action; 8] = [
+    pub const ALL: [Action; 9] = [
         Action::View,
         Action::UpdateProject,
         Action::DeleteProject,
@@ -38,6 +40,7 @@ impl Action {
         Action::Leave,
         Action::EditTasks,
         Action::Comment,
+        Action::ManageWebhooks,
     ];
 }
 
@@ -59,7 +62,9 @@ pub fn allowed(role: Option<ProjectRole>, action: Action) -> bool {
     };
     match action {
         Action::View | Action::Leave => true,
-        Action::UpdateProject | Action::ManageMembers => matches!(role, Owner | Admin),
+        Action::UpdateProject | Action::ManageMembers | Action::ManageWebhooks => {
+            matches!(role, Owner | Admin)
+        }
         Action::DeleteProject | Action::ManageOwners => role == Owner,
         Action::EditTasks | Action::Comment => match role {
             Owner | Admin | Member => true,
@@ -74,7 +79,7 @@ mod tests {
     use Action::*;
 
     /// The whole matrix, written out: rows are actions, columns owner, admin, member, viewer, non-member.
-    const MATRIX: [(Action, [bool; 5]); 8] = [
+    const MATRIX: [(Action, [bool; 5]); 9] = [
         (View, [true, true, true, true, false]),
         (UpdateProject, [true, true, false, false, false]),
         (DeleteProject, [true, false, false, false, false]),
@@ -83,6 +88,7 @@ mod tests {
         (Leave, [true, true, true, true, false]),
         (EditTasks, [true, true, true, false, false]),
         (Comment, [true, true, true, false, false]),
+        (ManageWebhooks, [true, true, false, false, false]),
     ];
 
     const ROLES: [Option<ProjectRole>; 5] = [

@@ -235,6 +235,15 @@ impl ProjectsService {
         Ok(role)
     }
 
+    /// Checks that `actor` may do `action` in `project`, for work another crate does on the project's behalf
+    /// (its webhooks): `NotFound` when they may not see the project, `Forbidden` when their role does not
+    /// allow the action.
+    pub async fn check_access(&self, actor: Actor, project: ProjectId, action: Action) -> ProjectsResult<()> {
+        let mut conn = self.pool.get().await?;
+        Self::authorize(&mut conn, actor, project, action).await?;
+        Ok(())
+    }
+
     /// Whether `user` is a member of `project` (a task's assignee must be).
     async fn is_member(
         conn: &mut AsyncPgConnection,

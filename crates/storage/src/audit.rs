@@ -1,5 +1,6 @@
 //! The audit log: one append-only row per security-relevant action (sign-ins and their failures, password,
-//! e-mail and second factor changes, ended sessions, administration, project deletions and member removals).
+//! e-mail and second factor changes, ended sessions, administration, project deletions and member removals,
+//! webhook changes).
 //!
 //! It lives here, beside the outbox, because several domain crates write it and they may not depend on each
 //! other: each service calls [`append`] **inside the transaction of the action itself**, so an action is
@@ -90,6 +91,16 @@ actions! {
     IncomingWebhookCreated => "webhook.incoming_created",
     /// A member deleted an incoming webhook of a conversation.
     IncomingWebhookDeleted => "webhook.incoming_deleted",
+    /// An outgoing webhook endpoint was created.
+    WebhookCreated => "webhook.created",
+    /// An outgoing webhook endpoint was changed (its URL, event types, description, or turned on or off).
+    WebhookUpdated => "webhook.updated",
+    /// An outgoing webhook endpoint was deleted.
+    WebhookDeleted => "webhook.deleted",
+    /// An outgoing webhook endpoint's signing secret was rotated.
+    WebhookSecretRotated => "webhook.secret_rotated",
+    /// An outgoing webhook endpoint was turned off because its receiver answered `410 Gone`.
+    WebhookDisabled => "webhook.disabled",
 }
 
 impl fmt::Display for AuditAction {
@@ -127,6 +138,8 @@ pub enum AuditTarget {
     AccessToken(Uuid),
     /// An incoming webhook.
     IncomingWebhook(Uuid),
+    /// An outgoing webhook endpoint.
+    Webhook(Uuid),
 }
 
 impl AuditTarget {
@@ -137,6 +150,7 @@ impl AuditTarget {
             AuditTarget::Project(id) => ("project", id.into_uuid()),
             AuditTarget::AccessToken(id) => ("access_token", id),
             AuditTarget::IncomingWebhook(id) => ("incoming_webhook", id),
+            AuditTarget::Webhook(id) => ("webhook", id),
         }
     }
 }
@@ -207,7 +221,8 @@ pub struct AuditRecord {
     pub actor_id: Option<UserId>,
     /// What (an [`AuditAction`] name).
     pub action: String,
-    /// The kind of what it was done to: `user`, `session`, `project`, `access_token` or `incoming_webhook`.
+    /// The kind of what it was done to: `user`, `session`, `project`, `access_token`, `incoming_webhook` or
+    /// `webhook`.
     pub target_type: Option<String>,
     /// The id of what it was done to.
     pub target_id: Option<Uuid>,

@@ -24,10 +24,11 @@ use tokio_util::sync::CancellationToken;
 /// Attempts before a job is declared dead, unless the enqueuer says otherwise.
 pub const DEFAULT_MAX_ATTEMPTS: i32 = 5;
 /// How long a claimed job may run before another worker may take it back (its worker is presumed dead), unless
-/// the worker is given another lease ([`JobWorker::with_lease`]).
+/// the worker is given another lease ([`JobWorker::with_lease`]) or its handler a shorter one
+/// ([`JobHandler::lease`]).
 pub const LEASE: Duration = Duration::from_secs(300);
 /// How often, at most, a worker looks for jobs of dead workers (and at start).
-const REQUEUE_EVERY: Duration = Duration::from_secs(60);
+const REQUEUE_EVERY: Duration = Duration::from_secs(5);
 
 /// Adds a job to `queue` on `conn` (call it inside the transaction of the change that causes it).
 pub async fn enqueue(conn: &mut AsyncPgConnection, queue: &str, payload: &Value) -> StorageResult<i64> {
@@ -341,6 +342,29 @@ pub async fn requeue_abandoned(
     .await?)
 }
 
+/// Puts back the jobs of `queue` whose worker has held them longer than `lease` (it died); returns how many.
+pub async fn requeue_abandoned_in(
+    conn: &mut AsyncPgConnection,
+    queue: &str,
+    lease: Duration,
+    now: DateTime<Utc>,
+) -> StorageResult<usize> {
+    let cutoff = now - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
+    Ok(diesel::update(
+        jobs::table
+            .filter(jobs::status.eq("running"))
+            .filter(jobs::queue.eq(queue))
+            .filter(jobs::locked_at.lt(cutoff)),
+    )
+    .set((
+        jobs::status.eq("queued"),
+        jobs::locked_at.eq(None::<DateTime<Utc>>),
+        jobs::locked_by.eq(None::<String>),
+    ))
+    .execute(conn)
+    .await?)
+}
+
 /// Runs the jobs of one queue.
 #[async_trait]
 pub trait JobHandler: Send + Sync {
@@ -348,6 +372,13 @@ pub trait JobHandler: Send + Sync {
     fn queue(&self) -> &'static str;
     /// Runs one job; an `Err` is retried with backoff (its text is kept as `last_error`).
     async fn run(&self, payload: &Value) -> Result<(), String>;
+
+    /// How long one of its jobs may stay claimed before another worker takes it back, its worker presumed
+    /// dead ([`LEASE`] by default). A handler whose runs are bounded in time (a request with a timeout) may
+    /// answer less, so that a crash delays its jobs by little more than that bound.
+    fn lease(&self) -> Duration {
+        LEASE
+    }
 
     /// Runs the jobs of this queue claimed together, answering one result per payload, in order. By default
     /// they run one by one, concurrently; a handler whose jobs coalesce (the notifications of one
@@ -472,21 +503,33 @@ impl JobWorker {
         Ok(count)
     }
 
+    /// Takes back the jobs whose worker died: those of queues with a lease of their own after it, the others
+    /// after [`LEASE`].
+    async fn requeue_abandoned(&self) -> StorageResult<usize> {
+        let mut conn = self.pool.get().await?;
+        let now = Utc::now();
+        let mut taken = requeue_abandoned(&mut conn, now, self.lease).await?;
+        for (queue, handler) in &self.handlers {
+            let lease = handler.lease();
+            if lease < self.lease {
+                taken += requeue_abandoned_in(&mut conn, queue, lease, now).await?;
+            }
+        }
+        Ok(taken)
+    }
+
     /// Runs until `cancel`: claims due jobs, sleeps when there are none (woken early by [`Self::waker`]), and
-    /// takes back jobs of dead workers at start and then every half lease (at most every minute). A batch in
-    /// progress is finished (its outcomes stored) before it stops.
+    /// takes back jobs of dead workers at start and then every half lease (at most every few seconds). A batch
+    /// in progress is finished (its outcomes stored) before it stops.
     pub async fn run(self, cancel: CancellationToken) {
         let requeue_every = (self.lease / 2).clamp(Duration::from_millis(500), REQUEUE_EVERY);
         let mut next_requeue = tokio::time::Instant::now();
         while !cancel.is_cancelled() {
             if tokio::time::Instant::now() >= next_requeue {
                 next_requeue = tokio::time::Instant::now() + requeue_every;
-                match self.pool.get().await {
-                    Ok(mut conn) => match requeue_abandoned(&mut conn, Utc::now(), self.lease).await {
-                        Ok(0) => {}
-                        Ok(taken) => tracing::info!(taken, "took back jobs of workers that died"),
-                        Err(error) => tracing::warn!(%error, "could not take back abandoned jobs"),
-                    },
+                match self.requeue_abandoned().await {
+                    Ok(0) => {}
+                    Ok(taken) => tracing::info!(taken, "took back jobs of workers that died"),
                     Err(error) => tracing::warn!(%error, "could not take back abandoned jobs"),
                 }
             }

@@ -536,6 +536,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Uuid,
+        endpoint_id -> Uuid,
+        event_position -> Nullable<Int8>,
+        event_type -> Text,
+        payload -> Jsonb,
+        status -> Text,
+        attempts -> Int4,
+        step -> Int4,
+        generation -> Int4,
+        last_status_code -> Nullable<Int4>,
+        last_duration_ms -> Nullable<Int4>,
+        last_error -> Nullable<Text>,
+        last_attempt_at -> Nullable<Timestamptz>,
+        next_attempt_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Uuid,
+        scope -> Text,
+        conversation_id -> Nullable<Uuid>,
+        project_id -> Nullable<Uuid>,
+        url -> Text,
+        description -> Text,
+        event_types -> Array<Text>,
+        enabled -> Bool,
+        disabled_reason -> Nullable<Text>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<Timestamptz>,
+        created_by -> Nullable<Uuid>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(account_email_tokens -> users (user_id));
 diesel::joinable!(auth_sessions -> users (user_id));
 diesel::joinable!(calendar_event_attendees -> calendar_events (event_id));
@@ -595,6 +636,10 @@ diesel::joinable!(tasks -> projects (project_id));
 diesel::joinable!(thread_followers -> messages (root_id));
 diesel::joinable!(thread_followers -> users (user_id));
 diesel::joinable!(user_totp -> users (user_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_endpoints -> conversations (conversation_id));
+diesel::joinable!(webhook_endpoints -> projects (project_id));
+diesel::joinable!(webhook_endpoints -> users (created_by));
 
 diesel::allow_tables_to_appear_in_same_query!(
     account_email_tokens,
@@ -641,4 +686,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     thread_followers,
     user_totp,
     users,
+    webhook_deliveries,
+    webhook_endpoints,
 );

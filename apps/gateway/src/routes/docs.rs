@@ -43,6 +43,7 @@ pub const REFERENCE: &str = include_str!("../../../../docs/api.md");
         (name = "calendar", description = "The caller's own calendar events and their iCalendar export"),
         (name = "notifications", description = "In-app notifications"),
         (name = "presence", description = "Who is online, on demand"),
+        (name = "webhooks", description = "Outgoing webhooks (Standard Webhooks): endpoints per conversation, project or server, signed deliveries and their log"),
         (name = "operations", description = "Health and metrics"),
         (name = "admin", description = "Global admins only (`404` for everyone else): accounts and the audit log"),
     )

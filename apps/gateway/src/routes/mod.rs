@@ -16,6 +16,7 @@ pub mod presence;
 pub mod projects;
 pub mod push;
 pub mod users;
+pub mod webhooks;
 
 use crate::error::ApiError;
 use crate::middleware::api_guard;
@@ -170,6 +171,19 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(admin::bots::create_token)
                 .service(admin::bots::tokens)
                 .service(admin::bots::revoke_token)
+                .service(webhooks::collections::create_global)
+                .service(webhooks::collections::list_global)
+                .service(webhooks::collections::create_in_conversation)
+                .service(webhooks::collections::list_in_conversation)
+                .service(webhooks::collections::create_in_project)
+                .service(webhooks::collections::list_in_project)
+                .service(webhooks::item::get)
+                .service(webhooks::item::update)
+                .service(webhooks::item::delete)
+                .service(webhooks::rotate_secret::rotate_secret)
+                .service(webhooks::deliveries::list)
+                .service(webhooks::deliveries::redeliver)
+                .service(webhooks::ping::ping)
                 .default_service(web::to(fallback::unrouted)),
         )
         .default_service(web::to(fallback::unrouted));

@@ -27,8 +27,9 @@ pub(crate) struct TestApp {
     pub(crate) client: reqwest::Client,
     pub(crate) db: Arc<TestDatabase>,
     pub(crate) vars: HashMap<String, String>,
-    /// The gateway's background roles (relay, jobs, sweepers, listeners), stopped when the test app is dropped.
-    _background: Background,
+    /// The gateway's background roles (relay, jobs, sweepers, listeners), stopped when the test app is dropped
+    /// (`None`: [`TestApp::serving_only`]).
+    _background: Option<Background>,
 }
 
 /// A signed-up user and their tokens.
@@ -99,7 +100,20 @@ impl TestApp {
         Self::start(self.db.clone(), self.vars.clone()).await
     }
 
+    /// A gateway that serves HTTP but runs no background role (no outbox relay, no job worker): the test runs
+    /// them in a process of its own (`epop-gateway worker`), which it may kill and start again.
+    pub(crate) async fn serving_only(customize: impl FnOnce(&mut HashMap<String, String>)) -> Self {
+        let db = Arc::new(TestDatabase::create().await.expect("test database"));
+        let mut vars = base_vars(&db);
+        customize(&mut vars);
+        Self::start_with(db, vars, false).await
+    }
+
     pub(crate) async fn start(db: Arc<TestDatabase>, vars: HashMap<String, String>) -> Self {
+        Self::start_with(db, vars, true).await
+    }
+
+    async fn start_with(db: Arc<TestDatabase>, vars: HashMap<String, String>, background: bool) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
         let bound = listener.local_addr().expect("bound address");
@@ -110,7 +124,7 @@ impl TestApp {
         app::prepare_database(&config).await.expect("database ready");
         let (state, sequencer) = app::build_state(config).await.expect("state builds");
         app::ensure_admin(&state).await.expect("admin account");
-        let background = Background::start(&state, sequencer).expect("background starts");
+        let background = background.then(|| Background::start(&state, sequencer).expect("background starts"));
         let app = Application::with_listener(state, listener).expect("gateway starts");
         let address = format!("http://{}", app.address());
         let state = app.state().clone();

@@ -55,4 +55,5 @@ mod task_reminders;
 mod tasks;
 mod threads;
 mod users;
+mod webhooks;
 mod wiring;

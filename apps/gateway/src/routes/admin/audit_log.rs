@@ -64,7 +64,7 @@ pub struct AuditEntryDto {
     pub actor_id: Option<Uuid>,
     /// What was done, such as `auth.login` or `admin.user_deactivated`.
     pub action: String,
-    /// The kind of what it was done to: `user`, `session` or `project`.
+    /// The kind of what it was done to: `user`, `session`, `project` or `webhook`.
     pub target_type: Option<String>,
     /// The id of what it was done to.
     pub target_id: Option<Uuid>,
