@@ -94,6 +94,7 @@ pub fn webhook_event(event: &DomainEvent) -> Option<WebhookEvent> {
         DomainEvent::MessageUpdated {
             conversation_id,
             message: m,
+            ..
         } => in_conversation(
             "message.updated",
             *conversation_id,
