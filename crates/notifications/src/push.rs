@@ -275,8 +275,6 @@ async fn unsubscribe(pool: &DbPool, user: UserId, id: PushSubscriptionId) -> Not
     }
 }
 
-}
-
 /// Delivers push jobs.
 pub struct PushSender {
     pool: DbPool,
