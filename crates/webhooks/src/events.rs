@@ -234,7 +234,10 @@ pub fn webhook_event(event: &DomainEvent) -> Option<WebhookEvent> {
         | DomainEvent::NotificationCreated { .. }
         | DomainEvent::ScheduledMessageFailed { .. }
         | DomainEvent::ReminderDue { .. }
-        | DomainEvent::CalendarNotice { .. } => None,
+        | DomainEvent::CalendarNotice { .. }
+        | DomainEvent::ScheduledMessageChanged { .. }
+        | DomainEvent::ReminderChanged { .. }
+        | DomainEvent::TaskDueSoon { .. } => None,
     }
 }
 
