@@ -283,7 +283,7 @@ async fn bad_token_requests_name_their_fields_and_create_nothing() {
         )
         .await
         .unauthorized();
-    crate::helpers::assert_paging_checked(&app, &ann, "/api/users/me/tokens", "garbage", "0").await;
+    crate::helpers::assert_paging_checked(&app, &ann, "/api/users/me/tokens", "garbage", &["0"]).await;
     app.as_user(&ann)
         .delete(format!("/api/users/me/tokens/{}", uuid::Uuid::now_v7()))
         .await

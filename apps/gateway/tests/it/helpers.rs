@@ -429,15 +429,6 @@ impl TestApp {
             .post_created(path, json!({"content": content}))
             .await
     }
-
-    /// Posts a reply, shown only in the thread of `root` (a message), and returns it.
-    pub(crate) async fn reply(&self, sender: &TestUser, root: &Value, content: &str) -> Value {
-        let conversation = root["conversation_id"].as_str().unwrap();
-        let path = format!("/api/conversations/{conversation}/messages");
-        self.as_user(sender)
-            .post_created(path, json!({"content": content, "thread_root_id": root["id"]}))
-            .await
-    }
 }
 
 /// The next event published on `events`, which must come within five seconds (`what` says which, for a failure).

@@ -361,7 +361,9 @@ async fn an_edit_that_mentions_a_member_anew_notifies_them_once_and_removed_ment
 
     // A reply edited to mention Dan: Dan follows its thread, with the mention unread there.
     let root = app.message(&bob, &group, "root").await;
-    let reply = app.reply(&ann, &root, "a reply").await;
+    let reply = app
+        .reply(&ann, root["conversation_id"].as_str().unwrap(), &root, "a reply")
+        .await;
     assert!(threads(&app, &dan).await.is_empty());
     app.as_user(&ann)
         .put(

@@ -22,7 +22,13 @@ async fn search_finds_thread_replies_with_their_root() {
     let (app, [ann, bob]) = TestApp::with_users(["Ann", "Bob"]).await;
     let group = app.group(&ann, "G", &[&bob]).await;
     let root = app.message(&ann, &group, "release plan").await;
-    app.reply(&bob, &root, "release notes, in the thread").await;
+    app.reply(
+        &bob,
+        root["conversation_id"].as_str().unwrap(),
+        &root,
+        "release notes, in the thread",
+    )
+    .await;
     app.as_user(&bob)
         .post_created(
             format!("/api/conversations/{group}/messages"),

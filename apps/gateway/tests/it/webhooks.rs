@@ -282,7 +282,7 @@ async fn events_are_delivered_signed_and_the_reference_library_verifies_them() {
         &ann,
         &format!("/api/webhooks/{}/deliveries", id(&all)),
         "%%%",
-        "0",
+        &["0"],
     )
     .await;
 }
