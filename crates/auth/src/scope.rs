@@ -9,11 +9,15 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+// `$name:tt`, not `:literal`: a `literal` fragment reaches the derives wrapped in an invisible group, which
+// utoipa's `serde(rename)` parser skips (the schema listed the variant names instead of the wire names).
 macro_rules! scopes {
-    ($($(#[$doc:meta])* $variant:ident => $name:literal,)*) => {
+    ($($(#[$doc:meta])* $variant:ident => $name:tt,)*) => {
         /// What a personal access token may do.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        // Named apart from the calendar's and the webhooks' `Scope` in the OpenAPI document.
+        #[cfg_attr(feature = "openapi", schema(as = TokenScope))]
         pub enum Scope {
             $($(#[$doc])* #[serde(rename = $name)] $variant,)*
         }

@@ -27,6 +27,7 @@ async fn me_returns_and_renames_the_caller() {
             "email",
             "email_verified",
             "id",
+            "is_bot",
             "name",
             "role",
             "updated_at"
