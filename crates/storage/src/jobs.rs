@@ -327,33 +327,21 @@ pub async fn requeue_abandoned(
     now: DateTime<Utc>,
     lease: Duration,
 ) -> StorageResult<usize> {
-    let cutoff = now - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
-    Ok(diesel::update(
-        jobs::table
-            .filter(jobs::status.eq("running"))
-            .filter(jobs::locked_at.lt(cutoff)),
-    )
-    .set((
-        jobs::status.eq("queued"),
-        jobs::locked_at.eq(None::<DateTime<Utc>>),
-        jobs::locked_by.eq(None::<String>),
-    ))
-    .execute(conn)
-    .await?)
+    requeue_held_past(conn, None, lease, now).await
 }
 
-/// Puts back the jobs of `queue` whose worker has held them longer than `lease` (it died); returns how many.
-pub async fn requeue_abandoned_in(
+/// Puts back the running jobs (of `queue` only, when given) whose worker has held them longer than `lease` (it
+/// died); returns how many.
+async fn requeue_held_past(
     conn: &mut AsyncPgConnection,
-    queue: &str,
+    queue: Option<&str>,
     lease: Duration,
     now: DateTime<Utc>,
 ) -> StorageResult<usize> {
     let cutoff = now - chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
-    Ok(diesel::update(
+    let mut requeue = diesel::update(
         jobs::table
             .filter(jobs::status.eq("running"))
-            .filter(jobs::queue.eq(queue))
             .filter(jobs::locked_at.lt(cutoff)),
     )
     .set((
@@ -361,8 +349,11 @@ pub async fn requeue_abandoned_in(
         jobs::locked_at.eq(None::<DateTime<Utc>>),
         jobs::locked_by.eq(None::<String>),
     ))
-    .execute(conn)
-    .await?)
+    .into_boxed();
+    if let Some(queue) = queue {
+        requeue = requeue.filter(jobs::queue.eq(queue));
+    }
+    Ok(requeue.execute(conn).await?)
 }
 
 /// Runs the jobs of one queue.
@@ -512,7 +503,7 @@ impl JobWorker {
         for (queue, handler) in &self.handlers {
             let lease = handler.lease();
             if lease < self.lease {
-                taken += requeue_abandoned_in(&mut conn, queue, lease, now).await?;
+                taken += requeue_held_past(&mut conn, Some(queue), lease, now).await?;
             }
         }
         Ok(taken)
