@@ -587,7 +587,19 @@ impl ChatService {
             thread,
         } = message;
         let mut conn = self.pool.get().await?;
-        if convs::find_for_member(&mut conn, id, me).await?.is_none() {
+        // A reply's root is checked in the same round trip as the membership (pipelined on the connection), so a
+        // reply costs no more waiting than a message to the conversation.
+        let (member, root_ok) = {
+            let shared: &AsyncPgConnection = &conn;
+            let root_check = async {
+                match thread {
+                    Some(thread) => messages::is_thread_root(shared, thread.root, id).await,
+                    None => Ok(true),
+                }
+            };
+            tokio::try_join!(convs::is_member(shared, id, me), root_check)?
+        };
+        if !member {
             return Err(ChatError::NotFound);
         }
         if let Some(client_id) = client_id
@@ -602,17 +614,11 @@ impl ChatService {
                 "must be 1 to 10000 characters unless attachments are given",
             ));
         }
-        if let Some(thread) = thread {
-            let root = messages::find(&mut conn, thread.root).await?;
-            let is_root = root.is_some_and(|root| {
-                root.conversation_id == id && root.thread_root_id.is_none() && root.deleted_at.is_none()
-            });
-            if !is_root {
-                return Err(ChatError::invalid(
-                    "thread_root_id",
-                    "not a top-level message of this conversation",
-                ));
-            }
+        if !root_ok {
+            return Err(ChatError::invalid(
+                "thread_root_id",
+                "not a top-level message of this conversation",
+            ));
         }
         let attachment_files = self.check_attachments(&mut conn, me, attachment_ids).await?;
         let mentions = self.resolve_mentions(&mut conn, id, me, content).await?;
@@ -893,21 +899,19 @@ impl ChatService {
                 repliers.insert(reply.sender_id, reply.seq);
             }
             let repliers: Vec<(UserId, i64)> = repliers.into_iter().collect();
-            let count = replies.len() as i64;
             let summary = threads::record_replies(
                 conn,
                 root,
                 conversation,
-                count,
-                newest.seq,
-                newest.created_at,
-                &senders,
+                &threads::Replies {
+                    count: replies.len() as i64,
+                    last_seq: newest.seq,
+                    last_at: newest.created_at,
+                    senders: &senders,
+                    repliers: &repliers,
+                },
             )
             .await?;
-            threads::follow_as_repliers(conn, root, &repliers).await?;
-            if summary.reply_count == count {
-                threads::follow_as_starter(conn, root).await?;
-            }
             let mut reached: Vec<UserId> = mentioned
                 .iter()
                 .filter(|m| m.thread_root_id == Some(root))

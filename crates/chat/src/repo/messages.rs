@@ -109,6 +109,24 @@ pub(crate) async fn find(conn: &mut AsyncPgConnection, id: MessageId) -> ChatRes
         .optional()?)
 }
 
+/// Whether `root` is a live top-level message of `conversation`, one a reply may be posted to. Takes a shared
+/// connection so that it can be pipelined with the membership check of the same send.
+pub(crate) async fn is_thread_root(
+    mut conn: &AsyncPgConnection,
+    root: MessageId,
+    conversation: ConversationId,
+) -> ChatResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        messages::table
+            .filter(messages::id.eq(root))
+            .filter(messages::conversation_id.eq(conversation))
+            .filter(messages::thread_root_id.is_null())
+            .filter(messages::deleted_at.is_null()),
+    ))
+    .get_result(&mut conn)
+    .await?)
+}
+
 /// Several messages by id.
 pub(crate) async fn find_many(
     conn: &mut AsyncPgConnection,

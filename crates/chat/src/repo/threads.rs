@@ -42,39 +42,74 @@ impl SummaryRow {
     }
 }
 
-/// Counts new replies into a thread's summary (creating it with the first): `count` replies, the newest with
-/// `last_seq` at `last_at`, by `senders` (newest first), who become its most recent participants. Returns the
-/// summary as it is now.
+/// New replies to one thread, as a batch of sends writes them.
+pub(crate) struct Replies<'a> {
+    /// How many replies.
+    pub(crate) count: i64,
+    /// The newest reply's `seq` and time.
+    pub(crate) last_seq: i64,
+    pub(crate) last_at: DateTime<Utc>,
+    /// Their senders, newest first: the thread's most recent participants.
+    pub(crate) senders: &'a [UserId],
+    /// Each replier once, with the `seq` of their newest reply (their watermark moves there).
+    pub(crate) repliers: &'a [(UserId, i64)],
+}
+
+/// Records new replies in one statement: counts them into the thread's summary (creating it with the first),
+/// makes the repliers follow the thread (again, if they had unfollowed it) with their watermark at least at
+/// their newest reply, and with the thread's first replies makes its starter follow it too (unless they have a
+/// row already: a starter who unfollowed stays unfollowed). Returns the summary as it is now.
+///
+/// One statement, because it runs inside the batch's transaction while the conversation's row lock is held: a
+/// reply costs the same round trips as a message to the conversation.
 pub(crate) async fn record_replies(
     conn: &mut AsyncPgConnection,
     root: MessageId,
     conversation: ConversationId,
-    count: i64,
-    last_seq: i64,
-    last_at: DateTime<Utc>,
-    senders: &[UserId],
+    replies: &Replies<'_>,
 ) -> ChatResult<SummaryRow> {
+    let users: Vec<UserId> = replies.repliers.iter().map(|r| r.0).collect();
+    let seqs: Vec<i64> = replies.repliers.iter().map(|r| r.1).collect();
+    // The two inserts into `thread_followers` never touch the same row (the starter's is left out when they
+    // are a replier), as one statement may not insert a key twice.
     Ok(diesel::sql_query(
-        "INSERT INTO message_threads AS t
-             (root_id, conversation_id, reply_count, last_reply_seq, last_reply_at, participant_ids)
-         VALUES ($1, $2, $3, $4, $5, $6)
-         ON CONFLICT (root_id) DO UPDATE SET
-             reply_count = t.reply_count + excluded.reply_count,
-             last_reply_seq = greatest(t.last_reply_seq, excluded.last_reply_seq),
-             last_reply_at = greatest(t.last_reply_at, excluded.last_reply_at),
-             participant_ids = ARRAY(
-                 SELECT p.id FROM unnest(excluded.participant_ids || t.participant_ids)
-                                  WITH ORDINALITY AS p(id, n)
-                 GROUP BY p.id ORDER BY min(p.n) LIMIT $7)
-         RETURNING root_id, reply_count, last_reply_at, participant_ids",
+        "WITH summary AS (
+             INSERT INTO message_threads AS t
+                 (root_id, conversation_id, reply_count, last_reply_seq, last_reply_at, participant_ids)
+             VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (root_id) DO UPDATE SET
+                 reply_count = t.reply_count + excluded.reply_count,
+                 last_reply_seq = greatest(t.last_reply_seq, excluded.last_reply_seq),
+                 last_reply_at = greatest(t.last_reply_at, excluded.last_reply_at),
+                 participant_ids = ARRAY(
+                     SELECT p.id FROM unnest(excluded.participant_ids || t.participant_ids)
+                                      WITH ORDINALITY AS p(id, n)
+                     GROUP BY p.id ORDER BY min(p.n) LIMIT $7)
+             RETURNING root_id, reply_count, last_reply_at, participant_ids
+         ), repliers AS (
+             INSERT INTO thread_followers AS f (root_id, user_id, following, last_read_seq)
+             SELECT $1, v.user_id, true, v.seq FROM unnest($8::uuid[], $9::bigint[]) AS v(user_id, seq)
+             ON CONFLICT (root_id, user_id) DO UPDATE SET
+                 following = true,
+                 last_read_seq = greatest(f.last_read_seq, excluded.last_read_seq)
+         ), starter AS (
+             INSERT INTO thread_followers (root_id, user_id)
+             SELECT m.id, m.sender_id FROM messages m
+             WHERE m.id = $1 AND m.sender_id <> ALL($8::uuid[])
+               AND EXISTS (SELECT 1 FROM summary s WHERE s.reply_count = $3)
+             ON CONFLICT (root_id, user_id) DO NOTHING
+         )
+         SELECT root_id, reply_count, last_reply_at, participant_ids FROM summary",
     )
     .bind::<SqlUuid, _>(root)
     .bind::<SqlUuid, _>(conversation)
-    .bind::<BigInt, _>(count)
-    .bind::<BigInt, _>(last_seq)
-    .bind::<Timestamptz, _>(last_at)
-    .bind::<Array<SqlUuid>, _>(senders)
+    .bind::<BigInt, _>(replies.count)
+    .bind::<BigInt, _>(replies.last_seq)
+    .bind::<Timestamptz, _>(replies.last_at)
+    .bind::<Array<SqlUuid>, _>(replies.senders)
     .bind::<BigInt, _>(PARTICIPANTS)
+    .bind::<Array<SqlUuid>, _>(users)
+    .bind::<Array<BigInt>, _>(seqs)
     .get_result(conn)
     .await?)
 }
@@ -110,44 +145,6 @@ pub(crate) async fn summaries(
         .select(<SummaryRow as diesel::SelectableHelper<diesel::pg::Pg>>::as_select())
         .load(conn)
         .await?)
-}
-
-/// Makes repliers follow the thread (again, if they had unfollowed it) with their watermark at least at their
-/// newest reply: `(user, seq)`, one entry per user.
-pub(crate) async fn follow_as_repliers(
-    conn: &mut AsyncPgConnection,
-    root: MessageId,
-    repliers: &[(UserId, i64)],
-) -> ChatResult<()> {
-    let users: Vec<UserId> = repliers.iter().map(|r| r.0).collect();
-    let seqs: Vec<i64> = repliers.iter().map(|r| r.1).collect();
-    diesel::sql_query(
-        "INSERT INTO thread_followers AS f (root_id, user_id, following, last_read_seq)
-         SELECT $1, v.user_id, true, v.seq FROM unnest($2::uuid[], $3::bigint[]) AS v(user_id, seq)
-         ON CONFLICT (root_id, user_id) DO UPDATE SET
-             following = true,
-             last_read_seq = greatest(f.last_read_seq, excluded.last_read_seq)",
-    )
-    .bind::<SqlUuid, _>(root)
-    .bind::<Array<SqlUuid>, _>(users)
-    .bind::<Array<BigInt>, _>(seqs)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
-
-/// Makes the thread's starter follow it unless they already have a row for it (someone who unfollowed it stays
-/// unfollowed).
-pub(crate) async fn follow_as_starter(conn: &mut AsyncPgConnection, root: MessageId) -> ChatResult<()> {
-    diesel::sql_query(
-        "INSERT INTO thread_followers (root_id, user_id)
-         SELECT id, sender_id FROM messages WHERE id = $1
-         ON CONFLICT (root_id, user_id) DO NOTHING",
-    )
-    .bind::<SqlUuid, _>(root)
-    .execute(conn)
-    .await?;
-    Ok(())
 }
 
 /// Makes members a reply mentions follow the thread (again, if they had unfollowed it), keeping their
