@@ -64,10 +64,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, EventSeque
     let database_url = config.database_url().to_owned();
     let db = epop_storage::db::build_pool(&database_url, config.db_pool_size)?;
     let redis = match &config.redis_url {
-        Some(url) => Some(epop_storage::redis::build_pool(
-            url.expose_secret(),
-            config.db_pool_size.max(8),
-        )?),
+        Some(url) => Some(epop_storage::redis::SharedConnection::new(url.expose_secret())?),
         None => None,
     };
     let (store, local_store): (Arc<dyn ObjectStore>, Option<LocalStore>) = match &config.storage {
@@ -128,13 +125,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, EventSeque
         },
     )
     .with_mfa_key(config.mfa_key())
-    .with_shared_cutoffs(
-        match &config.redis_url {
-            Some(url) => Some(epop_storage::redis::SharedConnection::new(url.expose_secret())?),
-            None => None,
-        },
-        &config.redis_prefix,
-    );
+    .with_shared_cutoffs(redis.clone(), &config.redis_prefix);
     let projects = ProjectsService::new(db.clone(), outbox.clone()).with_settings(ProjectsSettings {
         max_task_depth: config.task_max_depth,
         max_comments_per_task: config.task_max_comments,

@@ -244,7 +244,7 @@ impl From<StorageError> for ApiError {
         match error {
             // The object store being down is a dependency outage (it may come back), not a server bug.
             StorageError::Pool(_)
-            | StorageError::RedisPool(_)
+            | StorageError::RedisUnavailable(_)
             | StorageError::Connect(_)
             | StorageError::Object(_) => ApiError::unavailable(error),
             StorageError::Query(_)

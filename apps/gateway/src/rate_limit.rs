@@ -8,7 +8,7 @@
 //! A hand-written limiter rather than `governor`: governor is in-process only, and the shared and local paths
 //! must apply the very same rule.
 
-use epop_storage::redis::RedisPool;
+use epop_storage::redis::SharedConnection;
 use redis::Script;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -75,7 +75,7 @@ return 0
 /// Checks and counts requests against quotas.
 #[derive(Clone)]
 pub struct RateLimiter {
-    redis: Option<RedisPool>,
+    redis: Option<SharedConnection>,
     prefix: Arc<str>,
     script: Arc<Script>,
     local: Arc<Mutex<LocalState>>,
@@ -123,7 +123,7 @@ impl LocalState {
 
 impl RateLimiter {
     /// A limiter backed by `redis` when given, in process otherwise. Keys are namespaced by `prefix`.
-    pub fn new(redis: Option<RedisPool>, prefix: &str) -> Self {
+    pub fn new(redis: Option<SharedConnection>, prefix: &str) -> Self {
         Self {
             redis,
             prefix: Arc::from(prefix),
@@ -157,7 +157,7 @@ impl RateLimiter {
 
     async fn check_shared(
         &self,
-        redis: &RedisPool,
+        redis: &SharedConnection,
         key: &str,
         quota: Quota,
     ) -> anyhow::Result<Result<(), Limited>> {

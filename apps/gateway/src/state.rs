@@ -13,7 +13,7 @@ use epop_projects::ProjectsService;
 use epop_storage::DbPool;
 use epop_storage::events::{EventBus, OutboxNotifier};
 use epop_storage::object_store::{LocalStore, ObjectStore};
-use epop_storage::redis::RedisPool;
+use epop_storage::redis::SharedConnection;
 use epop_webhooks::WebhooksService;
 use std::sync::Arc;
 
@@ -25,7 +25,7 @@ pub struct AppState {
     /// PostgreSQL.
     pub db: DbPool,
     /// Redis, when configured.
-    pub redis: Option<RedisPool>,
+    pub redis: Option<SharedConnection>,
     /// Where files live.
     pub store: Arc<dyn ObjectStore>,
     /// The local directory store, when files live on this machine (the gateway serves its signed URLs).

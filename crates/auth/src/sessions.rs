@@ -180,7 +180,7 @@ impl SessionCutoffs {
                     return Ok(None);
                 }
                 Ok(SharedAnswer::Unknown) => {
-                    self.seed_in_background(redis);
+                    self.seed_in_background();
                     let value = self.load(user).await?;
                     if let Err(error) = self.fill(redis, self.key(user), value).await {
                         tracing::debug!(%error, "could not cache a session cutoff in Redis");
@@ -214,7 +214,7 @@ impl SessionCutoffs {
                         SharedAnswer::Known(value) => value,
                         SharedAnswer::NothingRecent => None,
                         SharedAnswer::Unknown => {
-                            self.seed_in_background(redis);
+                            self.seed_in_background();
                             let value = self.load(user).await?;
                             if let Err(error) = self.fill(redis, self.key(user), value).await {
                                 tracing::debug!(%error, "could not cache a session cutoff in Redis");
@@ -227,7 +227,7 @@ impl SessionCutoffs {
                         SharedAnswer::Known(value) => value,
                         SharedAnswer::NothingRecent => None,
                         SharedAnswer::Unknown => {
-                            self.seed_in_background(redis);
+                            self.seed_in_background();
                             let value = self.load_session(sid).await?;
                             if let Err(error) = self.fill(redis, self.session_key(sid), value).await {
                                 tracing::debug!(%error, "could not cache an ended session in Redis");
@@ -289,7 +289,6 @@ impl SessionCutoffs {
             }
             .await;
             if let Err(error) = written {
-                redis.failed().await;
                 self.unmark_complete_in_background(redis);
                 tracing::warn!(%error, "could not share an ended session through Redis");
             }
@@ -322,7 +321,6 @@ impl SessionCutoffs {
             }
             .await;
             if let Err(error) = raised {
-                redis.failed().await;
                 // A Redis that kept its marker but missed this key would read as "nothing to refuse": take
                 // the marker away (readers go back to PostgreSQL) if Redis answers again in time.
                 self.unmark_complete_in_background(redis);
@@ -390,7 +388,7 @@ impl SessionCutoffs {
     }
 
     /// Copies the cutoffs younger than the window; `Ok(false)` when Redis may evict keys (nothing copied).
-    async fn copy_recent_cutoffs(&self, redis: &mut redis::aio::MultiplexedConnection) -> AuthResult<bool> {
+    async fn copy_recent_cutoffs(&self, redis: &mut epop_storage::redis::SharedCommands) -> AuthResult<bool> {
         let policy: Result<Vec<String>, _> = redis::cmd("CONFIG")
             .arg("GET")
             .arg("maxmemory-policy")
@@ -475,15 +473,13 @@ impl SessionCutoffs {
     }
 
     /// Starts a seed unless one is running in this process.
-    fn seed_in_background(&self, redis: &SharedConnection) {
+    fn seed_in_background(&self) {
         if self.seeding.swap(true, Ordering::AcqRel) {
             return;
         }
         let cutoffs = self.clone();
-        let redis = redis.clone();
         tokio::spawn(async move {
             if let Err(error) = cutoffs.seed().await {
-                redis.failed().await;
                 tracing::warn!(%error, "could not seed session cutoffs in Redis");
             }
             cutoffs.seeding.store(false, Ordering::Release);
@@ -517,20 +513,16 @@ impl SessionCutoffs {
         user: UserId,
     ) -> epop_storage::StorageResult<SharedAnswer> {
         let mut conn = redis.get().await?;
-        let values: Result<(Option<i64>, Option<i64>), redis::RedisError> = redis::cmd("MGET")
+        let values: (Option<i64>, Option<i64>) = redis::cmd("MGET")
             .arg(self.key(user))
             .arg(self.complete_key())
             .query_async(&mut conn)
-            .await;
-        match values {
-            Ok((Some(micros), _)) => Ok(SharedAnswer::Known((micros != NEVER).then_some(micros))),
-            Ok((None, Some(_))) => Ok(SharedAnswer::NothingRecent),
-            Ok((None, None)) => Ok(SharedAnswer::Unknown),
-            Err(error) => {
-                redis.failed().await;
-                Err(error.into())
-            }
-        }
+            .await?;
+        Ok(match values {
+            (Some(micros), _) => SharedAnswer::Known((micros != NEVER).then_some(micros)),
+            (None, Some(_)) => SharedAnswer::NothingRecent,
+            (None, None) => SharedAnswer::Unknown,
+        })
     }
 
     /// Redis's answers for `user`'s cutoff and for the session `sid`, in one `MGET`.
@@ -541,27 +533,21 @@ impl SessionCutoffs {
         sid: TokenFamilyId,
     ) -> epop_storage::StorageResult<(SharedAnswer, SharedAnswer)> {
         let mut conn = redis.get().await?;
-        let values: Result<StoredTriple, redis::RedisError> = redis::cmd("MGET")
+        let (cutoff, complete, session): StoredTriple = redis::cmd("MGET")
             .arg(self.key(user))
             .arg(self.complete_key())
             .arg(self.session_key(sid))
             .query_async(&mut conn)
-            .await;
+            .await?;
         let answer = |value: Option<i64>, complete: bool| match value {
             Some(stored) => SharedAnswer::Known((stored != NEVER).then_some(stored)),
             None if complete => SharedAnswer::NothingRecent,
             None => SharedAnswer::Unknown,
         };
-        match values {
-            Ok((cutoff, complete, session)) => Ok((
-                answer(cutoff, complete.is_some()),
-                answer(session, complete.is_some()),
-            )),
-            Err(error) => {
-                redis.failed().await;
-                Err(error.into())
-            }
-        }
+        Ok((
+            answer(cutoff, complete.is_some()),
+            answer(session, complete.is_some()),
+        ))
     }
 
     async fn fill(

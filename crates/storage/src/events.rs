@@ -19,7 +19,7 @@
 
 use crate::db::DbPool;
 pub use crate::outbox::PublishedEvent;
-use crate::redis::RedisPool;
+use crate::redis::SharedConnection;
 use crate::{StorageError, StorageResult, outbox};
 use diesel_async::{AsyncConnection as _, RunQueryDsl as _};
 use epop_core::DomainEvent;
@@ -84,7 +84,7 @@ pub struct EventBus {
     signals: broadcast::Sender<Arc<serde_json::Value>>,
     sequencer: mpsc::Sender<SequencerInput>,
     db: Option<DbPool>,
-    redis: Option<RedisPool>,
+    redis: Option<SharedConnection>,
     channel: Arc<str>,
     /// This node's id on the channel, so its own messages coming back are recognised.
     node: Arc<str>,
@@ -104,7 +104,7 @@ impl EventBus {
     /// A bus on `{prefix}:events`; with `redis`, events travel through Redis to every node; with `db`, gaps are
     /// filled from the outbox. Starts nothing: committed events reach subscribers only while the returned
     /// [`EventSequencer`] runs (the host runs it with its other background work).
-    pub fn new(db: Option<DbPool>, redis: Option<RedisPool>, prefix: &str) -> (Self, EventSequencer) {
+    pub fn new(db: Option<DbPool>, redis: Option<SharedConnection>, prefix: &str) -> (Self, EventSequencer) {
         let (local, _) = broadcast::channel(BUS_CAPACITY);
         let (signals, _) = broadcast::channel(SIGNAL_CAPACITY);
         let (sequencer, inputs) = mpsc::channel(SEQUENCER_QUEUE);

@@ -6,7 +6,7 @@
 //! - [`db`]: the diesel-async connection pool with explicit timeouts, and the wait-for-PostgreSQL loop;
 //! - [`migrate`]: the embedded SQL migrations, applied under a PostgreSQL advisory lock so several gateways may
 //!   start at once;
-//! - [`redis`]: the deadpool-redis pool. Redis carries fan-out, presence and limits, never data;
+//! - [`redis`]: one shared, multiplexed Redis connection. Redis carries fan-out, presence and limits, never data;
 //! - [`object_store`]: the object store trait (S3/MinIO, or a local directory);
 //! - [`outbox`]: domain events written in the same transaction as the change that caused them;
 //! - [`events`]: the relay that publishes committed events, and the bus that fans them out to every node;
@@ -51,12 +51,12 @@ pub enum StorageError {
     /// Applying migrations failed.
     #[error("migrations failed: {0}")]
     Migration(String),
-    /// Redis failed.
+    /// Redis refused a command (a script error, a wrong type): a bug, not an outage.
     #[error("redis failed")]
-    Redis(#[from] deadpool_redis::redis::RedisError),
-    /// No Redis connection could be had.
-    #[error("no redis connection available")]
-    RedisPool(#[from] deadpool_redis::PoolError),
+    Redis(#[source] ::redis::RedisError),
+    /// Redis could not be reached, or did not answer in time (it may come back).
+    #[error("redis unavailable")]
+    RedisUnavailable(#[source] ::redis::RedisError),
     /// The object store (S3 or the local directory) failed or answered something unexpected.
     #[error("object store failed: {0}")]
     Object(String),
@@ -70,6 +70,16 @@ pub enum StorageError {
     /// A blocking task panicked or was cancelled.
     #[error("background task failed")]
     Join(#[from] tokio::task::JoinError),
+}
+
+impl From<::redis::RedisError> for StorageError {
+    fn from(error: ::redis::RedisError) -> Self {
+        if error.is_io_error() || error.is_timeout() || redis::connection_lost(&error) {
+            Self::RedisUnavailable(error)
+        } else {
+            Self::Redis(error)
+        }
+    }
 }
 
 /// Result alias for the storage layer.

@@ -1,31 +1,20 @@
-//! The Redis connection pool. Redis holds only what may be lost (fan-out, presence, rate-limit counters).
+//! Redis: one multiplexed connection per process. Redis holds only what may be lost (fan-out, presence,
+//! rate-limit counters, session cutoffs' copies).
+//!
+//! Every command the gateway sends is answered in one round trip on a connection shared by every task:
+//! Redis serves one connection's pipelined commands as fast as many connections', and a pool would add a
+//! health-check round trip (`PING`) each time a connection is taken, which on the hot paths (a rate-limit check
+//! per request, a publish per event, presence per connect) doubled the round trips. The pub/sub subscription
+//! has a connection of its own (see [`crate::events`]).
 
 use crate::{StorageError, StorageResult};
-use deadpool_redis::{Config, Pool, PoolConfig, Runtime, Timeouts};
+use ::redis::aio::{ConnectionLike, MultiplexedConnection};
+use ::redis::{Cmd, Pipeline, RedisFuture, Value};
 use std::time::Duration;
 
-/// A pool of Redis connections.
-pub type RedisPool = Pool;
-
-/// Builds a lazy Redis pool for `url` with short timeouts, so a Redis outage degrades requests quickly
-/// instead of hanging them.
-pub fn build_pool(url: &str, max_size: usize) -> StorageResult<RedisPool> {
-    let mut config = Config::from_url(url);
-    let mut pool = PoolConfig::new(max_size);
-    pool.timeouts = Timeouts {
-        wait: Some(Duration::from_secs(1)),
-        create: Some(Duration::from_secs(1)),
-        recycle: Some(Duration::from_secs(1)),
-    };
-    config.pool = Some(pool);
-    config
-        .create_pool(Some(Runtime::Tokio1))
-        .map_err(|e| StorageError::PoolConfig(e.to_string()))
-}
-
 /// Checks that Redis answers `PING`.
-pub async fn ping(pool: &RedisPool) -> StorageResult<()> {
-    let mut conn = pool.get().await?;
+pub async fn ping(redis: &SharedConnection) -> StorageResult<()> {
+    let mut conn = redis.get().await?;
     let _: String = ::redis::cmd("PING").query_async(&mut conn).await?;
     Ok(())
 }
@@ -46,7 +35,9 @@ pub struct SharedConnection {
 
 #[derive(Default)]
 struct SharedState {
-    connection: Option<::redis::aio::MultiplexedConnection>,
+    connection: Option<MultiplexedConnection>,
+    /// Counts the connections made, so that a failure seen on an old one never drops its replacement.
+    generation: u64,
     failed_at: Option<std::time::Instant>,
 }
 
@@ -65,14 +56,19 @@ impl SharedConnection {
         })
     }
 
-    /// The connection, connecting when there is none (or failing at once within a second of a failure).
-    pub async fn get(&self) -> StorageResult<::redis::aio::MultiplexedConnection> {
+    /// The connection, connecting when there is none (or failing at once within a second of a failure). A
+    /// command that finds the connection broken drops it, so the next `get` reconnects.
+    pub async fn get(&self) -> StorageResult<SharedCommands> {
         let mut state = self.state.lock().await;
         if let Some(connection) = &state.connection {
-            return Ok(connection.clone());
+            return Ok(SharedCommands {
+                connection: connection.clone(),
+                generation: state.generation,
+                shared: self.clone(),
+            });
         }
         if state.failed_at.is_some_and(|at| at.elapsed() < RECONNECT_PAUSE) {
-            return Err(StorageError::Redis(::redis::RedisError::from((
+            return Err(StorageError::RedisUnavailable(::redis::RedisError::from((
                 ::redis::ErrorKind::Io,
                 "Redis was unreachable a moment ago",
             ))));
@@ -87,8 +83,13 @@ impl SharedConnection {
         {
             Ok(connection) => {
                 state.connection = Some(connection.clone());
+                state.generation += 1;
                 state.failed_at = None;
-                Ok(connection)
+                Ok(SharedCommands {
+                    connection,
+                    generation: state.generation,
+                    shared: self.clone(),
+                })
             }
             Err(error) => {
                 state.failed_at = Some(std::time::Instant::now());
@@ -97,10 +98,64 @@ impl SharedConnection {
         }
     }
 
-    /// Drops the connection after a command failed on it; the next use reconnects (after a pause).
-    pub async fn failed(&self) {
+    /// Drops the connection of `generation` after a command found it broken; the next use reconnects (after
+    /// a pause).
+    async fn broken(&self, generation: u64) {
         let mut state = self.state.lock().await;
-        state.connection = None;
-        state.failed_at = Some(std::time::Instant::now());
+        if state.generation == generation && state.connection.is_some() {
+            state.connection = None;
+            state.failed_at = Some(std::time::Instant::now());
+        }
     }
+}
+
+/// The shared connection as one caller holds it: commands go to the shared connection, and an error that
+/// means the connection itself is gone (not a command's own error, nor a slow answer) drops it for everyone.
+pub struct SharedCommands {
+    connection: MultiplexedConnection,
+    generation: u64,
+    shared: SharedConnection,
+}
+
+impl SharedCommands {
+    async fn note<T>(&self, result: ::redis::RedisResult<T>) -> ::redis::RedisResult<T> {
+        if let Err(error) = &result
+            && connection_lost(error)
+        {
+            self.shared.broken(self.generation).await;
+        }
+        result
+    }
+}
+
+impl ConnectionLike for SharedCommands {
+    fn req_packed_command<'a>(&'a mut self, cmd: &'a Cmd) -> RedisFuture<'a, Value> {
+        Box::pin(async move {
+            let result = self.connection.req_packed_command(cmd).await;
+            self.note(result).await
+        })
+    }
+
+    fn req_packed_commands<'a>(
+        &'a mut self,
+        pipeline: &'a Pipeline,
+        offset: usize,
+        count: usize,
+    ) -> RedisFuture<'a, Vec<Value>> {
+        Box::pin(async move {
+            let result = self.connection.req_packed_commands(pipeline, offset, count).await;
+            self.note(result).await
+        })
+    }
+
+    fn get_db(&self) -> i64 {
+        self.connection.get_db()
+    }
+}
+
+/// Whether `error` says the connection is unusable (closed, reset, refused), as opposed to a command's own
+/// failure or a timeout (a slow Redis under load still has a working connection).
+pub(crate) fn connection_lost(error: &::redis::RedisError) -> bool {
+    !error.is_timeout()
+        && (error.is_connection_dropped() || error.is_connection_refusal() || error.is_unrecoverable_error())
 }

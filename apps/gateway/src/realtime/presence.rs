@@ -11,7 +11,7 @@ pub mod throttle;
 use super::{EpopRealtime, LiveSignal};
 use chrono::{DateTime, Utc};
 use epop_core::UserId;
-use epop_storage::redis::RedisPool;
+use epop_storage::redis::SharedConnection;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -31,7 +31,7 @@ const LAST_SEEN_LOCAL_MAX: usize = 100_000;
 
 /// Presence tracking for this node.
 pub struct Presence {
-    redis: Option<RedisPool>,
+    redis: Option<SharedConnection>,
     prefix: String,
     node: String,
     /// This node's index of online users: user -> sockets connected here.
@@ -70,7 +70,7 @@ fn now_ms() -> i64 {
 
 impl Presence {
     /// Presence kept in `redis` (or in process), under `prefix`.
-    pub fn new(redis: Option<RedisPool>, prefix: &str, ttl: Duration) -> Self {
+    pub fn new(redis: Option<SharedConnection>, prefix: &str, ttl: Duration) -> Self {
         Self {
             redis,
             prefix: prefix.to_owned(),

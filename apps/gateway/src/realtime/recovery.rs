@@ -8,7 +8,7 @@ use super::fan_out::{Outcome, Scope};
 use super::{EpopRealtime, EpopSocket};
 use epop_core::model::Message;
 use epop_core::{ConversationId, DomainEvent, MessageId, UserId};
-use epop_storage::redis::RedisPool;
+use epop_storage::redis::SharedConnection;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -22,7 +22,7 @@ pub const RECOVERY_WINDOW: Duration = Duration::from_secs(120);
 
 /// Where dropped sessions wait for their client.
 pub struct RecoveryStore {
-    redis: Option<RedisPool>,
+    redis: Option<SharedConnection>,
     prefix: String,
     local: Mutex<HashMap<String, (UserId, i64, Instant)>>,
 }
@@ -37,7 +37,7 @@ impl std::fmt::Debug for RecoveryStore {
 
 impl RecoveryStore {
     /// A store in `redis` (or in process), under `prefix`.
-    pub fn new(redis: Option<RedisPool>, prefix: &str) -> Self {
+    pub fn new(redis: Option<SharedConnection>, prefix: &str) -> Self {
         Self {
             redis,
             prefix: prefix.to_owned(),
