@@ -607,6 +607,8 @@ scheduled_section() {
 #   EPOP_BENCH_THREADS_RATE           sends offered per second, both targets together, in turn (40); a fixed rate, so
 #                                     the p99 is a request's latency rather than the queue of a saturated closed loop
 #   EPOP_BENCH_THREADS_CONCURRENCY    loops of the sends and of the lists (8 and 4)
+#   EPOP_BENCH_THREADS_POST_SECONDS   seconds of the posting run (60: 1,200 sends per target, so that the p99 is
+#                                     not the third-slowest of 300 samples)
 #
 # Seeded with SQL as the application writes them (seq per conversation, the thread's summary row, followers); the
 # sends alternate between the two targets in one run (epop-loadgen messages-send with --thread-root), and so do
@@ -617,7 +619,8 @@ scheduled_section() {
 threads_section() {
     local n=${EPOP_BENCH_THREADS_REPLIES:-10000} followed=${EPOP_BENCH_THREADS_FOLLOWED:-1000}
     local convs=${EPOP_BENCH_THREADS_CONVERSATIONS:-100} rate=${EPOP_BENCH_THREADS_RATE:-40}
-    local c=${EPOP_BENCH_THREADS_CONCURRENCY:-8} bench other flat thread root token out started ended
+    local c=${EPOP_BENCH_THREADS_CONCURRENCY:-8} post_seconds=${EPOP_BENCH_THREADS_POST_SECONDS:-60}
+    local bench other flat thread root token out started ended
     bench=$(sql "SELECT id FROM users WHERE lower(email) = 'bench@example.com'")
     other=$(sql "SELECT md5('epop-threads-user')::uuid")
     flat=$(sql "SELECT md5('epop-threads-flat')::uuid")
@@ -695,9 +698,9 @@ SQL
     threads_p99=$(sed -nE 's|^get /api/threads\?limit=50: .* p99=([0-9.]+)ms .*|\1|p' <<<"$out")
     convs_p99=$(sed -nE 's|^get /api/conversations\?limit=50: .* p99=([0-9.]+)ms .*|\1|p' <<<"$out")
 
-    echo "== posting: $rate/s offered in turn to the flat conversation and to the thread, $c loops, $SECONDS_PER_RUN s"
+    echo "== posting: $rate/s offered in turn to the flat conversation and to the thread, $c loops, $post_seconds s"
     out=$(gateway_run "threads-send" messages-send --token "$token" --conversation "$flat,$thread" \
-        --thread-root ",$root" --rate "$rate" --concurrency "$c" --seconds "$SECONDS_PER_RUN")
+        --thread-root ",$root" --rate "$rate" --concurrency "$c" --seconds "$post_seconds")
     echo "$out"
     local flat_p99 thread_p99
     flat_p99=$(sed -nE "s/^messages-send to $flat: .* p99=([0-9.]+)ms .*/\1/p" <<<"$out")
