@@ -125,7 +125,7 @@ struct ConversationCursor {
     as_of: DateTime<Utc>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 #[serde(tag = "d")]
 enum MessageCursor {
     /// Older than this seq.
@@ -1030,49 +1030,68 @@ impl ChatService {
         viewer: Option<UserId>,
     ) -> ChatResult<(Vec<Message>, HashMap<AttachmentId, StoredObject>)> {
         let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
-        let mut summaries: HashMap<MessageId, ThreadSummary> = HashMap::new();
+        let roots: Vec<MessageId> = rows
+            .iter()
+            .filter(|r| r.thread_root_id.is_none())
+            .map(|r| r.id)
+            .collect();
+        // The reactions, thread summaries and attachments of the page are independent: they go to PostgreSQL
+        // together (pipelined on the one connection), one round trip instead of three.
+        let (reaction_rows, summary_rows, attachment_rows) = {
+            let shared: &AsyncPgConnection = conn;
+            let reactions = async {
+                match viewer {
+                    Some(viewer) if !ids.is_empty() => reactions::counts(shared, &ids, Some(viewer)).await,
+                    _ => Ok(Vec::new()),
+                }
+            };
+            let summaries = async {
+                match viewer {
+                    Some(_) => threads::summaries(shared, &roots).await,
+                    None => Ok(Vec::new()),
+                }
+            };
+            let files = async {
+                if ids.is_empty() {
+                    Ok(Vec::new())
+                } else {
+                    attachments::of_messages(shared, &ids).await
+                }
+            };
+            tokio::try_join!(reactions, summaries, files)?
+        };
         let mut reacted: HashMap<MessageId, Vec<Reaction>> = HashMap::new();
-        if viewer.is_some() && !ids.is_empty() {
-            for row in reactions::counts(conn, &ids, viewer).await? {
-                reacted.entry(row.message_id).or_default().push(Reaction {
-                    emoji: row.emoji,
-                    count: row.count,
-                    me: row.me,
-                });
-            }
+        for row in reaction_rows {
+            reacted.entry(row.message_id).or_default().push(Reaction {
+                emoji: row.emoji,
+                count: row.count,
+                me: row.me,
+            });
         }
-        if viewer.is_some() {
-            let roots: Vec<MessageId> = rows
-                .iter()
-                .filter(|r| r.thread_root_id.is_none())
-                .map(|r| r.id)
-                .collect();
-            for row in threads::summaries(conn, &roots).await? {
-                summaries.insert(row.root_id, row.summary());
-            }
-        }
+        let mut summaries: HashMap<MessageId, ThreadSummary> = summary_rows
+            .into_iter()
+            .map(|row| (row.root_id, row.summary()))
+            .collect();
         let mut files: HashMap<_, Vec<Attachment>> = HashMap::new();
         let mut keys: HashMap<AttachmentId, StoredObject> = HashMap::new();
-        if !ids.is_empty() {
-            for row in attachments::of_messages(conn, &ids).await? {
-                let Some(message) = row.message_id else { continue };
-                let url = self.attached_download_url(&row).await?;
-                keys.insert(
-                    row.id,
-                    StoredObject {
-                        object_key: row.object_key.clone(),
-                        object_etag: row.object_etag.clone(),
-                        upload_open_until: self.upload_open_until(row.created_at),
-                    },
-                );
-                files.entry(message).or_default().push(Attachment {
-                    id: row.id,
-                    file_name: row.file_name,
-                    content_type: row.content_type,
-                    file_size: row.file_size,
-                    url,
-                });
-            }
+        for row in attachment_rows {
+            let Some(message) = row.message_id else { continue };
+            let url = self.attached_download_url(&row).await?;
+            keys.insert(
+                row.id,
+                StoredObject {
+                    object_key: row.object_key.clone(),
+                    object_etag: row.object_etag.clone(),
+                    upload_open_until: self.upload_open_until(row.created_at),
+                },
+            );
+            files.entry(message).or_default().push(Attachment {
+                id: row.id,
+                file_name: row.file_name,
+                content_type: row.content_type,
+                file_size: row.file_size,
+                url,
+            });
         }
         let messages = rows
             .into_iter()
@@ -1244,19 +1263,40 @@ impl ChatService {
         limit: u16,
     ) -> ChatResult<Page<Message>> {
         let mut conn = self.pool.get().await?;
-        if !convs::is_member(&mut conn, id, me).await? {
+        let listing = Listing::Conversation(id);
+        let position = match direction {
+            MessagePage::Latest => Ok(MessageCursor::Before { seq: i64::MAX }),
+            MessagePage::Cursor(cursor) => decode::<MessageCursor>(cursor),
+            MessagePage::After(message) => {
+                if !convs::is_member(&mut conn, id, me).await? {
+                    return Err(ChatError::NotFound);
+                }
+                let position = match messages::find(&mut conn, *message).await? {
+                    Some(row) if row.conversation_id == id => MessageCursor::After { seq: row.seq },
+                    _ => return Err(ChatError::invalid("after", "not a message of this conversation")),
+                };
+                return self.listing_page(&mut conn, me, listing, position, limit).await;
+            }
+        };
+        // The first page (or a page by cursor) is read in the same round trip as the membership check
+        // (pipelined on the connection) and thrown away for a non-member, who gets `NotFound` (before any
+        // complaint about the cursor, as always).
+        let (member, rows) = {
+            let shared: &AsyncPgConnection = &conn;
+            let page = async {
+                match &position {
+                    Ok(position) => Self::page_rows(shared, listing, *position, limit).await.map(Some),
+                    Err(_) => Ok(None),
+                }
+            };
+            tokio::try_join!(convs::is_member(shared, id, me), page)?
+        };
+        if !member {
             return Err(ChatError::NotFound);
         }
-        let position = match direction {
-            MessagePage::Latest => MessageCursor::Before { seq: i64::MAX },
-            MessagePage::Cursor(cursor) => decode::<MessageCursor>(cursor)?,
-            MessagePage::After(message) => match messages::find(&mut conn, *message).await? {
-                Some(row) if row.conversation_id == id => MessageCursor::After { seq: row.seq },
-                _ => return Err(ChatError::invalid("after", "not a message of this conversation")),
-            },
-        };
-        self.listing_page(&mut conn, me, Listing::Conversation(id), position, limit)
-            .await
+        let position = position?;
+        let rows = rows.ok_or(ChatError::NotFound)?;
+        self.finish_page(&mut conn, me, rows, position, limit).await
     }
 
     /// A page of a listing from `position`: backwards (newest first) or forwards (oldest first); the cursor
@@ -1269,16 +1309,36 @@ impl ChatService {
         position: MessageCursor,
         limit: u16,
     ) -> ChatResult<Page<Message>> {
+        let rows = Self::page_rows(conn, listing, position, limit).await?;
+        self.finish_page(conn, me, rows, position, limit).await
+    }
+
+    /// The rows of a page from `position` (one more than `limit`, to know whether another page follows).
+    async fn page_rows(
+        conn: &AsyncPgConnection,
+        listing: Listing,
+        position: MessageCursor,
+        limit: u16,
+    ) -> ChatResult<Vec<MessageRow>> {
         let limit_rows = i64::from(limit);
-        let (rows, forward) = match position {
-            MessageCursor::Before { seq } => (
-                messages::page_before(conn, listing, Some(seq), limit_rows).await?,
-                false,
-            ),
-            MessageCursor::After { seq } => {
-                (messages::page_after(conn, listing, seq, limit_rows).await?, true)
+        match position {
+            MessageCursor::Before { seq } => {
+                messages::page_before(conn, listing, Some(seq), limit_rows).await
             }
-        };
+            MessageCursor::After { seq } => messages::page_after(conn, listing, seq, limit_rows).await,
+        }
+    }
+
+    /// A page of messages from the rows [`Self::page_rows`] read from `position`.
+    async fn finish_page(
+        &self,
+        conn: &mut AsyncPgConnection,
+        me: UserId,
+        rows: Vec<MessageRow>,
+        position: MessageCursor,
+        limit: u16,
+    ) -> ChatResult<Page<Message>> {
+        let forward = matches!(position, MessageCursor::After { .. });
         let page = Page::from_overfetch(rows, limit, |row| {
             if forward {
                 MessageCursor::After { seq: row.seq }

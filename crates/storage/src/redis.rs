@@ -12,9 +12,11 @@ use ::redis::aio::{ConnectionLike, MultiplexedConnection};
 use ::redis::{Cmd, Pipeline, RedisFuture, Value};
 use std::time::Duration;
 
-/// Checks that Redis answers `PING`.
+/// Checks that Redis answers `PING` now: unlike the commands of requests, which fail at once for a second after
+/// a failed connection attempt, the check tries to connect again (a readiness probe must see Redis come back,
+/// and a first attempt that timed out on a busy machine must not make the next probe fail).
 pub async fn ping(redis: &SharedConnection) -> StorageResult<()> {
-    let mut conn = redis.get().await?;
+    let mut conn = redis.connect(false).await?;
     let _: String = ::redis::cmd("PING").query_async(&mut conn).await?;
     Ok(())
 }
@@ -59,6 +61,11 @@ impl SharedConnection {
     /// The connection, connecting when there is none (or failing at once within a second of a failure). A
     /// command that finds the connection broken drops it, so the next `get` reconnects.
     pub async fn get(&self) -> StorageResult<SharedCommands> {
+        self.connect(true).await
+    }
+
+    /// [`Self::get`]; with `respect_pause` false it tries to connect even within the pause after a failure.
+    async fn connect(&self, respect_pause: bool) -> StorageResult<SharedCommands> {
         let mut state = self.state.lock().await;
         if let Some(connection) = &state.connection {
             return Ok(SharedCommands {
@@ -67,7 +74,7 @@ impl SharedConnection {
                 shared: self.clone(),
             });
         }
-        if state.failed_at.is_some_and(|at| at.elapsed() < RECONNECT_PAUSE) {
+        if respect_pause && state.failed_at.is_some_and(|at| at.elapsed() < RECONNECT_PAUSE) {
             return Err(StorageError::RedisUnavailable(::redis::RedisError::from((
                 ::redis::ErrorKind::Io,
                 "Redis was unreachable a moment ago",
@@ -92,7 +99,12 @@ impl SharedConnection {
                 })
             }
             Err(error) => {
-                state.failed_at = Some(std::time::Instant::now());
+                // Only a refusal (nothing listens, the address is unreachable) starts the pause: an attempt
+                // that merely timed out on a busy machine says little about the next one, and a pause after it
+                // would send every caller to its fallback for a second (no shared limits, no presence).
+                if !error.is_timeout() {
+                    state.failed_at = Some(std::time::Instant::now());
+                }
                 Err(error.into())
             }
         }

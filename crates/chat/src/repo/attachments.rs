@@ -132,14 +132,14 @@ pub(crate) async fn find_many(
 
 /// The attachments of the given messages, in upload order.
 pub(crate) async fn of_messages(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     message_ids: &[MessageId],
 ) -> ChatResult<Vec<AttachmentRow>> {
     Ok(message_attachments::table
         .filter(message_attachments::message_id.eq_any(message_ids))
         .order_by(message_attachments::id.asc())
         .select(AttachmentRow::as_select())
-        .load(conn)
+        .load(&mut conn)
         .await?)
 }
 

@@ -70,18 +70,6 @@ pub(crate) async fn find_for_member(
         .optional()?)
 }
 
-/// Whether `user` is a member of conversation `id`. Takes a shared connection so that it can be pipelined
-/// with the send's other checks (see [`crate::repo::messages::thread_root_of`]).
-pub(crate) async fn is_member(mut conn: &AsyncPgConnection, id: ConversationId, user: UserId) -> ChatResult<bool> {
-    Ok(diesel::select(diesel::dsl::exists(
-        conversation_members::table
-            .filter(conversation_members::conversation_id.eq(id))
-            .filter(conversation_members::user_id.eq(user)),
-    ))
-    .get_result(&mut conn)
-    .await?)
-}
-
 /// Adds members (ignoring those already in) with their read position at `last_read_seq`; returns who was
 /// actually added.
 pub(crate) async fn add_members(
@@ -124,20 +112,20 @@ pub(crate) async fn remove_member(
     Ok(removed == 1)
 }
 
-/// Whether `user` is a member.
+/// Whether `user` is a member. Takes a shared connection so that it can be pipelined with a request's other
+/// first checks (see [`crate::repo::messages::is_thread_root`]).
 pub(crate) async fn is_member(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     id: ConversationId,
     user: UserId,
 ) -> ChatResult<bool> {
-    let found: Option<UserId> = conversation_members::table
-        .filter(conversation_members::conversation_id.eq(id))
-        .filter(conversation_members::user_id.eq(user))
-        .select(conversation_members::user_id)
-        .first(conn)
-        .await
-        .optional()?;
-    Ok(found.is_some())
+    Ok(diesel::select(diesel::dsl::exists(
+        conversation_members::table
+            .filter(conversation_members::conversation_id.eq(id))
+            .filter(conversation_members::user_id.eq(user)),
+    ))
+    .get_result(&mut conn)
+    .await?)
 }
 
 /// Every member id of a conversation, in joining order.

@@ -188,7 +188,7 @@ impl Listing {
 
 /// Live messages of a listing with `seq < before` (or the newest), newest first; `limit + 1` rows.
 pub(crate) async fn page_before(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     listing: Listing,
     before: Option<i64>,
     limit: i64,
@@ -201,12 +201,12 @@ pub(crate) async fn page_before(
     if let Some(before) = before {
         query = query.filter(messages::seq.lt(before));
     }
-    Ok(query.load(conn).await?)
+    Ok(query.load(&mut conn).await?)
 }
 
 /// Live messages of a listing with `seq > after`, oldest first; `limit + 1` rows.
 pub(crate) async fn page_after(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     listing: Listing,
     after: i64,
     limit: i64,
@@ -217,7 +217,7 @@ pub(crate) async fn page_after(
         .order_by(messages::seq.asc())
         .limit(limit + 1)
         .select(MessageRow::as_select())
-        .load(conn)
+        .load(&mut conn)
         .await?)
 }
 

@@ -99,7 +99,7 @@ pub(crate) struct CountRow {
 /// The reactions of several messages, per emoji in the order each emoji was first used, with whether `viewer`
 /// reacted with it; one query over the primary key.
 pub(crate) async fn counts(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     messages: &[MessageId],
     viewer: Option<UserId>,
 ) -> ChatResult<Vec<CountRow>> {
@@ -116,6 +116,6 @@ pub(crate) async fn counts(
     )
     .bind::<Array<SqlUuid>, _>(messages)
     .bind::<Nullable<SqlUuid>, _>(viewer)
-    .load(conn)
+    .load(&mut conn)
     .await?)
 }

@@ -133,7 +133,7 @@ pub(crate) async fn recount(conn: &mut AsyncPgConnection, root: MessageId) -> Ch
 
 /// The summaries of those of `roots` that have replies.
 pub(crate) async fn summaries(
-    conn: &mut AsyncPgConnection,
+    mut conn: &AsyncPgConnection,
     roots: &[MessageId],
 ) -> ChatResult<Vec<SummaryRow>> {
     if roots.is_empty() {
@@ -143,7 +143,7 @@ pub(crate) async fn summaries(
         .filter(message_threads::root_id.eq_any(roots))
         .filter(message_threads::reply_count.gt(0))
         .select(<SummaryRow as diesel::SelectableHelper<diesel::pg::Pg>>::as_select())
-        .load(conn)
+        .load(&mut conn)
         .await?)
 }
 
