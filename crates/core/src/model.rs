@@ -6,6 +6,19 @@ use crate::id::{AttachmentId, ConversationId, MessageId, NotificationId, UserId}
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod wire_enum;
+mod notices;
+mod personal;
+mod projects;
+
+pub use notices::{CalendarNoticeKind, NotificationKind};
+pub use personal::{Reminder, ReminderChange, ScheduledMessage, ScheduledMessageChange};
+pub use projects::{
+    DeletedTaskComment, Frequency, Progress, ProjectRole, ProjectStatus, Recurrence, Task, TaskComment,
+    TaskCommentChange, TaskStatus,
+};
+pub use wire_enum::UnknownValue;
+
 /// Direct (exactly two people) or group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -250,10 +263,12 @@ pub struct Notification {
     /// A UUIDv7: notification ids sort by creation time; the `{id}` of `POST /api/notifications/{id}/read`.
     #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: NotificationId,
-    /// `task_assigned`, `project_member_added`, `message` or `mention`.
+    /// What it is about; `payload` depends on it.
     #[serde(rename = "type")]
-    pub kind: String,
-    /// What it is about (depends on the type).
+    pub kind: NotificationKind,
+    /// What it is about, a JSON object whose fields depend on `type` (`docs/api.md`, Notifications). Kept as
+    /// JSON: it is the stored `jsonb` column, and the `message` kind's is built and coalesced by SQL (the
+    /// latest message, its sender and preview, the unread `count`), never by Rust.
     pub payload: serde_json::Value,
     /// Whether it was read.
     pub is_read: bool,
