@@ -174,7 +174,9 @@ pub struct TaskActivity {
     /// `created`, `title`, `description`, `status`, `assigned_to`, `due_date`, `parent_id`, `label_ids`,
     /// `position` or `recurrence`.
     pub field: String,
-    /// The value before (any JSON value), as the task's JSON shows it (`null` for `created`).
+    /// The value before (any JSON value), as the task's JSON shows it (`null` for `created`). Free-form on
+    /// purpose: its type is the type of `field`'s value (a string, a date, an id, a list of ids …), and rows keep
+    /// the form each field had when they were written.
     pub old_value: serde_json::Value,
     /// The value after (for `created`, the new task's title).
     pub new_value: serde_json::Value,

@@ -727,11 +727,12 @@ impl EpopRealtime {
                     emit(
                         Audience::User(*user),
                         "task:comment",
-                        json!(TaskCommentOut {
+                        serde_json::to_value(TaskCommentOut {
                             project_id: *project_id,
                             task_id: *task_id,
                             change,
-                        }),
+                        })
+                        .unwrap_or(Value::Null),
                     )
                 })
                 .collect(),

@@ -11,7 +11,6 @@ pub struct UnknownValue(pub String);
 /// those names, `as_str`, `ALL`, `FromStr` ([`UnknownValue`] otherwise), `Display`, the `openapi` schema
 /// (behind the calling crate's `openapi` feature) and a Diesel expression of SQL type `text` that loads back
 /// (an unknown stored word is a deserialization error).
-#[doc(hidden)]
 #[macro_export]
 macro_rules! wire_enum {
     ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {

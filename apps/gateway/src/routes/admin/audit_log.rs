@@ -72,6 +72,7 @@ pub struct AuditEntryDto {
     /// The client's IP address.
     pub ip: Option<String>,
     /// Facts of the action (such as `{"from": "member", "to": "admin"}` for a role change); never a secret.
+    /// Free-form on purpose: each action records its own facts, and the log keeps rows of every version.
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
 }
