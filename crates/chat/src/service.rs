@@ -837,7 +837,7 @@ impl ChatService {
                         user_id: message.sender_id,
                         scheduled_message_id: scheduled,
                         conversation_id: conversation,
-                        change: crate::model::ScheduledMessageChange::Posted,
+                        change: ScheduledMessageChange::Posted,
                         scheduled_message: None,
                         message_id: Some(message.id),
                     });

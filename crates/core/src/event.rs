@@ -373,7 +373,7 @@ mod tests {
 
     #[test]
     fn typed_fields_keep_the_stored_words_and_shapes() {
-        let comment = crate::TaskCommentId::new();
+        let comment = TaskCommentId::new();
         let event = DomainEvent::TaskCommentChanged {
             project_id: ProjectId::new(),
             task_id: TaskId::new(),
