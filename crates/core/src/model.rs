@@ -280,6 +280,33 @@ pub struct Notification {
 mod tests {
     use super::*;
 
+    /// Serde and the OpenAPI schema name each variant in snake case; `as_str` and parsing use the words the
+    /// enum was declared with. They must be the same.
+    fn check_words<T>(all: &[T], as_str: impl Fn(&T) -> &'static str)
+    where
+        T: Serialize + for<'de> Deserialize<'de> + std::str::FromStr + PartialEq + std::fmt::Debug,
+        <T as std::str::FromStr>::Err: std::fmt::Debug,
+    {
+        for value in all {
+            let word = as_str(value);
+            assert_eq!(serde_json::to_value(value).unwrap(), word);
+            assert_eq!(&serde_json::from_value::<T>(word.into()).unwrap(), value);
+            assert_eq!(&word.parse::<T>().unwrap(), value);
+        }
+    }
+
+    #[test]
+    fn wire_enums_are_their_words() {
+        check_words(ProjectRole::ALL, |v| v.as_str());
+        check_words(ProjectStatus::ALL, |v| v.as_str());
+        check_words(TaskStatus::ALL, |v| v.as_str());
+        check_words(Frequency::ALL, |v| v.as_str());
+        check_words(NotificationKind::ALL, |v| v.as_str());
+        check_words(CalendarNoticeKind::ALL, |v| v.as_str());
+        check_words(ScheduledMessageChange::ALL, |v| v.as_str());
+        check_words(ReminderChange::ALL, |v| v.as_str());
+    }
+
     #[test]
     fn an_event_attachment_keeps_the_stored_object_beside_its_fields_and_round_trips() {
         let attachment = EventAttachment {

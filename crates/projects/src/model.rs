@@ -262,6 +262,10 @@ mod tests {
             assert_eq!(status.as_str().parse::<TaskStatus>().unwrap(), *status);
             assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
         }
+        for choice in ChildrenChoice::ALL {
+            assert_eq!(choice.as_str().parse::<ChildrenChoice>().unwrap(), *choice);
+            assert_eq!(serde_json::to_value(choice).unwrap(), choice.as_str());
+        }
         assert!("boss".parse::<ProjectRole>().is_err());
     }
 }

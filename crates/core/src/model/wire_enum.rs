@@ -7,7 +7,8 @@
 #[error("unknown value `{0}`")]
 pub struct UnknownValue(pub String);
 
-/// Declares a fieldless enum whose variants are written as the given words: `Serialize`/`Deserialize` with
+/// Declares a fieldless enum whose variants are written as the given words (each the variant's name in snake
+/// case): `Serialize`/`Deserialize` with
 /// those names, `as_str`, `ALL`, `FromStr` ([`UnknownValue`] otherwise), `Display`, the `openapi` schema
 /// (behind the calling crate's `openapi` feature) and a Diesel expression of SQL type `text` that loads back
 /// (an unknown stored word is a deserialization error).
@@ -29,8 +30,11 @@ macro_rules! wire_enum {
         )]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         #[diesel(sql_type = ::diesel::sql_types::Text)]
+        // The words are the variants' names in snake case (the OpenAPI schema reads `rename_all`, not a rename per
+        // variant); the `wire_enums_are_their_words` test checks that they match `$text`.
+        #[serde(rename_all = "snake_case")]
         pub enum $name {
-            $($(#[$vdoc])* #[serde(rename = $text)] $variant),+
+            $($(#[$vdoc])* $variant),+
         }
 
         impl $name {
