@@ -6,10 +6,10 @@ use crate::id::{AttachmentId, ConversationId, MessageId, NotificationId, UserId}
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-mod wire_enum;
 mod notices;
 mod personal;
 mod projects;
+mod wire_enum;
 
 pub use notices::{CalendarNoticeKind, NotificationKind};
 pub use personal::{Reminder, ReminderChange, ScheduledMessage, ScheduledMessageChange};

@@ -121,10 +121,7 @@ impl<'a> MailAttachment<'a> {
 
 /// Subject and body of a notification e-mail of an unknown `kind` (a job written by another version).
 fn generic(kind: &str) -> (String, String) {
-    (
-        format!("EPOP: {kind}"),
-        "You have a new notification.".to_owned(),
-    )
+    (format!("EPOP: {kind}"), "You have a new notification.".to_owned())
 }
 
 /// Subject and body of a notification e-mail.

@@ -390,7 +390,10 @@ fn decode(payload: &Value) -> Result<Job, String> {
             mentioned,
         } => {
             let kinds = std::iter::repeat_n(NotificationKind::TaskComment, watchers.len())
-                .chain(std::iter::repeat_n(NotificationKind::TaskMention, mentioned.len()))
+                .chain(std::iter::repeat_n(
+                    NotificationKind::TaskMention,
+                    mentioned.len(),
+                ))
                 .collect();
             Job::Fanout {
                 position,

@@ -203,8 +203,7 @@ impl ProjectsService {
         actor: Actor,
         project: ProjectId,
     ) -> ProjectsResult<ProjectRole> {
-        let membership = repo_projects::role_of(conn, project, actor.id)
-            .await?;
+        let membership = repo_projects::role_of(conn, project, actor.id).await?;
         let role = effective_role(membership, actor.global_admin).ok_or(ProjectsError::NotFound)?;
         if membership.is_none() && repo_projects::find(conn, project).await?.is_none() {
             return Err(ProjectsError::NotFound);

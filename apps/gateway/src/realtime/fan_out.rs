@@ -6,7 +6,9 @@
 
 use super::{EpopRealtime, LiveSignal, SocketState, conversation_room, presence_room, user_room};
 use epop_core::model::{EventMessage, Message, ReminderChange, ScheduledMessageChange, TaskCommentChange};
-use epop_core::{ConversationId, DomainEvent, MessageId, ProjectId, ReminderId, ScheduledMessageId, TaskId, UserId};
+use epop_core::{
+    ConversationId, DomainEvent, MessageId, ProjectId, ReminderId, ScheduledMessageId, TaskId, UserId,
+};
 use epop_socketio::{Broadcast, Packet};
 use epop_storage::events::PublishedEvent;
 use serde::{Deserialize as _, Serialize};

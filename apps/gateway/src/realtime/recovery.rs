@@ -107,14 +107,8 @@ impl EpopRealtime {
     ) -> bool {
         let events = match self.state.db.get().await {
             Ok(mut conn) => {
-                epop_storage::outbox::published_for(
-                    &mut conn,
-                    after,
-                    conversations,
-                    user,
-                    REPLAY_LIMIT + 1,
-                )
-                .await
+                epop_storage::outbox::published_for(&mut conn, after, conversations, user, REPLAY_LIMIT + 1)
+                    .await
             }
             Err(error) => Err(error.into()),
         };

@@ -13,8 +13,8 @@ use actix_web::{HttpRequest, post, web};
 use epop_chat::Sent;
 use epop_chat::incoming_webhooks::{SignatureError, SignatureHeaders, verify_signature};
 use epop_core::ErrorCode;
-use serde::{Deserialize, Serialize};
 use epop_core::MessageId;
+use serde::{Deserialize, Serialize};
 
 /// What a hook accepts: Slack's incoming webhook shape. Only `text` is used; other members (`username`,
 /// `icon_emoji`, `blocks`, …) are accepted and ignored.

@@ -149,7 +149,11 @@ impl ChatService {
                 let row = rows::insert(conn, &row)
                     .await?
                     .ok_or(ChatError::Conflict("client_id"))?;
-                outbox::append(conn, &scheduled_changed(&row, ScheduledMessageChange::Created, None)).await?;
+                outbox::append(
+                    conn,
+                    &scheduled_changed(&row, ScheduledMessageChange::Created, None),
+                )
+                .await?;
                 Ok(row)
             })
             .await;
@@ -253,7 +257,11 @@ impl ChatService {
                     return Err(ChatError::Conflict("the scheduled message is being posted"));
                 }
                 let row = rows::update(conn, id, content.unwrap_or(&row.content), send_at).await?;
-                outbox::append(conn, &scheduled_changed(&row, ScheduledMessageChange::Updated, None)).await?;
+                outbox::append(
+                    conn,
+                    &scheduled_changed(&row, ScheduledMessageChange::Updated, None),
+                )
+                .await?;
                 Ok(row)
             })
             .await?;
@@ -271,7 +279,11 @@ impl ChatService {
                 return Err(ChatError::Conflict("the scheduled message is being posted"));
             }
             rows::delete(conn, &[id]).await?;
-            outbox::append(conn, &scheduled_changed(&row, ScheduledMessageChange::Cancelled, None)).await?;
+            outbox::append(
+                conn,
+                &scheduled_changed(&row, ScheduledMessageChange::Cancelled, None),
+            )
+            .await?;
             Ok(())
         })
         .await?;
@@ -315,7 +327,11 @@ impl ChatService {
                         if rows::delete(conn, &[id]).await? == 0 {
                             return Ok(false);
                         }
-                        outbox::append(conn, &scheduled_changed(&row, ScheduledMessageChange::Posted, Some(existing.id))).await?;
+                        outbox::append(
+                            conn,
+                            &scheduled_changed(&row, ScheduledMessageChange::Posted, Some(existing.id)),
+                        )
+                        .await?;
                         Ok(true)
                     })
                     .await?;

@@ -14,8 +14,8 @@ pub mod users_list;
 
 use chrono::{DateTime, Utc};
 use epop_auth::{AdminUser, Role};
-use serde::Serialize;
 use epop_core::UserId;
+use serde::Serialize;
 
 /// An account as admins see it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

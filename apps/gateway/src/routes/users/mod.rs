@@ -8,8 +8,8 @@ pub mod tokens;
 
 use chrono::{DateTime, Utc};
 use epop_auth::{Role, User, UserSummary};
-use serde::Serialize;
 use epop_core::UserId;
+use serde::Serialize;
 
 /// A user as its owner sees it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
