@@ -167,7 +167,7 @@ impl AuthService {
             audit::append(
                 conn,
                 &AuditEntry::new(Some(actor), AuditAction::AccessTokenRevoked, client.ip.as_deref())
-                    .on(AuditTarget::AccessToken(id.into_uuid()))
+                    .on(AuditTarget::AccessToken(id))
                     .with(serde_json::json!({"user_id": owner, "name": row.name})),
                 now,
             )
@@ -266,7 +266,7 @@ impl AuthService {
                 audit::append(
                     conn,
                     &AuditEntry::new(Some(actor), AuditAction::AccessTokenCreated, client.ip.as_deref())
-                        .on(AuditTarget::AccessToken(row.id.into_uuid()))
+                        .on(AuditTarget::AccessToken(row.id))
                         .with(serde_json::json!({
                             "user_id": owner,
                             "name": row.name,

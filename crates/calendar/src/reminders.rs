@@ -26,6 +26,7 @@ use crate::service::{CalendarService, blocking, notice};
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
+use epop_core::model::CalendarNoticeKind;
 use epop_core::{CalendarEventId, FieldError, UserId};
 use epop_storage::jobs::{self, JobHandler};
 use serde::Serialize;
@@ -319,7 +320,7 @@ impl CalendarService {
                         about.title.clone_from(&occurrence.title);
                         noticed |= notice(
                             conn,
-                            "reminder",
+                            CalendarNoticeKind::Reminder,
                             occurrence.id.clone(),
                             &about,
                             occurrence.start,

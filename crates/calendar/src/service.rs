@@ -15,6 +15,7 @@ use crate::repo::events::{
 use crate::repo::feeds;
 use chrono::{DateTime, Datelike as _, Duration, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
+use epop_core::model::CalendarNoticeKind;
 use epop_core::{CalendarEventId, Clock, DomainEvent, FieldError, Page, PageRequest, UserId};
 use epop_storage::events::OutboxNotifier;
 use epop_storage::{DbPool, outbox};
@@ -331,7 +332,7 @@ impl Itip {
 /// A notice for `recipients` (none: nothing is written), with the iTIP `message` their e-mails carry.
 pub(crate) async fn notice(
     conn: &mut AsyncPgConnection,
-    kind: &str,
+    kind: CalendarNoticeKind,
     event_id: String,
     row: &EventRow,
     start_time: DateTime<Utc>,
@@ -359,7 +360,7 @@ pub(crate) async fn notice(
     outbox::append(
         conn,
         &DomainEvent::CalendarNotice {
-            kind: kind.to_owned(),
+            kind,
             event_id,
             calendar_event_id: row.id,
             title: row.title.clone(),
@@ -488,7 +489,7 @@ impl CalendarService {
                 events::set_attendees(conn, row.id, &attendees).await?;
                 let notified = notice(
                     conn,
-                    "invited",
+                    CalendarNoticeKind::Invited,
                     row.id.to_string(),
                     &row,
                     row.start_time,
@@ -717,7 +718,7 @@ impl CalendarService {
                 let whole = row.id.to_string();
                 notified |= notice(
                     conn,
-                    "invited",
+                    CalendarNoticeKind::Invited,
                     whole.clone(),
                     &row,
                     row.start_time,
@@ -727,7 +728,7 @@ impl CalendarService {
                 .await?;
                 notified |= notice(
                     conn,
-                    "cancelled",
+                    CalendarNoticeKind::Cancelled,
                     whole.clone(),
                     &row,
                     row.start_time,
@@ -738,7 +739,7 @@ impl CalendarService {
                 if event_changed {
                     notified |= notice(
                         conn,
-                        "updated",
+                        CalendarNoticeKind::Updated,
                         whole,
                         &row,
                         row.start_time,
@@ -838,7 +839,7 @@ impl CalendarService {
                 };
                 let notified = notice(
                     conn,
-                    "updated",
+                    CalendarNoticeKind::Updated,
                     instance.id.clone(),
                     &stored,
                     start,
@@ -994,7 +995,7 @@ impl CalendarService {
                     .await?;
                 let notified = notice(
                     conn,
-                    "updated",
+                    CalendarNoticeKind::Updated,
                     new_row.id.to_string(),
                     &new_row,
                     start,
@@ -1074,7 +1075,7 @@ impl CalendarService {
                         let length = stored.end_time - stored.start_time;
                         notice(
                             conn,
-                            "cancelled",
+                            CalendarNoticeKind::Cancelled,
                             instance_id(stored.id, original),
                             &row,
                             original,
@@ -1130,7 +1131,7 @@ impl CalendarService {
                             });
                         notice(
                             conn,
-                            "cancelled",
+                            CalendarNoticeKind::Cancelled,
                             instance_id(stored.id, original),
                             &row,
                             original,
@@ -1143,7 +1144,7 @@ impl CalendarService {
                         Self::drop_reminders(conn, stored.id, None).await?;
                         let notified = notice(
                             conn,
-                            "cancelled",
+                            CalendarNoticeKind::Cancelled,
                             stored.id.to_string(),
                             &stored,
                             stored.start_time,

@@ -2,11 +2,12 @@
 //! too (messages, conversations) are `epop_core::model`'s.
 
 use chrono::{DateTime, Utc};
-use epop_core::{AttachmentId, ConversationId, MessageId, ReminderId, ScheduledMessageId, UserId};
+use epop_core::{AttachmentId, ConversationId, MessageId, UserId};
 use serde::Serialize;
 
 pub use epop_core::model::{
-    Attachment, Conversation, ConversationKind, Member, Message, Reaction, ThreadSummary,
+    Attachment, Conversation, ConversationKind, Member, Message, Reaction, Reminder, ReminderChange,
+    ScheduledMessage, ScheduledMessageChange, ThreadSummary,
 };
 
 /// The outcome of sending a message: new, or the earlier one with the same `client_id`.
@@ -146,33 +147,6 @@ pub struct ConversationNotifications {
     pub effective_level: NotifyLevel,
 }
 
-/// A message waiting to be posted at `send_at` (`docs/api.md`, Scheduled messages). Only its sender sees it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ScheduledMessage {
-    /// Its id (a UUIDv7).
-    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
-    pub id: ScheduledMessageId,
-    /// Where it will be posted.
-    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
-    pub conversation_id: ConversationId,
-    /// The text it will be posted with.
-    pub content: String,
-    /// The idempotency key of the create, which the posted message carries too.
-    pub client_id: Option<String>,
-    /// The thread it will reply in.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<uuid::Uuid>))]
-    pub thread_root_id: Option<MessageId>,
-    /// With `thread_root_id`: the reply will be shown in the conversation too.
-    pub send_to_conversation: bool,
-    /// When it will be posted.
-    pub send_at: DateTime<Utc>,
-    /// When it was scheduled.
-    pub created_at: DateTime<Utc>,
-    /// When it was last changed.
-    pub updated_at: DateTime<Utc>,
-}
-
 /// The outcome of scheduling a message: new, or the earlier one with the same `client_id`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scheduled {
@@ -193,26 +167,6 @@ pub struct ScheduleRequest {
     pub thread: Option<ThreadReply>,
     /// Idempotency key of the create, carried by the posted message.
     pub client_id: Option<String>,
-}
-
-/// A reminder about a message (`docs/api.md`, Reminders): at `remind_at` its owner gets a `reminder`
-/// notification. Only its owner sees it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Reminder {
-    /// Its id (a UUIDv7).
-    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
-    pub id: ReminderId,
-    /// The message it is about.
-    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
-    pub message_id: MessageId,
-    /// The message's conversation.
-    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
-    pub conversation_id: ConversationId,
-    /// When the notification comes.
-    pub remind_at: DateTime<Utc>,
-    /// When it was set.
-    pub created_at: DateTime<Utc>,
 }
 
 /// A message the caller saved (`docs/api.md`, Saved messages).

@@ -843,7 +843,7 @@ impl ChatService {
                         user_id: message.sender_id,
                         scheduled_message_id: scheduled,
                         conversation_id: conversation,
-                        change: "posted".to_owned(),
+                        change: ScheduledMessageChange::Posted,
                         scheduled_message: None,
                         message_id: Some(message.id),
                     });

@@ -7,7 +7,10 @@ use crate::id::{
     CalendarEventId, ConversationId, MessageId, ProjectId, ReminderId, ScheduledMessageId, TaskCommentId,
     TaskId, TokenFamilyId, UserId,
 };
-use crate::model::{EventMessage, Notification, Reaction, ThreadSummary};
+use crate::model::{
+    CalendarNoticeKind, EventMessage, Notification, ProjectRole, Reaction, Reminder, ReminderChange,
+    ScheduledMessage, ScheduledMessageChange, Task, TaskCommentChange, ThreadSummary,
+};
 use serde::{Deserialize, Serialize};
 
 /// Everything that happened in the domain that another part of the system may react to.
@@ -151,8 +154,8 @@ pub enum DomainEvent {
         project_name: String,
         /// The new member.
         user_id: UserId,
-        /// Their role (`owner`, `admin`, `member` or `viewer`).
-        role: String,
+        /// Their role.
+        role: ProjectRole,
         /// Who added them.
         added_by: UserId,
     },
@@ -186,7 +189,7 @@ pub enum DomainEvent {
         /// The project's members when it changed.
         member_ids: Vec<UserId>,
         /// The task as members see it; `None` when it was deleted.
-        task: Option<serde_json::Value>,
+        task: Option<Task>,
     },
     /// A comment on a task was posted, edited or deleted: `task:comment` to the project's connected members
     /// (live only).
@@ -197,10 +200,10 @@ pub enum DomainEvent {
         task_id: TaskId,
         /// The project's members when it changed.
         member_ids: Vec<UserId>,
-        /// `created`, `updated` or `deleted`.
-        action: String,
-        /// The comment as members see it (its id only when deleted).
-        comment: serde_json::Value,
+        /// What happened (`action`), with the comment as members see it (`comment`, its id only when deleted);
+        /// flattened, so the event keeps those two fields.
+        #[serde(flatten)]
+        change: TaskCommentChange,
     },
     /// A notification was created for a user (delivered live as `notification:new`).
     NotificationCreated {
@@ -246,10 +249,10 @@ pub enum DomainEvent {
         scheduled_message_id: ScheduledMessageId,
         /// Where it is to be posted.
         conversation_id: ConversationId,
-        /// `created`, `updated`, `cancelled` or `posted`.
-        change: String,
+        /// What happened to it.
+        change: ScheduledMessageChange,
         /// The scheduled message as its sender sees it (`created`, `updated`).
-        scheduled_message: Option<serde_json::Value>,
+        scheduled_message: Option<ScheduledMessage>,
         /// The message it was posted as (`posted`).
         message_id: Option<MessageId>,
     },
@@ -265,10 +268,10 @@ pub enum DomainEvent {
         message_id: MessageId,
         /// The message's conversation.
         conversation_id: ConversationId,
-        /// `created`, `cancelled` or `dropped`.
-        change: String,
+        /// What happened to it.
+        change: ReminderChange,
         /// The reminder as its owner sees it (`created`).
-        reminder: Option<serde_json::Value>,
+        reminder: Option<Reminder>,
     },
     /// A message was pinned in its conversation, or unpinned (delivered as `conversation:pins`).
     PinsChanged {
@@ -285,8 +288,8 @@ pub enum DomainEvent {
     /// it was cancelled or they were removed (`cancelled`), or a reminder is due (`reminder`). One event for
     /// all `recipients`, turned into their notifications by one statement.
     CalendarNotice {
-        /// `invited`, `updated`, `cancelled` or `reminder`.
-        kind: String,
+        /// Why they hear of it.
+        kind: CalendarNoticeKind,
         /// The event, series or instance id (as the calendar API names it).
         event_id: String,
         /// The series or event the notice is about.
@@ -366,5 +369,46 @@ mod tests {
         let json = serde_json::to_value(&event).unwrap();
         assert_eq!(json["type"], event.event_type());
         assert_eq!(serde_json::from_value::<DomainEvent>(json).unwrap(), event);
+    }
+
+    #[test]
+    fn typed_fields_keep_the_stored_words_and_shapes() {
+        let comment = TaskCommentId::new();
+        let event = DomainEvent::TaskCommentChanged {
+            project_id: ProjectId::new(),
+            task_id: TaskId::new(),
+            member_ids: vec![UserId::new()],
+            change: TaskCommentChange::Deleted(crate::model::DeletedTaskComment { id: comment }),
+        };
+        let json = serde_json::to_value(&event).unwrap();
+        assert_eq!(json["action"], "deleted");
+        assert_eq!(json["comment"], serde_json::json!({ "id": comment }));
+        assert_eq!(json.get("change"), None);
+        assert_eq!(serde_json::from_value::<DomainEvent>(json).unwrap(), event);
+
+        let added = DomainEvent::ProjectMemberAdded {
+            project_id: ProjectId::new(),
+            project_name: "P".into(),
+            user_id: UserId::new(),
+            role: ProjectRole::Viewer,
+            added_by: UserId::new(),
+        };
+        let json = serde_json::to_value(&added).unwrap();
+        assert_eq!(json["role"], "viewer");
+        assert_eq!(serde_json::from_value::<DomainEvent>(json).unwrap(), added);
+
+        let notice = DomainEvent::CalendarNotice {
+            kind: CalendarNoticeKind::Cancelled,
+            event_id: "e".into(),
+            calendar_event_id: CalendarEventId::new(),
+            title: "T".into(),
+            start_time: chrono::Utc::now(),
+            organizer_id: UserId::new(),
+            recipients: vec![],
+            ics: None,
+        };
+        let json = serde_json::to_value(&notice).unwrap();
+        assert_eq!(json["kind"], "cancelled");
+        assert_eq!(serde_json::from_value::<DomainEvent>(json).unwrap(), notice);
     }
 }

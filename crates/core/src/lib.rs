@@ -4,7 +4,8 @@
 //!
 //! - [`id`]: typed UUIDv7 identifiers, so a `UserId` can never be passed where a `ConversationId` is expected;
 //! - [`event`]: the domain events that services write to the outbox and the real-time layer fans out;
-//! - [`model`]: the wire types (messages, conversations, notifications) that clients receive and events carry;
+//! - [`model`]: the wire types (messages, conversations, tasks, notifications …) that clients receive and events
+//!   carry, and the enums of their fixed words ([`wire_enum!`]);
 //! - [`clock`]: the source of "now", injectable for tests;
 //! - [`error`]: the stable client-facing error codes and field errors that every domain error maps onto;
 //! - [`page`]: cursor pagination (`limit`, opaque `cursor`, `{items, next_cursor}`).

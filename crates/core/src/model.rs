@@ -6,6 +6,19 @@ use crate::id::{AttachmentId, ConversationId, MessageId, NotificationId, UserId}
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+mod notices;
+mod personal;
+mod projects;
+mod wire_enum;
+
+pub use notices::{CalendarNoticeKind, NotificationKind};
+pub use personal::{Reminder, ReminderChange, ScheduledMessage, ScheduledMessageChange};
+pub use projects::{
+    DeletedTaskComment, Frequency, Progress, ProjectRole, ProjectStatus, Recurrence, Task, TaskComment,
+    TaskCommentChange, TaskStatus,
+};
+pub use wire_enum::UnknownValue;
+
 /// Direct (exactly two people) or group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -250,10 +263,12 @@ pub struct Notification {
     /// A UUIDv7: notification ids sort by creation time; the `{id}` of `POST /api/notifications/{id}/read`.
     #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
     pub id: NotificationId,
-    /// `task_assigned`, `project_member_added`, `message` or `mention`.
+    /// What it is about; `payload` depends on it.
     #[serde(rename = "type")]
-    pub kind: String,
-    /// What it is about (depends on the type).
+    pub kind: NotificationKind,
+    /// What it is about, a JSON object whose fields depend on `type` (`docs/api.md`, Notifications). Kept as
+    /// JSON: it is the stored `jsonb` column, and the `message` kind's is built and coalesced by SQL (the
+    /// latest message, its sender and preview, the unread `count`), never by Rust.
     pub payload: serde_json::Value,
     /// Whether it was read.
     pub is_read: bool,
@@ -264,6 +279,33 @@ pub struct Notification {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Serde and the OpenAPI schema name each variant in snake case; `as_str` and parsing use the words the
+    /// enum was declared with. They must be the same.
+    fn check_words<T>(all: &[T], as_str: impl Fn(&T) -> &'static str)
+    where
+        T: Serialize + for<'de> Deserialize<'de> + std::str::FromStr + PartialEq + std::fmt::Debug,
+        <T as std::str::FromStr>::Err: std::fmt::Debug,
+    {
+        for value in all {
+            let word = as_str(value);
+            assert_eq!(serde_json::to_value(value).unwrap(), word);
+            assert_eq!(&serde_json::from_value::<T>(word.into()).unwrap(), value);
+            assert_eq!(&word.parse::<T>().unwrap(), value);
+        }
+    }
+
+    #[test]
+    fn wire_enums_are_their_words() {
+        check_words(ProjectRole::ALL, |v| v.as_str());
+        check_words(ProjectStatus::ALL, |v| v.as_str());
+        check_words(TaskStatus::ALL, |v| v.as_str());
+        check_words(Frequency::ALL, |v| v.as_str());
+        check_words(NotificationKind::ALL, |v| v.as_str());
+        check_words(CalendarNoticeKind::ALL, |v| v.as_str());
+        check_words(ScheduledMessageChange::ALL, |v| v.as_str());
+        check_words(ReminderChange::ALL, |v| v.as_str());
+    }
 
     #[test]
     fn an_event_attachment_keeps_the_stored_object_beside_its_fields_and_round_trips() {

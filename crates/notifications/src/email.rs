@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 use diesel::{OptionalExtension as _, QueryDsl as _};
 use diesel_async::RunQueryDsl as _;
+use epop_core::model::NotificationKind;
 use epop_storage::DbPool;
 use epop_storage::jobs::JobHandler;
 use epop_storage::schema::users;
@@ -118,8 +119,13 @@ impl<'a> MailAttachment<'a> {
     }
 }
 
+/// Subject and body of a notification e-mail of an unknown `kind` (a job written by another version).
+fn generic(kind: &str) -> (String, String) {
+    (format!("EPOP: {kind}"), "You have a new notification.".to_owned())
+}
+
 /// Subject and body of a notification e-mail.
-pub fn render(kind: &str, payload: &Value) -> (String, String) {
+pub fn render(kind: NotificationKind, payload: &Value) -> (String, String) {
     let text = |key: &str| {
         payload
             .get(key)
@@ -128,11 +134,11 @@ pub fn render(kind: &str, payload: &Value) -> (String, String) {
             .to_owned()
     };
     match kind {
-        "task_assigned" => (
+        NotificationKind::TaskAssigned => (
             format!("Task assigned: {}", text("title")),
             format!("You were assigned the task \"{}\".", text("title")),
         ),
-        "project_member_added" => (
+        NotificationKind::ProjectMemberAdded => (
             format!("You were added to {}", text("project_name")),
             format!(
                 "You are now {} of the project \"{}\".",
@@ -140,7 +146,7 @@ pub fn render(kind: &str, payload: &Value) -> (String, String) {
                 text("project_name")
             ),
         ),
-        "calendar_invited" => (
+        NotificationKind::CalendarInvited => (
             format!("Invitation: {}", text("title")),
             format!(
                 "You are invited to \"{}\" ({}).",
@@ -148,7 +154,7 @@ pub fn render(kind: &str, payload: &Value) -> (String, String) {
                 text("start_time")
             ),
         ),
-        "calendar_updated" => (
+        NotificationKind::CalendarUpdated => (
             format!("Updated: {}", text("title")),
             format!(
                 "\"{}\" changed; it now starts {}.",
@@ -156,19 +162,19 @@ pub fn render(kind: &str, payload: &Value) -> (String, String) {
                 text("start_time")
             ),
         ),
-        "calendar_cancelled" => (
+        NotificationKind::CalendarCancelled => (
             format!("Cancelled: {}", text("title")),
             format!("\"{}\" ({}) is cancelled.", text("title"), text("start_time")),
         ),
-        "calendar_reminder" => (
+        NotificationKind::CalendarReminder => (
             format!("Reminder: {}", text("title")),
             format!("\"{}\" starts {}.", text("title"), text("start_time")),
         ),
-        "task_due" => (
+        NotificationKind::TaskDue => (
             format!("Due: {}", text("title")),
             format!("The task \"{}\" is due {}.", text("title"), text("due_date")),
         ),
-        "task_comment" => (
+        NotificationKind::TaskComment => (
             format!("New comment on {}", text("title")),
             format!(
                 "A task you follow, \"{}\", has a new comment:\n\n{}",
@@ -176,7 +182,7 @@ pub fn render(kind: &str, payload: &Value) -> (String, String) {
                 text("preview")
             ),
         ),
-        "task_mention" => (
+        NotificationKind::TaskMention => (
             format!("You were mentioned on {}", text("title")),
             format!(
                 "You were mentioned in a comment on the task \"{}\":\n\n{}",
@@ -184,18 +190,15 @@ pub fn render(kind: &str, payload: &Value) -> (String, String) {
                 text("preview")
             ),
         ),
-        "message" => (
+        NotificationKind::Message => (
             "New message".to_owned(),
             format!("You have a new message:\n\n{}", text("preview")),
         ),
-        "mention" => (
+        NotificationKind::Mention => (
             "You were mentioned".to_owned(),
             format!("You were mentioned in a message:\n\n{}", text("preview")),
         ),
-        other => (
-            format!("EPOP: {other}"),
-            "You have a new notification.".to_owned(),
-        ),
+        NotificationKind::ScheduledMessageFailed | NotificationKind::Reminder => generic(kind.as_str()),
     }
 }
 
@@ -234,7 +237,11 @@ impl JobHandler for EmailSender {
         let Some((name, email, true)) = recipient else {
             return Ok(());
         };
-        let (subject, body) = render(kind, notification.get("payload").unwrap_or(&Value::Null));
+        let payload_of = notification.get("payload").unwrap_or(&Value::Null);
+        let (subject, body) = match kind.parse::<NotificationKind>() {
+            Ok(kind) => render(kind, payload_of),
+            Err(_) => generic(kind),
+        };
         self.send(&name, &email, subject, body, MailAttachment::of(payload))
             .await
     }
@@ -242,20 +249,25 @@ impl JobHandler for EmailSender {
 
 #[cfg(test)]
 mod tests {
-    use super::render;
+    use super::{NotificationKind, render};
     use serde_json::json;
 
     #[test]
     fn every_type_renders_a_subject_and_body() {
-        let (subject, body) = render("task_assigned", &json!({"title": "Ship it"}));
+        let (subject, body) = render(NotificationKind::TaskAssigned, &json!({"title": "Ship it"}));
         assert_eq!(subject, "Task assigned: Ship it");
         assert!(body.contains("Ship it"));
         let (subject, _) = render(
-            "project_member_added",
+            NotificationKind::ProjectMemberAdded,
             &json!({"project_name": "Apollo", "role": "viewer"}),
         );
         assert_eq!(subject, "You were added to Apollo");
-        let (_, body) = render("message", &json!({"preview": "hello"}));
+        let (_, body) = render(NotificationKind::Message, &json!({"preview": "hello"}));
         assert!(body.ends_with("hello"));
+        let (subject, body) = render(NotificationKind::Reminder, &json!({"preview": "hello"}));
+        assert_eq!(
+            (subject.as_str(), body.as_str()),
+            ("EPOP: reminder", "You have a new notification.")
+        );
     }
 }

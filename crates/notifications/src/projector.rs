@@ -16,6 +16,7 @@ use crate::repo::NotificationRow;
 use async_trait::async_trait;
 use diesel::{ExpressionMethods as _, QueryDsl as _};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
+use epop_core::model::{CalendarNoticeKind, NotificationKind};
 use epop_core::{ConversationId, DomainEvent, MessageId, NotificationId, PushSubscriptionId, UserId};
 use epop_storage::events::{OutboxHandler, OutboxNotifier, PublishedEvent};
 use epop_storage::schema::{conversation_members, push_subscriptions};
@@ -239,7 +240,7 @@ enum Job {
     Fanout {
         position: i64,
         users: Vec<UserId>,
-        kinds: Vec<&'static str>,
+        kinds: Vec<NotificationKind>,
         payload: Value,
         /// A file their e-mails carry (`{filename, content_type, content}`): a calendar notice's `.ics`.
         attachment: Option<Value>,
@@ -249,7 +250,7 @@ enum Job {
 
 impl Job {
     /// One notification of `kind` for each of `users` (task assigned, member added, calendar notices...).
-    fn same_kind(position: i64, users: Vec<UserId>, kind: &'static str, payload: Value) -> Job {
+    fn same_kind(position: i64, users: Vec<UserId>, kind: NotificationKind, payload: Value) -> Job {
         Job::Fanout {
             position,
             kinds: vec![kind; users.len()],
@@ -297,7 +298,7 @@ fn decode(payload: &Value) -> Result<Job, String> {
         } => Job::same_kind(
             position,
             vec![assigned_to],
-            "task_assigned",
+            NotificationKind::TaskAssigned,
             json!({"task_id": task_id, "project_id": project_id, "title": title, "assigned_by": assigned_by}),
         ),
         DomainEvent::ProjectMemberAdded {
@@ -309,7 +310,7 @@ fn decode(payload: &Value) -> Result<Job, String> {
         } => Job::same_kind(
             position,
             vec![user_id],
-            "project_member_added",
+            NotificationKind::ProjectMemberAdded,
             json!({"project_id": project_id, "project_name": project_name, "role": role, "added_by": added_by}),
         ),
         DomainEvent::ScheduledMessageFailed {
@@ -321,7 +322,7 @@ fn decode(payload: &Value) -> Result<Job, String> {
         } => Job::same_kind(
             position,
             vec![user_id],
-            "scheduled_message_failed",
+            NotificationKind::ScheduledMessageFailed,
             json!({"scheduled_message_id": scheduled_message_id, "conversation_id": conversation_id, "preview": preview, "reason": reason}),
         ),
         DomainEvent::ReminderDue {
@@ -333,7 +334,7 @@ fn decode(payload: &Value) -> Result<Job, String> {
         } => Job::same_kind(
             position,
             vec![user_id],
-            "reminder",
+            NotificationKind::Reminder,
             json!({"reminder_id": reminder_id, "message_id": message_id, "conversation_id": conversation_id, "preview": preview}),
         ),
         DomainEvent::CalendarNotice {
@@ -349,14 +350,15 @@ fn decode(payload: &Value) -> Result<Job, String> {
             let mut job = Job::same_kind(
                 position,
                 recipients,
-                calendar_kind(&kind),
+                kind.notification_kind(),
                 json!({"event_id": event_id, "calendar_event_id": calendar_event_id, "title": title,
                                 "start_time": start_time, "organizer_id": organizer_id}),
             );
             if let (Job::Fanout { attachment, .. }, Some(ics)) = (&mut job, ics) {
-                let method = if kind == "cancelled" { "CANCEL" } else { "REQUEST" };
+                let cancel = kind == CalendarNoticeKind::Cancelled;
+                let method = if cancel { "CANCEL" } else { "REQUEST" };
                 *attachment = Some(json!({
-                    "filename": if kind == "cancelled" { "cancel.ics" } else { "invite.ics" },
+                    "filename": if cancel { "cancel.ics" } else { "invite.ics" },
                     "content_type": format!("text/calendar; charset=utf-8; method={method}"),
                     "content": ics,
                 }));
@@ -373,7 +375,7 @@ fn decode(payload: &Value) -> Result<Job, String> {
         } => Job::same_kind(
             position,
             vec![user_id],
-            "task_due",
+            NotificationKind::TaskDue,
             json!({"task_id": task_id, "project_id": project_id, "title": title, "due_date": due_date,
                    "minutes_before": minutes_before}),
         ),
@@ -387,8 +389,11 @@ fn decode(payload: &Value) -> Result<Job, String> {
             watchers,
             mentioned,
         } => {
-            let kinds = std::iter::repeat_n("task_comment", watchers.len())
-                .chain(std::iter::repeat_n("task_mention", mentioned.len()))
+            let kinds = std::iter::repeat_n(NotificationKind::TaskComment, watchers.len())
+                .chain(std::iter::repeat_n(
+                    NotificationKind::TaskMention,
+                    mentioned.len(),
+                ))
                 .collect();
             Job::Fanout {
                 position,
@@ -401,17 +406,6 @@ fn decode(payload: &Value) -> Result<Job, String> {
         }
         _ => Job::Nothing,
     })
-}
-
-/// The notification kind of a calendar notice (`calendar_invited`, `calendar_updated`, `calendar_cancelled`,
-/// `calendar_reminder`).
-fn calendar_kind(kind: &str) -> &'static str {
-    match kind {
-        "invited" => "calendar_invited",
-        "cancelled" => "calendar_cancelled",
-        "reminder" => "calendar_reminder",
-        _ => "calendar_updated",
-    }
 }
 
 /// Runs the `notifications` jobs: creates and coalesces notifications, and delivers them.
@@ -444,7 +438,7 @@ struct Written {
     #[diesel(sql_type = diesel::sql_types::Uuid)]
     user_id: UserId,
     #[diesel(sql_type = diesel::sql_types::Text)]
-    kind: String,
+    kind: NotificationKind,
     #[diesel(sql_type = diesel::sql_types::Jsonb)]
     payload: Value,
     #[diesel(sql_type = diesel::sql_types::Bool)]
@@ -666,7 +660,7 @@ impl NotificationProjector {
         &self,
         position: i64,
         users: &[UserId],
-        kinds: &[&str],
+        kinds: &[NotificationKind],
         payload: &Value,
         attachment: Option<&Value>,
     ) -> StorageResult<()> {
@@ -709,7 +703,7 @@ impl NotificationProjector {
             .map(|w| {
                 let notification = Notification::from(NotificationRow {
                     id: w.id,
-                    kind: w.kind.clone(),
+                    kind: w.kind,
                     payload: w.payload.clone(),
                     is_read: w.is_read,
                     created_at: w.created_at,

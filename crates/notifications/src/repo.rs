@@ -8,6 +8,7 @@ use diesel::{
     SelectableHelper as _,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use epop_core::model::NotificationKind;
 use epop_core::{NotificationId, UserId};
 use epop_storage::schema::notifications;
 
@@ -17,7 +18,7 @@ use epop_storage::schema::notifications;
 pub(crate) struct NotificationRow {
     pub(crate) id: NotificationId,
     /// Type.
-    pub(crate) kind: String,
+    pub(crate) kind: NotificationKind,
     pub(crate) payload: serde_json::Value,
     /// Read flag.
     pub(crate) is_read: bool,

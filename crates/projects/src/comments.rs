@@ -13,7 +13,7 @@
 use crate::access::Action;
 use crate::error::{ProjectsError, ProjectsResult};
 use crate::mentions::mentioned;
-use crate::model::{Actor, TaskComment};
+use crate::model::{Actor, DeletedTaskComment, TaskComment, TaskCommentChange};
 use crate::repo::comments::{self as repo_comments, CommentRow, NewCommentRow};
 use crate::repo::projects as repo_projects;
 use crate::repo::tasks::TaskRow;
@@ -71,8 +71,7 @@ impl ProjectsService {
     async fn announce_comment(
         conn: &mut AsyncPgConnection,
         task: &TaskRow,
-        action: &str,
-        comment: serde_json::Value,
+        change: TaskCommentChange,
     ) -> ProjectsResult<()> {
         let member_ids = repo_projects::member_ids(conn, task.project_id).await?;
         outbox::append(
@@ -81,8 +80,7 @@ impl ProjectsService {
                 project_id: task.project_id,
                 task_id: task.id,
                 member_ids,
-                action: action.to_owned(),
-                comment,
+                change,
             },
         )
         .await?;
@@ -165,13 +163,7 @@ impl ProjectsService {
                 repo_comments::watch(conn, task.id, &[actor.id]).await?;
                 Self::notify_comment(conn, &task, &row, watchers, mentions).await?;
                 let comment = comment_from_row(row.clone());
-                Self::announce_comment(
-                    conn,
-                    &task,
-                    "created",
-                    serde_json::to_value(&comment).map_err(epop_storage::StorageError::from)?,
-                )
-                .await?;
+                Self::announce_comment(conn, &task, TaskCommentChange::Created(comment)).await?;
                 Ok(row)
             })
             .await?;
@@ -239,13 +231,7 @@ impl ProjectsService {
                     .collect();
                 Self::notify_comment(conn, &task, &row, Vec::new(), new).await?;
                 let out = comment_from_row(row.clone());
-                Self::announce_comment(
-                    conn,
-                    &task,
-                    "updated",
-                    serde_json::to_value(&out).map_err(epop_storage::StorageError::from)?,
-                )
-                .await?;
+                Self::announce_comment(conn, &task, TaskCommentChange::Updated(out)).await?;
                 Ok(row)
             })
             .await?;
@@ -265,7 +251,12 @@ impl ProjectsService {
         conn.transaction::<_, ProjectsError, _>(async |conn| {
             let (task, _) = Self::own_comment(conn, actor, task, comment).await?;
             repo_comments::delete(conn, comment).await?;
-            Self::announce_comment(conn, &task, "deleted", serde_json::json!({"id": comment})).await
+            Self::announce_comment(
+                conn,
+                &task,
+                TaskCommentChange::Deleted(DeletedTaskComment { id: comment }),
+            )
+            .await
         })
         .await?;
         self.notifier.notify();

@@ -1,97 +1,13 @@
 //! What the projects service takes and returns. Output types serialize to the contract's JSON shapes.
 
 use chrono::{DateTime, Utc};
-use epop_core::{LabelId, ProjectId, TaskCommentId, TaskId, UserId};
-use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
+use epop_core::{LabelId, ProjectId, TaskId, UserId};
+use serde::Serialize;
 
-/// A stored value that is not one of an enum's names.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown value `{0}`")]
-pub struct UnknownValue(pub String);
-
-macro_rules! string_enum {
-    ($(#[$doc:meta])* $name:ident { $($(#[$vdoc:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $($(#[$vdoc])* $variant),+
-        }
-
-        impl $name {
-            /// Every value, in the contract's order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The stored and wire form.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text),+
-                }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = UnknownValue;
-            fn from_str(value: &str) -> Result<Self, Self::Err> {
-                match value {
-                    $($text => Ok($name::$variant),)+
-                    other => Err(UnknownValue(other.to_owned())),
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-string_enum!(
-    /// A member's role in one project.
-    ProjectRole {
-        /// Everything, including deleting the project and granting or taking `owner`.
-        Owner => "owner",
-        /// Changes the project and its members (but not owners) and works on tasks.
-        Admin => "admin",
-        /// Works on tasks.
-        Member => "member",
-        /// Reads only.
-        Viewer => "viewer",
-    }
-);
-
-string_enum!(
-    /// Where a project stands.
-    ProjectStatus {
-        /// In progress (the default).
-        Active => "active",
-        /// Paused.
-        OnHold => "on_hold",
-        /// Done.
-        Completed => "completed",
-        /// Kept for reference.
-        Archived => "archived",
-    }
-);
-
-string_enum!(
-    /// Where a task stands. Every status but `done` is open.
-    TaskStatus {
-        /// Not started (the default).
-        Todo => "todo",
-        /// Being worked on.
-        InProgress => "in_progress",
-        /// Waiting for review.
-        InReview => "in_review",
-        /// Finished.
-        Done => "done",
-    }
-);
+pub use epop_core::model::{
+    DeletedTaskComment, Frequency, Progress, ProjectRole, ProjectStatus, Recurrence, Task, TaskComment,
+    TaskCommentChange, TaskStatus, UnknownValue,
+};
 
 /// Who is acting: a user and whether they are a global admin (who acts as `owner` on every project).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,61 +51,6 @@ pub struct Project {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
-}
-
-/// A task of a project, as project members see it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Task {
-    /// A UUIDv7: task ids sort by creation time.
-    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
-    pub id: TaskId,
-    /// The project it belongs to; it is deleted with it.
-    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
-    pub project_id: ProjectId,
-    /// 1..=200 characters.
-    pub title: String,
-    /// Free text (empty when not given).
-    pub description: String,
-    /// Where it stands.
-    pub status: TaskStatus,
-    /// Who works on it, if anyone.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<uuid::Uuid>))]
-    pub assigned_to: Option<UserId>,
-    /// When it is due, if ever.
-    pub due_date: Option<DateTime<Utc>>,
-    /// The task it is a subtask of (in the same project), if any.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<uuid::Uuid>))]
-    pub parent_id: Option<TaskId>,
-    /// How far its direct subtasks are: `{done, total}` (`{0, 0}` without subtasks).
-    pub progress: Progress,
-    /// Its labels (labels of its project), in id order.
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<uuid::Uuid>))]
-    pub label_ids: Vec<LabelId>,
-    /// Its rank within its status column of the board: tasks sort by `position` (bytewise), then `id`.
-    pub position: String,
-    /// Its recurrence rule: completing it creates the next task.
-    pub recurrence: Option<Recurrence>,
-    /// The recurring task whose completion created it.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<uuid::Uuid>))]
-    pub recurred_from: Option<TaskId>,
-    /// Starts at 1 and increases on every change; the task's ETag (not part of the JSON body).
-    #[serde(skip)]
-    pub version: i64,
-    /// When it was created.
-    pub created_at: DateTime<Utc>,
-    /// When it last changed.
-    pub updated_at: DateTime<Utc>,
-}
-
-/// How far a task's direct subtasks are.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Progress {
-    /// Subtasks with status `done`.
-    pub done: i64,
-    /// All direct subtasks.
-    pub total: i64,
 }
 
 /// What creating a project takes; its creator becomes its first owner.
@@ -257,44 +118,6 @@ pub struct TaskChanges {
     pub recurrence: Option<Option<Recurrence>>,
 }
 
-string_enum!(
-    /// How often a recurring task comes back.
-    Frequency {
-        /// Every `interval` days.
-        Daily => "daily",
-        /// Every `interval` weeks.
-        Weekly => "weekly",
-        /// Every `interval` months (the same day, or the month's last day when it has fewer).
-        Monthly => "monthly",
-        /// Every `interval` years.
-        Yearly => "yearly",
-    }
-);
-
-/// A recurring task's rule: when it is done, the next one is due `interval` `frequency` units after it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct Recurrence {
-    /// `daily`, `weekly`, `monthly` or `yearly`.
-    pub frequency: Frequency,
-    /// 1..=365.
-    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 365))]
-    pub interval: u16,
-}
-
-impl Recurrence {
-    /// The due date after `due`, if it can be represented.
-    pub fn next(self, due: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let n = u32::from(self.interval);
-        match self.frequency {
-            Frequency::Daily => due.checked_add_days(chrono::Days::new(u64::from(n))),
-            Frequency::Weekly => due.checked_add_days(chrono::Days::new(7 * u64::from(n))),
-            Frequency::Monthly => due.checked_add_months(chrono::Months::new(n)),
-            Frequency::Yearly => due.checked_add_months(chrono::Months::new(n.checked_mul(12)?)),
-        }
-    }
-}
-
 /// Where a task goes on the board: a column, and its neighbours there (`None`: the end of the column).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct TaskMove {
@@ -326,7 +149,7 @@ pub struct Label {
     pub updated_at: DateTime<Utc>,
 }
 
-string_enum!(
+epop_core::wire_enum!(
     /// What deleting a task with subtasks does with them (`DELETE /api/tasks/:id?children=`).
     ChildrenChoice {
         /// Delete the whole subtree.
@@ -335,32 +158,6 @@ string_enum!(
         Detach => "detach",
     }
 );
-
-/// A comment on a task.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct TaskComment {
-    /// A UUIDv7.
-    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
-    pub id: TaskCommentId,
-    /// The task it is on.
-    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
-    pub task_id: TaskId,
-    /// Who wrote it; only they edit or delete it.
-    #[cfg_attr(feature = "openapi", schema(value_type = uuid::Uuid))]
-    pub author_id: UserId,
-    /// 1..=10,000 characters; `<@USER_ID>` mentions a project member.
-    pub body: String,
-    /// The project members the body mentions (never the author), in the order they first appear.
-    #[cfg_attr(feature = "openapi", schema(value_type = Vec<uuid::Uuid>))]
-    pub mentions: Vec<UserId>,
-    /// When it was posted.
-    pub created_at: DateTime<Utc>,
-    /// When it last changed.
-    pub updated_at: DateTime<Utc>,
-    /// When its author last edited it, if ever.
-    pub edited_at: Option<DateTime<Utc>>,
-}
 
 /// One change to one field of a task.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -377,7 +174,9 @@ pub struct TaskActivity {
     /// `created`, `title`, `description`, `status`, `assigned_to`, `due_date`, `parent_id`, `label_ids`,
     /// `position` or `recurrence`.
     pub field: String,
-    /// The value before (any JSON value), as the task's JSON shows it (`null` for `created`).
+    /// The value before (any JSON value), as the task's JSON shows it (`null` for `created`). Free-form on
+    /// purpose: its type is the type of `field`'s value (a string, a date, an id, a list of ids …), and rows keep
+    /// the form each field had when they were written.
     pub old_value: serde_json::Value,
     /// The value after (for `created`, the new task's title).
     pub new_value: serde_json::Value,
@@ -462,6 +261,10 @@ mod tests {
         for status in TaskStatus::ALL {
             assert_eq!(status.as_str().parse::<TaskStatus>().unwrap(), *status);
             assert_eq!(serde_json::to_value(status).unwrap(), status.as_str());
+        }
+        for choice in ChildrenChoice::ALL {
+            assert_eq!(choice.as_str().parse::<ChildrenChoice>().unwrap(), *choice);
+            assert_eq!(serde_json::to_value(choice).unwrap(), choice.as_str());
         }
         assert!("boss".parse::<ProjectRole>().is_err());
     }

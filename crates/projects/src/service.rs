@@ -203,9 +203,7 @@ impl ProjectsService {
         actor: Actor,
         project: ProjectId,
     ) -> ProjectsResult<ProjectRole> {
-        let membership = repo_projects::role_of(conn, project, actor.id)
-            .await?
-            .and_then(|role| ProjectRole::from_str(&role).ok());
+        let membership = repo_projects::role_of(conn, project, actor.id).await?;
         let role = effective_role(membership, actor.global_admin).ok_or(ProjectsError::NotFound)?;
         if membership.is_none() && repo_projects::find(conn, project).await?.is_none() {
             return Err(ProjectsError::NotFound);
@@ -257,12 +255,10 @@ impl ProjectsService {
         let ids: Vec<ProjectId> = rows.iter().map(|row| row.id).collect();
         let mut members: HashMap<ProjectId, Vec<ProjectMember>> = HashMap::new();
         for (project, user, role) in repo_projects::members_of(conn, &ids).await? {
-            if let Ok(role) = ProjectRole::from_str(&role) {
-                members
-                    .entry(project)
-                    .or_default()
-                    .push(ProjectMember { user_id: user, role });
-            }
+            members
+                .entry(project)
+                .or_default()
+                .push(ProjectMember { user_id: user, role });
         }
         Ok(rows
             .into_iter()
@@ -309,7 +305,7 @@ impl ProjectsService {
                 },
             )
             .await?;
-            repo_projects::add_member(conn, id, actor.id, ProjectRole::Owner.as_str()).await?;
+            repo_projects::add_member(conn, id, actor.id, ProjectRole::Owner).await?;
             Ok(())
         })
         .await?;
@@ -425,7 +421,7 @@ impl ProjectsService {
             if !repo_projects::user_exists(conn, user).await? {
                 return Err(ProjectsError::invalid("user_id", "no such user"));
             }
-            if !repo_projects::add_member(conn, project, user, role.as_str()).await? {
+            if !repo_projects::add_member(conn, project, user, role).await? {
                 return Err(ProjectsError::AlreadyMember);
             }
             outbox::append(
@@ -434,7 +430,7 @@ impl ProjectsService {
                     project_id: id,
                     project_name: row.name,
                     user_id: user,
-                    role: role.as_str().to_owned(),
+                    role,
                     added_by: actor.id,
                 },
             )
@@ -465,7 +461,6 @@ impl ProjectsService {
             let mine = Self::authorize(conn, actor, project, Action::ManageMembers).await?;
             let current = repo_projects::role_of(conn, project, user)
                 .await?
-                .and_then(|r| ProjectRole::from_str(&r).ok())
                 .ok_or(ProjectsError::NotFound)?;
             let was_owner = current == ProjectRole::Owner;
             if role == ProjectRole::Owner || was_owner {
@@ -477,7 +472,7 @@ impl ProjectsService {
                 }
                 repo_projects::replace_owner_id(conn, project, user).await?;
             }
-            repo_projects::set_role(conn, project, user, role.as_str()).await?;
+            repo_projects::set_role(conn, project, user, role).await?;
             Ok(())
         })
         .await?;
@@ -497,7 +492,6 @@ impl ProjectsService {
             let mine = Self::role_in(conn, actor, project).await?;
             let target = repo_projects::role_of(conn, project, user)
                 .await?
-                .and_then(|r| ProjectRole::from_str(&r).ok())
                 .ok_or(ProjectsError::NotFound)?;
             let action = if user == actor.id {
                 Action::Leave
@@ -653,10 +647,7 @@ impl ProjectsService {
         task: Option<&Task>,
     ) -> ProjectsResult<()> {
         let member_ids = repo_projects::member_ids(conn, project).await?;
-        let task = task
-            .map(serde_json::to_value)
-            .transpose()
-            .map_err(epop_storage::StorageError::from)?;
+        let task = task.cloned();
         outbox::append(
             conn,
             &DomainEvent::TaskUpdated {

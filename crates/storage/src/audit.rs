@@ -18,7 +18,7 @@ use diesel::{
     ExpressionMethods as _, Insertable, QueryDsl as _, Queryable, Selectable, SelectableHelper as _,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
-use epop_core::{ProjectId, TokenFamilyId, UserId};
+use epop_core::{AccessTokenId, IncomingWebhookId, ProjectId, TokenFamilyId, UserId};
 use serde::Serialize;
 use std::fmt;
 use std::str::FromStr;
@@ -135,9 +135,9 @@ pub enum AuditTarget {
     /// A project (deleted, or a member removed from it).
     Project(ProjectId),
     /// A personal access token.
-    AccessToken(Uuid),
+    AccessToken(AccessTokenId),
     /// An incoming webhook.
-    IncomingWebhook(Uuid),
+    IncomingWebhook(IncomingWebhookId),
     /// An outgoing webhook endpoint.
     Webhook(Uuid),
 }
@@ -148,8 +148,8 @@ impl AuditTarget {
             AuditTarget::User(id) => ("user", id.into_uuid()),
             AuditTarget::Session(id) => ("session", id.into_uuid()),
             AuditTarget::Project(id) => ("project", id.into_uuid()),
-            AuditTarget::AccessToken(id) => ("access_token", id),
-            AuditTarget::IncomingWebhook(id) => ("incoming_webhook", id),
+            AuditTarget::AccessToken(id) => ("access_token", id.into_uuid()),
+            AuditTarget::IncomingWebhook(id) => ("incoming_webhook", id.into_uuid()),
             AuditTarget::Webhook(id) => ("webhook", id),
         }
     }

@@ -9,7 +9,6 @@ use diesel::{ExpressionMethods as _, QueryDsl as _};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use epop_core::{ConversationId, DomainEvent, UserId};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 /// A domain event with its position in publish order (0 for an ephemeral event, which has none). Defined
 /// here, where positioned events are read back, so that the outbox does not depend on the relay
@@ -172,8 +171,8 @@ pub async fn published_between(
 pub async fn published_for(
     conn: &mut AsyncPgConnection,
     after: i64,
-    conversations: &[Uuid],
-    user: Uuid,
+    conversations: &[ConversationId],
+    user: UserId,
     limit: i64,
 ) -> StorageResult<Vec<PublishedEvent>> {
     use diesel::BoolExpressionMethods as _;

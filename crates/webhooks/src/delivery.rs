@@ -76,8 +76,8 @@ impl OutboxHandler for WebhookJobs {
             if let Some(event) = webhook_event(&published.event) {
                 positions.push(published.position);
                 types.push(event.event_type.to_owned());
-                conversations.push(event.conversation_id.map(|id| id.into_uuid()));
-                projects.push(event.project_id.map(|id| id.into_uuid()));
+                conversations.push(event.conversation_id);
+                projects.push(event.project_id);
                 payloads.push(crate::events::payload(event.event_type, now, event.data));
             }
         }

@@ -5,7 +5,7 @@
 //! `{"type", "timestamp", "data"}`; `data` carries ids and content as members see them, never stored object keys
 //! or download links.
 
-use epop_core::model::{EventAttachment, EventMessage};
+use epop_core::model::{EventAttachment, EventMessage, TaskCommentChange};
 use epop_core::{ConversationId, DomainEvent, ProjectId};
 use serde_json::{Value, json};
 
@@ -191,15 +191,13 @@ pub fn webhook_event(event: &DomainEvent) -> Option<WebhookEvent> {
         DomainEvent::TaskCommentChanged {
             project_id,
             task_id,
-            action,
-            comment,
+            change,
             ..
         } => {
-            let event_type = match action.as_str() {
-                "created" => "task.comment_created",
-                "updated" => "task.comment_updated",
-                "deleted" => "task.comment_deleted",
-                _ => return None,
+            let (event_type, comment) = match change {
+                TaskCommentChange::Created(comment) => ("task.comment_created", json!(comment)),
+                TaskCommentChange::Updated(comment) => ("task.comment_updated", json!(comment)),
+                TaskCommentChange::Deleted(gone) => ("task.comment_deleted", json!(gone)),
             };
             in_project(
                 event_type,
@@ -303,6 +301,26 @@ mod tests {
         .unwrap();
         assert_eq!(gone.event_type, "task.deleted");
         assert_eq!(gone.project_id, Some(project_id));
+        assert!(PROJECT_EVENTS.contains(&gone.event_type));
+    }
+
+    #[test]
+    fn comment_changes_name_their_action_and_carry_the_comment() {
+        let project_id = ProjectId::new();
+        let task_id = epop_core::TaskId::new();
+        let id = epop_core::TaskCommentId::new();
+        let gone = webhook_event(&DomainEvent::TaskCommentChanged {
+            project_id,
+            task_id,
+            member_ids: vec![],
+            change: TaskCommentChange::Deleted(epop_core::model::DeletedTaskComment { id }),
+        })
+        .unwrap();
+        assert_eq!(gone.event_type, "task.comment_deleted");
+        assert_eq!(
+            gone.data,
+            json!({"project_id": project_id, "task_id": task_id, "comment": {"id": id}})
+        );
         assert!(PROJECT_EVENTS.contains(&gone.event_type));
     }
 

@@ -5,11 +5,13 @@
 //! large group never holds up messages.
 
 use super::{EpopRealtime, LiveSignal, SocketState, conversation_room, presence_room, user_room};
-use epop_core::model::{EventMessage, Message};
-use epop_core::{ConversationId, DomainEvent, MessageId, ReminderId, ScheduledMessageId, UserId};
+use epop_core::model::{EventMessage, Message, ReminderChange, ScheduledMessageChange, TaskCommentChange};
+use epop_core::{
+    ConversationId, DomainEvent, MessageId, ProjectId, ReminderId, ScheduledMessageId, TaskId, UserId,
+};
 use epop_socketio::{Broadcast, Packet};
 use epop_storage::events::PublishedEvent;
-use serde::Deserialize as _;
+use serde::{Deserialize as _, Serialize};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -86,6 +88,15 @@ fn emit(audience: Audience, name: &'static str, payload: Value) -> Outcome {
         payload,
         except_socket: None,
     }
+}
+
+/// The payload of `task:comment`: the project, the task, and the change's `action` and `comment`.
+#[derive(Serialize)]
+struct TaskCommentOut<'a> {
+    project_id: ProjectId,
+    task_id: TaskId,
+    #[serde(flatten)]
+    change: &'a TaskCommentChange,
 }
 
 /// `scheduled_message:deleted` to the sender's sockets: one of their scheduled messages left their list (`reason`:
@@ -626,18 +637,18 @@ impl EpopRealtime {
                 change,
                 scheduled_message,
                 message_id,
-            } if self.reaches(scope, *user_id) => match (change.as_str(), scheduled_message) {
-                ("created", Some(shown)) => {
-                    vec![emit(Audience::User(*user_id), "scheduled_message:new", shown.clone())]
+            } if self.reaches(scope, *user_id) => match (change, scheduled_message) {
+                (ScheduledMessageChange::Created, Some(shown)) => {
+                    vec![emit(Audience::User(*user_id), "scheduled_message:new", json!(shown))]
                 }
-                ("updated", Some(shown)) => {
-                    vec![emit(Audience::User(*user_id), "scheduled_message:updated", shown.clone())]
+                (ScheduledMessageChange::Updated, Some(shown)) => {
+                    vec![emit(Audience::User(*user_id), "scheduled_message:updated", json!(shown))]
                 }
                 (reason, _) => vec![scheduled_message_gone(
                     *user_id,
                     *scheduled_message_id,
                     *conversation_id,
-                    reason,
+                    reason.as_str(),
                     *message_id,
                 )],
             },
@@ -660,9 +671,17 @@ impl EpopRealtime {
                 conversation_id,
                 change,
                 reminder,
-            } if self.reaches(scope, *user_id) => match (change.as_str(), reminder) {
-                ("created", Some(shown)) => vec![emit(Audience::User(*user_id), "reminder:new", shown.clone())],
-                (reason, _) => vec![reminder_gone(*user_id, *reminder_id, *message_id, *conversation_id, reason)],
+            } if self.reaches(scope, *user_id) => match (change, reminder) {
+                (ReminderChange::Created, Some(shown)) => {
+                    vec![emit(Audience::User(*user_id), "reminder:new", json!(shown))]
+                }
+                (reason, _) => vec![reminder_gone(
+                    *user_id,
+                    *reminder_id,
+                    *message_id,
+                    *conversation_id,
+                    reason.as_str(),
+                )],
             },
             DomainEvent::ReminderDue {
                 user_id,
@@ -702,8 +721,7 @@ impl EpopRealtime {
                 project_id,
                 task_id,
                 member_ids,
-                action,
-                comment,
+                change,
             } => member_ids
                 .iter()
                 .filter(|user| self.reaches(scope, **user))
@@ -711,7 +729,12 @@ impl EpopRealtime {
                     emit(
                         Audience::User(*user),
                         "task:comment",
-                        json!({"project_id": project_id, "task_id": task_id, "action": action, "comment": comment}),
+                        serde_json::to_value(TaskCommentOut {
+                            project_id: *project_id,
+                            task_id: *task_id,
+                            change,
+                        })
+                        .unwrap_or(Value::Null),
                     )
                 })
                 .collect(),

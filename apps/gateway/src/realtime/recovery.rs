@@ -105,17 +105,10 @@ impl EpopRealtime {
         conversations: &[ConversationId],
         after: i64,
     ) -> bool {
-        let rooms: Vec<uuid::Uuid> = conversations.iter().map(|c| c.into_uuid()).collect();
         let events = match self.state.db.get().await {
             Ok(mut conn) => {
-                epop_storage::outbox::published_for(
-                    &mut conn,
-                    after,
-                    &rooms,
-                    user.into_uuid(),
-                    REPLAY_LIMIT + 1,
-                )
-                .await
+                epop_storage::outbox::published_for(&mut conn, after, conversations, user, REPLAY_LIMIT + 1)
+                    .await
             }
             Err(error) => Err(error.into()),
         };

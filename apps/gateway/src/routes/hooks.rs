@@ -13,8 +13,8 @@ use actix_web::{HttpRequest, post, web};
 use epop_chat::Sent;
 use epop_chat::incoming_webhooks::{SignatureError, SignatureHeaders, verify_signature};
 use epop_core::ErrorCode;
+use epop_core::MessageId;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 /// What a hook accepts: Slack's incoming webhook shape. Only `text` is used; other members (`username`,
 /// `icon_emoji`, `blocks`, …) are accepted and ignored.
@@ -32,7 +32,8 @@ pub struct HookPosted {
     /// Always `true`.
     pub ok: bool,
     /// The message posted (or, for a signed request whose `webhook-id` was seen before, the one posted then).
-    pub message_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub message_id: MessageId,
 }
 
 fn header<'a>(req: &'a HttpRequest, name: &str) -> Option<&'a str> {
@@ -97,7 +98,7 @@ pub(crate) async fn post(
         .await?;
     Ok(web::Json(HookPosted {
         ok: true,
-        message_id: message.id.into_uuid(),
+        message_id: message.id,
     }))
 }
 

@@ -570,6 +570,8 @@ async fn connected_members_see_task_and_comment_changes_live() {
     assert_eq!(created["project_id"], team.project.as_str());
     assert_eq!(created["task"]["title"], "Live");
     assert_eq!(created["deleted"], false);
+    // The event carries the task exactly as the REST answer shows it.
+    assert_eq!(created["task"], task);
 
     app.as_user(&team.ann)
         .put_ok(format!("/api/tasks/{task_id}"), json!({"status": "in_review"}))
@@ -589,6 +591,10 @@ async fn connected_members_see_task_and_comment_changes_live() {
     assert_eq!(live["task_id"], task_id.as_str());
     assert_eq!(live["comment"]["id"], comment["id"]);
     assert_eq!(live["comment"]["body"], "looks good");
+    assert_eq!(live["comment"], comment);
+    let mut keys: Vec<&String> = live.as_object().unwrap().keys().collect();
+    keys.sort();
+    assert_eq!(keys, ["action", "comment", "project_id", "task_id"]);
     app.as_user(&team.cat)
         .delete_ok(format!("/api/tasks/{task_id}/comments/{}", id(&comment)))
         .await;
@@ -597,6 +603,7 @@ async fn connected_members_see_task_and_comment_changes_live() {
         (deleted["action"].clone(), deleted["comment"]["id"].clone()),
         (json!("deleted"), comment["id"].clone())
     );
+    assert_eq!(deleted["comment"], json!({"id": comment["id"]}));
 
     app.as_user(&team.ann)
         .delete_ok(format!("/api/tasks/{task_id}"))

@@ -94,7 +94,7 @@ impl ChatService {
                 audit::append(
                     conn,
                     &AuditEntry::new(Some(me), AuditAction::IncomingWebhookCreated, ip)
-                        .on(AuditTarget::IncomingWebhook(row.id.into_uuid()))
+                        .on(AuditTarget::IncomingWebhook(row.id))
                         .with(serde_json::json!({
                             "conversation_id": conversation,
                             "name": row.name,
@@ -166,7 +166,7 @@ impl ChatService {
             audit::append(
                 conn,
                 &AuditEntry::new(Some(me), AuditAction::IncomingWebhookDeleted, ip)
-                    .on(AuditTarget::IncomingWebhook(id.into_uuid()))
+                    .on(AuditTarget::IncomingWebhook(id))
                     .with(serde_json::json!({"conversation_id": conversation, "name": row.name})),
                 now,
             )

@@ -14,7 +14,7 @@
 
 use super::{ChatService, decode};
 use crate::error::{ChatError, ChatResult};
-use crate::model::{Reminder, SavedMessage};
+use crate::model::{Reminder, ReminderChange, SavedMessage};
 use crate::reminders::REMINDERS_QUEUE;
 use crate::repo::conversations as convs;
 use crate::repo::messages;
@@ -42,16 +42,14 @@ struct SavedCursor {
 
 /// What the owner's own sockets hear of a change to `row`: `created` carries the reminder, `cancelled` and
 /// `dropped` only name it.
-fn reminder_changed(row: &rows::ReminderRow, change: &str) -> DomainEvent {
-    let shown = (change == "created")
-        .then(|| serde_json::to_value(Reminder::from(row.clone())).ok())
-        .flatten();
+fn reminder_changed(row: &rows::ReminderRow, change: ReminderChange) -> DomainEvent {
+    let shown = (change == ReminderChange::Created).then(|| Reminder::from(row.clone()));
     DomainEvent::ReminderChanged {
         user_id: row.user_id,
         reminder_id: row.id,
         message_id: row.message_id,
         conversation_id: row.conversation_id,
-        change: change.to_owned(),
+        change,
         reminder: shown,
     }
 }
@@ -95,7 +93,7 @@ impl ChatService {
                 .await?;
                 let row =
                     rows::insert_reminder(conn, id, me, message, row.conversation_id, remind_at, job).await?;
-                outbox::append(conn, &reminder_changed(&row, "created")).await?;
+                outbox::append(conn, &reminder_changed(&row, ReminderChange::Created)).await?;
                 Ok(row)
             })
             .await?;
@@ -147,7 +145,7 @@ impl ChatService {
             if !jobs::cancel_queued(conn, row.job_id).await? {
                 return Err(ChatError::Conflict("the reminder is being announced"));
             }
-            outbox::append(conn, &reminder_changed(&row, "cancelled")).await?;
+            outbox::append(conn, &reminder_changed(&row, ReminderChange::Cancelled)).await?;
             Ok(())
         })
         .await?;
@@ -171,11 +169,11 @@ impl ChatService {
                     .filter(|m| m.deleted_at.is_none());
                 // Gone silently: only the owner's own sockets hear that it is no longer waiting.
                 let Some(message) = message else {
-                    outbox::append(conn, &reminder_changed(&row, "dropped")).await?;
+                    outbox::append(conn, &reminder_changed(&row, ReminderChange::Dropped)).await?;
                     return Ok(true);
                 };
                 if !convs::is_member(conn, row.conversation_id, row.user_id).await? {
-                    outbox::append(conn, &reminder_changed(&row, "dropped")).await?;
+                    outbox::append(conn, &reminder_changed(&row, ReminderChange::Dropped)).await?;
                     return Ok(true);
                 }
                 outbox::append(

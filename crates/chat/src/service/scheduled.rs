@@ -17,7 +17,7 @@
 
 use super::{ChatService, OutgoingMessage, decode};
 use crate::error::{ChatError, ChatResult};
-use crate::model::{ScheduleRequest, Scheduled, ScheduledMessage, Sent};
+use crate::model::{ScheduleRequest, Scheduled, ScheduledMessage, ScheduledMessageChange, Sent};
 use crate::repo::conversations as convs;
 use crate::repo::messages;
 use crate::repo::scheduled::{self as rows, NewScheduledRow, ScheduledRow};
@@ -42,17 +42,19 @@ struct ScheduledCursor {
 /// (and the message it was posted as).
 fn scheduled_changed(
     row: &ScheduledRow,
-    change: &str,
+    change: ScheduledMessageChange,
     message_id: Option<epop_core::MessageId>,
 ) -> DomainEvent {
-    let shown = matches!(change, "created" | "updated")
-        .then(|| serde_json::to_value(ScheduledMessage::from(row.clone())).ok())
-        .flatten();
+    let shown = matches!(
+        change,
+        ScheduledMessageChange::Created | ScheduledMessageChange::Updated
+    )
+    .then(|| ScheduledMessage::from(row.clone()));
     DomainEvent::ScheduledMessageChanged {
         user_id: row.sender_id,
         scheduled_message_id: row.id,
         conversation_id: row.conversation_id,
-        change: change.to_owned(),
+        change,
         scheduled_message: shown,
         message_id,
     }
@@ -147,7 +149,11 @@ impl ChatService {
                 let row = rows::insert(conn, &row)
                     .await?
                     .ok_or(ChatError::Conflict("client_id"))?;
-                outbox::append(conn, &scheduled_changed(&row, "created", None)).await?;
+                outbox::append(
+                    conn,
+                    &scheduled_changed(&row, ScheduledMessageChange::Created, None),
+                )
+                .await?;
                 Ok(row)
             })
             .await;
@@ -251,7 +257,11 @@ impl ChatService {
                     return Err(ChatError::Conflict("the scheduled message is being posted"));
                 }
                 let row = rows::update(conn, id, content.unwrap_or(&row.content), send_at).await?;
-                outbox::append(conn, &scheduled_changed(&row, "updated", None)).await?;
+                outbox::append(
+                    conn,
+                    &scheduled_changed(&row, ScheduledMessageChange::Updated, None),
+                )
+                .await?;
                 Ok(row)
             })
             .await?;
@@ -269,7 +279,11 @@ impl ChatService {
                 return Err(ChatError::Conflict("the scheduled message is being posted"));
             }
             rows::delete(conn, &[id]).await?;
-            outbox::append(conn, &scheduled_changed(&row, "cancelled", None)).await?;
+            outbox::append(
+                conn,
+                &scheduled_changed(&row, ScheduledMessageChange::Cancelled, None),
+            )
+            .await?;
             Ok(())
         })
         .await?;
@@ -313,7 +327,11 @@ impl ChatService {
                         if rows::delete(conn, &[id]).await? == 0 {
                             return Ok(false);
                         }
-                        outbox::append(conn, &scheduled_changed(&row, "posted", Some(existing.id))).await?;
+                        outbox::append(
+                            conn,
+                            &scheduled_changed(&row, ScheduledMessageChange::Posted, Some(existing.id)),
+                        )
+                        .await?;
                         Ok(true)
                     })
                     .await?;

@@ -7,6 +7,7 @@ use diesel::{
     SelectableHelper as _,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
+use epop_core::model::ProjectRole;
 use epop_core::{ProjectId, UserId};
 use epop_storage::schema::{project_members, projects, users};
 
@@ -105,7 +106,7 @@ pub(crate) async fn replace_owner_id(
 ) -> ProjectsResult<()> {
     let next: Option<UserId> = project_members::table
         .filter(project_members::project_id.eq(id))
-        .filter(project_members::role.eq("owner"))
+        .filter(project_members::role.eq(ProjectRole::Owner))
         .filter(project_members::user_id.ne(former))
         .order((project_members::created_at.asc(), project_members::user_id.asc()))
         .select(project_members::user_id)
@@ -162,7 +163,7 @@ pub(crate) async fn role_of(
     conn: &mut AsyncPgConnection,
     project: ProjectId,
     user: UserId,
-) -> ProjectsResult<Option<String>> {
+) -> ProjectsResult<Option<ProjectRole>> {
     Ok(project_members::table
         .find((project, user))
         .select(project_members::role)
@@ -175,7 +176,7 @@ pub(crate) async fn role_of(
 pub(crate) async fn members_of(
     conn: &mut AsyncPgConnection,
     ids: &[ProjectId],
-) -> ProjectsResult<Vec<(ProjectId, UserId, String)>> {
+) -> ProjectsResult<Vec<(ProjectId, UserId, ProjectRole)>> {
     Ok(project_members::table
         .filter(project_members::project_id.eq_any(ids))
         .order((
@@ -197,7 +198,7 @@ pub(crate) async fn add_member(
     conn: &mut AsyncPgConnection,
     project: ProjectId,
     user: UserId,
-    role: &str,
+    role: ProjectRole,
 ) -> ProjectsResult<bool> {
     let added = diesel::insert_into(project_members::table)
         .values((
@@ -216,7 +217,7 @@ pub(crate) async fn set_role(
     conn: &mut AsyncPgConnection,
     project: ProjectId,
     user: UserId,
-    role: &str,
+    role: ProjectRole,
 ) -> ProjectsResult<bool> {
     let changed = diesel::update(project_members::table.find((project, user)))
         .set(project_members::role.eq(role))
@@ -241,7 +242,7 @@ pub(crate) async fn remove_member(
 pub(crate) async fn count_owners(conn: &mut AsyncPgConnection, project: ProjectId) -> ProjectsResult<i64> {
     Ok(project_members::table
         .filter(project_members::project_id.eq(project))
-        .filter(project_members::role.eq("owner"))
+        .filter(project_members::role.eq(ProjectRole::Owner))
         .count()
         .get_result(conn)
         .await?)

@@ -61,7 +61,8 @@ pub struct AuditEntryDto {
     /// When it happened.
     pub at: DateTime<Utc>,
     /// Who did it; `null` for the system, the command line, or a failed sign-in (whoever tried is unknown).
-    pub actor_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub actor_id: Option<UserId>,
     /// What was done, such as `auth.login` or `admin.user_deactivated`.
     pub action: String,
     /// The kind of what it was done to: `user`, `session`, `project` or `webhook`.
@@ -71,6 +72,7 @@ pub struct AuditEntryDto {
     /// The client's IP address.
     pub ip: Option<String>,
     /// Facts of the action (such as `{"from": "member", "to": "admin"}` for a role change); never a secret.
+    /// Free-form on purpose: each action records its own facts, and the log keeps rows of every version.
     #[schema(value_type = Object)]
     pub details: serde_json::Value,
 }
@@ -80,7 +82,7 @@ impl From<AuditRecord> for AuditEntryDto {
         Self {
             id: record.id,
             at: record.at,
-            actor_id: record.actor_id.map(UserId::into_uuid),
+            actor_id: record.actor_id,
             action: record.action,
             target_type: record.target_type,
             target_id: record.target_id,

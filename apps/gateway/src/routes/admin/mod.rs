@@ -14,14 +14,15 @@ pub mod users_list;
 
 use chrono::{DateTime, Utc};
 use epop_auth::{AdminUser, Role};
+use epop_core::UserId;
 use serde::Serialize;
-use uuid::Uuid;
 
 /// An account as admins see it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AdminUserDto {
     /// A UUIDv7: user ids sort by sign-up time.
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: UserId,
     /// Shown to other users.
     pub name: String,
     /// The account's e-mail address.
@@ -47,7 +48,7 @@ pub struct AdminUserDto {
 impl From<AdminUser> for AdminUserDto {
     fn from(admin: AdminUser) -> Self {
         Self {
-            id: admin.user.id.into_uuid(),
+            id: admin.user.id,
             name: admin.user.name,
             email: admin.user.email,
             role: admin.user.role,

@@ -7,8 +7,8 @@ use actix_web::get;
 use actix_web::web;
 use chrono::{DateTime, Utc};
 use epop_auth::SessionInfo;
+use epop_core::TokenFamilyId;
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 /// Paging of the sessions list.
 #[derive(Debug, Deserialize, garde::Validate, utoipa::IntoParams)]
@@ -26,7 +26,8 @@ pub struct SessionsQuery {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SessionDto {
     /// The session's id, for `DELETE /api/auth/sessions/{id}`.
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: TokenFamilyId,
     /// When it signed in.
     pub created_at: DateTime<Utc>,
     /// The last sign-in or refresh.
@@ -42,7 +43,7 @@ pub struct SessionDto {
 impl From<SessionInfo> for SessionDto {
     fn from(session: SessionInfo) -> Self {
         Self {
-            id: session.id.into_uuid(),
+            id: session.id,
             created_at: session.created_at,
             last_used_at: session.last_used_at,
             ip: session.ip,

@@ -12,7 +12,7 @@ use crate::state::AppState;
 use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use epop_chat::incoming_webhooks::{CreatedIncomingWebhook, IncomingWebhook};
-use epop_core::{ConversationId, IncomingWebhookId};
+use epop_core::{ConversationId, IncomingWebhookId, UserId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -38,15 +38,19 @@ pub struct CreateHookRequest {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IncomingWebhookDto {
     /// Its id.
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: IncomingWebhookId,
     /// The conversation it posts into.
-    pub conversation_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub conversation_id: ConversationId,
     /// The bot user it posts as (a member of the conversation, `is_bot: true`).
-    pub bot_user_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub bot_user_id: UserId,
     /// Its name.
     pub name: String,
     /// Who created it; `null` once that account is gone.
-    pub created_by: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub created_by: Option<UserId>,
     /// Whether requests must be signed.
     pub verify_signatures: bool,
     /// When it was created.
@@ -56,11 +60,11 @@ pub struct IncomingWebhookDto {
 impl From<IncomingWebhook> for IncomingWebhookDto {
     fn from(hook: IncomingWebhook) -> Self {
         Self {
-            id: hook.id.into_uuid(),
-            conversation_id: hook.conversation_id.into_uuid(),
-            bot_user_id: hook.bot_user_id.into_uuid(),
+            id: hook.id,
+            conversation_id: hook.conversation_id,
+            bot_user_id: hook.bot_user_id,
             name: hook.name,
-            created_by: hook.created_by.map(epop_core::UserId::into_uuid),
+            created_by: hook.created_by,
             verify_signatures: hook.verify_signatures,
             created_at: hook.created_at,
         }

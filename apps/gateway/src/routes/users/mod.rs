@@ -8,14 +8,15 @@ pub mod tokens;
 
 use chrono::{DateTime, Utc};
 use epop_auth::{Role, User, UserSummary};
+use epop_core::UserId;
 use serde::Serialize;
-use uuid::Uuid;
 
 /// A user as its owner sees it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserDto {
     /// A UUIDv7: user ids sort by sign-up time.
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: UserId,
     /// Shown to other users, 1..=100 characters.
     pub name: String,
     /// Unique across accounts (compared case-insensitively), at most 254 characters.
@@ -39,7 +40,7 @@ pub struct UserDto {
 impl From<User> for UserDto {
     fn from(user: User) -> Self {
         Self {
-            id: user.id.into_uuid(),
+            id: user.id,
             name: user.name,
             email: user.email,
             role: user.role,
@@ -55,7 +56,8 @@ impl From<User> for UserDto {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct UserSummaryDto {
     /// A UUIDv7: user ids sort by sign-up time.
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: UserId,
     /// Shown to other users, 1..=100 characters.
     pub name: String,
     /// What people search for besides the name (`GET /api/users?query=`).
@@ -65,7 +67,7 @@ pub struct UserSummaryDto {
 impl From<UserSummary> for UserSummaryDto {
     fn from(user: UserSummary) -> Self {
         Self {
-            id: user.id.into_uuid(),
+            id: user.id,
             name: user.name,
             email: user.email,
         }

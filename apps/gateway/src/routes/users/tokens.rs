@@ -11,7 +11,7 @@ use crate::state::AppState;
 use actix_web::{HttpResponse, delete, get, post, web};
 use chrono::{DateTime, Utc};
 use epop_auth::{AccessToken, IssuedAccessToken, NewAccessToken, Scope};
-use epop_core::{AccessTokenId, Page};
+use epop_core::{AccessTokenId, Page, UserId};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -50,9 +50,11 @@ impl CreateTokenRequest {
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AccessTokenDto {
     /// The token's id (`DELETE .../tokens/{id}`).
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: AccessTokenId,
     /// Whose it is.
-    pub user_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub user_id: UserId,
     /// What it is for.
     pub name: String,
     /// Its first characters (`epop_pat_` and four more), to recognise it.
@@ -60,7 +62,8 @@ pub struct AccessTokenDto {
     /// What it may do.
     pub scopes: Vec<Scope>,
     /// Who created it: its owner, or the admin who issued it for a bot.
-    pub created_by: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub created_by: Option<UserId>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
     /// When it stops working; `null`: never.
@@ -72,12 +75,12 @@ pub struct AccessTokenDto {
 impl From<AccessToken> for AccessTokenDto {
     fn from(token: AccessToken) -> Self {
         Self {
-            id: token.id.into_uuid(),
-            user_id: token.user_id.into_uuid(),
+            id: token.id,
+            user_id: token.user_id,
             name: token.name,
             token_prefix: token.token_prefix,
             scopes: token.scopes,
-            created_by: token.created_by.map(epop_core::UserId::into_uuid),
+            created_by: token.created_by,
             created_at: token.created_at,
             expires_at: token.expires_at,
             last_used_at: token.last_used_at,
