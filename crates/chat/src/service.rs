@@ -1878,6 +1878,9 @@ impl ChatService {
         if request.file_size > largest {
             return Err(ChatError::FileTooLarge { limit: largest });
         }
+        // Presigning is local arithmetic: without this round trip an unreachable store would hand out URLs
+        // nobody can use. Checked first, the client hears `unavailable` and when to retry instead.
+        self.store.check().await?;
         let id = AttachmentId::new();
         let object_key = format!("uploads/{me}/{id}");
         let presigned = self
