@@ -703,6 +703,27 @@ impl People {
         }
     }
 
+    /// Everyone signs in again: `POST /api/auth/logout-all` ended every session of each caller.
+    async fn sign_in_again(&mut self, app: &TestApp) {
+        for caller in CALLERS {
+            if let Some(email) = Self::email(caller) {
+                let session = app.sign_in_again(email).await;
+                *self.user_mut(caller) = session;
+            }
+        }
+    }
+
+    fn user_mut(&mut self, caller: Caller) -> &mut TestUser {
+        match caller {
+            Caller::NoToken | Caller::Stranger => &mut self.stranger,
+            Caller::Viewer => &mut self.viewer,
+            Caller::Member => &mut self.member,
+            Caller::Admin => &mut self.admin,
+            Caller::Owner => &mut self.owner,
+            Caller::GlobalAdmin => &mut self.global_admin,
+        }
+    }
+
     fn user(&self, caller: Caller) -> Option<&TestUser> {
         match caller {
             Caller::NoToken => None,
@@ -715,7 +736,7 @@ impl People {
         }
     }
 
-    fn email(&self, caller: Caller) -> Option<&'static str> {
+    fn email(caller: Caller) -> Option<&'static str> {
         Some(match caller {
             Caller::NoToken => return None,
             Caller::Stranger => "stan@example.com",
@@ -928,7 +949,7 @@ impl<'a> World<'a> {
                 let sessions = app.as_user(&session).get_ok("/api/auth/sessions").await;
                 crate::helpers::elements(&sessions["items"])
                     .find(|s| s["current"] == true)
-                    .map(|s| id(s))
+                    .map(id)
                     .expect("the current session is listed")
             }
             "refresh" => app.sign_in_again("vera@example.com").await.refresh_token,
@@ -941,7 +962,7 @@ impl<'a> World<'a> {
 async fn token_for(app: &TestApp, people: &People, row: &Row, caller: Caller) -> Option<String> {
     let user = people.user(caller)?;
     if row.operation == "POST /api/auth/logout-all" {
-        let email = people.email(caller)?;
+        let email = People::email(caller)?;
         return Some(app.sign_in_again(email).await.access_token);
     }
     Some(user.access_token.clone())
@@ -971,41 +992,12 @@ async fn every_route_answers_each_kind_of_caller_as_the_reference_says() {
     );
     assert_eq!(tabled.len(), MATRIX.len(), "one row per operation");
 
-    let people = People::sign_up(&app).await;
+    let mut people = People::sign_up(&app).await;
     let mut wrong = Vec::new();
     for row in MATRIX {
-        let method: Method = row.operation.split(' ').next().unwrap().parse().unwrap();
-        let shared = method == Method::GET;
-        let mut world = World::new(&app, &people);
-        for (column, caller) in CALLERS.into_iter().enumerate() {
-            if !shared {
-                world = World::new(&app, &people);
-            }
-            if let Some(resource) = row.needs {
-                world.fill(&format!("{{{resource}}}")).await;
-            }
-            let path = world.fill(row.path).await;
-            let body = match row.body {
-                Some(template) => Some(
-                    serde_json::from_str::<Value>(&world.fill(template).await)
-                        .unwrap_or_else(|e| panic!("{}: body template: {e}", row.operation)),
-                ),
-                None => None,
-            };
-            let client = match token_for(&app, &people, row, caller).await {
-                Some(token) => app.as_token(&token),
-                None => app.anonymous(),
-            };
-            let answer = client.send(method.clone(), &path, body).await;
-            let expected = row.answers[column];
-            if answer.status().as_u16() != expected {
-                wrong.push(format!(
-                    "{} as {caller:?}: expected {expected}, got {} {}",
-                    row.operation,
-                    answer.status().as_u16(),
-                    answer.text.chars().take(200).collect::<String>()
-                ));
-            }
+        wrong.extend(check_row(&app, &people, row).await);
+        if row.operation == "POST /api/auth/logout-all" {
+            people.sign_in_again(&app).await;
         }
     }
     assert!(
@@ -1014,4 +1006,43 @@ async fn every_route_answers_each_kind_of_caller_as_the_reference_says() {
         wrong.len(),
         wrong.join("\n")
     );
+}
+
+/// What differs from `row`'s answers when each caller sends its request.
+async fn check_row(app: &TestApp, people: &People, row: &Row) -> Vec<String> {
+    let mut wrong = Vec::new();
+    let method: Method = row.operation.split(' ').next().unwrap().parse().unwrap();
+    let shared = method == Method::GET;
+    let mut world = World::new(app, people);
+    for (column, caller) in CALLERS.into_iter().enumerate() {
+        if !shared {
+            world = World::new(app, people);
+        }
+        if let Some(resource) = row.needs {
+            world.fill(&format!("{{{resource}}}")).await;
+        }
+        let path = world.fill(row.path).await;
+        let body = match row.body {
+            Some(template) => Some(
+                serde_json::from_str::<Value>(&world.fill(template).await)
+                    .unwrap_or_else(|e| panic!("{}: body template: {e}", row.operation)),
+            ),
+            None => None,
+        };
+        let client = match token_for(app, people, row, caller).await {
+            Some(token) => app.as_token(&token),
+            None => app.anonymous(),
+        };
+        let answer = client.send(method.clone(), &path, body).await;
+        let expected = row.answers[column];
+        if answer.status().as_u16() != expected {
+            wrong.push(format!(
+                "{} as {caller:?}: expected {expected}, got {} {}",
+                row.operation,
+                answer.status().as_u16(),
+                answer.text.chars().take(200).collect::<String>()
+            ));
+        }
+    }
+    wrong
 }

@@ -148,7 +148,7 @@ async fn no_secret_shows_in_a_log_line_or_a_later_answer() {
     for code in &codes {
         seen.handed_out("a recovery code", code, index);
     }
-    let ann = seen.session("totp confirm", index, &body);
+    seen.session("totp confirm", index, &body);
 
     // A sign-in with the second factor, completed with a recovery code.
     let challenged = app.sign_in(email, PASSWORD).await;
