@@ -262,11 +262,11 @@ const MATRIX: &[Row] = &[
         [401, 404, 200, 200, 200, 403, 404],
     ),
     row("POST /api/calendar-feed", "/api/calendar-feed", SIGNED_IN_CREATES),
-    // Olga has a feed; the others have none to revoke.
+    // Revoking is idempotent: Olga's feed goes, the others have none and nothing happens to hers.
     row(
         "DELETE /api/calendar-feed",
         "/api/calendar-feed",
-        [401, 404, 404, 404, 404, 204, 404],
+        SIGNED_IN_NO_CONTENT,
     )
     .needing("feed"),
     row(
@@ -340,7 +340,7 @@ const MATRIX: &[Row] = &[
     with_body(
         "POST /api/conversations/{id}/scheduled-messages",
         "/api/conversations/{conversation}/scheduled-messages",
-        r#"{"content": "later", "send_at": "2030-01-07T09:00:00Z"}"#,
+        r#"{"content": "later", "send_at": "{soon}"}"#,
         MEMBERS_CREATE,
     ),
     with_body(
@@ -383,25 +383,27 @@ const MATRIX: &[Row] = &[
         "/api/messages/{message}/pin",
         MEMBERS_NO_CONTENT,
     ),
+    // Olga pinned it; any member unpins.
     row(
         "DELETE /api/messages/{id}/pin",
-        "/api/messages/{message}/pin",
+        "/api/messages/{pinned}/pin",
         MEMBERS_NO_CONTENT,
     ),
     row(
         "PUT /api/messages/{id}/reactions/{emoji}",
-        "/api/messages/{message}/reactions/tada",
+        "/api/messages/{message}/reactions/%F0%9F%91%8D",
         MEMBERS_NO_CONTENT,
     ),
+    // Only one's own reaction is removed: Olga reacted, the others have none (`404`).
     row(
         "DELETE /api/messages/{id}/reactions/{emoji}",
-        "/api/messages/{message}/reactions/tada",
-        MEMBERS_NO_CONTENT,
+        "/api/messages/{reacted}/reactions/%F0%9F%91%8D",
+        OWNER_ONLY_NO_CONTENT,
     ),
     with_body(
         "POST /api/messages/{id}/reminders",
         "/api/messages/{message}/reminders",
-        r#"{"remind_at": "2030-01-07T09:00:00Z"}"#,
+        r#"{"remind_at": "{soon}"}"#,
         MEMBERS_CREATE,
     ),
     row(
@@ -414,10 +416,11 @@ const MATRIX: &[Row] = &[
         "/api/messages/{message}/saved",
         MEMBERS_NO_CONTENT,
     ),
+    // Saved messages are one's own: Olga saved it, the others have nothing to forget (`404`).
     row(
         "DELETE /api/messages/{id}/saved",
-        "/api/messages/{message}/saved",
-        MEMBERS_NO_CONTENT,
+        "/api/messages/{saved}/saved",
+        OWNER_ONLY_NO_CONTENT,
     ),
     // Notifications.
     row("GET /api/notifications", "/api/notifications", SIGNED_IN),
@@ -466,7 +469,7 @@ const MATRIX: &[Row] = &[
     with_body(
         "POST /api/projects/{id}/labels",
         "/api/projects/{project}/labels",
-        r##"{"name": "urgent", "color": "#ff0000"}"##,
+        r##"{"name": "urgent", "colour": "#ff0000"}"##,
         PROJECT_WORK_CREATE,
     ),
     row(
@@ -588,7 +591,7 @@ const MATRIX: &[Row] = &[
     with_body(
         "POST /api/tasks/{id}/comments",
         "/api/tasks/{task}/comments",
-        r#"{"content": "a comment"}"#,
+        r#"{"body": "a comment"}"#,
         PROJECT_WORK_CREATE,
     ),
     // One's own comment only: anyone else who sees the task gets `403`.
@@ -600,7 +603,7 @@ const MATRIX: &[Row] = &[
     with_body(
         "PATCH /api/tasks/{id}/comments/{comment_id}",
         "/api/tasks/{task}/comments/{comment}",
-        r#"{"content": "edited"}"#,
+        r#"{"body": "edited"}"#,
         [401, 404, 403, 403, 403, 200, 403],
     ),
     with_body(
@@ -766,6 +769,9 @@ const RESOURCES: &[(&str, &[&str])] = &[
     ("conversation", &[]),
     ("message", &["conversation"]),
     ("thread", &["message"]),
+    ("pinned", &["message"]),
+    ("reacted", &["message"]),
+    ("saved", &["message"]),
     ("file", &["conversation"]),
     ("reminder", &["message"]),
     ("scheduled", &["conversation"]),
@@ -809,6 +815,7 @@ impl<'a> World<'a> {
         let people = self.people;
         let mut text = template
             .replace("{password}", PASSWORD)
+            .replace("{soon}", &soon())
             .replace("{owner}", &people.owner.id)
             .replace("{member}", &people.member.id)
             .replace("{target}", &people.target.id)
@@ -855,7 +862,7 @@ impl<'a> World<'a> {
             "label" => id(&olga
                 .post_created(
                     format!("/api/projects/{}/labels", made("project")),
-                    json!({"name": "bug", "color": "#00ff00"}),
+                    json!({"name": "bug", "colour": "#00ff00"}),
                 )
                 .await),
             "task" => id(&olga
@@ -867,7 +874,7 @@ impl<'a> World<'a> {
             "comment" => id(&olga
                 .post_created(
                     format!("/api/tasks/{}/comments", made("task")),
-                    json!({"content": "mine"}),
+                    json!({"body": "mine"}),
                 )
                 .await),
             "conversation" => {
@@ -888,6 +895,18 @@ impl<'a> World<'a> {
                 .await;
                 root
             }
+            "pinned" | "reacted" | "saved" => {
+                let message = made("message");
+                let path = match name {
+                    "pinned" => format!("/api/messages/{message}/pin"),
+                    "reacted" => format!("/api/messages/{message}/reactions/%F0%9F%91%8D"),
+                    _ => format!("/api/messages/{message}/saved"),
+                };
+                olga.send(Method::PUT, path, None)
+                    .await
+                    .empty(reqwest::StatusCode::NO_CONTENT);
+                message
+            }
             "file" => {
                 let slot =
                     crate::files::upload(app, &people.owner, "notes.txt", "text/plain", b"the notes").await;
@@ -902,13 +921,13 @@ impl<'a> World<'a> {
             "reminder" => id(&olga
                 .post_created(
                     format!("/api/messages/{}/reminders", made("message")),
-                    json!({"remind_at": "2030-01-07T09:00:00Z"}),
+                    json!({"remind_at": soon()}),
                 )
                 .await),
             "scheduled" => id(&olga
                 .post_created(
                     format!("/api/conversations/{}/scheduled-messages", made("conversation")),
-                    json!({"content": "later", "send_at": "2030-01-07T09:00:00Z"}),
+                    json!({"content": "later", "send_at": soon()}),
                 )
                 .await),
             "event" => {
@@ -956,6 +975,11 @@ impl<'a> World<'a> {
             other => panic!("no resource {other}"),
         }
     }
+}
+
+/// A week from now (RFC 3339): when scheduled messages and reminders are due (they may be at most a year ahead).
+fn soon() -> String {
+    (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339()
 }
 
 /// The token `caller` sends for `row`: a session of its own for the routes that end the caller's sessions.
