@@ -93,7 +93,7 @@ pub async fn observe(
         req.extensions_mut().insert(ClientIp(ip));
     }
     let method = req.method().clone();
-    let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %req.path());
+    let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %loggable_path(req.path()));
     let response = next.call(req).instrument(span.clone()).await?;
 
     let route = response
@@ -167,6 +167,16 @@ pub async fn observe(
     Ok(response)
 }
 
+/// `path` as the logs show it: a path segment that is a credential (the calendar feed's secret token) is
+/// replaced by `{token}`, so that whoever reads the logs cannot subscribe to someone's calendar.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    const FEED: &str = "/api/calendar-feed/";
+    match path.strip_prefix(FEED) {
+        Some(token) if !token.is_empty() => format!("{FEED}{{token}}").into(),
+        _ => path.into(),
+    }
+}
+
 /// The metrics label of a request method: the standard ones by name, anything else `OTHER` (a client
 /// inventing methods must not create a new time series per method).
 fn method_label(method: &actix_web::http::Method) -> &'static str {
@@ -189,6 +199,16 @@ fn method_label(method: &actix_web::http::Method) -> &'static str {
 mod method_label_tests {
     use super::method_label;
     use actix_web::http::Method;
+
+    #[test]
+    fn feed_tokens_stay_out_of_logged_paths() {
+        assert_eq!(
+            super::loggable_path("/api/calendar-feed/s3cr3t"),
+            "/api/calendar-feed/{token}"
+        );
+        assert_eq!(super::loggable_path("/api/calendar-feed"), "/api/calendar-feed");
+        assert_eq!(super::loggable_path("/api/tasks/1"), "/api/tasks/1");
+    }
 
     #[test]
     fn invented_methods_share_one_label() {
