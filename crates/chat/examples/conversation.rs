@@ -9,7 +9,7 @@
 //! may fill it from its own accounts, as `epop_test_support::add_person` does), then: a group, messages with an idempotent retry, a thread reply, the
 //! history read back in pages of two by cursor, and a search. Files live in a temporary local directory.
 
-use epop_chat::{ChatService, ChatSettings, MessagePage, Sent, ThreadReply};
+use epop_chat::{ChatService, ChatSettings, MessagePage, SearchFilter, Sent, ThreadReply};
 use epop_core::clock::SystemClock;
 use epop_core::id::UserId;
 use epop_core::page::PageRequest;
@@ -95,7 +95,9 @@ async fn main() -> anyhow::Result<()> {
     }
     println!("{pages} pages");
 
-    let found = chat.search(bob, "ship", None, &PageRequest::default()).await?;
+    let found = chat
+        .search(bob, "ship", &SearchFilter::default(), &PageRequest::default())
+        .await?;
     println!("search for \"ship\": {} message(s)", found.items.len());
     Ok(())
 }

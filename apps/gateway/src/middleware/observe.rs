@@ -167,14 +167,19 @@ pub async fn observe(
     Ok(response)
 }
 
-/// `path` as the logs show it: a path segment that is a credential (the calendar feed's secret token) is
-/// replaced by `{token}`, so that whoever reads the logs cannot subscribe to someone's calendar.
+/// `path` as the logs show it: a path segment that is a credential (the calendar feed's secret token, an incoming
+/// webhook's secret URL) is replaced by `{token}`, so that whoever reads the logs can neither subscribe to
+/// someone's calendar nor post into their conversations.
 fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
-    const FEED: &str = "/api/calendar-feed/";
-    match path.strip_prefix(FEED) {
-        Some(token) if !token.is_empty() => format!("{FEED}{{token}}").into(),
-        _ => path.into(),
+    const SECRET_SEGMENT_AFTER: [&str; 2] = ["/api/calendar-feed/", "/hooks/"];
+    for prefix in SECRET_SEGMENT_AFTER {
+        if let Some(token) = path.strip_prefix(prefix)
+            && !token.is_empty()
+        {
+            return format!("{prefix}{{token}}").into();
+        }
     }
+    path.into()
 }
 
 /// The metrics label of a request method: the standard ones by name, anything else `OTHER` (a client
@@ -201,12 +206,13 @@ mod method_label_tests {
     use actix_web::http::Method;
 
     #[test]
-    fn feed_tokens_stay_out_of_logged_paths() {
+    fn secret_tokens_stay_out_of_logged_paths() {
         assert_eq!(
             super::loggable_path("/api/calendar-feed/s3cr3t"),
             "/api/calendar-feed/{token}"
         );
         assert_eq!(super::loggable_path("/api/calendar-feed"), "/api/calendar-feed");
+        assert_eq!(super::loggable_path("/hooks/s3cr3t"), "/hooks/{token}");
         assert_eq!(super::loggable_path("/api/tasks/1"), "/api/tasks/1");
     }
 

@@ -1,9 +1,11 @@
 //! Secrets stay secret: a broad scenario (sign-up, e-mail verification, sign-in with a wrong and the right
 //! password, refresh, TOTP enrolment, a second-factor sign-in with a recovery code, password reset, password
-//! change, Web Push subscription, calendar feed) runs with the gateway logging at `debug` through its own log
-//! layer ([`epop_gateway::telemetry::json_logs`]), and then no password, password hash, access or refresh
-//! token, reset or verification token, MFA token, TOTP secret, recovery code, push subscription secret or feed
-//! token may appear in any log line, nor in any answer but the one that hands it out.
+//! change, Web Push subscription, calendar feed, personal access token, incoming and outgoing webhooks) runs
+//! with the gateway logging at `debug` through its own log layer ([`epop_gateway::telemetry::json_logs`]), and
+//! then no password, password hash, access or refresh token, reset or verification token, MFA token, TOTP
+//! secret, recovery code, push subscription secret, feed token, personal access token, incoming webhook URL or
+//! signing secret, or outgoing webhook secret may appear in any log line, nor in any answer but the one that
+//! hands it out.
 //!
 //! The subscriber is the process's global one: nextest runs each test in a process of its own, so the lines
 //! are this test's (under `cargo test` other tests' lines come along, which can only add lines to check).
@@ -86,7 +88,8 @@ async fn no_secret_shows_in_a_log_line_or_a_later_answer() {
         .try_init()
         .expect("the test's own process has no subscriber yet");
 
-    let (mut smtp, app) = crate::accounts::app_with_mail(&[]).await;
+    let (mut smtp, app) =
+        crate::accounts::app_with_mail(&[("EPOP_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS", "true")]).await;
     let mut seen = Transcript::default();
     seen.secret("the password", PASSWORD);
     let email = "ann@example.com";
@@ -198,6 +201,91 @@ async fn no_secret_shows_in_a_log_line_or_a_later_answer() {
         .await;
     seen.keep("calendar feed read", &calendar);
     assert_eq!(calendar.status(), StatusCode::OK);
+
+    // A personal access token: handed out once, then a bearer credential; lists show only its prefix.
+    let created = app
+        .as_user(&ann)
+        .post(
+            "/api/users/me/tokens",
+            json!({"name": "script", "scopes": ["users:read"]}),
+        )
+        .await;
+    let index = seen.keep("access token", &created);
+    let pat = created.json(StatusCode::CREATED)["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    seen.handed_out("the personal access token", &pat, index);
+    let me = app.as_token(&pat).get("/api/users/me").await;
+    seen.keep("me with the access token", &me);
+    assert_eq!(me.status(), StatusCode::OK);
+    let tokens = app.as_user(&ann).get("/api/users/me/tokens").await;
+    seen.keep("access tokens", &tokens);
+
+    // An incoming webhook: its URL's token and its signing secret are handed out once; the URL is the
+    // credential of the posts to it.
+    let group = app.group(&ann, "Deploys", &[]).await;
+    let hooks = format!("/api/conversations/{group}/incoming-webhooks");
+    let created = app
+        .as_user(&ann)
+        .post(&hooks, json!({"name": "CI", "verify_signatures": true}))
+        .await;
+    let index = seen.keep("incoming webhook", &created);
+    let hook = created.json(StatusCode::CREATED);
+    let url = hook["url"].as_str().unwrap();
+    let hook_token = url.rsplit('/').next().unwrap().to_owned();
+    seen.handed_out("the incoming webhook's URL token", &hook_token, index);
+    let signing = hook["signing_secret"].as_str().unwrap().to_owned();
+    seen.handed_out("the incoming webhook's signing secret", &signing, index);
+    let body = r#"{"text": "deployed"}"#;
+    let mut poster = app.anonymous();
+    for (name, value) in crate::incoming_webhooks::signed(&signing, "msg_1", 0, body) {
+        poster = poster.header(name, value);
+    }
+    let posted = poster
+        .post_raw(
+            &format!("/hooks/{hook_token}"),
+            Some("application/json"),
+            body.to_owned(),
+        )
+        .await;
+    seen.keep("post to the hook", &posted);
+    assert_eq!(posted.status(), StatusCode::OK, "{}", posted.text);
+    let listed = app.as_user(&ann).get(&hooks).await;
+    seen.keep("incoming webhooks", &listed);
+
+    // An outgoing webhook: its secret is handed out when made and when rotated, never again.
+    let created = app
+        .as_user(&ann)
+        .post(
+            format!("/api/conversations/{group}/webhooks"),
+            json!({"url": "http://127.0.0.1:9/epop"}),
+        )
+        .await;
+    let index = seen.keep("webhook", &created);
+    let webhook = created.json(StatusCode::CREATED);
+    let webhook_id = webhook["id"].as_str().unwrap().to_owned();
+    seen.handed_out(
+        "the webhook's secret",
+        webhook["secret"].as_str().unwrap(),
+        index,
+    );
+    let rotated = app
+        .as_user(&ann)
+        .post(format!("/api/webhooks/{webhook_id}/rotate-secret"), json!({}))
+        .await;
+    let index = seen.keep("webhook secret rotation", &rotated);
+    let secret = rotated.json(StatusCode::OK)["secret"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    seen.handed_out("the webhook's rotated secret", &secret, index);
+    let read = app
+        .as_user(&ann)
+        .get(format!("/api/webhooks/{webhook_id}"))
+        .await;
+    seen.keep("webhook read", &read);
+    assert_eq!(read.status(), StatusCode::OK);
 
     // A password reset by e-mailed link, then a password change.
     let reset = crate::accounts::reset_code(&app, &mut smtp, email).await;
