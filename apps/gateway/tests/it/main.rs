@@ -30,6 +30,7 @@ mod files;
 mod floods;
 mod health;
 mod helpers;
+mod hostile;
 mod incoming_webhooks;
 mod mark_unread;
 mod mentions;
