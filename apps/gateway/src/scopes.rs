@@ -152,21 +152,13 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/calendar-events", Needs(CalendarRead)),
     ("GET", "/api/calendar-events.ics", Needs(CalendarRead)),
     ("GET", "/api/calendar-events/{id}", Needs(CalendarRead)),
-    (
-        "GET",
-        "/api/calendar-events/{id}/reminders",
-        Needs(CalendarRead),
-    ),
+    ("GET", "/api/calendar-events/{id}/reminders", Needs(CalendarRead)),
     ("GET", "/api/calendar/free-busy", Needs(CalendarRead)),
     ("POST", "/api/calendar-events", Needs(CalendarWrite)),
     ("PUT", "/api/calendar-events/{id}", Needs(CalendarWrite)),
     ("DELETE", "/api/calendar-events/{id}", Needs(CalendarWrite)),
     ("POST", "/api/calendar-events/{id}/response", Needs(CalendarWrite)),
-    (
-        "PUT",
-        "/api/calendar-events/{id}/reminders",
-        Needs(CalendarWrite),
-    ),
+    ("PUT", "/api/calendar-events/{id}/reminders", Needs(CalendarWrite)),
     // Notifications.
     ("GET", "/api/notifications", Needs(NotificationsRead)),
     (

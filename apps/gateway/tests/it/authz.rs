@@ -296,28 +296,33 @@ const MATRIX: &[Row] = &[
         "/api/calendar-events",
         r#"{"title": "Standup", "start_time": "2030-01-07T09:00:00Z", "end_time": "2030-01-07T09:15:00Z"}"#,
         SIGNED_IN_CREATES,
-    ).scope(CalendarWrite),
+    )
+    .scope(CalendarWrite),
     row(
         "GET /api/calendar-events.ics",
         "/api/calendar-events.ics",
         SIGNED_IN,
-    ).scope(CalendarRead),
+    )
+    .scope(CalendarRead),
     row(
         "GET /api/calendar-events/{id}",
         "/api/calendar-events/{event}",
         INVITED,
-    ).scope(CalendarRead),
+    )
+    .scope(CalendarRead),
     with_body(
         "PUT /api/calendar-events/{id}",
         "/api/calendar-events/{event}",
         r#"{"title": "Moved"}"#,
         ORGANISER,
-    ).scope(CalendarWrite),
+    )
+    .scope(CalendarWrite),
     row(
         "DELETE /api/calendar-events/{id}",
         "/api/calendar-events/{event}",
         [401, 404, 403, 403, 403, 204, 404, 403],
-    ).scope(CalendarWrite),
+    )
+    .scope(CalendarWrite),
     // One's own reminders of an event one organises or attends.
     row(
         "GET /api/calendar-events/{id}/reminders",
@@ -337,7 +342,8 @@ const MATRIX: &[Row] = &[
         "/api/calendar-events/{event}/response",
         r#"{"status": "accepted"}"#,
         [401, 404, 200, 200, 200, 403, 404, 403],
-    ).scope(CalendarWrite),
+    )
+    .scope(CalendarWrite),
     row("POST /api/calendar-feed", "/api/calendar-feed", SIGNED_IN_CREATES),
     // Revoking is idempotent: Olga's feed goes, the others have none and nothing happens to hers.
     row(
@@ -356,7 +362,8 @@ const MATRIX: &[Row] = &[
         "GET /api/calendar/free-busy",
         "/api/calendar/free-busy?users={owner}&from=2030-01-07T00:00:00Z&to=2030-01-08T00:00:00Z",
         SIGNED_IN,
-    ).scope(CalendarRead),
+    )
+    .scope(CalendarRead),
     // Conversations and messages.
     row("GET /api/conversations", "/api/conversations", SIGNED_IN).scope(ConversationsRead),
     with_body(
@@ -364,63 +371,74 @@ const MATRIX: &[Row] = &[
         "/api/conversations",
         r#"{"type": "group", "name": "New", "member_ids": ["{target}"]}"#,
         SIGNED_IN_CREATES,
-    ).scope(ConversationsWrite),
+    )
+    .scope(ConversationsWrite),
     row(
         "GET /api/conversations/{id}",
         "/api/conversations/{conversation}",
         MEMBERS,
-    ).scope(ConversationsRead),
+    )
+    .scope(ConversationsRead),
     with_body(
         "POST /api/conversations/{id}/members",
         "/api/conversations/{conversation}/members",
         r#"{"user_ids": ["{target}"]}"#,
         MEMBERS,
-    ).scope(ConversationsWrite),
+    )
+    .scope(ConversationsWrite),
     // The member leaves; only the creator removes someone else.
     row(
         "DELETE /api/conversations/{id}/members/{user_id}",
         "/api/conversations/{conversation}/members/{member}",
         [401, 404, 403, 204, 403, 204, 404, 403],
-    ).scope(ConversationsWrite),
+    )
+    .scope(ConversationsWrite),
     row(
         "GET /api/conversations/{id}/messages",
         "/api/conversations/{conversation}/messages",
         MEMBERS,
-    ).scope(MessagesRead),
+    )
+    .scope(MessagesRead),
     with_body(
         "POST /api/conversations/{id}/messages",
         "/api/conversations/{conversation}/messages",
         r#"{"content": "hello"}"#,
         MEMBERS_CREATE,
-    ).scope(MessagesWrite),
+    )
+    .scope(MessagesWrite),
     row(
         "GET /api/conversations/{id}/notifications",
         "/api/conversations/{conversation}/notifications",
         MEMBERS,
-    ).scope(ConversationsRead),
+    )
+    .scope(ConversationsRead),
     with_body(
         "PUT /api/conversations/{id}/notifications",
         "/api/conversations/{conversation}/notifications",
         r#"{"level": "mentions"}"#,
         MEMBERS,
-    ).scope(ConversationsWrite),
+    )
+    .scope(ConversationsWrite),
     row(
         "GET /api/conversations/{id}/pins",
         "/api/conversations/{conversation}/pins",
         MEMBERS,
-    ).scope(MessagesRead),
+    )
+    .scope(MessagesRead),
     with_body(
         "POST /api/conversations/{id}/read",
         "/api/conversations/{conversation}/read",
         "{}",
         MEMBERS_NO_CONTENT,
-    ).scope(MessagesWrite),
+    )
+    .scope(MessagesWrite),
     with_body(
         "POST /api/conversations/{id}/scheduled-messages",
         "/api/conversations/{conversation}/scheduled-messages",
         r#"{"content": "later", "send_at": "{soon}"}"#,
         MEMBERS_CREATE,
-    ).scope(MessagesWrite),
+    )
+    .scope(MessagesWrite),
     // Incoming webhooks: any member of the group makes, lists and deletes them; no token reaches them.
     row(
         "GET /api/conversations/{id}/incoming-webhooks",
@@ -455,80 +473,94 @@ const MATRIX: &[Row] = &[
         "/api/conversations/{conversation}/unread",
         r#"{"message_id": "{message}"}"#,
         MEMBERS_NO_CONTENT,
-    ).scope(MessagesWrite),
+    )
+    .scope(MessagesWrite),
     with_body(
         "POST /api/files/presign-upload",
         "/api/files/presign-upload",
         r#"{"file_name": "notes.txt", "content_type": "text/plain", "file_size": 9}"#,
         SIGNED_IN_CREATES,
-    ).scope(MessagesWrite),
+    )
+    .scope(MessagesWrite),
     // Olga's upload, attached to her message in the group: its members download it.
     row(
         "GET /api/files/{id}",
         "/api/files/{file}",
         [401, 404, 302, 302, 302, 302, 404, 403],
-    ).scope(MessagesRead),
+    )
+    .scope(MessagesRead),
     row("GET /api/messages/{id}", "/api/messages/{message}", MEMBERS).scope(MessagesRead),
     with_body(
         "PUT /api/messages/{id}",
         "/api/messages/{message}",
         r#"{"content": "edited"}"#,
         SENDER_ONLY,
-    ).scope(MessagesWrite),
+    )
+    .scope(MessagesWrite),
     row(
         "DELETE /api/messages/{id}",
         "/api/messages/{message}",
         [401, 404, 403, 403, 403, 204, 404, 403],
-    ).scope(MessagesWrite),
+    )
+    .scope(MessagesWrite),
     row(
         "GET /api/messages/{id}/history",
         "/api/messages/{message}/history",
         MEMBERS,
-    ).scope(MessagesRead),
+    )
+    .scope(MessagesRead),
     row(
         "PUT /api/messages/{id}/pin",
         "/api/messages/{message}/pin",
         MEMBERS_NO_CONTENT,
-    ).scope(MessagesWrite),
+    )
+    .scope(MessagesWrite),
     // Olga pinned it; any member unpins.
     row(
         "DELETE /api/messages/{id}/pin",
         "/api/messages/{pinned}/pin",
         MEMBERS_NO_CONTENT,
-    ).scope(MessagesWrite),
+    )
+    .scope(MessagesWrite),
     row(
         "PUT /api/messages/{id}/reactions/{emoji}",
         "/api/messages/{message}/reactions/%F0%9F%91%8D",
         MEMBERS_NO_CONTENT,
-    ).scope(MessagesWrite),
+    )
+    .scope(MessagesWrite),
     // Only one's own reaction is removed: Olga reacted, the others have none (`404`).
     row(
         "DELETE /api/messages/{id}/reactions/{emoji}",
         "/api/messages/{reacted}/reactions/%F0%9F%91%8D",
         OWNER_ONLY_NO_CONTENT,
-    ).scope(MessagesWrite),
+    )
+    .scope(MessagesWrite),
     with_body(
         "POST /api/messages/{id}/reminders",
         "/api/messages/{message}/reminders",
         r#"{"remind_at": "{soon}"}"#,
         MEMBERS_CREATE,
-    ).scope(MessagesWrite),
+    )
+    .scope(MessagesWrite),
     row(
         "GET /api/messages/{id}/replies",
         "/api/messages/{message}/replies",
         MEMBERS,
-    ).scope(MessagesRead),
+    )
+    .scope(MessagesRead),
     row(
         "PUT /api/messages/{id}/saved",
         "/api/messages/{message}/saved",
         MEMBERS_NO_CONTENT,
-    ).scope(MessagesWrite),
+    )
+    .scope(MessagesWrite),
     // Saved messages are one's own: Olga saved it, the others have nothing to forget (`404`).
     row(
         "DELETE /api/messages/{id}/saved",
         "/api/messages/{saved}/saved",
         OWNER_ONLY_NO_CONTENT,
-    ).scope(MessagesWrite),
+    )
+    .scope(MessagesWrite),
     // Notifications.
     row("GET /api/notifications", "/api/notifications", SIGNED_IN).scope(NotificationsRead),
     with_body(
@@ -536,12 +568,14 @@ const MATRIX: &[Row] = &[
         "/api/notifications/read-all",
         "{}",
         SIGNED_IN_NO_CONTENT,
-    ).scope(NotificationsWrite),
+    )
+    .scope(NotificationsWrite),
     row(
         "POST /api/notifications/{id}/read",
         "/api/notifications/{notification}/read",
         OWNER_ONLY_NO_CONTENT,
-    ).scope(NotificationsWrite),
+    )
+    .scope(NotificationsWrite),
     row("GET /api/presence", "/api/presence?user_ids={owner}", SIGNED_IN).scope(UsersRead),
     // Projects and tasks: the role matrix.
     row("GET /api/projects", "/api/projects", SIGNED_IN).scope(ProjectsRead),
@@ -550,64 +584,75 @@ const MATRIX: &[Row] = &[
         "/api/projects",
         r#"{"name": "New"}"#,
         SIGNED_IN_CREATES,
-    ).scope(ProjectsWrite),
+    )
+    .scope(ProjectsWrite),
     row("GET /api/projects/{id}", "/api/projects/{project}", PROJECT_READ).scope(ProjectsRead),
     with_body(
         "PUT /api/projects/{id}",
         "/api/projects/{project}",
         r#"{"name": "Renamed"}"#,
         PROJECT_MANAGE,
-    ).scope(ProjectsWrite),
+    )
+    .scope(ProjectsWrite),
     row(
         "DELETE /api/projects/{id}",
         "/api/projects/{project}",
         [401, 404, 403, 403, 403, 204, 204, 403],
-    ).scope(ProjectsWrite),
+    )
+    .scope(ProjectsWrite),
     row(
         "GET /api/projects/{id}/board",
         "/api/projects/{project}/board?status=todo",
         PROJECT_READ,
-    ).scope(TasksRead),
+    )
+    .scope(TasksRead),
     row(
         "GET /api/projects/{id}/labels",
         "/api/projects/{project}/labels",
         PROJECT_READ,
-    ).scope(TasksRead),
+    )
+    .scope(TasksRead),
     with_body(
         "POST /api/projects/{id}/labels",
         "/api/projects/{project}/labels",
         r##"{"name": "urgent", "colour": "#ff0000"}"##,
         PROJECT_WORK_CREATE,
-    ).scope(TasksWrite),
+    )
+    .scope(TasksWrite),
     row(
         "DELETE /api/projects/{id}/labels/{label_id}",
         "/api/projects/{project}/labels/{label}",
         PROJECT_WORK_NO_CONTENT,
-    ).scope(TasksWrite),
+    )
+    .scope(TasksWrite),
     with_body(
         "PATCH /api/projects/{id}/labels/{label_id}",
         "/api/projects/{project}/labels/{label}",
         r#"{"name": "later"}"#,
         PROJECT_WORK,
-    ).scope(TasksWrite),
+    )
+    .scope(TasksWrite),
     with_body(
         "POST /api/projects/{id}/members",
         "/api/projects/{project}/members",
         r#"{"user_id": "{target}", "role": "member"}"#,
         [401, 404, 403, 403, 201, 201, 201, 403],
-    ).scope(ProjectsWrite),
+    )
+    .scope(ProjectsWrite),
     with_body(
         "PUT /api/projects/{id}/members/{user_id}",
         "/api/projects/{project}/members/{member}",
         r#"{"role": "viewer"}"#,
         PROJECT_MANAGE,
-    ).scope(ProjectsWrite),
+    )
+    .scope(ProjectsWrite),
     // The member leaves; owners and admins remove members.
     row(
         "DELETE /api/projects/{id}/members/{user_id}",
         "/api/projects/{project}/members/{member}",
         [401, 404, 403, 204, 204, 204, 204, 403],
-    ).scope(ProjectsWrite),
+    )
+    .scope(ProjectsWrite),
     // A project's webhooks: its owners and admins (and global admins); other members see the project (`403`).
     row(
         "GET /api/projects/{id}/webhooks",
@@ -624,25 +669,29 @@ const MATRIX: &[Row] = &[
         "GET /api/projects/{id}/tasks",
         "/api/projects/{project}/tasks",
         PROJECT_READ,
-    ).scope(TasksRead),
+    )
+    .scope(TasksRead),
     with_body(
         "POST /api/projects/{id}/tasks",
         "/api/projects/{project}/tasks",
         r#"{"title": "New task"}"#,
         PROJECT_WORK_CREATE,
-    ).scope(TasksWrite),
+    )
+    .scope(TasksWrite),
     // Web Push.
     with_body(
         "POST /api/push-subscriptions",
         "/api/push-subscriptions",
         "{subscription}",
         SIGNED_IN_CREATES,
-    ).scope(NotificationsWrite),
+    )
+    .scope(NotificationsWrite),
     row(
         "DELETE /api/push-subscriptions/{id}",
         "/api/push-subscriptions/{push}",
         OWNER_ONLY_NO_CONTENT,
-    ).scope(NotificationsWrite),
+    )
+    .scope(NotificationsWrite),
     row(
         "GET /api/push/vapid-public-key",
         "/api/push/vapid-public-key",
@@ -656,34 +705,40 @@ const MATRIX: &[Row] = &[
         "DELETE /api/reminders/{id}",
         "/api/reminders/{reminder}",
         OWNER_ONLY_NO_CONTENT,
-    ).scope(MessagesWrite),
+    )
+    .scope(MessagesWrite),
     row("GET /api/saved-messages", "/api/saved-messages", SIGNED_IN).scope(MessagesRead),
     row(
         "GET /api/scheduled-messages",
         "/api/scheduled-messages",
         SIGNED_IN,
-    ).scope(MessagesRead),
+    )
+    .scope(MessagesRead),
     row(
         "GET /api/scheduled-messages/{id}",
         "/api/scheduled-messages/{scheduled}",
         OWNER_ONLY,
-    ).scope(MessagesRead),
+    )
+    .scope(MessagesRead),
     row(
         "DELETE /api/scheduled-messages/{id}",
         "/api/scheduled-messages/{scheduled}",
         OWNER_ONLY_NO_CONTENT,
-    ).scope(MessagesWrite),
+    )
+    .scope(MessagesWrite),
     with_body(
         "PATCH /api/scheduled-messages/{id}",
         "/api/scheduled-messages/{scheduled}",
         r#"{"content": "changed"}"#,
         OWNER_ONLY,
-    ).scope(MessagesWrite),
+    )
+    .scope(MessagesWrite),
     row(
         "GET /api/search/messages",
         "/api/search/messages?q=hello",
         SIGNED_IN,
-    ).scope(MessagesRead),
+    )
+    .scope(MessagesRead),
     // Tasks.
     row("GET /api/tasks", "/api/tasks", SIGNED_IN).scope(TasksRead),
     row("GET /api/tasks/{id}", "/api/tasks/{task}", PROJECT_READ).scope(TasksRead),
@@ -692,64 +747,75 @@ const MATRIX: &[Row] = &[
         "/api/tasks/{task}",
         r#"{"title": "Renamed"}"#,
         PROJECT_WORK,
-    ).scope(TasksWrite),
+    )
+    .scope(TasksWrite),
     row(
         "DELETE /api/tasks/{id}",
         "/api/tasks/{task}",
         PROJECT_WORK_NO_CONTENT,
-    ).scope(TasksWrite),
+    )
+    .scope(TasksWrite),
     row(
         "GET /api/tasks/{id}/activity",
         "/api/tasks/{task}/activity",
         PROJECT_READ,
-    ).scope(TasksRead),
+    )
+    .scope(TasksRead),
     row(
         "GET /api/tasks/{id}/comments",
         "/api/tasks/{task}/comments",
         PROJECT_READ,
-    ).scope(TasksRead),
+    )
+    .scope(TasksRead),
     with_body(
         "POST /api/tasks/{id}/comments",
         "/api/tasks/{task}/comments",
         r#"{"body": "a comment"}"#,
         PROJECT_WORK_CREATE,
-    ).scope(TasksWrite),
+    )
+    .scope(TasksWrite),
     // One's own comment only: anyone else who sees the task gets `403`.
     row(
         "DELETE /api/tasks/{id}/comments/{comment_id}",
         "/api/tasks/{task}/comments/{comment}",
         [401, 404, 403, 403, 403, 204, 403, 403],
-    ).scope(TasksWrite),
+    )
+    .scope(TasksWrite),
     with_body(
         "PATCH /api/tasks/{id}/comments/{comment_id}",
         "/api/tasks/{task}/comments/{comment}",
         r#"{"body": "edited"}"#,
         [401, 404, 403, 403, 403, 200, 403, 403],
-    ).scope(TasksWrite),
+    )
+    .scope(TasksWrite),
     with_body(
         "POST /api/tasks/{id}/move",
         "/api/tasks/{task}/move",
         "{}",
         PROJECT_WORK,
-    ).scope(TasksWrite),
+    )
+    .scope(TasksWrite),
     // Threads (the message is the root of a thread with one reply).
     row("GET /api/threads", "/api/threads", SIGNED_IN).scope(MessagesRead),
     row(
         "PUT /api/threads/{id}/follow",
         "/api/threads/{thread}/follow",
         MEMBERS_NO_CONTENT,
-    ).scope(MessagesWrite),
+    )
+    .scope(MessagesWrite),
     row(
         "DELETE /api/threads/{id}/follow",
         "/api/threads/{thread}/follow",
         MEMBERS_NO_CONTENT,
-    ).scope(MessagesWrite),
+    )
+    .scope(MessagesWrite),
     with_body(
         "POST /api/threads/{id}/read",
         "/api/threads/{thread}/read",
         "{}",
         MEMBERS_NO_CONTENT,
-    ).scope(MessagesWrite),
+    )
+    .scope(MessagesWrite),
     // Users: the caller's own account.
     row("GET /api/users", "/api/users", SIGNED_IN).scope(UsersRead),
     row("GET /api/users/me", "/api/users/me", SIGNED_IN).scope(UsersRead),
@@ -796,13 +862,15 @@ const MATRIX: &[Row] = &[
         "GET /api/users/me/notification-settings",
         "/api/users/me/notification-settings",
         SIGNED_IN,
-    ).scope(NotificationsRead),
+    )
+    .scope(NotificationsRead),
     with_body(
         "PUT /api/users/me/notification-settings",
         "/api/users/me/notification-settings",
         "{}",
         SIGNED_IN,
-    ).scope(NotificationsWrite),
+    )
+    .scope(NotificationsWrite),
     row("GET /api/users/{id}", "/api/users/{owner}", SIGNED_IN).scope(UsersRead),
     // Webhooks: the global ones are the global admins'; one webhook (here a project's, Olga's) is `404` for anyone
     // who may not manage its scope, and no token reaches any (they hand out secrets).
@@ -813,7 +881,11 @@ const MATRIX: &[Row] = &[
         r#"{"url": "{receiver}"}"#,
         ADMIN_ONLY_CREATES,
     ),
-    row("GET /api/webhooks/{id}", "/api/webhooks/{webhook}", PROJECT_WEBHOOK),
+    row(
+        "GET /api/webhooks/{id}",
+        "/api/webhooks/{webhook}",
+        PROJECT_WEBHOOK,
+    ),
     with_body(
         "PATCH /api/webhooks/{id}",
         "/api/webhooks/{webhook}",
@@ -1194,7 +1266,11 @@ impl<'a> World<'a> {
                 .await),
             "delivery" => {
                 let ping = olga
-                    .send(Method::POST, format!("/api/webhooks/{}/ping", made("webhook")), None)
+                    .send(
+                        Method::POST,
+                        format!("/api/webhooks/{}/ping", made("webhook")),
+                        None,
+                    )
                     .await
                     .json(reqwest::StatusCode::ACCEPTED);
                 id(&ping)
@@ -1213,7 +1289,9 @@ impl<'a> World<'a> {
                     url.rsplit('/').next().expect("a token").to_owned()
                 }
             }
-            "pat" => id(&crate::access_tokens::create_token(app, &people.owner, "script", &["users:read"]).await),
+            "pat" => {
+                id(&crate::access_tokens::create_token(app, &people.owner, "script", &["users:read"]).await)
+            }
             "bot" => id(&app
                 .as_user(&people.global_admin)
                 .post_created(
@@ -1306,11 +1384,7 @@ async fn every_route_answers_each_kind_of_caller_as_the_reference_says() {
             )
         })
         .collect();
-    assert!(
-        differing.is_empty(),
-        "scopes differ:\n{}",
-        differing.join("\n")
-    );
+    assert!(differing.is_empty(), "scopes differ:\n{}", differing.join("\n"));
 
     let mut people = People::sign_up(&app).await;
     let mut wrong = Vec::new();

@@ -429,7 +429,11 @@ async fn slow_loris_connections_are_closed_while_everyone_else_is_served() {
     for _ in 0..5 {
         let started = std::time::Instant::now();
         assert!(node.serves().await, "a client is served beside the slow ones");
-        assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+        assert!(
+            started.elapsed() < Duration::from_secs(2),
+            "{:?}",
+            started.elapsed()
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
@@ -513,10 +517,16 @@ async fn ping_and_packet_floods_on_both_transports_leave_the_node_serving_in_bou
         .collect::<Vec<_>>()
         .join("\u{1e}");
     post(sid.clone(), packets).await.unwrap();
-    assert!(node.polling_session_ended(&sid).await, "the flooding polling session goes");
+    assert!(
+        node.polling_session_ended(&sid).await,
+        "the flooding polling session goes"
+    );
     let sid = node.polling_session().await;
     post(sid.clone(), "2".to_owned()).await.unwrap();
-    assert!(node.polling_session_ended(&sid).await, "a polling ping ends its session");
+    assert!(
+        node.polling_session_ended(&sid).await,
+        "a polling ping ends its session"
+    );
 
     // A well-behaved client connects and is answered while the ping flooders are still connected.
     let (_socket, reply) = {

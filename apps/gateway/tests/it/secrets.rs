@@ -265,11 +265,7 @@ async fn no_secret_shows_in_a_log_line_or_a_later_answer() {
     let index = seen.keep("webhook", &created);
     let webhook = created.json(StatusCode::CREATED);
     let webhook_id = webhook["id"].as_str().unwrap().to_owned();
-    seen.handed_out(
-        "the webhook's secret",
-        webhook["secret"].as_str().unwrap(),
-        index,
-    );
+    seen.handed_out("the webhook's secret", webhook["secret"].as_str().unwrap(), index);
     let rotated = app
         .as_user(&ann)
         .post(format!("/api/webhooks/{webhook_id}/rotate-secret"), json!({}))
@@ -280,10 +276,7 @@ async fn no_secret_shows_in_a_log_line_or_a_later_answer() {
         .unwrap()
         .to_owned();
     seen.handed_out("the webhook's rotated secret", &secret, index);
-    let read = app
-        .as_user(&ann)
-        .get(format!("/api/webhooks/{webhook_id}"))
-        .await;
+    let read = app.as_user(&ann).get(format!("/api/webhooks/{webhook_id}")).await;
     seen.keep("webhook read", &read);
     assert_eq!(read.status(), StatusCode::OK);
 
