@@ -32,7 +32,7 @@ impl Drop for TelemetryGuard {
 const SECRET_BEARING: [&str; 2] = ["tokio_postgres=info", "lettre=info"];
 
 /// The filter of `directives` (`RUST_LOG` syntax; `info` when it does not parse) with the libraries of
-/// [`SECRET_BEARING`] held at `info`.
+/// `SECRET_BEARING` held at `info`.
 pub fn log_filter(directives: &str) -> EnvFilter {
     let mut filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
     for directive in SECRET_BEARING {

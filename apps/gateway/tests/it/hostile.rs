@@ -108,6 +108,7 @@ impl Node {
             "the node died under {attacks:?}"
         );
         assert!(self.serves().await, "the node stopped serving after {attacks:?}");
+        eprintln!("resident memory growth of the node (KiB): {attacks:?}");
         assert!(
             attacks.iter().all(|(_, growth)| *growth < MEMORY_BOUND_KIB),
             "the node's resident memory grew by (KiB) {attacks:?}; the bound is {MEMORY_BOUND_KIB} KiB"
