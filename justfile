@@ -8,10 +8,11 @@ run:
 test *ARGS:
     ./scripts/test.sh {{ARGS}}
 
-# Formatting, clippy and the dependency-graph rules.
+# Formatting, clippy, API docs without warnings and the dependency-graph rules.
 lint:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets --locked -- -D warnings
+    RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace --locked
     ./scripts/check-deps.sh
 
 # Apply database migrations (DATABASE_URL from the environment or .env).
@@ -29,3 +30,7 @@ bench-openapi:
 # Check migrations round-trip and schema.rs matches them (needs diesel_cli).
 check-schema:
     ./scripts/check-schema.sh
+
+# Every cargo-fuzz target for SECONDS each (default 600; needs nightly and cargo-fuzz).
+bench-fuzz SECONDS="600":
+    ./bench/fuzz.sh {{SECONDS}}

@@ -77,7 +77,7 @@ pub struct RealtimeLimits {
     pub presence_interval: Duration,
 }
 
-/// How slowly a client may send a request (EPOP additions; see [`crate::middleware::body_deadline`]).
+/// How slowly a client may send a request (EPOP additions; see [`mod@crate::middleware::body_deadline`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BodyLimits {
     /// The longest pause between two pieces of a request body (`EPOP_BODY_IDLE_TIMEOUT` in seconds, default

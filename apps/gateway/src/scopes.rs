@@ -2,8 +2,8 @@
 //! router matched them) and socket events to the [`Scope`] each needs (`docs/api.md`, Personal access tokens).
 //!
 //! A route that is not in the table refuses tokens (`403`): account management (passwords, e-mail, the second
-//! factor, sessions, the tokens themselves), the admin API, incoming webhooks and the calendar feed's secret
-//! (they issue secrets of their own), and any route added later until someone decides its scope here. Signed-in
+//! factor, sessions, the tokens themselves), the admin API, incoming and outgoing webhooks and the calendar feed's
+//! secret (they issue secrets of their own), and any route added later until someone decides its scope here. Signed-in
 //! sessions (JWT access tokens) are not limited by this table.
 
 use actix_web::http::Method;
@@ -152,11 +152,13 @@ pub const ROUTES: &[(&str, &str, Access)] = &[
     ("GET", "/api/calendar-events", Needs(CalendarRead)),
     ("GET", "/api/calendar-events.ics", Needs(CalendarRead)),
     ("GET", "/api/calendar-events/{id}", Needs(CalendarRead)),
+    ("GET", "/api/calendar-events/{id}/reminders", Needs(CalendarRead)),
     ("GET", "/api/calendar/free-busy", Needs(CalendarRead)),
     ("POST", "/api/calendar-events", Needs(CalendarWrite)),
     ("PUT", "/api/calendar-events/{id}", Needs(CalendarWrite)),
     ("DELETE", "/api/calendar-events/{id}", Needs(CalendarWrite)),
     ("POST", "/api/calendar-events/{id}/response", Needs(CalendarWrite)),
+    ("PUT", "/api/calendar-events/{id}/reminders", Needs(CalendarWrite)),
     // Notifications.
     ("GET", "/api/notifications", Needs(NotificationsRead)),
     (

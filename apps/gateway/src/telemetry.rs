@@ -26,15 +26,41 @@ impl Drop for TelemetryGuard {
     }
 }
 
-/// Installs the global subscriber for `config`. Call once, early in `main`.
-pub fn init(config: &Config) -> anyhow::Result<TelemetryGuard> {
-    let filter = EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let fmt = tracing_subscriber::fmt::layer()
+/// Libraries whose debug lines carry secrets, held at `info` whatever `RUST_LOG` asks: tokio-postgres logs
+/// every statement's parameters (password hashes, token hashes, encrypted second-factor secrets), lettre every
+/// line it sends to the SMTP server (whole e-mails with their reset and verification links, and `AUTH` lines).
+const SECRET_BEARING: [&str; 2] = ["tokio_postgres=info", "lettre=info"];
+
+/// The filter of `directives` (`RUST_LOG` syntax; `info` when it does not parse) with the libraries of
+/// `SECRET_BEARING` held at `info`.
+pub fn log_filter(directives: &str) -> EnvFilter {
+    let mut filter = EnvFilter::try_new(directives).unwrap_or_else(|_| EnvFilter::new("info"));
+    for directive in SECRET_BEARING {
+        if let Ok(directive) = directive.parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
+    filter
+}
+
+/// The JSON log lines the gateway writes (each with its request span's fields), filtered by `directives`
+/// (see [`log_filter`]), to `writer`: standard output in `main`, a buffer in the tests that read the logs.
+pub fn json_logs<S, W>(directives: &str, writer: W) -> impl tracing_subscriber::Layer<S> + Send + Sync
+where
+    S: tracing::Subscriber + for<'span> tracing_subscriber::registry::LookupSpan<'span>,
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    tracing_subscriber::fmt::layer()
         .json()
         .with_current_span(true)
         .with_span_list(false)
-        .with_target(true);
+        .with_target(true)
+        .with_writer(writer)
+        .with_filter(log_filter(directives))
+}
 
+/// Installs the global subscriber for `config`. Call once, early in `main`.
+pub fn init(config: &Config) -> anyhow::Result<TelemetryGuard> {
     let mut guard = TelemetryGuard::default();
     let otel = match &config.otel_endpoint {
         Some(_) => {
@@ -64,7 +90,7 @@ pub fn init(config: &Config) -> anyhow::Result<TelemetryGuard> {
         None => None,
     };
     tracing_subscriber::registry()
-        .with(fmt.with_filter(filter))
+        .with(json_logs(&config.log_filter, std::io::stdout))
         .with(otel)
         .with(sentry_layer)
         .try_init()?;
@@ -73,7 +99,7 @@ pub fn init(config: &Config) -> anyhow::Result<TelemetryGuard> {
 
 /// A plain subscriber for the one-shot subcommands (`migrate`, `admin`).
 pub fn init_plain() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = log_filter(&std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

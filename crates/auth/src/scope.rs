@@ -57,9 +57,9 @@ scopes! {
     TasksRead => "tasks:read",
     /// Creating, changing, moving and deleting tasks, comments and labels.
     TasksWrite => "tasks:write",
-    /// Calendar events, free/busy and the `.ics` export.
+    /// Calendar events, one's reminders of them, free/busy and the `.ics` export.
     CalendarRead => "calendar:read",
-    /// Creating, changing, answering and deleting calendar events; the calendar feed's secret.
+    /// Creating, changing, answering and deleting calendar events, setting one's reminders of them.
     CalendarWrite => "calendar:write",
     /// Notifications and the notification settings.
     NotificationsRead => "notifications:read",

@@ -416,3 +416,85 @@ mod tests {
         assert!(parse_time_zone("Europe/London").is_ok());
     }
 }
+
+/// Property tests (docs/api.md, Recurring series): RRULE validation never panics, whatever the text; a rule it
+/// accepts expands to original starts in strictly increasing order, none before the series' start or after
+/// its `UNTIL`, at most the instance bound of them. CI runs them with the unit tests; `bench/fuzz.sh` fuzzes
+/// the same validation (`fuzz/fuzz_targets/rrule.rs`).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// One `NAME=VALUE` part, valid or not.
+    fn part() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "DAILY", "WEEKLY", "MONTHLY", "YEARLY", "HOURLY", "MINUTELY", "x"
+            ])
+            .prop_map(|f| format!("FREQ={f}")),
+            (0u32..400).prop_map(|n| format!("INTERVAL={n}")),
+            (0u32..2000).prop_map(|n| format!("COUNT={n}")),
+            prop_oneof![
+                Just("UNTIL=20270101T000000Z".to_owned()),
+                Just("UNTIL=20260315".to_owned()),
+                Just("UNTIL=20200101T000000Z".to_owned()),
+                Just("UNTIL=99999999T999999Z".to_owned()),
+            ],
+            "(-?[1-5]?(MO|TU|WE|TH|FR|SA|SU),){0,3}(MO|TU|WE|TH|FR|SA|SU)".prop_map(|d| format!("BYDAY={d}")),
+            (-31i32..=31).prop_map(|d| format!("BYMONTHDAY={d}")),
+            (0u32..=13).prop_map(|m| format!("BYMONTH={m}")),
+            (-400i32..=400).prop_map(|p| format!("BYSETPOS={p}")),
+            (0u32..=24).prop_map(|h| format!("BYHOUR={h}")),
+            (-60i32..=60).prop_map(|w| format!("BYWEEKNO={w}")),
+            (-400i32..=400).prop_map(|d| format!("BYYEARDAY={d}")),
+            Just("WKST=SU".to_owned()),
+            "[A-Z=;0-9,-]{0,12}",
+        ]
+    }
+
+    fn rule() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            proptest::collection::vec(part(), 1..6).prop_map(|parts| parts.join(";")),
+        ]
+    }
+
+    fn zone() -> impl Strategy<Value = Tz> {
+        prop::sample::select(vec![
+            Tz::UTC,
+            chrono_tz::Europe::Berlin,
+            chrono_tz::America::New_York,
+            chrono_tz::Australia::Lord_Howe,
+            chrono_tz::Asia::Kolkata,
+        ])
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn accepted_rules_expand_in_order_within_their_bounds(
+            text in rule(),
+            tz in zone(),
+            // Start times in 2025-2027, on the minute.
+            minute in 0i64..(3 * 365 * 24 * 60),
+        ) {
+            let start = Utc.with_ymd_and_hms(2025, 1, 1, 0, 0, 0).unwrap() + Duration::minutes(minute);
+            let max = 200;
+            let Ok(recurrence) = Recurrence::parse(&text, start, tz, max) else {
+                return Ok(());
+            };
+            let starts: Vec<DateTime<Utc>> = recurrence.starts().collect();
+            prop_assert!(starts.len() <= max);
+            for pair in starts.windows(2) {
+                prop_assert!(pair[0] < pair[1], "{text} in {tz}: {} then {}", pair[0], pair[1]);
+            }
+            if let Some(until) = recurrence.until {
+                prop_assert!(starts.iter().all(|s| *s <= until));
+            }
+            // What was accepted is accepted again as stored (the normalised text).
+            prop_assert!(Recurrence::parse(&recurrence.rule, start, tz, max).is_ok(), "{}", recurrence.rule);
+        }
+    }
+}

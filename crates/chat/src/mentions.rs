@@ -162,3 +162,94 @@ mod tests {
         assert!(parse("<@0190f1c2-7a8b-7c3d-9e4f-0a1b2c3d4字>").is_empty());
     }
 }
+
+/// Property tests (docs/api.md, Mentions): on any text the parser never panics, and on text made of mentions,
+/// near-misses and plain words it finds exactly the mentions written, in order, each user once. CI runs them
+/// with the unit tests; `bench/fuzz.sh` fuzzes the same parser (`fuzz/fuzz_targets/mentions.rs`).
+#[cfg(test)]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// What a piece of text is, and what it should add to the parse.
+    #[derive(Debug, Clone)]
+    enum Piece {
+        Plain(String),
+        User(usize, bool),
+        Here,
+        All,
+        NearMiss(String),
+    }
+
+    const USERS: [&str; 3] = [
+        "0190f1c2-7a8b-7c3d-9e4f-0a1b2c3d4e5f",
+        "0190f1c2-7a8b-7c3d-9e4f-0a1b2c3d4e60",
+        "7d444840-9dc0-11d1-b245-5ffdce74fad2",
+    ];
+
+    fn piece() -> impl Strategy<Value = Piece> {
+        prop_oneof![
+            "[^<>]{0,12}".prop_map(Piece::Plain),
+            (0..USERS.len(), any::<bool>()).prop_map(|(n, upper)| Piece::User(n, upper)),
+            Just(Piece::Here),
+            Just(Piece::All),
+            prop_oneof![
+                Just("<@".to_owned()),
+                Just("<!her>".to_owned()),
+                Just("<!ALL>".to_owned()),
+                Just(format!("<@{}", USERS[0])),
+                Just(format!("<@{{{}}}>", USERS[1])),
+                Just(format!("<@{}>", USERS[2].replace('-', ""))),
+                Just(format!("<@{}>", &USERS[0][..35])),
+                Just(format!("<@{}x>", USERS[1])),
+                Just(format!("<@ {}>", USERS[2])),
+            ]
+            .prop_map(Piece::NearMiss),
+        ]
+    }
+
+    fn text_of(pieces: &[Piece]) -> String {
+        pieces
+            .iter()
+            .map(|piece| match piece {
+                Piece::Plain(text) | Piece::NearMiss(text) => text.clone(),
+                Piece::User(n, true) => format!("<@{}>", USERS[*n].to_uppercase()),
+                Piece::User(n, false) => format!("<@{}>", USERS[*n]),
+                Piece::Here => "<!here>".to_owned(),
+                Piece::All => "<!all>".to_owned(),
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn any_text_parses_without_panicking(text in any::<String>()) {
+            let parsed = parse(&text);
+            let mut users = parsed.users.clone();
+            users.dedup();
+            prop_assert_eq!(users.len(), parsed.users.len());
+        }
+
+        #[test]
+        fn the_mentions_written_are_the_mentions_found(pieces in proptest::collection::vec(piece(), 0..16)) {
+            let mut expected = ParsedMentions::default();
+            for piece in &pieces {
+                match piece {
+                    Piece::User(n, _) => {
+                        let user = hyphenated_uuid(USERS[*n]).expect("a test id");
+                        if !expected.users.contains(&user) {
+                            expected.users.push(user);
+                        }
+                    }
+                    Piece::Here => expected.here = true,
+                    Piece::All => expected.all = true,
+                    Piece::Plain(_) | Piece::NearMiss(_) => {}
+                }
+            }
+            prop_assert_eq!(parse(&text_of(&pieces)), expected);
+        }
+    }
+}

@@ -1138,11 +1138,19 @@ impl ChatService {
 
     /// A download link for an attached file as a message shows it. While its upload URL still works, a store
     /// that ignores conditional writes could hold a replacement by now: the object is checked against what
-    /// was attached first, and a replaced one gets no link (`None`). After that nobody can write to its key,
-    /// and the link is signed without asking the store.
+    /// was attached first, and a replaced one gets no link (`None`), as does one the store cannot be asked
+    /// about now. After that nobody can write to its key, and the link is signed without asking the store.
     async fn attached_download_url(&self, row: &AttachmentRow) -> ChatResult<Option<String>> {
         if self.clock.now() < self.upload_open_until(row.created_at) {
-            let current = self.store.head(&row.object_key).await?;
+            // An unreachable store costs this file its link, not the whole page of messages: the history reads
+            // on, and `GET /api/files/{id}` answers `503` for the file until the store is back.
+            let current = match self.store.head(&row.object_key).await {
+                Ok(current) => current,
+                Err(error) => {
+                    tracing::warn!(attachment = %row.id, %error, "the object store did not answer; no link");
+                    return Ok(None);
+                }
+            };
             if !current
                 .as_ref()
                 .is_some_and(|info| is_attached_object(info, row.file_size, row.object_etag.as_deref()))
@@ -1978,6 +1986,9 @@ impl ChatService {
         if request.file_size > largest {
             return Err(ChatError::FileTooLarge { limit: largest });
         }
+        // Presigning is local arithmetic: without this round trip an unreachable store would hand out URLs
+        // nobody can use. Checked first, the client hears `unavailable` and when to retry instead.
+        self.store.check().await?;
         let id = AttachmentId::new();
         let object_key = format!("uploads/{me}/{id}");
         let presigned = self

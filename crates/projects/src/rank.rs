@@ -4,9 +4,9 @@
 //! A rank is a fraction in base 62 written with the digits `0-9A-Za-z` (ASCII order), without the leading
 //! "0.", and never ending in `0` (so that there is always room before and after it). Between any two ranks
 //! `a < b` there is another, found digit by digit ([`between`], after David Greenspan's "Implementing
-//! Fractional Indexing"). Appending at the end of a column ([`after`]) increments the first digit that can be,
-//! so a column of n tasks added one after another has ranks of about n / 61 characters; inserting repeatedly at
-//! the same place adds about one character per six insertions. Ranks are bounded by the service
+//! Fractional Indexing"). Appending at the end of a column (`between(Some(last), None)`) increments the first
+//! digit that can be, so a column of n tasks added one after another has ranks of about n / 61 characters;
+//! inserting repeatedly at the same place adds about one character per six insertions. Ranks are bounded by the service
 //! ([`MAX_LEN`]): a move that would need a longer rank is refused, and the column can be renumbered.
 
 /// The digits, in ascending (ASCII) order.

@@ -640,12 +640,16 @@ impl Session {
             }
             inner.post_active = true;
         }
-        let result = match engine::decode_payload(body) {
-            Ok(packets) => packets.into_iter().try_for_each(|packet| self.receive(packet)),
-            Err(_) => {
-                self.close(CloseReason::ProtocolError);
-                Err(EngineError::BadRequest)
-            }
+        // Decoded twice, holding one packet at a time: first to refuse a body with any bad packet before one of
+        // its packets is handled, then to handle each. Collected at once, a 1 MB body of 500,000 pongs made the
+        // node hold some 45 MB while it handled them.
+        let result = if engine::payload_packets(body).all(|packet| packet.is_ok()) {
+            engine::payload_packets(body)
+                .filter_map(Result::ok)
+                .try_for_each(|packet| self.receive(packet))
+        } else {
+            self.close(CloseReason::ProtocolError);
+            Err(EngineError::BadRequest)
         };
         lock(&self.inner).post_active = false;
         result

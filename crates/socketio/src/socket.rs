@@ -82,7 +82,7 @@ impl<S> Socket<S> {
     }
 
     /// Sets the private session id of connection state recovery (the `pid` of the CONNECT reply). Set it in
-    /// [`Application::connecting`] for it to go out with the reply.
+    /// [`crate::Application::connecting`] for it to go out with the reply.
     pub fn set_recovery_id(&self, id: String) {
         *lock(&self.recovery_id) = Some(id);
     }

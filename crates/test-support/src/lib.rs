@@ -9,6 +9,8 @@
 //! - [`unique_prefix`]: a Redis key prefix per test, so rate limits and channels never collide.
 //! - [`s3::TestS3`]: an in-process, signature-verifying S3 server (s3s-fs) on a random local port, serving a
 //!   fresh temporary directory with one bucket; stopped and removed when dropped.
+//! - [`add_person`]: someone in the shared `users` directory, for the examples and tests of one domain crate
+//!   that run without `epop-auth`.
 //!
 //! The server is the one `DATABASE_URL` names (default `postgres://postgres@127.0.0.1:5432/postgres`).
 
@@ -289,6 +291,24 @@ async fn sweep_leftovers(conn: &mut AsyncPgConnection) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Adds `name` to the shared `users` directory (the table `epop-auth` owns and the other domain crates read)
+/// with a fresh address and an unusable password, and returns their id: what an embedder that keeps its own
+/// accounts writes for each of its people.
+pub async fn add_person(pool: &epop_storage::db::DbPool, name: &str) -> anyhow::Result<uuid::Uuid> {
+    let id = uuid::Uuid::now_v7();
+    let mut conn = pool.get().await?;
+    diesel::sql_query(
+        "INSERT INTO users (id, name, email, password_hash, role) VALUES ($1, $2, $3, '!', 'member')",
+    )
+    .bind::<diesel::sql_types::Uuid, _>(id)
+    .bind::<Text, _>(name)
+    .bind::<Text, _>(format!("{}-{}@example.com", name.to_lowercase(), id.simple()))
+    .execute(&mut conn)
+    .await
+    .with_context(|| format!("adding {name} to the users directory"))?;
+    Ok(id)
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Slow request bodies: a client that sends a request head and then trickles its body (a byte every few
 //! seconds) would hold a connection, a worker's buffers and whatever the handler holds while it reads (a
 //! database connection, a partial upload file) for as long as it likes: actix-http's `client_request_timeout`
-//! only bounds the head. Every request body is therefore read through [`Paced`], which gives up when the body
+//! only bounds the head. Every request body is therefore read through `Paced`, which gives up when the body
 //! pauses longer than `EPOP_BODY_IDLE_TIMEOUT`, or arrives slower on average than `EPOP_BODY_MIN_RATE` bytes per
 //! second (after an allowance of one idle timeout). Only the time the server spends waiting for the client's
 //! bytes counts, never the time a handler takes between reads.

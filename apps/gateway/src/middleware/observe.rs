@@ -93,7 +93,7 @@ pub async fn observe(
         req.extensions_mut().insert(ClientIp(ip));
     }
     let method = req.method().clone();
-    let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %req.path());
+    let span = tracing::info_span!("request", request_id = %request_id, method = %method, path = %loggable_path(req.path()));
     let response = next.call(req).instrument(span.clone()).await?;
 
     let route = response
@@ -167,6 +167,21 @@ pub async fn observe(
     Ok(response)
 }
 
+/// `path` as the logs show it: a path segment that is a credential (the calendar feed's secret token, an incoming
+/// webhook's secret URL) is replaced by `{token}`, so that whoever reads the logs can neither subscribe to
+/// someone's calendar nor post into their conversations.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    const SECRET_SEGMENT_AFTER: [&str; 2] = ["/api/calendar-feed/", "/hooks/"];
+    for prefix in SECRET_SEGMENT_AFTER {
+        if let Some(token) = path.strip_prefix(prefix)
+            && !token.is_empty()
+        {
+            return format!("{prefix}{{token}}").into();
+        }
+    }
+    path.into()
+}
+
 /// The metrics label of a request method: the standard ones by name, anything else `OTHER` (a client
 /// inventing methods must not create a new time series per method).
 fn method_label(method: &actix_web::http::Method) -> &'static str {
@@ -189,6 +204,17 @@ fn method_label(method: &actix_web::http::Method) -> &'static str {
 mod method_label_tests {
     use super::method_label;
     use actix_web::http::Method;
+
+    #[test]
+    fn secret_tokens_stay_out_of_logged_paths() {
+        assert_eq!(
+            super::loggable_path("/api/calendar-feed/s3cr3t"),
+            "/api/calendar-feed/{token}"
+        );
+        assert_eq!(super::loggable_path("/api/calendar-feed"), "/api/calendar-feed");
+        assert_eq!(super::loggable_path("/hooks/s3cr3t"), "/hooks/{token}");
+        assert_eq!(super::loggable_path("/api/tasks/1"), "/api/tasks/1");
+    }
 
     #[test]
     fn invented_methods_share_one_label() {

@@ -1,4 +1,4 @@
-//! Committed domain events and live signals to sockets. [`EpopRealtime::client_events`] is the one mapping from
+//! Committed domain events and live signals to sockets. `EpopRealtime::client_events` is the one mapping from
 //! a domain event to what clients receive (audience, event name, payload), used by live delivery here and by
 //! the replay of a recovering socket ([`super::recovery`]). Live delivery reads the bus in order; typing is
 //! delivered as it comes, and presence goes its own way on a task of its own, so that a connect storm in a
@@ -126,7 +126,7 @@ fn reminder_gone(
     emit(Audience::User(user), "reminder:deleted", payload)
 }
 
-/// For whom [`EpopRealtime::client_events`] maps an event.
+/// For whom `EpopRealtime::client_events` maps an event.
 #[derive(Debug)]
 pub enum Scope<'a> {
     /// Live delivery: this node's sockets, messages with fresh download links.

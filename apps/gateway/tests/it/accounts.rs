@@ -86,7 +86,7 @@ async fn resend_verification(app: &TestApp, email: &str) -> crate::client::Answe
 }
 
 /// The code in the next verification e-mail to `email`.
-async fn verification_code(smtp: &mut SmtpServer, email: &str) -> String {
+pub(crate) async fn verification_code(smtp: &mut SmtpServer, email: &str) -> String {
     code_in(
         &smtp
             .next_mail_to(email, "Confirm your e-mail address for EPOP")
@@ -138,7 +138,7 @@ fn linked_code(mail: &str, page: &str) -> String {
     code
 }
 
-async fn reset_code(app: &TestApp, smtp: &mut SmtpServer, email: &str) -> String {
+pub(crate) async fn reset_code(app: &TestApp, smtp: &mut SmtpServer, email: &str) -> String {
     ask_reset(app, email).await.empty(StatusCode::ACCEPTED);
     code_in(
         &smtp

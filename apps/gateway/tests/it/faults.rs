@@ -1,4 +1,5 @@
-//! Faults, each started for real: a Redis server stopped and started again, the object store down and back.
+//! Faults, each started for real: a Redis server stopped and started again, a PostgreSQL server crashed and
+//! restarted, the object store (s3s-fs) down and back.
 //! Each test runs its own server of the failing kind, so that the other tests, running in parallel against the
 //! shared ones, are not disturbed.
 
@@ -314,4 +315,74 @@ async fn a_database_restart_answers_503_quickly_and_service_resumes_by_itself() 
     let mut sorted = seqs.clone();
     sorted.sort_unstable();
     assert_eq!(sorted, (1..=acknowledged as i64).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn an_object_store_outage_answers_503_on_file_routes_only_and_files_work_again() {
+    use crate::files::{fetch, s3_app, send_with, upload};
+    let mut s3 = epop_test_support::s3::TestS3::start().await.unwrap();
+    let app = s3_app(&s3).await;
+    let [ann, bob] = app.users(["Ann", "Bob"]).await;
+    let group = app.group(&ann, "Files", &[&bob]).await;
+    let sent = upload(&app, &ann, "notes.txt", "text/plain", b"the notes").await;
+    send_with(&app, &ann, &group, &[&sent])
+        .await
+        .json(StatusCode::CREATED);
+    let waiting = upload(&app, &ann, "later.txt", "text/plain", b"for later").await;
+    assert_eq!(fetch(&app, &bob, &sent).await, b"the notes");
+
+    s3.pause();
+    // The file routes answer 503 `unavailable`, promptly: a download, an attachment, a new upload slot.
+    let download = format!("/api/files/{}", sent["attachment_id"].as_str().unwrap());
+    let asked = Instant::now();
+    app.as_user(&bob)
+        .get(&download)
+        .await
+        .problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    send_with(&app, &ann, &group, &[&waiting])
+        .await
+        .problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    app.as_user(&ann)
+        .post(
+            "/api/files/presign-upload",
+            json!({"file_name": "new.txt", "content_type": "text/plain", "file_size": 3}),
+        )
+        .await
+        .problem(StatusCode::SERVICE_UNAVAILABLE, "unavailable");
+    assert!(
+        asked.elapsed() < Duration::from_secs(10),
+        "took {:?}",
+        asked.elapsed()
+    );
+    // Everything else is unaffected: messages, their history, tasks; health names the store.
+    assert_eq!(
+        app.message(&ann, &group, "still talking").await["content"],
+        "still talking"
+    );
+    app.as_user(&bob)
+        .get_ok(format!("/api/conversations/{group}/messages"))
+        .await;
+    let project = app
+        .as_user(&ann)
+        .post_created("/api/projects", json!({"name": "Unaffected"}))
+        .await;
+    app.as_user(&ann)
+        .post_created(
+            format!("/api/projects/{}/tasks", project["id"].as_str().unwrap()),
+            json!({"title": "works"}),
+        )
+        .await;
+    let health = app.anonymous().get("/health").await;
+    assert_eq!(health.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(health.text.contains("storage"), "{}", health.text);
+
+    // Back up: the same download, the waiting attachment and new uploads work again, with no restart.
+    s3.resume().await.unwrap();
+    assert_eq!(fetch(&app, &bob, &sent).await, b"the notes");
+    send_with(&app, &ann, &group, &[&waiting])
+        .await
+        .json(StatusCode::CREATED);
+    assert_eq!(fetch(&app, &bob, &waiting).await, b"for later");
+    let fresh = upload(&app, &ann, "new.txt", "text/plain", b"new").await;
+    assert_eq!(fetch(&app, &ann, &fresh).await, b"new");
 }

@@ -62,7 +62,12 @@ async fn ann_in_her_own_group() -> (TestApp, TestUser, String) {
     (app, ann, group)
 }
 
-async fn send_with(app: &TestApp, user: &TestUser, conversation: &str, attachments: &[&Value]) -> Answer {
+pub(crate) async fn send_with(
+    app: &TestApp,
+    user: &TestUser,
+    conversation: &str,
+    attachments: &[&Value],
+) -> Answer {
     let ids: Vec<&Value> = attachments.iter().map(|slot| &slot["attachment_id"]).collect();
     app.as_user(user)
         .post(
@@ -437,7 +442,7 @@ async fn events_carry_no_download_links_and_sockets_get_freshly_signed_ones() {
 }
 
 /// A gateway that keeps files in `s3`.
-async fn s3_app(s3: &TestS3) -> TestApp {
+pub(crate) async fn s3_app(s3: &TestS3) -> TestApp {
     TestApp::with_settings([
         ("EPOP_S3_ENDPOINT", &s3.endpoint),
         ("EPOP_S3_REGION", &s3.region),
@@ -449,7 +454,7 @@ async fn s3_app(s3: &TestS3) -> TestApp {
 }
 
 /// Follows `GET /api/files/{id}` and returns the downloaded bytes.
-async fn fetch(app: &TestApp, user: &TestUser, slot: &Value) -> Vec<u8> {
+pub(crate) async fn fetch(app: &TestApp, user: &TestUser, slot: &Value) -> Vec<u8> {
     let path = format!("/api/files/{}", slot["attachment_id"].as_str().unwrap());
     let redirect = app.as_user(user).get(&path).await;
     assert_eq!(redirect.status(), StatusCode::FOUND, "{path}");

@@ -9,28 +9,32 @@ use tokio::net::TcpStream;
 
 /// A WebSocket client on a bare TCP connection: it reads only when told to, so a test can flood the server
 /// without reading its answers, as a hostile client would.
-struct RawWebSocket {
-    stream: TcpStream,
+pub(crate) struct RawWebSocket {
+    pub(crate) stream: TcpStream,
     /// What was read and not yet parsed into frames.
     buffer: Vec<u8>,
 }
 
 /// One frame from the server.
 #[derive(Debug)]
-struct ServerFrame {
-    opcode: u8,
-    payload: Vec<u8>,
+pub(crate) struct ServerFrame {
+    pub(crate) opcode: u8,
+    pub(crate) payload: Vec<u8>,
 }
 
-const OPCODE_TEXT: u8 = 0x1;
-const OPCODE_PING: u8 = 0x9;
-const OPCODE_PONG: u8 = 0xA;
+pub(crate) const OPCODE_TEXT: u8 = 0x1;
+pub(crate) const OPCODE_PING: u8 = 0x9;
+pub(crate) const OPCODE_PONG: u8 = 0xA;
 
 impl RawWebSocket {
     /// Opens `path` (an Engine.IO WebSocket URL path) with a small receive buffer, so that what the server
     /// has to keep for a client that does not read is not hidden in the kernel's buffers.
-    async fn open(app: &TestApp, path: &str) -> Self {
-        let address = app.address.trim_start_matches("http://").to_owned();
+    pub(crate) async fn open(app: &TestApp, path: &str) -> Self {
+        Self::open_at(app.address.trim_start_matches("http://"), path).await
+    }
+
+    /// Opens `path` on the server at `address` (`host:port`), as [`Self::open`] does.
+    pub(crate) async fn open_at(address: &str, path: &str) -> Self {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         socket.set_recv_buffer_size(16 * 1024).unwrap();
         let mut stream = socket.connect(address.parse().unwrap()).await.unwrap();
@@ -56,7 +60,7 @@ impl RawWebSocket {
     }
 
     /// A client frame (masked, with a zero mask key, so the payload goes as is).
-    fn frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    pub(crate) fn frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
         let mut frame = vec![0x80 | opcode];
         match payload.len() {
             n if n < 126 => frame.push(0x80 | n as u8),
@@ -74,14 +78,14 @@ impl RawWebSocket {
         frame
     }
 
-    async fn send_text(&mut self, text: &str) {
+    pub(crate) async fn send_text(&mut self, text: &str) {
         let frame = Self::frame(OPCODE_TEXT, text.as_bytes());
         self.stream.write_all(&frame).await.unwrap();
     }
 
     /// Every frame the server sends until it has been silent for `quiet`, or `None` in place of the last when
     /// it closed the connection.
-    async fn read_until_quiet(&mut self, quiet: Duration) -> (Vec<ServerFrame>, bool) {
+    pub(crate) async fn read_until_quiet(&mut self, quiet: Duration) -> (Vec<ServerFrame>, bool) {
         let mut closed = false;
         loop {
             let mut chunk = vec![0u8; 64 * 1024];
@@ -171,7 +175,7 @@ async fn a_ping_flood_from_a_client_that_never_reads_keeps_one_pong_waiting() {
 }
 
 /// Reads the text frames of a Socket.IO connection for `window`, or until the server closes it.
-async fn texts_for(client: &mut RawWebSocket, window: Duration) -> (Vec<String>, bool) {
+pub(crate) async fn texts_for(client: &mut RawWebSocket, window: Duration) -> (Vec<String>, bool) {
     let deadline = tokio::time::Instant::now() + window;
     let mut texts = Vec::new();
     let mut closed = false;

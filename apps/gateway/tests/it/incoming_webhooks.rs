@@ -46,7 +46,7 @@ async fn post_to(app: &TestApp, url: &str, body: &str, headers: &[(&str, String)
 }
 
 /// Standard Webhooks headers signing `body` with `secret` as message `id`, `age_secs` ago.
-fn signed(secret: &str, id: &str, age_secs: i64, body: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn signed(secret: &str, id: &str, age_secs: i64, body: &str) -> Vec<(&'static str, String)> {
     use base64::Engine as _;
     use base64::engine::general_purpose::STANDARD;
     use hmac::Mac as _;

@@ -8,7 +8,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 /// The authenticator app: the code of `secret` (base32) for the 30-second step `offset` steps from now.
-fn code_at(secret: &str, offset: i64) -> String {
+pub(crate) fn code_at(secret: &str, offset: i64) -> String {
     let bytes = totp_rs::Secret::try_from_base32(secret).unwrap();
     let totp = totp_rs::Builder::new().with_secret(bytes).build().unwrap();
     let now = chrono::Utc::now().timestamp() + offset * 30;

@@ -58,13 +58,13 @@ fn push_service() -> (String, Arc<Mutex<Vec<Delivery>>>) {
     (format!("http://{address}"), received)
 }
 
-struct Browser {
+pub(crate) struct Browser {
     secret: p256::SecretKey,
     auth: [u8; 16],
 }
 
 impl Browser {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let mut auth = [0u8; 16];
         getrandom::fill(&mut auth).unwrap();
         Self {
@@ -73,7 +73,7 @@ impl Browser {
         }
     }
 
-    fn subscription(&self, endpoint: &str) -> Value {
+    pub(crate) fn subscription(&self, endpoint: &str) -> Value {
         json!({
             "endpoint": endpoint,
             "expirationTime": null,
