@@ -1276,7 +1276,7 @@ impl ChatService {
             MessagePage::Latest => Ok(MessageCursor::Before { seq: i64::MAX }),
             MessagePage::Cursor(cursor) => decode::<MessageCursor>(cursor),
             MessagePage::After(message) => {
-                if !convs::is_member(&mut conn, id, me).await? {
+                if !convs::is_member(&conn, id, me).await? {
                     return Err(ChatError::NotFound);
                 }
                 let position = match messages::find(&mut conn, *message).await? {
@@ -1506,7 +1506,7 @@ impl ChatService {
                 Some(row) if row.thread_root_id == Some(root) => Some(row),
                 _ => return Err(ChatError::invalid("message_id", "not a reply of this thread")),
             },
-            None => messages::page_before(&mut conn, Listing::Thread(root), None, 0)
+            None => messages::page_before(&conn, Listing::Thread(root), None, 0)
                 .await?
                 .into_iter()
                 .next(),
@@ -1588,7 +1588,7 @@ impl ChatService {
         if chars > MAX_CONTENT_CHARS {
             return Err(ChatError::invalid("content", "must be at most 10000 characters"));
         }
-        let has_files = !attachments::of_messages(&mut conn, &[row.id]).await?.is_empty();
+        let has_files = !attachments::of_messages(&conn, &[row.id]).await?.is_empty();
         if chars == 0 && !has_files {
             return Err(ChatError::invalid("content", "must be 1 to 10000 characters"));
         }
@@ -1701,7 +1701,7 @@ impl ChatService {
     #[tracing::instrument(skip(self))]
     pub async fn mark_read(&self, me: UserId, id: ConversationId, message: MessageId) -> ChatResult<()> {
         let mut conn = self.pool.get().await?;
-        if !convs::is_member(&mut conn, id, me).await? {
+        if !convs::is_member(&conn, id, me).await? {
             return Err(ChatError::NotFound);
         }
         let row = messages::find(&mut conn, message).await?;
@@ -1740,7 +1740,7 @@ impl ChatService {
     #[tracing::instrument(skip(self))]
     pub async fn mark_unread(&self, me: UserId, id: ConversationId, message: MessageId) -> ChatResult<()> {
         let mut conn = self.pool.get().await?;
-        if !convs::is_member(&mut conn, id, me).await? {
+        if !convs::is_member(&conn, id, me).await? {
             return Err(ChatError::NotFound);
         }
         let row = messages::find(&mut conn, message).await?;
@@ -1805,7 +1805,7 @@ impl ChatService {
             .transpose()?;
         let mut conn = self.pool.get().await?;
         if let Some(conversation) = filter.conversation
-            && !convs::is_member(&mut conn, conversation, me).await?
+            && !convs::is_member(&conn, conversation, me).await?
         {
             return Err(ChatError::NotFound);
         }
@@ -1862,7 +1862,7 @@ impl ChatService {
         muted_until: Option<DateTime<Utc>>,
     ) -> ChatResult<ConversationNotifications> {
         let mut conn = self.pool.get().await?;
-        if !convs::is_member(&mut conn, id, me).await? {
+        if !convs::is_member(&conn, id, me).await? {
             return Err(ChatError::NotFound);
         }
         if muted_until.is_some_and(|until| until <= self.clock.now()) {
@@ -1968,8 +1968,8 @@ impl ChatService {
 
     /// Whether `me` is in the conversation.
     pub async fn is_member(&self, me: UserId, id: ConversationId) -> ChatResult<bool> {
-        let mut conn = self.pool.get().await?;
-        convs::is_member(&mut conn, id, me).await
+        let conn = self.pool.get().await?;
+        convs::is_member(&conn, id, me).await
     }
 
     // ----- files ---------------------------------------------------------------------------------------------
@@ -2062,7 +2062,7 @@ impl ChatService {
             match row.message_id {
                 Some(message) => match messages::find(&mut conn, message).await? {
                     Some(message) if message.deleted_at.is_none() => {
-                        convs::is_member(&mut conn, message.conversation_id, me).await?
+                        convs::is_member(&conn, message.conversation_id, me).await?
                     }
                     _ => false,
                 },
@@ -2108,7 +2108,7 @@ impl ChatService {
         if !deleted {
             return Ok(0);
         }
-        let rows = attachments::of_messages(&mut conn, &[message]).await?;
+        let rows = attachments::of_messages(&conn, &[message]).await?;
         let mut removed = Vec::new();
         let mut failed = None;
         let now = self.clock.now();

@@ -118,7 +118,7 @@ impl ChatService {
             .map(|c| decode::<PinCursor>(&c.0))
             .transpose()?;
         let mut conn = self.pool.get().await?;
-        if !convs::is_member(&mut conn, conversation, me).await? {
+        if !convs::is_member(&conn, conversation, me).await? {
             return Err(ChatError::NotFound);
         }
         let found = pins::page(

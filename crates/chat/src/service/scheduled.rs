@@ -213,7 +213,7 @@ impl ChatService {
             .transpose()?;
         let mut conn = self.pool.get().await?;
         if let Some(conversation) = conversation
-            && !convs::is_member(&mut conn, conversation, me).await?
+            && !convs::is_member(&conn, conversation, me).await?
         {
             return Err(ChatError::NotFound);
         }
@@ -342,7 +342,7 @@ impl ChatService {
             }
             Err(ChatError::NotFound) => {
                 let mut conn = self.pool.get().await?;
-                let reason = if convs::is_member(&mut conn, row.conversation_id, row.sender_id).await? {
+                let reason = if convs::is_member(&conn, row.conversation_id, row.sender_id).await? {
                     "a message with its client_id was deleted"
                 } else {
                     "you are no longer a member of the conversation"
