@@ -8,7 +8,8 @@
 //! - **jobs**: the job worker (notifications, e-mail, account e-mails, Web Push, removal of deleted messages'
 //!   files, scheduled messages, reminders) and the
 //!   notification digests;
-//! - **sweepers**: unused files and partial uploads, audit rows past their retention, and the object store's setup
+//! - **sweepers**: unused files and partial uploads, audit rows past their retention, sessions and refresh
+//!   tokens over for a day (and single sign-on states and codes that expired), and the object store's setup
 //!   (bucket or directory).
 //!
 //! `epop-gateway` (serve) and `epop-gateway worker` start all of them beside the state; the tests do the same
@@ -131,6 +132,10 @@ impl Background {
             );
         }
         background.spawn(
+            "session sweeper",
+            purge_sessions(state.auth.clone(), token.clone()),
+        );
+        background.spawn(
             "file sweeper",
             sweep_files(state.chat.clone(), state.local_store.clone(), token.clone()),
         );
@@ -252,6 +257,30 @@ async fn purge_audit_log(auth: epop_auth::AuthService, days: u64, cancel: Cancel
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "deleted audit rows past their retention"),
             Err(error) => tracing::warn!(%error, "purging the audit log failed"),
+        }
+    }
+}
+
+/// How often sessions that are over are deleted.
+const SESSION_PURGE_EVERY: Duration = Duration::from_secs(60 * 60);
+/// How long a session stays after it ended or expired (then it is deleted with its refresh tokens).
+pub const SESSION_PURGE_GRACE: chrono::Duration = chrono::Duration::days(1);
+/// Rows deleted per statement.
+const SESSION_PURGE_BATCH: i64 = 5_000;
+
+/// Deletes sessions (with their refresh tokens) and refresh tokens over for a day, and single sign-on states
+/// and codes that expired, every hour, until `cancel` (every node may run it: deleting is idempotent).
+async fn purge_sessions(auth: epop_auth::AuthService, cancel: CancellationToken) {
+    let mut ticker = tokio::time::interval(SESSION_PURGE_EVERY);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            _ = ticker.tick() => {}
+        }
+        match auth.purge_sessions(SESSION_PURGE_GRACE, SESSION_PURGE_BATCH).await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "deleted sessions and sign-in states that are over"),
+            Err(error) => tracing::warn!(%error, "purging sessions failed"),
         }
     }
 }

@@ -299,6 +299,11 @@ impl From<AuthError> for ApiError {
                 "this account is deactivated; an administrator can reactivate it",
             ),
             AuthError::SessionNotFound => ApiError::not_found(),
+            AuthError::UnknownProvider => ApiError::not_found(),
+            AuthError::ProviderUnavailable => ApiError::new(
+                ErrorCode::Unavailable,
+                "the single sign-on provider cannot be reached; try again later",
+            ),
             AuthError::LastAdmin => ApiError::new(
                 ErrorCode::Conflict,
                 "this would leave no active admin: promote another account first",

@@ -23,6 +23,9 @@
 //!
 //! - [`admin`]: what global admins do to accounts (deactivation, roles, forced password resets).
 //!
+//! - [`oidc`]: single sign-on with OpenID Connect (authorization code with PKCE and a nonce, discovery),
+//!   linking accounts by the provider's verified e-mail or creating them.
+//!
 //! Security-relevant actions are written to the audit log (`epop_storage::audit`) in their own transaction.
 //!
 //! Services own transactions; repositories take `&mut AsyncPgConnection` and never open one themselves.
@@ -33,6 +36,7 @@ pub mod admin;
 pub mod error;
 pub mod mfa;
 pub mod model;
+pub mod oidc;
 pub mod password;
 mod repo;
 pub mod service;
@@ -44,6 +48,7 @@ pub use account_mail::{ACCOUNT_EMAIL_QUEUE, Mailer, OutgoingMail};
 pub use account_mail_sender::AccountEmails;
 pub use error::{AuthError, AuthResult};
 pub use mfa::{MfaKey, SecondFactor, SignIn};
+pub use oidc::{OidcProvider, OidcProviders, SsoCallback, SsoFailure, SsoStart};
 pub use model::{
     AdminUser, ClientInfo, NewAccount, ProfileChanges, Role, Session, SessionInfo, User, UserSummary,
 };

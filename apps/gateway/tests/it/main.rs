@@ -45,6 +45,7 @@ mod shapes;
 mod signed_in;
 mod slow_requests;
 mod socket;
+mod sso;
 mod tasks;
 mod threads;
 mod users;
