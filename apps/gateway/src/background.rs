@@ -247,17 +247,32 @@ const AUDIT_PURGE_BATCH: i64 = 5_000;
 /// idempotent).
 async fn purge_audit_log(auth: epop_auth::AuthService, days: u64, cancel: CancellationToken) {
     let retention = chrono::Duration::days(i64::try_from(days).unwrap_or(i64::MAX / 86_400_000));
-    let mut ticker = tokio::time::interval(AUDIT_PURGE_EVERY);
+    every(AUDIT_PURGE_EVERY, cancel, move || {
+        let auth = auth.clone();
+        async move {
+            match auth.purge_audit_log(retention, AUDIT_PURGE_BATCH).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "deleted audit rows past their retention"),
+                Err(error) => tracing::warn!(%error, "purging the audit log failed"),
+            }
+        }
+    })
+    .await;
+}
+
+/// Runs `round` at once and then every `period`, until `cancel` (a round in progress is finished first).
+async fn every<Round: Future<Output = ()> + Send>(
+    period: Duration,
+    cancel: CancellationToken,
+    mut round: impl FnMut() -> Round,
+) {
+    let mut ticker = tokio::time::interval(period);
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
             _ = ticker.tick() => {}
         }
-        match auth.purge_audit_log(retention, AUDIT_PURGE_BATCH).await {
-            Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, "deleted audit rows past their retention"),
-            Err(error) => tracing::warn!(%error, "purging the audit log failed"),
-        }
+        round().await;
     }
 }
 
@@ -271,18 +286,20 @@ const SESSION_PURGE_BATCH: i64 = 5_000;
 /// Deletes sessions (with their refresh tokens) and refresh tokens over for a day, and single sign-on states
 /// and codes that expired, every hour, until `cancel` (every node may run it: deleting is idempotent).
 async fn purge_sessions(auth: epop_auth::AuthService, cancel: CancellationToken) {
-    let mut ticker = tokio::time::interval(SESSION_PURGE_EVERY);
-    loop {
-        tokio::select! {
-            () = cancel.cancelled() => return,
-            _ = ticker.tick() => {}
+    every(SESSION_PURGE_EVERY, cancel, move || {
+        let auth = auth.clone();
+        async move {
+            match auth
+                .purge_sessions(SESSION_PURGE_GRACE, SESSION_PURGE_BATCH)
+                .await
+            {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "deleted sessions and sign-in states that are over"),
+                Err(error) => tracing::warn!(%error, "purging sessions failed"),
+            }
         }
-        match auth.purge_sessions(SESSION_PURGE_GRACE, SESSION_PURGE_BATCH).await {
-            Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, "deleted sessions and sign-in states that are over"),
-            Err(error) => tracing::warn!(%error, "purging sessions failed"),
-        }
-    }
+    })
+    .await;
 }
 
 /// Creates the bucket or directory, retrying while the store is down, until it is ready or `cancel`.

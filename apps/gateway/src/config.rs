@@ -355,7 +355,10 @@ fn https_or_loopback(url: &str) -> bool {
 /// Reads `EPOP_OIDC_PROVIDERS`: a JSON array of `{id, issuer, client_id, client_secret?, allowed_domains?,
 /// create_accounts?, redirect_url?}`. Ids are 1 to 32 of `a-z 0-9 - _` and unique; issuers are `https://`
 /// (or `http://` on loopback); the redirect URL defaults to `{public_url}/api/auth/oidc/{id}/callback`.
-pub fn oidc_providers(src: &dyn Source, public_url: &str) -> Result<Vec<epop_auth::OidcProvider>, ConfigError> {
+pub fn oidc_providers(
+    src: &dyn Source,
+    public_url: &str,
+) -> Result<Vec<epop_auth::OidcProvider>, ConfigError> {
     const NAME: &str = "EPOP_OIDC_PROVIDERS";
     let Some(raw) = src.get(NAME) else {
         return Ok(Vec::new());
@@ -364,7 +367,10 @@ pub fn oidc_providers(src: &dyn Source, public_url: &str) -> Result<Vec<epop_aut
     let entries: Vec<OidcProviderEntry> = serde_json::from_str(&raw)
         .map_err(|e| ConfigError::new(NAME, format!("must be a JSON array of providers: {e}")))?;
     if entries.len() > MAX_OIDC_PROVIDERS {
-        return Err(ConfigError::new(NAME, format!("lists more than {MAX_OIDC_PROVIDERS} providers")));
+        return Err(ConfigError::new(
+            NAME,
+            format!("lists more than {MAX_OIDC_PROVIDERS} providers"),
+        ));
     }
     let mut providers: Vec<epop_auth::OidcProvider> = Vec::with_capacity(entries.len());
     for (index, entry) in entries.into_iter().enumerate() {
@@ -382,7 +388,9 @@ pub fn oidc_providers(src: &dyn Source, public_url: &str) -> Result<Vec<epop_aut
         }
         let issuer = entry.issuer.trim().trim_end_matches('/').to_owned();
         if !https_or_loopback(&issuer) {
-            return Err(bad("`issuer` must be an https:// URL (http:// only on loopback)".into()));
+            return Err(bad(
+                "`issuer` must be an https:// URL (http:// only on loopback)".into()
+            ));
         }
         if entry.client_id.trim().is_empty() {
             return Err(bad("`client_id` is required".into()));
@@ -406,7 +414,10 @@ pub fn oidc_providers(src: &dyn Source, public_url: &str) -> Result<Vec<epop_aut
             id: entry.id,
             issuer,
             client_id: entry.client_id,
-            client_secret: entry.client_secret.filter(|s| !s.is_empty()).map(SecretString::from),
+            client_secret: entry
+                .client_secret
+                .filter(|s| !s.is_empty())
+                .map(SecretString::from),
             allowed_domains,
             create_accounts: entry.create_accounts,
             redirect_url,
@@ -746,7 +757,10 @@ mod tests {
         assert_eq!(corp.issuer, "https://id.corp.example");
         assert_eq!(corp.allowed_domains, ["corp.example"]);
         assert!(corp.create_accounts && corp.client_secret.is_some());
-        assert_eq!(corp.redirect_url, "http://localhost:8080/api/auth/oidc/corp/callback");
+        assert_eq!(
+            corp.redirect_url,
+            "http://localhost:8080/api/auth/oidc/corp/callback"
+        );
         assert!(!dev.create_accounts && dev.client_secret.is_none() && dev.allowed_domains.is_empty());
         for bad in [
             "not json",
@@ -762,9 +776,13 @@ mod tests {
             let err = with(bad).unwrap_err();
             assert_eq!(err.variable, "EPOP_OIDC_PROVIDERS", "{bad}");
         }
-        let err = with(r#"[{"id": "a", "issuer": "https://a.example", "client_id": "x", "client_secret": 5}]"#)
-            .unwrap_err();
-        assert!(!err.to_string().contains('5') || err.to_string().contains("line"), "{err}");
+        let err =
+            with(r#"[{"id": "a", "issuer": "https://a.example", "client_id": "x", "client_secret": 5}]"#)
+                .unwrap_err();
+        assert!(
+            !err.to_string().contains('5') || err.to_string().contains("line"),
+            "{err}"
+        );
     }
 
     #[test]

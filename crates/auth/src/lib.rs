@@ -48,10 +48,10 @@ pub use account_mail::{ACCOUNT_EMAIL_QUEUE, Mailer, OutgoingMail};
 pub use account_mail_sender::AccountEmails;
 pub use error::{AuthError, AuthResult};
 pub use mfa::{MfaKey, SecondFactor, SignIn};
-pub use oidc::{OidcProvider, OidcProviders, SsoCallback, SsoFailure, SsoStart};
 pub use model::{
     AdminUser, ClientInfo, NewAccount, ProfileChanges, Role, Session, SessionInfo, User, UserSummary,
 };
+pub use oidc::{OidcProvider, OidcProviders, SsoCallback, SsoFailure, SsoStart};
 pub use password::{HashPermit, HasherSettings, HasherStats, PasswordHasher};
 pub use service::{AuthService, AuthSettings};
 pub use token::{AccessClaims, TokenSigner};

@@ -29,13 +29,10 @@ use chrono::Duration;
 use diesel_async::AsyncConnection as _;
 use epop_core::{FieldError, UserId};
 use epop_storage::audit::{self, AuditAction, AuditEntry, AuditTarget};
-use openidconnect::core::{
-    CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims,
-};
+use openidconnect::core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims};
 use openidconnect::{
     AccessTokenHash, AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce,
-    OAuth2TokenResponse as _, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope,
-    TokenResponse as _,
+    OAuth2TokenResponse as _, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse as _,
 };
 use secrecy::{ExposeSecret as _, SecretString};
 use std::collections::HashMap;
@@ -320,7 +317,8 @@ impl AuthService {
         let identity = match self.provider_identity(providers, provider, callback).await? {
             Ok(identity) => identity,
             Err(failure) => {
-                self.audit_sso_failure(provider, failure, None, None, client).await?;
+                self.audit_sso_failure(provider, failure, None, None, client)
+                    .await?;
                 return Ok(Err(failure));
             }
         };
@@ -411,7 +409,9 @@ impl AuthService {
         drop(conn);
         let browser = callback.browser_state.as_deref().map(token::link_token_hash);
         let Some(row) = taken.filter(|row| {
-            row.provider == provider.id && row.expires_at > self.clock.now() && browser.as_ref() == Some(&hash)
+            row.provider == provider.id
+                && row.expires_at > self.clock.now()
+                && browser.as_ref() == Some(&hash)
         }) else {
             return Ok(Err(SsoFailure::InvalidState));
         };
@@ -473,11 +473,12 @@ impl AuthService {
                 .or_else(|| claims.preferred_username().map(|name| name.as_str().to_owned())),
         };
         if identity.email.is_none()
-            && let Ok(request) = client.user_info(response.access_token().clone(), Some(claims.subject().clone()))
+            && let Ok(request) =
+                client.user_info(response.access_token().clone(), Some(claims.subject().clone()))
         {
-            match request.request_async::<_, _, _>(&providers.http).await {
+            let info: Result<CoreUserInfoClaims, _> = request.request_async(&providers.http).await;
+            match info {
                 Ok(info) => {
-                    let info: CoreUserInfoClaims = info;
                     identity.email = info.email().map(|email| email.as_str().to_owned());
                     identity.email_verified = info.email_verified() == Some(true);
                 }
@@ -531,14 +532,8 @@ impl AuthService {
                 )
                 .await?;
             }
-            audit::append(
-                conn,
-                &AuditEntry::new(Some(row.id), AuditAction::SsoLinked, ip)
-                    .on(AuditTarget::User(row.id))
-                    .with(details),
-                now,
-            )
-            .await?;
+            let entry = AuditEntry::new(Some(row.id), AuditAction::SsoLinked, ip);
+            audit::append(conn, &entry.on(AuditTarget::User(row.id)).with(details), now).await?;
             return Ok(Resolved::Known(row.id));
         }
         if !provider.create_accounts {
@@ -559,14 +554,8 @@ impl AuthService {
         )
         .await?;
         repo::link_identity(conn, &provider.id, &identity.subject, row.id, now).await?;
-        audit::append(
-            conn,
-            &AuditEntry::new(Some(row.id), AuditAction::SsoAccountCreated, ip)
-                .on(AuditTarget::User(row.id))
-                .with(details),
-            now,
-        )
-        .await?;
+        let entry = AuditEntry::new(Some(row.id), AuditAction::SsoAccountCreated, ip);
+        audit::append(conn, &entry.on(AuditTarget::User(row.id)).with(details), now).await?;
         Ok(Resolved::Known(row.id))
     }
 
@@ -587,8 +576,7 @@ impl AuthService {
         if let Some(email) = email.filter(|email| !email.is_empty()) {
             details["email"] = serde_json::Value::from(email.chars().take(254).collect::<String>());
         }
-        let mut entry =
-            AuditEntry::new(None, AuditAction::LoginFailed, client.ip.as_deref()).with(details);
+        let mut entry = AuditEntry::new(None, AuditAction::LoginFailed, client.ip.as_deref()).with(details);
         if let Some(user) = user {
             entry = entry.on(AuditTarget::User(user));
         }
@@ -614,7 +602,11 @@ fn account_name(name: Option<&str>, email: &str) -> String {
         return name;
     }
     let local = clean(email.split('@').next().unwrap_or_default());
-    if local.is_empty() { "user".to_owned() } else { local }
+    if local.is_empty() {
+        "user".to_owned()
+    } else {
+        local
+    }
 }
 
 #[cfg(test)]

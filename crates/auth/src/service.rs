@@ -345,42 +345,43 @@ impl AuthService {
         let this = self.clone();
         let challenge_ttl = self.settings.mfa_challenge_ttl;
         // Issued under the user's share lock, by the database's clock (see the type's notes).
-        let signed_in = conn.transaction::<_, AuthError, _>(async |conn| {
-            let Some(user) = users::lock_for_session(conn, user).await? else {
-                return Err(AuthError::InvalidCredentials);
-            };
-            if user.deactivated_at.is_some() {
-                return Err(AuthError::Deactivated);
-            }
-            if mfa_repo::is_enabled(conn, user.id).await? {
-                let mfa_token = token::new_link_token()?;
-                mfa_repo::insert_challenge(
+        let signed_in = conn
+            .transaction::<_, AuthError, _>(async |conn| {
+                let Some(user) = users::lock_for_session(conn, user).await? else {
+                    return Err(AuthError::InvalidCredentials);
+                };
+                if user.deactivated_at.is_some() {
+                    return Err(AuthError::Deactivated);
+                }
+                if mfa_repo::is_enabled(conn, user.id).await? {
+                    let mfa_token = token::new_link_token()?;
+                    mfa_repo::insert_challenge(
+                        conn,
+                        user.id,
+                        &token::link_token_hash(&mfa_token),
+                        now + challenge_ttl,
+                        now,
+                    )
+                    .await?;
+                    return Ok(SignIn::MfaRequired(MfaChallenge {
+                        mfa_token,
+                        methods: vec![SecondFactorMethod::Totp, SecondFactorMethod::RecoveryCode],
+                        expires_in: challenge_ttl.num_seconds(),
+                    }));
+                }
+                let user_id = user.id;
+                let session = this.open_session(conn, user, now, client).await?;
+                audit::append(
                     conn,
-                    user.id,
-                    &token::link_token_hash(&mfa_token),
-                    now + challenge_ttl,
+                    &AuditEntry::new(Some(user_id), AuditAction::Login, client.ip.as_deref())
+                        .on(AuditTarget::User(user_id))
+                        .with(details.clone()),
                     now,
                 )
                 .await?;
-                return Ok(SignIn::MfaRequired(MfaChallenge {
-                    mfa_token,
-                    methods: vec![SecondFactorMethod::Totp, SecondFactorMethod::RecoveryCode],
-                    expires_in: challenge_ttl.num_seconds(),
-                }));
-            }
-            let user_id = user.id;
-            let session = this.open_session(conn, user, now, client).await?;
-            audit::append(
-                conn,
-                &AuditEntry::new(Some(user_id), AuditAction::Login, client.ip.as_deref())
-                    .on(AuditTarget::User(user_id))
-                    .with(details.clone()),
-                now,
-            )
+                Ok(SignIn::Session(Box::new(session)))
+            })
             .await?;
-            Ok(SignIn::Session(Box::new(session)))
-        })
-        .await?;
         if let SignIn::Session(session) = &signed_in {
             self.cap_sessions(session.user.id, client).await?;
         }

@@ -98,9 +98,8 @@ impl AuthService {
                 }
                 let mut ended = Vec::new();
                 for session in auth_sessions::live_beyond(conn, user, now, keep).await? {
-                    let entry =
-                        AuditEntry::new(Some(user), AuditAction::SessionEnded, client.ip.as_deref())
-                            .with(serde_json::json!({"reason": "session_limit"}));
+                    let entry = AuditEntry::new(Some(user), AuditAction::SessionEnded, client.ip.as_deref())
+                        .with(serde_json::json!({"reason": "session_limit"}));
                     if end_one_in(conn, user, session, now, entry).await? {
                         ended.push(session);
                     }

@@ -278,29 +278,31 @@ async fn sessions_over_for_a_day_are_purged_with_their_refresh_tokens() {
          UPDATE refresh_tokens SET expires_at = now() - interval '2 days' WHERE family_id = '{expired_id}'"
     ))
     .await;
-    let recent = app.sign_in_again("ann@example.com").await;
-    let recent_id = current_session(&app, &recent).await;
-    app.as_user(&ann)
-        .delete_ok(format!("/api/auth/sessions/{recent_id}"))
-        .await;
+    // A single sign-on that never came back.
     app.sql(
         "INSERT INTO oidc_states (state_hash, provider, nonce, pkce_verifier, expires_at) \
          VALUES ('\\x01', 'corp', 'n', 'v', now() - interval '1 minute')",
     )
     .await;
+    let recent = app.sign_in_again("ann@example.com").await;
+    let recent_id = current_session(&app, &recent).await;
+    app.as_user(&ann)
+        .delete_ok(format!("/api/auth/sessions/{recent_id}"))
+        .await;
     let sessions_before = app.count("SELECT count(*) AS n FROM auth_sessions").await;
 
-    let purged = app
-        .state
-        .auth
-        .purge_sessions(chrono::Duration::days(1), 2)
-        .await
-        .unwrap();
-    assert_eq!(purged, 3, "two sessions (with their refresh tokens) and one sign-in state");
+    let auth = &app.state.auth;
+    let purged = auth.purge_sessions(chrono::Duration::days(1), 2).await.unwrap();
+    assert_eq!(
+        purged, 3,
+        "two sessions (with their refresh tokens) and one sign-in state"
+    );
     for (id, left) in [(&ended_id, 0), (&expired_id, 0), (&recent_id, 1)] {
         assert_eq!(
-            app.count(&format!("SELECT count(*) AS n FROM auth_sessions WHERE id = '{id}'"))
-                .await,
+            app.count(&format!(
+                "SELECT count(*) AS n FROM auth_sessions WHERE id = '{id}'"
+            ))
+            .await,
             left
         );
         assert_eq!(

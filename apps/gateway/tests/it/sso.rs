@@ -104,6 +104,17 @@ struct Returned {
     cookie: String,
 }
 
+impl Returned {
+    /// The `name=value` pair of the query named `name`.
+    fn param(&self, name: &str) -> &str {
+        let prefix = format!("{name}=");
+        self.query
+            .split('&')
+            .find(|pair| pair.starts_with(&prefix))
+            .unwrap_or_else(|| panic!("no {name} in {}", self.query))
+    }
+}
+
 /// Starts a sign-in at `provider` and goes through the provider as `login` (a browser with its own cookies,
 /// following the provider's redirects until the one back to EPOP).
 async fn through_provider(app: &TestApp, provider: &str, login: &str) -> Returned {
@@ -122,7 +133,13 @@ async fn through_provider(app: &TestApp, provider: &str, login: &str) -> Returne
         .unwrap()
         .to_owned();
     let authorize = start.header("location").unwrap().to_owned();
-    for part in ["code_challenge_method=S256", "code_challenge=", "nonce=", "state=", "scope=openid"] {
+    for part in [
+        "code_challenge_method=S256",
+        "code_challenge=",
+        "nonce=",
+        "state=",
+        "scope=openid",
+    ] {
         assert!(authorize.contains(part), "{part} missing from {authorize}");
     }
     let browser = reqwest::Client::builder()
@@ -154,7 +171,12 @@ async fn through_provider(app: &TestApp, provider: &str, login: &str) -> Returne
 
 /// Calls the gateway's callback as the browser would (with its state cookie, if any) and returns where the
 /// gateway sends the browser: the fragment's `code` or `error`.
-async fn callback(app: &TestApp, provider: &str, query: &str, cookie: Option<&str>) -> Result<String, String> {
+async fn callback(
+    app: &TestApp,
+    provider: &str,
+    query: &str,
+    cookie: Option<&str>,
+) -> Result<String, String> {
     let mut caller = app.anonymous();
     if let Some(cookie) = cookie {
         caller = caller.header("cookie", format!("epop_oidc_state={cookie}"));
@@ -163,7 +185,9 @@ async fn callback(app: &TestApp, provider: &str, query: &str, cookie: Option<&st
         .get(format!("/api/auth/oidc/{provider}/callback?{query}"))
         .await;
     assert_eq!(answer.status(), StatusCode::FOUND, "{}", answer.text);
-    let cleared = answer.set_cookie("epop_oidc_state").expect("the state cookie is cleared");
+    let cleared = answer
+        .set_cookie("epop_oidc_state")
+        .expect("the state cookie is cleared");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
     let location = answer.header("location").unwrap();
     let fragment = location
@@ -308,26 +332,25 @@ async fn a_wrong_or_replayed_state_a_wrong_nonce_and_a_used_code_are_refused() {
     exchange(&app, &code).await.invalid_fields(&["code"]);
 
     // The provider's code, already used, with a fresh state.
-    let used_code = returned
-        .query
-        .split('&')
-        .find(|pair| pair.starts_with("code="))
-        .unwrap();
+    let used_code = returned.param("code");
     let fresh = through_provider(&app, "corp", "ann").await;
-    let fresh_state = fresh
-        .query
-        .split('&')
-        .find(|pair| pair.starts_with("state="))
-        .unwrap();
+    let fresh_state = fresh.param("state");
     assert_eq!(
-        callback(&app, "corp", &format!("{used_code}&{fresh_state}"), Some(&fresh.cookie)).await,
+        callback(
+            &app,
+            "corp",
+            &format!("{used_code}&{fresh_state}"),
+            Some(&fresh.cookie)
+        )
+        .await,
         Err("code_rejected".into())
     );
 
     // An ID token whose nonce is not the one this sign-in sent (its stored nonce swapped while the browser is
     // at the provider).
     let returned = through_provider(&app, "corp", "ann").await;
-    app.sql("UPDATE oidc_states SET nonce = 'another-sign-ins-nonce'").await;
+    app.sql("UPDATE oidc_states SET nonce = 'another-sign-ins-nonce'")
+        .await;
     assert_eq!(
         callback(&app, "corp", &returned.query, Some(&returned.cookie)).await,
         Err("invalid_id_token".into())
@@ -335,13 +358,15 @@ async fn a_wrong_or_replayed_state_a_wrong_nonce_and_a_used_code_are_refused() {
 
     // The provider's own refusal.
     let returned = through_provider(&app, "corp", "ann").await;
-    let state = returned
-        .query
-        .split('&')
-        .find(|pair| pair.starts_with("state="))
-        .unwrap();
+    let state = returned.param("state");
     assert_eq!(
-        callback(&app, "corp", &format!("error=access_denied&{state}"), Some(&returned.cookie)).await,
+        callback(
+            &app,
+            "corp",
+            &format!("error=access_denied&{state}"),
+            Some(&returned.cookie)
+        )
+        .await,
         Err("provider_error".into())
     );
 
@@ -372,7 +397,10 @@ async fn a_disallowed_domain_or_a_provider_that_creates_no_accounts_signs_nobody
     let app = gateway(&provider).await;
 
     assert_eq!(refused(&app, "corp", "mallory").await, "email_domain_not_allowed");
-    assert_eq!(refused(&app, "strict", "carol").await, "account_creation_disabled");
+    assert_eq!(
+        refused(&app, "strict", "carol").await,
+        "account_creation_disabled"
+    );
     assert_eq!(
         app.count(
             "SELECT count(*) AS n FROM users WHERE email IN ('mallory@evil.example', 'carol@corp.example')"
@@ -387,7 +415,10 @@ async fn a_disallowed_domain_or_a_provider_that_creates_no_accounts_signs_nobody
     let root = global_admin(&app).await;
     app.as_user(&root)
         .post_ok(
-            format!("/api/admin/users/{}/deactivate", carol["user"]["id"].as_str().unwrap()),
+            format!(
+                "/api/admin/users/{}/deactivate",
+                carol["user"]["id"].as_str().unwrap()
+            ),
             json!({}),
         )
         .await;
@@ -400,7 +431,11 @@ async fn a_disallowed_domain_or_a_provider_that_creates_no_accounts_signs_nobody
         .collect();
     assert_eq!(
         reasons,
-        ["deactivated", "account_creation_disabled", "email_domain_not_allowed"]
+        [
+            "deactivated",
+            "account_creation_disabled",
+            "email_domain_not_allowed"
+        ]
     );
     assert_eq!(failed[2]["details"]["email"], "mallory@evil.example");
 }
@@ -408,10 +443,7 @@ async fn a_disallowed_domain_or_a_provider_that_creates_no_accounts_signs_nobody
 #[tokio::test]
 async fn unknown_providers_are_not_found_and_bad_codes_are_named() {
     let app = TestApp::spawn().await;
-    app.anonymous()
-        .get("/api/auth/oidc/corp/start")
-        .await
-        .not_found();
+    app.anonymous().get("/api/auth/oidc/corp/start").await.not_found();
     app.anonymous()
         .get("/api/auth/oidc/corp/callback?code=x&state=y")
         .await

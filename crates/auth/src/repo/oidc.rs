@@ -130,29 +130,24 @@ pub(crate) async fn purge_expired(
     before: DateTime<Utc>,
     limit: i64,
 ) -> AuthResult<usize> {
-    let states = diesel::delete(
-        oidc_states::table.filter(
-            oidc_states::state_hash.eq_any(
-                oidc_states::table
-                    .filter(oidc_states::expires_at.lt(before))
-                    .select(oidc_states::state_hash)
-                    .limit(limit),
-            ),
-        ),
-    )
-    .execute(conn)
-    .await?;
-    let codes = diesel::delete(
-        oidc_exchange_codes::table.filter(
-            oidc_exchange_codes::code_hash.eq_any(
-                oidc_exchange_codes::table
-                    .filter(oidc_exchange_codes::expires_at.lt(before))
-                    .select(oidc_exchange_codes::code_hash)
-                    .limit(limit),
-            ),
-        ),
-    )
-    .execute(conn)
-    .await?;
+    let states: Vec<Vec<u8>> = oidc_states::table
+        .filter(oidc_states::expires_at.lt(before))
+        .select(oidc_states::state_hash)
+        .limit(limit)
+        .load(conn)
+        .await?;
+    let states = diesel::delete(oidc_states::table.filter(oidc_states::state_hash.eq_any(states)))
+        .execute(conn)
+        .await?;
+    let codes: Vec<Vec<u8>> = oidc_exchange_codes::table
+        .filter(oidc_exchange_codes::expires_at.lt(before))
+        .select(oidc_exchange_codes::code_hash)
+        .limit(limit)
+        .load(conn)
+        .await?;
+    let codes =
+        diesel::delete(oidc_exchange_codes::table.filter(oidc_exchange_codes::code_hash.eq_any(codes)))
+            .execute(conn)
+            .await?;
     Ok(states + codes)
 }

@@ -128,16 +128,15 @@ pub(crate) async fn purge_expired(
     before: DateTime<Utc>,
     limit: i64,
 ) -> AuthResult<usize> {
-    Ok(diesel::delete(
-        refresh_tokens::table.filter(
-            refresh_tokens::id.eq_any(
-                refresh_tokens::table
-                    .filter(refresh_tokens::expires_at.lt(before))
-                    .select(refresh_tokens::id)
-                    .limit(limit),
-            ),
-        ),
+    let expired: Vec<Uuid> = refresh_tokens::table
+        .filter(refresh_tokens::expires_at.lt(before))
+        .select(refresh_tokens::id)
+        .limit(limit)
+        .load(conn)
+        .await?;
+    Ok(
+        diesel::delete(refresh_tokens::table.filter(refresh_tokens::id.eq_any(expired)))
+            .execute(conn)
+            .await?,
     )
-    .execute(conn)
-    .await?)
 }

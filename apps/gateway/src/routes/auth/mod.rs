@@ -20,12 +20,12 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::extract::ClientIp;
 use crate::rate_limit::Quota;
+use crate::routes::mfa::{LoginResponse, MfaRequiredResponse};
 use crate::routes::users::UserDto;
 use crate::state::AppState;
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
-use crate::routes::mfa::{LoginResponse, MfaRequiredResponse};
 use epop_auth::{Session, SignIn};
 use serde::{Deserialize, Serialize};
 

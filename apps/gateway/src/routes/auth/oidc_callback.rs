@@ -72,7 +72,10 @@ pub(crate) async fn callback(
         .append_pair(fragment.0, fragment.1)
         .finish();
     Ok(HttpResponse::Found()
-        .insert_header((LOCATION, format!("{}/sso/complete#{fragment}", state.config.app_url)))
+        .insert_header((
+            LOCATION,
+            format!("{}/sso/complete#{fragment}", state.config.app_url),
+        ))
         .cookie(state_cookie(
             state.config.cookie_secure,
             String::new(),
