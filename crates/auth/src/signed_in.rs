@@ -1,4 +1,4 @@
-//! A user's signed-in sessions: listing them and ending one.
+//! A user's signed-in sessions: listing them, ending one, the cap on how many, and the purge of those over.
 //!
 //! A session is a sign-in: one refresh token family, recorded in `auth_sessions` with when it signed in, when
 //! it was last refreshed, and from which address and user agent. Its access tokens carry its id (`sid`), so
@@ -114,8 +114,8 @@ impl AuthService {
     }
 
     /// Deletes sessions (with their refresh tokens), refresh tokens, and single sign-on states and codes that
-    /// have been over for `grace` (a day at least, and never less than an access token's lifetime: the
-    /// sessions ended on their own must stay known while their access tokens could still be presented), in
+    /// have been over for `grace` (never less than an access token's lifetime: a session ended on its own must
+    /// stay known while its access tokens could still be presented), in
     /// batches of `batch`; returns how many sessions, other refresh tokens, states and codes went.
     pub async fn purge_sessions(&self, grace: chrono::Duration, batch: i64) -> AuthResult<usize> {
         let grace = grace.max(self.settings.access_ttl);

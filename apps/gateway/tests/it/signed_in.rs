@@ -273,11 +273,13 @@ async fn sessions_over_for_a_day_are_purged_with_their_refresh_tokens() {
         "UPDATE auth_sessions SET ended_at = now() - interval '2 days' WHERE id = '{ended_id}'"
     ))
     .await;
-    app.sql(&format!(
-        "UPDATE auth_sessions SET expires_at = now() - interval '2 days' WHERE id = '{expired_id}'; \
-         UPDATE refresh_tokens SET expires_at = now() - interval '2 days' WHERE family_id = '{expired_id}'"
-    ))
-    .await;
+    for table in ["auth_sessions WHERE id", "refresh_tokens WHERE family_id"] {
+        app.sql(&format!(
+            "UPDATE {table} = '{expired_id}'",
+            table = table.replace(" WHERE", " SET expires_at = now() - interval '2 days' WHERE")
+        ))
+        .await;
+    }
     // A single sign-on that never came back.
     app.sql(
         "INSERT INTO oidc_states (state_hash, provider, nonce, pkce_verifier, expires_at) \
