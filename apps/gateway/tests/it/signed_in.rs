@@ -273,10 +273,9 @@ async fn sessions_over_for_a_day_are_purged_with_their_refresh_tokens() {
         "UPDATE auth_sessions SET ended_at = now() - interval '2 days' WHERE id = '{ended_id}'"
     ))
     .await;
-    for table in ["auth_sessions WHERE id", "refresh_tokens WHERE family_id"] {
+    for (table, column) in [("auth_sessions", "id"), ("refresh_tokens", "family_id")] {
         app.sql(&format!(
-            "UPDATE {table} = '{expired_id}'",
-            table = table.replace(" WHERE", " SET expires_at = now() - interval '2 days' WHERE")
+            "UPDATE {table} SET expires_at = now() - interval '2 days' WHERE {column} = '{expired_id}'"
         ))
         .await;
     }

@@ -24,6 +24,8 @@ fn redirect_url(id: &str) -> String {
 /// A real OpenID Connect provider with the client `epop` and the accounts of `accounts`.
 struct Provider {
     _child: tokio::process::Child,
+    /// Its standard output, kept open while it runs (a closed pipe would end it at its next line).
+    _stdout: tokio::io::Lines<tokio::io::BufReader<tokio::process::ChildStdout>>,
     issuer: String,
 }
 
@@ -59,6 +61,7 @@ impl Provider {
         let issuer = line.strip_prefix("issuer ").expect("`issuer <url>`").to_owned();
         Self {
             _child: child,
+            _stdout: lines,
             issuer,
         }
     }
