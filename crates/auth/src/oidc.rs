@@ -76,7 +76,7 @@ impl OidcProvider {
             return false;
         };
         let domain = domain.to_lowercase();
-        self.allowed_domains.is_empty() || self.allowed_domains.iter().any(|allowed| *allowed == domain)
+        self.allowed_domains.is_empty() || self.allowed_domains.contains(&domain)
     }
 }
 
