@@ -124,10 +124,12 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, EventSeque
             account_emails: config.smtp_url.is_some(),
             require_verified_email: config.require_verified_email,
             max_access_tokens: config.max_access_tokens,
+            max_sessions_per_user: config.max_sessions_per_user,
             ..AuthSettings::default()
         },
     )
     .with_mfa_key(config.mfa_key())
+    .with_oidc(epop_auth::OidcProviders::new(config.oidc_providers.clone())?)
     .with_shared_cutoffs(
         match &config.redis_url {
             Some(url) => Some(epop_storage::redis::SharedConnection::new(url.expose_secret())?),

@@ -306,6 +306,11 @@ impl From<AuthError> for ApiError {
             AuthError::UsernameTaken => {
                 ApiError::new(ErrorCode::Conflict, "another account already has this username")
             }
+            AuthError::UnknownProvider => ApiError::not_found(),
+            AuthError::ProviderUnavailable => ApiError::new(
+                ErrorCode::Unavailable,
+                "the single sign-on provider cannot be reached; try again later",
+            ),
             AuthError::LastAdmin => ApiError::new(
                 ErrorCode::Conflict,
                 "this would leave no active admin: promote another account first",

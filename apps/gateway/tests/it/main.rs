@@ -51,6 +51,7 @@ mod shapes;
 mod signed_in;
 mod slow_requests;
 mod socket;
+mod sso;
 mod task_reminders;
 mod tasks;
 mod threads;
