@@ -1,6 +1,6 @@
 //! Wiring and serving, as separate steps that `serve`, `worker` and the tests combine:
 //! [`prepare_database`] (wait for PostgreSQL, migrate), [`build_state`] (pools, services, clients: no task
-//! started), [`ensure_admin`], [`crate::background::Background::start`] (relay, jobs, sweepers, listeners),
+//! started), [`ensure_admin`] and [`seal_webhook_secrets`], [`crate::background::Background::start`] (relay, jobs, sweepers, listeners),
 //! and [`Application`] (routes behind the middleware stack, on a bound listener).
 
 use crate::config::{Config, StorageConfig};
@@ -106,7 +106,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, EventSeque
             "EPOP_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS is on: webhook URLs on loopback addresses are contacted"
         );
     }
-    let webhooks = WebhooksService::new(db.clone(), config.webhooks);
+    let webhooks = WebhooksService::new(db.clone(), config.webhooks, config.webhook_key());
 
     let refused = metrics.hash_refused.clone();
     let hash_settings = HasherSettings {
@@ -203,6 +203,16 @@ pub async fn ensure_admin(state: &AppState) -> anyhow::Result<()> {
         tracing::info!("created the admin account from EPOP_ADMIN_EMAIL");
     }
     Ok(())
+}
+
+/// Seals the webhook signing secrets still kept in clear (rows written before secrets were sealed at rest). A
+/// failure is logged, not fatal: such rows go on signing from their clear text, and the next start tries again.
+pub async fn seal_webhook_secrets(state: &AppState) {
+    match state.webhooks.seal_stored_secrets().await {
+        Ok(0) => {}
+        Ok(sealed) => tracing::info!(sealed, "sealed the signing secrets of webhooks kept in clear"),
+        Err(error) => tracing::warn!(%error, "sealing the signing secrets of webhooks failed"),
+    }
 }
 
 /// Mounts every route on `cfg`: the documentation (the OpenAPI `document` at `/api/openapi.json`, its viewer at

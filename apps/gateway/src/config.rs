@@ -118,6 +118,9 @@ pub struct Config {
     /// The 32-byte key TOTP secrets are encrypted with (an EPOP addition, `EPOP_MFA_KEY`, base64); `None`:
     /// derived from `EPOP_JWT_SECRET` (then rotating that secret makes enrolled second factors unusable).
     pub mfa_key: Option<SecretString>,
+    /// The 32-byte key webhook signing secrets are sealed with (an EPOP addition, `EPOP_WEBHOOK_KEY`, base64);
+    /// `None`: derived from `EPOP_JWT_SECRET` (then rotating that secret makes the webhooks' secrets unusable).
+    pub webhook_key: Option<SecretString>,
     /// Web Push signing key; `None` generates one at first start.
     pub vapid_private_key: Option<SecretString>,
     /// Web Push contact.
@@ -129,8 +132,9 @@ pub struct Config {
     /// Outgoing webhooks (EPOP additions): `EPOP_WEBHOOKS_MAX_PER_SCOPE` (webhooks per conversation, project or
     /// the server, default 10, `0`: no limit), `EPOP_WEBHOOK_TIMEOUT` (seconds one delivery attempt may take,
     /// default 15), `EPOP_WEBHOOK_MAX_RETRY_AFTER` (the longest wait a receiver's `Retry-After` may ask for, in
-    /// seconds, default 3600), and `EPOP_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS` (default false: lets tests run a
-    /// receiver on 127.0.0.1; never on in production).
+    /// seconds, default 3600), `EPOP_WEBHOOK_ATTEMPTS_KEPT` (attempts kept in each delivery's attempt log, the
+    /// newest, 1..=1000, default 50), and `EPOP_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS` (default false: lets tests
+    /// run a receiver on 127.0.0.1; never on in production).
     pub webhooks: epop_webhooks::WebhookSettings,
     /// Days a finished webhook delivery stays in its log (`EPOP_WEBHOOK_DELIVERY_RETENTION_DAYS`, default 30;
     /// `0`: forever).
@@ -612,18 +616,15 @@ impl Config {
                 ));
             }
         };
-        let mfa_key = match src.get("EPOP_MFA_KEY") {
-            None => None,
-            Some(key) => {
-                decode_key(&key).ok_or_else(|| {
-                    ConfigError::new(
-                        "EPOP_MFA_KEY",
-                        "must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)",
-                    )
-                })?;
-                Some(SecretString::from(key))
-            }
-        };
+        let mfa_key = optional_key(src, "EPOP_MFA_KEY")?;
+        let webhook_key = optional_key(src, "EPOP_WEBHOOK_KEY")?;
+        let webhook_attempts_kept = parse(src, "EPOP_WEBHOOK_ATTEMPTS_KEPT", 50u64)?;
+        if !(1..=1000).contains(&webhook_attempts_kept) {
+            return Err(ConfigError::new(
+                "EPOP_WEBHOOK_ATTEMPTS_KEPT",
+                "must be 1 to 1000 (the attempt log of a delivery is bounded)",
+            ));
+        }
         let webhook_timeout = parse(src, "EPOP_WEBHOOK_TIMEOUT", 15u64)?;
         if webhook_timeout == 0 || webhook_timeout > 300 {
             return Err(ConfigError::new(
@@ -647,6 +648,7 @@ impl Config {
             smtp_url,
             app_url,
             mfa_key,
+            webhook_key,
             require_verified_email,
             vapid_private_key: src.get("EPOP_VAPID_PRIVATE_KEY").map(SecretString::from),
             vapid_subject: src
@@ -661,6 +663,7 @@ impl Config {
                 max_per_scope: parse(src, "EPOP_WEBHOOKS_MAX_PER_SCOPE", 10u64)?,
                 timeout: Duration::from_secs(webhook_timeout),
                 max_retry_after: Duration::from_secs(parse(src, "EPOP_WEBHOOK_MAX_RETRY_AFTER", 3600u64)?),
+                attempts_kept: webhook_attempts_kept,
             },
             webhook_delivery_retention_days: parse(src, "EPOP_WEBHOOK_DELIVERY_RETENTION_DAYS", 30u64)?,
             otel_endpoint: src.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
@@ -743,6 +746,32 @@ impl Config {
             None => epop_auth::MfaKey::derived_from(&self.jwt_secret),
         }
     }
+
+    /// The key webhook signing secrets are sealed with: `EPOP_WEBHOOK_KEY`, or one derived from
+    /// `EPOP_JWT_SECRET`.
+    pub fn webhook_key(&self) -> epop_storage::sealed::SealingKey {
+        match self
+            .webhook_key
+            .as_ref()
+            .and_then(|key| decode_key(key.expose_secret()))
+        {
+            Some(key) => epop_storage::sealed::SealingKey::from_bytes(&key),
+            None => epop_storage::sealed::SealingKey::derived_from("epop-webhook-key:", &self.jwt_secret),
+        }
+    }
+}
+
+/// The 32-byte base64 key in `name`, if set (the error never shows it).
+fn optional_key(src: &dyn Source, name: &'static str) -> Result<Option<SecretString>, ConfigError> {
+    match src.get(name) {
+        None => Ok(None),
+        Some(key) => {
+            decode_key(&key).ok_or_else(|| {
+                ConfigError::new(name, "must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)")
+            })?;
+            Ok(Some(SecretString::from(key)))
+        }
+    }
 }
 
 /// 32 bytes from base64 (standard or URL-safe, padded or not).
@@ -822,6 +851,8 @@ mod tests {
         assert_eq!(config.webhooks.timeout, Duration::from_secs(15));
         assert_eq!(config.webhooks.max_retry_after, Duration::from_secs(3600));
         assert_eq!(config.webhook_delivery_retention_days, 30);
+        assert_eq!(config.webhooks.attempts_kept, 50);
+        assert!(config.webhook_key.is_none());
         assert_eq!(config.max_sessions_per_user, 50);
         assert!(config.oidc_providers.is_empty());
     }
@@ -907,16 +938,23 @@ mod tests {
         let config = Config::from_source(&source(&base)).unwrap();
         assert!(config.mfa_key.is_none());
         let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-        let mut with_key = base.to_vec();
-        with_key.push(("EPOP_MFA_KEY", key));
-        assert!(Config::from_source(&source(&with_key)).unwrap().mfa_key.is_some());
-        for bad in ["c2hvcnQ=", "not base64 at all!"] {
-            let mut with_bad = base.to_vec();
-            with_bad.push(("EPOP_MFA_KEY", bad));
-            let err = Config::from_source(&source(&with_bad)).unwrap_err();
-            assert_eq!(err.variable, "EPOP_MFA_KEY");
-            assert!(!err.to_string().contains(bad), "the key is never printed");
+        for variable in ["EPOP_MFA_KEY", "EPOP_WEBHOOK_KEY"] {
+            let mut with_key = base.to_vec();
+            with_key.push((variable, key));
+            let config = Config::from_source(&source(&with_key)).unwrap();
+            assert!(config.mfa_key.is_some() || config.webhook_key.is_some(), "{variable}");
+            for bad in ["c2hvcnQ=", "not base64 at all!"] {
+                let mut with_bad = base.to_vec();
+                with_bad.push((variable, bad));
+                let err = Config::from_source(&source(&with_bad)).unwrap_err();
+                assert_eq!(err.variable, variable);
+                assert!(!err.to_string().contains(bad), "the key is never printed");
+            }
         }
+        let mut attempts = base.to_vec();
+        attempts.push(("EPOP_WEBHOOK_ATTEMPTS_KEPT", "0"));
+        let err = Config::from_source(&source(&attempts)).unwrap_err();
+        assert_eq!(err.variable, "EPOP_WEBHOOK_ATTEMPTS_KEPT");
     }
 
     #[test]

@@ -428,6 +428,7 @@ impl From<epop_webhooks::WebhooksError> for ApiError {
                 ApiError::new(ErrorCode::BadRequest, "the cursor is not valid")
             }
             epop_webhooks::WebhooksError::NoRandomness(why) => ApiError::internal(anyhow::anyhow!(why)),
+            epop_webhooks::WebhooksError::Sealing(why) => ApiError::internal(why),
             epop_webhooks::WebhooksError::Storage(inner) => inner.into(),
         }
     }

@@ -589,6 +589,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhook_delivery_attempts (id) {
+        id -> Uuid,
+        delivery_id -> Uuid,
+        attempted_at -> Timestamptz,
+        status_code -> Nullable<Int4>,
+        duration_ms -> Nullable<Int4>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     webhook_endpoints (id) {
         id -> Uuid,
         scope -> Text,
@@ -599,12 +610,14 @@ diesel::table! {
         event_types -> Array<Text>,
         enabled -> Bool,
         disabled_reason -> Nullable<Text>,
-        secret -> Text,
+        secret -> Nullable<Text>,
         previous_secret -> Nullable<Text>,
         previous_secret_expires_at -> Nullable<Timestamptz>,
         created_by -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        secret_sealed -> Nullable<Bytea>,
+        previous_secret_sealed -> Nullable<Bytea>,
     }
 }
 
@@ -670,6 +683,7 @@ diesel::joinable!(thread_followers -> users (user_id));
 diesel::joinable!(user_identities -> users (user_id));
 diesel::joinable!(user_totp -> users (user_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_delivery_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(webhook_endpoints -> conversations (conversation_id));
 diesel::joinable!(webhook_endpoints -> projects (project_id));
 diesel::joinable!(webhook_endpoints -> users (created_by));
@@ -723,5 +737,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     user_totp,
     users,
     webhook_deliveries,
+    webhook_delivery_attempts,
     webhook_endpoints,
 );

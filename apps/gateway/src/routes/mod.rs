@@ -185,6 +185,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(webhooks::item::delete)
                 .service(webhooks::rotate_secret::rotate_secret)
                 .service(webhooks::deliveries::list)
+                .service(webhooks::deliveries::attempts)
                 .service(webhooks::deliveries::redeliver)
                 .service(webhooks::ping::ping)
                 .default_service(web::to(fallback::unrouted)),
