@@ -361,7 +361,11 @@ impl AuthService {
         // Issued under the user's share lock, by the database's clock (see the type's notes).
         let signed_in = conn
             .transaction::<_, AuthError, _>(async |conn| {
-                let Some(user) = users::lock_for_session(conn, user).await? else {
+                // A bot signs in with nothing but its tokens, whatever the first factor was.
+                let Some(user) = users::lock_for_session(conn, user)
+                    .await?
+                    .filter(|user| !user.is_bot)
+                else {
                     return Err(AuthError::InvalidCredentials);
                 };
                 if user.deactivated_at.is_some() {

@@ -502,18 +502,22 @@ pub(crate) async fn record_attempt(
             ))
             .execute(conn)
             .await?;
-        let kept = webhook_delivery_attempts::table
+        // Each attempt adds one row, so at most a few are past the bound (more only after it was lowered).
+        let beyond: Vec<Uuid> = webhook_delivery_attempts::table
             .select(webhook_delivery_attempts::id)
             .filter(webhook_delivery_attempts::delivery_id.eq(id))
             .order(webhook_delivery_attempts::id.desc())
-            .limit(keep.max(1));
-        diesel::delete(
-            webhook_delivery_attempts::table
-                .filter(webhook_delivery_attempts::delivery_id.eq(id))
-                .filter(webhook_delivery_attempts::id.ne_all(kept)),
-        )
-        .execute(conn)
-        .await?;
+            .limit(1000)
+            .offset(keep.max(1))
+            .load(conn)
+            .await?;
+        if !beyond.is_empty() {
+            diesel::delete(
+                webhook_delivery_attempts::table.filter(webhook_delivery_attempts::id.eq_any(beyond)),
+            )
+            .execute(conn)
+            .await?;
+        }
     }
     let made = i32::from(record.sent);
     diesel::update(webhook_deliveries::table.find(id))

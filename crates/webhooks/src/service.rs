@@ -394,6 +394,7 @@ impl WebhooksService {
             ));
         }
         let secret = random_secret()?;
+        let sealed = repo::seal_secret(&self.key, id, &secret)?;
         let now = Utc::now();
         let until = now + chrono::Duration::from_std(overlap).unwrap_or(chrono::Duration::zero());
         let mut conn = self.pool.get().await?;
@@ -402,8 +403,7 @@ impl WebhooksService {
                 let mut row = repo::lock_endpoint(conn, id)
                     .await?
                     .ok_or(WebhooksError::NotFound)?;
-                let sealed = repo::seal_secret(&self.key, id, &secret)?;
-                row.replace_secret(sealed, (!overlap.is_zero()).then_some(until));
+                row.replace_secret(sealed.clone(), (!overlap.is_zero()).then_some(until));
                 let row = repo::save_endpoint(conn, &row, now).await?;
                 Self::audit(
                     conn,
