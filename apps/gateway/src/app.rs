@@ -208,7 +208,8 @@ pub async fn ensure_admin(state: &AppState) -> anyhow::Result<()> {
 /// Seals the webhook signing secrets still kept in clear (rows written before secrets were sealed at rest). A
 /// failure is logged, not fatal: such rows go on signing from their clear text, and the next start tries again.
 pub async fn seal_webhook_secrets(state: &AppState) {
-    match state.webhooks.seal_stored_secrets().await {
+    // Boxed: a start-up step once, whose future would otherwise weigh on every caller's.
+    match Box::pin(state.webhooks.seal_stored_secrets()).await {
         Ok(0) => {}
         Ok(sealed) => tracing::info!(sealed, "sealed the signing secrets of webhooks kept in clear"),
         Err(error) => tracing::warn!(%error, "sealing the signing secrets of webhooks failed"),

@@ -767,7 +767,10 @@ fn optional_key(src: &dyn Source, name: &'static str) -> Result<Option<SecretStr
         None => Ok(None),
         Some(key) => {
             decode_key(&key).ok_or_else(|| {
-                ConfigError::new(name, "must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)")
+                ConfigError::new(
+                    name,
+                    "must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)",
+                )
             })?;
             Ok(Some(SecretString::from(key)))
         }
@@ -942,7 +945,10 @@ mod tests {
             let mut with_key = base.to_vec();
             with_key.push((variable, key));
             let config = Config::from_source(&source(&with_key)).unwrap();
-            assert!(config.mfa_key.is_some() || config.webhook_key.is_some(), "{variable}");
+            assert!(
+                config.mfa_key.is_some() || config.webhook_key.is_some(),
+                "{variable}"
+            );
             for bad in ["c2hvcnQ=", "not base64 at all!"] {
                 let mut with_bad = base.to_vec();
                 with_bad.push((variable, bad));

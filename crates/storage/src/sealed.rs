@@ -9,6 +9,7 @@ use aes_gcm::aead::{Aead as _, KeyInit as _, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use secrecy::{ExposeSecret as _, SecretString};
 use sha2::{Digest as _, Sha256};
+use std::sync::Arc;
 
 /// Bytes of an AES-GCM nonce.
 const NONCE_BYTES: usize = 12;
@@ -30,10 +31,10 @@ pub enum SealError {
     Undecryptable,
 }
 
-/// A 256-bit key that seals values at rest.
+/// A 256-bit key that seals values at rest (cheap to clone: the expanded key is shared).
 #[derive(Clone)]
 pub struct SealingKey {
-    cipher: Aes256Gcm,
+    cipher: Arc<Aes256Gcm>,
 }
 
 impl std::fmt::Debug for SealingKey {
@@ -46,7 +47,7 @@ impl SealingKey {
     /// A key of exactly 32 bytes.
     pub fn from_bytes(key: &[u8; 32]) -> Self {
         Self {
-            cipher: Aes256Gcm::new(key.into()),
+            cipher: Arc::new(Aes256Gcm::new(key.into())),
         }
     }
 
@@ -95,7 +96,11 @@ mod tests {
         let sealed = key.seal(b"row-1", b"whsec_secret").unwrap();
         assert!(!sealed.windows(12).any(|w| w == b"whsec_secret"));
         assert_eq!(key.open(b"row-1", &sealed).unwrap(), b"whsec_secret");
-        assert_ne!(key.seal(b"row-1", b"whsec_secret").unwrap(), sealed, "a fresh nonce each time");
+        assert_ne!(
+            key.seal(b"row-1", b"whsec_secret").unwrap(),
+            sealed,
+            "a fresh nonce each time"
+        );
         assert_eq!(key.open(b"row-2", &sealed), Err(SealError::Undecryptable));
         let other = SealingKey::from_bytes(&[8; 32]);
         assert_eq!(other.open(b"row-1", &sealed), Err(SealError::Undecryptable));

@@ -4,8 +4,8 @@
 use crate::model::{Delivery, DeliveryAttempt, Scope, Webhook};
 use chrono::{DateTime, Utc};
 use diesel::{
-    BoolExpressionMethods as _, ExpressionMethods as _, Insertable, OptionalExtension as _, QueryDsl as _, Queryable, Selectable,
-    SelectableHelper as _,
+    BoolExpressionMethods as _, ExpressionMethods as _, Insertable, OptionalExtension as _, QueryDsl as _,
+    Queryable, Selectable, SelectableHelper as _,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl as _};
 use epop_core::{ConversationId, ProjectId, UserId};
@@ -74,10 +74,14 @@ impl EndpointRow {
         key: &SealingKey,
         now: DateTime<Utc>,
     ) -> Result<Vec<String>, SealError> {
-        let mut secrets: Vec<String> =
-            clear(key, self.id, self.secret_sealed.as_deref(), self.secret.as_deref())?
-                .into_iter()
-                .collect();
+        let mut secrets: Vec<String> = clear(
+            key,
+            self.id,
+            self.secret_sealed.as_deref(),
+            self.secret.as_deref(),
+        )?
+        .into_iter()
+        .collect();
         if self.previous_secret_expires_at.is_some_and(|until| until > now)
             && let Some(previous) = clear(
                 key,

@@ -102,11 +102,7 @@ fn random_secret() -> WebhooksResult<String> {
 impl WebhooksService {
     /// Builds the service; signing secrets are sealed at rest with `key`.
     pub fn new(pool: DbPool, settings: WebhookSettings, key: SealingKey) -> Self {
-        Self {
-            pool,
-            settings,
-            key,
-        }
+        Self { pool, settings, key }
     }
 
     /// Its settings.

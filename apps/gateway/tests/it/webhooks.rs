@@ -921,7 +921,10 @@ async fn every_attempt_of_a_delivery_is_logged_newest_first_and_the_log_is_bound
             &format!("/api/webhooks/{hook_id}/deliveries/{delivery}/attempts?limit=1"),
         )
         .await;
-    let paged: Vec<Value> = pages.iter().flat_map(|p| elements(&p["items"]).cloned()).collect();
+    let paged: Vec<Value> = pages
+        .iter()
+        .flat_map(|p| elements(&p["items"]).cloned())
+        .collect();
     assert_eq!(paged, attempts);
     assert_paging_checked(
         &app,
@@ -946,7 +949,10 @@ async fn every_attempt_of_a_delivery_is_logged_newest_first_and_the_log_is_bound
     .await;
     let kept = attempts_of(&app, &ann, &hook_id, &delivery).await;
     assert_eq!(kept.len(), 2, "{kept:?}");
-    assert!(kept.iter().all(|a| a["status_code"] == 200), "the 500 was the oldest: {kept:?}");
+    assert!(
+        kept.iter().all(|a| a["status_code"] == 200),
+        "the 500 was the oldest: {kept:?}"
+    );
     assert_eq!(kept[1]["id"], second["id"]);
     assert_eq!(
         app.count(&format!(
@@ -958,7 +964,10 @@ async fn every_attempt_of_a_delivery_is_logged_newest_first_and_the_log_is_bound
 
     // Another webhook's delivery, an unknown one, and a caller who may not manage the webhook: 404.
     for (by, path) in [
-        (&ann, format!("/api/webhooks/{}/deliveries/{delivery}/attempts", id(&other))),
+        (
+            &ann,
+            format!("/api/webhooks/{}/deliveries/{delivery}/attempts", id(&other)),
+        ),
         (
             &ann,
             format!(
@@ -966,7 +975,10 @@ async fn every_attempt_of_a_delivery_is_logged_newest_first_and_the_log_is_bound
                 uuid::Uuid::now_v7()
             ),
         ),
-        (&carl, format!("/api/webhooks/{hook_id}/deliveries/{delivery}/attempts")),
+        (
+            &carl,
+            format!("/api/webhooks/{hook_id}/deliveries/{delivery}/attempts"),
+        ),
     ] {
         app.as_user(by)
             .get(path)
@@ -1009,7 +1021,10 @@ async fn signing_secrets_are_sealed_at_rest_and_deliveries_still_verify() {
     let hook_id = id(&hook).to_owned();
     let first = hook["secret"].as_str().unwrap().to_owned();
     // What is stored is not the secret, nor its key bytes: only the sealed form.
-    assert_eq!(endpoints_where(&app, "secret IS NULL AND secret_sealed IS NOT NULL").await, 1);
+    assert_eq!(
+        endpoints_where(&app, "secret IS NULL AND secret_sealed IS NOT NULL").await,
+        1
+    );
     assert_eq!(endpoints_where(&app, &holding(&first)).await, 0);
     let key_bytes = signature_key_hex(&first);
     assert_eq!(
@@ -1042,7 +1057,10 @@ async fn signing_secrets_are_sealed_at_rest_and_deliveries_still_verify() {
     assert_eq!(endpoints_where(&app, &holding(&second)).await, 0);
     receiver.verify_with("sealed", &[&first, &second]).await;
     ping(&app, &ann, &hook_id).await;
-    assert_eq!(receiver.wait_for("sealed", 2).await[1]["verified"], json!([true, true]));
+    assert_eq!(
+        receiver.wait_for("sealed", 2).await[1]["verified"],
+        json!([true, true])
+    );
 
     // A sealed secret moved to another webhook does not open there: its deliveries fail unsent.
     let moved = create_hook(
@@ -1061,7 +1079,10 @@ async fn signing_secrets_are_sealed_at_rest_and_deliveries_still_verify() {
     .await;
     let refused = ping(&app, &ann, id(&moved)).await;
     let failed = delivery_when(&app, &ann, id(&moved), id(&refused), |d| d["attempts"] == 1).await;
-    assert!(failed["error"].as_str().unwrap().contains("does not decrypt"), "{failed}");
+    assert!(
+        failed["error"].as_str().unwrap().contains("does not decrypt"),
+        "{failed}"
+    );
     assert!(receiver.received("moved").await.is_empty());
     app.as_user(&ann)
         .delete(format!("/api/webhooks/{}", id(&moved)))
@@ -1087,13 +1108,22 @@ async fn signing_secrets_are_sealed_at_rest_and_deliveries_still_verify() {
     );
     // ... such rows (as rows made before sealing) go on signing, and the next gateway to start seals them.
     ping(&app, &ann, &hook_id).await;
-    assert_eq!(receiver.wait_for("sealed", 3).await[2]["verified"], json!([true, true]));
+    assert_eq!(
+        receiver.wait_for("sealed", 3).await[2]["verified"],
+        json!([true, true])
+    );
     let _peer = app.spawn_peer().await;
-    assert_eq!(endpoints_where(&app, "secret IS NULL AND previous_secret IS NULL").await, 1);
+    assert_eq!(
+        endpoints_where(&app, "secret IS NULL AND previous_secret IS NULL").await,
+        1
+    );
     assert_eq!(endpoints_where(&app, &holding(&first)).await, 0);
     assert_eq!(endpoints_where(&app, &holding(&second)).await, 0);
     ping(&app, &ann, &hook_id).await;
-    assert_eq!(receiver.wait_for("sealed", 4).await[3]["verified"], json!([true, true]));
+    assert_eq!(
+        receiver.wait_for("sealed", 4).await[3]["verified"],
+        json!([true, true])
+    );
 }
 
 /// The hex of the key bytes of a `whsec_` secret.
