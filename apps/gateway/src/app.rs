@@ -1,6 +1,6 @@
 //! Wiring and serving, as separate steps that `serve`, `worker` and the tests combine:
 //! [`prepare_database`] (wait for PostgreSQL, migrate), [`build_state`] (pools, services, clients: no task
-//! started), [`ensure_admin`], [`crate::background::Background::start`] (relay, jobs, sweepers, listeners),
+//! started), [`ensure_admin`] and [`seal_webhook_secrets`], [`crate::background::Background::start`] (relay, jobs, sweepers, listeners),
 //! and [`Application`] (routes behind the middleware stack, on a bound listener).
 
 use crate::config::{Config, StorageConfig};
@@ -103,7 +103,7 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, EventSeque
             "EPOP_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS is on: webhook URLs on loopback addresses are contacted"
         );
     }
-    let webhooks = WebhooksService::new(db.clone(), config.webhooks);
+    let webhooks = WebhooksService::new(db.clone(), config.webhooks, config.webhook_key());
 
     let refused = metrics.hash_refused.clone();
     let hash_settings = HasherSettings {
@@ -121,10 +121,12 @@ pub async fn build_state(config: Config) -> anyhow::Result<(AppState, EventSeque
             account_emails: config.smtp_url.is_some(),
             require_verified_email: config.require_verified_email,
             max_access_tokens: config.max_access_tokens,
+            max_sessions_per_user: config.max_sessions_per_user,
             ..AuthSettings::default()
         },
     )
     .with_mfa_key(config.mfa_key())
+    .with_oidc(epop_auth::OidcProviders::new(config.oidc_providers.clone())?)
     .with_shared_cutoffs(redis.clone(), &config.redis_prefix);
     let projects = ProjectsService::new(db.clone(), outbox.clone()).with_settings(ProjectsSettings {
         max_task_depth: config.task_max_depth,
@@ -192,6 +194,17 @@ pub async fn ensure_admin(state: &AppState) -> anyhow::Result<()> {
         tracing::info!("created the admin account from EPOP_ADMIN_EMAIL");
     }
     Ok(())
+}
+
+/// Seals the webhook signing secrets still kept in clear (rows written before secrets were sealed at rest). A
+/// failure is logged, not fatal: such rows go on signing from their clear text, and the next start tries again.
+pub async fn seal_webhook_secrets(state: &AppState) {
+    // Boxed: a start-up step once, whose future would otherwise weigh on every caller's.
+    match Box::pin(state.webhooks.seal_stored_secrets()).await {
+        Ok(0) => {}
+        Ok(sealed) => tracing::info!(sealed, "sealed the signing secrets of webhooks kept in clear"),
+        Err(error) => tracing::warn!(%error, "sealing the signing secrets of webhooks failed"),
+    }
 }
 
 /// Mounts every route on `cfg`: the documentation (the OpenAPI `document` at `/api/openapi.json`, its viewer at

@@ -9,8 +9,9 @@
 //! - **jobs**: the job worker (notifications, e-mail, account e-mails, Web Push, webhook deliveries, removal of
 //!   deleted messages' files, scheduled messages, reminders) and the
 //!   notification digests;
-//! - **sweepers**: unused files and partial uploads, audit rows and webhook deliveries past their retention, and
-//!   the object store's setup
+//! - **sweepers**: unused files and partial uploads, audit rows and webhook deliveries past their retention,
+//!   sessions and refresh tokens over for a day (and single sign-on states and codes that expired), and the
+//!   object store's setup
 //!   (bucket or directory).
 //!
 //! `epop-gateway` (serve) and `epop-gateway worker` start all of them beside the state; the tests do the same
@@ -159,6 +160,10 @@ impl Background {
             );
         }
         background.spawn(
+            "session sweeper",
+            purge_sessions(state.auth.clone(), token.clone()),
+        );
+        background.spawn(
             "file sweeper",
             sweep_files(state.chat.clone(), state.local_store.clone(), token.clone()),
         );
@@ -270,17 +275,32 @@ const AUDIT_PURGE_BATCH: i64 = 5_000;
 /// idempotent).
 async fn purge_audit_log(auth: epop_auth::AuthService, days: u64, cancel: CancellationToken) {
     let retention = chrono::Duration::days(i64::try_from(days).unwrap_or(i64::MAX / 86_400_000));
-    let mut ticker = tokio::time::interval(AUDIT_PURGE_EVERY);
+    every(AUDIT_PURGE_EVERY, cancel, move || {
+        let auth = auth.clone();
+        async move {
+            match auth.purge_audit_log(retention, AUDIT_PURGE_BATCH).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "deleted audit rows past their retention"),
+                Err(error) => tracing::warn!(%error, "purging the audit log failed"),
+            }
+        }
+    })
+    .await;
+}
+
+/// Runs `round` at once and then every `period`, until `cancel` (a round in progress is finished first).
+async fn every<Round: Future<Output = ()> + Send>(
+    period: Duration,
+    cancel: CancellationToken,
+    mut round: impl FnMut() -> Round,
+) {
+    let mut ticker = tokio::time::interval(period);
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
             _ = ticker.tick() => {}
         }
-        match auth.purge_audit_log(retention, AUDIT_PURGE_BATCH).await {
-            Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, "deleted audit rows past their retention"),
-            Err(error) => tracing::warn!(%error, "purging the audit log failed"),
-        }
+        round().await;
     }
 }
 
@@ -291,18 +311,43 @@ async fn purge_webhook_deliveries(
     cancel: CancellationToken,
 ) {
     let retention = Duration::from_secs(days.saturating_mul(86_400));
-    let mut ticker = tokio::time::interval(AUDIT_PURGE_EVERY);
-    loop {
-        tokio::select! {
-            () = cancel.cancelled() => return,
-            _ = ticker.tick() => {}
+    every(AUDIT_PURGE_EVERY, cancel, move || {
+        let webhooks = webhooks.clone();
+        async move {
+            match webhooks.purge_deliveries(retention, AUDIT_PURGE_BATCH).await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "deleted webhook deliveries past their retention"),
+                Err(error) => tracing::warn!(%error, "purging the webhook delivery log failed"),
+            }
         }
-        match webhooks.purge_deliveries(retention, AUDIT_PURGE_BATCH).await {
-            Ok(0) => {}
-            Ok(purged) => tracing::info!(purged, "deleted webhook deliveries past their retention"),
-            Err(error) => tracing::warn!(%error, "purging the webhook delivery log failed"),
+    })
+    .await;
+}
+
+/// How often sessions that are over are deleted.
+const SESSION_PURGE_EVERY: Duration = Duration::from_secs(60 * 60);
+/// How long a session stays after it ended or expired (then it is deleted with its refresh tokens).
+pub const SESSION_PURGE_GRACE: chrono::Duration = chrono::Duration::days(1);
+/// Rows deleted per statement.
+const SESSION_PURGE_BATCH: i64 = 5_000;
+
+/// Deletes sessions (with their refresh tokens) and refresh tokens over for a day, and single sign-on states
+/// and codes that expired, every hour, until `cancel` (every node may run it: deleting is idempotent).
+async fn purge_sessions(auth: epop_auth::AuthService, cancel: CancellationToken) {
+    every(SESSION_PURGE_EVERY, cancel, move || {
+        let auth = auth.clone();
+        async move {
+            match auth
+                .purge_sessions(SESSION_PURGE_GRACE, SESSION_PURGE_BATCH)
+                .await
+            {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "deleted sessions and sign-in states that are over"),
+                Err(error) => tracing::warn!(%error, "purging sessions failed"),
+            }
         }
-    }
+    })
+    .await;
 }
 
 /// Creates the bucket or directory, retrying while the store is down, until it is ready or `cancel`.

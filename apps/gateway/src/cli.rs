@@ -44,7 +44,7 @@ pub enum Command {
         #[arg(long)]
         markdown: bool,
     },
-    /// Administration tasks (need only DATABASE_URL).
+    /// Administration tasks (need only DATABASE_URL, except where a task says otherwise).
     Admin {
         /// The administration task.
         #[command(subcommand)]
@@ -92,6 +92,10 @@ pub enum AdminTask {
         #[arg(long)]
         actor: Option<uuid::Uuid>,
     },
+    /// Write the webhooks' signing secrets back in clear (they are sealed at rest with EPOP_WEBHOOK_KEY, or the
+    /// key derived from EPOP_JWT_SECRET: set them as for the gateway), before reverting the migration that
+    /// sealed them. Stop every gateway first: a gateway seals them again when it starts.
+    UnsealWebhookSecrets,
 }
 
 /// A global role on the command line.
@@ -126,6 +130,9 @@ pub async fn run(cli: Cli) -> ExitCode {
                     actor,
                 },
         } => export_audit_log(from, to, action, actor).await,
+        Command::Admin {
+            task: AdminTask::UnsealWebhookSecrets,
+        } => unseal_webhook_secrets().await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -143,6 +150,7 @@ async fn serve() -> anyhow::Result<()> {
     app::prepare_database(&config).await?;
     let (state, sequencer) = app::build_state(config).await?;
     app::ensure_admin(&state).await?;
+    app::seal_webhook_secrets(&state).await;
     let background = Background::start(&state, sequencer)?;
     let app = Application::bind(state)?;
     tracing::info!(address = %app.address(), "epop-gateway serving");
@@ -171,6 +179,7 @@ async fn worker() -> anyhow::Result<()> {
     app::prepare_database(&config).await?;
     let (state, sequencer) = app::build_state(config).await?;
     app::ensure_admin(&state).await?;
+    app::seal_webhook_secrets(&state).await;
     let background = Background::start(&state, sequencer)?;
     tracing::info!("epop-gateway worker running");
     app::wait_for_shutdown_signal().await;
@@ -217,6 +226,19 @@ async fn admin_auth(database_url: &str) -> anyhow::Result<AuthService> {
         Arc::new(SystemClock),
         AuthSettings::default(),
     ))
+}
+
+async fn unseal_webhook_secrets() -> anyhow::Result<()> {
+    crate::telemetry::init_plain();
+    let config = Config::from_source(&Environment)?;
+    let pool = epop_storage::db::build_pool(config.database_url(), 2)?;
+    let webhooks = epop_webhooks::WebhooksService::new(pool, config.webhooks, config.webhook_key());
+    let unsealed = webhooks
+        .unseal_stored_secrets()
+        .await
+        .context("unsealing the webhooks' signing secrets")?;
+    println!("wrote the signing secrets of {unsealed} webhooks back in clear");
+    Ok(())
 }
 
 async fn reset_mfa(email: String) -> anyhow::Result<()> {

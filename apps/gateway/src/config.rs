@@ -118,6 +118,9 @@ pub struct Config {
     /// The 32-byte key TOTP secrets are encrypted with (an EPOP addition, `EPOP_MFA_KEY`, base64); `None`:
     /// derived from `EPOP_JWT_SECRET` (then rotating that secret makes enrolled second factors unusable).
     pub mfa_key: Option<SecretString>,
+    /// The 32-byte key webhook signing secrets are sealed with (an EPOP addition, `EPOP_WEBHOOK_KEY`, base64);
+    /// `None`: derived from `EPOP_JWT_SECRET` (then rotating that secret makes the webhooks' secrets unusable).
+    pub webhook_key: Option<SecretString>,
     /// Web Push signing key; `None` generates one at first start.
     pub vapid_private_key: Option<SecretString>,
     /// Web Push contact.
@@ -129,8 +132,9 @@ pub struct Config {
     /// Outgoing webhooks (EPOP additions): `EPOP_WEBHOOKS_MAX_PER_SCOPE` (webhooks per conversation, project or
     /// the server, default 10, `0`: no limit), `EPOP_WEBHOOK_TIMEOUT` (seconds one delivery attempt may take,
     /// default 15), `EPOP_WEBHOOK_MAX_RETRY_AFTER` (the longest wait a receiver's `Retry-After` may ask for, in
-    /// seconds, default 3600), and `EPOP_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS` (default false: lets tests run a
-    /// receiver on 127.0.0.1; never on in production).
+    /// seconds, default 3600), `EPOP_WEBHOOK_ATTEMPTS_KEPT` (attempts kept in each delivery's attempt log, the
+    /// newest, 1..=1000, default 50), and `EPOP_WEBHOOKS_ALLOW_LOOPBACK_FOR_TESTS` (default false: lets tests
+    /// run a receiver on 127.0.0.1; never on in production).
     pub webhooks: epop_webhooks::WebhookSettings,
     /// Days a finished webhook delivery stays in its log (`EPOP_WEBHOOK_DELIVERY_RETENTION_DAYS`, default 30;
     /// `0`: forever).
@@ -210,6 +214,11 @@ pub struct Config {
     /// Minutes before a task's due date its assignee is reminded (`EPOP_TASK_DUE_REMINDERS`, comma-separated,
     /// default `1440,0`: the day before and at the due time; `none`: none).
     pub task_due_reminders: Vec<i32>,
+    /// Live sessions one user may have; a sign-in past it ends their oldest (an EPOP addition,
+    /// `EPOP_MAX_SESSIONS_PER_USER`, default 50; `0` turns the limit off).
+    pub max_sessions_per_user: u64,
+    /// Single sign-on providers (an EPOP addition, `EPOP_OIDC_PROVIDERS`: a JSON array, see [`oidc_providers`]).
+    pub oidc_providers: Vec<epop_auth::OidcProvider>,
     /// First admin's e-mail and password.
     pub admin: Option<(String, SecretString)>,
     /// Proxies whose `X-Forwarded-For` is believed.
@@ -371,6 +380,117 @@ fn parse_bool(src: &dyn Source, name: &'static str, default: bool) -> Result<boo
     }
 }
 
+/// The most single sign-on providers `EPOP_OIDC_PROVIDERS` may list.
+pub const MAX_OIDC_PROVIDERS: usize = 32;
+
+/// One provider of `EPOP_OIDC_PROVIDERS` as written.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OidcProviderEntry {
+    id: String,
+    issuer: String,
+    client_id: String,
+    #[serde(default)]
+    client_secret: Option<String>,
+    #[serde(default)]
+    allowed_domains: Vec<String>,
+    #[serde(default)]
+    create_accounts: bool,
+    #[serde(default)]
+    redirect_url: Option<String>,
+}
+
+/// Whether `url` is `https://`, or `http://` to this machine (a provider run locally, as the tests do).
+fn https_or_loopback(url: &str) -> bool {
+    let Ok(parsed) = url::Url::parse(url) else {
+        return false;
+    };
+    match parsed.scheme() {
+        "https" => parsed.host().is_some(),
+        "http" => match parsed.host() {
+            Some(url::Host::Domain(host)) => host == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        },
+        _ => false,
+    }
+}
+
+/// Reads `EPOP_OIDC_PROVIDERS`: a JSON array of `{id, issuer, client_id, client_secret?, allowed_domains?,
+/// create_accounts?, redirect_url?}`. Ids are 1 to 32 of `a-z 0-9 - _` and unique; issuers are `https://`
+/// (or `http://` on loopback); the redirect URL defaults to `{public_url}/api/auth/oidc/{id}/callback`.
+pub fn oidc_providers(
+    src: &dyn Source,
+    public_url: &str,
+) -> Result<Vec<epop_auth::OidcProvider>, ConfigError> {
+    const NAME: &str = "EPOP_OIDC_PROVIDERS";
+    let Some(raw) = src.get(NAME) else {
+        return Ok(Vec::new());
+    };
+    // serde_json's message names the line and column, never the (secret-bearing) text.
+    let entries: Vec<OidcProviderEntry> = serde_json::from_str(&raw)
+        .map_err(|e| ConfigError::new(NAME, format!("must be a JSON array of providers: {e}")))?;
+    if entries.len() > MAX_OIDC_PROVIDERS {
+        return Err(ConfigError::new(
+            NAME,
+            format!("lists more than {MAX_OIDC_PROVIDERS} providers"),
+        ));
+    }
+    let mut providers: Vec<epop_auth::OidcProvider> = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.into_iter().enumerate() {
+        let bad = |message: String| ConfigError::new(NAME, format!("provider {index}: {message}"));
+        let id_ok = (1..=32).contains(&entry.id.len())
+            && entry
+                .id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+        if !id_ok {
+            return Err(bad("`id` must be 1 to 32 of a-z, 0-9, `-` and `_`".into()));
+        }
+        if providers.iter().any(|p| p.id == entry.id) {
+            return Err(bad(format!("the id `{}` is used twice", entry.id)));
+        }
+        let issuer = entry.issuer.trim().trim_end_matches('/').to_owned();
+        if !https_or_loopback(&issuer) {
+            return Err(bad(
+                "`issuer` must be an https:// URL (http:// only on loopback)".into()
+            ));
+        }
+        if entry.client_id.trim().is_empty() {
+            return Err(bad("`client_id` is required".into()));
+        }
+        let mut allowed_domains = Vec::with_capacity(entry.allowed_domains.len());
+        for domain in entry.allowed_domains {
+            let domain = domain.trim().trim_start_matches('@').to_lowercase();
+            if domain.is_empty() || domain.contains('@') || domain.contains(char::is_whitespace) {
+                return Err(bad("`allowed_domains` must list domain names".into()));
+            }
+            allowed_domains.push(domain);
+        }
+        let redirect_url = entry
+            .redirect_url
+            .map(|url| url.trim().to_owned())
+            .unwrap_or_else(|| format!("{public_url}/api/auth/oidc/{}/callback", entry.id));
+        if !redirect_url.starts_with("https://") && !redirect_url.starts_with("http://") {
+            return Err(bad("`redirect_url` must be an http:// or https:// URL".into()));
+        }
+        providers.push(epop_auth::OidcProvider {
+            id: entry.id,
+            issuer,
+            client_id: entry.client_id,
+            client_secret: entry
+                .client_secret
+                .filter(|s| !s.is_empty())
+                .map(SecretString::from),
+            allowed_domains,
+            create_accounts: entry.create_accounts,
+            redirect_url,
+        });
+    }
+    Ok(providers)
+}
+
 /// Reads `DATABASE_URL`, the one variable every subcommand needs.
 pub fn database_url(src: &dyn Source) -> Result<SecretString, ConfigError> {
     let url = src
@@ -496,18 +616,15 @@ impl Config {
                 ));
             }
         };
-        let mfa_key = match src.get("EPOP_MFA_KEY") {
-            None => None,
-            Some(key) => {
-                decode_key(&key).ok_or_else(|| {
-                    ConfigError::new(
-                        "EPOP_MFA_KEY",
-                        "must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)",
-                    )
-                })?;
-                Some(SecretString::from(key))
-            }
-        };
+        let mfa_key = optional_key(src, "EPOP_MFA_KEY")?;
+        let webhook_key = optional_key(src, "EPOP_WEBHOOK_KEY")?;
+        let webhook_attempts_kept = parse(src, "EPOP_WEBHOOK_ATTEMPTS_KEPT", 50u64)?;
+        if !(1..=1000).contains(&webhook_attempts_kept) {
+            return Err(ConfigError::new(
+                "EPOP_WEBHOOK_ATTEMPTS_KEPT",
+                "must be 1 to 1000 (the attempt log of a delivery is bounded)",
+            ));
+        }
         let webhook_timeout = parse(src, "EPOP_WEBHOOK_TIMEOUT", 15u64)?;
         if webhook_timeout == 0 || webhook_timeout > 300 {
             return Err(ConfigError::new(
@@ -515,6 +632,7 @@ impl Config {
                 "must be 1 to 300 seconds (a delivery attempt must end in bounded time)",
             ));
         }
+        let oidc_providers = oidc_providers(src, &public_url)?;
         let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
         Ok(Self {
             database_url,
@@ -530,6 +648,7 @@ impl Config {
             smtp_url,
             app_url,
             mfa_key,
+            webhook_key,
             require_verified_email,
             vapid_private_key: src.get("EPOP_VAPID_PRIVATE_KEY").map(SecretString::from),
             vapid_subject: src
@@ -544,6 +663,7 @@ impl Config {
                 max_per_scope: parse(src, "EPOP_WEBHOOKS_MAX_PER_SCOPE", 10u64)?,
                 timeout: Duration::from_secs(webhook_timeout),
                 max_retry_after: Duration::from_secs(parse(src, "EPOP_WEBHOOK_MAX_RETRY_AFTER", 3600u64)?),
+                attempts_kept: webhook_attempts_kept,
             },
             webhook_delivery_retention_days: parse(src, "EPOP_WEBHOOK_DELIVERY_RETENTION_DAYS", 30u64)?,
             otel_endpoint: src.get("OTEL_EXPORTER_OTLP_ENDPOINT"),
@@ -587,6 +707,8 @@ impl Config {
             project_max_labels: parse(src, "EPOP_PROJECT_MAX_LABELS", 100u64)?,
             task_max_labels: parse(src, "EPOP_TASK_MAX_LABELS", 20u64)?,
             task_due_reminders: due_reminders(src)?,
+            max_sessions_per_user: parse(src, "EPOP_MAX_SESSIONS_PER_USER", 50u64)?,
+            oidc_providers,
             admin,
             trusted_proxies,
             shutdown_timeout: Duration::from_secs(parse(src, "EPOP_SHUTDOWN_TIMEOUT", 10u64)?),
@@ -622,6 +744,35 @@ impl Config {
         {
             Some(key) => epop_auth::MfaKey::from_bytes(&key),
             None => epop_auth::MfaKey::derived_from(&self.jwt_secret),
+        }
+    }
+
+    /// The key webhook signing secrets are sealed with: `EPOP_WEBHOOK_KEY`, or one derived from
+    /// `EPOP_JWT_SECRET`.
+    pub fn webhook_key(&self) -> epop_storage::sealed::SealingKey {
+        match self
+            .webhook_key
+            .as_ref()
+            .and_then(|key| decode_key(key.expose_secret()))
+        {
+            Some(key) => epop_storage::sealed::SealingKey::from_bytes(&key),
+            None => epop_storage::sealed::SealingKey::derived_from("epop-webhook-key:", &self.jwt_secret),
+        }
+    }
+}
+
+/// The 32-byte base64 key in `name`, if set (the error never shows it).
+fn optional_key(src: &dyn Source, name: &'static str) -> Result<Option<SecretString>, ConfigError> {
+    match src.get(name) {
+        None => Ok(None),
+        Some(key) => {
+            decode_key(&key).ok_or_else(|| {
+                ConfigError::new(
+                    name,
+                    "must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)",
+                )
+            })?;
+            Ok(Some(SecretString::from(key)))
         }
     }
 }
@@ -703,6 +854,10 @@ mod tests {
         assert_eq!(config.webhooks.timeout, Duration::from_secs(15));
         assert_eq!(config.webhooks.max_retry_after, Duration::from_secs(3600));
         assert_eq!(config.webhook_delivery_retention_days, 30);
+        assert_eq!(config.webhooks.attempts_kept, 50);
+        assert!(config.webhook_key.is_none());
+        assert_eq!(config.max_sessions_per_user, 50);
+        assert!(config.oidc_providers.is_empty());
     }
 
     #[test]
@@ -733,21 +888,79 @@ mod tests {
     }
 
     #[test]
+    fn oidc_providers_are_a_checked_json_array() {
+        let base = [("DATABASE_URL", "postgres://x/y"), ("EPOP_JWT_SECRET", SECRET)];
+        let with = |value: &str| {
+            let mut pairs = base.to_vec();
+            pairs.push(("EPOP_OIDC_PROVIDERS", value));
+            Config::from_source(&source(&pairs))
+        };
+        let config = with(
+            r#"[{"id": "corp", "issuer": "https://id.corp.example/", "client_id": "epop",
+                "client_secret": "s3cret", "allowed_domains": ["Corp.Example"], "create_accounts": true},
+               {"id": "dev", "issuer": "http://127.0.0.1:9000", "client_id": "epop"}]"#,
+        )
+        .unwrap();
+        let [corp, dev] = config.oidc_providers.as_slice() else {
+            panic!("two providers");
+        };
+        assert_eq!(corp.issuer, "https://id.corp.example");
+        assert_eq!(corp.allowed_domains, ["corp.example"]);
+        assert!(corp.create_accounts && corp.client_secret.is_some());
+        assert_eq!(
+            corp.redirect_url,
+            "http://localhost:8080/api/auth/oidc/corp/callback"
+        );
+        assert!(!dev.create_accounts && dev.client_secret.is_none() && dev.allowed_domains.is_empty());
+        for bad in [
+            "not json",
+            r#"{"id": "corp"}"#,
+            r#"[{"id": "Corp!", "issuer": "https://id.example", "client_id": "x"}]"#,
+            r#"[{"id": "a", "issuer": "http://id.example", "client_id": "x"}]"#,
+            r#"[{"id": "a", "issuer": "https://id.example", "client_id": ""}]"#,
+            r#"[{"id": "a", "issuer": "https://id.example", "client_id": "x", "allowed_domains": ["a@b"]}]"#,
+            r#"[{"id": "a", "issuer": "https://id.example", "client_id": "x", "secret": "typo"}]"#,
+            r#"[{"id": "a", "issuer": "https://a.example", "client_id": "x"},
+                {"id": "a", "issuer": "https://b.example", "client_id": "y"}]"#,
+        ] {
+            let err = with(bad).unwrap_err();
+            assert_eq!(err.variable, "EPOP_OIDC_PROVIDERS", "{bad}");
+        }
+        let err =
+            with(r#"[{"id": "a", "issuer": "https://a.example", "client_id": "x", "client_secret": 5}]"#)
+                .unwrap_err();
+        assert!(
+            !err.to_string().contains('5') || err.to_string().contains("line"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn the_mfa_key_is_32_bytes_of_base64() {
         let base = [("DATABASE_URL", "postgres://x/y"), ("EPOP_JWT_SECRET", SECRET)];
         let config = Config::from_source(&source(&base)).unwrap();
         assert!(config.mfa_key.is_none());
         let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-        let mut with_key = base.to_vec();
-        with_key.push(("EPOP_MFA_KEY", key));
-        assert!(Config::from_source(&source(&with_key)).unwrap().mfa_key.is_some());
-        for bad in ["c2hvcnQ=", "not base64 at all!"] {
-            let mut with_bad = base.to_vec();
-            with_bad.push(("EPOP_MFA_KEY", bad));
-            let err = Config::from_source(&source(&with_bad)).unwrap_err();
-            assert_eq!(err.variable, "EPOP_MFA_KEY");
-            assert!(!err.to_string().contains(bad), "the key is never printed");
+        for variable in ["EPOP_MFA_KEY", "EPOP_WEBHOOK_KEY"] {
+            let mut with_key = base.to_vec();
+            with_key.push((variable, key));
+            let config = Config::from_source(&source(&with_key)).unwrap();
+            assert!(
+                config.mfa_key.is_some() || config.webhook_key.is_some(),
+                "{variable}"
+            );
+            for bad in ["c2hvcnQ=", "not base64 at all!"] {
+                let mut with_bad = base.to_vec();
+                with_bad.push((variable, bad));
+                let err = Config::from_source(&source(&with_bad)).unwrap_err();
+                assert_eq!(err.variable, variable);
+                assert!(!err.to_string().contains(bad), "the key is never printed");
+            }
         }
+        let mut attempts = base.to_vec();
+        attempts.push(("EPOP_WEBHOOK_ATTEMPTS_KEPT", "0"));
+        let err = Config::from_source(&source(&attempts)).unwrap_err();
+        assert_eq!(err.variable, "EPOP_WEBHOOK_ATTEMPTS_KEPT");
     }
 
     #[test]

@@ -306,6 +306,11 @@ impl From<AuthError> for ApiError {
             AuthError::UsernameTaken => {
                 ApiError::new(ErrorCode::Conflict, "another account already has this username")
             }
+            AuthError::UnknownProvider => ApiError::not_found(),
+            AuthError::ProviderUnavailable => ApiError::new(
+                ErrorCode::Unavailable,
+                "the single sign-on provider cannot be reached; try again later",
+            ),
             AuthError::LastAdmin => ApiError::new(
                 ErrorCode::Conflict,
                 "this would leave no active admin: promote another account first",
@@ -423,6 +428,7 @@ impl From<epop_webhooks::WebhooksError> for ApiError {
                 ApiError::new(ErrorCode::BadRequest, "the cursor is not valid")
             }
             epop_webhooks::WebhooksError::NoRandomness(why) => ApiError::internal(anyhow::anyhow!(why)),
+            epop_webhooks::WebhooksError::Sealing(why) => ApiError::internal(why),
             epop_webhooks::WebhooksError::Storage(inner) => inner.into(),
         }
     }

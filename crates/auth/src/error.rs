@@ -63,6 +63,12 @@ pub enum AuthError {
     /// Another account (a bot's) already has this username.
     #[error("username taken")]
     UsernameTaken,
+    /// No single sign-on provider has this id.
+    #[error("unknown single sign-on provider")]
+    UnknownProvider,
+    /// The single sign-on provider's discovery document could not be had (it is down or misconfigured).
+    #[error("the single sign-on provider is unavailable")]
+    ProviderUnavailable,
     /// The change would leave no active global admin.
     #[error("the last active admin cannot be demoted or deactivated")]
     LastAdmin,

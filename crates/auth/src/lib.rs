@@ -26,6 +26,9 @@
 //!
 //! - [`admin`]: what global admins do to accounts (deactivation, roles, forced password resets).
 //!
+//! - [`oidc`]: single sign-on with OpenID Connect (authorization code with PKCE and a nonce, discovery),
+//!   linking accounts by the provider's verified e-mail or creating them.
+//!
 //! Security-relevant actions are written to the audit log (`epop_storage::audit`) in their own transaction.
 //!
 //! Services own transactions; repositories take `&mut AsyncPgConnection` and never open one themselves.
@@ -37,6 +40,7 @@ pub mod admin;
 pub mod error;
 pub mod mfa;
 pub mod model;
+pub mod oidc;
 pub mod password;
 mod repo;
 pub mod scope;
@@ -53,6 +57,7 @@ pub use mfa::{MfaKey, SecondFactor, SignIn};
 pub use model::{
     AdminUser, ClientInfo, NewAccount, ProfileChanges, Role, Session, SessionInfo, User, UserSummary,
 };
+pub use oidc::{OidcProvider, OidcProviders, SsoCallback, SsoFailure, SsoStart};
 pub use password::{HashPermit, HasherSettings, HasherStats, PasswordHasher};
 pub use scope::Scope;
 pub use service::{AuthService, AuthSettings};

@@ -1,7 +1,8 @@
 //! The second factor: TOTP (RFC 6238, with `totp-rs`: SHA-1, 6 digits, 30-second steps, one step of clock
 //! skew either way, which is what authenticator apps assume) and single-use recovery codes.
 //!
-//! - **At rest** the TOTP secret is encrypted with AES-256-GCM under [`MfaKey`] (from the configuration), with
+//! - **At rest** the TOTP secret is encrypted with AES-256-GCM under [`MfaKey`] (from the configuration; the
+//!   sealing itself is [`epop_storage::sealed`], shared with webhook secrets), with
 //!   the user's id as associated data, so a database dump alone reveals no secret and a row moved to another
 //!   user does not decrypt. Recovery codes (80 random bits each) and sign-in challenge tokens (256 bits) are
 //!   stored as SHA-256 hashes.
@@ -11,10 +12,9 @@
 //!   `qrcode` crate), and takes effect only when a code from the app is confirmed.
 
 use crate::error::{AuthError, AuthResult};
-use aes_gcm::aead::{Aead as _, KeyInit as _, Payload};
-use aes_gcm::{Aes256Gcm, Nonce};
 use epop_core::UserId;
-use secrecy::{ExposeSecret as _, SecretString};
+use epop_storage::sealed::{SealError, SealingKey};
+use secrecy::SecretString;
 use sha2::{Digest as _, Sha256};
 use totp_rs::{Algorithm, Builder, Secret, Totp};
 
@@ -24,78 +24,46 @@ pub const ISSUER: &str = "EPOP";
 pub const RECOVERY_CODES: usize = 10;
 /// Bytes of a TOTP secret (160 bits, as RFC 4226 recommends).
 const SECRET_BYTES: usize = 20;
-/// Bytes of an AES-GCM nonce.
-const NONCE_BYTES: usize = 12;
 
-/// The key that encrypts TOTP secrets at rest.
-#[derive(Clone)]
+/// The key that encrypts TOTP secrets at rest (an [`epop_storage::sealed::SealingKey`], the user's id as
+/// associated data).
+#[derive(Clone, Debug)]
 pub struct MfaKey {
-    cipher: Aes256Gcm,
-}
-
-impl std::fmt::Debug for MfaKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("MfaKey { .. }")
-    }
+    key: SealingKey,
 }
 
 impl MfaKey {
     /// A key of exactly 32 bytes.
     pub fn from_bytes(key: &[u8; 32]) -> Self {
         Self {
-            cipher: Aes256Gcm::new(key.into()),
+            key: SealingKey::from_bytes(key),
         }
     }
 
     /// A key derived from another secret of the configuration (SHA-256 of a label and the secret), for
     /// deployments that configure no key of their own.
     pub fn derived_from(secret: &SecretString) -> Self {
-        let mut hasher = Sha256::new();
-        hasher.update(b"epop-mfa-key:");
-        hasher.update(secret.expose_secret().as_bytes());
-        Self::from_bytes(&hasher.finalize().into())
+        Self {
+            key: SealingKey::derived_from("epop-mfa-key:", secret),
+        }
     }
 
     /// `nonce || ciphertext` of `plaintext`, bound to `user`.
     pub(crate) fn encrypt(&self, user: UserId, plaintext: &[u8]) -> AuthResult<Vec<u8>> {
-        let mut nonce = [0u8; NONCE_BYTES];
-        getrandom::fill(&mut nonce).map_err(|e| AuthError::Crypto(e.to_string()))?;
-        let aad = user.into_uuid();
-        let ciphertext = self
-            .cipher
-            .encrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: plaintext,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .map_err(|_| AuthError::Crypto("encrypting a TOTP secret failed".into()))?;
-        let mut stored = nonce.to_vec();
-        stored.extend_from_slice(&ciphertext);
-        Ok(stored)
+        self.key
+            .seal(user.into_uuid().as_bytes(), plaintext)
+            .map_err(|error| AuthError::Crypto(format!("encrypting a TOTP secret failed: {error}")))
     }
 
     /// The plaintext of `stored` for `user`; a wrong key, user or a changed byte is an error.
     pub(crate) fn decrypt(&self, user: UserId, stored: &[u8]) -> AuthResult<Vec<u8>> {
-        if stored.len() < NONCE_BYTES {
-            return Err(AuthError::Crypto("a stored TOTP secret is truncated".into()));
-        }
-        let (nonce, ciphertext) = stored.split_at(NONCE_BYTES);
-        let nonce: [u8; NONCE_BYTES] = nonce
-            .try_into()
-            .map_err(|_| AuthError::Crypto("a stored TOTP secret is truncated".into()))?;
-        let aad = user.into_uuid();
-        self.cipher
-            .decrypt(
-                &Nonce::from(nonce),
-                Payload {
-                    msg: ciphertext,
-                    aad: aad.as_bytes(),
-                },
-            )
-            .map_err(|_| {
-                AuthError::Crypto("a stored TOTP secret does not decrypt (was EPOP_MFA_KEY changed?)".into())
+        self.key
+            .open(user.into_uuid().as_bytes(), stored)
+            .map_err(|error| match error {
+                SealError::Truncated => AuthError::Crypto("a stored TOTP secret is truncated".into()),
+                _ => AuthError::Crypto(
+                    "a stored TOTP secret does not decrypt (was EPOP_MFA_KEY changed?)".into(),
+                ),
             })
     }
 }

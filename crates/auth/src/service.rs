@@ -42,6 +42,8 @@ pub struct AuthSettings {
     pub mfa_max_attempts: i32,
     /// Personal access tokens one user may hold (`0`: no limit).
     pub max_access_tokens: u64,
+    /// Live sessions one user may have; a sign-in past it ends their oldest (`0`: no limit; default 50).
+    pub max_sessions_per_user: u64,
 }
 
 impl Default for AuthSettings {
@@ -56,6 +58,7 @@ impl Default for AuthSettings {
             mfa_challenge_ttl: Duration::minutes(5),
             mfa_max_attempts: 5,
             max_access_tokens: 50,
+            max_sessions_per_user: 50,
         }
     }
 }
@@ -86,6 +89,8 @@ pub struct AuthService {
     pub(crate) settings: AuthSettings,
     pub(crate) cutoffs: SessionCutoffs,
     mfa_key: Option<MfaKey>,
+    /// The single sign-on providers (`None`: none configured).
+    pub(crate) oidc: Option<crate::oidc::OidcProviders>,
 }
 
 impl std::fmt::Debug for AuthService {
@@ -126,6 +131,7 @@ impl AuthService {
             clock,
             settings,
             mfa_key: None,
+            oidc: None,
         }
     }
 
@@ -224,24 +230,27 @@ impl AuthService {
         let hash = permit.hash(&account.password).await?;
         let now = self.clock.now();
         let this = self.clone();
-        conn.transaction::<_, AuthError, _>(async |conn| {
-            let user = users::insert(
-                conn,
-                NewUserRow {
-                    id: UserId::new(),
-                    name: &account.name,
-                    email: &account.email,
-                    password_hash: &hash,
-                    role: account.role.as_str(),
-                    email_verified: false,
-                    is_bot: false,
-                },
-            )
+        let session = conn
+            .transaction::<_, AuthError, _>(async |conn| {
+                let user = users::insert(
+                    conn,
+                    NewUserRow {
+                        id: UserId::new(),
+                        name: &account.name,
+                        email: &account.email,
+                        password_hash: &hash,
+                        role: account.role.as_str(),
+                        email_verified: false,
+                        is_bot: false,
+                    },
+                )
+                .await?;
+                this.enqueue_verification(conn, &user.email).await?;
+                this.open_session(conn, user, now, client).await
+            })
             .await?;
-            this.enqueue_verification(conn, &user.email).await?;
-            this.open_session(conn, user, now, client).await
-        })
-        .await
+        self.cap_sessions(session.user.id, client).await?;
+        Ok(session)
     }
 
     /// Creates an account without signing it in (administration). Its e-mail counts as verified: the operator
@@ -332,47 +341,69 @@ impl AuthService {
         if self.settings.require_verified_email && !user.email_verified {
             return Err(AuthError::EmailNotVerified);
         }
+        self.sign_in(user.id, client, serde_json::json!({"method": "password"}))
+            .await
+    }
+
+    /// Signs in `user`, whose first factor (password, single sign-on) was checked: a session, or a challenge for
+    /// the second factor when they have one. Audited as `auth.login` with `details` (such as the method) for a
+    /// session. Ends the user's oldest sessions past `EPOP_MAX_SESSIONS_PER_USER`.
+    pub(crate) async fn sign_in(
+        &self,
+        user: UserId,
+        client: &ClientInfo,
+        details: serde_json::Value,
+    ) -> AuthResult<SignIn> {
         let now = self.clock.now();
         let mut conn = self.pool.get().await?;
         let this = self.clone();
         let challenge_ttl = self.settings.mfa_challenge_ttl;
         // Issued under the user's share lock, by the database's clock (see the type's notes).
-        conn.transaction::<_, AuthError, _>(async |conn| {
-            let Some(user) = users::lock_for_session(conn, user.id).await? else {
-                return Err(AuthError::InvalidCredentials);
-            };
-            if user.deactivated_at.is_some() {
-                return Err(AuthError::Deactivated);
-            }
-            if mfa_repo::is_enabled(conn, user.id).await? {
-                let mfa_token = token::new_link_token()?;
-                mfa_repo::insert_challenge(
+        let signed_in = conn
+            .transaction::<_, AuthError, _>(async |conn| {
+                // A bot signs in with nothing but its tokens, whatever the first factor was.
+                let Some(user) = users::lock_for_session(conn, user)
+                    .await?
+                    .filter(|user| !user.is_bot)
+                else {
+                    return Err(AuthError::InvalidCredentials);
+                };
+                if user.deactivated_at.is_some() {
+                    return Err(AuthError::Deactivated);
+                }
+                if mfa_repo::is_enabled(conn, user.id).await? {
+                    let mfa_token = token::new_link_token()?;
+                    mfa_repo::insert_challenge(
+                        conn,
+                        user.id,
+                        &token::link_token_hash(&mfa_token),
+                        now + challenge_ttl,
+                        now,
+                    )
+                    .await?;
+                    return Ok(SignIn::MfaRequired(MfaChallenge {
+                        mfa_token,
+                        methods: vec![SecondFactorMethod::Totp, SecondFactorMethod::RecoveryCode],
+                        expires_in: challenge_ttl.num_seconds(),
+                    }));
+                }
+                let user_id = user.id;
+                let session = this.open_session(conn, user, now, client).await?;
+                audit::append(
                     conn,
-                    user.id,
-                    &token::link_token_hash(&mfa_token),
-                    now + challenge_ttl,
+                    &AuditEntry::new(Some(user_id), AuditAction::Login, client.ip.as_deref())
+                        .on(AuditTarget::User(user_id))
+                        .with(details.clone()),
                     now,
                 )
                 .await?;
-                return Ok(SignIn::MfaRequired(MfaChallenge {
-                    mfa_token,
-                    methods: vec![SecondFactorMethod::Totp, SecondFactorMethod::RecoveryCode],
-                    expires_in: challenge_ttl.num_seconds(),
-                }));
-            }
-            let user_id = user.id;
-            let session = this.open_session(conn, user, now, client).await?;
-            audit::append(
-                conn,
-                &AuditEntry::new(Some(user_id), AuditAction::Login, client.ip.as_deref())
-                    .on(AuditTarget::User(user_id))
-                    .with(serde_json::json!({"method": "password"})),
-                now,
-            )
+                Ok(SignIn::Session(Box::new(session)))
+            })
             .await?;
-            Ok(SignIn::Session(Box::new(session)))
-        })
-        .await
+        if let SignIn::Session(session) = &signed_in {
+            self.cap_sessions(session.user.id, client).await?;
+        }
+        Ok(signed_in)
     }
 
     /// Exchanges a refresh token for a new session in the same family. The presented token is revoked; if it
@@ -1154,6 +1185,7 @@ impl AuthService {
         if let Some(cutoff) = cutoff {
             self.cutoffs.raised(owner, cutoff).await;
         }
+        self.cap_sessions(owner, client).await?;
         Ok(session)
     }
 

@@ -1,4 +1,4 @@
-//! A user's signed-in sessions: listing them and ending one.
+//! A user's signed-in sessions: listing them, ending one, the cap on how many, and the purge of those over.
 //!
 //! A session is a sign-in: one refresh token family, recorded in `auth_sessions` with when it signed in, when
 //! it was last refreshed, and from which address and user agent. Its access tokens carry its id (`sid`), so
@@ -62,29 +62,101 @@ impl AuthService {
             if !users::lock_for_revocation(conn, user).await? {
                 return Err(AuthError::SessionNotFound);
             }
-            if !auth_sessions::revoke(conn, user, session, now).await? {
+            let entry = AuditEntry::new(Some(user), AuditAction::SessionEnded, client.ip.as_deref());
+            if !end_one_in(conn, user, session, now, entry).await? {
                 return Err(AuthError::SessionNotFound);
             }
-            refresh_tokens::revoke_family(conn, session, now).await?;
-            audit::append(
-                conn,
-                &AuditEntry::new(Some(user), AuditAction::SessionEnded, client.ip.as_deref())
-                    .on(AuditTarget::Session(session)),
-                now,
-            )
-            .await?;
-            outbox::append(
-                conn,
-                &DomainEvent::SessionEnded {
-                    user_id: user,
-                    session_id: session,
-                },
-            )
-            .await?;
             Ok(())
         })
         .await?;
         self.cutoffs.session_ended(session).await;
         Ok(())
     }
+
+    /// Ends the oldest live sessions of `user` beyond `EPOP_MAX_SESSIONS_PER_USER` (a sign-in just opened one
+    /// more), as [`Self::end_session`] ends one, each audited (`auth.session_ended`, reason `session_limit`).
+    pub(crate) async fn cap_sessions(&self, user: UserId, client: &ClientInfo) -> AuthResult<()> {
+        let Ok(keep) = i64::try_from(self.settings.max_sessions_per_user) else {
+            return Ok(());
+        };
+        if keep == 0 {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let mut conn = self.pool.get().await?;
+        // A cheap look first: nearly every sign-in stays under the cap and takes no lock.
+        if auth_sessions::live_beyond(&mut conn, user, now, keep)
+            .await?
+            .is_empty()
+        {
+            return Ok(());
+        }
+        let ended = conn
+            .transaction::<_, AuthError, _>(async |conn| {
+                if !users::lock_for_revocation(conn, user).await? {
+                    return Ok(Vec::new());
+                }
+                let mut ended = Vec::new();
+                for session in auth_sessions::live_beyond(conn, user, now, keep).await? {
+                    let entry = AuditEntry::new(Some(user), AuditAction::SessionEnded, client.ip.as_deref())
+                        .with(serde_json::json!({"reason": "session_limit"}));
+                    if end_one_in(conn, user, session, now, entry).await? {
+                        ended.push(session);
+                    }
+                }
+                Ok(ended)
+            })
+            .await?;
+        for session in ended {
+            self.cutoffs.session_ended(session).await;
+        }
+        Ok(())
+    }
+
+    /// Deletes sessions (with their refresh tokens), refresh tokens, and single sign-on states and codes that
+    /// have been over for `grace` (never less than an access token's lifetime: a session ended on its own must
+    /// stay known while its access tokens could still be presented), in
+    /// batches of `batch`; returns how many sessions, other refresh tokens, states and codes went.
+    pub async fn purge_sessions(&self, grace: chrono::Duration, batch: i64) -> AuthResult<usize> {
+        let grace = grace.max(self.settings.access_ttl);
+        let before = self.clock.now() - grace;
+        let mut purged = 0;
+        let mut conn = self.pool.get().await?;
+        loop {
+            let sessions = auth_sessions::purge_over(&mut conn, before, batch).await?;
+            let tokens = refresh_tokens::purge_expired(&mut conn, before, batch).await?;
+            let sso = crate::repo::oidc::purge_expired(&mut conn, self.clock.now(), batch).await?;
+            purged += sessions + tokens + sso;
+            if [sessions, tokens, sso].iter().all(|n| (*n as i64) < batch) {
+                return Ok(purged);
+            }
+        }
+    }
+}
+
+/// Ends the live session `session` of `user` on its own inside the caller's transaction (which holds the
+/// user's row for revocation): its access tokens refused, its refresh tokens revoked, its sockets closed, and
+/// `entry` (its target set to the session) written. Returns whether it was live; the caller marks it ended in
+/// the session cutoffs after commit.
+async fn end_one_in(
+    conn: &mut diesel_async::AsyncPgConnection,
+    user: UserId,
+    session: TokenFamilyId,
+    now: chrono::DateTime<chrono::Utc>,
+    entry: AuditEntry<'_>,
+) -> AuthResult<bool> {
+    if !auth_sessions::revoke(conn, user, session, now).await? {
+        return Ok(false);
+    }
+    refresh_tokens::revoke_family(conn, session, now).await?;
+    audit::append(conn, &entry.on(AuditTarget::Session(session)), now).await?;
+    outbox::append(
+        conn,
+        &DomainEvent::SessionEnded {
+            user_id: user,
+            session_id: session,
+        },
+    )
+    .await?;
+    Ok(true)
 }

@@ -370,9 +370,9 @@ impl ProjectsService {
         Self::load_project(&mut conn, id).await
     }
 
-    /// Deletes a project and its tasks (`owner` only).
+    /// Deletes a project and its tasks (`owner` only); the audit row records the client's address `ip`.
     #[tracing::instrument(skip(self))]
-    pub async fn delete_project(&self, actor: Actor, id: ProjectId) -> ProjectsResult<()> {
+    pub async fn delete_project(&self, actor: Actor, id: ProjectId, ip: Option<&str>) -> ProjectsResult<()> {
         let mut conn = self.pool.get().await?;
         conn.transaction::<_, ProjectsError, _>(async |conn| {
             let row = repo_projects::lock(conn, id)
@@ -385,7 +385,7 @@ impl ProjectsService {
             }
             audit::append(
                 conn,
-                &AuditEntry::new(Some(actor.id), AuditAction::ProjectDeleted, None)
+                &AuditEntry::new(Some(actor.id), AuditAction::ProjectDeleted, ip)
                     .on(AuditTarget::Project(id))
                     .with(serde_json::json!({"name": row.name})),
                 Utc::now(),
@@ -480,9 +480,16 @@ impl ProjectsService {
     }
 
     /// Removes `user` from the project: a member may leave; `owner`s and `admin`s remove others; only an
-    /// owner removes an owner; the last owner stays. Their open tasks in the project are unassigned.
+    /// owner removes an owner; the last owner stays. Their open tasks in the project are unassigned. The audit
+    /// row records the client's address `ip`.
     #[tracing::instrument(skip(self))]
-    pub async fn remove_member(&self, actor: Actor, id: ProjectId, user: UserId) -> ProjectsResult<()> {
+    pub async fn remove_member(
+        &self,
+        actor: Actor,
+        id: ProjectId,
+        user: UserId,
+        ip: Option<&str>,
+    ) -> ProjectsResult<()> {
         let project = id;
         let mut conn = self.pool.get().await?;
         conn.transaction::<_, ProjectsError, _>(async |conn| {
@@ -513,7 +520,7 @@ impl ProjectsService {
             tracing::debug!(unassigned, "member removed");
             audit::append(
                 conn,
-                &AuditEntry::new(Some(actor.id), AuditAction::ProjectMemberRemoved, None)
+                &AuditEntry::new(Some(actor.id), AuditAction::ProjectMemberRemoved, ip)
                     .on(AuditTarget::Project(project))
                     .with(serde_json::json!({"user_id": user, "role": target.as_str()})),
                 Utc::now(),

@@ -49,8 +49,13 @@ macro_rules! actions {
 actions! {
     /// A sign-in succeeded (with a password, or a second factor completing one).
     Login => "auth.login",
-    /// A sign-in failed: wrong e-mail or password, a wrong second factor, or a deactivated account.
+    /// A sign-in failed: wrong e-mail or password, a wrong second factor, a deactivated account, or a single
+    /// sign-on refused (details `method: oidc`, the provider and the reason).
     LoginFailed => "auth.login_failed",
+    /// Single sign-on linked a provider's identity to the account with its verified e-mail.
+    SsoLinked => "auth.sso_linked",
+    /// Single sign-on created an account for a provider's identity.
+    SsoAccountCreated => "auth.sso_account_created",
     /// The user ended every session of theirs.
     LogoutAll => "auth.logout_all",
     /// The user ended one of their sessions.

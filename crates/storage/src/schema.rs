@@ -308,6 +308,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    oidc_exchange_codes (code_hash) {
+        code_hash -> Bytea,
+        user_id -> Uuid,
+        provider -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    oidc_states (state_hash) {
+        state_hash -> Bytea,
+        provider -> Text,
+        nonce -> Text,
+        pkce_verifier -> Text,
+        created_at -> Timestamptz,
+        expires_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     outbox (id) {
         id -> Int8,
         event_type -> Text,
@@ -511,6 +532,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    user_identities (provider, subject) {
+        provider -> Text,
+        subject -> Text,
+        user_id -> Uuid,
+        created_at -> Timestamptz,
+        last_login_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
     user_totp (user_id) {
         user_id -> Uuid,
         secret_encrypted -> Bytea,
@@ -558,6 +589,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhook_delivery_attempts (id) {
+        id -> Uuid,
+        delivery_id -> Uuid,
+        attempted_at -> Timestamptz,
+        status_code -> Nullable<Int4>,
+        duration_ms -> Nullable<Int4>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     webhook_endpoints (id) {
         id -> Uuid,
         scope -> Text,
@@ -568,12 +610,14 @@ diesel::table! {
         event_types -> Array<Text>,
         enabled -> Bool,
         disabled_reason -> Nullable<Text>,
-        secret -> Text,
+        secret -> Nullable<Text>,
         previous_secret -> Nullable<Text>,
         previous_secret_expires_at -> Nullable<Timestamptz>,
         created_by -> Nullable<Uuid>,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        secret_sealed -> Nullable<Bytea>,
+        previous_secret_sealed -> Nullable<Bytea>,
     }
 }
 
@@ -612,6 +656,7 @@ diesel::joinable!(mfa_challenges -> users (user_id));
 diesel::joinable!(mfa_recovery_codes -> users (user_id));
 diesel::joinable!(notification_settings -> users (user_id));
 diesel::joinable!(notifications -> users (user_id));
+diesel::joinable!(oidc_exchange_codes -> users (user_id));
 diesel::joinable!(project_labels -> projects (project_id));
 diesel::joinable!(project_members -> projects (project_id));
 diesel::joinable!(project_members -> users (user_id));
@@ -635,8 +680,10 @@ diesel::joinable!(task_watchers -> users (user_id));
 diesel::joinable!(tasks -> projects (project_id));
 diesel::joinable!(thread_followers -> messages (root_id));
 diesel::joinable!(thread_followers -> users (user_id));
+diesel::joinable!(user_identities -> users (user_id));
 diesel::joinable!(user_totp -> users (user_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_delivery_attempts -> webhook_deliveries (delivery_id));
 diesel::joinable!(webhook_endpoints -> conversations (conversation_id));
 diesel::joinable!(webhook_endpoints -> projects (project_id));
 diesel::joinable!(webhook_endpoints -> users (created_by));
@@ -666,6 +713,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     mfa_recovery_codes,
     notification_settings,
     notifications,
+    oidc_exchange_codes,
+    oidc_states,
     outbox,
     outbox_positions,
     personal_access_tokens,
@@ -684,8 +733,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     task_watchers,
     tasks,
     thread_followers,
+    user_identities,
     user_totp,
     users,
     webhook_deliveries,
+    webhook_delivery_attempts,
     webhook_endpoints,
 );

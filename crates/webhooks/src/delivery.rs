@@ -7,7 +7,8 @@
 //! Standard Webhooks headers through the SSRF-checked client (the URL is checked again first), within the
 //! timeout, reading at most [`RESPONSE_EXCERPT`] bytes of the answer. Then, in one transaction: `2xx` succeeds;
 //! `410` fails the delivery and turns the endpoint off (audited); anything else is retried on the schedule
-//! ([`crate::retry`]) as a new job of the next generation, or fails once the schedule is over.
+//! ([`crate::retry`]) as a new job of the next generation, or fails once the schedule is over. Each attempt
+//! made is also added to the delivery's attempt log (its newest `attempts_kept` stay), in the same transaction.
 //!
 //! A worker that dies mid-attempt leaves its job claimed: the queue takes it back after [`WebhookSender`]'s
 //! lease (a little more than two timeouts) and the attempt is made again, with the same `webhook-id` and body.
@@ -23,6 +24,7 @@ use diesel_async::{AsyncConnection as _, AsyncPgConnection, RunQueryDsl as _};
 use epop_storage::audit::{self, AuditAction, AuditEntry, AuditTarget};
 use epop_storage::events::{OutboxHandler, PublishedEvent};
 use epop_storage::jobs::{self, JobHandler};
+use epop_storage::sealed::SealingKey;
 use epop_storage::{DbPool, StorageError, StorageResult, outbound};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -151,6 +153,7 @@ pub struct WebhookSender {
     pool: DbPool,
     settings: WebhookSettings,
     client: reqwest::Client,
+    key: SealingKey,
 }
 
 impl std::fmt::Debug for WebhookSender {
@@ -167,8 +170,9 @@ fn clip(text: &str) -> String {
 }
 
 impl WebhookSender {
-    /// A sender under `settings` (its client checks every address it connects to).
-    pub fn new(pool: DbPool, settings: WebhookSettings) -> Result<Self, reqwest::Error> {
+    /// A sender under `settings` (its client checks every address it connects to), opening the signing secrets
+    /// with `key`.
+    pub fn new(pool: DbPool, settings: WebhookSettings, key: SealingKey) -> Result<Self, reqwest::Error> {
         let client = outbound::checked_client(
             settings.allow_loopback,
             settings.timeout,
@@ -178,11 +182,12 @@ impl WebhookSender {
             pool,
             settings,
             client,
+            key,
         })
     }
 
     /// Sends `body` to `url` signed with `secrets`, as delivery `id`.
-    async fn send(&self, url: &str, secrets: &[&str], id: &str, body: &[u8]) -> Answer {
+    async fn send(&self, url: &str, secrets: &[String], id: &str, body: &[u8]) -> Answer {
         if let Err(why) = outbound::check_url(url, self.settings.allow_loopback) {
             return Answer::Refused(format!("the URL {why}"));
         }
@@ -197,7 +202,7 @@ impl WebhookSender {
             .header("webhook-timestamp", timestamp.to_string())
             .header(
                 "webhook-signature",
-                signature::header(secrets.iter().copied(), id, timestamp, body),
+                signature::header(secrets.iter().map(String::as_str), id, timestamp, body),
             )
             .body(body.to_vec());
         let mut response = match request.send().await {
@@ -282,11 +287,19 @@ impl WebhookSender {
         }
         drop(conn);
         let body = serde_json::to_vec(&row.payload)?;
-        let secrets = endpoint.signing_secrets(now);
         let started = Instant::now();
-        let answer = self
-            .send(&endpoint.url, &secrets, &row.id.to_string(), &body)
-            .await;
+        let answer = match endpoint.signing_secrets(&self.key, now) {
+            Ok(secrets) => {
+                self.send(&endpoint.url, &secrets, &row.id.to_string(), &body)
+                    .await
+            }
+            Err(error) => {
+                tracing::error!(webhook = %endpoint.id, %error, "a webhook's signing secret does not open");
+                Answer::Refused(
+                    "not sent: the signing secret does not decrypt (was EPOP_WEBHOOK_KEY changed?)".into(),
+                )
+            }
+        };
         let duration = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
         let attempted_at = Utc::now();
         let step = usize::try_from(row.step).unwrap_or(0) + 1;
@@ -364,7 +377,8 @@ impl WebhookSender {
             if current.generation != generation || current.status != "pending" {
                 return Ok(());
             }
-            repo::record_attempt(conn, delivery, record).await?;
+            let keep = i64::try_from(self.settings.attempts_kept).unwrap_or(i64::MAX);
+            repo::record_attempt(conn, delivery, record, keep).await?;
             if let Some(at) = record.next_attempt_at {
                 jobs::enqueue_at(
                     conn,

@@ -24,6 +24,9 @@ pub enum WebhooksError {
     /// The system's random number generator failed (no secret could be made).
     #[error("no randomness for a secret: {0}")]
     NoRandomness(String),
+    /// A signing secret could not be sealed or opened (a changed `EPOP_WEBHOOK_KEY`, or no randomness).
+    #[error("a webhook secret could not be sealed or opened: {0}")]
+    Sealing(#[from] epop_storage::sealed::SealError),
     /// The database failed.
     #[error(transparent)]
     Storage(#[from] StorageError),

@@ -16,7 +16,10 @@
 //!   ([`epop_storage::outbound`]), no redirects, a bounded timeout and a bounded read of the answer. Failures
 //!   are retried on the specification's schedule ([`retry`]), `Retry-After` honoured up to a bound, and `410
 //!   Gone` turns the endpoint off. Each attempt's job carries the delivery's generation: a redelivery makes the
-//!   older jobs do nothing.
+//!   older jobs do nothing. Every attempt is logged (the newest `attempts_kept` of each delivery).
+//! - **Secrets sealed at rest** with the webhook key ([`epop_storage::sealed`], the endpoint's id as associated
+//!   data); rows written before that are sealed by [`WebhooksService::seal_stored_secrets`] when a gateway
+//!   starts, and sign from their clear text until then.
 
 pub mod delivery;
 pub mod error;
@@ -28,5 +31,5 @@ pub mod service;
 pub mod signature;
 
 pub use error::{WebhooksError, WebhooksResult};
-pub use model::{Delivery, NewWebhook, Scope, Webhook, WebhookChanges, WebhookWithSecret};
+pub use model::{Delivery, DeliveryAttempt, NewWebhook, Scope, Webhook, WebhookChanges, WebhookWithSecret};
 pub use service::{WebhookSettings, WebhooksService};

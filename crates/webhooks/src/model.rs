@@ -116,6 +116,27 @@ pub struct Delivery {
     pub created_at: DateTime<Utc>,
 }
 
+/// One attempt of a delivery, as the attempt log keeps it (the newest `EPOP_WEBHOOK_ATTEMPTS_KEPT` of each
+/// delivery).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeliveryAttempt {
+    /// A UUIDv7 (the log's order).
+    pub id: Uuid,
+    /// The delivery.
+    pub delivery_id: Uuid,
+    /// When the attempt was made.
+    pub attempted_at: DateTime<Utc>,
+    /// Whether the receiver accepted it (answered `2xx`).
+    pub succeeded: bool,
+    /// The HTTP status the receiver answered (`null`: no answer, or the attempt was not sent).
+    pub status_code: Option<i32>,
+    /// How long the attempt took, in milliseconds.
+    pub duration_ms: Option<i32>,
+    /// Why it failed, in words (never the receiver's whole answer); `null` when it succeeded.
+    pub error: Option<String>,
+}
+
 /// A new endpoint, checked by [`crate::WebhooksService::create`].
 #[derive(Debug, Clone, Default)]
 pub struct NewWebhook {

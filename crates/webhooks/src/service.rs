@@ -5,13 +5,16 @@
 use crate::delivery::{WEBHOOKS_QUEUE, WebhookJobs, WebhookSender, job_payload};
 use crate::error::{WebhooksError, WebhooksResult};
 use crate::events::{PING, payload, types_of};
-use crate::model::{Delivery, NewWebhook, Scope, Webhook, WebhookChanges, WebhookWithSecret};
+use crate::model::{
+    Delivery, DeliveryAttempt, NewWebhook, Scope, Webhook, WebhookChanges, WebhookWithSecret,
+};
 use crate::repo::{self, EndpointRow, NewEndpointRow};
 use crate::signature::new_secret;
 use chrono::{DateTime, Utc};
 use diesel_async::{AsyncConnection as _, AsyncPgConnection};
 use epop_core::{Cursor, FieldError, Page, PageRequest, UserId};
 use epop_storage::audit::{self, AuditAction, AuditEntry, AuditTarget};
+use epop_storage::sealed::SealingKey;
 use epop_storage::{DbPool, jobs, outbound};
 use serde_json::json;
 use std::sync::Arc;
@@ -40,6 +43,8 @@ pub struct WebhookSettings {
     pub timeout: Duration,
     /// The longest wait a receiver's `Retry-After` may ask for.
     pub max_retry_after: Duration,
+    /// Attempts kept in each delivery's attempt log, the newest (at least 1).
+    pub attempts_kept: u64,
 }
 
 impl Default for WebhookSettings {
@@ -49,6 +54,7 @@ impl Default for WebhookSettings {
             max_per_scope: 10,
             timeout: Duration::from_secs(15),
             max_retry_after: Duration::from_secs(3600),
+            attempts_kept: 50,
         }
     }
 }
@@ -58,6 +64,7 @@ impl Default for WebhookSettings {
 pub struct WebhooksService {
     pool: DbPool,
     settings: WebhookSettings,
+    key: SealingKey,
 }
 
 impl std::fmt::Debug for WebhooksService {
@@ -93,9 +100,9 @@ fn random_secret() -> WebhooksResult<String> {
 }
 
 impl WebhooksService {
-    /// Builds the service.
-    pub fn new(pool: DbPool, settings: WebhookSettings) -> Self {
-        Self { pool, settings }
+    /// Builds the service; signing secrets are sealed at rest with `key`.
+    pub fn new(pool: DbPool, settings: WebhookSettings, key: SealingKey) -> Self {
+        Self { pool, settings, key }
     }
 
     /// Its settings.
@@ -105,7 +112,7 @@ impl WebhooksService {
 
     /// The job handler of the `webhooks` queue, for the host's job worker.
     pub fn sender(&self) -> Result<WebhookSender, reqwest::Error> {
-        WebhookSender::new(self.pool.clone(), self.settings)
+        WebhookSender::new(self.pool.clone(), self.settings, self.key.clone())
     }
 
     /// The outbox handler that turns events into deliveries, waking `worker` after each batch.
@@ -198,6 +205,8 @@ impl WebhooksService {
             return Err(WebhooksError::Invalid(errors));
         }
         let secret = random_secret()?;
+        let id = Uuid::now_v7();
+        let sealed = repo::seal_secret(&self.key, id, &secret)?;
         let limit = self.settings.max_per_scope;
         let now = Utc::now();
         let mut conn = self.pool.get().await?;
@@ -216,14 +225,14 @@ impl WebhooksService {
                 let row = repo::insert_endpoint(
                     conn,
                     &NewEndpointRow {
-                        id: Uuid::now_v7(),
+                        id,
                         scope: scope.kind(),
                         conversation_id,
                         project_id,
                         url: &new.url,
                         description: &description,
                         event_types: &event_types,
-                        secret: &secret,
+                        secret_sealed: &sealed,
                         created_by: Some(by.user),
                     },
                 )
@@ -381,6 +390,7 @@ impl WebhooksService {
             ));
         }
         let secret = random_secret()?;
+        let sealed = repo::seal_secret(&self.key, id, &secret)?;
         let now = Utc::now();
         let until = now + chrono::Duration::from_std(overlap).unwrap_or(chrono::Duration::zero());
         let mut conn = self.pool.get().await?;
@@ -389,14 +399,7 @@ impl WebhooksService {
                 let mut row = repo::lock_endpoint(conn, id)
                     .await?
                     .ok_or(WebhooksError::NotFound)?;
-                let previous = std::mem::replace(&mut row.secret, secret.clone());
-                if overlap.is_zero() {
-                    row.previous_secret = None;
-                    row.previous_secret_expires_at = None;
-                } else {
-                    row.previous_secret = Some(previous);
-                    row.previous_secret_expires_at = Some(until);
-                }
+                row.replace_secret(sealed.clone(), (!overlap.is_zero()).then_some(until));
                 let row = repo::save_endpoint(conn, &row, now).await?;
                 Self::audit(
                     conn,
@@ -425,6 +428,23 @@ impl WebhooksService {
         }
         let rows = repo::deliveries_page(&mut conn, id, before, overfetch(page)).await?;
         Ok(Page::from_overfetch(rows, page.limit, |row| row.id).map(Delivery::from))
+    }
+
+    /// The attempts of delivery `delivery` of endpoint `id`, newest first (the newest `attempts_kept`);
+    /// `NotFound` when the endpoint has no such delivery.
+    pub async fn attempts(
+        &self,
+        id: Uuid,
+        delivery: Uuid,
+        page: &PageRequest,
+    ) -> WebhooksResult<Page<DeliveryAttempt>> {
+        let before = decode(page)?;
+        let mut conn = self.pool.get().await?;
+        if repo::find_delivery_of(&mut conn, id, delivery).await?.is_none() {
+            return Err(WebhooksError::NotFound);
+        }
+        let rows = repo::attempts_page(&mut conn, delivery, before, overfetch(page)).await?;
+        Ok(Page::from_overfetch(rows, page.limit, |row| row.id).map(DeliveryAttempt::from))
     }
 
     /// Sends a delivery of endpoint `id` again, now, as a new run of the retry schedule, with the same
@@ -464,6 +484,59 @@ impl WebhooksService {
             })
             .await?;
         Ok(row.into())
+    }
+
+    /// Seals the signing secrets that rows written before secrets were sealed keep in clear; returns how many
+    /// endpoints were sealed. Every gateway runs it when it starts (rows are locked one at a time: several at
+    /// once do no harm).
+    pub async fn seal_stored_secrets(&self) -> WebhooksResult<usize> {
+        self.convert_secrets(false).await
+    }
+
+    /// The opposite of [`Self::seal_stored_secrets`], for going back to a version that keeps secrets in clear
+    /// (`epop-gateway admin unseal-webhook-secrets`, with the gateways stopped); returns how many endpoints.
+    pub async fn unseal_stored_secrets(&self) -> WebhooksResult<usize> {
+        self.convert_secrets(true).await
+    }
+
+    /// Seals clear secrets (`sealed: false`) or opens sealed ones (`sealed: true`), one endpoint per
+    /// transaction.
+    async fn convert_secrets(&self, sealed: bool) -> WebhooksResult<usize> {
+        const BATCH: i64 = 500;
+        let mut conn = self.pool.get().await?;
+        let mut converted = 0;
+        let mut after = None;
+        loop {
+            let ids = repo::ids_with_secrets(&mut conn, sealed, after, BATCH).await?;
+            for id in &ids {
+                let key = &self.key;
+                let changed = conn
+                    .transaction::<_, WebhooksError, _>(async |conn| {
+                        let Some(mut row) = repo::lock_endpoint(conn, *id).await? else {
+                            return Ok(false);
+                        };
+                        if sealed {
+                            if row.secret_sealed.is_none() && row.previous_secret_sealed.is_none() {
+                                return Ok(false);
+                            }
+                            row.unseal_secrets(key)?;
+                        } else {
+                            if !row.has_clear_secrets() {
+                                return Ok(false);
+                            }
+                            row.seal_clear_secrets(key)?;
+                        }
+                        repo::save_secrets(conn, &row).await?;
+                        Ok(true)
+                    })
+                    .await?;
+                converted += usize::from(changed);
+            }
+            match ids.last() {
+                Some(last) if ids.len() as i64 == BATCH => after = Some(*last),
+                _ => return Ok(converted),
+            }
+        }
     }
 
     /// Deletes up to `batch` finished deliveries older than `age`; returns how many went.

@@ -59,6 +59,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(auth::password_reset_confirm::password_reset_confirm)
                 .service(auth::verify_email::verify_email)
                 .service(auth::verify_email_resend::verify_email_resend)
+                .service(auth::oidc_start::start)
+                .service(auth::oidc_callback::callback)
+                .service(auth::oidc_exchange::exchange)
                 .service(mfa::complete::complete)
                 .service(chat::conversations_list::list)
                 .service(chat::conversation_create::create)
@@ -182,6 +185,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
                 .service(webhooks::item::delete)
                 .service(webhooks::rotate_secret::rotate_secret)
                 .service(webhooks::deliveries::list)
+                .service(webhooks::deliveries::attempts)
                 .service(webhooks::deliveries::redeliver)
                 .service(webhooks::ping::ping)
                 .default_service(web::to(fallback::unrouted)),

@@ -7,7 +7,7 @@ use crate::helpers::{PASSWORD, TestApp, TestUser};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn log(app: &TestApp, admin: &TestUser, query: &str) -> Vec<Value> {
+pub(crate) async fn log(app: &TestApp, admin: &TestUser, query: &str) -> Vec<Value> {
     app.every_page(admin, &format!("/api/admin/audit-log?{query}"))
         .await
         .iter()
@@ -15,7 +15,7 @@ async fn log(app: &TestApp, admin: &TestUser, query: &str) -> Vec<Value> {
         .collect()
 }
 
-fn actions(rows: &[Value]) -> Vec<&str> {
+pub(crate) fn actions(rows: &[Value]) -> Vec<&str> {
     rows.iter().map(|row| row["action"].as_str().unwrap()).collect()
 }
 
@@ -102,6 +102,8 @@ async fn sign_ins_account_changes_sessions_administration_and_projects_are_logge
     let deleted = log(&app, &root, &format!("target={project_id}")).await;
     assert_eq!(actions(&deleted), ["project.deleted", "project.member_removed"]);
     assert_eq!(deleted[0]["details"]["name"], "Apollo");
+    // With the client's address, as the sign-ins.
+    assert!(deleted.iter().all(|row| row["ip"] == "127.0.0.1"), "{deleted:?}");
 }
 
 async fn root_id(app: &TestApp, root: &TestUser) -> Value {

@@ -124,6 +124,7 @@ impl TestApp {
         app::prepare_database(&config).await.expect("database ready");
         let (state, sequencer) = app::build_state(config).await.expect("state builds");
         app::ensure_admin(&state).await.expect("admin account");
+        app::seal_webhook_secrets(&state).await;
         let background = background.then(|| Background::start(&state, sequencer).expect("background starts"));
         let app = Application::with_listener(state, listener).expect("gateway starts");
         let address = format!("http://{}", app.address());

@@ -54,6 +54,7 @@ mod shapes;
 mod signed_in;
 mod slow_requests;
 mod socket;
+mod sso;
 mod task_reminders;
 mod tasks;
 mod threads;

@@ -4,7 +4,7 @@
 use crate::helpers::TestApp;
 use std::path::PathBuf;
 
-fn clients_dir(kind: &str) -> PathBuf {
+pub(crate) fn clients_dir(kind: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .join("../../tests/clients")
         .join(kind)

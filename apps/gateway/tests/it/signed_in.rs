@@ -204,3 +204,101 @@ async fn an_ended_session_stays_refused_when_redis_lost_its_data() {
     app.as_user(&laptop).get("/api/users/me").await.unauthorized();
     app.as_user(&ann).get_ok("/api/users/me").await;
 }
+
+#[tokio::test]
+async fn a_sign_in_past_the_session_cap_ends_the_oldest_session_audited() {
+    let app = TestApp::with_settings([("EPOP_MAX_SESSIONS_PER_USER", "2")]).await;
+    let [ann] = app.users(["Ann"]).await;
+    let mut oldest_socket = app.socket(&ann.access_token).await;
+    let second = sign_in_from(&app, "ann@example.com", "Laptop").await;
+    // Two sessions: within the cap, both work.
+    app.as_user(&ann).get_ok("/api/users/me").await;
+    let third = sign_in_from(&app, "ann@example.com", "Phone").await;
+
+    // The oldest (the registration's) ended: its access token, refresh token and socket.
+    app.as_user(&ann).get("/api/users/me").await.unauthorized();
+    app.refresh(&ann.refresh_token).await.unauthorized();
+    expect_disconnect(&mut oldest_socket).await;
+    let listed = sessions(&app, &third).await;
+    let agents: Vec<&str> = listed
+        .iter()
+        .map(|session| session["user_agent"].as_str().unwrap())
+        .collect();
+    assert_eq!(agents, ["Phone", "Laptop"]);
+    app.as_user(&second).get_ok("/api/users/me").await;
+
+    let root = crate::admin::global_admin(&app).await;
+    let ended = crate::audit::log(&app, &root, "action=auth.session_ended").await;
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    assert_eq!(ended[0]["actor_id"], ann.id.as_str());
+    assert_eq!(ended[0]["target_type"], "session");
+    assert_eq!(ended[0]["details"]["reason"], "session_limit");
+    assert_eq!(ended[0]["ip"], "127.0.0.1");
+}
+
+#[tokio::test]
+async fn sessions_over_for_a_day_are_purged_with_their_refresh_tokens() {
+    let (app, [ann]) = TestApp::with_users(["Ann"]).await;
+    let ended = app.sign_in_again("ann@example.com").await;
+    let ended_id = current_session(&app, &ended).await;
+    let expired = app.sign_in_again("ann@example.com").await;
+    let expired_id = current_session(&app, &expired).await;
+    app.as_user(&ann)
+        .delete_ok(format!("/api/auth/sessions/{ended_id}"))
+        .await;
+    // One ended two days ago, one whose refresh token expired two days ago, one ended an hour ago.
+    app.sql(&format!(
+        "UPDATE auth_sessions SET ended_at = now() - interval '2 days' WHERE id = '{ended_id}'"
+    ))
+    .await;
+    for (table, column) in [("auth_sessions", "id"), ("refresh_tokens", "family_id")] {
+        app.sql(&format!(
+            "UPDATE {table} SET expires_at = now() - interval '2 days' WHERE {column} = '{expired_id}'"
+        ))
+        .await;
+    }
+    // A single sign-on that never came back.
+    app.sql(
+        "INSERT INTO oidc_states (state_hash, provider, nonce, pkce_verifier, expires_at) \
+         VALUES ('\\x01', 'corp', 'n', 'v', now() - interval '1 minute')",
+    )
+    .await;
+    let recent = app.sign_in_again("ann@example.com").await;
+    let recent_id = current_session(&app, &recent).await;
+    app.as_user(&ann)
+        .delete_ok(format!("/api/auth/sessions/{recent_id}"))
+        .await;
+    let sessions_before = app.count("SELECT count(*) AS n FROM auth_sessions").await;
+
+    let auth = &app.state.auth;
+    let purged = auth.purge_sessions(chrono::Duration::days(1), 2).await.unwrap();
+    assert_eq!(
+        purged, 3,
+        "two sessions (with their refresh tokens) and one sign-in state"
+    );
+    for (id, left) in [(&ended_id, 0), (&expired_id, 0), (&recent_id, 1)] {
+        assert_eq!(
+            app.count(&format!(
+                "SELECT count(*) AS n FROM auth_sessions WHERE id = '{id}'"
+            ))
+            .await,
+            left
+        );
+        assert_eq!(
+            app.count(&format!(
+                "SELECT count(*) AS n FROM refresh_tokens WHERE family_id = '{id}'"
+            ))
+            .await,
+            left
+        );
+    }
+    assert_eq!(
+        app.count("SELECT count(*) AS n FROM auth_sessions").await,
+        sessions_before - 2
+    );
+    assert_eq!(app.count("SELECT count(*) AS n FROM oidc_states").await, 0);
+    // The recently ended session's access token is still refused; the live ones still work.
+    app.as_user(&recent).get("/api/users/me").await.unauthorized();
+    app.as_user(&ann).get_ok("/api/users/me").await;
+    app.refresh(&ann.refresh_token).await.json(StatusCode::OK);
+}

@@ -1,13 +1,13 @@
 //! docs/api.md, Webhooks: outgoing webhooks against a real receiver process (`tests/clients/python/
 //! webhook_receiver.py`) that verifies every delivery with the Standard Webhooks reference library (PyPI
 //! `standardwebhooks`): signed deliveries of domain events, event filters, secret rotation, retries, `Retry-After`,
-//! `410 Gone`, redelivery, pings, the SSRF rules, who may manage which webhooks, and a worker process killed
-//! mid-delivery.
+//! `410 Gone`, redelivery, pings, the attempt log, secrets sealed at rest, the SSRF rules, who may manage which
+//! webhooks, and a worker process killed mid-delivery.
 
 use crate::admin::global_admin;
 use crate::helpers::{
-    JWT_SECRET, TestApp, TestUser, assert_paging_checked, elements, eventually, failing_fields,
-    gateway_command,
+    JWT_SECRET, TestApp, TestUser, assert_paging_checked, assert_succeeded, elements, eventually,
+    failing_fields, gateway_command,
 };
 use crate::projects::{add_member, create_task};
 use reqwest::StatusCode;
@@ -744,6 +744,14 @@ fn item_routes(hook: &str) -> Vec<(reqwest::Method, String, Option<Value>)> {
         ),
         (Method::GET, format!("/api/webhooks/{hook}/deliveries"), None),
         (
+            Method::GET,
+            format!(
+                "/api/webhooks/{hook}/deliveries/{}/attempts",
+                uuid::Uuid::now_v7()
+            ),
+            None,
+        ),
+        (
             Method::POST,
             format!("/api/webhooks/{hook}/ping"),
             Some(json!({})),
@@ -864,4 +872,265 @@ async fn a_worker_killed_mid_delivery_loses_nothing_and_never_reuses_a_webhook_i
             .count()
             >= 2
     );
+}
+
+/// The attempt log of delivery `delivery` of webhook `hook`, as `by` reads it (one page).
+async fn attempts_of(app: &TestApp, by: &TestUser, hook: &str, delivery: &str) -> Vec<Value> {
+    let page = app
+        .as_user(by)
+        .get_ok(format!("/api/webhooks/{hook}/deliveries/{delivery}/attempts"))
+        .await;
+    elements(&page["items"]).cloned().collect()
+}
+
+#[tokio::test]
+async fn every_attempt_of_a_delivery_is_logged_newest_first_and_the_log_is_bounded() {
+    let receiver = Receiver::start().await;
+    let app = app_with(&[("EPOP_WEBHOOK_ATTEMPTS_KEPT", "2")]).await;
+    let [ann, bob, carl] = app.users(["Ann", "Bob", "Carl"]).await;
+    let group = app.group(&ann, "Log", &[&bob]).await;
+    let collection = format!("/api/conversations/{group}/webhooks");
+    let hook = create_hook(&app, &ann, &collection, &receiver.url("log"), json!([])).await;
+    let other = create_hook(&app, &ann, &collection, &receiver.url("other"), json!([])).await;
+    let hook_id = id(&hook).to_owned();
+
+    // The receiver fails the first attempt and accepts the retry: two attempts, newest first.
+    receiver.plan("log", json!([{"status": 500}])).await;
+    let queued = ping(&app, &ann, &hook_id).await;
+    let delivery = id(&queued).to_owned();
+    delivery_when(&app, &ann, &hook_id, &delivery, |d| d["status"] == "succeeded").await;
+    let attempts = attempts_of(&app, &bob, &hook_id, &delivery).await;
+    assert_eq!(attempts.len(), 2, "{attempts:?}");
+    let (second, first) = (&attempts[0], &attempts[1]);
+    assert_eq!(first["delivery_id"], delivery.as_str());
+    assert_eq!(first["succeeded"], false);
+    assert_eq!(first["status_code"], 500);
+    assert!(first["error"].as_str().unwrap().contains("500"), "{first}");
+    assert!(first["duration_ms"].is_number());
+    assert_eq!(second["succeeded"], true);
+    assert_eq!(second["status_code"], 200);
+    assert!(second["error"].is_null());
+    assert!(second["duration_ms"].is_number());
+    let wait = seconds_between(&first["attempted_at"], &second["attempted_at"]);
+    assert!((4.0..=30.0).contains(&wait), "the retry came {wait} s later");
+
+    // Cursor pages that neither repeat nor skip.
+    let pages = app
+        .every_page(
+            &ann,
+            &format!("/api/webhooks/{hook_id}/deliveries/{delivery}/attempts?limit=1"),
+        )
+        .await;
+    let paged: Vec<Value> = pages
+        .iter()
+        .flat_map(|p| elements(&p["items"]).cloned())
+        .collect();
+    assert_eq!(paged, attempts);
+    assert_paging_checked(
+        &app,
+        &ann,
+        &format!("/api/webhooks/{hook_id}/deliveries/{delivery}/attempts"),
+        "%%%",
+        &["0", "101"],
+    )
+    .await;
+
+    // A redelivery adds its attempt; only the newest EPOP_WEBHOOK_ATTEMPTS_KEPT stay.
+    app.as_user(&ann)
+        .post(
+            format!("/api/webhooks/{hook_id}/deliveries/{delivery}/redeliver"),
+            json!({}),
+        )
+        .await
+        .json(StatusCode::ACCEPTED);
+    delivery_when(&app, &ann, &hook_id, &delivery, |d| {
+        d["status"] == "succeeded" && d["attempts"] == 3
+    })
+    .await;
+    let kept = attempts_of(&app, &ann, &hook_id, &delivery).await;
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(
+        kept.iter().all(|a| a["status_code"] == 200),
+        "the 500 was the oldest: {kept:?}"
+    );
+    assert_eq!(kept[1]["id"], second["id"]);
+    assert_eq!(
+        app.count(&format!(
+            "SELECT count(*) AS n FROM webhook_delivery_attempts WHERE delivery_id = '{delivery}'"
+        ))
+        .await,
+        2
+    );
+
+    // Another webhook's delivery, an unknown one, and a caller who may not manage the webhook: 404.
+    for (by, path) in [
+        (
+            &ann,
+            format!("/api/webhooks/{}/deliveries/{delivery}/attempts", id(&other)),
+        ),
+        (
+            &ann,
+            format!(
+                "/api/webhooks/{hook_id}/deliveries/{}/attempts",
+                uuid::Uuid::now_v7()
+            ),
+        ),
+        (
+            &carl,
+            format!("/api/webhooks/{hook_id}/deliveries/{delivery}/attempts"),
+        ),
+    ] {
+        app.as_user(by)
+            .get(path)
+            .await
+            .problem(StatusCode::NOT_FOUND, "not_found");
+    }
+}
+
+/// Rows of `webhook_endpoints` matching `condition`.
+async fn endpoints_where(app: &TestApp, condition: &str) -> i64 {
+    app.count(&format!(
+        "SELECT count(*) AS n FROM webhook_endpoints WHERE {condition}"
+    ))
+    .await
+}
+
+/// Rows whose sealed secrets contain `secret` as text anywhere, or whose clear columns hold it.
+fn holding(secret: &str) -> String {
+    format!(
+        "position(convert_to('{secret}', 'UTF8') IN coalesce(secret_sealed, '') || coalesce(previous_secret_sealed, '')) > 0 \
+         OR secret = '{secret}' OR previous_secret = '{secret}'"
+    )
+}
+
+#[tokio::test]
+async fn signing_secrets_are_sealed_at_rest_and_deliveries_still_verify() {
+    let receiver = Receiver::start().await;
+    let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let app = app_with(&[("EPOP_WEBHOOK_KEY", key)]).await;
+    let [ann, bob] = app.users(["Ann", "Bob"]).await;
+    let group = app.group(&ann, "Sealed", &[&bob]).await;
+    let hook = create_hook(
+        &app,
+        &ann,
+        &format!("/api/conversations/{group}/webhooks"),
+        &receiver.url("sealed"),
+        json!([]),
+    )
+    .await;
+    let hook_id = id(&hook).to_owned();
+    let first = hook["secret"].as_str().unwrap().to_owned();
+    // What is stored is not the secret, nor its key bytes: only the sealed form.
+    assert_eq!(
+        endpoints_where(&app, "secret IS NULL AND secret_sealed IS NOT NULL").await,
+        1
+    );
+    assert_eq!(endpoints_where(&app, &holding(&first)).await, 0);
+    let key_bytes = signature_key_hex(&first);
+    assert_eq!(
+        endpoints_where(
+            &app,
+            &format!("position(decode('{key_bytes}', 'hex') IN secret_sealed) > 0")
+        )
+        .await,
+        0
+    );
+    receiver.verify_with("sealed", &[&first]).await;
+    ping(&app, &ann, &hook_id).await;
+    assert_eq!(receiver.wait_for("sealed", 1).await[0]["verified"], json!([true]));
+
+    // Rotated with an overlap: both secrets sealed, both sign.
+    let rotated = app
+        .as_user(&ann)
+        .post_ok(format!("/api/webhooks/{hook_id}/rotate-secret"), json!({}))
+        .await;
+    let second = rotated["secret"].as_str().unwrap().to_owned();
+    assert_eq!(
+        endpoints_where(
+            &app,
+            "secret IS NULL AND previous_secret IS NULL AND previous_secret_sealed IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    assert_eq!(endpoints_where(&app, &holding(&first)).await, 0);
+    assert_eq!(endpoints_where(&app, &holding(&second)).await, 0);
+    receiver.verify_with("sealed", &[&first, &second]).await;
+    ping(&app, &ann, &hook_id).await;
+    assert_eq!(
+        receiver.wait_for("sealed", 2).await[1]["verified"],
+        json!([true, true])
+    );
+
+    // A sealed secret moved to another webhook does not open there: its deliveries fail unsent.
+    let moved = create_hook(
+        &app,
+        &ann,
+        &format!("/api/conversations/{group}/webhooks"),
+        &receiver.url("moved"),
+        json!([]),
+    )
+    .await;
+    app.sql(&format!(
+        "UPDATE webhook_endpoints SET secret_sealed = (SELECT secret_sealed FROM webhook_endpoints \
+         WHERE id = '{hook_id}') WHERE id = '{}'",
+        id(&moved)
+    ))
+    .await;
+    let refused = ping(&app, &ann, id(&moved)).await;
+    let failed = delivery_when(&app, &ann, id(&moved), id(&refused), |d| d["attempts"] == 1).await;
+    assert!(
+        failed["error"].as_str().unwrap().contains("does not decrypt"),
+        "{failed}"
+    );
+    assert!(receiver.received("moved").await.is_empty());
+    app.as_user(&ann)
+        .delete(format!("/api/webhooks/{}", id(&moved)))
+        .await
+        .empty(StatusCode::NO_CONTENT);
+
+    // `admin unseal-webhook-secrets` writes them back in clear (before a downgrade) ...
+    let mut command = gateway_command(&["admin", "unseal-webhook-secrets"]);
+    for (name, value) in &app.vars {
+        command.env(name, value);
+    }
+    assert_succeeded(&command.output().expect("the gateway binary runs"));
+    assert_eq!(
+        endpoints_where(
+            &app,
+            &format!(
+                "secret = '{second}' AND previous_secret = '{first}' AND secret_sealed IS NULL \
+                 AND previous_secret_sealed IS NULL"
+            )
+        )
+        .await,
+        1
+    );
+    // ... such rows (as rows made before sealing) go on signing, and the next gateway to start seals them.
+    ping(&app, &ann, &hook_id).await;
+    assert_eq!(
+        receiver.wait_for("sealed", 3).await[2]["verified"],
+        json!([true, true])
+    );
+    let _peer = app.spawn_peer().await;
+    assert_eq!(
+        endpoints_where(&app, "secret IS NULL AND previous_secret IS NULL").await,
+        1
+    );
+    assert_eq!(endpoints_where(&app, &holding(&first)).await, 0);
+    assert_eq!(endpoints_where(&app, &holding(&second)).await, 0);
+    ping(&app, &ann, &hook_id).await;
+    assert_eq!(
+        receiver.wait_for("sealed", 4).await[3]["verified"],
+        json!([true, true])
+    );
+}
+
+/// The hex of the key bytes of a `whsec_` secret.
+fn signature_key_hex(secret: &str) -> String {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(secret.trim_start_matches("whsec_"))
+        .unwrap();
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

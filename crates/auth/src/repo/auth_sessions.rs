@@ -173,3 +173,46 @@ pub(crate) async fn live_page(
     }
     Ok(query.load(conn).await?)
 }
+
+/// The user's live sessions beyond the newest `keep`, oldest first.
+pub(crate) async fn live_beyond(
+    conn: &mut AsyncPgConnection,
+    user: UserId,
+    now: DateTime<Utc>,
+    keep: i64,
+) -> AuthResult<Vec<TokenFamilyId>> {
+    let mut beyond: Vec<TokenFamilyId> = auth_sessions::table
+        .filter(auth_sessions::user_id.eq(user))
+        .filter(auth_sessions::ended_at.is_null())
+        .filter(auth_sessions::expires_at.gt(now))
+        .select(auth_sessions::id)
+        .order(auth_sessions::id.desc())
+        .offset(keep)
+        .load(conn)
+        .await?;
+    beyond.reverse();
+    Ok(beyond)
+}
+
+/// Deletes up to `limit` sessions that ended or expired before `before`, with their refresh tokens; returns
+/// how many sessions went.
+pub(crate) async fn purge_over(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> AuthResult<usize> {
+    use diesel::sql_types::{BigInt, Timestamptz};
+    // One statement, so a session never outlives its tokens' deletion or the reverse.
+    Ok(diesel::sql_query(
+        "WITH over AS ( \
+             SELECT id FROM auth_sessions WHERE ended_at < $1 OR expires_at < $1 LIMIT $2 \
+         ), tokens AS ( \
+             DELETE FROM refresh_tokens WHERE family_id IN (SELECT id FROM over) \
+         ) \
+         DELETE FROM auth_sessions WHERE id IN (SELECT id FROM over)",
+    )
+    .bind::<Timestamptz, _>(before)
+    .bind::<BigInt, _>(limit)
+    .execute(conn)
+    .await?)
+}

@@ -5,6 +5,7 @@ pub(crate) mod access_tokens;
 pub(crate) mod auth_sessions;
 pub(crate) mod email_tokens;
 pub(crate) mod mfa;
+pub(crate) mod oidc;
 pub(crate) mod refresh_tokens;
 pub(crate) mod users;
 

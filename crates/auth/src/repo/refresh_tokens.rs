@@ -120,3 +120,23 @@ pub(crate) async fn revoke_all_of_user(
     .execute(conn)
     .await?)
 }
+
+/// Deletes up to `limit` refresh tokens that expired before `before` (rotated ones of live sessions too: a
+/// token expired that long ago is refused as unknown rather than as reused); returns how many went.
+pub(crate) async fn purge_expired(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+    limit: i64,
+) -> AuthResult<usize> {
+    let expired: Vec<Uuid> = refresh_tokens::table
+        .filter(refresh_tokens::expires_at.lt(before))
+        .select(refresh_tokens::id)
+        .limit(limit)
+        .load(conn)
+        .await?;
+    Ok(
+        diesel::delete(refresh_tokens::table.filter(refresh_tokens::id.eq_any(expired)))
+            .execute(conn)
+            .await?,
+    )
+}

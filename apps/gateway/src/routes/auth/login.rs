@@ -1,15 +1,13 @@
 //! # POST /api/auth/login
 
-use super::{check_auth_limits, session_response, token_body};
+use super::{check_auth_limits, sign_in_response};
 use crate::error::{ApiError, Problem};
 use crate::extract::{ClientIp, Json, RequestClient};
-use crate::routes::mfa::{LoginResponse, MfaRequiredResponse};
+use crate::routes::mfa::LoginResponse;
 use crate::routes::required;
 use crate::state::AppState;
-use actix_web::http::StatusCode;
 use actix_web::post;
 use actix_web::{HttpResponse, web};
-use epop_auth::SignIn;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -51,22 +49,6 @@ pub(crate) async fn login(
     let email = required(body.email, "email")?;
     check_auth_limits(&state, ip, Some(&email)).await?;
     let password = SecretString::from(required(body.password, "password")?);
-    match state.auth.login(&email, &password, &client.0).await? {
-        SignIn::Session(session) => Ok(
-            session_response(StatusCode::OK, (*session).clone(), &state.config)
-                .json(LoginResponse::Session(token_body(*session))),
-        ),
-        SignIn::MfaRequired(challenge) => Ok(HttpResponse::Ok().json(LoginResponse::MfaRequired(
-            MfaRequiredResponse {
-                mfa_required: true,
-                mfa_token: challenge.mfa_token,
-                methods: challenge
-                    .methods
-                    .iter()
-                    .map(|method| method.as_str().to_owned())
-                    .collect(),
-                expires_in: challenge.expires_in,
-            },
-        ))),
-    }
+    let signed_in = state.auth.login(&email, &password, &client.0).await?;
+    Ok(sign_in_response(signed_in, &state.config))
 }

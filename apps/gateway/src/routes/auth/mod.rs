@@ -4,6 +4,9 @@
 pub mod login;
 pub mod logout;
 pub mod logout_all;
+pub mod oidc_callback;
+pub mod oidc_exchange;
+pub mod oidc_start;
 pub mod password_reset;
 pub mod password_reset_confirm;
 pub mod refresh;
@@ -17,12 +20,13 @@ use crate::config::Config;
 use crate::error::ApiError;
 use crate::extract::ClientIp;
 use crate::rate_limit::Quota;
+use crate::routes::mfa::{LoginResponse, MfaRequiredResponse};
 use crate::routes::users::UserDto;
 use crate::state::AppState;
 use actix_web::cookie::{Cookie, SameSite, time};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder};
-use epop_auth::Session;
+use epop_auth::{Session, SignIn};
 use serde::{Deserialize, Serialize};
 
 /// Name of the refresh-token cookie.
@@ -82,6 +86,27 @@ pub fn session_response(status: StatusCode, session: Session, config: &Config) -
     let mut builder = HttpResponse::build(status);
     builder.cookie(cookie);
     builder
+}
+
+/// The answer of a sign-in (password or single sign-on): the session with its refresh cookie, or the request
+/// for the second factor.
+pub fn sign_in_response(signed_in: SignIn, config: &Config) -> HttpResponse {
+    match signed_in {
+        SignIn::Session(session) => session_response(StatusCode::OK, (*session).clone(), config)
+            .json(LoginResponse::Session(token_body(*session))),
+        SignIn::MfaRequired(challenge) => {
+            HttpResponse::Ok().json(LoginResponse::MfaRequired(MfaRequiredResponse {
+                mfa_required: true,
+                mfa_token: challenge.mfa_token,
+                methods: challenge
+                    .methods
+                    .iter()
+                    .map(|method| method.as_str().to_owned())
+                    .collect(),
+                expires_in: challenge.expires_in,
+            }))
+        }
+    }
 }
 
 /// The token response body of a session.

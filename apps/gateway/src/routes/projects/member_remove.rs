@@ -2,7 +2,7 @@
 
 use super::actor;
 use crate::error::{ApiError, Problem};
-use crate::extract::AuthUser;
+use crate::extract::{AuthUser, RequestClient};
 use crate::state::AppState;
 use actix_web::delete;
 use actix_web::{HttpResponse, web};
@@ -24,12 +24,18 @@ use uuid::Uuid;
 pub(crate) async fn remove(
     state: web::Data<AppState>,
     user: AuthUser,
+    client: RequestClient,
     path: web::Path<(Uuid, Uuid)>,
 ) -> Result<HttpResponse, ApiError> {
     let (id, member) = path.into_inner();
     state
         .projects
-        .remove_member(actor(user), ProjectId::from(id), UserId::from(member))
+        .remove_member(
+            actor(user),
+            ProjectId::from(id),
+            UserId::from(member),
+            client.0.ip.as_deref(),
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

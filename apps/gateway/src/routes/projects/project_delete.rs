@@ -2,7 +2,7 @@
 
 use super::actor;
 use crate::error::{ApiError, Problem};
-use crate::extract::AuthUser;
+use crate::extract::{AuthUser, RequestClient};
 use crate::state::AppState;
 use actix_web::delete;
 use actix_web::{HttpResponse, web};
@@ -17,11 +17,16 @@ use uuid::Uuid;
 pub(crate) async fn delete(
     state: web::Data<AppState>,
     user: AuthUser,
+    client: RequestClient,
     id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     state
         .projects
-        .delete_project(actor(user), ProjectId::from(id.into_inner()))
+        .delete_project(
+            actor(user),
+            ProjectId::from(id.into_inner()),
+            client.0.ip.as_deref(),
+        )
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
