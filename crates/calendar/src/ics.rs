@@ -4,9 +4,13 @@
 //! `UID` is `<event id>@epop` (stable, so calendar clients update rather than duplicate an event on
 //! re-import), `DTSTAMP` and `LAST-MODIFIED` are the event's `updated_at` (for an object without `METHOD`,
 //! RFC 5545 section 3.8.7.2 makes `DTSTAMP` the last revision time), `CREATED` its `created_at`,
-//! `SUMMARY` the title and `DESCRIPTION` the description when it is not empty; `ORGANIZER` and `ATTENDEE`
-//! (with `PARTSTAT`) name users as `urn:uuid:<user id>`. Text escaping, line folding at 75 octets and CRLF
-//! line ends are done by the `icalendar` crate.
+//! `SUMMARY` the title and `DESCRIPTION` the description when it is not empty. `ORGANIZER` and `ATTENDEE`
+//! name users as calendar apps expect them, by e-mail address with their display name:
+//! `ATTENDEE;CN=Bob;PARTSTAT=ACCEPTED:mailto:bob@example.com` (a user no longer found is written as
+//! `urn:uuid:<user id>`). The names and addresses are loaded for all the events of an export together, in one
+//! statement. A `CN` is a parameter value: it cannot hold a double quote or a control character, so those
+//! become `'` and a space (the `icalendar` crate quotes values with `:`, `;` or `,`). Text escaping, line
+//! folding at 75 octets and CRLF line ends are done by the `icalendar` crate.
 //!
 //! Single events have UTC `DTSTART`/`DTEND` (`...Z`, whole seconds). A series is one `VEVENT` with `RRULE`;
 //! its `DTSTART`/`DTEND` are local times with `TZID=<IANA zone>` (UTC times when the zone is `UTC`), so the
@@ -61,10 +65,45 @@ fn zoned(name: &str, tz: Option<Tz>, times: &[DateTime<Utc>]) -> Property {
     }
 }
 
-fn people(vevent: &mut Event, organizer: UserId, attendees: &[Attendee]) {
-    vevent.add_property("ORGANIZER", format!("urn:uuid:{organizer}"));
+/// A user as an iCalendar object names them: display name and e-mail address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Person {
+    /// The user's name (`CN`).
+    pub(crate) name: String,
+    /// The user's address (`mailto:`).
+    pub(crate) email: String,
+}
+
+/// The people of an export or message, by user id.
+pub(crate) type People = HashMap<UserId, Person>;
+
+/// A `CN` parameter value: no double quote or control character (RFC 5545 section 3.1, `param-value`).
+fn common_name(name: &str) -> String {
+    name.chars()
+        .map(|c| match c {
+            '"' => '\'',
+            c if c.is_control() => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+/// A calendar user property (`ORGANIZER`, `ATTENDEE`) naming `user`: `CN` and `mailto:` when known.
+fn calendar_user(name: &str, user: UserId, people: &People) -> Property {
+    match people.get(&user) {
+        Some(person) => {
+            let mut property = Property::new(name, format!("mailto:{}", person.email));
+            property.add_parameter("CN", &common_name(&person.name));
+            property.done()
+        }
+        None => Property::new(name, format!("urn:uuid:{user}")),
+    }
+}
+
+fn people(vevent: &mut Event, organizer: UserId, attendees: &[Attendee], known: &People) {
+    vevent.append_property(calendar_user("ORGANIZER", organizer, known));
     for attendee in attendees {
-        let mut property = Property::new("ATTENDEE", format!("urn:uuid:{}", attendee.user_id));
+        let mut property = calendar_user("ATTENDEE", attendee.user_id, known);
         property.add_parameter("PARTSTAT", attendee.status.partstat());
         vevent.append_multi_property(property.done());
     }
@@ -91,7 +130,7 @@ fn base(
 }
 
 /// The `VEVENT` of a stored event or series with its people, without its times.
-fn base_of(row: &EventRow, attendees: &[Attendee]) -> Event {
+fn base_of(row: &EventRow, attendees: &[Attendee], known: &People) -> Event {
     let mut vevent = base(
         row.id,
         &row.title,
@@ -99,7 +138,7 @@ fn base_of(row: &EventRow, attendees: &[Attendee]) -> Event {
         row.created_at,
         row.updated_at,
     );
-    people(&mut vevent, row.user_id, attendees);
+    people(&mut vevent, row.user_id, attendees, known);
     vevent
 }
 
@@ -166,12 +205,13 @@ pub(crate) fn render_message(
     method: &str,
     row: &EventRow,
     attendees: &[Attendee],
+    known: &People,
     instance: Option<InstanceTimes>,
     this_and_future: bool,
 ) -> String {
     let mut calendar = calendar();
     calendar.append_property(Property::new("METHOD", method));
-    let mut vevent = base_of(row, attendees);
+    let mut vevent = base_of(row, attendees, known);
     let sequence = (row.updated_at - row.created_at)
         .num_seconds()
         .clamp(0, i64::from(i32::MAX));
@@ -197,12 +237,13 @@ pub(crate) fn render_message(
     calendar.to_string()
 }
 
-/// Renders stored events and series (with their changed instances and attendees), and `tasks` (as `VTODO`s),
-/// as one iCalendar object.
+/// Renders stored events and series (with their changed instances and attendees, named from `known`), and
+/// `tasks` (as `VTODO`s), as one iCalendar object.
 pub(crate) fn render_rows(
     rows: &[EventRow],
     overrides: &[OverrideRow],
     attendees: &HashMap<CalendarEventId, Vec<Attendee>>,
+    known: &People,
     tasks: &[FeedTask],
 ) -> String {
     let mut calendar = calendar();
@@ -212,7 +253,7 @@ pub(crate) fn render_rows(
     let none = Vec::new();
     for row in rows {
         let who = attendees.get(&row.id).unwrap_or(&none);
-        let mut vevent = base_of(row, who);
+        let mut vevent = base_of(row, who, known);
         let Some(rule) = &row.rrule else {
             vevent.starts(row.start_time).ends(row.end_time);
             calendar.push(vevent.done());
@@ -229,7 +270,7 @@ pub(crate) fn render_rows(
                 row.created_at,
                 change.updated_at.max(row.updated_at),
             );
-            people(&mut instance, row.user_id, who);
+            people(&mut instance, row.user_id, who, known);
             instance
                 .append_property(zoned("RECURRENCE-ID", tz, &[change.original_start]))
                 .starts(change.start_time)
@@ -285,13 +326,14 @@ mod tests {
             exdates: Vec::new(),
             time_zone: "UTC".to_owned(),
             series_end: None,
+            last_start: None,
         }
     }
 
     #[test]
     fn renders_one_vevent_per_event_in_utc() {
         let rows = [row("Stand-up", ""), row("Review", "Bring notes")];
-        let text = render_rows(&rows, &[], &HashMap::new(), &[]);
+        let text = render_rows(&rows, &[], &HashMap::new(), &HashMap::new(), &[]);
         assert!(text.starts_with("BEGIN:VCALENDAR\r\n"), "{text}");
         assert!(text.ends_with("END:VCALENDAR\r\n"), "{text}");
         assert!(text.contains("VERSION:2.0\r\n"));
@@ -326,14 +368,37 @@ mod tests {
             end_time: at(22, 12),
             updated_at: at(2, 0),
         };
+        let (bob, gone) = (UserId::new(), UserId::new());
         let who = HashMap::from([(
             series.id,
-            vec![Attendee {
-                user_id: UserId::new(),
-                status: AttendeeStatus::Accepted,
-            }],
+            vec![
+                Attendee {
+                    user_id: bob,
+                    status: AttendeeStatus::Accepted,
+                },
+                Attendee {
+                    user_id: gone,
+                    status: AttendeeStatus::Tentative,
+                },
+            ],
         )]);
-        let text = render_rows(std::slice::from_ref(&series), &[change], &who, &[]);
+        let known = HashMap::from([
+            (
+                series.user_id,
+                Person {
+                    name: "Ann".to_owned(),
+                    email: "ann@example.com".to_owned(),
+                },
+            ),
+            (
+                bob,
+                Person {
+                    name: "Bob \"B\", Jr.\n".to_owned(),
+                    email: "bob@example.com".to_owned(),
+                },
+            ),
+        ]);
+        let text = render_rows(std::slice::from_ref(&series), &[change], &who, &known, &[]);
         assert!(
             text.contains("DTSTART;TZID=Europe/London:20260301T093000\r\n"),
             "{text}"
@@ -348,7 +413,25 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("SUMMARY:Moved\r\n"), "{text}");
-        assert!(text.contains("ATTENDEE;PARTSTAT=ACCEPTED:urn:uuid:"), "{text}");
+        let unfolded = text.replace("\r\n ", "");
+        assert_eq!(
+            unfolded
+                .matches("ORGANIZER;CN=Ann:mailto:ann@example.com\r\n")
+                .count(),
+            2,
+            "on the series and its changed instance: {text}"
+        );
+        assert_eq!(
+            unfolded
+                .matches("ATTENDEE;CN=\"Bob 'B', Jr. \";PARTSTAT=ACCEPTED:mailto:bob@example.com\r\n")
+                .count(),
+            2,
+            "quoted, without double quotes or line breaks: {text}"
+        );
+        assert!(
+            unfolded.contains(&format!("ATTENDEE;PARTSTAT=TENTATIVE:urn:uuid:{gone}\r\n")),
+            "a user no longer found: {text}"
+        );
         assert_eq!(text.matches(&format!("UID:{}@epop", series.id)).count(), 2);
     }
 
@@ -358,6 +441,7 @@ mod tests {
         let text = render_rows(
             &[row("a, b; c\\d", &format!("line1\nline2 {long}"))],
             &[],
+            &HashMap::new(),
             &HashMap::new(),
             &[],
         );
@@ -379,7 +463,7 @@ mod tests {
             created_at: at(1, 1),
             updated_at: at(2, 1),
         };
-        let text = render_rows(&[], &[], &HashMap::new(), &[task]);
+        let text = render_rows(&[], &[], &HashMap::new(), &HashMap::new(), &[task]);
         assert!(text.contains("BEGIN:VTODO\r\n"), "{text}");
         assert!(text.contains("DUE:20260309T173000Z\r\n"), "{text}");
         assert!(text.contains("STATUS:IN-PROCESS\r\n"), "{text}");
@@ -388,7 +472,7 @@ mod tests {
         let mut series = row("Weekly", "");
         series.rrule = Some("FREQ=WEEKLY;COUNT=5".to_owned());
         series.time_zone = "Europe/London".to_owned();
-        let request = render_message("REQUEST", &series, &[], None, false);
+        let request = render_message("REQUEST", &series, &[], &HashMap::new(), None, false);
         assert!(request.contains("METHOD:REQUEST\r\n"), "{request}");
         assert!(request.contains("RRULE:FREQ=WEEKLY;COUNT=5\r\n"), "{request}");
         assert!(request.contains("SEQUENCE:3600\r\n"), "{request}");
@@ -396,6 +480,7 @@ mod tests {
             "CANCEL",
             &series,
             &[],
+            &HashMap::new(),
             Some((at(8, 9), at(8, 9), at(8, 10))),
             true,
         );

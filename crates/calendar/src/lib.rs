@@ -24,7 +24,8 @@
 //!   is invalid.
 //! - **Paging.** Lists are ordered by `start_time`, then `id` (an instance id sorts after its series id), and
 //!   paged by keyset over that pair (the btree index `(user_id, start_time, id)` for single events; series are
-//!   expanded from the cursor's position, at most a page of instances per series). The cursor also carries the time of the first page: events created
+//!   walked lazily from near the cursor's position and merged with the single events until the page is full,
+//!   see `instances::merge`). The cursor also carries the time of the first page: events created
 //!   after it are left out of later pages, so paging walks the list as it stood then. No history of changed
 //!   start times is kept, so an event *moved* while a client pages is placed by its new start time (it may
 //!   show up again or be passed over); every event not changed meanwhile appears exactly once.

@@ -17,8 +17,18 @@
 //!   the range, so the CPU cost of one series is bounded; the service runs expansions on the blocking pool.
 //! - **Exceptions.** `EXDATE`s are original instance starts; an excluded start is skipped but still counts
 //!   towards `COUNT` (RFC 5545 section 3.8.5.1).
+//! - **Starting late.** The `rrule` crate always walks a rule from its `DTSTART`, so a range far into a series
+//!   would cost a walk over every earlier instance on every request. [`Recurrence::starts_near`] starts the
+//!   walk at a period of the rule near the range instead: the validated rule has every default it takes from
+//!   `DTSTART` (`BYHOUR`, `BYMINUTE`, `BYSECOND`, the weekday, day and month) written out, so handing it a
+//!   later start at the beginning of one of its own periods (a day, week, month or year `INTERVAL` periods on
+//!   from the first one) walks the same instances from there on. What the late walk cannot know, how many
+//!   instances came before (for `COUNT` and the instance bound), the stored last original start of the series
+//!   stands for. Only rules with at most one instance a day start late, because only for them is placing the
+//!   local times in the zone strictly in order, so that the last start bounds the walk exactly; others walk
+//!   from `DTSTART`.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _, Utc};
+use chrono::{DateTime, Datelike as _, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone as _, Utc};
 use chrono_tz::Tz;
 use rrule::{Frequency, RRule, RRuleSet, Unvalidated};
 use std::str::FromStr as _;
@@ -36,7 +46,13 @@ pub struct Recurrence {
     until: Option<DateTime<Utc>>,
     tz: Tz,
     max_instances: usize,
+    /// The first start as local wall-clock time (what the `rrule` crate walks from).
+    local_start: NaiveDateTime,
 }
+
+/// How far before the first instance wanted a late walk starts (more than any zone's offset from UTC, so that
+/// the local times walked cover every instant wanted).
+const LATE_START_MARGIN: Duration = Duration::days(2);
 
 /// Parses an IANA time zone name.
 pub fn parse_time_zone(name: &str) -> Result<Tz, String> {
@@ -154,13 +170,100 @@ impl Recurrence {
             until,
             tz,
             max_instances,
+            local_start: local,
         })
+    }
+
+    /// Whether the rule places at most one instance on a local day (`FREQ=DAILY` or longer, one `BYHOUR`,
+    /// `BYMINUTE` and `BYSECOND`): then its starts, placed in the zone, come strictly in order (a daylight-saving
+    /// gap or fold moves a local time by less than a day).
+    pub fn once_a_day(&self) -> bool {
+        self.set.get_rrule().first().is_some_and(|rule| {
+            matches!(
+                rule.get_freq(),
+                Frequency::Daily | Frequency::Weekly | Frequency::Monthly | Frequency::Yearly
+            ) && rule.get_by_hour().len() == 1
+                && rule.get_by_minute().len() == 1
+                && rule.get_by_second().len() == 1
+        })
+    }
+
+    /// Where a walk that must reach every start from `not_before` on may begin instead of `DTSTART`: the
+    /// beginning (local midnight; the first of the month, of the year) of the last period of the rule that
+    /// begins at least [`LATE_START_MARGIN`] before `not_before`. `None` when that is the first period, or for
+    /// rules with more than one instance a day (see the module's design note).
+    fn late_start(&self, not_before: DateTime<Utc>) -> Option<NaiveDateTime> {
+        if !self.once_a_day() {
+            return None;
+        }
+        let rule = self.set.get_rrule().first()?;
+        let target = (not_before - LATE_START_MARGIN).naive_utc();
+        let first = self.local_start;
+        if target <= first {
+            return None;
+        }
+        let interval = i64::from(rule.get_interval().max(1));
+        let day_one = |year: i32, month: u32| NaiveDate::from_ymd_opt(year, month, 1);
+        let date = match rule.get_freq() {
+            Frequency::Daily | Frequency::Weekly => {
+                let length = if rule.get_freq() == Frequency::Daily {
+                    interval
+                } else {
+                    7 * interval
+                };
+                let periods = (target.date() - first.date()).num_days() / length;
+                first.date() + Duration::days(periods.checked_mul(length)?)
+            }
+            Frequency::Monthly => {
+                let months = i64::from(target.year() - first.year()) * 12 + i64::from(target.month())
+                    - i64::from(first.month());
+                let months = months / interval * interval + i64::from(first.month0());
+                let year = first.year() + i32::try_from(months / 12).ok()?;
+                day_one(year, u32::try_from(months % 12).ok()? + 1)?
+            }
+            Frequency::Yearly => {
+                let years = i64::from(target.year() - first.year()) / interval * interval;
+                day_one(first.year() + i32::try_from(years).ok()?, 1)?
+            }
+            _ => return None,
+        };
+        let start = date.and_time(NaiveTime::MIN);
+        (start > first).then_some(start)
+    }
+
+    /// Original starts in order, as [`Self::starts`], but only from about `not_before` on (a few earlier ones
+    /// may come first), walked from a later period of the rule where possible, and never after `last`, the
+    /// series' last original start as stored. `None` when the walk must start at `DTSTART`: use
+    /// [`Self::starts`] then.
+    pub fn starts_near(
+        &self,
+        not_before: DateTime<Utc>,
+        last: DateTime<Utc>,
+    ) -> Option<impl Iterator<Item = DateTime<Utc>> + use<>> {
+        let from = self.late_start(not_before)?;
+        let rule = self.set.get_rrule().first()?.clone();
+        let walk = (&RRuleSet::new(fake_utc(from)).rrule(rule)).into_iter();
+        let (tz, until) = (self.tz, self.until);
+        Some(
+            walk.map(move |fake| place_local(tz, fake.naive_utc()))
+                .take_while(move |start| *start <= last && until.is_none_or(|u| *start <= u)),
+        )
     }
 
     /// Original starts of the series, in order, at most `max_instances` of them, stopping at `UNTIL`.
     pub fn starts(&self) -> impl Iterator<Item = DateTime<Utc>> + '_ {
         let tz = self.tz;
         let until = self.until;
+        (&self.set)
+            .into_iter()
+            .take(self.max_instances)
+            .map(move |fake| place_local(tz, fake.naive_utc()))
+            .take_while(move |start| until.is_none_or(|u| *start <= u))
+    }
+
+    /// [`Self::starts`], walked by an iterator that owns what it needs.
+    pub fn into_starts(self) -> impl Iterator<Item = DateTime<Utc>> + use<> {
+        let (tz, until) = (self.tz, self.until);
         (&self.set)
             .into_iter()
             .take(self.max_instances)

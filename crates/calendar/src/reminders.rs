@@ -482,6 +482,7 @@ mod tests {
             exdates: Vec::new(),
             time_zone: tz.to_owned(),
             series_end: Some(start + Duration::days(365)),
+            last_start: None,
         }
     }
 

@@ -93,6 +93,7 @@ diesel::table! {
         exdates -> Array<Timestamptz>,
         time_zone -> Text,
         series_end -> Nullable<Timestamptz>,
+        last_start -> Nullable<Timestamptz>,
     }
 }
 

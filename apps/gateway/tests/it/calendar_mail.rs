@@ -3,7 +3,7 @@
 //! `icalendar`; the feed serves the owner's tasks with due dates as `VTODO`s.
 
 use crate::accounts::app_with_mail;
-use crate::calendar_series::python_json;
+use crate::calendar_series::{python_json, wait_for_kinds};
 use crate::projects::{add_member, create_task, id};
 use serde_json::{Value, json};
 
@@ -44,7 +44,9 @@ for part in message.walk():
         "recurrence_id": rid.dt.isoformat() if rid is not None else None,
         "status": str(ev.get("STATUS")) if ev.get("STATUS") is not None else None,
         "sequence": int(ev.get("SEQUENCE", 0)),
-        "attendees": len(ev.get("ATTENDEE") if isinstance(ev.get("ATTENDEE"), list) else [ev.get("ATTENDEE")] if ev.get("ATTENDEE") else []),
+        "organizer": {"address": str(ev.get("ORGANIZER")), "cn": ev.get("ORGANIZER").params.get("CN")},
+        "attendees": [{"address": str(a), "cn": a.params.get("CN"), "partstat": a.params.get("PARTSTAT")}
+                      for a in (ev.get("ATTENDEE") if isinstance(ev.get("ATTENDEE"), list) else [ev.get("ATTENDEE")] if ev.get("ATTENDEE") else [])],
     })
 print(json.dumps(out))
 "#;
@@ -80,7 +82,20 @@ async fn invitation_change_and_cancellation_e_mails_carry_an_ics_an_independent_
         "local time in its zone"
     );
     assert_eq!(invite["rrule"], "FREQ=WEEKLY;COUNT=4");
-    assert_eq!(invite["attendees"], 1);
+    assert_eq!(
+        invite["organizer"],
+        json!({"address": "mailto:ann@example.com", "cn": "Ann"}),
+        "calendar apps need the organiser's address to send answers to"
+    );
+    assert_eq!(
+        invite["attendees"],
+        json!([{"address": "mailto:bob@example.com", "cn": "Bob", "partstat": "NEEDS-ACTION"}])
+    );
+
+    // Bob accepts: later messages carry his answer.
+    app.as_user(&bob)
+        .post_ok(format!("{EVENTS}/{sid}/response"), json!({"status": "accepted"}))
+        .await;
 
     // One instance moved: a REQUEST about that instance, with a higher SEQUENCE.
     app.as_user(&ann)
@@ -95,6 +110,7 @@ async fn invitation_change_and_cancellation_e_mails_carry_an_ics_an_independent_
     assert_eq!(change[0]["recurrence_id"], "2030-05-13T10:00:00+01:00");
     assert_eq!(change[0]["dtstart"], "2030-05-13T13:00:00+00:00");
     assert!(change[0]["sequence"].as_i64().unwrap() >= invite["sequence"].as_i64().unwrap());
+    assert_eq!(change[0]["attendees"][0]["partstat"], "ACCEPTED");
 
     // The series is deleted: a CANCEL.
     app.as_user(&ann).delete_ok(format!("{EVENTS}/{sid}")).await;
@@ -104,6 +120,71 @@ async fn invitation_change_and_cancellation_e_mails_carry_an_ics_an_independent_
     assert_eq!(cancel[0]["filename"], "cancel.ics");
     assert_eq!(cancel[0]["uid"], uid.as_str());
     assert_eq!(cancel[0]["status"], "CANCELLED");
+}
+
+#[tokio::test]
+async fn a_split_series_is_announced_to_the_original_attendees_as_both_halves() {
+    let (mut smtp, app) = app_with_mail(&[]).await;
+    let [ann, bob] = app.users(["Ann", "Bob"]).await;
+    app.sql("UPDATE users SET email_verified = true").await;
+    let series = app
+        .as_user(&ann)
+        .post_created(
+            EVENTS,
+            json!({"title": "Planning", "start_time": "2030-05-06T09:00:00Z", "end_time": "2030-05-06T10:00:00Z",
+                   "rrule": "FREQ=WEEKLY;COUNT=6", "time_zone": "Europe/London", "attendees": [bob.id]}),
+        )
+        .await;
+    let sid = series["id"].as_str().unwrap().to_owned();
+    smtp.next_mail_to(BOB, "Invitation: Planning").await;
+
+    // This and following from the third instance, moved to the afternoon and renamed.
+    let tail = app
+        .as_user(&ann)
+        .put_ok(
+            format!("{EVENTS}/{sid}_20300520T090000Z?scope=following"),
+            json!({"title": "Planning, later", "start_time": "2030-05-20T13:00:00Z", "end_time": "2030-05-20T14:00:00Z"}),
+        )
+        .await;
+    let tail_id = tail["id"].as_str().unwrap().to_owned();
+
+    // Two REQUESTs reach Bob, whichever comes first: the original series (same UID), now ending before the
+    // 20th, and the new series from the 20th on.
+    let mut parts = Vec::new();
+    for _ in 0..2 {
+        parts.extend(calendar_parts(&smtp.next_mail_to(BOB, "Updated: Planning").await));
+    }
+    parts.sort_by_key(|p| p["summary"].as_str().unwrap().to_owned());
+    let [head, rest] = [&parts[0], &parts[1]];
+    assert_eq!(head["method"], "REQUEST");
+    assert_eq!(head["uid"], format!("{sid}@epop").as_str());
+    assert_eq!(head["summary"], "Planning");
+    assert_eq!(head["recurrence_id"], Value::Null, "the whole series");
+    assert_eq!(head["dtstart"], "2030-05-06T10:00:00+01:00");
+    assert_eq!(head["rrule"], "FREQ=WEEKLY;UNTIL=20300520T085959Z");
+    assert_eq!(rest["method"], "REQUEST");
+    assert_eq!(rest["uid"], format!("{tail_id}@epop").as_str());
+    assert_eq!(rest["summary"], "Planning, later");
+    assert_eq!(rest["dtstart"], "2030-05-20T14:00:00+01:00");
+    assert_eq!(rest["rrule"], "FREQ=WEEKLY;COUNT=4");
+    for part in [head, rest] {
+        assert_eq!(
+            part["attendees"],
+            json!([{"address": "mailto:bob@example.com", "cn": "Bob", "partstat": "NEEDS-ACTION"}])
+        );
+    }
+
+    // In the app too: one `calendar_updated` per half.
+    let notes = wait_for_kinds(&app, &bob, &["calendar_updated"]).await;
+    let mut updated: Vec<&str> = notes
+        .iter()
+        .filter(|n| n["type"] == "calendar_updated")
+        .map(|n| n["payload"]["event_id"].as_str().unwrap())
+        .collect();
+    updated.sort_unstable();
+    let mut expected = vec![sid.as_str(), tail_id.as_str()];
+    expected.sort_unstable();
+    assert_eq!(updated, expected);
 }
 
 #[tokio::test]

@@ -171,8 +171,14 @@ async fn open_ended_series_are_bounded_and_page_with_single_events() {
     ids.dedup();
     assert_eq!(ids.len(), 32, "no item twice across pages");
     assert_eq!(instances.last().unwrap()["start_time"], "2026-01-30T09:00:00Z");
-    // A range far after the bound has nothing.
+    // A range far after the bound has nothing; one near the end of the bound ends with it (both walked from
+    // near the range, not from the first instance).
     assert!(all(&app, &ann, "from=2026-02-01T00:00:00Z").await.is_empty());
+    let late = all(&app, &ann, "from=2026-01-29T00:00:00Z&to=2026-03-01T00:00:00Z").await;
+    assert_eq!(
+        field(&late, "start_time"),
+        ["2026-01-29T09:00:00Z", "2026-01-30T09:00:00Z"]
+    );
     // COUNT over the bound is refused.
     app
         .as_user(&ann)
@@ -350,6 +356,9 @@ async fn instances_are_changed_cancelled_and_split() {
             ("2026-04-06T10:00:00Z", "Weekly, later"),
         ]
     );
+    // Walked from near a later range, the shortened series stops at its new end.
+    let later = all(&app, &ann, "from=2026-03-25T00:00:00Z&to=2026-05-01T00:00:00Z").await;
+    assert_eq!(field(&later, "title"), ["Weekly, later", "Weekly, later"]);
     // Delete this and following of the new series from its second instance, then a whole series.
     let tail_id = tail["id"].as_str().unwrap();
     app.as_user(&ann)
@@ -388,6 +397,13 @@ fn parse_with_python(text: &str) -> Value {
 import json, sys
 from icalendar import Calendar
 cal = Calendar.from_ical(sys.stdin.read())
+def who(p):
+    if p is None:
+        return None
+    out = {"address": str(p), "cn": p.params.get("CN")}
+    if "PARTSTAT" in p.params:
+        out["partstat"] = p.params.get("PARTSTAT")
+    return out
 out = []
 for ev in cal.walk("VEVENT"):
     def dt(name):
@@ -406,7 +422,8 @@ for ev in cal.walk("VEVENT"):
         "rrule": rrule.to_ical().decode() if rrule is not None else None,
         "exdates": ex,
         "recurrence_id": dt("RECURRENCE-ID"),
-        "attendees": [str(a) for a in (ev.get("ATTENDEE") if isinstance(ev.get("ATTENDEE"), list) else [ev.get("ATTENDEE")] if ev.get("ATTENDEE") else [])],
+        "organizer": who(ev.get("ORGANIZER")),
+        "attendees": [who(a) for a in (ev.get("ATTENDEE") if isinstance(ev.get("ATTENDEE"), list) else [ev.get("ATTENDEE")] if ev.get("ATTENDEE") else [])],
     })
 print(json.dumps(out))
 "#;
@@ -484,7 +501,14 @@ async fn the_ics_export_writes_rrule_exdate_and_recurrence_id_that_an_independen
         json!(["2026-03-30T09:00:00+01:00"]),
         "local time, in BST"
     );
-    assert_eq!(master["attendees"], json!([format!("urn:uuid:{}", bob.id)]));
+    assert_eq!(
+        master["organizer"],
+        json!({"address": "mailto:ann@example.com", "cn": "Ann"})
+    );
+    assert_eq!(
+        master["attendees"],
+        json!([{"address": "mailto:bob@example.com", "cn": "Bob", "partstat": "NEEDS-ACTION"}])
+    );
     let changed = events
         .iter()
         .find(|e| e["uid"] == uid.as_str() && !e["recurrence_id"].is_null())
@@ -496,13 +520,38 @@ async fn the_ics_export_writes_rrule_exdate_and_recurrence_id_that_an_independen
     assert_eq!(single["rrule"], Value::Null);
     assert_eq!(single["dtstart"], "2026-03-24T09:00:00+00:00");
 
-    // Bob, invited, exports the same series.
+    assert_eq!(changed["organizer"], master["organizer"]);
+    assert_eq!(changed["attendees"], master["attendees"]);
+    assert_eq!(
+        single["organizer"],
+        json!({"address": "mailto:ann@example.com", "cn": "Ann"})
+    );
+    assert_eq!(single["attendees"], json!([]));
+
+    // Bob answers (under a name an iCalendar parameter must quote); Bob, invited, exports the same series.
+    app.sql(&format!(
+        "UPDATE users SET name = 'Bob \"B\", Jr.' WHERE id = '{}'",
+        bob.id
+    ))
+    .await;
+    app.as_user(&bob)
+        .post_ok(format!("{EVENTS}/{sid}/response"), json!({"status": "accepted"}))
+        .await;
     let bobs = parse_with_python(&app.as_user(&bob).get(format!("{EVENTS}.ics")).await.text);
-    assert_eq!(bobs.as_array().unwrap().len(), 2);
+    let bobs = bobs.as_array().unwrap();
+    assert_eq!(bobs.len(), 2);
+    for event in bobs {
+        assert_eq!(
+            event["attendees"],
+            json!([{"address": "mailto:bob@example.com", "cn": "Bob 'B', Jr.", "partstat": "ACCEPTED"}]),
+            "{event}"
+        );
+        assert_eq!(event["organizer"]["address"], "mailto:ann@example.com");
+    }
 }
 
 /// Waits until `user` has notifications of every type in `kinds` (created asynchronously from the outbox).
-async fn wait_for_kinds(app: &TestApp, user: &TestUser, kinds: &[&str]) -> Vec<Value> {
+pub(crate) async fn wait_for_kinds(app: &TestApp, user: &TestUser, kinds: &[&str]) -> Vec<Value> {
     let what = format!("notifications {kinds:?}");
     let page = page_when(
         &app.as_user(user),

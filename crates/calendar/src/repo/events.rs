@@ -2,6 +2,7 @@
 //! event is read only by its organiser or an attendee.
 
 use crate::error::CalendarResult;
+use crate::ics::{People, Person};
 use crate::model::TimeRange;
 use chrono::{DateTime, Utc};
 use diesel::dsl::sql;
@@ -34,6 +35,8 @@ pub(crate) struct EventRow {
     pub(crate) time_zone: String,
     /// End of the series' last instance.
     pub(crate) series_end: Option<DateTime<Utc>>,
+    /// The series' last original start (`None` for single events and for series stored before it was kept).
+    pub(crate) last_start: Option<DateTime<Utc>>,
 }
 
 /// A new row of `calendar_events`.
@@ -53,6 +56,7 @@ pub(crate) struct NewEventRow<'a> {
     pub(crate) exdates: &'a [DateTime<Utc>],
     pub(crate) time_zone: &'a str,
     pub(crate) series_end: Option<DateTime<Utc>>,
+    pub(crate) last_start: Option<DateTime<Utc>>,
 }
 
 /// Changed columns of a row; `None` keeps the stored value.
@@ -69,6 +73,8 @@ pub(crate) struct EventChangeset<'a> {
     pub(crate) exdates: Option<&'a [DateTime<Utc>]>,
     pub(crate) time_zone: Option<&'a str>,
     pub(crate) series_end: Option<Option<DateTime<Utc>>>,
+    /// Set whenever the rule changes.
+    pub(crate) last_start: Option<Option<DateTime<Utc>>>,
 }
 
 /// A row of `calendar_event_overrides`: one changed instance.
@@ -441,6 +447,22 @@ pub(crate) async fn existing_users(
         .select(users::id)
         .load(conn)
         .await?)
+}
+
+/// The names and e-mail addresses of `ids` (those still found), in one statement.
+pub(crate) async fn people_of(conn: &mut AsyncPgConnection, ids: &[UserId]) -> CalendarResult<People> {
+    if ids.is_empty() {
+        return Ok(People::new());
+    }
+    let rows: Vec<(UserId, String, String)> = users::table
+        .filter(users::id.eq_any(ids))
+        .select((users::id, users::name, users::email))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, email)| (id, Person { name, email }))
+        .collect())
 }
 
 /// Makes `users` the attendees of `event` in two statements: the others are removed, new ones added
