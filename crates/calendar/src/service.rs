@@ -1018,7 +1018,7 @@ impl CalendarService {
                 // REQUEST with its new rule, same UID), and the new series takes over from there.
                 let mut notified = notice(
                     conn,
-                    "updated",
+                    CalendarNoticeKind::Updated,
                     head_row.id.to_string(),
                     &head_row,
                     head_row.start_time,

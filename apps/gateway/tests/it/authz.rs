@@ -247,6 +247,24 @@ const MATRIX: &[Row] = &[
         r#"{"mfa_token": "not-a-token", "code": "123456"}"#,
         signed_out(401),
     ),
+    // Single sign-on: no provider is configured here, so starting or finishing one is `404`; an unknown
+    // exchange code is `422`.
+    row(
+        "GET /api/auth/oidc/{provider}/start",
+        "/api/auth/oidc/nowhere/start",
+        signed_out(404),
+    ),
+    row(
+        "GET /api/auth/oidc/{provider}/callback",
+        "/api/auth/oidc/nowhere/callback?state=s&code=c",
+        signed_out(404),
+    ),
+    with_body(
+        "POST /api/auth/oidc/exchange",
+        "/api/auth/oidc/exchange",
+        r#"{"code": "not-a-code"}"#,
+        signed_out(422),
+    ),
     with_body(
         "POST /api/auth/password-reset",
         "/api/auth/password-reset",
@@ -900,6 +918,11 @@ const MATRIX: &[Row] = &[
     row(
         "GET /api/webhooks/{id}/deliveries",
         "/api/webhooks/{webhook}/deliveries",
+        PROJECT_WEBHOOK,
+    ),
+    row(
+        "GET /api/webhooks/{id}/deliveries/{delivery_id}/attempts",
+        "/api/webhooks/{webhook}/deliveries/{delivery}/attempts",
         PROJECT_WEBHOOK,
     ),
     row(
