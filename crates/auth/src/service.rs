@@ -222,12 +222,17 @@ impl AuthService {
         // A place in the hashing queue first: when hashing is saturated the refusal costs no database work.
         crate::access_tokens::refuse_bot_address(&account.email)?;
         let permit = self.hasher.admit()?;
-        let mut conn = self.pool.get().await?;
-        // Cheap early answer that saves a hash; the unique index still decides under races.
-        if users::find_by_email(&mut conn, &account.email).await?.is_some() {
-            return Err(AuthError::EmailTaken);
+        // Cheap early answer that saves a hash; the unique index still decides under races. The connection
+        // goes back to the pool while the password is hashed: a burst of sign-ups waiting for the hashing
+        // threads must not hold every database connection.
+        {
+            let mut conn = self.pool.get().await?;
+            if users::find_by_email(&mut conn, &account.email).await?.is_some() {
+                return Err(AuthError::EmailTaken);
+            }
         }
         let hash = permit.hash(&account.password).await?;
+        let mut conn = self.pool.get().await?;
         let now = self.clock.now();
         let this = self.clone();
         let session = conn
