@@ -67,10 +67,6 @@ pub(crate) fn base_vars(db: &TestDatabase) -> HashMap<String, String> {
         ("EPOP_DB_POOL_SIZE".to_owned(), "4".to_owned()),
         ("EPOP_AUTH_RATE_LIMIT".to_owned(), "1000".to_owned()),
         ("EPOP_API_RATE_LIMIT".to_owned(), "100000".to_owned()),
-        // The suite runs many gateways at once on a few cores, and the JavaScript clients sign several users up
-        // at once: a hash may wait longer than the production bound (2 s) without anything being wrong. The
-        // bound itself has its own test (auth.rs), which sets it.
-        ("EPOP_AUTH_HASH_MAX_WAIT_MS".to_owned(), "30000".to_owned()),
         ("RUST_LOG".to_owned(), "warn".to_owned()),
     ])
 }
